@@ -1,0 +1,234 @@
+"""One exception hierarchy for everything the library raises.
+
+Every exception derives from :class:`HyperliquidError`.  The tree mirrors httpx's
+(transport → timeout), and each class carries the details a caller needs as attributes.
+The original cause is always chained (``raise ... from exc``).
+
+Messages never contain secrets: private keys never reach an exception; request bodies are
+not embedded (only endpoint names, statuses and short, non-secret excerpts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = [
+    "ApiRejectedError",
+    "ConfigError",
+    "HTTPStatusError",
+    "HyperliquidError",
+    "IndeterminateError",
+    "InvalidInputError",
+    "InvalidResponseError",
+    "MetadataUnavailableError",
+    "NativeBackendUnavailableError",
+    "RateLimitedError",
+    "SignatureMismatchError",
+    "SigningError",
+    "StorageError",
+    "StorageOverflowError",
+    "SubscriptionLimitError",
+    "TimeoutError",
+    "TransportError",
+    "WebSocketError",
+]
+
+_EXCERPT = 200
+
+
+def _excerpt(text: str | bytes | None) -> str | None:
+    if text is None:
+        return None
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return text if len(text) <= _EXCERPT else text[:_EXCERPT] + "…"
+
+
+class HyperliquidError(Exception):
+    """Base class of every error raised by this library."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(HyperliquidError, ValueError):
+    """A configuration value (argument or environment variable) is invalid.
+
+    ``setting`` names the option or environment variable that is wrong.
+    """
+
+    def __init__(self, setting: str, message: str) -> None:
+        super().__init__(f"invalid setting {setting}: {message}")
+        self.setting = setting
+
+
+class InvalidInputError(HyperliquidError, ValueError):
+    """An argument was rejected before anything was sent.
+
+    ``field`` is the parameter name (dotted for nested values, e.g. ``orders[2].sz``) and
+    ``expected`` describes what would have been accepted.
+    """
+
+    def __init__(self, field: str, expected: str, got: Any = None, *, detail: str | None = None) -> None:
+        shown = _excerpt(repr(got)) if got is not None else None
+        msg = f"invalid {field}: expected {expected}"
+        if shown is not None:
+            msg += f", got {shown}"
+        if detail:
+            msg += f" ({detail})"
+        super().__init__(msg)
+        self.field = field
+        self.expected = expected
+        self.got = got
+
+
+class TransportError(HyperliquidError):
+    """The request could not be completed at the transport level (connection, TLS, protocol)."""
+
+    def __init__(
+        self, message: str, *, endpoint: str | None = None, url: str | None = None, request_sent: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.endpoint = endpoint
+        self.url = url
+        #: True when the request may have reached the server (a timeout or a connection lost after
+        #: sending); the exchange layer turns such failures of signed requests into
+        #: :class:`IndeterminateError`.
+        self.request_sent = request_sent
+
+
+class TimeoutError(TransportError):  # noqa: A001 - deliberately mirrors httpx's naming
+    """No (complete) answer arrived within ``timeout`` seconds."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        timeout: float | None,
+        endpoint: str | None = None,
+        url: str | None = None,
+        request_sent: bool = True,
+    ) -> None:
+        super().__init__(message, endpoint=endpoint, url=url, request_sent=request_sent)
+        self.timeout = timeout
+
+
+class HTTPStatusError(TransportError):
+    """The server answered with an unexpected HTTP status (4xx other than 429, or 5xx)."""
+
+    def __init__(
+        self, status: int, *, body: str | bytes | None = None, endpoint: str | None = None, url: str | None = None
+    ) -> None:
+        self.status = status
+        self.body_excerpt = _excerpt(body)
+        msg = f"HTTP {status} from {endpoint or url or 'server'}"
+        if self.body_excerpt:
+            msg += f": {self.body_excerpt}"
+        super().__init__(msg, endpoint=endpoint, url=url)
+
+
+class RateLimitedError(HTTPStatusError):
+    """HTTP 429: the IP or address budget is exhausted.  ``retry_after`` is in seconds when known."""
+
+    def __init__(
+        self,
+        *,
+        retry_after: float | None = None,
+        body: str | bytes | None = None,
+        endpoint: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        super().__init__(429, body=body, endpoint=endpoint, url=url)
+        self.retry_after = retry_after
+        if retry_after is not None:
+            self.message += f" (retry after {retry_after:g}s)"
+
+
+class WebSocketError(TransportError):
+    """A WebSocket connection failed or a WebSocket protocol error was reported."""
+
+
+class SubscriptionLimitError(WebSocketError):
+    """A configured subscription or connection limit would be exceeded."""
+
+
+class ApiRejectedError(HyperliquidError):
+    """The exchange answered and refused the request (``{"status": "err", ...}``).
+
+    ``server_message`` is the exchange's own text; ``response`` the decoded body.
+    """
+
+    def __init__(self, server_message: str, *, endpoint: str | None = None, response: Any = None) -> None:
+        where = f" by {endpoint}" if endpoint else ""
+        super().__init__(f"request rejected{where}: {server_message}")
+        self.server_message = server_message
+        self.endpoint = endpoint
+        self.response = response
+
+
+class InvalidResponseError(HyperliquidError):
+    """A response did not match its declared schema.
+
+    ``path`` locates the bad field (``$.levels[0][3].px``), ``expected`` what the schema wanted.
+    """
+
+    def __init__(self, path: str, expected: str, got: Any = None, *, endpoint: str | None = None) -> None:
+        where = f" from {endpoint}" if endpoint else ""
+        msg = f"invalid response{where} at {path}: expected {expected}"
+        if got is not None:
+            msg += f", got {_excerpt(repr(got))}"
+        super().__init__(msg)
+        self.path = path
+        self.expected = expected
+        self.got = got
+        self.endpoint = endpoint
+
+
+class IndeterminateError(HyperliquidError):
+    """A signed request may or may not have been executed.
+
+    Raised when the connection was lost or timed out after the request was sent.  Never
+    re-sign blindly: look the outcome up (for orders: by ``cloids`` via ``orderStatus``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        nonce: int | None = None,
+        cloids: Sequence[str] = (),
+        action_type: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.nonce = nonce
+        self.cloids = tuple(cloids)
+        self.action_type = action_type
+
+
+class SigningError(HyperliquidError):
+    """Signing could not be performed (bad key material, unsupported action, backend failure)."""
+
+
+class NativeBackendUnavailableError(SigningError):
+    """The native signing backend was requested but cannot be loaded."""
+
+
+class SignatureMismatchError(SigningError):
+    """The address recovered from a fresh signature is not the expected signer."""
+
+
+class MetadataUnavailableError(HyperliquidError):
+    """Metadata needed to build a request (asset ids, decimals) could not be obtained."""
+
+
+class StorageError(HyperliquidError):
+    """A storage backend failed or rejected a row."""
+
+
+class StorageOverflowError(StorageError):
+    """The storage buffer is full and the overflow policy refused the row."""
