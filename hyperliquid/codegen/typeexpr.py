@@ -1,0 +1,163 @@
+"""Type expressions of the spec format.
+
+Grammar::
+
+    expr  := term ("|" term)*          # only "T | null" unions; other unions are named types
+    term  := NAME ("[" expr ("," expr)* "]")?
+
+Primitive names: ``str int bool float decimal any``; constructors ``list[T]``, ``map[T]``
+(string keys), ``tuple[A, B, ...]`` (positional JSON arrays); ``null`` only inside
+``T | null``.  Any other name refers to a type declared in ``spec/types/`` or in a spec file's
+``types:`` section.
+"""
+
+from __future__ import annotations
+
+import re
+
+import attrs
+
+__all__ = ["PRIMITIVES", "TypeExpr", "TypeExprError", "parse_type"]
+
+PRIMITIVES = {
+    "str": "str",
+    "int": "int",
+    "bool": "bool",
+    "float": "float",
+    "decimal": "Decimal",
+    "any": "Any",
+}
+_CONSTRUCTORS = {"list": 1, "map": 1, "tuple": None}
+_TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|(\[)|(\])|(,)|(\|))")
+
+
+class TypeExprError(ValueError):
+    """A malformed type expression."""
+
+
+@attrs.frozen
+class TypeExpr:
+    """A parsed type expression.
+
+    ``kind`` is ``prim``, ``named``, ``list``, ``map``, ``tuple`` or ``nullable``.
+    """
+
+    kind: str
+    name: str = ""
+    args: tuple[TypeExpr, ...] = ()
+
+    def canonical(self) -> str:
+        """The normalised spelling (``list[L2Level] | null``)."""
+        if self.kind in ("prim", "named"):
+            return self.name
+        if self.kind == "nullable":
+            return f"{self.args[0].canonical()} | null"
+        return f"{self.kind}[{', '.join(a.canonical() for a in self.args)}]"
+
+    def named_refs(self) -> list[str]:
+        """Every named type this expression refers to."""
+        if self.kind == "named":
+            return [self.name]
+        out: list[str] = []
+        for a in self.args:
+            out.extend(a.named_refs())
+        return out
+
+    def python(self) -> str:
+        """The Python annotation for values of this type."""
+        if self.kind == "prim":
+            return PRIMITIVES[self.name]
+        if self.kind == "named":
+            return self.name
+        if self.kind == "list":
+            return f"tuple[{self.args[0].python()}, ...]"
+        if self.kind == "map":
+            return f"dict[str, {self.args[0].python()}]"
+        if self.kind == "tuple":
+            return f"tuple[{', '.join(a.python() for a in self.args)}]"
+        inner = self.args[0].python()
+        return inner if inner == "Any" else f"{inner} | None"
+
+    def slug(self) -> str:
+        """An identifier-safe name for the converter of this type."""
+        if self.kind in ("prim", "named"):
+            return self.name
+        if self.kind == "nullable":
+            return f"opt_{self.args[0].slug()}"
+        return f"{self.kind}_{'_'.join(a.slug() for a in self.args)}"
+
+
+def _tokens(text: str) -> list[str]:
+    out: list[str] = []
+    pos = 0
+    text = text.rstrip()
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            raise TypeExprError(f"unexpected character {text[pos:].strip()[:1]!r} in type {text!r}")
+        out.append(next(g for g in m.groups() if g is not None))
+        pos = m.end()
+    return out
+
+
+def parse_type(text: str) -> TypeExpr:
+    """Parse ``text``; raises :class:`TypeExprError` with a readable reason."""
+    if not isinstance(text, str) or not text.strip():
+        raise TypeExprError("a type expression must be a non-empty string")
+    toks = _tokens(text)
+    pos = 0
+
+    def peek() -> str | None:
+        return toks[pos] if pos < len(toks) else None
+
+    def take(expected: str | None = None) -> str:
+        nonlocal pos
+        tok = peek()
+        if tok is None:
+            raise TypeExprError(f"unexpected end of type {text!r}")
+        if expected is not None and tok != expected:
+            raise TypeExprError(f"expected {expected!r} but found {tok!r} in type {text!r}")
+        pos += 1
+        return tok
+
+    def expr() -> TypeExpr:
+        terms = [term()]
+        while peek() == "|":
+            take("|")
+            terms.append(term())
+        if len(terms) == 1:
+            if terms[0].kind == "prim" and terms[0].name == "null":
+                raise TypeExprError(f"'null' only makes sense as 'T | null' in type {text!r}")
+            return terms[0]
+        non_null = [t for t in terms if not (t.kind == "prim" and t.name == "null")]
+        if len(terms) != 2 or len(non_null) != 1:
+            raise TypeExprError(
+                f"only 'T | null' unions are allowed in type {text!r}; declare other unions as named types"
+            )
+        return TypeExpr("nullable", args=(non_null[0],))
+
+    def term() -> TypeExpr:
+        name = take()
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise TypeExprError(f"expected a type name but found {name!r} in type {text!r}")
+        if name in _CONSTRUCTORS:
+            take("[")
+            args = [expr()]
+            while peek() == ",":
+                take(",")
+                args.append(expr())
+            take("]")
+            arity = _CONSTRUCTORS[name]
+            if arity is not None and len(args) != arity:
+                raise TypeExprError(f"{name}[...] takes {arity} argument in type {text!r}")
+            return TypeExpr(name, args=tuple(args))
+        if peek() == "[":
+            raise TypeExprError(f"{name!r} takes no arguments in type {text!r}")
+        if name == "null" or name in PRIMITIVES:
+            return TypeExpr("prim", name=name)
+        return TypeExpr("named", name=name)
+
+    result = expr()
+    if pos != len(toks):
+        raise TypeExprError(f"unexpected {toks[pos]!r} in type {text!r}")
+    return result
