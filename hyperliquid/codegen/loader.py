@@ -330,6 +330,7 @@ _ACTION_KEY = _record(
         "const": (False, _any),
         "param": (False, _nonempty_str),
         "omit_if_none": (False, _bool),
+        "nonce": (False, _bool),
     }
 )
 
@@ -346,7 +347,7 @@ _EXCHANGE = _record(
             False,
             _record({"primary_type": (True, _nonempty_str), "fields": (True, _pair_list)}),
         ),
-        "response": (True, _type_expr),
+        "response": (False, _type_expr),
         "sample": (True, _record({"params": (False, _map), "action": (True, _map)})),
     }
 )
@@ -489,8 +490,8 @@ def _build_action(ctx: _Ctx, data: dict[str, Any], params: tuple[Param, ...]) ->
         if k["key"] in seen:
             ctx.bad(f"{path}.key", f"duplicate action key {k['key']!r}")
         seen.add(k["key"])
-        if ("const" in k) == ("param" in k):
-            ctx.bad(path, "expected exactly one of 'const' or 'param'")
+        if ("const" in k) + ("param" in k) + bool(k.get("nonce")) != 1:
+            ctx.bad(path, "expected exactly one of 'const', 'param' or 'nonce: true'")
         if "param" in k and k["param"] not in names:
             ctx.bad(f"{path}.param", f"unknown parameter {k['param']!r} (expected one of: {', '.join(sorted(names))})")
         keys.append(
@@ -500,6 +501,7 @@ def _build_action(ctx: _Ctx, data: dict[str, Any], params: tuple[Param, ...]) ->
                 param=k.get("param"),
                 omit_if_none=k.get("omit_if_none", False),
                 has_const="const" in k,
+                nonce=k.get("nonce", False),
             )
         )
     if not keys or (keys[0].key != "type" and data["signing"] == "l1"):
@@ -509,6 +511,11 @@ def _build_action(ctx: _Ctx, data: dict[str, Any], params: tuple[Param, ...]) ->
         ctx.bad("eip712", "missing required key for a user_signed action")
     if data["signing"] == "l1" and eip is not None:
         ctx.bad("eip712", "only user_signed actions have an EIP-712 type list")
+    nonce_keys = [k.key for k in keys if k.nonce]
+    if data["signing"] == "user_signed" and len(nonce_keys) != 1:
+        ctx.bad("action", "a user_signed action has exactly one key with 'nonce: true' (its time/nonce field)")
+    if data["signing"] == "l1" and nonce_keys:
+        ctx.bad("action", "only user_signed actions carry the nonce inside the action")
     batch = data.get("batch")
     if batch is not None and batch not in names:
         ctx.bad("batch", f"unknown parameter {batch!r}")
@@ -519,6 +526,7 @@ def _build_action(ctx: _Ctx, data: dict[str, Any], params: tuple[Param, ...]) ->
         primary_type=eip["primary_type"] if eip else None,
         eip712_fields=tuple((a, b) for a, b in eip["fields"]) if eip else (),
         batch_param=batch,
+        nonce_key=nonce_keys[0] if nonce_keys else None,
     )
 
 
@@ -627,7 +635,7 @@ def load_spec(root: str | Path) -> Spec:
                     )
                 )
                 continue
-            response = parse_type(data["response"])
+            response = parse_type(data.get("response", "any"))
             pending_types.append((ctx, "response", response))
             action = _build_action(ctx, data, params) if context == "exchange" else None
             cache = data.get("cache")

@@ -102,6 +102,7 @@ class ActionKey:
     param: str | None = None
     omit_if_none: bool = False
     has_const: bool = False
+    nonce: bool = False
 
 
 @attrs.frozen
@@ -114,6 +115,7 @@ class Action:
     primary_type: str | None
     eip712_fields: tuple[tuple[str, str], ...]
     batch_param: str | None
+    nonce_key: str | None = None
 
 
 @attrs.frozen

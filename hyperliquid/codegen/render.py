@@ -269,6 +269,60 @@ def _api_views(spec: Spec, context: str, conv: _Converters, types: dict[str, Typ
     return out
 
 
+def _action_views(spec: Spec) -> list[dict[str, Any]]:
+    out = []
+    for e in spec.by_context("exchange"):
+        assert e.action is not None
+        params = {p.name: p for p in e.params}
+        lines = []
+        for k in e.action.keys:
+            target = f'action["{k.key}"]'
+            if k.has_const:
+                lines.append(f"{target} = {_lit(k.const)}")
+            elif k.nonce:
+                lines.append(f"{target} = None  # the nonce, filled in when signing")
+            else:
+                p = params[k.param or ""]
+                if p.required:
+                    lines.append(f"{target} = {_validate_expr(p)}")
+                elif k.omit_if_none:
+                    lines.append(f"if {p.name} is not None:\n    {target} = {_validate_expr(p)}")
+                else:
+                    lines.append(f"{target} = None if {p.name} is None else {_validate_expr(p)}")
+        args, kwargs = _sample_call(e.params)
+        options = ["wallet"]
+        if e.action.signing == "l1":
+            if e.action.vault:
+                options.append("vault_address")
+            options.append("expires_after")
+        out.append(
+            {
+                "name": e.name,
+                "wire": e.wire,
+                "qualified": f"exchange.{e.wire}",
+                "const": f"_EP_{e.name.upper()}",
+                "summary": _doc(e.summary),
+                "doc": _doc(e.doc),
+                "weight": e.weight,
+                "signing": e.action.signing,
+                "vault": e.action.vault,
+                "params": _param_views(e.params),
+                "required": _param_views(e.required_params),
+                "optional": _param_views(e.optional_params),
+                "lines": lines,
+                "options": options,
+                "sample_args": _lit(args),
+                "sample_kwargs": _lit(kwargs),
+                "expected_action": _lit(e.sample_response),
+                "expected_keys": _lit(list(e.sample_response or {})),
+                "signature_names": ["self", *[p.name for p in e.required_params], *[p.name for p in e.optional_params]],
+                "has_required_check": bool(e.required_params) and e.required_params[0].type != "any",
+                "file": e.file,
+            }
+        )
+    return out
+
+
 def _channel_views(spec: Spec, conv: _Converters, types: dict[str, TypeDef]) -> list[dict[str, Any]]:
     out = []
     for c in spec.channels:
@@ -321,7 +375,11 @@ def _registry_views(spec: Spec) -> dict[str, Any]:
                     f"params={params(e.params)}, response={e.response.canonical()!r}, doc={e.doc!r}, "
                     f"signing={(e.action.signing if e.action else None)!r}, "
                     f"vault={(e.action.vault if e.action else False)!r}, storage={e.storage!r}, "
-                    f"weight_per_item={e.weight_per_item!r}"
+                    f"weight_per_item={e.weight_per_item!r}, "
+                    f"primary_type={(e.action.primary_type if e.action else None)!r}, "
+                    f"eip712_fields={(e.action.eip712_fields if e.action else ())!r}, "
+                    f"nonce_key={(e.action.nonce_key if e.action else None)!r}, "
+                    f"batch_param={(e.action.batch_param if e.action else None)!r}"
                 ),
             }
         )
@@ -395,6 +453,18 @@ def render_files(spec: Spec) -> dict[str, str]:
             files[f"tests/test_{ctx}.py"] = env.get_template("test_api.py.j2").render(
                 header=HEADER, context=ctx, cls=_API_CLASSES[ctx], endpoints=views
             )
+    actions = _action_views(spec)
+    anns = [p["annotation"] for v in actions for p in v["params"]]
+    files["exchange.py"] = env.get_template("exchange.py.j2").render(
+        header=HEADER,
+        actions=actions,
+        needs_decimal=any("Decimal" in a for a in anns),
+        needs_sequence=any("Sequence[" in a for a in anns),
+    )
+    if actions:
+        files["tests/test_exchange.py"] = env.get_template("test_exchange.py.j2").render(
+            header=HEADER, actions=actions
+        )
     anns = [v["returns"] for v in channels] + [p["annotation"] for v in channels for p in v["params"]]
     files["streams.py"] = env.get_template("streams.py.j2").render(
         header=HEADER,

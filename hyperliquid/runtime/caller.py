@@ -16,9 +16,21 @@ from typing import Any, Protocol, TypeVar
 import attrs
 
 from hyperliquid.runtime.registry import EndpointSpec
+from hyperliquid.runtime.results import ExchangeResult, classify
 from hyperliquid.runtime.struct import parse_with
 
-__all__ = ["AsyncCaller", "AsyncRecordingCaller", "RecordedCall", "RecordingCaller", "SyncCaller"]
+__all__ = [
+    "AsyncCaller",
+    "AsyncRecordingCaller",
+    "AsyncRecordingSender",
+    "AsyncSender",
+    "RecordedCall",
+    "RecordedSend",
+    "RecordingCaller",
+    "RecordingSender",
+    "SyncCaller",
+    "SyncSender",
+]
 
 T = TypeVar("T")
 
@@ -26,9 +38,7 @@ T = TypeVar("T")
 class SyncCaller(Protocol):
     """What synchronous generated API classes call."""
 
-    def call(
-        self, endpoint: EndpointSpec, body: dict[str, Any], parse: Callable[[Any], T], timeout: float | None
-    ) -> T:
+    def call(self, endpoint: EndpointSpec, body: dict[str, Any], parse: Callable[[Any], T], timeout: float | None) -> T:
         """Send ``body`` to ``endpoint`` and return the response structured by ``parse``."""
         ...
 
@@ -74,9 +84,7 @@ class RecordingCaller:
         except KeyError:
             raise KeyError(f"no canned response for {endpoint.qualified_name}") from None
 
-    def call(
-        self, endpoint: EndpointSpec, body: dict[str, Any], parse: Callable[[Any], T], timeout: float | None
-    ) -> T:
+    def call(self, endpoint: EndpointSpec, body: dict[str, Any], parse: Callable[[Any], T], timeout: float | None) -> T:
         """Record the call and return the canned answer structured by ``parse``."""
         self.calls.append(RecordedCall(endpoint, body, timeout))
         return parse_with(parse, self._answer(endpoint, body), endpoint=endpoint.qualified_name)
@@ -90,3 +98,99 @@ class AsyncRecordingCaller(RecordingCaller):
     ) -> T:
         """Record the call and return the canned answer structured by ``parse``."""
         return RecordingCaller.call(self, endpoint, body, parse, timeout)
+
+
+class SyncSender(Protocol):
+    """What the generated synchronous exchange actions call: sign ``action`` and send it."""
+
+    def send(
+        self,
+        endpoint: EndpointSpec,
+        action: dict[str, Any],
+        *,
+        wallet: Any = None,
+        vault_address: str | None = None,
+        expires_after: int | None = None,
+        timeout: float | None = None,
+    ) -> ExchangeResult:
+        """Sign and send ``action``; return the classified answer."""
+        ...
+
+
+class AsyncSender(Protocol):
+    """What the generated asynchronous exchange actions await."""
+
+    async def send(
+        self,
+        endpoint: EndpointSpec,
+        action: dict[str, Any],
+        *,
+        wallet: Any = None,
+        vault_address: str | None = None,
+        expires_after: int | None = None,
+        timeout: float | None = None,
+    ) -> ExchangeResult:
+        """Sign and send ``action``; return the classified answer."""
+        ...
+
+
+@attrs.frozen
+class RecordedSend:
+    """One action seen by a recording sender (unsigned, as built)."""
+
+    endpoint: EndpointSpec
+    action: dict[str, Any]
+    wallet: Any
+    vault_address: str | None
+    expires_after: int | None
+    timeout: float | None
+
+
+_DEFAULT_OK = {"status": "ok", "response": {"type": "default"}}
+
+
+class RecordingSender:
+    """A :class:`SyncSender` that records built actions and answers ``response`` (default: ok)."""
+
+    def __init__(self, response: Any = None) -> None:
+        self._response = _DEFAULT_OK if response is None else response
+        self.sent: list[RecordedSend] = []
+
+    def send(
+        self,
+        endpoint: EndpointSpec,
+        action: dict[str, Any],
+        *,
+        wallet: Any = None,
+        vault_address: str | None = None,
+        expires_after: int | None = None,
+        timeout: float | None = None,
+    ) -> ExchangeResult:
+        """Record the action and classify the canned answer."""
+        self.sent.append(RecordedSend(endpoint, action, wallet, vault_address, expires_after, timeout))
+        return classify(self._response, endpoint=endpoint.qualified_name, action=endpoint.wire)
+
+
+class AsyncRecordingSender(RecordingSender):
+    """The asynchronous twin of :class:`RecordingSender`."""
+
+    async def send(  # type: ignore[override,unused-ignore]
+        self,
+        endpoint: EndpointSpec,
+        action: dict[str, Any],
+        *,
+        wallet: Any = None,
+        vault_address: str | None = None,
+        expires_after: int | None = None,
+        timeout: float | None = None,
+    ) -> ExchangeResult:
+        """Record the action and classify the canned answer."""
+        return RecordingSender.send(
+            self,
+            endpoint,
+            action,
+            wallet=wallet,
+            vault_address=vault_address,
+            expires_after=expires_after,
+            timeout=timeout,
+        )

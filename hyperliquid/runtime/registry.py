@@ -49,6 +49,10 @@ class EndpointSpec:
     vault: bool = False
     storage: str | None = None
     weight_per_item: str | None = None
+    primary_type: str | None = None
+    eip712_fields: tuple[tuple[str, str], ...] = ()
+    nonce_key: str | None = None
+    batch_param: str | None = None
 
     @property
     def qualified_name(self) -> str:

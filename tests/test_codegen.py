@@ -1,0 +1,295 @@
+"""The spec loader's validation, the generator's determinism and the staleness check."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hyperliquid.codegen.cli import main as codegen_main
+from hyperliquid.codegen.loader import SpecError, load_spec, snake_case
+from hyperliquid.codegen.render import check_output, generate
+from hyperliquid.codegen.typeexpr import TypeExprError, parse_type
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TYPES = """\
+types:
+  Level:
+    doc: A level.
+    fields:
+      px: decimal
+      sz: {type: decimal, doc: Size.}
+      n: int
+  Book:
+    doc: A book.
+    fields:
+      coin: str
+      levels: "tuple[list[Level], list[Level]]"
+      spread: {type: decimal, optional: true}
+  Delta:
+    doc: A delta.
+    union:
+      tag: type
+      variants: {deposit: Deposit}
+  Deposit:
+    doc: A deposit.
+    fields:
+      type: str
+      usdc: decimal
+"""
+
+ENDPOINT = """\
+wire: book
+summary: A book.
+weight: 2
+params:
+  - wire: coin
+    type: coin
+    doc: Coin.
+  - wire: nSigFigs
+    type: int
+    required: false
+    choices: [2, 3]
+    doc: Figures.
+response: Book | null
+sample:
+  params: {coin: BTC}
+  response: {coin: BTC, levels: [[{px: "1.5", sz: "2", n: 1}], []]}
+"""
+
+CHANNEL = """\
+wire: book
+summary: Books.
+params:
+  - wire: coin
+    type: coin
+    doc: Coin.
+message: Book
+route: [[coin, coin]]
+sample:
+  params: {coin: BTC}
+  message: {coin: BTC, levels: [[], []]}
+"""
+
+
+def make_spec(tmp_path: Path, *, types: str = TYPES, endpoint: str = ENDPOINT, channel: str = CHANNEL) -> Path:
+    root = tmp_path / "spec"
+    (root / "types").mkdir(parents=True)
+    (root / "info").mkdir()
+    (root / "channels").mkdir()
+    (root / "types" / "t.yaml").write_text(types)
+    (root / "info" / "book.yaml").write_text(endpoint)
+    (root / "channels" / "book.yaml").write_text(channel)
+    return root
+
+
+def problems(root: Path) -> list[str]:
+    with pytest.raises(SpecError) as info:
+        load_spec(root)
+    return [str(i) for i in info.value.issues]
+
+
+def test_valid_spec_loads(tmp_path: Path) -> None:
+    spec = load_spec(make_spec(tmp_path))
+    assert [e.name for e in spec.endpoints] == ["book"]
+    ep = spec.endpoints[0]
+    assert [p.name for p in ep.params] == ["coin", "n_sig_figs"]
+    assert ep.response.canonical() == "Book | null"
+    assert [t.name for t in spec.types] == ["Book", "Delta", "Deposit", "Level"]
+    assert spec.channels[0].route == (("coin", "coin"),)
+
+
+def test_unknown_key_names_file_and_path(tmp_path: Path) -> None:
+    root = make_spec(tmp_path, endpoint=ENDPOINT.replace("weight: 2", "weight: 2\nwieght: 3"))
+    msgs = problems(root)
+    assert any(m.startswith(f"{root}/info/book.yaml: wieght: unknown key") for m in msgs), msgs
+
+
+def test_unknown_nested_key(tmp_path: Path) -> None:
+    root = make_spec(tmp_path, endpoint=ENDPOINT.replace("    doc: Figures.", "    doc: Figures.\n    optionl: true"))
+    msgs = problems(root)
+    assert any("info/book.yaml: params[1].optionl: unknown key" in m for m in msgs), msgs
+
+
+def test_missing_required_key(tmp_path: Path) -> None:
+    root = make_spec(tmp_path, endpoint=ENDPOINT.replace("summary: A book.\n", ""))
+    msgs = problems(root)
+    assert any("info/book.yaml: summary: missing required key" in m for m in msgs), msgs
+
+
+def test_wrong_type(tmp_path: Path) -> None:
+    root = make_spec(tmp_path, endpoint=ENDPOINT.replace("weight: 2", "weight: heavy"))
+    msgs = problems(root)
+    assert any("info/book.yaml: weight: expected an integer, got str 'heavy'" in m for m in msgs), msgs
+
+
+def test_wrong_param_type(tmp_path: Path) -> None:
+    root = make_spec(tmp_path, endpoint=ENDPOINT.replace("type: coin", "type: integer", 1))
+    msgs = problems(root)
+    assert any("info/book.yaml: params[0].type: expected one of" in m and "got 'integer'" in m for m in msgs), msgs
+
+
+def test_duplicate_param_name(tmp_path: Path) -> None:
+    dup = ENDPOINT.replace(
+        "  - wire: nSigFigs", "  - wire: coin2\n    name: coin\n    type: str\n    doc: x.\n  - wire: nSigFigs"
+    )
+    msgs = problems(make_spec(tmp_path, endpoint=dup))
+    assert any("params[1].name: duplicate parameter name 'coin'" in m for m in msgs), msgs
+
+
+def test_duplicate_yaml_key(tmp_path: Path) -> None:
+    root = make_spec(tmp_path, endpoint=ENDPOINT + "weight: 3\n")
+    msgs = problems(root)
+    assert any("info/book.yaml" in m and "duplicate key 'weight'" in m for m in msgs), msgs
+
+
+def test_duplicate_type_name(tmp_path: Path) -> None:
+    root = make_spec(tmp_path)
+    (root / "types" / "u.yaml").write_text("types:\n  Level:\n    doc: Again.\n    fields: {a: int}\n")
+    msgs = problems(root)
+    assert any("types/u.yaml: types.Level: duplicate type name (already defined in" in m for m in msgs), msgs
+
+
+def test_duplicate_endpoint_name(tmp_path: Path) -> None:
+    root = make_spec(tmp_path)
+    (root / "info" / "book2.yaml").write_text(ENDPOINT.replace("wire: book", "wire: book2\nname: book"))
+    msgs = problems(root)
+    assert any("info/book2.yaml: name: duplicate info name 'book'" in m for m in msgs), msgs
+
+
+def test_duplicate_field_python_name(tmp_path: Path) -> None:
+    root = make_spec(tmp_path, types=TYPES.replace("      n: int", "      n: int\n      N: int"))
+    msgs = problems(root)
+    assert any("types.Level.fields.N: duplicate field name 'n'" in m for m in msgs), msgs
+
+
+def test_unknown_type_reference_with_hint(tmp_path: Path) -> None:
+    root = make_spec(tmp_path, endpoint=ENDPOINT.replace("response: Book | null", "response: book | null"))
+    msgs = problems(root)
+    assert any("info/book.yaml: response: reference to unknown type 'book' (did you mean 'Book'?)" in m for m in msgs)
+
+
+def test_unknown_type_in_types_file(tmp_path: Path) -> None:
+    root = make_spec(tmp_path, types=TYPES.replace("variants: {deposit: Deposit}", "variants: {deposit: Deposi}"))
+    msgs = problems(root)
+    assert any(
+        "types/t.yaml: types.Delta.union.variants.deposit: reference to unknown type 'Deposi'" in m for m in msgs
+    )
+
+
+def test_bad_type_expression(tmp_path: Path) -> None:
+    root = make_spec(tmp_path, endpoint=ENDPOINT.replace("response: Book | null", "response: list[Book"))
+    msgs = problems(root)
+    assert any("info/book.yaml: response: expected a type expression" in m for m in msgs), msgs
+
+
+def test_missing_sample_for_required_param(tmp_path: Path) -> None:
+    root = make_spec(tmp_path, endpoint=ENDPOINT.replace("  params: {coin: BTC}\n", ""))
+    msgs = problems(root)
+    assert any("sample.params.coin: missing sample value for required parameter" in m for m in msgs), msgs
+
+
+def test_file_name_must_match_wire(tmp_path: Path) -> None:
+    root = make_spec(tmp_path)
+    (root / "info" / "book.yaml").rename(root / "info" / "other.yaml")
+    msgs = problems(root)
+    assert any("info/other.yaml: wire: expected the file name 'other'" in m for m in msgs), msgs
+
+
+def test_unknown_folder(tmp_path: Path) -> None:
+    root = make_spec(tmp_path)
+    (root / "infos").mkdir()
+    msgs = problems(root)
+    assert any(m.startswith(f"{root}/infos: <root>: unknown folder") for m in msgs), msgs
+
+
+def test_all_problems_reported_at_once(tmp_path: Path) -> None:
+    bad = ENDPOINT.replace("weight: 2", "weight: x").replace("summary: A book.\n", "")
+    assert len(problems(make_spec(tmp_path, endpoint=bad))) >= 2
+
+
+def test_cli_reports_errors_and_exit_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = make_spec(tmp_path, endpoint=ENDPOINT.replace("weight: 2", "weight: x"))
+    assert codegen_main(["validate", "--spec", str(root)]) == 2
+    assert "weight: expected an integer" in capsys.readouterr().err
+
+
+def test_type_expressions() -> None:
+    assert parse_type("list[tuple[int, L2Level]] | null").python() == "tuple[tuple[int, L2Level], ...] | None"
+    assert parse_type("map[decimal]").python() == "dict[str, Decimal]"
+    for bad in ("list[int, str]", "int | str", "null", "list[]", "tuple", "a b"):
+        with pytest.raises(TypeExprError):
+            parse_type(bad)
+
+
+def test_snake_case() -> None:
+    assert snake_case("nSigFigs") == "n_sig_figs"
+    assert snake_case("l2Book") == "l2_book"
+    assert snake_case("userFillsByTime") == "user_fills_by_time"
+    assert snake_case("CSignerAction") == "c_signer_action"
+
+
+def test_generation_is_deterministic(tmp_path: Path) -> None:
+    spec = load_spec(make_spec(tmp_path))
+    a, b = tmp_path / "a", tmp_path / "b"
+    generate(spec, a)
+    generate(load_spec(tmp_path / "spec"), b)
+    files_a = sorted(p.relative_to(a) for p in a.rglob("*.py"))
+    assert files_a == sorted(p.relative_to(b) for p in b.rglob("*.py"))
+    assert files_a, "nothing generated"
+    for rel in files_a:
+        assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
+    assert check_output(spec, a) == []
+
+
+def test_staleness_check_detects_edits_and_extra_files(tmp_path: Path) -> None:
+    spec = load_spec(make_spec(tmp_path))
+    out = tmp_path / "out"
+    generate(spec, out)
+    (out / "info.py").write_text((out / "info.py").read_text() + "\n# hand edit\n")
+    (out / "stray.py").write_text("x = 1\n")
+    (out / "models.py").unlink()
+    found = check_output(spec, out)
+    assert any(p.startswith("stale:") and p.endswith("info.py") for p in found)
+    assert any(p.startswith("missing:") and p.endswith("models.py") for p in found)
+    assert any(p.startswith("not generated") and p.endswith("stray.py") for p in found)
+
+
+def test_committed_generated_code_is_up_to_date() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "hyperliquid.codegen", "check"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_generated_code_from_a_small_spec_works(tmp_path: Path) -> None:
+    """Generate a tiny package and run its generated tests in a subprocess."""
+    root = make_spec(tmp_path)
+    pkg = tmp_path / "pkgroot"
+    shutil.copytree(ROOT / "hyperliquid", pkg / "hyperliquid", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.rmtree(pkg / "hyperliquid" / "generated")
+    generate(load_spec(root), pkg / "hyperliquid" / "generated")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "asyncio_mode=auto",
+            "hyperliquid/generated/tests",
+        ],
+        cwd=pkg,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PYTHONPATH": str(pkg), "PATH": "/usr/bin:/bin"},
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert " passed" in proc.stdout

@@ -1,0 +1,235 @@
+"""Errors, configuration, events and logging helpers."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from decimal import Decimal
+
+import pytest
+
+from hyperliquid.runtime import errors, validate
+from hyperliquid.runtime.config import MAINNET, TESTNET, custom_network, resolve_network
+from hyperliquid.runtime.events import CATALOGUE, Event, EventBus
+from hyperliquid.runtime.log import get_logger, log
+from hyperliquid.runtime.registry import Registry
+from hyperliquid.runtime.struct import Bad, parse_with, to_decimal, to_int, to_list
+
+
+def test_hierarchy_roots_everything_in_hyperliquid_error() -> None:
+    for name in errors.__all__:
+        cls = getattr(errors, name)
+        assert issubclass(cls, errors.HyperliquidError), name
+    assert issubclass(errors.TimeoutError, errors.TransportError)
+    assert issubclass(errors.RateLimitedError, errors.HTTPStatusError)
+    assert issubclass(errors.InvalidInputError, ValueError)
+
+
+def test_error_details_are_attributes() -> None:
+    e = errors.RateLimitedError(retry_after=2.5, body="null", endpoint="info.l2Book")
+    assert (e.status, e.retry_after, e.endpoint) == (429, 2.5, "info.l2Book")
+    assert "retry after 2.5s" in str(e)
+    ind = errors.IndeterminateError("lost", nonce=17, cloids=["0x" + "1" * 32], action_type="order")
+    assert ind.nonce == 17 and ind.cloids == ("0x" + "1" * 32,)
+    inv = errors.InvalidResponseError("$.levels[0][1].px", "decimal string", ["x"], endpoint="info.l2Book")
+    assert inv.path == "$.levels[0][1].px"
+    assert "info.l2Book" in str(inv) and "$.levels[0][1].px" in str(inv)
+    inp = errors.InvalidInputError("orders[2].sz", "a positive size", -1)
+    assert inp.field == "orders[2].sz" and "orders[2].sz" in str(inp)
+
+
+def test_long_bodies_are_cut_in_messages() -> None:
+    e = errors.HTTPStatusError(500, body="x" * 10_000, endpoint="info.meta")
+    assert len(str(e)) < 300
+
+
+def test_chained_cause_is_kept() -> None:
+    try:
+        try:
+            raise OSError("refused")
+        except OSError as exc:
+            raise errors.TransportError("cannot connect", endpoint="info.meta") from exc
+    except errors.TransportError as err:
+        assert isinstance(err.__cause__, OSError)
+        assert err.request_sent is False
+
+
+def test_named_networks() -> None:
+    assert resolve_network("mainnet", env={}) is MAINNET
+    assert resolve_network("TESTNET", env={}) is TESTNET
+    assert resolve_network(env={}) is MAINNET
+    assert MAINNET.info_url == "https://api.hyperliquid.xyz/info"
+    assert TESTNET.chain_name == "Testnet" and MAINNET.chain_name == "Mainnet"
+
+
+def test_environment_overrides_default_and_arguments_override_environment() -> None:
+    env = {"HYPERLIQUID_NETWORK": "testnet"}
+    assert resolve_network(env=env) is TESTNET
+    assert resolve_network("mainnet", env=env) is MAINNET
+    env = {"HYPERLIQUID_HTTP_URL": "http://127.0.0.1:8080"}
+    net = resolve_network(env=env)
+    assert net.http_url == "http://127.0.0.1:8080"
+    assert net.ws_url == "ws://127.0.0.1:8080/ws"
+    assert net.exchange_url == "http://127.0.0.1:8080/exchange"
+    assert net.is_mainnet is True  # a custom URL on the default network keeps its chain
+    net = resolve_network("testnet", http_url="https://example.test", ws_url="wss://ws.example.test/ws", env={})
+    assert (net.http_url, net.ws_url, net.is_mainnet) == ("https://example.test", "wss://ws.example.test/ws", False)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "env", "setting"),
+    [
+        ({"network": "moonnet"}, {}, "network"),
+        ({}, {"HYPERLIQUID_NETWORK": "moonnet"}, "HYPERLIQUID_NETWORK"),
+        ({}, {"HYPERLIQUID_HTTP_URL": "ftp://x"}, "HYPERLIQUID_HTTP_URL"),
+        ({}, {"HYPERLIQUID_WS_URL": "http://x"}, "HYPERLIQUID_WS_URL"),
+        ({"http_url": "not a url"}, {}, "http_url"),
+    ],
+)
+def test_invalid_settings_name_the_setting(kwargs: dict[str, str], env: dict[str, str], setting: str) -> None:
+    with pytest.raises(errors.ConfigError) as info:
+        resolve_network(env=env, **kwargs)  # type: ignore[arg-type]
+    assert info.value.setting == setting
+    assert setting in str(info.value)
+
+
+def test_custom_network_signs_as_testnet_by_default() -> None:
+    net = custom_network("https://fake.local:9000/")
+    assert net.http_url == "https://fake.local:9000"
+    assert net.ws_url == "wss://fake.local:9000/ws"
+    assert net.is_mainnet is False
+    assert net.stats_url == "https://fake.local:9000/stats/Testnet"
+
+
+def test_events_exact_prefix_and_wildcard() -> None:
+    bus = EventBus()
+    seen: list[tuple[str, str]] = []
+    unsub_a = bus.subscribe("cache.hit", lambda e: seen.append(("exact", e.name)))
+    bus.subscribe("cache.*", lambda e: seen.append(("prefix", e.name)))
+    bus.subscribe("*", lambda e: seen.append(("all", e.name)))
+    bus.emit("cache.hit", key="k")
+    bus.emit("request.start", endpoint="x")
+    assert seen == [("exact", "cache.hit"), ("prefix", "cache.hit"), ("all", "cache.hit"), ("all", "request.start")]
+    unsub_a()
+    seen.clear()
+    bus.emit("cache.hit", key="k")
+    assert ("exact", "cache.hit") not in seen and ("prefix", "cache.hit") in seen
+
+
+def test_events_carry_fields_and_wants_is_accurate() -> None:
+    bus = EventBus()
+    assert not bus.wants("request.end")
+    got: list[Event] = []
+    bus.subscribe("request.end", got.append)
+    assert bus.wants("request.end") and not bus.wants("request.start")
+    bus.emit("request.end", endpoint="info.meta", status=200)
+    assert got[0]["endpoint"] == "info.meta" and got[0].get("status") == 200 and got[0].get("nope") is None
+
+
+def test_failing_handler_is_logged_and_isolated(caplog: pytest.LogCaptureFixture) -> None:
+    bus = EventBus()
+    after: list[str] = []
+
+    def broken(e: Event) -> None:
+        raise RuntimeError("boom")
+
+    bus.subscribe("x.y", broken)
+    bus.subscribe("x.y", lambda e: after.append(e.name))
+    with caplog.at_level(logging.ERROR, logger="hyperliquid.events"):
+        bus.emit("x.y")
+    assert after == ["x.y"]
+    assert any("failed for x.y" in r.getMessage() for r in caplog.records)
+
+
+def test_event_bus_is_thread_safe() -> None:
+    bus = EventBus()
+    count = 0
+    lock = threading.Lock()
+
+    def handler(e: Event) -> None:
+        nonlocal count
+        with lock:
+            count += 1
+
+    def worker() -> None:
+        for _ in range(200):
+            unsub = bus.subscribe("t.*", handler)
+            bus.emit("t.x")
+            unsub()
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert count >= 8 * 200  # each emit sees at least its own handler
+    assert not bus.wants("t.x")
+
+
+def test_catalogue_lists_fields() -> None:
+    assert "request.start" in CATALOGUE and "attempt" in CATALOGUE["request.start"]
+    assert all(isinstance(v, tuple) for v in CATALOGUE.values())
+
+
+def test_structured_logging(caplog: pytest.LogCaptureFixture) -> None:
+    logger = get_logger("transport")
+    assert logger.name == "hyperliquid.transport"
+    assert get_logger("hyperliquid.ws").name == "hyperliquid.ws"
+    with caplog.at_level(logging.INFO, logger="hyperliquid"):
+        log(logger, logging.INFO, "request done", endpoint="info.meta", status=200)
+    rec = caplog.records[-1]
+    assert rec.getMessage() == "request done endpoint=info.meta status=200"
+    assert rec.hl == {"endpoint": "info.meta", "status": 200}  # type: ignore[attr-defined]
+
+
+def test_validators() -> None:
+    assert (
+        validate.address("user", "0xABCDEF0123456789abcdef0123456789ABCDEF01")
+        == "0x" + "abcdef0123456789" * 2 + "abcdef01"
+    )
+    for bad in ("0x123", "abcdef0123456789abcdef0123456789abcdef01", 5, None):
+        with pytest.raises(errors.InvalidInputError) as info:
+            validate.address("user", bad)
+        assert info.value.field == "user"
+    assert validate.decimal("px", 1.5) == "1.5"
+    assert validate.decimal("px", Decimal("100.000")) == "100"
+    assert validate.decimal("px", "0.00001") == "0.00001"
+    for bad in (float("nan"), float("inf"), "abc", True, None):
+        with pytest.raises(errors.InvalidInputError):
+            validate.decimal("px", bad)
+    assert validate.oid_or_cloid("oid", 5) == 5
+    with pytest.raises(errors.InvalidInputError):
+        validate.oid_or_cloid("oid", "0xABC")
+    with pytest.raises(errors.InvalidInputError):
+        validate.check_choices("n", 7, (2, 3))
+    with pytest.raises(errors.InvalidInputError):
+        validate.integer("n", True)
+    assert validate.list_of("users", ["0x" + "A" * 40], validate.address) == ["0x" + "a" * 40]
+    with pytest.raises(errors.InvalidInputError) as info:
+        validate.list_of("users", ["0x" + "a" * 40, "bad"], validate.address)
+    assert info.value.field == "users[1]"
+
+
+def test_struct_helpers_and_paths() -> None:
+    assert to_decimal("30135.0") == Decimal("30135.0") and str(to_decimal("30135.0")) == "30135.0"
+    assert to_int(716095722814130) == 716095722814130
+    for bad in ("NaN", "1e", 1.5, None, True):
+        with pytest.raises(Bad):
+            to_decimal(bad)
+    with pytest.raises(errors.InvalidResponseError) as info:
+        parse_with(lambda v: to_list(v, to_decimal), ["1", "2", "x"], endpoint="info.t")
+    assert info.value.path == "$[2]"
+
+
+def test_registry_lookup() -> None:
+    from hyperliquid.generated.registry import REGISTRY
+
+    assert isinstance(REGISTRY, Registry)
+    book = REGISTRY.get("l2Book", "info")
+    assert book is REGISTRY.get("l2_book", "info") and book.weight == 2
+    assert REGISTRY.find("l2_book", "channel") is not None
+    assert REGISTRY.find("nope") is None
+    with pytest.raises(KeyError, match="nope"):
+        REGISTRY.get("nope")
+    assert all(e.context == "info" for e in REGISTRY.by_context("info"))
+    assert len(REGISTRY) == len(REGISTRY.endpoints) + len(REGISTRY.channels)
