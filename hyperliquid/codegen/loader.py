@@ -331,6 +331,7 @@ _ACTION_KEY = _record(
         "param": (False, _nonempty_str),
         "omit_if_none": (False, _bool),
         "nonce": (False, _bool),
+        "merge": (False, _bool),
     }
 )
 
@@ -339,7 +340,7 @@ _EXCHANGE = _record(
         **_COMMON,
         "weight": (True, _int),
         "timeout": (False, _num),
-        "signing": (True, _one_of("l1", "user_signed")),
+        "signing": (True, _one_of("l1", "user_signed", "multi_sig")),
         "vault": (False, _bool),
         "batch": (False, _nonempty_str),
         "action": (True, _list_of(_ACTION_KEY)),
@@ -492,6 +493,8 @@ def _build_action(ctx: _Ctx, data: dict[str, Any], params: tuple[Param, ...]) ->
         seen.add(k["key"])
         if ("const" in k) + ("param" in k) + bool(k.get("nonce")) != 1:
             ctx.bad(path, "expected exactly one of 'const', 'param' or 'nonce: true'")
+        if k.get("merge") and "param" not in k:
+            ctx.bad(f"{path}.merge", "'merge' needs a 'param' (a mapping whose keys are merged into the action)")
         if "param" in k and k["param"] not in names:
             ctx.bad(f"{path}.param", f"unknown parameter {k['param']!r} (expected one of: {', '.join(sorted(names))})")
         keys.append(
@@ -502,6 +505,7 @@ def _build_action(ctx: _Ctx, data: dict[str, Any], params: tuple[Param, ...]) ->
                 omit_if_none=k.get("omit_if_none", False),
                 has_const="const" in k,
                 nonce=k.get("nonce", False),
+                merge=k.get("merge", False),
             )
         )
     if not keys or (keys[0].key != "type" and data["signing"] == "l1"):

@@ -103,6 +103,7 @@ class ActionKey:
     omit_if_none: bool = False
     has_const: bool = False
     nonce: bool = False
+    merge: bool = False
 
 
 @attrs.frozen

@@ -283,7 +283,9 @@ def _action_views(spec: Spec) -> list[dict[str, Any]]:
                 lines.append(f"{target} = None  # the nonce, filled in when signing")
             else:
                 p = params[k.param or ""]
-                if p.required:
+                if k.merge:
+                    lines.append(f'action.update(_v.variant("{p.name}", {p.name}))')
+                elif p.required:
                     lines.append(f"{target} = {_validate_expr(p)}")
                 elif k.omit_if_none:
                     lines.append(f"if {p.name} is not None:\n    {target} = {_validate_expr(p)}")
@@ -291,7 +293,7 @@ def _action_views(spec: Spec) -> list[dict[str, Any]]:
                     lines.append(f"{target} = None if {p.name} is None else {_validate_expr(p)}")
         args, kwargs = _sample_call(e.params)
         options = ["wallet"]
-        if e.action.signing == "l1":
+        if e.action.signing in ("l1", "multi_sig"):
             if e.action.vault:
                 options.append("vault_address")
             options.append("expires_after")

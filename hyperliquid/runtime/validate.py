@@ -30,6 +30,7 @@ __all__ = [
     "passthrough",
     "string",
     "timestamp",
+    "variant",
 ]
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
@@ -152,6 +153,13 @@ PARAM_TYPES = {
 def passthrough(name: str, value: Any) -> Any:
     """Any JSON-serialisable value, sent as given."""
     return value
+
+
+def variant(name: str, value: Any) -> dict[str, Any]:
+    """A one-key mapping ``{variant name: payload}`` merged into an action (deploy and validator actions)."""
+    if not isinstance(value, dict) or len(value) != 1 or not all(isinstance(k, str) and k for k in value):
+        raise InvalidInputError(name, "a mapping with exactly one variant key, e.g. {'registerSpot': {...}}", value)
+    return dict(value)
 
 
 def list_of(name: str, value: Any, item: Any) -> list[Any]:
