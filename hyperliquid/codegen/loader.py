@@ -330,7 +330,7 @@ _ACTION_KEY = _record(
         "const": (False, _any),
         "param": (False, _nonempty_str),
         "omit_if_none": (False, _bool),
-        "nonce": (False, _bool),
+        "fill": (False, _one_of("nonce", "signatureChainId", "hyperliquidChain")),
         "merge": (False, _bool),
     }
 )
@@ -491,8 +491,8 @@ def _build_action(ctx: _Ctx, data: dict[str, Any], params: tuple[Param, ...]) ->
         if k["key"] in seen:
             ctx.bad(f"{path}.key", f"duplicate action key {k['key']!r}")
         seen.add(k["key"])
-        if ("const" in k) + ("param" in k) + bool(k.get("nonce")) != 1:
-            ctx.bad(path, "expected exactly one of 'const', 'param' or 'nonce: true'")
+        if ("const" in k) + ("param" in k) + ("fill" in k) != 1:
+            ctx.bad(path, "expected exactly one of 'const', 'param' or 'fill'")
         if k.get("merge") and "param" not in k:
             ctx.bad(f"{path}.merge", "'merge' needs a 'param' (a mapping whose keys are merged into the action)")
         if "param" in k and k["param"] not in names:
@@ -504,7 +504,7 @@ def _build_action(ctx: _Ctx, data: dict[str, Any], params: tuple[Param, ...]) ->
                 param=k.get("param"),
                 omit_if_none=k.get("omit_if_none", False),
                 has_const="const" in k,
-                nonce=k.get("nonce", False),
+                fill=k.get("fill"),
                 merge=k.get("merge", False),
             )
         )
@@ -515,11 +515,11 @@ def _build_action(ctx: _Ctx, data: dict[str, Any], params: tuple[Param, ...]) ->
         ctx.bad("eip712", "missing required key for a user_signed action")
     if data["signing"] == "l1" and eip is not None:
         ctx.bad("eip712", "only user_signed actions have an EIP-712 type list")
-    nonce_keys = [k.key for k in keys if k.nonce]
+    nonce_keys = [k.key for k in keys if k.fill == "nonce"]
     if data["signing"] == "user_signed" and len(nonce_keys) != 1:
-        ctx.bad("action", "a user_signed action has exactly one key with 'nonce: true' (its time/nonce field)")
-    if data["signing"] == "l1" and nonce_keys:
-        ctx.bad("action", "only user_signed actions carry the nonce inside the action")
+        ctx.bad("action", "a user_signed action has exactly one key with 'fill: nonce' (its time/nonce field)")
+    if data["signing"] != "user_signed" and any(k.fill for k in keys):
+        ctx.bad("action", "only user_signed actions have keys filled in when signing")
     batch = data.get("batch")
     if batch is not None and batch not in names:
         ctx.bad("batch", f"unknown parameter {batch!r}")
@@ -531,6 +531,7 @@ def _build_action(ctx: _Ctx, data: dict[str, Any], params: tuple[Param, ...]) ->
         eip712_fields=tuple((a, b) for a, b in eip["fields"]) if eip else (),
         batch_param=batch,
         nonce_key=nonce_keys[0] if nonce_keys else None,
+        fills=tuple((k.key, k.fill) for k in keys if k.fill),
     )
 
 

@@ -22,6 +22,8 @@ PARAM_PY = {
     "time": "int",
     "bool": "bool",
     "address": "str",
+    "address_text": "str",
+    "amount": "Decimal | float | int | str",
     "hash": "str",
     "cloid": "str",
     "oid_or_cloid": "int | str",
@@ -102,7 +104,7 @@ class ActionKey:
     param: str | None = None
     omit_if_none: bool = False
     has_const: bool = False
-    nonce: bool = False
+    fill: str | None = None
     merge: bool = False
 
 
@@ -117,6 +119,7 @@ class Action:
     eip712_fields: tuple[tuple[str, str], ...]
     batch_param: str | None
     nonce_key: str | None = None
+    fills: tuple[tuple[str, str], ...] = ()
 
 
 @attrs.frozen

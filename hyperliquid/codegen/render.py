@@ -41,6 +41,8 @@ _VALIDATOR = {
     "time": "timestamp",
     "bool": "boolean",
     "address": "address",
+    "address_text": "address_text",
+    "amount": "amount",
     "hash": "hash32",
     "cloid": "cloid",
     "oid_or_cloid": "oid_or_cloid",
@@ -279,8 +281,8 @@ def _action_views(spec: Spec) -> list[dict[str, Any]]:
             target = f'action["{k.key}"]'
             if k.has_const:
                 lines.append(f"{target} = {_lit(k.const)}")
-            elif k.nonce:
-                lines.append(f"{target} = None  # the nonce, filled in when signing")
+            elif k.fill:
+                lines.append(f"{target} = None  # {k.fill}: filled in when signing")
             else:
                 p = params[k.param or ""]
                 if k.merge:
