@@ -177,6 +177,9 @@ class Channel:
     explorer: bool
     sample_message: Any
     has_sample_message: bool
+    items_key: str | None = None
+    dedup: tuple[str, ...] = ()
+    time_key: str = "time"
 
     @property
     def required_params(self) -> tuple[Param, ...]:

@@ -396,7 +396,8 @@ def _registry_views(spec: Spec) -> dict[str, Any]:
                     f"wire={c.wire!r}, name={c.name!r}, summary={c.summary!r}, channels={c.channels!r}, "
                     f"params={params(c.params)}, message={c.message.canonical()!r}, route={c.route!r}, "
                     f"user_param={c.user_param!r}, market_data={c.market_data!r}, snapshot={c.snapshot!r}, "
-                    f"doc={c.doc!r}, storage={c.storage!r}, recovery={c.recovery!r}, explorer={c.explorer!r}"
+                    f"doc={c.doc!r}, storage={c.storage!r}, recovery={c.recovery!r}, explorer={c.explorer!r}, "
+                    f"items_key={c.items_key!r}, dedup={c.dedup!r}, time_key={c.time_key!r}"
                 ),
             }
         )

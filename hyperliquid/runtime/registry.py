@@ -78,6 +78,9 @@ class ChannelSpec:
     storage: str | None = None
     recovery: str | None = None
     explorer: bool = False
+    items_key: str | None = None
+    dedup: tuple[str, ...] = ()
+    time_key: str = "time"
     context: str = "channel"
 
     @property
