@@ -193,7 +193,7 @@ def to_wire(value: Any) -> Any:
     if fn is not None:
         return fn(value)
     if cls is Decimal:
-        return str(value)
+        return format(value, "f")
     if cls is tuple or cls is list:
         return [to_wire(x) for x in value]
     if cls is dict:
