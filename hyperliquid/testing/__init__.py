@@ -1,1 +1,40 @@
-"""hyperliquid package."""
+"""The local fake Hyperliquid exchange: a real HTTP + WebSocket server on 127.0.0.1 for tests and demos.
+
+Example::
+
+    from hyperliquid.testing import FakeExchange, Fault
+
+    with FakeExchange() as fx:
+        fx.add_fault("/info", Fault.rate_limited(retry_after=1), count=1)
+        ...  # point a client at fx.http_url / fx.ws_url
+
+Requires the ``testing`` extra (aiohttp).  See ``docs/testing.md``.
+"""
+
+from hyperliquid.testing.faults import Fault, FaultHandle, FaultKind
+from hyperliquid.testing.fixtures import Fixture, iter_fixtures
+from hyperliquid.testing.handlers import DESERIALIZE_ERROR, ExchangeHandler, Reply
+from hyperliquid.testing.market import MarketData, seed_market
+from hyperliquid.testing.recording import RecordedRequest
+from hyperliquid.testing.server import FakeExchange, SubscribeHook
+from hyperliquid.testing.state import ExchangeState, UserState
+from hyperliquid.testing.subscriptions import normalize_subscription
+
+__all__ = [
+    "DESERIALIZE_ERROR",
+    "ExchangeHandler",
+    "ExchangeState",
+    "FakeExchange",
+    "Fault",
+    "FaultHandle",
+    "FaultKind",
+    "Fixture",
+    "MarketData",
+    "RecordedRequest",
+    "Reply",
+    "SubscribeHook",
+    "UserState",
+    "iter_fixtures",
+    "normalize_subscription",
+    "seed_market",
+]

@@ -1,0 +1,135 @@
+"""Serving the recorded payloads of the shared fixture set (``HL_FIXTURES_DIR``), and the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+import websockets
+
+from hyperliquid.runtime.errors import InvalidInputError
+from hyperliquid.testing import FakeExchange, iter_fixtures
+
+FIXTURES = Path(os.environ.get("HL_FIXTURES_DIR", "/work/shared/fixtures/real"))
+ALL = list(iter_fixtures(FIXTURES))
+INFO = [f for f in ALL if f.kind == "info"]
+EXCHANGE = [f for f in ALL if f.kind == "exchange"]
+WS = [f for f in ALL if f.kind == "ws"]
+
+
+def compact(value: object) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+@pytest.fixture(scope="module")
+def fx():
+    with FakeExchange() as fake:
+        fake.load_fixtures(FIXTURES)
+        yield fake
+
+
+def test_every_file_is_loaded() -> None:
+    with FakeExchange(seed=False) as fake:
+        names = fake.load_fixtures(FIXTURES)
+    assert names == sorted(p.stem for p in FIXTURES.glob("*.json"))
+    assert len(INFO) + len(EXCHANGE) + len(WS) == len(names) > 0
+
+
+@pytest.mark.parametrize("fixture", INFO, ids=[f.name for f in INFO])
+def test_info_fixture_is_served_with_its_status_and_exact_body(fx: FakeExchange, fixture) -> None:
+    r = httpx.post(fx.http_url + "/info", json=fixture.request, timeout=10)
+    assert r.status_code == fixture.status
+    assert r.json() == fixture.response
+    assert r.content == compact(fixture.response)  # key order and number text preserved
+    if fixture.name == "batchClearinghouseStates__1":
+        assert r.status_code == 500 and r.text == "null"
+
+
+async def test_info_fixtures_over_ws_post(fx: FakeExchange) -> None:
+    async with websockets.connect(fx.ws_url, max_size=None) as ws:
+        for i, fixture in enumerate(INFO):
+            request = {"type": "info", "payload": fixture.request}
+            await ws.send(json.dumps({"method": "post", "id": i, "request": request}))
+            reply = json.loads(await asyncio.wait_for(ws.recv(), 10))["data"]
+            assert reply["id"] == i
+            if fixture.status == 200:
+                assert reply["response"] == {
+                    "type": "info",
+                    "payload": {"type": fixture.request["type"], "data": fixture.response},
+                }, fixture.name
+            else:
+                assert reply["response"]["type"] == "error" and reply["response"]["payload"].startswith("500")
+
+
+def test_fixtures_sharing_a_type_are_told_apart_by_body_fields(fx: FakeExchange) -> None:
+    group = [f for f in INFO if f.request["type"] == "fundingHistory"]
+    assert len(group) >= 2
+    bodies = {compact(f.response) for f in group}
+    assert len(bodies) == len(group)  # the files really differ
+    for f in group:
+        assert httpx.post(fx.http_url + "/info", json=f.request).content == compact(f.response)
+    # no file matches this body: not served from fixtures, and not a built-in type
+    r = httpx.post(fx.http_url + "/info", json={"type": "fundingHistory", "coin": "DOGE", "startTime": 1})
+    assert r.status_code == 422
+
+
+@pytest.mark.parametrize("fixture", EXCHANGE, ids=[f.name for f in EXCHANGE])
+def test_exchange_fixture_is_the_canned_answer_for_its_action(fx: FakeExchange, fixture) -> None:
+    body = {
+        "action": {"type": fixture.request["action"]["type"]},
+        "nonce": 1,
+        "signature": {"r": "0x1", "s": "0x2", "v": 27},
+    }
+    r = httpx.post(fx.http_url + "/exchange", json=body)
+    assert r.status_code == fixture.status and r.json() == fixture.response
+
+
+@pytest.mark.parametrize("fixture", WS, ids=[f.name for f in WS])
+async def test_ws_fixture_is_replayed_after_the_ack(fx: FakeExchange, fixture) -> None:
+    async with websockets.connect(fx.ws_url) as ws:
+        await ws.send(json.dumps(fixture.request))
+        got = [json.loads(await asyncio.wait_for(ws.recv(), 5)) for _ in fixture.response]
+    recorded_ack, *recorded_data = fixture.response
+    ack, *data = got
+    assert ack["channel"] == "subscriptionResponse" and ack["data"]["method"] == "subscribe"
+    # the echo may carry more defaults than the recording, never different values
+    recorded_sub = recorded_ack["data"]["subscription"]
+    assert {k: ack["data"]["subscription"][k] for k in recorded_sub} == recorded_sub
+    assert data == recorded_data
+
+
+def test_bad_fixture_directories_raise(tmp_path: Path) -> None:
+    with FakeExchange(seed=False) as fake:
+        with pytest.raises(InvalidInputError):
+            fake.load_fixtures(tmp_path / "missing")
+        (tmp_path / "bad.json").write_text('{"source": "x"}')
+        with pytest.raises(InvalidInputError):
+            fake.load_fixtures(tmp_path)
+
+
+def test_cli_prints_the_urls_and_serves_until_terminated() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hyperliquid.testing", "--port", "0", "--seed", "--log-level", "WARNING"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        http_url, ws_url = line.split(" ")
+        assert http_url.startswith("http://127.0.0.1:") and ws_url == http_url.replace("http", "ws", 1) + "/ws"
+        r = httpx.post(http_url + "/info", json={"type": "meta"}, timeout=5)
+        assert r.status_code == 200 and r.json()["universe"][0]["name"] == "BTC"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _err = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    assert out == ""  # nothing after the URL line
