@@ -1,0 +1,345 @@
+"""The clients users import: :class:`Client` (threads) and :class:`AsyncClient` (asyncio).
+
+Creating a client does no network I/O: the HTTP pool connects on the first request, the
+WebSocket on the first subscription, and metadata (asset ids, size decimals, mids) is loaded by
+background warmers — or on demand, with a timeout, by the first call that needs it.
+
+::
+
+    from hyperliquid import Client
+
+    with Client("testnet") as client:
+        book = client.info.l2_book("BTC")
+        for item in client.streams.trades("BTC"):
+            ...
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+import attrs
+
+from hyperliquid.generated.explorer import AsyncExplorerAPI, ExplorerAPI
+from hyperliquid.generated.info import AsyncInfoAPI, InfoAPI
+from hyperliquid.generated.registry import ENDPOINTS, REGISTRY
+from hyperliquid.generated.stats import AsyncStatsAPI, StatsAPI
+from hyperliquid.generated.streams import AsyncStreams, Streams
+from hyperliquid.runtime.cache import CacheConfig, TTLCache, WarmStatus, WarmupManager
+from hyperliquid.runtime.config import Network, resolve_network
+from hyperliquid.runtime.errors import ConfigError
+from hyperliquid.runtime.events import EventBus
+from hyperliquid.runtime.http_caller import AsyncHttpCaller, HttpCaller
+from hyperliquid.runtime.log import get_logger, log
+from hyperliquid.runtime.markets import MetadataService
+from hyperliquid.runtime.registry import Registry
+from hyperliquid.runtime.signing import NonceManager, Wallet
+from hyperliquid.runtime.streaming import AsyncStreamHub, StreamHub
+from hyperliquid.runtime.transport import AsyncHttpTransport, HttpTransport, TransportConfig
+from hyperliquid.runtime.ws import WsConfig
+
+__all__ = ["AsyncClient", "Client", "ClientConfig"]
+
+_log = get_logger("hyperliquid.client")
+
+
+@attrs.frozen
+class ClientConfig:
+    """Everything configurable about a client; every part has a sensible default.
+
+    ``warm``: start background warmers for metadata and mids at creation (never blocking).
+    ``metadata_timeout``: how long a call that needs metadata before warm-up waits for it.
+    ``metadata_dexes``: builder perp dexes to load (``"all"`` or a list of names).
+    ``signing_backend``: ``"auto"``, ``"native"`` or ``"eth-account"``.
+    ``verify_signatures``: recover the signer of every fresh signature before sending.
+    """
+
+    transport: TransportConfig = attrs.field(factory=TransportConfig)
+    cache: CacheConfig = attrs.field(factory=CacheConfig)
+    ws: WsConfig = attrs.field(factory=WsConfig)
+    warm: bool = True
+    warm_mids: bool = True
+    metadata_timeout: float = 5.0
+    metadata_dexes: tuple[str, ...] | str = "all"
+    signing_backend: str | None = None
+    verify_signatures: bool = True
+
+
+def _wallet(value: Wallet | str | None) -> Wallet | None:
+    if value is None or isinstance(value, Wallet):
+        return value
+    return Wallet.from_key(value)
+
+
+def _resolve(
+    network: str | Network | None,
+    http_url: str | None,
+    ws_url: str | None,
+    env: Mapping[str, str] | None,
+) -> Network:
+    return resolve_network(network, http_url=http_url, ws_url=ws_url, env=env)
+
+
+class _Base:
+    registry: Registry = REGISTRY
+
+    def __init__(
+        self,
+        network: str | Network | None,
+        *,
+        http_url: str | None,
+        ws_url: str | None,
+        wallet: Wallet | str | None,
+        account_address: str | None,
+        vault_address: str | None,
+        config: ClientConfig | None,
+        events: EventBus | None,
+        env: Mapping[str, str] | None,
+    ) -> None:
+        if config is not None and not isinstance(config, ClientConfig):
+            raise ConfigError("config", f"expected a ClientConfig, got {type(config).__name__}")
+        self.config = config or ClientConfig()
+        self.network = _resolve(network, http_url, ws_url, env if env is not None else os.environ)
+        self.events = events if events is not None else EventBus()
+        self.wallet = _wallet(wallet)
+        self.account_address = account_address.lower() if account_address else None
+        self.vault_address = vault_address.lower() if vault_address else None
+        self.cache = TTLCache(self.config.cache, events=self.events)
+        self.nonces = NonceManager()
+
+    @property
+    def address(self) -> str | None:
+        """The account this client acts for: the vault, else the account address, else the wallet's."""
+        if self.vault_address:
+            return self.vault_address
+        if self.account_address:
+            return self.account_address
+        return self.wallet.address if self.wallet is not None else None
+
+    def __repr__(self) -> str:
+        who = self.wallet.address if self.wallet is not None else "no wallet"
+        return f"{type(self).__name__}(network={self.network.name!r}, url={self.network.http_url!r}, wallet={who})"
+
+
+class Client(_Base):
+    """Synchronous client.
+
+    Args:
+        network: ``"mainnet"``, ``"testnet"`` or a :class:`~hyperliquid.runtime.config.Network`
+            (default: ``HYPERLIQUID_NETWORK``, else mainnet).
+        http_url: Base URL of a custom server (e.g. the fake exchange); ``ws_url`` likewise.
+        wallet: Signing key (hex) or :class:`~hyperliquid.runtime.signing.Wallet`: the account itself
+            or an approved agent.
+        account_address: The master account when ``wallet`` is an agent.
+        vault_address: Act for this vault or sub-account by default.
+        config: A :class:`ClientConfig`.
+        events: Share an :class:`~hyperliquid.runtime.events.EventBus` (default: a new one).
+    """
+
+    def __init__(
+        self,
+        network: str | Network | None = None,
+        *,
+        http_url: str | None = None,
+        ws_url: str | None = None,
+        wallet: Wallet | str | None = None,
+        account_address: str | None = None,
+        vault_address: str | None = None,
+        config: ClientConfig | None = None,
+        events: EventBus | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(
+            network,
+            http_url=http_url,
+            ws_url=ws_url,
+            wallet=wallet,
+            account_address=account_address,
+            vault_address=vault_address,
+            config=config,
+            events=events,
+            env=env,
+        )
+        self.transport = HttpTransport(self.config.transport, events=self.events)
+        self.caller = HttpCaller(self.transport, self.network, cache=self.cache)
+        self.info = InfoAPI(self.caller)
+        self.explorer = ExplorerAPI(self.caller)
+        self.stats = StatsAPI(self.caller)
+        self.markets = MetadataService(
+            self.cache,
+            self._fetch_info,
+            timeout=self.config.metadata_timeout,
+            dexes="all" if self.config.metadata_dexes == "all" else tuple(self.config.metadata_dexes),
+        )
+        self._hub = StreamHub(
+            self.network.ws_url,
+            explorer_ws_url=self.network.explorer_ws_url,
+            config=self.config.ws,
+            events=self.events,
+            fetch_info=self._fetch_info,
+        )
+        self.streams = Streams(self._hub)
+        self.exchange = self._make_exchange()
+        self.warmup = WarmupManager(
+            self.cache, self.markets.warmers(mids=self.config.warm_mids), events=self.events, name="warmup"
+        )
+        if self.config.warm:
+            self.warmup.start()
+        self._closed = False
+        log(_log, 10, "client created", network=self.network.name, url=self.network.http_url)
+
+    def _fetch_info(self, body: Mapping[str, Any]) -> Any:
+        endpoint = ENDPOINTS.get(f"info.{body.get('type')}")
+        if endpoint is None:
+            raise ConfigError("fetch_info", f"unknown info type {body.get('type')!r}")
+        return self.caller.raw(endpoint, dict(body))
+
+    def _make_exchange(self) -> Any:
+        from hyperliquid.runtime.exchange import ActionSender, Exchange
+
+        sender = ActionSender(
+            self.transport,
+            self.network,
+            wallet=self.wallet,
+            account_address=self.account_address,
+            vault_address=self.vault_address,
+            backend=self.config.signing_backend,
+            nonces=self.nonces,
+            events=self.events,
+            verify_signatures=self.config.verify_signatures,
+        )
+        return Exchange(sender, markets=self.markets, info=self.info, events=self.events)
+
+    @property
+    def warm_status(self) -> WarmStatus:
+        """State of the background warm-up (``pending``, ``ok``, ``partial`` or ``failed`` with reasons)."""
+        return self.warmup.status
+
+    def close(self) -> None:
+        """Stop the warmers, close the WebSocket and the HTTP pool.  Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self.warmup.stop()
+        self._hub.close()
+        self.transport.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class AsyncClient(_Base):
+    """Asynchronous client; same arguments as :class:`Client`.
+
+    Use it as ``async with AsyncClient(...) as client:`` (entering starts the background warmers on
+    the running loop without waiting for them), then ``await client.info.l2_book("BTC")``.
+    """
+
+    def __init__(
+        self,
+        network: str | Network | None = None,
+        *,
+        http_url: str | None = None,
+        ws_url: str | None = None,
+        wallet: Wallet | str | None = None,
+        account_address: str | None = None,
+        vault_address: str | None = None,
+        config: ClientConfig | None = None,
+        events: EventBus | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(
+            network,
+            http_url=http_url,
+            ws_url=ws_url,
+            wallet=wallet,
+            account_address=account_address,
+            vault_address=vault_address,
+            config=config,
+            events=events,
+            env=env,
+        )
+        self.transport = AsyncHttpTransport(self.config.transport, events=self.events)
+        self.caller = AsyncHttpCaller(self.transport, self.network, cache=self.cache)
+        self.info = AsyncInfoAPI(self.caller)
+        self.explorer = AsyncExplorerAPI(self.caller)
+        self.stats = AsyncStatsAPI(self.caller)
+        self.markets = MetadataService(
+            self.cache,
+            self._fetch_info,
+            timeout=self.config.metadata_timeout,
+            dexes="all" if self.config.metadata_dexes == "all" else tuple(self.config.metadata_dexes),
+        )
+        self._hub = AsyncStreamHub(
+            self.network.ws_url,
+            explorer_ws_url=self.network.explorer_ws_url,
+            config=self.config.ws,
+            events=self.events,
+            fetch_info=self._fetch_info,
+        )
+        self.streams = AsyncStreams(self._hub)
+        self.exchange = self._make_exchange()
+        self.warmup = WarmupManager(
+            self.cache, self.markets.warmers(mids=self.config.warm_mids), events=self.events, name="warmup"
+        )
+        self._started = False
+        self._closed = False
+
+    async def _fetch_info(self, body: Mapping[str, Any]) -> Any:
+        endpoint = ENDPOINTS.get(f"info.{body.get('type')}")
+        if endpoint is None:
+            raise ConfigError("fetch_info", f"unknown info type {body.get('type')!r}")
+        return await self.caller.raw(endpoint, dict(body))
+
+    def _make_exchange(self) -> Any:
+        from hyperliquid.runtime.exchange import AsyncActionSender, AsyncExchange
+
+        sender = AsyncActionSender(
+            self.transport,
+            self.network,
+            wallet=self.wallet,
+            account_address=self.account_address,
+            vault_address=self.vault_address,
+            backend=self.config.signing_backend,
+            nonces=self.nonces,
+            events=self.events,
+            verify_signatures=self.config.verify_signatures,
+        )
+        return AsyncExchange(sender, markets=self.markets, info=self.info, events=self.events)
+
+    @property
+    def warm_status(self) -> WarmStatus:
+        """State of the background warm-up (``pending``, ``ok``, ``partial`` or ``failed`` with reasons)."""
+        return self.warmup.status
+
+    async def start(self) -> None:
+        """Start the background warmers on the running loop (returns at once).  Idempotent."""
+        if not self._started and self.config.warm:
+            self._started = True
+            await self.warmup.astart()
+
+    async def aclose(self) -> None:
+        """Stop the warmers, close the WebSocket and the HTTP pool.  Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        await self.warmup.astop()
+        await self._hub.aclose()
+        await self.transport.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
