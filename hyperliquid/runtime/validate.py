@@ -18,6 +18,8 @@ from hyperliquid.runtime.errors import InvalidInputError
 __all__ = [
     "PARAM_TYPES",
     "address",
+    "address_text",
+    "amount",
     "boolean",
     "check_choices",
     "cloid",
@@ -78,6 +80,22 @@ def address(name: str, value: Any) -> str:
     if not isinstance(value, str) or not _ADDRESS.fullmatch(value):
         raise InvalidInputError(name, "an address: '0x' followed by 40 hex digits", value)
     return value.lower()
+
+
+def address_text(name: str, value: Any) -> str:
+    """An EVM address whose exact text is signed (EIP-712 ``string`` fields): validated, case kept."""
+    if not isinstance(value, str) or not _ADDRESS.fullmatch(value):
+        raise InvalidInputError(name, "an address: '0x' followed by 40 hex digits", value)
+    return value
+
+
+def amount(name: str, value: Any) -> str:
+    """A non-negative amount sent as a string: strings pass verbatim (their text is signed), numbers
+    become plain decimal strings."""
+    text = decimal(name, value)
+    if text.startswith("-"):
+        raise InvalidInputError(name, "a non-negative amount", value)
+    return value.strip() if isinstance(value, str) else text
 
 
 def hash32(name: str, value: Any) -> str:
@@ -142,6 +160,8 @@ PARAM_TYPES = {
     "time": "timestamp",
     "bool": "boolean",
     "address": "address",
+    "address_text": "address_text",
+    "amount": "amount",
     "hash": "hash32",
     "cloid": "cloid",
     "oid_or_cloid": "oid_or_cloid",

@@ -1,1 +1,45 @@
-"""hyperliquid package."""
+"""WebSocket runtime: subscriptions that survive the network, shared upstream subscriptions, gap recovery,
+latest values and requests over the socket.  See ``docs/websocket.md``."""
+
+from hyperliquid.runtime.ws.channels import ChannelInfo, SubscriptionKey, make_key, validate_params
+from hyperliquid.runtime.ws.client import RecoverFn, WsClient
+from hyperliquid.runtime.ws.config import OVERFLOW_POLICIES, Overflow, WsConfig
+from hyperliquid.runtime.ws.messages import (
+    BufferOverflowError,
+    DecodeFailed,
+    Dropped,
+    Gap,
+    Interrupted,
+    Message,
+    Resumed,
+    Stale,
+    SubscriptionFailedError,
+    WsItem,
+)
+from hyperliquid.runtime.ws.subscription import Subscription
+from hyperliquid.runtime.ws.sync import SyncSubscription, SyncWsClient
+
+__all__ = [
+    "OVERFLOW_POLICIES",
+    "BufferOverflowError",
+    "ChannelInfo",
+    "DecodeFailed",
+    "Dropped",
+    "Gap",
+    "Interrupted",
+    "Message",
+    "Overflow",
+    "RecoverFn",
+    "Resumed",
+    "Stale",
+    "Subscription",
+    "SubscriptionFailedError",
+    "SubscriptionKey",
+    "SyncSubscription",
+    "SyncWsClient",
+    "WsClient",
+    "WsConfig",
+    "WsItem",
+    "make_key",
+    "validate_params",
+]

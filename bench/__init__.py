@@ -1,0 +1,1 @@
+"""Benchmarks (run with ``python -m bench.<area>`` from the repository root)."""

@@ -1,0 +1,1 @@
+"""WebSocket pipeline benchmark (``python -m bench.ws``)."""

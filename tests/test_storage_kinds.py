@@ -1,0 +1,242 @@
+"""Storable kinds: normalization, natural keys, rejection of bad rows, sources, configuration."""
+
+from __future__ import annotations
+
+import json
+import os
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hyperliquid.runtime.errors import ConfigError, StorageError
+from hyperliquid.runtime.events import CATALOGUE
+from hyperliquid.runtime.storage import (
+    HTTP_SOURCES,
+    KINDS,
+    WS_SOURCES,
+    InvalidRowError,
+    MemoryStorage,
+    StorageConfig,
+    get_kind,
+    migrations_sql,
+    rows_from_http,
+    rows_from_ws,
+)
+
+FIXTURES = Path(os.environ.get("HL_FIXTURES_DIR", "/work/shared/fixtures/real"))
+
+
+def fixture(name: str) -> dict[str, Any]:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+FILL = {
+    "coin": "BTC",
+    "px": "65123.50",
+    "sz": "0.00120",
+    "side": "B",
+    "time": 1700000000123,
+    "startPosition": "-0.5",
+    "dir": "Close Short",
+    "closedPnl": "-1.234567",
+    "hash": "0x" + "ab" * 32,
+    "oid": 123456789012,
+    "crossed": True,
+    "fee": "-0.000123",
+    "tid": 716095722814130,
+    "feeToken": "USDC",
+    "twapId": None,
+}
+
+
+def col(kind: str, record: tuple[Any, ...], name: str) -> Any:
+    return record[KINDS[kind].column_names.index(name)]
+
+
+def test_kind_names_are_the_documented_ones() -> None:
+    assert set(KINDS) == {"fills", "order_updates", "trades", "funding", "ledger", "candles"}
+    with pytest.raises(StorageError, match=r"unknown storage kind 'fill'.*fills"):
+        get_kind("fill")
+
+
+def test_fill_normalizes_decimals_exactly_and_keeps_raw() -> None:
+    rec = KINDS["fills"].normalize(FILL, "0xB7B6F3CEA3F66BF525F5D8F965F6DBF6D9B017B2")
+    assert col("fills", rec, "user_address") == "0xb7b6f3cea3f66bf525f5d8f965f6dbf6d9b017b2"
+    px = col("fills", rec, "px")
+    assert isinstance(px, Decimal) and str(px) == "65123.50"  # trailing zero kept: exact, not float
+    assert str(col("fills", rec, "sz")) == "0.00120"
+    assert str(col("fills", rec, "fee")) == "-0.000123"
+    assert col("fills", rec, "tid") == 716095722814130
+    assert col("fills", rec, "crossed") is True
+    assert col("fills", rec, "fill_key") == f"{FILL['hash']}:{FILL['tid']}"
+    assert json.loads(col("fills", rec, "raw")) == FILL
+
+
+def test_fill_without_tid_uses_the_legacy_key() -> None:
+    old = {k: v for k, v in FILL.items() if k not in ("tid", "feeToken", "twapId")}
+    rec = KINDS["fills"].normalize(old, "u")
+    key = col("fills", rec, "fill_key")
+    assert key.startswith("legacy:" + FILL["hash"])
+    # the same numbers written differently give the same key; another partial fill does not
+    same = dict(old, px="65123.5000", sz="0.0012")
+    assert col("fills", KINDS["fills"].normalize(same, "u"), "fill_key") == key
+    other = dict(old, startPosition="-0.4988")
+    assert col("fills", KINDS["fills"].normalize(other, "u"), "fill_key") != key
+
+
+def test_real_legacy_fills_have_distinct_keys() -> None:
+    data = fixture("userFills__1")
+    keys = {col("fills", KINDS["fills"].normalize(f, data["request"]["user"]), "fill_key") for f in data["response"]}
+    assert len(keys) == len(data["response"])
+
+
+@pytest.mark.parametrize(
+    ("row", "user", "field", "reason"),
+    [
+        ({k: v for k, v in FILL.items() if k != "hash"}, "u", "hash", "required field is missing"),
+        (dict(FILL, px="12,5"), "u", "px", "not a finite decimal"),
+        (dict(FILL, px="NaN"), "u", "px", "not a finite decimal"),
+        (dict(FILL, px=65123.5), "u", "px", "floats are not exact"),
+        (dict(FILL, sz=True), "u", "sz", "expected a decimal string"),
+        (dict(FILL, oid="x1"), "u", "oid", "expected an integer"),
+        (dict(FILL, oid=2**64), "u", "oid", "64-bit range"),
+        (dict(FILL, coin="BT\x00C"), "u", "coin", "NUL"),
+        (dict(FILL, crossed="yes"), "u", "crossed", "true or false"),
+        (FILL, None, "user", "user string is required"),
+        (FILL, "", "user", "user string is required"),
+        (dict(FILL, extra="a\x00b"), "u", None, "NUL"),
+        (dict(FILL, extra=float("nan")), "u", None, "JSON"),
+        (dict(FILL, px="1e999999"), "u", "px", "storable range"),
+    ],
+)
+def test_bad_fill_rows_are_rejected_with_the_field_named(row: Any, user: Any, field: Any, reason: str) -> None:
+    with pytest.raises(InvalidRowError, match=reason) as info:
+        KINDS["fills"].normalize(row, user)
+    assert info.value.kind == "fills"
+    assert info.value.field == field
+    assert isinstance(info.value, StorageError)
+
+
+def test_non_object_rows_are_rejected() -> None:
+    for kind in KINDS.values():
+        with pytest.raises(InvalidRowError, match="JSON object"):
+            kind.normalize(["not", "an", "object"], "u")
+    with pytest.raises(InvalidRowError, match="order"):
+        KINDS["order_updates"].normalize({"status": "open", "statusTimestamp": 1}, "u")
+    with pytest.raises(InvalidRowError, match="buyer, seller"):
+        KINDS["trades"].normalize({"coin": "X", "time": 1, "tid": 1, "side": "B", "px": "1", "sz": "1", "users": ["a"]})
+    with pytest.raises(InvalidRowError, match="'funding'"):
+        KINDS["funding"].normalize({"time": 1, "hash": "0x", "delta": {"type": "deposit", "usdc": "1"}}, "u")
+
+
+def test_funding_http_and_ws_shapes_have_the_same_key() -> None:
+    http = fixture("userFunding__1")["response"][0]
+    ws = dict(http["delta"], time=http["time"])
+    del ws["type"]
+    kind = KINDS["funding"]
+    user = "0x2bA553d9F990a3B66b03b2dC0D030dfC1c061036"
+    a, b = kind.normalize(http, user), kind.normalize(ws, user.lower())
+    assert kind.key_of(a) == kind.key_of(b)
+    assert col("funding", a, "usdc") == Decimal(http["delta"]["usdc"])
+    assert col("funding", a, "hash") == http["hash"] and col("funding", b, "hash") is None
+
+
+def test_ledger_key_separates_distinct_updates_in_one_transaction() -> None:
+    base = {"time": 1, "hash": "0x" + "0" * 64, "delta": {"type": "spotGenesis", "token": "A", "amount": "1.0"}}
+    other = {"time": 1, "hash": "0x" + "0" * 64, "delta": {"type": "spotGenesis", "token": "B", "amount": "1.0"}}
+    kind = KINDS["ledger"]
+    assert kind.key_of(kind.normalize(base, "u")) != kind.key_of(kind.normalize(other, "u"))
+    reordered = {"hash": base["hash"], "delta": {"amount": "1.0", "token": "A", "type": "spotGenesis"}, "time": 1}
+    assert kind.key_of(kind.normalize(base, "u")) == kind.key_of(kind.normalize(reordered, "u"))
+
+
+def test_every_real_ledger_update_normalizes() -> None:
+    data = fixture("userNonFundingLedgerUpdates__1")
+    kind = KINDS["ledger"]
+    records = [kind.normalize(r, data["request"]["user"]) for r in data["response"]]
+    assert len({kind.key_of(r) for r in records}) == len(records)
+    deposit = next(r for r in records if col("ledger", r, "delta_type") == "deposit")
+    assert str(col("ledger", deposit, "usdc")) == "2703997.4500000002"
+
+
+def test_http_sources_pick_the_storable_rows() -> None:
+    fills = fixture("userFills__1")
+    rows = rows_from_http("userFills", fills["response"], user=fills["request"]["user"])
+    assert len(rows) == 500 and {r[0] for r in rows} == {"fills"}
+    assert all(r[2] == fills["request"]["user"] for r in rows)
+    twap = fixture("userTwapSliceFills__1")
+    rows = rows_from_http("userTwapSliceFills", twap["response"], user="u")
+    assert [r[1] for r in rows] == [x["fill"] for x in twap["response"]]
+    assert rows_from_http("l2Book", {"coin": "BTC"}) == []
+    assert set(HTTP_SOURCES.values()) <= set(KINDS)
+
+
+def test_ws_sources_pick_the_storable_rows() -> None:
+    def data_of(name: str) -> tuple[str, Any, dict[str, Any]]:
+        fx = fixture(name)
+        msg = fx["response"][-1]
+        return msg["channel"], msg["data"], fx["request"]["subscription"]
+
+    channel, data, sub = data_of("ws_orderUpdates__1")
+    assert rows_from_ws(channel, data, user=sub["user"]) == [("order_updates", data[0], "mtiz")]
+    channel, data, _ = data_of("ws_candle__1")
+    assert rows_from_ws(channel, data) == [("candles", data, None)]
+    channel, data, sub = data_of("ws_userEvents__1")
+    assert channel == "user"
+    assert rows_from_ws(channel, data, user=sub["user"]) == [("fills", data["fills"][0], "mtiz")]
+    channel, data, _ = data_of("ws_userTwapSliceFills__1")
+    rows = rows_from_ws(channel, data)
+    assert rows and all(k == "fills" and u == "example" for k, _, u in rows)
+    assert rows_from_ws("user", {"funding": {"time": 1, "coin": "X", "usdc": "1"}}, user="u") == [
+        ("funding", {"time": 1, "coin": "X", "usdc": "1"}, "u")
+    ]
+    assert rows_from_ws("l2Book", {"coin": "BTC"}) == []
+    assert {k for kinds in WS_SOURCES.values() for k in kinds} == set(KINDS)
+
+
+def test_config_defaults_and_validation() -> None:
+    assert StorageConfig().resolved_backend == "memory"
+    assert StorageConfig(dsn="host=x").resolved_backend == "postgres"
+    with pytest.raises(ConfigError, match="dsn"):
+        StorageConfig(backend="postgres")
+    with pytest.raises(ConfigError, match="overflow"):
+        StorageConfig(overflow="spill")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="batch_size"):
+        StorageConfig(batch_size=0)
+    with pytest.raises(ConfigError, match="max_buffer"):
+        StorageConfig(max_buffer=1.5)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="retry_max"):
+        StorageConfig(retry_base=2.0, retry_max=1.0)
+    with pytest.raises(ConfigError, match="flush_interval"):
+        StorageConfig(flush_interval=-1)
+
+
+@pytest.mark.parametrize(
+    "dsn",
+    ["postgresql://hl:s3cr3t-pw@db.example:5432/hl", "host=db user=hl password=s3cr3t-pw dbname=hl"],
+)
+def test_dsn_password_never_in_repr(dsn: str) -> None:
+    text = repr(StorageConfig(dsn=dsn))
+    assert "s3cr3t-pw" not in text
+    assert "***" in text
+
+
+def test_storage_events_are_catalogued() -> None:
+    for name in ("storage.write", "storage.flush", "storage.retry", "storage.drop", "storage.reject"):
+        assert name in CATALOGUE
+
+
+def test_schema_sql_creates_every_kind_table() -> None:
+    sql = migrations_sql()
+    for kind in KINDS.values():
+        assert f"CREATE TABLE IF NOT EXISTS {kind.table} (" in sql
+    assert "hl_schema_migrations" in sql
+
+
+def test_memory_read_rejects_unknown_columns() -> None:
+    with pytest.raises(StorageError, match="unknown column"):
+        MemoryStorage().read("fills", where={"price": 1})
+    with pytest.raises(StorageError, match="limit"):
+        MemoryStorage().read("fills", limit=-1)

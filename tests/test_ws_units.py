@@ -1,0 +1,189 @@
+"""WebSocket runtime: pure parts (identity, validation, routing values, buffers, config) without sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from test_ws_support import CANDLE, L2BOOK, TRADES, USER_A, USER_FILLS
+
+from hyperliquid.runtime.errors import ConfigError, InvalidInputError
+from hyperliquid.runtime.ws import (
+    BufferOverflowError,
+    ChannelInfo,
+    Dropped,
+    Message,
+    WsConfig,
+    make_key,
+    validate_params,
+)
+from hyperliquid.runtime.ws.channels import echo_matches, key_from_echo, route_of_params, route_value
+from hyperliquid.runtime.ws.subscription import _Sink
+
+
+def test_identity_is_type_plus_every_param() -> None:
+    a = make_key("l2Book", {"coin": "BTC"})
+    b = make_key("l2Book", {"coin": "BTC", "nSigFigs": 5})
+    c = make_key("l2Book", {"nSigFigs": None, "coin": "BTC", "mantissa": None})
+    assert a != b
+    assert a == c and hash(a) == hash(c)
+    assert make_key("userFills", {"user": USER_A.upper().replace("0X", "0x")}) == make_key(
+        "userFills", {"user": USER_A}
+    )
+    assert make_key("l2Book", {"coin": "kPEPE"}) != make_key("l2Book", {"coin": "KPEPE"})  # coins keep their case
+    assert make_key("l2Book", {"coin": "BTC", "fast": True}) != make_key("l2Book", {"coin": "BTC", "fast": 1})
+    assert json.loads(str(b)) == {"type": "l2Book", "coin": "BTC", "nSigFigs": 5}
+    assert b.subscription == {"type": "l2Book", "coin": "BTC", "nSigFigs": 5}
+
+
+def test_normalized_echo_matches_only_its_subscription() -> None:
+    echo = key_from_echo(
+        {"type": "l2Book", "fast": False, "mantissa": None, "nSigFigs": None, "coin": "BTC"}
+    )  # key order not guaranteed
+    assert echo is not None
+    assert echo_matches(make_key("l2Book", {"coin": "BTC"}), echo)
+    assert not echo_matches(make_key("l2Book", {"coin": "BTC", "nSigFigs": 5}), echo)
+    assert not echo_matches(make_key("l2Book", {"coin": "ETH"}), echo)
+    echo5 = key_from_echo({"type": "l2Book", "coin": "BTC", "nSigFigs": 5, "mantissa": None, "fast": False})
+    assert echo5 is not None and not echo_matches(make_key("l2Book", {"coin": "BTC"}), echo5)
+
+
+@pytest.mark.parametrize(
+    ("channel", "params", "field"),
+    [
+        (L2BOOK, {}, "params.coin"),
+        (L2BOOK, {"coin": ""}, "params.coin"),
+        (L2BOOK, {"coin": ["BTC", "ETH"]}, "params.coin"),
+        (L2BOOK, {"coin": "BTC", "type": "trades"}, "params.type"),
+        (L2BOOK, {"coin": "BTC", "nSigFigs": float("nan")}, "params.nSigFigs"),
+        (CANDLE, {"coin": "BTC"}, "params.interval"),
+        (USER_FILLS, {"user": "0x123"}, "params.user"),
+        (USER_FILLS, {}, "params.user"),
+        (L2BOOK, ["coin", "BTC"], "params"),
+    ],
+)
+def test_validation_names_the_bad_parameter(channel: ChannelInfo, params: object, field: str) -> None:
+    with pytest.raises(InvalidInputError) as info:
+        validate_params(channel, params)
+    assert info.value.field == field
+
+
+def test_validation_returns_clean_params() -> None:
+    assert validate_params(L2BOOK, {"coin": "BTC", "nSigFigs": None, "type": "l2Book"}) == {"coin": "BTC"}
+    with pytest.raises(InvalidInputError):
+        validate_params("l2Book", {"coin": "BTC"})  # type: ignore[arg-type]
+
+
+def test_route_values_from_data() -> None:
+    assert route_value({"coin": "BTC", "time": 1}, "coin") == "BTC"
+    assert route_value([{"coin": "ETH", "px": "1"}], "coin") == "ETH"  # trades: a list
+    assert route_value([], "coin") is None
+    assert route_value({"s": "BTC", "i": "1m"}, "i") == "1m"
+    assert route_value({"a": {"b": USER_A.upper().replace("0X", "0x")}}, "a.b") == USER_A
+    assert route_of_params(CANDLE, {"coin": "BTC", "interval": "1m"}) == ("BTC", "1m")
+    assert route_of_params(TRADES, {"coin": "SOL"}) == ("SOL",)
+
+
+def test_channel_items_and_recovered_shape() -> None:
+    data = {"user": USER_A, "fills": [{"tid": 1}], "isSnapshot": True}
+    assert USER_FILLS.items_of(data) == [{"tid": 1}]
+    assert USER_FILLS.with_items(data, []) == {"user": USER_A, "fills": [], "isSnapshot": True}
+    assert USER_FILLS.wrap_recovered({"user": USER_A}, [{"tid": 2}]) == {"user": USER_A, "fills": [{"tid": 2}]}
+    assert USER_FILLS.item_time({"time": 5}) == 5 and USER_FILLS.item_time({"time": "5"}) is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("ping_interval", 0),
+        ("dead_after", -1),
+        ("buffer_size", 0),
+        ("overflow", "drop_everything"),
+        ("max_connections", 1.5),
+        ("max_reconnect_attempts", -1),
+        ("reconnect_max", 0.1),
+        ("stale_after", 0),
+    ],
+)
+def test_config_rejects_bad_values(field: str, value: object) -> None:
+    with pytest.raises(ConfigError) as info:
+        WsConfig(**{field: value})  # type: ignore[arg-type]
+    assert info.value.setting == field
+
+
+class _Up:
+    key_text = "k"
+
+
+def _sink(size: int, policy: str, drops: list[int]) -> _Sink:
+    return _Sink(1, _Up(), size, policy, None, lambda s, n: drops.append(n))  # type: ignore[arg-type]
+
+
+async def test_drop_oldest_keeps_newest_and_reports_count() -> None:
+    drops: list[int] = []
+    sink = _sink(3, "drop_oldest", drops)
+    for i in range(10):
+        assert sink.push(Message(i, "c"))
+    assert sink.dropped == 7
+    assert drops == [1, 2, 4]  # event/log at powers of two: bounded but never silent
+    first = await sink.get()
+    assert first == Dropped(7, 7, "drop_oldest")
+    assert [(await sink.get()).data for _ in range(3)] == [7, 8, 9]  # type: ignore[union-attr]
+    assert sink.delivered == 3
+
+
+async def test_drop_newest_keeps_oldest() -> None:
+    sink = _sink(2, "drop_newest", [])
+    for i in range(5):
+        sink.push(Message(i, "c"))
+    assert isinstance(await sink.get(), Dropped)
+    assert [(await sink.get()).data for _ in range(2)] == [0, 1]  # type: ignore[union-attr]
+
+
+async def test_block_policy_signals_full_and_waits_for_space() -> None:
+    sink = _sink(1, "block", [])
+    assert sink.push(Message(0, "c"))
+    assert not sink.push(Message(1, "c"))
+    waiter = asyncio.ensure_future(sink.wait_space())
+    await asyncio.sleep(0)
+    assert not waiter.done()
+    await sink.get()
+    await asyncio.wait_for(waiter, 1)
+    assert sink.push(Message(1, "c"))
+    assert sink.dropped == 0
+
+
+async def test_error_policy_reports_overflow_and_close_raises() -> None:
+    calls: list[int] = []
+    sink = _sink(1, "error", calls)
+    sink.push(Message(0, "c"))
+    sink.push(Message(1, "c"))
+    assert calls == [-1]  # the client turns this into a BufferOverflowError for the subscriber
+    sink.close(BufferOverflowError("behind"))
+    with pytest.raises(BufferOverflowError):
+        await sink.get()
+
+
+async def test_get_waits_then_end_of_stream() -> None:
+    sink = _sink(4, "drop_oldest", [])
+    task = asyncio.ensure_future(sink.get())
+    await asyncio.sleep(0)
+    sink.push(Message("x", "c"))
+    assert (await asyncio.wait_for(task, 1)).data == "x"  # type: ignore[union-attr]
+    sink.push(Message("y", "c"))
+    sink.close()
+    assert (await sink.get()).data == "y"  # type: ignore[union-attr]  # drained before the end
+    with pytest.raises(StopAsyncIteration):
+        await sink.get()
+
+
+async def test_get_nowait_and_end() -> None:
+    sink = _sink(4, "drop_oldest", [])
+    with pytest.raises(asyncio.QueueEmpty):
+        sink.get_nowait()
+    sink.push(Message(1, "c"))
+    assert sink.get_nowait().data == 1  # type: ignore[union-attr]
+    sink.close(BufferOverflowError("x"))
+    with pytest.raises(BufferOverflowError):
+        sink.get_nowait()
