@@ -16,6 +16,7 @@ background warmers — or on demand, with a timeout, by the first call that need
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Mapping
 from types import TracebackType
@@ -37,6 +38,7 @@ from hyperliquid.runtime.log import get_logger, log
 from hyperliquid.runtime.markets import MetadataService
 from hyperliquid.runtime.registry import Registry
 from hyperliquid.runtime.signing import NonceManager, Wallet
+from hyperliquid.runtime.storage import StorageConfig, StorageWriter, open_storage
 from hyperliquid.runtime.streaming import AsyncStreamHub, StreamHub
 from hyperliquid.runtime.transport import AsyncHttpTransport, HttpTransport, TransportConfig
 from hyperliquid.runtime.ws import WsConfig
@@ -55,6 +57,8 @@ class ClientConfig:
     ``metadata_dexes``: builder perp dexes to load (``"all"`` or a list of names).
     ``signing_backend``: ``"auto"``, ``"native"`` or ``"eth-account"``.
     ``verify_signatures``: recover the signer of every fresh signature before sending.
+    ``storage``: persist storable data (fills, order updates, trades, funding, ledger, candles)
+    from info responses, and from subscriptions made with ``store=True``; off when ``None``.
     """
 
     transport: TransportConfig = attrs.field(factory=TransportConfig)
@@ -66,6 +70,7 @@ class ClientConfig:
     metadata_dexes: tuple[str, ...] | str = "all"
     signing_backend: str | None = None
     verify_signatures: bool = True
+    storage: StorageConfig | None = None
 
 
 def _wallet(value: Wallet | str | None) -> Wallet | None:
@@ -109,6 +114,9 @@ class _Base:
         self.vault_address = vault_address.lower() if vault_address else None
         self.cache = TTLCache(self.config.cache, events=self.events)
         self.nonces = NonceManager()
+        self.storage: StorageWriter | None = (
+            open_storage(self.config.storage, events=self.events) if self.config.storage is not None else None
+        )
 
     @property
     def address(self) -> str | None:
@@ -164,7 +172,7 @@ class Client(_Base):
             env=env,
         )
         self.transport = HttpTransport(self.config.transport, events=self.events)
-        self.caller = HttpCaller(self.transport, self.network, cache=self.cache)
+        self.caller = HttpCaller(self.transport, self.network, cache=self.cache, storage=self.storage)
         self.info = InfoAPI(self.caller)
         self.explorer = ExplorerAPI(self.caller)
         self.stats = StatsAPI(self.caller)
@@ -180,6 +188,7 @@ class Client(_Base):
             config=self.config.ws,
             events=self.events,
             fetch_info=self._fetch_info,
+            storage=self.storage,
         )
         self.streams = Streams(self._hub)
         self.exchange = self._make_exchange()
@@ -226,6 +235,8 @@ class Client(_Base):
         self.warmup.stop()
         self._hub.close()
         self.transport.close()
+        if self.storage is not None:
+            self.storage.close()
 
     def __enter__(self) -> Client:
         return self
@@ -268,7 +279,7 @@ class AsyncClient(_Base):
             env=env,
         )
         self.transport = AsyncHttpTransport(self.config.transport, events=self.events)
-        self.caller = AsyncHttpCaller(self.transport, self.network, cache=self.cache)
+        self.caller = AsyncHttpCaller(self.transport, self.network, cache=self.cache, storage=self.storage)
         self.info = AsyncInfoAPI(self.caller)
         self.explorer = AsyncExplorerAPI(self.caller)
         self.stats = AsyncStatsAPI(self.caller)
@@ -284,6 +295,7 @@ class AsyncClient(_Base):
             config=self.config.ws,
             events=self.events,
             fetch_info=self._fetch_info,
+            storage=self.storage,
         )
         self.streams = AsyncStreams(self._hub)
         self.exchange = self._make_exchange()
@@ -334,6 +346,8 @@ class AsyncClient(_Base):
         await self.warmup.astop()
         await self._hub.aclose()
         await self.transport.aclose()
+        if self.storage is not None:
+            await asyncio.to_thread(self.storage.close)
 
     async def __aenter__(self) -> AsyncClient:
         await self.start()

@@ -344,6 +344,7 @@ def _channel_views(spec: Spec, conv: _Converters, types: dict[str, TypeDef]) -> 
                 "optional": _param_views(c.optional_params),
                 "returns": c.message.python(),
                 "parse": f"_m_{c.name}",
+                "storage": c.storage,
                 "conv": conv.name(c.message),
                 "sample_args": _lit(args),
                 "sample_kwargs": _lit(kwargs),

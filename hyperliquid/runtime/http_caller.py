@@ -49,13 +49,22 @@ def _check_explorer(endpoint: EndpointSpec, raw: Any) -> Any:
     return raw
 
 
+def _store(storage: Any, endpoint: EndpointSpec, body: dict[str, Any], raw: Any) -> None:
+    """Hand a storable response (the spec's ``storage`` kind) to the client's storage writer."""
+    if storage is not None and endpoint.storage is not None:
+        storage.submit_http(endpoint.wire, raw, user=body.get("user"))
+
+
 class HttpCaller:
     """Synchronous caller: transport + cache + structuring (see the module docs)."""
 
-    def __init__(self, transport: HttpTransport, network: Network, *, cache: TTLCache | None = None) -> None:
+    def __init__(
+        self, transport: HttpTransport, network: Network, *, cache: TTLCache | None = None, storage: Any = None
+    ) -> None:
         self.transport = transport
         self.network = network
         self.cache = cache
+        self.storage = storage
 
     def raw(self, endpoint: EndpointSpec, body: dict[str, Any], timeout: float | None = None) -> Any:
         """Send ``body`` and return the decoded JSON, without structuring or caching."""
@@ -78,7 +87,10 @@ class HttpCaller:
         """Send, (cache,) and structure; see the module docs."""
 
         def fetch() -> T:
-            return parse_with(parse, self.raw(endpoint, body, timeout), endpoint=endpoint.qualified_name)
+            raw = self.raw(endpoint, body, timeout)
+            result = parse_with(parse, raw, endpoint=endpoint.qualified_name)
+            _store(self.storage, endpoint, body, raw)
+            return result
 
         if self.cache is not None and endpoint.cache_ttl:
             return self.cache.get_or_fetch(
@@ -90,10 +102,13 @@ class HttpCaller:
 class AsyncHttpCaller:
     """Asynchronous caller: transport + cache + structuring (see the module docs)."""
 
-    def __init__(self, transport: AsyncHttpTransport, network: Network, *, cache: TTLCache | None = None) -> None:
+    def __init__(
+        self, transport: AsyncHttpTransport, network: Network, *, cache: TTLCache | None = None, storage: Any = None
+    ) -> None:
         self.transport = transport
         self.network = network
         self.cache = cache
+        self.storage = storage
 
     async def raw(self, endpoint: EndpointSpec, body: dict[str, Any], timeout: float | None = None) -> Any:
         """Send ``body`` and return the decoded JSON, without structuring or caching."""
@@ -117,7 +132,9 @@ class AsyncHttpCaller:
 
         async def fetch() -> T:
             raw = await self.raw(endpoint, body, timeout)
-            return parse_with(parse, raw, endpoint=endpoint.qualified_name)
+            result = parse_with(parse, raw, endpoint=endpoint.qualified_name)
+            _store(self.storage, endpoint, body, raw)
+            return result
 
         if self.cache is not None and endpoint.cache_ttl:
             return await self.cache.aget_or_fetch(

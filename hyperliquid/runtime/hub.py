@@ -65,6 +65,7 @@ class SyncHub(Protocol):
         callback: Callable[[Any], Any] | None = None,
         buffer_size: int | None = None,
         overflow: str | None = None,
+        store: bool = False,
     ) -> Any:
         """Record ``subscription`` and return its stream."""
         ...
@@ -82,6 +83,7 @@ class AsyncHub(Protocol):
         callback: Callable[[Any], Any] | None = None,
         buffer_size: int | None = None,
         overflow: str | None = None,
+        store: bool = False,
     ) -> Any:
         """Record ``subscription`` and return its stream."""
         ...
@@ -97,6 +99,7 @@ class RecordedSubscribe:
     callback: Callable[[Any], Any] | None
     buffer_size: int | None
     overflow: str | None
+    store: bool = False
 
 
 class RecordingHub:
@@ -114,9 +117,10 @@ class RecordingHub:
         callback: Callable[[Any], Any] | None = None,
         buffer_size: int | None = None,
         overflow: str | None = None,
+        store: bool = False,
     ) -> Any:
         """Record the call."""
-        self.calls.append(RecordedSubscribe(channel, subscription, decode, callback, buffer_size, overflow))
+        self.calls.append(RecordedSubscribe(channel, subscription, decode, callback, buffer_size, overflow, store))
         return None
 
 
@@ -132,8 +136,16 @@ class AsyncRecordingHub(RecordingHub):
         callback: Callable[[Any], Any] | None = None,
         buffer_size: int | None = None,
         overflow: str | None = None,
+        store: bool = False,
     ) -> Any:
         """Record the call."""
         return RecordingHub.subscribe(
-            self, channel, subscription, decode, callback=callback, buffer_size=buffer_size, overflow=overflow
+            self,
+            channel,
+            subscription,
+            decode,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
         )

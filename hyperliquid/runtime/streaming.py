@@ -13,6 +13,7 @@ import threading
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
+from hyperliquid.runtime.errors import InvalidInputError
 from hyperliquid.runtime.events import EventBus
 from hyperliquid.runtime.registry import ChannelSpec
 from hyperliquid.runtime.ws import ChannelInfo, Subscription, SyncSubscription, SyncWsClient, WsClient, WsConfig
@@ -98,6 +99,23 @@ def recovered_items(spec: ChannelSpec, raw: Any, since_ms: int | None) -> list[A
     return items
 
 
+def storing_decoder(
+    spec: ChannelSpec, params: dict[str, Any], decode: Callable[[Any], Any], storage: Any
+) -> Callable[[Any], Any]:
+    """``decode`` that first hands the raw message to ``storage`` (a StorageWriter)."""
+    if spec.storage is None:
+        raise InvalidInputError("store", f"a channel with storable data ({spec.wire} has none)", True)
+    if storage is None:
+        raise InvalidInputError("store", "a client configured with storage (ClientConfig(storage=...))", True)
+    user = params.get("user")
+
+    def decode_and_store(raw: Any) -> Any:
+        storage.submit_ws(spec.wire, raw, user=user)
+        return decode(raw)
+
+    return decode_and_store
+
+
 class StreamHub:
     """The synchronous hub behind ``client.streams`` (a :class:`~hyperliquid.runtime.hub.SyncHub`)."""
 
@@ -109,7 +127,9 @@ class StreamHub:
         config: WsConfig | None = None,
         events: EventBus | None = None,
         fetch_info: Callable[[dict[str, Any]], Any] | None = None,
+        storage: Any = None,
     ) -> None:
+        self.storage = storage
         self.ws_url = ws_url
         self.explorer_ws_url = explorer_ws_url or ws_url
         self.config = config
@@ -147,9 +167,12 @@ class StreamHub:
         callback: Callable[[Any], Any] | None = None,
         buffer_size: int | None = None,
         overflow: str | None = None,
+        store: bool = False,
     ) -> SyncSubscription[Any]:
         """Record the subscription and return its stream (see :class:`~hyperliquid.runtime.ws.SyncSubscription`)."""
         params = {k: v for k, v in subscription.items() if k != "type"}
+        if store:
+            decode = storing_decoder(channel, params, decode, self.storage)
         return self.client(channel.explorer).subscribe(
             channel_info(channel), params, decode=decode, callback=callback, buffer_size=buffer_size, overflow=overflow
         )
@@ -182,7 +205,9 @@ class AsyncStreamHub:
         config: WsConfig | None = None,
         events: EventBus | None = None,
         fetch_info: Callable[[dict[str, Any]], Awaitable[Any]] | None = None,
+        storage: Any = None,
     ) -> None:
+        self.storage = storage
         self.ws_url = ws_url
         self.explorer_ws_url = explorer_ws_url or ws_url
         self.config = config
@@ -217,9 +242,12 @@ class AsyncStreamHub:
         callback: Callable[[Any], Any] | None = None,
         buffer_size: int | None = None,
         overflow: str | None = None,
+        store: bool = False,
     ) -> Subscription[Any]:
         """Record the subscription and return its stream (see :class:`~hyperliquid.runtime.ws.Subscription`)."""
         params = {k: v for k, v in subscription.items() if k != "type"}
+        if store:
+            decode = storing_decoder(channel, params, decode, self.storage)
         return await self.client(channel.explorer).subscribe(
             channel_info(channel), params, decode=decode, callback=callback, buffer_size=buffer_size, overflow=overflow
         )
