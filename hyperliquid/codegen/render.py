@@ -468,9 +468,7 @@ def render_files(spec: Spec) -> dict[str, str]:
         needs_sequence=any("Sequence[" in a for a in anns),
     )
     if actions:
-        files["tests/test_exchange.py"] = env.get_template("test_exchange.py.j2").render(
-            header=HEADER, actions=actions
-        )
+        files["tests/test_exchange.py"] = env.get_template("test_exchange.py.j2").render(header=HEADER, actions=actions)
     anns = [v["returns"] for v in channels] + [p["annotation"] for v in channels for p in v["params"]]
     files["streams.py"] = env.get_template("streams.py.j2").render(
         header=HEADER,

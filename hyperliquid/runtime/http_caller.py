@@ -81,9 +81,7 @@ class HttpCaller:
         )
         return _check_explorer(endpoint, raw)
 
-    def call(
-        self, endpoint: EndpointSpec, body: dict[str, Any], parse: Callable[[Any], T], timeout: float | None
-    ) -> T:
+    def call(self, endpoint: EndpointSpec, body: dict[str, Any], parse: Callable[[Any], T], timeout: float | None) -> T:
         """Send, (cache,) and structure; see the module docs."""
 
         def fetch() -> T:
