@@ -1,0 +1,1 @@
+"""Signing benchmark: ``python -m bench.signing`` (see bench/README.md, section "Signing")."""

@@ -1,0 +1,166 @@
+"""Backend selection: auto / native / eth-account, the env var, and a missing native binding."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hyperliquid.runtime.errors import ConfigError
+from hyperliquid.runtime.events import CATALOGUE, EventBus
+from hyperliquid.runtime.signing import (
+    BACKEND_ENV_VAR,
+    EthAccountBackend,
+    NativeBackend,
+    select_backend,
+)
+from hyperliquid.runtime.signing import backends as backends_mod
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# One SDK vector (tests/signing_test.py replica): key, action, expected signature.
+KEY = "0x0123456789012345678901234567890123456789012345678901234567890123"
+ACTION = {"type": "dummy", "num": 100000000000}
+EXPECTED = {
+    "r": "0x53749d5b30552aeb2fca34b530185976545bb22d0b3ce6f62e31be961a59298",
+    "s": "0x755c40ba9bf05223521753995abb2f73ab3229be8ec921f350cb447e384d8ed8",
+    "v": 27,
+}
+
+
+def test_explicit_choices() -> None:
+    assert isinstance(select_backend("native"), NativeBackend)
+    assert isinstance(select_backend("eth-account"), EthAccountBackend)
+    assert isinstance(select_backend("auto"), NativeBackend)  # coincurve is installed here
+    assert select_backend("native") is select_backend("native")
+
+
+def test_env_var_and_bad_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(BACKEND_ENV_VAR, "eth-account")
+    assert select_backend().name == "eth-account"
+    monkeypatch.setenv(BACKEND_ENV_VAR, "native")
+    assert select_backend().name == "native"
+    monkeypatch.setenv(BACKEND_ENV_VAR, "")
+    assert select_backend().name == "native"
+    monkeypatch.setenv(BACKEND_ENV_VAR, "fastest")
+    with pytest.raises(ConfigError) as info:
+        select_backend()
+    assert info.value.setting == BACKEND_ENV_VAR
+    with pytest.raises(ConfigError):
+        select_backend("openssl")
+
+
+def test_event_reports_choice() -> None:
+    assert "signing.backend" in CATALOGUE
+    bus = EventBus()
+    seen: list[Any] = []
+    bus.subscribe("signing.*", seen.append)
+    select_backend("eth-account", events=bus)
+    select_backend("auto", events=bus)
+    assert [(e.name, e["backend"]) for e in seen] == [("signing.backend", "eth-account"), ("signing.backend", "native")]
+    assert all(e["reason"] for e in seen)
+
+
+def _run(code: str, env_extra: dict[str, str] | None = None) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if k != BACKEND_ENV_VAR}
+    env.update(env_extra or {})
+    env["PYTHONPATH"] = str(ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=env, timeout=120, cwd=ROOT
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+PRELUDE = """
+import json, logging, sys
+sys.modules["coincurve"] = None          # simulate: native binding not importable
+records = []
+class Keep(logging.Handler):
+    def emit(self, record):
+        records.append(record)
+logging.getLogger("hyperliquid").addHandler(Keep())
+logging.getLogger("hyperliquid").setLevel(logging.DEBUG)
+from hyperliquid.runtime.errors import NativeBackendUnavailableError
+from hyperliquid.runtime.events import EventBus
+from hyperliquid.runtime.signing import Wallet, select_backend, sign_l1_action, recover_address, l1_digest
+"""
+
+
+def test_native_missing_auto_falls_back_with_one_warning() -> None:
+    out = _run(
+        PRELUDE
+        + f"""
+bus = EventBus(); events = []
+bus.subscribe("signing.backend", lambda e: events.append(dict(e.fields)))
+names = [select_backend("auto", events=bus).name, select_backend().name, select_backend("auto").name]
+w = Wallet.from_key({KEY!r})
+sig = sign_l1_action(w, {ACTION!r}, 0, is_mainnet=True)            # default backend
+sig2 = sign_l1_action(w, {ACTION!r}, 0, is_mainnet=True, backend="auto")
+try:
+    select_backend("native")
+    native_error = None
+except NativeBackendUnavailableError as exc:
+    native_error = str(exc)
+warnings = [r for r in records if r.levelno >= logging.WARNING]
+print(json.dumps({{
+    "names": names, "sig": sig.to_wire(), "sig2": sig2.to_wire(), "native_error": native_error,
+    "warnings": [(r.name, r.getMessage()) for r in warnings], "events": events,
+    "recovered": recover_address(l1_digest({ACTION!r}, 0, is_mainnet=True), sig), "address": w.address,
+    "eth_account_loaded": "eth_account" in sys.modules,
+}}))
+"""
+    )
+    assert out["names"] == ["eth-account"] * 3
+    assert out["sig"] == EXPECTED and out["sig2"] == EXPECTED
+    assert out["recovered"] == out["address"]
+    assert len(out["warnings"]) == 1, out["warnings"]
+    logger, message = out["warnings"][0]
+    assert logger == "hyperliquid.signing"
+    assert "import of coincurve halted" in message and "pip install 'hyperliquid[native]'" in message
+    assert out["native_error"] and "import of coincurve halted" in out["native_error"]
+    assert "pip install 'hyperliquid[native]'" in out["native_error"]
+    assert out["events"][0]["backend"] == "eth-account"
+    assert "pip install 'hyperliquid[native]'" in out["events"][0]["reason"]
+
+
+def test_native_forced_by_env_when_missing_is_an_error() -> None:
+    out = _run(
+        PRELUDE
+        + f"""
+try:
+    sign_l1_action(Wallet.from_key({KEY!r}), {ACTION!r}, 0, is_mainnet=True)
+    error = None
+except NativeBackendUnavailableError as exc:
+    error = str(exc)
+print(json.dumps({{"error": error, "warnings": len([r for r in records if r.levelno >= logging.WARNING])}}))
+""",
+        {BACKEND_ENV_VAR: "native"},
+    )
+    assert out["error"] and "pip install 'hyperliquid[native]'" in out["error"]
+    assert out["warnings"] == 0
+
+
+def test_native_path_does_not_import_eth_account() -> None:
+    out = _run(
+        f"""
+import json, sys
+from hyperliquid.runtime.signing import Wallet, sign_l1_action, l1_digest, recover_address
+w = Wallet.from_key({KEY!r})
+sig = sign_l1_action(w, {ACTION!r}, 0, is_mainnet=True, backend="native")
+ok = recover_address(l1_digest({ACTION!r}, 0, is_mainnet=True), sig, backend="native") == w.address
+print(json.dumps({{"sig": sig.to_wire(), "ok": ok, "eth_account": "eth_account" in sys.modules}}))
+"""
+    )
+    assert out == {"sig": EXPECTED, "ok": True, "eth_account": False}
+
+
+def test_resolve_backend_rejects_garbage() -> None:
+    with pytest.raises(ConfigError):
+        backends_mod.resolve_backend(42)  # type: ignore[arg-type]
