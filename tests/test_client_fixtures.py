@@ -37,7 +37,7 @@ KEY = "0x" + "42" * 32
 # Spot checks of values, by fixture name: (path into the wire form of the result, expected value).
 SPOT_CHECKS: dict[str, list[tuple[tuple[Any, ...], Any]]] = {
     "l2Book__1": [(("levels", 0, 0, "px"), "21.828"), (("coin",), "@107")],
-    "userRateLimit__1": [(("nRequestsUsed",), 36589831368)],
+    "userRateLimit__1": [(("nRequestsUsed",), 231), (("cumVlm",), "357.45105")],
     "allMids__1": [(("BTC",), "23202.5")],
     "candleSnapshot__1": [((0, "o"), "20.184"), ((0, "n"), 278401)],
 }
@@ -77,7 +77,7 @@ def _kwargs(endpoint: EndpointSpec, request: dict[str, Any]) -> dict[str, Any]:
         out[by_wire[key].name] = value
     for p in endpoint.params:  # the curated files reconstructed their requests without every parameter
         if p.required and p.name not in out:
-            out[p.name] = {"user": "0x" + "ab" * 20, "startTime": 0, "coin": "BTC"}.get(p.wire, 0)
+            out[p.name] = {"address": "0x" + "ab" * 20, "coin": "BTC", "str": "x", "hash": "0x" + "00" * 32}.get(p.type, 0)
     return out
 
 
@@ -144,8 +144,20 @@ def test_exchange_fixture_through_the_client(fixture: Fixture, client: Client) -
         assert result.statuses[0].oid == fixture.response["response"]["data"]["statuses"][0]["resting"]["oid"]
 
 
-def _data_messages(fixture: Fixture) -> list[dict[str, Any]]:
-    return [m for m in fixture.response if m.get("channel") not in ("subscriptionResponse", "pong", "error")]
+def _replace(value: Any, old: Any, new: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _replace(v, old, new) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace(v, old, new) for v in value]
+    return new if value == old else value
+
+
+def _data_messages(fixture: Fixture, user: str | None = None) -> list[dict[str, Any]]:
+    out = [m for m in fixture.response if m.get("channel") not in ("subscriptionResponse", "pong", "error")]
+    old = fixture.request["subscription"].get("user")
+    if user is not None and old != user:  # keep the recorded placeholder user consistent with the subscription
+        out = [_replace(m, old, user) for m in out]
+    return out
 
 
 @pytest.mark.parametrize("fixture", WS, ids=[f.name for f in WS])
@@ -157,12 +169,13 @@ def test_ws_fixture_through_the_client(fixture: Fixture, client: Client, fx: Fak
     kwargs = {p.name: sub_msg[p.wire] for p in spec.params if p.wire in sub_msg}
     stream = getattr(client.streams, spec.name)(**kwargs)
     try:
-        expected = [_normalize(m["data"]) for m in _data_messages(fixture)]
+        messages = _data_messages(fixture, sub_msg.get("user"))
+        expected = [_normalize(m["data"]) for m in messages]
         deadline = time.monotonic() + 5
         while not any(s.get("type") == spec.wire for _, s in fx.ws_subscriptions):
             assert time.monotonic() < deadline, "the subscription never reached the fake exchange"
             time.sleep(0.01)
-        for m in _data_messages(fixture):
+        for m in messages:
             assert fx.publish(sub_msg, m["data"], channel=m["channel"]) >= 1
         got: list[Any] = []
         while len(got) < len(expected):

@@ -321,6 +321,10 @@ class Subscription(Generic[T]):
         self._finalizer.detach()
         self._client._release(self._sink)
 
+    async def close(self) -> None:
+        """Cancel the subscription (the awaitable spelling of :meth:`cancel`, for ``AsyncStream``)."""
+        self.cancel()
+
     async def __aenter__(self) -> Subscription[T]:
         return self
 

@@ -85,6 +85,10 @@ class SyncSubscription(Generic[T]):
         if not self._owner._closed:
             self._owner._run_sync(self._sub.cancel)
 
+    def close(self) -> None:
+        """Cancel the subscription (same as :meth:`cancel`)."""
+        self.cancel()
+
     def __enter__(self) -> SyncSubscription[T]:
         return self
 
