@@ -1,1 +1,42 @@
-"""hyperliquid package."""
+"""Caching: a bounded TTL cache with single flight, info cache policies and background warmers.
+
+See ``docs/caching.md`` for the guarantees and the eviction policy.
+"""
+
+from hyperliquid.runtime.cache.policy import (
+    DEFAULT_TTL_BY_KIND,
+    INFO_CACHE_POLICIES,
+    CachePolicy,
+    InfoCache,
+    info_cache_key,
+    policy_for,
+)
+from hyperliquid.runtime.cache.ttl import (
+    CacheConfig,
+    CacheEntryInfo,
+    CacheStats,
+    FetchCancelledError,
+    TTLCache,
+    approx_sizeof,
+)
+from hyperliquid.runtime.cache.warmup import Backoff, Warmer, WarmerStatus, WarmStatus, WarmupManager
+
+__all__ = [
+    "DEFAULT_TTL_BY_KIND",
+    "INFO_CACHE_POLICIES",
+    "Backoff",
+    "CacheConfig",
+    "CacheEntryInfo",
+    "CachePolicy",
+    "CacheStats",
+    "FetchCancelledError",
+    "InfoCache",
+    "TTLCache",
+    "WarmStatus",
+    "Warmer",
+    "WarmerStatus",
+    "WarmupManager",
+    "approx_sizeof",
+    "info_cache_key",
+    "policy_for",
+]

@@ -1,0 +1,89 @@
+"""Warm-up and metadata against the shared fake exchange (hyperliquid.testing) and its fault injection."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from test_cache_support import FIXTURES, async_fetcher, sync_fetcher
+
+from hyperliquid.runtime.cache import Backoff, TTLCache, WarmupManager
+from hyperliquid.runtime.errors import MetadataUnavailableError
+from hyperliquid.runtime.events import Event, EventBus
+from hyperliquid.runtime.markets import MetadataService
+from hyperliquid.testing import FakeExchange, Fault
+
+FAST = Backoff(initial=0.05, maximum=0.2)
+
+
+def make(fetch: object, bus: EventBus | None = None) -> tuple[MetadataService, WarmupManager]:
+    cache = TTLCache(events=bus)
+    service = MetadataService(cache, fetch, timeout=0.5, meta_interval=0.2, mids_interval=0.2)  # type: ignore[arg-type]
+    return service, WarmupManager(cache, service.warmers(timeout=0.5), backoff=FAST)
+
+
+def test_hanging_api_then_recovery() -> None:
+    bus = EventBus()
+    events: list[Event] = []
+    bus.subscribe("cache.warm", events.append)
+    with FakeExchange() as fx:
+        handle = fx.add_fault("/info", Fault.hang())
+        fetch = sync_fetcher(fx.http_url, 5)
+        t0 = time.perf_counter()
+        service, manager = make(fetch, bus)
+        manager.start()
+        assert time.perf_counter() - t0 < 0.1
+        try:
+            status = manager.wait_for(lambda s: s.settled, timeout=5)
+            assert status.state == "failed"
+            assert all("TimeoutError" in r for r in status.reasons.values())
+            with pytest.raises(MetadataUnavailableError):
+                service.market("BTC")
+            fx.remove_fault(handle)
+            t_back = time.monotonic()
+            status = manager.wait_for(lambda s: s.ready, timeout=5)
+            # recovery does not wait for the hung requests' 5 s transport timeout
+            assert status.ready and time.monotonic() - t_back < 3
+            market = service.market()
+            assert market.asset_id("BTC") == 0 and market.asset_id("PURR/USDC") == 10000
+            assert market.mid("BTC") is not None
+            assert market.price_to_wire("BTC", market.round_price("BTC", market.mid("BTC"))) == "97000"
+        finally:
+            manager.stop()
+    overall = [e["status"] for e in events if e["name"] == "warmup"]
+    assert overall[0] == "failed" and overall[-1] == "ok"
+
+
+def test_server_errors_and_garbage_then_success_with_real_payloads() -> None:
+    with FakeExchange() as fx:
+        fx.load_fixtures(FIXTURES)
+        fx.add_fault("/info", Fault.status(500), count=2, match={"type": "meta"})
+        fx.add_fault("/info", Fault.malformed_json(), count=2, match={"type": "spotMeta"})
+        service, manager = make(sync_fetcher(fx.http_url, 1))
+        manager.start()
+        try:
+            status = manager.wait_for(lambda s: s.ready, timeout=5)
+            assert status.warmers["meta"].attempts >= 3
+            assert status.warmers["spotMeta"].attempts >= 3
+            m = service.market("ARB")
+            assert m.asset_id("ARB") == 11
+            assert len(fx.requests_for("/info", type="meta")) >= 3
+        finally:
+            manager.stop()
+
+
+async def test_async_partial_warmup_on_fake_exchange() -> None:
+    async with FakeExchange() as fx:
+        fx.add_fault("/info", Fault.status(503), match={"type": "spotMeta"})
+        service, manager = make(async_fetcher(fx.http_url, 1))
+        t0 = time.perf_counter()
+        await manager.astart()
+        assert time.perf_counter() - t0 < 0.1
+        try:
+            status = await manager.await_for(lambda s: s.settled, timeout=5)
+            assert status.state == "partial" and set(status.reasons) == {"spotMeta"}
+            assert (await service.amarket("ETH")).asset_id("ETH") == 1
+            with pytest.raises(MetadataUnavailableError, match="spotMeta"):
+                await service.amarket("PURR/USDC")
+        finally:
+            await manager.astop()

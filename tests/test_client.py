@@ -1,0 +1,203 @@
+"""The public clients: start-up never waits on the network, timeouts and caching per the spec, several clients."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from hyperliquid import AsyncClient, Client, ClientConfig
+from hyperliquid.runtime import errors
+from hyperliquid.runtime.events import Event, EventBus
+from hyperliquid.runtime.transport import RetryPolicy, TransportConfig
+from hyperliquid.testing import FakeExchange, Fault
+
+KEY = "0x" + "11" * 32
+
+
+@pytest.fixture
+def hanging_port() -> Iterator[int]:
+    """A server that accepts connections and never answers."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(64)
+    conns: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        srv.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                c, _ = srv.accept()
+                conns.append(c)
+            except OSError:
+                continue
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    yield srv.getsockname()[1]
+    stop.set()
+    t.join()
+    for c in conns:
+        c.close()
+    srv.close()
+
+
+def _closed_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@pytest.mark.parametrize("kind", ["refusing", "hanging", "unresolvable"])
+def test_sync_start_up_never_waits(kind: str, hanging_port: int) -> None:
+    url = {
+        "refusing": f"http://127.0.0.1:{_closed_port()}",
+        "hanging": f"http://127.0.0.1:{hanging_port}",
+        "unresolvable": "http://no-such-host.invalid",
+    }[kind]
+    started = time.perf_counter()
+    client = Client(http_url=url, wallet=KEY)
+    with client:
+        elapsed = time.perf_counter() - started
+        assert client.warm_status.state in ("pending", "failed", "partial")
+    assert elapsed < 0.1, f"start-up took {elapsed * 1000:.1f} ms"
+
+
+@pytest.mark.parametrize("kind", ["refusing", "hanging"])
+async def test_async_start_up_never_waits(kind: str, hanging_port: int) -> None:
+    url = f"http://127.0.0.1:{_closed_port() if kind == 'refusing' else hanging_port}"
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.005)
+
+    t = asyncio.create_task(ticker())
+    started = time.perf_counter()
+    async with AsyncClient(http_url=url, wallet=KEY) as client:
+        elapsed = time.perf_counter() - started
+        await asyncio.sleep(0.1)
+        assert client.warm_status.state in ("pending", "failed")
+    t.cancel()
+    assert elapsed < 0.1, f"start-up took {elapsed * 1000:.1f} ms"
+    assert ticks >= 5, "the event loop was blocked"
+
+
+def test_metadata_needed_before_warm_up_fails_clearly_when_api_down() -> None:
+    config = ClientConfig(warm=False, metadata_timeout=0.5)
+    with Client(http_url=f"http://127.0.0.1:{_closed_port()}", wallet=KEY, config=config) as client:
+        started = time.perf_counter()
+        with pytest.raises(errors.HyperliquidError) as info:
+            client.exchange.order("BTC", True, "0.01", "50000")
+        assert time.perf_counter() - started < 3
+        assert "meta" in str(info.value).lower()
+
+
+def test_warm_up_succeeds_against_the_fake_and_lookups_work() -> None:
+    with FakeExchange() as fx, Client(http_url=fx.http_url, wallet=KEY) as client:
+        deadline = time.monotonic() + 10
+        while client.warm_status.state != "ok":
+            assert time.monotonic() < deadline, client.warm_status.describe()
+            time.sleep(0.02)
+        market = client.markets.market()
+        assert market.asset_id("BTC") == 0
+        assert market.asset_id("PURR/USDC") == 10000
+        assert market.sz_decimals("ETH") == 4
+        before = len(fx.requests_for("/info", type="meta"))
+        client.markets.market("BTC")  # served from the warmed cache
+        assert len(fx.requests_for("/info", type="meta")) == before
+
+
+def test_per_endpoint_and_per_call_timeouts_through_the_client() -> None:
+    config = ClientConfig(warm=False, transport=TransportConfig(default_timeout=30, retry=RetryPolicy(max_attempts=1)))
+    with FakeExchange() as fx, Client(http_url=fx.http_url, config=config) as client:
+        fx.add_fault("/info", Fault.hang(), match={"type": "l2Book"})
+        started = time.perf_counter()
+        with pytest.raises(errors.TimeoutError):
+            client.info.l2_book("BTC", timeout=0.3)  # per call beats the spec's 5 s
+        assert time.perf_counter() - started < 0.8
+        started = time.perf_counter()
+        with pytest.raises(errors.TimeoutError) as info:
+            client.info.l2_book("ETH")  # the spec's timeout (5 s) beats the client default (30 s)
+        elapsed = time.perf_counter() - started
+        assert 4.5 < elapsed < 6.0
+        assert info.value.timeout == 5.0
+
+
+def test_cache_policy_from_the_spec_and_events() -> None:
+    bus = EventBus()
+    seen: list[Event] = []
+    bus.subscribe("*", seen.append)
+    with FakeExchange() as fx, Client(http_url=fx.http_url, config=ClientConfig(warm=False), events=bus) as client:
+        first = client.info.meta()  # cache ttl 60 s in the spec
+        second = client.info.meta()
+        assert first == second
+        assert len(fx.requests_for("/info", type="meta")) == 1
+        client.info.user_fills("0x" + "ab" * 20)  # no cache policy: every call goes out
+        client.info.user_fills("0x" + "ab" * 20)
+        assert len(fx.requests_for("/info", type="userFills")) == 2
+    names = [e.name for e in seen]
+    assert "cache.miss" in names and "cache.hit" in names
+    ends = [e for e in seen if e.name == "request.end"]
+    assert {e["endpoint"] for e in ends} >= {"meta", "userFills"}
+    assert all(e["context"] == "info" for e in ends)
+
+
+def test_several_independent_clients_coexist() -> None:
+    with FakeExchange() as a, FakeExchange() as b:
+        ca = Client(http_url=a.http_url, wallet=KEY, config=ClientConfig(warm=False))
+        cb = Client(http_url=b.http_url, wallet="0x" + "22" * 32, config=ClientConfig(warm=False))
+        cm = Client("mainnet", config=ClientConfig(warm=False))
+        ct = Client("testnet", config=ClientConfig(warm=False))
+        try:
+            assert ca.info.all_mids() and cb.info.all_mids()
+            assert a.requests_for("/info", type="allMids") and b.requests_for("/info", type="allMids")
+            assert ca.wallet is not None and cb.wallet is not None and ca.wallet.address != cb.wallet.address
+            assert cm.network.is_mainnet and not ct.network.is_mainnet
+        finally:
+            for c in (ca, cb, cm, ct):
+                c.close()
+
+
+def test_client_repr_hides_the_key() -> None:
+    client = Client(http_url="http://127.0.0.1:1", wallet=KEY, config=ClientConfig(warm=False))
+    try:
+        assert "11" * 32 not in repr(client) and "11" * 32 not in str(client.wallet)
+        assert client.wallet is not None and client.wallet.address in repr(client)
+    finally:
+        client.close()
+
+
+def test_bad_input_is_refused_before_sending() -> None:
+    with FakeExchange() as fx, Client(http_url=fx.http_url, config=ClientConfig(warm=False)) as client:
+        with pytest.raises(errors.InvalidInputError) as info:
+            client.info.clearinghouse_state("not-an-address")
+        assert info.value.field == "user"
+        with pytest.raises(errors.InvalidInputError):
+            client.info.l2_book("BTC", n_sig_figs=7)
+        assert fx.requests_for("/info") == []
+
+
+def test_invalid_response_names_the_path() -> None:
+    with FakeExchange() as fx, Client(http_url=fx.http_url, config=ClientConfig(warm=False)) as client:
+        fx.set_info("l2Book", {"coin": "BTC", "time": 1, "levels": [[{"px": "1", "sz": "x", "n": 1}], []]})
+        with pytest.raises(errors.InvalidResponseError) as info:
+            client.info.l2_book("BTC")
+        assert info.value.path == "$.levels[0][0].sz"
+        assert info.value.endpoint == "info.l2Book"
+
+
+def test_unknown_fields_are_kept() -> None:
+    with FakeExchange() as fx, Client(http_url=fx.http_url, config=ClientConfig(warm=False)) as client:
+        fx.set_info("l2Book", {"coin": "BTC", "time": 1, "levels": [[], []], "brandNew": {"x": 1}})
+        book = client.info.l2_book("BTC")
+        assert book is not None and book.extra == {"brandNew": {"x": 1}}

@@ -1,0 +1,190 @@
+"""MetadataService against a real local server: on-demand loading, single flight, dexes, new listings."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from test_cache_support import ScriptedInfoServer, async_fetcher, real_payloads, sync_fetcher
+
+from hyperliquid.runtime.cache import CacheConfig, TTLCache, WarmupManager
+from hyperliquid.runtime.cache.warmup import Backoff
+from hyperliquid.runtime.errors import InvalidInputError, MetadataUnavailableError
+from hyperliquid.runtime.markets import MetadataService
+
+PERP_DEXS = [None, {"name": "xyz", "fullName": "XYZ"}, {"name": "flx", "fullName": "Felix"}]
+XYZ_META = {"universe": [{"name": "xyz:SP500", "szDecimals": 3}]}
+FLX_META = {"universe": [{"name": "flx:TSLA", "szDecimals": 1}, {"name": "flx:NVDA", "szDecimals": 2}]}
+
+
+def serve_all(srv: ScriptedInfoServer) -> None:
+    payloads = real_payloads()
+    payloads["perpDexs"] = PERP_DEXS
+    srv.serve(payloads)
+
+    def meta(body: dict[str, Any]) -> tuple[Any, ...]:
+        dex = body.get("dex") or ""
+        table = {"": payloads["meta"], "xyz": XYZ_META, "flx": FLX_META}
+        return ("json", table[dex]) if dex in table else ("status", 422, b"unknown dex")
+
+    srv.set("meta", meta)
+
+
+@pytest.fixture
+def srv() -> Any:
+    with ScriptedInfoServer() as s:
+        serve_all(s)
+        yield s
+
+
+def types_requested(srv: ScriptedInfoServer) -> list[tuple[str, str]]:
+    return sorted((b.get("type", ""), b.get("dex") or "") for _, b in srv.requests)
+
+
+def test_construction_does_no_io_and_loads_only_what_a_coin_needs(srv: ScriptedInfoServer) -> None:
+    service = MetadataService(TTLCache(), sync_fetcher(srv.url), timeout=2)
+    assert srv.requests == []
+    assert service.market("BTC").asset_id("BTC") == 0
+    assert types_requested(srv) == [("meta", "")]
+    assert service.market("@107").asset_id("@107") == 10107
+    assert types_requested(srv) == [("meta", ""), ("spotMeta", "")]
+    assert service.market("flx:NVDA").asset_id("flx:NVDA") == 120001
+    assert types_requested(srv) == [("meta", ""), ("meta", "flx"), ("perpDexs", ""), ("spotMeta", "")]
+    service.market("ETH")
+    service.market("xyz:SP500")  # perpDexs now cached; only the xyz meta is new
+    assert srv.count("perpDexs") == 1 and srv.count("meta", dex="xyz") == 1 and srv.count("meta") == 3
+
+
+@pytest.mark.parametrize(
+    ("dexes", "expected_dex_metas"),
+    [("all", {"xyz", "flx"}), (["flx"], {"flx"}), ((), set())],
+)
+def test_full_market_honours_dex_selection(srv: ScriptedInfoServer, dexes: Any, expected_dex_metas: set[str]) -> None:
+    service = MetadataService(TTLCache(), sync_fetcher(srv.url), timeout=2, dexes=dexes)
+    m = service.market()
+    got = {b["dex"] for _, b in srv.requests if b.get("type") == "meta" and b.get("dex")}
+    assert got == expected_dex_metas
+    assert srv.count("perpDexs") == (1 if expected_dex_metas else 0)
+    assert ("flx:TSLA" in m) == ("flx" in expected_dex_metas)
+    assert m.asset_id("PURR/USDC") == 10000 and m.asset_id("ARB") == 11
+
+
+def test_1000_threads_cold_cache_one_request(srv: ScriptedInfoServer) -> None:
+    payload = real_payloads()["meta"]
+    srv.set("meta", ("delay", 0.2, ("json", payload)))
+    service = MetadataService(TTLCache(), sync_fetcher(srv.url), timeout=5)
+    barrier = threading.Barrier(1000)
+    ids: list[int] = []
+    lock = threading.Lock()
+
+    def reader() -> None:
+        barrier.wait()
+        asset = service.market("ETH").asset_id("ETH")
+        with lock:
+            ids.append(asset)
+
+    threads = [threading.Thread(target=reader) for _ in range(1000)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert ids == [1] * 1000
+    assert srv.count("meta") == 1
+
+
+async def test_1000_tasks_cold_cache_one_request(srv: ScriptedInfoServer) -> None:
+    payload = real_payloads()["spotMeta"]
+    srv.set("spotMeta", ("delay", 0.2, ("json", payload)))
+    service = MetadataService(TTLCache(), async_fetcher(srv.url, 5), timeout=5)
+    markets = await asyncio.gather(*(service.amarket("PURR/USDC") for _ in range(1000)))
+    assert {m.asset_id("HYPE/USDC") for m in markets} == {10107}
+    assert srv.count("spotMeta") == 1
+
+
+def test_new_listing_triggers_one_refresh(srv: ScriptedInfoServer) -> None:
+    cache = TTLCache()
+    eager = MetadataService(cache, sync_fetcher(srv.url), timeout=2, unknown_coin_refresh=0)
+    lazy = MetadataService(cache, sync_fetcher(srv.url), timeout=2, unknown_coin_refresh=3600)
+    eager.market("BTC")
+    meta = real_payloads()["meta"]
+    listed = {"universe": [*meta["universe"], {"name": "NEWCOIN", "szDecimals": 0}]}
+    srv.set("meta", ("json", listed))
+    with pytest.raises(InvalidInputError):
+        lazy.market("NEWCOIN").asset_id("NEWCOIN")  # cached meta is young: no refetch
+    assert srv.count("meta") == 1
+    assert eager.market("NEWCOIN").asset_id("NEWCOIN") == 12
+    assert srv.count("meta") == 2
+    with pytest.raises(InvalidInputError) as info:
+        eager.market("STILLNOPE").asset_id("STILLNOPE")
+    assert info.value.field == "coin"
+
+
+def test_mids_on_demand(srv: ScriptedInfoServer) -> None:
+    service = MetadataService(TTLCache(), sync_fetcher(srv.url), timeout=2)
+    assert service.mids()["BTC"] == Decimal("23202.5")
+    assert service.mid("ETH") == Decimal("1607.7")
+    assert service.mid("ARB") is None
+    assert srv.count("allMids") == 1  # second read came from the cache
+    assert service.market("BTC").mid("ATOM") == Decimal("12.249")
+    srv.set("allMids", ("json", {"BTC": "30000", "ETH": "2000.5"}))
+    assert service.mid("ETH") == Decimal("1607.7")  # still fresh within mids_ttl
+    time.sleep(0.06)
+    assert service.mid("ETH", max_age=0.05) == Decimal("2000.5")  # too old for this caller: refreshed
+    assert srv.count("allMids") == 2
+
+
+def test_builder_dex_failure_is_partial_and_named(srv: ScriptedInfoServer) -> None:
+    payloads = real_payloads()
+
+    def meta(body: dict[str, Any]) -> tuple[Any, ...]:
+        dex = body.get("dex") or ""
+        if dex == "xyz":
+            return ("status", 500, b"boom")
+        return ("json", {"": payloads["meta"], "flx": FLX_META}[dex])
+
+    srv.set("meta", meta)
+    cache = TTLCache(CacheConfig(name="dex"))
+    service = MetadataService(cache, sync_fetcher(srv.url, 1), timeout=1, meta_interval=5, mids_interval=5)
+    manager = WarmupManager(cache, service.warmers(mids=False), backoff=Backoff(initial=0.5, maximum=1))
+    manager.start()
+    try:
+        status = manager.wait_for(lambda s: s.settled, timeout=5)
+        assert status.state == "partial"
+        assert set(status.reasons) == {"perpDexs"}
+        assert "xyz" in status.reasons["perpDexs"] and "flx" not in status.reasons["perpDexs"]
+        assert service.market("flx:TSLA").asset_id("flx:TSLA") == 120000
+        with pytest.raises(MetadataUnavailableError, match="builder dex 'xyz'"):
+            service.market("xyz:SP500")
+    finally:
+        manager.stop()
+
+
+async def test_async_fetch_needs_async_api(srv: ScriptedInfoServer) -> None:
+    service = MetadataService(TTLCache(), async_fetcher(srv.url), timeout=2)
+    assert service.is_async
+    with pytest.raises(TypeError, match="amarket"):
+        await asyncio.to_thread(service.market, "BTC")
+    assert (await service.amarket("BTC")).asset_id("BTC") == 0
+    assert (await service.amids())["ETH"] == Decimal("1607.7")
+
+
+async def test_sync_fetch_from_async_api_runs_off_loop(srv: ScriptedInfoServer) -> None:
+    srv.set("meta", ("delay", 0.2, ("json", real_payloads()["meta"])))
+    service = MetadataService(TTLCache(), sync_fetcher(srv.url), timeout=2)
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    t = asyncio.create_task(ticker())
+    m = await service.amarket("BTC")
+    t.cancel()
+    assert m.asset_id("BTC") == 0
+    assert ticks >= 5  # the loop kept running while the blocking fetch was in a thread
