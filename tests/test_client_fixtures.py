@@ -77,7 +77,9 @@ def _kwargs(endpoint: EndpointSpec, request: dict[str, Any]) -> dict[str, Any]:
         out[by_wire[key].name] = value
     for p in endpoint.params:  # the curated files reconstructed their requests without every parameter
         if p.required and p.name not in out:
-            out[p.name] = {"address": "0x" + "ab" * 20, "coin": "BTC", "str": "x", "hash": "0x" + "00" * 32}.get(p.type, 0)
+            out[p.name] = {"address": "0x" + "ab" * 20, "coin": "BTC", "str": "x", "hash": "0x" + "00" * 32}.get(
+                p.type, 0
+            )
     return out
 
 
