@@ -8,9 +8,36 @@ applies the endpoint's timeout, retry and cache policy and structures the respon
 
 from __future__ import annotations
 
+from typing import Any
+
+from hyperliquid.generated.models import (
+    BlockDetailsResponse,
+    TxDetailsResponse,
+    UserDetailsResponse,
+    _s_BlockDetailsResponse,
+    _s_TxDetailsResponse,
+    _s_UserDetailsResponse,
+)
+from hyperliquid.generated.registry import ENDPOINTS
+from hyperliquid.runtime import validate as _v
 from hyperliquid.runtime.caller import AsyncCaller, SyncCaller
 
 __all__ = ["AsyncExplorerAPI", "ExplorerAPI"]
+_EP_BLOCK_DETAILS = ENDPOINTS["explorer.blockDetails"]
+_EP_TX_DETAILS = ENDPOINTS["explorer.txDetails"]
+_EP_USER_DETAILS = ENDPOINTS["explorer.userDetails"]
+
+
+def _r_block_details(v: Any) -> BlockDetailsResponse:
+    return _s_BlockDetailsResponse(v)
+
+
+def _r_tx_details(v: Any) -> TxDetailsResponse:
+    return _s_TxDetailsResponse(v)
+
+
+def _r_user_details(v: Any) -> UserDetailsResponse:
+    return _s_UserDetailsResponse(v)
 
 
 class ExplorerAPI:
@@ -19,9 +46,135 @@ class ExplorerAPI:
     def __init__(self, caller: SyncCaller) -> None:
         self._caller = caller
 
+    def block_details(
+        self,
+        height: int,
+        *,
+        timeout: float | None = None,
+    ) -> BlockDetailsResponse:
+        """A block with its transactions, by height (explorer).
+
+        Served by the explorer host (``rpc.hyperliquid.xyz/explorer``). Transaction actions are
+        kept as received (``any``).
+
+        Args:
+            height: Block height.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``blockDetails``; rate-limit weight 40.
+        """
+        body: dict[str, Any] = {"type": "blockDetails"}
+        body["height"] = _v.integer("height", height)
+        return self._caller.call(_EP_BLOCK_DETAILS, body, _r_block_details, timeout)
+
+    def tx_details(
+        self,
+        hash: str,
+        *,
+        timeout: float | None = None,
+    ) -> TxDetailsResponse:
+        """One transaction by hash (explorer).
+
+        Served by the explorer host (``rpc.hyperliquid.xyz/explorer``). The action is kept as
+        received (``any``).
+
+        Args:
+            hash: Transaction hash (``0x`` followed by 64 hex digits).
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``txDetails``; rate-limit weight 40.
+        """
+        body: dict[str, Any] = {"type": "txDetails"}
+        body["hash"] = _v.hash32("hash", hash)
+        return self._caller.call(_EP_TX_DETAILS, body, _r_tx_details, timeout)
+
+    def user_details(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> UserDetailsResponse:
+        """A user's recent transactions (explorer).
+
+        Served by the explorer host (``rpc.hyperliquid.xyz/explorer``). Historic entries may carry
+        a positional array as ``action``, so actions are kept as received (``any``).
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``userDetails``; rate-limit weight 40.
+        """
+        body: dict[str, Any] = {"type": "userDetails"}
+        body["user"] = _v.address("user", user)
+        return self._caller.call(_EP_USER_DETAILS, body, _r_user_details, timeout)
+
 
 class AsyncExplorerAPI:
     """Asynchronous ``explorer`` requests (``async_client.explorer``)."""
 
     def __init__(self, caller: AsyncCaller) -> None:
         self._caller = caller
+
+    async def block_details(
+        self,
+        height: int,
+        *,
+        timeout: float | None = None,
+    ) -> BlockDetailsResponse:
+        """A block with its transactions, by height (explorer).
+
+        Served by the explorer host (``rpc.hyperliquid.xyz/explorer``). Transaction actions are
+        kept as received (``any``).
+
+        Args:
+            height: Block height.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``blockDetails``; rate-limit weight 40.
+        """
+        body: dict[str, Any] = {"type": "blockDetails"}
+        body["height"] = _v.integer("height", height)
+        return await self._caller.call(_EP_BLOCK_DETAILS, body, _r_block_details, timeout)
+
+    async def tx_details(
+        self,
+        hash: str,
+        *,
+        timeout: float | None = None,
+    ) -> TxDetailsResponse:
+        """One transaction by hash (explorer).
+
+        Served by the explorer host (``rpc.hyperliquid.xyz/explorer``). The action is kept as
+        received (``any``).
+
+        Args:
+            hash: Transaction hash (``0x`` followed by 64 hex digits).
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``txDetails``; rate-limit weight 40.
+        """
+        body: dict[str, Any] = {"type": "txDetails"}
+        body["hash"] = _v.hash32("hash", hash)
+        return await self._caller.call(_EP_TX_DETAILS, body, _r_tx_details, timeout)
+
+    async def user_details(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> UserDetailsResponse:
+        """A user's recent transactions (explorer).
+
+        Served by the explorer host (``rpc.hyperliquid.xyz/explorer``). Historic entries may carry
+        a positional array as ``action``, so actions are kept as received (``any``).
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``userDetails``; rate-limit weight 40.
+        """
+        body: dict[str, Any] = {"type": "userDetails"}
+        body["user"] = _v.address("user", user)
+        return await self._caller.call(_EP_USER_DETAILS, body, _r_user_details, timeout)

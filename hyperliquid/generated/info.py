@@ -8,43 +8,551 @@ applies the endpoint's timeout, retry and cache policy and structures the respon
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from hyperliquid.generated.models import (
+    ActiveAssetData,
+    AlignedQuoteTokenInfo,
+    BorrowLendInterest,
+    BorrowLendReserveState,
+    BorrowLendUserState,
     Candle,
+    ClearinghouseState,
+    Delegation,
+    DelegatorEvent,
+    DelegatorReward,
+    DelegatorSummary,
+    DeployAuctionStatus,
+    ExchangeStatus,
+    ExtraAgent,
+    FrontendOpenOrder,
+    FundingHistoryEntry,
+    FundingUpdate,
     L2Book,
+    LeadingVault,
+    LedgerUpdate,
+    LegalCheck,
+    LiquidatablePosition,
+    MarginTable,
+    MultiSigSigners,
+    OpenOrder,
+    OrderStatusEntry,
+    OrderStatusResult,
+    OutcomeMeta,
+    OutcomeTemplate,
+    PerpAnnotation,
+    PerpAssetCtx,
+    PerpConciseAnnotation,
+    PerpDex,
+    PerpDexLimits,
+    PerpDexStatus,
     PerpMeta,
+    PortfolioPeriod,
+    PredictedFunding,
+    PreTransferCheck,
+    Referral,
+    SettledOutcome,
+    SpotAssetCtx,
+    SpotClearinghouseState,
+    SpotDeployState,
+    SpotMeta,
+    SubAccount,
+    SubAccount2,
+    TokenDetails,
+    Trade,
+    TwapHistoryEntry,
+    TwapSliceFill,
+    UsdcRouting,
+    UserFees,
+    UserFill,
+    UserRateLimit,
+    UserRole,
+    UserVaultEquity,
+    ValidatorL1Vote,
+    ValidatorSummary,
+    VaultDetails,
+    VaultSummary,
+    WebData2,
+    _c_list_BorrowLendInterest,
     _c_list_Candle,
+    _c_list_Delegation,
+    _c_list_DelegatorEvent,
+    _c_list_DelegatorReward,
+    _c_list_ExtraAgent,
+    _c_list_FrontendOpenOrder,
+    _c_list_FundingHistoryEntry,
+    _c_list_FundingUpdate,
+    _c_list_LeadingVault,
+    _c_list_LedgerUpdate,
+    _c_list_LiquidatablePosition,
+    _c_list_OpenOrder,
+    _c_list_opt_ClearinghouseState,
+    _c_list_opt_PerpDex,
+    _c_list_OrderStatusEntry,
+    _c_list_OutcomeTemplate,
+    _c_list_PerpMeta,
+    _c_list_str,
+    _c_list_Trade,
+    _c_list_tuple_int_BorrowLendReserveState,
+    _c_list_tuple_int_decimal,
+    _c_list_tuple_str_list_tuple_str_opt_PredictedFunding,
+    _c_list_tuple_str_PerpConciseAnnotation,
+    _c_list_tuple_str_PortfolioPeriod,
+    _c_list_tuple_str_str,
+    _c_list_TwapHistoryEntry,
+    _c_list_TwapSliceFill,
+    _c_list_UserFill,
+    _c_list_UserVaultEquity,
+    _c_list_ValidatorL1Vote,
+    _c_list_ValidatorSummary,
+    _c_list_VaultSummary,
     _c_map_decimal,
+    _c_opt_AlignedQuoteTokenInfo,
+    _c_opt_bool,
     _c_opt_L2Book,
+    _c_opt_list_SubAccount,
+    _c_opt_list_SubAccount2,
+    _c_opt_MultiSigSigners,
+    _c_opt_PerpAnnotation,
+    _c_opt_PerpDexLimits,
+    _c_opt_PerpDexStatus,
+    _c_opt_SettledOutcome,
+    _c_opt_VaultDetails,
+    _c_tuple_list_opt_str_list_DeployAuctionStatus,
+    _c_tuple_PerpMeta_list_PerpAssetCtx,
+    _c_tuple_SpotMeta_list_SpotAssetCtx,
+    _s_ActiveAssetData,
+    _s_BorrowLendReserveState,
+    _s_BorrowLendUserState,
+    _s_ClearinghouseState,
+    _s_DelegatorSummary,
+    _s_DeployAuctionStatus,
+    _s_ExchangeStatus,
+    _s_LegalCheck,
+    _s_MarginTable,
+    _s_OrderStatusResult,
+    _s_OutcomeMeta,
     _s_PerpMeta,
+    _s_PreTransferCheck,
+    _s_Referral,
+    _s_SpotClearinghouseState,
+    _s_SpotDeployState,
+    _s_SpotMeta,
+    _s_TokenDetails,
+    _s_UsdcRouting,
+    _s_UserFees,
+    _s_UserRateLimit,
+    _s_UserRole,
+    _s_WebData2,
 )
 from hyperliquid.generated.registry import ENDPOINTS
 from hyperliquid.runtime import validate as _v
 from hyperliquid.runtime.caller import AsyncCaller, SyncCaller
+from hyperliquid.runtime.struct import to_any, to_int, to_str
 
 __all__ = ["AsyncInfoAPI", "InfoAPI"]
+_EP_ACTIVE_ASSET_DATA = ENDPOINTS["info.activeAssetData"]
+_EP_ALIGNED_QUOTE_TOKEN_INFO = ENDPOINTS["info.alignedQuoteTokenInfo"]
+_EP_ALL_BORROW_LEND_RESERVE_STATES = ENDPOINTS["info.allBorrowLendReserveStates"]
 _EP_ALL_MIDS = ENDPOINTS["info.allMids"]
+_EP_ALL_PERP_METAS = ENDPOINTS["info.allPerpMetas"]
+_EP_APPROVED_BUILDERS = ENDPOINTS["info.approvedBuilders"]
+_EP_BATCH_CLEARINGHOUSE_STATES = ENDPOINTS["info.batchClearinghouseStates"]
+_EP_BORROW_LEND_RESERVE_STATE = ENDPOINTS["info.borrowLendReserveState"]
+_EP_BORROW_LEND_USER_STATE = ENDPOINTS["info.borrowLendUserState"]
 _EP_CANDLE_SNAPSHOT = ENDPOINTS["info.candleSnapshot"]
+_EP_CLEARINGHOUSE_STATE = ENDPOINTS["info.clearinghouseState"]
+_EP_DELEGATIONS = ENDPOINTS["info.delegations"]
+_EP_DELEGATOR_HISTORY = ENDPOINTS["info.delegatorHistory"]
+_EP_DELEGATOR_REWARDS = ENDPOINTS["info.delegatorRewards"]
+_EP_DELEGATOR_SUMMARY = ENDPOINTS["info.delegatorSummary"]
+_EP_EXCHANGE_STATUS = ENDPOINTS["info.exchangeStatus"]
+_EP_EXTRA_AGENTS = ENDPOINTS["info.extraAgents"]
+_EP_FRONTEND_OPEN_ORDERS = ENDPOINTS["info.frontendOpenOrders"]
+_EP_FUNDING_HISTORY = ENDPOINTS["info.fundingHistory"]
+_EP_GOSSIP_PRIORITY_AUCTION_STATUS = ENDPOINTS["info.gossipPriorityAuctionStatus"]
+_EP_GOSSIP_ROOT_IPS = ENDPOINTS["info.gossipRootIps"]
+_EP_HISTORICAL_ORDERS = ENDPOINTS["info.historicalOrders"]
+_EP_IS_VIP = ENDPOINTS["info.isVip"]
 _EP_L2_BOOK = ENDPOINTS["info.l2Book"]
+_EP_LEADING_VAULTS = ENDPOINTS["info.leadingVaults"]
+_EP_LEGAL_CHECK = ENDPOINTS["info.legalCheck"]
+_EP_LIQUIDATABLE = ENDPOINTS["info.liquidatable"]
+_EP_MARGIN_TABLE = ENDPOINTS["info.marginTable"]
+_EP_MAX_BUILDER_FEE = ENDPOINTS["info.maxBuilderFee"]
+_EP_MAX_MARKET_ORDER_NTLS = ENDPOINTS["info.maxMarketOrderNtls"]
 _EP_META = ENDPOINTS["info.meta"]
+_EP_META_AND_ASSET_CTXS = ENDPOINTS["info.metaAndAssetCtxs"]
+_EP_OPEN_ORDERS = ENDPOINTS["info.openOrders"]
+_EP_ORDER_STATUS = ENDPOINTS["info.orderStatus"]
+_EP_OUTCOME_DEPLOYER_LIMITS = ENDPOINTS["info.outcomeDeployerLimits"]
+_EP_OUTCOME_META = ENDPOINTS["info.outcomeMeta"]
+_EP_OUTCOME_TEMPLATES = ENDPOINTS["info.outcomeTemplates"]
+_EP_PERP_ANNOTATION = ENDPOINTS["info.perpAnnotation"]
+_EP_PERP_CATEGORIES = ENDPOINTS["info.perpCategories"]
+_EP_PERP_CONCISE_ANNOTATIONS = ENDPOINTS["info.perpConciseAnnotations"]
+_EP_PERP_DEPLOY_AUCTION_STATUS = ENDPOINTS["info.perpDeployAuctionStatus"]
+_EP_PERP_DEX_LIMITS = ENDPOINTS["info.perpDexLimits"]
+_EP_PERP_DEX_STATUS = ENDPOINTS["info.perpDexStatus"]
+_EP_PERP_DEXS = ENDPOINTS["info.perpDexs"]
+_EP_PERPS_AT_OPEN_INTEREST_CAP = ENDPOINTS["info.perpsAtOpenInterestCap"]
+_EP_PORTFOLIO = ENDPOINTS["info.portfolio"]
+_EP_PRE_TRANSFER_CHECK = ENDPOINTS["info.preTransferCheck"]
+_EP_PREDICTED_FUNDINGS = ENDPOINTS["info.predictedFundings"]
+_EP_RECENT_TRADES = ENDPOINTS["info.recentTrades"]
+_EP_REFERRAL = ENDPOINTS["info.referral"]
+_EP_SETTLED_OUTCOME = ENDPOINTS["info.settledOutcome"]
+_EP_SPOT_CLEARINGHOUSE_STATE = ENDPOINTS["info.spotClearinghouseState"]
+_EP_SPOT_DEPLOY_STATE = ENDPOINTS["info.spotDeployState"]
+_EP_SPOT_META = ENDPOINTS["info.spotMeta"]
+_EP_SPOT_META_AND_ASSET_CTXS = ENDPOINTS["info.spotMetaAndAssetCtxs"]
+_EP_SPOT_PAIR_DEPLOY_AUCTION_STATUS = ENDPOINTS["info.spotPairDeployAuctionStatus"]
+_EP_SUB_ACCOUNTS = ENDPOINTS["info.subAccounts"]
+_EP_SUB_ACCOUNTS2 = ENDPOINTS["info.subAccounts2"]
+_EP_TOKEN_DETAILS = ENDPOINTS["info.tokenDetails"]
+_EP_TWAP_HISTORY = ENDPOINTS["info.twapHistory"]
+_EP_USDC_ROUTING = ENDPOINTS["info.usdcRouting"]
+_EP_USER_ABSTRACTION = ENDPOINTS["info.userAbstraction"]
+_EP_USER_BORROW_LEND_INTEREST = ENDPOINTS["info.userBorrowLendInterest"]
+_EP_USER_DEX_ABSTRACTION = ENDPOINTS["info.userDexAbstraction"]
+_EP_USER_FEES = ENDPOINTS["info.userFees"]
+_EP_USER_FILLS = ENDPOINTS["info.userFills"]
+_EP_USER_FILLS_BY_TIME = ENDPOINTS["info.userFillsByTime"]
+_EP_USER_FUNDING = ENDPOINTS["info.userFunding"]
+_EP_USER_NON_FUNDING_LEDGER_UPDATES = ENDPOINTS["info.userNonFundingLedgerUpdates"]
+_EP_USER_RATE_LIMIT = ENDPOINTS["info.userRateLimit"]
+_EP_USER_ROLE = ENDPOINTS["info.userRole"]
+_EP_USER_TO_MULTI_SIG_SIGNERS = ENDPOINTS["info.userToMultiSigSigners"]
+_EP_USER_TWAP_SLICE_FILLS = ENDPOINTS["info.userTwapSliceFills"]
+_EP_USER_TWAP_SLICE_FILLS_BY_TIME = ENDPOINTS["info.userTwapSliceFillsByTime"]
+_EP_USER_VAULT_EQUITIES = ENDPOINTS["info.userVaultEquities"]
+_EP_VALIDATOR_L1_VOTES = ENDPOINTS["info.validatorL1Votes"]
+_EP_VALIDATOR_SUMMARIES = ENDPOINTS["info.validatorSummaries"]
+_EP_VAULT_DETAILS = ENDPOINTS["info.vaultDetails"]
+_EP_VAULT_SUMMARIES = ENDPOINTS["info.vaultSummaries"]
+_EP_WEB_DATA2 = ENDPOINTS["info.webData2"]
+
+
+def _r_active_asset_data(v: Any) -> ActiveAssetData:
+    return _s_ActiveAssetData(v)
+
+
+def _r_aligned_quote_token_info(v: Any) -> AlignedQuoteTokenInfo | None:
+    return _c_opt_AlignedQuoteTokenInfo(v)
+
+
+def _r_all_borrow_lend_reserve_states(v: Any) -> tuple[tuple[int, BorrowLendReserveState], ...]:
+    return _c_list_tuple_int_BorrowLendReserveState(v)
 
 
 def _r_all_mids(v: Any) -> dict[str, Decimal]:
     return _c_map_decimal(v)
 
 
+def _r_all_perp_metas(v: Any) -> tuple[PerpMeta, ...]:
+    return _c_list_PerpMeta(v)
+
+
+def _r_approved_builders(v: Any) -> tuple[str, ...]:
+    return _c_list_str(v)
+
+
+def _r_batch_clearinghouse_states(v: Any) -> tuple[ClearinghouseState | None, ...]:
+    return _c_list_opt_ClearinghouseState(v)
+
+
+def _r_borrow_lend_reserve_state(v: Any) -> BorrowLendReserveState:
+    return _s_BorrowLendReserveState(v)
+
+
+def _r_borrow_lend_user_state(v: Any) -> BorrowLendUserState:
+    return _s_BorrowLendUserState(v)
+
+
 def _r_candle_snapshot(v: Any) -> tuple[Candle, ...]:
     return _c_list_Candle(v)
+
+
+def _r_clearinghouse_state(v: Any) -> ClearinghouseState:
+    return _s_ClearinghouseState(v)
+
+
+def _r_delegations(v: Any) -> tuple[Delegation, ...]:
+    return _c_list_Delegation(v)
+
+
+def _r_delegator_history(v: Any) -> tuple[DelegatorEvent, ...]:
+    return _c_list_DelegatorEvent(v)
+
+
+def _r_delegator_rewards(v: Any) -> tuple[DelegatorReward, ...]:
+    return _c_list_DelegatorReward(v)
+
+
+def _r_delegator_summary(v: Any) -> DelegatorSummary:
+    return _s_DelegatorSummary(v)
+
+
+def _r_exchange_status(v: Any) -> ExchangeStatus:
+    return _s_ExchangeStatus(v)
+
+
+def _r_extra_agents(v: Any) -> tuple[ExtraAgent, ...]:
+    return _c_list_ExtraAgent(v)
+
+
+def _r_frontend_open_orders(v: Any) -> tuple[FrontendOpenOrder, ...]:
+    return _c_list_FrontendOpenOrder(v)
+
+
+def _r_funding_history(v: Any) -> tuple[FundingHistoryEntry, ...]:
+    return _c_list_FundingHistoryEntry(v)
+
+
+def _r_gossip_priority_auction_status(v: Any) -> tuple[tuple[str | None, ...], tuple[DeployAuctionStatus, ...]]:
+    return _c_tuple_list_opt_str_list_DeployAuctionStatus(v)
+
+
+def _r_gossip_root_ips(v: Any) -> tuple[str, ...]:
+    return _c_list_str(v)
+
+
+def _r_historical_orders(v: Any) -> tuple[OrderStatusEntry, ...]:
+    return _c_list_OrderStatusEntry(v)
+
+
+def _r_is_vip(v: Any) -> bool | None:
+    return _c_opt_bool(v)
 
 
 def _r_l2_book(v: Any) -> L2Book | None:
     return _c_opt_L2Book(v)
 
 
+def _r_leading_vaults(v: Any) -> tuple[LeadingVault, ...]:
+    return _c_list_LeadingVault(v)
+
+
+def _r_legal_check(v: Any) -> LegalCheck:
+    return _s_LegalCheck(v)
+
+
+def _r_liquidatable(v: Any) -> tuple[LiquidatablePosition, ...]:
+    return _c_list_LiquidatablePosition(v)
+
+
+def _r_margin_table(v: Any) -> MarginTable:
+    return _s_MarginTable(v)
+
+
+def _r_max_builder_fee(v: Any) -> int:
+    return to_int(v)
+
+
+def _r_max_market_order_ntls(v: Any) -> tuple[tuple[int, Decimal], ...]:
+    return _c_list_tuple_int_decimal(v)
+
+
 def _r_meta(v: Any) -> PerpMeta:
     return _s_PerpMeta(v)
+
+
+def _r_meta_and_asset_ctxs(v: Any) -> tuple[PerpMeta, tuple[PerpAssetCtx, ...]]:
+    return _c_tuple_PerpMeta_list_PerpAssetCtx(v)
+
+
+def _r_open_orders(v: Any) -> tuple[OpenOrder, ...]:
+    return _c_list_OpenOrder(v)
+
+
+def _r_order_status(v: Any) -> OrderStatusResult:
+    return _s_OrderStatusResult(v)
+
+
+def _r_outcome_deployer_limits(v: Any) -> Any:
+    return to_any(v)
+
+
+def _r_outcome_meta(v: Any) -> OutcomeMeta:
+    return _s_OutcomeMeta(v)
+
+
+def _r_outcome_templates(v: Any) -> tuple[OutcomeTemplate, ...]:
+    return _c_list_OutcomeTemplate(v)
+
+
+def _r_perp_annotation(v: Any) -> PerpAnnotation | None:
+    return _c_opt_PerpAnnotation(v)
+
+
+def _r_perp_categories(v: Any) -> tuple[tuple[str, str], ...]:
+    return _c_list_tuple_str_str(v)
+
+
+def _r_perp_concise_annotations(v: Any) -> tuple[tuple[str, PerpConciseAnnotation], ...]:
+    return _c_list_tuple_str_PerpConciseAnnotation(v)
+
+
+def _r_perp_deploy_auction_status(v: Any) -> DeployAuctionStatus:
+    return _s_DeployAuctionStatus(v)
+
+
+def _r_perp_dex_limits(v: Any) -> PerpDexLimits | None:
+    return _c_opt_PerpDexLimits(v)
+
+
+def _r_perp_dex_status(v: Any) -> PerpDexStatus | None:
+    return _c_opt_PerpDexStatus(v)
+
+
+def _r_perp_dexs(v: Any) -> tuple[PerpDex | None, ...]:
+    return _c_list_opt_PerpDex(v)
+
+
+def _r_perps_at_open_interest_cap(v: Any) -> tuple[str, ...]:
+    return _c_list_str(v)
+
+
+def _r_portfolio(v: Any) -> tuple[tuple[str, PortfolioPeriod], ...]:
+    return _c_list_tuple_str_PortfolioPeriod(v)
+
+
+def _r_pre_transfer_check(v: Any) -> PreTransferCheck:
+    return _s_PreTransferCheck(v)
+
+
+def _r_predicted_fundings(v: Any) -> tuple[tuple[str, tuple[tuple[str, PredictedFunding | None], ...]], ...]:
+    return _c_list_tuple_str_list_tuple_str_opt_PredictedFunding(v)
+
+
+def _r_recent_trades(v: Any) -> tuple[Trade, ...]:
+    return _c_list_Trade(v)
+
+
+def _r_referral(v: Any) -> Referral:
+    return _s_Referral(v)
+
+
+def _r_settled_outcome(v: Any) -> SettledOutcome | None:
+    return _c_opt_SettledOutcome(v)
+
+
+def _r_spot_clearinghouse_state(v: Any) -> SpotClearinghouseState:
+    return _s_SpotClearinghouseState(v)
+
+
+def _r_spot_deploy_state(v: Any) -> SpotDeployState:
+    return _s_SpotDeployState(v)
+
+
+def _r_spot_meta(v: Any) -> SpotMeta:
+    return _s_SpotMeta(v)
+
+
+def _r_spot_meta_and_asset_ctxs(v: Any) -> tuple[SpotMeta, tuple[SpotAssetCtx, ...]]:
+    return _c_tuple_SpotMeta_list_SpotAssetCtx(v)
+
+
+def _r_spot_pair_deploy_auction_status(v: Any) -> DeployAuctionStatus:
+    return _s_DeployAuctionStatus(v)
+
+
+def _r_sub_accounts(v: Any) -> tuple[SubAccount, ...] | None:
+    return _c_opt_list_SubAccount(v)
+
+
+def _r_sub_accounts2(v: Any) -> tuple[SubAccount2, ...] | None:
+    return _c_opt_list_SubAccount2(v)
+
+
+def _r_token_details(v: Any) -> TokenDetails:
+    return _s_TokenDetails(v)
+
+
+def _r_twap_history(v: Any) -> tuple[TwapHistoryEntry, ...]:
+    return _c_list_TwapHistoryEntry(v)
+
+
+def _r_usdc_routing(v: Any) -> UsdcRouting:
+    return _s_UsdcRouting(v)
+
+
+def _r_user_abstraction(v: Any) -> str:
+    return to_str(v)
+
+
+def _r_user_borrow_lend_interest(v: Any) -> tuple[BorrowLendInterest, ...]:
+    return _c_list_BorrowLendInterest(v)
+
+
+def _r_user_dex_abstraction(v: Any) -> bool | None:
+    return _c_opt_bool(v)
+
+
+def _r_user_fees(v: Any) -> UserFees:
+    return _s_UserFees(v)
+
+
+def _r_user_fills(v: Any) -> tuple[UserFill, ...]:
+    return _c_list_UserFill(v)
+
+
+def _r_user_fills_by_time(v: Any) -> tuple[UserFill, ...]:
+    return _c_list_UserFill(v)
+
+
+def _r_user_funding(v: Any) -> tuple[FundingUpdate, ...]:
+    return _c_list_FundingUpdate(v)
+
+
+def _r_user_non_funding_ledger_updates(v: Any) -> tuple[LedgerUpdate, ...]:
+    return _c_list_LedgerUpdate(v)
+
+
+def _r_user_rate_limit(v: Any) -> UserRateLimit:
+    return _s_UserRateLimit(v)
+
+
+def _r_user_role(v: Any) -> UserRole:
+    return _s_UserRole(v)
+
+
+def _r_user_to_multi_sig_signers(v: Any) -> MultiSigSigners | None:
+    return _c_opt_MultiSigSigners(v)
+
+
+def _r_user_twap_slice_fills(v: Any) -> tuple[TwapSliceFill, ...]:
+    return _c_list_TwapSliceFill(v)
+
+
+def _r_user_twap_slice_fills_by_time(v: Any) -> tuple[TwapSliceFill, ...]:
+    return _c_list_TwapSliceFill(v)
+
+
+def _r_user_vault_equities(v: Any) -> tuple[UserVaultEquity, ...]:
+    return _c_list_UserVaultEquity(v)
+
+
+def _r_validator_l1_votes(v: Any) -> tuple[ValidatorL1Vote, ...]:
+    return _c_list_ValidatorL1Vote(v)
+
+
+def _r_validator_summaries(v: Any) -> tuple[ValidatorSummary, ...]:
+    return _c_list_ValidatorSummary(v)
+
+
+def _r_vault_details(v: Any) -> VaultDetails | None:
+    return _c_opt_VaultDetails(v)
+
+
+def _r_vault_summaries(v: Any) -> tuple[VaultSummary, ...]:
+    return _c_list_VaultSummary(v)
+
+
+def _r_web_data2(v: Any) -> WebData2:
+    return _s_WebData2(v)
 
 
 class InfoAPI:
@@ -52,6 +560,62 @@ class InfoAPI:
 
     def __init__(self, caller: SyncCaller) -> None:
         self._caller = caller
+
+    def active_asset_data(
+        self,
+        user: str,
+        coin: str,
+        *,
+        timeout: float | None = None,
+    ) -> ActiveAssetData:
+        """A user's leverage, maximum trade sizes and available margin on one perpetual.
+
+        Args:
+            user: User address (master, sub-account or vault; not an agent).
+            coin: Perpetual coin (``BTC``, or ``dex:COIN`` on a builder dex).
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``activeAssetData``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "activeAssetData"}
+        body["user"] = _v.address("user", user)
+        body["coin"] = _v.coin("coin", coin)
+        return self._caller.call(_EP_ACTIVE_ASSET_DATA, body, _r_active_asset_data, timeout)
+
+    def aligned_quote_token_info(
+        self,
+        token: int,
+        *,
+        timeout: float | None = None,
+    ) -> AlignedQuoteTokenInfo | None:
+        """Supply, rate and pending payments of an aligned quote token.
+
+        Returns ``None`` when the server has no information for the token.
+
+        Args:
+            token: Token index.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``alignedQuoteTokenInfo``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "alignedQuoteTokenInfo"}
+        body["token"] = _v.integer("token", token)
+        return self._caller.call(_EP_ALIGNED_QUOTE_TOKEN_INFO, body, _r_aligned_quote_token_info, timeout)
+
+    def all_borrow_lend_reserve_states(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[tuple[int, BorrowLendReserveState], ...]:
+        """State of every borrow/lend reserve, as ``(reserve id, state)`` pairs.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``allBorrowLendReserveStates``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "allBorrowLendReserveStates"}
+        return self._caller.call(_EP_ALL_BORROW_LEND_RESERVE_STATES, body, _r_all_borrow_lend_reserve_states, timeout)
 
     def all_mids(
         self,
@@ -73,6 +637,102 @@ class InfoAPI:
         if dex is not None:
             body["dex"] = _v.string("dex", dex)
         return self._caller.call(_EP_ALL_MIDS, body, _r_all_mids, timeout)
+
+    def all_perp_metas(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[PerpMeta, ...]:
+        """Perpetuals metadata of every perp dex (the main dex first, then the builder dexes).
+
+        Element i is the ``meta`` of perp dex i (the index used in builder perp asset ids).
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``allPerpMetas``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "allPerpMetas"}
+        return self._caller.call(_EP_ALL_PERP_METAS, body, _r_all_perp_metas, timeout)
+
+    def approved_builders(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[str, ...]:
+        """Builder addresses a user has approved a builder fee for.
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``approvedBuilders``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "approvedBuilders"}
+        body["user"] = _v.address("user", user)
+        return self._caller.call(_EP_APPROVED_BUILDERS, body, _r_approved_builders, timeout)
+
+    def batch_clearinghouse_states(
+        self,
+        users: Sequence[str],
+        *,
+        dex: str | None = None,
+        timeout: float | None = None,
+    ) -> tuple[ClearinghouseState | None, ...]:
+        """Perpetuals account state of several users in one request (None for a user without state).
+
+        Undocumented by Hyperliquid; the server has been seen answering HTTP 500 with body ``null``
+        (which surfaces as an error, not as an empty list).
+
+        Args:
+            users: User addresses.
+            dex: Perp dex name; the main dex when omitted.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``batchClearinghouseStates``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "batchClearinghouseStates"}
+        body["users"] = _v.list_of("users", users, _v.address)
+        if dex is not None:
+            body["dex"] = _v.string("dex", dex)
+        return self._caller.call(_EP_BATCH_CLEARINGHOUSE_STATES, body, _r_batch_clearinghouse_states, timeout)
+
+    def borrow_lend_reserve_state(
+        self,
+        token: int,
+        *,
+        timeout: float | None = None,
+    ) -> BorrowLendReserveState:
+        """State of the borrow/lend reserve of one token.
+
+        Args:
+            token: Token index.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``borrowLendReserveState``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "borrowLendReserveState"}
+        body["token"] = _v.integer("token", token)
+        return self._caller.call(_EP_BORROW_LEND_RESERVE_STATE, body, _r_borrow_lend_reserve_state, timeout)
+
+    def borrow_lend_user_state(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> BorrowLendUserState:
+        """A user's borrow/lend positions and account health.
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``borrowLendUserState``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "borrowLendUserState"}
+        body["user"] = _v.address("user", user)
+        return self._caller.call(_EP_BORROW_LEND_USER_STATE, body, _r_borrow_lend_user_state, timeout)
 
     def candle_snapshot(
         self,
@@ -107,6 +767,248 @@ class InfoAPI:
         body: dict[str, Any] = {"type": "candleSnapshot", "req": inner}
         return self._caller.call(_EP_CANDLE_SNAPSHOT, body, _r_candle_snapshot, timeout)
 
+    def clearinghouse_state(
+        self,
+        user: str,
+        *,
+        dex: str | None = None,
+        timeout: float | None = None,
+    ) -> ClearinghouseState:
+        """A user's perpetuals account state (margin summaries, withdrawable, open positions).
+
+        Args:
+            user: User address (master, sub-account or vault; not an agent).
+            dex: Perp dex name; the main dex when omitted.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``clearinghouseState``; rate-limit weight 2.
+        """
+        body: dict[str, Any] = {"type": "clearinghouseState"}
+        body["user"] = _v.address("user", user)
+        if dex is not None:
+            body["dex"] = _v.string("dex", dex)
+        return self._caller.call(_EP_CLEARINGHOUSE_STATE, body, _r_clearinghouse_state, timeout)
+
+    def delegations(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[Delegation, ...]:
+        """A user's staking delegations.
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``delegations``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "delegations"}
+        body["user"] = _v.address("user", user)
+        return self._caller.call(_EP_DELEGATIONS, body, _r_delegations, timeout)
+
+    def delegator_history(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[DelegatorEvent, ...]:
+        """A user's staking history (delegations, deposits, withdrawals), newest first.
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``delegatorHistory``; rate-limit weight 20 (+1 per 20 items).
+        """
+        body: dict[str, Any] = {"type": "delegatorHistory"}
+        body["user"] = _v.address("user", user)
+        return self._caller.call(_EP_DELEGATOR_HISTORY, body, _r_delegator_history, timeout)
+
+    def delegator_rewards(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[DelegatorReward, ...]:
+        """A user's staking rewards.
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``delegatorRewards``; rate-limit weight 20 (+1 per 20 items).
+        """
+        body: dict[str, Any] = {"type": "delegatorRewards"}
+        body["user"] = _v.address("user", user)
+        return self._caller.call(_EP_DELEGATOR_REWARDS, body, _r_delegator_rewards, timeout)
+
+    def delegator_summary(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> DelegatorSummary:
+        """Totals of a user's staking (delegated, undelegated, pending withdrawals).
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``delegatorSummary``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "delegatorSummary"}
+        body["user"] = _v.address("user", user)
+        return self._caller.call(_EP_DELEGATOR_SUMMARY, body, _r_delegator_summary, timeout)
+
+    def exchange_status(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> ExchangeStatus:
+        """Exchange status and server time (a cheap liveness and clock probe).
+
+        Undocumented by Hyperliquid.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default (5.0 s).
+
+        Wire type ``exchangeStatus``; rate-limit weight 2.
+        """
+        body: dict[str, Any] = {"type": "exchangeStatus"}
+        return self._caller.call(_EP_EXCHANGE_STATUS, body, _r_exchange_status, timeout)
+
+    def extra_agents(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[ExtraAgent, ...]:
+        """The named API wallets (agents) of a user with their expiry.
+
+        Args:
+            user: Master account address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``extraAgents``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "extraAgents"}
+        body["user"] = _v.address("user", user)
+        return self._caller.call(_EP_EXTRA_AGENTS, body, _r_extra_agents, timeout)
+
+    def frontend_open_orders(
+        self,
+        user: str,
+        *,
+        dex: str | None = None,
+        timeout: float | None = None,
+    ) -> tuple[FrontendOpenOrder, ...]:
+        """A user's open orders with frontend details (trigger conditions, TP/SL children, order type, tif).
+
+        Args:
+            user: User address.
+            dex: Perp dex name; the main dex (and spot) when omitted.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``frontendOpenOrders``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "frontendOpenOrders"}
+        body["user"] = _v.address("user", user)
+        if dex is not None:
+            body["dex"] = _v.string("dex", dex)
+        return self._caller.call(_EP_FRONTEND_OPEN_ORDERS, body, _r_frontend_open_orders, timeout)
+
+    def funding_history(
+        self,
+        coin: str,
+        start_time: int,
+        *,
+        end_time: int | None = None,
+        timeout: float | None = None,
+    ) -> tuple[FundingHistoryEntry, ...]:
+        """Historical funding rates of a perpetual in a time range (oldest first, paginated by time).
+
+        Args:
+            coin: Perpetual coin.
+            start_time: Start of the range (ms, inclusive).
+            end_time: End of the range (ms, inclusive); now when omitted.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``fundingHistory``; rate-limit weight 20 (+1 per 20 items returned).
+        """
+        body: dict[str, Any] = {"type": "fundingHistory"}
+        body["coin"] = _v.coin("coin", coin)
+        body["startTime"] = _v.timestamp("start_time", start_time)
+        if end_time is not None:
+            body["endTime"] = _v.timestamp("end_time", end_time)
+        return self._caller.call(_EP_FUNDING_HISTORY, body, _r_funding_history, timeout)
+
+    def gossip_priority_auction_status(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[tuple[str | None, ...], tuple[DeployAuctionStatus, ...]]:
+        """Gossip priority auctions, as ``(previous winner IPs per slot, current auction per slot)``.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``gossipPriorityAuctionStatus``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "gossipPriorityAuctionStatus"}
+        return self._caller.call(_EP_GOSSIP_PRIORITY_AUCTION_STATUS, body, _r_gossip_priority_auction_status, timeout)
+
+    def gossip_root_ips(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[str, ...]:
+        """IP addresses of the gossip root nodes.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``gossipRootIps``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "gossipRootIps"}
+        return self._caller.call(_EP_GOSSIP_ROOT_IPS, body, _r_gossip_root_ips, timeout)
+
+    def historical_orders(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[OrderStatusEntry, ...]:
+        """A user's most recent orders (at most 2000) with their final or current status.
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``historicalOrders``; rate-limit weight 20 (+1 per 20 items returned).
+        """
+        body: dict[str, Any] = {"type": "historicalOrders"}
+        body["user"] = _v.address("user", user)
+        return self._caller.call(_EP_HISTORICAL_ORDERS, body, _r_historical_orders, timeout)
+
+    def is_vip(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> bool | None:
+        """Whether a user is a VIP (``None`` if unknown).
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``isVip``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "isVip"}
+        body["user"] = _v.address("user", user)
+        return self._caller.call(_EP_IS_VIP, body, _r_is_vip, timeout)
+
     def l2_book(
         self,
         coin: str,
@@ -136,6 +1038,115 @@ class InfoAPI:
             body["mantissa"] = _v.check_choices("mantissa", _v.integer("mantissa", mantissa), (1, 2, 5))
         return self._caller.call(_EP_L2_BOOK, body, _r_l2_book, timeout)
 
+    def leading_vaults(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[LeadingVault, ...]:
+        """Vaults led by a user.
+
+        Args:
+            user: User (vault leader) address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``leadingVaults``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "leadingVaults"}
+        body["user"] = _v.address("user", user)
+        return self._caller.call(_EP_LEADING_VAULTS, body, _r_leading_vaults, timeout)
+
+    def legal_check(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> LegalCheck:
+        """Whether a user (and the requesting IP) may use the platform.
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``legalCheck``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "legalCheck"}
+        body["user"] = _v.address("user", user)
+        return self._caller.call(_EP_LEGAL_CHECK, body, _r_legal_check, timeout)
+
+    def liquidatable(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[LiquidatablePosition, ...]:
+        """Positions that can currently be liquidated.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``liquidatable``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "liquidatable"}
+        return self._caller.call(_EP_LIQUIDATABLE, body, _r_liquidatable, timeout)
+
+    def margin_table(
+        self,
+        id: int,
+        *,
+        dex: str | None = None,
+        timeout: float | None = None,
+    ) -> MarginTable:
+        """A margin table (leverage tiers by position size).
+
+        Args:
+            id: Margin table id (``marginTableId`` of the asset in ``meta``).
+            dex: Perp dex name; the main dex when omitted.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``marginTable``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "marginTable"}
+        body["id"] = _v.integer("id", id)
+        if dex is not None:
+            body["dex"] = _v.string("dex", dex)
+        return self._caller.call(_EP_MARGIN_TABLE, body, _r_margin_table, timeout)
+
+    def max_builder_fee(
+        self,
+        user: str,
+        builder: str,
+        *,
+        timeout: float | None = None,
+    ) -> int:
+        """The maximum fee a user has approved for a builder, in tenths of a basis point (1 = 0.001%).
+
+        Args:
+            user: User address.
+            builder: Builder address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``maxBuilderFee``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "maxBuilderFee"}
+        body["user"] = _v.address("user", user)
+        body["builder"] = _v.address("builder", builder)
+        return self._caller.call(_EP_MAX_BUILDER_FEE, body, _r_max_builder_fee, timeout)
+
+    def max_market_order_ntls(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[tuple[int, Decimal], ...]:
+        """Maximum market order notional by maximum leverage, as ``(max leverage, max notional)`` pairs.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``maxMarketOrderNtls``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "maxMarketOrderNtls"}
+        return self._caller.call(_EP_MAX_MARKET_ORDER_NTLS, body, _r_max_market_order_ntls, timeout)
+
     def meta(
         self,
         *,
@@ -157,12 +1168,1022 @@ class InfoAPI:
             body["dex"] = _v.string("dex", dex)
         return self._caller.call(_EP_META, body, _r_meta, timeout)
 
+    def meta_and_asset_ctxs(
+        self,
+        *,
+        dex: str | None = None,
+        timeout: float | None = None,
+    ) -> tuple[PerpMeta, tuple[PerpAssetCtx, ...]]:
+        """Perpetuals metadata together with the live context (mark, funding, open interest, ...) of every asset.
+
+        ``result[1][i]`` is the context of ``result[0].universe[i]``.
+
+        Args:
+            dex: Perp dex name; the main dex when omitted.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``metaAndAssetCtxs``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "metaAndAssetCtxs"}
+        if dex is not None:
+            body["dex"] = _v.string("dex", dex)
+        return self._caller.call(_EP_META_AND_ASSET_CTXS, body, _r_meta_and_asset_ctxs, timeout)
+
+    def open_orders(
+        self,
+        user: str,
+        *,
+        dex: str | None = None,
+        timeout: float | None = None,
+    ) -> tuple[OpenOrder, ...]:
+        """A user's open orders (basic form; see ``frontend_open_orders`` for trigger and TP/SL details).
+
+        Args:
+            user: User address.
+            dex: Perp dex name; the main dex (and spot) when omitted.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``openOrders``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "openOrders"}
+        body["user"] = _v.address("user", user)
+        if dex is not None:
+            body["dex"] = _v.string("dex", dex)
+        return self._caller.call(_EP_OPEN_ORDERS, body, _r_open_orders, timeout)
+
+    def order_status(
+        self,
+        user: str,
+        oid: int | str,
+        *,
+        timeout: float | None = None,
+    ) -> OrderStatusResult:
+        """Status of one order of a user, by order id or client order id.
+
+        ``status`` is ``order`` (with ``order`` set) when found and ``unknownOid`` otherwise.
+
+        Args:
+            user: User address.
+            oid: Order id (int) or client order id (``0x`` + 32 hex digits).
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``orderStatus``; rate-limit weight 2.
+        """
+        body: dict[str, Any] = {"type": "orderStatus"}
+        body["user"] = _v.address("user", user)
+        body["oid"] = _v.oid_or_cloid("oid", oid)
+        return self._caller.call(_EP_ORDER_STATUS, body, _r_order_status, timeout)
+
+    def outcome_deployer_limits(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> Any:
+        """Limits of an outcome (prediction market) deployer, as received (untyped).
+
+        Args:
+            user: Deployer address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``outcomeDeployerLimits``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "outcomeDeployerLimits"}
+        body["user"] = _v.address("user", user)
+        return self._caller.call(_EP_OUTCOME_DEPLOYER_LIMITS, body, _r_outcome_deployer_limits, timeout)
+
+    def outcome_meta(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> OutcomeMeta:
+        """All outcomes (prediction markets) and questions.
+
+        Outcome ``o`` side ``s`` trades as coin ``#{10*o+s}``; its asset id is ``100000000 + 10*o + s``.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``outcomeMeta``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "outcomeMeta"}
+        return self._caller.call(_EP_OUTCOME_META, body, _r_outcome_meta, timeout)
+
+    def outcome_templates(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[OutcomeTemplate, ...]:
+        """Templates that outcome (prediction market) deployers instantiate.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``outcomeTemplates``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "outcomeTemplates"}
+        return self._caller.call(_EP_OUTCOME_TEMPLATES, body, _r_outcome_templates, timeout)
+
+    def perp_annotation(
+        self,
+        coin: str,
+        *,
+        timeout: float | None = None,
+    ) -> PerpAnnotation | None:
+        """Category, description and display name of a perp (``None`` if it has none).
+
+        Args:
+            coin: Perp coin (``BTC`` or ``dex:COIN``).
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``perpAnnotation``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "perpAnnotation"}
+        body["coin"] = _v.coin("coin", coin)
+        return self._caller.call(_EP_PERP_ANNOTATION, body, _r_perp_annotation, timeout)
+
+    def perp_categories(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[tuple[str, str], ...]:
+        """Category of every perp, as ``(coin, category)`` pairs.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``perpCategories``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "perpCategories"}
+        return self._caller.call(_EP_PERP_CATEGORIES, body, _r_perp_categories, timeout)
+
+    def perp_concise_annotations(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[tuple[str, PerpConciseAnnotation], ...]:
+        """Category and display name of every annotated perp, as ``(coin, annotation)`` pairs.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``perpConciseAnnotations``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "perpConciseAnnotations"}
+        return self._caller.call(_EP_PERP_CONCISE_ANNOTATIONS, body, _r_perp_concise_annotations, timeout)
+
+    def perp_deploy_auction_status(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> DeployAuctionStatus:
+        """The gas auction for deploying a new builder perp dex / asset.
+
+        ``start_time_seconds`` and ``duration_seconds`` are in seconds, not milliseconds.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``perpDeployAuctionStatus``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "perpDeployAuctionStatus"}
+        return self._caller.call(_EP_PERP_DEPLOY_AUCTION_STATUS, body, _r_perp_deploy_auction_status, timeout)
+
+    def perp_dex_limits(
+        self,
+        dex: str,
+        *,
+        timeout: float | None = None,
+    ) -> PerpDexLimits | None:
+        """Open-interest and transfer limits of a builder-deployed perp dex (``None`` for an unknown dex).
+
+        Args:
+            dex: Perp dex name (``""`` for the main dex).
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``perpDexLimits``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "perpDexLimits"}
+        body["dex"] = _v.string("dex", dex)
+        return self._caller.call(_EP_PERP_DEX_LIMITS, body, _r_perp_dex_limits, timeout)
+
+    def perp_dex_status(
+        self,
+        dex: str,
+        *,
+        timeout: float | None = None,
+    ) -> PerpDexStatus | None:
+        """Status (net deposits) of a builder-deployed perp dex.
+
+        Args:
+            dex: Perp dex name (``""`` for the main dex).
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``perpDexStatus``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "perpDexStatus"}
+        body["dex"] = _v.string("dex", dex)
+        return self._caller.call(_EP_PERP_DEX_STATUS, body, _r_perp_dex_status, timeout)
+
+    def perp_dexs(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[PerpDex | None, ...]:
+        """All perp dexes; element 0 is None (the main dex), then the HIP-3 builder dexes.
+
+        The list index is the ``perpDexIndex`` used in builder perp asset ids
+        (``100000 + perpDexIndex * 10000 + index``).
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``perpDexs``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "perpDexs"}
+        return self._caller.call(_EP_PERP_DEXS, body, _r_perp_dexs, timeout)
+
+    def perps_at_open_interest_cap(
+        self,
+        *,
+        dex: str | None = None,
+        timeout: float | None = None,
+    ) -> tuple[str, ...]:
+        """Coins whose open interest is at its cap (orders that increase it are rejected).
+
+        Args:
+            dex: Perp dex name; the main dex when omitted.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``perpsAtOpenInterestCap``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "perpsAtOpenInterestCap"}
+        if dex is not None:
+            body["dex"] = _v.string("dex", dex)
+        return self._caller.call(_EP_PERPS_AT_OPEN_INTEREST_CAP, body, _r_perps_at_open_interest_cap, timeout)
+
+    def portfolio(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[tuple[str, PortfolioPeriod], ...]:
+        """A user's account value and PnL history with volume, per period.
+
+        Eight ``(period, data)`` pairs: ``day``, ``week``, ``month``, ``allTime`` and the perp-only
+        ``perpDay``, ``perpWeek``, ``perpMonth``, ``perpAllTime``.
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``portfolio``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "portfolio"}
+        body["user"] = _v.address("user", user)
+        return self._caller.call(_EP_PORTFOLIO, body, _r_portfolio, timeout)
+
+    def pre_transfer_check(
+        self,
+        user: str,
+        source: str,
+        *,
+        timeout: float | None = None,
+    ) -> PreTransferCheck:
+        """Checks on a destination user before a transfer (activation fee, sanctions, existence).
+
+        Args:
+            user: Destination address.
+            source: Sending address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``preTransferCheck``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "preTransferCheck"}
+        body["user"] = _v.address("user", user)
+        body["source"] = _v.address("source", source)
+        return self._caller.call(_EP_PRE_TRANSFER_CHECK, body, _r_pre_transfer_check, timeout)
+
+    def predicted_fundings(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[tuple[str, tuple[tuple[str, PredictedFunding | None], ...]], ...]:
+        """Predicted next funding rates per coin on Hyperliquid and other venues.
+
+        ``[(coin, [(venue, funding or None), ...]), ...]``; venues are e.g. ``HlPerp``, ``BinPerp``, ``BybitPerp``.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``predictedFundings``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "predictedFundings"}
+        return self._caller.call(_EP_PREDICTED_FUNDINGS, body, _r_predicted_fundings, timeout)
+
+    def recent_trades(
+        self,
+        coin: str,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[Trade, ...]:
+        """The most recent public trades of a coin.
+
+        Undocumented by Hyperliquid.
+
+        Args:
+            coin: Coin.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``recentTrades``; rate-limit weight 20 (+1 per 20 items returned).
+        """
+        body: dict[str, Any] = {"type": "recentTrades"}
+        body["coin"] = _v.coin("coin", coin)
+        return self._caller.call(_EP_RECENT_TRADES, body, _r_recent_trades, timeout)
+
+    def referral(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> Referral:
+        """A user's referral information (who referred them, rewards, referrer stage).
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``referral``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "referral"}
+        body["user"] = _v.address("user", user)
+        return self._caller.call(_EP_REFERRAL, body, _r_referral, timeout)
+
+    def settled_outcome(
+        self,
+        outcome: int,
+        *,
+        timeout: float | None = None,
+    ) -> SettledOutcome | None:
+        """Settlement of an outcome (``None`` while it is not settled).
+
+        Args:
+            outcome: Outcome id.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``settledOutcome``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "settledOutcome"}
+        body["outcome"] = _v.integer("outcome", outcome)
+        return self._caller.call(_EP_SETTLED_OUTCOME, body, _r_settled_outcome, timeout)
+
+    def spot_clearinghouse_state(
+        self,
+        user: str,
+        *,
+        dex: str | None = None,
+        timeout: float | None = None,
+    ) -> SpotClearinghouseState:
+        """A user's spot token balances.
+
+        Args:
+            user: User address.
+            dex: Perp dex name (for dex abstraction); the main dex when omitted.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``spotClearinghouseState``; rate-limit weight 2.
+        """
+        body: dict[str, Any] = {"type": "spotClearinghouseState"}
+        body["user"] = _v.address("user", user)
+        if dex is not None:
+            body["dex"] = _v.string("dex", dex)
+        return self._caller.call(_EP_SPOT_CLEARINGHOUSE_STATE, body, _r_spot_clearinghouse_state, timeout)
+
+    def spot_deploy_state(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> SpotDeployState:
+        """A user's spot token deployments in progress and the spot deploy gas auction.
+
+        Args:
+            user: Deployer address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``spotDeployState``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "spotDeployState"}
+        body["user"] = _v.address("user", user)
+        return self._caller.call(_EP_SPOT_DEPLOY_STATE, body, _r_spot_deploy_state, timeout)
+
+    def spot_meta(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> SpotMeta:
+        """Spot metadata (pairs and tokens with their decimals).
+
+        The asset id of pair ``universe[i]`` is ``10000 + universe[i].index``; size decimals of a pair are
+        those of its base token.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``spotMeta``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "spotMeta"}
+        return self._caller.call(_EP_SPOT_META, body, _r_spot_meta, timeout)
+
+    def spot_meta_and_asset_ctxs(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[SpotMeta, tuple[SpotAssetCtx, ...]]:
+        """Spot metadata together with the live context (mark, volume, supply) of every pair.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``spotMetaAndAssetCtxs``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "spotMetaAndAssetCtxs"}
+        return self._caller.call(_EP_SPOT_META_AND_ASSET_CTXS, body, _r_spot_meta_and_asset_ctxs, timeout)
+
+    def spot_pair_deploy_auction_status(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> DeployAuctionStatus:
+        """The gas auction for deploying a new spot pair.
+
+        ``start_time_seconds`` and ``duration_seconds`` are in seconds, not milliseconds.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``spotPairDeployAuctionStatus``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "spotPairDeployAuctionStatus"}
+        return self._caller.call(_EP_SPOT_PAIR_DEPLOY_AUCTION_STATUS, body, _r_spot_pair_deploy_auction_status, timeout)
+
+    def sub_accounts(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[SubAccount, ...] | None:
+        """A user's sub-accounts with their perp and spot state (None when the user has none).
+
+        Args:
+            user: Master account address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``subAccounts``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "subAccounts"}
+        body["user"] = _v.address("user", user)
+        return self._caller.call(_EP_SUB_ACCOUNTS, body, _r_sub_accounts, timeout)
+
+    def sub_accounts2(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[SubAccount2, ...] | None:
+        """A user's sub-accounts with their perp state on every dex and their spot state (None when none).
+
+        Undocumented by Hyperliquid. ``dex_to_clearinghouse_state`` always includes the main dex (``""``).
+
+        Args:
+            user: Master account address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``subAccounts2``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "subAccounts2"}
+        body["user"] = _v.address("user", user)
+        return self._caller.call(_EP_SUB_ACCOUNTS2, body, _r_sub_accounts2, timeout)
+
+    def token_details(
+        self,
+        token_id: str,
+        *,
+        timeout: float | None = None,
+    ) -> TokenDetails:
+        """Supply, prices and genesis of a spot token.
+
+        Args:
+            token_id: Token id: ``0x`` followed by 32 hex digits (``tokenId`` in ``spotMeta``).
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``tokenDetails``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "tokenDetails"}
+        body["tokenId"] = _v.string("token_id", token_id)
+        return self._caller.call(_EP_TOKEN_DETAILS, body, _r_token_details, timeout)
+
+    def twap_history(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[TwapHistoryEntry, ...]:
+        """A user's TWAP order history (status changes with the TWAP state at that time).
+
+        Undocumented by Hyperliquid. ``time`` of each entry is in seconds, ``state.timestamp`` in ms.
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``twapHistory``; rate-limit weight 20 (+1 per 20 items returned).
+        """
+        body: dict[str, Any] = {"type": "twapHistory"}
+        body["user"] = _v.address("user", user)
+        return self._caller.call(_EP_TWAP_HISTORY, body, _r_twap_history, timeout)
+
+    def usdc_routing(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> UsdcRouting:
+        """Routes (``bridge`` or ``cctp``) currently used for USDC deposits and withdrawals.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``usdcRouting``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "usdcRouting"}
+        return self._caller.call(_EP_USDC_ROUTING, body, _r_usdc_routing, timeout)
+
+    def user_abstraction(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> str:
+        """A user's account abstraction mode: ``unifiedAccount``, ``portfolioMargin``, ``dexAbstraction``, ``disabled`` or ``default``.
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``userAbstraction``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "userAbstraction"}
+        body["user"] = _v.address("user", user)
+        return self._caller.call(_EP_USER_ABSTRACTION, body, _r_user_abstraction, timeout)
+
+    def user_borrow_lend_interest(
+        self,
+        user: str,
+        start_time: int,
+        *,
+        end_time: int | None = None,
+        timeout: float | None = None,
+    ) -> tuple[BorrowLendInterest, ...]:
+        """Interest a user paid and earned on borrow/lend positions in a time range.
+
+        Args:
+            user: User address.
+            start_time: Start of the range (ms, inclusive).
+            end_time: End of the range (ms); now when omitted.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``userBorrowLendInterest``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "userBorrowLendInterest"}
+        body["user"] = _v.address("user", user)
+        body["startTime"] = _v.timestamp("start_time", start_time)
+        if end_time is not None:
+            body["endTime"] = _v.timestamp("end_time", end_time)
+        return self._caller.call(_EP_USER_BORROW_LEND_INTEREST, body, _r_user_borrow_lend_interest, timeout)
+
+    def user_dex_abstraction(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> bool | None:
+        """Whether dex abstraction is enabled for a user (``None`` if never set).
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``userDexAbstraction``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "userDexAbstraction"}
+        body["user"] = _v.address("user", user)
+        return self._caller.call(_EP_USER_DEX_ABSTRACTION, body, _r_user_dex_abstraction, timeout)
+
+    def user_fees(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> UserFees:
+        """A user's effective fee rates, the fee schedule and the user's recent daily volume.
+
+        ``user_cross_rate`` (taker) and ``user_add_rate`` (maker) already include the referral and staking
+        discounts.
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``userFees``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "userFees"}
+        body["user"] = _v.address("user", user)
+        return self._caller.call(_EP_USER_FEES, body, _r_user_fees, timeout)
+
+    def user_fills(
+        self,
+        user: str,
+        *,
+        aggregate_by_time: bool | None = None,
+        timeout: float | None = None,
+    ) -> tuple[UserFill, ...]:
+        """A user's most recent fills (at most 2000, newest first).
+
+        Args:
+            user: User address.
+            aggregate_by_time: Aggregate the partial fills of one crossing order at the same time into one fill.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``userFills``; rate-limit weight 20 (+1 per 20 items returned).
+        """
+        body: dict[str, Any] = {"type": "userFills"}
+        body["user"] = _v.address("user", user)
+        if aggregate_by_time is not None:
+            body["aggregateByTime"] = _v.boolean("aggregate_by_time", aggregate_by_time)
+        return self._caller.call(_EP_USER_FILLS, body, _r_user_fills, timeout)
+
+    def user_fills_by_time(
+        self,
+        user: str,
+        start_time: int,
+        *,
+        end_time: int | None = None,
+        aggregate_by_time: bool | None = None,
+        reverse: bool | None = None,
+        timeout: float | None = None,
+    ) -> tuple[UserFill, ...]:
+        """A user's fills in a time range (at most 2000 per response; only the 10000 most recent are reachable).
+
+        Paginate with the last returned time as the next ``start_time``; do not rely on the order.
+
+        Args:
+            user: User address.
+            start_time: Start of the range (ms, inclusive).
+            end_time: End of the range (ms, inclusive); now when omitted.
+            aggregate_by_time: Aggregate the partial fills of one crossing order at the same time into one fill.
+            reverse: Return the newest fills first (wire name ``reversed``).
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``userFillsByTime``; rate-limit weight 20 (+1 per 20 items returned).
+        """
+        body: dict[str, Any] = {"type": "userFillsByTime"}
+        body["user"] = _v.address("user", user)
+        body["startTime"] = _v.timestamp("start_time", start_time)
+        if end_time is not None:
+            body["endTime"] = _v.timestamp("end_time", end_time)
+        if aggregate_by_time is not None:
+            body["aggregateByTime"] = _v.boolean("aggregate_by_time", aggregate_by_time)
+        if reverse is not None:
+            body["reversed"] = _v.boolean("reverse", reverse)
+        return self._caller.call(_EP_USER_FILLS_BY_TIME, body, _r_user_fills_by_time, timeout)
+
+    def user_funding(
+        self,
+        user: str,
+        start_time: int,
+        *,
+        end_time: int | None = None,
+        timeout: float | None = None,
+    ) -> tuple[FundingUpdate, ...]:
+        """A user's funding payments in a time range (oldest first, paginated by time).
+
+        Args:
+            user: User address.
+            start_time: Start of the range (ms, inclusive).
+            end_time: End of the range (ms, inclusive); now when omitted.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``userFunding``; rate-limit weight 20 (+1 per 20 items returned).
+        """
+        body: dict[str, Any] = {"type": "userFunding"}
+        body["user"] = _v.address("user", user)
+        body["startTime"] = _v.timestamp("start_time", start_time)
+        if end_time is not None:
+            body["endTime"] = _v.timestamp("end_time", end_time)
+        return self._caller.call(_EP_USER_FUNDING, body, _r_user_funding, timeout)
+
+    def user_non_funding_ledger_updates(
+        self,
+        user: str,
+        start_time: int,
+        *,
+        end_time: int | None = None,
+        timeout: float | None = None,
+    ) -> tuple[LedgerUpdate, ...]:
+        """A user's non-funding ledger changes (deposits, transfers, withdrawals, liquidations, ...) in a time range.
+
+        Each ``delta`` is one of the ``...Delta`` classes (by its ``type``); kinds this library does not
+        know arrive as ``Unknown``.
+
+        Args:
+            user: User address.
+            start_time: Start of the range (ms, inclusive).
+            end_time: End of the range (ms, inclusive); now when omitted.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``userNonFundingLedgerUpdates``; rate-limit weight 20 (+1 per 20 items returned).
+        """
+        body: dict[str, Any] = {"type": "userNonFundingLedgerUpdates"}
+        body["user"] = _v.address("user", user)
+        body["startTime"] = _v.timestamp("start_time", start_time)
+        if end_time is not None:
+            body["endTime"] = _v.timestamp("end_time", end_time)
+        return self._caller.call(_EP_USER_NON_FUNDING_LEDGER_UPDATES, body, _r_user_non_funding_ledger_updates, timeout)
+
+    def user_rate_limit(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> UserRateLimit:
+        """A user's address-based action budget (used, cap, cumulative volume).
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``userRateLimit``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "userRateLimit"}
+        body["user"] = _v.address("user", user)
+        return self._caller.call(_EP_USER_RATE_LIMIT, body, _r_user_rate_limit, timeout)
+
+    def user_role(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> UserRole:
+        """Role of an address (missing, user, vault, agent of a master, or sub-account of a master).
+
+        Args:
+            user: Address to look up.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``userRole``; rate-limit weight 60.
+        """
+        body: dict[str, Any] = {"type": "userRole"}
+        body["user"] = _v.address("user", user)
+        return self._caller.call(_EP_USER_ROLE, body, _r_user_role, timeout)
+
+    def user_to_multi_sig_signers(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> MultiSigSigners | None:
+        """Signers and threshold of a multi-sig user (``None`` for a normal user).
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``userToMultiSigSigners``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "userToMultiSigSigners"}
+        body["user"] = _v.address("user", user)
+        return self._caller.call(_EP_USER_TO_MULTI_SIG_SIGNERS, body, _r_user_to_multi_sig_signers, timeout)
+
+    def user_twap_slice_fills(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[TwapSliceFill, ...]:
+        """A user's most recent TWAP slice fills (at most 2000).
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``userTwapSliceFills``; rate-limit weight 20 (+1 per 20 items returned).
+        """
+        body: dict[str, Any] = {"type": "userTwapSliceFills"}
+        body["user"] = _v.address("user", user)
+        return self._caller.call(_EP_USER_TWAP_SLICE_FILLS, body, _r_user_twap_slice_fills, timeout)
+
+    def user_twap_slice_fills_by_time(
+        self,
+        user: str,
+        start_time: int,
+        *,
+        end_time: int | None = None,
+        aggregate_by_time: bool | None = None,
+        timeout: float | None = None,
+    ) -> tuple[TwapSliceFill, ...]:
+        """A user's TWAP slice fills in a time range (at most 2000 per response).
+
+        Args:
+            user: User address.
+            start_time: Start of the range (ms, inclusive).
+            end_time: End of the range (ms, inclusive); now when omitted.
+            aggregate_by_time: Aggregate the partial fills of one crossing order at the same time into one fill.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``userTwapSliceFillsByTime``; rate-limit weight 20 (+1 per 20 items returned).
+        """
+        body: dict[str, Any] = {"type": "userTwapSliceFillsByTime"}
+        body["user"] = _v.address("user", user)
+        body["startTime"] = _v.timestamp("start_time", start_time)
+        if end_time is not None:
+            body["endTime"] = _v.timestamp("end_time", end_time)
+        if aggregate_by_time is not None:
+            body["aggregateByTime"] = _v.boolean("aggregate_by_time", aggregate_by_time)
+        return self._caller.call(_EP_USER_TWAP_SLICE_FILLS_BY_TIME, body, _r_user_twap_slice_fills_by_time, timeout)
+
+    def user_vault_equities(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[UserVaultEquity, ...]:
+        """A user's deposits in vaults.
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``userVaultEquities``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "userVaultEquities"}
+        body["user"] = _v.address("user", user)
+        return self._caller.call(_EP_USER_VAULT_EQUITIES, body, _r_user_vault_equities, timeout)
+
+    def validator_l1_votes(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[ValidatorL1Vote, ...]:
+        """Open L1 governance votes of the validators.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``validatorL1Votes``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "validatorL1Votes"}
+        return self._caller.call(_EP_VALIDATOR_L1_VOTES, body, _r_validator_l1_votes, timeout)
+
+    def validator_summaries(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[ValidatorSummary, ...]:
+        """Every validator with its stake, state, commission and recent performance.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``validatorSummaries``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "validatorSummaries"}
+        return self._caller.call(_EP_VALIDATOR_SUMMARIES, body, _r_validator_summaries, timeout)
+
+    def vault_details(
+        self,
+        vault: str,
+        *,
+        user: str | None = None,
+        timeout: float | None = None,
+    ) -> VaultDetails | None:
+        """Full details of a vault (performance, depositors, state); ``None`` for an unknown vault.
+
+        With ``user`` the answer carries that user's deposit in ``follower_state``. ``apr``,
+        ``leader_fraction``, ``leader_commission``, ``max_distributable`` and ``max_withdrawable``
+        arrive as plain JSON numbers (floats).
+
+        Args:
+            vault: Vault address.
+            user: A depositor whose deposit to include as ``follower_state``.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``vaultDetails``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "vaultDetails"}
+        body["vaultAddress"] = _v.address("vault", vault)
+        if user is not None:
+            body["user"] = _v.address("user", user)
+        return self._caller.call(_EP_VAULT_DETAILS, body, _r_vault_details, timeout)
+
+    def vault_summaries(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[VaultSummary, ...]:
+        """Vaults created in the last couple of hours (usually empty; the full list is ``stats.vaults``).
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``vaultSummaries``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "vaultSummaries"}
+        return self._caller.call(_EP_VAULT_SUMMARIES, body, _r_vault_summaries, timeout)
+
+    def web_data2(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> WebData2:
+        """The web frontend's aggregate of a user's account and the market (perp state, orders, contexts, TWAPs).
+
+        Undocumented by Hyperliquid; the WebSocket channel of the same name is deprecated.
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``webData2``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "webData2"}
+        body["user"] = _v.address("user", user)
+        return self._caller.call(_EP_WEB_DATA2, body, _r_web_data2, timeout)
+
 
 class AsyncInfoAPI:
     """Asynchronous ``info`` requests (``async_client.info``)."""
 
     def __init__(self, caller: AsyncCaller) -> None:
         self._caller = caller
+
+    async def active_asset_data(
+        self,
+        user: str,
+        coin: str,
+        *,
+        timeout: float | None = None,
+    ) -> ActiveAssetData:
+        """A user's leverage, maximum trade sizes and available margin on one perpetual.
+
+        Args:
+            user: User address (master, sub-account or vault; not an agent).
+            coin: Perpetual coin (``BTC``, or ``dex:COIN`` on a builder dex).
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``activeAssetData``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "activeAssetData"}
+        body["user"] = _v.address("user", user)
+        body["coin"] = _v.coin("coin", coin)
+        return await self._caller.call(_EP_ACTIVE_ASSET_DATA, body, _r_active_asset_data, timeout)
+
+    async def aligned_quote_token_info(
+        self,
+        token: int,
+        *,
+        timeout: float | None = None,
+    ) -> AlignedQuoteTokenInfo | None:
+        """Supply, rate and pending payments of an aligned quote token.
+
+        Returns ``None`` when the server has no information for the token.
+
+        Args:
+            token: Token index.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``alignedQuoteTokenInfo``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "alignedQuoteTokenInfo"}
+        body["token"] = _v.integer("token", token)
+        return await self._caller.call(_EP_ALIGNED_QUOTE_TOKEN_INFO, body, _r_aligned_quote_token_info, timeout)
+
+    async def all_borrow_lend_reserve_states(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[tuple[int, BorrowLendReserveState], ...]:
+        """State of every borrow/lend reserve, as ``(reserve id, state)`` pairs.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``allBorrowLendReserveStates``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "allBorrowLendReserveStates"}
+        return await self._caller.call(
+            _EP_ALL_BORROW_LEND_RESERVE_STATES, body, _r_all_borrow_lend_reserve_states, timeout
+        )
 
     async def all_mids(
         self,
@@ -184,6 +2205,102 @@ class AsyncInfoAPI:
         if dex is not None:
             body["dex"] = _v.string("dex", dex)
         return await self._caller.call(_EP_ALL_MIDS, body, _r_all_mids, timeout)
+
+    async def all_perp_metas(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[PerpMeta, ...]:
+        """Perpetuals metadata of every perp dex (the main dex first, then the builder dexes).
+
+        Element i is the ``meta`` of perp dex i (the index used in builder perp asset ids).
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``allPerpMetas``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "allPerpMetas"}
+        return await self._caller.call(_EP_ALL_PERP_METAS, body, _r_all_perp_metas, timeout)
+
+    async def approved_builders(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[str, ...]:
+        """Builder addresses a user has approved a builder fee for.
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``approvedBuilders``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "approvedBuilders"}
+        body["user"] = _v.address("user", user)
+        return await self._caller.call(_EP_APPROVED_BUILDERS, body, _r_approved_builders, timeout)
+
+    async def batch_clearinghouse_states(
+        self,
+        users: Sequence[str],
+        *,
+        dex: str | None = None,
+        timeout: float | None = None,
+    ) -> tuple[ClearinghouseState | None, ...]:
+        """Perpetuals account state of several users in one request (None for a user without state).
+
+        Undocumented by Hyperliquid; the server has been seen answering HTTP 500 with body ``null``
+        (which surfaces as an error, not as an empty list).
+
+        Args:
+            users: User addresses.
+            dex: Perp dex name; the main dex when omitted.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``batchClearinghouseStates``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "batchClearinghouseStates"}
+        body["users"] = _v.list_of("users", users, _v.address)
+        if dex is not None:
+            body["dex"] = _v.string("dex", dex)
+        return await self._caller.call(_EP_BATCH_CLEARINGHOUSE_STATES, body, _r_batch_clearinghouse_states, timeout)
+
+    async def borrow_lend_reserve_state(
+        self,
+        token: int,
+        *,
+        timeout: float | None = None,
+    ) -> BorrowLendReserveState:
+        """State of the borrow/lend reserve of one token.
+
+        Args:
+            token: Token index.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``borrowLendReserveState``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "borrowLendReserveState"}
+        body["token"] = _v.integer("token", token)
+        return await self._caller.call(_EP_BORROW_LEND_RESERVE_STATE, body, _r_borrow_lend_reserve_state, timeout)
+
+    async def borrow_lend_user_state(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> BorrowLendUserState:
+        """A user's borrow/lend positions and account health.
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``borrowLendUserState``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "borrowLendUserState"}
+        body["user"] = _v.address("user", user)
+        return await self._caller.call(_EP_BORROW_LEND_USER_STATE, body, _r_borrow_lend_user_state, timeout)
 
     async def candle_snapshot(
         self,
@@ -218,6 +2335,250 @@ class AsyncInfoAPI:
         body: dict[str, Any] = {"type": "candleSnapshot", "req": inner}
         return await self._caller.call(_EP_CANDLE_SNAPSHOT, body, _r_candle_snapshot, timeout)
 
+    async def clearinghouse_state(
+        self,
+        user: str,
+        *,
+        dex: str | None = None,
+        timeout: float | None = None,
+    ) -> ClearinghouseState:
+        """A user's perpetuals account state (margin summaries, withdrawable, open positions).
+
+        Args:
+            user: User address (master, sub-account or vault; not an agent).
+            dex: Perp dex name; the main dex when omitted.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``clearinghouseState``; rate-limit weight 2.
+        """
+        body: dict[str, Any] = {"type": "clearinghouseState"}
+        body["user"] = _v.address("user", user)
+        if dex is not None:
+            body["dex"] = _v.string("dex", dex)
+        return await self._caller.call(_EP_CLEARINGHOUSE_STATE, body, _r_clearinghouse_state, timeout)
+
+    async def delegations(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[Delegation, ...]:
+        """A user's staking delegations.
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``delegations``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "delegations"}
+        body["user"] = _v.address("user", user)
+        return await self._caller.call(_EP_DELEGATIONS, body, _r_delegations, timeout)
+
+    async def delegator_history(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[DelegatorEvent, ...]:
+        """A user's staking history (delegations, deposits, withdrawals), newest first.
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``delegatorHistory``; rate-limit weight 20 (+1 per 20 items).
+        """
+        body: dict[str, Any] = {"type": "delegatorHistory"}
+        body["user"] = _v.address("user", user)
+        return await self._caller.call(_EP_DELEGATOR_HISTORY, body, _r_delegator_history, timeout)
+
+    async def delegator_rewards(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[DelegatorReward, ...]:
+        """A user's staking rewards.
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``delegatorRewards``; rate-limit weight 20 (+1 per 20 items).
+        """
+        body: dict[str, Any] = {"type": "delegatorRewards"}
+        body["user"] = _v.address("user", user)
+        return await self._caller.call(_EP_DELEGATOR_REWARDS, body, _r_delegator_rewards, timeout)
+
+    async def delegator_summary(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> DelegatorSummary:
+        """Totals of a user's staking (delegated, undelegated, pending withdrawals).
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``delegatorSummary``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "delegatorSummary"}
+        body["user"] = _v.address("user", user)
+        return await self._caller.call(_EP_DELEGATOR_SUMMARY, body, _r_delegator_summary, timeout)
+
+    async def exchange_status(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> ExchangeStatus:
+        """Exchange status and server time (a cheap liveness and clock probe).
+
+        Undocumented by Hyperliquid.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default (5.0 s).
+
+        Wire type ``exchangeStatus``; rate-limit weight 2.
+        """
+        body: dict[str, Any] = {"type": "exchangeStatus"}
+        return await self._caller.call(_EP_EXCHANGE_STATUS, body, _r_exchange_status, timeout)
+
+    async def extra_agents(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[ExtraAgent, ...]:
+        """The named API wallets (agents) of a user with their expiry.
+
+        Args:
+            user: Master account address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``extraAgents``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "extraAgents"}
+        body["user"] = _v.address("user", user)
+        return await self._caller.call(_EP_EXTRA_AGENTS, body, _r_extra_agents, timeout)
+
+    async def frontend_open_orders(
+        self,
+        user: str,
+        *,
+        dex: str | None = None,
+        timeout: float | None = None,
+    ) -> tuple[FrontendOpenOrder, ...]:
+        """A user's open orders with frontend details (trigger conditions, TP/SL children, order type, tif).
+
+        Args:
+            user: User address.
+            dex: Perp dex name; the main dex (and spot) when omitted.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``frontendOpenOrders``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "frontendOpenOrders"}
+        body["user"] = _v.address("user", user)
+        if dex is not None:
+            body["dex"] = _v.string("dex", dex)
+        return await self._caller.call(_EP_FRONTEND_OPEN_ORDERS, body, _r_frontend_open_orders, timeout)
+
+    async def funding_history(
+        self,
+        coin: str,
+        start_time: int,
+        *,
+        end_time: int | None = None,
+        timeout: float | None = None,
+    ) -> tuple[FundingHistoryEntry, ...]:
+        """Historical funding rates of a perpetual in a time range (oldest first, paginated by time).
+
+        Args:
+            coin: Perpetual coin.
+            start_time: Start of the range (ms, inclusive).
+            end_time: End of the range (ms, inclusive); now when omitted.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``fundingHistory``; rate-limit weight 20 (+1 per 20 items returned).
+        """
+        body: dict[str, Any] = {"type": "fundingHistory"}
+        body["coin"] = _v.coin("coin", coin)
+        body["startTime"] = _v.timestamp("start_time", start_time)
+        if end_time is not None:
+            body["endTime"] = _v.timestamp("end_time", end_time)
+        return await self._caller.call(_EP_FUNDING_HISTORY, body, _r_funding_history, timeout)
+
+    async def gossip_priority_auction_status(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[tuple[str | None, ...], tuple[DeployAuctionStatus, ...]]:
+        """Gossip priority auctions, as ``(previous winner IPs per slot, current auction per slot)``.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``gossipPriorityAuctionStatus``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "gossipPriorityAuctionStatus"}
+        return await self._caller.call(
+            _EP_GOSSIP_PRIORITY_AUCTION_STATUS, body, _r_gossip_priority_auction_status, timeout
+        )
+
+    async def gossip_root_ips(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[str, ...]:
+        """IP addresses of the gossip root nodes.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``gossipRootIps``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "gossipRootIps"}
+        return await self._caller.call(_EP_GOSSIP_ROOT_IPS, body, _r_gossip_root_ips, timeout)
+
+    async def historical_orders(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[OrderStatusEntry, ...]:
+        """A user's most recent orders (at most 2000) with their final or current status.
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``historicalOrders``; rate-limit weight 20 (+1 per 20 items returned).
+        """
+        body: dict[str, Any] = {"type": "historicalOrders"}
+        body["user"] = _v.address("user", user)
+        return await self._caller.call(_EP_HISTORICAL_ORDERS, body, _r_historical_orders, timeout)
+
+    async def is_vip(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> bool | None:
+        """Whether a user is a VIP (``None`` if unknown).
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``isVip``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "isVip"}
+        body["user"] = _v.address("user", user)
+        return await self._caller.call(_EP_IS_VIP, body, _r_is_vip, timeout)
+
     async def l2_book(
         self,
         coin: str,
@@ -247,6 +2608,115 @@ class AsyncInfoAPI:
             body["mantissa"] = _v.check_choices("mantissa", _v.integer("mantissa", mantissa), (1, 2, 5))
         return await self._caller.call(_EP_L2_BOOK, body, _r_l2_book, timeout)
 
+    async def leading_vaults(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[LeadingVault, ...]:
+        """Vaults led by a user.
+
+        Args:
+            user: User (vault leader) address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``leadingVaults``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "leadingVaults"}
+        body["user"] = _v.address("user", user)
+        return await self._caller.call(_EP_LEADING_VAULTS, body, _r_leading_vaults, timeout)
+
+    async def legal_check(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> LegalCheck:
+        """Whether a user (and the requesting IP) may use the platform.
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``legalCheck``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "legalCheck"}
+        body["user"] = _v.address("user", user)
+        return await self._caller.call(_EP_LEGAL_CHECK, body, _r_legal_check, timeout)
+
+    async def liquidatable(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[LiquidatablePosition, ...]:
+        """Positions that can currently be liquidated.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``liquidatable``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "liquidatable"}
+        return await self._caller.call(_EP_LIQUIDATABLE, body, _r_liquidatable, timeout)
+
+    async def margin_table(
+        self,
+        id: int,
+        *,
+        dex: str | None = None,
+        timeout: float | None = None,
+    ) -> MarginTable:
+        """A margin table (leverage tiers by position size).
+
+        Args:
+            id: Margin table id (``marginTableId`` of the asset in ``meta``).
+            dex: Perp dex name; the main dex when omitted.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``marginTable``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "marginTable"}
+        body["id"] = _v.integer("id", id)
+        if dex is not None:
+            body["dex"] = _v.string("dex", dex)
+        return await self._caller.call(_EP_MARGIN_TABLE, body, _r_margin_table, timeout)
+
+    async def max_builder_fee(
+        self,
+        user: str,
+        builder: str,
+        *,
+        timeout: float | None = None,
+    ) -> int:
+        """The maximum fee a user has approved for a builder, in tenths of a basis point (1 = 0.001%).
+
+        Args:
+            user: User address.
+            builder: Builder address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``maxBuilderFee``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "maxBuilderFee"}
+        body["user"] = _v.address("user", user)
+        body["builder"] = _v.address("builder", builder)
+        return await self._caller.call(_EP_MAX_BUILDER_FEE, body, _r_max_builder_fee, timeout)
+
+    async def max_market_order_ntls(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[tuple[int, Decimal], ...]:
+        """Maximum market order notional by maximum leverage, as ``(max leverage, max notional)`` pairs.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``maxMarketOrderNtls``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "maxMarketOrderNtls"}
+        return await self._caller.call(_EP_MAX_MARKET_ORDER_NTLS, body, _r_max_market_order_ntls, timeout)
+
     async def meta(
         self,
         *,
@@ -267,3 +2737,961 @@ class AsyncInfoAPI:
         if dex is not None:
             body["dex"] = _v.string("dex", dex)
         return await self._caller.call(_EP_META, body, _r_meta, timeout)
+
+    async def meta_and_asset_ctxs(
+        self,
+        *,
+        dex: str | None = None,
+        timeout: float | None = None,
+    ) -> tuple[PerpMeta, tuple[PerpAssetCtx, ...]]:
+        """Perpetuals metadata together with the live context (mark, funding, open interest, ...) of every asset.
+
+        ``result[1][i]`` is the context of ``result[0].universe[i]``.
+
+        Args:
+            dex: Perp dex name; the main dex when omitted.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``metaAndAssetCtxs``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "metaAndAssetCtxs"}
+        if dex is not None:
+            body["dex"] = _v.string("dex", dex)
+        return await self._caller.call(_EP_META_AND_ASSET_CTXS, body, _r_meta_and_asset_ctxs, timeout)
+
+    async def open_orders(
+        self,
+        user: str,
+        *,
+        dex: str | None = None,
+        timeout: float | None = None,
+    ) -> tuple[OpenOrder, ...]:
+        """A user's open orders (basic form; see ``frontend_open_orders`` for trigger and TP/SL details).
+
+        Args:
+            user: User address.
+            dex: Perp dex name; the main dex (and spot) when omitted.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``openOrders``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "openOrders"}
+        body["user"] = _v.address("user", user)
+        if dex is not None:
+            body["dex"] = _v.string("dex", dex)
+        return await self._caller.call(_EP_OPEN_ORDERS, body, _r_open_orders, timeout)
+
+    async def order_status(
+        self,
+        user: str,
+        oid: int | str,
+        *,
+        timeout: float | None = None,
+    ) -> OrderStatusResult:
+        """Status of one order of a user, by order id or client order id.
+
+        ``status`` is ``order`` (with ``order`` set) when found and ``unknownOid`` otherwise.
+
+        Args:
+            user: User address.
+            oid: Order id (int) or client order id (``0x`` + 32 hex digits).
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``orderStatus``; rate-limit weight 2.
+        """
+        body: dict[str, Any] = {"type": "orderStatus"}
+        body["user"] = _v.address("user", user)
+        body["oid"] = _v.oid_or_cloid("oid", oid)
+        return await self._caller.call(_EP_ORDER_STATUS, body, _r_order_status, timeout)
+
+    async def outcome_deployer_limits(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> Any:
+        """Limits of an outcome (prediction market) deployer, as received (untyped).
+
+        Args:
+            user: Deployer address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``outcomeDeployerLimits``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "outcomeDeployerLimits"}
+        body["user"] = _v.address("user", user)
+        return await self._caller.call(_EP_OUTCOME_DEPLOYER_LIMITS, body, _r_outcome_deployer_limits, timeout)
+
+    async def outcome_meta(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> OutcomeMeta:
+        """All outcomes (prediction markets) and questions.
+
+        Outcome ``o`` side ``s`` trades as coin ``#{10*o+s}``; its asset id is ``100000000 + 10*o + s``.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``outcomeMeta``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "outcomeMeta"}
+        return await self._caller.call(_EP_OUTCOME_META, body, _r_outcome_meta, timeout)
+
+    async def outcome_templates(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[OutcomeTemplate, ...]:
+        """Templates that outcome (prediction market) deployers instantiate.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``outcomeTemplates``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "outcomeTemplates"}
+        return await self._caller.call(_EP_OUTCOME_TEMPLATES, body, _r_outcome_templates, timeout)
+
+    async def perp_annotation(
+        self,
+        coin: str,
+        *,
+        timeout: float | None = None,
+    ) -> PerpAnnotation | None:
+        """Category, description and display name of a perp (``None`` if it has none).
+
+        Args:
+            coin: Perp coin (``BTC`` or ``dex:COIN``).
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``perpAnnotation``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "perpAnnotation"}
+        body["coin"] = _v.coin("coin", coin)
+        return await self._caller.call(_EP_PERP_ANNOTATION, body, _r_perp_annotation, timeout)
+
+    async def perp_categories(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[tuple[str, str], ...]:
+        """Category of every perp, as ``(coin, category)`` pairs.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``perpCategories``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "perpCategories"}
+        return await self._caller.call(_EP_PERP_CATEGORIES, body, _r_perp_categories, timeout)
+
+    async def perp_concise_annotations(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[tuple[str, PerpConciseAnnotation], ...]:
+        """Category and display name of every annotated perp, as ``(coin, annotation)`` pairs.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``perpConciseAnnotations``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "perpConciseAnnotations"}
+        return await self._caller.call(_EP_PERP_CONCISE_ANNOTATIONS, body, _r_perp_concise_annotations, timeout)
+
+    async def perp_deploy_auction_status(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> DeployAuctionStatus:
+        """The gas auction for deploying a new builder perp dex / asset.
+
+        ``start_time_seconds`` and ``duration_seconds`` are in seconds, not milliseconds.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``perpDeployAuctionStatus``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "perpDeployAuctionStatus"}
+        return await self._caller.call(_EP_PERP_DEPLOY_AUCTION_STATUS, body, _r_perp_deploy_auction_status, timeout)
+
+    async def perp_dex_limits(
+        self,
+        dex: str,
+        *,
+        timeout: float | None = None,
+    ) -> PerpDexLimits | None:
+        """Open-interest and transfer limits of a builder-deployed perp dex (``None`` for an unknown dex).
+
+        Args:
+            dex: Perp dex name (``""`` for the main dex).
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``perpDexLimits``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "perpDexLimits"}
+        body["dex"] = _v.string("dex", dex)
+        return await self._caller.call(_EP_PERP_DEX_LIMITS, body, _r_perp_dex_limits, timeout)
+
+    async def perp_dex_status(
+        self,
+        dex: str,
+        *,
+        timeout: float | None = None,
+    ) -> PerpDexStatus | None:
+        """Status (net deposits) of a builder-deployed perp dex.
+
+        Args:
+            dex: Perp dex name (``""`` for the main dex).
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``perpDexStatus``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "perpDexStatus"}
+        body["dex"] = _v.string("dex", dex)
+        return await self._caller.call(_EP_PERP_DEX_STATUS, body, _r_perp_dex_status, timeout)
+
+    async def perp_dexs(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[PerpDex | None, ...]:
+        """All perp dexes; element 0 is None (the main dex), then the HIP-3 builder dexes.
+
+        The list index is the ``perpDexIndex`` used in builder perp asset ids
+        (``100000 + perpDexIndex * 10000 + index``).
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``perpDexs``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "perpDexs"}
+        return await self._caller.call(_EP_PERP_DEXS, body, _r_perp_dexs, timeout)
+
+    async def perps_at_open_interest_cap(
+        self,
+        *,
+        dex: str | None = None,
+        timeout: float | None = None,
+    ) -> tuple[str, ...]:
+        """Coins whose open interest is at its cap (orders that increase it are rejected).
+
+        Args:
+            dex: Perp dex name; the main dex when omitted.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``perpsAtOpenInterestCap``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "perpsAtOpenInterestCap"}
+        if dex is not None:
+            body["dex"] = _v.string("dex", dex)
+        return await self._caller.call(_EP_PERPS_AT_OPEN_INTEREST_CAP, body, _r_perps_at_open_interest_cap, timeout)
+
+    async def portfolio(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[tuple[str, PortfolioPeriod], ...]:
+        """A user's account value and PnL history with volume, per period.
+
+        Eight ``(period, data)`` pairs: ``day``, ``week``, ``month``, ``allTime`` and the perp-only
+        ``perpDay``, ``perpWeek``, ``perpMonth``, ``perpAllTime``.
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``portfolio``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "portfolio"}
+        body["user"] = _v.address("user", user)
+        return await self._caller.call(_EP_PORTFOLIO, body, _r_portfolio, timeout)
+
+    async def pre_transfer_check(
+        self,
+        user: str,
+        source: str,
+        *,
+        timeout: float | None = None,
+    ) -> PreTransferCheck:
+        """Checks on a destination user before a transfer (activation fee, sanctions, existence).
+
+        Args:
+            user: Destination address.
+            source: Sending address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``preTransferCheck``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "preTransferCheck"}
+        body["user"] = _v.address("user", user)
+        body["source"] = _v.address("source", source)
+        return await self._caller.call(_EP_PRE_TRANSFER_CHECK, body, _r_pre_transfer_check, timeout)
+
+    async def predicted_fundings(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[tuple[str, tuple[tuple[str, PredictedFunding | None], ...]], ...]:
+        """Predicted next funding rates per coin on Hyperliquid and other venues.
+
+        ``[(coin, [(venue, funding or None), ...]), ...]``; venues are e.g. ``HlPerp``, ``BinPerp``, ``BybitPerp``.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``predictedFundings``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "predictedFundings"}
+        return await self._caller.call(_EP_PREDICTED_FUNDINGS, body, _r_predicted_fundings, timeout)
+
+    async def recent_trades(
+        self,
+        coin: str,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[Trade, ...]:
+        """The most recent public trades of a coin.
+
+        Undocumented by Hyperliquid.
+
+        Args:
+            coin: Coin.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``recentTrades``; rate-limit weight 20 (+1 per 20 items returned).
+        """
+        body: dict[str, Any] = {"type": "recentTrades"}
+        body["coin"] = _v.coin("coin", coin)
+        return await self._caller.call(_EP_RECENT_TRADES, body, _r_recent_trades, timeout)
+
+    async def referral(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> Referral:
+        """A user's referral information (who referred them, rewards, referrer stage).
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``referral``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "referral"}
+        body["user"] = _v.address("user", user)
+        return await self._caller.call(_EP_REFERRAL, body, _r_referral, timeout)
+
+    async def settled_outcome(
+        self,
+        outcome: int,
+        *,
+        timeout: float | None = None,
+    ) -> SettledOutcome | None:
+        """Settlement of an outcome (``None`` while it is not settled).
+
+        Args:
+            outcome: Outcome id.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``settledOutcome``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "settledOutcome"}
+        body["outcome"] = _v.integer("outcome", outcome)
+        return await self._caller.call(_EP_SETTLED_OUTCOME, body, _r_settled_outcome, timeout)
+
+    async def spot_clearinghouse_state(
+        self,
+        user: str,
+        *,
+        dex: str | None = None,
+        timeout: float | None = None,
+    ) -> SpotClearinghouseState:
+        """A user's spot token balances.
+
+        Args:
+            user: User address.
+            dex: Perp dex name (for dex abstraction); the main dex when omitted.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``spotClearinghouseState``; rate-limit weight 2.
+        """
+        body: dict[str, Any] = {"type": "spotClearinghouseState"}
+        body["user"] = _v.address("user", user)
+        if dex is not None:
+            body["dex"] = _v.string("dex", dex)
+        return await self._caller.call(_EP_SPOT_CLEARINGHOUSE_STATE, body, _r_spot_clearinghouse_state, timeout)
+
+    async def spot_deploy_state(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> SpotDeployState:
+        """A user's spot token deployments in progress and the spot deploy gas auction.
+
+        Args:
+            user: Deployer address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``spotDeployState``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "spotDeployState"}
+        body["user"] = _v.address("user", user)
+        return await self._caller.call(_EP_SPOT_DEPLOY_STATE, body, _r_spot_deploy_state, timeout)
+
+    async def spot_meta(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> SpotMeta:
+        """Spot metadata (pairs and tokens with their decimals).
+
+        The asset id of pair ``universe[i]`` is ``10000 + universe[i].index``; size decimals of a pair are
+        those of its base token.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``spotMeta``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "spotMeta"}
+        return await self._caller.call(_EP_SPOT_META, body, _r_spot_meta, timeout)
+
+    async def spot_meta_and_asset_ctxs(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[SpotMeta, tuple[SpotAssetCtx, ...]]:
+        """Spot metadata together with the live context (mark, volume, supply) of every pair.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``spotMetaAndAssetCtxs``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "spotMetaAndAssetCtxs"}
+        return await self._caller.call(_EP_SPOT_META_AND_ASSET_CTXS, body, _r_spot_meta_and_asset_ctxs, timeout)
+
+    async def spot_pair_deploy_auction_status(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> DeployAuctionStatus:
+        """The gas auction for deploying a new spot pair.
+
+        ``start_time_seconds`` and ``duration_seconds`` are in seconds, not milliseconds.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``spotPairDeployAuctionStatus``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "spotPairDeployAuctionStatus"}
+        return await self._caller.call(
+            _EP_SPOT_PAIR_DEPLOY_AUCTION_STATUS, body, _r_spot_pair_deploy_auction_status, timeout
+        )
+
+    async def sub_accounts(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[SubAccount, ...] | None:
+        """A user's sub-accounts with their perp and spot state (None when the user has none).
+
+        Args:
+            user: Master account address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``subAccounts``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "subAccounts"}
+        body["user"] = _v.address("user", user)
+        return await self._caller.call(_EP_SUB_ACCOUNTS, body, _r_sub_accounts, timeout)
+
+    async def sub_accounts2(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[SubAccount2, ...] | None:
+        """A user's sub-accounts with their perp state on every dex and their spot state (None when none).
+
+        Undocumented by Hyperliquid. ``dex_to_clearinghouse_state`` always includes the main dex (``""``).
+
+        Args:
+            user: Master account address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``subAccounts2``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "subAccounts2"}
+        body["user"] = _v.address("user", user)
+        return await self._caller.call(_EP_SUB_ACCOUNTS2, body, _r_sub_accounts2, timeout)
+
+    async def token_details(
+        self,
+        token_id: str,
+        *,
+        timeout: float | None = None,
+    ) -> TokenDetails:
+        """Supply, prices and genesis of a spot token.
+
+        Args:
+            token_id: Token id: ``0x`` followed by 32 hex digits (``tokenId`` in ``spotMeta``).
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``tokenDetails``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "tokenDetails"}
+        body["tokenId"] = _v.string("token_id", token_id)
+        return await self._caller.call(_EP_TOKEN_DETAILS, body, _r_token_details, timeout)
+
+    async def twap_history(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[TwapHistoryEntry, ...]:
+        """A user's TWAP order history (status changes with the TWAP state at that time).
+
+        Undocumented by Hyperliquid. ``time`` of each entry is in seconds, ``state.timestamp`` in ms.
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``twapHistory``; rate-limit weight 20 (+1 per 20 items returned).
+        """
+        body: dict[str, Any] = {"type": "twapHistory"}
+        body["user"] = _v.address("user", user)
+        return await self._caller.call(_EP_TWAP_HISTORY, body, _r_twap_history, timeout)
+
+    async def usdc_routing(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> UsdcRouting:
+        """Routes (``bridge`` or ``cctp``) currently used for USDC deposits and withdrawals.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``usdcRouting``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "usdcRouting"}
+        return await self._caller.call(_EP_USDC_ROUTING, body, _r_usdc_routing, timeout)
+
+    async def user_abstraction(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> str:
+        """A user's account abstraction mode: ``unifiedAccount``, ``portfolioMargin``, ``dexAbstraction``, ``disabled`` or ``default``.
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``userAbstraction``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "userAbstraction"}
+        body["user"] = _v.address("user", user)
+        return await self._caller.call(_EP_USER_ABSTRACTION, body, _r_user_abstraction, timeout)
+
+    async def user_borrow_lend_interest(
+        self,
+        user: str,
+        start_time: int,
+        *,
+        end_time: int | None = None,
+        timeout: float | None = None,
+    ) -> tuple[BorrowLendInterest, ...]:
+        """Interest a user paid and earned on borrow/lend positions in a time range.
+
+        Args:
+            user: User address.
+            start_time: Start of the range (ms, inclusive).
+            end_time: End of the range (ms); now when omitted.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``userBorrowLendInterest``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "userBorrowLendInterest"}
+        body["user"] = _v.address("user", user)
+        body["startTime"] = _v.timestamp("start_time", start_time)
+        if end_time is not None:
+            body["endTime"] = _v.timestamp("end_time", end_time)
+        return await self._caller.call(_EP_USER_BORROW_LEND_INTEREST, body, _r_user_borrow_lend_interest, timeout)
+
+    async def user_dex_abstraction(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> bool | None:
+        """Whether dex abstraction is enabled for a user (``None`` if never set).
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``userDexAbstraction``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "userDexAbstraction"}
+        body["user"] = _v.address("user", user)
+        return await self._caller.call(_EP_USER_DEX_ABSTRACTION, body, _r_user_dex_abstraction, timeout)
+
+    async def user_fees(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> UserFees:
+        """A user's effective fee rates, the fee schedule and the user's recent daily volume.
+
+        ``user_cross_rate`` (taker) and ``user_add_rate`` (maker) already include the referral and staking
+        discounts.
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``userFees``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "userFees"}
+        body["user"] = _v.address("user", user)
+        return await self._caller.call(_EP_USER_FEES, body, _r_user_fees, timeout)
+
+    async def user_fills(
+        self,
+        user: str,
+        *,
+        aggregate_by_time: bool | None = None,
+        timeout: float | None = None,
+    ) -> tuple[UserFill, ...]:
+        """A user's most recent fills (at most 2000, newest first).
+
+        Args:
+            user: User address.
+            aggregate_by_time: Aggregate the partial fills of one crossing order at the same time into one fill.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``userFills``; rate-limit weight 20 (+1 per 20 items returned).
+        """
+        body: dict[str, Any] = {"type": "userFills"}
+        body["user"] = _v.address("user", user)
+        if aggregate_by_time is not None:
+            body["aggregateByTime"] = _v.boolean("aggregate_by_time", aggregate_by_time)
+        return await self._caller.call(_EP_USER_FILLS, body, _r_user_fills, timeout)
+
+    async def user_fills_by_time(
+        self,
+        user: str,
+        start_time: int,
+        *,
+        end_time: int | None = None,
+        aggregate_by_time: bool | None = None,
+        reverse: bool | None = None,
+        timeout: float | None = None,
+    ) -> tuple[UserFill, ...]:
+        """A user's fills in a time range (at most 2000 per response; only the 10000 most recent are reachable).
+
+        Paginate with the last returned time as the next ``start_time``; do not rely on the order.
+
+        Args:
+            user: User address.
+            start_time: Start of the range (ms, inclusive).
+            end_time: End of the range (ms, inclusive); now when omitted.
+            aggregate_by_time: Aggregate the partial fills of one crossing order at the same time into one fill.
+            reverse: Return the newest fills first (wire name ``reversed``).
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``userFillsByTime``; rate-limit weight 20 (+1 per 20 items returned).
+        """
+        body: dict[str, Any] = {"type": "userFillsByTime"}
+        body["user"] = _v.address("user", user)
+        body["startTime"] = _v.timestamp("start_time", start_time)
+        if end_time is not None:
+            body["endTime"] = _v.timestamp("end_time", end_time)
+        if aggregate_by_time is not None:
+            body["aggregateByTime"] = _v.boolean("aggregate_by_time", aggregate_by_time)
+        if reverse is not None:
+            body["reversed"] = _v.boolean("reverse", reverse)
+        return await self._caller.call(_EP_USER_FILLS_BY_TIME, body, _r_user_fills_by_time, timeout)
+
+    async def user_funding(
+        self,
+        user: str,
+        start_time: int,
+        *,
+        end_time: int | None = None,
+        timeout: float | None = None,
+    ) -> tuple[FundingUpdate, ...]:
+        """A user's funding payments in a time range (oldest first, paginated by time).
+
+        Args:
+            user: User address.
+            start_time: Start of the range (ms, inclusive).
+            end_time: End of the range (ms, inclusive); now when omitted.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``userFunding``; rate-limit weight 20 (+1 per 20 items returned).
+        """
+        body: dict[str, Any] = {"type": "userFunding"}
+        body["user"] = _v.address("user", user)
+        body["startTime"] = _v.timestamp("start_time", start_time)
+        if end_time is not None:
+            body["endTime"] = _v.timestamp("end_time", end_time)
+        return await self._caller.call(_EP_USER_FUNDING, body, _r_user_funding, timeout)
+
+    async def user_non_funding_ledger_updates(
+        self,
+        user: str,
+        start_time: int,
+        *,
+        end_time: int | None = None,
+        timeout: float | None = None,
+    ) -> tuple[LedgerUpdate, ...]:
+        """A user's non-funding ledger changes (deposits, transfers, withdrawals, liquidations, ...) in a time range.
+
+        Each ``delta`` is one of the ``...Delta`` classes (by its ``type``); kinds this library does not
+        know arrive as ``Unknown``.
+
+        Args:
+            user: User address.
+            start_time: Start of the range (ms, inclusive).
+            end_time: End of the range (ms, inclusive); now when omitted.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``userNonFundingLedgerUpdates``; rate-limit weight 20 (+1 per 20 items returned).
+        """
+        body: dict[str, Any] = {"type": "userNonFundingLedgerUpdates"}
+        body["user"] = _v.address("user", user)
+        body["startTime"] = _v.timestamp("start_time", start_time)
+        if end_time is not None:
+            body["endTime"] = _v.timestamp("end_time", end_time)
+        return await self._caller.call(
+            _EP_USER_NON_FUNDING_LEDGER_UPDATES, body, _r_user_non_funding_ledger_updates, timeout
+        )
+
+    async def user_rate_limit(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> UserRateLimit:
+        """A user's address-based action budget (used, cap, cumulative volume).
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``userRateLimit``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "userRateLimit"}
+        body["user"] = _v.address("user", user)
+        return await self._caller.call(_EP_USER_RATE_LIMIT, body, _r_user_rate_limit, timeout)
+
+    async def user_role(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> UserRole:
+        """Role of an address (missing, user, vault, agent of a master, or sub-account of a master).
+
+        Args:
+            user: Address to look up.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``userRole``; rate-limit weight 60.
+        """
+        body: dict[str, Any] = {"type": "userRole"}
+        body["user"] = _v.address("user", user)
+        return await self._caller.call(_EP_USER_ROLE, body, _r_user_role, timeout)
+
+    async def user_to_multi_sig_signers(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> MultiSigSigners | None:
+        """Signers and threshold of a multi-sig user (``None`` for a normal user).
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``userToMultiSigSigners``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "userToMultiSigSigners"}
+        body["user"] = _v.address("user", user)
+        return await self._caller.call(_EP_USER_TO_MULTI_SIG_SIGNERS, body, _r_user_to_multi_sig_signers, timeout)
+
+    async def user_twap_slice_fills(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[TwapSliceFill, ...]:
+        """A user's most recent TWAP slice fills (at most 2000).
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``userTwapSliceFills``; rate-limit weight 20 (+1 per 20 items returned).
+        """
+        body: dict[str, Any] = {"type": "userTwapSliceFills"}
+        body["user"] = _v.address("user", user)
+        return await self._caller.call(_EP_USER_TWAP_SLICE_FILLS, body, _r_user_twap_slice_fills, timeout)
+
+    async def user_twap_slice_fills_by_time(
+        self,
+        user: str,
+        start_time: int,
+        *,
+        end_time: int | None = None,
+        aggregate_by_time: bool | None = None,
+        timeout: float | None = None,
+    ) -> tuple[TwapSliceFill, ...]:
+        """A user's TWAP slice fills in a time range (at most 2000 per response).
+
+        Args:
+            user: User address.
+            start_time: Start of the range (ms, inclusive).
+            end_time: End of the range (ms, inclusive); now when omitted.
+            aggregate_by_time: Aggregate the partial fills of one crossing order at the same time into one fill.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``userTwapSliceFillsByTime``; rate-limit weight 20 (+1 per 20 items returned).
+        """
+        body: dict[str, Any] = {"type": "userTwapSliceFillsByTime"}
+        body["user"] = _v.address("user", user)
+        body["startTime"] = _v.timestamp("start_time", start_time)
+        if end_time is not None:
+            body["endTime"] = _v.timestamp("end_time", end_time)
+        if aggregate_by_time is not None:
+            body["aggregateByTime"] = _v.boolean("aggregate_by_time", aggregate_by_time)
+        return await self._caller.call(
+            _EP_USER_TWAP_SLICE_FILLS_BY_TIME, body, _r_user_twap_slice_fills_by_time, timeout
+        )
+
+    async def user_vault_equities(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[UserVaultEquity, ...]:
+        """A user's deposits in vaults.
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``userVaultEquities``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "userVaultEquities"}
+        body["user"] = _v.address("user", user)
+        return await self._caller.call(_EP_USER_VAULT_EQUITIES, body, _r_user_vault_equities, timeout)
+
+    async def validator_l1_votes(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[ValidatorL1Vote, ...]:
+        """Open L1 governance votes of the validators.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``validatorL1Votes``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "validatorL1Votes"}
+        return await self._caller.call(_EP_VALIDATOR_L1_VOTES, body, _r_validator_l1_votes, timeout)
+
+    async def validator_summaries(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[ValidatorSummary, ...]:
+        """Every validator with its stake, state, commission and recent performance.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``validatorSummaries``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "validatorSummaries"}
+        return await self._caller.call(_EP_VALIDATOR_SUMMARIES, body, _r_validator_summaries, timeout)
+
+    async def vault_details(
+        self,
+        vault: str,
+        *,
+        user: str | None = None,
+        timeout: float | None = None,
+    ) -> VaultDetails | None:
+        """Full details of a vault (performance, depositors, state); ``None`` for an unknown vault.
+
+        With ``user`` the answer carries that user's deposit in ``follower_state``. ``apr``,
+        ``leader_fraction``, ``leader_commission``, ``max_distributable`` and ``max_withdrawable``
+        arrive as plain JSON numbers (floats).
+
+        Args:
+            vault: Vault address.
+            user: A depositor whose deposit to include as ``follower_state``.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``vaultDetails``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "vaultDetails"}
+        body["vaultAddress"] = _v.address("vault", vault)
+        if user is not None:
+            body["user"] = _v.address("user", user)
+        return await self._caller.call(_EP_VAULT_DETAILS, body, _r_vault_details, timeout)
+
+    async def vault_summaries(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[VaultSummary, ...]:
+        """Vaults created in the last couple of hours (usually empty; the full list is ``stats.vaults``).
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``vaultSummaries``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "vaultSummaries"}
+        return await self._caller.call(_EP_VAULT_SUMMARIES, body, _r_vault_summaries, timeout)
+
+    async def web_data2(
+        self,
+        user: str,
+        *,
+        timeout: float | None = None,
+    ) -> WebData2:
+        """The web frontend's aggregate of a user's account and the market (perp state, orders, contexts, TWAPs).
+
+        Undocumented by Hyperliquid; the WebSocket channel of the same name is deprecated.
+
+        Args:
+            user: User address.
+            timeout: Seconds to wait for the answer; overrides the endpoint's default.
+
+        Wire type ``webData2``; rate-limit weight 20.
+        """
+        body: dict[str, Any] = {"type": "webData2"}
+        body["user"] = _v.address("user", user)
+        return await self._caller.call(_EP_WEB_DATA2, body, _r_web_data2, timeout)

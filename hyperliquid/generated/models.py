@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeAlias
 
 import attrs
 import cattrs
@@ -22,8 +22,10 @@ from hyperliquid.runtime.struct import (
     Unknown,
     parse_with,
     register_wire,
+    to_any,
     to_bool,
     to_decimal,
+    to_float,
     to_int,
     to_list,
     to_map,
@@ -36,22 +38,584 @@ __all__ = [
     "Unknown",
     "converter",
     "to_wire",
+    "AccountClassTransferDelta",
+    "ActivateDexAbstractionDelta",
+    "ActiveAssetCtxMessage",
+    "ActiveAssetData",
+    "ActiveSpotAssetCtxMessage",
+    "AlignedQuoteTokenInfo",
+    "AllDexsAssetCtxsMessage",
+    "AllDexsClearinghouseStateMessage",
+    "AllMidsMessage",
+    "AnyAssetCtx",
+    "AssetCtxsMessage",
+    "AssetPosition",
+    "BboMessage",
+    "BlockDetailsResponse",
+    "BorrowLendAmount",
+    "BorrowLendDelta",
+    "BorrowLendInterest",
+    "BorrowLendReserveState",
+    "BorrowLendTokenState",
+    "BorrowLendUserState",
+    "CStakingTransferDelta",
     "Candle",
+    "ClearinghouseState",
+    "ClearinghouseStateMessage",
+    "CumFunding",
+    "DailyUserVolume",
+    "Delegation",
+    "DelegatorEvent",
+    "DelegatorReward",
+    "DelegatorSummary",
+    "DeployAuctionStatus",
+    "DeployGasAuctionDelta",
+    "DepositDelta",
+    "EvmContract",
+    "EvmEscrow",
+    "ExchangeStatus",
+    "ExplorerBlock",
+    "ExplorerBlockSummary",
+    "ExplorerTx",
+    "ExtraAgent",
+    "FeeSchedule",
+    "FeeTiers",
+    "FillLiquidation",
+    "FrontendOpenOrder",
+    "FundingDelta",
+    "FundingHistoryEntry",
+    "FundingUpdate",
+    "InternalTransferDelta",
+    "IsolatedPositionIndex",
     "L2Book",
     "L2Level",
+    "Leaderboard",
+    "LeaderboardRow",
+    "LeadingVault",
+    "LedgerDelta",
+    "LedgerUpdate",
+    "LegalCheck",
+    "Leverage",
+    "LiquidatablePosition",
+    "LiquidatablePositionIndex",
+    "LiquidatedPosition",
+    "LiquidationDelta",
+    "MarginSummary",
     "MarginTable",
     "MarginTier",
+    "MmFeeTier",
+    "MultiSigSigners",
+    "NonUserCancel",
+    "NotificationMessage",
+    "OpenOrder",
+    "OpenOrdersMessage",
+    "OrderStatusEntry",
+    "OrderStatusResult",
+    "OrderUpdate",
+    "OutcomeMeta",
+    "OutcomeMetaUpdate",
+    "OutcomeMetaUpdatesMessage",
+    "OutcomeQuestion",
+    "OutcomeSettledUpdate",
+    "OutcomeSideSpec",
+    "OutcomeSpec",
+    "OutcomeTemplate",
+    "OutcomeTemplateRole",
+    "PerpAnnotation",
+    "PerpAssetCtx",
     "PerpAssetInfo",
+    "PerpConciseAnnotation",
+    "PerpDex",
+    "PerpDexLimits",
+    "PerpDexStatus",
     "PerpMeta",
+    "PortfolioPeriod",
+    "Position",
+    "PreTransferCheck",
+    "PredictedFunding",
+    "QuestionRef",
+    "QuestionSettledUpdate",
+    "Referral",
+    "ReferralReward",
+    "ReferralState",
+    "ReferralStateTokenState",
+    "ReferralTokenState",
+    "ReferredBy",
+    "ReferrerNeedToTradeData",
+    "ReferrerReadyData",
+    "ReferrerState",
+    "ReferrerStateNeedToCreateCode",
+    "ReferrerStateNeedToTrade",
+    "ReferrerStateReady",
+    "RewardsClaimDelta",
+    "SendDelta",
+    "SettledOutcome",
+    "SettledOutcomeQuestion",
+    "SpotAssetCtx",
+    "SpotBalance",
+    "SpotClearinghouseState",
+    "SpotDeployState",
+    "SpotDeployTokenState",
+    "SpotGenesisDelta",
+    "SpotMeta",
+    "SpotPair",
+    "SpotStateMessage",
+    "SpotToken",
+    "SpotTokenSpec",
+    "SpotTransferDelta",
+    "StakingDelegate",
+    "StakingDelta",
+    "StakingDeposit",
+    "StakingDiscountTier",
+    "StakingLink",
+    "StakingWithdrawal",
+    "StandaloneOutcomeRole",
+    "StatsVault",
+    "SubAccount",
+    "SubAccount2",
+    "SubAccountTransferDelta",
+    "TokenDetails",
+    "TokenGenesis",
     "Trade",
+    "TwapHistoryEntry",
+    "TwapSliceFill",
+    "TwapState",
+    "TwapStatesMessage",
+    "TwapStatus",
+    "TwapTrigger",
+    "TxDetailsResponse",
+    "UsdcRouting",
+    "UserDetailsResponse",
+    "UserEventsMessage",
+    "UserFees",
+    "UserFill",
+    "UserFillsMessage",
+    "UserFundingsMessage",
+    "UserHistoricalOrdersMessage",
+    "UserLiquidationEvent",
+    "UserNonFundingLedgerUpdatesMessage",
+    "UserRateLimit",
+    "UserRole",
+    "UserRoleData",
+    "UserTwapHistoryMessage",
+    "UserTwapSliceFillsMessage",
+    "UserVaultEquity",
+    "ValidatorL1Vote",
+    "ValidatorL1VoteAction",
+    "ValidatorStats",
+    "ValidatorSummary",
+    "VaultChildAddresses",
+    "VaultCreateDelta",
+    "VaultDepositDelta",
+    "VaultDetails",
+    "VaultDistributionDelta",
+    "VaultFollower",
+    "VaultLeaderCommissionDelta",
+    "VaultRelationship",
+    "VaultRelationshipParent",
+    "VaultRelationshipPlain",
+    "VaultSummary",
+    "VaultWithdrawDelta",
+    "VipFeeTier",
+    "WebData2",
+    "WebData3Message",
+    "WebData3PerpDexState",
+    "WebData3UserState",
+    "WindowPerformance",
+    "WithdrawDelta",
 ]
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class AccountClassTransferDelta:
+    """USDC moved between the perp and the spot account (``accountClassTransfer``).
+
+    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    """
+
+    usdc: Decimal
+    """Amount."""
+    to_perp: bool
+    """True when moved from spot to perp."""
+    type: str
+    """``accountClassTransfer``."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ActivateDexAbstractionDelta:
+    """Funds moved when dex abstraction was activated (``activateDexAbstraction``).
+
+    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    """
+
+    dex: str
+    """Dex name."""
+    token: str
+    """Token name."""
+    amount: Decimal
+    """Amount."""
+    type: str
+    """``activateDexAbstraction``."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ActiveAssetCtxMessage:
+    """Live context of one coin (``activeAssetCtx`` stream; spot coins arrive on channel ``activeSpotAssetCtx``).
+
+    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    """
+
+    coin: str
+    """Coin as subscribed."""
+    ctx: AnyAssetCtx
+    """The perp or spot context."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ActiveAssetData:
+    """A user's trading limits on one perpetual.
+
+    Spec: ``/tmp/headspec/spec/types/account.yaml``.
+    """
+
+    user: str
+    """User address."""
+    coin: str
+    """Coin."""
+    leverage: Leverage
+    """Leverage setting."""
+    max_trade_szs: tuple[Decimal, Decimal]
+    """Maximum trade sizes: buy, sell."""
+    available_to_trade: tuple[Decimal, Decimal]
+    """Amounts available to trade: buy, sell."""
+    mark_px: Decimal | None = None
+    """Mark price."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ActiveSpotAssetCtxMessage:
+    """Live context of one spot pair (channel ``activeSpotAssetCtx``).
+
+    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    """
+
+    coin: str
+    """Pair as subscribed (``@107``, ``PURR/USDC``)."""
+    ctx: SpotAssetCtx
+    """The spot context."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class AlignedQuoteTokenInfo:
+    """Supply, rate and pending payments of an aligned quote token.
+
+    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    """
+
+    is_aligned: bool
+    """Whether the token is aligned."""
+    first_aligned_time: int | None = None
+    """Time the token was first aligned (ms)."""
+    evm_minted_supply: Decimal | None = None
+    """Supply minted on HyperEVM."""
+    daily_amount_owed: tuple[tuple[str, Decimal], ...] | None = None
+    """``[date (YYYY-MM-DD), amount]`` pairs."""
+    predicted_rate: Decimal | None = None
+    """Predicted rate."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class AllDexsAssetCtxsMessage:
+    """Contexts of every perpetual of every perp dex (``allDexsAssetCtxs`` stream).
+
+    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    """
+
+    ctxs: tuple[tuple[str, tuple[PerpAssetCtx, ...]], ...]
+    """Pairs of dex name (``""`` = main dex) and its contexts in universe order."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class AllDexsClearinghouseStateMessage:
+    """Perp account state of the user on every perp dex (``allDexsClearinghouseState`` stream).
+
+    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    """
+
+    user: str
+    """User address."""
+    clearinghouse_states: tuple[tuple[str, ClearinghouseState], ...]
+    """Pairs of dex name (``""`` = main dex) and account state."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class AllMidsMessage:
+    """Mid prices of every coin of one perp dex (``allMids`` stream).
+
+    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    """
+
+    mids: dict[str, Decimal]
+    """Map from coin name (``BTC``, ``@107``, ``PURR/USDC``, ``dex:COIN``) to mid price."""
+    dex: str | None = None
+    """Perp dex name; only present for a builder dex, None for the main dex."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class AnyAssetCtx:
+    """Market context of a perpetual or a spot pair, as ``activeAssetCtx`` delivers it (a perp coin sends the ``PerpAssetCtx`` fields, a spot coin the ``SpotAssetCtx`` fields; the fields of the other kind are None).
+
+    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    """
+
+    prev_day_px: Decimal
+    """Mark price 24 hours ago."""
+    day_ntl_vlm: Decimal
+    """Notional volume of the last 24 hours."""
+    mark_px: Decimal
+    """Mark price."""
+    mid_px: Decimal | None = None
+    """Mid price; None when the book is one-sided."""
+    day_base_vlm: Decimal | None = None
+    """Volume of the last 24 hours in base units."""
+    funding: Decimal | None = None
+    """Perp only: current hourly funding rate (signed)."""
+    open_interest: Decimal | None = None
+    """Perp only: open interest in base units."""
+    premium: Decimal | None = None
+    """Perp only: premium of the mark over the oracle price (signed)."""
+    oracle_px: Decimal | None = None
+    """Perp only: oracle price."""
+    impact_pxs: tuple[Decimal, ...] | None = None
+    """Perp only: impact bid and ask prices."""
+    coin: str | None = None
+    """Spot only: pair name (``PURR/USDC`` or ``@N``)."""
+    circulating_supply: Decimal | None = None
+    """Spot only: circulating supply of the base token."""
+    total_supply: Decimal | None = None
+    """Spot only: total supply of the base token."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class AssetCtxsMessage:
+    """Contexts of every perpetual of one perp dex (``assetCtxs`` stream).
+
+    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    """
+
+    ctxs: tuple[PerpAssetCtx, ...]
+    """Contexts in universe order (entry i belongs to ``meta.universe[i]``)."""
+    dex: str | None = None
+    """Perp dex name (``""`` = main dex)."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class AssetPosition:
+    """One entry of ``assetPositions``.
+
+    Spec: ``/tmp/headspec/spec/types/account.yaml``.
+    """
+
+    type: str
+    """Position mode; always ``oneWay``."""
+    position: Position
+    """The position."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class BboMessage:
+    """Best bid and offer of a coin (``bbo`` stream).
+
+    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    """
+
+    coin: str
+    """Coin."""
+    time: int
+    """Block time (ms)."""
+    bbo: tuple[L2Level | None, L2Level | None]
+    """Best bid, then best ask; None for an empty side."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class BlockDetailsResponse:
+    """Answer to a blockDetails request.
+
+    Spec: ``/tmp/headspec/spec/types/explorer.yaml``.
+    """
+
+    type: str
+    """``blockDetails``."""
+    block_details: ExplorerBlock
+    """The block."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class BorrowLendAmount:
+    """A borrowed or supplied amount.
+
+    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    """
+
+    basis: Decimal
+    """Basis amount."""
+    value: Decimal
+    """Current value."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class BorrowLendDelta:
+    """A borrow/lend operation (``borrowLend``).
+
+    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    """
+
+    token: str
+    """Token name."""
+    operation: str
+    """``supply``, ``withdraw``, ``repay`` or ``borrow``."""
+    amount: Decimal
+    """Amount."""
+    type: str
+    """``borrowLend``."""
+    interest_amount: Decimal | None = None
+    """Interest part of the amount."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class BorrowLendInterest:
+    """Interest a user paid or earned on one token at one time.
+
+    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    """
+
+    time: int
+    """Time (ms)."""
+    token: str
+    """Token."""
+    borrow: Decimal
+    """Borrow interest."""
+    supply: Decimal
+    """Supply interest."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class BorrowLendReserveState:
+    """State of one borrow/lend reserve.
+
+    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    """
+
+    borrow_yearly_rate: Decimal
+    """Yearly borrow rate."""
+    supply_yearly_rate: Decimal
+    """Yearly supply rate."""
+    balance: Decimal
+    """Reserve balance."""
+    utilization: Decimal
+    """Utilization ratio."""
+    oracle_px: Decimal
+    """Oracle price."""
+    ltv: Decimal
+    """Loan-to-value ratio."""
+    total_supplied: Decimal
+    """Total supplied."""
+    total_borrowed: Decimal
+    """Total borrowed."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class BorrowLendTokenState:
+    """A user's borrow and supply of one token.
+
+    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    """
+
+    borrow: BorrowLendAmount
+    """Borrowed."""
+    supply: BorrowLendAmount
+    """Supplied."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class BorrowLendUserState:
+    """A user's borrow/lend positions and account health.
+
+    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    """
+
+    token_to_state: tuple[tuple[int, BorrowLendTokenState], ...]
+    """``[token, state]`` pairs."""
+    health: str
+    """``healthy``, ``atRisk``, ``marketLiquidatable`` or ``backstopLiquidatable``."""
+    health_factor: Decimal | None = None
+    """Health factor; None without borrows."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class CStakingTransferDelta:
+    """A transfer between the spot and the staking account (``cStakingTransfer``).
+
+    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    """
+
+    token: str
+    """Token name."""
+    amount: Decimal
+    """Amount."""
+    is_deposit: bool
+    """True for a deposit into staking."""
+    type: str
+    """``cStakingTransfer``."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
 
 
 @attrs.frozen(kw_only=True, slots=True)
 class Candle:
     """One candle (OHLCV bucket).
 
-    Spec: ``spec/types/market.yaml``.
+    Spec: ``/tmp/headspec/spec/types/market.yaml``.
     """
 
     open_time: int
@@ -79,10 +643,535 @@ class Candle:
 
 
 @attrs.frozen(kw_only=True, slots=True)
+class ClearinghouseState:
+    """State of a user's perpetuals account on one perp dex.
+
+    Spec: ``/tmp/headspec/spec/types/account.yaml``.
+    """
+
+    margin_summary: MarginSummary
+    """Totals over cross and isolated positions."""
+    cross_margin_summary: MarginSummary
+    """Totals over cross positions."""
+    withdrawable: Decimal
+    """Amount that can be withdrawn."""
+    asset_positions: tuple[AssetPosition, ...]
+    """Open positions."""
+    cross_maintenance_margin_used: Decimal | None = None
+    """Maintenance margin of the cross positions."""
+    time: int | None = None
+    """Time of the snapshot (ms)."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ClearinghouseStateMessage:
+    """Perp account state of the user on one perp dex (``clearinghouseState`` stream).
+
+    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    """
+
+    user: str
+    """User address."""
+    clearinghouse_state: ClearinghouseState
+    """The account state."""
+    dex: str | None = None
+    """Perp dex name (``""`` = main dex)."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class CumFunding:
+    """Cumulative funding paid by a position (signed; positive = paid).
+
+    Spec: ``/tmp/headspec/spec/types/account.yaml``.
+    """
+
+    all_time: Decimal
+    """Since the account first held the coin."""
+    since_open: Decimal
+    """Since the position was opened."""
+    since_change: Decimal
+    """Since the position size last changed."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class DailyUserVolume:
+    """A user's and the exchange's volume on one day.
+
+    Spec: ``/tmp/headspec/spec/info/userFees.yaml``.
+    """
+
+    date: str
+    """Day (YYYY-MM-DD)."""
+    user_cross: Decimal
+    """User taker volume."""
+    user_add: Decimal
+    """User maker volume."""
+    exchange: Decimal
+    """Exchange total volume."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class Delegation:
+    """One staking delegation of a user to a validator.
+
+    Spec: ``/tmp/headspec/spec/types/staking.yaml``.
+    """
+
+    validator: str
+    """Validator address."""
+    amount: Decimal
+    """Amount of HYPE delegated."""
+    locked_until_timestamp: int | None = None
+    """Time until which the delegation is locked (ms)."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class DelegatorEvent:
+    """One entry of a user's staking history.
+
+    Spec: ``/tmp/headspec/spec/types/staking.yaml``.
+    """
+
+    time: int
+    """Time of the event (ms)."""
+    hash: str
+    """L1 transaction hash."""
+    delta: StakingDelta
+    """What changed."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class DelegatorReward:
+    """One staking reward payment.
+
+    Spec: ``/tmp/headspec/spec/types/staking.yaml``.
+    """
+
+    time: int
+    """Time of the reward (ms)."""
+    source: str
+    """``delegation`` or ``commission``."""
+    total_amount: Decimal
+    """Amount of the reward."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class DelegatorSummary:
+    """Totals of a user's staking.
+
+    Spec: ``/tmp/headspec/spec/types/staking.yaml``.
+    """
+
+    delegated: Decimal
+    """Amount currently delegated."""
+    undelegated: Decimal
+    """Staking balance that is not delegated."""
+    total_pending_withdrawal: Decimal
+    """Amount in pending withdrawals."""
+    n_pending_withdrawals: int
+    """Number of pending withdrawals."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class DeployAuctionStatus:
+    """A Dutch gas auction (perp dex deploy, spot pair deploy, gossip priority slot).
+
+    Spec: ``/tmp/headspec/spec/types/deploy.yaml``.
+    """
+
+    start_time_seconds: int
+    """Start of the auction (SECONDS since the epoch)."""
+    duration_seconds: int
+    """Length of the auction in seconds."""
+    start_gas: Decimal
+    """Starting price."""
+    current_gas: Decimal | None = None
+    """Current price; None when the auction is over."""
+    end_gas: Decimal | None = None
+    """Final price; None while the auction runs."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class DeployGasAuctionDelta:
+    """Gas paid in a deploy auction (``deployGasAuction``).
+
+    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    """
+
+    token: str
+    """Token name."""
+    amount: Decimal
+    """Amount."""
+    type: str
+    """``deployGasAuction``."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class DepositDelta:
+    """A USDC deposit from the bridge (``deposit``).
+
+    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    """
+
+    usdc: Decimal
+    """Amount."""
+    type: str
+    """``deposit``."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class EvmContract:
+    """The HyperEVM contract linked to a spot token.
+
+    Spec: ``/tmp/headspec/spec/types/market.yaml``.
+    """
+
+    address: str
+    """Contract address."""
+    evm_extra_wei_decimals: int
+    """Extra decimals of the EVM token over the core token's wei decimals."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class EvmEscrow:
+    """A balance escrowed on its way to HyperEVM.
+
+    Spec: ``/tmp/headspec/spec/types/account.yaml``.
+    """
+
+    coin: str
+    """Token name."""
+    token: int
+    """Token index."""
+    total: Decimal
+    """Escrowed amount."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ExchangeStatus:
+    """Exchange status.
+
+    Spec: ``/tmp/headspec/spec/info/exchangeStatus.yaml``.
+    """
+
+    time: int
+    """Server time (ms)."""
+    special_statuses: Any = None
+    """Special statuses (a string per the TS SDK); None normally."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ExplorerBlock:
+    """A block with its transactions.
+
+    Spec: ``/tmp/headspec/spec/types/explorer.yaml``.
+    """
+
+    block_time: int
+    """Block time (ms)."""
+    hash: str
+    """Block hash."""
+    height: int
+    """Block height."""
+    num_txs: int
+    """Number of transactions."""
+    proposer: str
+    """Proposer address."""
+    txs: tuple[ExplorerTx, ...]
+    """Transactions."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ExplorerBlockSummary:
+    """A new block as the explorer WebSocket announces it (no transactions).
+
+    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    """
+
+    block_time: int
+    """Block time (ms)."""
+    hash: str
+    """Block hash."""
+    height: int
+    """Block height."""
+    num_txs: int
+    """Number of transactions."""
+    proposer: str
+    """Proposer address."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ExplorerTx:
+    """A transaction as the explorer reports it.
+
+    Spec: ``/tmp/headspec/spec/types/explorer.yaml``.
+    """
+
+    action: Any
+    """The action, as received: usually an object with ``type``; historic entries may be positional arrays."""
+    block: int
+    """Block height."""
+    hash: str
+    """Transaction hash."""
+    time: int
+    """Block time (ms)."""
+    user: str
+    """Address of the signer."""
+    error: str | None = None
+    """Error message; None when the transaction succeeded."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ExtraAgent:
+    """A named API wallet (agent) of a user.
+
+    Spec: ``/tmp/headspec/spec/types/account.yaml``.
+    """
+
+    name: str
+    """Agent name."""
+    address: str
+    """Agent address."""
+    valid_until: int | None = None
+    """Expiry time (ms) or None."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class FeeSchedule:
+    """The base fee schedule.
+
+    Spec: ``/tmp/headspec/spec/info/userFees.yaml``.
+    """
+
+    cross: Decimal
+    """Base perp taker rate."""
+    add: Decimal
+    """Base perp maker rate."""
+    spot_cross: Decimal
+    """Base spot taker rate."""
+    spot_add: Decimal
+    """Base spot maker rate."""
+    tiers: FeeTiers
+    """Fee tiers."""
+    referral_discount: Decimal
+    """Discount fraction for referred users."""
+    staking_discount_tiers: tuple[StakingDiscountTier, ...] | None = None
+    """Staking discount tiers."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class FeeTiers:
+    """Volume and market-maker fee tiers.
+
+    Spec: ``/tmp/headspec/spec/info/userFees.yaml``.
+    """
+
+    vip: tuple[VipFeeTier, ...]
+    """Volume tiers."""
+    mm: tuple[MmFeeTier, ...]
+    """Market-maker tiers."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class FillLiquidation:
+    """Liquidation details of a fill that was part of a liquidation.
+
+    Spec: ``/tmp/headspec/spec/types/orders.yaml``.
+    """
+
+    mark_px: Decimal
+    """Mark price at liquidation."""
+    method: str
+    """``market`` or ``backstop``."""
+    liquidated_user: str | None = None
+    """Address of the liquidated user."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class FrontendOpenOrder:
+    """A resting order with the display details of the web frontend (trigger info, TP/SL children).
+
+    Spec: ``/tmp/headspec/spec/types/orders.yaml``.
+    """
+
+    coin: str
+    """Coin."""
+    side: str
+    """B (buy) or A (sell)."""
+    limit_px: Decimal
+    """Limit price."""
+    sz: Decimal
+    """Remaining size."""
+    oid: int
+    """Order id."""
+    timestamp: int
+    """Placement time (ms)."""
+    orig_sz: Decimal | None = None
+    """Original size."""
+    trigger_condition: str | None = None
+    """Trigger condition text: ``N/A`` or e.g. ``Price above 10.004``."""
+    is_trigger: bool | None = None
+    """Whether this is a trigger (TP/SL) order."""
+    trigger_px: Decimal | None = None
+    """Trigger price (``0.0`` when none)."""
+    children: tuple[FrontendOpenOrder, ...] | None = None
+    """Attached TP/SL orders."""
+    is_position_tpsl: bool | None = None
+    """Whether this is a position-wide TP/SL."""
+    reduce_only: bool | None = None
+    """Whether the order is reduce-only."""
+    order_type: str | None = None
+    """Display order type (``Limit``, ``Stop Market``, ``Take Profit Limit``, ...)."""
+    tif: str | None = None
+    """Time in force (``Gtc``, ``Ioc``, ``Alo``, ``FrontendMarket``, ``LiquidationMarket``); None for trigger orders."""
+    cloid: str | None = None
+    """Client order id or None."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class FundingDelta:
+    """A funding payment of one position (``delta`` of a ``userFunding`` entry; the WebSocket feeds send it flat with ``time``).
+
+    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    """
+
+    coin: str
+    """Coin."""
+    usdc: Decimal
+    """USDC paid (negative) or received (positive)."""
+    szi: Decimal
+    """Signed position size at the funding time."""
+    funding_rate: Decimal
+    """Funding rate applied."""
+    n_samples: int | None = None
+    """Number of samples averaged; may be None."""
+    time: int | None = None
+    """Funding time (ms); only in the flat WebSocket form."""
+    type: str | None = None
+    """Always ``funding`` in the HTTP form."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class FundingHistoryEntry:
+    """One historical funding rate of a perpetual.
+
+    Spec: ``/tmp/headspec/spec/types/market.yaml``.
+    """
+
+    coin: str
+    """Coin."""
+    funding_rate: Decimal
+    """Hourly funding rate (signed)."""
+    premium: Decimal
+    """Premium used for the rate (signed)."""
+    time: int
+    """Funding time (ms)."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class FundingUpdate:
+    """One funding payment of a user (``userFunding`` entry).
+
+    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    """
+
+    time: int
+    """Funding time (ms)."""
+    hash: str
+    """L1 transaction hash (all zeros for funding)."""
+    delta: FundingDelta
+    """The payment."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class InternalTransferDelta:
+    """A USDC transfer between users (``internalTransfer``).
+
+    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    """
+
+    usdc: Decimal
+    """Amount."""
+    user: str
+    """Sender."""
+    destination: str
+    """Receiver."""
+    type: str
+    """``internalTransfer``."""
+    fee: Decimal | None = None
+    """Fee."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class IsolatedPositionIndex:
+    """An isolated position.
+
+    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    """
+
+    asset: int
+    """Asset id."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
 class L2Book:
     """An order book snapshot (bids descending, asks ascending).
 
-    Spec: ``spec/types/market.yaml``.
+    Spec: ``/tmp/headspec/spec/types/market.yaml``.
     """
 
     coin: str
@@ -101,7 +1190,7 @@ class L2Book:
 class L2Level:
     """One price level of an order book.
 
-    Spec: ``spec/types/market.yaml``.
+    Spec: ``/tmp/headspec/spec/types/market.yaml``.
     """
 
     px: Decimal
@@ -115,10 +1204,199 @@ class L2Level:
 
 
 @attrs.frozen(kw_only=True, slots=True)
+class Leaderboard:
+    """The trader leaderboard of the web frontend.
+
+    Spec: ``/tmp/headspec/spec/types/stats.yaml``.
+    """
+
+    leaderboard_rows: tuple[LeaderboardRow, ...]
+    """All ranked traders."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class LeaderboardRow:
+    """One trader on the leaderboard.
+
+    Spec: ``/tmp/headspec/spec/types/stats.yaml``.
+    """
+
+    eth_address: str
+    """Trader address."""
+    account_value: Decimal | None = None
+    """Account value (USD)."""
+    window_performances: tuple[tuple[str, WindowPerformance], ...] | None = None
+    """``[window, performance]`` pairs for ``day``, ``week``, ``month``, ``allTime``."""
+    prize: float | None = None
+    """Prize (plain JSON number)."""
+    display_name: str | None = None
+    """Display name, if set."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class LeadingVault:
+    """A vault led by a user.
+
+    Spec: ``/tmp/headspec/spec/types/vaults.yaml``.
+    """
+
+    address: str
+    """Vault address."""
+    name: str
+    """Vault name."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class LedgerUpdate:
+    """One non-funding ledger change of a user (deposit, transfer, withdrawal, liquidation, ...).
+
+    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    """
+
+    time: int
+    """Time (ms)."""
+    hash: str
+    """L1 transaction hash."""
+    delta: LedgerDelta
+    """The change; the class tells the kind (``type`` on the wire)."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class LegalCheck:
+    """Whether a user may use the platform.
+
+    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    """
+
+    accepted_terms: bool
+    """Whether the user accepted the terms."""
+    user_allowed: bool
+    """Whether the user is allowed."""
+    ip_allowed: bool | None = None
+    """Whether the requesting IP is allowed."""
+    restrictions: str | None = None
+    """Restriction code (``n``, ``a``, ``o``, ``u``)."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class Leverage:
+    """Leverage setting of a position: ``cross`` or ``isolated`` (isolated carries ``rawUsd``).
+
+    Spec: ``/tmp/headspec/spec/types/account.yaml``.
+    """
+
+    type: str
+    """``cross`` or ``isolated``."""
+    value: int
+    """Leverage."""
+    raw_usd: Decimal | None = None
+    """Raw USD of an isolated position (signed); None for cross."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class LiquidatablePosition:
+    """A position that can be liquidated.
+
+    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    """
+
+    user: str
+    """User address."""
+    position_index: LiquidatablePositionIndex
+    """Which position."""
+    margin_available: tuple[float, ...]
+    """Two plain JSON numbers (meaning unconfirmed)."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class LiquidatablePositionIndex:
+    """Which position of a user is liquidatable; exactly one field is set.
+
+    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    """
+
+    isolated: IsolatedPositionIndex | None = None
+    """An isolated position."""
+    cross: Any = None
+    """The cross-margin account (unconfirmed variant), as received."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class LiquidatedPosition:
+    """One position closed by a liquidation.
+
+    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    """
+
+    coin: str
+    """Coin."""
+    szi: Decimal
+    """Signed size liquidated."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class LiquidationDelta:
+    """A liquidation of the account (``liquidation``).
+
+    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    """
+
+    liquidated_ntl_pos: Decimal
+    """Notional of the liquidated positions."""
+    account_value: Decimal
+    """Account value at liquidation (signed)."""
+    leverage_type: str
+    """``Cross`` or ``Isolated``."""
+    liquidated_positions: tuple[LiquidatedPosition, ...]
+    """Positions liquidated."""
+    type: str
+    """``liquidation``."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class MarginSummary:
+    """Margin totals of a perp account (all in USD).
+
+    Spec: ``/tmp/headspec/spec/types/account.yaml``.
+    """
+
+    account_value: Decimal
+    """Account value."""
+    total_ntl_pos: Decimal
+    """Total notional of the positions."""
+    total_raw_usd: Decimal
+    """Raw USD balance (signed)."""
+    total_margin_used: Decimal
+    """Margin in use."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
 class MarginTable:
     """A margin table.
 
-    Spec: ``spec/types/market.yaml``.
+    Spec: ``/tmp/headspec/spec/types/market.yaml``.
     """
 
     description: str
@@ -131,7 +1409,7 @@ class MarginTable:
 class MarginTier:
     """One tier of a margin table.
 
-    Spec: ``spec/types/market.yaml``.
+    Spec: ``/tmp/headspec/spec/types/market.yaml``.
     """
 
     lower_bound: Decimal
@@ -141,10 +1419,368 @@ class MarginTier:
 
 
 @attrs.frozen(kw_only=True, slots=True)
+class MmFeeTier:
+    """A market-maker rebate tier reached by maker volume share.
+
+    Spec: ``/tmp/headspec/spec/info/userFees.yaml``.
+    """
+
+    maker_fraction_cutoff: Decimal
+    """Maker volume share cutoff."""
+    add: Decimal
+    """Maker rate (negative = rebate)."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class MultiSigSigners:
+    """Signers of a multi-sig user.
+
+    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    """
+
+    authorized_users: tuple[str, ...]
+    """Authorized signer addresses."""
+    threshold: int
+    """Number of signatures required."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class NonUserCancel:
+    """An order canceled by the system, not by the user.
+
+    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    """
+
+    coin: str
+    """Coin."""
+    oid: int
+    """Order id."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class NotificationMessage:
+    """A human-readable notification for the user (``notification`` stream).
+
+    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    """
+
+    notification: str
+    """Notification text."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class OpenOrder:
+    """A resting order (basic form of ``openOrders`` and the ``orderUpdates`` stream).
+
+    Spec: ``/tmp/headspec/spec/types/orders.yaml``.
+    """
+
+    coin: str
+    """Coin."""
+    side: str
+    """B (buy) or A (sell)."""
+    limit_px: Decimal
+    """Limit price."""
+    sz: Decimal
+    """Remaining size."""
+    oid: int
+    """Order id."""
+    timestamp: int
+    """Placement time (ms)."""
+    orig_sz: Decimal | None = None
+    """Original size (absent in 2023 payloads)."""
+    cloid: str | None = None
+    """Client order id (``0x`` + 32 hex digits), if one was given."""
+    reduce_only: bool | None = None
+    """True for a reduce-only order (absent otherwise)."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class OpenOrdersMessage:
+    """Open orders of the user on one perp dex (``openOrders`` stream).
+
+    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    """
+
+    user: str
+    """User address."""
+    orders: tuple[FrontendOpenOrder, ...]
+    """Open orders."""
+    dex: str | None = None
+    """Perp dex name (``""`` = main dex)."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class OrderStatusEntry:
+    """An order with its processing status (``historicalOrders`` item and ``orderStatus`` payload).
+
+    Spec: ``/tmp/headspec/spec/types/orders.yaml``.
+    """
+
+    order: FrontendOpenOrder
+    """The order."""
+    status: str
+    """Processing status: ``open``, ``filled``, ``canceled``, ``triggered``, ``rejected``, ``marginCanceled``, ``iocCancelRejected``, ... (open-ended)."""
+    status_timestamp: int
+    """Time of the last status change (ms)."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class OrderStatusResult:
+    """Answer of ``orderStatus``: ``status`` is ``order`` with ``order`` set, or ``unknownOid``.
+
+    Spec: ``/tmp/headspec/spec/types/orders.yaml``.
+    """
+
+    status: str
+    """``order`` when found, ``unknownOid`` otherwise."""
+    order: OrderStatusEntry | None = None
+    """The order and its status; None for an unknown order."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class OrderUpdate:
+    """A status change of one of the user's orders (``orderUpdates`` stream item).
+
+    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    """
+
+    order: OpenOrder
+    """The order (basic form)."""
+    status: str
+    """Processing status: ``open``, ``filled``, ``canceled``, ``triggered``, ``rejected``, ``marginCanceled``, ... (open-ended)."""
+    status_timestamp: int
+    """Time of the status change (ms)."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class OutcomeMeta:
+    """All outcomes and questions.
+
+    Spec: ``/tmp/headspec/spec/types/outcomes.yaml``.
+    """
+
+    outcomes: tuple[OutcomeSpec, ...]
+    """Outcomes."""
+    questions: tuple[OutcomeQuestion, ...]
+    """Questions."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class OutcomeMetaUpdate:
+    """One change of the outcome metadata; exactly one field is set.
+
+    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    """
+
+    outcome_created: OutcomeSpec | None = None
+    """A new outcome."""
+    outcome_settled: OutcomeSettledUpdate | None = None
+    """An outcome was settled."""
+    question_updated: OutcomeQuestion | None = None
+    """A question was created or changed."""
+    question_settled: QuestionSettledUpdate | None = None
+    """A question was settled."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class OutcomeMetaUpdatesMessage:
+    """Changes of the outcome (prediction market) metadata (``outcomeMetaUpdates`` stream).
+
+    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    """
+
+    updates: tuple[OutcomeMetaUpdate, ...]
+    """The changes, in order."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class OutcomeQuestion:
+    """A question grouping several named outcomes.
+
+    Spec: ``/tmp/headspec/spec/types/outcomes.yaml``.
+    """
+
+    question: int
+    """Question id."""
+    name: str
+    """Name."""
+    description: str
+    """Description."""
+    named_outcomes: tuple[int, ...]
+    """Outcome ids of the named outcomes."""
+    fallback_outcome: int | None = None
+    """Outcome that wins when no named outcome does."""
+    settled_named_outcomes: tuple[int, ...] | None = None
+    """Named outcomes already settled."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class OutcomeSettledUpdate:
+    """An outcome was settled.
+
+    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    """
+
+    outcome: int
+    """Outcome id."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class OutcomeSideSpec:
+    """One side (e.g. Yes / No) of an outcome.
+
+    Spec: ``/tmp/headspec/spec/types/outcomes.yaml``.
+    """
+
+    name: str
+    """Side name."""
+    token: int | None = None
+    """Token index of the side."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class OutcomeSpec:
+    """An outcome (prediction market) with its sides.
+
+    Spec: ``/tmp/headspec/spec/types/outcomes.yaml``.
+    """
+
+    outcome: int
+    """Outcome id (coin ``#{10*outcome+side}``)."""
+    name: str
+    """Name."""
+    description: str
+    """Description."""
+    side_specs: tuple[OutcomeSideSpec, ...]
+    """The sides."""
+    quote_token: Any = None
+    """Quote token of the outcome, as received (token name or index)."""
+    deployer: str | None = None
+    """Deployer address; absent for outcomes not deployed from a template."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class OutcomeTemplate:
+    """A template that outcome deployers instantiate.
+
+    Spec: ``/tmp/headspec/spec/types/outcomes.yaml``.
+    """
+
+    id: str
+    """Template id."""
+    role: OutcomeTemplateRole
+    """What the template deploys."""
+    name: str
+    """Display name with ``{keyword}`` placeholders."""
+    description: str
+    """Description with ``{keyword}`` placeholders."""
+    keywords: tuple[tuple[str, str], ...]
+    """``[keyword, format]`` pairs; format is ``dateTime``, ``date``, ``string`` or ``hlPerp``."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class OutcomeTemplateRole:
+    """Role of an outcome template; exactly one of the fields is set.
+
+    Spec: ``/tmp/headspec/spec/types/outcomes.yaml``.
+    """
+
+    standalone_outcome: StandaloneOutcomeRole | None = None
+    """Deploys a single outcome."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class PerpAnnotation:
+    """Category and description of a perp.
+
+    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    """
+
+    category: str
+    """Category."""
+    description: str | None = None
+    """Description."""
+    display_name: str | None = None
+    """Name for frontends to show instead of the L1 name."""
+    keywords: tuple[str, ...] | None = None
+    """Search keywords."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class PerpAssetCtx:
+    """Live market context of one perpetual (asset i of ``metaAndAssetCtxs`` belongs to universe entry i).
+
+    Spec: ``/tmp/headspec/spec/types/market.yaml``.
+    """
+
+    prev_day_px: Decimal
+    """Mark price 24 hours ago."""
+    day_ntl_vlm: Decimal
+    """Notional volume of the last 24 hours (USD)."""
+    mark_px: Decimal
+    """Mark price."""
+    funding: Decimal
+    """Current hourly funding rate (signed)."""
+    open_interest: Decimal
+    """Open interest in base units."""
+    oracle_px: Decimal
+    """Oracle price."""
+    mid_px: Decimal | None = None
+    """Mid price; None when the book is one-sided."""
+    premium: Decimal | None = None
+    """Premium of the mark over the oracle price (signed); may be None."""
+    impact_pxs: tuple[Decimal, ...] | None = None
+    """Impact bid and ask prices, or None."""
+    day_base_vlm: Decimal | None = None
+    """Volume of the last 24 hours in base units (absent in old payloads)."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
 class PerpAssetInfo:
     """One perpetual of a perp dex universe.
 
-    Spec: ``spec/types/market.yaml``.
+    Spec: ``/tmp/headspec/spec/types/market.yaml``.
     """
 
     name: str
@@ -154,6 +1790,93 @@ class PerpAssetInfo:
     only_isolated: bool | None = None
     is_delisted: bool | None = None
     margin_mode: str | None = None
+    """``strictIsolated`` or ``noCross`` when restricted."""
+    growth_mode: str | None = None
+    """``enabled`` when the asset is in growth mode."""
+    last_growth_mode_change_time: str | None = None
+    """Time of the last growth mode change (ISO 8601 text)."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class PerpConciseAnnotation:
+    """Category and display name of a perp.
+
+    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    """
+
+    category: str
+    """Category."""
+    display_name: str | None = None
+    """Name for frontends to show instead of the L1 name."""
+    keywords: tuple[str, ...] | None = None
+    """Search keywords."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class PerpDex:
+    """A HIP-3 builder perp dex.
+
+    Spec: ``/tmp/headspec/spec/info/perpDexs.yaml``.
+    """
+
+    name: str
+    """Short name (the ``dex`` parameter and coin prefix)."""
+    full_name: str | None = None
+    """Full name."""
+    deployer: str | None = None
+    """Deployer address."""
+    oracle_updater: str | None = None
+    """Oracle updater address or None."""
+    fee_recipient: str | None = None
+    """Fee recipient address or None."""
+    asset_to_streaming_oi_cap: tuple[tuple[str, Decimal], ...] | None = None
+    """Pairs of coin and streaming open interest cap."""
+    sub_deployers: tuple[tuple[str, tuple[str, ...]], ...] | None = None
+    """Pairs of delegated function name and its authorized addresses."""
+    deployer_fee_scale: Decimal | None = None
+    """Fee scale applied to deployer fees."""
+    last_deployer_fee_scale_change_time: str | None = None
+    """Time of the last fee scale change (ISO 8601 text without zone)."""
+    asset_to_funding_multiplier: tuple[tuple[str, Decimal], ...] | None = None
+    """Pairs of coin and funding multiplier."""
+    asset_to_funding_interest_rate: tuple[tuple[str, Decimal], ...] | None = None
+    """Pairs of coin and funding interest rate."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class PerpDexLimits:
+    """Open-interest and transfer limits of a builder-deployed perp dex.
+
+    Spec: ``/tmp/headspec/spec/types/deploy.yaml``.
+    """
+
+    total_oi_cap: Decimal
+    """Open-interest cap of the whole dex (USD)."""
+    oi_sz_cap_per_perp: Decimal
+    """Open-interest size cap per perp."""
+    max_transfer_ntl: Decimal
+    """Maximum transfer notional (USD)."""
+    coin_to_oi_cap: tuple[tuple[str, Decimal], ...]
+    """``[coin, cap]`` pairs of per-coin open-interest caps."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class PerpDexStatus:
+    """Status of a builder-deployed perp dex.
+
+    Spec: ``/tmp/headspec/spec/types/deploy.yaml``.
+    """
+
+    total_net_deposit: Decimal
+    """Net USDC deposited into the dex."""
     extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
     """Fields sent by the API that the spec does not declare, as received."""
 
@@ -162,7 +1885,7 @@ class PerpAssetInfo:
 class PerpMeta:
     """Perpetuals metadata of a perp dex.
 
-    Spec: ``spec/types/market.yaml``.
+    Spec: ``/tmp/headspec/spec/types/market.yaml``.
     """
 
     universe: tuple[PerpAssetInfo, ...]
@@ -173,10 +1896,926 @@ class PerpMeta:
 
 
 @attrs.frozen(kw_only=True, slots=True)
+class PortfolioPeriod:
+    """Account value and PnL history of one portfolio period (``day``, ``week``, ``perpAllTime``, ...).
+
+    Spec: ``/tmp/headspec/spec/types/account.yaml``.
+    """
+
+    account_value_history: tuple[tuple[int, Decimal], ...]
+    """Pairs of time (ms) and account value."""
+    pnl_history: tuple[tuple[int, Decimal], ...]
+    """Pairs of time (ms) and PnL."""
+    vlm: Decimal
+    """Traded volume in the period."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class Position:
+    """A perpetual position.
+
+    Spec: ``/tmp/headspec/spec/types/account.yaml``.
+    """
+
+    coin: str
+    """Coin."""
+    szi: Decimal
+    """Signed size (negative = short)."""
+    leverage: Leverage
+    """Leverage setting."""
+    position_value: Decimal
+    """Position value (USD)."""
+    unrealized_pnl: Decimal
+    """Unrealized PnL."""
+    return_on_equity: Decimal
+    """Return on equity."""
+    margin_used: Decimal
+    """Margin used by the position."""
+    entry_px: Decimal | None = None
+    """Average entry price."""
+    liquidation_px: Decimal | None = None
+    """Estimated liquidation price; None when not liquidatable."""
+    max_leverage: int | None = None
+    """Maximum leverage of the coin."""
+    cum_funding: CumFunding | None = None
+    """Cumulative funding (absent in 2023 payloads)."""
+    max_trade_szs: tuple[Decimal, ...] | None = None
+    """Maximum trade sizes (buy and sell); only in 2023 payloads."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class PreTransferCheck:
+    """Checks on a destination before a transfer.
+
+    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    """
+
+    fee: Decimal
+    """Activation fee charged for the transfer."""
+    is_sanctioned: bool
+    """Whether the destination is sanctioned."""
+    user_exists: bool
+    """Whether the destination exists on Hyperliquid."""
+    user_has_sent_tx: bool
+    """Whether the destination has sent a transaction."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class PredictedFunding:
+    """A predicted funding rate on one venue.
+
+    Spec: ``/tmp/headspec/spec/info/predictedFundings.yaml``.
+    """
+
+    funding_rate: Decimal
+    """Predicted funding rate (signed)."""
+    next_funding_time: int
+    """Next funding time (ms)."""
+    funding_interval_hours: int | None = None
+    """Funding interval in hours."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class QuestionRef:
+    """A question id, keyed by whether the question is still active; exactly one field is set.
+
+    Spec: ``/tmp/headspec/spec/types/outcomes.yaml``.
+    """
+
+    active: int | None = None
+    """Id of an active question."""
+    settled: int | None = None
+    """Id of a settled question."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class QuestionSettledUpdate:
+    """A question was settled.
+
+    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    """
+
+    question: int
+    """Question id."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class Referral:
+    """A user's referral information.
+
+    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    """
+
+    cum_vlm: Decimal
+    """Cumulative volume."""
+    unclaimed_rewards: Decimal
+    """Unclaimed referral rewards."""
+    claimed_rewards: Decimal
+    """Claimed referral rewards."""
+    referrer_state: ReferrerState
+    """Referrer stage."""
+    referred_by: ReferredBy | None = None
+    """Who referred the user; None if nobody."""
+    builder_rewards: Decimal | None = None
+    """Builder rewards."""
+    reward_history: tuple[ReferralReward, ...] | None = None
+    """Legacy reward history."""
+    token_to_state: tuple[tuple[int, ReferralTokenState], ...] | None = None
+    """``[token, rewards]`` pairs."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ReferralReward:
+    """One (legacy) referral reward entry.
+
+    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    """
+
+    earned: Decimal
+    """Reward earned."""
+    vlm: Decimal
+    """Volume."""
+    referral_vlm: Decimal
+    """Volume of referred users."""
+    time: int
+    """Time (ms)."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ReferralState:
+    """A user referred by the requesting user.
+
+    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    """
+
+    cum_vlm: Decimal
+    """Cumulative volume."""
+    cum_rewarded_fees_since_referred: Decimal
+    """Fees rewarded to the referred user."""
+    cum_fees_rewarded_to_referrer: Decimal
+    """Fees rewarded to the referrer."""
+    time_joined: int
+    """Time the user joined (ms)."""
+    user: str
+    """Address of the referred user."""
+    token_to_state: tuple[tuple[int, ReferralStateTokenState], ...] | None = None
+    """``[token, figures]`` pairs."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ReferralStateTokenState:
+    """Per-token referral figures of one referred user.
+
+    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    """
+
+    cum_vlm: Decimal
+    """Cumulative volume."""
+    cum_rewarded_fees_since_referred: Decimal
+    """Fees rewarded to the referred user."""
+    cum_fees_rewarded_to_referrer: Decimal
+    """Fees rewarded to the referrer."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ReferralTokenState:
+    """Per-token referral rewards of a user.
+
+    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    """
+
+    cum_vlm: Decimal
+    """Cumulative volume."""
+    unclaimed_rewards: Decimal
+    """Unclaimed rewards."""
+    claimed_rewards: Decimal
+    """Claimed rewards."""
+    builder_rewards: Decimal
+    """Builder rewards."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ReferredBy:
+    """Who referred a user.
+
+    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    """
+
+    referrer: str
+    """Referrer address."""
+    code: str
+    """Referral code used."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ReferrerNeedToTradeData:
+    """What a user must still trade to become a referrer.
+
+    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    """
+
+    required: Decimal
+    """Required volume (USD)."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ReferrerReadyData:
+    """Referral code and referred users of a referrer.
+
+    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    """
+
+    code: str
+    """Referral code."""
+    referral_states: tuple[ReferralState, ...]
+    """Referred users."""
+    n_referrals: int | None = None
+    """Number of referred users."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ReferrerStateNeedToCreateCode:
+    """The user may become a referrer but has no code yet.
+
+    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    """
+
+    stage: str
+    """``needToCreateCode``."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ReferrerStateNeedToTrade:
+    """The user must trade more to become a referrer.
+
+    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    """
+
+    stage: str
+    """``needToTrade``."""
+    data: ReferrerNeedToTradeData
+    """Required volume."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ReferrerStateReady:
+    """The user is a referrer.
+
+    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    """
+
+    stage: str
+    """``ready``."""
+    data: ReferrerReadyData
+    """Code and referred users."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class RewardsClaimDelta:
+    """A rewards claim (``rewardsClaim``).
+
+    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    """
+
+    amount: Decimal
+    """Amount claimed."""
+    type: str
+    """``rewardsClaim``."""
+    token: str | None = None
+    """Token name."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class SendDelta:
+    """A token transfer between users or dexes (``send``, from ``sendAsset``).
+
+    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    """
+
+    user: str
+    """Sender."""
+    destination: str
+    """Receiver."""
+    token: str
+    """Token name."""
+    amount: Decimal
+    """Amount."""
+    type: str
+    """``send``."""
+    source_dex: str | None = None
+    """Source dex (``""`` = main perp dex, ``spot`` = spot)."""
+    destination_dex: str | None = None
+    """Destination dex (``""`` = main perp dex, ``spot`` = spot)."""
+    usdc_value: Decimal | None = None
+    """USDC value of the amount."""
+    fee: Decimal | None = None
+    """Fee."""
+    native_token_fee: Decimal | None = None
+    """Fee paid in the native token."""
+    nonce: int | None = None
+    """Nonce of the transfer."""
+    fee_token: str | None = None
+    """Token the fee was paid in."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class SettledOutcome:
+    """A settled outcome with its settlement.
+
+    Spec: ``/tmp/headspec/spec/types/outcomes.yaml``.
+    """
+
+    spec: OutcomeSpec
+    """The outcome."""
+    settle_fraction: Decimal
+    """Settlement fraction (1.0 = the first side won)."""
+    details: str
+    """Settlement details."""
+    question: SettledOutcomeQuestion | None = None
+    """The question, for a named outcome."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class SettledOutcomeQuestion:
+    """The question a settled outcome belongs to.
+
+    Spec: ``/tmp/headspec/spec/types/outcomes.yaml``.
+    """
+
+    question: QuestionRef
+    """Question id and state."""
+    name: str
+    """Name."""
+    description: str
+    """Description."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class SpotAssetCtx:
+    """Live market context of one spot pair.
+
+    Spec: ``/tmp/headspec/spec/types/market.yaml``.
+    """
+
+    prev_day_px: Decimal
+    """Mark price 24 hours ago."""
+    day_ntl_vlm: Decimal
+    """Notional volume of the last 24 hours (quote units)."""
+    mark_px: Decimal
+    """Mark price."""
+    coin: str
+    """Pair name (``PURR/USDC`` or ``@N``)."""
+    mid_px: Decimal | None = None
+    """Mid price; None when the book is one-sided."""
+    circulating_supply: Decimal | None = None
+    """Circulating supply of the base token."""
+    total_supply: Decimal | None = None
+    """Total supply of the base token."""
+    day_base_vlm: Decimal | None = None
+    """Volume of the last 24 hours in base units."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class SpotBalance:
+    """One token balance of a spot account.
+
+    Spec: ``/tmp/headspec/spec/types/account.yaml``.
+    """
+
+    coin: str
+    """Token name (``+N``/``oN`` for outcome tokens)."""
+    total: Decimal
+    """Total balance."""
+    hold: Decimal
+    """Amount on hold by open orders."""
+    entry_ntl: Decimal
+    """Entry notional (USD)."""
+    token: int | None = None
+    """Token index (absent for outcome tokens)."""
+    spot_hold: Decimal | None = None
+    """Amount on hold by spot orders (portfolio margin)."""
+    ltv: Decimal | None = None
+    """Loan-to-value ratio (portfolio margin)."""
+    borrowed: Decimal | None = None
+    """Borrowed amount (portfolio margin)."""
+    supplied: Decimal | None = None
+    """Supplied amount (portfolio margin)."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class SpotClearinghouseState:
+    """State of a user's spot account.
+
+    Spec: ``/tmp/headspec/spec/types/account.yaml``.
+    """
+
+    balances: tuple[SpotBalance, ...]
+    """Token balances."""
+    evm_escrows: tuple[EvmEscrow, ...] | None = None
+    """Balances in transit to HyperEVM."""
+    portfolio_margin_enabled: bool | None = None
+    """Whether portfolio margin is enabled."""
+    portfolio_margin_ratio: Decimal | None = None
+    """Portfolio margin ratio."""
+    token_to_portfolio_borrow_ratio: tuple[tuple[int, Decimal], ...] | None = None
+    """Pairs of token index and borrow ratio."""
+    token_to_portfolio_supply_ratio: tuple[tuple[int, Decimal], ...] | None = None
+    """Pairs of token index and supply ratio."""
+    token_to_available_after_maintenance: tuple[tuple[int, Decimal], ...] | None = None
+    """Pairs of token index and amount available after maintenance."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class SpotDeployState:
+    """A user's spot token deployments and the current spot deploy gas auction.
+
+    Spec: ``/tmp/headspec/spec/types/deploy.yaml``.
+    """
+
+    states: tuple[SpotDeployTokenState, ...]
+    """One entry per token being deployed."""
+    gas_auction: DeployAuctionStatus
+    """The spot token deploy gas auction."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class SpotDeployTokenState:
+    """Deploy progress of one spot token.
+
+    Spec: ``/tmp/headspec/spec/types/deploy.yaml``.
+    """
+
+    token: int
+    """Token index."""
+    spec: SpotTokenSpec
+    """Name and decimals."""
+    spots: tuple[int, ...]
+    """Spot pair indices of the token."""
+    full_name: str | None = None
+    """Full name, if set."""
+    deployer_trading_fee_share: Decimal | None = None
+    """Deployer's share of trading fees."""
+    max_supply: Decimal | None = None
+    """Maximum supply, if set."""
+    hyperliquidity_genesis_balance: Decimal | None = None
+    """Genesis balance of Hyperliquidity."""
+    total_genesis_balance_wei: Decimal | None = None
+    """Total genesis balance in wei."""
+    user_genesis_balances: tuple[tuple[str, Decimal], ...] | None = None
+    """``[address, amount]`` genesis balances."""
+    existing_token_genesis_balances: tuple[tuple[int, Decimal], ...] | None = None
+    """``[token, amount]`` genesis balances for holders of other tokens."""
+    blacklist_users: tuple[str, ...] | None = None
+    """Addresses excluded from the genesis."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class SpotGenesisDelta:
+    """Tokens received at a spot token's genesis (``spotGenesis``).
+
+    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    """
+
+    token: str
+    """Token name."""
+    amount: Decimal
+    """Amount (signed)."""
+    type: str
+    """``spotGenesis``."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class SpotMeta:
+    """Spot metadata (pairs and tokens).
+
+    Spec: ``/tmp/headspec/spec/types/market.yaml``.
+    """
+
+    universe: tuple[SpotPair, ...]
+    """Spot pairs."""
+    tokens: tuple[SpotToken, ...]
+    """Spot tokens (list index = token index)."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class SpotPair:
+    """One spot pair of ``spotMeta.universe``; its asset id is ``10000 + index``.
+
+    Spec: ``/tmp/headspec/spec/types/market.yaml``.
+    """
+
+    tokens: tuple[int, int]
+    """Token indices of base and quote."""
+    name: str
+    """Pair name: ``PURR/USDC`` for canonical legacy pairs, otherwise ``@<index>``."""
+    index: int
+    """Spot index of the pair."""
+    is_canonical: bool
+    """Whether the pair has a canonical (human-readable) name."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class SpotStateMessage:
+    """Spot account state of the user (``spotState`` stream).
+
+    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    """
+
+    user: str
+    """User address."""
+    spot_state: SpotClearinghouseState
+    """The spot account state."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class SpotToken:
+    """One token of ``spotMeta.tokens``.
+
+    Spec: ``/tmp/headspec/spec/types/market.yaml``.
+    """
+
+    name: str
+    """Token name."""
+    sz_decimals: int
+    """Size decimals (lot size is 10^-szDecimals)."""
+    wei_decimals: int
+    """Decimals of the smallest transferable unit."""
+    index: int
+    """Token index."""
+    token_id: str
+    """Token id: ``0x`` + 32 hex digits."""
+    is_canonical: bool
+    """Whether the token is canonical."""
+    evm_contract: EvmContract | None = None
+    """Linked HyperEVM contract, or None."""
+    full_name: str | None = None
+    """Full display name, or None."""
+    deployer_trading_fee_share: Decimal | None = None
+    """Share of trading fees paid to the deployer."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class SpotTokenSpec:
+    """Name and decimals of a token being deployed.
+
+    Spec: ``/tmp/headspec/spec/types/deploy.yaml``.
+    """
+
+    name: str
+    """Token name."""
+    sz_decimals: int
+    """Size decimals."""
+    wei_decimals: int
+    """Wei decimals."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class SpotTransferDelta:
+    """A spot token transfer between users (``spotTransfer``).
+
+    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    """
+
+    token: str
+    """Token name."""
+    amount: Decimal
+    """Amount."""
+    user: str
+    """Sender."""
+    destination: str
+    """Receiver."""
+    type: str
+    """``spotTransfer``."""
+    usdc_value: Decimal | None = None
+    """USDC value of the amount."""
+    fee: Decimal | None = None
+    """Fee."""
+    native_token_fee: Decimal | None = None
+    """Fee paid in the native token."""
+    nonce: int | None = None
+    """Nonce of the transfer; may be None."""
+    fee_token: str | None = None
+    """Token the fee was paid in (may be empty)."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class StakingDelegate:
+    """A delegation or undelegation in the staking history.
+
+    Spec: ``/tmp/headspec/spec/types/staking.yaml``.
+    """
+
+    validator: str
+    """Validator address."""
+    amount: Decimal
+    """Amount delegated or undelegated."""
+    is_undelegate: bool
+    """True for an undelegation."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class StakingDelta:
+    """What a staking history entry did; exactly one of the fields is set.
+
+    Spec: ``/tmp/headspec/spec/types/staking.yaml``.
+    """
+
+    delegate: StakingDelegate | None = None
+    """A delegation or undelegation."""
+    c_deposit: StakingDeposit | None = None
+    """A deposit into staking."""
+    withdrawal: StakingWithdrawal | None = None
+    """A withdrawal from staking."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class StakingDeposit:
+    """A transfer from spot into the staking balance.
+
+    Spec: ``/tmp/headspec/spec/types/staking.yaml``.
+    """
+
+    amount: Decimal
+    """Amount deposited."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class StakingDiscountTier:
+    """A staking fee discount tier.
+
+    Spec: ``/tmp/headspec/spec/info/userFees.yaml``.
+    """
+
+    bps_of_max_supply: Decimal
+    """Staked amount in basis points of the max supply."""
+    discount: Decimal
+    """Discount fraction."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class StakingLink:
+    """Link between a staking account and a trading account.
+
+    Spec: ``/tmp/headspec/spec/info/userFees.yaml``.
+    """
+
+    type: str
+    """``requested``, ``tradingUser`` or ``stakingUser``."""
+    staking_user: str | None = None
+    """The staking account (when queried by the trading account)."""
+    trading_user: str | None = None
+    """The trading account (when queried by the staking account)."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class StakingWithdrawal:
+    """A withdrawal from the staking balance back to spot.
+
+    Spec: ``/tmp/headspec/spec/types/staking.yaml``.
+    """
+
+    amount: Decimal
+    """Amount withdrawn."""
+    phase: str
+    """``initiated`` or ``finalized``."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class StandaloneOutcomeRole:
+    """Template role that deploys a single outcome.
+
+    Spec: ``/tmp/headspec/spec/types/outcomes.yaml``.
+    """
+
+    side_names: tuple[str, ...]
+    """Names of the two sides (Yes, No)."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class StatsVault:
+    """One vault of the web frontend's vault list.
+
+    Spec: ``/tmp/headspec/spec/types/stats.yaml``.
+    """
+
+    apr: float | None = None
+    """Annual percentage rate (plain JSON number; 0.1 = 10 %)."""
+    pnls: tuple[tuple[str, tuple[Decimal, ...]], ...] | None = None
+    """``[period, pnl history]`` pairs for ``day``, ``week``, ``month``, ``allTime``."""
+    summary: VaultSummary | None = None
+    """Name, address, leader, TVL and state of the vault."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class SubAccount:
+    """A sub-account with its perp and spot state.
+
+    Spec: ``/tmp/headspec/spec/types/account.yaml``.
+    """
+
+    name: str
+    """Sub-account name."""
+    sub_account_user: str
+    """Sub-account address."""
+    master: str
+    """Master account address."""
+    clearinghouse_state: ClearinghouseState
+    """Perp state on the main dex."""
+    spot_state: SpotClearinghouseState
+    """Spot state."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class SubAccount2:
+    """A sub-account with its perp state on every dex and its spot state.
+
+    Spec: ``/tmp/headspec/spec/types/account.yaml``.
+    """
+
+    name: str
+    """Sub-account name."""
+    sub_account_user: str
+    """Sub-account address."""
+    master: str
+    """Master account address."""
+    dex_to_clearinghouse_state: tuple[tuple[str, ClearinghouseState], ...]
+    """Pairs of dex name (``""`` = main dex, always present) and perp state."""
+    spot_state: SpotClearinghouseState
+    """Spot state."""
+    abstraction: Any = None
+    """Account abstraction setting (undocumented)."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class SubAccountTransferDelta:
+    """A USDC transfer between a master and a sub-account (``subAccountTransfer``).
+
+    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    """
+
+    usdc: Decimal
+    """Amount."""
+    user: str
+    """Sender."""
+    destination: str
+    """Receiver."""
+    type: str
+    """``subAccountTransfer``."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class TokenDetails:
+    """Supply, prices and genesis of a spot token.
+
+    Spec: ``/tmp/headspec/spec/types/deploy.yaml``.
+    """
+
+    name: str
+    """Token name."""
+    max_supply: Decimal
+    """Maximum supply."""
+    total_supply: Decimal
+    """Total supply."""
+    circulating_supply: Decimal
+    """Circulating supply."""
+    sz_decimals: int
+    """Size decimals."""
+    wei_decimals: int
+    """Wei decimals."""
+    mid_px: Decimal | None = None
+    """Mid price (USDC)."""
+    mark_px: Decimal | None = None
+    """Mark price (USDC)."""
+    prev_day_px: Decimal | None = None
+    """Price 24 h ago (USDC)."""
+    genesis: TokenGenesis | None = None
+    """Genesis balances; None for tokens without a genesis (USDC)."""
+    deployer: str | None = None
+    """Deployer address."""
+    deploy_gas: Decimal | None = None
+    """Gas paid to deploy."""
+    deploy_time: str | None = None
+    """Deploy time as ``YYYY-MM-DDTHH:MM:SS.mmm`` (UTC)."""
+    seeded_usdc: Decimal | None = None
+    """USDC seeded into Hyperliquidity."""
+    non_circulating_user_balances: tuple[tuple[str, Decimal], ...] | None = None
+    """``[address, amount]`` balances not counted as circulating."""
+    future_emissions: Decimal | None = None
+    """Tokens still to be emitted."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class TokenGenesis:
+    """Genesis balances of a token.
+
+    Spec: ``/tmp/headspec/spec/types/deploy.yaml``.
+    """
+
+    user_balances: tuple[tuple[str, Decimal], ...]
+    """``[address, amount]`` pairs."""
+    existing_token_balances: tuple[tuple[int, Decimal], ...]
+    """``[token, amount]`` pairs."""
+    blacklist_users: tuple[str, ...] | None = None
+    """Excluded addresses."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
 class Trade:
     """A public trade.
 
-    Spec: ``spec/types/market.yaml``.
+    Spec: ``/tmp/headspec/spec/types/market.yaml``.
     """
 
     coin: str
@@ -192,6 +2831,2049 @@ class Trade:
     """Buyer and seller addresses."""
     extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
     """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class TwapHistoryEntry:
+    """One status change of a TWAP order.
+
+    Spec: ``/tmp/headspec/spec/types/orders.yaml``.
+    """
+
+    time: int
+    """Time of the record in SECONDS (not ms)."""
+    state: TwapState
+    """State of the TWAP at that time."""
+    status: TwapStatus
+    """Status."""
+    twap_id: int | None = None
+    """TWAP id (absent in old records)."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class TwapSliceFill:
+    """A fill of one TWAP slice.
+
+    Spec: ``/tmp/headspec/spec/types/orders.yaml``.
+    """
+
+    fill: UserFill
+    """The fill."""
+    twap_id: int
+    """TWAP id."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class TwapState:
+    """State of a TWAP order.
+
+    Spec: ``/tmp/headspec/spec/types/orders.yaml``.
+    """
+
+    coin: str
+    """Coin."""
+    user: str
+    """Owner address."""
+    side: str
+    """B (buy) or A (sell)."""
+    sz: Decimal
+    """Total size."""
+    executed_sz: Decimal
+    """Size executed so far."""
+    executed_ntl: Decimal
+    """Notional executed so far."""
+    minutes: int
+    """Duration in minutes."""
+    randomize: bool
+    """Whether slice timing is randomized."""
+    reduce_only: bool
+    """Whether the TWAP is reduce-only."""
+    timestamp: int
+    """Start time (ms)."""
+    stop_px: Decimal | None = None
+    """Stop price or None."""
+    trigger: TwapTrigger | None = None
+    """Trigger or None."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class TwapStatesMessage:
+    """Running TWAP orders of the user on one perp dex (``twapStates`` stream).
+
+    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    """
+
+    user: str
+    """User address."""
+    states: tuple[tuple[int, TwapState], ...]
+    """Pairs of TWAP id and state."""
+    dex: str | None = None
+    """Perp dex name (``""`` = main dex)."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class TwapStatus:
+    """Status of a TWAP order.
+
+    Spec: ``/tmp/headspec/spec/types/orders.yaml``.
+    """
+
+    status: str
+    """``activated``, ``finished``, ``terminated``, ``waitingForTrigger``, ``stopped`` or ``error``."""
+    description: str | None = None
+    """Error text when ``status`` is ``error``."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class TwapTrigger:
+    """The trigger of a triggered TWAP order.
+
+    Spec: ``/tmp/headspec/spec/types/orders.yaml``.
+    """
+
+    px: Decimal
+    """Trigger price."""
+    above: bool
+    """True to trigger when the price rises above ``px``."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class TxDetailsResponse:
+    """Answer to a txDetails request.
+
+    Spec: ``/tmp/headspec/spec/types/explorer.yaml``.
+    """
+
+    type: str
+    """``txDetails``."""
+    tx: ExplorerTx
+    """The transaction."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class UsdcRouting:
+    """Routes currently used to move USDC in and out.
+
+    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    """
+
+    deposit_route: str
+    """``bridge`` or ``cctp``."""
+    withdrawal_route: str
+    """``bridge`` or ``cctp``."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class UserDetailsResponse:
+    """Answer to a userDetails request.
+
+    Spec: ``/tmp/headspec/spec/types/explorer.yaml``.
+    """
+
+    type: str
+    """``userDetails``."""
+    txs: tuple[ExplorerTx, ...]
+    """The user's recent transactions."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class UserEventsMessage:
+    """One event of the user (``userEvents`` stream, channel ``user``); exactly one field is set.
+
+    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    """
+
+    fills: tuple[UserFill, ...] | None = None
+    """New fills."""
+    funding: FundingDelta | None = None
+    """A funding payment."""
+    liquidation: UserLiquidationEvent | None = None
+    """A liquidation."""
+    non_user_cancel: tuple[NonUserCancel, ...] | None = None
+    """Orders canceled by the system."""
+    twap_history: tuple[TwapHistoryEntry, ...] | None = None
+    """TWAP status changes."""
+    twap_slice_fills: tuple[TwapSliceFill, ...] | None = None
+    """TWAP slice fills."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class UserFees:
+    """A user's fees.
+
+    Spec: ``/tmp/headspec/spec/info/userFees.yaml``.
+    """
+
+    daily_user_vlm: tuple[DailyUserVolume, ...]
+    """Daily volume of the user and the exchange."""
+    fee_schedule: FeeSchedule
+    """Base fee schedule."""
+    user_cross_rate: Decimal
+    """Effective perp taker rate."""
+    user_add_rate: Decimal
+    """Effective perp maker rate (negative = rebate)."""
+    user_spot_cross_rate: Decimal | None = None
+    """Effective spot taker rate."""
+    user_spot_add_rate: Decimal | None = None
+    """Effective spot maker rate."""
+    active_referral_discount: Decimal | None = None
+    """Active referral discount fraction."""
+    trial: Any = None
+    """Fee trial details (undocumented); usually None."""
+    fee_trial_escrow: Decimal | None = None
+    """Fee trial escrow amount."""
+    fee_trial_reward: Decimal | None = None
+    """Fee trial reward (older name of the escrow field)."""
+    next_trial_available_timestamp: Any = None
+    """When the next fee trial becomes available; usually None."""
+    staking_link: StakingLink | None = None
+    """Staking link or None."""
+    active_staking_discount: StakingDiscountTier | None = None
+    """Active staking discount."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class UserFill:
+    """One fill of a user's order.
+
+    Spec: ``/tmp/headspec/spec/types/orders.yaml``.
+    """
+
+    coin: str
+    """Coin."""
+    px: Decimal
+    """Fill price."""
+    sz: Decimal
+    """Fill size."""
+    side: str
+    """B (buy) or A (sell)."""
+    time: int
+    """Fill time (ms)."""
+    start_position: Decimal
+    """Position size before the fill (signed)."""
+    dir: str
+    """Display direction (``Open Long``, ``Close Short``, ``Buy``, ``Sell``, ...)."""
+    closed_pnl: Decimal
+    """Realized PnL of the fill."""
+    hash: str
+    """L1 transaction hash (all zeros for TWAP slices)."""
+    oid: int
+    """Order id."""
+    crossed: bool
+    """True when the fill was taker."""
+    fee: Decimal
+    """Fee paid (negative = rebate); includes the builder fee."""
+    builder_fee: Decimal | None = None
+    """Builder fee part of ``fee`` (absent when zero)."""
+    tid: int | None = None
+    """Trade id (absent in 2023 payloads)."""
+    fee_token: str | None = None
+    """Token the fee was paid in (absent in 2023 payloads)."""
+    fee_trial_escrow: Decimal | None = None
+    """Fee-trial escrow part of the fee."""
+    twap_id: int | None = None
+    """TWAP id for a TWAP slice fill; None otherwise."""
+    cloid: str | None = None
+    """Client order id of the order."""
+    liquidation: FillLiquidation | None = None
+    """Liquidation details when the fill was a liquidation."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class UserFillsMessage:
+    """Fills of the user (``userFills`` stream; the first message is a snapshot of recent fills).
+
+    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    """
+
+    user: str
+    """User address."""
+    fills: tuple[UserFill, ...]
+    """Fills."""
+    is_snapshot: bool | None = None
+    """True on the first (snapshot) message; absent afterwards."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class UserFundingsMessage:
+    """Funding payments of the user (``userFundings`` stream; the first message is a snapshot).
+
+    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    """
+
+    user: str
+    """User address."""
+    fundings: tuple[FundingDelta, ...]
+    """Payments (flat form with ``time``)."""
+    is_snapshot: bool | None = None
+    """True on the first (snapshot) message; absent afterwards."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class UserHistoricalOrdersMessage:
+    """Order status changes of the user (``userHistoricalOrders`` stream; the first message is a snapshot).
+
+    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    """
+
+    user: str
+    """User address."""
+    order_history: tuple[OrderStatusEntry, ...]
+    """Orders with their status."""
+    is_snapshot: bool | None = None
+    """True on the first (snapshot) message; absent afterwards."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class UserLiquidationEvent:
+    """A liquidation the user took part in (``userEvents`` ``liquidation``; snake_case keys on the wire).
+
+    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    """
+
+    lid: int
+    """Liquidation id."""
+    liquidator: str
+    """Address of the liquidator."""
+    liquidated_user: str
+    """Address of the liquidated user."""
+    liquidated_ntl_pos: Decimal
+    """Notional of the liquidated positions."""
+    liquidated_account_value: Decimal
+    """Account value at liquidation."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class UserNonFundingLedgerUpdatesMessage:
+    """Non-funding ledger changes of the user (``userNonFundingLedgerUpdates`` stream; the first message is a snapshot).
+
+    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    """
+
+    user: str
+    """User address."""
+    non_funding_ledger_updates: tuple[LedgerUpdate, ...]
+    """Ledger changes."""
+    is_snapshot: bool | None = None
+    """True on the first (snapshot) message; absent afterwards."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class UserRateLimit:
+    """A user's address-based action limit.
+
+    Spec: ``/tmp/headspec/spec/types/account.yaml``.
+    """
+
+    cum_vlm: Decimal
+    """Cumulative traded volume (USD)."""
+    n_requests_used: int
+    """Actions used."""
+    n_requests_cap: int
+    """Action budget (10000 + cumulative volume)."""
+    n_requests_surplus: int | None = None
+    """Requests bought beyond the cap (newer field)."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class UserRole:
+    """Role of an address: ``missing``, ``user``, ``vault``, ``agent`` or ``subAccount``.
+
+    Spec: ``/tmp/headspec/spec/types/account.yaml``.
+    """
+
+    role: str
+    """``missing``, ``user``, ``vault``, ``agent`` or ``subAccount``."""
+    data: UserRoleData | None = None
+    """Master address for ``agent`` and ``subAccount``."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class UserRoleData:
+    """Details of a user role.
+
+    Spec: ``/tmp/headspec/spec/types/account.yaml``.
+    """
+
+    user: str | None = None
+    """Master address of an agent."""
+    master: str | None = None
+    """Master address of a sub-account."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class UserTwapHistoryMessage:
+    """TWAP status changes of the user (``userTwapHistory`` stream; the first message is a snapshot).
+
+    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    """
+
+    user: str
+    """User address."""
+    history: tuple[TwapHistoryEntry, ...]
+    """Status changes (``time`` in seconds)."""
+    is_snapshot: bool | None = None
+    """True on the first (snapshot) message; absent afterwards."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class UserTwapSliceFillsMessage:
+    """TWAP slice fills of the user (``userTwapSliceFills`` stream; the first message is a snapshot).
+
+    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    """
+
+    user: str
+    """User address."""
+    twap_slice_fills: tuple[TwapSliceFill, ...]
+    """Slice fills."""
+    is_snapshot: bool | None = None
+    """True on the first (snapshot) message; absent afterwards."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class UserVaultEquity:
+    """A user's deposit in one vault.
+
+    Spec: ``/tmp/headspec/spec/types/vaults.yaml``.
+    """
+
+    vault_address: str
+    """Vault address."""
+    equity: Decimal
+    """Equity of the user in the vault (USD)."""
+    locked_until_timestamp: int | None = None
+    """Time until which the deposit is locked (ms)."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ValidatorL1Vote:
+    """One open L1 governance vote of the validators.
+
+    Spec: ``/tmp/headspec/spec/types/staking.yaml``.
+    """
+
+    expire_time: int
+    """Time the vote expires (ms)."""
+    action: ValidatorL1VoteAction
+    """What is voted on."""
+    votes: tuple[str, ...]
+    """Validators that voted for it."""
+    quorum_reached: bool | None = None
+    """Whether the quorum has been reached."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ValidatorL1VoteAction:
+    """What a validator L1 vote is about; exactly one of the fields is set (the keys are single letters on the wire).
+
+    Spec: ``/tmp/headspec/spec/types/staking.yaml``.
+    """
+
+    d: str | None = None
+    """A string-valued governance action."""
+    c: tuple[str, ...] | None = None
+    """A list-valued governance action."""
+    o: Any = None
+    """An outcome (prediction market) governance action, as received."""
+    e: Any = None
+    """An EVM/token staking governance action, as received."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ValidatorStats:
+    """Performance of a validator over one period.
+
+    Spec: ``/tmp/headspec/spec/types/staking.yaml``.
+    """
+
+    uptime_fraction: Decimal
+    """Fraction of time the validator was up."""
+    predicted_apr: Decimal
+    """Predicted yearly staking return."""
+    n_samples: int
+    """Number of samples behind the figures."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ValidatorSummary:
+    """One validator with its stake and recent performance.
+
+    Spec: ``/tmp/headspec/spec/types/staking.yaml``.
+    """
+
+    validator: str
+    """Validator address."""
+    signer: str
+    """Signer address."""
+    name: str
+    """Display name."""
+    description: str
+    """Description."""
+    n_recent_blocks: int
+    """Number of blocks proposed recently."""
+    stake: int
+    """Total stake (JSON integer, may exceed 2**53)."""
+    is_jailed: bool
+    """Whether the validator is jailed."""
+    is_active: bool
+    """Whether the validator is active."""
+    commission: Decimal
+    """Commission rate."""
+    stats: tuple[tuple[str, ValidatorStats], ...]
+    """``[period, stats]`` pairs for ``day``, ``week`` and ``month``."""
+    unjailable_after: int | None = None
+    """Time after which it can be unjailed (ms); None when not jailed."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class VaultChildAddresses:
+    """The child vaults of a parent vault.
+
+    Spec: ``/tmp/headspec/spec/types/vaults.yaml``.
+    """
+
+    child_addresses: tuple[str, ...]
+    """Addresses of the child vaults."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class VaultCreateDelta:
+    """Creation of a vault (``vaultCreate``).
+
+    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    """
+
+    vault: str
+    """Vault address."""
+    usdc: Decimal
+    """Initial deposit."""
+    type: str
+    """``vaultCreate``."""
+    fee: Decimal | None = None
+    """Creation fee."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class VaultDepositDelta:
+    """A deposit into a vault (``vaultDeposit``).
+
+    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    """
+
+    vault: str
+    """Vault address."""
+    usdc: Decimal
+    """Amount."""
+    type: str
+    """``vaultDeposit``."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class VaultDetails:
+    """Full description of a vault with its performance and depositors.
+
+    Spec: ``/tmp/headspec/spec/types/vaults.yaml``.
+    """
+
+    name: str
+    """Vault name."""
+    vault_address: str
+    """Vault address."""
+    leader: str
+    """Address of the vault leader."""
+    description: str
+    """Description."""
+    portfolio: tuple[tuple[str, PortfolioPeriod], ...]
+    """Account value and PnL history as ``(period, data)`` pairs (``day``, ``week``, ``month``, ``allTime``, ``perp*``)."""
+    apr: float
+    """Annual percentage rate (plain JSON number; 0.1 = 10 %)."""
+    leader_fraction: float
+    """Fraction of the vault owned by the leader."""
+    leader_commission: float
+    """Leader's share of the profits."""
+    followers: tuple[VaultFollower, ...]
+    """Depositors (largest first)."""
+    max_distributable: float
+    """Maximum amount the leader can distribute (USD)."""
+    max_withdrawable: float
+    """Maximum amount the requesting user can withdraw (USD)."""
+    is_closed: bool
+    """Whether the vault is closed for deposits."""
+    follower_state: VaultFollower | None = None
+    """The requesting user's deposit; None without ``user`` or without a deposit."""
+    relationship: VaultRelationship | None = None
+    """Parent/child relationship."""
+    allow_deposits: bool | None = None
+    """Whether deposits from others are allowed."""
+    always_close_on_withdraw: bool | None = None
+    """Whether positions are closed on each withdrawal."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class VaultDistributionDelta:
+    """A distribution paid by a vault (``vaultDistribution``).
+
+    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    """
+
+    vault: str
+    """Vault address."""
+    usdc: Decimal
+    """Amount."""
+    type: str
+    """``vaultDistribution``."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class VaultFollower:
+    """A depositor of a vault (the leader appears with user ``Leader``).
+
+    Spec: ``/tmp/headspec/spec/types/vaults.yaml``.
+    """
+
+    user: str
+    """Depositor address, or ``Leader``."""
+    vault_equity: Decimal
+    """Equity of the depositor in the vault (USD)."""
+    pnl: Decimal
+    """PnL of the current deposit."""
+    all_time_pnl: Decimal
+    """All-time PnL in this vault."""
+    days_following: int
+    """Days since the first deposit."""
+    vault_entry_time: int
+    """Time of the first deposit (ms)."""
+    lockup_until: int | None = None
+    """Time until which the deposit is locked (ms)."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class VaultLeaderCommissionDelta:
+    """Commission earned by a vault leader (``vaultLeaderCommission``).
+
+    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    """
+
+    user: str
+    """Leader address."""
+    usdc: Decimal
+    """Amount."""
+    type: str
+    """``vaultLeaderCommission``."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class VaultRelationshipParent:
+    """A parent vault with its child vaults.
+
+    Spec: ``/tmp/headspec/spec/types/vaults.yaml``.
+    """
+
+    type: str
+    """``parent``."""
+    data: VaultChildAddresses
+    """The child vaults."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class VaultRelationshipPlain:
+    """A vault that is not a parent vault (``normal`` or ``child``).
+
+    Spec: ``/tmp/headspec/spec/types/vaults.yaml``.
+    """
+
+    type: str
+    """``normal`` or ``child``."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class VaultSummary:
+    """Short description of a vault.
+
+    Spec: ``/tmp/headspec/spec/types/vaults.yaml``.
+    """
+
+    name: str
+    """Vault name."""
+    vault_address: str
+    """Vault address."""
+    leader: str
+    """Address of the vault leader."""
+    tvl: Decimal
+    """Total value locked (USD)."""
+    is_closed: bool
+    """Whether the vault is closed for deposits."""
+    relationship: VaultRelationship | None = None
+    """Parent/child relationship."""
+    create_time_millis: int | None = None
+    """Creation time (ms)."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class VaultWithdrawDelta:
+    """A withdrawal from a vault (``vaultWithdraw``).
+
+    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    """
+
+    vault: str
+    """Vault address."""
+    user: str
+    """Withdrawing user."""
+    requested_usd: Decimal
+    """Amount requested (USD)."""
+    type: str
+    """``vaultWithdraw``."""
+    commission: Decimal | None = None
+    """Leader commission."""
+    closing_cost: Decimal | None = None
+    """Cost of closing positions."""
+    basis: Decimal | None = None
+    """Cost basis."""
+    net_withdrawn_usd: Decimal | None = None
+    """Net amount withdrawn (USD)."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class VipFeeTier:
+    """A fee tier reached by 14-day volume.
+
+    Spec: ``/tmp/headspec/spec/info/userFees.yaml``.
+    """
+
+    ntl_cutoff: Decimal
+    """Volume cutoff (USD)."""
+    cross: Decimal
+    """Perp taker rate."""
+    add: Decimal
+    """Perp maker rate."""
+    spot_cross: Decimal
+    """Spot taker rate."""
+    spot_add: Decimal
+    """Spot maker rate."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class WebData2:
+    """The frontend aggregate of a user's account and the market.
+
+    Spec: ``/tmp/headspec/spec/info/webData2.yaml``.
+    """
+
+    clearinghouse_state: ClearinghouseState
+    """Perp account state."""
+    open_orders: tuple[FrontendOpenOrder, ...]
+    """Open orders."""
+    meta: PerpMeta
+    """Perpetuals metadata."""
+    asset_ctxs: tuple[PerpAssetCtx, ...]
+    """Perpetual asset contexts (index i belongs to meta.universe[i])."""
+    server_time: int
+    """Server time (ms)."""
+    user: str
+    """User address."""
+    leading_vaults: tuple[LeadingVault, ...] | None = None
+    """Vaults the user leads."""
+    total_vault_equity: Decimal | None = None
+    """Total equity in vaults."""
+    agent_address: str | None = None
+    """Agent address or None."""
+    agent_valid_until: int | None = None
+    """Agent expiry (ms) or None."""
+    cum_ledger: Decimal | None = None
+    """Cumulative ledger value."""
+    is_vault: bool | None = None
+    """Whether the user is a vault."""
+    twap_states: tuple[tuple[int, TwapState], ...] | None = None
+    """Pairs of TWAP id and state of running TWAPs."""
+    spot_state: SpotClearinghouseState | None = None
+    """Spot account state."""
+    spot_asset_ctxs: tuple[SpotAssetCtx, ...] | None = None
+    """Spot asset contexts."""
+    opt_out_of_spot_dusting: bool | None = None
+    """True when the user opted out of spot dusting."""
+    perps_at_open_interest_cap: tuple[str, ...] | None = None
+    """Coins at their open interest cap."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class WebData3Message:
+    """The web frontend's aggregate of a user's account (``webData3`` stream).
+
+    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    """
+
+    user_state: WebData3UserState
+    """Account-level state."""
+    perp_dex_states: tuple[WebData3PerpDexState, ...]
+    """State per perp dex (main dex first)."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class WebData3PerpDexState:
+    """Per-perp-dex part of ``webData3``.
+
+    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    """
+
+    total_vault_equity: Decimal
+    """Total equity of the user in vaults."""
+    perps_at_open_interest_cap: tuple[str, ...] | None = None
+    """Coins at their open interest cap."""
+    leading_vaults: tuple[LeadingVault, ...] | None = None
+    """Vaults the user leads."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class WebData3UserState:
+    """Account-level part of ``webData3``.
+
+    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    """
+
+    cum_ledger: Decimal
+    """Cumulative ledger value."""
+    server_time: int
+    """Server time (ms)."""
+    is_vault: bool
+    """Whether the user is a vault."""
+    user: str
+    """User address."""
+    agent_address: str | None = None
+    """Agent (API wallet) address, or None."""
+    agent_valid_until: int | None = None
+    """Agent expiry (ms), or None."""
+    opt_out_of_spot_dusting: bool | None = None
+    """True when the user opted out of spot dusting."""
+    dex_abstraction_enabled: bool | None = None
+    """Whether dex abstraction is enabled."""
+    abstraction: Any = None
+    """Account abstraction setting, as received (undocumented)."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class WindowPerformance:
+    """Performance of a trader over one window.
+
+    Spec: ``/tmp/headspec/spec/types/stats.yaml``.
+    """
+
+    pnl: Decimal | None = None
+    """PnL (USD)."""
+    roi: Decimal | None = None
+    """Return on investment (0.1 = 10 %)."""
+    vlm: Decimal | None = None
+    """Volume (USD)."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class WithdrawDelta:
+    """A USDC withdrawal to the bridge (``withdraw``).
+
+    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    """
+
+    usdc: Decimal
+    """Amount."""
+    type: str
+    """``withdraw``."""
+    nonce: int | None = None
+    """Nonce of the withdrawal."""
+    fee: Decimal | None = None
+    """Fee."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+LedgerDelta: TypeAlias = (
+    AccountClassTransferDelta
+    | DepositDelta
+    | InternalTransferDelta
+    | LiquidationDelta
+    | RewardsClaimDelta
+    | SpotTransferDelta
+    | SubAccountTransferDelta
+    | VaultCreateDelta
+    | VaultDepositDelta
+    | VaultDistributionDelta
+    | VaultWithdrawDelta
+    | WithdrawDelta
+    | SendDelta
+    | DeployGasAuctionDelta
+    | CStakingTransferDelta
+    | BorrowLendDelta
+    | SpotGenesisDelta
+    | ActivateDexAbstractionDelta
+    | VaultLeaderCommissionDelta
+    | Unknown
+)
+"""One non-funding ledger change (discriminated by ``type``; unknown variants arrive as :class:`Unknown`)."""
+
+
+ReferrerState: TypeAlias = ReferrerStateReady | ReferrerStateNeedToCreateCode | ReferrerStateNeedToTrade | Unknown
+"""Referrer stage of a user. (discriminated by ``stage``; unknown variants arrive as :class:`Unknown`)."""
+
+
+VaultRelationship: TypeAlias = VaultRelationshipPlain | VaultRelationshipPlain | VaultRelationshipParent | Unknown
+"""How a vault relates to other vaults. (discriminated by ``type``; unknown variants arrive as :class:`Unknown`)."""
+
+_K_AccountClassTransferDelta = frozenset(
+    (
+        "usdc",
+        "toPerp",
+        "type",
+    )
+)
+
+
+def _s_AccountClassTransferDelta(d: Any) -> AccountClassTransferDelta:
+    if d.__class__ is not dict:
+        raise Bad("object (AccountClassTransferDelta)", d)
+    k = ""
+    try:
+        k = "usdc"
+        f_usdc = to_decimal(d["usdc"])
+        k = "toPerp"
+        f_to_perp = to_bool(d["toPerp"])
+        k = "type"
+        f_type = to_str(d["type"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_AccountClassTransferDelta
+    return AccountClassTransferDelta(
+        usdc=f_usdc,
+        to_perp=f_to_perp,
+        type=f_type,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_AccountClassTransferDelta(m: AccountClassTransferDelta) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "usdc": to_wire(m.usdc),
+        "toPerp": to_wire(m.to_perp),
+        "type": to_wire(m.type),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_ActivateDexAbstractionDelta = frozenset(
+    (
+        "dex",
+        "token",
+        "amount",
+        "type",
+    )
+)
+
+
+def _s_ActivateDexAbstractionDelta(d: Any) -> ActivateDexAbstractionDelta:
+    if d.__class__ is not dict:
+        raise Bad("object (ActivateDexAbstractionDelta)", d)
+    k = ""
+    try:
+        k = "dex"
+        f_dex = to_str(d["dex"])
+        k = "token"
+        f_token = to_str(d["token"])
+        k = "amount"
+        f_amount = to_decimal(d["amount"])
+        k = "type"
+        f_type = to_str(d["type"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_ActivateDexAbstractionDelta
+    return ActivateDexAbstractionDelta(
+        dex=f_dex,
+        token=f_token,
+        amount=f_amount,
+        type=f_type,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_ActivateDexAbstractionDelta(m: ActivateDexAbstractionDelta) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "dex": to_wire(m.dex),
+        "token": to_wire(m.token),
+        "amount": to_wire(m.amount),
+        "type": to_wire(m.type),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_ActiveAssetCtxMessage = frozenset(
+    (
+        "coin",
+        "ctx",
+    )
+)
+
+
+def _s_ActiveAssetCtxMessage(d: Any) -> ActiveAssetCtxMessage:
+    if d.__class__ is not dict:
+        raise Bad("object (ActiveAssetCtxMessage)", d)
+    k = ""
+    try:
+        k = "coin"
+        f_coin = to_str(d["coin"])
+        k = "ctx"
+        f_ctx = _s_AnyAssetCtx(d["ctx"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_ActiveAssetCtxMessage
+    return ActiveAssetCtxMessage(
+        coin=f_coin,
+        ctx=f_ctx,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_ActiveAssetCtxMessage(m: ActiveAssetCtxMessage) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "coin": to_wire(m.coin),
+        "ctx": to_wire(m.ctx),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_ActiveAssetData = frozenset(
+    (
+        "user",
+        "coin",
+        "leverage",
+        "maxTradeSzs",
+        "availableToTrade",
+        "markPx",
+    )
+)
+
+
+def _s_ActiveAssetData(d: Any) -> ActiveAssetData:
+    if d.__class__ is not dict:
+        raise Bad("object (ActiveAssetData)", d)
+    k = ""
+    try:
+        k = "user"
+        f_user = to_str(d["user"])
+        k = "coin"
+        f_coin = to_str(d["coin"])
+        k = "leverage"
+        f_leverage = _s_Leverage(d["leverage"])
+        k = "maxTradeSzs"
+        f_max_trade_szs = _c_tuple_decimal_decimal(d["maxTradeSzs"])
+        k = "availableToTrade"
+        f_available_to_trade = _c_tuple_decimal_decimal(d["availableToTrade"])
+        k = "markPx"
+        v = d.get("markPx")
+        f_mark_px = None if v is None else to_decimal(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_ActiveAssetData
+    return ActiveAssetData(
+        user=f_user,
+        coin=f_coin,
+        leverage=f_leverage,
+        max_trade_szs=f_max_trade_szs,
+        available_to_trade=f_available_to_trade,
+        mark_px=f_mark_px,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_ActiveAssetData(m: ActiveAssetData) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "user": to_wire(m.user),
+        "coin": to_wire(m.coin),
+        "leverage": to_wire(m.leverage),
+        "maxTradeSzs": to_wire(m.max_trade_szs),
+        "availableToTrade": to_wire(m.available_to_trade),
+    }
+    if m.mark_px is not None:
+        out["markPx"] = to_wire(m.mark_px)
+    out.update(m.extra)
+    return out
+
+
+_K_ActiveSpotAssetCtxMessage = frozenset(
+    (
+        "coin",
+        "ctx",
+    )
+)
+
+
+def _s_ActiveSpotAssetCtxMessage(d: Any) -> ActiveSpotAssetCtxMessage:
+    if d.__class__ is not dict:
+        raise Bad("object (ActiveSpotAssetCtxMessage)", d)
+    k = ""
+    try:
+        k = "coin"
+        f_coin = to_str(d["coin"])
+        k = "ctx"
+        f_ctx = _s_SpotAssetCtx(d["ctx"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_ActiveSpotAssetCtxMessage
+    return ActiveSpotAssetCtxMessage(
+        coin=f_coin,
+        ctx=f_ctx,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_ActiveSpotAssetCtxMessage(m: ActiveSpotAssetCtxMessage) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "coin": to_wire(m.coin),
+        "ctx": to_wire(m.ctx),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_AlignedQuoteTokenInfo = frozenset(
+    (
+        "isAligned",
+        "firstAlignedTime",
+        "evmMintedSupply",
+        "dailyAmountOwed",
+        "predictedRate",
+    )
+)
+
+
+def _s_AlignedQuoteTokenInfo(d: Any) -> AlignedQuoteTokenInfo:
+    if d.__class__ is not dict:
+        raise Bad("object (AlignedQuoteTokenInfo)", d)
+    k = ""
+    try:
+        k = "isAligned"
+        f_is_aligned = to_bool(d["isAligned"])
+        k = "firstAlignedTime"
+        v = d.get("firstAlignedTime")
+        f_first_aligned_time = None if v is None else to_int(v)
+        k = "evmMintedSupply"
+        v = d.get("evmMintedSupply")
+        f_evm_minted_supply = None if v is None else to_decimal(v)
+        k = "dailyAmountOwed"
+        v = d.get("dailyAmountOwed")
+        f_daily_amount_owed = None if v is None else _c_list_tuple_str_decimal(v)
+        k = "predictedRate"
+        v = d.get("predictedRate")
+        f_predicted_rate = None if v is None else to_decimal(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_AlignedQuoteTokenInfo
+    return AlignedQuoteTokenInfo(
+        is_aligned=f_is_aligned,
+        first_aligned_time=f_first_aligned_time,
+        evm_minted_supply=f_evm_minted_supply,
+        daily_amount_owed=f_daily_amount_owed,
+        predicted_rate=f_predicted_rate,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_AlignedQuoteTokenInfo(m: AlignedQuoteTokenInfo) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "isAligned": to_wire(m.is_aligned),
+    }
+    if m.first_aligned_time is not None:
+        out["firstAlignedTime"] = to_wire(m.first_aligned_time)
+    if m.evm_minted_supply is not None:
+        out["evmMintedSupply"] = to_wire(m.evm_minted_supply)
+    if m.daily_amount_owed is not None:
+        out["dailyAmountOwed"] = to_wire(m.daily_amount_owed)
+    if m.predicted_rate is not None:
+        out["predictedRate"] = to_wire(m.predicted_rate)
+    out.update(m.extra)
+    return out
+
+
+_K_AllDexsAssetCtxsMessage = frozenset(("ctxs",))
+
+
+def _s_AllDexsAssetCtxsMessage(d: Any) -> AllDexsAssetCtxsMessage:
+    if d.__class__ is not dict:
+        raise Bad("object (AllDexsAssetCtxsMessage)", d)
+    k = ""
+    try:
+        k = "ctxs"
+        f_ctxs = _c_list_tuple_str_list_PerpAssetCtx(d["ctxs"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_AllDexsAssetCtxsMessage
+    return AllDexsAssetCtxsMessage(
+        ctxs=f_ctxs,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_AllDexsAssetCtxsMessage(m: AllDexsAssetCtxsMessage) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "ctxs": to_wire(m.ctxs),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_AllDexsClearinghouseStateMessage = frozenset(
+    (
+        "user",
+        "clearinghouseStates",
+    )
+)
+
+
+def _s_AllDexsClearinghouseStateMessage(d: Any) -> AllDexsClearinghouseStateMessage:
+    if d.__class__ is not dict:
+        raise Bad("object (AllDexsClearinghouseStateMessage)", d)
+    k = ""
+    try:
+        k = "user"
+        f_user = to_str(d["user"])
+        k = "clearinghouseStates"
+        f_clearinghouse_states = _c_list_tuple_str_ClearinghouseState(d["clearinghouseStates"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_AllDexsClearinghouseStateMessage
+    return AllDexsClearinghouseStateMessage(
+        user=f_user,
+        clearinghouse_states=f_clearinghouse_states,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_AllDexsClearinghouseStateMessage(m: AllDexsClearinghouseStateMessage) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "user": to_wire(m.user),
+        "clearinghouseStates": to_wire(m.clearinghouse_states),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_AllMidsMessage = frozenset(
+    (
+        "mids",
+        "dex",
+    )
+)
+
+
+def _s_AllMidsMessage(d: Any) -> AllMidsMessage:
+    if d.__class__ is not dict:
+        raise Bad("object (AllMidsMessage)", d)
+    k = ""
+    try:
+        k = "mids"
+        f_mids = _c_map_decimal(d["mids"])
+        k = "dex"
+        v = d.get("dex")
+        f_dex = None if v is None else to_str(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_AllMidsMessage
+    return AllMidsMessage(
+        mids=f_mids,
+        dex=f_dex,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_AllMidsMessage(m: AllMidsMessage) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "mids": to_wire(m.mids),
+    }
+    if m.dex is not None:
+        out["dex"] = to_wire(m.dex)
+    out.update(m.extra)
+    return out
+
+
+_K_AnyAssetCtx = frozenset(
+    (
+        "prevDayPx",
+        "dayNtlVlm",
+        "markPx",
+        "midPx",
+        "dayBaseVlm",
+        "funding",
+        "openInterest",
+        "premium",
+        "oraclePx",
+        "impactPxs",
+        "coin",
+        "circulatingSupply",
+        "totalSupply",
+    )
+)
+
+
+def _s_AnyAssetCtx(d: Any) -> AnyAssetCtx:
+    if d.__class__ is not dict:
+        raise Bad("object (AnyAssetCtx)", d)
+    k = ""
+    try:
+        k = "prevDayPx"
+        f_prev_day_px = to_decimal(d["prevDayPx"])
+        k = "dayNtlVlm"
+        f_day_ntl_vlm = to_decimal(d["dayNtlVlm"])
+        k = "markPx"
+        f_mark_px = to_decimal(d["markPx"])
+        k = "midPx"
+        v = d.get("midPx")
+        f_mid_px = None if v is None else to_decimal(v)
+        k = "dayBaseVlm"
+        v = d.get("dayBaseVlm")
+        f_day_base_vlm = None if v is None else to_decimal(v)
+        k = "funding"
+        v = d.get("funding")
+        f_funding = None if v is None else to_decimal(v)
+        k = "openInterest"
+        v = d.get("openInterest")
+        f_open_interest = None if v is None else to_decimal(v)
+        k = "premium"
+        v = d.get("premium")
+        f_premium = None if v is None else to_decimal(v)
+        k = "oraclePx"
+        v = d.get("oraclePx")
+        f_oracle_px = None if v is None else to_decimal(v)
+        k = "impactPxs"
+        v = d.get("impactPxs")
+        f_impact_pxs = None if v is None else _c_list_decimal(v)
+        k = "coin"
+        v = d.get("coin")
+        f_coin = None if v is None else to_str(v)
+        k = "circulatingSupply"
+        v = d.get("circulatingSupply")
+        f_circulating_supply = None if v is None else to_decimal(v)
+        k = "totalSupply"
+        v = d.get("totalSupply")
+        f_total_supply = None if v is None else to_decimal(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_AnyAssetCtx
+    return AnyAssetCtx(
+        prev_day_px=f_prev_day_px,
+        day_ntl_vlm=f_day_ntl_vlm,
+        mark_px=f_mark_px,
+        mid_px=f_mid_px,
+        day_base_vlm=f_day_base_vlm,
+        funding=f_funding,
+        open_interest=f_open_interest,
+        premium=f_premium,
+        oracle_px=f_oracle_px,
+        impact_pxs=f_impact_pxs,
+        coin=f_coin,
+        circulating_supply=f_circulating_supply,
+        total_supply=f_total_supply,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_AnyAssetCtx(m: AnyAssetCtx) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "prevDayPx": to_wire(m.prev_day_px),
+        "dayNtlVlm": to_wire(m.day_ntl_vlm),
+        "markPx": to_wire(m.mark_px),
+    }
+    if m.mid_px is not None:
+        out["midPx"] = to_wire(m.mid_px)
+    if m.day_base_vlm is not None:
+        out["dayBaseVlm"] = to_wire(m.day_base_vlm)
+    if m.funding is not None:
+        out["funding"] = to_wire(m.funding)
+    if m.open_interest is not None:
+        out["openInterest"] = to_wire(m.open_interest)
+    if m.premium is not None:
+        out["premium"] = to_wire(m.premium)
+    if m.oracle_px is not None:
+        out["oraclePx"] = to_wire(m.oracle_px)
+    if m.impact_pxs is not None:
+        out["impactPxs"] = to_wire(m.impact_pxs)
+    if m.coin is not None:
+        out["coin"] = to_wire(m.coin)
+    if m.circulating_supply is not None:
+        out["circulatingSupply"] = to_wire(m.circulating_supply)
+    if m.total_supply is not None:
+        out["totalSupply"] = to_wire(m.total_supply)
+    out.update(m.extra)
+    return out
+
+
+_K_AssetCtxsMessage = frozenset(
+    (
+        "dex",
+        "ctxs",
+    )
+)
+
+
+def _s_AssetCtxsMessage(d: Any) -> AssetCtxsMessage:
+    if d.__class__ is not dict:
+        raise Bad("object (AssetCtxsMessage)", d)
+    k = ""
+    try:
+        k = "ctxs"
+        f_ctxs = _c_list_PerpAssetCtx(d["ctxs"])
+        k = "dex"
+        v = d.get("dex")
+        f_dex = None if v is None else to_str(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_AssetCtxsMessage
+    return AssetCtxsMessage(
+        dex=f_dex,
+        ctxs=f_ctxs,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_AssetCtxsMessage(m: AssetCtxsMessage) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "ctxs": to_wire(m.ctxs),
+    }
+    if m.dex is not None:
+        out["dex"] = to_wire(m.dex)
+    out.update(m.extra)
+    return out
+
+
+_K_AssetPosition = frozenset(
+    (
+        "type",
+        "position",
+    )
+)
+
+
+def _s_AssetPosition(d: Any) -> AssetPosition:
+    if d.__class__ is not dict:
+        raise Bad("object (AssetPosition)", d)
+    k = ""
+    try:
+        k = "type"
+        f_type = to_str(d["type"])
+        k = "position"
+        f_position = _s_Position(d["position"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_AssetPosition
+    return AssetPosition(
+        type=f_type,
+        position=f_position,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_AssetPosition(m: AssetPosition) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "type": to_wire(m.type),
+        "position": to_wire(m.position),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_BboMessage = frozenset(
+    (
+        "coin",
+        "time",
+        "bbo",
+    )
+)
+
+
+def _s_BboMessage(d: Any) -> BboMessage:
+    if d.__class__ is not dict:
+        raise Bad("object (BboMessage)", d)
+    k = ""
+    try:
+        k = "coin"
+        f_coin = to_str(d["coin"])
+        k = "time"
+        f_time = to_int(d["time"])
+        k = "bbo"
+        f_bbo = _c_tuple_opt_L2Level_opt_L2Level(d["bbo"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_BboMessage
+    return BboMessage(
+        coin=f_coin,
+        time=f_time,
+        bbo=f_bbo,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_BboMessage(m: BboMessage) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "coin": to_wire(m.coin),
+        "time": to_wire(m.time),
+        "bbo": to_wire(m.bbo),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_BlockDetailsResponse = frozenset(
+    (
+        "type",
+        "blockDetails",
+    )
+)
+
+
+def _s_BlockDetailsResponse(d: Any) -> BlockDetailsResponse:
+    if d.__class__ is not dict:
+        raise Bad("object (BlockDetailsResponse)", d)
+    k = ""
+    try:
+        k = "type"
+        f_type = to_str(d["type"])
+        k = "blockDetails"
+        f_block_details = _s_ExplorerBlock(d["blockDetails"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_BlockDetailsResponse
+    return BlockDetailsResponse(
+        type=f_type,
+        block_details=f_block_details,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_BlockDetailsResponse(m: BlockDetailsResponse) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "type": to_wire(m.type),
+        "blockDetails": to_wire(m.block_details),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_BorrowLendAmount = frozenset(
+    (
+        "basis",
+        "value",
+    )
+)
+
+
+def _s_BorrowLendAmount(d: Any) -> BorrowLendAmount:
+    if d.__class__ is not dict:
+        raise Bad("object (BorrowLendAmount)", d)
+    k = ""
+    try:
+        k = "basis"
+        f_basis = to_decimal(d["basis"])
+        k = "value"
+        f_value = to_decimal(d["value"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_BorrowLendAmount
+    return BorrowLendAmount(
+        basis=f_basis,
+        value=f_value,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_BorrowLendAmount(m: BorrowLendAmount) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "basis": to_wire(m.basis),
+        "value": to_wire(m.value),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_BorrowLendDelta = frozenset(
+    (
+        "token",
+        "operation",
+        "amount",
+        "interestAmount",
+        "type",
+    )
+)
+
+
+def _s_BorrowLendDelta(d: Any) -> BorrowLendDelta:
+    if d.__class__ is not dict:
+        raise Bad("object (BorrowLendDelta)", d)
+    k = ""
+    try:
+        k = "token"
+        f_token = to_str(d["token"])
+        k = "operation"
+        f_operation = to_str(d["operation"])
+        k = "amount"
+        f_amount = to_decimal(d["amount"])
+        k = "type"
+        f_type = to_str(d["type"])
+        k = "interestAmount"
+        v = d.get("interestAmount")
+        f_interest_amount = None if v is None else to_decimal(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_BorrowLendDelta
+    return BorrowLendDelta(
+        token=f_token,
+        operation=f_operation,
+        amount=f_amount,
+        interest_amount=f_interest_amount,
+        type=f_type,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_BorrowLendDelta(m: BorrowLendDelta) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "token": to_wire(m.token),
+        "operation": to_wire(m.operation),
+        "amount": to_wire(m.amount),
+        "type": to_wire(m.type),
+    }
+    if m.interest_amount is not None:
+        out["interestAmount"] = to_wire(m.interest_amount)
+    out.update(m.extra)
+    return out
+
+
+_K_BorrowLendInterest = frozenset(
+    (
+        "time",
+        "token",
+        "borrow",
+        "supply",
+    )
+)
+
+
+def _s_BorrowLendInterest(d: Any) -> BorrowLendInterest:
+    if d.__class__ is not dict:
+        raise Bad("object (BorrowLendInterest)", d)
+    k = ""
+    try:
+        k = "time"
+        f_time = to_int(d["time"])
+        k = "token"
+        f_token = to_str(d["token"])
+        k = "borrow"
+        f_borrow = to_decimal(d["borrow"])
+        k = "supply"
+        f_supply = to_decimal(d["supply"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_BorrowLendInterest
+    return BorrowLendInterest(
+        time=f_time,
+        token=f_token,
+        borrow=f_borrow,
+        supply=f_supply,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_BorrowLendInterest(m: BorrowLendInterest) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "time": to_wire(m.time),
+        "token": to_wire(m.token),
+        "borrow": to_wire(m.borrow),
+        "supply": to_wire(m.supply),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_BorrowLendReserveState = frozenset(
+    (
+        "borrowYearlyRate",
+        "supplyYearlyRate",
+        "balance",
+        "utilization",
+        "oraclePx",
+        "ltv",
+        "totalSupplied",
+        "totalBorrowed",
+    )
+)
+
+
+def _s_BorrowLendReserveState(d: Any) -> BorrowLendReserveState:
+    if d.__class__ is not dict:
+        raise Bad("object (BorrowLendReserveState)", d)
+    k = ""
+    try:
+        k = "borrowYearlyRate"
+        f_borrow_yearly_rate = to_decimal(d["borrowYearlyRate"])
+        k = "supplyYearlyRate"
+        f_supply_yearly_rate = to_decimal(d["supplyYearlyRate"])
+        k = "balance"
+        f_balance = to_decimal(d["balance"])
+        k = "utilization"
+        f_utilization = to_decimal(d["utilization"])
+        k = "oraclePx"
+        f_oracle_px = to_decimal(d["oraclePx"])
+        k = "ltv"
+        f_ltv = to_decimal(d["ltv"])
+        k = "totalSupplied"
+        f_total_supplied = to_decimal(d["totalSupplied"])
+        k = "totalBorrowed"
+        f_total_borrowed = to_decimal(d["totalBorrowed"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_BorrowLendReserveState
+    return BorrowLendReserveState(
+        borrow_yearly_rate=f_borrow_yearly_rate,
+        supply_yearly_rate=f_supply_yearly_rate,
+        balance=f_balance,
+        utilization=f_utilization,
+        oracle_px=f_oracle_px,
+        ltv=f_ltv,
+        total_supplied=f_total_supplied,
+        total_borrowed=f_total_borrowed,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_BorrowLendReserveState(m: BorrowLendReserveState) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "borrowYearlyRate": to_wire(m.borrow_yearly_rate),
+        "supplyYearlyRate": to_wire(m.supply_yearly_rate),
+        "balance": to_wire(m.balance),
+        "utilization": to_wire(m.utilization),
+        "oraclePx": to_wire(m.oracle_px),
+        "ltv": to_wire(m.ltv),
+        "totalSupplied": to_wire(m.total_supplied),
+        "totalBorrowed": to_wire(m.total_borrowed),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_BorrowLendTokenState = frozenset(
+    (
+        "borrow",
+        "supply",
+    )
+)
+
+
+def _s_BorrowLendTokenState(d: Any) -> BorrowLendTokenState:
+    if d.__class__ is not dict:
+        raise Bad("object (BorrowLendTokenState)", d)
+    k = ""
+    try:
+        k = "borrow"
+        f_borrow = _s_BorrowLendAmount(d["borrow"])
+        k = "supply"
+        f_supply = _s_BorrowLendAmount(d["supply"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_BorrowLendTokenState
+    return BorrowLendTokenState(
+        borrow=f_borrow,
+        supply=f_supply,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_BorrowLendTokenState(m: BorrowLendTokenState) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "borrow": to_wire(m.borrow),
+        "supply": to_wire(m.supply),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_BorrowLendUserState = frozenset(
+    (
+        "tokenToState",
+        "health",
+        "healthFactor",
+    )
+)
+
+
+def _s_BorrowLendUserState(d: Any) -> BorrowLendUserState:
+    if d.__class__ is not dict:
+        raise Bad("object (BorrowLendUserState)", d)
+    k = ""
+    try:
+        k = "tokenToState"
+        f_token_to_state = _c_list_tuple_int_BorrowLendTokenState(d["tokenToState"])
+        k = "health"
+        f_health = to_str(d["health"])
+        k = "healthFactor"
+        v = d.get("healthFactor")
+        f_health_factor = None if v is None else to_decimal(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_BorrowLendUserState
+    return BorrowLendUserState(
+        token_to_state=f_token_to_state,
+        health=f_health,
+        health_factor=f_health_factor,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_BorrowLendUserState(m: BorrowLendUserState) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "tokenToState": to_wire(m.token_to_state),
+        "health": to_wire(m.health),
+    }
+    if m.health_factor is not None:
+        out["healthFactor"] = to_wire(m.health_factor)
+    out.update(m.extra)
+    return out
+
+
+_K_CStakingTransferDelta = frozenset(
+    (
+        "token",
+        "amount",
+        "isDeposit",
+        "type",
+    )
+)
+
+
+def _s_CStakingTransferDelta(d: Any) -> CStakingTransferDelta:
+    if d.__class__ is not dict:
+        raise Bad("object (CStakingTransferDelta)", d)
+    k = ""
+    try:
+        k = "token"
+        f_token = to_str(d["token"])
+        k = "amount"
+        f_amount = to_decimal(d["amount"])
+        k = "isDeposit"
+        f_is_deposit = to_bool(d["isDeposit"])
+        k = "type"
+        f_type = to_str(d["type"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_CStakingTransferDelta
+    return CStakingTransferDelta(
+        token=f_token,
+        amount=f_amount,
+        is_deposit=f_is_deposit,
+        type=f_type,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_CStakingTransferDelta(m: CStakingTransferDelta) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "token": to_wire(m.token),
+        "amount": to_wire(m.amount),
+        "isDeposit": to_wire(m.is_deposit),
+        "type": to_wire(m.type),
+    }
+    out.update(m.extra)
+    return out
 
 
 _K_Candle = frozenset(
@@ -270,6 +4952,1459 @@ def _u_Candle(m: Candle) -> dict[str, Any]:
         "l": to_wire(m.low),
         "v": to_wire(m.volume),
         "n": to_wire(m.trades),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_ClearinghouseState = frozenset(
+    (
+        "marginSummary",
+        "crossMarginSummary",
+        "crossMaintenanceMarginUsed",
+        "withdrawable",
+        "assetPositions",
+        "time",
+    )
+)
+
+
+def _s_ClearinghouseState(d: Any) -> ClearinghouseState:
+    if d.__class__ is not dict:
+        raise Bad("object (ClearinghouseState)", d)
+    k = ""
+    try:
+        k = "marginSummary"
+        f_margin_summary = _s_MarginSummary(d["marginSummary"])
+        k = "crossMarginSummary"
+        f_cross_margin_summary = _s_MarginSummary(d["crossMarginSummary"])
+        k = "withdrawable"
+        f_withdrawable = to_decimal(d["withdrawable"])
+        k = "assetPositions"
+        f_asset_positions = _c_list_AssetPosition(d["assetPositions"])
+        k = "crossMaintenanceMarginUsed"
+        v = d.get("crossMaintenanceMarginUsed")
+        f_cross_maintenance_margin_used = None if v is None else to_decimal(v)
+        k = "time"
+        v = d.get("time")
+        f_time = None if v is None else to_int(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_ClearinghouseState
+    return ClearinghouseState(
+        margin_summary=f_margin_summary,
+        cross_margin_summary=f_cross_margin_summary,
+        cross_maintenance_margin_used=f_cross_maintenance_margin_used,
+        withdrawable=f_withdrawable,
+        asset_positions=f_asset_positions,
+        time=f_time,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_ClearinghouseState(m: ClearinghouseState) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "marginSummary": to_wire(m.margin_summary),
+        "crossMarginSummary": to_wire(m.cross_margin_summary),
+        "withdrawable": to_wire(m.withdrawable),
+        "assetPositions": to_wire(m.asset_positions),
+    }
+    if m.cross_maintenance_margin_used is not None:
+        out["crossMaintenanceMarginUsed"] = to_wire(m.cross_maintenance_margin_used)
+    if m.time is not None:
+        out["time"] = to_wire(m.time)
+    out.update(m.extra)
+    return out
+
+
+_K_ClearinghouseStateMessage = frozenset(
+    (
+        "dex",
+        "user",
+        "clearinghouseState",
+    )
+)
+
+
+def _s_ClearinghouseStateMessage(d: Any) -> ClearinghouseStateMessage:
+    if d.__class__ is not dict:
+        raise Bad("object (ClearinghouseStateMessage)", d)
+    k = ""
+    try:
+        k = "user"
+        f_user = to_str(d["user"])
+        k = "clearinghouseState"
+        f_clearinghouse_state = _s_ClearinghouseState(d["clearinghouseState"])
+        k = "dex"
+        v = d.get("dex")
+        f_dex = None if v is None else to_str(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_ClearinghouseStateMessage
+    return ClearinghouseStateMessage(
+        dex=f_dex,
+        user=f_user,
+        clearinghouse_state=f_clearinghouse_state,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_ClearinghouseStateMessage(m: ClearinghouseStateMessage) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "user": to_wire(m.user),
+        "clearinghouseState": to_wire(m.clearinghouse_state),
+    }
+    if m.dex is not None:
+        out["dex"] = to_wire(m.dex)
+    out.update(m.extra)
+    return out
+
+
+_K_CumFunding = frozenset(
+    (
+        "allTime",
+        "sinceOpen",
+        "sinceChange",
+    )
+)
+
+
+def _s_CumFunding(d: Any) -> CumFunding:
+    if d.__class__ is not dict:
+        raise Bad("object (CumFunding)", d)
+    k = ""
+    try:
+        k = "allTime"
+        f_all_time = to_decimal(d["allTime"])
+        k = "sinceOpen"
+        f_since_open = to_decimal(d["sinceOpen"])
+        k = "sinceChange"
+        f_since_change = to_decimal(d["sinceChange"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_CumFunding
+    return CumFunding(
+        all_time=f_all_time,
+        since_open=f_since_open,
+        since_change=f_since_change,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_CumFunding(m: CumFunding) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "allTime": to_wire(m.all_time),
+        "sinceOpen": to_wire(m.since_open),
+        "sinceChange": to_wire(m.since_change),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_DailyUserVolume = frozenset(
+    (
+        "date",
+        "userCross",
+        "userAdd",
+        "exchange",
+    )
+)
+
+
+def _s_DailyUserVolume(d: Any) -> DailyUserVolume:
+    if d.__class__ is not dict:
+        raise Bad("object (DailyUserVolume)", d)
+    k = ""
+    try:
+        k = "date"
+        f_date = to_str(d["date"])
+        k = "userCross"
+        f_user_cross = to_decimal(d["userCross"])
+        k = "userAdd"
+        f_user_add = to_decimal(d["userAdd"])
+        k = "exchange"
+        f_exchange = to_decimal(d["exchange"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_DailyUserVolume
+    return DailyUserVolume(
+        date=f_date,
+        user_cross=f_user_cross,
+        user_add=f_user_add,
+        exchange=f_exchange,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_DailyUserVolume(m: DailyUserVolume) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "date": to_wire(m.date),
+        "userCross": to_wire(m.user_cross),
+        "userAdd": to_wire(m.user_add),
+        "exchange": to_wire(m.exchange),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_Delegation = frozenset(
+    (
+        "validator",
+        "amount",
+        "lockedUntilTimestamp",
+    )
+)
+
+
+def _s_Delegation(d: Any) -> Delegation:
+    if d.__class__ is not dict:
+        raise Bad("object (Delegation)", d)
+    k = ""
+    try:
+        k = "validator"
+        f_validator = to_str(d["validator"])
+        k = "amount"
+        f_amount = to_decimal(d["amount"])
+        k = "lockedUntilTimestamp"
+        v = d.get("lockedUntilTimestamp")
+        f_locked_until_timestamp = None if v is None else to_int(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_Delegation
+    return Delegation(
+        validator=f_validator,
+        amount=f_amount,
+        locked_until_timestamp=f_locked_until_timestamp,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_Delegation(m: Delegation) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "validator": to_wire(m.validator),
+        "amount": to_wire(m.amount),
+    }
+    if m.locked_until_timestamp is not None:
+        out["lockedUntilTimestamp"] = to_wire(m.locked_until_timestamp)
+    out.update(m.extra)
+    return out
+
+
+_K_DelegatorEvent = frozenset(
+    (
+        "time",
+        "hash",
+        "delta",
+    )
+)
+
+
+def _s_DelegatorEvent(d: Any) -> DelegatorEvent:
+    if d.__class__ is not dict:
+        raise Bad("object (DelegatorEvent)", d)
+    k = ""
+    try:
+        k = "time"
+        f_time = to_int(d["time"])
+        k = "hash"
+        f_hash = to_str(d["hash"])
+        k = "delta"
+        f_delta = _s_StakingDelta(d["delta"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_DelegatorEvent
+    return DelegatorEvent(
+        time=f_time,
+        hash=f_hash,
+        delta=f_delta,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_DelegatorEvent(m: DelegatorEvent) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "time": to_wire(m.time),
+        "hash": to_wire(m.hash),
+        "delta": to_wire(m.delta),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_DelegatorReward = frozenset(
+    (
+        "time",
+        "source",
+        "totalAmount",
+    )
+)
+
+
+def _s_DelegatorReward(d: Any) -> DelegatorReward:
+    if d.__class__ is not dict:
+        raise Bad("object (DelegatorReward)", d)
+    k = ""
+    try:
+        k = "time"
+        f_time = to_int(d["time"])
+        k = "source"
+        f_source = to_str(d["source"])
+        k = "totalAmount"
+        f_total_amount = to_decimal(d["totalAmount"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_DelegatorReward
+    return DelegatorReward(
+        time=f_time,
+        source=f_source,
+        total_amount=f_total_amount,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_DelegatorReward(m: DelegatorReward) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "time": to_wire(m.time),
+        "source": to_wire(m.source),
+        "totalAmount": to_wire(m.total_amount),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_DelegatorSummary = frozenset(
+    (
+        "delegated",
+        "undelegated",
+        "totalPendingWithdrawal",
+        "nPendingWithdrawals",
+    )
+)
+
+
+def _s_DelegatorSummary(d: Any) -> DelegatorSummary:
+    if d.__class__ is not dict:
+        raise Bad("object (DelegatorSummary)", d)
+    k = ""
+    try:
+        k = "delegated"
+        f_delegated = to_decimal(d["delegated"])
+        k = "undelegated"
+        f_undelegated = to_decimal(d["undelegated"])
+        k = "totalPendingWithdrawal"
+        f_total_pending_withdrawal = to_decimal(d["totalPendingWithdrawal"])
+        k = "nPendingWithdrawals"
+        f_n_pending_withdrawals = to_int(d["nPendingWithdrawals"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_DelegatorSummary
+    return DelegatorSummary(
+        delegated=f_delegated,
+        undelegated=f_undelegated,
+        total_pending_withdrawal=f_total_pending_withdrawal,
+        n_pending_withdrawals=f_n_pending_withdrawals,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_DelegatorSummary(m: DelegatorSummary) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "delegated": to_wire(m.delegated),
+        "undelegated": to_wire(m.undelegated),
+        "totalPendingWithdrawal": to_wire(m.total_pending_withdrawal),
+        "nPendingWithdrawals": to_wire(m.n_pending_withdrawals),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_DeployAuctionStatus = frozenset(
+    (
+        "startTimeSeconds",
+        "durationSeconds",
+        "startGas",
+        "currentGas",
+        "endGas",
+    )
+)
+
+
+def _s_DeployAuctionStatus(d: Any) -> DeployAuctionStatus:
+    if d.__class__ is not dict:
+        raise Bad("object (DeployAuctionStatus)", d)
+    k = ""
+    try:
+        k = "startTimeSeconds"
+        f_start_time_seconds = to_int(d["startTimeSeconds"])
+        k = "durationSeconds"
+        f_duration_seconds = to_int(d["durationSeconds"])
+        k = "startGas"
+        f_start_gas = to_decimal(d["startGas"])
+        k = "currentGas"
+        v = d.get("currentGas")
+        f_current_gas = None if v is None else to_decimal(v)
+        k = "endGas"
+        v = d.get("endGas")
+        f_end_gas = None if v is None else to_decimal(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_DeployAuctionStatus
+    return DeployAuctionStatus(
+        start_time_seconds=f_start_time_seconds,
+        duration_seconds=f_duration_seconds,
+        start_gas=f_start_gas,
+        current_gas=f_current_gas,
+        end_gas=f_end_gas,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_DeployAuctionStatus(m: DeployAuctionStatus) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "startTimeSeconds": to_wire(m.start_time_seconds),
+        "durationSeconds": to_wire(m.duration_seconds),
+        "startGas": to_wire(m.start_gas),
+    }
+    if m.current_gas is not None:
+        out["currentGas"] = to_wire(m.current_gas)
+    if m.end_gas is not None:
+        out["endGas"] = to_wire(m.end_gas)
+    out.update(m.extra)
+    return out
+
+
+_K_DeployGasAuctionDelta = frozenset(
+    (
+        "token",
+        "amount",
+        "type",
+    )
+)
+
+
+def _s_DeployGasAuctionDelta(d: Any) -> DeployGasAuctionDelta:
+    if d.__class__ is not dict:
+        raise Bad("object (DeployGasAuctionDelta)", d)
+    k = ""
+    try:
+        k = "token"
+        f_token = to_str(d["token"])
+        k = "amount"
+        f_amount = to_decimal(d["amount"])
+        k = "type"
+        f_type = to_str(d["type"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_DeployGasAuctionDelta
+    return DeployGasAuctionDelta(
+        token=f_token,
+        amount=f_amount,
+        type=f_type,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_DeployGasAuctionDelta(m: DeployGasAuctionDelta) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "token": to_wire(m.token),
+        "amount": to_wire(m.amount),
+        "type": to_wire(m.type),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_DepositDelta = frozenset(
+    (
+        "usdc",
+        "type",
+    )
+)
+
+
+def _s_DepositDelta(d: Any) -> DepositDelta:
+    if d.__class__ is not dict:
+        raise Bad("object (DepositDelta)", d)
+    k = ""
+    try:
+        k = "usdc"
+        f_usdc = to_decimal(d["usdc"])
+        k = "type"
+        f_type = to_str(d["type"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_DepositDelta
+    return DepositDelta(
+        usdc=f_usdc,
+        type=f_type,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_DepositDelta(m: DepositDelta) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "usdc": to_wire(m.usdc),
+        "type": to_wire(m.type),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_EvmContract = frozenset(
+    (
+        "address",
+        "evm_extra_wei_decimals",
+    )
+)
+
+
+def _s_EvmContract(d: Any) -> EvmContract:
+    if d.__class__ is not dict:
+        raise Bad("object (EvmContract)", d)
+    k = ""
+    try:
+        k = "address"
+        f_address = to_str(d["address"])
+        k = "evm_extra_wei_decimals"
+        f_evm_extra_wei_decimals = to_int(d["evm_extra_wei_decimals"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_EvmContract
+    return EvmContract(
+        address=f_address,
+        evm_extra_wei_decimals=f_evm_extra_wei_decimals,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_EvmContract(m: EvmContract) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "address": to_wire(m.address),
+        "evm_extra_wei_decimals": to_wire(m.evm_extra_wei_decimals),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_EvmEscrow = frozenset(
+    (
+        "coin",
+        "token",
+        "total",
+    )
+)
+
+
+def _s_EvmEscrow(d: Any) -> EvmEscrow:
+    if d.__class__ is not dict:
+        raise Bad("object (EvmEscrow)", d)
+    k = ""
+    try:
+        k = "coin"
+        f_coin = to_str(d["coin"])
+        k = "token"
+        f_token = to_int(d["token"])
+        k = "total"
+        f_total = to_decimal(d["total"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_EvmEscrow
+    return EvmEscrow(
+        coin=f_coin,
+        token=f_token,
+        total=f_total,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_EvmEscrow(m: EvmEscrow) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "coin": to_wire(m.coin),
+        "token": to_wire(m.token),
+        "total": to_wire(m.total),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_ExchangeStatus = frozenset(
+    (
+        "time",
+        "specialStatuses",
+    )
+)
+
+
+def _s_ExchangeStatus(d: Any) -> ExchangeStatus:
+    if d.__class__ is not dict:
+        raise Bad("object (ExchangeStatus)", d)
+    k = ""
+    try:
+        k = "time"
+        f_time = to_int(d["time"])
+        k = "specialStatuses"
+        v = d.get("specialStatuses")
+        f_special_statuses = None if v is None else to_any(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_ExchangeStatus
+    return ExchangeStatus(
+        time=f_time,
+        special_statuses=f_special_statuses,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_ExchangeStatus(m: ExchangeStatus) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "time": to_wire(m.time),
+    }
+    if m.special_statuses is not None:
+        out["specialStatuses"] = to_wire(m.special_statuses)
+    out.update(m.extra)
+    return out
+
+
+_K_ExplorerBlock = frozenset(
+    (
+        "blockTime",
+        "hash",
+        "height",
+        "numTxs",
+        "proposer",
+        "txs",
+    )
+)
+
+
+def _s_ExplorerBlock(d: Any) -> ExplorerBlock:
+    if d.__class__ is not dict:
+        raise Bad("object (ExplorerBlock)", d)
+    k = ""
+    try:
+        k = "blockTime"
+        f_block_time = to_int(d["blockTime"])
+        k = "hash"
+        f_hash = to_str(d["hash"])
+        k = "height"
+        f_height = to_int(d["height"])
+        k = "numTxs"
+        f_num_txs = to_int(d["numTxs"])
+        k = "proposer"
+        f_proposer = to_str(d["proposer"])
+        k = "txs"
+        f_txs = _c_list_ExplorerTx(d["txs"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_ExplorerBlock
+    return ExplorerBlock(
+        block_time=f_block_time,
+        hash=f_hash,
+        height=f_height,
+        num_txs=f_num_txs,
+        proposer=f_proposer,
+        txs=f_txs,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_ExplorerBlock(m: ExplorerBlock) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "blockTime": to_wire(m.block_time),
+        "hash": to_wire(m.hash),
+        "height": to_wire(m.height),
+        "numTxs": to_wire(m.num_txs),
+        "proposer": to_wire(m.proposer),
+        "txs": to_wire(m.txs),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_ExplorerBlockSummary = frozenset(
+    (
+        "blockTime",
+        "hash",
+        "height",
+        "numTxs",
+        "proposer",
+    )
+)
+
+
+def _s_ExplorerBlockSummary(d: Any) -> ExplorerBlockSummary:
+    if d.__class__ is not dict:
+        raise Bad("object (ExplorerBlockSummary)", d)
+    k = ""
+    try:
+        k = "blockTime"
+        f_block_time = to_int(d["blockTime"])
+        k = "hash"
+        f_hash = to_str(d["hash"])
+        k = "height"
+        f_height = to_int(d["height"])
+        k = "numTxs"
+        f_num_txs = to_int(d["numTxs"])
+        k = "proposer"
+        f_proposer = to_str(d["proposer"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_ExplorerBlockSummary
+    return ExplorerBlockSummary(
+        block_time=f_block_time,
+        hash=f_hash,
+        height=f_height,
+        num_txs=f_num_txs,
+        proposer=f_proposer,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_ExplorerBlockSummary(m: ExplorerBlockSummary) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "blockTime": to_wire(m.block_time),
+        "hash": to_wire(m.hash),
+        "height": to_wire(m.height),
+        "numTxs": to_wire(m.num_txs),
+        "proposer": to_wire(m.proposer),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_ExplorerTx = frozenset(
+    (
+        "action",
+        "block",
+        "error",
+        "hash",
+        "time",
+        "user",
+    )
+)
+
+
+def _s_ExplorerTx(d: Any) -> ExplorerTx:
+    if d.__class__ is not dict:
+        raise Bad("object (ExplorerTx)", d)
+    k = ""
+    try:
+        k = "action"
+        f_action = to_any(d["action"])
+        k = "block"
+        f_block = to_int(d["block"])
+        k = "hash"
+        f_hash = to_str(d["hash"])
+        k = "time"
+        f_time = to_int(d["time"])
+        k = "user"
+        f_user = to_str(d["user"])
+        k = "error"
+        v = d.get("error")
+        f_error = None if v is None else to_str(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_ExplorerTx
+    return ExplorerTx(
+        action=f_action,
+        block=f_block,
+        error=f_error,
+        hash=f_hash,
+        time=f_time,
+        user=f_user,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_ExplorerTx(m: ExplorerTx) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "action": to_wire(m.action),
+        "block": to_wire(m.block),
+        "hash": to_wire(m.hash),
+        "time": to_wire(m.time),
+        "user": to_wire(m.user),
+    }
+    if m.error is not None:
+        out["error"] = to_wire(m.error)
+    out.update(m.extra)
+    return out
+
+
+_K_ExtraAgent = frozenset(
+    (
+        "name",
+        "address",
+        "validUntil",
+    )
+)
+
+
+def _s_ExtraAgent(d: Any) -> ExtraAgent:
+    if d.__class__ is not dict:
+        raise Bad("object (ExtraAgent)", d)
+    k = ""
+    try:
+        k = "name"
+        f_name = to_str(d["name"])
+        k = "address"
+        f_address = to_str(d["address"])
+        k = "validUntil"
+        v = d.get("validUntil")
+        f_valid_until = None if v is None else to_int(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_ExtraAgent
+    return ExtraAgent(
+        name=f_name,
+        address=f_address,
+        valid_until=f_valid_until,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_ExtraAgent(m: ExtraAgent) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": to_wire(m.name),
+        "address": to_wire(m.address),
+    }
+    if m.valid_until is not None:
+        out["validUntil"] = to_wire(m.valid_until)
+    out.update(m.extra)
+    return out
+
+
+_K_FeeSchedule = frozenset(
+    (
+        "cross",
+        "add",
+        "spotCross",
+        "spotAdd",
+        "tiers",
+        "referralDiscount",
+        "stakingDiscountTiers",
+    )
+)
+
+
+def _s_FeeSchedule(d: Any) -> FeeSchedule:
+    if d.__class__ is not dict:
+        raise Bad("object (FeeSchedule)", d)
+    k = ""
+    try:
+        k = "cross"
+        f_cross = to_decimal(d["cross"])
+        k = "add"
+        f_add = to_decimal(d["add"])
+        k = "spotCross"
+        f_spot_cross = to_decimal(d["spotCross"])
+        k = "spotAdd"
+        f_spot_add = to_decimal(d["spotAdd"])
+        k = "tiers"
+        f_tiers = _s_FeeTiers(d["tiers"])
+        k = "referralDiscount"
+        f_referral_discount = to_decimal(d["referralDiscount"])
+        k = "stakingDiscountTiers"
+        v = d.get("stakingDiscountTiers")
+        f_staking_discount_tiers = None if v is None else _c_list_StakingDiscountTier(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_FeeSchedule
+    return FeeSchedule(
+        cross=f_cross,
+        add=f_add,
+        spot_cross=f_spot_cross,
+        spot_add=f_spot_add,
+        tiers=f_tiers,
+        referral_discount=f_referral_discount,
+        staking_discount_tiers=f_staking_discount_tiers,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_FeeSchedule(m: FeeSchedule) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "cross": to_wire(m.cross),
+        "add": to_wire(m.add),
+        "spotCross": to_wire(m.spot_cross),
+        "spotAdd": to_wire(m.spot_add),
+        "tiers": to_wire(m.tiers),
+        "referralDiscount": to_wire(m.referral_discount),
+    }
+    if m.staking_discount_tiers is not None:
+        out["stakingDiscountTiers"] = to_wire(m.staking_discount_tiers)
+    out.update(m.extra)
+    return out
+
+
+_K_FeeTiers = frozenset(
+    (
+        "vip",
+        "mm",
+    )
+)
+
+
+def _s_FeeTiers(d: Any) -> FeeTiers:
+    if d.__class__ is not dict:
+        raise Bad("object (FeeTiers)", d)
+    k = ""
+    try:
+        k = "vip"
+        f_vip = _c_list_VipFeeTier(d["vip"])
+        k = "mm"
+        f_mm = _c_list_MmFeeTier(d["mm"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_FeeTiers
+    return FeeTiers(
+        vip=f_vip,
+        mm=f_mm,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_FeeTiers(m: FeeTiers) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "vip": to_wire(m.vip),
+        "mm": to_wire(m.mm),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_FillLiquidation = frozenset(
+    (
+        "liquidatedUser",
+        "markPx",
+        "method",
+    )
+)
+
+
+def _s_FillLiquidation(d: Any) -> FillLiquidation:
+    if d.__class__ is not dict:
+        raise Bad("object (FillLiquidation)", d)
+    k = ""
+    try:
+        k = "markPx"
+        f_mark_px = to_decimal(d["markPx"])
+        k = "method"
+        f_method = to_str(d["method"])
+        k = "liquidatedUser"
+        v = d.get("liquidatedUser")
+        f_liquidated_user = None if v is None else to_str(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_FillLiquidation
+    return FillLiquidation(
+        liquidated_user=f_liquidated_user,
+        mark_px=f_mark_px,
+        method=f_method,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_FillLiquidation(m: FillLiquidation) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "markPx": to_wire(m.mark_px),
+        "method": to_wire(m.method),
+    }
+    if m.liquidated_user is not None:
+        out["liquidatedUser"] = to_wire(m.liquidated_user)
+    out.update(m.extra)
+    return out
+
+
+_K_FrontendOpenOrder = frozenset(
+    (
+        "coin",
+        "side",
+        "limitPx",
+        "sz",
+        "oid",
+        "timestamp",
+        "origSz",
+        "triggerCondition",
+        "isTrigger",
+        "triggerPx",
+        "children",
+        "isPositionTpsl",
+        "reduceOnly",
+        "orderType",
+        "tif",
+        "cloid",
+    )
+)
+
+
+def _s_FrontendOpenOrder(d: Any) -> FrontendOpenOrder:
+    if d.__class__ is not dict:
+        raise Bad("object (FrontendOpenOrder)", d)
+    k = ""
+    try:
+        k = "coin"
+        f_coin = to_str(d["coin"])
+        k = "side"
+        f_side = to_str(d["side"])
+        k = "limitPx"
+        f_limit_px = to_decimal(d["limitPx"])
+        k = "sz"
+        f_sz = to_decimal(d["sz"])
+        k = "oid"
+        f_oid = to_int(d["oid"])
+        k = "timestamp"
+        f_timestamp = to_int(d["timestamp"])
+        k = "origSz"
+        v = d.get("origSz")
+        f_orig_sz = None if v is None else to_decimal(v)
+        k = "triggerCondition"
+        v = d.get("triggerCondition")
+        f_trigger_condition = None if v is None else to_str(v)
+        k = "isTrigger"
+        v = d.get("isTrigger")
+        f_is_trigger = None if v is None else to_bool(v)
+        k = "triggerPx"
+        v = d.get("triggerPx")
+        f_trigger_px = None if v is None else to_decimal(v)
+        k = "children"
+        v = d.get("children")
+        f_children = None if v is None else _c_list_FrontendOpenOrder(v)
+        k = "isPositionTpsl"
+        v = d.get("isPositionTpsl")
+        f_is_position_tpsl = None if v is None else to_bool(v)
+        k = "reduceOnly"
+        v = d.get("reduceOnly")
+        f_reduce_only = None if v is None else to_bool(v)
+        k = "orderType"
+        v = d.get("orderType")
+        f_order_type = None if v is None else to_str(v)
+        k = "tif"
+        v = d.get("tif")
+        f_tif = None if v is None else to_str(v)
+        k = "cloid"
+        v = d.get("cloid")
+        f_cloid = None if v is None else to_str(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_FrontendOpenOrder
+    return FrontendOpenOrder(
+        coin=f_coin,
+        side=f_side,
+        limit_px=f_limit_px,
+        sz=f_sz,
+        oid=f_oid,
+        timestamp=f_timestamp,
+        orig_sz=f_orig_sz,
+        trigger_condition=f_trigger_condition,
+        is_trigger=f_is_trigger,
+        trigger_px=f_trigger_px,
+        children=f_children,
+        is_position_tpsl=f_is_position_tpsl,
+        reduce_only=f_reduce_only,
+        order_type=f_order_type,
+        tif=f_tif,
+        cloid=f_cloid,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_FrontendOpenOrder(m: FrontendOpenOrder) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "coin": to_wire(m.coin),
+        "side": to_wire(m.side),
+        "limitPx": to_wire(m.limit_px),
+        "sz": to_wire(m.sz),
+        "oid": to_wire(m.oid),
+        "timestamp": to_wire(m.timestamp),
+    }
+    if m.orig_sz is not None:
+        out["origSz"] = to_wire(m.orig_sz)
+    if m.trigger_condition is not None:
+        out["triggerCondition"] = to_wire(m.trigger_condition)
+    if m.is_trigger is not None:
+        out["isTrigger"] = to_wire(m.is_trigger)
+    if m.trigger_px is not None:
+        out["triggerPx"] = to_wire(m.trigger_px)
+    if m.children is not None:
+        out["children"] = to_wire(m.children)
+    if m.is_position_tpsl is not None:
+        out["isPositionTpsl"] = to_wire(m.is_position_tpsl)
+    if m.reduce_only is not None:
+        out["reduceOnly"] = to_wire(m.reduce_only)
+    if m.order_type is not None:
+        out["orderType"] = to_wire(m.order_type)
+    if m.tif is not None:
+        out["tif"] = to_wire(m.tif)
+    if m.cloid is not None:
+        out["cloid"] = to_wire(m.cloid)
+    out.update(m.extra)
+    return out
+
+
+_K_FundingDelta = frozenset(
+    (
+        "coin",
+        "usdc",
+        "szi",
+        "fundingRate",
+        "nSamples",
+        "time",
+        "type",
+    )
+)
+
+
+def _s_FundingDelta(d: Any) -> FundingDelta:
+    if d.__class__ is not dict:
+        raise Bad("object (FundingDelta)", d)
+    k = ""
+    try:
+        k = "coin"
+        f_coin = to_str(d["coin"])
+        k = "usdc"
+        f_usdc = to_decimal(d["usdc"])
+        k = "szi"
+        f_szi = to_decimal(d["szi"])
+        k = "fundingRate"
+        f_funding_rate = to_decimal(d["fundingRate"])
+        k = "nSamples"
+        v = d.get("nSamples")
+        f_n_samples = None if v is None else to_int(v)
+        k = "time"
+        v = d.get("time")
+        f_time = None if v is None else to_int(v)
+        k = "type"
+        v = d.get("type")
+        f_type = None if v is None else to_str(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_FundingDelta
+    return FundingDelta(
+        coin=f_coin,
+        usdc=f_usdc,
+        szi=f_szi,
+        funding_rate=f_funding_rate,
+        n_samples=f_n_samples,
+        time=f_time,
+        type=f_type,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_FundingDelta(m: FundingDelta) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "coin": to_wire(m.coin),
+        "usdc": to_wire(m.usdc),
+        "szi": to_wire(m.szi),
+        "fundingRate": to_wire(m.funding_rate),
+    }
+    if m.n_samples is not None:
+        out["nSamples"] = to_wire(m.n_samples)
+    if m.time is not None:
+        out["time"] = to_wire(m.time)
+    if m.type is not None:
+        out["type"] = to_wire(m.type)
+    out.update(m.extra)
+    return out
+
+
+_K_FundingHistoryEntry = frozenset(
+    (
+        "coin",
+        "fundingRate",
+        "premium",
+        "time",
+    )
+)
+
+
+def _s_FundingHistoryEntry(d: Any) -> FundingHistoryEntry:
+    if d.__class__ is not dict:
+        raise Bad("object (FundingHistoryEntry)", d)
+    k = ""
+    try:
+        k = "coin"
+        f_coin = to_str(d["coin"])
+        k = "fundingRate"
+        f_funding_rate = to_decimal(d["fundingRate"])
+        k = "premium"
+        f_premium = to_decimal(d["premium"])
+        k = "time"
+        f_time = to_int(d["time"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_FundingHistoryEntry
+    return FundingHistoryEntry(
+        coin=f_coin,
+        funding_rate=f_funding_rate,
+        premium=f_premium,
+        time=f_time,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_FundingHistoryEntry(m: FundingHistoryEntry) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "coin": to_wire(m.coin),
+        "fundingRate": to_wire(m.funding_rate),
+        "premium": to_wire(m.premium),
+        "time": to_wire(m.time),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_FundingUpdate = frozenset(
+    (
+        "time",
+        "hash",
+        "delta",
+    )
+)
+
+
+def _s_FundingUpdate(d: Any) -> FundingUpdate:
+    if d.__class__ is not dict:
+        raise Bad("object (FundingUpdate)", d)
+    k = ""
+    try:
+        k = "time"
+        f_time = to_int(d["time"])
+        k = "hash"
+        f_hash = to_str(d["hash"])
+        k = "delta"
+        f_delta = _s_FundingDelta(d["delta"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_FundingUpdate
+    return FundingUpdate(
+        time=f_time,
+        hash=f_hash,
+        delta=f_delta,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_FundingUpdate(m: FundingUpdate) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "time": to_wire(m.time),
+        "hash": to_wire(m.hash),
+        "delta": to_wire(m.delta),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_InternalTransferDelta = frozenset(
+    (
+        "usdc",
+        "user",
+        "destination",
+        "fee",
+        "type",
+    )
+)
+
+
+def _s_InternalTransferDelta(d: Any) -> InternalTransferDelta:
+    if d.__class__ is not dict:
+        raise Bad("object (InternalTransferDelta)", d)
+    k = ""
+    try:
+        k = "usdc"
+        f_usdc = to_decimal(d["usdc"])
+        k = "user"
+        f_user = to_str(d["user"])
+        k = "destination"
+        f_destination = to_str(d["destination"])
+        k = "type"
+        f_type = to_str(d["type"])
+        k = "fee"
+        v = d.get("fee")
+        f_fee = None if v is None else to_decimal(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_InternalTransferDelta
+    return InternalTransferDelta(
+        usdc=f_usdc,
+        user=f_user,
+        destination=f_destination,
+        fee=f_fee,
+        type=f_type,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_InternalTransferDelta(m: InternalTransferDelta) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "usdc": to_wire(m.usdc),
+        "user": to_wire(m.user),
+        "destination": to_wire(m.destination),
+        "type": to_wire(m.type),
+    }
+    if m.fee is not None:
+        out["fee"] = to_wire(m.fee)
+    out.update(m.extra)
+    return out
+
+
+_K_IsolatedPositionIndex = frozenset(("asset",))
+
+
+def _s_IsolatedPositionIndex(d: Any) -> IsolatedPositionIndex:
+    if d.__class__ is not dict:
+        raise Bad("object (IsolatedPositionIndex)", d)
+    k = ""
+    try:
+        k = "asset"
+        f_asset = to_int(d["asset"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_IsolatedPositionIndex
+    return IsolatedPositionIndex(
+        asset=f_asset,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_IsolatedPositionIndex(m: IsolatedPositionIndex) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "asset": to_wire(m.asset),
     }
     out.update(m.extra)
     return out
@@ -374,6 +6509,530 @@ def _u_L2Level(m: L2Level) -> dict[str, Any]:
     return out
 
 
+_K_Leaderboard = frozenset(("leaderboardRows",))
+
+
+def _s_Leaderboard(d: Any) -> Leaderboard:
+    if d.__class__ is not dict:
+        raise Bad("object (Leaderboard)", d)
+    k = ""
+    try:
+        k = "leaderboardRows"
+        f_leaderboard_rows = _c_list_LeaderboardRow(d["leaderboardRows"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_Leaderboard
+    return Leaderboard(
+        leaderboard_rows=f_leaderboard_rows,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_Leaderboard(m: Leaderboard) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "leaderboardRows": to_wire(m.leaderboard_rows),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_LeaderboardRow = frozenset(
+    (
+        "ethAddress",
+        "accountValue",
+        "windowPerformances",
+        "prize",
+        "displayName",
+    )
+)
+
+
+def _s_LeaderboardRow(d: Any) -> LeaderboardRow:
+    if d.__class__ is not dict:
+        raise Bad("object (LeaderboardRow)", d)
+    k = ""
+    try:
+        k = "ethAddress"
+        f_eth_address = to_str(d["ethAddress"])
+        k = "accountValue"
+        v = d.get("accountValue")
+        f_account_value = None if v is None else to_decimal(v)
+        k = "windowPerformances"
+        v = d.get("windowPerformances")
+        f_window_performances = None if v is None else _c_list_tuple_str_WindowPerformance(v)
+        k = "prize"
+        v = d.get("prize")
+        f_prize = None if v is None else to_float(v)
+        k = "displayName"
+        v = d.get("displayName")
+        f_display_name = None if v is None else to_str(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_LeaderboardRow
+    return LeaderboardRow(
+        eth_address=f_eth_address,
+        account_value=f_account_value,
+        window_performances=f_window_performances,
+        prize=f_prize,
+        display_name=f_display_name,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_LeaderboardRow(m: LeaderboardRow) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "ethAddress": to_wire(m.eth_address),
+    }
+    if m.account_value is not None:
+        out["accountValue"] = to_wire(m.account_value)
+    if m.window_performances is not None:
+        out["windowPerformances"] = to_wire(m.window_performances)
+    if m.prize is not None:
+        out["prize"] = to_wire(m.prize)
+    if m.display_name is not None:
+        out["displayName"] = to_wire(m.display_name)
+    out.update(m.extra)
+    return out
+
+
+_K_LeadingVault = frozenset(
+    (
+        "address",
+        "name",
+    )
+)
+
+
+def _s_LeadingVault(d: Any) -> LeadingVault:
+    if d.__class__ is not dict:
+        raise Bad("object (LeadingVault)", d)
+    k = ""
+    try:
+        k = "address"
+        f_address = to_str(d["address"])
+        k = "name"
+        f_name = to_str(d["name"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_LeadingVault
+    return LeadingVault(
+        address=f_address,
+        name=f_name,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_LeadingVault(m: LeadingVault) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "address": to_wire(m.address),
+        "name": to_wire(m.name),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_LedgerUpdate = frozenset(
+    (
+        "time",
+        "hash",
+        "delta",
+    )
+)
+
+
+def _s_LedgerUpdate(d: Any) -> LedgerUpdate:
+    if d.__class__ is not dict:
+        raise Bad("object (LedgerUpdate)", d)
+    k = ""
+    try:
+        k = "time"
+        f_time = to_int(d["time"])
+        k = "hash"
+        f_hash = to_str(d["hash"])
+        k = "delta"
+        f_delta = _s_LedgerDelta(d["delta"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_LedgerUpdate
+    return LedgerUpdate(
+        time=f_time,
+        hash=f_hash,
+        delta=f_delta,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_LedgerUpdate(m: LedgerUpdate) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "time": to_wire(m.time),
+        "hash": to_wire(m.hash),
+        "delta": to_wire(m.delta),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_LegalCheck = frozenset(
+    (
+        "ipAllowed",
+        "acceptedTerms",
+        "userAllowed",
+        "restrictions",
+    )
+)
+
+
+def _s_LegalCheck(d: Any) -> LegalCheck:
+    if d.__class__ is not dict:
+        raise Bad("object (LegalCheck)", d)
+    k = ""
+    try:
+        k = "acceptedTerms"
+        f_accepted_terms = to_bool(d["acceptedTerms"])
+        k = "userAllowed"
+        f_user_allowed = to_bool(d["userAllowed"])
+        k = "ipAllowed"
+        v = d.get("ipAllowed")
+        f_ip_allowed = None if v is None else to_bool(v)
+        k = "restrictions"
+        v = d.get("restrictions")
+        f_restrictions = None if v is None else to_str(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_LegalCheck
+    return LegalCheck(
+        ip_allowed=f_ip_allowed,
+        accepted_terms=f_accepted_terms,
+        user_allowed=f_user_allowed,
+        restrictions=f_restrictions,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_LegalCheck(m: LegalCheck) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "acceptedTerms": to_wire(m.accepted_terms),
+        "userAllowed": to_wire(m.user_allowed),
+    }
+    if m.ip_allowed is not None:
+        out["ipAllowed"] = to_wire(m.ip_allowed)
+    if m.restrictions is not None:
+        out["restrictions"] = to_wire(m.restrictions)
+    out.update(m.extra)
+    return out
+
+
+_K_Leverage = frozenset(
+    (
+        "type",
+        "value",
+        "rawUsd",
+    )
+)
+
+
+def _s_Leverage(d: Any) -> Leverage:
+    if d.__class__ is not dict:
+        raise Bad("object (Leverage)", d)
+    k = ""
+    try:
+        k = "type"
+        f_type = to_str(d["type"])
+        k = "value"
+        f_value = to_int(d["value"])
+        k = "rawUsd"
+        v = d.get("rawUsd")
+        f_raw_usd = None if v is None else to_decimal(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_Leverage
+    return Leverage(
+        type=f_type,
+        value=f_value,
+        raw_usd=f_raw_usd,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_Leverage(m: Leverage) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "type": to_wire(m.type),
+        "value": to_wire(m.value),
+    }
+    if m.raw_usd is not None:
+        out["rawUsd"] = to_wire(m.raw_usd)
+    out.update(m.extra)
+    return out
+
+
+_K_LiquidatablePosition = frozenset(
+    (
+        "user",
+        "positionIndex",
+        "marginAvailable",
+    )
+)
+
+
+def _s_LiquidatablePosition(d: Any) -> LiquidatablePosition:
+    if d.__class__ is not dict:
+        raise Bad("object (LiquidatablePosition)", d)
+    k = ""
+    try:
+        k = "user"
+        f_user = to_str(d["user"])
+        k = "positionIndex"
+        f_position_index = _s_LiquidatablePositionIndex(d["positionIndex"])
+        k = "marginAvailable"
+        f_margin_available = _c_list_float(d["marginAvailable"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_LiquidatablePosition
+    return LiquidatablePosition(
+        user=f_user,
+        position_index=f_position_index,
+        margin_available=f_margin_available,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_LiquidatablePosition(m: LiquidatablePosition) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "user": to_wire(m.user),
+        "positionIndex": to_wire(m.position_index),
+        "marginAvailable": to_wire(m.margin_available),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_LiquidatablePositionIndex = frozenset(
+    (
+        "isolated",
+        "cross",
+    )
+)
+
+
+def _s_LiquidatablePositionIndex(d: Any) -> LiquidatablePositionIndex:
+    if d.__class__ is not dict:
+        raise Bad("object (LiquidatablePositionIndex)", d)
+    k = ""
+    try:
+        k = "isolated"
+        v = d.get("isolated")
+        f_isolated = None if v is None else _s_IsolatedPositionIndex(v)
+        k = "cross"
+        v = d.get("cross")
+        f_cross = None if v is None else to_any(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_LiquidatablePositionIndex
+    return LiquidatablePositionIndex(
+        isolated=f_isolated,
+        cross=f_cross,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_LiquidatablePositionIndex(m: LiquidatablePositionIndex) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if m.isolated is not None:
+        out["isolated"] = to_wire(m.isolated)
+    if m.cross is not None:
+        out["cross"] = to_wire(m.cross)
+    out.update(m.extra)
+    return out
+
+
+_K_LiquidatedPosition = frozenset(
+    (
+        "coin",
+        "szi",
+    )
+)
+
+
+def _s_LiquidatedPosition(d: Any) -> LiquidatedPosition:
+    if d.__class__ is not dict:
+        raise Bad("object (LiquidatedPosition)", d)
+    k = ""
+    try:
+        k = "coin"
+        f_coin = to_str(d["coin"])
+        k = "szi"
+        f_szi = to_decimal(d["szi"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_LiquidatedPosition
+    return LiquidatedPosition(
+        coin=f_coin,
+        szi=f_szi,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_LiquidatedPosition(m: LiquidatedPosition) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "coin": to_wire(m.coin),
+        "szi": to_wire(m.szi),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_LiquidationDelta = frozenset(
+    (
+        "liquidatedNtlPos",
+        "accountValue",
+        "leverageType",
+        "liquidatedPositions",
+        "type",
+    )
+)
+
+
+def _s_LiquidationDelta(d: Any) -> LiquidationDelta:
+    if d.__class__ is not dict:
+        raise Bad("object (LiquidationDelta)", d)
+    k = ""
+    try:
+        k = "liquidatedNtlPos"
+        f_liquidated_ntl_pos = to_decimal(d["liquidatedNtlPos"])
+        k = "accountValue"
+        f_account_value = to_decimal(d["accountValue"])
+        k = "leverageType"
+        f_leverage_type = to_str(d["leverageType"])
+        k = "liquidatedPositions"
+        f_liquidated_positions = _c_list_LiquidatedPosition(d["liquidatedPositions"])
+        k = "type"
+        f_type = to_str(d["type"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_LiquidationDelta
+    return LiquidationDelta(
+        liquidated_ntl_pos=f_liquidated_ntl_pos,
+        account_value=f_account_value,
+        leverage_type=f_leverage_type,
+        liquidated_positions=f_liquidated_positions,
+        type=f_type,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_LiquidationDelta(m: LiquidationDelta) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "liquidatedNtlPos": to_wire(m.liquidated_ntl_pos),
+        "accountValue": to_wire(m.account_value),
+        "leverageType": to_wire(m.leverage_type),
+        "liquidatedPositions": to_wire(m.liquidated_positions),
+        "type": to_wire(m.type),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_MarginSummary = frozenset(
+    (
+        "accountValue",
+        "totalNtlPos",
+        "totalRawUsd",
+        "totalMarginUsed",
+    )
+)
+
+
+def _s_MarginSummary(d: Any) -> MarginSummary:
+    if d.__class__ is not dict:
+        raise Bad("object (MarginSummary)", d)
+    k = ""
+    try:
+        k = "accountValue"
+        f_account_value = to_decimal(d["accountValue"])
+        k = "totalNtlPos"
+        f_total_ntl_pos = to_decimal(d["totalNtlPos"])
+        k = "totalRawUsd"
+        f_total_raw_usd = to_decimal(d["totalRawUsd"])
+        k = "totalMarginUsed"
+        f_total_margin_used = to_decimal(d["totalMarginUsed"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_MarginSummary
+    return MarginSummary(
+        account_value=f_account_value,
+        total_ntl_pos=f_total_ntl_pos,
+        total_raw_usd=f_total_raw_usd,
+        total_margin_used=f_total_margin_used,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_MarginSummary(m: MarginSummary) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "accountValue": to_wire(m.account_value),
+        "totalNtlPos": to_wire(m.total_ntl_pos),
+        "totalRawUsd": to_wire(m.total_raw_usd),
+        "totalMarginUsed": to_wire(m.total_margin_used),
+    }
+    out.update(m.extra)
+    return out
+
+
 _K_MarginTable = frozenset(
     (
         "description",
@@ -456,6 +7115,997 @@ def _u_MarginTier(m: MarginTier) -> dict[str, Any]:
     return out
 
 
+_K_MmFeeTier = frozenset(
+    (
+        "makerFractionCutoff",
+        "add",
+    )
+)
+
+
+def _s_MmFeeTier(d: Any) -> MmFeeTier:
+    if d.__class__ is not dict:
+        raise Bad("object (MmFeeTier)", d)
+    k = ""
+    try:
+        k = "makerFractionCutoff"
+        f_maker_fraction_cutoff = to_decimal(d["makerFractionCutoff"])
+        k = "add"
+        f_add = to_decimal(d["add"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_MmFeeTier
+    return MmFeeTier(
+        maker_fraction_cutoff=f_maker_fraction_cutoff,
+        add=f_add,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_MmFeeTier(m: MmFeeTier) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "makerFractionCutoff": to_wire(m.maker_fraction_cutoff),
+        "add": to_wire(m.add),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_MultiSigSigners = frozenset(
+    (
+        "authorizedUsers",
+        "threshold",
+    )
+)
+
+
+def _s_MultiSigSigners(d: Any) -> MultiSigSigners:
+    if d.__class__ is not dict:
+        raise Bad("object (MultiSigSigners)", d)
+    k = ""
+    try:
+        k = "authorizedUsers"
+        f_authorized_users = _c_list_str(d["authorizedUsers"])
+        k = "threshold"
+        f_threshold = to_int(d["threshold"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_MultiSigSigners
+    return MultiSigSigners(
+        authorized_users=f_authorized_users,
+        threshold=f_threshold,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_MultiSigSigners(m: MultiSigSigners) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "authorizedUsers": to_wire(m.authorized_users),
+        "threshold": to_wire(m.threshold),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_NonUserCancel = frozenset(
+    (
+        "coin",
+        "oid",
+    )
+)
+
+
+def _s_NonUserCancel(d: Any) -> NonUserCancel:
+    if d.__class__ is not dict:
+        raise Bad("object (NonUserCancel)", d)
+    k = ""
+    try:
+        k = "coin"
+        f_coin = to_str(d["coin"])
+        k = "oid"
+        f_oid = to_int(d["oid"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_NonUserCancel
+    return NonUserCancel(
+        coin=f_coin,
+        oid=f_oid,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_NonUserCancel(m: NonUserCancel) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "coin": to_wire(m.coin),
+        "oid": to_wire(m.oid),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_NotificationMessage = frozenset(("notification",))
+
+
+def _s_NotificationMessage(d: Any) -> NotificationMessage:
+    if d.__class__ is not dict:
+        raise Bad("object (NotificationMessage)", d)
+    k = ""
+    try:
+        k = "notification"
+        f_notification = to_str(d["notification"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_NotificationMessage
+    return NotificationMessage(
+        notification=f_notification,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_NotificationMessage(m: NotificationMessage) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "notification": to_wire(m.notification),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_OpenOrder = frozenset(
+    (
+        "coin",
+        "side",
+        "limitPx",
+        "sz",
+        "oid",
+        "timestamp",
+        "origSz",
+        "cloid",
+        "reduceOnly",
+    )
+)
+
+
+def _s_OpenOrder(d: Any) -> OpenOrder:
+    if d.__class__ is not dict:
+        raise Bad("object (OpenOrder)", d)
+    k = ""
+    try:
+        k = "coin"
+        f_coin = to_str(d["coin"])
+        k = "side"
+        f_side = to_str(d["side"])
+        k = "limitPx"
+        f_limit_px = to_decimal(d["limitPx"])
+        k = "sz"
+        f_sz = to_decimal(d["sz"])
+        k = "oid"
+        f_oid = to_int(d["oid"])
+        k = "timestamp"
+        f_timestamp = to_int(d["timestamp"])
+        k = "origSz"
+        v = d.get("origSz")
+        f_orig_sz = None if v is None else to_decimal(v)
+        k = "cloid"
+        v = d.get("cloid")
+        f_cloid = None if v is None else to_str(v)
+        k = "reduceOnly"
+        v = d.get("reduceOnly")
+        f_reduce_only = None if v is None else to_bool(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_OpenOrder
+    return OpenOrder(
+        coin=f_coin,
+        side=f_side,
+        limit_px=f_limit_px,
+        sz=f_sz,
+        oid=f_oid,
+        timestamp=f_timestamp,
+        orig_sz=f_orig_sz,
+        cloid=f_cloid,
+        reduce_only=f_reduce_only,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_OpenOrder(m: OpenOrder) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "coin": to_wire(m.coin),
+        "side": to_wire(m.side),
+        "limitPx": to_wire(m.limit_px),
+        "sz": to_wire(m.sz),
+        "oid": to_wire(m.oid),
+        "timestamp": to_wire(m.timestamp),
+    }
+    if m.orig_sz is not None:
+        out["origSz"] = to_wire(m.orig_sz)
+    if m.cloid is not None:
+        out["cloid"] = to_wire(m.cloid)
+    if m.reduce_only is not None:
+        out["reduceOnly"] = to_wire(m.reduce_only)
+    out.update(m.extra)
+    return out
+
+
+_K_OpenOrdersMessage = frozenset(
+    (
+        "dex",
+        "user",
+        "orders",
+    )
+)
+
+
+def _s_OpenOrdersMessage(d: Any) -> OpenOrdersMessage:
+    if d.__class__ is not dict:
+        raise Bad("object (OpenOrdersMessage)", d)
+    k = ""
+    try:
+        k = "user"
+        f_user = to_str(d["user"])
+        k = "orders"
+        f_orders = _c_list_FrontendOpenOrder(d["orders"])
+        k = "dex"
+        v = d.get("dex")
+        f_dex = None if v is None else to_str(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_OpenOrdersMessage
+    return OpenOrdersMessage(
+        dex=f_dex,
+        user=f_user,
+        orders=f_orders,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_OpenOrdersMessage(m: OpenOrdersMessage) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "user": to_wire(m.user),
+        "orders": to_wire(m.orders),
+    }
+    if m.dex is not None:
+        out["dex"] = to_wire(m.dex)
+    out.update(m.extra)
+    return out
+
+
+_K_OrderStatusEntry = frozenset(
+    (
+        "order",
+        "status",
+        "statusTimestamp",
+    )
+)
+
+
+def _s_OrderStatusEntry(d: Any) -> OrderStatusEntry:
+    if d.__class__ is not dict:
+        raise Bad("object (OrderStatusEntry)", d)
+    k = ""
+    try:
+        k = "order"
+        f_order = _s_FrontendOpenOrder(d["order"])
+        k = "status"
+        f_status = to_str(d["status"])
+        k = "statusTimestamp"
+        f_status_timestamp = to_int(d["statusTimestamp"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_OrderStatusEntry
+    return OrderStatusEntry(
+        order=f_order,
+        status=f_status,
+        status_timestamp=f_status_timestamp,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_OrderStatusEntry(m: OrderStatusEntry) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "order": to_wire(m.order),
+        "status": to_wire(m.status),
+        "statusTimestamp": to_wire(m.status_timestamp),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_OrderStatusResult = frozenset(
+    (
+        "status",
+        "order",
+    )
+)
+
+
+def _s_OrderStatusResult(d: Any) -> OrderStatusResult:
+    if d.__class__ is not dict:
+        raise Bad("object (OrderStatusResult)", d)
+    k = ""
+    try:
+        k = "status"
+        f_status = to_str(d["status"])
+        k = "order"
+        v = d.get("order")
+        f_order = None if v is None else _s_OrderStatusEntry(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_OrderStatusResult
+    return OrderStatusResult(
+        status=f_status,
+        order=f_order,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_OrderStatusResult(m: OrderStatusResult) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "status": to_wire(m.status),
+    }
+    if m.order is not None:
+        out["order"] = to_wire(m.order)
+    out.update(m.extra)
+    return out
+
+
+_K_OrderUpdate = frozenset(
+    (
+        "order",
+        "status",
+        "statusTimestamp",
+    )
+)
+
+
+def _s_OrderUpdate(d: Any) -> OrderUpdate:
+    if d.__class__ is not dict:
+        raise Bad("object (OrderUpdate)", d)
+    k = ""
+    try:
+        k = "order"
+        f_order = _s_OpenOrder(d["order"])
+        k = "status"
+        f_status = to_str(d["status"])
+        k = "statusTimestamp"
+        f_status_timestamp = to_int(d["statusTimestamp"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_OrderUpdate
+    return OrderUpdate(
+        order=f_order,
+        status=f_status,
+        status_timestamp=f_status_timestamp,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_OrderUpdate(m: OrderUpdate) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "order": to_wire(m.order),
+        "status": to_wire(m.status),
+        "statusTimestamp": to_wire(m.status_timestamp),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_OutcomeMeta = frozenset(
+    (
+        "outcomes",
+        "questions",
+    )
+)
+
+
+def _s_OutcomeMeta(d: Any) -> OutcomeMeta:
+    if d.__class__ is not dict:
+        raise Bad("object (OutcomeMeta)", d)
+    k = ""
+    try:
+        k = "outcomes"
+        f_outcomes = _c_list_OutcomeSpec(d["outcomes"])
+        k = "questions"
+        f_questions = _c_list_OutcomeQuestion(d["questions"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_OutcomeMeta
+    return OutcomeMeta(
+        outcomes=f_outcomes,
+        questions=f_questions,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_OutcomeMeta(m: OutcomeMeta) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "outcomes": to_wire(m.outcomes),
+        "questions": to_wire(m.questions),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_OutcomeMetaUpdate = frozenset(
+    (
+        "outcomeCreated",
+        "outcomeSettled",
+        "questionUpdated",
+        "questionSettled",
+    )
+)
+
+
+def _s_OutcomeMetaUpdate(d: Any) -> OutcomeMetaUpdate:
+    if d.__class__ is not dict:
+        raise Bad("object (OutcomeMetaUpdate)", d)
+    k = ""
+    try:
+        k = "outcomeCreated"
+        v = d.get("outcomeCreated")
+        f_outcome_created = None if v is None else _s_OutcomeSpec(v)
+        k = "outcomeSettled"
+        v = d.get("outcomeSettled")
+        f_outcome_settled = None if v is None else _s_OutcomeSettledUpdate(v)
+        k = "questionUpdated"
+        v = d.get("questionUpdated")
+        f_question_updated = None if v is None else _s_OutcomeQuestion(v)
+        k = "questionSettled"
+        v = d.get("questionSettled")
+        f_question_settled = None if v is None else _s_QuestionSettledUpdate(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_OutcomeMetaUpdate
+    return OutcomeMetaUpdate(
+        outcome_created=f_outcome_created,
+        outcome_settled=f_outcome_settled,
+        question_updated=f_question_updated,
+        question_settled=f_question_settled,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_OutcomeMetaUpdate(m: OutcomeMetaUpdate) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if m.outcome_created is not None:
+        out["outcomeCreated"] = to_wire(m.outcome_created)
+    if m.outcome_settled is not None:
+        out["outcomeSettled"] = to_wire(m.outcome_settled)
+    if m.question_updated is not None:
+        out["questionUpdated"] = to_wire(m.question_updated)
+    if m.question_settled is not None:
+        out["questionSettled"] = to_wire(m.question_settled)
+    out.update(m.extra)
+    return out
+
+
+_K_OutcomeMetaUpdatesMessage = frozenset(("updates",))
+
+
+def _s_OutcomeMetaUpdatesMessage(d: Any) -> OutcomeMetaUpdatesMessage:
+    if d.__class__ is not dict:
+        raise Bad("object (OutcomeMetaUpdatesMessage)", d)
+    k = ""
+    try:
+        k = "updates"
+        f_updates = _c_list_OutcomeMetaUpdate(d["updates"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_OutcomeMetaUpdatesMessage
+    return OutcomeMetaUpdatesMessage(
+        updates=f_updates,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_OutcomeMetaUpdatesMessage(m: OutcomeMetaUpdatesMessage) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "updates": to_wire(m.updates),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_OutcomeQuestion = frozenset(
+    (
+        "question",
+        "name",
+        "description",
+        "fallbackOutcome",
+        "namedOutcomes",
+        "settledNamedOutcomes",
+    )
+)
+
+
+def _s_OutcomeQuestion(d: Any) -> OutcomeQuestion:
+    if d.__class__ is not dict:
+        raise Bad("object (OutcomeQuestion)", d)
+    k = ""
+    try:
+        k = "question"
+        f_question = to_int(d["question"])
+        k = "name"
+        f_name = to_str(d["name"])
+        k = "description"
+        f_description = to_str(d["description"])
+        k = "namedOutcomes"
+        f_named_outcomes = _c_list_int(d["namedOutcomes"])
+        k = "fallbackOutcome"
+        v = d.get("fallbackOutcome")
+        f_fallback_outcome = None if v is None else to_int(v)
+        k = "settledNamedOutcomes"
+        v = d.get("settledNamedOutcomes")
+        f_settled_named_outcomes = None if v is None else _c_list_int(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_OutcomeQuestion
+    return OutcomeQuestion(
+        question=f_question,
+        name=f_name,
+        description=f_description,
+        fallback_outcome=f_fallback_outcome,
+        named_outcomes=f_named_outcomes,
+        settled_named_outcomes=f_settled_named_outcomes,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_OutcomeQuestion(m: OutcomeQuestion) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "question": to_wire(m.question),
+        "name": to_wire(m.name),
+        "description": to_wire(m.description),
+        "namedOutcomes": to_wire(m.named_outcomes),
+    }
+    if m.fallback_outcome is not None:
+        out["fallbackOutcome"] = to_wire(m.fallback_outcome)
+    if m.settled_named_outcomes is not None:
+        out["settledNamedOutcomes"] = to_wire(m.settled_named_outcomes)
+    out.update(m.extra)
+    return out
+
+
+_K_OutcomeSettledUpdate = frozenset(("outcome",))
+
+
+def _s_OutcomeSettledUpdate(d: Any) -> OutcomeSettledUpdate:
+    if d.__class__ is not dict:
+        raise Bad("object (OutcomeSettledUpdate)", d)
+    k = ""
+    try:
+        k = "outcome"
+        f_outcome = to_int(d["outcome"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_OutcomeSettledUpdate
+    return OutcomeSettledUpdate(
+        outcome=f_outcome,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_OutcomeSettledUpdate(m: OutcomeSettledUpdate) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "outcome": to_wire(m.outcome),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_OutcomeSideSpec = frozenset(
+    (
+        "name",
+        "token",
+    )
+)
+
+
+def _s_OutcomeSideSpec(d: Any) -> OutcomeSideSpec:
+    if d.__class__ is not dict:
+        raise Bad("object (OutcomeSideSpec)", d)
+    k = ""
+    try:
+        k = "name"
+        f_name = to_str(d["name"])
+        k = "token"
+        v = d.get("token")
+        f_token = None if v is None else to_int(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_OutcomeSideSpec
+    return OutcomeSideSpec(
+        name=f_name,
+        token=f_token,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_OutcomeSideSpec(m: OutcomeSideSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": to_wire(m.name),
+    }
+    if m.token is not None:
+        out["token"] = to_wire(m.token)
+    out.update(m.extra)
+    return out
+
+
+_K_OutcomeSpec = frozenset(
+    (
+        "outcome",
+        "name",
+        "description",
+        "sideSpecs",
+        "quoteToken",
+        "deployer",
+    )
+)
+
+
+def _s_OutcomeSpec(d: Any) -> OutcomeSpec:
+    if d.__class__ is not dict:
+        raise Bad("object (OutcomeSpec)", d)
+    k = ""
+    try:
+        k = "outcome"
+        f_outcome = to_int(d["outcome"])
+        k = "name"
+        f_name = to_str(d["name"])
+        k = "description"
+        f_description = to_str(d["description"])
+        k = "sideSpecs"
+        f_side_specs = _c_list_OutcomeSideSpec(d["sideSpecs"])
+        k = "quoteToken"
+        v = d.get("quoteToken")
+        f_quote_token = None if v is None else to_any(v)
+        k = "deployer"
+        v = d.get("deployer")
+        f_deployer = None if v is None else to_str(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_OutcomeSpec
+    return OutcomeSpec(
+        outcome=f_outcome,
+        name=f_name,
+        description=f_description,
+        side_specs=f_side_specs,
+        quote_token=f_quote_token,
+        deployer=f_deployer,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_OutcomeSpec(m: OutcomeSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "outcome": to_wire(m.outcome),
+        "name": to_wire(m.name),
+        "description": to_wire(m.description),
+        "sideSpecs": to_wire(m.side_specs),
+    }
+    if m.quote_token is not None:
+        out["quoteToken"] = to_wire(m.quote_token)
+    if m.deployer is not None:
+        out["deployer"] = to_wire(m.deployer)
+    out.update(m.extra)
+    return out
+
+
+_K_OutcomeTemplate = frozenset(
+    (
+        "id",
+        "role",
+        "name",
+        "description",
+        "keywords",
+    )
+)
+
+
+def _s_OutcomeTemplate(d: Any) -> OutcomeTemplate:
+    if d.__class__ is not dict:
+        raise Bad("object (OutcomeTemplate)", d)
+    k = ""
+    try:
+        k = "id"
+        f_id = to_str(d["id"])
+        k = "role"
+        f_role = _s_OutcomeTemplateRole(d["role"])
+        k = "name"
+        f_name = to_str(d["name"])
+        k = "description"
+        f_description = to_str(d["description"])
+        k = "keywords"
+        f_keywords = _c_list_tuple_str_str(d["keywords"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_OutcomeTemplate
+    return OutcomeTemplate(
+        id=f_id,
+        role=f_role,
+        name=f_name,
+        description=f_description,
+        keywords=f_keywords,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_OutcomeTemplate(m: OutcomeTemplate) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": to_wire(m.id),
+        "role": to_wire(m.role),
+        "name": to_wire(m.name),
+        "description": to_wire(m.description),
+        "keywords": to_wire(m.keywords),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_OutcomeTemplateRole = frozenset(("standaloneOutcome",))
+
+
+def _s_OutcomeTemplateRole(d: Any) -> OutcomeTemplateRole:
+    if d.__class__ is not dict:
+        raise Bad("object (OutcomeTemplateRole)", d)
+    k = ""
+    try:
+        k = "standaloneOutcome"
+        v = d.get("standaloneOutcome")
+        f_standalone_outcome = None if v is None else _s_StandaloneOutcomeRole(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_OutcomeTemplateRole
+    return OutcomeTemplateRole(
+        standalone_outcome=f_standalone_outcome,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_OutcomeTemplateRole(m: OutcomeTemplateRole) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if m.standalone_outcome is not None:
+        out["standaloneOutcome"] = to_wire(m.standalone_outcome)
+    out.update(m.extra)
+    return out
+
+
+_K_PerpAnnotation = frozenset(
+    (
+        "category",
+        "description",
+        "displayName",
+        "keywords",
+    )
+)
+
+
+def _s_PerpAnnotation(d: Any) -> PerpAnnotation:
+    if d.__class__ is not dict:
+        raise Bad("object (PerpAnnotation)", d)
+    k = ""
+    try:
+        k = "category"
+        f_category = to_str(d["category"])
+        k = "description"
+        v = d.get("description")
+        f_description = None if v is None else to_str(v)
+        k = "displayName"
+        v = d.get("displayName")
+        f_display_name = None if v is None else to_str(v)
+        k = "keywords"
+        v = d.get("keywords")
+        f_keywords = None if v is None else _c_list_str(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_PerpAnnotation
+    return PerpAnnotation(
+        category=f_category,
+        description=f_description,
+        display_name=f_display_name,
+        keywords=f_keywords,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_PerpAnnotation(m: PerpAnnotation) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "category": to_wire(m.category),
+    }
+    if m.description is not None:
+        out["description"] = to_wire(m.description)
+    if m.display_name is not None:
+        out["displayName"] = to_wire(m.display_name)
+    if m.keywords is not None:
+        out["keywords"] = to_wire(m.keywords)
+    out.update(m.extra)
+    return out
+
+
+_K_PerpAssetCtx = frozenset(
+    (
+        "prevDayPx",
+        "dayNtlVlm",
+        "markPx",
+        "midPx",
+        "funding",
+        "openInterest",
+        "premium",
+        "oraclePx",
+        "impactPxs",
+        "dayBaseVlm",
+    )
+)
+
+
+def _s_PerpAssetCtx(d: Any) -> PerpAssetCtx:
+    if d.__class__ is not dict:
+        raise Bad("object (PerpAssetCtx)", d)
+    k = ""
+    try:
+        k = "prevDayPx"
+        f_prev_day_px = to_decimal(d["prevDayPx"])
+        k = "dayNtlVlm"
+        f_day_ntl_vlm = to_decimal(d["dayNtlVlm"])
+        k = "markPx"
+        f_mark_px = to_decimal(d["markPx"])
+        k = "funding"
+        f_funding = to_decimal(d["funding"])
+        k = "openInterest"
+        f_open_interest = to_decimal(d["openInterest"])
+        k = "oraclePx"
+        f_oracle_px = to_decimal(d["oraclePx"])
+        k = "midPx"
+        v = d.get("midPx")
+        f_mid_px = None if v is None else to_decimal(v)
+        k = "premium"
+        v = d.get("premium")
+        f_premium = None if v is None else to_decimal(v)
+        k = "impactPxs"
+        v = d.get("impactPxs")
+        f_impact_pxs = None if v is None else _c_list_decimal(v)
+        k = "dayBaseVlm"
+        v = d.get("dayBaseVlm")
+        f_day_base_vlm = None if v is None else to_decimal(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_PerpAssetCtx
+    return PerpAssetCtx(
+        prev_day_px=f_prev_day_px,
+        day_ntl_vlm=f_day_ntl_vlm,
+        mark_px=f_mark_px,
+        mid_px=f_mid_px,
+        funding=f_funding,
+        open_interest=f_open_interest,
+        premium=f_premium,
+        oracle_px=f_oracle_px,
+        impact_pxs=f_impact_pxs,
+        day_base_vlm=f_day_base_vlm,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_PerpAssetCtx(m: PerpAssetCtx) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "prevDayPx": to_wire(m.prev_day_px),
+        "dayNtlVlm": to_wire(m.day_ntl_vlm),
+        "markPx": to_wire(m.mark_px),
+        "funding": to_wire(m.funding),
+        "openInterest": to_wire(m.open_interest),
+        "oraclePx": to_wire(m.oracle_px),
+    }
+    if m.mid_px is not None:
+        out["midPx"] = to_wire(m.mid_px)
+    if m.premium is not None:
+        out["premium"] = to_wire(m.premium)
+    if m.impact_pxs is not None:
+        out["impactPxs"] = to_wire(m.impact_pxs)
+    if m.day_base_vlm is not None:
+        out["dayBaseVlm"] = to_wire(m.day_base_vlm)
+    out.update(m.extra)
+    return out
+
+
 _K_PerpAssetInfo = frozenset(
     (
         "name",
@@ -465,6 +8115,8 @@ _K_PerpAssetInfo = frozenset(
         "onlyIsolated",
         "isDelisted",
         "marginMode",
+        "growthMode",
+        "lastGrowthModeChangeTime",
     )
 )
 
@@ -493,6 +8145,12 @@ def _s_PerpAssetInfo(d: Any) -> PerpAssetInfo:
         k = "marginMode"
         v = d.get("marginMode")
         f_margin_mode = None if v is None else to_str(v)
+        k = "growthMode"
+        v = d.get("growthMode")
+        f_growth_mode = None if v is None else to_str(v)
+        k = "lastGrowthModeChangeTime"
+        v = d.get("lastGrowthModeChangeTime")
+        f_last_growth_mode_change_time = None if v is None else to_str(v)
     except Bad as exc:
         exc.path.append(k)
         raise
@@ -509,6 +8167,8 @@ def _s_PerpAssetInfo(d: Any) -> PerpAssetInfo:
         only_isolated=f_only_isolated,
         is_delisted=f_is_delisted,
         margin_mode=f_margin_mode,
+        growth_mode=f_growth_mode,
+        last_growth_mode_change_time=f_last_growth_mode_change_time,
         extra={x: d[x] for x in unknown} if unknown else EMPTY,
     )
 
@@ -528,6 +8188,249 @@ def _u_PerpAssetInfo(m: PerpAssetInfo) -> dict[str, Any]:
         out["isDelisted"] = to_wire(m.is_delisted)
     if m.margin_mode is not None:
         out["marginMode"] = to_wire(m.margin_mode)
+    if m.growth_mode is not None:
+        out["growthMode"] = to_wire(m.growth_mode)
+    if m.last_growth_mode_change_time is not None:
+        out["lastGrowthModeChangeTime"] = to_wire(m.last_growth_mode_change_time)
+    out.update(m.extra)
+    return out
+
+
+_K_PerpConciseAnnotation = frozenset(
+    (
+        "category",
+        "displayName",
+        "keywords",
+    )
+)
+
+
+def _s_PerpConciseAnnotation(d: Any) -> PerpConciseAnnotation:
+    if d.__class__ is not dict:
+        raise Bad("object (PerpConciseAnnotation)", d)
+    k = ""
+    try:
+        k = "category"
+        f_category = to_str(d["category"])
+        k = "displayName"
+        v = d.get("displayName")
+        f_display_name = None if v is None else to_str(v)
+        k = "keywords"
+        v = d.get("keywords")
+        f_keywords = None if v is None else _c_list_str(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_PerpConciseAnnotation
+    return PerpConciseAnnotation(
+        category=f_category,
+        display_name=f_display_name,
+        keywords=f_keywords,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_PerpConciseAnnotation(m: PerpConciseAnnotation) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "category": to_wire(m.category),
+    }
+    if m.display_name is not None:
+        out["displayName"] = to_wire(m.display_name)
+    if m.keywords is not None:
+        out["keywords"] = to_wire(m.keywords)
+    out.update(m.extra)
+    return out
+
+
+_K_PerpDex = frozenset(
+    (
+        "name",
+        "fullName",
+        "deployer",
+        "oracleUpdater",
+        "feeRecipient",
+        "assetToStreamingOiCap",
+        "subDeployers",
+        "deployerFeeScale",
+        "lastDeployerFeeScaleChangeTime",
+        "assetToFundingMultiplier",
+        "assetToFundingInterestRate",
+    )
+)
+
+
+def _s_PerpDex(d: Any) -> PerpDex:
+    if d.__class__ is not dict:
+        raise Bad("object (PerpDex)", d)
+    k = ""
+    try:
+        k = "name"
+        f_name = to_str(d["name"])
+        k = "fullName"
+        v = d.get("fullName")
+        f_full_name = None if v is None else to_str(v)
+        k = "deployer"
+        v = d.get("deployer")
+        f_deployer = None if v is None else to_str(v)
+        k = "oracleUpdater"
+        v = d.get("oracleUpdater")
+        f_oracle_updater = None if v is None else to_str(v)
+        k = "feeRecipient"
+        v = d.get("feeRecipient")
+        f_fee_recipient = None if v is None else to_str(v)
+        k = "assetToStreamingOiCap"
+        v = d.get("assetToStreamingOiCap")
+        f_asset_to_streaming_oi_cap = None if v is None else _c_list_tuple_str_decimal(v)
+        k = "subDeployers"
+        v = d.get("subDeployers")
+        f_sub_deployers = None if v is None else _c_list_tuple_str_list_str(v)
+        k = "deployerFeeScale"
+        v = d.get("deployerFeeScale")
+        f_deployer_fee_scale = None if v is None else to_decimal(v)
+        k = "lastDeployerFeeScaleChangeTime"
+        v = d.get("lastDeployerFeeScaleChangeTime")
+        f_last_deployer_fee_scale_change_time = None if v is None else to_str(v)
+        k = "assetToFundingMultiplier"
+        v = d.get("assetToFundingMultiplier")
+        f_asset_to_funding_multiplier = None if v is None else _c_list_tuple_str_decimal(v)
+        k = "assetToFundingInterestRate"
+        v = d.get("assetToFundingInterestRate")
+        f_asset_to_funding_interest_rate = None if v is None else _c_list_tuple_str_decimal(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_PerpDex
+    return PerpDex(
+        name=f_name,
+        full_name=f_full_name,
+        deployer=f_deployer,
+        oracle_updater=f_oracle_updater,
+        fee_recipient=f_fee_recipient,
+        asset_to_streaming_oi_cap=f_asset_to_streaming_oi_cap,
+        sub_deployers=f_sub_deployers,
+        deployer_fee_scale=f_deployer_fee_scale,
+        last_deployer_fee_scale_change_time=f_last_deployer_fee_scale_change_time,
+        asset_to_funding_multiplier=f_asset_to_funding_multiplier,
+        asset_to_funding_interest_rate=f_asset_to_funding_interest_rate,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_PerpDex(m: PerpDex) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": to_wire(m.name),
+    }
+    if m.full_name is not None:
+        out["fullName"] = to_wire(m.full_name)
+    if m.deployer is not None:
+        out["deployer"] = to_wire(m.deployer)
+    if m.oracle_updater is not None:
+        out["oracleUpdater"] = to_wire(m.oracle_updater)
+    if m.fee_recipient is not None:
+        out["feeRecipient"] = to_wire(m.fee_recipient)
+    if m.asset_to_streaming_oi_cap is not None:
+        out["assetToStreamingOiCap"] = to_wire(m.asset_to_streaming_oi_cap)
+    if m.sub_deployers is not None:
+        out["subDeployers"] = to_wire(m.sub_deployers)
+    if m.deployer_fee_scale is not None:
+        out["deployerFeeScale"] = to_wire(m.deployer_fee_scale)
+    if m.last_deployer_fee_scale_change_time is not None:
+        out["lastDeployerFeeScaleChangeTime"] = to_wire(m.last_deployer_fee_scale_change_time)
+    if m.asset_to_funding_multiplier is not None:
+        out["assetToFundingMultiplier"] = to_wire(m.asset_to_funding_multiplier)
+    if m.asset_to_funding_interest_rate is not None:
+        out["assetToFundingInterestRate"] = to_wire(m.asset_to_funding_interest_rate)
+    out.update(m.extra)
+    return out
+
+
+_K_PerpDexLimits = frozenset(
+    (
+        "totalOiCap",
+        "oiSzCapPerPerp",
+        "maxTransferNtl",
+        "coinToOiCap",
+    )
+)
+
+
+def _s_PerpDexLimits(d: Any) -> PerpDexLimits:
+    if d.__class__ is not dict:
+        raise Bad("object (PerpDexLimits)", d)
+    k = ""
+    try:
+        k = "totalOiCap"
+        f_total_oi_cap = to_decimal(d["totalOiCap"])
+        k = "oiSzCapPerPerp"
+        f_oi_sz_cap_per_perp = to_decimal(d["oiSzCapPerPerp"])
+        k = "maxTransferNtl"
+        f_max_transfer_ntl = to_decimal(d["maxTransferNtl"])
+        k = "coinToOiCap"
+        f_coin_to_oi_cap = _c_list_tuple_str_decimal(d["coinToOiCap"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_PerpDexLimits
+    return PerpDexLimits(
+        total_oi_cap=f_total_oi_cap,
+        oi_sz_cap_per_perp=f_oi_sz_cap_per_perp,
+        max_transfer_ntl=f_max_transfer_ntl,
+        coin_to_oi_cap=f_coin_to_oi_cap,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_PerpDexLimits(m: PerpDexLimits) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "totalOiCap": to_wire(m.total_oi_cap),
+        "oiSzCapPerPerp": to_wire(m.oi_sz_cap_per_perp),
+        "maxTransferNtl": to_wire(m.max_transfer_ntl),
+        "coinToOiCap": to_wire(m.coin_to_oi_cap),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_PerpDexStatus = frozenset(("totalNetDeposit",))
+
+
+def _s_PerpDexStatus(d: Any) -> PerpDexStatus:
+    if d.__class__ is not dict:
+        raise Bad("object (PerpDexStatus)", d)
+    k = ""
+    try:
+        k = "totalNetDeposit"
+        f_total_net_deposit = to_decimal(d["totalNetDeposit"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_PerpDexStatus
+    return PerpDexStatus(
+        total_net_deposit=f_total_net_deposit,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_PerpDexStatus(m: PerpDexStatus) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "totalNetDeposit": to_wire(m.total_net_deposit),
+    }
     out.update(m.extra)
     return out
 
@@ -578,6 +8481,2582 @@ def _u_PerpMeta(m: PerpMeta) -> dict[str, Any]:
         out["marginTables"] = to_wire(m.margin_tables)
     if m.collateral_token is not None:
         out["collateralToken"] = to_wire(m.collateral_token)
+    out.update(m.extra)
+    return out
+
+
+_K_PortfolioPeriod = frozenset(
+    (
+        "accountValueHistory",
+        "pnlHistory",
+        "vlm",
+    )
+)
+
+
+def _s_PortfolioPeriod(d: Any) -> PortfolioPeriod:
+    if d.__class__ is not dict:
+        raise Bad("object (PortfolioPeriod)", d)
+    k = ""
+    try:
+        k = "accountValueHistory"
+        f_account_value_history = _c_list_tuple_int_decimal(d["accountValueHistory"])
+        k = "pnlHistory"
+        f_pnl_history = _c_list_tuple_int_decimal(d["pnlHistory"])
+        k = "vlm"
+        f_vlm = to_decimal(d["vlm"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_PortfolioPeriod
+    return PortfolioPeriod(
+        account_value_history=f_account_value_history,
+        pnl_history=f_pnl_history,
+        vlm=f_vlm,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_PortfolioPeriod(m: PortfolioPeriod) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "accountValueHistory": to_wire(m.account_value_history),
+        "pnlHistory": to_wire(m.pnl_history),
+        "vlm": to_wire(m.vlm),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_Position = frozenset(
+    (
+        "coin",
+        "szi",
+        "leverage",
+        "entryPx",
+        "positionValue",
+        "unrealizedPnl",
+        "returnOnEquity",
+        "liquidationPx",
+        "marginUsed",
+        "maxLeverage",
+        "cumFunding",
+        "maxTradeSzs",
+    )
+)
+
+
+def _s_Position(d: Any) -> Position:
+    if d.__class__ is not dict:
+        raise Bad("object (Position)", d)
+    k = ""
+    try:
+        k = "coin"
+        f_coin = to_str(d["coin"])
+        k = "szi"
+        f_szi = to_decimal(d["szi"])
+        k = "leverage"
+        f_leverage = _s_Leverage(d["leverage"])
+        k = "positionValue"
+        f_position_value = to_decimal(d["positionValue"])
+        k = "unrealizedPnl"
+        f_unrealized_pnl = to_decimal(d["unrealizedPnl"])
+        k = "returnOnEquity"
+        f_return_on_equity = to_decimal(d["returnOnEquity"])
+        k = "marginUsed"
+        f_margin_used = to_decimal(d["marginUsed"])
+        k = "entryPx"
+        v = d.get("entryPx")
+        f_entry_px = None if v is None else to_decimal(v)
+        k = "liquidationPx"
+        v = d.get("liquidationPx")
+        f_liquidation_px = None if v is None else to_decimal(v)
+        k = "maxLeverage"
+        v = d.get("maxLeverage")
+        f_max_leverage = None if v is None else to_int(v)
+        k = "cumFunding"
+        v = d.get("cumFunding")
+        f_cum_funding = None if v is None else _s_CumFunding(v)
+        k = "maxTradeSzs"
+        v = d.get("maxTradeSzs")
+        f_max_trade_szs = None if v is None else _c_list_decimal(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_Position
+    return Position(
+        coin=f_coin,
+        szi=f_szi,
+        leverage=f_leverage,
+        entry_px=f_entry_px,
+        position_value=f_position_value,
+        unrealized_pnl=f_unrealized_pnl,
+        return_on_equity=f_return_on_equity,
+        liquidation_px=f_liquidation_px,
+        margin_used=f_margin_used,
+        max_leverage=f_max_leverage,
+        cum_funding=f_cum_funding,
+        max_trade_szs=f_max_trade_szs,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_Position(m: Position) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "coin": to_wire(m.coin),
+        "szi": to_wire(m.szi),
+        "leverage": to_wire(m.leverage),
+        "positionValue": to_wire(m.position_value),
+        "unrealizedPnl": to_wire(m.unrealized_pnl),
+        "returnOnEquity": to_wire(m.return_on_equity),
+        "marginUsed": to_wire(m.margin_used),
+    }
+    if m.entry_px is not None:
+        out["entryPx"] = to_wire(m.entry_px)
+    if m.liquidation_px is not None:
+        out["liquidationPx"] = to_wire(m.liquidation_px)
+    if m.max_leverage is not None:
+        out["maxLeverage"] = to_wire(m.max_leverage)
+    if m.cum_funding is not None:
+        out["cumFunding"] = to_wire(m.cum_funding)
+    if m.max_trade_szs is not None:
+        out["maxTradeSzs"] = to_wire(m.max_trade_szs)
+    out.update(m.extra)
+    return out
+
+
+_K_PreTransferCheck = frozenset(
+    (
+        "fee",
+        "isSanctioned",
+        "userExists",
+        "userHasSentTx",
+    )
+)
+
+
+def _s_PreTransferCheck(d: Any) -> PreTransferCheck:
+    if d.__class__ is not dict:
+        raise Bad("object (PreTransferCheck)", d)
+    k = ""
+    try:
+        k = "fee"
+        f_fee = to_decimal(d["fee"])
+        k = "isSanctioned"
+        f_is_sanctioned = to_bool(d["isSanctioned"])
+        k = "userExists"
+        f_user_exists = to_bool(d["userExists"])
+        k = "userHasSentTx"
+        f_user_has_sent_tx = to_bool(d["userHasSentTx"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_PreTransferCheck
+    return PreTransferCheck(
+        fee=f_fee,
+        is_sanctioned=f_is_sanctioned,
+        user_exists=f_user_exists,
+        user_has_sent_tx=f_user_has_sent_tx,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_PreTransferCheck(m: PreTransferCheck) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "fee": to_wire(m.fee),
+        "isSanctioned": to_wire(m.is_sanctioned),
+        "userExists": to_wire(m.user_exists),
+        "userHasSentTx": to_wire(m.user_has_sent_tx),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_PredictedFunding = frozenset(
+    (
+        "fundingRate",
+        "nextFundingTime",
+        "fundingIntervalHours",
+    )
+)
+
+
+def _s_PredictedFunding(d: Any) -> PredictedFunding:
+    if d.__class__ is not dict:
+        raise Bad("object (PredictedFunding)", d)
+    k = ""
+    try:
+        k = "fundingRate"
+        f_funding_rate = to_decimal(d["fundingRate"])
+        k = "nextFundingTime"
+        f_next_funding_time = to_int(d["nextFundingTime"])
+        k = "fundingIntervalHours"
+        v = d.get("fundingIntervalHours")
+        f_funding_interval_hours = None if v is None else to_int(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_PredictedFunding
+    return PredictedFunding(
+        funding_rate=f_funding_rate,
+        next_funding_time=f_next_funding_time,
+        funding_interval_hours=f_funding_interval_hours,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_PredictedFunding(m: PredictedFunding) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "fundingRate": to_wire(m.funding_rate),
+        "nextFundingTime": to_wire(m.next_funding_time),
+    }
+    if m.funding_interval_hours is not None:
+        out["fundingIntervalHours"] = to_wire(m.funding_interval_hours)
+    out.update(m.extra)
+    return out
+
+
+_K_QuestionRef = frozenset(
+    (
+        "active",
+        "settled",
+    )
+)
+
+
+def _s_QuestionRef(d: Any) -> QuestionRef:
+    if d.__class__ is not dict:
+        raise Bad("object (QuestionRef)", d)
+    k = ""
+    try:
+        k = "active"
+        v = d.get("active")
+        f_active = None if v is None else to_int(v)
+        k = "settled"
+        v = d.get("settled")
+        f_settled = None if v is None else to_int(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_QuestionRef
+    return QuestionRef(
+        active=f_active,
+        settled=f_settled,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_QuestionRef(m: QuestionRef) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if m.active is not None:
+        out["active"] = to_wire(m.active)
+    if m.settled is not None:
+        out["settled"] = to_wire(m.settled)
+    out.update(m.extra)
+    return out
+
+
+_K_QuestionSettledUpdate = frozenset(("question",))
+
+
+def _s_QuestionSettledUpdate(d: Any) -> QuestionSettledUpdate:
+    if d.__class__ is not dict:
+        raise Bad("object (QuestionSettledUpdate)", d)
+    k = ""
+    try:
+        k = "question"
+        f_question = to_int(d["question"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_QuestionSettledUpdate
+    return QuestionSettledUpdate(
+        question=f_question,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_QuestionSettledUpdate(m: QuestionSettledUpdate) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "question": to_wire(m.question),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_Referral = frozenset(
+    (
+        "referredBy",
+        "cumVlm",
+        "unclaimedRewards",
+        "claimedRewards",
+        "builderRewards",
+        "referrerState",
+        "rewardHistory",
+        "tokenToState",
+    )
+)
+
+
+def _s_Referral(d: Any) -> Referral:
+    if d.__class__ is not dict:
+        raise Bad("object (Referral)", d)
+    k = ""
+    try:
+        k = "cumVlm"
+        f_cum_vlm = to_decimal(d["cumVlm"])
+        k = "unclaimedRewards"
+        f_unclaimed_rewards = to_decimal(d["unclaimedRewards"])
+        k = "claimedRewards"
+        f_claimed_rewards = to_decimal(d["claimedRewards"])
+        k = "referrerState"
+        f_referrer_state = _s_ReferrerState(d["referrerState"])
+        k = "referredBy"
+        v = d.get("referredBy")
+        f_referred_by = None if v is None else _s_ReferredBy(v)
+        k = "builderRewards"
+        v = d.get("builderRewards")
+        f_builder_rewards = None if v is None else to_decimal(v)
+        k = "rewardHistory"
+        v = d.get("rewardHistory")
+        f_reward_history = None if v is None else _c_list_ReferralReward(v)
+        k = "tokenToState"
+        v = d.get("tokenToState")
+        f_token_to_state = None if v is None else _c_list_tuple_int_ReferralTokenState(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_Referral
+    return Referral(
+        referred_by=f_referred_by,
+        cum_vlm=f_cum_vlm,
+        unclaimed_rewards=f_unclaimed_rewards,
+        claimed_rewards=f_claimed_rewards,
+        builder_rewards=f_builder_rewards,
+        referrer_state=f_referrer_state,
+        reward_history=f_reward_history,
+        token_to_state=f_token_to_state,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_Referral(m: Referral) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "cumVlm": to_wire(m.cum_vlm),
+        "unclaimedRewards": to_wire(m.unclaimed_rewards),
+        "claimedRewards": to_wire(m.claimed_rewards),
+        "referrerState": to_wire(m.referrer_state),
+    }
+    if m.referred_by is not None:
+        out["referredBy"] = to_wire(m.referred_by)
+    if m.builder_rewards is not None:
+        out["builderRewards"] = to_wire(m.builder_rewards)
+    if m.reward_history is not None:
+        out["rewardHistory"] = to_wire(m.reward_history)
+    if m.token_to_state is not None:
+        out["tokenToState"] = to_wire(m.token_to_state)
+    out.update(m.extra)
+    return out
+
+
+_K_ReferralReward = frozenset(
+    (
+        "earned",
+        "vlm",
+        "referralVlm",
+        "time",
+    )
+)
+
+
+def _s_ReferralReward(d: Any) -> ReferralReward:
+    if d.__class__ is not dict:
+        raise Bad("object (ReferralReward)", d)
+    k = ""
+    try:
+        k = "earned"
+        f_earned = to_decimal(d["earned"])
+        k = "vlm"
+        f_vlm = to_decimal(d["vlm"])
+        k = "referralVlm"
+        f_referral_vlm = to_decimal(d["referralVlm"])
+        k = "time"
+        f_time = to_int(d["time"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_ReferralReward
+    return ReferralReward(
+        earned=f_earned,
+        vlm=f_vlm,
+        referral_vlm=f_referral_vlm,
+        time=f_time,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_ReferralReward(m: ReferralReward) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "earned": to_wire(m.earned),
+        "vlm": to_wire(m.vlm),
+        "referralVlm": to_wire(m.referral_vlm),
+        "time": to_wire(m.time),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_ReferralState = frozenset(
+    (
+        "cumVlm",
+        "cumRewardedFeesSinceReferred",
+        "cumFeesRewardedToReferrer",
+        "timeJoined",
+        "user",
+        "tokenToState",
+    )
+)
+
+
+def _s_ReferralState(d: Any) -> ReferralState:
+    if d.__class__ is not dict:
+        raise Bad("object (ReferralState)", d)
+    k = ""
+    try:
+        k = "cumVlm"
+        f_cum_vlm = to_decimal(d["cumVlm"])
+        k = "cumRewardedFeesSinceReferred"
+        f_cum_rewarded_fees_since_referred = to_decimal(d["cumRewardedFeesSinceReferred"])
+        k = "cumFeesRewardedToReferrer"
+        f_cum_fees_rewarded_to_referrer = to_decimal(d["cumFeesRewardedToReferrer"])
+        k = "timeJoined"
+        f_time_joined = to_int(d["timeJoined"])
+        k = "user"
+        f_user = to_str(d["user"])
+        k = "tokenToState"
+        v = d.get("tokenToState")
+        f_token_to_state = None if v is None else _c_list_tuple_int_ReferralStateTokenState(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_ReferralState
+    return ReferralState(
+        cum_vlm=f_cum_vlm,
+        cum_rewarded_fees_since_referred=f_cum_rewarded_fees_since_referred,
+        cum_fees_rewarded_to_referrer=f_cum_fees_rewarded_to_referrer,
+        time_joined=f_time_joined,
+        user=f_user,
+        token_to_state=f_token_to_state,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_ReferralState(m: ReferralState) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "cumVlm": to_wire(m.cum_vlm),
+        "cumRewardedFeesSinceReferred": to_wire(m.cum_rewarded_fees_since_referred),
+        "cumFeesRewardedToReferrer": to_wire(m.cum_fees_rewarded_to_referrer),
+        "timeJoined": to_wire(m.time_joined),
+        "user": to_wire(m.user),
+    }
+    if m.token_to_state is not None:
+        out["tokenToState"] = to_wire(m.token_to_state)
+    out.update(m.extra)
+    return out
+
+
+_K_ReferralStateTokenState = frozenset(
+    (
+        "cumVlm",
+        "cumRewardedFeesSinceReferred",
+        "cumFeesRewardedToReferrer",
+    )
+)
+
+
+def _s_ReferralStateTokenState(d: Any) -> ReferralStateTokenState:
+    if d.__class__ is not dict:
+        raise Bad("object (ReferralStateTokenState)", d)
+    k = ""
+    try:
+        k = "cumVlm"
+        f_cum_vlm = to_decimal(d["cumVlm"])
+        k = "cumRewardedFeesSinceReferred"
+        f_cum_rewarded_fees_since_referred = to_decimal(d["cumRewardedFeesSinceReferred"])
+        k = "cumFeesRewardedToReferrer"
+        f_cum_fees_rewarded_to_referrer = to_decimal(d["cumFeesRewardedToReferrer"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_ReferralStateTokenState
+    return ReferralStateTokenState(
+        cum_vlm=f_cum_vlm,
+        cum_rewarded_fees_since_referred=f_cum_rewarded_fees_since_referred,
+        cum_fees_rewarded_to_referrer=f_cum_fees_rewarded_to_referrer,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_ReferralStateTokenState(m: ReferralStateTokenState) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "cumVlm": to_wire(m.cum_vlm),
+        "cumRewardedFeesSinceReferred": to_wire(m.cum_rewarded_fees_since_referred),
+        "cumFeesRewardedToReferrer": to_wire(m.cum_fees_rewarded_to_referrer),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_ReferralTokenState = frozenset(
+    (
+        "cumVlm",
+        "unclaimedRewards",
+        "claimedRewards",
+        "builderRewards",
+    )
+)
+
+
+def _s_ReferralTokenState(d: Any) -> ReferralTokenState:
+    if d.__class__ is not dict:
+        raise Bad("object (ReferralTokenState)", d)
+    k = ""
+    try:
+        k = "cumVlm"
+        f_cum_vlm = to_decimal(d["cumVlm"])
+        k = "unclaimedRewards"
+        f_unclaimed_rewards = to_decimal(d["unclaimedRewards"])
+        k = "claimedRewards"
+        f_claimed_rewards = to_decimal(d["claimedRewards"])
+        k = "builderRewards"
+        f_builder_rewards = to_decimal(d["builderRewards"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_ReferralTokenState
+    return ReferralTokenState(
+        cum_vlm=f_cum_vlm,
+        unclaimed_rewards=f_unclaimed_rewards,
+        claimed_rewards=f_claimed_rewards,
+        builder_rewards=f_builder_rewards,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_ReferralTokenState(m: ReferralTokenState) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "cumVlm": to_wire(m.cum_vlm),
+        "unclaimedRewards": to_wire(m.unclaimed_rewards),
+        "claimedRewards": to_wire(m.claimed_rewards),
+        "builderRewards": to_wire(m.builder_rewards),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_ReferredBy = frozenset(
+    (
+        "referrer",
+        "code",
+    )
+)
+
+
+def _s_ReferredBy(d: Any) -> ReferredBy:
+    if d.__class__ is not dict:
+        raise Bad("object (ReferredBy)", d)
+    k = ""
+    try:
+        k = "referrer"
+        f_referrer = to_str(d["referrer"])
+        k = "code"
+        f_code = to_str(d["code"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_ReferredBy
+    return ReferredBy(
+        referrer=f_referrer,
+        code=f_code,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_ReferredBy(m: ReferredBy) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "referrer": to_wire(m.referrer),
+        "code": to_wire(m.code),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_ReferrerNeedToTradeData = frozenset(("required",))
+
+
+def _s_ReferrerNeedToTradeData(d: Any) -> ReferrerNeedToTradeData:
+    if d.__class__ is not dict:
+        raise Bad("object (ReferrerNeedToTradeData)", d)
+    k = ""
+    try:
+        k = "required"
+        f_required = to_decimal(d["required"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_ReferrerNeedToTradeData
+    return ReferrerNeedToTradeData(
+        required=f_required,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_ReferrerNeedToTradeData(m: ReferrerNeedToTradeData) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "required": to_wire(m.required),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_ReferrerReadyData = frozenset(
+    (
+        "code",
+        "nReferrals",
+        "referralStates",
+    )
+)
+
+
+def _s_ReferrerReadyData(d: Any) -> ReferrerReadyData:
+    if d.__class__ is not dict:
+        raise Bad("object (ReferrerReadyData)", d)
+    k = ""
+    try:
+        k = "code"
+        f_code = to_str(d["code"])
+        k = "referralStates"
+        f_referral_states = _c_list_ReferralState(d["referralStates"])
+        k = "nReferrals"
+        v = d.get("nReferrals")
+        f_n_referrals = None if v is None else to_int(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_ReferrerReadyData
+    return ReferrerReadyData(
+        code=f_code,
+        n_referrals=f_n_referrals,
+        referral_states=f_referral_states,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_ReferrerReadyData(m: ReferrerReadyData) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "code": to_wire(m.code),
+        "referralStates": to_wire(m.referral_states),
+    }
+    if m.n_referrals is not None:
+        out["nReferrals"] = to_wire(m.n_referrals)
+    out.update(m.extra)
+    return out
+
+
+_K_ReferrerStateNeedToCreateCode = frozenset(("stage",))
+
+
+def _s_ReferrerStateNeedToCreateCode(d: Any) -> ReferrerStateNeedToCreateCode:
+    if d.__class__ is not dict:
+        raise Bad("object (ReferrerStateNeedToCreateCode)", d)
+    k = ""
+    try:
+        k = "stage"
+        f_stage = to_str(d["stage"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_ReferrerStateNeedToCreateCode
+    return ReferrerStateNeedToCreateCode(
+        stage=f_stage,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_ReferrerStateNeedToCreateCode(m: ReferrerStateNeedToCreateCode) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "stage": to_wire(m.stage),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_ReferrerStateNeedToTrade = frozenset(
+    (
+        "stage",
+        "data",
+    )
+)
+
+
+def _s_ReferrerStateNeedToTrade(d: Any) -> ReferrerStateNeedToTrade:
+    if d.__class__ is not dict:
+        raise Bad("object (ReferrerStateNeedToTrade)", d)
+    k = ""
+    try:
+        k = "stage"
+        f_stage = to_str(d["stage"])
+        k = "data"
+        f_data = _s_ReferrerNeedToTradeData(d["data"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_ReferrerStateNeedToTrade
+    return ReferrerStateNeedToTrade(
+        stage=f_stage,
+        data=f_data,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_ReferrerStateNeedToTrade(m: ReferrerStateNeedToTrade) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "stage": to_wire(m.stage),
+        "data": to_wire(m.data),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_ReferrerStateReady = frozenset(
+    (
+        "stage",
+        "data",
+    )
+)
+
+
+def _s_ReferrerStateReady(d: Any) -> ReferrerStateReady:
+    if d.__class__ is not dict:
+        raise Bad("object (ReferrerStateReady)", d)
+    k = ""
+    try:
+        k = "stage"
+        f_stage = to_str(d["stage"])
+        k = "data"
+        f_data = _s_ReferrerReadyData(d["data"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_ReferrerStateReady
+    return ReferrerStateReady(
+        stage=f_stage,
+        data=f_data,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_ReferrerStateReady(m: ReferrerStateReady) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "stage": to_wire(m.stage),
+        "data": to_wire(m.data),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_RewardsClaimDelta = frozenset(
+    (
+        "amount",
+        "token",
+        "type",
+    )
+)
+
+
+def _s_RewardsClaimDelta(d: Any) -> RewardsClaimDelta:
+    if d.__class__ is not dict:
+        raise Bad("object (RewardsClaimDelta)", d)
+    k = ""
+    try:
+        k = "amount"
+        f_amount = to_decimal(d["amount"])
+        k = "type"
+        f_type = to_str(d["type"])
+        k = "token"
+        v = d.get("token")
+        f_token = None if v is None else to_str(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_RewardsClaimDelta
+    return RewardsClaimDelta(
+        amount=f_amount,
+        token=f_token,
+        type=f_type,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_RewardsClaimDelta(m: RewardsClaimDelta) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "amount": to_wire(m.amount),
+        "type": to_wire(m.type),
+    }
+    if m.token is not None:
+        out["token"] = to_wire(m.token)
+    out.update(m.extra)
+    return out
+
+
+_K_SendDelta = frozenset(
+    (
+        "user",
+        "destination",
+        "sourceDex",
+        "destinationDex",
+        "token",
+        "amount",
+        "usdcValue",
+        "fee",
+        "nativeTokenFee",
+        "nonce",
+        "feeToken",
+        "type",
+    )
+)
+
+
+def _s_SendDelta(d: Any) -> SendDelta:
+    if d.__class__ is not dict:
+        raise Bad("object (SendDelta)", d)
+    k = ""
+    try:
+        k = "user"
+        f_user = to_str(d["user"])
+        k = "destination"
+        f_destination = to_str(d["destination"])
+        k = "token"
+        f_token = to_str(d["token"])
+        k = "amount"
+        f_amount = to_decimal(d["amount"])
+        k = "type"
+        f_type = to_str(d["type"])
+        k = "sourceDex"
+        v = d.get("sourceDex")
+        f_source_dex = None if v is None else to_str(v)
+        k = "destinationDex"
+        v = d.get("destinationDex")
+        f_destination_dex = None if v is None else to_str(v)
+        k = "usdcValue"
+        v = d.get("usdcValue")
+        f_usdc_value = None if v is None else to_decimal(v)
+        k = "fee"
+        v = d.get("fee")
+        f_fee = None if v is None else to_decimal(v)
+        k = "nativeTokenFee"
+        v = d.get("nativeTokenFee")
+        f_native_token_fee = None if v is None else to_decimal(v)
+        k = "nonce"
+        v = d.get("nonce")
+        f_nonce = None if v is None else to_int(v)
+        k = "feeToken"
+        v = d.get("feeToken")
+        f_fee_token = None if v is None else to_str(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_SendDelta
+    return SendDelta(
+        user=f_user,
+        destination=f_destination,
+        source_dex=f_source_dex,
+        destination_dex=f_destination_dex,
+        token=f_token,
+        amount=f_amount,
+        usdc_value=f_usdc_value,
+        fee=f_fee,
+        native_token_fee=f_native_token_fee,
+        nonce=f_nonce,
+        fee_token=f_fee_token,
+        type=f_type,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_SendDelta(m: SendDelta) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "user": to_wire(m.user),
+        "destination": to_wire(m.destination),
+        "token": to_wire(m.token),
+        "amount": to_wire(m.amount),
+        "type": to_wire(m.type),
+    }
+    if m.source_dex is not None:
+        out["sourceDex"] = to_wire(m.source_dex)
+    if m.destination_dex is not None:
+        out["destinationDex"] = to_wire(m.destination_dex)
+    if m.usdc_value is not None:
+        out["usdcValue"] = to_wire(m.usdc_value)
+    if m.fee is not None:
+        out["fee"] = to_wire(m.fee)
+    if m.native_token_fee is not None:
+        out["nativeTokenFee"] = to_wire(m.native_token_fee)
+    if m.nonce is not None:
+        out["nonce"] = to_wire(m.nonce)
+    if m.fee_token is not None:
+        out["feeToken"] = to_wire(m.fee_token)
+    out.update(m.extra)
+    return out
+
+
+_K_SettledOutcome = frozenset(
+    (
+        "spec",
+        "settleFraction",
+        "details",
+        "question",
+    )
+)
+
+
+def _s_SettledOutcome(d: Any) -> SettledOutcome:
+    if d.__class__ is not dict:
+        raise Bad("object (SettledOutcome)", d)
+    k = ""
+    try:
+        k = "spec"
+        f_spec = _s_OutcomeSpec(d["spec"])
+        k = "settleFraction"
+        f_settle_fraction = to_decimal(d["settleFraction"])
+        k = "details"
+        f_details = to_str(d["details"])
+        k = "question"
+        v = d.get("question")
+        f_question = None if v is None else _s_SettledOutcomeQuestion(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_SettledOutcome
+    return SettledOutcome(
+        spec=f_spec,
+        settle_fraction=f_settle_fraction,
+        details=f_details,
+        question=f_question,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_SettledOutcome(m: SettledOutcome) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "spec": to_wire(m.spec),
+        "settleFraction": to_wire(m.settle_fraction),
+        "details": to_wire(m.details),
+    }
+    if m.question is not None:
+        out["question"] = to_wire(m.question)
+    out.update(m.extra)
+    return out
+
+
+_K_SettledOutcomeQuestion = frozenset(
+    (
+        "question",
+        "name",
+        "description",
+    )
+)
+
+
+def _s_SettledOutcomeQuestion(d: Any) -> SettledOutcomeQuestion:
+    if d.__class__ is not dict:
+        raise Bad("object (SettledOutcomeQuestion)", d)
+    k = ""
+    try:
+        k = "question"
+        f_question = _s_QuestionRef(d["question"])
+        k = "name"
+        f_name = to_str(d["name"])
+        k = "description"
+        f_description = to_str(d["description"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_SettledOutcomeQuestion
+    return SettledOutcomeQuestion(
+        question=f_question,
+        name=f_name,
+        description=f_description,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_SettledOutcomeQuestion(m: SettledOutcomeQuestion) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "question": to_wire(m.question),
+        "name": to_wire(m.name),
+        "description": to_wire(m.description),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_SpotAssetCtx = frozenset(
+    (
+        "prevDayPx",
+        "dayNtlVlm",
+        "markPx",
+        "midPx",
+        "circulatingSupply",
+        "coin",
+        "totalSupply",
+        "dayBaseVlm",
+    )
+)
+
+
+def _s_SpotAssetCtx(d: Any) -> SpotAssetCtx:
+    if d.__class__ is not dict:
+        raise Bad("object (SpotAssetCtx)", d)
+    k = ""
+    try:
+        k = "prevDayPx"
+        f_prev_day_px = to_decimal(d["prevDayPx"])
+        k = "dayNtlVlm"
+        f_day_ntl_vlm = to_decimal(d["dayNtlVlm"])
+        k = "markPx"
+        f_mark_px = to_decimal(d["markPx"])
+        k = "coin"
+        f_coin = to_str(d["coin"])
+        k = "midPx"
+        v = d.get("midPx")
+        f_mid_px = None if v is None else to_decimal(v)
+        k = "circulatingSupply"
+        v = d.get("circulatingSupply")
+        f_circulating_supply = None if v is None else to_decimal(v)
+        k = "totalSupply"
+        v = d.get("totalSupply")
+        f_total_supply = None if v is None else to_decimal(v)
+        k = "dayBaseVlm"
+        v = d.get("dayBaseVlm")
+        f_day_base_vlm = None if v is None else to_decimal(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_SpotAssetCtx
+    return SpotAssetCtx(
+        prev_day_px=f_prev_day_px,
+        day_ntl_vlm=f_day_ntl_vlm,
+        mark_px=f_mark_px,
+        mid_px=f_mid_px,
+        circulating_supply=f_circulating_supply,
+        coin=f_coin,
+        total_supply=f_total_supply,
+        day_base_vlm=f_day_base_vlm,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_SpotAssetCtx(m: SpotAssetCtx) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "prevDayPx": to_wire(m.prev_day_px),
+        "dayNtlVlm": to_wire(m.day_ntl_vlm),
+        "markPx": to_wire(m.mark_px),
+        "coin": to_wire(m.coin),
+    }
+    if m.mid_px is not None:
+        out["midPx"] = to_wire(m.mid_px)
+    if m.circulating_supply is not None:
+        out["circulatingSupply"] = to_wire(m.circulating_supply)
+    if m.total_supply is not None:
+        out["totalSupply"] = to_wire(m.total_supply)
+    if m.day_base_vlm is not None:
+        out["dayBaseVlm"] = to_wire(m.day_base_vlm)
+    out.update(m.extra)
+    return out
+
+
+_K_SpotBalance = frozenset(
+    (
+        "coin",
+        "token",
+        "total",
+        "hold",
+        "entryNtl",
+        "spotHold",
+        "ltv",
+        "borrowed",
+        "supplied",
+    )
+)
+
+
+def _s_SpotBalance(d: Any) -> SpotBalance:
+    if d.__class__ is not dict:
+        raise Bad("object (SpotBalance)", d)
+    k = ""
+    try:
+        k = "coin"
+        f_coin = to_str(d["coin"])
+        k = "total"
+        f_total = to_decimal(d["total"])
+        k = "hold"
+        f_hold = to_decimal(d["hold"])
+        k = "entryNtl"
+        f_entry_ntl = to_decimal(d["entryNtl"])
+        k = "token"
+        v = d.get("token")
+        f_token = None if v is None else to_int(v)
+        k = "spotHold"
+        v = d.get("spotHold")
+        f_spot_hold = None if v is None else to_decimal(v)
+        k = "ltv"
+        v = d.get("ltv")
+        f_ltv = None if v is None else to_decimal(v)
+        k = "borrowed"
+        v = d.get("borrowed")
+        f_borrowed = None if v is None else to_decimal(v)
+        k = "supplied"
+        v = d.get("supplied")
+        f_supplied = None if v is None else to_decimal(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_SpotBalance
+    return SpotBalance(
+        coin=f_coin,
+        token=f_token,
+        total=f_total,
+        hold=f_hold,
+        entry_ntl=f_entry_ntl,
+        spot_hold=f_spot_hold,
+        ltv=f_ltv,
+        borrowed=f_borrowed,
+        supplied=f_supplied,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_SpotBalance(m: SpotBalance) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "coin": to_wire(m.coin),
+        "total": to_wire(m.total),
+        "hold": to_wire(m.hold),
+        "entryNtl": to_wire(m.entry_ntl),
+    }
+    if m.token is not None:
+        out["token"] = to_wire(m.token)
+    if m.spot_hold is not None:
+        out["spotHold"] = to_wire(m.spot_hold)
+    if m.ltv is not None:
+        out["ltv"] = to_wire(m.ltv)
+    if m.borrowed is not None:
+        out["borrowed"] = to_wire(m.borrowed)
+    if m.supplied is not None:
+        out["supplied"] = to_wire(m.supplied)
+    out.update(m.extra)
+    return out
+
+
+_K_SpotClearinghouseState = frozenset(
+    (
+        "balances",
+        "evmEscrows",
+        "portfolioMarginEnabled",
+        "portfolioMarginRatio",
+        "tokenToPortfolioBorrowRatio",
+        "tokenToPortfolioSupplyRatio",
+        "tokenToAvailableAfterMaintenance",
+    )
+)
+
+
+def _s_SpotClearinghouseState(d: Any) -> SpotClearinghouseState:
+    if d.__class__ is not dict:
+        raise Bad("object (SpotClearinghouseState)", d)
+    k = ""
+    try:
+        k = "balances"
+        f_balances = _c_list_SpotBalance(d["balances"])
+        k = "evmEscrows"
+        v = d.get("evmEscrows")
+        f_evm_escrows = None if v is None else _c_list_EvmEscrow(v)
+        k = "portfolioMarginEnabled"
+        v = d.get("portfolioMarginEnabled")
+        f_portfolio_margin_enabled = None if v is None else to_bool(v)
+        k = "portfolioMarginRatio"
+        v = d.get("portfolioMarginRatio")
+        f_portfolio_margin_ratio = None if v is None else to_decimal(v)
+        k = "tokenToPortfolioBorrowRatio"
+        v = d.get("tokenToPortfolioBorrowRatio")
+        f_token_to_portfolio_borrow_ratio = None if v is None else _c_list_tuple_int_decimal(v)
+        k = "tokenToPortfolioSupplyRatio"
+        v = d.get("tokenToPortfolioSupplyRatio")
+        f_token_to_portfolio_supply_ratio = None if v is None else _c_list_tuple_int_decimal(v)
+        k = "tokenToAvailableAfterMaintenance"
+        v = d.get("tokenToAvailableAfterMaintenance")
+        f_token_to_available_after_maintenance = None if v is None else _c_list_tuple_int_decimal(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_SpotClearinghouseState
+    return SpotClearinghouseState(
+        balances=f_balances,
+        evm_escrows=f_evm_escrows,
+        portfolio_margin_enabled=f_portfolio_margin_enabled,
+        portfolio_margin_ratio=f_portfolio_margin_ratio,
+        token_to_portfolio_borrow_ratio=f_token_to_portfolio_borrow_ratio,
+        token_to_portfolio_supply_ratio=f_token_to_portfolio_supply_ratio,
+        token_to_available_after_maintenance=f_token_to_available_after_maintenance,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_SpotClearinghouseState(m: SpotClearinghouseState) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "balances": to_wire(m.balances),
+    }
+    if m.evm_escrows is not None:
+        out["evmEscrows"] = to_wire(m.evm_escrows)
+    if m.portfolio_margin_enabled is not None:
+        out["portfolioMarginEnabled"] = to_wire(m.portfolio_margin_enabled)
+    if m.portfolio_margin_ratio is not None:
+        out["portfolioMarginRatio"] = to_wire(m.portfolio_margin_ratio)
+    if m.token_to_portfolio_borrow_ratio is not None:
+        out["tokenToPortfolioBorrowRatio"] = to_wire(m.token_to_portfolio_borrow_ratio)
+    if m.token_to_portfolio_supply_ratio is not None:
+        out["tokenToPortfolioSupplyRatio"] = to_wire(m.token_to_portfolio_supply_ratio)
+    if m.token_to_available_after_maintenance is not None:
+        out["tokenToAvailableAfterMaintenance"] = to_wire(m.token_to_available_after_maintenance)
+    out.update(m.extra)
+    return out
+
+
+_K_SpotDeployState = frozenset(
+    (
+        "states",
+        "gasAuction",
+    )
+)
+
+
+def _s_SpotDeployState(d: Any) -> SpotDeployState:
+    if d.__class__ is not dict:
+        raise Bad("object (SpotDeployState)", d)
+    k = ""
+    try:
+        k = "states"
+        f_states = _c_list_SpotDeployTokenState(d["states"])
+        k = "gasAuction"
+        f_gas_auction = _s_DeployAuctionStatus(d["gasAuction"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_SpotDeployState
+    return SpotDeployState(
+        states=f_states,
+        gas_auction=f_gas_auction,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_SpotDeployState(m: SpotDeployState) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "states": to_wire(m.states),
+        "gasAuction": to_wire(m.gas_auction),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_SpotDeployTokenState = frozenset(
+    (
+        "token",
+        "spec",
+        "fullName",
+        "deployerTradingFeeShare",
+        "spots",
+        "maxSupply",
+        "hyperliquidityGenesisBalance",
+        "totalGenesisBalanceWei",
+        "userGenesisBalances",
+        "existingTokenGenesisBalances",
+        "blacklistUsers",
+    )
+)
+
+
+def _s_SpotDeployTokenState(d: Any) -> SpotDeployTokenState:
+    if d.__class__ is not dict:
+        raise Bad("object (SpotDeployTokenState)", d)
+    k = ""
+    try:
+        k = "token"
+        f_token = to_int(d["token"])
+        k = "spec"
+        f_spec = _s_SpotTokenSpec(d["spec"])
+        k = "spots"
+        f_spots = _c_list_int(d["spots"])
+        k = "fullName"
+        v = d.get("fullName")
+        f_full_name = None if v is None else to_str(v)
+        k = "deployerTradingFeeShare"
+        v = d.get("deployerTradingFeeShare")
+        f_deployer_trading_fee_share = None if v is None else to_decimal(v)
+        k = "maxSupply"
+        v = d.get("maxSupply")
+        f_max_supply = None if v is None else to_decimal(v)
+        k = "hyperliquidityGenesisBalance"
+        v = d.get("hyperliquidityGenesisBalance")
+        f_hyperliquidity_genesis_balance = None if v is None else to_decimal(v)
+        k = "totalGenesisBalanceWei"
+        v = d.get("totalGenesisBalanceWei")
+        f_total_genesis_balance_wei = None if v is None else to_decimal(v)
+        k = "userGenesisBalances"
+        v = d.get("userGenesisBalances")
+        f_user_genesis_balances = None if v is None else _c_list_tuple_str_decimal(v)
+        k = "existingTokenGenesisBalances"
+        v = d.get("existingTokenGenesisBalances")
+        f_existing_token_genesis_balances = None if v is None else _c_list_tuple_int_decimal(v)
+        k = "blacklistUsers"
+        v = d.get("blacklistUsers")
+        f_blacklist_users = None if v is None else _c_list_str(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_SpotDeployTokenState
+    return SpotDeployTokenState(
+        token=f_token,
+        spec=f_spec,
+        full_name=f_full_name,
+        deployer_trading_fee_share=f_deployer_trading_fee_share,
+        spots=f_spots,
+        max_supply=f_max_supply,
+        hyperliquidity_genesis_balance=f_hyperliquidity_genesis_balance,
+        total_genesis_balance_wei=f_total_genesis_balance_wei,
+        user_genesis_balances=f_user_genesis_balances,
+        existing_token_genesis_balances=f_existing_token_genesis_balances,
+        blacklist_users=f_blacklist_users,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_SpotDeployTokenState(m: SpotDeployTokenState) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "token": to_wire(m.token),
+        "spec": to_wire(m.spec),
+        "spots": to_wire(m.spots),
+    }
+    if m.full_name is not None:
+        out["fullName"] = to_wire(m.full_name)
+    if m.deployer_trading_fee_share is not None:
+        out["deployerTradingFeeShare"] = to_wire(m.deployer_trading_fee_share)
+    if m.max_supply is not None:
+        out["maxSupply"] = to_wire(m.max_supply)
+    if m.hyperliquidity_genesis_balance is not None:
+        out["hyperliquidityGenesisBalance"] = to_wire(m.hyperliquidity_genesis_balance)
+    if m.total_genesis_balance_wei is not None:
+        out["totalGenesisBalanceWei"] = to_wire(m.total_genesis_balance_wei)
+    if m.user_genesis_balances is not None:
+        out["userGenesisBalances"] = to_wire(m.user_genesis_balances)
+    if m.existing_token_genesis_balances is not None:
+        out["existingTokenGenesisBalances"] = to_wire(m.existing_token_genesis_balances)
+    if m.blacklist_users is not None:
+        out["blacklistUsers"] = to_wire(m.blacklist_users)
+    out.update(m.extra)
+    return out
+
+
+_K_SpotGenesisDelta = frozenset(
+    (
+        "token",
+        "amount",
+        "type",
+    )
+)
+
+
+def _s_SpotGenesisDelta(d: Any) -> SpotGenesisDelta:
+    if d.__class__ is not dict:
+        raise Bad("object (SpotGenesisDelta)", d)
+    k = ""
+    try:
+        k = "token"
+        f_token = to_str(d["token"])
+        k = "amount"
+        f_amount = to_decimal(d["amount"])
+        k = "type"
+        f_type = to_str(d["type"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_SpotGenesisDelta
+    return SpotGenesisDelta(
+        token=f_token,
+        amount=f_amount,
+        type=f_type,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_SpotGenesisDelta(m: SpotGenesisDelta) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "token": to_wire(m.token),
+        "amount": to_wire(m.amount),
+        "type": to_wire(m.type),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_SpotMeta = frozenset(
+    (
+        "universe",
+        "tokens",
+    )
+)
+
+
+def _s_SpotMeta(d: Any) -> SpotMeta:
+    if d.__class__ is not dict:
+        raise Bad("object (SpotMeta)", d)
+    k = ""
+    try:
+        k = "universe"
+        f_universe = _c_list_SpotPair(d["universe"])
+        k = "tokens"
+        f_tokens = _c_list_SpotToken(d["tokens"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_SpotMeta
+    return SpotMeta(
+        universe=f_universe,
+        tokens=f_tokens,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_SpotMeta(m: SpotMeta) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "universe": to_wire(m.universe),
+        "tokens": to_wire(m.tokens),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_SpotPair = frozenset(
+    (
+        "tokens",
+        "name",
+        "index",
+        "isCanonical",
+    )
+)
+
+
+def _s_SpotPair(d: Any) -> SpotPair:
+    if d.__class__ is not dict:
+        raise Bad("object (SpotPair)", d)
+    k = ""
+    try:
+        k = "tokens"
+        f_tokens = _c_tuple_int_int(d["tokens"])
+        k = "name"
+        f_name = to_str(d["name"])
+        k = "index"
+        f_index = to_int(d["index"])
+        k = "isCanonical"
+        f_is_canonical = to_bool(d["isCanonical"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_SpotPair
+    return SpotPair(
+        tokens=f_tokens,
+        name=f_name,
+        index=f_index,
+        is_canonical=f_is_canonical,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_SpotPair(m: SpotPair) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "tokens": to_wire(m.tokens),
+        "name": to_wire(m.name),
+        "index": to_wire(m.index),
+        "isCanonical": to_wire(m.is_canonical),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_SpotStateMessage = frozenset(
+    (
+        "user",
+        "spotState",
+    )
+)
+
+
+def _s_SpotStateMessage(d: Any) -> SpotStateMessage:
+    if d.__class__ is not dict:
+        raise Bad("object (SpotStateMessage)", d)
+    k = ""
+    try:
+        k = "user"
+        f_user = to_str(d["user"])
+        k = "spotState"
+        f_spot_state = _s_SpotClearinghouseState(d["spotState"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_SpotStateMessage
+    return SpotStateMessage(
+        user=f_user,
+        spot_state=f_spot_state,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_SpotStateMessage(m: SpotStateMessage) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "user": to_wire(m.user),
+        "spotState": to_wire(m.spot_state),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_SpotToken = frozenset(
+    (
+        "name",
+        "szDecimals",
+        "weiDecimals",
+        "index",
+        "tokenId",
+        "isCanonical",
+        "evmContract",
+        "fullName",
+        "deployerTradingFeeShare",
+    )
+)
+
+
+def _s_SpotToken(d: Any) -> SpotToken:
+    if d.__class__ is not dict:
+        raise Bad("object (SpotToken)", d)
+    k = ""
+    try:
+        k = "name"
+        f_name = to_str(d["name"])
+        k = "szDecimals"
+        f_sz_decimals = to_int(d["szDecimals"])
+        k = "weiDecimals"
+        f_wei_decimals = to_int(d["weiDecimals"])
+        k = "index"
+        f_index = to_int(d["index"])
+        k = "tokenId"
+        f_token_id = to_str(d["tokenId"])
+        k = "isCanonical"
+        f_is_canonical = to_bool(d["isCanonical"])
+        k = "evmContract"
+        v = d.get("evmContract")
+        f_evm_contract = None if v is None else _s_EvmContract(v)
+        k = "fullName"
+        v = d.get("fullName")
+        f_full_name = None if v is None else to_str(v)
+        k = "deployerTradingFeeShare"
+        v = d.get("deployerTradingFeeShare")
+        f_deployer_trading_fee_share = None if v is None else to_decimal(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_SpotToken
+    return SpotToken(
+        name=f_name,
+        sz_decimals=f_sz_decimals,
+        wei_decimals=f_wei_decimals,
+        index=f_index,
+        token_id=f_token_id,
+        is_canonical=f_is_canonical,
+        evm_contract=f_evm_contract,
+        full_name=f_full_name,
+        deployer_trading_fee_share=f_deployer_trading_fee_share,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_SpotToken(m: SpotToken) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": to_wire(m.name),
+        "szDecimals": to_wire(m.sz_decimals),
+        "weiDecimals": to_wire(m.wei_decimals),
+        "index": to_wire(m.index),
+        "tokenId": to_wire(m.token_id),
+        "isCanonical": to_wire(m.is_canonical),
+    }
+    if m.evm_contract is not None:
+        out["evmContract"] = to_wire(m.evm_contract)
+    if m.full_name is not None:
+        out["fullName"] = to_wire(m.full_name)
+    if m.deployer_trading_fee_share is not None:
+        out["deployerTradingFeeShare"] = to_wire(m.deployer_trading_fee_share)
+    out.update(m.extra)
+    return out
+
+
+_K_SpotTokenSpec = frozenset(
+    (
+        "name",
+        "szDecimals",
+        "weiDecimals",
+    )
+)
+
+
+def _s_SpotTokenSpec(d: Any) -> SpotTokenSpec:
+    if d.__class__ is not dict:
+        raise Bad("object (SpotTokenSpec)", d)
+    k = ""
+    try:
+        k = "name"
+        f_name = to_str(d["name"])
+        k = "szDecimals"
+        f_sz_decimals = to_int(d["szDecimals"])
+        k = "weiDecimals"
+        f_wei_decimals = to_int(d["weiDecimals"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_SpotTokenSpec
+    return SpotTokenSpec(
+        name=f_name,
+        sz_decimals=f_sz_decimals,
+        wei_decimals=f_wei_decimals,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_SpotTokenSpec(m: SpotTokenSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": to_wire(m.name),
+        "szDecimals": to_wire(m.sz_decimals),
+        "weiDecimals": to_wire(m.wei_decimals),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_SpotTransferDelta = frozenset(
+    (
+        "token",
+        "amount",
+        "usdcValue",
+        "user",
+        "destination",
+        "fee",
+        "nativeTokenFee",
+        "nonce",
+        "feeToken",
+        "type",
+    )
+)
+
+
+def _s_SpotTransferDelta(d: Any) -> SpotTransferDelta:
+    if d.__class__ is not dict:
+        raise Bad("object (SpotTransferDelta)", d)
+    k = ""
+    try:
+        k = "token"
+        f_token = to_str(d["token"])
+        k = "amount"
+        f_amount = to_decimal(d["amount"])
+        k = "user"
+        f_user = to_str(d["user"])
+        k = "destination"
+        f_destination = to_str(d["destination"])
+        k = "type"
+        f_type = to_str(d["type"])
+        k = "usdcValue"
+        v = d.get("usdcValue")
+        f_usdc_value = None if v is None else to_decimal(v)
+        k = "fee"
+        v = d.get("fee")
+        f_fee = None if v is None else to_decimal(v)
+        k = "nativeTokenFee"
+        v = d.get("nativeTokenFee")
+        f_native_token_fee = None if v is None else to_decimal(v)
+        k = "nonce"
+        v = d.get("nonce")
+        f_nonce = None if v is None else to_int(v)
+        k = "feeToken"
+        v = d.get("feeToken")
+        f_fee_token = None if v is None else to_str(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_SpotTransferDelta
+    return SpotTransferDelta(
+        token=f_token,
+        amount=f_amount,
+        usdc_value=f_usdc_value,
+        user=f_user,
+        destination=f_destination,
+        fee=f_fee,
+        native_token_fee=f_native_token_fee,
+        nonce=f_nonce,
+        fee_token=f_fee_token,
+        type=f_type,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_SpotTransferDelta(m: SpotTransferDelta) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "token": to_wire(m.token),
+        "amount": to_wire(m.amount),
+        "user": to_wire(m.user),
+        "destination": to_wire(m.destination),
+        "type": to_wire(m.type),
+    }
+    if m.usdc_value is not None:
+        out["usdcValue"] = to_wire(m.usdc_value)
+    if m.fee is not None:
+        out["fee"] = to_wire(m.fee)
+    if m.native_token_fee is not None:
+        out["nativeTokenFee"] = to_wire(m.native_token_fee)
+    if m.nonce is not None:
+        out["nonce"] = to_wire(m.nonce)
+    if m.fee_token is not None:
+        out["feeToken"] = to_wire(m.fee_token)
+    out.update(m.extra)
+    return out
+
+
+_K_StakingDelegate = frozenset(
+    (
+        "validator",
+        "amount",
+        "isUndelegate",
+    )
+)
+
+
+def _s_StakingDelegate(d: Any) -> StakingDelegate:
+    if d.__class__ is not dict:
+        raise Bad("object (StakingDelegate)", d)
+    k = ""
+    try:
+        k = "validator"
+        f_validator = to_str(d["validator"])
+        k = "amount"
+        f_amount = to_decimal(d["amount"])
+        k = "isUndelegate"
+        f_is_undelegate = to_bool(d["isUndelegate"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_StakingDelegate
+    return StakingDelegate(
+        validator=f_validator,
+        amount=f_amount,
+        is_undelegate=f_is_undelegate,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_StakingDelegate(m: StakingDelegate) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "validator": to_wire(m.validator),
+        "amount": to_wire(m.amount),
+        "isUndelegate": to_wire(m.is_undelegate),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_StakingDelta = frozenset(
+    (
+        "delegate",
+        "cDeposit",
+        "withdrawal",
+    )
+)
+
+
+def _s_StakingDelta(d: Any) -> StakingDelta:
+    if d.__class__ is not dict:
+        raise Bad("object (StakingDelta)", d)
+    k = ""
+    try:
+        k = "delegate"
+        v = d.get("delegate")
+        f_delegate = None if v is None else _s_StakingDelegate(v)
+        k = "cDeposit"
+        v = d.get("cDeposit")
+        f_c_deposit = None if v is None else _s_StakingDeposit(v)
+        k = "withdrawal"
+        v = d.get("withdrawal")
+        f_withdrawal = None if v is None else _s_StakingWithdrawal(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_StakingDelta
+    return StakingDelta(
+        delegate=f_delegate,
+        c_deposit=f_c_deposit,
+        withdrawal=f_withdrawal,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_StakingDelta(m: StakingDelta) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if m.delegate is not None:
+        out["delegate"] = to_wire(m.delegate)
+    if m.c_deposit is not None:
+        out["cDeposit"] = to_wire(m.c_deposit)
+    if m.withdrawal is not None:
+        out["withdrawal"] = to_wire(m.withdrawal)
+    out.update(m.extra)
+    return out
+
+
+_K_StakingDeposit = frozenset(("amount",))
+
+
+def _s_StakingDeposit(d: Any) -> StakingDeposit:
+    if d.__class__ is not dict:
+        raise Bad("object (StakingDeposit)", d)
+    k = ""
+    try:
+        k = "amount"
+        f_amount = to_decimal(d["amount"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_StakingDeposit
+    return StakingDeposit(
+        amount=f_amount,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_StakingDeposit(m: StakingDeposit) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "amount": to_wire(m.amount),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_StakingDiscountTier = frozenset(
+    (
+        "bpsOfMaxSupply",
+        "discount",
+    )
+)
+
+
+def _s_StakingDiscountTier(d: Any) -> StakingDiscountTier:
+    if d.__class__ is not dict:
+        raise Bad("object (StakingDiscountTier)", d)
+    k = ""
+    try:
+        k = "bpsOfMaxSupply"
+        f_bps_of_max_supply = to_decimal(d["bpsOfMaxSupply"])
+        k = "discount"
+        f_discount = to_decimal(d["discount"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_StakingDiscountTier
+    return StakingDiscountTier(
+        bps_of_max_supply=f_bps_of_max_supply,
+        discount=f_discount,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_StakingDiscountTier(m: StakingDiscountTier) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "bpsOfMaxSupply": to_wire(m.bps_of_max_supply),
+        "discount": to_wire(m.discount),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_StakingLink = frozenset(
+    (
+        "type",
+        "stakingUser",
+        "tradingUser",
+    )
+)
+
+
+def _s_StakingLink(d: Any) -> StakingLink:
+    if d.__class__ is not dict:
+        raise Bad("object (StakingLink)", d)
+    k = ""
+    try:
+        k = "type"
+        f_type = to_str(d["type"])
+        k = "stakingUser"
+        v = d.get("stakingUser")
+        f_staking_user = None if v is None else to_str(v)
+        k = "tradingUser"
+        v = d.get("tradingUser")
+        f_trading_user = None if v is None else to_str(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_StakingLink
+    return StakingLink(
+        type=f_type,
+        staking_user=f_staking_user,
+        trading_user=f_trading_user,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_StakingLink(m: StakingLink) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "type": to_wire(m.type),
+    }
+    if m.staking_user is not None:
+        out["stakingUser"] = to_wire(m.staking_user)
+    if m.trading_user is not None:
+        out["tradingUser"] = to_wire(m.trading_user)
+    out.update(m.extra)
+    return out
+
+
+_K_StakingWithdrawal = frozenset(
+    (
+        "amount",
+        "phase",
+    )
+)
+
+
+def _s_StakingWithdrawal(d: Any) -> StakingWithdrawal:
+    if d.__class__ is not dict:
+        raise Bad("object (StakingWithdrawal)", d)
+    k = ""
+    try:
+        k = "amount"
+        f_amount = to_decimal(d["amount"])
+        k = "phase"
+        f_phase = to_str(d["phase"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_StakingWithdrawal
+    return StakingWithdrawal(
+        amount=f_amount,
+        phase=f_phase,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_StakingWithdrawal(m: StakingWithdrawal) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "amount": to_wire(m.amount),
+        "phase": to_wire(m.phase),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_StandaloneOutcomeRole = frozenset(("sideNames",))
+
+
+def _s_StandaloneOutcomeRole(d: Any) -> StandaloneOutcomeRole:
+    if d.__class__ is not dict:
+        raise Bad("object (StandaloneOutcomeRole)", d)
+    k = ""
+    try:
+        k = "sideNames"
+        f_side_names = _c_list_str(d["sideNames"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_StandaloneOutcomeRole
+    return StandaloneOutcomeRole(
+        side_names=f_side_names,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_StandaloneOutcomeRole(m: StandaloneOutcomeRole) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "sideNames": to_wire(m.side_names),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_StatsVault = frozenset(
+    (
+        "apr",
+        "pnls",
+        "summary",
+    )
+)
+
+
+def _s_StatsVault(d: Any) -> StatsVault:
+    if d.__class__ is not dict:
+        raise Bad("object (StatsVault)", d)
+    k = ""
+    try:
+        k = "apr"
+        v = d.get("apr")
+        f_apr = None if v is None else to_float(v)
+        k = "pnls"
+        v = d.get("pnls")
+        f_pnls = None if v is None else _c_list_tuple_str_list_decimal(v)
+        k = "summary"
+        v = d.get("summary")
+        f_summary = None if v is None else _s_VaultSummary(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_StatsVault
+    return StatsVault(
+        apr=f_apr,
+        pnls=f_pnls,
+        summary=f_summary,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_StatsVault(m: StatsVault) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if m.apr is not None:
+        out["apr"] = to_wire(m.apr)
+    if m.pnls is not None:
+        out["pnls"] = to_wire(m.pnls)
+    if m.summary is not None:
+        out["summary"] = to_wire(m.summary)
+    out.update(m.extra)
+    return out
+
+
+_K_SubAccount = frozenset(
+    (
+        "name",
+        "subAccountUser",
+        "master",
+        "clearinghouseState",
+        "spotState",
+    )
+)
+
+
+def _s_SubAccount(d: Any) -> SubAccount:
+    if d.__class__ is not dict:
+        raise Bad("object (SubAccount)", d)
+    k = ""
+    try:
+        k = "name"
+        f_name = to_str(d["name"])
+        k = "subAccountUser"
+        f_sub_account_user = to_str(d["subAccountUser"])
+        k = "master"
+        f_master = to_str(d["master"])
+        k = "clearinghouseState"
+        f_clearinghouse_state = _s_ClearinghouseState(d["clearinghouseState"])
+        k = "spotState"
+        f_spot_state = _s_SpotClearinghouseState(d["spotState"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_SubAccount
+    return SubAccount(
+        name=f_name,
+        sub_account_user=f_sub_account_user,
+        master=f_master,
+        clearinghouse_state=f_clearinghouse_state,
+        spot_state=f_spot_state,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_SubAccount(m: SubAccount) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": to_wire(m.name),
+        "subAccountUser": to_wire(m.sub_account_user),
+        "master": to_wire(m.master),
+        "clearinghouseState": to_wire(m.clearinghouse_state),
+        "spotState": to_wire(m.spot_state),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_SubAccount2 = frozenset(
+    (
+        "name",
+        "subAccountUser",
+        "master",
+        "dexToClearinghouseState",
+        "spotState",
+        "abstraction",
+    )
+)
+
+
+def _s_SubAccount2(d: Any) -> SubAccount2:
+    if d.__class__ is not dict:
+        raise Bad("object (SubAccount2)", d)
+    k = ""
+    try:
+        k = "name"
+        f_name = to_str(d["name"])
+        k = "subAccountUser"
+        f_sub_account_user = to_str(d["subAccountUser"])
+        k = "master"
+        f_master = to_str(d["master"])
+        k = "dexToClearinghouseState"
+        f_dex_to_clearinghouse_state = _c_list_tuple_str_ClearinghouseState(d["dexToClearinghouseState"])
+        k = "spotState"
+        f_spot_state = _s_SpotClearinghouseState(d["spotState"])
+        k = "abstraction"
+        v = d.get("abstraction")
+        f_abstraction = None if v is None else to_any(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_SubAccount2
+    return SubAccount2(
+        name=f_name,
+        sub_account_user=f_sub_account_user,
+        master=f_master,
+        dex_to_clearinghouse_state=f_dex_to_clearinghouse_state,
+        spot_state=f_spot_state,
+        abstraction=f_abstraction,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_SubAccount2(m: SubAccount2) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": to_wire(m.name),
+        "subAccountUser": to_wire(m.sub_account_user),
+        "master": to_wire(m.master),
+        "dexToClearinghouseState": to_wire(m.dex_to_clearinghouse_state),
+        "spotState": to_wire(m.spot_state),
+    }
+    if m.abstraction is not None:
+        out["abstraction"] = to_wire(m.abstraction)
+    out.update(m.extra)
+    return out
+
+
+_K_SubAccountTransferDelta = frozenset(
+    (
+        "usdc",
+        "user",
+        "destination",
+        "type",
+    )
+)
+
+
+def _s_SubAccountTransferDelta(d: Any) -> SubAccountTransferDelta:
+    if d.__class__ is not dict:
+        raise Bad("object (SubAccountTransferDelta)", d)
+    k = ""
+    try:
+        k = "usdc"
+        f_usdc = to_decimal(d["usdc"])
+        k = "user"
+        f_user = to_str(d["user"])
+        k = "destination"
+        f_destination = to_str(d["destination"])
+        k = "type"
+        f_type = to_str(d["type"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_SubAccountTransferDelta
+    return SubAccountTransferDelta(
+        usdc=f_usdc,
+        user=f_user,
+        destination=f_destination,
+        type=f_type,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_SubAccountTransferDelta(m: SubAccountTransferDelta) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "usdc": to_wire(m.usdc),
+        "user": to_wire(m.user),
+        "destination": to_wire(m.destination),
+        "type": to_wire(m.type),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_TokenDetails = frozenset(
+    (
+        "name",
+        "maxSupply",
+        "totalSupply",
+        "circulatingSupply",
+        "szDecimals",
+        "weiDecimals",
+        "midPx",
+        "markPx",
+        "prevDayPx",
+        "genesis",
+        "deployer",
+        "deployGas",
+        "deployTime",
+        "seededUsdc",
+        "nonCirculatingUserBalances",
+        "futureEmissions",
+    )
+)
+
+
+def _s_TokenDetails(d: Any) -> TokenDetails:
+    if d.__class__ is not dict:
+        raise Bad("object (TokenDetails)", d)
+    k = ""
+    try:
+        k = "name"
+        f_name = to_str(d["name"])
+        k = "maxSupply"
+        f_max_supply = to_decimal(d["maxSupply"])
+        k = "totalSupply"
+        f_total_supply = to_decimal(d["totalSupply"])
+        k = "circulatingSupply"
+        f_circulating_supply = to_decimal(d["circulatingSupply"])
+        k = "szDecimals"
+        f_sz_decimals = to_int(d["szDecimals"])
+        k = "weiDecimals"
+        f_wei_decimals = to_int(d["weiDecimals"])
+        k = "midPx"
+        v = d.get("midPx")
+        f_mid_px = None if v is None else to_decimal(v)
+        k = "markPx"
+        v = d.get("markPx")
+        f_mark_px = None if v is None else to_decimal(v)
+        k = "prevDayPx"
+        v = d.get("prevDayPx")
+        f_prev_day_px = None if v is None else to_decimal(v)
+        k = "genesis"
+        v = d.get("genesis")
+        f_genesis = None if v is None else _s_TokenGenesis(v)
+        k = "deployer"
+        v = d.get("deployer")
+        f_deployer = None if v is None else to_str(v)
+        k = "deployGas"
+        v = d.get("deployGas")
+        f_deploy_gas = None if v is None else to_decimal(v)
+        k = "deployTime"
+        v = d.get("deployTime")
+        f_deploy_time = None if v is None else to_str(v)
+        k = "seededUsdc"
+        v = d.get("seededUsdc")
+        f_seeded_usdc = None if v is None else to_decimal(v)
+        k = "nonCirculatingUserBalances"
+        v = d.get("nonCirculatingUserBalances")
+        f_non_circulating_user_balances = None if v is None else _c_list_tuple_str_decimal(v)
+        k = "futureEmissions"
+        v = d.get("futureEmissions")
+        f_future_emissions = None if v is None else to_decimal(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_TokenDetails
+    return TokenDetails(
+        name=f_name,
+        max_supply=f_max_supply,
+        total_supply=f_total_supply,
+        circulating_supply=f_circulating_supply,
+        sz_decimals=f_sz_decimals,
+        wei_decimals=f_wei_decimals,
+        mid_px=f_mid_px,
+        mark_px=f_mark_px,
+        prev_day_px=f_prev_day_px,
+        genesis=f_genesis,
+        deployer=f_deployer,
+        deploy_gas=f_deploy_gas,
+        deploy_time=f_deploy_time,
+        seeded_usdc=f_seeded_usdc,
+        non_circulating_user_balances=f_non_circulating_user_balances,
+        future_emissions=f_future_emissions,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_TokenDetails(m: TokenDetails) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": to_wire(m.name),
+        "maxSupply": to_wire(m.max_supply),
+        "totalSupply": to_wire(m.total_supply),
+        "circulatingSupply": to_wire(m.circulating_supply),
+        "szDecimals": to_wire(m.sz_decimals),
+        "weiDecimals": to_wire(m.wei_decimals),
+    }
+    if m.mid_px is not None:
+        out["midPx"] = to_wire(m.mid_px)
+    if m.mark_px is not None:
+        out["markPx"] = to_wire(m.mark_px)
+    if m.prev_day_px is not None:
+        out["prevDayPx"] = to_wire(m.prev_day_px)
+    if m.genesis is not None:
+        out["genesis"] = to_wire(m.genesis)
+    if m.deployer is not None:
+        out["deployer"] = to_wire(m.deployer)
+    if m.deploy_gas is not None:
+        out["deployGas"] = to_wire(m.deploy_gas)
+    if m.deploy_time is not None:
+        out["deployTime"] = to_wire(m.deploy_time)
+    if m.seeded_usdc is not None:
+        out["seededUsdc"] = to_wire(m.seeded_usdc)
+    if m.non_circulating_user_balances is not None:
+        out["nonCirculatingUserBalances"] = to_wire(m.non_circulating_user_balances)
+    if m.future_emissions is not None:
+        out["futureEmissions"] = to_wire(m.future_emissions)
+    out.update(m.extra)
+    return out
+
+
+_K_TokenGenesis = frozenset(
+    (
+        "userBalances",
+        "existingTokenBalances",
+        "blacklistUsers",
+    )
+)
+
+
+def _s_TokenGenesis(d: Any) -> TokenGenesis:
+    if d.__class__ is not dict:
+        raise Bad("object (TokenGenesis)", d)
+    k = ""
+    try:
+        k = "userBalances"
+        f_user_balances = _c_list_tuple_str_decimal(d["userBalances"])
+        k = "existingTokenBalances"
+        f_existing_token_balances = _c_list_tuple_int_decimal(d["existingTokenBalances"])
+        k = "blacklistUsers"
+        v = d.get("blacklistUsers")
+        f_blacklist_users = None if v is None else _c_list_str(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_TokenGenesis
+    return TokenGenesis(
+        user_balances=f_user_balances,
+        existing_token_balances=f_existing_token_balances,
+        blacklist_users=f_blacklist_users,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_TokenGenesis(m: TokenGenesis) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "userBalances": to_wire(m.user_balances),
+        "existingTokenBalances": to_wire(m.existing_token_balances),
+    }
+    if m.blacklist_users is not None:
+        out["blacklistUsers"] = to_wire(m.blacklist_users)
     out.update(m.extra)
     return out
 
@@ -653,36 +11132,3186 @@ def _u_Trade(m: Trade) -> dict[str, Any]:
     return out
 
 
+_K_TwapHistoryEntry = frozenset(
+    (
+        "time",
+        "state",
+        "status",
+        "twapId",
+    )
+)
+
+
+def _s_TwapHistoryEntry(d: Any) -> TwapHistoryEntry:
+    if d.__class__ is not dict:
+        raise Bad("object (TwapHistoryEntry)", d)
+    k = ""
+    try:
+        k = "time"
+        f_time = to_int(d["time"])
+        k = "state"
+        f_state = _s_TwapState(d["state"])
+        k = "status"
+        f_status = _s_TwapStatus(d["status"])
+        k = "twapId"
+        v = d.get("twapId")
+        f_twap_id = None if v is None else to_int(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_TwapHistoryEntry
+    return TwapHistoryEntry(
+        time=f_time,
+        state=f_state,
+        status=f_status,
+        twap_id=f_twap_id,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_TwapHistoryEntry(m: TwapHistoryEntry) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "time": to_wire(m.time),
+        "state": to_wire(m.state),
+        "status": to_wire(m.status),
+    }
+    if m.twap_id is not None:
+        out["twapId"] = to_wire(m.twap_id)
+    out.update(m.extra)
+    return out
+
+
+_K_TwapSliceFill = frozenset(
+    (
+        "fill",
+        "twapId",
+    )
+)
+
+
+def _s_TwapSliceFill(d: Any) -> TwapSliceFill:
+    if d.__class__ is not dict:
+        raise Bad("object (TwapSliceFill)", d)
+    k = ""
+    try:
+        k = "fill"
+        f_fill = _s_UserFill(d["fill"])
+        k = "twapId"
+        f_twap_id = to_int(d["twapId"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_TwapSliceFill
+    return TwapSliceFill(
+        fill=f_fill,
+        twap_id=f_twap_id,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_TwapSliceFill(m: TwapSliceFill) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "fill": to_wire(m.fill),
+        "twapId": to_wire(m.twap_id),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_TwapState = frozenset(
+    (
+        "coin",
+        "user",
+        "side",
+        "sz",
+        "executedSz",
+        "executedNtl",
+        "minutes",
+        "randomize",
+        "reduceOnly",
+        "timestamp",
+        "stopPx",
+        "trigger",
+    )
+)
+
+
+def _s_TwapState(d: Any) -> TwapState:
+    if d.__class__ is not dict:
+        raise Bad("object (TwapState)", d)
+    k = ""
+    try:
+        k = "coin"
+        f_coin = to_str(d["coin"])
+        k = "user"
+        f_user = to_str(d["user"])
+        k = "side"
+        f_side = to_str(d["side"])
+        k = "sz"
+        f_sz = to_decimal(d["sz"])
+        k = "executedSz"
+        f_executed_sz = to_decimal(d["executedSz"])
+        k = "executedNtl"
+        f_executed_ntl = to_decimal(d["executedNtl"])
+        k = "minutes"
+        f_minutes = to_int(d["minutes"])
+        k = "randomize"
+        f_randomize = to_bool(d["randomize"])
+        k = "reduceOnly"
+        f_reduce_only = to_bool(d["reduceOnly"])
+        k = "timestamp"
+        f_timestamp = to_int(d["timestamp"])
+        k = "stopPx"
+        v = d.get("stopPx")
+        f_stop_px = None if v is None else to_decimal(v)
+        k = "trigger"
+        v = d.get("trigger")
+        f_trigger = None if v is None else _s_TwapTrigger(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_TwapState
+    return TwapState(
+        coin=f_coin,
+        user=f_user,
+        side=f_side,
+        sz=f_sz,
+        executed_sz=f_executed_sz,
+        executed_ntl=f_executed_ntl,
+        minutes=f_minutes,
+        randomize=f_randomize,
+        reduce_only=f_reduce_only,
+        timestamp=f_timestamp,
+        stop_px=f_stop_px,
+        trigger=f_trigger,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_TwapState(m: TwapState) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "coin": to_wire(m.coin),
+        "user": to_wire(m.user),
+        "side": to_wire(m.side),
+        "sz": to_wire(m.sz),
+        "executedSz": to_wire(m.executed_sz),
+        "executedNtl": to_wire(m.executed_ntl),
+        "minutes": to_wire(m.minutes),
+        "randomize": to_wire(m.randomize),
+        "reduceOnly": to_wire(m.reduce_only),
+        "timestamp": to_wire(m.timestamp),
+    }
+    if m.stop_px is not None:
+        out["stopPx"] = to_wire(m.stop_px)
+    if m.trigger is not None:
+        out["trigger"] = to_wire(m.trigger)
+    out.update(m.extra)
+    return out
+
+
+_K_TwapStatesMessage = frozenset(
+    (
+        "dex",
+        "user",
+        "states",
+    )
+)
+
+
+def _s_TwapStatesMessage(d: Any) -> TwapStatesMessage:
+    if d.__class__ is not dict:
+        raise Bad("object (TwapStatesMessage)", d)
+    k = ""
+    try:
+        k = "user"
+        f_user = to_str(d["user"])
+        k = "states"
+        f_states = _c_list_tuple_int_TwapState(d["states"])
+        k = "dex"
+        v = d.get("dex")
+        f_dex = None if v is None else to_str(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_TwapStatesMessage
+    return TwapStatesMessage(
+        dex=f_dex,
+        user=f_user,
+        states=f_states,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_TwapStatesMessage(m: TwapStatesMessage) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "user": to_wire(m.user),
+        "states": to_wire(m.states),
+    }
+    if m.dex is not None:
+        out["dex"] = to_wire(m.dex)
+    out.update(m.extra)
+    return out
+
+
+_K_TwapStatus = frozenset(
+    (
+        "status",
+        "description",
+    )
+)
+
+
+def _s_TwapStatus(d: Any) -> TwapStatus:
+    if d.__class__ is not dict:
+        raise Bad("object (TwapStatus)", d)
+    k = ""
+    try:
+        k = "status"
+        f_status = to_str(d["status"])
+        k = "description"
+        v = d.get("description")
+        f_description = None if v is None else to_str(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_TwapStatus
+    return TwapStatus(
+        status=f_status,
+        description=f_description,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_TwapStatus(m: TwapStatus) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "status": to_wire(m.status),
+    }
+    if m.description is not None:
+        out["description"] = to_wire(m.description)
+    out.update(m.extra)
+    return out
+
+
+_K_TwapTrigger = frozenset(
+    (
+        "px",
+        "above",
+    )
+)
+
+
+def _s_TwapTrigger(d: Any) -> TwapTrigger:
+    if d.__class__ is not dict:
+        raise Bad("object (TwapTrigger)", d)
+    k = ""
+    try:
+        k = "px"
+        f_px = to_decimal(d["px"])
+        k = "above"
+        f_above = to_bool(d["above"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_TwapTrigger
+    return TwapTrigger(
+        px=f_px,
+        above=f_above,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_TwapTrigger(m: TwapTrigger) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "px": to_wire(m.px),
+        "above": to_wire(m.above),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_TxDetailsResponse = frozenset(
+    (
+        "type",
+        "tx",
+    )
+)
+
+
+def _s_TxDetailsResponse(d: Any) -> TxDetailsResponse:
+    if d.__class__ is not dict:
+        raise Bad("object (TxDetailsResponse)", d)
+    k = ""
+    try:
+        k = "type"
+        f_type = to_str(d["type"])
+        k = "tx"
+        f_tx = _s_ExplorerTx(d["tx"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_TxDetailsResponse
+    return TxDetailsResponse(
+        type=f_type,
+        tx=f_tx,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_TxDetailsResponse(m: TxDetailsResponse) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "type": to_wire(m.type),
+        "tx": to_wire(m.tx),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_UsdcRouting = frozenset(
+    (
+        "depositRoute",
+        "withdrawalRoute",
+    )
+)
+
+
+def _s_UsdcRouting(d: Any) -> UsdcRouting:
+    if d.__class__ is not dict:
+        raise Bad("object (UsdcRouting)", d)
+    k = ""
+    try:
+        k = "depositRoute"
+        f_deposit_route = to_str(d["depositRoute"])
+        k = "withdrawalRoute"
+        f_withdrawal_route = to_str(d["withdrawalRoute"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_UsdcRouting
+    return UsdcRouting(
+        deposit_route=f_deposit_route,
+        withdrawal_route=f_withdrawal_route,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_UsdcRouting(m: UsdcRouting) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "depositRoute": to_wire(m.deposit_route),
+        "withdrawalRoute": to_wire(m.withdrawal_route),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_UserDetailsResponse = frozenset(
+    (
+        "type",
+        "txs",
+    )
+)
+
+
+def _s_UserDetailsResponse(d: Any) -> UserDetailsResponse:
+    if d.__class__ is not dict:
+        raise Bad("object (UserDetailsResponse)", d)
+    k = ""
+    try:
+        k = "type"
+        f_type = to_str(d["type"])
+        k = "txs"
+        f_txs = _c_list_ExplorerTx(d["txs"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_UserDetailsResponse
+    return UserDetailsResponse(
+        type=f_type,
+        txs=f_txs,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_UserDetailsResponse(m: UserDetailsResponse) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "type": to_wire(m.type),
+        "txs": to_wire(m.txs),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_UserEventsMessage = frozenset(
+    (
+        "fills",
+        "funding",
+        "liquidation",
+        "nonUserCancel",
+        "twapHistory",
+        "twapSliceFills",
+    )
+)
+
+
+def _s_UserEventsMessage(d: Any) -> UserEventsMessage:
+    if d.__class__ is not dict:
+        raise Bad("object (UserEventsMessage)", d)
+    k = ""
+    try:
+        k = "fills"
+        v = d.get("fills")
+        f_fills = None if v is None else _c_list_UserFill(v)
+        k = "funding"
+        v = d.get("funding")
+        f_funding = None if v is None else _s_FundingDelta(v)
+        k = "liquidation"
+        v = d.get("liquidation")
+        f_liquidation = None if v is None else _s_UserLiquidationEvent(v)
+        k = "nonUserCancel"
+        v = d.get("nonUserCancel")
+        f_non_user_cancel = None if v is None else _c_list_NonUserCancel(v)
+        k = "twapHistory"
+        v = d.get("twapHistory")
+        f_twap_history = None if v is None else _c_list_TwapHistoryEntry(v)
+        k = "twapSliceFills"
+        v = d.get("twapSliceFills")
+        f_twap_slice_fills = None if v is None else _c_list_TwapSliceFill(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_UserEventsMessage
+    return UserEventsMessage(
+        fills=f_fills,
+        funding=f_funding,
+        liquidation=f_liquidation,
+        non_user_cancel=f_non_user_cancel,
+        twap_history=f_twap_history,
+        twap_slice_fills=f_twap_slice_fills,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_UserEventsMessage(m: UserEventsMessage) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if m.fills is not None:
+        out["fills"] = to_wire(m.fills)
+    if m.funding is not None:
+        out["funding"] = to_wire(m.funding)
+    if m.liquidation is not None:
+        out["liquidation"] = to_wire(m.liquidation)
+    if m.non_user_cancel is not None:
+        out["nonUserCancel"] = to_wire(m.non_user_cancel)
+    if m.twap_history is not None:
+        out["twapHistory"] = to_wire(m.twap_history)
+    if m.twap_slice_fills is not None:
+        out["twapSliceFills"] = to_wire(m.twap_slice_fills)
+    out.update(m.extra)
+    return out
+
+
+_K_UserFees = frozenset(
+    (
+        "dailyUserVlm",
+        "feeSchedule",
+        "userCrossRate",
+        "userAddRate",
+        "userSpotCrossRate",
+        "userSpotAddRate",
+        "activeReferralDiscount",
+        "trial",
+        "feeTrialEscrow",
+        "feeTrialReward",
+        "nextTrialAvailableTimestamp",
+        "stakingLink",
+        "activeStakingDiscount",
+    )
+)
+
+
+def _s_UserFees(d: Any) -> UserFees:
+    if d.__class__ is not dict:
+        raise Bad("object (UserFees)", d)
+    k = ""
+    try:
+        k = "dailyUserVlm"
+        f_daily_user_vlm = _c_list_DailyUserVolume(d["dailyUserVlm"])
+        k = "feeSchedule"
+        f_fee_schedule = _s_FeeSchedule(d["feeSchedule"])
+        k = "userCrossRate"
+        f_user_cross_rate = to_decimal(d["userCrossRate"])
+        k = "userAddRate"
+        f_user_add_rate = to_decimal(d["userAddRate"])
+        k = "userSpotCrossRate"
+        v = d.get("userSpotCrossRate")
+        f_user_spot_cross_rate = None if v is None else to_decimal(v)
+        k = "userSpotAddRate"
+        v = d.get("userSpotAddRate")
+        f_user_spot_add_rate = None if v is None else to_decimal(v)
+        k = "activeReferralDiscount"
+        v = d.get("activeReferralDiscount")
+        f_active_referral_discount = None if v is None else to_decimal(v)
+        k = "trial"
+        v = d.get("trial")
+        f_trial = None if v is None else to_any(v)
+        k = "feeTrialEscrow"
+        v = d.get("feeTrialEscrow")
+        f_fee_trial_escrow = None if v is None else to_decimal(v)
+        k = "feeTrialReward"
+        v = d.get("feeTrialReward")
+        f_fee_trial_reward = None if v is None else to_decimal(v)
+        k = "nextTrialAvailableTimestamp"
+        v = d.get("nextTrialAvailableTimestamp")
+        f_next_trial_available_timestamp = None if v is None else to_any(v)
+        k = "stakingLink"
+        v = d.get("stakingLink")
+        f_staking_link = None if v is None else _s_StakingLink(v)
+        k = "activeStakingDiscount"
+        v = d.get("activeStakingDiscount")
+        f_active_staking_discount = None if v is None else _s_StakingDiscountTier(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_UserFees
+    return UserFees(
+        daily_user_vlm=f_daily_user_vlm,
+        fee_schedule=f_fee_schedule,
+        user_cross_rate=f_user_cross_rate,
+        user_add_rate=f_user_add_rate,
+        user_spot_cross_rate=f_user_spot_cross_rate,
+        user_spot_add_rate=f_user_spot_add_rate,
+        active_referral_discount=f_active_referral_discount,
+        trial=f_trial,
+        fee_trial_escrow=f_fee_trial_escrow,
+        fee_trial_reward=f_fee_trial_reward,
+        next_trial_available_timestamp=f_next_trial_available_timestamp,
+        staking_link=f_staking_link,
+        active_staking_discount=f_active_staking_discount,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_UserFees(m: UserFees) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "dailyUserVlm": to_wire(m.daily_user_vlm),
+        "feeSchedule": to_wire(m.fee_schedule),
+        "userCrossRate": to_wire(m.user_cross_rate),
+        "userAddRate": to_wire(m.user_add_rate),
+    }
+    if m.user_spot_cross_rate is not None:
+        out["userSpotCrossRate"] = to_wire(m.user_spot_cross_rate)
+    if m.user_spot_add_rate is not None:
+        out["userSpotAddRate"] = to_wire(m.user_spot_add_rate)
+    if m.active_referral_discount is not None:
+        out["activeReferralDiscount"] = to_wire(m.active_referral_discount)
+    if m.trial is not None:
+        out["trial"] = to_wire(m.trial)
+    if m.fee_trial_escrow is not None:
+        out["feeTrialEscrow"] = to_wire(m.fee_trial_escrow)
+    if m.fee_trial_reward is not None:
+        out["feeTrialReward"] = to_wire(m.fee_trial_reward)
+    if m.next_trial_available_timestamp is not None:
+        out["nextTrialAvailableTimestamp"] = to_wire(m.next_trial_available_timestamp)
+    if m.staking_link is not None:
+        out["stakingLink"] = to_wire(m.staking_link)
+    if m.active_staking_discount is not None:
+        out["activeStakingDiscount"] = to_wire(m.active_staking_discount)
+    out.update(m.extra)
+    return out
+
+
+_K_UserFill = frozenset(
+    (
+        "coin",
+        "px",
+        "sz",
+        "side",
+        "time",
+        "startPosition",
+        "dir",
+        "closedPnl",
+        "hash",
+        "oid",
+        "crossed",
+        "fee",
+        "builderFee",
+        "tid",
+        "feeToken",
+        "feeTrialEscrow",
+        "twapId",
+        "cloid",
+        "liquidation",
+    )
+)
+
+
+def _s_UserFill(d: Any) -> UserFill:
+    if d.__class__ is not dict:
+        raise Bad("object (UserFill)", d)
+    k = ""
+    try:
+        k = "coin"
+        f_coin = to_str(d["coin"])
+        k = "px"
+        f_px = to_decimal(d["px"])
+        k = "sz"
+        f_sz = to_decimal(d["sz"])
+        k = "side"
+        f_side = to_str(d["side"])
+        k = "time"
+        f_time = to_int(d["time"])
+        k = "startPosition"
+        f_start_position = to_decimal(d["startPosition"])
+        k = "dir"
+        f_dir = to_str(d["dir"])
+        k = "closedPnl"
+        f_closed_pnl = to_decimal(d["closedPnl"])
+        k = "hash"
+        f_hash = to_str(d["hash"])
+        k = "oid"
+        f_oid = to_int(d["oid"])
+        k = "crossed"
+        f_crossed = to_bool(d["crossed"])
+        k = "fee"
+        f_fee = to_decimal(d["fee"])
+        k = "builderFee"
+        v = d.get("builderFee")
+        f_builder_fee = None if v is None else to_decimal(v)
+        k = "tid"
+        v = d.get("tid")
+        f_tid = None if v is None else to_int(v)
+        k = "feeToken"
+        v = d.get("feeToken")
+        f_fee_token = None if v is None else to_str(v)
+        k = "feeTrialEscrow"
+        v = d.get("feeTrialEscrow")
+        f_fee_trial_escrow = None if v is None else to_decimal(v)
+        k = "twapId"
+        v = d.get("twapId")
+        f_twap_id = None if v is None else to_int(v)
+        k = "cloid"
+        v = d.get("cloid")
+        f_cloid = None if v is None else to_str(v)
+        k = "liquidation"
+        v = d.get("liquidation")
+        f_liquidation = None if v is None else _s_FillLiquidation(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_UserFill
+    return UserFill(
+        coin=f_coin,
+        px=f_px,
+        sz=f_sz,
+        side=f_side,
+        time=f_time,
+        start_position=f_start_position,
+        dir=f_dir,
+        closed_pnl=f_closed_pnl,
+        hash=f_hash,
+        oid=f_oid,
+        crossed=f_crossed,
+        fee=f_fee,
+        builder_fee=f_builder_fee,
+        tid=f_tid,
+        fee_token=f_fee_token,
+        fee_trial_escrow=f_fee_trial_escrow,
+        twap_id=f_twap_id,
+        cloid=f_cloid,
+        liquidation=f_liquidation,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_UserFill(m: UserFill) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "coin": to_wire(m.coin),
+        "px": to_wire(m.px),
+        "sz": to_wire(m.sz),
+        "side": to_wire(m.side),
+        "time": to_wire(m.time),
+        "startPosition": to_wire(m.start_position),
+        "dir": to_wire(m.dir),
+        "closedPnl": to_wire(m.closed_pnl),
+        "hash": to_wire(m.hash),
+        "oid": to_wire(m.oid),
+        "crossed": to_wire(m.crossed),
+        "fee": to_wire(m.fee),
+    }
+    if m.builder_fee is not None:
+        out["builderFee"] = to_wire(m.builder_fee)
+    if m.tid is not None:
+        out["tid"] = to_wire(m.tid)
+    if m.fee_token is not None:
+        out["feeToken"] = to_wire(m.fee_token)
+    if m.fee_trial_escrow is not None:
+        out["feeTrialEscrow"] = to_wire(m.fee_trial_escrow)
+    if m.twap_id is not None:
+        out["twapId"] = to_wire(m.twap_id)
+    if m.cloid is not None:
+        out["cloid"] = to_wire(m.cloid)
+    if m.liquidation is not None:
+        out["liquidation"] = to_wire(m.liquidation)
+    out.update(m.extra)
+    return out
+
+
+_K_UserFillsMessage = frozenset(
+    (
+        "user",
+        "fills",
+        "isSnapshot",
+    )
+)
+
+
+def _s_UserFillsMessage(d: Any) -> UserFillsMessage:
+    if d.__class__ is not dict:
+        raise Bad("object (UserFillsMessage)", d)
+    k = ""
+    try:
+        k = "user"
+        f_user = to_str(d["user"])
+        k = "fills"
+        f_fills = _c_list_UserFill(d["fills"])
+        k = "isSnapshot"
+        v = d.get("isSnapshot")
+        f_is_snapshot = None if v is None else to_bool(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_UserFillsMessage
+    return UserFillsMessage(
+        user=f_user,
+        fills=f_fills,
+        is_snapshot=f_is_snapshot,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_UserFillsMessage(m: UserFillsMessage) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "user": to_wire(m.user),
+        "fills": to_wire(m.fills),
+    }
+    if m.is_snapshot is not None:
+        out["isSnapshot"] = to_wire(m.is_snapshot)
+    out.update(m.extra)
+    return out
+
+
+_K_UserFundingsMessage = frozenset(
+    (
+        "user",
+        "fundings",
+        "isSnapshot",
+    )
+)
+
+
+def _s_UserFundingsMessage(d: Any) -> UserFundingsMessage:
+    if d.__class__ is not dict:
+        raise Bad("object (UserFundingsMessage)", d)
+    k = ""
+    try:
+        k = "user"
+        f_user = to_str(d["user"])
+        k = "fundings"
+        f_fundings = _c_list_FundingDelta(d["fundings"])
+        k = "isSnapshot"
+        v = d.get("isSnapshot")
+        f_is_snapshot = None if v is None else to_bool(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_UserFundingsMessage
+    return UserFundingsMessage(
+        user=f_user,
+        fundings=f_fundings,
+        is_snapshot=f_is_snapshot,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_UserFundingsMessage(m: UserFundingsMessage) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "user": to_wire(m.user),
+        "fundings": to_wire(m.fundings),
+    }
+    if m.is_snapshot is not None:
+        out["isSnapshot"] = to_wire(m.is_snapshot)
+    out.update(m.extra)
+    return out
+
+
+_K_UserHistoricalOrdersMessage = frozenset(
+    (
+        "user",
+        "orderHistory",
+        "isSnapshot",
+    )
+)
+
+
+def _s_UserHistoricalOrdersMessage(d: Any) -> UserHistoricalOrdersMessage:
+    if d.__class__ is not dict:
+        raise Bad("object (UserHistoricalOrdersMessage)", d)
+    k = ""
+    try:
+        k = "user"
+        f_user = to_str(d["user"])
+        k = "orderHistory"
+        f_order_history = _c_list_OrderStatusEntry(d["orderHistory"])
+        k = "isSnapshot"
+        v = d.get("isSnapshot")
+        f_is_snapshot = None if v is None else to_bool(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_UserHistoricalOrdersMessage
+    return UserHistoricalOrdersMessage(
+        user=f_user,
+        order_history=f_order_history,
+        is_snapshot=f_is_snapshot,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_UserHistoricalOrdersMessage(m: UserHistoricalOrdersMessage) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "user": to_wire(m.user),
+        "orderHistory": to_wire(m.order_history),
+    }
+    if m.is_snapshot is not None:
+        out["isSnapshot"] = to_wire(m.is_snapshot)
+    out.update(m.extra)
+    return out
+
+
+_K_UserLiquidationEvent = frozenset(
+    (
+        "lid",
+        "liquidator",
+        "liquidated_user",
+        "liquidated_ntl_pos",
+        "liquidated_account_value",
+    )
+)
+
+
+def _s_UserLiquidationEvent(d: Any) -> UserLiquidationEvent:
+    if d.__class__ is not dict:
+        raise Bad("object (UserLiquidationEvent)", d)
+    k = ""
+    try:
+        k = "lid"
+        f_lid = to_int(d["lid"])
+        k = "liquidator"
+        f_liquidator = to_str(d["liquidator"])
+        k = "liquidated_user"
+        f_liquidated_user = to_str(d["liquidated_user"])
+        k = "liquidated_ntl_pos"
+        f_liquidated_ntl_pos = to_decimal(d["liquidated_ntl_pos"])
+        k = "liquidated_account_value"
+        f_liquidated_account_value = to_decimal(d["liquidated_account_value"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_UserLiquidationEvent
+    return UserLiquidationEvent(
+        lid=f_lid,
+        liquidator=f_liquidator,
+        liquidated_user=f_liquidated_user,
+        liquidated_ntl_pos=f_liquidated_ntl_pos,
+        liquidated_account_value=f_liquidated_account_value,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_UserLiquidationEvent(m: UserLiquidationEvent) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "lid": to_wire(m.lid),
+        "liquidator": to_wire(m.liquidator),
+        "liquidated_user": to_wire(m.liquidated_user),
+        "liquidated_ntl_pos": to_wire(m.liquidated_ntl_pos),
+        "liquidated_account_value": to_wire(m.liquidated_account_value),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_UserNonFundingLedgerUpdatesMessage = frozenset(
+    (
+        "user",
+        "nonFundingLedgerUpdates",
+        "isSnapshot",
+    )
+)
+
+
+def _s_UserNonFundingLedgerUpdatesMessage(d: Any) -> UserNonFundingLedgerUpdatesMessage:
+    if d.__class__ is not dict:
+        raise Bad("object (UserNonFundingLedgerUpdatesMessage)", d)
+    k = ""
+    try:
+        k = "user"
+        f_user = to_str(d["user"])
+        k = "nonFundingLedgerUpdates"
+        f_non_funding_ledger_updates = _c_list_LedgerUpdate(d["nonFundingLedgerUpdates"])
+        k = "isSnapshot"
+        v = d.get("isSnapshot")
+        f_is_snapshot = None if v is None else to_bool(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_UserNonFundingLedgerUpdatesMessage
+    return UserNonFundingLedgerUpdatesMessage(
+        user=f_user,
+        non_funding_ledger_updates=f_non_funding_ledger_updates,
+        is_snapshot=f_is_snapshot,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_UserNonFundingLedgerUpdatesMessage(m: UserNonFundingLedgerUpdatesMessage) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "user": to_wire(m.user),
+        "nonFundingLedgerUpdates": to_wire(m.non_funding_ledger_updates),
+    }
+    if m.is_snapshot is not None:
+        out["isSnapshot"] = to_wire(m.is_snapshot)
+    out.update(m.extra)
+    return out
+
+
+_K_UserRateLimit = frozenset(
+    (
+        "cumVlm",
+        "nRequestsUsed",
+        "nRequestsCap",
+        "nRequestsSurplus",
+    )
+)
+
+
+def _s_UserRateLimit(d: Any) -> UserRateLimit:
+    if d.__class__ is not dict:
+        raise Bad("object (UserRateLimit)", d)
+    k = ""
+    try:
+        k = "cumVlm"
+        f_cum_vlm = to_decimal(d["cumVlm"])
+        k = "nRequestsUsed"
+        f_n_requests_used = to_int(d["nRequestsUsed"])
+        k = "nRequestsCap"
+        f_n_requests_cap = to_int(d["nRequestsCap"])
+        k = "nRequestsSurplus"
+        v = d.get("nRequestsSurplus")
+        f_n_requests_surplus = None if v is None else to_int(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_UserRateLimit
+    return UserRateLimit(
+        cum_vlm=f_cum_vlm,
+        n_requests_used=f_n_requests_used,
+        n_requests_cap=f_n_requests_cap,
+        n_requests_surplus=f_n_requests_surplus,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_UserRateLimit(m: UserRateLimit) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "cumVlm": to_wire(m.cum_vlm),
+        "nRequestsUsed": to_wire(m.n_requests_used),
+        "nRequestsCap": to_wire(m.n_requests_cap),
+    }
+    if m.n_requests_surplus is not None:
+        out["nRequestsSurplus"] = to_wire(m.n_requests_surplus)
+    out.update(m.extra)
+    return out
+
+
+_K_UserRole = frozenset(
+    (
+        "role",
+        "data",
+    )
+)
+
+
+def _s_UserRole(d: Any) -> UserRole:
+    if d.__class__ is not dict:
+        raise Bad("object (UserRole)", d)
+    k = ""
+    try:
+        k = "role"
+        f_role = to_str(d["role"])
+        k = "data"
+        v = d.get("data")
+        f_data = None if v is None else _s_UserRoleData(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_UserRole
+    return UserRole(
+        role=f_role,
+        data=f_data,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_UserRole(m: UserRole) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "role": to_wire(m.role),
+    }
+    if m.data is not None:
+        out["data"] = to_wire(m.data)
+    out.update(m.extra)
+    return out
+
+
+_K_UserRoleData = frozenset(
+    (
+        "user",
+        "master",
+    )
+)
+
+
+def _s_UserRoleData(d: Any) -> UserRoleData:
+    if d.__class__ is not dict:
+        raise Bad("object (UserRoleData)", d)
+    k = ""
+    try:
+        k = "user"
+        v = d.get("user")
+        f_user = None if v is None else to_str(v)
+        k = "master"
+        v = d.get("master")
+        f_master = None if v is None else to_str(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_UserRoleData
+    return UserRoleData(
+        user=f_user,
+        master=f_master,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_UserRoleData(m: UserRoleData) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if m.user is not None:
+        out["user"] = to_wire(m.user)
+    if m.master is not None:
+        out["master"] = to_wire(m.master)
+    out.update(m.extra)
+    return out
+
+
+_K_UserTwapHistoryMessage = frozenset(
+    (
+        "user",
+        "history",
+        "isSnapshot",
+    )
+)
+
+
+def _s_UserTwapHistoryMessage(d: Any) -> UserTwapHistoryMessage:
+    if d.__class__ is not dict:
+        raise Bad("object (UserTwapHistoryMessage)", d)
+    k = ""
+    try:
+        k = "user"
+        f_user = to_str(d["user"])
+        k = "history"
+        f_history = _c_list_TwapHistoryEntry(d["history"])
+        k = "isSnapshot"
+        v = d.get("isSnapshot")
+        f_is_snapshot = None if v is None else to_bool(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_UserTwapHistoryMessage
+    return UserTwapHistoryMessage(
+        user=f_user,
+        history=f_history,
+        is_snapshot=f_is_snapshot,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_UserTwapHistoryMessage(m: UserTwapHistoryMessage) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "user": to_wire(m.user),
+        "history": to_wire(m.history),
+    }
+    if m.is_snapshot is not None:
+        out["isSnapshot"] = to_wire(m.is_snapshot)
+    out.update(m.extra)
+    return out
+
+
+_K_UserTwapSliceFillsMessage = frozenset(
+    (
+        "user",
+        "twapSliceFills",
+        "isSnapshot",
+    )
+)
+
+
+def _s_UserTwapSliceFillsMessage(d: Any) -> UserTwapSliceFillsMessage:
+    if d.__class__ is not dict:
+        raise Bad("object (UserTwapSliceFillsMessage)", d)
+    k = ""
+    try:
+        k = "user"
+        f_user = to_str(d["user"])
+        k = "twapSliceFills"
+        f_twap_slice_fills = _c_list_TwapSliceFill(d["twapSliceFills"])
+        k = "isSnapshot"
+        v = d.get("isSnapshot")
+        f_is_snapshot = None if v is None else to_bool(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_UserTwapSliceFillsMessage
+    return UserTwapSliceFillsMessage(
+        user=f_user,
+        twap_slice_fills=f_twap_slice_fills,
+        is_snapshot=f_is_snapshot,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_UserTwapSliceFillsMessage(m: UserTwapSliceFillsMessage) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "user": to_wire(m.user),
+        "twapSliceFills": to_wire(m.twap_slice_fills),
+    }
+    if m.is_snapshot is not None:
+        out["isSnapshot"] = to_wire(m.is_snapshot)
+    out.update(m.extra)
+    return out
+
+
+_K_UserVaultEquity = frozenset(
+    (
+        "vaultAddress",
+        "equity",
+        "lockedUntilTimestamp",
+    )
+)
+
+
+def _s_UserVaultEquity(d: Any) -> UserVaultEquity:
+    if d.__class__ is not dict:
+        raise Bad("object (UserVaultEquity)", d)
+    k = ""
+    try:
+        k = "vaultAddress"
+        f_vault_address = to_str(d["vaultAddress"])
+        k = "equity"
+        f_equity = to_decimal(d["equity"])
+        k = "lockedUntilTimestamp"
+        v = d.get("lockedUntilTimestamp")
+        f_locked_until_timestamp = None if v is None else to_int(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_UserVaultEquity
+    return UserVaultEquity(
+        vault_address=f_vault_address,
+        equity=f_equity,
+        locked_until_timestamp=f_locked_until_timestamp,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_UserVaultEquity(m: UserVaultEquity) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "vaultAddress": to_wire(m.vault_address),
+        "equity": to_wire(m.equity),
+    }
+    if m.locked_until_timestamp is not None:
+        out["lockedUntilTimestamp"] = to_wire(m.locked_until_timestamp)
+    out.update(m.extra)
+    return out
+
+
+_K_ValidatorL1Vote = frozenset(
+    (
+        "expireTime",
+        "action",
+        "votes",
+        "quorumReached",
+    )
+)
+
+
+def _s_ValidatorL1Vote(d: Any) -> ValidatorL1Vote:
+    if d.__class__ is not dict:
+        raise Bad("object (ValidatorL1Vote)", d)
+    k = ""
+    try:
+        k = "expireTime"
+        f_expire_time = to_int(d["expireTime"])
+        k = "action"
+        f_action = _s_ValidatorL1VoteAction(d["action"])
+        k = "votes"
+        f_votes = _c_list_str(d["votes"])
+        k = "quorumReached"
+        v = d.get("quorumReached")
+        f_quorum_reached = None if v is None else to_bool(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_ValidatorL1Vote
+    return ValidatorL1Vote(
+        expire_time=f_expire_time,
+        action=f_action,
+        votes=f_votes,
+        quorum_reached=f_quorum_reached,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_ValidatorL1Vote(m: ValidatorL1Vote) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "expireTime": to_wire(m.expire_time),
+        "action": to_wire(m.action),
+        "votes": to_wire(m.votes),
+    }
+    if m.quorum_reached is not None:
+        out["quorumReached"] = to_wire(m.quorum_reached)
+    out.update(m.extra)
+    return out
+
+
+_K_ValidatorL1VoteAction = frozenset(
+    (
+        "D",
+        "C",
+        "O",
+        "E",
+    )
+)
+
+
+def _s_ValidatorL1VoteAction(d: Any) -> ValidatorL1VoteAction:
+    if d.__class__ is not dict:
+        raise Bad("object (ValidatorL1VoteAction)", d)
+    k = ""
+    try:
+        k = "D"
+        v = d.get("D")
+        f_d = None if v is None else to_str(v)
+        k = "C"
+        v = d.get("C")
+        f_c = None if v is None else _c_list_str(v)
+        k = "O"
+        v = d.get("O")
+        f_o = None if v is None else to_any(v)
+        k = "E"
+        v = d.get("E")
+        f_e = None if v is None else to_any(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_ValidatorL1VoteAction
+    return ValidatorL1VoteAction(
+        d=f_d,
+        c=f_c,
+        o=f_o,
+        e=f_e,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_ValidatorL1VoteAction(m: ValidatorL1VoteAction) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if m.d is not None:
+        out["D"] = to_wire(m.d)
+    if m.c is not None:
+        out["C"] = to_wire(m.c)
+    if m.o is not None:
+        out["O"] = to_wire(m.o)
+    if m.e is not None:
+        out["E"] = to_wire(m.e)
+    out.update(m.extra)
+    return out
+
+
+_K_ValidatorStats = frozenset(
+    (
+        "uptimeFraction",
+        "predictedApr",
+        "nSamples",
+    )
+)
+
+
+def _s_ValidatorStats(d: Any) -> ValidatorStats:
+    if d.__class__ is not dict:
+        raise Bad("object (ValidatorStats)", d)
+    k = ""
+    try:
+        k = "uptimeFraction"
+        f_uptime_fraction = to_decimal(d["uptimeFraction"])
+        k = "predictedApr"
+        f_predicted_apr = to_decimal(d["predictedApr"])
+        k = "nSamples"
+        f_n_samples = to_int(d["nSamples"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_ValidatorStats
+    return ValidatorStats(
+        uptime_fraction=f_uptime_fraction,
+        predicted_apr=f_predicted_apr,
+        n_samples=f_n_samples,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_ValidatorStats(m: ValidatorStats) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "uptimeFraction": to_wire(m.uptime_fraction),
+        "predictedApr": to_wire(m.predicted_apr),
+        "nSamples": to_wire(m.n_samples),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_ValidatorSummary = frozenset(
+    (
+        "validator",
+        "signer",
+        "name",
+        "description",
+        "nRecentBlocks",
+        "stake",
+        "isJailed",
+        "unjailableAfter",
+        "isActive",
+        "commission",
+        "stats",
+    )
+)
+
+
+def _s_ValidatorSummary(d: Any) -> ValidatorSummary:
+    if d.__class__ is not dict:
+        raise Bad("object (ValidatorSummary)", d)
+    k = ""
+    try:
+        k = "validator"
+        f_validator = to_str(d["validator"])
+        k = "signer"
+        f_signer = to_str(d["signer"])
+        k = "name"
+        f_name = to_str(d["name"])
+        k = "description"
+        f_description = to_str(d["description"])
+        k = "nRecentBlocks"
+        f_n_recent_blocks = to_int(d["nRecentBlocks"])
+        k = "stake"
+        f_stake = to_int(d["stake"])
+        k = "isJailed"
+        f_is_jailed = to_bool(d["isJailed"])
+        k = "isActive"
+        f_is_active = to_bool(d["isActive"])
+        k = "commission"
+        f_commission = to_decimal(d["commission"])
+        k = "stats"
+        f_stats = _c_list_tuple_str_ValidatorStats(d["stats"])
+        k = "unjailableAfter"
+        v = d.get("unjailableAfter")
+        f_unjailable_after = None if v is None else to_int(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_ValidatorSummary
+    return ValidatorSummary(
+        validator=f_validator,
+        signer=f_signer,
+        name=f_name,
+        description=f_description,
+        n_recent_blocks=f_n_recent_blocks,
+        stake=f_stake,
+        is_jailed=f_is_jailed,
+        unjailable_after=f_unjailable_after,
+        is_active=f_is_active,
+        commission=f_commission,
+        stats=f_stats,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_ValidatorSummary(m: ValidatorSummary) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "validator": to_wire(m.validator),
+        "signer": to_wire(m.signer),
+        "name": to_wire(m.name),
+        "description": to_wire(m.description),
+        "nRecentBlocks": to_wire(m.n_recent_blocks),
+        "stake": to_wire(m.stake),
+        "isJailed": to_wire(m.is_jailed),
+        "isActive": to_wire(m.is_active),
+        "commission": to_wire(m.commission),
+        "stats": to_wire(m.stats),
+    }
+    if m.unjailable_after is not None:
+        out["unjailableAfter"] = to_wire(m.unjailable_after)
+    out.update(m.extra)
+    return out
+
+
+_K_VaultChildAddresses = frozenset(("childAddresses",))
+
+
+def _s_VaultChildAddresses(d: Any) -> VaultChildAddresses:
+    if d.__class__ is not dict:
+        raise Bad("object (VaultChildAddresses)", d)
+    k = ""
+    try:
+        k = "childAddresses"
+        f_child_addresses = _c_list_str(d["childAddresses"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_VaultChildAddresses
+    return VaultChildAddresses(
+        child_addresses=f_child_addresses,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_VaultChildAddresses(m: VaultChildAddresses) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "childAddresses": to_wire(m.child_addresses),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_VaultCreateDelta = frozenset(
+    (
+        "vault",
+        "usdc",
+        "fee",
+        "type",
+    )
+)
+
+
+def _s_VaultCreateDelta(d: Any) -> VaultCreateDelta:
+    if d.__class__ is not dict:
+        raise Bad("object (VaultCreateDelta)", d)
+    k = ""
+    try:
+        k = "vault"
+        f_vault = to_str(d["vault"])
+        k = "usdc"
+        f_usdc = to_decimal(d["usdc"])
+        k = "type"
+        f_type = to_str(d["type"])
+        k = "fee"
+        v = d.get("fee")
+        f_fee = None if v is None else to_decimal(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_VaultCreateDelta
+    return VaultCreateDelta(
+        vault=f_vault,
+        usdc=f_usdc,
+        fee=f_fee,
+        type=f_type,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_VaultCreateDelta(m: VaultCreateDelta) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "vault": to_wire(m.vault),
+        "usdc": to_wire(m.usdc),
+        "type": to_wire(m.type),
+    }
+    if m.fee is not None:
+        out["fee"] = to_wire(m.fee)
+    out.update(m.extra)
+    return out
+
+
+_K_VaultDepositDelta = frozenset(
+    (
+        "vault",
+        "usdc",
+        "type",
+    )
+)
+
+
+def _s_VaultDepositDelta(d: Any) -> VaultDepositDelta:
+    if d.__class__ is not dict:
+        raise Bad("object (VaultDepositDelta)", d)
+    k = ""
+    try:
+        k = "vault"
+        f_vault = to_str(d["vault"])
+        k = "usdc"
+        f_usdc = to_decimal(d["usdc"])
+        k = "type"
+        f_type = to_str(d["type"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_VaultDepositDelta
+    return VaultDepositDelta(
+        vault=f_vault,
+        usdc=f_usdc,
+        type=f_type,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_VaultDepositDelta(m: VaultDepositDelta) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "vault": to_wire(m.vault),
+        "usdc": to_wire(m.usdc),
+        "type": to_wire(m.type),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_VaultDetails = frozenset(
+    (
+        "name",
+        "vaultAddress",
+        "leader",
+        "description",
+        "portfolio",
+        "apr",
+        "followerState",
+        "leaderFraction",
+        "leaderCommission",
+        "followers",
+        "maxDistributable",
+        "maxWithdrawable",
+        "isClosed",
+        "relationship",
+        "allowDeposits",
+        "alwaysCloseOnWithdraw",
+    )
+)
+
+
+def _s_VaultDetails(d: Any) -> VaultDetails:
+    if d.__class__ is not dict:
+        raise Bad("object (VaultDetails)", d)
+    k = ""
+    try:
+        k = "name"
+        f_name = to_str(d["name"])
+        k = "vaultAddress"
+        f_vault_address = to_str(d["vaultAddress"])
+        k = "leader"
+        f_leader = to_str(d["leader"])
+        k = "description"
+        f_description = to_str(d["description"])
+        k = "portfolio"
+        f_portfolio = _c_list_tuple_str_PortfolioPeriod(d["portfolio"])
+        k = "apr"
+        f_apr = to_float(d["apr"])
+        k = "leaderFraction"
+        f_leader_fraction = to_float(d["leaderFraction"])
+        k = "leaderCommission"
+        f_leader_commission = to_float(d["leaderCommission"])
+        k = "followers"
+        f_followers = _c_list_VaultFollower(d["followers"])
+        k = "maxDistributable"
+        f_max_distributable = to_float(d["maxDistributable"])
+        k = "maxWithdrawable"
+        f_max_withdrawable = to_float(d["maxWithdrawable"])
+        k = "isClosed"
+        f_is_closed = to_bool(d["isClosed"])
+        k = "followerState"
+        v = d.get("followerState")
+        f_follower_state = None if v is None else _s_VaultFollower(v)
+        k = "relationship"
+        v = d.get("relationship")
+        f_relationship = None if v is None else _s_VaultRelationship(v)
+        k = "allowDeposits"
+        v = d.get("allowDeposits")
+        f_allow_deposits = None if v is None else to_bool(v)
+        k = "alwaysCloseOnWithdraw"
+        v = d.get("alwaysCloseOnWithdraw")
+        f_always_close_on_withdraw = None if v is None else to_bool(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_VaultDetails
+    return VaultDetails(
+        name=f_name,
+        vault_address=f_vault_address,
+        leader=f_leader,
+        description=f_description,
+        portfolio=f_portfolio,
+        apr=f_apr,
+        follower_state=f_follower_state,
+        leader_fraction=f_leader_fraction,
+        leader_commission=f_leader_commission,
+        followers=f_followers,
+        max_distributable=f_max_distributable,
+        max_withdrawable=f_max_withdrawable,
+        is_closed=f_is_closed,
+        relationship=f_relationship,
+        allow_deposits=f_allow_deposits,
+        always_close_on_withdraw=f_always_close_on_withdraw,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_VaultDetails(m: VaultDetails) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": to_wire(m.name),
+        "vaultAddress": to_wire(m.vault_address),
+        "leader": to_wire(m.leader),
+        "description": to_wire(m.description),
+        "portfolio": to_wire(m.portfolio),
+        "apr": to_wire(m.apr),
+        "leaderFraction": to_wire(m.leader_fraction),
+        "leaderCommission": to_wire(m.leader_commission),
+        "followers": to_wire(m.followers),
+        "maxDistributable": to_wire(m.max_distributable),
+        "maxWithdrawable": to_wire(m.max_withdrawable),
+        "isClosed": to_wire(m.is_closed),
+    }
+    if m.follower_state is not None:
+        out["followerState"] = to_wire(m.follower_state)
+    if m.relationship is not None:
+        out["relationship"] = to_wire(m.relationship)
+    if m.allow_deposits is not None:
+        out["allowDeposits"] = to_wire(m.allow_deposits)
+    if m.always_close_on_withdraw is not None:
+        out["alwaysCloseOnWithdraw"] = to_wire(m.always_close_on_withdraw)
+    out.update(m.extra)
+    return out
+
+
+_K_VaultDistributionDelta = frozenset(
+    (
+        "vault",
+        "usdc",
+        "type",
+    )
+)
+
+
+def _s_VaultDistributionDelta(d: Any) -> VaultDistributionDelta:
+    if d.__class__ is not dict:
+        raise Bad("object (VaultDistributionDelta)", d)
+    k = ""
+    try:
+        k = "vault"
+        f_vault = to_str(d["vault"])
+        k = "usdc"
+        f_usdc = to_decimal(d["usdc"])
+        k = "type"
+        f_type = to_str(d["type"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_VaultDistributionDelta
+    return VaultDistributionDelta(
+        vault=f_vault,
+        usdc=f_usdc,
+        type=f_type,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_VaultDistributionDelta(m: VaultDistributionDelta) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "vault": to_wire(m.vault),
+        "usdc": to_wire(m.usdc),
+        "type": to_wire(m.type),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_VaultFollower = frozenset(
+    (
+        "user",
+        "vaultEquity",
+        "pnl",
+        "allTimePnl",
+        "daysFollowing",
+        "vaultEntryTime",
+        "lockupUntil",
+    )
+)
+
+
+def _s_VaultFollower(d: Any) -> VaultFollower:
+    if d.__class__ is not dict:
+        raise Bad("object (VaultFollower)", d)
+    k = ""
+    try:
+        k = "user"
+        f_user = to_str(d["user"])
+        k = "vaultEquity"
+        f_vault_equity = to_decimal(d["vaultEquity"])
+        k = "pnl"
+        f_pnl = to_decimal(d["pnl"])
+        k = "allTimePnl"
+        f_all_time_pnl = to_decimal(d["allTimePnl"])
+        k = "daysFollowing"
+        f_days_following = to_int(d["daysFollowing"])
+        k = "vaultEntryTime"
+        f_vault_entry_time = to_int(d["vaultEntryTime"])
+        k = "lockupUntil"
+        v = d.get("lockupUntil")
+        f_lockup_until = None if v is None else to_int(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_VaultFollower
+    return VaultFollower(
+        user=f_user,
+        vault_equity=f_vault_equity,
+        pnl=f_pnl,
+        all_time_pnl=f_all_time_pnl,
+        days_following=f_days_following,
+        vault_entry_time=f_vault_entry_time,
+        lockup_until=f_lockup_until,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_VaultFollower(m: VaultFollower) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "user": to_wire(m.user),
+        "vaultEquity": to_wire(m.vault_equity),
+        "pnl": to_wire(m.pnl),
+        "allTimePnl": to_wire(m.all_time_pnl),
+        "daysFollowing": to_wire(m.days_following),
+        "vaultEntryTime": to_wire(m.vault_entry_time),
+    }
+    if m.lockup_until is not None:
+        out["lockupUntil"] = to_wire(m.lockup_until)
+    out.update(m.extra)
+    return out
+
+
+_K_VaultLeaderCommissionDelta = frozenset(
+    (
+        "user",
+        "usdc",
+        "type",
+    )
+)
+
+
+def _s_VaultLeaderCommissionDelta(d: Any) -> VaultLeaderCommissionDelta:
+    if d.__class__ is not dict:
+        raise Bad("object (VaultLeaderCommissionDelta)", d)
+    k = ""
+    try:
+        k = "user"
+        f_user = to_str(d["user"])
+        k = "usdc"
+        f_usdc = to_decimal(d["usdc"])
+        k = "type"
+        f_type = to_str(d["type"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_VaultLeaderCommissionDelta
+    return VaultLeaderCommissionDelta(
+        user=f_user,
+        usdc=f_usdc,
+        type=f_type,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_VaultLeaderCommissionDelta(m: VaultLeaderCommissionDelta) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "user": to_wire(m.user),
+        "usdc": to_wire(m.usdc),
+        "type": to_wire(m.type),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_VaultRelationshipParent = frozenset(
+    (
+        "type",
+        "data",
+    )
+)
+
+
+def _s_VaultRelationshipParent(d: Any) -> VaultRelationshipParent:
+    if d.__class__ is not dict:
+        raise Bad("object (VaultRelationshipParent)", d)
+    k = ""
+    try:
+        k = "type"
+        f_type = to_str(d["type"])
+        k = "data"
+        f_data = _s_VaultChildAddresses(d["data"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_VaultRelationshipParent
+    return VaultRelationshipParent(
+        type=f_type,
+        data=f_data,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_VaultRelationshipParent(m: VaultRelationshipParent) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "type": to_wire(m.type),
+        "data": to_wire(m.data),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_VaultRelationshipPlain = frozenset(("type",))
+
+
+def _s_VaultRelationshipPlain(d: Any) -> VaultRelationshipPlain:
+    if d.__class__ is not dict:
+        raise Bad("object (VaultRelationshipPlain)", d)
+    k = ""
+    try:
+        k = "type"
+        f_type = to_str(d["type"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_VaultRelationshipPlain
+    return VaultRelationshipPlain(
+        type=f_type,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_VaultRelationshipPlain(m: VaultRelationshipPlain) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "type": to_wire(m.type),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_VaultSummary = frozenset(
+    (
+        "name",
+        "vaultAddress",
+        "leader",
+        "tvl",
+        "isClosed",
+        "relationship",
+        "createTimeMillis",
+    )
+)
+
+
+def _s_VaultSummary(d: Any) -> VaultSummary:
+    if d.__class__ is not dict:
+        raise Bad("object (VaultSummary)", d)
+    k = ""
+    try:
+        k = "name"
+        f_name = to_str(d["name"])
+        k = "vaultAddress"
+        f_vault_address = to_str(d["vaultAddress"])
+        k = "leader"
+        f_leader = to_str(d["leader"])
+        k = "tvl"
+        f_tvl = to_decimal(d["tvl"])
+        k = "isClosed"
+        f_is_closed = to_bool(d["isClosed"])
+        k = "relationship"
+        v = d.get("relationship")
+        f_relationship = None if v is None else _s_VaultRelationship(v)
+        k = "createTimeMillis"
+        v = d.get("createTimeMillis")
+        f_create_time_millis = None if v is None else to_int(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_VaultSummary
+    return VaultSummary(
+        name=f_name,
+        vault_address=f_vault_address,
+        leader=f_leader,
+        tvl=f_tvl,
+        is_closed=f_is_closed,
+        relationship=f_relationship,
+        create_time_millis=f_create_time_millis,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_VaultSummary(m: VaultSummary) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": to_wire(m.name),
+        "vaultAddress": to_wire(m.vault_address),
+        "leader": to_wire(m.leader),
+        "tvl": to_wire(m.tvl),
+        "isClosed": to_wire(m.is_closed),
+    }
+    if m.relationship is not None:
+        out["relationship"] = to_wire(m.relationship)
+    if m.create_time_millis is not None:
+        out["createTimeMillis"] = to_wire(m.create_time_millis)
+    out.update(m.extra)
+    return out
+
+
+_K_VaultWithdrawDelta = frozenset(
+    (
+        "vault",
+        "user",
+        "requestedUsd",
+        "commission",
+        "closingCost",
+        "basis",
+        "netWithdrawnUsd",
+        "type",
+    )
+)
+
+
+def _s_VaultWithdrawDelta(d: Any) -> VaultWithdrawDelta:
+    if d.__class__ is not dict:
+        raise Bad("object (VaultWithdrawDelta)", d)
+    k = ""
+    try:
+        k = "vault"
+        f_vault = to_str(d["vault"])
+        k = "user"
+        f_user = to_str(d["user"])
+        k = "requestedUsd"
+        f_requested_usd = to_decimal(d["requestedUsd"])
+        k = "type"
+        f_type = to_str(d["type"])
+        k = "commission"
+        v = d.get("commission")
+        f_commission = None if v is None else to_decimal(v)
+        k = "closingCost"
+        v = d.get("closingCost")
+        f_closing_cost = None if v is None else to_decimal(v)
+        k = "basis"
+        v = d.get("basis")
+        f_basis = None if v is None else to_decimal(v)
+        k = "netWithdrawnUsd"
+        v = d.get("netWithdrawnUsd")
+        f_net_withdrawn_usd = None if v is None else to_decimal(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_VaultWithdrawDelta
+    return VaultWithdrawDelta(
+        vault=f_vault,
+        user=f_user,
+        requested_usd=f_requested_usd,
+        commission=f_commission,
+        closing_cost=f_closing_cost,
+        basis=f_basis,
+        net_withdrawn_usd=f_net_withdrawn_usd,
+        type=f_type,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_VaultWithdrawDelta(m: VaultWithdrawDelta) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "vault": to_wire(m.vault),
+        "user": to_wire(m.user),
+        "requestedUsd": to_wire(m.requested_usd),
+        "type": to_wire(m.type),
+    }
+    if m.commission is not None:
+        out["commission"] = to_wire(m.commission)
+    if m.closing_cost is not None:
+        out["closingCost"] = to_wire(m.closing_cost)
+    if m.basis is not None:
+        out["basis"] = to_wire(m.basis)
+    if m.net_withdrawn_usd is not None:
+        out["netWithdrawnUsd"] = to_wire(m.net_withdrawn_usd)
+    out.update(m.extra)
+    return out
+
+
+_K_VipFeeTier = frozenset(
+    (
+        "ntlCutoff",
+        "cross",
+        "add",
+        "spotCross",
+        "spotAdd",
+    )
+)
+
+
+def _s_VipFeeTier(d: Any) -> VipFeeTier:
+    if d.__class__ is not dict:
+        raise Bad("object (VipFeeTier)", d)
+    k = ""
+    try:
+        k = "ntlCutoff"
+        f_ntl_cutoff = to_decimal(d["ntlCutoff"])
+        k = "cross"
+        f_cross = to_decimal(d["cross"])
+        k = "add"
+        f_add = to_decimal(d["add"])
+        k = "spotCross"
+        f_spot_cross = to_decimal(d["spotCross"])
+        k = "spotAdd"
+        f_spot_add = to_decimal(d["spotAdd"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_VipFeeTier
+    return VipFeeTier(
+        ntl_cutoff=f_ntl_cutoff,
+        cross=f_cross,
+        add=f_add,
+        spot_cross=f_spot_cross,
+        spot_add=f_spot_add,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_VipFeeTier(m: VipFeeTier) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "ntlCutoff": to_wire(m.ntl_cutoff),
+        "cross": to_wire(m.cross),
+        "add": to_wire(m.add),
+        "spotCross": to_wire(m.spot_cross),
+        "spotAdd": to_wire(m.spot_add),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_WebData2 = frozenset(
+    (
+        "clearinghouseState",
+        "leadingVaults",
+        "totalVaultEquity",
+        "openOrders",
+        "agentAddress",
+        "agentValidUntil",
+        "cumLedger",
+        "meta",
+        "assetCtxs",
+        "serverTime",
+        "isVault",
+        "user",
+        "twapStates",
+        "spotState",
+        "spotAssetCtxs",
+        "optOutOfSpotDusting",
+        "perpsAtOpenInterestCap",
+    )
+)
+
+
+def _s_WebData2(d: Any) -> WebData2:
+    if d.__class__ is not dict:
+        raise Bad("object (WebData2)", d)
+    k = ""
+    try:
+        k = "clearinghouseState"
+        f_clearinghouse_state = _s_ClearinghouseState(d["clearinghouseState"])
+        k = "openOrders"
+        f_open_orders = _c_list_FrontendOpenOrder(d["openOrders"])
+        k = "meta"
+        f_meta = _s_PerpMeta(d["meta"])
+        k = "assetCtxs"
+        f_asset_ctxs = _c_list_PerpAssetCtx(d["assetCtxs"])
+        k = "serverTime"
+        f_server_time = to_int(d["serverTime"])
+        k = "user"
+        f_user = to_str(d["user"])
+        k = "leadingVaults"
+        v = d.get("leadingVaults")
+        f_leading_vaults = None if v is None else _c_list_LeadingVault(v)
+        k = "totalVaultEquity"
+        v = d.get("totalVaultEquity")
+        f_total_vault_equity = None if v is None else to_decimal(v)
+        k = "agentAddress"
+        v = d.get("agentAddress")
+        f_agent_address = None if v is None else to_str(v)
+        k = "agentValidUntil"
+        v = d.get("agentValidUntil")
+        f_agent_valid_until = None if v is None else to_int(v)
+        k = "cumLedger"
+        v = d.get("cumLedger")
+        f_cum_ledger = None if v is None else to_decimal(v)
+        k = "isVault"
+        v = d.get("isVault")
+        f_is_vault = None if v is None else to_bool(v)
+        k = "twapStates"
+        v = d.get("twapStates")
+        f_twap_states = None if v is None else _c_list_tuple_int_TwapState(v)
+        k = "spotState"
+        v = d.get("spotState")
+        f_spot_state = None if v is None else _s_SpotClearinghouseState(v)
+        k = "spotAssetCtxs"
+        v = d.get("spotAssetCtxs")
+        f_spot_asset_ctxs = None if v is None else _c_list_SpotAssetCtx(v)
+        k = "optOutOfSpotDusting"
+        v = d.get("optOutOfSpotDusting")
+        f_opt_out_of_spot_dusting = None if v is None else to_bool(v)
+        k = "perpsAtOpenInterestCap"
+        v = d.get("perpsAtOpenInterestCap")
+        f_perps_at_open_interest_cap = None if v is None else _c_list_str(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_WebData2
+    return WebData2(
+        clearinghouse_state=f_clearinghouse_state,
+        leading_vaults=f_leading_vaults,
+        total_vault_equity=f_total_vault_equity,
+        open_orders=f_open_orders,
+        agent_address=f_agent_address,
+        agent_valid_until=f_agent_valid_until,
+        cum_ledger=f_cum_ledger,
+        meta=f_meta,
+        asset_ctxs=f_asset_ctxs,
+        server_time=f_server_time,
+        is_vault=f_is_vault,
+        user=f_user,
+        twap_states=f_twap_states,
+        spot_state=f_spot_state,
+        spot_asset_ctxs=f_spot_asset_ctxs,
+        opt_out_of_spot_dusting=f_opt_out_of_spot_dusting,
+        perps_at_open_interest_cap=f_perps_at_open_interest_cap,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_WebData2(m: WebData2) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "clearinghouseState": to_wire(m.clearinghouse_state),
+        "openOrders": to_wire(m.open_orders),
+        "meta": to_wire(m.meta),
+        "assetCtxs": to_wire(m.asset_ctxs),
+        "serverTime": to_wire(m.server_time),
+        "user": to_wire(m.user),
+    }
+    if m.leading_vaults is not None:
+        out["leadingVaults"] = to_wire(m.leading_vaults)
+    if m.total_vault_equity is not None:
+        out["totalVaultEquity"] = to_wire(m.total_vault_equity)
+    if m.agent_address is not None:
+        out["agentAddress"] = to_wire(m.agent_address)
+    if m.agent_valid_until is not None:
+        out["agentValidUntil"] = to_wire(m.agent_valid_until)
+    if m.cum_ledger is not None:
+        out["cumLedger"] = to_wire(m.cum_ledger)
+    if m.is_vault is not None:
+        out["isVault"] = to_wire(m.is_vault)
+    if m.twap_states is not None:
+        out["twapStates"] = to_wire(m.twap_states)
+    if m.spot_state is not None:
+        out["spotState"] = to_wire(m.spot_state)
+    if m.spot_asset_ctxs is not None:
+        out["spotAssetCtxs"] = to_wire(m.spot_asset_ctxs)
+    if m.opt_out_of_spot_dusting is not None:
+        out["optOutOfSpotDusting"] = to_wire(m.opt_out_of_spot_dusting)
+    if m.perps_at_open_interest_cap is not None:
+        out["perpsAtOpenInterestCap"] = to_wire(m.perps_at_open_interest_cap)
+    out.update(m.extra)
+    return out
+
+
+_K_WebData3Message = frozenset(
+    (
+        "userState",
+        "perpDexStates",
+    )
+)
+
+
+def _s_WebData3Message(d: Any) -> WebData3Message:
+    if d.__class__ is not dict:
+        raise Bad("object (WebData3Message)", d)
+    k = ""
+    try:
+        k = "userState"
+        f_user_state = _s_WebData3UserState(d["userState"])
+        k = "perpDexStates"
+        f_perp_dex_states = _c_list_WebData3PerpDexState(d["perpDexStates"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_WebData3Message
+    return WebData3Message(
+        user_state=f_user_state,
+        perp_dex_states=f_perp_dex_states,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_WebData3Message(m: WebData3Message) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "userState": to_wire(m.user_state),
+        "perpDexStates": to_wire(m.perp_dex_states),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_WebData3PerpDexState = frozenset(
+    (
+        "totalVaultEquity",
+        "perpsAtOpenInterestCap",
+        "leadingVaults",
+    )
+)
+
+
+def _s_WebData3PerpDexState(d: Any) -> WebData3PerpDexState:
+    if d.__class__ is not dict:
+        raise Bad("object (WebData3PerpDexState)", d)
+    k = ""
+    try:
+        k = "totalVaultEquity"
+        f_total_vault_equity = to_decimal(d["totalVaultEquity"])
+        k = "perpsAtOpenInterestCap"
+        v = d.get("perpsAtOpenInterestCap")
+        f_perps_at_open_interest_cap = None if v is None else _c_list_str(v)
+        k = "leadingVaults"
+        v = d.get("leadingVaults")
+        f_leading_vaults = None if v is None else _c_list_LeadingVault(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_WebData3PerpDexState
+    return WebData3PerpDexState(
+        total_vault_equity=f_total_vault_equity,
+        perps_at_open_interest_cap=f_perps_at_open_interest_cap,
+        leading_vaults=f_leading_vaults,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_WebData3PerpDexState(m: WebData3PerpDexState) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "totalVaultEquity": to_wire(m.total_vault_equity),
+    }
+    if m.perps_at_open_interest_cap is not None:
+        out["perpsAtOpenInterestCap"] = to_wire(m.perps_at_open_interest_cap)
+    if m.leading_vaults is not None:
+        out["leadingVaults"] = to_wire(m.leading_vaults)
+    out.update(m.extra)
+    return out
+
+
+_K_WebData3UserState = frozenset(
+    (
+        "agentAddress",
+        "agentValidUntil",
+        "cumLedger",
+        "serverTime",
+        "isVault",
+        "user",
+        "optOutOfSpotDusting",
+        "dexAbstractionEnabled",
+        "abstraction",
+    )
+)
+
+
+def _s_WebData3UserState(d: Any) -> WebData3UserState:
+    if d.__class__ is not dict:
+        raise Bad("object (WebData3UserState)", d)
+    k = ""
+    try:
+        k = "cumLedger"
+        f_cum_ledger = to_decimal(d["cumLedger"])
+        k = "serverTime"
+        f_server_time = to_int(d["serverTime"])
+        k = "isVault"
+        f_is_vault = to_bool(d["isVault"])
+        k = "user"
+        f_user = to_str(d["user"])
+        k = "agentAddress"
+        v = d.get("agentAddress")
+        f_agent_address = None if v is None else to_str(v)
+        k = "agentValidUntil"
+        v = d.get("agentValidUntil")
+        f_agent_valid_until = None if v is None else to_int(v)
+        k = "optOutOfSpotDusting"
+        v = d.get("optOutOfSpotDusting")
+        f_opt_out_of_spot_dusting = None if v is None else to_bool(v)
+        k = "dexAbstractionEnabled"
+        v = d.get("dexAbstractionEnabled")
+        f_dex_abstraction_enabled = None if v is None else to_bool(v)
+        k = "abstraction"
+        v = d.get("abstraction")
+        f_abstraction = None if v is None else to_any(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_WebData3UserState
+    return WebData3UserState(
+        agent_address=f_agent_address,
+        agent_valid_until=f_agent_valid_until,
+        cum_ledger=f_cum_ledger,
+        server_time=f_server_time,
+        is_vault=f_is_vault,
+        user=f_user,
+        opt_out_of_spot_dusting=f_opt_out_of_spot_dusting,
+        dex_abstraction_enabled=f_dex_abstraction_enabled,
+        abstraction=f_abstraction,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_WebData3UserState(m: WebData3UserState) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "cumLedger": to_wire(m.cum_ledger),
+        "serverTime": to_wire(m.server_time),
+        "isVault": to_wire(m.is_vault),
+        "user": to_wire(m.user),
+    }
+    if m.agent_address is not None:
+        out["agentAddress"] = to_wire(m.agent_address)
+    if m.agent_valid_until is not None:
+        out["agentValidUntil"] = to_wire(m.agent_valid_until)
+    if m.opt_out_of_spot_dusting is not None:
+        out["optOutOfSpotDusting"] = to_wire(m.opt_out_of_spot_dusting)
+    if m.dex_abstraction_enabled is not None:
+        out["dexAbstractionEnabled"] = to_wire(m.dex_abstraction_enabled)
+    if m.abstraction is not None:
+        out["abstraction"] = to_wire(m.abstraction)
+    out.update(m.extra)
+    return out
+
+
+_K_WindowPerformance = frozenset(
+    (
+        "pnl",
+        "roi",
+        "vlm",
+    )
+)
+
+
+def _s_WindowPerformance(d: Any) -> WindowPerformance:
+    if d.__class__ is not dict:
+        raise Bad("object (WindowPerformance)", d)
+    k = ""
+    try:
+        k = "pnl"
+        v = d.get("pnl")
+        f_pnl = None if v is None else to_decimal(v)
+        k = "roi"
+        v = d.get("roi")
+        f_roi = None if v is None else to_decimal(v)
+        k = "vlm"
+        v = d.get("vlm")
+        f_vlm = None if v is None else to_decimal(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_WindowPerformance
+    return WindowPerformance(
+        pnl=f_pnl,
+        roi=f_roi,
+        vlm=f_vlm,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_WindowPerformance(m: WindowPerformance) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if m.pnl is not None:
+        out["pnl"] = to_wire(m.pnl)
+    if m.roi is not None:
+        out["roi"] = to_wire(m.roi)
+    if m.vlm is not None:
+        out["vlm"] = to_wire(m.vlm)
+    out.update(m.extra)
+    return out
+
+
+_K_WithdrawDelta = frozenset(
+    (
+        "usdc",
+        "nonce",
+        "fee",
+        "type",
+    )
+)
+
+
+def _s_WithdrawDelta(d: Any) -> WithdrawDelta:
+    if d.__class__ is not dict:
+        raise Bad("object (WithdrawDelta)", d)
+    k = ""
+    try:
+        k = "usdc"
+        f_usdc = to_decimal(d["usdc"])
+        k = "type"
+        f_type = to_str(d["type"])
+        k = "nonce"
+        v = d.get("nonce")
+        f_nonce = None if v is None else to_int(v)
+        k = "fee"
+        v = d.get("fee")
+        f_fee = None if v is None else to_decimal(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None)
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_WithdrawDelta
+    return WithdrawDelta(
+        usdc=f_usdc,
+        nonce=f_nonce,
+        fee=f_fee,
+        type=f_type,
+        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    )
+
+
+def _u_WithdrawDelta(m: WithdrawDelta) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "usdc": to_wire(m.usdc),
+        "type": to_wire(m.type),
+    }
+    if m.nonce is not None:
+        out["nonce"] = to_wire(m.nonce)
+    if m.fee is not None:
+        out["fee"] = to_wire(m.fee)
+    out.update(m.extra)
+    return out
+
+
+_V_LedgerDelta: dict[str, Callable[[Any], Any]] = {
+    "accountClassTransfer": _s_AccountClassTransferDelta,
+    "deposit": _s_DepositDelta,
+    "internalTransfer": _s_InternalTransferDelta,
+    "liquidation": _s_LiquidationDelta,
+    "rewardsClaim": _s_RewardsClaimDelta,
+    "spotTransfer": _s_SpotTransferDelta,
+    "subAccountTransfer": _s_SubAccountTransferDelta,
+    "vaultCreate": _s_VaultCreateDelta,
+    "vaultDeposit": _s_VaultDepositDelta,
+    "vaultDistribution": _s_VaultDistributionDelta,
+    "vaultWithdraw": _s_VaultWithdrawDelta,
+    "withdraw": _s_WithdrawDelta,
+    "send": _s_SendDelta,
+    "deployGasAuction": _s_DeployGasAuctionDelta,
+    "cStakingTransfer": _s_CStakingTransferDelta,
+    "borrowLend": _s_BorrowLendDelta,
+    "spotGenesis": _s_SpotGenesisDelta,
+    "activateDexAbstraction": _s_ActivateDexAbstractionDelta,
+    "vaultLeaderCommission": _s_VaultLeaderCommissionDelta,
+}
+
+
+def _s_LedgerDelta(d: Any) -> LedgerDelta:
+    if d.__class__ is not dict:
+        raise Bad("object (LedgerDelta)", d)
+    tag = d.get("type")
+    fn = _V_LedgerDelta.get(tag) if tag.__class__ is str else None
+    if fn is None:
+        return Unknown(d)
+    result: LedgerDelta = fn(d)
+    return result
+
+
+_V_ReferrerState: dict[str, Callable[[Any], Any]] = {
+    "ready": _s_ReferrerStateReady,
+    "needToCreateCode": _s_ReferrerStateNeedToCreateCode,
+    "needToTrade": _s_ReferrerStateNeedToTrade,
+}
+
+
+def _s_ReferrerState(d: Any) -> ReferrerState:
+    if d.__class__ is not dict:
+        raise Bad("object (ReferrerState)", d)
+    tag = d.get("stage")
+    fn = _V_ReferrerState.get(tag) if tag.__class__ is str else None
+    if fn is None:
+        return Unknown(d)
+    result: ReferrerState = fn(d)
+    return result
+
+
+_V_VaultRelationship: dict[str, Callable[[Any], Any]] = {
+    "normal": _s_VaultRelationshipPlain,
+    "child": _s_VaultRelationshipPlain,
+    "parent": _s_VaultRelationshipParent,
+}
+
+
+def _s_VaultRelationship(d: Any) -> VaultRelationship:
+    if d.__class__ is not dict:
+        raise Bad("object (VaultRelationship)", d)
+    tag = d.get("type")
+    fn = _V_VaultRelationship.get(tag) if tag.__class__ is str else None
+    if fn is None:
+        return Unknown(d)
+    result: VaultRelationship = fn(d)
+    return result
+
+
+def _c_list_AssetPosition(v: Any) -> tuple[AssetPosition, ...]:
+    return to_list(v, _s_AssetPosition)
+
+
+def _c_list_BorrowLendInterest(v: Any) -> tuple[BorrowLendInterest, ...]:
+    return to_list(v, _s_BorrowLendInterest)
+
+
 def _c_list_Candle(v: Any) -> tuple[Candle, ...]:
     return to_list(v, _s_Candle)
+
+
+def _c_list_DailyUserVolume(v: Any) -> tuple[DailyUserVolume, ...]:
+    return to_list(v, _s_DailyUserVolume)
+
+
+def _c_list_Delegation(v: Any) -> tuple[Delegation, ...]:
+    return to_list(v, _s_Delegation)
+
+
+def _c_list_DelegatorEvent(v: Any) -> tuple[DelegatorEvent, ...]:
+    return to_list(v, _s_DelegatorEvent)
+
+
+def _c_list_DelegatorReward(v: Any) -> tuple[DelegatorReward, ...]:
+    return to_list(v, _s_DelegatorReward)
+
+
+def _c_list_DeployAuctionStatus(v: Any) -> tuple[DeployAuctionStatus, ...]:
+    return to_list(v, _s_DeployAuctionStatus)
+
+
+def _c_list_EvmEscrow(v: Any) -> tuple[EvmEscrow, ...]:
+    return to_list(v, _s_EvmEscrow)
+
+
+def _c_list_ExplorerBlockSummary(v: Any) -> tuple[ExplorerBlockSummary, ...]:
+    return to_list(v, _s_ExplorerBlockSummary)
+
+
+def _c_list_ExplorerTx(v: Any) -> tuple[ExplorerTx, ...]:
+    return to_list(v, _s_ExplorerTx)
+
+
+def _c_list_ExtraAgent(v: Any) -> tuple[ExtraAgent, ...]:
+    return to_list(v, _s_ExtraAgent)
+
+
+def _c_list_FrontendOpenOrder(v: Any) -> tuple[FrontendOpenOrder, ...]:
+    return to_list(v, _s_FrontendOpenOrder)
+
+
+def _c_list_FundingDelta(v: Any) -> tuple[FundingDelta, ...]:
+    return to_list(v, _s_FundingDelta)
+
+
+def _c_list_FundingHistoryEntry(v: Any) -> tuple[FundingHistoryEntry, ...]:
+    return to_list(v, _s_FundingHistoryEntry)
+
+
+def _c_list_FundingUpdate(v: Any) -> tuple[FundingUpdate, ...]:
+    return to_list(v, _s_FundingUpdate)
 
 
 def _c_list_L2Level(v: Any) -> tuple[L2Level, ...]:
     return to_list(v, _s_L2Level)
 
 
+def _c_list_LeaderboardRow(v: Any) -> tuple[LeaderboardRow, ...]:
+    return to_list(v, _s_LeaderboardRow)
+
+
+def _c_list_LeadingVault(v: Any) -> tuple[LeadingVault, ...]:
+    return to_list(v, _s_LeadingVault)
+
+
+def _c_list_LedgerUpdate(v: Any) -> tuple[LedgerUpdate, ...]:
+    return to_list(v, _s_LedgerUpdate)
+
+
+def _c_list_LiquidatablePosition(v: Any) -> tuple[LiquidatablePosition, ...]:
+    return to_list(v, _s_LiquidatablePosition)
+
+
+def _c_list_LiquidatedPosition(v: Any) -> tuple[LiquidatedPosition, ...]:
+    return to_list(v, _s_LiquidatedPosition)
+
+
 def _c_list_MarginTier(v: Any) -> tuple[MarginTier, ...]:
     return to_list(v, _s_MarginTier)
+
+
+def _c_list_MmFeeTier(v: Any) -> tuple[MmFeeTier, ...]:
+    return to_list(v, _s_MmFeeTier)
+
+
+def _c_list_NonUserCancel(v: Any) -> tuple[NonUserCancel, ...]:
+    return to_list(v, _s_NonUserCancel)
+
+
+def _c_list_OpenOrder(v: Any) -> tuple[OpenOrder, ...]:
+    return to_list(v, _s_OpenOrder)
+
+
+def _c_list_OrderStatusEntry(v: Any) -> tuple[OrderStatusEntry, ...]:
+    return to_list(v, _s_OrderStatusEntry)
+
+
+def _c_list_OrderUpdate(v: Any) -> tuple[OrderUpdate, ...]:
+    return to_list(v, _s_OrderUpdate)
+
+
+def _c_list_OutcomeMetaUpdate(v: Any) -> tuple[OutcomeMetaUpdate, ...]:
+    return to_list(v, _s_OutcomeMetaUpdate)
+
+
+def _c_list_OutcomeQuestion(v: Any) -> tuple[OutcomeQuestion, ...]:
+    return to_list(v, _s_OutcomeQuestion)
+
+
+def _c_list_OutcomeSideSpec(v: Any) -> tuple[OutcomeSideSpec, ...]:
+    return to_list(v, _s_OutcomeSideSpec)
+
+
+def _c_list_OutcomeSpec(v: Any) -> tuple[OutcomeSpec, ...]:
+    return to_list(v, _s_OutcomeSpec)
+
+
+def _c_list_OutcomeTemplate(v: Any) -> tuple[OutcomeTemplate, ...]:
+    return to_list(v, _s_OutcomeTemplate)
+
+
+def _c_list_PerpAssetCtx(v: Any) -> tuple[PerpAssetCtx, ...]:
+    return to_list(v, _s_PerpAssetCtx)
 
 
 def _c_list_PerpAssetInfo(v: Any) -> tuple[PerpAssetInfo, ...]:
     return to_list(v, _s_PerpAssetInfo)
 
 
+def _c_list_PerpMeta(v: Any) -> tuple[PerpMeta, ...]:
+    return to_list(v, _s_PerpMeta)
+
+
+def _c_list_ReferralReward(v: Any) -> tuple[ReferralReward, ...]:
+    return to_list(v, _s_ReferralReward)
+
+
+def _c_list_ReferralState(v: Any) -> tuple[ReferralState, ...]:
+    return to_list(v, _s_ReferralState)
+
+
+def _c_list_SpotAssetCtx(v: Any) -> tuple[SpotAssetCtx, ...]:
+    return to_list(v, _s_SpotAssetCtx)
+
+
+def _c_list_SpotBalance(v: Any) -> tuple[SpotBalance, ...]:
+    return to_list(v, _s_SpotBalance)
+
+
+def _c_list_SpotDeployTokenState(v: Any) -> tuple[SpotDeployTokenState, ...]:
+    return to_list(v, _s_SpotDeployTokenState)
+
+
+def _c_list_SpotPair(v: Any) -> tuple[SpotPair, ...]:
+    return to_list(v, _s_SpotPair)
+
+
+def _c_list_SpotToken(v: Any) -> tuple[SpotToken, ...]:
+    return to_list(v, _s_SpotToken)
+
+
+def _c_list_StakingDiscountTier(v: Any) -> tuple[StakingDiscountTier, ...]:
+    return to_list(v, _s_StakingDiscountTier)
+
+
+def _c_list_StatsVault(v: Any) -> tuple[StatsVault, ...]:
+    return to_list(v, _s_StatsVault)
+
+
+def _c_list_SubAccount(v: Any) -> tuple[SubAccount, ...]:
+    return to_list(v, _s_SubAccount)
+
+
+def _c_list_SubAccount2(v: Any) -> tuple[SubAccount2, ...]:
+    return to_list(v, _s_SubAccount2)
+
+
 def _c_list_Trade(v: Any) -> tuple[Trade, ...]:
     return to_list(v, _s_Trade)
+
+
+def _c_list_TwapHistoryEntry(v: Any) -> tuple[TwapHistoryEntry, ...]:
+    return to_list(v, _s_TwapHistoryEntry)
+
+
+def _c_list_TwapSliceFill(v: Any) -> tuple[TwapSliceFill, ...]:
+    return to_list(v, _s_TwapSliceFill)
+
+
+def _c_list_UserFill(v: Any) -> tuple[UserFill, ...]:
+    return to_list(v, _s_UserFill)
+
+
+def _c_list_UserVaultEquity(v: Any) -> tuple[UserVaultEquity, ...]:
+    return to_list(v, _s_UserVaultEquity)
+
+
+def _c_list_ValidatorL1Vote(v: Any) -> tuple[ValidatorL1Vote, ...]:
+    return to_list(v, _s_ValidatorL1Vote)
+
+
+def _c_list_ValidatorSummary(v: Any) -> tuple[ValidatorSummary, ...]:
+    return to_list(v, _s_ValidatorSummary)
+
+
+def _c_list_VaultFollower(v: Any) -> tuple[VaultFollower, ...]:
+    return to_list(v, _s_VaultFollower)
+
+
+def _c_list_VaultSummary(v: Any) -> tuple[VaultSummary, ...]:
+    return to_list(v, _s_VaultSummary)
+
+
+def _c_list_VipFeeTier(v: Any) -> tuple[VipFeeTier, ...]:
+    return to_list(v, _s_VipFeeTier)
+
+
+def _c_list_WebData3PerpDexState(v: Any) -> tuple[WebData3PerpDexState, ...]:
+    return to_list(v, _s_WebData3PerpDexState)
+
+
+def _c_list_decimal(v: Any) -> tuple[Decimal, ...]:
+    return to_list(v, to_decimal)
+
+
+def _c_list_float(v: Any) -> tuple[float, ...]:
+    return to_list(v, to_float)
+
+
+def _c_list_int(v: Any) -> tuple[int, ...]:
+    return to_list(v, to_int)
+
+
+def _c_list_opt_ClearinghouseState(v: Any) -> tuple[ClearinghouseState | None, ...]:
+    return to_list(v, _c_opt_ClearinghouseState)
+
+
+def _c_list_opt_PerpDex(v: Any) -> tuple[PerpDex | None, ...]:
+    return to_list(v, _c_opt_PerpDex)
+
+
+def _c_list_opt_str(v: Any) -> tuple[str | None, ...]:
+    return to_list(v, _c_opt_str)
+
+
+def _c_list_str(v: Any) -> tuple[str, ...]:
+    return to_list(v, to_str)
+
+
+def _c_list_tuple_int_BorrowLendReserveState(v: Any) -> tuple[tuple[int, BorrowLendReserveState], ...]:
+    return to_list(v, _c_tuple_int_BorrowLendReserveState)
+
+
+def _c_list_tuple_int_BorrowLendTokenState(v: Any) -> tuple[tuple[int, BorrowLendTokenState], ...]:
+    return to_list(v, _c_tuple_int_BorrowLendTokenState)
 
 
 def _c_list_tuple_int_MarginTable(v: Any) -> tuple[tuple[int, MarginTable], ...]:
     return to_list(v, _c_tuple_int_MarginTable)
 
 
+def _c_list_tuple_int_ReferralStateTokenState(v: Any) -> tuple[tuple[int, ReferralStateTokenState], ...]:
+    return to_list(v, _c_tuple_int_ReferralStateTokenState)
+
+
+def _c_list_tuple_int_ReferralTokenState(v: Any) -> tuple[tuple[int, ReferralTokenState], ...]:
+    return to_list(v, _c_tuple_int_ReferralTokenState)
+
+
+def _c_list_tuple_int_TwapState(v: Any) -> tuple[tuple[int, TwapState], ...]:
+    return to_list(v, _c_tuple_int_TwapState)
+
+
+def _c_list_tuple_int_decimal(v: Any) -> tuple[tuple[int, Decimal], ...]:
+    return to_list(v, _c_tuple_int_decimal)
+
+
+def _c_list_tuple_str_ClearinghouseState(v: Any) -> tuple[tuple[str, ClearinghouseState], ...]:
+    return to_list(v, _c_tuple_str_ClearinghouseState)
+
+
+def _c_list_tuple_str_PerpConciseAnnotation(v: Any) -> tuple[tuple[str, PerpConciseAnnotation], ...]:
+    return to_list(v, _c_tuple_str_PerpConciseAnnotation)
+
+
+def _c_list_tuple_str_PortfolioPeriod(v: Any) -> tuple[tuple[str, PortfolioPeriod], ...]:
+    return to_list(v, _c_tuple_str_PortfolioPeriod)
+
+
+def _c_list_tuple_str_ValidatorStats(v: Any) -> tuple[tuple[str, ValidatorStats], ...]:
+    return to_list(v, _c_tuple_str_ValidatorStats)
+
+
+def _c_list_tuple_str_WindowPerformance(v: Any) -> tuple[tuple[str, WindowPerformance], ...]:
+    return to_list(v, _c_tuple_str_WindowPerformance)
+
+
+def _c_list_tuple_str_decimal(v: Any) -> tuple[tuple[str, Decimal], ...]:
+    return to_list(v, _c_tuple_str_decimal)
+
+
+def _c_list_tuple_str_list_PerpAssetCtx(v: Any) -> tuple[tuple[str, tuple[PerpAssetCtx, ...]], ...]:
+    return to_list(v, _c_tuple_str_list_PerpAssetCtx)
+
+
+def _c_list_tuple_str_list_decimal(v: Any) -> tuple[tuple[str, tuple[Decimal, ...]], ...]:
+    return to_list(v, _c_tuple_str_list_decimal)
+
+
+def _c_list_tuple_str_list_str(v: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return to_list(v, _c_tuple_str_list_str)
+
+
+def _c_list_tuple_str_list_tuple_str_opt_PredictedFunding(
+    v: Any,
+) -> tuple[tuple[str, tuple[tuple[str, PredictedFunding | None], ...]], ...]:
+    return to_list(v, _c_tuple_str_list_tuple_str_opt_PredictedFunding)
+
+
+def _c_list_tuple_str_opt_PredictedFunding(v: Any) -> tuple[tuple[str, PredictedFunding | None], ...]:
+    return to_list(v, _c_tuple_str_opt_PredictedFunding)
+
+
+def _c_list_tuple_str_str(v: Any) -> tuple[tuple[str, str], ...]:
+    return to_list(v, _c_tuple_str_str)
+
+
 def _c_map_decimal(v: Any) -> dict[str, Decimal]:
     return to_map(v, to_decimal)
 
 
+def _c_opt_AlignedQuoteTokenInfo(v: Any) -> AlignedQuoteTokenInfo | None:
+    return None if v is None else _s_AlignedQuoteTokenInfo(v)
+
+
+def _c_opt_ClearinghouseState(v: Any) -> ClearinghouseState | None:
+    return None if v is None else _s_ClearinghouseState(v)
+
+
 def _c_opt_L2Book(v: Any) -> L2Book | None:
     return None if v is None else _s_L2Book(v)
+
+
+def _c_opt_L2Level(v: Any) -> L2Level | None:
+    return None if v is None else _s_L2Level(v)
+
+
+def _c_opt_MultiSigSigners(v: Any) -> MultiSigSigners | None:
+    return None if v is None else _s_MultiSigSigners(v)
+
+
+def _c_opt_PerpAnnotation(v: Any) -> PerpAnnotation | None:
+    return None if v is None else _s_PerpAnnotation(v)
+
+
+def _c_opt_PerpDex(v: Any) -> PerpDex | None:
+    return None if v is None else _s_PerpDex(v)
+
+
+def _c_opt_PerpDexLimits(v: Any) -> PerpDexLimits | None:
+    return None if v is None else _s_PerpDexLimits(v)
+
+
+def _c_opt_PerpDexStatus(v: Any) -> PerpDexStatus | None:
+    return None if v is None else _s_PerpDexStatus(v)
+
+
+def _c_opt_PredictedFunding(v: Any) -> PredictedFunding | None:
+    return None if v is None else _s_PredictedFunding(v)
+
+
+def _c_opt_SettledOutcome(v: Any) -> SettledOutcome | None:
+    return None if v is None else _s_SettledOutcome(v)
+
+
+def _c_opt_VaultDetails(v: Any) -> VaultDetails | None:
+    return None if v is None else _s_VaultDetails(v)
+
+
+def _c_opt_bool(v: Any) -> bool | None:
+    return None if v is None else to_bool(v)
+
+
+def _c_opt_list_SubAccount(v: Any) -> tuple[SubAccount, ...] | None:
+    return None if v is None else _c_list_SubAccount(v)
+
+
+def _c_opt_list_SubAccount2(v: Any) -> tuple[SubAccount2, ...] | None:
+    return None if v is None else _c_list_SubAccount2(v)
+
+
+def _c_opt_str(v: Any) -> str | None:
+    return None if v is None else to_str(v)
+
+
+def _c_tuple_PerpMeta_list_PerpAssetCtx(v: Any) -> tuple[PerpMeta, tuple[PerpAssetCtx, ...]]:
+    return to_tuple(
+        v,
+        (
+            _s_PerpMeta,
+            _c_list_PerpAssetCtx,
+        ),
+    )
+
+
+def _c_tuple_SpotMeta_list_SpotAssetCtx(v: Any) -> tuple[SpotMeta, tuple[SpotAssetCtx, ...]]:
+    return to_tuple(
+        v,
+        (
+            _s_SpotMeta,
+            _c_list_SpotAssetCtx,
+        ),
+    )
+
+
+def _c_tuple_decimal_decimal(v: Any) -> tuple[Decimal, Decimal]:
+    return to_tuple(
+        v,
+        (
+            to_decimal,
+            to_decimal,
+        ),
+    )
+
+
+def _c_tuple_int_BorrowLendReserveState(v: Any) -> tuple[int, BorrowLendReserveState]:
+    return to_tuple(
+        v,
+        (
+            to_int,
+            _s_BorrowLendReserveState,
+        ),
+    )
+
+
+def _c_tuple_int_BorrowLendTokenState(v: Any) -> tuple[int, BorrowLendTokenState]:
+    return to_tuple(
+        v,
+        (
+            to_int,
+            _s_BorrowLendTokenState,
+        ),
+    )
 
 
 def _c_tuple_int_MarginTable(v: Any) -> tuple[int, MarginTable]:
@@ -695,12 +14324,196 @@ def _c_tuple_int_MarginTable(v: Any) -> tuple[int, MarginTable]:
     )
 
 
+def _c_tuple_int_ReferralStateTokenState(v: Any) -> tuple[int, ReferralStateTokenState]:
+    return to_tuple(
+        v,
+        (
+            to_int,
+            _s_ReferralStateTokenState,
+        ),
+    )
+
+
+def _c_tuple_int_ReferralTokenState(v: Any) -> tuple[int, ReferralTokenState]:
+    return to_tuple(
+        v,
+        (
+            to_int,
+            _s_ReferralTokenState,
+        ),
+    )
+
+
+def _c_tuple_int_TwapState(v: Any) -> tuple[int, TwapState]:
+    return to_tuple(
+        v,
+        (
+            to_int,
+            _s_TwapState,
+        ),
+    )
+
+
+def _c_tuple_int_decimal(v: Any) -> tuple[int, Decimal]:
+    return to_tuple(
+        v,
+        (
+            to_int,
+            to_decimal,
+        ),
+    )
+
+
+def _c_tuple_int_int(v: Any) -> tuple[int, int]:
+    return to_tuple(
+        v,
+        (
+            to_int,
+            to_int,
+        ),
+    )
+
+
 def _c_tuple_list_L2Level_list_L2Level(v: Any) -> tuple[tuple[L2Level, ...], tuple[L2Level, ...]]:
     return to_tuple(
         v,
         (
             _c_list_L2Level,
             _c_list_L2Level,
+        ),
+    )
+
+
+def _c_tuple_list_opt_str_list_DeployAuctionStatus(
+    v: Any,
+) -> tuple[tuple[str | None, ...], tuple[DeployAuctionStatus, ...]]:
+    return to_tuple(
+        v,
+        (
+            _c_list_opt_str,
+            _c_list_DeployAuctionStatus,
+        ),
+    )
+
+
+def _c_tuple_opt_L2Level_opt_L2Level(v: Any) -> tuple[L2Level | None, L2Level | None]:
+    return to_tuple(
+        v,
+        (
+            _c_opt_L2Level,
+            _c_opt_L2Level,
+        ),
+    )
+
+
+def _c_tuple_str_ClearinghouseState(v: Any) -> tuple[str, ClearinghouseState]:
+    return to_tuple(
+        v,
+        (
+            to_str,
+            _s_ClearinghouseState,
+        ),
+    )
+
+
+def _c_tuple_str_PerpConciseAnnotation(v: Any) -> tuple[str, PerpConciseAnnotation]:
+    return to_tuple(
+        v,
+        (
+            to_str,
+            _s_PerpConciseAnnotation,
+        ),
+    )
+
+
+def _c_tuple_str_PortfolioPeriod(v: Any) -> tuple[str, PortfolioPeriod]:
+    return to_tuple(
+        v,
+        (
+            to_str,
+            _s_PortfolioPeriod,
+        ),
+    )
+
+
+def _c_tuple_str_ValidatorStats(v: Any) -> tuple[str, ValidatorStats]:
+    return to_tuple(
+        v,
+        (
+            to_str,
+            _s_ValidatorStats,
+        ),
+    )
+
+
+def _c_tuple_str_WindowPerformance(v: Any) -> tuple[str, WindowPerformance]:
+    return to_tuple(
+        v,
+        (
+            to_str,
+            _s_WindowPerformance,
+        ),
+    )
+
+
+def _c_tuple_str_decimal(v: Any) -> tuple[str, Decimal]:
+    return to_tuple(
+        v,
+        (
+            to_str,
+            to_decimal,
+        ),
+    )
+
+
+def _c_tuple_str_list_PerpAssetCtx(v: Any) -> tuple[str, tuple[PerpAssetCtx, ...]]:
+    return to_tuple(
+        v,
+        (
+            to_str,
+            _c_list_PerpAssetCtx,
+        ),
+    )
+
+
+def _c_tuple_str_list_decimal(v: Any) -> tuple[str, tuple[Decimal, ...]]:
+    return to_tuple(
+        v,
+        (
+            to_str,
+            _c_list_decimal,
+        ),
+    )
+
+
+def _c_tuple_str_list_str(v: Any) -> tuple[str, tuple[str, ...]]:
+    return to_tuple(
+        v,
+        (
+            to_str,
+            _c_list_str,
+        ),
+    )
+
+
+def _c_tuple_str_list_tuple_str_opt_PredictedFunding(
+    v: Any,
+) -> tuple[str, tuple[tuple[str, PredictedFunding | None], ...]]:
+    return to_tuple(
+        v,
+        (
+            to_str,
+            _c_list_tuple_str_opt_PredictedFunding,
+        ),
+    )
+
+
+def _c_tuple_str_opt_PredictedFunding(v: Any) -> tuple[str, PredictedFunding | None]:
+    return to_tuple(
+        v,
+        (
+            to_str,
+            _c_opt_PredictedFunding,
         ),
     )
 
@@ -719,14 +14532,188 @@ converter = cattrs.Converter()
 """A cattrs converter that structures and unstructures every model of this module."""
 
 STRUCTURE_FNS: dict[type, Callable[[Any], Any]] = {
+    AccountClassTransferDelta: _s_AccountClassTransferDelta,
+    ActivateDexAbstractionDelta: _s_ActivateDexAbstractionDelta,
+    ActiveAssetCtxMessage: _s_ActiveAssetCtxMessage,
+    ActiveAssetData: _s_ActiveAssetData,
+    ActiveSpotAssetCtxMessage: _s_ActiveSpotAssetCtxMessage,
+    AlignedQuoteTokenInfo: _s_AlignedQuoteTokenInfo,
+    AllDexsAssetCtxsMessage: _s_AllDexsAssetCtxsMessage,
+    AllDexsClearinghouseStateMessage: _s_AllDexsClearinghouseStateMessage,
+    AllMidsMessage: _s_AllMidsMessage,
+    AnyAssetCtx: _s_AnyAssetCtx,
+    AssetCtxsMessage: _s_AssetCtxsMessage,
+    AssetPosition: _s_AssetPosition,
+    BboMessage: _s_BboMessage,
+    BlockDetailsResponse: _s_BlockDetailsResponse,
+    BorrowLendAmount: _s_BorrowLendAmount,
+    BorrowLendDelta: _s_BorrowLendDelta,
+    BorrowLendInterest: _s_BorrowLendInterest,
+    BorrowLendReserveState: _s_BorrowLendReserveState,
+    BorrowLendTokenState: _s_BorrowLendTokenState,
+    BorrowLendUserState: _s_BorrowLendUserState,
+    CStakingTransferDelta: _s_CStakingTransferDelta,
     Candle: _s_Candle,
+    ClearinghouseState: _s_ClearinghouseState,
+    ClearinghouseStateMessage: _s_ClearinghouseStateMessage,
+    CumFunding: _s_CumFunding,
+    DailyUserVolume: _s_DailyUserVolume,
+    Delegation: _s_Delegation,
+    DelegatorEvent: _s_DelegatorEvent,
+    DelegatorReward: _s_DelegatorReward,
+    DelegatorSummary: _s_DelegatorSummary,
+    DeployAuctionStatus: _s_DeployAuctionStatus,
+    DeployGasAuctionDelta: _s_DeployGasAuctionDelta,
+    DepositDelta: _s_DepositDelta,
+    EvmContract: _s_EvmContract,
+    EvmEscrow: _s_EvmEscrow,
+    ExchangeStatus: _s_ExchangeStatus,
+    ExplorerBlock: _s_ExplorerBlock,
+    ExplorerBlockSummary: _s_ExplorerBlockSummary,
+    ExplorerTx: _s_ExplorerTx,
+    ExtraAgent: _s_ExtraAgent,
+    FeeSchedule: _s_FeeSchedule,
+    FeeTiers: _s_FeeTiers,
+    FillLiquidation: _s_FillLiquidation,
+    FrontendOpenOrder: _s_FrontendOpenOrder,
+    FundingDelta: _s_FundingDelta,
+    FundingHistoryEntry: _s_FundingHistoryEntry,
+    FundingUpdate: _s_FundingUpdate,
+    InternalTransferDelta: _s_InternalTransferDelta,
+    IsolatedPositionIndex: _s_IsolatedPositionIndex,
     L2Book: _s_L2Book,
     L2Level: _s_L2Level,
+    Leaderboard: _s_Leaderboard,
+    LeaderboardRow: _s_LeaderboardRow,
+    LeadingVault: _s_LeadingVault,
+    LedgerUpdate: _s_LedgerUpdate,
+    LegalCheck: _s_LegalCheck,
+    Leverage: _s_Leverage,
+    LiquidatablePosition: _s_LiquidatablePosition,
+    LiquidatablePositionIndex: _s_LiquidatablePositionIndex,
+    LiquidatedPosition: _s_LiquidatedPosition,
+    LiquidationDelta: _s_LiquidationDelta,
+    MarginSummary: _s_MarginSummary,
     MarginTable: _s_MarginTable,
     MarginTier: _s_MarginTier,
+    MmFeeTier: _s_MmFeeTier,
+    MultiSigSigners: _s_MultiSigSigners,
+    NonUserCancel: _s_NonUserCancel,
+    NotificationMessage: _s_NotificationMessage,
+    OpenOrder: _s_OpenOrder,
+    OpenOrdersMessage: _s_OpenOrdersMessage,
+    OrderStatusEntry: _s_OrderStatusEntry,
+    OrderStatusResult: _s_OrderStatusResult,
+    OrderUpdate: _s_OrderUpdate,
+    OutcomeMeta: _s_OutcomeMeta,
+    OutcomeMetaUpdate: _s_OutcomeMetaUpdate,
+    OutcomeMetaUpdatesMessage: _s_OutcomeMetaUpdatesMessage,
+    OutcomeQuestion: _s_OutcomeQuestion,
+    OutcomeSettledUpdate: _s_OutcomeSettledUpdate,
+    OutcomeSideSpec: _s_OutcomeSideSpec,
+    OutcomeSpec: _s_OutcomeSpec,
+    OutcomeTemplate: _s_OutcomeTemplate,
+    OutcomeTemplateRole: _s_OutcomeTemplateRole,
+    PerpAnnotation: _s_PerpAnnotation,
+    PerpAssetCtx: _s_PerpAssetCtx,
     PerpAssetInfo: _s_PerpAssetInfo,
+    PerpConciseAnnotation: _s_PerpConciseAnnotation,
+    PerpDex: _s_PerpDex,
+    PerpDexLimits: _s_PerpDexLimits,
+    PerpDexStatus: _s_PerpDexStatus,
     PerpMeta: _s_PerpMeta,
+    PortfolioPeriod: _s_PortfolioPeriod,
+    Position: _s_Position,
+    PreTransferCheck: _s_PreTransferCheck,
+    PredictedFunding: _s_PredictedFunding,
+    QuestionRef: _s_QuestionRef,
+    QuestionSettledUpdate: _s_QuestionSettledUpdate,
+    Referral: _s_Referral,
+    ReferralReward: _s_ReferralReward,
+    ReferralState: _s_ReferralState,
+    ReferralStateTokenState: _s_ReferralStateTokenState,
+    ReferralTokenState: _s_ReferralTokenState,
+    ReferredBy: _s_ReferredBy,
+    ReferrerNeedToTradeData: _s_ReferrerNeedToTradeData,
+    ReferrerReadyData: _s_ReferrerReadyData,
+    ReferrerStateNeedToCreateCode: _s_ReferrerStateNeedToCreateCode,
+    ReferrerStateNeedToTrade: _s_ReferrerStateNeedToTrade,
+    ReferrerStateReady: _s_ReferrerStateReady,
+    RewardsClaimDelta: _s_RewardsClaimDelta,
+    SendDelta: _s_SendDelta,
+    SettledOutcome: _s_SettledOutcome,
+    SettledOutcomeQuestion: _s_SettledOutcomeQuestion,
+    SpotAssetCtx: _s_SpotAssetCtx,
+    SpotBalance: _s_SpotBalance,
+    SpotClearinghouseState: _s_SpotClearinghouseState,
+    SpotDeployState: _s_SpotDeployState,
+    SpotDeployTokenState: _s_SpotDeployTokenState,
+    SpotGenesisDelta: _s_SpotGenesisDelta,
+    SpotMeta: _s_SpotMeta,
+    SpotPair: _s_SpotPair,
+    SpotStateMessage: _s_SpotStateMessage,
+    SpotToken: _s_SpotToken,
+    SpotTokenSpec: _s_SpotTokenSpec,
+    SpotTransferDelta: _s_SpotTransferDelta,
+    StakingDelegate: _s_StakingDelegate,
+    StakingDelta: _s_StakingDelta,
+    StakingDeposit: _s_StakingDeposit,
+    StakingDiscountTier: _s_StakingDiscountTier,
+    StakingLink: _s_StakingLink,
+    StakingWithdrawal: _s_StakingWithdrawal,
+    StandaloneOutcomeRole: _s_StandaloneOutcomeRole,
+    StatsVault: _s_StatsVault,
+    SubAccount: _s_SubAccount,
+    SubAccount2: _s_SubAccount2,
+    SubAccountTransferDelta: _s_SubAccountTransferDelta,
+    TokenDetails: _s_TokenDetails,
+    TokenGenesis: _s_TokenGenesis,
     Trade: _s_Trade,
+    TwapHistoryEntry: _s_TwapHistoryEntry,
+    TwapSliceFill: _s_TwapSliceFill,
+    TwapState: _s_TwapState,
+    TwapStatesMessage: _s_TwapStatesMessage,
+    TwapStatus: _s_TwapStatus,
+    TwapTrigger: _s_TwapTrigger,
+    TxDetailsResponse: _s_TxDetailsResponse,
+    UsdcRouting: _s_UsdcRouting,
+    UserDetailsResponse: _s_UserDetailsResponse,
+    UserEventsMessage: _s_UserEventsMessage,
+    UserFees: _s_UserFees,
+    UserFill: _s_UserFill,
+    UserFillsMessage: _s_UserFillsMessage,
+    UserFundingsMessage: _s_UserFundingsMessage,
+    UserHistoricalOrdersMessage: _s_UserHistoricalOrdersMessage,
+    UserLiquidationEvent: _s_UserLiquidationEvent,
+    UserNonFundingLedgerUpdatesMessage: _s_UserNonFundingLedgerUpdatesMessage,
+    UserRateLimit: _s_UserRateLimit,
+    UserRole: _s_UserRole,
+    UserRoleData: _s_UserRoleData,
+    UserTwapHistoryMessage: _s_UserTwapHistoryMessage,
+    UserTwapSliceFillsMessage: _s_UserTwapSliceFillsMessage,
+    UserVaultEquity: _s_UserVaultEquity,
+    ValidatorL1Vote: _s_ValidatorL1Vote,
+    ValidatorL1VoteAction: _s_ValidatorL1VoteAction,
+    ValidatorStats: _s_ValidatorStats,
+    ValidatorSummary: _s_ValidatorSummary,
+    VaultChildAddresses: _s_VaultChildAddresses,
+    VaultCreateDelta: _s_VaultCreateDelta,
+    VaultDepositDelta: _s_VaultDepositDelta,
+    VaultDetails: _s_VaultDetails,
+    VaultDistributionDelta: _s_VaultDistributionDelta,
+    VaultFollower: _s_VaultFollower,
+    VaultLeaderCommissionDelta: _s_VaultLeaderCommissionDelta,
+    VaultRelationshipParent: _s_VaultRelationshipParent,
+    VaultRelationshipPlain: _s_VaultRelationshipPlain,
+    VaultSummary: _s_VaultSummary,
+    VaultWithdrawDelta: _s_VaultWithdrawDelta,
+    VipFeeTier: _s_VipFeeTier,
+    WebData2: _s_WebData2,
+    WebData3Message: _s_WebData3Message,
+    WebData3PerpDexState: _s_WebData3PerpDexState,
+    WebData3UserState: _s_WebData3UserState,
+    WindowPerformance: _s_WindowPerformance,
+    WithdrawDelta: _s_WithdrawDelta,
 }
 
 
@@ -740,12 +14727,186 @@ def _hook(fn: Callable[[Any], Any]) -> Callable[[Any, Any], Any]:
 for _cls, _fn in STRUCTURE_FNS.items():
     converter.register_structure_hook(_cls, _hook(_fn))
     converter.register_unstructure_hook(_cls, to_wire)
+register_wire(AccountClassTransferDelta, _u_AccountClassTransferDelta)
+register_wire(ActivateDexAbstractionDelta, _u_ActivateDexAbstractionDelta)
+register_wire(ActiveAssetCtxMessage, _u_ActiveAssetCtxMessage)
+register_wire(ActiveAssetData, _u_ActiveAssetData)
+register_wire(ActiveSpotAssetCtxMessage, _u_ActiveSpotAssetCtxMessage)
+register_wire(AlignedQuoteTokenInfo, _u_AlignedQuoteTokenInfo)
+register_wire(AllDexsAssetCtxsMessage, _u_AllDexsAssetCtxsMessage)
+register_wire(AllDexsClearinghouseStateMessage, _u_AllDexsClearinghouseStateMessage)
+register_wire(AllMidsMessage, _u_AllMidsMessage)
+register_wire(AnyAssetCtx, _u_AnyAssetCtx)
+register_wire(AssetCtxsMessage, _u_AssetCtxsMessage)
+register_wire(AssetPosition, _u_AssetPosition)
+register_wire(BboMessage, _u_BboMessage)
+register_wire(BlockDetailsResponse, _u_BlockDetailsResponse)
+register_wire(BorrowLendAmount, _u_BorrowLendAmount)
+register_wire(BorrowLendDelta, _u_BorrowLendDelta)
+register_wire(BorrowLendInterest, _u_BorrowLendInterest)
+register_wire(BorrowLendReserveState, _u_BorrowLendReserveState)
+register_wire(BorrowLendTokenState, _u_BorrowLendTokenState)
+register_wire(BorrowLendUserState, _u_BorrowLendUserState)
+register_wire(CStakingTransferDelta, _u_CStakingTransferDelta)
 register_wire(Candle, _u_Candle)
+register_wire(ClearinghouseState, _u_ClearinghouseState)
+register_wire(ClearinghouseStateMessage, _u_ClearinghouseStateMessage)
+register_wire(CumFunding, _u_CumFunding)
+register_wire(DailyUserVolume, _u_DailyUserVolume)
+register_wire(Delegation, _u_Delegation)
+register_wire(DelegatorEvent, _u_DelegatorEvent)
+register_wire(DelegatorReward, _u_DelegatorReward)
+register_wire(DelegatorSummary, _u_DelegatorSummary)
+register_wire(DeployAuctionStatus, _u_DeployAuctionStatus)
+register_wire(DeployGasAuctionDelta, _u_DeployGasAuctionDelta)
+register_wire(DepositDelta, _u_DepositDelta)
+register_wire(EvmContract, _u_EvmContract)
+register_wire(EvmEscrow, _u_EvmEscrow)
+register_wire(ExchangeStatus, _u_ExchangeStatus)
+register_wire(ExplorerBlock, _u_ExplorerBlock)
+register_wire(ExplorerBlockSummary, _u_ExplorerBlockSummary)
+register_wire(ExplorerTx, _u_ExplorerTx)
+register_wire(ExtraAgent, _u_ExtraAgent)
+register_wire(FeeSchedule, _u_FeeSchedule)
+register_wire(FeeTiers, _u_FeeTiers)
+register_wire(FillLiquidation, _u_FillLiquidation)
+register_wire(FrontendOpenOrder, _u_FrontendOpenOrder)
+register_wire(FundingDelta, _u_FundingDelta)
+register_wire(FundingHistoryEntry, _u_FundingHistoryEntry)
+register_wire(FundingUpdate, _u_FundingUpdate)
+register_wire(InternalTransferDelta, _u_InternalTransferDelta)
+register_wire(IsolatedPositionIndex, _u_IsolatedPositionIndex)
 register_wire(L2Book, _u_L2Book)
 register_wire(L2Level, _u_L2Level)
+register_wire(Leaderboard, _u_Leaderboard)
+register_wire(LeaderboardRow, _u_LeaderboardRow)
+register_wire(LeadingVault, _u_LeadingVault)
+register_wire(LedgerUpdate, _u_LedgerUpdate)
+register_wire(LegalCheck, _u_LegalCheck)
+register_wire(Leverage, _u_Leverage)
+register_wire(LiquidatablePosition, _u_LiquidatablePosition)
+register_wire(LiquidatablePositionIndex, _u_LiquidatablePositionIndex)
+register_wire(LiquidatedPosition, _u_LiquidatedPosition)
+register_wire(LiquidationDelta, _u_LiquidationDelta)
+register_wire(MarginSummary, _u_MarginSummary)
 register_wire(MarginTable, _u_MarginTable)
 register_wire(MarginTier, _u_MarginTier)
+register_wire(MmFeeTier, _u_MmFeeTier)
+register_wire(MultiSigSigners, _u_MultiSigSigners)
+register_wire(NonUserCancel, _u_NonUserCancel)
+register_wire(NotificationMessage, _u_NotificationMessage)
+register_wire(OpenOrder, _u_OpenOrder)
+register_wire(OpenOrdersMessage, _u_OpenOrdersMessage)
+register_wire(OrderStatusEntry, _u_OrderStatusEntry)
+register_wire(OrderStatusResult, _u_OrderStatusResult)
+register_wire(OrderUpdate, _u_OrderUpdate)
+register_wire(OutcomeMeta, _u_OutcomeMeta)
+register_wire(OutcomeMetaUpdate, _u_OutcomeMetaUpdate)
+register_wire(OutcomeMetaUpdatesMessage, _u_OutcomeMetaUpdatesMessage)
+register_wire(OutcomeQuestion, _u_OutcomeQuestion)
+register_wire(OutcomeSettledUpdate, _u_OutcomeSettledUpdate)
+register_wire(OutcomeSideSpec, _u_OutcomeSideSpec)
+register_wire(OutcomeSpec, _u_OutcomeSpec)
+register_wire(OutcomeTemplate, _u_OutcomeTemplate)
+register_wire(OutcomeTemplateRole, _u_OutcomeTemplateRole)
+register_wire(PerpAnnotation, _u_PerpAnnotation)
+register_wire(PerpAssetCtx, _u_PerpAssetCtx)
 register_wire(PerpAssetInfo, _u_PerpAssetInfo)
+register_wire(PerpConciseAnnotation, _u_PerpConciseAnnotation)
+register_wire(PerpDex, _u_PerpDex)
+register_wire(PerpDexLimits, _u_PerpDexLimits)
+register_wire(PerpDexStatus, _u_PerpDexStatus)
 register_wire(PerpMeta, _u_PerpMeta)
+register_wire(PortfolioPeriod, _u_PortfolioPeriod)
+register_wire(Position, _u_Position)
+register_wire(PreTransferCheck, _u_PreTransferCheck)
+register_wire(PredictedFunding, _u_PredictedFunding)
+register_wire(QuestionRef, _u_QuestionRef)
+register_wire(QuestionSettledUpdate, _u_QuestionSettledUpdate)
+register_wire(Referral, _u_Referral)
+register_wire(ReferralReward, _u_ReferralReward)
+register_wire(ReferralState, _u_ReferralState)
+register_wire(ReferralStateTokenState, _u_ReferralStateTokenState)
+register_wire(ReferralTokenState, _u_ReferralTokenState)
+register_wire(ReferredBy, _u_ReferredBy)
+register_wire(ReferrerNeedToTradeData, _u_ReferrerNeedToTradeData)
+register_wire(ReferrerReadyData, _u_ReferrerReadyData)
+register_wire(ReferrerStateNeedToCreateCode, _u_ReferrerStateNeedToCreateCode)
+register_wire(ReferrerStateNeedToTrade, _u_ReferrerStateNeedToTrade)
+register_wire(ReferrerStateReady, _u_ReferrerStateReady)
+register_wire(RewardsClaimDelta, _u_RewardsClaimDelta)
+register_wire(SendDelta, _u_SendDelta)
+register_wire(SettledOutcome, _u_SettledOutcome)
+register_wire(SettledOutcomeQuestion, _u_SettledOutcomeQuestion)
+register_wire(SpotAssetCtx, _u_SpotAssetCtx)
+register_wire(SpotBalance, _u_SpotBalance)
+register_wire(SpotClearinghouseState, _u_SpotClearinghouseState)
+register_wire(SpotDeployState, _u_SpotDeployState)
+register_wire(SpotDeployTokenState, _u_SpotDeployTokenState)
+register_wire(SpotGenesisDelta, _u_SpotGenesisDelta)
+register_wire(SpotMeta, _u_SpotMeta)
+register_wire(SpotPair, _u_SpotPair)
+register_wire(SpotStateMessage, _u_SpotStateMessage)
+register_wire(SpotToken, _u_SpotToken)
+register_wire(SpotTokenSpec, _u_SpotTokenSpec)
+register_wire(SpotTransferDelta, _u_SpotTransferDelta)
+register_wire(StakingDelegate, _u_StakingDelegate)
+register_wire(StakingDelta, _u_StakingDelta)
+register_wire(StakingDeposit, _u_StakingDeposit)
+register_wire(StakingDiscountTier, _u_StakingDiscountTier)
+register_wire(StakingLink, _u_StakingLink)
+register_wire(StakingWithdrawal, _u_StakingWithdrawal)
+register_wire(StandaloneOutcomeRole, _u_StandaloneOutcomeRole)
+register_wire(StatsVault, _u_StatsVault)
+register_wire(SubAccount, _u_SubAccount)
+register_wire(SubAccount2, _u_SubAccount2)
+register_wire(SubAccountTransferDelta, _u_SubAccountTransferDelta)
+register_wire(TokenDetails, _u_TokenDetails)
+register_wire(TokenGenesis, _u_TokenGenesis)
 register_wire(Trade, _u_Trade)
+register_wire(TwapHistoryEntry, _u_TwapHistoryEntry)
+register_wire(TwapSliceFill, _u_TwapSliceFill)
+register_wire(TwapState, _u_TwapState)
+register_wire(TwapStatesMessage, _u_TwapStatesMessage)
+register_wire(TwapStatus, _u_TwapStatus)
+register_wire(TwapTrigger, _u_TwapTrigger)
+register_wire(TxDetailsResponse, _u_TxDetailsResponse)
+register_wire(UsdcRouting, _u_UsdcRouting)
+register_wire(UserDetailsResponse, _u_UserDetailsResponse)
+register_wire(UserEventsMessage, _u_UserEventsMessage)
+register_wire(UserFees, _u_UserFees)
+register_wire(UserFill, _u_UserFill)
+register_wire(UserFillsMessage, _u_UserFillsMessage)
+register_wire(UserFundingsMessage, _u_UserFundingsMessage)
+register_wire(UserHistoricalOrdersMessage, _u_UserHistoricalOrdersMessage)
+register_wire(UserLiquidationEvent, _u_UserLiquidationEvent)
+register_wire(UserNonFundingLedgerUpdatesMessage, _u_UserNonFundingLedgerUpdatesMessage)
+register_wire(UserRateLimit, _u_UserRateLimit)
+register_wire(UserRole, _u_UserRole)
+register_wire(UserRoleData, _u_UserRoleData)
+register_wire(UserTwapHistoryMessage, _u_UserTwapHistoryMessage)
+register_wire(UserTwapSliceFillsMessage, _u_UserTwapSliceFillsMessage)
+register_wire(UserVaultEquity, _u_UserVaultEquity)
+register_wire(ValidatorL1Vote, _u_ValidatorL1Vote)
+register_wire(ValidatorL1VoteAction, _u_ValidatorL1VoteAction)
+register_wire(ValidatorStats, _u_ValidatorStats)
+register_wire(ValidatorSummary, _u_ValidatorSummary)
+register_wire(VaultChildAddresses, _u_VaultChildAddresses)
+register_wire(VaultCreateDelta, _u_VaultCreateDelta)
+register_wire(VaultDepositDelta, _u_VaultDepositDelta)
+register_wire(VaultDetails, _u_VaultDetails)
+register_wire(VaultDistributionDelta, _u_VaultDistributionDelta)
+register_wire(VaultFollower, _u_VaultFollower)
+register_wire(VaultLeaderCommissionDelta, _u_VaultLeaderCommissionDelta)
+register_wire(VaultRelationshipParent, _u_VaultRelationshipParent)
+register_wire(VaultRelationshipPlain, _u_VaultRelationshipPlain)
+register_wire(VaultSummary, _u_VaultSummary)
+register_wire(VaultWithdrawDelta, _u_VaultWithdrawDelta)
+register_wire(VipFeeTier, _u_VipFeeTier)
+register_wire(WebData2, _u_WebData2)
+register_wire(WebData3Message, _u_WebData3Message)
+register_wire(WebData3PerpDexState, _u_WebData3PerpDexState)
+register_wire(WebData3UserState, _u_WebData3UserState)
+register_wire(WindowPerformance, _u_WindowPerformance)
+register_wire(WithdrawDelta, _u_WithdrawDelta)
 del _cls, _fn

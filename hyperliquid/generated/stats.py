@@ -8,9 +8,28 @@ applies the endpoint's timeout, retry and cache policy and structures the respon
 
 from __future__ import annotations
 
+from typing import Any
+
+from hyperliquid.generated.models import (
+    Leaderboard,
+    StatsVault,
+    _c_list_StatsVault,
+    _s_Leaderboard,
+)
+from hyperliquid.generated.registry import ENDPOINTS
 from hyperliquid.runtime.caller import AsyncCaller, SyncCaller
 
 __all__ = ["AsyncStatsAPI", "StatsAPI"]
+_EP_LEADERBOARD = ENDPOINTS["stats.leaderboard"]
+_EP_VAULTS = ENDPOINTS["stats.vaults"]
+
+
+def _r_leaderboard(v: Any) -> Leaderboard:
+    return _s_Leaderboard(v)
+
+
+def _r_vaults(v: Any) -> tuple[StatsVault, ...]:
+    return _c_list_StatsVault(v)
 
 
 class StatsAPI:
@@ -19,9 +38,81 @@ class StatsAPI:
     def __init__(self, caller: SyncCaller) -> None:
         self._caller = caller
 
+    def leaderboard(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> Leaderboard:
+        """The trader leaderboard of the web frontend (large; tens of MB).
+
+        ``GET <stats host>/<Chain>/leaderboard``: an undocumented static file the frontend uses,
+        refreshed every few minutes. Every row field except the address is optional.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default (120.0 s).
+
+        Wire type ``leaderboard``; rate-limit weight 0.
+        """
+        body: dict[str, Any] = {"type": "leaderboard"}
+        return self._caller.call(_EP_LEADERBOARD, body, _r_leaderboard, timeout)
+
+    def vaults(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[StatsVault, ...]:
+        """Every vault with APR, PnL history and summary, as listed by the web frontend (large).
+
+        ``GET <stats host>/<Chain>/vaults``: an undocumented static file (about 14 MB, thousands of
+        vaults). Unlike ``info.vault_summaries`` it lists all vaults. Every field is optional.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default (120.0 s).
+
+        Wire type ``vaults``; rate-limit weight 0.
+        """
+        body: dict[str, Any] = {"type": "vaults"}
+        return self._caller.call(_EP_VAULTS, body, _r_vaults, timeout)
+
 
 class AsyncStatsAPI:
     """Asynchronous ``stats`` requests (``async_client.stats``)."""
 
     def __init__(self, caller: AsyncCaller) -> None:
         self._caller = caller
+
+    async def leaderboard(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> Leaderboard:
+        """The trader leaderboard of the web frontend (large; tens of MB).
+
+        ``GET <stats host>/<Chain>/leaderboard``: an undocumented static file the frontend uses,
+        refreshed every few minutes. Every row field except the address is optional.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default (120.0 s).
+
+        Wire type ``leaderboard``; rate-limit weight 0.
+        """
+        body: dict[str, Any] = {"type": "leaderboard"}
+        return await self._caller.call(_EP_LEADERBOARD, body, _r_leaderboard, timeout)
+
+    async def vaults(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[StatsVault, ...]:
+        """Every vault with APR, PnL history and summary, as listed by the web frontend (large).
+
+        ``GET <stats host>/<Chain>/vaults``: an undocumented static file (about 14 MB, thousands of
+        vaults). Unlike ``info.vault_summaries`` it lists all vaults. Every field is optional.
+
+        Args:
+            timeout: Seconds to wait for the answer; overrides the endpoint's default (120.0 s).
+
+        Wire type ``vaults``; rate-limit weight 0.
+        """
+        body: dict[str, Any] = {"type": "vaults"}
+        return await self._caller.call(_EP_VAULTS, body, _r_vaults, timeout)

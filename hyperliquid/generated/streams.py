@@ -12,26 +12,228 @@ from collections.abc import Callable
 from typing import Any
 
 from hyperliquid.generated.models import (
+    ActiveAssetCtxMessage,
+    ActiveAssetData,
+    ActiveSpotAssetCtxMessage,
+    AllDexsAssetCtxsMessage,
+    AllDexsClearinghouseStateMessage,
+    AllMidsMessage,
+    AssetCtxsMessage,
+    BboMessage,
+    Candle,
+    ClearinghouseStateMessage,
+    ExplorerBlockSummary,
+    ExplorerTx,
     L2Book,
+    NotificationMessage,
+    OpenOrdersMessage,
+    OrderUpdate,
+    OutcomeMetaUpdatesMessage,
+    SpotAssetCtx,
+    SpotStateMessage,
     Trade,
+    TwapStatesMessage,
+    UserEventsMessage,
+    UserFillsMessage,
+    UserFundingsMessage,
+    UserHistoricalOrdersMessage,
+    UserNonFundingLedgerUpdatesMessage,
+    UserTwapHistoryMessage,
+    UserTwapSliceFillsMessage,
+    WebData2,
+    WebData3Message,
+    _c_list_ExplorerBlockSummary,
+    _c_list_ExplorerTx,
+    _c_list_OrderUpdate,
+    _c_list_SpotAssetCtx,
     _c_list_Trade,
+    _s_ActiveAssetCtxMessage,
+    _s_ActiveAssetData,
+    _s_ActiveSpotAssetCtxMessage,
+    _s_AllDexsAssetCtxsMessage,
+    _s_AllDexsClearinghouseStateMessage,
+    _s_AllMidsMessage,
+    _s_AssetCtxsMessage,
+    _s_BboMessage,
+    _s_Candle,
+    _s_ClearinghouseStateMessage,
     _s_L2Book,
+    _s_NotificationMessage,
+    _s_OpenOrdersMessage,
+    _s_OutcomeMetaUpdatesMessage,
+    _s_SpotStateMessage,
+    _s_TwapStatesMessage,
+    _s_UserEventsMessage,
+    _s_UserFillsMessage,
+    _s_UserFundingsMessage,
+    _s_UserHistoricalOrdersMessage,
+    _s_UserNonFundingLedgerUpdatesMessage,
+    _s_UserTwapHistoryMessage,
+    _s_UserTwapSliceFillsMessage,
+    _s_WebData2,
+    _s_WebData3Message,
 )
 from hyperliquid.generated.registry import CHANNELS
 from hyperliquid.runtime import validate as _v
 from hyperliquid.runtime.hub import AsyncHub, AsyncStream, SyncHub, SyncStream
+from hyperliquid.runtime.struct import to_str
 
 __all__ = ["AsyncStreams", "Streams"]
+_CH_ACTIVE_ASSET_CTX = CHANNELS["activeAssetCtx"]
+_CH_ACTIVE_ASSET_DATA = CHANNELS["activeAssetData"]
+_CH_ACTIVE_SPOT_ASSET_CTX = CHANNELS["activeSpotAssetCtx"]
+_CH_ALL_DEXS_ASSET_CTXS = CHANNELS["allDexsAssetCtxs"]
+_CH_ALL_DEXS_CLEARINGHOUSE_STATE = CHANNELS["allDexsClearinghouseState"]
+_CH_ALL_MIDS = CHANNELS["allMids"]
+_CH_ASSET_CTXS = CHANNELS["assetCtxs"]
+_CH_BBO = CHANNELS["bbo"]
+_CH_CANDLE = CHANNELS["candle"]
+_CH_CLEARINGHOUSE_STATE = CHANNELS["clearinghouseState"]
+_CH_EXPLORER_BLOCK = CHANNELS["explorerBlock"]
+_CH_EXPLORER_TXS = CHANNELS["explorerTxs"]
+_CH_FAST_ASSET_CTXS = CHANNELS["fastAssetCtxs"]
 _CH_L2_BOOK = CHANNELS["l2Book"]
+_CH_NOTIFICATION = CHANNELS["notification"]
+_CH_OPEN_ORDERS = CHANNELS["openOrders"]
+_CH_ORDER_UPDATES = CHANNELS["orderUpdates"]
+_CH_OUTCOME_META_UPDATES = CHANNELS["outcomeMetaUpdates"]
+_CH_SPOT_ASSET_CTXS = CHANNELS["spotAssetCtxs"]
+_CH_SPOT_STATE = CHANNELS["spotState"]
 _CH_TRADES = CHANNELS["trades"]
+_CH_TWAP_STATES = CHANNELS["twapStates"]
+_CH_USER_EVENTS = CHANNELS["userEvents"]
+_CH_USER_FILLS = CHANNELS["userFills"]
+_CH_USER_FUNDINGS = CHANNELS["userFundings"]
+_CH_USER_HISTORICAL_ORDERS = CHANNELS["userHistoricalOrders"]
+_CH_USER_NON_FUNDING_LEDGER_UPDATES = CHANNELS["userNonFundingLedgerUpdates"]
+_CH_USER_TWAP_HISTORY = CHANNELS["userTwapHistory"]
+_CH_USER_TWAP_SLICE_FILLS = CHANNELS["userTwapSliceFills"]
+_CH_WEB_DATA2 = CHANNELS["webData2"]
+_CH_WEB_DATA3 = CHANNELS["webData3"]
+
+
+def _m_active_asset_ctx(v: Any) -> ActiveAssetCtxMessage:
+    return _s_ActiveAssetCtxMessage(v)
+
+
+def _m_active_asset_data(v: Any) -> ActiveAssetData:
+    return _s_ActiveAssetData(v)
+
+
+def _m_active_spot_asset_ctx(v: Any) -> ActiveSpotAssetCtxMessage:
+    return _s_ActiveSpotAssetCtxMessage(v)
+
+
+def _m_all_dexs_asset_ctxs(v: Any) -> AllDexsAssetCtxsMessage:
+    return _s_AllDexsAssetCtxsMessage(v)
+
+
+def _m_all_dexs_clearinghouse_state(v: Any) -> AllDexsClearinghouseStateMessage:
+    return _s_AllDexsClearinghouseStateMessage(v)
+
+
+def _m_all_mids(v: Any) -> AllMidsMessage:
+    return _s_AllMidsMessage(v)
+
+
+def _m_asset_ctxs(v: Any) -> AssetCtxsMessage:
+    return _s_AssetCtxsMessage(v)
+
+
+def _m_bbo(v: Any) -> BboMessage:
+    return _s_BboMessage(v)
+
+
+def _m_candle(v: Any) -> Candle:
+    return _s_Candle(v)
+
+
+def _m_clearinghouse_state(v: Any) -> ClearinghouseStateMessage:
+    return _s_ClearinghouseStateMessage(v)
+
+
+def _m_explorer_block(v: Any) -> tuple[ExplorerBlockSummary, ...]:
+    return _c_list_ExplorerBlockSummary(v)
+
+
+def _m_explorer_txs(v: Any) -> tuple[ExplorerTx, ...]:
+    return _c_list_ExplorerTx(v)
+
+
+def _m_fast_asset_ctxs(v: Any) -> str:
+    return to_str(v)
 
 
 def _m_l2_book(v: Any) -> L2Book:
     return _s_L2Book(v)
 
 
+def _m_notification(v: Any) -> NotificationMessage:
+    return _s_NotificationMessage(v)
+
+
+def _m_open_orders(v: Any) -> OpenOrdersMessage:
+    return _s_OpenOrdersMessage(v)
+
+
+def _m_order_updates(v: Any) -> tuple[OrderUpdate, ...]:
+    return _c_list_OrderUpdate(v)
+
+
+def _m_outcome_meta_updates(v: Any) -> OutcomeMetaUpdatesMessage:
+    return _s_OutcomeMetaUpdatesMessage(v)
+
+
+def _m_spot_asset_ctxs(v: Any) -> tuple[SpotAssetCtx, ...]:
+    return _c_list_SpotAssetCtx(v)
+
+
+def _m_spot_state(v: Any) -> SpotStateMessage:
+    return _s_SpotStateMessage(v)
+
+
 def _m_trades(v: Any) -> tuple[Trade, ...]:
     return _c_list_Trade(v)
+
+
+def _m_twap_states(v: Any) -> TwapStatesMessage:
+    return _s_TwapStatesMessage(v)
+
+
+def _m_user_events(v: Any) -> UserEventsMessage:
+    return _s_UserEventsMessage(v)
+
+
+def _m_user_fills(v: Any) -> UserFillsMessage:
+    return _s_UserFillsMessage(v)
+
+
+def _m_user_fundings(v: Any) -> UserFundingsMessage:
+    return _s_UserFundingsMessage(v)
+
+
+def _m_user_historical_orders(v: Any) -> UserHistoricalOrdersMessage:
+    return _s_UserHistoricalOrdersMessage(v)
+
+
+def _m_user_non_funding_ledger_updates(v: Any) -> UserNonFundingLedgerUpdatesMessage:
+    return _s_UserNonFundingLedgerUpdatesMessage(v)
+
+
+def _m_user_twap_history(v: Any) -> UserTwapHistoryMessage:
+    return _s_UserTwapHistoryMessage(v)
+
+
+def _m_user_twap_slice_fills(v: Any) -> UserTwapSliceFillsMessage:
+    return _s_UserTwapSliceFillsMessage(v)
+
+
+def _m_web_data2(v: Any) -> WebData2:
+    return _s_WebData2(v)
+
+
+def _m_web_data3(v: Any) -> WebData3Message:
+    return _s_WebData3Message(v)
 
 
 class Streams:
@@ -40,25 +242,453 @@ class Streams:
     def __init__(self, hub: SyncHub) -> None:
         self._hub = hub
 
+    def active_asset_ctx(
+        self,
+        coin: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> SyncStream[ActiveAssetCtxMessage]:
+        """Live market context of one coin (perp or spot), about once a second.
+
+        A perpetual's context arrives on channel ``activeAssetCtx`` with the ``PerpAssetCtx`` fields; a spot pair's
+        (``@107``, ``PURR/USDC``) on channel ``activeSpotAssetCtx`` with the ``SpotAssetCtx`` fields.
+
+        Args:
+            coin: Coin (perp ``BTC``, builder perp ``dex:COIN`` or spot pair ``@107``).
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``activeAssetCtx``.
+        """
+        sub: dict[str, Any] = {"type": "activeAssetCtx"}
+        sub["coin"] = _v.coin("coin", coin)
+        return self._hub.subscribe(
+            _CH_ACTIVE_ASSET_CTX,
+            sub,
+            _m_active_asset_ctx,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    def active_asset_data(
+        self,
+        user: str,
+        coin: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> SyncStream[ActiveAssetData]:
+        """A user's leverage, maximum trade sizes and available margin on one perpetual, re-pushed as they change.
+
+        Args:
+            user: User address (master, sub-account or vault; not an agent).
+            coin: Perpetual coin (``BTC``, or ``dex:COIN`` on a builder dex); perps only.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``activeAssetData``.
+        """
+        sub: dict[str, Any] = {"type": "activeAssetData"}
+        sub["user"] = _v.address("user", user)
+        sub["coin"] = _v.coin("coin", coin)
+        return self._hub.subscribe(
+            _CH_ACTIVE_ASSET_DATA,
+            sub,
+            _m_active_asset_data,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    def active_spot_asset_ctx(
+        self,
+        coin: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> SyncStream[ActiveSpotAssetCtxMessage]:
+        """Live market context of one spot pair, about once a second.
+
+        The documented server subscription for spot contexts is ``activeAssetCtx`` with a spot coin, whose data
+        arrive on channel ``activeSpotAssetCtx``; prefer ``active_asset_ctx`` when the server refuses this type.
+
+        Args:
+            coin: Spot pair (``@107`` or ``PURR/USDC``).
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``activeSpotAssetCtx``.
+        """
+        sub: dict[str, Any] = {"type": "activeSpotAssetCtx"}
+        sub["coin"] = _v.coin("coin", coin)
+        return self._hub.subscribe(
+            _CH_ACTIVE_SPOT_ASSET_CTX,
+            sub,
+            _m_active_spot_asset_ctx,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    def all_dexs_asset_ctxs(
+        self,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> SyncStream[AllDexsAssetCtxsMessage]:
+        """Contexts of every perpetual of every perp dex (large; about every 14 s).
+
+        Contexts carry no coin names: entry i of a dex belongs to universe entry i of that dex's ``meta``.
+
+        Args:
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``allDexsAssetCtxs``.
+        """
+        sub: dict[str, Any] = {"type": "allDexsAssetCtxs"}
+        return self._hub.subscribe(
+            _CH_ALL_DEXS_ASSET_CTXS,
+            sub,
+            _m_all_dexs_asset_ctxs,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    def all_dexs_clearinghouse_state(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> SyncStream[AllDexsClearinghouseStateMessage]:
+        """A user's perpetuals account state on every perp dex.
+
+        Args:
+            user: User address (master, sub-account or vault; not an agent).
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``allDexsClearinghouseState``.
+        """
+        sub: dict[str, Any] = {"type": "allDexsClearinghouseState"}
+        sub["user"] = _v.address("user", user)
+        return self._hub.subscribe(
+            _CH_ALL_DEXS_CLEARINGHOUSE_STATE,
+            sub,
+            _m_all_dexs_clearinghouse_state,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    def all_mids(
+        self,
+        *,
+        dex: str | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> SyncStream[AllMidsMessage]:
+        """Mid prices of every coin, the full map on each push (about every 5 s).
+
+        Keys mix perps (``BTC``), spot pairs (``@107``, ``PURR/USDC``) and, for a builder dex, ``dex:COIN``.
+        Spot mids are included only for the main dex.
+
+        Args:
+            dex: Perp dex name; the main dex when omitted.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``allMids``.
+        """
+        sub: dict[str, Any] = {"type": "allMids"}
+        if dex is not None:
+            sub["dex"] = _v.string("dex", dex)
+        return self._hub.subscribe(
+            _CH_ALL_MIDS, sub, _m_all_mids, callback=callback, buffer_size=buffer_size, overflow=overflow, store=store
+        )
+
+    def asset_ctxs(
+        self,
+        *,
+        dex: str | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> SyncStream[AssetCtxsMessage]:
+        """Contexts of every perpetual of one perp dex, the full list on each push.
+
+        Args:
+            dex: Perp dex name; the main dex when omitted.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``assetCtxs``.
+        """
+        sub: dict[str, Any] = {"type": "assetCtxs"}
+        if dex is not None:
+            sub["dex"] = _v.string("dex", dex)
+        return self._hub.subscribe(
+            _CH_ASSET_CTXS,
+            sub,
+            _m_asset_ctxs,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    def bbo(
+        self,
+        coin: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> SyncStream[BboMessage]:
+        """Best bid and offer of a coin, pushed on every block that changed the top of the book.
+
+        Args:
+            coin: Coin.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``bbo``.
+        """
+        sub: dict[str, Any] = {"type": "bbo"}
+        sub["coin"] = _v.coin("coin", coin)
+        return self._hub.subscribe(
+            _CH_BBO, sub, _m_bbo, callback=callback, buffer_size=buffer_size, overflow=overflow, store=store
+        )
+
+    def candle(
+        self,
+        coin: str,
+        interval: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> SyncStream[Candle]:
+        """The current candle of a coin and interval, re-sent as it updates (about once a second for active coins).
+
+        Args:
+            coin: Coin.
+            interval: Candle interval.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (kind ``candles``).
+
+        Subscription type ``candle``.
+        """
+        sub: dict[str, Any] = {"type": "candle"}
+        sub["coin"] = _v.coin("coin", coin)
+        sub["interval"] = _v.check_choices(
+            "interval",
+            _v.string("interval", interval),
+            ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "8h", "12h", "1d", "3d", "1w", "1M"),
+        )
+        return self._hub.subscribe(
+            _CH_CANDLE, sub, _m_candle, callback=callback, buffer_size=buffer_size, overflow=overflow, store=store
+        )
+
+    def clearinghouse_state(
+        self,
+        user: str,
+        *,
+        dex: str | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> SyncStream[ClearinghouseStateMessage]:
+        """A user's perpetuals account state on one perp dex, re-pushed about every 4 to 5 s.
+
+        Args:
+            user: User address (master, sub-account or vault; not an agent).
+            dex: Perp dex name; the main dex when omitted.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``clearinghouseState``.
+        """
+        sub: dict[str, Any] = {"type": "clearinghouseState"}
+        sub["user"] = _v.address("user", user)
+        if dex is not None:
+            sub["dex"] = _v.string("dex", dex)
+        return self._hub.subscribe(
+            _CH_CLEARINGHOUSE_STATE,
+            sub,
+            _m_clearinghouse_state,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    def explorer_block(
+        self,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> SyncStream[tuple[ExplorerBlockSummary, ...]]:
+        """New blocks as the explorer sees them (explorer WebSocket).
+
+        Served by the explorer WebSocket; its frames are raw JSON arrays without the ``channel``/``data`` envelope.
+
+        Args:
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``explorerBlock``.
+        """
+        sub: dict[str, Any] = {"type": "explorerBlock"}
+        return self._hub.subscribe(
+            _CH_EXPLORER_BLOCK,
+            sub,
+            _m_explorer_block,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    def explorer_txs(
+        self,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> SyncStream[tuple[ExplorerTx, ...]]:
+        """New transactions as the explorer sees them (explorer WebSocket).
+
+        Served by the explorer WebSocket; its frames are raw JSON arrays without the ``channel``/``data`` envelope.
+
+        Args:
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``explorerTxs``.
+        """
+        sub: dict[str, Any] = {"type": "explorerTxs"}
+        return self._hub.subscribe(
+            _CH_EXPLORER_TXS,
+            sub,
+            _m_explorer_txs,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    def fast_asset_ctxs(
+        self,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> SyncStream[str]:
+        """Mark and mid prices of every coin, compressed; a full snapshot first, then only the changed coins.
+
+        Each message is a base64 string of raw DEFLATE data (RFC 1951, no zlib header), delivered as received.
+        Decoded it is JSON ``{coin: {markPx?, midPx?}}``:
+        ``json.loads(zlib.decompress(base64.b64decode(msg), -15))``.
+
+        Args:
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``fastAssetCtxs``.
+        """
+        sub: dict[str, Any] = {"type": "fastAssetCtxs"}
+        return self._hub.subscribe(
+            _CH_FAST_ASSET_CTXS,
+            sub,
+            _m_fast_asset_ctxs,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
     def l2_book(
         self,
         coin: str,
         *,
         n_sig_figs: int | None = None,
         mantissa: int | None = None,
+        fast: bool | None = None,
         callback: Callable[[Any], Any] | None = None,
         buffer_size: int | None = None,
         overflow: str | None = None,
+        store: bool = False,
     ) -> SyncStream[L2Book]:
         """Order book snapshots of a coin, pushed on every block that changed it (about every 0.5 s to 5 s).
+
+        Every message is a full snapshot (never deltas), at most 20 levels per side (5 with ``fast``).
+        An unchanged book may be re-sent with a new ``time``; a delisted coin streams empty books.
 
         Args:
             coin: Coin.
             n_sig_figs: Aggregate levels to this many significant figures.
             mantissa: Mantissa of the aggregation step; only with ``n_sig_figs=5``.
+            fast: True for the fast feed: 5 levels per side, about every 0.5 s (messages carry ``fast: true``).
             callback: Called with each delivered item (in addition to iteration).
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
 
         Subscription type ``l2Book``.
         """
@@ -68,8 +698,207 @@ class Streams:
             sub["nSigFigs"] = _v.check_choices("n_sig_figs", _v.integer("n_sig_figs", n_sig_figs), (2, 3, 4, 5))
         if mantissa is not None:
             sub["mantissa"] = _v.check_choices("mantissa", _v.integer("mantissa", mantissa), (1, 2, 5))
+        if fast is not None:
+            sub["fast"] = _v.boolean("fast", fast)
         return self._hub.subscribe(
-            _CH_L2_BOOK, sub, _m_l2_book, callback=callback, buffer_size=buffer_size, overflow=overflow
+            _CH_L2_BOOK, sub, _m_l2_book, callback=callback, buffer_size=buffer_size, overflow=overflow, store=store
+        )
+
+    def notification(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> SyncStream[NotificationMessage]:
+        """Human-readable notifications for a user (no snapshot).
+
+        Args:
+            user: User address.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``notification``.
+        """
+        sub: dict[str, Any] = {"type": "notification"}
+        sub["user"] = _v.address("user", user)
+        return self._hub.subscribe(
+            _CH_NOTIFICATION,
+            sub,
+            _m_notification,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    def open_orders(
+        self,
+        user: str,
+        *,
+        dex: str | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> SyncStream[OpenOrdersMessage]:
+        """A user's open orders on one perp dex (frontend form), re-pushed about every 4 to 5 s.
+
+        Args:
+            user: User address.
+            dex: Perp dex name; the main dex when omitted.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``openOrders``.
+        """
+        sub: dict[str, Any] = {"type": "openOrders"}
+        sub["user"] = _v.address("user", user)
+        if dex is not None:
+            sub["dex"] = _v.string("dex", dex)
+        return self._hub.subscribe(
+            _CH_OPEN_ORDERS,
+            sub,
+            _m_open_orders,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    def order_updates(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> SyncStream[tuple[OrderUpdate, ...]]:
+        """Status changes of a user's orders (placed, filled, canceled, rejected, ...).
+
+        No snapshot: bootstrap with ``info.open_orders``. The data carry no user, so at most one subscription of
+        this type per user can share a connection.
+
+        Args:
+            user: User address.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (kind ``order_updates``).
+
+        Subscription type ``orderUpdates``.
+        """
+        sub: dict[str, Any] = {"type": "orderUpdates"}
+        sub["user"] = _v.address("user", user)
+        return self._hub.subscribe(
+            _CH_ORDER_UPDATES,
+            sub,
+            _m_order_updates,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    def outcome_meta_updates(
+        self,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> SyncStream[OutcomeMetaUpdatesMessage]:
+        """Changes of the outcome (prediction market) metadata as they happen.
+
+        Args:
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``outcomeMetaUpdates``.
+        """
+        sub: dict[str, Any] = {"type": "outcomeMetaUpdates"}
+        return self._hub.subscribe(
+            _CH_OUTCOME_META_UPDATES,
+            sub,
+            _m_outcome_meta_updates,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    def spot_asset_ctxs(
+        self,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> SyncStream[tuple[SpotAssetCtx, ...]]:
+        """Contexts of every spot pair, the full list on each push.
+
+        Args:
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``spotAssetCtxs``.
+        """
+        sub: dict[str, Any] = {"type": "spotAssetCtxs"}
+        return self._hub.subscribe(
+            _CH_SPOT_ASSET_CTXS,
+            sub,
+            _m_spot_asset_ctxs,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    def spot_state(
+        self,
+        user: str,
+        *,
+        ignore_portfolio_margin: bool | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> SyncStream[SpotStateMessage]:
+        """A user's spot account state (balances), re-pushed as it changes.
+
+        Args:
+            user: User address.
+            ignore_portfolio_margin: Report balances without portfolio-margin adjustments (the server echoes ``false`` when omitted).
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``spotState``.
+        """
+        sub: dict[str, Any] = {"type": "spotState"}
+        sub["user"] = _v.address("user", user)
+        if ignore_portfolio_margin is not None:
+            sub["ignorePortfolioMargin"] = _v.boolean("ignore_portfolio_margin", ignore_portfolio_margin)
+        return self._hub.subscribe(
+            _CH_SPOT_STATE,
+            sub,
+            _m_spot_state,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
         )
 
     def trades(
@@ -79,21 +908,351 @@ class Streams:
         callback: Callable[[Any], Any] | None = None,
         buffer_size: int | None = None,
         overflow: str | None = None,
+        store: bool = False,
     ) -> SyncStream[tuple[Trade, ...]]:
         """Public trades of a coin; the first message backfills recent trades.
+
+        The unique key of a trade is (time, coin, tid); ``hash`` may be all zeros.
 
         Args:
             coin: Coin.
             callback: Called with each delivered item (in addition to iteration).
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (kind ``trades``).
 
         Subscription type ``trades``.
         """
         sub: dict[str, Any] = {"type": "trades"}
         sub["coin"] = _v.coin("coin", coin)
         return self._hub.subscribe(
-            _CH_TRADES, sub, _m_trades, callback=callback, buffer_size=buffer_size, overflow=overflow
+            _CH_TRADES, sub, _m_trades, callback=callback, buffer_size=buffer_size, overflow=overflow, store=store
+        )
+
+    def twap_states(
+        self,
+        user: str,
+        *,
+        dex: str | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> SyncStream[TwapStatesMessage]:
+        """A user's running TWAP orders on one perp dex.
+
+        Args:
+            user: User address.
+            dex: Perp dex name; the main dex when omitted.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``twapStates``.
+        """
+        sub: dict[str, Any] = {"type": "twapStates"}
+        sub["user"] = _v.address("user", user)
+        if dex is not None:
+            sub["dex"] = _v.string("dex", dex)
+        return self._hub.subscribe(
+            _CH_TWAP_STATES,
+            sub,
+            _m_twap_states,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    def user_events(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> SyncStream[UserEventsMessage]:
+        """A user's events: fills, funding payments, liquidations, system cancels and TWAP updates (no snapshot).
+
+        Each message holds exactly one of the fields. Data arrive on channel ``user`` and carry no user.
+
+        Args:
+            user: User address.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``userEvents``.
+        """
+        sub: dict[str, Any] = {"type": "userEvents"}
+        sub["user"] = _v.address("user", user)
+        return self._hub.subscribe(
+            _CH_USER_EVENTS,
+            sub,
+            _m_user_events,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    def user_fills(
+        self,
+        user: str,
+        *,
+        aggregate_by_time: bool | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> SyncStream[UserFillsMessage]:
+        """A user's fills; the first message is a snapshot of recent fills.
+
+        Args:
+            user: User address.
+            aggregate_by_time: Combine partial fills of one order in one block into one fill.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (kind ``fills``).
+
+        Subscription type ``userFills``.
+        """
+        sub: dict[str, Any] = {"type": "userFills"}
+        sub["user"] = _v.address("user", user)
+        if aggregate_by_time is not None:
+            sub["aggregateByTime"] = _v.boolean("aggregate_by_time", aggregate_by_time)
+        return self._hub.subscribe(
+            _CH_USER_FILLS,
+            sub,
+            _m_user_fills,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    def user_fundings(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> SyncStream[UserFundingsMessage]:
+        """A user's funding payments; the first message is a snapshot, then one message per hourly payment.
+
+        Args:
+            user: User address.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (kind ``funding``).
+
+        Subscription type ``userFundings``.
+        """
+        sub: dict[str, Any] = {"type": "userFundings"}
+        sub["user"] = _v.address("user", user)
+        return self._hub.subscribe(
+            _CH_USER_FUNDINGS,
+            sub,
+            _m_user_fundings,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    def user_historical_orders(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> SyncStream[UserHistoricalOrdersMessage]:
+        """Status changes of a user's orders with their frontend details; the first message is a snapshot.
+
+        Args:
+            user: User address.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``userHistoricalOrders``.
+        """
+        sub: dict[str, Any] = {"type": "userHistoricalOrders"}
+        sub["user"] = _v.address("user", user)
+        return self._hub.subscribe(
+            _CH_USER_HISTORICAL_ORDERS,
+            sub,
+            _m_user_historical_orders,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    def user_non_funding_ledger_updates(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> SyncStream[UserNonFundingLedgerUpdatesMessage]:
+        """A user's non-funding ledger changes (deposits, transfers, withdrawals, ...); the first message is a snapshot.
+
+        Args:
+            user: User address.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (kind ``ledger``).
+
+        Subscription type ``userNonFundingLedgerUpdates``.
+        """
+        sub: dict[str, Any] = {"type": "userNonFundingLedgerUpdates"}
+        sub["user"] = _v.address("user", user)
+        return self._hub.subscribe(
+            _CH_USER_NON_FUNDING_LEDGER_UPDATES,
+            sub,
+            _m_user_non_funding_ledger_updates,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    def user_twap_history(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> SyncStream[UserTwapHistoryMessage]:
+        """Status changes of a user's TWAP orders; the first message is a snapshot.
+
+        ``time`` of each entry is in seconds, ``state.timestamp`` in ms.
+
+        Args:
+            user: User address.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``userTwapHistory``.
+        """
+        sub: dict[str, Any] = {"type": "userTwapHistory"}
+        sub["user"] = _v.address("user", user)
+        return self._hub.subscribe(
+            _CH_USER_TWAP_HISTORY,
+            sub,
+            _m_user_twap_history,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    def user_twap_slice_fills(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> SyncStream[UserTwapSliceFillsMessage]:
+        """Fills of a user's TWAP slices; the first message is a snapshot.
+
+        Args:
+            user: User address.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``userTwapSliceFills``.
+        """
+        sub: dict[str, Any] = {"type": "userTwapSliceFills"}
+        sub["user"] = _v.address("user", user)
+        return self._hub.subscribe(
+            _CH_USER_TWAP_SLICE_FILLS,
+            sub,
+            _m_user_twap_slice_fills,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    def web_data2(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> SyncStream[WebData2]:
+        """Legacy: the web frontend's aggregate of a user's account and the market (deprecated).
+
+        Deprecated upstream: a 2026 probe reports the live server refusing this type; use ``web_data3`` with the
+        split feeds instead. Same shape as ``info.web_data2``.
+
+        Args:
+            user: User address.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``webData2``.
+        """
+        sub: dict[str, Any] = {"type": "webData2"}
+        sub["user"] = _v.address("user", user)
+        return self._hub.subscribe(
+            _CH_WEB_DATA2, sub, _m_web_data2, callback=callback, buffer_size=buffer_size, overflow=overflow, store=store
+        )
+
+    def web_data3(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> SyncStream[WebData3Message]:
+        """The web frontend's aggregate of a user's account (agent, ledger, vault equity per perp dex).
+
+        Successor of ``webData2``; combine it with the split feeds (``clearinghouse_state``, ``open_orders``,
+        ``spot_state``, ``twap_states``, ``asset_ctxs``) for the rest.
+
+        Args:
+            user: User address.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``webData3``.
+        """
+        sub: dict[str, Any] = {"type": "webData3"}
+        sub["user"] = _v.address("user", user)
+        return self._hub.subscribe(
+            _CH_WEB_DATA3, sub, _m_web_data3, callback=callback, buffer_size=buffer_size, overflow=overflow, store=store
         )
 
 
@@ -103,25 +1262,453 @@ class AsyncStreams:
     def __init__(self, hub: AsyncHub) -> None:
         self._hub = hub
 
+    async def active_asset_ctx(
+        self,
+        coin: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> AsyncStream[ActiveAssetCtxMessage]:
+        """Live market context of one coin (perp or spot), about once a second.
+
+        A perpetual's context arrives on channel ``activeAssetCtx`` with the ``PerpAssetCtx`` fields; a spot pair's
+        (``@107``, ``PURR/USDC``) on channel ``activeSpotAssetCtx`` with the ``SpotAssetCtx`` fields.
+
+        Args:
+            coin: Coin (perp ``BTC``, builder perp ``dex:COIN`` or spot pair ``@107``).
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``activeAssetCtx``.
+        """
+        sub: dict[str, Any] = {"type": "activeAssetCtx"}
+        sub["coin"] = _v.coin("coin", coin)
+        return await self._hub.subscribe(
+            _CH_ACTIVE_ASSET_CTX,
+            sub,
+            _m_active_asset_ctx,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    async def active_asset_data(
+        self,
+        user: str,
+        coin: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> AsyncStream[ActiveAssetData]:
+        """A user's leverage, maximum trade sizes and available margin on one perpetual, re-pushed as they change.
+
+        Args:
+            user: User address (master, sub-account or vault; not an agent).
+            coin: Perpetual coin (``BTC``, or ``dex:COIN`` on a builder dex); perps only.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``activeAssetData``.
+        """
+        sub: dict[str, Any] = {"type": "activeAssetData"}
+        sub["user"] = _v.address("user", user)
+        sub["coin"] = _v.coin("coin", coin)
+        return await self._hub.subscribe(
+            _CH_ACTIVE_ASSET_DATA,
+            sub,
+            _m_active_asset_data,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    async def active_spot_asset_ctx(
+        self,
+        coin: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> AsyncStream[ActiveSpotAssetCtxMessage]:
+        """Live market context of one spot pair, about once a second.
+
+        The documented server subscription for spot contexts is ``activeAssetCtx`` with a spot coin, whose data
+        arrive on channel ``activeSpotAssetCtx``; prefer ``active_asset_ctx`` when the server refuses this type.
+
+        Args:
+            coin: Spot pair (``@107`` or ``PURR/USDC``).
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``activeSpotAssetCtx``.
+        """
+        sub: dict[str, Any] = {"type": "activeSpotAssetCtx"}
+        sub["coin"] = _v.coin("coin", coin)
+        return await self._hub.subscribe(
+            _CH_ACTIVE_SPOT_ASSET_CTX,
+            sub,
+            _m_active_spot_asset_ctx,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    async def all_dexs_asset_ctxs(
+        self,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> AsyncStream[AllDexsAssetCtxsMessage]:
+        """Contexts of every perpetual of every perp dex (large; about every 14 s).
+
+        Contexts carry no coin names: entry i of a dex belongs to universe entry i of that dex's ``meta``.
+
+        Args:
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``allDexsAssetCtxs``.
+        """
+        sub: dict[str, Any] = {"type": "allDexsAssetCtxs"}
+        return await self._hub.subscribe(
+            _CH_ALL_DEXS_ASSET_CTXS,
+            sub,
+            _m_all_dexs_asset_ctxs,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    async def all_dexs_clearinghouse_state(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> AsyncStream[AllDexsClearinghouseStateMessage]:
+        """A user's perpetuals account state on every perp dex.
+
+        Args:
+            user: User address (master, sub-account or vault; not an agent).
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``allDexsClearinghouseState``.
+        """
+        sub: dict[str, Any] = {"type": "allDexsClearinghouseState"}
+        sub["user"] = _v.address("user", user)
+        return await self._hub.subscribe(
+            _CH_ALL_DEXS_CLEARINGHOUSE_STATE,
+            sub,
+            _m_all_dexs_clearinghouse_state,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    async def all_mids(
+        self,
+        *,
+        dex: str | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> AsyncStream[AllMidsMessage]:
+        """Mid prices of every coin, the full map on each push (about every 5 s).
+
+        Keys mix perps (``BTC``), spot pairs (``@107``, ``PURR/USDC``) and, for a builder dex, ``dex:COIN``.
+        Spot mids are included only for the main dex.
+
+        Args:
+            dex: Perp dex name; the main dex when omitted.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``allMids``.
+        """
+        sub: dict[str, Any] = {"type": "allMids"}
+        if dex is not None:
+            sub["dex"] = _v.string("dex", dex)
+        return await self._hub.subscribe(
+            _CH_ALL_MIDS, sub, _m_all_mids, callback=callback, buffer_size=buffer_size, overflow=overflow, store=store
+        )
+
+    async def asset_ctxs(
+        self,
+        *,
+        dex: str | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> AsyncStream[AssetCtxsMessage]:
+        """Contexts of every perpetual of one perp dex, the full list on each push.
+
+        Args:
+            dex: Perp dex name; the main dex when omitted.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``assetCtxs``.
+        """
+        sub: dict[str, Any] = {"type": "assetCtxs"}
+        if dex is not None:
+            sub["dex"] = _v.string("dex", dex)
+        return await self._hub.subscribe(
+            _CH_ASSET_CTXS,
+            sub,
+            _m_asset_ctxs,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    async def bbo(
+        self,
+        coin: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> AsyncStream[BboMessage]:
+        """Best bid and offer of a coin, pushed on every block that changed the top of the book.
+
+        Args:
+            coin: Coin.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``bbo``.
+        """
+        sub: dict[str, Any] = {"type": "bbo"}
+        sub["coin"] = _v.coin("coin", coin)
+        return await self._hub.subscribe(
+            _CH_BBO, sub, _m_bbo, callback=callback, buffer_size=buffer_size, overflow=overflow, store=store
+        )
+
+    async def candle(
+        self,
+        coin: str,
+        interval: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> AsyncStream[Candle]:
+        """The current candle of a coin and interval, re-sent as it updates (about once a second for active coins).
+
+        Args:
+            coin: Coin.
+            interval: Candle interval.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (kind ``candles``).
+
+        Subscription type ``candle``.
+        """
+        sub: dict[str, Any] = {"type": "candle"}
+        sub["coin"] = _v.coin("coin", coin)
+        sub["interval"] = _v.check_choices(
+            "interval",
+            _v.string("interval", interval),
+            ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "8h", "12h", "1d", "3d", "1w", "1M"),
+        )
+        return await self._hub.subscribe(
+            _CH_CANDLE, sub, _m_candle, callback=callback, buffer_size=buffer_size, overflow=overflow, store=store
+        )
+
+    async def clearinghouse_state(
+        self,
+        user: str,
+        *,
+        dex: str | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> AsyncStream[ClearinghouseStateMessage]:
+        """A user's perpetuals account state on one perp dex, re-pushed about every 4 to 5 s.
+
+        Args:
+            user: User address (master, sub-account or vault; not an agent).
+            dex: Perp dex name; the main dex when omitted.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``clearinghouseState``.
+        """
+        sub: dict[str, Any] = {"type": "clearinghouseState"}
+        sub["user"] = _v.address("user", user)
+        if dex is not None:
+            sub["dex"] = _v.string("dex", dex)
+        return await self._hub.subscribe(
+            _CH_CLEARINGHOUSE_STATE,
+            sub,
+            _m_clearinghouse_state,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    async def explorer_block(
+        self,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> AsyncStream[tuple[ExplorerBlockSummary, ...]]:
+        """New blocks as the explorer sees them (explorer WebSocket).
+
+        Served by the explorer WebSocket; its frames are raw JSON arrays without the ``channel``/``data`` envelope.
+
+        Args:
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``explorerBlock``.
+        """
+        sub: dict[str, Any] = {"type": "explorerBlock"}
+        return await self._hub.subscribe(
+            _CH_EXPLORER_BLOCK,
+            sub,
+            _m_explorer_block,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    async def explorer_txs(
+        self,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> AsyncStream[tuple[ExplorerTx, ...]]:
+        """New transactions as the explorer sees them (explorer WebSocket).
+
+        Served by the explorer WebSocket; its frames are raw JSON arrays without the ``channel``/``data`` envelope.
+
+        Args:
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``explorerTxs``.
+        """
+        sub: dict[str, Any] = {"type": "explorerTxs"}
+        return await self._hub.subscribe(
+            _CH_EXPLORER_TXS,
+            sub,
+            _m_explorer_txs,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    async def fast_asset_ctxs(
+        self,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> AsyncStream[str]:
+        """Mark and mid prices of every coin, compressed; a full snapshot first, then only the changed coins.
+
+        Each message is a base64 string of raw DEFLATE data (RFC 1951, no zlib header), delivered as received.
+        Decoded it is JSON ``{coin: {markPx?, midPx?}}``:
+        ``json.loads(zlib.decompress(base64.b64decode(msg), -15))``.
+
+        Args:
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``fastAssetCtxs``.
+        """
+        sub: dict[str, Any] = {"type": "fastAssetCtxs"}
+        return await self._hub.subscribe(
+            _CH_FAST_ASSET_CTXS,
+            sub,
+            _m_fast_asset_ctxs,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
     async def l2_book(
         self,
         coin: str,
         *,
         n_sig_figs: int | None = None,
         mantissa: int | None = None,
+        fast: bool | None = None,
         callback: Callable[[Any], Any] | None = None,
         buffer_size: int | None = None,
         overflow: str | None = None,
+        store: bool = False,
     ) -> AsyncStream[L2Book]:
         """Order book snapshots of a coin, pushed on every block that changed it (about every 0.5 s to 5 s).
+
+        Every message is a full snapshot (never deltas), at most 20 levels per side (5 with ``fast``).
+        An unchanged book may be re-sent with a new ``time``; a delisted coin streams empty books.
 
         Args:
             coin: Coin.
             n_sig_figs: Aggregate levels to this many significant figures.
             mantissa: Mantissa of the aggregation step; only with ``n_sig_figs=5``.
+            fast: True for the fast feed: 5 levels per side, about every 0.5 s (messages carry ``fast: true``).
             callback: Called with each delivered item (in addition to iteration).
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
 
         Subscription type ``l2Book``.
         """
@@ -131,8 +1718,207 @@ class AsyncStreams:
             sub["nSigFigs"] = _v.check_choices("n_sig_figs", _v.integer("n_sig_figs", n_sig_figs), (2, 3, 4, 5))
         if mantissa is not None:
             sub["mantissa"] = _v.check_choices("mantissa", _v.integer("mantissa", mantissa), (1, 2, 5))
+        if fast is not None:
+            sub["fast"] = _v.boolean("fast", fast)
         return await self._hub.subscribe(
-            _CH_L2_BOOK, sub, _m_l2_book, callback=callback, buffer_size=buffer_size, overflow=overflow
+            _CH_L2_BOOK, sub, _m_l2_book, callback=callback, buffer_size=buffer_size, overflow=overflow, store=store
+        )
+
+    async def notification(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> AsyncStream[NotificationMessage]:
+        """Human-readable notifications for a user (no snapshot).
+
+        Args:
+            user: User address.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``notification``.
+        """
+        sub: dict[str, Any] = {"type": "notification"}
+        sub["user"] = _v.address("user", user)
+        return await self._hub.subscribe(
+            _CH_NOTIFICATION,
+            sub,
+            _m_notification,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    async def open_orders(
+        self,
+        user: str,
+        *,
+        dex: str | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> AsyncStream[OpenOrdersMessage]:
+        """A user's open orders on one perp dex (frontend form), re-pushed about every 4 to 5 s.
+
+        Args:
+            user: User address.
+            dex: Perp dex name; the main dex when omitted.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``openOrders``.
+        """
+        sub: dict[str, Any] = {"type": "openOrders"}
+        sub["user"] = _v.address("user", user)
+        if dex is not None:
+            sub["dex"] = _v.string("dex", dex)
+        return await self._hub.subscribe(
+            _CH_OPEN_ORDERS,
+            sub,
+            _m_open_orders,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    async def order_updates(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> AsyncStream[tuple[OrderUpdate, ...]]:
+        """Status changes of a user's orders (placed, filled, canceled, rejected, ...).
+
+        No snapshot: bootstrap with ``info.open_orders``. The data carry no user, so at most one subscription of
+        this type per user can share a connection.
+
+        Args:
+            user: User address.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (kind ``order_updates``).
+
+        Subscription type ``orderUpdates``.
+        """
+        sub: dict[str, Any] = {"type": "orderUpdates"}
+        sub["user"] = _v.address("user", user)
+        return await self._hub.subscribe(
+            _CH_ORDER_UPDATES,
+            sub,
+            _m_order_updates,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    async def outcome_meta_updates(
+        self,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> AsyncStream[OutcomeMetaUpdatesMessage]:
+        """Changes of the outcome (prediction market) metadata as they happen.
+
+        Args:
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``outcomeMetaUpdates``.
+        """
+        sub: dict[str, Any] = {"type": "outcomeMetaUpdates"}
+        return await self._hub.subscribe(
+            _CH_OUTCOME_META_UPDATES,
+            sub,
+            _m_outcome_meta_updates,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    async def spot_asset_ctxs(
+        self,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> AsyncStream[tuple[SpotAssetCtx, ...]]:
+        """Contexts of every spot pair, the full list on each push.
+
+        Args:
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``spotAssetCtxs``.
+        """
+        sub: dict[str, Any] = {"type": "spotAssetCtxs"}
+        return await self._hub.subscribe(
+            _CH_SPOT_ASSET_CTXS,
+            sub,
+            _m_spot_asset_ctxs,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    async def spot_state(
+        self,
+        user: str,
+        *,
+        ignore_portfolio_margin: bool | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> AsyncStream[SpotStateMessage]:
+        """A user's spot account state (balances), re-pushed as it changes.
+
+        Args:
+            user: User address.
+            ignore_portfolio_margin: Report balances without portfolio-margin adjustments (the server echoes ``false`` when omitted).
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``spotState``.
+        """
+        sub: dict[str, Any] = {"type": "spotState"}
+        sub["user"] = _v.address("user", user)
+        if ignore_portfolio_margin is not None:
+            sub["ignorePortfolioMargin"] = _v.boolean("ignore_portfolio_margin", ignore_portfolio_margin)
+        return await self._hub.subscribe(
+            _CH_SPOT_STATE,
+            sub,
+            _m_spot_state,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
         )
 
     async def trades(
@@ -142,19 +1928,349 @@ class AsyncStreams:
         callback: Callable[[Any], Any] | None = None,
         buffer_size: int | None = None,
         overflow: str | None = None,
+        store: bool = False,
     ) -> AsyncStream[tuple[Trade, ...]]:
         """Public trades of a coin; the first message backfills recent trades.
+
+        The unique key of a trade is (time, coin, tid); ``hash`` may be all zeros.
 
         Args:
             coin: Coin.
             callback: Called with each delivered item (in addition to iteration).
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (kind ``trades``).
 
         Subscription type ``trades``.
         """
         sub: dict[str, Any] = {"type": "trades"}
         sub["coin"] = _v.coin("coin", coin)
         return await self._hub.subscribe(
-            _CH_TRADES, sub, _m_trades, callback=callback, buffer_size=buffer_size, overflow=overflow
+            _CH_TRADES, sub, _m_trades, callback=callback, buffer_size=buffer_size, overflow=overflow, store=store
+        )
+
+    async def twap_states(
+        self,
+        user: str,
+        *,
+        dex: str | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> AsyncStream[TwapStatesMessage]:
+        """A user's running TWAP orders on one perp dex.
+
+        Args:
+            user: User address.
+            dex: Perp dex name; the main dex when omitted.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``twapStates``.
+        """
+        sub: dict[str, Any] = {"type": "twapStates"}
+        sub["user"] = _v.address("user", user)
+        if dex is not None:
+            sub["dex"] = _v.string("dex", dex)
+        return await self._hub.subscribe(
+            _CH_TWAP_STATES,
+            sub,
+            _m_twap_states,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    async def user_events(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> AsyncStream[UserEventsMessage]:
+        """A user's events: fills, funding payments, liquidations, system cancels and TWAP updates (no snapshot).
+
+        Each message holds exactly one of the fields. Data arrive on channel ``user`` and carry no user.
+
+        Args:
+            user: User address.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``userEvents``.
+        """
+        sub: dict[str, Any] = {"type": "userEvents"}
+        sub["user"] = _v.address("user", user)
+        return await self._hub.subscribe(
+            _CH_USER_EVENTS,
+            sub,
+            _m_user_events,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    async def user_fills(
+        self,
+        user: str,
+        *,
+        aggregate_by_time: bool | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> AsyncStream[UserFillsMessage]:
+        """A user's fills; the first message is a snapshot of recent fills.
+
+        Args:
+            user: User address.
+            aggregate_by_time: Combine partial fills of one order in one block into one fill.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (kind ``fills``).
+
+        Subscription type ``userFills``.
+        """
+        sub: dict[str, Any] = {"type": "userFills"}
+        sub["user"] = _v.address("user", user)
+        if aggregate_by_time is not None:
+            sub["aggregateByTime"] = _v.boolean("aggregate_by_time", aggregate_by_time)
+        return await self._hub.subscribe(
+            _CH_USER_FILLS,
+            sub,
+            _m_user_fills,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    async def user_fundings(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> AsyncStream[UserFundingsMessage]:
+        """A user's funding payments; the first message is a snapshot, then one message per hourly payment.
+
+        Args:
+            user: User address.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (kind ``funding``).
+
+        Subscription type ``userFundings``.
+        """
+        sub: dict[str, Any] = {"type": "userFundings"}
+        sub["user"] = _v.address("user", user)
+        return await self._hub.subscribe(
+            _CH_USER_FUNDINGS,
+            sub,
+            _m_user_fundings,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    async def user_historical_orders(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> AsyncStream[UserHistoricalOrdersMessage]:
+        """Status changes of a user's orders with their frontend details; the first message is a snapshot.
+
+        Args:
+            user: User address.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``userHistoricalOrders``.
+        """
+        sub: dict[str, Any] = {"type": "userHistoricalOrders"}
+        sub["user"] = _v.address("user", user)
+        return await self._hub.subscribe(
+            _CH_USER_HISTORICAL_ORDERS,
+            sub,
+            _m_user_historical_orders,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    async def user_non_funding_ledger_updates(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> AsyncStream[UserNonFundingLedgerUpdatesMessage]:
+        """A user's non-funding ledger changes (deposits, transfers, withdrawals, ...); the first message is a snapshot.
+
+        Args:
+            user: User address.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (kind ``ledger``).
+
+        Subscription type ``userNonFundingLedgerUpdates``.
+        """
+        sub: dict[str, Any] = {"type": "userNonFundingLedgerUpdates"}
+        sub["user"] = _v.address("user", user)
+        return await self._hub.subscribe(
+            _CH_USER_NON_FUNDING_LEDGER_UPDATES,
+            sub,
+            _m_user_non_funding_ledger_updates,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    async def user_twap_history(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> AsyncStream[UserTwapHistoryMessage]:
+        """Status changes of a user's TWAP orders; the first message is a snapshot.
+
+        ``time`` of each entry is in seconds, ``state.timestamp`` in ms.
+
+        Args:
+            user: User address.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``userTwapHistory``.
+        """
+        sub: dict[str, Any] = {"type": "userTwapHistory"}
+        sub["user"] = _v.address("user", user)
+        return await self._hub.subscribe(
+            _CH_USER_TWAP_HISTORY,
+            sub,
+            _m_user_twap_history,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    async def user_twap_slice_fills(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> AsyncStream[UserTwapSliceFillsMessage]:
+        """Fills of a user's TWAP slices; the first message is a snapshot.
+
+        Args:
+            user: User address.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``userTwapSliceFills``.
+        """
+        sub: dict[str, Any] = {"type": "userTwapSliceFills"}
+        sub["user"] = _v.address("user", user)
+        return await self._hub.subscribe(
+            _CH_USER_TWAP_SLICE_FILLS,
+            sub,
+            _m_user_twap_slice_fills,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
+        )
+
+    async def web_data2(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> AsyncStream[WebData2]:
+        """Legacy: the web frontend's aggregate of a user's account and the market (deprecated).
+
+        Deprecated upstream: a 2026 probe reports the live server refusing this type; use ``web_data3`` with the
+        split feeds instead. Same shape as ``info.web_data2``.
+
+        Args:
+            user: User address.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``webData2``.
+        """
+        sub: dict[str, Any] = {"type": "webData2"}
+        sub["user"] = _v.address("user", user)
+        return await self._hub.subscribe(
+            _CH_WEB_DATA2, sub, _m_web_data2, callback=callback, buffer_size=buffer_size, overflow=overflow, store=store
+        )
+
+    async def web_data3(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> AsyncStream[WebData3Message]:
+        """The web frontend's aggregate of a user's account (agent, ledger, vault equity per perp dex).
+
+        Successor of ``webData2``; combine it with the split feeds (``clearinghouse_state``, ``open_orders``,
+        ``spot_state``, ``twap_states``, ``asset_ctxs``) for the rest.
+
+        Args:
+            user: User address.
+            callback: Called with each delivered item (in addition to iteration).
+            buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
+            overflow: Policy when the buffer is full (default from the WebSocket settings).
+            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+
+        Subscription type ``webData3``.
+        """
+        sub: dict[str, Any] = {"type": "webData3"}
+        sub["user"] = _v.address("user", user)
+        return await self._hub.subscribe(
+            _CH_WEB_DATA3, sub, _m_web_data3, callback=callback, buffer_size=buffer_size, overflow=overflow, store=store
         )
