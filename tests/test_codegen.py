@@ -246,6 +246,16 @@ def test_generation_is_deterministic(tmp_path: Path) -> None:
     assert check_output(spec, a) == []
 
 
+def test_output_does_not_depend_on_where_the_spec_lives(tmp_path: Path) -> None:
+    root = make_spec(tmp_path)
+    elsewhere = tmp_path / "deeper" / "copy" / "spec"
+    shutil.copytree(root, elsewhere)
+    generate(load_spec(root), tmp_path / "a")
+    generate(load_spec(elsewhere), tmp_path / "b")
+    for path in (tmp_path / "a").rglob("*.py"):
+        assert path.read_bytes() == (tmp_path / "b" / path.relative_to(tmp_path / "a")).read_bytes(), path
+
+
 def test_staleness_check_detects_edits_and_extra_files(tmp_path: Path) -> None:
     spec = load_spec(make_spec(tmp_path))
     out = tmp_path / "out"

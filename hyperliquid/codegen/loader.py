@@ -101,8 +101,11 @@ _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _c
 
 
 class _Ctx:
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, display: str | None = None) -> None:
         self.file = file
+        #: the path shown in generated code: relative to the spec folder's parent, so output does not
+        #: depend on where the spec was read from
+        self.display = display or file
         self.issues: list[SpecIssue] = []
 
     def bad(self, path: str, message: str) -> None:
@@ -453,7 +456,7 @@ def _build_types(ctx: _Ctx, raw: dict[str, Any], prefix: str) -> list[TypeDef]:
                 TypeDef(
                     name=tname,
                     doc=t["doc"].strip(),
-                    file=ctx.file,
+                    file=ctx.display,
                     tag=u["tag"],
                     variants=tuple((str(k), v) for k, v in u["variants"].items()),
                 )
@@ -481,7 +484,7 @@ def _build_types(ctx: _Ctx, raw: dict[str, Any], prefix: str) -> list[TypeDef]:
                     doc=(spec.get("doc") or "").strip(),
                 )
             )
-        out.append(TypeDef(name=tname, doc=t["doc"].strip(), file=ctx.file, fields=tuple(fields)))
+        out.append(TypeDef(name=tname, doc=t["doc"].strip(), file=ctx.display, fields=tuple(fields)))
     return out
 
 
@@ -574,7 +577,7 @@ def load_spec(root: str | Path) -> Spec:
     files = sorted((root / "types").glob("*.yaml")) if (root / "types").is_dir() else []
     for path in files:
         rel = str(path)
-        ctx = _Ctx(rel)
+        ctx = _Ctx(rel, f"{root.name}/{path.relative_to(root).as_posix()}")
         contexts.append(ctx)
         data = _read(path, rel, issues)
         if data is None or not _TYPES_FILE(ctx, "", data):
@@ -590,7 +593,7 @@ def load_spec(root: str | Path) -> Spec:
             if path.suffix != ".yaml":
                 issues.append(SpecIssue(rel, "", "unexpected file (spec files end in .yaml)"))
                 continue
-            ctx = _Ctx(rel)
+            ctx = _Ctx(rel, f"{root.name}/{path.relative_to(root).as_posix()}")
             contexts.append(ctx)
             data = _read(path, rel, issues)
             if data is None:
@@ -625,7 +628,7 @@ def load_spec(root: str | Path) -> Spec:
                     Channel(
                         wire=data["wire"],
                         name=name,
-                        file=rel,
+                        file=ctx.display,
                         summary=data["summary"].strip(),
                         doc=(data.get("docs") or "").strip(),
                         channels=tuple(data.get("channels") or [data["wire"]]),
@@ -655,7 +658,7 @@ def load_spec(root: str | Path) -> Spec:
                     context=context,
                     wire=data["wire"],
                     name=name,
-                    file=rel,
+                    file=ctx.display,
                     summary=data["summary"].strip(),
                     doc=(data.get("docs") or "").strip(),
                     weight=data["weight"],
