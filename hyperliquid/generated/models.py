@@ -230,7 +230,7 @@ __all__ = [
 class AccountClassTransferDelta:
     """USDC moved between the perp and the spot account (``accountClassTransfer``).
 
-    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    Spec: ``spec/types/ledger.yaml``.
     """
 
     usdc: Decimal
@@ -247,7 +247,7 @@ class AccountClassTransferDelta:
 class ActivateDexAbstractionDelta:
     """Funds moved when dex abstraction was activated (``activateDexAbstraction``).
 
-    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    Spec: ``spec/types/ledger.yaml``.
     """
 
     dex: str
@@ -266,7 +266,7 @@ class ActivateDexAbstractionDelta:
 class ActiveAssetCtxMessage:
     """Live context of one coin (``activeAssetCtx`` stream; spot coins arrive on channel ``activeSpotAssetCtx``).
 
-    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    Spec: ``spec/types/channels.yaml``.
     """
 
     coin: str
@@ -281,7 +281,7 @@ class ActiveAssetCtxMessage:
 class ActiveAssetData:
     """A user's trading limits on one perpetual.
 
-    Spec: ``/tmp/headspec/spec/types/account.yaml``.
+    Spec: ``spec/types/account.yaml``.
     """
 
     user: str
@@ -304,7 +304,7 @@ class ActiveAssetData:
 class ActiveSpotAssetCtxMessage:
     """Live context of one spot pair (channel ``activeSpotAssetCtx``).
 
-    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    Spec: ``spec/types/channels.yaml``.
     """
 
     coin: str
@@ -319,7 +319,7 @@ class ActiveSpotAssetCtxMessage:
 class AlignedQuoteTokenInfo:
     """Supply, rate and pending payments of an aligned quote token.
 
-    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    Spec: ``spec/types/misc.yaml``.
     """
 
     is_aligned: bool
@@ -340,7 +340,7 @@ class AlignedQuoteTokenInfo:
 class AllDexsAssetCtxsMessage:
     """Contexts of every perpetual of every perp dex (``allDexsAssetCtxs`` stream).
 
-    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    Spec: ``spec/types/channels.yaml``.
     """
 
     ctxs: tuple[tuple[str, tuple[PerpAssetCtx, ...]], ...]
@@ -353,7 +353,7 @@ class AllDexsAssetCtxsMessage:
 class AllDexsClearinghouseStateMessage:
     """Perp account state of the user on every perp dex (``allDexsClearinghouseState`` stream).
 
-    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    Spec: ``spec/types/channels.yaml``.
     """
 
     user: str
@@ -368,7 +368,7 @@ class AllDexsClearinghouseStateMessage:
 class AllMidsMessage:
     """Mid prices of every coin of one perp dex (``allMids`` stream).
 
-    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    Spec: ``spec/types/channels.yaml``.
     """
 
     mids: dict[str, Decimal]
@@ -383,7 +383,7 @@ class AllMidsMessage:
 class AnyAssetCtx:
     """Market context of a perpetual or a spot pair, as ``activeAssetCtx`` delivers it (a perp coin sends the ``PerpAssetCtx`` fields, a spot coin the ``SpotAssetCtx`` fields; the fields of the other kind are None).
 
-    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    Spec: ``spec/types/channels.yaml``.
     """
 
     prev_day_px: Decimal
@@ -420,7 +420,7 @@ class AnyAssetCtx:
 class AssetCtxsMessage:
     """Contexts of every perpetual of one perp dex (``assetCtxs`` stream).
 
-    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    Spec: ``spec/types/channels.yaml``.
     """
 
     ctxs: tuple[PerpAssetCtx, ...]
@@ -435,7 +435,7 @@ class AssetCtxsMessage:
 class AssetPosition:
     """One entry of ``assetPositions``.
 
-    Spec: ``/tmp/headspec/spec/types/account.yaml``.
+    Spec: ``spec/types/account.yaml``.
     """
 
     type: str
@@ -450,7 +450,7 @@ class AssetPosition:
 class BboMessage:
     """Best bid and offer of a coin (``bbo`` stream).
 
-    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    Spec: ``spec/types/channels.yaml``.
     """
 
     coin: str
@@ -467,7 +467,7 @@ class BboMessage:
 class BlockDetailsResponse:
     """Answer to a blockDetails request.
 
-    Spec: ``/tmp/headspec/spec/types/explorer.yaml``.
+    Spec: ``spec/types/explorer.yaml``.
     """
 
     type: str
@@ -482,7 +482,7 @@ class BlockDetailsResponse:
 class BorrowLendAmount:
     """A borrowed or supplied amount.
 
-    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    Spec: ``spec/types/misc.yaml``.
     """
 
     basis: Decimal
@@ -497,7 +497,7 @@ class BorrowLendAmount:
 class BorrowLendDelta:
     """A borrow/lend operation (``borrowLend``).
 
-    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    Spec: ``spec/types/ledger.yaml``.
     """
 
     token: str
@@ -518,7 +518,7 @@ class BorrowLendDelta:
 class BorrowLendInterest:
     """Interest a user paid or earned on one token at one time.
 
-    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    Spec: ``spec/types/misc.yaml``.
     """
 
     time: int
@@ -537,7 +537,7 @@ class BorrowLendInterest:
 class BorrowLendReserveState:
     """State of one borrow/lend reserve.
 
-    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    Spec: ``spec/types/misc.yaml``.
     """
 
     borrow_yearly_rate: Decimal
@@ -564,7 +564,7 @@ class BorrowLendReserveState:
 class BorrowLendTokenState:
     """A user's borrow and supply of one token.
 
-    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    Spec: ``spec/types/misc.yaml``.
     """
 
     borrow: BorrowLendAmount
@@ -579,7 +579,7 @@ class BorrowLendTokenState:
 class BorrowLendUserState:
     """A user's borrow/lend positions and account health.
 
-    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    Spec: ``spec/types/misc.yaml``.
     """
 
     token_to_state: tuple[tuple[int, BorrowLendTokenState], ...]
@@ -596,7 +596,7 @@ class BorrowLendUserState:
 class CStakingTransferDelta:
     """A transfer between the spot and the staking account (``cStakingTransfer``).
 
-    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    Spec: ``spec/types/ledger.yaml``.
     """
 
     token: str
@@ -615,7 +615,7 @@ class CStakingTransferDelta:
 class Candle:
     """One candle (OHLCV bucket).
 
-    Spec: ``/tmp/headspec/spec/types/market.yaml``.
+    Spec: ``spec/types/market.yaml``.
     """
 
     open_time: int
@@ -646,7 +646,7 @@ class Candle:
 class ClearinghouseState:
     """State of a user's perpetuals account on one perp dex.
 
-    Spec: ``/tmp/headspec/spec/types/account.yaml``.
+    Spec: ``spec/types/account.yaml``.
     """
 
     margin_summary: MarginSummary
@@ -669,7 +669,7 @@ class ClearinghouseState:
 class ClearinghouseStateMessage:
     """Perp account state of the user on one perp dex (``clearinghouseState`` stream).
 
-    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    Spec: ``spec/types/channels.yaml``.
     """
 
     user: str
@@ -686,7 +686,7 @@ class ClearinghouseStateMessage:
 class CumFunding:
     """Cumulative funding paid by a position (signed; positive = paid).
 
-    Spec: ``/tmp/headspec/spec/types/account.yaml``.
+    Spec: ``spec/types/account.yaml``.
     """
 
     all_time: Decimal
@@ -703,7 +703,7 @@ class CumFunding:
 class DailyUserVolume:
     """A user's and the exchange's volume on one day.
 
-    Spec: ``/tmp/headspec/spec/info/userFees.yaml``.
+    Spec: ``spec/info/userFees.yaml``.
     """
 
     date: str
@@ -722,7 +722,7 @@ class DailyUserVolume:
 class Delegation:
     """One staking delegation of a user to a validator.
 
-    Spec: ``/tmp/headspec/spec/types/staking.yaml``.
+    Spec: ``spec/types/staking.yaml``.
     """
 
     validator: str
@@ -739,7 +739,7 @@ class Delegation:
 class DelegatorEvent:
     """One entry of a user's staking history.
 
-    Spec: ``/tmp/headspec/spec/types/staking.yaml``.
+    Spec: ``spec/types/staking.yaml``.
     """
 
     time: int
@@ -756,7 +756,7 @@ class DelegatorEvent:
 class DelegatorReward:
     """One staking reward payment.
 
-    Spec: ``/tmp/headspec/spec/types/staking.yaml``.
+    Spec: ``spec/types/staking.yaml``.
     """
 
     time: int
@@ -773,7 +773,7 @@ class DelegatorReward:
 class DelegatorSummary:
     """Totals of a user's staking.
 
-    Spec: ``/tmp/headspec/spec/types/staking.yaml``.
+    Spec: ``spec/types/staking.yaml``.
     """
 
     delegated: Decimal
@@ -792,7 +792,7 @@ class DelegatorSummary:
 class DeployAuctionStatus:
     """A Dutch gas auction (perp dex deploy, spot pair deploy, gossip priority slot).
 
-    Spec: ``/tmp/headspec/spec/types/deploy.yaml``.
+    Spec: ``spec/types/deploy.yaml``.
     """
 
     start_time_seconds: int
@@ -813,7 +813,7 @@ class DeployAuctionStatus:
 class DeployGasAuctionDelta:
     """Gas paid in a deploy auction (``deployGasAuction``).
 
-    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    Spec: ``spec/types/ledger.yaml``.
     """
 
     token: str
@@ -830,7 +830,7 @@ class DeployGasAuctionDelta:
 class DepositDelta:
     """A USDC deposit from the bridge (``deposit``).
 
-    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    Spec: ``spec/types/ledger.yaml``.
     """
 
     usdc: Decimal
@@ -845,7 +845,7 @@ class DepositDelta:
 class EvmContract:
     """The HyperEVM contract linked to a spot token.
 
-    Spec: ``/tmp/headspec/spec/types/market.yaml``.
+    Spec: ``spec/types/market.yaml``.
     """
 
     address: str
@@ -860,7 +860,7 @@ class EvmContract:
 class EvmEscrow:
     """A balance escrowed on its way to HyperEVM.
 
-    Spec: ``/tmp/headspec/spec/types/account.yaml``.
+    Spec: ``spec/types/account.yaml``.
     """
 
     coin: str
@@ -877,7 +877,7 @@ class EvmEscrow:
 class ExchangeStatus:
     """Exchange status.
 
-    Spec: ``/tmp/headspec/spec/info/exchangeStatus.yaml``.
+    Spec: ``spec/info/exchangeStatus.yaml``.
     """
 
     time: int
@@ -892,7 +892,7 @@ class ExchangeStatus:
 class ExplorerBlock:
     """A block with its transactions.
 
-    Spec: ``/tmp/headspec/spec/types/explorer.yaml``.
+    Spec: ``spec/types/explorer.yaml``.
     """
 
     block_time: int
@@ -915,7 +915,7 @@ class ExplorerBlock:
 class ExplorerBlockSummary:
     """A new block as the explorer WebSocket announces it (no transactions).
 
-    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    Spec: ``spec/types/channels.yaml``.
     """
 
     block_time: int
@@ -936,7 +936,7 @@ class ExplorerBlockSummary:
 class ExplorerTx:
     """A transaction as the explorer reports it.
 
-    Spec: ``/tmp/headspec/spec/types/explorer.yaml``.
+    Spec: ``spec/types/explorer.yaml``.
     """
 
     action: Any
@@ -959,7 +959,7 @@ class ExplorerTx:
 class ExtraAgent:
     """A named API wallet (agent) of a user.
 
-    Spec: ``/tmp/headspec/spec/types/account.yaml``.
+    Spec: ``spec/types/account.yaml``.
     """
 
     name: str
@@ -976,7 +976,7 @@ class ExtraAgent:
 class FeeSchedule:
     """The base fee schedule.
 
-    Spec: ``/tmp/headspec/spec/info/userFees.yaml``.
+    Spec: ``spec/info/userFees.yaml``.
     """
 
     cross: Decimal
@@ -1001,7 +1001,7 @@ class FeeSchedule:
 class FeeTiers:
     """Volume and market-maker fee tiers.
 
-    Spec: ``/tmp/headspec/spec/info/userFees.yaml``.
+    Spec: ``spec/info/userFees.yaml``.
     """
 
     vip: tuple[VipFeeTier, ...]
@@ -1016,7 +1016,7 @@ class FeeTiers:
 class FillLiquidation:
     """Liquidation details of a fill that was part of a liquidation.
 
-    Spec: ``/tmp/headspec/spec/types/orders.yaml``.
+    Spec: ``spec/types/orders.yaml``.
     """
 
     mark_px: Decimal
@@ -1033,7 +1033,7 @@ class FillLiquidation:
 class FrontendOpenOrder:
     """A resting order with the display details of the web frontend (trigger info, TP/SL children).
 
-    Spec: ``/tmp/headspec/spec/types/orders.yaml``.
+    Spec: ``spec/types/orders.yaml``.
     """
 
     coin: str
@@ -1076,7 +1076,7 @@ class FrontendOpenOrder:
 class FundingDelta:
     """A funding payment of one position (``delta`` of a ``userFunding`` entry; the WebSocket feeds send it flat with ``time``).
 
-    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    Spec: ``spec/types/ledger.yaml``.
     """
 
     coin: str
@@ -1101,7 +1101,7 @@ class FundingDelta:
 class FundingHistoryEntry:
     """One historical funding rate of a perpetual.
 
-    Spec: ``/tmp/headspec/spec/types/market.yaml``.
+    Spec: ``spec/types/market.yaml``.
     """
 
     coin: str
@@ -1120,7 +1120,7 @@ class FundingHistoryEntry:
 class FundingUpdate:
     """One funding payment of a user (``userFunding`` entry).
 
-    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    Spec: ``spec/types/ledger.yaml``.
     """
 
     time: int
@@ -1137,7 +1137,7 @@ class FundingUpdate:
 class InternalTransferDelta:
     """A USDC transfer between users (``internalTransfer``).
 
-    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    Spec: ``spec/types/ledger.yaml``.
     """
 
     usdc: Decimal
@@ -1158,7 +1158,7 @@ class InternalTransferDelta:
 class IsolatedPositionIndex:
     """An isolated position.
 
-    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    Spec: ``spec/types/misc.yaml``.
     """
 
     asset: int
@@ -1171,7 +1171,7 @@ class IsolatedPositionIndex:
 class L2Book:
     """An order book snapshot (bids descending, asks ascending).
 
-    Spec: ``/tmp/headspec/spec/types/market.yaml``.
+    Spec: ``spec/types/market.yaml``.
     """
 
     coin: str
@@ -1190,7 +1190,7 @@ class L2Book:
 class L2Level:
     """One price level of an order book.
 
-    Spec: ``/tmp/headspec/spec/types/market.yaml``.
+    Spec: ``spec/types/market.yaml``.
     """
 
     px: Decimal
@@ -1207,7 +1207,7 @@ class L2Level:
 class Leaderboard:
     """The trader leaderboard of the web frontend.
 
-    Spec: ``/tmp/headspec/spec/types/stats.yaml``.
+    Spec: ``spec/types/stats.yaml``.
     """
 
     leaderboard_rows: tuple[LeaderboardRow, ...]
@@ -1220,7 +1220,7 @@ class Leaderboard:
 class LeaderboardRow:
     """One trader on the leaderboard.
 
-    Spec: ``/tmp/headspec/spec/types/stats.yaml``.
+    Spec: ``spec/types/stats.yaml``.
     """
 
     eth_address: str
@@ -1241,7 +1241,7 @@ class LeaderboardRow:
 class LeadingVault:
     """A vault led by a user.
 
-    Spec: ``/tmp/headspec/spec/types/vaults.yaml``.
+    Spec: ``spec/types/vaults.yaml``.
     """
 
     address: str
@@ -1256,7 +1256,7 @@ class LeadingVault:
 class LedgerUpdate:
     """One non-funding ledger change of a user (deposit, transfer, withdrawal, liquidation, ...).
 
-    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    Spec: ``spec/types/ledger.yaml``.
     """
 
     time: int
@@ -1273,7 +1273,7 @@ class LedgerUpdate:
 class LegalCheck:
     """Whether a user may use the platform.
 
-    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    Spec: ``spec/types/misc.yaml``.
     """
 
     accepted_terms: bool
@@ -1292,7 +1292,7 @@ class LegalCheck:
 class Leverage:
     """Leverage setting of a position: ``cross`` or ``isolated`` (isolated carries ``rawUsd``).
 
-    Spec: ``/tmp/headspec/spec/types/account.yaml``.
+    Spec: ``spec/types/account.yaml``.
     """
 
     type: str
@@ -1309,7 +1309,7 @@ class Leverage:
 class LiquidatablePosition:
     """A position that can be liquidated.
 
-    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    Spec: ``spec/types/misc.yaml``.
     """
 
     user: str
@@ -1326,7 +1326,7 @@ class LiquidatablePosition:
 class LiquidatablePositionIndex:
     """Which position of a user is liquidatable; exactly one field is set.
 
-    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    Spec: ``spec/types/misc.yaml``.
     """
 
     isolated: IsolatedPositionIndex | None = None
@@ -1341,7 +1341,7 @@ class LiquidatablePositionIndex:
 class LiquidatedPosition:
     """One position closed by a liquidation.
 
-    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    Spec: ``spec/types/ledger.yaml``.
     """
 
     coin: str
@@ -1356,7 +1356,7 @@ class LiquidatedPosition:
 class LiquidationDelta:
     """A liquidation of the account (``liquidation``).
 
-    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    Spec: ``spec/types/ledger.yaml``.
     """
 
     liquidated_ntl_pos: Decimal
@@ -1377,7 +1377,7 @@ class LiquidationDelta:
 class MarginSummary:
     """Margin totals of a perp account (all in USD).
 
-    Spec: ``/tmp/headspec/spec/types/account.yaml``.
+    Spec: ``spec/types/account.yaml``.
     """
 
     account_value: Decimal
@@ -1396,7 +1396,7 @@ class MarginSummary:
 class MarginTable:
     """A margin table.
 
-    Spec: ``/tmp/headspec/spec/types/market.yaml``.
+    Spec: ``spec/types/market.yaml``.
     """
 
     description: str
@@ -1409,7 +1409,7 @@ class MarginTable:
 class MarginTier:
     """One tier of a margin table.
 
-    Spec: ``/tmp/headspec/spec/types/market.yaml``.
+    Spec: ``spec/types/market.yaml``.
     """
 
     lower_bound: Decimal
@@ -1422,7 +1422,7 @@ class MarginTier:
 class MmFeeTier:
     """A market-maker rebate tier reached by maker volume share.
 
-    Spec: ``/tmp/headspec/spec/info/userFees.yaml``.
+    Spec: ``spec/info/userFees.yaml``.
     """
 
     maker_fraction_cutoff: Decimal
@@ -1437,7 +1437,7 @@ class MmFeeTier:
 class MultiSigSigners:
     """Signers of a multi-sig user.
 
-    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    Spec: ``spec/types/misc.yaml``.
     """
 
     authorized_users: tuple[str, ...]
@@ -1452,7 +1452,7 @@ class MultiSigSigners:
 class NonUserCancel:
     """An order canceled by the system, not by the user.
 
-    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    Spec: ``spec/types/channels.yaml``.
     """
 
     coin: str
@@ -1467,7 +1467,7 @@ class NonUserCancel:
 class NotificationMessage:
     """A human-readable notification for the user (``notification`` stream).
 
-    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    Spec: ``spec/types/channels.yaml``.
     """
 
     notification: str
@@ -1480,7 +1480,7 @@ class NotificationMessage:
 class OpenOrder:
     """A resting order (basic form of ``openOrders`` and the ``orderUpdates`` stream).
 
-    Spec: ``/tmp/headspec/spec/types/orders.yaml``.
+    Spec: ``spec/types/orders.yaml``.
     """
 
     coin: str
@@ -1509,7 +1509,7 @@ class OpenOrder:
 class OpenOrdersMessage:
     """Open orders of the user on one perp dex (``openOrders`` stream).
 
-    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    Spec: ``spec/types/channels.yaml``.
     """
 
     user: str
@@ -1526,7 +1526,7 @@ class OpenOrdersMessage:
 class OrderStatusEntry:
     """An order with its processing status (``historicalOrders`` item and ``orderStatus`` payload).
 
-    Spec: ``/tmp/headspec/spec/types/orders.yaml``.
+    Spec: ``spec/types/orders.yaml``.
     """
 
     order: FrontendOpenOrder
@@ -1543,7 +1543,7 @@ class OrderStatusEntry:
 class OrderStatusResult:
     """Answer of ``orderStatus``: ``status`` is ``order`` with ``order`` set, or ``unknownOid``.
 
-    Spec: ``/tmp/headspec/spec/types/orders.yaml``.
+    Spec: ``spec/types/orders.yaml``.
     """
 
     status: str
@@ -1558,7 +1558,7 @@ class OrderStatusResult:
 class OrderUpdate:
     """A status change of one of the user's orders (``orderUpdates`` stream item).
 
-    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    Spec: ``spec/types/channels.yaml``.
     """
 
     order: OpenOrder
@@ -1575,7 +1575,7 @@ class OrderUpdate:
 class OutcomeMeta:
     """All outcomes and questions.
 
-    Spec: ``/tmp/headspec/spec/types/outcomes.yaml``.
+    Spec: ``spec/types/outcomes.yaml``.
     """
 
     outcomes: tuple[OutcomeSpec, ...]
@@ -1590,7 +1590,7 @@ class OutcomeMeta:
 class OutcomeMetaUpdate:
     """One change of the outcome metadata; exactly one field is set.
 
-    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    Spec: ``spec/types/channels.yaml``.
     """
 
     outcome_created: OutcomeSpec | None = None
@@ -1609,7 +1609,7 @@ class OutcomeMetaUpdate:
 class OutcomeMetaUpdatesMessage:
     """Changes of the outcome (prediction market) metadata (``outcomeMetaUpdates`` stream).
 
-    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    Spec: ``spec/types/channels.yaml``.
     """
 
     updates: tuple[OutcomeMetaUpdate, ...]
@@ -1622,7 +1622,7 @@ class OutcomeMetaUpdatesMessage:
 class OutcomeQuestion:
     """A question grouping several named outcomes.
 
-    Spec: ``/tmp/headspec/spec/types/outcomes.yaml``.
+    Spec: ``spec/types/outcomes.yaml``.
     """
 
     question: int
@@ -1645,7 +1645,7 @@ class OutcomeQuestion:
 class OutcomeSettledUpdate:
     """An outcome was settled.
 
-    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    Spec: ``spec/types/channels.yaml``.
     """
 
     outcome: int
@@ -1658,7 +1658,7 @@ class OutcomeSettledUpdate:
 class OutcomeSideSpec:
     """One side (e.g. Yes / No) of an outcome.
 
-    Spec: ``/tmp/headspec/spec/types/outcomes.yaml``.
+    Spec: ``spec/types/outcomes.yaml``.
     """
 
     name: str
@@ -1673,7 +1673,7 @@ class OutcomeSideSpec:
 class OutcomeSpec:
     """An outcome (prediction market) with its sides.
 
-    Spec: ``/tmp/headspec/spec/types/outcomes.yaml``.
+    Spec: ``spec/types/outcomes.yaml``.
     """
 
     outcome: int
@@ -1696,7 +1696,7 @@ class OutcomeSpec:
 class OutcomeTemplate:
     """A template that outcome deployers instantiate.
 
-    Spec: ``/tmp/headspec/spec/types/outcomes.yaml``.
+    Spec: ``spec/types/outcomes.yaml``.
     """
 
     id: str
@@ -1717,7 +1717,7 @@ class OutcomeTemplate:
 class OutcomeTemplateRole:
     """Role of an outcome template; exactly one of the fields is set.
 
-    Spec: ``/tmp/headspec/spec/types/outcomes.yaml``.
+    Spec: ``spec/types/outcomes.yaml``.
     """
 
     standalone_outcome: StandaloneOutcomeRole | None = None
@@ -1730,7 +1730,7 @@ class OutcomeTemplateRole:
 class PerpAnnotation:
     """Category and description of a perp.
 
-    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    Spec: ``spec/types/misc.yaml``.
     """
 
     category: str
@@ -1749,7 +1749,7 @@ class PerpAnnotation:
 class PerpAssetCtx:
     """Live market context of one perpetual (asset i of ``metaAndAssetCtxs`` belongs to universe entry i).
 
-    Spec: ``/tmp/headspec/spec/types/market.yaml``.
+    Spec: ``spec/types/market.yaml``.
     """
 
     prev_day_px: Decimal
@@ -1780,7 +1780,7 @@ class PerpAssetCtx:
 class PerpAssetInfo:
     """One perpetual of a perp dex universe.
 
-    Spec: ``/tmp/headspec/spec/types/market.yaml``.
+    Spec: ``spec/types/market.yaml``.
     """
 
     name: str
@@ -1803,7 +1803,7 @@ class PerpAssetInfo:
 class PerpConciseAnnotation:
     """Category and display name of a perp.
 
-    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    Spec: ``spec/types/misc.yaml``.
     """
 
     category: str
@@ -1820,7 +1820,7 @@ class PerpConciseAnnotation:
 class PerpDex:
     """A HIP-3 builder perp dex.
 
-    Spec: ``/tmp/headspec/spec/info/perpDexs.yaml``.
+    Spec: ``spec/info/perpDexs.yaml``.
     """
 
     name: str
@@ -1853,7 +1853,7 @@ class PerpDex:
 class PerpDexLimits:
     """Open-interest and transfer limits of a builder-deployed perp dex.
 
-    Spec: ``/tmp/headspec/spec/types/deploy.yaml``.
+    Spec: ``spec/types/deploy.yaml``.
     """
 
     total_oi_cap: Decimal
@@ -1872,7 +1872,7 @@ class PerpDexLimits:
 class PerpDexStatus:
     """Status of a builder-deployed perp dex.
 
-    Spec: ``/tmp/headspec/spec/types/deploy.yaml``.
+    Spec: ``spec/types/deploy.yaml``.
     """
 
     total_net_deposit: Decimal
@@ -1885,7 +1885,7 @@ class PerpDexStatus:
 class PerpMeta:
     """Perpetuals metadata of a perp dex.
 
-    Spec: ``/tmp/headspec/spec/types/market.yaml``.
+    Spec: ``spec/types/market.yaml``.
     """
 
     universe: tuple[PerpAssetInfo, ...]
@@ -1899,7 +1899,7 @@ class PerpMeta:
 class PortfolioPeriod:
     """Account value and PnL history of one portfolio period (``day``, ``week``, ``perpAllTime``, ...).
 
-    Spec: ``/tmp/headspec/spec/types/account.yaml``.
+    Spec: ``spec/types/account.yaml``.
     """
 
     account_value_history: tuple[tuple[int, Decimal], ...]
@@ -1916,7 +1916,7 @@ class PortfolioPeriod:
 class Position:
     """A perpetual position.
 
-    Spec: ``/tmp/headspec/spec/types/account.yaml``.
+    Spec: ``spec/types/account.yaml``.
     """
 
     coin: str
@@ -1951,7 +1951,7 @@ class Position:
 class PreTransferCheck:
     """Checks on a destination before a transfer.
 
-    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    Spec: ``spec/types/misc.yaml``.
     """
 
     fee: Decimal
@@ -1970,7 +1970,7 @@ class PreTransferCheck:
 class PredictedFunding:
     """A predicted funding rate on one venue.
 
-    Spec: ``/tmp/headspec/spec/info/predictedFundings.yaml``.
+    Spec: ``spec/info/predictedFundings.yaml``.
     """
 
     funding_rate: Decimal
@@ -1987,7 +1987,7 @@ class PredictedFunding:
 class QuestionRef:
     """A question id, keyed by whether the question is still active; exactly one field is set.
 
-    Spec: ``/tmp/headspec/spec/types/outcomes.yaml``.
+    Spec: ``spec/types/outcomes.yaml``.
     """
 
     active: int | None = None
@@ -2002,7 +2002,7 @@ class QuestionRef:
 class QuestionSettledUpdate:
     """A question was settled.
 
-    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    Spec: ``spec/types/channels.yaml``.
     """
 
     question: int
@@ -2015,7 +2015,7 @@ class QuestionSettledUpdate:
 class Referral:
     """A user's referral information.
 
-    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    Spec: ``spec/types/misc.yaml``.
     """
 
     cum_vlm: Decimal
@@ -2042,7 +2042,7 @@ class Referral:
 class ReferralReward:
     """One (legacy) referral reward entry.
 
-    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    Spec: ``spec/types/misc.yaml``.
     """
 
     earned: Decimal
@@ -2061,7 +2061,7 @@ class ReferralReward:
 class ReferralState:
     """A user referred by the requesting user.
 
-    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    Spec: ``spec/types/misc.yaml``.
     """
 
     cum_vlm: Decimal
@@ -2084,7 +2084,7 @@ class ReferralState:
 class ReferralStateTokenState:
     """Per-token referral figures of one referred user.
 
-    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    Spec: ``spec/types/misc.yaml``.
     """
 
     cum_vlm: Decimal
@@ -2101,7 +2101,7 @@ class ReferralStateTokenState:
 class ReferralTokenState:
     """Per-token referral rewards of a user.
 
-    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    Spec: ``spec/types/misc.yaml``.
     """
 
     cum_vlm: Decimal
@@ -2120,7 +2120,7 @@ class ReferralTokenState:
 class ReferredBy:
     """Who referred a user.
 
-    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    Spec: ``spec/types/misc.yaml``.
     """
 
     referrer: str
@@ -2135,7 +2135,7 @@ class ReferredBy:
 class ReferrerNeedToTradeData:
     """What a user must still trade to become a referrer.
 
-    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    Spec: ``spec/types/misc.yaml``.
     """
 
     required: Decimal
@@ -2148,7 +2148,7 @@ class ReferrerNeedToTradeData:
 class ReferrerReadyData:
     """Referral code and referred users of a referrer.
 
-    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    Spec: ``spec/types/misc.yaml``.
     """
 
     code: str
@@ -2165,7 +2165,7 @@ class ReferrerReadyData:
 class ReferrerStateNeedToCreateCode:
     """The user may become a referrer but has no code yet.
 
-    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    Spec: ``spec/types/misc.yaml``.
     """
 
     stage: str
@@ -2178,7 +2178,7 @@ class ReferrerStateNeedToCreateCode:
 class ReferrerStateNeedToTrade:
     """The user must trade more to become a referrer.
 
-    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    Spec: ``spec/types/misc.yaml``.
     """
 
     stage: str
@@ -2193,7 +2193,7 @@ class ReferrerStateNeedToTrade:
 class ReferrerStateReady:
     """The user is a referrer.
 
-    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    Spec: ``spec/types/misc.yaml``.
     """
 
     stage: str
@@ -2208,7 +2208,7 @@ class ReferrerStateReady:
 class RewardsClaimDelta:
     """A rewards claim (``rewardsClaim``).
 
-    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    Spec: ``spec/types/ledger.yaml``.
     """
 
     amount: Decimal
@@ -2225,7 +2225,7 @@ class RewardsClaimDelta:
 class SendDelta:
     """A token transfer between users or dexes (``send``, from ``sendAsset``).
 
-    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    Spec: ``spec/types/ledger.yaml``.
     """
 
     user: str
@@ -2260,7 +2260,7 @@ class SendDelta:
 class SettledOutcome:
     """A settled outcome with its settlement.
 
-    Spec: ``/tmp/headspec/spec/types/outcomes.yaml``.
+    Spec: ``spec/types/outcomes.yaml``.
     """
 
     spec: OutcomeSpec
@@ -2279,7 +2279,7 @@ class SettledOutcome:
 class SettledOutcomeQuestion:
     """The question a settled outcome belongs to.
 
-    Spec: ``/tmp/headspec/spec/types/outcomes.yaml``.
+    Spec: ``spec/types/outcomes.yaml``.
     """
 
     question: QuestionRef
@@ -2296,7 +2296,7 @@ class SettledOutcomeQuestion:
 class SpotAssetCtx:
     """Live market context of one spot pair.
 
-    Spec: ``/tmp/headspec/spec/types/market.yaml``.
+    Spec: ``spec/types/market.yaml``.
     """
 
     prev_day_px: Decimal
@@ -2323,7 +2323,7 @@ class SpotAssetCtx:
 class SpotBalance:
     """One token balance of a spot account.
 
-    Spec: ``/tmp/headspec/spec/types/account.yaml``.
+    Spec: ``spec/types/account.yaml``.
     """
 
     coin: str
@@ -2352,7 +2352,7 @@ class SpotBalance:
 class SpotClearinghouseState:
     """State of a user's spot account.
 
-    Spec: ``/tmp/headspec/spec/types/account.yaml``.
+    Spec: ``spec/types/account.yaml``.
     """
 
     balances: tuple[SpotBalance, ...]
@@ -2377,7 +2377,7 @@ class SpotClearinghouseState:
 class SpotDeployState:
     """A user's spot token deployments and the current spot deploy gas auction.
 
-    Spec: ``/tmp/headspec/spec/types/deploy.yaml``.
+    Spec: ``spec/types/deploy.yaml``.
     """
 
     states: tuple[SpotDeployTokenState, ...]
@@ -2392,7 +2392,7 @@ class SpotDeployState:
 class SpotDeployTokenState:
     """Deploy progress of one spot token.
 
-    Spec: ``/tmp/headspec/spec/types/deploy.yaml``.
+    Spec: ``spec/types/deploy.yaml``.
     """
 
     token: int
@@ -2425,7 +2425,7 @@ class SpotDeployTokenState:
 class SpotGenesisDelta:
     """Tokens received at a spot token's genesis (``spotGenesis``).
 
-    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    Spec: ``spec/types/ledger.yaml``.
     """
 
     token: str
@@ -2442,7 +2442,7 @@ class SpotGenesisDelta:
 class SpotMeta:
     """Spot metadata (pairs and tokens).
 
-    Spec: ``/tmp/headspec/spec/types/market.yaml``.
+    Spec: ``spec/types/market.yaml``.
     """
 
     universe: tuple[SpotPair, ...]
@@ -2457,7 +2457,7 @@ class SpotMeta:
 class SpotPair:
     """One spot pair of ``spotMeta.universe``; its asset id is ``10000 + index``.
 
-    Spec: ``/tmp/headspec/spec/types/market.yaml``.
+    Spec: ``spec/types/market.yaml``.
     """
 
     tokens: tuple[int, int]
@@ -2476,7 +2476,7 @@ class SpotPair:
 class SpotStateMessage:
     """Spot account state of the user (``spotState`` stream).
 
-    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    Spec: ``spec/types/channels.yaml``.
     """
 
     user: str
@@ -2491,7 +2491,7 @@ class SpotStateMessage:
 class SpotToken:
     """One token of ``spotMeta.tokens``.
 
-    Spec: ``/tmp/headspec/spec/types/market.yaml``.
+    Spec: ``spec/types/market.yaml``.
     """
 
     name: str
@@ -2520,7 +2520,7 @@ class SpotToken:
 class SpotTokenSpec:
     """Name and decimals of a token being deployed.
 
-    Spec: ``/tmp/headspec/spec/types/deploy.yaml``.
+    Spec: ``spec/types/deploy.yaml``.
     """
 
     name: str
@@ -2537,7 +2537,7 @@ class SpotTokenSpec:
 class SpotTransferDelta:
     """A spot token transfer between users (``spotTransfer``).
 
-    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    Spec: ``spec/types/ledger.yaml``.
     """
 
     token: str
@@ -2568,7 +2568,7 @@ class SpotTransferDelta:
 class StakingDelegate:
     """A delegation or undelegation in the staking history.
 
-    Spec: ``/tmp/headspec/spec/types/staking.yaml``.
+    Spec: ``spec/types/staking.yaml``.
     """
 
     validator: str
@@ -2585,7 +2585,7 @@ class StakingDelegate:
 class StakingDelta:
     """What a staking history entry did; exactly one of the fields is set.
 
-    Spec: ``/tmp/headspec/spec/types/staking.yaml``.
+    Spec: ``spec/types/staking.yaml``.
     """
 
     delegate: StakingDelegate | None = None
@@ -2602,7 +2602,7 @@ class StakingDelta:
 class StakingDeposit:
     """A transfer from spot into the staking balance.
 
-    Spec: ``/tmp/headspec/spec/types/staking.yaml``.
+    Spec: ``spec/types/staking.yaml``.
     """
 
     amount: Decimal
@@ -2615,7 +2615,7 @@ class StakingDeposit:
 class StakingDiscountTier:
     """A staking fee discount tier.
 
-    Spec: ``/tmp/headspec/spec/info/userFees.yaml``.
+    Spec: ``spec/info/userFees.yaml``.
     """
 
     bps_of_max_supply: Decimal
@@ -2630,7 +2630,7 @@ class StakingDiscountTier:
 class StakingLink:
     """Link between a staking account and a trading account.
 
-    Spec: ``/tmp/headspec/spec/info/userFees.yaml``.
+    Spec: ``spec/info/userFees.yaml``.
     """
 
     type: str
@@ -2647,7 +2647,7 @@ class StakingLink:
 class StakingWithdrawal:
     """A withdrawal from the staking balance back to spot.
 
-    Spec: ``/tmp/headspec/spec/types/staking.yaml``.
+    Spec: ``spec/types/staking.yaml``.
     """
 
     amount: Decimal
@@ -2662,7 +2662,7 @@ class StakingWithdrawal:
 class StandaloneOutcomeRole:
     """Template role that deploys a single outcome.
 
-    Spec: ``/tmp/headspec/spec/types/outcomes.yaml``.
+    Spec: ``spec/types/outcomes.yaml``.
     """
 
     side_names: tuple[str, ...]
@@ -2675,7 +2675,7 @@ class StandaloneOutcomeRole:
 class StatsVault:
     """One vault of the web frontend's vault list.
 
-    Spec: ``/tmp/headspec/spec/types/stats.yaml``.
+    Spec: ``spec/types/stats.yaml``.
     """
 
     apr: float | None = None
@@ -2692,7 +2692,7 @@ class StatsVault:
 class SubAccount:
     """A sub-account with its perp and spot state.
 
-    Spec: ``/tmp/headspec/spec/types/account.yaml``.
+    Spec: ``spec/types/account.yaml``.
     """
 
     name: str
@@ -2713,7 +2713,7 @@ class SubAccount:
 class SubAccount2:
     """A sub-account with its perp state on every dex and its spot state.
 
-    Spec: ``/tmp/headspec/spec/types/account.yaml``.
+    Spec: ``spec/types/account.yaml``.
     """
 
     name: str
@@ -2736,7 +2736,7 @@ class SubAccount2:
 class SubAccountTransferDelta:
     """A USDC transfer between a master and a sub-account (``subAccountTransfer``).
 
-    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    Spec: ``spec/types/ledger.yaml``.
     """
 
     usdc: Decimal
@@ -2755,7 +2755,7 @@ class SubAccountTransferDelta:
 class TokenDetails:
     """Supply, prices and genesis of a spot token.
 
-    Spec: ``/tmp/headspec/spec/types/deploy.yaml``.
+    Spec: ``spec/types/deploy.yaml``.
     """
 
     name: str
@@ -2798,7 +2798,7 @@ class TokenDetails:
 class TokenGenesis:
     """Genesis balances of a token.
 
-    Spec: ``/tmp/headspec/spec/types/deploy.yaml``.
+    Spec: ``spec/types/deploy.yaml``.
     """
 
     user_balances: tuple[tuple[str, Decimal], ...]
@@ -2815,7 +2815,7 @@ class TokenGenesis:
 class Trade:
     """A public trade.
 
-    Spec: ``/tmp/headspec/spec/types/market.yaml``.
+    Spec: ``spec/types/market.yaml``.
     """
 
     coin: str
@@ -2837,7 +2837,7 @@ class Trade:
 class TwapHistoryEntry:
     """One status change of a TWAP order.
 
-    Spec: ``/tmp/headspec/spec/types/orders.yaml``.
+    Spec: ``spec/types/orders.yaml``.
     """
 
     time: int
@@ -2856,7 +2856,7 @@ class TwapHistoryEntry:
 class TwapSliceFill:
     """A fill of one TWAP slice.
 
-    Spec: ``/tmp/headspec/spec/types/orders.yaml``.
+    Spec: ``spec/types/orders.yaml``.
     """
 
     fill: UserFill
@@ -2871,7 +2871,7 @@ class TwapSliceFill:
 class TwapState:
     """State of a TWAP order.
 
-    Spec: ``/tmp/headspec/spec/types/orders.yaml``.
+    Spec: ``spec/types/orders.yaml``.
     """
 
     coin: str
@@ -2906,7 +2906,7 @@ class TwapState:
 class TwapStatesMessage:
     """Running TWAP orders of the user on one perp dex (``twapStates`` stream).
 
-    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    Spec: ``spec/types/channels.yaml``.
     """
 
     user: str
@@ -2923,7 +2923,7 @@ class TwapStatesMessage:
 class TwapStatus:
     """Status of a TWAP order.
 
-    Spec: ``/tmp/headspec/spec/types/orders.yaml``.
+    Spec: ``spec/types/orders.yaml``.
     """
 
     status: str
@@ -2938,7 +2938,7 @@ class TwapStatus:
 class TwapTrigger:
     """The trigger of a triggered TWAP order.
 
-    Spec: ``/tmp/headspec/spec/types/orders.yaml``.
+    Spec: ``spec/types/orders.yaml``.
     """
 
     px: Decimal
@@ -2953,7 +2953,7 @@ class TwapTrigger:
 class TxDetailsResponse:
     """Answer to a txDetails request.
 
-    Spec: ``/tmp/headspec/spec/types/explorer.yaml``.
+    Spec: ``spec/types/explorer.yaml``.
     """
 
     type: str
@@ -2968,7 +2968,7 @@ class TxDetailsResponse:
 class UsdcRouting:
     """Routes currently used to move USDC in and out.
 
-    Spec: ``/tmp/headspec/spec/types/misc.yaml``.
+    Spec: ``spec/types/misc.yaml``.
     """
 
     deposit_route: str
@@ -2983,7 +2983,7 @@ class UsdcRouting:
 class UserDetailsResponse:
     """Answer to a userDetails request.
 
-    Spec: ``/tmp/headspec/spec/types/explorer.yaml``.
+    Spec: ``spec/types/explorer.yaml``.
     """
 
     type: str
@@ -2998,7 +2998,7 @@ class UserDetailsResponse:
 class UserEventsMessage:
     """One event of the user (``userEvents`` stream, channel ``user``); exactly one field is set.
 
-    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    Spec: ``spec/types/channels.yaml``.
     """
 
     fills: tuple[UserFill, ...] | None = None
@@ -3021,7 +3021,7 @@ class UserEventsMessage:
 class UserFees:
     """A user's fees.
 
-    Spec: ``/tmp/headspec/spec/info/userFees.yaml``.
+    Spec: ``spec/info/userFees.yaml``.
     """
 
     daily_user_vlm: tuple[DailyUserVolume, ...]
@@ -3058,7 +3058,7 @@ class UserFees:
 class UserFill:
     """One fill of a user's order.
 
-    Spec: ``/tmp/headspec/spec/types/orders.yaml``.
+    Spec: ``spec/types/orders.yaml``.
     """
 
     coin: str
@@ -3107,7 +3107,7 @@ class UserFill:
 class UserFillsMessage:
     """Fills of the user (``userFills`` stream; the first message is a snapshot of recent fills).
 
-    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    Spec: ``spec/types/channels.yaml``.
     """
 
     user: str
@@ -3124,7 +3124,7 @@ class UserFillsMessage:
 class UserFundingsMessage:
     """Funding payments of the user (``userFundings`` stream; the first message is a snapshot).
 
-    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    Spec: ``spec/types/channels.yaml``.
     """
 
     user: str
@@ -3141,7 +3141,7 @@ class UserFundingsMessage:
 class UserHistoricalOrdersMessage:
     """Order status changes of the user (``userHistoricalOrders`` stream; the first message is a snapshot).
 
-    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    Spec: ``spec/types/channels.yaml``.
     """
 
     user: str
@@ -3158,7 +3158,7 @@ class UserHistoricalOrdersMessage:
 class UserLiquidationEvent:
     """A liquidation the user took part in (``userEvents`` ``liquidation``; snake_case keys on the wire).
 
-    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    Spec: ``spec/types/channels.yaml``.
     """
 
     lid: int
@@ -3179,7 +3179,7 @@ class UserLiquidationEvent:
 class UserNonFundingLedgerUpdatesMessage:
     """Non-funding ledger changes of the user (``userNonFundingLedgerUpdates`` stream; the first message is a snapshot).
 
-    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    Spec: ``spec/types/channels.yaml``.
     """
 
     user: str
@@ -3196,7 +3196,7 @@ class UserNonFundingLedgerUpdatesMessage:
 class UserRateLimit:
     """A user's address-based action limit.
 
-    Spec: ``/tmp/headspec/spec/types/account.yaml``.
+    Spec: ``spec/types/account.yaml``.
     """
 
     cum_vlm: Decimal
@@ -3215,7 +3215,7 @@ class UserRateLimit:
 class UserRole:
     """Role of an address: ``missing``, ``user``, ``vault``, ``agent`` or ``subAccount``.
 
-    Spec: ``/tmp/headspec/spec/types/account.yaml``.
+    Spec: ``spec/types/account.yaml``.
     """
 
     role: str
@@ -3230,7 +3230,7 @@ class UserRole:
 class UserRoleData:
     """Details of a user role.
 
-    Spec: ``/tmp/headspec/spec/types/account.yaml``.
+    Spec: ``spec/types/account.yaml``.
     """
 
     user: str | None = None
@@ -3245,7 +3245,7 @@ class UserRoleData:
 class UserTwapHistoryMessage:
     """TWAP status changes of the user (``userTwapHistory`` stream; the first message is a snapshot).
 
-    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    Spec: ``spec/types/channels.yaml``.
     """
 
     user: str
@@ -3262,7 +3262,7 @@ class UserTwapHistoryMessage:
 class UserTwapSliceFillsMessage:
     """TWAP slice fills of the user (``userTwapSliceFills`` stream; the first message is a snapshot).
 
-    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    Spec: ``spec/types/channels.yaml``.
     """
 
     user: str
@@ -3279,7 +3279,7 @@ class UserTwapSliceFillsMessage:
 class UserVaultEquity:
     """A user's deposit in one vault.
 
-    Spec: ``/tmp/headspec/spec/types/vaults.yaml``.
+    Spec: ``spec/types/vaults.yaml``.
     """
 
     vault_address: str
@@ -3296,7 +3296,7 @@ class UserVaultEquity:
 class ValidatorL1Vote:
     """One open L1 governance vote of the validators.
 
-    Spec: ``/tmp/headspec/spec/types/staking.yaml``.
+    Spec: ``spec/types/staking.yaml``.
     """
 
     expire_time: int
@@ -3315,7 +3315,7 @@ class ValidatorL1Vote:
 class ValidatorL1VoteAction:
     """What a validator L1 vote is about; exactly one of the fields is set (the keys are single letters on the wire).
 
-    Spec: ``/tmp/headspec/spec/types/staking.yaml``.
+    Spec: ``spec/types/staking.yaml``.
     """
 
     d: str | None = None
@@ -3334,7 +3334,7 @@ class ValidatorL1VoteAction:
 class ValidatorStats:
     """Performance of a validator over one period.
 
-    Spec: ``/tmp/headspec/spec/types/staking.yaml``.
+    Spec: ``spec/types/staking.yaml``.
     """
 
     uptime_fraction: Decimal
@@ -3351,7 +3351,7 @@ class ValidatorStats:
 class ValidatorSummary:
     """One validator with its stake and recent performance.
 
-    Spec: ``/tmp/headspec/spec/types/staking.yaml``.
+    Spec: ``spec/types/staking.yaml``.
     """
 
     validator: str
@@ -3384,7 +3384,7 @@ class ValidatorSummary:
 class VaultChildAddresses:
     """The child vaults of a parent vault.
 
-    Spec: ``/tmp/headspec/spec/types/vaults.yaml``.
+    Spec: ``spec/types/vaults.yaml``.
     """
 
     child_addresses: tuple[str, ...]
@@ -3397,7 +3397,7 @@ class VaultChildAddresses:
 class VaultCreateDelta:
     """Creation of a vault (``vaultCreate``).
 
-    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    Spec: ``spec/types/ledger.yaml``.
     """
 
     vault: str
@@ -3416,7 +3416,7 @@ class VaultCreateDelta:
 class VaultDepositDelta:
     """A deposit into a vault (``vaultDeposit``).
 
-    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    Spec: ``spec/types/ledger.yaml``.
     """
 
     vault: str
@@ -3433,7 +3433,7 @@ class VaultDepositDelta:
 class VaultDetails:
     """Full description of a vault with its performance and depositors.
 
-    Spec: ``/tmp/headspec/spec/types/vaults.yaml``.
+    Spec: ``spec/types/vaults.yaml``.
     """
 
     name: str
@@ -3476,7 +3476,7 @@ class VaultDetails:
 class VaultDistributionDelta:
     """A distribution paid by a vault (``vaultDistribution``).
 
-    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    Spec: ``spec/types/ledger.yaml``.
     """
 
     vault: str
@@ -3493,7 +3493,7 @@ class VaultDistributionDelta:
 class VaultFollower:
     """A depositor of a vault (the leader appears with user ``Leader``).
 
-    Spec: ``/tmp/headspec/spec/types/vaults.yaml``.
+    Spec: ``spec/types/vaults.yaml``.
     """
 
     user: str
@@ -3518,7 +3518,7 @@ class VaultFollower:
 class VaultLeaderCommissionDelta:
     """Commission earned by a vault leader (``vaultLeaderCommission``).
 
-    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    Spec: ``spec/types/ledger.yaml``.
     """
 
     user: str
@@ -3535,7 +3535,7 @@ class VaultLeaderCommissionDelta:
 class VaultRelationshipParent:
     """A parent vault with its child vaults.
 
-    Spec: ``/tmp/headspec/spec/types/vaults.yaml``.
+    Spec: ``spec/types/vaults.yaml``.
     """
 
     type: str
@@ -3550,7 +3550,7 @@ class VaultRelationshipParent:
 class VaultRelationshipPlain:
     """A vault that is not a parent vault (``normal`` or ``child``).
 
-    Spec: ``/tmp/headspec/spec/types/vaults.yaml``.
+    Spec: ``spec/types/vaults.yaml``.
     """
 
     type: str
@@ -3563,7 +3563,7 @@ class VaultRelationshipPlain:
 class VaultSummary:
     """Short description of a vault.
 
-    Spec: ``/tmp/headspec/spec/types/vaults.yaml``.
+    Spec: ``spec/types/vaults.yaml``.
     """
 
     name: str
@@ -3588,7 +3588,7 @@ class VaultSummary:
 class VaultWithdrawDelta:
     """A withdrawal from a vault (``vaultWithdraw``).
 
-    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    Spec: ``spec/types/ledger.yaml``.
     """
 
     vault: str
@@ -3615,7 +3615,7 @@ class VaultWithdrawDelta:
 class VipFeeTier:
     """A fee tier reached by 14-day volume.
 
-    Spec: ``/tmp/headspec/spec/info/userFees.yaml``.
+    Spec: ``spec/info/userFees.yaml``.
     """
 
     ntl_cutoff: Decimal
@@ -3636,7 +3636,7 @@ class VipFeeTier:
 class WebData2:
     """The frontend aggregate of a user's account and the market.
 
-    Spec: ``/tmp/headspec/spec/info/webData2.yaml``.
+    Spec: ``spec/info/webData2.yaml``.
     """
 
     clearinghouse_state: ClearinghouseState
@@ -3681,7 +3681,7 @@ class WebData2:
 class WebData3Message:
     """The web frontend's aggregate of a user's account (``webData3`` stream).
 
-    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    Spec: ``spec/types/channels.yaml``.
     """
 
     user_state: WebData3UserState
@@ -3696,7 +3696,7 @@ class WebData3Message:
 class WebData3PerpDexState:
     """Per-perp-dex part of ``webData3``.
 
-    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    Spec: ``spec/types/channels.yaml``.
     """
 
     total_vault_equity: Decimal
@@ -3713,7 +3713,7 @@ class WebData3PerpDexState:
 class WebData3UserState:
     """Account-level part of ``webData3``.
 
-    Spec: ``/tmp/headspec/spec/types/channels.yaml``.
+    Spec: ``spec/types/channels.yaml``.
     """
 
     cum_ledger: Decimal
@@ -3742,7 +3742,7 @@ class WebData3UserState:
 class WindowPerformance:
     """Performance of a trader over one window.
 
-    Spec: ``/tmp/headspec/spec/types/stats.yaml``.
+    Spec: ``spec/types/stats.yaml``.
     """
 
     pnl: Decimal | None = None
@@ -3759,7 +3759,7 @@ class WindowPerformance:
 class WithdrawDelta:
     """A USDC withdrawal to the bridge (``withdraw``).
 
-    Spec: ``/tmp/headspec/spec/types/ledger.yaml``.
+    Spec: ``spec/types/ledger.yaml``.
     """
 
     usdc: Decimal
