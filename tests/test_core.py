@@ -71,7 +71,8 @@ def test_environment_overrides_default_and_arguments_override_environment() -> N
     assert net.http_url == "http://127.0.0.1:8080"
     assert net.ws_url == "ws://127.0.0.1:8080/ws"
     assert net.exchange_url == "http://127.0.0.1:8080/exchange"
-    assert net.is_mainnet is True  # a custom URL on the default network keeps its chain
+    assert net.is_mainnet is False  # a custom URL alone signs as testnet
+    assert resolve_network("mainnet", http_url="http://127.0.0.1:8080", env={}).is_mainnet is True
     net = resolve_network("testnet", http_url="https://example.test", ws_url="wss://ws.example.test/ws", env={})
     assert (net.http_url, net.ws_url, net.is_mainnet) == ("https://example.test", "wss://ws.example.test/ws", False)
 

@@ -127,8 +127,9 @@ def resolve_network(
     """Work out the :class:`Network` from arguments, then the environment, then mainnet.
 
     ``network`` is ``"mainnet"``, ``"testnet"`` or a :class:`Network`.  ``http_url`` /
-    ``ws_url`` replace the URLs of the chosen network (a custom URL on a named network keeps
-    that network's chain for signing).
+    ``ws_url`` replace the URLs of the chosen network: a custom URL on an explicitly named network
+    keeps that network's chain for signing; a custom URL alone signs as testnet, so a signature
+    made for a test server can never be replayed on mainnet.
     """
     environ = os.environ if env is None else env
     setting = "network"
@@ -136,6 +137,7 @@ def resolve_network(
         raw = environ.get(ENV_NETWORK)
         if raw is not None and raw.strip():
             network, setting = raw.strip().lower(), ENV_NETWORK
+    explicit = network is not None
     if network is None:
         base = MAINNET
     elif isinstance(network, Network):
@@ -154,7 +156,8 @@ def resolve_network(
         return base
     if http_url is not None:
         try:
-            custom = custom_network(http_url, None, is_mainnet=base.is_mainnet)
+            # a custom server signs for the named network's chain; with no network named, as testnet
+            custom = custom_network(http_url, None, is_mainnet=base.is_mainnet and explicit)
         except ConfigError as exc:
             raise ConfigError(http_setting, str(exc).split(": ", 1)[1]) from None
     else:

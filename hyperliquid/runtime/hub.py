@@ -36,6 +36,18 @@ class SyncStream(Protocol, Generic[T_co]):
         """Delivered items (see ``docs/websocket.md`` for the item type)."""
         ...
 
+    def get(self, timeout: float | None = None) -> Any:
+        """The next item, waiting at most ``timeout`` seconds."""
+        ...
+
+    def get_nowait(self) -> Any:
+        """The next buffered item, or ``None``."""
+        ...
+
+    def data(self, timeout: float | None = None) -> Iterator[T_co]:
+        """Only the decoded payloads."""
+        ...
+
     def close(self) -> None:
         """Cancel the subscription."""
         ...
@@ -46,6 +58,10 @@ class AsyncStream(Protocol, Generic[T_co]):
 
     def __aiter__(self) -> AsyncIterator[Any]:
         """Delivered items (see ``docs/websocket.md`` for the item type)."""
+        ...
+
+    async def get(self, timeout: float | None = None) -> Any:
+        """The next item, waiting at most ``timeout`` seconds."""
         ...
 
     async def close(self) -> None:

@@ -48,6 +48,13 @@ class SyncSubscription(Generic[T]):
         except StopAsyncIteration:
             raise StopIteration from None
 
+    def get_nowait(self) -> WsItem | None:
+        """The next buffered item, or ``None`` when nothing is waiting (never blocks)."""
+        try:
+            return self.get(0)
+        except (TimeoutError, StopIteration):
+            return None
+
     def __iter__(self) -> Iterator[WsItem]:
         while True:
             try:
