@@ -1,0 +1,58 @@
+"""Storage through the client: storable info responses and ``store=True`` subscriptions, no duplicates."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from hyperliquid.client import Client, ClientConfig
+from hyperliquid.runtime.errors import InvalidInputError
+from hyperliquid.runtime.storage import StorageConfig
+from hyperliquid.runtime.ws import Message
+from hyperliquid.testing import FakeExchange
+
+ROOT = Path(__file__).resolve().parents[1]
+USER = "0x" + "ab" * 20
+FILLS = json.loads((ROOT.parent / "shared" / "fixtures" / "real" / "userFills__1.json").read_text())["response"][:20]
+
+
+def test_http_then_websocket_replay_stores_each_fill_once() -> None:
+    config = ClientConfig(warm=False, storage=StorageConfig(flush_interval=0.05))
+    with FakeExchange() as fx, Client(http_url=fx.http_url, config=config) as client:
+        fx.set_info("userFills", FILLS)
+        assert len(client.info.user_fills(USER)) == 20
+        assert client.storage is not None
+        sub = client.streams.user_fills(USER, store=True)
+        deadline = time.monotonic() + 5
+        while not any(s.get("type") == "userFills" for _, s in fx.ws_subscriptions):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        fx.publish({"type": "userFills", "user": USER}, {"user": USER, "fills": FILLS[:10]})
+        got = 0
+        while got < 10:
+            item = sub.get(timeout=5)
+            if isinstance(item, Message) and not item.data.is_snapshot:
+                got += len(item.data.fills)
+        sub.close()
+        assert client.storage.flush(timeout=5)
+        rows = client.storage.backend.read_fills(USER)
+        assert len(rows) == 20  # 20 from HTTP, the 10 replayed over the socket are the same rows
+        assert client.storage.stats().written >= 20
+
+
+def test_store_on_a_channel_without_storable_data_is_refused() -> None:
+    config = ClientConfig(warm=False, storage=StorageConfig())
+    with FakeExchange() as fx, Client(http_url=fx.http_url, config=config) as client:
+        with pytest.raises(InvalidInputError) as info:
+            client.streams.l2_book("BTC", store=True)
+        assert info.value.field == "store"
+
+
+def test_store_without_storage_configured_is_refused() -> None:
+    with FakeExchange() as fx, Client(http_url=fx.http_url, config=ClientConfig(warm=False)) as client:
+        with pytest.raises(InvalidInputError, match="storage"):
+            client.streams.trades("BTC", store=True)
+        assert fx.ws_subscriptions == []
