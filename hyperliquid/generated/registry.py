@@ -874,7 +874,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 wire="grouping",
                 type="any",
                 required=False,
-                default=None,
+                default="na",
                 doc="'na', 'normalTpsl', 'positionTpsl' or {'p': n}.",
             ),
             ParamSpec(

@@ -1,0 +1,452 @@
+"""The action sender against a real local server: framing, verification, rejections, uncertainty, resend.
+
+The fake exchange's ``/exchange`` answers are scripted here (``set_exchange_handler`` and faults),
+so these tests pin the sender's behaviour independently of the fake's matching engine.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from test_exchange_support import KEY_A, KEY_B, collect, exchange_posts, make_async_rig, make_rig
+
+from hyperliquid.generated.registry import ENDPOINTS
+from hyperliquid.runtime.config import custom_network
+from hyperliquid.runtime.errors import (
+    ApiRejectedError,
+    HTTPStatusError,
+    IndeterminateError,
+    InvalidInputError,
+    RateLimitedError,
+    SignatureMismatchError,
+    TransportError,
+)
+from hyperliquid.runtime.exchange import ActionSender, server_digest
+from hyperliquid.runtime.results import Filled, OrderError, Resting, Success
+from hyperliquid.runtime.signing import EthAccountBackend, NonceManager, Signature, Wallet, recover_address
+from hyperliquid.runtime.transport import HttpTransport
+from hyperliquid.testing import FakeExchange, Fault
+
+OK = {"status": "ok", "response": {"type": "default"}}
+CLOID_1 = "0x" + "00" * 15 + "01"
+CLOID_2 = "0x" + "00" * 15 + "02"
+
+
+def order_wire(asset: int = 0, px: str = "97000", sz: str = "0.001", cloid: str | None = None) -> dict[str, Any]:
+    wire: dict[str, Any] = {"a": asset, "b": True, "p": px, "s": sz, "r": False, "t": {"limit": {"tif": "Gtc"}}}
+    if cloid is not None:
+        wire["c"] = cloid
+    return wire
+
+
+@pytest.fixture
+def fx() -> Iterator[FakeExchange]:
+    with FakeExchange() as fake:
+        fake.set_exchange_handler(lambda body: OK)
+        yield fake
+
+
+@pytest.fixture
+def wallet() -> Wallet:
+    return Wallet.from_key(KEY_A)
+
+
+# ---------------------------------------------------------------------------------------------- framing
+def test_body_is_signed_by_the_wallet_and_framed_like_the_sdk(fx: FakeExchange, wallet: Wallet) -> None:
+    rig = make_rig(fx, wallet)
+    try:
+        result = rig.exchange.actions.order([order_wire(cloid=CLOID_1)], grouping="na")
+        (body,) = exchange_posts(fx)
+        assert list(body) == ["action", "nonce", "signature", "vaultAddress", "expiresAfter"]
+        assert body["vaultAddress"] is None and body["expiresAfter"] is None
+        assert result.nonce == body["nonce"]
+        digest = server_digest(ENDPOINTS["exchange.order"], body, is_mainnet=False)
+        assert recover_address(digest, body["signature"]) == wallet.address
+        # the custom (test) network signs as testnet: a mainnet digest recovers someone else
+        assert recover_address(server_digest(ENDPOINTS["exchange.order"], body, is_mainnet=True),
+                               body["signature"]) != wallet.address  # fmt: skip
+    finally:
+        rig.close()
+
+
+def test_user_signed_keys_are_filled_in_place_and_appended(fx: FakeExchange, wallet: Wallet) -> None:
+    rig = make_rig(fx, wallet)
+    try:
+        rig.exchange.actions.usd_send("0x" + "ab" * 20, "12.5")
+        rig.exchange.actions.c_deposit(100_000_000)
+        send, deposit = (b["action"] for b in exchange_posts(fx))
+        # SDK order: fields, type, then signatureChainId/hyperliquidChain appended
+        assert list(send) == ["destination", "amount", "time", "type", "signatureChainId", "hyperliquidChain"]
+        assert send["hyperliquidChain"] == "Testnet" and send["signatureChainId"] == "0x66eee"
+        # TS-shaped action: placeholders filled where they stand
+        assert list(deposit) == ["type", "signatureChainId", "hyperliquidChain", "wei", "nonce"]
+        bodies = exchange_posts(fx)
+        assert send["time"] == bodies[0]["nonce"] and deposit["nonce"] == bodies[1]["nonce"]
+        assert bodies[1]["nonce"] > bodies[0]["nonce"]
+    finally:
+        rig.close()
+
+
+def test_approve_agent_without_name_signs_empty_name_and_drops_the_key(fx: FakeExchange, wallet: Wallet) -> None:
+    rig = make_rig(fx, wallet)
+    try:
+        approval = rig.exchange.approve_agent()
+        (body,) = exchange_posts(fx)
+        assert "agentName" not in body["action"]
+        assert approval.agent is not None and body["action"]["agentAddress"] == approval.agent.checksum_address
+        digest = server_digest(ENDPOINTS["exchange.approveAgent"], body, is_mainnet=False)
+        assert recover_address(digest, body["signature"]) == wallet.address
+        assert "Wallet(address=" in repr(approval) and approval.agent._secret_hex() not in repr(approval)
+    finally:
+        rig.close()
+
+
+def test_weight_grows_with_the_batch(fx: FakeExchange, wallet: Wallet) -> None:
+    rig = make_rig(fx, wallet)
+    sent = collect(rig.bus, "exchange.sent")
+    starts = collect(rig.bus, "request.start")
+    try:
+        rig.exchange.actions.order([order_wire()] * 39, grouping="na")
+        rig.exchange.actions.order([order_wire()] * 80, grouping="na")
+        assert [e["weight"] for e in sent] == [1, 3]
+        assert [e["weight"] for e in starts if e["context"] == "exchange"] == [1, 3]
+    finally:
+        rig.close()
+
+
+def test_vault_only_where_hashed_and_expires_only_for_l1(fx: FakeExchange, wallet: Wallet) -> None:
+    vault = "0x" + "cd" * 20
+    rig = make_rig(fx, wallet, vault=vault)
+    try:
+        rig.exchange.actions.noop()
+        rig.exchange.actions.create_sub_account("alpha")  # never hashed with a vault
+        noop, sub = exchange_posts(fx)
+        assert noop["vaultAddress"] == vault and sub["vaultAddress"] is None
+        with pytest.raises(InvalidInputError, match="vault_address"):
+            rig.sender.send(ENDPOINTS["exchange.createSubAccount"], {"type": "createSubAccount", "name": "x"},
+                            vault_address=vault)  # fmt: skip
+        with pytest.raises(InvalidInputError, match="expires_after"):
+            rig.sender.send(
+                ENDPOINTS["exchange.usdSend"],
+                {"destination": vault, "amount": "1", "time": None, "type": "usdSend"},
+                expires_after=int(time.time() * 1000) + 60_000,
+            )
+        assert len(exchange_posts(fx)) == 2
+    finally:
+        rig.close()
+
+
+# ---------------------------------------------------------------------------------------------- answers
+def test_statuses_are_classified_and_a_partly_failed_batch_is_not_an_error(fx: FakeExchange, wallet: Wallet) -> None:
+    fx.set_exchange_handler(
+        lambda body: {
+            "status": "ok",
+            "response": {
+                "type": "order",
+                "data": {
+                    "statuses": [
+                        {"resting": {"oid": 11, "cloid": CLOID_1}},
+                        {"filled": {"totalSz": "0.02", "avgPx": "97001.5", "oid": 12}},
+                        {"error": "Order must have minimum value of $10."},
+                    ]
+                },
+            },
+        }
+    )
+    rig = make_rig(fx, wallet)
+    results = collect(rig.bus, "exchange.result")
+    try:
+        result = rig.exchange.actions.order([order_wire(cloid=CLOID_1), order_wire(), order_wire()], grouping="na")
+        resting, filled, error = result.statuses
+        assert resting == Resting(11, CLOID_1)
+        assert isinstance(filled, Filled) and str(filled.total_sz) == "0.02" and str(filled.avg_px) == "97001.5"
+        assert error == OrderError("Order must have minimum value of $10.")
+        assert not result.ok and result.errors == (error,)
+        assert [e["status"] for e in results] == ["partial"]
+    finally:
+        rig.close()
+
+
+def test_top_level_rejection_raises_with_the_server_message(fx: FakeExchange, wallet: Wallet) -> None:
+    message = "Insufficient margin to place order."
+    fx.set_exchange_handler(lambda body: {"status": "err", "response": message})
+    rig = make_rig(fx, wallet)
+    try:
+        with pytest.raises(ApiRejectedError) as info:
+            rig.exchange.actions.noop()
+        assert info.value.server_message == message and message in str(info.value)
+    finally:
+        rig.close()
+
+
+def test_unknown_signer_answer_gets_a_hint(fx: FakeExchange, wallet: Wallet) -> None:
+    agent = Wallet.from_key(KEY_B)
+    server = f"L1 error: User or API Wallet {agent.address} does not exist."
+    fx.set_exchange_handler(lambda body: {"status": "err", "response": server})
+    rig = make_rig(fx, agent, account=wallet.address)
+    try:
+        with pytest.raises(ApiRejectedError) as info:
+            rig.exchange.actions.noop()
+        assert info.value.server_message == server
+        assert "approve_agent" in str(info.value) and wallet.address in str(info.value)
+    finally:
+        rig.close()
+
+
+def test_cancel_statuses(fx: FakeExchange, wallet: Wallet) -> None:
+    fx.set_exchange_handler(
+        lambda body: {
+            "status": "ok",
+            "response": {"type": "cancel", "data": {"statuses": ["success", {"error": "Order was never placed."}]}},
+        }
+    )
+    rig = make_rig(fx, wallet)
+    try:
+        result = rig.exchange.actions.cancel([{"a": 0, "o": 1}, {"a": 0, "o": 2}])
+        assert result.statuses == (Success(), OrderError("Order was never placed."))
+    finally:
+        rig.close()
+
+
+# ---------------------------------------------------------------------------------------------- verification
+class WrongKeyBackend(EthAccountBackend):
+    """A broken backend: signs everything with another key."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self._other = Wallet.from_key(key)
+
+    def sign_l1_action(self, wallet: Wallet, *args: Any) -> Signature:
+        return super().sign_l1_action(self._other, *args)
+
+    def sign_typed_data(self, wallet: Wallet, *args: Any) -> Signature:
+        return super().sign_typed_data(self._other, *args)
+
+
+def test_mismatching_signature_is_refused_before_sending(fx: FakeExchange, wallet: Wallet) -> None:
+    rig = make_rig(fx, wallet, backend=WrongKeyBackend(KEY_B))
+    refused = collect(rig.bus, "exchange.refused")
+    try:
+        with pytest.raises(SignatureMismatchError) as info:
+            rig.exchange.actions.noop()
+        text = str(info.value)
+        assert Wallet.from_key(KEY_B).address in text and wallet.address in text
+        assert "wrong network" in text and "does not exist" in text
+        assert exchange_posts(fx) == [] and [e["action"] for e in refused] == ["noop"]
+    finally:
+        rig.close()
+    # with verification off, the same mistake reaches the server (which is why it is on by default)
+    rig = make_rig(fx, wallet, backend=WrongKeyBackend(KEY_B), verify=False)
+    try:
+        rig.exchange.actions.noop()
+        assert len(exchange_posts(fx)) == 1
+    finally:
+        rig.close()
+
+
+def test_values_that_do_not_survive_json_are_caught(fx: FakeExchange, wallet: Wallet) -> None:
+    rig = make_rig(fx, wallet)
+    try:
+        # an int map key is hashed as an int by msgpack but arrives as a string after JSON
+        with pytest.raises(SignatureMismatchError, match="survive JSON"):
+            rig.exchange.actions.order([{0: "x"}], grouping="na")
+        assert exchange_posts(fx) == []
+    finally:
+        rig.close()
+
+
+def test_user_signed_action_with_an_agent_is_refused(fx: FakeExchange, wallet: Wallet) -> None:
+    agent = Wallet.from_key(KEY_B)
+    rig = make_rig(fx, agent, account=wallet.address)
+    try:
+        with pytest.raises(SignatureMismatchError, match="agent"):
+            rig.exchange.usd_send("0x" + "ab" * 20, 5)
+        assert exchange_posts(fx) == []
+        rig.exchange.usd_send("0x" + "ab" * 20, 5, wallet=wallet)  # the master itself may
+        rig.exchange.actions.noop()  # and the agent signs L1 actions
+        assert len(exchange_posts(fx)) == 2
+    finally:
+        rig.close()
+
+
+def test_wrong_chain_for_a_known_host_is_refused() -> None:
+    net = custom_network("https://api.hyperliquid.xyz", is_mainnet=False)
+    with HttpTransport() as transport:
+        sender = ActionSender(transport, net, wallet=Wallet.from_key(KEY_A))
+        with pytest.raises(SignatureMismatchError, match="mainnet"):
+            sender.send(ENDPOINTS["exchange.noop"], {"type": "noop"})
+
+
+def test_no_wallet_is_a_clear_error(fx: FakeExchange) -> None:
+    rig = make_rig(fx, None)
+    try:
+        with pytest.raises(InvalidInputError, match="no wallet configured"):
+            rig.exchange.actions.noop()
+        assert exchange_posts(fx) == []
+    finally:
+        rig.close()
+
+
+# ---------------------------------------------------------------------------------------------- uncertainty
+def test_timeout_after_sending_is_indeterminate_with_nonce_and_cloids(fx: FakeExchange, wallet: Wallet) -> None:
+    fx.add_fault("/exchange", Fault.hang(), count=1)
+    rig = make_rig(fx, wallet)
+    results = collect(rig.bus, "exchange.result")
+    try:
+        started = time.monotonic()
+        with pytest.raises(IndeterminateError) as info:
+            rig.exchange.actions.order([order_wire(cloid=CLOID_1), order_wire(cloid=CLOID_2)], grouping="na",
+                                       timeout=0.5)  # fmt: skip
+        assert time.monotonic() - started < 0.5 + 1.5
+        err = info.value
+        (body,) = exchange_posts(fx)  # sent exactly once: never re-signed or retried
+        assert err.nonce == body["nonce"] and err.cloids == (CLOID_1, CLOID_2) and err.action_type == "order"
+        assert isinstance(err.__cause__, TransportError)
+        assert [e["status"] for e in results] == ["indeterminate"]
+    finally:
+        rig.close()
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        (Fault.close_mid_body(), IndeterminateError),
+        (Fault.status(502, body=b"bad gateway"), IndeterminateError),
+        (Fault.malformed_json(), IndeterminateError),
+        (Fault.truncated_json(), IndeterminateError),
+        (Fault.status(422, body=b"Failed to deserialize the JSON body into the target type"), HTTPStatusError),
+        (Fault.rate_limited(), RateLimitedError),
+    ],
+)
+def test_failures_after_sending_are_indeterminate_definite_ones_are_not(
+    fx: FakeExchange, wallet: Wallet, fault: Fault, expected: type[Exception]
+) -> None:
+    fx.add_fault("/exchange", fault, count=1)
+    rig = make_rig(fx, wallet)
+    try:
+        with pytest.raises(Exception) as info:
+            rig.exchange.actions.order([order_wire(cloid=CLOID_1)], grouping="na")
+        assert type(info.value) is expected
+        if expected is IndeterminateError:
+            assert info.value.cloids == (CLOID_1,) and info.value.__cause__ is not None  # type: ignore[attr-defined]
+        assert len(exchange_posts(fx)) == 1
+    finally:
+        rig.close()
+
+
+def test_connection_refused_is_a_plain_failure(wallet: Wallet) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with HttpTransport() as transport:
+        sender = ActionSender(transport, custom_network(f"http://127.0.0.1:{port}"), wallet=wallet)
+        with pytest.raises(TransportError) as info:
+            sender.send(ENDPOINTS["exchange.noop"], {"type": "noop"})
+        assert not isinstance(info.value, IndeterminateError) and info.value.request_sent is False
+
+
+def test_resend_posts_the_same_signed_body(fx: FakeExchange, wallet: Wallet) -> None:
+    fx.add_fault("/exchange", Fault.hang(), count=1)
+    rig = make_rig(fx, wallet)
+    resends = collect(rig.bus, "exchange.resend")
+    try:
+        with pytest.raises(IndeterminateError) as info:
+            rig.exchange.actions.order([order_wire(cloid=CLOID_1)], grouping="na", timeout=0.3)
+        result = rig.exchange.resend(info.value)
+        first, second = fx.requests_for("/exchange")
+        assert json.loads(first.raw) == json.loads(second.raw) and first.raw == second.raw
+        assert result.nonce == info.value.nonce and len(resends) == 1
+    finally:
+        rig.close()
+
+
+def test_resend_refused_for_its_nonce_is_still_indeterminate(fx: FakeExchange, wallet: Wallet) -> None:
+    seen: set[int] = set()
+
+    def handler(body: dict[str, Any]) -> Any:
+        if body["nonce"] in seen:
+            return {"status": "err", "response": f"Invalid nonce: duplicate nonce {body['nonce']}"}
+        seen.add(body["nonce"])
+        return OK
+
+    fx.set_exchange_handler(handler)
+    fx.add_fault("/exchange", Fault.close_mid_body(), count=1)  # executed, but the answer was lost
+    rig = make_rig(fx, wallet)
+    try:
+        with pytest.raises(IndeterminateError) as first:
+            rig.exchange.actions.order([order_wire(cloid=CLOID_1)], grouping="na")
+        with pytest.raises(IndeterminateError) as again:
+            rig.exchange.resend(first.value)
+        assert again.value.nonce == first.value.nonce and "duplicate nonce" in str(again.value)
+        assert isinstance(again.value.__cause__, ApiRejectedError)
+        # a normal (not resent) duplicate is a plain rejection
+        with pytest.raises(ApiRejectedError, match="duplicate nonce"):
+            rig.sender.send(ENDPOINTS["exchange.noop"], {"type": "noop"}, nonce=first.value.nonce)
+    finally:
+        rig.close()
+
+
+def test_resend_of_an_unknown_error_is_refused(fx: FakeExchange, wallet: Wallet) -> None:
+    rig = make_rig(fx, wallet)
+    try:
+        with pytest.raises(InvalidInputError, match="nonce 5"):
+            rig.exchange.resend(IndeterminateError("x", nonce=5))
+        assert exchange_posts(fx) == []
+    finally:
+        rig.close()
+
+
+def test_nonces_are_unique_and_increasing_per_signer(fx: FakeExchange, wallet: Wallet) -> None:
+    rig = make_rig(fx, wallet, nonces=NonceManager(clock=lambda: 1_700_000_000_000))
+    try:
+        for _ in range(5):
+            rig.exchange.actions.noop()
+        nonces = [b["nonce"] for b in exchange_posts(fx)]
+        assert nonces == list(range(1_700_000_000_000, 1_700_000_000_005))
+    finally:
+        rig.close()
+
+
+# ---------------------------------------------------------------------------------------------- secrets
+def test_no_key_material_in_logs_events_or_errors(
+    fx: FakeExchange, wallet: Wallet, caplog: pytest.LogCaptureFixture
+) -> None:
+    fx.add_fault("/exchange", Fault.hang(), count=1)
+    caplog.set_level(logging.DEBUG, logger="hyperliquid")
+    rig = make_rig(fx, wallet)
+    events = collect(rig.bus, "*")
+    try:
+        with pytest.raises(IndeterminateError) as info:
+            rig.exchange.actions.noop(timeout=0.3)
+        secret = KEY_A[2:]
+        assert secret not in str(info.value) and secret not in repr(rig.sender)
+        assert all(secret not in repr(e.fields) for e in events)
+        assert secret not in caplog.text and "exchange action answered" in caplog.text
+    finally:
+        rig.close()
+
+
+# ---------------------------------------------------------------------------------------------- async
+async def test_async_sender_success_and_indeterminate(wallet: Wallet) -> None:
+    async with FakeExchange() as fx:
+        fx.set_exchange_handler(lambda body: OK)
+        rig = make_async_rig(fx, wallet)
+        try:
+            result = await rig.exchange.actions.noop()
+            assert result.response_type == "default"
+            fx.add_fault("/exchange", Fault.hang(), count=1)
+            started = time.monotonic()
+            with pytest.raises(IndeterminateError) as info:
+                await rig.exchange.actions.order([order_wire(cloid=CLOID_2)], grouping="na", timeout=0.3)
+            assert time.monotonic() - started < 0.3 + 1.5 and info.value.cloids == (CLOID_2,)
+            resent = await rig.exchange.resend(info.value)
+            assert resent.nonce == info.value.nonce
+            assert len(fx.requests_for("/exchange")) == 3
+        finally:
+            await rig.aclose()
