@@ -3,14 +3,7 @@
 See ``docs/caching.md`` for the guarantees and the eviction policy.
 """
 
-from hyperliquid.runtime.cache.policy import (
-    DEFAULT_TTL_BY_KIND,
-    INFO_CACHE_POLICIES,
-    CachePolicy,
-    InfoCache,
-    info_cache_key,
-    policy_for,
-)
+from hyperliquid.runtime.cache.policy import DEFAULT_TTL_BY_KIND, info_cache_key
 from hyperliquid.runtime.cache.ttl import (
     CacheConfig,
     CacheEntryInfo,
@@ -23,14 +16,11 @@ from hyperliquid.runtime.cache.warmup import Backoff, Warmer, WarmerStatus, Warm
 
 __all__ = [
     "DEFAULT_TTL_BY_KIND",
-    "INFO_CACHE_POLICIES",
     "Backoff",
     "CacheConfig",
     "CacheEntryInfo",
-    "CachePolicy",
     "CacheStats",
     "FetchCancelledError",
-    "InfoCache",
     "TTLCache",
     "WarmStatus",
     "Warmer",
@@ -38,5 +28,4 @@ __all__ = [
     "WarmupManager",
     "approx_sizeof",
     "info_cache_key",
-    "policy_for",
 ]
