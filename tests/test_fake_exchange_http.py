@@ -281,13 +281,16 @@ def test_explorer_and_stats(fx: FakeExchange) -> None:
 # ---------------------------------------------------------------- /exchange
 def test_exchange_default_canned_and_custom_handler(fx: FakeExchange) -> None:
     url = fx.http_url + "/exchange"
+    # Phase 2: the default is the trading engine; an order action without `orders` does not
+    # deserialize, and a well-formed one with a made-up signature is refused.
     r = httpx.post(url, json=signed_body())
-    assert r.status_code == 200
-    assert r.json()["status"] == "err" and "order" in r.json()["response"]
+    assert r.status_code == 422 and "`orders`" in r.text
+    r = httpx.post(url, json=signed_body(orders=[], grouping="na"))
+    assert r.status_code == 200 and r.json()["status"] == "err"
 
     fx.set_exchange_response("updateLeverage", {"status": "ok", "response": {"type": "default"}})
     assert httpx.post(url, json=signed_body("updateLeverage")).json()["status"] == "ok"
-    assert httpx.post(url, json=signed_body("order")).json()["status"] == "err"
+    assert httpx.post(url, json=signed_body("order", orders=[], grouping="na")).json()["status"] == "err"
 
     got: list[dict] = []
 
@@ -302,8 +305,8 @@ def test_exchange_default_canned_and_custom_handler(fx: FakeExchange) -> None:
     fx.set_exchange_handler(lambda body: Reply(status=429, payload=None))
     assert httpx.post(url, json=signed_body()).status_code == 429
     fx.set_exchange_handler(None)
-    assert httpx.post(url, json=signed_body()).json()["status"] == "err"
-    assert len(fx.requests_for("/exchange", **{"action.type": "order"})) == 5
+    assert httpx.post(url, json=signed_body(orders=[], grouping="na")).json()["status"] == "err"
+    assert len(fx.requests_for("/exchange", **{"action.type": "order"})) == 6
 
 
 @pytest.mark.parametrize(

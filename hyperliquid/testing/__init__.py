@@ -11,6 +11,7 @@ Example::
 Requires the ``testing`` extra (aiohttp).  See ``docs/testing.md``.
 """
 
+from hyperliquid.testing.engine import HOUSE_ADDRESS, ExchangeEngine
 from hyperliquid.testing.faults import Fault, FaultHandle, FaultKind
 from hyperliquid.testing.fixtures import Fixture, iter_fixtures
 from hyperliquid.testing.handlers import DESERIALIZE_ERROR, ExchangeHandler, Reply
@@ -22,6 +23,8 @@ from hyperliquid.testing.subscriptions import normalize_subscription
 
 __all__ = [
     "DESERIALIZE_ERROR",
+    "HOUSE_ADDRESS",
+    "ExchangeEngine",
     "ExchangeHandler",
     "ExchangeState",
     "FakeExchange",

@@ -32,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="send current book/mids/ctx data right after each market-data subscribe ack",
     )
+    p.add_argument("--chain", choices=("Testnet", "Mainnet"), default="Testnet", help="signatures accepted")
+    p.add_argument("--fund", metavar="ADDR=USDC", action="append", default=[], help="fund an account (repeatable)")
     p.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     return p
 
@@ -43,7 +45,11 @@ async def _run(args: argparse.Namespace) -> None:
         port=args.port,
         idle_timeout=args.idle_timeout or None,
         market_snapshots=args.market_snapshots,
+        chain=args.chain,
     )
+    for item in args.fund:
+        address, _, amount = item.partition("=")
+        fx.fund(address, amount or "0")
     if args.fixtures:
         fx.load_fixtures(args.fixtures)
     stop = asyncio.Event()

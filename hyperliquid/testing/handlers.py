@@ -258,8 +258,8 @@ class InfoService:
             "userTwapSliceFills": lambda s, b: s._u(b, lambda u: list(reversed(u.twap_slice_fills))[:2000], []),
             "userRateLimit": InfoService._user_rate_limit,
             "userRole": InfoService._user_role,
-            "subAccounts": lambda s, b: (s._check_user(b), None)[1],
-            "extraAgents": lambda s, b: (s._check_user(b), [])[1],
+            "subAccounts": InfoService._sub_accounts,
+            "extraAgents": lambda s, b: s._u(b, lambda u: [dict(a) for a in u.extra_agents], []),
             "maxBuilderFee": InfoService._max_builder_fee,
         }
 
@@ -389,8 +389,28 @@ class InfoService:
 
     def _max_builder_fee(self, body: Mapping[str, Any]) -> Any:
         _user(body)
-        _user(body, "builder")
-        return 0
+        builder = _user(body, "builder")
+        return self._u(body, lambda u: u.builder_fees.get(builder, 0), 0)
+
+    def _sub_accounts(self, body: Mapping[str, Any]) -> Any:
+        master = _user(body)
+        with self.state.lock:
+            state = self.state.peek(master)
+            if state is None or not state.sub_accounts:
+                return None
+            out = []
+            for entry in state.sub_accounts:
+                sub = self.state.user(entry["address"])
+                out.append(
+                    {
+                        "name": entry["name"],
+                        "subAccountUser": entry["address"],
+                        "master": master,
+                        "clearinghouseState": sub.clearinghouse_state(),
+                        "spotState": sub.spot_clearinghouse_state(),
+                    }
+                )
+            return out
 
 
 # ------------------------------------------------------------------ /exchange
@@ -424,16 +444,17 @@ class ExchangeService:
     """Answers ``/exchange`` bodies.
 
     The envelope is validated (422 otherwise), then the body goes to the handler set with
-    ``set_exchange_handler`` or, by default, to canned responses per action type
-    (``set_exchange_response`` / fixtures); an action without one gets
-    ``{"status": "err", "response": "..."}``.  Phase 2 replaces the default with signature
-    recovery, nonce checks and a matching engine working on :class:`ExchangeState`.
+    ``set_exchange_handler``, else to a canned response for its action type
+    (``set_exchange_response`` / fixtures), else to :attr:`engine` (the signature-checking
+    matching engine, :class:`~hyperliquid.testing.engine.ExchangeEngine`); without an engine an
+    action gets ``{"status": "err", "response": "..."}``.
     """
 
-    def __init__(self, state: ExchangeState) -> None:
+    def __init__(self, state: ExchangeState, engine: ExchangeHandler | None = None) -> None:
         self.state = state
         self.canned: dict[str, Any] = {}
         self.handler: ExchangeHandler | None = None
+        self.engine: ExchangeHandler | None = engine
         self._lock = threading.Lock()
 
     def set_response(self, action_type: str, response: Any) -> None:
@@ -453,7 +474,9 @@ class ExchangeService:
             action_type = body["action"]["type"]
             with self._lock:
                 canned = self.canned.get(action_type, _MISSING)
-            if canned is _MISSING:
+            if canned is _MISSING and self.engine is not None:
+                value = await resolve(self.engine(body))
+            elif canned is _MISSING:
                 value = {
                     "status": "err",
                     "response": f"The fake exchange has no handler for action '{action_type}' "

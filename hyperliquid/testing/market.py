@@ -9,15 +9,21 @@ contexts derived from the books.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
 from hyperliquid.runtime.errors import InvalidInputError
 
-__all__ = ["MarketData", "fmt_decimal", "now_ms", "seed_market"]
+__all__ = ["MarketData", "MidListener", "fmt_decimal", "now_ms", "seed_market"]
+
+_log = logging.getLogger("hyperliquid.testing.market")
+
+#: ``listener(coin, mid)`` called after :meth:`MarketData.set_mid` / :meth:`MarketData.set_book`.
+MidListener = Callable[[str, str], None]
 
 
 def now_ms() -> int:
@@ -57,6 +63,35 @@ class MarketData:
         self.perp_ctxs: dict[str, dict[str, Any]] = {}
         self.spot_ctxs: dict[str, dict[str, Any]] = {}
         self.special_statuses: Any = None
+        self._listeners: list[MidListener] = []
+
+    def add_mid_listener(self, listener: MidListener) -> Callable[[], None]:
+        """Call ``listener(coin, mid)`` after every ``set_mid`` / ``set_book`` (outside the lock).
+
+        The fake exchange's engine uses this to re-import a replaced book and to fire trigger
+        orders.  Returns a function that removes the listener.
+        """
+        with self.lock:
+            self._listeners.append(listener)
+
+        def remove() -> None:
+            with self.lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return remove
+
+    def _notify(self, coin: str) -> None:
+        with self.lock:
+            listeners = list(self._listeners)
+            mid = self.mids.get(coin)
+        if mid is None:
+            return
+        for listener in listeners:
+            try:
+                listener(coin, mid)
+            except Exception:
+                _log.exception("mid listener %r failed for %s", listener, coin)
 
     # ----------------------------------------------------------------- queries
     def perp_names(self) -> list[str]:
@@ -157,12 +192,17 @@ class MarketData:
                 self.mids[coin] = fmt_decimal(mid)
         book = self.l2_book(coin)
         assert book is not None
+        self._notify(coin)
         return book
 
     def set_mid(self, coin: str, mid: Decimal | str | int) -> None:
-        """Set ``coin``'s entry of ``allMids``."""
+        """Set ``coin``'s entry of ``allMids`` (listeners, e.g. trigger orders, see the new mid)."""
         with self.lock:
             self.mids[coin] = fmt_decimal(mid)
+            ctx = self.perp_ctxs.get(coin) or self.spot_ctxs.get(coin)
+            if ctx is not None:
+                ctx["markPx"] = ctx["midPx"] = self.mids[coin]
+        self._notify(coin)
 
 
 def _empty_perp_ctx() -> dict[str, Any]:

@@ -16,10 +16,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
+from decimal import Decimal, InvalidOperation
 from types import TracebackType
 from typing import Any
 
@@ -27,6 +29,7 @@ from aiohttp import WSMsgType, web
 
 from hyperliquid.runtime.errors import InvalidInputError
 from hyperliquid.runtime.log import get_logger, log
+from hyperliquid.testing.engine import ExchangeEngine
 from hyperliquid.testing.faults import Fault, FaultHandle, FaultKind, FaultRules
 from hyperliquid.testing.fixtures import Fixture, iter_fixtures
 from hyperliquid.testing.handlers import (
@@ -40,7 +43,7 @@ from hyperliquid.testing.handlers import (
     resolve,
     unprocessable,
 )
-from hyperliquid.testing.market import MarketData, seed_market
+from hyperliquid.testing.market import MarketData, now_ms, seed_market
 from hyperliquid.testing.recording import RecordedRequest, RequestLog
 from hyperliquid.testing.state import ExchangeState, empty_clearinghouse_state
 from hyperliquid.testing.subscriptions import (
@@ -65,6 +68,7 @@ _WS_MESSAGE_FAULTS = frozenset({FaultKind.WS_DROP, FaultKind.HANG, FaultKind.STA
 _WS_CONNECT_FAULTS = frozenset({FaultKind.WS_DROP, FaultKind.HANG, FaultKind.STATUS})
 _DEFAULT_MALFORMED = b'{"status":"ok","response":{"type":"order","data":{"statuses":[{"resting":{"oid":1}},,]}}'
 _CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "*"}
+_ADDRESS_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
 
 def _parse(raw: bytes | str) -> Any:
@@ -124,6 +128,11 @@ class FakeExchange:
         require_json_content_type: answer POSTs without ``Content-Type: application/json`` with 415.
         fills_cap: most fills returned by ``userFills`` / ``userFillsByTime``.
         max_recorded: requests kept in :attr:`requests` (oldest dropped first).
+        chain: ``"Testnet"`` (default) or ``"Mainnet"``: the chain whose signatures ``/exchange``
+            accepts (L1 phantom-agent source ``b``/``a``; user-signed ``hyperliquidChain``).
+        nonce_window: nonces remembered per signer (100 on the real exchange).
+        clock: ``() -> ms`` used by the trading engine (nonce window, ``expiresAfter``,
+            timestamps of orders and fills, scheduled cancels); default wall-clock time.
     """
 
     def __init__(
@@ -141,6 +150,9 @@ class FakeExchange:
         require_json_content_type: bool = True,
         fills_cap: int = 2000,
         max_recorded: int = 100_000,
+        chain: str = "Testnet",
+        nonce_window: int = 100,
+        clock: Callable[[], int] | None = None,
     ) -> None:
         if idle_timeout is not None and (not isinstance(idle_timeout, int | float) or idle_timeout <= 0):
             raise InvalidInputError("idle_timeout", "a positive number of seconds or None", idle_timeout)
@@ -149,6 +161,13 @@ class FakeExchange:
                 raise InvalidInputError(name, "an integer >= 0", value)
         if not isinstance(port, int) or not 0 <= port <= 65535:
             raise InvalidInputError("port", "a TCP port (0 = any free port)", port)
+        if chain not in ("Mainnet", "Testnet"):
+            raise InvalidInputError("chain", '"Mainnet" or "Testnet"', chain)
+        if not isinstance(nonce_window, int) or isinstance(nonce_window, bool) or nonce_window < 1:
+            raise InvalidInputError("nonce_window", "an integer >= 1", nonce_window)
+        if clock is not None and not callable(clock):
+            raise InvalidInputError("clock", "a callable returning milliseconds", type(clock).__name__)
+        self.chain = chain
         self.host = host
         self._wanted_port = port
         self.idle_timeout = idle_timeout
@@ -165,7 +184,11 @@ class FakeExchange:
         self._info_table = ResponseTable()
         self._explorer_table = ResponseTable()
         self._info = InfoService(self.market, self.state, self._info_table, fills_cap=fills_cap)
-        self._exchange = ExchangeService(self.state)
+        #: The trading engine behind ``/exchange`` (accounts, agents, nonces, books).
+        self.engine = ExchangeEngine(
+            self.market, self.state, chain=chain, nonce_window=nonce_window, clock=clock or now_ms
+        )
+        self._exchange = ExchangeService(self.state, self.engine.handle)
         self._explorer = ExplorerService(self._explorer_table)
         self._stats: dict[str, Any] = {"leaderboard": {"leaderboardRows": []}, "vaults": []} if seed else {}
         self._faults = FaultRules()
@@ -399,6 +422,27 @@ class FakeExchange:
         if handler is not None and not callable(handler):
             raise InvalidInputError("handler", "a callable(body) or None", type(handler).__name__)
         self._exchange.handler = handler
+
+    def fund(
+        self, address: str, usdc: Decimal | str | int | float = 0, *, spot: Mapping[str, Any] | None = None
+    ) -> None:
+        """Deposit ``usdc`` into ``address``'s perp account and ``spot`` token amounts (``{"PURR": 100}``).
+
+        The account then exists: its signed actions are accepted (an unknown signer gets
+        ``User or API Wallet 0x... does not exist.``; a known one with nothing deposited gets
+        ``Must deposit before performing actions. User: 0x...``).  Publishes ``clearinghouseState``
+        / ``spotState`` / a ``deposit`` ledger update.
+        """
+        if not isinstance(address, str) or not _ADDRESS_RE.match(address):
+            raise InvalidInputError("address", "0x followed by 40 hex digits", address)
+        try:
+            amount = Decimal(str(usdc))
+            tokens = {str(k): Decimal(str(v)) for k, v in (spot or {}).items()}
+        except (InvalidOperation, ValueError) as exc:
+            raise InvalidInputError("usdc", "a decimal amount", usdc) from exc
+        if amount < 0 or any(v < 0 for v in tokens.values()):
+            raise InvalidInputError("usdc", "a non-negative amount", usdc)
+        self.engine.fund(address, amount, spot=tokens)
 
     def set_exchange_response(self, action_type: str, response: Any) -> None:
         """Canned answer for actions of ``action_type`` (JSON value, :class:`Reply` or callable(body))."""

@@ -64,6 +64,9 @@ class UserState:
     twap_slice_fills: list[dict[str, Any]] = attrs.field(factory=list)
     twap_history: list[dict[str, Any]] = attrs.field(factory=list)
     role: dict[str, Any] | None = None
+    extra_agents: list[dict[str, Any]] = attrs.field(factory=list)
+    sub_accounts: list[dict[str, str]] = attrs.field(factory=list)
+    builder_fees: dict[str, int] = attrs.field(factory=dict)
     rate_limit: dict[str, Any] = attrs.field(
         factory=lambda: {"cumVlm": "0.0", "nRequestsUsed": 0, "nRequestsCap": 10000, "nRequestsSurplus": 0}
     )
@@ -213,6 +216,10 @@ class ExchangeState:
             self._publish({"type": "userFills", "user": address}, {"user": address, "fills": [stored]})
             self._publish({"type": "userEvents", "user": address}, {"fills": [stored]})
         return stored
+
+    def publish_order_update(self, user: str, order: dict[str, Any], status: str, ts: int | None = None) -> None:
+        """Publish one ``orderUpdates`` entry (basic order fields) for ``order`` with ``status``."""
+        self._publish_order_update(user, order, status, now_ms() if ts is None else ts)
 
     def _publish_order_update(self, user: str, order: dict[str, Any], status: str, ts: int) -> None:
         basic = {k: order[k] for k in _BASIC_ORDER_KEYS if k in order}
