@@ -94,6 +94,12 @@ def test_invalid_settings_name_the_setting(kwargs: dict[str, str], env: dict[str
     assert setting in str(info.value)
 
 
+def test_explicit_http_url_does_not_mix_with_the_environments_ws_url() -> None:
+    env = {"HYPERLIQUID_HTTP_URL": "http://127.0.0.1:1", "HYPERLIQUID_WS_URL": "ws://127.0.0.1:2/ws"}
+    assert resolve_network(env=env).ws_url == "ws://127.0.0.1:2/ws"
+    assert resolve_network(http_url="http://127.0.0.1:3", env=env).ws_url == "ws://127.0.0.1:3/ws"
+
+
 def test_custom_network_signs_as_testnet_by_default() -> None:
     net = custom_network("https://fake.local:9000/")
     assert net.http_url == "https://fake.local:9000"

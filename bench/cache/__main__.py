@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.cache [--no-peers] [--no-install] [--json]
 
-1. Client start-up (``TTLCache`` + ``MetadataService`` + ``WarmupManager.start()``/``astart()``) with the
+1. Client start-up (``Client(...)`` entered / ``async with AsyncClient(...)``, warmers started) with the
    API refusing connections, hanging (accepts, never answers) and reachable (the fake exchange serving the real
    fixtures), next to the official SDK's ``Info(base_url, skip_ws=True)`` construction against the same
    servers (it fetches metadata in its constructor; run in its throwaway venv at /tmp/hl-bench-peers/py, capped
@@ -100,26 +100,21 @@ def async_fetch(base_url: str, timeout: float = 5.0) -> Any:
 
 # ------------------------------------------------------------------------------------------- 1. start-up
 def ours_startup(base_url: str, runs: int) -> dict[str, float]:
+    """The public clients: ``Client(...)`` + entering it, and ``AsyncClient(...)`` + ``async with``."""
+    from hyperliquid.client import AsyncClient, Client
+
     sync_times, async_times = [], []
     for _ in range(runs):
-        fetch = sync_fetch(base_url)  # the transport's client exists before the client is entered
         t0 = time.perf_counter()
-        cache = TTLCache()
-        service = MetadataService(cache, fetch, timeout=5)
-        manager = WarmupManager(cache, service.warmers())
-        manager.start()
+        client = Client(http_url=base_url)
+        client.__enter__()
         sync_times.append(time.perf_counter() - t0)
-        manager.stop(timeout=0.01)
+        client.close()
 
     async def one() -> float:
-        fetch = async_fetch(base_url)
         t0 = time.perf_counter()
-        cache = TTLCache()
-        service = MetadataService(cache, fetch, timeout=5)
-        manager = WarmupManager(cache, service.warmers())
-        await manager.astart()
-        elapsed = time.perf_counter() - t0
-        await manager.astop()
+        async with AsyncClient(http_url=base_url):
+            elapsed = time.perf_counter() - t0
         return elapsed
 
     for _ in range(runs):

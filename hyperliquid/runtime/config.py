@@ -150,7 +150,9 @@ def resolve_network(
     http_setting, ws_setting = "http_url", "ws_url"
     if http_url is None and environ.get(ENV_HTTP_URL):
         http_url, http_setting = environ[ENV_HTTP_URL], ENV_HTTP_URL
-    if ws_url is None and environ.get(ENV_WS_URL):
+    explicit_http = http_url is not None and http_setting == "http_url"
+    if ws_url is None and environ.get(ENV_WS_URL) and not explicit_http:
+        # an explicit http_url derives its own WebSocket URL rather than mixing in the environment's
         ws_url, ws_setting = environ[ENV_WS_URL], ENV_WS_URL
     if http_url is None and ws_url is None:
         return base

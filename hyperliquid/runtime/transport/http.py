@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import threading
 import time
 from types import TracebackType
 from typing import Any
@@ -88,10 +89,24 @@ class HttpTransport:
             raise errors.ConfigError("config", f"must be a TransportConfig, got {type(config).__name__}")
         self.events = events if events is not None else EventBus()
         self._rng = random.Random()
-        self._client = httpx.Client(**_client_kwargs(self.config))
-        if not _deadline.install(self._client):
-            log(_logger, logging.DEBUG, "total-deadline socket wrapper unavailable; checking between chunks only")
+        self._pool: httpx.Client | None = None  # created on first use: building the TLS context takes ~20 ms
+        self._pool_lock = threading.Lock()
         self._closed = False
+
+    @property
+    def _client(self) -> httpx.Client:
+        pool = self._pool
+        if pool is None:
+            with self._pool_lock:
+                pool = self._pool
+                if pool is None:
+                    pool = httpx.Client(**_client_kwargs(self.config))
+                    if not _deadline.install(pool):
+                        log(
+                            _logger, logging.DEBUG, "total-deadline socket wrapper unavailable; checking between chunks"
+                        )
+                    self._pool = pool
+        return pool
 
     def request_json(
         self,
@@ -185,7 +200,9 @@ class HttpTransport:
     def close(self) -> None:
         """Close the connection pool; later requests raise :class:`TransportError`."""
         self._closed = True
-        self._client.close()
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.close()
 
     def __enter__(self) -> HttpTransport:
         return self
@@ -212,8 +229,14 @@ class AsyncHttpTransport:
             raise errors.ConfigError("config", f"must be a TransportConfig, got {type(config).__name__}")
         self.events = events if events is not None else EventBus()
         self._rng = random.Random()
-        self._client = httpx.AsyncClient(**_client_kwargs(self.config))
+        self._pool: httpx.AsyncClient | None = None  # created on first use (the TLS context is not free)
         self._closed = False
+
+    @property
+    def _client(self) -> httpx.AsyncClient:
+        if self._pool is None:
+            self._pool = httpx.AsyncClient(**_client_kwargs(self.config))
+        return self._pool
 
     async def request_json(
         self,
@@ -302,7 +325,8 @@ class AsyncHttpTransport:
     async def aclose(self) -> None:
         """Close the connection pool; later requests raise :class:`TransportError`."""
         self._closed = True
-        await self._client.aclose()
+        if self._pool is not None:
+            await self._pool.aclose()
 
     async def __aenter__(self) -> AsyncHttpTransport:
         return self

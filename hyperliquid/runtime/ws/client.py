@@ -1128,23 +1128,23 @@ class WsClient:
         finally:
             if conn is not None:
                 conn.pending.pop(pid, None)
-        return self._post_result(kind, payload, response, conn.id)
+        return self._post_result(kind, payload, response, conn.id, pid)
 
-    def _post_result(self, kind: str, payload: Mapping[str, Any], response: Any, cid: int) -> Any:
+    def _post_result(self, kind: str, payload: Mapping[str, Any], response: Any, cid: int, pid: int) -> Any:
         if not isinstance(response, dict):
-            self._emit("ws.post", connection=cid, id=None, kind=kind, ok=False)
+            self._emit("ws.post", connection=cid, id=pid, kind=kind, ok=False)
             raise WebSocketError(f"malformed post reply: {str(response)[:200]}", request_sent=True)
         rtype = response.get("type")
         body = response.get("payload")
         if rtype == "error":
             text = body if isinstance(body, str) else json.dumps(body)
-            self._emit("ws.post", connection=cid, id=None, kind=kind, ok=False)
+            self._emit("ws.post", connection=cid, id=pid, kind=kind, ok=False)
             if "429" in text or "rate limit" in text.lower():
                 raise RateLimitedError(body=text, endpoint="ws post")
             if kind == "action":
                 raise self._indeterminate(payload, f"server error for the action: {text[:200]}")
             raise WebSocketError(f"server error for the info request: {text[:200]}", request_sent=True)
-        self._emit("ws.post", connection=cid, id=None, kind=kind, ok=True)
+        self._emit("ws.post", connection=cid, id=pid, kind=kind, ok=True)
         if kind == "info":
             return body.get("data") if isinstance(body, dict) else body
         return body
