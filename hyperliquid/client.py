@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -33,10 +33,17 @@ from hyperliquid.runtime.cache import CacheConfig, TTLCache, WarmStatus, WarmupM
 from hyperliquid.runtime.config import Network, resolve_network
 from hyperliquid.runtime.errors import ConfigError
 from hyperliquid.runtime.events import EventBus
+from hyperliquid.runtime.exchange import (
+    DEFAULT_NONCES,
+    ActionSender,
+    AsyncActionSender,
+    AsyncExchange,
+    Exchange,
+)
 from hyperliquid.runtime.http_caller import AsyncHttpCaller, HttpCaller
 from hyperliquid.runtime.log import get_logger, log
 from hyperliquid.runtime.markets import MetadataService
-from hyperliquid.runtime.registry import Registry
+from hyperliquid.runtime.registry import EndpointSpec, Registry
 from hyperliquid.runtime.signing import NonceManager, Wallet
 from hyperliquid.runtime.storage import StorageConfig, StorageWriter, open_storage
 from hyperliquid.runtime.streaming import AsyncStreamHub, StreamHub
@@ -113,10 +120,49 @@ class _Base:
         self.account_address = account_address.lower() if account_address else None
         self.vault_address = vault_address.lower() if vault_address else None
         self.cache = TTLCache(self.config.cache, events=self.events)
-        self.nonces = NonceManager()
+        #: nonces are per signer and process-wide, so several clients of one wallet never reuse one
+        self.nonces: NonceManager = DEFAULT_NONCES
         self.storage: StorageWriter | None = (
             open_storage(self.config.storage, events=self.events) if self.config.storage is not None else None
         )
+
+    def _metadata(self, fetch_info: Callable[[Mapping[str, Any]], Any]) -> MetadataService:
+        return MetadataService(
+            self.cache,
+            fetch_info,
+            timeout=self.config.metadata_timeout,
+            dexes="all" if self.config.metadata_dexes == "all" else tuple(self.config.metadata_dexes),
+        )
+
+    def _hub_options(self, fetch_info: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
+        return {
+            "explorer_ws_url": self.network.explorer_ws_url,
+            "config": self.config.ws,
+            "events": self.events,
+            "fetch_info": fetch_info,
+            "storage": self.storage,
+        }
+
+    def _sender_options(self) -> dict[str, Any]:
+        return {
+            "wallet": self.wallet,
+            "account_address": self.account_address,
+            "vault_address": self.vault_address,
+            "backend": self.config.signing_backend,
+            "nonces": self.nonces,
+            "events": self.events,
+            "verify_signatures": self.config.verify_signatures,
+        }
+
+    def _warmup(self, markets: MetadataService) -> WarmupManager:
+        return WarmupManager(self.cache, markets.warmers(mids=self.config.warm_mids), events=self.events, name="warmup")
+
+    @staticmethod
+    def _info_endpoint(body: Mapping[str, Any]) -> EndpointSpec:
+        endpoint = ENDPOINTS.get(f"info.{body.get('type')}")
+        if endpoint is None:
+            raise ConfigError("fetch_info", f"unknown info type {body.get('type')!r}")
+        return endpoint
 
     @property
     def address(self) -> str | None:
@@ -176,51 +222,19 @@ class Client(_Base):
         self.info = InfoAPI(self.caller)
         self.explorer = ExplorerAPI(self.caller)
         self.stats = StatsAPI(self.caller)
-        self.markets = MetadataService(
-            self.cache,
-            self._fetch_info,
-            timeout=self.config.metadata_timeout,
-            dexes="all" if self.config.metadata_dexes == "all" else tuple(self.config.metadata_dexes),
-        )
-        self._hub = StreamHub(
-            self.network.ws_url,
-            explorer_ws_url=self.network.explorer_ws_url,
-            config=self.config.ws,
-            events=self.events,
-            fetch_info=self._fetch_info,
-            storage=self.storage,
-        )
+        self.markets = self._metadata(self._fetch_info)
+        self._hub = StreamHub(self.network.ws_url, **self._hub_options(self._fetch_info))
         self.streams = Streams(self._hub)
-        self.exchange = self._make_exchange()
-        self.warmup = WarmupManager(
-            self.cache, self.markets.warmers(mids=self.config.warm_mids), events=self.events, name="warmup"
-        )
+        sender = ActionSender(self.transport, self.network, **self._sender_options())
+        self.exchange = Exchange(sender, markets=self.markets, info=self.info, events=self.events)
+        self.warmup = self._warmup(self.markets)
         if self.config.warm:
             self.warmup.start()
         self._closed = False
         log(_log, 10, "client created", network=self.network.name, url=self.network.http_url)
 
     def _fetch_info(self, body: Mapping[str, Any]) -> Any:
-        endpoint = ENDPOINTS.get(f"info.{body.get('type')}")
-        if endpoint is None:
-            raise ConfigError("fetch_info", f"unknown info type {body.get('type')!r}")
-        return self.caller.raw(endpoint, dict(body))
-
-    def _make_exchange(self) -> Any:
-        from hyperliquid.runtime.exchange import ActionSender, Exchange
-
-        sender = ActionSender(
-            self.transport,
-            self.network,
-            wallet=self.wallet,
-            account_address=self.account_address,
-            vault_address=self.vault_address,
-            backend=self.config.signing_backend,
-            nonces=self.nonces,
-            events=self.events,
-            verify_signatures=self.config.verify_signatures,
-        )
-        return Exchange(sender, markets=self.markets, info=self.info, events=self.events)
+        return self.caller.raw(self._info_endpoint(body), dict(body))
 
     @property
     def warm_status(self) -> WarmStatus:
@@ -283,49 +297,17 @@ class AsyncClient(_Base):
         self.info = AsyncInfoAPI(self.caller)
         self.explorer = AsyncExplorerAPI(self.caller)
         self.stats = AsyncStatsAPI(self.caller)
-        self.markets = MetadataService(
-            self.cache,
-            self._fetch_info,
-            timeout=self.config.metadata_timeout,
-            dexes="all" if self.config.metadata_dexes == "all" else tuple(self.config.metadata_dexes),
-        )
-        self._hub = AsyncStreamHub(
-            self.network.ws_url,
-            explorer_ws_url=self.network.explorer_ws_url,
-            config=self.config.ws,
-            events=self.events,
-            fetch_info=self._fetch_info,
-            storage=self.storage,
-        )
+        self.markets = self._metadata(self._fetch_info)
+        self._hub = AsyncStreamHub(self.network.ws_url, **self._hub_options(self._fetch_info))
         self.streams = AsyncStreams(self._hub)
-        self.exchange = self._make_exchange()
-        self.warmup = WarmupManager(
-            self.cache, self.markets.warmers(mids=self.config.warm_mids), events=self.events, name="warmup"
-        )
+        sender = AsyncActionSender(self.transport, self.network, **self._sender_options())
+        self.exchange = AsyncExchange(sender, markets=self.markets, info=self.info, events=self.events)
+        self.warmup = self._warmup(self.markets)
         self._started = False
         self._closed = False
 
     async def _fetch_info(self, body: Mapping[str, Any]) -> Any:
-        endpoint = ENDPOINTS.get(f"info.{body.get('type')}")
-        if endpoint is None:
-            raise ConfigError("fetch_info", f"unknown info type {body.get('type')!r}")
-        return await self.caller.raw(endpoint, dict(body))
-
-    def _make_exchange(self) -> Any:
-        from hyperliquid.runtime.exchange import AsyncActionSender, AsyncExchange
-
-        sender = AsyncActionSender(
-            self.transport,
-            self.network,
-            wallet=self.wallet,
-            account_address=self.account_address,
-            vault_address=self.vault_address,
-            backend=self.config.signing_backend,
-            nonces=self.nonces,
-            events=self.events,
-            verify_signatures=self.config.verify_signatures,
-        )
-        return AsyncExchange(sender, markets=self.markets, info=self.info, events=self.events)
+        return await self.caller.raw(self._info_endpoint(body), dict(body))
 
     @property
     def warm_status(self) -> WarmStatus:

@@ -21,6 +21,7 @@ import jinja2
 
 from hyperliquid.codegen.model import Channel, Endpoint, Param, Spec, TypeDef
 from hyperliquid.codegen.typeexpr import TypeExpr
+from hyperliquid.runtime.validate import PARAM_TYPES
 
 __all__ = ["check_output", "generate", "render_files"]
 
@@ -34,21 +35,8 @@ _PRIM_CONV = {
     "decimal": "to_decimal",
     "any": "to_any",
 }
-_VALIDATOR = {
-    "str": "string",
-    "coin": "coin",
-    "int": "integer",
-    "time": "timestamp",
-    "bool": "boolean",
-    "address": "address",
-    "address_text": "address_text",
-    "amount": "amount",
-    "hash": "hash32",
-    "cloid": "cloid",
-    "oid_or_cloid": "oid_or_cloid",
-    "decimal": "decimal",
-    "any": "passthrough",
-}
+#: parameter type of the spec -> name of its function in hyperliquid.runtime.validate
+_VALIDATOR = PARAM_TYPES
 _API_CLASSES = {"info": "Info", "explorer": "Explorer", "stats": "Stats", "exchange": "ExchangeActions"}
 
 
