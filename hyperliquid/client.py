@@ -236,6 +236,18 @@ class Client(_Base):
     def _fetch_info(self, body: Mapping[str, Any]) -> Any:
         return self.caller.raw(self._info_endpoint(body), dict(body))
 
+    def latest(self, channel: str, /, **params: Any) -> Any:
+        """Newest value of a live subscription, without waiting (``None`` before the first message).
+
+        ``client.latest("l2Book", coin="BTC")``, ``client.latest("bbo", coin="ETH")``,
+        ``client.latest("allMids")`` — the subscription must be live (``client.streams.l2_book("BTC")``).
+        """
+        return self._hub.latest(channel, **params)
+
+    def post(self, kind: str, payload: dict[str, Any], *, timeout: float | None = None) -> Any:
+        """Send an info request (``kind="info"``) or a signed action (``"action"``) over the WebSocket."""
+        return self._hub.post(kind, payload, timeout=timeout)
+
     @property
     def warm_status(self) -> WarmStatus:
         """State of the background warm-up (``pending``, ``ok``, ``partial`` or ``failed`` with reasons)."""
@@ -308,6 +320,14 @@ class AsyncClient(_Base):
 
     async def _fetch_info(self, body: Mapping[str, Any]) -> Any:
         return await self.caller.raw(self._info_endpoint(body), dict(body))
+
+    def latest(self, channel: str, /, **params: Any) -> Any:
+        """Newest value of a live subscription, without waiting (``None`` before the first message)."""
+        return self._hub.latest(channel, **params)
+
+    async def post(self, kind: str, payload: dict[str, Any], *, timeout: float | None = None) -> Any:
+        """Send an info request (``kind="info"``) or a signed action (``"action"``) over the WebSocket."""
+        return await self._hub.post(kind, payload, timeout=timeout)
 
     @property
     def warm_status(self) -> WarmStatus:

@@ -201,3 +201,22 @@ def test_unknown_fields_are_kept() -> None:
         fx.set_info("l2Book", {"coin": "BTC", "time": 1, "levels": [[], []], "brandNew": {"x": 1}})
         book = client.info.l2_book("BTC")
         assert book is not None and book.extra == {"brandNew": {"x": 1}}
+
+
+def test_latest_values_and_posts_over_the_socket() -> None:
+    with FakeExchange() as fx, Client(http_url=fx.http_url, config=ClientConfig(warm=False)) as client:
+        assert client.latest("l2Book", coin="BTC") is None
+        book = client.streams.l2_book("BTC")
+        deadline = time.monotonic() + 5
+        while not any(s.get("type") == "l2Book" for _, s in fx.ws_subscriptions):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        fx.publish({"type": "l2Book", "coin": "BTC"}, {"coin": "BTC", "time": 7, "levels": [[], []]})
+        while client.latest("l2Book", coin="BTC") is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        latest = client.latest("l2Book", coin="BTC")
+        assert latest.coin == "BTC" and latest.time == 7
+        mids = client.post("info", {"type": "allMids"}, timeout=5)
+        assert mids["BTC"] == "97000.5"
+        book.close()

@@ -181,6 +181,11 @@ class StreamHub:
         """Send an info or action request over the socket (``kind`` is ``"info"`` or ``"action"``)."""
         return self.client().post(kind, payload, timeout=timeout)  # type: ignore[arg-type]
 
+    def latest(self, channel: str, /, **params: Any) -> Any:
+        """Newest value of a live subscription (``"l2Book"``, ``"bbo"``, ``"allMids"`` ...), or ``None``."""
+        ws = self._clients.get(self.ws_url)
+        return None if ws is None else ws.latest(channel, **params)
+
     @property
     def opened(self) -> bool:
         """Whether a WebSocket client was created."""
@@ -255,6 +260,11 @@ class AsyncStreamHub:
     async def post(self, kind: str, payload: dict[str, Any], *, timeout: float | None = None) -> Any:
         """Send an info or action request over the socket (``kind`` is ``"info"`` or ``"action"``)."""
         return await self.client().post(kind, payload, timeout=timeout)  # type: ignore[arg-type]
+
+    def latest(self, channel: str, /, **params: Any) -> Any:
+        """Newest value of a live subscription (``"l2Book"``, ``"bbo"``, ``"allMids"`` ...), or ``None``."""
+        ws = self._clients.get(self.ws_url)
+        return None if ws is None else ws.latest(channel, **params)
 
     @property
     def opened(self) -> bool:
