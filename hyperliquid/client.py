@@ -134,8 +134,9 @@ class _Base:
             dexes="all" if self.config.metadata_dexes == "all" else tuple(self.config.metadata_dexes),
         )
 
-    def _hub_options(self, fetch_info: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
+    def _hub_options(self, fetch_info: Callable[[dict[str, Any]], Any], markets: MetadataService) -> dict[str, Any]:
         return {
+            "known_coin": markets.known_coin,
             "explorer_ws_url": self.network.explorer_ws_url,
             "config": self.config.ws,
             "events": self.events,
@@ -223,7 +224,7 @@ class Client(_Base):
         self.explorer = ExplorerAPI(self.caller)
         self.stats = StatsAPI(self.caller)
         self.markets = self._metadata(self._fetch_info)
-        self._hub = StreamHub(self.network.ws_url, **self._hub_options(self._fetch_info))
+        self._hub = StreamHub(self.network.ws_url, **self._hub_options(self._fetch_info, self.markets))
         self.streams = Streams(self._hub)
         sender = ActionSender(self.transport, self.network, **self._sender_options())
         self.exchange = Exchange(sender, markets=self.markets, info=self.info, events=self.events)
@@ -310,7 +311,7 @@ class AsyncClient(_Base):
         self.explorer = AsyncExplorerAPI(self.caller)
         self.stats = AsyncStatsAPI(self.caller)
         self.markets = self._metadata(self._fetch_info)
-        self._hub = AsyncStreamHub(self.network.ws_url, **self._hub_options(self._fetch_info))
+        self._hub = AsyncStreamHub(self.network.ws_url, **self._hub_options(self._fetch_info, self.markets))
         self.streams = AsyncStreams(self._hub)
         sender = AsyncActionSender(self.transport, self.network, **self._sender_options())
         self.exchange = AsyncExchange(sender, markets=self.markets, info=self.info, events=self.events)

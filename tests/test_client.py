@@ -220,3 +220,16 @@ def test_latest_values_and_posts_over_the_socket() -> None:
         mids = client.post("info", {"type": "allMids"}, timeout=5)
         assert mids["BTC"] == "97000.5"
         book.close()
+
+
+def test_unknown_coin_is_refused_once_metadata_is_known() -> None:
+    with FakeExchange() as fx, Client(http_url=fx.http_url, config=ClientConfig(warm=False)) as client:
+        early = client.streams.trades("NOPE")  # metadata not loaded yet: subscribing never waits
+        early.close()
+        client.markets.market("BTC")  # perp metadata now cached
+        with pytest.raises(errors.InvalidInputError) as info:
+            client.streams.l2_book("NOPE")
+        assert info.value.field == "coin"
+        ok = client.streams.l2_book("ETH")
+        ok.close()
+        assert all(s.get("coin") != "NOPE" or s.get("type") == "trades" for _, s in fx.ws_subscriptions)

@@ -838,6 +838,15 @@ class MetadataService:
         return piece
 
     # ------------------------------------------------------------------ public
+    def known_coin(self, coin: str) -> bool | None:
+        """Whether ``coin`` is listed, from what the cache holds now (never fetches, never blocks).
+
+        ``None`` when the metadata that would tell is not loaded yet.
+        """
+        if self._cached(_piece_of(coin)) is None:
+            return None
+        return coin in self._snapshot()
+
     def market(self, coin: str | None = None) -> MarketMetadata:
         """A snapshot holding at least what ``coin`` needs (all configured pieces when ``None``).
 

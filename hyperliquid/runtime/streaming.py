@@ -99,6 +99,20 @@ def recovered_items(spec: ChannelSpec, raw: Any, since_ms: int | None) -> list[A
     return items
 
 
+def check_coin(params: dict[str, Any], known_coin: Callable[[str], bool | None] | None) -> None:
+    """Refuse a coin the cached metadata says is not listed, before anything is sent.
+
+    The real server answers a subscription to an unknown coin by closing the whole socket, which
+    would take every other subscription on it down and loop on each reconnect.  When the metadata
+    is not loaded yet the subscription goes ahead (subscribing never waits on the network).
+    """
+    coin = params.get("coin")
+    if known_coin is None or not isinstance(coin, str):
+        return
+    if known_coin(coin) is False:
+        raise InvalidInputError("coin", "a listed coin (see client.markets.market().coins())", coin)
+
+
 def storing_decoder(
     spec: ChannelSpec, params: dict[str, Any], decode: Callable[[Any], Any], storage: Any
 ) -> Callable[[Any], Any]:
@@ -128,7 +142,9 @@ class StreamHub:
         events: EventBus | None = None,
         fetch_info: Callable[[dict[str, Any]], Any] | None = None,
         storage: Any = None,
+        known_coin: Callable[[str], bool | None] | None = None,
     ) -> None:
+        self.known_coin = known_coin
         self.storage = storage
         self.ws_url = ws_url
         self.explorer_ws_url = explorer_ws_url or ws_url
@@ -171,6 +187,7 @@ class StreamHub:
     ) -> SyncSubscription[Any]:
         """Record the subscription and return its stream (see :class:`~hyperliquid.runtime.ws.SyncSubscription`)."""
         params = {k: v for k, v in subscription.items() if k != "type"}
+        check_coin(params, self.known_coin)
         if store:
             decode = storing_decoder(channel, params, decode, self.storage)
         return self.client(channel.explorer).subscribe(
@@ -211,7 +228,9 @@ class AsyncStreamHub:
         events: EventBus | None = None,
         fetch_info: Callable[[dict[str, Any]], Awaitable[Any]] | None = None,
         storage: Any = None,
+        known_coin: Callable[[str], bool | None] | None = None,
     ) -> None:
+        self.known_coin = known_coin
         self.storage = storage
         self.ws_url = ws_url
         self.explorer_ws_url = explorer_ws_url or ws_url
@@ -251,6 +270,7 @@ class AsyncStreamHub:
     ) -> Subscription[Any]:
         """Record the subscription and return its stream (see :class:`~hyperliquid.runtime.ws.Subscription`)."""
         params = {k: v for k, v in subscription.items() if k != "type"}
+        check_coin(params, self.known_coin)
         if store:
             decode = storing_decoder(channel, params, decode, self.storage)
         return await self.client(channel.explorer).subscribe(
