@@ -49,7 +49,7 @@ _logger = get_logger("hyperliquid.transport")
 _Result = tuple[Any, int]
 
 
-def _client_kwargs(config: TransportConfig) -> dict[str, Any]:
+def _warn_if_insecure(config: TransportConfig) -> None:
     if not config.verify_tls:
         log(
             _logger,
@@ -57,6 +57,9 @@ def _client_kwargs(config: TransportConfig) -> dict[str, Any]:
             "TLS certificate verification is DISABLED for this transport (verify_tls=False); "
             "connections can be intercepted",
         )
+
+
+def _client_kwargs(config: TransportConfig) -> dict[str, Any]:
     return {
         "verify": config.verify_tls,
         "http1": True,
@@ -89,6 +92,7 @@ class HttpTransport:
             raise errors.ConfigError("config", f"must be a TransportConfig, got {type(config).__name__}")
         self.events = events if events is not None else EventBus()
         self._rng = random.Random()
+        _warn_if_insecure(self.config)
         self._pool: httpx.Client | None = None  # created on first use: building the TLS context takes ~20 ms
         self._pool_lock = threading.Lock()
         self._closed = False
@@ -229,13 +233,27 @@ class AsyncHttpTransport:
             raise errors.ConfigError("config", f"must be a TransportConfig, got {type(config).__name__}")
         self.events = events if events is not None else EventBus()
         self._rng = random.Random()
-        self._pool: httpx.AsyncClient | None = None  # created on first use (the TLS context is not free)
+        _warn_if_insecure(self.config)
+        # created on first use, in a worker thread: building the TLS context takes ~20 ms of CPU,
+        # which must neither delay start-up nor block the event loop
+        self._pool: httpx.AsyncClient | None = None
+        self._pool_future: asyncio.Future[httpx.AsyncClient] | None = None
         self._closed = False
+
+    async def _open_pool(self) -> httpx.AsyncClient:
+        if self._pool is not None:
+            return self._pool
+        if self._pool_future is None:
+            self._pool_future = asyncio.ensure_future(
+                asyncio.to_thread(lambda: httpx.AsyncClient(**_client_kwargs(self.config)))
+            )
+        pool = await asyncio.shield(self._pool_future)
+        self._pool = pool
+        return pool
 
     @property
     def _client(self) -> httpx.AsyncClient:
-        if self._pool is None:
-            self._pool = httpx.AsyncClient(**_client_kwargs(self.config))
+        assert self._pool is not None, "the pool is opened by _open_pool() before use"
         return self._pool
 
     async def request_json(
@@ -286,6 +304,7 @@ class AsyncHttpTransport:
                 raise outcome.error
 
     async def _attempt(self, p: _core.Prepared) -> _Result | _core.Failure:
+        await self._open_pool()
         phase = _core.Phase.begin(p.timeout)
 
         async def trace(name: str, info: dict[str, Any]) -> None:
@@ -325,6 +344,11 @@ class AsyncHttpTransport:
     async def aclose(self) -> None:
         """Close the connection pool; later requests raise :class:`TransportError`."""
         self._closed = True
+        if self._pool is None and self._pool_future is not None:
+            try:
+                self._pool = await self._pool_future
+            except Exception:  # the pool never opened: nothing to close
+                return
         if self._pool is not None:
             await self._pool.aclose()
 
