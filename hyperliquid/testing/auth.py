@@ -4,7 +4,9 @@
 (L1 phantom agent or user-signed EIP-712, using the action's registry entry) *for the chain the
 fake is configured for*, and recovers the address that signed it.  A signature over anything
 else (another action, nonce, vault, chain) recovers some unrelated address, exactly as on the
-real exchange.  :class:`NonceBook` applies API.md §5.3 per signer.
+real exchange.  :func:`recover_multi_sig_outer_signer` / :func:`recover_multi_sig_inner_signer`
+do the same for the outer (``SendMultiSig``) and inner signatures of a ``multiSig`` body
+(SIGNING.md §10).  :class:`NonceBook` applies API.md §5.3 per signer.
 """
 
 from __future__ import annotations
@@ -16,13 +18,23 @@ from typing import Any
 from hyperliquid.generated.registry import ENDPOINTS
 from hyperliquid.runtime.errors import HyperliquidError
 from hyperliquid.runtime.registry import EndpointSpec
-from hyperliquid.runtime.signing import l1_digest, recover_address, user_signed_digest
+from hyperliquid.runtime.signing import (
+    l1_digest,
+    multi_sig_digest,
+    multi_sig_inner_l1_digest,
+    multi_sig_inner_user_signed_digest,
+    recover_address,
+    user_signed_digest,
+)
+from hyperliquid.runtime.signing.multisig import ABSTRACTION_SHORT_CODES
 
 __all__ = [
     "DAY_MS",
     "NonceBook",
     "Rejected",
     "action_spec",
+    "recover_multi_sig_inner_signer",
+    "recover_multi_sig_outer_signer",
     "recover_signer",
 ]
 
@@ -52,15 +64,7 @@ def recover_signer(body: Mapping[str, Any], spec: EndpointSpec, *, chain: str) -
     action = body["action"]
     nonce = body["nonce"]
     if spec.signing == "user_signed":
-        if not isinstance(action.get("signatureChainId"), str):
-            raise KeyError("signatureChainId")
-        message = dict(action)
-        message["hyperliquidChain"] = chain
-        for name, _ in spec.eip712_fields or ():
-            if name == "agentName":
-                message.setdefault(name, "")
-            elif name != "hyperliquidChain" and name not in message:
-                raise KeyError(name)
+        message = _user_signed_message(action, spec, chain)
         assert spec.primary_type is not None
         try:
             digest = user_signed_digest(message, primary_type=spec.primary_type, fields=spec.eip712_fields or ())
@@ -77,10 +81,105 @@ def recover_signer(body: Mapping[str, Any], spec: EndpointSpec, *, chain: str) -
             )
         except (HyperliquidError, TypeError, ValueError, OverflowError) as exc:
             raise Rejected(UNABLE_TO_RECOVER) from exc
+    return _recover(digest, body["signature"])
+
+
+def _recover(digest: bytes, signature: Any) -> str:
     try:
-        return recover_address(digest, body["signature"])
-    except HyperliquidError as exc:
+        return recover_address(digest, signature)
+    except (HyperliquidError, TypeError, ValueError, AttributeError) as exc:
         raise Rejected(UNABLE_TO_RECOVER) from exc
+
+
+def _user_signed_message(action: Mapping[str, Any], spec: EndpointSpec, chain: str) -> dict[str, Any]:
+    """The EIP-712 message of a user-signed action as the server rebuilds it: ``hyperliquidChain``
+    forced to ``chain``, a missing ``agentName`` signed as ``""``; :class:`KeyError` names a
+    missing field."""
+    if not isinstance(action.get("signatureChainId"), str):
+        raise KeyError("signatureChainId")
+    message = dict(action)
+    message["hyperliquidChain"] = chain
+    for name, _ in spec.eip712_fields or ():
+        if name == "agentName":
+            message.setdefault(name, "")
+        elif name != "hyperliquidChain" and name not in message:
+            raise KeyError(name)
+    return message
+
+
+def recover_multi_sig_outer_signer(body: Mapping[str, Any], *, chain: str) -> str:
+    """The lowercase address that signed the ``SendMultiSig`` envelope of a ``multiSig`` body.
+
+    The digest covers the ``multiSig`` action without its ``type`` (signatures and payload
+    included), the body's nonce, ``vaultAddress`` and ``expiresAfter``, for ``chain``.  Raises
+    :class:`Rejected` (``Unable to recover signer.``) and :class:`KeyError` (``signatureChainId``).
+    """
+    action = body["action"]
+    if not isinstance(action.get("signatureChainId"), str):
+        raise KeyError("signatureChainId")
+    try:
+        digest = multi_sig_digest(
+            action,
+            body["nonce"],
+            vault_address=body.get("vaultAddress"),
+            expires_after=body.get("expiresAfter"),
+            is_mainnet=chain == "Mainnet",
+        )
+    except (HyperliquidError, TypeError, ValueError, OverflowError) as exc:
+        raise Rejected(UNABLE_TO_RECOVER) from exc
+    return _recover(digest, body["signature"])
+
+
+def recover_multi_sig_inner_signer(
+    body: Mapping[str, Any],
+    inner_spec: EndpointSpec,
+    signature: Any,
+    *,
+    chain: str,
+) -> str:
+    """The lowercase address that made one inner ``signature`` of a ``multiSig`` body.
+
+    L1 inner actions: the L1 digest of ``[multiSigUser, outerSigner, action]`` with the outer
+    nonce, ``vaultAddress`` and ``expiresAfter``.  User-signed inner actions: the action's EIP-712
+    message with ``payloadMultiSigUser`` and ``outerSigner`` inserted after ``hyperliquidChain``
+    (``hyperliquidChain`` forced to ``chain``; a ``userSetAbstraction`` short code in the payload
+    is signed as its long name).  Raises :class:`Rejected` when no key can be recovered and
+    :class:`KeyError` naming a field a user-signed inner action lacks.
+    """
+    payload = body["action"]["payload"]
+    inner = payload["action"]
+    user, outer = payload["multiSigUser"], payload["outerSigner"]
+    if inner_spec.signing == "user_signed":
+        message = _user_signed_message(inner, inner_spec, chain)
+        code = message.get("abstraction")
+        if message.get("type") == "userSetAbstraction" and isinstance(code, str):
+            long_names = {short: long for long, short in ABSTRACTION_SHORT_CODES.items()}
+            message["abstraction"] = long_names.get(code, code)
+        assert inner_spec.primary_type is not None
+        try:
+            digest = multi_sig_inner_user_signed_digest(
+                message,
+                multi_sig_user=user,
+                outer_signer=outer,
+                primary_type=inner_spec.primary_type,
+                fields=inner_spec.eip712_fields or (),
+            )
+        except (HyperliquidError, TypeError, ValueError, OverflowError) as exc:
+            raise Rejected(UNABLE_TO_RECOVER) from exc
+    else:
+        try:
+            digest = multi_sig_inner_l1_digest(
+                inner,
+                body["nonce"],
+                multi_sig_user=user,
+                outer_signer=outer,
+                vault_address=body.get("vaultAddress"),
+                expires_after=body.get("expiresAfter"),
+                is_mainnet=chain == "Mainnet",
+            )
+        except (HyperliquidError, TypeError, ValueError, OverflowError) as exc:
+            raise Rejected(UNABLE_TO_RECOVER) from exc
+    return _recover(digest, signature)
 
 
 class NonceBook:

@@ -3,7 +3,8 @@
 :class:`ExchangeEngine` answers a validated ``/exchange`` body the way the real server does
 (API.md §5.3–§6, §8): it recovers the signer (:mod:`hyperliquid.testing.auth`), maps it to an
 account (approved agents act for their master; ``vaultAddress`` acts for a sub-account or vault
-the account controls), applies the nonce rules, then executes the action against per-user
+the account controls; a ``multiSig`` action acts for its multi-sig user once the outer and
+inner signatures check out), applies the nonce rules, then executes the action against per-user
 accounts and one price-time :class:`~hyperliquid.testing.book.Book` per asset, writing the
 wire-shaped :class:`~hyperliquid.testing.state.ExchangeState` (read by ``/info``) and
 :class:`~hyperliquid.testing.market.MarketData` (books, mids) and publishing ``orderUpdates``,
@@ -17,6 +18,7 @@ listed in ``docs/testing.md`` ("Trading").
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -26,7 +28,15 @@ import attrs
 
 from hyperliquid.runtime.log import get_logger, log
 from hyperliquid.runtime.signing._keccak import keccak256
-from hyperliquid.testing.auth import DAY_MS, NonceBook, Rejected, action_spec, recover_signer
+from hyperliquid.testing.auth import (
+    DAY_MS,
+    NonceBook,
+    Rejected,
+    action_spec,
+    recover_multi_sig_inner_signer,
+    recover_multi_sig_outer_signer,
+    recover_signer,
+)
 from hyperliquid.testing.book import Book, BookOrder, Match, price_is_valid, size_is_valid
 from hyperliquid.testing.handlers import Undeserializable
 from hyperliquid.testing.market import MarketData, fmt_decimal, now_ms
@@ -38,6 +48,7 @@ __all__ = [
     "Account",
     "Agent",
     "ExchangeEngine",
+    "MultiSigConfig",
     "Position",
 ]
 
@@ -58,6 +69,9 @@ SPOT_MAKER_FEE = Decimal("0.0004")
 DEFAULT_LEVERAGE = 20
 AGENT_VALIDITY_MS = 180 * DAY_MS
 MAX_TRIGGER_ROUNDS = 50
+#: Most authorized users a multi-sig user may have.
+MAX_MULTI_SIG_USERS = 10
+MULTI_SIG_DIRECT = "User {user} is a multi-sig user: its actions must be sent as multiSig actions."
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _CLOID = re.compile(r"^0x[0-9a-fA-F]{32}$")
@@ -129,6 +143,26 @@ class Agent:
     master: str
     name: str
     valid_until: int
+
+
+@attrs.frozen
+class MultiSigConfig:
+    """The signers of a multi-sig user: lowercase ``authorized_users`` (sorted) and ``threshold``."""
+
+    authorized_users: tuple[str, ...]
+    threshold: int
+
+
+@attrs.frozen
+class _MultiSigParts:
+    """A parsed ``multiSig`` action: the payload's addresses, the inner action and signatures."""
+
+    user: str
+    outer_signer: str
+    action: dict[str, Any]
+    spec: Any
+    parsed: Any
+    signatures: list[dict[str, Any]]
 
 
 @attrs.frozen
@@ -403,6 +437,62 @@ def _bad(where: str) -> Any:
     raise Undeserializable(f"invalid type for `{where}`: expected an object")
 
 
+def _parse_multi_sig(action: Mapping[str, Any]) -> _MultiSigParts:
+    """Shape checks of a ``multiSig`` action and of the action it wraps (422 on failure)."""
+    payload = _field(action, "payload", "action")
+    if not isinstance(payload, dict):
+        _bad("action.payload")
+    user = _addr_field(payload, "multiSigUser", "action.payload")
+    outer = _addr_field(payload, "outerSigner", "action.payload")
+    inner = _field(payload, "action", "action.payload")
+    if not isinstance(inner, dict):
+        _bad("action.payload.action")
+    inner_type = inner.get("type")
+    if not isinstance(inner_type, str):
+        raise Undeserializable("missing field `type` in `action.payload.action`")
+    spec = action_spec(inner_type)
+    if spec is None:
+        raise Undeserializable(f"unknown variant `{inner_type}` for `action.payload.action.type`")
+    signatures = _list_field(action, "signatures")
+    for i, sig in enumerate(signatures):
+        where = f"action.signatures[{i}]"
+        if not isinstance(sig, dict):
+            _bad(where)
+        _str_field(sig, "r", where)
+        _str_field(sig, "s", where)
+        _int_field(sig, "v", where)
+    parsed = _parse_action(inner) if spec.signing != "multi_sig" else None
+    return _MultiSigParts(user, outer, inner, spec, parsed, signatures)
+
+
+def _parse_signers(text: Any) -> MultiSigConfig | None:
+    """The ``signers`` string of ``convertToMultiSigUser`` (``"null"`` → ``None``); raises
+    :class:`Rejected` with our texts when it is not valid."""
+    try:
+        value = json.loads(text) if isinstance(text, str) else text
+    except ValueError:
+        value = text
+    if value is None:
+        return None
+    users = value.get("authorizedUsers") if isinstance(value, dict) else None
+    threshold = value.get("threshold") if isinstance(value, dict) else None
+    if (
+        not isinstance(users, list)
+        or not all(isinstance(u, str) and _ADDRESS.match(u) for u in users)
+        or not isinstance(threshold, int)
+        or isinstance(threshold, bool)
+    ):
+        raise Rejected('Invalid multi-sig signers: expected {"authorizedUsers": [addresses], "threshold": n} or null.')
+    lowered = sorted({u.lower() for u in users})
+    if len(lowered) != len(users):
+        raise Rejected("Invalid multi-sig signers: duplicate authorized user.")
+    if not 1 <= len(lowered) <= MAX_MULTI_SIG_USERS:
+        raise Rejected(f"Invalid multi-sig signers: between 1 and {MAX_MULTI_SIG_USERS} authorized users required.")
+    if not 1 <= threshold <= len(lowered):
+        raise Rejected(f"Invalid multi-sig threshold {threshold}: must be between 1 and {len(lowered)}.")
+    return MultiSigConfig(tuple(lowered), threshold)
+
+
 # ================================================================ engine
 class ExchangeEngine:
     """Executes signed ``/exchange`` actions (see the module docstring).
@@ -435,6 +525,8 @@ class ExchangeEngine:
         self.nonces = NonceBook(nonce_window)
         self.accounts: dict[str, Account] = {}
         self.agents: dict[str, Agent] = {}
+        #: Multi-sig users (lowercase address) and their signers.
+        self.multi_sigs: dict[str, MultiSigConfig] = {}
         self.books: dict[str, Book] = {}
         self._written: dict[str, Any] = {}
         self.triggers: dict[str, list[_Trigger]] = {}
@@ -487,7 +579,7 @@ class ExchangeEngine:
         spec = action_spec(action["type"])
         if spec is None:
             raise Undeserializable(f"unknown variant `{action['type']}`")
-        parsed = _parse_action(action)
+        parsed = _parse_multi_sig(action) if spec.signing == "multi_sig" else _parse_action(action)
         with self.lock:
             try:
                 return self._handle(body, spec, parsed)
@@ -497,12 +589,10 @@ class ExchangeEngine:
 
     def _handle(self, body: dict[str, Any], spec: Any, parsed: Any) -> dict[str, Any]:
         action = body["action"]
-        type_ = action["type"]
-        nonce = body["nonce"]
         now = self.clock()
         self._run_scheduled(now)
         if spec.signing == "multi_sig":
-            raise Rejected("The fake exchange does not verify multiSig actions.")
+            return self._handle_multi_sig(body, parsed, now)
         try:
             signer = recover_signer(body, spec, chain=self.chain)
         except KeyError as exc:
@@ -514,6 +604,31 @@ class ExchangeEngine:
         acct = self.accounts.get(account)
         if acct is None:
             raise Rejected(f"User or API Wallet {signer} does not exist.")
+        if account in self.multi_sigs:
+            raise Rejected(MULTI_SIG_DIRECT.format(user=account))
+        if spec.signing == "user_signed" and body.get("expiresAfter") is not None:
+            raise Rejected("expiresAfter is not supported on user-signed actions.")
+        return self._run_action(body, spec, action, parsed, signer=signer, account=account, now=now)
+
+    def _run_action(
+        self,
+        body: dict[str, Any],
+        spec: Any,
+        action: dict[str, Any],
+        parsed: Any,
+        *,
+        signer: str,
+        account: str,
+        now: int,
+    ) -> dict[str, Any]:
+        """Checks shared by direct and multi-sig actions (deposit, vault, nonces), then the action.
+
+        ``action``/``spec`` are the action executed (the inner one of a ``multiSig``), ``signer``
+        the address whose nonce set is used, ``account`` the account it acts for.
+        """
+        type_ = action["type"]
+        nonce = body["nonce"]
+        acct = self.accounts[account]
         if acct.is_empty() and acct.kind == "user":
             raise Rejected(f"Must deposit before performing actions. User: {account}")
         acting = account
@@ -524,8 +639,6 @@ class ExchangeEngine:
                 raise Rejected(f"User {account} is not the master or leader of {vault.lower()}.")
             acting = target.address
         if spec.signing == "user_signed":
-            if body.get("expiresAfter") is not None:
-                raise Rejected("expiresAfter is not supported on user-signed actions.")
             inner = action.get(spec.nonce_key or "nonce")
             if inner != nonce:
                 raise Rejected(f"Invalid nonce: action {spec.nonce_key} {inner} does not match request nonce {nonce}")
@@ -542,6 +655,71 @@ class ExchangeEngine:
         if handler is None:
             return _ok("default")
         return handler(self, ctx, action, parsed)
+
+    # ------------------------------------------------------------ multi-sig
+    def multi_sig_signers(self, address: str) -> MultiSigConfig | None:
+        """The authorized users and threshold of a multi-sig user (``None`` for other users)."""
+        with self.lock:
+            return self.multi_sigs.get(address.lower())
+
+    def _handle_multi_sig(self, body: dict[str, Any], parsed: _MultiSigParts, now: int) -> dict[str, Any]:
+        """A ``multiSig`` action (SIGNING.md §10); the order of checks is in ``docs/testing.md``."""
+        if parsed.spec.signing not in ("l1", "user_signed"):
+            raise Rejected(f"A multiSig action cannot wrap a {parsed.action['type']} action.")
+        try:
+            outer = recover_multi_sig_outer_signer(body, chain=self.chain)
+        except KeyError as exc:
+            raise Undeserializable(f"missing field `{exc.args[0]}`") from exc
+        if outer != parsed.outer_signer:
+            raise Rejected(f"Multi-sig outer signer {outer} does not match payload outerSigner {parsed.outer_signer}.")
+        user = parsed.user
+        config = self.multi_sigs.get(user)
+        if config is None:
+            raise Rejected(f"User {user} is not a multi-sig user.")
+        agent = self.agents.get(outer)
+        if agent is not None and agent.valid_until <= now:
+            agent = None
+        if outer not in config.authorized_users and (agent is None or agent.master not in config.authorized_users):
+            raise Rejected(
+                f"Outer signer {outer} is not an authorized user of multi-sig user {user} or an agent of one."
+            )
+        signers: set[str] = set()
+        for i, signature in enumerate(parsed.signatures):
+            try:
+                inner = recover_multi_sig_inner_signer(body, parsed.spec, signature, chain=self.chain)
+            except KeyError as exc:
+                raise Undeserializable(f"missing field `{exc.args[0]}` in `action.payload.action`") from exc
+            except Rejected as exc:
+                raise Rejected(f"Multi-sig signature {i}: unable to recover signer.") from exc
+            if inner not in config.authorized_users:
+                raise Rejected(f"Multi-sig signature {i} is by {inner}, not an authorized user of {user}.")
+            signers.add(inner)
+        if len(signers) < config.threshold:
+            raise Rejected(
+                f"Multi-sig threshold not met: {len(signers)} distinct authorized signature(s), "
+                f"{config.threshold} required."
+            )
+        return self._run_action(body, parsed.spec, parsed.action, parsed.parsed, signer=outer, account=user, now=now)
+
+    def _act_convert_multi_sig(self, ctx: _Ctx, action: dict[str, Any], parsed: Any) -> dict[str, Any]:
+        config = _parse_signers(action.get("signers"))
+        user = ctx.account
+        if config is None:
+            if user not in self.multi_sigs:
+                raise Rejected(f"User {user} is not a multi-sig user.")
+            del self.multi_sigs[user]
+            self.state.user(user).multi_sig_signers = None
+        else:
+            for member in config.authorized_users:
+                if member not in self.accounts:
+                    raise Rejected(f"Authorized user {member} does not exist.")
+            self.multi_sigs[user] = config
+            self.state.user(user).multi_sig_signers = {
+                "authorizedUsers": list(config.authorized_users),
+                "threshold": config.threshold,
+            }
+        log(_log, 20, "multi-sig signers changed", user=user, threshold=config.threshold if config else None)
+        return _ok("default")
 
     # ------------------------------------------------------------ accounts
     def _account(self, address: str, kind: str = "user") -> Account:
@@ -1634,4 +1812,5 @@ _ACTIONS: dict[str, ActionFn] = {
     "createVault": ExchangeEngine._act_create_vault,
     "approveAgent": ExchangeEngine._act_approve_agent,
     "approveBuilderFee": ExchangeEngine._act_approve_builder,
+    "convertToMultiSigUser": ExchangeEngine._act_convert_multi_sig,
 }

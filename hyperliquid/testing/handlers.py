@@ -11,6 +11,7 @@ built-in types are answered from :class:`~hyperliquid.testing.market.MarketData`
 
 from __future__ import annotations
 
+import copy
 import inspect
 import json
 import re
@@ -261,6 +262,7 @@ class InfoService:
             "subAccounts": InfoService._sub_accounts,
             "extraAgents": lambda s, b: s._u(b, lambda u: [dict(a) for a in u.extra_agents], []),
             "maxBuilderFee": InfoService._max_builder_fee,
+            "userToMultiSigSigners": lambda s, b: s._u(b, lambda u: copy.deepcopy(u.multi_sig_signers), None),
         }
 
     @property

@@ -67,6 +67,7 @@ class UserState:
     extra_agents: list[dict[str, Any]] = attrs.field(factory=list)
     sub_accounts: list[dict[str, str]] = attrs.field(factory=list)
     builder_fees: dict[str, int] = attrs.field(factory=dict)
+    multi_sig_signers: dict[str, Any] | None = None
     rate_limit: dict[str, Any] = attrs.field(
         factory=lambda: {"cumVlm": "0.0", "nRequestsUsed": 0, "nRequestsCap": 10000, "nRequestsSurplus": 0}
     )
