@@ -63,11 +63,11 @@ def respond(status: int = 200, body: bytes = b"{}", headers: dict[str, str] | No
     return act
 
 
-def latency(seconds: float, body: bytes = b'"late"') -> Action:
+def latency(seconds: float, body: bytes = b'"late"', status: int = 200) -> Action:
     def act(conn: socket.socket, server: RawServer) -> bool:
         if server.stopping.wait(seconds):
             return False
-        conn.sendall(_json_response(200, body))
+        conn.sendall(_json_response(status, body))
         return True
 
     return act
@@ -673,9 +673,11 @@ async def test_async_backoff_does_not_block_the_loop(server: RawServer) -> None:
 
     task = asyncio.create_task(ticker())
     async with AsyncHttpTransport() as t:
-        # 429 (wait 0.5 s), then a hung attempt that times out (not retried)
+        # 429 (wait 0.5 s), then a hung attempt that times out at the call's 1 s deadline (not retried)
+        started = time.monotonic()
         with pytest.raises(errors.TimeoutError):
-            await t.request_json("POST", server.url + "/info", body={}, context="info", endpoint="x", timeout=0.4)
+            await t.request_json("POST", server.url + "/info", body={}, context="info", endpoint="x", timeout=1.0)
+        assert time.monotonic() - started < 1.3
     stop.set()
     await task
     # ~0.9 s of waiting: a blocked loop would have ticked ~0 times
@@ -736,3 +738,27 @@ def test_slow_drip_of_headers_times_out_at_total_deadline(mode: str, server: Raw
     assert isinstance(exc, errors.TimeoutError), exc
     assert 0.6 <= elapsed < 0.6 + MARGIN
     assert exc.request_sent is True
+
+
+def test_the_timeout_bounds_the_whole_call_including_retries(server: RawServer) -> None:
+    # Retry-After longer than what is left of the caller's timeout: give up at once with the 429
+    server.then(respond(429, b"null", {"Retry-After": "3"}), respond(200, b'"ok"'))
+    with HttpTransport() as t:
+        started = time.monotonic()
+        with pytest.raises(errors.RateLimitedError) as info:
+            t.request_json("POST", server.url + "/info", body={}, context="info", endpoint="x", timeout=1.0)
+        assert time.monotonic() - started < 0.5
+        assert info.value.retry_after == 3
+    assert len(server.requests) == 1
+
+
+def test_slow_failures_stop_retrying_at_the_deadline(server: RawServer) -> None:
+    server.default = latency(0.3, b"oops", status=503)
+    policy = RetryPolicy(max_attempts=10, base_delay=0.01, max_delay=0.02)
+    with HttpTransport(TransportConfig(retry=policy)) as t:
+        started = time.monotonic()
+        with pytest.raises((errors.HTTPStatusError, errors.TimeoutError)):
+            t.request_json("POST", server.url + "/info", body={}, context="info", endpoint="x", timeout=1.0)
+        elapsed = time.monotonic() - started
+    assert elapsed < 1.3
+    assert 2 <= len(server.requests) <= 4

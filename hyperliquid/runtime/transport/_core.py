@@ -283,11 +283,19 @@ def retry_reason(failure: Failure, policy: RetryPolicy) -> str | None:
 class RetryClock:
     """Tracks attempts and elapsed time of one logical request; decides the next wait."""
 
-    def __init__(self, policy: RetryPolicy, rng: RandomSource) -> None:
+    def __init__(self, policy: RetryPolicy, rng: RandomSource, budget: float | None = None) -> None:
         self.policy = policy
         self.rng = rng
         self.attempt = 0
         self.started = time.monotonic()
+        #: the caller's timeout: the whole call (attempts and waits between them) ends by then
+        self.budget = budget
+
+    def remaining(self) -> float | None:
+        """Seconds left of the call's budget (``None`` without one)."""
+        if self.budget is None:
+            return None
+        return self.budget - (time.monotonic() - self.started)
 
     def next_attempt(self) -> int:
         """Count a new attempt and return its 1-based number."""
@@ -303,8 +311,11 @@ class RetryClock:
         if reason is None:
             return None
         delay = policy.delay(self.attempt, failure.retry_after, self.rng)
-        if time.monotonic() - self.started + delay > policy.max_elapsed:
+        elapsed = time.monotonic() - self.started
+        if elapsed + delay > policy.max_elapsed:
             return None
+        if self.budget is not None and elapsed + delay >= self.budget:
+            return None  # no time left for another attempt within the caller's timeout
         return delay, reason
 
 

@@ -75,6 +75,12 @@ def _client_kwargs(config: TransportConfig) -> dict[str, Any]:
     }
 
 
+def _attempt_timeout(p: _core.Prepared, clock: _core.RetryClock) -> float:
+    """The time an attempt may take: what is left of the call's timeout (at least 1 ms)."""
+    left = clock.remaining()
+    return p.timeout if left is None else max(0.001, min(p.timeout, left))
+
+
 def _closed_error(endpoint: str, url: str) -> errors.TransportError:
     return errors.TransportError(f"{endpoint}: the transport is closed", endpoint=endpoint, url=url, request_sent=False)
 
@@ -126,7 +132,8 @@ class HttpTransport:
     ) -> Any:
         """Send ``body`` as compact JSON and return the decoded JSON response (any value, even ``None``).
 
-        ``timeout`` (seconds, total deadline per attempt) defaults to ``config.default_timeout``;
+        ``timeout`` (seconds) is the total deadline of the call — every attempt and every wait between
+        attempts ends by then — and defaults to ``config.default_timeout``;
         callers pass the most specific value (per call, else per endpoint).  ``retry`` defaults to
         ``config.retry`` for idempotent contexts and to no retry otherwise.
 
@@ -149,12 +156,12 @@ class HttpTransport:
         if self._closed:
             raise _closed_error(p.endpoint, p.url)
         emitter = _core.Emitter(self.events, p)
-        clock = _core.RetryClock(p.retry, self._rng)
+        clock = _core.RetryClock(p.retry, self._rng, p.timeout)
         while True:
             attempt = clock.next_attempt()
             emitter.start(attempt)
             started = time.monotonic()
-            outcome = self._attempt(p)
+            outcome = self._attempt(p, _attempt_timeout(p, clock))
             if not isinstance(outcome, _core.Failure):
                 emitter.end(attempt, started, outcome[1], None)
                 return outcome[0]
@@ -170,8 +177,8 @@ class HttpTransport:
             if self._closed:
                 raise outcome.error
 
-    def _attempt(self, p: _core.Prepared) -> _Result | _core.Failure:
-        phase = _core.Phase.begin(p.timeout)
+    def _attempt(self, p: _core.Prepared, timeout: float) -> _Result | _core.Failure:
+        phase = _core.Phase.begin(timeout)
         try:
             request = self._client.build_request(
                 p.method,
@@ -283,12 +290,12 @@ class AsyncHttpTransport:
         if self._closed:
             raise _closed_error(p.endpoint, p.url)
         emitter = _core.Emitter(self.events, p)
-        clock = _core.RetryClock(p.retry, self._rng)
+        clock = _core.RetryClock(p.retry, self._rng, p.timeout)
         while True:
             attempt = clock.next_attempt()
             emitter.start(attempt)
             started = time.monotonic()
-            outcome = await self._attempt(p)
+            outcome = await self._attempt(p, _attempt_timeout(p, clock))
             if not isinstance(outcome, _core.Failure):
                 emitter.end(attempt, started, outcome[1], None)
                 return outcome[0]
@@ -303,15 +310,15 @@ class AsyncHttpTransport:
             if self._closed:
                 raise outcome.error
 
-    async def _attempt(self, p: _core.Prepared) -> _Result | _core.Failure:
+    async def _attempt(self, p: _core.Prepared, timeout: float) -> _Result | _core.Failure:
         await self._open_pool()
-        phase = _core.Phase.begin(p.timeout)
+        phase = _core.Phase.begin(timeout)
 
         async def trace(name: str, info: dict[str, Any]) -> None:
             phase.on_trace(name, info)
 
         try:
-            async with asyncio.timeout(p.timeout):
+            async with asyncio.timeout(timeout):
                 request = self._client.build_request(
                     p.method,
                     p.url,
