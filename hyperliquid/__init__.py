@@ -12,6 +12,7 @@ storage) lives in ``hyperliquid.runtime``; a local fake exchange for tests in
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from hyperliquid.runtime.config import MAINNET, TESTNET, Network
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
     from hyperliquid.runtime.signing import Wallet
 
 __version__ = "0.1.0"
+
+# A library logs, the application decides where it goes: without configuration, nothing is printed.
+logging.getLogger("hyperliquid").addHandler(logging.NullHandler())
 
 __all__ = [
     "MAINNET",

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, TextIO
 
+from hyperliquid.runtime import errors
 from hyperliquid.runtime.errors import HyperliquidError
 from hyperliquid.runtime.registry import ChannelSpec, EndpointSpec
 from hyperliquid.runtime.struct import to_wire
@@ -74,6 +75,10 @@ def _cell(v: Any) -> str:
 def format_table(value: Any, *, max_rows: int = 50) -> str:
     """Render a structured result as a readable text table."""
     wire = to_wire(value)
+    if wire is None:
+        return "null (nothing found)"
+    if isinstance(wire, list | dict) and not wire:
+        return "(empty)"
     rows: list[dict[str, Any]]
     if isinstance(wire, list) and wire and all(isinstance(r, dict) for r in wire):
         rows = wire[:max_rows]
@@ -180,7 +185,12 @@ def _cmd_stream(args: argparse.Namespace, out: TextIO) -> int:
         sub = getattr(client.streams, ch.name)(**kwargs)
         try:
             while seen < args.count:
-                item = sub.get(timeout=args.timeout)
+                try:
+                    item = sub.get(timeout=args.timeout)
+                except TimeoutError:
+                    raise errors.TimeoutError(
+                        f"no message on {ch.wire} within {args.timeout:g} s", timeout=args.timeout
+                    ) from None
                 if not isinstance(item, Message):
                     out.write(f"# {type(item).__name__}: {item}\n")
                     continue
@@ -267,7 +277,14 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     stream = out or sys.stdout
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        # key=value parameters may come after options (`info l2Book coin=BTC --json nSigFigs=3`)
+        params = [t for t in extra if "=" in t and not t.startswith("-")]
+        if params and args.command in ("info", "stream"):
+            args.params = [*args.params, *params]
+            extra = [t for t in extra if t not in params]
+        if extra:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as exc:
         return int(exc.code or 0)
     try:

@@ -171,3 +171,18 @@ def test_demo_runs_on_the_fake_exchange() -> None:
 def test_demo_on_a_real_network_needs_a_key(capsys: pytest.CaptureFixture[str]) -> None:
     code, text = run("--network", "testnet", "demo")
     assert code == 2 and "--key" in text
+
+
+def test_options_between_parameters_and_empty_answers(fx: FakeExchange) -> None:
+    code, text = run("--url", fx.http_url, "info", "l2Book", "coin=BTC", "--json", "nSigFigs=5")
+    assert code == 0 and json.loads(text)["coin"] == "BTC"
+    assert fx.requests_for("/info", type="l2Book")[-1].body == {"type": "l2Book", "coin": "BTC", "nSigFigs": 5}
+    code, text = run("--url", fx.http_url, "info", "openOrders", "user=0x" + "ab" * 20)
+    assert code == 0 and text.strip() == "(empty)"
+
+
+def test_stream_without_messages_ends_with_a_clear_error(fx: FakeExchange, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _ = run("--url", fx.http_url, "stream", "trades", "coin=ETH", "--count", "1", "--timeout", "0.5")
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "TimeoutError: no message on trades within 0.5 s" in err and "Traceback" not in err

@@ -233,3 +233,28 @@ def test_unknown_coin_is_refused_once_metadata_is_known() -> None:
         ok = client.streams.l2_book("ETH")
         ok.close()
         assert all(s.get("coin") != "NOPE" or s.get("type") == "trades" for _, s in fx.ws_subscriptions)
+
+
+def test_a_closed_client_opens_nothing_new() -> None:
+    with FakeExchange() as fx:
+        client = Client(http_url=fx.http_url, config=ClientConfig(warm=False))
+        client.streams.trades("BTC").close()
+        client.close()
+        with pytest.raises(errors.TransportError):
+            client.info.all_mids()
+        with pytest.raises(errors.WebSocketError):
+            client.streams.trades("BTC")
+        with pytest.raises(errors.WebSocketError):
+            client.post("info", {"type": "meta"})
+        deadline = time.monotonic() + 5
+        while fx.ws_connection_count:
+            assert time.monotonic() < deadline, "the socket stayed open"
+            time.sleep(0.02)
+
+
+async def test_a_closed_async_client_opens_nothing_new() -> None:
+    with FakeExchange() as fx:
+        async with AsyncClient(http_url=fx.http_url, config=ClientConfig(warm=False)) as client:
+            pass
+        with pytest.raises(errors.WebSocketError):
+            await client.streams.trades("BTC")

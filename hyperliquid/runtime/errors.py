@@ -122,14 +122,21 @@ class HTTPStatusError(TransportError):
     """The server answered with an unexpected HTTP status (4xx other than 429, or 5xx)."""
 
     def __init__(
-        self, status: int, *, body: str | bytes | None = None, endpoint: str | None = None, url: str | None = None
+        self,
+        status: int,
+        *,
+        body: str | bytes | None = None,
+        endpoint: str | None = None,
+        url: str | None = None,
+        request_sent: bool = True,
     ) -> None:
         self.status = status
         self.body_excerpt = _excerpt(body)
         msg = f"HTTP {status} from {endpoint or url or 'server'}"
         if self.body_excerpt:
             msg += f": {self.body_excerpt}"
-        super().__init__(msg, endpoint=endpoint, url=url)
+        # a status code means the request reached the server
+        super().__init__(msg, endpoint=endpoint, url=url, request_sent=request_sent)
 
 
 class RateLimitedError(HTTPStatusError):

@@ -20,12 +20,23 @@ def get_logger(name: str) -> logging.Logger:
     return logging.getLogger("hyperliquid." + name)
 
 
-def log(logger: logging.Logger, level: int, message: str, /, **context: Any) -> None:
-    """Log ``message`` at ``level`` with ``context`` as ``key=value`` pairs and ``record.hl``."""
+def log(
+    logger: logging.Logger,
+    level: int,
+    message: str,
+    /,
+    *,
+    exc_info: BaseException | None = None,
+    **context: Any,
+) -> None:
+    """Log ``message`` at ``level`` with ``context`` as ``key=value`` pairs and ``record.hl``.
+
+    ``exc_info``: an exception whose traceback goes with the record.
+    """
     if not logger.isEnabledFor(level):
         return
     if context:
         rendered = " ".join(f"{k}={v}" for k, v in context.items())
-        logger.log(level, "%s %s", message, rendered, extra={"hl": context}, stacklevel=2)
+        logger.log(level, "%s %s", message, rendered, extra={"hl": context}, exc_info=exc_info, stacklevel=2)
     else:
-        logger.log(level, "%s", message, extra={"hl": {}}, stacklevel=2)
+        logger.log(level, "%s", message, extra={"hl": {}}, exc_info=exc_info, stacklevel=2)

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
-from hyperliquid.runtime.errors import InvalidInputError
+from hyperliquid.runtime.errors import InvalidInputError, WebSocketError
 from hyperliquid.runtime.events import EventBus
 from hyperliquid.runtime.registry import ChannelSpec
 from hyperliquid.runtime.ws import ChannelInfo, Subscription, SyncSubscription, SyncWsClient, WsClient, WsConfig
@@ -153,6 +153,7 @@ class StreamHub:
         self._fetch_info = fetch_info
         self._clients: dict[str, SyncWsClient] = {}
         self._lock = threading.Lock()
+        self._closed = False
 
     async def _recover(self, info: ChannelInfo, params: dict[str, Any], since: int | None) -> list[Any]:
         from hyperliquid.generated.registry import CHANNELS
@@ -168,6 +169,8 @@ class StreamHub:
         """The WebSocket client (opened on first use)."""
         url = self.explorer_ws_url if explorer else self.ws_url
         with self._lock:
+            if self._closed:
+                raise WebSocketError("the client is closed: no new subscriptions or socket requests")
             ws = self._clients.get(url)
             if ws is None:
                 ws = SyncWsClient(url, config=self.config, events=self.events, recover=self._recover)
@@ -211,6 +214,7 @@ class StreamHub:
     def close(self) -> None:
         """Close every WebSocket client."""
         with self._lock:
+            self._closed = True
             clients, self._clients = list(self._clients.values()), {}
         for ws in clients:
             ws.close()
@@ -238,6 +242,7 @@ class AsyncStreamHub:
         self.events = events
         self._fetch_info = fetch_info
         self._clients: dict[str, WsClient] = {}
+        self._closed = False
 
     async def _recover(self, info: ChannelInfo, params: dict[str, Any], since: int | None) -> list[Any]:
         from hyperliquid.generated.registry import CHANNELS
@@ -251,6 +256,8 @@ class AsyncStreamHub:
     def client(self, explorer: bool = False) -> WsClient:
         """The WebSocket client (created on first use; it connects in the background)."""
         url = self.explorer_ws_url if explorer else self.ws_url
+        if self._closed:
+            raise WebSocketError("the client is closed: no new subscriptions or socket requests")
         ws = self._clients.get(url)
         if ws is None:
             ws = WsClient(url, config=self.config, events=self.events, recover=self._recover)
@@ -293,6 +300,7 @@ class AsyncStreamHub:
 
     async def aclose(self) -> None:
         """Close every WebSocket client."""
+        self._closed = True
         clients, self._clients = list(self._clients.values()), {}
         for ws in clients:
             await ws.close()

@@ -373,7 +373,7 @@ def verify_signed(signer: Signer, signed: SignedAction) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- answers
-_DOES_NOT_EXIST = "does not exist"
+_DOES_NOT_EXIST = "User or API Wallet"  # the answer to a signature the exchange cannot tie to an account
 _NONCE_MARKERS = ("duplicate nonce", "nonce already used", "already used", "invalid nonce")
 
 

@@ -790,7 +790,7 @@ class WsClient:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log(_log, 40, "subscription callback raised", key=sink.upstream.key_text, error=repr(exc))
+                log(_log, 40, "subscription callback raised", exc_info=exc, key=sink.upstream.key_text, error=repr(exc))
                 self._emit("ws.error", connection=None, message=f"callback raised {exc!r}")
 
     def _on_drop(self, sink: _Sink, count: int) -> None:
