@@ -258,3 +258,17 @@ async def test_a_closed_async_client_opens_nothing_new() -> None:
             pass
         with pytest.raises(errors.WebSocketError):
             await client.streams.trades("BTC")
+
+
+async def test_many_concurrent_orders_from_one_wallet_are_all_accepted() -> None:
+    from hyperliquid.runtime.signing import Wallet
+
+    with FakeExchange() as fx:
+        wallet = Wallet.generate()
+        fx.fund(wallet.address, usdc=10_000_000)
+        async with AsyncClient(http_url=fx.http_url, wallet=wallet, config=ClientConfig(warm=False)) as client:
+            results = await asyncio.gather(
+                *[client.exchange.order("ETH", True, "0.01", 3000) for _ in range(250)], return_exceptions=True
+            )
+    failures = [r for r in results if isinstance(r, BaseException)]
+    assert failures == []  # more than 100 in flight would get "nonce too low" for the slowest

@@ -18,6 +18,7 @@ is reported as indeterminate too.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -44,6 +45,12 @@ _log = get_logger("hyperliquid.exchange")
 DEFAULT_NONCES = NonceManager()
 
 _KEEP_SIGNED = 256
+
+#: Signed actions a sender has in flight at once.  The exchange keeps each signer's 100 highest
+#: nonces and refuses one below the smallest of them, so requests that overtake each other on the
+#: way (a connection pool, a busy loop) must stay well under 100 or the slowest get "nonce too low".
+#: The nonce is taken after a slot is free, so at most this many can overtake any action.
+MAX_IN_FLIGHT = 64
 
 
 class _SenderBase:
@@ -288,6 +295,7 @@ class ActionSender(_SenderBase):
             signature_chain_id=signature_chain_id,
         )
         self.transport = transport
+        self._slots = threading.BoundedSemaphore(MAX_IN_FLIGHT)
 
     def send(
         self,
@@ -306,11 +314,13 @@ class ActionSender(_SenderBase):
         :class:`ApiRejectedError` when the exchange refuses the whole action,
         :class:`IndeterminateError` when the outcome is unknown, transport errors when nothing
         was sent.  ``nonce`` overrides the nonce manager (multi-sig: the inner signers' nonce).
+        At most :data:`MAX_IN_FLIGHT` actions are in flight at once (see there); more wait.
         """
-        signed = self.sign(
-            endpoint, action, wallet=wallet, vault_address=vault_address, expires_after=expires_after, nonce=nonce
-        )
-        return self.post(signed, timeout=timeout)
+        with self._slots:
+            signed = self.sign(
+                endpoint, action, wallet=wallet, vault_address=vault_address, expires_after=expires_after, nonce=nonce
+            )
+            return self.post(signed, timeout=timeout)
 
     def post(self, signed: SignedAction, *, timeout: float | None = None, resend: bool = False) -> ExchangeResult:
         """Post an already signed action once and classify the answer."""
@@ -372,6 +382,7 @@ class AsyncActionSender(_SenderBase):
             signature_chain_id=signature_chain_id,
         )
         self.transport = transport
+        self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
 
     async def send(
         self,
@@ -385,10 +396,11 @@ class AsyncActionSender(_SenderBase):
         nonce: int | None = None,
     ) -> ExchangeResult:
         """Async :meth:`ActionSender.send` (signing runs inline: it takes well under a millisecond)."""
-        signed = self.sign(
-            endpoint, action, wallet=wallet, vault_address=vault_address, expires_after=expires_after, nonce=nonce
-        )
-        return await self.post(signed, timeout=timeout)
+        async with self._slots:
+            signed = self.sign(
+                endpoint, action, wallet=wallet, vault_address=vault_address, expires_after=expires_after, nonce=nonce
+            )
+            return await self.post(signed, timeout=timeout)
 
     async def post(self, signed: SignedAction, *, timeout: float | None = None, resend: bool = False) -> ExchangeResult:
         """Async :meth:`ActionSender.post`."""
