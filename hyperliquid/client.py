@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import warnings
+import weakref
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
@@ -93,6 +95,31 @@ def _resolve(
     env: Mapping[str, str] | None,
 ) -> Network:
     return resolve_network(network, http_url=http_url, ws_url=ws_url, env=env)
+
+
+def _weakly(method: Callable[[Mapping[str, Any]], Any]) -> Callable[[Mapping[str, Any]], Any]:
+    """``method`` (bound) called through a weak reference to its object."""
+    ref = weakref.WeakMethod(method)
+
+    def call(body: Mapping[str, Any]) -> Any:
+        target = ref()
+        if target is None:
+            raise ConfigError("client", "the client was garbage-collected")
+        return target(body)
+
+    return call
+
+
+def _collect_unclosed(
+    name: str, warmup: WarmupManager, hub: StreamHub, transport: HttpTransport, storage: StorageWriter | None
+) -> None:
+    """Finalizer of a :class:`Client` that was never closed: stop its threads, close its sockets."""
+    warnings.warn(f"unclosed {name}: call close() or use `with Client(...)`", ResourceWarning, stacklevel=1)
+    warmup.stop(timeout=0.5)
+    hub.close()
+    transport.close()
+    if storage is not None:
+        storage.close()
 
 
 class _Base:
@@ -223,8 +250,11 @@ class Client(_Base):
         self.info = InfoAPI(self.caller)
         self.explorer = ExplorerAPI(self.caller)
         self.stats = StatsAPI(self.caller)
-        self.markets = self._metadata(self._fetch_info)
-        self._hub = StreamHub(self.network.ws_url, **self._hub_options(self._fetch_info, self.markets))
+        # the warmer and socket threads reach the client only weakly, so a forgotten client can be
+        # collected; its finalizer then stops them (with a ResourceWarning, like an unclosed file)
+        fetch_info = _weakly(self._fetch_info)
+        self.markets = self._metadata(fetch_info)
+        self._hub = StreamHub(self.network.ws_url, **self._hub_options(fetch_info, self.markets))
         self.streams = Streams(self._hub)
         sender = ActionSender(self.transport, self.network, **self._sender_options())
         self.exchange = Exchange(sender, markets=self.markets, info=self.info, events=self.events)
@@ -232,6 +262,9 @@ class Client(_Base):
         if self.config.warm:
             self.warmup.start()
         self._closed = False
+        self._finalizer = weakref.finalize(
+            self, _collect_unclosed, repr(self), self.warmup, self._hub, self.transport, self.storage
+        )
         log(_log, 10, "client created", network=self.network.name, url=self.network.http_url)
 
     def _fetch_info(self, body: Mapping[str, Any]) -> Any:
@@ -259,6 +292,7 @@ class Client(_Base):
         if self._closed:
             return
         self._closed = True
+        self._finalizer.detach()
         self.warmup.stop()
         self._hub.close()
         self.transport.close()

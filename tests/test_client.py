@@ -272,3 +272,30 @@ async def test_many_concurrent_orders_from_one_wallet_are_all_accepted() -> None
             )
     failures = [r for r in results if isinstance(r, BaseException)]
     assert failures == []  # more than 100 in flight would get "nonce too low" for the slowest
+
+
+def test_a_forgotten_client_is_collected_and_stops_its_threads() -> None:
+    import gc
+    import threading
+    import warnings
+
+    with FakeExchange() as fx:
+
+        def use_and_forget() -> None:
+            client = Client(http_url=fx.http_url)
+            client.info.l2_book("BTC")
+
+        before = {t.ident for t in threading.enumerate()}
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            use_and_forget()
+            deadline = time.monotonic() + 10
+            # a warmer in the middle of a fetch holds the client until that fetch returns
+            while not any(issubclass(w.category, ResourceWarning) for w in caught):
+                assert time.monotonic() < deadline, "the forgotten client was never collected"
+                gc.collect()
+                time.sleep(0.05)
+        assert any("unclosed Client" in str(w.message) for w in caught)
+        while any(t.ident not in before and t.name.startswith("hl-warm") for t in threading.enumerate()):
+            assert time.monotonic() < deadline, "the warmer threads of a collected client kept running"
+            time.sleep(0.05)
