@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from decimal import Decimal
@@ -140,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("storage", help="storage migrations")
     p.add_argument("action", choices=["migrate", "sql"])
-    p.add_argument("--dsn", help="PostgreSQL connection string (migrate)")
+    p.add_argument("--dsn", help="PostgreSQL connection string (migrate; default $HYPERLIQUID_STORAGE_DSN)")
     return parser
 
 
@@ -255,9 +256,10 @@ def _cmd_storage(args: argparse.Namespace, out: TextIO) -> int:
     if args.action == "sql":
         out.write(migrations.migrations_sql() + "\n")
         return 0
-    if not args.dsn:
-        raise UsageError("storage migrate needs --dsn")
-    applied = migrations.apply_migrations(args.dsn)
+    dsn = args.dsn or os.environ.get("HYPERLIQUID_STORAGE_DSN")
+    if not dsn:
+        raise UsageError("storage migrate needs --dsn (or HYPERLIQUID_STORAGE_DSN)")
+    applied = migrations.apply_migrations(dsn)
     out.write(f"applied {len(applied)} migration(s)\n")
     return 0
 

@@ -56,6 +56,10 @@ __all__ = ["AsyncClient", "Client", "ClientConfig"]
 
 _log = get_logger("hyperliquid.client")
 
+#: How long closing a client waits for storage to write what it buffered (the database may be down):
+#: rows still unwritten then are dropped and reported (``storage.drop``, reason ``close_timeout``).
+STORAGE_CLOSE_TIMEOUT = 10.0
+
 
 @attrs.frozen
 class ClientConfig:
@@ -119,7 +123,7 @@ def _collect_unclosed(
     hub.close()
     transport.close()
     if storage is not None:
-        storage.close()
+        storage.close(timeout=STORAGE_CLOSE_TIMEOUT)
 
 
 class _Base:
@@ -288,7 +292,11 @@ class Client(_Base):
         return self.warmup.status
 
     def close(self) -> None:
-        """Stop the warmers, close the WebSocket and the HTTP pool.  Idempotent."""
+        """Stop the warmers, close the WebSocket and the HTTP pool, flush storage.  Idempotent.
+
+        Storage gets :data:`STORAGE_CLOSE_TIMEOUT` seconds to write what it buffered; rows still
+        unwritten then (the database is down) are dropped and reported, so closing never hangs.
+        """
         if self._closed:
             return
         self._closed = True
@@ -297,7 +305,7 @@ class Client(_Base):
         self._hub.close()
         self.transport.close()
         if self.storage is not None:
-            self.storage.close()
+            self.storage.close(timeout=STORAGE_CLOSE_TIMEOUT)
 
     def __enter__(self) -> Client:
         return self
@@ -384,7 +392,7 @@ class AsyncClient(_Base):
         await self._hub.aclose()
         await self.transport.aclose()
         if self.storage is not None:
-            await asyncio.to_thread(self.storage.close)
+            await asyncio.to_thread(self.storage.close, STORAGE_CLOSE_TIMEOUT)
 
     async def __aenter__(self) -> AsyncClient:
         await self.start()

@@ -186,3 +186,13 @@ def test_stream_without_messages_ends_with_a_clear_error(fx: FakeExchange, capsy
     err = capsys.readouterr().err
     assert code == 1
     assert "TimeoutError: no message on trades within 0.5 s" in err and "Traceback" not in err
+
+
+def test_storage_migrate_reads_the_dsn_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HYPERLIQUID_STORAGE_DSN", "host=127.0.0.1 port=1 dbname=nope connect_timeout=1")
+    code, _ = run("storage", "migrate")
+    err = capsys.readouterr().err
+    assert code == 1  # it tried the environment's database (unreachable), not a usage error
+    assert "needs --dsn" not in err and "Error" in err

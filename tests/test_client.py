@@ -299,3 +299,16 @@ def test_a_forgotten_client_is_collected_and_stops_its_threads() -> None:
         while any(t.ident not in before and t.name.startswith("hl-warm") for t in threading.enumerate()):
             assert time.monotonic() < deadline, "the warmer threads of a collected client kept running"
             time.sleep(0.05)
+
+
+def test_absurd_sizes_and_prices_are_refused_before_sending() -> None:
+    from hyperliquid.runtime.signing import Wallet
+
+    with FakeExchange() as fx:
+        wallet = Wallet.generate()
+        fx.fund(wallet.address, usdc=10_000)
+        with Client(http_url=fx.http_url, wallet=wallet, config=ClientConfig(warm=False)) as client:
+            for kwargs in ({"sz": 10**30, "limit_px": "3000"}, {"sz": "0.01", "limit_px": 10**40}):
+                with pytest.raises(errors.InvalidInputError):
+                    client.exchange.order("ETH", True, **kwargs)
+            assert fx.requests_for("/exchange") == []

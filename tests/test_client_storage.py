@@ -7,7 +7,9 @@ import time
 from pathlib import Path
 
 import pytest
+from pgcluster import PgCluster, pg_cluster, pg_dsn  # noqa: F401 - fixtures
 
+import hyperliquid.client
 from hyperliquid.client import Client, ClientConfig
 from hyperliquid.runtime.errors import InvalidInputError
 from hyperliquid.runtime.storage import StorageConfig
@@ -56,3 +58,26 @@ def test_store_without_storage_configured_is_refused() -> None:
         with pytest.raises(InvalidInputError, match="storage"):
             client.streams.trades("BTC", store=True)
         assert fx.ws_subscriptions == []
+
+
+def test_close_never_hangs_while_the_database_is_down(
+    pg_cluster: PgCluster,  # noqa: F811 - the fixture
+    pg_dsn: str,  # noqa: F811 - the fixture
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(hyperliquid.client, "STORAGE_CLOSE_TIMEOUT", 0.5)
+    config = ClientConfig(warm=False, storage=StorageConfig(dsn=pg_dsn, retry_base=0.05, retry_max=0.2))
+    with FakeExchange() as fx:
+        client = Client(http_url=fx.http_url, config=config)
+        fx.set_info("userFills", FILLS[:3])
+        pg_cluster.stop()
+        try:
+            client.info.user_fills(USER)
+            started = time.monotonic()
+            client.close()
+            assert time.monotonic() - started < 5
+            assert client.storage is not None
+            stats = client.storage.stats()
+            assert stats.dropped == 3 and stats.written == 0  # reported, not silently lost
+        finally:
+            pg_cluster.start()

@@ -200,6 +200,13 @@ def test_file_name_must_match_wire(tmp_path: Path) -> None:
     assert any("info/other.yaml: wire: expected the file name 'other'" in m for m in msgs), msgs
 
 
+@pytest.mark.parametrize("text", ["", "# only a comment\n"])
+def test_empty_spec_file_is_an_error(tmp_path: Path, text: str) -> None:
+    root = make_spec(tmp_path, endpoint=text)
+    msgs = problems(root)
+    assert any("info/book.yaml: <root>: expected a mapping, got an empty document" in m for m in msgs), msgs
+
+
 def test_unknown_folder(tmp_path: Path) -> None:
     root = make_spec(tmp_path)
     (root / "infos").mkdir()

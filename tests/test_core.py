@@ -205,6 +205,11 @@ def test_validators() -> None:
         with pytest.raises(errors.InvalidInputError):
             validate.decimal("px", bad)
     assert validate.oid_or_cloid("oid", 5) == 5
+    for too_big in (2**64, 10**40):
+        with pytest.raises(errors.InvalidInputError):
+            validate.oid_or_cloid("oid", too_big)
+    with pytest.raises(errors.InvalidInputError):
+        validate.timestamp("start_time", 2**64)
     with pytest.raises(errors.InvalidInputError):
         validate.oid_or_cloid("oid", "0xABC")
     with pytest.raises(errors.InvalidInputError):

@@ -388,14 +388,22 @@ _SCHEMAS = {
 # --------------------------------------------------------------------------------------------
 
 
+_BROKEN = object()
+
+
 def _read(path: Path, rel: str, issues: list[SpecIssue]) -> Any:
+    """The file's YAML document, or ``_BROKEN`` after recording why it could not be read."""
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else ""
         issues.append(SpecIssue(rel, where, f"invalid YAML: {getattr(exc, 'problem', None) or exc}"))
-        return None
+        return _BROKEN
+    if data is None:
+        issues.append(SpecIssue(rel, "", "expected a mapping, got an empty document"))
+        return _BROKEN
+    return data
 
 
 def _build_params(ctx: _Ctx, raw: list[dict[str, Any]], sample: dict[str, Any] | None) -> tuple[Param, ...]:
@@ -580,7 +588,7 @@ def load_spec(root: str | Path) -> Spec:
         ctx = _Ctx(rel, f"{root.name}/{path.relative_to(root).as_posix()}")
         contexts.append(ctx)
         data = _read(path, rel, issues)
-        if data is None or not _TYPES_FILE(ctx, "", data):
+        if data is _BROKEN or not _TYPES_FILE(ctx, "", data):
             continue
         add_types(ctx, data["types"], "types")
 
@@ -596,7 +604,7 @@ def load_spec(root: str | Path) -> Spec:
             ctx = _Ctx(rel, f"{root.name}/{path.relative_to(root).as_posix()}")
             contexts.append(ctx)
             data = _read(path, rel, issues)
-            if data is None:
+            if data is _BROKEN:
                 continue
             if not _SCHEMAS[folder](ctx, "", data):
                 continue

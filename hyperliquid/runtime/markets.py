@@ -104,7 +104,14 @@ def to_decimal(value: Any, field: str) -> Decimal:
         raise InvalidInputError(field, _NUMBER_EXPECTED, value)
     if not d.is_finite():
         raise InvalidInputError(field, _NUMBER_EXPECTED, value)
+    if d.adjusted() >= _MAX_DIGITS:
+        raise InvalidInputError(field, f"a number below 1e{_MAX_DIGITS}", value)
     return d
+
+
+#: No price, size or amount of the exchange comes near this many integer digits; beyond it the
+#: value is a mistake (and the exchange's fixed-point arithmetic could not hold it).
+_MAX_DIGITS = 18
 
 
 def decimal_to_wire(d: Decimal) -> str:

@@ -54,18 +54,23 @@ def coin(name: str, value: Any) -> str:
     return value
 
 
-def integer(name: str, value: Any, *, minimum: int | None = None) -> int:
-    """An integer (bool rejected), optionally with a lower bound."""
+_U64 = 2**64 - 1
+
+
+def integer(name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """An integer (bool rejected), optionally bounded."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInputError(name, "an integer", value)
     if minimum is not None and value < minimum:
         raise InvalidInputError(name, f"an integer >= {minimum}", value)
+    if maximum is not None and value > maximum:
+        raise InvalidInputError(name, f"an integer <= {maximum}", value)
     return value
 
 
 def timestamp(name: str, value: Any) -> int:
-    """A time in milliseconds since the epoch (non-negative integer)."""
-    return integer(name, value, minimum=0)
+    """A time in milliseconds since the epoch (a non-negative 64-bit integer)."""
+    return integer(name, value, minimum=0, maximum=2**63 - 1)
 
 
 def boolean(name: str, value: Any) -> bool:
@@ -115,7 +120,7 @@ def cloid(name: str, value: Any) -> str:
 def oid_or_cloid(name: str, value: Any) -> int | str:
     """An order id (non-negative integer) or a client order id."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return integer(name, value, minimum=0)
+        return integer(name, value, minimum=0, maximum=_U64)
     if isinstance(value, str):
         return cloid(name, value)
     raise InvalidInputError(name, "an order id (int) or a client order id ('0x' + 32 hex digits)", value)

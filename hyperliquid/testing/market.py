@@ -35,7 +35,7 @@ def fmt_decimal(value: Decimal | str | int) -> str:
     """Format a number as the API does: plain decimal notation, whole values with ``.0``."""
     d = Decimal(str(value))
     if d == d.to_integral_value():
-        return f"{d.quantize(Decimal(1)):f}.0"
+        return f"{d.to_integral_value():f}.0"
     text = f"{d.normalize():f}"
     return text
 
