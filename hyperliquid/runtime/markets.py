@@ -41,6 +41,7 @@ from hyperliquid.runtime.errors import (
     MetadataUnavailableError,
 )
 from hyperliquid.runtime.log import get_logger, log
+from hyperliquid.runtime.validate import decimal_to_wire, to_decimal
 
 __all__ = [
     "BUILDER_DEX_OFFSET",
@@ -74,56 +75,6 @@ BUILDER_DEX_STRIDE = 10_000
 
 Direction = Literal["nearest", "up", "down"]
 _ROUNDING = {"nearest": ROUND_HALF_EVEN, "up": ROUND_CEILING, "down": ROUND_FLOOR}
-_NUMBER_EXPECTED = "a finite number (int, float, Decimal or decimal string)"
-
-
-# ---------------------------------------------------------------------------------------------- numbers
-def to_decimal(value: Any, field: str) -> Decimal:
-    """``value`` (int, float, Decimal or decimal string) as an exact, finite :class:`Decimal`.
-
-    Floats are taken by their shortest repr (``0.1`` → ``Decimal("0.1")``).  Booleans, NaN,
-    infinities and malformed strings raise :class:`InvalidInputError` naming ``field``.
-    """
-    if isinstance(value, bool):
-        raise InvalidInputError(field, _NUMBER_EXPECTED, value)
-    if isinstance(value, Decimal):
-        d = value
-    elif isinstance(value, int):
-        d = Decimal(value)
-    elif isinstance(value, float):
-        d = Decimal(repr(value)) if value == value and value not in (float("inf"), float("-inf")) else Decimal("NaN")
-    elif isinstance(value, str):
-        text = value.strip()
-        if not text or "_" in text:
-            raise InvalidInputError(field, _NUMBER_EXPECTED, value)
-        try:
-            d = Decimal(text)
-        except InvalidOperation:
-            raise InvalidInputError(field, _NUMBER_EXPECTED, value) from None
-    else:
-        raise InvalidInputError(field, _NUMBER_EXPECTED, value)
-    if not d.is_finite():
-        raise InvalidInputError(field, _NUMBER_EXPECTED, value)
-    if d.adjusted() >= _MAX_DIGITS:
-        raise InvalidInputError(field, f"a number below 1e{_MAX_DIGITS}", value)
-    return d
-
-
-#: No price, size or amount of the exchange comes near this many integer digits; beyond it the
-#: value is a mistake (and the exchange's fixed-point arithmetic could not hold it).
-_MAX_DIGITS = 18
-
-
-def decimal_to_wire(d: Decimal) -> str:
-    """Exact decimal text of ``d``: no exponent, no trailing zeros (``Decimal("1.50")`` → ``"1.5"``)."""
-    if not d.is_finite():
-        raise ValueError(f"not a finite number: {d!r}")
-    text = format(d, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    if text in ("-0", ""):
-        text = "0"
-    return text
 
 
 def _decimals_and_sigfigs(d: Decimal) -> tuple[int, int]:

@@ -7,7 +7,6 @@ The parameter types are those of the spec format (``docs/spec-format.md``).
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Collection
 from decimal import Decimal, InvalidOperation
@@ -25,6 +24,7 @@ __all__ = [
     "cloid",
     "coin",
     "decimal",
+    "decimal_to_wire",
     "hash32",
     "integer",
     "list_of",
@@ -32,6 +32,7 @@ __all__ = [
     "passthrough",
     "string",
     "timestamp",
+    "to_decimal",
     "variant",
 ]
 
@@ -126,27 +127,60 @@ def oid_or_cloid(name: str, value: Any) -> int | str:
     raise InvalidInputError(name, "an order id (int) or a client order id ('0x' + 32 hex digits)", value)
 
 
+_NUMBER_EXPECTED = "a finite number (int, float, Decimal or decimal string)"
+
+
+def to_decimal(value: Any, field: str) -> Decimal:
+    """``value`` (int, float, Decimal or decimal string) as an exact, finite :class:`Decimal`.
+
+    Floats are taken by their shortest repr (``0.1`` → ``Decimal("0.1")``).  Booleans, NaN,
+    infinities and malformed strings raise :class:`InvalidInputError` naming ``field``.
+    """
+    if isinstance(value, bool):
+        raise InvalidInputError(field, _NUMBER_EXPECTED, value)
+    if isinstance(value, Decimal):
+        d = value
+    elif isinstance(value, int):
+        d = Decimal(value)
+    elif isinstance(value, float):
+        d = Decimal(repr(value)) if value == value and value not in (float("inf"), float("-inf")) else Decimal("NaN")
+    elif isinstance(value, str):
+        text = value.strip()
+        if not text or "_" in text:
+            raise InvalidInputError(field, _NUMBER_EXPECTED, value)
+        try:
+            d = Decimal(text)
+        except InvalidOperation:
+            raise InvalidInputError(field, _NUMBER_EXPECTED, value) from None
+    else:
+        raise InvalidInputError(field, _NUMBER_EXPECTED, value)
+    if not d.is_finite():
+        raise InvalidInputError(field, _NUMBER_EXPECTED, value)
+    if d.adjusted() >= _MAX_DIGITS:
+        raise InvalidInputError(field, f"a number below 1e{_MAX_DIGITS}", value)
+    return d
+
+
+#: No price, size or amount of the exchange comes near this many integer digits; beyond it the
+#: value is a mistake (and the exchange's fixed-point arithmetic could not hold it).
+_MAX_DIGITS = 18
+
+
+def decimal_to_wire(d: Decimal) -> str:
+    """Exact decimal text of ``d``: no exponent, no trailing zeros (``Decimal("1.50")`` → ``"1.5"``)."""
+    if not d.is_finite():
+        raise ValueError(f"not a finite number: {d!r}")
+    text = format(d, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    if text in ("-0", ""):
+        text = "0"
+    return text
+
+
 def decimal(name: str, value: Any) -> str:
     """A finite number (int, float, Decimal or decimal string) as a plain decimal string."""
-    if isinstance(value, bool):
-        raise InvalidInputError(name, "a finite number", value)
-    try:
-        if isinstance(value, float):
-            if not math.isfinite(value):
-                raise InvalidInputError(name, "a finite number", value)
-            d = Decimal(repr(value))
-        elif isinstance(value, int | Decimal):
-            d = Decimal(value)
-        elif isinstance(value, str):
-            d = Decimal(value.strip())
-        else:
-            raise InvalidInputError(name, "a finite number", value)
-    except InvalidOperation:
-        raise InvalidInputError(name, "a finite number", value) from None
-    if not d.is_finite():
-        raise InvalidInputError(name, "a finite number", value)
-    text = format(d.normalize(), "f")
-    return "0" if text in ("-0", "0") else text
+    return decimal_to_wire(to_decimal(value, name))
 
 
 def check_choices(name: str, value: Any, choices: Collection[Any]) -> Any:
