@@ -8,7 +8,6 @@ files.
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -538,8 +537,3 @@ def check_output(spec: Spec, out: str | Path) -> list[str]:
             if old.relative_to(out).as_posix() not in formatted:
                 problems.append(f"not generated (remove it): {old}")
     return problems
-
-
-def dumps_sample(value: Any) -> str:
-    """Deterministic JSON for embedding samples in docs."""
-    return json.dumps(value, sort_keys=True)
