@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 demo: install
-	$(BIN)/python -m hyperliquid demo $(ARGS)
+	$(BIN)/python -m hyperliquid_client demo $(ARGS)
 
 lint: install
 	$(BIN)/ruff check .
@@ -33,10 +33,10 @@ typecheck: install
 	$(BIN)/mypy
 
 generate: install
-	$(BIN)/python -m hyperliquid.codegen generate --spec spec --out hyperliquid/generated
+	$(BIN)/python -m hyperliquid_client.codegen generate --spec spec --out hyperliquid_client/generated
 
 regen-check: install
-	$(BIN)/python -m hyperliquid.codegen check --spec spec --out hyperliquid/generated
+	$(BIN)/python -m hyperliquid_client.codegen check --spec spec --out hyperliquid_client/generated
 
 postgres:
 	bash scripts/ensure_postgres.sh

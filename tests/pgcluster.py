@@ -248,7 +248,7 @@ def pg_cluster() -> Iterator[PgCluster]:
 @pytest.fixture
 def pg_dsn(pg_cluster: PgCluster) -> Iterator[str]:
     """A fresh database with the storage migrations applied; dropped afterwards."""
-    from hyperliquid.runtime.storage.migrations import apply_migrations
+    from hyperliquid_client.runtime.storage.migrations import apply_migrations
 
     if not pg_cluster.running:  # a previous test failed while the server was stopped
         pg_cluster.start()

@@ -1,4 +1,4 @@
-"""Warm-up and metadata against the shared fake exchange (hyperliquid.testing) and its fault injection."""
+"""Warm-up and metadata against the shared fake exchange (hyperliquid_client.testing) and its fault injection."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import time
 import pytest
 from test_cache_support import FIXTURES, async_fetcher, sync_fetcher
 
-from hyperliquid.runtime.cache import Backoff, TTLCache, WarmupManager
-from hyperliquid.runtime.errors import MetadataUnavailableError
-from hyperliquid.runtime.events import Event, EventBus
-from hyperliquid.runtime.markets import MetadataService
-from hyperliquid.testing import FakeExchange, Fault
+from hyperliquid_client.runtime.cache import Backoff, TTLCache, WarmupManager
+from hyperliquid_client.runtime.errors import MetadataUnavailableError
+from hyperliquid_client.runtime.events import Event, EventBus
+from hyperliquid_client.runtime.markets import MetadataService
+from hyperliquid_client.testing import FakeExchange, Fault
 
 FAST = Backoff(initial=0.05, maximum=0.2)
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import yaml
 
-from hyperliquid.generated.registry import ENDPOINTS
-from hyperliquid.runtime.cache import DEFAULT_TTL_BY_KIND, info_cache_key
+from hyperliquid_client.generated.registry import ENDPOINTS
+from hyperliquid_client.runtime.cache import DEFAULT_TTL_BY_KIND, info_cache_key
 
 SPEC = Path(__file__).resolve().parents[1] / "spec" / "info"
 

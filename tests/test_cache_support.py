@@ -11,8 +11,8 @@ tests can change at any time:
 * ``("close",)``: close the connection without answering
 * ``("delay", seconds, mode)``: wait, then answer per ``mode``
 
-Real Hyperliquid payloads come from the shared fixture directory (``HL_REAL_FIXTURES_DIR``,
-default ``/work/shared/fixtures/real``).
+Real Hyperliquid payloads come from the recorded fixture set (``HL_FIXTURES_DIR``, default
+``tests/data/fixtures``).
 """
 
 from __future__ import annotations
@@ -20,20 +20,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from hyperliquid.runtime.errors import HTTPStatusError, InvalidResponseError, TransportError
-from hyperliquid.runtime.errors import TimeoutError as HLTimeoutError
+from hyperliquid_client.runtime.errors import HTTPStatusError, InvalidResponseError, TransportError
+from hyperliquid_client.runtime.errors import TimeoutError as HLTimeoutError
+from tests.datasets import FIXTURES_DIR
 
-FIXTURES = Path(os.environ.get("HL_REAL_FIXTURES_DIR", "/work/shared/fixtures/real"))
+FIXTURES = FIXTURES_DIR
 
 Mode = tuple[Any, ...]
 

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hyperliquid.runtime.cache import CacheConfig, TTLCache
-from hyperliquid.runtime.errors import TimeoutError as HLTimeoutError
-from hyperliquid.runtime.events import Event, EventBus
+from hyperliquid_client.runtime.cache import CacheConfig, TTLCache
+from hyperliquid_client.runtime.errors import TimeoutError as HLTimeoutError
+from hyperliquid_client.runtime.events import Event, EventBus
 
 
 class Clock:

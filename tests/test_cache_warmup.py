@@ -19,10 +19,10 @@ from test_cache_support import (
     sync_fetcher,
 )
 
-from hyperliquid.runtime.cache import Backoff, CacheConfig, TTLCache, Warmer, WarmStatus, WarmupManager
-from hyperliquid.runtime.errors import MetadataUnavailableError
-from hyperliquid.runtime.events import Event, EventBus
-from hyperliquid.runtime.markets import MetadataService
+from hyperliquid_client.runtime.cache import Backoff, CacheConfig, TTLCache, Warmer, WarmStatus, WarmupManager
+from hyperliquid_client.runtime.errors import MetadataUnavailableError
+from hyperliquid_client.runtime.events import Event, EventBus
+from hyperliquid_client.runtime.markets import MetadataService
 
 FAST = Backoff(initial=0.05, maximum=0.2, jitter=0.5)
 START_BOUND = 0.1  # the start-up bound (seconds)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from hyperliquid.cli import main
-from hyperliquid.generated.registry import REGISTRY
-from hyperliquid.testing import FakeExchange
+from hyperliquid_client.cli import main
+from hyperliquid_client.generated.registry import REGISTRY
+from hyperliquid_client.testing import FakeExchange
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -122,7 +122,9 @@ def test_endpoints_lists_the_registry() -> None:
 
 
 def test_codegen_check_and_generate(tmp_path: Path) -> None:
-    code, _ = run("codegen", "--check", "--spec", str(ROOT / "spec"), "--out", str(ROOT / "hyperliquid" / "generated"))
+    code, _ = run(
+        "codegen", "--check", "--spec", str(ROOT / "spec"), "--out", str(ROOT / "hyperliquid_client" / "generated")
+    )
     assert code == 0
     out = tmp_path / "gen"
     assert run("codegen", "--spec", str(ROOT / "spec"), "--out", str(out))[0] == 0
@@ -138,7 +140,7 @@ def test_storage_sql_prints_the_migrations() -> None:
 def test_demo_runs_on_the_fake_exchange() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HYPERLIQUID_")}
     proc = subprocess.run(
-        [sys.executable, "-m", "hyperliquid", "demo", "--seconds", "1.5"],
+        [sys.executable, "-m", "hyperliquid_client", "demo", "--seconds", "1.5"],
         cwd=ROOT,
         env=env,
         capture_output=True,

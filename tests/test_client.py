@@ -10,11 +10,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from hyperliquid import AsyncClient, Client, ClientConfig
-from hyperliquid.runtime import errors
-from hyperliquid.runtime.events import Event, EventBus
-from hyperliquid.runtime.transport import RetryPolicy, TransportConfig
-from hyperliquid.testing import FakeExchange, Fault
+from hyperliquid_client import AsyncClient, Client, ClientConfig
+from hyperliquid_client.runtime import errors
+from hyperliquid_client.runtime.events import Event, EventBus
+from hyperliquid_client.runtime.transport import RetryPolicy, TransportConfig
+from hyperliquid_client.testing import FakeExchange, Fault
 
 KEY = "0x" + "11" * 32
 
@@ -261,7 +261,7 @@ async def test_a_closed_async_client_opens_nothing_new() -> None:
 
 
 async def test_many_concurrent_orders_from_one_wallet_are_all_accepted() -> None:
-    from hyperliquid.runtime.signing import Wallet
+    from hyperliquid_client.runtime.signing import Wallet
 
     with FakeExchange() as fx:
         wallet = Wallet.generate()
@@ -302,7 +302,7 @@ def test_a_forgotten_client_is_collected_and_stops_its_threads() -> None:
 
 
 def test_absurd_sizes_and_prices_are_refused_before_sending() -> None:
-    from hyperliquid.runtime.signing import Wallet
+    from hyperliquid_client.runtime.signing import Wallet
 
     with FakeExchange() as fx:
         wallet = Wallet.generate()

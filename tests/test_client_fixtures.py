@@ -1,13 +1,12 @@
-"""Every recorded payload in the shared fixtures, served by the fake exchange and read through the public client.
+"""Every recorded payload in the recorded fixtures, served by the fake exchange and read through the public client.
 
-The fixture directory is ``$HL_FIXTURES_DIR`` when set, else ``../shared/fixtures/real``.  HTTP info
+The fixture directory is ``$HL_FIXTURES_DIR`` when set, else ``tests/data/fixtures``.  HTTP info
 payloads go through ``client.info.<method>``; exchange answers through ``client.exchange.actions``;
 WebSocket sessions are published by the fake and received through ``client.streams``.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -16,18 +15,19 @@ from typing import Any
 
 import pytest
 
-from hyperliquid.client import Client, ClientConfig
-from hyperliquid.generated.registry import CHANNELS, REGISTRY
-from hyperliquid.runtime import errors
-from hyperliquid.runtime.registry import EndpointSpec
-from hyperliquid.runtime.struct import to_wire
-from hyperliquid.runtime.transport import RetryPolicy, TransportConfig
-from hyperliquid.runtime.ws import Message
-from hyperliquid.testing import FakeExchange
-from hyperliquid.testing.fixtures import Fixture, iter_fixtures
+from hyperliquid_client.client import Client, ClientConfig
+from hyperliquid_client.generated.registry import CHANNELS, REGISTRY
+from hyperliquid_client.runtime import errors
+from hyperliquid_client.runtime.registry import EndpointSpec
+from hyperliquid_client.runtime.struct import to_wire
+from hyperliquid_client.runtime.transport import RetryPolicy, TransportConfig
+from hyperliquid_client.runtime.ws import Message
+from hyperliquid_client.testing import FakeExchange
+from hyperliquid_client.testing.fixtures import Fixture, iter_fixtures
+from tests.datasets import FIXTURES_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = Path(os.environ.get("HL_FIXTURES_DIR") or ROOT.parent / "shared" / "fixtures" / "real")
+FIXTURES = FIXTURES_DIR
 ALL = list(iter_fixtures(FIXTURES))
 INFO = [f for f in ALL if f.kind == "info"]
 EXCHANGE = [f for f in ALL if f.kind == "exchange"]

@@ -9,16 +9,17 @@ from pathlib import Path
 import pytest
 from pgcluster import PgCluster, pg_cluster, pg_dsn  # noqa: F401 - fixtures
 
-import hyperliquid.client
-from hyperliquid.client import Client, ClientConfig
-from hyperliquid.runtime.errors import InvalidInputError
-from hyperliquid.runtime.storage import StorageConfig
-from hyperliquid.runtime.ws import Message
-from hyperliquid.testing import FakeExchange
+import hyperliquid_client.client
+from hyperliquid_client.client import Client, ClientConfig
+from hyperliquid_client.runtime.errors import InvalidInputError
+from hyperliquid_client.runtime.storage import StorageConfig
+from hyperliquid_client.runtime.ws import Message
+from hyperliquid_client.testing import FakeExchange
+from tests.datasets import FIXTURES_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 USER = "0x" + "ab" * 20
-FILLS = json.loads((ROOT.parent / "shared" / "fixtures" / "real" / "userFills__1.json").read_text())["response"][:20]
+FILLS = json.loads((FIXTURES_DIR / "userFills__1.json").read_text())["response"][:20]
 
 
 def test_http_then_websocket_replay_stores_each_fill_once() -> None:
@@ -65,7 +66,7 @@ def test_close_never_hangs_while_the_database_is_down(
     pg_dsn: str,  # noqa: F811 - the fixture
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(hyperliquid.client, "STORAGE_CLOSE_TIMEOUT", 0.5)
+    monkeypatch.setattr(hyperliquid_client.client, "STORAGE_CLOSE_TIMEOUT", 0.5)
     config = ClientConfig(warm=False, storage=StorageConfig(dsn=pg_dsn, retry_base=0.05, retry_max=0.2))
     with FakeExchange() as fx:
         client = Client(http_url=fx.http_url, config=config)

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from hyperliquid.codegen.cli import main as codegen_main
-from hyperliquid.codegen.loader import SpecError, load_spec, snake_case
-from hyperliquid.codegen.render import check_output, generate
-from hyperliquid.codegen.typeexpr import TypeExprError, parse_type
+from hyperliquid_client.codegen.cli import main as codegen_main
+from hyperliquid_client.codegen.loader import SpecError, load_spec, snake_case
+from hyperliquid_client.codegen.render import check_output, generate
+from hyperliquid_client.codegen.typeexpr import TypeExprError, parse_type
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -278,7 +278,11 @@ def test_staleness_check_detects_edits_and_extra_files(tmp_path: Path) -> None:
 
 def test_committed_generated_code_is_up_to_date() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "hyperliquid.codegen", "check"], cwd=ROOT, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "hyperliquid_client.codegen", "check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
 
@@ -287,9 +291,11 @@ def test_generated_code_from_a_small_spec_works(tmp_path: Path) -> None:
     """Generate a tiny package and run its generated tests in a subprocess."""
     root = make_spec(tmp_path)
     pkg = tmp_path / "pkgroot"
-    shutil.copytree(ROOT / "hyperliquid", pkg / "hyperliquid", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.rmtree(pkg / "hyperliquid" / "generated")
-    generate(load_spec(root), pkg / "hyperliquid" / "generated")
+    shutil.copytree(
+        ROOT / "hyperliquid_client", pkg / "hyperliquid_client", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    shutil.rmtree(pkg / "hyperliquid_client" / "generated")
+    generate(load_spec(root), pkg / "hyperliquid_client" / "generated")
     proc = subprocess.run(
         [
             sys.executable,
@@ -300,7 +306,7 @@ def test_generated_code_from_a_small_spec_works(tmp_path: Path) -> None:
             "no:cacheprovider",
             "-o",
             "asyncio_mode=auto",
-            "hyperliquid/generated/tests",
+            "hyperliquid_client/generated/tests",
         ],
         cwd=pkg,
         capture_output=True,

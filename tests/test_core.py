@@ -8,12 +8,12 @@ from decimal import Decimal
 
 import pytest
 
-from hyperliquid.runtime import errors, validate
-from hyperliquid.runtime.config import MAINNET, TESTNET, custom_network, resolve_network
-from hyperliquid.runtime.events import CATALOGUE, Event, EventBus
-from hyperliquid.runtime.log import get_logger, log
-from hyperliquid.runtime.registry import Registry
-from hyperliquid.runtime.struct import Bad, parse_with, to_decimal, to_int, to_list
+from hyperliquid_client.runtime import errors, validate
+from hyperliquid_client.runtime.config import MAINNET, TESTNET, custom_network, resolve_network
+from hyperliquid_client.runtime.events import CATALOGUE, Event, EventBus
+from hyperliquid_client.runtime.log import get_logger, log
+from hyperliquid_client.runtime.registry import Registry
+from hyperliquid_client.runtime.struct import Bad, parse_with, to_decimal, to_int, to_list
 
 
 def test_hierarchy_roots_everything_in_hyperliquid_error() -> None:
@@ -142,7 +142,7 @@ def test_failing_handler_is_logged_and_isolated(caplog: pytest.LogCaptureFixture
 
     bus.subscribe("x.y", broken)
     bus.subscribe("x.y", lambda e: after.append(e.name))
-    with caplog.at_level(logging.ERROR, logger="hyperliquid.events"):
+    with caplog.at_level(logging.ERROR, logger="hyperliquid_client.events"):
         bus.emit("x.y")
     assert after == ["x.y"]
     assert any("failed for x.y" in r.getMessage() for r in caplog.records)
@@ -180,9 +180,9 @@ def test_catalogue_lists_fields() -> None:
 
 def test_structured_logging(caplog: pytest.LogCaptureFixture) -> None:
     logger = get_logger("transport")
-    assert logger.name == "hyperliquid.transport"
-    assert get_logger("hyperliquid.ws").name == "hyperliquid.ws"
-    with caplog.at_level(logging.INFO, logger="hyperliquid"):
+    assert logger.name == "hyperliquid_client.transport"
+    assert get_logger("hyperliquid_client.ws").name == "hyperliquid_client.ws"
+    with caplog.at_level(logging.INFO, logger="hyperliquid_client"):
         log(logger, logging.INFO, "request done", endpoint="info.meta", status=200)
     rec = caplog.records[-1]
     assert rec.getMessage() == "request done endpoint=info.meta status=200"
@@ -234,7 +234,7 @@ def test_struct_helpers_and_paths() -> None:
 
 
 def test_registry_lookup() -> None:
-    from hyperliquid.generated.registry import REGISTRY
+    from hyperliquid_client.generated.registry import REGISTRY
 
     assert isinstance(REGISTRY, Registry)
     book = REGISTRY.get("l2Book", "info")

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from pgcluster import pg_cluster, pg_dsn  # noqa: F401 - fixtures for examples that need PostgreSQL
 
-from hyperliquid.testing import FakeExchange
+from hyperliquid_client.testing import FakeExchange
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = sorted((ROOT / "docs").glob("*.md"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from hyperliquid.runtime.events import CATALOGUE
+from hyperliquid_client.runtime.events import CATALOGUE
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "events.md"
 

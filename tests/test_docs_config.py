@@ -16,14 +16,14 @@ from typing import Any
 import attrs
 import pytest
 
-from hyperliquid.client import ClientConfig
-from hyperliquid.runtime import config as netconfig
-from hyperliquid.runtime.cache import CacheConfig
-from hyperliquid.runtime.signing import backends
-from hyperliquid.runtime.storage import StorageConfig
-from hyperliquid.runtime.storage import __main__ as storage_cli
-from hyperliquid.runtime.transport import RetryPolicy, TransportConfig
-from hyperliquid.runtime.ws import WsConfig
+from hyperliquid_client.client import ClientConfig
+from hyperliquid_client.runtime import config as netconfig
+from hyperliquid_client.runtime.cache import CacheConfig
+from hyperliquid_client.runtime.signing import backends
+from hyperliquid_client.runtime.storage import StorageConfig
+from hyperliquid_client.runtime.storage import __main__ as storage_cli
+from hyperliquid_client.runtime.transport import RetryPolicy, TransportConfig
+from hyperliquid_client.runtime.ws import WsConfig
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
 CLASSES = (ClientConfig, TransportConfig, RetryPolicy, CacheConfig, WsConfig, StorageConfig)

@@ -1,11 +1,11 @@
-"""The error table of docs/getting-started.md names every exception of ``hyperliquid.runtime.errors``."""
+"""The error table of docs/getting-started.md names every exception of ``hyperliquid_client.runtime.errors``."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from hyperliquid.runtime import errors
+from hyperliquid_client.runtime import errors
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "getting-started.md"
 

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from test_exchange_support import KEY_A, KEY_B, exchange_posts, make_async_rig, make_rig
 
-from hyperliquid.runtime.errors import IndeterminateError, InvalidInputError, MetadataUnavailableError
-from hyperliquid.runtime.exchange import CancelRequest, ModifyRequest, OrderRequest, TriggerSpec
-from hyperliquid.runtime.signing import Wallet
-from hyperliquid.testing import FakeExchange
+from hyperliquid_client.runtime.errors import IndeterminateError, InvalidInputError, MetadataUnavailableError
+from hyperliquid_client.runtime.exchange import CancelRequest, ModifyRequest, OrderRequest, TriggerSpec
+from hyperliquid_client.runtime.signing import Wallet
+from hyperliquid_client.testing import FakeExchange
 
 OK = {"status": "ok", "response": {"type": "default"}}
 CLOID = "0x" + "ab" * 16

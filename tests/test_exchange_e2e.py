@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 from test_exchange_support import KEY_A, KEY_B, KEY_C, Rig, exchange_posts, make_async_rig, make_rig
 
-from hyperliquid.generated.registry import ENDPOINTS
-from hyperliquid.runtime.config import custom_network
-from hyperliquid.runtime.errors import ApiRejectedError, IndeterminateError, InvalidInputError
-from hyperliquid.runtime.exchange import ActionSender, OrderRequest, TriggerSpec
-from hyperliquid.runtime.results import Filled, OrderError, Resting, Success, TwapRunning, Waiting
-from hyperliquid.runtime.signing import Wallet
-from hyperliquid.runtime.transport import HttpTransport
-from hyperliquid.testing import FakeExchange, Fault
+from hyperliquid_client.generated.registry import ENDPOINTS
+from hyperliquid_client.runtime.config import custom_network
+from hyperliquid_client.runtime.errors import ApiRejectedError, IndeterminateError, InvalidInputError
+from hyperliquid_client.runtime.exchange import ActionSender, OrderRequest, TriggerSpec
+from hyperliquid_client.runtime.results import Filled, OrderError, Resting, Success, TwapRunning, Waiting
+from hyperliquid_client.runtime.signing import Wallet
+from hyperliquid_client.runtime.transport import HttpTransport
+from hyperliquid_client.testing import FakeExchange, Fault
 
 MASTER = Wallet.from_key(KEY_A)
 AGENT = Wallet.from_key(KEY_B)

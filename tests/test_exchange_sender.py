@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from test_exchange_support import KEY_A, KEY_B, collect, exchange_posts, make_async_rig, make_rig
 
-from hyperliquid.generated.registry import ENDPOINTS
-from hyperliquid.runtime.config import custom_network
-from hyperliquid.runtime.errors import (
+from hyperliquid_client.generated.registry import ENDPOINTS
+from hyperliquid_client.runtime.config import custom_network
+from hyperliquid_client.runtime.errors import (
     ApiRejectedError,
     HTTPStatusError,
     IndeterminateError,
@@ -27,11 +27,11 @@ from hyperliquid.runtime.errors import (
     SignatureMismatchError,
     TransportError,
 )
-from hyperliquid.runtime.exchange import ActionSender, server_digest
-from hyperliquid.runtime.results import Filled, OrderError, Resting, Success
-from hyperliquid.runtime.signing import EthAccountBackend, NonceManager, Signature, Wallet, recover_address
-from hyperliquid.runtime.transport import HttpTransport
-from hyperliquid.testing import FakeExchange, Fault
+from hyperliquid_client.runtime.exchange import ActionSender, server_digest
+from hyperliquid_client.runtime.results import Filled, OrderError, Resting, Success
+from hyperliquid_client.runtime.signing import EthAccountBackend, NonceManager, Signature, Wallet, recover_address
+from hyperliquid_client.runtime.transport import HttpTransport
+from hyperliquid_client.testing import FakeExchange, Fault
 
 OK = {"status": "ok", "response": {"type": "default"}}
 CLOID_1 = "0x" + "00" * 15 + "01"
@@ -418,7 +418,7 @@ def test_no_key_material_in_logs_events_or_errors(
     fx: FakeExchange, wallet: Wallet, caplog: pytest.LogCaptureFixture
 ) -> None:
     fx.add_fault("/exchange", Fault.hang(), count=1)
-    caplog.set_level(logging.DEBUG, logger="hyperliquid")
+    caplog.set_level(logging.DEBUG, logger="hyperliquid_client")
     rig = make_rig(fx, wallet)
     events = collect(rig.bus, "*")
     try:

@@ -10,16 +10,16 @@ from typing import Any
 
 import attrs
 
-from hyperliquid.generated.info import AsyncInfoAPI, InfoAPI
-from hyperliquid.runtime.cache import TTLCache
-from hyperliquid.runtime.config import Network, custom_network
-from hyperliquid.runtime.events import Event, EventBus
-from hyperliquid.runtime.exchange import ActionSender, AsyncActionSender, AsyncExchange, Exchange
-from hyperliquid.runtime.http_caller import AsyncHttpCaller, HttpCaller
-from hyperliquid.runtime.markets import MetadataService
-from hyperliquid.runtime.signing import NonceManager, Wallet
-from hyperliquid.runtime.transport import AsyncHttpTransport, HttpTransport, TransportConfig
-from hyperliquid.testing import FakeExchange
+from hyperliquid_client.generated.info import AsyncInfoAPI, InfoAPI
+from hyperliquid_client.runtime.cache import TTLCache
+from hyperliquid_client.runtime.config import Network, custom_network
+from hyperliquid_client.runtime.events import Event, EventBus
+from hyperliquid_client.runtime.exchange import ActionSender, AsyncActionSender, AsyncExchange, Exchange
+from hyperliquid_client.runtime.http_caller import AsyncHttpCaller, HttpCaller
+from hyperliquid_client.runtime.markets import MetadataService
+from hyperliquid_client.runtime.signing import NonceManager, Wallet
+from hyperliquid_client.runtime.transport import AsyncHttpTransport, HttpTransport, TransportConfig
+from hyperliquid_client.testing import FakeExchange
 
 #: Fixed test keys (never funded anywhere).
 KEY_A = "0x" + "11" * 32

@@ -1,7 +1,7 @@
 """Every public signing vector, built through the public generated methods and posted for real.
 
 For each vector of ``signing_l1.json``, ``signing_user.json`` and ``signing_multisig.json`` (from
-``$HL_VECTORS_DIR``, default ``/work/shared/vectors/public``) the action is built by
+``$HL_VECTORS_DIR``, default ``tests/data/vectors``) the action is built by
 ``ExchangeActions(sender).<method>(**params)`` — the parameters read back from the vector's action
 through the spec's action mapping — signed by an :class:`ActionSender` configured with the
 vector's key, network, vault, ``expiresAfter`` and nonce, and POSTed to a local fake exchange.
@@ -13,7 +13,6 @@ keys through :meth:`Exchange.multi_sig`.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,18 +21,18 @@ import msgpack
 import pytest
 import yaml
 
-from hyperliquid.generated.exchange import ExchangeActions
-from hyperliquid.generated.registry import ENDPOINTS
-from hyperliquid.runtime.cache import TTLCache
-from hyperliquid.runtime.config import custom_network
-from hyperliquid.runtime.exchange import ActionSender, Exchange
-from hyperliquid.runtime.markets import MetadataService
-from hyperliquid.runtime.results import ExchangeResult
-from hyperliquid.runtime.signing import NonceManager, Wallet, l1_digest, recover_address
-from hyperliquid.runtime.transport import HttpTransport
-from hyperliquid.testing import FakeExchange
+from hyperliquid_client.generated.exchange import ExchangeActions
+from hyperliquid_client.generated.registry import ENDPOINTS
+from hyperliquid_client.runtime.cache import TTLCache
+from hyperliquid_client.runtime.config import custom_network
+from hyperliquid_client.runtime.exchange import ActionSender, Exchange
+from hyperliquid_client.runtime.markets import MetadataService
+from hyperliquid_client.runtime.results import ExchangeResult
+from hyperliquid_client.runtime.signing import NonceManager, Wallet, l1_digest, recover_address
+from hyperliquid_client.runtime.transport import HttpTransport
+from hyperliquid_client.testing import FakeExchange
+from tests.datasets import VECTORS_DIR
 
-VECTORS_DIR = Path(os.environ.get("HL_VECTORS_DIR", "/work/shared/vectors/public"))
 SPEC_DIR = Path(__file__).resolve().parent.parent / "spec" / "exchange"
 FILES = ("signing_l1.json", "signing_user.json", "signing_multisig.json")
 

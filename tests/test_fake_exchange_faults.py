@@ -12,8 +12,8 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from hyperliquid.runtime.errors import InvalidInputError
-from hyperliquid.testing import FakeExchange, Fault
+from hyperliquid_client.runtime.errors import InvalidInputError
+from hyperliquid_client.testing import FakeExchange, Fault
 
 SIGNED = {
     "action": {"type": "order", "orders": []},

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -14,10 +13,11 @@ import httpx
 import pytest
 import websockets
 
-from hyperliquid.runtime.errors import InvalidInputError
-from hyperliquid.testing import FakeExchange, iter_fixtures
+from hyperliquid_client.runtime.errors import InvalidInputError
+from hyperliquid_client.testing import FakeExchange, iter_fixtures
+from tests.datasets import FIXTURES_DIR
 
-FIXTURES = Path(os.environ.get("HL_FIXTURES_DIR", "/work/shared/fixtures/real"))
+FIXTURES = FIXTURES_DIR
 ALL = list(iter_fixtures(FIXTURES))
 INFO = [f for f in ALL if f.kind == "info"]
 EXCHANGE = [f for f in ALL if f.kind == "exchange"]
@@ -116,7 +116,7 @@ def test_bad_fixture_directories_raise(tmp_path: Path) -> None:
 
 def test_cli_prints_the_urls_and_serves_until_terminated() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hyperliquid.testing", "--port", "0", "--seed", "--log-level", "WARNING"],
+        [sys.executable, "-m", "hyperliquid_client.testing", "--port", "0", "--seed", "--log-level", "WARNING"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

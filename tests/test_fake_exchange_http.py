@@ -9,8 +9,8 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from hyperliquid.runtime.errors import InvalidInputError
-from hyperliquid.testing import DESERIALIZE_ERROR, FakeExchange, Reply
+from hyperliquid_client.runtime.errors import InvalidInputError
+from hyperliquid_client.testing import DESERIALIZE_ERROR, FakeExchange, Reply
 
 USER = "0x" + "ab" * 20
 OTHER = "0x" + "cd" * 20

@@ -1,6 +1,6 @@
 """Phase 2 of the fake exchange: signed actions, nonces, agents, the matching engine and its feeds.
 
-Every action is a real signed request (``hyperliquid.runtime.signing``) posted over HTTP (or a
+Every action is a real signed request (``hyperliquid_client.runtime.signing``) posted over HTTP (or a
 WebSocket ``post``); results are checked through ``/info`` and WebSocket subscriptions.  Expected
 numbers are derived from the seeded book read back over ``/info``, not from the engine.
 """
@@ -20,9 +20,9 @@ import httpx
 import pytest
 import websockets
 
-from hyperliquid.generated.registry import ENDPOINTS
-from hyperliquid.runtime.signing import Wallet, sign_l1_action, sign_user_signed_action
-from hyperliquid.testing import FakeExchange
+from hyperliquid_client.generated.registry import ENDPOINTS
+from hyperliquid_client.runtime.signing import Wallet, sign_l1_action, sign_user_signed_action
+from hyperliquid_client.testing import FakeExchange
 
 ALICE = Wallet.from_key("0x" + "a1" * 32)
 BOB = Wallet.from_key("0x" + "b2" * 32)

@@ -12,8 +12,8 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed
 
-from hyperliquid.runtime.errors import InvalidInputError
-from hyperliquid.testing import FakeExchange
+from hyperliquid_client.runtime.errors import InvalidInputError
+from hyperliquid_client.testing import FakeExchange
 
 USER = "0x" + "ab" * 20
 PARSE = "Error parsing JSON into valid websocket request: "

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_cache_support import fixture
 
-from hyperliquid.runtime.errors import InvalidInputError, InvalidResponseError, MetadataUnavailableError
-from hyperliquid.runtime.markets import (
+from hyperliquid_client.runtime.errors import InvalidInputError, InvalidResponseError, MetadataUnavailableError
+from hyperliquid_client.runtime.markets import (
     MarketMetadata,
     decimal_to_wire,
     is_valid_price,

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from test_cache_support import ScriptedInfoServer, async_fetcher, real_payloads, sync_fetcher
 
-from hyperliquid.runtime.cache import CacheConfig, TTLCache, WarmupManager
-from hyperliquid.runtime.cache.warmup import Backoff
-from hyperliquid.runtime.errors import InvalidInputError, MetadataUnavailableError
-from hyperliquid.runtime.markets import MetadataService
+from hyperliquid_client.runtime.cache import CacheConfig, TTLCache, WarmupManager
+from hyperliquid_client.runtime.cache.warmup import Backoff
+from hyperliquid_client.runtime.errors import InvalidInputError, MetadataUnavailableError
+from hyperliquid_client.runtime.markets import MetadataService
 
 PERP_DEXS = [None, {"name": "xyz", "fullName": "XYZ"}, {"name": "flx", "fullName": "Felix"}]
 XYZ_META = {"universe": [{"name": "xyz:SP500", "szDecimals": 3}]}

@@ -14,12 +14,12 @@ import attrs
 import httpx
 import pytest
 
-from hyperliquid import Client
-from hyperliquid.runtime.errors import ApiRejectedError
-from hyperliquid.runtime.exchange import Exchange
-from hyperliquid.runtime.results import Resting
-from hyperliquid.runtime.signing import Wallet
-from hyperliquid.testing import FakeExchange
+from hyperliquid_client import Client
+from hyperliquid_client.runtime.errors import ApiRejectedError
+from hyperliquid_client.runtime.exchange import Exchange
+from hyperliquid_client.runtime.results import Resting
+from hyperliquid_client.runtime.signing import Wallet
+from hyperliquid_client.testing import FakeExchange
 
 DEST = "0x" + "12" * 20
 

@@ -12,15 +12,15 @@ from typing import Any
 
 import pytest
 
-from hyperliquid.runtime.errors import ConfigError
-from hyperliquid.runtime.events import CATALOGUE, EventBus
-from hyperliquid.runtime.signing import (
+from hyperliquid_client.runtime.errors import ConfigError
+from hyperliquid_client.runtime.events import CATALOGUE, EventBus
+from hyperliquid_client.runtime.signing import (
     BACKEND_ENV_VAR,
     EthAccountBackend,
     NativeBackend,
     select_backend,
 )
-from hyperliquid.runtime.signing import backends as backends_mod
+from hyperliquid_client.runtime.signing import backends as backends_mod
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,11 +85,11 @@ records = []
 class Keep(logging.Handler):
     def emit(self, record):
         records.append(record)
-logging.getLogger("hyperliquid").addHandler(Keep())
-logging.getLogger("hyperliquid").setLevel(logging.DEBUG)
-from hyperliquid.runtime.errors import NativeBackendUnavailableError
-from hyperliquid.runtime.events import EventBus
-from hyperliquid.runtime.signing import Wallet, select_backend, sign_l1_action, recover_address, l1_digest
+logging.getLogger("hyperliquid_client").addHandler(Keep())
+logging.getLogger("hyperliquid_client").setLevel(logging.DEBUG)
+from hyperliquid_client.runtime.errors import NativeBackendUnavailableError
+from hyperliquid_client.runtime.events import EventBus
+from hyperliquid_client.runtime.signing import Wallet, select_backend, sign_l1_action, recover_address, l1_digest
 """
 
 
@@ -122,12 +122,12 @@ print(json.dumps({{
     assert out["recovered"] == out["address"]
     assert len(out["warnings"]) == 1, out["warnings"]
     logger, message = out["warnings"][0]
-    assert logger == "hyperliquid.signing"
-    assert "import of coincurve halted" in message and "pip install 'hyperliquid[native]'" in message
+    assert logger == "hyperliquid_client.signing"
+    assert "import of coincurve halted" in message and "pip install 'hyperliquid-client[native]'" in message
     assert out["native_error"] and "import of coincurve halted" in out["native_error"]
-    assert "pip install 'hyperliquid[native]'" in out["native_error"]
+    assert "pip install 'hyperliquid-client[native]'" in out["native_error"]
     assert out["events"][0]["backend"] == "eth-account"
-    assert "pip install 'hyperliquid[native]'" in out["events"][0]["reason"]
+    assert "pip install 'hyperliquid-client[native]'" in out["events"][0]["reason"]
 
 
 def test_native_forced_by_env_when_missing_is_an_error() -> None:
@@ -143,7 +143,7 @@ print(json.dumps({{"error": error, "warnings": len([r for r in records if r.leve
 """,
         {BACKEND_ENV_VAR: "native"},
     )
-    assert out["error"] and "pip install 'hyperliquid[native]'" in out["error"]
+    assert out["error"] and "pip install 'hyperliquid-client[native]'" in out["error"]
     assert out["warnings"] == 0
 
 
@@ -151,7 +151,7 @@ def test_native_path_does_not_import_eth_account() -> None:
     out = _run(
         f"""
 import json, sys
-from hyperliquid.runtime.signing import Wallet, sign_l1_action, l1_digest, recover_address
+from hyperliquid_client.runtime.signing import Wallet, sign_l1_action, l1_digest, recover_address
 w = Wallet.from_key({KEY!r})
 sig = sign_l1_action(w, {ACTION!r}, 0, is_mainnet=True, backend="native")
 ok = recover_address(l1_digest({ACTION!r}, 0, is_mainnet=True), sig, backend="native") == w.address

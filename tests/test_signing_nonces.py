@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from hyperliquid.runtime.errors import InvalidInputError
-from hyperliquid.runtime.signing import NonceManager, Wallet, l1_digest, recover_address, sign_l1_action
+from hyperliquid_client.runtime.errors import InvalidInputError
+from hyperliquid_client.runtime.signing import NonceManager, Wallet, l1_digest, recover_address, sign_l1_action
 
 ACTION = {
     "type": "order",

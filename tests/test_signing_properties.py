@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hyperliquid.runtime.signing import (
+from hyperliquid_client.runtime.signing import (
     USER_SIGNED_TYPES,
     Wallet,
     l1_digest,
@@ -16,7 +16,7 @@ from hyperliquid.runtime.signing import (
     sign_user_signed_action,
     user_signed_digest,
 )
-from hyperliquid.runtime.signing.signature import SECP256K1_N
+from hyperliquid_client.runtime.signing.signature import SECP256K1_N
 
 keys = st.integers(min_value=1, max_value=SECP256K1_N - 1).map(lambda k: k.to_bytes(32, "big"))
 addresses = st.binary(min_size=20, max_size=20).map(lambda b: "0x" + b.hex())

@@ -1,20 +1,19 @@
 """Every signing vector (L1, user-signed, multi-sig) with both backends, byte for byte.
 
 The directory comes from ``HL_VECTORS_DIR`` when set (same format, e.g. the hidden set),
-else ``<repo>/../shared/vectors/public``.  A missing file or a vector this code cannot handle
+else ``tests/data/vectors``.  A missing file or a vector this code cannot handle
 fails; nothing is skipped.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hyperliquid.runtime.signing import (
+from hyperliquid_client.runtime.signing import (
     Signature,
     Wallet,
     action_hash,
@@ -36,9 +35,9 @@ from hyperliquid.runtime.signing import (
     user_signed_digest,
     user_signed_type,
 )
+from tests.datasets import VECTORS_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
-VECTORS_DIR = Path(os.environ.get("HL_VECTORS_DIR") or ROOT.parent / "shared" / "vectors" / "public")
 SIGNING_FILES = ("signing_l1.json", "signing_user.json", "signing_multisig.json")
 BACKENDS = ("native", "eth-account")
 

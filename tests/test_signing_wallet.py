@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from hyperliquid.runtime.errors import InvalidInputError, SigningError
-from hyperliquid.runtime.events import EventBus
-from hyperliquid.runtime.signing import (
+from hyperliquid_client.runtime.errors import InvalidInputError, SigningError
+from hyperliquid_client.runtime.events import EventBus
+from hyperliquid_client.runtime.signing import (
     KeyRedactionFilter,
     Signature,
     Wallet,
@@ -26,8 +26,8 @@ from hyperliquid.runtime.signing import (
     sign_user_signed_action,
     user_signed_type,
 )
-from hyperliquid.runtime.signing.backends import EthAccountBackend, NativeBackend
-from hyperliquid.runtime.signing.signature import SECP256K1_N
+from hyperliquid_client.runtime.signing.backends import EthAccountBackend, NativeBackend
+from hyperliquid_client.runtime.signing.signature import SECP256K1_N
 
 KEY_HEX = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
 # Independently known: this is the classic web3.py docs key; address from eth-account docs.
@@ -129,7 +129,7 @@ def _boom_module(kind: str) -> Any:
 
 @pytest.mark.parametrize("backend_name", ["native", "eth-account"])
 def test_key_never_leaks_while_signing_failing_and_raising(backend_name: str, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG, logger="hyperliquid")
+    caplog.set_level(logging.DEBUG, logger="hyperliquid_client")
     bus = EventBus()
     seen: list[Any] = []
     bus.subscribe("*", seen.append)
@@ -150,7 +150,7 @@ def test_key_never_leaks_while_signing_failing_and_raising(backend_name: str, ca
         "time": 1,
     }
     sign_user_signed_action(wallet, action, primary_type=primary_type, fields=fields, backend=backend_name)
-    logging.getLogger("hyperliquid.signing").info("signed with %r", wallet)
+    logging.getLogger("hyperliquid_client.signing").info("signed with %r", wallet)
 
     # 2. bad inputs fail before the key is touched
     for bad_call in (
@@ -164,7 +164,7 @@ def test_key_never_leaks_while_signing_failing_and_raising(backend_name: str, ca
         with pytest.raises(InvalidInputError) as info:
             bad_call()
         renders.append(_render(info.value))
-        logging.getLogger("hyperliquid.signing").error("failed", exc_info=info.value)
+        logging.getLogger("hyperliquid_client.signing").error("failed", exc_info=info.value)
 
     # 3. the signing primitive itself raises, with the key in the third-party message
     fresh = Wallet.from_key("0x" + KEY_HEX)
@@ -178,11 +178,11 @@ def test_key_never_leaks_while_signing_failing_and_raising(backend_name: str, ca
         sign_l1_action(fresh, ORDER, 1, is_mainnet=True, backend=backend)
     assert info.value.__cause__ is None and info.value.__context__ is None
     renders.append(_render(info.value))
-    logging.getLogger("hyperliquid").exception("signing failed", exc_info=info.value)
+    logging.getLogger("hyperliquid_client").exception("signing failed", exc_info=info.value)
     fresh._handles.clear()
 
     # 4. a record that *does* contain the key (someone's mistake) is scrubbed by the filter
-    logging.getLogger("hyperliquid").warning("oops %s", KEY_HEX)
+    logging.getLogger("hyperliquid_client").warning("oops %s", KEY_HEX)
 
     assert caplog.records, "nothing was logged: the test would prove nothing"
     log_text = "\n".join(
@@ -200,7 +200,9 @@ def test_key_never_leaks_while_signing_failing_and_raising(backend_name: str, ca
 
 def test_redaction_filter_case_insensitive() -> None:
     w = Wallet.from_key(KEY_HEX)
-    record = logging.LogRecord("hyperliquid.x", logging.INFO, __file__, 1, "k=%s", ("0x" + KEY_HEX.upper(),), None)
+    record = logging.LogRecord(
+        "hyperliquid_client.x", logging.INFO, __file__, 1, "k=%s", ("0x" + KEY_HEX.upper(),), None
+    )
     record.hl = {"key": KEY_HEX}
     assert KeyRedactionFilter().filter(record)
     assert KEY_HEX not in record.getMessage().lower()
@@ -232,7 +234,7 @@ def test_redaction_survives_collection_of_an_equal_wallet() -> None:
     live = Wallet.from_key(KEY_HEX)  # equal to ``old`` (same address)
     del old
     gc.collect()
-    record = logging.LogRecord("hyperliquid", logging.INFO, __file__, 1, "k=%s", (KEY_HEX,), None)
+    record = logging.LogRecord("hyperliquid_client", logging.INFO, __file__, 1, "k=%s", (KEY_HEX,), None)
     KeyRedactionFilter().filter(record)
     assert KEY_HEX not in record.getMessage()
     assert live.address

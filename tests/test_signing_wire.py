@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hyperliquid.runtime.errors import InvalidInputError
-from hyperliquid.runtime.signing import (
+from hyperliquid_client.runtime.errors import InvalidInputError
+from hyperliquid_client.runtime.signing import (
     action_msgpack,
     float_to_int_for_hashing,
     float_to_usd_int,
@@ -20,10 +19,10 @@ from hyperliquid.runtime.signing import (
     order_request_to_wire,
     order_type_to_wire,
 )
-from hyperliquid.runtime.signing.wire import cloid_from_int
+from hyperliquid_client.runtime.signing.wire import cloid_from_int
+from tests.datasets import VECTORS_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
-VECTORS_DIR = Path(os.environ.get("HL_VECTORS_DIR") or ROOT.parent / "shared" / "vectors" / "public")
 
 
 def _cases(name: str) -> list[Any]:

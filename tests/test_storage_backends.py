@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from hyperliquid.runtime.storage import (
+from hyperliquid_client.runtime.storage import (
     KINDS,
     BackendBase,
     MemoryStorage,
@@ -27,13 +27,14 @@ from hyperliquid.runtime.storage import (
     rows_from_http,
     rows_from_ws,
 )
+from tests.datasets import FIXTURES_DIR
 
 try:  # tests/ is not a package: pytest puts it on sys.path
     from pgcluster import PgCluster, pg_cluster, pg_dsn
 except ImportError:  # pragma: no cover - if tests/ becomes a package
     from tests.pgcluster import PgCluster, pg_cluster, pg_dsn  # noqa: F401
 
-FIXTURES = Path(os.environ.get("HL_FIXTURES_DIR", "/work/shared/fixtures/real"))
+FIXTURES = FIXTURES_DIR
 STAND_IN = "0x" + "5" * 40
 REPO = Path(__file__).resolve().parent.parent
 
@@ -277,7 +278,7 @@ def test_unmigrated_database_is_refused_with_the_command_to_run(pg_cluster: PgCl
 def test_migrations_are_idempotent_and_the_cli_applies_and_prints_them(pg_cluster: PgCluster) -> None:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     printed = subprocess.run(
-        [sys.executable, "-m", "hyperliquid.runtime.storage", "sql"],
+        [sys.executable, "-m", "hyperliquid_client.runtime.storage", "sql"],
         capture_output=True,
         text=True,
         env=env,
@@ -287,7 +288,7 @@ def test_migrations_are_idempotent_and_the_cli_applies_and_prints_them(pg_cluste
     dsn = pg_cluster.create_database()
     try:
         run = subprocess.run(
-            [sys.executable, "-m", "hyperliquid.runtime.storage", "migrate", "--dsn", dsn],
+            [sys.executable, "-m", "hyperliquid_client.runtime.storage", "migrate", "--dsn", dsn],
             capture_output=True,
             text=True,
             env=env,
@@ -309,7 +310,7 @@ def test_migrations_are_idempotent_and_the_cli_applies_and_prints_them(pg_cluste
     finally:
         pg_cluster.drop_database(dsn)
     bad = subprocess.run(
-        [sys.executable, "-m", "hyperliquid.runtime.storage", "migrate", "--dsn", pg_cluster.dsn("no_such_db")],
+        [sys.executable, "-m", "hyperliquid_client.runtime.storage", "migrate", "--dsn", pg_cluster.dsn("no_such_db")],
         capture_output=True,
         text=True,
         env=env,

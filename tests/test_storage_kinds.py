@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hyperliquid.runtime.errors import ConfigError, StorageError
-from hyperliquid.runtime.events import CATALOGUE
-from hyperliquid.runtime.storage import (
+from hyperliquid_client.runtime.errors import ConfigError, StorageError
+from hyperliquid_client.runtime.events import CATALOGUE
+from hyperliquid_client.runtime.storage import (
     HTTP_SOURCES,
     KINDS,
     WS_SOURCES,
@@ -24,8 +22,9 @@ from hyperliquid.runtime.storage import (
     rows_from_http,
     rows_from_ws,
 )
+from tests.datasets import FIXTURES_DIR
 
-FIXTURES = Path(os.environ.get("HL_FIXTURES_DIR", "/work/shared/fixtures/real"))
+FIXTURES = FIXTURES_DIR
 
 
 def fixture(name: str) -> dict[str, Any]:

@@ -12,9 +12,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from hyperliquid.runtime.errors import StorageError, StorageOverflowError
-from hyperliquid.runtime.events import Event, EventBus
-from hyperliquid.runtime.storage import (
+from hyperliquid_client.runtime.errors import StorageError, StorageOverflowError
+from hyperliquid_client.runtime.events import Event, EventBus
+from hyperliquid_client.runtime.storage import (
     MemoryStorage,
     PostgresStorage,
     StorageConfig,
@@ -171,7 +171,7 @@ def test_bad_row_rejected_without_poisoning_its_batch(
     rows = [make_fill(i) for i in range(10)]
     rows[4]["px"] = "12.3.4"
     del rows[7]["hash"]
-    caplog.set_level(logging.WARNING, logger="hyperliquid.storage")
+    caplog.set_level(logging.WARNING, logger="hyperliquid_client.storage")
     with StorageWriter(be, StorageConfig(batch_size=100, flush_interval=30.0), events=bus, owns_backend=True) as w:
         for row in rows:
             w.submit("fills", row, user=USER)
@@ -186,7 +186,7 @@ def test_bad_row_rejected_without_poisoning_its_batch(
         assert [e.field for e in w.recent_rejections()] == ["px", "hash"]
         assert [e["rows"] for e in rec.named("storage.write")] == [8]
         logged = [r for r in caplog.records if "rejected" in r.getMessage()]
-        assert len(logged) == 2 and all(r.name == "hyperliquid.storage" for r in logged)
+        assert len(logged) == 2 and all(r.name == "hyperliquid_client.storage" for r in logged)
         invariant(w)
 
 
@@ -247,7 +247,7 @@ def test_drop_policy_counts_every_dropped_row(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     rec = Recorder(bus)
-    caplog.set_level(logging.WARNING, logger="hyperliquid.storage")
+    caplog.set_level(logging.WARNING, logger="hyperliquid_client.storage")
     cfg = StorageConfig(
         dsn=pg_dsn, batch_size=10, flush_interval=0.05, max_buffer=40, overflow="drop", retry_base=0.05, retry_max=0.2
     )
@@ -276,7 +276,7 @@ def test_block_policy_times_out_with_overflow_error(
     cluster: PgCluster, pg_dsn: str, bus: EventBus, caplog: pytest.LogCaptureFixture
 ) -> None:
     rec = Recorder(bus)
-    caplog.set_level(logging.WARNING, logger="hyperliquid.storage")
+    caplog.set_level(logging.WARNING, logger="hyperliquid_client.storage")
     cfg = StorageConfig(
         dsn=pg_dsn, batch_size=5, flush_interval=0.01, max_buffer=5, block_timeout=0.3, retry_base=0.05, retry_max=0.1
     )

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from hyperliquid.runtime import errors
-from hyperliquid.runtime.events import Event, EventBus
-from hyperliquid.runtime.transport import AsyncHttpTransport, HttpTransport, RetryPolicy, TransportConfig
-from hyperliquid.testing import FakeExchange, Fault
+from hyperliquid_client.runtime import errors
+from hyperliquid_client.runtime.events import Event, EventBus
+from hyperliquid_client.runtime.transport import AsyncHttpTransport, HttpTransport, RetryPolicy, TransportConfig
+from hyperliquid_client.testing import FakeExchange, Fault
 
 FAST = RetryPolicy(max_attempts=4, base_delay=0.02, max_delay=0.05)
 META = {"universe": [{"name": "BTC", "szDecimals": 5, "maxLeverage": 50}]}

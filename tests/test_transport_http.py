@@ -21,9 +21,9 @@ import attrs
 import httpx
 import pytest
 
-from hyperliquid.runtime import errors
-from hyperliquid.runtime.events import Event, EventBus
-from hyperliquid.runtime.transport import AsyncHttpTransport, HttpTransport, RetryPolicy, TransportConfig
+from hyperliquid_client.runtime import errors
+from hyperliquid_client.runtime.events import Event, EventBus
+from hyperliquid_client.runtime.transport import AsyncHttpTransport, HttpTransport, RetryPolicy, TransportConfig
 
 MARGIN = 0.5  # allowed lateness of a timeout, seconds
 FAST = RetryPolicy(max_attempts=4, base_delay=0.02, max_delay=0.05, jitter=True)
@@ -401,7 +401,7 @@ def test_slow_server_within_timeout_succeeds(mode: str, server: RawServer) -> No
 
 @pytest.mark.parametrize("mode", MODES)
 def test_per_call_timeout_beats_per_endpoint_beats_default(mode: str, server: RawServer) -> None:
-    from hyperliquid.runtime.transport import resolve_timeout
+    from hyperliquid_client.runtime.transport import resolve_timeout
 
     cfg = TransportConfig(default_timeout=0.2)
     endpoint_timeout = 1.5  # what an endpoint's spec would say
@@ -628,35 +628,35 @@ def test_error_messages_and_logs_never_contain_the_body(
 ) -> None:
     secret = "SECRET-SIGNED-ACTION-r-s-v"
     server.default = respond(500, b"nope")
-    caplog.set_level(logging.DEBUG, logger="hyperliquid")
+    caplog.set_level(logging.DEBUG, logger="hyperliquid_client")
     with pytest.raises(errors.HTTPStatusError) as info:
         call(mode, server.url + "/exchange", context="exchange", endpoint="exchange.order", body={"sig": secret})
     assert secret not in str(info.value) and secret not in repr(info.value.__dict__)
     assert secret.encode() in server.requests[0].body  # it was really sent
-    records = [r for r in caplog.records if r.name.startswith("hyperliquid.transport")]
+    records = [r for r in caplog.records if r.name.startswith("hyperliquid_client.transport")]
     assert records, "debug logs expected"
     assert all(secret not in r.getMessage() for r in records)
 
 
 def test_tls_off_logs_one_warning(server: RawServer, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="hyperliquid")
+    caplog.set_level(logging.WARNING, logger="hyperliquid_client")
     with HttpTransport(TransportConfig(verify_tls=True)) as t:
         t.request_json("POST", server.url + "/info", body={}, context="info", endpoint="x")
-    assert [r for r in caplog.records if r.name == "hyperliquid.transport"] == []
+    assert [r for r in caplog.records if r.name == "hyperliquid_client.transport"] == []
     with HttpTransport(TransportConfig(verify_tls=False)) as t:
         for _ in range(3):
             t.request_json("POST", server.url + "/info", body={}, context="info", endpoint="x")
-    warnings = [r for r in caplog.records if r.name == "hyperliquid.transport" and r.levelno == logging.WARNING]
+    warnings = [r for r in caplog.records if r.name == "hyperliquid_client.transport" and r.levelno == logging.WARNING]
     assert len(warnings) == 1
     assert "verification" in warnings[0].getMessage()
 
 
 async def test_async_tls_off_logs_one_warning(server: RawServer, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="hyperliquid")
+    caplog.set_level(logging.WARNING, logger="hyperliquid_client")
     async with AsyncHttpTransport(TransportConfig(verify_tls=False)) as t:
         for _ in range(2):
             await t.request_json("POST", server.url + "/info", body={}, context="info", endpoint="x")
-    warnings = [r for r in caplog.records if r.name == "hyperliquid.transport" and r.levelno == logging.WARNING]
+    warnings = [r for r in caplog.records if r.name == "hyperliquid_client.transport" and r.levelno == logging.WARNING]
     assert len(warnings) == 1
 
 

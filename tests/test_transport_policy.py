@@ -10,8 +10,8 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from hyperliquid.runtime import errors
-from hyperliquid.runtime.transport import RetryPolicy, TransportConfig, _core, resolve_timeout
+from hyperliquid_client.runtime import errors
+from hyperliquid_client.runtime.transport import RetryPolicy, TransportConfig, _core, resolve_timeout
 
 
 class _Fixed:

@@ -25,15 +25,15 @@ from test_ws_support import (
     wait_for,
 )
 
-from hyperliquid.runtime.errors import (
+from hyperliquid_client.runtime.errors import (
     IndeterminateError,
     InvalidInputError,
     SubscriptionLimitError,
     WebSocketError,
 )
-from hyperliquid.runtime.errors import TimeoutError as RequestTimeoutError
-from hyperliquid.runtime.events import Event, EventBus
-from hyperliquid.runtime.ws import (
+from hyperliquid_client.runtime.errors import TimeoutError as RequestTimeoutError
+from hyperliquid_client.runtime.events import Event, EventBus
+from hyperliquid_client.runtime.ws import (
     ChannelInfo,
     Interrupted,
     Message,
@@ -46,7 +46,7 @@ from hyperliquid.runtime.ws import (
     WsConfig,
     WsItem,
 )
-from hyperliquid.testing import FakeExchange, Fault
+from hyperliquid_client.testing import FakeExchange, Fault
 
 FAST = WsConfig(
     ping_interval=0.4,

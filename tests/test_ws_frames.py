@@ -9,10 +9,10 @@ import pytest
 from test_ws_client import FAST, Recorder, next_message
 from test_ws_support import L2BOOK, USER_A, USER_B, USER_FILLS, MiniServer, wait_for
 
-from hyperliquid.runtime.errors import ApiRejectedError, HyperliquidError, SubscriptionLimitError
-from hyperliquid.runtime.events import EventBus
-from hyperliquid.runtime.ws import SubscriptionFailedError, WsClient
-from hyperliquid.testing import FakeExchange
+from hyperliquid_client.runtime.errors import ApiRejectedError, HyperliquidError, SubscriptionLimitError
+from hyperliquid_client.runtime.events import EventBus
+from hyperliquid_client.runtime.ws import SubscriptionFailedError, WsClient
+from hyperliquid_client.testing import FakeExchange
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from typing import Any
 from test_ws_client import FAST, Recorder, server_subs
 from test_ws_support import ALL_MIDS, BBO, CANDLE, L2BOOK, TRADES, USER_A, USER_FILLS, wait_for
 
-from hyperliquid.runtime.events import EventBus
-from hyperliquid.runtime.ws import Interrupted, Message, Resumed, WsClient
-from hyperliquid.testing import FakeExchange
+from hyperliquid_client.runtime.events import EventBus
+from hyperliquid_client.runtime.ws import Interrupted, Message, Resumed, WsClient
+from hyperliquid_client.testing import FakeExchange
 
 DURATION = 60.0
 EVERY = 3.0

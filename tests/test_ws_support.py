@@ -11,7 +11,7 @@ from typing import Any
 
 from websockets.asyncio.server import ServerConnection, serve
 
-from hyperliquid.runtime.ws import ChannelInfo
+from hyperliquid_client.runtime.ws import ChannelInfo
 
 L2BOOK = ChannelInfo("l2Book", ("l2Book",), (("coin", "coin"),))
 BBO = ChannelInfo("bbo", ("bbo",), (("coin", "coin"),))

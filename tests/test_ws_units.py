@@ -8,8 +8,8 @@ import json
 import pytest
 from test_ws_support import CANDLE, L2BOOK, TRADES, USER_A, USER_FILLS
 
-from hyperliquid.runtime.errors import ConfigError, InvalidInputError
-from hyperliquid.runtime.ws import (
+from hyperliquid_client.runtime.errors import ConfigError, InvalidInputError
+from hyperliquid_client.runtime.ws import (
     BufferOverflowError,
     ChannelInfo,
     Dropped,
@@ -18,8 +18,8 @@ from hyperliquid.runtime.ws import (
     make_key,
     validate_params,
 )
-from hyperliquid.runtime.ws.channels import echo_matches, key_from_echo, route_of_params, route_value
-from hyperliquid.runtime.ws.subscription import _Sink
+from hyperliquid_client.runtime.ws.channels import echo_matches, key_from_echo, route_of_params, route_value
+from hyperliquid_client.runtime.ws.subscription import _Sink
 
 
 def test_identity_is_type_plus_every_param() -> None:

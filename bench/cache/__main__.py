@@ -31,15 +31,17 @@ from typing import Any
 
 import httpx
 
-from hyperliquid.runtime.cache import CacheConfig, TTLCache, WarmupManager
-from hyperliquid.runtime.events import EventBus
-from hyperliquid.runtime.markets import MetadataService
+from hyperliquid_client.runtime.cache import CacheConfig, TTLCache, WarmupManager
+from hyperliquid_client.runtime.events import EventBus
+from hyperliquid_client.runtime.markets import MetadataService
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 PEERS = Path("/tmp/hl-bench-peers")
 PY_PEER = PEERS / "py"
-FIXTURES = Path(os.environ.get("HL_REAL_FIXTURES_DIR", "/work/shared/fixtures/real"))
+FIXTURES = Path(
+    os.environ.get("HL_FIXTURES_DIR") or Path(__file__).resolve().parents[2] / "tests" / "data" / "fixtures"
+)
 
 
 # ------------------------------------------------------------------------------------------- servers
@@ -101,7 +103,7 @@ def async_fetch(base_url: str, timeout: float = 5.0) -> Any:
 # ------------------------------------------------------------------------------------------- 1. start-up
 def ours_startup(base_url: str, runs: int) -> dict[str, float]:
     """The public clients: ``Client(...)`` + entering it, and ``AsyncClient(...)`` + ``async with``."""
-    from hyperliquid.client import AsyncClient, Client
+    from hyperliquid_client.client import AsyncClient, Client
 
     sync_times, async_times = [], []
     for _ in range(runs):
@@ -275,9 +277,9 @@ def main() -> None:
     ap.add_argument("--bound", type=int, default=10_000)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    logging.getLogger("hyperliquid").setLevel(logging.ERROR)  # expected warm-up failures are not news here
+    logging.getLogger("hyperliquid_client").setLevel(logging.ERROR)  # expected warm-up failures are not news here
 
-    from hyperliquid.testing import FakeExchange
+    from hyperliquid_client.testing import FakeExchange
 
     results: dict[str, Any] = {"startup": {}}
     peer_why = "" if not args.no_peers else "skipped (--no-peers)"

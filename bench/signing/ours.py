@@ -26,8 +26,8 @@ def run(what: str, seconds: float, repeats: int) -> dict[str, object]:
             "detail": f"coincurve {coincurve.__version__ if hasattr(coincurve, '__version__') else ''}".strip(),
         }
 
-    from hyperliquid.runtime.signing import Wallet, select_backend, sign_l1_action
-    from hyperliquid.runtime.signing._keccak import KECCAK_IMPLEMENTATION
+    from hyperliquid_client.runtime.signing import Wallet, select_backend, sign_l1_action
+    from hyperliquid_client.runtime.signing._keccak import KECCAK_IMPLEMENTATION
 
     backend = select_backend(what)
     wallet = Wallet.from_key(KEY)

@@ -10,7 +10,6 @@ import time
 from importlib.metadata import version
 
 from eth_account import Account
-
 from hyperliquid.utils.signing import sign_l1_action
 
 

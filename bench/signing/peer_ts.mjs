@@ -1,6 +1,6 @@
 // Runs in the throwaway npm folder of the TypeScript SDK (@nktkas/hyperliquid + viem).
 // Usage: node peer_ts.mjs KEY NONCE0 SECONDS REPEATS ACTION_JSON — prints one JSON line.
-import { signL1Action } from "@nktkas/hyperliquid/signing";
+import { signL1Action } from "@nktkas/hyperliquid_client/signing";
 import { privateKeyToAccount } from "viem/accounts";
 import { readFileSync } from "node:fs";
 

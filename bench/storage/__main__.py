@@ -33,7 +33,7 @@ if str(REPO) not in sys.path:
 
 import psycopg  # noqa: E402
 
-from hyperliquid.runtime.storage import (  # noqa: E402
+from hyperliquid_client.runtime.storage import (  # noqa: E402
     KINDS,
     PostgresStorage,
     StorageConfig,

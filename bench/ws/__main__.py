@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hyperliquid.runtime.ws import ChannelInfo, WsClient, WsConfig
+from hyperliquid_client.runtime.ws import ChannelInfo, WsClient, WsConfig
 
 HERE = Path(__file__).resolve().parent
 PEERS = Path("/tmp/hl-bench-peers")

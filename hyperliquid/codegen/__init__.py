@@ -1,1 +1,0 @@
-"""hyperliquid package."""

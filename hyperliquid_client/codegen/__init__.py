@@ -1,0 +1,1 @@
+"""hyperliquid_client package."""

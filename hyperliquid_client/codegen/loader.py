@@ -1,0 +1,713 @@
+"""Load and validate a spec folder.
+
+Every file is checked against the schema of the spec format (``docs/spec-format.md``) before
+anything is generated.  Problems are collected, not raised one by one: :class:`SpecError`
+lists each with the file, the key path inside it and what was expected, e.g.::
+
+    spec/info/l2Book.yaml: params[1].type: expected one of address, any, bool, ... — got 'integer'
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+import yaml
+
+from hyperliquid_client.codegen.model import (
+    PARAM_PY,
+    Action,
+    ActionKey,
+    Channel,
+    Endpoint,
+    Field,
+    Param,
+    Spec,
+    TypeDef,
+)
+from hyperliquid_client.codegen.typeexpr import TypeExpr, TypeExprError, parse_type
+
+__all__ = ["SpecError", "SpecIssue", "load_spec", "snake_case"]
+
+CONTEXT_DIRS = ("info", "exchange", "explorer", "stats", "channels")
+_IDENT = re.compile(r"[a-z_][a-z0-9_]*")
+_TYPE_NAME = re.compile(r"[A-Z][A-Za-z0-9]*")
+_RESERVED_FIELDS = {"extra"}
+_RESERVED_PARAMS = {
+    "self",
+    "timeout",
+    "callback",
+    "buffer_size",
+    "overflow",
+    "wallet",
+    "vault_address",
+    "expires_after",
+}
+
+
+@attrs.frozen
+class SpecIssue:
+    """One problem: ``file``, ``path`` (``params[1].type``) and what was ``expected``."""
+
+    file: str
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.path or '<root>'}: {self.message}"
+
+
+class SpecError(Exception):
+    """The spec is invalid; ``issues`` lists every problem found."""
+
+    def __init__(self, issues: list[SpecIssue]) -> None:
+        self.issues = issues
+        lines = "\n".join(f"  {i}" for i in issues)
+        super().__init__(f"invalid spec ({len(issues)} problem{'s' if len(issues) != 1 else ''}):\n{lines}")
+
+
+def snake_case(name: str) -> str:
+    """``nSigFigs`` → ``n_sig_figs``, ``l2Book`` → ``l2_book``, ``CSignerAction`` → ``c_signer_action``."""
+    s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s)
+    return s.replace("-", "_").lower()
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """A YAML loader that refuses duplicate keys."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (line {key_node.start_mark.line + 1})", key_node.start_mark
+            )
+        seen[key] = loader.construct_object(value_node, deep=deep)
+    return seen
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+# --------------------------------------------------------------------------------------------
+# A tiny schema language: each checker validates one value and records issues.
+
+
+class _Ctx:
+    def __init__(self, file: str, display: str | None = None) -> None:
+        self.file = file
+        #: the path shown in generated code: relative to the spec folder's parent, so output does not
+        #: depend on where the spec was read from
+        self.display = display or file
+        self.issues: list[SpecIssue] = []
+
+    def bad(self, path: str, message: str) -> None:
+        self.issues.append(SpecIssue(self.file, path, message))
+
+
+Check = Callable[[_Ctx, str, Any], bool]
+
+
+def _desc(v: Any) -> str:
+    return f"{type(v).__name__} {v!r}" if not isinstance(v, dict | list) else type(v).__name__
+
+
+def _is(kind: type | tuple[type, ...], what: str) -> Check:
+    def check(ctx: _Ctx, path: str, v: Any) -> bool:
+        if isinstance(v, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+            ctx.bad(path, f"expected {what}, got {_desc(v)}")
+            return False
+        if not isinstance(v, kind):
+            ctx.bad(path, f"expected {what}, got {_desc(v)}")
+            return False
+        return True
+
+    return check
+
+
+_str = _is(str, "a string")
+_int = _is(int, "an integer")
+_bool = _is(bool, "a boolean")
+_num = _is((int, float), "a number")
+_list = _is(list, "a list")
+_map = _is(dict, "a mapping")
+
+
+def _any(ctx: _Ctx, path: str, v: Any) -> bool:
+    return True
+
+
+def _nonempty_str(ctx: _Ctx, path: str, v: Any) -> bool:
+    if not _str(ctx, path, v):
+        return False
+    if not v.strip():
+        ctx.bad(path, "expected a non-empty string")
+        return False
+    return True
+
+
+def _ident(ctx: _Ctx, path: str, v: Any) -> bool:
+    if not _str(ctx, path, v):
+        return False
+    if not _IDENT.fullmatch(v) or keyword.iskeyword(v):
+        ctx.bad(path, f"expected a snake_case Python identifier, got {v!r}")
+        return False
+    return True
+
+
+def _one_of(*choices: str) -> Check:
+    def check(ctx: _Ctx, path: str, v: Any) -> bool:
+        if v not in choices:
+            ctx.bad(path, f"expected one of {', '.join(choices)}, got {v!r}")
+            return False
+        return True
+
+    return check
+
+
+def _type_expr(ctx: _Ctx, path: str, v: Any) -> bool:
+    if not _str(ctx, path, v):
+        return False
+    try:
+        parse_type(v)
+    except TypeExprError as exc:
+        ctx.bad(path, f"expected a type expression: {exc}")
+        return False
+    return True
+
+
+def _param_type(ctx: _Ctx, path: str, v: Any) -> bool:
+    if not _str(ctx, path, v):
+        return False
+    base = v[5:-1] if v.startswith("list[") and v.endswith("]") else v
+    if base not in PARAM_PY:
+        ctx.bad(path, f"expected one of {', '.join(sorted(PARAM_PY))} (or list[...] of one), got {v!r}")
+        return False
+    return True
+
+
+def _record(fields: dict[str, tuple[bool, Check]]) -> Check:
+    """A mapping with known keys: ``{key: (required, check)}``; unknown keys are errors."""
+
+    def check(ctx: _Ctx, path: str, v: Any) -> bool:
+        if not _map(ctx, path, v):
+            return False
+        ok = True
+        for key in v:
+            if key not in fields:
+                ctx.bad(_join(path, str(key)), f"unknown key (expected one of: {', '.join(fields)})")
+                ok = False
+        for key, (required, sub) in fields.items():
+            if key in v:
+                ok = sub(ctx, _join(path, key), v[key]) and ok
+            elif required:
+                ctx.bad(_join(path, key), "missing required key")
+                ok = False
+        return ok
+
+    return check
+
+
+def _list_of(item: Check) -> Check:
+    def check(ctx: _Ctx, path: str, v: Any) -> bool:
+        if not _list(ctx, path, v):
+            return False
+        ok = True
+        for i, x in enumerate(v):
+            ok = item(ctx, f"{path}[{i}]", x) and ok
+        return ok
+
+    return check
+
+
+def _map_of(item: Check, key_check: Check | None = None) -> Check:
+    def check(ctx: _Ctx, path: str, v: Any) -> bool:
+        if not _map(ctx, path, v):
+            return False
+        ok = True
+        for k, x in v.items():
+            if key_check is not None:
+                ok = key_check(ctx, _join(path, str(k)), k) and ok
+            ok = item(ctx, _join(path, str(k)), x) and ok
+        return ok
+
+    return check
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _type_name(ctx: _Ctx, path: str, v: Any) -> bool:
+    if not isinstance(v, str) or not _TYPE_NAME.fullmatch(v):
+        ctx.bad(path, f"expected a CamelCase type name, got {v!r}")
+        return False
+    return True
+
+
+def _pair_list(ctx: _Ctx, path: str, v: Any) -> bool:
+    if not _list(ctx, path, v):
+        return False
+    ok = True
+    for i, x in enumerate(v):
+        if not (isinstance(x, list) and len(x) == 2 and all(isinstance(s, str) for s in x)):
+            ctx.bad(f"{path}[{i}]", f"expected a [name, value] pair of strings, got {x!r}")
+            ok = False
+    return ok
+
+
+_FIELD = _record(
+    {
+        "type": (True, _type_expr),
+        "optional": (False, _bool),
+        "doc": (False, _str),
+        "name": (False, _ident),
+    }
+)
+
+
+def _field(ctx: _Ctx, path: str, v: Any) -> bool:
+    if isinstance(v, str):
+        return _type_expr(ctx, path, v)
+    return _FIELD(ctx, path, v)
+
+
+_TYPEDEF = _record(
+    {
+        "doc": (True, _nonempty_str),
+        "fields": (False, _map_of(_field)),
+        "union": (
+            False,
+            _record({"tag": (True, _nonempty_str), "variants": (True, _map_of(_type_name))}),
+        ),
+    }
+)
+_TYPES = _map_of(_TYPEDEF, _type_name)
+
+_PARAM = _record(
+    {
+        "wire": (True, _nonempty_str),
+        "name": (False, _ident),
+        "type": (True, _param_type),
+        "required": (False, _bool),
+        "default": (False, _any),
+        "doc": (True, _nonempty_str),
+        "choices": (False, _list),
+    }
+)
+
+_COMMON = {
+    "wire": (True, _nonempty_str),
+    "name": (False, _ident),
+    "summary": (True, _nonempty_str),
+    "docs": (False, _str),
+    "params": (False, _list_of(_PARAM)),
+    "types": (False, _TYPES),
+    "storage": (False, _ident),
+}
+
+_ENDPOINT = _record(
+    {
+        **_COMMON,
+        "weight": (True, _int),
+        "weight_per_item": (False, _str),
+        "timeout": (False, _num),
+        "retry": (False, _bool),
+        "cache": (False, _record({"ttl": (True, _num)})),
+        "nest": (False, _nonempty_str),
+        "response": (True, _type_expr),
+        "sample": (True, _record({"params": (False, _map), "response": (True, _any)})),
+    }
+)
+
+_ACTION_KEY = _record(
+    {
+        "key": (True, _nonempty_str),
+        "const": (False, _any),
+        "param": (False, _nonempty_str),
+        "omit_if_none": (False, _bool),
+        "fill": (False, _one_of("nonce", "signatureChainId", "hyperliquidChain")),
+        "merge": (False, _bool),
+    }
+)
+
+_EXCHANGE = _record(
+    {
+        **_COMMON,
+        "weight": (True, _int),
+        "timeout": (False, _num),
+        "signing": (True, _one_of("l1", "user_signed", "multi_sig")),
+        "vault": (False, _bool),
+        "batch": (False, _nonempty_str),
+        "action": (True, _list_of(_ACTION_KEY)),
+        "eip712": (
+            False,
+            _record({"primary_type": (True, _nonempty_str), "fields": (True, _pair_list)}),
+        ),
+        "response": (False, _type_expr),
+        "sample": (True, _record({"params": (False, _map), "action": (True, _map)})),
+    }
+)
+
+_CHANNEL = _record(
+    {
+        **_COMMON,
+        "channels": (False, _list_of(_nonempty_str)),
+        "message": (True, _type_expr),
+        "route": (False, _pair_list),
+        "user": (False, _bool),
+        "market_data": (False, _bool),
+        "snapshot": (False, _bool),
+        "recovery": (False, _nonempty_str),
+        "items": (False, _nonempty_str),
+        "dedup": (False, _list_of(_nonempty_str)),
+        "time_key": (False, _nonempty_str),
+        "explorer": (False, _bool),
+        "sample": (True, _record({"params": (False, _map), "message": (True, _any)})),
+    }
+)
+
+_TYPES_FILE = _record({"types": (True, _TYPES)})
+
+_SCHEMAS = {
+    "info": _ENDPOINT,
+    "explorer": _ENDPOINT,
+    "stats": _ENDPOINT,
+    "exchange": _EXCHANGE,
+    "channels": _CHANNEL,
+}
+
+
+# --------------------------------------------------------------------------------------------
+
+
+_BROKEN = object()
+
+
+def _read(path: Path, rel: str, issues: list[SpecIssue]) -> Any:
+    """The file's YAML document, or ``_BROKEN`` after recording why it could not be read."""
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else ""
+        issues.append(SpecIssue(rel, where, f"invalid YAML: {getattr(exc, 'problem', None) or exc}"))
+        return _BROKEN
+    if data is None:
+        issues.append(SpecIssue(rel, "", "expected a mapping, got an empty document"))
+        return _BROKEN
+    return data
+
+
+def _build_params(ctx: _Ctx, raw: list[dict[str, Any]], sample: dict[str, Any] | None) -> tuple[Param, ...]:
+    out: list[Param] = []
+    seen: dict[str, str] = {}
+    seen_wire: set[str] = set()
+    sample = sample or {}
+    for i, p in enumerate(raw):
+        name = p.get("name") or snake_case(p["wire"])
+        path = f"params[{i}]"
+        if not _IDENT.fullmatch(name) or keyword.iskeyword(name):
+            ctx.bad(f"{path}.wire", f"derived name {name!r} is not an identifier; give an explicit 'name'")
+        if name in _RESERVED_PARAMS:
+            ctx.bad(f"{path}.name", f"{name!r} is reserved for the generated method's own options")
+        if name in seen:
+            ctx.bad(f"{path}.name", f"duplicate parameter name {name!r} (also {seen[name]})")
+        if p["wire"] in seen_wire:
+            ctx.bad(f"{path}.wire", f"duplicate wire key {p['wire']!r}")
+        seen[name] = path
+        seen_wire.add(p["wire"])
+        required = p.get("required", True)
+        if required and "default" in p:
+            ctx.bad(f"{path}.default", "a required parameter cannot have a default")
+        has_sample = name in sample
+        if required and not has_sample:
+            ctx.bad(f"sample.params.{name}", "missing sample value for required parameter")
+        choices = p.get("choices")
+        out.append(
+            Param(
+                name=name,
+                wire=p["wire"],
+                type=p["type"],
+                required=required,
+                default=p.get("default"),
+                doc=p["doc"].strip(),
+                choices=tuple(choices) if choices is not None else None,
+                sample=sample.get(name),
+                has_sample=has_sample,
+            )
+        )
+    for key in sample:
+        if key not in seen:
+            ctx.bad(f"sample.params.{key}", f"unknown parameter (expected one of: {', '.join(seen) or 'none'})")
+    return tuple(out)
+
+
+def _build_types(ctx: _Ctx, raw: dict[str, Any], prefix: str) -> list[TypeDef]:
+    out: list[TypeDef] = []
+    for tname, t in raw.items():
+        path = f"{prefix}.{tname}"
+        has_fields, has_union = "fields" in t, "union" in t
+        if has_fields == has_union:
+            ctx.bad(path, "expected exactly one of 'fields' or 'union'")
+            continue
+        if has_union:
+            u = t["union"]
+            out.append(
+                TypeDef(
+                    name=tname,
+                    doc=t["doc"].strip(),
+                    file=ctx.display,
+                    tag=u["tag"],
+                    variants=tuple((str(k), v) for k, v in u["variants"].items()),
+                )
+            )
+            continue
+        fields: list[Field] = []
+        names: dict[str, str] = {}
+        for wire, f in t["fields"].items():
+            spec = {"type": f} if isinstance(f, str) else f
+            name = spec.get("name") or snake_case(str(wire))
+            fpath = f"{path}.fields.{wire}"
+            if not _IDENT.fullmatch(name) or keyword.iskeyword(name):
+                ctx.bad(fpath, f"derived name {name!r} is not an identifier; give an explicit 'name'")
+            if name in _RESERVED_FIELDS:
+                ctx.bad(fpath, f"field name {name!r} is reserved (unknown fields are kept in 'extra')")
+            if name in names:
+                ctx.bad(fpath, f"duplicate field name {name!r} (also from wire key {names[name]!r}); give a 'name'")
+            names[name] = str(wire)
+            fields.append(
+                Field(
+                    wire=str(wire),
+                    name=name,
+                    type=parse_type(spec["type"]),
+                    optional=bool(spec.get("optional", False)),
+                    doc=(spec.get("doc") or "").strip(),
+                )
+            )
+        out.append(TypeDef(name=tname, doc=t["doc"].strip(), file=ctx.display, fields=tuple(fields)))
+    return out
+
+
+def _build_action(ctx: _Ctx, data: dict[str, Any], params: tuple[Param, ...]) -> Action:
+    keys: list[ActionKey] = []
+    names = {p.name for p in params}
+    seen: set[str] = set()
+    for i, k in enumerate(data["action"]):
+        path = f"action[{i}]"
+        if k["key"] in seen:
+            ctx.bad(f"{path}.key", f"duplicate action key {k['key']!r}")
+        seen.add(k["key"])
+        if ("const" in k) + ("param" in k) + ("fill" in k) != 1:
+            ctx.bad(path, "expected exactly one of 'const', 'param' or 'fill'")
+        if k.get("merge") and "param" not in k:
+            ctx.bad(f"{path}.merge", "'merge' needs a 'param' (a mapping whose keys are merged into the action)")
+        if "param" in k and k["param"] not in names:
+            ctx.bad(f"{path}.param", f"unknown parameter {k['param']!r} (expected one of: {', '.join(sorted(names))})")
+        keys.append(
+            ActionKey(
+                key=k["key"],
+                const=k.get("const"),
+                param=k.get("param"),
+                omit_if_none=k.get("omit_if_none", False),
+                has_const="const" in k,
+                fill=k.get("fill"),
+                merge=k.get("merge", False),
+            )
+        )
+    if not keys or (keys[0].key != "type" and data["signing"] == "l1"):
+        ctx.bad("action[0].key", "an L1 action starts with its 'type' key")
+    eip = data.get("eip712")
+    if data["signing"] == "user_signed" and eip is None:
+        ctx.bad("eip712", "missing required key for a user_signed action")
+    if data["signing"] == "l1" and eip is not None:
+        ctx.bad("eip712", "only user_signed actions have an EIP-712 type list")
+    nonce_keys = [k.key for k in keys if k.fill == "nonce"]
+    if data["signing"] == "user_signed" and len(nonce_keys) != 1:
+        ctx.bad("action", "a user_signed action has exactly one key with 'fill: nonce' (its time/nonce field)")
+    if data["signing"] != "user_signed" and any(k.fill for k in keys):
+        ctx.bad("action", "only user_signed actions have keys filled in when signing")
+    batch = data.get("batch")
+    if batch is not None and batch not in names:
+        ctx.bad("batch", f"unknown parameter {batch!r}")
+    return Action(
+        signing=data["signing"],
+        vault=data.get("vault", False),
+        keys=tuple(keys),
+        primary_type=eip["primary_type"] if eip else None,
+        eip712_fields=tuple((a, b) for a, b in eip["fields"]) if eip else (),
+        batch_param=batch,
+        nonce_key=nonce_keys[0] if nonce_keys else None,
+        fills=tuple((k.key, k.fill) for k in keys if k.fill),
+    )
+
+
+def load_spec(root: str | Path) -> Spec:
+    """Load and validate every file under ``root``; raise :class:`SpecError` listing all problems."""
+    root = Path(root)
+    issues: list[SpecIssue] = []
+    if not root.is_dir():
+        raise SpecError([SpecIssue(str(root), "", "expected a spec folder")])
+
+    for extra in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if extra.name not in (*CONTEXT_DIRS, "types"):
+            issues.append(
+                SpecIssue(str(extra), "", f"unknown folder (expected one of: {', '.join((*CONTEXT_DIRS, 'types'))})")
+            )
+
+    type_defs: list[TypeDef] = []
+    type_origin: dict[str, str] = {}
+    endpoints: list[Endpoint] = []
+    channels: list[Channel] = []
+    named: dict[tuple[str, str], str] = {}
+    pending_types: list[tuple[_Ctx, str, TypeExpr]] = []
+
+    def add_types(ctx: _Ctx, raw: dict[str, Any], prefix: str) -> None:
+        for td in _build_types(ctx, raw, prefix):
+            if td.name in type_origin:
+                ctx.bad(f"{prefix}.{td.name}", f"duplicate type name (already defined in {type_origin[td.name]})")
+                continue
+            type_origin[td.name] = ctx.file
+            type_defs.append(td)
+            for f in td.fields:
+                pending_types.append((ctx, f"{prefix}.{td.name}.fields.{f.wire}.type", f.type))
+            for tag, variant in td.variants:
+                pending_types.append((ctx, f"{prefix}.{td.name}.union.variants.{tag}", TypeExpr("named", variant)))
+
+    contexts: list[_Ctx] = []
+    files = sorted((root / "types").glob("*.yaml")) if (root / "types").is_dir() else []
+    for path in files:
+        rel = str(path)
+        ctx = _Ctx(rel, f"{root.name}/{path.relative_to(root).as_posix()}")
+        contexts.append(ctx)
+        data = _read(path, rel, issues)
+        if data is _BROKEN or not _TYPES_FILE(ctx, "", data):
+            continue
+        add_types(ctx, data["types"], "types")
+
+    for folder in CONTEXT_DIRS:
+        d = root / folder
+        if not d.is_dir():
+            continue
+        for path in sorted(d.iterdir()):
+            rel = str(path)
+            if path.suffix != ".yaml":
+                issues.append(SpecIssue(rel, "", "unexpected file (spec files end in .yaml)"))
+                continue
+            ctx = _Ctx(rel, f"{root.name}/{path.relative_to(root).as_posix()}")
+            contexts.append(ctx)
+            data = _read(path, rel, issues)
+            if data is _BROKEN:
+                continue
+            if not _SCHEMAS[folder](ctx, "", data):
+                continue
+            if path.stem != data["wire"]:
+                ctx.bad("wire", f"expected the file name {path.stem!r} to equal the wire name {data['wire']!r}")
+            context = "channel" if folder == "channels" else folder
+            name = data.get("name") or snake_case(data["wire"])
+            if not _IDENT.fullmatch(name) or keyword.iskeyword(name):
+                ctx.bad("wire", f"derived name {name!r} is not an identifier; give an explicit 'name'")
+            for key in ((context, name), (context, "wire:" + data["wire"])):
+                if key in named:
+                    ctx.bad("name", f"duplicate {context} name {key[1]!r} (also in {named[key]})")
+                named[key] = rel
+            if "types" in data:
+                add_types(ctx, data["types"], "types")
+            sample = data["sample"]
+            params = _build_params(ctx, data.get("params", []), sample.get("params"))
+            if context == "channel":
+                message = parse_type(data["message"])
+                pending_types.append((ctx, "message", message))
+                pnames = {p.name for p in params}
+                for i, (pname, _dpath) in enumerate(data.get("route", [])):
+                    if pname not in pnames:
+                        ctx.bad(f"route[{i}]", f"unknown parameter {pname!r}")
+                user = data.get("user", False)
+                if user and "user" not in pnames:
+                    ctx.bad("user", "a user channel needs a 'user' parameter")
+                channels.append(
+                    Channel(
+                        wire=data["wire"],
+                        name=name,
+                        file=ctx.display,
+                        summary=data["summary"].strip(),
+                        doc=(data.get("docs") or "").strip(),
+                        channels=tuple(data.get("channels") or [data["wire"]]),
+                        params=params,
+                        message=message,
+                        route=tuple((a, b) for a, b in data.get("route", [])),
+                        user_param="user" if user else None,
+                        market_data=data.get("market_data", not user),
+                        snapshot=data.get("snapshot", False),
+                        storage=data.get("storage"),
+                        recovery=data.get("recovery"),
+                        items_key=data.get("items"),
+                        dedup=tuple(data.get("dedup", ())),
+                        time_key=data.get("time_key", "time"),
+                        explorer=data.get("explorer", False),
+                        sample_message=sample["message"],
+                        has_sample_message=True,
+                    )
+                )
+                continue
+            response = parse_type(data.get("response", "any"))
+            pending_types.append((ctx, "response", response))
+            action = _build_action(ctx, data, params) if context == "exchange" else None
+            cache = data.get("cache")
+            endpoints.append(
+                Endpoint(
+                    context=context,
+                    wire=data["wire"],
+                    name=name,
+                    file=ctx.display,
+                    summary=data["summary"].strip(),
+                    doc=(data.get("docs") or "").strip(),
+                    weight=data["weight"],
+                    weight_per_item=data.get("weight_per_item"),
+                    timeout=float(data["timeout"]) if "timeout" in data else None,
+                    retry=data.get("retry", context != "exchange"),
+                    cache_ttl=float(cache["ttl"]) if cache else None,
+                    params=params,
+                    nest=data.get("nest"),
+                    response=response,
+                    sample_response=sample.get("response", sample.get("action")),
+                    has_sample_response="response" in sample,
+                    storage=data.get("storage"),
+                    action=action,
+                )
+            )
+
+    known = set(type_origin)
+    for ctx, key_path, texpr in pending_types:
+        for ref in texpr.named_refs():
+            if ref not in known:
+                close = [k for k in sorted(known) if k.lower() == ref.lower()]
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                ctx.bad(key_path, f"reference to unknown type {ref!r}{hint}")
+    for ctx in contexts:
+        issues.extend(ctx.issues)
+    if issues:
+        raise SpecError(_dedupe(issues))
+    return Spec(
+        endpoints=tuple(sorted(endpoints, key=lambda e: (e.context, e.name))),
+        channels=tuple(sorted(channels, key=lambda c: c.name)),
+        types=tuple(sorted(type_defs, key=lambda t: t.name)),
+    )
+
+
+def _dedupe(issues: list[SpecIssue]) -> list[SpecIssue]:
+    out: list[SpecIssue] = []
+    seen: set[tuple[str, str, str]] = set()
+    for i in issues:
+        key = (i.file, i.path, i.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(i)
+    return out

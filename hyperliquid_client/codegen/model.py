@@ -1,0 +1,205 @@
+"""The validated model of a spec: what the templates render.
+
+Built by :mod:`hyperliquid_client.codegen.loader`; every object here is already checked (names are
+identifiers, types resolve, no duplicates), so templates never need to validate anything.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from hyperliquid_client.codegen.typeexpr import TypeExpr
+
+__all__ = ["Action", "ActionKey", "Channel", "Endpoint", "Field", "Param", "Spec", "TypeDef"]
+
+#: Parameter types and their Python annotations.
+PARAM_PY = {
+    "str": "str",
+    "coin": "str",
+    "int": "int",
+    "time": "int",
+    "bool": "bool",
+    "address": "str",
+    "address_text": "str",
+    "amount": "Decimal | float | int | str",
+    "hash": "str",
+    "cloid": "str",
+    "oid_or_cloid": "int | str",
+    "decimal": "Decimal | float | int | str",
+    "any": "Any",
+}
+
+
+@attrs.frozen
+class Param:
+    """A request parameter."""
+
+    name: str
+    wire: str
+    type: str
+    required: bool
+    default: Any
+    doc: str
+    choices: tuple[Any, ...] | None
+    sample: Any
+    has_sample: bool
+
+    @property
+    def item_type(self) -> str:
+        """For ``list[X]`` params the item type ``X``, else the type itself."""
+        return self.type[5:-1] if self.type.startswith("list[") else self.type
+
+    @property
+    def is_list(self) -> bool:
+        """Whether the parameter is a list of values."""
+        return self.type.startswith("list[")
+
+    @property
+    def python(self) -> str:
+        """Annotation of the parameter in generated signatures."""
+        base = PARAM_PY[self.item_type]
+        if self.is_list:
+            base = f"Sequence[{base}]"
+        if not self.required and self.default is None:
+            return "Any" if base == "Any" else f"{base} | None"
+        return base
+
+
+@attrs.frozen
+class Field:
+    """A field of a model type."""
+
+    wire: str
+    name: str
+    type: TypeExpr
+    optional: bool
+    doc: str
+
+
+@attrs.frozen
+class TypeDef:
+    """A named type: a model (``fields``) or a tagged union (``tag`` + ``variants``)."""
+
+    name: str
+    doc: str
+    file: str
+    fields: tuple[Field, ...] = ()
+    tag: str | None = None
+    variants: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def is_union(self) -> bool:
+        """Whether this is a tagged union."""
+        return self.tag is not None
+
+
+@attrs.frozen
+class ActionKey:
+    """One key of an exchange action's wire map, in msgpack order."""
+
+    key: str
+    const: Any = None
+    param: str | None = None
+    omit_if_none: bool = False
+    has_const: bool = False
+    fill: str | None = None
+    merge: bool = False
+
+
+@attrs.frozen
+class Action:
+    """Signing details of an exchange action."""
+
+    signing: str
+    vault: bool
+    keys: tuple[ActionKey, ...]
+    primary_type: str | None
+    eip712_fields: tuple[tuple[str, str], ...]
+    batch_param: str | None
+    nonce_key: str | None = None
+    fills: tuple[tuple[str, str], ...] = ()
+
+
+@attrs.frozen
+class Endpoint:
+    """An info, exchange, explorer or stats endpoint."""
+
+    context: str
+    wire: str
+    name: str
+    file: str
+    summary: str
+    doc: str
+    weight: int
+    weight_per_item: str | None
+    timeout: float | None
+    retry: bool
+    cache_ttl: float | None
+    params: tuple[Param, ...]
+    nest: str | None
+    response: TypeExpr
+    sample_response: Any
+    has_sample_response: bool
+    storage: str | None
+    action: Action | None = None
+
+    @property
+    def required_params(self) -> tuple[Param, ...]:
+        """Parameters without defaults, in order."""
+        return tuple(p for p in self.params if p.required)
+
+    @property
+    def optional_params(self) -> tuple[Param, ...]:
+        """Keyword-only parameters, in order."""
+        return tuple(p for p in self.params if not p.required)
+
+
+@attrs.frozen
+class Channel:
+    """A WebSocket subscription type."""
+
+    wire: str
+    name: str
+    file: str
+    summary: str
+    doc: str
+    channels: tuple[str, ...]
+    params: tuple[Param, ...]
+    message: TypeExpr
+    route: tuple[tuple[str, str], ...]
+    user_param: str | None
+    market_data: bool
+    snapshot: bool
+    storage: str | None
+    recovery: str | None
+    explorer: bool
+    sample_message: Any
+    has_sample_message: bool
+    items_key: str | None = None
+    dedup: tuple[str, ...] = ()
+    time_key: str = "time"
+
+    @property
+    def required_params(self) -> tuple[Param, ...]:
+        """Parameters without defaults, in order."""
+        return tuple(p for p in self.params if p.required)
+
+    @property
+    def optional_params(self) -> tuple[Param, ...]:
+        """Keyword-only parameters, in order."""
+        return tuple(p for p in self.params if not p.required)
+
+
+@attrs.frozen
+class Spec:
+    """A whole, validated spec."""
+
+    endpoints: tuple[Endpoint, ...]
+    channels: tuple[Channel, ...]
+    types: tuple[TypeDef, ...]
+
+    def by_context(self, context: str) -> tuple[Endpoint, ...]:
+        """Endpoints of one context, sorted by name."""
+        return tuple(sorted((e for e in self.endpoints if e.context == context), key=lambda e: e.name))

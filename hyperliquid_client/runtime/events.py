@@ -1,0 +1,170 @@
+"""A small, synchronous event hook API.
+
+Components emit named events (``request.start``, ``cache.hit``, ...); users subscribe
+callables to an exact name, a prefix pattern (``"request.*"``) or everything (``"*"``).
+Emitting costs one dictionary lookup when nobody listens: hot paths guard the event
+construction with :meth:`EventBus.wants`.
+
+Handlers run in the emitting thread / task and must be quick; an exception raised by a
+handler is logged (``hyperliquid_client.events``) and never propagates into the library.
+
+Events never carry secrets (private keys, signatures' key material).  The full catalogue
+of names and fields lives in ``docs/events.md`` and :data:`CATALOGUE`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+__all__ = ["CATALOGUE", "Event", "EventBus", "Handler"]
+
+_log = logging.getLogger("hyperliquid_client.events")
+
+#: Every event name the library emits, with the fields it carries.
+CATALOGUE: Mapping[str, tuple[str, ...]] = {
+    "request.start": ("context", "endpoint", "weight", "attempt", "url"),
+    "request.end": ("context", "endpoint", "weight", "attempt", "status", "duration", "ok", "error"),
+    "request.retry": ("context", "endpoint", "weight", "attempt", "delay", "reason"),
+    "signing.backend": ("backend", "reason"),
+    "exchange.sent": ("action", "nonce", "weight"),
+    "exchange.result": ("action", "nonce", "status", "duration"),
+    "exchange.resend": ("action", "nonce", "weight"),
+    "exchange.refused": ("action", "reason"),
+    "ws.connect": ("url", "connection", "attempt"),
+    "ws.disconnect": ("url", "connection", "reason", "code"),
+    "ws.reconnect_scheduled": ("url", "connection", "delay", "attempt"),
+    "ws.message": ("connection", "channel", "size"),
+    "ws.subscribe": ("connection", "key"),
+    "ws.unsubscribe": ("connection", "key"),
+    "ws.interrupted": ("key",),
+    "ws.resumed": ("key",),
+    "ws.recovered": ("key", "count"),
+    "ws.stale": ("key", "silence"),
+    "ws.drop": ("key", "dropped", "policy"),
+    "ws.error": ("connection", "message"),
+    "ws.post": ("connection", "id", "kind", "ok"),
+    "ws.subscription_failed": ("key", "error"),
+    "ws.recovery_failed": ("key", "error"),
+    "cache.hit": ("cache", "key", "stale"),
+    "cache.miss": ("cache", "key"),
+    "cache.evict": ("cache", "key", "reason", "size", "count"),
+    "cache.expire": ("cache", "key"),
+    "cache.fetch": ("cache", "key", "ok", "duration", "error"),
+    "cache.warm": ("name", "status", "reason"),
+    "storage.write": ("kind", "rows"),
+    "storage.flush": ("rows", "duration", "ok"),
+    "storage.retry": ("rows", "attempt", "delay", "error"),
+    "storage.drop": ("kind", "rows", "reason"),
+    "storage.reject": ("kind", "reason"),
+}
+
+
+@attrs.frozen(slots=True)
+class Event:
+    """One emitted event: its ``name``, free-form ``fields`` and wall-clock ``time`` (s)."""
+
+    name: str
+    fields: Mapping[str, Any]
+    time: float
+
+    def __getitem__(self, key: str) -> Any:
+        return self.fields[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Return field ``key`` or ``default``."""
+        return self.fields.get(key, default)
+
+
+Handler = Callable[[Event], None]
+
+
+class EventBus:
+    """Registry of event handlers.  Thread-safe; subscription returns an unsubscribe callable."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._exact: dict[str, tuple[Handler, ...]] = {}
+        self._prefix: tuple[tuple[str, Handler], ...] = ()
+        self._resolved: dict[str, tuple[Handler, ...]] = {}
+
+    def subscribe(self, pattern: str, handler: Handler) -> Callable[[], None]:
+        """Call ``handler`` for events matching ``pattern``.
+
+        ``pattern`` is an exact name (``"cache.hit"``), a prefix ending in ``.*``
+        (``"ws.*"``) or ``"*"`` for everything.  Returns a function that unsubscribes.
+        """
+        if not isinstance(pattern, str) or not pattern:
+            raise TypeError("pattern must be a non-empty string")
+        if not callable(handler):
+            raise TypeError("handler must be callable")
+        with self._lock:
+            if pattern == "*" or pattern.endswith(".*"):
+                prefix = "" if pattern == "*" else pattern[:-1]
+                self._prefix = (*self._prefix, (prefix, handler))
+            else:
+                self._exact[pattern] = (*self._exact.get(pattern, ()), handler)
+            self._resolved = {}
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if pattern == "*" or pattern.endswith(".*"):
+                    prefix = "" if pattern == "*" else pattern[:-1]
+                    items = list(self._prefix)
+                    if (prefix, handler) in items:
+                        items.remove((prefix, handler))
+                    self._prefix = tuple(items)
+                else:
+                    hs = list(self._exact.get(pattern, ()))
+                    if handler in hs:
+                        hs.remove(handler)
+                    if hs:
+                        self._exact[pattern] = tuple(hs)
+                    else:
+                        self._exact.pop(pattern, None)
+                self._resolved = {}
+
+        return unsubscribe
+
+    def _handlers(self, name: str) -> tuple[Handler, ...]:
+        resolved = self._resolved
+        hs = resolved.get(name)
+        if hs is None:
+            with self._lock:
+                found = list(self._exact.get(name, ()))
+                found.extend(h for p, h in self._prefix if name.startswith(p))
+                hs = tuple(found)
+                self._resolved[name] = hs
+        return hs
+
+    def wants(self, name: str) -> bool:
+        """True when at least one handler would receive event ``name`` (cheap)."""
+        if not self._exact and not self._prefix:
+            return False
+        return bool(self._handlers(name))
+
+    def emit(self, name: str, /, **fields: Any) -> None:
+        """Deliver event ``name`` with ``fields`` to every matching handler."""
+        if not self._exact and not self._prefix:
+            return
+        handlers = self._handlers(name)
+        if not handlers:
+            return
+        event = Event(name, fields, time.time())
+        for handler in handlers:
+            try:
+                handler(event)
+            except Exception:  # a user's hook must never break the library
+                _log.exception("event handler %r failed for %s", handler, name)
+
+    def clear(self) -> None:
+        """Remove every handler."""
+        with self._lock:
+            self._exact = {}
+            self._prefix = ()
+            self._resolved = {}

@@ -1,0 +1,428 @@
+"""Senders: sign an action built by the generated ``ExchangeActions`` and post it to ``/exchange``.
+
+:class:`ActionSender` (sync) and :class:`AsyncActionSender` implement the ``SyncSender`` /
+``AsyncSender`` protocols of :mod:`hyperliquid_client.runtime.caller`.  Each call:
+
+1. picks the wallet (the call's, else the configured one) and a fresh nonce for it;
+2. fills the user-signed keys (nonce key, ``signatureChainId``, ``hyperliquidChain``), signs
+   per the endpoint's signing kind (L1 phantom agent, user-signed EIP-712, multi-sig outer);
+3. with ``verify_signatures`` (default), recovers the signer from the body as the server will
+   decode it and refuses to send on a mismatch (:class:`SignatureMismatchError`);
+4. posts once (signed requests are never retried or re-signed) and classifies the answer.
+
+A timeout, a connection lost after sending, a 5xx or an unreadable answer raises
+:class:`IndeterminateError` with the nonce and cloids; :meth:`ActionSender.resend` re-posts the
+very same signed body (opt-in) — it can never execute twice, and a nonce rejection of the resend
+is reported as indeterminate too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+
+from hyperliquid_client.runtime.config import MAINNET, Network
+from hyperliquid_client.runtime.errors import ConfigError, IndeterminateError, InvalidInputError
+from hyperliquid_client.runtime.events import EventBus
+from hyperliquid_client.runtime.exchange._core import SignedAction, Signer, failure_to_error, read_answer, sign_action
+from hyperliquid_client.runtime.log import get_logger, log
+from hyperliquid_client.runtime.registry import EndpointSpec
+from hyperliquid_client.runtime.results import ExchangeResult
+from hyperliquid_client.runtime.signing import NonceManager, SigningBackend, Wallet, normalize_address, resolve_backend
+from hyperliquid_client.runtime.signing.eip712 import chain_id_from_hex
+from hyperliquid_client.runtime.transport import AsyncHttpTransport, HttpTransport, RetryPolicy
+
+__all__ = ["DEFAULT_NONCES", "AsyncActionSender", "ActionSender"]
+
+_log = get_logger("hyperliquid_client.exchange")
+
+#: The process-wide nonce manager used when a sender is given none, so that every sender of the
+#: process (sync and async clients alike) hands out unique, increasing nonces per signer.
+DEFAULT_NONCES = NonceManager()
+
+_KEEP_SIGNED = 256
+
+#: Signed actions a sender has in flight at once.  The exchange keeps each signer's 100 highest
+#: nonces and refuses one below the smallest of them, so requests that overtake each other on the
+#: way (a connection pool, a busy loop) must stay well under 100 or the slowest get "nonce too low".
+#: The nonce is taken after a slot is free, so at most this many can overtake any action.
+MAX_IN_FLIGHT = 64
+
+
+class _SenderBase:
+    """Configuration and the pure steps shared by the sync and async senders."""
+
+    def __init__(
+        self,
+        network: Network,
+        *,
+        wallet: Wallet | None,
+        account_address: str | None,
+        vault_address: str | None,
+        backend: SigningBackend | str | None,
+        nonces: NonceManager | None,
+        events: EventBus | None,
+        verify_signatures: bool,
+        signature_chain_id: str,
+    ) -> None:
+        if not isinstance(network, Network):
+            raise ConfigError("network", f"expected a Network, got {type(network).__name__}")
+        if wallet is not None and not isinstance(wallet, Wallet):
+            raise ConfigError("wallet", f"expected a hyperliquid_client Wallet or None, got {type(wallet).__name__}")
+        if not isinstance(verify_signatures, bool):
+            raise ConfigError("verify_signatures", f"expected a bool, got {verify_signatures!r}")
+        try:
+            chain_id_from_hex(signature_chain_id, "signature_chain_id")
+            account = normalize_address(account_address, "account_address") if account_address is not None else None
+            vault = normalize_address(vault_address, "vault_address") if vault_address is not None else None
+        except InvalidInputError as exc:
+            raise ConfigError(exc.field, exc.message) from None
+        if network.is_mainnet and network.http_url != MAINNET.http_url:
+            log(
+                _log,
+                logging.WARNING,
+                "this sender signs for Mainnet while talking to a custom host; a test server "
+                "(such as the fake exchange, a testnet) would recover unrelated signers",
+                url=network.http_url,
+            )
+        self.network = network
+        self.wallet = wallet
+        self.account_address = account
+        self.vault_address = vault
+        self.nonces = nonces if nonces is not None else DEFAULT_NONCES
+        self.events = events if events is not None else EventBus()
+        self.signer = Signer(
+            network=network,
+            backend=resolve_backend(backend),
+            verify=verify_signatures,
+            signature_chain_id=signature_chain_id,
+            account_address=account,
+        )
+        self._signed: OrderedDict[int, SignedAction] = OrderedDict()
+        self._signed_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ configuration
+    @property
+    def verify_signatures(self) -> bool:
+        """Whether fresh signatures are checked before sending."""
+        return self.signer.verify
+
+    @property
+    def user_address(self) -> str | None:
+        """The account actions are for by default: ``account_address``, else the wallet's address."""
+        if self.account_address is not None:
+            return self.account_address
+        return self.wallet.address if self.wallet is not None else None
+
+    def _wallet(self, wallet: Any) -> Wallet:
+        chosen = wallet if wallet is not None else self.wallet
+        if chosen is None:
+            raise InvalidInputError("wallet", "a Wallet (none given and no wallet configured for this client)")
+        if not isinstance(chosen, Wallet):
+            raise InvalidInputError("wallet", "a hyperliquid_client Wallet", type(chosen).__name__)
+        return chosen
+
+    def next_nonce(self, wallet: Wallet | None = None) -> int:
+        """Reserve the next nonce of ``wallet`` (the configured one by default), e.g. for multi-sig."""
+        return self.nonces.next(self._wallet(wallet).address)
+
+    def sign(
+        self,
+        endpoint: EndpointSpec,
+        action: dict[str, Any],
+        *,
+        wallet: Any = None,
+        vault_address: str | None = None,
+        expires_after: int | None = None,
+        nonce: int | None = None,
+    ) -> SignedAction:
+        """Sign ``action`` without sending it (what :meth:`send` posts).  Raises before any I/O."""
+        w = self._wallet(wallet)
+        if vault_address is not None and not endpoint.vault:
+            raise InvalidInputError(
+                "vault_address", f"None: {endpoint.wire} is never hashed with a vault address", vault_address
+            )
+        vault = vault_address if vault_address is not None else (self.vault_address if endpoint.vault else None)
+        if nonce is None:
+            nonce = self.nonces.next(w.address)
+        elif type(nonce) is int and nonce >= 0:
+            self.nonces.observe(w.address, nonce)
+        try:
+            return sign_action(
+                self.signer,
+                endpoint,
+                action,
+                wallet=w,
+                nonce=nonce,
+                vault_address=vault,
+                expires_after=expires_after,
+            )
+        except Exception as exc:
+            log(
+                _log,
+                logging.WARNING,
+                "exchange action refused before sending",
+                action=endpoint.wire,
+                error=type(exc).__name__,
+            )
+            if self.events.wants("exchange.refused"):
+                self.events.emit("exchange.refused", action=endpoint.wire, reason=type(exc).__name__)
+            raise
+
+    def _remember(self, signed: SignedAction) -> None:
+        with self._signed_lock:
+            self._signed[signed.nonce] = signed
+            self._signed.move_to_end(signed.nonce)
+            while len(self._signed) > _KEEP_SIGNED:
+                self._signed.popitem(last=False)
+
+    def signed_body(self, nonce: int) -> SignedAction | None:
+        """The signed request of an indeterminate outcome with ``nonce`` (the last 256 are kept)."""
+        with self._signed_lock:
+            return self._signed.get(nonce)
+
+    def _for_resend(self, error: IndeterminateError) -> SignedAction:
+        if not isinstance(error, IndeterminateError) or error.nonce is None:
+            raise InvalidInputError("error", "an IndeterminateError raised by this sender", error)
+        signed = self.signed_body(error.nonce)
+        if signed is None:
+            raise InvalidInputError(
+                "error", f"an indeterminate outcome this sender still remembers (nonce {error.nonce} is unknown)"
+            )
+        return signed
+
+    def _sent(self, signed: SignedAction, *, resend: bool) -> float:
+        name = "exchange.resend" if resend else "exchange.sent"
+        if self.events.wants(name):
+            self.events.emit(name, action=signed.action_type, nonce=signed.nonce, weight=signed.weight)
+        log(
+            _log,
+            logging.DEBUG,
+            "exchange action sent",
+            action=signed.action_type,
+            nonce=signed.nonce,
+            weight=signed.weight,
+            resend=resend,
+        )
+        return time.monotonic()
+
+    def _result(self, signed: SignedAction, status: str, started: float) -> None:
+        duration = time.monotonic() - started
+        if self.events.wants("exchange.result"):
+            self.events.emit(
+                "exchange.result", action=signed.action_type, nonce=signed.nonce, status=status, duration=duration
+            )
+        level = logging.WARNING if status == "indeterminate" else logging.DEBUG
+        log(
+            _log,
+            level,
+            "exchange action answered",
+            action=signed.action_type,
+            nonce=signed.nonce,
+            status=status,
+            duration=round(duration, 6),
+        )
+
+    def _on_failure(self, signed: SignedAction, exc: BaseException, started: float, *, resend: bool) -> BaseException:
+        err = failure_to_error(signed, exc, resend=resend)
+        if isinstance(err, IndeterminateError):
+            self._remember(signed)
+            self._result(signed, "indeterminate", started)
+        else:
+            self._result(signed, "failed", started)
+        return err
+
+    def _on_answer(self, signed: SignedAction, raw: Any, started: float, *, resend: bool) -> ExchangeResult:
+        try:
+            result = read_answer(signed, raw, self.signer, resend=resend)
+        except IndeterminateError:
+            self._remember(signed)
+            self._result(signed, "indeterminate", started)
+            raise
+        except Exception:
+            self._result(signed, "rejected", started)
+            raise
+        self._result(signed, "ok" if result.ok else "partial", started)
+        return result
+
+    def __repr__(self) -> str:
+        who = self.wallet.address if self.wallet is not None else None
+        return (
+            f"{type(self).__name__}(network={self.network.name!r}, wallet={who!r}, "
+            f"account={self.account_address!r}, vault={self.vault_address!r}, verify={self.signer.verify})"
+        )
+
+
+_NO_RETRY = RetryPolicy.NO_RETRY
+
+
+class ActionSender(_SenderBase):
+    """Signs and posts exchange actions over an :class:`HttpTransport` (a ``SyncSender``).
+
+    ``wallet`` signs by default (an agent wallet acting for ``account_address`` works for L1
+    actions); ``vault_address`` is the default vault/sub-account of vault-capable actions;
+    ``nonces`` defaults to the process-wide :data:`DEFAULT_NONCES`; ``backend`` picks the signing
+    backend; ``verify_signatures`` recovers each fresh signature before sending.
+    """
+
+    def __init__(
+        self,
+        transport: HttpTransport,
+        network: Network,
+        *,
+        wallet: Wallet | None,
+        account_address: str | None = None,
+        vault_address: str | None = None,
+        backend: SigningBackend | str | None = None,
+        nonces: NonceManager | None = None,
+        events: EventBus | None = None,
+        verify_signatures: bool = True,
+        signature_chain_id: str = "0x66eee",
+    ) -> None:
+        super().__init__(
+            network,
+            wallet=wallet,
+            account_address=account_address,
+            vault_address=vault_address,
+            backend=backend,
+            nonces=nonces,
+            events=events,
+            verify_signatures=verify_signatures,
+            signature_chain_id=signature_chain_id,
+        )
+        self.transport = transport
+        self._slots = threading.BoundedSemaphore(MAX_IN_FLIGHT)
+
+    def send(
+        self,
+        endpoint: EndpointSpec,
+        action: dict[str, Any],
+        *,
+        wallet: Any = None,
+        vault_address: str | None = None,
+        expires_after: int | None = None,
+        timeout: float | None = None,
+        nonce: int | None = None,
+    ) -> ExchangeResult:
+        """Sign ``action`` and post it once; return the classified answer.
+
+        Raises :class:`InvalidInputError` / :class:`SignatureMismatchError` before sending,
+        :class:`ApiRejectedError` when the exchange refuses the whole action,
+        :class:`IndeterminateError` when the outcome is unknown, transport errors when nothing
+        was sent.  ``nonce`` overrides the nonce manager (multi-sig: the inner signers' nonce).
+        At most :data:`MAX_IN_FLIGHT` actions are in flight at once (see there); more wait.
+        """
+        with self._slots:
+            signed = self.sign(
+                endpoint, action, wallet=wallet, vault_address=vault_address, expires_after=expires_after, nonce=nonce
+            )
+            return self.post(signed, timeout=timeout)
+
+    def post(self, signed: SignedAction, *, timeout: float | None = None, resend: bool = False) -> ExchangeResult:
+        """Post an already signed action once and classify the answer."""
+        started = self._sent(signed, resend=resend)
+        try:
+            raw = self.transport.request_json(
+                "POST",
+                self.network.exchange_url,
+                body=signed.body,
+                context="exchange",
+                endpoint=signed.endpoint.qualified_name,
+                weight=signed.weight,
+                timeout=timeout if timeout is not None else signed.endpoint.timeout,
+                retry=_NO_RETRY,
+            )
+        except Exception as exc:
+            err = self._on_failure(signed, exc, started, resend=resend)
+            if err is exc:
+                raise
+            raise err from exc
+        return self._on_answer(signed, raw, started, resend=resend)
+
+    def resend(self, error: IndeterminateError, *, timeout: float | None = None) -> ExchangeResult:
+        """Opt-in retry of an indeterminate action: post the *same* signed body again.
+
+        The nonce makes a double execution impossible: if the first attempt went through, the
+        exchange refuses the resend's nonce and this raises :class:`IndeterminateError` again
+        (look the outcome up); otherwise the result is the action's real answer.
+        """
+        return self.post(self._for_resend(error), timeout=timeout, resend=True)
+
+
+class AsyncActionSender(_SenderBase):
+    """The asynchronous twin of :class:`ActionSender` (an ``AsyncSender`` over :class:`AsyncHttpTransport`)."""
+
+    def __init__(
+        self,
+        transport: AsyncHttpTransport,
+        network: Network,
+        *,
+        wallet: Wallet | None,
+        account_address: str | None = None,
+        vault_address: str | None = None,
+        backend: SigningBackend | str | None = None,
+        nonces: NonceManager | None = None,
+        events: EventBus | None = None,
+        verify_signatures: bool = True,
+        signature_chain_id: str = "0x66eee",
+    ) -> None:
+        super().__init__(
+            network,
+            wallet=wallet,
+            account_address=account_address,
+            vault_address=vault_address,
+            backend=backend,
+            nonces=nonces,
+            events=events,
+            verify_signatures=verify_signatures,
+            signature_chain_id=signature_chain_id,
+        )
+        self.transport = transport
+        self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+
+    async def send(
+        self,
+        endpoint: EndpointSpec,
+        action: dict[str, Any],
+        *,
+        wallet: Any = None,
+        vault_address: str | None = None,
+        expires_after: int | None = None,
+        timeout: float | None = None,
+        nonce: int | None = None,
+    ) -> ExchangeResult:
+        """Async :meth:`ActionSender.send` (signing runs inline: it takes well under a millisecond)."""
+        async with self._slots:
+            signed = self.sign(
+                endpoint, action, wallet=wallet, vault_address=vault_address, expires_after=expires_after, nonce=nonce
+            )
+            return await self.post(signed, timeout=timeout)
+
+    async def post(self, signed: SignedAction, *, timeout: float | None = None, resend: bool = False) -> ExchangeResult:
+        """Async :meth:`ActionSender.post`."""
+        started = self._sent(signed, resend=resend)
+        try:
+            raw = await self.transport.request_json(
+                "POST",
+                self.network.exchange_url,
+                body=signed.body,
+                context="exchange",
+                endpoint=signed.endpoint.qualified_name,
+                weight=signed.weight,
+                timeout=timeout if timeout is not None else signed.endpoint.timeout,
+                retry=_NO_RETRY,
+            )
+        except Exception as exc:
+            err = self._on_failure(signed, exc, started, resend=resend)
+            if err is exc:
+                raise
+            raise err from exc
+        return self._on_answer(signed, raw, started, resend=resend)
+
+    async def resend(self, error: IndeterminateError, *, timeout: float | None = None) -> ExchangeResult:
+        """Async :meth:`ActionSender.resend`."""
+        return await self.post(self._for_resend(error), timeout=timeout, resend=True)

@@ -1,0 +1,101 @@
+"""Storage configuration.  Storage is off unless a :class:`StorageConfig` is given."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, Literal
+
+import attrs
+
+from hyperliquid_client.runtime.errors import ConfigError
+
+__all__ = ["OverflowPolicy", "StorageConfig", "redact_dsn"]
+
+OverflowPolicy = Literal["block", "drop"]
+
+_PASSWORD_KV = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+_PASSWORD_URL = re.compile(r"(://[^:/@]*:)[^@]*(@)")
+
+
+def redact_dsn(dsn: str | None) -> str:
+    """``dsn`` with any password replaced by ``***`` (for reprs and messages)."""
+    if dsn is None:
+        return "None"
+    return _PASSWORD_URL.sub(r"\1***\2", _PASSWORD_KV.sub(r"\1***", dsn))
+
+
+def _positive(name: str, *, allow_zero: bool = False) -> Callable[[Any, Any, Any], None]:
+    def check(_inst: Any, _attr: Any, value: Any) -> None:
+        if value is None:
+            return
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(name, f"expected a number, got {value!r}")
+        if value < 0 or (value == 0 and not allow_zero):
+            raise ConfigError(name, f"must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
+
+    return check
+
+
+def _positive_int(name: str) -> Callable[[Any, Any, Any], None]:
+    def check(_inst: Any, _attr: Any, value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ConfigError(name, f"expected a positive integer, got {value!r}")
+
+    return check
+
+
+@attrs.frozen
+class StorageConfig:
+    """How rows are stored.
+
+    * ``backend`` — ``"memory"`` or ``"postgres"``; default: ``"postgres"`` when ``dsn`` is given,
+      else ``"memory"``.
+    * ``dsn`` — libpq connection string or URL (``postgresql://user:pw@host/db``); its password
+      is never shown (reprs, logs, errors).
+    * ``batch_size`` — rows per database write; a batch is written as soon as it is full …
+    * ``flush_interval`` — … or this many seconds after its first row arrived.
+    * ``max_buffer`` — rows held in memory at most (buffered + being written).
+    * ``overflow`` — what :meth:`StorageWriter.submit` does when the buffer is full: ``"block"``
+      waits for room (at most ``block_timeout`` s, then raises
+      :class:`~hyperliquid_client.runtime.errors.StorageOverflowError`; ``None`` waits indefinitely);
+      ``"drop"`` refuses the new row at once, counts it, emits ``storage.drop`` and logs a warning.
+    * ``retry_base`` / ``retry_max`` — backoff while the database is unreachable: the n-th
+      consecutive failure waits ``min(retry_max, retry_base * 2**(n-1))`` seconds.
+    * ``connect_timeout`` / ``statement_timeout`` — bound one database attempt (seconds).
+    * ``migrate`` — apply missing schema migrations on first connect.
+    """
+
+    backend: Literal["memory", "postgres"] | None = None
+    dsn: str | None = attrs.field(default=None, repr=redact_dsn)
+    batch_size: int = attrs.field(default=500, validator=_positive_int("batch_size"))
+    flush_interval: float = attrs.field(default=0.5, validator=_positive("flush_interval"))
+    max_buffer: int = attrs.field(default=10_000, validator=_positive_int("max_buffer"))
+    overflow: OverflowPolicy = "block"
+    block_timeout: float | None = attrs.field(default=None, validator=_positive("block_timeout", allow_zero=True))
+    retry_base: float = attrs.field(default=0.2, validator=_positive("retry_base"))
+    retry_max: float = attrs.field(default=5.0, validator=_positive("retry_max"))
+    connect_timeout: float = attrs.field(default=5.0, validator=_positive("connect_timeout"))
+    statement_timeout: float | None = attrs.field(default=30.0, validator=_positive("statement_timeout"))
+    migrate: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        if self.backend not in (None, "memory", "postgres"):
+            raise ConfigError("backend", f"expected 'memory' or 'postgres', got {self.backend!r}")
+        if self.overflow not in ("block", "drop"):
+            raise ConfigError("overflow", f"expected 'block' or 'drop', got {self.overflow!r}")
+        if self.dsn is not None and (not isinstance(self.dsn, str) or not self.dsn.strip()):
+            raise ConfigError("dsn", "expected a non-empty connection string")
+        if self.backend == "postgres" and self.dsn is None:
+            raise ConfigError("dsn", "the postgres backend needs a dsn")
+        if self.backend == "memory" and self.dsn is not None:
+            raise ConfigError("dsn", "the memory backend takes no dsn")
+        if self.retry_max < self.retry_base:
+            raise ConfigError("retry_max", f"must be >= retry_base ({self.retry_base}), got {self.retry_max}")
+
+    @property
+    def resolved_backend(self) -> Literal["memory", "postgres"]:
+        """The backend actually used."""
+        if self.backend is not None:
+            return self.backend
+        return "postgres" if self.dsn is not None else "memory"

@@ -1,0 +1,306 @@
+"""The client's stream hubs: generated subscribe methods → the WebSocket runtime.
+
+A hub turns a generated :class:`~hyperliquid_client.runtime.registry.ChannelSpec` into the runtime's
+:class:`~hyperliquid_client.runtime.ws.ChannelInfo` (routing, user limits, de-duplication keys), opens
+the WebSocket client lazily on the first subscription (creating a client never touches the
+network), and wires gap recovery to the info API as the channel's spec says (``recovery``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any
+
+from hyperliquid_client.runtime.errors import InvalidInputError, WebSocketError
+from hyperliquid_client.runtime.events import EventBus
+from hyperliquid_client.runtime.registry import ChannelSpec
+from hyperliquid_client.runtime.ws import ChannelInfo, Subscription, SyncSubscription, SyncWsClient, WsClient, WsConfig
+
+__all__ = ["AsyncStreamHub", "StreamHub", "channel_info", "recovery_request", "recovered_items"]
+
+_INFOS: dict[str, ChannelInfo] = {}
+
+
+def _dedup(fields: tuple[str, ...]) -> Callable[[Any], Hashable] | None:
+    if not fields:
+        return None
+
+    def key(item: Any) -> Hashable:
+        if isinstance(item, dict):
+            return tuple(_get(item, f) for f in fields)
+        return repr(item)
+
+    return key
+
+
+def _get(item: dict[str, Any], path: str) -> Any:
+    value: Any = item
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value if not isinstance(value, dict | list) else repr(value)
+
+
+def channel_info(spec: ChannelSpec) -> ChannelInfo:
+    """The runtime description of ``spec`` (memoised)."""
+    info = _INFOS.get(spec.wire)
+    if info is None:
+        info = ChannelInfo(
+            type=spec.wire,
+            channels=spec.channels,
+            route_fields=spec.route,
+            user_param=spec.user_param,
+            market_data=spec.market_data,
+            snapshot=spec.snapshot,
+            dedup_key=_dedup(spec.dedup),
+            items_key=spec.items_key,
+            time_key=spec.time_key,
+        )
+        _INFOS[spec.wire] = info
+    return info
+
+
+def recovery_request(spec: ChannelSpec, params: dict[str, Any], since_ms: int | None) -> dict[str, Any] | None:
+    """The info request that fetches what ``spec`` may have missed since ``since_ms`` (or ``None``)."""
+    user = params.get("user")
+    if spec.recovery is None or user is None:
+        return None
+    body: dict[str, Any] = {"type": spec.recovery, "user": user}
+    if spec.recovery in ("userFillsByTime", "userFunding", "userNonFundingLedgerUpdates", "userTwapSliceFillsByTime"):
+        body["startTime"] = since_ms or 0
+    if spec.recovery == "userFillsByTime" and params.get("aggregateByTime") is not None:
+        body["aggregateByTime"] = params["aggregateByTime"]
+    return body
+
+
+def recovered_items(spec: ChannelSpec, raw: Any, since_ms: int | None) -> list[Any]:
+    """Reshape the recovery answer into the channel's own item shape, keeping items at or after ``since_ms``."""
+    if not isinstance(raw, list):
+        return []
+    items: list[Any] = list(raw)
+    if spec.recovery == "userFunding" and spec.wire == "userFundings":
+        # info: {time, hash, delta: {type: funding, coin, usdc, ...}}; stream: {time, coin, usdc, ...}
+        flat = []
+        for row in items:
+            if isinstance(row, dict) and isinstance(row.get("delta"), dict):
+                entry = {k: v for k, v in row["delta"].items() if k != "type"}
+                entry["time"] = row.get("time")
+                flat.append(entry)
+        items = flat
+    if since_ms is not None:
+        time_key = spec.time_key
+        kept = []
+        for item in items:
+            t = item.get(time_key) if isinstance(item, dict) else None
+            if not isinstance(t, int) or t >= since_ms:
+                kept.append(item)
+        items = kept
+    return items
+
+
+def check_coin(params: dict[str, Any], known_coin: Callable[[str], bool | None] | None) -> None:
+    """Refuse a coin the cached metadata says is not listed, before anything is sent.
+
+    The real server answers a subscription to an unknown coin by closing the whole socket, which
+    would take every other subscription on it down and loop on each reconnect.  When the metadata
+    is not loaded yet the subscription goes ahead (subscribing never waits on the network).
+    """
+    coin = params.get("coin")
+    if known_coin is None or not isinstance(coin, str):
+        return
+    if known_coin(coin) is False:
+        raise InvalidInputError("coin", "a listed coin (see client.markets.market().coins())", coin)
+
+
+def storing_decoder(
+    spec: ChannelSpec, params: dict[str, Any], decode: Callable[[Any], Any], storage: Any
+) -> Callable[[Any], Any]:
+    """``decode`` that first hands the raw message to ``storage`` (a StorageWriter)."""
+    if spec.storage is None:
+        raise InvalidInputError("store", f"a channel with storable data ({spec.wire} has none)", True)
+    if storage is None:
+        raise InvalidInputError("store", "a client configured with storage (ClientConfig(storage=...))", True)
+    user = params.get("user")
+
+    def decode_and_store(raw: Any) -> Any:
+        storage.submit_ws(spec.wire, raw, user=user)
+        return decode(raw)
+
+    return decode_and_store
+
+
+class StreamHub:
+    """The synchronous hub behind ``client.streams`` (a :class:`~hyperliquid_client.runtime.hub.SyncHub`)."""
+
+    def __init__(
+        self,
+        ws_url: str,
+        *,
+        explorer_ws_url: str | None = None,
+        config: WsConfig | None = None,
+        events: EventBus | None = None,
+        fetch_info: Callable[[dict[str, Any]], Any] | None = None,
+        storage: Any = None,
+        known_coin: Callable[[str], bool | None] | None = None,
+    ) -> None:
+        self.known_coin = known_coin
+        self.storage = storage
+        self.ws_url = ws_url
+        self.explorer_ws_url = explorer_ws_url or ws_url
+        self.config = config
+        self.events = events
+        self._fetch_info = fetch_info
+        self._clients: dict[str, SyncWsClient] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    async def _recover(self, info: ChannelInfo, params: dict[str, Any], since: int | None) -> list[Any]:
+        from hyperliquid_client.generated.registry import CHANNELS
+
+        spec = CHANNELS[info.type]
+        body = recovery_request(spec, params, since)
+        if body is None or self._fetch_info is None:
+            return []
+        raw = await asyncio.to_thread(self._fetch_info, body)
+        return recovered_items(spec, raw, since)
+
+    def client(self, explorer: bool = False) -> SyncWsClient:
+        """The WebSocket client (opened on first use)."""
+        url = self.explorer_ws_url if explorer else self.ws_url
+        with self._lock:
+            if self._closed:
+                raise WebSocketError("the client is closed: no new subscriptions or socket requests")
+            ws = self._clients.get(url)
+            if ws is None:
+                ws = SyncWsClient(url, config=self.config, events=self.events, recover=self._recover)
+                self._clients[url] = ws
+            return ws
+
+    def subscribe(
+        self,
+        channel: ChannelSpec,
+        subscription: dict[str, Any],
+        decode: Callable[[Any], Any],
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> SyncSubscription[Any]:
+        """Record the subscription and return its stream (see :class:`~.SyncSubscription`)."""
+        params = {k: v for k, v in subscription.items() if k != "type"}
+        check_coin(params, self.known_coin)
+        if store:
+            decode = storing_decoder(channel, params, decode, self.storage)
+        return self.client(channel.explorer).subscribe(
+            channel_info(channel), params, decode=decode, callback=callback, buffer_size=buffer_size, overflow=overflow
+        )
+
+    def post(self, kind: str, payload: dict[str, Any], *, timeout: float | None = None) -> Any:
+        """Send an info or action request over the socket (``kind`` is ``"info"`` or ``"action"``)."""
+        return self.client().post(kind, payload, timeout=timeout)  # type: ignore[arg-type]
+
+    def latest(self, channel: str, /, **params: Any) -> Any:
+        """Newest value of a live subscription (``"l2Book"``, ``"bbo"``, ``"allMids"`` ...), or ``None``."""
+        ws = self._clients.get(self.ws_url)
+        return None if ws is None else ws.latest(channel, **params)
+
+    @property
+    def opened(self) -> bool:
+        """Whether a WebSocket client was created."""
+        return bool(self._clients)
+
+    def close(self) -> None:
+        """Close every WebSocket client."""
+        with self._lock:
+            self._closed = True
+            clients, self._clients = list(self._clients.values()), {}
+        for ws in clients:
+            ws.close()
+
+
+class AsyncStreamHub:
+    """The asynchronous hub behind ``async_client.streams`` (an :class:`~hyperliquid_client.runtime.hub.AsyncHub`)."""
+
+    def __init__(
+        self,
+        ws_url: str,
+        *,
+        explorer_ws_url: str | None = None,
+        config: WsConfig | None = None,
+        events: EventBus | None = None,
+        fetch_info: Callable[[dict[str, Any]], Awaitable[Any]] | None = None,
+        storage: Any = None,
+        known_coin: Callable[[str], bool | None] | None = None,
+    ) -> None:
+        self.known_coin = known_coin
+        self.storage = storage
+        self.ws_url = ws_url
+        self.explorer_ws_url = explorer_ws_url or ws_url
+        self.config = config
+        self.events = events
+        self._fetch_info = fetch_info
+        self._clients: dict[str, WsClient] = {}
+        self._closed = False
+
+    async def _recover(self, info: ChannelInfo, params: dict[str, Any], since: int | None) -> list[Any]:
+        from hyperliquid_client.generated.registry import CHANNELS
+
+        spec = CHANNELS[info.type]
+        body = recovery_request(spec, params, since)
+        if body is None or self._fetch_info is None:
+            return []
+        return recovered_items(spec, await self._fetch_info(body), since)
+
+    def client(self, explorer: bool = False) -> WsClient:
+        """The WebSocket client (created on first use; it connects in the background)."""
+        url = self.explorer_ws_url if explorer else self.ws_url
+        if self._closed:
+            raise WebSocketError("the client is closed: no new subscriptions or socket requests")
+        ws = self._clients.get(url)
+        if ws is None:
+            ws = WsClient(url, config=self.config, events=self.events, recover=self._recover)
+            self._clients[url] = ws
+        return ws
+
+    async def subscribe(
+        self,
+        channel: ChannelSpec,
+        subscription: dict[str, Any],
+        decode: Callable[[Any], Any],
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+    ) -> Subscription[Any]:
+        """Record the subscription and return its stream (see :class:`~hyperliquid_client.runtime.ws.Subscription`)."""
+        params = {k: v for k, v in subscription.items() if k != "type"}
+        check_coin(params, self.known_coin)
+        if store:
+            decode = storing_decoder(channel, params, decode, self.storage)
+        return await self.client(channel.explorer).subscribe(
+            channel_info(channel), params, decode=decode, callback=callback, buffer_size=buffer_size, overflow=overflow
+        )
+
+    async def post(self, kind: str, payload: dict[str, Any], *, timeout: float | None = None) -> Any:
+        """Send an info or action request over the socket (``kind`` is ``"info"`` or ``"action"``)."""
+        return await self.client().post(kind, payload, timeout=timeout)  # type: ignore[arg-type]
+
+    def latest(self, channel: str, /, **params: Any) -> Any:
+        """Newest value of a live subscription (``"l2Book"``, ``"bbo"``, ``"allMids"`` ...), or ``None``."""
+        ws = self._clients.get(self.ws_url)
+        return None if ws is None else ws.latest(channel, **params)
+
+    @property
+    def opened(self) -> bool:
+        """Whether a WebSocket client was created."""
+        return bool(self._clients)
+
+    async def aclose(self) -> None:
+        """Close every WebSocket client."""
+        self._closed = True
+        clients, self._clients = list(self._clients.values()), {}
+        for ws in clients:
+            await ws.close()

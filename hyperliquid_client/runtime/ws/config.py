@@ -1,0 +1,110 @@
+"""Settings of the WebSocket runtime, validated at construction."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import attrs
+
+from hyperliquid_client.runtime.errors import ConfigError
+
+__all__ = ["OVERFLOW_POLICIES", "Overflow", "WsConfig"]
+
+Overflow = Literal["drop_oldest", "drop_newest", "error", "block"]
+OVERFLOW_POLICIES: tuple[str, ...] = ("drop_oldest", "drop_newest", "error", "block")
+
+
+def _positive(name: str, value: float | None, *, allow_none: bool = False, allow_zero: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(name, f"expected a number, got {value!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ConfigError(name, f"must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
+
+
+@attrs.frozen
+class WsConfig:
+    """WebSocket settings (all times in seconds).
+
+    Heartbeat: ``{"method":"ping"}`` is sent every ``ping_interval`` (the server closes a socket after 60 s of *its*
+    silence); a connection from which nothing arrives within ``dead_after`` of a ping is treated as dead (half-open)
+    and replaced.
+
+    Reconnect: exponential backoff from ``reconnect_base`` doubling up to ``reconnect_max`` with jitter (each delay is
+    drawn uniformly from [delay/2, delay]); ``max_reconnect_attempts`` consecutive failures (``None``: unlimited)
+    make the connection give up, failing its subscriptions.  ``resubscribe_rate`` / ``send_burst`` pace every
+    subscribe, unsubscribe and post frame (token bucket shared by all connections; the server allows 2000 client
+    messages a minute per IP).
+
+    Limits: ``max_subscriptions_per_connection``, ``max_users_per_connection`` (distinct users in user-specific
+    subscriptions), ``max_users`` (distinct users across all connections, ``None``: no client-side check),
+    ``max_connections``.  More connections are opened as needed; past ``max_connections`` ``subscribe`` raises
+    :class:`~.SubscriptionLimitError`.  Connections left without subscriptions close after
+    ``idle_close_after`` (the first one stays for posts).
+
+    Buffers: ``buffer_size`` items per subscriber for market data with ``overflow`` policy; user data uses
+    ``user_buffer_size`` with ``user_overflow`` (default ``"error"``: the buffer grows to that hard cap, then the
+    subscription fails loudly; user data is never dropped silently).
+
+    Staleness: a live market-data subscription silent for ``stale_after`` gets a ``Stale`` marker and a ``ws.stale``
+    event (``None``: off); with ``stale_resubscribe`` it is also unsubscribed and subscribed again.
+
+    Posts: ``post_timeout`` default deadline.  Frames larger than ``max_message_size`` bytes close the connection
+    (code 1009) and it is replaced.  ``dedup_window`` item identities are remembered per user subscription;
+    ``recover_attempts`` tries of the gap-recovery callable.
+    """
+
+    ping_interval: float = 30.0
+    dead_after: float = 10.0
+    open_timeout: float = 10.0
+    reconnect_base: float = 0.5
+    reconnect_max: float = 30.0
+    max_reconnect_attempts: int | None = None
+    resubscribe_rate: float = 30.0
+    send_burst: int = 100
+    max_subscriptions_per_connection: int = 1000
+    max_users_per_connection: int = 10
+    max_users: int | None = None
+    max_connections: int = 10
+    idle_close_after: float = 30.0
+    buffer_size: int = 1000
+    overflow: Overflow = "drop_oldest"
+    user_buffer_size: int = 100_000
+    user_overflow: Overflow = "error"
+    stale_after: float | None = None
+    stale_resubscribe: bool = False
+    post_timeout: float = 10.0
+    max_message_size: int = 16 * 1024 * 1024
+    dedup_window: int = 10_000
+    recover_attempts: int = 3
+
+    def __attrs_post_init__(self) -> None:
+        for name in ("ping_interval", "dead_after", "open_timeout", "reconnect_base", "reconnect_max", "post_timeout"):
+            _positive(name, getattr(self, name))
+        _positive("resubscribe_rate", self.resubscribe_rate)
+        _positive("idle_close_after", self.idle_close_after, allow_zero=True)
+        _positive("stale_after", self.stale_after, allow_none=True)
+        for name in (
+            "send_burst",
+            "max_subscriptions_per_connection",
+            "max_users_per_connection",
+            "max_connections",
+            "buffer_size",
+            "user_buffer_size",
+            "max_message_size",
+            "dedup_window",
+            "recover_attempts",
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(name, f"expected a positive integer, got {value!r}")
+        for name in ("max_reconnect_attempts", "max_users"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise ConfigError(name, f"expected None or an integer >= 0, got {value!r}")
+        if self.reconnect_max < self.reconnect_base:
+            raise ConfigError("reconnect_max", "must be >= reconnect_base")
+        for name in ("overflow", "user_overflow"):
+            if getattr(self, name) not in OVERFLOW_POLICIES:
+                raise ConfigError(name, f"expected one of {', '.join(OVERFLOW_POLICIES)}, got {getattr(self, name)!r}")

@@ -1,0 +1,238 @@
+"""Blocking facade over :class:`WsClient` for threaded programs.
+
+:class:`SyncWsClient` runs its own event loop in a daemon thread.  ``subscribe`` returns a :class:`SyncSubscription`
+that is iterated in a blocking way (``for item in sub``, or ``sub.get(timeout=...)``) or, with ``callback=``, calls
+the callback **in the client's loop thread** (keep it short, or hand work to your own thread).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import inspect
+import threading
+import weakref
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from typing import Any, Generic, Literal, TypeVar
+
+from hyperliquid_client.runtime.errors import WebSocketError
+from hyperliquid_client.runtime.events import EventBus
+from hyperliquid_client.runtime.ws.channels import ChannelInfo, SubscriptionKey
+from hyperliquid_client.runtime.ws.client import RecoverFn, WsClient
+from hyperliquid_client.runtime.ws.config import WsConfig
+from hyperliquid_client.runtime.ws.messages import Message, WsItem
+from hyperliquid_client.runtime.ws.subscription import Subscription
+
+__all__ = ["SyncSubscription", "SyncWsClient"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class SyncSubscription(Generic[T]):
+    """Blocking handle of a subscription (see :class:`~hyperliquid_client.runtime.ws.subscription.Subscription`).
+
+    Iteration blocks until the next item and stops when the subscription ends.  Dropping the handle (garbage
+    collection) cancels the subscription like :meth:`cancel`.
+    """
+
+    def __init__(self, owner: SyncWsClient, sub: Subscription[T]) -> None:
+        self._owner = owner
+        self._sub = sub
+        self.key: SubscriptionKey = sub.key
+
+    def get(self, timeout: float | None = None) -> WsItem:
+        """The next item; raises :class:`TimeoutError` (builtin) after ``timeout`` s and ``StopIteration`` at end."""
+        try:
+            return self._owner._call(self._sub.get(timeout))
+        except StopAsyncIteration:
+            raise StopIteration from None
+
+    def get_nowait(self) -> WsItem | None:
+        """The next buffered item, or ``None`` when nothing is waiting (never blocks)."""
+        try:
+            return self.get(0)
+        except (TimeoutError, StopIteration):
+            return None
+
+    def __iter__(self) -> Iterator[WsItem]:
+        while True:
+            try:
+                yield self.get()
+            except StopIteration:
+                return
+
+    def data(self, timeout: float | None = None) -> Iterator[T]:
+        """Iterate decoded payloads only; ``timeout`` bounds the wait for each item."""
+        while True:
+            try:
+                item = self.get(timeout)
+            except StopIteration:
+                return
+            if isinstance(item, Message):
+                yield item.data
+
+    @property
+    def delivered(self) -> int:
+        """Data messages handed to the consumer so far."""
+        return self._sub.delivered
+
+    @property
+    def dropped(self) -> int:
+        """Messages discarded by the overflow policy so far."""
+        return self._sub.dropped
+
+    @property
+    def closed(self) -> bool:
+        """True once the subscription ended."""
+        return self._sub.closed
+
+    def cancel(self) -> None:
+        """Cancel (idempotent)."""
+        if not self._owner._closed:
+            self._owner._run_sync(self._sub.cancel)
+
+    def close(self) -> None:
+        """Cancel the subscription (same as :meth:`cancel`)."""
+        self.cancel()
+
+    def __enter__(self) -> SyncSubscription[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cancel()
+
+
+class SyncWsClient:
+    """Threaded facade of :class:`WsClient`: same arguments, blocking methods.
+
+    Use as a context manager or call :meth:`close`.  ``recover`` must be an async callable (it runs on the
+    client's loop).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        config: WsConfig | None = None,
+        events: EventBus | None = None,
+        recover: RecoverFn | None = None,
+    ) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="hyperliquid-ws-sync", daemon=True)
+        self._thread.start()
+        self._closed = False
+
+        async def make() -> WsClient:
+            return WsClient(url, config=config, events=events, recover=recover)
+
+        try:
+            self._client = self._call(make())
+        except BaseException:
+            self._stop_loop()
+            raise
+        self._finalizer = weakref.finalize(self, SyncWsClient._finalize, self._loop, self._client)
+
+    @staticmethod
+    def _finalize(loop: asyncio.AbstractEventLoop, client: WsClient) -> None:
+        if loop.is_closed():
+            return
+        try:
+            fut = asyncio.run_coroutine_threadsafe(client.close(), loop)
+            fut.result(5)
+        except Exception:
+            pass
+        loop.call_soon_threadsafe(loop.stop)
+
+    def _call(self, coro: Awaitable[R], timeout: float | None = None) -> R:
+        problem = None
+        if threading.current_thread() is self._thread:
+            problem = "blocking SyncWsClient call made from its own loop thread (e.g. in a callback)"
+        elif self._loop.is_closed() or not self._thread.is_alive():
+            problem = "the WebSocket client is closed"
+        if problem is not None:
+            if inspect.iscoroutine(coro):
+                coro.close()
+            raise WebSocketError(problem)
+        fut: concurrent.futures.Future[R] = asyncio.run_coroutine_threadsafe(coro, self._loop)  # type: ignore[arg-type]
+        try:
+            return fut.result(timeout)
+        except concurrent.futures.TimeoutError:
+            fut.cancel()
+            raise
+
+    def _run_sync(self, fn: Callable[[], R]) -> R:
+        async def run() -> R:
+            return fn()
+
+        return self._call(run())
+
+    @property
+    def client(self) -> WsClient:
+        """The underlying async client (use only from its loop)."""
+        return self._client
+
+    def subscribe(
+        self,
+        channel: ChannelInfo,
+        params: Mapping[str, Any],
+        *,
+        decode: Callable[[Any], T] | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+    ) -> SyncSubscription[T]:
+        """Blocking :meth:`WsClient.subscribe` (returns at once; the callback runs in the loop thread)."""
+        sub: Subscription[T] = self._call(
+            self._client.subscribe(
+                channel, params, decode=decode, callback=callback, buffer_size=buffer_size, overflow=overflow
+            )
+        )
+        return SyncSubscription(self, sub)
+
+    def post(self, kind: Literal["info", "action"], payload: Mapping[str, Any], *, timeout: float | None = None) -> Any:
+        """Blocking :meth:`WsClient.post`."""
+        return self._call(self._client.post(kind, payload, timeout=timeout))
+
+    def latest(self, channel_type: str, /, **params: Any) -> Any:
+        """See :meth:`WsClient.latest` (a plain read; safe from any thread)."""
+        return self._client.latest(channel_type, **params)
+
+    def mid(self, coin: str, *, dex: str | None = None) -> str | None:
+        """See :meth:`WsClient.mid`."""
+        return self._client.mid(coin, dex=dex)
+
+    def upstream_subscription_count(self) -> int:
+        """See :meth:`WsClient.upstream_subscription_count`."""
+        return self._run_sync(self._client.upstream_subscription_count)
+
+    def registry_size(self) -> int:
+        """See :meth:`WsClient.registry_size`."""
+        return self._run_sync(self._client.registry_size)
+
+    def connection_count(self) -> int:
+        """See :meth:`WsClient.connection_count`."""
+        return self._run_sync(self._client.connection_count)
+
+    def _stop_loop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        if not self._loop.is_running():
+            self._loop.close()
+
+    def close(self) -> None:
+        """Close the client and stop its thread (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._finalizer.detach()
+        try:
+            self._call(self._client.close(), timeout=10)
+        finally:
+            self._stop_loop()
+
+    def __enter__(self) -> SyncWsClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

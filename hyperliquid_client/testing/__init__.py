@@ -1,0 +1,43 @@
+"""The local fake Hyperliquid exchange: a real HTTP + WebSocket server on 127.0.0.1 for tests and demos.
+
+Example::
+
+    from hyperliquid_client.testing import FakeExchange, Fault
+
+    with FakeExchange() as fx:
+        fx.add_fault("/info", Fault.rate_limited(retry_after=1), count=1)
+        ...  # point a client at fx.http_url / fx.ws_url
+
+Requires the ``testing`` extra (aiohttp).  See ``docs/testing.md``.
+"""
+
+from hyperliquid_client.testing.engine import HOUSE_ADDRESS, ExchangeEngine
+from hyperliquid_client.testing.faults import Fault, FaultHandle, FaultKind
+from hyperliquid_client.testing.fixtures import Fixture, iter_fixtures
+from hyperliquid_client.testing.handlers import DESERIALIZE_ERROR, ExchangeHandler, Reply
+from hyperliquid_client.testing.market import MarketData, seed_market
+from hyperliquid_client.testing.recording import RecordedRequest
+from hyperliquid_client.testing.server import FakeExchange, SubscribeHook
+from hyperliquid_client.testing.state import ExchangeState, UserState
+from hyperliquid_client.testing.subscriptions import normalize_subscription
+
+__all__ = [
+    "DESERIALIZE_ERROR",
+    "HOUSE_ADDRESS",
+    "ExchangeEngine",
+    "ExchangeHandler",
+    "ExchangeState",
+    "FakeExchange",
+    "Fault",
+    "FaultHandle",
+    "FaultKind",
+    "Fixture",
+    "MarketData",
+    "RecordedRequest",
+    "Reply",
+    "SubscribeHook",
+    "UserState",
+    "iter_fixtures",
+    "normalize_subscription",
+    "seed_market",
+]
