@@ -806,7 +806,7 @@ class ExchangeActions:
     ) -> ExchangeResult:
         """Send an action on behalf of a multi-sig account, with its signers' signatures.
 
-        Build it with hyperliquid.runtime.exchange.multi_sig helpers; the outer signer signs SendMultiSig over the hash of this action without its type.
+        Build it with hyperliquid_client.runtime.exchange.multi_sig helpers; the outer signer signs SendMultiSig over the hash of this action without its type.
 
         Args:
             signature_chain_id: Chain id the signers signed with, as hex (e.g. '0x66eee').
@@ -873,7 +873,7 @@ class ExchangeActions:
         Weight 1 + floor(len(orders) / 40).
 
         Args:
-            orders: Order wires: [{a, b, p, s, r, t, c?}] (build them with hyperliquid.runtime.exchange helpers).
+            orders: Order wires: [{a, b, p, s, r, t, c?}] (build them with hyperliquid_client.runtime.exchange helpers).
             grouping: 'na', 'normalTpsl', 'positionTpsl' or {'p': n}.
             builder: Builder fee {'b': address, 'f': tenths of a basis point}; never added unless given.
             wallet: The signing wallet (or agent); the client's configured one when omitted.
@@ -2582,7 +2582,7 @@ class AsyncExchangeActions:
     ) -> ExchangeResult:
         """Send an action on behalf of a multi-sig account, with its signers' signatures.
 
-        Build it with hyperliquid.runtime.exchange.multi_sig helpers; the outer signer signs SendMultiSig over the hash of this action without its type.
+        Build it with hyperliquid_client.runtime.exchange.multi_sig helpers; the outer signer signs SendMultiSig over the hash of this action without its type.
 
         Args:
             signature_chain_id: Chain id the signers signed with, as hex (e.g. '0x66eee').
@@ -2649,7 +2649,7 @@ class AsyncExchangeActions:
         Weight 1 + floor(len(orders) / 40).
 
         Args:
-            orders: Order wires: [{a, b, p, s, r, t, c?}] (build them with hyperliquid.runtime.exchange helpers).
+            orders: Order wires: [{a, b, p, s, r, t, c?}] (build them with hyperliquid_client.runtime.exchange helpers).
             grouping: 'na', 'normalTpsl', 'positionTpsl' or {'p': n}.
             builder: Builder fee {'b': address, 'f': tenths of a basis point}; never added unless given.
             wallet: The signing wallet (or agent); the client's configured one when omitted.

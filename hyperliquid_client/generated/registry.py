@@ -820,7 +820,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ),
         ),
         response="any",
-        doc="Build it with hyperliquid.runtime.exchange.multi_sig helpers; the outer signer signs SendMultiSig over the hash of this action without its type.",
+        doc="Build it with hyperliquid_client.runtime.exchange.multi_sig helpers; the outer signer signs SendMultiSig over the hash of this action without its type.",
         signing="multi_sig",
         vault=True,
         storage=None,
@@ -867,7 +867,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 type="any",
                 required=True,
                 default=None,
-                doc="Order wires: [{a, b, p, s, r, t, c?}] (build them with hyperliquid.runtime.exchange helpers).",
+                doc="Order wires: [{a, b, p, s, r, t, c?}] (build them with hyperliquid_client.runtime.exchange helpers).",
             ),
             ParamSpec(
                 name="grouping",
