@@ -52,7 +52,8 @@ def test_no_retry_policy_and_defaults() -> None:
     assert d.retry_statuses == frozenset({429, 500, 502, 503, 504})
     assert RetryPolicy(retry_statuses=[503]).retry_statuses == frozenset({503})  # type: ignore[arg-type]
     c = TransportConfig()
-    assert (c.default_timeout, c.verify_tls, c.max_connections, c.keepalive) == (10.0, True, 20, 10)
+    assert (c.default_timeout, c.verify_tls, c.max_connections, c.keepalive) == (10.0, True, 20, None)
+    assert c.idle_connections == 20 and c.max_response_bytes == 16 * 1024 * 1024
     assert c.user_agent == "hyperliquid-python/0.1"
 
 

@@ -144,6 +144,15 @@ def _any(ctx: _Ctx, path: str, v: Any) -> bool:
     return True
 
 
+def _positive(ctx: _Ctx, path: str, v: Any) -> bool:
+    if not _num(ctx, path, v):
+        return False
+    if not v > 0:
+        ctx.bad(path, f"expected a number > 0, got {v!r}")
+        return False
+    return True
+
+
 def _nonempty_str(ctx: _Ctx, path: str, v: Any) -> bool:
     if not _str(ctx, path, v):
         return False
@@ -319,6 +328,7 @@ _ENDPOINT = _record(
         "weight": (True, _int),
         "weight_per_item": (False, _str),
         "timeout": (False, _num),
+        "max_response_mb": (False, _positive),
         "retry": (False, _bool),
         "cache": (False, _record({"ttl": (True, _num)})),
         "nest": (False, _nonempty_str),
@@ -672,6 +682,9 @@ def load_spec(root: str | Path) -> Spec:
                     weight=data["weight"],
                     weight_per_item=data.get("weight_per_item"),
                     timeout=float(data["timeout"]) if "timeout" in data else None,
+                    max_response_bytes=int(data["max_response_mb"] * 1024 * 1024)
+                    if "max_response_mb" in data
+                    else None,
                     retry=data.get("retry", context != "exchange"),
                     cache_ttl=float(cache["ttl"]) if cache else None,
                     params=params,

@@ -144,6 +144,7 @@ class Endpoint:
     has_sample_response: bool
     storage: str | None
     action: Action | None = None
+    max_response_bytes: int | None = None
 
     @property
     def required_params(self) -> tuple[Param, ...]:

@@ -372,6 +372,7 @@ def _registry_views(spec: Spec) -> dict[str, Any]:
                     f"eip712_fields={(e.action.eip712_fields if e.action else ())!r}, "
                     f"nonce_key={(e.action.nonce_key if e.action else None)!r}, "
                     f"batch_param={(e.action.batch_param if e.action else None)!r}"
+                    + (f", max_response_bytes={e.max_response_bytes!r}" if e.max_response_bytes else "")
                 ),
             }
         )

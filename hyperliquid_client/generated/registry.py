@@ -4202,6 +4202,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        max_response_bytes=268435456,
     ),
     "stats.vaults": EndpointSpec(
         context="stats",
@@ -4223,6 +4224,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        max_response_bytes=67108864,
     ),
 }
 """Endpoints by qualified name (``context.wire``)."""

@@ -74,10 +74,11 @@ class HttpCaller:
             url,
             body=payload,
             context=endpoint.context,
-            endpoint=endpoint.wire,
+            endpoint=endpoint.qualified_name,
             weight=endpoint.weight,
             timeout=timeout if timeout is not None else endpoint.timeout,
             retry=None if endpoint.retry else _NO_RETRY,
+            max_response_bytes=endpoint.max_response_bytes,
         )
         return _check_explorer(endpoint, raw)
 
@@ -116,10 +117,11 @@ class AsyncHttpCaller:
             url,
             body=payload,
             context=endpoint.context,
-            endpoint=endpoint.wire,
+            endpoint=endpoint.qualified_name,
             weight=endpoint.weight,
             timeout=timeout if timeout is not None else endpoint.timeout,
             retry=None if endpoint.retry else _NO_RETRY,
+            max_response_bytes=endpoint.max_response_bytes,
         )
         return _check_explorer(endpoint, raw)
 

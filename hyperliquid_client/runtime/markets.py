@@ -40,6 +40,7 @@ from hyperliquid_client.runtime.errors import (
     InvalidResponseError,
     MetadataUnavailableError,
 )
+from hyperliquid_client.runtime.errors import TimeoutError as HLTimeoutError
 from hyperliquid_client.runtime.log import get_logger, log
 from hyperliquid_client.runtime.validate import decimal_to_wire, to_decimal
 
@@ -160,7 +161,7 @@ def parse_perp_meta(raw: Any, *, dex: str = "") -> list[tuple[str, int]]:
     For a builder dex the coin names are prefixed ``"dex:"`` when the response does not already
     carry the prefix.  Raises :class:`InvalidResponseError` (with the path of the bad field).
     """
-    endpoint = f"meta(dex={dex!r})" if dex else "meta"
+    endpoint = f"info.meta(dex={dex!r})" if dex else "info.meta"
     if not isinstance(raw, Mapping):
         raise _bad(endpoint, "$", "an object with 'universe'", raw)
     universe = raw.get("universe")
@@ -192,7 +193,7 @@ class _SpotPair:
 
 def parse_spot_meta(raw: Any) -> tuple[list[_SpotPair], dict[int, tuple[str, int]]]:
     """(pairs, tokens) from a ``spotMeta`` response; tokens map token index → (name, szDecimals)."""
-    endpoint = "spotMeta"
+    endpoint = "info.spotMeta"
     if not isinstance(raw, Mapping):
         raise _bad(endpoint, "$", "an object with 'universe' and 'tokens'", raw)
     tokens_raw = raw.get("tokens")
@@ -233,7 +234,7 @@ def parse_spot_meta(raw: Any) -> tuple[list[_SpotPair], dict[int, tuple[str, int
 
 def parse_perp_dexs(raw: Any) -> list[str | None]:
     """Dex names by ``perpDexIndex`` from a ``perpDexs`` response (position 0, the main dex, is ``None``)."""
-    endpoint = "perpDexs"
+    endpoint = "info.perpDexs"
     if not isinstance(raw, list):
         raise _bad(endpoint, "$", "an array", raw)
     out: list[str | None] = []
@@ -652,9 +653,11 @@ class MetadataService:
     def _fail(self, piece: str, coin: str | None, exc: BaseException) -> MetadataUnavailableError:
         label = _PIECE_LABEL.get(piece) or (f"builder dex {piece[4:]!r} metadata (meta dex={piece[4:]})")
         target = f" to resolve {coin!r}" if coin else ""
+        # a timeout speaks of the market, not of the cache or request that did not answer in time
+        why = "no answer" if isinstance(exc, HLTimeoutError) else f"{type(exc).__name__}: {exc}"
         msg = (
             f"market metadata unavailable: could not load {label}{target} within {self.timeout:g}s "
-            f"({type(exc).__name__}: {exc}); the API may be down or unreachable"
+            f"({why}); the API may be down or unreachable"
         )
         log(_log, 20, "metadata unavailable", piece=piece, coin=coin, error=type(exc).__name__)
         err = MetadataUnavailableError(msg)

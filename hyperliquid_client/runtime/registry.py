@@ -53,6 +53,8 @@ class EndpointSpec:
     eip712_fields: tuple[tuple[str, str], ...] = ()
     nonce_key: str | None = None
     batch_param: str | None = None
+    #: the largest response body accepted from this endpoint (``None``: the transport's default)
+    max_response_bytes: int | None = None
 
     @property
     def qualified_name(self) -> str:

@@ -199,6 +199,7 @@ class FakeExchange:
         self._conns: dict[int, _Conn] = {}
         self._subs: dict[str, dict[int, _Conn]] = {}
         self._next_conn = 0
+        self._accepted = 0
         self._tasks: set[asyncio.Task[Any]] = set()
 
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -323,6 +324,7 @@ class FakeExchange:
         app.router.add_get("/ws", self._on_ws)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
         await runner.setup()
+        self._count_connections(runner.server)
         sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -336,6 +338,29 @@ class FakeExchange:
         self._runner = runner
         self._port = sock.getsockname()[1]
         log(_log, 20, "fake exchange listening", http_url=self.http_url, ws_url=self.ws_url)
+
+    def _count_connections(self, server: web.Server | None) -> None:
+        """Count every TCP connection the server accepts (see :attr:`tcp_connections_accepted`)."""
+        if server is None:
+            return
+        made = server.connection_made
+
+        def counting(handler: Any, transport: Any) -> None:
+            with self._lock:
+                self._accepted += 1
+            made(handler, transport)
+
+        server.connection_made = counting  # type: ignore[method-assign]
+
+    @property
+    def tcp_connections_accepted(self) -> int:
+        """TCP connections accepted since the start (HTTP keep-alive connections and WebSockets).
+
+        Tells whether a client reuses its keep-alive connections: N requests over a pool of P
+        connections should open about P, not N.
+        """
+        with self._lock:
+            return self._accepted
 
     async def _shutdown(self) -> None:
         if self._runner is None:

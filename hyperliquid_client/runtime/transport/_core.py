@@ -11,6 +11,8 @@ import decimal
 import email.utils
 import json
 import math
+import re
+import ssl
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -78,6 +80,8 @@ class Prepared:
     weight: int
     timeout: float
     retry: RetryPolicy
+    #: the most bytes the (decoded) response body may have
+    max_bytes: int
 
 
 def prepare(
@@ -91,6 +95,7 @@ def prepare(
     weight: int,
     timeout: float | None,
     retry: RetryPolicy | None,
+    max_response_bytes: int | None = None,
 ) -> Prepared:
     """Validate the arguments of ``request_json`` and encode the body (nothing is sent)."""
     if not isinstance(method, str) or method.upper() not in _METHODS:
@@ -109,13 +114,17 @@ def prepare(
         raise errors.InvalidInputError("weight", "an integer >= 0", weight)
     if retry is not None and not isinstance(retry, RetryPolicy):
         raise errors.InvalidInputError("retry", "a RetryPolicy or None", type(retry).__name__)
+    if max_response_bytes is None:
+        max_response_bytes = config.max_response_bytes
+    elif not isinstance(max_response_bytes, int) or isinstance(max_response_bytes, bool) or max_response_bytes < 1:
+        raise errors.InvalidInputError("max_response_bytes", "an integer >= 1 or None", max_response_bytes)
     effective_timeout = validate_timeout(timeout, config.default_timeout)
     if method == "GET" and body is not None:
         raise errors.InvalidInputError("body", "None for GET requests", type(body).__name__)
     content = encode_body(body)
     if retry is None:
         retry = config.retry if context in IDEMPOTENT_CONTEXTS else RetryPolicy.NO_RETRY
-    return Prepared(method, url, content, context, endpoint, weight, effective_timeout, retry)
+    return Prepared(method, url, content, context, endpoint, weight, effective_timeout, retry, max_response_bytes)
 
 
 def build_headers(config: TransportConfig) -> dict[str, str]:
@@ -193,33 +202,100 @@ class Failure:
     error: errors.HyperliquidError
     status: int | None = None
     retry_after: float | None = None
+    #: False when another attempt cannot help (a certificate the server will keep presenting)
+    retryable: bool = True
+
+
+_TAG = re.compile(r"<[^>]*>")
+_SUMMARY_LINE = 120
+
+
+def summarize_body(content: bytes, content_type: str | None) -> str:
+    """A one-line description of a body for an error message: never the whole of it.
+
+    JSON and plain text: the text itself (shortened).  Anything else (an HTML error page from a
+    proxy or a CDN): content type, size and the first line that has text once tags are removed
+    (``text/html, 5,412 bytes: 502 Bad Gateway``).
+    """
+    kind = (content_type or "").split(";")[0].strip().lower()
+    text = content[:4096].decode("utf-8", "replace")
+    looks_html = "html" in kind or "xml" in kind or text.lstrip()[:1] == "<"
+    if not looks_html:
+        return text if len(text) <= _SUMMARY_LINE else text[:_SUMMARY_LINE] + "…"
+    first = ""
+    for line in _TAG.sub("\n", text).splitlines():
+        first = " ".join(line.split())
+        if first:
+            break
+    if len(first) > _SUMMARY_LINE:
+        first = first[:_SUMMARY_LINE] + "…"
+    head = f"{kind or 'no content type'}, {len(content):,} bytes"
+    return f"{head}: {first}" if first else head
 
 
 def classify(prepared: Prepared, status: int, headers: httpx.Headers, content: bytes) -> Any | Failure:
     """Decode a complete response: the JSON value, or a :class:`Failure` for non-2xx / bad JSON."""
+    content_type = headers.get("content-type")
     if 200 <= status < 300:
         try:
             return json.loads(content)
         except (ValueError, UnicodeDecodeError) as exc:
             err = errors.InvalidResponseError(
-                "$", "JSON", content[:200].decode("utf-8", "replace"), endpoint=prepared.endpoint
+                "$", "JSON", summarize_body(content, content_type), endpoint=prepared.endpoint
             )
             err.__cause__ = exc
             return Failure(err, status)
     retry_after = parse_retry_after(headers.get("retry-after"))
+    summary = summarize_body(content, content_type) if content else None
     if status == 429:
         return Failure(
             errors.RateLimitedError(
-                retry_after=retry_after, body=content, endpoint=prepared.endpoint, url=prepared.url
+                retry_after=retry_after, body=summary, endpoint=prepared.endpoint, url=prepared.url
             ),
             status,
             retry_after,
         )
+    location = headers.get("location") if 300 <= status < 400 else None
+    if location is not None:
+        summary = f"redirected to {location[:300]} (redirects are not followed: use that URL)"
     return Failure(
-        errors.HTTPStatusError(status, body=content, endpoint=prepared.endpoint, url=prepared.url),
+        errors.HTTPStatusError(status, body=summary, endpoint=prepared.endpoint, url=prepared.url, location=location),
         status,
         retry_after,
     )
+
+
+class BodyLimit:
+    """Counts the bytes of a response body and refuses it past ``prepared.max_bytes``."""
+
+    def __init__(self, prepared: Prepared) -> None:
+        self.prepared = prepared
+        self.received = 0
+
+    def declared(self, headers: httpx.Headers) -> Failure | None:
+        """A failure before reading anything when ``Content-Length`` already exceeds the limit."""
+        value = headers.get("content-length")
+        if value is not None and value.strip().isdigit() and int(value) > self.prepared.max_bytes:
+            return self._failure(f"a declared Content-Length of {int(value):,} bytes")
+        return None
+
+    def feed(self, chunk: bytes) -> Failure | None:
+        """Count ``chunk``; a failure as soon as the body passes the limit (stop reading then)."""
+        self.received += len(chunk)
+        if self.received > self.prepared.max_bytes:
+            return self._failure(f"more than {self.prepared.max_bytes:,} bytes (aborted after {self.received:,})")
+        return None
+
+    def _failure(self, got: str) -> Failure:
+        p = self.prepared
+        err = errors.InvalidResponseError(
+            "$",
+            f"a body of at most {p.max_bytes:,} bytes (the response size limit of {p.endpoint}; "
+            "raise TransportConfig.max_response_bytes if the answer is legitimately larger)",
+            got,
+            endpoint=p.endpoint,
+        )
+        return Failure(err, retryable=False)
 
 
 def timeout_failure(prepared: Prepared, phase: Phase, cause: BaseException | None, *, connecting: bool) -> Failure:
@@ -246,9 +322,11 @@ def map_exception(prepared: Prepared, phase: Phase, exc: Exception) -> Failure:
         return timeout_failure(prepared, phase, exc, connecting=False)
     detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     err: errors.HyperliquidError
-    if isinstance(exc, httpx.ConnectError | httpx.ProxyError | httpx.UnsupportedProtocol):
+    certificate = _certificate_error(exc)  # the server would present the same one again: not retried
+    if certificate is not None or isinstance(exc, httpx.ConnectError | httpx.ProxyError | httpx.UnsupportedProtocol):
+        why = f"TLS certificate verification failed ({certificate}); not retried" if certificate else detail
         err = errors.TransportError(
-            f"{prepared.endpoint}: could not connect ({detail})",
+            f"{prepared.endpoint}: could not connect ({why})",
             endpoint=prepared.endpoint,
             url=prepared.url,
             request_sent=False,
@@ -265,12 +343,26 @@ def map_exception(prepared: Prepared, phase: Phase, exc: Exception) -> Failure:
             request_sent=sent,
         )
     err.__cause__ = exc
-    return Failure(err)
+    return Failure(err, retryable=certificate is None)
+
+
+def _certificate_error(exc: BaseException) -> str | None:
+    """The reason when ``exc`` (or its cause) is a refused TLS certificate, else ``None``."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return None
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return seen.verify_message or str(seen)
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def retry_reason(failure: Failure, policy: RetryPolicy) -> str | None:
     """Why ``failure`` may be retried under ``policy``, or ``None`` when it must not be."""
     err = failure.error
+    if not failure.retryable:
+        return None
     if isinstance(err, errors.TimeoutError):
         return None  # the timeout is the caller's budget; see policy module docs
     if isinstance(err, errors.HTTPStatusError):

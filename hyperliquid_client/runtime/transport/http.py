@@ -7,12 +7,26 @@ Timeouts are a **total deadline** per attempt (connect + send + headers + the wh
 httpx's per-read timeout, so a server that drips bytes still times out at the deadline:
 
 * async: the attempt runs inside :func:`asyncio.timeout`;
-* sync: every socket operation is capped at the time left (see ``_deadline``), httpx's
-  per-operation timeouts are refreshed to the time left before each operation, and the deadline is
-  checked between body chunks.  (DNS resolution in the sync transport is a blocking
-  ``getaddrinfo`` call that no timeout can interrupt.)
+* sync: name resolution and every socket operation end by the deadline (see ``_deadline``),
+  httpx's per-operation timeouts are refreshed to the time left before each operation, and the
+  deadline is checked between body chunks.
 
 Timeouts are not retried: the timeout is the caller's budget for one call.
+
+**Connections.**  At most ``config.max_connections`` requests of a transport are in flight; the
+others wait their turn here (within their deadline), not in httpx's pool, so a request that is let
+through gets a connection at once — :meth:`HttpTransport.reserve` hands that turn to a caller that
+must prepare the request at the last moment (a signed action takes its nonce then).  Idle
+connections are kept (``config.keepalive``, by default all of them), so a busy transport reuses
+its ``max_connections`` connections instead of opening one per request.
+
+**Response size.**  A body is read as it arrives and abandoned as soon as it passes the limit
+(``max_response_bytes`` of the call, else ``config.max_response_bytes``): a declared
+``Content-Length`` over the limit is refused before reading; either way
+:class:`InvalidResponseError` names the limit.
+
+**Closing** never waits for the network: requests in flight are woken (their sockets shut down,
+their name resolutions abandoned) and fail with :class:`TransportError`; waiting ones fail too.
 
 Retries follow :mod:`hyperliquid_client.runtime.transport.policy`: idempotent contexts (``info``,
 ``explorer``, ``stats``) use ``config.retry`` unless a policy is passed; any other context
@@ -27,10 +41,13 @@ logged: request bodies never appear in events, logs or exception messages.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import random
 import threading
 import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from types import TracebackType
 from typing import Any
 
@@ -68,7 +85,7 @@ def _client_kwargs(config: TransportConfig) -> dict[str, Any]:
         "headers": _core.build_headers(config),
         "limits": httpx.Limits(
             max_connections=config.max_connections,
-            max_keepalive_connections=config.keepalive,
+            max_keepalive_connections=config.idle_connections,
             keepalive_expiry=30.0,
         ),
         "timeout": httpx.Timeout(config.default_timeout),
@@ -81,8 +98,64 @@ def _attempt_timeout(p: _core.Prepared, clock: _core.RetryClock) -> float:
     return p.timeout if left is None else max(0.001, min(p.timeout, left))
 
 
-def _closed_error(endpoint: str, url: str) -> errors.TransportError:
+def _closed_error(endpoint: str, url: str | None = None) -> errors.TransportError:
     return errors.TransportError(f"{endpoint}: the transport is closed", endpoint=endpoint, url=url, request_sent=False)
+
+
+def _no_turn(closed: bool, what: str, timeout: float, url: str | None = None) -> errors.TransportError:
+    """Why a request got no connection: the transport closed, or none became free in time."""
+    if closed:
+        return _closed_error(what, url)
+    return errors.TimeoutError(
+        f"{what}: no connection of the pool became free within {timeout:g}s (nothing was sent)",
+        timeout=timeout,
+        endpoint=what,
+        url=url,
+        request_sent=False,
+    )
+
+
+#: The transport whose connection turn the current thread/task holds (see ``reserve``).
+_RESERVED: contextvars.ContextVar[object | None] = contextvars.ContextVar("hyperliquid_http_reserved", default=None)
+
+
+@contextmanager
+def _holding(transport: object, release: Callable[[], None]) -> Iterator[None]:
+    """Mark the current thread/task as holding a turn of ``transport``; ``release`` it at the end."""
+    token = _RESERVED.set(transport)
+    try:
+        yield
+    finally:
+        _RESERVED.reset(token)
+        release()
+
+
+class _Turns:
+    """At most ``n`` holders at once; waiting ends at a timeout or when closed (thread-safe)."""
+
+    def __init__(self, n: int) -> None:
+        self._cond = threading.Condition()
+        self._free = n
+        self._closed = False
+
+    def acquire(self, timeout: float) -> bool:
+        """True once a turn is ours; False at the timeout or when closed."""
+        with self._cond:
+            ok = self._cond.wait_for(lambda: self._free > 0 or self._closed, timeout)
+            if not ok or self._closed:
+                return False
+            self._free -= 1
+            return True
+
+    def release(self) -> None:
+        with self._cond:
+            self._free += 1
+            self._cond.notify()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
 
 
 class HttpTransport:
@@ -101,6 +174,8 @@ class HttpTransport:
         _warn_if_insecure(self.config)
         self._pool: httpx.Client | None = None  # created on first use: building the TLS context takes ~20 ms
         self._pool_lock = threading.Lock()
+        self._turns = _Turns(self.config.max_connections)
+        self._closing = threading.Event()
         self._closed = False
 
     @property
@@ -110,6 +185,8 @@ class HttpTransport:
             with self._pool_lock:
                 pool = self._pool
                 if pool is None:
+                    if self._closed:
+                        raise RuntimeError("client has been closed")
                     pool = httpx.Client(**_client_kwargs(self.config))
                     if not _deadline.install(pool):
                         log(
@@ -129,13 +206,15 @@ class HttpTransport:
         weight: int = 0,
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
+        max_response_bytes: int | None = None,
     ) -> Any:
         """Send ``body`` as compact JSON and return the decoded JSON response (any value, even ``None``).
 
         ``timeout`` (seconds) is the total deadline of the call — every attempt and every wait between
         attempts ends by then — and defaults to ``config.default_timeout``;
         callers pass the most specific value (per call, else per endpoint).  ``retry`` defaults to
-        ``config.retry`` for idempotent contexts and to no retry otherwise.
+        ``config.retry`` for idempotent contexts and to no retry otherwise.  ``max_response_bytes``
+        (default ``config.max_response_bytes``) bounds the response body.
 
         Raises :class:`~hyperliquid_client.runtime.errors.InvalidInputError` before sending on bad
         arguments; :class:`TransportError` (``request_sent`` tells whether the server may have seen
@@ -152,6 +231,7 @@ class HttpTransport:
             weight=weight,
             timeout=timeout,
             retry=retry,
+            max_response_bytes=max_response_bytes,
         )
         if self._closed:
             raise _closed_error(p.endpoint, p.url)
@@ -161,7 +241,7 @@ class HttpTransport:
             attempt = clock.next_attempt()
             emitter.start(attempt)
             started = time.monotonic()
-            outcome = self._attempt(p, _attempt_timeout(p, clock))
+            outcome = self._attempt_in_turn(p, _attempt_timeout(p, clock))
             if not isinstance(outcome, _core.Failure):
                 emitter.end(attempt, started, outcome[1], None)
                 return outcome[0]
@@ -173,12 +253,41 @@ class HttpTransport:
             delay, reason = decision
             emitter.retry(attempt + 1, delay, reason)
             if delay > 0:
-                time.sleep(delay)
+                self._closing.wait(delay)  # closing the transport ends the wait
             if self._closed:
                 raise outcome.error
 
+    @contextmanager
+    def reserve(self, timeout: float, what: str = "request") -> Iterator[None]:
+        """Hold one of the pool's connections for the requests made inside the block.
+
+        Waits at most ``timeout`` seconds for a turn (:class:`TimeoutError`, nothing sent) and
+        raises :class:`TransportError` when the transport is closed.  Inside, requests of this
+        thread go out at once: whatever is prepared inside the block (a nonce, a signature) is as
+        fresh as it can be when it reaches the wire.
+        """
+        if _RESERVED.get() is self:
+            yield
+            return
+        if not self._turns.acquire(timeout):
+            raise _no_turn(self._closed, what, timeout)
+        with _holding(self, self._turns.release):
+            yield
+
+    def _attempt_in_turn(self, p: _core.Prepared, timeout: float) -> _Result | _core.Failure:
+        if _RESERVED.get() is self:
+            return self._attempt(p, timeout)
+        end = time.monotonic() + timeout
+        if not self._turns.acquire(timeout):
+            return _core.Failure(_no_turn(self._closed, p.endpoint, timeout, p.url), retryable=False)
+        try:
+            return self._attempt(p, max(0.001, end - time.monotonic()))  # the wait counts
+        finally:
+            self._turns.release()
+
     def _attempt(self, p: _core.Prepared, timeout: float) -> _Result | _core.Failure:
         phase = _core.Phase.begin(timeout)
+        limit = _core.BodyLimit(p)
         try:
             request = self._client.build_request(
                 p.method,
@@ -189,9 +298,15 @@ class HttpTransport:
             with _deadline.request_deadline(phase.deadline):
                 response = self._client.send(request, stream=True)
                 try:
+                    too_large = limit.declared(response.headers)
+                    if too_large is not None:
+                        return too_large
                     chunks: list[bytes] = []
                     for chunk in response.iter_bytes():
                         chunks.append(chunk)
+                        too_large = limit.feed(chunk)
+                        if too_large is not None:
+                            return too_large
                         if phase.refresh() <= 0:
                             return _core.timeout_failure(p, phase, None, connecting=False)
                 finally:
@@ -199,7 +314,7 @@ class HttpTransport:
         except (httpx.HTTPError, OSError) as exc:
             return _core.map_exception(p, phase, exc)
         except RuntimeError as exc:  # httpx: "client has been closed" (closed from another thread)
-            if self._client.is_closed:
+            if self._closed:
                 err = _closed_error(p.endpoint, p.url)
                 err.__cause__ = exc
                 return _core.Failure(err)
@@ -209,11 +324,16 @@ class HttpTransport:
         return value if isinstance(value, _core.Failure) else (value, status)
 
     def close(self) -> None:
-        """Close the connection pool; later requests raise :class:`TransportError`."""
+        """Close the connection pool at once; requests in flight or waiting, and later ones, raise
+        :class:`TransportError` (nothing here waits for the network)."""
         self._closed = True
+        self._closing.set()
+        self._turns.close()
         with self._pool_lock:
-            if self._pool is not None:
-                self._pool.close()
+            pool = self._pool
+        if pool is not None:
+            _deadline.abort(pool)
+            pool.close()
 
     def __enter__(self) -> HttpTransport:
         return self
@@ -245,9 +365,10 @@ class AsyncHttpTransport:
         # which must neither delay start-up nor block the event loop
         self._pool: httpx.AsyncClient | None = None
         self._pool_future: asyncio.Future[httpx.AsyncClient] | None = None
+        self._turns = asyncio.Semaphore(self.config.max_connections)
         self._closed = False
 
-    async def _open_pool(self) -> httpx.AsyncClient:
+    async def _open_pool(self) -> httpx.AsyncClient | None:
         if self._pool is not None:
             return self._pool
         if self._pool_future is None:
@@ -255,6 +376,8 @@ class AsyncHttpTransport:
                 asyncio.to_thread(lambda: httpx.AsyncClient(**_client_kwargs(self.config)))
             )
         pool = await asyncio.shield(self._pool_future)
+        if self._closed:  # closed while the pool was being built: it never serves (and holds no socket)
+            return None
         self._pool = pool
         return pool
 
@@ -274,6 +397,7 @@ class AsyncHttpTransport:
         weight: int = 0,
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
+        max_response_bytes: int | None = None,
     ) -> Any:
         """Async twin of :meth:`HttpTransport.request_json` (same arguments, result and errors)."""
         p = _core.prepare(
@@ -286,6 +410,7 @@ class AsyncHttpTransport:
             weight=weight,
             timeout=timeout,
             retry=retry,
+            max_response_bytes=max_response_bytes,
         )
         if self._closed:
             raise _closed_error(p.endpoint, p.url)
@@ -295,7 +420,7 @@ class AsyncHttpTransport:
             attempt = clock.next_attempt()
             emitter.start(attempt)
             started = time.monotonic()
-            outcome = await self._attempt(p, _attempt_timeout(p, clock))
+            outcome = await self._attempt_in_turn(p, _attempt_timeout(p, clock))
             if not isinstance(outcome, _core.Failure):
                 emitter.end(attempt, started, outcome[1], None)
                 return outcome[0]
@@ -310,9 +435,44 @@ class AsyncHttpTransport:
             if self._closed:
                 raise outcome.error
 
+    async def _acquire(self, timeout: float) -> bool:
+        try:
+            async with asyncio.timeout(timeout):
+                await self._turns.acquire()
+        except TimeoutError:  # the builtin, from asyncio.timeout
+            return False
+        if self._closed:  # woken by a request that failed because the pool closed
+            self._turns.release()
+            return False
+        return True
+
+    @asynccontextmanager
+    async def reserve(self, timeout: float, what: str = "request") -> AsyncIterator[None]:
+        """Async :meth:`HttpTransport.reserve` (the turn belongs to the current task)."""
+        if _RESERVED.get() is self:
+            yield
+            return
+        if self._closed or not await self._acquire(timeout):
+            raise _no_turn(self._closed, what, timeout)
+        with _holding(self, self._turns.release):
+            yield
+
+    async def _attempt_in_turn(self, p: _core.Prepared, timeout: float) -> _Result | _core.Failure:
+        if _RESERVED.get() is self:
+            return await self._attempt(p, timeout)
+        end = time.monotonic() + timeout
+        if not await self._acquire(timeout):
+            return _core.Failure(_no_turn(self._closed, p.endpoint, timeout, p.url), retryable=False)
+        try:
+            return await self._attempt(p, max(0.001, end - time.monotonic()))  # the wait counts
+        finally:
+            self._turns.release()
+
     async def _attempt(self, p: _core.Prepared, timeout: float) -> _Result | _core.Failure:
-        await self._open_pool()
+        if self._closed or await self._open_pool() is None:
+            return _core.Failure(_closed_error(p.endpoint, p.url), retryable=False)
         phase = _core.Phase.begin(timeout)
+        limit = _core.BodyLimit(p)
 
         async def trace(name: str, info: dict[str, Any]) -> None:
             phase.on_trace(name, info)
@@ -327,9 +487,15 @@ class AsyncHttpTransport:
                 )
                 response = await self._client.send(request, stream=True)
                 try:
+                    too_large = limit.declared(response.headers)
+                    if too_large is not None:
+                        return too_large
                     chunks: list[bytes] = []
                     async for chunk in response.aiter_bytes():
                         chunks.append(chunk)
+                        too_large = limit.feed(chunk)
+                        if too_large is not None:
+                            return too_large
                         if phase.refresh() <= 0:
                             return _core.timeout_failure(p, phase, None, connecting=False)
                 finally:
@@ -339,7 +505,7 @@ class AsyncHttpTransport:
         except (httpx.HTTPError, OSError) as exc:
             return _core.map_exception(p, phase, exc)
         except RuntimeError as exc:  # httpx: "client has been closed"
-            if self._client.is_closed:
+            if self._closed:
                 err = _closed_error(p.endpoint, p.url)
                 err.__cause__ = exc
                 return _core.Failure(err)
@@ -349,14 +515,9 @@ class AsyncHttpTransport:
         return value if isinstance(value, _core.Failure) else (value, status)
 
     async def aclose(self) -> None:
-        """Close the connection pool; later requests raise :class:`TransportError`."""
+        """Close the connection pool; requests in flight and later ones raise :class:`TransportError`."""
         self._closed = True
-        if self._pool is None and self._pool_future is not None:
-            try:
-                self._pool = await self._pool_future
-            except Exception:  # the pool never opened: nothing to close
-                return
-        if self._pool is not None:
+        if self._pool is not None:  # a pool still being built is dropped unused (see _open_pool)
             await self._pool.aclose()
 
     async def __aenter__(self) -> AsyncHttpTransport:

@@ -24,10 +24,21 @@ import attrs
 
 from hyperliquid_client.runtime.errors import ConfigError
 
-__all__ = ["DEFAULT_RETRY_STATUSES", "RandomSource", "RetryPolicy", "TransportConfig", "resolve_timeout"]
+__all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "DEFAULT_RETRY_STATUSES",
+    "RandomSource",
+    "RetryPolicy",
+    "TransportConfig",
+    "resolve_timeout",
+]
 
 #: HTTP statuses retried by default: rate limited and the transient server errors.
 DEFAULT_RETRY_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})
+
+#: The largest response body accepted by default (16 MiB, far above any real API answer; the few
+#: endpoints known to answer more, such as the stats files, raise it in their spec).
+DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 
 
 class RandomSource(Protocol):
@@ -120,15 +131,26 @@ class TransportConfig:
 
     ``default_timeout`` is the total deadline (seconds) of a request when neither the call nor the
     endpoint's spec gives one.  ``verify_tls=False`` disables certificate verification and logs a
-    warning.  ``max_connections``/``keepalive`` size the pool (HTTP/1.1 keep-alive).
+    warning.  ``max_connections`` bounds the requests in flight (more wait for a free connection,
+    within their deadline); ``keepalive`` is how many idle connections are kept open for reuse
+    (``None``: all of them, so a busy client keeps reusing ``max_connections`` connections instead
+    of opening a new one, with a new TLS handshake, per request).  ``max_response_bytes`` is the
+    largest response body accepted (an endpoint's spec may allow more): a larger one is abandoned
+    as soon as it passes the limit and raises :class:`InvalidResponseError`.
     """
 
     default_timeout: float = 10.0
     verify_tls: bool = True
     retry: RetryPolicy = attrs.field(factory=RetryPolicy)
     max_connections: int = 20
-    keepalive: int = 10
+    keepalive: int | None = None
     user_agent: str = "hyperliquid-python/0.1"
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+
+    @property
+    def idle_connections(self) -> int:
+        """Idle connections kept open for reuse (``keepalive``, else ``max_connections``)."""
+        return self.max_connections if self.keepalive is None else self.keepalive
 
     def __attrs_post_init__(self) -> None:
         if not _is_number(self.default_timeout) or self.default_timeout <= 0:
@@ -143,7 +165,9 @@ class TransportConfig:
             or self.max_connections < 1
         ):
             raise ConfigError("max_connections", f"must be an integer >= 1, got {self.max_connections!r}")
-        if not _is_int(self.keepalive, 0):
-            raise ConfigError("keepalive", f"must be an integer >= 0, got {self.keepalive!r}")
+        if self.keepalive is not None and not _is_int(self.keepalive, 0):
+            raise ConfigError("keepalive", f"must be an integer >= 0 or None, got {self.keepalive!r}")
+        if not _is_int(self.max_response_bytes, 1):
+            raise ConfigError("max_response_bytes", f"must be an integer >= 1, got {self.max_response_bytes!r}")
         if not isinstance(self.user_agent, str) or not self.user_agent or any(c in self.user_agent for c in "\r\n\0"):
             raise ConfigError("user_agent", "must be a non-empty single-line string")

@@ -1,0 +1,56 @@
+"""What errors say through the client (issue 16): one name per endpoint, a metadata timeout that
+speaks of the market."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from hyperliquid_client import Client, ClientConfig
+from hyperliquid_client.runtime import errors
+from hyperliquid_client.runtime.events import Event, EventBus
+from hyperliquid_client.runtime.transport import RetryPolicy, TransportConfig
+from hyperliquid_client.testing import FakeExchange, Fault
+
+KEY = "0x" + "11" * 32
+CONFIG = ClientConfig(warm=False, transport=TransportConfig(retry=RetryPolicy.NO_RETRY))
+
+
+@pytest.fixture
+def fx() -> Iterator[FakeExchange]:
+    with FakeExchange() as fake:
+        yield fake
+
+
+def test_one_name_per_endpoint_in_errors_and_events(fx: FakeExchange) -> None:
+    bus = EventBus()
+    seen: list[Event] = []
+    bus.subscribe("request.end", seen.append)
+    with Client(http_url=fx.http_url, config=CONFIG, events=bus) as client:
+        fx.add_fault("/info", Fault.status(500), count=1, match={"type": "l2Book"})
+        with pytest.raises(errors.HTTPStatusError) as status:
+            client.info.l2_book("BTC")
+        fx.set_info("l2Book", {"coin": "BTC", "levels": "garbage", "time": 1})
+        with pytest.raises(errors.InvalidResponseError) as garbled:
+            client.info.l2_book("BTC")
+        fx.add_fault("/info", Fault.hang(), count=1, match={"type": "l2Book"})
+        with pytest.raises(errors.TimeoutError) as late:
+            client.info.l2_book("BTC", timeout=0.3)
+    for err in (status.value, garbled.value, late.value):
+        assert "info.l2Book" in str(err)
+        assert err.endpoint == "info.l2Book"  # type: ignore[attr-defined]
+    assert {e["endpoint"] for e in seen} == {"info.l2Book"}
+
+
+def test_a_metadata_timeout_speaks_of_the_market(fx: FakeExchange) -> None:
+    fx.add_fault("/info", Fault.hang(), match={"type": "meta"})
+    config = ClientConfig(warm=False, metadata_timeout=0.3)
+    with (
+        Client(http_url=fx.http_url, wallet=KEY, config=config) as client,
+        pytest.raises(errors.MetadataUnavailableError) as info,
+    ):
+        client.exchange.order("BTC", True, "0.01", "50000")
+    message = str(info.value)
+    assert "perp metadata (meta) to resolve 'BTC' within 0.3s (no answer)" in message
+    assert "cache" not in message and fx.http_url not in message
