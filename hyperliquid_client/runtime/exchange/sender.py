@@ -3,7 +3,11 @@
 :class:`ActionSender` (sync) and :class:`AsyncActionSender` implement the ``SyncSender`` /
 ``AsyncSender`` protocols of :mod:`hyperliquid_client.runtime.caller`.  Each call:
 
-1. picks the wallet (the call's, else the configured one) and a fresh nonce for it;
+1. picks the wallet (the call's, else the configured one), waits for a free connection of the
+   transport, then takes a nonce from the process-wide nonce window (see
+   :mod:`~hyperliquid_client.runtime.signing.nonces`): the nonce is as fresh as possible when the
+   request reaches the wire, and at most ``NONCE_WINDOW - 1`` later nonces of the signer can
+   overtake it, whatever the number of clients, threads and tasks;
 2. fills the user-signed keys (nonce key, ``signatureChainId``, ``hyperliquidChain``), signs
    per the endpoint's signing kind (L1 phantom agent, user-signed EIP-712, multi-sig outer);
 3. with ``verify_signatures`` (default), recovers the signer from the body as the server will
@@ -18,7 +22,6 @@ is reported as indeterminate too.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
@@ -35,6 +38,7 @@ from hyperliquid_client.runtime.results import ExchangeResult
 from hyperliquid_client.runtime.signing import NonceManager, SigningBackend, Wallet, normalize_address, resolve_backend
 from hyperliquid_client.runtime.signing.eip712 import chain_id_from_hex
 from hyperliquid_client.runtime.transport import AsyncHttpTransport, HttpTransport, RetryPolicy
+from hyperliquid_client.runtime.transport._core import validate_timeout
 
 __all__ = ["DEFAULT_NONCES", "AsyncActionSender", "ActionSender"]
 
@@ -46,15 +50,11 @@ DEFAULT_NONCES = NonceManager()
 
 _KEEP_SIGNED = 256
 
-#: Signed actions a sender has in flight at once.  The exchange keeps each signer's 100 highest
-#: nonces and refuses one below the smallest of them, so requests that overtake each other on the
-#: way (a connection pool, a busy loop) must stay well under 100 or the slowest get "nonce too low".
-#: The nonce is taken after a slot is free, so at most this many can overtake any action.
-MAX_IN_FLIGHT = 64
-
 
 class _SenderBase:
     """Configuration and the pure steps shared by the sync and async senders."""
+
+    transport: HttpTransport | AsyncHttpTransport
 
     def __init__(
         self,
@@ -130,6 +130,19 @@ class _SenderBase:
         """Reserve the next nonce of ``wallet`` (the configured one by default), e.g. for multi-sig."""
         return self.nonces.next(self._wallet(wallet).address)
 
+    def _budget(self, endpoint: EndpointSpec, timeout: float | None) -> float:
+        """The call's total deadline in seconds: waiting for a connection and a nonce included."""
+        if timeout is None:
+            timeout = endpoint.timeout if endpoint.timeout is not None else self.transport.config.default_timeout
+        return validate_timeout(timeout, self.transport.config.default_timeout)
+
+    def _check_vault(self, endpoint: EndpointSpec, vault_address: str | None) -> str | None:
+        if vault_address is not None and not endpoint.vault:
+            raise InvalidInputError(
+                "vault_address", f"None: {endpoint.wire} is never hashed with a vault address", vault_address
+            )
+        return vault_address if vault_address is not None else (self.vault_address if endpoint.vault else None)
+
     def sign(
         self,
         endpoint: EndpointSpec,
@@ -140,17 +153,28 @@ class _SenderBase:
         expires_after: int | None = None,
         nonce: int | None = None,
     ) -> SignedAction:
-        """Sign ``action`` without sending it (what :meth:`send` posts).  Raises before any I/O."""
+        """Sign ``action`` without sending it (what :meth:`send` posts).  Raises before any I/O.
+
+        Without ``nonce`` the next one of the wallet is taken outside the nonce window: send the
+        result soon (before 100 later actions of that signer) or the exchange refuses it.
+        """
         w = self._wallet(wallet)
-        if vault_address is not None and not endpoint.vault:
-            raise InvalidInputError(
-                "vault_address", f"None: {endpoint.wire} is never hashed with a vault address", vault_address
-            )
-        vault = vault_address if vault_address is not None else (self.vault_address if endpoint.vault else None)
+        vault = self._check_vault(endpoint, vault_address)
         if nonce is None:
             nonce = self.nonces.next(w.address)
         elif type(nonce) is int and nonce >= 0:
             self.nonces.observe(w.address, nonce)
+        return self._sign(endpoint, action, w, vault, expires_after, nonce)
+
+    def _sign(
+        self,
+        endpoint: EndpointSpec,
+        action: dict[str, Any],
+        w: Wallet,
+        vault: str | None,
+        expires_after: int | None,
+        nonce: int,
+    ) -> SignedAction:
         try:
             return sign_action(
                 self.signer,
@@ -260,6 +284,11 @@ class _SenderBase:
 _NO_RETRY = RetryPolicy.NO_RETRY
 
 
+def _left(end: float) -> float:
+    """Seconds left before ``end`` (at least 1 ms: the callee reports the timeout itself)."""
+    return max(0.001, end - time.monotonic())
+
+
 class ActionSender(_SenderBase):
     """Signs and posts exchange actions over an :class:`HttpTransport` (a ``SyncSender``).
 
@@ -294,8 +323,7 @@ class ActionSender(_SenderBase):
             verify_signatures=verify_signatures,
             signature_chain_id=signature_chain_id,
         )
-        self.transport = transport
-        self._slots = threading.BoundedSemaphore(MAX_IN_FLIGHT)
+        self.transport: HttpTransport = transport
 
     def send(
         self,
@@ -314,13 +342,26 @@ class ActionSender(_SenderBase):
         :class:`ApiRejectedError` when the exchange refuses the whole action,
         :class:`IndeterminateError` when the outcome is unknown, transport errors when nothing
         was sent.  ``nonce`` overrides the nonce manager (multi-sig: the inner signers' nonce).
-        At most :data:`MAX_IN_FLIGHT` actions are in flight at once (see there); more wait.
+        ``timeout`` bounds the whole call: waiting for a free connection and a nonce may take
+        half of it (then :class:`TimeoutError`, nothing sent), the request keeps the rest — an
+        action is never sent with too little time left to hear its answer.
         """
-        with self._slots:
-            signed = self.sign(
-                endpoint, action, wallet=wallet, vault_address=vault_address, expires_after=expires_after, nonce=nonce
-            )
-            return self.post(signed, timeout=timeout)
+        w = self._wallet(wallet)
+        vault = self._check_vault(endpoint, vault_address)
+        budget = self._budget(endpoint, timeout)
+        end = time.monotonic() + budget
+        waited = end - budget / 2  # waiting may take half the budget: the request keeps the rest
+        with self.transport.reserve(budget / 2, endpoint.qualified_name):
+            if nonce is not None:
+                signed = self.sign(
+                    endpoint, action, wallet=w, vault_address=vault, expires_after=expires_after, nonce=nonce
+                )
+                return self.post(signed, timeout=_left(end))
+            taken = self.nonces.acquire(w.address, _left(waited))
+            try:
+                return self.post(self._sign(endpoint, action, w, vault, expires_after, taken), timeout=_left(end))
+            finally:
+                self.nonces.release(w.address, taken)
 
     def post(self, signed: SignedAction, *, timeout: float | None = None, resend: bool = False) -> ExchangeResult:
         """Post an already signed action once and classify the answer."""
@@ -381,8 +422,7 @@ class AsyncActionSender(_SenderBase):
             verify_signatures=verify_signatures,
             signature_chain_id=signature_chain_id,
         )
-        self.transport = transport
-        self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self.transport: AsyncHttpTransport = transport
 
     async def send(
         self,
@@ -396,11 +436,22 @@ class AsyncActionSender(_SenderBase):
         nonce: int | None = None,
     ) -> ExchangeResult:
         """Async :meth:`ActionSender.send` (signing runs inline: it takes well under a millisecond)."""
-        async with self._slots:
-            signed = self.sign(
-                endpoint, action, wallet=wallet, vault_address=vault_address, expires_after=expires_after, nonce=nonce
-            )
-            return await self.post(signed, timeout=timeout)
+        w = self._wallet(wallet)
+        vault = self._check_vault(endpoint, vault_address)
+        budget = self._budget(endpoint, timeout)
+        end = time.monotonic() + budget
+        waited = end - budget / 2
+        async with self.transport.reserve(budget / 2, endpoint.qualified_name):
+            if nonce is not None:
+                signed = self.sign(
+                    endpoint, action, wallet=w, vault_address=vault, expires_after=expires_after, nonce=nonce
+                )
+                return await self.post(signed, timeout=_left(end))
+            taken = await self.nonces.aacquire(w.address, _left(waited))
+            try:
+                return await self.post(self._sign(endpoint, action, w, vault, expires_after, taken), timeout=_left(end))
+            finally:
+                self.nonces.release(w.address, taken)
 
     async def post(self, signed: SignedAction, *, timeout: float | None = None, resend: bool = False) -> ExchangeResult:
         """Async :meth:`ActionSender.post`."""

@@ -29,7 +29,7 @@ from .backends import (
 from .eip712 import USER_SIGNED_TYPES, user_signed_type
 from .hashing import action_msgpack
 from .multisig import build_multi_sig_action
-from .nonces import NonceManager
+from .nonces import NONCE_WINDOW, LocalNonceSource, NonceManager, NonceSource
 from .signature import Signature
 from .signer import (
     action_hash,
@@ -62,7 +62,10 @@ __all__ = [
     "EthAccountBackend",
     "KeyRedactionFilter",
     "NativeBackend",
+    "NONCE_WINDOW",
+    "LocalNonceSource",
     "NonceManager",
+    "NonceSource",
     "Signature",
     "SigningBackend",
     "Wallet",
