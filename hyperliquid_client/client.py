@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
+import time
 import warnings
 import weakref
 from collections.abc import Callable, Mapping
@@ -60,6 +62,21 @@ _log = get_logger("hyperliquid_client.client")
 #: rows still unwritten then are dropped and reported (``storage.drop``, reason ``close_timeout``).
 STORAGE_CLOSE_TIMEOUT = 10.0
 
+#: How long closing a client waits, in all, for its background work (warmers, WebSocket) to end.
+#: Nothing it waits for depends on the network: requests in flight are woken by closing the
+#: transport; what is still running at the deadline ends on its own and touches nothing.
+CLOSE_TIMEOUT = 0.1
+
+
+def _close_hub(hub: StreamHub, timeout: float) -> None:
+    """Close the WebSocket side, waiting at most ``timeout`` seconds (the rest goes on in the background)."""
+    if not hub.opened:
+        hub.close()
+        return
+    closer = threading.Thread(target=hub.close, name="hl-close-ws", daemon=True)
+    closer.start()
+    closer.join(timeout)
+
 
 @attrs.frozen
 class ClientConfig:
@@ -86,10 +103,15 @@ class ClientConfig:
     storage: StorageConfig | None = None
 
 
-def _wallet(value: Wallet | str | None) -> Wallet | None:
+def _to_wallet(value: Wallet | str | None) -> Wallet | None:
+    """The ``wallet`` argument as a :class:`Wallet` (error reporters record frames' locals: converted
+    first thing in a constructor, the key is held as text by no frame of the library)."""
     if value is None or isinstance(value, Wallet):
         return value
-    return Wallet.from_key(value)
+    try:
+        return Wallet.from_key(value)
+    finally:
+        del value
 
 
 def _resolve(
@@ -119,9 +141,10 @@ def _collect_unclosed(
 ) -> None:
     """Finalizer of a :class:`Client` that was never closed: stop its threads, close its sockets."""
     warnings.warn(f"unclosed {name}: call close() or use `with Client(...)`", ResourceWarning, stacklevel=1)
-    warmup.stop(timeout=0.5)
-    hub.close()
+    warmup.stop(timeout=0)
     transport.close()
+    _close_hub(hub, CLOSE_TIMEOUT)
+    warmup.stop(timeout=CLOSE_TIMEOUT)
     if storage is not None:
         storage.close(timeout=STORAGE_CLOSE_TIMEOUT)
 
@@ -147,7 +170,7 @@ class _Base:
         self.config = config or ClientConfig()
         self.network = _resolve(network, http_url, ws_url, env if env is not None else os.environ)
         self.events = events if events is not None else EventBus()
-        self.wallet = _wallet(wallet)
+        self.wallet = _to_wallet(wallet)
         self.account_address = account_address.lower() if account_address else None
         self.vault_address = vault_address.lower() if vault_address else None
         self.cache = TTLCache(self.config.cache, events=self.events)
@@ -206,8 +229,11 @@ class _Base:
         return self.wallet.address if self.wallet is not None else None
 
     def __repr__(self) -> str:
-        who = self.wallet.address if self.wallet is not None else "no wallet"
-        return f"{type(self).__name__}(network={self.network.name!r}, url={self.network.http_url!r}, wallet={who})"
+        network, wallet = getattr(self, "network", None), getattr(self, "wallet", None)
+        if network is None:  # construction failed (an error reporter may render it from a frame)
+            return f"{type(self).__name__}(<not initialised>)"
+        who = wallet.address if wallet is not None else "no wallet"
+        return f"{type(self).__name__}(network={network.name!r}, url={network.http_url!r}, wallet={who})"
 
 
 class Client(_Base):
@@ -238,6 +264,11 @@ class Client(_Base):
         events: EventBus | None = None,
         env: Mapping[str, str] | None = None,
     ) -> None:
+        try:
+            wallet = _to_wallet(wallet)  # first: no library frame may hold the key as text
+        except BaseException:
+            del wallet  # not even a mistyped one
+            raise
         super().__init__(
             network,
             http_url=http_url,
@@ -294,16 +325,20 @@ class Client(_Base):
     def close(self) -> None:
         """Stop the warmers, close the WebSocket and the HTTP pool, flush storage.  Idempotent.
 
-        Storage gets :data:`STORAGE_CLOSE_TIMEOUT` seconds to write what it buffered; rows still
-        unwritten then (the database is down) are dropped and reported, so closing never hangs.
+        Returns within :data:`CLOSE_TIMEOUT` (0.1 s) whatever the network does: requests in flight
+        fail at once, and what still runs at the deadline ends on its own.  Storage gets
+        :data:`STORAGE_CLOSE_TIMEOUT` seconds to write what it buffered; rows still unwritten then
+        (the database is down) are dropped and reported, so closing never hangs.
         """
         if self._closed:
             return
         self._closed = True
         self._finalizer.detach()
-        self.warmup.stop()
-        self._hub.close()
+        deadline = time.monotonic() + CLOSE_TIMEOUT
+        self.warmup.stop(timeout=0)  # first, so that the failures closing causes are not reported
         self.transport.close()
+        _close_hub(self._hub, deadline - time.monotonic())
+        self.warmup.stop(timeout=deadline - time.monotonic())
         if self.storage is not None:
             self.storage.close(timeout=STORAGE_CLOSE_TIMEOUT)
 
@@ -336,6 +371,11 @@ class AsyncClient(_Base):
         events: EventBus | None = None,
         env: Mapping[str, str] | None = None,
     ) -> None:
+        try:
+            wallet = _to_wallet(wallet)  # first: no library frame may hold the key as text
+        except BaseException:
+            del wallet  # not even a mistyped one
+            raise
         super().__init__(
             network,
             http_url=http_url,
@@ -360,6 +400,7 @@ class AsyncClient(_Base):
         self.warmup = self._warmup(self.markets)
         self._started = False
         self._closed = False
+        self._closing: asyncio.Task[None] | None = None
 
     async def _fetch_info(self, body: Mapping[str, Any]) -> Any:
         return await self.caller.raw(self._info_endpoint(body), dict(body))
@@ -384,13 +425,23 @@ class AsyncClient(_Base):
             await self.warmup.astart()
 
     async def aclose(self) -> None:
-        """Stop the warmers, close the WebSocket and the HTTP pool.  Idempotent."""
+        """Stop the warmers, close the WebSocket and the HTTP pool, flush storage.  Idempotent.
+
+        Returns within :data:`CLOSE_TIMEOUT` whatever the network does (storage aside, as for
+        :meth:`Client.close`).
+        """
         if self._closed:
             return
         self._closed = True
-        await self.warmup.astop()
-        await self._hub.aclose()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CLOSE_TIMEOUT
+        await self.warmup.astop(timeout=CLOSE_TIMEOUT)
         await self.transport.aclose()
+        if self._hub.opened:
+            self._closing = loop.create_task(self._hub.aclose())
+            await asyncio.wait({self._closing}, timeout=max(0.0, deadline - loop.time()))
+        else:
+            await self._hub.aclose()
         if self.storage is not None:
             await asyncio.to_thread(self.storage.close, STORAGE_CLOSE_TIMEOUT)
 

@@ -80,6 +80,30 @@ def test_expired_entry_never_fresh_stale_only_when_asked() -> None:
     assert len(cache) == 0
 
 
+def test_expired_entries_are_freed_promptly_without_reading_their_key() -> None:
+    """A big answer does not outlive its TTL in memory (issue 16: kept up to an hour before)."""
+    clock = Clock()
+    bus = EventBus()
+    seen = recorder(bus, "cache.evict")
+    cache = TTLCache(events=bus, clock=clock)  # the defaults a client uses
+    big = "x" * 10_000_000
+    cache.set(("info.l2Book", "padded"), big, ttl=1)
+    cache.set("small", 1, ttl=60)
+    del big
+    clock.advance(2)
+    cache.set("other", 2)  # any later write frees what expired, the big value's key never read again
+    assert cache.keys() == ["small", "other"]
+    assert [(e["key"], e["reason"]) for e in seen] == [(("info.l2Book", "padded"), "expired")]
+    with_stale = TTLCache(CacheConfig(max_stale=10), clock=clock)
+    with_stale.set("a", 1, ttl=1)
+    clock.advance(5)
+    assert with_stale.get("b") is None  # a miss sweeps too, but "a" is still within max_stale
+    assert with_stale.keys() == ["a"]
+    clock.advance(10)
+    assert with_stale.get("b") is None
+    assert with_stale.keys() == []
+
+
 def test_real_clock_expiry() -> None:
     cache = TTLCache()
     cache.set("k", 1, ttl=0.05)
@@ -385,7 +409,7 @@ async def test_async_timeout_and_cancelled_caller_do_not_cancel_the_fetch() -> N
 
 def test_stale_on_error_is_explicit() -> None:
     clock = Clock()
-    cache = TTLCache(clock=clock)
+    cache = TTLCache(CacheConfig(max_stale=60), clock=clock)
     cache.set("k", "old", ttl=1)
     clock.advance(2)
 

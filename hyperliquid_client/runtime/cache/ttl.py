@@ -4,10 +4,12 @@ Semantics (the contract the rest of the library relies on):
 
 * **Freshness.**  Every entry has its own TTL (``set(key, value, ttl)``; ``ttl=None`` uses
   :attr:`CacheConfig.default_ttl`).  An entry whose TTL has passed is *expired* and is never
-  returned as fresh: :meth:`TTLCache.get` reports a miss.  Expired entries are retained (for at
-  most :attr:`CacheConfig.max_stale` seconds, or until evicted) only so that a caller may ask
-  for them *explicitly* with ``get(key, allow_stale=True)`` or
-  ``get_or_fetch(..., stale_on_error=True)`` while the API is down.
+  returned as fresh: :meth:`TTLCache.get` reports a miss.  Expired entries are retained only
+  when :attr:`CacheConfig.max_stale` asks for it (default ``0``: not at all), for at most that many
+  seconds, so that a caller may ask for them *explicitly* with ``get(key, allow_stale=True)`` or
+  ``get_or_fetch(..., stale_on_error=True)`` while the API is down.  Entries past their
+  retention are freed by the next write or miss (in expiry order, without scanning the cache),
+  not kept until the key is read again.
 * **Bound and eviction policy.**  The cache holds at most ``max_entries`` entries and, when
   ``max_bytes`` is set, at most ``max_bytes`` bytes of (estimated) value size.  When an
   insertion would exceed a bound, the cache first drops *expired* entries (earliest expiry
@@ -121,8 +123,8 @@ class CacheConfig:
     ``max_entries``: most entries held (live and retained-expired together).
     ``max_bytes``: optional bound on the summed estimated size of values (``sizeof``).
     ``default_ttl``: seconds an entry stays fresh when ``set``/``get_or_fetch`` get ``ttl=None``.
-    ``max_stale``: seconds an expired entry is retained for explicit stale reads (``None``: until
-    evicted; ``0``: drop at expiry).
+    ``max_stale``: seconds an expired entry is retained for explicit stale reads (``0``, the
+    default: freed at expiry; ``None``: until evicted).
     ``sizeof``: size estimator used when ``max_bytes`` is set (default :func:`approx_sizeof`).
     ``name``: the ``cache`` field of every event this cache emits.
     """
@@ -130,7 +132,7 @@ class CacheConfig:
     max_entries: int = attrs.field(default=10_000, validator=_check_positive("max_entries"))
     max_bytes: int | None = attrs.field(default=None, validator=_check_positive("max_bytes"))
     default_ttl: float = attrs.field(default=60.0, validator=_check_positive("default_ttl"))
-    max_stale: float | None = 3600.0
+    max_stale: float | None = 0.0
     sizeof: Callable[[Any], int] | None = None
     name: str = "default"
 
@@ -367,6 +369,7 @@ class TTLCache:
         now = self._clock()
         pending = self._pending("cache.hit", "cache.miss", "cache.expire", "cache.evict")
         with self._lock:
+            self._sweep(now, pending)
             entry = self._data.get(key)
             if entry is not None and entry.expires_at > now:  # stored meanwhile
                 self._data.move_to_end(key)
@@ -477,7 +480,28 @@ class TTLCache:
         if _log.isEnabledFor(_DEBUG):
             log(_log, _DEBUG, "cache entry evicted", cache=self._name, key=key, reason=reason)
 
+    def _sweep(self, now: float, pending: _Pending | None) -> None:
+        """Free entries past their stale retention, earliest expiry first (cheap when there are none)."""
+        max_stale = self.config.max_stale
+        if max_stale is not None:
+            self._drop_expired(now - max_stale, pending, lambda: True)
+
+    def _drop_expired(self, until: float, pending: _Pending | None, more: Callable[[], bool]) -> None:
+        """Drop entries that expired by ``until``, earliest first, while ``more()``."""
+        heap = self._heap
+        data = self._data
+        while heap and heap[0][0] <= until and more():
+            _, _, key, entry = heapq.heappop(heap)
+            if data.get(key) is not entry:
+                continue  # overwritten or already gone
+            if not entry.expired_noted:
+                entry.expired_noted = True
+                self._expirations += 1
+                self._note(pending, "cache.expire", key=key)
+            self._drop(key, entry, "expired", pending)
+
     def _store(self, key: Hashable, value: Any, ttl: float, pending: _Pending | None) -> None:
+        self._sweep(self._clock(), pending)
         old = self._data.pop(key, None)
         if old is not None:
             self._bytes -= old.size
@@ -515,18 +539,9 @@ class TTLCache:
     def _make_room(self, extra_entries: int, extra_bytes: int, now: float, pending: _Pending | None) -> None:
         if not self._over(extra_entries, extra_bytes):
             return
-        heap = self._heap
-        data = self._data
         # 1. expired entries, earliest expiry first
-        while heap and heap[0][0] <= now and self._over(extra_entries, extra_bytes):
-            _, _, key, entry = heapq.heappop(heap)
-            if data.get(key) is not entry:
-                continue  # overwritten or already gone
-            if not entry.expired_noted:
-                entry.expired_noted = True
-                self._expirations += 1
-                self._note(pending, "cache.expire", key=key)
-            self._drop(key, entry, "expired", pending)
+        self._drop_expired(now, pending, lambda: self._over(extra_entries, extra_bytes))
+        data = self._data
         # 2. least recently used live entries
         while data and self._over(extra_entries, extra_bytes):
             key, entry = next(iter(data.items()))
@@ -544,6 +559,7 @@ class TTLCache:
     ) -> tuple[bool, Any, _Flight | None, bool]:
         """Under the lock: (hit, value, flight, leader)."""
         now = self._clock()
+        self._sweep(now, pending)
         if not force:
             entry = self._data.get(key)
             if entry is not None:

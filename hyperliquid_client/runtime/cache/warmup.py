@@ -328,35 +328,47 @@ class WarmupManager:
             delay = max(delay, float(error.retry_after))
         return delay
 
-    def _attempt_sync(self, warmer: Warmer) -> BaseException | None:
+    def _attempt_sync(self, warmer: Warmer, stop: threading.Event) -> BaseException | None:
+        def fetch() -> Any:
+            value = warmer.call_sync()
+            if stop.is_set():  # stopped meanwhile: store nothing in the cache of a closed client
+                raise _Stopped(warmer.name)
+            return value
+
         try:
             if warmer.key is not None:
                 self.cache.refresh(
                     warmer.key,
-                    warmer.call_sync,
+                    fetch,
                     ttl=warmer.ttl,
                     timeout=warmer.timeout,
                     supersede_after=warmer.timeout,
                 )
             else:
-                _call_with_timeout(warmer.call_sync, warmer.timeout, warmer.name)
+                _call_with_timeout(fetch, warmer.timeout, warmer.name)
         except Exception as exc:
             return exc
         return None
 
-    async def _attempt_async(self, warmer: Warmer) -> BaseException | None:
+    async def _attempt_async(self, warmer: Warmer, stop: threading.Event) -> BaseException | None:
+        async def fetch() -> Any:
+            value = await warmer.call_async()
+            if stop.is_set():
+                raise _Stopped(warmer.name)
+            return value
+
         try:
             if warmer.key is not None:
                 await self.cache.arefresh(
                     warmer.key,
-                    warmer.call_async,
+                    fetch,
                     ttl=warmer.ttl,
                     timeout=warmer.timeout,
                     supersede_after=warmer.timeout,
                 )
             else:
                 try:
-                    await asyncio.wait_for(warmer.call_async(), warmer.timeout)
+                    await asyncio.wait_for(fetch(), warmer.timeout)
                 except TimeoutError:  # asyncio's (the builtin)
                     raise errors.TimeoutError(
                         f"warmer {warmer.name} got no answer within {warmer.timeout:g}s",
@@ -399,7 +411,7 @@ class WarmupManager:
     def _thread_main(self, warmer: Warmer, stop: threading.Event) -> None:
         wake = self._wake[warmer.name]
         while not stop.is_set():
-            error = self._attempt_sync(warmer)
+            error = self._attempt_sync(warmer, stop)
             if stop.is_set():
                 break
             self._record(warmer, error)
@@ -407,21 +419,27 @@ class WarmupManager:
             wake.clear()
 
     def stop(self, timeout: float = 2.0) -> None:
-        """Stop the warmers (sync or async ones).  A fetch in progress is abandoned, not awaited."""
+        """Stop the warmers (sync or async ones).  A fetch in progress is abandoned, not awaited.
+
+        Waits at most ``timeout`` seconds *in all* for the threads to end (not per thread): a
+        thread blocked in I/O is left to end on its own — it stores nothing and records nothing
+        once stopped.  ``timeout=0`` only signals.
+        """
+        deadline = time.monotonic() + max(0.0, timeout)
         self._stop.set()
         for ev in self._wake.values():
             ev.set()
-        launcher = self._launcher
-        if launcher is not None:
-            launcher.join(timeout)
-            self._launcher = None
-        for t in self._threads:
-            if t.is_alive():
-                t.join(timeout)
-        self._threads = []
         if self._tasks and self._loop is not None and not self._loop.is_closed():
             for task in self._tasks:
                 self._loop.call_soon_threadsafe(task.cancel)
+        launcher = self._launcher
+        for t in ([launcher] if launcher is not None else []) + self._threads:
+            left = deadline - time.monotonic()
+            if left > 0 and t.is_alive() and t is not threading.current_thread():
+                t.join(left)
+        if launcher is not None and not launcher.is_alive():
+            self._launcher = None
+        self._threads = [t for t in self._threads if t.is_alive()]  # a later stop() may wait for them
         self._running = False
 
     def refresh_now(self, name: str | None = None) -> None:
@@ -457,7 +475,7 @@ class WarmupManager:
     async def _task_main(self, warmer: Warmer, stop: threading.Event) -> None:
         wake = self._async_wake[warmer.name]
         while not stop.is_set():
-            error = await self._attempt_async(warmer)
+            error = await self._attempt_async(warmer, stop)
             if stop.is_set():
                 break
             self._record(warmer, error)
@@ -467,16 +485,16 @@ class WarmupManager:
                 pass
             wake.clear()
 
-    async def astop(self) -> None:
-        """Cancel the warmer tasks and wait for them to finish."""
+    async def astop(self, timeout: float | None = None) -> None:
+        """Cancel the warmer tasks and wait for them to finish (at most ``timeout`` seconds)."""
         self._stop.set()
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
         if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.wait(tasks, timeout=timeout)
         if self._threads:
-            self.stop()
+            self.stop(timeout=0)
         self._running = False
 
     async def __aenter__(self) -> WarmupManager:
@@ -485,6 +503,13 @@ class WarmupManager:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.astop()
+
+
+class _Stopped(errors.HyperliquidError):
+    """A warmer's fetch ended after its manager was stopped: the value is dropped."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"warmer {name} was stopped")
 
 
 def _call_with_timeout(fn: Callable[[], Any], timeout: float, name: str) -> Any:
