@@ -4,12 +4,17 @@ Every exception derives from :class:`HyperliquidError`.  The tree mirrors httpx'
 (transport → timeout), and each class carries the details a caller needs as attributes.
 The original cause is always chained (``raise ... from exc``).
 
-Messages never contain secrets: private keys never reach an exception; request bodies are
-not embedded (only endpoint names, statuses and short, non-secret excerpts).
+Messages never contain secrets: request bodies are not embedded (only endpoint names, statuses
+and short, non-secret excerpts); a long hex value shown as "got" (an address, a hash, a private key
+passed in the wrong parameter) is shortened to its first characters; and the hex of any loaded
+:class:`~hyperliquid_client.runtime.signing.Wallet` key is replaced in every message, whatever
+put it there.
 """
 
 from __future__ import annotations
 
+import re
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,6 +40,9 @@ __all__ = [
 ]
 
 _EXCERPT = 200
+#: a run of hex digits long enough to be an address, a hash or a key (a cloid has 32)
+_HEX_RUN = re.compile(r"(?:0[xX])?[0-9a-fA-F]{32,}")
+_WALLET_MODULE = "hyperliquid_client.runtime.signing.wallet"
 
 
 def _excerpt(text: str | bytes | None) -> str | None:
@@ -45,10 +53,26 @@ def _excerpt(text: str | bytes | None) -> str | None:
     return text if len(text) <= _EXCERPT else text[:_EXCERPT] + "…"
 
 
+def _redact_keys(text: str) -> str:
+    """``text`` with the hex of every loaded wallet key replaced (no wallet module: no wallet)."""
+    wallet = sys.modules.get(_WALLET_MODULE)
+    return text if wallet is None else wallet.redact(text)
+
+
+def _shorten_hex(text: str) -> str:
+    """``text`` with each long hex run cut to its first 4 digits: ``0x4c0b…(66 chars)``.
+
+    What error messages show of a rejected value that may be secret (a private key passed as an
+    address): enough to recognise it, never enough to use it.
+    """
+    return _HEX_RUN.sub(lambda m: f"{m.group()[:6]}…({len(m.group())} chars)", text)
+
+
 class HyperliquidError(Exception):
     """Base class of every error raised by this library."""
 
     def __init__(self, message: str) -> None:
+        message = _redact_keys(message)
         super().__init__(message)
         self.message = message
 
@@ -75,7 +99,7 @@ class InvalidInputError(HyperliquidError, ValueError):
     """
 
     def __init__(self, field: str, expected: str, got: Any = None, *, detail: str | None = None) -> None:
-        shown = _excerpt(repr(got)) if got is not None else None
+        shown = _excerpt(_shorten_hex(_redact_keys(repr(got)))) if got is not None else None
         msg = f"invalid {field}: expected {expected}"
         if shown is not None:
             msg += f", got {shown}"
@@ -84,7 +108,8 @@ class InvalidInputError(HyperliquidError, ValueError):
         super().__init__(msg)
         self.field = field
         self.expected = expected
-        self.got = got
+        #: the rejected value (a string holding a long hex run is kept shortened, as shown)
+        self.got = _shorten_hex(_redact_keys(got)) if isinstance(got, str) and _HEX_RUN.search(got) else got
 
 
 class TransportError(HyperliquidError):
@@ -119,7 +144,11 @@ class TimeoutError(TransportError):  # noqa: A001 - deliberately mirrors httpx's
 
 
 class HTTPStatusError(TransportError):
-    """The server answered with an unexpected HTTP status (4xx other than 429, or 5xx)."""
+    """The server answered with an unexpected HTTP status (a redirect, 4xx other than 429, or 5xx).
+
+    ``body_excerpt`` is a short summary of the body (an HTML page is described, not quoted);
+    ``location`` the target of a redirect (redirects are never followed).
+    """
 
     def __init__(
         self,
@@ -129,8 +158,10 @@ class HTTPStatusError(TransportError):
         endpoint: str | None = None,
         url: str | None = None,
         request_sent: bool = True,
+        location: str | None = None,
     ) -> None:
         self.status = status
+        self.location = location
         self.body_excerpt = _excerpt(body)
         msg = f"HTTP {status} from {endpoint or url or 'server'}"
         if self.body_excerpt:
