@@ -5,7 +5,8 @@
 :meth:`PgCluster.destroy`.  ``initdb`` refuses to run as root, so when the tests run as root
 the cluster belongs to a dedicated non-root OS user (``hlpgtest``, created if missing).
 :meth:`stop` / :meth:`start` restart the same cluster (same data, same port) so a test can take
-the database away in the middle of a stream.
+the database away in the middle of a stream; :meth:`frozen` stops every server process with
+``SIGSTOP`` (a database that hangs: sockets stay open, nothing answers) and resumes them after.
 
 Fixtures (import them into a test module: ``from pgcluster import pg_cluster, pg_dsn``):
 
@@ -21,6 +22,7 @@ import contextlib
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -165,6 +167,35 @@ class PgCluster:
         finally:
             if not self.running:
                 self.start()
+
+    def processes(self) -> list[int]:
+        """PIDs of the postmaster and every process it started (backends, background workers)."""
+        head = (self.data / "postmaster.pid").read_text().split("\n", 1)[0]
+        postmaster = int(head)
+        pids = [postmaster]
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            with contextlib.suppress(OSError):
+                stat = (entry / "stat").read_text()
+                # "pid (comm) state ppid ...": comm may hold spaces, so split after the last ')'
+                if int(stat.rsplit(")", 1)[1].split()[1]) == postmaster:
+                    pids.append(int(entry.name))
+        return pids
+
+    @contextlib.contextmanager
+    def frozen(self) -> Iterator[list[int]]:
+        """``SIGSTOP`` every server process for the duration of the block (``SIGCONT`` afterwards,
+        whatever happens); yields the stopped PIDs."""
+        pids = self.processes()
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            yield pids
+        finally:
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGCONT)
 
     def dsn(self, dbname: str = "postgres") -> str:
         """libpq DSN for ``dbname`` over TCP on 127.0.0.1."""

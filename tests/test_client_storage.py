@@ -82,3 +82,46 @@ def test_close_never_hangs_while_the_database_is_down(
             assert stats.dropped == 3 and stats.written == 0  # reported, not silently lost
         finally:
             pg_cluster.start()
+
+
+def test_twap_slice_fills_keep_their_twap_id() -> None:
+    """Each slice's ``twapId`` sits beside its fill (the fill's own ``twapId`` is null): it is stored."""
+    recorded = json.loads((FIXTURES_DIR / "userTwapSliceFills__1.json").read_text())["response"]
+    config = ClientConfig(warm=False, storage=StorageConfig(flush_interval=0.05))
+    with FakeExchange() as fx, Client(http_url=fx.http_url, config=config) as client:
+        fx.set_info("userTwapSliceFills", recorded)
+        slices = client.info.user_twap_slice_fills(USER)
+        assert client.storage is not None and client.storage.flush(timeout=5)
+        rows = client.storage.backend.read_fills(USER)
+        assert len(rows) == len(slices) == len(recorded)
+        by_tid = {r["tid"]: r for r in rows}
+        for wire in recorded:
+            row = by_tid[wire["fill"]["tid"]]
+            assert row["twap_id"] == wire["twapId"] is not None
+            assert row.raw["twapId"] == wire["twapId"]
+
+
+def test_user_events_and_twap_slice_fills_subscriptions_store_their_fills() -> None:
+    """Channels whose spec marks them storable store through ``store=True`` (userEvents data arrive on
+    channel ``user`` and carry no user: the subscription's is used)."""
+    twap = json.loads((FIXTURES_DIR / "ws_userTwapSliceFills__1.json").read_text())["response"][-1]["data"]
+    config = ClientConfig(warm=False, storage=StorageConfig(flush_interval=0.05))
+    with FakeExchange() as fx, Client(http_url=fx.http_url, config=config) as client:
+        assert client.storage is not None
+        events = client.streams.user_events(USER, store=True)
+        slices = client.streams.user_twap_slice_fills(USER, store=True)
+        deadline = time.monotonic() + 5
+        while len(fx.ws_subscriptions) < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        fx.publish({"type": "userEvents", "user": USER}, {"fills": FILLS[:3]}, channel="user")
+        fx.publish({"type": "userTwapSliceFills", "user": USER}, {**twap, "user": USER})
+        assert isinstance(events.get(timeout=5), Message)
+        assert isinstance(slices.get(timeout=5), Message)
+        assert client.storage.flush(timeout=5)
+        rows = client.storage.backend.read_fills(USER)
+        assert len(rows) == 3 + len(twap["twapSliceFills"])
+        twap_ids = sorted(r["twap_id"] for r in rows if r["twap_id"] is not None)
+        assert twap_ids == sorted(s["twapId"] for s in twap["twapSliceFills"])
+        events.close()
+        slices.close()

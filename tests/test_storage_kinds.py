@@ -167,9 +167,22 @@ def test_http_sources_pick_the_storable_rows() -> None:
     assert all(r[2] == fills["request"]["user"] for r in rows)
     twap = fixture("userTwapSliceFills__1")
     rows = rows_from_http("userTwapSliceFills", twap["response"], user="u")
-    assert [r[1] for r in rows] == [x["fill"] for x in twap["response"]]
+    assert [r[1] for r in rows] == [{**x["fill"], "twapId": x["twapId"]} for x in twap["response"]]
+    assert all(r[1]["twapId"] is not None for r in rows)  # the slice's id, not the fill's null
     assert rows_from_http("l2Book", {"coin": "BTC"}) == []
     assert set(HTTP_SOURCES.values()) <= set(KINDS)
+
+
+def test_the_spec_marks_every_storable_source() -> None:
+    """The client stores what the spec marks (``storage:``): every source this module reads is marked,
+    with one of the kinds it yields, and nothing else is."""
+    from hyperliquid_client.generated.registry import CHANNELS, REGISTRY
+
+    marked_http = {e.wire: e.storage for e in REGISTRY if e.context == "info" and e.storage}
+    assert marked_http == dict(HTTP_SOURCES)
+    marked_ws = {c.wire: c.storage for c in CHANNELS.values() if c.storage}
+    assert set(marked_ws) == set(WS_SOURCES) - {"user"}  # ``user``: the data channel of userEvents
+    assert all(kind in WS_SOURCES[wire] for wire, kind in marked_ws.items())
 
 
 def test_ws_sources_pick_the_storable_rows() -> None:

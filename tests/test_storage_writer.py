@@ -347,3 +347,46 @@ async def test_asubmit_never_blocks_the_event_loop(cluster: PgCluster, pg_dsn: s
         await tick_task
         await asyncio.to_thread(w.close)
     assert w.written == 5 and pg_count(pg_dsn)[0] == 5
+
+
+def test_stream_feed_never_waits_keeps_order_and_reports_overflow(
+    cluster: PgCluster, pg_dsn: str, bus: EventBus
+) -> None:
+    """A feed (a socket's hand-off) while the database is down: nothing waits; rows beyond the buffer
+    wait in the feed's backlog in arrival order (a last-wins candle ends at the last kept update); past
+    the backlog's bound rows are dropped and reported; after close they are dropped, not raised."""
+    rec = Recorder(bus)
+    cfg = StorageConfig(dsn=pg_dsn, batch_size=5, flush_interval=0.01, max_buffer=5, retry_base=0.05, retry_max=0.1)
+    w = open_storage(cfg, events=bus)
+
+    def candle(close: int) -> dict[str, Any]:
+        return {
+            "t": 1_760_000_040_000,
+            "T": 1_760_000_099_999,
+            "s": "BTC",
+            "i": "1m",
+            "o": "1",
+            "c": str(close),
+            "h": "20",
+            "l": "1",
+            "v": "1.5",
+            "n": close,
+        }
+
+    feed = w.feed("candle BTC 1m")
+    try:
+        with cluster.stopped():
+            kept = [feed.submit("candles", candle(c)) for c in range(1, 13)]
+            assert kept == [True] * 10 + [False] * 2  # 5 in the buffer, 5 in the backlog, 2 over
+            assert feed.backlog == 5 and w.pending == 10
+            invariant(w)
+        assert w.flush(30)
+        assert w.written == 10 and w.dropped == 2 and w.pending == 0 and feed.backlog == 0
+        (stored,) = w.backend.read_candles("BTC", "1m")
+        assert stored.raw["c"] == "10"  # the updates were written in the order they arrived
+    finally:
+        w.close()
+    assert feed.submit("candles", candle(13)) is False  # after close: dropped, never raised at the reader
+    drops = rec.named("storage.drop")
+    assert [(e["reason"], e["rows"]) for e in drops] == [("backlog_full", 1), ("backlog_full", 1), ("closed", 1)]
+    invariant(w)

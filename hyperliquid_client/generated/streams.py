@@ -983,7 +983,7 @@ class Streams:
             callback: Called with each delivered item (in addition to iteration).
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
-            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            store: Also write the messages to the client's storage (kind ``fills``).
 
         Subscription type ``userEvents``.
         """
@@ -1083,7 +1083,7 @@ class Streams:
             callback: Called with each delivered item (in addition to iteration).
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
-            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            store: Also write the messages to the client's storage (kind ``order_updates``).
 
         Subscription type ``userHistoricalOrders``.
         """
@@ -1181,7 +1181,7 @@ class Streams:
             callback: Called with each delivered item (in addition to iteration).
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
-            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            store: Also write the messages to the client's storage (kind ``fills``).
 
         Subscription type ``userTwapSliceFills``.
         """
@@ -2003,7 +2003,7 @@ class AsyncStreams:
             callback: Called with each delivered item (in addition to iteration).
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
-            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            store: Also write the messages to the client's storage (kind ``fills``).
 
         Subscription type ``userEvents``.
         """
@@ -2103,7 +2103,7 @@ class AsyncStreams:
             callback: Called with each delivered item (in addition to iteration).
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
-            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            store: Also write the messages to the client's storage (kind ``order_updates``).
 
         Subscription type ``userHistoricalOrders``.
         """
@@ -2201,7 +2201,7 @@ class AsyncStreams:
             callback: Called with each delivered item (in addition to iteration).
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
-            store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            store: Also write the messages to the client's storage (kind ``fills``).
 
         Subscription type ``userTwapSliceFills``.
         """

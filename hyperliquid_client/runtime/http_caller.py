@@ -55,6 +55,12 @@ def _store(storage: Any, endpoint: EndpointSpec, body: dict[str, Any], raw: Any)
         storage.submit_http(endpoint.wire, raw, user=body.get("user"))
 
 
+async def _astore(storage: Any, endpoint: EndpointSpec, body: dict[str, Any], raw: Any) -> None:
+    """:func:`_store` for coroutines: waiting for buffer room suspends this call only, never the loop."""
+    if storage is not None and endpoint.storage is not None:
+        await storage.asubmit_http(endpoint.wire, raw, user=body.get("user"))
+
+
 class HttpCaller:
     """Synchronous caller: transport + cache + structuring (see the module docs)."""
 
@@ -133,7 +139,7 @@ class AsyncHttpCaller:
         async def fetch() -> T:
             raw = await self.raw(endpoint, body, timeout)
             result = parse_with(parse, raw, endpoint=endpoint.qualified_name)
-            _store(self.storage, endpoint, body, raw)
+            await _astore(self.storage, endpoint, body, raw)
             return result
 
         if self.cache is not None and endpoint.cache_ttl:

@@ -116,15 +116,17 @@ def check_coin(params: dict[str, Any], known_coin: Callable[[str], bool | None] 
 def storing_decoder(
     spec: ChannelSpec, params: dict[str, Any], decode: Callable[[Any], Any], storage: Any
 ) -> Callable[[Any], Any]:
-    """``decode`` that first hands the raw message to ``storage`` (a StorageWriter)."""
+    """``decode`` that first hands the raw message to ``storage`` (a StorageWriter), through a feed of
+    its own that never waits: the socket's reader is never held up by the database."""
     if spec.storage is None:
         raise InvalidInputError("store", f"a channel with storable data ({spec.wire} has none)", True)
     if storage is None:
         raise InvalidInputError("store", "a client configured with storage (ClientConfig(storage=...))", True)
     user = params.get("user")
+    feed = storage.feed(f"{spec.wire} {params}")
 
     def decode_and_store(raw: Any) -> Any:
-        storage.submit_ws(spec.wire, raw, user=user)
+        feed.submit_ws(spec.wire, raw, user=user)
         return decode(raw)
 
     return decode_and_store

@@ -62,7 +62,9 @@ class StorageConfig:
       ``"drop"`` refuses the new row at once, counts it, emits ``storage.drop`` and logs a warning.
     * ``retry_base`` / ``retry_max`` — backoff while the database is unreachable: the n-th
       consecutive failure waits ``min(retry_max, retry_base * 2**(n-1))`` seconds.
-    * ``connect_timeout`` / ``statement_timeout`` — bound one database attempt (seconds).
+    * ``connect_timeout`` / ``statement_timeout`` — bound one database attempt (seconds): the
+      server cancels a statement after ``statement_timeout``; the client abandons an operation
+      still unfinished after ``statement_timeout + connect_timeout`` (a hung server) and retries.
     * ``migrate`` — apply missing schema migrations on first connect.
     """
 

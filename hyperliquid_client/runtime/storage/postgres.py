@@ -2,20 +2,39 @@
 
 One connection, opened lazily and re-opened after a failure.  A batch of one kind is written in
 one transaction: ``COPY`` into a per-session temporary staging table, then a single
-``INSERT ... SELECT ... ON CONFLICT ...`` into the real table.  When the database refuses the
-batch because of a row's content (a constraint, a value it cannot take), the batch is retried
-row by row under savepoints so only the offending rows are rejected.  Connection failures raise
-:class:`~hyperliquid_client.runtime.storage.backend.StorageUnavailableError` (retryable): a batch whose
-commit outcome is unknown is simply written again — the upserts make that harmless.
+``INSERT ... SELECT ... ON CONFLICT ...`` into the real table.
+
+Who is at fault when PostgreSQL refuses a write is told by the error's SQLSTATE class:
+
+* the **row** (classes ``22`` data exception, ``23`` integrity constraint, ``P0`` raised by a
+  PL/pgSQL trigger or function): the batch is retried row by row under savepoints so only the
+  offending rows are rejected;
+* the **database's state** (anything else: read-only, privileges, disk full, too many
+  connections, a cancelled statement, a missing table ...) and lost connections: the batch is kept
+  and :class:`~hyperliquid_client.runtime.storage.backend.StorageUnavailableError` is raised, so the
+  writer retries it like an outage, on a fresh connection.  A batch whose commit outcome is
+  unknown is simply written again — the upserts make that harmless.
+
+A hung server (stopped process, dead host behind a live TCP peer) is caught client-side: an
+operation that has not finished ``statement_timeout + connect_timeout`` seconds after it started
+has its socket shut down and fails as unavailable; :meth:`PostgresStorage.interrupt` does the same
+at once.  TCP keepalives and ``tcp_user_timeout`` cover a vanished network.
+
+Connection options given in the DSN are kept: ``options`` (e.g. ``-csearch_path=hl``) is merged
+with the backend's own ``-c statement_timeout=...``, and an ``application_name`` in the DSN wins
+over the backend's (which is passed as a plain value, never as server options).
 
 The DSN may hold a password: it is never logged, put in an exception or shown in a repr.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import socket
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -43,9 +62,40 @@ __all__ = ["PostgresStorage"]
 _log = get_logger("hyperliquid_client.storage")
 
 
+#: SQLSTATE classes that blame the row, not the database: data exception, integrity constraint
+#: violation, raised by PL/pgSQL (a trigger refusing the row).
+_ROW_FAULT_CLASSES = frozenset({"22", "23", "P0"})
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _is_row_fault(exc: psycopg.Error) -> bool:
+    """Whether the database refused ``exc``'s statement because of a row's content."""
+    import psycopg
+
+    state = exc.sqlstate
+    if state is None:  # raised by psycopg itself: a value it cannot send is the row's fault
+        return isinstance(exc, psycopg.DataError)
+    return state[:2] in _ROW_FAULT_CLASSES
+
+
+def _refusal(exc: psycopg.Error) -> str:
+    return f"PostgreSQL refuses writes (SQLSTATE {exc.sqlstate} {type(exc).__name__}): {_first_line(exc)}"
+
+
+def _shutdown_socket(conn: psycopg.Connection[Any] | None) -> None:
+    """Shut ``conn``'s socket down so a call blocked on it (in another thread) fails at once."""
+    if conn is None:
+        return
+    with contextlib.suppress(Exception):  # already closed, or the fd went away meanwhile
+        dup = socket.socket(fileno=os.dup(conn.pgconn.socket))
+        try:
+            dup.shutdown(socket.SHUT_RDWR)
+        finally:
+            dup.close()
 
 
 def _conflict_sql(kind: Kind) -> str:
@@ -83,12 +133,24 @@ class _Statements:
         )
 
 
+class _RefusedError(Exception):
+    """Internal: the database refused a statement because of its state, not a row's content."""
+
+    def __init__(self, error: psycopg.Error) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class PostgresStorage(BackendBase):
     """Stores every kind in PostgreSQL tables (see ``migrations/0001_initial.sql``).
 
     ``migrate=True`` applies missing migrations on first connect; otherwise a database whose
     schema is older than this package's is refused with a message naming the migrate command.
-    ``connect_timeout`` and ``statement_timeout`` (seconds) bound how long one attempt may hang.
+    ``connect_timeout`` and ``statement_timeout`` (seconds) bound how long one attempt may hang:
+    the server cancels a statement after ``statement_timeout``, and the client gives up on an
+    operation ``statement_timeout + connect_timeout`` seconds after it started, whatever the server
+    does (``None`` disables both).  ``application_name`` is what ``pg_stat_activity`` shows, unless
+    the DSN names one.
     """
 
     def __init__(
@@ -101,24 +163,52 @@ class PostgresStorage(BackendBase):
         application_name: str = "hyperliquid-storage",
     ) -> None:
         try:
-            import psycopg  # noqa: F401
+            import psycopg
+            from psycopg.conninfo import conninfo_to_dict
         except ImportError as exc:  # pragma: no cover - depends on the installed extras
             raise StorageError(
                 "the PostgreSQL backend needs psycopg: pip install 'hyperliquid-client[postgres]'"
             ) from exc
         if not isinstance(dsn, str):
             raise StorageError("dsn must be a libpq connection string or URL")
+        try:
+            params = conninfo_to_dict(dsn)
+        except psycopg.Error:
+            # the parser's message may quote the DSN, password included: say what is wrong, not what it read
+            raise StorageError("dsn is not a valid libpq connection string or URL") from None
         self._dsn = dsn
         self._migrate = migrate
         self._connect_timeout = connect_timeout
         self._statement_timeout = statement_timeout
-        self._application_name = application_name
+        self._io_timeout = None if not statement_timeout else statement_timeout + connect_timeout
+        options = f"-c statement_timeout={int(statement_timeout * 1000)}" if statement_timeout else ""
+        dsn_options = params.get("options")
+        if dsn_options:  # the DSN's own options come last: they win where both set something
+            options = f"{options} {dsn_options}".strip()
+        self._connect_args: dict[str, Any] = {
+            "connect_timeout": max(1, round(connect_timeout)),
+            "fallback_application_name": application_name,
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 5,
+            "keepalives_count": 3,
+            "autocommit": True,
+        }
+        if options:
+            self._connect_args["options"] = options
+        if self._io_timeout is not None:
+            self._connect_args["tcp_user_timeout"] = int(self._io_timeout * 1000)
         self._lock = threading.RLock()
         self._conn: psycopg.Connection[Any] | None = None
         self._schema_ok = False
         self._closed = False
         self._sql = {name: _Statements.for_kind(kind) for name, kind in KINDS.items()}
         self._staged: set[str] = set()
+        # the operation in progress (guarded by _op_lock, never held across I/O)
+        self._op_lock = threading.Lock()
+        self._op = 0
+        self._busy = False
+        self._interrupted: str | None = None  # why the operation in progress was cut short
 
     def __repr__(self) -> str:
         return f"PostgresStorage(connected={self._conn is not None and not self._conn.closed})"
@@ -139,22 +229,13 @@ class PostgresStorage(BackendBase):
                 apply_migrations(self._dsn, connect_timeout=self._connect_timeout)
             except StorageError as exc:
                 raise StorageUnavailableError(str(exc)) from exc
-        options = f"-c application_name={self._application_name}"
-        if self._statement_timeout:
-            options += f" -c statement_timeout={int(self._statement_timeout * 1000)}"
         try:
-            conn = psycopg.connect(
-                self._dsn,
-                connect_timeout=max(1, round(self._connect_timeout)),
-                options=options,
-                keepalives=1,
-                keepalives_idle=10,
-                keepalives_interval=5,
-                keepalives_count=3,
-                autocommit=True,
-            )
+            conn = psycopg.connect(self._dsn, **self._connect_args)
         except psycopg.Error as exc:
             raise StorageUnavailableError(f"cannot connect to PostgreSQL: {_first_line(exc)}") from exc
+        if self._interrupted is not None:  # interrupt() or the deadline came while connecting
+            conn.close()
+            raise StorageUnavailableError("PostgreSQL operation interrupted")
         if not self._schema_ok:
             try:
                 version = schema_version(conn)
@@ -180,11 +261,67 @@ class PostgresStorage(BackendBase):
             except Exception:  # closing a broken connection must never mask the real error
                 _log.debug("error closing a PostgreSQL connection", exc_info=True)
 
-    def close(self) -> None:
-        """Close the connection.  Idempotent."""
-        with self._lock:
-            self._closed = True
+    @contextlib.contextmanager
+    def _operation(self) -> Iterator[None]:
+        """One database operation, with the lock held: armed with the client-side deadline and
+        open to :meth:`interrupt`.  A hung operation fails as :class:`StorageUnavailableError`."""
+        with self._op_lock:
+            self._op += 1
+            op = self._op
+            self._busy = True
+            self._interrupted = None
+        timer: threading.Timer | None = None
+        if self._io_timeout is not None:
+            timer = threading.Timer(self._io_timeout, self._expire, args=(op,))
+            timer.daemon = True
+            timer.start()
+        try:
+            yield
+        except Exception as exc:
+            reason = self._interrupted
+            if reason is None:
+                raise
             self._drop_connection()
+            raise StorageUnavailableError(f"PostgreSQL operation {reason}") from exc
+        finally:
+            if timer is not None:
+                timer.cancel()
+            if self._closed:  # close() came meanwhile and left the connection to us
+                self._drop_connection()
+            with self._op_lock:
+                self._busy = False
+                self._interrupted = None
+
+    def _expire(self, op: int) -> None:
+        """Timer: operation ``op`` outlived the client-side deadline."""
+        with self._op_lock:
+            if not self._busy or self._op != op:
+                return
+            self._interrupted = f"got no answer within {self._io_timeout:g} s (client-side deadline)"
+        _log.warning("PostgreSQL did not answer within %s s: abandoning the operation", self._io_timeout)
+        _shutdown_socket(self._conn)
+
+    def interrupt(self) -> None:
+        """Make the operation in progress (if any) fail at once with :class:`StorageUnavailableError`.
+
+        Thread-safe and non-blocking: :meth:`StorageWriter.close` calls it when its timeout expires
+        while a write hangs on an unresponsive database.  Later operations are not affected.
+        """
+        with self._op_lock:
+            if not self._busy:
+                return
+            self._interrupted = "interrupted"
+        _shutdown_socket(self._conn)
+
+    def close(self) -> None:
+        """Close the connection.  Idempotent, and bounded: an operation in progress is interrupted."""
+        self._closed = True
+        self.interrupt()
+        if self._lock.acquire(blocking=False):  # else the operation in progress closes it on its way out
+            try:
+                self._drop_connection()
+            finally:
+                self._lock.release()
 
     # --- writing ---------------------------------------------------------------------------------
 
@@ -196,7 +333,7 @@ class PostgresStorage(BackendBase):
             return WriteResult(0)
         unique = self._dedupe(kind, records)
         stmts = self._sql[kind.name]
-        with self._lock:
+        with self._lock, self._operation():
             conn = self._connection()
             try:
                 try:
@@ -212,6 +349,8 @@ class PostgresStorage(BackendBase):
                 except (psycopg.OperationalError, psycopg.InterfaceError):
                     raise
                 except psycopg.Error as exc:
+                    if not _is_row_fault(exc):
+                        raise _RefusedError(exc) from exc
                     _log.info(
                         "storage batch refused, retrying row by row kind=%s rows=%d error=%s",
                         kind.name,
@@ -219,6 +358,9 @@ class PostgresStorage(BackendBase):
                         _first_line(exc),
                     )
                 return self._write_one_by_one(conn, kind, stmts.insert_one, records)
+            except _RefusedError as refused:
+                self._drop_connection()  # a fresh session: e.g. a promoted primary, restored settings
+                raise StorageUnavailableError(_refusal(refused.error)) from refused.error
             except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
                 self._drop_connection()
                 raise StorageUnavailableError(f"PostgreSQL unavailable: {_first_line(exc)}") from exc
@@ -239,6 +381,8 @@ class PostgresStorage(BackendBase):
                 except (psycopg.OperationalError, psycopg.InterfaceError):
                     raise
                 except psycopg.Error as exc:
+                    if not _is_row_fault(exc):
+                        raise _RefusedError(exc) from exc  # the whole batch is retried later
                     error = InvalidRowError(kind.name, None, f"refused by PostgreSQL: {_first_line(exc)}")
                     rejected.append(Rejection(i, error))
         return WriteResult(written, tuple(rejected))
@@ -290,7 +434,7 @@ class PostgresStorage(BackendBase):
         query += f" ORDER BY {k.time_column}, {', '.join(k.key)}"
         if limit is not None:
             query += f" LIMIT {int(limit)}"
-        with self._lock:
+        with self._lock, self._operation():
             conn = self._connection()
             try:
                 with conn.transaction():
@@ -307,7 +451,7 @@ class PostgresStorage(BackendBase):
         import psycopg
 
         k = get_kind(kind)
-        with self._lock:
+        with self._lock, self._operation():
             conn = self._connection()
             try:
                 with conn.transaction():

@@ -9,7 +9,7 @@ storable data) — malformed *rows* are passed on and rejected by the writer wit
 source                                kind           rows
 ===================================== ============== ==============================================
 info ``userFills``/``userFillsByTime`` fills          the response list (user = request ``user``)
-info ``userTwapSliceFills[ByTime]``   fills          ``[i].fill``
+info ``userTwapSliceFills[ByTime]``   fills          ``[i].fill`` (+ ``[i].twapId``)
 info ``historicalOrders``             order_updates  the response list
 info ``userFunding``                  funding        the response list
 info ``userNonFundingLedgerUpdates``  ledger         the response list
@@ -19,11 +19,11 @@ ws ``trades``                         trades         the data list
 ws ``candle``                         candles        the data object (or list)
 ws ``orderUpdates``                   order_updates  the data list (user = subscription ``user``)
 ws ``userFills``                      fills          ``data.fills`` (user = ``data.user``)
-ws ``user`` (userEvents)              fills/funding  ``data.fills`` / ``data.funding``
+ws ``userEvents`` (channel ``user``)  fills/funding  ``data.fills`` / ``data.funding``
 ws ``userFundings``                   funding        ``data.fundings``
 ws ``userNonFundingLedgerUpdates``    ledger         ``data.nonFundingLedgerUpdates``
 ws ``userHistoricalOrders``           order_updates  ``data.orderHistory``
-ws ``userTwapSliceFills``             fills          ``data.twapSliceFills[i].fill``
+ws ``userTwapSliceFills``             fills          ``data.twapSliceFills[i].fill`` (+ ``.twapId``)
 ===================================== ============== ==============================================
 """
 
@@ -56,7 +56,8 @@ WS_SOURCES: Mapping[str, tuple[str, ...]] = {
     "candle": ("candles",),
     "orderUpdates": ("order_updates",),
     "userFills": ("fills",),
-    "user": ("fills", "funding"),
+    "userEvents": ("fills", "funding"),
+    "user": ("fills", "funding"),  # the data channel of userEvents
     "userFundings": ("funding",),
     "userNonFundingLedgerUpdates": ("ledger",),
     "userHistoricalOrders": ("order_updates",),
@@ -73,7 +74,15 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _twap_fill(item: Any) -> Any:
-    return item.get("fill", item) if isinstance(item, Mapping) else item
+    """The fill of a TWAP slice ``{"fill": {...}, "twapId": n}``, carrying the slice's ``twapId`` (the
+    fill's own ``twapId`` is null in these answers)."""
+    if not isinstance(item, Mapping) or not isinstance(item.get("fill"), Mapping):
+        return item
+    fill = item["fill"]
+    twap_id = item.get("twapId")
+    if twap_id is None or fill.get("twapId") is not None:
+        return fill
+    return {**fill, "twapId": twap_id}
 
 
 def rows_from_http(request_type: str, response: Any, *, user: str | None = None) -> list[StorableRow]:
@@ -102,7 +111,7 @@ def rows_from_ws(channel: str, data: Any, *, user: str | None = None) -> list[St
     owner = data.get("user") if isinstance(data.get("user"), str) else user
     if channel == "userFills":
         return [("fills", r, owner) for r in _as_list(data.get("fills"))]
-    if channel == "user":
+    if channel in ("user", "userEvents"):
         out: list[StorableRow] = [("fills", r, owner) for r in _as_list(data.get("fills"))]
         out.extend(("funding", r, owner) for r in _as_list(data.get("funding")))
         return out

@@ -8,15 +8,18 @@
   backoff (``storage.retry`` event, warning log) until it succeeds; meanwhile producers keep
   filling the buffer up to the bound.
 * **At the bound** — ``overflow="block"`` makes :meth:`~StorageWriter.submit` wait for room
-  (bounded by ``block_timeout``: then :class:`~hyperliquid_client.runtime.errors.StorageOverflowError`);
-  ``overflow="drop"`` refuses the new row at once.  Either way a row that will not be stored is
-  counted (:attr:`~StorageWriter.dropped`), announced (``storage.drop`` event) and logged (a
-  warning right away, then at most one summary record per second while drops continue).
+  (bounded by ``block_timeout``: then :class:`~hyperliquid_client.runtime.errors.StorageOverflowError`;
+  :meth:`~StorageWriter.asubmit` suspends only its task); ``overflow="drop"`` refuses the new row at
+  once.  A stream (:class:`StreamFeed`) never waits: its rows wait in its own bounded backlog.
+  Either way a row that will not be stored is counted (:attr:`~StorageWriter.dropped`), announced
+  (``storage.drop`` event) and logged (a warning right away, then at most one summary record per
+  second while drops continue).
 * **Bad rows** — validated in the writer thread; a bad row is rejected on its own
   (:attr:`~StorageWriter.rejected`, ``storage.reject`` event, warning log, and
   :meth:`~StorageWriter.recent_rejections`) and the rest of its batch is written.
 * **Close** — :meth:`~StorageWriter.close` flushes everything.  With a ``timeout``, rows still
-  unwritten when it expires (database still down) are dropped *and reported* as such.
+  unwritten when it expires (database down or hanging) are dropped *and reported* as such, and a
+  write in progress is interrupted (:meth:`PostgresStorage.interrupt`), so ``close`` is bounded.
 
 Invariant, at any moment: ``submitted == written + rejected + dropped + pending``.
 """
@@ -26,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import collections
+import contextlib
 import logging
 import threading
 import time
@@ -42,10 +46,15 @@ from hyperliquid_client.runtime.storage.config import StorageConfig
 from hyperliquid_client.runtime.storage.kinds import KINDS, InvalidRowError, Kind, get_kind
 from hyperliquid_client.runtime.storage.sources import rows_from_http, rows_from_ws
 
-__all__ = ["StorageWriter", "WriterStats"]
+__all__ = ["StorageWriter", "StreamFeed", "WriterStats"]
 
 _log = get_logger("hyperliquid_client.storage")
 _DROP_LOG_INTERVAL = 1.0
+#: How long :meth:`StorageWriter.close` waits for an interrupted write to give up before it stops waiting.
+_ABORT_GRACE = 1.0
+_QUEUED = "queued"
+#: Drop reasons that can come in floods: logged as a summary at most once a second.
+_SUMMARISED = frozenset({"buffer_full", "backlog_full"})
 _Item = tuple[str, Any, str | None]
 
 
@@ -100,8 +109,14 @@ class StorageWriter:
         self._rejected = 0
         self._dropped = 0
         self._retries = 0
-        self._unlogged_drops = 0
+        self._unlogged_drops: collections.Counter[str] = collections.Counter()
         self._last_drop_log = 0.0
+        self._close_dropped: collections.Counter[str] = collections.Counter()
+        self._inflight_kinds: collections.Counter[str] = collections.Counter()
+        self._feeds: dict[int, StreamFeed] = {}  # feeds with a backlog, in the order they started one
+        self._backlog = 0
+        self._waiters: list[asyncio.Future[None]] = []
+        self._abandoned = False
         self._rejections: collections.deque[InvalidRowError] = collections.deque(maxlen=100)
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
@@ -159,9 +174,9 @@ class StorageWriter:
 
     @property
     def pending(self) -> int:
-        """Rows buffered or being written."""
+        """Rows buffered, being written, or waiting in a stream feed's backlog."""
         with self._lock:
-            return len(self._buffer) + self._inflight
+            return len(self._buffer) + self._inflight + self._backlog
 
     def stats(self) -> WriterStats:
         """A consistent snapshot of every counter."""
@@ -172,7 +187,7 @@ class StorageWriter:
                 rejected=self._rejected,
                 dropped=self._dropped,
                 retries=self._retries,
-                pending=len(self._buffer) + self._inflight,
+                pending=len(self._buffer) + self._inflight + self._backlog,
             )
 
     def recent_rejections(self) -> list[InvalidRowError]:
@@ -190,20 +205,57 @@ class StorageWriter:
         ``block_timeout``.  Raises :class:`StorageError` for an unknown kind or a closed writer.
         The row is validated later, in the writer thread (see :attr:`rejected`).
         """
-        result = self._offer(kind, row, user, wait=True)
-        assert result is not None
-        return result
+        get_kind(kind)  # unknown kinds are a programming error: raise at once
+        item: _Item = (kind, row, user)
+        deadline = self._block_deadline()
+        with self._lock:
+            outcome = self._place(item, first=True)
+            while outcome is None:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    outcome = self._refuse(kind, "block_timeout")
+                else:
+                    self._room.wait(remaining)
+                    outcome = self._place(item, first=False)
+        return self._report(kind, outcome)
 
     def submit_many(self, kind: str, rows: Iterable[Mapping[str, Any]], *, user: str | None = None) -> int:
         """:meth:`submit` each row; returns how many were queued."""
         return sum(1 for row in rows if self.submit(kind, row, user=user))
 
     async def asubmit(self, kind: str, row: Mapping[str, Any], *, user: str | None = None) -> bool:
-        """Like :meth:`submit`, but waiting for room (``"block"`` policy) never blocks the event loop."""
-        result = self._offer(kind, row, user, wait=False)
-        if result is not None:
-            return result
-        return await asyncio.to_thread(self.submit, kind, row, user=user)
+        """Like :meth:`submit`, but waiting for room (``"block"`` policy) suspends the calling task only:
+        the event loop keeps running, and no thread is held while waiting."""
+        get_kind(kind)
+        item: _Item = (kind, row, user)
+        deadline = self._block_deadline()
+        loop = asyncio.get_running_loop()
+        first = True
+        while True:
+            waiter: asyncio.Future[None] | None = None
+            remaining: float | None = None
+            with self._lock:
+                outcome = self._place(item, first=first)
+                if outcome is None:
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        outcome = self._refuse(kind, "block_timeout")
+                    else:
+                        waiter = loop.create_future()
+                        self._waiters.append(waiter)
+            if outcome is not None:
+                return self._report(kind, outcome)
+            assert waiter is not None
+            first = False
+            try:
+                async with asyncio.timeout(remaining):
+                    await waiter
+            except TimeoutError:
+                pass  # the next round refuses the row (block_timeout)
+            finally:
+                with self._lock:
+                    if waiter in self._waiters:
+                        self._waiters.remove(waiter)
 
     def submit_http(self, request_type: str, response: Any, *, user: str | None = None) -> int:
         """Queue the storable rows of an info response (``request_type`` e.g. ``"userFills"``).
@@ -217,64 +269,124 @@ class StorageWriter:
             if self.submit(kind, row, user=owner)
         )
 
+    async def asubmit_http(self, request_type: str, response: Any, *, user: str | None = None) -> int:
+        """:meth:`submit_http` for coroutines: waiting for room suspends the caller, never the loop."""
+        queued = 0
+        for kind, row, owner in rows_from_http(request_type, response, user=user):
+            if await self.asubmit(kind, row, user=owner):
+                queued += 1
+        return queued
+
     def submit_ws(self, channel: str, data: Any, *, user: str | None = None) -> int:
         """Queue the storable rows of one WebSocket message's ``data`` on ``channel``.
 
         ``user`` is the subscription's ``user`` (needed by channels whose data lack it, e.g.
-        ``orderUpdates``).  Returns the number of rows queued.
+        ``orderUpdates``).  Returns the number of rows queued.  This waits for room like
+        :meth:`submit`; a socket's reader uses a :meth:`feed` instead, which never waits.
         """
         return sum(
             1 for kind, row, owner in rows_from_ws(channel, data, user=user) if self.submit(kind, row, user=owner)
         )
 
-    def _offer(self, kind: str, row: Any, user: str | None, *, wait: bool) -> bool | None:
-        get_kind(kind)  # unknown kinds are a programming error: raise at once
-        cfg = self._config
-        drop_reason: str | None = None
-        with self._lock:
-            if self._closing:
+    def feed(self, name: str) -> StreamFeed:
+        """A producer that never waits, for one stream (a ``store=True`` subscription): see :class:`StreamFeed`."""
+        return StreamFeed(self, name)
+
+    def _block_deadline(self) -> float | None:
+        timeout = self._config.block_timeout
+        return None if timeout is None else time.monotonic() + timeout
+
+    def _full(self) -> bool:
+        return len(self._buffer) + self._inflight >= self._config.max_buffer
+
+    def _place(self, item: _Item, *, first: bool) -> str | None:
+        """With the lock held: queue ``item`` (``"queued"``), refuse it (the drop reason) or ``None``: wait."""
+        if self._closing:
+            if first:
                 raise StorageError("storage writer is closed")
-            if len(self._buffer) + self._inflight >= cfg.max_buffer:
-                if cfg.overflow == "block" and not wait:
-                    return None
-                self._submitted += 1
-                if cfg.overflow == "drop":
-                    drop_reason = "buffer_full"
-                else:
-                    deadline = None if cfg.block_timeout is None else time.monotonic() + cfg.block_timeout
-                    while len(self._buffer) + self._inflight >= cfg.max_buffer and not self._closing:
-                        remaining = None if deadline is None else deadline - time.monotonic()
-                        if remaining is not None and remaining <= 0:
-                            break
-                        self._room.wait(remaining)
-                    if self._closing:
-                        drop_reason = "closed"
-                    elif len(self._buffer) + self._inflight >= cfg.max_buffer:
-                        drop_reason = "block_timeout"
-                if drop_reason is not None:
-                    self._dropped += 1
-                    if drop_reason == "buffer_full":  # summarised by _log_drops; others logged at once
-                        self._unlogged_drops += 1
-            else:
-                self._submitted += 1
-            if drop_reason is None:
-                self._buffer.append((kind, row, user))
-                self._accepted += 1
-                n = len(self._buffer)
-                if n == 1:
-                    self._oldest = time.monotonic()
-                    self._work.notify()
-                elif n >= cfg.batch_size:
-                    self._work.notify()
-                return True
-        self._announce_drop(kind, 1, drop_reason)
-        if drop_reason == "buffer_full":
+            return self._refuse(item[0], "closed")
+        if not self._full():
+            self._submitted += 1
+            self._accept(item)
+            return _QUEUED
+        if self._config.overflow == "drop":
+            return self._refuse(item[0], "buffer_full")
+        return None
+
+    def _accept(self, item: _Item) -> None:
+        self._buffer.append(item)
+        self._accepted += 1
+        n = len(self._buffer)
+        if n == 1:
+            self._oldest = time.monotonic()
+            self._work.notify()
+        elif n >= self._config.batch_size:
+            self._work.notify()
+
+    def _refuse(self, kind: str, reason: str) -> str:
+        """With the lock held: count one offered row that will not be stored."""
+        self._submitted += 1
+        self._dropped += 1
+        if reason in _SUMMARISED:
+            self._unlogged_drops[reason] += 1
+        return reason
+
+    def _report(self, kind: str, outcome: str) -> bool:
+        if outcome == _QUEUED:
+            return True
+        self._announce_drop(kind, 1, outcome)
+        if outcome in _SUMMARISED:
             return False
-        if drop_reason == "closed":
+        if outcome == "closed":
             raise StorageError("storage writer closed while waiting for buffer room; row not stored")
         raise StorageOverflowError(
-            f"storage buffer full ({cfg.max_buffer} rows) for {cfg.block_timeout}s; {kind} row not stored"
+            f"storage buffer full ({self._config.max_buffer} rows) for {self._config.block_timeout}s; "
+            f"{kind} row not stored"
         )
+
+    def _feed_offer(self, feed: StreamFeed, item: _Item) -> bool:
+        """One row from a stream: queued now, or kept in the feed's backlog, or dropped — never waits."""
+        get_kind(item[0])
+        with self._lock:
+            if self._closing:
+                outcome = self._refuse(item[0], "closed")
+            elif not feed._rows and not self._full():
+                self._submitted += 1
+                self._accept(item)
+                outcome = _QUEUED
+            elif self._config.overflow == "drop":
+                outcome = self._refuse(item[0], "buffer_full")
+            elif len(feed._rows) >= self._config.max_buffer:
+                outcome = self._refuse(item[0], "backlog_full")
+            else:
+                self._submitted += 1
+                feed._rows.append(item)
+                feed._entered += 1
+                self._backlog += 1
+                self._feeds[id(feed)] = feed
+                outcome = _QUEUED
+        if outcome == _QUEUED:
+            return True
+        self._announce_drop(item[0], 1, outcome)
+        return False
+
+    def _freed(self) -> None:
+        """With the lock held: room (or progress) appeared — move backlogged stream rows in, wake waiters."""
+        while self._feeds and not self._full():
+            for key, feed in list(self._feeds.items()):
+                if self._full():
+                    break
+                self._accept(feed._rows.popleft())
+                feed._left += 1
+                self._backlog -= 1
+                if not feed._rows:
+                    del self._feeds[key]
+        self._room.notify_all()
+        self._done.notify_all()
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            with contextlib.suppress(RuntimeError):  # its loop is closed: nobody waits any more
+                waiter.get_loop().call_soon_threadsafe(_wake, waiter)
 
     # --- flush / close ---------------------------------------------------------------------------
 
@@ -283,12 +395,23 @@ class StorageWriter:
 
         Returns ``False`` if ``timeout`` seconds passed first (the rows stay queued).
         """
+        deadline = None if timeout is None else time.monotonic() + timeout
+
+        def left() -> float | None:
+            return None if deadline is None else max(0.0, deadline - time.monotonic())
+
         with self._lock:
+            # rows still in stream backlogs enter the buffer (in order) before they can be written
+            marks = [(feed, feed._entered) for feed in self._feeds.values()]
+            if marks and not self._done.wait_for(
+                lambda: all(f._left >= m for f, m in marks) or not self._thread.is_alive(), timeout=left()
+            ):
+                return False
             target = self._accepted
             self._flush_target = max(self._flush_target, target)
             self._work.notify()
             return self._done.wait_for(
-                lambda: self._completed >= target or not self._thread.is_alive(), timeout=timeout
+                lambda: self._completed >= target or not self._thread.is_alive(), timeout=left()
             ) and (self._completed >= target)
 
     def close(self, timeout: float | None = None) -> None:
@@ -296,7 +419,9 @@ class StorageWriter:
 
         Without ``timeout`` waits as long as it takes (retrying while the database is down).
         With one, rows still unwritten after ``timeout`` seconds are dropped and reported
-        (``storage.drop`` with ``reason="close_timeout"``, a warning log, :attr:`dropped`).
+        (``storage.drop`` events with ``reason="close_timeout"``, one warning log with the
+        count, :attr:`dropped`); a write still in progress then is interrupted, so ``close``
+        returns within about ``timeout + 1`` seconds even while the database hangs.
         """
         with self._lock:
             if self._closed:
@@ -304,19 +429,59 @@ class StorageWriter:
             self._closed = True
             self._closing = True
             self._work.notify_all()
-            self._room.notify_all()
+            self._freed()  # wake producers waiting for room: they are refused ("closed")
         atexit.unregister(self._atexit)
         self._thread.join(timeout)
         if self._thread.is_alive():
             with self._lock:
                 self._abort = True
                 self._work.notify_all()
-            self._thread.join(60.0)
-            if self._thread.is_alive():  # pragma: no cover - a backend call hung beyond its own timeouts
-                log(_log, logging.ERROR, "storage writer thread did not stop", pending=self.pending)
+            interrupt = getattr(self._backend, "interrupt", None)
+            if callable(interrupt):
+                interrupt()  # a write stuck on a hung database fails now
+            self._thread.join(_ABORT_GRACE)
+            if self._thread.is_alive():
+                self._abandon()
         self._log_drops(force=True)
+        with self._lock:
+            not_written, self._close_dropped = self._close_dropped, collections.Counter()
+        if not_written:
+            log(
+                _log,
+                logging.WARNING,
+                "storage closed before every row was written",
+                rows=sum(not_written.values()),
+                reason="close_timeout",
+                kinds=dict(not_written),
+                timeout=timeout,
+            )
         if self._owns_backend:
             self._backend.close()
+
+    def _abandon(self) -> None:
+        """The writer thread is stuck in a backend call that ignores :meth:`interrupt`: stop waiting for it
+        and account for every row it still holds as dropped (whatever it does later is ignored)."""
+        with self._lock:
+            self._abandoned = True
+            counts = collections.Counter(self._inflight_kinds)
+            counts.update(kind for kind, _row, _user in self._buffer)
+            for feed in self._feeds.values():
+                counts.update(kind for kind, _row, _user in feed._rows)
+                feed._left += len(feed._rows)
+                feed._rows.clear()
+            self._buffer.clear()
+            self._feeds.clear()
+            self._backlog = 0
+            n = sum(counts.values())
+            self._dropped += n
+            self._completed = self._accepted
+            self._inflight = 0
+            self._inflight_kinds.clear()
+            self._close_dropped.update(counts)
+            self._freed()
+        log(_log, logging.ERROR, "storage writer thread did not stop; its rows are reported dropped", rows=n)
+        for kind, k in counts.items():
+            self._events.emit("storage.drop", kind=kind, rows=k, reason="close_timeout")
 
     def _atexit(self) -> None:  # pragma: no cover - runs at interpreter exit
         self.close(timeout=10.0)
@@ -342,7 +507,7 @@ class StorageWriter:
                     ):
                         ready = True
                         break
-                    if not n and self._closing:
+                    if not n and not self._backlog and self._closing:
                         return
                     timeout: float | None = None
                     if n and self._oldest is not None:
@@ -354,13 +519,24 @@ class StorageWriter:
                         timeout = due if timeout is None else min(timeout, due)
                     self._work.wait(timeout)
                 if self._abort:
+                    if self._abandoned:
+                        return
                     leftovers = list(self._buffer)
                     self._buffer.clear()
+                    for feed in self._feeds.values():
+                        leftovers.extend(feed._rows)
+                        feed._left += len(feed._rows)
+                        feed._rows.clear()
+                    self._feeds.clear()
+                    self._accepted += self._backlog  # backlogged rows count as taken, then dropped
+                    self._backlog = 0
                     self._inflight += len(leftovers)
+                    self._inflight_kinds.update(kind for kind, _row, _user in leftovers)
                 elif ready:
                     take = min(len(self._buffer), cfg.batch_size)
                     batch = [self._buffer.popleft() for _ in range(take)]
                     self._inflight += take
+                    self._inflight_kinds.update(kind for kind, _row, _user in batch)
                     self._oldest = time.monotonic() if self._buffer else None
             if self._abort:
                 self._drop_items(leftovers, "close_timeout")
@@ -401,6 +577,9 @@ class StorageWriter:
             try:
                 result = self._backend.write_records(kind, records)
             except Exception as exc:
+                if self._abort:  # interrupted by close(timeout): not worth a retry
+                    self._drop_records(kind.name, len(records), "close_timeout")
+                    return False
                 attempt += 1
                 delay = min(cfg.retry_max, cfg.retry_base * 2 ** min(attempt - 1, 30))
                 with self._lock:
@@ -425,26 +604,31 @@ class StorageWriter:
             for rejection in result.rejected:
                 self._reject(rejection.error, complete=False)
             with self._lock:
+                if self._abandoned:
+                    return False
                 self._written += result.written
-                self._completed += len(records)
-                self._inflight -= len(records)
-                self._room.notify_all()
-                self._done.notify_all()
+                self._finish(kind.name, len(records))
             if result.written:
                 self._events.emit("storage.write", kind=kind.name, rows=result.written)
             if attempt:
                 log(_log, logging.INFO, "storage write succeeded after retries", kind=kind.name, attempts=attempt + 1)
             return True
 
+    def _finish(self, kind: str, n: int) -> None:
+        """With the lock held: ``n`` in-flight rows of ``kind`` are done (written, rejected or dropped)."""
+        self._completed += n
+        self._inflight -= n
+        self._inflight_kinds[kind] -= n
+        self._freed()
+
     def _reject(self, error: InvalidRowError, *, complete: bool = True) -> None:
         with self._lock:
+            if self._abandoned:
+                return
             self._rejected += 1
             self._rejections.append(error)
-            if complete:
-                self._completed += 1
-                self._inflight -= 1
-                self._room.notify_all()
-                self._done.notify_all()
+            if complete:  # otherwise part of a batch its writer completes
+                self._finish(error.kind, 1)
         self._events.emit("storage.reject", kind=error.kind, reason=str(error))
         log(_log, logging.WARNING, "storage row rejected", kind=error.kind, field=error.field, reason=error.reason)
 
@@ -456,40 +640,87 @@ class StorageWriter:
             self._drop_records(kind, n, reason)
 
     def _drop_records(self, kind: str, n: int, reason: str) -> None:
-        """Rows already accepted that will not be stored (close timeout)."""
+        """Rows already accepted that will not be stored (close timeout): counted, announced, and
+        summarised in one warning when :meth:`close` returns."""
         with self._lock:
+            if self._abandoned:
+                return
             self._dropped += n
-            self._completed += n
-            self._inflight -= n
-            self._room.notify_all()
-            self._done.notify_all()
+            self._close_dropped[kind] += n
+            self._finish(kind, n)
         self._events.emit("storage.drop", kind=kind, rows=n, reason=reason)
-        log(_log, logging.WARNING, "storage rows dropped", kind=kind, rows=n, reason=reason)
 
     def _announce_drop(self, kind: str, n: int, reason: str) -> None:
         self._events.emit("storage.drop", kind=kind, rows=n, reason=reason)
-        if reason == "buffer_full":
+        if reason in _SUMMARISED:
             self._log_drops()
         else:
             log(_log, logging.WARNING, "storage row not stored", kind=kind, rows=n, reason=reason)
 
     def _log_drops(self, *, force: bool = False) -> None:
-        """One warning per second at most summarising refused rows (and a final one on close)."""
+        """One warning per second at most summarising refused rows, per reason (and a final one on close)."""
         now = time.monotonic()
         with self._lock:
-            n = self._unlogged_drops
-            if not n or (not force and now - self._last_drop_log < _DROP_LOG_INTERVAL):
+            if not self._unlogged_drops or (not force and now - self._last_drop_log < _DROP_LOG_INTERVAL):
                 return
-            self._unlogged_drops = 0
+            counts, self._unlogged_drops = self._unlogged_drops, collections.Counter()
             self._last_drop_log = now
             total = self._dropped
-        log(
-            _log,
-            logging.WARNING,
-            "storage buffer full: rows dropped",
-            rows=n,
-            total_dropped=total,
-            reason="buffer_full",
-            policy=self._config.overflow,
-            max_buffer=self._config.max_buffer,
+        for reason, n in counts.items():
+            log(
+                _log,
+                logging.WARNING,
+                "storage buffer full: rows dropped",
+                rows=n,
+                total_dropped=total,
+                reason=reason,
+                policy=self._config.overflow,
+                max_buffer=self._config.max_buffer,
+            )
+
+
+class StreamFeed:
+    """Hands one stream's rows to a :class:`StorageWriter` without ever waiting (``writer.feed(name)``).
+
+    A WebSocket reader must never wait for the database: one stalled subscription would stall every
+    other subscription on the socket.  Rows are queued like :meth:`StorageWriter.submit` while the
+    buffer has room.  When it is full:
+
+    * ``overflow="block"``: rows wait in this feed's own backlog, in arrival order, and enter the buffer
+      as room appears (before any row that arrives later on this feed).  The backlog holds at most
+      ``max_buffer`` rows; beyond that a new row is dropped (``storage.drop``, ``reason="backlog_full"``).
+    * ``overflow="drop"``: the row is dropped at once (``reason="buffer_full"``), as for any producer.
+
+    After the writer is closed rows are dropped (``reason="closed"``), never raised at the reader.
+    Backlogged rows are pending rows: :meth:`StorageWriter.flush` waits for them, the counters include them.
+    """
+
+    def __init__(self, writer: StorageWriter, name: str) -> None:
+        self.name = name
+        self._writer = writer
+        self._rows: collections.deque[_Item] = collections.deque()
+        self._entered = 0
+        self._left = 0
+
+    def __repr__(self) -> str:
+        return f"StreamFeed({self.name!r}, backlog={self.backlog})"
+
+    @property
+    def backlog(self) -> int:
+        """Rows waiting in this feed for room in the writer's buffer."""
+        return len(self._rows)
+
+    def submit(self, kind: str, row: Mapping[str, Any], *, user: str | None = None) -> bool:
+        """Queue one wire ``row``; ``False`` when it was dropped (see the class docs).  Never waits."""
+        return self._writer._feed_offer(self, (kind, row, user))
+
+    def submit_ws(self, channel: str, data: Any, *, user: str | None = None) -> int:
+        """Queue the storable rows of one message's ``data`` on ``channel``; returns how many were kept."""
+        return sum(
+            1 for kind, row, owner in rows_from_ws(channel, data, user=user) if self.submit(kind, row, user=owner)
         )
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
