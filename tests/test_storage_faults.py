@@ -21,35 +21,18 @@ from urllib.parse import quote
 import psycopg
 import pytest
 from pgcluster import PgCluster, pg_cluster, pg_dsn  # noqa: F401 - fixtures
+from test_storage_writer import Recorder, wait_until
+from test_storage_writer import make_fill as fill
 
 import hyperliquid_client.client
 from hyperliquid_client.client import AsyncClient, Client, ClientConfig
-from hyperliquid_client.runtime.events import Event, EventBus
+from hyperliquid_client.runtime.events import EventBus
 from hyperliquid_client.runtime.storage import PostgresStorage, StorageConfig, apply_migrations, open_storage
 from hyperliquid_client.runtime.ws import Message
 from hyperliquid_client.testing import FakeExchange
 
 USER = "0x" + "ab" * 20
 FAST_RETRY = {"retry_base": 0.05, "retry_max": 0.2, "flush_interval": 0.05}
-
-
-def fill(i: int) -> dict[str, Any]:
-    return {
-        "coin": "ETH",
-        "px": f"{3000 + i % 1000}.5",
-        "sz": "0.01",
-        "side": "B",
-        "time": 1_760_000_000_000 + i,
-        "startPosition": "0.0",
-        "dir": "Open Long",
-        "closedPnl": "0.0",
-        "hash": f"0x{i:064x}",
-        "oid": 300_000_000_000 + i,
-        "crossed": True,
-        "fee": "0.01",
-        "tid": 500_000_000_000_000 + i,
-        "feeToken": "USDC",
-    }
 
 
 def trade(coin: str, i: int) -> dict[str, Any]:
@@ -63,32 +46,6 @@ def trade(coin: str, i: int) -> dict[str, Any]:
         "tid": 700_000_000_000 + i,
         "users": ["0x" + "11" * 20, "0x" + "22" * 20],
     }
-
-
-class Recorder:
-    """Collects storage events (thread-safe)."""
-
-    def __init__(self, bus: EventBus) -> None:
-        self.events: list[Event] = []
-        self._lock = threading.Lock()
-        bus.subscribe("storage.*", self._on)
-
-    def _on(self, event: Event) -> None:
-        with self._lock:
-            self.events.append(event)
-
-    def named(self, name: str) -> list[Event]:
-        with self._lock:
-            return [e for e in self.events if e.name == name]
-
-
-def wait_until(predicate: Any, timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return bool(predicate())
 
 
 def dbname(dsn: str) -> str:

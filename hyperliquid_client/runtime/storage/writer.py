@@ -209,14 +209,10 @@ class StorageWriter:
         item: _Item = (kind, row, user)
         deadline = self._block_deadline()
         with self._lock:
-            outcome = self._place(item, first=True)
+            outcome, remaining = self._attempt(item, first=True, deadline=deadline)
             while outcome is None:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    outcome = self._refuse(kind, "block_timeout")
-                else:
-                    self._room.wait(remaining)
-                    outcome = self._place(item, first=False)
+                self._room.wait(remaining)
+                outcome, remaining = self._attempt(item, first=False, deadline=deadline)
         return self._report(kind, outcome)
 
     def submit_many(self, kind: str, rows: Iterable[Mapping[str, Any]], *, user: str | None = None) -> int:
@@ -232,20 +228,13 @@ class StorageWriter:
         loop = asyncio.get_running_loop()
         first = True
         while True:
-            waiter: asyncio.Future[None] | None = None
-            remaining: float | None = None
             with self._lock:
-                outcome = self._place(item, first=first)
+                outcome, remaining = self._attempt(item, first=first, deadline=deadline)
                 if outcome is None:
-                    remaining = None if deadline is None else deadline - time.monotonic()
-                    if remaining is not None and remaining <= 0:
-                        outcome = self._refuse(kind, "block_timeout")
-                    else:
-                        waiter = loop.create_future()
-                        self._waiters.append(waiter)
+                    waiter: asyncio.Future[None] = loop.create_future()
+                    self._waiters.append(waiter)
             if outcome is not None:
                 return self._report(kind, outcome)
-            assert waiter is not None
             first = False
             try:
                 async with asyncio.timeout(remaining):
@@ -298,6 +287,17 @@ class StorageWriter:
 
     def _full(self) -> bool:
         return len(self._buffer) + self._inflight >= self._config.max_buffer
+
+    def _attempt(self, item: _Item, *, first: bool, deadline: float | None) -> tuple[str | None, float | None]:
+        """With the lock held: ``(outcome, None)`` (see :meth:`_place`), or ``(None, seconds)`` one may wait
+        for room (``None``: no limit); past ``deadline`` the row is refused (``block_timeout``)."""
+        outcome = self._place(item, first=first)
+        if outcome is not None:
+            return outcome, None
+        remaining = None if deadline is None else deadline - time.monotonic()
+        if remaining is not None and remaining <= 0:
+            return self._refuse(item[0], "block_timeout"), None
+        return None, remaining
 
     def _place(self, item: _Item, *, first: bool) -> str | None:
         """With the lock held: queue ``item`` (``"queued"``), refuse it (the drop reason) or ``None``: wait."""
