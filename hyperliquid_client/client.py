@@ -307,7 +307,7 @@ class _Base:
             return Request("exchange", f"exchange.{wire}", weight, self.network.ws_url, timeout or 10.0)
         info = ENDPOINTS.get(f"info.{payload.get('type')}")
         weight = info.weight if info is not None else 20
-        return Request("info", str(payload.get("type")), weight, self.network.ws_url, timeout or 10.0)
+        return Request("info", f"info.{payload.get('type')}", weight, self.network.ws_url, timeout or 10.0)
 
     @staticmethod
     def _info_endpoint(body: Mapping[str, Any]) -> EndpointSpec:

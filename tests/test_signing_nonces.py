@@ -119,4 +119,3 @@ def test_slow_clock_holds_no_lock() -> None:
     release.set()
     blocked.join(10)
     assert sorted(out) == [1, 2]
-

@@ -132,6 +132,11 @@ def _host(req: RequestLike) -> str:
     return urlsplit(req.url).netloc
 
 
+def _wire(req: RequestLike) -> str:
+    """The wire name of a request's endpoint (``info.l2Book`` → ``l2Book``)."""
+    return req.endpoint.rsplit(".", 1)[-1]
+
+
 @attrs.define
 class Ticket:
     """A granted admission, handed back to :meth:`RateLimiter.settle`."""
@@ -145,8 +150,7 @@ class Ticket:
 
 def _kind(req: RequestLike) -> str:
     if req.context == "exchange":
-        wire = req.endpoint.rsplit(".", 1)[-1]
-        return "cancel" if wire in CANCEL_ACTIONS else "exchange"
+        return "cancel" if _wire(req) in CANCEL_ACTIONS else "exchange"
     return "background" if BACKGROUND.get() else "info"
 
 
@@ -483,7 +487,7 @@ class RateLimiter:
         cfg = self.config
         self._record_breaker(req, status, error, now)
         extra = self._surcharge(req, value) if error is None else 0
-        if error is None and req.endpoint == "userRateLimit":
+        if error is None and _wire(req) == "userRateLimit":
             self._observe_rate_limit(req, value)
         outcome = "429" if status == 429 else ("ok" if status is not None else "none")
         pause = None
@@ -543,7 +547,7 @@ class RateLimiter:
             self.breaker.record(_host(req), True, now)
 
     def _surcharge(self, req: RequestLike, value: Any) -> int:
-        per = self.surcharges.get(req.endpoint) if req.context == "info" else None
+        per = self.surcharges.get(_wire(req)) if req.context == "info" else None
         if per and isinstance(value, list) and value:
             return math.ceil(len(value) / per)
         return 0
