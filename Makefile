@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo check install lint format typecheck generate regen-check test bench postgres clean
+.PHONY: demo check install lint format typecheck generate regen-check test bench postgres redis clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,7 +41,10 @@ regen-check: install
 postgres:
 	bash scripts/ensure_postgres.sh
 
-test: install postgres
+redis:
+	bash scripts/ensure_redis.sh
+
+test: install postgres redis
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 check: install lint typecheck regen-check test

@@ -1,7 +1,7 @@
 """``python -m bench [name ...]`` — run the benchmarks (all by default) and print their reports.
 
 Each benchmark measures our code next to its baselines in the same run and prints the ratios;
-see ``bench/README.md``.  Names: signing, ws, cache, storage.
+see ``bench/README.md``.  Names: signing, ws, cache, storage, ratelimit.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import runpy
 import sys
 
-ALL = ("signing", "ws", "cache", "storage")
+ALL = ("signing", "ws", "cache", "storage", "ratelimit")
 
 
 def main(argv: list[str]) -> int:

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from hyperliquid_client.runtime.config import MAINNET, TESTNET, Network
 from hyperliquid_client.runtime.errors import (
+    AddressLimitError,
     ApiRejectedError,
+    CircuitOpenError,
     ConfigError,
     HyperliquidError,
     IndeterminateError,
@@ -31,6 +33,7 @@ from hyperliquid_client.runtime.events import Event, EventBus
 
 if TYPE_CHECKING:
     from hyperliquid_client.client import AsyncClient, Client, ClientConfig
+    from hyperliquid_client.runtime.ratelimit import RateLimitConfig
     from hyperliquid_client.runtime.signing import Wallet
 
 __version__ = "0.1.0"
@@ -41,8 +44,10 @@ logging.getLogger("hyperliquid_client").addHandler(logging.NullHandler())
 __all__ = [
     "MAINNET",
     "TESTNET",
+    "AddressLimitError",
     "ApiRejectedError",
     "AsyncClient",
+    "CircuitOpenError",
     "Client",
     "ClientConfig",
     "ConfigError",
@@ -53,6 +58,7 @@ __all__ = [
     "InvalidInputError",
     "InvalidResponseError",
     "Network",
+    "RateLimitConfig",
     "RateLimitedError",
     "TimeoutError",
     "TransportError",
@@ -64,6 +70,7 @@ _LAZY = {
     "Client": "hyperliquid_client.client",
     "AsyncClient": "hyperliquid_client.client",
     "ClientConfig": "hyperliquid_client.client",
+    "RateLimitConfig": "hyperliquid_client.runtime.ratelimit",
     "Wallet": "hyperliquid_client.runtime.signing",
 }
 

@@ -17,6 +17,7 @@ background warmers — or on demand, with a timeout, by the first call that need
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import threading
 import time
@@ -33,20 +34,18 @@ from hyperliquid_client.generated.info import AsyncInfoAPI, InfoAPI
 from hyperliquid_client.generated.registry import ENDPOINTS, REGISTRY
 from hyperliquid_client.generated.stats import AsyncStatsAPI, StatsAPI
 from hyperliquid_client.generated.streams import AsyncStreams, Streams
-from hyperliquid_client.runtime.cache import CacheConfig, TTLCache, WarmStatus, WarmupManager
+from hyperliquid_client.runtime.cache import CacheConfig, TTLCache, Warmer, WarmStatus, WarmupManager
 from hyperliquid_client.runtime.config import Network, resolve_network
-from hyperliquid_client.runtime.errors import ConfigError
+from hyperliquid_client.runtime.errors import ConfigError, RateLimitedError
 from hyperliquid_client.runtime.events import EventBus
-from hyperliquid_client.runtime.exchange import (
-    DEFAULT_NONCES,
-    ActionSender,
-    AsyncActionSender,
-    AsyncExchange,
-    Exchange,
-)
+from hyperliquid_client.runtime.exchange import DEFAULT_NONCES, AsyncExchange, Exchange
+from hyperliquid_client.runtime.exchange._core import action_weight
 from hyperliquid_client.runtime.http_caller import AsyncHttpCaller, HttpCaller
 from hyperliquid_client.runtime.log import get_logger, log
-from hyperliquid_client.runtime.markets import MetadataService
+from hyperliquid_client.runtime.markets import ALL_MIDS_BODY, MetadataService
+from hyperliquid_client.runtime.ratelimit import RateLimitConfig, RateLimiter, Request, background
+from hyperliquid_client.runtime.ratelimit.limiter import RedisNonceSource
+from hyperliquid_client.runtime.ratelimit.senders import AsyncLimitedActionSender, LimitedActionSender
 from hyperliquid_client.runtime.registry import EndpointSpec, Registry
 from hyperliquid_client.runtime.signing import NonceManager, Wallet
 from hyperliquid_client.runtime.storage import StorageConfig, StorageWriter, open_storage
@@ -89,6 +88,10 @@ class ClientConfig:
     ``verify_signatures``: recover the signer of every fresh signature before sending.
     ``storage``: persist storable data (fills, order updates, trades, funding, ledger, candles)
     from info responses, and from subscriptions made with ``store=True``; off when ``None``.
+    ``rate``: the rate-limit budget, backoff, allowances, batching, circuit breaker and WebSocket
+    limits (``docs/rate-limits.md``).  ``warm_idle_after``: after the first warm-up the warmers
+    refresh only while the client is in use — until nothing but them has called the API for that
+    many seconds — and resume with the next call (``None``: always refresh).
     """
 
     transport: TransportConfig = attrs.field(factory=TransportConfig)
@@ -101,6 +104,8 @@ class ClientConfig:
     signing_backend: str | None = None
     verify_signatures: bool = True
     storage: StorageConfig | None = None
+    rate: RateLimitConfig = attrs.field(factory=RateLimitConfig)
+    warm_idle_after: float | None = 60.0
 
 
 def _to_wallet(value: Wallet | str | None) -> Wallet | None:
@@ -137,7 +142,12 @@ def _weakly(method: Callable[[Mapping[str, Any]], Any]) -> Callable[[Mapping[str
 
 
 def _collect_unclosed(
-    name: str, warmup: WarmupManager, hub: StreamHub, transport: HttpTransport, storage: StorageWriter | None
+    name: str,
+    warmup: WarmupManager,
+    hub: StreamHub,
+    transport: HttpTransport,
+    storage: StorageWriter | None,
+    rate: RateLimiter,
 ) -> None:
     """Finalizer of a :class:`Client` that was never closed: stop its threads, close its sockets."""
     warnings.warn(f"unclosed {name}: call close() or use `with Client(...)`", ResourceWarning, stacklevel=1)
@@ -145,8 +155,54 @@ def _collect_unclosed(
     transport.close()
     _close_hub(hub, CLOSE_TIMEOUT)
     warmup.stop(timeout=CLOSE_TIMEOUT)
+    rate.close()
     if storage is not None:
         storage.close(timeout=STORAGE_CLOSE_TIMEOUT)
+
+
+def _weakly_bool(method: Callable[[], bool]) -> Callable[[], bool]:
+    """``method`` (bound) called through a weak reference to its object (False once it is gone)."""
+    ref = weakref.WeakMethod(method)
+
+    def call() -> bool:
+        target = ref()
+        return False if target is None else target()
+
+    return call
+
+
+def _is_429(exc: BaseException) -> bool:
+    return isinstance(exc, RateLimitedError) and not exc.local
+
+
+def _in_background(warmer: Warmer, active: Callable[[], bool]) -> Warmer:
+    """``warmer`` whose requests count as background work, refreshing only while ``active()``."""
+    fetch = warmer.fetch
+    run: Callable[[], Any]
+    if inspect.iscoroutinefunction(fetch):
+
+        async def run_async() -> Any:
+            with background():
+                return await fetch()
+
+        run = run_async
+    else:
+
+        def run_sync() -> Any:
+            with background():
+                return fetch()
+
+        run = run_sync
+    return Warmer(
+        warmer.name,
+        run,
+        key=warmer.key,
+        interval=warmer.interval,
+        ttl=warmer.ttl,
+        timeout=warmer.timeout,
+        validate=warmer.validate,
+        active=active,
+    )
 
 
 class _Base:
@@ -176,6 +232,18 @@ class _Base:
         self.cache = TTLCache(self.config.cache, events=self.events)
         #: nonces are per signer and process-wide, so several clients of one wallet never reuse one
         self.nonces: NonceManager = DEFAULT_NONCES
+        #: the rate-limit budget, backoff, allowances and circuit breakers (``docs/rate-limits.md``)
+        self.rate = RateLimiter(
+            self.config.rate,
+            api_url=self.network.http_url,
+            events=self.events,
+            surcharges={e.wire: e.weight_per_item for e in REGISTRY.endpoints if e.weight_per_item},
+        )
+        self._nonce_source: RedisNonceSource | None = None
+        if self.rate.store is not None and self.config.rate.redis_nonces:
+            # the process-wide manager takes its nonces from Redis (what it handed out so far stays the floor)
+            self._nonce_source = RedisNonceSource(self.rate.store, self.nonces.source)
+            self.nonces.source = self._nonce_source
         self.storage: StorageWriter | None = (
             open_storage(self.config.storage, events=self.events) if self.config.storage is not None else None
         )
@@ -196,6 +264,7 @@ class _Base:
             "events": self.events,
             "fetch_info": fetch_info,
             "storage": self.storage,
+            "rate": self.config.rate,
         }
 
     def _sender_options(self) -> dict[str, Any]:
@@ -207,10 +276,38 @@ class _Base:
             "nonces": self.nonces,
             "events": self.events,
             "verify_signatures": self.config.verify_signatures,
+            "limiter": self.rate,
         }
 
+    def _in_use(self) -> bool:
+        idle_after = self.config.warm_idle_after
+        return idle_after is None or self.rate.idle_for < idle_after
+
     def _warmup(self, markets: MetadataService) -> WarmupManager:
-        return WarmupManager(self.cache, markets.warmers(mids=self.config.warm_mids), events=self.events, name="warmup")
+        in_use = _weakly_bool(self._in_use)  # the warmer threads must not keep the client alive
+        warmers = [_in_background(w, in_use) for w in markets.warmers(mids=self.config.warm_mids)]
+        return WarmupManager(self.cache, warmers, events=self.events, name="warmup")
+
+    def _ws_mids(self, hub: StreamHub | AsyncStreamHub, body: Mapping[str, Any]) -> Any:
+        """The main dex's mids from a live ``allMids`` subscription (no weight spent), else ``None``."""
+        if dict(body) != ALL_MIDS_BODY:
+            return None
+        data = hub.fresh_raw("allMids", self.markets.mids_ttl)
+        mids = data.get("mids") if isinstance(data, Mapping) else None
+        return dict(mids) if isinstance(mids, Mapping) else None
+
+    markets: MetadataService
+
+    def _ws_request(self, kind: str, payload: Mapping[str, Any], timeout: float | None) -> Request:
+        if kind == "action":
+            action = payload.get("action")
+            wire = action.get("type") if isinstance(action, Mapping) else None
+            endpoint = ENDPOINTS.get(f"exchange.{wire}")
+            weight = action_weight(endpoint, action) if endpoint is not None and isinstance(action, Mapping) else 1
+            return Request("exchange", f"exchange.{wire}", weight, self.network.ws_url, timeout or 10.0)
+        info = ENDPOINTS.get(f"info.{payload.get('type')}")
+        weight = info.weight if info is not None else 20
+        return Request("info", f"info.{payload.get('type')}", weight, self.network.ws_url, timeout or 10.0)
 
     @staticmethod
     def _info_endpoint(body: Mapping[str, Any]) -> EndpointSpec:
@@ -218,6 +315,11 @@ class _Base:
         if endpoint is None:
             raise ConfigError("fetch_info", f"unknown info type {body.get('type')!r}")
         return endpoint
+
+    def _close_rate(self) -> None:
+        if self._nonce_source is not None and self.nonces.source is self._nonce_source:
+            self.nonces.source = self._nonce_source.mirror
+        self.rate.close()
 
     @property
     def address(self) -> str | None:
@@ -280,7 +382,7 @@ class Client(_Base):
             events=events,
             env=env,
         )
-        self.transport = HttpTransport(self.config.transport, events=self.events)
+        self.transport = HttpTransport(self.config.transport, events=self.events, gate=self.rate)
         self.caller = HttpCaller(self.transport, self.network, cache=self.cache, storage=self.storage)
         self.info = InfoAPI(self.caller)
         self.explorer = ExplorerAPI(self.caller)
@@ -291,18 +393,21 @@ class Client(_Base):
         self.markets = self._metadata(fetch_info)
         self._hub = StreamHub(self.network.ws_url, **self._hub_options(fetch_info, self.markets))
         self.streams = Streams(self._hub)
-        sender = ActionSender(self.transport, self.network, **self._sender_options())
+        sender = LimitedActionSender(self.transport, self.network, **self._sender_options())
         self.exchange = Exchange(sender, markets=self.markets, info=self.info, events=self.events)
         self.warmup = self._warmup(self.markets)
         if self.config.warm:
             self.warmup.start()
         self._closed = False
         self._finalizer = weakref.finalize(
-            self, _collect_unclosed, repr(self), self.warmup, self._hub, self.transport, self.storage
+            self, _collect_unclosed, repr(self), self.warmup, self._hub, self.transport, self.storage, self.rate
         )
         log(_log, 10, "client created", network=self.network.name, url=self.network.http_url)
 
     def _fetch_info(self, body: Mapping[str, Any]) -> Any:
+        mids = self._ws_mids(self._hub, body)
+        if mids is not None:
+            return mids
         return self.caller.raw(self._info_endpoint(body), dict(body))
 
     def latest(self, channel: str, /, **params: Any) -> Any:
@@ -314,8 +419,17 @@ class Client(_Base):
         return self._hub.latest(channel, **params)
 
     def post(self, kind: str, payload: dict[str, Any], *, timeout: float | None = None) -> Any:
-        """Send an info request (``kind="info"``) or a signed action (``"action"``) over the WebSocket."""
-        return self._hub.post(kind, payload, timeout=timeout)
+        """Send an info request (``kind="info"``) or a signed action (``"action"``) over the WebSocket.
+
+        Posts share the IP weight budget with HTTP requests (``docs/rate-limits.md``)."""
+        ticket = self.rate.admit(self._ws_request(kind, payload, timeout), timeout or self.config.ws.post_timeout)
+        try:
+            value = self._hub.post(kind, payload, timeout=timeout)
+        except Exception as exc:
+            self.rate.settle(ticket, status=429 if _is_429(exc) else None, error=exc)
+            raise
+        self.rate.settle(ticket, status=200, value=value)
+        return value
 
     @property
     def warm_status(self) -> WarmStatus:
@@ -339,6 +453,7 @@ class Client(_Base):
         self.transport.close()
         _close_hub(self._hub, deadline - time.monotonic())
         self.warmup.stop(timeout=deadline - time.monotonic())
+        self._close_rate()
         if self.storage is not None:
             self.storage.close(timeout=STORAGE_CLOSE_TIMEOUT)
 
@@ -387,7 +502,7 @@ class AsyncClient(_Base):
             events=events,
             env=env,
         )
-        self.transport = AsyncHttpTransport(self.config.transport, events=self.events)
+        self.transport = AsyncHttpTransport(self.config.transport, events=self.events, gate=self.rate)
         self.caller = AsyncHttpCaller(self.transport, self.network, cache=self.cache, storage=self.storage)
         self.info = AsyncInfoAPI(self.caller)
         self.explorer = AsyncExplorerAPI(self.caller)
@@ -395,7 +510,7 @@ class AsyncClient(_Base):
         self.markets = self._metadata(self._fetch_info)
         self._hub = AsyncStreamHub(self.network.ws_url, **self._hub_options(self._fetch_info, self.markets))
         self.streams = AsyncStreams(self._hub)
-        sender = AsyncActionSender(self.transport, self.network, **self._sender_options())
+        sender = AsyncLimitedActionSender(self.transport, self.network, **self._sender_options())
         self.exchange = AsyncExchange(sender, markets=self.markets, info=self.info, events=self.events)
         self.warmup = self._warmup(self.markets)
         self._started = False
@@ -403,6 +518,9 @@ class AsyncClient(_Base):
         self._closing: asyncio.Task[None] | None = None
 
     async def _fetch_info(self, body: Mapping[str, Any]) -> Any:
+        mids = self._ws_mids(self._hub, body)
+        if mids is not None:
+            return mids
         return await self.caller.raw(self._info_endpoint(body), dict(body))
 
     def latest(self, channel: str, /, **params: Any) -> Any:
@@ -410,8 +528,18 @@ class AsyncClient(_Base):
         return self._hub.latest(channel, **params)
 
     async def post(self, kind: str, payload: dict[str, Any], *, timeout: float | None = None) -> Any:
-        """Send an info request (``kind="info"``) or a signed action (``"action"``) over the WebSocket."""
-        return await self._hub.post(kind, payload, timeout=timeout)
+        """Send an info request (``kind="info"``) or a signed action (``"action"``) over the WebSocket.
+
+        Posts share the IP weight budget with HTTP requests (``docs/rate-limits.md``)."""
+        request = self._ws_request(kind, payload, timeout)
+        ticket = await self.rate.aadmit(request, timeout or self.config.ws.post_timeout)
+        try:
+            value = await self._hub.post(kind, payload, timeout=timeout)
+        except Exception as exc:
+            self.rate.settle(ticket, status=429 if _is_429(exc) else None, error=exc)
+            raise
+        self.rate.settle(ticket, status=200, value=value)
+        return value
 
     @property
     def warm_status(self) -> WarmStatus:
@@ -442,6 +570,7 @@ class AsyncClient(_Base):
             await asyncio.wait({self._closing}, timeout=max(0.0, deadline - loop.time()))
         else:
             await self._hub.aclose()
+        self._close_rate()
         if self.storage is not None:
             await asyncio.to_thread(self.storage.close, STORAGE_CLOSE_TIMEOUT)
 

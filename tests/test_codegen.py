@@ -109,6 +109,17 @@ def test_unknown_key_names_file_and_path(tmp_path: Path) -> None:
     assert any(m.startswith(f"{root}/info/book.yaml: wieght: unknown key") for m in msgs), msgs
 
 
+def test_weight_per_item_is_a_positive_number_of_items(tmp_path: Path) -> None:
+    spec = load_spec(make_spec(tmp_path, endpoint=ENDPOINT.replace("weight: 2", "weight: 2\nweight_per_item: 20")))
+    assert spec.endpoints[0].weight_per_item == 20
+    for bad in ('"+1 per 20 items"', "0"):
+        root = make_spec(
+            tmp_path / bad[:2], endpoint=ENDPOINT.replace("weight: 2", f"weight: 2\nweight_per_item: {bad}")
+        )
+        msgs = problems(root)
+        assert any("info/book.yaml: weight_per_item: expected a positive integer" in m for m in msgs), msgs
+
+
 def test_unknown_nested_key(tmp_path: Path) -> None:
     root = make_spec(tmp_path, endpoint=ENDPOINT.replace("    doc: Figures.", "    doc: Figures.\n    optionl: true"))
     msgs = problems(root)

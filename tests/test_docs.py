@@ -4,7 +4,8 @@ Each Markdown file's ```` ```python ```` blocks are joined in order into one scr
 may use names from earlier ones) and run in a fresh interpreter, with a fake exchange started
 for it: ``HYPERLIQUID_HTTP_URL`` / ``HYPERLIQUID_WS_URL`` point at it, so ``Client()`` in an
 example talks to the fake.  Examples needing PostgreSQL get ``HYPERLIQUID_STORAGE_DSN`` from a
-throwaway cluster.  ```` ```sh ```` blocks are not run (they are commands for the reader).
+throwaway cluster, those needing Redis ``HYPERLIQUID_REDIS_URL`` from a throwaway server.
+```` ```sh ```` blocks are not run (they are commands for the reader).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from pgcluster import pg_cluster, pg_dsn  # noqa: F401 - fixtures for examples that need PostgreSQL
+from redisserver import redis_server, redis_url  # noqa: F401 - fixtures for examples that need Redis
 
 from hyperliquid_client.testing import FakeExchange
 
@@ -45,6 +47,7 @@ def test_docs_exist() -> None:
         "events",
         "configuration",
         "exchange",
+        "rate-limits",
     ):
         assert required in names, f"docs/{required}.md is missing"
 
@@ -61,6 +64,8 @@ def test_doc_examples_run(doc: Path, tmp_path: Path, request: pytest.FixtureRequ
         env["PYTHONPATH"] = str(ROOT)
         if "HYPERLIQUID_STORAGE_DSN" in script:
             env["HYPERLIQUID_STORAGE_DSN"] = request.getfixturevalue("pg_dsn")
+        if "HYPERLIQUID_REDIS_URL" in script:
+            env["HYPERLIQUID_REDIS_URL"] = request.getfixturevalue("redis_url")
         proc = subprocess.run(
             [sys.executable, str(target)],
             cwd=tmp_path,

@@ -19,6 +19,7 @@ import pytest
 from hyperliquid_client.client import ClientConfig
 from hyperliquid_client.runtime import config as netconfig
 from hyperliquid_client.runtime.cache import CacheConfig
+from hyperliquid_client.runtime.ratelimit import RateLimitConfig
 from hyperliquid_client.runtime.signing import backends
 from hyperliquid_client.runtime.storage import StorageConfig
 from hyperliquid_client.runtime.storage import __main__ as storage_cli
@@ -26,7 +27,7 @@ from hyperliquid_client.runtime.transport import RetryPolicy, TransportConfig
 from hyperliquid_client.runtime.ws import WsConfig
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
-CLASSES = (ClientConfig, TransportConfig, RetryPolicy, CacheConfig, WsConfig, StorageConfig)
+CLASSES = (ClientConfig, TransportConfig, RetryPolicy, CacheConfig, WsConfig, RateLimitConfig, StorageConfig)
 _ROW = re.compile(r"^\| `([A-Za-z_][A-Za-z0-9_]*)` \| ([^|]*) \|(.*)\|\s*$", re.M)
 
 

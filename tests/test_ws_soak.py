@@ -11,6 +11,7 @@ from test_ws_client import FAST, Recorder, server_subs
 from test_ws_support import ALL_MIDS, BBO, CANDLE, L2BOOK, TRADES, USER_A, USER_FILLS, wait_for
 
 from hyperliquid_client.runtime.events import EventBus
+from hyperliquid_client.runtime.ratelimit import RateLimitConfig, WsLimits
 from hyperliquid_client.runtime.ws import Interrupted, Message, Resumed, WsClient
 from hyperliquid_client.testing import FakeExchange
 
@@ -47,7 +48,9 @@ async def test_server_closes_every_few_seconds_for_a_minute() -> None:
     bus = EventBus()
     rec = Recorder(bus)
     async with FakeExchange() as fx:
-        client = WsClient(fx.ws_url, config=FAST, events=bus)
+        # two sockets dropped every 3 s: 40 reconnects a minute, past the real API's 30 (this server has no limit)
+        limits = WsLimits(RateLimitConfig(ws_connections_per_minute=100))
+        client = WsClient(fx.ws_url, config=FAST, events=bus, limits=limits)
         async with client:
             subs = [await client.subscribe(ch, params) for ch, params, _, _ in specs]
             await wait_for(lambda: len(fx.ws_subscriptions) == len(specs))

@@ -153,6 +153,13 @@ def _positive(ctx: _Ctx, path: str, v: Any) -> bool:
     return True
 
 
+def _positive_int(ctx: _Ctx, path: str, v: Any) -> bool:
+    if isinstance(v, int) and not isinstance(v, bool) and v > 0:
+        return True
+    ctx.bad(path, f"expected a positive integer (items per extra weight), got {_desc(v)}")
+    return False
+
+
 def _nonempty_str(ctx: _Ctx, path: str, v: Any) -> bool:
     if not _str(ctx, path, v):
         return False
@@ -326,7 +333,7 @@ _ENDPOINT = _record(
     {
         **_COMMON,
         "weight": (True, _int),
-        "weight_per_item": (False, _str),
+        "weight_per_item": (False, _positive_int),
         "timeout": (False, _num),
         "max_response_mb": (False, _positive),
         "retry": (False, _bool),

@@ -133,7 +133,7 @@ class Endpoint:
     summary: str
     doc: str
     weight: int
-    weight_per_item: str | None
+    weight_per_item: int | None
     timeout: float | None
     retry: bool
     cache_ttl: float | None

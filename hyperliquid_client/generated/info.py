@@ -752,7 +752,7 @@ class InfoAPI:
             end_time: End of the range (ms); now when omitted.
             timeout: Seconds to wait for the answer; overrides the endpoint's default.
 
-        Wire type ``candleSnapshot``; rate-limit weight 20 (+1 per 60 candles).
+        Wire type ``candleSnapshot``; rate-limit weight 20 (+1 per 60 items returned).
         """
         inner: dict[str, Any] = {}
         inner["coin"] = _v.coin("coin", coin)
@@ -819,7 +819,7 @@ class InfoAPI:
             user: User address.
             timeout: Seconds to wait for the answer; overrides the endpoint's default.
 
-        Wire type ``delegatorHistory``; rate-limit weight 20 (+1 per 20 items).
+        Wire type ``delegatorHistory``; rate-limit weight 20 (+1 per 20 items returned).
         """
         body: dict[str, Any] = {"type": "delegatorHistory"}
         body["user"] = _v.address("user", user)
@@ -837,7 +837,7 @@ class InfoAPI:
             user: User address.
             timeout: Seconds to wait for the answer; overrides the endpoint's default.
 
-        Wire type ``delegatorRewards``; rate-limit weight 20 (+1 per 20 items).
+        Wire type ``delegatorRewards``; rate-limit weight 20 (+1 per 20 items returned).
         """
         body: dict[str, Any] = {"type": "delegatorRewards"}
         body["user"] = _v.address("user", user)
@@ -2320,7 +2320,7 @@ class AsyncInfoAPI:
             end_time: End of the range (ms); now when omitted.
             timeout: Seconds to wait for the answer; overrides the endpoint's default.
 
-        Wire type ``candleSnapshot``; rate-limit weight 20 (+1 per 60 candles).
+        Wire type ``candleSnapshot``; rate-limit weight 20 (+1 per 60 items returned).
         """
         inner: dict[str, Any] = {}
         inner["coin"] = _v.coin("coin", coin)
@@ -2387,7 +2387,7 @@ class AsyncInfoAPI:
             user: User address.
             timeout: Seconds to wait for the answer; overrides the endpoint's default.
 
-        Wire type ``delegatorHistory``; rate-limit weight 20 (+1 per 20 items).
+        Wire type ``delegatorHistory``; rate-limit weight 20 (+1 per 20 items returned).
         """
         body: dict[str, Any] = {"type": "delegatorHistory"}
         body["user"] = _v.address("user", user)
@@ -2405,7 +2405,7 @@ class AsyncInfoAPI:
             user: User address.
             timeout: Seconds to wait for the answer; overrides the endpoint's default.
 
-        Wire type ``delegatorRewards``; rate-limit weight 20 (+1 per 20 items).
+        Wire type ``delegatorRewards``; rate-limit weight 20 (+1 per 20 items returned).
         """
         body: dict[str, Any] = {"type": "delegatorRewards"}
         body["user"] = _v.address("user", user)

@@ -19,7 +19,9 @@ from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
+    "AddressLimitError",
     "ApiRejectedError",
+    "CircuitOpenError",
     "ConfigError",
     "HTTPStatusError",
     "HyperliquidError",
@@ -171,7 +173,12 @@ class HTTPStatusError(TransportError):
 
 
 class RateLimitedError(HTTPStatusError):
-    """HTTP 429: the IP or address budget is exhausted.  ``retry_after`` is in seconds when known."""
+    """A rate limit is in the way: HTTP 429 from the server, or a budget the client keeps.
+
+    ``retry_after`` is in seconds when known (the server's ``Retry-After``, or when the client's
+    budget returns).  ``local`` is true when the client refused the call itself, before anything
+    was sent (``request_sent`` is then false); ``status`` is 429 either way.
+    """
 
     def __init__(
         self,
@@ -180,11 +187,42 @@ class RateLimitedError(HTTPStatusError):
         body: str | bytes | None = None,
         endpoint: str | None = None,
         url: str | None = None,
+        message: str | None = None,
+        local: bool = False,
     ) -> None:
-        super().__init__(429, body=body, endpoint=endpoint, url=url)
+        super().__init__(429, body=body, endpoint=endpoint, url=url, request_sent=not local)
         self.retry_after = retry_after
-        if retry_after is not None:
+        self.local = local
+        if message is not None:
+            self.message = message
+        elif retry_after is not None:
             self.message += f" (retry after {retry_after:g}s)"
+
+
+class AddressLimitError(RateLimitedError):
+    """The address's request allowance is used up: refused locally before signing anything.
+
+    ``address`` is the account the action is for; ``used`` / ``cap`` the allowance as last known.
+    Cancels are never refused this way.
+    """
+
+    def __init__(self, message: str, *, address: str, used: int, cap: int, retry_after: float | None) -> None:
+        super().__init__(retry_after=retry_after, message=message, local=True)
+        self.address = address
+        self.used = used
+        self.cap = cap
+
+
+class CircuitOpenError(TransportError):
+    """Calls to ``host`` fail fast: it failed repeatedly and is cooling down (nothing was sent).
+
+    ``retry_after`` is the time left of the cool-down in seconds; one probe goes through after it.
+    """
+
+    def __init__(self, message: str, *, host: str, retry_after: float, endpoint: str | None = None) -> None:
+        super().__init__(message, endpoint=endpoint, request_sent=False)
+        self.host = host
+        self.retry_after = retry_after
 
 
 class WebSocketError(TransportError):

@@ -62,6 +62,15 @@ CATALOGUE: Mapping[str, tuple[str, ...]] = {
     "storage.retry": ("rows", "attempt", "delay", "error"),
     "storage.drop": ("kind", "rows", "reason"),
     "storage.reject": ("kind", "reason"),
+    "rate.wait": ("context", "endpoint", "weight", "delay", "reason"),
+    "rate.limited": ("context", "endpoint", "weight", "retry_after", "reason"),
+    "rate.budget": ("scope", "remaining", "limit", "level"),
+    "rate.backoff": ("scope", "state", "delay", "strikes"),
+    "rate.address": ("address", "used", "cap", "level"),
+    "rate.redis": ("state", "error", "share"),
+    "rate.circuit": ("host", "state", "failures", "retry_after"),
+    "rate.batch": ("action", "size", "weight", "saved"),
+    "rate.ws": ("limit", "value", "detail"),
 }
 
 

@@ -48,7 +48,7 @@ class EndpointSpec:
     signing: str | None = None
     vault: bool = False
     storage: str | None = None
-    weight_per_item: str | None = None
+    weight_per_item: int | None = None
     primary_type: str | None = None
     eip712_fields: tuple[tuple[str, str], ...] = ()
     nonce_key: str | None = None

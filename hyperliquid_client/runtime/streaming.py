@@ -15,6 +15,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.errors import InvalidInputError, WebSocketError
 from hyperliquid_client.runtime.events import EventBus
+from hyperliquid_client.runtime.ratelimit import RateLimitConfig, WsLimits
 from hyperliquid_client.runtime.registry import ChannelSpec
 from hyperliquid_client.runtime.ws import ChannelInfo, Subscription, SyncSubscription, SyncWsClient, WsClient, WsConfig
 
@@ -145,8 +146,10 @@ class StreamHub:
         fetch_info: Callable[[dict[str, Any]], Any] | None = None,
         storage: Any = None,
         known_coin: Callable[[str], bool | None] | None = None,
+        rate: RateLimitConfig | None = None,
     ) -> None:
         self.known_coin = known_coin
+        self.rate = rate
         self.storage = storage
         self.ws_url = ws_url
         self.explorer_ws_url = explorer_ws_url or ws_url
@@ -175,7 +178,8 @@ class StreamHub:
                 raise WebSocketError("the client is closed: no new subscriptions or socket requests")
             ws = self._clients.get(url)
             if ws is None:
-                ws = SyncWsClient(url, config=self.config, events=self.events, recover=self._recover)
+                limits = WsLimits(self.rate, events=self.events)
+                ws = SyncWsClient(url, config=self.config, events=self.events, recover=self._recover, limits=limits)
                 self._clients[url] = ws
             return ws
 
@@ -208,6 +212,11 @@ class StreamHub:
         ws = self._clients.get(self.ws_url)
         return None if ws is None else ws.latest(channel, **params)
 
+    def fresh_raw(self, channel: str, max_age: float, /, **params: Any) -> Any:
+        """Raw data of a live subscription at most ``max_age`` seconds old, or ``None``."""
+        ws = self._clients.get(self.ws_url)
+        return None if ws is None else ws.fresh_raw(channel, max_age, **params)
+
     @property
     def opened(self) -> bool:
         """Whether a WebSocket client was created."""
@@ -235,8 +244,10 @@ class AsyncStreamHub:
         fetch_info: Callable[[dict[str, Any]], Awaitable[Any]] | None = None,
         storage: Any = None,
         known_coin: Callable[[str], bool | None] | None = None,
+        rate: RateLimitConfig | None = None,
     ) -> None:
         self.known_coin = known_coin
+        self.rate = rate
         self.storage = storage
         self.ws_url = ws_url
         self.explorer_ws_url = explorer_ws_url or ws_url
@@ -262,7 +273,8 @@ class AsyncStreamHub:
             raise WebSocketError("the client is closed: no new subscriptions or socket requests")
         ws = self._clients.get(url)
         if ws is None:
-            ws = WsClient(url, config=self.config, events=self.events, recover=self._recover)
+            limits = WsLimits(self.rate, events=self.events)
+            ws = WsClient(url, config=self.config, events=self.events, recover=self._recover, limits=limits)
             self._clients[url] = ws
         return ws
 
@@ -294,6 +306,11 @@ class AsyncStreamHub:
         """Newest value of a live subscription (``"l2Book"``, ``"bbo"``, ``"allMids"`` ...), or ``None``."""
         ws = self._clients.get(self.ws_url)
         return None if ws is None else ws.latest(channel, **params)
+
+    def fresh_raw(self, channel: str, max_age: float, /, **params: Any) -> Any:
+        """Raw data of a live subscription at most ``max_age`` seconds old, or ``None``."""
+        ws = self._clients.get(self.ws_url)
+        return None if ws is None else ws.fresh_raw(channel, max_age, **params)
 
     @property
     def opened(self) -> bool:

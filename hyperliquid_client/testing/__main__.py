@@ -35,6 +35,10 @@ def _parser() -> argparse.ArgumentParser:
         help="send current book/mids/ctx data right after each market-data subscribe ack",
     )
     p.add_argument("--chain", choices=("Testnet", "Mainnet"), default="Testnet", help="signatures accepted")
+    p.add_argument(
+        "--weight-limit", type=int, default=1200, help="IP weight per window, then 429 (default 1200; 0 = no limit)"
+    )
+    p.add_argument("--weight-window", type=float, default=60.0, help="seconds of a weight window (default 60)")
     p.add_argument("--fund", metavar="ADDR=USDC", action="append", default=[], help="fund an account (repeatable)")
     p.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     return p
@@ -48,6 +52,8 @@ async def _run(args: argparse.Namespace) -> None:
         idle_timeout=args.idle_timeout or None,
         market_snapshots=args.market_snapshots,
         chain=args.chain,
+        weight_limit=args.weight_limit or None,
+        weight_window=args.weight_window,
     )
     for item in args.fund:
         address, _, amount = item.partition("=")

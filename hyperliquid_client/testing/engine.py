@@ -80,6 +80,9 @@ _TIFS = ("Gtc", "Ioc", "Alo", "FrontendMarket", "LiquidationMarket")
 _USD6 = Decimal("0.000001")
 _PX8 = Decimal("0.00000001")
 _ZERO = Decimal(0)
+#: the list of a batch action, whose length is the number of address requests it counts
+_BATCH_KEYS = {"order": "orders", "cancel": "cancels", "cancelByCloid": "cancels", "batchModify": "modifies"}
+_CANCEL_TYPES = frozenset({"cancel", "cancelByCloid", "scheduleCancel", "twapCancel"})
 _FUNDING_ZERO = {"allTime": "0.0", "sinceOpen": "0.0", "sinceChange": "0.0"}
 
 
@@ -534,6 +537,7 @@ class ExchangeEngine:
         self._twaps: dict[int, tuple[str, dict[str, Any]]] = {}
         self._next_twap = 0
         self._next_group = 0
+        self._over_at: dict[str, int] = {}
         self.trades: dict[str, list[dict[str, Any]]] = {}
         market.add_mid_listener(self._on_mid)
 
@@ -650,7 +654,7 @@ class ExchangeEngine:
         sig = body["signature"]
         digest = hashlib.sha256(f"{signer}:{nonce}:{sig.get('r')}:{sig.get('s')}".encode()).hexdigest()
         ctx = _Ctx(signer, account, acting, nonce, now, "0x" + digest)
-        self._count_request(acting, len(parsed[0]) if type_ == "order" else 1)
+        self._count_request(acting, type_, action, now)
         handler = _ACTIONS.get(type_)
         if handler is None:
             return _ok("default")
@@ -731,9 +735,28 @@ class ExchangeEngine:
                 role.role = {"role": "user"} if kind == "user" else {"role": kind}
         return acct
 
-    def _count_request(self, user: str, n: int) -> None:
+    def _count_request(self, user: str, type_: str, action: dict[str, Any], now: int) -> None:
+        """Count the action against ``user``'s request allowance, refusing it as the exchange does.
+
+        A batch of ``n`` orders, cancels or modifies counts ``n``; the cap is ``nRequestsCap`` (+ surplus),
+        ``min(cap + 100000, 2 * cap)`` for cancels; past it one request per 10 s is let through.
+        """
+        key = _BATCH_KEYS.get(type_)
+        items = action.get(key) if key else None
+        n = max(1, len(items)) if isinstance(items, list) else 1
         limits = self.state.user(user).rate_limit
-        limits["nRequestsUsed"] = int(limits.get("nRequestsUsed", 0)) + n
+        used = int(limits.get("nRequestsUsed", 0))
+        cap = int(limits.get("nRequestsCap", 10000)) + int(limits.get("nRequestsSurplus") or 0)
+        limit = min(cap + 100_000, 2 * cap) if type_ in _CANCEL_TYPES else cap
+        if used + n > limit:
+            last = self._over_at.get(user)
+            if last is not None and now - last < 10_000:
+                raise Rejected(
+                    f"Too many cumulative requests sent ({used + n} > {limit}) for cumulative volume traded "
+                    f"${limits.get('cumVlm', '0.0')}. Place taker orders to free up 1 request per USDC traded."
+                )
+            self._over_at[user] = now
+        limits["nRequestsUsed"] = used + n
 
     def _leverage(self, acct: Account, market: _Market) -> dict[str, Any]:
         lev = acct.leverage.get(market.coin)

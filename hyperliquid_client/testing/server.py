@@ -44,6 +44,7 @@ from hyperliquid_client.testing.handlers import (
     unprocessable,
 )
 from hyperliquid_client.testing.market import MarketData, now_ms, seed_market
+from hyperliquid_client.testing.ratelimits import WeightLimiter, request_weight, surcharge
 from hyperliquid_client.testing.recording import RecordedRequest, RequestLog
 from hyperliquid_client.testing.state import ExchangeState, empty_clearinghouse_state
 from hyperliquid_client.testing.subscriptions import (
@@ -133,6 +134,11 @@ class FakeExchange:
         nonce_window: nonces remembered per signer (100 on the real exchange).
         clock: ``() -> ms`` used by the trading engine (nonce window, ``expiresAfter``,
             timestamps of orders and fills, scheduled cancels); default wall-clock time.
+        weight_limit, weight_window: the IP weight limit (1200 per 60 s, as the real API): weight
+            counted per IP per fixed window of ``weight_window`` seconds (spec weights; HTTP and
+            WebSocket posts); a request past it is answered 429 with the body ``null``.  A test knob:
+            a smaller limit per shorter window keeps rate-limit tests fast; ``None`` turns it off.
+            :attr:`weights` holds the counts per window and every 429 given.
     """
 
     def __init__(
@@ -153,7 +159,15 @@ class FakeExchange:
         chain: str = "Testnet",
         nonce_window: int = 100,
         clock: Callable[[], int] | None = None,
+        weight_limit: int | None = 1200,
+        weight_window: float = 60.0,
     ) -> None:
+        if weight_limit is not None and (
+            not isinstance(weight_limit, int) or isinstance(weight_limit, bool) or weight_limit < 1
+        ):
+            raise InvalidInputError("weight_limit", "an integer >= 1 or None", weight_limit)
+        if not isinstance(weight_window, int | float) or isinstance(weight_window, bool) or weight_window <= 0:
+            raise InvalidInputError("weight_window", "a positive number of seconds", weight_window)
         if idle_timeout is not None and (not isinstance(idle_timeout, int | float) or idle_timeout <= 0):
             raise InvalidInputError("idle_timeout", "a positive number of seconds or None", idle_timeout)
         for name, value in (("max_subscriptions", max_subscriptions), ("max_users", max_users)):
@@ -192,6 +206,8 @@ class FakeExchange:
         self._explorer = ExplorerService(self._explorer_table)
         self._stats: dict[str, Any] = {"leaderboard": {"leaderboardRows": []}, "vaults": []} if seed else {}
         self._faults = FaultRules()
+        #: Weight counted per IP and window, and every 429 it gave (see :mod:`.ratelimits`).
+        self.weights = WeightLimiter(weight_limit, float(weight_window))
         self._log = RequestLog(max_recorded)
         self._hooks: list[SubscribeHook] = []
         self._replays: dict[str, list[tuple[str, Any]]] = {}
@@ -620,6 +636,9 @@ class FakeExchange:
                 return await self._hang(request)
             if fault.kind is FaultKind.STATUS:
                 return self._status_response(fault)
+        ip = request.remote or ""
+        if not self.weights.charge(ip, request_weight(route, body), route):
+            return await self._respond(request, Reply(status=429, payload=None), None)
         if request.method == "POST" and self.require_json_content_type and request.content_type != "application/json":
             reply = Reply.text(415, "Expected request with `Content-Type: application/json`")
         elif request.method == "POST" and body is None:
@@ -632,6 +651,8 @@ class FakeExchange:
             except Exception as exc:  # a test's callback failed: answer 500 and say so
                 _log.exception("fake exchange handler failed on %s", route)
                 reply = Reply.text(500, f"fake exchange handler error: {type(exc).__name__}: {exc}")
+        if reply.status == 200 and reply.body is None:
+            self.weights.add(ip, surcharge(route, body, reply.payload))
         return await self._respond(request, reply, fault)
 
     async def _hang(self, request: web.Request) -> web.StreamResponse:
@@ -1041,6 +1062,10 @@ class FakeExchange:
             self._error(conn, PARSE_ERROR + raw)
             return
         kind, payload = request["type"], request["payload"]
+        route = "/info" if kind == "info" else "/exchange"
+        if not self.weights.charge(conn.ip, request_weight(route, payload), route):
+            self._post_reply(conn, post_id, {"type": "error", "payload": Reply(status=429, payload=None).error_text()})
+            return
         if fault is not None and fault.kind is FaultKind.STATUS:
             reply = Reply(status=fault.code or 500, body=fault.body or b"", content_type=fault.content_type)
             self._post_reply(conn, post_id, {"type": "error", "payload": reply.error_text()})
@@ -1057,6 +1082,7 @@ class FakeExchange:
             self._post_reply(conn, post_id, {"type": "error", "payload": reply.error_text()})
             return
         data = reply.payload if reply.body is None else _parse(reply.body)
+        self.weights.add(conn.ip, surcharge(route, payload, data))
         if kind == "info":
             self._post_reply(conn, post_id, {"type": "info", "payload": {"type": payload["type"], "data": data}})
         else:

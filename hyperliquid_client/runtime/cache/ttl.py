@@ -44,6 +44,7 @@ Semantics (the contract the rest of the library relies on):
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import heapq
 import inspect
 import itertools
@@ -729,8 +730,12 @@ class TTLCache:
             if timeout is None:
                 self._run_sync(flight, fetch, ttl_s)
             else:
+                # the fetch runs in the caller's context (e.g. marked as background work by a warmer)
                 threading.Thread(
-                    target=self._run_sync, args=(flight, fetch, ttl_s), name=f"hl-cache-fetch-{key!r}", daemon=True
+                    target=contextvars.copy_context().run,
+                    args=(self._run_sync, flight, fetch, ttl_s),
+                    name=f"hl-cache-fetch-{key!r}",
+                    daemon=True,
                 ).start()
         if not flight.event.wait(timeout):
             if stale_on_error:

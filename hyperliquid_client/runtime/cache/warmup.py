@@ -80,7 +80,9 @@ class Warmer:
     before it is stored; raising marks the attempt as failed ("garbage") and stores nothing.
     ``interval``: seconds between refreshes after a success.  ``ttl``: TTL of the stored value
     (``None``: the cache default; choose it longer than ``interval`` so one failed refresh does
-    not empty the cache).  ``timeout``: bound of one attempt.
+    not empty the cache).  ``timeout``: bound of one attempt.  ``active``: once the warmer has
+    succeeded, a refresh is skipped (and costs nothing) while ``active()`` is false — e.g. while
+    nobody uses the client, or while a live subscription provides the data.
     """
 
     def __init__(
@@ -93,6 +95,7 @@ class Warmer:
         ttl: float | None = None,
         timeout: float = 10.0,
         validate: Callable[[Any], Any] | None = None,
+        active: Callable[[], bool] | None = None,
     ) -> None:
         if not name:
             raise ValueError("a warmer needs a name")
@@ -105,6 +108,7 @@ class Warmer:
         self.ttl = ttl
         self.timeout = float(timeout)
         self.validate = validate
+        self.active = active
 
     def __repr__(self) -> str:
         return f"Warmer({self.name!r}, key={self.key!r}, interval={self.interval:g})"
@@ -319,6 +323,15 @@ class WarmupManager:
             await asyncio.sleep(0.01)
 
     # ------------------------------------------------------------------ one attempt
+    def _idle(self, warmer: Warmer) -> bool:
+        """True when ``warmer`` has data and its ``active()`` says a refresh is not needed now."""
+        if warmer.active is None or self._status[warmer.name].successes == 0:
+            return False
+        try:
+            return not warmer.active()
+        except Exception:  # a broken predicate must not stop warming
+            return False
+
     def _delay_after(self, warmer: Warmer, error: BaseException | None) -> float:
         if error is None:
             return warmer.interval
@@ -411,6 +424,10 @@ class WarmupManager:
     def _thread_main(self, warmer: Warmer, stop: threading.Event) -> None:
         wake = self._wake[warmer.name]
         while not stop.is_set():
+            if self._idle(warmer):
+                wake.wait(warmer.interval)
+                wake.clear()
+                continue
             error = self._attempt_sync(warmer, stop)
             if stop.is_set():
                 break
@@ -475,6 +492,13 @@ class WarmupManager:
     async def _task_main(self, warmer: Warmer, stop: threading.Event) -> None:
         wake = self._async_wake[warmer.name]
         while not stop.is_set():
+            if self._idle(warmer):
+                try:
+                    await asyncio.wait_for(wake.wait(), warmer.interval)
+                except TimeoutError:  # asyncio's (the builtin)
+                    pass
+                wake.clear()
+                continue
             error = await self._attempt_async(warmer, stop)
             if stop.is_set():
                 break

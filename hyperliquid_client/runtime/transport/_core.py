@@ -15,7 +15,7 @@ import re
 import ssl
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import attrs
@@ -498,6 +498,45 @@ class Emitter:
                 attempts=attempts,
                 error=type(failure.error).__name__,
             )
+
+
+class Gate(Protocol):
+    """What a transport asks before and tells after each attempt (the client's rate limiter).
+
+    ``admit`` / ``aadmit`` return a ticket once the attempt may go (waiting at most ``remaining``
+    seconds) or raise (:class:`~hyperliquid_client.runtime.errors.RateLimitedError`,
+    :class:`~hyperliquid_client.runtime.errors.CircuitOpenError`); ``settle`` gets the outcome.
+    """
+
+    def admit(self, request: Prepared, remaining: float | None) -> Any:
+        """Block until ``request`` may be sent; return a ticket for :meth:`settle`."""
+        ...
+
+    async def aadmit(self, request: Prepared, remaining: float | None) -> Any:
+        """Async :meth:`admit`."""
+        ...
+
+    def settle(
+        self,
+        ticket: Any,
+        *,
+        status: int | None,
+        value: Any = None,
+        error: BaseException | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        """The outcome of the attempt of ``ticket``."""
+        ...
+
+
+def settle(gate: Gate | None, ticket: Any, outcome: tuple[Any, int] | Failure) -> None:
+    """Tell ``gate`` (if any) how the attempt of ``ticket`` ended."""
+    if gate is None:
+        return
+    if isinstance(outcome, Failure):
+        gate.settle(ticket, status=outcome.status, error=outcome.error, retry_after=outcome.retry_after)
+    else:
+        gate.settle(ticket, status=outcome[1], value=outcome[0])
 
 
 def status_of(failure: Failure | None, status: int | None) -> int | None:

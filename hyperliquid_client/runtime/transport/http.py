@@ -33,6 +33,9 @@ Retries follow :mod:`hyperliquid_client.runtime.transport.policy`: idempotent co
 (``exchange``) defaults to :data:`RetryPolicy.NO_RETRY`.  Connection errors, 429 and 5xx are
 retried with full-jitter exponential backoff honouring ``Retry-After``; timeouts are not retried.
 
+A ``gate`` (the client's :class:`~hyperliquid_client.runtime.ratelimit.RateLimiter`) admits every
+attempt before it is sent — it may wait for budget or refuse — and is told its outcome.
+
 Events per attempt: ``request.start`` and ``request.end``; ``request.retry`` before each retry
 (its ``attempt`` is the number of the attempt about to be made).  Nothing secret is emitted or
 logged: request bodies never appear in events, logs or exception messages.
@@ -165,11 +168,14 @@ class HttpTransport:
     when omitted a private :class:`EventBus` is created (reachable as :attr:`events`).
     """
 
-    def __init__(self, config: TransportConfig | None = None, *, events: EventBus | None = None) -> None:
+    def __init__(
+        self, config: TransportConfig | None = None, *, events: EventBus | None = None, gate: _core.Gate | None = None
+    ) -> None:
         self.config = config if config is not None else TransportConfig()
         if not isinstance(self.config, TransportConfig):
             raise errors.ConfigError("config", f"must be a TransportConfig, got {type(config).__name__}")
         self.events = events if events is not None else EventBus()
+        self.gate = gate
         self._rng = random.Random()
         _warn_if_insecure(self.config)
         self._pool: httpx.Client | None = None  # created on first use: building the TLS context takes ~20 ms
@@ -237,11 +243,14 @@ class HttpTransport:
             raise _closed_error(p.endpoint, p.url)
         emitter = _core.Emitter(self.events, p)
         clock = _core.RetryClock(p.retry, self._rng, p.timeout)
+        gate = self.gate
         while True:
             attempt = clock.next_attempt()
+            ticket = gate.admit(p, clock.remaining()) if gate is not None else None
             emitter.start(attempt)
             started = time.monotonic()
             outcome = self._attempt_in_turn(p, _attempt_timeout(p, clock))
+            _core.settle(gate, ticket, outcome)
             if not isinstance(outcome, _core.Failure):
                 emitter.end(attempt, started, outcome[1], None)
                 return outcome[0]
@@ -354,11 +363,14 @@ class AsyncHttpTransport:
     event loop.  Use ``async with`` or call :meth:`aclose`.
     """
 
-    def __init__(self, config: TransportConfig | None = None, *, events: EventBus | None = None) -> None:
+    def __init__(
+        self, config: TransportConfig | None = None, *, events: EventBus | None = None, gate: _core.Gate | None = None
+    ) -> None:
         self.config = config if config is not None else TransportConfig()
         if not isinstance(self.config, TransportConfig):
             raise errors.ConfigError("config", f"must be a TransportConfig, got {type(config).__name__}")
         self.events = events if events is not None else EventBus()
+        self.gate = gate
         self._rng = random.Random()
         _warn_if_insecure(self.config)
         # created on first use, in a worker thread: building the TLS context takes ~20 ms of CPU,
@@ -416,11 +428,14 @@ class AsyncHttpTransport:
             raise _closed_error(p.endpoint, p.url)
         emitter = _core.Emitter(self.events, p)
         clock = _core.RetryClock(p.retry, self._rng, p.timeout)
+        gate = self.gate
         while True:
             attempt = clock.next_attempt()
+            ticket = await gate.aadmit(p, clock.remaining()) if gate is not None else None
             emitter.start(attempt)
             started = time.monotonic()
             outcome = await self._attempt_in_turn(p, _attempt_timeout(p, clock))
+            _core.settle(gate, ticket, outcome)
             if not isinstance(outcome, _core.Failure):
                 emitter.end(attempt, started, outcome[1], None)
                 return outcome[0]

@@ -46,6 +46,7 @@ from hyperliquid_client.runtime.errors import (
 from hyperliquid_client.runtime.errors import TimeoutError as RequestTimeoutError
 from hyperliquid_client.runtime.events import EventBus
 from hyperliquid_client.runtime.log import get_logger, log
+from hyperliquid_client.runtime.ratelimit.ws import WsLimits
 from hyperliquid_client.runtime.ws.channels import (
     ChannelInfo,
     SubscriptionKey,
@@ -92,11 +93,12 @@ class _Dead(Exception):
 class _TokenBucket:
     """Paces frames sent to the server (shared by all connections of a client)."""
 
-    def __init__(self, rate: float, burst: int) -> None:
+    def __init__(self, rate: float, burst: int, limits: WsLimits) -> None:
         self.rate = rate
         self.burst = float(burst)
         self.tokens = float(burst)
         self.last = time.monotonic()
+        self.limits = limits
 
     async def acquire(self) -> None:
         while True:
@@ -105,6 +107,7 @@ class _TokenBucket:
             self.last = now
             if self.tokens >= 1.0:
                 self.tokens -= 1.0
+                await self.limits.message()  # the server's messages-per-minute limit
                 return
             await asyncio.sleep((1.0 - self.tokens) / self.rate)
 
@@ -343,6 +346,7 @@ class _Connection:
         try:
             while not self.closing:
                 attempt += 1
+                await client.limits.before_connect()  # new connections per minute (reconnects too)
                 try:
                     ws = await connect(
                         url,
@@ -502,6 +506,7 @@ class _Connection:
             await asyncio.sleep(interval)
             sent_at = time.monotonic()
             await ws.send(_PING)
+            self.client.limits.sent()
             await asyncio.sleep(deadline)
             if self.last_recv < sent_at:
                 raise _Dead(f"no data within {deadline:g}s of a ping (half-open connection)")
@@ -560,6 +565,7 @@ class WsClient:
         config: WsConfig | None = None,
         events: EventBus | None = None,
         recover: RecoverFn | None = None,
+        limits: WsLimits | None = None,
     ) -> None:
         if not isinstance(url, str) or not url.startswith(("ws://", "wss://")):
             raise InvalidInputError("url", "a ws:// or wss:// URL", url)
@@ -576,7 +582,9 @@ class WsClient:
         self._conn_ids = itertools.count(1)
         self._sink_ids = itertools.count(1)
         self._post_ids = itertools.count(1)
-        self._bucket = _TokenBucket(self.config.resubscribe_rate, self.config.send_burst)
+        #: the server's per-IP limits, kept before it would close the socket
+        self.limits = limits if limits is not None else WsLimits(events=self.events)
+        self._bucket = _TokenBucket(self.config.resubscribe_rate, self.config.send_burst, self.limits)
         self._callback_subs: dict[int, Subscription[Any]] = {}
         self._sinks = 0
         self._closed = False
@@ -649,10 +657,15 @@ class WsClient:
         up = self._registry.get(key)
         if up is None:
             up = _Upstream(self, key, channel, clean, policy)
-            if up.user is not None and cfg.max_users is not None:
-                users = {u.user for u in self._registry.values() if u.user is not None}
-                if up.user not in users and len(users) >= cfg.max_users:
-                    raise SubscriptionLimitError(f"at most {cfg.max_users} distinct users may be subscribed")
+            users = {u.user for u in self._registry.values() if u.user is not None}
+            self.limits.check_subscription(len(self._registry), users, up.user)
+            if (
+                up.user is not None
+                and cfg.max_users is not None
+                and up.user not in users
+                and len(users) >= cfg.max_users
+            ):
+                raise SubscriptionLimitError(f"at most {cfg.max_users} distinct users may be subscribed")
             conn = self._place(up)
             self._registry[key] = up
             conn.add(up)
@@ -1028,6 +1041,14 @@ class WsClient:
         up = self._registry.get(make_key(channel_type, params))
         return None if up is None else up.latest_raw
 
+    def fresh_raw(self, channel_type: str, max_age: float, /, **params: Any) -> Any:
+        """Like :meth:`latest_raw`, but only while the subscription is live and its last data is at most
+        ``max_age`` seconds old (else ``None``)."""
+        up = self._registry.get(make_key(channel_type, params))
+        if up is None or not up.live or time.monotonic() - up.last_data > max_age:
+            return None
+        return up.latest_raw
+
     def mid(self, coin: str, *, dex: str | None = None) -> str | None:
         """Newest mid price of ``coin`` from a live ``allMids`` subscription (exact decimal string), or ``None``."""
         raw = self.latest_raw("allMids", dex=dex)
@@ -1083,12 +1104,15 @@ class WsClient:
         pending = _PendingPost(pid, kind, loop.create_future())
         frame = f'{{"method":"post","id":{pid},"request":{{"type":"{kind}","payload":{body}}}}}'
         conn: _Connection | None = None
+        slot = self.limits.post_slot(deadline)  # the server's in-flight posts limit
+        await slot.__aenter__()
         try:
             while True:
                 conn = self._post_connection()
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     raise TimeoutError
+                self.limits.check_post(remaining)
                 await asyncio.wait_for(conn.connected.wait(), remaining)
                 await asyncio.wait_for(self._bucket.acquire(), max(deadline - loop.time(), 0.0))
                 if loop.time() >= deadline:
@@ -1126,6 +1150,7 @@ class WsClient:
                 raise
             raise WebSocketError(f"connection lost: {exc}", request_sent=pending.sent) from exc
         finally:
+            await slot.__aexit__(None, None, None)
             if conn is not None:
                 conn.pending.pop(pid, None)
         return self._post_result(kind, payload, response, conn.id, pid)

@@ -17,6 +17,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from hyperliquid_client.runtime.errors import WebSocketError
 from hyperliquid_client.runtime.events import EventBus
+from hyperliquid_client.runtime.ratelimit.ws import WsLimits
 from hyperliquid_client.runtime.ws.channels import ChannelInfo, SubscriptionKey
 from hyperliquid_client.runtime.ws.client import RecoverFn, WsClient
 from hyperliquid_client.runtime.ws.config import WsConfig
@@ -117,6 +118,7 @@ class SyncWsClient:
         config: WsConfig | None = None,
         events: EventBus | None = None,
         recover: RecoverFn | None = None,
+        limits: WsLimits | None = None,
     ) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="hyperliquid-ws-sync", daemon=True)
@@ -124,7 +126,7 @@ class SyncWsClient:
         self._closed = False
 
         async def make() -> WsClient:
-            return WsClient(url, config=config, events=events, recover=recover)
+            return WsClient(url, config=config, events=events, recover=recover, limits=limits)
 
         try:
             self._client = self._call(make())
@@ -197,6 +199,10 @@ class SyncWsClient:
     def latest(self, channel_type: str, /, **params: Any) -> Any:
         """See :meth:`WsClient.latest` (a plain read; safe from any thread)."""
         return self._client.latest(channel_type, **params)
+
+    def fresh_raw(self, channel_type: str, max_age: float, /, **params: Any) -> Any:
+        """See :meth:`WsClient.fresh_raw` (a plain read; safe from any thread)."""
+        return self._client.fresh_raw(channel_type, max_age, **params)
 
     def mid(self, coin: str, *, dex: str | None = None) -> str | None:
         """See :meth:`WsClient.mid`."""

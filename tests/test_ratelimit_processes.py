@@ -1,0 +1,195 @@
+"""Several bot processes behind one IP, with and without Redis, against the fake exchange's weight limit.
+
+The fake counts weight per IP per fixed window and answers 429 past its limit (as the real API does
+over 60 s; here 40 per second so each run takes seconds).  The worker processes are
+``tests/ratelimit_worker.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from redisserver import RedisServer, redis_server, redis_url  # noqa: F401 - fixtures
+
+from hyperliquid_client.runtime.ratelimit import RateLimitConfig, RateLimiter, Request
+from hyperliquid_client.runtime.ratelimit.store import RedisStore
+from hyperliquid_client.runtime.signing import Wallet
+from hyperliquid_client.testing import FakeExchange, Fault
+
+WORKER = Path(__file__).with_name("ratelimit_worker.py")
+BUDGET, WINDOW = 40, 1.0
+PROCESSES = 4
+SECONDS = 4.0
+USER = "0x" + "44" * 20
+
+
+def spawn(spec: dict[str, Any]) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    return subprocess.Popen(
+        [sys.executable, str(WORKER), json.dumps(spec)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def results(procs: list[subprocess.Popen[str]], timeout: float = 120) -> list[dict[str, Any]]:
+    out = []
+    for p in procs:
+        stdout, stderr = p.communicate(timeout=timeout)
+        assert p.returncode == 0, stderr[-3000:]
+        out.append(json.loads(stdout.strip().splitlines()[-1]))
+    return out
+
+
+def load_spec(fx: FakeExchange, *, share: float, redis: str | None, start_at: float, **extra: Any) -> dict[str, Any]:
+    rate_config = {"budget": BUDGET, "window": WINDOW, "share": share, "ip_key": "test-ip", "redis_retry": 0.5}
+    if redis is not None:
+        rate_config["redis_url"] = redis
+    return {
+        "mode": "load",
+        "http_url": fx.http_url,
+        "user": USER,
+        "rate": 3 * BUDGET / 2 / PROCESSES,  # weight 2 each: the four together offer 3x the budget
+        "seconds": SECONDS,
+        "start_at": start_at,
+        "rate_config": {**rate_config, **extra},
+    }
+
+
+def check_within_limit(fx: FakeExchange, outcomes: list[dict[str, Any]]) -> None:
+    assert fx.weights.rejected == []
+    assert sum(o["responses_429"] + o["raised_429"] for o in outcomes) == 0
+    assert max(fx.weights.windows().values()) <= BUDGET
+    assert sum(o["other"] for o in outcomes) == 0
+    served = sum(o["ok"] for o in outcomes) * 2
+    assert served >= BUDGET  # the budget was used, the excess refused locally
+    assert sum(o["local"] for o in outcomes) > 0
+
+
+def test_four_processes_sharing_redis_at_three_times_the_allowed_load_get_no_429(redis_url: str) -> None:  # noqa: F811
+    with FakeExchange(weight_limit=BUDGET, weight_window=WINDOW) as fx:
+        start = time.time() + 4
+        procs = [spawn(load_spec(fx, share=0.25, redis=redis_url, start_at=start)) for _ in range(PROCESSES)]
+        outcomes = results(procs)
+        check_within_limit(fx, outcomes)
+        # sharing Redis, together they use the whole budget, not four quarters of it
+        assert sum(o["ok"] for o in outcomes) * 2 > BUDGET * SECONDS * 0.6
+
+
+def test_four_processes_with_a_quarter_each_and_no_redis_get_no_429() -> None:
+    with FakeExchange(weight_limit=BUDGET, weight_window=WINDOW) as fx:
+        start = time.time() + 4
+        procs = [spawn(load_spec(fx, share=0.25, redis=None, start_at=start)) for _ in range(PROCESSES)]
+        outcomes = results(procs)
+        check_within_limit(fx, outcomes)
+        # each keeps to its quarter: 10 weight per window, i.e. at most 5 calls a window per process
+        windows = SECONDS / WINDOW + 2
+        assert all(o["ok"] <= 5 * windows for o in outcomes)
+
+
+def test_processes_claiming_more_than_their_share_get_429s_the_fake_accounts_for_exactly() -> None:
+    # misconfigured: four processes each told they have half the budget
+    with FakeExchange(weight_limit=BUDGET, weight_window=WINDOW) as fx:
+        start = time.time() + 4
+        procs = [spawn(load_spec(fx, share=0.5, redis=None, start_at=start)) for _ in range(PROCESSES)]
+        outcomes = results(procs)
+        seen = sum(o["responses_429"] for o in outcomes)
+        assert seen > 0
+        # every 429 a process saw is one the fake gave because that window was full, and no other
+        assert seen == len(fx.weights.rejected)
+        assert all(r.used + r.weight > BUDGET for r in fx.weights.rejected)
+        assert max(fx.weights.windows().values()) <= BUDGET
+
+
+def test_redis_stopped_and_restarted_mid_run_never_exceeds_the_budget(redis_server: RedisServer) -> None:  # noqa: F811
+    redis_server.start()
+    redis_server.flush()
+    with FakeExchange(weight_limit=BUDGET, weight_window=WINDOW) as fx:
+        start = time.time() + 4
+        specs = [load_spec(fx, share=0.25, redis=redis_server.url, start_at=start) for _ in range(PROCESSES)]
+        for spec in specs:
+            spec["seconds"] = 7.0
+        procs = [spawn(spec) for spec in specs]
+        while time.time() < start + 2:
+            time.sleep(0.05)
+        redis_server.stop()
+        time.sleep(1.5)
+        redis_server.start()
+        outcomes = results(procs)
+        check_within_limit(fx, outcomes)
+        for o in outcomes:
+            # one event when Redis went away, one when it came back (and the reset it found)
+            assert o["redis"][0] == "down" and o["redis"].count("down") == 1, o["redis"]
+            assert "up" in o["redis"] or "reset" in o["redis"], o["redis"]
+
+
+def test_a_process_killed_mid_flight_loses_no_budget(redis_url: str) -> None:  # noqa: F811
+    timeout = 1.0
+    with FakeExchange(weight_limit=None) as fx:
+        fx.add_fault("/info", Fault.hang(), match={"type": "clearinghouseState"})
+        config = {"budget": BUDGET, "window": WINDOW, "ip_key": "test-ip", "redis_url": redis_url}
+        proc = spawn(
+            {
+                "mode": "hold",
+                "http_url": fx.http_url,
+                "user": USER,
+                "count": 18,
+                "timeout": timeout,
+                "rate_config": config,
+            }
+        )
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        store = RedisStore(redis_url, prefix="hl", timeout=1.0, retry=1.0)
+        limiter = RateLimiter(RateLimitConfig(**config, policy="fail"), api_url=fx.http_url)
+        try:
+            scope = limiter.scope
+            assert store.used(scope)[0] == 36  # what it spent still counts: the server may count it late
+            request = Request("info", "clearinghouseState", 2, fx.http_url + "/info", timeout)
+            with pytest.raises(Exception, match="budget"):
+                limiter.admit(request, timeout)
+            deadline = time.monotonic() + 30
+            while store.used(scope)[0] and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert store.used(scope)[0] == 0  # and nothing is lost: it all comes back after the holds
+            fx.clear_faults()
+            for _ in range(18):
+                limiter.settle(limiter.admit(request, timeout), status=200, value={})
+        finally:
+            limiter.close()
+            store.close()
+
+
+def test_nonces_are_unique_across_four_processes_sharing_one_wallet(redis_url: str) -> None:  # noqa: F811
+    count = 1000
+    key = "0x" + secrets.token_hex(32)
+    wallet = Wallet.from_key(key)
+    with FakeExchange(weight_limit=None) as fx:
+        fx.fund(wallet.address, 1000)
+        config = {"budget": 100_000, "redis_url": redis_url, "ip_key": "test-ip"}
+        start = time.time() + 4
+        spec = {
+            "mode": "nonces",
+            "http_url": fx.http_url,
+            "key": key,
+            "count": count,
+            "start_at": start,
+            "rate_config": config,
+        }
+        outcomes = results([spawn(spec) for _ in range(PROCESSES)], timeout=300)
+        assert [o["errors"] for o in outcomes] == [[]] * PROCESSES  # the exchange accepted every one
+        nonces = [n for o in outcomes for n in o["nonces"]]
+        assert len(nonces) == len(set(nonces)) == PROCESSES * count
+        assert all(o["nonces"] == sorted(o["nonces"]) for o in outcomes)  # increasing in each process
