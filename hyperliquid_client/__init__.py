@@ -21,62 +21,186 @@ from hyperliquid_client.runtime.errors import (
     ApiRejectedError,
     CircuitOpenError,
     ConfigError,
+    HTTPStatusError,
     HyperliquidError,
     IndeterminateError,
     InvalidInputError,
     InvalidResponseError,
+    MetadataUnavailableError,
+    NativeBackendUnavailableError,
     RateLimitedError,
+    SignatureMismatchError,
+    SigningError,
+    StorageError,
+    StorageOverflowError,
+    SubscriptionLimitError,
     TimeoutError,  # noqa: A004 - our TimeoutError (a TransportError), exported on purpose
     TransportError,
+    WebSocketError,
 )
 from hyperliquid_client.runtime.events import Event, EventBus
 
 if TYPE_CHECKING:
     from hyperliquid_client.client import AsyncClient, Client, ClientConfig
+    from hyperliquid_client.runtime.cache import CacheConfig, FetchCancelledError
+    from hyperliquid_client.runtime.exchange import (
+        AgentApproval,
+        CancelRequest,
+        ModifyRequest,
+        OrderRequest,
+        TriggerSpec,
+    )
+    from hyperliquid_client.runtime.hub import AsyncStream, SyncStream
     from hyperliquid_client.runtime.ratelimit import RateLimitConfig
-    from hyperliquid_client.runtime.signing import Wallet
+    from hyperliquid_client.runtime.results import (
+        ExchangeResult,
+        Filled,
+        OrderError,
+        Resting,
+        Status,
+        Success,
+        TwapRunning,
+        Waiting,
+    )
+    from hyperliquid_client.runtime.signing import Signature, Wallet
+    from hyperliquid_client.runtime.storage import (
+        InvalidRowError,
+        StorageConfig,
+        StorageUnavailableError,
+    )
+    from hyperliquid_client.runtime.transport import RetryPolicy, TransportConfig
+    from hyperliquid_client.runtime.ws import (
+        BufferOverflowError,
+        DecodeFailed,
+        Dropped,
+        Gap,
+        Interrupted,
+        Message,
+        Resumed,
+        Stale,
+        SubscriptionFailedError,
+        WsConfig,
+        WsItem,
+    )
 
 __version__ = "0.1.0"
 
 # A library logs, the application decides where it goes: without configuration, nothing is printed.
 logging.getLogger("hyperliquid_client").addHandler(logging.NullHandler())
 
+# Names imported on first use (``import hyperliquid_client`` stays cheap), by module.
+_LAZY_MODULES = {
+    "hyperliquid_client.client": ("AsyncClient", "Client", "ClientConfig"),
+    "hyperliquid_client.runtime.cache": ("CacheConfig", "FetchCancelledError"),
+    "hyperliquid_client.runtime.exchange": (
+        "AgentApproval",
+        "CancelRequest",
+    "CircuitOpenError",
+        "ModifyRequest",
+        "OrderRequest",
+        "TriggerSpec",
+    ),
+    "hyperliquid_client.runtime.hub": ("AsyncStream", "SyncStream"),
+    "hyperliquid_client.runtime.ratelimit": ("RateLimitConfig",),
+    "hyperliquid_client.runtime.results": (
+        "ExchangeResult",
+        "Filled",
+        "OrderError",
+        "Resting",
+        "Status",
+        "Success",
+        "TwapRunning",
+        "Waiting",
+    ),
+    "hyperliquid_client.runtime.signing": ("Signature", "Wallet"),
+    "hyperliquid_client.runtime.storage": ("InvalidRowError", "StorageConfig", "StorageUnavailableError"),
+    "hyperliquid_client.runtime.transport": ("RetryPolicy", "TransportConfig"),
+    "hyperliquid_client.runtime.ws": (
+        "BufferOverflowError",
+        "DecodeFailed",
+        "Dropped",
+        "Gap",
+        "Interrupted",
+        "Message",
+        "Resumed",
+        "Stale",
+        "SubscriptionFailedError",
+        "WsConfig",
+        "WsItem",
+    ),
+}
+_LAZY = {name: module for module, names in _LAZY_MODULES.items() for name in names}
+
 __all__ = [
     "MAINNET",
     "TESTNET",
     "AddressLimitError",
+    "AgentApproval",
     "ApiRejectedError",
     "AsyncClient",
-    "CircuitOpenError",
+    "AsyncStream",
+    "BufferOverflowError",
+    "CacheConfig",
+    "CancelRequest",
     "Client",
     "ClientConfig",
     "ConfigError",
+    "DecodeFailed",
+    "Dropped",
     "Event",
     "EventBus",
+    "ExchangeResult",
+    "FetchCancelledError",
+    "Filled",
+    "Gap",
+    "HTTPStatusError",
     "HyperliquidError",
     "IndeterminateError",
+    "Interrupted",
     "InvalidInputError",
     "InvalidResponseError",
+    "InvalidRowError",
+    "Message",
+    "MetadataUnavailableError",
+    "ModifyRequest",
+    "NativeBackendUnavailableError",
     "Network",
+    "OrderError",
+    "OrderRequest",
     "RateLimitConfig",
     "RateLimitedError",
+    "Resting",
+    "Resumed",
+    "RetryPolicy",
+    "Signature",
+    "SignatureMismatchError",
+    "SigningError",
+    "Stale",
+    "Status",
+    "StorageConfig",
+    "StorageError",
+    "StorageOverflowError",
+    "StorageUnavailableError",
+    "SubscriptionFailedError",
+    "SubscriptionLimitError",
+    "Success",
+    "SyncStream",
     "TimeoutError",
+    "TransportConfig",
     "TransportError",
+    "TriggerSpec",
+    "TwapRunning",
+    "Waiting",
     "Wallet",
+    "WebSocketError",
+    "WsConfig",
+    "WsItem",
     "__version__",
 ]
 
-_LAZY = {
-    "Client": "hyperliquid_client.client",
-    "AsyncClient": "hyperliquid_client.client",
-    "ClientConfig": "hyperliquid_client.client",
-    "RateLimitConfig": "hyperliquid_client.runtime.ratelimit",
-    "Wallet": "hyperliquid_client.runtime.signing",
-}
-
 
 def __getattr__(name: str) -> Any:
-    """Import the clients on first use, so ``import hyperliquid_client`` stays cheap."""
+    """Import the clients, results and the rest on first use, so ``import hyperliquid_client`` stays cheap."""
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'hyperliquid_client' has no attribute {name!r}")
@@ -85,3 +209,7 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
