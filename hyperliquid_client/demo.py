@@ -5,13 +5,17 @@ trades and book updates over the WebSocket; a signed limit order that rests, a s
 order that fills it, the fill arriving on ``userFills``; a cancel; the final account state; a
 closing line with the signing backend and each step's duration.
 
-``hyperliquid demo`` (or ``make demo``) runs it on a fresh fake exchange.  With ``--network
-testnet --key 0x...`` it runs the read-only steps and the resting order + cancel against that
-network (a real network has no second wallet of ours to fill the order).
+``hyperliquid demo`` (or ``make demo``) runs it on a fresh fake exchange.  With ``--network testnet``
+and a key (``HYPERLIQUID_PRIVATE_KEY``, ``--key-file`` or ``--key``) it runs the read-only steps and
+the resting order + cancel against that network (a real network has no second wallet of ours to
+fill the order).  Every order the demo places carries a client order id; whatever happens (a
+failed step, Ctrl-C) the demo cancels each of its orders still open before it ends.  On mainnet
+it asks for confirmation first unless ``yes=True`` (``--yes``).
 """
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,7 +25,7 @@ from typing import Any, TextIO
 
 from hyperliquid_client.client import Client, ClientConfig
 from hyperliquid_client.runtime.errors import HyperliquidError
-from hyperliquid_client.runtime.results import Filled, OrderError, Resting
+from hyperliquid_client.runtime.results import ExchangeResult, Filled, OrderError, Resting
 from hyperliquid_client.runtime.signing import Wallet, default_backend
 from hyperliquid_client.runtime.ws import Message
 
@@ -47,6 +51,48 @@ class _Steps:
         started = time.perf_counter()
         yield
         self.durations.append((title, time.perf_counter() - started))
+
+
+class _Orders:
+    """Every order the demo places, tagged with a client order id, so that all of them can be cancelled."""
+
+    def __init__(self, client: Client, s: _Steps) -> None:
+        self.client = client
+        self.s = s
+        self.cloids: set[str] = set()
+
+    def order(self, coin: str, is_buy: bool, sz: Any, limit_px: Any, tif: str) -> ExchangeResult:
+        """Place an order; its cloid is recorded before sending (an outcome lost in transit is cleaned up too)."""
+        cloid = "0x" + secrets.token_hex(16)
+        self.cloids.add(cloid)
+        return self.client.exchange.order(coin, is_buy, sz, limit_px, tif=tif, cloid=cloid)
+
+    def open(self) -> list[Any]:
+        """The demo's orders still resting on the book."""
+        assert self.client.wallet is not None
+        return [o for o in self.client.info.open_orders(self.client.wallet.address) if o.cloid in self.cloids]
+
+    def cancel_all(self, attempts: int = 3) -> None:
+        """Cancel every order of the demo that is still open; say loudly what could not be cancelled."""
+        if not self.cloids:
+            return
+        left: list[Any] = []
+        problem: Exception | None = None
+        for attempt in range(attempts):
+            try:
+                left = self.open()
+                if not left:
+                    return
+                self.s.say(f"  cleaning up: cancelling {len(left)} open order(s) of the demo")
+                self.client.exchange.bulk_cancel([(o.coin, o.oid) for o in left])
+                left = self.open()
+                if not left:
+                    return
+            except HyperliquidError as exc:
+                problem = exc
+            time.sleep(0.5 * (attempt + 1))
+        oids = ", ".join(str(o.oid) for o in left) or "unknown (open orders could not be read)"
+        self.s.say(f"  WARNING: could not cancel the demo's orders ({oids}); cancel them yourself: {problem or ''}")
 
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
@@ -145,7 +191,7 @@ def _live(s: _Steps, client: Client, seconds: float, taker: Client | None) -> No
         s.say(f"  received {n_trades} trades and {n_books} book snapshots")
 
 
-def _trade(s: _Steps, alice: Client, bob: Client | None) -> None:
+def _trade(s: _Steps, alice: Client, bob: Client | None, orders: _Orders) -> None:
     assert alice.wallet is not None
     user = alice.wallet.address
     fills = alice.streams.user_fills(user)
@@ -157,7 +203,7 @@ def _trade(s: _Steps, alice: Client, bob: Client | None) -> None:
         # join the best bid: a resting order behind the queue that a taker's sell reaches
         price = best_bid.px if bob is not None else alice.exchange.round_price("ETH", best_bid.px * Decimal("0.98"))
         with s.step("A signed limit order that rests"):
-            result = alice.exchange.order("ETH", True, "0.05", price, tif="Gtc")
+            result = orders.order("ETH", True, "0.05", price, tif="Gtc")
             status = result.statuses[0]
             if not isinstance(status, Resting):
                 raise DemoError(f"expected a resting order, got {status}")
@@ -188,7 +234,7 @@ def _trade(s: _Steps, alice: Client, bob: Client | None) -> None:
                 s.say(f"  userFills: {f.coin} {f.dir} {_fmt(f.sz)} @ {_fmt(f.px)}, fee {_fmt(f.fee)} (tid {f.tid})")
         with s.step("A cancel"):
             low = alice.exchange.round_price("ETH", price * Decimal("0.98"))
-            result = alice.exchange.order("ETH", True, "0.05", low, tif="Gtc")
+            result = orders.order("ETH", True, "0.05", low, tif="Gtc")
             status = result.statuses[0]
             if not isinstance(status, Resting):
                 raise DemoError(f"expected a resting order, got {status}")
@@ -210,6 +256,15 @@ def _trade(s: _Steps, alice: Client, bob: Client | None) -> None:
         fills.close()
 
 
+def _confirm_mainnet(s: _Steps, client: Client, confirm: Callable[[str], str]) -> bool:
+    s.say(f"This demo places and cancels small real orders (0.05 ETH, below the book) on MAINNET as {client.wallet}.")
+    try:
+        answer = confirm("Type 'yes' to continue: ")
+    except EOFError:
+        answer = ""
+    return answer.strip().lower() in ("y", "yes")
+
+
 def run_demo(
     out: TextIO,
     *,
@@ -217,20 +272,34 @@ def run_demo(
     url: str | None = None,
     key: str | None = None,
     seconds: float = 3.0,
+    yes: bool = False,
+    confirm: Callable[[str], str] = input,
 ) -> int:
-    """Run the demo, writing to ``out``; returns the exit status (0 on success)."""
+    """Run the demo, writing to ``out``; returns the exit status (0 on success).
+
+    With ``network`` or ``url`` it runs on that server as ``key``'s account: every order it placed is
+    cancelled before it returns (also after a failure or ``KeyboardInterrupt``, which is re-raised), and
+    on mainnet ``confirm`` is asked first unless ``yes``.
+    """
     s = _Steps(out)
     started = time.perf_counter()
     try:
         if network or url:
             if not key:
-                s.say("a real network needs --key (a private key of an account with funds)")
+                s.say("a real network needs a funded account's private key (HYPERLIQUID_PRIVATE_KEY or --key-file)")
                 return 2
             with Client(network, http_url=url, wallet=key, config=ClientConfig()) as client:
                 s.say(f"demo on {client.network.name} ({client.network.http_url}) as {client.wallet}")
-                _show_mids_and_books(s, client)
-                _live(s, client, seconds, None)
-                _trade(s, client, None)
+                if client.network.is_mainnet and not yes and not _confirm_mainnet(s, client, confirm):
+                    s.say("aborted: nothing was sent")
+                    return 1
+                orders = _Orders(client, s)
+                try:
+                    _show_mids_and_books(s, client)
+                    _live(s, client, seconds, None)
+                    _trade(s, client, None, orders)
+                finally:
+                    orders.cancel_all()
         else:
             from hyperliquid_client.testing import FakeExchange
 
@@ -244,9 +313,13 @@ def run_demo(
                     Client(http_url=fx.http_url, wallet=alice_key, config=config) as alice,
                     Client(http_url=fx.http_url, wallet=bob_key, config=config) as bob,
                 ):
-                    _show_mids_and_books(s, alice)
-                    _live(s, alice, seconds, bob)
-                    _trade(s, alice, bob)
+                    orders = _Orders(alice, s)
+                    try:
+                        _show_mids_and_books(s, alice)
+                        _live(s, alice, seconds, bob)
+                        _trade(s, alice, bob, orders)
+                    finally:
+                        orders.cancel_all()
     except (HyperliquidError, DemoError) as exc:
         s.say(f"\ndemo failed: {type(exc).__name__}: {exc}")
         return 1

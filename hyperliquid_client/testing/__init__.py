@@ -8,8 +8,19 @@ Example::
         fx.add_fault("/info", Fault.rate_limited(retry_after=1), count=1)
         ...  # point a client at fx.http_url / fx.ws_url
 
-Requires the ``testing`` extra (aiohttp).  See ``docs/testing.md``.
+Requires the ``testing`` extra (aiohttp): ``pip install 'hyperliquid-client[testing]'``.  See ``docs/testing.md``.
 """
+
+try:
+    import aiohttp  # noqa: F401 - the server's one extra dependency
+except ModuleNotFoundError as _exc:
+    if _exc.name != "aiohttp":
+        raise
+    raise ModuleNotFoundError(
+        "the fake exchange (hyperliquid_client.testing) needs the 'testing' extra: "
+        "pip install 'hyperliquid-client[testing]'",
+        name="aiohttp",
+    ) from None
 
 from hyperliquid_client.testing.engine import HOUSE_ADDRESS, ExchangeEngine
 from hyperliquid_client.testing.faults import Fault, FaultHandle, FaultKind
