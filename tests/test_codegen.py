@@ -327,3 +327,70 @@ def test_generated_code_from_a_small_spec_works(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert " passed" in proc.stdout
+
+
+# ---------------------------------------------------------------------------------------------- samples and choices
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        # a sample parameter value the generated method would refuse
+        ("params: {coin: BTC}", "params: {coin: 5}", "book.yaml: sample.params.coin: expected a non-empty coin name"),
+        ("params: {coin: BTC}", "params: {coin: BTC, n_sig_figs: x}", "sample.params.n_sig_figs: expected an integer"),
+        # a sample value outside the parameter's choices
+        ("params: {coin: BTC}", "params: {coin: BTC, n_sig_figs: 5}", "sample.params.n_sig_figs: 5 is not one of"),
+        # choices of the wrong type, and a default outside the choices
+        ("choices: [2, 3]", "choices: [2, three]", "params[1].choices[1]: expected an integer, got 'three'"),
+        ("choices: [2, 3]", "choices: [2, 3]\n    default: 4", "params[1].default: 4 is not one of the choices"),
+        # a sample response that does not match the response type
+        ('px: "1.5"', "px: 1.5", "sample.response.levels[0][0].px: expected a decimal string, got float 1.5"),
+        ("response: {coin: BTC, ", "response: {coin: 7, ", "sample.response.coin: expected a string, got int 7"),
+        ("levels: [[{px", "levels: [[], [], [{px", "sample.response.levels: expected a list of 2 items"),
+        ("response: {coin: BTC, levels: [[{px", "response: {levels: [[{px", "sample.response.coin: missing required"),
+        ('levels: [[{px: "1.5", sz: "2", n: 1}], []]}', "levels: []}", "sample.response.levels: expected a list of 2"),
+        (
+            '  response: {coin: BTC, levels: [[{px: "1.5", sz: "2", n: 1}], []]}',
+            "  response: [BTC]",
+            "sample.response: expected a mapping (Book), got list",
+        ),
+    ],
+)
+def test_bad_samples_and_choices_are_spec_errors(tmp_path: Path, old: str, new: str, expected: str) -> None:
+    endpoint = ENDPOINT.replace(old, new, 1)
+    assert endpoint != ENDPOINT
+    msgs = problems(make_spec(tmp_path, endpoint=endpoint))
+    assert any(expected in m for m in msgs), msgs
+
+
+def test_bad_channel_message_sample_and_union_tags(tmp_path: Path) -> None:
+    channel = CHANNEL.replace("message: {coin: BTC, levels: [[], []]}", "message: {coin: BTC, levels: [[], [1]]}")
+    msgs = problems(make_spec(tmp_path, channel=channel))
+    assert any(
+        "channels/book.yaml: sample.message.levels[1][0]: expected a mapping (Level), got int 1" in m for m in msgs
+    )
+    union = ENDPOINT.replace("response: Book | null", "response: Delta").replace(
+        '  response: {coin: BTC, levels: [[{px: "1.5", sz: "2", n: 1}], []]}', "  response: {type: withdraw}"
+    )
+    msgs = problems(make_spec(tmp_path / "u", endpoint=union))
+    assert any("sample.response.type: expected one of the Delta variants deposit, got 'withdraw'" in m for m in msgs)
+
+
+def test_bad_sample_exits_2_naming_file_and_path_without_a_traceback(tmp_path: Path) -> None:
+    root = make_spec(tmp_path, endpoint=ENDPOINT.replace("params: {coin: BTC}", "params: {coin: 5}"))
+    for argv in (
+        [
+            sys.executable,
+            "-m",
+            "hyperliquid_client.codegen",
+            "generate",
+            "--spec",
+            str(root),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        [sys.executable, "-m", "hyperliquid_client", "codegen", "--spec", str(root), "--out", str(tmp_path / "o")],
+    ):
+        proc = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=ROOT)
+        assert proc.returncode == 2, proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert f"{root / 'info' / 'book.yaml'}: sample.params.coin: expected a non-empty coin name" in proc.stderr
+        assert not (tmp_path / "o").exists()

@@ -29,6 +29,7 @@ from hyperliquid_client.codegen.model import (
     Spec,
     TypeDef,
 )
+from hyperliquid_client.codegen.samples import param_problems, value_problems
 from hyperliquid_client.codegen.typeexpr import TypeExpr, TypeExprError, parse_type
 
 __all__ = ["SpecError", "SpecIssue", "load_spec", "snake_case"]
@@ -448,19 +449,20 @@ def _build_params(ctx: _Ctx, raw: list[dict[str, Any]], sample: dict[str, Any] |
         if required and not has_sample:
             ctx.bad(f"sample.params.{name}", "missing sample value for required parameter")
         choices = p.get("choices")
-        out.append(
-            Param(
-                name=name,
-                wire=p["wire"],
-                type=p["type"],
-                required=required,
-                default=p.get("default"),
-                doc=p["doc"].strip(),
-                choices=tuple(choices) if choices is not None else None,
-                sample=sample.get(name),
-                has_sample=has_sample,
-            )
+        param = Param(
+            name=name,
+            wire=p["wire"],
+            type=p["type"],
+            required=required,
+            default=p.get("default"),
+            doc=p["doc"].strip(),
+            choices=tuple(choices) if choices is not None else None,
+            sample=sample.get(name),
+            has_sample=has_sample,
         )
+        for where, problem in param_problems(i, param, choices, "default" in p):
+            ctx.bad(where, problem)
+        out.append(param)
     for key in sample:
         if key not in seen:
             ctx.bad(f"sample.params.{key}", f"unknown parameter (expected one of: {', '.join(seen) or 'none'})")
@@ -585,6 +587,7 @@ def load_spec(root: str | Path) -> Spec:
     channels: list[Channel] = []
     named: dict[tuple[str, str], str] = {}
     pending_types: list[tuple[_Ctx, str, TypeExpr]] = []
+    pending_samples: list[tuple[_Ctx, str, TypeExpr, Any]] = []
 
     def add_types(ctx: _Ctx, raw: dict[str, Any], prefix: str) -> None:
         for td in _build_types(ctx, raw, prefix):
@@ -642,6 +645,7 @@ def load_spec(root: str | Path) -> Spec:
             if context == "channel":
                 message = parse_type(data["message"])
                 pending_types.append((ctx, "message", message))
+                pending_samples.append((ctx, "sample.message", message, sample["message"]))
                 pnames = {p.name for p in params}
                 for i, (pname, _dpath) in enumerate(data.get("route", [])):
                     if pname not in pnames:
@@ -676,6 +680,8 @@ def load_spec(root: str | Path) -> Spec:
                 continue
             response = parse_type(data.get("response", "any"))
             pending_types.append((ctx, "response", response))
+            if "response" in sample:
+                pending_samples.append((ctx, "sample.response", response, sample["response"]))
             action = _build_action(ctx, data, params) if context == "exchange" else None
             cache = data.get("cache")
             endpoints.append(
@@ -711,6 +717,10 @@ def load_spec(root: str | Path) -> Spec:
                 close = [k for k in sorted(known) if k.lower() == ref.lower()]
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 ctx.bad(key_path, f"reference to unknown type {ref!r}{hint}")
+    by_name = {td.name: td for td in type_defs}
+    for ctx, key_path, texpr, value in pending_samples:
+        for where, problem in value_problems(texpr, value, by_name, key_path):
+            ctx.bad(where, problem)
     for ctx in contexts:
         issues.extend(ctx.issues)
     if issues:
