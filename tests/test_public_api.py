@@ -34,7 +34,7 @@ def test_every_name_in_all_imports() -> None:
     for name in hyperliquid_client.__all__:
         assert getattr(hyperliquid_client, name) is not None, name
     namespace: dict[str, object] = {}
-    exec("from hyperliquid_client import *", namespace)  # noqa: S102 - what a user's star import sees
+    exec("from hyperliquid_client import *", namespace)  # what a star import sees
     assert set(hyperliquid_client.__all__) <= set(namespace)
 
 

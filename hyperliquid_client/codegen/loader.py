@@ -634,6 +634,8 @@ def load_spec(root: str | Path) -> Spec:
             name = data.get("name") or snake_case(data["wire"])
             if not _IDENT.fullmatch(name) or keyword.iskeyword(name):
                 ctx.bad("wire", f"derived name {name!r} is not an identifier; give an explicit 'name'")
+            if context == "info" and name == "raw":
+                ctx.bad("wire", "'raw' is the info API's escape hatch (info.raw); give this endpoint another 'name'")
             for key in ((context, name), (context, "wire:" + data["wire"])):
                 if key in named:
                     ctx.bad("name", f"duplicate {context} name {key[1]!r} (also in {named[key]})")

@@ -150,6 +150,7 @@ from hyperliquid_client.generated.models import (
 from hyperliquid_client.generated.registry import ENDPOINTS
 from hyperliquid_client.runtime import validate as _v
 from hyperliquid_client.runtime.caller import AsyncCaller, SyncCaller
+from hyperliquid_client.runtime.registry import raw_request
 from hyperliquid_client.runtime.struct import to_any, to_int, to_str
 
 __all__ = ["AsyncInfoAPI", "InfoAPI"]
@@ -560,6 +561,20 @@ class InfoAPI:
 
     def __init__(self, caller: SyncCaller) -> None:
         self._caller = caller
+
+    def raw(self, type: str, /, *, timeout: float | None = None, **body: Any) -> Any:
+        """Any info request, by its wire type: ``raw("l2Book", coin="BTC")``; returns the decoded JSON unchanged.
+
+        The escape hatch for a type the spec does not know yet (or an answer you want unstructured).  The
+        body keys are the wire names.  The request goes through the same transport as every other call: the
+        timeout bounds the whole call, info reads are retried, events are emitted.  A type the spec knows
+        keeps its rate-limit weight and timeout (never its cache); an unknown type counts the weight
+        Hyperliquid gives to info requests it does not list (``DEFAULT_INFO_WEIGHT``, 20).
+
+        Raises ``InvalidInputError`` before sending when ``type`` is empty or a body value is not JSON.
+        """
+        endpoint, request = raw_request(type, body, ENDPOINTS)
+        return self._caller.call(endpoint, request, to_any, timeout)
 
     def active_asset_data(
         self,
@@ -2126,6 +2141,20 @@ class AsyncInfoAPI:
 
     def __init__(self, caller: AsyncCaller) -> None:
         self._caller = caller
+
+    async def raw(self, type: str, /, *, timeout: float | None = None, **body: Any) -> Any:
+        """Any info request, by its wire type: ``raw("l2Book", coin="BTC")``; returns the decoded JSON unchanged.
+
+        The escape hatch for a type the spec does not know yet (or an answer you want unstructured).  The
+        body keys are the wire names.  The request goes through the same transport as every other call: the
+        timeout bounds the whole call, info reads are retried, events are emitted.  A type the spec knows
+        keeps its rate-limit weight and timeout (never its cache); an unknown type counts the weight
+        Hyperliquid gives to info requests it does not list (``DEFAULT_INFO_WEIGHT``, 20).
+
+        Raises ``InvalidInputError`` before sending when ``type`` is empty or a body value is not JSON.
+        """
+        endpoint, request = raw_request(type, body, ENDPOINTS)
+        return await self._caller.call(endpoint, request, to_any, timeout)
 
     async def active_asset_data(
         self,

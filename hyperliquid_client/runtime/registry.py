@@ -7,15 +7,23 @@ for the shipped spec.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import json
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import attrs
 
-__all__ = ["CONTEXTS", "ChannelSpec", "EndpointSpec", "ParamSpec", "Registry"]
+from hyperliquid_client.runtime.errors import InvalidInputError
+
+__all__ = ["CONTEXTS", "DEFAULT_INFO_WEIGHT", "ChannelSpec", "EndpointSpec", "ParamSpec", "Registry", "raw_request"]
 
 #: The HTTP contexts; channels have context ``"channel"``.
 CONTEXTS = ("info", "exchange", "explorer", "stats")
+
+#: Rate-limit weight of an info request type the spec does not describe: Hyperliquid gives weight 20 to every
+#: info request it does not list with another weight
+#: (https://hyperliquid.gitbook.io/hyperliquid-docs/for-developers/api/rate-limits-and-user-limits).
+DEFAULT_INFO_WEIGHT = 20
 
 
 @attrs.frozen
@@ -148,3 +156,40 @@ class Registry:
             where = f" in context {context!r}" if context else ""
             raise KeyError(f"no endpoint or channel named {name!r}{where}")
         return hit
+
+
+def raw_request(
+    wire: Any, body: Mapping[str, Any], endpoints: Mapping[str, EndpointSpec]
+) -> tuple[EndpointSpec, dict[str, Any]]:
+    """The endpoint and request body of ``info.raw(wire, **body)`` (the escape hatch for any info type).
+
+    A type the spec knows keeps its weight, timeout and retry policy (never its cache: a raw answer is not the
+    structured one); an unknown type gets :data:`DEFAULT_INFO_WEIGHT`, the transport's timeout and the retry
+    policy of info reads.  The body must be JSON; nothing is sent when it is not.
+    """
+    if not isinstance(wire, str) or not wire:
+        raise InvalidInputError("type", "a non-empty info request type, e.g. 'l2Book'", wire)
+    if "type" in body:
+        raise InvalidInputError("type", "the request type only as the first argument", body["type"])
+    request = {"type": wire, **body}
+    for key, value in body.items():
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError):
+            raise InvalidInputError(key, "a JSON value (str, int, bool, None, list or dict of those)", value) from None
+    known = endpoints.get(f"info.{wire}")
+    if known is not None:
+        return attrs.evolve(known, cache_ttl=None), request
+    endpoint = EndpointSpec(
+        context="info",
+        wire=wire,
+        name=wire,
+        summary=f"info request {wire!r} (not in the spec)",
+        weight=DEFAULT_INFO_WEIGHT,
+        timeout=None,
+        retry=True,
+        cache_ttl=None,
+        params=(),
+        response="any",
+    )
+    return endpoint, request
