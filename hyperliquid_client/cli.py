@@ -260,7 +260,7 @@ class StreamTable:
 
 
 # ------------------------------------------------------------------------------------------------ parser
-_KEY_ENV = "HYPERLIQUID_PRIVATE_KEY"
+KEY_ENV = "HYPERLIQUID_PRIVATE_KEY"
 
 
 def _global_options(suppress: bool) -> argparse.ArgumentParser:
@@ -279,12 +279,12 @@ def _global_options(suppress: bool) -> argparse.ArgumentParser:
         "--json", action="store_true", default=argparse.SUPPRESS if suppress else False, help="print JSON"
     )
     opts.add_argument(
-        "--key-file", default=unset, metavar="PATH", help=f"file holding the private key (or set ${_KEY_ENV})"
+        "--key-file", default=unset, metavar="PATH", help=f"file holding the private key (or set ${KEY_ENV})"
     )
     opts.add_argument(
         "--key",
         default=unset,
-        help=f"private key; visible to other local users in the process list: prefer ${_KEY_ENV} or --key-file",
+        help=f"private key; visible to other local users in the process list: prefer ${KEY_ENV} or --key-file",
     )
     return g
 
@@ -326,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the demo (default: on the built-in fake exchange)",
         parents=common,
         description="The guided demo.  Without --network/--url it runs on a built-in fake exchange.  On a real "
-        f"network it needs a funded account's key (${_KEY_ENV}, --key-file or --key), cancels every order it "
+        f"network it needs a funded account's key (${KEY_ENV}, --key-file or --key), cancels every order it "
         "placed before it ends, and on mainnet asks for confirmation unless --yes.",
     )
     p.add_argument("--seconds", type=_positive_float, default=3.0, help="how long to watch live trades and books")
@@ -354,7 +354,7 @@ def private_key(args: argparse.Namespace, environ: Mapping[str, str] | None = No
         return text
     if args.key:
         return str(args.key)
-    return (os.environ if environ is None else environ).get(_KEY_ENV) or None
+    return (os.environ if environ is None else environ).get(KEY_ENV) or None
 
 
 def _client(args: argparse.Namespace) -> Any:
@@ -476,7 +476,7 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     real = bool(args.network or args.url)
     key = private_key(args) if real else None
     if real and not key:
-        raise UsageError(f"a real network needs a funded account's private key: ${_KEY_ENV}, --key-file or --key")
+        raise UsageError(f"a real network needs a funded account's private key: ${KEY_ENV}, --key-file or --key")
     return run_demo(out, network=args.network, url=args.url, key=key, seconds=args.seconds, yes=args.yes)
 
 

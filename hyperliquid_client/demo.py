@@ -165,22 +165,19 @@ def _live(s: _Steps, client: Client, seconds: float, taker: Client | None) -> No
         deadline = time.monotonic() + seconds
         try:
             while time.monotonic() < deadline:
-                for sub in (trades, books):
-                    item = sub.get_nowait()
-                    while item is not None:
-                        if isinstance(item, Message):
-                            if sub is trades:
-                                for t in item.data:
-                                    n_trades += 1
-                                    if n_trades <= 5:
-                                        side = "buy " if t.side == "B" else "sell"
-                                        s.say(f"  trade  {t.coin} {side} {_fmt(t.sz)} @ {_fmt(t.px)}")
-                            else:
-                                n_books += 1
-                                bid, ask = item.data.levels[0][:1], item.data.levels[1][:1]
-                                if n_books <= 3 and bid and ask:
-                                    s.say(f"  book   {item.data.coin} {_fmt(bid[0].px)} / {_fmt(ask[0].px)}")
-                        item = sub.get_nowait()
+                for item in trades.drain():
+                    if isinstance(item, Message):
+                        for t in item.data:
+                            n_trades += 1
+                            if n_trades <= 5:
+                                side = "buy " if t.side == "B" else "sell"
+                                s.say(f"  trade  {t.coin} {side} {_fmt(t.sz)} @ {_fmt(t.px)}")
+                for update in books.drain():
+                    if isinstance(update, Message):
+                        n_books += 1
+                        bid, ask = update.data.levels[0][:1], update.data.levels[1][:1]
+                        if n_books <= 3 and bid and ask:
+                            s.say(f"  book   {update.data.coin} {_fmt(bid[0].px)} / {_fmt(ask[0].px)}")
                 time.sleep(0.05)
         finally:
             stop.set()

@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 import pytest
 
+from hyperliquid_client import cli
 from hyperliquid_client.client import ClientConfig
 from hyperliquid_client.runtime import config as netconfig
 from hyperliquid_client.runtime.cache import CacheConfig
@@ -114,6 +115,7 @@ def test_environment_variables_are_the_ones_the_code_reads() -> None:
         netconfig.ENV_WS_URL,
         backends.BACKEND_ENV_VAR,
         storage_cli.ENV_DSN,
+        cli.KEY_ENV,
     }
     assert set(rows) == read
     for name in backends.BACKEND_NAMES:

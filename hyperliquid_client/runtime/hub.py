@@ -8,12 +8,14 @@ the calls, for unit tests.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any, Generic, Protocol, TypeVar
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 import attrs
 
 from hyperliquid_client.runtime.registry import ChannelSpec
+from hyperliquid_client.runtime.ws.channels import SubscriptionKey
+from hyperliquid_client.runtime.ws.messages import StreamItem
 
 __all__ = [
     "AsyncHub",
@@ -30,41 +32,153 @@ T_co = TypeVar("T_co", covariant=True)
 
 
 class SyncStream(Protocol, Generic[T_co]):
-    """A subscription consumed from a thread: iterate it, or pass a callback; ``close()`` ends it."""
+    """A subscription consumed from a thread (what ``client.streams.<channel>(...)`` returns).
 
-    def __iter__(self) -> Iterator[Any]:
-        """Delivered items (see ``docs/websocket.md`` for the item type)."""
+    Iterate it (every item: data :class:`~hyperliquid_client.runtime.ws.Message` or a control marker), read
+    ``data(timeout=...)`` (decoded payloads only), poll ``get_nowait()`` / ``drain()``, or pass ``callback=`` when
+    subscribing.  ``with client.streams.trades("BTC") as trades:`` cancels it on exit; so do ``cancel()`` and
+    ``close()``.  :class:`AsyncStream` is the same surface for asyncio.
+    """
+
+    @property
+    def key(self) -> SubscriptionKey:
+        """The subscription's identity (type + normalized parameters)."""
         ...
 
-    def get(self, timeout: float | None = None) -> Any:
-        """The next item, waiting at most ``timeout`` seconds."""
+    @property
+    def delivered(self) -> int:
+        """Data messages handed to the consumer so far."""
         ...
 
-    def get_nowait(self) -> Any:
-        """The next buffered item, or ``None``."""
+    @property
+    def dropped(self) -> int:
+        """Messages discarded by the overflow policy so far."""
+        ...
+
+    @property
+    def buffered(self) -> int:
+        """Items waiting in the buffer."""
+        ...
+
+    @property
+    def closed(self) -> bool:
+        """True once the subscription ended (cancelled, failed, or the client closed)."""
+        ...
+
+    @property
+    def error(self) -> BaseException | None:
+        """Why the subscription failed, if it did."""
+        ...
+
+    def __iter__(self) -> Iterator[StreamItem[T_co]]:
+        """Every item until the subscription ends."""
+        ...
+
+    def get(self, timeout: float | None = None) -> StreamItem[T_co]:
+        """The next item, waiting at most ``timeout`` seconds (``TimeoutError``); ``StopIteration`` at the end."""
+        ...
+
+    def get_nowait(self) -> StreamItem[T_co] | None:
+        """The next buffered item, or ``None`` when nothing is waiting."""
+        ...
+
+    def drain(self) -> Sequence[StreamItem[T_co]]:
+        """Every buffered item at once (possibly none)."""
         ...
 
     def data(self, timeout: float | None = None) -> Iterator[T_co]:
-        """Only the decoded payloads."""
+        """Only the decoded payloads; ``timeout`` bounds the wait for each one (``TimeoutError``)."""
+        ...
+
+    def cancel(self) -> None:
+        """Cancel the subscription (idempotent)."""
         ...
 
     def close(self) -> None:
+        """Cancel the subscription (same as :meth:`cancel`)."""
+        ...
+
+    def __enter__(self) -> Self:
+        """The stream itself; leaving the block cancels it."""
+        ...
+
+    def __exit__(self, *exc: object) -> None:
         """Cancel the subscription."""
         ...
 
 
 class AsyncStream(Protocol, Generic[T_co]):
-    """A subscription consumed from asyncio: ``async for``, or a callback; ``await close()`` ends it."""
+    """A subscription consumed from asyncio (what ``await async_client.streams.<channel>(...)`` returns).
 
-    def __aiter__(self) -> AsyncIterator[Any]:
-        """Delivered items (see ``docs/websocket.md`` for the item type)."""
+    The surface of :class:`SyncStream` with awaitable waits: ``async for item in stream``, ``await
+    stream.get(timeout=...)``, ``async for data in stream.data(timeout=...)``, ``stream.get_nowait()`` /
+    ``stream.drain()``; ``async with await aclient.streams.trades("BTC") as trades:`` cancels it on exit, so do
+    ``cancel()`` and ``await close()``.
+    """
+
+    @property
+    def key(self) -> SubscriptionKey:
+        """The subscription's identity (type + normalized parameters)."""
         ...
 
-    async def get(self, timeout: float | None = None) -> Any:
-        """The next item, waiting at most ``timeout`` seconds."""
+    @property
+    def delivered(self) -> int:
+        """Data messages handed to the consumer so far."""
+        ...
+
+    @property
+    def dropped(self) -> int:
+        """Messages discarded by the overflow policy so far."""
+        ...
+
+    @property
+    def buffered(self) -> int:
+        """Items waiting in the buffer."""
+        ...
+
+    @property
+    def closed(self) -> bool:
+        """True once the subscription ended (cancelled, failed, or the client closed)."""
+        ...
+
+    @property
+    def error(self) -> BaseException | None:
+        """Why the subscription failed, if it did."""
+        ...
+
+    def __aiter__(self) -> AsyncIterator[StreamItem[T_co]]:
+        """Every item until the subscription ends."""
+        ...
+
+    async def get(self, timeout: float | None = None) -> StreamItem[T_co]:
+        """The next item, waiting at most ``timeout`` seconds (``TimeoutError``); ``StopAsyncIteration`` at the end."""
+        ...
+
+    def get_nowait(self) -> StreamItem[T_co] | None:
+        """The next buffered item, or ``None`` when nothing is waiting."""
+        ...
+
+    def drain(self) -> Sequence[StreamItem[T_co]]:
+        """Every buffered item at once (possibly none)."""
+        ...
+
+    def data(self, timeout: float | None = None) -> AsyncIterator[T_co]:
+        """Only the decoded payloads; ``timeout`` bounds the wait for each one (``TimeoutError``)."""
+        ...
+
+    def cancel(self) -> None:
+        """Cancel the subscription (idempotent)."""
         ...
 
     async def close(self) -> None:
+        """Cancel the subscription (the awaitable spelling of :meth:`cancel`)."""
+        ...
+
+    async def __aenter__(self) -> Self:
+        """The stream itself; leaving the block cancels it."""
+        ...
+
+    async def __aexit__(self, *exc: object) -> None:
         """Cancel the subscription."""
         ...
 
@@ -82,7 +196,7 @@ class SyncHub(Protocol):
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> Any:
+    ) -> SyncStream[Any]:
         """Record ``subscription`` and return its stream."""
         ...
 
@@ -100,7 +214,7 @@ class AsyncHub(Protocol):
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> Any:
+    ) -> AsyncStream[Any]:
         """Record ``subscription`` and return its stream."""
         ...
 

@@ -13,6 +13,7 @@ from hyperliquid_client.runtime.ws.messages import (
     Message,
     Resumed,
     Stale,
+    StreamItem,
     SubscriptionFailedError,
     WsItem,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "RecoverFn",
     "Resumed",
     "Stale",
+    "StreamItem",
     "Subscription",
     "SubscriptionFailedError",
     "SubscriptionKey",

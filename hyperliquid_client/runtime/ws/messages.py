@@ -16,7 +16,7 @@ Markers are plain frozen classes; ``isinstance(item, Message)`` separates data f
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar
 
 import attrs
 
@@ -31,18 +31,20 @@ __all__ = [
     "Message",
     "Resumed",
     "Stale",
+    "StreamItem",
     "SubscriptionFailedError",
     "WsItem",
 ]
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 
 @attrs.frozen(slots=True)
-class Message(Generic[T]):
-    """One data message of a subscription."""
+class Message(Generic[T_co]):
+    """One data message of a subscription (immutable, so a ``Message[Trade]`` is a ``Message[object]``)."""
 
-    data: T
+    data: T_co
     channel: str
     recovered: bool = False
 
@@ -94,7 +96,10 @@ class DecodeFailed:
     error: str
 
 
-WsItem = Message[Any] | Interrupted | Resumed | Dropped | Stale | Gap | DecodeFailed
+StreamItem: TypeAlias = Message[T] | Interrupted | Resumed | Dropped | Stale | Gap | DecodeFailed
+"""What a stream of ``T`` delivers: a data :class:`Message` of ``T`` or a control marker
+(``isinstance(item, Message)`` separates them)."""
+WsItem: TypeAlias = StreamItem[Any]
 
 
 class SubscriptionFailedError(WebSocketError):

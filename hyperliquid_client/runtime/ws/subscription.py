@@ -13,6 +13,7 @@ from hyperliquid_client.runtime.ws.messages import (
     BufferOverflowError,
     Dropped,
     Message,
+    StreamItem,
     WsItem,
 )
 
@@ -266,30 +267,36 @@ class Subscription(Generic[T]):
     def __aiter__(self) -> Subscription[T]:
         return self
 
-    async def __anext__(self) -> WsItem:
+    async def __anext__(self) -> StreamItem[T]:
         sink = self._sink
         if sink.bound_cb is None and not sink.released:
             task = asyncio.current_task()
             if task is not None:
                 self._client._bind_task(sink, task)
-        return await sink.get()
+        item: StreamItem[T] = await sink.get()
+        return item
 
-    async def get(self, timeout: float | None = None) -> WsItem:
+    async def get(self, timeout: float | None = None) -> StreamItem[T]:
         """The next item; raises :class:`TimeoutError` (builtin) after ``timeout`` s, ``StopAsyncIteration`` at end."""
         if timeout is None:
             return await self._sink.get()
         async with asyncio.timeout(timeout):
             return await self._sink.get()
 
-    def get_nowait(self) -> WsItem:
-        """The next buffered item without waiting; raises ``asyncio.QueueEmpty`` when there is none (and
-        ``StopAsyncIteration`` / the failure at the end, like :meth:`get`)."""
-        return self._sink.get_nowait()
+    def get_nowait(self) -> StreamItem[T] | None:
+        """The next buffered item, or ``None`` when nothing is waiting (also after the end); never waits.
 
-    def drain(self) -> list[WsItem]:
+        Raises the failure (e.g. :class:`~.messages.SubscriptionFailedError`) when the subscription failed.
+        """
+        try:
+            return self._sink.get_nowait()
+        except (asyncio.QueueEmpty, StopAsyncIteration):
+            return None
+
+    def drain(self) -> list[StreamItem[T]]:
         """Every buffered item at once (possibly none), for batch consumers; raises the failure if the subscription
         failed and nothing is left."""
-        out: list[WsItem] = []
+        out: list[StreamItem[T]] = []
         sink = self._sink
         while True:
             try:
@@ -301,11 +308,12 @@ class Subscription(Generic[T]):
                     return out
                 raise
 
-    async def data(self) -> AsyncIterator[T]:
-        """Iterate the decoded payloads only, skipping control markers."""
+    async def data(self, timeout: float | None = None) -> AsyncIterator[T]:
+        """Iterate the decoded payloads only, skipping control markers; ``timeout`` bounds the wait for each item
+        (:class:`TimeoutError` like :meth:`get`)."""
         while True:
             try:
-                item = await self._sink.get()
+                item = await self.get(timeout)
             except StopAsyncIteration:
                 return
             if isinstance(item, Message):

@@ -21,7 +21,7 @@ from hyperliquid_client.runtime.ratelimit.ws import WsLimits
 from hyperliquid_client.runtime.ws.channels import ChannelInfo, SubscriptionKey
 from hyperliquid_client.runtime.ws.client import RecoverFn, WsClient
 from hyperliquid_client.runtime.ws.config import WsConfig
-from hyperliquid_client.runtime.ws.messages import Message, WsItem
+from hyperliquid_client.runtime.ws.messages import Message, StreamItem
 from hyperliquid_client.runtime.ws.subscription import Subscription
 
 __all__ = ["SyncSubscription", "SyncWsClient"]
@@ -40,23 +40,31 @@ class SyncSubscription(Generic[T]):
     def __init__(self, owner: SyncWsClient, sub: Subscription[T]) -> None:
         self._owner = owner
         self._sub = sub
-        self.key: SubscriptionKey = sub.key
 
-    def get(self, timeout: float | None = None) -> WsItem:
+    @property
+    def key(self) -> SubscriptionKey:
+        """The subscription's identity (type + normalized params); ``str(key)`` is canonical JSON."""
+        return self._sub.key
+
+    def get(self, timeout: float | None = None) -> StreamItem[T]:
         """The next item; raises :class:`TimeoutError` (builtin) after ``timeout`` s and ``StopIteration`` at end."""
         try:
             return self._owner._call(self._sub.get(timeout))
         except StopAsyncIteration:
             raise StopIteration from None
 
-    def get_nowait(self) -> WsItem | None:
-        """The next buffered item, or ``None`` when nothing is waiting (never blocks)."""
-        try:
-            return self.get(0)
-        except (TimeoutError, StopIteration):
-            return None
+    def get_nowait(self) -> StreamItem[T] | None:
+        """The next buffered item, or ``None`` when nothing is waiting (also after the end); never blocks.
 
-    def __iter__(self) -> Iterator[WsItem]:
+        Raises the failure (e.g. :class:`~.messages.SubscriptionFailedError`) when the subscription failed.
+        """
+        return self._owner._run_sync(self._sub.get_nowait)
+
+    def drain(self) -> list[StreamItem[T]]:
+        """Every buffered item at once (possibly none); raises the failure if it failed and nothing is left."""
+        return self._owner._run_sync(self._sub.drain)
+
+    def __iter__(self) -> Iterator[StreamItem[T]]:
         while True:
             try:
                 yield self.get()
@@ -64,7 +72,7 @@ class SyncSubscription(Generic[T]):
                 return
 
     def data(self, timeout: float | None = None) -> Iterator[T]:
-        """Iterate decoded payloads only; ``timeout`` bounds the wait for each item."""
+        """Iterate decoded payloads only; ``timeout`` bounds the wait for each item (:class:`TimeoutError`)."""
         while True:
             try:
                 item = self.get(timeout)
@@ -84,9 +92,19 @@ class SyncSubscription(Generic[T]):
         return self._sub.dropped
 
     @property
+    def buffered(self) -> int:
+        """Items waiting in the buffer."""
+        return self._sub.buffered
+
+    @property
     def closed(self) -> bool:
         """True once the subscription ended."""
         return self._sub.closed
+
+    @property
+    def error(self) -> BaseException | None:
+        """Why the subscription failed, if it did."""
+        return self._sub.error
 
     def cancel(self) -> None:
         """Cancel (idempotent)."""

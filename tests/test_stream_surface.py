@@ -1,0 +1,109 @@
+"""The stream types users hold: complete for type checkers, and the same behaviour sync and async."""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Iterator
+from typing import Any, get_type_hints
+
+import pytest
+
+import hyperliquid_client
+from hyperliquid_client import AsyncClient, AsyncStream, Client, ClientConfig, Message, StreamItem, SyncStream
+from hyperliquid_client.generated import streams as generated
+from hyperliquid_client.runtime.ws import Subscription, SyncSubscription
+from hyperliquid_client.testing import FakeExchange
+
+CONFIG = ClientConfig(warm=False)
+TRADE = {
+    "coin": "SOL",
+    "side": "B",
+    "px": "180.5",
+    "sz": "2",
+    "time": 1700000000000,
+    "hash": "0x" + "00" * 32,
+    "tid": 7,
+    "users": ["0x" + "aa" * 20, "0x" + "bb" * 20],
+}
+
+
+def _members(protocol: type) -> set[str]:
+    return {n for n in vars(protocol) if not n.startswith("_") or n in ("__iter__", "__aiter__", "__enter__")} | {
+        n for n in ("__exit__", "__aenter__", "__aexit__") if n in vars(protocol)
+    }
+
+
+def test_the_concrete_streams_have_every_documented_member() -> None:
+    for protocol, concrete in ((SyncStream, SyncSubscription), (AsyncStream, Subscription)):
+        missing = {n for n in _members(protocol) if not hasattr(concrete, n)}
+        assert not missing, f"{concrete.__name__} lacks {missing}"
+    sync_names = {n.replace("__iter__", "iter").replace("__enter__", "enter") for n in _members(SyncStream)}
+    async_names = {n.replace("__aiter__", "iter").replace("__aenter__", "enter") for n in _members(AsyncStream)}
+    assert {n for n in sync_names if not n.startswith("__")} == {n for n in async_names if not n.startswith("__")}
+    assert inspect.iscoroutinefunction(Subscription.close) and not inspect.iscoroutinefunction(SyncSubscription.close)
+    assert hyperliquid_client.StreamItem is StreamItem
+
+
+def test_generated_methods_return_the_typed_streams() -> None:
+    hints = get_type_hints(generated.Streams.trades)
+    assert hints["return"].__origin__ is SyncStream
+    ahints = get_type_hints(generated.AsyncStreams.trades)
+    assert ahints["return"].__origin__ is AsyncStream
+
+
+@pytest.fixture
+def fx() -> Iterator[FakeExchange]:
+    with FakeExchange() as server:
+        yield server
+
+
+def _wait_subscribed(fx: FakeExchange, coin: str) -> None:
+    deadline = time.monotonic() + 10
+    while not any(s.get("type") == "trades" and s.get("coin") == coin for _, s in fx.ws_subscriptions):
+        assert time.monotonic() < deadline, "the subscription never reached the fake exchange"
+        time.sleep(0.01)
+
+
+def _timeouts() -> tuple[type[BaseException], ...]:
+    return (TimeoutError, hyperliquid_client.TimeoutError)
+
+
+def test_sync_stream_surface(fx: FakeExchange) -> None:
+    with Client(http_url=fx.http_url, config=CONFIG) as client:
+        with client.streams.trades("SOL") as trades:
+            _wait_subscribed(fx, "SOL")
+            while trades.get_nowait() is not None:  # whatever the subscription sent first
+                pass
+            assert trades.get_nowait() is None and trades.drain() == []
+            fx.publish({"type": "trades", "coin": "SOL"}, [TRADE])
+            item: StreamItem[Any] = trades.get(timeout=5)
+            assert isinstance(item, Message) and item.data[0].tid == 7
+            with pytest.raises(_timeouts()):
+                next(trades.data(timeout=0.2))
+            fx.publish({"type": "trades", "coin": "SOL"}, [dict(TRADE, tid=8)])
+            assert next(trades.data(timeout=5))[0].tid == 8
+            assert trades.delivered == 2 and trades.dropped == 0 and trades.error is None and not trades.closed
+        assert trades.closed  # leaving the block cancelled it
+        assert trades.get_nowait() is None
+
+
+async def test_async_stream_surface(fx: FakeExchange) -> None:
+    async with AsyncClient(http_url=fx.http_url, config=CONFIG) as client:
+        async with await client.streams.trades("SOL") as trades:
+            import asyncio
+
+            await asyncio.to_thread(_wait_subscribed, fx, "SOL")
+            while trades.get_nowait() is not None:
+                pass
+            assert trades.get_nowait() is None and trades.drain() == []
+            fx.publish({"type": "trades", "coin": "SOL"}, [TRADE])
+            item = await trades.get(timeout=5)
+            assert isinstance(item, Message) and item.data[0].tid == 7
+            with pytest.raises(_timeouts()):
+                await anext(trades.data(timeout=0.2))
+            fx.publish({"type": "trades", "coin": "SOL"}, [dict(TRADE, tid=8)])
+            assert (await anext(trades.data(timeout=5)))[0].tid == 8
+            assert trades.delivered == 2 and trades.dropped == 0 and trades.error is None and not trades.closed
+        assert trades.closed
+        assert trades.get_nowait() is None
