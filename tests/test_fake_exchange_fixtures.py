@@ -1,4 +1,4 @@
-"""Serving the recorded payloads of the shared fixture set (``HL_FIXTURES_DIR``), and the CLI."""
+"""Serving the recorded payloads of the fixture set (``tests/data/fixtures``, or ``HL_FIXTURES_DIR``), and the CLI."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The fake exchange's WebSocket protocol (API.md §4), limits, publishing and concurrency."""
+"""The fake exchange's WebSocket protocol, limits, publishing and concurrency.
+
+Protocol: https://hyperliquid.gitbook.io/hyperliquid-docs/for-developers/api/websocket
+"""
 
 from __future__ import annotations
 

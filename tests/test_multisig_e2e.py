@@ -1,6 +1,6 @@
 """Multi-sig end to end: the public client against the fake exchange, which verifies the outer and inner
-signatures (SIGNING.md §10), counts distinct authorized signers against the threshold and executes the
-inner action as the multi-sig user.
+signatures (``docs/signing.md``, "Multi-sig"), counts distinct authorized signers against the threshold and
+executes the inner action as the multi-sig user.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Every signing vector (L1, user-signed, multi-sig) with both backends, byte for byte.
 
-The directory comes from ``HL_VECTORS_DIR`` when set (same format, e.g. the hidden set),
+The directory comes from ``HL_VECTORS_DIR`` when set (same format, e.g. a second set generated the
+same way; see ``tests/data/vectors/PROVENANCE.md``),
 else ``tests/data/vectors``.  A missing file or a vector this code cannot handle
 fails; nothing is skipped.
 """
@@ -212,7 +213,8 @@ def test_vector_directory_is_complete() -> None:
 
 
 def test_reference_constants() -> None:
-    """SIGNING.md section 14."""
+    """Constants every implementation shares: EIP-712 type hashes and domain separators (values from the
+    official SDK's signing), and the SDK's own unit-test action hash."""
     assert _hex(eip712.EIP712_DOMAIN_TYPE_HASH) == "0x8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f"
     assert _hex(eip712.AGENT_TYPE_HASH) == "0x26f05c2f7239b6983075e58321292d77b3aa173d19b27257ac96ab362570f508"
     assert (

@@ -1,6 +1,7 @@
 """Market metadata lookups: coin ↔ asset id, size decimals, tick/lot rules, exact wire numbers, mids.
 
-Facts (API.md §7, SIGNING.md §12):
+Facts (Hyperliquid's https://hyperliquid.gitbook.io/hyperliquid-docs/for-developers/api/asset-ids and
+https://hyperliquid.gitbook.io/hyperliquid-docs/for-developers/api/tick-and-lot-size pages):
 
 * Asset ids: main-dex perp = index in ``meta.universe``; spot pair = ``10000 + spotMeta.universe[i].index``;
   builder-deployed (HIP-3) perp = ``100000 + perpDexIndex * 10000 + index in that dex's meta``, where

@@ -6,7 +6,8 @@ fake is configured for*, and recovers the address that signed it.  A signature o
 else (another action, nonce, vault, chain) recovers some unrelated address, exactly as on the
 real exchange.  :func:`recover_multi_sig_outer_signer` / :func:`recover_multi_sig_inner_signer`
 do the same for the outer (``SendMultiSig``) and inner signatures of a ``multiSig`` body
-(SIGNING.md §10).  :class:`NonceBook` applies API.md §5.3 per signer.
+(``docs/signing.md``, "Multi-sig").  :class:`NonceBook` applies the exchange's nonce rules per signer
+(https://hyperliquid.gitbook.io/hyperliquid-docs/for-developers/api/nonces-and-api-wallets).
 """
 
 from __future__ import annotations
@@ -183,7 +184,7 @@ def recover_multi_sig_inner_signer(
 
 
 class NonceBook:
-    """Per-signer nonce sets (API.md §5.3).
+    """Per-signer nonce sets (the rules of ``https://hyperliquid.gitbook.io/hyperliquid-docs/for-developers/api/nonces-and-api-wallets``).
 
     A nonce must lie in ``(now − 2 days, now + 1 day)``, must not have been used by this signer,
     and, once ``window`` nonces are stored, must exceed the smallest of them (the smallest is

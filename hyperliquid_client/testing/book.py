@@ -4,7 +4,8 @@ One :class:`Book` per coin holds resting orders: user orders (``user`` set) and 
 "house" liquidity imported from the seeded :class:`~hyperliquid_client.testing.market.MarketData`
 levels (``user`` is ``None``; one order per level, carrying the level's ``n``).  :meth:`Book.match`
 sweeps the opposite side for a taker and returns the individual matches; the caller (the
-exchange engine) does the accounting.  Also here: the tick/lot rules of API.md §7.1.
+exchange engine) does the accounting.  Also here: the tick/lot rules
+(https://hyperliquid.gitbook.io/hyperliquid-docs/for-developers/api/tick-and-lot-size).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def _decimals(value: Decimal) -> int:
 
 
 def price_is_valid(px: Decimal, sz_decimals: int, *, spot: bool) -> bool:
-    """API.md §7.1: integers always; otherwise ≤ 5 significant figures and ≤ 6|8 − szDecimals decimals."""
+    """Tick rule: integers always; otherwise ≤ 5 significant figures and ≤ 6|8 − szDecimals decimals."""
     if not px.is_finite() or px <= 0:
         return False
     if px == px.to_integral_value():

@@ -1,7 +1,8 @@
 """The fake exchange's ``/exchange`` engine: signed actions, accounts and per-asset matching.
 
 :class:`ExchangeEngine` answers a validated ``/exchange`` body the way the real server does
-(API.md §5.3–§6, §8): it recovers the signer (:mod:`hyperliquid_client.testing.auth`), maps it to an
+(https://hyperliquid.gitbook.io/hyperliquid-docs/for-developers/api/exchange-endpoint):
+it recovers the signer (:mod:`hyperliquid_client.testing.auth`), maps it to an
 account (approved agents act for their master; ``vaultAddress`` acts for a sub-account or vault
 the account controls; a ``multiSig`` action acts for its multi-sig user once the outer and
 inner signatures check out), applies the nonce rules, then executes the action against per-user
@@ -667,7 +668,7 @@ class ExchangeEngine:
             return self.multi_sigs.get(address.lower())
 
     def _handle_multi_sig(self, body: dict[str, Any], parsed: _MultiSigParts, now: int) -> dict[str, Any]:
-        """A ``multiSig`` action (SIGNING.md §10); the order of checks is in ``docs/testing.md``."""
+        """A ``multiSig`` action (signed as in ``docs/signing.md``); the order of checks is in ``docs/testing.md``."""
         if parsed.spec.signing not in ("l1", "user_signed"):
             raise Rejected(f"A multiSig action cannot wrap a {parsed.action['type']} action.")
         try:

@@ -1,4 +1,4 @@
-"""Multi-sig actions (SIGNING.md section 10): inner signatures, the envelope, the outer hash."""
+"""Multi-sig actions: inner signatures, the envelope, the outer hash (``docs/signing.md``, "Multi-sig")."""
 
 from __future__ import annotations
 
