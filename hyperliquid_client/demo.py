@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any, TextIO
 
 from hyperliquid_client.client import Client, ClientConfig
+from hyperliquid_client.runtime.config import resolve_network
 from hyperliquid_client.runtime.errors import HyperliquidError
 from hyperliquid_client.runtime.results import ExchangeResult, Filled, OrderError, Resting
 from hyperliquid_client.runtime.signing import Wallet, default_backend
@@ -253,8 +254,8 @@ def _trade(s: _Steps, alice: Client, bob: Client | None, orders: _Orders) -> Non
         fills.close()
 
 
-def _confirm_mainnet(s: _Steps, client: Client, confirm: Callable[[str], str]) -> bool:
-    s.say(f"This demo places and cancels small real orders (0.05 ETH, below the book) on MAINNET as {client.wallet}.")
+def _confirm_mainnet(s: _Steps, wallet: Wallet, confirm: Callable[[str], str]) -> bool:
+    s.say(f"This demo places and cancels small real orders (0.05 ETH, below the book) on MAINNET as {wallet}.")
     try:
         answer = confirm("Type 'yes' to continue: ")
     except EOFError:
@@ -285,11 +286,12 @@ def run_demo(
             if not key:
                 s.say("a real network needs a funded account's private key (HYPERLIQUID_PRIVATE_KEY or --key-file)")
                 return 2
-            with Client(network, http_url=url, wallet=key, config=ClientConfig()) as client:
-                s.say(f"demo on {client.network.name} ({client.network.http_url}) as {client.wallet}")
-                if client.network.is_mainnet and not yes and not _confirm_mainnet(s, client, confirm):
-                    s.say("aborted: nothing was sent")
-                    return 1
+            net, wallet = resolve_network(network, http_url=url), Wallet.from_key(key)
+            s.say(f"demo on {net.name} ({net.http_url}) as {wallet}")
+            if net.is_mainnet and not yes and not _confirm_mainnet(s, wallet, confirm):
+                s.say("aborted: nothing was sent")  # no client exists yet: not even a metadata read
+                return 1
+            with Client(net, wallet=wallet, config=ClientConfig()) as client:
                 orders = _Orders(client, s)
                 try:
                     _show_mids_and_books(s, client)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import time
 
 import pytest
-from test_cache_support import FIXTURES, async_fetcher, sync_fetcher
+from test_cache_support import async_fetcher, sync_fetcher
 
 from hyperliquid_client.runtime.cache import Backoff, TTLCache, WarmupManager
 from hyperliquid_client.runtime.errors import MetadataUnavailableError
 from hyperliquid_client.runtime.events import Event, EventBus
 from hyperliquid_client.runtime.markets import MetadataService
 from hyperliquid_client.testing import FakeExchange, Fault
+from tests.datasets import OWNED_DIR
 
 FAST = Backoff(initial=0.05, maximum=0.2)
 
@@ -56,7 +57,7 @@ def test_hanging_api_then_recovery() -> None:
 
 def test_server_errors_and_garbage_then_success_with_real_payloads() -> None:
     with FakeExchange() as fx:
-        fx.load_fixtures(FIXTURES)
+        fx.load_fixtures(OWNED_DIR)  # owned: the asset id of ARB is checked
         fx.add_fault("/info", Fault.status(500), count=2, match={"type": "meta"})
         fx.add_fault("/info", Fault.malformed_json(), count=2, match={"type": "spotMeta"})
         service, manager = make(sync_fetcher(fx.http_url, 1))

@@ -11,8 +11,8 @@ tests can change at any time:
 * ``("close",)``: close the connection without answering
 * ``("delay", seconds, mode)``: wait, then answer per ``mode``
 
-Real Hyperliquid payloads come from the recorded fixture set (``HL_FIXTURES_DIR``, default
-``tests/data/fixtures``).
+Real Hyperliquid payloads come from the recordings the tests own (``tests/data/owned``): these tests check
+particular values (asset ids, decimals, mids), so they never read a set an environment variable can replace.
 """
 
 from __future__ import annotations
@@ -30,24 +30,22 @@ import httpx
 
 from hyperliquid_client.runtime.errors import HTTPStatusError, InvalidResponseError, TransportError
 from hyperliquid_client.runtime.errors import TimeoutError as HLTimeoutError
-from tests.datasets import FIXTURES_DIR
-
-FIXTURES = FIXTURES_DIR
+from tests.datasets import owned
 
 Mode = tuple[Any, ...]
 
 
 def fixture(name: str) -> Any:
-    """The ``response`` of fixture file ``name`` (e.g. ``"meta__1.json"``)."""
-    return json.loads((FIXTURES / name).read_text())["response"]
+    """The ``response`` of the owned recording ``name`` (e.g. ``"meta__1"``)."""
+    return owned(name)["response"]
 
 
 def real_payloads() -> dict[str, Any]:
-    """Real meta / spotMeta / allMids payloads keyed by info type."""
+    """Real meta / spotMeta / allMids payloads keyed by info type (owned recordings: values are checked)."""
     return {
-        "meta": fixture("meta__1.json"),
-        "spotMeta": fixture("spotMetaAndAssetCtxs__1.json")[0],
-        "allMids": fixture("allMids__1.json"),
+        "meta": fixture("meta__1"),
+        "spotMeta": fixture("spotMeta__2"),
+        "allMids": fixture("allMids__1"),
         "perpDexs": [None],
     }
 

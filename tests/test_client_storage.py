@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -12,38 +11,40 @@ from pgcluster import PgCluster, pg_cluster, pg_dsn  # noqa: F401 - fixtures
 import hyperliquid_client.client
 from hyperliquid_client.client import Client, ClientConfig
 from hyperliquid_client.runtime.errors import InvalidInputError
-from hyperliquid_client.runtime.storage import StorageConfig
+from hyperliquid_client.runtime.storage import KINDS, StorageConfig
 from hyperliquid_client.runtime.ws import Message
 from hyperliquid_client.testing import FakeExchange
-from tests.datasets import FIXTURES_DIR
+from tests.datasets import fixtures
 
 ROOT = Path(__file__).resolve().parents[1]
 USER = "0x" + "ab" * 20
-FILLS = json.loads((FIXTURES_DIR / "userFills__1.json").read_text())["response"][:20]
+FILLS = fixtures("userFills")[0]["response"][:20]  # a recording's fills, whatever set HL_FIXTURES_DIR names
 
 
 def test_http_then_websocket_replay_stores_each_fill_once() -> None:
     config = ClientConfig(warm=False, storage=StorageConfig(flush_interval=0.05))
     with FakeExchange() as fx, Client(http_url=fx.http_url, config=config) as client:
         fx.set_info("userFills", FILLS)
-        assert len(client.info.user_fills(USER)) == 20
+        assert len(client.info.user_fills(USER)) == len(FILLS)
         assert client.storage is not None
         sub = client.streams.user_fills(USER, store=True)
         deadline = time.monotonic() + 5
         while not any(s.get("type") == "userFills" for _, s in fx.ws_subscriptions):
             assert time.monotonic() < deadline
             time.sleep(0.01)
-        fx.publish({"type": "userFills", "user": USER}, {"user": USER, "fills": FILLS[:10]})
+        replayed = FILLS[: max(1, len(FILLS) // 2)]
+        fx.publish({"type": "userFills", "user": USER}, {"user": USER, "fills": replayed})
         got = 0
-        while got < 10:
+        while got < len(replayed):
             item = sub.get(timeout=5)
             if isinstance(item, Message) and not item.data.is_snapshot:
                 got += len(item.data.fills)
         sub.close()
         assert client.storage.flush(timeout=5)
         rows = client.storage.backend.read_fills(USER)
-        assert len(rows) == 20  # 20 from HTTP, the 10 replayed over the socket are the same rows
-        assert client.storage.stats().written >= 20
+        distinct = {KINDS["fills"].key_of(KINDS["fills"].normalize(f, USER)) for f in FILLS}
+        assert len(rows) == len(distinct)  # one row per fill of the HTTP answer; the replayed ones are the same rows
+        assert client.storage.stats().written >= len(FILLS)
 
 
 def test_store_on_a_channel_without_storable_data_is_refused() -> None:

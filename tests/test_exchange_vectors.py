@@ -193,7 +193,8 @@ def test_generic_vectors_at_signing_level(vector: dict[str, Any]) -> None:
 def test_every_vector_kind_is_covered() -> None:
     kinds = {v["kind"] for v in ACTION_VECTORS}
     assert all(f"exchange.{k}" in ENDPOINTS for k in kinds), kinds - {e.split(".", 1)[1] for e in ENDPOINTS}
-    assert len(ACTION_VECTORS) + len(GENERIC) == 396
+    counts = [json.loads((VECTORS_DIR / name).read_text())["count"] for name in FILES]
+    assert len(ACTION_VECTORS) + len(GENERIC) == sum(counts) > 0  # every vector is one or the other
 
 
 @pytest.mark.parametrize("vector", MULTISIG, ids=[v["id"] for v in MULTISIG])

@@ -1,4 +1,8 @@
-"""Market metadata: asset ids, size decimals, tick/lot rules, exact wire strings, rounding, mids."""
+"""Market metadata: asset ids, size decimals, tick/lot rules, exact wire strings, rounding, mids.
+
+Rules checked on every recorded metadata payload of the fixture set (``HL_FIXTURES_DIR`` may replace it);
+particular values (BTC is asset 0, ``@107`` is 10107, a mid of 23202.5) on the owned recordings.
+"""
 
 from __future__ import annotations
 
@@ -21,11 +25,12 @@ from hyperliquid_client.runtime.markets import (
     round_size_value,
     to_decimal,
 )
+from tests.datasets import fixtures
 
-META = fixture("meta__1.json")
-SPOT_META = fixture("spotMetaAndAssetCtxs__1.json")[0]
-SPOT_META_SMALL = fixture("spotMeta__1.json")
-MIDS = fixture("allMids__1.json")
+META = fixture("meta__1")
+SPOT_META = fixture("spotMeta__2")  # an excerpt: pairs 0, 1, 2 and @107 (at position 3)
+SPOT_META_SMALL = fixture("spotMeta__1")
+MIDS = fixture("allMids__1")
 PERP_DEXS = [
     None,
     {"name": "xyz", "fullName": "XYZ", "deployer": "0x" + "1" * 40},
@@ -47,18 +52,33 @@ def market() -> MarketMetadata:
 
 
 # ---------------------------------------------------------------------------------------- asset ids
-def test_perp_ids_are_universe_positions(market: MarketMetadata) -> None:
-    for i, item in enumerate(META["universe"]):
+def _recorded_metas() -> list[dict[str, Any]]:
+    """Every perp meta of the fixture set (``meta`` and the first half of ``metaAndAssetCtxs``)."""
+    out = [f["response"] for f in fixtures("meta")]
+    out += [f["response"][0] for f in fixtures("metaAndAssetCtxs")]
+    return out
+
+
+def _recorded_spot_metas() -> list[dict[str, Any]]:
+    """Every spot meta of the fixture set (``spotMeta`` and the first half of ``spotMetaAndAssetCtxs``)."""
+    out = [f["response"] for f in fixtures("spotMeta")]
+    out += [f["response"][0] for f in fixtures("spotMetaAndAssetCtxs")]
+    return out
+
+
+def _check_perp_ids(market: MarketMetadata, meta: dict[str, Any]) -> None:
+    for i, item in enumerate(meta["universe"]):
         assert market.asset_id(item["name"]) == i
         assert market.sz_decimals(item["name"]) == item["szDecimals"]
         assert market.coin_name(i) == item["name"]
         assert not market.is_spot(item["name"])
 
 
-def test_spot_ids_use_the_pair_index_not_the_position(market: MarketMetadata) -> None:
-    tokens = {t["index"]: t for t in SPOT_META["tokens"]}
+def _check_spot_ids(market: MarketMetadata, spot_meta: dict[str, Any]) -> int:
+    """Checks every pair; returns how many pairs sit at a position other than their index."""
+    tokens = {t["index"]: t for t in spot_meta["tokens"]}
     mismatched = 0
-    for pos, pair in enumerate(SPOT_META["universe"]):
+    for pos, pair in enumerate(spot_meta["universe"]):
         asset = 10000 + pair["index"]
         mismatched += pos != pair["index"]
         assert market.asset_id(pair["name"]) == asset
@@ -66,14 +86,33 @@ def test_spot_ids_use_the_pair_index_not_the_position(market: MarketMetadata) ->
         assert market.coin_name(asset) == pair["name"]
         assert market.is_spot(pair["name"])
         assert market.sz_decimals(pair["name"]) == tokens[pair["tokens"][0]]["szDecimals"]  # base token
-    assert mismatched > 0  # the real payload exercises index != position
+    return mismatched
+
+
+def test_perp_ids_are_universe_positions(market: MarketMetadata) -> None:
+    _check_perp_ids(market, META)
+    for meta in _recorded_metas():
+        _check_perp_ids(MarketMetadata.from_raw(meta=meta), meta)
+
+
+def test_spot_ids_use_the_pair_index_not_the_position(market: MarketMetadata) -> None:
+    assert _check_spot_ids(market, SPOT_META) > 0  # the owned excerpt exercises index != position
+    for spot_meta in _recorded_spot_metas():
+        _check_spot_ids(MarketMetadata.from_raw(spot_meta=spot_meta), spot_meta)
     assert market.asset_id("PURR/USDC") == 10000
     assert market.asset_id("@0") == 10000  # '@index' works for the canonical pair too
     assert market.coin_name(10000) == "PURR/USDC"
 
 
+def test_recorded_mids_are_exact_decimals() -> None:
+    for f in fixtures("allMids"):
+        market = MarketMetadata.from_raw(all_mids=f["response"])
+        for coin, text in f["response"].items():
+            assert market.mid(coin) == Decimal(text) and str(market.mid(coin)) == text
+
+
 def test_spot_pairs_by_token_names(market: MarketMetadata) -> None:
-    # HYPE/USDC is "@107" on mainnet (API.md §7.2); its base token is HYPE (szDecimals 2)
+    # HYPE/USDC is "@107" on mainnet; its base token is HYPE (szDecimals 2)
     assert market.asset_id("HYPE/USDC") == 10107
     assert market.asset_info("HYPE/USDC").coin == "@107"
     assert market.sz_decimals("HYPE/USDC") == 2
@@ -167,7 +206,7 @@ def spot(base_szd: int) -> MarketMetadata:
 @pytest.mark.parametrize(
     ("m", "px", "ok"),
     [
-        # API.md §7.1 examples
+        # examples of https://hyperliquid.gitbook.io/hyperliquid-docs/for-developers/api/tick-and-lot-size
         (perp(0), "1234.5", True),
         (perp(0), "1234.56", False),
         (perp(0), "0.001234", True),

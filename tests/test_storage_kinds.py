@@ -22,13 +22,12 @@ from hyperliquid_client.runtime.storage import (
     rows_from_http,
     rows_from_ws,
 )
-from tests.datasets import FIXTURES_DIR
-
-FIXTURES = FIXTURES_DIR
+from tests.datasets import fixtures, owned
 
 
-def fixture(name: str) -> dict[str, Any]:
-    return json.loads((FIXTURES / f"{name}.json").read_text())
+def fixture(type_: str) -> dict[str, Any]:
+    """The first recording of ``type_`` in the fixture set (``HL_FIXTURES_DIR`` may replace the set)."""
+    return fixtures(type_)[0]
 
 
 FILL = {
@@ -85,10 +84,11 @@ def test_fill_without_tid_uses_the_legacy_key() -> None:
     assert col("fills", KINDS["fills"].normalize(other, "u"), "fill_key") != key
 
 
-def test_real_legacy_fills_have_distinct_keys() -> None:
-    data = fixture("userFills__1")
-    keys = {col("fills", KINDS["fills"].normalize(f, data["request"]["user"]), "fill_key") for f in data["response"]}
-    assert len(keys) == len(data["response"])
+def test_real_fills_have_distinct_keys() -> None:
+    for data in fixtures("userFills"):
+        user = data["request"]["user"]
+        keys = {col("fills", KINDS["fills"].normalize(f, user), "fill_key") for f in data["response"]}
+        assert len(keys) == len(data["response"])
 
 
 @pytest.mark.parametrize(
@@ -131,7 +131,7 @@ def test_non_object_rows_are_rejected() -> None:
 
 
 def test_funding_http_and_ws_shapes_have_the_same_key() -> None:
-    http = fixture("userFunding__1")["response"][0]
+    http = fixture("userFunding")["response"][0]
     ws = dict(http["delta"], time=http["time"])
     del ws["type"]
     kind = KINDS["funding"]
@@ -152,20 +152,26 @@ def test_ledger_key_separates_distinct_updates_in_one_transaction() -> None:
 
 
 def test_every_real_ledger_update_normalizes() -> None:
-    data = fixture("userNonFundingLedgerUpdates__1")
     kind = KINDS["ledger"]
-    records = [kind.normalize(r, data["request"]["user"]) for r in data["response"]]
-    assert len({kind.key_of(r) for r in records}) == len(records)
-    deposit = next(r for r in records if col("ledger", r, "delta_type") == "deposit")
-    assert str(col("ledger", deposit, "usdc")) == "2703997.4500000002"
+    for data in fixtures("userNonFundingLedgerUpdates"):
+        records = [kind.normalize(r, data["request"]["user"]) for r in data["response"]]
+        assert len({kind.key_of(r) for r in records}) == len(records)
+        for row, record in zip(data["response"], records, strict=True):  # decimals stored exactly
+            if "usdc" in row["delta"]:
+                assert str(col("ledger", record, "usdc")) == row["delta"]["usdc"]
+    data = owned("userNonFundingLedgerUpdates__1")
+    deposit = next(
+        kind.normalize(r, data["request"]["user"]) for r in data["response"] if r["delta"]["type"] == "deposit"
+    )
+    assert str(col("ledger", deposit, "usdc")) == "2703997.4500000002"  # not 2703997.45 (a float would lose it)
 
 
 def test_http_sources_pick_the_storable_rows() -> None:
-    fills = fixture("userFills__1")
+    fills = fixture("userFills")
     rows = rows_from_http("userFills", fills["response"], user=fills["request"]["user"])
-    assert len(rows) == 500 and {r[0] for r in rows} == {"fills"}
+    assert len(rows) == len(fills["response"]) and {r[0] for r in rows} == {"fills"}
     assert all(r[2] == fills["request"]["user"] for r in rows)
-    twap = fixture("userTwapSliceFills__1")
+    twap = fixture("userTwapSliceFills")
     rows = rows_from_http("userTwapSliceFills", twap["response"], user="u")
     assert [r[1] for r in rows] == [{**x["fill"], "twapId": x["twapId"]} for x in twap["response"]]
     assert all(r[1]["twapId"] is not None for r in rows)  # the slice's id, not the fill's null
@@ -191,16 +197,16 @@ def test_ws_sources_pick_the_storable_rows() -> None:
         msg = fx["response"][-1]
         return msg["channel"], msg["data"], fx["request"]["subscription"]
 
-    channel, data, sub = data_of("ws_orderUpdates__1")
-    assert rows_from_ws(channel, data, user=sub["user"]) == [("order_updates", data[0], "mtiz")]
-    channel, data, _ = data_of("ws_candle__1")
+    channel, data, sub = data_of("ws_orderUpdates")
+    assert rows_from_ws(channel, data, user=sub["user"]) == [("order_updates", x, sub["user"]) for x in data]
+    channel, data, _ = data_of("ws_candle")
     assert rows_from_ws(channel, data) == [("candles", data, None)]
-    channel, data, sub = data_of("ws_userEvents__1")
+    channel, data, sub = data_of("ws_userEvents")
     assert channel == "user"
-    assert rows_from_ws(channel, data, user=sub["user"]) == [("fills", data["fills"][0], "mtiz")]
-    channel, data, _ = data_of("ws_userTwapSliceFills__1")
+    assert rows_from_ws(channel, data, user=sub["user"]) == [("fills", x, sub["user"]) for x in data["fills"]]
+    channel, data, sub = data_of("ws_userTwapSliceFills")
     rows = rows_from_ws(channel, data)
-    assert rows and all(k == "fills" and u == "example" for k, _, u in rows)
+    assert rows and all(k == "fills" and u == sub["user"] for k, _, u in rows)
     assert rows_from_ws("user", {"funding": {"time": 1, "coin": "X", "usdc": "1"}}, user="u") == [
         ("funding", {"time": 1, "coin": "X", "usdc": "1"}, "u")
     ]
