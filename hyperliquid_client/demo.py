@@ -254,6 +254,17 @@ def _trade(s: _Steps, alice: Client, bob: Client | None, orders: _Orders) -> Non
         fills.close()
 
 
+def _session(s: _Steps, client: Client, taker: Client | None, seconds: float) -> None:
+    """Every step as ``client``; whatever happens, no order of the demo stays open."""
+    orders = _Orders(client, s)
+    try:
+        _show_mids_and_books(s, client)
+        _live(s, client, seconds, taker)
+        _trade(s, client, taker, orders)
+    finally:
+        orders.cancel_all()
+
+
 def _confirm_mainnet(s: _Steps, wallet: Wallet, confirm: Callable[[str], str]) -> bool:
     s.say(f"This demo places and cancels small real orders (0.05 ETH, below the book) on MAINNET as {wallet}.")
     try:
@@ -292,13 +303,7 @@ def run_demo(
                 s.say("aborted: nothing was sent")  # no client exists yet: not even a metadata read
                 return 1
             with Client(net, wallet=wallet, config=ClientConfig()) as client:
-                orders = _Orders(client, s)
-                try:
-                    _show_mids_and_books(s, client)
-                    _live(s, client, seconds, None)
-                    _trade(s, client, None, orders)
-                finally:
-                    orders.cancel_all()
+                _session(s, client, None, seconds)
         else:
             from hyperliquid_client.testing import FakeExchange
 
@@ -312,13 +317,7 @@ def run_demo(
                     Client(http_url=fx.http_url, wallet=alice_key, config=config) as alice,
                     Client(http_url=fx.http_url, wallet=bob_key, config=config) as bob,
                 ):
-                    orders = _Orders(alice, s)
-                    try:
-                        _show_mids_and_books(s, alice)
-                        _live(s, alice, seconds, bob)
-                        _trade(s, alice, bob, orders)
-                    finally:
-                        orders.cancel_all()
+                    _session(s, alice, bob, seconds)
     except (HyperliquidError, DemoError) as exc:
         s.say(f"\ndemo failed: {type(exc).__name__}: {exc}")
         return 1

@@ -9,6 +9,8 @@ import re
 import secrets
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -92,31 +94,35 @@ def test_invalid_value_is_a_usage_error_naming_the_parameter_as_typed(
     assert not fx.requests_for("/info", type="clearinghouseState")  # refused before sending
 
 
-def test_stream_prints_messages(fx: FakeExchange) -> None:
-    import threading
-    import time
+def _publish_trades_once_subscribed(fx: FakeExchange, coin: str, prices: list[str], first_tid: int) -> threading.Thread:
+    """A thread that waits for the CLI's subscription, then publishes one trade per price."""
 
     def publish() -> None:
         deadline = time.monotonic() + 10
-        while not any(s.get("type") == "trades" for _, s in fx.ws_subscriptions):
+        while not any(s.get("type") == "trades" and s.get("coin") == coin for _, s in fx.ws_subscriptions):
             if time.monotonic() > deadline:
                 return
             time.sleep(0.01)
-        for i in range(3):
+        for i, px in enumerate(prices):
             trade = {
-                "coin": "BTC",
+                "coin": coin,
                 "side": "B",
-                "px": f"9700{i}",
+                "px": px,
                 "sz": "0.1",
                 "time": 1700000000000 + i,
                 "hash": "0x" + "00" * 32,
-                "tid": 100 + i,
+                "tid": first_tid + i,
                 "users": ["0x" + "aa" * 20, "0x" + "bb" * 20],
             }
-            fx.publish({"type": "trades", "coin": "BTC"}, [trade])
+            fx.publish({"type": "trades", "coin": coin}, [trade])
 
-    t = threading.Thread(target=publish)
-    t.start()
+    thread = threading.Thread(target=publish)
+    thread.start()
+    return thread
+
+
+def test_stream_prints_messages(fx: FakeExchange) -> None:
+    t = _publish_trades_once_subscribed(fx, "BTC", ["97000", "97001", "97002"], 100)
     code, text = run("--url", fx.http_url, "stream", "trades", "coin=BTC", "--count", "3", "--json", "--timeout", "10")
     t.join()
     assert code == 0
@@ -293,30 +299,7 @@ def test_info_prints_nested_objects_as_dotted_rows(fx: FakeExchange) -> None:
 
 
 def test_stream_prints_its_header_once(fx: FakeExchange) -> None:
-    import threading
-    import time
-
-    def publish() -> None:
-        deadline = time.monotonic() + 10
-        while not any(s.get("type") == "trades" and s.get("coin") == "SOL" for _, s in fx.ws_subscriptions):
-            if time.monotonic() > deadline:
-                return
-            time.sleep(0.01)
-        for i in range(3):
-            trade = {
-                "coin": "SOL",
-                "side": "A",
-                "px": f"18{i}.5",
-                "sz": "2",
-                "time": 1700000000000 + i,
-                "hash": "0x" + "00" * 32,
-                "tid": 200 + i,
-                "users": ["0x" + "aa" * 20, "0x" + "bb" * 20],
-            }
-            fx.publish({"type": "trades", "coin": "SOL"}, [trade])
-
-    t = threading.Thread(target=publish)
-    t.start()
+    t = _publish_trades_once_subscribed(fx, "SOL", ["180.5", "181.5", "182.5"], 200)
     code, text = run("--url", fx.http_url, "stream", "trades", "coin=SOL", "--count", "3", "--timeout", "10")
     t.join()
     assert code == 0

@@ -106,27 +106,18 @@ def test_the_wheels_ship_distinct_packages(wheels: dict[str, Path]) -> None:
     )
 
 
-def test_ours_first_then_the_sdk_then_remove_either(wheels: dict[str, Path]) -> None:
-    python = _venv(wheels, "ours-first")
-    _install(python, wheels, "ours")
-    _works(python, ours=True, sdk=False)
-    _install(python, wheels, "sdk")
-    _works(python, ours=True, sdk=True)
-    _uninstall(python, "hyperliquid-python-sdk")
-    _works(python, ours=True, sdk=False)
-    _install(python, wheels, "sdk")
-    _uninstall(python, "hyperliquid-client")
-    _works(python, ours=False, sdk=True)
+DISTRIBUTIONS = {"ours": "hyperliquid-client", "sdk": "hyperliquid-python-sdk"}
 
 
-def test_the_sdk_first_then_ours_then_remove_either(wheels: dict[str, Path]) -> None:
-    python = _venv(wheels, "sdk-first")
-    _install(python, wheels, "sdk")
-    _works(python, ours=False, sdk=True)
-    _install(python, wheels, "ours")
+@pytest.mark.parametrize(("first", "second"), [("ours", "sdk"), ("sdk", "ours")])
+def test_install_in_either_order_then_remove_either(wheels: dict[str, Path], first: str, second: str) -> None:
+    python = _venv(wheels, f"{first}-first")
+    _install(python, wheels, first)
+    _works(python, **{first: True, second: False})
+    _install(python, wheels, second)
     _works(python, ours=True, sdk=True)
-    _uninstall(python, "hyperliquid-client")
-    _works(python, ours=False, sdk=True)
-    _install(python, wheels, "ours")
-    _uninstall(python, "hyperliquid-python-sdk")
-    _works(python, ours=True, sdk=False)
+    _uninstall(python, DISTRIBUTIONS[second])  # remove the one installed last ...
+    _works(python, **{first: True, second: False})
+    _install(python, wheels, second)
+    _uninstall(python, DISTRIBUTIONS[first])  # ... and, after reinstalling it, the one installed first
+    _works(python, **{first: False, second: True})

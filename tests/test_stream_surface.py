@@ -29,9 +29,10 @@ TRADE = {
 
 
 def _members(protocol: type) -> set[str]:
-    return {n for n in vars(protocol) if not n.startswith("_") or n in ("__iter__", "__aiter__", "__enter__")} | {
-        n for n in ("__exit__", "__aenter__", "__aexit__") if n in vars(protocol)
-    }
+    """The members a protocol declares itself or through its protocol bases (not ``object``'s or ``Protocol``'s)."""
+    dunders = {"__iter__", "__aiter__", "__enter__", "__exit__", "__aenter__", "__aexit__"}
+    own = {n for cls in protocol.__mro__ if cls.__module__ == protocol.__module__ for n in vars(cls)}
+    return {n for n in own if not n.startswith("_") or n in dunders}
 
 
 def test_the_concrete_streams_have_every_documented_member() -> None:

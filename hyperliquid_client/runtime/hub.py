@@ -31,14 +31,8 @@ T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
 
 
-class SyncStream(Protocol, Generic[T_co]):
-    """A subscription consumed from a thread (what ``client.streams.<channel>(...)`` returns).
-
-    Iterate it (every item: data :class:`~hyperliquid_client.runtime.ws.Message` or a control marker), read
-    ``data(timeout=...)`` (decoded payloads only), poll ``get_nowait()`` / ``drain()``, or pass ``callback=`` when
-    subscribing.  ``with client.streams.trades("BTC") as trades:`` cancels it on exit; so do ``cancel()`` and
-    ``close()``.  :class:`AsyncStream` is the same surface for asyncio.
-    """
+class _StreamState(Protocol, Generic[T_co]):
+    """What sync and async streams share: counters, state, the non-blocking reads and ``cancel``."""
 
     @property
     def key(self) -> SubscriptionKey:
@@ -70,14 +64,6 @@ class SyncStream(Protocol, Generic[T_co]):
         """Why the subscription failed, if it did."""
         ...
 
-    def __iter__(self) -> Iterator[StreamItem[T_co]]:
-        """Every item until the subscription ends."""
-        ...
-
-    def get(self, timeout: float | None = None) -> StreamItem[T_co]:
-        """The next item, waiting at most ``timeout`` seconds (``TimeoutError``); ``StopIteration`` at the end."""
-        ...
-
     def get_nowait(self) -> StreamItem[T_co] | None:
         """The next buffered item, or ``None`` when nothing is waiting."""
         ...
@@ -86,12 +72,30 @@ class SyncStream(Protocol, Generic[T_co]):
         """Every buffered item at once (possibly none)."""
         ...
 
-    def data(self, timeout: float | None = None) -> Iterator[T_co]:
-        """Only the decoded payloads; ``timeout`` bounds the wait for each one (``TimeoutError``)."""
-        ...
-
     def cancel(self) -> None:
         """Cancel the subscription (idempotent)."""
+        ...
+
+
+class SyncStream(_StreamState[T_co], Protocol[T_co]):
+    """A subscription consumed from a thread (what ``client.streams.<channel>(...)`` returns).
+
+    Iterate it (every item: data :class:`~hyperliquid_client.runtime.ws.Message` or a control marker), read
+    ``data(timeout=...)`` (decoded payloads only), poll ``get_nowait()`` / ``drain()``, or pass ``callback=`` when
+    subscribing.  ``with client.streams.trades("BTC") as trades:`` cancels it on exit; so do ``cancel()`` and
+    ``close()``.  :class:`AsyncStream` is the same surface for asyncio.
+    """
+
+    def __iter__(self) -> Iterator[StreamItem[T_co]]:
+        """Every item until the subscription ends."""
+        ...
+
+    def get(self, timeout: float | None = None) -> StreamItem[T_co]:
+        """The next item, waiting at most ``timeout`` seconds (``TimeoutError``); ``StopIteration`` at the end."""
+        ...
+
+    def data(self, timeout: float | None = None) -> Iterator[T_co]:
+        """Only the decoded payloads; ``timeout`` bounds the wait for each one (``TimeoutError``)."""
         ...
 
     def close(self) -> None:
@@ -107,7 +111,7 @@ class SyncStream(Protocol, Generic[T_co]):
         ...
 
 
-class AsyncStream(Protocol, Generic[T_co]):
+class AsyncStream(_StreamState[T_co], Protocol[T_co]):
     """A subscription consumed from asyncio (what ``await async_client.streams.<channel>(...)`` returns).
 
     The surface of :class:`SyncStream` with awaitable waits: ``async for item in stream``, ``await
@@ -115,36 +119,6 @@ class AsyncStream(Protocol, Generic[T_co]):
     ``stream.drain()``; ``async with await aclient.streams.trades("BTC") as trades:`` cancels it on exit, so do
     ``cancel()`` and ``await close()``.
     """
-
-    @property
-    def key(self) -> SubscriptionKey:
-        """The subscription's identity (type + normalized parameters)."""
-        ...
-
-    @property
-    def delivered(self) -> int:
-        """Data messages handed to the consumer so far."""
-        ...
-
-    @property
-    def dropped(self) -> int:
-        """Messages discarded by the overflow policy so far."""
-        ...
-
-    @property
-    def buffered(self) -> int:
-        """Items waiting in the buffer."""
-        ...
-
-    @property
-    def closed(self) -> bool:
-        """True once the subscription ended (cancelled, failed, or the client closed)."""
-        ...
-
-    @property
-    def error(self) -> BaseException | None:
-        """Why the subscription failed, if it did."""
-        ...
 
     def __aiter__(self) -> AsyncIterator[StreamItem[T_co]]:
         """Every item until the subscription ends."""
@@ -154,20 +128,8 @@ class AsyncStream(Protocol, Generic[T_co]):
         """The next item, waiting at most ``timeout`` seconds (``TimeoutError``); ``StopAsyncIteration`` at the end."""
         ...
 
-    def get_nowait(self) -> StreamItem[T_co] | None:
-        """The next buffered item, or ``None`` when nothing is waiting."""
-        ...
-
-    def drain(self) -> Sequence[StreamItem[T_co]]:
-        """Every buffered item at once (possibly none)."""
-        ...
-
     def data(self, timeout: float | None = None) -> AsyncIterator[T_co]:
         """Only the decoded payloads; ``timeout`` bounds the wait for each one (``TimeoutError``)."""
-        ...
-
-    def cancel(self) -> None:
-        """Cancel the subscription (idempotent)."""
         ...
 
     async def close(self) -> None:
