@@ -23,7 +23,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SDK = "hyperliquid-python-sdk==0.24.0"
 OURS = "import hyperliquid_client, hyperliquid_client.client; print(hyperliquid_client.__file__)"
-THEIRS = "import hyperliquid; from hyperliquid.info import Info; print(hyperliquid.__file__)"
+THEIRS = "from hyperliquid.info import Info; import sys; print(sys.modules['hyperliquid'].__file__)"
 
 
 def _pip(*args: str, python: Path | None = None, cwd: Path | None = None) -> str:

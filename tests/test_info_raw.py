@@ -41,7 +41,7 @@ def test_an_unknown_type_returns_its_json_with_the_default_weight(fx: FakeExchan
     (sent,) = fx.requests_for("/info", type="futureType")
     assert sent.body == {"type": "futureType", "user": "0x" + "ab" * 20, "limit": 3}
     start = next(fields for name, fields in seen if name == "request.start")
-    assert start["endpoint"] == "futureType" and start["weight"] == DEFAULT_INFO_WEIGHT == 20
+    assert start["endpoint"] == "info.futureType" and start["weight"] == DEFAULT_INFO_WEIGHT == 20
     assert any(name == "request.end" for name, _ in seen)
 
 
@@ -55,7 +55,7 @@ def test_a_known_type_keeps_its_weight_and_bypasses_the_typed_cache(fx: FakeExch
     assert isinstance(raw, dict) and raw["coin"] == "BTC"
     assert [lv["px"] for lv in raw["levels"][0]] == [format(lv.px, "f") for lv in typed.levels[0]]
     assert len(fx.requests_for("/info", type="l2Book")) == 2  # the raw call was not served from the cache
-    weights = [f["weight"] for name, f in seen if name == "request.start" and f["endpoint"] == "l2Book"]
+    weights = [f["weight"] for name, f in seen if name == "request.start" and f["endpoint"] == "info.l2Book"]
     assert weights == [2, 2]
 
 
