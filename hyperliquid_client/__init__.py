@@ -4,6 +4,11 @@
 
     from hyperliquid_client import Client, AsyncClient
 
+Everything a program handles is importable from here: the clients and their configuration, the results of
+signed actions (``Resting``, ``Filled``, ``OrderError``…), order requests, every exception, and the stream
+types and items (``SyncStream``, ``AsyncStream``, ``Message``, ``Interrupted``…).  Besides the exceptions,
+they are imported on first use, so ``import hyperliquid_client`` stays cheap.
+
 The client's methods are generated from the endpoint spec (``spec/``) into
 ``hyperliquid_client.generated``; the hand-written runtime (transport, signing, cache, WebSocket,
 storage) lives in ``hyperliquid_client.runtime``; a local fake exchange for tests in
