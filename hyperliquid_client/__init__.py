@@ -101,7 +101,6 @@ _LAZY_MODULES = {
     "hyperliquid_client.runtime.exchange": (
         "AgentApproval",
         "CancelRequest",
-    "CircuitOpenError",
         "ModifyRequest",
         "OrderRequest",
         "TriggerSpec",
@@ -149,6 +148,7 @@ __all__ = [
     "BufferOverflowError",
     "CacheConfig",
     "CancelRequest",
+    "CircuitOpenError",
     "Client",
     "ClientConfig",
     "ConfigError",

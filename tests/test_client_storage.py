@@ -87,7 +87,7 @@ def test_close_never_hangs_while_the_database_is_down(
 
 def test_twap_slice_fills_keep_their_twap_id() -> None:
     """Each slice's ``twapId`` sits beside its fill (the fill's own ``twapId`` is null): it is stored."""
-    recorded = json.loads((FIXTURES_DIR / "userTwapSliceFills__1.json").read_text())["response"]
+    recorded = fixtures("userTwapSliceFills")[0]["response"]
     config = ClientConfig(warm=False, storage=StorageConfig(flush_interval=0.05))
     with FakeExchange() as fx, Client(http_url=fx.http_url, config=config) as client:
         fx.set_info("userTwapSliceFills", recorded)
@@ -105,7 +105,7 @@ def test_twap_slice_fills_keep_their_twap_id() -> None:
 def test_user_events_and_twap_slice_fills_subscriptions_store_their_fills() -> None:
     """Channels whose spec marks them storable store through ``store=True`` (userEvents data arrive on
     channel ``user`` and carry no user: the subscription's is used)."""
-    twap = json.loads((FIXTURES_DIR / "ws_userTwapSliceFills__1.json").read_text())["response"][-1]["data"]
+    twap = fixtures("ws_userTwapSliceFills")[0]["response"][-1]["data"]
     config = ClientConfig(warm=False, storage=StorageConfig(flush_interval=0.05))
     with FakeExchange() as fx, Client(http_url=fx.http_url, config=config) as client:
         assert client.storage is not None
@@ -115,13 +115,13 @@ def test_user_events_and_twap_slice_fills_subscriptions_store_their_fills() -> N
         while len(fx.ws_subscriptions) < 2:
             assert time.monotonic() < deadline
             time.sleep(0.01)
-        fx.publish({"type": "userEvents", "user": USER}, {"fills": FILLS[:3]}, channel="user")
+        fx.publish({"type": "userEvents", "user": USER}, {"fills": FILLS[:3]}, channel="user")  # up to 3
         fx.publish({"type": "userTwapSliceFills", "user": USER}, {**twap, "user": USER})
         assert isinstance(events.get(timeout=5), Message)
         assert isinstance(slices.get(timeout=5), Message)
         assert client.storage.flush(timeout=5)
         rows = client.storage.backend.read_fills(USER)
-        assert len(rows) == 3 + len(twap["twapSliceFills"])
+        assert len(rows) == len(FILLS[:3]) + len(twap["twapSliceFills"])
         twap_ids = sorted(r["twap_id"] for r in rows if r["twap_id"] is not None)
         assert twap_ids == sorted(s["twapId"] for s in twap["twapSliceFills"])
         events.close()
