@@ -36,6 +36,7 @@ from hyperliquid_client.generated.stats import AsyncStatsAPI, StatsAPI
 from hyperliquid_client.generated.streams import AsyncStreams, Streams
 from hyperliquid_client.runtime.cache import CacheConfig, TTLCache, Warmer, WarmStatus, WarmupManager
 from hyperliquid_client.runtime.config import Network, resolve_network
+from hyperliquid_client.runtime.drift import DriftMode, DriftMonitor
 from hyperliquid_client.runtime.errors import ConfigError, RateLimitedError
 from hyperliquid_client.runtime.events import EventBus
 from hyperliquid_client.runtime.exchange import DEFAULT_NONCES, AsyncExchange, Exchange
@@ -92,6 +93,9 @@ class ClientConfig:
     limits (``docs/rate-limits.md``).  ``warm_idle_after``: after the first warm-up the warmers
     refresh only while the client is in use — until nothing but them has called the API for that
     many seconds — and resume with the next call (``None``: always refresh).
+    ``drift``: what an answer that drifted from the spec does (``schema.drift`` events): ``"warn"``
+    reports it and delivers what can be read, ``"strict"`` also refuses unknown enum values and
+    variants, ``"ignore"`` reports nothing (see :mod:`hyperliquid_client.runtime.drift`).
     """
 
     transport: TransportConfig = attrs.field(factory=TransportConfig)
@@ -106,6 +110,7 @@ class ClientConfig:
     storage: StorageConfig | None = None
     rate: RateLimitConfig = attrs.field(factory=RateLimitConfig)
     warm_idle_after: float | None = 60.0
+    drift: DriftMode = "warn"
 
 
 def _to_wallet(value: Wallet | str | None) -> Wallet | None:
@@ -227,6 +232,7 @@ class _Base:
         self.network = _resolve(network, http_url, ws_url, env if env is not None else os.environ)
         self.events = events if events is not None else EventBus()
         self.wallet = _to_wallet(wallet)
+        self.drift = DriftMonitor(self.events, self.config.drift)
         self.account_address = account_address.lower() if account_address else None
         self.vault_address = vault_address.lower() if vault_address else None
         self.cache = TTLCache(self.config.cache, events=self.events)
@@ -265,6 +271,7 @@ class _Base:
             "fetch_info": fetch_info,
             "storage": self.storage,
             "rate": self.config.rate,
+            "drift": self.drift,
         }
 
     def _sender_options(self) -> dict[str, Any]:
@@ -277,6 +284,7 @@ class _Base:
             "events": self.events,
             "verify_signatures": self.config.verify_signatures,
             "limiter": self.rate,
+            "drift": self.drift,
         }
 
     def _in_use(self) -> bool:
@@ -383,7 +391,7 @@ class Client(_Base):
             env=env,
         )
         self.transport = HttpTransport(self.config.transport, events=self.events, gate=self.rate)
-        self.caller = HttpCaller(self.transport, self.network, cache=self.cache, storage=self.storage)
+        self.caller = HttpCaller(self.transport, self.network, cache=self.cache, storage=self.storage, drift=self.drift)
         self.info = InfoAPI(self.caller)
         self.explorer = ExplorerAPI(self.caller)
         self.stats = StatsAPI(self.caller)
@@ -503,7 +511,9 @@ class AsyncClient(_Base):
             env=env,
         )
         self.transport = AsyncHttpTransport(self.config.transport, events=self.events, gate=self.rate)
-        self.caller = AsyncHttpCaller(self.transport, self.network, cache=self.cache, storage=self.storage)
+        self.caller = AsyncHttpCaller(
+            self.transport, self.network, cache=self.cache, storage=self.storage, drift=self.drift
+        )
         self.info = AsyncInfoAPI(self.caller)
         self.explorer = AsyncExplorerAPI(self.caller)
         self.stats = AsyncStatsAPI(self.caller)

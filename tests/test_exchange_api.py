@@ -18,9 +18,8 @@ from test_exchange_support import KEY_A, KEY_B, exchange_posts, make_async_rig, 
 from hyperliquid_client.runtime.errors import IndeterminateError, InvalidInputError, MetadataUnavailableError
 from hyperliquid_client.runtime.exchange import CancelRequest, ModifyRequest, OrderRequest, TriggerSpec
 from hyperliquid_client.runtime.signing import Wallet
-from hyperliquid_client.testing import FakeExchange
+from hyperliquid_client.testing import FakeExchange, ok_answer
 
-OK = {"status": "ok", "response": {"type": "default"}}
 CLOID = "0x" + "ab" * 16
 DEST = "0x" + "12" * 20
 XYZ_META = {"universe": [{"name": "xyz:SP500", "szDecimals": 3, "maxLeverage": 20}]}
@@ -29,7 +28,7 @@ XYZ_META = {"universe": [{"name": "xyz:SP500", "szDecimals": 3, "maxLeverage": 2
 @pytest.fixture(scope="module")
 def fx() -> Iterator[FakeExchange]:
     with FakeExchange() as fake:
-        fake.set_exchange_handler(lambda body: OK)
+        fake.set_exchange_handler(ok_answer)
         fake.set_info("perpDexs", [None, {"name": "xyz", "fullName": "XYZ", "deployer": DEST}])
         fake.set_info("meta", XYZ_META, match={"dex": "xyz"})
         yield fake
@@ -38,7 +37,7 @@ def fx() -> Iterator[FakeExchange]:
 @pytest.fixture
 def rig(fx: FakeExchange) -> Iterator[Any]:
     fx.clear_requests()
-    fx.set_exchange_handler(lambda body: OK)
+    fx.set_exchange_handler(ok_answer)
     r = make_rig(fx, Wallet.from_key(KEY_A))
     yield r
     r.close()
@@ -314,7 +313,7 @@ def test_resolve_indeterminate_by_cloid(fx: FakeExchange) -> None:
         fx.state.add_open_order(wallet.address, {"coin": "BTC", "side": "B", "limitPx": "97000", "sz": "0.001",
                                                  "cloid": placed}, publish=False)  # fmt: skip
         await asyncio.sleep(2)
-        return OK
+        return ok_answer(body)
 
     fx.set_exchange_handler(slow)
     r = make_rig(fx, wallet)
@@ -330,7 +329,7 @@ def test_resolve_indeterminate_by_cloid(fx: FakeExchange) -> None:
         with pytest.raises(InvalidInputError, match="cloid"):
             r.exchange.resolve_indeterminate(IndeterminateError("x", nonce=1))
     finally:
-        fx.set_exchange_handler(lambda body: OK)
+        fx.set_exchange_handler(ok_answer)
         r.close()
 
 

@@ -31,9 +31,8 @@ from hyperliquid_client.runtime.exchange import ActionSender, server_digest
 from hyperliquid_client.runtime.results import Filled, OrderError, Resting, Success
 from hyperliquid_client.runtime.signing import EthAccountBackend, NonceManager, Signature, Wallet, recover_address
 from hyperliquid_client.runtime.transport import HttpTransport
-from hyperliquid_client.testing import FakeExchange, Fault
+from hyperliquid_client.testing import FakeExchange, Fault, ok_answer
 
-OK = {"status": "ok", "response": {"type": "default"}}
 CLOID_1 = "0x" + "00" * 15 + "01"
 CLOID_2 = "0x" + "00" * 15 + "02"
 
@@ -48,7 +47,7 @@ def order_wire(asset: int = 0, px: str = "97000", sz: str = "0.001", cloid: str 
 @pytest.fixture
 def fx() -> Iterator[FakeExchange]:
     with FakeExchange() as fake:
-        fake.set_exchange_handler(lambda body: OK)
+        fake.set_exchange_handler(ok_answer)
         yield fake
 
 
@@ -373,7 +372,7 @@ def test_resend_refused_for_its_nonce_is_still_indeterminate(fx: FakeExchange, w
         if body["nonce"] in seen:
             return {"status": "err", "response": f"Invalid nonce: duplicate nonce {body['nonce']}"}
         seen.add(body["nonce"])
-        return OK
+        return ok_answer(body)
 
     fx.set_exchange_handler(handler)
     fx.add_fault("/exchange", Fault.close_mid_body(), count=1)  # executed, but the answer was lost
@@ -435,7 +434,7 @@ def test_no_key_material_in_logs_events_or_errors(
 # ---------------------------------------------------------------------------------------------- async
 async def test_async_sender_success_and_indeterminate(wallet: Wallet) -> None:
     async with FakeExchange() as fx:
-        fx.set_exchange_handler(lambda body: OK)
+        fx.set_exchange_handler(ok_answer)
         rig = make_async_rig(fx, wallet)
         try:
             result = await rig.exchange.actions.noop()

@@ -30,7 +30,7 @@ from hyperliquid_client.runtime.markets import MetadataService
 from hyperliquid_client.runtime.results import ExchangeResult
 from hyperliquid_client.runtime.signing import NonceManager, Wallet, l1_digest, recover_address
 from hyperliquid_client.runtime.transport import HttpTransport
-from hyperliquid_client.testing import FakeExchange
+from hyperliquid_client.testing import FakeExchange, ok_answer
 from tests.datasets import VECTORS_DIR
 
 SPEC_DIR = Path(__file__).resolve().parent.parent / "spec" / "exchange"
@@ -83,7 +83,7 @@ def params_from_action(kind: str, action: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeExchange]:
     with FakeExchange(seed=False) as fx:
-        fx.set_exchange_handler(lambda body: {"status": "ok", "response": {"type": "default"}})
+        fx.set_exchange_handler(ok_answer)
         yield fx
 
 

@@ -19,7 +19,7 @@ from hyperliquid_client.runtime.errors import ApiRejectedError
 from hyperliquid_client.runtime.exchange import Exchange
 from hyperliquid_client.runtime.results import Resting
 from hyperliquid_client.runtime.signing import Wallet
-from hyperliquid_client.testing import FakeExchange
+from hyperliquid_client.testing import FakeExchange, ok_answer
 
 DEST = "0x" + "12" * 20
 
@@ -154,7 +154,7 @@ def test_tampered_payload_no_longer_matches_the_outer_signature(ms: Multi) -> No
     outer = ms.client(ms.a)
     inner = btc_order(outer)
     nonce = outer.exchange.sender.next_nonce()
-    ms.fx.set_exchange_handler(lambda body: {"status": "ok", "response": {"type": "default"}})  # capture only
+    ms.fx.set_exchange_handler(ok_answer)  # capture only
     outer.exchange.multi_sig(ms.user, inner, signers=[ms.a, ms.b], nonce=nonce)
     ms.fx.set_exchange_handler(None)
     body = ms.fx.requests_for("/exchange", **{"action.type": "multiSig"})[-1].body

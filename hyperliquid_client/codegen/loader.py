@@ -296,13 +296,40 @@ def _field(ctx: _Ctx, path: str, v: Any) -> bool:
     return _FIELD(ctx, path, v)
 
 
+def _enum_values(ctx: _Ctx, path: str, v: Any) -> bool:
+    if not _list(ctx, path, v):
+        return False
+    ok = bool(v)
+    if not v:
+        ctx.bad(path, "expected at least one value")
+    seen: set[str] = set()
+    for i, x in enumerate(v):
+        if not isinstance(x, str) or not x:
+            ctx.bad(f"{path}[{i}]", f"expected a non-empty string, got {_desc(x)}")
+            ok = False
+        elif x in seen:
+            ctx.bad(f"{path}[{i}]", f"duplicate enum value {x!r}")
+            ok = False
+        else:
+            seen.add(x)
+    return ok
+
+
 _TYPEDEF = _record(
     {
         "doc": (True, _nonempty_str),
         "fields": (False, _map_of(_field)),
+        "enum": (False, _enum_values),
         "union": (
             False,
-            _record({"tag": (True, _nonempty_str), "variants": (True, _map_of(_type_name))}),
+            _record(
+                {
+                    "tag": (False, _nonempty_str),
+                    "variants": (False, _map_of(_type_name)),
+                    "by_key": (False, _map_of(_type_name)),
+                    "strings": (False, _type_name),
+                }
+            ),
         ),
     }
 )
@@ -369,7 +396,7 @@ _EXCHANGE = _record(
             False,
             _record({"primary_type": (True, _nonempty_str), "fields": (True, _pair_list)}),
         ),
-        "response": (False, _type_expr),
+        "response": (True, _type_expr),
         "sample": (True, _record({"params": (False, _map), "action": (True, _map)})),
     }
 )
@@ -388,6 +415,7 @@ _CHANNEL = _record(
         "dedup": (False, _list_of(_nonempty_str)),
         "time_key": (False, _nonempty_str),
         "explorer": (False, _bool),
+        "subscribe_type": (False, _nonempty_str),
         "sample": (True, _record({"params": (False, _map), "message": (True, _any)})),
     }
 )
@@ -473,19 +501,28 @@ def _build_types(ctx: _Ctx, raw: dict[str, Any], prefix: str) -> list[TypeDef]:
     out: list[TypeDef] = []
     for tname, t in raw.items():
         path = f"{prefix}.{tname}"
-        has_fields, has_union = "fields" in t, "union" in t
-        if has_fields == has_union:
-            ctx.bad(path, "expected exactly one of 'fields' or 'union'")
+        if ("fields" in t) + ("union" in t) + ("enum" in t) != 1:
+            ctx.bad(path, "expected exactly one of 'fields', 'union' or 'enum'")
             continue
-        if has_union:
+        if "enum" in t:
+            out.append(TypeDef(name=tname, doc=t["doc"].strip(), file=ctx.display, enum=tuple(t["enum"])))
+            continue
+        if "union" in t:
             u = t["union"]
+            by_tag = "tag" in u and "variants" in u and "by_key" not in u and "strings" not in u
+            by_key = "by_key" in u and "tag" not in u and "variants" not in u
+            if not (by_tag or by_key):
+                ctx.bad(f"{path}.union", "expected 'tag' with 'variants', or 'by_key' (with optional 'strings')")
+                continue
             out.append(
                 TypeDef(
                     name=tname,
                     doc=t["doc"].strip(),
                     file=ctx.display,
-                    tag=u["tag"],
-                    variants=tuple((str(k), v) for k, v in u["variants"].items()),
+                    tag=u.get("tag"),
+                    variants=tuple((str(k), v) for k, v in u.get("variants", {}).items()),
+                    by_key=tuple((str(k), v) for k, v in u.get("by_key", {}).items()),
+                    strings=u.get("strings"),
                 )
             )
             continue
@@ -588,6 +625,7 @@ def load_spec(root: str | Path) -> Spec:
     named: dict[tuple[str, str], str] = {}
     pending_types: list[tuple[_Ctx, str, TypeExpr]] = []
     pending_samples: list[tuple[_Ctx, str, TypeExpr, Any]] = []
+    union_checks: list[tuple[_Ctx, str, TypeDef]] = []
 
     def add_types(ctx: _Ctx, raw: dict[str, Any], prefix: str) -> None:
         for td in _build_types(ctx, raw, prefix):
@@ -600,6 +638,11 @@ def load_spec(root: str | Path) -> Spec:
                 pending_types.append((ctx, f"{prefix}.{td.name}.fields.{f.wire}.type", f.type))
             for tag, variant in td.variants:
                 pending_types.append((ctx, f"{prefix}.{td.name}.union.variants.{tag}", TypeExpr("named", variant)))
+            for key, variant in td.by_key:
+                pending_types.append((ctx, f"{prefix}.{td.name}.union.by_key.{key}", TypeExpr("named", variant)))
+            if td.strings is not None:
+                pending_types.append((ctx, f"{prefix}.{td.name}.union.strings", TypeExpr("named", td.strings)))
+            union_checks.append((ctx, f"{prefix}.{td.name}", td))
 
     contexts: list[_Ctx] = []
     files = sorted((root / "types").glob("*.yaml")) if (root / "types").is_dir() else []
@@ -675,6 +718,7 @@ def load_spec(root: str | Path) -> Spec:
                         dedup=tuple(data.get("dedup", ())),
                         time_key=data.get("time_key", "time"),
                         explorer=data.get("explorer", False),
+                        subscribe_type=data.get("subscribe_type", ""),
                         sample_message=sample["message"],
                         has_sample_message=True,
                     )
@@ -723,6 +767,8 @@ def load_spec(root: str | Path) -> Spec:
     for ctx, key_path, texpr, value in pending_samples:
         for where, problem in value_problems(texpr, value, by_name, key_path):
             ctx.bad(where, problem)
+    for ctx, where, td in union_checks:
+        _check_union(ctx, where, td, by_name)
     for ctx in contexts:
         issues.extend(ctx.issues)
     if issues:
@@ -732,6 +778,23 @@ def load_spec(root: str | Path) -> Spec:
         channels=tuple(sorted(channels, key=lambda c: c.name)),
         types=tuple(sorted(type_defs, key=lambda t: t.name)),
     )
+
+
+def _check_union(ctx: _Ctx, path: str, td: TypeDef, types: dict[str, TypeDef]) -> None:
+    """Variants are models (a ``by_key`` variant has its key as a required field); ``strings`` is an enum."""
+    for where, tag, variant in [("variants", t, v) for t, v in td.variants] + [("by_key", k, v) for k, v in td.by_key]:
+        target = types.get(variant)
+        if target is None:
+            continue  # reported as an unknown reference
+        vpath = f"{path}.union.{where}.{tag}"
+        if not target.is_record:
+            ctx.bad(vpath, f"a union variant must be a model with fields, {variant!r} is not")
+        elif where == "by_key" and not any(f.wire == tag and not f.optional for f in target.fields):
+            ctx.bad(vpath, f"{variant!r} must have the key {tag!r} as a required field")
+    if td.strings is not None:
+        target = types.get(td.strings)
+        if target is not None and not target.is_enum:
+            ctx.bad(f"{path}.union.strings", f"expected an enum type, {td.strings!r} is not one")
 
 
 def _dedupe(issues: list[SpecIssue]) -> list[SpecIssue]:

@@ -80,7 +80,12 @@ class Field:
 
 @attrs.frozen
 class TypeDef:
-    """A named type: a model (``fields``) or a tagged union (``tag`` + ``variants``)."""
+    """A named type: a model (``fields``), an enum (``enum`` values) or a union.
+
+    A union is discriminated by the value of a field (``tag`` + ``variants``: tag value -> type) or
+    by which key is present (``by_key``: key -> type, optionally ``strings``: an enum of bare
+    string members).
+    """
 
     name: str
     doc: str
@@ -88,11 +93,24 @@ class TypeDef:
     fields: tuple[Field, ...] = ()
     tag: str | None = None
     variants: tuple[tuple[str, str], ...] = ()
+    by_key: tuple[tuple[str, str], ...] = ()
+    strings: str | None = None
+    enum: tuple[str, ...] = ()
 
     @property
     def is_union(self) -> bool:
-        """Whether this is a tagged union."""
-        return self.tag is not None
+        """Whether this is a union (by tag or by key)."""
+        return self.tag is not None or bool(self.by_key)
+
+    @property
+    def is_enum(self) -> bool:
+        """Whether this is an enum of string values."""
+        return bool(self.enum)
+
+    @property
+    def is_record(self) -> bool:
+        """Whether this is a model with fields."""
+        return not self.is_union and not self.is_enum
 
 
 @attrs.frozen
@@ -181,6 +199,12 @@ class Channel:
     items_key: str | None = None
     dedup: tuple[str, ...] = ()
     time_key: str = "time"
+    subscribe_type: str = ""
+
+    @property
+    def sub_type(self) -> str:
+        """The ``type`` of the subscribe frame (``subscribe_type``, else ``wire``)."""
+        return self.subscribe_type or self.wire
 
     @property
     def required_params(self) -> tuple[Param, ...]:

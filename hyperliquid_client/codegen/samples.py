@@ -25,9 +25,11 @@ Problem = tuple[str, str]
 _PRIMITIVES: dict[str, Callable[[Any], Any]] = {
     "str": struct.to_str,
     "int": struct.to_int,
+    "uint": struct.to_uint,
     "bool": struct.to_bool,
     "float": struct.to_float,
     "decimal": struct.to_decimal,
+    "udecimal": struct.to_udecimal,
     "any": struct.to_any,
 }
 #: At most this many problems are reported per sample (the first ones show what is wrong).
@@ -102,6 +104,22 @@ def _walk(t: TypeExpr, value: Any, types: Mapping[str, TypeDef], path: str, out:
                 (path, f"expected {'an' if exc.expected[0] in 'aeiou' else 'a'} {exc.expected}, got {_desc(value)}")
             )
         return
+    if t.kind == "deflated":
+        try:
+            inflated = struct.to_deflated(value, struct.to_any)
+        except struct.Bad as exc:
+            out.append((path, f"expected a {exc.expected}, got {_desc(value)}"))
+        else:
+            _walk(t.args[0], inflated, types, path, out)
+        return
+    td = types.get(t.name) if t.kind == "named" else None
+    if td is not None and td.is_enum:
+        if value not in td.enum:
+            out.append((path, f"expected one of the {t.name} values {', '.join(td.enum)}, got {_desc(value)}"))
+        return
+    if td is not None and td.strings is not None and isinstance(value, str):
+        _walk(TypeExpr("named", td.strings), value, types, path, out)
+        return
     if t.kind in ("list", "tuple"):
         if not isinstance(value, list):
             out.append((path, f"expected a list ({t.canonical()}), got {_desc(value)}"))
@@ -121,6 +139,14 @@ def _walk(t: TypeExpr, value: Any, types: Mapping[str, TypeDef], path: str, out:
     td = types.get(t.name)
     if td is None:
         return  # an unknown type: reported as such by the loader
+    if td.by_key:
+        keys = [k for k, _ in td.by_key if k in value]
+        if len(keys) != 1:
+            names = ", ".join(k for k, _ in td.by_key)
+            out.append((path, f"expected exactly one of the {t.name} keys {names}, got {', '.join(keys) or 'none'}"))
+        else:
+            _walk(TypeExpr("named", dict(td.by_key)[keys[0]]), value, types, path, out)
+        return
     if td.is_union:
         variants = dict(td.variants)
         tag = value.get(td.tag or "")

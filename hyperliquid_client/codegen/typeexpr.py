@@ -5,9 +5,10 @@ Grammar::
     expr  := term ("|" term)*          # only "T | null" unions; other unions are named types
     term  := NAME ("[" expr ("," expr)* "]")?
 
-Primitive names: ``str int bool float decimal any``; constructors ``list[T]``, ``map[T]``
-(string keys), ``tuple[A, B, ...]`` (positional JSON arrays); ``null`` only inside
-``T | null``.  Any other name refers to a type declared in ``spec/types/`` or in a spec file's
+Primitive names: ``str int uint bool float decimal udecimal any``; constructors ``list[T]``,
+``map[T]`` (string keys), ``tuple[A, B, ...]`` (positional JSON arrays), ``deflated[T]`` (a base64
+string of raw DEFLATE data whose JSON is ``T``); ``null`` only inside ``T | null``.  Any other name
+refers to a type declared in ``spec/types/`` or in a spec file's
 ``types:`` section.
 """
 
@@ -22,12 +23,14 @@ __all__ = ["PRIMITIVES", "TypeExpr", "TypeExprError", "parse_type"]
 PRIMITIVES = {
     "str": "str",
     "int": "int",
+    "uint": "int",
     "bool": "bool",
     "float": "float",
     "decimal": "Decimal",
+    "udecimal": "Decimal",
     "any": "Any",
 }
-_CONSTRUCTORS = {"list": 1, "map": 1, "tuple": None}
+_CONSTRUCTORS = {"list": 1, "map": 1, "tuple": None, "deflated": 1}
 _TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|(\[)|(\])|(,)|(\|))")
 
 
@@ -39,7 +42,7 @@ class TypeExprError(ValueError):
 class TypeExpr:
     """A parsed type expression.
 
-    ``kind`` is ``prim``, ``named``, ``list``, ``map``, ``tuple`` or ``nullable``.
+    ``kind`` is ``prim``, ``named``, ``list``, ``map``, ``tuple``, ``deflated`` or ``nullable``.
     """
 
     kind: str
@@ -75,6 +78,8 @@ class TypeExpr:
             return f"dict[str, {self.args[0].python()}]"
         if self.kind == "tuple":
             return f"tuple[{', '.join(a.python() for a in self.args)}]"
+        if self.kind == "deflated":
+            return self.args[0].python()
         inner = self.args[0].python()
         return inner if inner == "Any" else f"{inner} | None"
 

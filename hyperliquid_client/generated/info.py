@@ -1251,20 +1251,22 @@ class InfoAPI:
 
     def outcome_deployer_limits(
         self,
-        user: str,
+        venue: str,
         *,
         timeout: float | None = None,
     ) -> Any:
-        """Limits of an outcome (prediction market) deployer, as received (untyped).
+        """Remaining deployment quota of an outcome (prediction market) deployer venue, as received (untyped).
+
+        The answer's shape is not documented (nor pinned by a public client), so it is delivered as received.
 
         Args:
-            user: Deployer address.
+            venue: The deployer's venue name (2 to 4 lowercase letters, registered with ``activateOutcomeDeployer``).
             timeout: Seconds to wait for the answer; overrides the endpoint's default.
 
         Wire type ``outcomeDeployerLimits``; rate-limit weight 20.
         """
         body: dict[str, Any] = {"type": "outcomeDeployerLimits"}
-        body["user"] = _v.address("user", user)
+        body["venue"] = _v.string("venue", venue)
         return self._caller.call(_EP_OUTCOME_DEPLOYER_LIMITS, body, _r_outcome_deployer_limits, timeout)
 
     def outcome_meta(
@@ -2835,20 +2837,22 @@ class AsyncInfoAPI:
 
     async def outcome_deployer_limits(
         self,
-        user: str,
+        venue: str,
         *,
         timeout: float | None = None,
     ) -> Any:
-        """Limits of an outcome (prediction market) deployer, as received (untyped).
+        """Remaining deployment quota of an outcome (prediction market) deployer venue, as received (untyped).
+
+        The answer's shape is not documented (nor pinned by a public client), so it is delivered as received.
 
         Args:
-            user: Deployer address.
+            venue: The deployer's venue name (2 to 4 lowercase letters, registered with ``activateOutcomeDeployer``).
             timeout: Seconds to wait for the answer; overrides the endpoint's default.
 
         Wire type ``outcomeDeployerLimits``; rate-limit weight 20.
         """
         body: dict[str, Any] = {"type": "outcomeDeployerLimits"}
-        body["user"] = _v.address("user", user)
+        body["venue"] = _v.string("venue", venue)
         return await self._caller.call(_EP_OUTCOME_DEPLOYER_LIMITS, body, _r_outcome_deployer_limits, timeout)
 
     async def outcome_meta(

@@ -3,15 +3,19 @@
 
 Every model is an immutable attrs class.  Decimal strings become :class:`~decimal.Decimal`,
 ids and times ``int``, JSON arrays tuples; fields the spec does not declare are kept in
-``extra`` (never dropped, never a crash).  ``converter`` is a cattrs converter with a
-structuring and unstructuring hook for each model; :func:`to_wire` gives the wire JSON back.
+``extra`` (never dropped, never a crash).  Enums are ``Literal`` types and unions type aliases;
+an enum value or a union variant the spec does not know is kept (the value itself, or
+:class:`Unknown`).  Both are noted as drift from the spec (see
+:mod:`hyperliquid_client.runtime.drift`).  ``converter`` is a cattrs converter with a structuring
+and unstructuring hook for each model; :func:`to_wire` gives the wire JSON back; ``PARSERS``
+maps every type name to its structuring function.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 import attrs
 import cattrs
@@ -20,21 +24,27 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     Unknown,
+    extra_fields,
+    note_drift,
     parse_with,
     register_wire,
     to_any,
     to_bool,
     to_decimal,
+    to_deflated,
     to_float,
     to_int,
     to_list,
     to_map,
     to_str,
     to_tuple,
+    to_udecimal,
+    to_uint,
     to_wire,
 )
 
 __all__ = [
+    "PARSERS",
     "Unknown",
     "converter",
     "to_wire",
@@ -43,6 +53,7 @@ __all__ = [
     "ActiveAssetCtxMessage",
     "ActiveAssetData",
     "ActiveSpotAssetCtxMessage",
+    "AgentRoleData",
     "AlignedQuoteTokenInfo",
     "AllDexsAssetCtxsMessage",
     "AllDexsClearinghouseStateMessage",
@@ -55,15 +66,24 @@ __all__ = [
     "BorrowLendAmount",
     "BorrowLendDelta",
     "BorrowLendInterest",
+    "BorrowLendOperation",
     "BorrowLendReserveState",
     "BorrowLendTokenState",
     "BorrowLendUserState",
     "CStakingTransferDelta",
+    "CancelResponse",
+    "CancelResponseData",
+    "CancelResponseType",
+    "CancelStatus",
     "Candle",
     "ClearinghouseState",
     "ClearinghouseStateMessage",
+    "CreatedResponse",
+    "CreatedResponseType",
     "CumFunding",
     "DailyUserVolume",
+    "DefaultResponse",
+    "DefaultResponseType",
     "Delegation",
     "DelegatorEvent",
     "DelegatorReward",
@@ -71,16 +91,20 @@ __all__ = [
     "DeployAuctionStatus",
     "DeployGasAuctionDelta",
     "DepositDelta",
+    "Direction",
     "EvmContract",
     "EvmEscrow",
+    "ExchangeResponse",
     "ExchangeStatus",
     "ExplorerBlock",
     "ExplorerBlockSummary",
     "ExplorerTx",
     "ExtraAgent",
+    "FastAssetCtx",
     "FeeSchedule",
     "FeeTiers",
     "FillLiquidation",
+    "FilledOrder",
     "FrontendOpenOrder",
     "FundingDelta",
     "FundingHistoryEntry",
@@ -96,10 +120,13 @@ __all__ = [
     "LedgerUpdate",
     "LegalCheck",
     "Leverage",
+    "LeverageType",
     "LiquidatablePosition",
     "LiquidatablePositionIndex",
     "LiquidatedPosition",
     "LiquidationDelta",
+    "LiquidationMethod",
+    "MarginMode",
     "MarginSummary",
     "MarginTable",
     "MarginTier",
@@ -109,13 +136,26 @@ __all__ = [
     "NotificationMessage",
     "OpenOrder",
     "OpenOrdersMessage",
+    "OrderFilled",
+    "OrderFound",
+    "OrderNotFound",
+    "OrderProcessingStatus",
+    "OrderResponse",
+    "OrderResponseData",
+    "OrderResponseType",
+    "OrderResting",
+    "OrderStatus",
     "OrderStatusEntry",
     "OrderStatusResult",
+    "OrderType",
     "OrderUpdate",
+    "OrderWaiting",
+    "OutcomeCreated",
     "OutcomeMeta",
     "OutcomeMetaUpdate",
     "OutcomeMetaUpdatesMessage",
     "OutcomeQuestion",
+    "OutcomeSettled",
     "OutcomeSettledUpdate",
     "OutcomeSideSpec",
     "OutcomeSpec",
@@ -134,7 +174,9 @@ __all__ = [
     "PreTransferCheck",
     "PredictedFunding",
     "QuestionRef",
+    "QuestionSettled",
     "QuestionSettledUpdate",
+    "QuestionUpdated",
     "Referral",
     "ReferralReward",
     "ReferralState",
@@ -147,10 +189,13 @@ __all__ = [
     "ReferrerStateNeedToCreateCode",
     "ReferrerStateNeedToTrade",
     "ReferrerStateReady",
+    "RestingOrder",
     "RewardsClaimDelta",
+    "RunningTwap",
     "SendDelta",
     "SettledOutcome",
     "SettledOutcomeQuestion",
+    "Side",
     "SpotAssetCtx",
     "SpotBalance",
     "SpotClearinghouseState",
@@ -171,21 +216,40 @@ __all__ = [
     "StakingWithdrawal",
     "StandaloneOutcomeRole",
     "StatsVault",
+    "StatusError",
     "SubAccount",
     "SubAccount2",
+    "SubAccountRoleData",
     "SubAccountTransferDelta",
+    "Success",
+    "Tif",
     "TokenDetails",
     "TokenGenesis",
     "Trade",
+    "TwapCancelResponse",
+    "TwapCancelResponseData",
+    "TwapCancelResponseType",
     "TwapHistoryEntry",
+    "TwapOrderResponse",
+    "TwapOrderResponseData",
+    "TwapOrderResponseType",
+    "TwapOrderStatus",
+    "TwapRunningStatus",
     "TwapSliceFill",
     "TwapState",
     "TwapStatesMessage",
     "TwapStatus",
+    "TwapStatusKind",
     "TwapTrigger",
     "TxDetailsResponse",
     "UsdcRouting",
     "UserDetailsResponse",
+    "UserEventFills",
+    "UserEventFunding",
+    "UserEventLiquidation",
+    "UserEventNonUserCancel",
+    "UserEventTwapHistory",
+    "UserEventTwapSliceFills",
     "UserEventsMessage",
     "UserFees",
     "UserFill",
@@ -196,7 +260,9 @@ __all__ = [
     "UserNonFundingLedgerUpdatesMessage",
     "UserRateLimit",
     "UserRole",
-    "UserRoleData",
+    "UserRoleAgent",
+    "UserRolePlain",
+    "UserRoleSubAccount",
     "UserTwapHistoryMessage",
     "UserTwapSliceFillsMessage",
     "UserVaultEquity",
@@ -224,6 +290,230 @@ __all__ = [
     "WindowPerformance",
     "WithdrawDelta",
 ]
+
+
+BorrowLendOperation: TypeAlias = Literal[
+    "supply",
+    "withdraw",
+    "repay",
+    "borrow",
+]
+"""A borrow/lend operation. (a value the spec does not know is kept as its string and noted as drift).
+
+Spec: ``spec/types/enums.yaml``.
+"""
+
+
+CancelResponseType: TypeAlias = Literal[
+    "cancel",
+    "cancelByCloid",
+]
+"""``response.type`` of ``cancel`` and ``cancelByCloid``. (a value the spec does not know is kept as its string and noted as drift).
+
+Spec: ``spec/types/exchange.yaml``.
+"""
+
+
+CreatedResponseType: TypeAlias = Literal[
+    "createSubAccount",
+    "createVault",
+]
+"""``response.type`` of ``createSubAccount`` and ``createVault``. (a value the spec does not know is kept as its string and noted as drift).
+
+Spec: ``spec/types/exchange.yaml``.
+"""
+
+
+DefaultResponseType: TypeAlias = Literal["default",]
+"""``response.type`` of an action that answers nothing but ok. (a value the spec does not know is kept as its string and noted as drift).
+
+Spec: ``spec/types/exchange.yaml``.
+"""
+
+
+Direction: TypeAlias = Literal[
+    "Open Long",
+    "Open Short",
+    "Close Long",
+    "Close Short",
+    "Long \u003e Short",
+    "Short \u003e Long",
+    "Buy",
+    "Sell",
+    "Liquidated Cross Long",
+    "Liquidated Cross Short",
+    "Liquidated Isolated Long",
+    "Liquidated Isolated Short",
+    "Auto-Deleveraging",
+    "Settlement",
+    "Spot Dust Conversion",
+]
+"""Display direction of a fill (``dir``): opening, closing or flipping a perp position, a spot trade, a liquidation, ... (a value the spec does not know is kept as its string and noted as drift).
+
+Spec: ``spec/types/enums.yaml``.
+"""
+
+
+LeverageType: TypeAlias = Literal[
+    "cross",
+    "isolated",
+]
+"""Margin mode of a position: ``cross`` or ``isolated``. (a value the spec does not know is kept as its string and noted as drift).
+
+Spec: ``spec/types/enums.yaml``.
+"""
+
+
+LiquidationMethod: TypeAlias = Literal[
+    "market",
+    "backstop",
+]
+"""How a fill liquidated a position: on the book (``market``) or by the backstop vault (``backstop``). (a value the spec does not know is kept as its string and noted as drift).
+
+Spec: ``spec/types/enums.yaml``.
+"""
+
+
+MarginMode: TypeAlias = Literal[
+    "Cross",
+    "Isolated",
+]
+"""Margin mode of a liquidation ledger entry: ``Cross`` or ``Isolated``. (a value the spec does not know is kept as its string and noted as drift).
+
+Spec: ``spec/types/enums.yaml``.
+"""
+
+
+OrderProcessingStatus: TypeAlias = Literal[
+    "open",
+    "filled",
+    "canceled",
+    "triggered",
+    "rejected",
+    "marginCanceled",
+    "vaultWithdrawalCanceled",
+    "openInterestCapCanceled",
+    "selfTradeCanceled",
+    "reduceOnlyCanceled",
+    "siblingFilledCanceled",
+    "delistedCanceled",
+    "liquidatedCanceled",
+    "outcomeSettledCanceled",
+    "scheduledCancel",
+    "internalCancel",
+    "tickRejected",
+    "minTradeNtlRejected",
+    "perpMarginRejected",
+    "reduceOnlyRejected",
+    "badAloPxRejected",
+    "iocCancelRejected",
+    "badTriggerPxRejected",
+    "marketOrderNoLiquidityRejected",
+    "positionIncreaseAtOpenInterestCapRejected",
+    "positionFlipAtOpenInterestCapRejected",
+    "tooAggressiveAtOpenInterestCapRejected",
+    "openInterestIncreaseRejected",
+    "insufficientSpotBalanceRejected",
+    "oracleRejected",
+    "perpMaxPositionRejected",
+    "tooManyOpenOrdersRejected",
+]
+"""Processing status of an order (``orderStatus``, ``historicalOrders``, the ``orderUpdates`` stream). (a value the spec does not know is kept as its string and noted as drift).
+
+Spec: ``spec/types/enums.yaml``.
+"""
+
+
+OrderResponseType: TypeAlias = Literal["order",]
+"""``response.type`` of ``order`` and ``batchModify``. (a value the spec does not know is kept as its string and noted as drift).
+
+Spec: ``spec/types/exchange.yaml``.
+"""
+
+
+OrderType: TypeAlias = Literal[
+    "Market",
+    "Limit",
+    "Stop Market",
+    "Stop Limit",
+    "Take Profit Market",
+    "Take Profit Limit",
+    "Twap Slice",
+    "Vault Close",
+    "Spot Dust Conversion",
+]
+"""Display type of an order (``orderType`` of the frontend order forms). (a value the spec does not know is kept as its string and noted as drift).
+
+Spec: ``spec/types/enums.yaml``.
+"""
+
+
+OrderWaiting: TypeAlias = Literal[
+    "waitingForFill",
+    "waitingForTrigger",
+]
+"""A bare-string order status: the order waits (a trigger order, or a fill pending). (a value the spec does not know is kept as its string and noted as drift).
+
+Spec: ``spec/types/exchange.yaml``.
+"""
+
+
+Side: TypeAlias = Literal[
+    "A",
+    "B",
+]
+"""Side of an order, fill or trade: ``B`` (bid, buy) or ``A`` (ask, sell). (a value the spec does not know is kept as its string and noted as drift).
+
+Spec: ``spec/types/enums.yaml``.
+"""
+
+
+Success: TypeAlias = Literal["success",]
+"""The bare-string status ``success``. (a value the spec does not know is kept as its string and noted as drift).
+
+Spec: ``spec/types/exchange.yaml``.
+"""
+
+
+Tif: TypeAlias = Literal[
+    "Gtc",
+    "Ioc",
+    "Alo",
+    "FrontendMarket",
+    "LiquidationMarket",
+]
+"""Time in force of a limit order as the API reports it. (a value the spec does not know is kept as its string and noted as drift).
+
+Spec: ``spec/types/enums.yaml``.
+"""
+
+
+TwapCancelResponseType: TypeAlias = Literal["twapCancel",]
+"""``response.type`` of ``twapCancel``. (a value the spec does not know is kept as its string and noted as drift).
+
+Spec: ``spec/types/exchange.yaml``.
+"""
+
+
+TwapOrderResponseType: TypeAlias = Literal["twapOrder",]
+"""``response.type`` of ``twapOrder``. (a value the spec does not know is kept as its string and noted as drift).
+
+Spec: ``spec/types/exchange.yaml``.
+"""
+
+
+TwapStatusKind: TypeAlias = Literal[
+    "activated",
+    "finished",
+    "terminated",
+    "waitingForTrigger",
+    "stopped",
+    "error",
+]
+"""State of a TWAP order. (a value the spec does not know is kept as its string and noted as drift).
+
+Spec: ``spec/types/enums.yaml``.
+"""
 
 
 @attrs.frozen(kw_only=True, slots=True)
@@ -302,7 +592,7 @@ class ActiveAssetData:
 
 @attrs.frozen(kw_only=True, slots=True)
 class ActiveSpotAssetCtxMessage:
-    """Live context of one spot pair (channel ``activeSpotAssetCtx``).
+    """Live context of one spot pair (subscription ``activeAssetCtx`` with a spot coin, channel ``activeSpotAssetCtx``).
 
     Spec: ``spec/types/channels.yaml``.
     """
@@ -311,6 +601,19 @@ class ActiveSpotAssetCtxMessage:
     """Pair as subscribed (``@107``, ``PURR/USDC``)."""
     ctx: SpotAssetCtx
     """The spot context."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class AgentRoleData:
+    """The master of an agent.
+
+    Spec: ``spec/types/account.yaml``.
+    """
+
+    user: str
+    """Master address."""
     extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
     """Fields sent by the API that the spec does not declare, as received."""
 
@@ -502,7 +805,7 @@ class BorrowLendDelta:
 
     token: str
     """Token name."""
-    operation: str
+    operation: BorrowLendOperation
     """``supply``, ``withdraw``, ``repay`` or ``borrow``."""
     amount: Decimal
     """Amount."""
@@ -612,6 +915,34 @@ class CStakingTransferDelta:
 
 
 @attrs.frozen(kw_only=True, slots=True)
+class CancelResponse:
+    """The answer of ``cancel`` and ``cancelByCloid``: one status per cancel sent, in order.
+
+    Spec: ``spec/types/exchange.yaml``.
+    """
+
+    type: CancelResponseType
+    """The action type."""
+    data: CancelResponseData
+    """The statuses."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class CancelResponseData:
+    """Statuses of the cancels of one action.
+
+    Spec: ``spec/types/exchange.yaml``.
+    """
+
+    statuses: tuple[CancelStatus, ...]
+    """One per cancel sent, in order."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
 class Candle:
     """One candle (OHLCV bucket).
 
@@ -683,6 +1014,21 @@ class ClearinghouseStateMessage:
 
 
 @attrs.frozen(kw_only=True, slots=True)
+class CreatedResponse:
+    """The answer of ``createSubAccount`` and ``createVault``: the new account's address.
+
+    Spec: ``spec/types/exchange.yaml``.
+    """
+
+    type: CreatedResponseType
+    """The action type."""
+    data: str
+    """Address of the new sub-account or vault."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
 class CumFunding:
     """Cumulative funding paid by a position (signed; positive = paid).
 
@@ -714,6 +1060,19 @@ class DailyUserVolume:
     """User maker volume."""
     exchange: Decimal
     """Exchange total volume."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class DefaultResponse:
+    """The answer of most actions: ``{"type": "default"}``.
+
+    Spec: ``spec/types/exchange.yaml``.
+    """
+
+    type: DefaultResponseType
+    """Always ``default``."""
     extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
     """Fields sent by the API that the spec does not declare, as received."""
 
@@ -973,6 +1332,21 @@ class ExtraAgent:
 
 
 @attrs.frozen(kw_only=True, slots=True)
+class FastAssetCtx:
+    """The prices of one coin that changed (a snapshot message has them all).
+
+    Spec: ``spec/channels/fastAssetCtxs.yaml``.
+    """
+
+    mark_px: Decimal | None = None
+    """Mark price; None when unchanged."""
+    mid_px: Decimal | None = None
+    """Mid price; None when unchanged or when the book is one-sided."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
 class FeeSchedule:
     """The base fee schedule.
 
@@ -1021,10 +1395,29 @@ class FillLiquidation:
 
     mark_px: Decimal
     """Mark price at liquidation."""
-    method: str
+    method: LiquidationMethod
     """``market`` or ``backstop``."""
     liquidated_user: str | None = None
     """Address of the liquidated user."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class FilledOrder:
+    """An immediately filled order.
+
+    Spec: ``spec/types/exchange.yaml``.
+    """
+
+    total_sz: Decimal
+    """Size filled."""
+    avg_px: Decimal
+    """Average fill price."""
+    oid: int
+    """Order id."""
+    cloid: str | None = None
+    """Client order id, when the order had one."""
     extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
     """Fields sent by the API that the spec does not declare, as received."""
 
@@ -1038,7 +1431,7 @@ class FrontendOpenOrder:
 
     coin: str
     """Coin."""
-    side: str
+    side: Side
     """B (buy) or A (sell)."""
     limit_px: Decimal
     """Limit price."""
@@ -1062,9 +1455,9 @@ class FrontendOpenOrder:
     """Whether this is a position-wide TP/SL."""
     reduce_only: bool | None = None
     """Whether the order is reduce-only."""
-    order_type: str | None = None
+    order_type: OrderType | None = None
     """Display order type (``Limit``, ``Stop Market``, ``Take Profit Limit``, ...)."""
-    tif: str | None = None
+    tif: Tif | None = None
     """Time in force (``Gtc``, ``Ioc``, ``Alo``, ``FrontendMarket``, ``LiquidationMarket``); None for trigger orders."""
     cloid: str | None = None
     """Client order id or None."""
@@ -1182,6 +1575,8 @@ class L2Book:
     """Bids, then asks."""
     spread: Decimal | None = None
     """Spread; only present when nSigFigs is set."""
+    fast: bool | None = None
+    """True on the fast feed (5 levels per side, about every 0.5 s); absent otherwise."""
     extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
     """Fields sent by the API that the spec does not declare, as received."""
 
@@ -1295,7 +1690,7 @@ class Leverage:
     Spec: ``spec/types/account.yaml``.
     """
 
-    type: str
+    type: LeverageType
     """``cross`` or ``isolated``."""
     value: int
     """Leverage."""
@@ -1363,7 +1758,7 @@ class LiquidationDelta:
     """Notional of the liquidated positions."""
     account_value: Decimal
     """Account value at liquidation (signed)."""
-    leverage_type: str
+    leverage_type: MarginMode
     """``Cross`` or ``Isolated``."""
     liquidated_positions: tuple[LiquidatedPosition, ...]
     """Positions liquidated."""
@@ -1485,7 +1880,7 @@ class OpenOrder:
 
     coin: str
     """Coin."""
-    side: str
+    side: Side
     """B (buy) or A (sell)."""
     limit_px: Decimal
     """Limit price."""
@@ -1523,6 +1918,88 @@ class OpenOrdersMessage:
 
 
 @attrs.frozen(kw_only=True, slots=True)
+class OrderFilled:
+    """``{"filled": {...}}``: the order filled at once (fully, or the part shown).
+
+    Spec: ``spec/types/exchange.yaml``.
+    """
+
+    filled: FilledOrder
+    """Size and price of the fill."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class OrderFound:
+    """``orderStatus`` found the order.
+
+    Spec: ``spec/types/orders.yaml``.
+    """
+
+    status: str
+    """``order``."""
+    order: OrderStatusEntry
+    """The order and its status."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class OrderNotFound:
+    """``orderStatus`` does not know the order (never placed, or not this user's).
+
+    Spec: ``spec/types/orders.yaml``.
+    """
+
+    status: str
+    """``unknownOid``."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class OrderResponse:
+    """The answer of ``order`` and ``batchModify``: one status per order (or modify) sent, in order.
+
+    Spec: ``spec/types/exchange.yaml``.
+    """
+
+    type: OrderResponseType
+    """Always ``order`` (``batchModify`` too)."""
+    data: OrderResponseData
+    """The statuses."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class OrderResponseData:
+    """Statuses of the orders of one ``order`` / ``batchModify`` action.
+
+    Spec: ``spec/types/exchange.yaml``.
+    """
+
+    statuses: tuple[OrderStatus, ...]
+    """One per order sent, in order."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class OrderResting:
+    """``{"resting": {...}}``: the order rests on the book.
+
+    Spec: ``spec/types/exchange.yaml``.
+    """
+
+    resting: RestingOrder
+    """Its id."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
 class OrderStatusEntry:
     """An order with its processing status (``historicalOrders`` item and ``orderStatus`` payload).
 
@@ -1531,25 +2008,10 @@ class OrderStatusEntry:
 
     order: FrontendOpenOrder
     """The order."""
-    status: str
-    """Processing status: ``open``, ``filled``, ``canceled``, ``triggered``, ``rejected``, ``marginCanceled``, ``iocCancelRejected``, ... (open-ended)."""
+    status: OrderProcessingStatus
+    """Processing status: ``open``, ``filled``, ``canceled``, ``triggered``, ``rejected``, ``marginCanceled``, ``iocCancelRejected``, ..."""
     status_timestamp: int
     """Time of the last status change (ms)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
-    """Fields sent by the API that the spec does not declare, as received."""
-
-
-@attrs.frozen(kw_only=True, slots=True)
-class OrderStatusResult:
-    """Answer of ``orderStatus``: ``status`` is ``order`` with ``order`` set, or ``unknownOid``.
-
-    Spec: ``spec/types/orders.yaml``.
-    """
-
-    status: str
-    """``order`` when found, ``unknownOid`` otherwise."""
-    order: OrderStatusEntry | None = None
-    """The order and its status; None for an unknown order."""
     extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
     """Fields sent by the API that the spec does not declare, as received."""
 
@@ -1563,10 +2025,23 @@ class OrderUpdate:
 
     order: OpenOrder
     """The order (basic form)."""
-    status: str
-    """Processing status: ``open``, ``filled``, ``canceled``, ``triggered``, ``rejected``, ``marginCanceled``, ... (open-ended)."""
+    status: OrderProcessingStatus
+    """Processing status: ``open``, ``filled``, ``canceled``, ``triggered``, ``rejected``, ``marginCanceled``, ..."""
     status_timestamp: int
     """Time of the status change (ms)."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class OutcomeCreated:
+    """A new outcome (``outcomeCreated``).
+
+    Spec: ``spec/types/channels.yaml``.
+    """
+
+    outcome_created: OutcomeSpec
+    """The outcome."""
     extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
     """Fields sent by the API that the spec does not declare, as received."""
 
@@ -1582,25 +2057,6 @@ class OutcomeMeta:
     """Outcomes."""
     questions: tuple[OutcomeQuestion, ...]
     """Questions."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
-    """Fields sent by the API that the spec does not declare, as received."""
-
-
-@attrs.frozen(kw_only=True, slots=True)
-class OutcomeMetaUpdate:
-    """One change of the outcome metadata; exactly one field is set.
-
-    Spec: ``spec/types/channels.yaml``.
-    """
-
-    outcome_created: OutcomeSpec | None = None
-    """A new outcome."""
-    outcome_settled: OutcomeSettledUpdate | None = None
-    """An outcome was settled."""
-    question_updated: OutcomeQuestion | None = None
-    """A question was created or changed."""
-    question_settled: QuestionSettledUpdate | None = None
-    """A question was settled."""
     extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
     """Fields sent by the API that the spec does not declare, as received."""
 
@@ -1637,6 +2093,19 @@ class OutcomeQuestion:
     """Outcome that wins when no named outcome does."""
     settled_named_outcomes: tuple[int, ...] | None = None
     """Named outcomes already settled."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class OutcomeSettled:
+    """An outcome was settled (``outcomeSettled``).
+
+    Spec: ``spec/types/channels.yaml``.
+    """
+
+    outcome_settled: OutcomeSettledUpdate
+    """Which."""
     extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
     """Fields sent by the API that the spec does not declare, as received."""
 
@@ -1999,6 +2468,19 @@ class QuestionRef:
 
 
 @attrs.frozen(kw_only=True, slots=True)
+class QuestionSettled:
+    """A question was settled (``questionSettled``).
+
+    Spec: ``spec/types/channels.yaml``.
+    """
+
+    question_settled: QuestionSettledUpdate
+    """Which."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
 class QuestionSettledUpdate:
     """A question was settled.
 
@@ -2007,6 +2489,19 @@ class QuestionSettledUpdate:
 
     question: int
     """Question id."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class QuestionUpdated:
+    """A question was created or changed (``questionUpdated``).
+
+    Spec: ``spec/types/channels.yaml``.
+    """
+
+    question_updated: OutcomeQuestion
+    """The question."""
     extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
     """Fields sent by the API that the spec does not declare, as received."""
 
@@ -2205,6 +2700,21 @@ class ReferrerStateReady:
 
 
 @attrs.frozen(kw_only=True, slots=True)
+class RestingOrder:
+    """A resting order's ids.
+
+    Spec: ``spec/types/exchange.yaml``.
+    """
+
+    oid: int
+    """Order id."""
+    cloid: str | None = None
+    """Client order id, when the order had one."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
 class RewardsClaimDelta:
     """A rewards claim (``rewardsClaim``).
 
@@ -2217,6 +2727,19 @@ class RewardsClaimDelta:
     """``rewardsClaim``."""
     token: str | None = None
     """Token name."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class RunningTwap:
+    """A running TWAP order's id.
+
+    Spec: ``spec/types/exchange.yaml``.
+    """
+
+    twap_id: int
+    """TWAP id."""
     extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
     """Fields sent by the API that the spec does not declare, as received."""
 
@@ -2689,6 +3212,19 @@ class StatsVault:
 
 
 @attrs.frozen(kw_only=True, slots=True)
+class StatusError:
+    """``{"error": "..."}``: this element of the action failed (the others may have succeeded).
+
+    Spec: ``spec/types/exchange.yaml``.
+    """
+
+    error: str
+    """The exchange's message."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
 class SubAccount:
     """A sub-account with its perp and spot state.
 
@@ -2728,6 +3264,19 @@ class SubAccount2:
     """Spot state."""
     abstraction: Any = None
     """Account abstraction setting (undocumented)."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class SubAccountRoleData:
+    """The master of a sub-account.
+
+    Spec: ``spec/types/account.yaml``.
+    """
+
+    master: str
+    """Master address."""
     extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
     """Fields sent by the API that the spec does not declare, as received."""
 
@@ -2819,7 +3368,7 @@ class Trade:
     """
 
     coin: str
-    side: str
+    side: Side
     """Aggressor side: B (buy) or A (sell)."""
     px: Decimal
     sz: Decimal
@@ -2829,6 +3378,34 @@ class Trade:
     """Trade id (unique per coin and time)."""
     users: tuple[str, str]
     """Buyer and seller addresses."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class TwapCancelResponse:
+    """The answer of ``twapCancel``: one status.
+
+    Spec: ``spec/types/exchange.yaml``.
+    """
+
+    type: TwapCancelResponseType
+    """Always ``twapCancel``."""
+    data: TwapCancelResponseData
+    """The status."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class TwapCancelResponseData:
+    """Status of a TWAP cancel.
+
+    Spec: ``spec/types/exchange.yaml``.
+    """
+
+    status: CancelStatus
+    """``success`` or an error."""
     extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
     """Fields sent by the API that the spec does not declare, as received."""
 
@@ -2848,6 +3425,47 @@ class TwapHistoryEntry:
     """Status."""
     twap_id: int | None = None
     """TWAP id (absent in old records)."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class TwapOrderResponse:
+    """The answer of ``twapOrder``: one status.
+
+    Spec: ``spec/types/exchange.yaml``.
+    """
+
+    type: TwapOrderResponseType
+    """Always ``twapOrder``."""
+    data: TwapOrderResponseData
+    """The status."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class TwapOrderResponseData:
+    """Status of a new TWAP order.
+
+    Spec: ``spec/types/exchange.yaml``.
+    """
+
+    status: TwapOrderStatus
+    """Running, or an error."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class TwapRunningStatus:
+    """``{"running": {...}}``: the TWAP order runs.
+
+    Spec: ``spec/types/exchange.yaml``.
+    """
+
+    running: RunningTwap
+    """Its id."""
     extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
     """Fields sent by the API that the spec does not declare, as received."""
 
@@ -2878,7 +3496,7 @@ class TwapState:
     """Coin."""
     user: str
     """Owner address."""
-    side: str
+    side: Side
     """B (buy) or A (sell)."""
     sz: Decimal
     """Total size."""
@@ -2926,7 +3544,7 @@ class TwapStatus:
     Spec: ``spec/types/orders.yaml``.
     """
 
-    status: str
+    status: TwapStatusKind
     """``activated``, ``finished``, ``terminated``, ``waitingForTrigger``, ``stopped`` or ``error``."""
     description: str | None = None
     """Error text when ``status`` is ``error``."""
@@ -2995,24 +3613,79 @@ class UserDetailsResponse:
 
 
 @attrs.frozen(kw_only=True, slots=True)
-class UserEventsMessage:
-    """One event of the user (``userEvents`` stream, channel ``user``); exactly one field is set.
+class UserEventFills:
+    """New fills of the user (``userEvents`` ``fills``).
 
     Spec: ``spec/types/channels.yaml``.
     """
 
-    fills: tuple[UserFill, ...] | None = None
-    """New fills."""
-    funding: FundingDelta | None = None
-    """A funding payment."""
-    liquidation: UserLiquidationEvent | None = None
-    """A liquidation."""
-    non_user_cancel: tuple[NonUserCancel, ...] | None = None
-    """Orders canceled by the system."""
-    twap_history: tuple[TwapHistoryEntry, ...] | None = None
-    """TWAP status changes."""
-    twap_slice_fills: tuple[TwapSliceFill, ...] | None = None
-    """TWAP slice fills."""
+    fills: tuple[UserFill, ...]
+    """The fills."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class UserEventFunding:
+    """A funding payment (``userEvents`` ``funding``).
+
+    Spec: ``spec/types/channels.yaml``.
+    """
+
+    funding: FundingDelta
+    """The payment."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class UserEventLiquidation:
+    """A liquidation (``userEvents`` ``liquidation``).
+
+    Spec: ``spec/types/channels.yaml``.
+    """
+
+    liquidation: UserLiquidationEvent
+    """The liquidation."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class UserEventNonUserCancel:
+    """Orders canceled by the system (``userEvents`` ``nonUserCancel``).
+
+    Spec: ``spec/types/channels.yaml``.
+    """
+
+    non_user_cancel: tuple[NonUserCancel, ...]
+    """The canceled orders."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class UserEventTwapHistory:
+    """TWAP status changes (``userEvents`` ``twapHistory``).
+
+    Spec: ``spec/types/channels.yaml``.
+    """
+
+    twap_history: tuple[TwapHistoryEntry, ...]
+    """The changes."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class UserEventTwapSliceFills:
+    """TWAP slice fills (``userEvents`` ``twapSliceFills``).
+
+    Spec: ``spec/types/channels.yaml``.
+    """
+
+    twap_slice_fills: tuple[TwapSliceFill, ...]
+    """The slice fills."""
     extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
     """Fields sent by the API that the spec does not declare, as received."""
 
@@ -3067,13 +3740,13 @@ class UserFill:
     """Fill price."""
     sz: Decimal
     """Fill size."""
-    side: str
+    side: Side
     """B (buy) or A (sell)."""
     time: int
     """Fill time (ms)."""
     start_position: Decimal
     """Position size before the fill (signed)."""
-    dir: str
+    dir: Direction
     """Display direction (``Open Long``, ``Close Short``, ``Buy``, ``Sell``, ...)."""
     closed_pnl: Decimal
     """Realized PnL of the fill."""
@@ -3212,31 +3885,44 @@ class UserRateLimit:
 
 
 @attrs.frozen(kw_only=True, slots=True)
-class UserRole:
-    """Role of an address: ``missing``, ``user``, ``vault``, ``agent`` or ``subAccount``.
+class UserRoleAgent:
+    """An API wallet (agent) of a master account.
 
     Spec: ``spec/types/account.yaml``.
     """
 
     role: str
-    """``missing``, ``user``, ``vault``, ``agent`` or ``subAccount``."""
-    data: UserRoleData | None = None
-    """Master address for ``agent`` and ``subAccount``."""
+    """``agent``."""
+    data: AgentRoleData
+    """Its master."""
     extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
     """Fields sent by the API that the spec does not declare, as received."""
 
 
 @attrs.frozen(kw_only=True, slots=True)
-class UserRoleData:
-    """Details of a user role.
+class UserRolePlain:
+    """An address that is unknown (``missing``), a user or a vault.
 
     Spec: ``spec/types/account.yaml``.
     """
 
-    user: str | None = None
-    """Master address of an agent."""
-    master: str | None = None
-    """Master address of a sub-account."""
+    role: str
+    """``missing``, ``user`` or ``vault``."""
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    """Fields sent by the API that the spec does not declare, as received."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class UserRoleSubAccount:
+    """A sub-account of a master account.
+
+    Spec: ``spec/types/account.yaml``.
+    """
+
+    role: str
+    """``subAccount``."""
+    data: SubAccountRoleData
+    """Its master."""
     extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
     """Fields sent by the API that the spec does not declare, as received."""
 
@@ -3774,6 +4460,22 @@ class WithdrawDelta:
     """Fields sent by the API that the spec does not declare, as received."""
 
 
+CancelStatus: TypeAlias = Success | StatusError | Unknown
+"""What became of one cancel: ``success`` or an error. (discriminated by which key is present: error, or a Success string; unknown variants arrive as :class:`Unknown`)."""
+
+
+ExchangeResponse: TypeAlias = (
+    DefaultResponse
+    | OrderResponse
+    | CancelResponse
+    | TwapOrderResponse
+    | TwapCancelResponse
+    | CreatedResponse
+    | Unknown
+)
+"""Any accepted answer, told apart by ``type``: what ``multiSig`` answers (the answer of the action it wraps). (discriminated by ``type``; unknown variants arrive as :class:`Unknown`)."""
+
+
 LedgerDelta: TypeAlias = (
     AccountClassTransferDelta
     | DepositDelta
@@ -3799,12 +4501,384 @@ LedgerDelta: TypeAlias = (
 """One non-funding ledger change (discriminated by ``type``; unknown variants arrive as :class:`Unknown`)."""
 
 
+OrderStatus: TypeAlias = OrderWaiting | OrderResting | OrderFilled | StatusError | Unknown
+"""What became of one order: it rests, it filled, it failed, or it waits (``waitingForFill``, ``waitingForTrigger``). (discriminated by which key is present: resting, filled, error, or a OrderWaiting string; unknown variants arrive as :class:`Unknown`)."""
+
+
+OrderStatusResult: TypeAlias = OrderFound | OrderNotFound | Unknown
+"""Answer of ``orderStatus``: the order (``status`` ``order``), or ``unknownOid`` when the exchange does not know it. (discriminated by ``status``; unknown variants arrive as :class:`Unknown`)."""
+
+
+OutcomeMetaUpdate: TypeAlias = OutcomeCreated | OutcomeSettled | QuestionUpdated | QuestionSettled | Unknown
+"""One change of the outcome metadata; the key present tells which. (discriminated by which key is present: outcomeCreated, outcomeSettled, questionUpdated, questionSettled; unknown variants arrive as :class:`Unknown`)."""
+
+
 ReferrerState: TypeAlias = ReferrerStateReady | ReferrerStateNeedToCreateCode | ReferrerStateNeedToTrade | Unknown
 """Referrer stage of a user. (discriminated by ``stage``; unknown variants arrive as :class:`Unknown`)."""
 
 
-VaultRelationship: TypeAlias = VaultRelationshipPlain | VaultRelationshipPlain | VaultRelationshipParent | Unknown
+TwapOrderStatus: TypeAlias = TwapRunningStatus | StatusError | Unknown
+"""What became of a TWAP order: it runs, or it failed. (discriminated by which key is present: running, error; unknown variants arrive as :class:`Unknown`)."""
+
+
+UserEventsMessage: TypeAlias = (
+    UserEventFills
+    | UserEventFunding
+    | UserEventLiquidation
+    | UserEventNonUserCancel
+    | UserEventTwapHistory
+    | UserEventTwapSliceFills
+    | Unknown
+)
+"""One event of the user (``userEvents`` stream, channel ``user``); the key present tells which. (discriminated by which key is present: fills, funding, liquidation, nonUserCancel, twapHistory, twapSliceFills; unknown variants arrive as :class:`Unknown`)."""
+
+
+UserRole: TypeAlias = UserRolePlain | UserRoleAgent | UserRoleSubAccount | Unknown
+"""Role of an address: ``missing``, ``user``, ``vault`` (:class:`UserRolePlain`), ``agent`` or ``subAccount``. (discriminated by ``role``; unknown variants arrive as :class:`Unknown`)."""
+
+
+VaultRelationship: TypeAlias = VaultRelationshipPlain | VaultRelationshipParent | Unknown
 """How a vault relates to other vaults. (discriminated by ``type``; unknown variants arrive as :class:`Unknown`)."""
+
+_E_BorrowLendOperation = frozenset(
+    (
+        "supply",
+        "withdraw",
+        "repay",
+        "borrow",
+    )
+)
+
+
+def _s_BorrowLendOperation(v: Any) -> BorrowLendOperation:
+    cls = v.__class__  # (not narrowing ``v`` to ``str``: it is one of the Literal's values)
+    if cls is not str:
+        raise Bad("string (BorrowLendOperation)", v)
+    if v not in _E_BorrowLendOperation:
+        note_drift("enum", "BorrowLendOperation", v)
+    return v
+
+
+_E_CancelResponseType = frozenset(
+    (
+        "cancel",
+        "cancelByCloid",
+    )
+)
+
+
+def _s_CancelResponseType(v: Any) -> CancelResponseType:
+    cls = v.__class__  # (not narrowing ``v`` to ``str``: it is one of the Literal's values)
+    if cls is not str:
+        raise Bad("string (CancelResponseType)", v)
+    if v not in _E_CancelResponseType:
+        note_drift("enum", "CancelResponseType", v)
+    return v
+
+
+_E_CreatedResponseType = frozenset(
+    (
+        "createSubAccount",
+        "createVault",
+    )
+)
+
+
+def _s_CreatedResponseType(v: Any) -> CreatedResponseType:
+    cls = v.__class__  # (not narrowing ``v`` to ``str``: it is one of the Literal's values)
+    if cls is not str:
+        raise Bad("string (CreatedResponseType)", v)
+    if v not in _E_CreatedResponseType:
+        note_drift("enum", "CreatedResponseType", v)
+    return v
+
+
+_E_DefaultResponseType = frozenset(("default",))
+
+
+def _s_DefaultResponseType(v: Any) -> DefaultResponseType:
+    cls = v.__class__  # (not narrowing ``v`` to ``str``: it is one of the Literal's values)
+    if cls is not str:
+        raise Bad("string (DefaultResponseType)", v)
+    if v not in _E_DefaultResponseType:
+        note_drift("enum", "DefaultResponseType", v)
+    return v
+
+
+_E_Direction = frozenset(
+    (
+        "Open Long",
+        "Open Short",
+        "Close Long",
+        "Close Short",
+        "Long \u003e Short",
+        "Short \u003e Long",
+        "Buy",
+        "Sell",
+        "Liquidated Cross Long",
+        "Liquidated Cross Short",
+        "Liquidated Isolated Long",
+        "Liquidated Isolated Short",
+        "Auto-Deleveraging",
+        "Settlement",
+        "Spot Dust Conversion",
+    )
+)
+
+
+def _s_Direction(v: Any) -> Direction:
+    cls = v.__class__  # (not narrowing ``v`` to ``str``: it is one of the Literal's values)
+    if cls is not str:
+        raise Bad("string (Direction)", v)
+    if v not in _E_Direction:
+        note_drift("enum", "Direction", v)
+    return v
+
+
+_E_LeverageType = frozenset(
+    (
+        "cross",
+        "isolated",
+    )
+)
+
+
+def _s_LeverageType(v: Any) -> LeverageType:
+    cls = v.__class__  # (not narrowing ``v`` to ``str``: it is one of the Literal's values)
+    if cls is not str:
+        raise Bad("string (LeverageType)", v)
+    if v not in _E_LeverageType:
+        note_drift("enum", "LeverageType", v)
+    return v
+
+
+_E_LiquidationMethod = frozenset(
+    (
+        "market",
+        "backstop",
+    )
+)
+
+
+def _s_LiquidationMethod(v: Any) -> LiquidationMethod:
+    cls = v.__class__  # (not narrowing ``v`` to ``str``: it is one of the Literal's values)
+    if cls is not str:
+        raise Bad("string (LiquidationMethod)", v)
+    if v not in _E_LiquidationMethod:
+        note_drift("enum", "LiquidationMethod", v)
+    return v
+
+
+_E_MarginMode = frozenset(
+    (
+        "Cross",
+        "Isolated",
+    )
+)
+
+
+def _s_MarginMode(v: Any) -> MarginMode:
+    cls = v.__class__  # (not narrowing ``v`` to ``str``: it is one of the Literal's values)
+    if cls is not str:
+        raise Bad("string (MarginMode)", v)
+    if v not in _E_MarginMode:
+        note_drift("enum", "MarginMode", v)
+    return v
+
+
+_E_OrderProcessingStatus = frozenset(
+    (
+        "open",
+        "filled",
+        "canceled",
+        "triggered",
+        "rejected",
+        "marginCanceled",
+        "vaultWithdrawalCanceled",
+        "openInterestCapCanceled",
+        "selfTradeCanceled",
+        "reduceOnlyCanceled",
+        "siblingFilledCanceled",
+        "delistedCanceled",
+        "liquidatedCanceled",
+        "outcomeSettledCanceled",
+        "scheduledCancel",
+        "internalCancel",
+        "tickRejected",
+        "minTradeNtlRejected",
+        "perpMarginRejected",
+        "reduceOnlyRejected",
+        "badAloPxRejected",
+        "iocCancelRejected",
+        "badTriggerPxRejected",
+        "marketOrderNoLiquidityRejected",
+        "positionIncreaseAtOpenInterestCapRejected",
+        "positionFlipAtOpenInterestCapRejected",
+        "tooAggressiveAtOpenInterestCapRejected",
+        "openInterestIncreaseRejected",
+        "insufficientSpotBalanceRejected",
+        "oracleRejected",
+        "perpMaxPositionRejected",
+        "tooManyOpenOrdersRejected",
+    )
+)
+
+
+def _s_OrderProcessingStatus(v: Any) -> OrderProcessingStatus:
+    cls = v.__class__  # (not narrowing ``v`` to ``str``: it is one of the Literal's values)
+    if cls is not str:
+        raise Bad("string (OrderProcessingStatus)", v)
+    if v not in _E_OrderProcessingStatus:
+        note_drift("enum", "OrderProcessingStatus", v)
+    return v
+
+
+_E_OrderResponseType = frozenset(("order",))
+
+
+def _s_OrderResponseType(v: Any) -> OrderResponseType:
+    cls = v.__class__  # (not narrowing ``v`` to ``str``: it is one of the Literal's values)
+    if cls is not str:
+        raise Bad("string (OrderResponseType)", v)
+    if v not in _E_OrderResponseType:
+        note_drift("enum", "OrderResponseType", v)
+    return v
+
+
+_E_OrderType = frozenset(
+    (
+        "Market",
+        "Limit",
+        "Stop Market",
+        "Stop Limit",
+        "Take Profit Market",
+        "Take Profit Limit",
+        "Twap Slice",
+        "Vault Close",
+        "Spot Dust Conversion",
+    )
+)
+
+
+def _s_OrderType(v: Any) -> OrderType:
+    cls = v.__class__  # (not narrowing ``v`` to ``str``: it is one of the Literal's values)
+    if cls is not str:
+        raise Bad("string (OrderType)", v)
+    if v not in _E_OrderType:
+        note_drift("enum", "OrderType", v)
+    return v
+
+
+_E_OrderWaiting = frozenset(
+    (
+        "waitingForFill",
+        "waitingForTrigger",
+    )
+)
+
+
+def _s_OrderWaiting(v: Any) -> OrderWaiting:
+    cls = v.__class__  # (not narrowing ``v`` to ``str``: it is one of the Literal's values)
+    if cls is not str:
+        raise Bad("string (OrderWaiting)", v)
+    if v not in _E_OrderWaiting:
+        note_drift("enum", "OrderWaiting", v)
+    return v
+
+
+_E_Side = frozenset(
+    (
+        "A",
+        "B",
+    )
+)
+
+
+def _s_Side(v: Any) -> Side:
+    cls = v.__class__  # (not narrowing ``v`` to ``str``: it is one of the Literal's values)
+    if cls is not str:
+        raise Bad("string (Side)", v)
+    if v not in _E_Side:
+        note_drift("enum", "Side", v)
+    return v
+
+
+_E_Success = frozenset(("success",))
+
+
+def _s_Success(v: Any) -> Success:
+    cls = v.__class__  # (not narrowing ``v`` to ``str``: it is one of the Literal's values)
+    if cls is not str:
+        raise Bad("string (Success)", v)
+    if v not in _E_Success:
+        note_drift("enum", "Success", v)
+    return v
+
+
+_E_Tif = frozenset(
+    (
+        "Gtc",
+        "Ioc",
+        "Alo",
+        "FrontendMarket",
+        "LiquidationMarket",
+    )
+)
+
+
+def _s_Tif(v: Any) -> Tif:
+    cls = v.__class__  # (not narrowing ``v`` to ``str``: it is one of the Literal's values)
+    if cls is not str:
+        raise Bad("string (Tif)", v)
+    if v not in _E_Tif:
+        note_drift("enum", "Tif", v)
+    return v
+
+
+_E_TwapCancelResponseType = frozenset(("twapCancel",))
+
+
+def _s_TwapCancelResponseType(v: Any) -> TwapCancelResponseType:
+    cls = v.__class__  # (not narrowing ``v`` to ``str``: it is one of the Literal's values)
+    if cls is not str:
+        raise Bad("string (TwapCancelResponseType)", v)
+    if v not in _E_TwapCancelResponseType:
+        note_drift("enum", "TwapCancelResponseType", v)
+    return v
+
+
+_E_TwapOrderResponseType = frozenset(("twapOrder",))
+
+
+def _s_TwapOrderResponseType(v: Any) -> TwapOrderResponseType:
+    cls = v.__class__  # (not narrowing ``v`` to ``str``: it is one of the Literal's values)
+    if cls is not str:
+        raise Bad("string (TwapOrderResponseType)", v)
+    if v not in _E_TwapOrderResponseType:
+        note_drift("enum", "TwapOrderResponseType", v)
+    return v
+
+
+_E_TwapStatusKind = frozenset(
+    (
+        "activated",
+        "finished",
+        "terminated",
+        "waitingForTrigger",
+        "stopped",
+        "error",
+    )
+)
+
+
+def _s_TwapStatusKind(v: Any) -> TwapStatusKind:
+    cls = v.__class__  # (not narrowing ``v`` to ``str``: it is one of the Literal's values)
+    if cls is not str:
+        raise Bad("string (TwapStatusKind)", v)
+    if v not in _E_TwapStatusKind:
+        note_drift("enum", "TwapStatusKind", v)
+    return v
+
 
 _K_AccountClassTransferDelta = frozenset(
     (
@@ -3830,7 +4904,7 @@ def _s_AccountClassTransferDelta(d: Any) -> AccountClassTransferDelta:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_AccountClassTransferDelta
@@ -3838,7 +4912,7 @@ def _s_AccountClassTransferDelta(d: Any) -> AccountClassTransferDelta:
         usdc=f_usdc,
         to_perp=f_to_perp,
         type=f_type,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "AccountClassTransferDelta") if unknown else EMPTY,
     )
 
 
@@ -3879,7 +4953,7 @@ def _s_ActivateDexAbstractionDelta(d: Any) -> ActivateDexAbstractionDelta:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_ActivateDexAbstractionDelta
@@ -3888,7 +4962,7 @@ def _s_ActivateDexAbstractionDelta(d: Any) -> ActivateDexAbstractionDelta:
         token=f_token,
         amount=f_amount,
         type=f_type,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "ActivateDexAbstractionDelta") if unknown else EMPTY,
     )
 
 
@@ -3924,14 +4998,14 @@ def _s_ActiveAssetCtxMessage(d: Any) -> ActiveAssetCtxMessage:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_ActiveAssetCtxMessage
     return ActiveAssetCtxMessage(
         coin=f_coin,
         ctx=f_ctx,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "ActiveAssetCtxMessage") if unknown else EMPTY,
     )
 
 
@@ -3978,7 +5052,7 @@ def _s_ActiveAssetData(d: Any) -> ActiveAssetData:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_ActiveAssetData
@@ -3989,7 +5063,7 @@ def _s_ActiveAssetData(d: Any) -> ActiveAssetData:
         max_trade_szs=f_max_trade_szs,
         available_to_trade=f_available_to_trade,
         mark_px=f_mark_px,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "ActiveAssetData") if unknown else EMPTY,
     )
 
 
@@ -4028,14 +5102,14 @@ def _s_ActiveSpotAssetCtxMessage(d: Any) -> ActiveSpotAssetCtxMessage:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_ActiveSpotAssetCtxMessage
     return ActiveSpotAssetCtxMessage(
         coin=f_coin,
         ctx=f_ctx,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "ActiveSpotAssetCtxMessage") if unknown else EMPTY,
     )
 
 
@@ -4043,6 +5117,38 @@ def _u_ActiveSpotAssetCtxMessage(m: ActiveSpotAssetCtxMessage) -> dict[str, Any]
     out: dict[str, Any] = {
         "coin": to_wire(m.coin),
         "ctx": to_wire(m.ctx),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_AgentRoleData = frozenset(("user",))
+
+
+def _s_AgentRoleData(d: Any) -> AgentRoleData:
+    if d.__class__ is not dict:
+        raise Bad("object (AgentRoleData)", d)
+    k = ""
+    try:
+        k = "user"
+        f_user = to_str(d["user"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None, "missing")
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_AgentRoleData
+    return AgentRoleData(
+        user=f_user,
+        extra=extra_fields(d, unknown, "AgentRoleData") if unknown else EMPTY,
+    )
+
+
+def _u_AgentRoleData(m: AgentRoleData) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "user": to_wire(m.user),
     }
     out.update(m.extra)
     return out
@@ -4082,7 +5188,7 @@ def _s_AlignedQuoteTokenInfo(d: Any) -> AlignedQuoteTokenInfo:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_AlignedQuoteTokenInfo
@@ -4092,7 +5198,7 @@ def _s_AlignedQuoteTokenInfo(d: Any) -> AlignedQuoteTokenInfo:
         evm_minted_supply=f_evm_minted_supply,
         daily_amount_owed=f_daily_amount_owed,
         predicted_rate=f_predicted_rate,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "AlignedQuoteTokenInfo") if unknown else EMPTY,
     )
 
 
@@ -4126,13 +5232,13 @@ def _s_AllDexsAssetCtxsMessage(d: Any) -> AllDexsAssetCtxsMessage:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_AllDexsAssetCtxsMessage
     return AllDexsAssetCtxsMessage(
         ctxs=f_ctxs,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "AllDexsAssetCtxsMessage") if unknown else EMPTY,
     )
 
 
@@ -4165,14 +5271,14 @@ def _s_AllDexsClearinghouseStateMessage(d: Any) -> AllDexsClearinghouseStateMess
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_AllDexsClearinghouseStateMessage
     return AllDexsClearinghouseStateMessage(
         user=f_user,
         clearinghouse_states=f_clearinghouse_states,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "AllDexsClearinghouseStateMessage") if unknown else EMPTY,
     )
 
 
@@ -4207,14 +5313,14 @@ def _s_AllMidsMessage(d: Any) -> AllMidsMessage:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_AllMidsMessage
     return AllMidsMessage(
         mids=f_mids,
         dex=f_dex,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "AllMidsMessage") if unknown else EMPTY,
     )
 
 
@@ -4292,7 +5398,7 @@ def _s_AnyAssetCtx(d: Any) -> AnyAssetCtx:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_AnyAssetCtx
@@ -4310,7 +5416,7 @@ def _s_AnyAssetCtx(d: Any) -> AnyAssetCtx:
         coin=f_coin,
         circulating_supply=f_circulating_supply,
         total_supply=f_total_supply,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "AnyAssetCtx") if unknown else EMPTY,
     )
 
 
@@ -4366,14 +5472,14 @@ def _s_AssetCtxsMessage(d: Any) -> AssetCtxsMessage:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_AssetCtxsMessage
     return AssetCtxsMessage(
         dex=f_dex,
         ctxs=f_ctxs,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "AssetCtxsMessage") if unknown else EMPTY,
     )
 
 
@@ -4408,14 +5514,14 @@ def _s_AssetPosition(d: Any) -> AssetPosition:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_AssetPosition
     return AssetPosition(
         type=f_type,
         position=f_position,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "AssetPosition") if unknown else EMPTY,
     )
 
 
@@ -4452,7 +5558,7 @@ def _s_BboMessage(d: Any) -> BboMessage:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_BboMessage
@@ -4460,7 +5566,7 @@ def _s_BboMessage(d: Any) -> BboMessage:
         coin=f_coin,
         time=f_time,
         bbo=f_bbo,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "BboMessage") if unknown else EMPTY,
     )
 
 
@@ -4495,14 +5601,14 @@ def _s_BlockDetailsResponse(d: Any) -> BlockDetailsResponse:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_BlockDetailsResponse
     return BlockDetailsResponse(
         type=f_type,
         block_details=f_block_details,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "BlockDetailsResponse") if unknown else EMPTY,
     )
 
 
@@ -4536,14 +5642,14 @@ def _s_BorrowLendAmount(d: Any) -> BorrowLendAmount:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_BorrowLendAmount
     return BorrowLendAmount(
         basis=f_basis,
         value=f_value,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "BorrowLendAmount") if unknown else EMPTY,
     )
 
 
@@ -4575,7 +5681,7 @@ def _s_BorrowLendDelta(d: Any) -> BorrowLendDelta:
         k = "token"
         f_token = to_str(d["token"])
         k = "operation"
-        f_operation = to_str(d["operation"])
+        f_operation = _s_BorrowLendOperation(d["operation"])
         k = "amount"
         f_amount = to_decimal(d["amount"])
         k = "type"
@@ -4587,7 +5693,7 @@ def _s_BorrowLendDelta(d: Any) -> BorrowLendDelta:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_BorrowLendDelta
@@ -4597,7 +5703,7 @@ def _s_BorrowLendDelta(d: Any) -> BorrowLendDelta:
         amount=f_amount,
         interest_amount=f_interest_amount,
         type=f_type,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "BorrowLendDelta") if unknown else EMPTY,
     )
 
 
@@ -4641,7 +5747,7 @@ def _s_BorrowLendInterest(d: Any) -> BorrowLendInterest:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_BorrowLendInterest
@@ -4650,7 +5756,7 @@ def _s_BorrowLendInterest(d: Any) -> BorrowLendInterest:
         token=f_token,
         borrow=f_borrow,
         supply=f_supply,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "BorrowLendInterest") if unknown else EMPTY,
     )
 
 
@@ -4704,7 +5810,7 @@ def _s_BorrowLendReserveState(d: Any) -> BorrowLendReserveState:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_BorrowLendReserveState
@@ -4717,7 +5823,7 @@ def _s_BorrowLendReserveState(d: Any) -> BorrowLendReserveState:
         ltv=f_ltv,
         total_supplied=f_total_supplied,
         total_borrowed=f_total_borrowed,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "BorrowLendReserveState") if unknown else EMPTY,
     )
 
 
@@ -4757,14 +5863,14 @@ def _s_BorrowLendTokenState(d: Any) -> BorrowLendTokenState:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_BorrowLendTokenState
     return BorrowLendTokenState(
         borrow=f_borrow,
         supply=f_supply,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "BorrowLendTokenState") if unknown else EMPTY,
     )
 
 
@@ -4802,7 +5908,7 @@ def _s_BorrowLendUserState(d: Any) -> BorrowLendUserState:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_BorrowLendUserState
@@ -4810,7 +5916,7 @@ def _s_BorrowLendUserState(d: Any) -> BorrowLendUserState:
         token_to_state=f_token_to_state,
         health=f_health,
         health_factor=f_health_factor,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "BorrowLendUserState") if unknown else EMPTY,
     )
 
 
@@ -4852,7 +5958,7 @@ def _s_CStakingTransferDelta(d: Any) -> CStakingTransferDelta:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_CStakingTransferDelta
@@ -4861,7 +5967,7 @@ def _s_CStakingTransferDelta(d: Any) -> CStakingTransferDelta:
         amount=f_amount,
         is_deposit=f_is_deposit,
         type=f_type,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "CStakingTransferDelta") if unknown else EMPTY,
     )
 
 
@@ -4871,6 +5977,79 @@ def _u_CStakingTransferDelta(m: CStakingTransferDelta) -> dict[str, Any]:
         "amount": to_wire(m.amount),
         "isDeposit": to_wire(m.is_deposit),
         "type": to_wire(m.type),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_CancelResponse = frozenset(
+    (
+        "type",
+        "data",
+    )
+)
+
+
+def _s_CancelResponse(d: Any) -> CancelResponse:
+    if d.__class__ is not dict:
+        raise Bad("object (CancelResponse)", d)
+    k = ""
+    try:
+        k = "type"
+        f_type = _s_CancelResponseType(d["type"])
+        k = "data"
+        f_data = _s_CancelResponseData(d["data"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None, "missing")
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_CancelResponse
+    return CancelResponse(
+        type=f_type,
+        data=f_data,
+        extra=extra_fields(d, unknown, "CancelResponse") if unknown else EMPTY,
+    )
+
+
+def _u_CancelResponse(m: CancelResponse) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "type": to_wire(m.type),
+        "data": to_wire(m.data),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_CancelResponseData = frozenset(("statuses",))
+
+
+def _s_CancelResponseData(d: Any) -> CancelResponseData:
+    if d.__class__ is not dict:
+        raise Bad("object (CancelResponseData)", d)
+    k = ""
+    try:
+        k = "statuses"
+        f_statuses = _c_list_CancelStatus(d["statuses"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None, "missing")
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_CancelResponseData
+    return CancelResponseData(
+        statuses=f_statuses,
+        extra=extra_fields(d, unknown, "CancelResponseData") if unknown else EMPTY,
+    )
+
+
+def _u_CancelResponseData(m: CancelResponseData) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "statuses": to_wire(m.statuses),
     }
     out.update(m.extra)
     return out
@@ -4921,7 +6100,7 @@ def _s_Candle(d: Any) -> Candle:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_Candle
@@ -4936,7 +6115,7 @@ def _s_Candle(d: Any) -> Candle:
         low=f_low,
         volume=f_volume,
         trades=f_trades,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "Candle") if unknown else EMPTY,
     )
 
 
@@ -4992,7 +6171,7 @@ def _s_ClearinghouseState(d: Any) -> ClearinghouseState:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_ClearinghouseState
@@ -5003,7 +6182,7 @@ def _s_ClearinghouseState(d: Any) -> ClearinghouseState:
         withdrawable=f_withdrawable,
         asset_positions=f_asset_positions,
         time=f_time,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "ClearinghouseState") if unknown else EMPTY,
     )
 
 
@@ -5047,7 +6226,7 @@ def _s_ClearinghouseStateMessage(d: Any) -> ClearinghouseStateMessage:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_ClearinghouseStateMessage
@@ -5055,7 +6234,7 @@ def _s_ClearinghouseStateMessage(d: Any) -> ClearinghouseStateMessage:
         dex=f_dex,
         user=f_user,
         clearinghouse_state=f_clearinghouse_state,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "ClearinghouseStateMessage") if unknown else EMPTY,
     )
 
 
@@ -5066,6 +6245,47 @@ def _u_ClearinghouseStateMessage(m: ClearinghouseStateMessage) -> dict[str, Any]
     }
     if m.dex is not None:
         out["dex"] = to_wire(m.dex)
+    out.update(m.extra)
+    return out
+
+
+_K_CreatedResponse = frozenset(
+    (
+        "type",
+        "data",
+    )
+)
+
+
+def _s_CreatedResponse(d: Any) -> CreatedResponse:
+    if d.__class__ is not dict:
+        raise Bad("object (CreatedResponse)", d)
+    k = ""
+    try:
+        k = "type"
+        f_type = _s_CreatedResponseType(d["type"])
+        k = "data"
+        f_data = to_str(d["data"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None, "missing")
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_CreatedResponse
+    return CreatedResponse(
+        type=f_type,
+        data=f_data,
+        extra=extra_fields(d, unknown, "CreatedResponse") if unknown else EMPTY,
+    )
+
+
+def _u_CreatedResponse(m: CreatedResponse) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "type": to_wire(m.type),
+        "data": to_wire(m.data),
+    }
     out.update(m.extra)
     return out
 
@@ -5094,7 +6314,7 @@ def _s_CumFunding(d: Any) -> CumFunding:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_CumFunding
@@ -5102,7 +6322,7 @@ def _s_CumFunding(d: Any) -> CumFunding:
         all_time=f_all_time,
         since_open=f_since_open,
         since_change=f_since_change,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "CumFunding") if unknown else EMPTY,
     )
 
 
@@ -5143,7 +6363,7 @@ def _s_DailyUserVolume(d: Any) -> DailyUserVolume:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_DailyUserVolume
@@ -5152,7 +6372,7 @@ def _s_DailyUserVolume(d: Any) -> DailyUserVolume:
         user_cross=f_user_cross,
         user_add=f_user_add,
         exchange=f_exchange,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "DailyUserVolume") if unknown else EMPTY,
     )
 
 
@@ -5162,6 +6382,38 @@ def _u_DailyUserVolume(m: DailyUserVolume) -> dict[str, Any]:
         "userCross": to_wire(m.user_cross),
         "userAdd": to_wire(m.user_add),
         "exchange": to_wire(m.exchange),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_DefaultResponse = frozenset(("type",))
+
+
+def _s_DefaultResponse(d: Any) -> DefaultResponse:
+    if d.__class__ is not dict:
+        raise Bad("object (DefaultResponse)", d)
+    k = ""
+    try:
+        k = "type"
+        f_type = _s_DefaultResponseType(d["type"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None, "missing")
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_DefaultResponse
+    return DefaultResponse(
+        type=f_type,
+        extra=extra_fields(d, unknown, "DefaultResponse") if unknown else EMPTY,
+    )
+
+
+def _u_DefaultResponse(m: DefaultResponse) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "type": to_wire(m.type),
     }
     out.update(m.extra)
     return out
@@ -5192,7 +6444,7 @@ def _s_Delegation(d: Any) -> Delegation:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_Delegation
@@ -5200,7 +6452,7 @@ def _s_Delegation(d: Any) -> Delegation:
         validator=f_validator,
         amount=f_amount,
         locked_until_timestamp=f_locked_until_timestamp,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "Delegation") if unknown else EMPTY,
     )
 
 
@@ -5239,7 +6491,7 @@ def _s_DelegatorEvent(d: Any) -> DelegatorEvent:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_DelegatorEvent
@@ -5247,7 +6499,7 @@ def _s_DelegatorEvent(d: Any) -> DelegatorEvent:
         time=f_time,
         hash=f_hash,
         delta=f_delta,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "DelegatorEvent") if unknown else EMPTY,
     )
 
 
@@ -5285,7 +6537,7 @@ def _s_DelegatorReward(d: Any) -> DelegatorReward:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_DelegatorReward
@@ -5293,7 +6545,7 @@ def _s_DelegatorReward(d: Any) -> DelegatorReward:
         time=f_time,
         source=f_source,
         total_amount=f_total_amount,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "DelegatorReward") if unknown else EMPTY,
     )
 
 
@@ -5334,7 +6586,7 @@ def _s_DelegatorSummary(d: Any) -> DelegatorSummary:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_DelegatorSummary
@@ -5343,7 +6595,7 @@ def _s_DelegatorSummary(d: Any) -> DelegatorSummary:
         undelegated=f_undelegated,
         total_pending_withdrawal=f_total_pending_withdrawal,
         n_pending_withdrawals=f_n_pending_withdrawals,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "DelegatorSummary") if unknown else EMPTY,
     )
 
 
@@ -5390,7 +6642,7 @@ def _s_DeployAuctionStatus(d: Any) -> DeployAuctionStatus:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_DeployAuctionStatus
@@ -5400,7 +6652,7 @@ def _s_DeployAuctionStatus(d: Any) -> DeployAuctionStatus:
         start_gas=f_start_gas,
         current_gas=f_current_gas,
         end_gas=f_end_gas,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "DeployAuctionStatus") if unknown else EMPTY,
     )
 
 
@@ -5442,7 +6694,7 @@ def _s_DeployGasAuctionDelta(d: Any) -> DeployGasAuctionDelta:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_DeployGasAuctionDelta
@@ -5450,7 +6702,7 @@ def _s_DeployGasAuctionDelta(d: Any) -> DeployGasAuctionDelta:
         token=f_token,
         amount=f_amount,
         type=f_type,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "DeployGasAuctionDelta") if unknown else EMPTY,
     )
 
 
@@ -5485,14 +6737,14 @@ def _s_DepositDelta(d: Any) -> DepositDelta:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_DepositDelta
     return DepositDelta(
         usdc=f_usdc,
         type=f_type,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "DepositDelta") if unknown else EMPTY,
     )
 
 
@@ -5526,14 +6778,14 @@ def _s_EvmContract(d: Any) -> EvmContract:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_EvmContract
     return EvmContract(
         address=f_address,
         evm_extra_wei_decimals=f_evm_extra_wei_decimals,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "EvmContract") if unknown else EMPTY,
     )
 
 
@@ -5570,7 +6822,7 @@ def _s_EvmEscrow(d: Any) -> EvmEscrow:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_EvmEscrow
@@ -5578,7 +6830,7 @@ def _s_EvmEscrow(d: Any) -> EvmEscrow:
         coin=f_coin,
         token=f_token,
         total=f_total,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "EvmEscrow") if unknown else EMPTY,
     )
 
 
@@ -5614,14 +6866,14 @@ def _s_ExchangeStatus(d: Any) -> ExchangeStatus:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_ExchangeStatus
     return ExchangeStatus(
         time=f_time,
         special_statuses=f_special_statuses,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "ExchangeStatus") if unknown else EMPTY,
     )
 
 
@@ -5668,7 +6920,7 @@ def _s_ExplorerBlock(d: Any) -> ExplorerBlock:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_ExplorerBlock
@@ -5679,7 +6931,7 @@ def _s_ExplorerBlock(d: Any) -> ExplorerBlock:
         num_txs=f_num_txs,
         proposer=f_proposer,
         txs=f_txs,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "ExplorerBlock") if unknown else EMPTY,
     )
 
 
@@ -5726,7 +6978,7 @@ def _s_ExplorerBlockSummary(d: Any) -> ExplorerBlockSummary:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_ExplorerBlockSummary
@@ -5736,7 +6988,7 @@ def _s_ExplorerBlockSummary(d: Any) -> ExplorerBlockSummary:
         height=f_height,
         num_txs=f_num_txs,
         proposer=f_proposer,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "ExplorerBlockSummary") if unknown else EMPTY,
     )
 
 
@@ -5786,7 +7038,7 @@ def _s_ExplorerTx(d: Any) -> ExplorerTx:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_ExplorerTx
@@ -5797,7 +7049,7 @@ def _s_ExplorerTx(d: Any) -> ExplorerTx:
         hash=f_hash,
         time=f_time,
         user=f_user,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "ExplorerTx") if unknown else EMPTY,
     )
 
 
@@ -5840,7 +7092,7 @@ def _s_ExtraAgent(d: Any) -> ExtraAgent:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_ExtraAgent
@@ -5848,7 +7100,7 @@ def _s_ExtraAgent(d: Any) -> ExtraAgent:
         name=f_name,
         address=f_address,
         valid_until=f_valid_until,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "ExtraAgent") if unknown else EMPTY,
     )
 
 
@@ -5859,6 +7111,50 @@ def _u_ExtraAgent(m: ExtraAgent) -> dict[str, Any]:
     }
     if m.valid_until is not None:
         out["validUntil"] = to_wire(m.valid_until)
+    out.update(m.extra)
+    return out
+
+
+_K_FastAssetCtx = frozenset(
+    (
+        "markPx",
+        "midPx",
+    )
+)
+
+
+def _s_FastAssetCtx(d: Any) -> FastAssetCtx:
+    if d.__class__ is not dict:
+        raise Bad("object (FastAssetCtx)", d)
+    k = ""
+    try:
+        k = "markPx"
+        v = d.get("markPx")
+        f_mark_px = None if v is None else to_decimal(v)
+        k = "midPx"
+        v = d.get("midPx")
+        f_mid_px = None if v is None else to_decimal(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None, "missing")
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_FastAssetCtx
+    return FastAssetCtx(
+        mark_px=f_mark_px,
+        mid_px=f_mid_px,
+        extra=extra_fields(d, unknown, "FastAssetCtx") if unknown else EMPTY,
+    )
+
+
+def _u_FastAssetCtx(m: FastAssetCtx) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if m.mark_px is not None:
+        out["markPx"] = to_wire(m.mark_px)
+    if m.mid_px is not None:
+        out["midPx"] = to_wire(m.mid_px)
     out.update(m.extra)
     return out
 
@@ -5900,7 +7196,7 @@ def _s_FeeSchedule(d: Any) -> FeeSchedule:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_FeeSchedule
@@ -5912,7 +7208,7 @@ def _s_FeeSchedule(d: Any) -> FeeSchedule:
         tiers=f_tiers,
         referral_discount=f_referral_discount,
         staking_discount_tiers=f_staking_discount_tiers,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "FeeSchedule") if unknown else EMPTY,
     )
 
 
@@ -5952,14 +7248,14 @@ def _s_FeeTiers(d: Any) -> FeeTiers:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_FeeTiers
     return FeeTiers(
         vip=f_vip,
         mm=f_mm,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "FeeTiers") if unknown else EMPTY,
     )
 
 
@@ -5989,7 +7285,7 @@ def _s_FillLiquidation(d: Any) -> FillLiquidation:
         k = "markPx"
         f_mark_px = to_decimal(d["markPx"])
         k = "method"
-        f_method = to_str(d["method"])
+        f_method = _s_LiquidationMethod(d["method"])
         k = "liquidatedUser"
         v = d.get("liquidatedUser")
         f_liquidated_user = None if v is None else to_str(v)
@@ -5997,7 +7293,7 @@ def _s_FillLiquidation(d: Any) -> FillLiquidation:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_FillLiquidation
@@ -6005,7 +7301,7 @@ def _s_FillLiquidation(d: Any) -> FillLiquidation:
         liquidated_user=f_liquidated_user,
         mark_px=f_mark_px,
         method=f_method,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "FillLiquidation") if unknown else EMPTY,
     )
 
 
@@ -6016,6 +7312,59 @@ def _u_FillLiquidation(m: FillLiquidation) -> dict[str, Any]:
     }
     if m.liquidated_user is not None:
         out["liquidatedUser"] = to_wire(m.liquidated_user)
+    out.update(m.extra)
+    return out
+
+
+_K_FilledOrder = frozenset(
+    (
+        "totalSz",
+        "avgPx",
+        "oid",
+        "cloid",
+    )
+)
+
+
+def _s_FilledOrder(d: Any) -> FilledOrder:
+    if d.__class__ is not dict:
+        raise Bad("object (FilledOrder)", d)
+    k = ""
+    try:
+        k = "totalSz"
+        f_total_sz = to_udecimal(d["totalSz"])
+        k = "avgPx"
+        f_avg_px = to_udecimal(d["avgPx"])
+        k = "oid"
+        f_oid = to_uint(d["oid"])
+        k = "cloid"
+        v = d.get("cloid")
+        f_cloid = None if v is None else to_str(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None, "missing")
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_FilledOrder
+    return FilledOrder(
+        total_sz=f_total_sz,
+        avg_px=f_avg_px,
+        oid=f_oid,
+        cloid=f_cloid,
+        extra=extra_fields(d, unknown, "FilledOrder") if unknown else EMPTY,
+    )
+
+
+def _u_FilledOrder(m: FilledOrder) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "totalSz": to_wire(m.total_sz),
+        "avgPx": to_wire(m.avg_px),
+        "oid": to_wire(m.oid),
+    }
+    if m.cloid is not None:
+        out["cloid"] = to_wire(m.cloid)
     out.update(m.extra)
     return out
 
@@ -6050,7 +7399,7 @@ def _s_FrontendOpenOrder(d: Any) -> FrontendOpenOrder:
         k = "coin"
         f_coin = to_str(d["coin"])
         k = "side"
-        f_side = to_str(d["side"])
+        f_side = _s_Side(d["side"])
         k = "limitPx"
         f_limit_px = to_decimal(d["limitPx"])
         k = "sz"
@@ -6082,10 +7431,10 @@ def _s_FrontendOpenOrder(d: Any) -> FrontendOpenOrder:
         f_reduce_only = None if v is None else to_bool(v)
         k = "orderType"
         v = d.get("orderType")
-        f_order_type = None if v is None else to_str(v)
+        f_order_type = None if v is None else _s_OrderType(v)
         k = "tif"
         v = d.get("tif")
-        f_tif = None if v is None else to_str(v)
+        f_tif = None if v is None else _s_Tif(v)
         k = "cloid"
         v = d.get("cloid")
         f_cloid = None if v is None else to_str(v)
@@ -6093,7 +7442,7 @@ def _s_FrontendOpenOrder(d: Any) -> FrontendOpenOrder:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_FrontendOpenOrder
@@ -6114,7 +7463,7 @@ def _s_FrontendOpenOrder(d: Any) -> FrontendOpenOrder:
         order_type=f_order_type,
         tif=f_tif,
         cloid=f_cloid,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "FrontendOpenOrder") if unknown else EMPTY,
     )
 
 
@@ -6190,7 +7539,7 @@ def _s_FundingDelta(d: Any) -> FundingDelta:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_FundingDelta
@@ -6202,7 +7551,7 @@ def _s_FundingDelta(d: Any) -> FundingDelta:
         n_samples=f_n_samples,
         time=f_time,
         type=f_type,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "FundingDelta") if unknown else EMPTY,
     )
 
 
@@ -6250,7 +7599,7 @@ def _s_FundingHistoryEntry(d: Any) -> FundingHistoryEntry:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_FundingHistoryEntry
@@ -6259,7 +7608,7 @@ def _s_FundingHistoryEntry(d: Any) -> FundingHistoryEntry:
         funding_rate=f_funding_rate,
         premium=f_premium,
         time=f_time,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "FundingHistoryEntry") if unknown else EMPTY,
     )
 
 
@@ -6298,7 +7647,7 @@ def _s_FundingUpdate(d: Any) -> FundingUpdate:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_FundingUpdate
@@ -6306,7 +7655,7 @@ def _s_FundingUpdate(d: Any) -> FundingUpdate:
         time=f_time,
         hash=f_hash,
         delta=f_delta,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "FundingUpdate") if unknown else EMPTY,
     )
 
 
@@ -6351,7 +7700,7 @@ def _s_InternalTransferDelta(d: Any) -> InternalTransferDelta:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_InternalTransferDelta
@@ -6361,7 +7710,7 @@ def _s_InternalTransferDelta(d: Any) -> InternalTransferDelta:
         destination=f_destination,
         fee=f_fee,
         type=f_type,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "InternalTransferDelta") if unknown else EMPTY,
     )
 
 
@@ -6392,13 +7741,13 @@ def _s_IsolatedPositionIndex(d: Any) -> IsolatedPositionIndex:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_IsolatedPositionIndex
     return IsolatedPositionIndex(
         asset=f_asset,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "IsolatedPositionIndex") if unknown else EMPTY,
     )
 
 
@@ -6416,6 +7765,7 @@ _K_L2Book = frozenset(
         "time",
         "levels",
         "spread",
+        "fast",
     )
 )
 
@@ -6434,11 +7784,14 @@ def _s_L2Book(d: Any) -> L2Book:
         k = "spread"
         v = d.get("spread")
         f_spread = None if v is None else to_decimal(v)
+        k = "fast"
+        v = d.get("fast")
+        f_fast = None if v is None else to_bool(v)
     except Bad as exc:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_L2Book
@@ -6447,7 +7800,8 @@ def _s_L2Book(d: Any) -> L2Book:
         time=f_time,
         levels=f_levels,
         spread=f_spread,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        fast=f_fast,
+        extra=extra_fields(d, unknown, "L2Book") if unknown else EMPTY,
     )
 
 
@@ -6459,6 +7813,8 @@ def _u_L2Book(m: L2Book) -> dict[str, Any]:
     }
     if m.spread is not None:
         out["spread"] = to_wire(m.spread)
+    if m.fast is not None:
+        out["fast"] = to_wire(m.fast)
     out.update(m.extra)
     return out
 
@@ -6487,7 +7843,7 @@ def _s_L2Level(d: Any) -> L2Level:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_L2Level
@@ -6495,7 +7851,7 @@ def _s_L2Level(d: Any) -> L2Level:
         px=f_px,
         sz=f_sz,
         n=f_n,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "L2Level") if unknown else EMPTY,
     )
 
 
@@ -6523,13 +7879,13 @@ def _s_Leaderboard(d: Any) -> Leaderboard:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_Leaderboard
     return Leaderboard(
         leaderboard_rows=f_leaderboard_rows,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "Leaderboard") if unknown else EMPTY,
     )
 
 
@@ -6575,7 +7931,7 @@ def _s_LeaderboardRow(d: Any) -> LeaderboardRow:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_LeaderboardRow
@@ -6585,7 +7941,7 @@ def _s_LeaderboardRow(d: Any) -> LeaderboardRow:
         window_performances=f_window_performances,
         prize=f_prize,
         display_name=f_display_name,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "LeaderboardRow") if unknown else EMPTY,
     )
 
 
@@ -6626,14 +7982,14 @@ def _s_LeadingVault(d: Any) -> LeadingVault:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_LeadingVault
     return LeadingVault(
         address=f_address,
         name=f_name,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "LeadingVault") if unknown else EMPTY,
     )
 
 
@@ -6670,7 +8026,7 @@ def _s_LedgerUpdate(d: Any) -> LedgerUpdate:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_LedgerUpdate
@@ -6678,7 +8034,7 @@ def _s_LedgerUpdate(d: Any) -> LedgerUpdate:
         time=f_time,
         hash=f_hash,
         delta=f_delta,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "LedgerUpdate") if unknown else EMPTY,
     )
 
 
@@ -6721,7 +8077,7 @@ def _s_LegalCheck(d: Any) -> LegalCheck:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_LegalCheck
@@ -6730,7 +8086,7 @@ def _s_LegalCheck(d: Any) -> LegalCheck:
         accepted_terms=f_accepted_terms,
         user_allowed=f_user_allowed,
         restrictions=f_restrictions,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "LegalCheck") if unknown else EMPTY,
     )
 
 
@@ -6762,7 +8118,7 @@ def _s_Leverage(d: Any) -> Leverage:
     k = ""
     try:
         k = "type"
-        f_type = to_str(d["type"])
+        f_type = _s_LeverageType(d["type"])
         k = "value"
         f_value = to_int(d["value"])
         k = "rawUsd"
@@ -6772,7 +8128,7 @@ def _s_Leverage(d: Any) -> Leverage:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_Leverage
@@ -6780,7 +8136,7 @@ def _s_Leverage(d: Any) -> Leverage:
         type=f_type,
         value=f_value,
         raw_usd=f_raw_usd,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "Leverage") if unknown else EMPTY,
     )
 
 
@@ -6819,7 +8175,7 @@ def _s_LiquidatablePosition(d: Any) -> LiquidatablePosition:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_LiquidatablePosition
@@ -6827,7 +8183,7 @@ def _s_LiquidatablePosition(d: Any) -> LiquidatablePosition:
         user=f_user,
         position_index=f_position_index,
         margin_available=f_margin_available,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "LiquidatablePosition") if unknown else EMPTY,
     )
 
 
@@ -6864,14 +8220,14 @@ def _s_LiquidatablePositionIndex(d: Any) -> LiquidatablePositionIndex:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_LiquidatablePositionIndex
     return LiquidatablePositionIndex(
         isolated=f_isolated,
         cross=f_cross,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "LiquidatablePositionIndex") if unknown else EMPTY,
     )
 
 
@@ -6906,14 +8262,14 @@ def _s_LiquidatedPosition(d: Any) -> LiquidatedPosition:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_LiquidatedPosition
     return LiquidatedPosition(
         coin=f_coin,
         szi=f_szi,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "LiquidatedPosition") if unknown else EMPTY,
     )
 
 
@@ -6947,7 +8303,7 @@ def _s_LiquidationDelta(d: Any) -> LiquidationDelta:
         k = "accountValue"
         f_account_value = to_decimal(d["accountValue"])
         k = "leverageType"
-        f_leverage_type = to_str(d["leverageType"])
+        f_leverage_type = _s_MarginMode(d["leverageType"])
         k = "liquidatedPositions"
         f_liquidated_positions = _c_list_LiquidatedPosition(d["liquidatedPositions"])
         k = "type"
@@ -6956,7 +8312,7 @@ def _s_LiquidationDelta(d: Any) -> LiquidationDelta:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_LiquidationDelta
@@ -6966,7 +8322,7 @@ def _s_LiquidationDelta(d: Any) -> LiquidationDelta:
         leverage_type=f_leverage_type,
         liquidated_positions=f_liquidated_positions,
         type=f_type,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "LiquidationDelta") if unknown else EMPTY,
     )
 
 
@@ -7009,7 +8365,7 @@ def _s_MarginSummary(d: Any) -> MarginSummary:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_MarginSummary
@@ -7018,7 +8374,7 @@ def _s_MarginSummary(d: Any) -> MarginSummary:
         total_ntl_pos=f_total_ntl_pos,
         total_raw_usd=f_total_raw_usd,
         total_margin_used=f_total_margin_used,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "MarginSummary") if unknown else EMPTY,
     )
 
 
@@ -7054,14 +8410,14 @@ def _s_MarginTable(d: Any) -> MarginTable:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_MarginTable
     return MarginTable(
         description=f_description,
         margin_tiers=f_margin_tiers,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "MarginTable") if unknown else EMPTY,
     )
 
 
@@ -7095,14 +8451,14 @@ def _s_MarginTier(d: Any) -> MarginTier:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_MarginTier
     return MarginTier(
         lower_bound=f_lower_bound,
         max_leverage=f_max_leverage,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "MarginTier") if unknown else EMPTY,
     )
 
 
@@ -7136,14 +8492,14 @@ def _s_MmFeeTier(d: Any) -> MmFeeTier:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_MmFeeTier
     return MmFeeTier(
         maker_fraction_cutoff=f_maker_fraction_cutoff,
         add=f_add,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "MmFeeTier") if unknown else EMPTY,
     )
 
 
@@ -7177,14 +8533,14 @@ def _s_MultiSigSigners(d: Any) -> MultiSigSigners:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_MultiSigSigners
     return MultiSigSigners(
         authorized_users=f_authorized_users,
         threshold=f_threshold,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "MultiSigSigners") if unknown else EMPTY,
     )
 
 
@@ -7218,14 +8574,14 @@ def _s_NonUserCancel(d: Any) -> NonUserCancel:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_NonUserCancel
     return NonUserCancel(
         coin=f_coin,
         oid=f_oid,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "NonUserCancel") if unknown else EMPTY,
     )
 
 
@@ -7252,13 +8608,13 @@ def _s_NotificationMessage(d: Any) -> NotificationMessage:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_NotificationMessage
     return NotificationMessage(
         notification=f_notification,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "NotificationMessage") if unknown else EMPTY,
     )
 
 
@@ -7293,7 +8649,7 @@ def _s_OpenOrder(d: Any) -> OpenOrder:
         k = "coin"
         f_coin = to_str(d["coin"])
         k = "side"
-        f_side = to_str(d["side"])
+        f_side = _s_Side(d["side"])
         k = "limitPx"
         f_limit_px = to_decimal(d["limitPx"])
         k = "sz"
@@ -7315,7 +8671,7 @@ def _s_OpenOrder(d: Any) -> OpenOrder:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_OpenOrder
@@ -7329,7 +8685,7 @@ def _s_OpenOrder(d: Any) -> OpenOrder:
         orig_sz=f_orig_sz,
         cloid=f_cloid,
         reduce_only=f_reduce_only,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "OpenOrder") if unknown else EMPTY,
     )
 
 
@@ -7377,7 +8733,7 @@ def _s_OpenOrdersMessage(d: Any) -> OpenOrdersMessage:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_OpenOrdersMessage
@@ -7385,7 +8741,7 @@ def _s_OpenOrdersMessage(d: Any) -> OpenOrdersMessage:
         dex=f_dex,
         user=f_user,
         orders=f_orders,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "OpenOrdersMessage") if unknown else EMPTY,
     )
 
 
@@ -7396,6 +8752,216 @@ def _u_OpenOrdersMessage(m: OpenOrdersMessage) -> dict[str, Any]:
     }
     if m.dex is not None:
         out["dex"] = to_wire(m.dex)
+    out.update(m.extra)
+    return out
+
+
+_K_OrderFilled = frozenset(("filled",))
+
+
+def _s_OrderFilled(d: Any) -> OrderFilled:
+    if d.__class__ is not dict:
+        raise Bad("object (OrderFilled)", d)
+    k = ""
+    try:
+        k = "filled"
+        f_filled = _s_FilledOrder(d["filled"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None, "missing")
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_OrderFilled
+    return OrderFilled(
+        filled=f_filled,
+        extra=extra_fields(d, unknown, "OrderFilled") if unknown else EMPTY,
+    )
+
+
+def _u_OrderFilled(m: OrderFilled) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "filled": to_wire(m.filled),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_OrderFound = frozenset(
+    (
+        "status",
+        "order",
+    )
+)
+
+
+def _s_OrderFound(d: Any) -> OrderFound:
+    if d.__class__ is not dict:
+        raise Bad("object (OrderFound)", d)
+    k = ""
+    try:
+        k = "status"
+        f_status = to_str(d["status"])
+        k = "order"
+        f_order = _s_OrderStatusEntry(d["order"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None, "missing")
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_OrderFound
+    return OrderFound(
+        status=f_status,
+        order=f_order,
+        extra=extra_fields(d, unknown, "OrderFound") if unknown else EMPTY,
+    )
+
+
+def _u_OrderFound(m: OrderFound) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "status": to_wire(m.status),
+        "order": to_wire(m.order),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_OrderNotFound = frozenset(("status",))
+
+
+def _s_OrderNotFound(d: Any) -> OrderNotFound:
+    if d.__class__ is not dict:
+        raise Bad("object (OrderNotFound)", d)
+    k = ""
+    try:
+        k = "status"
+        f_status = to_str(d["status"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None, "missing")
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_OrderNotFound
+    return OrderNotFound(
+        status=f_status,
+        extra=extra_fields(d, unknown, "OrderNotFound") if unknown else EMPTY,
+    )
+
+
+def _u_OrderNotFound(m: OrderNotFound) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "status": to_wire(m.status),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_OrderResponse = frozenset(
+    (
+        "type",
+        "data",
+    )
+)
+
+
+def _s_OrderResponse(d: Any) -> OrderResponse:
+    if d.__class__ is not dict:
+        raise Bad("object (OrderResponse)", d)
+    k = ""
+    try:
+        k = "type"
+        f_type = _s_OrderResponseType(d["type"])
+        k = "data"
+        f_data = _s_OrderResponseData(d["data"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None, "missing")
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_OrderResponse
+    return OrderResponse(
+        type=f_type,
+        data=f_data,
+        extra=extra_fields(d, unknown, "OrderResponse") if unknown else EMPTY,
+    )
+
+
+def _u_OrderResponse(m: OrderResponse) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "type": to_wire(m.type),
+        "data": to_wire(m.data),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_OrderResponseData = frozenset(("statuses",))
+
+
+def _s_OrderResponseData(d: Any) -> OrderResponseData:
+    if d.__class__ is not dict:
+        raise Bad("object (OrderResponseData)", d)
+    k = ""
+    try:
+        k = "statuses"
+        f_statuses = _c_list_OrderStatus(d["statuses"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None, "missing")
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_OrderResponseData
+    return OrderResponseData(
+        statuses=f_statuses,
+        extra=extra_fields(d, unknown, "OrderResponseData") if unknown else EMPTY,
+    )
+
+
+def _u_OrderResponseData(m: OrderResponseData) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "statuses": to_wire(m.statuses),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_OrderResting = frozenset(("resting",))
+
+
+def _s_OrderResting(d: Any) -> OrderResting:
+    if d.__class__ is not dict:
+        raise Bad("object (OrderResting)", d)
+    k = ""
+    try:
+        k = "resting"
+        f_resting = _s_RestingOrder(d["resting"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None, "missing")
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_OrderResting
+    return OrderResting(
+        resting=f_resting,
+        extra=extra_fields(d, unknown, "OrderResting") if unknown else EMPTY,
+    )
+
+
+def _u_OrderResting(m: OrderResting) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "resting": to_wire(m.resting),
+    }
     out.update(m.extra)
     return out
 
@@ -7417,14 +8983,14 @@ def _s_OrderStatusEntry(d: Any) -> OrderStatusEntry:
         k = "order"
         f_order = _s_FrontendOpenOrder(d["order"])
         k = "status"
-        f_status = to_str(d["status"])
+        f_status = _s_OrderProcessingStatus(d["status"])
         k = "statusTimestamp"
         f_status_timestamp = to_int(d["statusTimestamp"])
     except Bad as exc:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_OrderStatusEntry
@@ -7432,7 +8998,7 @@ def _s_OrderStatusEntry(d: Any) -> OrderStatusEntry:
         order=f_order,
         status=f_status,
         status_timestamp=f_status_timestamp,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "OrderStatusEntry") if unknown else EMPTY,
     )
 
 
@@ -7442,49 +9008,6 @@ def _u_OrderStatusEntry(m: OrderStatusEntry) -> dict[str, Any]:
         "status": to_wire(m.status),
         "statusTimestamp": to_wire(m.status_timestamp),
     }
-    out.update(m.extra)
-    return out
-
-
-_K_OrderStatusResult = frozenset(
-    (
-        "status",
-        "order",
-    )
-)
-
-
-def _s_OrderStatusResult(d: Any) -> OrderStatusResult:
-    if d.__class__ is not dict:
-        raise Bad("object (OrderStatusResult)", d)
-    k = ""
-    try:
-        k = "status"
-        f_status = to_str(d["status"])
-        k = "order"
-        v = d.get("order")
-        f_order = None if v is None else _s_OrderStatusEntry(v)
-    except Bad as exc:
-        exc.path.append(k)
-        raise
-    except KeyError:
-        bad = Bad("required field (missing)", None)
-        bad.path.append(k)
-        raise bad from None
-    unknown = d.keys() - _K_OrderStatusResult
-    return OrderStatusResult(
-        status=f_status,
-        order=f_order,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
-    )
-
-
-def _u_OrderStatusResult(m: OrderStatusResult) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "status": to_wire(m.status),
-    }
-    if m.order is not None:
-        out["order"] = to_wire(m.order)
     out.update(m.extra)
     return out
 
@@ -7506,14 +9029,14 @@ def _s_OrderUpdate(d: Any) -> OrderUpdate:
         k = "order"
         f_order = _s_OpenOrder(d["order"])
         k = "status"
-        f_status = to_str(d["status"])
+        f_status = _s_OrderProcessingStatus(d["status"])
         k = "statusTimestamp"
         f_status_timestamp = to_int(d["statusTimestamp"])
     except Bad as exc:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_OrderUpdate
@@ -7521,7 +9044,7 @@ def _s_OrderUpdate(d: Any) -> OrderUpdate:
         order=f_order,
         status=f_status,
         status_timestamp=f_status_timestamp,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "OrderUpdate") if unknown else EMPTY,
     )
 
 
@@ -7530,6 +9053,38 @@ def _u_OrderUpdate(m: OrderUpdate) -> dict[str, Any]:
         "order": to_wire(m.order),
         "status": to_wire(m.status),
         "statusTimestamp": to_wire(m.status_timestamp),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_OutcomeCreated = frozenset(("outcomeCreated",))
+
+
+def _s_OutcomeCreated(d: Any) -> OutcomeCreated:
+    if d.__class__ is not dict:
+        raise Bad("object (OutcomeCreated)", d)
+    k = ""
+    try:
+        k = "outcomeCreated"
+        f_outcome_created = _s_OutcomeSpec(d["outcomeCreated"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None, "missing")
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_OutcomeCreated
+    return OutcomeCreated(
+        outcome_created=f_outcome_created,
+        extra=extra_fields(d, unknown, "OutcomeCreated") if unknown else EMPTY,
+    )
+
+
+def _u_OutcomeCreated(m: OutcomeCreated) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "outcomeCreated": to_wire(m.outcome_created),
     }
     out.update(m.extra)
     return out
@@ -7556,14 +9111,14 @@ def _s_OutcomeMeta(d: Any) -> OutcomeMeta:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_OutcomeMeta
     return OutcomeMeta(
         outcomes=f_outcomes,
         questions=f_questions,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "OutcomeMeta") if unknown else EMPTY,
     )
 
 
@@ -7572,64 +9127,6 @@ def _u_OutcomeMeta(m: OutcomeMeta) -> dict[str, Any]:
         "outcomes": to_wire(m.outcomes),
         "questions": to_wire(m.questions),
     }
-    out.update(m.extra)
-    return out
-
-
-_K_OutcomeMetaUpdate = frozenset(
-    (
-        "outcomeCreated",
-        "outcomeSettled",
-        "questionUpdated",
-        "questionSettled",
-    )
-)
-
-
-def _s_OutcomeMetaUpdate(d: Any) -> OutcomeMetaUpdate:
-    if d.__class__ is not dict:
-        raise Bad("object (OutcomeMetaUpdate)", d)
-    k = ""
-    try:
-        k = "outcomeCreated"
-        v = d.get("outcomeCreated")
-        f_outcome_created = None if v is None else _s_OutcomeSpec(v)
-        k = "outcomeSettled"
-        v = d.get("outcomeSettled")
-        f_outcome_settled = None if v is None else _s_OutcomeSettledUpdate(v)
-        k = "questionUpdated"
-        v = d.get("questionUpdated")
-        f_question_updated = None if v is None else _s_OutcomeQuestion(v)
-        k = "questionSettled"
-        v = d.get("questionSettled")
-        f_question_settled = None if v is None else _s_QuestionSettledUpdate(v)
-    except Bad as exc:
-        exc.path.append(k)
-        raise
-    except KeyError:
-        bad = Bad("required field (missing)", None)
-        bad.path.append(k)
-        raise bad from None
-    unknown = d.keys() - _K_OutcomeMetaUpdate
-    return OutcomeMetaUpdate(
-        outcome_created=f_outcome_created,
-        outcome_settled=f_outcome_settled,
-        question_updated=f_question_updated,
-        question_settled=f_question_settled,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
-    )
-
-
-def _u_OutcomeMetaUpdate(m: OutcomeMetaUpdate) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if m.outcome_created is not None:
-        out["outcomeCreated"] = to_wire(m.outcome_created)
-    if m.outcome_settled is not None:
-        out["outcomeSettled"] = to_wire(m.outcome_settled)
-    if m.question_updated is not None:
-        out["questionUpdated"] = to_wire(m.question_updated)
-    if m.question_settled is not None:
-        out["questionSettled"] = to_wire(m.question_settled)
     out.update(m.extra)
     return out
 
@@ -7648,13 +9145,13 @@ def _s_OutcomeMetaUpdatesMessage(d: Any) -> OutcomeMetaUpdatesMessage:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_OutcomeMetaUpdatesMessage
     return OutcomeMetaUpdatesMessage(
         updates=f_updates,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "OutcomeMetaUpdatesMessage") if unknown else EMPTY,
     )
 
 
@@ -7701,7 +9198,7 @@ def _s_OutcomeQuestion(d: Any) -> OutcomeQuestion:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_OutcomeQuestion
@@ -7712,7 +9209,7 @@ def _s_OutcomeQuestion(d: Any) -> OutcomeQuestion:
         fallback_outcome=f_fallback_outcome,
         named_outcomes=f_named_outcomes,
         settled_named_outcomes=f_settled_named_outcomes,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "OutcomeQuestion") if unknown else EMPTY,
     )
 
 
@@ -7731,6 +9228,38 @@ def _u_OutcomeQuestion(m: OutcomeQuestion) -> dict[str, Any]:
     return out
 
 
+_K_OutcomeSettled = frozenset(("outcomeSettled",))
+
+
+def _s_OutcomeSettled(d: Any) -> OutcomeSettled:
+    if d.__class__ is not dict:
+        raise Bad("object (OutcomeSettled)", d)
+    k = ""
+    try:
+        k = "outcomeSettled"
+        f_outcome_settled = _s_OutcomeSettledUpdate(d["outcomeSettled"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None, "missing")
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_OutcomeSettled
+    return OutcomeSettled(
+        outcome_settled=f_outcome_settled,
+        extra=extra_fields(d, unknown, "OutcomeSettled") if unknown else EMPTY,
+    )
+
+
+def _u_OutcomeSettled(m: OutcomeSettled) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "outcomeSettled": to_wire(m.outcome_settled),
+    }
+    out.update(m.extra)
+    return out
+
+
 _K_OutcomeSettledUpdate = frozenset(("outcome",))
 
 
@@ -7745,13 +9274,13 @@ def _s_OutcomeSettledUpdate(d: Any) -> OutcomeSettledUpdate:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_OutcomeSettledUpdate
     return OutcomeSettledUpdate(
         outcome=f_outcome,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "OutcomeSettledUpdate") if unknown else EMPTY,
     )
 
 
@@ -7785,14 +9314,14 @@ def _s_OutcomeSideSpec(d: Any) -> OutcomeSideSpec:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_OutcomeSideSpec
     return OutcomeSideSpec(
         name=f_name,
         token=f_token,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "OutcomeSideSpec") if unknown else EMPTY,
     )
 
 
@@ -7841,7 +9370,7 @@ def _s_OutcomeSpec(d: Any) -> OutcomeSpec:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_OutcomeSpec
@@ -7852,7 +9381,7 @@ def _s_OutcomeSpec(d: Any) -> OutcomeSpec:
         side_specs=f_side_specs,
         quote_token=f_quote_token,
         deployer=f_deployer,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "OutcomeSpec") if unknown else EMPTY,
     )
 
 
@@ -7901,7 +9430,7 @@ def _s_OutcomeTemplate(d: Any) -> OutcomeTemplate:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_OutcomeTemplate
@@ -7911,7 +9440,7 @@ def _s_OutcomeTemplate(d: Any) -> OutcomeTemplate:
         name=f_name,
         description=f_description,
         keywords=f_keywords,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "OutcomeTemplate") if unknown else EMPTY,
     )
 
 
@@ -7942,13 +9471,13 @@ def _s_OutcomeTemplateRole(d: Any) -> OutcomeTemplateRole:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_OutcomeTemplateRole
     return OutcomeTemplateRole(
         standalone_outcome=f_standalone_outcome,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "OutcomeTemplateRole") if unknown else EMPTY,
     )
 
 
@@ -7990,7 +9519,7 @@ def _s_PerpAnnotation(d: Any) -> PerpAnnotation:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_PerpAnnotation
@@ -7999,7 +9528,7 @@ def _s_PerpAnnotation(d: Any) -> PerpAnnotation:
         description=f_description,
         display_name=f_display_name,
         keywords=f_keywords,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "PerpAnnotation") if unknown else EMPTY,
     )
 
 
@@ -8066,7 +9595,7 @@ def _s_PerpAssetCtx(d: Any) -> PerpAssetCtx:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_PerpAssetCtx
@@ -8081,7 +9610,7 @@ def _s_PerpAssetCtx(d: Any) -> PerpAssetCtx:
         oracle_px=f_oracle_px,
         impact_pxs=f_impact_pxs,
         day_base_vlm=f_day_base_vlm,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "PerpAssetCtx") if unknown else EMPTY,
     )
 
 
@@ -8155,7 +9684,7 @@ def _s_PerpAssetInfo(d: Any) -> PerpAssetInfo:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_PerpAssetInfo
@@ -8169,7 +9698,7 @@ def _s_PerpAssetInfo(d: Any) -> PerpAssetInfo:
         margin_mode=f_margin_mode,
         growth_mode=f_growth_mode,
         last_growth_mode_change_time=f_last_growth_mode_change_time,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "PerpAssetInfo") if unknown else EMPTY,
     )
 
 
@@ -8222,7 +9751,7 @@ def _s_PerpConciseAnnotation(d: Any) -> PerpConciseAnnotation:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_PerpConciseAnnotation
@@ -8230,7 +9759,7 @@ def _s_PerpConciseAnnotation(d: Any) -> PerpConciseAnnotation:
         category=f_category,
         display_name=f_display_name,
         keywords=f_keywords,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "PerpConciseAnnotation") if unknown else EMPTY,
     )
 
 
@@ -8304,7 +9833,7 @@ def _s_PerpDex(d: Any) -> PerpDex:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_PerpDex
@@ -8320,7 +9849,7 @@ def _s_PerpDex(d: Any) -> PerpDex:
         last_deployer_fee_scale_change_time=f_last_deployer_fee_scale_change_time,
         asset_to_funding_multiplier=f_asset_to_funding_multiplier,
         asset_to_funding_interest_rate=f_asset_to_funding_interest_rate,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "PerpDex") if unknown else EMPTY,
     )
 
 
@@ -8379,7 +9908,7 @@ def _s_PerpDexLimits(d: Any) -> PerpDexLimits:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_PerpDexLimits
@@ -8388,7 +9917,7 @@ def _s_PerpDexLimits(d: Any) -> PerpDexLimits:
         oi_sz_cap_per_perp=f_oi_sz_cap_per_perp,
         max_transfer_ntl=f_max_transfer_ntl,
         coin_to_oi_cap=f_coin_to_oi_cap,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "PerpDexLimits") if unknown else EMPTY,
     )
 
 
@@ -8417,13 +9946,13 @@ def _s_PerpDexStatus(d: Any) -> PerpDexStatus:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_PerpDexStatus
     return PerpDexStatus(
         total_net_deposit=f_total_net_deposit,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "PerpDexStatus") if unknown else EMPTY,
     )
 
 
@@ -8461,7 +9990,7 @@ def _s_PerpMeta(d: Any) -> PerpMeta:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_PerpMeta
@@ -8469,7 +9998,7 @@ def _s_PerpMeta(d: Any) -> PerpMeta:
         universe=f_universe,
         margin_tables=f_margin_tables,
         collateral_token=f_collateral_token,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "PerpMeta") if unknown else EMPTY,
     )
 
 
@@ -8509,7 +10038,7 @@ def _s_PortfolioPeriod(d: Any) -> PortfolioPeriod:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_PortfolioPeriod
@@ -8517,7 +10046,7 @@ def _s_PortfolioPeriod(d: Any) -> PortfolioPeriod:
         account_value_history=f_account_value_history,
         pnl_history=f_pnl_history,
         vlm=f_vlm,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "PortfolioPeriod") if unknown else EMPTY,
     )
 
 
@@ -8587,7 +10116,7 @@ def _s_Position(d: Any) -> Position:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_Position
@@ -8604,7 +10133,7 @@ def _s_Position(d: Any) -> Position:
         max_leverage=f_max_leverage,
         cum_funding=f_cum_funding,
         max_trade_szs=f_max_trade_szs,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "Position") if unknown else EMPTY,
     )
 
 
@@ -8659,7 +10188,7 @@ def _s_PreTransferCheck(d: Any) -> PreTransferCheck:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_PreTransferCheck
@@ -8668,7 +10197,7 @@ def _s_PreTransferCheck(d: Any) -> PreTransferCheck:
         is_sanctioned=f_is_sanctioned,
         user_exists=f_user_exists,
         user_has_sent_tx=f_user_has_sent_tx,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "PreTransferCheck") if unknown else EMPTY,
     )
 
 
@@ -8708,7 +10237,7 @@ def _s_PredictedFunding(d: Any) -> PredictedFunding:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_PredictedFunding
@@ -8716,7 +10245,7 @@ def _s_PredictedFunding(d: Any) -> PredictedFunding:
         funding_rate=f_funding_rate,
         next_funding_time=f_next_funding_time,
         funding_interval_hours=f_funding_interval_hours,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "PredictedFunding") if unknown else EMPTY,
     )
 
 
@@ -8754,14 +10283,14 @@ def _s_QuestionRef(d: Any) -> QuestionRef:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_QuestionRef
     return QuestionRef(
         active=f_active,
         settled=f_settled,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "QuestionRef") if unknown else EMPTY,
     )
 
 
@@ -8771,6 +10300,38 @@ def _u_QuestionRef(m: QuestionRef) -> dict[str, Any]:
         out["active"] = to_wire(m.active)
     if m.settled is not None:
         out["settled"] = to_wire(m.settled)
+    out.update(m.extra)
+    return out
+
+
+_K_QuestionSettled = frozenset(("questionSettled",))
+
+
+def _s_QuestionSettled(d: Any) -> QuestionSettled:
+    if d.__class__ is not dict:
+        raise Bad("object (QuestionSettled)", d)
+    k = ""
+    try:
+        k = "questionSettled"
+        f_question_settled = _s_QuestionSettledUpdate(d["questionSettled"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None, "missing")
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_QuestionSettled
+    return QuestionSettled(
+        question_settled=f_question_settled,
+        extra=extra_fields(d, unknown, "QuestionSettled") if unknown else EMPTY,
+    )
+
+
+def _u_QuestionSettled(m: QuestionSettled) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "questionSettled": to_wire(m.question_settled),
+    }
     out.update(m.extra)
     return out
 
@@ -8789,19 +10350,51 @@ def _s_QuestionSettledUpdate(d: Any) -> QuestionSettledUpdate:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_QuestionSettledUpdate
     return QuestionSettledUpdate(
         question=f_question,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "QuestionSettledUpdate") if unknown else EMPTY,
     )
 
 
 def _u_QuestionSettledUpdate(m: QuestionSettledUpdate) -> dict[str, Any]:
     out: dict[str, Any] = {
         "question": to_wire(m.question),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_QuestionUpdated = frozenset(("questionUpdated",))
+
+
+def _s_QuestionUpdated(d: Any) -> QuestionUpdated:
+    if d.__class__ is not dict:
+        raise Bad("object (QuestionUpdated)", d)
+    k = ""
+    try:
+        k = "questionUpdated"
+        f_question_updated = _s_OutcomeQuestion(d["questionUpdated"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None, "missing")
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_QuestionUpdated
+    return QuestionUpdated(
+        question_updated=f_question_updated,
+        extra=extra_fields(d, unknown, "QuestionUpdated") if unknown else EMPTY,
+    )
+
+
+def _u_QuestionUpdated(m: QuestionUpdated) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "questionUpdated": to_wire(m.question_updated),
     }
     out.update(m.extra)
     return out
@@ -8850,7 +10443,7 @@ def _s_Referral(d: Any) -> Referral:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_Referral
@@ -8863,7 +10456,7 @@ def _s_Referral(d: Any) -> Referral:
         referrer_state=f_referrer_state,
         reward_history=f_reward_history,
         token_to_state=f_token_to_state,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "Referral") if unknown else EMPTY,
     )
 
 
@@ -8913,7 +10506,7 @@ def _s_ReferralReward(d: Any) -> ReferralReward:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_ReferralReward
@@ -8922,7 +10515,7 @@ def _s_ReferralReward(d: Any) -> ReferralReward:
         vlm=f_vlm,
         referral_vlm=f_referral_vlm,
         time=f_time,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "ReferralReward") if unknown else EMPTY,
     )
 
 
@@ -8971,7 +10564,7 @@ def _s_ReferralState(d: Any) -> ReferralState:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_ReferralState
@@ -8982,7 +10575,7 @@ def _s_ReferralState(d: Any) -> ReferralState:
         time_joined=f_time_joined,
         user=f_user,
         token_to_state=f_token_to_state,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "ReferralState") if unknown else EMPTY,
     )
 
 
@@ -9024,7 +10617,7 @@ def _s_ReferralStateTokenState(d: Any) -> ReferralStateTokenState:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_ReferralStateTokenState
@@ -9032,7 +10625,7 @@ def _s_ReferralStateTokenState(d: Any) -> ReferralStateTokenState:
         cum_vlm=f_cum_vlm,
         cum_rewarded_fees_since_referred=f_cum_rewarded_fees_since_referred,
         cum_fees_rewarded_to_referrer=f_cum_fees_rewarded_to_referrer,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "ReferralStateTokenState") if unknown else EMPTY,
     )
 
 
@@ -9073,7 +10666,7 @@ def _s_ReferralTokenState(d: Any) -> ReferralTokenState:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_ReferralTokenState
@@ -9082,7 +10675,7 @@ def _s_ReferralTokenState(d: Any) -> ReferralTokenState:
         unclaimed_rewards=f_unclaimed_rewards,
         claimed_rewards=f_claimed_rewards,
         builder_rewards=f_builder_rewards,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "ReferralTokenState") if unknown else EMPTY,
     )
 
 
@@ -9118,14 +10711,14 @@ def _s_ReferredBy(d: Any) -> ReferredBy:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_ReferredBy
     return ReferredBy(
         referrer=f_referrer,
         code=f_code,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "ReferredBy") if unknown else EMPTY,
     )
 
 
@@ -9152,13 +10745,13 @@ def _s_ReferrerNeedToTradeData(d: Any) -> ReferrerNeedToTradeData:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_ReferrerNeedToTradeData
     return ReferrerNeedToTradeData(
         required=f_required,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "ReferrerNeedToTradeData") if unknown else EMPTY,
     )
 
 
@@ -9195,7 +10788,7 @@ def _s_ReferrerReadyData(d: Any) -> ReferrerReadyData:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_ReferrerReadyData
@@ -9203,7 +10796,7 @@ def _s_ReferrerReadyData(d: Any) -> ReferrerReadyData:
         code=f_code,
         n_referrals=f_n_referrals,
         referral_states=f_referral_states,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "ReferrerReadyData") if unknown else EMPTY,
     )
 
 
@@ -9232,13 +10825,13 @@ def _s_ReferrerStateNeedToCreateCode(d: Any) -> ReferrerStateNeedToCreateCode:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_ReferrerStateNeedToCreateCode
     return ReferrerStateNeedToCreateCode(
         stage=f_stage,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "ReferrerStateNeedToCreateCode") if unknown else EMPTY,
     )
 
 
@@ -9271,14 +10864,14 @@ def _s_ReferrerStateNeedToTrade(d: Any) -> ReferrerStateNeedToTrade:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_ReferrerStateNeedToTrade
     return ReferrerStateNeedToTrade(
         stage=f_stage,
         data=f_data,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "ReferrerStateNeedToTrade") if unknown else EMPTY,
     )
 
 
@@ -9312,14 +10905,14 @@ def _s_ReferrerStateReady(d: Any) -> ReferrerStateReady:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_ReferrerStateReady
     return ReferrerStateReady(
         stage=f_stage,
         data=f_data,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "ReferrerStateReady") if unknown else EMPTY,
     )
 
 
@@ -9328,6 +10921,49 @@ def _u_ReferrerStateReady(m: ReferrerStateReady) -> dict[str, Any]:
         "stage": to_wire(m.stage),
         "data": to_wire(m.data),
     }
+    out.update(m.extra)
+    return out
+
+
+_K_RestingOrder = frozenset(
+    (
+        "oid",
+        "cloid",
+    )
+)
+
+
+def _s_RestingOrder(d: Any) -> RestingOrder:
+    if d.__class__ is not dict:
+        raise Bad("object (RestingOrder)", d)
+    k = ""
+    try:
+        k = "oid"
+        f_oid = to_uint(d["oid"])
+        k = "cloid"
+        v = d.get("cloid")
+        f_cloid = None if v is None else to_str(v)
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None, "missing")
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_RestingOrder
+    return RestingOrder(
+        oid=f_oid,
+        cloid=f_cloid,
+        extra=extra_fields(d, unknown, "RestingOrder") if unknown else EMPTY,
+    )
+
+
+def _u_RestingOrder(m: RestingOrder) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "oid": to_wire(m.oid),
+    }
+    if m.cloid is not None:
+        out["cloid"] = to_wire(m.cloid)
     out.update(m.extra)
     return out
 
@@ -9357,7 +10993,7 @@ def _s_RewardsClaimDelta(d: Any) -> RewardsClaimDelta:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_RewardsClaimDelta
@@ -9365,7 +11001,7 @@ def _s_RewardsClaimDelta(d: Any) -> RewardsClaimDelta:
         amount=f_amount,
         token=f_token,
         type=f_type,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "RewardsClaimDelta") if unknown else EMPTY,
     )
 
 
@@ -9376,6 +11012,38 @@ def _u_RewardsClaimDelta(m: RewardsClaimDelta) -> dict[str, Any]:
     }
     if m.token is not None:
         out["token"] = to_wire(m.token)
+    out.update(m.extra)
+    return out
+
+
+_K_RunningTwap = frozenset(("twapId",))
+
+
+def _s_RunningTwap(d: Any) -> RunningTwap:
+    if d.__class__ is not dict:
+        raise Bad("object (RunningTwap)", d)
+    k = ""
+    try:
+        k = "twapId"
+        f_twap_id = to_uint(d["twapId"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None, "missing")
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_RunningTwap
+    return RunningTwap(
+        twap_id=f_twap_id,
+        extra=extra_fields(d, unknown, "RunningTwap") if unknown else EMPTY,
+    )
+
+
+def _u_RunningTwap(m: RunningTwap) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "twapId": to_wire(m.twap_id),
+    }
     out.update(m.extra)
     return out
 
@@ -9438,7 +11106,7 @@ def _s_SendDelta(d: Any) -> SendDelta:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_SendDelta
@@ -9455,7 +11123,7 @@ def _s_SendDelta(d: Any) -> SendDelta:
         nonce=f_nonce,
         fee_token=f_fee_token,
         type=f_type,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "SendDelta") if unknown else EMPTY,
     )
 
 
@@ -9513,7 +11181,7 @@ def _s_SettledOutcome(d: Any) -> SettledOutcome:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_SettledOutcome
@@ -9522,7 +11190,7 @@ def _s_SettledOutcome(d: Any) -> SettledOutcome:
         settle_fraction=f_settle_fraction,
         details=f_details,
         question=f_question,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "SettledOutcome") if unknown else EMPTY,
     )
 
 
@@ -9562,7 +11230,7 @@ def _s_SettledOutcomeQuestion(d: Any) -> SettledOutcomeQuestion:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_SettledOutcomeQuestion
@@ -9570,7 +11238,7 @@ def _s_SettledOutcomeQuestion(d: Any) -> SettledOutcomeQuestion:
         question=f_question,
         name=f_name,
         description=f_description,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "SettledOutcomeQuestion") if unknown else EMPTY,
     )
 
 
@@ -9627,7 +11295,7 @@ def _s_SpotAssetCtx(d: Any) -> SpotAssetCtx:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_SpotAssetCtx
@@ -9640,7 +11308,7 @@ def _s_SpotAssetCtx(d: Any) -> SpotAssetCtx:
         coin=f_coin,
         total_supply=f_total_supply,
         day_base_vlm=f_day_base_vlm,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "SpotAssetCtx") if unknown else EMPTY,
     )
 
 
@@ -9710,7 +11378,7 @@ def _s_SpotBalance(d: Any) -> SpotBalance:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_SpotBalance
@@ -9724,7 +11392,7 @@ def _s_SpotBalance(d: Any) -> SpotBalance:
         ltv=f_ltv,
         borrowed=f_borrowed,
         supplied=f_supplied,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "SpotBalance") if unknown else EMPTY,
     )
 
 
@@ -9791,7 +11459,7 @@ def _s_SpotClearinghouseState(d: Any) -> SpotClearinghouseState:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_SpotClearinghouseState
@@ -9803,7 +11471,7 @@ def _s_SpotClearinghouseState(d: Any) -> SpotClearinghouseState:
         token_to_portfolio_borrow_ratio=f_token_to_portfolio_borrow_ratio,
         token_to_portfolio_supply_ratio=f_token_to_portfolio_supply_ratio,
         token_to_available_after_maintenance=f_token_to_available_after_maintenance,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "SpotClearinghouseState") if unknown else EMPTY,
     )
 
 
@@ -9848,14 +11516,14 @@ def _s_SpotDeployState(d: Any) -> SpotDeployState:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_SpotDeployState
     return SpotDeployState(
         states=f_states,
         gas_auction=f_gas_auction,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "SpotDeployState") if unknown else EMPTY,
     )
 
 
@@ -9924,7 +11592,7 @@ def _s_SpotDeployTokenState(d: Any) -> SpotDeployTokenState:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_SpotDeployTokenState
@@ -9940,7 +11608,7 @@ def _s_SpotDeployTokenState(d: Any) -> SpotDeployTokenState:
         user_genesis_balances=f_user_genesis_balances,
         existing_token_genesis_balances=f_existing_token_genesis_balances,
         blacklist_users=f_blacklist_users,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "SpotDeployTokenState") if unknown else EMPTY,
     )
 
 
@@ -9994,7 +11662,7 @@ def _s_SpotGenesisDelta(d: Any) -> SpotGenesisDelta:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_SpotGenesisDelta
@@ -10002,7 +11670,7 @@ def _s_SpotGenesisDelta(d: Any) -> SpotGenesisDelta:
         token=f_token,
         amount=f_amount,
         type=f_type,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "SpotGenesisDelta") if unknown else EMPTY,
     )
 
 
@@ -10037,14 +11705,14 @@ def _s_SpotMeta(d: Any) -> SpotMeta:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_SpotMeta
     return SpotMeta(
         universe=f_universe,
         tokens=f_tokens,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "SpotMeta") if unknown else EMPTY,
     )
 
 
@@ -10084,7 +11752,7 @@ def _s_SpotPair(d: Any) -> SpotPair:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_SpotPair
@@ -10093,7 +11761,7 @@ def _s_SpotPair(d: Any) -> SpotPair:
         name=f_name,
         index=f_index,
         is_canonical=f_is_canonical,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "SpotPair") if unknown else EMPTY,
     )
 
 
@@ -10129,14 +11797,14 @@ def _s_SpotStateMessage(d: Any) -> SpotStateMessage:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_SpotStateMessage
     return SpotStateMessage(
         user=f_user,
         spot_state=f_spot_state,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "SpotStateMessage") if unknown else EMPTY,
     )
 
 
@@ -10194,7 +11862,7 @@ def _s_SpotToken(d: Any) -> SpotToken:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_SpotToken
@@ -10208,7 +11876,7 @@ def _s_SpotToken(d: Any) -> SpotToken:
         evm_contract=f_evm_contract,
         full_name=f_full_name,
         deployer_trading_fee_share=f_deployer_trading_fee_share,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "SpotToken") if unknown else EMPTY,
     )
 
 
@@ -10255,7 +11923,7 @@ def _s_SpotTokenSpec(d: Any) -> SpotTokenSpec:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_SpotTokenSpec
@@ -10263,7 +11931,7 @@ def _s_SpotTokenSpec(d: Any) -> SpotTokenSpec:
         name=f_name,
         sz_decimals=f_sz_decimals,
         wei_decimals=f_wei_decimals,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "SpotTokenSpec") if unknown else EMPTY,
     )
 
 
@@ -10327,7 +11995,7 @@ def _s_SpotTransferDelta(d: Any) -> SpotTransferDelta:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_SpotTransferDelta
@@ -10342,7 +12010,7 @@ def _s_SpotTransferDelta(d: Any) -> SpotTransferDelta:
         nonce=f_nonce,
         fee_token=f_fee_token,
         type=f_type,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "SpotTransferDelta") if unknown else EMPTY,
     )
 
 
@@ -10392,7 +12060,7 @@ def _s_StakingDelegate(d: Any) -> StakingDelegate:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_StakingDelegate
@@ -10400,7 +12068,7 @@ def _s_StakingDelegate(d: Any) -> StakingDelegate:
         validator=f_validator,
         amount=f_amount,
         is_undelegate=f_is_undelegate,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "StakingDelegate") if unknown else EMPTY,
     )
 
 
@@ -10441,7 +12109,7 @@ def _s_StakingDelta(d: Any) -> StakingDelta:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_StakingDelta
@@ -10449,7 +12117,7 @@ def _s_StakingDelta(d: Any) -> StakingDelta:
         delegate=f_delegate,
         c_deposit=f_c_deposit,
         withdrawal=f_withdrawal,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "StakingDelta") if unknown else EMPTY,
     )
 
 
@@ -10479,13 +12147,13 @@ def _s_StakingDeposit(d: Any) -> StakingDeposit:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_StakingDeposit
     return StakingDeposit(
         amount=f_amount,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "StakingDeposit") if unknown else EMPTY,
     )
 
 
@@ -10518,14 +12186,14 @@ def _s_StakingDiscountTier(d: Any) -> StakingDiscountTier:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_StakingDiscountTier
     return StakingDiscountTier(
         bps_of_max_supply=f_bps_of_max_supply,
         discount=f_discount,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "StakingDiscountTier") if unknown else EMPTY,
     )
 
 
@@ -10564,7 +12232,7 @@ def _s_StakingLink(d: Any) -> StakingLink:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_StakingLink
@@ -10572,7 +12240,7 @@ def _s_StakingLink(d: Any) -> StakingLink:
         type=f_type,
         staking_user=f_staking_user,
         trading_user=f_trading_user,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "StakingLink") if unknown else EMPTY,
     )
 
 
@@ -10609,14 +12277,14 @@ def _s_StakingWithdrawal(d: Any) -> StakingWithdrawal:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_StakingWithdrawal
     return StakingWithdrawal(
         amount=f_amount,
         phase=f_phase,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "StakingWithdrawal") if unknown else EMPTY,
     )
 
 
@@ -10643,13 +12311,13 @@ def _s_StandaloneOutcomeRole(d: Any) -> StandaloneOutcomeRole:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_StandaloneOutcomeRole
     return StandaloneOutcomeRole(
         side_names=f_side_names,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "StandaloneOutcomeRole") if unknown else EMPTY,
     )
 
 
@@ -10688,7 +12356,7 @@ def _s_StatsVault(d: Any) -> StatsVault:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_StatsVault
@@ -10696,7 +12364,7 @@ def _s_StatsVault(d: Any) -> StatsVault:
         apr=f_apr,
         pnls=f_pnls,
         summary=f_summary,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "StatsVault") if unknown else EMPTY,
     )
 
 
@@ -10708,6 +12376,38 @@ def _u_StatsVault(m: StatsVault) -> dict[str, Any]:
         out["pnls"] = to_wire(m.pnls)
     if m.summary is not None:
         out["summary"] = to_wire(m.summary)
+    out.update(m.extra)
+    return out
+
+
+_K_StatusError = frozenset(("error",))
+
+
+def _s_StatusError(d: Any) -> StatusError:
+    if d.__class__ is not dict:
+        raise Bad("object (StatusError)", d)
+    k = ""
+    try:
+        k = "error"
+        f_error = to_str(d["error"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None, "missing")
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_StatusError
+    return StatusError(
+        error=f_error,
+        extra=extra_fields(d, unknown, "StatusError") if unknown else EMPTY,
+    )
+
+
+def _u_StatusError(m: StatusError) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "error": to_wire(m.error),
+    }
     out.update(m.extra)
     return out
 
@@ -10742,7 +12442,7 @@ def _s_SubAccount(d: Any) -> SubAccount:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_SubAccount
@@ -10752,7 +12452,7 @@ def _s_SubAccount(d: Any) -> SubAccount:
         master=f_master,
         clearinghouse_state=f_clearinghouse_state,
         spot_state=f_spot_state,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "SubAccount") if unknown else EMPTY,
     )
 
 
@@ -10802,7 +12502,7 @@ def _s_SubAccount2(d: Any) -> SubAccount2:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_SubAccount2
@@ -10813,7 +12513,7 @@ def _s_SubAccount2(d: Any) -> SubAccount2:
         dex_to_clearinghouse_state=f_dex_to_clearinghouse_state,
         spot_state=f_spot_state,
         abstraction=f_abstraction,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "SubAccount2") if unknown else EMPTY,
     )
 
 
@@ -10827,6 +12527,38 @@ def _u_SubAccount2(m: SubAccount2) -> dict[str, Any]:
     }
     if m.abstraction is not None:
         out["abstraction"] = to_wire(m.abstraction)
+    out.update(m.extra)
+    return out
+
+
+_K_SubAccountRoleData = frozenset(("master",))
+
+
+def _s_SubAccountRoleData(d: Any) -> SubAccountRoleData:
+    if d.__class__ is not dict:
+        raise Bad("object (SubAccountRoleData)", d)
+    k = ""
+    try:
+        k = "master"
+        f_master = to_str(d["master"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None, "missing")
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_SubAccountRoleData
+    return SubAccountRoleData(
+        master=f_master,
+        extra=extra_fields(d, unknown, "SubAccountRoleData") if unknown else EMPTY,
+    )
+
+
+def _u_SubAccountRoleData(m: SubAccountRoleData) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "master": to_wire(m.master),
+    }
     out.update(m.extra)
     return out
 
@@ -10858,7 +12590,7 @@ def _s_SubAccountTransferDelta(d: Any) -> SubAccountTransferDelta:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_SubAccountTransferDelta
@@ -10867,7 +12599,7 @@ def _s_SubAccountTransferDelta(d: Any) -> SubAccountTransferDelta:
         user=f_user,
         destination=f_destination,
         type=f_type,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "SubAccountTransferDelta") if unknown else EMPTY,
     )
 
 
@@ -10955,7 +12687,7 @@ def _s_TokenDetails(d: Any) -> TokenDetails:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_TokenDetails
@@ -10976,7 +12708,7 @@ def _s_TokenDetails(d: Any) -> TokenDetails:
         seeded_usdc=f_seeded_usdc,
         non_circulating_user_balances=f_non_circulating_user_balances,
         future_emissions=f_future_emissions,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "TokenDetails") if unknown else EMPTY,
     )
 
 
@@ -11038,7 +12770,7 @@ def _s_TokenGenesis(d: Any) -> TokenGenesis:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_TokenGenesis
@@ -11046,7 +12778,7 @@ def _s_TokenGenesis(d: Any) -> TokenGenesis:
         user_balances=f_user_balances,
         existing_token_balances=f_existing_token_balances,
         blacklist_users=f_blacklist_users,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "TokenGenesis") if unknown else EMPTY,
     )
 
 
@@ -11083,7 +12815,7 @@ def _s_Trade(d: Any) -> Trade:
         k = "coin"
         f_coin = to_str(d["coin"])
         k = "side"
-        f_side = to_str(d["side"])
+        f_side = _s_Side(d["side"])
         k = "px"
         f_px = to_decimal(d["px"])
         k = "sz"
@@ -11100,7 +12832,7 @@ def _s_Trade(d: Any) -> Trade:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_Trade
@@ -11113,7 +12845,7 @@ def _s_Trade(d: Any) -> Trade:
         hash=f_hash,
         tid=f_tid,
         users=f_users,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "Trade") if unknown else EMPTY,
     )
 
 
@@ -11127,6 +12859,79 @@ def _u_Trade(m: Trade) -> dict[str, Any]:
         "hash": to_wire(m.hash),
         "tid": to_wire(m.tid),
         "users": to_wire(m.users),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_TwapCancelResponse = frozenset(
+    (
+        "type",
+        "data",
+    )
+)
+
+
+def _s_TwapCancelResponse(d: Any) -> TwapCancelResponse:
+    if d.__class__ is not dict:
+        raise Bad("object (TwapCancelResponse)", d)
+    k = ""
+    try:
+        k = "type"
+        f_type = _s_TwapCancelResponseType(d["type"])
+        k = "data"
+        f_data = _s_TwapCancelResponseData(d["data"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None, "missing")
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_TwapCancelResponse
+    return TwapCancelResponse(
+        type=f_type,
+        data=f_data,
+        extra=extra_fields(d, unknown, "TwapCancelResponse") if unknown else EMPTY,
+    )
+
+
+def _u_TwapCancelResponse(m: TwapCancelResponse) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "type": to_wire(m.type),
+        "data": to_wire(m.data),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_TwapCancelResponseData = frozenset(("status",))
+
+
+def _s_TwapCancelResponseData(d: Any) -> TwapCancelResponseData:
+    if d.__class__ is not dict:
+        raise Bad("object (TwapCancelResponseData)", d)
+    k = ""
+    try:
+        k = "status"
+        f_status = _s_CancelStatus(d["status"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None, "missing")
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_TwapCancelResponseData
+    return TwapCancelResponseData(
+        status=f_status,
+        extra=extra_fields(d, unknown, "TwapCancelResponseData") if unknown else EMPTY,
+    )
+
+
+def _u_TwapCancelResponseData(m: TwapCancelResponseData) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "status": to_wire(m.status),
     }
     out.update(m.extra)
     return out
@@ -11160,7 +12965,7 @@ def _s_TwapHistoryEntry(d: Any) -> TwapHistoryEntry:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_TwapHistoryEntry
@@ -11169,7 +12974,7 @@ def _s_TwapHistoryEntry(d: Any) -> TwapHistoryEntry:
         state=f_state,
         status=f_status,
         twap_id=f_twap_id,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "TwapHistoryEntry") if unknown else EMPTY,
     )
 
 
@@ -11181,6 +12986,111 @@ def _u_TwapHistoryEntry(m: TwapHistoryEntry) -> dict[str, Any]:
     }
     if m.twap_id is not None:
         out["twapId"] = to_wire(m.twap_id)
+    out.update(m.extra)
+    return out
+
+
+_K_TwapOrderResponse = frozenset(
+    (
+        "type",
+        "data",
+    )
+)
+
+
+def _s_TwapOrderResponse(d: Any) -> TwapOrderResponse:
+    if d.__class__ is not dict:
+        raise Bad("object (TwapOrderResponse)", d)
+    k = ""
+    try:
+        k = "type"
+        f_type = _s_TwapOrderResponseType(d["type"])
+        k = "data"
+        f_data = _s_TwapOrderResponseData(d["data"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None, "missing")
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_TwapOrderResponse
+    return TwapOrderResponse(
+        type=f_type,
+        data=f_data,
+        extra=extra_fields(d, unknown, "TwapOrderResponse") if unknown else EMPTY,
+    )
+
+
+def _u_TwapOrderResponse(m: TwapOrderResponse) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "type": to_wire(m.type),
+        "data": to_wire(m.data),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_TwapOrderResponseData = frozenset(("status",))
+
+
+def _s_TwapOrderResponseData(d: Any) -> TwapOrderResponseData:
+    if d.__class__ is not dict:
+        raise Bad("object (TwapOrderResponseData)", d)
+    k = ""
+    try:
+        k = "status"
+        f_status = _s_TwapOrderStatus(d["status"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None, "missing")
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_TwapOrderResponseData
+    return TwapOrderResponseData(
+        status=f_status,
+        extra=extra_fields(d, unknown, "TwapOrderResponseData") if unknown else EMPTY,
+    )
+
+
+def _u_TwapOrderResponseData(m: TwapOrderResponseData) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "status": to_wire(m.status),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_TwapRunningStatus = frozenset(("running",))
+
+
+def _s_TwapRunningStatus(d: Any) -> TwapRunningStatus:
+    if d.__class__ is not dict:
+        raise Bad("object (TwapRunningStatus)", d)
+    k = ""
+    try:
+        k = "running"
+        f_running = _s_RunningTwap(d["running"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None, "missing")
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_TwapRunningStatus
+    return TwapRunningStatus(
+        running=f_running,
+        extra=extra_fields(d, unknown, "TwapRunningStatus") if unknown else EMPTY,
+    )
+
+
+def _u_TwapRunningStatus(m: TwapRunningStatus) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "running": to_wire(m.running),
+    }
     out.update(m.extra)
     return out
 
@@ -11206,14 +13116,14 @@ def _s_TwapSliceFill(d: Any) -> TwapSliceFill:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_TwapSliceFill
     return TwapSliceFill(
         fill=f_fill,
         twap_id=f_twap_id,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "TwapSliceFill") if unknown else EMPTY,
     )
 
 
@@ -11254,7 +13164,7 @@ def _s_TwapState(d: Any) -> TwapState:
         k = "user"
         f_user = to_str(d["user"])
         k = "side"
-        f_side = to_str(d["side"])
+        f_side = _s_Side(d["side"])
         k = "sz"
         f_sz = to_decimal(d["sz"])
         k = "executedSz"
@@ -11279,7 +13189,7 @@ def _s_TwapState(d: Any) -> TwapState:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_TwapState
@@ -11296,7 +13206,7 @@ def _s_TwapState(d: Any) -> TwapState:
         timestamp=f_timestamp,
         stop_px=f_stop_px,
         trigger=f_trigger,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "TwapState") if unknown else EMPTY,
     )
 
 
@@ -11346,7 +13256,7 @@ def _s_TwapStatesMessage(d: Any) -> TwapStatesMessage:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_TwapStatesMessage
@@ -11354,7 +13264,7 @@ def _s_TwapStatesMessage(d: Any) -> TwapStatesMessage:
         dex=f_dex,
         user=f_user,
         states=f_states,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "TwapStatesMessage") if unknown else EMPTY,
     )
 
 
@@ -11383,7 +13293,7 @@ def _s_TwapStatus(d: Any) -> TwapStatus:
     k = ""
     try:
         k = "status"
-        f_status = to_str(d["status"])
+        f_status = _s_TwapStatusKind(d["status"])
         k = "description"
         v = d.get("description")
         f_description = None if v is None else to_str(v)
@@ -11391,14 +13301,14 @@ def _s_TwapStatus(d: Any) -> TwapStatus:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_TwapStatus
     return TwapStatus(
         status=f_status,
         description=f_description,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "TwapStatus") if unknown else EMPTY,
     )
 
 
@@ -11433,14 +13343,14 @@ def _s_TwapTrigger(d: Any) -> TwapTrigger:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_TwapTrigger
     return TwapTrigger(
         px=f_px,
         above=f_above,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "TwapTrigger") if unknown else EMPTY,
     )
 
 
@@ -11474,14 +13384,14 @@ def _s_TxDetailsResponse(d: Any) -> TxDetailsResponse:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_TxDetailsResponse
     return TxDetailsResponse(
         type=f_type,
         tx=f_tx,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "TxDetailsResponse") if unknown else EMPTY,
     )
 
 
@@ -11515,14 +13425,14 @@ def _s_UsdcRouting(d: Any) -> UsdcRouting:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_UsdcRouting
     return UsdcRouting(
         deposit_route=f_deposit_route,
         withdrawal_route=f_withdrawal_route,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "UsdcRouting") if unknown else EMPTY,
     )
 
 
@@ -11556,14 +13466,14 @@ def _s_UserDetailsResponse(d: Any) -> UserDetailsResponse:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_UserDetailsResponse
     return UserDetailsResponse(
         type=f_type,
         txs=f_txs,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "UserDetailsResponse") if unknown else EMPTY,
     )
 
 
@@ -11576,74 +13486,194 @@ def _u_UserDetailsResponse(m: UserDetailsResponse) -> dict[str, Any]:
     return out
 
 
-_K_UserEventsMessage = frozenset(
-    (
-        "fills",
-        "funding",
-        "liquidation",
-        "nonUserCancel",
-        "twapHistory",
-        "twapSliceFills",
-    )
-)
+_K_UserEventFills = frozenset(("fills",))
 
 
-def _s_UserEventsMessage(d: Any) -> UserEventsMessage:
+def _s_UserEventFills(d: Any) -> UserEventFills:
     if d.__class__ is not dict:
-        raise Bad("object (UserEventsMessage)", d)
+        raise Bad("object (UserEventFills)", d)
     k = ""
     try:
         k = "fills"
-        v = d.get("fills")
-        f_fills = None if v is None else _c_list_UserFill(v)
-        k = "funding"
-        v = d.get("funding")
-        f_funding = None if v is None else _s_FundingDelta(v)
-        k = "liquidation"
-        v = d.get("liquidation")
-        f_liquidation = None if v is None else _s_UserLiquidationEvent(v)
-        k = "nonUserCancel"
-        v = d.get("nonUserCancel")
-        f_non_user_cancel = None if v is None else _c_list_NonUserCancel(v)
-        k = "twapHistory"
-        v = d.get("twapHistory")
-        f_twap_history = None if v is None else _c_list_TwapHistoryEntry(v)
-        k = "twapSliceFills"
-        v = d.get("twapSliceFills")
-        f_twap_slice_fills = None if v is None else _c_list_TwapSliceFill(v)
+        f_fills = _c_list_UserFill(d["fills"])
     except Bad as exc:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_UserEventsMessage
-    return UserEventsMessage(
+    unknown = d.keys() - _K_UserEventFills
+    return UserEventFills(
         fills=f_fills,
-        funding=f_funding,
-        liquidation=f_liquidation,
-        non_user_cancel=f_non_user_cancel,
-        twap_history=f_twap_history,
-        twap_slice_fills=f_twap_slice_fills,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "UserEventFills") if unknown else EMPTY,
     )
 
 
-def _u_UserEventsMessage(m: UserEventsMessage) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if m.fills is not None:
-        out["fills"] = to_wire(m.fills)
-    if m.funding is not None:
-        out["funding"] = to_wire(m.funding)
-    if m.liquidation is not None:
-        out["liquidation"] = to_wire(m.liquidation)
-    if m.non_user_cancel is not None:
-        out["nonUserCancel"] = to_wire(m.non_user_cancel)
-    if m.twap_history is not None:
-        out["twapHistory"] = to_wire(m.twap_history)
-    if m.twap_slice_fills is not None:
-        out["twapSliceFills"] = to_wire(m.twap_slice_fills)
+def _u_UserEventFills(m: UserEventFills) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "fills": to_wire(m.fills),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_UserEventFunding = frozenset(("funding",))
+
+
+def _s_UserEventFunding(d: Any) -> UserEventFunding:
+    if d.__class__ is not dict:
+        raise Bad("object (UserEventFunding)", d)
+    k = ""
+    try:
+        k = "funding"
+        f_funding = _s_FundingDelta(d["funding"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None, "missing")
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_UserEventFunding
+    return UserEventFunding(
+        funding=f_funding,
+        extra=extra_fields(d, unknown, "UserEventFunding") if unknown else EMPTY,
+    )
+
+
+def _u_UserEventFunding(m: UserEventFunding) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "funding": to_wire(m.funding),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_UserEventLiquidation = frozenset(("liquidation",))
+
+
+def _s_UserEventLiquidation(d: Any) -> UserEventLiquidation:
+    if d.__class__ is not dict:
+        raise Bad("object (UserEventLiquidation)", d)
+    k = ""
+    try:
+        k = "liquidation"
+        f_liquidation = _s_UserLiquidationEvent(d["liquidation"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None, "missing")
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_UserEventLiquidation
+    return UserEventLiquidation(
+        liquidation=f_liquidation,
+        extra=extra_fields(d, unknown, "UserEventLiquidation") if unknown else EMPTY,
+    )
+
+
+def _u_UserEventLiquidation(m: UserEventLiquidation) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "liquidation": to_wire(m.liquidation),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_UserEventNonUserCancel = frozenset(("nonUserCancel",))
+
+
+def _s_UserEventNonUserCancel(d: Any) -> UserEventNonUserCancel:
+    if d.__class__ is not dict:
+        raise Bad("object (UserEventNonUserCancel)", d)
+    k = ""
+    try:
+        k = "nonUserCancel"
+        f_non_user_cancel = _c_list_NonUserCancel(d["nonUserCancel"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None, "missing")
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_UserEventNonUserCancel
+    return UserEventNonUserCancel(
+        non_user_cancel=f_non_user_cancel,
+        extra=extra_fields(d, unknown, "UserEventNonUserCancel") if unknown else EMPTY,
+    )
+
+
+def _u_UserEventNonUserCancel(m: UserEventNonUserCancel) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "nonUserCancel": to_wire(m.non_user_cancel),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_UserEventTwapHistory = frozenset(("twapHistory",))
+
+
+def _s_UserEventTwapHistory(d: Any) -> UserEventTwapHistory:
+    if d.__class__ is not dict:
+        raise Bad("object (UserEventTwapHistory)", d)
+    k = ""
+    try:
+        k = "twapHistory"
+        f_twap_history = _c_list_TwapHistoryEntry(d["twapHistory"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None, "missing")
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_UserEventTwapHistory
+    return UserEventTwapHistory(
+        twap_history=f_twap_history,
+        extra=extra_fields(d, unknown, "UserEventTwapHistory") if unknown else EMPTY,
+    )
+
+
+def _u_UserEventTwapHistory(m: UserEventTwapHistory) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "twapHistory": to_wire(m.twap_history),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_UserEventTwapSliceFills = frozenset(("twapSliceFills",))
+
+
+def _s_UserEventTwapSliceFills(d: Any) -> UserEventTwapSliceFills:
+    if d.__class__ is not dict:
+        raise Bad("object (UserEventTwapSliceFills)", d)
+    k = ""
+    try:
+        k = "twapSliceFills"
+        f_twap_slice_fills = _c_list_TwapSliceFill(d["twapSliceFills"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None, "missing")
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_UserEventTwapSliceFills
+    return UserEventTwapSliceFills(
+        twap_slice_fills=f_twap_slice_fills,
+        extra=extra_fields(d, unknown, "UserEventTwapSliceFills") if unknown else EMPTY,
+    )
+
+
+def _u_UserEventTwapSliceFills(m: UserEventTwapSliceFills) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "twapSliceFills": to_wire(m.twap_slice_fills),
+    }
     out.update(m.extra)
     return out
 
@@ -11711,7 +13741,7 @@ def _s_UserFees(d: Any) -> UserFees:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_UserFees
@@ -11729,7 +13759,7 @@ def _s_UserFees(d: Any) -> UserFees:
         next_trial_available_timestamp=f_next_trial_available_timestamp,
         staking_link=f_staking_link,
         active_staking_discount=f_active_staking_discount,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "UserFees") if unknown else EMPTY,
     )
 
 
@@ -11799,13 +13829,13 @@ def _s_UserFill(d: Any) -> UserFill:
         k = "sz"
         f_sz = to_decimal(d["sz"])
         k = "side"
-        f_side = to_str(d["side"])
+        f_side = _s_Side(d["side"])
         k = "time"
         f_time = to_int(d["time"])
         k = "startPosition"
         f_start_position = to_decimal(d["startPosition"])
         k = "dir"
-        f_dir = to_str(d["dir"])
+        f_dir = _s_Direction(d["dir"])
         k = "closedPnl"
         f_closed_pnl = to_decimal(d["closedPnl"])
         k = "hash"
@@ -11841,7 +13871,7 @@ def _s_UserFill(d: Any) -> UserFill:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_UserFill
@@ -11865,7 +13895,7 @@ def _s_UserFill(d: Any) -> UserFill:
         twap_id=f_twap_id,
         cloid=f_cloid,
         liquidation=f_liquidation,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "UserFill") if unknown else EMPTY,
     )
 
 
@@ -11927,7 +13957,7 @@ def _s_UserFillsMessage(d: Any) -> UserFillsMessage:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_UserFillsMessage
@@ -11935,7 +13965,7 @@ def _s_UserFillsMessage(d: Any) -> UserFillsMessage:
         user=f_user,
         fills=f_fills,
         is_snapshot=f_is_snapshot,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "UserFillsMessage") if unknown else EMPTY,
     )
 
 
@@ -11975,7 +14005,7 @@ def _s_UserFundingsMessage(d: Any) -> UserFundingsMessage:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_UserFundingsMessage
@@ -11983,7 +14013,7 @@ def _s_UserFundingsMessage(d: Any) -> UserFundingsMessage:
         user=f_user,
         fundings=f_fundings,
         is_snapshot=f_is_snapshot,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "UserFundingsMessage") if unknown else EMPTY,
     )
 
 
@@ -12023,7 +14053,7 @@ def _s_UserHistoricalOrdersMessage(d: Any) -> UserHistoricalOrdersMessage:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_UserHistoricalOrdersMessage
@@ -12031,7 +14061,7 @@ def _s_UserHistoricalOrdersMessage(d: Any) -> UserHistoricalOrdersMessage:
         user=f_user,
         order_history=f_order_history,
         is_snapshot=f_is_snapshot,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "UserHistoricalOrdersMessage") if unknown else EMPTY,
     )
 
 
@@ -12076,7 +14106,7 @@ def _s_UserLiquidationEvent(d: Any) -> UserLiquidationEvent:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_UserLiquidationEvent
@@ -12086,7 +14116,7 @@ def _s_UserLiquidationEvent(d: Any) -> UserLiquidationEvent:
         liquidated_user=f_liquidated_user,
         liquidated_ntl_pos=f_liquidated_ntl_pos,
         liquidated_account_value=f_liquidated_account_value,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "UserLiquidationEvent") if unknown else EMPTY,
     )
 
 
@@ -12127,7 +14157,7 @@ def _s_UserNonFundingLedgerUpdatesMessage(d: Any) -> UserNonFundingLedgerUpdates
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_UserNonFundingLedgerUpdatesMessage
@@ -12135,7 +14165,7 @@ def _s_UserNonFundingLedgerUpdatesMessage(d: Any) -> UserNonFundingLedgerUpdates
         user=f_user,
         non_funding_ledger_updates=f_non_funding_ledger_updates,
         is_snapshot=f_is_snapshot,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "UserNonFundingLedgerUpdatesMessage") if unknown else EMPTY,
     )
 
 
@@ -12178,7 +14208,7 @@ def _s_UserRateLimit(d: Any) -> UserRateLimit:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_UserRateLimit
@@ -12187,7 +14217,7 @@ def _s_UserRateLimit(d: Any) -> UserRateLimit:
         n_requests_used=f_n_requests_used,
         n_requests_cap=f_n_requests_cap,
         n_requests_surplus=f_n_requests_surplus,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "UserRateLimit") if unknown else EMPTY,
     )
 
 
@@ -12203,7 +14233,7 @@ def _u_UserRateLimit(m: UserRateLimit) -> dict[str, Any]:
     return out
 
 
-_K_UserRole = frozenset(
+_K_UserRoleAgent = frozenset(
     (
         "role",
         "data",
@@ -12211,81 +14241,108 @@ _K_UserRole = frozenset(
 )
 
 
-def _s_UserRole(d: Any) -> UserRole:
+def _s_UserRoleAgent(d: Any) -> UserRoleAgent:
     if d.__class__ is not dict:
-        raise Bad("object (UserRole)", d)
+        raise Bad("object (UserRoleAgent)", d)
     k = ""
     try:
         k = "role"
         f_role = to_str(d["role"])
         k = "data"
-        v = d.get("data")
-        f_data = None if v is None else _s_UserRoleData(v)
+        f_data = _s_AgentRoleData(d["data"])
     except Bad as exc:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_UserRole
-    return UserRole(
+    unknown = d.keys() - _K_UserRoleAgent
+    return UserRoleAgent(
         role=f_role,
         data=f_data,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "UserRoleAgent") if unknown else EMPTY,
     )
 
 
-def _u_UserRole(m: UserRole) -> dict[str, Any]:
+def _u_UserRoleAgent(m: UserRoleAgent) -> dict[str, Any]:
     out: dict[str, Any] = {
         "role": to_wire(m.role),
+        "data": to_wire(m.data),
     }
-    if m.data is not None:
-        out["data"] = to_wire(m.data)
     out.update(m.extra)
     return out
 
 
-_K_UserRoleData = frozenset(
-    (
-        "user",
-        "master",
-    )
-)
+_K_UserRolePlain = frozenset(("role",))
 
 
-def _s_UserRoleData(d: Any) -> UserRoleData:
+def _s_UserRolePlain(d: Any) -> UserRolePlain:
     if d.__class__ is not dict:
-        raise Bad("object (UserRoleData)", d)
+        raise Bad("object (UserRolePlain)", d)
     k = ""
     try:
-        k = "user"
-        v = d.get("user")
-        f_user = None if v is None else to_str(v)
-        k = "master"
-        v = d.get("master")
-        f_master = None if v is None else to_str(v)
+        k = "role"
+        f_role = to_str(d["role"])
     except Bad as exc:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_UserRoleData
-    return UserRoleData(
-        user=f_user,
-        master=f_master,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+    unknown = d.keys() - _K_UserRolePlain
+    return UserRolePlain(
+        role=f_role,
+        extra=extra_fields(d, unknown, "UserRolePlain") if unknown else EMPTY,
     )
 
 
-def _u_UserRoleData(m: UserRoleData) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if m.user is not None:
-        out["user"] = to_wire(m.user)
-    if m.master is not None:
-        out["master"] = to_wire(m.master)
+def _u_UserRolePlain(m: UserRolePlain) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "role": to_wire(m.role),
+    }
+    out.update(m.extra)
+    return out
+
+
+_K_UserRoleSubAccount = frozenset(
+    (
+        "role",
+        "data",
+    )
+)
+
+
+def _s_UserRoleSubAccount(d: Any) -> UserRoleSubAccount:
+    if d.__class__ is not dict:
+        raise Bad("object (UserRoleSubAccount)", d)
+    k = ""
+    try:
+        k = "role"
+        f_role = to_str(d["role"])
+        k = "data"
+        f_data = _s_SubAccountRoleData(d["data"])
+    except Bad as exc:
+        exc.path.append(k)
+        raise
+    except KeyError:
+        bad = Bad("required field (missing)", None, "missing")
+        bad.path.append(k)
+        raise bad from None
+    unknown = d.keys() - _K_UserRoleSubAccount
+    return UserRoleSubAccount(
+        role=f_role,
+        data=f_data,
+        extra=extra_fields(d, unknown, "UserRoleSubAccount") if unknown else EMPTY,
+    )
+
+
+def _u_UserRoleSubAccount(m: UserRoleSubAccount) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "role": to_wire(m.role),
+        "data": to_wire(m.data),
+    }
     out.update(m.extra)
     return out
 
@@ -12315,7 +14372,7 @@ def _s_UserTwapHistoryMessage(d: Any) -> UserTwapHistoryMessage:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_UserTwapHistoryMessage
@@ -12323,7 +14380,7 @@ def _s_UserTwapHistoryMessage(d: Any) -> UserTwapHistoryMessage:
         user=f_user,
         history=f_history,
         is_snapshot=f_is_snapshot,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "UserTwapHistoryMessage") if unknown else EMPTY,
     )
 
 
@@ -12363,7 +14420,7 @@ def _s_UserTwapSliceFillsMessage(d: Any) -> UserTwapSliceFillsMessage:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_UserTwapSliceFillsMessage
@@ -12371,7 +14428,7 @@ def _s_UserTwapSliceFillsMessage(d: Any) -> UserTwapSliceFillsMessage:
         user=f_user,
         twap_slice_fills=f_twap_slice_fills,
         is_snapshot=f_is_snapshot,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "UserTwapSliceFillsMessage") if unknown else EMPTY,
     )
 
 
@@ -12411,7 +14468,7 @@ def _s_UserVaultEquity(d: Any) -> UserVaultEquity:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_UserVaultEquity
@@ -12419,7 +14476,7 @@ def _s_UserVaultEquity(d: Any) -> UserVaultEquity:
         vault_address=f_vault_address,
         equity=f_equity,
         locked_until_timestamp=f_locked_until_timestamp,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "UserVaultEquity") if unknown else EMPTY,
     )
 
 
@@ -12462,7 +14519,7 @@ def _s_ValidatorL1Vote(d: Any) -> ValidatorL1Vote:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_ValidatorL1Vote
@@ -12471,7 +14528,7 @@ def _s_ValidatorL1Vote(d: Any) -> ValidatorL1Vote:
         action=f_action,
         votes=f_votes,
         quorum_reached=f_quorum_reached,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "ValidatorL1Vote") if unknown else EMPTY,
     )
 
 
@@ -12518,7 +14575,7 @@ def _s_ValidatorL1VoteAction(d: Any) -> ValidatorL1VoteAction:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_ValidatorL1VoteAction
@@ -12527,7 +14584,7 @@ def _s_ValidatorL1VoteAction(d: Any) -> ValidatorL1VoteAction:
         c=f_c,
         o=f_o,
         e=f_e,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "ValidatorL1VoteAction") if unknown else EMPTY,
     )
 
 
@@ -12569,7 +14626,7 @@ def _s_ValidatorStats(d: Any) -> ValidatorStats:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_ValidatorStats
@@ -12577,7 +14634,7 @@ def _s_ValidatorStats(d: Any) -> ValidatorStats:
         uptime_fraction=f_uptime_fraction,
         predicted_apr=f_predicted_apr,
         n_samples=f_n_samples,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "ValidatorStats") if unknown else EMPTY,
     )
 
 
@@ -12640,7 +14697,7 @@ def _s_ValidatorSummary(d: Any) -> ValidatorSummary:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_ValidatorSummary
@@ -12656,7 +14713,7 @@ def _s_ValidatorSummary(d: Any) -> ValidatorSummary:
         is_active=f_is_active,
         commission=f_commission,
         stats=f_stats,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "ValidatorSummary") if unknown else EMPTY,
     )
 
 
@@ -12693,13 +14750,13 @@ def _s_VaultChildAddresses(d: Any) -> VaultChildAddresses:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_VaultChildAddresses
     return VaultChildAddresses(
         child_addresses=f_child_addresses,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "VaultChildAddresses") if unknown else EMPTY,
     )
 
 
@@ -12739,7 +14796,7 @@ def _s_VaultCreateDelta(d: Any) -> VaultCreateDelta:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_VaultCreateDelta
@@ -12748,7 +14805,7 @@ def _s_VaultCreateDelta(d: Any) -> VaultCreateDelta:
         usdc=f_usdc,
         fee=f_fee,
         type=f_type,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "VaultCreateDelta") if unknown else EMPTY,
     )
 
 
@@ -12788,7 +14845,7 @@ def _s_VaultDepositDelta(d: Any) -> VaultDepositDelta:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_VaultDepositDelta
@@ -12796,7 +14853,7 @@ def _s_VaultDepositDelta(d: Any) -> VaultDepositDelta:
         vault=f_vault,
         usdc=f_usdc,
         type=f_type,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "VaultDepositDelta") if unknown else EMPTY,
     )
 
 
@@ -12877,7 +14934,7 @@ def _s_VaultDetails(d: Any) -> VaultDetails:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_VaultDetails
@@ -12898,7 +14955,7 @@ def _s_VaultDetails(d: Any) -> VaultDetails:
         relationship=f_relationship,
         allow_deposits=f_allow_deposits,
         always_close_on_withdraw=f_always_close_on_withdraw,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "VaultDetails") if unknown else EMPTY,
     )
 
 
@@ -12953,7 +15010,7 @@ def _s_VaultDistributionDelta(d: Any) -> VaultDistributionDelta:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_VaultDistributionDelta
@@ -12961,7 +15018,7 @@ def _s_VaultDistributionDelta(d: Any) -> VaultDistributionDelta:
         vault=f_vault,
         usdc=f_usdc,
         type=f_type,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "VaultDistributionDelta") if unknown else EMPTY,
     )
 
 
@@ -13012,7 +15069,7 @@ def _s_VaultFollower(d: Any) -> VaultFollower:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_VaultFollower
@@ -13024,7 +15081,7 @@ def _s_VaultFollower(d: Any) -> VaultFollower:
         days_following=f_days_following,
         vault_entry_time=f_vault_entry_time,
         lockup_until=f_lockup_until,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "VaultFollower") if unknown else EMPTY,
     )
 
 
@@ -13067,7 +15124,7 @@ def _s_VaultLeaderCommissionDelta(d: Any) -> VaultLeaderCommissionDelta:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_VaultLeaderCommissionDelta
@@ -13075,7 +15132,7 @@ def _s_VaultLeaderCommissionDelta(d: Any) -> VaultLeaderCommissionDelta:
         user=f_user,
         usdc=f_usdc,
         type=f_type,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "VaultLeaderCommissionDelta") if unknown else EMPTY,
     )
 
 
@@ -13110,14 +15167,14 @@ def _s_VaultRelationshipParent(d: Any) -> VaultRelationshipParent:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_VaultRelationshipParent
     return VaultRelationshipParent(
         type=f_type,
         data=f_data,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "VaultRelationshipParent") if unknown else EMPTY,
     )
 
 
@@ -13144,13 +15201,13 @@ def _s_VaultRelationshipPlain(d: Any) -> VaultRelationshipPlain:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_VaultRelationshipPlain
     return VaultRelationshipPlain(
         type=f_type,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "VaultRelationshipPlain") if unknown else EMPTY,
     )
 
 
@@ -13200,7 +15257,7 @@ def _s_VaultSummary(d: Any) -> VaultSummary:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_VaultSummary
@@ -13212,7 +15269,7 @@ def _s_VaultSummary(d: Any) -> VaultSummary:
         is_closed=f_is_closed,
         relationship=f_relationship,
         create_time_millis=f_create_time_millis,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "VaultSummary") if unknown else EMPTY,
     )
 
 
@@ -13275,7 +15332,7 @@ def _s_VaultWithdrawDelta(d: Any) -> VaultWithdrawDelta:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_VaultWithdrawDelta
@@ -13288,7 +15345,7 @@ def _s_VaultWithdrawDelta(d: Any) -> VaultWithdrawDelta:
         basis=f_basis,
         net_withdrawn_usd=f_net_withdrawn_usd,
         type=f_type,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "VaultWithdrawDelta") if unknown else EMPTY,
     )
 
 
@@ -13341,7 +15398,7 @@ def _s_VipFeeTier(d: Any) -> VipFeeTier:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_VipFeeTier
@@ -13351,7 +15408,7 @@ def _s_VipFeeTier(d: Any) -> VipFeeTier:
         add=f_add,
         spot_cross=f_spot_cross,
         spot_add=f_spot_add,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "VipFeeTier") if unknown else EMPTY,
     )
 
 
@@ -13444,7 +15501,7 @@ def _s_WebData2(d: Any) -> WebData2:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_WebData2
@@ -13466,7 +15523,7 @@ def _s_WebData2(d: Any) -> WebData2:
         spot_asset_ctxs=f_spot_asset_ctxs,
         opt_out_of_spot_dusting=f_opt_out_of_spot_dusting,
         perps_at_open_interest_cap=f_perps_at_open_interest_cap,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "WebData2") if unknown else EMPTY,
     )
 
 
@@ -13526,14 +15583,14 @@ def _s_WebData3Message(d: Any) -> WebData3Message:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_WebData3Message
     return WebData3Message(
         user_state=f_user_state,
         perp_dex_states=f_perp_dex_states,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "WebData3Message") if unknown else EMPTY,
     )
 
 
@@ -13572,7 +15629,7 @@ def _s_WebData3PerpDexState(d: Any) -> WebData3PerpDexState:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_WebData3PerpDexState
@@ -13580,7 +15637,7 @@ def _s_WebData3PerpDexState(d: Any) -> WebData3PerpDexState:
         total_vault_equity=f_total_vault_equity,
         perps_at_open_interest_cap=f_perps_at_open_interest_cap,
         leading_vaults=f_leading_vaults,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "WebData3PerpDexState") if unknown else EMPTY,
     )
 
 
@@ -13643,7 +15700,7 @@ def _s_WebData3UserState(d: Any) -> WebData3UserState:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_WebData3UserState
@@ -13657,7 +15714,7 @@ def _s_WebData3UserState(d: Any) -> WebData3UserState:
         opt_out_of_spot_dusting=f_opt_out_of_spot_dusting,
         dex_abstraction_enabled=f_dex_abstraction_enabled,
         abstraction=f_abstraction,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "WebData3UserState") if unknown else EMPTY,
     )
 
 
@@ -13709,7 +15766,7 @@ def _s_WindowPerformance(d: Any) -> WindowPerformance:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_WindowPerformance
@@ -13717,7 +15774,7 @@ def _s_WindowPerformance(d: Any) -> WindowPerformance:
         pnl=f_pnl,
         roi=f_roi,
         vlm=f_vlm,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "WindowPerformance") if unknown else EMPTY,
     )
 
 
@@ -13762,7 +15819,7 @@ def _s_WithdrawDelta(d: Any) -> WithdrawDelta:
         exc.path.append(k)
         raise
     except KeyError:
-        bad = Bad("required field (missing)", None)
+        bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_WithdrawDelta
@@ -13771,7 +15828,7 @@ def _s_WithdrawDelta(d: Any) -> WithdrawDelta:
         nonce=f_nonce,
         fee=f_fee,
         type=f_type,
-        extra={x: d[x] for x in unknown} if unknown else EMPTY,
+        extra=extra_fields(d, unknown, "WithdrawDelta") if unknown else EMPTY,
     )
 
 
@@ -13786,6 +15843,58 @@ def _u_WithdrawDelta(m: WithdrawDelta) -> dict[str, Any]:
         out["fee"] = to_wire(m.fee)
     out.update(m.extra)
     return out
+
+
+_V_CancelStatus: dict[str, Callable[[Any], Any]] = {
+    "error": _s_StatusError,
+}
+
+
+def _s_CancelStatus(d: Any) -> CancelStatus:
+    if d.__class__ is str:
+        return _s_Success(d)
+    if d.__class__ is not dict:
+        raise Bad("string or object (CancelStatus)", d)
+    fn: Callable[[Any], Any] | None = None
+    for key in d:
+        found = _V_CancelStatus.get(key)
+        if found is not None:
+            if fn is not None:
+                raise Bad("exactly one of error (CancelStatus)", d)
+            fn = found
+    if fn is None:
+        note_drift("variant", "CancelStatus", ",".join(sorted(d)))
+        return Unknown(d)
+    result: CancelStatus = fn(d)
+    return result
+
+
+_V_ExchangeResponse: dict[str, Callable[[Any], Any]] = {
+    "default": _s_DefaultResponse,
+    "order": _s_OrderResponse,
+    "cancel": _s_CancelResponse,
+    "cancelByCloid": _s_CancelResponse,
+    "twapOrder": _s_TwapOrderResponse,
+    "twapCancel": _s_TwapCancelResponse,
+    "createSubAccount": _s_CreatedResponse,
+    "createVault": _s_CreatedResponse,
+}
+
+
+def _s_ExchangeResponse(d: Any) -> ExchangeResponse:
+    if d.__class__ is not dict:
+        raise Bad("object (ExchangeResponse)", d)
+    tag = d.get("type")
+    fn = _V_ExchangeResponse.get(tag) if tag.__class__ is str else None
+    if fn is None:
+        if tag.__class__ is not str:
+            bad = Bad("string (ExchangeResponse tag)", tag, "type" if "type" in d else "missing")
+            bad.path.append("type")
+            raise bad
+        note_drift("variant", "ExchangeResponse", tag)
+        return Unknown(d)
+    result: ExchangeResponse = fn(d)
+    return result
 
 
 _V_LedgerDelta: dict[str, Callable[[Any], Any]] = {
@@ -13817,8 +15926,89 @@ def _s_LedgerDelta(d: Any) -> LedgerDelta:
     tag = d.get("type")
     fn = _V_LedgerDelta.get(tag) if tag.__class__ is str else None
     if fn is None:
+        if tag.__class__ is not str:
+            bad = Bad("string (LedgerDelta tag)", tag, "type" if "type" in d else "missing")
+            bad.path.append("type")
+            raise bad
+        note_drift("variant", "LedgerDelta", tag)
         return Unknown(d)
     result: LedgerDelta = fn(d)
+    return result
+
+
+_V_OrderStatus: dict[str, Callable[[Any], Any]] = {
+    "resting": _s_OrderResting,
+    "filled": _s_OrderFilled,
+    "error": _s_StatusError,
+}
+
+
+def _s_OrderStatus(d: Any) -> OrderStatus:
+    if d.__class__ is str:
+        return _s_OrderWaiting(d)
+    if d.__class__ is not dict:
+        raise Bad("string or object (OrderStatus)", d)
+    fn: Callable[[Any], Any] | None = None
+    for key in d:
+        found = _V_OrderStatus.get(key)
+        if found is not None:
+            if fn is not None:
+                raise Bad("exactly one of resting, filled, error (OrderStatus)", d)
+            fn = found
+    if fn is None:
+        note_drift("variant", "OrderStatus", ",".join(sorted(d)))
+        return Unknown(d)
+    result: OrderStatus = fn(d)
+    return result
+
+
+_V_OrderStatusResult: dict[str, Callable[[Any], Any]] = {
+    "order": _s_OrderFound,
+    "unknownOid": _s_OrderNotFound,
+}
+
+
+def _s_OrderStatusResult(d: Any) -> OrderStatusResult:
+    if d.__class__ is not dict:
+        raise Bad("object (OrderStatusResult)", d)
+    tag = d.get("status")
+    fn = _V_OrderStatusResult.get(tag) if tag.__class__ is str else None
+    if fn is None:
+        if tag.__class__ is not str:
+            bad = Bad("string (OrderStatusResult tag)", tag, "type" if "status" in d else "missing")
+            bad.path.append("status")
+            raise bad
+        note_drift("variant", "OrderStatusResult", tag)
+        return Unknown(d)
+    result: OrderStatusResult = fn(d)
+    return result
+
+
+_V_OutcomeMetaUpdate: dict[str, Callable[[Any], Any]] = {
+    "outcomeCreated": _s_OutcomeCreated,
+    "outcomeSettled": _s_OutcomeSettled,
+    "questionUpdated": _s_QuestionUpdated,
+    "questionSettled": _s_QuestionSettled,
+}
+
+
+def _s_OutcomeMetaUpdate(d: Any) -> OutcomeMetaUpdate:
+    if d.__class__ is not dict:
+        raise Bad("object (OutcomeMetaUpdate)", d)
+    fn: Callable[[Any], Any] | None = None
+    for key in d:
+        found = _V_OutcomeMetaUpdate.get(key)
+        if found is not None:
+            if fn is not None:
+                raise Bad(
+                    "exactly one of outcomeCreated, outcomeSettled, questionUpdated, questionSettled (OutcomeMetaUpdate)",
+                    d,
+                )
+            fn = found
+    if fn is None:
+        note_drift("variant", "OutcomeMetaUpdate", ",".join(sorted(d)))
+        return Unknown(d)
+    result: OutcomeMetaUpdate = fn(d)
     return result
 
 
@@ -13835,8 +16025,91 @@ def _s_ReferrerState(d: Any) -> ReferrerState:
     tag = d.get("stage")
     fn = _V_ReferrerState.get(tag) if tag.__class__ is str else None
     if fn is None:
+        if tag.__class__ is not str:
+            bad = Bad("string (ReferrerState tag)", tag, "type" if "stage" in d else "missing")
+            bad.path.append("stage")
+            raise bad
+        note_drift("variant", "ReferrerState", tag)
         return Unknown(d)
     result: ReferrerState = fn(d)
+    return result
+
+
+_V_TwapOrderStatus: dict[str, Callable[[Any], Any]] = {
+    "running": _s_TwapRunningStatus,
+    "error": _s_StatusError,
+}
+
+
+def _s_TwapOrderStatus(d: Any) -> TwapOrderStatus:
+    if d.__class__ is not dict:
+        raise Bad("object (TwapOrderStatus)", d)
+    fn: Callable[[Any], Any] | None = None
+    for key in d:
+        found = _V_TwapOrderStatus.get(key)
+        if found is not None:
+            if fn is not None:
+                raise Bad("exactly one of running, error (TwapOrderStatus)", d)
+            fn = found
+    if fn is None:
+        note_drift("variant", "TwapOrderStatus", ",".join(sorted(d)))
+        return Unknown(d)
+    result: TwapOrderStatus = fn(d)
+    return result
+
+
+_V_UserEventsMessage: dict[str, Callable[[Any], Any]] = {
+    "fills": _s_UserEventFills,
+    "funding": _s_UserEventFunding,
+    "liquidation": _s_UserEventLiquidation,
+    "nonUserCancel": _s_UserEventNonUserCancel,
+    "twapHistory": _s_UserEventTwapHistory,
+    "twapSliceFills": _s_UserEventTwapSliceFills,
+}
+
+
+def _s_UserEventsMessage(d: Any) -> UserEventsMessage:
+    if d.__class__ is not dict:
+        raise Bad("object (UserEventsMessage)", d)
+    fn: Callable[[Any], Any] | None = None
+    for key in d:
+        found = _V_UserEventsMessage.get(key)
+        if found is not None:
+            if fn is not None:
+                raise Bad(
+                    "exactly one of fills, funding, liquidation, nonUserCancel, twapHistory, twapSliceFills (UserEventsMessage)",
+                    d,
+                )
+            fn = found
+    if fn is None:
+        note_drift("variant", "UserEventsMessage", ",".join(sorted(d)))
+        return Unknown(d)
+    result: UserEventsMessage = fn(d)
+    return result
+
+
+_V_UserRole: dict[str, Callable[[Any], Any]] = {
+    "missing": _s_UserRolePlain,
+    "user": _s_UserRolePlain,
+    "vault": _s_UserRolePlain,
+    "agent": _s_UserRoleAgent,
+    "subAccount": _s_UserRoleSubAccount,
+}
+
+
+def _s_UserRole(d: Any) -> UserRole:
+    if d.__class__ is not dict:
+        raise Bad("object (UserRole)", d)
+    tag = d.get("role")
+    fn = _V_UserRole.get(tag) if tag.__class__ is str else None
+    if fn is None:
+        if tag.__class__ is not str:
+            bad = Bad("string (UserRole tag)", tag, "type" if "role" in d else "missing")
+            bad.path.append("role")
+            raise bad
+        note_drift("variant", "UserRole", tag)
+        return Unknown(d)
+    result: UserRole = fn(d)
     return result
 
 
@@ -13853,9 +16126,18 @@ def _s_VaultRelationship(d: Any) -> VaultRelationship:
     tag = d.get("type")
     fn = _V_VaultRelationship.get(tag) if tag.__class__ is str else None
     if fn is None:
+        if tag.__class__ is not str:
+            bad = Bad("string (VaultRelationship tag)", tag, "type" if "type" in d else "missing")
+            bad.path.append("type")
+            raise bad
+        note_drift("variant", "VaultRelationship", tag)
         return Unknown(d)
     result: VaultRelationship = fn(d)
     return result
+
+
+def _c_deflated_map_FastAssetCtx(v: Any) -> dict[str, FastAssetCtx]:
+    return to_deflated(v, _c_map_FastAssetCtx)
 
 
 def _c_list_AssetPosition(v: Any) -> tuple[AssetPosition, ...]:
@@ -13864,6 +16146,10 @@ def _c_list_AssetPosition(v: Any) -> tuple[AssetPosition, ...]:
 
 def _c_list_BorrowLendInterest(v: Any) -> tuple[BorrowLendInterest, ...]:
     return to_list(v, _s_BorrowLendInterest)
+
+
+def _c_list_CancelStatus(v: Any) -> tuple[CancelStatus, ...]:
+    return to_list(v, _s_CancelStatus)
 
 
 def _c_list_Candle(v: Any) -> tuple[Candle, ...]:
@@ -13960,6 +16246,10 @@ def _c_list_NonUserCancel(v: Any) -> tuple[NonUserCancel, ...]:
 
 def _c_list_OpenOrder(v: Any) -> tuple[OpenOrder, ...]:
     return to_list(v, _s_OpenOrder)
+
+
+def _c_list_OrderStatus(v: Any) -> tuple[OrderStatus, ...]:
+    return to_list(v, _s_OrderStatus)
 
 
 def _c_list_OrderStatusEntry(v: Any) -> tuple[OrderStatusEntry, ...]:
@@ -14194,6 +16484,10 @@ def _c_list_tuple_str_opt_PredictedFunding(v: Any) -> tuple[tuple[str, Predicted
 
 def _c_list_tuple_str_str(v: Any) -> tuple[tuple[str, str], ...]:
     return to_list(v, _c_tuple_str_str)
+
+
+def _c_map_FastAssetCtx(v: Any) -> dict[str, FastAssetCtx]:
+    return to_map(v, _s_FastAssetCtx)
 
 
 def _c_map_decimal(v: Any) -> dict[str, Decimal]:
@@ -14537,6 +16831,7 @@ STRUCTURE_FNS: dict[type, Callable[[Any], Any]] = {
     ActiveAssetCtxMessage: _s_ActiveAssetCtxMessage,
     ActiveAssetData: _s_ActiveAssetData,
     ActiveSpotAssetCtxMessage: _s_ActiveSpotAssetCtxMessage,
+    AgentRoleData: _s_AgentRoleData,
     AlignedQuoteTokenInfo: _s_AlignedQuoteTokenInfo,
     AllDexsAssetCtxsMessage: _s_AllDexsAssetCtxsMessage,
     AllDexsClearinghouseStateMessage: _s_AllDexsClearinghouseStateMessage,
@@ -14553,11 +16848,15 @@ STRUCTURE_FNS: dict[type, Callable[[Any], Any]] = {
     BorrowLendTokenState: _s_BorrowLendTokenState,
     BorrowLendUserState: _s_BorrowLendUserState,
     CStakingTransferDelta: _s_CStakingTransferDelta,
+    CancelResponse: _s_CancelResponse,
+    CancelResponseData: _s_CancelResponseData,
     Candle: _s_Candle,
     ClearinghouseState: _s_ClearinghouseState,
     ClearinghouseStateMessage: _s_ClearinghouseStateMessage,
+    CreatedResponse: _s_CreatedResponse,
     CumFunding: _s_CumFunding,
     DailyUserVolume: _s_DailyUserVolume,
+    DefaultResponse: _s_DefaultResponse,
     Delegation: _s_Delegation,
     DelegatorEvent: _s_DelegatorEvent,
     DelegatorReward: _s_DelegatorReward,
@@ -14572,9 +16871,11 @@ STRUCTURE_FNS: dict[type, Callable[[Any], Any]] = {
     ExplorerBlockSummary: _s_ExplorerBlockSummary,
     ExplorerTx: _s_ExplorerTx,
     ExtraAgent: _s_ExtraAgent,
+    FastAssetCtx: _s_FastAssetCtx,
     FeeSchedule: _s_FeeSchedule,
     FeeTiers: _s_FeeTiers,
     FillLiquidation: _s_FillLiquidation,
+    FilledOrder: _s_FilledOrder,
     FrontendOpenOrder: _s_FrontendOpenOrder,
     FundingDelta: _s_FundingDelta,
     FundingHistoryEntry: _s_FundingHistoryEntry,
@@ -14602,13 +16903,19 @@ STRUCTURE_FNS: dict[type, Callable[[Any], Any]] = {
     NotificationMessage: _s_NotificationMessage,
     OpenOrder: _s_OpenOrder,
     OpenOrdersMessage: _s_OpenOrdersMessage,
+    OrderFilled: _s_OrderFilled,
+    OrderFound: _s_OrderFound,
+    OrderNotFound: _s_OrderNotFound,
+    OrderResponse: _s_OrderResponse,
+    OrderResponseData: _s_OrderResponseData,
+    OrderResting: _s_OrderResting,
     OrderStatusEntry: _s_OrderStatusEntry,
-    OrderStatusResult: _s_OrderStatusResult,
     OrderUpdate: _s_OrderUpdate,
+    OutcomeCreated: _s_OutcomeCreated,
     OutcomeMeta: _s_OutcomeMeta,
-    OutcomeMetaUpdate: _s_OutcomeMetaUpdate,
     OutcomeMetaUpdatesMessage: _s_OutcomeMetaUpdatesMessage,
     OutcomeQuestion: _s_OutcomeQuestion,
+    OutcomeSettled: _s_OutcomeSettled,
     OutcomeSettledUpdate: _s_OutcomeSettledUpdate,
     OutcomeSideSpec: _s_OutcomeSideSpec,
     OutcomeSpec: _s_OutcomeSpec,
@@ -14627,7 +16934,9 @@ STRUCTURE_FNS: dict[type, Callable[[Any], Any]] = {
     PreTransferCheck: _s_PreTransferCheck,
     PredictedFunding: _s_PredictedFunding,
     QuestionRef: _s_QuestionRef,
+    QuestionSettled: _s_QuestionSettled,
     QuestionSettledUpdate: _s_QuestionSettledUpdate,
+    QuestionUpdated: _s_QuestionUpdated,
     Referral: _s_Referral,
     ReferralReward: _s_ReferralReward,
     ReferralState: _s_ReferralState,
@@ -14639,7 +16948,9 @@ STRUCTURE_FNS: dict[type, Callable[[Any], Any]] = {
     ReferrerStateNeedToCreateCode: _s_ReferrerStateNeedToCreateCode,
     ReferrerStateNeedToTrade: _s_ReferrerStateNeedToTrade,
     ReferrerStateReady: _s_ReferrerStateReady,
+    RestingOrder: _s_RestingOrder,
     RewardsClaimDelta: _s_RewardsClaimDelta,
+    RunningTwap: _s_RunningTwap,
     SendDelta: _s_SendDelta,
     SettledOutcome: _s_SettledOutcome,
     SettledOutcomeQuestion: _s_SettledOutcomeQuestion,
@@ -14663,13 +16974,20 @@ STRUCTURE_FNS: dict[type, Callable[[Any], Any]] = {
     StakingWithdrawal: _s_StakingWithdrawal,
     StandaloneOutcomeRole: _s_StandaloneOutcomeRole,
     StatsVault: _s_StatsVault,
+    StatusError: _s_StatusError,
     SubAccount: _s_SubAccount,
     SubAccount2: _s_SubAccount2,
+    SubAccountRoleData: _s_SubAccountRoleData,
     SubAccountTransferDelta: _s_SubAccountTransferDelta,
     TokenDetails: _s_TokenDetails,
     TokenGenesis: _s_TokenGenesis,
     Trade: _s_Trade,
+    TwapCancelResponse: _s_TwapCancelResponse,
+    TwapCancelResponseData: _s_TwapCancelResponseData,
     TwapHistoryEntry: _s_TwapHistoryEntry,
+    TwapOrderResponse: _s_TwapOrderResponse,
+    TwapOrderResponseData: _s_TwapOrderResponseData,
+    TwapRunningStatus: _s_TwapRunningStatus,
     TwapSliceFill: _s_TwapSliceFill,
     TwapState: _s_TwapState,
     TwapStatesMessage: _s_TwapStatesMessage,
@@ -14678,7 +16996,12 @@ STRUCTURE_FNS: dict[type, Callable[[Any], Any]] = {
     TxDetailsResponse: _s_TxDetailsResponse,
     UsdcRouting: _s_UsdcRouting,
     UserDetailsResponse: _s_UserDetailsResponse,
-    UserEventsMessage: _s_UserEventsMessage,
+    UserEventFills: _s_UserEventFills,
+    UserEventFunding: _s_UserEventFunding,
+    UserEventLiquidation: _s_UserEventLiquidation,
+    UserEventNonUserCancel: _s_UserEventNonUserCancel,
+    UserEventTwapHistory: _s_UserEventTwapHistory,
+    UserEventTwapSliceFills: _s_UserEventTwapSliceFills,
     UserFees: _s_UserFees,
     UserFill: _s_UserFill,
     UserFillsMessage: _s_UserFillsMessage,
@@ -14687,8 +17010,9 @@ STRUCTURE_FNS: dict[type, Callable[[Any], Any]] = {
     UserLiquidationEvent: _s_UserLiquidationEvent,
     UserNonFundingLedgerUpdatesMessage: _s_UserNonFundingLedgerUpdatesMessage,
     UserRateLimit: _s_UserRateLimit,
-    UserRole: _s_UserRole,
-    UserRoleData: _s_UserRoleData,
+    UserRoleAgent: _s_UserRoleAgent,
+    UserRolePlain: _s_UserRolePlain,
+    UserRoleSubAccount: _s_UserRoleSubAccount,
     UserTwapHistoryMessage: _s_UserTwapHistoryMessage,
     UserTwapSliceFillsMessage: _s_UserTwapSliceFillsMessage,
     UserVaultEquity: _s_UserVaultEquity,
@@ -14716,6 +17040,251 @@ STRUCTURE_FNS: dict[type, Callable[[Any], Any]] = {
     WithdrawDelta: _s_WithdrawDelta,
 }
 
+PARSERS: dict[str, Callable[[Any], Any]] = {
+    "AccountClassTransferDelta": _s_AccountClassTransferDelta,
+    "ActivateDexAbstractionDelta": _s_ActivateDexAbstractionDelta,
+    "ActiveAssetCtxMessage": _s_ActiveAssetCtxMessage,
+    "ActiveAssetData": _s_ActiveAssetData,
+    "ActiveSpotAssetCtxMessage": _s_ActiveSpotAssetCtxMessage,
+    "AgentRoleData": _s_AgentRoleData,
+    "AlignedQuoteTokenInfo": _s_AlignedQuoteTokenInfo,
+    "AllDexsAssetCtxsMessage": _s_AllDexsAssetCtxsMessage,
+    "AllDexsClearinghouseStateMessage": _s_AllDexsClearinghouseStateMessage,
+    "AllMidsMessage": _s_AllMidsMessage,
+    "AnyAssetCtx": _s_AnyAssetCtx,
+    "AssetCtxsMessage": _s_AssetCtxsMessage,
+    "AssetPosition": _s_AssetPosition,
+    "BboMessage": _s_BboMessage,
+    "BlockDetailsResponse": _s_BlockDetailsResponse,
+    "BorrowLendAmount": _s_BorrowLendAmount,
+    "BorrowLendDelta": _s_BorrowLendDelta,
+    "BorrowLendInterest": _s_BorrowLendInterest,
+    "BorrowLendOperation": _s_BorrowLendOperation,
+    "BorrowLendReserveState": _s_BorrowLendReserveState,
+    "BorrowLendTokenState": _s_BorrowLendTokenState,
+    "BorrowLendUserState": _s_BorrowLendUserState,
+    "CStakingTransferDelta": _s_CStakingTransferDelta,
+    "CancelResponse": _s_CancelResponse,
+    "CancelResponseData": _s_CancelResponseData,
+    "CancelResponseType": _s_CancelResponseType,
+    "CancelStatus": _s_CancelStatus,
+    "Candle": _s_Candle,
+    "ClearinghouseState": _s_ClearinghouseState,
+    "ClearinghouseStateMessage": _s_ClearinghouseStateMessage,
+    "CreatedResponse": _s_CreatedResponse,
+    "CreatedResponseType": _s_CreatedResponseType,
+    "CumFunding": _s_CumFunding,
+    "DailyUserVolume": _s_DailyUserVolume,
+    "DefaultResponse": _s_DefaultResponse,
+    "DefaultResponseType": _s_DefaultResponseType,
+    "Delegation": _s_Delegation,
+    "DelegatorEvent": _s_DelegatorEvent,
+    "DelegatorReward": _s_DelegatorReward,
+    "DelegatorSummary": _s_DelegatorSummary,
+    "DeployAuctionStatus": _s_DeployAuctionStatus,
+    "DeployGasAuctionDelta": _s_DeployGasAuctionDelta,
+    "DepositDelta": _s_DepositDelta,
+    "Direction": _s_Direction,
+    "EvmContract": _s_EvmContract,
+    "EvmEscrow": _s_EvmEscrow,
+    "ExchangeResponse": _s_ExchangeResponse,
+    "ExchangeStatus": _s_ExchangeStatus,
+    "ExplorerBlock": _s_ExplorerBlock,
+    "ExplorerBlockSummary": _s_ExplorerBlockSummary,
+    "ExplorerTx": _s_ExplorerTx,
+    "ExtraAgent": _s_ExtraAgent,
+    "FastAssetCtx": _s_FastAssetCtx,
+    "FeeSchedule": _s_FeeSchedule,
+    "FeeTiers": _s_FeeTiers,
+    "FillLiquidation": _s_FillLiquidation,
+    "FilledOrder": _s_FilledOrder,
+    "FrontendOpenOrder": _s_FrontendOpenOrder,
+    "FundingDelta": _s_FundingDelta,
+    "FundingHistoryEntry": _s_FundingHistoryEntry,
+    "FundingUpdate": _s_FundingUpdate,
+    "InternalTransferDelta": _s_InternalTransferDelta,
+    "IsolatedPositionIndex": _s_IsolatedPositionIndex,
+    "L2Book": _s_L2Book,
+    "L2Level": _s_L2Level,
+    "Leaderboard": _s_Leaderboard,
+    "LeaderboardRow": _s_LeaderboardRow,
+    "LeadingVault": _s_LeadingVault,
+    "LedgerDelta": _s_LedgerDelta,
+    "LedgerUpdate": _s_LedgerUpdate,
+    "LegalCheck": _s_LegalCheck,
+    "Leverage": _s_Leverage,
+    "LeverageType": _s_LeverageType,
+    "LiquidatablePosition": _s_LiquidatablePosition,
+    "LiquidatablePositionIndex": _s_LiquidatablePositionIndex,
+    "LiquidatedPosition": _s_LiquidatedPosition,
+    "LiquidationDelta": _s_LiquidationDelta,
+    "LiquidationMethod": _s_LiquidationMethod,
+    "MarginMode": _s_MarginMode,
+    "MarginSummary": _s_MarginSummary,
+    "MarginTable": _s_MarginTable,
+    "MarginTier": _s_MarginTier,
+    "MmFeeTier": _s_MmFeeTier,
+    "MultiSigSigners": _s_MultiSigSigners,
+    "NonUserCancel": _s_NonUserCancel,
+    "NotificationMessage": _s_NotificationMessage,
+    "OpenOrder": _s_OpenOrder,
+    "OpenOrdersMessage": _s_OpenOrdersMessage,
+    "OrderFilled": _s_OrderFilled,
+    "OrderFound": _s_OrderFound,
+    "OrderNotFound": _s_OrderNotFound,
+    "OrderProcessingStatus": _s_OrderProcessingStatus,
+    "OrderResponse": _s_OrderResponse,
+    "OrderResponseData": _s_OrderResponseData,
+    "OrderResponseType": _s_OrderResponseType,
+    "OrderResting": _s_OrderResting,
+    "OrderStatus": _s_OrderStatus,
+    "OrderStatusEntry": _s_OrderStatusEntry,
+    "OrderStatusResult": _s_OrderStatusResult,
+    "OrderType": _s_OrderType,
+    "OrderUpdate": _s_OrderUpdate,
+    "OrderWaiting": _s_OrderWaiting,
+    "OutcomeCreated": _s_OutcomeCreated,
+    "OutcomeMeta": _s_OutcomeMeta,
+    "OutcomeMetaUpdate": _s_OutcomeMetaUpdate,
+    "OutcomeMetaUpdatesMessage": _s_OutcomeMetaUpdatesMessage,
+    "OutcomeQuestion": _s_OutcomeQuestion,
+    "OutcomeSettled": _s_OutcomeSettled,
+    "OutcomeSettledUpdate": _s_OutcomeSettledUpdate,
+    "OutcomeSideSpec": _s_OutcomeSideSpec,
+    "OutcomeSpec": _s_OutcomeSpec,
+    "OutcomeTemplate": _s_OutcomeTemplate,
+    "OutcomeTemplateRole": _s_OutcomeTemplateRole,
+    "PerpAnnotation": _s_PerpAnnotation,
+    "PerpAssetCtx": _s_PerpAssetCtx,
+    "PerpAssetInfo": _s_PerpAssetInfo,
+    "PerpConciseAnnotation": _s_PerpConciseAnnotation,
+    "PerpDex": _s_PerpDex,
+    "PerpDexLimits": _s_PerpDexLimits,
+    "PerpDexStatus": _s_PerpDexStatus,
+    "PerpMeta": _s_PerpMeta,
+    "PortfolioPeriod": _s_PortfolioPeriod,
+    "Position": _s_Position,
+    "PreTransferCheck": _s_PreTransferCheck,
+    "PredictedFunding": _s_PredictedFunding,
+    "QuestionRef": _s_QuestionRef,
+    "QuestionSettled": _s_QuestionSettled,
+    "QuestionSettledUpdate": _s_QuestionSettledUpdate,
+    "QuestionUpdated": _s_QuestionUpdated,
+    "Referral": _s_Referral,
+    "ReferralReward": _s_ReferralReward,
+    "ReferralState": _s_ReferralState,
+    "ReferralStateTokenState": _s_ReferralStateTokenState,
+    "ReferralTokenState": _s_ReferralTokenState,
+    "ReferredBy": _s_ReferredBy,
+    "ReferrerNeedToTradeData": _s_ReferrerNeedToTradeData,
+    "ReferrerReadyData": _s_ReferrerReadyData,
+    "ReferrerState": _s_ReferrerState,
+    "ReferrerStateNeedToCreateCode": _s_ReferrerStateNeedToCreateCode,
+    "ReferrerStateNeedToTrade": _s_ReferrerStateNeedToTrade,
+    "ReferrerStateReady": _s_ReferrerStateReady,
+    "RestingOrder": _s_RestingOrder,
+    "RewardsClaimDelta": _s_RewardsClaimDelta,
+    "RunningTwap": _s_RunningTwap,
+    "SendDelta": _s_SendDelta,
+    "SettledOutcome": _s_SettledOutcome,
+    "SettledOutcomeQuestion": _s_SettledOutcomeQuestion,
+    "Side": _s_Side,
+    "SpotAssetCtx": _s_SpotAssetCtx,
+    "SpotBalance": _s_SpotBalance,
+    "SpotClearinghouseState": _s_SpotClearinghouseState,
+    "SpotDeployState": _s_SpotDeployState,
+    "SpotDeployTokenState": _s_SpotDeployTokenState,
+    "SpotGenesisDelta": _s_SpotGenesisDelta,
+    "SpotMeta": _s_SpotMeta,
+    "SpotPair": _s_SpotPair,
+    "SpotStateMessage": _s_SpotStateMessage,
+    "SpotToken": _s_SpotToken,
+    "SpotTokenSpec": _s_SpotTokenSpec,
+    "SpotTransferDelta": _s_SpotTransferDelta,
+    "StakingDelegate": _s_StakingDelegate,
+    "StakingDelta": _s_StakingDelta,
+    "StakingDeposit": _s_StakingDeposit,
+    "StakingDiscountTier": _s_StakingDiscountTier,
+    "StakingLink": _s_StakingLink,
+    "StakingWithdrawal": _s_StakingWithdrawal,
+    "StandaloneOutcomeRole": _s_StandaloneOutcomeRole,
+    "StatsVault": _s_StatsVault,
+    "StatusError": _s_StatusError,
+    "SubAccount": _s_SubAccount,
+    "SubAccount2": _s_SubAccount2,
+    "SubAccountRoleData": _s_SubAccountRoleData,
+    "SubAccountTransferDelta": _s_SubAccountTransferDelta,
+    "Success": _s_Success,
+    "Tif": _s_Tif,
+    "TokenDetails": _s_TokenDetails,
+    "TokenGenesis": _s_TokenGenesis,
+    "Trade": _s_Trade,
+    "TwapCancelResponse": _s_TwapCancelResponse,
+    "TwapCancelResponseData": _s_TwapCancelResponseData,
+    "TwapCancelResponseType": _s_TwapCancelResponseType,
+    "TwapHistoryEntry": _s_TwapHistoryEntry,
+    "TwapOrderResponse": _s_TwapOrderResponse,
+    "TwapOrderResponseData": _s_TwapOrderResponseData,
+    "TwapOrderResponseType": _s_TwapOrderResponseType,
+    "TwapOrderStatus": _s_TwapOrderStatus,
+    "TwapRunningStatus": _s_TwapRunningStatus,
+    "TwapSliceFill": _s_TwapSliceFill,
+    "TwapState": _s_TwapState,
+    "TwapStatesMessage": _s_TwapStatesMessage,
+    "TwapStatus": _s_TwapStatus,
+    "TwapStatusKind": _s_TwapStatusKind,
+    "TwapTrigger": _s_TwapTrigger,
+    "TxDetailsResponse": _s_TxDetailsResponse,
+    "UsdcRouting": _s_UsdcRouting,
+    "UserDetailsResponse": _s_UserDetailsResponse,
+    "UserEventFills": _s_UserEventFills,
+    "UserEventFunding": _s_UserEventFunding,
+    "UserEventLiquidation": _s_UserEventLiquidation,
+    "UserEventNonUserCancel": _s_UserEventNonUserCancel,
+    "UserEventTwapHistory": _s_UserEventTwapHistory,
+    "UserEventTwapSliceFills": _s_UserEventTwapSliceFills,
+    "UserEventsMessage": _s_UserEventsMessage,
+    "UserFees": _s_UserFees,
+    "UserFill": _s_UserFill,
+    "UserFillsMessage": _s_UserFillsMessage,
+    "UserFundingsMessage": _s_UserFundingsMessage,
+    "UserHistoricalOrdersMessage": _s_UserHistoricalOrdersMessage,
+    "UserLiquidationEvent": _s_UserLiquidationEvent,
+    "UserNonFundingLedgerUpdatesMessage": _s_UserNonFundingLedgerUpdatesMessage,
+    "UserRateLimit": _s_UserRateLimit,
+    "UserRole": _s_UserRole,
+    "UserRoleAgent": _s_UserRoleAgent,
+    "UserRolePlain": _s_UserRolePlain,
+    "UserRoleSubAccount": _s_UserRoleSubAccount,
+    "UserTwapHistoryMessage": _s_UserTwapHistoryMessage,
+    "UserTwapSliceFillsMessage": _s_UserTwapSliceFillsMessage,
+    "UserVaultEquity": _s_UserVaultEquity,
+    "ValidatorL1Vote": _s_ValidatorL1Vote,
+    "ValidatorL1VoteAction": _s_ValidatorL1VoteAction,
+    "ValidatorStats": _s_ValidatorStats,
+    "ValidatorSummary": _s_ValidatorSummary,
+    "VaultChildAddresses": _s_VaultChildAddresses,
+    "VaultCreateDelta": _s_VaultCreateDelta,
+    "VaultDepositDelta": _s_VaultDepositDelta,
+    "VaultDetails": _s_VaultDetails,
+    "VaultDistributionDelta": _s_VaultDistributionDelta,
+    "VaultFollower": _s_VaultFollower,
+    "VaultLeaderCommissionDelta": _s_VaultLeaderCommissionDelta,
+    "VaultRelationship": _s_VaultRelationship,
+    "VaultRelationshipParent": _s_VaultRelationshipParent,
+    "VaultRelationshipPlain": _s_VaultRelationshipPlain,
+    "VaultSummary": _s_VaultSummary,
+    "VaultWithdrawDelta": _s_VaultWithdrawDelta,
+    "VipFeeTier": _s_VipFeeTier,
+    "WebData2": _s_WebData2,
+    "WebData3Message": _s_WebData3Message,
+    "WebData3PerpDexState": _s_WebData3PerpDexState,
+    "WebData3UserState": _s_WebData3UserState,
+    "WindowPerformance": _s_WindowPerformance,
+    "WithdrawDelta": _s_WithdrawDelta,
+}
+"""Type name -> the function structuring a decoded JSON value of that type (raises ``Bad``)."""
+
 
 def _hook(fn: Callable[[Any], Any]) -> Callable[[Any, Any], Any]:
     def structure(data: Any, _type: Any) -> Any:
@@ -14732,6 +17301,7 @@ register_wire(ActivateDexAbstractionDelta, _u_ActivateDexAbstractionDelta)
 register_wire(ActiveAssetCtxMessage, _u_ActiveAssetCtxMessage)
 register_wire(ActiveAssetData, _u_ActiveAssetData)
 register_wire(ActiveSpotAssetCtxMessage, _u_ActiveSpotAssetCtxMessage)
+register_wire(AgentRoleData, _u_AgentRoleData)
 register_wire(AlignedQuoteTokenInfo, _u_AlignedQuoteTokenInfo)
 register_wire(AllDexsAssetCtxsMessage, _u_AllDexsAssetCtxsMessage)
 register_wire(AllDexsClearinghouseStateMessage, _u_AllDexsClearinghouseStateMessage)
@@ -14748,11 +17318,15 @@ register_wire(BorrowLendReserveState, _u_BorrowLendReserveState)
 register_wire(BorrowLendTokenState, _u_BorrowLendTokenState)
 register_wire(BorrowLendUserState, _u_BorrowLendUserState)
 register_wire(CStakingTransferDelta, _u_CStakingTransferDelta)
+register_wire(CancelResponse, _u_CancelResponse)
+register_wire(CancelResponseData, _u_CancelResponseData)
 register_wire(Candle, _u_Candle)
 register_wire(ClearinghouseState, _u_ClearinghouseState)
 register_wire(ClearinghouseStateMessage, _u_ClearinghouseStateMessage)
+register_wire(CreatedResponse, _u_CreatedResponse)
 register_wire(CumFunding, _u_CumFunding)
 register_wire(DailyUserVolume, _u_DailyUserVolume)
+register_wire(DefaultResponse, _u_DefaultResponse)
 register_wire(Delegation, _u_Delegation)
 register_wire(DelegatorEvent, _u_DelegatorEvent)
 register_wire(DelegatorReward, _u_DelegatorReward)
@@ -14767,9 +17341,11 @@ register_wire(ExplorerBlock, _u_ExplorerBlock)
 register_wire(ExplorerBlockSummary, _u_ExplorerBlockSummary)
 register_wire(ExplorerTx, _u_ExplorerTx)
 register_wire(ExtraAgent, _u_ExtraAgent)
+register_wire(FastAssetCtx, _u_FastAssetCtx)
 register_wire(FeeSchedule, _u_FeeSchedule)
 register_wire(FeeTiers, _u_FeeTiers)
 register_wire(FillLiquidation, _u_FillLiquidation)
+register_wire(FilledOrder, _u_FilledOrder)
 register_wire(FrontendOpenOrder, _u_FrontendOpenOrder)
 register_wire(FundingDelta, _u_FundingDelta)
 register_wire(FundingHistoryEntry, _u_FundingHistoryEntry)
@@ -14797,13 +17373,19 @@ register_wire(NonUserCancel, _u_NonUserCancel)
 register_wire(NotificationMessage, _u_NotificationMessage)
 register_wire(OpenOrder, _u_OpenOrder)
 register_wire(OpenOrdersMessage, _u_OpenOrdersMessage)
+register_wire(OrderFilled, _u_OrderFilled)
+register_wire(OrderFound, _u_OrderFound)
+register_wire(OrderNotFound, _u_OrderNotFound)
+register_wire(OrderResponse, _u_OrderResponse)
+register_wire(OrderResponseData, _u_OrderResponseData)
+register_wire(OrderResting, _u_OrderResting)
 register_wire(OrderStatusEntry, _u_OrderStatusEntry)
-register_wire(OrderStatusResult, _u_OrderStatusResult)
 register_wire(OrderUpdate, _u_OrderUpdate)
+register_wire(OutcomeCreated, _u_OutcomeCreated)
 register_wire(OutcomeMeta, _u_OutcomeMeta)
-register_wire(OutcomeMetaUpdate, _u_OutcomeMetaUpdate)
 register_wire(OutcomeMetaUpdatesMessage, _u_OutcomeMetaUpdatesMessage)
 register_wire(OutcomeQuestion, _u_OutcomeQuestion)
+register_wire(OutcomeSettled, _u_OutcomeSettled)
 register_wire(OutcomeSettledUpdate, _u_OutcomeSettledUpdate)
 register_wire(OutcomeSideSpec, _u_OutcomeSideSpec)
 register_wire(OutcomeSpec, _u_OutcomeSpec)
@@ -14822,7 +17404,9 @@ register_wire(Position, _u_Position)
 register_wire(PreTransferCheck, _u_PreTransferCheck)
 register_wire(PredictedFunding, _u_PredictedFunding)
 register_wire(QuestionRef, _u_QuestionRef)
+register_wire(QuestionSettled, _u_QuestionSettled)
 register_wire(QuestionSettledUpdate, _u_QuestionSettledUpdate)
+register_wire(QuestionUpdated, _u_QuestionUpdated)
 register_wire(Referral, _u_Referral)
 register_wire(ReferralReward, _u_ReferralReward)
 register_wire(ReferralState, _u_ReferralState)
@@ -14834,7 +17418,9 @@ register_wire(ReferrerReadyData, _u_ReferrerReadyData)
 register_wire(ReferrerStateNeedToCreateCode, _u_ReferrerStateNeedToCreateCode)
 register_wire(ReferrerStateNeedToTrade, _u_ReferrerStateNeedToTrade)
 register_wire(ReferrerStateReady, _u_ReferrerStateReady)
+register_wire(RestingOrder, _u_RestingOrder)
 register_wire(RewardsClaimDelta, _u_RewardsClaimDelta)
+register_wire(RunningTwap, _u_RunningTwap)
 register_wire(SendDelta, _u_SendDelta)
 register_wire(SettledOutcome, _u_SettledOutcome)
 register_wire(SettledOutcomeQuestion, _u_SettledOutcomeQuestion)
@@ -14858,13 +17444,20 @@ register_wire(StakingLink, _u_StakingLink)
 register_wire(StakingWithdrawal, _u_StakingWithdrawal)
 register_wire(StandaloneOutcomeRole, _u_StandaloneOutcomeRole)
 register_wire(StatsVault, _u_StatsVault)
+register_wire(StatusError, _u_StatusError)
 register_wire(SubAccount, _u_SubAccount)
 register_wire(SubAccount2, _u_SubAccount2)
+register_wire(SubAccountRoleData, _u_SubAccountRoleData)
 register_wire(SubAccountTransferDelta, _u_SubAccountTransferDelta)
 register_wire(TokenDetails, _u_TokenDetails)
 register_wire(TokenGenesis, _u_TokenGenesis)
 register_wire(Trade, _u_Trade)
+register_wire(TwapCancelResponse, _u_TwapCancelResponse)
+register_wire(TwapCancelResponseData, _u_TwapCancelResponseData)
 register_wire(TwapHistoryEntry, _u_TwapHistoryEntry)
+register_wire(TwapOrderResponse, _u_TwapOrderResponse)
+register_wire(TwapOrderResponseData, _u_TwapOrderResponseData)
+register_wire(TwapRunningStatus, _u_TwapRunningStatus)
 register_wire(TwapSliceFill, _u_TwapSliceFill)
 register_wire(TwapState, _u_TwapState)
 register_wire(TwapStatesMessage, _u_TwapStatesMessage)
@@ -14873,7 +17466,12 @@ register_wire(TwapTrigger, _u_TwapTrigger)
 register_wire(TxDetailsResponse, _u_TxDetailsResponse)
 register_wire(UsdcRouting, _u_UsdcRouting)
 register_wire(UserDetailsResponse, _u_UserDetailsResponse)
-register_wire(UserEventsMessage, _u_UserEventsMessage)
+register_wire(UserEventFills, _u_UserEventFills)
+register_wire(UserEventFunding, _u_UserEventFunding)
+register_wire(UserEventLiquidation, _u_UserEventLiquidation)
+register_wire(UserEventNonUserCancel, _u_UserEventNonUserCancel)
+register_wire(UserEventTwapHistory, _u_UserEventTwapHistory)
+register_wire(UserEventTwapSliceFills, _u_UserEventTwapSliceFills)
 register_wire(UserFees, _u_UserFees)
 register_wire(UserFill, _u_UserFill)
 register_wire(UserFillsMessage, _u_UserFillsMessage)
@@ -14882,8 +17480,9 @@ register_wire(UserHistoricalOrdersMessage, _u_UserHistoricalOrdersMessage)
 register_wire(UserLiquidationEvent, _u_UserLiquidationEvent)
 register_wire(UserNonFundingLedgerUpdatesMessage, _u_UserNonFundingLedgerUpdatesMessage)
 register_wire(UserRateLimit, _u_UserRateLimit)
-register_wire(UserRole, _u_UserRole)
-register_wire(UserRoleData, _u_UserRoleData)
+register_wire(UserRoleAgent, _u_UserRoleAgent)
+register_wire(UserRolePlain, _u_UserRolePlain)
+register_wire(UserRoleSubAccount, _u_UserRoleSubAccount)
 register_wire(UserTwapHistoryMessage, _u_UserTwapHistoryMessage)
 register_wire(UserTwapSliceFillsMessage, _u_UserTwapSliceFillsMessage)
 register_wire(UserVaultEquity, _u_UserVaultEquity)

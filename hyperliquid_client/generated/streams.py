@@ -24,6 +24,7 @@ from hyperliquid_client.generated.models import (
     ClearinghouseStateMessage,
     ExplorerBlockSummary,
     ExplorerTx,
+    FastAssetCtx,
     L2Book,
     NotificationMessage,
     OpenOrdersMessage,
@@ -42,6 +43,7 @@ from hyperliquid_client.generated.models import (
     UserTwapSliceFillsMessage,
     WebData2,
     WebData3Message,
+    _c_deflated_map_FastAssetCtx,
     _c_list_ExplorerBlockSummary,
     _c_list_ExplorerTx,
     _c_list_OrderUpdate,
@@ -76,7 +78,6 @@ from hyperliquid_client.generated.models import (
 from hyperliquid_client.generated.registry import CHANNELS
 from hyperliquid_client.runtime import validate as _v
 from hyperliquid_client.runtime.hub import AsyncHub, AsyncStream, SyncHub, SyncStream
-from hyperliquid_client.runtime.struct import to_str
 
 __all__ = ["AsyncStreams", "Streams"]
 _CH_ACTIVE_ASSET_CTX = CHANNELS["activeAssetCtx"]
@@ -160,8 +161,8 @@ def _m_explorer_txs(v: Any) -> tuple[ExplorerTx, ...]:
     return _c_list_ExplorerTx(v)
 
 
-def _m_fast_asset_ctxs(v: Any) -> str:
-    return to_str(v)
+def _m_fast_asset_ctxs(v: Any) -> dict[str, FastAssetCtx]:
+    return _c_deflated_map_FastAssetCtx(v)
 
 
 def _m_l2_book(v: Any) -> L2Book:
@@ -323,8 +324,9 @@ class Streams:
     ) -> SyncStream[ActiveSpotAssetCtxMessage]:
         """Live market context of one spot pair, about once a second.
 
-        The documented server subscription for spot contexts is ``activeAssetCtx`` with a spot coin, whose data
-        arrive on channel ``activeSpotAssetCtx``; prefer ``active_asset_ctx`` when the server refuses this type.
+        The server has no ``activeSpotAssetCtx`` subscription: this subscribes to ``activeAssetCtx`` with the spot
+        coin, whose data arrive on channel ``activeSpotAssetCtx`` (``active_asset_ctx`` with a spot coin gets the
+        same messages, decoded as ``ActiveAssetCtxMessage``).
 
         Args:
             coin: Spot pair (``@107`` or ``PURR/USDC``).
@@ -333,9 +335,9 @@ class Streams:
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
 
-        Subscription type ``activeSpotAssetCtx``.
+        Subscription type ``activeAssetCtx``, data on channel ``activeSpotAssetCtx``.
         """
-        sub: dict[str, Any] = {"type": "activeSpotAssetCtx"}
+        sub: dict[str, Any] = {"type": "activeAssetCtx"}
         sub["coin"] = _v.coin("coin", coin)
         return self._hub.subscribe(
             _CH_ACTIVE_SPOT_ASSET_CTX,
@@ -637,12 +639,11 @@ class Streams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> SyncStream[str]:
+    ) -> SyncStream[dict[str, FastAssetCtx]]:
         """Mark and mid prices of every coin, compressed; a full snapshot first, then only the changed coins.
 
-        Each message is a base64 string of raw DEFLATE data (RFC 1951, no zlib header), delivered as received.
-        Decoded it is JSON ``{coin: {markPx?, midPx?}}``:
-        ``json.loads(zlib.decompress(base64.b64decode(msg), -15))``.
+        Each message arrives as a base64 string of raw DEFLATE data (RFC 1951, no zlib header) and is delivered
+        decoded: a map from coin to its changed prices (``FastAssetCtx``).
 
         Args:
             callback: Called with each delivered item (in addition to iteration).
@@ -1343,8 +1344,9 @@ class AsyncStreams:
     ) -> AsyncStream[ActiveSpotAssetCtxMessage]:
         """Live market context of one spot pair, about once a second.
 
-        The documented server subscription for spot contexts is ``activeAssetCtx`` with a spot coin, whose data
-        arrive on channel ``activeSpotAssetCtx``; prefer ``active_asset_ctx`` when the server refuses this type.
+        The server has no ``activeSpotAssetCtx`` subscription: this subscribes to ``activeAssetCtx`` with the spot
+        coin, whose data arrive on channel ``activeSpotAssetCtx`` (``active_asset_ctx`` with a spot coin gets the
+        same messages, decoded as ``ActiveAssetCtxMessage``).
 
         Args:
             coin: Spot pair (``@107`` or ``PURR/USDC``).
@@ -1353,9 +1355,9 @@ class AsyncStreams:
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
 
-        Subscription type ``activeSpotAssetCtx``.
+        Subscription type ``activeAssetCtx``, data on channel ``activeSpotAssetCtx``.
         """
-        sub: dict[str, Any] = {"type": "activeSpotAssetCtx"}
+        sub: dict[str, Any] = {"type": "activeAssetCtx"}
         sub["coin"] = _v.coin("coin", coin)
         return await self._hub.subscribe(
             _CH_ACTIVE_SPOT_ASSET_CTX,
@@ -1657,12 +1659,11 @@ class AsyncStreams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> AsyncStream[str]:
+    ) -> AsyncStream[dict[str, FastAssetCtx]]:
         """Mark and mid prices of every coin, compressed; a full snapshot first, then only the changed coins.
 
-        Each message is a base64 string of raw DEFLATE data (RFC 1951, no zlib header), delivered as received.
-        Decoded it is JSON ``{coin: {markPx?, midPx?}}``:
-        ``json.loads(zlib.decompress(base64.b64decode(msg), -15))``.
+        Each message arrives as a base64 string of raw DEFLATE data (RFC 1951, no zlib header) and is delivered
+        decoded: a map from coin to its changed prices (``FastAssetCtx``).
 
         Args:
             callback: Called with each delivered item (in addition to iteration).

@@ -150,10 +150,14 @@ _DEFAULT_OK = {"status": "ok", "response": {"type": "default"}}
 
 
 class RecordingSender:
-    """A :class:`SyncSender` that records built actions and answers ``response`` (default: ok)."""
+    """A :class:`SyncSender` that records built actions and answers ``response``.
+
+    ``response`` is classified like a real answer (for this action, so a bulk answer needs one
+    status per element).  Without one, every action gets an ok result with no statuses.
+    """
 
     def __init__(self, response: Any = None) -> None:
-        self._response = _DEFAULT_OK if response is None else response
+        self._response = response
         self.sent: list[RecordedSend] = []
 
     def send(
@@ -168,7 +172,9 @@ class RecordingSender:
     ) -> ExchangeResult:
         """Record the action and classify the canned answer."""
         self.sent.append(RecordedSend(endpoint, action, wallet, vault_address, expires_after, timeout))
-        return classify(self._response, endpoint=endpoint.qualified_name, action=endpoint.wire)
+        if self._response is None:
+            return ExchangeResult(action=endpoint.wire, response_type="default", raw=_DEFAULT_OK)
+        return classify(self._response, endpoint, sent=action)
 
 
 class AsyncRecordingSender(RecordingSender):

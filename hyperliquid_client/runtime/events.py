@@ -71,6 +71,7 @@ CATALOGUE: Mapping[str, tuple[str, ...]] = {
     "rate.circuit": ("host", "state", "failures", "retry_after"),
     "rate.batch": ("action", "size", "weight", "saved"),
     "rate.ws": ("limit", "value", "detail"),
+    "schema.drift": ("endpoint", "path", "kind", "expected", "got", "value"),
 }
 
 

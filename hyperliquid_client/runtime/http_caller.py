@@ -3,7 +3,8 @@
 For each call: pick the URL and method from the endpoint's context, the timeout (per call, else
 per endpoint, else the transport default), the retry policy (the endpoint's ``retry`` flag), and
 the cache policy (``cache.ttl`` of the spec: read-through with single flight, keyed by the whole
-request body); then structure the answer with the generated ``parse`` function.
+request body); then structure the answer with the generated ``parse`` function, reporting drift
+from the spec to the caller's :class:`~hyperliquid_client.runtime.drift.DriftMonitor`.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from typing import Any, TypeVar
 
 from hyperliquid_client.runtime.cache import TTLCache
 from hyperliquid_client.runtime.config import Network
+from hyperliquid_client.runtime.drift import DriftMonitor
 from hyperliquid_client.runtime.errors import ApiRejectedError
 from hyperliquid_client.runtime.registry import EndpointSpec
-from hyperliquid_client.runtime.struct import parse_with
 from hyperliquid_client.runtime.transport import AsyncHttpTransport, HttpTransport, RetryPolicy
 
 __all__ = ["AsyncHttpCaller", "HttpCaller", "route"]
@@ -65,12 +66,19 @@ class HttpCaller:
     """Synchronous caller: transport + cache + structuring (see the module docs)."""
 
     def __init__(
-        self, transport: HttpTransport, network: Network, *, cache: TTLCache | None = None, storage: Any = None
+        self,
+        transport: HttpTransport,
+        network: Network,
+        *,
+        cache: TTLCache | None = None,
+        storage: Any = None,
+        drift: DriftMonitor | None = None,
     ) -> None:
         self.transport = transport
         self.network = network
         self.cache = cache
         self.storage = storage
+        self.drift = drift if drift is not None else DriftMonitor()
 
     def raw(self, endpoint: EndpointSpec, body: dict[str, Any], timeout: float | None = None) -> Any:
         """Send ``body`` and return the decoded JSON, without structuring or caching."""
@@ -93,7 +101,7 @@ class HttpCaller:
 
         def fetch() -> T:
             raw = self.raw(endpoint, body, timeout)
-            result = parse_with(parse, raw, endpoint=endpoint.qualified_name)
+            result = self.drift.parse(parse, raw, endpoint.qualified_name)
             _store(self.storage, endpoint, body, raw)
             return result
 
@@ -108,12 +116,19 @@ class AsyncHttpCaller:
     """Asynchronous caller: transport + cache + structuring (see the module docs)."""
 
     def __init__(
-        self, transport: AsyncHttpTransport, network: Network, *, cache: TTLCache | None = None, storage: Any = None
+        self,
+        transport: AsyncHttpTransport,
+        network: Network,
+        *,
+        cache: TTLCache | None = None,
+        storage: Any = None,
+        drift: DriftMonitor | None = None,
     ) -> None:
         self.transport = transport
         self.network = network
         self.cache = cache
         self.storage = storage
+        self.drift = drift if drift is not None else DriftMonitor()
 
     async def raw(self, endpoint: EndpointSpec, body: dict[str, Any], timeout: float | None = None) -> Any:
         """Send ``body`` and return the decoded JSON, without structuring or caching."""
@@ -138,7 +153,7 @@ class AsyncHttpCaller:
 
         async def fetch() -> T:
             raw = await self.raw(endpoint, body, timeout)
-            result = parse_with(parse, raw, endpoint=endpoint.qualified_name)
+            result = self.drift.parse(parse, raw, endpoint.qualified_name)
             await _astore(self.storage, endpoint, body, raw)
             return result
 

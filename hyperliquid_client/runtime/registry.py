@@ -8,7 +8,7 @@ for the shipped spec.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -63,6 +63,8 @@ class EndpointSpec:
     batch_param: str | None = None
     #: the largest response body accepted from this endpoint (``None``: the transport's default)
     max_response_bytes: int | None = None
+    #: exchange actions: structures the ``response`` of an ok answer by the spec's ``response`` type
+    parse: Callable[[Any], Any] | None = attrs.field(default=None, repr=False, eq=False)
 
     @property
     def qualified_name(self) -> str:
@@ -92,6 +94,12 @@ class ChannelSpec:
     dedup: tuple[str, ...] = ()
     time_key: str = "time"
     context: str = "channel"
+    subscribe_type: str | None = None
+
+    @property
+    def subscription_type(self) -> str:
+        """The ``type`` of the subscribe frame: ``subscribe_type`` when the spec gives one, else ``wire``."""
+        return self.subscribe_type or self.wire
 
     @property
     def qualified_name(self) -> str:

@@ -5,22 +5,33 @@
 - ``{"status": "err", "response": "..."}`` raises
   :class:`~hyperliquid_client.runtime.errors.ApiRejectedError` with the server's message (the whole
   action was refused);
-- bulk answers (order, batchModify, cancel, cancelByCloid) become one status per input, in
-  order: :class:`Resting`, :class:`Filled`, :class:`OrderError`, :class:`Waiting` or
-  :class:`Success`.  Some failed orders in a batch are *not* an overall error: inspect
-  ``result.errors``;
-- single-status answers (twapOrder, twapCancel) give one status (:class:`TwapRunning`, ...);
-- everything else (``{"type": "default"}``, ``createSubAccount`` data, ...) keeps ``data``.
+- ``{"status": "ok", "response": ...}``: ``response`` is structured by the action's ``response``
+  type of the spec (``OrderResponse``, ``CancelResponse``, ``DefaultResponse``, ...), strictly: an
+  enum value or variant the spec does not know (an order status such as ``"garbage"``) is an
+  error, not a success.  Bulk answers (order, batchModify, cancel, cancelByCloid) become one status
+  per element *sent*, in order — fewer or more statuses than elements, or a status whose cloid is
+  not the cloid sent at that position, is an error too: :class:`Resting`, :class:`Filled`,
+  :class:`OrderError`, :class:`Waiting` or :class:`Success`.  Some failed orders in a batch are
+  *not* an overall error: inspect ``result.errors``;
+- single-status answers (twapOrder, twapCancel) give one status (:class:`TwapRunning`, ...).
+
+An answer that cannot be fully understood raises
+:class:`~hyperliquid_client.runtime.errors.InvalidResponseError` naming the path; the sender turns it
+into :class:`~hyperliquid_client.runtime.errors.IndeterminateError` (the action may have executed).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
 import attrs
 
+from hyperliquid_client.runtime.drift import DriftMonitor
 from hyperliquid_client.runtime.errors import ApiRejectedError, InvalidResponseError
+from hyperliquid_client.runtime.registry import EndpointSpec
+from hyperliquid_client.runtime.struct import Bad, to_any
 
 __all__ = [
     "ExchangeResult",
@@ -86,9 +97,10 @@ Status = Resting | Filled | OrderError | Waiting | Success | TwapRunning
 class ExchangeResult:
     """An accepted exchange action.
 
-    ``statuses`` has one entry per element of a bulk action (empty for other actions); ``data`` is
-    the ``response.data`` payload when there is one (e.g. the new sub-account address); ``raw``
-    the decoded answer; ``nonce`` the nonce the action was signed with.
+    ``statuses`` has one entry per element of a bulk action (empty for other actions);
+    ``response`` the answer's ``response`` structured by the spec (``OrderResponse``,
+    ``DefaultResponse``, ...); ``data`` its ``data`` payload as received (e.g. the new sub-account
+    address); ``raw`` the decoded answer; ``nonce`` the nonce the action was signed with.
     """
 
     action: str
@@ -97,6 +109,7 @@ class ExchangeResult:
     data: Any = None
     raw: Any = None
     nonce: int | None = None
+    response: Any = None
 
     @property
     def errors(self) -> tuple[OrderError, ...]:
@@ -113,48 +126,116 @@ def _bad(path: str, expected: str, got: Any, endpoint: str) -> InvalidResponseEr
     return InvalidResponseError(path, expected, got, endpoint=endpoint)
 
 
-def _status(item: Any, path: str, endpoint: str) -> Status:
-    if item == "success":
-        return Success()
+#: Reads the answers of signed actions when the caller has no monitor: strict, reports nothing.
+_QUIET = DriftMonitor(mode="ignore")
+
+
+def _read_response(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``parse`` applied to the answer's ``response`` (so that paths start at the answer: ``$.response...``)."""
+
+    def read(raw: Any) -> Any:
+        try:
+            return parse(raw["response"])
+        except Bad as exc:
+            exc.path.append("response")
+            raise
+        except KeyError:
+            bad = Bad("the answer's response (missing)", None, "missing")
+            bad.path.append("response")
+            raise bad from None
+
+    return read
+
+
+def _status(item: Any) -> Status:
+    """The public status of one structured status (a by-key variant, or a bare string)."""
     if isinstance(item, str):
-        return Waiting(item)
-    if not isinstance(item, dict) or len(item) < 1:
-        raise _bad(path, "a status string or object", item, endpoint)
-    try:
-        if "error" in item:
-            return OrderError(str(item["error"]))
-        if "resting" in item:
-            r = item["resting"]
-            return Resting(int(r["oid"]), r.get("cloid"))
-        if "filled" in item:
-            f = item["filled"]
-            return Filled(int(f["oid"]), Decimal(str(f["totalSz"])), Decimal(str(f["avgPx"])), f.get("cloid"))
-        if "running" in item:
-            return TwapRunning(int(item["running"]["twapId"]))
-    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
-        raise _bad(path, "a well-formed status", item, endpoint) from exc
-    raise _bad(path, "one of resting, filled, error, running", item, endpoint)
+        return Success() if item == "success" else Waiting(item)
+    resting = getattr(item, "resting", None)
+    if resting is not None:
+        return Resting(resting.oid, resting.cloid)
+    filled = getattr(item, "filled", None)
+    if filled is not None:
+        return Filled(filled.oid, filled.total_sz, filled.avg_px, filled.cloid)
+    running = getattr(item, "running", None)
+    if running is not None:
+        return TwapRunning(running.twap_id)
+    return OrderError(item.error)
 
 
-def classify(raw: Any, *, endpoint: str, action: str, nonce: int | None = None) -> ExchangeResult:
-    """Classify the decoded answer ``raw`` of action ``action`` (see the module docs)."""
+def _batch(endpoint: EndpointSpec, sent: Mapping[str, Any]) -> tuple[EndpointSpec, list[Any] | None]:
+    """The endpoint whose answer this is (a multi-sig's inner action) and the batch elements sent."""
+    if endpoint.signing == "multi_sig":
+        from hyperliquid_client.generated.registry import ENDPOINTS  # the inner action's spec
+
+        payload = sent.get("payload")
+        inner = payload.get("action") if isinstance(payload, Mapping) else None
+        found = ENDPOINTS.get(f"exchange.{inner.get('type')}") if isinstance(inner, Mapping) else None
+        if inner is None or found is None:
+            return endpoint, None
+        endpoint, sent = found, inner
+    if endpoint.batch_param is None:
+        return endpoint, None
+    wire = next((p.wire for p in endpoint.params if p.name == endpoint.batch_param), endpoint.batch_param)
+    items = sent.get(wire)
+    return endpoint, list(items) if isinstance(items, list | tuple) else None
+
+
+def _check_statuses(statuses: tuple[Status, ...], endpoint: EndpointSpec, sent: Mapping[str, Any], name: str) -> None:
+    """One status per element sent, and a returned cloid is the one sent at that position."""
+    inner, items = _batch(endpoint, sent)
+    if items is None:
+        return
+    path = "$.response.data.statuses"
+    if len(statuses) != len(items):
+        raise _bad(path, f"{len(items)} statuses, one per element of {inner.wire} sent", f"{len(statuses)}", name)
+    for i, (status, item) in enumerate(zip(statuses, items, strict=True)):
+        cloid = getattr(status, "cloid", None)
+        if cloid is None or not isinstance(item, Mapping):
+            continue
+        order = item.get("order", item)
+        sent_cloid = order.get("c") if isinstance(order, Mapping) else None
+        if sent_cloid is not None and cloid.lower() != str(sent_cloid).lower():
+            raise _bad(f"{path}[{i}].cloid", f"the cloid sent at position {i} ({sent_cloid})", cloid, name)
+
+
+def classify(
+    raw: Any,
+    endpoint: EndpointSpec,
+    *,
+    nonce: int | None = None,
+    sent: Mapping[str, Any] | None = None,
+    drift: DriftMonitor | None = None,
+) -> ExchangeResult:
+    """Classify the decoded answer ``raw`` to an action of ``endpoint`` (see the module docs).
+
+    ``sent`` is the action as sent (to check one status per element); ``drift`` reports drift from
+    the spec (``schema.drift``); the answer is read strictly whatever its mode.
+    """
+    name = endpoint.qualified_name
     if not isinstance(raw, dict) or "status" not in raw:
-        raise _bad("$", "an object with 'status'", raw, endpoint)
+        raise _bad("$", "an object with 'status'", raw, name)
     if raw["status"] == "err":
-        raise ApiRejectedError(str(raw.get("response")), endpoint=endpoint, response=raw)
+        raise ApiRejectedError(str(raw.get("response")), endpoint=name, response=raw)
     if raw["status"] != "ok":
-        raise _bad("$.status", "'ok' or 'err'", raw["status"], endpoint)
-    response = raw.get("response")
-    if not isinstance(response, dict) or not isinstance(response.get("type"), str):
-        raise _bad("$.response", "an object with 'type'", response, endpoint)
-    rtype = response["type"]
-    data = response.get("data")
-    statuses: tuple[Status, ...] = ()
-    if isinstance(data, dict) and "statuses" in data:
-        items = data["statuses"]
-        if not isinstance(items, list):
-            raise _bad("$.response.data.statuses", "a list", items, endpoint)
-        statuses = tuple(_status(s, f"$.response.data.statuses[{i}]", endpoint) for i, s in enumerate(items))
-    elif isinstance(data, dict) and "status" in data:
-        statuses = (_status(data["status"], "$.response.data.status", endpoint),)
-    return ExchangeResult(action=action, response_type=rtype, statuses=statuses, data=data, raw=raw, nonce=nonce)
+        raise _bad("$.status", "'ok' or 'err'", raw["status"], name)
+    monitor = drift if drift is not None else _QUIET
+    response = monitor.parse(_read_response(endpoint.parse or to_any), raw, name, strict=True)
+    data = getattr(response, "data", None)
+    found = getattr(data, "statuses", None)
+    if found is None:
+        single = getattr(data, "status", None)
+        found = () if single is None else (single,)
+    statuses = tuple(_status(s) for s in found)
+    if sent is not None:
+        _check_statuses(statuses, endpoint, sent, name)
+    body = raw["response"]
+    return ExchangeResult(
+        action=endpoint.wire,
+        response_type=str(getattr(response, "type", body.get("type") if isinstance(body, dict) else "")),
+        statuses=statuses,
+        data=body.get("data") if isinstance(body, dict) else None,
+        raw=raw,
+        nonce=nonce,
+        response=response,
+    )

@@ -3,7 +3,8 @@
 A hub turns a generated :class:`~hyperliquid_client.runtime.registry.ChannelSpec` into the runtime's
 :class:`~hyperliquid_client.runtime.ws.ChannelInfo` (routing, user limits, de-duplication keys), opens
 the WebSocket client lazily on the first subscription (creating a client never touches the
-network), and wires gap recovery to the info API as the channel's spec says (``recovery``).
+network), wires gap recovery to the info API as the channel's spec says (``recovery``), and
+decodes messages through the client's :class:`~hyperliquid_client.runtime.drift.DriftMonitor`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import threading
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
+from hyperliquid_client.runtime.drift import DriftMonitor
 from hyperliquid_client.runtime.errors import InvalidInputError, WebSocketError
 from hyperliquid_client.runtime.events import EventBus
 from hyperliquid_client.runtime.ratelimit import RateLimitConfig, WsLimits
@@ -48,7 +50,7 @@ def channel_info(spec: ChannelSpec) -> ChannelInfo:
     info = _INFOS.get(spec.wire)
     if info is None:
         info = ChannelInfo(
-            type=spec.wire,
+            type=spec.subscription_type,
             channels=spec.channels,
             route_fields=spec.route,
             user_param=spec.user_param,
@@ -147,9 +149,11 @@ class StreamHub:
         storage: Any = None,
         known_coin: Callable[[str], bool | None] | None = None,
         rate: RateLimitConfig | None = None,
+        drift: DriftMonitor | None = None,
     ) -> None:
         self.known_coin = known_coin
         self.rate = rate
+        self.drift = drift if drift is not None else DriftMonitor(events)
         self.storage = storage
         self.ws_url = ws_url
         self.explorer_ws_url = explorer_ws_url or ws_url
@@ -197,6 +201,7 @@ class StreamHub:
         """Record the subscription and return its stream (see :class:`~.SyncSubscription`)."""
         params = {k: v for k, v in subscription.items() if k != "type"}
         check_coin(params, self.known_coin)
+        decode = self.drift.decoder(channel.qualified_name, decode)
         if store:
             decode = storing_decoder(channel, params, decode, self.storage)
         return self.client(channel.explorer).subscribe(
@@ -245,9 +250,11 @@ class AsyncStreamHub:
         storage: Any = None,
         known_coin: Callable[[str], bool | None] | None = None,
         rate: RateLimitConfig | None = None,
+        drift: DriftMonitor | None = None,
     ) -> None:
         self.known_coin = known_coin
         self.rate = rate
+        self.drift = drift if drift is not None else DriftMonitor(events)
         self.storage = storage
         self.ws_url = ws_url
         self.explorer_ws_url = explorer_ws_url or ws_url
@@ -292,6 +299,7 @@ class AsyncStreamHub:
         """Record the subscription and return its stream (see :class:`~hyperliquid_client.runtime.ws.Subscription`)."""
         params = {k: v for k, v in subscription.items() if k != "type"}
         check_coin(params, self.known_coin)
+        decode = self.drift.decoder(channel.qualified_name, decode)
         if store:
             decode = storing_decoder(channel, params, decode, self.storage)
         return await self.client(channel.explorer).subscribe(

@@ -8,10 +8,21 @@ the stack unwinds; :func:`parse_with` turns it into
 Choices made here apply everywhere: prices, sizes and other decimal strings become
 :class:`decimal.Decimal` (exact); ids and timestamps are ``int``; lists become tuples (models
 are immutable); JSON objects used as maps become ``dict``.
+
+Drift from the spec that does not stop structuring — a field the spec does not declare (kept in
+``extra``), an enum value or a union variant it does not know — is *noted* with
+:func:`note_drift`.  Noting costs nothing unless a
+:class:`~hyperliquid_client.runtime.drift.DriftMonitor` is listening on this thread (it reports the
+drift as ``schema.drift`` events); the generated code only calls it when something drifted.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+import threading
+import zlib
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
@@ -23,18 +34,25 @@ from hyperliquid_client.runtime.errors import InvalidResponseError
 
 __all__ = [
     "EMPTY",
+    "MAX_INFLATED",
     "Bad",
+    "MapKey",
     "Unknown",
+    "extra_fields",
+    "note_drift",
     "parse_with",
     "to_any",
     "to_bool",
     "to_decimal",
+    "to_deflated",
     "to_float",
     "to_int",
     "to_list",
     "to_map",
     "to_str",
     "to_tuple",
+    "to_udecimal",
+    "to_uint",
     "to_wire",
     "register_wire",
 ]
@@ -45,23 +63,72 @@ T = TypeVar("T")
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
+class MapKey(str):
+    """A key of a JSON object used as a map (``map[T]``) in a :class:`Bad` path, as opposed to a field name."""
+
+    __slots__ = ()
+
+
 class Bad(Exception):
-    """A value did not match the schema; ``path`` is built innermost-first while unwinding."""
+    """A value did not match the schema; ``path`` is built innermost-first while unwinding.
 
-    __slots__ = ("expected", "got", "path")
+    ``kind`` says how: ``type`` (wrong type or value), ``missing`` (a required field is absent),
+    or, while a drift monitor locates a noted drift, that drift's kind.
+    """
 
-    def __init__(self, expected: str, got: Any) -> None:
+    __slots__ = ("expected", "got", "kind", "path")
+
+    def __init__(self, expected: str, got: Any, kind: str = "type") -> None:
         super().__init__(expected)
         self.expected = expected
         self.got = got
+        self.kind = kind
         self.path: list[str | int] = []
 
-    def render_path(self) -> str:
-        """The path as ``$.a[0].b``."""
+    def render_path(self, *, generic: bool = False) -> str:
+        """The path as ``$.a[0].b``; ``generic`` writes list indexes as ``[*]`` and map keys as ``.*``."""
         out = "$"
         for part in reversed(self.path):
-            out += f"[{part}]" if isinstance(part, int) else f".{part}"
+            if isinstance(part, int):
+                out += "[*]" if generic else f"[{part}]"
+            else:
+                out += ".*" if generic and isinstance(part, MapKey) else f".{part}"
         return out
+
+
+class _DriftState(threading.local):
+    """Per thread: the signatures noted by the current monitored parse, or the one being located."""
+
+    sink: list[tuple[str, str, str]] | None = None
+    target: tuple[str, str, str] | None = None
+
+
+DRIFT = _DriftState()
+
+
+def note_drift(kind: str, type_name: str, detail: str) -> None:
+    """Note that the value being structured drifted from the spec (``extra``, ``enum`` or ``variant``).
+
+    ``detail`` is the unknown field name, enum value or variant tag.  A no-op unless a drift monitor
+    is parsing on this thread; while it locates this very drift, raises :class:`Bad` so that the
+    unwinding records the path.
+    """
+    state = DRIFT
+    signature = (kind, type_name, detail)
+    if state.target is not None:
+        if state.target == signature:
+            raise Bad(f"known {type_name}", None, kind)
+        return
+    if state.sink is not None:
+        state.sink.append(signature)
+
+
+def extra_fields(d: dict[str, Any], unknown: Any, type_name: str) -> dict[str, Any]:
+    """The fields of ``d`` that model ``type_name`` does not declare (noted as drift), as received."""
+    if DRIFT.sink is not None or DRIFT.target is not None:
+        for key in sorted(unknown):
+            note_drift("extra", type_name, key)
+    return {x: d[x] for x in unknown}
 
 
 @attrs.frozen(slots=True)
@@ -85,6 +152,16 @@ def to_int(v: Any) -> int:
     if v.__class__ is float and v.is_integer() and abs(v) < 2**53:
         return int(v)
     raise Bad("integer", v)
+
+
+def to_uint(v: Any) -> int:
+    """A non-negative JSON integer (ids)."""
+    if v.__class__ is int and v >= 0:
+        return v
+    n = to_int(v)
+    if n < 0:
+        raise Bad("non-negative integer", v)
+    return n
 
 
 def to_float(v: Any) -> float:
@@ -125,6 +202,33 @@ def to_decimal(v: Any) -> Decimal:
     raise Bad("decimal string", v)
 
 
+def to_udecimal(v: Any) -> Decimal:
+    """A non-negative decimal string (sizes and prices of an order's status)."""
+    d = to_decimal(v)
+    if d < 0:
+        raise Bad("non-negative decimal string", v)
+    return d
+
+
+#: The largest JSON text a ``deflated[T]`` value may inflate to (protects against a compression bomb).
+MAX_INFLATED = 32 * 1024 * 1024
+
+
+def to_deflated(v: Any, item: Callable[[Any], T]) -> T:
+    """A base64 string of raw DEFLATE data (RFC 1951, no zlib header) whose JSON is converted by ``item``."""
+    if v.__class__ is not str:
+        raise Bad("base64 string of raw DEFLATE data", v)
+    try:
+        inflater = zlib.decompressobj(-15)
+        text = inflater.decompress(base64.b64decode(v, validate=True), MAX_INFLATED)
+        if inflater.unconsumed_tail:
+            raise Bad(f"deflated JSON of at most {MAX_INFLATED} bytes", None)
+        data = json.loads(text)
+    except (binascii.Error, zlib.error, ValueError):
+        raise Bad("base64 string of raw DEFLATE JSON", v) from None
+    return item(data)
+
+
 def to_any(v: Any) -> Any:
     """Any JSON value, unchanged."""
     return v
@@ -156,7 +260,7 @@ def to_map(v: Any, item: Callable[[Any], T]) -> dict[str, T]:
             out[key] = item(x)
         return out
     except Bad as exc:
-        exc.path.append(key)
+        exc.path.append(MapKey(key))
         raise
 
 

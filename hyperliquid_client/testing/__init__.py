@@ -25,7 +25,7 @@ except ModuleNotFoundError as _exc:
 from hyperliquid_client.testing.engine import HOUSE_ADDRESS, ExchangeEngine
 from hyperliquid_client.testing.faults import Fault, FaultHandle, FaultKind
 from hyperliquid_client.testing.fixtures import Fixture, iter_fixtures
-from hyperliquid_client.testing.handlers import DESERIALIZE_ERROR, ExchangeHandler, Reply
+from hyperliquid_client.testing.handlers import DESERIALIZE_ERROR, ExchangeHandler, Reply, ok_answer
 from hyperliquid_client.testing.market import MarketData, seed_market
 from hyperliquid_client.testing.recording import RecordedRequest
 from hyperliquid_client.testing.server import FakeExchange, SubscribeHook
@@ -50,5 +50,6 @@ __all__ = [
     "UserState",
     "iter_fixtures",
     "normalize_subscription",
+    "ok_answer",
     "seed_market",
 ]

@@ -32,9 +32,11 @@ __all__ = [
     "ExchangeService",
     "ExplorerService",
     "InfoService",
+    "OK_ANSWER_ADDRESS",
     "Reply",
     "ResponseTable",
     "Undeserializable",
+    "ok_answer",
     "resolve",
 ]
 
@@ -492,6 +494,49 @@ class ExchangeService:
 
 
 _MISSING = object()
+
+#: The address ``ok_answer`` gives a new sub-account or vault.
+OK_ANSWER_ADDRESS = "0x" + "5a" * 20
+
+
+def ok_answer(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A well-formed acceptance of the action in ``body``, as the real exchange would shape it.
+
+    For ``set_exchange_handler(ok_answer)``: a test that only pins what is sent gets an answer the
+    client can read.  Orders (and modifies) rest with oids 1, 2, ... (echoing their cloids), cancels
+    succeed, a TWAP runs with id 1, a new sub-account or vault is :data:`OK_ANSWER_ADDRESS`; a
+    ``multiSig`` gets the answer of the action it wraps; anything else ``{"type": "default"}``.
+    """
+    action = body.get("action")
+    action = action if isinstance(action, Mapping) else {}
+    type_ = action.get("type")
+    if type_ == "multiSig":
+        payload = action.get("payload")
+        inner = payload.get("action") if isinstance(payload, Mapping) else None
+        return ok_answer({"action": inner if isinstance(inner, Mapping) else {}})
+    data: Any
+    if type_ in ("order", "batchModify"):
+        items = action.get("orders") if type_ == "order" else action.get("modifies")
+        statuses = []
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            order = item.get("order", item) if isinstance(item, Mapping) else {}
+            resting: dict[str, Any] = {"oid": i + 1}
+            if isinstance(order, Mapping) and order.get("c") is not None:
+                resting["cloid"] = order["c"]
+            statuses.append({"resting": resting})
+        type_, data = "order", {"statuses": statuses}
+    elif type_ in ("cancel", "cancelByCloid"):
+        cancels = action.get("cancels")
+        data = {"statuses": ["success"] * (len(cancels) if isinstance(cancels, list) else 0)}
+    elif type_ == "twapOrder":
+        data = {"status": {"running": {"twapId": 1}}}
+    elif type_ == "twapCancel":
+        data = {"status": "success"}
+    elif type_ in ("createSubAccount", "createVault"):
+        data = OK_ANSWER_ADDRESS
+    else:
+        return {"status": "ok", "response": {"type": "default"}}
+    return {"status": "ok", "response": {"type": type_, "data": data}}
 
 
 # ------------------------------------------------------------------ /explorer

@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 
 from hyperliquid_client.runtime.config import MAINNET, TESTNET, Network
+from hyperliquid_client.runtime.drift import DriftMonitor
 from hyperliquid_client.runtime.errors import (
     ApiRejectedError,
     HTTPStatusError,
@@ -441,15 +442,19 @@ def _hint_unknown_signer(err: ApiRejectedError, signed: SignedAction, signer: Si
     return out
 
 
-def read_answer(signed: SignedAction, raw: Any, signer: Signer, *, resend: bool = False) -> ExchangeResult:
-    """Classify the decoded answer to ``signed``.
+def read_answer(
+    signed: SignedAction, raw: Any, signer: Signer, *, resend: bool = False, drift: DriftMonitor | None = None
+) -> ExchangeResult:
+    """Classify the decoded answer to ``signed`` (drift from the spec reported to ``drift``).
 
     ``{"status": "err"}`` raises :class:`ApiRejectedError` (with a hint for the misleading
     "does not exist" answer); for a resend, a nonce rejection means the first attempt probably
-    consumed the nonce and raises :class:`IndeterminateError` instead.
+    consumed the nonce and raises :class:`IndeterminateError` instead; an answer that cannot be
+    fully understood (see :func:`~hyperliquid_client.runtime.results.classify`) raises
+    :class:`IndeterminateError`.
     """
     try:
-        return classify(raw, endpoint=signed.endpoint.qualified_name, action=signed.action_type, nonce=signed.nonce)
+        return classify(raw, signed.endpoint, nonce=signed.nonce, sent=signed.body["action"], drift=drift)
     except ApiRejectedError as exc:
         text = exc.server_message.lower()
         if resend and any(marker in text for marker in _NONCE_MARKERS):

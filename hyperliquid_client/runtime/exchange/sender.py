@@ -29,6 +29,7 @@ from collections import OrderedDict
 from typing import Any
 
 from hyperliquid_client.runtime.config import MAINNET, Network
+from hyperliquid_client.runtime.drift import DriftMonitor
 from hyperliquid_client.runtime.errors import ConfigError, IndeterminateError, InvalidInputError
 from hyperliquid_client.runtime.events import EventBus
 from hyperliquid_client.runtime.exchange._core import SignedAction, Signer, failure_to_error, read_answer, sign_action
@@ -68,6 +69,7 @@ class _SenderBase:
         events: EventBus | None,
         verify_signatures: bool,
         signature_chain_id: str,
+        drift: DriftMonitor | None = None,
     ) -> None:
         if not isinstance(network, Network):
             raise ConfigError("network", f"expected a Network, got {type(network).__name__}")
@@ -95,6 +97,8 @@ class _SenderBase:
         self.vault_address = vault
         self.nonces = nonces if nonces is not None else DEFAULT_NONCES
         self.events = events if events is not None else EventBus()
+        #: reports answers that drift from the spec (``schema.drift``); answers are read strictly anyway
+        self.drift = drift if drift is not None else DriftMonitor(self.events)
         self.signer = Signer(
             network=network,
             backend=resolve_backend(backend),
@@ -262,7 +266,7 @@ class _SenderBase:
 
     def _on_answer(self, signed: SignedAction, raw: Any, started: float, *, resend: bool) -> ExchangeResult:
         try:
-            result = read_answer(signed, raw, self.signer, resend=resend)
+            result = read_answer(signed, raw, self.signer, resend=resend, drift=self.drift)
         except IndeterminateError:
             self._remember(signed)
             self._result(signed, "indeterminate", started)
@@ -311,6 +315,7 @@ class ActionSender(_SenderBase):
         events: EventBus | None = None,
         verify_signatures: bool = True,
         signature_chain_id: str = "0x66eee",
+        drift: DriftMonitor | None = None,
     ) -> None:
         super().__init__(
             network,
@@ -322,6 +327,7 @@ class ActionSender(_SenderBase):
             events=events,
             verify_signatures=verify_signatures,
             signature_chain_id=signature_chain_id,
+            drift=drift,
         )
         self.transport: HttpTransport = transport
 
@@ -410,6 +416,7 @@ class AsyncActionSender(_SenderBase):
         events: EventBus | None = None,
         verify_signatures: bool = True,
         signature_chain_id: str = "0x66eee",
+        drift: DriftMonitor | None = None,
     ) -> None:
         super().__init__(
             network,
@@ -421,6 +428,7 @@ class AsyncActionSender(_SenderBase):
             events=events,
             verify_signatures=verify_signatures,
             signature_chain_id=signature_chain_id,
+            drift=drift,
         )
         self.transport: AsyncHttpTransport = transport
 
