@@ -219,9 +219,8 @@ def to_deflated(v: Any, item: Callable[[Any], T]) -> T:
     if v.__class__ is not str:
         raise Bad("base64 string of raw DEFLATE data", v)
     try:
-        inflater = zlib.decompressobj(-15)
-        text = inflater.decompress(base64.b64decode(v, validate=True), MAX_INFLATED)
-        if inflater.unconsumed_tail:
+        text = zlib.decompressobj(-15).decompress(base64.b64decode(v, validate=True), MAX_INFLATED + 1)
+        if len(text) > MAX_INFLATED:
             raise Bad(f"deflated JSON of at most {MAX_INFLATED} bytes", None)
         data = json.loads(text)
     except (binascii.Error, zlib.error, ValueError):
