@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
-from hyperliquid_client import AsyncClient, Client, ClientConfig, IndeterminateError
+from hyperliquid_client import AsyncClient, Client, ClientConfig, IndeterminateError, InvalidResponseError
+from hyperliquid_client.generated.exchange import ExchangeActions
+from hyperliquid_client.runtime.caller import RecordingSender
 from hyperliquid_client.runtime.exchange import CancelRequest, ModifyRequest, OrderRequest
 from hyperliquid_client.runtime.results import Filled, OrderError, Resting, Success, Waiting
 from hyperliquid_client.testing import FakeExchange
@@ -224,3 +226,24 @@ async def test_async_client_reads_answers_strictly_too(fx: FakeExchange) -> None
     finally:
         fx.set_exchange_handler(None)
     assert info.value.nonce == posted_nonce(fx) and info.value.cloids == (CLOID_1,)
+
+
+@pytest.mark.parametrize(
+    ("answer", "ok_statuses"),
+    [
+        (order_answer({"resting": {"oid": 1}}, {"resting": {"oid": 2}}), (Resting(1), Resting(2))),
+        (order_answer({"resting": {"oid": 1}}), None),  # one status for two orders
+        (ok({"type": "default"}), None),  # no status at all
+        (ok({"type": "cancel", "data": {"statuses": ["success", "success"]}}), None),  # another action's answer
+    ],
+    ids=["two-statuses", "one-status", "default", "cancel-answer"],
+)
+def test_a_multi_sig_answer_is_read_as_the_answer_of_the_action_it_wraps(answer: Any, ok_statuses: Any) -> None:
+    inner = {"type": "order", "orders": [{"a": 0}, {"a": 1}], "grouping": "na"}
+    payload = {"multiSigUser": "0x" + "01" * 20, "outerSigner": "0x" + "02" * 20, "action": inner}
+    actions = ExchangeActions(RecordingSender(answer))
+    if ok_statuses is None:
+        with pytest.raises(InvalidResponseError):
+            actions.multi_sig("0x66eee", [], payload)
+    else:
+        assert actions.multi_sig("0x66eee", [], payload).statuses == ok_statuses

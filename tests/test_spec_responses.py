@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_codegen import problems
 
 from hyperliquid_client import Client, ClientConfig, InvalidResponseError
-from hyperliquid_client.codegen.loader import SpecError, load_spec
+from hyperliquid_client.codegen.loader import load_spec
 from hyperliquid_client.generated import models, streams
 from hyperliquid_client.generated.registry import ENDPOINTS
 from hyperliquid_client.runtime import struct
@@ -211,12 +212,6 @@ def spec_with(tmp_path: Path, types: str, response: str = "Thing", sample: str =
     (root / "types" / "t.yaml").write_text("types:\n" + types)
     (root / "info" / "thing.yaml").write_text(ENDPOINT.format(response=response, sample=sample))
     return root
-
-
-def problems(root: Path) -> list[str]:
-    with pytest.raises(SpecError) as info:
-        load_spec(root)
-    return [str(i) for i in info.value.issues]
 
 
 def test_enums_and_unions_by_key_load(tmp_path: Path) -> None:

@@ -163,32 +163,29 @@ def _status(item: Any) -> Status:
     return OrderError(item.error)
 
 
-def _batch(endpoint: EndpointSpec, sent: Mapping[str, Any]) -> tuple[EndpointSpec, list[Any] | None]:
-    """The endpoint whose answer this is (a multi-sig's inner action) and the batch elements sent."""
-    if endpoint.signing == "multi_sig":
-        from hyperliquid_client.generated.registry import ENDPOINTS  # the inner action's spec
+def _answering(endpoint: EndpointSpec, sent: Mapping[str, Any] | None) -> tuple[EndpointSpec, Mapping[str, Any] | None]:
+    """The endpoint whose answer this is, and its action: a multi-sig answers for the action it wraps."""
+    if endpoint.signing != "multi_sig" or sent is None:
+        return endpoint, sent
+    from hyperliquid_client.generated.registry import ENDPOINTS  # the inner action's spec
 
-        payload = sent.get("payload")
-        inner = payload.get("action") if isinstance(payload, Mapping) else None
-        found = ENDPOINTS.get(f"exchange.{inner.get('type')}") if isinstance(inner, Mapping) else None
-        if inner is None or found is None:
-            return endpoint, None
-        endpoint, sent = found, inner
-    if endpoint.batch_param is None:
-        return endpoint, None
-    wire = next((p.wire for p in endpoint.params if p.name == endpoint.batch_param), endpoint.batch_param)
-    items = sent.get(wire)
-    return endpoint, list(items) if isinstance(items, list | tuple) else None
+    payload = sent.get("payload")
+    inner = payload.get("action") if isinstance(payload, Mapping) else None
+    found = ENDPOINTS.get(f"exchange.{inner.get('type')}") if isinstance(inner, Mapping) else None
+    return (found, inner) if found is not None and inner is not None else (endpoint, None)
 
 
 def _check_statuses(statuses: tuple[Status, ...], endpoint: EndpointSpec, sent: Mapping[str, Any], name: str) -> None:
-    """One status per element sent, and a returned cloid is the one sent at that position."""
-    inner, items = _batch(endpoint, sent)
-    if items is None:
+    """One status per element of the batch sent, and a returned cloid is the one sent at that position."""
+    if endpoint.batch_param is None:
+        return
+    wire = next((p.wire for p in endpoint.params if p.name == endpoint.batch_param), endpoint.batch_param)
+    items = sent.get(wire)
+    if not isinstance(items, list | tuple):
         return
     path = "$.response.data.statuses"
     if len(statuses) != len(items):
-        raise _bad(path, f"{len(items)} statuses, one per element of {inner.wire} sent", f"{len(statuses)}", name)
+        raise _bad(path, f"{len(items)} statuses, one per element of {endpoint.wire} sent", f"{len(statuses)}", name)
     for i, (status, item) in enumerate(zip(statuses, items, strict=True)):
         cloid = getattr(status, "cloid", None)
         if cloid is None or not isinstance(item, Mapping):
@@ -219,16 +216,17 @@ def classify(
         raise ApiRejectedError(str(raw.get("response")), endpoint=name, response=raw)
     if raw["status"] != "ok":
         raise _bad("$.status", "'ok' or 'err'", raw["status"], name)
+    answering, action = _answering(endpoint, sent)
     monitor = drift if drift is not None else _QUIET
-    response = monitor.parse(_read_response(endpoint.parse or to_any), raw, name, strict=True)
+    response = monitor.parse(_read_response(answering.parse or to_any), raw, name, strict=True)
     data = getattr(response, "data", None)
     found = getattr(data, "statuses", None)
     if found is None:
         single = getattr(data, "status", None)
         found = () if single is None else (single,)
     statuses = tuple(_status(s) for s in found)
-    if sent is not None:
-        _check_statuses(statuses, endpoint, sent, name)
+    if action is not None:
+        _check_statuses(statuses, answering, action, name)
     body = raw["response"]
     return ExchangeResult(
         action=endpoint.wire,
