@@ -277,3 +277,41 @@ def test_every_exchange_action_declares_its_answer(tmp_path: Path) -> None:
     order = copy / "exchange" / "order.yaml"
     order.write_text(order.read_text().replace("response: OrderResponse\n", ""))
     assert any("exchange/order.yaml: response: missing required key" in p for p in problems(copy))
+
+
+@pytest.mark.parametrize(
+    ("response", "sample", "message"),
+    [
+        ("Word", "z", "sample.response: expected one of the Word values x, y, got str 'z'"),
+        ("Thing", "{a: x, b: y}", "sample.response: expected exactly one of the Thing keys a, b, got a, b"),
+        ("Thing", "{c: 1}", "sample.response: expected exactly one of the Thing keys a, b, got none"),
+        ("Thing", "{a: z}", "sample.response.a: expected one of the Word values x, y, got str 'z'"),
+        ("Thing", "q", "sample.response: expected one of the Word values x, y, got str 'q'"),
+        ("deflated[Word]", "not-base64", "sample.response: expected a base64 string of raw DEFLATE JSON"),
+        ("uint", "-1", "sample.response: expected a non-negative integer, got int -1"),
+    ],
+    ids=["enum", "two-keys", "no-key", "variant-field", "string-member", "deflated", "uint"],
+)
+def test_samples_are_checked_against_the_new_type_forms(
+    tmp_path: Path, response: str, sample: str, message: str
+) -> None:
+    types = """\
+  Thing:
+    doc: A thing.
+    union:
+      by_key: {a: ThingA, b: ThingB}
+      strings: Word
+  ThingA:
+    doc: The a thing.
+    fields:
+      a: Word
+  ThingB:
+    doc: The b thing.
+    fields:
+      b: Word
+  Word:
+    doc: A word.
+    enum: [x, y]
+"""
+    found = problems(spec_with(tmp_path, types, response, sample))
+    assert any(message in p for p in found), found
