@@ -416,9 +416,9 @@ def _cmd_stream(args: argparse.Namespace, out: TextIO) -> int:
             while seen < args.count:
                 try:
                     item = sub.get(timeout=args.timeout)
-                except TimeoutError:
+                except TimeoutError as exc:  # the stream's message says why (not connected, silent, ...)
                     raise errors.TimeoutError(
-                        f"no message on {ch.wire} within {args.timeout:g} s", timeout=args.timeout
+                        f"no message on {ch.wire} within {args.timeout:g} s: {exc}", timeout=args.timeout
                     ) from None
                 if not isinstance(item, Message):
                     out.write(f"# {type(item).__name__}: {item}\n")

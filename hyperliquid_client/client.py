@@ -264,7 +264,7 @@ class _Base:
 
     def _hub_options(self, fetch_info: Callable[[dict[str, Any]], Any], markets: MetadataService) -> dict[str, Any]:
         return {
-            "known_coin": markets.known_coin,
+            "markets": markets,
             "explorer_ws_url": self.network.explorer_ws_url,
             "config": self.config.ws,
             "events": self.events,

@@ -27,6 +27,9 @@ USER_FILLS = ChannelInfo(
     snapshot=True,
     dedup_key=lambda f: (f["hash"], f["tid"]),
     items_key="fills",
+    recovery="userFillsByTime",
+    recover_limit=2000,
+    recover_windowed=True,
 )
 ORDER_UPDATES = ChannelInfo(
     "orderUpdates",
@@ -37,6 +40,8 @@ ORDER_UPDATES = ChannelInfo(
     dedup_key=lambda u: (u["order"]["oid"], u["status"], u["statusTimestamp"]),
     items_key=None,
     time_key="statusTimestamp",
+    recovery="historicalOrders",
+    recover_limit=2000,
 )
 USER_EVENTS = ChannelInfo(
     "userEvents",
@@ -46,6 +51,9 @@ USER_EVENTS = ChannelInfo(
     market_data=False,
     dedup_key=lambda f: (f["hash"], f["tid"]),
     items_key="fills",
+    recovery="userFillsByTime",
+    recover_limit=2000,
+    recover_windowed=True,
 )
 
 USER_A = "0x" + "ab" * 20
@@ -184,3 +192,60 @@ async def wait_for(pred: Callable[[], bool], timeout: float = 5.0, step: float =
         if loop.time() > end:
             raise AssertionError(f"condition not met within {timeout}s")
         await asyncio.sleep(step)
+
+
+class BurstyLink:
+    """A TCP proxy in front of a server: client → server bytes pass at once; server → client bytes are held and
+    written in one piece every ``period`` seconds, so frames sent close together arrive in one read (a bursty link,
+    a busy loop).  A dropped server side drops the client side.  Runs on the loop that starts it."""
+
+    def __init__(self, target_port: int, period: float = 0.25) -> None:
+        self.target_port = target_port
+        self.period = period
+        self.port = 0
+        self._server: asyncio.Server | None = None
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    async def __aenter__(self) -> BurstyLink:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._server is not None:
+            self._server.close()
+
+    async def _handle(self, client_in: asyncio.StreamReader, client_out: asyncio.StreamWriter) -> None:
+        try:
+            server_in, server_out = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            client_out.transport.abort()
+            return
+        held = bytearray()
+        ended = asyncio.Event()
+
+        async def upstream() -> None:
+            with contextlib.suppress(ConnectionError, OSError):
+                while data := await client_in.read(65536):
+                    server_out.write(data)
+            server_out.transport.abort()
+
+        async def downstream() -> None:
+            with contextlib.suppress(ConnectionError, OSError):
+                while data := await server_in.read(65536):
+                    held.extend(data)
+            ended.set()
+
+        async def flush() -> None:
+            while not ended.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(ended.wait(), self.period)
+                if held:
+                    client_out.write(bytes(held))
+                    held.clear()
+            client_out.transport.abort()
+
+        await asyncio.gather(upstream(), downstream(), flush(), return_exceptions=True)

@@ -362,6 +362,7 @@ _ENDPOINT = _record(
         **_COMMON,
         "weight": (True, _int),
         "weight_per_item": (False, _positive_int),
+        "max_items": (False, _int),
         "timeout": (False, _num),
         "max_response_mb": (False, _positive),
         "retry": (False, _bool),
@@ -411,6 +412,7 @@ _CHANNEL = _record(
         "market_data": (False, _bool),
         "snapshot": (False, _bool),
         "recovery": (False, _nonempty_str),
+        "stale_after": (False, _num),
         "items": (False, _nonempty_str),
         "dedup": (False, _list_of(_nonempty_str)),
         "time_key": (False, _nonempty_str),
@@ -626,6 +628,7 @@ def load_spec(root: str | Path) -> Spec:
     pending_types: list[tuple[_Ctx, str, TypeExpr]] = []
     pending_samples: list[tuple[_Ctx, str, TypeExpr, Any]] = []
     union_checks: list[tuple[_Ctx, str, TypeDef]] = []
+    recoveries: list[tuple[_Ctx, str]] = []
 
     def add_types(ctx: _Ctx, raw: dict[str, Any], prefix: str) -> None:
         for td in _build_types(ctx, raw, prefix):
@@ -698,6 +701,10 @@ def load_spec(root: str | Path) -> Spec:
                 user = data.get("user", False)
                 if user and "user" not in pnames:
                     ctx.bad("user", "a user channel needs a 'user' parameter")
+                if "recovery" in data:
+                    recoveries.append((ctx, data["recovery"]))
+                if data.get("stale_after", 1) <= 0:
+                    ctx.bad("stale_after", f"expected a number of seconds > 0, got {data['stale_after']!r}")
                 channels.append(
                     Channel(
                         wire=data["wire"],
@@ -714,6 +721,7 @@ def load_spec(root: str | Path) -> Spec:
                         snapshot=data.get("snapshot", False),
                         storage=data.get("storage"),
                         recovery=data.get("recovery"),
+                        stale_after=float(data["stale_after"]) if "stale_after" in data else None,
                         items_key=data.get("items"),
                         dedup=tuple(data.get("dedup", ())),
                         time_key=data.get("time_key", "time"),
@@ -740,6 +748,7 @@ def load_spec(root: str | Path) -> Spec:
                     doc=(data.get("docs") or "").strip(),
                     weight=data["weight"],
                     weight_per_item=data.get("weight_per_item"),
+                    max_items=data.get("max_items"),
                     timeout=float(data["timeout"]) if "timeout" in data else None,
                     max_response_bytes=int(data["max_response_mb"] * 1024 * 1024)
                     if "max_response_mb" in data
@@ -756,6 +765,10 @@ def load_spec(root: str | Path) -> Spec:
                 )
             )
 
+    info_wires = {e.wire for e in endpoints if e.context == "info"}
+    for ctx, recovery in recoveries:
+        if recovery not in info_wires:
+            ctx.bad("recovery", f"expected the wire name of an info request, got {recovery!r}")
     known = set(type_origin)
     for ctx, key_path, texpr in pending_types:
         for ref in texpr.named_refs():

@@ -163,6 +163,7 @@ class Endpoint:
     storage: str | None
     action: Action | None = None
     max_response_bytes: int | None = None
+    max_items: int | None = None
 
     @property
     def required_params(self) -> tuple[Param, ...]:
@@ -205,6 +206,8 @@ class Channel:
     def sub_type(self) -> str:
         """The ``type`` of the subscribe frame (``subscribe_type``, else ``wire``)."""
         return self.subscribe_type or self.wire
+
+    stale_after: float | None = None
 
     @property
     def required_params(self) -> tuple[Param, ...]:

@@ -414,6 +414,7 @@ def _registry_views(spec: Spec, conv: _Converters) -> dict[str, Any]:
                     f"batch_param={(e.action.batch_param if e.action else None)!r}"
                     + (f", max_response_bytes={e.max_response_bytes!r}" if e.max_response_bytes else "")
                     + (f", parse={conv.name(e.response)}" if e.action else "")
+                    + (f", max_items={e.max_items!r}" if e.max_items is not None else "")
                 ),
             }
         )
@@ -429,6 +430,7 @@ def _registry_views(spec: Spec, conv: _Converters) -> dict[str, Any]:
                     f"doc={c.doc!r}, storage={c.storage!r}, recovery={c.recovery!r}, explorer={c.explorer!r}, "
                     f"items_key={c.items_key!r}, dedup={c.dedup!r}, time_key={c.time_key!r}"
                     + (f", subscribe_type={c.subscribe_type!r}" if c.subscribe_type else "")
+                    + (f", stale_after={c.stale_after!r}" if c.stale_after is not None else "")
                 ),
             }
         )

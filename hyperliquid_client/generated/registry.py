@@ -2664,6 +2664,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        max_items=500,
     ),
     "info.gossipPriorityAuctionStatus": EndpointSpec(
         context="info",
@@ -2727,6 +2728,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        max_items=2000,
     ),
     "info.isVip": EndpointSpec(
         context="info",
@@ -3854,6 +3856,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        max_items=2000,
     ),
     "info.userFillsByTime": EndpointSpec(
         context="info",
@@ -3909,6 +3912,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        max_items=2000,
     ),
     "info.userFunding": EndpointSpec(
         context="info",
@@ -3948,6 +3952,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        max_items=500,
     ),
     "info.userNonFundingLedgerUpdates": EndpointSpec(
         context="info",
@@ -3987,6 +3992,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        max_items=500,
     ),
     "info.userRateLimit": EndpointSpec(
         context="info",
@@ -4073,6 +4079,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        max_items=2000,
     ),
     "info.userTwapSliceFillsByTime": EndpointSpec(
         context="info",
@@ -4120,6 +4127,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        max_items=2000,
     ),
     "info.userVaultEquities": EndpointSpec(
         context="info",
@@ -4474,6 +4482,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         items_key=None,
         dedup=(),
         time_key="time",
+        stale_after=15.0,
     ),
     "assetCtxs": ChannelSpec(
         wire="assetCtxs",
@@ -4683,6 +4692,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         items_key=None,
         dedup=(),
         time_key="time",
+        stale_after=15.0,
     ),
     "notification": ChannelSpec(
         wire="notification",
@@ -4946,7 +4956,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         snapshot=True,
         doc="",
         storage="order_updates",
-        recovery=None,
+        recovery="historicalOrders",
         explorer=False,
         items_key="orderHistory",
         dedup=("order.oid", "status", "statusTimestamp", "order.sz"),

@@ -13,6 +13,7 @@ put it there.
 
 from __future__ import annotations
 
+import builtins
 import re
 import sys
 from collections.abc import Sequence
@@ -129,8 +130,11 @@ class TransportError(HyperliquidError):
         self.request_sent = request_sent
 
 
-class TimeoutError(TransportError):  # noqa: A001 - deliberately mirrors httpx's naming
-    """No (complete) answer arrived within ``timeout`` seconds."""
+class TimeoutError(TransportError, builtins.TimeoutError):  # noqa: A001 - deliberately mirrors httpx's naming
+    """No (complete) answer arrived within ``timeout`` seconds (or nothing on a stream: the message says why).
+
+    Also a builtin :class:`TimeoutError`, so ``except TimeoutError:`` catches it whichever of the two is in scope.
+    """
 
     def __init__(
         self,

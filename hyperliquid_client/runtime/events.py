@@ -51,6 +51,7 @@ CATALOGUE: Mapping[str, tuple[str, ...]] = {
     "ws.post": ("connection", "id", "kind", "ok"),
     "ws.subscription_failed": ("key", "error"),
     "ws.recovery_failed": ("key", "error"),
+    "ws.gap": ("key", "since_ms", "until_ms", "error"),
     "cache.hit": ("cache", "key", "stale"),
     "cache.miss": ("cache", "key"),
     "cache.evict": ("cache", "key", "reason", "size", "count"),

@@ -65,6 +65,8 @@ class EndpointSpec:
     max_response_bytes: int | None = None
     #: exchange actions: structures the ``response`` of an ok answer by the spec's ``response`` type
     parse: Callable[[Any], Any] | None = attrs.field(default=None, repr=False, eq=False)
+    #: most items one response holds (a response that full may be truncated: page on), when the spec says
+    max_items: int | None = None
 
     @property
     def qualified_name(self) -> str:
@@ -93,6 +95,8 @@ class ChannelSpec:
     items_key: str | None = None
     dedup: tuple[str, ...] = ()
     time_key: str = "time"
+    #: seconds of silence after which the (normally busy) market-data stream is flagged stale by default
+    stale_after: float | None = None
     context: str = "channel"
     subscribe_type: str | None = None
 

@@ -1,10 +1,12 @@
 """The client's stream hubs: generated subscribe methods → the WebSocket runtime.
 
 A hub turns a generated :class:`~hyperliquid_client.runtime.registry.ChannelSpec` into the runtime's
-:class:`~hyperliquid_client.runtime.ws.ChannelInfo` (routing, user limits, de-duplication keys), opens
-the WebSocket client lazily on the first subscription (creating a client never touches the
-network), wires gap recovery to the info API as the channel's spec says (``recovery``), and
-decodes messages through the client's :class:`~hyperliquid_client.runtime.drift.DriftMonitor`.
+:class:`~hyperliquid_client.runtime.ws.ChannelInfo` (routing, user limits, de-duplication keys, the
+recovery request and its page size, the stale threshold), opens the WebSocket client lazily on the
+first subscription (creating a client never touches the network), wires gap recovery to the info API
+as the channel's spec says (``recovery``), checks a subscription's coin against the market metadata
+before its subscribe frame is sent, and decodes messages through the client's
+:class:`~hyperliquid_client.runtime.drift.DriftMonitor`.
 """
 
 from __future__ import annotations
@@ -12,16 +14,27 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hyperliquid_client.runtime.drift import DriftMonitor
-from hyperliquid_client.runtime.errors import InvalidInputError, WebSocketError
+from hyperliquid_client.runtime.errors import (
+    InvalidInputError,
+    InvalidResponseError,
+    MetadataUnavailableError,
+    WebSocketError,
+)
 from hyperliquid_client.runtime.events import EventBus
+from hyperliquid_client.runtime.log import get_logger, log
 from hyperliquid_client.runtime.ratelimit import RateLimitConfig, WsLimits
 from hyperliquid_client.runtime.registry import ChannelSpec
 from hyperliquid_client.runtime.ws import ChannelInfo, Subscription, SyncSubscription, SyncWsClient, WsClient, WsConfig
 
-__all__ = ["AsyncStreamHub", "StreamHub", "channel_info", "recovery_request", "recovered_items"]
+if TYPE_CHECKING:
+    from hyperliquid_client.runtime.markets import MetadataService
+
+__all__ = ["AsyncStreamHub", "StreamHub", "channel_info", "coin_gate", "recovery_request", "recovered_items"]
+
+_log = get_logger("hyperliquid_client.ws")
 
 _INFOS: dict[str, ChannelInfo] = {}
 
@@ -45,10 +58,21 @@ def _get(item: dict[str, Any], path: str) -> Any:
     return value if not isinstance(value, dict | list) else repr(value)
 
 
+def _windowed(recovery: str) -> tuple[bool, int | None]:
+    """Whether the info request ``recovery`` takes a time window, and the most items one answer holds."""
+    from hyperliquid_client.generated.registry import ENDPOINTS
+
+    endpoint = ENDPOINTS.get(f"info.{recovery}")
+    if endpoint is None:
+        return False, None
+    return any(p.wire == "startTime" for p in endpoint.params), endpoint.max_items
+
+
 def channel_info(spec: ChannelSpec) -> ChannelInfo:
     """The runtime description of ``spec`` (memoised)."""
     info = _INFOS.get(spec.wire)
     if info is None:
+        windowed, limit = _windowed(spec.recovery) if spec.recovery else (False, None)
         info = ChannelInfo(
             type=spec.subscription_type,
             channels=spec.channels,
@@ -59,28 +83,41 @@ def channel_info(spec: ChannelSpec) -> ChannelInfo:
             dedup_key=_dedup(spec.dedup),
             items_key=spec.items_key,
             time_key=spec.time_key,
+            recovery=spec.recovery,
+            recover_limit=limit,
+            recover_windowed=windowed,
+            stale_after=spec.stale_after,
         )
         _INFOS[spec.wire] = info
     return info
 
 
-def recovery_request(spec: ChannelSpec, params: dict[str, Any], since_ms: int | None) -> dict[str, Any] | None:
-    """The info request that fetches what ``spec`` may have missed since ``since_ms`` (or ``None``)."""
+def recovery_request(
+    spec: ChannelSpec, params: dict[str, Any], start_ms: int, end_ms: int | None = None
+) -> dict[str, Any] | None:
+    """The info request that fetches what ``spec`` may have missed from ``start_ms`` to ``end_ms`` (``None``: now);
+    ``None`` when the channel has no recovery request."""
     user = params.get("user")
     if spec.recovery is None or user is None:
         return None
     body: dict[str, Any] = {"type": spec.recovery, "user": user}
-    if spec.recovery in ("userFillsByTime", "userFunding", "userNonFundingLedgerUpdates", "userTwapSliceFillsByTime"):
-        body["startTime"] = since_ms or 0
+    if _windowed(spec.recovery)[0]:
+        body["startTime"] = max(start_ms, 0)
+        if end_ms is not None:
+            body["endTime"] = end_ms
     if spec.recovery == "userFillsByTime" and params.get("aggregateByTime") is not None:
         body["aggregateByTime"] = params["aggregateByTime"]
     return body
 
 
-def recovered_items(spec: ChannelSpec, raw: Any, since_ms: int | None) -> list[Any]:
-    """Reshape the recovery answer into the channel's own item shape, keeping items at or after ``since_ms``."""
+def recovered_items(spec: ChannelSpec, raw: Any) -> list[Any]:
+    """Reshape the recovery answer into the channel's own item shape, in the answer's order (nothing filtered: the
+    runtime needs the whole answer to page on).
+
+    Raises :class:`~hyperliquid_client.runtime.errors.InvalidResponseError` when the answer is not a list.
+    """
     if not isinstance(raw, list):
-        return []
+        raise InvalidResponseError("", "a list of items", raw, endpoint=f"info.{spec.recovery}")
     items: list[Any] = list(raw)
     if spec.recovery == "userFunding" and spec.wire == "userFundings":
         # info: {time, hash, delta: {type: funding, coin, usdc, ...}}; stream: {time, coin, usdc, ...}
@@ -91,29 +128,43 @@ def recovered_items(spec: ChannelSpec, raw: Any, since_ms: int | None) -> list[A
                 entry["time"] = row.get("time")
                 flat.append(entry)
         items = flat
-    if since_ms is not None:
-        time_key = spec.time_key
-        kept = []
-        for item in items:
-            t = item.get(time_key) if isinstance(item, dict) else None
-            if not isinstance(t, int) or t >= since_ms:
-                kept.append(item)
-        items = kept
     return items
 
 
-def check_coin(params: dict[str, Any], known_coin: Callable[[str], bool | None] | None) -> None:
-    """Refuse a coin the cached metadata says is not listed, before anything is sent.
+_COIN_EXPECTED = "a listed coin (see client.markets.market().coins())"
 
-    The real server answers a subscription to an unknown coin by closing the whole socket, which
-    would take every other subscription on it down and loop on each reconnect.  When the metadata
-    is not loaded yet the subscription goes ahead (subscribing never waits on the network).
+
+def coin_gate(params: dict[str, Any], markets: MetadataService | None) -> Callable[[], Awaitable[None]] | None:
+    """Check the subscription's coin against the market metadata before its subscribe frame is sent.
+
+    The real server answers a subscription to an unknown coin by closing the whole socket, taking
+    every other subscription on it down.  A coin the cached metadata does not list raises
+    :class:`InvalidInputError` here, before anything is sent.  When the metadata is not loaded yet
+    the subscription is recorded at once (subscribing never waits on the network) and this returns
+    the gate the WebSocket runtime awaits before sending: it loads the metadata (bounded by the
+    metadata timeout) and refuses an unknown coin, which fails the subscription alone.  If the
+    metadata cannot be loaded the frame is sent unchecked (with a warning); the runtime then still
+    isolates a subscription the server refuses.
     """
     coin = params.get("coin")
-    if known_coin is None or not isinstance(coin, str):
-        return
-    if known_coin(coin) is False:
-        raise InvalidInputError("coin", "a listed coin (see client.markets.market().coins())", coin)
+    if markets is None or not isinstance(coin, str):
+        return None
+    known = markets.known_coin(coin)
+    if known is False:
+        raise InvalidInputError("coin", _COIN_EXPECTED, coin)
+    if known:
+        return None
+
+    async def gate() -> None:
+        try:
+            snap = await markets.amarket(coin)
+        except MetadataUnavailableError as exc:
+            log(_log, 30, "coin not validated: metadata unavailable", coin=coin, error=str(exc))
+            return
+        if coin not in snap:
+            raise InvalidInputError("coin", _COIN_EXPECTED, coin)
+
+    return gate
 
 
 def storing_decoder(
@@ -147,11 +198,11 @@ class StreamHub:
         events: EventBus | None = None,
         fetch_info: Callable[[dict[str, Any]], Any] | None = None,
         storage: Any = None,
-        known_coin: Callable[[str], bool | None] | None = None,
+        markets: MetadataService | None = None,
         rate: RateLimitConfig | None = None,
         drift: DriftMonitor | None = None,
     ) -> None:
-        self.known_coin = known_coin
+        self.markets = markets
         self.rate = rate
         self.drift = drift if drift is not None else DriftMonitor(events)
         self.storage = storage
@@ -164,15 +215,14 @@ class StreamHub:
         self._lock = threading.Lock()
         self._closed = False
 
-    async def _recover(self, info: ChannelInfo, params: dict[str, Any], since: int | None) -> list[Any]:
+    async def _recover(self, info: ChannelInfo, params: dict[str, Any], start: int, end: int | None) -> list[Any]:
         from hyperliquid_client.generated.registry import CHANNELS
 
         spec = CHANNELS[info.type]
-        body = recovery_request(spec, params, since)
+        body = recovery_request(spec, params, start, end)
         if body is None or self._fetch_info is None:
             return []
-        raw = await asyncio.to_thread(self._fetch_info, body)
-        return recovered_items(spec, raw, since)
+        return recovered_items(spec, await asyncio.to_thread(self._fetch_info, body))
 
     def client(self, explorer: bool = False) -> SyncWsClient:
         """The WebSocket client (opened on first use)."""
@@ -200,12 +250,18 @@ class StreamHub:
     ) -> SyncSubscription[Any]:
         """Record the subscription and return its stream (see :class:`~.SyncSubscription`)."""
         params = {k: v for k, v in subscription.items() if k != "type"}
-        check_coin(params, self.known_coin)
+        gate = coin_gate(params, self.markets)
         decode = self.drift.decoder(channel.qualified_name, decode)
         if store:
             decode = storing_decoder(channel, params, decode, self.storage)
         return self.client(channel.explorer).subscribe(
-            channel_info(channel), params, decode=decode, callback=callback, buffer_size=buffer_size, overflow=overflow
+            channel_info(channel),
+            params,
+            decode=decode,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            gate=gate,
         )
 
     def post(self, kind: str, payload: dict[str, Any], *, timeout: float | None = None) -> Any:
@@ -248,11 +304,11 @@ class AsyncStreamHub:
         events: EventBus | None = None,
         fetch_info: Callable[[dict[str, Any]], Awaitable[Any]] | None = None,
         storage: Any = None,
-        known_coin: Callable[[str], bool | None] | None = None,
+        markets: MetadataService | None = None,
         rate: RateLimitConfig | None = None,
         drift: DriftMonitor | None = None,
     ) -> None:
-        self.known_coin = known_coin
+        self.markets = markets
         self.rate = rate
         self.drift = drift if drift is not None else DriftMonitor(events)
         self.storage = storage
@@ -264,14 +320,14 @@ class AsyncStreamHub:
         self._clients: dict[str, WsClient] = {}
         self._closed = False
 
-    async def _recover(self, info: ChannelInfo, params: dict[str, Any], since: int | None) -> list[Any]:
+    async def _recover(self, info: ChannelInfo, params: dict[str, Any], start: int, end: int | None) -> list[Any]:
         from hyperliquid_client.generated.registry import CHANNELS
 
         spec = CHANNELS[info.type]
-        body = recovery_request(spec, params, since)
+        body = recovery_request(spec, params, start, end)
         if body is None or self._fetch_info is None:
             return []
-        return recovered_items(spec, await self._fetch_info(body), since)
+        return recovered_items(spec, await self._fetch_info(body))
 
     def client(self, explorer: bool = False) -> WsClient:
         """The WebSocket client (created on first use; it connects in the background)."""
@@ -298,12 +354,18 @@ class AsyncStreamHub:
     ) -> Subscription[Any]:
         """Record the subscription and return its stream (see :class:`~hyperliquid_client.runtime.ws.Subscription`)."""
         params = {k: v for k, v in subscription.items() if k != "type"}
-        check_coin(params, self.known_coin)
+        gate = coin_gate(params, self.markets)
         decode = self.drift.decoder(channel.qualified_name, decode)
         if store:
             decode = storing_decoder(channel, params, decode, self.storage)
         return await self.client(channel.explorer).subscribe(
-            channel_info(channel), params, decode=decode, callback=callback, buffer_size=buffer_size, overflow=overflow
+            channel_info(channel),
+            params,
+            decode=decode,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            gate=gate,
         )
 
     async def post(self, kind: str, payload: dict[str, Any], *, timeout: float | None = None) -> Any:

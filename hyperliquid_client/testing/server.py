@@ -50,6 +50,7 @@ from hyperliquid_client.testing.state import ExchangeState, empty_clearinghouse_
 from hyperliquid_client.testing.subscriptions import (
     SNAPSHOT_FEEDS,
     InvalidSubscription,
+    RefusedSubscription,
     channel_for,
     compact_json,
     normalize_subscription,
@@ -70,6 +71,10 @@ _WS_CONNECT_FAULTS = frozenset({FaultKind.WS_DROP, FaultKind.HANG, FaultKind.STA
 _DEFAULT_MALFORMED = b'{"status":"ok","response":{"type":"order","data":{"statuses":[{"resting":{"oid":1}},,]}}'
 _CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "*"}
 _ADDRESS_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
+#: Queued on a connection's writer: send what is queued before it, then drop the socket (no close frame).
+_ABORT: tuple[str, str | None] = ("", "abort")
+#: Snapshot feeds the real server sends whole (API.md: the ledger snapshot is the whole history).
+_UNBOUNDED_SNAPSHOTS = frozenset({"userNonFundingLedgerUpdates"})
 
 
 def _parse(raw: bytes | str) -> Any:
@@ -104,6 +109,8 @@ class _Conn:
         self.subs: dict[str, dict[str, Any]] = {}
         self.last_sent = now
         self.closing = False
+        #: a refused subscription: nothing more is read, the socket drops once the queue is sent
+        self.doomed = False
 
     def enqueue(self, text: str, channel: str | None) -> None:
         if not self.closing:
@@ -123,6 +130,12 @@ class FakeExchange:
         max_users: distinct users allowed across user-specific subscriptions, per client IP.
         snapshots: send the ``isSnapshot: true`` first message of user snapshot feeds
             (``userFills``, ``userFundings``, ...) from :attr:`state`, as the real server does.
+        snapshot_cap: most rows in such a snapshot (the most recent ones; ``None``: all), like the real
+            server's bounded snapshots (``userFills`` holds the 2000 most recent fills, as the info
+            request does); ``userNonFundingLedgerUpdates`` is always whole.
+        close_on_bad_subscription: answer a subscription with an unknown coin or a refused value
+            (``l2Book`` ``nSigFigs: 6``) by dropping the socket without a reply (1006, no close frame),
+            as the real server does; ``False`` answers with the parse error and keeps the socket.
         market_snapshots: also send current data right after the ack for ``l2Book``, ``bbo``,
             ``allMids``, ``activeAssetCtx``, ``clearinghouseState``, ``openOrders``, ``spotState``.
         greeting: send the legacy ``Websocket connection established.`` text frame on connect.
@@ -151,6 +164,8 @@ class FakeExchange:
         max_subscriptions: int = 1000,
         max_users: int = 10,
         snapshots: bool = True,
+        snapshot_cap: int | None = 2000,
+        close_on_bad_subscription: bool = False,
         market_snapshots: bool = False,
         greeting: bool = False,
         require_json_content_type: bool = True,
@@ -173,6 +188,10 @@ class FakeExchange:
         for name, value in (("max_subscriptions", max_subscriptions), ("max_users", max_users)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise InvalidInputError(name, "an integer >= 0", value)
+        if snapshot_cap is not None and (
+            not isinstance(snapshot_cap, int) or isinstance(snapshot_cap, bool) or snapshot_cap < 1
+        ):
+            raise InvalidInputError("snapshot_cap", "a positive integer or None", snapshot_cap)
         if not isinstance(port, int) or not 0 <= port <= 65535:
             raise InvalidInputError("port", "a TCP port (0 = any free port)", port)
         if chain not in ("Mainnet", "Testnet"):
@@ -188,6 +207,10 @@ class FakeExchange:
         self.max_subscriptions = max_subscriptions
         self.max_users = max_users
         self.snapshots = snapshots
+        self.snapshot_cap = snapshot_cap
+        self.close_on_bad_subscription = close_on_bad_subscription
+        #: Subscriptions answered by dropping the socket (``close_on_bad_subscription``), in order.
+        self.refused_subscriptions: list[Any] = []
         self.market_snapshots = market_snapshots
         self.greeting = greeting
         self.require_json_content_type = require_json_content_type
@@ -859,6 +882,9 @@ class FakeExchange:
             item = await conn.queue.get()
             if item is None or conn.closing:
                 return
+            if item is _ABORT:
+                self._drop(conn, None)
+                return
             text, channel = item
             if self._silenced(conn, channel):
                 log(_log, 10, "ws frame withheld (ws_silence)", connection=conn.id, channel=channel)
@@ -887,6 +913,8 @@ class FakeExchange:
         self._send(conn, {"channel": "error", "data": text})
 
     async def _on_ws_text(self, conn: _Conn, raw: str) -> None:
+        if conn.doomed:
+            return
         msg = _parse(raw)
         self._record(None, "/ws", "WS", raw.encode(), msg, conn)
         view: dict[str, Any] = dict(msg) if isinstance(msg, dict) else {}
@@ -922,8 +950,20 @@ class FakeExchange:
             assert isinstance(msg, dict)
             try:
                 norm = normalize_subscription(msg.get("subscription"))
-            except InvalidSubscription:
-                self._error(conn, PARSE_ERROR + raw)
+            except InvalidSubscription as exc:
+                if method == "subscribe" and isinstance(exc, RefusedSubscription) and self.close_on_bad_subscription:
+                    self._refuse(conn, msg.get("subscription"), str(exc))
+                else:
+                    self._error(conn, PARSE_ERROR + raw)
+                return
+            coin = norm.get("coin")
+            if (
+                method == "subscribe"
+                and self.close_on_bad_subscription
+                and isinstance(coin, str)
+                and not self.market.knows(coin)
+            ):
+                self._refuse(conn, norm, f"unknown coin {coin!r}")
                 return
             if method == "subscribe":
                 await self._subscribe(conn, norm)
@@ -958,6 +998,15 @@ class FakeExchange:
             return
         self._send(conn, {"channel": "subscriptionResponse", "data": {"method": "subscribe", "subscription": norm}})
         await self._initial_data(conn, norm, key)
+
+    def _refuse(self, conn: _Conn, subscription: Any, why: str) -> None:
+        """Drop the socket without a reply once what is already queued is sent (as the real server does)."""
+        log(_log, 20, "bad subscription: dropping the socket", connection=conn.id, reason=why)
+        with self._lock:
+            self.refused_subscriptions.append(subscription)
+        conn.doomed = True
+        if not conn.closing:
+            conn.queue.put_nowait(_ABORT)
 
     def _users_of_ip(self, ip: str) -> set[str]:
         users: set[str] = set()
@@ -1021,7 +1070,10 @@ class FakeExchange:
                         "userTwapHistory": state.twap_history,
                         "userHistoricalOrders": state.order_history,
                     }[type_]
-                    rows = list(reversed(source)) if type_ == "userFills" else list(source)
+                    cap = None if type_ in _UNBOUNDED_SNAPSHOTS else self.snapshot_cap
+                    rows = list(source) if cap is None else list(source[-cap:])
+                    if type_ == "userFills":
+                        rows.reverse()
             return {"isSnapshot": True, "user": user, SNAPSHOT_FEEDS[type_]: rows}
         if not self.market_snapshots:
             return None

@@ -19,6 +19,7 @@ __all__ = [
     "SNAPSHOT_FEEDS",
     "SUBSCRIPTION_TYPES",
     "InvalidSubscription",
+    "RefusedSubscription",
     "channel_for",
     "compact_json",
     "normalize_subscription",
@@ -32,6 +33,11 @@ _INTERVALS = frozenset({"1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "8h", 
 
 class InvalidSubscription(ValueError):
     """The subscription cannot be parsed (answered with a parse error on channel ``error``)."""
+
+
+class RefusedSubscription(InvalidSubscription):
+    """The subscription parses but holds a value the real server refuses by closing the socket without a reply
+    (``l2Book`` with ``nSigFigs: 6``, ``mantissa`` without ``nSigFigs: 5``)."""
 
 
 # type -> (required params, defaults filled when absent, optional params kept when present)
@@ -98,11 +104,11 @@ def _check(name: str, value: Any) -> Any:
         return value
     if name == "nSigFigs":
         if value is not None and (isinstance(value, bool) or value not in (2, 3, 4, 5)):
-            raise InvalidSubscription("nSigFigs must be 2, 3, 4, 5 or null")
+            raise RefusedSubscription("nSigFigs must be 2, 3, 4, 5 or null")
         return value
     if name == "mantissa":
         if value is not None and (isinstance(value, bool) or value not in (1, 2, 5)):
-            raise InvalidSubscription("mantissa must be 1, 2, 5 or null")
+            raise RefusedSubscription("mantissa must be 1, 2, 5 or null")
         return value
     return value
 
@@ -129,7 +135,7 @@ def normalize_subscription(subscription: Any) -> dict[str, Any]:
         if value is not None:
             out[name] = _check(name, value)
     if type_ == "l2Book" and out["mantissa"] is not None and out["nSigFigs"] != 5:
-        raise InvalidSubscription("mantissa is only allowed with nSigFigs 5")
+        raise RefusedSubscription("mantissa is only allowed with nSigFigs 5")
     return out
 
 

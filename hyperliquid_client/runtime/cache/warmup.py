@@ -382,6 +382,8 @@ class WarmupManager:
             else:
                 try:
                     await asyncio.wait_for(fetch(), warmer.timeout)
+                except errors.TimeoutError:  # the call's own (also a builtin TimeoutError): keep its message
+                    raise
                 except TimeoutError:  # asyncio's (the builtin)
                     raise errors.TimeoutError(
                         f"warmer {warmer.name} got no answer within {warmer.timeout:g}s",

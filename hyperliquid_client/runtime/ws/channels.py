@@ -48,6 +48,12 @@ class ChannelInfo:
     fetches from the newest delivered item's time.
     ``required``: parameters that must be present and not ``None``; by default the route parameters and the user
     parameter.
+    ``recovery``: name of the HTTP request that fetches items missed during a gap (``"userFillsByTime"``); ``None``:
+    not recoverable.  ``recover_limit``: most items one answer of it holds (an answer that full may be truncated:
+    recovery pages on); ``recover_windowed``: it takes a time window (``startTime`` / ``endTime``), so recovery can
+    page by time; otherwise a full answer that does not reach back to the gap's start leaves a :class:`~.Gap`.
+    ``stale_after``: seconds of silence after which this (normally busy) market-data channel is flagged stale under
+    ``WsConfig(stale_after="auto")``; ``None``: never flagged by default.
     """
 
     type: str
@@ -60,6 +66,10 @@ class ChannelInfo:
     items_key: str | None = None
     time_key: str = "time"
     required: tuple[str, ...] | None = None
+    recovery: str | None = None
+    recover_limit: int | None = None
+    recover_windowed: bool = False
+    stale_after: float | None = None
 
     @property
     def required_params(self) -> tuple[str, ...]:

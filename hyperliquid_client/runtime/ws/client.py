@@ -14,21 +14,31 @@ Shape of the runtime (one event loop):
   subscriber never slows the others).
 * A pinger sends ``{"method":"ping"}`` every ``ping_interval``; when nothing arrives within ``dead_after`` of a ping
   the socket is aborted and replaced (half-open sockets).  Reconnects back off exponentially with jitter.
-* User channels with a ``dedup_key`` are de-duplicated, and after a reconnect the ``recover`` callable fetches over
-  HTTP what happened during the gap; unseen items are delivered as recovered messages.
+* User channels with a ``dedup_key`` are de-duplicated.  When such a stream's connection is lost a *gap* opens: its
+  start is fixed at that moment (the newest item delivered), its end is the first item received after the stream
+  resumed.  Each gap gets its own recovery, in order: the ``recover`` callable fetches over HTTP, window after
+  window (:mod:`.recovery`), until the gap is covered; unseen items are delivered as recovered messages, and what
+  cannot be fetched is reported as a :class:`~.messages.Gap` item, a ``ws.gap`` event and a log record.
+* A subscription that makes the server drop the socket (the real server does that for an unknown coin) is found and
+  failed alone: subscriptions the server never acknowledged when a socket was dropped become suspects, and on the
+  next socket they are sent apart from the others — the likeliest first, then halves — until one drop happens with a
+  single suspect outstanding.  The reconnect backoff grows while drops keep coming, and new connections stay within
+  ``max_connects_per_minute``.
+* Sync callbacks run in worker threads, async ones as tasks: a slow callback only fills its own buffer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import inspect
 import itertools
 import json
 import random
 import time
-from collections import Counter, OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections import Counter, OrderedDict, deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping
 from typing import Any, Literal, TypeVar
 
 import websockets
@@ -68,14 +78,27 @@ from hyperliquid_client.runtime.ws.messages import (
     Stale,
     SubscriptionFailedError,
 )
+from hyperliquid_client.runtime.ws.recovery import Window, next_windows
 from hyperliquid_client.runtime.ws.subscription import Subscription, _Sink
 
 __all__ = ["RecoverFn", "WsClient"]
 
 T = TypeVar("T")
 
-#: ``recover(channel, params, since_ms) -> items`` fetches a user channel's items since ``since_ms`` over HTTP.
-RecoverFn = Callable[[ChannelInfo, dict[str, Any], int | None], Awaitable[list[Any]]]
+#: ``recover(channel, params, start_ms, end_ms) -> items``: one answer of the channel's recovery request for the
+#: window ``start_ms`` .. ``end_ms`` (ms, inclusive; ``None``: now), as the server sent it (its order kept, nothing
+#: filtered), each item in the channel's own item shape.  The runtime pages, filters and de-duplicates.
+RecoverFn = Callable[[ChannelInfo, dict[str, Any], int, int | None], Awaitable[list[Any]]]
+
+#: Allowance (ms) for the difference between this machine's clock and the exchange's where a gap's start has to come
+#: from the local clock (no item delivered yet).
+_CLOCK_SLACK_MS = 5_000
+#: Most answers one recovery fetches (50 pages of 2000 fills is past the 10 000 the server keeps reachable).
+_MAX_PAGES = 50
+#: Worker threads for sync callbacks (a blocking callback holds one; past this many blocked at once others wait).
+_CALLBACK_THREADS = 32
+#: Items handed to a sync callback's thread at once.
+_CALLBACK_BATCH = 256
 
 _log = get_logger("hyperliquid_client.ws")
 _PING = '{"method":"ping"}'
@@ -112,6 +135,29 @@ class _TokenBucket:
             await asyncio.sleep((1.0 - self.tokens) / self.rate)
 
 
+class _Gap:
+    """One interruption of a recoverable stream: from ``start_ms`` (fixed when the connection was lost: the newest item
+    delivered by then) to the first item received after the stream resumed (``end_ms``; ``None`` until known)."""
+
+    __slots__ = ("end_ms", "resumed", "start_ms")
+
+    def __init__(self, start_ms: int) -> None:
+        self.start_ms = start_ms
+        self.end_ms: int | None = None
+        self.resumed = False
+
+
+class _RecoveryFailed(Exception):
+    """A recovery request kept failing: items from ``since_ms`` to ``until_ms`` were not fetched."""
+
+    def __init__(self, since_ms: int, until_ms: int | None, error: str, cause: BaseException | None) -> None:
+        super().__init__(error)
+        self.since_ms = since_ms
+        self.until_ms = until_ms
+        self.error = error
+        self.cause = cause
+
+
 class _Upstream:
     """One server-side subscription and its subscribers."""
 
@@ -132,18 +178,30 @@ class _Upstream:
         # one entry per distinct decoder; lists are replaced (never mutated) so delivery may iterate safely
         self.groups: tuple[tuple[Callable[[Any], Any] | None, tuple[_Sink, ...]], ...] = ()
         self.active = True
+        self.ready = True  # False while a gate (e.g. coin validation) runs: nothing is sent before it passes
         self.live = False
         self.ever_live = False
         self.interrupted_at: float | None = None
         self.last_data = time.monotonic()
         self.stale = False
+        self.stale_after = client._stale_threshold(channel)
         self.started_ms: int | None = None
         self.latest_raw: Any = None
         self.latest: Any = None
         self.seen: OrderedDict[Any, None] | None = OrderedDict() if channel.dedup_key is not None else None
         self.last_item_time: int | None = None
+        # (newest time, identities at that time) of the items the last message delivered (user data)
+        self.mark: tuple[int, frozenset[Hashable]] | None = None
         self.duplicates = 0
+        self.recoverable = (
+            client._recover is not None
+            and self.seen is not None
+            and not channel.market_data
+            and channel.recovery is not None
+        )
+        self.gaps: list[_Gap] = []
         self.recovery: asyncio.Task[None] | None = None
+        self.live_waiters: list[asyncio.Future[None]] = []
         self.sent_at = 0.0
         self.default_policy = policy
 
@@ -165,13 +223,22 @@ class _Upstream:
         for sink in tuple(self.sinks.values()):
             sink.push_marker(marker)
 
+    def wake_waiters(self) -> None:
+        waiters, self.live_waiters = self.live_waiters, []
+        for fut in waiters:
+            if not fut.done():
+                fut.set_result(None)
+
     # -- de-duplication (user channels) -------------------------------------------------------------------------
     def _fresh(self, items: list[Any]) -> list[Any]:
         seen = self.seen
         assert seen is not None
         dedup = self.channel.dedup_key
         assert dedup is not None
+        item_time = self.channel.item_time
         fresh = []
+        newest: int | None = None
+        at_newest: list[Hashable] = []
         for item in items:
             try:
                 ident = dedup(item)
@@ -182,33 +249,61 @@ class _Upstream:
                 continue
             seen[ident] = None
             fresh.append(item)
-            t = self.channel.item_time(item)
-            if t is not None and (self.last_item_time is None or t > self.last_item_time):
-                self.last_item_time = t
+            t = item_time(item)
+            if t is not None:
+                if newest is None or t > newest:
+                    newest, at_newest = t, [ident]
+                elif t == newest:
+                    at_newest.append(ident)
+        if newest is not None and (self.last_item_time is None or newest > self.last_item_time):
+            self.last_item_time = newest
+        self.mark = (newest, frozenset(at_newest)) if newest is not None else None
         limit = self.client.config.dedup_window
         while len(seen) > limit:
             seen.popitem(last=False)
         return fresh
 
+    def _note_live(self, data: Any, items: list[Any]) -> None:
+        """The first live item after a resumption ends the open gaps (a snapshot's old items do not)."""
+        if self.channel.snapshot and isinstance(data, Mapping) and data.get("isSnapshot"):
+            return
+        times = [t for t in map(self.channel.item_time, items) if t is not None]
+        if times:
+            first = min(times)
+            for gap in self.gaps:
+                if gap.resumed and gap.end_ms is None:
+                    gap.end_ms = first
+
     # -- delivery (hot path) -----------------------------------------------------------------------------------
-    def deliver(self, data: Any, channel: str, recovered: bool = False) -> list[tuple[_Sink, Any]] | None:
-        """Queue ``data`` for every subscriber; returns ``(sink, item)`` pairs blocked by the ``block`` policy."""
+    def deliver(
+        self, data: Any, channel: str, recovered: bool = False, checked: bool = False
+    ) -> list[tuple[_Sink, Any]] | None:
+        """Queue ``data`` for every subscriber; returns ``(sink, item)`` pairs blocked by the ``block`` policy.
+
+        ``checked``: the items were already de-duplicated (recovery)."""
         self.last_data = time.monotonic()
         if self.stale:
             self.stale = False
         if not self.live and not recovered and self.conn is not None and self.conn.connected_now:
             self.client._mark_live(self)  # data before (or without) an ack
+        mark = None
         if self.seen is not None:
-            items = self.channel.items_of(data)
-            if items:
-                fresh = self._fresh(items)
-                if not fresh:
-                    self.duplicates += 1
-                    log(_log, 10, "duplicate message skipped", key=self.key_text, items=len(items))
-                    return None
-                if len(fresh) != len(items):
-                    self.duplicates += 1
-                    data = self.channel.with_items(data, fresh)
+            if checked:
+                mark = self.mark
+            else:
+                items = self.channel.items_of(data)
+                if items:
+                    if self.gaps:
+                        self._note_live(data, items)
+                    fresh = self._fresh(items)
+                    if not fresh:
+                        self.duplicates += 1
+                        log(_log, 10, "duplicate message skipped", key=self.key_text, items=len(items))
+                        return None
+                    if len(fresh) != len(items):
+                        self.duplicates += 1
+                        data = self.channel.with_items(data, fresh)
+                    mark = self.mark
         if self.channel.market_data:
             self.latest_raw = data
         blocked: list[tuple[_Sink, Any]] | None = None
@@ -224,7 +319,7 @@ class _Upstream:
             if self.channel.market_data and decode is self.groups[0][0] and isinstance(item, Message):
                 self.latest = item.data
             for sink in sinks:
-                if not sink.push(item):
+                if not sink.push(item, mark):
                     if blocked is None:
                         blocked = []
                     blocked.append((sink, item))
@@ -255,17 +350,25 @@ class _Connection:
             tuple[tuple[tuple[str, str], ...], Callable[[Any], tuple[Any, ...]], dict[tuple[Any, ...], _Upstream]],
         ] = {}
         self.users: Counter[str] = Counter()
-        self.sent: dict[SubscriptionKey, float] = {}
+        self.sent: dict[SubscriptionKey, float] = {}  # in the order sent on the current socket
         self.dirty: dict[SubscriptionKey, None] = {}
         self.dirty_event = asyncio.Event()
+        self.acked = asyncio.Event()  # set at every acknowledgement (probes wait on it)
         self.connected = asyncio.Event()
         self.connected_now = False
         self.ws: ClientConnection | None = None
         self.pending: dict[int, _PendingPost] = {}
         self.closing = False
         self.gave_up = False
-        self.last_recv = time.monotonic()
+        self.last_recv = self.opened_at = time.monotonic()
+        self.last_error: str | None = None  # why the last socket ended or the last attempt failed
+        self.retry_at: float | None = None
         self.idle_handle: asyncio.TimerHandle | None = None
+        # never-acknowledged subscriptions suspected of making the server drop the socket, likeliest first; while
+        # there are any, such subscriptions are sent apart (``probe``) and the others never acknowledged are held
+        self.suspects: list[SubscriptionKey] = []
+        self.probe: list[SubscriptionKey] = []
+        self.probe_single = False
         self.task = asyncio.get_running_loop().create_task(self._run(), name=f"hyperliquid-ws-{cid}")
 
     # -- placement ---------------------------------------------------------------------------------------------
@@ -312,6 +415,7 @@ class _Connection:
             if self.users[up.user] <= 0:
                 del self.users[up.user]
         self.mark(up.key)
+        self.acked.set()  # a probe waiting for it stops waiting
         if not self.desired:
             self.client._connection_idle(self)
 
@@ -338,6 +442,15 @@ class _Connection:
         delay = min(self.cfg.reconnect_max, self.cfg.reconnect_base * (2 ** max(0, failures - 1)))
         return random.uniform(delay / 2, delay)
 
+    async def _pause(self, failures: int, attempt: int) -> None:
+        delay = self._backoff(failures)
+        self.retry_at = time.monotonic() + delay
+        self.client._emit(
+            "ws.reconnect_scheduled", url=self.client.url, connection=self.id, delay=delay, attempt=attempt
+        )
+        await asyncio.sleep(delay)
+        self.retry_at = None
+
     async def _run(self) -> None:
         client = self.client
         url = client.url
@@ -359,39 +472,49 @@ class _Connection:
                 except Exception as exc:  # OSError, TimeoutError, InvalidHandshake, InvalidURI, ...
                     failures += 1
                     reason = f"connect failed: {type(exc).__name__}: {exc}"
+                    self.last_error = reason
                     log(_log, 30, "websocket connect failed", connection=self.id, attempt=attempt, error=str(exc))
                     client._emit("ws.disconnect", url=url, connection=self.id, reason=reason, code=None)
+                    self._tell_not_connected(reason)
                     if isinstance(exc, websockets.InvalidURI) or (
                         self.cfg.max_reconnect_attempts is not None and failures > self.cfg.max_reconnect_attempts
                     ):
                         self._give_up(reason)
                         return
-                    delay = self._backoff(failures)
-                    client._emit("ws.reconnect_scheduled", url=url, connection=self.id, delay=delay, attempt=attempt)
-                    await asyncio.sleep(delay)
+                    await self._pause(failures, attempt)
                     continue
-                got_message = await self._serve(ws, attempt)
+                got_message, suspicious = await self._serve(ws, attempt)
                 if self.closing:
                     return
-                failures = 1 if got_message else failures + 1
+                # the backoff resets only after a socket that worked; drops that look caused by a subscription grow it
+                failures = 1 if got_message and not suspicious else failures + 1
                 if self.cfg.max_reconnect_attempts is not None and failures > self.cfg.max_reconnect_attempts:
                     self._give_up("connection keeps failing")
                     return
-                delay = self._backoff(failures)
-                client._emit("ws.reconnect_scheduled", url=url, connection=self.id, delay=delay, attempt=attempt)
-                await asyncio.sleep(delay)
+                await self._pause(failures, attempt)
         finally:
             self.connected.clear()
             self.connected_now = False
             self._fail_posts("connection closed")
 
-    async def _serve(self, ws: ClientConnection, attempt: int) -> bool:
-        """Run one socket until it ends; returns whether anything was received on it."""
+    def _tell_not_connected(self, reason: str) -> None:
+        """Subscriptions waiting for a socket that cannot open get one ``Interrupted`` (``Resumed`` follows)."""
+        now = time.monotonic()
+        for up in tuple(self.desired.values()):
+            if not up.live and up.interrupted_at is None:
+                up.interrupted_at = now
+                up.broadcast(Interrupted(f"not connected: {reason}"))
+                self.client._emit("ws.interrupted", key=up.key_text)
+
+    async def _serve(self, ws: ClientConnection, attempt: int) -> tuple[bool, bool]:
+        """Run one socket until it ends; returns whether anything was received on it and whether its end looks
+        caused by a subscription."""
         client = self.client
         self.ws = ws
         self.sent.clear()
-        self.last_recv = time.monotonic()
+        self.last_recv = self.opened_at = time.monotonic()
         start_recv = self.last_recv
+        self.last_error = None
         for key in self.desired:
             self.dirty[key] = None
         self.dirty_event.set()
@@ -406,6 +529,8 @@ class _Connection:
         ]
         reason = "closed"
         code: int | None = None
+        ours = False  # the client ended the socket (half-open, oversized frame, its own failure)
+        suspicious = False
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for t in done:
@@ -413,10 +538,12 @@ class _Connection:
                 if isinstance(exc, _Dead):
                     reason = str(exc)
                     code = None
+                    ours = True
                     break
                 if isinstance(exc, ConnectionClosed):
                     rcvd, sent = exc.rcvd, exc.sent
-                    if rcvd is not None:
+                    ours = sent is not None and (rcvd is None or exc.rcvd_then_sent is False)
+                    if rcvd is not None and not ours:
                         code = rcvd.code
                         reason = f"closed by peer (code {code}{': ' + rcvd.reason if rcvd.reason else ''})"
                     elif sent is not None:
@@ -426,6 +553,7 @@ class _Connection:
                         code = 1006
                         reason = "connection lost (code 1006)"
                 elif exc is not None:
+                    ours = True
                     reason = f"{type(exc).__name__}: {exc}"
                     log(_log, 40, "websocket task failed", connection=self.id, error=reason)
                 else:
@@ -443,25 +571,62 @@ class _Connection:
                     await asyncio.wait_for(ws.close(), 1.0)
             if ws.transport is not None:
                 ws.transport.abort()
-            self._on_disconnect(reason, code)
-        return self.last_recv > start_recv
+            suspicious = self._on_disconnect(reason, code, ours)
+        return self.last_recv > start_recv, suspicious
 
-    def _on_disconnect(self, reason: str, code: int | None) -> None:
+    def _on_disconnect(self, reason: str, code: int | None, ours: bool) -> bool:
         client = self.client
         log(_log, 30 if not self.closing else 20, "websocket disconnected", connection=self.id, reason=reason)
         client._emit("ws.disconnect", url=client.url, connection=self.id, reason=reason, code=code)
+        self.last_error = f"disconnected: {reason}"
+        unanswered = [k for k in self.sent if (u := self.desired.get(k)) is not None and not u.live and not u.ever_live]
         self.sent.clear()
         self._fail_posts(f"connection lost: {reason}")
         if self.closing:
-            return
+            return False
+        suspicious = False if ours else self._suspect(unanswered)
+        self.probe = []
         now = time.monotonic()
         for up in tuple(self.desired.values()):
             if up.live:
                 up.live = False
+                client._open_gap(up)
                 if up.interrupted_at is None:
                     up.interrupted_at = now
                     up.broadcast(Interrupted(reason))
                     client._emit("ws.interrupted", key=up.key_text)
+        return suspicious
+
+    def _suspect(self, unanswered: list[SubscriptionKey]) -> bool:
+        """The server dropped the socket while ``unanswered`` (never-acknowledged subscriptions, in sending order)
+        were outstanding: narrow the suspects, fail the culprit once it is alone; True while the cause remains."""
+        if self.probe:
+            hit = [k for k in self.probe if k in unanswered]
+            if not hit:
+                return False  # the probe was acknowledged: this drop has another cause
+            if len(self.probe) == 1:
+                key = hit[0]
+                self.suspects = [k for k in self.suspects if k != key]
+                up = self.desired.get(key)
+                if up is not None:
+                    log(_log, 40, "the server drops the socket for this subscription", key=up.key_text)
+                    self.client._fail_upstream(
+                        up,
+                        SubscriptionFailedError(
+                            "the server closed the connection each time this subscription was sent, the second time "
+                            f"alone (an unknown coin or a value it refuses?): {up.key_text}",
+                            key=up.key_text,
+                        ),
+                    )
+                return False  # the cause is gone: reconnect at once
+            unanswered = hit
+        if not unanswered:
+            return False
+        # the server handles a socket's frames in order: the first unanswered one is the likeliest culprit
+        self.suspects = unanswered + [k for k in self.suspects if k not in unanswered]
+        self.probe_single = True
+        log(_log, 30, "socket dropped with unacknowledged subscriptions: probing", suspects=len(self.suspects))
+        return True
 
     def _give_up(self, reason: str) -> None:
         self.gave_up = True
@@ -500,10 +665,14 @@ class _Connection:
                             break
 
     async def _pinger(self, ws: ClientConnection) -> None:
+        """Ping after ``ping_interval`` without anything received; dead when nothing answers within ``dead_after``."""
         interval = self.cfg.ping_interval
         deadline = self.cfg.dead_after
         while True:
-            await asyncio.sleep(interval)
+            quiet = time.monotonic() - self.last_recv
+            if quiet < interval:
+                await asyncio.sleep(interval - quiet)
+                continue
             sent_at = time.monotonic()
             await ws.send(_PING)
             self.client.limits.sent()
@@ -511,28 +680,88 @@ class _Connection:
             if self.last_recv < sent_at:
                 raise _Dead(f"no data within {deadline:g}s of a ping (half-open connection)")
 
+    async def _send_subscribe(self, ws: ClientConnection, up: _Upstream) -> None:
+        self.sent[up.key] = up.sent_at = time.monotonic()
+        await ws.send(json.dumps({"method": "subscribe", "subscription": up.key.subscription}))
+        self.client._emit("ws.subscribe", connection=self.id, key=up.key_text)
+
+    def _held(self, up: _Upstream) -> bool:
+        """While suspects are probed, subscriptions never acknowledged wait (they join the suspects)."""
+        if not self.suspects or up.ever_live:
+            return False
+        if up.key not in self.suspects:
+            self.suspects.append(up.key)
+        return True
+
     async def _sender(self, ws: ClientConnection) -> None:
         bucket = self.client._bucket
-        emit = self.client._emit
         while True:
             await self.dirty_event.wait()
             self.dirty_event.clear()
             while self.dirty:
                 key = next(iter(self.dirty))
                 del self.dirty[key]
-                if (key in self.desired) == (key in self.sent):
+                up = self.desired.get(key)
+                wanted = up is not None and up.ready
+                if wanted == (key in self.sent) or (up is not None and wanted and self._held(up)):
                     continue
                 await bucket.acquire()
                 up = self.desired.get(key)
-                if up is not None and key not in self.sent:
-                    self.sent[key] = time.monotonic()
-                    up.sent_at = self.sent[key]
-                    await ws.send(json.dumps({"method": "subscribe", "subscription": key.subscription}))
-                    emit("ws.subscribe", connection=self.id, key=up.key_text)
+                if up is not None and up.ready and key not in self.sent:
+                    if not self._held(up):
+                        await self._send_subscribe(ws, up)
                 elif up is None and key in self.sent:
                     del self.sent[key]
                     await ws.send(json.dumps({"method": "unsubscribe", "subscription": key.subscription}))
-                    emit("ws.unsubscribe", connection=self.id, key=str(key))
+                    self.client._emit("ws.unsubscribe", connection=self.id, key=str(key))
+            if self.suspects and not self.dirty:
+                await self._probe(ws)
+
+    async def _alive(self, ws: ClientConnection) -> bool:
+        """Whether the socket answered since it opened (pinging it if needed): a socket dropped before that says
+        nothing about the subscriptions sent on it."""
+        if self.last_recv <= self.opened_at:
+            await ws.send(_PING)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self.cfg.dead_after
+            while self.last_recv <= self.opened_at and loop.time() < deadline:
+                await asyncio.sleep(0.01)
+        return self.last_recv > self.opened_at
+
+    async def _probe(self, ws: ClientConnection) -> None:
+        """Send the next suspects apart from the others and wait for their acknowledgements (or ``dead_after``)."""
+        self.suspects = [
+            k for k in self.suspects if (u := self.desired.get(k)) is not None and u.ready and not u.ever_live
+        ]
+        if self.suspects and not await self._alive(ws):
+            return  # the pinger replaces a socket that stays silent
+        if self.suspects:
+            size = 1 if self.probe_single else (len(self.suspects) + 1) // 2
+            batch = self.suspects[:size]
+            self.probe = batch
+            for key in batch:
+                await self.client._bucket.acquire()
+                up = self.desired.get(key)
+                if up is not None and key not in self.sent:
+                    await self._send_subscribe(ws, up)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self.cfg.dead_after
+            while any((u := self.desired.get(k)) is not None and not u.live for k in batch):
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    log(_log, 30, "no acknowledgement for probed subscriptions", connection=self.id, keys=len(batch))
+                    break
+                self.acked.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.acked.wait(), remaining)
+            self.probe = []
+            self.probe_single = False
+            self.suspects = [k for k in self.suspects if k not in batch]
+        if not self.suspects:  # cleared: what was held back goes now
+            for key in self.desired:
+                if key not in self.sent:
+                    self.dirty[key] = None
+        self.dirty_event.set()
 
     async def resubscribe(self, key: SubscriptionKey) -> None:
         """Unsubscribe and subscribe ``key`` again (stale streams)."""
@@ -548,12 +777,27 @@ class _Connection:
         self.mark(key)
 
 
+def _call_each(
+    callback: Callable[[Any], Any], items: list[Any], loop: asyncio.AbstractEventLoop
+) -> list[BaseException]:
+    """Run a sync callback on ``items`` in order (in a worker thread); returns what it raised."""
+    errors: list[BaseException] = []
+    for item in items:
+        try:
+            result = callback(item)
+            if inspect.iscoroutine(result):  # a plain function that returned a coroutine: run it on the loop
+                asyncio.run_coroutine_threadsafe(result, loop).result()
+        except Exception as exc:
+            errors.append(exc)
+    return errors
+
+
 class WsClient:
     """Asynchronous WebSocket client (see the module docstring and ``docs/websocket.md``).
 
-    ``url``: the WebSocket URL (``Network.ws_url``).  ``events``: bus for ``ws.*`` events.  ``recover``: called
-    after a reconnect for each live user subscription whose channel has a ``dedup_key``, as
-    ``await recover(channel, params, since_ms)``, returning the channel's items (e.g. fills) since ``since_ms``.
+    ``url``: the WebSocket URL (``Network.ws_url``).  ``events``: bus for ``ws.*`` events.  ``recover``: the
+    :data:`RecoverFn` fetching one answer of a user channel's recovery request over HTTP (used after each gap of
+    a subscription whose channel has a ``dedup_key`` and a ``recovery``, and by :meth:`Subscription.recover`).
 
     Create it inside a running event loop; nothing connects until the first subscription or post.
     """
@@ -590,7 +834,11 @@ class WsClient:
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stale_task: asyncio.Task[None] | None = None
+        self._stale_tick = 5.0
         self._background: set[asyncio.Task[Any]] = set()
+        self._connect_times: deque[float] = deque()
+        self._callback_pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._close_future: asyncio.Future[None] | None = None
 
     # -- introspection -----------------------------------------------------------------------------------------
     def upstream_subscription_count(self) -> int:
@@ -629,12 +877,16 @@ class WsClient:
         callback: Callable[[Any], Any] | None = None,
         buffer_size: int | None = None,
         overflow: str | None = None,
+        gate: Callable[[], Awaitable[None]] | None = None,
     ) -> Subscription[T]:
         """Subscribe to ``channel`` with ``params``; returns at once (the frame is sent when the socket is up).
 
         ``decode`` turns the raw channel data into ``T`` (once per message, shared by subscribers with the same
-        decoder).  ``callback`` (sync or async) receives every item instead of iteration; it runs in its own task so
-        a slow callback only fills its own buffer.  ``buffer_size`` / ``overflow`` override the configured policy.
+        decoder).  ``callback`` receives every item instead of iteration: an async callback runs as a task on the
+        loop, a sync one in a worker thread, items in order — either way a slow callback only fills its own buffer.
+        ``buffer_size`` / ``overflow`` override the configured policy.  ``gate``: awaited before the subscribe frame
+        of a new upstream subscription is sent (e.g. validating a coin against metadata still loading); when it
+        raises, the subscription fails with :class:`SubscriptionFailedError` and nothing is sent.
         Raises :class:`InvalidInputError` for bad parameters and :class:`SubscriptionLimitError` when no
         connection may host the subscription — both before anything is sent.
         """
@@ -644,6 +896,8 @@ class WsClient:
             raise InvalidInputError("decode", "a callable", decode)
         if callback is not None and not callable(callback):
             raise InvalidInputError("callback", "a callable", callback)
+        if gate is not None and not callable(gate):
+            raise InvalidInputError("gate", "an async callable", gate)
         cfg = self.config
         default_size = cfg.buffer_size if channel.market_data else cfg.user_buffer_size
         size = buffer_size if buffer_size is not None else default_size
@@ -668,19 +922,46 @@ class WsClient:
                 raise SubscriptionLimitError(f"at most {cfg.max_users} distinct users may be subscribed")
             conn = self._place(up)
             self._registry[key] = up
+            if gate is not None:
+                up.ready = False
+                self._spawn(self._run_gate(up, gate))
             conn.add(up)
+            if up.stale_after is not None:
+                self._stale_tick = min(self._stale_tick, max(up.stale_after / 4, 0.05))
+                if self._stale_task is None:
+                    self._stale_task = self._loop.create_task(self._stale_loop())
         sink = _Sink(next(self._sink_ids), up, size, policy, decode, self._on_drop)
         up.add(sink)
         self._sinks += 1
-        if up.ever_live and not up.live:
+        if up.interrupted_at is not None:
             sink.push_marker(Interrupted("stream currently interrupted"))
         sub: Subscription[T] = Subscription(self, sink, channel, key, dict(clean))
         if callback is not None:
             self._callback_subs[sink.id] = sub
             sink.callback_task = self._loop.create_task(self._run_callback(sink, callback))
-        if cfg.stale_after is not None and self._stale_task is None:
-            self._stale_task = self._loop.create_task(self._stale_loop())
         return sub
+
+    async def _run_gate(self, up: _Upstream, gate: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await gate()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if up.active:
+                error = SubscriptionFailedError(f"subscription refused before sending: {exc}", key=up.key_text)
+                error.__cause__ = exc
+                self._fail_upstream(up, error)
+            return
+        if up.active:
+            up.ready = True
+            if up.conn is not None:
+                up.conn.mark(up.key)
+
+    def _stale_threshold(self, channel: ChannelInfo) -> float | None:
+        after = self.config.stale_after
+        if not channel.market_data or after is None:
+            return None
+        return channel.stale_after if after == "auto" else float(after)
 
     def _place(self, up: _Upstream) -> _Connection:
         for conn in self._conns:
@@ -718,6 +999,7 @@ class WsClient:
             task.cancel()
         up = sink.upstream
         up.remove(sink)
+        up.wake_waiters()
         if not up.sinks:
             self._drop_upstream(up)
 
@@ -731,6 +1013,7 @@ class WsClient:
 
     def _drop_upstream(self, up: _Upstream) -> None:
         up.active = False
+        up.wake_waiters()
         if self._registry.get(up.key) is up:
             del self._registry[up.key]
         if up.recovery is not None:
@@ -789,31 +1072,66 @@ class WsClient:
 
     # -- callbacks, drops, decode errors -----------------------------------------------------------------------
     async def _run_callback(self, sink: _Sink, callback: Callable[[Any], Any]) -> None:
+        call = getattr(callback, "__call__", None)  # noqa: B004 - an object with an async __call__ is async too
+        if inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(call):
+            while True:
+                try:
+                    item = await sink.get()
+                except (StopAsyncIteration, WebSocketError):
+                    return  # failures are already logged and emitted as ws.subscription_failed
+                try:
+                    await callback(item)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    self._callback_failed(sink, exc)
+        # a sync callback runs in a worker thread, so that blocking in it never stalls the socket or other streams
+        loop = asyncio.get_running_loop()
+        if self._callback_pool is None:
+            self._callback_pool = concurrent.futures.ThreadPoolExecutor(
+                _CALLBACK_THREADS, thread_name_prefix="hyperliquid-ws-callback"
+            )
+        pool = self._callback_pool
         while True:
             try:
-                item = await sink.get()
-            except StopAsyncIteration:
+                batch = [await sink.get()]
+            except (StopAsyncIteration, WebSocketError):
                 return
-            except SubscriptionFailedError:
-                return  # already logged and emitted as ws.subscription_failed
-            try:
-                result = callback(item)
-                if inspect.isawaitable(result):
-                    await result
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log(_log, 40, "subscription callback raised", exc_info=exc, key=sink.upstream.key_text, error=repr(exc))
-                self._emit("ws.error", connection=None, message=f"callback raised {exc!r}")
+            ended = False
+            while len(batch) < _CALLBACK_BATCH:
+                try:
+                    batch.append(sink.get_nowait())
+                except asyncio.QueueEmpty:
+                    break
+                except (StopAsyncIteration, WebSocketError):
+                    ended = True
+                    break
+            for failure in await loop.run_in_executor(pool, _call_each, callback, batch, loop):
+                self._callback_failed(sink, failure)
+            if ended:
+                return
+
+    def _callback_failed(self, sink: _Sink, exc: BaseException) -> None:
+        log(_log, 40, "subscription callback raised", exc_info=exc, key=sink.upstream.key_text, error=repr(exc))
+        self._emit("ws.error", connection=None, message=f"callback raised {exc!r}")
 
     def _on_drop(self, sink: _Sink, count: int) -> None:
         key = sink.upstream.key_text
         if count < 0:  # "error" policy overflow
+            up = sink.upstream
+            since = sink.last_time
+            if since is None and up.started_ms is not None:
+                since = up.started_ms - _CLOCK_SLACK_MS
+            hint = " (sub.recover() fetches what did not fit)" if up.recoverable else ""
             error = BufferOverflowError(
-                f"subscriber fell {sink.size} messages behind (overflow policy 'error')", key=key
+                f"subscriber fell {sink.size} messages behind (overflow policy 'error'); the {len(sink.buf)} "
+                f"buffered are delivered first; items from time {since} on may be missing{hint}",
+                key=key,
+                since_ms=since,
+                skip=sink.last_ids,
             )
-            log(_log, 40, "subscriber buffer overflow", key=key, size=sink.size)
-            self._emit("ws.drop", key=key, dropped=len(sink.buf), policy="error")
+            log(_log, 40, "subscriber buffer overflow", key=key, size=sink.size, since_ms=since)
+            self._emit("ws.drop", key=key, dropped=1, policy="error")
             self._release(sink, error)
             return
         log(_log, 30, "slow subscriber: messages dropped", key=key, dropped=count, policy=sink.policy)
@@ -887,15 +1205,14 @@ class WsClient:
             up.interrupted_at = None
             up.broadcast(Resumed(downtime))
             self._emit("ws.resumed", key=up.key_text)
-            if (
-                self._recover is not None
-                and up.seen is not None
-                and not up.channel.market_data
-                and (up.recovery is None or up.recovery.done())
-            ):
-                loop = asyncio.get_running_loop()
-                up.recovery = loop.create_task(self._recover_gap(up))
+        if up.gaps and not up.gaps[-1].resumed:
+            up.gaps[-1].resumed = True
+            if up.recovery is None or up.recovery.done():
+                up.recovery = asyncio.get_running_loop().create_task(self._recovery_worker(up))
         up.ever_live = True
+        if up.conn is not None:
+            up.conn.acked.set()
+        up.wake_waiters()
 
     def _on_error(self, conn: _Connection, data: Any) -> None:
         text = data if isinstance(data, str) else json.dumps(data)
@@ -963,57 +1280,240 @@ class WsClient:
         return key_from_echo(obj) if isinstance(obj, dict) else None
 
     # -- gap recovery ------------------------------------------------------------------------------------------
-    async def _recover_gap(self, up: _Upstream) -> None:
+    def _open_gap(self, up: _Upstream) -> None:
+        """The connection carrying ``up`` was lost: a gap opens now (unless the stream is still down from before)."""
+        if not up.recoverable or not up.ever_live or (up.gaps and not up.gaps[-1].resumed):
+            return
+        if up.last_item_time is not None:
+            start = up.last_item_time
+        else:
+            start = (up.started_ms if up.started_ms is not None else _now_ms()) - _CLOCK_SLACK_MS
+        up.gaps.append(_Gap(start))
+
+    async def _recovery_worker(self, up: _Upstream) -> None:
+        """Recover the stream's resumed gaps one after the other (a gap opened meanwhile waits its turn)."""
+        while up.active and up.gaps and up.gaps[0].resumed:
+            gap = up.gaps[0]
+            await self._recover_gap(up, gap)
+            if up.gaps and up.gaps[0] is gap:
+                up.gaps.pop(0)
+
+    async def _recover_gap(self, up: _Upstream, gap: _Gap) -> None:
+        count = 0
+        try:
+            async for items, uncovered in self._pages(up.channel, up.params, gap.start_ms, lambda: gap.end_ms):
+                if not up.active:
+                    return
+                count += await self._deliver_recovered(up, items, gap.start_ms)
+                for since, until in uncovered:
+                    self._report_gap(up, since, until, f"{up.channel.recovery} cannot reach these items")
+        except _RecoveryFailed as exc:
+            if up.active:
+                self._emit("ws.recovery_failed", key=up.key_text, error=exc.error)
+                self._report_gap(up, exc.since_ms, exc.until_ms, f"recovery failed: {exc.error}")
+            return
+        log(_log, 20, "gap recovered", key=up.key_text, count=count, since=gap.start_ms, until=gap.end_ms)
+        self._emit("ws.recovered", key=up.key_text, count=count)
+
+    async def _deliver_recovered(self, up: _Upstream, items: list[Any], since: int) -> int:
+        channel = up.channel
+        kept = [it for it in items if (t := channel.item_time(it)) is None or t >= since]
+        kept.sort(key=lambda it: channel.item_time(it) or 0)
+        fresh = up._fresh(kept)
+        if not fresh:
+            return 0
+        blocked = up.deliver(channel.wrap_recovered(up.params, fresh), channel.channels[0], True, checked=True)
+        for sink, item in blocked or ():
+            while not sink.closed:
+                await sink.wait_space()
+                if sink.push(item):
+                    break
+        return len(fresh)
+
+    def _report_gap(self, up: _Upstream, since: int | None, until: int | None, error: str) -> None:
+        log(_log, 40, "items may be missing", key=up.key_text, since_ms=since, until_ms=until, error=error)
+        self._emit("ws.gap", key=up.key_text, since_ms=since, until_ms=until, error=error)
+        up.broadcast(Gap(since, until, error))
+
+    async def _pages(
+        self, channel: ChannelInfo, params: dict[str, Any], start: int, end_of: Callable[[], int | None]
+    ) -> AsyncIterator[tuple[list[Any], list[tuple[int, int | None]]]]:
+        """Answers of the recovery request from ``start`` to ``end_of()`` (read at each request; ``None``: now),
+        window after window, each with the ranges that cannot be covered."""
+        pending: deque[Window] = deque([Window(start)])
+        pages = 0
+        while pending:
+            window = pending.popleft()
+            end = window.end_ms if window.end_ms is not None else end_of()
+            if end is not None and window.start_ms > end:
+                continue
+            if pages >= _MAX_PAGES:
+                yield [], [(window.start_ms, end), *((w.start_ms, w.end_ms) for w in pending)]
+                return
+            items = await self._fetch_page(channel, params, window.start_ms, end)
+            pages += 1
+            times = [channel.item_time(it) for it in items]
+            more, uncovered = next_windows(
+                times, Window(window.start_ms, end), channel.recover_limit, channel.recover_windowed
+            )
+            pending.extendleft(reversed(more))
+            yield items, uncovered
+
+    async def _fetch_page(self, channel: ChannelInfo, params: dict[str, Any], start: int, end: int | None) -> list[Any]:
         assert self._recover is not None
-        since = up.last_item_time if up.last_item_time is not None else up.started_ms
-        error = ""
-        for attempt in range(self.config.recover_attempts):
+        error, cause = "", None
+        attempts = self.config.recover_attempts
+        for attempt in range(attempts):
             try:
-                items = await self._recover(up.channel, dict(up.params), since)
+                items = await self._recover(channel, dict(params), start, end)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                error = f"{type(exc).__name__}: {exc}"
-                log(_log, 30, "gap recovery attempt failed", key=up.key_text, attempt=attempt + 1, error=error)
-                await asyncio.sleep(min(self.config.reconnect_max, self.config.reconnect_base * 2**attempt))
+                error, cause = f"{type(exc).__name__}: {exc}", exc
+                log(_log, 30, "recovery request failed", channel=channel.type, attempt=attempt + 1, error=error)
+                if attempt + 1 < attempts:
+                    await asyncio.sleep(min(self.config.reconnect_max, self.config.reconnect_base * 2**attempt))
                 continue
-            if not up.active:
+            if isinstance(items, list):
+                return items
+            error = f"recover returned {type(items).__name__}, expected a list"
+            break
+        raise _RecoveryFailed(start, end, error, cause)
+
+    async def _recover_for(self, sink: _Sink, since_ms: int | None, until_ms: int | None) -> list[Any]:
+        """:meth:`Subscription.recover`."""
+        self._check_open()
+        up = sink.upstream
+        channel = up.channel
+        skip: frozenset[Hashable] = frozenset()
+        if since_ms is None:
+            error = sink.error
+            if not isinstance(error, BufferOverflowError):
+                raise InvalidInputError("since_ms", "a time in ms (it may be omitted after a BufferOverflowError)")
+            since_ms, skip = error.since_ms if error.since_ms is not None else 0, error.skip
+        for name, value in (("since_ms", since_ms), ("until_ms", until_ms)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise InvalidInputError(name, "a time in ms (an integer >= 0)", value)
+        dedup = channel.dedup_key
+        if self._recover is None or channel.recovery is None or dedup is None:
+            raise InvalidInputError("subscription", "a stream whose channel has an HTTP recovery request", channel.type)
+        seen: set[Hashable] = set(skip)
+        out: list[Any] = []
+        try:
+            async for items, uncovered in self._pages(channel, up.params, since_ms, lambda: until_ms):
+                batch = []
+                for item in sorted(items, key=lambda it: channel.item_time(it) or 0):
+                    t = channel.item_time(item)
+                    if t is not None and (t < since_ms or (until_ms is not None and t > until_ms)):
+                        continue
+                    try:
+                        ident = dedup(item)
+                    except Exception:
+                        batch.append(item)
+                        continue
+                    if ident not in seen:
+                        seen.add(ident)
+                        batch.append(item)
+                if batch:
+                    data = channel.wrap_recovered(up.params, batch)
+                    out.append(Message(sink.decode(data) if sink.decode else data, channel.channels[0], True))
+                out.extend(Gap(a, b, f"{channel.recovery} cannot reach these items") for a, b in uncovered)
+        except _RecoveryFailed as exc:
+            if exc.cause is not None:
+                raise exc.cause from None
+            raise WebSocketError(f"recovering {up.key_text} failed: {exc.error}") from None
+        return out
+
+    # -- waiting, timeouts -------------------------------------------------------------------------------------
+    def _describe(self, up: _Upstream) -> str:
+        """Where a subscription stands, for messages: why nothing arrives."""
+        if self._closed:
+            return "client closed"
+        if not up.active:
+            return "subscription ended"
+        metadata = "waiting for market metadata to validate the subscription before sending it"
+        conn = up.conn
+        if conn is None:
+            return "not connected"
+        if not conn.connected_now:
+            retry = ""
+            if conn.retry_at is not None:
+                retry = f"; next attempt in {max(0.0, conn.retry_at - time.monotonic()):.1f} s"
+            return f"not connected: {conn.last_error or 'connecting'}{retry}" + ("" if up.ready else f"; {metadata}")
+        if not up.ready:
+            return f"connected; {metadata}"
+        if not up.live:
+            if up.key in conn.sent:
+                return "connected; waiting for the server to acknowledge the subscription"
+            if conn.suspects:
+                return "connected; held back while a subscription the server drops the socket for is identified"
+            return "connected; subscription not sent yet (paced)"
+        return f"connected and subscribed; no data for {time.monotonic() - up.last_data:.1f} s"
+
+    def _timeout_error(self, sink: _Sink, timeout: float, what: str) -> RequestTimeoutError:
+        up = sink.upstream
+        return RequestTimeoutError(
+            f"{self._describe(up)} ({what} on {up.key_text} within {timeout:g} s)",
+            timeout=timeout,
+            endpoint=f"ws {up.channel.type}",
+            request_sent=False,
+        )
+
+    async def _wait_live(self, sink: _Sink, timeout: float | None) -> None:
+        """:meth:`Subscription.wait_live`."""
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0):
+            raise InvalidInputError("timeout", "a number of seconds >= 0 or None", timeout)
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while True:
+            if sink.closed:
+                if sink.error is not None:
+                    raise sink.error
+                raise WebSocketError("the subscription ended before the server acknowledged it")
+            up = sink.upstream
+            if up.live:
                 return
-            if not isinstance(items, list):
-                error = f"recover returned {type(items).__name__}, expected a list"
-                break
-            items = sorted(items, key=lambda it: up.channel.item_time(it) or 0)
-            fresh = up._fresh(items)
-            if fresh:
-                data = up.channel.wrap_recovered(up.params, fresh)
-                saved_seen, up.seen = up.seen, None  # already de-duplicated
-                try:
-                    blocked = up.deliver(data, up.channel.channels[0], recovered=True)
-                finally:
-                    up.seen = saved_seen
-                for sink, item in blocked or ():
-                    while not sink.closed:
-                        await sink.wait_space()
-                        if sink.push(item):
-                            break
-            log(_log, 20, "gap recovered", key=up.key_text, count=len(fresh), since=since)
-            self._emit("ws.recovered", key=up.key_text, count=len(fresh))
-            return
-        if up.active:
-            log(_log, 40, "gap recovery failed", key=up.key_text, since=since, error=error)
-            self._emit("ws.recovery_failed", key=up.key_text, error=error)
-            up.broadcast(Gap(since, error))
+            fut: asyncio.Future[None] = loop.create_future()
+            up.live_waiters.append(fut)
+            try:
+                if deadline is None:
+                    await fut
+                else:
+                    await asyncio.wait_for(fut, max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                assert timeout is not None
+                raise self._timeout_error(sink, timeout, "not acknowledged") from None
+            finally:
+                if fut in up.live_waiters:
+                    up.live_waiters.remove(fut)
+
+    async def _wait_connected(self, conn: _Connection, timeout: float) -> None:
+        """Wait for ``conn`` to be connected; builtin ``TimeoutError`` after ``timeout``, ``WebSocketError`` when the
+        client closes meanwhile."""
+        if not conn.connected.is_set():
+            loop = asyncio.get_running_loop()
+            if self._close_future is None:
+                self._close_future = loop.create_future()
+            waiter: asyncio.Future[Any] = loop.create_task(conn.connected.wait())
+            try:
+                done, _ = await asyncio.wait(
+                    (waiter, self._close_future), timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                waiter.cancel()
+            if self._closed:
+                raise WebSocketError("the WebSocket client was closed", request_sent=False)
+            if not done:
+                raise TimeoutError
 
     # -- staleness ---------------------------------------------------------------------------------------------
     async def _stale_loop(self) -> None:
-        after = self.config.stale_after
-        assert after is not None
-        tick = min(max(after / 4, 0.05), 5.0)
         while not self._closed:
-            await asyncio.sleep(tick)
+            await asyncio.sleep(self._stale_tick)
             now = time.monotonic()
             for up in tuple(self._registry.values()):
-                if not up.live or up.stale or not up.channel.market_data:
+                after = up.stale_after
+                if after is None or not up.live or up.stale:
                     continue
                 silence = now - up.last_data
                 if silence < after:
@@ -1113,7 +1613,7 @@ class WsClient:
                 if remaining <= 0:
                     raise TimeoutError
                 self.limits.check_post(remaining)
-                await asyncio.wait_for(conn.connected.wait(), remaining)
+                await self._wait_connected(conn, remaining)
                 await asyncio.wait_for(self._bucket.acquire(), max(deadline - loop.time(), 0.0))
                 if loop.time() >= deadline:
                     raise TimeoutError
@@ -1221,6 +1721,8 @@ class WsClient:
         if self._closed:
             return
         self._closed = True
+        if self._close_future is not None and not self._close_future.done():
+            self._close_future.set_result(None)  # wakes posts waiting for a connection
         if self._stale_task is not None:
             self._stale_task.cancel()
         for up in tuple(self._registry.values()):
@@ -1235,6 +1737,8 @@ class WsClient:
         for task in tuple(self._background):
             task.cancel()
         self._callback_subs.clear()
+        if self._callback_pool is not None:
+            self._callback_pool.shutdown(wait=False, cancel_futures=True)
 
     async def __aenter__(self) -> WsClient:
         return self

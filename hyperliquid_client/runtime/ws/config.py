@@ -27,15 +27,18 @@ def _positive(name: str, value: float | None, *, allow_none: bool = False, allow
 class WsConfig:
     """WebSocket settings (all times in seconds).
 
-    Heartbeat: ``{"method":"ping"}`` is sent every ``ping_interval`` (the server closes a socket after 60 s of *its*
-    silence); a connection from which nothing arrives within ``dead_after`` of a ping is treated as dead (half-open)
-    and replaced.
+    Heartbeat: ``{"method":"ping"}`` is sent when nothing arrived for ``ping_interval`` (the server closes a socket
+    after 60 s of *its* silence); a connection from which nothing arrives within ``dead_after`` of a ping is treated
+    as dead (half-open) and replaced, so a silent socket is detected within ``ping_interval + dead_after`` (9 s by
+    default; at most 12 pings a minute per idle connection, far below the server's 2000 client messages a minute).
 
     Reconnect: exponential backoff from ``reconnect_base`` doubling up to ``reconnect_max`` with jitter (each delay is
-    drawn uniformly from [delay/2, delay]); ``max_reconnect_attempts`` consecutive failures (``None``: unlimited)
-    make the connection give up, failing its subscriptions.  ``resubscribe_rate`` / ``send_burst`` pace every
-    subscribe, unsubscribe and post frame (token bucket shared by all connections; the server allows 2000 client
-    messages a minute per IP).
+    drawn uniformly from [delay/2, delay]); the backoff resets only after a socket that worked (something received,
+    no subscription left unanswered when it closed).  ``max_reconnect_attempts`` consecutive failures (``None``:
+    unlimited) make the connection give up, failing its subscriptions.  ``max_connects_per_minute`` bounds new
+    connections of the client (the server allows 30 a minute per IP).  ``resubscribe_rate`` / ``send_burst`` pace
+    every subscribe, unsubscribe and post frame (token bucket shared by all connections; the server allows 2000
+    client messages a minute per IP).
 
     Limits: ``max_subscriptions_per_connection``, ``max_users_per_connection`` (distinct users in user-specific
     subscriptions), ``max_users`` (distinct users across all connections, ``None``: no client-side check),
@@ -47,20 +50,24 @@ class WsConfig:
     ``user_buffer_size`` with ``user_overflow`` (default ``"error"``: the buffer grows to that hard cap, then the
     subscription fails loudly; user data is never dropped silently).
 
-    Staleness: a live market-data subscription silent for ``stale_after`` gets a ``Stale`` marker and a ``ws.stale``
-    event (``None``: off); with ``stale_resubscribe`` it is also unsubscribed and subscribed again.
+    Staleness: a live market-data subscription silent for ``stale_after`` seconds gets a ``Stale`` marker and a
+    ``ws.stale`` event; ``"auto"`` (default) uses each channel's own threshold (set for the channels that are
+    normally busy, e.g. ``l2Book``, ``allMids``; others are never flagged), a number applies to every market-data
+    channel, ``None`` turns it off.  With ``stale_resubscribe`` a stale stream is also unsubscribed and subscribed
+    again.
 
     Posts: ``post_timeout`` default deadline.  Frames larger than ``max_message_size`` bytes close the connection
     (code 1009) and it is replaced.  ``dedup_window`` item identities are remembered per user subscription;
     ``recover_attempts`` tries of the gap-recovery callable.
     """
 
-    ping_interval: float = 30.0
-    dead_after: float = 10.0
+    ping_interval: float = 5.0
+    dead_after: float = 4.0
     open_timeout: float = 10.0
     reconnect_base: float = 0.5
     reconnect_max: float = 30.0
     max_reconnect_attempts: int | None = None
+    max_connects_per_minute: int = 30
     resubscribe_rate: float = 30.0
     send_burst: int = 100
     max_subscriptions_per_connection: int = 1000
@@ -72,7 +79,7 @@ class WsConfig:
     overflow: Overflow = "drop_oldest"
     user_buffer_size: int = 100_000
     user_overflow: Overflow = "error"
-    stale_after: float | None = None
+    stale_after: float | Literal["auto"] | None = "auto"
     stale_resubscribe: bool = False
     post_timeout: float = 10.0
     max_message_size: int = 16 * 1024 * 1024
@@ -84,9 +91,11 @@ class WsConfig:
             _positive(name, getattr(self, name))
         _positive("resubscribe_rate", self.resubscribe_rate)
         _positive("idle_close_after", self.idle_close_after, allow_zero=True)
-        _positive("stale_after", self.stale_after, allow_none=True)
+        if self.stale_after != "auto":
+            _positive("stale_after", self.stale_after, allow_none=True)
         for name in (
             "send_burst",
+            "max_connects_per_minute",
             "max_subscriptions_per_connection",
             "max_users_per_connection",
             "max_connections",

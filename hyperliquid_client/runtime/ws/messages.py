@@ -8,7 +8,8 @@ Iterating a subscription (or its callback) yields one of:
 * :class:`Resumed` — the stream is subscribed again (for user channels gap recovery follows as recovered messages).
 * :class:`Dropped` — ``count`` messages were discarded by the overflow policy since the last read.
 * :class:`Stale` — connected, but no data for ``silence`` seconds.
-* :class:`Gap` — recovery after an interruption failed: items between ``since_ms`` and now may be missing.
+* :class:`Gap` — items between ``since_ms`` and ``until_ms`` could not be recovered after an interruption and may be
+  missing.
 * :class:`DecodeFailed` — a message could not be decoded; ``raw`` is the undecoded data.
 
 Markers are plain frozen classes; ``isinstance(item, Message)`` separates data from control.
@@ -16,6 +17,7 @@ Markers are plain frozen classes; ``isinstance(item, Message)`` separates data f
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any, Generic, TypeAlias, TypeVar
 
 import attrs
@@ -82,9 +84,11 @@ class Stale:
 
 @attrs.frozen(slots=True)
 class Gap:
-    """Gap recovery failed: items after ``since_ms`` may be missing; ``error`` says why."""
+    """Items between ``since_ms`` and ``until_ms`` (ms, inclusive; ``until_ms`` ``None``: up to the first item received
+    after the stream resumed) could not be recovered and may be missing; ``error`` says why."""
 
     since_ms: int | None
+    until_ms: int | None
     error: str
 
 
@@ -114,4 +118,22 @@ class SubscriptionFailedError(WebSocketError):
 
 
 class BufferOverflowError(SubscriptionFailedError):
-    """A subscriber with the ``"error"`` overflow policy fell ``buffer_size`` messages behind."""
+    """A subscriber with the ``"error"`` overflow policy fell ``buffer_size`` messages behind.
+
+    Everything buffered before the overflow is still delivered; then this error ends the subscription.  What did
+    not fit happened at or after ``since_ms`` (the newest item time delivered to this subscriber, ``None`` when
+    nothing with a time was): ``await sub.recover()`` (``sub.recover()`` for a sync stream) fetches it over HTTP,
+    without the items at ``since_ms`` that were already delivered (``skip`` holds their identities).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        key: str | None = None,
+        since_ms: int | None = None,
+        skip: frozenset[Hashable] = frozenset(),
+    ) -> None:
+        super().__init__(message, key=key)
+        self.since_ms = since_ms
+        self.skip = skip

@@ -5,17 +5,11 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Hashable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from hyperliquid_client.runtime.ws.channels import ChannelInfo, SubscriptionKey
-from hyperliquid_client.runtime.ws.messages import (
-    BufferOverflowError,
-    Dropped,
-    Message,
-    StreamItem,
-    WsItem,
-)
+from hyperliquid_client.runtime.ws.messages import Dropped, Gap, Message, StreamItem, WsItem
 
 if TYPE_CHECKING:
     from hyperliquid_client.runtime.ws.client import WsClient, _Upstream
@@ -44,6 +38,8 @@ class _Sink:
         "dropped",
         "error",
         "id",
+        "last_ids",
+        "last_time",
         "on_drop",
         "pending_dropped",
         "policy",
@@ -79,10 +75,17 @@ class _Sink:
         self.bound_task: asyncio.Task[Any] | None = None
         self.bound_cb: Callable[[asyncio.Task[Any]], None] | None = None
         self.callback_task: asyncio.Task[None] | None = None
+        # newest item time buffered for this subscriber and the identities of its items at that time (user data)
+        self.last_time: int | None = None
+        self.last_ids: frozenset[Hashable] = frozenset()
 
     # -- producer side (event loop thread, synchronous) -------------------------------------------------------
-    def push(self, item: Any) -> bool:
-        """Queue ``item``; ``False`` only under the ``block`` policy when full (the caller waits for space)."""
+    def push(self, item: Any, mark: tuple[int, frozenset[Hashable]] | None = None) -> bool:
+        """Queue ``item``; ``False`` only under the ``block`` policy when full (the caller waits for space).
+
+        ``mark``: ``(newest item time, identities at that time)`` of a user-data message, remembered once buffered
+        (where recovery after an overflow starts).
+        """
         if self.closed:
             return True
         buf = self.buf
@@ -100,6 +103,11 @@ class _Sink:
             else:
                 return False
         buf.append(item)
+        if mark is not None:
+            if self.last_time is None or mark[0] > self.last_time:
+                self.last_time, self.last_ids = mark
+            elif mark[0] == self.last_time:
+                self.last_ids = self.last_ids | mark[1]
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
@@ -143,8 +151,6 @@ class _Sink:
             return
         self.closed = True
         self.error = error
-        if isinstance(error, BufferOverflowError):
-            self.buf.clear()
         for fut in (self._waiter, self._space):
             if fut is not None and not fut.done():
                 fut.set_result(None)
@@ -208,7 +214,8 @@ class Subscription(Generic[T]):
     Consume it as an async iterator — ``async for item in sub`` yields :class:`~.messages.Message` objects and
     control markers (:mod:`~.messages`) — or use :meth:`get` (with a timeout) or :meth:`data`
     (decoded payloads only).  Iteration ends after :meth:`cancel` or client close; it raises
-    :class:`~.messages.SubscriptionFailedError` when the subscription failed.
+    :class:`~.messages.SubscriptionFailedError` when the subscription failed (after delivering what was buffered).
+    :meth:`wait_live` waits for the server's acknowledgement; :meth:`recover` fetches missed items over HTTP.
 
     Lifetime: the subscription is cancelled when :meth:`cancel` is called, when this handle is garbage-collected, or
     when the task that first iterated it with ``async for`` dies (ends with an exception or is cancelled; use
@@ -277,11 +284,40 @@ class Subscription(Generic[T]):
         return item
 
     async def get(self, timeout: float | None = None) -> StreamItem[T]:
-        """The next item; raises :class:`TimeoutError` (builtin) after ``timeout`` s, ``StopAsyncIteration`` at end."""
+        """The next item; ``StopAsyncIteration`` at the end.
+
+        After ``timeout`` seconds raises :class:`~hyperliquid_client.runtime.errors.TimeoutError` (also a builtin
+        ``TimeoutError``) whose message says why nothing came: ``not connected: ...`` with the last connection
+        error, waiting for the server's acknowledgement, or live but silent.
+        """
         if timeout is None:
             return await self._sink.get()
-        async with asyncio.timeout(timeout):
-            return await self._sink.get()
+        try:
+            async with asyncio.timeout(timeout):
+                return await self._sink.get()
+        except TimeoutError:
+            raise self._client._timeout_error(self._sink, timeout, "no item") from None
+
+    async def wait_live(self, timeout: float | None = None) -> None:
+        """Wait until the server has acknowledged the subscription (returns at once while it is live).
+
+        A bot that subscribes and then trades awaits this first, so nothing it causes is missed.  Raises
+        :class:`~hyperliquid_client.runtime.errors.TimeoutError` after ``timeout`` seconds (the message says what the
+        subscription is waiting for), the failure when the subscription failed, and
+        :class:`~hyperliquid_client.runtime.errors.WebSocketError` when it ended.
+        """
+        await self._client._wait_live(self._sink, timeout)
+
+    async def recover(self, since_ms: int | None = None, until_ms: int | None = None) -> list[Message[T] | Gap]:
+        """Fetch over HTTP (the channel's recovery request, paged) the items between ``since_ms`` and ``until_ms``
+        (ms, inclusive; ``None``: now), decoded like the stream's own messages and marked ``recovered``.
+
+        Without ``since_ms``, after the subscription failed with :class:`~.messages.BufferOverflowError`: what did
+        not fit (from the error's ``since_ms``, without the items already delivered).  Items the request cannot
+        reach come back as a :class:`~.messages.Gap` in the list.  User channels with a recovery request only
+        (fills, order updates, ...); raises :class:`~hyperliquid_client.runtime.errors.InvalidInputError` otherwise.
+        """
+        return await self._client._recover_for(self._sink, since_ms, until_ms)
 
     def get_nowait(self) -> StreamItem[T] | None:
         """The next buffered item, or ``None`` when nothing is waiting (also after the end); never waits.

@@ -2,7 +2,8 @@
 
 :class:`SyncWsClient` runs its own event loop in a daemon thread.  ``subscribe`` returns a :class:`SyncSubscription`
 that is iterated in a blocking way (``for item in sub``, or ``sub.get(timeout=...)``) or, with ``callback=``, calls
-the callback **in the client's loop thread** (keep it short, or hand work to your own thread).
+the callback in a worker thread (items of one subscription in order; a callback that blocks only delays its own
+subscription).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from hyperliquid_client.runtime.ratelimit.ws import WsLimits
 from hyperliquid_client.runtime.ws.channels import ChannelInfo, SubscriptionKey
 from hyperliquid_client.runtime.ws.client import RecoverFn, WsClient
 from hyperliquid_client.runtime.ws.config import WsConfig
-from hyperliquid_client.runtime.ws.messages import Message, StreamItem
+from hyperliquid_client.runtime.ws.messages import Gap, Message, StreamItem
 from hyperliquid_client.runtime.ws.subscription import Subscription
 
 __all__ = ["SyncSubscription", "SyncWsClient"]
@@ -47,11 +48,21 @@ class SyncSubscription(Generic[T]):
         return self._sub.key
 
     def get(self, timeout: float | None = None) -> StreamItem[T]:
-        """The next item; raises :class:`TimeoutError` (builtin) after ``timeout`` s and ``StopIteration`` at end."""
+        """The next item; ``StopIteration`` at the end.  After ``timeout`` seconds raises
+        :class:`~hyperliquid_client.runtime.errors.TimeoutError` (also a builtin ``TimeoutError``) saying why nothing
+        came (``not connected: ...``, waiting for the acknowledgement, or silent)."""
         try:
             return self._owner._call(self._sub.get(timeout))
         except StopAsyncIteration:
             raise StopIteration from None
+
+    def wait_live(self, timeout: float | None = None) -> None:
+        """Block until the server has acknowledged the subscription (see :meth:`Subscription.wait_live`)."""
+        self._owner._call(self._sub.wait_live(timeout))
+
+    def recover(self, since_ms: int | None = None, until_ms: int | None = None) -> list[Message[T] | Gap]:
+        """Fetch missed items over HTTP (see :meth:`Subscription.recover`)."""
+        return self._owner._call(self._sub.recover(since_ms, until_ms))
 
     def get_nowait(self) -> StreamItem[T] | None:
         """The next buffered item, or ``None`` when nothing is waiting (also after the end); never blocks.
@@ -142,6 +153,7 @@ class SyncWsClient:
         self._thread = threading.Thread(target=self._loop.run_forever, name="hyperliquid-ws-sync", daemon=True)
         self._thread.start()
         self._closed = False
+        self._inflight: set[concurrent.futures.Future[Any]] = set()
 
         async def make() -> WsClient:
             return WsClient(url, config=config, events=events, recover=recover, limits=limits)
@@ -175,10 +187,16 @@ class SyncWsClient:
                 coro.close()
             raise WebSocketError(problem)
         fut: concurrent.futures.Future[R] = asyncio.run_coroutine_threadsafe(coro, self._loop)  # type: ignore[arg-type]
+        self._inflight.add(fut)
+        fut.add_done_callback(self._inflight.discard)
         try:
             return fut.result(timeout)
         except concurrent.futures.TimeoutError:
             fut.cancel()
+            raise
+        except concurrent.futures.CancelledError:
+            if self._closed:  # close() ended the loop while this call waited
+                raise WebSocketError("the WebSocket client was closed") from None
             raise
 
     def _run_sync(self, fn: Callable[[], R]) -> R:
@@ -201,11 +219,19 @@ class SyncWsClient:
         callback: Callable[[Any], Any] | None = None,
         buffer_size: int | None = None,
         overflow: str | None = None,
+        gate: Callable[[], Awaitable[None]] | None = None,
     ) -> SyncSubscription[T]:
-        """Blocking :meth:`WsClient.subscribe` (returns at once; the callback runs in the loop thread)."""
+        """Blocking :meth:`WsClient.subscribe` (returns at once; a sync callback runs in a worker thread, ``gate``
+        on the client's loop)."""
         sub: Subscription[T] = self._call(
             self._client.subscribe(
-                channel, params, decode=decode, callback=callback, buffer_size=buffer_size, overflow=overflow
+                channel,
+                params,
+                decode=decode,
+                callback=callback,
+                buffer_size=buffer_size,
+                overflow=overflow,
+                gate=gate,
             )
         )
         return SyncSubscription(self, sub)
@@ -253,6 +279,8 @@ class SyncWsClient:
         try:
             self._call(self._client.close(), timeout=10)
         finally:
+            for fut in tuple(self._inflight):  # calls other threads still wait on end now
+                fut.cancel()
             self._stop_loop()
 
     def __enter__(self) -> SyncWsClient:

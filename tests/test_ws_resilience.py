@@ -1,0 +1,345 @@
+"""Streams that never stall silently: a bad neighbour, an unknown coin, a half-open socket, a blocking callback,
+timeouts that say why, waiting until a subscription is live, closing while a handshake hangs."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from test_ws_support import L2BOOK, TRADES, wait_for
+
+import hyperliquid_client
+from hyperliquid_client import AsyncClient, Client, ClientConfig
+from hyperliquid_client.generated.registry import CHANNELS
+from hyperliquid_client.runtime.errors import InvalidInputError, WebSocketError
+from hyperliquid_client.runtime.events import EventBus
+from hyperliquid_client.runtime.streaming import channel_info
+from hyperliquid_client.runtime.ws import (
+    ChannelInfo,
+    Interrupted,
+    Message,
+    Stale,
+    SubscriptionFailedError,
+    WsClient,
+    WsConfig,
+)
+from hyperliquid_client.testing import FakeExchange, Fault
+
+FAST = WsConfig(reconnect_base=0.05, reconnect_max=0.2, max_connects_per_minute=1000)
+
+
+def book(coin: str, t: int) -> dict[str, Any]:
+    return {"coin": coin, "time": t, "levels": [[], []]}
+
+
+def subscribes(fx: FakeExchange, coin: str) -> int:
+    """Subscribe frames for ``coin`` the fake received."""
+    return sum(1 for r in fx.requests_for("/ws", method="subscribe") if r.body["subscription"].get("coin") == coin)
+
+
+async def next_data(sub: Any, timeout: float = 3.0) -> Any:
+    while True:
+        item = await sub.get(timeout)
+        if isinstance(item, Message):
+            return item.data
+
+
+# ------------------------------------------------------------------------------------------ a bad neighbour
+async def test_a_subscription_the_server_drops_the_socket_for_fails_alone() -> None:
+    """The real server drops the whole socket for an unknown coin.  The culprit is identified and failed alone, its
+    neighbours are restored, and the client does not loop on reconnects."""
+    async with FakeExchange(close_on_bad_subscription=True) as fx:
+        bus = EventBus()
+        connects: list[Any] = []
+        bus.subscribe("ws.connect", connects.append)
+        async with WsClient(fx.ws_url, config=FAST, events=bus) as ws:
+            coins = ("BTC", "ETH", "SOL")
+            good = [await ws.subscribe(L2BOOK, {"coin": c}) for c in coins]
+            for sub in good:
+                await sub.wait_live(5)
+            bad = await ws.subscribe(L2BOOK, {"coin": "NOPE"})
+            with pytest.raises(SubscriptionFailedError, match="NOPE") as info:
+                await bad.wait_live(10)
+            assert info.value.key is not None and "NOPE" in info.value.key
+            await wait_for(lambda: len(connects) == 3)
+            # sent once with the others, once alone: two dropped sockets, then never again
+            assert len(fx.refused_subscriptions) == 2
+            for sub in good:
+                await sub.wait_live(5)
+            for i, (coin, sub) in enumerate(zip(coins, good, strict=True)):
+                fx.publish({"type": "l2Book", "coin": coin}, book(coin, 100 + i))
+                assert (await next_data(sub))["time"] == 100 + i
+            await asyncio.sleep(0.5)
+            assert len(connects) == 3 and subscribes(fx, "NOPE") == 2
+
+
+async def test_a_bad_subscription_sent_with_many_others_is_found() -> None:
+    """Sent in one burst with ten good ones (some before, some after it): only the bad one fails."""
+    async with FakeExchange(close_on_bad_subscription=True) as fx, WsClient(fx.ws_url, config=FAST) as ws:
+        coins = [c for c in fx.market.perp_names()[:10]]
+        subs = [await ws.subscribe(TRADES, {"coin": c}) for c in coins[:5]]
+        bad = await ws.subscribe(TRADES, {"coin": "btc"})  # misspelled: unknown to the server
+        subs += [await ws.subscribe(TRADES, {"coin": c}) for c in coins[5:]]
+        with pytest.raises(SubscriptionFailedError):
+            await bad.wait_live(10)
+        for sub in subs:
+            await sub.wait_live(5)
+        assert {str(s["coin"]) for s in fx.refused_subscriptions} == {"btc"}
+        assert sorted(s["coin"] for _, s in fx.ws_subscriptions) == sorted(coins)
+
+
+async def test_new_connections_stay_within_the_per_minute_budget() -> None:
+    """A server that drops every socket at once: reconnects never exceed the connection budget."""
+    async with FakeExchange() as fx:
+        fx.add_fault("/ws", Fault.ws_drop(), match={"event": "connect"})
+        bus = EventBus()
+        connects: list[Any] = []
+        bus.subscribe("ws.connect", connects.append)
+        config = WsConfig(reconnect_base=0.01, reconnect_max=0.02, max_connects_per_minute=3)
+        async with WsClient(fx.ws_url, config=config, events=bus) as ws:
+            sub = await ws.subscribe(L2BOOK, {"coin": "BTC"})
+            await wait_for(lambda: len(connects) >= 3)
+            with pytest.raises(TimeoutError, match="not connected"):
+                while True:
+                    await sub.get(1.0)  # Interrupted markers, then silence
+            assert len(connects) == 3
+
+
+# ---------------------------------------------------------------------------- an unknown coin, metadata loading
+async def test_an_unknown_coin_is_refused_once_metadata_arrives_and_never_sent() -> None:
+    async with (
+        FakeExchange(close_on_bad_subscription=True) as fx,
+        AsyncClient(
+            "testnet", http_url=fx.http_url, ws_url=fx.ws_url, config=ClientConfig(ws=FAST, warm=False)
+        ) as client,
+    ):
+        assert client.markets.known_coin("BTC") is None  # nothing loaded yet
+        btc = await client.streams.l2_book("BTC")
+        nope = await client.streams.l2_book("NOPE")  # returns at once, like every subscription
+        with pytest.raises(SubscriptionFailedError, match="NOPE") as info:
+            await nope.wait_live(10)
+        assert isinstance(info.value.__cause__, InvalidInputError) and info.value.__cause__.field == "coin"
+        await btc.wait_live(5)
+        assert subscribes(fx, "NOPE") == 0 and not fx.refused_subscriptions
+        with pytest.raises(InvalidInputError):  # now known: refused before anything is recorded
+            await client.streams.l2_book("NOPE")
+
+
+# ------------------------------------------------------------------------------------------ half-open, stale
+def test_default_detection_of_a_silent_socket_is_within_ten_seconds() -> None:
+    config = WsConfig()
+    assert config.ping_interval + config.dead_after <= 10
+    assert config.stale_after == "auto"
+    assert channel_info(CHANNELS["l2Book"]).stale_after is not None  # normally busy: flagged by default
+    assert channel_info(CHANNELS["trades"]).stale_after is None  # quiet coins trade rarely
+
+
+async def test_a_silent_socket_is_replaced_within_the_default_deadline() -> None:
+    """Default settings, a server that goes silent (half-open): the subscriber hears of it within 10 s."""
+    async with FakeExchange() as fx, WsClient(fx.ws_url) as ws:
+        sub = await ws.subscribe(L2BOOK, {"coin": "BTC"})
+        await sub.wait_live(5)
+        fx.publish({"type": "l2Book", "coin": "BTC"}, book("BTC", 1))
+        await next_data(sub)
+        fx.add_fault("/ws", Fault.ws_silence(), count=1)
+        start = time.monotonic()
+        item = await sub.get(15)
+        assert isinstance(item, Interrupted) and "half-open" in item.reason
+        assert time.monotonic() - start < 10 + 1.5  # a deadline (9 s by default), with room for a loaded machine
+
+
+async def test_a_busy_socket_sends_no_pings() -> None:
+    """Pings go out only after silence: busy connections cost no client messages."""
+    config = WsConfig(ping_interval=0.3, dead_after=0.3)
+    async with FakeExchange() as fx, WsClient(fx.ws_url, config=config) as ws:
+        sub = await ws.subscribe(L2BOOK, {"coin": "BTC"})
+        await sub.wait_live(5)
+        for i in range(20):
+            fx.publish({"type": "l2Book", "coin": "BTC"}, book("BTC", i))
+            await asyncio.sleep(0.05)
+        assert not fx.requests_for("/ws", method="ping")
+        await wait_for(lambda: bool(fx.requests_for("/ws", method="ping")), timeout=3)  # silent now: pinged
+
+
+async def test_a_normally_busy_channel_is_flagged_stale_by_default() -> None:
+    busy = ChannelInfo("l2Book", ("l2Book",), (("coin", "coin"),), stale_after=0.3)
+    async with FakeExchange() as fx, WsClient(fx.ws_url) as ws:
+        flagged = await ws.subscribe(busy, {"coin": "BTC"})
+        quiet = await ws.subscribe(TRADES, {"coin": "BTC"})
+        await flagged.wait_live(5)
+        await quiet.wait_live(5)
+        item = await flagged.get(3)
+        assert isinstance(item, Stale) and item.silence >= 0.3
+        assert quiet.buffered == 0  # no threshold: never flagged
+
+
+# ---------------------------------------------------------------------------------------- blocking callback
+@pytest.mark.parametrize("kind", ["sync client", "async client"])
+async def test_a_blocking_callback_does_not_stall_other_streams(kind: str) -> None:
+    release = threading.Event()
+    called = threading.Event()
+
+    def blocking(item: Any) -> None:
+        called.set()
+        release.wait(10)
+
+    async with FakeExchange() as fx:
+        config = ClientConfig(ws=FAST, warm=False)
+        try:
+            if kind == "sync client":
+                client = Client("testnet", http_url=fx.http_url, ws_url=fx.ws_url, config=config)
+                slow = client.streams.trades("ETH", callback=blocking)
+                books = client.streams.l2_book("BTC")
+                await asyncio.to_thread(slow.wait_live, 5)
+                await asyncio.to_thread(books.wait_live, 5)
+            else:
+                aclient = AsyncClient("testnet", http_url=fx.http_url, ws_url=fx.ws_url, config=config)
+                aslow = await aclient.streams.trades("ETH", callback=blocking)
+                abooks = await aclient.streams.l2_book("BTC")
+                await aslow.wait_live(5)
+                await abooks.wait_live(5)
+            fx.publish({"type": "trades", "coin": "ETH"}, [{"coin": "ETH", "tid": 1}])
+            assert await asyncio.to_thread(called.wait, 5)
+            fx.publish({"type": "l2Book", "coin": "BTC"}, book("BTC", 7))
+            if kind == "sync client":
+                item = await asyncio.to_thread(books.get, 5)
+            else:
+                item = await abooks.get(5)
+            assert isinstance(item, Message) and not release.is_set()  # arrived while the callback still blocks
+        finally:
+            release.set()
+            if kind == "sync client":
+                await asyncio.to_thread(client.close)
+            else:
+                await aclient.aclose()
+
+
+# ------------------------------------------------------------------------------ timeouts, waiting until live
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        yield s.getsockname()[1]
+
+
+def test_stream_timeout_says_the_socket_is_not_connected(closed_port: int) -> None:
+    assert issubclass(hyperliquid_client.TimeoutError, builtins.TimeoutError)
+    assert issubclass(hyperliquid_client.TimeoutError, hyperliquid_client.HyperliquidError)
+    config = ClientConfig(ws=FAST, warm=False)
+    with (
+        FakeExchange() as fx,  # metadata answers; the WebSocket cannot connect
+        Client("testnet", http_url=fx.http_url, ws_url=f"ws://127.0.0.1:{closed_port}/ws", config=config) as c,
+    ):
+        trades = c.streams.trades("BTC")
+        first = trades.get(timeout=5)  # a control item tells the subscriber
+        assert isinstance(first, Interrupted) and first.reason.startswith("not connected: connect failed")
+        with pytest.raises(hyperliquid_client.TimeoutError, match=r"^not connected: connect failed") as info:
+            trades.get(timeout=0.3)
+        assert "trades" in str(info.value) and "BTC" in str(info.value)
+        with pytest.raises(hyperliquid_client.TimeoutError, match=r"^not connected"):
+            trades.wait_live(timeout=0.3)
+
+
+async def test_stream_timeout_on_a_live_but_silent_stream() -> None:
+    async with FakeExchange() as fx, WsClient(fx.ws_url, config=FAST) as ws:
+        sub = await ws.subscribe(TRADES, {"coin": "BTC"})
+        await sub.wait_live(5)
+        with pytest.raises(hyperliquid_client.TimeoutError, match=r"^connected and subscribed; no data for"):
+            await sub.get(0.2)
+
+
+async def test_wait_live_waits_for_the_acknowledgement() -> None:
+    async with FakeExchange() as fx, WsClient(fx.ws_url, config=FAST) as ws:
+        slow = fx.add_fault("/ws", Fault.latency(0.5), match={"method": "subscribe"})
+        sub = await ws.subscribe(TRADES, {"coin": "BTC"})
+        with pytest.raises(TimeoutError, match="waiting for the server to acknowledge"):
+            await sub.wait_live(0.1)
+        await sub.wait_live(5)
+        assert [s["coin"] for _, s in fx.ws_subscriptions] == ["BTC"]  # acknowledged means subscribed
+        fx.publish({"type": "trades", "coin": "BTC"}, [{"coin": "BTC", "tid": 9}])  # what happens next is seen
+        assert (await next_data(sub))[0]["tid"] == 9
+        fx.remove_fault(slow)
+        sub.cancel()
+        with pytest.raises(WebSocketError, match="ended"):
+            await sub.wait_live(1)
+
+
+def test_wait_live_sync() -> None:
+    with (
+        FakeExchange() as fx,
+        Client("testnet", http_url=fx.http_url, ws_url=fx.ws_url, config=ClientConfig(ws=FAST)) as c,
+    ):
+        fills = c.streams.user_fills("0x" + "ab" * 20)
+        fills.wait_live(timeout=5)
+        assert len(fx.ws_subscriptions) == 1
+
+
+# ------------------------------------------------------------------------------------- close, hanging handshake
+@pytest.fixture
+def hanging_port() -> Iterator[int]:
+    """A server that accepts connections and never answers the WebSocket handshake."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        srv.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(srv.accept()[0])
+            except OSError:
+                continue
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    yield srv.getsockname()[1]
+    stop.set()
+    t.join(2)
+    for s in held:
+        s.close()
+    srv.close()
+
+
+def test_close_returns_at_once_while_a_handshake_hangs(hanging_port: int) -> None:
+    config = ClientConfig(ws=FAST, warm=False)
+    client = Client("testnet", http_url="http://127.0.0.1:9", ws_url=f"ws://127.0.0.1:{hanging_port}/ws", config=config)
+    client.streams.l2_book("BTC")
+    outcome: list[BaseException] = []
+
+    def post() -> None:
+        try:
+            client.post("info", {"type": "meta"}, timeout=30)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    poster = threading.Thread(target=post, daemon=True)
+    poster.start()
+    time.sleep(0.3)
+    start = time.monotonic()
+    client.close()
+    poster.join(2)
+    assert time.monotonic() - start < 1.0  # a deadline: close must not wait for the handshake or the post
+    assert not poster.is_alive() and isinstance(outcome[0], WebSocketError)
+
+
+async def test_async_close_returns_at_once_while_a_handshake_hangs(hanging_port: int) -> None:
+    config = ClientConfig(ws=FAST, warm=False)
+    client = AsyncClient(
+        "testnet", http_url="http://127.0.0.1:9", ws_url=f"ws://127.0.0.1:{hanging_port}/ws", config=config
+    )
+    await client.streams.l2_book("BTC")
+    post = asyncio.create_task(client.post("info", {"type": "meta"}, timeout=30))
+    await asyncio.sleep(0.3)
+    start = time.monotonic()
+    await client.aclose()
+    with pytest.raises(WebSocketError, match="closed"):
+        await asyncio.wait_for(post, 1.0)
+    assert time.monotonic() - start < 1.0
