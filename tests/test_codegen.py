@@ -394,3 +394,21 @@ def test_bad_sample_exits_2_naming_file_and_path_without_a_traceback(tmp_path: P
         assert "Traceback" not in proc.stderr
         assert f"{root / 'info' / 'book.yaml'}: sample.params.coin: expected a non-empty coin name" in proc.stderr
         assert not (tmp_path / "o").exists()
+
+
+def test_recovery_page_size_and_stale_threshold(tmp_path: Path) -> None:
+    root = make_spec(
+        tmp_path,
+        endpoint=ENDPOINT.replace("weight: 2", "weight: 2\nmax_items: 500"),
+        channel=CHANNEL.replace("message: Book", "message: Book\nrecovery: book\nstale_after: 15"),
+    )
+    spec = load_spec(root)
+    assert spec.endpoints[0].max_items == 500
+    assert (spec.channels[0].recovery, spec.channels[0].stale_after) == ("book", 15.0)
+
+
+def test_recovery_must_name_an_info_request_and_stale_after_be_positive(tmp_path: Path) -> None:
+    root = make_spec(tmp_path, channel=CHANNEL.replace("message: Book", "message: Book\nrecovery: bok\nstale_after: 0"))
+    msgs = problems(root)
+    assert any("channels/book.yaml: recovery: expected the wire name of an info request, got 'bok'" in m for m in msgs)
+    assert any("channels/book.yaml: stale_after:" in m for m in msgs)

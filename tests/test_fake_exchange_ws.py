@@ -420,3 +420,53 @@ async def test_concurrent_posts_on_many_connections() -> None:
         assert results == [list(range(20))] * 10
         assert len(fx.requests_for("/ws", method="post")) == 200
         assert len({r.connection for r in fx.requests_for("/ws", method="post")}) == 10
+
+
+# ---------------------------------------------------------------- like the real server: bounded snapshots, bad subs
+async def test_snapshots_hold_the_most_recent_rows_only() -> None:
+    async with FakeExchange(snapshot_cap=3) as fx, websockets.connect(fx.ws_url) as ws:
+        for t in range(1, 6):
+            fx.state.add_fill(USER, {"coin": "BTC", "px": "1", "sz": "1", "side": "B", "time": t})
+            fx.state.user(USER).ledger.append({"time": t, "hash": "0x0", "delta": {"type": "deposit", "usdc": "1"}})
+        await subscribe(ws, {"type": "userFills", "user": USER})
+        assert [f["time"] for f in (await recv(ws))["data"]["fills"]] == [5, 4, 3]  # newest first
+        await subscribe(ws, {"type": "userNonFundingLedgerUpdates", "user": USER})
+        ledger = (await recv(ws))["data"]["nonFundingLedgerUpdates"]
+        assert [u["time"] for u in ledger] == [1, 2, 3, 4, 5]  # the ledger snapshot is the whole history
+    with pytest.raises(InvalidInputError):
+        FakeExchange(snapshot_cap=0)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"type": "l2Book", "coin": "NOPE"},
+        {"type": "trades", "coin": "btc"},
+        {"type": "l2Book", "coin": "BTC", "nSigFigs": 6},
+        {"type": "l2Book", "coin": "BTC", "mantissa": 2},
+    ],
+)
+async def test_a_bad_subscription_drops_the_socket_without_a_reply(bad: dict) -> None:
+    async with FakeExchange(close_on_bad_subscription=True) as fx, websockets.connect(fx.ws_url) as ws:
+        await ws.send(sub_msg({"type": "trades", "coin": "ETH"}))
+        await ws.send(sub_msg(bad))
+        await ws.send(sub_msg({"type": "trades", "coin": "SOL"}))  # never handled
+        assert (await recv(ws))["channel"] == "subscriptionResponse"  # what came before is answered
+        with pytest.raises(ConnectionClosed) as info:
+            await recv(ws)
+        assert info.value.rcvd is None  # no close frame (1006)
+        assert len(fx.refused_subscriptions) == 1
+        for _ in range(300):
+            if not fx.ws_subscriptions:
+                break
+            await asyncio.sleep(0.01)
+        assert not fx.ws_subscriptions
+
+
+async def test_without_the_mode_a_bad_value_is_a_parse_error_and_an_unknown_coin_is_accepted() -> None:
+    async with FakeExchange() as fx, websockets.connect(fx.ws_url) as ws:
+        raw = sub_msg({"type": "l2Book", "coin": "BTC", "nSigFigs": 6})
+        await ws.send(raw)
+        assert await recv(ws) == {"channel": "error", "data": PARSE + raw}
+        assert (await subscribe(ws, {"type": "trades", "coin": "NOPE"}))["channel"] == "subscriptionResponse"
+        assert not fx.refused_subscriptions

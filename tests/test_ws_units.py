@@ -19,6 +19,7 @@ from hyperliquid_client.runtime.ws import (
     validate_params,
 )
 from hyperliquid_client.runtime.ws.channels import echo_matches, key_from_echo, route_of_params, route_value
+from hyperliquid_client.runtime.ws.recovery import Window, next_windows
 from hyperliquid_client.runtime.ws.subscription import _Sink
 
 
@@ -188,3 +189,34 @@ async def test_get_nowait_and_end() -> None:
     sink.close(BufferOverflowError("x"))
     with pytest.raises(BufferOverflowError):
         sink.get_nowait()
+
+
+# --- recovery paging (pure) ---
+def test_a_complete_answer_covers_its_window() -> None:
+    assert next_windows([5, 6, 7], Window(1, 10), 2000, True) == ([], [])
+    assert next_windows([], Window(1), 2000, True) == ([], [])
+
+
+def test_a_full_oldest_first_answer_continues_after_its_newest_item() -> None:
+    assert next_windows([1, 2, 3, 4], Window(1), 4, True) == ([Window(4)], [])
+    assert next_windows([1, 2, 3, 4], Window(1, 9), 4, True) == ([Window(4, 9)], [])
+    # the newest millisecond may be cut: it is fetched again, alone
+    assert next_windows([1, 2, 3, 9], Window(1, 9), 4, True) == ([Window(9, 9)], [])
+    assert next_windows([1, 2, 3, 12], Window(1, 9), 4, True) == ([], [])  # past the window
+
+
+def test_a_full_newest_first_answer_continues_before_its_oldest_item() -> None:
+    assert next_windows([9, 8, 7, 6], Window(1, 9), 4, True) == ([Window(1, 6)], [])
+    assert next_windows([9, 8, 7, 1], Window(1, 9), 4, True) == ([Window(1, 1)], [])  # the start again, alone
+    assert next_windows([9, 8, 7, 0], Window(1, 9), 4, True) == ([], [])  # past the window
+
+
+def test_more_items_in_one_millisecond_than_an_answer_holds_is_reported() -> None:
+    assert next_windows([3, 3, 3], Window(3, 9), 3, True) == ([Window(4, 9)], [(3, 3)])
+    assert next_windows([3, 3, 3], Window(3, 3), 3, True) == ([], [(3, 3)])
+
+
+def test_without_a_time_window_only_the_most_recent_are_reachable() -> None:
+    assert next_windows([9, 8, 7], Window(1), 3, False) == ([], [(1, 7)])
+    assert next_windows([9, 8, 1], Window(1), 3, False) == ([], [])
+    assert next_windows([None, None], Window(1, 5), 2, True) == ([], [(1, 5)])

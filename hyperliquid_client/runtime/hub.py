@@ -98,6 +98,14 @@ class SyncStream(_StreamState[T_co], Protocol[T_co]):
         """Only the decoded payloads; ``timeout`` bounds the wait for each one (``TimeoutError``)."""
         ...
 
+    def wait_live(self, timeout: float | None = None) -> None:
+        """Block until the server has acknowledged the subscription."""
+        ...
+
+    def recover(self, since_ms: int | None = None, until_ms: int | None = None) -> list[Any]:
+        """Items missed (after a ``BufferOverflowError``, or in a time range), fetched over HTTP."""
+        ...
+
     def close(self) -> None:
         """Cancel the subscription (same as :meth:`cancel`)."""
         ...
@@ -130,6 +138,14 @@ class AsyncStream(_StreamState[T_co], Protocol[T_co]):
 
     def data(self, timeout: float | None = None) -> AsyncIterator[T_co]:
         """Only the decoded payloads; ``timeout`` bounds the wait for each one (``TimeoutError``)."""
+        ...
+
+    async def wait_live(self, timeout: float | None = None) -> None:
+        """Wait until the server has acknowledged the subscription."""
+        ...
+
+    async def recover(self, since_ms: int | None = None, until_ms: int | None = None) -> list[Any]:
+        """Items missed (after a ``BufferOverflowError``, or in a time range), fetched over HTTP."""
         ...
 
     async def close(self) -> None:

@@ -41,15 +41,15 @@ def next_windows(
     oldest, newest = min(known), max(known)
     if not windowed:  # only the most recent items are reachable
         return [], ([] if oldest <= start else [(start, oldest)])
-    if known[0] <= known[-1]:  # oldest first: the answer covers [start, newest]
-        if end is not None and newest >= end:
+    if known[0] <= known[-1]:  # oldest first: [start, newest] is covered, the newest millisecond maybe in part
+        if end is not None and newest > end:
             return [], []
         if newest > start:
             return [Window(newest, end)], []
         rest = [Window(start + 1, end)] if end is None or start + 1 <= end else []
-        return rest, [(start, start)]  # more than `limit` items at one millisecond
-    # newest first: the answer covers [oldest, end]
-    if oldest <= start:
+        return rest, [(start, start)]  # more than `limit` items in one millisecond
+    # newest first: [oldest, end] is covered, the oldest millisecond maybe in part
+    if oldest < start:
         return [], []
     if end is None or oldest < end:
         return [Window(start, oldest)], []
