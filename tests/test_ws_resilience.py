@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from test_client import hanging_port  # noqa: F401 - a fixture: a server that never answers the handshake
 from test_ws_support import L2BOOK, TRADES, wait_for
 
 import hyperliquid_client
@@ -57,7 +58,9 @@ async def test_a_subscription_the_server_drops_the_socket_for_fails_alone() -> N
     async with FakeExchange(close_on_bad_subscription=True) as fx:
         bus = EventBus()
         connects: list[Any] = []
+        delays: list[float] = []
         bus.subscribe("ws.connect", connects.append)
+        bus.subscribe("ws.reconnect_scheduled", lambda e: delays.append(e["delay"]))
         async with WsClient(fx.ws_url, config=FAST, events=bus) as ws:
             coins = ("BTC", "ETH", "SOL")
             good = [await ws.subscribe(L2BOOK, {"coin": c}) for c in coins]
@@ -68,6 +71,9 @@ async def test_a_subscription_the_server_drops_the_socket_for_fails_alone() -> N
                 await bad.wait_live(10)
             assert info.value.key is not None and "NOPE" in info.value.key
             await wait_for(lambda: len(connects) == 3)
+            # a drop with the cause unknown grows the backoff (base 0.05: delays in [0.05, 0.1] instead of
+            # [0.025, 0.05]); once the culprit is failed the next reconnect is prompt again
+            assert delays[0] >= FAST.reconnect_base and delays[1] <= FAST.reconnect_base
             # sent once with the others, once alone: two dropped sockets, then never again
             assert len(fx.refused_subscriptions) == 2
             for sub in good:
@@ -218,6 +224,8 @@ async def test_a_blocking_callback_does_not_stall_other_streams(kind: str) -> No
                 await asyncio.to_thread(client.close)
             else:
                 await aclient.aclose()
+        # the callback's thread ends with its subscription
+        await wait_for(lambda: not [t for t in threading.enumerate() if t.name.startswith("hyperliquid-ws-callback")])
 
 
 # ------------------------------------------------------------------------------ timeouts, waiting until live
@@ -281,34 +289,7 @@ def test_wait_live_sync() -> None:
 
 
 # ------------------------------------------------------------------------------------- close, hanging handshake
-@pytest.fixture
-def hanging_port() -> Iterator[int]:
-    """A server that accepts connections and never answers the WebSocket handshake."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(16)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        srv.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                held.append(srv.accept()[0])
-            except OSError:
-                continue
-
-    t = threading.Thread(target=accept, daemon=True)
-    t.start()
-    yield srv.getsockname()[1]
-    stop.set()
-    t.join(2)
-    for s in held:
-        s.close()
-    srv.close()
-
-
-def test_close_returns_at_once_while_a_handshake_hangs(hanging_port: int) -> None:
+def test_close_returns_at_once_while_a_handshake_hangs(hanging_port: int) -> None:  # noqa: F811
     config = ClientConfig(ws=FAST, warm=False)
     client = Client("testnet", http_url="http://127.0.0.1:9", ws_url=f"ws://127.0.0.1:{hanging_port}/ws", config=config)
     client.streams.l2_book("BTC")
@@ -330,7 +311,7 @@ def test_close_returns_at_once_while_a_handshake_hangs(hanging_port: int) -> Non
     assert not poster.is_alive() and isinstance(outcome[0], WebSocketError)
 
 
-async def test_async_close_returns_at_once_while_a_handshake_hangs(hanging_port: int) -> None:
+async def test_async_close_returns_at_once_while_a_handshake_hangs(hanging_port: int) -> None:  # noqa: F811
     config = ClientConfig(ws=FAST, warm=False)
     client = AsyncClient(
         "testnet", http_url="http://127.0.0.1:9", ws_url=f"ws://127.0.0.1:{hanging_port}/ws", config=config

@@ -186,6 +186,25 @@ def storing_decoder(
     return decode_and_store
 
 
+def subscribe_options(
+    spec: ChannelSpec,
+    subscription: dict[str, Any],
+    decode: Callable[[Any], Any],
+    store: bool,
+    storage: Any,
+    markets: MetadataService | None,
+    drift: DriftMonitor,
+) -> dict[str, Any]:
+    """What both hubs hand to the WebSocket client's ``subscribe``: channel, params, decoder (watched for drift,
+    storing first when ``store``) and the coin gate."""
+    params = {k: v for k, v in subscription.items() if k != "type"}
+    gate = coin_gate(params, markets)
+    decode = drift.decoder(spec.qualified_name, decode)
+    if store:
+        decode = storing_decoder(spec, params, decode, storage)
+    return {"channel": channel_info(spec), "params": params, "decode": decode, "gate": gate}
+
+
 class StreamHub:
     """The synchronous hub behind ``client.streams`` (a :class:`~hyperliquid_client.runtime.hub.SyncHub`)."""
 
@@ -249,19 +268,9 @@ class StreamHub:
         store: bool = False,
     ) -> SyncSubscription[Any]:
         """Record the subscription and return its stream (see :class:`~.SyncSubscription`)."""
-        params = {k: v for k, v in subscription.items() if k != "type"}
-        gate = coin_gate(params, self.markets)
-        decode = self.drift.decoder(channel.qualified_name, decode)
-        if store:
-            decode = storing_decoder(channel, params, decode, self.storage)
+        options = subscribe_options(channel, subscription, decode, store, self.storage, self.markets, self.drift)
         return self.client(channel.explorer).subscribe(
-            channel_info(channel),
-            params,
-            decode=decode,
-            callback=callback,
-            buffer_size=buffer_size,
-            overflow=overflow,
-            gate=gate,
+            **options, callback=callback, buffer_size=buffer_size, overflow=overflow
         )
 
     def post(self, kind: str, payload: dict[str, Any], *, timeout: float | None = None) -> Any:
@@ -353,19 +362,9 @@ class AsyncStreamHub:
         store: bool = False,
     ) -> Subscription[Any]:
         """Record the subscription and return its stream (see :class:`~hyperliquid_client.runtime.ws.Subscription`)."""
-        params = {k: v for k, v in subscription.items() if k != "type"}
-        gate = coin_gate(params, self.markets)
-        decode = self.drift.decoder(channel.qualified_name, decode)
-        if store:
-            decode = storing_decoder(channel, params, decode, self.storage)
+        options = subscribe_options(channel, subscription, decode, store, self.storage, self.markets, self.drift)
         return await self.client(channel.explorer).subscribe(
-            channel_info(channel),
-            params,
-            decode=decode,
-            callback=callback,
-            buffer_size=buffer_size,
-            overflow=overflow,
-            gate=gate,
+            **options, callback=callback, buffer_size=buffer_size, overflow=overflow
         )
 
     async def post(self, kind: str, payload: dict[str, Any], *, timeout: float | None = None) -> Any:

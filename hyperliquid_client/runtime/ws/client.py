@@ -24,18 +24,19 @@ Shape of the runtime (one event loop):
   next socket they are sent apart from the others — the likeliest first, then halves — until one drop happens with a
   single suspect outstanding.  The reconnect backoff grows while drops keep coming, and new connections stay within
   ``max_connects_per_minute``.
-* Sync callbacks run in worker threads, async ones as tasks: a slow callback only fills its own buffer.
+* Each sync callback runs in a thread of its own, async ones as tasks: a slow callback only fills its own buffer.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import inspect
 import itertools
 import json
+import queue
 import random
+import threading
 import time
 from collections import Counter, OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping
@@ -95,8 +96,6 @@ RecoverFn = Callable[[ChannelInfo, dict[str, Any], int, int | None], Awaitable[l
 _CLOCK_SLACK_MS = 5_000
 #: Most answers one recovery fetches (50 pages of 2000 fills is past the 10 000 the server keeps reachable).
 _MAX_PAGES = 50
-#: Worker threads for sync callbacks (a blocking callback holds one; past this many blocked at once others wait).
-_CALLBACK_THREADS = 32
 #: Items handed to a sync callback's thread at once.
 _CALLBACK_BATCH = 256
 
@@ -487,7 +486,7 @@ class _Connection:
                 if self.closing:
                     return
                 # the backoff resets only after a socket that worked; drops that look caused by a subscription grow it
-                failures = 1 if got_message and not suspicious else failures + 1
+                failures = 1 if got_message and not suspicious else max(failures, 1) + 1
                 if self.cfg.max_reconnect_attempts is not None and failures > self.cfg.max_reconnect_attempts:
                     self._give_up("connection keeps failing")
                     return
@@ -777,19 +776,29 @@ class _Connection:
         self.mark(key)
 
 
-def _call_each(
-    callback: Callable[[Any], Any], items: list[Any], loop: asyncio.AbstractEventLoop
-) -> list[BaseException]:
-    """Run a sync callback on ``items`` in order (in a worker thread); returns what it raised."""
-    errors: list[BaseException] = []
-    for item in items:
-        try:
-            result = callback(item)
-            if inspect.iscoroutine(result):  # a plain function that returned a coroutine: run it on the loop
-                asyncio.run_coroutine_threadsafe(result, loop).result()
-        except Exception as exc:
-            errors.append(exc)
-    return errors
+def _callback_thread(
+    callback: Callable[[Any], Any],
+    work: queue.SimpleQueue[tuple[list[Any], asyncio.Future[list[BaseException]]] | None],
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    """A sync callback's thread: run it on each batch of items, in order; hand back what it raised."""
+    while (job := work.get()) is not None:
+        items, done = job
+        errors: list[BaseException] = []
+        for item in items:
+            try:
+                result = callback(item)
+                if inspect.iscoroutine(result):  # a plain function that returned a coroutine: run it on the loop
+                    asyncio.run_coroutine_threadsafe(result, loop).result()
+            except Exception as exc:
+                errors.append(exc)
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(_settle, done, errors)
+
+
+def _settle(future: asyncio.Future[list[BaseException]], value: list[BaseException]) -> None:
+    if not future.done():
+        future.set_result(value)
 
 
 class WsClient:
@@ -837,7 +846,6 @@ class WsClient:
         self._stale_tick = 5.0
         self._background: set[asyncio.Task[Any]] = set()
         self._connect_times: deque[float] = deque()
-        self._callback_pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._close_future: asyncio.Future[None] | None = None
 
     # -- introspection -----------------------------------------------------------------------------------------
@@ -883,10 +891,10 @@ class WsClient:
 
         ``decode`` turns the raw channel data into ``T`` (once per message, shared by subscribers with the same
         decoder).  ``callback`` receives every item instead of iteration: an async callback runs as a task on the
-        loop, a sync one in a worker thread, items in order — either way a slow callback only fills its own buffer.
-        ``buffer_size`` / ``overflow`` override the configured policy.  ``gate``: awaited before the subscribe frame
-        of a new upstream subscription is sent (e.g. validating a coin against metadata still loading); when it
-        raises, the subscription fails with :class:`SubscriptionFailedError` and nothing is sent.
+        loop, a sync one in a daemon thread of its own, items in order — either way a slow callback only fills its
+        own buffer.  ``buffer_size`` / ``overflow`` override the configured policy.  ``gate``: awaited before the
+        subscribe frame of a new upstream subscription is sent (e.g. validating a coin against metadata still
+        loading); when it raises, the subscription fails with :class:`SubscriptionFailedError` and nothing is sent.
         Raises :class:`InvalidInputError` for bad parameters and :class:`SubscriptionLimitError` when no
         connection may host the subscription — both before anything is sent.
         """
@@ -1085,31 +1093,35 @@ class WsClient:
                     raise
                 except Exception as exc:
                     self._callback_failed(sink, exc)
-        # a sync callback runs in a worker thread, so that blocking in it never stalls the socket or other streams
+        # a sync callback runs in a thread of its own (a daemon: one stuck forever never holds the process), so that
+        # blocking in it never stalls the socket or another stream
         loop = asyncio.get_running_loop()
-        if self._callback_pool is None:
-            self._callback_pool = concurrent.futures.ThreadPoolExecutor(
-                _CALLBACK_THREADS, thread_name_prefix="hyperliquid-ws-callback"
-            )
-        pool = self._callback_pool
-        while True:
-            try:
-                batch = [await sink.get()]
-            except (StopAsyncIteration, WebSocketError):
-                return
-            ended = False
-            while len(batch) < _CALLBACK_BATCH:
+        work: queue.SimpleQueue[tuple[list[Any], asyncio.Future[list[BaseException]]] | None] = queue.SimpleQueue()
+        name = f"hyperliquid-ws-callback-{sink.id}"
+        threading.Thread(target=_callback_thread, args=(callback, work, loop), name=name, daemon=True).start()
+        try:
+            while True:
                 try:
-                    batch.append(sink.get_nowait())
-                except asyncio.QueueEmpty:
-                    break
+                    batch = [await sink.get()]
                 except (StopAsyncIteration, WebSocketError):
-                    ended = True
-                    break
-            for failure in await loop.run_in_executor(pool, _call_each, callback, batch, loop):
-                self._callback_failed(sink, failure)
-            if ended:
-                return
+                    return
+                ended = False
+                while len(batch) < _CALLBACK_BATCH:
+                    try:
+                        batch.append(sink.get_nowait())
+                    except asyncio.QueueEmpty:
+                        break
+                    except (StopAsyncIteration, WebSocketError):
+                        ended = True
+                        break
+                done: asyncio.Future[list[BaseException]] = loop.create_future()
+                work.put((batch, done))
+                for failure in await done:
+                    self._callback_failed(sink, failure)
+                if ended:
+                    return
+        finally:
+            work.put(None)  # the thread ends after the batch it may still be running
 
     def _callback_failed(self, sink: _Sink, exc: BaseException) -> None:
         log(_log, 40, "subscription callback raised", exc_info=exc, key=sink.upstream.key_text, error=repr(exc))
@@ -1737,8 +1749,6 @@ class WsClient:
         for task in tuple(self._background):
             task.cancel()
         self._callback_subs.clear()
-        if self._callback_pool is not None:
-            self._callback_pool.shutdown(wait=False, cancel_futures=True)
 
     async def __aenter__(self) -> WsClient:
         return self

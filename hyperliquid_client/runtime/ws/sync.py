@@ -2,7 +2,7 @@
 
 :class:`SyncWsClient` runs its own event loop in a daemon thread.  ``subscribe`` returns a :class:`SyncSubscription`
 that is iterated in a blocking way (``for item in sub``, or ``sub.get(timeout=...)``) or, with ``callback=``, calls
-the callback in a worker thread (items of one subscription in order; a callback that blocks only delays its own
+the callback in a thread of its own (items in order; a callback that blocks only delays its own
 subscription).
 """
 
@@ -221,7 +221,7 @@ class SyncWsClient:
         overflow: str | None = None,
         gate: Callable[[], Awaitable[None]] | None = None,
     ) -> SyncSubscription[T]:
-        """Blocking :meth:`WsClient.subscribe` (returns at once; a sync callback runs in a worker thread, ``gate``
+        """Blocking :meth:`WsClient.subscribe` (returns at once; a sync callback runs in a thread of its own, ``gate``
         on the client's loop)."""
         sub: Subscription[T] = self._call(
             self._client.subscribe(
