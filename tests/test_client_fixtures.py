@@ -172,11 +172,12 @@ def _replace(value: Any, old: Any, new: str) -> Any:
     return new if value == old else value
 
 
-def _data_messages(fixture: Fixture, user: str | None = None) -> list[dict[str, Any]]:
+def _data_messages(fixture: Fixture, user: str | None = None, coin: str | None = None) -> list[dict[str, Any]]:
     out = [m for m in fixture.response if m.get("channel") not in ("subscriptionResponse", "pong", "error")]
-    old = fixture.request["subscription"].get("user")
-    if user is not None and old != user:  # keep the recorded placeholder user consistent with the subscription
-        out = [_replace(m, old, user) for m in out]
+    for name, new in (("user", user), ("coin", coin)):
+        old = fixture.request["subscription"].get(name)
+        if new is not None and old != new:  # keep the recorded value consistent with the subscription
+            out = [_replace(m, old, new) for m in out]
     return out
 
 
@@ -186,10 +187,13 @@ def test_ws_fixture_through_the_client(fixture: Fixture, client: Client, fx: Fak
     spec = CHANNELS[sub_msg["type"]]
     if spec.user_param and not str(sub_msg.get("user", "")).startswith("0x"):
         sub_msg["user"] = "0x" + "cd" * 20  # the curated sessions use placeholder user names
+    listed = client.markets.market()
+    if "coin" in sub_msg and sub_msg["coin"] not in listed:  # streams of unlisted coins are refused before sending
+        sub_msg["coin"] = listed.coins[0]
     kwargs = {p.name: sub_msg[p.wire] for p in spec.params if p.wire in sub_msg}
     stream = getattr(client.streams, spec.name)(**kwargs)
     try:
-        messages = _data_messages(fixture, sub_msg.get("user"))
+        messages = _data_messages(fixture, sub_msg.get("user"), sub_msg.get("coin"))
         expected = [_normalize(m["data"]) for m in messages]
         deadline = time.monotonic() + 5
         while not any(s.get("type") == spec.wire for _, s in fx.ws_subscriptions):
