@@ -226,9 +226,11 @@ async def test_live_data_arriving_with_the_ack_does_not_hide_the_gap(sync: bool)
 
 # -------------------------------------------------------------------------------- a gap while recovery runs
 async def test_a_second_gap_while_the_first_is_recovered_is_recovered_too() -> None:
-    """Two drops 0.25 s apart while recovery answers arrive 1.5 s late: each gap gets its own recovery."""
+    """The socket drops again (0.25 s later) while the first gap's recovery answers are still on their way: each gap
+    gets its own recovery."""
     async with FakeExchange() as fx:
         answers = 0
+        late = asyncio.Event()  # answers computed before the second gap opened arrive after it
 
         async def late_recover(channel: ChannelInfo, params: dict[str, Any], start: int, end: int | None) -> list[Any]:
             nonlocal answers
@@ -240,7 +242,7 @@ async def test_a_second_gap_while_the_first_is_recovered_is_recovered_too() -> N
                 else:
                     body = {"type": "historicalOrders", "user": params["user"]}
                 items = list((await http.post("/info", json=body)).json())
-            await asyncio.sleep(1.5)  # the answer, computed now, arrives late
+            await late.wait()
             answers += 1
             return items
 
@@ -262,6 +264,7 @@ async def test_a_second_gap_while_the_first_is_recovered_is_recovered_too() -> N
                 await orders.wait_live(5)
                 await asyncio.sleep(0.25)
             assert answers == 0  # the first recovery was still running when the second gap opened
+            late.set()
             fills, finals = truth(fx)
             await drain(events, ev, lambda: set(ev.fills) == set(fills))
             await drain(orders, od, lambda: set(od.finals) == set(finals))

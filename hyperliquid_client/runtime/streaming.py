@@ -157,7 +157,8 @@ def coin_gate(params: dict[str, Any], markets: MetadataService | None) -> Callab
 
     async def gate() -> None:
         try:
-            snap = await markets.amarket(coin)
+            # a sync client's metadata is fetched in a thread, never as a task of the socket's loop
+            snap = await (markets.amarket(coin) if markets.is_async else asyncio.to_thread(markets.market, coin))
         except MetadataUnavailableError as exc:
             log(_log, 30, "coin not validated: metadata unavailable", coin=coin, error=str(exc))
             return
