@@ -114,12 +114,14 @@ async def test_a_gap_longer_than_one_answer_is_recovered_page_by_page() -> None:
     historicalOrders has no time window and holds the 2,000 most recent: the rest is reported as a Gap."""
     async with FakeExchange() as fx, AsyncClient("testnet", http_url=fx.http_url, ws_url=fx.ws_url, config=CONFIG) as c:
         events, orders = await c.streams.user_events(USER), await c.streams.order_updates(USER)
-        await events.wait_live(5)
-        await orders.wait_live(5)
+        user_fills = await c.streams.user_fills(USER)  # its resubscription snapshot holds the 2,000 most recent
+        for sub in (events, orders, user_fills):
+            await sub.wait_live(5)
         trade(fx)  # delivered live: the gap starts after it
-        ev, od = Seen(), Seen()
+        ev, od, uf = Seen(), Seen(), Seen()
         await drain(events, ev, lambda: len(ev.fills) == 1)
         await drain(orders, od, lambda: len(od.finals) == 1)
+        await drain(user_fills, uf, lambda: len(uf.fills) == 1)
 
         down = fx.add_fault("/ws", Fault.status(503), match={"event": "connect"})
         fx.drop_ws_connections()
@@ -129,9 +131,10 @@ async def test_a_gap_longer_than_one_answer_is_recovered_page_by_page() -> None:
         fx.remove_fault(down)
 
         fills, finals = truth(fx)
-        await drain(events, ev, lambda: len(set(ev.fills)) == len(fills))
-        exactly_once(ev.fills, fills)
-        assert not ev.gaps()
+        for sub, seen in ((events, ev), (user_fills, uf)):
+            await drain(sub, seen, lambda seen=seen: len(set(seen.fills)) == len(fills))
+            exactly_once(seen.fills, fills)
+            assert not seen.gaps()
 
         # order statuses: the 2,000 most recent are recovered, the older ones are announced as a gap
         reachable = finals[-2000:]
