@@ -57,7 +57,6 @@ FAST = WsConfig(
     send_burst=5000,
     idle_close_after=0.2,
     post_timeout=2.0,
-    max_connects_per_minute=1000,
 )
 
 

@@ -27,7 +27,7 @@ from hyperliquid_client.runtime.ws import (
 from hyperliquid_client.testing import FakeExchange, Fault
 
 USER = "0x" + "ab" * 20
-FAST = WsConfig(reconnect_base=0.05, reconnect_max=0.2, max_connects_per_minute=1000)
+FAST = WsConfig(reconnect_base=0.05, reconnect_max=0.2)
 CONFIG = ClientConfig(ws=FAST, warm=False)
 
 

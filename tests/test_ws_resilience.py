@@ -20,6 +20,7 @@ from hyperliquid_client import AsyncClient, Client, ClientConfig
 from hyperliquid_client.generated.registry import CHANNELS
 from hyperliquid_client.runtime.errors import InvalidInputError, WebSocketError
 from hyperliquid_client.runtime.events import EventBus
+from hyperliquid_client.runtime.ratelimit import RateLimitConfig, WsLimits
 from hyperliquid_client.runtime.streaming import channel_info
 from hyperliquid_client.runtime.ws import (
     ChannelInfo,
@@ -32,7 +33,7 @@ from hyperliquid_client.runtime.ws import (
 )
 from hyperliquid_client.testing import FakeExchange, Fault
 
-FAST = WsConfig(reconnect_base=0.05, reconnect_max=0.2, max_connects_per_minute=1000)
+FAST = WsConfig(reconnect_base=0.05, reconnect_max=0.2)
 
 
 def book(coin: str, t: int) -> dict[str, Any]:
@@ -107,8 +108,9 @@ async def test_new_connections_stay_within_the_per_minute_budget() -> None:
         bus = EventBus()
         connects: list[Any] = []
         bus.subscribe("ws.connect", connects.append)
-        config = WsConfig(reconnect_base=0.01, reconnect_max=0.02, max_connects_per_minute=3)
-        async with WsClient(fx.ws_url, config=config, events=bus) as ws:
+        config = WsConfig(reconnect_base=0.01, reconnect_max=0.02)
+        limits = WsLimits(RateLimitConfig(ws_connections_per_minute=3))
+        async with WsClient(fx.ws_url, config=config, events=bus, limits=limits) as ws:
             sub = await ws.subscribe(L2BOOK, {"coin": "BTC"})
             await wait_for(lambda: len(connects) >= 3)
             with pytest.raises(TimeoutError, match="not connected"):

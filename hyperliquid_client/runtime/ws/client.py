@@ -23,7 +23,7 @@ Shape of the runtime (one event loop):
   failed alone: subscriptions the server never acknowledged when a socket was dropped become suspects, and on the
   next socket they are sent apart from the others — the likeliest first, then halves — until one drop happens with a
   single suspect outstanding.  The reconnect backoff grows while drops keep coming, and new connections stay within
-  ``max_connects_per_minute``.
+  the server's limit per minute (:class:`~hyperliquid_client.runtime.ratelimit.WsLimits`).
 * Each sync callback runs in a thread of its own, async ones as tasks: a slow callback only fills its own buffer.
 """
 
@@ -721,6 +721,7 @@ class _Connection:
         nothing about the subscriptions sent on it."""
         if self.last_recv <= self.opened_at:
             await ws.send(_PING)
+            self.client.limits.sent()
             loop = asyncio.get_running_loop()
             deadline = loop.time() + self.cfg.dead_after
             while self.last_recv <= self.opened_at and loop.time() < deadline:
@@ -845,7 +846,6 @@ class WsClient:
         self._stale_task: asyncio.Task[None] | None = None
         self._stale_tick = 5.0
         self._background: set[asyncio.Task[Any]] = set()
-        self._connect_times: deque[float] = deque()
         self._close_future: asyncio.Future[None] | None = None
 
     # -- introspection -----------------------------------------------------------------------------------------

@@ -35,8 +35,8 @@ class WsConfig:
     Reconnect: exponential backoff from ``reconnect_base`` doubling up to ``reconnect_max`` with jitter (each delay is
     drawn uniformly from [delay/2, delay]); the backoff resets only after a socket that worked (something received,
     no subscription left unanswered when it closed).  ``max_reconnect_attempts`` consecutive failures (``None``:
-    unlimited) make the connection give up, failing its subscriptions.  ``max_connects_per_minute`` bounds new
-    connections of the client (the server allows 30 a minute per IP).  ``resubscribe_rate`` / ``send_burst`` pace
+    unlimited) make the connection give up, failing its subscriptions; new connections also wait for the server's
+    per-minute limit (``RateLimitConfig.ws_connections_per_minute``).  ``resubscribe_rate`` / ``send_burst`` pace
     every subscribe, unsubscribe and post frame (token bucket shared by all connections; the server allows 2000
     client messages a minute per IP).
 
@@ -67,7 +67,6 @@ class WsConfig:
     reconnect_base: float = 0.5
     reconnect_max: float = 30.0
     max_reconnect_attempts: int | None = None
-    max_connects_per_minute: int = 30
     resubscribe_rate: float = 30.0
     send_burst: int = 100
     max_subscriptions_per_connection: int = 1000
@@ -95,7 +94,6 @@ class WsConfig:
             _positive("stale_after", self.stale_after, allow_none=True)
         for name in (
             "send_burst",
-            "max_connects_per_minute",
             "max_subscriptions_per_connection",
             "max_users_per_connection",
             "max_connections",
