@@ -15,7 +15,7 @@ import attrs
 
 from hyperliquid_client.runtime.registry import ChannelSpec
 from hyperliquid_client.runtime.ws.channels import SubscriptionKey
-from hyperliquid_client.runtime.ws.messages import StreamItem
+from hyperliquid_client.runtime.ws.messages import Gap, Message, StreamItem
 
 __all__ = [
     "AsyncHub",
@@ -102,7 +102,7 @@ class SyncStream(_StreamState[T_co], Protocol[T_co]):
         """Block until the server has acknowledged the subscription."""
         ...
 
-    def recover(self, since_ms: int | None = None, until_ms: int | None = None) -> list[Any]:
+    def recover(self, since_ms: int | None = None, until_ms: int | None = None) -> Sequence[Message[T_co] | Gap]:
         """Items missed (after a ``BufferOverflowError``, or in a time range), fetched over HTTP."""
         ...
 
@@ -144,7 +144,7 @@ class AsyncStream(_StreamState[T_co], Protocol[T_co]):
         """Wait until the server has acknowledged the subscription."""
         ...
 
-    async def recover(self, since_ms: int | None = None, until_ms: int | None = None) -> list[Any]:
+    async def recover(self, since_ms: int | None = None, until_ms: int | None = None) -> Sequence[Message[T_co] | Gap]:
         """Items missed (after a ``BufferOverflowError``, or in a time range), fetched over HTTP."""
         ...
 
