@@ -73,7 +73,7 @@ _CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "*
 _ADDRESS_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
 #: Queued on a connection's writer: send what is queued before it, then drop the socket (no close frame).
 _ABORT: tuple[str, str | None] = ("", "abort")
-#: Snapshot feeds the real server sends whole (API.md: the ledger snapshot is the whole history).
+#: Snapshot feeds the real server sends whole (the ledger snapshot is the whole history).
 _UNBOUNDED_SNAPSHOTS = frozenset({"userNonFundingLedgerUpdates"})
 
 
