@@ -67,7 +67,9 @@ def test_sync_start_up_never_waits(kind: str, hanging_port: int) -> None:
     with client:
         elapsed = time.perf_counter() - started
         assert client.warm_status.state in ("pending", "failed", "partial")
-    assert elapsed < 0.1, f"start-up took {elapsed * 1000:.1f} ms"
+    # A start-up that waited on the network would take at least the request timeout (seconds); 1 s leaves room
+    # for a loaded machine (first imports of the signing backend) without a timing claim about the library.
+    assert elapsed < 1.0, f"start-up took {elapsed * 1000:.1f} ms"
 
 
 @pytest.mark.parametrize("kind", ["refusing", "hanging"])
@@ -88,7 +90,7 @@ async def test_async_start_up_never_waits(kind: str, hanging_port: int) -> None:
         await asyncio.sleep(0.1)
         assert client.warm_status.state in ("pending", "failed")
     t.cancel()
-    assert elapsed < 0.1, f"start-up took {elapsed * 1000:.1f} ms"
+    assert elapsed < 1.0, f"start-up took {elapsed * 1000:.1f} ms"  # waiting on the network would take seconds
     assert ticks >= 5, "the event loop was blocked"
 
 
@@ -289,7 +291,7 @@ def test_a_forgotten_client_is_collected_and_stops_its_threads() -> None:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             use_and_forget()
-            deadline = time.monotonic() + 10
+            deadline = time.monotonic() + 30  # generous: a loaded machine
             # a warmer in the middle of a fetch holds the client until that fetch returns
             while not any(issubclass(w.category, ResourceWarning) for w in caught):
                 assert time.monotonic() < deadline, "the forgotten client was never collected"
