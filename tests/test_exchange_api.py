@@ -22,6 +22,7 @@ from hyperliquid_client.testing import FakeExchange, ok_answer
 
 CLOID = "0x" + "ab" * 16
 DEST = "0x" + "12" * 20
+PURR = "PURR:0xc1fb593aeffbeb02f85e0308e9956a90"  # the fake exchange's spotMeta token id
 XYZ_META = {"universe": [{"name": "xyz:SP500", "szDecimals": 3, "maxLeverage": 20}]}
 
 
@@ -225,15 +226,15 @@ def test_leverage_margin_twap_schedule(rig: Any, fx: FakeExchange) -> None:
 def test_transfers(rig: Any, fx: FakeExchange) -> None:
     rig.exchange.usd_send(DEST, 12.5)
     assert last_action(fx)["amount"] == "12.5" and last_action(fx)["destination"] == DEST
-    rig.exchange.spot_send(DEST, "PURR:0xc4bf3f870c0e9465323c0b6ed28096c2", Decimal("1E+2"))
-    assert last_action(fx)["amount"] == "100"
+    rig.exchange.spot_send(DEST, "PURR", Decimal("1E+2"))  # the token id comes from spotMeta
+    assert last_action(fx)["amount"] == "100" and last_action(fx)["token"] == PURR
     rig.exchange.withdraw(DEST, "7")
     assert last_action(fx)["type"] == "withdraw3"
     rig.exchange.vault_transfer(DEST, True, "25.5")
     assert last_action(fx) == {"type": "vaultTransfer", "vaultAddress": DEST, "isDeposit": True, "usd": 25500000}
     rig.exchange.sub_account_transfer(DEST, False, 1)
     assert last_action(fx)["usd"] == 1_000_000 and last_action(fx)["isDeposit"] is False
-    rig.exchange.sub_account_spot_transfer(DEST, True, "PURR:0xc4bf3f870c0e9465323c0b6ed28096c2", "3.5")
+    rig.exchange.sub_account_spot_transfer(DEST, True, PURR, "3.5")
     assert last_action(fx)["amount"] == "3.5"
     rig.exchange.send_asset(DEST, "", "spot", "USDC:0x6d1e7cde53ba9467b783cb7c530ce054", 2)
     assert last_action(fx)["fromSubAccount"] == ""
@@ -242,7 +243,8 @@ def test_transfers(rig: Any, fx: FakeExchange) -> None:
                 lambda: rig.exchange.usd_send(DEST, 0),
                 lambda: rig.exchange.usd_send(DEST, float("nan")),
                 lambda: rig.exchange.vault_transfer(DEST, True, "0.0000001"),
-                lambda: rig.exchange.withdraw(DEST, -5)):  # fmt: skip
+                lambda: rig.exchange.withdraw(DEST, -5),
+                lambda: rig.exchange.spot_send(DEST, "PURR:0xc4bf3f870c0e9465323c0b6ed28096c2", 1)):  # fmt: skip
         with pytest.raises(InvalidInputError):
             bad()
     assert len(exchange_posts(fx)) == count
@@ -260,7 +262,7 @@ def test_sub_account_rules_for_class_transfer_and_send_asset(fx: FakeExchange) -
         assert exchange_posts(fx)[-1]["action"]["fromSubAccount"] == sub
         r.exchange.usd_class_transfer(5, to_perp=False, vault_address=None)
         assert exchange_posts(fx)[-1]["action"]["amount"] == f"5 subaccount:{sub}"
-        r.exchange.noop()
+        r.exchange.schedule_cancel()
         assert exchange_posts(fx)[-1]["vaultAddress"] == sub  # vault-capable L1 actions carry it
     finally:
         r.close()

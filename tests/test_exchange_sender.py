@@ -77,13 +77,14 @@ def test_body_is_signed_by_the_wallet_and_framed_like_the_sdk(fx: FakeExchange, 
 def test_user_signed_keys_are_filled_in_place_and_appended(fx: FakeExchange, wallet: Wallet) -> None:
     rig = make_rig(fx, wallet)
     try:
-        rig.exchange.actions.usd_send("0x" + "ab" * 20, "12.5")
+        # an action without the keys (the official SDK's order): signatureChainId/hyperliquidChain appended
+        raw = {"destination": "0x" + "ab" * 20, "amount": "12.5", "time": None, "type": "usdSend"}
+        rig.sender.send(ENDPOINTS["exchange.usdSend"], raw)
         rig.exchange.actions.c_deposit(100_000_000)
         send, deposit = (b["action"] for b in exchange_posts(fx))
-        # SDK order: fields, type, then signatureChainId/hyperliquidChain appended
         assert list(send) == ["destination", "amount", "time", "type", "signatureChainId", "hyperliquidChain"]
         assert send["hyperliquidChain"] == "Testnet" and send["signatureChainId"] == "0x66eee"
-        # TS-shaped action: placeholders filled where they stand
+        # built from the spec: placeholders filled where they stand
         assert list(deposit) == ["type", "signatureChainId", "hyperliquidChain", "wei", "nonce"]
         bodies = exchange_posts(fx)
         assert send["time"] == bodies[0]["nonce"] and deposit["nonce"] == bodies[1]["nonce"]
@@ -123,10 +124,13 @@ def test_vault_only_where_hashed_and_expires_only_for_l1(fx: FakeExchange, walle
     vault = "0x" + "cd" * 20
     rig = make_rig(fx, wallet, vault=vault)
     try:
-        rig.exchange.actions.noop()
+        rig.exchange.actions.schedule_cancel()  # the configured vault applies
         rig.exchange.actions.create_sub_account("alpha")  # never hashed with a vault
-        noop, sub = exchange_posts(fx)
-        assert noop["vaultAddress"] == vault and sub["vaultAddress"] is None
+        rig.exchange.actions.noop()  # hashed with a vault only when one is passed (the official docs list none)
+        rig.exchange.actions.noop(vault_address=vault)
+        schedule, sub, noop, noop_vault = exchange_posts(fx)
+        assert schedule["vaultAddress"] == vault and sub["vaultAddress"] is None
+        assert noop["vaultAddress"] is None and noop_vault["vaultAddress"] == vault
         with pytest.raises(InvalidInputError, match="vault_address"):
             rig.sender.send(ENDPOINTS["exchange.createSubAccount"], {"type": "createSubAccount", "name": "x"},
                             vault_address=vault)  # fmt: skip
@@ -136,7 +140,7 @@ def test_vault_only_where_hashed_and_expires_only_for_l1(fx: FakeExchange, walle
                 {"destination": vault, "amount": "1", "time": None, "type": "usdSend"},
                 expires_after=int(time.time() * 1000) + 60_000,
             )
-        assert len(exchange_posts(fx)) == 2
+        assert len(exchange_posts(fx)) == 4
     finally:
         rig.close()
 
@@ -254,7 +258,7 @@ def test_values_that_do_not_survive_json_are_caught(fx: FakeExchange, wallet: Wa
     try:
         # an int map key is hashed as an int by msgpack but arrives as a string after JSON
         with pytest.raises(SignatureMismatchError, match="survive JSON"):
-            rig.exchange.actions.order([{0: "x"}], grouping="na")
+            rig.sender.send(ENDPOINTS["exchange.order"], {"type": "order", "orders": [{0: "x"}], "grouping": "na"})
         assert exchange_posts(fx) == []
     finally:
         rig.close()

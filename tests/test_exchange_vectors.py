@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import msgpack
 import pytest
-import yaml
 
 from hyperliquid_client.generated.exchange import ExchangeActions
 from hyperliquid_client.generated.registry import ENDPOINTS
@@ -27,13 +25,13 @@ from hyperliquid_client.runtime.cache import TTLCache
 from hyperliquid_client.runtime.config import custom_network
 from hyperliquid_client.runtime.exchange import ActionSender, Exchange
 from hyperliquid_client.runtime.markets import MetadataService
+from hyperliquid_client.runtime.registry import key_order_problem
 from hyperliquid_client.runtime.results import ExchangeResult
 from hyperliquid_client.runtime.signing import NonceManager, Wallet, l1_digest, recover_address
 from hyperliquid_client.runtime.transport import HttpTransport
 from hyperliquid_client.testing import FakeExchange, ok_answer
 from tests.datasets import VECTORS_DIR
 
-SPEC_DIR = Path(__file__).resolve().parent.parent / "spec" / "exchange"
 FILES = ("signing_l1.json", "signing_user.json", "signing_multisig.json")
 
 
@@ -54,29 +52,20 @@ ACTION_VECTORS = [v for v in ALL_VECTORS if v["kind"] != "generic"]
 MULTISIG = [v for v in ALL_VECTORS if v["signing"] == "multi_sig"]
 
 
-def _spec_action(kind: str) -> list[dict[str, Any]]:
-    spec = yaml.safe_load((SPEC_DIR / f"{kind}.yaml").read_text())
-    return spec["action"]
-
-
 def params_from_action(kind: str, action: dict[str, Any]) -> dict[str, Any]:
     """The generated method's keyword arguments that rebuild ``action`` (inverse of the spec mapping)."""
     endpoint = ENDPOINTS[f"exchange.{kind}"]
-    by_wire = {p.wire: p.name for p in endpoint.params}
-    mapping = _spec_action(kind)
-    named = {m["key"] for m in mapping if "merge" not in m}
+    merged = [dict(sub[1]) for key, sub in endpoint.action_shape[1] if key == "*"]
     kwargs: dict[str, Any] = {}
-    for m in mapping:
-        if "param" not in m:
-            continue
-        name = by_wire.get(m["param"], m["param"])
-        if m.get("merge"):
-            rest = {k: v for k, v in action.items() if k not in named}
-            kwargs[name] = rest
-        elif m["key"] in action:
-            kwargs[name] = action[m["key"]]
-        elif not m.get("omit_if_none"):
-            raise AssertionError(f"{kind}: vector action lacks required key {m['key']!r}")
+    for p in endpoint.params:
+        if p.wire in action:
+            kwargs[p.name] = action[p.wire]
+        elif merged and not any(q.wire in action for q in endpoint.params if q is p):
+            tags = [tag for tag in merged[0] if tag in action]
+            assert len(tags) == 1, f"{kind}: expected one variant key, got {tags}"
+            kwargs[p.name] = {tags[0]: action[tags[0]]}
+        elif p.required:
+            raise AssertionError(f"{kind}: vector action lacks required key {p.wire!r}")
     return kwargs
 
 
@@ -119,11 +108,13 @@ def check_body(vector: dict[str, Any], body: dict[str, Any]) -> None:
     assert body["vaultAddress"] == expected["vaultAddress"]
     assert body["expiresAfter"] == expected["expiresAfter"]
     assert body == expected, "request body"
-    if vector["signing"] == "user_signed" and vector["provenance"] == "sdk_test":
-        # The SDK's own unit test signs a message without 'type' and appends it afterwards, so its
-        # posted key order differs from the SDK's Exchange methods; the EIP-712 signature does not
-        # depend on JSON key order (checked above through r/s/v).
+    if vector["signing"] == "user_signed":
+        # An EIP-712 signature does not depend on JSON key order (checked above through r/s/v): the
+        # official SDK posts its own order, we post the spec's wire order (the TypeScript SDK's, and
+        # the bytes a multi-sig hashes).
         assert set(body["action"]) == set(expected["action"])
+        endpoint = ENDPOINTS[f"exchange.{vector['kind']}"]
+        assert key_order_problem(endpoint.action_shape, body["action"]) is None, "action key order"
     else:
         assert list(body["action"]) == list(expected["action"]), "action key order"
     if vector["signing"] == "l1":
@@ -228,3 +219,39 @@ def test_multisig_inner_signatures_collected_offline(
         expires_after=vector["expires_after"],
     )
     check_body(vector, posted_body(fake)[0])
+
+
+@pytest.mark.parametrize("vector", MULTISIG, ids=[v["id"] for v in MULTISIG])
+def test_multisig_vector_through_build_action_and_multi_sig(
+    vector: dict[str, Any], fake: FakeExchange, transport: HttpTransport
+) -> None:
+    """As docs/exchange.md shows: the inner action from ``build_action`` (its wire-level parameters read
+    back from the vector), then ``multi_sig`` with the inner signers' wallets; the posted body, the
+    multi-sig msgpack bytes and every signature must be the vector's."""
+    fake.clear_requests()
+    sender = sender_for(vector, fake, transport)
+    markets = MetadataService(TTLCache(), lambda body: (_ for _ in ()).throw(AssertionError("no metadata needed")))
+    exchange = Exchange(sender, markets=markets, info=None)
+    kind = vector["inner_action_type"]
+    inner_endpoint = ENDPOINTS[f"exchange.{kind}"]
+    given = {k: v for k, v in vector["inner_action"].items() if k != inner_endpoint.nonce_key}
+    if kind == "userSetAbstraction":
+        given["abstraction"] = vector["inner_action"]["abstraction"]  # signed with the long name
+    inner = Exchange.build_action(inner_endpoint.name, **params_from_action(kind, given))
+    assert list(inner) == list(vector["inner_action"]), "inner action in the spec's (hashed) key order"
+    exchange.multi_sig(
+        vector["multi_sig_user"],
+        inner,
+        signers=[Wallet.from_key(s["private_key"]) for s in vector["inner_signers"]],
+        nonce=vector["nonce"],
+        vault_address=vector["vault_address"],
+        expires_after=vector["expires_after"],
+    )
+    body, _ = posted_body(fake)
+    assert body["action"]["signatures"] == [s["signature"] for s in vector["inner_signers"]]
+    check_body(vector, body)
+
+
+def test_every_multisig_inner_kind_is_covered() -> None:
+    kinds = {(v["inner_kind"], v["inner_action_type"]) for v in MULTISIG}
+    assert {k for k, _ in kinds} == {"l1", "user_signed"} and len(kinds) >= 16

@@ -305,13 +305,18 @@ def test_size_rules() -> None:
         m.size_to_wire("X", -1, allow_zero=True)
 
 
-def test_float_arithmetic_noise_is_refused_with_a_hint() -> None:
+def test_float_noise_is_taken_as_the_value_it_stands_for_and_off_grid_floats_are_refused() -> None:
     m = perp(0)
-    noisy = 0.1 + 0.2  # 0.30000000000000004
+    assert m.price_to_wire("X", 0.1 + 0.2) == "0.3"  # 0.30000000000000004: one ulp off 0.3
+    assert perp(2).size_to_wire("X", 972.36 - 1e-13) == "972.36"  # 972.3599999999999
+    assert perp(2).size_to_wire("X", 0.1 + 0.2) == "0.3"
     with pytest.raises(InvalidInputError) as info:
-        m.price_to_wire("X", noisy)
-    assert "nearest valid price 0.3" in str(info.value)
-    assert m.price_to_wire("X", m.round_price("X", noisy)) == "0.3"
+        m.price_to_wire("X", 0.123456)  # 6 significant figures: really off the grid
+    assert "nearest valid price 0.12346" in str(info.value)
+    with pytest.raises(InvalidInputError, match="at most 2 decimal places"):
+        perp(2).size_to_wire("X", 972.365)
+    with pytest.raises(InvalidInputError):
+        perp(2).size_to_wire("X", "972.3599999999999")  # text is taken exactly, never as float noise
 
 
 # ---------------------------------------------------------------------------------------- numbers: rounding

@@ -20,14 +20,21 @@ import yaml
 
 from hyperliquid_client.codegen.model import (
     PARAM_PY,
-    Action,
-    ActionKey,
     Channel,
     Endpoint,
     Field,
     Param,
     Spec,
     TypeDef,
+)
+from hyperliquid_client.codegen.requests import (
+    RequestAction,
+    Requests,
+    RType,
+    check_action,
+    check_requests,
+    parse_action,
+    parse_request_types,
 )
 from hyperliquid_client.codegen.samples import param_problems, value_problems
 from hyperliquid_client.codegen.typeexpr import TypeExpr, TypeExprError, parse_type
@@ -373,26 +380,18 @@ _ENDPOINT = _record(
     }
 )
 
-_ACTION_KEY = _record(
-    {
-        "key": (True, _nonempty_str),
-        "const": (False, _any),
-        "param": (False, _nonempty_str),
-        "omit_if_none": (False, _bool),
-        "fill": (False, _one_of("nonce", "signatureChainId", "hyperliquidChain")),
-        "merge": (False, _bool),
-    }
-)
-
 _EXCHANGE = _record(
     {
-        **_COMMON,
+        **{k: v for k, v in _COMMON.items() if k != "params"},
         "weight": (True, _int),
         "timeout": (False, _num),
         "signing": (True, _one_of("l1", "user_signed", "multi_sig")),
-        "vault": (False, _bool),
+        "vault": (False, _any),
         "batch": (False, _nonempty_str),
-        "action": (True, _list_of(_ACTION_KEY)),
+        "action": (True, _map),
+        "inputs": (False, _map),
+        "methods": (False, _map),
+        "requests": (False, _map),
         "eip712": (
             False,
             _record({"primary_type": (True, _nonempty_str), "fields": (True, _pair_list)}),
@@ -422,7 +421,7 @@ _CHANNEL = _record(
     }
 )
 
-_TYPES_FILE = _record({"types": (True, _TYPES)})
+_TYPES_FILE = _record({"types": (False, _TYPES), "requests": (False, _map)})
 
 _SCHEMAS = {
     "info": _ENDPOINT,
@@ -554,57 +553,69 @@ def _build_types(ctx: _Ctx, raw: dict[str, Any], prefix: str) -> list[TypeDef]:
     return out
 
 
-def _build_action(ctx: _Ctx, data: dict[str, Any], params: tuple[Param, ...]) -> Action:
-    keys: list[ActionKey] = []
-    names = {p.name for p in params}
-    seen: set[str] = set()
-    for i, k in enumerate(data["action"]):
-        path = f"action[{i}]"
-        if k["key"] in seen:
-            ctx.bad(f"{path}.key", f"duplicate action key {k['key']!r}")
-        seen.add(k["key"])
-        if ("const" in k) + ("param" in k) + ("fill" in k) != 1:
-            ctx.bad(path, "expected exactly one of 'const', 'param' or 'fill'")
-        if k.get("merge") and "param" not in k:
-            ctx.bad(f"{path}.merge", "'merge' needs a 'param' (a mapping whose keys are merged into the action)")
-        if "param" in k and k["param"] not in names:
-            ctx.bad(f"{path}.param", f"unknown parameter {k['param']!r} (expected one of: {', '.join(sorted(names))})")
-        keys.append(
-            ActionKey(
-                key=k["key"],
-                const=k.get("const"),
-                param=k.get("param"),
-                omit_if_none=k.get("omit_if_none", False),
-                has_const="const" in k,
-                fill=k.get("fill"),
-                merge=k.get("merge", False),
+def _exchange_params(ctx: _Ctx, action: RequestAction, sample: dict[str, Any] | None) -> tuple[Param, ...]:
+    """The wire-level parameters of an action (its fields a caller gives), checked against the sample."""
+    sample = sample or {}
+    out: list[Param] = []
+    for f in action.params:
+        if f.name in _RESERVED_PARAMS:
+            ctx.bad(f"action.{f.wire}.name", f"{f.name!r} is reserved for the generated method's own options")
+        has_sample = f.name in sample
+        if f.required and not has_sample:
+            ctx.bad(f"sample.params.{f.name}", "missing sample value for required parameter")
+        assert f.type is not None
+        out.append(
+            Param(
+                name=f.name,
+                wire=f.wire,
+                type=f.type.canonical(),
+                required=f.required,
+                default=f.default if f.has_default else None,
+                doc=f.doc,
+                choices=None,
+                sample=sample.get(f.name),
+                has_sample=has_sample,
             )
         )
-    if not keys or (keys[0].key != "type" and data["signing"] == "l1"):
-        ctx.bad("action[0].key", "an L1 action starts with its 'type' key")
-    eip = data.get("eip712")
-    if data["signing"] == "user_signed" and eip is None:
-        ctx.bad("eip712", "missing required key for a user_signed action")
-    if data["signing"] == "l1" and eip is not None:
-        ctx.bad("eip712", "only user_signed actions have an EIP-712 type list")
-    nonce_keys = [k.key for k in keys if k.fill == "nonce"]
-    if data["signing"] == "user_signed" and len(nonce_keys) != 1:
-        ctx.bad("action", "a user_signed action has exactly one key with 'fill: nonce' (its time/nonce field)")
-    if data["signing"] != "user_signed" and any(k.fill for k in keys):
-        ctx.bad("action", "only user_signed actions have keys filled in when signing")
-    batch = data.get("batch")
-    if batch is not None and batch not in names:
-        ctx.bad("batch", f"unknown parameter {batch!r}")
-    return Action(
-        signing=data["signing"],
-        vault=data.get("vault", False),
-        keys=tuple(keys),
-        primary_type=eip["primary_type"] if eip else None,
-        eip712_fields=tuple((a, b) for a, b in eip["fields"]) if eip else (),
-        batch_param=batch,
-        nonce_key=nonce_keys[0] if nonce_keys else None,
-        fills=tuple((k.key, k.fill) for k in keys if k.fill),
-    )
+    names = {p.name for p in out}
+    for key in sample:
+        if key not in names:
+            ctx.bad(
+                f"sample.params.{key}", f"unknown parameter (expected one of: {', '.join(sorted(names)) or 'none'})"
+            )
+    return tuple(out)
+
+
+def _check_key_order(ctx: _Ctx, path: str, shape: Any, value: Any) -> None:
+    """The sample action's keys must follow the spec's order (a reordered spec fails here)."""
+    if shape is None:
+        return
+    kind = shape[0]
+    if kind == "rec" and isinstance(value, dict):
+        expected: list[str] = []
+        subs: dict[str, Any] = {}
+        for key, sub in shape[1]:
+            if key == "*":
+                for tag, tsub in sub[1]:
+                    if tag in value:
+                        expected.append(tag)
+                        subs[tag] = tsub
+            elif key in value:
+                expected.append(key)
+                subs[key] = sub
+        got = [k for k in value if k in subs]
+        if got != expected:
+            ctx.bad(path, f"keys out of spec order: got {got}, expected {expected}")
+        for key, sub in subs.items():
+            _check_key_order(ctx, f"{path}.{key}", sub, value[key])
+    elif kind == "list" and isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_key_order(ctx, f"{path}[{i}]", shape[1], item)
+    elif kind == "one" and isinstance(value, dict) and len(value) == 1:
+        tag = next(iter(value))
+        for vtag, sub in shape[1]:
+            if vtag == tag:
+                _check_key_order(ctx, f"{path}.{tag}", sub, value[tag])
 
 
 def load_spec(root: str | Path) -> Spec:
@@ -629,6 +640,18 @@ def load_spec(root: str | Path) -> Spec:
     pending_samples: list[tuple[_Ctx, str, TypeExpr, Any]] = []
     union_checks: list[tuple[_Ctx, str, TypeDef]] = []
     recoveries: list[tuple[_Ctx, str]] = []
+    request_types: dict[str, RType] = {}
+    ctx_by_file: dict[str, _Ctx] = {}
+    actions: list[tuple[_Ctx, Endpoint, dict[str, Any]]] = []
+
+    def add_requests(ctx: _Ctx, raw: Any) -> None:
+        for rt in parse_request_types(ctx.bad, raw, "requests", ctx.file):
+            if rt.name in request_types:
+                ctx.bad(
+                    f"requests.{rt.name}", f"duplicate request type name (already in {request_types[rt.name].file})"
+                )
+                continue
+            request_types[rt.name] = rt
 
     def add_types(ctx: _Ctx, raw: dict[str, Any], prefix: str) -> None:
         for td in _build_types(ctx, raw, prefix):
@@ -653,10 +676,15 @@ def load_spec(root: str | Path) -> Spec:
         rel = str(path)
         ctx = _Ctx(rel, f"{root.name}/{path.relative_to(root).as_posix()}")
         contexts.append(ctx)
+        ctx_by_file[rel] = ctx
         data = _read(path, rel, issues)
         if data is _BROKEN or not _TYPES_FILE(ctx, "", data):
             continue
-        add_types(ctx, data["types"], "types")
+        if "types" not in data and "requests" not in data:
+            ctx.bad("", "expected 'types' and/or 'requests'")
+        add_types(ctx, data.get("types", {}), "types")
+        if "requests" in data:
+            add_requests(ctx, data["requests"])
 
     for folder in CONTEXT_DIRS:
         d = root / folder
@@ -669,6 +697,7 @@ def load_spec(root: str | Path) -> Spec:
                 continue
             ctx = _Ctx(rel, f"{root.name}/{path.relative_to(root).as_posix()}")
             contexts.append(ctx)
+            ctx_by_file[rel] = ctx
             data = _read(path, rel, issues)
             if data is _BROKEN:
                 continue
@@ -689,7 +718,16 @@ def load_spec(root: str | Path) -> Spec:
             if "types" in data:
                 add_types(ctx, data["types"], "types")
             sample = data["sample"]
-            params = _build_params(ctx, data.get("params", []), sample.get("params"))
+            action = None
+            if context == "exchange":
+                if "requests" in data:
+                    add_requests(ctx, data["requests"])
+                action = parse_action(ctx.bad, data, data["wire"], name)
+                if action is None:
+                    continue
+                params = _exchange_params(ctx, action, sample.get("params"))
+            else:
+                params = _build_params(ctx, data.get("params", []), sample.get("params"))
             if context == "channel":
                 message = parse_type(data["message"])
                 pending_types.append((ctx, "message", message))
@@ -736,7 +774,6 @@ def load_spec(root: str | Path) -> Spec:
             pending_types.append((ctx, "response", response))
             if "response" in sample:
                 pending_samples.append((ctx, "sample.response", response, sample["response"]))
-            action = _build_action(ctx, data, params) if context == "exchange" else None
             cache = data.get("cache")
             endpoints.append(
                 Endpoint(
@@ -764,6 +801,8 @@ def load_spec(root: str | Path) -> Spec:
                     action=action,
                 )
             )
+            if action is not None:
+                actions.append((ctx, endpoints[-1], sample))
 
     info_wires = {e.wire for e in endpoints if e.context == "info"}
     for ctx, recovery in recoveries:
@@ -782,6 +821,22 @@ def load_spec(root: str | Path) -> Spec:
             ctx.bad(where, problem)
     for ctx, where, td in union_checks:
         _check_union(ctx, where, td, by_name)
+    requests = Requests(request_types)
+
+    def bad_for(file: str) -> Any:
+        return ctx_by_file[file].bad
+
+    check_requests(bad_for, requests)
+    if not any(c.issues for c in contexts):
+        from hyperliquid_client.codegen.reqgen import ReqGen
+
+        gen = ReqGen(requests)
+        for ctx, endpoint, sample in actions:
+            assert endpoint.action is not None
+            check_action(ctx.bad, requests, endpoint.action)
+            if not ctx.issues:
+                shape = gen.record_shape((*endpoint.action.fields,))
+                _check_key_order(ctx, "sample.action", ("rec", (("type", None), *shape[1])), sample["action"])
     for ctx in contexts:
         issues.extend(ctx.issues)
     if issues:
@@ -790,6 +845,7 @@ def load_spec(root: str | Path) -> Spec:
         endpoints=tuple(sorted(endpoints, key=lambda e: (e.context, e.name))),
         channels=tuple(sorted(channels, key=lambda c: c.name)),
         types=tuple(sorted(type_defs, key=lambda t: t.name)),
+        requests=requests,
     )
 
 

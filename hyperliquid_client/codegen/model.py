@@ -10,9 +10,10 @@ from typing import Any
 
 import attrs
 
+from hyperliquid_client.codegen.requests import RequestAction, Requests
 from hyperliquid_client.codegen.typeexpr import TypeExpr
 
-__all__ = ["Action", "ActionKey", "Channel", "Endpoint", "Field", "Param", "Spec", "TypeDef"]
+__all__ = ["Channel", "Endpoint", "Field", "Param", "Spec", "TypeDef"]
 
 #: Parameter types and their Python annotations.
 PARAM_PY = {
@@ -114,33 +115,6 @@ class TypeDef:
 
 
 @attrs.frozen
-class ActionKey:
-    """One key of an exchange action's wire map, in msgpack order."""
-
-    key: str
-    const: Any = None
-    param: str | None = None
-    omit_if_none: bool = False
-    has_const: bool = False
-    fill: str | None = None
-    merge: bool = False
-
-
-@attrs.frozen
-class Action:
-    """Signing details of an exchange action."""
-
-    signing: str
-    vault: bool
-    keys: tuple[ActionKey, ...]
-    primary_type: str | None
-    eip712_fields: tuple[tuple[str, str], ...]
-    batch_param: str | None
-    nonce_key: str | None = None
-    fills: tuple[tuple[str, str], ...] = ()
-
-
-@attrs.frozen
 class Endpoint:
     """An info, exchange, explorer or stats endpoint."""
 
@@ -161,7 +135,7 @@ class Endpoint:
     sample_response: Any
     has_sample_response: bool
     storage: str | None
-    action: Action | None = None
+    action: RequestAction | None = None
     max_response_bytes: int | None = None
     max_items: int | None = None
 
@@ -227,6 +201,7 @@ class Spec:
     endpoints: tuple[Endpoint, ...]
     channels: tuple[Channel, ...]
     types: tuple[TypeDef, ...]
+    requests: Requests = attrs.Factory(lambda: Requests({}))
 
     def by_context(self, context: str) -> tuple[Endpoint, ...]:
         """Endpoints of one context, sorted by name."""

@@ -8,6 +8,7 @@ files.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,7 @@ import attrs
 import jinja2
 
 from hyperliquid_client.codegen.model import Channel, Endpoint, Param, Spec, TypeDef
+from hyperliquid_client.codegen.reqgen import ReqGen
 from hyperliquid_client.codegen.typeexpr import TypeExpr
 from hyperliquid_client.runtime.validate import PARAM_TYPES
 
@@ -287,34 +289,28 @@ def _api_views(spec: Spec, context: str, conv: _Converters, types: dict[str, Typ
     return out
 
 
-def _action_views(spec: Spec) -> list[dict[str, Any]]:
+def _action_views(spec: Spec, gen: ReqGen) -> list[dict[str, Any]]:
+    """Wire-level method views, one per exchange action."""
     out = []
     for e in spec.by_context("exchange"):
         assert e.action is not None
-        params = {p.name: p for p in e.params}
-        lines = []
-        for k in e.action.keys:
-            target = f'action["{k.key}"]'
-            if k.has_const:
-                lines.append(f"{target} = {_lit(k.const)}")
-            elif k.fill:
-                lines.append(f"{target} = None  # {k.fill}: filled in when signing")
-            else:
-                p = params[k.param or ""]
-                if k.merge:
-                    lines.append(f'action.update(_v.variant("{p.name}", {p.name}))')
-                elif p.required:
-                    lines.append(f"{target} = {_validate_expr(p)}")
-                elif k.omit_if_none:
-                    lines.append(f"if {p.name} is not None:\n    {target} = {_validate_expr(p)}")
-                else:
-                    lines.append(f"{target} = None if {p.name} is None else {_validate_expr(p)}")
-        args, kwargs = _sample_call(e.params)
+        params = []
+        for f in e.action.params:
+            params.append(
+                {
+                    "name": f.name,
+                    "annotation": gen.field_ann(f, "w"),
+                    "required": f.required,
+                    "default": gen.default(f) or "None",
+                    "doc": _doc(f.doc),
+                }
+            )
         options = ["wallet"]
+        if e.action.vault:
+            options.append("vault_address")
         if e.action.signing in ("l1", "multi_sig"):
-            if e.action.vault:
-                options.append("vault_address")
             options.append("expires_after")
+        args, kwargs = _sample_call(e.params)
         out.append(
             {
                 "name": e.name,
@@ -325,18 +321,20 @@ def _action_views(spec: Spec) -> list[dict[str, Any]]:
                 "doc": _doc(e.doc),
                 "weight": e.weight,
                 "signing": e.action.signing,
-                "vault": e.action.vault,
-                "params": _param_views(e.params),
-                "required": _param_views(e.required_params),
-                "optional": _param_views(e.optional_params),
-                "lines": lines,
+                "params": params,
+                "required": [p for p in params if p["required"]],
+                "optional": [p for p in params if not p["required"]],
                 "options": options,
+                "send_opts": ", ".join(f"{o}={o}" for o in [*options, "timeout"]),
                 "sample_args": _lit(args),
                 "sample_kwargs": _lit(kwargs),
                 "expected_action": _lit(e.sample_response),
-                "expected_keys": _lit(list(e.sample_response or {})),
-                "signature_names": ["self", *[p.name for p in e.required_params], *[p.name for p in e.optional_params]],
-                "has_required_check": bool(e.required_params) and e.required_params[0].type != "any",
+                "signature_names": [
+                    "self",
+                    *[p["name"] for p in params if p["required"]],
+                    *[p["name"] for p in params if not p["required"]],
+                ],
+                "has_required_check": any(p["required"] for p in params),
                 "file": e.file,
             }
         )
@@ -350,6 +348,35 @@ def _inflated(t: TypeExpr, value: Any) -> Any:
     from hyperliquid_client.runtime.struct import to_deflated
 
     return to_deflated(value, lambda x: x)
+
+
+def _method_views(spec: Spec, gen: ReqGen) -> list[dict[str, Any]]:
+    """High-level method views (every method of every action, sorted by name)."""
+    out = []
+    for e in spec.by_context("exchange"):
+        assert e.action is not None
+        for m in e.action.methods:
+            if not m.runtime:
+                out.append(gen.method_view(e, e.action, m))
+    return sorted(out, key=lambda v: str(v["name"]).lstrip("_"))
+
+
+def _request_views(spec: Spec, gen: ReqGen) -> dict[str, Any]:
+    req = spec.requests
+    types = [req.types[n] for n in sorted(req.types)]
+    enums = [{"name": t.name, "doc": _doc(t.doc), "choices": t.values} for t in types if t.kind == "enum"]
+    records = [t for t in types if t.kind == "record"]
+    oneofs = [t for t in types if t.kind == "oneof"]
+    builders = [gen.action_source(e.wire, e.name, e.action) for e in spec.by_context("exchange") if e.action]
+    exports = sorted([t.name for t in types] + [t.name + "Wire" for t in oneofs])
+    return {
+        "enums": enums,
+        "classes": [gen.class_source(t) for t in records],
+        "aliases": [gen.oneof_alias(t) for t in oneofs],
+        "converters": [gen.record_source(t) for t in records] + [gen.oneof_source(t) for t in oneofs],
+        "builders": builders,
+        "exports": exports,
+    }
 
 
 def _channel_views(spec: Spec, conv: _Converters, types: dict[str, TypeDef]) -> list[dict[str, Any]]:
@@ -387,7 +414,13 @@ def _channel_views(spec: Spec, conv: _Converters, types: dict[str, TypeDef]) -> 
     return out
 
 
-def _registry_views(spec: Spec, conv: _Converters) -> dict[str, Any]:
+def _shape(gen: ReqGen, e: Endpoint) -> Any:
+    if e.action is None:
+        return None
+    return ("rec", (("type", None), *gen.record_shape(e.action.fields)[1]))
+
+
+def _registry_views(spec: Spec, conv: _Converters, gen: ReqGen) -> dict[str, Any]:
     def params(ps: tuple[Param, ...]) -> str:
         items = [
             f"ParamSpec(name={p.name!r}, wire={p.wire!r}, type={p.type!r}, required={p.required!r}, "
@@ -411,7 +444,9 @@ def _registry_views(spec: Spec, conv: _Converters) -> dict[str, Any]:
                     f"primary_type={(e.action.primary_type if e.action else None)!r}, "
                     f"eip712_fields={(e.action.eip712_fields if e.action else ())!r}, "
                     f"nonce_key={(e.action.nonce_key if e.action else None)!r}, "
-                    f"batch_param={(e.action.batch_param if e.action else None)!r}"
+                    f"batch_param={(e.action.batch_param if e.action else None)!r}, "
+                    f"vault_default={(e.action.vault_default if e.action else False)!r}, "
+                    f"action_shape={_shape(gen, e)!r}"
                     + (f", max_response_bytes={e.max_response_bytes!r}" if e.max_response_bytes else "")
                     + (f", parse={conv.name(e.response)}" if e.action else "")
                     + (f", max_items={e.max_items!r}" if e.max_items is not None else "")
@@ -443,6 +478,12 @@ def _registry_views(spec: Spec, conv: _Converters) -> dict[str, Any]:
     }
 
 
+def _metadata_samples(spec: Spec) -> dict[str, str]:
+    """The ``meta`` and ``spotMeta`` sample answers: the market metadata of generated high-level tests."""
+    found = {e.wire: e.sample_response for e in spec.by_context("info") if e.wire in ("meta", "spotMeta")}
+    return {"meta": _lit(found.get("meta")), "spot_meta": _lit(found.get("spotMeta"))}
+
+
 def _env() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.PackageLoader("hyperliquid_client.codegen", "templates"),
@@ -471,7 +512,8 @@ def render_files(spec: Spec) -> dict[str, str]:
     models = _model_views(spec, conv)
     apis = {ctx: _api_views(spec, ctx, conv, types) for ctx in ("info", "explorer", "stats")}
     channels = _channel_views(spec, conv, types)
-    registry = _registry_views(spec, conv)
+    gen = ReqGen(spec.requests)
+    registry = _registry_views(spec, conv, gen)  # before the composites: it names the response parsers
     composites = [
         {"name": name, "body": conv.body(t), "annotation": t.python()} for name, t in sorted(conv.composites.items())
     ]
@@ -503,16 +545,29 @@ def render_files(spec: Spec) -> dict[str, str]:
             files[f"tests/test_{ctx}.py"] = env.get_template("test_api.py.j2").render(
                 header=HEADER, context=ctx, cls=_API_CLASSES[ctx], endpoints=views
             )
-    actions = _action_views(spec)
-    anns = [p["annotation"] for v in actions for p in v["params"]]
+    actions = _action_views(spec, gen)
+    methods = _method_views(spec, gen)
+    requests = _request_views(spec, gen)
+    files["requests.py"] = env.get_template("requests.py.j2").render(header=HEADER, **requests)
+    annotations = [p.annotation for m in methods for p in m["positional"] + m["keyword"]]
+    used = " ".join(
+        [str(v["send"]) for v in methods] + annotations + [p["annotation"] for a in actions for p in a["params"]]
+    )
+    names = (
+        set(requests["exports"])
+        | {f"_hb_{e.name}" for e in spec.by_context("exchange")}
+        | {f"_wb_{e.name}" for e in spec.by_context("exchange")}
+    )
+    request_imports = sorted(
+        {n for n in names if re.search(rf"\b{re.escape(n)}\b", used)} | {f"_wb_{a['name']}" for a in actions}
+    )
     files["exchange.py"] = env.get_template("exchange.py.j2").render(
-        header=HEADER,
-        actions=actions,
-        needs_decimal=any("Decimal" in a for a in anns),
-        needs_sequence=any("Sequence[" in a for a in anns),
+        header=HEADER, actions=actions, methods=methods, request_imports=request_imports
     )
     if actions:
-        files["tests/test_exchange.py"] = env.get_template("test_exchange.py.j2").render(header=HEADER, actions=actions)
+        files["tests/test_exchange.py"] = env.get_template("test_exchange.py.j2").render(
+            header=HEADER, actions=actions, methods=methods, metadata=_metadata_samples(spec)
+        )
     anns = [v["returns"] for v in channels] + [p["annotation"] for v in channels for p in v["params"]]
     files["streams.py"] = env.get_template("streams.py.j2").render(
         header=HEADER,

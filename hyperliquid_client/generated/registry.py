@@ -24,7 +24,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         context="exchange",
         wire="activateOutcomeDeployer",
         name="activate_outcome_deployer",
-        summary="Activate the account as an outcome deployer.",
+        summary="Activate the account as an outcome (HIP-4) deployer on a venue, or deactivate it.",
         weight=1,
         timeout=None,
         retry=False,
@@ -33,14 +33,14 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ParamSpec(
                 name="variant",
                 wire="variant",
-                type="any",
+                type="OutcomeDeployerActivation",
                 required=True,
                 default=None,
-                doc="The activation payload as a one-key mapping.",
+                doc='An OutcomeDeployerActivate (claims a venue) or ``"deactivate"``.',
             ),
         ),
         response="DefaultResponse",
-        doc="Shape from the TypeScript SDK schema.",
+        doc='Shape of the official HIP-4 deployer docs: {"activate": {"venueName": ...}} or {"deactivate": null} (the exchange no longer parses the older {"isDeactivate": bool}).',
         signing="l1",
         vault=False,
         storage=None,
@@ -49,20 +49,25 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=(
+            "rec",
+            (("type", None), ("*", ("one", (("activate", ("rec", (("venueName", None),))), ("deactivate", None))))),
+        ),
         parse=_s_DefaultResponse,
     ),
     "exchange.agentEnableDexAbstraction": EndpointSpec(
         context="exchange",
         wire="agentEnableDexAbstraction",
         name="agent_enable_dex_abstraction",
-        summary="Enable dex abstraction for the account (signed by an agent).",
+        summary="Enable dex abstraction for the account (signed by an agent; deprecated, prefer agentSetAbstraction).",
         weight=1,
         timeout=None,
         retry=False,
         cache_ttl=None,
         params=(),
         response="DefaultResponse",
-        doc="",
+        doc="The official docs list no vaultAddress (nor does the TypeScript SDK); the official Python SDK hashes its vault: an explicit vault_address (a sub-account) is accepted, the client's default vault is not applied.",
         signing="l1",
         vault=True,
         storage=None,
@@ -71,20 +76,27 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=("rec", (("type", None),)),
         parse=_s_DefaultResponse,
     ),
     "exchange.agentSendAsset": EndpointSpec(
         context="exchange",
         wire="agentSendAsset",
         name="agent_send_asset",
-        summary="Move an asset between dexes or accounts (signed by an agent).",
+        summary="Move an asset between dexes or accounts, signed by an agent (the destination must be the source account).",
         weight=1,
         timeout=None,
         retry=False,
         cache_ttl=None,
         params=(
             ParamSpec(
-                name="destination", wire="destination", type="address", required=True, default=None, doc="Recipient."
+                name="destination",
+                wire="destination",
+                type="address",
+                required=True,
+                default=None,
+                doc="Recipient (must be the source account).",
             ),
             ParamSpec(
                 name="source_dex",
@@ -92,7 +104,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 type="str",
                 required=True,
                 default=None,
-                doc="Source dex ('' = default perp dex, 'spot').",
+                doc='Source: ``""`` the default perp dex, ``"spot"`` or a builder dex.',
             ),
             ParamSpec(
                 name="destination_dex",
@@ -100,21 +112,57 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 type="str",
                 required=True,
                 default=None,
-                doc="Destination dex.",
+                doc="Destination dex (same names).",
             ),
-            ParamSpec(name="token", wire="token", type="str", required=True, default=None, doc="Token ('NAME:0x...')."),
-            ParamSpec(name="amount", wire="amount", type="amount", required=True, default=None, doc="Amount."),
+            ParamSpec(
+                name="token",
+                wire="token",
+                type="token",
+                required=True,
+                default=None,
+                doc="The token: ``NAME`` or ``NAME:0x<token id>`` (checked against spotMeta).",
+            ),
+            ParamSpec(
+                name="amount",
+                wire="amount",
+                type="token_amount(token)",
+                required=True,
+                default=None,
+                doc="Amount of the token (at most its weiDecimals decimals).",
+            ),
+            ParamSpec(
+                name="from_sub_account",
+                wire="fromSubAccount",
+                type="sub_account",
+                required=True,
+                default=None,
+                doc='Source sub-account, ``""`` for the account itself (default: the client\'s vault, else ``""``).',
+            ),
         ),
         response="DefaultResponse",
-        doc="Shape from the TypeScript SDK schema.",
+        doc='Shape from the official docs ("Agent Send Asset"); the action repeats the envelope nonce.',
         signing="l1",
         vault=False,
         storage=None,
         weight_per_item=None,
         primary_type=None,
         eip712_fields=(),
-        nonce_key=None,
+        nonce_key="nonce",
         batch_param=None,
+        vault_default=False,
+        action_shape=(
+            "rec",
+            (
+                ("type", None),
+                ("destination", None),
+                ("sourceDex", None),
+                ("destinationDex", None),
+                ("token", None),
+                ("amount", None),
+                ("fromSubAccount", None),
+                ("nonce", None),
+            ),
+        ),
         parse=_s_DefaultResponse,
     ),
     "exchange.agentSetAbstraction": EndpointSpec(
@@ -130,14 +178,14 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ParamSpec(
                 name="abstraction",
                 wire="abstraction",
-                type="str",
+                type="AgentAbstraction",
                 required=True,
                 default=None,
-                doc="'u' (unified), 'p' (portfolio margin) or 'i' (disabled).",
+                doc="``u`` (unified), ``p`` (portfolio margin) or ``i`` (disabled).",
             ),
         ),
         response="DefaultResponse",
-        doc="",
+        doc="The official docs list no vaultAddress (nor does the TypeScript SDK); the official Python SDK hashes its vault: an explicit vault_address (a sub-account) is accepted, the client's default vault is not applied.",
         signing="l1",
         vault=True,
         storage=None,
@@ -146,6 +194,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=("rec", (("type", None), ("abstraction", None))),
         parse=_s_DefaultResponse,
     ),
     "exchange.approveAgent": EndpointSpec(
@@ -167,12 +217,12 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 doc="Agent address.",
             ),
             ParamSpec(
-                name="agent_name",
+                name="name",
                 wire="agentName",
                 type="str",
                 required=False,
                 default=None,
-                doc="Agent name ('' for the unnamed agent; 'name valid_until <ms>' sets an expiry).",
+                doc="Agent name (omitted: the unnamed agent; ``'name valid_until <ms>'`` sets an expiry).",
             ),
         ),
         response="DefaultResponse",
@@ -190,6 +240,18 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         ),
         nonce_key="nonce",
         batch_param=None,
+        vault_default=False,
+        action_shape=(
+            "rec",
+            (
+                ("type", None),
+                ("signatureChainId", None),
+                ("hyperliquidChain", None),
+                ("agentAddress", None),
+                ("agentName", None),
+                ("nonce", None),
+            ),
+        ),
         parse=_s_DefaultResponse,
     ),
     "exchange.approveBuilderFee": EndpointSpec(
@@ -205,10 +267,10 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ParamSpec(
                 name="max_fee_rate",
                 wire="maxFeeRate",
-                type="str",
+                type="fee_rate",
                 required=True,
                 default=None,
-                doc="Maximum fee rate, e.g. '0.001%'.",
+                doc="Maximum fee rate as a percent string, e.g. ``'0.001%'``.",
             ),
             ParamSpec(
                 name="builder", wire="builder", type="address_text", required=True, default=None, doc="Builder address."
@@ -229,29 +291,44 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         ),
         nonce_key="nonce",
         batch_param=None,
+        vault_default=False,
+        action_shape=(
+            "rec",
+            (
+                ("type", None),
+                ("signatureChainId", None),
+                ("hyperliquidChain", None),
+                ("maxFeeRate", None),
+                ("builder", None),
+                ("nonce", None),
+            ),
+        ),
         parse=_s_DefaultResponse,
     ),
     "exchange.authorizeAqav2Role": EndpointSpec(
         context="exchange",
         wire="authorizeAqav2Role",
         name="authorize_aqav2_role",
-        summary="Authorize an AQA v2 role.",
+        summary="Authorize an AQAv2 role for an aligned quote asset.",
         weight=1,
         timeout=None,
         retry=False,
         cache_ttl=None,
         params=(
             ParamSpec(
-                name="variant",
-                wire="variant",
-                type="any",
+                name="token", wire="token", type="uint", required=True, default=None, doc="Token index (0 is USDC)."
+            ),
+            ParamSpec(
+                name="role",
+                wire="role",
+                type="Aqav2Role",
                 required=True,
                 default=None,
-                doc="The authorization payload as a one-key mapping.",
+                doc="``technical`` or ``treasury``.",
             ),
         ),
         response="DefaultResponse",
-        doc="Shape from the TypeScript SDK schema.",
+        doc="A flat action (official docs).",
         signing="l1",
         vault=False,
         storage=None,
@@ -260,6 +337,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=("rec", (("type", None), ("token", None), ("role", None))),
         parse=_s_DefaultResponse,
     ),
     "exchange.batchModify": EndpointSpec(
@@ -275,10 +354,18 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ParamSpec(
                 name="modifies",
                 wire="modifies",
-                type="any",
+                type="list[ModifyRequest]",
                 required=True,
                 default=None,
-                doc="[{oid: int or cloid, order: order wire}].",
+                doc="The modifications (one status comes back per modify).",
+            ),
+            ParamSpec(
+                name="always_place",
+                wire="a",
+                type="flag",
+                required=False,
+                default=False,
+                doc="Place the new orders even when their cancel fails (sent only when true; otherwise each new order must be a non-trigger ``Alo`` or a ``Gtc`` that does not execute).",
             ),
         ),
         response="OrderResponse",
@@ -291,6 +378,60 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param="modifies",
+        vault_default=True,
+        action_shape=(
+            "rec",
+            (
+                ("type", None),
+                (
+                    "modifies",
+                    (
+                        "list",
+                        (
+                            "rec",
+                            (
+                                ("oid", None),
+                                (
+                                    "order",
+                                    (
+                                        "rec",
+                                        (
+                                            ("a", None),
+                                            ("b", None),
+                                            ("p", None),
+                                            ("s", None),
+                                            ("r", None),
+                                            (
+                                                "t",
+                                                (
+                                                    "one",
+                                                    (
+                                                        (
+                                                            "trigger",
+                                                            (
+                                                                "rec",
+                                                                (
+                                                                    ("isMarket", None),
+                                                                    ("triggerPx", None),
+                                                                    ("tpsl", None),
+                                                                ),
+                                                            ),
+                                                        ),
+                                                        ("limit", ("rec", (("tif", None),))),
+                                                    ),
+                                                ),
+                                            ),
+                                            ("c", None),
+                                        ),
+                                    ),
+                                ),
+                            ),
+                        ),
+                    ),
+                ),
+                ("a", None),
+            ),
+        ),
         parse=_s_OrderResponse,
     ),
     "exchange.borrowLend": EndpointSpec(
@@ -306,31 +447,33 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ParamSpec(
                 name="operation",
                 wire="operation",
-                type="str",
+                type="BorrowLendOperation",
                 required=True,
                 default=None,
-                doc="'supply', 'withdraw', 'borrow' or 'repay'.",
+                doc="``supply``, ``withdraw``, ``repay`` or ``borrow``.",
             ),
-            ParamSpec(name="token", wire="token", type="int", required=True, default=None, doc="Token index."),
+            ParamSpec(name="token", wire="token", type="uint", required=True, default=None, doc="Token index."),
             ParamSpec(
                 name="amount",
                 wire="amount",
-                type="amount",
+                type="decimal_text | null",
                 required=False,
                 default=None,
-                doc="Amount, or null for the whole balance.",
+                doc="Amount (None for the whole balance).",
             ),
         ),
         response="DefaultResponse",
-        doc="Shape from the TypeScript SDK schema.",
+        doc="Shape and vault from the TypeScript SDK (not in the official docs or the official SDK).",
         signing="l1",
-        vault=False,
+        vault=True,
         storage=None,
         weight_per_item=None,
         primary_type=None,
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=True,
+        action_shape=("rec", (("type", None), ("operation", None), ("token", None), ("amount", None))),
         parse=_s_DefaultResponse,
     ),
     "exchange.cDeposit": EndpointSpec(
@@ -344,7 +487,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         cache_ttl=None,
         params=(
             ParamSpec(
-                name="wei", wire="wei", type="int", required=True, default=None, doc="Amount in wei (8 decimals)."
+                name="wei", wire="wei", type="uint", required=True, default=None, doc="Amount in wei (8 decimals)."
             ),
         ),
         response="DefaultResponse",
@@ -357,6 +500,11 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(("hyperliquidChain", "string"), ("wei", "uint64"), ("nonce", "uint64")),
         nonce_key="nonce",
         batch_param=None,
+        vault_default=False,
+        action_shape=(
+            "rec",
+            (("type", None), ("signatureChainId", None), ("hyperliquidChain", None), ("wei", None), ("nonce", None)),
+        ),
         parse=_s_DefaultResponse,
     ),
     "exchange.CSignerAction": EndpointSpec(
@@ -372,10 +520,10 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ParamSpec(
                 name="variant",
                 wire="variant",
-                type="any",
+                type="CSignerVariant",
                 required=True,
                 default=None,
-                doc="{'jailSelf': None} or {'unjailSelf': None}.",
+                doc="``jailSelf`` or ``unjailSelf``.",
             ),
         ),
         response="DefaultResponse",
@@ -388,6 +536,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=("rec", (("type", None), ("*", ("one", (("jailSelf", None), ("unjailSelf", None)))))),
         parse=_s_DefaultResponse,
     ),
     "exchange.CValidatorAction": EndpointSpec(
@@ -403,10 +553,10 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ParamSpec(
                 name="variant",
                 wire="variant",
-                type="any",
+                type="CValidatorVariant",
                 required=True,
                 default=None,
-                doc="{'register': {...}}, {'changeProfile': {...}} or {'unregister': None}.",
+                doc='A ValidatorRegister, a ValidatorProfileChange or ``"unregister"``.',
             ),
         ),
         response="DefaultResponse",
@@ -419,20 +569,75 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=(
+            "rec",
+            (
+                ("type", None),
+                (
+                    "*",
+                    (
+                        "one",
+                        (
+                            (
+                                "changeProfile",
+                                (
+                                    "rec",
+                                    (
+                                        ("node_ip", ("rec", (("Ip", None),))),
+                                        ("name", None),
+                                        ("description", None),
+                                        ("unjailed", None),
+                                        ("disable_delegations", None),
+                                        ("commission_bps", None),
+                                        ("signer", None),
+                                    ),
+                                ),
+                            ),
+                            (
+                                "register",
+                                (
+                                    "rec",
+                                    (
+                                        (
+                                            "profile",
+                                            (
+                                                "rec",
+                                                (
+                                                    ("node_ip", ("rec", (("Ip", None),))),
+                                                    ("name", None),
+                                                    ("description", None),
+                                                    ("delegations_disabled", None),
+                                                    ("commission_bps", None),
+                                                    ("signer", None),
+                                                ),
+                                            ),
+                                        ),
+                                        ("unjailed", None),
+                                        ("initial_wei", None),
+                                    ),
+                                ),
+                            ),
+                            ("unregister", None),
+                        ),
+                    ),
+                ),
+            ),
+        ),
         parse=_s_DefaultResponse,
     ),
     "exchange.cWithdraw": EndpointSpec(
         context="exchange",
         wire="cWithdraw",
         name="c_withdraw",
-        summary="Move HYPE from staking back to the spot balance.",
+        summary="Move HYPE from staking back to the spot balance (through the 7-day unstaking queue).",
         weight=1,
         timeout=None,
         retry=False,
         cache_ttl=None,
         params=(
             ParamSpec(
-                name="wei", wire="wei", type="int", required=True, default=None, doc="Amount in wei (8 decimals)."
+                name="wei", wire="wei", type="uint", required=True, default=None, doc="Amount in wei (8 decimals)."
             ),
         ),
         response="DefaultResponse",
@@ -445,6 +650,11 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(("hyperliquidChain", "string"), ("wei", "uint64"), ("nonce", "uint64")),
         nonce_key="nonce",
         batch_param=None,
+        vault_default=False,
+        action_shape=(
+            "rec",
+            (("type", None), ("signatureChainId", None), ("hyperliquidChain", None), ("wei", None), ("nonce", None)),
+        ),
         parse=_s_DefaultResponse,
     ),
     "exchange.cancel": EndpointSpec(
@@ -460,10 +670,18 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ParamSpec(
                 name="cancels",
                 wire="cancels",
-                type="any",
+                type="list[CancelRequest]",
                 required=True,
                 default=None,
-                doc="[{a: asset id, o: order id}].",
+                doc="The orders to cancel (one status comes back per cancel).",
+            ),
+            ParamSpec(
+                name="fast",
+                wire="f",
+                type="flag",
+                required=False,
+                default=False,
+                doc="Fast cancel (refused for trigger orders; prioritized in a future upgrade); sent only when true.",
             ),
         ),
         response="CancelResponse",
@@ -476,6 +694,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param="cancels",
+        vault_default=True,
+        action_shape=("rec", (("type", None), ("cancels", ("list", ("rec", (("a", None), ("o", None))))), ("f", None))),
         parse=_s_CancelResponse,
     ),
     "exchange.cancelByCloid": EndpointSpec(
@@ -491,10 +711,18 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ParamSpec(
                 name="cancels",
                 wire="cancels",
-                type="any",
+                type="list[CancelByCloidRequest]",
                 required=True,
                 default=None,
-                doc="[{asset: asset id, cloid: client order id}].",
+                doc="The orders to cancel (one status comes back per cancel).",
+            ),
+            ParamSpec(
+                name="fast",
+                wire="f",
+                type="flag",
+                required=False,
+                default=False,
+                doc="Fast cancel (refused for trigger orders; prioritized in a future upgrade); sent only when true.",
             ),
         ),
         response="CancelResponse",
@@ -507,6 +735,11 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param="cancels",
+        vault_default=True,
+        action_shape=(
+            "rec",
+            (("type", None), ("cancels", ("list", ("rec", (("asset", None), ("cloid", None))))), ("f", None)),
+        ),
         parse=_s_CancelResponse,
     ),
     "exchange.claimRewards": EndpointSpec(
@@ -529,6 +762,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=("rec", (("type", None),)),
         parse=_s_DefaultResponse,
     ),
     "exchange.convertToMultiSigUser": EndpointSpec(
@@ -544,7 +779,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ParamSpec(
                 name="signers",
                 wire="signers",
-                type="str",
+                type="multi_sig_signers(authorized_users, threshold)",
                 required=True,
                 default=None,
                 doc='JSON text {"authorizedUsers": [...], "threshold": n} (Python json.dumps spacing, users sorted), or \'null\'.',
@@ -560,6 +795,17 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(("hyperliquidChain", "string"), ("signers", "string"), ("nonce", "uint64")),
         nonce_key="nonce",
         batch_param=None,
+        vault_default=False,
+        action_shape=(
+            "rec",
+            (
+                ("type", None),
+                ("signatureChainId", None),
+                ("hyperliquidChain", None),
+                ("signers", None),
+                ("nonce", None),
+            ),
+        ),
         parse=_s_DefaultResponse,
     ),
     "exchange.createSubAccount": EndpointSpec(
@@ -582,6 +828,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=("rec", (("type", None), ("name", None))),
         parse=_s_CreatedResponse,
     ),
     "exchange.createVault": EndpointSpec(
@@ -594,37 +842,46 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         retry=False,
         cache_ttl=None,
         params=(
-            ParamSpec(name="name", wire="name", type="str", required=True, default=None, doc="Vault name."),
             ParamSpec(
-                name="description", wire="description", type="str", required=True, default=None, doc="Description."
+                name="name",
+                wire="name",
+                type="str",
+                required=True,
+                default=None,
+                doc="Vault name (3 to 50 characters).",
+            ),
+            ParamSpec(
+                name="description",
+                wire="description",
+                type="str",
+                required=True,
+                default=None,
+                doc="Description (10 to 250 characters).",
             ),
             ParamSpec(
                 name="initial_usd",
                 wire="initialUsd",
-                type="int",
+                type="usd_micro",
                 required=True,
                 default=None,
-                doc="Initial deposit in USDC x 1e6.",
-            ),
-            ParamSpec(
-                name="nonce",
-                wire="nonce",
-                type="int",
-                required=True,
-                default=None,
-                doc="The action's nonce (the TypeScript SDK repeats it here).",
+                doc="Initial deposit in USDC (at least 100); sent as micro-USDC.",
             ),
         ),
         response="CreatedResponse",
-        doc="Shape from the TypeScript SDK schema.",
+        doc="Shape from the TypeScript SDK schema; its nonce key is the request nonce.",
         signing="l1",
         vault=False,
         storage=None,
         weight_per_item=None,
         primary_type=None,
         eip712_fields=(),
-        nonce_key=None,
+        nonce_key="nonce",
         batch_param=None,
+        vault_default=False,
+        action_shape=(
+            "rec",
+            (("type", None), ("name", None), ("description", None), ("initialUsd", None), ("nonce", None)),
+        ),
         parse=_s_CreatedResponse,
     ),
     "exchange.evmUserModify": EndpointSpec(
@@ -643,7 +900,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 type="bool",
                 required=True,
                 default=None,
-                doc="Use big blocks.",
+                doc="Use big (slow, high gas limit) blocks.",
             ),
         ),
         response="DefaultResponse",
@@ -656,6 +913,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=("rec", (("type", None), ("usingBigBlocks", None))),
         parse=_s_DefaultResponse,
     ),
     "exchange.finalizeEvmContract": EndpointSpec(
@@ -668,14 +927,14 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         retry=False,
         cache_ttl=None,
         params=(
-            ParamSpec(name="token", wire="token", type="int", required=True, default=None, doc="Token index."),
+            ParamSpec(name="token", wire="token", type="uint", required=True, default=None, doc="Token index."),
             ParamSpec(
                 name="input",
                 wire="input",
-                type="any",
+                type="FinalizeEvmInput",
                 required=True,
                 default=None,
-                doc="Finalization input (e.g. {'create': {'nonce': n}} or 'firstStorageSlot').",
+                doc="How the contract was deployed: ``{'create': {'nonce': n}}``, ``'firstStorageSlot'`` or ``'customStorageSlot'``.",
             ),
         ),
         response="DefaultResponse",
@@ -688,6 +947,25 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=(
+            "rec",
+            (
+                ("type", None),
+                ("token", None),
+                (
+                    "input",
+                    (
+                        "one",
+                        (
+                            ("create", ("rec", (("nonce", None),))),
+                            ("firstStorageSlot", None),
+                            ("customStorageSlot", None),
+                        ),
+                    ),
+                ),
+            ),
+        ),
         parse=_s_DefaultResponse,
     ),
     "exchange.gossipPriorityBid": EndpointSpec(
@@ -700,12 +978,33 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         retry=False,
         cache_ttl=None,
         params=(
-            ParamSpec(name="slot_id", wire="slotId", type="int", required=True, default=None, doc="Slot id."),
-            ParamSpec(name="ip", wire="ip", type="str", required=True, default=None, doc="IP address."),
-            ParamSpec(name="max_gas", wire="maxGas", type="int", required=True, default=None, doc="Maximum gas."),
+            ParamSpec(
+                name="slot_id",
+                wire="slotId",
+                type="uint",
+                required=True,
+                default=None,
+                doc="Auction slot (0 or 1; lower slots are prioritized).",
+            ),
+            ParamSpec(
+                name="ip",
+                wire="ip",
+                type="str",
+                required=True,
+                default=None,
+                doc="The IP address (IPv4 or IPv6) to prioritize.",
+            ),
+            ParamSpec(
+                name="max_gas",
+                wire="maxGas",
+                type="uint",
+                required=True,
+                default=None,
+                doc="Maximum gas in wei (1 HYPE = 10^8 wei), charged from the spot balance.",
+            ),
         ),
         response="DefaultResponse",
-        doc="",
+        doc="Not in the official docs; the official Python SDK hashes its vault, the TypeScript SDK none: an explicit vault_address is accepted, the client's default vault is not applied.",
         signing="l1",
         vault=True,
         storage=None,
@@ -714,29 +1013,37 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=("rec", (("type", None), ("slotId", None), ("ip", None), ("maxGas", None))),
         parse=_s_DefaultResponse,
     ),
     "exchange.hip3LiquidatorTransfer": EndpointSpec(
         context="exchange",
         wire="hip3LiquidatorTransfer",
         name="hip3_liquidator_transfer",
-        summary="Move funds to or from a HIP-3 liquidator account.",
+        summary="Deposit into or withdraw from a HIP-3 dex's backstop liquidator.",
         weight=1,
         timeout=None,
         retry=False,
         cache_ttl=None,
         params=(
             ParamSpec(
-                name="variant",
-                wire="variant",
-                type="any",
+                name="dex", wire="dex", type="str", required=True, default=None, doc="The builder dex (e.g. ``xyz``)."
+            ),
+            ParamSpec(
+                name="amount",
+                wire="ntl",
+                type="usd_micro",
                 required=True,
                 default=None,
-                doc="The transfer payload as a one-key mapping.",
+                doc="Amount of the quote token (a multiple of 1000); sent in 1e-6 units.",
+            ),
+            ParamSpec(
+                name="is_deposit", wire="isDeposit", type="bool", required=True, default=None, doc="True deposits."
             ),
         ),
         response="DefaultResponse",
-        doc="Shape from the TypeScript SDK schema.",
+        doc="A flat action (official docs); only the principal is withdrawable.",
         signing="l1",
         vault=False,
         storage=None,
@@ -745,6 +1052,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=("rec", (("type", None), ("dex", None), ("ntl", None), ("isDeposit", None))),
         parse=_s_DefaultResponse,
     ),
     "exchange.linkStakingUser": EndpointSpec(
@@ -784,13 +1093,25 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         ),
         nonce_key="nonce",
         batch_param=None,
+        vault_default=False,
+        action_shape=(
+            "rec",
+            (
+                ("type", None),
+                ("signatureChainId", None),
+                ("hyperliquidChain", None),
+                ("user", None),
+                ("isFinalize", None),
+                ("nonce", None),
+            ),
+        ),
         parse=_s_DefaultResponse,
     ),
     "exchange.modify": EndpointSpec(
         context="exchange",
         wire="modify",
         name="modify",
-        summary="Modify one resting order.",
+        summary="Modify one resting order with the ``modify`` action (its answer carries no order status; ``modify()`` sends a ``batchModify`` instead).",
         weight=1,
         timeout=None,
         retry=False,
@@ -804,7 +1125,17 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 default=None,
                 doc="Order id or client order id of the order to modify.",
             ),
-            ParamSpec(name="order", wire="order", type="any", required=True, default=None, doc="The new order wire."),
+            ParamSpec(
+                name="order", wire="order", type="OrderRequest", required=True, default=None, doc="The new order."
+            ),
+            ParamSpec(
+                name="always_place",
+                wire="a",
+                type="flag",
+                required=False,
+                default=False,
+                doc="Place the new order even when the cancel fails (sent only when true).",
+            ),
         ),
         response="DefaultResponse",
         doc="",
@@ -816,6 +1147,39 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=True,
+        action_shape=(
+            "rec",
+            (
+                ("type", None),
+                ("oid", None),
+                (
+                    "order",
+                    (
+                        "rec",
+                        (
+                            ("a", None),
+                            ("b", None),
+                            ("p", None),
+                            ("s", None),
+                            ("r", None),
+                            (
+                                "t",
+                                (
+                                    "one",
+                                    (
+                                        ("trigger", ("rec", (("isMarket", None), ("triggerPx", None), ("tpsl", None)))),
+                                        ("limit", ("rec", (("tif", None),))),
+                                    ),
+                                ),
+                            ),
+                            ("c", None),
+                        ),
+                    ),
+                ),
+                ("a", None),
+            ),
+        ),
         parse=_s_DefaultResponse,
     ),
     "exchange.multiSig": EndpointSpec(
@@ -839,22 +1203,22 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ParamSpec(
                 name="signatures",
                 wire="signatures",
-                type="any",
+                type="list[InnerSignature]",
                 required=True,
                 default=None,
-                doc="Inner signatures [{r, s, v}], in signer order (minimal hex).",
+                doc="Inner signatures in signer order (minimal hex).",
             ),
             ParamSpec(
                 name="payload",
                 wire="payload",
-                type="any",
+                type="MultiSigPayload",
                 required=True,
                 default=None,
-                doc="{multiSigUser, outerSigner, action} (addresses lowercase).",
+                doc="The multi-sig user, the outer signer and the inner action.",
             ),
         ),
         response="ExchangeResponse",
-        doc="Build it with hyperliquid_client.runtime.exchange.multi_sig helpers; the outer signer signs SendMultiSig over the hash of this action without its type.",
+        doc="The outer signer signs SendMultiSig over the hash of this action without its type; ``client.exchange.multi_sig`` assembles it (inner signatures, nonce, payload).",
         signing="multi_sig",
         vault=True,
         storage=None,
@@ -863,6 +1227,16 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=True,
+        action_shape=(
+            "rec",
+            (
+                ("type", None),
+                ("signatureChainId", None),
+                ("signatures", ("list", ("rec", (("r", None), ("s", None), ("v", None))))),
+                ("payload", ("rec", (("multiSigUser", None), ("outerSigner", None), ("action", None)))),
+            ),
+        ),
         parse=_s_ExchangeResponse,
     ),
     "exchange.noop": EndpointSpec(
@@ -876,7 +1250,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         cache_ttl=None,
         params=(),
         response="DefaultResponse",
-        doc="",
+        doc="The official docs list no vaultAddress for noop (the TypeScript SDK neither); the official Python SDK hashes its vault: an explicit vault_address is accepted, the client's default vault is not applied.",
         signing="l1",
         vault=True,
         storage=None,
@@ -885,13 +1259,15 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=("rec", (("type", None),)),
         parse=_s_DefaultResponse,
     ),
     "exchange.order": EndpointSpec(
         context="exchange",
         wire="order",
         name="order",
-        summary="Place one or more orders (limit, trigger, reduce-only, with optional client ids and builder fee).",
+        summary="Place orders (limit or trigger, reduce-only, with optional client order ids and builder fee).",
         weight=1,
         timeout=None,
         retry=False,
@@ -900,26 +1276,26 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ParamSpec(
                 name="orders",
                 wire="orders",
-                type="any",
+                type="list[OrderRequest]",
                 required=True,
                 default=None,
-                doc="Order wires: [{a, b, p, s, r, t, c?}] (build them with hyperliquid_client.runtime.exchange helpers).",
+                doc="The orders (one status comes back per order).",
             ),
             ParamSpec(
                 name="grouping",
                 wire="grouping",
-                type="any",
+                type="Grouping",
                 required=False,
                 default="na",
-                doc="'na', 'normalTpsl', 'positionTpsl' or {'p': n}.",
+                doc="Order grouping: ``na``, ``normalTpsl``, ``positionTpsl`` or ``{'p': n}``.",
             ),
             ParamSpec(
                 name="builder",
                 wire="builder",
-                type="any",
+                type="BuilderFee",
                 required=False,
                 default=None,
-                doc="Builder fee {'b': address, 'f': tenths of a basis point}; never added unless given.",
+                doc="Builder fee ``{'b': address, 'f': tenths of a basis point}``; never added unless given.",
             ),
         ),
         response="OrderResponse",
@@ -932,29 +1308,76 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param="orders",
+        vault_default=True,
+        action_shape=(
+            "rec",
+            (
+                ("type", None),
+                (
+                    "orders",
+                    (
+                        "list",
+                        (
+                            "rec",
+                            (
+                                ("a", None),
+                                ("b", None),
+                                ("p", None),
+                                ("s", None),
+                                ("r", None),
+                                (
+                                    "t",
+                                    (
+                                        "one",
+                                        (
+                                            (
+                                                "trigger",
+                                                ("rec", (("isMarket", None), ("triggerPx", None), ("tpsl", None))),
+                                            ),
+                                            ("limit", ("rec", (("tif", None),))),
+                                        ),
+                                    ),
+                                ),
+                                ("c", None),
+                            ),
+                        ),
+                    ),
+                ),
+                ("grouping", ("one", (("na", None), ("normalTpsl", None), ("positionTpsl", None), ("p", None)))),
+                ("builder", ("rec", (("b", None), ("f", None)))),
+            ),
+        ),
         parse=_s_OrderResponse,
     ),
     "exchange.outcomeDeploy": EndpointSpec(
         context="exchange",
         wire="outcomeDeploy",
         name="outcome_deploy",
-        summary="An outcome-market deployment step (HIP-4): one variant per call.",
+        summary="An outcome-market (HIP-4) deployment or settlement step on a venue: one operation per call.",
         weight=1,
         timeout=None,
         retry=False,
         cache_ttl=None,
         params=(
             ParamSpec(
-                name="variant",
-                wire="variant",
-                type="any",
+                name="venue",
+                wire="venue",
+                type="str",
                 required=True,
                 default=None,
-                doc="The operation with its payload, e.g. {'registerOutcome': {...}}.",
+                doc="The deployer's venue (a sub-deployer passes the venue it acts for).",
+            ),
+            ParamSpec(
+                name="operation",
+                wire="operation",
+                type="OutcomeOperation",
+                required=True,
+                default=None,
+                doc="The operation.",
             ),
         ),
         response="DefaultResponse",
-        doc="Shape from the TypeScript SDK schema.",
+        doc="Shape of the official HIP-4 deployer docs and public clients ({type, venue, operation}); keyword lists are sent sorted by key.",
         signing="l1",
         vault=False,
         storage=None,
@@ -963,6 +1386,101 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=(
+            "rec",
+            (
+                ("type", None),
+                ("venue", None),
+                (
+                    "operation",
+                    (
+                        "one",
+                        (
+                            (
+                                "registerStandaloneOutcomeFromTemplate",
+                                ("rec", (("id", None), ("keywordToValue", None), ("deployerFeeScale", None))),
+                            ),
+                            (
+                                "registerQuestionFromTemplate",
+                                (
+                                    "rec",
+                                    (
+                                        (
+                                            "questionTemplateInstance",
+                                            (
+                                                "rec",
+                                                (("id", None), ("keywordToValue", None), ("deployerFeeScale", None)),
+                                            ),
+                                        ),
+                                        (
+                                            "namedOutcomeTemplateInstances",
+                                            ("list", ("rec", (("id", None), ("keywordToValue", None)))),
+                                        ),
+                                    ),
+                                ),
+                            ),
+                            (
+                                "registerAndAssociateNamedOutcomeFromTemplate",
+                                (
+                                    "rec",
+                                    (
+                                        ("question", None),
+                                        (
+                                            "namedOutcomeTemplateInstance",
+                                            ("rec", (("id", None), ("keywordToValue", None))),
+                                        ),
+                                    ),
+                                ),
+                            ),
+                            (
+                                "settleOutcome",
+                                (
+                                    "rec",
+                                    (
+                                        ("outcome", None),
+                                        ("settleFraction", None),
+                                        ("details", None),
+                                        ("nameAndDescription", None),
+                                        ("sideNames", None),
+                                    ),
+                                ),
+                            ),
+                            (
+                                "settleQuestion2",
+                                (
+                                    "rec",
+                                    (
+                                        ("question", None),
+                                        (
+                                            "outcomeSettlements",
+                                            (
+                                                "list",
+                                                (
+                                                    "rec",
+                                                    (
+                                                        ("outcome", None),
+                                                        ("settleFraction", None),
+                                                        ("details", None),
+                                                        ("nameAndDescription", None),
+                                                        ("sideNames", None),
+                                                    ),
+                                                ),
+                                            ),
+                                        ),
+                                        ("nameAndDescription", None),
+                                    ),
+                                ),
+                            ),
+                            (
+                                "setSubDeployers",
+                                ("list", ("rec", (("variant", None), ("user", None), ("allowed", None)))),
+                            ),
+                        ),
+                    ),
+                ),
+            ),
+        ),
         parse=_s_DefaultResponse,
     ),
     "exchange.perpDeploy": EndpointSpec(
@@ -978,14 +1496,14 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ParamSpec(
                 name="variant",
                 wire="variant",
-                type="any",
+                type="PerpDeployVariant",
                 required=True,
                 default=None,
-                doc="Exactly one of registerAsset, registerAsset2, setOracle, setFundingMultipliers, haltTrading, setMarginTableIds, setFeeRecipient, setOpenInterestCaps, setSubDeployers, setDeployerFees, setFeeScale, setGrowthModes, setPerpAnnotation, disableDex ... with its payload.",
+                doc="One step: a RegisterAsset, SetOracle, ... instance or ``{'setOracle': {...}}``.",
             ),
         ),
         response="DefaultResponse",
-        doc="",
+        doc="Lists of [coin, value] pairs are sent sorted by coin (the exchange refuses unsorted lists; a mapping is accepted).",
         signing="l1",
         vault=False,
         storage=None,
@@ -994,6 +1512,157 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=(
+            "rec",
+            (
+                ("type", None),
+                (
+                    "*",
+                    (
+                        "one",
+                        (
+                            (
+                                "registerAsset",
+                                (
+                                    "rec",
+                                    (
+                                        ("maxGas", None),
+                                        (
+                                            "assetRequest",
+                                            (
+                                                "rec",
+                                                (
+                                                    ("coin", None),
+                                                    ("szDecimals", None),
+                                                    ("oraclePx", None),
+                                                    ("marginTableId", None),
+                                                    ("onlyIsolated", None),
+                                                ),
+                                            ),
+                                        ),
+                                        ("dex", None),
+                                        (
+                                            "schema",
+                                            (
+                                                "rec",
+                                                (
+                                                    ("fullName", None),
+                                                    ("collateralToken", None),
+                                                    ("oracleUpdater", None),
+                                                ),
+                                            ),
+                                        ),
+                                    ),
+                                ),
+                            ),
+                            (
+                                "registerAsset2",
+                                (
+                                    "rec",
+                                    (
+                                        ("maxGas", None),
+                                        (
+                                            "assetRequest",
+                                            (
+                                                "rec",
+                                                (
+                                                    ("coin", None),
+                                                    ("szDecimals", None),
+                                                    ("oraclePx", None),
+                                                    ("marginTableId", None),
+                                                    ("marginMode", None),
+                                                ),
+                                            ),
+                                        ),
+                                        ("dex", None),
+                                        (
+                                            "schema",
+                                            (
+                                                "rec",
+                                                (
+                                                    ("fullName", None),
+                                                    ("collateralToken", None),
+                                                    ("oracleUpdater", None),
+                                                ),
+                                            ),
+                                        ),
+                                    ),
+                                ),
+                            ),
+                            (
+                                "setOracle",
+                                (
+                                    "rec",
+                                    (("dex", None), ("oraclePxs", None), ("markPxs", None), ("externalPerpPxs", None)),
+                                ),
+                            ),
+                            ("setFundingMultipliers", None),
+                            ("setFundingInterestRates", None),
+                            ("haltTrading", ("rec", (("coin", None), ("isHalted", None)))),
+                            ("setMarginTableIds", None),
+                            (
+                                "insertMarginTable",
+                                (
+                                    "rec",
+                                    (
+                                        ("dex", None),
+                                        (
+                                            "marginTable",
+                                            (
+                                                "rec",
+                                                (
+                                                    ("description", None),
+                                                    (
+                                                        "marginTiers",
+                                                        (
+                                                            "list",
+                                                            ("rec", (("lowerBound", None), ("maxLeverage", None))),
+                                                        ),
+                                                    ),
+                                                ),
+                                            ),
+                                        ),
+                                    ),
+                                ),
+                            ),
+                            ("setFeeRecipient", ("rec", (("dex", None), ("feeRecipient", None)))),
+                            ("setOpenInterestCaps", None),
+                            (
+                                "setSubDeployers",
+                                (
+                                    "rec",
+                                    (
+                                        ("dex", None),
+                                        (
+                                            "subDeployers",
+                                            ("list", ("rec", (("variant", None), ("user", None), ("allowed", None)))),
+                                        ),
+                                    ),
+                                ),
+                            ),
+                            ("setMarginModes", None),
+                            ("setFeeScale", ("rec", (("dex", None), ("scale", None)))),
+                            ("setGrowthModes", None),
+                            (
+                                "setPerpAnnotation",
+                                (
+                                    "rec",
+                                    (
+                                        ("coin", None),
+                                        ("category", None),
+                                        ("description", None),
+                                        ("displayName", None),
+                                        ("keywords", None),
+                                    ),
+                                ),
+                            ),
+                            ("disableDex", None),
+                        ),
+                    ),
+                ),
+            ),
+        ),
         parse=_s_DefaultResponse,
     ),
     "exchange.registerReferrer": EndpointSpec(
@@ -1020,13 +1689,15 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=("rec", (("type", None), ("code", None))),
         parse=_s_DefaultResponse,
     ),
     "exchange.reserveRequestWeight": EndpointSpec(
         context="exchange",
         wire="reserveRequestWeight",
         name="reserve_request_weight",
-        summary="Buy extra request weight (paid from the perp balance).",
+        summary="Buy extra request weight (paid from the perp balance, 0.0005 USDC a request).",
         weight=1,
         timeout=None,
         retry=False,
@@ -1035,10 +1706,18 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ParamSpec(
                 name="weight",
                 wire="weight",
-                type="int",
+                type="uint",
                 required=True,
                 default=None,
                 doc="Number of requests to reserve.",
+            ),
+            ParamSpec(
+                name="destination",
+                wire="destination",
+                type="address",
+                required=False,
+                default=None,
+                doc="An existing user to reserve the weight for (omitted: the account; skipped in hashing when unset).",
             ),
         ),
         response="DefaultResponse",
@@ -1051,6 +1730,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=("rec", (("type", None), ("weight", None), ("destination", None))),
         parse=_s_DefaultResponse,
     ),
     "exchange.scheduleCancel": EndpointSpec(
@@ -1066,10 +1747,10 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ParamSpec(
                 name="time",
                 wire="time",
-                type="time",
+                type="time_ms",
                 required=False,
                 default=None,
-                doc="When to cancel (ms, at least 5 s ahead); omit to clear.",
+                doc="When to cancel (ms, at least 5 s ahead; at most 10 triggers a day); None clears the schedule (the key is then omitted).",
             ),
         ),
         response="DefaultResponse",
@@ -1082,6 +1763,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=True,
+        action_shape=("rec", (("type", None), ("time", None))),
         parse=_s_DefaultResponse,
     ),
     "exchange.sendAsset": EndpointSpec(
@@ -1108,7 +1791,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 type="str",
                 required=True,
                 default=None,
-                doc="Source dex ('' = default perp dex, 'spot').",
+                doc='Source: ``""`` the default perp dex, ``"spot"`` or a builder dex.',
             ),
             ParamSpec(
                 name="destination_dex",
@@ -1116,17 +1799,31 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 type="str",
                 required=True,
                 default=None,
-                doc="Destination dex.",
+                doc="Destination dex (same names).",
             ),
-            ParamSpec(name="token", wire="token", type="str", required=True, default=None, doc="Token ('NAME:0x...')."),
-            ParamSpec(name="amount", wire="amount", type="amount", required=True, default=None, doc="Amount."),
+            ParamSpec(
+                name="token",
+                wire="token",
+                type="token",
+                required=True,
+                default=None,
+                doc="The token: ``NAME`` or ``NAME:0x<token id>`` (checked against spotMeta).",
+            ),
+            ParamSpec(
+                name="amount",
+                wire="amount",
+                type="token_amount(token)",
+                required=True,
+                default=None,
+                doc="Amount of the token (at most its weiDecimals decimals).",
+            ),
             ParamSpec(
                 name="from_sub_account",
                 wire="fromSubAccount",
-                type="str",
+                type="sub_account",
                 required=True,
                 default=None,
-                doc="Sub-account address to send from, or ''.",
+                doc='Source sub-account, ``""`` for the account itself (default: the client\'s vault, else ``""``).',
             ),
         ),
         response="DefaultResponse",
@@ -1148,6 +1845,22 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         ),
         nonce_key="nonce",
         batch_param=None,
+        vault_default=False,
+        action_shape=(
+            "rec",
+            (
+                ("type", None),
+                ("signatureChainId", None),
+                ("hyperliquidChain", None),
+                ("destination", None),
+                ("sourceDex", None),
+                ("destinationDex", None),
+                ("token", None),
+                ("amount", None),
+                ("fromSubAccount", None),
+                ("nonce", None),
+            ),
+        ),
         parse=_s_DefaultResponse,
     ),
     "exchange.sendToEvmWithData": EndpointSpec(
@@ -1160,8 +1873,22 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         retry=False,
         cache_ttl=None,
         params=(
-            ParamSpec(name="token", wire="token", type="str", required=True, default=None, doc="Token."),
-            ParamSpec(name="amount", wire="amount", type="amount", required=True, default=None, doc="Amount."),
+            ParamSpec(
+                name="token",
+                wire="token",
+                type="token",
+                required=True,
+                default=None,
+                doc="The token: ``NAME`` or ``NAME:0x<token id>`` (checked against spotMeta).",
+            ),
+            ParamSpec(
+                name="amount",
+                wire="amount",
+                type="token_amount(token)",
+                required=True,
+                default=None,
+                doc="Amount of the token.",
+            ),
             ParamSpec(name="source_dex", wire="sourceDex", type="str", required=True, default=None, doc="Source dex."),
             ParamSpec(
                 name="destination_recipient",
@@ -1169,26 +1896,26 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 type="str",
                 required=True,
                 default=None,
-                doc="Recipient on the destination chain.",
+                doc="Recipient on the destination chain (in ``address_encoding``).",
             ),
             ParamSpec(
                 name="address_encoding",
                 wire="addressEncoding",
-                type="str",
+                type="AddressEncoding",
                 required=True,
                 default=None,
-                doc="Encoding of the recipient ('hex' or 'base58').",
+                doc="``hex`` or ``base58``.",
             ),
             ParamSpec(
                 name="destination_chain_id",
                 wire="destinationChainId",
-                type="int",
+                type="uint",
                 required=True,
                 default=None,
                 doc="Destination chain id.",
             ),
-            ParamSpec(name="gas_limit", wire="gasLimit", type="int", required=True, default=None, doc="Gas limit."),
-            ParamSpec(name="data", wire="data", type="str", required=True, default=None, doc="Call data as 0x-hex."),
+            ParamSpec(name="gas_limit", wire="gasLimit", type="uint", required=True, default=None, doc="Gas limit."),
+            ParamSpec(name="data", wire="data", type="hex", required=True, default=None, doc="Call data as 0x-hex."),
         ),
         response="DefaultResponse",
         doc="",
@@ -1211,6 +1938,24 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         ),
         nonce_key="nonce",
         batch_param=None,
+        vault_default=False,
+        action_shape=(
+            "rec",
+            (
+                ("type", None),
+                ("signatureChainId", None),
+                ("hyperliquidChain", None),
+                ("token", None),
+                ("amount", None),
+                ("sourceDex", None),
+                ("destinationRecipient", None),
+                ("addressEncoding", None),
+                ("destinationChainId", None),
+                ("gasLimit", None),
+                ("data", None),
+                ("nonce", None),
+            ),
+        ),
         parse=_s_DefaultResponse,
     ),
     "exchange.setDisplayName": EndpointSpec(
@@ -1237,6 +1982,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=("rec", (("type", None), ("displayName", None))),
         parse=_s_DefaultResponse,
     ),
     "exchange.setReferrer": EndpointSpec(
@@ -1259,6 +2006,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=("rec", (("type", None), ("code", None))),
         parse=_s_DefaultResponse,
     ),
     "exchange.spotDeploy": EndpointSpec(
@@ -1274,10 +2023,10 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ParamSpec(
                 name="variant",
                 wire="variant",
-                type="any",
+                type="SpotDeployVariant",
                 required=True,
                 default=None,
-                doc="Exactly one of registerToken2, userGenesis, genesis, registerSpot, registerHyperliquidity, setDeployerTradingFeeShare, freezeUser, enableFreezePrivilege, revokeFreezePrivilege, enableQuoteToken, ... with its payload, e.g. {'registerSpot': {'tokens': [1, 0]}}.",
+                doc="One step: a RegisterToken2, UserGenesis, Genesis, RegisterSpot, ... instance or ``{'registerSpot': {...}}``.",
             ),
         ),
         response="DefaultResponse",
@@ -1290,6 +2039,72 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=(
+            "rec",
+            (
+                ("type", None),
+                (
+                    "*",
+                    (
+                        "one",
+                        (
+                            (
+                                "registerToken2",
+                                (
+                                    "rec",
+                                    (
+                                        (
+                                            "spec",
+                                            ("rec", (("name", None), ("szDecimals", None), ("weiDecimals", None))),
+                                        ),
+                                        ("maxGas", None),
+                                        ("fullName", None),
+                                    ),
+                                ),
+                            ),
+                            (
+                                "userGenesis",
+                                (
+                                    "rec",
+                                    (
+                                        ("token", None),
+                                        ("userAndWei", None),
+                                        ("existingTokenAndWei", None),
+                                        ("blacklistUsers", None),
+                                    ),
+                                ),
+                            ),
+                            ("genesis", ("rec", (("token", None), ("maxSupply", None), ("noHyperliquidity", None)))),
+                            ("registerSpot", ("rec", (("tokens", None),))),
+                            (
+                                "registerHyperliquidity",
+                                (
+                                    "rec",
+                                    (
+                                        ("spot", None),
+                                        ("startPx", None),
+                                        ("orderSz", None),
+                                        ("nOrders", None),
+                                        ("nSeededLevels", None),
+                                    ),
+                                ),
+                            ),
+                            ("setDeployerTradingFeeShare", ("rec", (("token", None), ("share", None)))),
+                            ("freezeUser", ("rec", (("token", None), ("user", None), ("freeze", None)))),
+                            ("enableFreezePrivilege", ("rec", (("token", None),))),
+                            ("revokeFreezePrivilege", ("rec", (("token", None),))),
+                            ("enableQuoteToken", ("rec", (("token", None),))),
+                            ("disableQuoteToken", ("rec", (("token", None),))),
+                            (
+                                "requestEvmContract",
+                                ("rec", (("token", None), ("address", None), ("evmExtraWeiDecimals", None))),
+                            ),
+                        ),
+                    ),
+                ),
+            ),
+        ),
         parse=_s_DefaultResponse,
     ),
     "exchange.spotSend": EndpointSpec(
@@ -1311,9 +2126,21 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 doc="Recipient (its exact text is signed).",
             ),
             ParamSpec(
-                name="token", wire="token", type="str", required=True, default=None, doc="Token as 'NAME:0x<token id>'."
+                name="token",
+                wire="token",
+                type="token",
+                required=True,
+                default=None,
+                doc="The token: ``NAME`` or ``NAME:0x<token id>``, checked against spotMeta; sent as ``NAME:0x<token id>``.",
             ),
-            ParamSpec(name="amount", wire="amount", type="amount", required=True, default=None, doc="Amount."),
+            ParamSpec(
+                name="amount",
+                wire="amount",
+                type="token_amount(token)",
+                required=True,
+                default=None,
+                doc="Amount of the token (at most its weiDecimals decimals).",
+            ),
         ),
         response="DefaultResponse",
         doc="",
@@ -1331,6 +2158,19 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         ),
         nonce_key="time",
         batch_param=None,
+        vault_default=False,
+        action_shape=(
+            "rec",
+            (
+                ("type", None),
+                ("signatureChainId", None),
+                ("hyperliquidChain", None),
+                ("destination", None),
+                ("token", None),
+                ("amount", None),
+                ("time", None),
+            ),
+        ),
         parse=_s_DefaultResponse,
     ),
     "exchange.spotUser": EndpointSpec(
@@ -1346,10 +2186,10 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ParamSpec(
                 name="toggle_spot_dusting",
                 wire="toggleSpotDusting",
-                type="any",
+                type="SpotDusting",
                 required=True,
                 default=None,
-                doc="{optOut: bool}.",
+                doc="The dusting option.",
             ),
         ),
         response="DefaultResponse",
@@ -1362,6 +2202,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=("rec", (("type", None), ("toggleSpotDusting", ("rec", (("optOut", None),))))),
         parse=_s_DefaultResponse,
     ),
     "exchange.stakingLinkDisableTradingUser": EndpointSpec(
@@ -1393,6 +2235,17 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(("hyperliquidChain", "string"), ("tradingUser", "address"), ("nonce", "uint64")),
         nonce_key="nonce",
         batch_param=None,
+        vault_default=False,
+        action_shape=(
+            "rec",
+            (
+                ("type", None),
+                ("signatureChainId", None),
+                ("hyperliquidChain", None),
+                ("tradingUser", None),
+                ("nonce", None),
+            ),
+        ),
         parse=_s_DefaultResponse,
     ),
     "exchange.subAccountModify": EndpointSpec(
@@ -1406,7 +2259,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         cache_ttl=None,
         params=(
             ParamSpec(
-                name="sub_account_user",
+                name="sub_account",
                 wire="subAccountUser",
                 type="address",
                 required=True,
@@ -1425,6 +2278,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=("rec", (("type", None), ("subAccountUser", None), ("name", None))),
         parse=_s_DefaultResponse,
     ),
     "exchange.subAccountSpotTransfer": EndpointSpec(
@@ -1438,7 +2293,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         cache_ttl=None,
         params=(
             ParamSpec(
-                name="sub_account_user",
+                name="sub_account",
                 wire="subAccountUser",
                 type="address",
                 required=True,
@@ -1453,8 +2308,22 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 default=None,
                 doc="True moves to the sub-account.",
             ),
-            ParamSpec(name="token", wire="token", type="str", required=True, default=None, doc="Token ('NAME:0x...')."),
-            ParamSpec(name="amount", wire="amount", type="amount", required=True, default=None, doc="Amount."),
+            ParamSpec(
+                name="token",
+                wire="token",
+                type="token",
+                required=True,
+                default=None,
+                doc="The token: ``NAME`` or ``NAME:0x<token id>`` (checked against spotMeta).",
+            ),
+            ParamSpec(
+                name="amount",
+                wire="amount",
+                type="token_amount(token)",
+                required=True,
+                default=None,
+                doc="Amount of the token (at most its weiDecimals decimals).",
+            ),
         ),
         response="DefaultResponse",
         doc="",
@@ -1466,6 +2335,11 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=(
+            "rec",
+            (("type", None), ("subAccountUser", None), ("isDeposit", None), ("token", None), ("amount", None)),
+        ),
         parse=_s_DefaultResponse,
     ),
     "exchange.subAccountTransfer": EndpointSpec(
@@ -1479,7 +2353,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         cache_ttl=None,
         params=(
             ParamSpec(
-                name="sub_account_user",
+                name="sub_account",
                 wire="subAccountUser",
                 type="address",
                 required=True,
@@ -1494,7 +2368,14 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 default=None,
                 doc="True moves to the sub-account.",
             ),
-            ParamSpec(name="usd", wire="usd", type="int", required=True, default=None, doc="Amount in USDC x 1e6."),
+            ParamSpec(
+                name="amount_usd",
+                wire="usd",
+                type="usd_micro",
+                required=True,
+                default=None,
+                doc="Amount of USDC (at most 6 decimals); sent as micro-USDC.",
+            ),
         ),
         response="DefaultResponse",
         doc="",
@@ -1506,6 +2387,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=("rec", (("type", None), ("subAccountUser", None), ("isDeposit", None), ("usd", None))),
         parse=_s_DefaultResponse,
     ),
     "exchange.tokenDelegate": EndpointSpec(
@@ -1527,14 +2410,14 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 doc="Validator address.",
             ),
             ParamSpec(
-                name="wei", wire="wei", type="int", required=True, default=None, doc="Amount in wei (8 decimals)."
+                name="wei", wire="wei", type="uint", required=True, default=None, doc="Amount in wei (8 decimals)."
             ),
             ParamSpec(
                 name="is_undelegate",
                 wire="isUndelegate",
                 type="bool",
-                required=True,
-                default=None,
+                required=False,
+                default=False,
                 doc="True undelegates.",
             ),
         ),
@@ -1554,6 +2437,19 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         ),
         nonce_key="nonce",
         batch_param=None,
+        vault_default=False,
+        action_shape=(
+            "rec",
+            (
+                ("type", None),
+                ("signatureChainId", None),
+                ("hyperliquidChain", None),
+                ("validator", None),
+                ("wei", None),
+                ("isUndelegate", None),
+                ("nonce", None),
+            ),
+        ),
         parse=_s_DefaultResponse,
     ),
     "exchange.topUpIsolatedOnlyMargin": EndpointSpec(
@@ -1566,14 +2462,14 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         retry=False,
         cache_ttl=None,
         params=(
-            ParamSpec(name="asset", wire="asset", type="int", required=True, default=None, doc="Asset id."),
+            ParamSpec(name="coin", wire="asset", type="asset", required=True, default=None, doc="The perp market."),
             ParamSpec(
                 name="leverage",
                 wire="leverage",
-                type="str",
+                type="decimal_text",
                 required=True,
                 default=None,
-                doc="Target leverage as a decimal string.",
+                doc='Target leverage, e.g. ``"3.5"``.',
             ),
         ),
         response="DefaultResponse",
@@ -1586,6 +2482,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=True,
+        action_shape=("rec", (("type", None), ("asset", None), ("leverage", None))),
         parse=_s_DefaultResponse,
     ),
     "exchange.twapCancel": EndpointSpec(
@@ -1598,8 +2496,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         retry=False,
         cache_ttl=None,
         params=(
-            ParamSpec(name="a", wire="a", type="int", required=True, default=None, doc="Asset id."),
-            ParamSpec(name="t", wire="t", type="int", required=True, default=None, doc="TWAP id."),
+            ParamSpec(name="coin", wire="a", type="asset", required=True, default=None, doc="The market of the TWAP."),
+            ParamSpec(name="twap_id", wire="t", type="uint", required=True, default=None, doc="The TWAP id."),
         ),
         response="TwapCancelResponse",
         doc="",
@@ -1611,6 +2509,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=True,
+        action_shape=("rec", (("type", None), ("a", None), ("t", None))),
         parse=_s_TwapCancelResponse,
     ),
     "exchange.twapOrder": EndpointSpec(
@@ -1623,13 +2523,14 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         retry=False,
         cache_ttl=None,
         params=(
+            ParamSpec(name="twap", wire="twap", type="TwapSpec", required=True, default=None, doc="The TWAP."),
             ParamSpec(
-                name="twap",
-                wire="twap",
-                type="any",
-                required=True,
+                name="details",
+                wire="details",
+                type="TwapDetails",
+                required=False,
                 default=None,
-                doc="{a: asset, b: is buy, s: size string, r: reduce only, m: minutes (5..1440), t: randomize}.",
+                doc="Trigger and stop prices (omitted unless given).",
             ),
         ),
         response="TwapOrderResponse",
@@ -1642,6 +2543,15 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=True,
+        action_shape=(
+            "rec",
+            (
+                ("type", None),
+                ("twap", ("rec", (("a", None), ("b", None), ("s", None), ("r", None), ("m", None), ("t", None)))),
+                ("details", ("rec", (("t", ("rec", (("p", None), ("a", None)))), ("s", None)))),
+            ),
+        ),
         parse=_s_TwapOrderResponse,
     ),
     "exchange.updateIsolatedMargin": EndpointSpec(
@@ -1654,22 +2564,22 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         retry=False,
         cache_ttl=None,
         params=(
-            ParamSpec(name="asset", wire="asset", type="int", required=True, default=None, doc="Asset id."),
+            ParamSpec(name="coin", wire="asset", type="asset", required=True, default=None, doc="The perp market."),
             ParamSpec(
                 name="is_buy",
                 wire="isBuy",
                 type="bool",
-                required=True,
-                default=None,
-                doc="Always true (the SDK's convention).",
+                required=False,
+                default=True,
+                doc="Always true until hedge mode exists (the SDK's convention).",
             ),
             ParamSpec(
-                name="ntli",
+                name="amount_usd",
                 wire="ntli",
-                type="int",
+                type="usd_micro_signed",
                 required=True,
                 default=None,
-                doc="Margin change in USDC x 1e6 (negative removes).",
+                doc="USDC to add (positive) or remove (negative); sent as micro-USDC.",
             ),
         ),
         response="DefaultResponse",
@@ -1682,6 +2592,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=True,
+        action_shape=("rec", (("type", None), ("asset", None), ("isBuy", None), ("ntli", None))),
         parse=_s_DefaultResponse,
     ),
     "exchange.updateLeverage": EndpointSpec(
@@ -1694,22 +2606,22 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         retry=False,
         cache_ttl=None,
         params=(
-            ParamSpec(name="asset", wire="asset", type="int", required=True, default=None, doc="Asset id."),
+            ParamSpec(name="coin", wire="asset", type="asset", required=True, default=None, doc="The perp market."),
             ParamSpec(
                 name="is_cross",
                 wire="isCross",
                 type="bool",
-                required=True,
-                default=None,
+                required=False,
+                default=True,
                 doc="Cross margin when true, isolated otherwise.",
             ),
             ParamSpec(
                 name="leverage",
                 wire="leverage",
-                type="int",
+                type="leverage(asset)",
                 required=True,
                 default=None,
-                doc="Leverage (1 to the asset's maximum).",
+                doc="Leverage (1 to the market's maxLeverage).",
             ),
         ),
         response="DefaultResponse",
@@ -1722,6 +2634,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=True,
+        action_shape=("rec", (("type", None), ("asset", None), ("isCross", None), ("leverage", None))),
         parse=_s_DefaultResponse,
     ),
     "exchange.usdClassTransfer": EndpointSpec(
@@ -1737,10 +2651,10 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ParamSpec(
                 name="amount",
                 wire="amount",
-                type="str",
+                type="usd_class_amount(vault_address)",
                 required=True,
                 default=None,
-                doc="Amount (with ' subaccount:<address>' appended when acting for a sub-account).",
+                doc="Amount of USDC (at most 6 decimals); wire level: the text, with ``' subaccount:<address>'`` appended for a sub-account.",
             ),
             ParamSpec(
                 name="to_perp", wire="toPerp", type="bool", required=True, default=None, doc="True moves spot to perp."
@@ -1756,6 +2670,18 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(("hyperliquidChain", "string"), ("amount", "string"), ("toPerp", "bool"), ("nonce", "uint64")),
         nonce_key="nonce",
         batch_param=None,
+        vault_default=False,
+        action_shape=(
+            "rec",
+            (
+                ("type", None),
+                ("signatureChainId", None),
+                ("hyperliquidChain", None),
+                ("amount", None),
+                ("toPerp", None),
+                ("nonce", None),
+            ),
+        ),
         parse=_s_DefaultResponse,
     ),
     "exchange.usdSend": EndpointSpec(
@@ -1776,7 +2702,14 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 default=None,
                 doc="Recipient (its exact text is signed).",
             ),
-            ParamSpec(name="amount", wire="amount", type="amount", required=True, default=None, doc="Amount of USDC."),
+            ParamSpec(
+                name="amount",
+                wire="amount",
+                type="usd_amount",
+                required=True,
+                default=None,
+                doc="Amount of USDC (at most 6 decimals), sent as plain text.",
+            ),
         ),
         response="DefaultResponse",
         doc="",
@@ -1793,22 +2726,46 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         ),
         nonce_key="time",
         batch_param=None,
+        vault_default=False,
+        action_shape=(
+            "rec",
+            (
+                ("type", None),
+                ("signatureChainId", None),
+                ("hyperliquidChain", None),
+                ("destination", None),
+                ("amount", None),
+                ("time", None),
+            ),
+        ),
         parse=_s_DefaultResponse,
     ),
     "exchange.userDexAbstraction": EndpointSpec(
         context="exchange",
         wire="userDexAbstraction",
         name="user_dex_abstraction",
-        summary="Enable or disable dex abstraction for a user.",
+        summary="Enable or disable dex abstraction for ``user`` (default: the account).",
         weight=1,
         timeout=None,
         retry=False,
         cache_ttl=None,
         params=(
             ParamSpec(
-                name="user", wire="user", type="address", required=True, default=None, doc="The account (lowercase)."
+                name="user",
+                wire="user",
+                type="user",
+                required=True,
+                default=None,
+                doc="The account (lowercase; a sub-account of it too); high level: default the client's account.",
             ),
-            ParamSpec(name="enabled", wire="enabled", type="bool", required=True, default=None, doc="Enable."),
+            ParamSpec(
+                name="enabled",
+                wire="enabled",
+                type="bool",
+                required=True,
+                default=None,
+                doc="Enable HIP-3 dex abstraction (deprecated, prefer userSetAbstraction).",
+            ),
         ),
         response="DefaultResponse",
         doc="",
@@ -1820,13 +2777,25 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(("hyperliquidChain", "string"), ("user", "address"), ("enabled", "bool"), ("nonce", "uint64")),
         nonce_key="nonce",
         batch_param=None,
+        vault_default=False,
+        action_shape=(
+            "rec",
+            (
+                ("type", None),
+                ("signatureChainId", None),
+                ("hyperliquidChain", None),
+                ("user", None),
+                ("enabled", None),
+                ("nonce", None),
+            ),
+        ),
         parse=_s_DefaultResponse,
     ),
     "exchange.userOutcome": EndpointSpec(
         context="exchange",
         wire="userOutcome",
         name="user_outcome",
-        summary="Split, merge or negate outcome tokens.",
+        summary="Split, merge or negate outcome (HIP-4) shares.",
         weight=1,
         timeout=None,
         retry=False,
@@ -1835,14 +2804,14 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ParamSpec(
                 name="variant",
                 wire="variant",
-                type="any",
+                type="UserOutcomeVariant",
                 required=True,
                 default=None,
-                doc="One of split, merge, mergeQuestion, negate with its payload.",
+                doc="A SplitOutcome, MergeOutcome, MergeQuestion or NegateOutcome.",
             ),
         ),
         response="DefaultResponse",
-        doc="Shape from the TypeScript SDK schema.",
+        doc="",
         signing="l1",
         vault=False,
         storage=None,
@@ -1851,22 +2820,48 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=(
+            "rec",
+            (
+                ("type", None),
+                (
+                    "*",
+                    (
+                        "one",
+                        (
+                            ("splitOutcome", ("rec", (("outcome", None), ("amount", None)))),
+                            ("mergeOutcome", ("rec", (("outcome", None), ("amount", None)))),
+                            ("mergeQuestion", ("rec", (("question", None), ("amount", None)))),
+                            ("negateOutcome", ("rec", (("question", None), ("outcome", None), ("amount", None)))),
+                        ),
+                    ),
+                ),
+            ),
+        ),
         parse=_s_DefaultResponse,
     ),
     "exchange.userPortfolioMargin": EndpointSpec(
         context="exchange",
         wire="userPortfolioMargin",
         name="user_portfolio_margin",
-        summary="Enable or disable portfolio margin for a user.",
+        summary="Enable or disable portfolio margin for ``user`` (default: the account).",
         weight=1,
         timeout=None,
         retry=False,
         cache_ttl=None,
         params=(
             ParamSpec(
-                name="user", wire="user", type="address", required=True, default=None, doc="The account (lowercase)."
+                name="user",
+                wire="user",
+                type="user",
+                required=True,
+                default=None,
+                doc="The account (lowercase; a sub-account of it too); high level: default the client's account.",
             ),
-            ParamSpec(name="enabled", wire="enabled", type="bool", required=True, default=None, doc="Enable."),
+            ParamSpec(
+                name="enabled", wire="enabled", type="bool", required=True, default=None, doc="Enable portfolio margin."
+            ),
         ),
         response="DefaultResponse",
         doc="",
@@ -1878,6 +2873,18 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(("hyperliquidChain", "string"), ("user", "address"), ("enabled", "bool"), ("nonce", "uint64")),
         nonce_key="nonce",
         batch_param=None,
+        vault_default=False,
+        action_shape=(
+            "rec",
+            (
+                ("type", None),
+                ("signatureChainId", None),
+                ("hyperliquidChain", None),
+                ("user", None),
+                ("enabled", None),
+                ("nonce", None),
+            ),
+        ),
         parse=_s_DefaultResponse,
     ),
     "exchange.userSetAbstraction": EndpointSpec(
@@ -1891,15 +2898,20 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         cache_ttl=None,
         params=(
             ParamSpec(
-                name="user", wire="user", type="address", required=True, default=None, doc="The account (lowercase)."
+                name="user",
+                wire="user",
+                type="user",
+                required=True,
+                default=None,
+                doc="The account (lowercase; a sub-account of it too); high level: default the client's account.",
             ),
             ParamSpec(
                 name="abstraction",
                 wire="abstraction",
-                type="str",
+                type="UserAbstraction",
                 required=True,
                 default=None,
-                doc="'unifiedAccount', 'portfolioMargin' or 'disabled'.",
+                doc="``unifiedAccount``, ``portfolioMargin`` or ``disabled``.",
             ),
         ),
         response="DefaultResponse",
@@ -1917,13 +2929,25 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         ),
         nonce_key="nonce",
         batch_param=None,
+        vault_default=False,
+        action_shape=(
+            "rec",
+            (
+                ("type", None),
+                ("signatureChainId", None),
+                ("hyperliquidChain", None),
+                ("user", None),
+                ("abstraction", None),
+                ("nonce", None),
+            ),
+        ),
         parse=_s_DefaultResponse,
     ),
     "exchange.validatorL1Stream": EndpointSpec(
         context="exchange",
         wire="validatorL1Stream",
         name="validator_l1_stream",
-        summary="Vote on the risk-free rate (validators).",
+        summary="Vote on the risk-free rate of an aligned quote asset (validators).",
         weight=1,
         timeout=None,
         retry=False,
@@ -1932,14 +2956,14 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ParamSpec(
                 name="risk_free_rate",
                 wire="riskFreeRate",
-                type="str",
+                type="decimal_text",
                 required=True,
                 default=None,
-                doc="Rate as a decimal string.",
+                doc="The rate as a decimal, e.g. ``0.04`` for 4%.",
             ),
         ),
         response="DefaultResponse",
-        doc="Shape from the TypeScript SDK schema.",
+        doc="",
         signing="l1",
         vault=False,
         storage=None,
@@ -1948,6 +2972,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=("rec", (("type", None), ("riskFreeRate", None))),
         parse=_s_DefaultResponse,
     ),
     "exchange.vaultDistribute": EndpointSpec(
@@ -1963,7 +2989,14 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ParamSpec(
                 name="vault", wire="vaultAddress", type="address", required=True, default=None, doc="Vault address."
             ),
-            ParamSpec(name="usd", wire="usd", type="int", required=True, default=None, doc="Amount in USDC x 1e6."),
+            ParamSpec(
+                name="amount_usd",
+                wire="usd",
+                type="usd_micro_or_zero",
+                required=True,
+                default=None,
+                doc="Amount of USDC (at most 6 decimals; 0 closes the vault); sent as micro-USDC.",
+            ),
         ),
         response="DefaultResponse",
         doc="",
@@ -1975,6 +3008,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=("rec", (("type", None), ("vaultAddress", None), ("usd", None))),
         parse=_s_DefaultResponse,
     ),
     "exchange.vaultModify": EndpointSpec(
@@ -1993,18 +3028,18 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ParamSpec(
                 name="allow_deposits",
                 wire="allowDeposits",
-                type="bool",
+                type="bool | null",
                 required=False,
                 default=None,
-                doc="Allow deposits (null keeps the setting).",
+                doc="Allow deposits from followers (None keeps the setting).",
             ),
             ParamSpec(
                 name="always_close_on_withdraw",
                 wire="alwaysCloseOnWithdraw",
-                type="bool",
+                type="bool | null",
                 required=False,
                 default=None,
-                doc="Close positions on withdrawal (null keeps the setting).",
+                doc="Close positions on withdrawal (None keeps the setting).",
             ),
         ),
         response="DefaultResponse",
@@ -2017,6 +3052,11 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=(
+            "rec",
+            (("type", None), ("vaultAddress", None), ("allowDeposits", None), ("alwaysCloseOnWithdraw", None)),
+        ),
         parse=_s_DefaultResponse,
     ),
     "exchange.vaultTransfer": EndpointSpec(
@@ -2035,7 +3075,14 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ParamSpec(
                 name="is_deposit", wire="isDeposit", type="bool", required=True, default=None, doc="True deposits."
             ),
-            ParamSpec(name="usd", wire="usd", type="int", required=True, default=None, doc="Amount in USDC x 1e6."),
+            ParamSpec(
+                name="amount_usd",
+                wire="usd",
+                type="usd_micro",
+                required=True,
+                default=None,
+                doc="Amount of USDC (at most 6 decimals); sent as micro-USDC.",
+            ),
         ),
         response="DefaultResponse",
         doc="",
@@ -2047,6 +3094,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=("rec", (("type", None), ("vaultAddress", None), ("isDeposit", None), ("usd", None))),
         parse=_s_DefaultResponse,
     ),
     "exchange.withdraw3": EndpointSpec(
@@ -2067,7 +3116,14 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 default=None,
                 doc="Recipient on Arbitrum (its exact text is signed).",
             ),
-            ParamSpec(name="amount", wire="amount", type="amount", required=True, default=None, doc="Amount of USDC."),
+            ParamSpec(
+                name="amount",
+                wire="amount",
+                type="usd_amount",
+                required=True,
+                default=None,
+                doc="Amount of USDC (at most 6 decimals), sent as plain text.",
+            ),
         ),
         response="DefaultResponse",
         doc="",
@@ -2084,6 +3140,18 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         ),
         nonce_key="time",
         batch_param=None,
+        vault_default=False,
+        action_shape=(
+            "rec",
+            (
+                ("type", None),
+                ("signatureChainId", None),
+                ("hyperliquidChain", None),
+                ("destination", None),
+                ("amount", None),
+                ("time", None),
+            ),
+        ),
         parse=_s_DefaultResponse,
     ),
     "explorer.blockDetails": EndpointSpec(
@@ -2106,6 +3174,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "explorer.txDetails": EndpointSpec(
         context="explorer",
@@ -2136,6 +3206,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "explorer.userDetails": EndpointSpec(
         context="explorer",
@@ -2157,6 +3229,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.activeAssetData": EndpointSpec(
         context="info",
@@ -2195,6 +3269,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.alignedQuoteTokenInfo": EndpointSpec(
         context="info",
@@ -2216,6 +3292,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.allBorrowLendReserveStates": EndpointSpec(
         context="info",
@@ -2237,6 +3315,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.allMids": EndpointSpec(
         context="info",
@@ -2267,6 +3347,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.allPerpMetas": EndpointSpec(
         context="info",
@@ -2288,6 +3370,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.approvedBuilders": EndpointSpec(
         context="info",
@@ -2309,6 +3393,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.batchClearinghouseStates": EndpointSpec(
         context="info",
@@ -2342,6 +3428,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.borrowLendReserveState": EndpointSpec(
         context="info",
@@ -2363,6 +3451,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.borrowLendUserState": EndpointSpec(
         context="info",
@@ -2384,6 +3474,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.candleSnapshot": EndpointSpec(
         context="info",
@@ -2426,6 +3518,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.clearinghouseState": EndpointSpec(
         context="info",
@@ -2464,6 +3558,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.delegations": EndpointSpec(
         context="info",
@@ -2485,6 +3581,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.delegatorHistory": EndpointSpec(
         context="info",
@@ -2506,6 +3604,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.delegatorRewards": EndpointSpec(
         context="info",
@@ -2527,6 +3627,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.delegatorSummary": EndpointSpec(
         context="info",
@@ -2548,6 +3650,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.exchangeStatus": EndpointSpec(
         context="info",
@@ -2569,6 +3673,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.extraAgents": EndpointSpec(
         context="info",
@@ -2594,6 +3700,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.frontendOpenOrders": EndpointSpec(
         context="info",
@@ -2625,6 +3733,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.fundingHistory": EndpointSpec(
         context="info",
@@ -2664,6 +3774,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
         max_items=500,
     ),
     "info.gossipPriorityAuctionStatus": EndpointSpec(
@@ -2686,6 +3798,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.gossipRootIps": EndpointSpec(
         context="info",
@@ -2707,6 +3821,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.historicalOrders": EndpointSpec(
         context="info",
@@ -2728,6 +3844,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
         max_items=2000,
     ),
     "info.isVip": EndpointSpec(
@@ -2750,6 +3868,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.l2Book": EndpointSpec(
         context="info",
@@ -2796,6 +3916,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.leadingVaults": EndpointSpec(
         context="info",
@@ -2826,6 +3948,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.legalCheck": EndpointSpec(
         context="info",
@@ -2847,6 +3971,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.liquidatable": EndpointSpec(
         context="info",
@@ -2868,6 +3994,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.marginTable": EndpointSpec(
         context="info",
@@ -2906,6 +4034,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.maxBuilderFee": EndpointSpec(
         context="info",
@@ -2932,6 +4062,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.maxMarketOrderNtls": EndpointSpec(
         context="info",
@@ -2953,6 +4085,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.meta": EndpointSpec(
         context="info",
@@ -2983,6 +4117,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.metaAndAssetCtxs": EndpointSpec(
         context="info",
@@ -3013,6 +4149,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.openOrders": EndpointSpec(
         context="info",
@@ -3044,6 +4182,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.orderStatus": EndpointSpec(
         context="info",
@@ -3075,6 +4215,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.outcomeDeployerLimits": EndpointSpec(
         context="info",
@@ -3105,6 +4247,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.outcomeMeta": EndpointSpec(
         context="info",
@@ -3126,6 +4270,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.outcomeTemplates": EndpointSpec(
         context="info",
@@ -3147,6 +4293,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.perpAnnotation": EndpointSpec(
         context="info",
@@ -3177,6 +4325,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.perpCategories": EndpointSpec(
         context="info",
@@ -3198,6 +4348,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.perpConciseAnnotations": EndpointSpec(
         context="info",
@@ -3219,6 +4371,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.perpDeployAuctionStatus": EndpointSpec(
         context="info",
@@ -3240,6 +4394,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.perpDexLimits": EndpointSpec(
         context="info",
@@ -3270,6 +4426,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.perpDexStatus": EndpointSpec(
         context="info",
@@ -3300,6 +4458,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.perpDexs": EndpointSpec(
         context="info",
@@ -3321,6 +4481,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.perpsAtOpenInterestCap": EndpointSpec(
         context="info",
@@ -3351,6 +4513,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.portfolio": EndpointSpec(
         context="info",
@@ -3372,6 +4536,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.preTransferCheck": EndpointSpec(
         context="info",
@@ -3400,6 +4566,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.predictedFundings": EndpointSpec(
         context="info",
@@ -3421,6 +4589,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.recentTrades": EndpointSpec(
         context="info",
@@ -3442,6 +4612,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.referral": EndpointSpec(
         context="info",
@@ -3463,6 +4635,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.settledOutcome": EndpointSpec(
         context="info",
@@ -3484,6 +4658,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.spotClearinghouseState": EndpointSpec(
         context="info",
@@ -3515,6 +4691,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.spotDeployState": EndpointSpec(
         context="info",
@@ -3538,6 +4716,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.spotMeta": EndpointSpec(
         context="info",
@@ -3559,6 +4739,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.spotMetaAndAssetCtxs": EndpointSpec(
         context="info",
@@ -3580,6 +4762,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.spotPairDeployAuctionStatus": EndpointSpec(
         context="info",
@@ -3601,6 +4785,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.subAccounts": EndpointSpec(
         context="info",
@@ -3626,6 +4812,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.subAccounts2": EndpointSpec(
         context="info",
@@ -3651,6 +4839,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.tokenDetails": EndpointSpec(
         context="info",
@@ -3681,6 +4871,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.twapHistory": EndpointSpec(
         context="info",
@@ -3702,6 +4894,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.usdcRouting": EndpointSpec(
         context="info",
@@ -3723,6 +4917,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.userAbstraction": EndpointSpec(
         context="info",
@@ -3744,6 +4940,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.userBorrowLendInterest": EndpointSpec(
         context="info",
@@ -3783,6 +4981,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.userDexAbstraction": EndpointSpec(
         context="info",
@@ -3804,6 +5004,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.userFees": EndpointSpec(
         context="info",
@@ -3825,6 +5027,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.userFills": EndpointSpec(
         context="info",
@@ -3856,6 +5060,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
         max_items=2000,
     ),
     "info.userFillsByTime": EndpointSpec(
@@ -3912,6 +5118,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
         max_items=2000,
     ),
     "info.userFunding": EndpointSpec(
@@ -3952,6 +5160,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
         max_items=500,
     ),
     "info.userNonFundingLedgerUpdates": EndpointSpec(
@@ -3992,6 +5202,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
         max_items=500,
     ),
     "info.userRateLimit": EndpointSpec(
@@ -4014,6 +5226,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.userRole": EndpointSpec(
         context="info",
@@ -4037,6 +5251,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.userToMultiSigSigners": EndpointSpec(
         context="info",
@@ -4058,6 +5274,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.userTwapSliceFills": EndpointSpec(
         context="info",
@@ -4079,6 +5297,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
         max_items=2000,
     ),
     "info.userTwapSliceFillsByTime": EndpointSpec(
@@ -4127,6 +5347,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
         max_items=2000,
     ),
     "info.userVaultEquities": EndpointSpec(
@@ -4149,6 +5371,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.validatorL1Votes": EndpointSpec(
         context="info",
@@ -4170,6 +5394,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.validatorSummaries": EndpointSpec(
         context="info",
@@ -4191,6 +5417,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.vaultDetails": EndpointSpec(
         context="info",
@@ -4224,6 +5452,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.vaultSummaries": EndpointSpec(
         context="info",
@@ -4245,6 +5475,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "info.webData2": EndpointSpec(
         context="info",
@@ -4266,6 +5498,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
     ),
     "stats.leaderboard": EndpointSpec(
         context="stats",
@@ -4287,6 +5521,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
         max_response_bytes=268435456,
     ),
     "stats.vaults": EndpointSpec(
@@ -4309,6 +5545,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
+        vault_default=False,
+        action_shape=None,
         max_response_bytes=67108864,
     ),
 }

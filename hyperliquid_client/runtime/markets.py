@@ -28,7 +28,7 @@ import asyncio
 import inspect
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
-from typing import Any, Literal, TypeGuard
+from typing import Any, Literal, NoReturn, TypeGuard
 
 import attrs
 
@@ -43,7 +43,19 @@ from hyperliquid_client.runtime.errors import (
 )
 from hyperliquid_client.runtime.errors import TimeoutError as HLTimeoutError
 from hyperliquid_client.runtime.log import get_logger, log
-from hyperliquid_client.runtime.validate import decimal_to_wire, to_decimal
+from hyperliquid_client.runtime.validate import amount as _wire_amount
+from hyperliquid_client.runtime.validate import (
+    coin as _coin_name,
+)
+from hyperliquid_client.runtime.validate import (
+    decimal_to_wire,
+    fixed,
+    integer,
+    near_float,
+    string,
+    to_decimal,
+    uint,
+)
 
 __all__ = [
     "BUILDER_DEX_OFFSET",
@@ -53,17 +65,27 @@ __all__ = [
     "SPOT_ASSET_OFFSET",
     "SPOT_MAX_DECIMALS",
     "AssetInfo",
+    "BuildContext",
     "MarketMetadata",
+    "MetadataMissing",
     "MetadataService",
+    "TokenInfo",
+    "asset",
     "decimal_to_wire",
     "is_valid_price",
+    "leverage",
+    "market_price",
     "parse_all_mids",
     "parse_perp_dexs",
     "parse_perp_meta",
     "parse_spot_meta",
+    "price",
     "round_price_value",
     "round_size_value",
+    "size",
     "to_decimal",
+    "token",
+    "token_amount",
 ]
 
 _log = get_logger("hyperliquid_client.markets")
@@ -156,8 +178,8 @@ def _int(v: Any) -> TypeGuard[int]:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def parse_perp_meta(raw: Any, *, dex: str = "") -> list[tuple[str, int]]:
-    """``[(coin, szDecimals), ...]`` in universe order from a ``meta`` response.
+def parse_perp_meta(raw: Any, *, dex: str = "") -> list[tuple[str, int, int | None]]:
+    """``[(coin, szDecimals, maxLeverage or None), ...]`` in universe order from a ``meta`` response.
 
     For a builder dex the coin names are prefixed ``"dex:"`` when the response does not already
     carry the prefix.  Raises :class:`InvalidResponseError` (with the path of the bad field).
@@ -168,19 +190,22 @@ def parse_perp_meta(raw: Any, *, dex: str = "") -> list[tuple[str, int]]:
     universe = raw.get("universe")
     if not isinstance(universe, list):
         raise _bad(endpoint, "$.universe", "an array", universe)
-    out: list[tuple[str, int]] = []
+    out: list[tuple[str, int, int | None]] = []
     for i, item in enumerate(universe):
         if not isinstance(item, Mapping):
             raise _bad(endpoint, f"$.universe[{i}]", "an object", item)
         name = item.get("name")
         szd = item.get("szDecimals")
+        max_leverage = item.get("maxLeverage")
         if not isinstance(name, str) or not name:
             raise _bad(endpoint, f"$.universe[{i}].name", "a non-empty string", name)
         if not _int(szd) or not 0 <= szd <= 30:
             raise _bad(endpoint, f"$.universe[{i}].szDecimals", "an integer between 0 and 30", szd)
+        if max_leverage is not None and (not _int(max_leverage) or max_leverage < 1):
+            raise _bad(endpoint, f"$.universe[{i}].maxLeverage", "a positive integer", max_leverage)
         if dex and not name.startswith(dex + ":"):
             name = f"{dex}:{name}"
-        out.append((name, szd))
+        out.append((name, szd, max_leverage))
     return out
 
 
@@ -192,8 +217,24 @@ class _SpotPair:
     quote: int
 
 
-def parse_spot_meta(raw: Any) -> tuple[list[_SpotPair], dict[int, tuple[str, int]]]:
-    """(pairs, tokens) from a ``spotMeta`` response; tokens map token index → (name, szDecimals)."""
+@attrs.frozen
+class TokenInfo:
+    """A spot token: ``name``, ``index``, ``token_id`` (``0x`` + 32 hex), ``sz_decimals``, ``wei_decimals``."""
+
+    name: str
+    index: int
+    sz_decimals: int
+    wei_decimals: int | None = None
+    token_id: str | None = None
+
+    @property
+    def wire(self) -> str:
+        """``NAME:0x<token id>`` as transfers name the token."""
+        return f"{self.name}:{self.token_id}"
+
+
+def parse_spot_meta(raw: Any) -> tuple[list[_SpotPair], dict[int, TokenInfo]]:
+    """(pairs, tokens) from a ``spotMeta`` response; tokens map token index → :class:`TokenInfo`."""
     endpoint = "info.spotMeta"
     if not isinstance(raw, Mapping):
         raise _bad(endpoint, "$", "an object with 'universe' and 'tokens'", raw)
@@ -203,18 +244,23 @@ def parse_spot_meta(raw: Any) -> tuple[list[_SpotPair], dict[int, tuple[str, int
         raise _bad(endpoint, "$.tokens", "an array", tokens_raw)
     if not isinstance(universe, list):
         raise _bad(endpoint, "$.universe", "an array", universe)
-    tokens: dict[int, tuple[str, int]] = {}
+    tokens: dict[int, TokenInfo] = {}
     for i, tok in enumerate(tokens_raw):
         if not isinstance(tok, Mapping):
             raise _bad(endpoint, f"$.tokens[{i}]", "an object", tok)
         name, szd, index = tok.get("name"), tok.get("szDecimals"), tok.get("index")
+        weid, token_id = tok.get("weiDecimals"), tok.get("tokenId")
         if not isinstance(name, str):
             raise _bad(endpoint, f"$.tokens[{i}].name", "a string", name)
         if not _int(szd) or not 0 <= szd <= 30:
             raise _bad(endpoint, f"$.tokens[{i}].szDecimals", "an integer between 0 and 30", szd)
         if not _int(index) or index < 0:
             raise _bad(endpoint, f"$.tokens[{i}].index", "a non-negative integer", index)
-        tokens[index] = (name, szd)
+        if weid is not None and (not _int(weid) or not 0 <= weid <= 30):
+            raise _bad(endpoint, f"$.tokens[{i}].weiDecimals", "an integer between 0 and 30", weid)
+        if token_id is not None and not isinstance(token_id, str):
+            raise _bad(endpoint, f"$.tokens[{i}].tokenId", "a hex string", token_id)
+        tokens[index] = TokenInfo(name, index, szd, weid, token_id.lower() if token_id else None)
     pairs: list[_SpotPair] = []
     for i, pair in enumerate(universe):
         if not isinstance(pair, Mapping):
@@ -296,6 +342,7 @@ class AssetInfo:
     dex: str = ""
     base: str | None = None
     quote: str | None = None
+    max_leverage: int | None = None
 
     @property
     def max_price_decimals(self) -> int:
@@ -334,7 +381,7 @@ class MarketMetadata:
     :class:`InvalidInputError` (``field="coin"``).
     """
 
-    __slots__ = ("_aliases", "_by_asset", "_by_coin", "_mids", "loaded")
+    __slots__ = ("_aliases", "_by_asset", "_by_coin", "_mids", "_tokens", "loaded")
 
     def __init__(
         self,
@@ -343,7 +390,11 @@ class MarketMetadata:
         aliases: Mapping[str, str] | None = None,
         mids: Mapping[str, Decimal] | None = None,
         loaded: Iterable[str] = (),
+        tokens: Iterable[TokenInfo] = (),
     ) -> None:
+        self._tokens: dict[str, TokenInfo] = {}
+        for tok in tokens:
+            self._tokens.setdefault(tok.name, tok)
         self._by_coin: dict[str, AssetInfo] = {}
         self._by_asset: dict[int, AssetInfo] = {}
         for a in assets:
@@ -367,17 +418,22 @@ class MarketMetadata:
         assets: list[AssetInfo] = []
         aliases: dict[str, str] = {}
         loaded: set[str] = set()
+        tokens: dict[int, TokenInfo] = {}
         if meta is not None:
-            for i, (name, szd) in enumerate(parse_perp_meta(meta)):
-                assets.append(AssetInfo(name, i, szd, False))
+            for i, (name, szd, max_lev) in enumerate(parse_perp_meta(meta)):
+                assets.append(AssetInfo(name, i, szd, False, max_leverage=max_lev))
             loaded.add("perp")
         if spot_meta is not None:
             pairs, tokens = parse_spot_meta(spot_meta)
             spot_names = {p.name for p in pairs}
             for p in pairs:
-                base_name, base_szd = tokens[p.base]
-                quote_name = tokens[p.quote][0]
-                assets.append(AssetInfo(p.name, SPOT_ASSET_OFFSET + p.index, base_szd, True, "", base_name, quote_name))
+                base_token, quote_name = tokens[p.base], tokens[p.quote].name
+                base_name = base_token.name
+                assets.append(
+                    AssetInfo(
+                        p.name, SPOT_ASSET_OFFSET + p.index, base_token.sz_decimals, True, "", base_name, quote_name
+                    )
+                )
                 aliases.setdefault(f"@{p.index}", p.name)
                 pair_name = f"{base_name}/{quote_name}"
                 if pair_name not in spot_names:
@@ -393,11 +449,11 @@ class MarketMetadata:
                 if raw is None:
                     continue
                 base = BUILDER_DEX_OFFSET + dex_index * BUILDER_DEX_STRIDE
-                for i, (name, szd) in enumerate(parse_perp_meta(raw, dex=dex)):
-                    assets.append(AssetInfo(name, base + i, szd, False, dex))
+                for i, (name, szd, max_lev) in enumerate(parse_perp_meta(raw, dex=dex)):
+                    assets.append(AssetInfo(name, base + i, szd, False, dex, max_leverage=max_lev))
                 loaded.add("dex:" + dex)
         mids = parse_all_mids(all_mids) if all_mids is not None else None
-        return cls(assets, aliases=aliases, mids=mids, loaded=loaded)
+        return cls(assets, aliases=aliases, mids=mids, loaded=loaded, tokens=tokens.values())
 
     def with_mids(self, mids: Mapping[str, Decimal] | None) -> MarketMetadata:
         """The same snapshot with other mids (cheap: lookup tables are shared)."""
@@ -406,6 +462,7 @@ class MarketMetadata:
         clone._by_asset = self._by_asset
         clone._aliases = self._aliases
         clone._mids = mids
+        clone._tokens = self._tokens
         clone.loaded = self.loaded
         return clone
 
@@ -424,15 +481,31 @@ class MarketMetadata:
         """Canonical names of every market in the snapshot."""
         return list(self._by_coin)
 
-    def asset_info(self, coin: str) -> AssetInfo:
-        """The :class:`AssetInfo` of ``coin`` (any accepted spelling)."""
-        if not isinstance(coin, str) or not coin:
-            raise InvalidInputError("coin", _COIN_EXPECTED, coin)
+    def find(self, coin: str) -> AssetInfo | None:
+        """The :class:`AssetInfo` of ``coin`` (any accepted spelling), ``None`` when not listed."""
         info = self._by_coin.get(coin)
         if info is None:
             alias = self._aliases.get(coin)
             if alias is not None:
                 info = self._by_coin.get(alias)
+        return info
+
+    def by_asset(self, asset: int) -> AssetInfo:
+        """The :class:`AssetInfo` of asset id ``asset``."""
+        info = self._by_asset.get(asset)
+        if info is None:
+            raise InvalidInputError("asset", "the asset id of a listed market", asset)
+        return info
+
+    def token(self, name: str) -> TokenInfo | None:
+        """The spot token named ``name`` (``None`` when not listed)."""
+        return self._tokens.get(name)
+
+    def asset_info(self, coin: str) -> AssetInfo:
+        """The :class:`AssetInfo` of ``coin`` (any accepted spelling)."""
+        if not isinstance(coin, str) or not coin:
+            raise InvalidInputError("coin", _COIN_EXPECTED, coin)
+        info = self.find(coin)
         if info is None:
             piece = _piece_of(coin)
             if piece not in self.loaded:
@@ -448,10 +521,7 @@ class MarketMetadata:
         """Canonical coin name of asset id ``asset``."""
         if not _int(asset):
             raise InvalidInputError("asset", "an integer asset id", asset)
-        info = self._by_asset.get(asset)
-        if info is None:
-            raise InvalidInputError("asset", "the asset id of a listed market", asset)
-        return info.coin
+        return self.by_asset(asset).coin
 
     def sz_decimals(self, coin: str) -> int:
         """``szDecimals`` of ``coin`` (for spot: the base token's)."""
@@ -484,51 +554,15 @@ class MarketMetadata:
 
     # ------------------------------------------------------------------ numbers
     def price_to_wire(self, coin: str, px: Any, *, field: str = "px") -> str:
-        """Validate ``px`` for ``coin`` and return its exact wire string.
-
-        Raises :class:`InvalidInputError` naming ``field`` and the allowed precision (with the
-        nearest valid price) when the API would reject it.
-        """
-        info = self.asset_info(coin)
-        d = to_decimal(px, field)
-        if d <= 0:
-            raise InvalidInputError(field, f"a positive price for {info.coin}", px)
-        if not is_valid_price(d, sz_decimals=info.sz_decimals, is_spot=info.is_spot):
-            try:
-                hint = decimal_to_wire(
-                    round_price_value(d, sz_decimals=info.sz_decimals, is_spot=info.is_spot, field=field)
-                )
-                detail = f"nearest valid price {hint}; see round_price()"
-            except InvalidInputError:
-                detail = "see round_price()"
-            raise InvalidInputError(
-                field,
-                f"a price for {info.coin} ({info.kind}, szDecimals {info.sz_decimals}) that is an integer or has "
-                f"at most {MAX_SIG_FIGS} significant figures and at most {info.max_price_decimals} decimal places",
-                px,
-                detail=detail,
-            )
-        return decimal_to_wire(d)
+        """Validate ``px`` for ``coin`` and return its exact wire string (see :func:`price_text`)."""
+        return price_text(self.asset_info(coin), field, px)
 
     def size_to_wire(self, coin: str, sz: Any, *, field: str = "sz", allow_zero: bool = False) -> str:
         """Validate ``sz`` for ``coin`` (positive, at most ``szDecimals`` decimals) and return its wire string.
 
         ``allow_zero=True`` accepts ``0`` (a reduce-only order of size 0 closes the position).
         """
-        info = self.asset_info(coin)
-        d = to_decimal(sz, field)
-        if d < 0 or (d == 0 and not allow_zero):
-            raise InvalidInputError(field, f"a positive size for {info.coin}", sz)
-        decimals, _ = _decimals_and_sigfigs(d)
-        if decimals > info.sz_decimals:
-            raise InvalidInputError(
-                field,
-                f"a size for {info.coin} with at most {info.sz_decimals} decimal places "
-                f"(lot size {decimal_to_wire(info.lot_size)})",
-                sz,
-                detail="see round_size()",
-            )
-        return decimal_to_wire(d)
+        return size_text(self.asset_info(coin), field, sz, allow_zero=allow_zero)
 
     def round_price(self, coin: str, px: Any, *, direction: Direction = "nearest") -> Decimal:
         """The valid price for ``coin`` nearest to ``px`` (or the next one ``"up"``/``"down"``)."""
@@ -539,6 +573,182 @@ class MarketMetadata:
         """``sz`` rounded to a whole number of lots of ``coin`` (``"down"`` by default)."""
         info = self.asset_info(coin)
         return round_size_value(sz, sz_decimals=info.sz_decimals, direction=direction)
+
+
+def price_text(info: AssetInfo, field: str, px: Any) -> str:
+    """``px`` as the exact wire string of a valid price of ``info``.
+
+    A float within float noise of a valid price is taken as that price; otherwise a price the
+    exchange would reject raises :class:`InvalidInputError` naming ``field``, the allowed precision
+    and the nearest valid price.
+    """
+    d = to_decimal(px, field)
+    if d <= 0:
+        raise InvalidInputError(field, f"a positive price for {info.coin}", px)
+    if is_valid_price(d, sz_decimals=info.sz_decimals, is_spot=info.is_spot):
+        return decimal_to_wire(d)
+    try:
+        near = round_price_value(d, sz_decimals=info.sz_decimals, is_spot=info.is_spot, field=field)
+    except InvalidInputError:
+        near = None
+    if near is not None and near_float(px, near):
+        return decimal_to_wire(near)
+    raise InvalidInputError(
+        field,
+        f"a price for {info.coin} ({info.kind}, szDecimals {info.sz_decimals}) that is an integer or has "
+        f"at most {MAX_SIG_FIGS} significant figures and at most {info.max_price_decimals} decimal places",
+        px,
+        detail=f"nearest valid price {decimal_to_wire(near)}; see round_price()" if near else "see round_price()",
+    )
+
+
+def size_text(info: AssetInfo, field: str, sz: Any, *, allow_zero: bool = False) -> str:
+    """``sz`` as the exact wire string of a size of ``info`` (whole lots; float noise tolerated)."""
+    d = to_decimal(sz, field)
+    if d < 0 or (d == 0 and not allow_zero):
+        raise InvalidInputError(field, f"a positive size for {info.coin}", sz)
+    if d == 0:
+        return "0"
+    try:
+        d = fixed(field, sz, info.sz_decimals, f"size for {info.coin}")
+    except InvalidInputError as exc:
+        raise InvalidInputError(
+            field,
+            f"a size for {info.coin} with at most {info.sz_decimals} decimal places "
+            f"(lot size {decimal_to_wire(info.lot_size)})",
+            sz,
+            detail="see round_size()",
+        ) from exc
+    return decimal_to_wire(d)
+
+
+def market_price(market: MarketMetadata, coin: str, is_buy: bool, mid: Decimal, slippage: Any) -> Decimal:
+    """``mid * (1 ± slippage)`` rounded to a valid price of ``coin`` (the market-order limit price)."""
+    s = to_decimal(slippage, "slippage")
+    if not Decimal(0) <= s < Decimal(1):
+        raise InvalidInputError("slippage", "a fraction in [0, 1) such as 0.05", slippage)
+    px = mid * (1 + s) if is_buy else mid * (1 - s)
+    return market.round_price(coin, px)
+
+
+# ---------------------------------------------------------------------------------------------- requests
+class MetadataMissing(MetadataUnavailableError):
+    """Raised by a builder when the snapshot lacks what ``coin`` needs; the exchange loads it
+    (``MetadataService.market(coin)``) and builds again."""
+
+    def __init__(self, coin: str) -> None:
+        super().__init__(f"market metadata needed for {coin!r} is not loaded")
+        self.coin = coin
+
+
+#: A coin of the spot piece: what to load when a spot *token* is not known yet.
+SPOT_PROBE = "@0"
+
+
+class BuildContext:
+    """What high-level request builders resolve against: a metadata snapshot and the client's defaults.
+
+    ``vault`` is the client's default vault / sub-account, ``user`` its account; ``tried`` the coins
+    already loaded for this request (an unknown one is then refused instead of loaded again).
+    """
+
+    __slots__ = ("markets", "tried", "user", "vault")
+
+    def __init__(
+        self,
+        markets: MarketMetadata,
+        *,
+        vault: str | None = None,
+        user: str | None = None,
+        tried: frozenset[str] = frozenset(),
+    ) -> None:
+        self.markets = markets
+        self.vault = vault
+        self.user = user
+        self.tried = tried
+
+    def unknown(self, coin: str) -> NoReturn:
+        """``coin`` is not in the snapshot: load it once, then refuse it."""
+        if coin not in self.tried:
+            raise MetadataMissing(coin)
+        self.markets.asset_info(coin)  # raises the precise error (unknown coin, or piece unavailable)
+        raise InvalidInputError("coin", _COIN_EXPECTED, coin)
+
+
+def asset(ctx: BuildContext | None, name: str, value: Any) -> int:
+    """A market → its asset id: coin names through the metadata (wire level: the id itself)."""
+    if ctx is None:
+        return uint(name, value)
+    info = ctx.markets.find(_coin_name(name, value))
+    if info is None:
+        ctx.unknown(value)
+    return info.asset
+
+
+def price(ctx: BuildContext | None, name: str, value: Any, asset: Any) -> str:
+    """A price of ``asset`` as its exact wire string (tick rules; wire level: a positive decimal)."""
+    if ctx is None:
+        return _positive(name, value)
+    return price_text(ctx.markets.by_asset(asset), name, value)
+
+
+def size(ctx: BuildContext | None, name: str, value: Any, asset: Any, reduce_only: Any = None) -> str:
+    """A size of ``asset`` in whole lots; 0 only for reduce-only orders (wire level: a decimal >= 0)."""
+    if ctx is None:
+        d = to_decimal(value, name)
+        if d < 0:
+            raise InvalidInputError(name, "a non-negative size", value)
+        return decimal_to_wire(d)
+    return size_text(ctx.markets.by_asset(asset), name, value, allow_zero=reduce_only is True)
+
+
+def leverage(ctx: BuildContext | None, name: str, value: Any, asset: Any) -> int:
+    """A leverage from 1 to the asset's ``maxLeverage``."""
+    lev = integer(name, value, minimum=1)
+    if ctx is not None:
+        info = ctx.markets.by_asset(asset)
+        if info.is_spot:
+            raise InvalidInputError("coin", "a perp (spot pairs have no leverage)", info.coin)
+        if info.max_leverage is not None and lev > info.max_leverage:
+            raise InvalidInputError(name, f"at most {info.max_leverage} (maxLeverage of {info.coin})", lev)
+    return lev
+
+
+def token(ctx: BuildContext | None, name: str, value: Any) -> str:
+    """A spot token as ``NAME:0x<token id>``; high level: ``NAME`` or ``NAME:0x…`` checked against spotMeta."""
+    text = string(name, value)
+    if ctx is None:
+        if not text:
+            raise InvalidInputError(name, "a token such as 'PURR:0xc4bf3f870c0e9465323c0b6ed28096c2'", value)
+        return text
+    token_name, _, token_id = text.partition(":")
+    info = ctx.markets.token(token_name)
+    if info is None:
+        if "spot" not in ctx.markets.loaded or SPOT_PROBE not in ctx.tried:
+            raise MetadataMissing(SPOT_PROBE)
+        raise InvalidInputError(name, "a token listed in spotMeta, e.g. 'PURR' or 'PURR:0x…'", value)
+    if info.token_id is None:
+        raise MetadataUnavailableError(f"spotMeta lists {token_name!r} without a tokenId")
+    if token_id and token_id.lower() != info.token_id:
+        raise InvalidInputError(name, f"{info.wire} (the token id spotMeta lists for {token_name})", value)
+    return info.wire
+
+
+def token_amount(ctx: BuildContext | None, name: str, value: Any, token: Any) -> str:
+    """An amount of ``token``: positive, at most its ``weiDecimals`` decimals (wire level: text as given)."""
+    if ctx is None:
+        return _wire_amount(name, value)
+    info = ctx.markets.token(str(token).partition(":")[0])
+    places = info.wei_decimals if info is not None and info.wei_decimals is not None else 8
+    what = f"amount of {info.name}" if info is not None else "amount"
+    return decimal_to_wire(fixed(name, value, places, what))
+
+
+def _positive(name: str, value: Any) -> str:
+    d = to_decimal(value, name)
+    if d <= 0:
+        raise InvalidInputError(name, "a positive number", value)
+    return decimal_to_wire(d)
 
 
 # ---------------------------------------------------------------------------------------------- service
@@ -611,6 +821,10 @@ class MetadataService:
 
     def __repr__(self) -> str:
         return f"MetadataService(timeout={self.timeout:g}, dexes={self.dexes!r}, async={self.is_async})"
+
+    def snapshot(self) -> MarketMetadata:
+        """A snapshot of whatever the cache holds now (never fetches, never blocks)."""
+        return self._snapshot()
 
     # ------------------------------------------------------------------ pieces
     def _body_of(self, piece: str) -> tuple[Mapping[str, Any], Callable[[Any], Any], float]:

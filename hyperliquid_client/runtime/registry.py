@@ -15,7 +15,17 @@ import attrs
 
 from hyperliquid_client.runtime.errors import InvalidInputError
 
-__all__ = ["CONTEXTS", "DEFAULT_INFO_WEIGHT", "ChannelSpec", "EndpointSpec", "ParamSpec", "Registry", "raw_request"]
+__all__ = [
+    "CONTEXTS",
+    "DEFAULT_INFO_WEIGHT",
+    "ChannelSpec",
+    "EndpointSpec",
+    "ParamSpec",
+    "Registry",
+    "key_order",
+    "key_order_problem",
+    "raw_request",
+]
 
 #: The HTTP contexts; channels have context ``"channel"``.
 CONTEXTS = ("info", "exchange", "explorer", "stats")
@@ -67,6 +77,12 @@ class EndpointSpec:
     parse: Callable[[Any], Any] | None = attrs.field(default=None, repr=False, eq=False)
     #: most items one response holds (a response that full may be truncated: page on), when the spec says
     max_items: int | None = None
+    #: The client's configured vault applies by default (``vault`` alone: only an explicit one).
+    vault_default: bool = False
+    #: Key order of the action (exchange): ``("rec", ((key, shape), ...))`` for a map (key ``"*"``: a
+    #: merged tagged union), ``("list", shape)`` for a list, ``("one", ((tag, shape), ...))`` for a
+    #: tagged union, ``None`` for a leaf.
+    action_shape: Any = None
 
     @property
     def qualified_name(self) -> str:
@@ -205,3 +221,57 @@ def raw_request(
         response="any",
     )
     return endpoint, request
+
+
+def _record_keys(shape: Any, value: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The keys of ``value`` a record shape knows, in shape order, with their shapes."""
+    out: list[tuple[str, Any]] = []
+    for key, sub in shape[1]:
+        if key == "*":
+            out.extend((tag, tsub) for tag, tsub in sub[1] if tag in value)
+        elif key in value:
+            out.append((key, sub))
+    return out
+
+
+def key_order(shape: Any, value: Any) -> Any:
+    """``value`` with every map's keys in the order of ``shape`` (keys the shape does not know last)."""
+    if shape is None:
+        return value
+    if shape[0] == "rec" and isinstance(value, dict):
+        known = _record_keys(shape, value)
+        names = {k for k, _ in known}
+        out = {k: key_order(sub, value[k]) for k, sub in known}
+        out.update((k, v) for k, v in value.items() if k not in names)
+        return out
+    if shape[0] == "list" and isinstance(value, list):
+        return [key_order(shape[1], x) for x in value]
+    if shape[0] == "one" and isinstance(value, dict) and len(value) == 1:
+        tag, payload = next(iter(value.items()))
+        return {tag: key_order(dict(shape[1]).get(tag), payload)}
+    return value
+
+
+def key_order_problem(shape: Any, value: Any, path: str = "action") -> str | None:
+    """Where ``value``'s key order differs from ``shape`` (``None`` when it follows it)."""
+    if shape is None:
+        return None
+    if shape[0] == "rec" and isinstance(value, dict):
+        known = _record_keys(shape, value)
+        names = {k for k, _ in known}
+        got = [k for k in value if k in names]
+        if got != [k for k, _ in known]:
+            return f"{path}: keys {got}, expected {[k for k, _ in known]}"
+        for key, sub in known:
+            problem = key_order_problem(sub, value[key], f"{path}.{key}")
+            if problem:
+                return problem
+    elif shape[0] == "list" and isinstance(value, list):
+        for i, item in enumerate(value):
+            problem = key_order_problem(shape[1], item, f"{path}[{i}]")
+            if problem:
+                return problem
+    elif shape[0] == "one" and isinstance(value, dict) and len(value) == 1:
+        tag, payload = next(iter(value.items()))
+        return key_order_problem(dict(shape[1]).get(tag), payload, f"{path}.{tag}")
+    return None

@@ -47,6 +47,7 @@ from hyperliquid_client.runtime.signing.eip712 import chain_id_from_hex
 
 __all__ = [
     "BATCH_WEIGHT_DIVISOR",
+    "fill_action",
     "SIGNING_KINDS",
     "SignedAction",
     "Signer",
@@ -106,31 +107,20 @@ def action_weight(endpoint: EndpointSpec, action: Mapping[str, Any]) -> int:
     return weight
 
 
-def _walk_cloids(action: Any) -> Iterator[str]:
-    if not isinstance(action, Mapping):
-        return
-    for order in action.get("orders") or ():
-        if isinstance(order, Mapping) and isinstance(order.get("c"), str):
-            yield order["c"]
-    for modify in action.get("modifies") or ():
-        if isinstance(modify, Mapping):
-            if isinstance(modify.get("oid"), str):
-                yield modify["oid"]
-            order = modify.get("order")
-            if isinstance(order, Mapping) and isinstance(order.get("c"), str):
-                yield order["c"]
-    if action.get("type") == "modify":
-        if isinstance(action.get("oid"), str):
-            yield action["oid"]
-        order = action.get("order")
-        if isinstance(order, Mapping) and isinstance(order.get("c"), str):
-            yield order["c"]
-    for cancel in action.get("cancels") or ():
-        if isinstance(cancel, Mapping) and isinstance(cancel.get("cloid"), str):
-            yield cancel["cloid"]
-    payload = action.get("payload")
-    if action.get("type") == "multiSig" and isinstance(payload, Mapping):
-        yield from _walk_cloids(payload.get("action"))
+def _walk_cloids(value: Any) -> Iterator[str]:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if key in _CLOID_KEYS and isinstance(item, str):
+                yield item
+            elif isinstance(item, Mapping | list):
+                yield from _walk_cloids(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _walk_cloids(item)
+
+
+#: Keys holding client order ids (orders ``c``, cancels ``cloid``, modifies ``oid`` when a string).
+_CLOID_KEYS = ("c", "cloid", "oid")
 
 
 def action_cloids(action: Any) -> tuple[str, ...]:
@@ -157,10 +147,11 @@ def _check_expires(expires_after: Any) -> int | None:
     return expires_after
 
 
-def _fill_user_signed(endpoint: EndpointSpec, action: Mapping[str, Any], nonce: int, signer: Signer) -> dict[str, Any]:
-    """The action with its nonce key, ``signatureChainId`` and ``hyperliquidChain`` filled.
+def fill_action(endpoint: EndpointSpec, action: Mapping[str, Any], nonce: int, signer: Signer) -> dict[str, Any]:
+    """The action with its nonce key set to ``nonce`` and, when user-signed, ``signatureChainId`` and
+    ``hyperliquidChain`` filled.
 
-    A key present with ``None`` keeps its position; a missing one is appended (SDK order).
+    A key present with ``None`` keeps its position (the spec's order); a missing one is appended.
     """
     out = dict(action)
     if endpoint.nonce_key:
@@ -170,6 +161,8 @@ def _fill_user_signed(endpoint: EndpointSpec, action: Mapping[str, Any], nonce: 
                 f"action.{endpoint.nonce_key}", f"None (filled with the request nonce {nonce})", present
             )
         out[endpoint.nonce_key] = nonce
+    if endpoint.signing != "user_signed":
+        return out
     if out.get("signatureChainId") is None:
         out["signatureChainId"] = signer.signature_chain_id
     else:
@@ -258,7 +251,7 @@ def sign_action(
             )
         if endpoint.primary_type is None:
             raise InvalidInputError("endpoint", "a user-signed endpoint with an EIP-712 primary type", endpoint.wire)
-        filled = _fill_user_signed(endpoint, action, nonce, signer)
+        filled = fill_action(endpoint, action, nonce, signer)
         sig = sign_user_signed_action(
             wallet,
             _signed_message(endpoint, filled),
@@ -278,7 +271,7 @@ def sign_action(
             backend=signer.backend,
         )
     else:
-        filled = dict(action)
+        filled = fill_action(endpoint, action, nonce, signer)
         sig = sign_l1_action(
             wallet,
             filled,

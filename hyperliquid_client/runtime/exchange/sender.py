@@ -145,7 +145,7 @@ class _SenderBase:
             raise InvalidInputError(
                 "vault_address", f"None: {endpoint.wire} is never hashed with a vault address", vault_address
             )
-        return vault_address if vault_address is not None else (self.vault_address if endpoint.vault else None)
+        return vault_address if vault_address is not None else (self.vault_address if endpoint.vault_default else None)
 
     def sign(
         self,
