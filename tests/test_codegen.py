@@ -76,7 +76,53 @@ sample:
 """
 
 
-def make_spec(tmp_path: Path, *, types: str = TYPES, endpoint: str = ENDPOINT, channel: str = CHANNEL) -> Path:
+EXCHANGE = """\
+wire: ladder
+summary: Place a ladder of orders.
+weight: 1
+signing: l1
+vault: true
+action:
+  ladder: {type: Ladder, flatten: true, doc: The ladder.}
+  tag: {type: str, optional: true, doc: A tag.}
+methods:
+  ladder:
+    summary: Place a ladder.
+    params: [coin, is_buy, levels]
+    example:
+      params: {coin: BTC, is_buy: true, levels: [{px: 97000, sz: "0.001"}]}
+      action: {type: ladder, ladder: {a: 0, b: true, levels: [{p: "97000", s: "0.001"}]}}
+requests:
+  Ladder:
+    doc: A ladder.
+    fields:
+      a: {type: asset, name: coin, doc: The market.}
+      b: {type: bool, name: is_buy, doc: Buy.}
+      levels: {type: "list[Level]", doc: The levels.}
+  Level:
+    doc: One level.
+    fields:
+      p: {type: price(a), name: px, doc: Price.}
+      s: {type: size(a), name: sz, doc: Size.}
+sample:
+  params: {ladder: {a: 3, b: false, levels: [{p: "1.5", s: "2"}]}, tag: x}
+  action: {type: ladder, ladder: {a: 3, b: false, levels: [{p: "1.5", s: "2"}]}, tag: x}
+"""
+
+
+META = """\
+wire: meta
+summary: Perp metadata (its sample is the metadata of the generated high-level tests).
+weight: 20
+response: any
+sample:
+  response: {universe: [{name: BTC, szDecimals: 5, maxLeverage: 40}]}
+"""
+
+
+def make_spec(
+    tmp_path: Path, *, types: str = TYPES, endpoint: str = ENDPOINT, channel: str = CHANNEL, exchange: str | None = None
+) -> Path:
     root = tmp_path / "spec"
     (root / "types").mkdir(parents=True)
     (root / "info").mkdir()
@@ -84,6 +130,9 @@ def make_spec(tmp_path: Path, *, types: str = TYPES, endpoint: str = ENDPOINT, c
     (root / "types" / "t.yaml").write_text(types)
     (root / "info" / "book.yaml").write_text(endpoint)
     (root / "channels" / "book.yaml").write_text(channel)
+    if exchange is not None:
+        (root / "exchange").mkdir()
+        (root / "exchange" / "ladder.yaml").write_text(exchange)
     return root
 
 
@@ -412,3 +461,76 @@ def test_recovery_must_name_an_info_request_and_stale_after_be_positive(tmp_path
     msgs = problems(root)
     assert any("channels/book.yaml: recovery: expected the wire name of an info request, got 'bok'" in m for m in msgs)
     assert any("channels/book.yaml: stale_after:" in m for m in msgs)
+
+
+# ---------------------------------------------------------------------------------------------- requests
+def test_an_exchange_action_with_a_nested_payload_loads(tmp_path: Path) -> None:
+    spec = load_spec(make_spec(tmp_path, exchange=EXCHANGE))
+    (ladder,) = spec.by_context("exchange")
+    assert ladder.action is not None and [f.wire for f in ladder.action.fields] == ["ladder", "tag"]
+    assert spec.requests.needs("Level") == ("a",)  # the price and size rules of the enclosing ladder's asset
+    assert [p.name for p in ladder.params] == ["ladder", "tag"]
+
+
+@pytest.mark.parametrize(
+    ("change", "where", "message"),
+    [
+        (("type: price(a)", "type: prise(a)"), "requests.Level.fields.p.type", "unknown semantic type 'prise'"),
+        (('type: "list[Level]"', 'type: "list[Levl]"'), "requests.Ladder.fields.levels.type",
+         "reference to unknown request type 'Levl' (did you mean 'Level'?)"),
+        (("type: size(a)", 'type: "size(a, b, c)"'), "requests.Level.fields.s.type", "size takes 1..2 argument(s)"),
+        (("tag: x}\n", "tag: x, extra: 1}\n"), "sample.params.extra", "unknown parameter"),
+        (("action: {type: ladder, ladder: {a: 3, b: false", "action: {type: ladder, ladder: {b: false, a: 3"),
+         "sample.action", "not in the spec's key order: sample.action.ladder: keys ['b', 'a', 'levels']"),
+        (("    params: [coin, is_buy, levels]\n    example:", "    params: [coin, is_buy, levels]\n    exampl:"),
+         "methods.ladder.exampl", "unknown key"),
+        (("signing: l1", "signing: user_signed"), "action",
+         "a user-signed action continues with signatureChainId and hyperliquidChain"),
+        (("tag: {type: str, optional: true,", "tag: {type: str, optional: true, default: a,"), "action.tag",
+         "'optional' (omitted when None) and 'default' exclude each other"),
+    ],
+)  # fmt: skip
+def test_request_spec_problems_name_the_file_and_key_path(
+    tmp_path: Path, change: tuple[str, str], where: str, message: str
+) -> None:
+    assert change[0] in EXCHANGE
+    root = make_spec(tmp_path, exchange=EXCHANGE.replace(*change))
+    msgs = problems(root)
+    assert any(f"exchange/ladder.yaml: {where}: " in m and message in m for m in msgs), msgs
+
+
+def test_a_method_taking_one_element_needs_an_example(tmp_path: Path) -> None:
+    head, _, tail = EXCHANGE.partition("    example:")
+    text = head + "requests:" + tail.partition("requests:")[2].partition("sample:")[0]
+    text = text.replace(
+        "  ladder: {type: Ladder, flatten: true, doc: The ladder.}", '  ladders: {type: "list[Ladder]", doc: L.}'
+    )
+    text = text.replace("    params: [coin, is_buy, levels]\n", "    single: ladders\n")
+    text += "sample:\n  params: {ladders: []}\n  action: {type: ladder, ladders: []}\n"
+    msgs = problems(make_spec(tmp_path, exchange=text))
+    assert any("methods.ladder.example: missing" in m for m in msgs), msgs
+
+
+def test_generated_code_of_an_exchange_action_works(tmp_path: Path) -> None:
+    """The worked example of docs/spec-format.md as a test: one YAML file gives tested wire-level and
+    high-level methods (the generated tests run in a subprocess)."""
+    root = make_spec(tmp_path, exchange=EXCHANGE)
+    (root / "info" / "meta.yaml").write_text(META)
+    pkg = tmp_path / "pkgroot"
+    shutil.copytree(
+        ROOT / "hyperliquid_client", pkg / "hyperliquid_client", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    shutil.rmtree(pkg / "hyperliquid_client" / "generated")
+    generate(load_spec(root), pkg / "hyperliquid_client" / "generated")
+    source = (pkg / "hyperliquid_client" / "generated" / "exchange.py").read_text()
+    assert (
+        "def ladder(\n        self,\n        coin: str,\n        is_buy: bool,\n        levels: Sequence[Level"
+        in source
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "asyncio_mode=auto",
+         "hyperliquid_client/generated/tests/test_exchange.py"],
+        cwd=pkg, capture_output=True, text=True, check=False, env={"PYTHONPATH": str(pkg), "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert " passed" in proc.stdout

@@ -75,6 +75,21 @@ def test_market_order_fills_through_the_book(rig: Rig) -> None:
     assert Decimal("97001") < status.avg_px <= Decimal("97010")
 
 
+def test_market_close_closes_the_position(rig: Rig) -> None:
+    with pytest.raises(InvalidInputError, match="open position"):
+        rig.exchange.market_close("BTC")
+    assert isinstance(rig.exchange.market_order("BTC", True, "0.03", slippage=0.01).statuses[0], Filled)
+    rig.fx.market.set_book("BTC", [("97000", "1")], [("97001", "1")])
+    partial = rig.exchange.market_close("BTC", "0.01", slippage=0.01).statuses[0]
+    assert isinstance(partial, Filled) and partial.total_sz == Decimal("0.01")
+    assert rig.fx.engine.position(MASTER.address, "BTC") == Decimal("0.02")
+    order = exchange_posts(rig.fx)[-1]["action"]["orders"][0]
+    assert (order["b"], order["r"], order["t"]) == (False, True, {"limit": {"tif": "Ioc"}})
+    rest = rig.exchange.market_close("BTC").statuses[0]
+    assert isinstance(rest, Filled) and rest.total_sz == Decimal("0.02")
+    assert rig.fx.engine.position(MASTER.address, "BTC") == 0
+
+
 def test_modify_and_mixed_batch(rig: Rig) -> None:
     result = rig.exchange.bulk_orders(
         [

@@ -599,6 +599,21 @@ def test_wrong_signature_recovers_an_unknown_address_and_burns_no_nonce(hl: Clie
     assert hl.post(good) == {"status": "ok", "response": {"type": "default"}}
 
 
+def test_actions_hashed_in_another_key_order_than_the_spec_are_refused(hl: Client) -> None:
+    """msgpack hashes keys in the order sent; the exchange hashes its own order, so a reordered action
+    can never verify: the fake refuses it, naming where the order differs, and burns no nonce."""
+    nonce = next_nonce()
+    order = wire(BTC, True, "95000", "0.001")
+    reordered = {"type": "order", "grouping": "na", "orders": [order]}
+    out = hl.l1(ALICE, reordered, nonce=nonce)
+    assert out["status"] == "err"
+    assert "keys ['type', 'grouping', 'orders'], expected ['type', 'orders', 'grouping']" in out["response"]
+    inner = {"b": True, **{k: v for k, v in order.items() if k != "b"}}
+    out = hl.l1(ALICE, {"type": "order", "orders": [inner], "grouping": "na"}, nonce=nonce)
+    assert "action.orders[0]: keys" in out["response"]
+    assert hl.l1(ALICE, {"type": "noop"}, nonce=nonce) == {"status": "ok", "response": {"type": "default"}}
+
+
 def test_unknown_and_unfunded_signers(hl: Client) -> None:
     assert hl.l1(STRANGER, {"type": "noop"}) == {
         "status": "err",

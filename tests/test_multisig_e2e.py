@@ -15,10 +15,16 @@ import httpx
 import pytest
 
 from hyperliquid_client import Client
+from hyperliquid_client.generated.registry import ENDPOINTS
 from hyperliquid_client.runtime.errors import ApiRejectedError
 from hyperliquid_client.runtime.exchange import Exchange
 from hyperliquid_client.runtime.results import Resting
-from hyperliquid_client.runtime.signing import Wallet
+from hyperliquid_client.runtime.signing import (
+    Wallet,
+    build_multi_sig_action,
+    sign_multi_sig_action,
+    sign_multi_sig_inner_user_signed,
+)
 from hyperliquid_client.testing import FakeExchange, ok_answer
 
 DEST = "0x" + "12" * 20
@@ -184,6 +190,33 @@ def test_usd_send_with_two_signatures_moves_funds(ms: Multi) -> None:
         ms.user.lower(),
         DEST,
     )
+
+
+def test_inner_user_signed_action_in_the_old_builder_order_is_refused(ms: Multi) -> None:
+    """The defect this pins: a user-signed inner action with its fields first and type,
+    signatureChainId, hyperliquidChain last hashes other bytes than the exchange's; the fake refuses
+    it (the public path, build_action then multi_sig, puts those three first and executes)."""
+    outer = ms.client(ms.a)
+    nonce = outer.exchange.sender.next_nonce()
+    wrong = {"destination": DEST, "amount": "5", "time": nonce, "type": "usdSend",
+             "signatureChainId": "0x66eee", "hyperliquidChain": "Testnet"}  # fmt: skip
+    spec = ENDPOINTS["exchange.usdSend"]
+    assert spec.primary_type is not None
+    sigs = [
+        sign_multi_sig_inner_user_signed(w, wrong, multi_sig_user=ms.user, outer_signer=ms.a.address,
+                                         primary_type=spec.primary_type, fields=spec.eip712_fields)
+        for w in (ms.b, ms.c)
+    ]  # fmt: skip
+    action = build_multi_sig_action(multi_sig_user=ms.user, outer_signer=ms.a.address, inner_action=wrong,
+                                    signatures=sigs)  # fmt: skip
+    sig = sign_multi_sig_action(ms.a, action, nonce, vault_address=None, expires_after=None, is_mainnet=False)
+    body = {"action": action, "nonce": nonce, "signature": sig.to_wire(), "vaultAddress": None, "expiresAfter": None}
+    answer = httpx.post(ms.fx.http_url + "/exchange", json=body).json()
+    assert answer["status"] == "err" and "action.payload.action: keys" in answer["response"]
+    assert outer.info.clearinghouse_state(DEST).withdrawable == 0
+    result = outer.exchange.multi_sig(ms.user, Exchange.build_action("usd_send", DEST, "5"), signers=[ms.b, ms.c])
+    assert result.response_type == "default"
+    assert outer.info.clearinghouse_state(DEST).withdrawable == 5
 
 
 def test_user_set_abstraction_short_code_verifies(ms: Multi) -> None:

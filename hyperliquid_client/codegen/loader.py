@@ -38,6 +38,7 @@ from hyperliquid_client.codegen.requests import (
 )
 from hyperliquid_client.codegen.samples import param_problems, value_problems
 from hyperliquid_client.codegen.typeexpr import TypeExpr, TypeExprError, parse_type
+from hyperliquid_client.runtime.registry import key_order_problem
 
 __all__ = ["SpecError", "SpecIssue", "load_spec", "snake_case"]
 
@@ -586,38 +587,6 @@ def _exchange_params(ctx: _Ctx, action: RequestAction, sample: dict[str, Any] | 
     return tuple(out)
 
 
-def _check_key_order(ctx: _Ctx, path: str, shape: Any, value: Any) -> None:
-    """The sample action's keys must follow the spec's order (a reordered spec fails here)."""
-    if shape is None:
-        return
-    kind = shape[0]
-    if kind == "rec" and isinstance(value, dict):
-        expected: list[str] = []
-        subs: dict[str, Any] = {}
-        for key, sub in shape[1]:
-            if key == "*":
-                for tag, tsub in sub[1]:
-                    if tag in value:
-                        expected.append(tag)
-                        subs[tag] = tsub
-            elif key in value:
-                expected.append(key)
-                subs[key] = sub
-        got = [k for k in value if k in subs]
-        if got != expected:
-            ctx.bad(path, f"keys out of spec order: got {got}, expected {expected}")
-        for key, sub in subs.items():
-            _check_key_order(ctx, f"{path}.{key}", sub, value[key])
-    elif kind == "list" and isinstance(value, list):
-        for i, item in enumerate(value):
-            _check_key_order(ctx, f"{path}[{i}]", shape[1], item)
-    elif kind == "one" and isinstance(value, dict) and len(value) == 1:
-        tag = next(iter(value))
-        for vtag, sub in shape[1]:
-            if vtag == tag:
-                _check_key_order(ctx, f"{path}.{tag}", sub, value[tag])
-
-
 def load_spec(root: str | Path) -> Spec:
     """Load and validate every file under ``root``; raise :class:`SpecError` listing all problems."""
     root = Path(root)
@@ -835,8 +804,10 @@ def load_spec(root: str | Path) -> Spec:
             assert endpoint.action is not None
             check_action(ctx.bad, requests, endpoint.action)
             if not ctx.issues:
-                shape = gen.record_shape((*endpoint.action.fields,))
-                _check_key_order(ctx, "sample.action", ("rec", (("type", None), *shape[1])), sample["action"])
+                shape = ("rec", (("type", None), *gen.record_shape(endpoint.action.fields)[1]))
+                problem = key_order_problem(shape, sample["action"], "sample.action")
+                if problem:
+                    ctx.bad("sample.action", f"not in the spec's key order: {problem}")
     for ctx in contexts:
         issues.extend(ctx.issues)
     if issues:

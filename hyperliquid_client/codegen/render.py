@@ -446,7 +446,8 @@ def _registry_views(spec: Spec, conv: _Converters, gen: ReqGen) -> dict[str, Any
                     f"nonce_key={(e.action.nonce_key if e.action else None)!r}, "
                     f"batch_param={(e.action.batch_param if e.action else None)!r}, "
                     f"vault_default={(e.action.vault_default if e.action else False)!r}, "
-                    f"action_shape={_shape(gen, e)!r}"
+                    f"action_shape={_shape(gen, e)!r}, "
+                    f"methods={tuple(m.name for m in e.action.methods) if e.action else ()!r}"
                     + (f", max_response_bytes={e.max_response_bytes!r}" if e.max_response_bytes else "")
                     + (f", parse={conv.name(e.response)}" if e.action else "")
                     + (f", max_items={e.max_items!r}" if e.max_items is not None else "")

@@ -11,6 +11,7 @@ model into code.
 
 from __future__ import annotations
 
+import difflib
 import keyword
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -510,7 +511,7 @@ def check_type(bad: Bad, req: Requests, path: str, rt: RT, *, bound: set[str], f
     refer to here; ``free``: whether other names may come from an enclosing record."""
     for node in rt.walk():
         if node.kind == "named" and node.name not in req.types:
-            close = [k for k in sorted(req.types) if k.lower() == node.name.lower()]
+            close = difflib.get_close_matches(node.name, sorted(req.types), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             bad(path, f"reference to unknown request type {node.name!r}{hint}")
         elif node.kind == "sem":

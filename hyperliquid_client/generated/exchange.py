@@ -4022,14 +4022,14 @@ class ExchangeMethods:
         self,
         operation: BorrowLendOperation,
         token: int,
-        *,
         amount: Decimal | str | int | float | None = None,
+        *,
         wallet: Wallet | None = None,
         vault_address: str | None = None,
         expires_after: int | None = None,
         timeout: float | None = None,
     ) -> ExchangeResult:
-        """Supply, withdraw, borrow or repay on the borrow/lend protocol.
+        """Supply, withdraw, borrow or repay ``amount`` of ``token`` (None - the whole balance).
 
         Args:
             operation: ``supply``, ``withdraw``, ``repay`` or ``borrow``.
@@ -5823,14 +5823,14 @@ class AsyncExchangeMethods:
         self,
         operation: BorrowLendOperation,
         token: int,
-        *,
         amount: Decimal | str | int | float | None = None,
+        *,
         wallet: Wallet | None = None,
         vault_address: str | None = None,
         expires_after: int | None = None,
         timeout: float | None = None,
     ) -> ExchangeResult:
-        """Supply, withdraw, borrow or repay on the borrow/lend protocol.
+        """Supply, withdraw, borrow or repay ``amount`` of ``token`` (None - the whole balance).
 
         Args:
             operation: ``supply``, ``withdraw``, ``repay`` or ``borrow``.

@@ -54,6 +54,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             "rec",
             (("type", None), ("*", ("one", (("activate", ("rec", (("venueName", None),))), ("deactivate", None))))),
         ),
+        methods=("activate_outcome_deployer",),
         parse=_s_DefaultResponse,
     ),
     "exchange.agentEnableDexAbstraction": EndpointSpec(
@@ -78,6 +79,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=("rec", (("type", None),)),
+        methods=("agent_enable_dex_abstraction",),
         parse=_s_DefaultResponse,
     ),
     "exchange.agentSendAsset": EndpointSpec(
@@ -163,6 +165,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 ("nonce", None),
             ),
         ),
+        methods=("agent_send_asset",),
         parse=_s_DefaultResponse,
     ),
     "exchange.agentSetAbstraction": EndpointSpec(
@@ -196,6 +199,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=("rec", (("type", None), ("abstraction", None))),
+        methods=("agent_set_abstraction",),
         parse=_s_DefaultResponse,
     ),
     "exchange.approveAgent": EndpointSpec(
@@ -252,6 +256,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 ("nonce", None),
             ),
         ),
+        methods=("approve_agent",),
         parse=_s_DefaultResponse,
     ),
     "exchange.approveBuilderFee": EndpointSpec(
@@ -303,6 +308,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 ("nonce", None),
             ),
         ),
+        methods=("approve_builder_fee",),
         parse=_s_DefaultResponse,
     ),
     "exchange.authorizeAqav2Role": EndpointSpec(
@@ -339,6 +345,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=("rec", (("type", None), ("token", None), ("role", None))),
+        methods=("authorize_aqav2_role",),
         parse=_s_DefaultResponse,
     ),
     "exchange.batchModify": EndpointSpec(
@@ -432,6 +439,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 ("a", None),
             ),
         ),
+        methods=("bulk_modify", "modify"),
         parse=_s_OrderResponse,
     ),
     "exchange.borrowLend": EndpointSpec(
@@ -474,6 +482,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=True,
         action_shape=("rec", (("type", None), ("operation", None), ("token", None), ("amount", None))),
+        methods=("borrow_lend",),
         parse=_s_DefaultResponse,
     ),
     "exchange.cDeposit": EndpointSpec(
@@ -505,6 +514,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             "rec",
             (("type", None), ("signatureChainId", None), ("hyperliquidChain", None), ("wei", None), ("nonce", None)),
         ),
+        methods=("staking_deposit",),
         parse=_s_DefaultResponse,
     ),
     "exchange.CSignerAction": EndpointSpec(
@@ -538,6 +548,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=("rec", (("type", None), ("*", ("one", (("jailSelf", None), ("unjailSelf", None)))))),
+        methods=("c_signer_action",),
         parse=_s_DefaultResponse,
     ),
     "exchange.CValidatorAction": EndpointSpec(
@@ -624,6 +635,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 ),
             ),
         ),
+        methods=("c_validator_action",),
         parse=_s_DefaultResponse,
     ),
     "exchange.cWithdraw": EndpointSpec(
@@ -655,6 +667,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             "rec",
             (("type", None), ("signatureChainId", None), ("hyperliquidChain", None), ("wei", None), ("nonce", None)),
         ),
+        methods=("staking_withdraw",),
         parse=_s_DefaultResponse,
     ),
     "exchange.cancel": EndpointSpec(
@@ -696,6 +709,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param="cancels",
         vault_default=True,
         action_shape=("rec", (("type", None), ("cancels", ("list", ("rec", (("a", None), ("o", None))))), ("f", None))),
+        methods=("cancel", "bulk_cancel_by_oid"),
         parse=_s_CancelResponse,
     ),
     "exchange.cancelByCloid": EndpointSpec(
@@ -740,6 +754,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             "rec",
             (("type", None), ("cancels", ("list", ("rec", (("asset", None), ("cloid", None))))), ("f", None)),
         ),
+        methods=("cancel_by_cloid", "bulk_cancel_by_cloid"),
         parse=_s_CancelResponse,
     ),
     "exchange.claimRewards": EndpointSpec(
@@ -764,6 +779,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=("rec", (("type", None),)),
+        methods=("claim_rewards",),
         parse=_s_DefaultResponse,
     ),
     "exchange.convertToMultiSigUser": EndpointSpec(
@@ -806,6 +822,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 ("nonce", None),
             ),
         ),
+        methods=("convert_to_multi_sig_user",),
         parse=_s_DefaultResponse,
     ),
     "exchange.createSubAccount": EndpointSpec(
@@ -830,6 +847,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=("rec", (("type", None), ("name", None))),
+        methods=("create_sub_account",),
         parse=_s_CreatedResponse,
     ),
     "exchange.createVault": EndpointSpec(
@@ -882,6 +900,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             "rec",
             (("type", None), ("name", None), ("description", None), ("initialUsd", None), ("nonce", None)),
         ),
+        methods=("create_vault",),
         parse=_s_CreatedResponse,
     ),
     "exchange.evmUserModify": EndpointSpec(
@@ -915,6 +934,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=("rec", (("type", None), ("usingBigBlocks", None))),
+        methods=("evm_user_modify",),
         parse=_s_DefaultResponse,
     ),
     "exchange.finalizeEvmContract": EndpointSpec(
@@ -966,6 +986,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 ),
             ),
         ),
+        methods=("finalize_evm_contract",),
         parse=_s_DefaultResponse,
     ),
     "exchange.gossipPriorityBid": EndpointSpec(
@@ -1015,6 +1036,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=("rec", (("type", None), ("slotId", None), ("ip", None), ("maxGas", None))),
+        methods=("gossip_priority_bid",),
         parse=_s_DefaultResponse,
     ),
     "exchange.hip3LiquidatorTransfer": EndpointSpec(
@@ -1054,6 +1076,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=("rec", (("type", None), ("dex", None), ("ntl", None), ("isDeposit", None))),
+        methods=("hip3_liquidator_transfer",),
         parse=_s_DefaultResponse,
     ),
     "exchange.linkStakingUser": EndpointSpec(
@@ -1105,6 +1128,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 ("nonce", None),
             ),
         ),
+        methods=("link_staking_user",),
         parse=_s_DefaultResponse,
     ),
     "exchange.modify": EndpointSpec(
@@ -1180,6 +1204,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 ("a", None),
             ),
         ),
+        methods=("modify_one",),
         parse=_s_DefaultResponse,
     ),
     "exchange.multiSig": EndpointSpec(
@@ -1237,6 +1262,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 ("payload", ("rec", (("multiSigUser", None), ("outerSigner", None), ("action", None)))),
             ),
         ),
+        methods=("multi_sig",),
         parse=_s_ExchangeResponse,
     ),
     "exchange.noop": EndpointSpec(
@@ -1261,6 +1287,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=("rec", (("type", None),)),
+        methods=("noop",),
         parse=_s_DefaultResponse,
     ),
     "exchange.order": EndpointSpec(
@@ -1347,6 +1374,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 ("builder", ("rec", (("b", None), ("f", None)))),
             ),
         ),
+        methods=("bulk_orders", "order"),
         parse=_s_OrderResponse,
     ),
     "exchange.outcomeDeploy": EndpointSpec(
@@ -1481,6 +1509,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 ),
             ),
         ),
+        methods=("outcome_deploy",),
         parse=_s_DefaultResponse,
     ),
     "exchange.perpDeploy": EndpointSpec(
@@ -1663,6 +1692,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 ),
             ),
         ),
+        methods=("perp_deploy",),
         parse=_s_DefaultResponse,
     ),
     "exchange.registerReferrer": EndpointSpec(
@@ -1691,6 +1721,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=("rec", (("type", None), ("code", None))),
+        methods=("register_referrer",),
         parse=_s_DefaultResponse,
     ),
     "exchange.reserveRequestWeight": EndpointSpec(
@@ -1732,6 +1763,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=("rec", (("type", None), ("weight", None), ("destination", None))),
+        methods=("reserve_request_weight",),
         parse=_s_DefaultResponse,
     ),
     "exchange.scheduleCancel": EndpointSpec(
@@ -1765,6 +1797,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=True,
         action_shape=("rec", (("type", None), ("time", None))),
+        methods=("schedule_cancel",),
         parse=_s_DefaultResponse,
     ),
     "exchange.sendAsset": EndpointSpec(
@@ -1861,6 +1894,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 ("nonce", None),
             ),
         ),
+        methods=("send_asset",),
         parse=_s_DefaultResponse,
     ),
     "exchange.sendToEvmWithData": EndpointSpec(
@@ -1956,6 +1990,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 ("nonce", None),
             ),
         ),
+        methods=("send_to_evm_with_data",),
         parse=_s_DefaultResponse,
     ),
     "exchange.setDisplayName": EndpointSpec(
@@ -1984,6 +2019,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=("rec", (("type", None), ("displayName", None))),
+        methods=("set_display_name",),
         parse=_s_DefaultResponse,
     ),
     "exchange.setReferrer": EndpointSpec(
@@ -2008,6 +2044,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=("rec", (("type", None), ("code", None))),
+        methods=("set_referrer",),
         parse=_s_DefaultResponse,
     ),
     "exchange.spotDeploy": EndpointSpec(
@@ -2105,6 +2142,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 ),
             ),
         ),
+        methods=("spot_deploy",),
         parse=_s_DefaultResponse,
     ),
     "exchange.spotSend": EndpointSpec(
@@ -2171,6 +2209,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 ("time", None),
             ),
         ),
+        methods=("spot_send",),
         parse=_s_DefaultResponse,
     ),
     "exchange.spotUser": EndpointSpec(
@@ -2204,6 +2243,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=("rec", (("type", None), ("toggleSpotDusting", ("rec", (("optOut", None),))))),
+        methods=("spot_user",),
         parse=_s_DefaultResponse,
     ),
     "exchange.stakingLinkDisableTradingUser": EndpointSpec(
@@ -2246,6 +2286,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 ("nonce", None),
             ),
         ),
+        methods=("staking_link_disable_trading_user",),
         parse=_s_DefaultResponse,
     ),
     "exchange.subAccountModify": EndpointSpec(
@@ -2280,6 +2321,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=("rec", (("type", None), ("subAccountUser", None), ("name", None))),
+        methods=("sub_account_modify",),
         parse=_s_DefaultResponse,
     ),
     "exchange.subAccountSpotTransfer": EndpointSpec(
@@ -2340,6 +2382,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             "rec",
             (("type", None), ("subAccountUser", None), ("isDeposit", None), ("token", None), ("amount", None)),
         ),
+        methods=("sub_account_spot_transfer",),
         parse=_s_DefaultResponse,
     ),
     "exchange.subAccountTransfer": EndpointSpec(
@@ -2389,6 +2432,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=("rec", (("type", None), ("subAccountUser", None), ("isDeposit", None), ("usd", None))),
+        methods=("sub_account_transfer",),
         parse=_s_DefaultResponse,
     ),
     "exchange.tokenDelegate": EndpointSpec(
@@ -2450,6 +2494,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 ("nonce", None),
             ),
         ),
+        methods=("token_delegate",),
         parse=_s_DefaultResponse,
     ),
     "exchange.topUpIsolatedOnlyMargin": EndpointSpec(
@@ -2484,6 +2529,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=True,
         action_shape=("rec", (("type", None), ("asset", None), ("leverage", None))),
+        methods=("top_up_isolated_only_margin",),
         parse=_s_DefaultResponse,
     ),
     "exchange.twapCancel": EndpointSpec(
@@ -2511,6 +2557,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=True,
         action_shape=("rec", (("type", None), ("a", None), ("t", None))),
+        methods=("twap_cancel",),
         parse=_s_TwapCancelResponse,
     ),
     "exchange.twapOrder": EndpointSpec(
@@ -2552,6 +2599,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 ("details", ("rec", (("t", ("rec", (("p", None), ("a", None)))), ("s", None)))),
             ),
         ),
+        methods=("twap_order",),
         parse=_s_TwapOrderResponse,
     ),
     "exchange.updateIsolatedMargin": EndpointSpec(
@@ -2594,6 +2642,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=True,
         action_shape=("rec", (("type", None), ("asset", None), ("isBuy", None), ("ntli", None))),
+        methods=("update_isolated_margin",),
         parse=_s_DefaultResponse,
     ),
     "exchange.updateLeverage": EndpointSpec(
@@ -2636,6 +2685,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=True,
         action_shape=("rec", (("type", None), ("asset", None), ("isCross", None), ("leverage", None))),
+        methods=("update_leverage",),
         parse=_s_DefaultResponse,
     ),
     "exchange.usdClassTransfer": EndpointSpec(
@@ -2682,6 +2732,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 ("nonce", None),
             ),
         ),
+        methods=("usd_class_transfer",),
         parse=_s_DefaultResponse,
     ),
     "exchange.usdSend": EndpointSpec(
@@ -2738,6 +2789,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 ("time", None),
             ),
         ),
+        methods=("usd_send",),
         parse=_s_DefaultResponse,
     ),
     "exchange.userDexAbstraction": EndpointSpec(
@@ -2789,6 +2841,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 ("nonce", None),
             ),
         ),
+        methods=("user_dex_abstraction",),
         parse=_s_DefaultResponse,
     ),
     "exchange.userOutcome": EndpointSpec(
@@ -2839,6 +2892,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 ),
             ),
         ),
+        methods=("user_outcome",),
         parse=_s_DefaultResponse,
     ),
     "exchange.userPortfolioMargin": EndpointSpec(
@@ -2885,6 +2939,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 ("nonce", None),
             ),
         ),
+        methods=("user_portfolio_margin",),
         parse=_s_DefaultResponse,
     ),
     "exchange.userSetAbstraction": EndpointSpec(
@@ -2941,6 +2996,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 ("nonce", None),
             ),
         ),
+        methods=("user_set_abstraction",),
         parse=_s_DefaultResponse,
     ),
     "exchange.validatorL1Stream": EndpointSpec(
@@ -2974,6 +3030,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=("rec", (("type", None), ("riskFreeRate", None))),
+        methods=("validator_l1_stream",),
         parse=_s_DefaultResponse,
     ),
     "exchange.vaultDistribute": EndpointSpec(
@@ -3010,6 +3067,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=("rec", (("type", None), ("vaultAddress", None), ("usd", None))),
+        methods=("vault_distribute",),
         parse=_s_DefaultResponse,
     ),
     "exchange.vaultModify": EndpointSpec(
@@ -3057,6 +3115,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             "rec",
             (("type", None), ("vaultAddress", None), ("allowDeposits", None), ("alwaysCloseOnWithdraw", None)),
         ),
+        methods=("vault_modify",),
         parse=_s_DefaultResponse,
     ),
     "exchange.vaultTransfer": EndpointSpec(
@@ -3096,6 +3155,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=("rec", (("type", None), ("vaultAddress", None), ("isDeposit", None), ("usd", None))),
+        methods=("vault_transfer",),
         parse=_s_DefaultResponse,
     ),
     "exchange.withdraw3": EndpointSpec(
@@ -3152,6 +3212,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 ("time", None),
             ),
         ),
+        methods=("withdraw",),
         parse=_s_DefaultResponse,
     ),
     "explorer.blockDetails": EndpointSpec(
@@ -3176,6 +3237,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "explorer.txDetails": EndpointSpec(
         context="explorer",
@@ -3208,6 +3270,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "explorer.userDetails": EndpointSpec(
         context="explorer",
@@ -3231,6 +3294,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.activeAssetData": EndpointSpec(
         context="info",
@@ -3271,6 +3335,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.alignedQuoteTokenInfo": EndpointSpec(
         context="info",
@@ -3294,6 +3359,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.allBorrowLendReserveStates": EndpointSpec(
         context="info",
@@ -3317,6 +3383,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.allMids": EndpointSpec(
         context="info",
@@ -3349,6 +3416,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.allPerpMetas": EndpointSpec(
         context="info",
@@ -3372,6 +3440,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.approvedBuilders": EndpointSpec(
         context="info",
@@ -3395,6 +3464,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.batchClearinghouseStates": EndpointSpec(
         context="info",
@@ -3430,6 +3500,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.borrowLendReserveState": EndpointSpec(
         context="info",
@@ -3453,6 +3524,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.borrowLendUserState": EndpointSpec(
         context="info",
@@ -3476,6 +3548,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.candleSnapshot": EndpointSpec(
         context="info",
@@ -3520,6 +3593,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.clearinghouseState": EndpointSpec(
         context="info",
@@ -3560,6 +3634,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.delegations": EndpointSpec(
         context="info",
@@ -3583,6 +3658,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.delegatorHistory": EndpointSpec(
         context="info",
@@ -3606,6 +3682,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.delegatorRewards": EndpointSpec(
         context="info",
@@ -3629,6 +3706,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.delegatorSummary": EndpointSpec(
         context="info",
@@ -3652,6 +3730,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.exchangeStatus": EndpointSpec(
         context="info",
@@ -3675,6 +3754,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.extraAgents": EndpointSpec(
         context="info",
@@ -3702,6 +3782,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.frontendOpenOrders": EndpointSpec(
         context="info",
@@ -3735,6 +3816,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.fundingHistory": EndpointSpec(
         context="info",
@@ -3776,6 +3858,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
         max_items=500,
     ),
     "info.gossipPriorityAuctionStatus": EndpointSpec(
@@ -3800,6 +3883,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.gossipRootIps": EndpointSpec(
         context="info",
@@ -3823,6 +3907,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.historicalOrders": EndpointSpec(
         context="info",
@@ -3846,6 +3931,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
         max_items=2000,
     ),
     "info.isVip": EndpointSpec(
@@ -3870,6 +3956,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.l2Book": EndpointSpec(
         context="info",
@@ -3918,6 +4005,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.leadingVaults": EndpointSpec(
         context="info",
@@ -3950,6 +4038,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.legalCheck": EndpointSpec(
         context="info",
@@ -3973,6 +4062,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.liquidatable": EndpointSpec(
         context="info",
@@ -3996,6 +4086,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.marginTable": EndpointSpec(
         context="info",
@@ -4036,6 +4127,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.maxBuilderFee": EndpointSpec(
         context="info",
@@ -4064,6 +4156,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.maxMarketOrderNtls": EndpointSpec(
         context="info",
@@ -4087,6 +4180,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.meta": EndpointSpec(
         context="info",
@@ -4119,6 +4213,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.metaAndAssetCtxs": EndpointSpec(
         context="info",
@@ -4151,6 +4246,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.openOrders": EndpointSpec(
         context="info",
@@ -4184,6 +4280,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.orderStatus": EndpointSpec(
         context="info",
@@ -4217,6 +4314,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.outcomeDeployerLimits": EndpointSpec(
         context="info",
@@ -4249,6 +4347,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.outcomeMeta": EndpointSpec(
         context="info",
@@ -4272,6 +4371,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.outcomeTemplates": EndpointSpec(
         context="info",
@@ -4295,6 +4395,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.perpAnnotation": EndpointSpec(
         context="info",
@@ -4327,6 +4428,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.perpCategories": EndpointSpec(
         context="info",
@@ -4350,6 +4452,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.perpConciseAnnotations": EndpointSpec(
         context="info",
@@ -4373,6 +4476,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.perpDeployAuctionStatus": EndpointSpec(
         context="info",
@@ -4396,6 +4500,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.perpDexLimits": EndpointSpec(
         context="info",
@@ -4428,6 +4533,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.perpDexStatus": EndpointSpec(
         context="info",
@@ -4460,6 +4566,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.perpDexs": EndpointSpec(
         context="info",
@@ -4483,6 +4590,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.perpsAtOpenInterestCap": EndpointSpec(
         context="info",
@@ -4515,6 +4623,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.portfolio": EndpointSpec(
         context="info",
@@ -4538,6 +4647,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.preTransferCheck": EndpointSpec(
         context="info",
@@ -4568,6 +4678,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.predictedFundings": EndpointSpec(
         context="info",
@@ -4591,6 +4702,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.recentTrades": EndpointSpec(
         context="info",
@@ -4614,6 +4726,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.referral": EndpointSpec(
         context="info",
@@ -4637,6 +4750,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.settledOutcome": EndpointSpec(
         context="info",
@@ -4660,6 +4774,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.spotClearinghouseState": EndpointSpec(
         context="info",
@@ -4693,6 +4808,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.spotDeployState": EndpointSpec(
         context="info",
@@ -4718,6 +4834,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.spotMeta": EndpointSpec(
         context="info",
@@ -4741,6 +4858,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.spotMetaAndAssetCtxs": EndpointSpec(
         context="info",
@@ -4764,6 +4882,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.spotPairDeployAuctionStatus": EndpointSpec(
         context="info",
@@ -4787,6 +4906,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.subAccounts": EndpointSpec(
         context="info",
@@ -4814,6 +4934,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.subAccounts2": EndpointSpec(
         context="info",
@@ -4841,6 +4962,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.tokenDetails": EndpointSpec(
         context="info",
@@ -4873,6 +4995,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.twapHistory": EndpointSpec(
         context="info",
@@ -4896,6 +5019,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.usdcRouting": EndpointSpec(
         context="info",
@@ -4919,6 +5043,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.userAbstraction": EndpointSpec(
         context="info",
@@ -4942,6 +5067,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.userBorrowLendInterest": EndpointSpec(
         context="info",
@@ -4983,6 +5109,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.userDexAbstraction": EndpointSpec(
         context="info",
@@ -5006,6 +5133,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.userFees": EndpointSpec(
         context="info",
@@ -5029,6 +5157,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.userFills": EndpointSpec(
         context="info",
@@ -5062,6 +5191,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
         max_items=2000,
     ),
     "info.userFillsByTime": EndpointSpec(
@@ -5120,6 +5250,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
         max_items=2000,
     ),
     "info.userFunding": EndpointSpec(
@@ -5162,6 +5293,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
         max_items=500,
     ),
     "info.userNonFundingLedgerUpdates": EndpointSpec(
@@ -5204,6 +5336,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
         max_items=500,
     ),
     "info.userRateLimit": EndpointSpec(
@@ -5228,6 +5361,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.userRole": EndpointSpec(
         context="info",
@@ -5253,6 +5387,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.userToMultiSigSigners": EndpointSpec(
         context="info",
@@ -5276,6 +5411,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.userTwapSliceFills": EndpointSpec(
         context="info",
@@ -5299,6 +5435,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
         max_items=2000,
     ),
     "info.userTwapSliceFillsByTime": EndpointSpec(
@@ -5349,6 +5486,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
         max_items=2000,
     ),
     "info.userVaultEquities": EndpointSpec(
@@ -5373,6 +5511,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.validatorL1Votes": EndpointSpec(
         context="info",
@@ -5396,6 +5535,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.validatorSummaries": EndpointSpec(
         context="info",
@@ -5419,6 +5559,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.vaultDetails": EndpointSpec(
         context="info",
@@ -5454,6 +5595,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.vaultSummaries": EndpointSpec(
         context="info",
@@ -5477,6 +5619,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "info.webData2": EndpointSpec(
         context="info",
@@ -5500,6 +5643,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
     ),
     "stats.leaderboard": EndpointSpec(
         context="stats",
@@ -5523,6 +5667,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
         max_response_bytes=268435456,
     ),
     "stats.vaults": EndpointSpec(
@@ -5547,6 +5692,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         batch_param=None,
         vault_default=False,
         action_shape=None,
+        methods=(),
         max_response_bytes=67108864,
     ),
 }

@@ -83,6 +83,8 @@ class EndpointSpec:
     #: merged tagged union), ``("list", shape)`` for a list, ``("one", ((tag, shape), ...))`` for a
     #: tagged union, ``None`` for a leaf.
     action_shape: Any = None
+    #: The high-level methods of ``client.exchange`` that send this action (exchange).
+    methods: tuple[str, ...] = ()
 
     @property
     def qualified_name(self) -> str:

@@ -28,6 +28,7 @@ from typing import Any
 import attrs
 
 from hyperliquid_client.runtime.log import get_logger, log
+from hyperliquid_client.runtime.registry import key_order_problem
 from hyperliquid_client.runtime.signing._keccak import keccak256
 from hyperliquid_client.testing.auth import (
     DAY_MS,
@@ -469,6 +470,20 @@ def _parse_multi_sig(action: Mapping[str, Any]) -> _MultiSigParts:
     return _MultiSigParts(user, outer, inner, spec, parsed, signatures)
 
 
+def _key_order(spec: Any, action: Mapping[str, Any]) -> str | None:
+    """Refuse a hashed action whose keys are not in the spec's order (msgpack hashes them in the order
+    sent; the real exchange hashes its own order and would recover an unrelated signer)."""
+    if spec.signing == "user_signed":
+        return None  # an EIP-712 signature does not depend on JSON key order
+    problem = key_order_problem(spec.action_shape, action)
+    if problem is None and spec.signing == "multi_sig":
+        inner = action["payload"]["action"]
+        problem = key_order_problem(action_spec(inner["type"]).action_shape, inner, "action.payload.action")
+    if problem is None:
+        return None
+    return f"Action keys out of the exchange's order ({problem}): the signature cannot match."
+
+
 def _parse_signers(text: Any) -> MultiSigConfig | None:
     """The ``signers`` string of ``convertToMultiSigUser`` (``"null"`` → ``None``); raises
     :class:`Rejected` with our texts when it is not valid."""
@@ -585,6 +600,9 @@ class ExchangeEngine:
         if spec is None:
             raise Undeserializable(f"unknown variant `{action['type']}`")
         parsed = _parse_multi_sig(action) if spec.signing == "multi_sig" else _parse_action(action)
+        problem = _key_order(spec, action)
+        if problem is not None:
+            return {"status": "err", "response": problem}
         with self.lock:
             try:
                 return self._handle(body, spec, parsed)
@@ -643,8 +661,8 @@ class ExchangeEngine:
             if target is None or target.master != account:
                 raise Rejected(f"User {account} is not the master or leader of {vault.lower()}.")
             acting = target.address
-        if spec.signing == "user_signed":
-            inner = action.get(spec.nonce_key or "nonce")
+        if spec.nonce_key:  # user-signed actions, agentSendAsset, createVault
+            inner = action.get(spec.nonce_key)
             if inner != nonce:
                 raise Rejected(f"Invalid nonce: action {spec.nonce_key} {inner} does not match request nonce {nonce}")
         expires = body.get("expiresAfter")
