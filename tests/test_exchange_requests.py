@@ -144,7 +144,8 @@ def test_agent_send_asset_carries_from_sub_account_and_the_envelope_nonce(fx: Fa
 
 
 def test_set_oracle_price_lists_are_sorted_by_coin(rig: Any, fx: FakeExchange) -> None:
-    oracle = SetOracle(dex="flx", oracle_pxs={"flx:B": "2", "flx:A": "1.50"}, mark_pxs=[[["flx:B", "3"], ["flx:A", "4"]]],
+    marks = [[["flx:B", "3"], ["flx:A", "4"]]]
+    oracle = SetOracle(dex="flx", oracle_pxs={"flx:B": "2", "flx:A": "1.50"}, mark_pxs=marks,
                        external_perp_pxs=[["flx:B", "5"], ["flx:A", "6"]])  # fmt: skip
     rig.exchange.perp_deploy(oracle)
     assert last(fx)["action"] == {

@@ -817,6 +817,7 @@ class MetadataService:
         self.unknown_coin_refresh = unknown_coin_refresh
         self.is_async = _is_async_callable(fetch_info)
         self._memo: tuple[tuple[Any, ...], MarketMetadata] | None = None
+        self._keys: dict[str, Hashable] = {}
         self._mids_memo: tuple[Any, dict[str, Decimal]] | None = None
 
     def __repr__(self) -> str:
@@ -848,9 +849,10 @@ class MetadataService:
         mids used here live under their own key (:data:`MIDS_KEY`) with ``mids_ttl``, so that the
         info method ``allMids`` keeps its own, shorter spec TTL.
         """
-        if piece == "mids":
-            return MIDS_KEY
-        return info_cache_key(self._body_of(piece)[0])
+        key = self._keys.get(piece)
+        if key is None:
+            key = self._keys[piece] = MIDS_KEY if piece == "mids" else info_cache_key(self._body_of(piece)[0])
+        return key
 
     def _cached(self, piece: str) -> Any:
         found = self.cache.peek(self._key(piece))

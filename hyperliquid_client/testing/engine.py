@@ -478,7 +478,8 @@ def _key_order(spec: Any, action: Mapping[str, Any]) -> str | None:
     problem = key_order_problem(spec.action_shape, action)
     if problem is None and spec.signing == "multi_sig":
         inner = action["payload"]["action"]
-        problem = key_order_problem(action_spec(inner["type"]).action_shape, inner, "action.payload.action")
+        inner_spec = action_spec(inner["type"])  # known: the shape checks passed
+        problem = key_order_problem(getattr(inner_spec, "action_shape", None), inner, "action.payload.action")
     if problem is None:
         return None
     return f"Action keys out of the exchange's order ({problem}): the signature cannot match."

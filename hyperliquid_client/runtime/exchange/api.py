@@ -56,7 +56,7 @@ from hyperliquid_client.runtime.signing import (
     sign_multi_sig_inner_user_signed,
 )
 
-__all__ = ["AgentApproval", "AsyncExchange", "Exchange", "OrderOptions"]
+__all__ = ["AgentApproval", "AsyncExchange", "CancelOptions", "Exchange", "MultiSigOptions", "OrderOptions"]
 
 _MULTI_SIG = ENDPOINTS["exchange.multiSig"]
 
@@ -82,6 +82,18 @@ class OrderOptions(TypedDict, total=False):
     reduce_only: bool
     cloid: str | int | bytes | None
     builder: BuilderFee | Mapping[str, Any] | None
+    wallet: Wallet | None
+    vault_address: str | None
+    expires_after: int | None
+    timeout: float | None
+
+
+class MultiSigOptions(TypedDict, total=False):
+    """Keyword options of :meth:`Exchange.multi_sig`."""
+
+    signers: Sequence[Wallet]
+    signatures: Sequence[Signature | Mapping[str, Any]]
+    nonce: int | None
     wallet: Wallet | None
     vault_address: str | None
     expires_after: int | None
@@ -226,24 +238,18 @@ class _ExchangeBase:
         )  # fmt: skip
 
     def _multi_sig(
-        self,
-        multi_sig_user: str,
-        inner_action: Mapping[str, Any],
-        signers: Sequence[Wallet],
-        signatures: Sequence[Signature | Mapping[str, Any]],
-        wallet: Wallet | None,
-        nonce: int | None,
-        vault_address: str | None,
-        expires: int | None,
-    ) -> tuple[dict[str, Any], Wallet, int, str | None]:
-        """The ``multiSig`` action, the outer wallet, the nonce and the vault it is hashed with."""
-        outer = self.sender._wallet(wallet)
+        self, multi_sig_user: str, inner_action: Mapping[str, Any], options: MultiSigOptions
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The ``multiSig`` action and the sender's arguments (outer wallet, nonce, vault, expiry, timeout)."""
+        outer = self.sender._wallet(options.get("wallet"))
+        nonce = options.get("nonce")
         n = self.sender.next_nonce(outer) if nonce is None else _v.integer("nonce", nonce, minimum=0)
-        vault = vault_address if vault_address is not None else self.sender.vault_address
+        vault = options.get("vault_address") or self.sender.vault_address
         vault = normalize_address(vault, "vault_address") if vault is not None else None
+        expires = options.get("expires_after")
         _, inner = self._inner(inner_action, n)
-        sigs: list[Signature | Mapping[str, Any]] = list(signatures)
-        for w in signers:
+        sigs: list[Signature | Mapping[str, Any]] = list(options.get("signatures", ()))
+        for w in options.get("signers", ()):
             sigs.append(self.sign_multi_sig_inner(w, inner, multi_sig_user=multi_sig_user, outer_signer=outer.address,
                                                   nonce=n, vault_address=vault, expires_after=expires))  # fmt: skip
         if not sigs:
@@ -253,7 +259,8 @@ class _ExchangeBase:
             signature_chain_id=self.sender.signer.signature_chain_id,
         )  # fmt: skip
         built = self.build_action("multi_sig", action["signatureChainId"], action["signatures"], action["payload"])
-        return built, outer, n, vault
+        send = {"wallet": outer, "nonce": n, "vault_address": vault, "expires_after": expires}
+        return built, {**send, "timeout": options.get("timeout")}
 
     def _indeterminate_user(self, error: IndeterminateError, user: str | None) -> str:
         if user is not None:
@@ -367,30 +374,17 @@ class Exchange(_ExchangeBase, ExchangeMethods):
         return AgentApproval(result=result, agent_address=address, agent=agent)
 
     def multi_sig(
-        self,
-        multi_sig_user: str,
-        inner_action: Mapping[str, Any],
-        *,
-        signers: Sequence[Wallet] = (),
-        signatures: Sequence[Signature | Mapping[str, Any]] = (),
-        nonce: int | None = None,
-        wallet: Wallet | None = None,
-        vault_address: str | None = None,
-        expires_after: int | None = None,
-        timeout: float | None = None,
+        self, multi_sig_user: str, inner_action: Mapping[str, Any], **options: Unpack[MultiSigOptions]
     ) -> ExchangeResult:
         """Send ``inner_action`` (see :meth:`build_action`) for the multi-sig account ``multi_sig_user``.
 
         The wallet (the outer signer, an authorised user or its agent) signs the ``multiSig`` wrapper;
         ``signers`` (wallets of authorised users) sign the inner action here, and/or ``signatures``
         collected offline with :meth:`sign_multi_sig_inner` are included (then pass their ``nonce``).
+        Other options: ``vault_address``, ``expires_after``, ``timeout``.
         """
-        action, outer, n, vault = self._multi_sig(
-            multi_sig_user, inner_action, signers, signatures, wallet, nonce, vault_address, expires_after
-        )
-        return self.sender.send(
-            _MULTI_SIG, action, wallet=outer, vault_address=vault, expires_after=expires_after, timeout=timeout, nonce=n
-        )
+        action, send = self._multi_sig(multi_sig_user, inner_action, options)
+        return self.sender.send(_MULTI_SIG, action, **send)
 
     def resend(self, error: IndeterminateError, *, timeout: float | None = None) -> ExchangeResult:
         """Opt-in: post the same signed body of an indeterminate action again (see :meth:`ActionSender.resend`)."""
@@ -505,25 +499,11 @@ class AsyncExchange(_ExchangeBase, AsyncExchangeMethods):
         return AgentApproval(result=result, agent_address=address, agent=agent)
 
     async def multi_sig(
-        self,
-        multi_sig_user: str,
-        inner_action: Mapping[str, Any],
-        *,
-        signers: Sequence[Wallet] = (),
-        signatures: Sequence[Signature | Mapping[str, Any]] = (),
-        nonce: int | None = None,
-        wallet: Wallet | None = None,
-        vault_address: str | None = None,
-        expires_after: int | None = None,
-        timeout: float | None = None,
+        self, multi_sig_user: str, inner_action: Mapping[str, Any], **options: Unpack[MultiSigOptions]
     ) -> ExchangeResult:
         """Async :meth:`Exchange.multi_sig`."""
-        action, outer, n, vault = self._multi_sig(
-            multi_sig_user, inner_action, signers, signatures, wallet, nonce, vault_address, expires_after
-        )
-        return await self.sender.send(
-            _MULTI_SIG, action, wallet=outer, vault_address=vault, expires_after=expires_after, timeout=timeout, nonce=n
-        )
+        action, send = self._multi_sig(multi_sig_user, inner_action, options)
+        return await self.sender.send(_MULTI_SIG, action, **send)
 
     async def resend(self, error: IndeterminateError, *, timeout: float | None = None) -> ExchangeResult:
         """Async :meth:`Exchange.resend`."""
