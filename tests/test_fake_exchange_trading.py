@@ -515,7 +515,9 @@ def test_sub_account_and_vault_address(hl: Client) -> None:
     refused = hl.l1(BOB, {"type": "order", "orders": [wire(BTC, True, "95000", "0.002")], "grouping": "na"}, vault=sub)
     assert refused["status"] == "err" and sub in refused["response"]
     # a vault led by Bob
-    vault = hl.l1(BOB, {"type": "createVault", "name": "v", "description": "d", "initialUsd": 100_000_000})
+    n = next_nonce()  # createVault repeats the request nonce
+    vault = hl.l1(BOB, {"type": "createVault", "name": "v", "description": "d", "initialUsd": 100_000_000, "nonce": n},
+                  nonce=n)  # fmt: skip
     vault_address = vault["response"]["data"]
     assert vault["response"]["type"] == "createVault"
     assert (

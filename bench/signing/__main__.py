@@ -114,6 +114,9 @@ def main() -> None:
     parser.add_argument("--no-peers", action="store_true", help="skip the official SDKs")
     parser.add_argument("--no-install", action="store_true", help="do not create the peers' throwaway installs")
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
+    parser.add_argument(
+        "--orders", action="store_true", help="also one order through client.exchange.order (stubbed / vs the fake)"
+    )
     args = parser.parse_args()
 
     cpu = min(os.sched_getaffinity(0))
@@ -152,6 +155,9 @@ def main() -> None:
                 ("TypeScript SDK", ["node", str(script), KEY, str(NONCE0), *timing, action_json], TS_PEER)
             )
     contenders.append(("floor: raw libsecp256k1 sign", [*ours, "--what", "floor"], ROOT))
+    if args.orders:
+        contenders.append(("ours: client.exchange.order", [*ours, "--what", "order"], ROOT))
+        contenders.append(("ours: client.exchange.order e2e", [*ours, "--what", "order-e2e"], ROOT))
 
     # Round-robin rounds, best per contender: a burst of load from elsewhere on the machine
     # then cannot single out one contender.

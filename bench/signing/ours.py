@@ -26,6 +26,9 @@ def run(what: str, seconds: float, repeats: int) -> dict[str, object]:
             "detail": f"coincurve {coincurve.__version__ if hasattr(coincurve, '__version__') else ''}".strip(),
         }
 
+    if what in ("order", "order-e2e"):
+        return _order(what, seconds, repeats)
+
     from hyperliquid_client.runtime.signing import Wallet, select_backend, sign_l1_action
     from hyperliquid_client.runtime.signing._keccak import KECCAK_IMPLEMENTATION
 
@@ -38,9 +41,33 @@ def run(what: str, seconds: float, repeats: int) -> dict[str, object]:
     return {"ops_per_s": ops, "signature": sig.to_wire(), "detail": f"keccak={KECCAK_IMPLEMENTATION}"}
 
 
+def _order(what: str, seconds: float, repeats: int) -> dict[str, object]:
+    """``client.exchange.order`` of one BTC order: build (metadata, tick/lot rules), sign, verify and
+    classify with the transport stubbed (``order``), or end to end against the local fake exchange
+    running in this process (``order-e2e``: HTTP, the fake's signature recovery and matching)."""
+    from bench.signing.common import KEY, measure
+    from hyperliquid_client import Client
+    from hyperliquid_client.runtime.signing import Wallet
+    from hyperliquid_client.testing import FakeExchange
+
+    wallet = Wallet.from_key(KEY)
+    with FakeExchange() as fx:
+        fx.fund(wallet.address, 10_000_000)
+        with Client("testnet", http_url=fx.http_url, wallet=wallet) as client:
+            client.exchange.order("BTC", True, "0.001", 90000)  # metadata loaded, connection open
+            if what == "order":
+                answer = {
+                    "status": "ok",
+                    "response": {"type": "order", "data": {"statuses": [{"resting": {"oid": 1}}]}},
+                }
+                client.exchange.sender.transport.request_json = lambda *a, **k: answer  # type: ignore[method-assign]
+            ops = measure(lambda i: client.exchange.order("BTC", True, "0.001", 90000 - i % 50), seconds, repeats)
+    return {"ops_per_s": ops, "signature": None, "detail": "transport stubbed" if what == "order" else "vs the fake"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--what", required=True, choices=["native", "eth-account", "floor"])
+    parser.add_argument("--what", required=True, choices=["native", "eth-account", "floor", "order", "order-e2e"])
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-pysha3", action="store_true")

@@ -559,22 +559,20 @@ def _exchange_params(ctx: _Ctx, action: RequestAction, sample: dict[str, Any] | 
     sample = sample or {}
     out: list[Param] = []
     for f in action.params:
-        if f.name in _RESERVED_PARAMS:
-            ctx.bad(f"action.{f.wire}.name", f"{f.name!r} is reserved for the generated method's own options")
-        has_sample = f.name in sample
+        has_sample = f.wire_name in sample
         if f.required and not has_sample:
-            ctx.bad(f"sample.params.{f.name}", "missing sample value for required parameter")
+            ctx.bad(f"sample.params.{f.wire_name}", "missing sample value for required parameter")
         assert f.type is not None
         out.append(
             Param(
-                name=f.name,
+                name=f.wire_name,
                 wire=f.wire,
                 type=f.type.canonical(),
                 required=f.required,
                 default=f.default if f.has_default else None,
                 doc=f.doc,
                 choices=None,
-                sample=sample.get(f.name),
+                sample=sample.get(f.wire_name),
                 has_sample=has_sample,
             )
         )

@@ -298,7 +298,7 @@ def _action_views(spec: Spec, gen: ReqGen) -> list[dict[str, Any]]:
         for f in e.action.params:
             params.append(
                 {
-                    "name": f.name,
+                    "name": f.wire_name,
                     "annotation": gen.field_ann(f, "w"),
                     "required": f.required,
                     "default": gen.default(f) or "None",

@@ -385,7 +385,7 @@ class ReqGen:
             head=head,
         )
         wire_fields = tuple(attrs.evolve(f, computed=False) for f in action.fields)
-        low = Body("w", value=lambda f: f.name, path=lambda f: repr(f.name), head=head)
+        low = Body("w", value=lambda f: f.wire_name, path=lambda f: repr(f.wire_name), head=head)
         high_params = [f for f in params if not f.computed]
         hsig = ", ".join(["ctx: BuildContext", *[f"{f.name}: Any" for f in [*high_params, *action.inputs]]])
         lines = [
@@ -394,7 +394,7 @@ class ReqGen:
             "    return out",
             "",
             "",
-            f"def _wb_{name}({', '.join(f'{f.name}: Any' for f in params)}) -> dict[str, Any]:",
+            f"def _wb_{name}({', '.join(f'{f.wire_name}: Any' for f in params)}) -> dict[str, Any]:",
             *("    " + x for line in self.body(wire_fields, low) for x in line.splitlines()),
             "    return out",
         ]
@@ -432,14 +432,17 @@ class ReqGen:
         by_name = {p.name: p for p in mparams}
         positional = list(m.params) if m.params is not None else [p.name for p in mparams if p.field.high_required]
         views: list[ParamView] = []
+
+        def default(p: MParam) -> str | None:
+            return repr(m.defaults[p.name]) if p.name in m.defaults else self.default(p.field, "h")
+
         for pname in positional:
             p = by_name[pname]
-            views.append(ParamView(p.name, self.field_ann(p.field, "h"), self.default(p.field, "h"), _doc(p.field.doc)))
+            views.append(ParamView(p.name, self.field_ann(p.field, "h"), default(p), _doc(p.field.doc)))
         keyword = []
         for p in mparams:
             if p.name not in positional:
-                default = self.default(p.field, "h") or "None"
-                keyword.append(ParamView(p.name, self.field_ann(p.field, "h"), default, _doc(p.field.doc)))
+                keyword.append(ParamView(p.name, self.field_ann(p.field, "h"), default(p) or "None", _doc(p.field.doc)))
         args = []
         records: dict[str, list[MParam]] = {}
         for p in mparams:
@@ -506,5 +509,6 @@ class ReqGen:
             return m.example
         if m.private or m.single:
             return None
-        params = {p.name: p.sample for p in endpoint.params if p.has_sample}
+        samples = {p.name: p for p in endpoint.params}
+        params = {f.name: samples[f.wire_name].sample for f in action.params if samples[f.wire_name].has_sample}
         return {"params": params, "action": endpoint.sample_response}

@@ -36,6 +36,8 @@ FILLS = ("signatureChainId", "hyperliquidChain")
 _CONSTRUCTORS = {"list": 1, "tuple": None, "pairs": 2, "sorted": 1}
 _TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|([\[\](),|]))")
 _IDENT = re.compile(r"[a-z_][a-z0-9_]*")
+#: Parameters every generated exchange method has (a field may not be called like one).
+_OPTIONS = frozenset({"self", "wallet", "vault_address", "expires_after", "timeout"})
 
 
 class ReqTypeError(ValueError):
@@ -158,6 +160,13 @@ class RField:
     nonempty: bool = False
 
     @property
+    def wire_name(self) -> str:
+        """The parameter's name at the wire level: the wire key in snake_case (its ``name`` when that is
+        one of the generated methods' own options, e.g. ``vaultAddress`` → ``vault``)."""
+        snake = _snake(self.wire)
+        return self.name if snake in _OPTIONS else snake
+
+    @property
     def is_param(self) -> bool:
         """A value the caller gives (not a constant, a key filled when signing, or the nonce)."""
         return not (self.has_const or self.fill or self.is_nonce)
@@ -203,6 +212,7 @@ class RMethod:
     single: str | None = None
     flatten: tuple[str, ...] = ()
     params: tuple[str, ...] | None = None
+    defaults: Mapping[str, Any] = attrs.Factory(dict)
     private: bool = False
     runtime: bool = False
     example: Mapping[str, Any] | None = None
@@ -535,7 +545,7 @@ def check_type(bad: Bad, req: Requests, path: str, rt: RT, *, bound: set[str], f
 
 
 # --------------------------------------------------------------------------------------------- actions
-_METHOD_KEYS = ("summary", "docs", "single", "flatten", "params", "private", "runtime", "example")
+_METHOD_KEYS = ("summary", "docs", "single", "flatten", "params", "defaults", "private", "runtime", "example")
 
 
 def parse_action(bad: Bad, data: Mapping[str, Any], wire: str, default_name: str) -> RequestAction | None:
@@ -591,6 +601,8 @@ def parse_action(bad: Bad, data: Mapping[str, Any], wire: str, default_name: str
         if f.is_param:
             if f.name in names:
                 bad(f"action.{f.wire}.name", f"duplicate parameter name {f.name!r} (also {names[f.name]})")
+            if f.name in _OPTIONS and f.wire not in [i.wire for i in inputs]:
+                bad(f"action.{f.wire}.name", f"{f.name!r} is the name of an option of every generated method")
             names[f.name] = f.wire
     batch = data.get("batch")
     if batch is not None and batch not in names:
@@ -634,6 +646,7 @@ def parse_action(bad: Bad, data: Mapping[str, Any], wire: str, default_name: str
                 doc=str(m.get("docs", "")).strip(),
                 single=m.get("single"),
                 flatten=tuple(m.get("flatten") or ()),
+                defaults=dict(m.get("defaults") or {}),
                 params=tuple(params) if params is not None else None,
                 private=bool(m.get("private", False)),
                 runtime=bool(m.get("runtime", False)),
@@ -690,7 +703,7 @@ def check_action(bad: Bad, req: Requests, action: RequestAction) -> None:
         names = [p.name for p in method_params(req, action, m)]
         if len(set(names)) != len(names):
             bad(path, f"duplicate parameter names {sorted({n for n in names if names.count(n) > 1})}")
-        for p in m.params or ():
+        for p in [*(m.params or ()), *m.defaults]:
             if p not in names:
                 bad(f"{path}.params", f"unknown parameter {p!r} (expected one of: {', '.join(names)})")
         if m.example is not None:

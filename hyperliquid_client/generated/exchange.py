@@ -387,7 +387,7 @@ class ExchangeActions:
         self,
         agent_address: str,
         *,
-        name: str | None = None,
+        agent_name: str | None = None,
         wallet: Wallet | None = None,
         timeout: float | None = None,
     ) -> ExchangeResult:
@@ -397,7 +397,7 @@ class ExchangeActions:
 
         Args:
             agent_address: Agent address.
-            name: Agent name (omitted: the unnamed agent; ``'name valid_until <ms>'`` sets an expiry).
+            agent_name: Agent name (omitted: the unnamed agent; ``'name valid_until <ms>'`` sets an expiry).
             wallet: The signing wallet (or agent); the client's configured one when omitted.
             timeout: Seconds to wait for the answer.
 
@@ -405,7 +405,7 @@ class ExchangeActions:
         """
         action = _wb_approve_agent(
             agent_address,
-            name,
+            agent_name,
         )
         return self._sender.send(_EP_APPROVE_AGENT, action, wallet=wallet, timeout=timeout)
 
@@ -467,7 +467,7 @@ class ExchangeActions:
         self,
         modifies: Sequence[Mapping[str, Any]],
         *,
-        always_place: bool = False,
+        a: bool = False,
         wallet: Wallet | None = None,
         vault_address: str | None = None,
         expires_after: int | None = None,
@@ -477,7 +477,7 @@ class ExchangeActions:
 
         Args:
             modifies: The modifications (one status comes back per modify).
-            always_place: Place the new orders even when their cancel fails (sent only when true; otherwise each new order must be a non-trigger ``Alo`` or a ``Gtc`` that does not execute).
+            a: Place the new orders even when their cancel fails (sent only when true; otherwise each new order must be a non-trigger ``Alo`` or a ``Gtc`` that does not execute).
             wallet: The signing wallet (or agent); the client's configured one when omitted.
             vault_address: Act for this vault or sub-account (part of the signed hash).
             expires_after: Reject the action after this time (ms); part of the signed hash.
@@ -487,7 +487,7 @@ class ExchangeActions:
         """
         action = _wb_batch_modify(
             modifies,
-            always_place,
+            a,
         )
         return self._sender.send(
             _EP_BATCH_MODIFY,
@@ -634,7 +634,7 @@ class ExchangeActions:
         self,
         cancels: Sequence[Mapping[str, Any]],
         *,
-        fast: bool = False,
+        f: bool = False,
         wallet: Wallet | None = None,
         vault_address: str | None = None,
         expires_after: int | None = None,
@@ -644,7 +644,7 @@ class ExchangeActions:
 
         Args:
             cancels: The orders to cancel (one status comes back per cancel).
-            fast: Fast cancel (refused for trigger orders; prioritized in a future upgrade); sent only when true.
+            f: Fast cancel (refused for trigger orders; prioritized in a future upgrade); sent only when true.
             wallet: The signing wallet (or agent); the client's configured one when omitted.
             vault_address: Act for this vault or sub-account (part of the signed hash).
             expires_after: Reject the action after this time (ms); part of the signed hash.
@@ -654,7 +654,7 @@ class ExchangeActions:
         """
         action = _wb_cancel(
             cancels,
-            fast,
+            f,
         )
         return self._sender.send(
             _EP_CANCEL, action, wallet=wallet, vault_address=vault_address, expires_after=expires_after, timeout=timeout
@@ -664,7 +664,7 @@ class ExchangeActions:
         self,
         cancels: Sequence[Mapping[str, Any]],
         *,
-        fast: bool = False,
+        f: bool = False,
         wallet: Wallet | None = None,
         vault_address: str | None = None,
         expires_after: int | None = None,
@@ -674,7 +674,7 @@ class ExchangeActions:
 
         Args:
             cancels: The orders to cancel (one status comes back per cancel).
-            fast: Fast cancel (refused for trigger orders; prioritized in a future upgrade); sent only when true.
+            f: Fast cancel (refused for trigger orders; prioritized in a future upgrade); sent only when true.
             wallet: The signing wallet (or agent); the client's configured one when omitted.
             vault_address: Act for this vault or sub-account (part of the signed hash).
             expires_after: Reject the action after this time (ms); part of the signed hash.
@@ -684,7 +684,7 @@ class ExchangeActions:
         """
         action = _wb_cancel_by_cloid(
             cancels,
-            fast,
+            f,
         )
         return self._sender.send(
             _EP_CANCEL_BY_CLOID,
@@ -889,7 +889,7 @@ class ExchangeActions:
     def hip3_liquidator_transfer(
         self,
         dex: str,
-        amount: int,
+        ntl: int,
         is_deposit: bool,
         *,
         wallet: Wallet | None = None,
@@ -902,7 +902,7 @@ class ExchangeActions:
 
         Args:
             dex: The builder dex (e.g. ``xyz``).
-            amount: Amount of the quote token (a multiple of 1000); sent in 1e-6 units.
+            ntl: Amount of the quote token (a multiple of 1000); sent in 1e-6 units.
             is_deposit: True deposits.
             wallet: The signing wallet (or agent); the client's configured one when omitted.
             expires_after: Reject the action after this time (ms); part of the signed hash.
@@ -912,7 +912,7 @@ class ExchangeActions:
         """
         action = _wb_hip3_liquidator_transfer(
             dex,
-            amount,
+            ntl,
             is_deposit,
         )
         return self._sender.send(
@@ -948,7 +948,7 @@ class ExchangeActions:
         oid: int | str,
         order: Mapping[str, Any],
         *,
-        always_place: bool = False,
+        a: bool = False,
         wallet: Wallet | None = None,
         vault_address: str | None = None,
         expires_after: int | None = None,
@@ -959,7 +959,7 @@ class ExchangeActions:
         Args:
             oid: Order id or client order id of the order to modify.
             order: The new order.
-            always_place: Place the new order even when the cancel fails (sent only when true).
+            a: Place the new order even when the cancel fails (sent only when true).
             wallet: The signing wallet (or agent); the client's configured one when omitted.
             vault_address: Act for this vault or sub-account (part of the signed hash).
             expires_after: Reject the action after this time (ms); part of the signed hash.
@@ -970,7 +970,7 @@ class ExchangeActions:
         action = _wb_modify(
             oid,
             order,
-            always_place,
+            a,
         )
         return self._sender.send(
             _EP_MODIFY, action, wallet=wallet, vault_address=vault_address, expires_after=expires_after, timeout=timeout
@@ -1440,7 +1440,7 @@ class ExchangeActions:
 
     def sub_account_modify(
         self,
-        sub_account: str,
+        sub_account_user: str,
         name: str,
         *,
         wallet: Wallet | None = None,
@@ -1450,7 +1450,7 @@ class ExchangeActions:
         """Rename a sub-account.
 
         Args:
-            sub_account: Sub-account address.
+            sub_account_user: Sub-account address.
             name: New name.
             wallet: The signing wallet (or agent); the client's configured one when omitted.
             expires_after: Reject the action after this time (ms); part of the signed hash.
@@ -1459,7 +1459,7 @@ class ExchangeActions:
         Action ``subAccountModify``, L1 (phantom agent) signature; weight 1.
         """
         action = _wb_sub_account_modify(
-            sub_account,
+            sub_account_user,
             name,
         )
         return self._sender.send(
@@ -1468,7 +1468,7 @@ class ExchangeActions:
 
     def sub_account_spot_transfer(
         self,
-        sub_account: str,
+        sub_account_user: str,
         is_deposit: bool,
         token: str,
         amount: Decimal | str | int | float,
@@ -1480,7 +1480,7 @@ class ExchangeActions:
         """Move a spot token between the master account and a sub-account.
 
         Args:
-            sub_account: Sub-account address.
+            sub_account_user: Sub-account address.
             is_deposit: True moves to the sub-account.
             token: The token: ``NAME`` or ``NAME:0x<token id>`` (checked against spotMeta).
             amount: Amount of the token (at most its weiDecimals decimals).
@@ -1491,7 +1491,7 @@ class ExchangeActions:
         Action ``subAccountSpotTransfer``, L1 (phantom agent) signature; weight 1.
         """
         action = _wb_sub_account_spot_transfer(
-            sub_account,
+            sub_account_user,
             is_deposit,
             token,
             amount,
@@ -1502,9 +1502,9 @@ class ExchangeActions:
 
     def sub_account_transfer(
         self,
-        sub_account: str,
+        sub_account_user: str,
         is_deposit: bool,
-        amount_usd: int,
+        usd: int,
         *,
         wallet: Wallet | None = None,
         expires_after: int | None = None,
@@ -1513,9 +1513,9 @@ class ExchangeActions:
         """Move USDC between the master account and a sub-account (perp balance).
 
         Args:
-            sub_account: Sub-account address.
+            sub_account_user: Sub-account address.
             is_deposit: True moves to the sub-account.
-            amount_usd: Amount of USDC (at most 6 decimals); sent as micro-USDC.
+            usd: Amount of USDC (at most 6 decimals); sent as micro-USDC.
             wallet: The signing wallet (or agent); the client's configured one when omitted.
             expires_after: Reject the action after this time (ms); part of the signed hash.
             timeout: Seconds to wait for the answer.
@@ -1523,9 +1523,9 @@ class ExchangeActions:
         Action ``subAccountTransfer``, L1 (phantom agent) signature; weight 1.
         """
         action = _wb_sub_account_transfer(
-            sub_account,
+            sub_account_user,
             is_deposit,
-            amount_usd,
+            usd,
         )
         return self._sender.send(
             _EP_SUB_ACCOUNT_TRANSFER, action, wallet=wallet, expires_after=expires_after, timeout=timeout
@@ -1535,8 +1535,8 @@ class ExchangeActions:
         self,
         validator: str,
         wei: int,
+        is_undelegate: bool,
         *,
-        is_undelegate: bool = False,
         wallet: Wallet | None = None,
         timeout: float | None = None,
     ) -> ExchangeResult:
@@ -1560,7 +1560,7 @@ class ExchangeActions:
 
     def top_up_isolated_only_margin(
         self,
-        coin: int,
+        asset: int,
         leverage: Decimal | str | int | float,
         *,
         wallet: Wallet | None = None,
@@ -1571,7 +1571,7 @@ class ExchangeActions:
         """Top up the margin of an isolated-only position to a target leverage.
 
         Args:
-            coin: The perp market.
+            asset: The perp market.
             leverage: Target leverage, e.g. ``"3.5"``.
             wallet: The signing wallet (or agent); the client's configured one when omitted.
             vault_address: Act for this vault or sub-account (part of the signed hash).
@@ -1581,7 +1581,7 @@ class ExchangeActions:
         Action ``topUpIsolatedOnlyMargin``, L1 (phantom agent) signature; weight 1.
         """
         action = _wb_top_up_isolated_only_margin(
-            coin,
+            asset,
             leverage,
         )
         return self._sender.send(
@@ -1595,8 +1595,8 @@ class ExchangeActions:
 
     def twap_cancel(
         self,
-        coin: int,
-        twap_id: int,
+        a: int,
+        t: int,
         *,
         wallet: Wallet | None = None,
         vault_address: str | None = None,
@@ -1606,8 +1606,8 @@ class ExchangeActions:
         """Cancel a running TWAP order.
 
         Args:
-            coin: The market of the TWAP.
-            twap_id: The TWAP id.
+            a: The market of the TWAP.
+            t: The TWAP id.
             wallet: The signing wallet (or agent); the client's configured one when omitted.
             vault_address: Act for this vault or sub-account (part of the signed hash).
             expires_after: Reject the action after this time (ms); part of the signed hash.
@@ -1616,8 +1616,8 @@ class ExchangeActions:
         Action ``twapCancel``, L1 (phantom agent) signature; weight 1.
         """
         action = _wb_twap_cancel(
-            coin,
-            twap_id,
+            a,
+            t,
         )
         return self._sender.send(
             _EP_TWAP_CANCEL,
@@ -1665,10 +1665,10 @@ class ExchangeActions:
 
     def update_isolated_margin(
         self,
-        coin: int,
-        amount_usd: int,
+        asset: int,
+        is_buy: bool,
+        ntli: int,
         *,
-        is_buy: bool = True,
         wallet: Wallet | None = None,
         vault_address: str | None = None,
         expires_after: int | None = None,
@@ -1677,9 +1677,9 @@ class ExchangeActions:
         """Add or remove isolated margin of a position.
 
         Args:
-            coin: The perp market.
+            asset: The perp market.
             is_buy: Always true until hedge mode exists (the SDK's convention).
-            amount_usd: USDC to add (positive) or remove (negative); sent as micro-USDC.
+            ntli: USDC to add (positive) or remove (negative); sent as micro-USDC.
             wallet: The signing wallet (or agent); the client's configured one when omitted.
             vault_address: Act for this vault or sub-account (part of the signed hash).
             expires_after: Reject the action after this time (ms); part of the signed hash.
@@ -1688,9 +1688,9 @@ class ExchangeActions:
         Action ``updateIsolatedMargin``, L1 (phantom agent) signature; weight 1.
         """
         action = _wb_update_isolated_margin(
-            coin,
+            asset,
             is_buy,
-            amount_usd,
+            ntli,
         )
         return self._sender.send(
             _EP_UPDATE_ISOLATED_MARGIN,
@@ -1703,10 +1703,10 @@ class ExchangeActions:
 
     def update_leverage(
         self,
-        coin: int,
+        asset: int,
+        is_cross: bool,
         leverage: int,
         *,
-        is_cross: bool = True,
         wallet: Wallet | None = None,
         vault_address: str | None = None,
         expires_after: int | None = None,
@@ -1715,7 +1715,7 @@ class ExchangeActions:
         """Set the leverage of a perp asset (cross or isolated).
 
         Args:
-            coin: The perp market.
+            asset: The perp market.
             is_cross: Cross margin when true, isolated otherwise.
             leverage: Leverage (1 to the market's maxLeverage).
             wallet: The signing wallet (or agent); the client's configured one when omitted.
@@ -1726,7 +1726,7 @@ class ExchangeActions:
         Action ``updateLeverage``, L1 (phantom agent) signature; weight 1.
         """
         action = _wb_update_leverage(
-            coin,
+            asset,
             is_cross,
             leverage,
         )
@@ -1910,7 +1910,7 @@ class ExchangeActions:
     def vault_distribute(
         self,
         vault: str,
-        amount_usd: int,
+        usd: int,
         *,
         wallet: Wallet | None = None,
         expires_after: int | None = None,
@@ -1920,7 +1920,7 @@ class ExchangeActions:
 
         Args:
             vault: Vault address.
-            amount_usd: Amount of USDC (at most 6 decimals; 0 closes the vault); sent as micro-USDC.
+            usd: Amount of USDC (at most 6 decimals; 0 closes the vault); sent as micro-USDC.
             wallet: The signing wallet (or agent); the client's configured one when omitted.
             expires_after: Reject the action after this time (ms); part of the signed hash.
             timeout: Seconds to wait for the answer.
@@ -1929,7 +1929,7 @@ class ExchangeActions:
         """
         action = _wb_vault_distribute(
             vault,
-            amount_usd,
+            usd,
         )
         return self._sender.send(
             _EP_VAULT_DISTRIBUTE, action, wallet=wallet, expires_after=expires_after, timeout=timeout
@@ -1968,7 +1968,7 @@ class ExchangeActions:
         self,
         vault: str,
         is_deposit: bool,
-        amount_usd: int,
+        usd: int,
         *,
         wallet: Wallet | None = None,
         expires_after: int | None = None,
@@ -1979,7 +1979,7 @@ class ExchangeActions:
         Args:
             vault: Vault address.
             is_deposit: True deposits.
-            amount_usd: Amount of USDC (at most 6 decimals); sent as micro-USDC.
+            usd: Amount of USDC (at most 6 decimals); sent as micro-USDC.
             wallet: The signing wallet (or agent); the client's configured one when omitted.
             expires_after: Reject the action after this time (ms); part of the signed hash.
             timeout: Seconds to wait for the answer.
@@ -1989,7 +1989,7 @@ class ExchangeActions:
         action = _wb_vault_transfer(
             vault,
             is_deposit,
-            amount_usd,
+            usd,
         )
         return self._sender.send(
             _EP_VAULT_TRANSFER, action, wallet=wallet, expires_after=expires_after, timeout=timeout
@@ -2163,7 +2163,7 @@ class AsyncExchangeActions:
         self,
         agent_address: str,
         *,
-        name: str | None = None,
+        agent_name: str | None = None,
         wallet: Wallet | None = None,
         timeout: float | None = None,
     ) -> ExchangeResult:
@@ -2173,7 +2173,7 @@ class AsyncExchangeActions:
 
         Args:
             agent_address: Agent address.
-            name: Agent name (omitted: the unnamed agent; ``'name valid_until <ms>'`` sets an expiry).
+            agent_name: Agent name (omitted: the unnamed agent; ``'name valid_until <ms>'`` sets an expiry).
             wallet: The signing wallet (or agent); the client's configured one when omitted.
             timeout: Seconds to wait for the answer.
 
@@ -2181,7 +2181,7 @@ class AsyncExchangeActions:
         """
         action = _wb_approve_agent(
             agent_address,
-            name,
+            agent_name,
         )
         return await self._sender.send(_EP_APPROVE_AGENT, action, wallet=wallet, timeout=timeout)
 
@@ -2243,7 +2243,7 @@ class AsyncExchangeActions:
         self,
         modifies: Sequence[Mapping[str, Any]],
         *,
-        always_place: bool = False,
+        a: bool = False,
         wallet: Wallet | None = None,
         vault_address: str | None = None,
         expires_after: int | None = None,
@@ -2253,7 +2253,7 @@ class AsyncExchangeActions:
 
         Args:
             modifies: The modifications (one status comes back per modify).
-            always_place: Place the new orders even when their cancel fails (sent only when true; otherwise each new order must be a non-trigger ``Alo`` or a ``Gtc`` that does not execute).
+            a: Place the new orders even when their cancel fails (sent only when true; otherwise each new order must be a non-trigger ``Alo`` or a ``Gtc`` that does not execute).
             wallet: The signing wallet (or agent); the client's configured one when omitted.
             vault_address: Act for this vault or sub-account (part of the signed hash).
             expires_after: Reject the action after this time (ms); part of the signed hash.
@@ -2263,7 +2263,7 @@ class AsyncExchangeActions:
         """
         action = _wb_batch_modify(
             modifies,
-            always_place,
+            a,
         )
         return await self._sender.send(
             _EP_BATCH_MODIFY,
@@ -2410,7 +2410,7 @@ class AsyncExchangeActions:
         self,
         cancels: Sequence[Mapping[str, Any]],
         *,
-        fast: bool = False,
+        f: bool = False,
         wallet: Wallet | None = None,
         vault_address: str | None = None,
         expires_after: int | None = None,
@@ -2420,7 +2420,7 @@ class AsyncExchangeActions:
 
         Args:
             cancels: The orders to cancel (one status comes back per cancel).
-            fast: Fast cancel (refused for trigger orders; prioritized in a future upgrade); sent only when true.
+            f: Fast cancel (refused for trigger orders; prioritized in a future upgrade); sent only when true.
             wallet: The signing wallet (or agent); the client's configured one when omitted.
             vault_address: Act for this vault or sub-account (part of the signed hash).
             expires_after: Reject the action after this time (ms); part of the signed hash.
@@ -2430,7 +2430,7 @@ class AsyncExchangeActions:
         """
         action = _wb_cancel(
             cancels,
-            fast,
+            f,
         )
         return await self._sender.send(
             _EP_CANCEL, action, wallet=wallet, vault_address=vault_address, expires_after=expires_after, timeout=timeout
@@ -2440,7 +2440,7 @@ class AsyncExchangeActions:
         self,
         cancels: Sequence[Mapping[str, Any]],
         *,
-        fast: bool = False,
+        f: bool = False,
         wallet: Wallet | None = None,
         vault_address: str | None = None,
         expires_after: int | None = None,
@@ -2450,7 +2450,7 @@ class AsyncExchangeActions:
 
         Args:
             cancels: The orders to cancel (one status comes back per cancel).
-            fast: Fast cancel (refused for trigger orders; prioritized in a future upgrade); sent only when true.
+            f: Fast cancel (refused for trigger orders; prioritized in a future upgrade); sent only when true.
             wallet: The signing wallet (or agent); the client's configured one when omitted.
             vault_address: Act for this vault or sub-account (part of the signed hash).
             expires_after: Reject the action after this time (ms); part of the signed hash.
@@ -2460,7 +2460,7 @@ class AsyncExchangeActions:
         """
         action = _wb_cancel_by_cloid(
             cancels,
-            fast,
+            f,
         )
         return await self._sender.send(
             _EP_CANCEL_BY_CLOID,
@@ -2669,7 +2669,7 @@ class AsyncExchangeActions:
     async def hip3_liquidator_transfer(
         self,
         dex: str,
-        amount: int,
+        ntl: int,
         is_deposit: bool,
         *,
         wallet: Wallet | None = None,
@@ -2682,7 +2682,7 @@ class AsyncExchangeActions:
 
         Args:
             dex: The builder dex (e.g. ``xyz``).
-            amount: Amount of the quote token (a multiple of 1000); sent in 1e-6 units.
+            ntl: Amount of the quote token (a multiple of 1000); sent in 1e-6 units.
             is_deposit: True deposits.
             wallet: The signing wallet (or agent); the client's configured one when omitted.
             expires_after: Reject the action after this time (ms); part of the signed hash.
@@ -2692,7 +2692,7 @@ class AsyncExchangeActions:
         """
         action = _wb_hip3_liquidator_transfer(
             dex,
-            amount,
+            ntl,
             is_deposit,
         )
         return await self._sender.send(
@@ -2728,7 +2728,7 @@ class AsyncExchangeActions:
         oid: int | str,
         order: Mapping[str, Any],
         *,
-        always_place: bool = False,
+        a: bool = False,
         wallet: Wallet | None = None,
         vault_address: str | None = None,
         expires_after: int | None = None,
@@ -2739,7 +2739,7 @@ class AsyncExchangeActions:
         Args:
             oid: Order id or client order id of the order to modify.
             order: The new order.
-            always_place: Place the new order even when the cancel fails (sent only when true).
+            a: Place the new order even when the cancel fails (sent only when true).
             wallet: The signing wallet (or agent); the client's configured one when omitted.
             vault_address: Act for this vault or sub-account (part of the signed hash).
             expires_after: Reject the action after this time (ms); part of the signed hash.
@@ -2750,7 +2750,7 @@ class AsyncExchangeActions:
         action = _wb_modify(
             oid,
             order,
-            always_place,
+            a,
         )
         return await self._sender.send(
             _EP_MODIFY, action, wallet=wallet, vault_address=vault_address, expires_after=expires_after, timeout=timeout
@@ -3228,7 +3228,7 @@ class AsyncExchangeActions:
 
     async def sub_account_modify(
         self,
-        sub_account: str,
+        sub_account_user: str,
         name: str,
         *,
         wallet: Wallet | None = None,
@@ -3238,7 +3238,7 @@ class AsyncExchangeActions:
         """Rename a sub-account.
 
         Args:
-            sub_account: Sub-account address.
+            sub_account_user: Sub-account address.
             name: New name.
             wallet: The signing wallet (or agent); the client's configured one when omitted.
             expires_after: Reject the action after this time (ms); part of the signed hash.
@@ -3247,7 +3247,7 @@ class AsyncExchangeActions:
         Action ``subAccountModify``, L1 (phantom agent) signature; weight 1.
         """
         action = _wb_sub_account_modify(
-            sub_account,
+            sub_account_user,
             name,
         )
         return await self._sender.send(
@@ -3256,7 +3256,7 @@ class AsyncExchangeActions:
 
     async def sub_account_spot_transfer(
         self,
-        sub_account: str,
+        sub_account_user: str,
         is_deposit: bool,
         token: str,
         amount: Decimal | str | int | float,
@@ -3268,7 +3268,7 @@ class AsyncExchangeActions:
         """Move a spot token between the master account and a sub-account.
 
         Args:
-            sub_account: Sub-account address.
+            sub_account_user: Sub-account address.
             is_deposit: True moves to the sub-account.
             token: The token: ``NAME`` or ``NAME:0x<token id>`` (checked against spotMeta).
             amount: Amount of the token (at most its weiDecimals decimals).
@@ -3279,7 +3279,7 @@ class AsyncExchangeActions:
         Action ``subAccountSpotTransfer``, L1 (phantom agent) signature; weight 1.
         """
         action = _wb_sub_account_spot_transfer(
-            sub_account,
+            sub_account_user,
             is_deposit,
             token,
             amount,
@@ -3290,9 +3290,9 @@ class AsyncExchangeActions:
 
     async def sub_account_transfer(
         self,
-        sub_account: str,
+        sub_account_user: str,
         is_deposit: bool,
-        amount_usd: int,
+        usd: int,
         *,
         wallet: Wallet | None = None,
         expires_after: int | None = None,
@@ -3301,9 +3301,9 @@ class AsyncExchangeActions:
         """Move USDC between the master account and a sub-account (perp balance).
 
         Args:
-            sub_account: Sub-account address.
+            sub_account_user: Sub-account address.
             is_deposit: True moves to the sub-account.
-            amount_usd: Amount of USDC (at most 6 decimals); sent as micro-USDC.
+            usd: Amount of USDC (at most 6 decimals); sent as micro-USDC.
             wallet: The signing wallet (or agent); the client's configured one when omitted.
             expires_after: Reject the action after this time (ms); part of the signed hash.
             timeout: Seconds to wait for the answer.
@@ -3311,9 +3311,9 @@ class AsyncExchangeActions:
         Action ``subAccountTransfer``, L1 (phantom agent) signature; weight 1.
         """
         action = _wb_sub_account_transfer(
-            sub_account,
+            sub_account_user,
             is_deposit,
-            amount_usd,
+            usd,
         )
         return await self._sender.send(
             _EP_SUB_ACCOUNT_TRANSFER, action, wallet=wallet, expires_after=expires_after, timeout=timeout
@@ -3323,8 +3323,8 @@ class AsyncExchangeActions:
         self,
         validator: str,
         wei: int,
+        is_undelegate: bool,
         *,
-        is_undelegate: bool = False,
         wallet: Wallet | None = None,
         timeout: float | None = None,
     ) -> ExchangeResult:
@@ -3348,7 +3348,7 @@ class AsyncExchangeActions:
 
     async def top_up_isolated_only_margin(
         self,
-        coin: int,
+        asset: int,
         leverage: Decimal | str | int | float,
         *,
         wallet: Wallet | None = None,
@@ -3359,7 +3359,7 @@ class AsyncExchangeActions:
         """Top up the margin of an isolated-only position to a target leverage.
 
         Args:
-            coin: The perp market.
+            asset: The perp market.
             leverage: Target leverage, e.g. ``"3.5"``.
             wallet: The signing wallet (or agent); the client's configured one when omitted.
             vault_address: Act for this vault or sub-account (part of the signed hash).
@@ -3369,7 +3369,7 @@ class AsyncExchangeActions:
         Action ``topUpIsolatedOnlyMargin``, L1 (phantom agent) signature; weight 1.
         """
         action = _wb_top_up_isolated_only_margin(
-            coin,
+            asset,
             leverage,
         )
         return await self._sender.send(
@@ -3383,8 +3383,8 @@ class AsyncExchangeActions:
 
     async def twap_cancel(
         self,
-        coin: int,
-        twap_id: int,
+        a: int,
+        t: int,
         *,
         wallet: Wallet | None = None,
         vault_address: str | None = None,
@@ -3394,8 +3394,8 @@ class AsyncExchangeActions:
         """Cancel a running TWAP order.
 
         Args:
-            coin: The market of the TWAP.
-            twap_id: The TWAP id.
+            a: The market of the TWAP.
+            t: The TWAP id.
             wallet: The signing wallet (or agent); the client's configured one when omitted.
             vault_address: Act for this vault or sub-account (part of the signed hash).
             expires_after: Reject the action after this time (ms); part of the signed hash.
@@ -3404,8 +3404,8 @@ class AsyncExchangeActions:
         Action ``twapCancel``, L1 (phantom agent) signature; weight 1.
         """
         action = _wb_twap_cancel(
-            coin,
-            twap_id,
+            a,
+            t,
         )
         return await self._sender.send(
             _EP_TWAP_CANCEL,
@@ -3453,10 +3453,10 @@ class AsyncExchangeActions:
 
     async def update_isolated_margin(
         self,
-        coin: int,
-        amount_usd: int,
+        asset: int,
+        is_buy: bool,
+        ntli: int,
         *,
-        is_buy: bool = True,
         wallet: Wallet | None = None,
         vault_address: str | None = None,
         expires_after: int | None = None,
@@ -3465,9 +3465,9 @@ class AsyncExchangeActions:
         """Add or remove isolated margin of a position.
 
         Args:
-            coin: The perp market.
+            asset: The perp market.
             is_buy: Always true until hedge mode exists (the SDK's convention).
-            amount_usd: USDC to add (positive) or remove (negative); sent as micro-USDC.
+            ntli: USDC to add (positive) or remove (negative); sent as micro-USDC.
             wallet: The signing wallet (or agent); the client's configured one when omitted.
             vault_address: Act for this vault or sub-account (part of the signed hash).
             expires_after: Reject the action after this time (ms); part of the signed hash.
@@ -3476,9 +3476,9 @@ class AsyncExchangeActions:
         Action ``updateIsolatedMargin``, L1 (phantom agent) signature; weight 1.
         """
         action = _wb_update_isolated_margin(
-            coin,
+            asset,
             is_buy,
-            amount_usd,
+            ntli,
         )
         return await self._sender.send(
             _EP_UPDATE_ISOLATED_MARGIN,
@@ -3491,10 +3491,10 @@ class AsyncExchangeActions:
 
     async def update_leverage(
         self,
-        coin: int,
+        asset: int,
+        is_cross: bool,
         leverage: int,
         *,
-        is_cross: bool = True,
         wallet: Wallet | None = None,
         vault_address: str | None = None,
         expires_after: int | None = None,
@@ -3503,7 +3503,7 @@ class AsyncExchangeActions:
         """Set the leverage of a perp asset (cross or isolated).
 
         Args:
-            coin: The perp market.
+            asset: The perp market.
             is_cross: Cross margin when true, isolated otherwise.
             leverage: Leverage (1 to the market's maxLeverage).
             wallet: The signing wallet (or agent); the client's configured one when omitted.
@@ -3514,7 +3514,7 @@ class AsyncExchangeActions:
         Action ``updateLeverage``, L1 (phantom agent) signature; weight 1.
         """
         action = _wb_update_leverage(
-            coin,
+            asset,
             is_cross,
             leverage,
         )
@@ -3700,7 +3700,7 @@ class AsyncExchangeActions:
     async def vault_distribute(
         self,
         vault: str,
-        amount_usd: int,
+        usd: int,
         *,
         wallet: Wallet | None = None,
         expires_after: int | None = None,
@@ -3710,7 +3710,7 @@ class AsyncExchangeActions:
 
         Args:
             vault: Vault address.
-            amount_usd: Amount of USDC (at most 6 decimals; 0 closes the vault); sent as micro-USDC.
+            usd: Amount of USDC (at most 6 decimals; 0 closes the vault); sent as micro-USDC.
             wallet: The signing wallet (or agent); the client's configured one when omitted.
             expires_after: Reject the action after this time (ms); part of the signed hash.
             timeout: Seconds to wait for the answer.
@@ -3719,7 +3719,7 @@ class AsyncExchangeActions:
         """
         action = _wb_vault_distribute(
             vault,
-            amount_usd,
+            usd,
         )
         return await self._sender.send(
             _EP_VAULT_DISTRIBUTE, action, wallet=wallet, expires_after=expires_after, timeout=timeout
@@ -3760,7 +3760,7 @@ class AsyncExchangeActions:
         self,
         vault: str,
         is_deposit: bool,
-        amount_usd: int,
+        usd: int,
         *,
         wallet: Wallet | None = None,
         expires_after: int | None = None,
@@ -3771,7 +3771,7 @@ class AsyncExchangeActions:
         Args:
             vault: Vault address.
             is_deposit: True deposits.
-            amount_usd: Amount of USDC (at most 6 decimals); sent as micro-USDC.
+            usd: Amount of USDC (at most 6 decimals); sent as micro-USDC.
             wallet: The signing wallet (or agent); the client's configured one when omitted.
             expires_after: Reject the action after this time (ms); part of the signed hash.
             timeout: Seconds to wait for the answer.
@@ -3781,7 +3781,7 @@ class AsyncExchangeActions:
         action = _wb_vault_transfer(
             vault,
             is_deposit,
-            amount_usd,
+            usd,
         )
         return await self._sender.send(
             _EP_VAULT_TRANSFER, action, wallet=wallet, expires_after=expires_after, timeout=timeout

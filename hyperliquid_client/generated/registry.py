@@ -221,7 +221,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 doc="Agent address.",
             ),
             ParamSpec(
-                name="name",
+                name="agent_name",
                 wire="agentName",
                 type="str",
                 required=False,
@@ -367,7 +367,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 doc="The modifications (one status comes back per modify).",
             ),
             ParamSpec(
-                name="always_place",
+                name="a",
                 wire="a",
                 type="flag",
                 required=False,
@@ -689,7 +689,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 doc="The orders to cancel (one status comes back per cancel).",
             ),
             ParamSpec(
-                name="fast",
+                name="f",
                 wire="f",
                 type="flag",
                 required=False,
@@ -731,7 +731,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 doc="The orders to cancel (one status comes back per cancel).",
             ),
             ParamSpec(
-                name="fast",
+                name="f",
                 wire="f",
                 type="flag",
                 required=False,
@@ -1053,7 +1053,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 name="dex", wire="dex", type="str", required=True, default=None, doc="The builder dex (e.g. ``xyz``)."
             ),
             ParamSpec(
-                name="amount",
+                name="ntl",
                 wire="ntl",
                 type="usd_micro",
                 required=True,
@@ -1153,7 +1153,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 name="order", wire="order", type="OrderRequest", required=True, default=None, doc="The new order."
             ),
             ParamSpec(
-                name="always_place",
+                name="a",
                 wire="a",
                 type="flag",
                 required=False,
@@ -2300,7 +2300,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         cache_ttl=None,
         params=(
             ParamSpec(
-                name="sub_account",
+                name="sub_account_user",
                 wire="subAccountUser",
                 type="address",
                 required=True,
@@ -2335,7 +2335,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         cache_ttl=None,
         params=(
             ParamSpec(
-                name="sub_account",
+                name="sub_account_user",
                 wire="subAccountUser",
                 type="address",
                 required=True,
@@ -2396,7 +2396,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         cache_ttl=None,
         params=(
             ParamSpec(
-                name="sub_account",
+                name="sub_account_user",
                 wire="subAccountUser",
                 type="address",
                 required=True,
@@ -2412,7 +2412,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 doc="True moves to the sub-account.",
             ),
             ParamSpec(
-                name="amount_usd",
+                name="usd",
                 wire="usd",
                 type="usd_micro",
                 required=True,
@@ -2460,8 +2460,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 name="is_undelegate",
                 wire="isUndelegate",
                 type="bool",
-                required=False,
-                default=False,
+                required=True,
+                default=None,
                 doc="True undelegates.",
             ),
         ),
@@ -2507,7 +2507,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         retry=False,
         cache_ttl=None,
         params=(
-            ParamSpec(name="coin", wire="asset", type="asset", required=True, default=None, doc="The perp market."),
+            ParamSpec(name="asset", wire="asset", type="asset", required=True, default=None, doc="The perp market."),
             ParamSpec(
                 name="leverage",
                 wire="leverage",
@@ -2542,8 +2542,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         retry=False,
         cache_ttl=None,
         params=(
-            ParamSpec(name="coin", wire="a", type="asset", required=True, default=None, doc="The market of the TWAP."),
-            ParamSpec(name="twap_id", wire="t", type="uint", required=True, default=None, doc="The TWAP id."),
+            ParamSpec(name="a", wire="a", type="asset", required=True, default=None, doc="The market of the TWAP."),
+            ParamSpec(name="t", wire="t", type="uint", required=True, default=None, doc="The TWAP id."),
         ),
         response="TwapCancelResponse",
         doc="",
@@ -2612,17 +2612,17 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         retry=False,
         cache_ttl=None,
         params=(
-            ParamSpec(name="coin", wire="asset", type="asset", required=True, default=None, doc="The perp market."),
+            ParamSpec(name="asset", wire="asset", type="asset", required=True, default=None, doc="The perp market."),
             ParamSpec(
                 name="is_buy",
                 wire="isBuy",
                 type="bool",
-                required=False,
-                default=True,
+                required=True,
+                default=None,
                 doc="Always true until hedge mode exists (the SDK's convention).",
             ),
             ParamSpec(
-                name="amount_usd",
+                name="ntli",
                 wire="ntli",
                 type="usd_micro_signed",
                 required=True,
@@ -2655,13 +2655,13 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         retry=False,
         cache_ttl=None,
         params=(
-            ParamSpec(name="coin", wire="asset", type="asset", required=True, default=None, doc="The perp market."),
+            ParamSpec(name="asset", wire="asset", type="asset", required=True, default=None, doc="The perp market."),
             ParamSpec(
                 name="is_cross",
                 wire="isCross",
                 type="bool",
-                required=False,
-                default=True,
+                required=True,
+                default=None,
                 doc="Cross margin when true, isolated otherwise.",
             ),
             ParamSpec(
@@ -3047,7 +3047,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 name="vault", wire="vaultAddress", type="address", required=True, default=None, doc="Vault address."
             ),
             ParamSpec(
-                name="amount_usd",
+                name="usd",
                 wire="usd",
                 type="usd_micro_or_zero",
                 required=True,
@@ -3135,7 +3135,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 name="is_deposit", wire="isDeposit", type="bool", required=True, default=None, doc="True deposits."
             ),
             ParamSpec(
-                name="amount_usd",
+                name="usd",
                 wire="usd",
                 type="usd_micro",
                 required=True,

@@ -3252,16 +3252,16 @@ def _hb_approve_agent(ctx: BuildContext, agent_address: Any, name: Any) -> dict[
     return out
 
 
-def _wb_approve_agent(agent_address: Any, name: Any) -> dict[str, Any]:
+def _wb_approve_agent(agent_address: Any, agent_name: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": "approveAgent",
         "signatureChainId": None,
         "hyperliquidChain": None,
         "agentAddress": _v.address_text("agent_address", agent_address),
     }
-    x = name
+    x = agent_name
     if x is not None:
-        out["agentName"] = _v.string("name", x)
+        out["agentName"] = _v.string("agent_name", x)
     out["nonce"] = None
     return out
 
@@ -3318,12 +3318,12 @@ def _hb_batch_modify(ctx: BuildContext, modifies: Any, always_place: Any) -> dic
     return out
 
 
-def _wb_batch_modify(modifies: Any, always_place: Any) -> dict[str, Any]:
+def _wb_batch_modify(modifies: Any, a: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": "batchModify",
         "modifies": _v.items("modifies", modifies, lambda n, x: _w_ModifyRequest(n, x), nonempty=True),
     }
-    if _v.flag("always_place", always_place):
+    if _v.flag("a", a):
         out["a"] = True
     return out
 
@@ -3430,12 +3430,12 @@ def _hb_cancel(ctx: BuildContext, cancels: Any, fast: Any) -> dict[str, Any]:
     return out
 
 
-def _wb_cancel(cancels: Any, fast: Any) -> dict[str, Any]:
+def _wb_cancel(cancels: Any, f: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": "cancel",
         "cancels": _v.items("cancels", cancels, lambda n, x: _w_CancelRequest(n, x), nonempty=True),
     }
-    if _v.flag("fast", fast):
+    if _v.flag("f", f):
         out["f"] = True
     return out
 
@@ -3450,12 +3450,12 @@ def _hb_cancel_by_cloid(ctx: BuildContext, cancels: Any, fast: Any) -> dict[str,
     return out
 
 
-def _wb_cancel_by_cloid(cancels: Any, fast: Any) -> dict[str, Any]:
+def _wb_cancel_by_cloid(cancels: Any, f: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": "cancelByCloid",
         "cancels": _v.items("cancels", cancels, lambda n, x: _w_CancelByCloidRequest(n, x), nonempty=True),
     }
-    if _v.flag("fast", fast):
+    if _v.flag("f", f):
         out["f"] = True
     return out
 
@@ -3582,11 +3582,11 @@ def _hb_hip3_liquidator_transfer(ctx: BuildContext, dex: Any, amount: Any, is_de
     return out
 
 
-def _wb_hip3_liquidator_transfer(dex: Any, amount: Any, is_deposit: Any) -> dict[str, Any]:
+def _wb_hip3_liquidator_transfer(dex: Any, ntl: Any, is_deposit: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": "hip3LiquidatorTransfer",
         "dex": _v.string("dex", dex),
-        "ntl": _v.usd_micro(None, "amount", amount),
+        "ntl": _v.usd_micro(None, "ntl", ntl),
         "isDeposit": _v.boolean("is_deposit", is_deposit),
     }
     return out
@@ -3627,13 +3627,13 @@ def _hb_modify(ctx: BuildContext, oid: Any, order: Any, always_place: Any) -> di
     return out
 
 
-def _wb_modify(oid: Any, order: Any, always_place: Any) -> dict[str, Any]:
+def _wb_modify(oid: Any, order: Any, a: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": "modify",
         "oid": _v.oid_or_cloid("oid", oid),
         "order": _w_OrderRequest("order", order),
     }
-    if _v.flag("always_place", always_place):
+    if _v.flag("a", a):
         out["a"] = True
     return out
 
@@ -3973,10 +3973,10 @@ def _hb_sub_account_modify(ctx: BuildContext, sub_account: Any, name: Any) -> di
     return out
 
 
-def _wb_sub_account_modify(sub_account: Any, name: Any) -> dict[str, Any]:
+def _wb_sub_account_modify(sub_account_user: Any, name: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": "subAccountModify",
-        "subAccountUser": _v.address("sub_account", sub_account),
+        "subAccountUser": _v.address("sub_account_user", sub_account_user),
         "name": _v.string("name", name),
     }
     return out
@@ -3996,11 +3996,11 @@ def _hb_sub_account_spot_transfer(
     return out
 
 
-def _wb_sub_account_spot_transfer(sub_account: Any, is_deposit: Any, token: Any, amount: Any) -> dict[str, Any]:
+def _wb_sub_account_spot_transfer(sub_account_user: Any, is_deposit: Any, token: Any, amount: Any) -> dict[str, Any]:
     f_token = _m.token(None, "token", token)
     out: dict[str, Any] = {
         "type": "subAccountSpotTransfer",
-        "subAccountUser": _v.address("sub_account", sub_account),
+        "subAccountUser": _v.address("sub_account_user", sub_account_user),
         "isDeposit": _v.boolean("is_deposit", is_deposit),
         "token": f_token,
         "amount": _m.token_amount(None, "amount", amount, None),
@@ -4018,12 +4018,12 @@ def _hb_sub_account_transfer(ctx: BuildContext, sub_account: Any, is_deposit: An
     return out
 
 
-def _wb_sub_account_transfer(sub_account: Any, is_deposit: Any, amount_usd: Any) -> dict[str, Any]:
+def _wb_sub_account_transfer(sub_account_user: Any, is_deposit: Any, usd: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": "subAccountTransfer",
-        "subAccountUser": _v.address("sub_account", sub_account),
+        "subAccountUser": _v.address("sub_account_user", sub_account_user),
         "isDeposit": _v.boolean("is_deposit", is_deposit),
-        "usd": _v.usd_micro(None, "amount_usd", amount_usd),
+        "usd": _v.usd_micro(None, "usd", usd),
     }
     return out
 
@@ -4063,10 +4063,10 @@ def _hb_top_up_isolated_only_margin(ctx: BuildContext, coin: Any, leverage: Any)
     return out
 
 
-def _wb_top_up_isolated_only_margin(coin: Any, leverage: Any) -> dict[str, Any]:
+def _wb_top_up_isolated_only_margin(asset: Any, leverage: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": "topUpIsolatedOnlyMargin",
-        "asset": _m.asset(None, "coin", coin),
+        "asset": _m.asset(None, "asset", asset),
         "leverage": _v.amount("leverage", leverage),
     }
     return out
@@ -4077,8 +4077,8 @@ def _hb_twap_cancel(ctx: BuildContext, coin: Any, twap_id: Any) -> dict[str, Any
     return out
 
 
-def _wb_twap_cancel(coin: Any, twap_id: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": "twapCancel", "a": _m.asset(None, "coin", coin), "t": _v.uint("twap_id", twap_id)}
+def _wb_twap_cancel(a: Any, t: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "twapCancel", "a": _m.asset(None, "a", a), "t": _v.uint("t", t)}
     return out
 
 
@@ -4108,12 +4108,12 @@ def _hb_update_isolated_margin(ctx: BuildContext, coin: Any, is_buy: Any, amount
     return out
 
 
-def _wb_update_isolated_margin(coin: Any, is_buy: Any, amount_usd: Any) -> dict[str, Any]:
+def _wb_update_isolated_margin(asset: Any, is_buy: Any, ntli: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": "updateIsolatedMargin",
-        "asset": _m.asset(None, "coin", coin),
+        "asset": _m.asset(None, "asset", asset),
         "isBuy": _v.boolean("is_buy", is_buy),
-        "ntli": _v.usd_micro_signed(None, "amount_usd", amount_usd),
+        "ntli": _v.usd_micro_signed(None, "ntli", ntli),
     }
     return out
 
@@ -4129,8 +4129,8 @@ def _hb_update_leverage(ctx: BuildContext, coin: Any, is_cross: Any, leverage: A
     return out
 
 
-def _wb_update_leverage(coin: Any, is_cross: Any, leverage: Any) -> dict[str, Any]:
-    f_asset = _m.asset(None, "coin", coin)
+def _wb_update_leverage(asset: Any, is_cross: Any, leverage: Any) -> dict[str, Any]:
+    f_asset = _m.asset(None, "asset", asset)
     out: dict[str, Any] = {
         "type": "updateLeverage",
         "asset": f_asset,
@@ -4293,11 +4293,11 @@ def _hb_vault_distribute(ctx: BuildContext, vault: Any, amount_usd: Any) -> dict
     return out
 
 
-def _wb_vault_distribute(vault: Any, amount_usd: Any) -> dict[str, Any]:
+def _wb_vault_distribute(vault: Any, usd: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": "vaultDistribute",
         "vaultAddress": _v.address("vault", vault),
-        "usd": _v.usd_micro_or_zero(None, "amount_usd", amount_usd),
+        "usd": _v.usd_micro_or_zero(None, "usd", usd),
     }
     return out
 
@@ -4342,12 +4342,12 @@ def _hb_vault_transfer(ctx: BuildContext, vault: Any, is_deposit: Any, amount_us
     return out
 
 
-def _wb_vault_transfer(vault: Any, is_deposit: Any, amount_usd: Any) -> dict[str, Any]:
+def _wb_vault_transfer(vault: Any, is_deposit: Any, usd: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": "vaultTransfer",
         "vaultAddress": _v.address("vault", vault),
         "isDeposit": _v.boolean("is_deposit", is_deposit),
-        "usd": _v.usd_micro(None, "amount_usd", amount_usd),
+        "usd": _v.usd_micro(None, "usd", usd),
     }
     return out
 
