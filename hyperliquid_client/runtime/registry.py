@@ -254,26 +254,51 @@ def key_order(shape: Any, value: Any) -> Any:
     return value
 
 
+_POSITIONS: dict[int, tuple[Any, dict[str, tuple[int, Any]]]] = {}
+
+
+def _positions(shape: Any) -> dict[str, tuple[int, Any]]:
+    """A record or union shape's keys → (position, shape), cached per shape object."""
+    cached = _POSITIONS.get(id(shape))
+    if cached is None or cached[0] is not shape:
+        index: dict[str, tuple[int, Any]] = {}
+        for key, sub in shape[1]:
+            if key == "*":
+                index.update((tag, (len(index), tsub)) for tag, tsub in sub[1])
+            else:
+                index[key] = (len(index), sub)
+        cached = _POSITIONS[id(shape)] = (shape, index)
+    return cached[1]
+
+
 def key_order_problem(shape: Any, value: Any, path: str = "action") -> str | None:
     """Where ``value``'s key order differs from ``shape`` (``None`` when it follows it)."""
     if shape is None:
         return None
-    if shape[0] == "rec" and isinstance(value, dict):
-        known = _record_keys(shape, value)
-        names = {k for k, _ in known}
-        got = [k for k in value if k in names]
-        if got != [k for k, _ in known]:
-            return f"{path}: keys {got}, expected {[k for k, _ in known]}"
-        for key, sub in known:
-            problem = key_order_problem(sub, value[key], f"{path}.{key}")
-            if problem:
-                return problem
-    elif shape[0] == "list" and isinstance(value, list):
-        for i, item in enumerate(value):
-            problem = key_order_problem(shape[1], item, f"{path}[{i}]")
-            if problem:
-                return problem
-    elif shape[0] == "one" and isinstance(value, dict) and len(value) == 1:
-        tag, payload = next(iter(value.items()))
-        return key_order_problem(dict(shape[1]).get(tag), payload, f"{path}.{tag}")
+    kind = shape[0]
+    if kind == "rec" and isinstance(value, dict):
+        index = _positions(shape)
+        last = -1
+        for key, item in value.items():
+            known = index.get(key)
+            if known is None:
+                continue
+            if known[0] < last:
+                got = [k for k in value if k in index]
+                return f"{path}: keys {got}, expected {sorted(got, key=lambda k: index[k][0])}"
+            last = known[0]
+            if known[1] is not None:
+                problem = key_order_problem(known[1], item, f"{path}.{key}")
+                if problem:
+                    return problem
+    elif kind == "list" and isinstance(value, list):
+        if shape[1] is not None:
+            for i, item in enumerate(value):
+                problem = key_order_problem(shape[1], item, f"{path}[{i}]")
+                if problem:
+                    return problem
+    elif kind == "one" and isinstance(value, dict) and len(value) == 1:
+        for tag, payload in value.items():
+            known = _positions(shape).get(tag)
+            return None if known is None else key_order_problem(known[1], payload, f"{path}.{tag}")
     return None
