@@ -59,16 +59,17 @@ class _SenderBase:
 
     def __init__(
         self,
+        transport: Any,
         network: Network,
         *,
         wallet: Wallet | None,
-        account_address: str | None,
-        vault_address: str | None,
-        backend: SigningBackend | str | None,
-        nonces: NonceManager | None,
-        events: EventBus | None,
-        verify_signatures: bool,
-        signature_chain_id: str,
+        account_address: str | None = None,
+        vault_address: str | None = None,
+        backend: SigningBackend | str | None = None,
+        nonces: NonceManager | None = None,
+        events: EventBus | None = None,
+        verify_signatures: bool = True,
+        signature_chain_id: str = "0x66eee",
         drift: DriftMonitor | None = None,
     ) -> None:
         if not isinstance(network, Network):
@@ -91,6 +92,7 @@ class _SenderBase:
                 "(such as the fake exchange, a testnet) would recover unrelated signers",
                 url=network.http_url,
             )
+        self.transport = transport
         self.network = network
         self.wallet = wallet
         self.account_address = account
@@ -302,34 +304,7 @@ class ActionSender(_SenderBase):
     backend; ``verify_signatures`` recovers each fresh signature before sending.
     """
 
-    def __init__(
-        self,
-        transport: HttpTransport,
-        network: Network,
-        *,
-        wallet: Wallet | None,
-        account_address: str | None = None,
-        vault_address: str | None = None,
-        backend: SigningBackend | str | None = None,
-        nonces: NonceManager | None = None,
-        events: EventBus | None = None,
-        verify_signatures: bool = True,
-        signature_chain_id: str = "0x66eee",
-        drift: DriftMonitor | None = None,
-    ) -> None:
-        super().__init__(
-            network,
-            wallet=wallet,
-            account_address=account_address,
-            vault_address=vault_address,
-            backend=backend,
-            nonces=nonces,
-            events=events,
-            verify_signatures=verify_signatures,
-            signature_chain_id=signature_chain_id,
-            drift=drift,
-        )
-        self.transport: HttpTransport = transport
+    transport: HttpTransport
 
     def send(
         self,
@@ -403,34 +378,7 @@ class ActionSender(_SenderBase):
 class AsyncActionSender(_SenderBase):
     """The asynchronous twin of :class:`ActionSender` (an ``AsyncSender`` over :class:`AsyncHttpTransport`)."""
 
-    def __init__(
-        self,
-        transport: AsyncHttpTransport,
-        network: Network,
-        *,
-        wallet: Wallet | None,
-        account_address: str | None = None,
-        vault_address: str | None = None,
-        backend: SigningBackend | str | None = None,
-        nonces: NonceManager | None = None,
-        events: EventBus | None = None,
-        verify_signatures: bool = True,
-        signature_chain_id: str = "0x66eee",
-        drift: DriftMonitor | None = None,
-    ) -> None:
-        super().__init__(
-            network,
-            wallet=wallet,
-            account_address=account_address,
-            vault_address=vault_address,
-            backend=backend,
-            nonces=nonces,
-            events=events,
-            verify_signatures=verify_signatures,
-            signature_chain_id=signature_chain_id,
-            drift=drift,
-        )
-        self.transport: AsyncHttpTransport = transport
+    transport: AsyncHttpTransport
 
     async def send(
         self,
