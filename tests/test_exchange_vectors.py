@@ -149,15 +149,20 @@ def test_multisig_vector_from_inner_signers(
     vector: dict[str, Any], fake: FakeExchange, transport: HttpTransport
 ) -> None:
     """The high-level multi_sig signs the inner action with each signer's key and wraps it."""
+    multi_sig_through_exchange(vector, fake, transport, vector["inner_action"])
+
+
+def multi_sig_through_exchange(
+    vector: dict[str, Any], fake: FakeExchange, transport: HttpTransport, inner: dict[str, Any]
+) -> None:
+    """``Exchange.multi_sig`` of ``inner`` with the vector's signers: the posted body must be the vector's."""
     fake.clear_requests()
-    sender = sender_for(vector, fake, transport)
     markets = MetadataService(TTLCache(), lambda body: (_ for _ in ()).throw(AssertionError("no metadata needed")))
-    exchange = Exchange(sender, markets=markets, info=None)
-    signers = [Wallet.from_key(s["private_key"]) for s in vector["inner_signers"]]
+    exchange = Exchange(sender_for(vector, fake, transport), markets=markets, info=None)
     exchange.multi_sig(
         vector["multi_sig_user"],
-        vector["inner_action"],
-        signers=signers,
+        inner,
+        signers=[Wallet.from_key(s["private_key"]) for s in vector["inner_signers"]],
         nonce=vector["nonce"],
         vault_address=vector["vault_address"],
         expires_after=vector["expires_after"],
@@ -228,10 +233,6 @@ def test_multisig_vector_through_build_action_and_multi_sig(
     """As docs/exchange.md shows: the inner action from ``build_action`` (its wire-level parameters read
     back from the vector), then ``multi_sig`` with the inner signers' wallets; the posted body, the
     multi-sig msgpack bytes and every signature must be the vector's."""
-    fake.clear_requests()
-    sender = sender_for(vector, fake, transport)
-    markets = MetadataService(TTLCache(), lambda body: (_ for _ in ()).throw(AssertionError("no metadata needed")))
-    exchange = Exchange(sender, markets=markets, info=None)
     kind = vector["inner_action_type"]
     inner_endpoint = ENDPOINTS[f"exchange.{kind}"]
     given = {k: v for k, v in vector["inner_action"].items() if k != inner_endpoint.nonce_key}
@@ -239,17 +240,7 @@ def test_multisig_vector_through_build_action_and_multi_sig(
         given["abstraction"] = vector["inner_action"]["abstraction"]  # signed with the long name
     inner = Exchange.build_action(inner_endpoint.name, **params_from_action(kind, given))
     assert list(inner) == list(vector["inner_action"]), "inner action in the spec's (hashed) key order"
-    exchange.multi_sig(
-        vector["multi_sig_user"],
-        inner,
-        signers=[Wallet.from_key(s["private_key"]) for s in vector["inner_signers"]],
-        nonce=vector["nonce"],
-        vault_address=vector["vault_address"],
-        expires_after=vector["expires_after"],
-    )
-    body, _ = posted_body(fake)
-    assert body["action"]["signatures"] == [s["signature"] for s in vector["inner_signers"]]
-    check_body(vector, body)
+    multi_sig_through_exchange(vector, fake, transport, inner)
 
 
 def test_every_multisig_inner_kind_is_covered() -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 import attrs
 
+from hyperliquid_client.codegen.typeexpr import Tokens
 from hyperliquid_client.runtime.validate import REQUEST_TYPES
 
 __all__ = [
@@ -74,28 +75,8 @@ class RT:
 
 def parse_request_type(text: str) -> RT:
     """Parse a request type expression; raises :class:`ReqTypeError` with a readable reason."""
-    if not isinstance(text, str) or not text.strip():
-        raise ReqTypeError("a type expression must be a non-empty string")
-    toks: list[str] = []
-    pos = 0
-    while pos < len(text.rstrip()):
-        m = _TOKEN.match(text, pos)
-        if not m or m.end() == pos:
-            raise ReqTypeError(f"unexpected character {text[pos:].strip()[:1]!r} in type {text!r}")
-        toks.append(next(g for g in m.groups() if g is not None))
-        pos = m.end()
-    i = 0
-
-    def peek() -> str | None:
-        return toks[i] if i < len(toks) else None
-
-    def take(expected: str | None = None) -> str:
-        nonlocal i
-        tok = peek()
-        if tok is None or (expected is not None and tok != expected):
-            raise ReqTypeError(f"expected {expected or 'a name'} in type {text!r}")
-        i += 1
-        return tok
+    toks = Tokens(text, ReqTypeError, _TOKEN)
+    peek, take = toks.peek, toks.take
 
     def expr() -> RT:
         t = term()
@@ -107,36 +88,16 @@ def parse_request_type(text: str) -> RT:
         return t
 
     def term() -> RT:
-        name = take()
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            raise ReqTypeError(f"expected a type name but found {name!r} in type {text!r}")
+        name = toks.name()
         if name in _CONSTRUCTORS:
-            take("[")
-            args = [expr()]
-            while peek() == ",":
-                take(",")
-                args.append(expr())
-            take("]")
-            arity = _CONSTRUCTORS[name]
-            if arity is not None and len(args) != arity:
-                raise ReqTypeError(f"{name}[...] takes {arity} argument(s) in type {text!r}")
-            return RT(name, args=tuple(args))
+            return RT(name, args=toks.arguments(name, expr, _CONSTRUCTORS[name]))
         if peek() == "(":
-            take("(")
-            refs = [take()]
-            while peek() == ",":
-                take(",")
-                refs.append(take())
-            take(")")
-            return RT("sem", name=name, refs=tuple(refs))
+            return RT("sem", name=name, refs=tuple(toks.listed(take, "(", ")")))
         if name == "unit":
             return RT("unit", name=name)
         return RT("sem" if name in REQUEST_TYPES or name == "nonce" else "named", name=name)
 
-    result = expr()
-    if i != len(toks):
-        raise ReqTypeError(f"unexpected {toks[i]!r} in type {text!r}")
-    return result
+    return toks.end(expr())
 
 
 @attrs.frozen

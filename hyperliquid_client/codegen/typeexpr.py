@@ -15,10 +15,14 @@ refers to a type declared in ``spec/types/`` or in a spec file's
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import TypeVar
 
 import attrs
 
-__all__ = ["PRIMITIVES", "TypeExpr", "TypeExprError", "parse_type"]
+__all__ = ["PRIMITIVES", "Tokens", "TypeExpr", "TypeExprError", "parse_type"]
+
+T = TypeVar("T")
 
 PRIMITIVES = {
     "str": "str",
@@ -92,38 +96,72 @@ class TypeExpr:
         return f"{self.kind}_{'_'.join(a.slug() for a in self.args)}"
 
 
-def _tokens(text: str) -> list[str]:
-    out: list[str] = []
-    pos = 0
-    text = text.rstrip()
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if not m or m.end() == pos:
-            raise TypeExprError(f"unexpected character {text[pos:].strip()[:1]!r} in type {text!r}")
-        out.append(next(g for g in m.groups() if g is not None))
-        pos = m.end()
-    return out
+class Tokens:
+    """The tokens of a type expression read left to right (shared with the request type parser).
+
+    ``error`` is the exception raised with a readable reason; ``pattern`` the token regex (a name or
+    one punctuation character per match).
+    """
+
+    def __init__(self, text: str, error: type[ValueError], pattern: re.Pattern[str] = _TOKEN) -> None:
+        if not isinstance(text, str) or not text.strip():
+            raise error("a type expression must be a non-empty string")
+        self.text, self.error, self.toks, self.pos = text, error, [], 0
+        at, end = 0, len(text.rstrip())
+        while at < end:
+            m = pattern.match(text, at)
+            if not m or m.end() == at:
+                raise error(f"unexpected character {text[at:].strip()[:1]!r} in type {text!r}")
+            self.toks.append(next(g for g in m.groups() if g is not None))
+            at = m.end()
+
+    def peek(self) -> str | None:
+        return self.toks[self.pos] if self.pos < len(self.toks) else None
+
+    def take(self, expected: str | None = None) -> str:
+        tok = self.peek()
+        if tok is None:
+            raise self.error(f"unexpected end of type {self.text!r}")
+        if expected is not None and tok != expected:
+            raise self.error(f"expected {expected!r} but found {tok!r} in type {self.text!r}")
+        self.pos += 1
+        return tok
+
+    def name(self) -> str:
+        """A type name (the start of a term)."""
+        name = self.take()
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise self.error(f"expected a type name but found {name!r} in type {self.text!r}")
+        return name
+
+    def listed(self, item: Callable[[], T], opening: str = "[", closing: str = "]") -> list[T]:
+        """``opening item ("," item)* closing``."""
+        self.take(opening)
+        out = [item()]
+        while self.peek() == ",":
+            self.take(",")
+            out.append(item())
+        self.take(closing)
+        return out
+
+    def arguments(self, name: str, item: Callable[[], T], arity: int | None) -> tuple[T, ...]:
+        """The ``[...]`` arguments of constructor ``name``, ``arity`` of them (any number: ``None``)."""
+        args = self.listed(item)
+        if arity is not None and len(args) != arity:
+            raise self.error(f"{name}[...] takes {arity} argument(s) in type {self.text!r}")
+        return tuple(args)
+
+    def end(self, result: T) -> T:
+        """``result``, once every token was read."""
+        if self.pos != len(self.toks):
+            raise self.error(f"unexpected {self.toks[self.pos]!r} in type {self.text!r}")
+        return result
 
 
 def parse_type(text: str) -> TypeExpr:
     """Parse ``text``; raises :class:`TypeExprError` with a readable reason."""
-    if not isinstance(text, str) or not text.strip():
-        raise TypeExprError("a type expression must be a non-empty string")
-    toks = _tokens(text)
-    pos = 0
-
-    def peek() -> str | None:
-        return toks[pos] if pos < len(toks) else None
-
-    def take(expected: str | None = None) -> str:
-        nonlocal pos
-        tok = peek()
-        if tok is None:
-            raise TypeExprError(f"unexpected end of type {text!r}")
-        if expected is not None and tok != expected:
-            raise TypeExprError(f"expected {expected!r} but found {tok!r} in type {text!r}")
-        pos += 1
-        return tok
+    toks = Tokens(text, TypeExprError)
+    peek, take = toks.peek, toks.take
 
     def expr() -> TypeExpr:
         terms = [term()]
@@ -142,27 +180,13 @@ def parse_type(text: str) -> TypeExpr:
         return TypeExpr("nullable", args=(non_null[0],))
 
     def term() -> TypeExpr:
-        name = take()
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            raise TypeExprError(f"expected a type name but found {name!r} in type {text!r}")
+        name = toks.name()
         if name in _CONSTRUCTORS:
-            take("[")
-            args = [expr()]
-            while peek() == ",":
-                take(",")
-                args.append(expr())
-            take("]")
-            arity = _CONSTRUCTORS[name]
-            if arity is not None and len(args) != arity:
-                raise TypeExprError(f"{name}[...] takes {arity} argument in type {text!r}")
-            return TypeExpr(name, args=tuple(args))
+            return TypeExpr(name, args=toks.arguments(name, expr, _CONSTRUCTORS[name]))
         if peek() == "[":
             raise TypeExprError(f"{name!r} takes no arguments in type {text!r}")
         if name == "null" or name in PRIMITIVES:
             return TypeExpr("prim", name=name)
         return TypeExpr("named", name=name)
 
-    result = expr()
-    if pos != len(toks):
-        raise TypeExprError(f"unexpected {toks[pos]!r} in type {text!r}")
-    return result
+    return toks.end(expr())
