@@ -50,6 +50,8 @@ if TYPE_CHECKING:
     from hyperliquid_client.runtime.cache import CacheConfig, FetchCancelledError
     from hyperliquid_client.runtime.exchange import (
         AgentApproval,
+        BuilderFee,
+        CancelByCloidRequest,
         CancelRequest,
         ModifyRequest,
         OrderRequest,
@@ -100,6 +102,8 @@ _LAZY_MODULES = {
     "hyperliquid_client.runtime.cache": ("CacheConfig", "FetchCancelledError"),
     "hyperliquid_client.runtime.exchange": (
         "AgentApproval",
+        "BuilderFee",
+        "CancelByCloidRequest",
         "CancelRequest",
         "ModifyRequest",
         "OrderRequest",
@@ -146,7 +150,9 @@ __all__ = [
     "AsyncClient",
     "AsyncStream",
     "BufferOverflowError",
+    "BuilderFee",
     "CacheConfig",
+    "CancelByCloidRequest",
     "CancelRequest",
     "CircuitOpenError",
     "Client",

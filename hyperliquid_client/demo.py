@@ -26,6 +26,7 @@ from typing import Any, TextIO
 from hyperliquid_client.client import Client, ClientConfig
 from hyperliquid_client.runtime.config import resolve_network
 from hyperliquid_client.runtime.errors import HyperliquidError
+from hyperliquid_client.runtime.exchange import Tif
 from hyperliquid_client.runtime.results import ExchangeResult, Filled, OrderError, Resting
 from hyperliquid_client.runtime.signing import Wallet, default_backend
 from hyperliquid_client.runtime.ws import Message
@@ -62,7 +63,7 @@ class _Orders:
         self.s = s
         self.cloids: set[str] = set()
 
-    def order(self, coin: str, is_buy: bool, sz: Any, limit_px: Any, tif: str) -> ExchangeResult:
+    def order(self, coin: str, is_buy: bool, sz: Any, limit_px: Any, tif: Tif) -> ExchangeResult:
         """Place an order; its cloid is recorded before sending (an outcome lost in transit is cleaned up too)."""
         cloid = "0x" + secrets.token_hex(16)
         self.cloids.add(cloid)

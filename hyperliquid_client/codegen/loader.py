@@ -803,9 +803,9 @@ def load_spec(root: str | Path) -> Spec:
             check_action(ctx.bad, requests, endpoint.action)
             if not ctx.issues:
                 shape = ("rec", (("type", None), *gen.record_shape(endpoint.action.fields)[1]))
-                problem = key_order_problem(shape, sample["action"], "sample.action")
-                if problem:
-                    ctx.bad("sample.action", f"not in the spec's key order: {problem}")
+                misordered = key_order_problem(shape, sample["action"], "sample.action")
+                if misordered:
+                    ctx.bad("sample.action", f"not in the spec's key order: {misordered}")
     for ctx in contexts:
         issues.extend(ctx.issues)
     if issues:

@@ -6,7 +6,7 @@
 - :class:`Exchange` / :class:`AsyncExchange` — the high-level API: the methods generated from
   ``spec/exchange`` (coins, exact numbers, request classes) plus market orders, multi-sig and
   indeterminate outcomes.
-- The request classes (``OrderRequest``, ``TriggerSpec``, ...) are generated into
+- The request classes (``OrderRequest``, ``TriggerSpec``, ...) and enums (``Tif``, ``Tpsl``) are generated into
   :mod:`hyperliquid_client.generated.requests` and re-exported here.
 
 See ``docs/exchange.md``.
@@ -18,6 +18,8 @@ from hyperliquid_client.generated.requests import (
     CancelRequest,
     ModifyRequest,
     OrderRequest,
+    Tif,
+    Tpsl,
     TriggerSpec,
 )
 from hyperliquid_client.runtime.exchange._core import SignedAction, Signer, action_cloids, server_digest, sign_action
@@ -39,6 +41,8 @@ __all__ = [
     "OrderRequest",
     "SignedAction",
     "Signer",
+    "Tif",
+    "Tpsl",
     "TriggerSpec",
     "action_cloids",
     "server_digest",

@@ -39,8 +39,8 @@ from hyperliquid_client.runtime.markets import (
     BuildContext,
     Direction,
     MarketMetadata,
-    MetadataMissing,
     MetadataService,
+    _MetadataMissing,
     market_price,
     to_decimal,
 )
@@ -299,7 +299,7 @@ class Exchange(_ExchangeBase, ExchangeMethods):
             try:
                 action = build(self._context(tried), *values)
                 break
-            except MetadataMissing as missing:
+            except _MetadataMissing as missing:
                 tried |= {missing.coin}
                 self.markets.market(missing.coin)
         return self.sender.send(
@@ -427,7 +427,7 @@ class AsyncExchange(_ExchangeBase, AsyncExchangeMethods):
             try:
                 action = build(self._context(tried), *values)
                 break
-            except MetadataMissing as missing:
+            except _MetadataMissing as missing:
                 tried |= {missing.coin}
                 await self.markets.amarket(missing.coin)
         return await self.sender.send(
