@@ -46,14 +46,16 @@ def _order(what: str, seconds: float, repeats: int) -> dict[str, object]:
     classify with the transport stubbed (``order``), or end to end against the local fake exchange
     running in this process (``order-e2e``: HTTP, the fake's signature recovery and matching)."""
     from bench.signing.common import KEY, measure
-    from hyperliquid_client import Client
+    from hyperliquid_client import Client, ClientConfig, RateLimitConfig
     from hyperliquid_client.runtime.signing import Wallet
     from hyperliquid_client.testing import FakeExchange
 
     wallet = Wallet.from_key(KEY)
-    with FakeExchange() as fx:
+    no_limits = ClientConfig(rate=RateLimitConfig(enabled=False))  # the budget would pace the loop, not the CPU
+    with FakeExchange(weight_limit=None) as fx:
         fx.fund(wallet.address, 10_000_000)
-        with Client("testnet", http_url=fx.http_url, wallet=wallet) as client:
+        fx.state.user(wallet.address).rate_limit["nRequestsSurplus"] = 10**9  # no address allowance either
+        with Client("testnet", http_url=fx.http_url, wallet=wallet, config=no_limits) as client:
             client.exchange.order("BTC", True, "0.001", 90000)  # metadata loaded, connection open
             if what == "order":
                 answer = {
