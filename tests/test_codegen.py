@@ -82,6 +82,7 @@ summary: Place a ladder of orders.
 weight: 1
 signing: l1
 vault: true
+response: any
 action:
   ladder: {type: Ladder, flatten: true, doc: The ladder.}
   tag: {type: str, optional: true, doc: A tag.}

@@ -27,9 +27,8 @@ from hyperliquid_client.runtime.errors import InvalidInputError
 from hyperliquid_client.runtime.exchange import AsyncExchange, Exchange, OrderRequest
 from hyperliquid_client.runtime.registry import key_order_problem
 from hyperliquid_client.runtime.signing import Wallet
-from hyperliquid_client.testing import FakeExchange
+from hyperliquid_client.testing import FakeExchange, ok_answer
 
-OK = {"status": "ok", "response": {"type": "default"}}
 DEST = "0x" + "12" * 20
 SUB = "0x" + "5a" * 20
 
@@ -37,7 +36,7 @@ SUB = "0x" + "5a" * 20
 @pytest.fixture(scope="module")
 def fx() -> Iterator[FakeExchange]:
     with FakeExchange() as fake:
-        fake.set_exchange_handler(lambda body: OK)
+        fake.set_exchange_handler(ok_answer)
         yield fake
 
 
