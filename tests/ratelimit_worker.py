@@ -6,7 +6,11 @@
   ``rate`` times a second on a fixed schedule, each call waiting for budget at most ``window`` seconds;
   prints JSON counts: ``ok``, ``local`` (refused by the client before sending), ``raised_429``,
   ``responses_429`` (429 answers seen, retries included), ``other``, and the ``rate.redis`` states seen.
-* ``nonces``: send ``count`` ``noop`` actions one after the other; prints the nonces and any errors.
+* ``nonces``: send ``count`` ``noop`` actions one after the other (each with ``timeout`` seconds); prints the
+  nonces and any errors.  With ``pause_at``/``pause_dir``, the slow process: its ``pause_at``-th action stops
+  between taking its nonce and sending it (in the synchronous ``exchange.sent`` hook), writes the nonce to
+  ``pause_dir/paused`` and goes on once ``pause_dir/go`` exists.  ``shared_window: false`` keeps the nonces
+  from Redis but hides the shared in-flight window (what the client did before it had one).
 * ``hold``: start ``count`` calls that the fake never answers, print ``ready`` once all are sent, then
   wait to be killed.
 """
@@ -18,11 +22,12 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from hyperliquid_client import Client, ClientConfig, RateLimitedError
 from hyperliquid_client.runtime.ratelimit import RateLimitConfig
-from hyperliquid_client.runtime.signing import Wallet
+from hyperliquid_client.runtime.signing import NonceSource, Wallet
 
 
 def main(spec: dict[str, Any]) -> None:
@@ -80,14 +85,51 @@ def load(client: Client, spec: dict[str, Any]) -> None:
     print(json.dumps({**counts, "redis": redis_states}), flush=True)  # noqa: T201 - the result for the test
 
 
+class WithoutSharedWindow:
+    """A nonce source with the nonces of ``inner`` (Redis) but not its shared in-flight window."""
+
+    def __init__(self, inner: NonceSource) -> None:
+        self.inner = inner
+
+    def next(self, signer: str) -> int:
+        return self.inner.next(signer)
+
+    def observe(self, signer: str, nonce: int) -> None:
+        self.inner.observe(signer, nonce)
+
+    def last(self, signer: str) -> int | None:
+        return self.inner.last(signer)
+
+
+def pause_once(client: Client, at: int, folder: Path) -> None:
+    """Stop the ``at``-th action after it took its nonce, before it is sent, until ``folder/go`` exists."""
+    seen = [0]
+
+    def hook(event: Any) -> None:
+        seen[0] += 1
+        if seen[0] != at:
+            return
+        (folder / "paused.tmp").write_text(str(event["nonce"]))
+        (folder / "paused.tmp").rename(folder / "paused")
+        deadline = time.monotonic() + 300
+        while not (folder / "go").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    client.events.subscribe("exchange.sent", hook)
+
+
 def nonces(client: Client, spec: dict[str, Any]) -> None:
     used: list[int] = []
     errors: list[str] = []
+    if not spec.get("shared_window", True):
+        client.nonces.source = WithoutSharedWindow(client.nonces.source)
+    if spec.get("pause_at"):
+        pause_once(client, spec["pause_at"], Path(spec["pause_dir"]))
     while time.time() < spec["start_at"]:
         time.sleep(0.005)
     for _ in range(spec["count"]):
         try:
-            result = client.exchange.noop()
+            result = client.exchange.noop(timeout=spec.get("timeout"))
             assert result.nonce is not None
             used.append(result.nonce)
         except Exception as exc:

@@ -1,11 +1,13 @@
-"""The budget's rules, run against both stores: this process's ledger and the Redis scripts.
+"""The budget's and the nonce window's rules, run against both stores: this process's and the Redis scripts.
 
-Every case below runs twice — on :class:`Ledger` / :class:`Allowances` (one process) and on
-:class:`RedisStore` (a real Redis server) — so the Lua scripts and the Python code keep one behaviour.
+Every case below runs twice — on :class:`Ledger` / :class:`Allowances` / :class:`Flights` (one process)
+and on :class:`RedisStore` (a real Redis server) — so the Lua scripts and the Python code keep one behaviour.
 """
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -13,13 +15,17 @@ from typing import Any
 import pytest
 from redisserver import redis_server, redis_url  # noqa: F401 - fixtures
 
+from hyperliquid_client.runtime import errors
 from hyperliquid_client.runtime.ratelimit.address import EXHAUSTED_EVERY, Allowances
 from hyperliquid_client.runtime.ratelimit.ledger import Ledger
+from hyperliquid_client.runtime.ratelimit.limiter import RedisNonceSource
 from hyperliquid_client.runtime.ratelimit.store import RedisStore, StoreDown
+from hyperliquid_client.runtime.signing.nonces import Flights, LocalNonceSource, NonceManager
 
 WINDOW = 0.4
 HOLD = 0.3
 BASE, MAXIMUM = 0.2, 1.0
+SIGNER = "0x" + "ef" * 20
 
 
 class LocalSide:
@@ -28,6 +34,8 @@ class LocalSide:
     def __init__(self) -> None:
         self.ledger = Ledger()
         self.allowances = Allowances()
+        self.flights = Flights()
+        self.nonces = LocalNonceSource()
 
     def admit(self, weight: int, limit: int, *, hold: float = HOLD, background: bool = False) -> tuple[Any, float, str]:
         adm = self.ledger.admit(time.monotonic(), weight, limit, window=WINDOW, hold=hold, background=background)
@@ -53,6 +61,22 @@ class LocalSide:
 
     def observe(self, address: str, used: int, cap: int) -> None:
         self.allowances.observe(address, used, cap)
+
+    def next_nonce(self) -> int:
+        return self.nonces.next(SIGNER)
+
+    def take_nonce(self, window: int, hold: float) -> tuple[int | None, float]:
+        # as NonceManager does it: the rule says whether, the source gives the nonce
+        now = time.monotonic()
+        shut = self.flights.shut_for(now, window)
+        if shut > 0:
+            return None, shut
+        nonce = self.nonces.next(SIGNER)
+        self.flights.take(nonce, now, hold)
+        return nonce, 0.0
+
+    def release_nonce(self, nonce: int) -> None:
+        self.flights.release(nonce)
 
 
 class RedisSide:
@@ -95,6 +119,15 @@ class RedisSide:
 
     def observe(self, address: str, used: int, cap: int) -> None:
         self.store.address_observe(address, used, cap)
+
+    def next_nonce(self) -> int:
+        return self.store.nonce(SIGNER, 0)
+
+    def take_nonce(self, window: int, hold: float) -> tuple[int | None, float]:
+        return self.store.nonce_take(SIGNER, 0, window=window, hold=hold)
+
+    def release_nonce(self, nonce: int) -> None:
+        self.store.nonce_release(SIGNER, nonce)
 
 
 @pytest.fixture(params=["local", "redis"])
@@ -192,6 +225,40 @@ def test_address_allowance_refuses_orders_when_exhausted_but_not_cancels(side: L
     assert allowed  # not an order: the exchange decides
 
 
+def granted(got: tuple[int | None, float]) -> int:
+    nonce, wait = got
+    assert nonce is not None and wait == 0.0
+    return nonce
+
+
+def test_the_nonce_window_opens_when_its_oldest_nonce_is_released(side: LocalSide | RedisSide) -> None:
+    first = side.next_nonce()  # outside the window: later ones are above it, and it shuts nothing
+    nonces = [granted(side.take_nonce(3, 30.0)) for _ in range(3)]
+    assert first < nonces[0] < nonces[1] < nonces[2]
+    refused, wait = side.take_nonce(3, 30.0)
+    assert refused is None and 20 < wait <= 30  # shut until the oldest is released or its hold ends
+    side.release_nonce(nonces[1])
+    side.release_nonce(nonces[2])
+    assert side.take_nonce(3, 30.0)[0] is None  # answered, but the oldest is still in flight
+    side.release_nonce(nonces[0])
+    side.release_nonce(nonces[0])  # twice: harmless
+    later = granted(side.take_nonce(3, 30.0))
+    assert later > nonces[2]
+    assert side.next_nonce() > later
+
+
+def test_a_nonce_never_released_leaves_the_window_when_its_hold_ends(side: LocalSide | RedisSide) -> None:
+    # a process that died with a nonce in flight: the others wait for its hold, not forever
+    granted(side.take_nonce(2, 0.2))
+    kept = granted(side.take_nonce(2, 30.0))
+    refused, wait = side.take_nonce(2, 30.0)
+    assert refused is None and 0 < wait <= 0.2  # only the oldest shuts the window: its hold is what counts
+    time.sleep(wait + 0.05)
+    assert granted(side.take_nonce(2, 30.0)) > kept
+    refused, wait = side.take_nonce(2, 30.0)
+    assert refused is None and 20 < wait <= 30  # now the one of rank 1 shuts it: 2 were taken since
+
+
 def test_redis_down_is_reported_fast_and_tried_again_later(redis_server: Any) -> None:  # noqa: F811
     redis_server.start()
     states: list[tuple[bool, str | None]] = []
@@ -216,9 +283,6 @@ def test_redis_down_is_reported_fast_and_tried_again_later(redis_server: Any) ->
 
 
 def test_redis_nonces_are_shared_and_fall_back_to_the_local_source(redis_server: Any) -> None:  # noqa: F811
-    from hyperliquid_client.runtime.ratelimit.limiter import RedisNonceSource
-    from hyperliquid_client.runtime.signing.nonces import LocalNonceSource, NonceManager
-
     redis_server.start()
     redis_server.flush()
     stores = [RedisStore(redis_server.url, prefix="t", timeout=0.5, retry=0.2) for _ in range(2)]
@@ -236,3 +300,74 @@ def test_redis_nonces_are_shared_and_fall_back_to_the_local_source(redis_server:
         redis_server.start()
         for store in stores:
             store.close()
+
+
+# ------------------------------------------------------------------ the window shared by two "processes"
+@pytest.fixture
+def two_processes(redis_url: str) -> Iterator[tuple[NonceManager, NonceManager]]:  # noqa: F811
+    """Two managers of one wallet with their own local state, sharing one Redis (as two processes do)."""
+    stores = [RedisStore(redis_url, prefix="t", timeout=0.5, retry=0.2) for _ in range(2)]
+    try:
+        a, b = (NonceManager(source=RedisNonceSource(store, LocalNonceSource()), window=4) for store in stores)
+        yield a, b
+    finally:
+        for store in stores:
+            store.close()
+
+
+def test_a_slow_process_holds_the_window_of_the_others(two_processes: tuple[NonceManager, NonceManager]) -> None:
+    a, b = two_processes
+    oldest = a.acquire(SIGNER, 1)
+    later = [b.acquire(SIGNER, 1) for _ in range(3)]
+    for n in later:
+        b.release(SIGNER, n)
+    assert b.in_flight(SIGNER) == 0  # nothing of b's own holds it: a's oldest nonce does
+    with pytest.raises(errors.TimeoutError, match="nothing was sent") as info:
+        b.acquire(SIGNER, 0.1)
+    assert not info.value.request_sent
+    got: list[int] = []
+    waiter = threading.Thread(target=lambda: got.append(b.acquire(SIGNER, 10)))
+    waiter.start()
+    time.sleep(0.1)
+    assert not got  # still waiting for the other process
+    a.release(SIGNER, oldest)  # b is not told: it finds out by polling Redis
+    waiter.join(10)
+    assert got and got[0] > max(later)
+
+
+async def test_a_task_waiting_for_the_shared_window_does_not_block_its_loop(
+    two_processes: tuple[NonceManager, NonceManager],
+) -> None:
+    a, b = two_processes
+    oldest = await a.aacquire(SIGNER, 1)
+    later = [await b.aacquire(SIGNER, 1) for _ in range(3)]
+    for n in later:
+        await b.arelease(SIGNER, n)
+    waiting = asyncio.create_task(b.aacquire(SIGNER, 10))
+    await asyncio.sleep(0.1)  # a waiter blocking the loop would have ended (timed out) before this returns
+    assert not waiting.done()
+    await a.arelease(SIGNER, oldest)
+    assert await asyncio.wait_for(waiting, 10) > max(later)
+    for _ in range(3):
+        await a.aacquire(SIGNER, 1)  # the other process fills the window behind b's nonce, still in flight
+    with pytest.raises(errors.TimeoutError):
+        await b.aacquire(SIGNER, 0.05)
+
+
+def test_without_redis_the_window_is_this_process_own(redis_server: Any) -> None:  # noqa: F811
+    redis_server.start()
+    redis_server.flush()
+    store = RedisStore(redis_server.url, prefix="t", timeout=0.5, retry=0.2)
+    manager = NonceManager(source=RedisNonceSource(store, LocalNonceSource()), window=3)
+    try:
+        first = manager.acquire(SIGNER, 1)  # through Redis
+        redis_server.stop()
+        taken = [manager.acquire(SIGNER, 1) for _ in range(2)]  # from this process's clock, above what it saw
+        assert first < taken[0] < taken[1]
+        with pytest.raises(errors.TimeoutError):
+            manager.acquire(SIGNER, 0.1)  # this process still keeps its own window: 3 taken since `first`
+        manager.release(SIGNER, first)  # Redis does not hear of it: there it ends with its hold
+        assert manager.acquire(SIGNER, 1) > taken[1]
+    finally:
+        redis_server.start()
+        store.close()

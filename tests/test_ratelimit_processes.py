@@ -22,7 +22,7 @@ from redisserver import RedisServer, redis_server, redis_url  # noqa: F401 - fix
 
 from hyperliquid_client.runtime.ratelimit import RateLimitConfig, RateLimiter, Request
 from hyperliquid_client.runtime.ratelimit.store import RedisStore
-from hyperliquid_client.runtime.signing import Wallet
+from hyperliquid_client.runtime.signing import NONCE_WINDOW, Wallet
 from hyperliquid_client.testing import FakeExchange, Fault
 
 WORKER = Path(__file__).with_name("ratelimit_worker.py")
@@ -172,13 +172,20 @@ def test_a_process_killed_mid_flight_loses_no_budget(redis_url: str) -> None:  #
             store.close()
 
 
-def test_nonces_are_unique_across_four_processes_sharing_one_wallet(redis_url: str) -> None:  # noqa: F811
-    count = 1000
+def overtaken_by(nonces: list[int]) -> int:
+    """The most later nonces that reached the exchange before some nonce (in arrival order)."""
+    return max(sum(1 for m in nonces[:i] if m > n) for i, n in enumerate(nonces))
+
+
+def run_with_a_slow_process(url: str, folder: Path, *, count: int, shared_window: bool) -> dict[str, Any]:
+    """Four processes of one wallet through one Redis; the first stops between taking its 20th nonce and
+    sending it, and goes on once the others have sent as many later nonces as they can (at most
+    ``overtakers`` with the shared window) or 110 (more than the exchange keeps: without it)."""
     key = "0x" + secrets.token_hex(32)
     wallet = Wallet.from_key(key)
     with FakeExchange(weight_limit=None) as fx:
         fx.fund(wallet.address, 1000)
-        config = {"budget": 100_000, "redis_url": redis_url, "ip_key": "test-ip"}
+        config = {"budget": 100_000, "redis_url": url, "ip_key": "test-ip"}
         start = time.time() + 4
         spec = {
             "mode": "nonces",
@@ -186,10 +193,61 @@ def test_nonces_are_unique_across_four_processes_sharing_one_wallet(redis_url: s
             "key": key,
             "count": count,
             "start_at": start,
+            "timeout": 120,  # a loaded machine tests the window, not its own latency
+            "shared_window": shared_window,
             "rate_config": config,
         }
-        outcomes = results([spawn(spec) for _ in range(PROCESSES)], timeout=300)
-        assert [o["errors"] for o in outcomes] == [[]] * PROCESSES  # the exchange accepted every one
-        nonces = [n for o in outcomes for n in o["nonces"]]
-        assert len(nonces) == len(set(nonces)) == PROCESSES * count
-        assert all(o["nonces"] == sorted(o["nonces"]) for o in outcomes)  # increasing in each process
+        slow = {**spec, "pause_at": 20, "pause_dir": str(folder)}
+        procs = [spawn(slow)] + [spawn(spec) for _ in range(PROCESSES - 1)]
+        deadline = time.monotonic() + 120
+        while not (folder / "paused").exists():
+            assert time.monotonic() < deadline and all(p.poll() is None for p in procs), "the slow process never paused"
+            time.sleep(0.01)
+        held = int((folder / "paused").read_text())
+
+        def overtakers() -> int:
+            return sum(1 for r in fx.requests_for("/exchange") if r.body["nonce"] > held)
+
+        # with the window the others can send NONCE_WINDOW - 1 later nonces, then they wait for the slow one
+        target = NONCE_WINDOW - 1 if shared_window else 110
+        while overtakers() < target:
+            assert time.monotonic() < deadline and all(p.poll() is None for p in procs[1:]), overtakers()
+            time.sleep(0.01)
+        if shared_window:
+            time.sleep(1.0)  # any later nonce the window let through would reach the fake meanwhile
+        seen_while_paused = overtakers()
+        (folder / "go").touch()
+        outcomes = results(procs, timeout=300)
+        arrived = [r.body["nonce"] for r in fx.requests_for("/exchange")]
+    return {"outcomes": outcomes, "held": held, "while_paused": seen_while_paused, "arrived": arrived}
+
+
+def test_nonces_are_unique_and_in_the_window_across_four_processes_with_a_slow_one(
+    redis_url: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    count = 1000
+    run = run_with_a_slow_process(redis_url, tmp_path, count=count, shared_window=True)
+    outcomes = run["outcomes"]
+    assert [o["errors"] for o in outcomes] == [[]] * PROCESSES  # the exchange accepted every one
+    nonces = [n for o in outcomes for n in o["nonces"]]
+    assert len(nonces) == len(set(nonces)) == PROCESSES * count
+    assert all(o["nonces"] == sorted(o["nonces"]) for o in outcomes)  # increasing in each process
+    assert run["held"] in outcomes[0]["nonces"]  # the slow process's nonce went through, late
+    # the invariant: while it was held, the others sent exactly the window's worth of later nonces, no more
+    assert run["while_paused"] == NONCE_WINDOW - 1
+    assert overtaken_by(run["arrived"]) < NONCE_WINDOW
+
+
+def test_without_the_shared_window_the_slow_process_is_refused_nonce_too_low(
+    redis_url: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    # the same scenario with Redis nonces but each process keeping only its own window (the defect)
+    run = run_with_a_slow_process(redis_url, tmp_path, count=200, shared_window=False)
+    outcomes = run["outcomes"]
+    slow_errors = outcomes[0]["errors"]
+    assert len(slow_errors) == 1 and "nonce too low" in slow_errors[0], slow_errors
+    assert run["held"] not in outcomes[0]["nonces"]
+    assert [o["errors"] for o in outcomes[1:]] == [[]] * (PROCESSES - 1)
+    assert overtaken_by(run["arrived"]) >= 100

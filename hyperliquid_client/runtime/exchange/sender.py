@@ -338,7 +338,7 @@ class ActionSender(_SenderBase):
                     endpoint, action, wallet=w, vault_address=vault, expires_after=expires_after, nonce=nonce
                 )
                 return self.post(signed, timeout=_left(end))
-            taken = self.nonces.acquire(w.address, _left(waited))
+            taken = self.nonces.acquire(w.address, _left(waited), hold=_left(end))
             try:
                 return self.post(self._sign(endpoint, action, w, vault, expires_after, taken), timeout=_left(end))
             finally:
@@ -403,11 +403,11 @@ class AsyncActionSender(_SenderBase):
                     endpoint, action, wallet=w, vault_address=vault, expires_after=expires_after, nonce=nonce
                 )
                 return await self.post(signed, timeout=_left(end))
-            taken = await self.nonces.aacquire(w.address, _left(waited))
+            taken = await self.nonces.aacquire(w.address, _left(waited), hold=_left(end))
             try:
                 return await self.post(self._sign(endpoint, action, w, vault, expires_after, taken), timeout=_left(end))
             finally:
-                self.nonces.release(w.address, taken)
+                await self.nonces.arelease(w.address, taken)
 
     async def post(self, signed: SignedAction, *, timeout: float | None = None, resend: bool = False) -> ExchangeResult:
         """Async :meth:`ActionSender.post`."""

@@ -48,7 +48,7 @@ from hyperliquid_client.runtime.ratelimit.breaker import Breaker
 from hyperliquid_client.runtime.ratelimit.config import RateLimitConfig
 from hyperliquid_client.runtime.ratelimit.ledger import Admission, Ledger
 from hyperliquid_client.runtime.ratelimit.store import RedisStore, StoreDown
-from hyperliquid_client.runtime.signing.nonces import NonceSource
+from hyperliquid_client.runtime.signing.nonces import NonceSource, SharedWindowDown
 
 __all__ = ["BACKGROUND", "RateLimiter", "RedisNonceSource", "Request", "Ticket", "background"]
 
@@ -755,28 +755,53 @@ class RateLimiter:
 
 
 class RedisNonceSource:
-    """A :class:`~hyperliquid_client.runtime.signing.NonceSource` shared through Redis: per signer
+    """A :class:`~hyperliquid_client.runtime.signing.SharedNonceSource` kept in Redis: per signer
     ``max(redis time ms, last + 1)`` across every process using the same Redis, so processes trading
-    with one wallet never collide (increasing, time-based: within the exchange's window).
+    with one wallet never collide (increasing, time-based), and one in-flight window per signer for all
+    of them, so no action reaches the exchange after ``NONCE_WINDOW`` later nonces of its signer from any
+    of them (see :class:`~hyperliquid_client.runtime.signing.nonces.Flights`).  A nonce taken by a process
+    that dies leaves the window when its hold ends.
 
     ``mirror`` (the source it replaces) keeps what this process handed out and observed: it gives the
     floor sent to Redis, and the nonces while Redis is unreachable (``max(local ms, last + 1)``,
-    unique within this process only; the limiter reports the outage once).
+    unique within this process only; the window is then this process's own; the limiter reports the
+    outage once).
     """
 
     def __init__(self, store: RedisStore, mirror: NonceSource) -> None:
         self.store = store
         self.mirror = mirror
 
+    def _floor(self, signer: str) -> int:
+        last = self.mirror.last(signer)
+        return 0 if last is None else last + 1
+
     def next(self, signer: str) -> int:
         """The next nonce of ``signer`` (a lowercase address)."""
-        last = self.mirror.last(signer)
         try:
-            nonce = self.store.nonce(signer, 0 if last is None else last + 1)
+            nonce = self.store.nonce(signer, self._floor(signer))
         except StoreDown:
             return self.mirror.next(signer)
         self.mirror.observe(signer, nonce)
         return nonce
+
+    def take(self, signer: str, *, window: int, hold: float) -> tuple[int | None, float]:
+        """The next nonce of ``signer`` put in flight in its shared window, or ``(None, seconds)`` while
+        the window is shut; :class:`~hyperliquid_client.runtime.signing.SharedWindowDown` without Redis."""
+        try:
+            nonce, shut = self.store.nonce_take(signer, self._floor(signer), window=window, hold=hold)
+        except StoreDown as exc:
+            raise SharedWindowDown(str(exc)) from None
+        if nonce is not None:
+            self.mirror.observe(signer, nonce)
+        return nonce, shut
+
+    def release(self, signer: str, nonce: int) -> None:
+        """End the flight of ``nonce`` in Redis (unreachable: it ends with the nonce's hold)."""
+        try:
+            self.store.nonce_release(signer, nonce)
+        except StoreDown:
+            pass
 
     def observe(self, signer: str, nonce: int) -> None:
         """Record a nonce used elsewhere (later ones from Redis are above it)."""

@@ -11,7 +11,10 @@ Keys (``{p}`` = the configured prefix; the braces make a Redis Cluster keep one 
 (consecutive 429s), ``:probe`` (a probe is in flight), ``:epoch`` (changes when Redis lost its data;
 kept a day after the last use);
 ``{p}:{addr:0x…}`` (hash: ``used``, ``cap``, ``over`` = ms of the last request let through while
-exhausted); ``{p}:{nonce:0x…}`` (the last nonce handed out for a signer).
+exhausted); ``{p}:{nonce:0x…}`` (the last nonce handed out for a signer) and, for its window (the rule of
+:class:`~hyperliquid_client.runtime.signing.nonces.Flights`), ``:ranks`` and ``:ends`` (sorted sets of the
+nonces in flight scored by the order they were taken in and by the end of their hold, ms) and ``:taken``
+(how many were taken through the window; kept as long as the longest hold).
 
 :class:`RedisStore` wraps the connection: a failed call (connection refused, timeout, Redis
 loading) raises :class:`StoreDown`, after which calls fail fast for ``retry`` seconds; the caller
@@ -207,6 +210,41 @@ return string.format('%d', nonce)
 """
 )
 
+#: the window of a signer (KEYS: last nonce, ranks, ends, taken; ARGV: floor, window, hold ms, last's TTL ms):
+#: ``{nonce, 0}`` when taken, ``{0, ms until the holds keeping it shut end}`` when shut
+_NONCE_TAKE = _script(
+    """
+-- @now
+for _, n in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)) do
+  redis.call('ZREM', KEYS[2], n)
+  redis.call('ZREM', KEYS[3], n)
+end
+local taken = tonumber(redis.call('GET', KEYS[4]) or '0')
+local shut = 0
+for _, n in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', taken - tonumber(ARGV[2]))) do
+  shut = math.max(shut, tonumber(redis.call('ZSCORE', KEYS[3], n)) - now)
+end
+if shut > 0 then return {0, shut} end
+local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+local nonce = math.max(now, last + 1, tonumber(ARGV[1]))
+local member = string.format('%d', nonce)
+local hold = tonumber(ARGV[3])
+redis.call('SET', KEYS[1], member, 'PX', tonumber(ARGV[4]))
+redis.call('ZADD', KEYS[2], taken, member)
+redis.call('ZADD', KEYS[3], now + hold, member)
+redis.call('INCR', KEYS[4])
+for i = 2, 4 do
+  if redis.call('PTTL', KEYS[i]) < hold then redis.call('PEXPIRE', KEYS[i], hold) end
+end
+return {member, 0}
+"""
+)
+
+_NONCE_RELEASE = """
+redis.call('ZREM', KEYS[1], ARGV[1])
+return redis.call('ZREM', KEYS[2], ARGV[1])
+"""
+
 #: how long an address's allowance stays in Redis without being touched (ms)
 _ADDRESS_TTL_MS = 86_400_000
 #: nonces stay for the exchange's window (it accepts nonces up to two days old) (ms)
@@ -263,6 +301,8 @@ class RedisStore:
         self._addr_charge = self._client.register_script(_ADDRESS_CHARGE)
         self._addr_observe = self._client.register_script(_ADDRESS_OBSERVE)
         self._nonce = self._client.register_script(_NONCE)
+        self._nonce_take = self._client.register_script(_NONCE_TAKE)
+        self._nonce_release = self._client.register_script(_NONCE_RELEASE)
         self._lock = threading.Lock()
         self.up = True
         self._retry_at = 0.0
@@ -384,10 +424,27 @@ class RedisStore:
         self._call(lambda: self._addr_observe(keys=keys, args=args))
 
     # ------------------------------------------------------------------ nonces
+    def _nonce_keys(self, signer: str, *names: str) -> list[str]:
+        return [f"{self.prefix}:{{nonce:{signer}}}" + (f":{n}" if n else "") for n in names]
+
     def nonce(self, signer: str, floor: int) -> int:
         """The next nonce of ``signer``: ``max(redis time ms, last + 1, floor)``."""
-        keys = [f"{self.prefix}:{{nonce:{signer}}}"]
+        keys = self._nonce_keys(signer, "")
         return int(self._call(lambda: self._nonce(keys=keys, args=[floor, _NONCE_TTL_MS])))
+
+    def nonce_take(self, signer: str, floor: int, *, window: int, hold: float) -> tuple[int | None, float]:
+        """With ``signer``'s window open (fewer than ``window`` taken since its oldest nonce in flight), the
+        next nonce (as :meth:`nonce`), in flight for ``hold`` seconds: ``(nonce, 0.0)``; else ``(None, seconds
+        until the holds keeping the window shut end)``."""
+        keys = self._nonce_keys(signer, "", "ranks", "ends", "taken")
+        args: list[str | int] = [floor, window, _ms(hold), _NONCE_TTL_MS]
+        nonce, shut = self._call(lambda: self._nonce_take(keys=keys, args=args))
+        return (int(nonce), 0.0) if int(nonce) else (None, int(shut) / 1000)
+
+    def nonce_release(self, signer: str, nonce: int) -> None:
+        """End the flight of ``nonce`` in ``signer``'s window."""
+        keys = self._nonce_keys(signer, "ranks", "ends")
+        self._call(lambda: self._nonce_release(keys=keys, args=[nonce]))
 
     def close(self) -> None:
         """Close the connection pool."""

@@ -29,7 +29,17 @@ from .backends import (
 from .eip712 import USER_SIGNED_TYPES, user_signed_type
 from .hashing import action_msgpack
 from .multisig import build_multi_sig_action
-from .nonces import NONCE_WINDOW, LocalNonceSource, NonceManager, NonceSource
+from .nonces import (
+    DEFAULT_HOLD,
+    FLIGHT_MARGIN,
+    NONCE_WINDOW,
+    Flights,
+    LocalNonceSource,
+    NonceManager,
+    NonceSource,
+    SharedNonceSource,
+    SharedWindowDown,
+)
 from .signature import Signature
 from .signer import (
     action_hash,
@@ -62,10 +72,15 @@ __all__ = [
     "EthAccountBackend",
     "KeyRedactionFilter",
     "NativeBackend",
+    "DEFAULT_HOLD",
+    "FLIGHT_MARGIN",
     "NONCE_WINDOW",
+    "Flights",
     "LocalNonceSource",
     "NonceManager",
     "NonceSource",
+    "SharedNonceSource",
+    "SharedWindowDown",
     "Signature",
     "SigningBackend",
     "Wallet",
