@@ -2,7 +2,7 @@
 # Make sure the PostgreSQL server binaries (initdb, pg_ctl, postgres) are available for the
 # storage tests, which start a throwaway cluster of their own (tests/pgcluster.py).
 # Idempotent and silent when they are already present; otherwise installs Debian's `postgresql`
-# with apt-get (without creating or starting the distribution's default cluster).
+# (without creating or starting the distribution's default cluster).
 set -euo pipefail
 
 have_pg() {
@@ -24,29 +24,12 @@ if have_pg; then
     exit 0
 fi
 
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "ensure_postgres: PostgreSQL server binaries not found and apt-get is unavailable;" >&2
-    echo "install PostgreSQL (initdb, pg_ctl, postgres) or set HL_PG_BIN to their directory." >&2
-    exit 1
-fi
-
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then
-        SUDO="sudo"
-    else
-        echo "ensure_postgres: need root (or sudo) to install the postgresql package" >&2
-        exit 1
-    fi
-fi
-
-echo "ensure_postgres: installing PostgreSQL (Debian package 'postgresql')..." >&2
-# The tests run their own throwaway cluster: do not create or start the packaged one.
+. "$(dirname "$0")/apt_install.sh"
+need_apt ensure_postgres "install PostgreSQL (initdb, pg_ctl, postgres) or set HL_PG_BIN to their directory"
+# The tests run their own throwaway cluster: do not create the packaged one.
 $SUDO mkdir -p /etc/postgresql-common/createcluster.d
 echo "create_main_cluster = false" | $SUDO tee /etc/postgresql-common/createcluster.d/hyperliquid-tests.conf >/dev/null
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+apt_install ensure_postgres postgresql
 
 if ! have_pg; then
     echo "ensure_postgres: postgresql installed but initdb/pg_ctl still not found" >&2

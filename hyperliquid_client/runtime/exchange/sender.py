@@ -7,7 +7,8 @@
    transport, then takes a nonce from the process-wide nonce window (see
    :mod:`~hyperliquid_client.runtime.signing.nonces`): the nonce is as fresh as possible when the
    request reaches the wire, and at most ``NONCE_WINDOW - 1`` later nonces of the signer can
-   overtake it, whatever the number of clients, threads and tasks;
+   overtake it, whatever the number of clients, threads and tasks (and of processes, when the
+   window is shared through Redis);
 2. fills the user-signed keys (nonce key, ``signatureChainId``, ``hyperliquidChain``), signs
    per the endpoint's signing kind (L1 phantom agent, user-signed EIP-712, multi-sig outer);
 3. with ``verify_signatures`` (default), recovers the signer from the body as the server will

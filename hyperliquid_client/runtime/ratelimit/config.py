@@ -50,7 +50,8 @@ class RateLimitConfig:
     shared by every process using the same Redis and ``ip_key`` (default: this host's name; give hosts
     behind one public IP the same key).  ``redis_timeout`` bounds each Redis call; after a failure the
     client runs on its local share and tries Redis again every ``redis_retry`` seconds.
-    ``redis_nonces``: hand out nonces per signer from Redis too (processes sharing a wallet never collide).
+    ``redis_nonces``: hand out nonces per signer from Redis too, with one in-flight window per signer for every
+    process (processes sharing a wallet never collide, nor overtake each other's actions by 64 nonces).
 
     Address allowance: events at ``address_thresholds`` (fractions of the cap).
 
