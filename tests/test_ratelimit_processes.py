@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from redisserver import RedisServer, redis_server, redis_url  # noqa: F401 - fixtures
+from test_exchange_nonce_window import overtaken_by
 
 from hyperliquid_client.runtime.ratelimit import RateLimitConfig, RateLimiter, Request
 from hyperliquid_client.runtime.ratelimit.store import RedisStore
@@ -172,15 +173,10 @@ def test_a_process_killed_mid_flight_loses_no_budget(redis_url: str) -> None:  #
             store.close()
 
 
-def overtaken_by(nonces: list[int]) -> int:
-    """The most later nonces that reached the exchange before some nonce (in arrival order)."""
-    return max(sum(1 for m in nonces[:i] if m > n) for i, n in enumerate(nonces))
-
-
 def run_with_a_slow_process(url: str, folder: Path, *, count: int, shared_window: bool) -> dict[str, Any]:
     """Four processes of one wallet through one Redis; the first stops between taking its 20th nonce and
-    sending it, and goes on once the others have sent as many later nonces as they can (at most
-    ``overtakers`` with the shared window) or 110 (more than the exchange keeps: without it)."""
+    sending it, and goes on once the others have sent as many later nonces as they can (``NONCE_WINDOW - 1``
+    with the shared window) or 110 (more than the exchange keeps: without it)."""
     key = "0x" + secrets.token_hex(32)
     wallet = Wallet.from_key(key)
     with FakeExchange(weight_limit=None) as fx:

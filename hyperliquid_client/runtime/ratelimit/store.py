@@ -53,9 +53,20 @@ end
 """
 
 
+#: ``member``: the next nonce of the signer ``KEYS[1]``, ``max(now, last + 1, ARGV[1])``, kept ``ARGV[2]`` ms
+_NEXT = """
+local nonce = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0') + 1, tonumber(ARGV[1]))
+local member = string.format('%d', nonce)
+redis.call('SET', KEYS[1], member, 'PX', tonumber(ARGV[2]))
+"""
+
+
 def _script(text: str) -> str:
-    """``text`` with ``-- @now`` and ``-- @prune`` replaced by :data:`_NOW` and :data:`_PRUNE`."""
-    return text.replace("-- @now\n", _NOW.lstrip("\n")).replace("-- @prune\n", _PRUNE.lstrip("\n"))
+    """``text`` with ``-- @now``, ``-- @prune`` and ``-- @next`` replaced by :data:`_NOW`, :data:`_PRUNE`
+    and :data:`_NEXT`."""
+    for mark, part in (("now", _NOW), ("prune", _PRUNE), ("next", _NEXT)):
+        text = text.replace(f"-- @{mark}\n", part.lstrip("\n"))
+    return text
 
 
 _ADMIT = _script(
@@ -200,17 +211,12 @@ return 1
 _NONCE = _script(
     """
 -- @now
-local last = tonumber(redis.call('GET', KEYS[1]) or '0')
-local floor = tonumber(ARGV[1])
-local nonce = now
-if last + 1 > nonce then nonce = last + 1 end
-if floor > nonce then nonce = floor end
-redis.call('SET', KEYS[1], string.format('%d', nonce), 'PX', tonumber(ARGV[2]))
-return string.format('%d', nonce)
+-- @next
+return member
 """
 )
 
-#: the window of a signer (KEYS: last nonce, ranks, ends, taken; ARGV: floor, window, hold ms, last's TTL ms):
+#: the window of a signer (KEYS: last nonce, ranks, ends, taken; ARGV: floor, last's TTL ms, window, hold ms):
 #: ``{nonce, 0}`` when taken, ``{0, ms until the holds keeping it shut end}`` when shut
 _NONCE_TAKE = _script(
     """
@@ -221,15 +227,12 @@ for _, n in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)) do
 end
 local taken = tonumber(redis.call('GET', KEYS[4]) or '0')
 local shut = 0
-for _, n in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', taken - tonumber(ARGV[2]))) do
+for _, n in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', taken - tonumber(ARGV[3]))) do
   shut = math.max(shut, tonumber(redis.call('ZSCORE', KEYS[3], n)) - now)
 end
 if shut > 0 then return {0, shut} end
-local last = tonumber(redis.call('GET', KEYS[1]) or '0')
-local nonce = math.max(now, last + 1, tonumber(ARGV[1]))
-local member = string.format('%d', nonce)
-local hold = tonumber(ARGV[3])
-redis.call('SET', KEYS[1], member, 'PX', tonumber(ARGV[4]))
+-- @next
+local hold = tonumber(ARGV[4])
 redis.call('ZADD', KEYS[2], taken, member)
 redis.call('ZADD', KEYS[3], now + hold, member)
 redis.call('INCR', KEYS[4])
@@ -437,7 +440,7 @@ class RedisStore:
         next nonce (as :meth:`nonce`), in flight for ``hold`` seconds: ``(nonce, 0.0)``; else ``(None, seconds
         until the holds keeping the window shut end)``."""
         keys = self._nonce_keys(signer, "", "ranks", "ends", "taken")
-        args: list[str | int] = [floor, window, _ms(hold), _NONCE_TTL_MS]
+        args: list[str | int] = [floor, _NONCE_TTL_MS, window, _ms(hold)]
         nonce, shut = self._call(lambda: self._nonce_take(keys=keys, args=args))
         return (int(nonce), 0.0) if int(nonce) else (None, int(shut) / 1000)
 
