@@ -8,6 +8,8 @@
     hyperliquid codegen [--spec DIR] [--out DIR] [--check]
     hyperliquid demo                            # the guided demo on the built-in fake exchange
     hyperliquid storage migrate --dsn ...       # apply (or `sql`: print) the storage migrations
+    hyperliquid spec diff main [--fail-on breaking]  # classified changelog of the spec (docs/maintaining.md)
+    hyperliquid spec probe --network testnet    # call every info endpoint and channel, report drift
 
 Global options go anywhere on the line (before or after the command): ``--network mainnet|testnet``
 or ``--url http://...`` select the server (default: the ``HYPERLIQUID_*`` environment, else mainnet;
@@ -335,6 +337,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("storage", help="storage migrations", parents=common)
     p.add_argument("action", choices=["migrate", "sql"])
     p.add_argument("--dsn", help="PostgreSQL connection string (migrate; default $HYPERLIQUID_STORAGE_DSN)")
+
+    from hyperliquid_client.spec_command import add_spec_command
+
+    add_spec_command(sub, parents=common)
     for command in sub.choices.values():  # errors found after parsing print the command's own usage
         command.set_defaults(command_parser=command)
     return parser
@@ -494,7 +500,14 @@ def _cmd_storage(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _cmd_spec(args: argparse.Namespace, out: TextIO) -> int:
+    from hyperliquid_client.spec_command import run_spec_command
+
+    return run_spec_command(args, out)
+
+
 _COMMANDS = {
+    "spec": _cmd_spec,
     "info": _cmd_info,
     "stream": _cmd_stream,
     "endpoints": _cmd_endpoints,
