@@ -523,7 +523,7 @@ RULES: tuple[Rule, ...] = (
     Rule(f"{_ENDPOINTS}/*/nest", INFO, why="the library builds the request body"),
     # signed bytes
     Rule("exchange/*/action/batch_param", INFO, why="only sets the weight"),
-    Rule("*/*/action|action/**", SIGNING, why="changes the signed action"),
+    Rule("*/*/action/**", SIGNING, why="changes the signed action"),
     # parameters
     Rule(f"{_ENDPOINTS}/*/params/*", BREAKING, ("removed",)),
     Rule(f"{_ENDPOINTS}/*/params/*", _param_added, ("added",)),
