@@ -254,7 +254,7 @@ async def test_ws_handshake_hang_and_latency() -> None:
 
 
 async def test_ws_drop_on_a_matching_message_with_a_close_code() -> None:
-    async with FakeExchange() as fx:
+    async with FakeExchange(market_snapshots=False) as fx:
         fx.add_fault("/ws", Fault.ws_drop(code=4000), match={"subscription.type": "l2Book"})
         async with websockets.connect(fx.ws_url) as ws:
             await ws.send(json.dumps({"method": "subscribe", "subscription": {"type": "allMids"}}))
@@ -308,7 +308,7 @@ async def test_ws_ignore_pings_keeps_data_flowing() -> None:
 
 
 async def test_ws_silence_sends_nothing_but_keeps_the_socket_open() -> None:
-    async with FakeExchange() as fx, websockets.connect(fx.ws_url) as ws:
+    async with FakeExchange(market_snapshots=False) as fx, websockets.connect(fx.ws_url) as ws:
         await ws.send(json.dumps({"method": "subscribe", "subscription": {"type": "allMids"}}))
         await recv(ws)
         handle = fx.add_fault("/ws", Fault.ws_silence())
@@ -328,7 +328,7 @@ async def test_ws_silence_sends_nothing_but_keeps_the_socket_open() -> None:
 
 
 async def test_ws_silence_of_one_channel_and_one_connection() -> None:
-    async with FakeExchange() as fx:
+    async with FakeExchange(market_snapshots=False) as fx:
         a = await websockets.connect(fx.ws_url)
         b = await websockets.connect(fx.ws_url)
         for ws in (a, b):

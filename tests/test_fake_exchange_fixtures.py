@@ -13,6 +13,7 @@ import httpx
 import pytest
 import websockets
 
+from hyperliquid_client.generated.samples import ENDPOINTS
 from hyperliquid_client.runtime.errors import InvalidInputError
 from hyperliquid_client.testing import FakeExchange, iter_fixtures
 from tests.datasets import FIXTURES_DIR
@@ -79,9 +80,9 @@ def test_fixtures_sharing_a_type_are_told_apart_by_body_fields(tmp_path: Path) -
         assert fake.load_fixtures(tmp_path) == ["fundingHistory__1", "fundingHistory__2"]
         for n, request in enumerate(requests, 1):
             assert httpx.post(fake.http_url + "/info", json=request).json() == [{"n": n}]
-        # no file matches this body: not served from fixtures, and not a built-in type
+        # no file matches this body: not served from fixtures but from the spec's sample
         r = httpx.post(fake.http_url + "/info", json={"type": "fundingHistory", "coin": "DOGE", "startTime": 1})
-        assert r.status_code == 422
+        assert r.status_code == 200 and r.json() == ENDPOINTS["info.fundingHistory"]["response"]
 
 
 @pytest.mark.parametrize("fixture", EXCHANGE, ids=[f.name for f in EXCHANGE])

@@ -72,6 +72,7 @@ async def test_subscribe_ack_echoes_the_normalized_subscription(sent: dict, echo
 async def test_already_subscribed_and_unsubscribed() -> None:
     async with FakeExchange() as fx, websockets.connect(fx.ws_url) as ws:
         await subscribe(ws, {"type": "l2Book", "coin": "BTC"})
+        assert (await recv(ws))["channel"] == "l2Book"  # the current book, right after the ack
         again = await subscribe(ws, {"type": "l2Book", "coin": "BTC", "nSigFigs": None, "mantissa": None})
         norm = '{"type":"l2Book","coin":"BTC","nSigFigs":null,"mantissa":null,"fast":false}'
         assert again == {"channel": "error", "data": "Already subscribed: " + norm}
@@ -178,7 +179,7 @@ async def test_post_action_goes_to_the_exchange_handler() -> None:
 
 # ---------------------------------------------------------------- channels and publishing
 async def test_publish_reaches_exactly_the_subscribers() -> None:
-    async with FakeExchange() as fx:
+    async with FakeExchange(market_snapshots=False) as fx:
         a = await websockets.connect(fx.ws_url)
         b = await websockets.connect(fx.ws_url)
         await subscribe(a, {"type": "l2Book", "coin": "BTC"})
@@ -205,7 +206,7 @@ async def test_publish_reaches_exactly_the_subscribers() -> None:
 
 
 async def test_user_events_channel_and_spot_asset_ctx_channel() -> None:
-    async with FakeExchange() as fx, websockets.connect(fx.ws_url) as ws:
+    async with FakeExchange(market_snapshots=False) as fx, websockets.connect(fx.ws_url) as ws:
         await subscribe(ws, {"type": "userEvents", "user": USER})
         await subscribe(ws, {"type": "activeAssetCtx", "coin": "@1"})
         await subscribe(ws, {"type": "activeAssetCtx", "coin": "PURR/USDC"})
@@ -268,6 +269,7 @@ async def test_on_subscribe_hook_sends_to_the_new_subscriber_only() -> None:
         assert (await recv(second))["data"]["fills"] == [{"tid": 1}]
         await nothing_within(first)
         await subscribe(first, {"type": "bbo", "coin": "BTC"})
+        assert (await recv(first))["channel"] == "bbo"  # the hook returned None: the built-in first message
         await nothing_within(first)
         assert [c["type"] for c in calls] == ["userFills", "userFills", "bbo"]
         remove()
@@ -278,7 +280,7 @@ async def test_on_subscribe_hook_sends_to_the_new_subscriber_only() -> None:
 
 
 async def test_market_snapshots_and_greeting() -> None:
-    async with FakeExchange(market_snapshots=True, greeting=True) as fx, websockets.connect(fx.ws_url) as ws:
+    async with FakeExchange(greeting=True) as fx, websockets.connect(fx.ws_url) as ws:
         assert await asyncio.wait_for(ws.recv(), 3) == "Websocket connection established."
         await subscribe(ws, {"type": "l2Book", "coin": "ETH"})
         book = await recv(ws)

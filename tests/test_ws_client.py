@@ -60,9 +60,13 @@ FAST = WsConfig(
 )
 
 
+# These tests publish every message they expect: the fake sends nothing on its own after an ack.
+QUIET = {"market_snapshots": False}
+
+
 @pytest.fixture
 async def fx() -> AsyncIterator[FakeExchange]:
-    async with FakeExchange() as fake:
+    async with FakeExchange(**QUIET) as fake:
         yield fake
 
 
@@ -119,12 +123,12 @@ async def test_subscribe_never_waits_and_server_back_on_same_port() -> None:
         assert client.upstream_subscription_count() == 1
         await asyncio.sleep(0.3)
         assert rec.named("ws.disconnect")  # connect attempts failed meanwhile
-        async with FakeExchange(port=port) as fx:
+        async with FakeExchange(port=port, **QUIET) as fx:
             await wait_for(lambda: len(fx.ws_subscriptions) == 1)
             await wait_for(lambda: fx.publish({"type": "l2Book", "coin": "BTC"}, book("BTC")) == 1)
             assert (await next_message(sub)).data["coin"] == "BTC"
         assert isinstance(await sub.get(3), Interrupted)  # server gone
-        async with FakeExchange(port=port) as fx2:  # ... and back on the same port
+        async with FakeExchange(port=port, **QUIET) as fx2:  # ... and back on the same port
             assert isinstance(await sub.get(5), Resumed)
             assert len(fx2.ws_subscriptions) == 1
             fx2.publish({"type": "l2Book", "coin": "BTC"}, book("BTC", 2))
@@ -437,7 +441,7 @@ async def test_post_never_sent_after_its_deadline() -> None:
         with pytest.raises(RequestTimeoutError) as info:
             await client.post("action", {"action": {"type": "order"}, "nonce": 1}, timeout=0.3)
         assert not info.value.request_sent  # never left: safe to re-sign, not indeterminate
-        async with FakeExchange(port=port) as fx:
+        async with FakeExchange(port=port, **QUIET) as fx:
             await client.post("info", {"type": "meta"}, timeout=3)  # the socket works now
             posts = [r.body for r in fx.requests_for("/ws", method="post")]
             assert len(posts) == 1 and posts[0]["request"]["type"] == "info"
@@ -584,7 +588,7 @@ async def test_callback_subscription(fx: FakeExchange) -> None:
 
 
 def test_sync_facade() -> None:
-    with FakeExchange() as fx:
+    with FakeExchange(**QUIET) as fx:
         fx.set_info("meta", {"universe": []})
         got: list[WsItem] = []
         with SyncWsClient(fx.ws_url, config=FAST) as client:

@@ -411,6 +411,7 @@ _CHANNEL = _record(
         "user": (False, _bool),
         "market_data": (False, _bool),
         "snapshot": (False, _bool),
+        "initial": (False, _one_of("snapshot", "state", "backfill", "none")),
         "recovery": (False, _nonempty_str),
         "stale_after": (False, _num),
         "items": (False, _nonempty_str),
@@ -710,6 +711,10 @@ def load_spec(root: str | Path) -> Spec:
                     recoveries.append((ctx, data["recovery"]))
                 if data.get("stale_after", 1) <= 0:
                     ctx.bad("stale_after", f"expected a number of seconds > 0, got {data['stale_after']!r}")
+                snapshot = data.get("snapshot", False)
+                initial = data.get("initial", "snapshot" if snapshot else "state")
+                if snapshot != (initial == "snapshot"):
+                    ctx.bad("initial", "'initial: snapshot' goes with 'snapshot: true' (and only with it)")
                 channels.append(
                     Channel(
                         wire=data["wire"],
@@ -723,7 +728,8 @@ def load_spec(root: str | Path) -> Spec:
                         route=tuple((a, b) for a, b in data.get("route", [])),
                         user_param="user" if user else None,
                         market_data=data.get("market_data", not user),
-                        snapshot=data.get("snapshot", False),
+                        snapshot=snapshot,
+                        initial=initial,
                         storage=data.get("storage"),
                         recovery=data.get("recovery"),
                         stale_after=float(data["stale_after"]) if "stale_after" in data else None,

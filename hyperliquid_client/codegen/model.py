@@ -175,6 +175,7 @@ class Channel:
     dedup: tuple[str, ...] = ()
     time_key: str = "time"
     subscribe_type: str = ""
+    initial: str = "state"
 
     @property
     def sub_type(self) -> str:

@@ -464,7 +464,7 @@ def _registry_views(spec: Spec, conv: _Converters, gen: ReqGen) -> dict[str, Any
                     f"params={params(c.params)}, message={c.message.canonical()!r}, route={c.route!r}, "
                     f"user_param={c.user_param!r}, market_data={c.market_data!r}, snapshot={c.snapshot!r}, "
                     f"doc={c.doc!r}, storage={c.storage!r}, recovery={c.recovery!r}, explorer={c.explorer!r}, "
-                    f"items_key={c.items_key!r}, dedup={c.dedup!r}, time_key={c.time_key!r}"
+                    f"items_key={c.items_key!r}, dedup={c.dedup!r}, time_key={c.time_key!r}, initial={c.initial!r}"
                     + (f", subscribe_type={c.subscribe_type!r}" if c.subscribe_type else "")
                     + (f", stale_after={c.stale_after!r}" if c.stale_after is not None else "")
                 ),
@@ -483,6 +483,25 @@ def _metadata_samples(spec: Spec) -> dict[str, str]:
     """The ``meta`` and ``spotMeta`` sample answers: the market metadata of generated high-level tests."""
     found = {e.wire: e.sample_response for e in spec.by_context("info") if e.wire in ("meta", "spotMeta")}
     return {"meta": _lit(found.get("meta")), "spot_meta": _lit(found.get("spotMeta"))}
+
+
+def _sample_views(spec: Spec) -> dict[str, Any]:
+    endpoints = [
+        {
+            "key": f"{e.context}.{e.wire}",
+            "request": _lit(_expected_body(e, e.wire)),
+            "nest": _lit(e.nest),
+            "required": _lit(tuple(p.wire for p in e.required_params)),
+            "response": _lit(e.sample_response),
+        }
+        for e in spec.endpoints
+        if e.context != "exchange"
+    ]
+    channels = [
+        {"key": c.wire, "subscription": _lit(_expected_body(c, c.wire)), "message": _lit(c.sample_message)}
+        for c in spec.channels
+    ]
+    return {"endpoints": endpoints, "channels": channels}
 
 
 def _env() -> jinja2.Environment:
@@ -585,6 +604,7 @@ def render_files(spec: Spec) -> dict[str, str]:
     )
     files["tests/__init__.py"] = HEADER
     files["registry.py"] = env.get_template("registry.py.j2").render(header=HEADER, **registry)
+    files["samples.py"] = env.get_template("samples.py.j2").render(header=HEADER, **_sample_views(spec))
     return files
 
 

@@ -5726,6 +5726,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         items_key=None,
         dedup=(),
         time_key="time",
+        initial="state",
     ),
     "activeAssetData": ChannelSpec(
         wire="activeAssetData",
@@ -5762,6 +5763,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         items_key=None,
         dedup=(),
         time_key="time",
+        initial="state",
     ),
     "activeSpotAssetCtx": ChannelSpec(
         wire="activeSpotAssetCtx",
@@ -5790,6 +5792,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         items_key=None,
         dedup=(),
         time_key="time",
+        initial="state",
         subscribe_type="activeAssetCtx",
     ),
     "allDexsAssetCtxs": ChannelSpec(
@@ -5810,6 +5813,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         items_key=None,
         dedup=(),
         time_key="time",
+        initial="state",
     ),
     "allDexsClearinghouseState": ChannelSpec(
         wire="allDexsClearinghouseState",
@@ -5838,6 +5842,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         items_key=None,
         dedup=(),
         time_key="time",
+        initial="state",
     ),
     "allMids": ChannelSpec(
         wire="allMids",
@@ -5866,6 +5871,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         items_key=None,
         dedup=(),
         time_key="time",
+        initial="state",
         stale_after=15.0,
     ),
     "assetCtxs": ChannelSpec(
@@ -5895,6 +5901,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         items_key=None,
         dedup=(),
         time_key="time",
+        initial="state",
     ),
     "bbo": ChannelSpec(
         wire="bbo",
@@ -5914,6 +5921,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         items_key=None,
         dedup=(),
         time_key="time",
+        initial="state",
     ),
     "candle": ChannelSpec(
         wire="candle",
@@ -5938,6 +5946,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         items_key=None,
         dedup=(),
         time_key="time",
+        initial="state",
     ),
     "clearinghouseState": ChannelSpec(
         wire="clearinghouseState",
@@ -5974,6 +5983,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         items_key=None,
         dedup=(),
         time_key="time",
+        initial="state",
     ),
     "explorerBlock": ChannelSpec(
         wire="explorerBlock",
@@ -5993,6 +6003,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         items_key=None,
         dedup=(),
         time_key="time",
+        initial="none",
     ),
     "explorerTxs": ChannelSpec(
         wire="explorerTxs",
@@ -6012,6 +6023,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         items_key=None,
         dedup=(),
         time_key="time",
+        initial="none",
     ),
     "fastAssetCtxs": ChannelSpec(
         wire="fastAssetCtxs",
@@ -6031,6 +6043,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         items_key=None,
         dedup=(),
         time_key="time",
+        initial="state",
     ),
     "l2Book": ChannelSpec(
         wire="l2Book",
@@ -6076,6 +6089,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         items_key=None,
         dedup=(),
         time_key="time",
+        initial="state",
         stale_after=15.0,
     ),
     "notification": ChannelSpec(
@@ -6096,6 +6110,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         items_key=None,
         dedup=(),
         time_key="time",
+        initial="none",
     ),
     "openOrders": ChannelSpec(
         wire="openOrders",
@@ -6125,6 +6140,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         items_key=None,
         dedup=(),
         time_key="time",
+        initial="state",
     ),
     "orderUpdates": ChannelSpec(
         wire="orderUpdates",
@@ -6144,6 +6160,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         items_key=None,
         dedup=("order.oid", "status", "statusTimestamp", "order.sz"),
         time_key="statusTimestamp",
+        initial="none",
     ),
     "outcomeMetaUpdates": ChannelSpec(
         wire="outcomeMetaUpdates",
@@ -6163,6 +6180,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         items_key=None,
         dedup=(),
         time_key="time",
+        initial="none",
     ),
     "spotAssetCtxs": ChannelSpec(
         wire="spotAssetCtxs",
@@ -6182,6 +6200,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         items_key=None,
         dedup=(),
         time_key="time",
+        initial="state",
     ),
     "spotState": ChannelSpec(
         wire="spotState",
@@ -6211,6 +6230,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         items_key=None,
         dedup=(),
         time_key="time",
+        initial="state",
     ),
     "trades": ChannelSpec(
         wire="trades",
@@ -6230,6 +6250,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         items_key=None,
         dedup=("time", "coin", "tid"),
         time_key="time",
+        initial="backfill",
     ),
     "twapStates": ChannelSpec(
         wire="twapStates",
@@ -6259,6 +6280,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         items_key=None,
         dedup=(),
         time_key="time",
+        initial="state",
     ),
     "userEvents": ChannelSpec(
         wire="userEvents",
@@ -6278,6 +6300,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         items_key="fills",
         dedup=("hash", "tid", "oid", "px", "sz", "startPosition"),
         time_key="time",
+        initial="none",
     ),
     "userFills": ChannelSpec(
         wire="userFills",
@@ -6307,6 +6330,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         items_key="fills",
         dedup=("hash", "tid", "oid", "px", "sz", "startPosition"),
         time_key="time",
+        initial="snapshot",
     ),
     "userFundings": ChannelSpec(
         wire="userFundings",
@@ -6326,6 +6350,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         items_key="fundings",
         dedup=("time", "coin"),
         time_key="time",
+        initial="snapshot",
     ),
     "userHistoricalOrders": ChannelSpec(
         wire="userHistoricalOrders",
@@ -6345,6 +6370,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         items_key="orderHistory",
         dedup=("order.oid", "status", "statusTimestamp", "order.sz"),
         time_key="statusTimestamp",
+        initial="snapshot",
     ),
     "userNonFundingLedgerUpdates": ChannelSpec(
         wire="userNonFundingLedgerUpdates",
@@ -6364,6 +6390,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         items_key="nonFundingLedgerUpdates",
         dedup=("time", "hash", "delta.type", "delta.usdc", "delta.amount", "delta.token"),
         time_key="time",
+        initial="snapshot",
     ),
     "userTwapHistory": ChannelSpec(
         wire="userTwapHistory",
@@ -6383,6 +6410,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         items_key="history",
         dedup=("twapId", "time", "status.status"),
         time_key="time",
+        initial="snapshot",
     ),
     "userTwapSliceFills": ChannelSpec(
         wire="userTwapSliceFills",
@@ -6402,6 +6430,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         items_key="twapSliceFills",
         dedup=("twapId", "fill.tid", "fill.oid", "fill.px", "fill.sz"),
         time_key="time",
+        initial="snapshot",
     ),
     "webData2": ChannelSpec(
         wire="webData2",
@@ -6421,6 +6450,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         items_key=None,
         dedup=(),
         time_key="time",
+        initial="state",
     ),
     "webData3": ChannelSpec(
         wire="webData3",
@@ -6440,6 +6470,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         items_key=None,
         dedup=(),
         time_key="time",
+        initial="state",
     ),
 }
 """Channels by subscription type."""

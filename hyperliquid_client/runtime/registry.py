@@ -115,6 +115,9 @@ class ChannelSpec:
     time_key: str = "time"
     #: seconds of silence after which the (normally busy) market-data stream is flagged stale by default
     stale_after: float | None = None
+    #: what the server sends right after the ack: ``snapshot`` (``isSnapshot: true`` history),
+    #: ``state`` (the current state), ``backfill`` (recent items) or ``none`` (only later events)
+    initial: str = "state"
     context: str = "channel"
     subscribe_type: str | None = None
 

@@ -31,8 +31,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--idle-timeout", type=float, default=60.0, help="WS idle close in seconds (0 = never)")
     p.add_argument(
         "--market-snapshots",
+        dest="market_snapshots",
         action="store_true",
-        help="send current book/mids/ctx data right after each market-data subscribe ack",
+        default=True,
+        help="send the first message the real server sends after each subscribe ack (default)",
+    )
+    p.add_argument(
+        "--no-market-snapshots",
+        dest="market_snapshots",
+        action="store_false",
+        help="send nothing after the ack of market-data and state subscriptions (only published data)",
     )
     p.add_argument("--chain", choices=("Testnet", "Mainnet"), default="Testnet", help="signatures accepted")
     p.add_argument(

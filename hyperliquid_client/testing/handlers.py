@@ -5,8 +5,9 @@ could not deserialize raises :class:`Undeserializable` (HTTP 422 ``text/plain``,
 over WebSocket).  The same handlers serve HTTP and WebSocket ``post`` requests.
 
 Precedence for ``/info``: responses set with ``set_info`` (or loaded from fixtures) win; otherwise
-built-in types are answered from :class:`~hyperliquid_client.testing.market.MarketData` and
-:class:`~hyperliquid_client.testing.state.ExchangeState`; any other type is a 422.
+state-backed types are answered from :class:`~hyperliquid_client.testing.market.MarketData`,
+:class:`~hyperliquid_client.testing.state.ExchangeState` and the engine's trades; every other type the
+spec knows gets its spec sample (:mod:`hyperliquid_client.testing.samples`); an unknown type is a 422.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import attrs
 
 from hyperliquid_client.runtime.errors import InvalidInputError
 from hyperliquid_client.testing.market import MarketData, now_ms
+from hyperliquid_client.testing.samples import missing_key, sample_response
 from hyperliquid_client.testing.state import ExchangeState, UserState, empty_clearinghouse_state
 
 __all__ = [
@@ -233,11 +235,21 @@ InfoFn = Callable[["InfoService", Mapping[str, Any]], Any]
 class InfoService:
     """Answers ``/info`` bodies (see the module docstring for the precedence)."""
 
-    def __init__(self, market: MarketData, state: ExchangeState, table: ResponseTable, *, fills_cap: int = 2000):
+    def __init__(
+        self,
+        market: MarketData,
+        state: ExchangeState,
+        table: ResponseTable,
+        *,
+        fills_cap: int = 2000,
+        trades: Callable[[str], list[dict[str, Any]]] | None = None,
+    ):
         self.market = market
         self.state = state
         self.table = table
         self.fills_cap = fills_cap
+        #: ``trades(coin)``: the recent public trades of a coin, oldest first (the engine's)
+        self.trades = trades or (lambda coin: [])
         self._builtins: dict[str, InfoFn] = {
             "meta": InfoService._meta,
             "spotMeta": lambda s, b: s.market.spot_meta,
@@ -259,6 +271,10 @@ class InfoService:
             "userFunding": InfoService._user_funding,
             "userNonFundingLedgerUpdates": InfoService._user_ledger,
             "userTwapSliceFills": lambda s, b: s._u(b, lambda u: list(reversed(u.twap_slice_fills))[:2000], []),
+            "userTwapSliceFillsByTime": InfoService._user_twap_slice_fills_by_time,
+            "twapHistory": lambda s, b: s._u(b, lambda u: copy.deepcopy(u.twap_history), []),
+            "recentTrades": InfoService._recent_trades,
+            "batchClearinghouseStates": InfoService._batch_clearinghouse,
             "userRateLimit": InfoService._user_rate_limit,
             "userRole": InfoService._user_role,
             "subAccounts": InfoService._sub_accounts,
@@ -269,7 +285,7 @@ class InfoService:
 
     @property
     def builtin_types(self) -> list[str]:
-        """Info types answered without any ``set_info``."""
+        """Info types answered from the market, the per-user state and the engine (the rest: spec samples)."""
         return list(self._builtins)
 
     async def handle(self, body: Any) -> Reply:
@@ -283,9 +299,15 @@ class InfoService:
         if canned is not None:
             return canned
         fn = self._builtins.get(type_)
-        if fn is None:
-            raise Undeserializable(f"unknown variant `{type_}`")
-        return Reply(payload=fn(self, body))
+        if fn is not None:
+            return Reply(payload=fn(self, body))
+        try:
+            missing = missing_key(f"info.{type_}", body)
+        except KeyError:
+            raise Undeserializable(f"unknown variant `{type_}`") from None
+        if missing is not None:
+            raise Undeserializable(f"missing field `{missing}`")
+        return Reply(payload=sample_response(f"info.{type_}"))
 
     # -------------------------------------------------------------- helpers
     def _check_user(self, body: Mapping[str, Any]) -> str:
@@ -366,6 +388,30 @@ class InfoService:
             return rows[: self.fills_cap]
 
         return self._u(body, pick, [])
+
+    def _user_twap_slice_fills_by_time(self, body: Mapping[str, Any]) -> Any:
+        start = _int(body, "startTime")
+        end = _int(body, "endTime", required=False)
+        _bool(body, "aggregateByTime")
+        assert start is not None
+
+        def pick(u: UserState) -> list[dict[str, Any]]:
+            rows = [f for f in u.twap_slice_fills if start <= f["fill"].get("time", 0)]
+            return [f for f in rows if end is None or f["fill"].get("time", 0) <= end][: self.fills_cap]
+
+        return self._u(body, pick, [])
+
+    def _recent_trades(self, body: Mapping[str, Any]) -> Any:
+        coin = _str(body, "coin")
+        assert coin is not None
+        return list(reversed(self.trades(coin)))
+
+    def _batch_clearinghouse(self, body: Mapping[str, Any]) -> Any:
+        users = _require(body, "users")
+        if not isinstance(users, list):
+            raise Undeserializable("invalid type for `users`: expected a sequence")
+        _dex(body)
+        return [self._u({"user": user}, UserState.clearinghouse_state, None) for user in users]
 
     def _time_filtered(self, body: Mapping[str, Any], attr: str) -> Any:
         start = _int(body, "startTime", required=False) or 0

@@ -150,6 +150,10 @@ class MarketData:
                 return {"coin": coin, "ctx": self.perp_ctxs[coin]}
             if coin in self.spot_ctxs:
                 return {"coin": coin, "ctx": self.spot_ctxs[coin]}
+            if coin in self.perp_names():
+                return {"coin": coin, "ctx": _empty_perp_ctx()}
+            if coin in self.spot_names():
+                return {"coin": coin, "ctx": _empty_spot_ctx(coin)}
             return None
 
     # ---------------------------------------------------------------- mutation

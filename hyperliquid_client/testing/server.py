@@ -27,6 +27,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from hyperliquid_client.generated.registry import CHANNELS
 from hyperliquid_client.runtime.errors import InvalidInputError
 from hyperliquid_client.runtime.log import get_logger, log
 from hyperliquid_client.testing.engine import ExchangeEngine
@@ -46,6 +47,7 @@ from hyperliquid_client.testing.handlers import (
 from hyperliquid_client.testing.market import MarketData, now_ms, seed_market
 from hyperliquid_client.testing.ratelimits import WeightLimiter, request_weight, surcharge
 from hyperliquid_client.testing.recording import RecordedRequest, RequestLog
+from hyperliquid_client.testing.samples import sample_message
 from hyperliquid_client.testing.state import ExchangeState, empty_clearinghouse_state
 from hyperliquid_client.testing.subscriptions import (
     SNAPSHOT_FEEDS,
@@ -136,8 +138,10 @@ class FakeExchange:
         close_on_bad_subscription: answer a subscription with an unknown coin or a refused value
             (``l2Book`` ``nSigFigs: 6``) by dropping the socket without a reply (1006, no close frame),
             as the real server does; ``False`` answers with the parse error and keeps the socket.
-        market_snapshots: also send current data right after the ack for ``l2Book``, ``bbo``,
-            ``allMids``, ``activeAssetCtx``, ``clearinghouseState``, ``openOrders``, ``spotState``.
+        market_snapshots: send the first message the real server sends right after the ack of the
+            other subscriptions (the spec's ``initial``: the current book, mids, contexts and account
+            state from the market and the engine, the ``trades`` backfill, else the spec's sample);
+            ``False`` sends only what is published later.
         greeting: send the legacy ``Websocket connection established.`` text frame on connect.
         require_json_content_type: answer POSTs without ``Content-Type: application/json`` with 415.
         fills_cap: most fills returned by ``userFills`` / ``userFillsByTime``.
@@ -166,7 +170,7 @@ class FakeExchange:
         snapshots: bool = True,
         snapshot_cap: int | None = 2000,
         close_on_bad_subscription: bool = False,
-        market_snapshots: bool = False,
+        market_snapshots: bool = True,
         greeting: bool = False,
         require_json_content_type: bool = True,
         fills_cap: int = 2000,
@@ -220,10 +224,12 @@ class FakeExchange:
         self.state = ExchangeState(publisher=self.publish)
         self._info_table = ResponseTable()
         self._explorer_table = ResponseTable()
-        self._info = InfoService(self.market, self.state, self._info_table, fills_cap=fills_cap)
         #: The trading engine behind ``/exchange`` (accounts, agents, nonces, books).
         self.engine = ExchangeEngine(
             self.market, self.state, chain=chain, nonce_window=nonce_window, clock=clock or now_ms
+        )
+        self._info = InfoService(
+            self.market, self.state, self._info_table, fills_cap=fills_cap, trades=self._recent_trades
         )
         self._exchange = ExchangeService(self.state, self.engine.handle)
         self._explorer = ExplorerService(self._explorer_table)
@@ -769,7 +775,9 @@ class FakeExchange:
             conns = list(self._subs.get(key, {}).values())
         if not conns:
             return 0
-        text = _dumps({"channel": channel, "data": data})
+        spec = CHANNELS.get(norm["type"])
+        # the explorer's feeds send the data alone, without the channel/data envelope
+        text = _dumps(data) if spec is not None and spec.explorer else _dumps({"channel": channel, "data": data})
         ch = channel
 
         def send() -> None:
@@ -1055,50 +1063,85 @@ class FakeExchange:
             self._send(conn, {"channel": channel, "data": data})
 
     def _builtin_snapshot(self, norm: Mapping[str, Any]) -> Any:
+        """Data of the first message after the ack, as the spec's ``initial`` says the real server sends it.
+
+        ``snapshot``: the user's history from :attr:`state` with ``isSnapshot: true``; ``state`` and
+        ``backfill``: the current data from the market and the engine where they hold it, else the spec's
+        sample with the subscription's values in place; ``none``: nothing.
+        """
         type_ = norm["type"]
+        spec = CHANNELS.get(type_)
+        initial = spec.initial if spec is not None else "none"
         user = user_of(norm)
-        if self.snapshots and type_ in SNAPSHOT_FEEDS and user is not None:
-            with self.state.lock:
-                state = self.state.peek(user)
-                rows: list[Any] = []
-                if state is not None:
-                    source = {
-                        "userFills": state.fills,
-                        "userFundings": state.fundings,
-                        "userNonFundingLedgerUpdates": state.ledger,
-                        "userTwapSliceFills": state.twap_slice_fills,
-                        "userTwapHistory": state.twap_history,
-                        "userHistoricalOrders": state.order_history,
-                    }[type_]
-                    cap = None if type_ in _UNBOUNDED_SNAPSHOTS else self.snapshot_cap
-                    rows = list(source) if cap is None else list(source[-cap:])
-                    if type_ == "userFills":
-                        rows.reverse()
-            return {"isSnapshot": True, "user": user, SNAPSHOT_FEEDS[type_]: rows}
-        if not self.market_snapshots:
+        if initial == "snapshot":
+            return self._user_snapshot(type_, user) if self.snapshots and user is not None else None
+        if initial == "none" or not self.market_snapshots:
             return None
-        coin = norm.get("coin")
-        if type_ == "l2Book" and isinstance(coin, str):
-            return self.market.l2_book(coin)
-        if type_ == "bbo" and isinstance(coin, str):
-            return self.market.bbo(coin)
-        if type_ == "activeAssetCtx" and isinstance(coin, str):
-            return self.market.asset_ctx(coin)
-        if type_ == "allMids" and not norm.get("dex"):
-            with self.market.lock:
-                return {"mids": dict(self.market.mids)}
-        if user is not None:
+        feed = _STATE_FEEDS.get(type_)
+        if feed is not None:
+            return feed(self, norm)
+        return sample_message(type_, norm)
+
+    def _user_snapshot(self, type_: str, user: str) -> dict[str, Any]:
+        with self.state.lock:
             state = self.state.peek(user)
-            if type_ == "clearinghouseState":
-                ch = state.clearinghouse_state() if state is not None else empty_clearinghouse_state()
-                return {"dex": norm.get("dex", ""), "user": user, "clearinghouseState": ch}
-            if type_ == "openOrders":
-                orders = [dict(o) for o in state.open_orders] if state is not None else []
-                return {"dex": norm.get("dex", ""), "user": user, "orders": orders}
-            if type_ == "spotState":
-                spot = state.spot_clearinghouse_state() if state is not None else {"balances": []}
-                return {"user": user, "spotState": spot}
-        return None
+            rows: list[Any] = []
+            if state is not None:
+                source = {
+                    "userFills": state.fills,
+                    "userFundings": state.fundings,
+                    "userNonFundingLedgerUpdates": state.ledger,
+                    "userTwapSliceFills": state.twap_slice_fills,
+                    "userTwapHistory": state.twap_history,
+                    "userHistoricalOrders": state.order_history,
+                }[type_]
+                cap = None if type_ in _UNBOUNDED_SNAPSHOTS else self.snapshot_cap
+                rows = list(source) if cap is None else list(source[-cap:])
+                if type_ == "userFills":
+                    rows.reverse()
+        return {"isSnapshot": True, "user": user, SNAPSHOT_FEEDS[type_]: rows}
+
+    def _recent_trades(self, coin: str) -> list[dict[str, Any]]:
+        """The engine's recent trades of ``coin``, oldest first."""
+        with self.engine.lock:
+            return [dict(t) for t in self.engine.trades.get(coin, [])]
+
+    def _coin_feed(self, norm: Mapping[str, Any]) -> Any:
+        coin = str(norm.get("coin"))
+        type_ = norm["type"]
+        if type_ == "l2Book":
+            return self.market.l2_book(coin)
+        if type_ == "bbo":
+            return self.market.bbo(coin)
+        if type_ == "trades":  # the backfill: the most recent trades, oldest first (nothing before the first)
+            return self._recent_trades(coin)[-_TRADES_BACKFILL:] or None
+        return self.market.asset_ctx(coin)
+
+    def _market_feed(self, norm: Mapping[str, Any]) -> Any:
+        type_, dex = norm["type"], norm.get("dex") or ""
+        if type_ == "allMids":
+            with self.market.lock:
+                return {"mids": {} if dex else dict(self.market.mids), **({"dex": dex} if dex else {})}
+        if type_ == "spotAssetCtxs":
+            return self.market.spot_meta_and_asset_ctxs()[1]
+        ctxs = [] if dex else self.market.meta_and_asset_ctxs()[1]
+        if type_ == "allDexsAssetCtxs":
+            return {"ctxs": [["", ctxs]]}
+        return {"dex": dex, "ctxs": ctxs}
+
+    def _user_feed(self, norm: Mapping[str, Any]) -> Any:
+        type_, user = norm["type"], str(user_of(norm))
+        state = self.state.peek(user)
+        if type_ == "spotState":
+            spot = state.spot_clearinghouse_state() if state is not None else {"balances": []}
+            return {"user": user, "spotState": spot}
+        if type_ == "openOrders":
+            orders = [dict(o) for o in state.open_orders] if state is not None else []
+            return {"dex": norm.get("dex", ""), "user": user, "orders": orders}
+        ch = state.clearinghouse_state() if state is not None else empty_clearinghouse_state()
+        if type_ == "allDexsClearinghouseState":
+            return {"user": user, "clearinghouseStates": [["", ch]]}
+        return {"dex": norm.get("dex", ""), "user": user, "clearinghouseState": ch}
 
     async def _post(self, conn: _Conn, msg: dict[str, Any], raw: str, fault: Fault | None) -> None:
         post_id = msg.get("id")
@@ -1145,3 +1188,13 @@ class FakeExchange:
 
 
 _MISSING = object()
+#: Trades sent in the ``trades`` backfill (the real server sends about 30).
+_TRADES_BACKFILL = 30
+#: Subscription types whose first message comes from the market or the engine (others: the spec's sample).
+_STATE_FEEDS: dict[str, Callable[[FakeExchange, Mapping[str, Any]], Any]] = {
+    **dict.fromkeys(("l2Book", "bbo", "trades", "activeAssetCtx", "activeSpotAssetCtx"), FakeExchange._coin_feed),
+    **dict.fromkeys(("allMids", "assetCtxs", "spotAssetCtxs", "allDexsAssetCtxs"), FakeExchange._market_feed),
+    **dict.fromkeys(
+        ("clearinghouseState", "allDexsClearinghouseState", "openOrders", "spotState"), FakeExchange._user_feed
+    ),
+}

@@ -48,6 +48,7 @@ _SPECS: dict[str, tuple[tuple[str, ...], dict[str, Any], tuple[str, ...]]] = {
     "trades": (("coin",), {}, ()),
     "candle": (("coin", "interval"), {}, ()),
     "activeAssetCtx": (("coin",), {}, ()),
+    "activeSpotAssetCtx": (("coin",), {}, ()),
     "assetCtxs": ((), {}, ("dex",)),
     "spotAssetCtxs": ((), {}, ()),
     "allDexsAssetCtxs": ((), {}, ()),
@@ -70,6 +71,8 @@ _SPECS: dict[str, tuple[tuple[str, ...], dict[str, Any], tuple[str, ...]]] = {
     "twapStates": (("user",), {}, ("dex",)),
     "webData2": (("user",), {}, ()),
     "webData3": (("user",), {}, ()),
+    "explorerBlock": ((), {}, ()),  # explorer WebSocket feeds (raw JSON arrays, no channel/data envelope)
+    "explorerTxs": ((), {}, ()),
 }
 
 #: Every subscription type the fake accepts.
