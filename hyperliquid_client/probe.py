@@ -135,9 +135,10 @@ class ProbeReport:
         if drifted:
             lines += ["", "Drift from the spec:"]
             width = max(len(o.target) for o in drifted)
+            path_width = min(max(len(d.path) for o in drifted for d in o.drift), 40)
             for o in drifted:
                 for d in o.drift:
-                    lines.append(f"  {o.target.ljust(width)}  {d.kind:<8} {d.path}  {d.detail}")
+                    lines.append(f"  {o.target.ljust(width)}  {d.kind:<8} {d.path.ljust(path_width)}  {d.detail}")
         for status, title in (
             ("failed", "Failed:"),
             ("silent", f"No message within {self.seconds:g} s:"),
@@ -192,8 +193,9 @@ def structure(parse: Callable[[Any], T], raw: Any, target: str) -> tuple[T | Non
     try:
         value = parse_with(parse, raw, endpoint=target)
     except InvalidResponseError as exc:
-        kind = "missing" if exc.got is None and "missing" in exc.expected else "type"
-        return None, [Drift(kind, exc.path, f"expected {exc.expected}, got {_json_type(exc.got)}")]
+        if exc.got is None and "missing" in exc.expected:
+            return None, [Drift("missing", exc.path, "a field the spec marks required is absent")]
+        return None, [Drift("type", exc.path, f"expected {exc.expected}, got {_json_type(exc.got)}")]
     found: list[Drift] = []
     _walk(value, "$", found)
     return value, found
