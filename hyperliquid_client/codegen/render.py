@@ -277,8 +277,6 @@ def _api_views(spec: Spec, context: str, conv: _Converters, types: dict[str, Typ
                 "conv": conv.name(e.response),
                 "sample_args": _lit(args),
                 "sample_kwargs": _lit(kwargs),
-                "expected_body": _lit(_expected_body(e, e.wire)),
-                "sample_response": _lit(e.sample_response),
                 "corrupt_path": _lit(leaf) if leaf is not None else "None",
                 "corrupt_render": _render_path(leaf) if leaf is not None else "",
                 "signature_names": ["self", *[p.name for p in e.required_params], *[p.name for p in e.optional_params]],
@@ -401,8 +399,6 @@ def _channel_views(spec: Spec, conv: _Converters, types: dict[str, TypeDef]) -> 
                 "conv": conv.name(c.message),
                 "sample_args": _lit(args),
                 "sample_kwargs": _lit(kwargs),
-                "expected_sub": _lit(_expected_body(c, c.sub_type)),
-                "sample_message": _lit(c.sample_message),
                 "wire_message": _lit(_inflated(c.message, c.sample_message)),
                 "corrupt_path": _lit(leaf) if leaf is not None else "None",
                 "corrupt_render": _render_path(leaf) if leaf is not None else "",
@@ -498,7 +494,7 @@ def _sample_views(spec: Spec) -> dict[str, Any]:
         if e.context != "exchange"
     ]
     channels = [
-        {"key": c.wire, "subscription": _lit(_expected_body(c, c.wire)), "message": _lit(c.sample_message)}
+        {"key": c.wire, "subscription": _lit(_expected_body(c, c.sub_type)), "message": _lit(c.sample_message)}
         for c in spec.channels
     ]
     return {"endpoints": endpoints, "channels": channels}

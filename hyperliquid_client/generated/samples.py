@@ -1917,7 +1917,7 @@ CHANNELS: dict[str, dict[str, Any]] = {
         },
     },
     "activeSpotAssetCtx": {
-        "subscription": {"type": "activeSpotAssetCtx", "coin": "@107"},
+        "subscription": {"type": "activeAssetCtx", "coin": "@107"},
         "message": {
             "coin": "@107",
             "ctx": {

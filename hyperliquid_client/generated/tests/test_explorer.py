@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from hyperliquid_client.generated.explorer import AsyncExplorerAPI, ExplorerAPI
+from hyperliquid_client.generated.samples import ENDPOINTS as SAMPLES
 from hyperliquid_client.runtime.caller import AsyncRecordingCaller, RecordingCaller
 from hyperliquid_client.runtime.errors import InvalidInputError, InvalidResponseError
 from hyperliquid_client.runtime.struct import to_wire
@@ -29,27 +30,8 @@ CASES: list[dict[str, Any]] = [
         "params": ["height"],
         "args": [530000000],
         "kwargs": {},
-        "body": {"type": "blockDetails", "height": 530000000},
-        "response": {
-            "type": "blockDetails",
-            "blockDetails": {
-                "blockTime": 1741797330000,
-                "hash": "0x4bbf6ba0a9e3a1d9f8d5c1e7e3b0b8a6e4d7f2c1b0a9f8e7d6c5b4a3928170ff",
-                "height": 530000000,
-                "numTxs": 1,
-                "proposer": "0xb8f45222a3246a2b0104696a1df26842007c5bc5",
-                "txs": [
-                    {
-                        "action": {"type": "cancel", "cancels": [{"a": 5, "o": 78245145342}]},
-                        "block": 530000000,
-                        "error": None,
-                        "hash": "0x1520bf77c0dae738c8130422ff52cf01cc00f7c6f145792f2eeca62d178cd048",
-                        "time": 1741797330000,
-                        "user": "0x2ba553d9f990a3b66b03b2dc0d030dfc1c061036",
-                    }
-                ],
-            },
-        },
+        "body": SAMPLES["explorer.blockDetails"]["request"],
+        "response": SAMPLES["explorer.blockDetails"]["response"],
         "corrupt_path": ["type"],
         "corrupt_render": "$.type",
     },
@@ -67,24 +49,8 @@ CASES: list[dict[str, Any]] = [
         "params": ["hash"],
         "args": ["0x1520bf77c0dae738c8130422ff52cf01cc00f7c6f145792f2eeca62d178cd048"],
         "kwargs": {},
-        "body": {"type": "txDetails", "hash": "0x1520bf77c0dae738c8130422ff52cf01cc00f7c6f145792f2eeca62d178cd048"},
-        "response": {
-            "type": "txDetails",
-            "tx": {
-                "action": {
-                    "type": "order",
-                    "orders": [
-                        {"a": 0, "b": True, "p": "98000", "s": "0.001", "r": False, "t": {"limit": {"tif": "Gtc"}}}
-                    ],
-                    "grouping": "na",
-                },
-                "block": 530000000,
-                "error": None,
-                "hash": "0x1520bf77c0dae738c8130422ff52cf01cc00f7c6f145792f2eeca62d178cd048",
-                "time": 1741797330000,
-                "user": "0x2ba553d9f990a3b66b03b2dc0d030dfc1c061036",
-            },
-        },
+        "body": SAMPLES["explorer.txDetails"]["request"],
+        "response": SAMPLES["explorer.txDetails"]["response"],
         "corrupt_path": ["type"],
         "corrupt_render": "$.type",
     },
@@ -102,28 +68,8 @@ CASES: list[dict[str, Any]] = [
         "params": ["user"],
         "args": ["0x2ba553d9f990a3b66b03b2dc0d030dfc1c061036"],
         "kwargs": {},
-        "body": {"type": "userDetails", "user": "0x2ba553d9f990a3b66b03b2dc0d030dfc1c061036"},
-        "response": {
-            "type": "userDetails",
-            "txs": [
-                {
-                    "action": {"type": "usdClassTransfer", "amount": "100.0", "toPerp": True, "nonce": 1741797329000},
-                    "block": 530000000,
-                    "error": None,
-                    "hash": "0x88f45bda40a6b572ef230422ff50cf01e20075ab01e3a48566ea9979a7ac6313",
-                    "time": 1741797330000,
-                    "user": "0x2ba553d9f990a3b66b03b2dc0d030dfc1c061036",
-                },
-                {
-                    "action": [1, {"a": 0}],
-                    "block": 21000000,
-                    "error": "Insufficient margin to place order.",
-                    "hash": "0xa41a74f16345b8b0ba4e04269e1d5d018200756676283eee1bbc9d4e86d0d942",
-                    "time": 1712000000000,
-                    "user": "0x2ba553d9f990a3b66b03b2dc0d030dfc1c061036",
-                },
-            ],
-        },
+        "body": SAMPLES["explorer.userDetails"]["request"],
+        "response": SAMPLES["explorer.userDetails"]["response"],
         "corrupt_path": ["type"],
         "corrupt_render": "$.type",
     },

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from hyperliquid_client.generated.samples import ENDPOINTS as SAMPLES
 from hyperliquid_client.generated.stats import AsyncStatsAPI, StatsAPI
 from hyperliquid_client.runtime.caller import AsyncRecordingCaller, RecordingCaller
 from hyperliquid_client.runtime.errors import InvalidResponseError
@@ -27,23 +28,8 @@ CASES: list[dict[str, Any]] = [
         "params": [],
         "args": [],
         "kwargs": {},
-        "body": {"type": "leaderboard"},
-        "response": {
-            "leaderboardRows": [
-                {
-                    "ethAddress": "0x2ba553d9f990a3b66b03b2dc0d030dfc1c061036",
-                    "accountValue": "1234567.89",
-                    "windowPerformances": [
-                        ["day", {"pnl": "1520.3", "roi": "0.0012", "vlm": "1500230.1"}],
-                        ["week", {"pnl": "-3400.12", "roi": "-0.0027", "vlm": "9001002.5"}],
-                        ["month", {"pnl": "45012.7", "roi": "0.0378", "vlm": "40120300.0"}],
-                        ["allTime", {"pnl": "512003.4", "roi": "0.7102", "vlm": "912003400.2"}],
-                    ],
-                    "prize": 0,
-                    "displayName": None,
-                }
-            ]
-        },
+        "body": SAMPLES["stats.leaderboard"]["request"],
+        "response": SAMPLES["stats.leaderboard"]["response"],
         "corrupt_path": ["leaderboardRows", 0, "ethAddress"],
         "corrupt_render": "$.leaderboardRows[0].ethAddress",
     },
@@ -59,30 +45,8 @@ CASES: list[dict[str, Any]] = [
         "params": [],
         "args": [],
         "kwargs": {},
-        "body": {"type": "vaults"},
-        "response": [
-            {
-                "apr": 0.0861,
-                "pnls": [
-                    ["day", ["0.0", "1520.3"]],
-                    ["week", ["0.0", "-3400.12"]],
-                    ["month", []],
-                    ["allTime", ["0.0", "512003.4"]],
-                ],
-                "summary": {
-                    "name": "Hyperliquidity Provider (HLP)",
-                    "vaultAddress": "0xdfc24b077bc1425ad1dea75bcb6f8158e10df303",
-                    "leader": "0x677d831aef5328190852e24f13c46cac05f984e7",
-                    "tvl": "371302034.5",
-                    "isClosed": False,
-                    "relationship": {
-                        "type": "parent",
-                        "data": {"childAddresses": ["0x010461c14e146ac35fe42271bdc1134ee31c703a"]},
-                    },
-                    "createTimeMillis": 1683138690000,
-                },
-            }
-        ],
+        "body": SAMPLES["stats.vaults"]["request"],
+        "response": SAMPLES["stats.vaults"]["response"],
         "corrupt_path": [0, "apr"],
         "corrupt_render": "$[0].apr",
     },

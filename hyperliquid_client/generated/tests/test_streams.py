@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from hyperliquid_client.generated import streams
+from hyperliquid_client.generated.samples import CHANNELS as SAMPLES
 from hyperliquid_client.generated.streams import AsyncStreams, Streams
 from hyperliquid_client.runtime.errors import InvalidInputError, InvalidResponseError
 from hyperliquid_client.runtime.hub import AsyncRecordingHub, RecordingHub
@@ -29,22 +30,8 @@ CASES: list[dict[str, Any]] = [
         "parse": "_m_active_asset_ctx",
         "args": ["BTC"],
         "kwargs": {},
-        "subscription": {"type": "activeAssetCtx", "coin": "BTC"},
-        "message": {
-            "coin": "BTC",
-            "ctx": {
-                "prevDayPx": "101822.0",
-                "dayNtlVlm": "2875561734.59",
-                "markPx": "101250.0",
-                "midPx": "101249.5",
-                "funding": "0.0000125",
-                "openInterest": "27481.52",
-                "premium": "0.00003",
-                "oraclePx": "101247.0",
-                "impactPxs": ["101249.0", "101251.0"],
-                "dayBaseVlm": "28317.1",
-            },
-        },
+        "subscription": SAMPLES["activeAssetCtx"]["subscription"],
+        "message": SAMPLES["activeAssetCtx"]["message"],
         "wire_message": {
             "coin": "BTC",
             "ctx": {
@@ -77,19 +64,8 @@ CASES: list[dict[str, Any]] = [
         "parse": "_m_active_asset_data",
         "args": ["0x31ca8395cf837de08b24da3f660e77761dfb974b", "BTC"],
         "kwargs": {},
-        "subscription": {
-            "type": "activeAssetData",
-            "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b",
-            "coin": "BTC",
-        },
-        "message": {
-            "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b",
-            "coin": "BTC",
-            "leverage": {"type": "cross", "value": 20},
-            "maxTradeSzs": ["0.53512", "0.53512"],
-            "availableToTrade": ["53512.6", "53512.6"],
-            "markPx": "101250.0",
-        },
+        "subscription": SAMPLES["activeAssetData"]["subscription"],
+        "message": SAMPLES["activeAssetData"]["message"],
         "wire_message": {
             "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b",
             "coin": "BTC",
@@ -114,20 +90,8 @@ CASES: list[dict[str, Any]] = [
         "parse": "_m_active_spot_asset_ctx",
         "args": ["@107"],
         "kwargs": {},
-        "subscription": {"type": "activeAssetCtx", "coin": "@107"},
-        "message": {
-            "coin": "@107",
-            "ctx": {
-                "prevDayPx": "40.2",
-                "dayNtlVlm": "74058905.5426500589",
-                "markPx": "41.328",
-                "midPx": "41.3315",
-                "circulatingSupply": "337155614.4947223663",
-                "coin": "@107",
-                "totalSupply": "999516427.3551584482",
-                "dayBaseVlm": "1838873.3400000001",
-            },
-        },
+        "subscription": SAMPLES["activeSpotAssetCtx"]["subscription"],
+        "message": SAMPLES["activeSpotAssetCtx"]["message"],
         "wire_message": {
             "coin": "@107",
             "ctx": {
@@ -155,45 +119,8 @@ CASES: list[dict[str, Any]] = [
         "parse": "_m_all_dexs_asset_ctxs",
         "args": [],
         "kwargs": {},
-        "subscription": {"type": "allDexsAssetCtxs"},
-        "message": {
-            "ctxs": [
-                [
-                    "",
-                    [
-                        {
-                            "prevDayPx": "101822.0",
-                            "dayNtlVlm": "2875561734.59",
-                            "markPx": "101250.0",
-                            "midPx": "101249.5",
-                            "funding": "0.0000125",
-                            "openInterest": "27481.52",
-                            "premium": "0.00003",
-                            "oraclePx": "101247.0",
-                            "impactPxs": ["101249.0", "101251.0"],
-                            "dayBaseVlm": "28317.1",
-                        }
-                    ],
-                ],
-                [
-                    "xyz",
-                    [
-                        {
-                            "prevDayPx": "6850.1",
-                            "dayNtlVlm": "1203456.7",
-                            "markPx": "6872.4",
-                            "midPx": None,
-                            "funding": "0.00000625",
-                            "openInterest": "312.5",
-                            "premium": None,
-                            "oraclePx": "6870.0",
-                            "impactPxs": None,
-                            "dayBaseVlm": "175.6",
-                        }
-                    ],
-                ],
-            ]
-        },
+        "subscription": SAMPLES["allDexsAssetCtxs"]["subscription"],
+        "message": SAMPLES["allDexsAssetCtxs"]["message"],
         "wire_message": {
             "ctxs": [
                 [
@@ -248,71 +175,8 @@ CASES: list[dict[str, Any]] = [
         "parse": "_m_all_dexs_clearinghouse_state",
         "args": ["0x31ca8395cf837de08b24da3f660e77761dfb974b"],
         "kwargs": {},
-        "subscription": {"type": "allDexsClearinghouseState", "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b"},
-        "message": {
-            "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b",
-            "clearinghouseStates": [
-                [
-                    "",
-                    {
-                        "marginSummary": {
-                            "accountValue": "83.307638",
-                            "totalNtlPos": "75.652",
-                            "totalRawUsd": "7.655638",
-                            "totalMarginUsed": "7.525754",
-                        },
-                        "crossMarginSummary": {
-                            "accountValue": "75.781884",
-                            "totalNtlPos": "0.0",
-                            "totalRawUsd": "75.781884",
-                            "totalMarginUsed": "0.0",
-                        },
-                        "crossMaintenanceMarginUsed": "0.0",
-                        "withdrawable": "75.781884",
-                        "assetPositions": [
-                            {
-                                "type": "oneWay",
-                                "position": {
-                                    "coin": "HYPE",
-                                    "szi": "2.0",
-                                    "leverage": {"type": "isolated", "value": 10, "rawUsd": "-68.126246"},
-                                    "entryPx": "37.829",
-                                    "positionValue": "75.652",
-                                    "unrealizedPnl": "-0.006",
-                                    "returnOnEquity": "-0.0007930424",
-                                    "liquidationPx": "35.8559189474",
-                                    "marginUsed": "7.525754",
-                                    "maxLeverage": 10,
-                                    "cumFunding": {"allTime": "4.966798", "sinceOpen": "0.0", "sinceChange": "0.0"},
-                                },
-                            }
-                        ],
-                        "time": 1754467216357,
-                    },
-                ],
-                [
-                    "xyz",
-                    {
-                        "marginSummary": {
-                            "accountValue": "0.0",
-                            "totalNtlPos": "0.0",
-                            "totalRawUsd": "0.0",
-                            "totalMarginUsed": "0.0",
-                        },
-                        "crossMarginSummary": {
-                            "accountValue": "0.0",
-                            "totalNtlPos": "0.0",
-                            "totalRawUsd": "0.0",
-                            "totalMarginUsed": "0.0",
-                        },
-                        "crossMaintenanceMarginUsed": "0.0",
-                        "withdrawable": "0.0",
-                        "assetPositions": [],
-                        "time": 1754467216357,
-                    },
-                ],
-            ],
-        },
+        "subscription": SAMPLES["allDexsClearinghouseState"]["subscription"],
+        "message": SAMPLES["allDexsClearinghouseState"]["message"],
         "wire_message": {
             "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b",
             "clearinghouseStates": [
@@ -393,8 +257,8 @@ CASES: list[dict[str, Any]] = [
         "parse": "_m_all_mids",
         "args": [],
         "kwargs": {},
-        "subscription": {"type": "allMids"},
-        "message": {"mids": {"0G": "1.2017", "2Z": "0.129165"}},
+        "subscription": SAMPLES["allMids"]["subscription"],
+        "message": SAMPLES["allMids"]["message"],
         "wire_message": {"mids": {"0G": "1.2017", "2Z": "0.129165"}},
         "corrupt_path": ["mids", "0G"],
         "corrupt_render": "$.mids.0G",
@@ -412,36 +276,8 @@ CASES: list[dict[str, Any]] = [
         "parse": "_m_asset_ctxs",
         "args": [],
         "kwargs": {},
-        "subscription": {"type": "assetCtxs"},
-        "message": {
-            "dex": "",
-            "ctxs": [
-                {
-                    "prevDayPx": "101822.0",
-                    "dayNtlVlm": "2875561734.59",
-                    "markPx": "101250.0",
-                    "midPx": "101249.5",
-                    "funding": "0.0000125",
-                    "openInterest": "27481.52",
-                    "premium": "0.00003",
-                    "oraclePx": "101247.0",
-                    "impactPxs": ["101249.0", "101251.0"],
-                    "dayBaseVlm": "28317.1",
-                },
-                {
-                    "prevDayPx": "15.322",
-                    "dayNtlVlm": "1169046.29406",
-                    "markPx": "14.3161",
-                    "midPx": "14.314",
-                    "funding": "0.0000125",
-                    "openInterest": "688.11",
-                    "premium": "0.00031774",
-                    "oraclePx": "14.32",
-                    "impactPxs": ["14.3047", "14.3444"],
-                    "dayBaseVlm": "78851.2",
-                },
-            ],
-        },
+        "subscription": SAMPLES["assetCtxs"]["subscription"],
+        "message": SAMPLES["assetCtxs"]["message"],
         "wire_message": {
             "dex": "",
             "ctxs": [
@@ -487,12 +323,8 @@ CASES: list[dict[str, Any]] = [
         "parse": "_m_bbo",
         "args": ["HYPE"],
         "kwargs": {},
-        "subscription": {"type": "bbo", "coin": "HYPE"},
-        "message": {
-            "coin": "HYPE",
-            "time": 1766566375292,
-            "bbo": [{"px": "23.757", "sz": "42.09", "n": 1}, {"px": "23.758", "sz": "100.26", "n": 2}],
-        },
+        "subscription": SAMPLES["bbo"]["subscription"],
+        "message": SAMPLES["bbo"]["message"],
         "wire_message": {
             "coin": "HYPE",
             "time": 1766566375292,
@@ -515,19 +347,8 @@ CASES: list[dict[str, Any]] = [
         "parse": "_m_candle",
         "args": ["HYPE", "1d"],
         "kwargs": {},
-        "subscription": {"type": "candle", "coin": "HYPE", "interval": "1d"},
-        "message": {
-            "t": 1764806400000,
-            "T": 1764892799999,
-            "s": "HYPE",
-            "i": "1d",
-            "o": "34.668",
-            "c": "34.868",
-            "h": "36.219",
-            "l": "34.251",
-            "v": "3495670.8399999999",
-            "n": 102895,
-        },
+        "subscription": SAMPLES["candle"]["subscription"],
+        "message": SAMPLES["candle"]["message"],
         "wire_message": {
             "t": 1764806400000,
             "T": 1764892799999,
@@ -557,46 +378,8 @@ CASES: list[dict[str, Any]] = [
         "parse": "_m_clearinghouse_state",
         "args": ["0x31ca8395cf837de08b24da3f660e77761dfb974b"],
         "kwargs": {},
-        "subscription": {"type": "clearinghouseState", "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b"},
-        "message": {
-            "dex": "",
-            "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b",
-            "clearinghouseState": {
-                "marginSummary": {
-                    "accountValue": "83.307638",
-                    "totalNtlPos": "75.652",
-                    "totalRawUsd": "7.655638",
-                    "totalMarginUsed": "7.525754",
-                },
-                "crossMarginSummary": {
-                    "accountValue": "75.781884",
-                    "totalNtlPos": "0.0",
-                    "totalRawUsd": "75.781884",
-                    "totalMarginUsed": "0.0",
-                },
-                "crossMaintenanceMarginUsed": "0.0",
-                "withdrawable": "75.781884",
-                "assetPositions": [
-                    {
-                        "type": "oneWay",
-                        "position": {
-                            "coin": "HYPE",
-                            "szi": "2.0",
-                            "leverage": {"type": "isolated", "value": 10, "rawUsd": "-68.126246"},
-                            "entryPx": "37.829",
-                            "positionValue": "75.652",
-                            "unrealizedPnl": "-0.006",
-                            "returnOnEquity": "-0.0007930424",
-                            "liquidationPx": "35.8559189474",
-                            "marginUsed": "7.525754",
-                            "maxLeverage": 10,
-                            "cumFunding": {"allTime": "4.966798", "sinceOpen": "0.0", "sinceChange": "0.0"},
-                        },
-                    }
-                ],
-                "time": 1754467216357,
-            },
-        },
+        "subscription": SAMPLES["clearinghouseState"]["subscription"],
+        "message": SAMPLES["clearinghouseState"]["message"],
         "wire_message": {
             "dex": "",
             "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b",
@@ -650,16 +433,8 @@ CASES: list[dict[str, Any]] = [
         "parse": "_m_explorer_block",
         "args": [],
         "kwargs": {},
-        "subscription": {"type": "explorerBlock"},
-        "message": [
-            {
-                "blockTime": 1764843090519,
-                "hash": "0x8a4c2e0f4e8fba1c5b2a0f09d9f1c7e3a6b4d2c1e0f9a8b7c6d5e4f3a2b1c0d9",
-                "height": 812345678,
-                "numTxs": 42,
-                "proposer": "0x5ac99df645f3414876c816caa18b2d234024b487",
-            }
-        ],
+        "subscription": SAMPLES["explorerBlock"]["subscription"],
+        "message": SAMPLES["explorerBlock"]["message"],
         "wire_message": [
             {
                 "blockTime": 1764843090519,
@@ -683,17 +458,8 @@ CASES: list[dict[str, Any]] = [
         "parse": "_m_explorer_txs",
         "args": [],
         "kwargs": {},
-        "subscription": {"type": "explorerTxs"},
-        "message": [
-            {
-                "action": {"type": "cancel", "cancels": [{"a": 159, "o": 257770947487}]},
-                "block": 812345678,
-                "error": None,
-                "hash": "0x3f1b8c0d2e4a6f8091a3b5c7d9e1f20345a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0",
-                "time": 1764843090519,
-                "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b",
-            }
-        ],
+        "subscription": SAMPLES["explorerTxs"]["subscription"],
+        "message": SAMPLES["explorerTxs"]["message"],
         "wire_message": [
             {
                 "action": {"type": "cancel", "cancels": [{"a": 159, "o": 257770947487}]},
@@ -718,8 +484,8 @@ CASES: list[dict[str, Any]] = [
         "parse": "_m_fast_asset_ctxs",
         "args": [],
         "kwargs": {},
-        "subscription": {"type": "fastAssetCtxs"},
-        "message": "q1ZyCnFWsqpWyk0syg6oULJSsjQ3NTDQM1Wq1VFyDfFAkTI2MzXQMwJLVVRWWfmFuTiiyBuamOoZKdXWAgA=",
+        "subscription": SAMPLES["fastAssetCtxs"]["subscription"],
+        "message": SAMPLES["fastAssetCtxs"]["message"],
         "wire_message": {"BTC": {"markPx": "97500.5"}, "ETH": {"markPx": "3650.25"}, "xyz:NVDA": {"markPx": "145.2"}},
         "corrupt_path": [],
         "corrupt_render": "$",
@@ -740,15 +506,8 @@ CASES: list[dict[str, Any]] = [
         "parse": "_m_l2_book",
         "args": ["HYPE"],
         "kwargs": {},
-        "subscription": {"type": "l2Book", "coin": "HYPE"},
-        "message": {
-            "coin": "HYPE",
-            "time": 1764842873555,
-            "levels": [
-                [{"px": "34.967", "sz": "2.85", "n": 1}, {"px": "34.962", "sz": "3.84", "n": 2}],
-                [{"px": "34.969", "sz": "1473.06", "n": 2}, {"px": "34.97", "sz": "1544.51", "n": 4}],
-            ],
-        },
+        "subscription": SAMPLES["l2Book"]["subscription"],
+        "message": SAMPLES["l2Book"]["message"],
         "wire_message": {
             "coin": "HYPE",
             "time": 1764842873555,
@@ -773,8 +532,8 @@ CASES: list[dict[str, Any]] = [
         "parse": "_m_notification",
         "args": ["0x31ca8395cf837de08b24da3f660e77761dfb974b"],
         "kwargs": {},
-        "subscription": {"type": "notification", "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b"},
-        "message": {"notification": "Order for 0.49 @107 at 30.0 has been filled."},
+        "subscription": SAMPLES["notification"]["subscription"],
+        "message": SAMPLES["notification"]["message"],
         "wire_message": {"notification": "Order for 0.49 @107 at 30.0 has been filled."},
         "corrupt_path": ["notification"],
         "corrupt_render": "$.notification",
@@ -793,31 +552,8 @@ CASES: list[dict[str, Any]] = [
         "parse": "_m_open_orders",
         "args": ["0x31ca8395cf837de08b24da3f660e77761dfb974b"],
         "kwargs": {},
-        "subscription": {"type": "openOrders", "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b"},
-        "message": {
-            "dex": "",
-            "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b",
-            "orders": [
-                {
-                    "coin": "HYPE",
-                    "side": "B",
-                    "limitPx": "21.0",
-                    "sz": "1.0",
-                    "oid": 57846321021,
-                    "timestamp": 1737446504435,
-                    "triggerCondition": "N/A",
-                    "isTrigger": False,
-                    "triggerPx": "0.0",
-                    "children": [],
-                    "isPositionTpsl": False,
-                    "reduceOnly": False,
-                    "orderType": "Limit",
-                    "origSz": "1.0",
-                    "tif": "Gtc",
-                    "cloid": None,
-                }
-            ],
-        },
+        "subscription": SAMPLES["openOrders"]["subscription"],
+        "message": SAMPLES["openOrders"]["message"],
         "wire_message": {
             "dex": "",
             "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b",
@@ -858,22 +594,8 @@ CASES: list[dict[str, Any]] = [
         "parse": "_m_order_updates",
         "args": ["0x31ca8395cf837de08b24da3f660e77761dfb974b"],
         "kwargs": {},
-        "subscription": {"type": "orderUpdates", "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b"},
-        "message": [
-            {
-                "order": {
-                    "coin": "@107",
-                    "side": "B",
-                    "limitPx": "30.0",
-                    "sz": "0.49",
-                    "oid": 257770947487,
-                    "timestamp": 1764843090519,
-                    "origSz": "0.49",
-                },
-                "status": "open",
-                "statusTimestamp": 1764843090519,
-            }
-        ],
+        "subscription": SAMPLES["orderUpdates"]["subscription"],
+        "message": SAMPLES["orderUpdates"]["message"],
         "wire_message": [
             {
                 "order": {
@@ -903,31 +625,8 @@ CASES: list[dict[str, Any]] = [
         "parse": "_m_outcome_meta_updates",
         "args": [],
         "kwargs": {},
-        "subscription": {"type": "outcomeMetaUpdates"},
-        "message": {
-            "updates": [
-                {
-                    "outcomeCreated": {
-                        "outcome": 12,
-                        "name": "BTC above 120000 on 2026-03-01",
-                        "description": "Resolves Yes if the BTC mark price is above 120000 at 2026-03-01 00:00 UTC.",
-                        "sideSpecs": [{"name": "Yes", "token": 432}, {"name": "No", "token": 433}],
-                        "quoteToken": "USDH",
-                    }
-                },
-                {"outcomeSettled": {"outcome": 7}},
-                {
-                    "questionUpdated": {
-                        "question": 3,
-                        "name": "Who wins?",
-                        "description": "Winner of the final.",
-                        "fallbackOutcome": 13,
-                        "namedOutcomes": [10, 11],
-                    }
-                },
-                {"questionSettled": {"question": 2}},
-            ]
-        },
+        "subscription": SAMPLES["outcomeMetaUpdates"]["subscription"],
+        "message": SAMPLES["outcomeMetaUpdates"]["message"],
         "wire_message": {
             "updates": [
                 {
@@ -966,29 +665,8 @@ CASES: list[dict[str, Any]] = [
         "parse": "_m_spot_asset_ctxs",
         "args": [],
         "kwargs": {},
-        "subscription": {"type": "spotAssetCtxs"},
-        "message": [
-            {
-                "prevDayPx": "0.10846",
-                "dayNtlVlm": "797651.2386399999",
-                "markPx": "0.11317",
-                "midPx": "0.11311",
-                "circulatingSupply": "595985201.4616700411",
-                "coin": "PURR/USDC",
-                "totalSupply": "595985207.9844499826",
-                "dayBaseVlm": "7292055.0",
-            },
-            {
-                "prevDayPx": "40.2",
-                "dayNtlVlm": "74058905.5426500589",
-                "markPx": "41.328",
-                "midPx": "41.3315",
-                "circulatingSupply": "337155614.4947223663",
-                "coin": "@107",
-                "totalSupply": "999516427.3551584482",
-                "dayBaseVlm": "1838873.3400000001",
-            },
-        ],
+        "subscription": SAMPLES["spotAssetCtxs"]["subscription"],
+        "message": SAMPLES["spotAssetCtxs"]["message"],
         "wire_message": [
             {
                 "prevDayPx": "0.10846",
@@ -1028,17 +706,8 @@ CASES: list[dict[str, Any]] = [
         "parse": "_m_spot_state",
         "args": ["0x31ca8395cf837de08b24da3f660e77761dfb974b"],
         "kwargs": {},
-        "subscription": {"type": "spotState", "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b"},
-        "message": {
-            "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b",
-            "spotState": {
-                "balances": [
-                    {"coin": "USDC", "token": 0, "total": "2.77363", "hold": "0.0", "entryNtl": "0.0"},
-                    {"coin": "HYPE", "token": 150, "total": "0.00959057", "hold": "0.0", "entryNtl": "0.214388"},
-                ],
-                "tokenToAvailableAfterMaintenance": [[0, "2.77363"], [150, "0.00959057"]],
-            },
-        },
+        "subscription": SAMPLES["spotState"]["subscription"],
+        "message": SAMPLES["spotState"]["message"],
         "wire_message": {
             "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b",
             "spotState": {
@@ -1065,19 +734,8 @@ CASES: list[dict[str, Any]] = [
         "parse": "_m_trades",
         "args": ["HYPE"],
         "kwargs": {},
-        "subscription": {"type": "trades", "coin": "HYPE"},
-        "message": [
-            {
-                "coin": "HYPE",
-                "side": "B",
-                "px": "35.276",
-                "sz": "5.78",
-                "time": 1764835613064,
-                "hash": "0x0000000000000000000000000000000000000000000000000000000000000000",
-                "tid": 716095722814130,
-                "users": ["0x8cdba352268065be9d5444e1f82b8fe83717bbd5", "0x13558be785661958932ceac35ba20de187275a42"],
-            }
-        ],
+        "subscription": SAMPLES["trades"]["subscription"],
+        "message": SAMPLES["trades"]["message"],
         "wire_message": [
             {
                 "coin": "HYPE",
@@ -1107,30 +765,8 @@ CASES: list[dict[str, Any]] = [
         "parse": "_m_twap_states",
         "args": ["0x31ca8395cf837de08b24da3f660e77761dfb974b"],
         "kwargs": {},
-        "subscription": {"type": "twapStates", "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b"},
-        "message": {
-            "dex": "",
-            "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b",
-            "states": [
-                [
-                    1546850,
-                    {
-                        "coin": "OP",
-                        "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b",
-                        "side": "B",
-                        "sz": "578.8",
-                        "executedSz": "157.8",
-                        "executedNtl": "45.205492",
-                        "minutes": 5,
-                        "reduceOnly": False,
-                        "randomize": False,
-                        "timestamp": 1769678450231,
-                        "stopPx": None,
-                        "trigger": None,
-                    },
-                ]
-            ],
-        },
+        "subscription": SAMPLES["twapStates"]["subscription"],
+        "message": SAMPLES["twapStates"]["message"],
         "wire_message": {
             "dex": "",
             "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b",
@@ -1170,28 +806,8 @@ CASES: list[dict[str, Any]] = [
         "parse": "_m_user_events",
         "args": ["0x31ca8395cf837de08b24da3f660e77761dfb974b"],
         "kwargs": {},
-        "subscription": {"type": "userEvents", "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b"},
-        "message": {
-            "fills": [
-                {
-                    "coin": "@107",
-                    "px": "34.895",
-                    "sz": "0.5",
-                    "side": "B",
-                    "time": 1764840678849,
-                    "startPosition": "0.01388282",
-                    "dir": "Buy",
-                    "closedPnl": "0.0",
-                    "hash": "0x0000000000000000000000000000000000000000000000000000000000000000",
-                    "oid": 257770947487,
-                    "crossed": True,
-                    "fee": "0.00031499",
-                    "tid": 868987806894146,
-                    "feeToken": "HYPE",
-                    "twapId": None,
-                }
-            ]
-        },
+        "subscription": SAMPLES["userEvents"]["subscription"],
+        "message": SAMPLES["userEvents"]["message"],
         "wire_message": {
             "fills": [
                 {
@@ -1230,30 +846,8 @@ CASES: list[dict[str, Any]] = [
         "parse": "_m_user_fills",
         "args": ["0x31ca8395cf837de08b24da3f660e77761dfb974b"],
         "kwargs": {},
-        "subscription": {"type": "userFills", "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b"},
-        "message": {
-            "isSnapshot": True,
-            "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b",
-            "fills": [
-                {
-                    "coin": "OP",
-                    "px": "0.28643",
-                    "sz": "52.6",
-                    "side": "B",
-                    "time": 1769678452038,
-                    "startPosition": "0.0",
-                    "dir": "Open Long",
-                    "closedPnl": "0.0",
-                    "hash": "0x0000000000000000000000000000000000000000000000000000000000000000",
-                    "oid": 305485362646,
-                    "crossed": True,
-                    "fee": "0.006779",
-                    "tid": 868987806894146,
-                    "feeToken": "USDC",
-                    "twapId": 1546850,
-                }
-            ],
-        },
+        "subscription": SAMPLES["userFills"]["subscription"],
+        "message": SAMPLES["userFills"]["message"],
         "wire_message": {
             "isSnapshot": True,
             "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b",
@@ -1293,29 +887,8 @@ CASES: list[dict[str, Any]] = [
         "parse": "_m_user_fundings",
         "args": ["0x31ca8395cf837de08b24da3f660e77761dfb974b"],
         "kwargs": {},
-        "subscription": {"type": "userFundings", "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b"},
-        "message": {
-            "isSnapshot": True,
-            "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b",
-            "fundings": [
-                {
-                    "time": 1681948800000,
-                    "coin": "APE",
-                    "usdc": "0.145796",
-                    "szi": "40.13333333",
-                    "fundingRate": "-0.00029319",
-                    "nSamples": 3,
-                },
-                {
-                    "time": 1681948800000,
-                    "coin": "ARB",
-                    "usdc": "2.694388",
-                    "szi": "-6091.03333333",
-                    "fundingRate": "0.0001",
-                    "nSamples": 3,
-                },
-            ],
-        },
+        "subscription": SAMPLES["userFundings"]["subscription"],
+        "message": SAMPLES["userFundings"]["message"],
         "wire_message": {
             "isSnapshot": True,
             "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b",
@@ -1354,35 +927,8 @@ CASES: list[dict[str, Any]] = [
         "parse": "_m_user_historical_orders",
         "args": ["0x31ca8395cf837de08b24da3f660e77761dfb974b"],
         "kwargs": {},
-        "subscription": {"type": "userHistoricalOrders", "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b"},
-        "message": {
-            "isSnapshot": True,
-            "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b",
-            "orderHistory": [
-                {
-                    "order": {
-                        "coin": "TON",
-                        "side": "B",
-                        "limitPx": "3.2502",
-                        "sz": "81.7",
-                        "oid": 141682155424,
-                        "timestamp": 1755863118217,
-                        "triggerCondition": "N/A",
-                        "isTrigger": False,
-                        "triggerPx": "0.0",
-                        "children": [],
-                        "isPositionTpsl": False,
-                        "reduceOnly": False,
-                        "orderType": "Limit",
-                        "origSz": "81.7",
-                        "tif": "Ioc",
-                        "cloid": None,
-                    },
-                    "status": "iocCancelRejected",
-                    "statusTimestamp": 1755863118217,
-                }
-            ],
-        },
+        "subscription": SAMPLES["userHistoricalOrders"]["subscription"],
+        "message": SAMPLES["userHistoricalOrders"]["message"],
         "wire_message": {
             "isSnapshot": True,
             "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b",
@@ -1427,23 +973,8 @@ CASES: list[dict[str, Any]] = [
         "parse": "_m_user_non_funding_ledger_updates",
         "args": ["0x31ca8395cf837de08b24da3f660e77761dfb974b"],
         "kwargs": {},
-        "subscription": {"type": "userNonFundingLedgerUpdates", "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b"},
-        "message": {
-            "isSnapshot": True,
-            "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b",
-            "nonFundingLedgerUpdates": [
-                {
-                    "time": 1731999196516,
-                    "hash": "0x09ddd9f712b5df0945af34b055bbb3329c88ca001aff41bbfd4341d80bc760ce",
-                    "delta": {"type": "deposit", "usdc": "2703997.4500000002"},
-                },
-                {
-                    "time": 1732834706761,
-                    "hash": "0x1ddfe341d6a65a05392a0417f410fd014100a311417ccf11da13fcddea1429c9",
-                    "delta": {"type": "accountClassTransfer", "usdc": "12.0", "toPerp": False},
-                },
-            ],
-        },
+        "subscription": SAMPLES["userNonFundingLedgerUpdates"]["subscription"],
+        "message": SAMPLES["userNonFundingLedgerUpdates"]["message"],
         "wire_message": {
             "isSnapshot": True,
             "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b",
@@ -1476,47 +1007,8 @@ CASES: list[dict[str, Any]] = [
         "parse": "_m_user_twap_history",
         "args": ["0x31ca8395cf837de08b24da3f660e77761dfb974b"],
         "kwargs": {},
-        "subscription": {"type": "userTwapHistory", "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b"},
-        "message": {
-            "isSnapshot": True,
-            "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b",
-            "history": [
-                {
-                    "time": 1769678450,
-                    "state": {
-                        "coin": "OP",
-                        "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b",
-                        "side": "B",
-                        "sz": "578.8",
-                        "executedSz": "0.0",
-                        "executedNtl": "0.0",
-                        "minutes": 5,
-                        "reduceOnly": False,
-                        "randomize": False,
-                        "timestamp": 1769678450231,
-                    },
-                    "status": {"status": "activated"},
-                    "twapId": 1546850,
-                },
-                {
-                    "time": 1769678522,
-                    "state": {
-                        "coin": "OP",
-                        "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b",
-                        "side": "B",
-                        "sz": "578.8",
-                        "executedSz": "157.8",
-                        "executedNtl": "45.205492",
-                        "minutes": 5,
-                        "reduceOnly": False,
-                        "randomize": False,
-                        "timestamp": 1769678450231,
-                    },
-                    "status": {"status": "terminated"},
-                    "twapId": 1546850,
-                },
-            ],
-        },
+        "subscription": SAMPLES["userTwapHistory"]["subscription"],
+        "message": SAMPLES["userTwapHistory"]["message"],
         "wire_message": {
             "isSnapshot": True,
             "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b",
@@ -1573,53 +1065,8 @@ CASES: list[dict[str, Any]] = [
         "parse": "_m_user_twap_slice_fills",
         "args": ["0x31ca8395cf837de08b24da3f660e77761dfb974b"],
         "kwargs": {},
-        "subscription": {"type": "userTwapSliceFills", "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b"},
-        "message": {
-            "isSnapshot": True,
-            "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b",
-            "twapSliceFills": [
-                {
-                    "fill": {
-                        "coin": "OP",
-                        "px": "0.28643",
-                        "sz": "52.6",
-                        "side": "B",
-                        "time": 1769678452038,
-                        "startPosition": "0.0",
-                        "dir": "Open Long",
-                        "closedPnl": "0.0",
-                        "hash": "0x0000000000000000000000000000000000000000000000000000000000000000",
-                        "oid": 305485362646,
-                        "crossed": True,
-                        "fee": "0.006779",
-                        "tid": 868987806894146,
-                        "feeToken": "USDC",
-                        "twapId": None,
-                    },
-                    "twapId": 1546850,
-                },
-                {
-                    "fill": {
-                        "coin": "OP",
-                        "px": "0.28647",
-                        "sz": "52.6",
-                        "side": "B",
-                        "time": 1769678482064,
-                        "startPosition": "52.6",
-                        "dir": "Open Long",
-                        "closedPnl": "0.0",
-                        "hash": "0x0000000000000000000000000000000000000000000000000000000000000000",
-                        "oid": 305485601317,
-                        "crossed": True,
-                        "fee": "0.00678",
-                        "tid": 315525355385068,
-                        "feeToken": "USDC",
-                        "twapId": None,
-                    },
-                    "twapId": 1546850,
-                },
-            ],
-        },
+        "subscription": SAMPLES["userTwapSliceFills"]["subscription"],
+        "message": SAMPLES["userTwapSliceFills"]["message"],
         "wire_message": {
             "isSnapshot": True,
             "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b",
@@ -1682,92 +1129,8 @@ CASES: list[dict[str, Any]] = [
         "parse": "_m_web_data2",
         "args": ["0x8c967e73e6b15087c42a10d344cff4c96d877f1d"],
         "kwargs": {},
-        "subscription": {"type": "webData2", "user": "0x8c967e73e6b15087c42a10d344cff4c96d877f1d"},
-        "message": {
-            "clearinghouseState": {
-                "marginSummary": {
-                    "accountValue": "29.78001",
-                    "totalNtlPos": "0.0",
-                    "totalRawUsd": "29.78001",
-                    "totalMarginUsed": "0.0",
-                },
-                "crossMarginSummary": {
-                    "accountValue": "29.78001",
-                    "totalNtlPos": "0.0",
-                    "totalRawUsd": "29.78001",
-                    "totalMarginUsed": "0.0",
-                },
-                "crossMaintenanceMarginUsed": "0.0",
-                "withdrawable": "29.78001",
-                "assetPositions": [],
-                "time": 1733968369395,
-            },
-            "leadingVaults": [],
-            "totalVaultEquity": "0.0",
-            "openOrders": [
-                {
-                    "coin": "HYPE",
-                    "side": "B",
-                    "limitPx": "21.0",
-                    "sz": "1.0",
-                    "oid": 57846321021,
-                    "timestamp": 1737446504435,
-                    "triggerCondition": "N/A",
-                    "isTrigger": False,
-                    "triggerPx": "0.0",
-                    "children": [],
-                    "isPositionTpsl": False,
-                    "reduceOnly": False,
-                    "orderType": "Limit",
-                    "origSz": "1.0",
-                    "tif": "Gtc",
-                    "cloid": None,
-                }
-            ],
-            "agentAddress": None,
-            "agentValidUntil": None,
-            "cumLedger": "29.78001",
-            "meta": {
-                "universe": [{"name": "BTC", "szDecimals": 5, "maxLeverage": 40, "marginTableId": 56}],
-                "marginTables": [
-                    [56, {"description": "tiered 40x", "marginTiers": [{"lowerBound": "0.0", "maxLeverage": 40}]}]
-                ],
-                "collateralToken": 0,
-            },
-            "assetCtxs": [
-                {
-                    "prevDayPx": "101822.0",
-                    "dayNtlVlm": "2875561734.59",
-                    "markPx": "101250.0",
-                    "midPx": "101249.5",
-                    "funding": "0.0000125",
-                    "openInterest": "27481.52",
-                    "premium": "0.00003",
-                    "oraclePx": "101247.0",
-                    "impactPxs": ["101249.0", "101251.0"],
-                    "dayBaseVlm": "28317.1",
-                }
-            ],
-            "serverTime": 1733968369395,
-            "isVault": False,
-            "user": "0x8c967e73e6b15087c42a10d344cff4c96d877f1d",
-            "twapStates": [],
-            "spotState": {
-                "balances": [{"coin": "USDC", "token": 0, "total": "0.22", "hold": "0.0", "entryNtl": "0.0"}]
-            },
-            "spotAssetCtxs": [
-                {
-                    "prevDayPx": "0.10846",
-                    "dayNtlVlm": "797651.2386399999",
-                    "markPx": "0.11317",
-                    "midPx": "0.11311",
-                    "circulatingSupply": "595985201.4616700411",
-                    "coin": "PURR/USDC",
-                    "totalSupply": "595985207.9844499826",
-                    "dayBaseVlm": "7292055.0",
-                }
-            ],
-        },
+        "subscription": SAMPLES["webData2"]["subscription"],
+        "message": SAMPLES["webData2"]["message"],
         "wire_message": {
             "clearinghouseState": {
                 "marginSummary": {
@@ -1869,22 +1232,8 @@ CASES: list[dict[str, Any]] = [
         "parse": "_m_web_data3",
         "args": ["0x31ca8395cf837de08b24da3f660e77761dfb974b"],
         "kwargs": {},
-        "subscription": {"type": "webData3", "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b"},
-        "message": {
-            "userState": {
-                "agentAddress": "0x5ac99df645f3414876c816caa18b2d234024b487",
-                "agentValidUntil": 1780000000000,
-                "cumLedger": "29.78001",
-                "serverTime": 1764843090519,
-                "isVault": False,
-                "user": "0x31ca8395cf837de08b24da3f660e77761dfb974b",
-                "dexAbstractionEnabled": False,
-            },
-            "perpDexStates": [
-                {"totalVaultEquity": "0.0", "perpsAtOpenInterestCap": ["BADGER"], "leadingVaults": []},
-                {"totalVaultEquity": "0.0"},
-            ],
-        },
+        "subscription": SAMPLES["webData3"]["subscription"],
+        "message": SAMPLES["webData3"]["message"],
         "wire_message": {
             "userState": {
                 "agentAddress": "0x5ac99df645f3414876c816caa18b2d234024b487",
