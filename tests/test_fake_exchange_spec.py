@@ -9,9 +9,11 @@ trades backfill — or, for event feeds, delivers what is published.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +21,7 @@ import pytest
 import websockets
 
 from hyperliquid_client.client import Client, ClientConfig
+from hyperliquid_client.codegen.loader import SpecError, load_spec
 from hyperliquid_client.generated import streams as generated_streams
 from hyperliquid_client.generated.registry import CHANNELS, ENDPOINTS
 from hyperliquid_client.generated.samples import CHANNELS as CHANNEL_SAMPLES
@@ -32,6 +35,7 @@ from hyperliquid_client.testing import FakeExchange
 from hyperliquid_client.testing.handlers import InfoService
 from hyperliquid_client.testing.samples import sample_message
 
+ROOT = Path(__file__).resolve().parents[1]
 KEY = "0x" + "4c" * 32
 INFO = sorted((e for e in ENDPOINTS.values() if e.context == "info"), key=lambda e: e.wire)
 CLIENT_CHANNELS = sorted((c for c in CHANNELS.values() if not c.explorer), key=lambda c: c.wire)
@@ -153,3 +157,21 @@ async def test_explorer_feeds_are_bare_arrays(channel: ChannelSpec) -> None:
         frame = json.loads(await ws.recv())
         assert frame == sample and isinstance(frame, list)
         parse_with(decode, frame)
+
+
+def test_initial_goes_with_snapshot_in_the_spec(tmp_path: Path) -> None:
+    root = ROOT / "spec"
+    work = tmp_path / "spec"
+    shutil.copytree(root, work)
+    trades = work / "channels/trades.yaml"
+    trades.write_text(trades.read_text(encoding="utf-8").replace("initial: backfill", "initial: snapshot"))
+    fills = work / "channels/userFills.yaml"
+    fills.write_text(fills.read_text(encoding="utf-8").replace("snapshot: true", "snapshot: true\ninitial: state"))
+    with pytest.raises(SpecError) as info:
+        load_spec(work)
+    problems = {(Path(i.file).name, i.path) for i in info.value.issues}
+    assert problems == {("trades.yaml", "initial"), ("userFills.yaml", "initial")}
+    assert load_spec(root).channels  # the shipped spec is consistent
+    assert {c.wire for c in CHANNELS.values() if c.initial == "snapshot"} == {
+        c.wire for c in CHANNELS.values() if c.snapshot
+    }
