@@ -8,6 +8,7 @@ import io
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -424,7 +425,7 @@ EDITS: list[tuple[str, list[Op], set[tuple[str, str, str, str]]]] = [
     (
         "channel snapshot flag",
         [sub(CH, "route:", "snapshot: true\nroute:")],
-        {(BREAKING, "changed", "channel.trades", "snapshot")},
+        {(BREAKING, "changed", "channel.trades", "snapshot"), (BREAKING, "changed", "channel.trades", "initial")},
     ),
     (
         "channel route",
@@ -733,7 +734,7 @@ def test_module_entry_point(base_dir: Path, tmp_path: Path) -> None:
     new_dir = edited(base_dir, tmp_path, [sub(L2, "weight: 2", "weight: 3")])
     proc = subprocess.run(
         [
-            shutil.which("python") or "python",
+            sys.executable,
             "-m",
             "hyperliquid_client",
             "spec",

@@ -593,6 +593,9 @@ _LABELS = {
     "batch_param": "batch parameter",
     "weight_per_item": "weight per item",
     "user_param": "user parameter",
+    "sample": "sample value",
+    "sample_response": "sample answer",
+    "sample_message": "sample message",
 }
 
 
