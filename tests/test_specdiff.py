@@ -780,3 +780,46 @@ def test_every_path_of_the_real_spec_meets_a_rule() -> None:
     assert len(raws) > 5000
     unclassified = {(r.kind, "/".join(r.path)) for r in raws if specdiff._rule_for(r) is fallback}
     assert not unclassified, sorted(unclassified)[:20]
+
+
+def test_roles_of_types_follow_their_use(base_spec: Any) -> None:
+    roles = specdiff._roles(specdiff.spec_tree(base_spec))
+    assert roles == {name: {"output"} for name in ("Book", "Level", "Trade", "Delta", "Deposit", "Withdraw")}
+
+
+@pytest.mark.parametrize(
+    ("role", "ops", "severity"),
+    [
+        ("signed", [sub(TYPES, "      n: int\n", "      n: int\n      m: int\n")], SIGNING),
+        (
+            "signed",
+            [
+                sub(
+                    TYPES,
+                    "      px: {type: decimal, doc: Price.}\n      sz: decimal\n",
+                    "      sz: decimal\n      px: {type: decimal, doc: Price.}\n",
+                )
+            ],
+            SIGNING,
+        ),
+        ("signed", [sub(TYPES, "Price.", "The price.")], INFO),
+        ("input", [sub(TYPES, "      n: int\n", "      n: int\n      m: int\n")], BREAKING),
+        ("input", [sub(TYPES, "      n: int\n", "      n: int\n      m: {type: int, optional: true}\n")], NON_BREAKING),
+        ("input", [sub(TYPES, "      n: int\n", "      n: {type: int, optional: true}\n")], NON_BREAKING),
+        ("input", [sub(TYPES, "      n: int\n", "      n: decimal\n")], NON_BREAKING),
+        ("output", [sub(TYPES, "      n: int\n", "      n: int\n      m: int\n")], NON_BREAKING),
+    ],
+)
+def test_a_type_is_judged_by_the_role_it_plays(
+    role: str,
+    ops: list[Op],
+    severity: str,
+    base_dir: Path,
+    base_spec: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Today's exchange parameters cannot name a type yet: give `Level` the role directly
+    monkeypatch.setattr(specdiff, "_roles", lambda tree: {"Level": {role}})
+    (change,) = diff_specs(base_spec, load_spec(edited(base_dir, tmp_path, ops)))
+    assert change.subject == "type.Level" and change.severity == severity

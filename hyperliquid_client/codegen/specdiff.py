@@ -122,14 +122,18 @@ def _node(value: Any) -> Any:
 
 
 def spec_tree(spec: Spec) -> _Record:
-    """The whole spec as a tree: ``{context: {wire: endpoint}, "channel": ..., "type": ...}``."""
+    """The whole spec as a tree: ``{context: {wire: endpoint}, "channel": ..., "type": ...}``.
+
+    Endpoints are grouped by context; every other collection of the model is a top-level entry named
+    after it (``channels`` → ``channel``, ``types`` → ``type``, a future ``requests`` → ``request``).
+    """
     tree = _Record((ctx, _Keyed()) for ctx in _CONTEXT_ORDER)
     for e in spec.endpoints:
         tree[e.context][e.wire] = _node(e)
-    for c in spec.channels:
-        tree["channel"][c.wire] = _node(c)
-    for t in spec.types:
-        tree["type"][t.name] = _node(t)
+    for f in attrs.fields(type(spec)):
+        if f.name != "endpoints":
+            items = getattr(spec, f.name)
+            tree[f.name.removesuffix("s")] = _Keyed((_identity(x), _node(x)) for x in items)
     return tree
 
 
@@ -160,7 +164,8 @@ class Change:
 
     def sort_key(self) -> tuple[Any, ...]:
         """Severity, then subject, then path: the stable order of every output."""
-        return (_RANK[self.severity], _CONTEXT_ORDER.index(self.path[0]), self.path[1:], self.kind, _text(self.new))
+        top = _CONTEXT_ORDER.index(self.path[0]) if self.path[0] in _CONTEXT_ORDER else len(_CONTEXT_ORDER)
+        return (_RANK[self.severity], top, self.path, self.kind, _text(self.new))
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form (``hint`` only when there is one)."""
@@ -272,11 +277,8 @@ class _Context:
         self.old, self.new = old, new
         self.roles = _merge_roles(_roles(old), _roles(new))
 
-    def side(self, raw: _Raw) -> _Record:
-        """The tree that holds the changed item (the new one, unless it was removed)."""
-        return self.old if raw.kind == "removed" else self.new
-
     def lookup(self, tree: _Record, path: Sequence[str]) -> Any:
+        """The node at ``path`` in ``tree`` (``None`` when there is none)."""
         node: Any = tree
         for part in path:
             if not isinstance(node, dict) or part not in node:
@@ -317,7 +319,7 @@ def _roles(tree: _Record) -> dict[str, set[str]]:
             for name in refs(node):
                 direct.setdefault(name, set()).add(role)
 
-    for ctx in _CONTEXT_ORDER[:-1]:
+    for ctx in (*_CONTEXT_ORDER[:-1], *(k for k in tree if k not in _CONTEXT_ORDER)):
         for item in tree[ctx].values():
             for attr, child in item.items():
                 if attr in ("response", "message"):
