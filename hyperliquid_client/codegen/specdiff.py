@@ -518,7 +518,7 @@ RULES: tuple[Rule, ...] = (
     Rule("**/name", BREAKING, why="callers use the Python name"),
     Rule("**/wire|key", BREAKING),
     # policies
-    Rule(f"{_ENDPOINTS}/*/weight|weight_per_item|timeout|retry|cache_ttl|storage", INFO),
+    Rule(f"{_ENDPOINTS}/*/weight|weight_per_item|timeout|retry|cache_ttl|storage|max_response_bytes", INFO),
     Rule("channel/*/channels|route|market_data|recovery|items_key|dedup|time_key|explorer|user_param", INFO),
     Rule("channel/*/route/*", INFO),
     Rule("channel/*/snapshot|initial", BREAKING, why="changes the messages subscribers receive"),
@@ -594,6 +594,7 @@ _LABELS = {
     "time_key": "time key",
     "batch_param": "batch parameter",
     "weight_per_item": "weight per item",
+    "max_response_bytes": "largest answer accepted (bytes)",
     "user_param": "user parameter",
     "sample": "sample value",
     "sample_response": "sample answer",
