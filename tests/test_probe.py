@@ -236,7 +236,7 @@ def test_cli_prints_the_report_and_exits_1_on_drift(capsys: pytest.CaptureFixtur
         assert "[1/1] info.allMids: ok" in capsys.readouterr().err  # progress on stderr
         fx.set_info("allMids", {"BTC": True})
         out = io.StringIO()
-        code = cli_main(["--url", fx.http_url, "spec", "probe", "--only", "allMids", "--format", "json"], out=out)
+        code = cli_main(["spec", "probe", "--url", fx.http_url, "--only", "allMids", "--format", "json"], out=out)
         assert code == 1
         doc = json.loads(out.getvalue())
         assert doc["outcomes"][0]["drift"][0]["kind"] == "type"
