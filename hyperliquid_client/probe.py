@@ -15,18 +15,17 @@ type.  The report lists each drift with the endpoint or channel and the JSON pat
 writes every answer in the repository's fixture format (``tests/data/fixtures/README.md``) so it can
 become a test.
 
-The probe keeps under the IP weight budget (1,200 per minute) by pacing itself with the weights of the
-spec (plus the per-item surcharge of the answers it got), prints its progress on stderr, and stops
-cleanly on Ctrl-C (the report then covers what was probed).  Exit status: 0 when everything matches
+The client keeps the IP weight budget (1,200 per minute: the spec's weights plus the per-item surcharge
+of each answer); when a call would have to wait for budget past its timeout, the probe waits and asks
+again.  It prints its progress on stderr and stops cleanly on Ctrl-C (the report then covers what was
+probed).  Exit status: 0 when everything matches
 the spec, 1 when something drifted or failed, 130 when interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
-import collections
 import json
-import math
 import re
 import sys
 import threading
@@ -43,7 +42,13 @@ from hyperliquid_client.generated.registry import CHANNELS, ENDPOINTS
 from hyperliquid_client.generated.samples import CHANNELS as CHANNEL_SAMPLES
 from hyperliquid_client.generated.samples import ENDPOINTS as ENDPOINT_SAMPLES
 from hyperliquid_client.generated.streams import Streams
-from hyperliquid_client.runtime.errors import HyperliquidError, InvalidInputError, InvalidResponseError
+from hyperliquid_client.runtime.errors import (
+    ConfigError,
+    HyperliquidError,
+    InvalidInputError,
+    InvalidResponseError,
+    RateLimitedError,
+)
 from hyperliquid_client.runtime.registry import ChannelSpec, EndpointSpec
 from hyperliquid_client.runtime.struct import Unknown, parse_with
 from hyperliquid_client.runtime.ws import Message
@@ -51,7 +56,6 @@ from hyperliquid_client.runtime.ws import Message
 __all__ = [
     "Drift",
     "Outcome",
-    "Pacer",
     "ProbeReport",
     "add_arguments",
     "probe",
@@ -61,8 +65,7 @@ __all__ = [
 
 T = TypeVar("T")
 
-#: The IP budget of the REST API (weight per minute); the probe keeps under it.
-WEIGHT_PER_MINUTE = 1200
+_MAX_WAITS = 10  # waits for the weight budget before one call gives up
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _FIRST = ("meta", "spotMeta")  # asked first: their answers tell which coins the server lists
 
@@ -202,52 +205,21 @@ def structure(parse: Callable[[Any], T], raw: Any, target: str) -> tuple[T | Non
 
 
 # ------------------------------------------------------------------------------------------------ pacing
-class Pacer:
-    """Keeps the weight spent in any 60 s window under ``per_minute`` (sleeping when it would not)."""
+def _paced(call: Callable[[], T], say: Callable[[str], None], sleep: Callable[[float], None] = time.sleep) -> T:
+    """``call()``; when the weight budget holds it back past its timeout, wait for the budget and call again.
 
-    def __init__(
-        self,
-        per_minute: int = WEIGHT_PER_MINUTE,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        if not isinstance(per_minute, int) or per_minute < 1:
-            raise InvalidInputError("per_minute", "a positive weight per minute", per_minute)
-        self.per_minute = per_minute
-        self._clock, self._sleep = clock, sleep
-        self._spent: collections.deque[tuple[float, int]] = collections.deque()
-
-    def used(self) -> int:
-        """Weight spent in the last 60 s."""
-        now = self._clock()
-        while self._spent and self._spent[0][0] <= now - 60:
-            self._spent.popleft()
-        return sum(w for _, w in self._spent)
-
-    def wait(self, weight: int) -> float:
-        """Sleep until ``weight`` fits in the window, then spend it; returns the seconds slept."""
-        weight = min(weight, self.per_minute)
-        slept = 0.0
-        while self.used() + weight > self.per_minute:
-            pause = self._spent[0][0] + 60 - self._clock()
-            self._sleep(max(pause, 0.01))
-            slept += max(pause, 0.01)
-        self.spend(weight)
-        return slept
-
-    def spend(self, weight: int) -> None:
-        """Record ``weight`` spent now (e.g. the per-item surcharge learnt from an answer)."""
-        if weight > 0:
-            self._spent.append((self._clock(), weight))
-
-
-def _surcharge(endpoint: EndpointSpec, raw: Any) -> int:
-    """The per-item surcharge of an answer (``+1 per 20 items`` style ``weight_per_item``), rounded up."""
-    match = re.search(r"per (\d+) items", endpoint.weight_per_item or "")
-    if match is None or not isinstance(raw, list):
-        return 0
-    return math.ceil(len(raw) / int(match.group(1)))
+    The client keeps the budget (the spec's weights, the per-item surcharges of the answers, one backoff
+    after a 429): a call it cannot send in time raises ``RateLimitedError`` saying when budget returns.
+    """
+    for attempt in range(_MAX_WAITS + 1):
+        try:
+            return call()
+        except RateLimitedError as exc:
+            if exc.retry_after is None or attempt == _MAX_WAITS:
+                raise
+            say(f"waiting {exc.retry_after:.1f} s for the weight budget")
+            sleep(exc.retry_after)
+    raise AssertionError("unreachable")
 
 
 # ------------------------------------------------------------------------------------------------ samples
@@ -313,13 +285,19 @@ class _Capture:
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the previous call."""
         self.body: dict[str, Any] | None = None
         self.raw: Any = None
+        self.answered = False
         self.drift: list[Drift] = []
 
     def call(self, endpoint: EndpointSpec, body: dict[str, Any], parse: Callable[[Any], T], timeout: float | None) -> T:
-        self.body, self.raw, self.drift = body, None, []
+        self.body = body
         self.raw = self.inner.raw(endpoint, body, timeout)
+        self.answered = True
         value, self.drift = structure(parse, self.raw, endpoint.qualified_name)
         return value  # type: ignore[return-value]
 
@@ -411,7 +389,7 @@ def probe(
     user: str | None = None,
     seconds: float = 5.0,
     record: str | Path | None = None,
-    pacer: Pacer | None = None,
+    timeout: float | None = None,
     progress: Progress | None = None,
     only: Sequence[str] = (),
 ) -> ProbeReport:
@@ -428,7 +406,6 @@ def probe(
     server = client.network.http_url
     report = ProbeReport(server, seconds=seconds)
     recorder = _Recorder(Path(record) if record is not None else None, server)
-    pacer = pacer or Pacer()
     say = progress or (lambda text: None)
     wanted = set(only)
 
@@ -439,7 +416,7 @@ def probe(
     channels = [c for c in CHANNELS.values() if selected(c)]
     coins = _Coins()
     try:
-        _probe_info(client, infos, report, recorder, pacer, say, user=user, coins=coins)
+        _probe_info(client, infos, report, recorder, say, user=user, coins=coins, timeout=timeout)
         _probe_channels(client, channels, report, recorder, say, user=user, coins=coins, seconds=seconds)
     except KeyboardInterrupt:
         report.interrupted = True
@@ -452,25 +429,24 @@ def _probe_info(
     endpoints: list[EndpointSpec],
     report: ProbeReport,
     recorder: _Recorder,
-    pacer: Pacer,
     say: Progress,
     *,
     user: str | None,
     coins: _Coins,
+    timeout: float | None,
 ) -> None:
     capture = _Capture(client.caller)
     api = InfoAPI(capture)
     for i, endpoint in enumerate(endpoints, 1):
         outcome = Outcome(endpoint.qualified_name)
         report.outcomes.append(outcome)
-        slept = pacer.wait(endpoint.weight)
         kwargs = sample_kwargs(endpoint, user=user, coins=coins)
+        capture.reset()
         try:
-            getattr(api, endpoint.name)(**kwargs)
+            _paced(lambda: getattr(api, endpoint.name)(**kwargs, timeout=timeout), say)  # noqa: B023 - called now
         except HyperliquidError as exc:
             outcome.status, outcome.note = "failed", f"{type(exc).__name__}: {exc}"
-        if capture.raw is not None or outcome.status == "pending":
-            pacer.spend(_surcharge(endpoint, capture.raw))
+        if capture.answered:
             coins.learn(endpoint.wire, capture.raw)
             recorder.write(
                 endpoint.wire,
@@ -484,8 +460,7 @@ def _probe_info(
             outcome.status = "drift"
         elif outcome.status == "pending":
             outcome.status = "ok"
-        waited = f" (paced {slept:.1f} s)" if slept >= 0.5 else ""
-        say(f"[{i}/{len(endpoints)}] {endpoint.qualified_name}: {outcome.status}{waited}")
+        say(f"[{i}/{len(endpoints)}] {endpoint.qualified_name}: {outcome.status}")
 
 
 def _probe_channels(
@@ -587,9 +562,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--weight-per-minute",
         type=int,
-        default=WEIGHT_PER_MINUTE,
-        help=f"request weight budget to keep under (default {WEIGHT_PER_MINUTE})",
+        default=1200,
+        help="the IP weight budget the client keeps (default 1200, the exchange's limit)",
     )
+    parser.add_argument("--timeout", type=float, help="seconds per request (default: each endpoint's)")
     parser.add_argument("--only", action="append", default=[], help="probe only this endpoint or channel (repeatable)")
     parser.add_argument("--format", choices=["text", "json"], default="text", help="report format (default text)")
 
@@ -597,37 +573,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, out: TextIO) -> int:
     """Run ``spec probe``; returns 0 (matches the spec), 1 (drift or failures), 2 (bad arguments), 130 (Ctrl-C)."""
     from hyperliquid_client.client import Client, ClientConfig
-
-    try:
-        pacer = Pacer(args.weight_per_minute)
-    except InvalidInputError as exc:
-        sys.stderr.write(f"hyperliquid spec probe: {exc}\n")
-        return 2
+    from hyperliquid_client.runtime.ratelimit import RateLimitConfig
 
     def progress(text: str) -> None:
         sys.stderr.write(f"{text}\n")
         sys.stderr.flush()
 
-    network = getattr(args, "network", None)
-    with Client(
-        network,
-        http_url=getattr(args, "url", None),
-        ws_url=getattr(args, "ws_url", None),
-        config=ClientConfig(warm=False),
-    ) as client:
-        try:
+    try:
+        config = ClientConfig(warm=False, rate=RateLimitConfig(budget=args.weight_per_minute))
+        with Client(
+            getattr(args, "network", None),
+            http_url=getattr(args, "url", None),
+            ws_url=getattr(args, "ws_url", None),
+            config=config,
+        ) as client:
             report = probe(
                 client,
                 user=args.user,
                 seconds=args.seconds,
                 record=args.record,
-                pacer=pacer,
+                timeout=args.timeout,
                 progress=progress,
                 only=args.only,
             )
-        except InvalidInputError as exc:
-            sys.stderr.write(f"hyperliquid spec probe: {exc}\n")
-            return 2
+    except (InvalidInputError, ConfigError) as exc:
+        sys.stderr.write(f"hyperliquid spec probe: {exc}\n")
+        return 2
     if args.format == "json" or getattr(args, "json", False):
         out.write(json.dumps(report.to_json(), indent=2) + "\n")
     else:

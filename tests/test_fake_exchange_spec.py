@@ -27,6 +27,7 @@ from hyperliquid_client.generated.registry import CHANNELS, ENDPOINTS
 from hyperliquid_client.generated.samples import CHANNELS as CHANNEL_SAMPLES
 from hyperliquid_client.generated.samples import ENDPOINTS as ENDPOINT_SAMPLES
 from hyperliquid_client.probe import sample_kwargs
+from hyperliquid_client.runtime.ratelimit import RateLimitConfig
 from hyperliquid_client.runtime.registry import ChannelSpec, EndpointSpec
 from hyperliquid_client.runtime.signing import Wallet
 from hyperliquid_client.runtime.struct import parse_with, to_wire
@@ -47,9 +48,13 @@ def seeded_coin(coin: str) -> str:
     return "PURR/USDC" if coin.startswith("@") or "/" in coin else "BTC"
 
 
+#: Every info type and channel in a few seconds: no weight limit on either side (not what is tested here).
+UNLIMITED = ClientConfig(warm=False, rate=RateLimitConfig(budget=10**6))
+
+
 @pytest.fixture(scope="module")
 def fx() -> Iterator[FakeExchange]:
-    with FakeExchange() as fake:
+    with FakeExchange(weight_limit=None) as fake:
         yield fake
 
 
@@ -57,7 +62,7 @@ def fx() -> Iterator[FakeExchange]:
 def client(fx: FakeExchange) -> Iterator[Client]:
     wallet = Wallet.from_key(KEY)
     fx.fund(wallet.address, 100_000)
-    with Client(http_url=fx.http_url, wallet=KEY, config=ClientConfig(warm=False)) as c:
+    with Client(http_url=fx.http_url, wallet=KEY, config=UNLIMITED) as c:
         # one trade, so that the `trades` backfill and `recentTrades` have something to say
         result = c.exchange.order("BTC", True, "0.001", "98000", tif="Ioc")
         assert result.ok

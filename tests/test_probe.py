@@ -18,12 +18,18 @@ from hyperliquid_client.cli import main as cli_main
 from hyperliquid_client.client import Client, ClientConfig
 from hyperliquid_client.generated.registry import CHANNELS, ENDPOINTS
 from hyperliquid_client.generated.samples import ENDPOINTS as SAMPLES
-from hyperliquid_client.probe import Pacer, ProbeReport, probe
+from hyperliquid_client.probe import ProbeReport, probe
 from hyperliquid_client.runtime.errors import InvalidInputError
+from hyperliquid_client.runtime.ratelimit import RateLimitConfig
 from hyperliquid_client.testing import FakeExchange, iter_fixtures
 
 USER = "0x" + "ab" * 20
-FAST = 10**9  # a weight budget the tests never reach (pacing has its own test)
+#: No weight limit on either side (pacing has its own test)
+UNLIMITED = ClientConfig(warm=False, rate=RateLimitConfig(budget=10**6))
+
+
+def fake(**options: Any) -> FakeExchange:
+    return FakeExchange(weight_limit=None, **options)
 
 
 def sample(wire: str) -> Any:
@@ -49,20 +55,20 @@ def inject_drift(fx: FakeExchange) -> None:
 
 
 def run_probe(fx: FakeExchange, **kw: Any) -> ProbeReport:
-    with Client(http_url=fx.http_url, config=ClientConfig(warm=False)) as client:
-        return probe(client, pacer=Pacer(FAST), seconds=kw.pop("seconds", 1.0), **kw)
+    with Client(http_url=fx.http_url, config=UNLIMITED) as client:
+        return probe(client, seconds=kw.pop("seconds", 1.0), **kw)
 
 
 @pytest.fixture(scope="module")
 def clean() -> Iterator[tuple[FakeExchange, ProbeReport, Path]]:
-    with FakeExchange() as fx:
+    with fake() as fx:
         yield fx, run_probe(fx), Path()
 
 
 @pytest.fixture(scope="module")
 def drifted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FakeExchange, ProbeReport, Path]]:
     folder = tmp_path_factory.mktemp("recorded")
-    with FakeExchange() as fx:
+    with fake() as fx:
         inject_drift(fx)
         yield fx, run_probe(fx, record=folder, user=USER), folder
 
@@ -132,7 +138,7 @@ def test_recorded_answers_become_fixtures_a_fake_serves(drifted: tuple[FakeExcha
     assert book.transport == "ws" and book.response[0]["channel"] == "subscriptionResponse"
     assert book.response[1]["data"]["depth"] == 20
     # the recording is a test: a fake serving it answers exactly the same, and the probe sees the same drift
-    with FakeExchange(seed=False) as replay:
+    with fake(seed=False) as replay:
         replay.load_fixtures(folder)
         again = run_probe(replay, only=["meta", "exchangeStatus", "l2Book"], user=USER)
     assert {(o.target, d.kind, d.path) for o in again.outcomes for d in o.drift} >= {
@@ -142,36 +148,18 @@ def test_recorded_answers_become_fixtures_a_fake_serves(drifted: tuple[FakeExcha
     }
 
 
-def test_pacing_keeps_every_minute_under_the_budget() -> None:
-    now = [0.0]
-    spent: list[tuple[float, int]] = []
-
-    def sleep(seconds: float) -> None:
-        now[0] += seconds
-
-    pacer = Pacer(100, clock=lambda: now[0], sleep=sleep)
-    original = pacer.spend
-
-    def spend(weight: int) -> None:
-        spent.append((now[0], weight))
-        original(weight)
-
-    pacer.spend = spend  # type: ignore[method-assign]
-    with FakeExchange() as fx, Client(http_url=fx.http_url, config=ClientConfig(warm=False)) as client:
-        only = ["l2Book", "allMids", "meta", "userRole", "exchangeStatus", "spotMeta", "userFills", "perpDexs"]
-        report = probe(client, pacer=pacer, seconds=0.2, only=only)
-    total = sum(w for _, w in spent)
-    assert total > 100 and now[0] >= 60  # it had to wait
-    for start, _ in spent:
-        assert sum(w for t, w in spent if start <= t < start + 60) <= 100
-    assert all(o.status in ("ok", "skipped") for o in report.outcomes)
-
-
-def test_surcharge_per_items_is_spent_after_the_answer() -> None:
-    endpoint = ENDPOINTS["info.userFills"]
-    assert endpoint.weight_per_item
-    assert probe_module._surcharge(endpoint, list(range(41))) == 3
-    assert probe_module._surcharge(ENDPOINTS["info.l2Book"], [1, 2, 3]) == 0
+def test_the_probe_waits_for_the_weight_budget_instead_of_failing() -> None:
+    # a server allowing 60 weight per 2 s and a client keeping that budget: eight endpoints of weight 20
+    # cannot all go at once; calls that would wait past their timeout wait for the budget and go again
+    only = ["extraAgents", "perpDexs", "meta", "spotMeta", "userFees", "portfolio", "referral", "subAccounts"]
+    assert sum(ENDPOINTS[f"info.{w}"].weight for w in only) > 120
+    said: list[str] = []
+    config = ClientConfig(warm=False, rate=RateLimitConfig(budget=60, window=2.0))
+    with FakeExchange(weight_limit=60, weight_window=2.0) as fx, Client(http_url=fx.http_url, config=config) as client:
+        report = probe(client, seconds=0.2, only=only, timeout=0.5, progress=said.append)
+        assert fx.weights.rejected == []  # the server never had to refuse anything
+    assert [o.status for o in report.outcomes if o.target.startswith("info.")] == ["ok"] * len(only)
+    assert any(line.startswith("waiting ") and "for the weight budget" in line for line in said)
 
 
 def test_ctrl_c_stops_cleanly_with_a_partial_report() -> None:
@@ -182,8 +170,8 @@ def test_ctrl_c_stops_cleanly_with_a_partial_report() -> None:
         if len(seen) == 3:
             raise KeyboardInterrupt
 
-    with FakeExchange() as fx, Client(http_url=fx.http_url, config=ClientConfig(warm=False)) as client:
-        report = probe(client, pacer=Pacer(FAST), progress=progress)
+    with fake() as fx, Client(http_url=fx.http_url, config=UNLIMITED) as client:
+        report = probe(client, progress=progress)
         assert report.interrupted
         assert len(report.outcomes) == 3 and all(o.status == "ok" for o in report.outcomes)
         assert "interrupted: partial report" in report.render()
@@ -200,9 +188,9 @@ def test_ctrl_c_while_listening_closes_every_subscription(monkeypatch: pytest.Mo
             raise KeyboardInterrupt
         real_sleep(seconds)
 
-    with FakeExchange() as fx, Client(http_url=fx.http_url, config=ClientConfig(warm=False)) as client:
+    with fake() as fx, Client(http_url=fx.http_url, config=UNLIMITED) as client:
         monkeypatch.setattr(probe_module.time, "sleep", sleep)
-        report = probe(client, pacer=Pacer(FAST), only=["l2Book", "trades", "allMids"], seconds=30)
+        report = probe(client, only=["l2Book", "trades", "allMids"], seconds=30)
         monkeypatch.setattr(probe_module.time, "sleep", real_sleep)
         assert report.interrupted
         assert {o.target: o.status for o in report.outcomes}["channel.l2Book"] == "ok"
@@ -213,12 +201,10 @@ def test_ctrl_c_while_listening_closes_every_subscription(monkeypatch: pytest.Mo
 
 
 def test_bad_arguments_are_refused_before_anything_is_sent() -> None:
-    with FakeExchange() as fx, Client(http_url=fx.http_url, config=ClientConfig(warm=False)) as client:
+    with fake() as fx, Client(http_url=fx.http_url, config=UNLIMITED) as client:
         with pytest.raises(InvalidInputError) as info:
             probe(client, user="alice")
         assert info.value.field == "user"
-        with pytest.raises(InvalidInputError):
-            Pacer(0)
         assert fx.requests_for("/info") == []
 
 
