@@ -16,7 +16,7 @@ import pytest
 
 from hyperliquid_client.cli import main as cli_main
 from hyperliquid_client.codegen import specdiff
-from hyperliquid_client.codegen.loader import load_spec
+from hyperliquid_client.codegen.loader import SpecError, load_spec
 from hyperliquid_client.codegen.specdiff import BREAKING, INFO, NON_BREAKING, SIGNING, diff_specs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -823,3 +823,40 @@ def test_a_type_is_judged_by_the_role_it_plays(
     monkeypatch.setattr(specdiff, "_roles", lambda tree: {"Level": {role}})
     (change,) = diff_specs(base_spec, load_spec(edited(base_dir, tmp_path, ops)))
     assert change.subject == "type.Level" and change.severity == severity
+
+
+def test_a_revision_is_read_by_its_own_loader(base_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The base revision's loader knows a key this one does not (a spec format that changed since):
+    # that revision's spec is read by that revision's loader, and the format change shows as a change.
+    repo = tmp_path / "repo"
+    shutil.copytree(base_dir, repo / "spec")
+    shutil.copytree(
+        ROOT / "hyperliquid_client", repo / "hyperliquid_client", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    loader = repo / "hyperliquid_client/codegen/loader.py"
+    text = loader.read_text(encoding="utf-8")
+    old_schema = '        "weight": (True, _int),\n        "weight_per_item"'
+    assert text.count(old_schema) == 1
+    loader.write_text(
+        text.replace(
+            old_schema, '        "weight": (True, _int),\n        "legacy": (False, _str),\n        "weight_per_item"'
+        )
+    )
+    apply(repo / "spec", [sub(L2, "weight: 2\n", "weight: 2\nlegacy: kept for old clients\n")])
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "old format")
+    apply(repo / "spec", [sub(L2, "legacy: kept for old clients\n", ""), sub(L2, "weight: 2\n", "weight: 3\n")])
+    monkeypatch.chdir(repo)
+    with pytest.raises(SpecError):  # this revision's loader refuses the committed spec
+        load_spec(_committed(repo, tmp_path))
+    code, text = _run("main", "--format", "json")
+    assert code == 0, text
+    assert {(c["severity"], c["path"]) for c in json.loads(text)["changes"]} == {(INFO, "weight")}
+
+
+def _committed(repo: Path, tmp_path: Path) -> Path:
+    """The committed spec, checked out on its own (this revision's loader refuses it)."""
+    out = tmp_path / "committed"
+    subprocess.run(["git", "worktree", "add", "-q", "--detach", str(out), "main"], cwd=repo, check=True, capture_output=True)
+    return out / "spec"

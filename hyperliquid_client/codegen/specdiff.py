@@ -48,8 +48,10 @@ from typing import Any, TextIO
 
 import attrs
 
+from hyperliquid_client.codegen import spectree
 from hyperliquid_client.codegen.loader import SpecError, load_spec
 from hyperliquid_client.codegen.model import Spec
+from hyperliquid_client.codegen.spectree import CONTEXTS, encode_spec
 from hyperliquid_client.codegen.typeexpr import TypeExpr, TypeExprError, parse_type
 
 __all__ = [
@@ -59,6 +61,7 @@ __all__ = [
     "Rule",
     "add_arguments",
     "diff_specs",
+    "diff_trees",
     "load_side",
     "render_json",
     "render_markdown",
@@ -71,18 +74,12 @@ SIGNING, BREAKING, NON_BREAKING, INFO = "signing-breaking", "breaking", "non-bre
 #: Every severity, most severe first.
 SEVERITIES = (SIGNING, BREAKING, NON_BREAKING, INFO)
 _RANK = {s: i for i, s in enumerate(SEVERITIES)}
-_CONTEXT_ORDER = ("exchange", "info", "explorer", "stats", "channel", "type")
+_CONTEXT_ORDER = (*CONTEXTS, "channel", "type")
+
 
 # ------------------------------------------------------------------------------------------------ the tree
-#: Attributes of the model that are not part of the spec's meaning (where it was read from, flags
-#: that only say whether a sample key was present, values derived from other attributes).
-_SKIP = frozenset({"file", "context", "has_sample", "has_sample_response", "has_sample_message", "nonce_key", "fills"})
-#: Attributes that identify an item of a collection, in order of preference.
-_IDENTITY = ("wire", "key", "name")
-
-
 class _Record(dict[str, Any]):
-    """An attrs object: attribute name → node."""
+    """A model object: attribute name → node."""
 
 
 class _Keyed(dict[str, Any]):
@@ -93,47 +90,21 @@ class _Values(tuple[Any, ...]):
     """A collection of plain values (choices, dedup keys...): compared as a set, plus its order."""
 
 
-def _identity(obj: Any) -> str:
-    for name in _IDENTITY:
-        if hasattr(obj, name):
-            return str(getattr(obj, name))
-    raise TypeError(f"no identity attribute on {type(obj).__name__}")
-
-
-def _is_model(value: Any) -> bool:
-    return attrs.has(type(value)) and not isinstance(value, TypeExpr)
-
-
-def _node(value: Any) -> Any:
-    """The tree of a model value (see the module docs)."""
-    if isinstance(value, TypeExpr):
-        return value.canonical()
-    if _is_model(value):
-        return _Record(
-            (f.name, _node(getattr(value, f.name))) for f in attrs.fields(type(value)) if f.name not in _SKIP
-        )
-    if isinstance(value, tuple):
-        if value and all(_is_model(x) for x in value):
-            return _Keyed((_identity(x), _node(x)) for x in value)
-        if value and all(isinstance(x, tuple) and len(x) == 2 and isinstance(x[0], str) for x in value):
-            return _Keyed((k, _node(v)) for k, v in value)
+def _decode(node: dict[str, Any]) -> Any:
+    """The tree of a node of :mod:`~hyperliquid_client.codegen.spectree`'s JSON."""
+    ((tag, value),) = node.items()
+    if tag == "r":
+        return _Record((k, _decode(v)) for k, v in value.items())
+    if tag == "k":
+        return _Keyed((k, _decode(v)) for k, v in value)
+    if tag == "v":
         return _Values(value)
     return value
 
 
 def spec_tree(spec: Spec) -> _Record:
-    """The whole spec as a tree: ``{context: {wire: endpoint}, "channel": ..., "type": ...}``.
-
-    Endpoints are grouped by context; every other collection of the model is a top-level entry named
-    after it (``channels`` → ``channel``, ``types`` → ``type``, a future ``requests`` → ``request``).
-    """
-    tree = _Record((ctx, _Keyed()) for ctx in _CONTEXT_ORDER)
-    for e in spec.endpoints:
-        tree[e.context][e.wire] = _node(e)
-    for f in attrs.fields(type(spec)):
-        if f.name != "endpoints":
-            items = getattr(spec, f.name)
-            tree[f.name.removesuffix("s")] = _Keyed((_identity(x), _node(x)) for x in items)
+    """The whole spec as a tree: ``{context: {wire: endpoint}, "channel": ..., "type": ...}``."""
+    tree: _Record = _decode(encode_spec(spec))
     return tree
 
 
@@ -627,7 +598,7 @@ def _where(path: tuple[str, ...]) -> tuple[str, str]:
 
 def _message(raw: _Raw, hint: str | None) -> str:
     where, last = _where(raw.path)
-    label = _LABELS.get(last, last)
+    label = "sample action" if (raw.path[0], last) == ("exchange", "sample_response") else _LABELS.get(last, last)
     if raw.item or (raw.kind in ("added", "removed") and not last):
         text = f"{where} {raw.kind}"
         if raw.kind == "added" and raw.path[-2:-1] == ("params",):
@@ -682,7 +653,11 @@ def _rename_hints(raws: list[_Raw]) -> dict[int, str]:
 
 def diff_specs(old: Spec, new: Spec) -> list[Change]:
     """Every change from ``old`` to ``new``, classified, in the stable order of :meth:`Change.sort_key`."""
-    a, b = spec_tree(old), spec_tree(new)
+    return diff_trees(spec_tree(old), spec_tree(new))
+
+
+def diff_trees(a: _Record, b: _Record) -> list[Change]:
+    """:func:`diff_specs` of two specs' trees (:func:`spec_tree`, or a revision's :func:`load_side`)."""
     raws: list[_Raw] = []
     _diff(a, b, (), raws)
     ctx = _Context(a, b)
@@ -764,21 +739,45 @@ def _git(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
 
 
+def _tree_of(folder: Path) -> _Record:
+    return spec_tree(load_spec(folder))
+
+
+def _tree_by_its_own_loader(package_root: Path, folder: Path, ref: str) -> _Record:
+    """The tree of ``folder`` read by the loader of the package at ``package_root`` (another revision's)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", Path(spectree.__file__).read_text(encoding="utf-8"), str(package_root), str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=package_root,
+    )
+    if proc.returncode == 2:  # that revision's loader found its spec invalid
+        raise DiffUsageError(f"the spec of {ref!r} is invalid by its own rules:\n{proc.stderr.strip()}")
+    if proc.returncode != 0:
+        raise DiffUsageError(f"cannot read the spec of {ref!r} with its own loader:\n{proc.stderr.strip()[-2000:]}")
+    tree: _Record = _decode(json.loads(proc.stdout))
+    return tree
+
+
 @contextmanager
-def load_side(ref: str | None, spec_dir: str | Path = "spec") -> Iterator[tuple[str, Spec]]:
-    """``(label, spec)`` of one side of the diff.
+def load_side(ref: str | None, spec_dir: str | Path = "spec") -> Iterator[tuple[str, _Record]]:
+    """``(label, tree)`` of one side of the diff.
 
     ``ref`` is ``None`` (the working tree's ``spec_dir``), a folder (a spec folder, or a checkout
-    holding one at ``spec_dir``'s place), or a git revision of the repository around ``spec_dir``.
+    holding one at ``spec_dir``'s place), or a git revision of the repository around ``spec_dir``.  A
+    revision's spec is read by that revision's own loader (when it has one), so a change of the spec
+    format between the two sides shows as changes instead of stopping the comparison; the working tree
+    and folders are read by this one.
     """
     spec_path = Path(spec_dir)
     if ref is None:
-        yield "working tree", load_spec(spec_path)
+        yield "working tree", _tree_of(spec_path)
         return
     folder = Path(ref)
     if folder.is_dir():
         inner = folder / spec_path.name
-        yield ref, load_spec(inner if inner.is_dir() and not (folder / "info").is_dir() else folder)
+        yield ref, _tree_of(inner if inner.is_dir() and not (folder / "info").is_dir() else folder)
         return
     where = spec_path.resolve() if spec_path.exists() else Path.cwd()
     top = _git(["rev-parse", "--show-toplevel"], where if where.is_dir() else where.parent)
@@ -788,13 +787,16 @@ def load_side(ref: str | None, spec_dir: str | Path = "spec") -> Iterator[tuple[
     if _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], root).returncode != 0:
         raise DiffUsageError(f"{ref!r} is neither a folder nor a git revision of {root}")
     rel = spec_path.resolve().relative_to(root).as_posix()
-    archive = _git(["archive", "--format=tar", ref, "--", rel], root)
+    package = "hyperliquid_client"
+    has_loader = _git(["cat-file", "-e", f"{ref}:{package}/codegen/loader.py"], root).returncode == 0
+    archive = _git(["archive", "--format=tar", ref, "--", rel, *([package] if has_loader else [])], root)
     if archive.returncode != 0:
         raise DiffUsageError(f"revision {ref!r} has no {rel}/: {archive.stderr.decode().strip()}")
     with tempfile.TemporaryDirectory(prefix="hl-specdiff-") as tmp:
         with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
             tar.extractall(tmp, filter="data")
-        yield ref, load_spec(Path(tmp) / rel)
+        folder = Path(tmp) / rel
+        yield ref, _tree_by_its_own_loader(Path(tmp), folder, ref) if has_loader else _tree_of(folder)
 
 
 # ------------------------------------------------------------------------------------------------ command
@@ -815,7 +817,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     """Run ``spec diff``; returns the exit status (1 when ``--fail-on`` matched, 2 on bad input)."""
     try:
         with load_side(args.base, args.spec) as old, load_side(args.revision, args.spec) as new:
-            changes = diff_specs(old[1], new[1])
+            changes = diff_trees(old[1], new[1])
     except (DiffUsageError, SpecError) as exc:
         sys.stderr.write(f"hyperliquid spec diff: {exc}\n")
         return 2
