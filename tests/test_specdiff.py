@@ -858,5 +858,7 @@ def test_a_revision_is_read_by_its_own_loader(base_dir: Path, tmp_path: Path, mo
 def _committed(repo: Path, tmp_path: Path) -> Path:
     """The committed spec, checked out on its own (this revision's loader refuses it)."""
     out = tmp_path / "committed"
-    subprocess.run(["git", "worktree", "add", "-q", "--detach", str(out), "main"], cwd=repo, check=True, capture_output=True)
+    subprocess.run(
+        ["git", "worktree", "add", "-q", "--detach", str(out), "main"], cwd=repo, check=True, capture_output=True
+    )
     return out / "spec"
