@@ -553,9 +553,7 @@ def _conclude(
 
 # ------------------------------------------------------------------------------------------------ command
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The arguments of ``hyperliquid spec probe``; ``--network``/``--url`` may also follow the command."""
-    for flag, text in (("--network", "mainnet or testnet"), ("--url", "base HTTP URL of a custom server")):
-        parser.add_argument(flag, default=argparse.SUPPRESS, help=text)
+    """The arguments of ``hyperliquid spec probe`` (the server: the global ``--network``/``--url``)."""
     parser.add_argument("--user", help="address for user endpoints and channels (default: the samples' users)")
     parser.add_argument("--record", metavar="DIR", help="write every answer as a fixture file into DIR")
     parser.add_argument("--seconds", type=float, default=5.0, help="how long to listen to the channels (default 5)")

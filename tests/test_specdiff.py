@@ -353,8 +353,14 @@ EDITS: list[tuple[str, list[Op], set[tuple[str, str, str, str]]]] = [
     ),
     (
         "response field becomes required",
-        [sub(TYPES, "spread: {type: decimal, optional: true}", "spread: {type: decimal}")],
-        {(NON_BREAKING, "changed", "type.Book", "fields/spread/optional")},
+        [
+            sub(TYPES, "spread: {type: decimal, optional: true}", "spread: {type: decimal}"),
+            sub(L2, "response: {coin: BTC,", 'response: {spread: "1", coin: BTC,'),
+        ],
+        {
+            (NON_BREAKING, "changed", "type.Book", "fields/spread/optional"),
+            (INFO, "changed", "info.l2Book", "sample_response"),
+        },
     ),
     (
         "response field type changed",
@@ -787,27 +793,31 @@ def test_roles_of_types_follow_their_use(base_spec: Any) -> None:
     assert roles == {name: {"output"} for name in ("Book", "Level", "Trade", "Delta", "Deposit", "Withdraw")}
 
 
+WITHDRAW = "    doc: A withdrawal.\n    fields:\n      type: str\n      usdc: decimal\n"
+
+
+def withdraw(fields: str) -> list[Op]:
+    """Replace the fields of ``Withdraw`` (a type no sample uses)."""
+    return [sub(TYPES, WITHDRAW, "    doc: A withdrawal.\n    fields:\n" + fields)]
+
+
 @pytest.mark.parametrize(
     ("role", "ops", "severity"),
     [
-        ("signed", [sub(TYPES, "      n: int\n", "      n: int\n      m: int\n")], SIGNING),
+        ("signed", withdraw("      type: str\n      usdc: decimal\n      m: int\n"), SIGNING),
+        ("signed", withdraw("      usdc: decimal\n      type: str\n"), SIGNING),
+        ("signed", [sub(TYPES, "A withdrawal.", "A withdrawal of USDC.")], INFO),
+        ("input", withdraw("      type: str\n      usdc: decimal\n      m: int\n"), BREAKING),
         (
-            "signed",
-            [
-                sub(
-                    TYPES,
-                    "      px: {type: decimal, doc: Price.}\n      sz: decimal\n",
-                    "      sz: decimal\n      px: {type: decimal, doc: Price.}\n",
-                )
-            ],
-            SIGNING,
+            "input",
+            withdraw("      type: str\n      usdc: decimal\n      m: {type: int, optional: true}\n"),
+            NON_BREAKING,
         ),
-        ("signed", [sub(TYPES, "Price.", "The price.")], INFO),
-        ("input", [sub(TYPES, "      n: int\n", "      n: int\n      m: int\n")], BREAKING),
-        ("input", [sub(TYPES, "      n: int\n", "      n: int\n      m: {type: int, optional: true}\n")], NON_BREAKING),
-        ("input", [sub(TYPES, "      n: int\n", "      n: {type: int, optional: true}\n")], NON_BREAKING),
-        ("input", [sub(TYPES, "      n: int\n", "      n: decimal\n")], NON_BREAKING),
-        ("output", [sub(TYPES, "      n: int\n", "      n: int\n      m: int\n")], NON_BREAKING),
+        ("input", withdraw("      type: str\n      usdc: {type: decimal, optional: true}\n"), NON_BREAKING),
+        ("input", withdraw("      type: str\n      usdc: any\n"), NON_BREAKING),
+        ("input", withdraw("      type: str\n      usdc: int\n"), BREAKING),
+        ("output", withdraw("      type: str\n      usdc: decimal\n      m: int\n"), NON_BREAKING),
+        ("output", withdraw("      type: str\n      usdc: {type: decimal, optional: true}\n"), BREAKING),
     ],
 )
 def test_a_type_is_judged_by_the_role_it_plays(
@@ -819,10 +829,10 @@ def test_a_type_is_judged_by_the_role_it_plays(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Today's exchange parameters cannot name a type yet: give `Level` the role directly
-    monkeypatch.setattr(specdiff, "_roles", lambda tree: {"Level": {role}})
+    # Today's exchange parameters cannot name a type yet: give `Withdraw` the role directly
+    monkeypatch.setattr(specdiff, "_roles", lambda tree: {"Withdraw": {role}})
     (change,) = diff_specs(base_spec, load_spec(edited(base_dir, tmp_path, ops)))
-    assert change.subject == "type.Level" and change.severity == severity
+    assert change.subject == "type.Withdraw" and change.severity == severity
 
 
 def test_a_revision_is_read_by_its_own_loader(base_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -862,3 +872,14 @@ def _committed(repo: Path, tmp_path: Path) -> Path:
         ["git", "worktree", "add", "-q", "--detach", str(out), "main"], cwd=repo, check=True, capture_output=True
     )
     return out / "spec"
+
+
+def test_a_change_of_the_spec_format_is_info_except_where_bytes_are_signed(base_spec: Any) -> None:
+    old, new = specdiff.spec_tree(base_spec), specdiff.spec_tree(base_spec)
+    for channel in old["channel"].values():  # the old model had no `initial` ...
+        del channel["initial"]
+    del old["exchange"]["order"]["action"]["vault"]  # ... nor vault participation
+    changes = specdiff.diff_trees(old, new)
+    got = {(c.severity, c.subject, "/".join(c.path[2:])) for c in changes}
+    assert got == {(INFO, "channel.trades", "initial"), (SIGNING, "exchange.order", "action/vault")}
+    assert all(c.message.startswith("spec format: ") for c in changes)

@@ -163,6 +163,7 @@ class _Raw:
     old: Any = None
     new: Any = None
     item: bool = False  # an item of a collection was added or removed (``old``/``new`` is the item's tree)
+    format: bool = False  # an attribute only one side's model has: the spec format changed
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -182,9 +183,9 @@ def _diff(a: Any, b: Any, path: tuple[str, ...], out: list[_Raw]) -> None:
     if isinstance(a, _Record) and isinstance(b, _Record):
         for key in [*a, *(k for k in b if k not in a)]:
             if key not in b:
-                out.append(_Raw("removed", (*path, key), old=a[key]))
+                out.append(_Raw("removed", (*path, key), old=a[key], format=True))
             elif key not in a:
-                out.append(_Raw("added", (*path, key), new=b[key]))
+                out.append(_Raw("added", (*path, key), new=b[key], format=True))
             else:
                 _diff(a[key], b[key], (*path, key), out)
         return
@@ -666,9 +667,11 @@ def diff_trees(a: _Record, b: _Record) -> list[Change]:
     for i, raw in enumerate(raws):
         rule = _rule_for(raw)
         severity = rule.classify(raw, ctx)
+        if raw.format and severity != SIGNING:
+            severity = INFO  # the format, not the API, changed (signed bytes are judged all the same)
         old_value = None if raw.item else raw.old
         new_value = None if raw.item else raw.new
-        message = _message(raw, hints.get(i))
+        message = ("spec format: " if raw.format else "") + _message(raw, hints.get(i))
         if rule.why and severity != INFO:
             message += f" — {rule.why}"
         changes.append(Change(severity, raw.kind, raw.path, message, old_value, new_value, hints.get(i)))
