@@ -49,8 +49,8 @@ from hyperliquid_client.runtime.errors import (
     InvalidResponseError,
     RateLimitedError,
 )
+from hyperliquid_client.runtime.events import Event
 from hyperliquid_client.runtime.registry import ChannelSpec, EndpointSpec
-from hyperliquid_client.runtime.struct import Unknown, parse_with
 from hyperliquid_client.runtime.ws import Message
 
 __all__ = [
@@ -73,12 +73,13 @@ _FIRST = ("meta", "spotMeta")  # asked first: their answers tell which coins the
 # ------------------------------------------------------------------------------------------------ findings
 @attrs.frozen
 class Drift:
-    """One place where an answer does not match the spec.
+    """One place where answers do not match the spec (a ``schema.drift`` event of the client).
 
-    ``kind``: ``extra`` (a field the spec does not declare), ``variant``/``enum`` (a union variant or
-    enum value it does not know), ``missing`` (a required field is absent), ``type`` (a value of
-    the wrong type).  ``path`` is the JSON path (``$.levels[0][1].px``); ``detail`` what the spec
-    expected and what arrived (never a value that may be private, only its JSON type).
+    ``kind``: ``extra`` (a field the spec does not declare), ``enum``/``variant`` (an enum value or
+    union variant it does not know), ``missing`` (a required field is absent), ``type`` (a value of
+    the wrong type).  ``path`` is the JSON path, list indexes as ``[*]`` (``$.levels[*][*].px``);
+    ``detail`` what the spec expected and the JSON type of what arrived (never a value that may be
+    private: only an unknown enum value or variant tag is shown).
     """
 
     kind: str
@@ -157,51 +158,36 @@ class ProbeReport:
 
 
 # ------------------------------------------------------------------------------------------------ drift
-def _walk(value: Any, path: str, out: list[Drift]) -> None:
-    """Unknown fields (kept in ``extra``) and unknown union variants inside a structured value."""
-    if isinstance(value, Unknown):
-        tag = value.data.get("type") if isinstance(value.data, dict) else None
-        out.append(Drift("variant", path, f"a union variant the spec does not know ({tag!r})"))
-        return
-    if attrs.has(type(value)):
-        for key, extra in getattr(value, "extra", {}).items():
-            out.append(Drift("extra", f"{path}.{key}", f"a field the spec does not declare ({_json_type(extra)})"))
-        for field in attrs.fields(type(value)):
-            if field.name != "extra":
-                _walk(getattr(value, field.name), f"{path}.{field.name}", out)
-    elif isinstance(value, tuple | list):
-        for i, item in enumerate(value):
-            _walk(item, f"{path}[{i}]", out)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _walk(item, f"{path}.{key}", out)
+class _DriftLog:
+    """The ``schema.drift`` events of the client (its drift monitor reports each one once), by target.
 
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    for kind, name in ((bool, "boolean"), (int | float, "number"), (str, "string"), (dict, "object")):
-        if isinstance(value, kind):
-            return name
-    return "array" if isinstance(value, list | tuple) else type(value).__name__
-
-
-def structure(parse: Callable[[Any], T], raw: Any, target: str) -> tuple[T | None, list[Drift]]:
-    """Structure ``raw`` with a generated ``parse`` function; return the value and its drift from the spec.
-
-    The one place the probe learns about drift: a value that cannot be structured (a missing
-    required field, a wrong type) is drift at the path the error names; unknown fields and unknown
-    union variants are found in the structured value.
+    The one place the probe learns about drift: the runtime structures every answer and message with
+    the generated models and reports what does not match the spec (``hyperliquid_client.runtime.drift``).
     """
-    try:
-        value = parse_with(parse, raw, endpoint=target)
-    except InvalidResponseError as exc:
-        if exc.got is None and "missing" in exc.expected:
-            return None, [Drift("missing", exc.path, "a field the spec marks required is absent")]
-        return None, [Drift("type", exc.path, f"expected {exc.expected}, got {_json_type(exc.got)}")]
-    found: list[Drift] = []
-    _walk(value, "$", found)
-    return value, found
+
+    def __init__(self, events: Any) -> None:
+        self._lock = threading.Lock()
+        self._found: dict[str, list[Drift]] = {}
+        self._stop = events.subscribe("schema.drift", self._on_drift)
+
+    def _on_drift(self, event: Event) -> None:
+        detail = f"expected {event.get('expected')}, got {event.get('got')}"
+        if event.get("kind") == "missing":
+            detail = "a field the spec marks required is absent"
+        elif event.get("value") is not None:
+            detail += f" ({event.get('value')!r})"
+        with self._lock:
+            self._found.setdefault(str(event.get("endpoint")), []).append(
+                Drift(str(event.get("kind")), str(event.get("path")), detail)
+            )
+
+    def of(self, target: str) -> list[Drift]:
+        """What drifted in the answers or messages of ``target`` (``info.l2Book``, ``channel.trades``)."""
+        with self._lock:
+            return list(self._found.get(target, ()))
+
+    def close(self) -> None:
+        self._stop()
 
 
 # ------------------------------------------------------------------------------------------------ pacing
@@ -215,10 +201,11 @@ def _paced(call: Callable[[], T], say: Callable[[str], None], sleep: Callable[[f
         try:
             return call()
         except RateLimitedError as exc:
-            if exc.retry_after is None or attempt == _MAX_WAITS:
+            if attempt == _MAX_WAITS:
                 raise
-            say(f"waiting {exc.retry_after:.1f} s for the weight budget")
-            sleep(exc.retry_after)
+            pause = exc.retry_after if exc.retry_after is not None else 1.0  # a 429: the client backs off
+            say(f"waiting {pause:.1f} s for the weight budget")
+            sleep(pause)
     raise AssertionError("unreachable")
 
 
@@ -281,7 +268,7 @@ class _Coins:
 
 # ------------------------------------------------------------------------------------------------ taps
 class _Capture:
-    """A caller for the generated info API that keeps the raw answer and the drift of each call."""
+    """A caller for the generated info API that keeps the raw answer of each call (no cache)."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
@@ -292,29 +279,26 @@ class _Capture:
         self.body: dict[str, Any] | None = None
         self.raw: Any = None
         self.answered = False
-        self.drift: list[Drift] = []
 
     def call(self, endpoint: EndpointSpec, body: dict[str, Any], parse: Callable[[Any], T], timeout: float | None) -> T:
         self.body = body
         self.raw = self.inner.raw(endpoint, body, timeout)
         self.answered = True
-        value, self.drift = structure(parse, self.raw, endpoint.qualified_name)
-        return value  # type: ignore[return-value]
+        result: T = self.inner.drift.parse(parse, self.raw, endpoint.qualified_name)
+        return result
 
 
 @attrs.define
 class _Seen:
-    """The raw messages and drift of one subscription (filled in the WebSocket thread)."""
+    """The raw messages of one subscription (filled in the WebSocket thread)."""
 
     channel: ChannelSpec
     subscription: dict[str, Any] = attrs.field(factory=dict)
     raw: list[Any] = attrs.field(factory=list)
-    drift: list[Drift] = attrs.field(factory=list)
-    failed: int = 0
 
 
 class _Tap:
-    """A stream hub for the generated streams API whose decoders keep each raw message and its drift."""
+    """A stream hub for the generated streams API whose decoders keep each raw message."""
 
     def __init__(self, hub: Any) -> None:
         self.hub = hub
@@ -327,15 +311,10 @@ class _Tap:
         seen = self.seen.setdefault(channel.wire, _Seen(channel, dict(subscription)))
 
         def tapped(raw: Any) -> Any:
-            value, drift = structure(decode, raw, channel.qualified_name)
             with self.lock:
-                seen.raw.append(raw)
-                seen.drift.extend(d for d in drift if d not in seen.drift)
-                if value is None and drift:
-                    seen.failed += 1
-            if value is None and drift:
-                raise InvalidResponseError(drift[0].path, drift[0].detail, endpoint=channel.qualified_name)
-            return value
+                if not seen.raw or seen.raw[-1] is not raw:  # the drift monitor may decode a message twice
+                    seen.raw.append(raw)
+            return decode(raw)
 
         return self.hub.subscribe(channel, subscription, tapped, **options)
 
@@ -415,12 +394,15 @@ def probe(
     infos = _info_order([e for e in ENDPOINTS.values() if e.context == "info" and selected(e)])
     channels = [c for c in CHANNELS.values() if selected(c)]
     coins = _Coins()
+    drift = _DriftLog(client.events)
     try:
-        _probe_info(client, infos, report, recorder, say, user=user, coins=coins, timeout=timeout)
-        _probe_channels(client, channels, report, recorder, say, user=user, coins=coins, seconds=seconds)
+        _probe_info(client, infos, report, recorder, drift, say, user=user, coins=coins, timeout=timeout)
+        _probe_channels(client, channels, report, recorder, drift, say, user=user, coins=coins, seconds=seconds)
     except KeyboardInterrupt:
         report.interrupted = True
         say("interrupted: stopping")
+    finally:
+        drift.close()
     return report
 
 
@@ -429,6 +411,7 @@ def _probe_info(
     endpoints: list[EndpointSpec],
     report: ProbeReport,
     recorder: _Recorder,
+    drift: _DriftLog,
     say: Progress,
     *,
     user: str | None,
@@ -444,6 +427,9 @@ def _probe_info(
         capture.reset()
         try:
             _paced(lambda: getattr(api, endpoint.name)(**kwargs, timeout=timeout), say)  # noqa: B023 - called now
+        except InvalidResponseError as exc:  # drift that stops structuring (reported as drift too)
+            outcome.note = str(exc)
+            outcome.status = "failed"
         except HyperliquidError as exc:
             outcome.status, outcome.note = "failed", f"{type(exc).__name__}: {exc}"
         if capture.answered:
@@ -455,9 +441,9 @@ def _probe_info(
                 capture.raw,
                 "Sample parameters of the spec" + (" with --user." if user and "user" in kwargs else "."),
             )
-        if capture.drift:
-            outcome.drift = list(capture.drift)
-            outcome.status = "drift"
+        outcome.drift = drift.of(endpoint.qualified_name)
+        if outcome.drift:
+            outcome.status, outcome.note = "drift", ""
         elif outcome.status == "pending":
             outcome.status = "ok"
         say(f"[{i}/{len(endpoints)}] {endpoint.qualified_name}: {outcome.status}")
@@ -468,6 +454,7 @@ def _probe_channels(
     channels: list[ChannelSpec],
     report: ProbeReport,
     recorder: _Recorder,
+    drift: _DriftLog,
     say: Progress,
     *,
     user: str | None,
@@ -503,7 +490,7 @@ def _probe_channels(
             with suppress(Exception):
                 sub.close()
             seen = tap.seen.get(channel.wire)
-            _conclude(channel, outcome, seen, names, recorder)
+            _conclude(channel, outcome, seen, names, recorder, drift.of(channel.qualified_name))
             say(f"{channel.qualified_name}: {outcome.status} ({outcome.messages} messages)")
 
 
@@ -520,11 +507,16 @@ def _drain(sub: Any) -> list[str]:
 
 
 def _conclude(
-    channel: ChannelSpec, outcome: Outcome, seen: _Seen | None, names: list[str], recorder: _Recorder
+    channel: ChannelSpec,
+    outcome: Outcome,
+    seen: _Seen | None,
+    names: list[str],
+    recorder: _Recorder,
+    drift: list[Drift],
 ) -> None:
     raw = list(seen.raw) if seen is not None else []
     outcome.messages = len(raw)
-    outcome.drift = list(seen.drift) if seen is not None else []
+    outcome.drift = drift
     if outcome.drift:
         outcome.status = "drift"
     elif not raw:

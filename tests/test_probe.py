@@ -1,5 +1,5 @@
 """``hyperliquid spec probe`` against the fake exchange: a clean run, injected drift (added field,
-removed field, unknown variant, wrong type — in answers and in channel messages), fixtures it records
+removed field, unknown enum value and variant, wrong type — in answers and in channel messages), fixtures it records
 that a fake can serve again, ``--user``, pacing under the weight budget, and Ctrl-C."""
 
 from __future__ import annotations
@@ -46,6 +46,9 @@ def inject_drift(fx: FakeExchange) -> None:
     ledger = sample("userNonFundingLedgerUpdates")
     ledger[0]["delta"] = {"type": "brandNewKind", "usdc": "1.0"}
     fx.set_info("userNonFundingLedgerUpdates", ledger)  # a variant the spec does not know
+    trades = sample("recentTrades")
+    trades[0]["side"] = "X"
+    fx.set_info("recentTrades", trades)  # an enum value the spec does not know
     meta = fx.market.meta
     meta = {**meta, "universe": [{**meta["universe"][0], "szDecimals": "5"}, *meta["universe"][1:]]}
     fx.set_info("meta", meta)  # wrong type
@@ -100,19 +103,20 @@ def test_injected_drift_is_reported_by_endpoint_and_path(drifted: tuple[FakeExch
     found = {(o.target, d.kind, d.path) for o in report.outcomes for d in o.drift}
     assert ("info.exchangeStatus", "extra", "$.surprise") in found
     assert ("info.l2Book", "missing", "$.time") in found
-    assert ("info.meta", "type", "$.universe[0].szDecimals") in found
-    assert any(t == "info.userNonFundingLedgerUpdates" and k == "variant" for t, k, _ in found)
+    assert ("info.meta", "type", "$.universe[*].szDecimals") in found
+    assert ("info.userNonFundingLedgerUpdates", "variant", "$[*].delta") in found
+    assert ("info.recentTrades", "enum", "$[*].side") in found
     assert any(t == "channel.l2Book" and k == "extra" and p.endswith("depth") for t, k, p in found)
-    for target in ("info.exchangeStatus", "info.l2Book", "info.meta", "channel.l2Book"):
+    for target in ("info.exchangeStatus", "info.l2Book", "info.meta", "info.recentTrades", "channel.l2Book"):
         assert outcomes[target].status == "drift"
     assert outcomes["info.allMids"].status == "ok"
     assert not report.clean
     text = report.render()
     assert "Drift from the spec:" in text
-    assert "info.exchangeStatus" in text and "$.surprise" in text and "(number)" in text
-    assert "expected decimal" not in text or "szDecimals" in text
+    assert "info.exchangeStatus" in text and "$.surprise" in text and "got number" in text
     doc = report.to_json()
-    assert doc["summary"]["drift"] == 5 and json.dumps(doc)
+    assert doc["summary"]["drift"] == 6 and json.dumps(doc)
+    assert "'X'" in text  # an unknown enum value is shown (what a maintainer adds to the spec)
 
 
 def test_user_replaces_the_samples_user(drifted: tuple[FakeExchange, ProbeReport, Path]) -> None:
@@ -142,7 +146,7 @@ def test_recorded_answers_become_fixtures_a_fake_serves(drifted: tuple[FakeExcha
         replay.load_fixtures(folder)
         again = run_probe(replay, only=["meta", "exchangeStatus", "l2Book"], user=USER)
     assert {(o.target, d.kind, d.path) for o in again.outcomes for d in o.drift} >= {
-        ("info.meta", "type", "$.universe[0].szDecimals"),
+        ("info.meta", "type", "$.universe[*].szDecimals"),
         ("info.exchangeStatus", "extra", "$.surprise"),
         ("channel.l2Book", "extra", "$.depth"),
     }

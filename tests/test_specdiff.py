@@ -41,8 +41,16 @@ types:
     doc: A trade.
     fields:
       coin: str
+      side: Side
       px: decimal
       tid: int
+  Side:
+    doc: Buy (B) or sell (A).
+    enum: [B, A]
+  Ack:
+    doc: The answer of an action.
+    fields:
+      status: str
   Delta:
     doc: A ledger change.
     union:
@@ -110,7 +118,7 @@ params:
 response: list[Trade]
 sample:
   params: {coin: BTC}
-  response: [{coin: BTC, px: "1", tid: 1}]
+  response: [{coin: BTC, side: B, px: "1", tid: 1}]
 """,
     "exchange/order.yaml": """\
 wire: order
@@ -137,6 +145,7 @@ action:
   - {key: orders, param: orders}
   - {key: grouping, param: grouping}
   - {key: builder, param: builder, omit_if_none: true}
+response: Ack
 sample:
   params: {orders: [], grouping: na}
   action: {type: order, orders: [], grouping: na}
@@ -161,6 +170,7 @@ action:
   - {key: amount, param: amount}
   - {key: time, fill: nonce}
   - {key: type, const: usdSend}
+response: Ack
 sample:
   params: {destination: "0x0000000000000000000000000000000000000001", amount: "1"}
   action: {destination: "0x0000000000000000000000000000000000000001", amount: "1", time: null, type: usdSend}
@@ -176,7 +186,7 @@ message: list[Trade]
 route: [[coin, coin]]
 sample:
   params: {coin: BTC}
-  message: [{coin: BTC, px: "1", tid: 1}]
+  message: [{coin: BTC, side: B, px: "1", tid: 1}]
 """,
 }
 
@@ -393,6 +403,12 @@ EDITS: list[tuple[str, list[Op], set[tuple[str, str, str, str]]]] = [
         [sub(TYPES, "      time: int\n", "      time: {type: int, name: timestamp}\n")],
         {(BREAKING, "changed", "type.Book", "fields/time/name")},
     ),
+    (
+        "enum value added",
+        [sub(TYPES, "enum: [B, A]", "enum: [B, A, X]")],
+        {(NON_BREAKING, "added", "type.Side", "enum")},
+    ),
+    ("enum value removed", [sub(TYPES, "enum: [B, A]", "enum: [B]")], {(BREAKING, "removed", "type.Side", "enum")}),
     (
         "union variant added",
         [sub(TYPES, "{deposit: Deposit, withdraw: Withdraw}", "{deposit: Deposit, withdraw: Withdraw, send: Deposit}")],
@@ -790,7 +806,9 @@ def test_every_path_of_the_real_spec_meets_a_rule() -> None:
 
 def test_roles_of_types_follow_their_use(base_spec: Any) -> None:
     roles = specdiff._roles(specdiff.spec_tree(base_spec))
-    assert roles == {name: {"output"} for name in ("Book", "Level", "Trade", "Delta", "Deposit", "Withdraw")}
+    assert roles == {
+        name: {"output"} for name in ("Ack", "Book", "Level", "Trade", "Side", "Delta", "Deposit", "Withdraw")
+    }
 
 
 WITHDRAW = "    doc: A withdrawal.\n    fields:\n      type: str\n      usdc: decimal\n"

@@ -399,7 +399,9 @@ def _channel_views(spec: Spec, conv: _Converters, types: dict[str, TypeDef]) -> 
                 "conv": conv.name(c.message),
                 "sample_args": _lit(args),
                 "sample_kwargs": _lit(kwargs),
-                "wire_message": _lit(_inflated(c.message, c.sample_message)),
+                "wire_message": _lit(_inflated(c.message, c.sample_message))
+                if c.message.kind == "deflated"
+                else f'SAMPLES["{c.wire}"]["message"]',  # the sample is the wire JSON itself
                 "corrupt_path": _lit(leaf) if leaf is not None else "None",
                 "corrupt_render": _render_path(leaf) if leaf is not None else "",
                 "signature_names": ["self", *[p.name for p in c.required_params], *[p.name for p in c.optional_params]],
