@@ -37,7 +37,7 @@ FILL = {
 
 @pytest.fixture(scope="module")
 def fx() -> Iterator[FakeExchange]:
-    with FakeExchange() as fake:
+    with FakeExchange(market_snapshots=False) as fake:  # the tests publish every message they read
         yield fake
 
 

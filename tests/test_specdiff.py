@@ -12,10 +12,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from hyperliquid_client.cli import main as cli_main
-from hyperliquid_client.codegen import specdiff
+from hyperliquid_client.codegen import specdiff, spectree
 from hyperliquid_client.codegen.loader import SpecError, load_spec
 from hyperliquid_client.codegen.specdiff import BREAKING, INFO, NON_BREAKING, SIGNING, diff_specs
 
@@ -901,3 +902,34 @@ def test_a_change_of_the_spec_format_is_info_except_where_bytes_are_signed(base_
     got = {(c.severity, c.subject, "/".join(c.path[2:])) for c in changes}
     assert got == {(INFO, "channel.trades", "initial"), (SIGNING, "exchange.order", "action/vault")}
     assert all(c.message.startswith("spec format: ") for c in changes)
+
+
+def test_the_encoding_takes_any_shape_of_model() -> None:
+    # what a future model may hold: mappings of model objects and plain objects are diffed like the rest
+    @attrs.frozen
+    class Request:
+        name: str
+        fields: tuple[str, ...]
+        sample: dict[str, Any]
+
+    class Holder:
+        def __init__(self, fields: tuple[str, ...]) -> None:
+            self.types = {"OrderRequest": Request("OrderRequest", fields, {"a": 1})}
+            self._cache = {"never": "encoded"}
+
+    assert spectree.encode(Holder(("a", "b"))) == {
+        "r": {
+            "types": {
+                "k": [
+                    [
+                        "OrderRequest",
+                        {"r": {"name": {"x": "OrderRequest"}, "fields": {"v": ["a", "b"]}, "sample": {"x": {"a": 1}}}},
+                    ]
+                ]
+            }
+        }
+    }
+    old, new = (specdiff._decode(spectree.encode(Holder(f))) for f in (("a", "b"), ("b", "a")))
+    raws: list[specdiff._Raw] = []
+    specdiff._diff(old, new, ("request",), raws)
+    assert raws == [specdiff._Raw("reordered", ("request", "types", "OrderRequest", "fields"), ["a", "b"], ["b", "a"])]

@@ -10,14 +10,16 @@ revisions does not stop the comparison)::
 
 Each node is a one-key object: ``{"r": {attribute: node}}`` for a model object, ``{"k": [[identity,
 node], ...]}`` for a collection whose items have an identity (their ``wire``, ``key`` or ``name``,
-or the first element of a pair), ``{"v": [...]}`` for a collection of plain values, ``{"x": value}``
-for a value (a type expression as its canonical text).
+or the first element of a pair, or its key in a mapping of model objects), ``{"v": [...]}`` for a collection of plain
+values, ``{"x": value}`` for a value (a type expression as its canonical text).  An object that is
+not an attrs class is a record of its public attributes.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
@@ -60,6 +62,10 @@ def encode(value: Any) -> dict[str, Any]:
         if value and all(isinstance(x, tuple) and len(x) == 2 and isinstance(x[0], str) for x in value):
             return {"k": [[k, encode(v)] for k, v in value]}
         return {"v": list(value)}
+    if isinstance(value, Mapping) and value and all(_is_model(v) for v in value.values()):
+        return {"k": [[str(k), encode(v)] for k, v in value.items()]}  # e.g. named types by name
+    if hasattr(value, "__dict__") and not isinstance(value, type):  # a plain object: its public attributes
+        return {"r": {k: encode(v) for k, v in vars(value).items() if not k.startswith("_")}}
     return {"x": value}
 
 
@@ -71,7 +77,9 @@ def encode_spec(spec: Any) -> dict[str, Any]:
         top.setdefault(e.context, {"k": []})["k"].append([e.wire, encode(e)])
     for f in attrs.fields(type(spec)):
         if f.name != "endpoints":
-            top[f.name.removesuffix("s")] = {"k": [[_identity(x), encode(x)] for x in getattr(spec, f.name)]}
+            value = getattr(spec, f.name)
+            name = f.name.removesuffix("s")
+            top[name] = {"k": [[_identity(x), encode(x)] for x in value]} if isinstance(value, tuple) else encode(value)
     return {"r": top}
 
 
