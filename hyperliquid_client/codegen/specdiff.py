@@ -492,7 +492,7 @@ RULES: tuple[Rule, ...] = (
     # policies
     Rule(f"{_ENDPOINTS}/*/weight|weight_per_item|timeout|retry|cache_ttl|storage|max_response_bytes", INFO),
     Rule(
-        "channel/*/channels|route|market_data|recovery|items_key|dedup|time_key|explorer|user_param|subscribe_type",
+        "channel/*/channels|route|market_data|recovery|stale_after|items_key|dedup|time_key|explorer|user_param|subscribe_type",
         INFO,
     ),
     Rule("channel/*/route/*", INFO),
@@ -575,6 +575,7 @@ _LABELS = {
     "max_response_bytes": "largest answer accepted (bytes)",
     "user_param": "user parameter",
     "subscribe_type": "subscription type",
+    "stale_after": "stale after (s)",
     "sample": "sample value",
     "sample_response": "sample answer",
     "sample_message": "sample message",
