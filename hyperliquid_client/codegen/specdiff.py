@@ -490,7 +490,7 @@ RULES: tuple[Rule, ...] = (
     Rule("**/name", BREAKING, why="callers use the Python name"),
     Rule("**/wire|key", BREAKING),
     # policies
-    Rule(f"{_ENDPOINTS}/*/weight|weight_per_item|timeout|retry|cache_ttl|storage|max_response_bytes", INFO),
+    Rule(f"{_ENDPOINTS}/*/weight|weight_per_item|timeout|retry|cache_ttl|storage|max_response_bytes|max_items", INFO),
     Rule(
         "channel/*/channels|route|market_data|recovery|stale_after|items_key|dedup|time_key|explorer|user_param|subscribe_type",
         INFO,
@@ -576,6 +576,7 @@ _LABELS = {
     "user_param": "user parameter",
     "subscribe_type": "subscription type",
     "stale_after": "stale after (s)",
+    "max_items": "most items per answer",
     "sample": "sample value",
     "sample_response": "sample answer",
     "sample_message": "sample message",
