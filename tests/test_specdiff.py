@@ -128,53 +128,70 @@ weight: 1
 signing: l1
 vault: true
 batch: orders
-params:
-  - wire: orders
-    type: any
-    doc: Order wires.
-  - wire: grouping
-    type: str
-    required: false
-    default: na
-    doc: Grouping.
-  - wire: builder
-    type: any
-    required: false
-    doc: Builder fee.
-action:
-  - {key: type, const: order}
-  - {key: orders, param: orders}
-  - {key: grouping, param: grouping}
-  - {key: builder, param: builder, omit_if_none: true}
 response: Ack
+action:
+  orders: {type: "list[Req]", doc: Orders.}
+  grouping: {type: Pick, default: one, doc: Grouping.}
+  source: {const: web}
+  builder: {type: address, optional: true, doc: Builder.}
+methods:
+  bulk:
+    summary: Place orders.
+    params: [orders]
+requests:
+  Req:
+    doc: One order.
+    fields:
+      a: {type: uint, doc: Asset.}
+      k: {type: Kind, doc: Kind.}
+  Kind:
+    doc: A kind.
+    enum: [x, y]
+  Pick:
+    doc: A grouping.
+    oneof:
+      one: {type: unit, doc: One.}
+      two: {type: unit, doc: Two.}
 sample:
-  params: {orders: [], grouping: na}
-  action: {type: order, orders: [], grouping: na}
+  params: {orders: [{a: 1, k: x}], grouping: one}
+  action: {type: order, orders: [{a: 1, k: x}], grouping: one, source: web}
 """,
     "exchange/usdSend.yaml": """\
 wire: usdSend
 summary: Send USDC.
 weight: 1
 signing: user_signed
-params:
-  - wire: destination
-    type: address_text
-    doc: Recipient.
-  - wire: amount
-    type: amount
-    doc: Amount.
+response: Ack
+action:
+  signatureChainId: {fill: signatureChainId}
+  hyperliquidChain: {fill: hyperliquidChain}
+  destination: {type: address_text, doc: Recipient.}
+  amount: {type: usd_amount, doc: Amount.}
+  time: {type: nonce, doc: Nonce.}
+methods:
+  usd_send:
+    summary: Send USDC.
+    example:
+      params: {destination: "0x0000000000000000000000000000000000000001", amount: 1}
+      action:
+        type: usdSend
+        signatureChainId: null
+        hyperliquidChain: null
+        destination: "0x0000000000000000000000000000000000000001"
+        amount: "1"
+        time: null
 eip712:
   primary_type: "HyperliquidTransaction:UsdSend"
   fields: [[hyperliquidChain, string], [destination, string], [amount, string], [time, uint64]]
-action:
-  - {key: destination, param: destination}
-  - {key: amount, param: amount}
-  - {key: time, fill: nonce}
-  - {key: type, const: usdSend}
-response: Ack
 sample:
   params: {destination: "0x0000000000000000000000000000000000000001", amount: "1"}
-  action: {destination: "0x0000000000000000000000000000000000000001", amount: "1", time: null, type: usdSend}
+  action:
+    type: usdSend
+    signatureChainId: null
+    hyperliquidChain: null
+    destination: "0x0000000000000000000000000000000000000001"
+    amount: "1"
+    time: null
 """,
     "channels/trades.yaml": """\
 wire: trades
@@ -327,19 +344,6 @@ EDITS: list[tuple[str, list[Op], set[tuple[str, str, str, str]]]] = [
         ],
         {(BREAKING, "reordered", "info.ledger", "params")},
     ),
-    (
-        "keyword-only parameters reordered",
-        [
-            sub(
-                ORDER,
-                "  - wire: grouping\n    type: str\n    required: false\n    default: na\n    doc: Grouping.\n"
-                "  - wire: builder\n    type: any\n    required: false\n    doc: Builder fee.\n",
-                "  - wire: builder\n    type: any\n    required: false\n    doc: Builder fee.\n"
-                "  - wire: grouping\n    type: str\n    required: false\n    default: na\n    doc: Grouping.\n",
-            )
-        ],
-        {(INFO, "reordered", "exchange.order", "params")},
-    ),
     # responses
     (
         "response field added",
@@ -460,33 +464,52 @@ EDITS: list[tuple[str, list[Op], set[tuple[str, str, str, str]]]] = [
     (
         "action keys reordered",
         [
+            sub(ORDER, "  source: {const: web}\n  builder:", "  builder:"),
+            sub(ORDER, "optional: true, doc: Builder.}\n", "optional: true, doc: Builder.}\n  source: {const: web}\n"),
+        ],
+        {(SIGNING, "reordered", "exchange.order", "action/fields")},
+    ),
+    (
+        "keyword-only parameters reordered with their keys",
+        [
+            sub(ORDER, "  grouping: {type: Pick, default: one, doc: Grouping.}\n", ""),
             sub(
                 ORDER,
-                "  - {key: orders, param: orders}\n  - {key: grouping, param: grouping}\n",
-                "  - {key: grouping, param: grouping}\n  - {key: orders, param: orders}\n",
-            )
+                "optional: true, doc: Builder.}\n",
+                "optional: true, doc: Builder.}\n  grouping: {type: Pick, default: one, doc: Grouping.}\n",
+            ),
+            sub(ORDER, "grouping: one, source: web}", "source: web, grouping: one}"),
         ],
-        {(SIGNING, "reordered", "exchange.order", "action/keys")},
+        {
+            (SIGNING, "reordered", "exchange.order", "action/fields"),
+            (INFO, "reordered", "exchange.order", "params"),
+            (INFO, "changed", "exchange.order", "sample_response"),
+        },
     ),
     (
         "action constant changed",
-        [sub(USD, "const: usdSend", "const: usdSendV2")],
-        {(SIGNING, "changed", "exchange.usdSend", "action/keys/type/const")},
+        [sub(ORDER, "{const: web}", "{const: app}"), sub(ORDER, "source: web}", "source: app}")],
+        {
+            (SIGNING, "changed", "exchange.order", "action/fields/source/const"),
+            (INFO, "changed", "exchange.order", "sample_response"),
+        },
     ),
     (
         "omit rule changed",
-        [sub(ORDER, ", omit_if_none: true}", "}")],
-        {(SIGNING, "changed", "exchange.order", "action/keys/builder/omit_if_none")},
+        [sub(ORDER, "{type: address, optional: true, doc: Builder.}", '{type: "address | null", doc: Builder.}')],
+        {
+            (SIGNING, "changed", "exchange.order", "action/fields/builder/optional"),
+            (SIGNING, "changed", "exchange.order", "action/fields/builder/type"),
+            (SIGNING, "changed", "exchange.order", "params/builder/type"),
+        },
     ),
     (
         "vault participation changed",
         [sub(ORDER, "vault: true", "vault: false")],
-        {(SIGNING, "changed", "exchange.order", "action/vault")},
-    ),
-    (
-        "signing kind changed",
-        [sub(ORDER, "signing: l1", "signing: multi_sig")],
-        {(SIGNING, "changed", "exchange.order", "action/signing")},
+        {
+            (SIGNING, "changed", "exchange.order", "action/vault"),
+            (SIGNING, "changed", "exchange.order", "action/vault_default"),
+        },
     ),
     (
         "EIP-712 fields reordered",
@@ -504,28 +527,33 @@ EDITS: list[tuple[str, list[Op], set[tuple[str, str, str, str]]]] = [
         {(SIGNING, "changed", "exchange.usdSend", "action/primary_type")},
     ),
     (
-        "encoding of a signed parameter changed",
+        "semantic type of a signed field changed",
         [sub(USD, "type: address_text", "type: address")],
-        {(SIGNING, "changed", "exchange.usdSend", "params/destination/type")},
+        {
+            (SIGNING, "changed", "exchange.usdSend", "action/fields/destination/type"),
+            (SIGNING, "changed", "exchange.usdSend", "params/destination/type"),
+        },
     ),
     (
-        "default of a signed parameter changed",
-        [sub(ORDER, "default: na", "default: normalTpsl")],
-        {(SIGNING, "changed", "exchange.order", "params/grouping/default")},
+        "default of a signed field changed",
+        [sub(ORDER, "default: one", "default: two")],
+        {
+            (SIGNING, "changed", "exchange.order", "action/fields/grouping/default"),
+            (SIGNING, "changed", "exchange.order", "params/grouping/default"),
+        },
     ),
     (
-        "optional signed parameter added with its omitted key",
+        "optional signed field added",
         [
-            sub(ORDER, "action:\n", "  - {wire: referrer, type: str, required: false, doc: Referrer.}\naction:\n"),
             sub(
                 ORDER,
-                "omit_if_none: true}\n",
-                "omit_if_none: true}\n  - {key: referrer, param: referrer, omit_if_none: true}\n",
-            ),
+                "optional: true, doc: Builder.}\n",
+                "optional: true, doc: Builder.}\n  referrer: {type: str, optional: true, doc: Referrer.}\n",
+            )
         ],
         {
+            (SIGNING, "added", "exchange.order", "action/fields/referrer"),
             (NON_BREAKING, "added", "exchange.order", "params/referrer"),
-            (SIGNING, "added", "exchange.order", "action/keys/referrer"),
         },
     ),
     (
@@ -534,6 +562,68 @@ EDITS: list[tuple[str, list[Op], set[tuple[str, str, str, str]]]] = [
         {(INFO, "changed", "exchange.order", "action/batch_param")},
     ),
     ("action weight changed", [sub(ORDER, "weight: 1", "weight: 2")], {(INFO, "changed", "exchange.order", "weight")}),
+    # request types and methods
+    (
+        "request type field added",
+        [
+            sub(
+                ORDER,
+                "      k: {type: Kind, doc: Kind.}\n",
+                "      k: {type: Kind, doc: Kind.}\n      c: {type: cloid, optional: true, doc: Id.}\n",
+            )
+        ],
+        {(SIGNING, "added", "request.Req", "fields/c")},
+    ),
+    (
+        "semantic type of a request field changed",
+        [sub(ORDER, "a: {type: uint, doc: Asset.}", "a: {type: int, doc: Asset.}")],
+        {(SIGNING, "changed", "request.Req", "fields/a/type")},
+    ),
+    (
+        "Python name of a request field changed",
+        [sub(ORDER, "a: {type: uint, doc: Asset.}", "a: {type: uint, name: asset, doc: Asset.}")],
+        {(BREAKING, "changed", "request.Req", "fields/a/name")},
+    ),
+    (
+        "request enum value added",
+        [sub(ORDER, "enum: [x, y]", "enum: [x, y, z]")],
+        {(NON_BREAKING, "added", "request.Kind", "values")},
+    ),
+    (
+        "request enum value removed",
+        [sub(ORDER, "enum: [x, y]", "enum: [x]")],
+        {(BREAKING, "removed", "request.Kind", "values")},
+    ),
+    (
+        "oneof variant added",
+        [
+            sub(
+                ORDER,
+                "      two: {type: unit, doc: Two.}\n",
+                "      two: {type: unit, doc: Two.}\n      three: {type: unit, doc: Three.}\n",
+            )
+        ],
+        {(NON_BREAKING, "added", "request.Pick", "fields/three")},
+    ),
+    (
+        "method added",
+        [
+            sub(
+                ORDER,
+                "    params: [orders]\n",
+                "    params: [orders]\n  place:\n    summary: Place orders again.\n    params: [orders]\n",
+            )
+        ],
+        {(NON_BREAKING, "added", "exchange.order", "action/methods/place")},
+    ),
+    (
+        "method renamed = removed + added",
+        [sub(ORDER, "  bulk:\n", "  bulk_orders:\n")],
+        {
+            (BREAKING, "removed", "exchange.order", "action/methods/bulk"),
+            (NON_BREAKING, "added", "exchange.order", "action/methods/bulk_orders"),
+        },
+    ),
 ]
 
 
@@ -665,7 +755,7 @@ def test_output_order_is_by_severity_then_subject_and_stable(base_dir: Path, bas
 def test_json_output_and_summary(base_dir: Path, base_spec: Any, tmp_path: Path) -> None:
     changes = _all_changes(base_dir, base_spec, tmp_path)
     doc = json.loads(specdiff.render_json(changes, "main", "working tree"))
-    assert doc["summary"] == {SIGNING: 1, BREAKING: 2, NON_BREAKING: 2, INFO: 1, "total": 6}
+    assert doc["summary"] == {SIGNING: 2, BREAKING: 2, NON_BREAKING: 2, INFO: 1, "total": 7}
     assert doc["changes"][0] == {
         "severity": SIGNING,
         "kind": "changed",
@@ -676,7 +766,7 @@ def test_json_output_and_summary(base_dir: Path, base_spec: Any, tmp_path: Path)
         "new": False,
     }
     assert specdiff.render_summary(changes, "main", "HEAD") == (
-        "main → HEAD: 1 signing-breaking, 2 breaking, 2 non-breaking, 1 info\n"
+        "main → HEAD: 2 signing-breaking, 2 breaking, 2 non-breaking, 1 info\n"
     )
 
 
@@ -746,7 +836,7 @@ def test_git_revisions_and_working_tree(base_dir: Path, tmp_path: Path, monkeypa
     apply(repo / "spec", [add("info/meta.yaml", META)])  # uncommitted
     monkeypatch.chdir(repo)
     code, text = _run("main~1", "main", "--format", "summary")
-    assert (code, text) == (0, "main~1 → main: 1 signing-breaking, 0 breaking, 0 non-breaking, 0 info\n")
+    assert (code, text) == (0, "main~1 → main: 2 signing-breaking, 0 breaking, 0 non-breaking, 0 info\n")
     code, text = _run("main", "--format", "summary", "--fail-on", "breaking")
     assert (code, text) == (0, "main → working tree: 0 signing-breaking, 0 breaking, 1 non-breaking, 0 info\n")
     code, text = _run("main~1", "--fail-on", "signing")

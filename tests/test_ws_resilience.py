@@ -56,7 +56,7 @@ async def next_data(sub: Any, timeout: float = 3.0) -> Any:
 async def test_a_subscription_the_server_drops_the_socket_for_fails_alone() -> None:
     """The real server drops the whole socket for an unknown coin.  The culprit is identified and failed alone, its
     neighbours are restored, and the client does not loop on reconnects."""
-    async with FakeExchange(close_on_bad_subscription=True) as fx:
+    async with FakeExchange(close_on_bad_subscription=True, market_snapshots=False) as fx:  # no first messages
         bus = EventBus()
         connects: list[Any] = []
         delays: list[float] = []
@@ -177,7 +177,7 @@ async def test_a_busy_socket_sends_no_pings() -> None:
 
 async def test_a_normally_busy_channel_is_flagged_stale_by_default() -> None:
     busy = ChannelInfo("l2Book", ("l2Book",), (("coin", "coin"),), stale_after=0.3)
-    async with FakeExchange() as fx, WsClient(fx.ws_url) as ws:
+    async with FakeExchange(market_snapshots=False) as fx, WsClient(fx.ws_url) as ws:  # silent from the start
         flagged = await ws.subscribe(busy, {"coin": "BTC"})
         quiet = await ws.subscribe(TRADES, {"coin": "BTC"})
         await flagged.wait_live(5)

@@ -406,7 +406,9 @@ def _values(raw: _Raw, ctx: _Context) -> str:
 
 
 def _param_added(raw: _Raw, ctx: _Context) -> str:
-    return BREAKING if raw.new.get("required", True) else NON_BREAKING
+    """A new parameter breaks callers unless it may be left out."""
+    optional = raw.new.get("optional") or raw.new.get("has_default") or not raw.new.get("required", True)
+    return NON_BREAKING if optional else BREAKING
 
 
 def _params_reordered(raw: _Raw, ctx: _Context) -> str:
@@ -417,6 +419,15 @@ def _params_reordered(raw: _Raw, ctx: _Context) -> str:
     positional_old = [k for k in raw.old if old[k].get("required")]
     positional_new = [k for k in raw.new if new[k].get("required")]
     return BREAKING if positional_old != positional_new else INFO
+
+
+def _request_member(raw: _Raw, ctx: _Context) -> str:
+    """A field of a request record changes the signed keys; a variant of a ``oneof`` is one more (or one
+    less) choice, like an enum value."""
+    kind = ctx.lookup(ctx.new if raw.kind == "added" else ctx.old, (*raw.path[:2], "kind"))
+    if kind == "oneof":
+        return NON_BREAKING if raw.kind == "added" else BREAKING
+    return SIGNING
 
 
 def _required(raw: _Raw, ctx: _Context) -> str:
@@ -498,9 +509,26 @@ RULES: tuple[Rule, ...] = (
     Rule("channel/*/route/*", INFO),
     Rule("channel/*/snapshot|initial", BREAKING, why="changes the messages subscribers receive"),
     Rule(f"{_ENDPOINTS}/*/nest", INFO, why="the library builds the request body"),
+    # the high-level methods of an exchange action (Python API; their defaults reach the signed action)
+    Rule("exchange/*/action/methods/*", NON_BREAKING, ("added",)),
+    Rule("exchange/*/action/methods", INFO, ("reordered",)),
+    Rule("exchange/*/action/methods/*/example", INFO, why="example (used by the generated tests)"),
+    Rule("exchange/*/action/methods/*/defaults|defaults/**", SIGNING, why="changes what is signed when omitted"),
+    Rule("exchange/*/action/methods/**", BREAKING, why="changes the method callers use"),
+    Rule("exchange/*/action/fields|inputs/*/flatten|nonempty", BREAKING, why="changes the method callers use"),
+    Rule("exchange/*/action/inputs/*", _param_added, ("added",)),
+    Rule("exchange/*/action/inputs/*", BREAKING, ("removed",)),
+    Rule("exchange/*/action/inputs", INFO, ("reordered",)),
     # signed bytes
     Rule("exchange/*/action/batch_param", INFO, why="only sets the weight"),
     Rule("*/*/action/**", SIGNING, why="changes the signed action"),
+    # request types (spec/types/requests.yaml): all on the wire of signed actions
+    Rule("request/*", NON_BREAKING, ("added",)),
+    Rule("request/*/python", BREAKING, why="changes the constructor callers use"),
+    Rule("request/*/fields/*/flatten|nonempty", BREAKING, why="changes the method callers use"),
+    Rule("request/*/values", _values),
+    Rule("request/*/fields/*", _request_member, ("added", "removed")),
+    Rule("request/**", SIGNING, why="changes the signed action"),
     # parameters
     Rule(f"{_ENDPOINTS}/*/params/*", BREAKING, ("removed",)),
     Rule(f"{_ENDPOINTS}/*/params/*", _param_added, ("added",)),
@@ -540,11 +568,14 @@ _NOUNS = {
     "stats": "stats request",
     "channel": "channel",
     "type": "type",
+    "request": "request type",
 }
 _ITEMS = {
     "params": "parameter",
     "fields": "field",
     "keys": "action key",
+    "methods": "method",
+    "inputs": "input",
     "variants": "variant",
     "by_key": "variant",
     "enum": "enum value",

@@ -71,13 +71,16 @@ def encode(value: Any) -> dict[str, Any]:
 
 def encode_spec(spec: Any) -> dict[str, Any]:
     """The whole spec: endpoints grouped by context, then each other collection of the model under its
-    singular name (``channels`` → ``channel``, ``types`` → ``type``)."""
+    singular name (``channels`` → ``channel``, ``types`` → ``type``, ``requests`` → ``request``)."""
     top: dict[str, Any] = {ctx: {"k": []} for ctx in CONTEXTS}
     for e in spec.endpoints:
         top.setdefault(e.context, {"k": []})["k"].append([e.wire, encode(e)])
     for f in attrs.fields(type(spec)):
         if f.name != "endpoints":
             value = getattr(spec, f.name)
+            if not isinstance(value, tuple | Mapping) and hasattr(value, "__dict__"):
+                public = [v for k, v in vars(value).items() if not k.startswith("_")]
+                value = public[0] if len(public) == 1 else value  # a holder of one collection is that collection
             name = f.name.removesuffix("s")
             top[name] = {"k": [[_identity(x), encode(x)] for x in value]} if isinstance(value, tuple) else encode(value)
     return {"r": top}
