@@ -22,7 +22,6 @@ import os
 import socket
 import statistics
 import subprocess
-import sys
 import threading
 import time
 import tracemalloc
@@ -31,14 +30,13 @@ from typing import Any
 
 import httpx
 
+from bench.peers import PEERS, SDK_PYTHON, ensure_sdk
 from hyperliquid_client.runtime.cache import CacheConfig, TTLCache, WarmupManager
 from hyperliquid_client.runtime.events import EventBus
 from hyperliquid_client.runtime.markets import MetadataService
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-PEERS = Path("/tmp/hl-bench-peers")
-PY_PEER = PEERS / "py"
 FIXTURES = Path(
     os.environ.get("HL_FIXTURES_DIR") or Path(__file__).resolve().parents[2] / "tests" / "data" / "fixtures"
 )
@@ -143,28 +141,8 @@ def ours_first_market(base_url: str) -> float:
     return elapsed
 
 
-def ensure_py_peer(install: bool) -> str:
-    python = PY_PEER / "bin" / "python"
-    check = [str(python), "-c", "import hyperliquid.info"]
-    if python.exists() and subprocess.run(check, capture_output=True, cwd=PEERS).returncode == 0:
-        return ""
-    if not install:
-        return f"{PY_PEER} is not set up (run without --no-install)"
-    print(f"setting up the official Python SDK in {PY_PEER} ...", flush=True)
-    PEERS.mkdir(parents=True, exist_ok=True)
-    try:
-        subprocess.run([sys.executable, "-m", "venv", str(PY_PEER)], check=True, capture_output=True, timeout=300)
-        pip = [str(python), "-m", "pip", "install", "-q", "hyperliquid-python-sdk", "coincurve"]
-        proc = subprocess.run(pip, capture_output=True, text=True, timeout=900)
-    except (OSError, subprocess.SubprocessError) as exc:
-        return f"cannot create the venv: {exc}"
-    if proc.returncode != 0:
-        return "pip install hyperliquid-python-sdk failed: " + proc.stderr.strip()[-500:]
-    return "" if subprocess.run(check, capture_output=True, cwd=PEERS).returncode == 0 else "SDK not importable"
-
-
 def sdk_startup(base_url: str, cap: float, runs: int) -> dict[str, Any]:
-    python = str(PY_PEER / "bin" / "python")
+    python = str(SDK_PYTHON)
     times, errors = [], set()
     for _ in range(runs):
         try:
@@ -284,7 +262,7 @@ def main() -> None:
     results: dict[str, Any] = {"startup": {}}
     peer_why = "" if not args.no_peers else "skipped (--no-peers)"
     if not peer_why:
-        peer_why = ensure_py_peer(not args.no_install)
+        peer_why = ensure_sdk(not args.no_install)
     hanging = HangingServer()
     with FakeExchange() as fx:
         fx.load_fixtures(FIXTURES)

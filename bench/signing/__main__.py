@@ -27,55 +27,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bench.peers import PEERS, SDK_PYTHON, ensure_sdk, run_json
 from bench.signing.common import ACTION, KEY, NONCE0
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-PEERS = Path("/tmp/hl-bench-peers")
-PY_PEER = PEERS / "py"
 TS_PEER = PEERS / "ts"
-
-
-def _run(cmd: list[str], timeout: float, cwd: Path | None = None) -> tuple[dict[str, Any] | None, str]:
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return None, f"{type(exc).__name__}: {exc}"
-    if proc.returncode != 0:
-        return None, (proc.stderr or proc.stdout).strip()[-800:]
-    try:
-        return json.loads(proc.stdout.strip().splitlines()[-1]), ""
-    except (ValueError, IndexError):
-        return None, f"unexpected output: {proc.stdout[-400:]!r}"
-
-
-def _ours(what: str, args: argparse.Namespace, no_pysha3: bool = False) -> tuple[dict[str, Any] | None, str]:
-    cmd = [sys.executable, "-m", "bench.signing.ours", "--what", what, "--seconds", str(args.seconds)]
-    cmd += ["--repeats", str(args.repeats)] + (["--no-pysha3"] if no_pysha3 else [])
-    return _run(cmd, timeout=600, cwd=ROOT)
-
-
-def _ensure_py_peer(install: bool) -> str:
-    """'' when ready, else why not."""
-    python = PY_PEER / "bin" / "python"
-    check = [str(python), "-c", "import hyperliquid.utils.signing, coincurve"]
-    # cwd outside the repository: our own ``hyperliquid`` package must not shadow the SDK's
-    if python.exists() and subprocess.run(check, capture_output=True, cwd=PEERS).returncode == 0:
-        return ""
-    if not install:
-        return f"{PY_PEER} is not set up (run without --no-install)"
-    print(f"setting up the official Python SDK in {PY_PEER} ...", flush=True)
-    PEERS.mkdir(parents=True, exist_ok=True)
-    try:
-        subprocess.run([sys.executable, "-m", "venv", str(PY_PEER)], check=True, capture_output=True, timeout=300)
-        pip = [str(python), "-m", "pip", "install", "-q", "hyperliquid-python-sdk", "coincurve"]
-        proc = subprocess.run(pip, capture_output=True, text=True, timeout=900)
-    except (OSError, subprocess.SubprocessError) as exc:
-        return f"cannot create the venv: {exc}"
-    if proc.returncode != 0:
-        return "pip install hyperliquid-python-sdk coincurve failed: " + proc.stderr.strip()[-500:]
-    ok = subprocess.run(check, capture_output=True, cwd=PEERS).returncode == 0
-    return "" if ok else "SDK installed but not importable"
 
 
 def _ensure_ts_peer(install: bool) -> str:
@@ -139,11 +96,11 @@ def main() -> None:
         contenders.append(("official Python SDK", None, "skipped (--no-peers)"))
         contenders.append(("TypeScript SDK", None, "skipped (--no-peers)"))
     else:
-        why = _ensure_py_peer(not args.no_install)
+        why = ensure_sdk(not args.no_install)
         if why:
             contenders.append(("official Python SDK", None, f"UNAVAILABLE: {why}"))
         else:
-            cmd = [str(PY_PEER / "bin" / "python"), str(HERE / "peer_sdk.py"), KEY, str(NONCE0), *timing, action_json]
+            cmd = [str(SDK_PYTHON), str(HERE / "peer_sdk.py"), KEY, str(NONCE0), *timing, action_json]
             contenders.append(("official Python SDK", cmd, PEERS))
         why = _ensure_ts_peer(not args.no_install)
         if why:
@@ -169,7 +126,7 @@ def main() -> None:
             if cmd is None:
                 errors[name] = cwd
                 continue
-            res, why = _run(cmd, 900, cwd=cwd)
+            res, why = run_json(cmd, timeout=900, cwd=cwd)
             if res is None:
                 errors.setdefault(name, f"FAILED: {why}")
                 continue

@@ -1,1 +1,0 @@
-"""WebSocket pipeline benchmark (``python -m bench.ws``)."""
