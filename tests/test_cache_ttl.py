@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import threading
 import time
 import tracemalloc
@@ -14,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hyperliquid_client.runtime.cache import CacheConfig, TTLCache
+from hyperliquid_client.runtime.cache.ttl import FAST_MARGIN
 from hyperliquid_client.runtime.errors import TimeoutError as HLTimeoutError
 from hyperliquid_client.runtime.events import Event, EventBus
 
@@ -502,3 +504,153 @@ def test_model_never_returns_expired_or_wrong_values(ops: list[tuple[str, int, f
                 if op == "get":
                     assert model[key][1] > clock.now
         assert len(cache) <= bound
+
+
+# ---------------------------------------------------------------------------------------- hits without a lock
+class CountingLock:
+    """A lock that counts how often it is taken."""
+
+    def __init__(self) -> None:
+        self.inner = threading.Lock()
+        self.taken = 0
+
+    def __enter__(self) -> bool:
+        self.taken += 1
+        return self.inner.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        self.inner.__exit__(*exc)
+
+
+def test_fresh_hits_take_no_lock_and_are_counted() -> None:
+    cache = TTLCache()
+    lock = CountingLock()
+    cache._lock = lock  # type: ignore[assignment]
+    cache.set("k", "v", ttl=60)
+    cache.set("forever", 1, ttl=float("inf"))
+    taken = lock.taken
+    assert [cache.get("k") for _ in range(1000)] == ["v"] * 1000
+    assert [cache.get_or_fetch("forever", lambda: 2) for _ in range(10)] == [1] * 10
+    assert lock.taken == taken
+    assert cache.stats.hits == 1010
+    cache.reset_stats()
+    assert cache.get("k") == "v" and cache.stats.hits == 1
+
+
+def test_writes_are_seen_by_the_next_lock_free_hit() -> None:
+    cache = TTLCache()
+    cache.set("k", 1)
+    assert cache.get("k") == 1
+    cache.set("k", 2)
+    assert cache.get("k") == 2
+    assert cache.invalidate("k") and cache.get("k") is None
+    cache.set("k", 3)
+    cache.set("k", 4, ttl=0)  # drops the value
+    assert cache.get("k") is None
+    cache.set("a", 1)
+    cache.clear()
+    assert cache.get("a") is None and cache.stats.entries == 0
+
+
+def test_a_hit_listener_gets_every_hit_and_the_lock_free_path_returns_without_one() -> None:
+    bus = EventBus()
+    cache = TTLCache(events=bus)
+    lock = CountingLock()
+    cache._lock = lock  # type: ignore[assignment]
+    cache.set("k", 1)
+    hits: list[Event] = []
+    stop = bus.subscribe("cache.hit", hits.append)
+    for _ in range(3):
+        assert cache.get("k") == 1
+    assert [e["key"] for e in hits] == ["k"] * 3
+    stop()
+    assert cache.get("k") == 1  # through the lock once, which lets the entry back into the lock-free table
+    taken = lock.taken
+    assert [cache.get("k") for _ in range(100)] == [1] * 100
+    assert lock.taken == taken and len(hits) == 3
+    assert cache.stats.hits == 104
+
+
+def test_hits_from_two_threads_are_all_counted() -> None:
+    cache = TTLCache()
+    cache.set("k", 1)
+    barrier = threading.Barrier(2)
+
+    def work() -> None:
+        barrier.wait()
+        for _ in range(50_000):
+            cache.get("k")
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert cache.stats.hits == 100_000
+
+
+def test_lock_free_hits_never_return_an_expired_entry() -> None:
+    """Hammer a short-lived entry with the real clock until it is gone: no value is returned after its expiry,
+    and the entry was served without the lock before it left the table (the expiry thread took it out)."""
+    cache = TTLCache()
+    lock = CountingLock()
+    cache._lock = lock  # type: ignore[assignment]
+    cache.set("k", "v", ttl=FAST_MARGIN + 0.5)
+    info = cache.peek("k")
+    assert info is not None
+    expires_at = info.expires_at
+    lock_free = late = 0
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        before, started = lock.taken, time.monotonic()
+        got = cache.get("k")
+        if got is None:
+            break
+        if lock.taken == before:
+            lock_free += 1
+        if started >= expires_at:  # already expired when asked, and still returned
+            late += 1
+    assert got is None and late == 0
+    assert lock_free > 0
+
+
+def test_entries_leave_the_lock_free_table_in_a_forked_child() -> None:
+    """The expiry thread does not survive a fork: the child starts its own, so its entries still leave."""
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork on this platform")
+    cache = TTLCache()
+    cache.set("k", "v", ttl=FAST_MARGIN + 0.3)
+    assert "k" in cache._fast
+    pid = os.fork()
+    if pid == 0:  # the child: report through the exit status only
+        code = 1
+        try:
+            end = time.monotonic() + 20
+            while time.monotonic() < end and "k" in cache._fast:
+                time.sleep(0.01)
+            code = 0 if "k" not in cache._fast and cache.get("k") == "v" else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_bus_watchers_are_told_of_every_change_and_held_weakly() -> None:
+    bus = EventBus()
+
+    class Watcher:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def changed(self) -> None:
+            self.calls += 1
+
+    w = Watcher()
+    bus.watch(w.changed)
+    stop = bus.subscribe("cache.hit", lambda e: None)
+    stop()
+    bus.clear()
+    assert w.calls == 3
+    del w
+    gc.collect()
+    bus.subscribe("x", lambda e: None)  # a collected watcher is skipped

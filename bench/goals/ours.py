@@ -228,6 +228,7 @@ def probe_order(args: dict[str, Any]) -> dict[str, Any]:
     import coincurve
 
     from hyperliquid_client import Client, ClientConfig
+    from hyperliquid_client.runtime.ratelimit import RateLimitConfig
     from hyperliquid_client.runtime.signing import Wallet, sign_l1_action
     from hyperliquid_client.runtime.signing.wire import float_to_wire
     from hyperliquid_client.testing import FakeExchange
@@ -239,8 +240,11 @@ def probe_order(args: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     with FakeExchange() as fx:
         fx.fund(wallet.address, 10_000_000)
+        # default settings, but a weight budget thousands of orders a second cannot exhaust (the budget's
+        # bookkeeping still runs on every order)
+        rate = RateLimitConfig(budget=10**12)
         for name, verify in (("order", None), ("order_verify", True), ("order_no_verify", False)):
-            config = ClientConfig() if verify is None else ClientConfig(verify_signatures=verify)
+            config = ClientConfig(rate=rate) if verify is None else ClientConfig(rate=rate, verify_signatures=verify)
             with Client("testnet", http_url=fx.http_url, wallet=wallet, config=config) as client:
                 client.exchange.order(coin, True, sz, px)  # metadata loaded (the lookups below hit the cache)
                 client.exchange.sender.transport.request_json = lambda *a, **k: OK_ORDER  # type: ignore[method-assign]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -103,6 +104,22 @@ class EventBus:
         self._exact: dict[str, tuple[Handler, ...]] = {}
         self._prefix: tuple[tuple[str, Handler], ...] = ()
         self._resolved: dict[str, tuple[Handler, ...]] = {}
+        self._watchers: list[weakref.WeakMethod[Callable[[], None]]] = []
+
+    def watch(self, method: Callable[[], None]) -> None:
+        """Call the bound ``method`` (held weakly) after every change of the handlers.
+
+        Lets a hot path cache what :meth:`wants` says instead of asking it every time.
+        """
+        with self._lock:
+            self._watchers = [w for w in self._watchers if w() is not None]
+            self._watchers.append(weakref.WeakMethod(method))
+
+    def _changed(self) -> None:
+        for ref in tuple(self._watchers):
+            method = ref()
+            if method is not None:
+                method()
 
     def subscribe(self, pattern: str, handler: Handler) -> Callable[[], None]:
         """Call ``handler`` for events matching ``pattern``.
@@ -121,6 +138,7 @@ class EventBus:
             else:
                 self._exact[pattern] = (*self._exact.get(pattern, ()), handler)
             self._resolved = {}
+        self._changed()
 
         def unsubscribe() -> None:
             with self._lock:
@@ -139,6 +157,7 @@ class EventBus:
                     else:
                         self._exact.pop(pattern, None)
                 self._resolved = {}
+            self._changed()
 
         return unsubscribe
 
@@ -179,3 +198,4 @@ class EventBus:
             self._exact = {}
             self._prefix = ()
             self._resolved = {}
+        self._changed()

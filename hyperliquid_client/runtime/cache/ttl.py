@@ -13,7 +13,9 @@ Semantics (the contract the rest of the library relies on):
 * **Bound and eviction policy.**  The cache holds at most ``max_entries`` entries and, when
   ``max_bytes`` is set, at most ``max_bytes`` bytes of (estimated) value size.  When an
   insertion would exceed a bound, the cache first drops *expired* entries (earliest expiry
-  first), then the *least recently used live* entries, until the new entry fits.  A value
+  first), then the *least recently used live* entries (approximated by a second chance: the
+  oldest entry is dropped unless it was read since it was last looked at, in which case it
+  moves to the back), until the new entry fits.  A value
   larger than ``max_bytes`` on its own is not stored.  Each removal emits ``cache.evict``
   (``reason`` = ``"expired"``, ``"lru"`` or ``"too_large"``) and a DEBUG log record.
 * **Counters and events.**  :attr:`TTLCache.stats` returns a snapshot of hit, stale-hit, miss,
@@ -33,8 +35,17 @@ Semantics (the contract the rest of the library relies on):
   ``fetch`` inline in the calling thread.  The async leader always runs the fetch as its own
   task on its loop, so cancelling any caller (the leader included) never cancels the fetch
   other callers are waiting for.
-* **Thread and loop safety.**  All state is guarded by one :class:`threading.Lock`, held only
-  for dictionary work (never while calling ``fetch`` or event handlers).  Async waiters on
+* **Hits without a lock.**  A fresh hit takes no lock and reads no clock: it is one lookup in a
+  table of entries known to be fresh, which the process's expiry thread
+  (:mod:`~hyperliquid_client.runtime.cache.expiry`) empties of each entry ``FAST_MARGIN`` seconds
+  *before* it expires; in that last stretch, and for entries shorter-lived than the margin, hits
+  take the locked path, which compares the entry's expiry with the clock.  So the fast path never
+  returns an entry past its TTL unless the expiry thread is kept from running for longer than
+  the margin.  The table is used with the default clock and while nobody listens to
+  ``cache.hit`` (an event needs the slow path); a ``clock`` given for tests always takes the
+  locked path.
+* **Thread and loop safety.**  Every other access is guarded by one :class:`threading.Lock`,
+  held only for dictionary work (never while calling ``fetch`` or event handlers).  Async waiters on
   another loop are woken with ``loop.call_soon_threadsafe``.  One thing is refused rather
   than dead-locking: a *sync* ``get_or_fetch`` called from inside a running event loop while
   the in-flight fetch for that key is an async fetch owned by that very loop raises
@@ -59,6 +70,7 @@ from typing import Any, TypeVar, cast
 import attrs
 
 from hyperliquid_client.runtime import errors
+from hyperliquid_client.runtime.cache.expiry import EXPIRER
 from hyperliquid_client.runtime.errors import HyperliquidError
 from hyperliquid_client.runtime.events import EventBus
 from hyperliquid_client.runtime.log import get_logger, log
@@ -77,6 +89,9 @@ T = TypeVar("T")
 _log = get_logger("hyperliquid_client.cache")
 _MISSING: Any = object()
 _DEBUG = 10
+
+#: Seconds before its expiry an entry leaves the lock-free table (the expiry thread's allowed lateness).
+FAST_MARGIN = 1.0
 
 
 class FetchCancelledError(HyperliquidError):
@@ -172,7 +187,7 @@ class CacheEntryInfo:
 
 
 class _Entry:
-    __slots__ = ("expired_noted", "expires_at", "size", "stored_at", "value")
+    __slots__ = ("expired_noted", "expires_at", "hits", "seen", "size", "stored_at", "value")
 
     def __init__(self, value: Any, stored_at: float, expires_at: float, size: int) -> None:
         self.value = value
@@ -180,6 +195,8 @@ class _Entry:
         self.expires_at = expires_at
         self.size = size
         self.expired_noted = False
+        self.hits = 0  # fresh hits, counted without the lock on the fast path
+        self.seen = 0  # ``hits`` when eviction last gave the entry a second chance
 
 
 class _Flight:
@@ -227,20 +244,47 @@ class TTLCache:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config or CacheConfig()
-        self.events = events
         self._clock = clock
         self._name = self.config.name
         self._lock = threading.Lock()
         self._data: OrderedDict[Hashable, _Entry] = OrderedDict()
+        # the lock-free table: entries fresh for at least FAST_MARGIN more seconds (see the module doc)
+        self._fast: dict[Hashable, _Entry] = {}
+        self._fast_wake: float | None = None
+        self._fast_ok = False
+        self._hits_gone = 0  # hits of entries no longer held
+        self._events: EventBus | None = None
+        self.events = events
         self._heap: list[tuple[float, int, Hashable, _Entry]] = []
         self._seq = itertools.count()
         self._bytes = 0
         self._inflight: dict[Hashable, _Flight] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._sizeof = self.config.sizeof or approx_sizeof
-        self._hits = self._stale_hits = self._misses = 0
+        self._stale_hits = self._misses = 0
         self._evictions = self._expirations = 0
         self._fetches = self._fetch_errors = self._joined = 0
+
+    @property
+    def events(self) -> EventBus | None:
+        """The bus this cache emits on (``None``: no events)."""
+        return self._events
+
+    @events.setter
+    def events(self, bus: EventBus | None) -> None:
+        self._events = bus
+        if bus is not None:
+            bus.watch(self._listeners_changed)
+        self._listeners_changed()
+
+    def _listeners_changed(self) -> None:
+        """Hits skip the lock only while nobody listens to ``cache.hit`` (and with the real clock)."""
+        bus = self._events
+        ok = self._clock is time.monotonic and (bus is None or not bus.wants("cache.hit"))
+        with self._lock:
+            self._fast_ok = ok
+            if not ok:
+                self._fast.clear()
 
     # ------------------------------------------------------------------ introspection
     def __len__(self) -> int:
@@ -263,7 +307,7 @@ class TTLCache:
         """A consistent snapshot of the counters."""
         with self._lock:
             return CacheStats(
-                hits=self._hits,
+                hits=self._hits_gone + sum(e.hits for e in self._data.values()),
                 stale_hits=self._stale_hits,
                 misses=self._misses,
                 evictions=self._evictions,
@@ -283,7 +327,8 @@ class TTLCache:
     def reset_stats(self) -> None:
         """Reset every counter to zero (entries are kept)."""
         with self._lock:
-            self._hits = self._stale_hits = self._misses = 0
+            self._hits_gone = -sum(e.hits for e in self._data.values())
+            self._stale_hits = self._misses = 0
             self._evictions = self._expirations = 0
             self._fetches = self._fetch_errors = self._joined = 0
 
@@ -303,7 +348,7 @@ class TTLCache:
             )
 
     def keys(self) -> list[Hashable]:
-        """Keys currently held (fresh and retained-expired), least recently used first."""
+        """Keys currently held (fresh and retained-expired), in eviction order (the next to go first)."""
         with self._lock:
             return list(self._data)
 
@@ -336,32 +381,26 @@ class TTLCache:
         With ``allow_stale=True`` an expired-but-retained value is returned too (counted as a
         stale hit); use it only as an explicit fallback when fresh data cannot be fetched.
         """
-        now = self._clock()
-        with self._lock:  # fast path (a fresh hit), inlined: this is the hot path
-            entry = self._data.get(key)
-            if entry is None or entry.expires_at <= now:
-                entry = None
-            else:
-                self._data.move_to_end(key)
-                self._hits += 1
-        if entry is None:
-            return self._get_slow(key, default, allow_stale)
-        bus = self.events
-        if bus is not None and bus.wants("cache.hit"):
-            bus.emit("cache.hit", cache=self._name, key=key)
-        return entry.value
+        entry = self._fast.get(key)  # the hot path: no lock, no clock (see the module doc)
+        if entry is not None:
+            entry.hits += 1
+            return entry.value
+        return self._get_slow(key, default, allow_stale)
 
     def _fast_hit(self, key: Hashable) -> Any:
         """The fresh value (counted and announced as a hit) or ``_MISSING`` (nothing counted)."""
+        entry = self._fast.get(key)
+        if entry is not None:
+            entry.hits += 1
+            return entry.value
         now = self._clock()
         with self._lock:
             entry = self._data.get(key)
             if entry is None or entry.expires_at <= now:
                 return _MISSING
-            self._data.move_to_end(key)
-            self._hits += 1
+            self._hit(key, entry, now)
             value = entry.value
-        bus = self.events
+        bus = self._events
         if bus is not None and bus.wants("cache.hit"):
             bus.emit("cache.hit", cache=self._name, key=key)
         return value
@@ -372,9 +411,8 @@ class TTLCache:
         with self._lock:
             self._sweep(now, pending)
             entry = self._data.get(key)
-            if entry is not None and entry.expires_at > now:  # stored meanwhile
-                self._data.move_to_end(key)
-                self._hits += 1
+            if entry is not None and entry.expires_at > now:
+                self._hit(key, entry, now)
                 value = entry.value
                 self._note(pending, "cache.hit", key=key)
             elif entry is not None:
@@ -413,9 +451,9 @@ class TTLCache:
             flight = self._inflight.get(key)
             if flight is not None:
                 flight.invalidated = True
-            entry = self._data.pop(key, None)
+            entry = self._data.get(key)
             if entry is not None:
-                self._bytes -= entry.size
+                self._remove(key, entry)
         if entry is not None:
             log(_log, _DEBUG, "cache entry invalidated", cache=self._name, key=key)
             if self.events is not None:
@@ -426,8 +464,10 @@ class TTLCache:
         """Drop every entry; fetches in flight will not store their results.  Counters are kept."""
         with self._lock:
             count = len(self._data)
+            self._hits_gone += sum(e.hits for e in self._data.values())
             self._data.clear()
             self._heap.clear()
+            self._fast.clear()
             self._bytes = 0
             for flight in self._inflight.values():
                 flight.invalidated = True
@@ -467,15 +507,60 @@ class TTLCache:
             self._note(pending, "cache.expire", key=key)
         max_stale = self.config.max_stale
         if max_stale is not None and now - entry.expires_at >= max_stale:
-            self._data.pop(key, None)
-            self._bytes -= entry.size
+            self._remove(key, entry)
             return None
         return entry
 
-    def _drop(self, key: Hashable, entry: _Entry, reason: str, pending: _Pending | None) -> None:
+    def _remove(self, key: Hashable, entry: _Entry) -> None:
+        """Forget ``entry`` (if still held under ``key``), in both tables."""
         if self._data.get(key) is entry:
             del self._data[key]
             self._bytes -= entry.size
+            self._hits_gone += entry.hits
+        if self._fast.get(key) is entry:
+            del self._fast[key]
+
+    def _hit(self, key: Hashable, entry: _Entry, now: float) -> None:
+        """Count a fresh hit taken under the lock; offer the entry to the lock-free table."""
+        entry.hits += 1
+        if self._fast_ok and key not in self._fast:
+            self._promote(key, entry, now)
+
+    def _promote(self, key: Hashable, entry: _Entry, now: float) -> None:
+        """Serve ``entry`` without the lock until about ``FAST_MARGIN`` before it expires (lock held)."""
+        if entry.expires_at - FAST_MARGIN <= now:
+            return
+        self._fast[key] = entry
+        leave_at = entry.expires_at - FAST_MARGIN
+        if entry.expires_at != math.inf and (self._fast_wake is None or leave_at < self._fast_wake):
+            self._fast_wake = leave_at
+            EXPIRER.schedule(self._leave_fast, leave_at)
+
+    def _leave_fast(self) -> None:
+        """Called by the expiry thread: take the entries expiring within ``FAST_MARGIN`` out of the lock-free
+        table, and ask to be called again for the next ones (at most every quarter margin)."""
+        with self._lock:
+            now = time.monotonic()
+            limit = now + FAST_MARGIN
+            heap, fast = self._heap, self._fast
+            following = math.inf
+            stack = [0] if heap else []
+            while stack:  # every heap item expiring by ``limit``: a subtree whose root is later holds none
+                i = stack.pop()
+                expires_at, _, key, entry = heap[i]
+                if expires_at > limit:
+                    following = min(following, expires_at)
+                    continue
+                if fast.get(key) is entry:
+                    del fast[key]
+                stack.extend(c for c in (2 * i + 1, 2 * i + 2) if c < len(heap))
+            wake = None if following == math.inf else max(following - FAST_MARGIN, now + FAST_MARGIN / 4)
+            self._fast_wake = wake
+        if wake is not None:
+            EXPIRER.schedule(self._leave_fast, wake)
+
+    def _drop(self, key: Hashable, entry: _Entry, reason: str, pending: _Pending | None) -> None:
+        self._remove(key, entry)
         self._evictions += 1
         self._note(pending, "cache.evict", key=key, reason=reason)
         if _log.isEnabledFor(_DEBUG):
@@ -503,9 +588,9 @@ class TTLCache:
 
     def _store(self, key: Hashable, value: Any, ttl: float, pending: _Pending | None) -> None:
         self._sweep(self._clock(), pending)
-        old = self._data.pop(key, None)
+        old = self._data.get(key)
         if old is not None:
-            self._bytes -= old.size
+            self._remove(key, old)
         if ttl <= 0:
             return
         max_bytes = self.config.max_bytes
@@ -521,6 +606,8 @@ class TTLCache:
         self._make_room(1, size, now, pending)
         self._data[key] = entry
         self._bytes += size
+        if self._fast_ok:
+            self._promote(key, entry, now)
         if expires_at != math.inf:
             heapq.heappush(self._heap, (expires_at, next(self._seq), key, entry))
             if len(self._heap) > 2 * len(self._data) + 64:
@@ -543,9 +630,16 @@ class TTLCache:
         # 1. expired entries, earliest expiry first
         self._drop_expired(now, pending, lambda: self._over(extra_entries, extra_bytes))
         data = self._data
-        # 2. least recently used live entries
+        # 2. least recently used live entries: the oldest goes unless read since last looked at (second chance)
+        chances = len(data)
         while data and self._over(extra_entries, extra_bytes):
             key, entry = next(iter(data.items()))
+            hits = entry.hits
+            if hits != entry.seen and chances > 0:
+                entry.seen = hits
+                data.move_to_end(key)
+                chances -= 1
+                continue
             self._drop(key, entry, "lru", pending)
 
     # ------------------------------------------------------------------ single flight: shared
@@ -565,8 +659,7 @@ class TTLCache:
             entry = self._data.get(key)
             if entry is not None:
                 if entry.expires_at > now:
-                    self._data.move_to_end(key)
-                    self._hits += 1
+                    self._hit(key, entry, now)
                     self._note(pending, "cache.hit", key=key)
                     return True, entry.value, None, False
                 self._on_expired(key, entry, now, pending)
