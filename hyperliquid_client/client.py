@@ -25,7 +25,7 @@ import warnings
 import weakref
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -49,10 +49,12 @@ from hyperliquid_client.runtime.ratelimit.limiter import RedisNonceSource
 from hyperliquid_client.runtime.ratelimit.senders import AsyncLimitedActionSender, LimitedActionSender
 from hyperliquid_client.runtime.registry import EndpointSpec, Registry
 from hyperliquid_client.runtime.signing import NonceManager, Wallet
-from hyperliquid_client.runtime.storage import StorageConfig, StorageWriter, open_storage
 from hyperliquid_client.runtime.streaming import AsyncStreamHub, StreamHub
 from hyperliquid_client.runtime.transport import AsyncHttpTransport, HttpTransport, TransportConfig
 from hyperliquid_client.runtime.ws import WsConfig
+
+if TYPE_CHECKING:  # imported when a client is configured with storage (most never are)
+    from hyperliquid_client.runtime.storage import StorageConfig, StorageWriter
 
 __all__ = ["AsyncClient", "Client", "ClientConfig"]
 
@@ -250,9 +252,11 @@ class _Base:
             # the process-wide manager takes its nonces from Redis (what it handed out so far stays the floor)
             self._nonce_source = RedisNonceSource(self.rate.store, self.nonces.source)
             self.nonces.source = self._nonce_source
-        self.storage: StorageWriter | None = (
-            open_storage(self.config.storage, events=self.events) if self.config.storage is not None else None
-        )
+        self.storage: StorageWriter | None = None
+        if self.config.storage is not None:
+            from hyperliquid_client.runtime.storage import open_storage
+
+            self.storage = open_storage(self.config.storage, events=self.events)
 
     def _metadata(self, fetch_info: Callable[[Mapping[str, Any]], Any]) -> MetadataService:
         return MetadataService(

@@ -1,0 +1,133 @@
+"""The generated models as plain slotted classes, and what importing the client does not load.
+
+Models no longer run a class decorator at import (attrs built 180 classes there): these tests hold the
+properties the models had — immutable, compared and hashed by fields, ``extra`` kept and out of the repr,
+copyable and picklable, typed for checkers — and check that the structuring functions build the same objects
+the constructors do.
+"""
+
+from __future__ import annotations
+
+import copy
+import pickle
+import ssl
+import subprocess
+import sys
+import textwrap
+from decimal import Decimal
+
+import pytest
+from attrs.exceptions import FrozenInstanceError
+
+from hyperliquid_client.generated import models
+from hyperliquid_client.runtime.model import Model
+from hyperliquid_client.runtime.struct import EMPTY, parse_with
+from hyperliquid_client.runtime.transport.http import tls_context
+
+RAW_BOOK = {
+    "coin": "BTC",
+    "time": 1_700_000_000_000,
+    "levels": [[{"px": "65000.5", "sz": "0.25", "n": 3}], [{"px": "65001", "sz": "1.5", "n": 1, "new": True}]],
+}
+
+
+def book() -> models.L2Book:
+    return parse_with(models.STRUCTURE_FNS[models.L2Book], RAW_BOOK)
+
+
+def test_structuring_builds_what_the_constructor_builds() -> None:
+    parsed = book()
+    bid = models.L2Level(px=Decimal("65000.5"), sz=Decimal("0.25"), n=3)
+    ask = models.L2Level(px=Decimal("65001"), sz=Decimal("1.5"), n=1, extra={"new": True})
+    assert parsed == models.L2Book(coin="BTC", time=1_700_000_000_000, levels=((bid,), (ask,)))
+    assert parsed.levels[1][0].extra == {"new": True} and parsed.levels[0][0].extra is EMPTY
+    assert isinstance(parsed, Model) and type(parsed.levels[0][0].px) is Decimal
+
+
+def test_models_are_immutable() -> None:
+    level = book().levels[0][0]
+    with pytest.raises(FrozenInstanceError):
+        level.px = Decimal(1)  # type: ignore[misc]
+    with pytest.raises(FrozenInstanceError):
+        del level.sz
+    with pytest.raises(AttributeError):
+        level.other = 1  # type: ignore[attr-defined]
+    assert level.px == Decimal("65000.5")
+
+
+def test_equality_hash_and_repr_follow_the_fields() -> None:
+    a = models.L2Level(px=Decimal("1"), sz=Decimal("2"), n=3)
+    b = models.L2Level(px=Decimal("1.0"), sz=Decimal("2"), n=3)
+    c = models.L2Level(px=Decimal("1"), sz=Decimal("2"), n=4)
+    assert a == b and hash(a) == hash(b) and a != c
+    assert a != models.L2Level(px=Decimal("1"), sz=Decimal("2"), n=3, extra={"x": 1})
+    assert a.__eq__(("1", "2", 3)) is NotImplemented
+    assert len({a, b, c}) == 2
+    assert repr(a) == "L2Level(px=Decimal('1'), sz=Decimal('2'), n=3)"  # extra is not shown
+
+
+def test_constructor_is_keyword_only_with_the_spec_defaults() -> None:
+    with pytest.raises(TypeError):
+        models.L2Level(Decimal(1), Decimal(2), 3)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        models.L2Level(px=Decimal(1), sz=Decimal(2))  # type: ignore[call-arg]
+    msg = models.AllMidsMessage(mids={"BTC": Decimal(1)})
+    assert msg.dex is None and msg.extra is EMPTY
+
+
+def test_copies_and_pickles_are_equal_and_still_frozen() -> None:
+    original = book()
+    for clone in (copy.copy(original), copy.deepcopy(original), pickle.loads(pickle.dumps(original))):
+        assert clone == original and type(clone) is models.L2Book
+        with pytest.raises(FrozenInstanceError):
+            clone.coin = "ETH"  # type: ignore[misc]
+
+
+def test_type_checkers_see_every_field_and_the_constructor() -> None:
+    from mypy import api
+
+    code = textwrap.dedent(
+        """
+        from decimal import Decimal
+        from hyperliquid_client.generated.models import L2Book, L2Level
+        level = L2Level(px=Decimal(1), sz=Decimal(2), n=3)
+        reveal_type(level.px)
+        reveal_type(L2Book(coin="BTC", time=1, levels=((level,), ())).levels)
+        L2Level(px="1", sz=Decimal(2), n=3)
+        """
+    )
+    args = ["--config-file=", "--no-incremental", "--ignore-missing-imports", "--follow-imports=silent", "-c", code]
+    out, _err, status = api.run(args)
+    assert 'Revealed type is "decimal.Decimal"' in out
+    assert "tuple[hyperliquid_client.generated.models.L2Level, ...]" in out
+    assert 'Argument "px" to "L2Level" has incompatible type "str"' in out
+    assert status == 1
+
+
+def test_importing_the_client_leaves_cattrs_and_storage_unloaded() -> None:
+    code = textwrap.dedent(
+        """
+        import sys
+        from hyperliquid_client import Client
+        Client  # the lazy top-level import happens here
+        unloaded = [m for m in ("cattrs", "hyperliquid_client.runtime.storage") if m not in sys.modules]
+        from hyperliquid_client.generated import models
+        conv = models.converter
+        level = conv.structure({"px": "1", "sz": "2", "n": 3}, models.L2Level)
+        print(unloaded, "cattrs" in sys.modules, conv.unstructure(level))
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert proc.stdout.split("\n")[0] == (
+        "['cattrs', 'hyperliquid_client.runtime.storage'] True {'px': '1', 'sz': '2', 'n': 3}"
+    )
+
+
+def test_tls_certificates_are_loaded_before_the_first_tls_connection_only() -> None:
+    ctx = tls_context(True)
+    assert isinstance(ctx, ssl.SSLContext)
+    assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
+    assert ctx.cert_store_stats()["x509_ca"] == 0  # nothing loaded for a plain-HTTP client
+    ctx.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_hostname="api.hyperliquid.xyz")
+    assert ctx.cert_store_stats()["x509_ca"] > 0
+    assert tls_context(False) is False
