@@ -15,9 +15,8 @@ import threading
 import time
 from typing import Any
 
-from bench.goals.workload import coin_names, cpu_per_call, cpu_rate, frames, hundred_subscriptions, scenarios
+from bench.goals.workload import BATCH, coin_names, cpu_per_call, cpu_rate, frames, hundred_subscriptions, scenarios
 
-BATCH = 256  # frames handled before every subscriber takes its backlog (one socket read's worth)
 
 
 # ------------------------------------------------------------------------------------------------ WebSocket
@@ -46,17 +45,20 @@ async def _ws_once(raw: list[str], channel: str, subscribers: int, coins: int, t
     from hyperliquid_client.runtime.ws import WsClient, WsConfig
 
     # an unreachable URL with a long backoff: the connection object exists (routes) but never competes for CPU
-    cfg = WsConfig(reconnect_base=60.0, reconnect_max=60.0, buffer_size=4 * BATCH, open_timeout=1.0)
+    cfg = WsConfig(reconnect_base=60.0, reconnect_max=60.0, buffer_size=2 * BATCH, open_timeout=1.0)
     client = WsClient("ws://127.0.0.1:9/ws", config=cfg)
     subs = await _subscribe_all(client, channel, subscribers, coins, typed)
     conn = client._conns[0]
     on_frame = client._on_frame
     received: list[Any] = []
 
+    # every subscriber takes its backlog after BATCH messages of its own stream (frames cycle over the coins)
+    step = BATCH if channel == "allMids" else BATCH * coins
+
     def run() -> int:
         received.clear()
-        for start in range(0, len(raw), BATCH):
-            for frame in raw[start : start + BATCH]:
+        for start in range(0, len(raw), step):
+            for frame in raw[start : start + step]:
                 on_frame(conn, frame)
             for sub in subs:
                 received.extend(sub.drain())

@@ -15,7 +15,9 @@ from collections.abc import Callable
 CHANNELS = (("l2Book5", "l2Book", 5), ("l2Book20", "l2Book", 20), ("trades", "trades", 0), ("allMids", "allMids", 0))
 SUBSCRIBERS = (1, 10, 100)
 COINS = (1, 100)
-FRAMES = 4000  # per scenario and repeat
+#: A subscriber takes its backlog in one step (``drain()``) after every ``BATCH`` messages of its own stream.
+BATCH = 256
+FRAMES = 16 * BATCH  # per scenario and repeat, with one coin; ``BATCH`` per coin with more (one backlog each)
 
 
 def coin_names(n: int) -> list[str]:
@@ -49,10 +51,12 @@ def _trades(coin: str, i: int) -> list[dict[str, object]]:
     ]
 
 
-def frames(channel: str, levels: int, coins: int, n: int = FRAMES) -> list[str]:
+def frames(channel: str, levels: int, coins: int, n: int | None = None) -> list[str]:
     """``n`` text frames of ``channel``: l2Book and trades cycle over ``coins`` coins; allMids carries ``coins``
     mids."""
     names = coin_names(coins)
+    if n is None:
+        n = FRAMES if coins == 1 or channel == "allMids" else BATCH * coins
     out = []
     for i in range(n):
         coin = names[i % coins]
