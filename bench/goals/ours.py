@@ -18,7 +18,6 @@ from typing import Any
 from bench.goals.workload import BATCH, coin_names, cpu_per_call, cpu_rate, frames, hundred_subscriptions, scenarios
 
 
-
 # ------------------------------------------------------------------------------------------------ WebSocket
 async def _subscribe_all(client: Any, channel: str, subscribers: int, coins: int, typed: bool) -> list[Any]:
     """Subscribe like the generated streams do (their channel spec and decoder), straight on the WsClient."""
