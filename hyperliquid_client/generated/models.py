@@ -10043,7 +10043,7 @@ def _s_AccountClassTransferDelta(d: Any) -> AccountClassTransferDelta:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_AccountClassTransferDelta
+    unknown = d.keys() - _K_AccountClassTransferDelta if len(d) > 3 else None  # every key read above
     o: AccountClassTransferDelta = _new(AccountClassTransferDelta)
     _AccountClassTransferDelta_usdc(o, f_usdc)
     _AccountClassTransferDelta_to_perp(o, f_to_perp)
@@ -10092,7 +10092,7 @@ def _s_ActivateDexAbstractionDelta(d: Any) -> ActivateDexAbstractionDelta:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_ActivateDexAbstractionDelta
+    unknown = d.keys() - _K_ActivateDexAbstractionDelta if len(d) > 4 else None  # every key read above
     o: ActivateDexAbstractionDelta = _new(ActivateDexAbstractionDelta)
     _ActivateDexAbstractionDelta_dex(o, f_dex)
     _ActivateDexAbstractionDelta_token(o, f_token)
@@ -10137,7 +10137,7 @@ def _s_ActiveAssetCtxMessage(d: Any) -> ActiveAssetCtxMessage:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_ActiveAssetCtxMessage
+    unknown = d.keys() - _K_ActiveAssetCtxMessage if len(d) > 2 else None  # every key read above
     o: ActiveAssetCtxMessage = _new(ActiveAssetCtxMessage)
     _ActiveAssetCtxMessage_coin(o, f_coin)
     _ActiveAssetCtxMessage_ctx(o, f_ctx)
@@ -10241,7 +10241,7 @@ def _s_ActiveSpotAssetCtxMessage(d: Any) -> ActiveSpotAssetCtxMessage:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_ActiveSpotAssetCtxMessage
+    unknown = d.keys() - _K_ActiveSpotAssetCtxMessage if len(d) > 2 else None  # every key read above
     o: ActiveSpotAssetCtxMessage = _new(ActiveSpotAssetCtxMessage)
     _ActiveSpotAssetCtxMessage_coin(o, f_coin)
     _ActiveSpotAssetCtxMessage_ctx(o, f_ctx)
@@ -10275,7 +10275,7 @@ def _s_AgentRoleData(d: Any) -> AgentRoleData:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_AgentRoleData
+    unknown = d.keys() - _K_AgentRoleData if len(d) > 1 else None  # every key read above
     o: AgentRoleData = _new(AgentRoleData)
     _AgentRoleData_user(o, f_user)
     _AgentRoleData_extra(o, extra_fields(d, unknown, "AgentRoleData") if unknown else EMPTY)
@@ -10371,7 +10371,7 @@ def _s_AllDexsAssetCtxsMessage(d: Any) -> AllDexsAssetCtxsMessage:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_AllDexsAssetCtxsMessage
+    unknown = d.keys() - _K_AllDexsAssetCtxsMessage if len(d) > 1 else None  # every key read above
     o: AllDexsAssetCtxsMessage = _new(AllDexsAssetCtxsMessage)
     _AllDexsAssetCtxsMessage_ctxs(o, f_ctxs)
     _AllDexsAssetCtxsMessage_extra(o, extra_fields(d, unknown, "AllDexsAssetCtxsMessage") if unknown else EMPTY)
@@ -10410,7 +10410,7 @@ def _s_AllDexsClearinghouseStateMessage(d: Any) -> AllDexsClearinghouseStateMess
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_AllDexsClearinghouseStateMessage
+    unknown = d.keys() - _K_AllDexsClearinghouseStateMessage if len(d) > 2 else None  # every key read above
     o: AllDexsClearinghouseStateMessage = _new(AllDexsClearinghouseStateMessage)
     _AllDexsClearinghouseStateMessage_user(o, f_user)
     _AllDexsClearinghouseStateMessage_clearinghouse_states(o, f_clearinghouse_states)
@@ -10655,7 +10655,7 @@ def _s_AssetPosition(d: Any) -> AssetPosition:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_AssetPosition
+    unknown = d.keys() - _K_AssetPosition if len(d) > 2 else None  # every key read above
     o: AssetPosition = _new(AssetPosition)
     _AssetPosition_type(o, f_type)
     _AssetPosition_position(o, f_position)
@@ -10699,7 +10699,7 @@ def _s_BboMessage(d: Any) -> BboMessage:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_BboMessage
+    unknown = d.keys() - _K_BboMessage if len(d) > 3 else None  # every key read above
     o: BboMessage = _new(BboMessage)
     _BboMessage_coin(o, f_coin)
     _BboMessage_time(o, f_time)
@@ -10742,7 +10742,7 @@ def _s_BlockDetailsResponse(d: Any) -> BlockDetailsResponse:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_BlockDetailsResponse
+    unknown = d.keys() - _K_BlockDetailsResponse if len(d) > 2 else None  # every key read above
     o: BlockDetailsResponse = _new(BlockDetailsResponse)
     _BlockDetailsResponse_type(o, f_type)
     _BlockDetailsResponse_block_details(o, f_block_details)
@@ -10783,7 +10783,7 @@ def _s_BorrowLendAmount(d: Any) -> BorrowLendAmount:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_BorrowLendAmount
+    unknown = d.keys() - _K_BorrowLendAmount if len(d) > 2 else None  # every key read above
     o: BorrowLendAmount = _new(BorrowLendAmount)
     _BorrowLendAmount_basis(o, f_basis)
     _BorrowLendAmount_value(o, f_value)
@@ -10888,7 +10888,7 @@ def _s_BorrowLendInterest(d: Any) -> BorrowLendInterest:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_BorrowLendInterest
+    unknown = d.keys() - _K_BorrowLendInterest if len(d) > 4 else None  # every key read above
     o: BorrowLendInterest = _new(BorrowLendInterest)
     _BorrowLendInterest_time(o, f_time)
     _BorrowLendInterest_token(o, f_token)
@@ -10951,7 +10951,7 @@ def _s_BorrowLendReserveState(d: Any) -> BorrowLendReserveState:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_BorrowLendReserveState
+    unknown = d.keys() - _K_BorrowLendReserveState if len(d) > 8 else None  # every key read above
     o: BorrowLendReserveState = _new(BorrowLendReserveState)
     _BorrowLendReserveState_borrow_yearly_rate(o, f_borrow_yearly_rate)
     _BorrowLendReserveState_supply_yearly_rate(o, f_supply_yearly_rate)
@@ -11004,7 +11004,7 @@ def _s_BorrowLendTokenState(d: Any) -> BorrowLendTokenState:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_BorrowLendTokenState
+    unknown = d.keys() - _K_BorrowLendTokenState if len(d) > 2 else None  # every key read above
     o: BorrowLendTokenState = _new(BorrowLendTokenState)
     _BorrowLendTokenState_borrow(o, f_borrow)
     _BorrowLendTokenState_supply(o, f_supply)
@@ -11099,7 +11099,7 @@ def _s_CStakingTransferDelta(d: Any) -> CStakingTransferDelta:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_CStakingTransferDelta
+    unknown = d.keys() - _K_CStakingTransferDelta if len(d) > 4 else None  # every key read above
     o: CStakingTransferDelta = _new(CStakingTransferDelta)
     _CStakingTransferDelta_token(o, f_token)
     _CStakingTransferDelta_amount(o, f_amount)
@@ -11144,7 +11144,7 @@ def _s_CancelResponse(d: Any) -> CancelResponse:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_CancelResponse
+    unknown = d.keys() - _K_CancelResponse if len(d) > 2 else None  # every key read above
     o: CancelResponse = _new(CancelResponse)
     _CancelResponse_type(o, f_type)
     _CancelResponse_data(o, f_data)
@@ -11178,7 +11178,7 @@ def _s_CancelResponseData(d: Any) -> CancelResponseData:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_CancelResponseData
+    unknown = d.keys() - _K_CancelResponseData if len(d) > 1 else None  # every key read above
     o: CancelResponseData = _new(CancelResponseData)
     _CancelResponseData_statuses(o, f_statuses)
     _CancelResponseData_extra(o, extra_fields(d, unknown, "CancelResponseData") if unknown else EMPTY)
@@ -11241,7 +11241,7 @@ def _s_Candle(d: Any) -> Candle:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_Candle
+    unknown = d.keys() - _K_Candle if len(d) > 10 else None  # every key read above
     o: Candle = _new(Candle)
     _Candle_open_time(o, f_open_time)
     _Candle_close_time(o, f_close_time)
@@ -11411,7 +11411,7 @@ def _s_CreatedResponse(d: Any) -> CreatedResponse:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_CreatedResponse
+    unknown = d.keys() - _K_CreatedResponse if len(d) > 2 else None  # every key read above
     o: CreatedResponse = _new(CreatedResponse)
     _CreatedResponse_type(o, f_type)
     _CreatedResponse_data(o, f_data)
@@ -11455,7 +11455,7 @@ def _s_CumFunding(d: Any) -> CumFunding:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_CumFunding
+    unknown = d.keys() - _K_CumFunding if len(d) > 3 else None  # every key read above
     o: CumFunding = _new(CumFunding)
     _CumFunding_all_time(o, f_all_time)
     _CumFunding_since_open(o, f_since_open)
@@ -11504,7 +11504,7 @@ def _s_DailyUserVolume(d: Any) -> DailyUserVolume:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_DailyUserVolume
+    unknown = d.keys() - _K_DailyUserVolume if len(d) > 4 else None  # every key read above
     o: DailyUserVolume = _new(DailyUserVolume)
     _DailyUserVolume_date(o, f_date)
     _DailyUserVolume_user_cross(o, f_user_cross)
@@ -11542,7 +11542,7 @@ def _s_DefaultResponse(d: Any) -> DefaultResponse:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_DefaultResponse
+    unknown = d.keys() - _K_DefaultResponse if len(d) > 1 else None  # every key read above
     o: DefaultResponse = _new(DefaultResponse)
     _DefaultResponse_type(o, f_type)
     _DefaultResponse_extra(o, extra_fields(d, unknown, "DefaultResponse") if unknown else EMPTY)
@@ -11632,7 +11632,7 @@ def _s_DelegatorEvent(d: Any) -> DelegatorEvent:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_DelegatorEvent
+    unknown = d.keys() - _K_DelegatorEvent if len(d) > 3 else None  # every key read above
     o: DelegatorEvent = _new(DelegatorEvent)
     _DelegatorEvent_time(o, f_time)
     _DelegatorEvent_hash(o, f_hash)
@@ -11678,7 +11678,7 @@ def _s_DelegatorReward(d: Any) -> DelegatorReward:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_DelegatorReward
+    unknown = d.keys() - _K_DelegatorReward if len(d) > 3 else None  # every key read above
     o: DelegatorReward = _new(DelegatorReward)
     _DelegatorReward_time(o, f_time)
     _DelegatorReward_source(o, f_source)
@@ -11727,7 +11727,7 @@ def _s_DelegatorSummary(d: Any) -> DelegatorSummary:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_DelegatorSummary
+    unknown = d.keys() - _K_DelegatorSummary if len(d) > 4 else None  # every key read above
     o: DelegatorSummary = _new(DelegatorSummary)
     _DelegatorSummary_delegated(o, f_delegated)
     _DelegatorSummary_undelegated(o, f_undelegated)
@@ -11835,7 +11835,7 @@ def _s_DeployGasAuctionDelta(d: Any) -> DeployGasAuctionDelta:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_DeployGasAuctionDelta
+    unknown = d.keys() - _K_DeployGasAuctionDelta if len(d) > 3 else None  # every key read above
     o: DeployGasAuctionDelta = _new(DeployGasAuctionDelta)
     _DeployGasAuctionDelta_token(o, f_token)
     _DeployGasAuctionDelta_amount(o, f_amount)
@@ -11878,7 +11878,7 @@ def _s_DepositDelta(d: Any) -> DepositDelta:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_DepositDelta
+    unknown = d.keys() - _K_DepositDelta if len(d) > 2 else None  # every key read above
     o: DepositDelta = _new(DepositDelta)
     _DepositDelta_usdc(o, f_usdc)
     _DepositDelta_type(o, f_type)
@@ -11919,7 +11919,7 @@ def _s_EvmContract(d: Any) -> EvmContract:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_EvmContract
+    unknown = d.keys() - _K_EvmContract if len(d) > 2 else None  # every key read above
     o: EvmContract = _new(EvmContract)
     _EvmContract_address(o, f_address)
     _EvmContract_evm_extra_wei_decimals(o, f_evm_extra_wei_decimals)
@@ -11963,7 +11963,7 @@ def _s_EvmEscrow(d: Any) -> EvmEscrow:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_EvmEscrow
+    unknown = d.keys() - _K_EvmEscrow if len(d) > 3 else None  # every key read above
     o: EvmEscrow = _new(EvmEscrow)
     _EvmEscrow_coin(o, f_coin)
     _EvmEscrow_token(o, f_token)
@@ -12061,7 +12061,7 @@ def _s_ExplorerBlock(d: Any) -> ExplorerBlock:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_ExplorerBlock
+    unknown = d.keys() - _K_ExplorerBlock if len(d) > 6 else None  # every key read above
     o: ExplorerBlock = _new(ExplorerBlock)
     _ExplorerBlock_block_time(o, f_block_time)
     _ExplorerBlock_hash(o, f_hash)
@@ -12119,7 +12119,7 @@ def _s_ExplorerBlockSummary(d: Any) -> ExplorerBlockSummary:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_ExplorerBlockSummary
+    unknown = d.keys() - _K_ExplorerBlockSummary if len(d) > 5 else None  # every key read above
     o: ExplorerBlockSummary = _new(ExplorerBlockSummary)
     _ExplorerBlockSummary_block_time(o, f_block_time)
     _ExplorerBlockSummary_hash(o, f_hash)
@@ -12389,7 +12389,7 @@ def _s_FeeTiers(d: Any) -> FeeTiers:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_FeeTiers
+    unknown = d.keys() - _K_FeeTiers if len(d) > 2 else None  # every key read above
     o: FeeTiers = _new(FeeTiers)
     _FeeTiers_vip(o, f_vip)
     _FeeTiers_mm(o, f_mm)
@@ -12740,7 +12740,7 @@ def _s_FundingHistoryEntry(d: Any) -> FundingHistoryEntry:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_FundingHistoryEntry
+    unknown = d.keys() - _K_FundingHistoryEntry if len(d) > 4 else None  # every key read above
     o: FundingHistoryEntry = _new(FundingHistoryEntry)
     _FundingHistoryEntry_coin(o, f_coin)
     _FundingHistoryEntry_funding_rate(o, f_funding_rate)
@@ -12788,7 +12788,7 @@ def _s_FundingUpdate(d: Any) -> FundingUpdate:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_FundingUpdate
+    unknown = d.keys() - _K_FundingUpdate if len(d) > 3 else None  # every key read above
     o: FundingUpdate = _new(FundingUpdate)
     _FundingUpdate_time(o, f_time)
     _FundingUpdate_hash(o, f_hash)
@@ -12882,7 +12882,7 @@ def _s_IsolatedPositionIndex(d: Any) -> IsolatedPositionIndex:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_IsolatedPositionIndex
+    unknown = d.keys() - _K_IsolatedPositionIndex if len(d) > 1 else None  # every key read above
     o: IsolatedPositionIndex = _new(IsolatedPositionIndex)
     _IsolatedPositionIndex_asset(o, f_asset)
     _IsolatedPositionIndex_extra(o, extra_fields(d, unknown, "IsolatedPositionIndex") if unknown else EMPTY)
@@ -12984,7 +12984,7 @@ def _s_L2Level(d: Any) -> L2Level:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_L2Level
+    unknown = d.keys() - _K_L2Level if len(d) > 3 else None  # every key read above
     o: L2Level = _new(L2Level)
     _L2Level_px(o, f_px)
     _L2Level_sz(o, f_sz)
@@ -13020,7 +13020,7 @@ def _s_Leaderboard(d: Any) -> Leaderboard:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_Leaderboard
+    unknown = d.keys() - _K_Leaderboard if len(d) > 1 else None  # every key read above
     o: Leaderboard = _new(Leaderboard)
     _Leaderboard_leaderboard_rows(o, f_leaderboard_rows)
     _Leaderboard_extra(o, extra_fields(d, unknown, "Leaderboard") if unknown else EMPTY)
@@ -13123,7 +13123,7 @@ def _s_LeadingVault(d: Any) -> LeadingVault:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_LeadingVault
+    unknown = d.keys() - _K_LeadingVault if len(d) > 2 else None  # every key read above
     o: LeadingVault = _new(LeadingVault)
     _LeadingVault_address(o, f_address)
     _LeadingVault_name(o, f_name)
@@ -13167,7 +13167,7 @@ def _s_LedgerUpdate(d: Any) -> LedgerUpdate:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_LedgerUpdate
+    unknown = d.keys() - _K_LedgerUpdate if len(d) > 3 else None  # every key read above
     o: LedgerUpdate = _new(LedgerUpdate)
     _LedgerUpdate_time(o, f_time)
     _LedgerUpdate_hash(o, f_hash)
@@ -13316,7 +13316,7 @@ def _s_LiquidatablePosition(d: Any) -> LiquidatablePosition:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_LiquidatablePosition
+    unknown = d.keys() - _K_LiquidatablePosition if len(d) > 3 else None  # every key read above
     o: LiquidatablePosition = _new(LiquidatablePosition)
     _LiquidatablePosition_user(o, f_user)
     _LiquidatablePosition_position_index(o, f_position_index)
@@ -13403,7 +13403,7 @@ def _s_LiquidatedPosition(d: Any) -> LiquidatedPosition:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_LiquidatedPosition
+    unknown = d.keys() - _K_LiquidatedPosition if len(d) > 2 else None  # every key read above
     o: LiquidatedPosition = _new(LiquidatedPosition)
     _LiquidatedPosition_coin(o, f_coin)
     _LiquidatedPosition_szi(o, f_szi)
@@ -13453,7 +13453,7 @@ def _s_LiquidationDelta(d: Any) -> LiquidationDelta:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_LiquidationDelta
+    unknown = d.keys() - _K_LiquidationDelta if len(d) > 5 else None  # every key read above
     o: LiquidationDelta = _new(LiquidationDelta)
     _LiquidationDelta_liquidated_ntl_pos(o, f_liquidated_ntl_pos)
     _LiquidationDelta_account_value(o, f_account_value)
@@ -13506,7 +13506,7 @@ def _s_MarginSummary(d: Any) -> MarginSummary:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_MarginSummary
+    unknown = d.keys() - _K_MarginSummary if len(d) > 4 else None  # every key read above
     o: MarginSummary = _new(MarginSummary)
     _MarginSummary_account_value(o, f_account_value)
     _MarginSummary_total_ntl_pos(o, f_total_ntl_pos)
@@ -13551,7 +13551,7 @@ def _s_MarginTable(d: Any) -> MarginTable:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_MarginTable
+    unknown = d.keys() - _K_MarginTable if len(d) > 2 else None  # every key read above
     o: MarginTable = _new(MarginTable)
     _MarginTable_description(o, f_description)
     _MarginTable_margin_tiers(o, f_margin_tiers)
@@ -13592,7 +13592,7 @@ def _s_MarginTier(d: Any) -> MarginTier:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_MarginTier
+    unknown = d.keys() - _K_MarginTier if len(d) > 2 else None  # every key read above
     o: MarginTier = _new(MarginTier)
     _MarginTier_lower_bound(o, f_lower_bound)
     _MarginTier_max_leverage(o, f_max_leverage)
@@ -13633,7 +13633,7 @@ def _s_MmFeeTier(d: Any) -> MmFeeTier:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_MmFeeTier
+    unknown = d.keys() - _K_MmFeeTier if len(d) > 2 else None  # every key read above
     o: MmFeeTier = _new(MmFeeTier)
     _MmFeeTier_maker_fraction_cutoff(o, f_maker_fraction_cutoff)
     _MmFeeTier_add(o, f_add)
@@ -13674,7 +13674,7 @@ def _s_MultiSigSigners(d: Any) -> MultiSigSigners:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_MultiSigSigners
+    unknown = d.keys() - _K_MultiSigSigners if len(d) > 2 else None  # every key read above
     o: MultiSigSigners = _new(MultiSigSigners)
     _MultiSigSigners_authorized_users(o, f_authorized_users)
     _MultiSigSigners_threshold(o, f_threshold)
@@ -13715,7 +13715,7 @@ def _s_NonUserCancel(d: Any) -> NonUserCancel:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_NonUserCancel
+    unknown = d.keys() - _K_NonUserCancel if len(d) > 2 else None  # every key read above
     o: NonUserCancel = _new(NonUserCancel)
     _NonUserCancel_coin(o, f_coin)
     _NonUserCancel_oid(o, f_oid)
@@ -13749,7 +13749,7 @@ def _s_NotificationMessage(d: Any) -> NotificationMessage:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_NotificationMessage
+    unknown = d.keys() - _K_NotificationMessage if len(d) > 1 else None  # every key read above
     o: NotificationMessage = _new(NotificationMessage)
     _NotificationMessage_notification(o, f_notification)
     _NotificationMessage_extra(o, extra_fields(d, unknown, "NotificationMessage") if unknown else EMPTY)
@@ -13911,7 +13911,7 @@ def _s_OrderFilled(d: Any) -> OrderFilled:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_OrderFilled
+    unknown = d.keys() - _K_OrderFilled if len(d) > 1 else None  # every key read above
     o: OrderFilled = _new(OrderFilled)
     _OrderFilled_filled(o, f_filled)
     _OrderFilled_extra(o, extra_fields(d, unknown, "OrderFilled") if unknown else EMPTY)
@@ -13950,7 +13950,7 @@ def _s_OrderFound(d: Any) -> OrderFound:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_OrderFound
+    unknown = d.keys() - _K_OrderFound if len(d) > 2 else None  # every key read above
     o: OrderFound = _new(OrderFound)
     _OrderFound_status(o, f_status)
     _OrderFound_order(o, f_order)
@@ -13984,7 +13984,7 @@ def _s_OrderNotFound(d: Any) -> OrderNotFound:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_OrderNotFound
+    unknown = d.keys() - _K_OrderNotFound if len(d) > 1 else None  # every key read above
     o: OrderNotFound = _new(OrderNotFound)
     _OrderNotFound_status(o, f_status)
     _OrderNotFound_extra(o, extra_fields(d, unknown, "OrderNotFound") if unknown else EMPTY)
@@ -14023,7 +14023,7 @@ def _s_OrderResponse(d: Any) -> OrderResponse:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_OrderResponse
+    unknown = d.keys() - _K_OrderResponse if len(d) > 2 else None  # every key read above
     o: OrderResponse = _new(OrderResponse)
     _OrderResponse_type(o, f_type)
     _OrderResponse_data(o, f_data)
@@ -14057,7 +14057,7 @@ def _s_OrderResponseData(d: Any) -> OrderResponseData:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_OrderResponseData
+    unknown = d.keys() - _K_OrderResponseData if len(d) > 1 else None  # every key read above
     o: OrderResponseData = _new(OrderResponseData)
     _OrderResponseData_statuses(o, f_statuses)
     _OrderResponseData_extra(o, extra_fields(d, unknown, "OrderResponseData") if unknown else EMPTY)
@@ -14089,7 +14089,7 @@ def _s_OrderResting(d: Any) -> OrderResting:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_OrderResting
+    unknown = d.keys() - _K_OrderResting if len(d) > 1 else None  # every key read above
     o: OrderResting = _new(OrderResting)
     _OrderResting_resting(o, f_resting)
     _OrderResting_extra(o, extra_fields(d, unknown, "OrderResting") if unknown else EMPTY)
@@ -14131,7 +14131,7 @@ def _s_OrderStatusEntry(d: Any) -> OrderStatusEntry:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_OrderStatusEntry
+    unknown = d.keys() - _K_OrderStatusEntry if len(d) > 3 else None  # every key read above
     o: OrderStatusEntry = _new(OrderStatusEntry)
     _OrderStatusEntry_order(o, f_order)
     _OrderStatusEntry_status(o, f_status)
@@ -14177,7 +14177,7 @@ def _s_OrderUpdate(d: Any) -> OrderUpdate:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_OrderUpdate
+    unknown = d.keys() - _K_OrderUpdate if len(d) > 3 else None  # every key read above
     o: OrderUpdate = _new(OrderUpdate)
     _OrderUpdate_order(o, f_order)
     _OrderUpdate_status(o, f_status)
@@ -14213,7 +14213,7 @@ def _s_OutcomeCreated(d: Any) -> OutcomeCreated:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_OutcomeCreated
+    unknown = d.keys() - _K_OutcomeCreated if len(d) > 1 else None  # every key read above
     o: OutcomeCreated = _new(OutcomeCreated)
     _OutcomeCreated_outcome_created(o, f_outcome_created)
     _OutcomeCreated_extra(o, extra_fields(d, unknown, "OutcomeCreated") if unknown else EMPTY)
@@ -14252,7 +14252,7 @@ def _s_OutcomeMeta(d: Any) -> OutcomeMeta:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_OutcomeMeta
+    unknown = d.keys() - _K_OutcomeMeta if len(d) > 2 else None  # every key read above
     o: OutcomeMeta = _new(OutcomeMeta)
     _OutcomeMeta_outcomes(o, f_outcomes)
     _OutcomeMeta_questions(o, f_questions)
@@ -14286,7 +14286,7 @@ def _s_OutcomeMetaUpdatesMessage(d: Any) -> OutcomeMetaUpdatesMessage:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_OutcomeMetaUpdatesMessage
+    unknown = d.keys() - _K_OutcomeMetaUpdatesMessage if len(d) > 1 else None  # every key read above
     o: OutcomeMetaUpdatesMessage = _new(OutcomeMetaUpdatesMessage)
     _OutcomeMetaUpdatesMessage_updates(o, f_updates)
     _OutcomeMetaUpdatesMessage_extra(o, extra_fields(d, unknown, "OutcomeMetaUpdatesMessage") if unknown else EMPTY)
@@ -14383,7 +14383,7 @@ def _s_OutcomeSettled(d: Any) -> OutcomeSettled:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_OutcomeSettled
+    unknown = d.keys() - _K_OutcomeSettled if len(d) > 1 else None  # every key read above
     o: OutcomeSettled = _new(OutcomeSettled)
     _OutcomeSettled_outcome_settled(o, f_outcome_settled)
     _OutcomeSettled_extra(o, extra_fields(d, unknown, "OutcomeSettled") if unknown else EMPTY)
@@ -14415,7 +14415,7 @@ def _s_OutcomeSettledUpdate(d: Any) -> OutcomeSettledUpdate:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_OutcomeSettledUpdate
+    unknown = d.keys() - _K_OutcomeSettledUpdate if len(d) > 1 else None  # every key read above
     o: OutcomeSettledUpdate = _new(OutcomeSettledUpdate)
     _OutcomeSettledUpdate_outcome(o, f_outcome)
     _OutcomeSettledUpdate_extra(o, extra_fields(d, unknown, "OutcomeSettledUpdate") if unknown else EMPTY)
@@ -14571,7 +14571,7 @@ def _s_OutcomeTemplate(d: Any) -> OutcomeTemplate:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_OutcomeTemplate
+    unknown = d.keys() - _K_OutcomeTemplate if len(d) > 5 else None  # every key read above
     o: OutcomeTemplate = _new(OutcomeTemplate)
     _OutcomeTemplate_id(o, f_id)
     _OutcomeTemplate_role(o, f_role)
@@ -15049,7 +15049,7 @@ def _s_PerpDexLimits(d: Any) -> PerpDexLimits:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_PerpDexLimits
+    unknown = d.keys() - _K_PerpDexLimits if len(d) > 4 else None  # every key read above
     o: PerpDexLimits = _new(PerpDexLimits)
     _PerpDexLimits_total_oi_cap(o, f_total_oi_cap)
     _PerpDexLimits_oi_sz_cap_per_perp(o, f_oi_sz_cap_per_perp)
@@ -15087,7 +15087,7 @@ def _s_PerpDexStatus(d: Any) -> PerpDexStatus:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_PerpDexStatus
+    unknown = d.keys() - _K_PerpDexStatus if len(d) > 1 else None  # every key read above
     o: PerpDexStatus = _new(PerpDexStatus)
     _PerpDexStatus_total_net_deposit(o, f_total_net_deposit)
     _PerpDexStatus_extra(o, extra_fields(d, unknown, "PerpDexStatus") if unknown else EMPTY)
@@ -15179,7 +15179,7 @@ def _s_PortfolioPeriod(d: Any) -> PortfolioPeriod:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_PortfolioPeriod
+    unknown = d.keys() - _K_PortfolioPeriod if len(d) > 3 else None  # every key read above
     o: PortfolioPeriod = _new(PortfolioPeriod)
     _PortfolioPeriod_account_value_history(o, f_account_value_history)
     _PortfolioPeriod_pnl_history(o, f_pnl_history)
@@ -15329,7 +15329,7 @@ def _s_PreTransferCheck(d: Any) -> PreTransferCheck:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_PreTransferCheck
+    unknown = d.keys() - _K_PreTransferCheck if len(d) > 4 else None  # every key read above
     o: PreTransferCheck = _new(PreTransferCheck)
     _PreTransferCheck_fee(o, f_fee)
     _PreTransferCheck_is_sanctioned(o, f_is_sanctioned)
@@ -15459,7 +15459,7 @@ def _s_QuestionSettled(d: Any) -> QuestionSettled:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_QuestionSettled
+    unknown = d.keys() - _K_QuestionSettled if len(d) > 1 else None  # every key read above
     o: QuestionSettled = _new(QuestionSettled)
     _QuestionSettled_question_settled(o, f_question_settled)
     _QuestionSettled_extra(o, extra_fields(d, unknown, "QuestionSettled") if unknown else EMPTY)
@@ -15491,7 +15491,7 @@ def _s_QuestionSettledUpdate(d: Any) -> QuestionSettledUpdate:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_QuestionSettledUpdate
+    unknown = d.keys() - _K_QuestionSettledUpdate if len(d) > 1 else None  # every key read above
     o: QuestionSettledUpdate = _new(QuestionSettledUpdate)
     _QuestionSettledUpdate_question(o, f_question)
     _QuestionSettledUpdate_extra(o, extra_fields(d, unknown, "QuestionSettledUpdate") if unknown else EMPTY)
@@ -15523,7 +15523,7 @@ def _s_QuestionUpdated(d: Any) -> QuestionUpdated:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_QuestionUpdated
+    unknown = d.keys() - _K_QuestionUpdated if len(d) > 1 else None  # every key read above
     o: QuestionUpdated = _new(QuestionUpdated)
     _QuestionUpdated_question_updated(o, f_question_updated)
     _QuestionUpdated_extra(o, extra_fields(d, unknown, "QuestionUpdated") if unknown else EMPTY)
@@ -15647,7 +15647,7 @@ def _s_ReferralReward(d: Any) -> ReferralReward:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_ReferralReward
+    unknown = d.keys() - _K_ReferralReward if len(d) > 4 else None  # every key read above
     o: ReferralReward = _new(ReferralReward)
     _ReferralReward_earned(o, f_earned)
     _ReferralReward_vlm(o, f_vlm)
@@ -15758,7 +15758,7 @@ def _s_ReferralStateTokenState(d: Any) -> ReferralStateTokenState:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_ReferralStateTokenState
+    unknown = d.keys() - _K_ReferralStateTokenState if len(d) > 3 else None  # every key read above
     o: ReferralStateTokenState = _new(ReferralStateTokenState)
     _ReferralStateTokenState_cum_vlm(o, f_cum_vlm)
     _ReferralStateTokenState_cum_rewarded_fees_since_referred(o, f_cum_rewarded_fees_since_referred)
@@ -15807,7 +15807,7 @@ def _s_ReferralTokenState(d: Any) -> ReferralTokenState:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_ReferralTokenState
+    unknown = d.keys() - _K_ReferralTokenState if len(d) > 4 else None  # every key read above
     o: ReferralTokenState = _new(ReferralTokenState)
     _ReferralTokenState_cum_vlm(o, f_cum_vlm)
     _ReferralTokenState_unclaimed_rewards(o, f_unclaimed_rewards)
@@ -15852,7 +15852,7 @@ def _s_ReferredBy(d: Any) -> ReferredBy:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_ReferredBy
+    unknown = d.keys() - _K_ReferredBy if len(d) > 2 else None  # every key read above
     o: ReferredBy = _new(ReferredBy)
     _ReferredBy_referrer(o, f_referrer)
     _ReferredBy_code(o, f_code)
@@ -15886,7 +15886,7 @@ def _s_ReferrerNeedToTradeData(d: Any) -> ReferrerNeedToTradeData:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_ReferrerNeedToTradeData
+    unknown = d.keys() - _K_ReferrerNeedToTradeData if len(d) > 1 else None  # every key read above
     o: ReferrerNeedToTradeData = _new(ReferrerNeedToTradeData)
     _ReferrerNeedToTradeData_required(o, f_required)
     _ReferrerNeedToTradeData_extra(o, extra_fields(d, unknown, "ReferrerNeedToTradeData") if unknown else EMPTY)
@@ -15966,7 +15966,7 @@ def _s_ReferrerStateNeedToCreateCode(d: Any) -> ReferrerStateNeedToCreateCode:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_ReferrerStateNeedToCreateCode
+    unknown = d.keys() - _K_ReferrerStateNeedToCreateCode if len(d) > 1 else None  # every key read above
     o: ReferrerStateNeedToCreateCode = _new(ReferrerStateNeedToCreateCode)
     _ReferrerStateNeedToCreateCode_stage(o, f_stage)
     _ReferrerStateNeedToCreateCode_extra(
@@ -16007,7 +16007,7 @@ def _s_ReferrerStateNeedToTrade(d: Any) -> ReferrerStateNeedToTrade:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_ReferrerStateNeedToTrade
+    unknown = d.keys() - _K_ReferrerStateNeedToTrade if len(d) > 2 else None  # every key read above
     o: ReferrerStateNeedToTrade = _new(ReferrerStateNeedToTrade)
     _ReferrerStateNeedToTrade_stage(o, f_stage)
     _ReferrerStateNeedToTrade_data(o, f_data)
@@ -16048,7 +16048,7 @@ def _s_ReferrerStateReady(d: Any) -> ReferrerStateReady:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_ReferrerStateReady
+    unknown = d.keys() - _K_ReferrerStateReady if len(d) > 2 else None  # every key read above
     o: ReferrerStateReady = _new(ReferrerStateReady)
     _ReferrerStateReady_stage(o, f_stage)
     _ReferrerStateReady_data(o, f_data)
@@ -16173,7 +16173,7 @@ def _s_RunningTwap(d: Any) -> RunningTwap:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_RunningTwap
+    unknown = d.keys() - _K_RunningTwap if len(d) > 1 else None  # every key read above
     o: RunningTwap = _new(RunningTwap)
     _RunningTwap_twap_id(o, f_twap_id)
     _RunningTwap_extra(o, extra_fields(d, unknown, "RunningTwap") if unknown else EMPTY)
@@ -16373,7 +16373,7 @@ def _s_SettledOutcomeQuestion(d: Any) -> SettledOutcomeQuestion:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_SettledOutcomeQuestion
+    unknown = d.keys() - _K_SettledOutcomeQuestion if len(d) > 3 else None  # every key read above
     o: SettledOutcomeQuestion = _new(SettledOutcomeQuestion)
     _SettledOutcomeQuestion_question(o, f_question)
     _SettledOutcomeQuestion_name(o, f_name)
@@ -16659,7 +16659,7 @@ def _s_SpotDeployState(d: Any) -> SpotDeployState:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_SpotDeployState
+    unknown = d.keys() - _K_SpotDeployState if len(d) > 2 else None  # every key read above
     o: SpotDeployState = _new(SpotDeployState)
     _SpotDeployState_states(o, f_states)
     _SpotDeployState_gas_auction(o, f_gas_auction)
@@ -16805,7 +16805,7 @@ def _s_SpotGenesisDelta(d: Any) -> SpotGenesisDelta:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_SpotGenesisDelta
+    unknown = d.keys() - _K_SpotGenesisDelta if len(d) > 3 else None  # every key read above
     o: SpotGenesisDelta = _new(SpotGenesisDelta)
     _SpotGenesisDelta_token(o, f_token)
     _SpotGenesisDelta_amount(o, f_amount)
@@ -16848,7 +16848,7 @@ def _s_SpotMeta(d: Any) -> SpotMeta:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_SpotMeta
+    unknown = d.keys() - _K_SpotMeta if len(d) > 2 else None  # every key read above
     o: SpotMeta = _new(SpotMeta)
     _SpotMeta_universe(o, f_universe)
     _SpotMeta_tokens(o, f_tokens)
@@ -16895,7 +16895,7 @@ def _s_SpotPair(d: Any) -> SpotPair:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_SpotPair
+    unknown = d.keys() - _K_SpotPair if len(d) > 4 else None  # every key read above
     o: SpotPair = _new(SpotPair)
     _SpotPair_tokens(o, f_tokens)
     _SpotPair_name(o, f_name)
@@ -16940,7 +16940,7 @@ def _s_SpotStateMessage(d: Any) -> SpotStateMessage:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_SpotStateMessage
+    unknown = d.keys() - _K_SpotStateMessage if len(d) > 2 else None  # every key read above
     o: SpotStateMessage = _new(SpotStateMessage)
     _SpotStateMessage_user(o, f_user)
     _SpotStateMessage_spot_state(o, f_spot_state)
@@ -17066,7 +17066,7 @@ def _s_SpotTokenSpec(d: Any) -> SpotTokenSpec:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_SpotTokenSpec
+    unknown = d.keys() - _K_SpotTokenSpec if len(d) > 3 else None  # every key read above
     o: SpotTokenSpec = _new(SpotTokenSpec)
     _SpotTokenSpec_name(o, f_name)
     _SpotTokenSpec_sz_decimals(o, f_sz_decimals)
@@ -17203,7 +17203,7 @@ def _s_StakingDelegate(d: Any) -> StakingDelegate:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_StakingDelegate
+    unknown = d.keys() - _K_StakingDelegate if len(d) > 3 else None  # every key read above
     o: StakingDelegate = _new(StakingDelegate)
     _StakingDelegate_validator(o, f_validator)
     _StakingDelegate_amount(o, f_amount)
@@ -17290,7 +17290,7 @@ def _s_StakingDeposit(d: Any) -> StakingDeposit:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_StakingDeposit
+    unknown = d.keys() - _K_StakingDeposit if len(d) > 1 else None  # every key read above
     o: StakingDeposit = _new(StakingDeposit)
     _StakingDeposit_amount(o, f_amount)
     _StakingDeposit_extra(o, extra_fields(d, unknown, "StakingDeposit") if unknown else EMPTY)
@@ -17329,7 +17329,7 @@ def _s_StakingDiscountTier(d: Any) -> StakingDiscountTier:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_StakingDiscountTier
+    unknown = d.keys() - _K_StakingDiscountTier if len(d) > 2 else None  # every key read above
     o: StakingDiscountTier = _new(StakingDiscountTier)
     _StakingDiscountTier_bps_of_max_supply(o, f_bps_of_max_supply)
     _StakingDiscountTier_discount(o, f_discount)
@@ -17420,7 +17420,7 @@ def _s_StakingWithdrawal(d: Any) -> StakingWithdrawal:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_StakingWithdrawal
+    unknown = d.keys() - _K_StakingWithdrawal if len(d) > 2 else None  # every key read above
     o: StakingWithdrawal = _new(StakingWithdrawal)
     _StakingWithdrawal_amount(o, f_amount)
     _StakingWithdrawal_phase(o, f_phase)
@@ -17454,7 +17454,7 @@ def _s_StandaloneOutcomeRole(d: Any) -> StandaloneOutcomeRole:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_StandaloneOutcomeRole
+    unknown = d.keys() - _K_StandaloneOutcomeRole if len(d) > 1 else None  # every key read above
     o: StandaloneOutcomeRole = _new(StandaloneOutcomeRole)
     _StandaloneOutcomeRole_side_names(o, f_side_names)
     _StandaloneOutcomeRole_extra(o, extra_fields(d, unknown, "StandaloneOutcomeRole") if unknown else EMPTY)
@@ -17537,7 +17537,7 @@ def _s_StatusError(d: Any) -> StatusError:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_StatusError
+    unknown = d.keys() - _K_StatusError if len(d) > 1 else None  # every key read above
     o: StatusError = _new(StatusError)
     _StatusError_error(o, f_error)
     _StatusError_extra(o, extra_fields(d, unknown, "StatusError") if unknown else EMPTY)
@@ -17585,7 +17585,7 @@ def _s_SubAccount(d: Any) -> SubAccount:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_SubAccount
+    unknown = d.keys() - _K_SubAccount if len(d) > 5 else None  # every key read above
     o: SubAccount = _new(SubAccount)
     _SubAccount_name(o, f_name)
     _SubAccount_sub_account_user(o, f_sub_account_user)
@@ -17688,7 +17688,7 @@ def _s_SubAccountRoleData(d: Any) -> SubAccountRoleData:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_SubAccountRoleData
+    unknown = d.keys() - _K_SubAccountRoleData if len(d) > 1 else None  # every key read above
     o: SubAccountRoleData = _new(SubAccountRoleData)
     _SubAccountRoleData_master(o, f_master)
     _SubAccountRoleData_extra(o, extra_fields(d, unknown, "SubAccountRoleData") if unknown else EMPTY)
@@ -17733,7 +17733,7 @@ def _s_SubAccountTransferDelta(d: Any) -> SubAccountTransferDelta:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_SubAccountTransferDelta
+    unknown = d.keys() - _K_SubAccountTransferDelta if len(d) > 4 else None  # every key read above
     o: SubAccountTransferDelta = _new(SubAccountTransferDelta)
     _SubAccountTransferDelta_usdc(o, f_usdc)
     _SubAccountTransferDelta_user(o, f_user)
@@ -17975,7 +17975,7 @@ def _s_Trade(d: Any) -> Trade:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_Trade
+    unknown = d.keys() - _K_Trade if len(d) > 8 else None  # every key read above
     o: Trade = _new(Trade)
     _Trade_coin(o, f_coin)
     _Trade_side(o, f_side)
@@ -18028,7 +18028,7 @@ def _s_TwapCancelResponse(d: Any) -> TwapCancelResponse:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_TwapCancelResponse
+    unknown = d.keys() - _K_TwapCancelResponse if len(d) > 2 else None  # every key read above
     o: TwapCancelResponse = _new(TwapCancelResponse)
     _TwapCancelResponse_type(o, f_type)
     _TwapCancelResponse_data(o, f_data)
@@ -18062,7 +18062,7 @@ def _s_TwapCancelResponseData(d: Any) -> TwapCancelResponseData:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_TwapCancelResponseData
+    unknown = d.keys() - _K_TwapCancelResponseData if len(d) > 1 else None  # every key read above
     o: TwapCancelResponseData = _new(TwapCancelResponseData)
     _TwapCancelResponseData_status(o, f_status)
     _TwapCancelResponseData_extra(o, extra_fields(d, unknown, "TwapCancelResponseData") if unknown else EMPTY)
@@ -18154,7 +18154,7 @@ def _s_TwapOrderResponse(d: Any) -> TwapOrderResponse:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_TwapOrderResponse
+    unknown = d.keys() - _K_TwapOrderResponse if len(d) > 2 else None  # every key read above
     o: TwapOrderResponse = _new(TwapOrderResponse)
     _TwapOrderResponse_type(o, f_type)
     _TwapOrderResponse_data(o, f_data)
@@ -18188,7 +18188,7 @@ def _s_TwapOrderResponseData(d: Any) -> TwapOrderResponseData:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_TwapOrderResponseData
+    unknown = d.keys() - _K_TwapOrderResponseData if len(d) > 1 else None  # every key read above
     o: TwapOrderResponseData = _new(TwapOrderResponseData)
     _TwapOrderResponseData_status(o, f_status)
     _TwapOrderResponseData_extra(o, extra_fields(d, unknown, "TwapOrderResponseData") if unknown else EMPTY)
@@ -18220,7 +18220,7 @@ def _s_TwapRunningStatus(d: Any) -> TwapRunningStatus:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_TwapRunningStatus
+    unknown = d.keys() - _K_TwapRunningStatus if len(d) > 1 else None  # every key read above
     o: TwapRunningStatus = _new(TwapRunningStatus)
     _TwapRunningStatus_running(o, f_running)
     _TwapRunningStatus_extra(o, extra_fields(d, unknown, "TwapRunningStatus") if unknown else EMPTY)
@@ -18259,7 +18259,7 @@ def _s_TwapSliceFill(d: Any) -> TwapSliceFill:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_TwapSliceFill
+    unknown = d.keys() - _K_TwapSliceFill if len(d) > 2 else None  # every key read above
     o: TwapSliceFill = _new(TwapSliceFill)
     _TwapSliceFill_fill(o, f_fill)
     _TwapSliceFill_twap_id(o, f_twap_id)
@@ -18486,7 +18486,7 @@ def _s_TwapTrigger(d: Any) -> TwapTrigger:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_TwapTrigger
+    unknown = d.keys() - _K_TwapTrigger if len(d) > 2 else None  # every key read above
     o: TwapTrigger = _new(TwapTrigger)
     _TwapTrigger_px(o, f_px)
     _TwapTrigger_above(o, f_above)
@@ -18527,7 +18527,7 @@ def _s_TxDetailsResponse(d: Any) -> TxDetailsResponse:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_TxDetailsResponse
+    unknown = d.keys() - _K_TxDetailsResponse if len(d) > 2 else None  # every key read above
     o: TxDetailsResponse = _new(TxDetailsResponse)
     _TxDetailsResponse_type(o, f_type)
     _TxDetailsResponse_tx(o, f_tx)
@@ -18568,7 +18568,7 @@ def _s_UsdcRouting(d: Any) -> UsdcRouting:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_UsdcRouting
+    unknown = d.keys() - _K_UsdcRouting if len(d) > 2 else None  # every key read above
     o: UsdcRouting = _new(UsdcRouting)
     _UsdcRouting_deposit_route(o, f_deposit_route)
     _UsdcRouting_withdrawal_route(o, f_withdrawal_route)
@@ -18609,7 +18609,7 @@ def _s_UserDetailsResponse(d: Any) -> UserDetailsResponse:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_UserDetailsResponse
+    unknown = d.keys() - _K_UserDetailsResponse if len(d) > 2 else None  # every key read above
     o: UserDetailsResponse = _new(UserDetailsResponse)
     _UserDetailsResponse_type(o, f_type)
     _UserDetailsResponse_txs(o, f_txs)
@@ -18643,7 +18643,7 @@ def _s_UserEventFills(d: Any) -> UserEventFills:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_UserEventFills
+    unknown = d.keys() - _K_UserEventFills if len(d) > 1 else None  # every key read above
     o: UserEventFills = _new(UserEventFills)
     _UserEventFills_fills(o, f_fills)
     _UserEventFills_extra(o, extra_fields(d, unknown, "UserEventFills") if unknown else EMPTY)
@@ -18675,7 +18675,7 @@ def _s_UserEventFunding(d: Any) -> UserEventFunding:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_UserEventFunding
+    unknown = d.keys() - _K_UserEventFunding if len(d) > 1 else None  # every key read above
     o: UserEventFunding = _new(UserEventFunding)
     _UserEventFunding_funding(o, f_funding)
     _UserEventFunding_extra(o, extra_fields(d, unknown, "UserEventFunding") if unknown else EMPTY)
@@ -18707,7 +18707,7 @@ def _s_UserEventLiquidation(d: Any) -> UserEventLiquidation:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_UserEventLiquidation
+    unknown = d.keys() - _K_UserEventLiquidation if len(d) > 1 else None  # every key read above
     o: UserEventLiquidation = _new(UserEventLiquidation)
     _UserEventLiquidation_liquidation(o, f_liquidation)
     _UserEventLiquidation_extra(o, extra_fields(d, unknown, "UserEventLiquidation") if unknown else EMPTY)
@@ -18739,7 +18739,7 @@ def _s_UserEventNonUserCancel(d: Any) -> UserEventNonUserCancel:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_UserEventNonUserCancel
+    unknown = d.keys() - _K_UserEventNonUserCancel if len(d) > 1 else None  # every key read above
     o: UserEventNonUserCancel = _new(UserEventNonUserCancel)
     _UserEventNonUserCancel_non_user_cancel(o, f_non_user_cancel)
     _UserEventNonUserCancel_extra(o, extra_fields(d, unknown, "UserEventNonUserCancel") if unknown else EMPTY)
@@ -18771,7 +18771,7 @@ def _s_UserEventTwapHistory(d: Any) -> UserEventTwapHistory:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_UserEventTwapHistory
+    unknown = d.keys() - _K_UserEventTwapHistory if len(d) > 1 else None  # every key read above
     o: UserEventTwapHistory = _new(UserEventTwapHistory)
     _UserEventTwapHistory_twap_history(o, f_twap_history)
     _UserEventTwapHistory_extra(o, extra_fields(d, unknown, "UserEventTwapHistory") if unknown else EMPTY)
@@ -18803,7 +18803,7 @@ def _s_UserEventTwapSliceFills(d: Any) -> UserEventTwapSliceFills:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_UserEventTwapSliceFills
+    unknown = d.keys() - _K_UserEventTwapSliceFills if len(d) > 1 else None  # every key read above
     o: UserEventTwapSliceFills = _new(UserEventTwapSliceFills)
     _UserEventTwapSliceFills_twap_slice_fills(o, f_twap_slice_fills)
     _UserEventTwapSliceFills_extra(o, extra_fields(d, unknown, "UserEventTwapSliceFills") if unknown else EMPTY)
@@ -19249,7 +19249,7 @@ def _s_UserLiquidationEvent(d: Any) -> UserLiquidationEvent:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_UserLiquidationEvent
+    unknown = d.keys() - _K_UserLiquidationEvent if len(d) > 5 else None  # every key read above
     o: UserLiquidationEvent = _new(UserLiquidationEvent)
     _UserLiquidationEvent_lid(o, f_lid)
     _UserLiquidationEvent_liquidator(o, f_liquidator)
@@ -19399,7 +19399,7 @@ def _s_UserRoleAgent(d: Any) -> UserRoleAgent:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_UserRoleAgent
+    unknown = d.keys() - _K_UserRoleAgent if len(d) > 2 else None  # every key read above
     o: UserRoleAgent = _new(UserRoleAgent)
     _UserRoleAgent_role(o, f_role)
     _UserRoleAgent_data(o, f_data)
@@ -19433,7 +19433,7 @@ def _s_UserRolePlain(d: Any) -> UserRolePlain:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_UserRolePlain
+    unknown = d.keys() - _K_UserRolePlain if len(d) > 1 else None  # every key read above
     o: UserRolePlain = _new(UserRolePlain)
     _UserRolePlain_role(o, f_role)
     _UserRolePlain_extra(o, extra_fields(d, unknown, "UserRolePlain") if unknown else EMPTY)
@@ -19472,7 +19472,7 @@ def _s_UserRoleSubAccount(d: Any) -> UserRoleSubAccount:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_UserRoleSubAccount
+    unknown = d.keys() - _K_UserRoleSubAccount if len(d) > 2 else None  # every key read above
     o: UserRoleSubAccount = _new(UserRoleSubAccount)
     _UserRoleSubAccount_role(o, f_role)
     _UserRoleSubAccount_data(o, f_data)
@@ -19771,7 +19771,7 @@ def _s_ValidatorStats(d: Any) -> ValidatorStats:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_ValidatorStats
+    unknown = d.keys() - _K_ValidatorStats if len(d) > 3 else None  # every key read above
     o: ValidatorStats = _new(ValidatorStats)
     _ValidatorStats_uptime_fraction(o, f_uptime_fraction)
     _ValidatorStats_predicted_apr(o, f_predicted_apr)
@@ -19895,7 +19895,7 @@ def _s_VaultChildAddresses(d: Any) -> VaultChildAddresses:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_VaultChildAddresses
+    unknown = d.keys() - _K_VaultChildAddresses if len(d) > 1 else None  # every key read above
     o: VaultChildAddresses = _new(VaultChildAddresses)
     _VaultChildAddresses_child_addresses(o, f_child_addresses)
     _VaultChildAddresses_extra(o, extra_fields(d, unknown, "VaultChildAddresses") if unknown else EMPTY)
@@ -19990,7 +19990,7 @@ def _s_VaultDepositDelta(d: Any) -> VaultDepositDelta:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_VaultDepositDelta
+    unknown = d.keys() - _K_VaultDepositDelta if len(d) > 3 else None  # every key read above
     o: VaultDepositDelta = _new(VaultDepositDelta)
     _VaultDepositDelta_vault(o, f_vault)
     _VaultDepositDelta_usdc(o, f_usdc)
@@ -20155,7 +20155,7 @@ def _s_VaultDistributionDelta(d: Any) -> VaultDistributionDelta:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_VaultDistributionDelta
+    unknown = d.keys() - _K_VaultDistributionDelta if len(d) > 3 else None  # every key read above
     o: VaultDistributionDelta = _new(VaultDistributionDelta)
     _VaultDistributionDelta_vault(o, f_vault)
     _VaultDistributionDelta_usdc(o, f_usdc)
@@ -20269,7 +20269,7 @@ def _s_VaultLeaderCommissionDelta(d: Any) -> VaultLeaderCommissionDelta:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_VaultLeaderCommissionDelta
+    unknown = d.keys() - _K_VaultLeaderCommissionDelta if len(d) > 3 else None  # every key read above
     o: VaultLeaderCommissionDelta = _new(VaultLeaderCommissionDelta)
     _VaultLeaderCommissionDelta_user(o, f_user)
     _VaultLeaderCommissionDelta_usdc(o, f_usdc)
@@ -20312,7 +20312,7 @@ def _s_VaultRelationshipParent(d: Any) -> VaultRelationshipParent:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_VaultRelationshipParent
+    unknown = d.keys() - _K_VaultRelationshipParent if len(d) > 2 else None  # every key read above
     o: VaultRelationshipParent = _new(VaultRelationshipParent)
     _VaultRelationshipParent_type(o, f_type)
     _VaultRelationshipParent_data(o, f_data)
@@ -20346,7 +20346,7 @@ def _s_VaultRelationshipPlain(d: Any) -> VaultRelationshipPlain:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_VaultRelationshipPlain
+    unknown = d.keys() - _K_VaultRelationshipPlain if len(d) > 1 else None  # every key read above
     o: VaultRelationshipPlain = _new(VaultRelationshipPlain)
     _VaultRelationshipPlain_type(o, f_type)
     _VaultRelationshipPlain_extra(o, extra_fields(d, unknown, "VaultRelationshipPlain") if unknown else EMPTY)
@@ -20543,7 +20543,7 @@ def _s_VipFeeTier(d: Any) -> VipFeeTier:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_VipFeeTier
+    unknown = d.keys() - _K_VipFeeTier if len(d) > 5 else None  # every key read above
     o: VipFeeTier = _new(VipFeeTier)
     _VipFeeTier_ntl_cutoff(o, f_ntl_cutoff)
     _VipFeeTier_cross(o, f_cross)
@@ -20728,7 +20728,7 @@ def _s_WebData3Message(d: Any) -> WebData3Message:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_WebData3Message
+    unknown = d.keys() - _K_WebData3Message if len(d) > 2 else None  # every key read above
     o: WebData3Message = _new(WebData3Message)
     _WebData3Message_user_state(o, f_user_state)
     _WebData3Message_perp_dex_states(o, f_perp_dex_states)
