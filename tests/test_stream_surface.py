@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Iterator
-from typing import Any, get_type_hints
+from typing import Any, Literal, get_overloads, get_type_hints
 
 import pytest
 
@@ -47,10 +47,10 @@ def test_the_concrete_streams_have_every_documented_member() -> None:
 
 
 def test_generated_methods_return_the_typed_streams() -> None:
-    hints = get_type_hints(generated.Streams.trades)
-    assert hints["return"].__origin__ is SyncStream
-    ahints = get_type_hints(generated.AsyncStreams.trades)
-    assert ahints["return"].__origin__ is AsyncStream
+    for method, stream in ((generated.Streams.trades, SyncStream), (generated.AsyncStreams.trades, AsyncStream)):
+        typed, raw = (get_type_hints(o) for o in get_overloads(method))  # what type checkers see
+        assert typed["return"] == stream[tuple[generated.Trade, ...]] and typed["raw"] == Literal[False]
+        assert raw["return"] == stream[Any] and raw["raw"] == Literal[True]  # raw=True: the data as sent
 
 
 @pytest.fixture

@@ -47,7 +47,6 @@ async def _ws_once(raw: list[str], channel: str, subscribers: int, coins: int, t
     cfg = WsConfig(reconnect_base=60.0, reconnect_max=60.0, buffer_size=2 * BATCH, open_timeout=1.0)
     client = WsClient("ws://127.0.0.1:9/ws", config=cfg)
     subs = await _subscribe_all(client, channel, subscribers, coins, typed)
-    conn = client._conns[0]
     on_frame = client._on_frame
     received: list[Any] = []
 
@@ -56,6 +55,7 @@ async def _ws_once(raw: list[str], channel: str, subscribers: int, coins: int, t
 
     def run() -> int:
         received.clear()
+        conn = subs[0]._sink.upstream.conn  # where the frames of these subscriptions arrive now
         for start in range(0, len(raw), step):
             for frame in raw[start : start + step]:
                 on_frame(conn, frame)
@@ -104,7 +104,7 @@ async def _lossless() -> dict[str, Any]:
     slow = await client.subscribe(channel_info(book.spec), book.subscription, buffer_size=10)
     fast = await client.subscribe(channel_info(book.spec), book.subscription, decode=book.decode, buffer_size=10)
     user = await client.subscribe(channel_info(fills.spec), fills.subscription, buffer_size=10)
-    conn = client._conns[0]
+    conn = slow._sink.upstream.conn
     fast_got: list[Any] = []
     raw = frames("l2Book", 5, 1, 100)
     for frame in raw:
@@ -123,7 +123,7 @@ async def _lossless() -> dict[str, Any]:
         for i in range(11)
     ]
     for frame in user_frames:
-        client._on_frame(conn, frame)
+        client._on_frame(user._sink.upstream.conn, frame)
     try:
         user.drain()
         failed = user.error is not None

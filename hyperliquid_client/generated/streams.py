@@ -3,13 +3,14 @@
 
 ``Streams`` (threads) and ``AsyncStreams`` (asyncio) validate the parameters, then hand the
 subscription to the stream hub, which records it at once (never waiting for the socket) and
-delivers messages structured by the same models as the HTTP responses.
+delivers messages structured by the same models as the HTTP responses — or, with ``raw=True``, the
+channel's data as the server sent it (plain dicts and lists: no model built, the fastest delivery).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal, overload
 
 from hyperliquid_client.generated.models import (
     ActiveAssetCtxMessage,
@@ -243,6 +244,7 @@ class Streams:
     def __init__(self, hub: SyncHub) -> None:
         self._hub = hub
 
+    @overload
     def active_asset_ctx(
         self,
         coin: str,
@@ -251,7 +253,31 @@ class Streams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> SyncStream[ActiveAssetCtxMessage]:
+        raw: Literal[False] = False,
+    ) -> SyncStream[ActiveAssetCtxMessage]: ...
+
+    @overload
+    def active_asset_ctx(
+        self,
+        coin: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> SyncStream[Any]: ...
+
+    def active_asset_ctx(
+        self,
+        coin: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: bool = False,
+    ) -> SyncStream[ActiveAssetCtxMessage] | SyncStream[Any]:
         """Live market context of one coin (perp or spot), about once a second.
 
         A perpetual's context arrives on channel ``activeAssetCtx`` with the ``PerpAssetCtx`` fields; a spot pair's
@@ -263,6 +289,7 @@ class Streams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``ActiveAssetCtxMessage``.
 
         Subscription type ``activeAssetCtx``.
         """
@@ -271,12 +298,38 @@ class Streams:
         return self._hub.subscribe(
             _CH_ACTIVE_ASSET_CTX,
             sub,
-            _m_active_asset_ctx,
+            None if raw else _m_active_asset_ctx,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    def active_asset_data(
+        self,
+        user: str,
+        coin: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> SyncStream[ActiveAssetData]: ...
+
+    @overload
+    def active_asset_data(
+        self,
+        user: str,
+        coin: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> SyncStream[Any]: ...
 
     def active_asset_data(
         self,
@@ -287,7 +340,8 @@ class Streams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> SyncStream[ActiveAssetData]:
+        raw: bool = False,
+    ) -> SyncStream[ActiveAssetData] | SyncStream[Any]:
         """A user's leverage, maximum trade sizes and available margin on one perpetual, re-pushed as they change.
 
         Args:
@@ -297,6 +351,7 @@ class Streams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``ActiveAssetData``.
 
         Subscription type ``activeAssetData``.
         """
@@ -306,12 +361,36 @@ class Streams:
         return self._hub.subscribe(
             _CH_ACTIVE_ASSET_DATA,
             sub,
-            _m_active_asset_data,
+            None if raw else _m_active_asset_data,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    def active_spot_asset_ctx(
+        self,
+        coin: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> SyncStream[ActiveSpotAssetCtxMessage]: ...
+
+    @overload
+    def active_spot_asset_ctx(
+        self,
+        coin: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> SyncStream[Any]: ...
 
     def active_spot_asset_ctx(
         self,
@@ -321,7 +400,8 @@ class Streams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> SyncStream[ActiveSpotAssetCtxMessage]:
+        raw: bool = False,
+    ) -> SyncStream[ActiveSpotAssetCtxMessage] | SyncStream[Any]:
         """Live market context of one spot pair, about once a second.
 
         The server has no ``activeSpotAssetCtx`` subscription: this subscribes to ``activeAssetCtx`` with the spot
@@ -334,6 +414,7 @@ class Streams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``ActiveSpotAssetCtxMessage``.
 
         Subscription type ``activeAssetCtx``, data on channel ``activeSpotAssetCtx``.
         """
@@ -342,12 +423,34 @@ class Streams:
         return self._hub.subscribe(
             _CH_ACTIVE_SPOT_ASSET_CTX,
             sub,
-            _m_active_spot_asset_ctx,
+            None if raw else _m_active_spot_asset_ctx,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    def all_dexs_asset_ctxs(
+        self,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> SyncStream[AllDexsAssetCtxsMessage]: ...
+
+    @overload
+    def all_dexs_asset_ctxs(
+        self,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> SyncStream[Any]: ...
 
     def all_dexs_asset_ctxs(
         self,
@@ -356,7 +459,8 @@ class Streams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> SyncStream[AllDexsAssetCtxsMessage]:
+        raw: bool = False,
+    ) -> SyncStream[AllDexsAssetCtxsMessage] | SyncStream[Any]:
         """Contexts of every perpetual of every perp dex (large; about every 14 s).
 
         Contexts carry no coin names: entry i of a dex belongs to universe entry i of that dex's ``meta``.
@@ -366,6 +470,7 @@ class Streams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``AllDexsAssetCtxsMessage``.
 
         Subscription type ``allDexsAssetCtxs``.
         """
@@ -373,12 +478,36 @@ class Streams:
         return self._hub.subscribe(
             _CH_ALL_DEXS_ASSET_CTXS,
             sub,
-            _m_all_dexs_asset_ctxs,
+            None if raw else _m_all_dexs_asset_ctxs,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    def all_dexs_clearinghouse_state(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> SyncStream[AllDexsClearinghouseStateMessage]: ...
+
+    @overload
+    def all_dexs_clearinghouse_state(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> SyncStream[Any]: ...
 
     def all_dexs_clearinghouse_state(
         self,
@@ -388,7 +517,8 @@ class Streams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> SyncStream[AllDexsClearinghouseStateMessage]:
+        raw: bool = False,
+    ) -> SyncStream[AllDexsClearinghouseStateMessage] | SyncStream[Any]:
         """A user's perpetuals account state on every perp dex.
 
         Args:
@@ -397,6 +527,7 @@ class Streams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``AllDexsClearinghouseStateMessage``.
 
         Subscription type ``allDexsClearinghouseState``.
         """
@@ -405,12 +536,36 @@ class Streams:
         return self._hub.subscribe(
             _CH_ALL_DEXS_CLEARINGHOUSE_STATE,
             sub,
-            _m_all_dexs_clearinghouse_state,
+            None if raw else _m_all_dexs_clearinghouse_state,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    def all_mids(
+        self,
+        *,
+        dex: str | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> SyncStream[AllMidsMessage]: ...
+
+    @overload
+    def all_mids(
+        self,
+        *,
+        dex: str | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> SyncStream[Any]: ...
 
     def all_mids(
         self,
@@ -420,7 +575,8 @@ class Streams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> SyncStream[AllMidsMessage]:
+        raw: bool = False,
+    ) -> SyncStream[AllMidsMessage] | SyncStream[Any]:
         """Mid prices of every coin, the full map on each push (about every 5 s).
 
         Keys mix perps (``BTC``), spot pairs (``@107``, ``PURR/USDC``) and, for a builder dex, ``dex:COIN``.
@@ -432,6 +588,7 @@ class Streams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``AllMidsMessage``.
 
         Subscription type ``allMids``.
         """
@@ -439,8 +596,38 @@ class Streams:
         if dex is not None:
             sub["dex"] = _v.string("dex", dex)
         return self._hub.subscribe(
-            _CH_ALL_MIDS, sub, _m_all_mids, callback=callback, buffer_size=buffer_size, overflow=overflow, store=store
+            _CH_ALL_MIDS,
+            sub,
+            None if raw else _m_all_mids,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
         )
+
+    @overload
+    def asset_ctxs(
+        self,
+        *,
+        dex: str | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> SyncStream[AssetCtxsMessage]: ...
+
+    @overload
+    def asset_ctxs(
+        self,
+        *,
+        dex: str | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> SyncStream[Any]: ...
 
     def asset_ctxs(
         self,
@@ -450,7 +637,8 @@ class Streams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> SyncStream[AssetCtxsMessage]:
+        raw: bool = False,
+    ) -> SyncStream[AssetCtxsMessage] | SyncStream[Any]:
         """Contexts of every perpetual of one perp dex, the full list on each push.
 
         Args:
@@ -459,6 +647,7 @@ class Streams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``AssetCtxsMessage``.
 
         Subscription type ``assetCtxs``.
         """
@@ -468,12 +657,36 @@ class Streams:
         return self._hub.subscribe(
             _CH_ASSET_CTXS,
             sub,
-            _m_asset_ctxs,
+            None if raw else _m_asset_ctxs,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    def bbo(
+        self,
+        coin: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> SyncStream[BboMessage]: ...
+
+    @overload
+    def bbo(
+        self,
+        coin: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> SyncStream[Any]: ...
 
     def bbo(
         self,
@@ -483,7 +696,8 @@ class Streams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> SyncStream[BboMessage]:
+        raw: bool = False,
+    ) -> SyncStream[BboMessage] | SyncStream[Any]:
         """Best bid and offer of a coin, pushed on every block that changed the top of the book.
 
         Args:
@@ -492,14 +706,47 @@ class Streams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``BboMessage``.
 
         Subscription type ``bbo``.
         """
         sub: dict[str, Any] = {"type": "bbo"}
         sub["coin"] = _v.coin("coin", coin)
         return self._hub.subscribe(
-            _CH_BBO, sub, _m_bbo, callback=callback, buffer_size=buffer_size, overflow=overflow, store=store
+            _CH_BBO,
+            sub,
+            None if raw else _m_bbo,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
         )
+
+    @overload
+    def candle(
+        self,
+        coin: str,
+        interval: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> SyncStream[Candle]: ...
+
+    @overload
+    def candle(
+        self,
+        coin: str,
+        interval: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> SyncStream[Any]: ...
 
     def candle(
         self,
@@ -510,7 +757,8 @@ class Streams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> SyncStream[Candle]:
+        raw: bool = False,
+    ) -> SyncStream[Candle] | SyncStream[Any]:
         """The current candle of a coin and interval, re-sent as it updates (about once a second for active coins).
 
         Args:
@@ -520,6 +768,7 @@ class Streams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (kind ``candles``).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``Candle``.
 
         Subscription type ``candle``.
         """
@@ -531,8 +780,40 @@ class Streams:
             ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "8h", "12h", "1d", "3d", "1w", "1M"),
         )
         return self._hub.subscribe(
-            _CH_CANDLE, sub, _m_candle, callback=callback, buffer_size=buffer_size, overflow=overflow, store=store
+            _CH_CANDLE,
+            sub,
+            None if raw else _m_candle,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
         )
+
+    @overload
+    def clearinghouse_state(
+        self,
+        user: str,
+        *,
+        dex: str | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> SyncStream[ClearinghouseStateMessage]: ...
+
+    @overload
+    def clearinghouse_state(
+        self,
+        user: str,
+        *,
+        dex: str | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> SyncStream[Any]: ...
 
     def clearinghouse_state(
         self,
@@ -543,7 +824,8 @@ class Streams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> SyncStream[ClearinghouseStateMessage]:
+        raw: bool = False,
+    ) -> SyncStream[ClearinghouseStateMessage] | SyncStream[Any]:
         """A user's perpetuals account state on one perp dex, re-pushed about every 4 to 5 s.
 
         Args:
@@ -553,6 +835,7 @@ class Streams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``ClearinghouseStateMessage``.
 
         Subscription type ``clearinghouseState``.
         """
@@ -563,12 +846,34 @@ class Streams:
         return self._hub.subscribe(
             _CH_CLEARINGHOUSE_STATE,
             sub,
-            _m_clearinghouse_state,
+            None if raw else _m_clearinghouse_state,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    def explorer_block(
+        self,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> SyncStream[tuple[ExplorerBlockSummary, ...]]: ...
+
+    @overload
+    def explorer_block(
+        self,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> SyncStream[Any]: ...
 
     def explorer_block(
         self,
@@ -577,7 +882,8 @@ class Streams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> SyncStream[tuple[ExplorerBlockSummary, ...]]:
+        raw: bool = False,
+    ) -> SyncStream[tuple[ExplorerBlockSummary, ...]] | SyncStream[Any]:
         """New blocks as the explorer sees them (explorer WebSocket).
 
         Served by the explorer WebSocket; its frames are raw JSON arrays without the ``channel``/``data`` envelope.
@@ -587,6 +893,7 @@ class Streams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``tuple[ExplorerBlockSummary, ...]``.
 
         Subscription type ``explorerBlock``.
         """
@@ -594,12 +901,34 @@ class Streams:
         return self._hub.subscribe(
             _CH_EXPLORER_BLOCK,
             sub,
-            _m_explorer_block,
+            None if raw else _m_explorer_block,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    def explorer_txs(
+        self,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> SyncStream[tuple[ExplorerTx, ...]]: ...
+
+    @overload
+    def explorer_txs(
+        self,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> SyncStream[Any]: ...
 
     def explorer_txs(
         self,
@@ -608,7 +937,8 @@ class Streams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> SyncStream[tuple[ExplorerTx, ...]]:
+        raw: bool = False,
+    ) -> SyncStream[tuple[ExplorerTx, ...]] | SyncStream[Any]:
         """New transactions as the explorer sees them (explorer WebSocket).
 
         Served by the explorer WebSocket; its frames are raw JSON arrays without the ``channel``/``data`` envelope.
@@ -618,6 +948,7 @@ class Streams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``tuple[ExplorerTx, ...]``.
 
         Subscription type ``explorerTxs``.
         """
@@ -625,12 +956,34 @@ class Streams:
         return self._hub.subscribe(
             _CH_EXPLORER_TXS,
             sub,
-            _m_explorer_txs,
+            None if raw else _m_explorer_txs,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    def fast_asset_ctxs(
+        self,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> SyncStream[dict[str, FastAssetCtx]]: ...
+
+    @overload
+    def fast_asset_ctxs(
+        self,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> SyncStream[Any]: ...
 
     def fast_asset_ctxs(
         self,
@@ -639,7 +992,8 @@ class Streams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> SyncStream[dict[str, FastAssetCtx]]:
+        raw: bool = False,
+    ) -> SyncStream[dict[str, FastAssetCtx]] | SyncStream[Any]:
         """Mark and mid prices of every coin, compressed; a full snapshot first, then only the changed coins.
 
         Each message arrives as a base64 string of raw DEFLATE data (RFC 1951, no zlib header) and is delivered
@@ -650,6 +1004,7 @@ class Streams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``dict[str, FastAssetCtx]``.
 
         Subscription type ``fastAssetCtxs``.
         """
@@ -657,12 +1012,42 @@ class Streams:
         return self._hub.subscribe(
             _CH_FAST_ASSET_CTXS,
             sub,
-            _m_fast_asset_ctxs,
+            None if raw else _m_fast_asset_ctxs,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    def l2_book(
+        self,
+        coin: str,
+        *,
+        n_sig_figs: int | None = None,
+        mantissa: int | None = None,
+        fast: bool | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> SyncStream[L2Book]: ...
+
+    @overload
+    def l2_book(
+        self,
+        coin: str,
+        *,
+        n_sig_figs: int | None = None,
+        mantissa: int | None = None,
+        fast: bool | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> SyncStream[Any]: ...
 
     def l2_book(
         self,
@@ -675,7 +1060,8 @@ class Streams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> SyncStream[L2Book]:
+        raw: bool = False,
+    ) -> SyncStream[L2Book] | SyncStream[Any]:
         """Order book snapshots of a coin, pushed on every block that changed it (about every 0.5 s to 5 s).
 
         Every message is a full snapshot (never deltas), at most 20 levels per side (5 with ``fast``).
@@ -690,6 +1076,7 @@ class Streams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``L2Book``.
 
         Subscription type ``l2Book``.
         """
@@ -702,8 +1089,38 @@ class Streams:
         if fast is not None:
             sub["fast"] = _v.boolean("fast", fast)
         return self._hub.subscribe(
-            _CH_L2_BOOK, sub, _m_l2_book, callback=callback, buffer_size=buffer_size, overflow=overflow, store=store
+            _CH_L2_BOOK,
+            sub,
+            None if raw else _m_l2_book,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
         )
+
+    @overload
+    def notification(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> SyncStream[NotificationMessage]: ...
+
+    @overload
+    def notification(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> SyncStream[Any]: ...
 
     def notification(
         self,
@@ -713,7 +1130,8 @@ class Streams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> SyncStream[NotificationMessage]:
+        raw: bool = False,
+    ) -> SyncStream[NotificationMessage] | SyncStream[Any]:
         """Human-readable notifications for a user (no snapshot).
 
         Args:
@@ -722,6 +1140,7 @@ class Streams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``NotificationMessage``.
 
         Subscription type ``notification``.
         """
@@ -730,12 +1149,38 @@ class Streams:
         return self._hub.subscribe(
             _CH_NOTIFICATION,
             sub,
-            _m_notification,
+            None if raw else _m_notification,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    def open_orders(
+        self,
+        user: str,
+        *,
+        dex: str | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> SyncStream[OpenOrdersMessage]: ...
+
+    @overload
+    def open_orders(
+        self,
+        user: str,
+        *,
+        dex: str | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> SyncStream[Any]: ...
 
     def open_orders(
         self,
@@ -746,7 +1191,8 @@ class Streams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> SyncStream[OpenOrdersMessage]:
+        raw: bool = False,
+    ) -> SyncStream[OpenOrdersMessage] | SyncStream[Any]:
         """A user's open orders on one perp dex (frontend form), re-pushed about every 4 to 5 s.
 
         Args:
@@ -756,6 +1202,7 @@ class Streams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``OpenOrdersMessage``.
 
         Subscription type ``openOrders``.
         """
@@ -766,12 +1213,36 @@ class Streams:
         return self._hub.subscribe(
             _CH_OPEN_ORDERS,
             sub,
-            _m_open_orders,
+            None if raw else _m_open_orders,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    def order_updates(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> SyncStream[tuple[OrderUpdate, ...]]: ...
+
+    @overload
+    def order_updates(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> SyncStream[Any]: ...
 
     def order_updates(
         self,
@@ -781,7 +1252,8 @@ class Streams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> SyncStream[tuple[OrderUpdate, ...]]:
+        raw: bool = False,
+    ) -> SyncStream[tuple[OrderUpdate, ...]] | SyncStream[Any]:
         """Status changes of a user's orders (placed, filled, canceled, rejected, ...).
 
         No snapshot: bootstrap with ``info.open_orders``. The data carry no user, so at most one subscription of
@@ -793,6 +1265,7 @@ class Streams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (kind ``order_updates``).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``tuple[OrderUpdate, ...]``.
 
         Subscription type ``orderUpdates``.
         """
@@ -801,12 +1274,34 @@ class Streams:
         return self._hub.subscribe(
             _CH_ORDER_UPDATES,
             sub,
-            _m_order_updates,
+            None if raw else _m_order_updates,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    def outcome_meta_updates(
+        self,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> SyncStream[OutcomeMetaUpdatesMessage]: ...
+
+    @overload
+    def outcome_meta_updates(
+        self,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> SyncStream[Any]: ...
 
     def outcome_meta_updates(
         self,
@@ -815,7 +1310,8 @@ class Streams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> SyncStream[OutcomeMetaUpdatesMessage]:
+        raw: bool = False,
+    ) -> SyncStream[OutcomeMetaUpdatesMessage] | SyncStream[Any]:
         """Changes of the outcome (prediction market) metadata as they happen.
 
         Args:
@@ -823,6 +1319,7 @@ class Streams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``OutcomeMetaUpdatesMessage``.
 
         Subscription type ``outcomeMetaUpdates``.
         """
@@ -830,12 +1327,34 @@ class Streams:
         return self._hub.subscribe(
             _CH_OUTCOME_META_UPDATES,
             sub,
-            _m_outcome_meta_updates,
+            None if raw else _m_outcome_meta_updates,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    def spot_asset_ctxs(
+        self,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> SyncStream[tuple[SpotAssetCtx, ...]]: ...
+
+    @overload
+    def spot_asset_ctxs(
+        self,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> SyncStream[Any]: ...
 
     def spot_asset_ctxs(
         self,
@@ -844,7 +1363,8 @@ class Streams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> SyncStream[tuple[SpotAssetCtx, ...]]:
+        raw: bool = False,
+    ) -> SyncStream[tuple[SpotAssetCtx, ...]] | SyncStream[Any]:
         """Contexts of every spot pair, the full list on each push.
 
         Args:
@@ -852,6 +1372,7 @@ class Streams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``tuple[SpotAssetCtx, ...]``.
 
         Subscription type ``spotAssetCtxs``.
         """
@@ -859,12 +1380,38 @@ class Streams:
         return self._hub.subscribe(
             _CH_SPOT_ASSET_CTXS,
             sub,
-            _m_spot_asset_ctxs,
+            None if raw else _m_spot_asset_ctxs,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    def spot_state(
+        self,
+        user: str,
+        *,
+        ignore_portfolio_margin: bool | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> SyncStream[SpotStateMessage]: ...
+
+    @overload
+    def spot_state(
+        self,
+        user: str,
+        *,
+        ignore_portfolio_margin: bool | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> SyncStream[Any]: ...
 
     def spot_state(
         self,
@@ -875,7 +1422,8 @@ class Streams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> SyncStream[SpotStateMessage]:
+        raw: bool = False,
+    ) -> SyncStream[SpotStateMessage] | SyncStream[Any]:
         """A user's spot account state (balances), re-pushed as it changes.
 
         Args:
@@ -885,6 +1433,7 @@ class Streams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``SpotStateMessage``.
 
         Subscription type ``spotState``.
         """
@@ -895,12 +1444,36 @@ class Streams:
         return self._hub.subscribe(
             _CH_SPOT_STATE,
             sub,
-            _m_spot_state,
+            None if raw else _m_spot_state,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    def trades(
+        self,
+        coin: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> SyncStream[tuple[Trade, ...]]: ...
+
+    @overload
+    def trades(
+        self,
+        coin: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> SyncStream[Any]: ...
 
     def trades(
         self,
@@ -910,7 +1483,8 @@ class Streams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> SyncStream[tuple[Trade, ...]]:
+        raw: bool = False,
+    ) -> SyncStream[tuple[Trade, ...]] | SyncStream[Any]:
         """Public trades of a coin; the first message backfills recent trades.
 
         The unique key of a trade is (time, coin, tid); ``hash`` may be all zeros.
@@ -921,14 +1495,47 @@ class Streams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (kind ``trades``).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``tuple[Trade, ...]``.
 
         Subscription type ``trades``.
         """
         sub: dict[str, Any] = {"type": "trades"}
         sub["coin"] = _v.coin("coin", coin)
         return self._hub.subscribe(
-            _CH_TRADES, sub, _m_trades, callback=callback, buffer_size=buffer_size, overflow=overflow, store=store
+            _CH_TRADES,
+            sub,
+            None if raw else _m_trades,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
         )
+
+    @overload
+    def twap_states(
+        self,
+        user: str,
+        *,
+        dex: str | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> SyncStream[TwapStatesMessage]: ...
+
+    @overload
+    def twap_states(
+        self,
+        user: str,
+        *,
+        dex: str | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> SyncStream[Any]: ...
 
     def twap_states(
         self,
@@ -939,7 +1546,8 @@ class Streams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> SyncStream[TwapStatesMessage]:
+        raw: bool = False,
+    ) -> SyncStream[TwapStatesMessage] | SyncStream[Any]:
         """A user's running TWAP orders on one perp dex.
 
         Args:
@@ -949,6 +1557,7 @@ class Streams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``TwapStatesMessage``.
 
         Subscription type ``twapStates``.
         """
@@ -959,12 +1568,36 @@ class Streams:
         return self._hub.subscribe(
             _CH_TWAP_STATES,
             sub,
-            _m_twap_states,
+            None if raw else _m_twap_states,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    def user_events(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> SyncStream[UserEventsMessage]: ...
+
+    @overload
+    def user_events(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> SyncStream[Any]: ...
 
     def user_events(
         self,
@@ -974,7 +1607,8 @@ class Streams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> SyncStream[UserEventsMessage]:
+        raw: bool = False,
+    ) -> SyncStream[UserEventsMessage] | SyncStream[Any]:
         """A user's events: fills, funding payments, liquidations, system cancels and TWAP updates (no snapshot).
 
         Each message holds exactly one of the fields. Data arrive on channel ``user`` and carry no user.
@@ -985,6 +1619,7 @@ class Streams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (kind ``fills``).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``UserEventsMessage``.
 
         Subscription type ``userEvents``.
         """
@@ -993,12 +1628,38 @@ class Streams:
         return self._hub.subscribe(
             _CH_USER_EVENTS,
             sub,
-            _m_user_events,
+            None if raw else _m_user_events,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    def user_fills(
+        self,
+        user: str,
+        *,
+        aggregate_by_time: bool | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> SyncStream[UserFillsMessage]: ...
+
+    @overload
+    def user_fills(
+        self,
+        user: str,
+        *,
+        aggregate_by_time: bool | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> SyncStream[Any]: ...
 
     def user_fills(
         self,
@@ -1009,7 +1670,8 @@ class Streams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> SyncStream[UserFillsMessage]:
+        raw: bool = False,
+    ) -> SyncStream[UserFillsMessage] | SyncStream[Any]:
         """A user's fills; the first message is a snapshot of recent fills.
 
         Args:
@@ -1019,6 +1681,7 @@ class Streams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (kind ``fills``).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``UserFillsMessage``.
 
         Subscription type ``userFills``.
         """
@@ -1029,12 +1692,36 @@ class Streams:
         return self._hub.subscribe(
             _CH_USER_FILLS,
             sub,
-            _m_user_fills,
+            None if raw else _m_user_fills,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    def user_fundings(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> SyncStream[UserFundingsMessage]: ...
+
+    @overload
+    def user_fundings(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> SyncStream[Any]: ...
 
     def user_fundings(
         self,
@@ -1044,7 +1731,8 @@ class Streams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> SyncStream[UserFundingsMessage]:
+        raw: bool = False,
+    ) -> SyncStream[UserFundingsMessage] | SyncStream[Any]:
         """A user's funding payments; the first message is a snapshot, then one message per hourly payment.
 
         Args:
@@ -1053,6 +1741,7 @@ class Streams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (kind ``funding``).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``UserFundingsMessage``.
 
         Subscription type ``userFundings``.
         """
@@ -1061,12 +1750,36 @@ class Streams:
         return self._hub.subscribe(
             _CH_USER_FUNDINGS,
             sub,
-            _m_user_fundings,
+            None if raw else _m_user_fundings,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    def user_historical_orders(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> SyncStream[UserHistoricalOrdersMessage]: ...
+
+    @overload
+    def user_historical_orders(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> SyncStream[Any]: ...
 
     def user_historical_orders(
         self,
@@ -1076,7 +1789,8 @@ class Streams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> SyncStream[UserHistoricalOrdersMessage]:
+        raw: bool = False,
+    ) -> SyncStream[UserHistoricalOrdersMessage] | SyncStream[Any]:
         """Status changes of a user's orders with their frontend details; the first message is a snapshot.
 
         Args:
@@ -1085,6 +1799,7 @@ class Streams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (kind ``order_updates``).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``UserHistoricalOrdersMessage``.
 
         Subscription type ``userHistoricalOrders``.
         """
@@ -1093,12 +1808,36 @@ class Streams:
         return self._hub.subscribe(
             _CH_USER_HISTORICAL_ORDERS,
             sub,
-            _m_user_historical_orders,
+            None if raw else _m_user_historical_orders,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    def user_non_funding_ledger_updates(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> SyncStream[UserNonFundingLedgerUpdatesMessage]: ...
+
+    @overload
+    def user_non_funding_ledger_updates(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> SyncStream[Any]: ...
 
     def user_non_funding_ledger_updates(
         self,
@@ -1108,7 +1847,8 @@ class Streams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> SyncStream[UserNonFundingLedgerUpdatesMessage]:
+        raw: bool = False,
+    ) -> SyncStream[UserNonFundingLedgerUpdatesMessage] | SyncStream[Any]:
         """A user's non-funding ledger changes (deposits, transfers, withdrawals, ...); the first message is a snapshot.
 
         Args:
@@ -1117,6 +1857,7 @@ class Streams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (kind ``ledger``).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``UserNonFundingLedgerUpdatesMessage``.
 
         Subscription type ``userNonFundingLedgerUpdates``.
         """
@@ -1125,12 +1866,36 @@ class Streams:
         return self._hub.subscribe(
             _CH_USER_NON_FUNDING_LEDGER_UPDATES,
             sub,
-            _m_user_non_funding_ledger_updates,
+            None if raw else _m_user_non_funding_ledger_updates,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    def user_twap_history(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> SyncStream[UserTwapHistoryMessage]: ...
+
+    @overload
+    def user_twap_history(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> SyncStream[Any]: ...
 
     def user_twap_history(
         self,
@@ -1140,7 +1905,8 @@ class Streams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> SyncStream[UserTwapHistoryMessage]:
+        raw: bool = False,
+    ) -> SyncStream[UserTwapHistoryMessage] | SyncStream[Any]:
         """Status changes of a user's TWAP orders; the first message is a snapshot.
 
         ``time`` of each entry is in seconds, ``state.timestamp`` in ms.
@@ -1151,6 +1917,7 @@ class Streams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``UserTwapHistoryMessage``.
 
         Subscription type ``userTwapHistory``.
         """
@@ -1159,12 +1926,36 @@ class Streams:
         return self._hub.subscribe(
             _CH_USER_TWAP_HISTORY,
             sub,
-            _m_user_twap_history,
+            None if raw else _m_user_twap_history,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    def user_twap_slice_fills(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> SyncStream[UserTwapSliceFillsMessage]: ...
+
+    @overload
+    def user_twap_slice_fills(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> SyncStream[Any]: ...
 
     def user_twap_slice_fills(
         self,
@@ -1174,7 +1965,8 @@ class Streams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> SyncStream[UserTwapSliceFillsMessage]:
+        raw: bool = False,
+    ) -> SyncStream[UserTwapSliceFillsMessage] | SyncStream[Any]:
         """Fills of a user's TWAP slices; the first message is a snapshot.
 
         Args:
@@ -1183,6 +1975,7 @@ class Streams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (kind ``fills``).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``UserTwapSliceFillsMessage``.
 
         Subscription type ``userTwapSliceFills``.
         """
@@ -1191,12 +1984,36 @@ class Streams:
         return self._hub.subscribe(
             _CH_USER_TWAP_SLICE_FILLS,
             sub,
-            _m_user_twap_slice_fills,
+            None if raw else _m_user_twap_slice_fills,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    def web_data2(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> SyncStream[WebData2]: ...
+
+    @overload
+    def web_data2(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> SyncStream[Any]: ...
 
     def web_data2(
         self,
@@ -1206,7 +2023,8 @@ class Streams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> SyncStream[WebData2]:
+        raw: bool = False,
+    ) -> SyncStream[WebData2] | SyncStream[Any]:
         """Legacy: the web frontend's aggregate of a user's account and the market (deprecated).
 
         Deprecated upstream: a 2026 probe reports the live server refusing this type; use ``web_data3`` with the
@@ -1218,14 +2036,45 @@ class Streams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``WebData2``.
 
         Subscription type ``webData2``.
         """
         sub: dict[str, Any] = {"type": "webData2"}
         sub["user"] = _v.address("user", user)
         return self._hub.subscribe(
-            _CH_WEB_DATA2, sub, _m_web_data2, callback=callback, buffer_size=buffer_size, overflow=overflow, store=store
+            _CH_WEB_DATA2,
+            sub,
+            None if raw else _m_web_data2,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
         )
+
+    @overload
+    def web_data3(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> SyncStream[WebData3Message]: ...
+
+    @overload
+    def web_data3(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> SyncStream[Any]: ...
 
     def web_data3(
         self,
@@ -1235,7 +2084,8 @@ class Streams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> SyncStream[WebData3Message]:
+        raw: bool = False,
+    ) -> SyncStream[WebData3Message] | SyncStream[Any]:
         """The web frontend's aggregate of a user's account (agent, ledger, vault equity per perp dex).
 
         Successor of ``webData2``; combine it with the split feeds (``clearinghouse_state``, ``open_orders``,
@@ -1247,13 +2097,20 @@ class Streams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``WebData3Message``.
 
         Subscription type ``webData3``.
         """
         sub: dict[str, Any] = {"type": "webData3"}
         sub["user"] = _v.address("user", user)
         return self._hub.subscribe(
-            _CH_WEB_DATA3, sub, _m_web_data3, callback=callback, buffer_size=buffer_size, overflow=overflow, store=store
+            _CH_WEB_DATA3,
+            sub,
+            None if raw else _m_web_data3,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
         )
 
 
@@ -1263,6 +2120,7 @@ class AsyncStreams:
     def __init__(self, hub: AsyncHub) -> None:
         self._hub = hub
 
+    @overload
     async def active_asset_ctx(
         self,
         coin: str,
@@ -1271,7 +2129,31 @@ class AsyncStreams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> AsyncStream[ActiveAssetCtxMessage]:
+        raw: Literal[False] = False,
+    ) -> AsyncStream[ActiveAssetCtxMessage]: ...
+
+    @overload
+    async def active_asset_ctx(
+        self,
+        coin: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> AsyncStream[Any]: ...
+
+    async def active_asset_ctx(
+        self,
+        coin: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: bool = False,
+    ) -> AsyncStream[ActiveAssetCtxMessage] | AsyncStream[Any]:
         """Live market context of one coin (perp or spot), about once a second.
 
         A perpetual's context arrives on channel ``activeAssetCtx`` with the ``PerpAssetCtx`` fields; a spot pair's
@@ -1283,6 +2165,7 @@ class AsyncStreams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``ActiveAssetCtxMessage``.
 
         Subscription type ``activeAssetCtx``.
         """
@@ -1291,12 +2174,38 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_ACTIVE_ASSET_CTX,
             sub,
-            _m_active_asset_ctx,
+            None if raw else _m_active_asset_ctx,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    async def active_asset_data(
+        self,
+        user: str,
+        coin: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> AsyncStream[ActiveAssetData]: ...
+
+    @overload
+    async def active_asset_data(
+        self,
+        user: str,
+        coin: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> AsyncStream[Any]: ...
 
     async def active_asset_data(
         self,
@@ -1307,7 +2216,8 @@ class AsyncStreams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> AsyncStream[ActiveAssetData]:
+        raw: bool = False,
+    ) -> AsyncStream[ActiveAssetData] | AsyncStream[Any]:
         """A user's leverage, maximum trade sizes and available margin on one perpetual, re-pushed as they change.
 
         Args:
@@ -1317,6 +2227,7 @@ class AsyncStreams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``ActiveAssetData``.
 
         Subscription type ``activeAssetData``.
         """
@@ -1326,12 +2237,36 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_ACTIVE_ASSET_DATA,
             sub,
-            _m_active_asset_data,
+            None if raw else _m_active_asset_data,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    async def active_spot_asset_ctx(
+        self,
+        coin: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> AsyncStream[ActiveSpotAssetCtxMessage]: ...
+
+    @overload
+    async def active_spot_asset_ctx(
+        self,
+        coin: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> AsyncStream[Any]: ...
 
     async def active_spot_asset_ctx(
         self,
@@ -1341,7 +2276,8 @@ class AsyncStreams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> AsyncStream[ActiveSpotAssetCtxMessage]:
+        raw: bool = False,
+    ) -> AsyncStream[ActiveSpotAssetCtxMessage] | AsyncStream[Any]:
         """Live market context of one spot pair, about once a second.
 
         The server has no ``activeSpotAssetCtx`` subscription: this subscribes to ``activeAssetCtx`` with the spot
@@ -1354,6 +2290,7 @@ class AsyncStreams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``ActiveSpotAssetCtxMessage``.
 
         Subscription type ``activeAssetCtx``, data on channel ``activeSpotAssetCtx``.
         """
@@ -1362,12 +2299,34 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_ACTIVE_SPOT_ASSET_CTX,
             sub,
-            _m_active_spot_asset_ctx,
+            None if raw else _m_active_spot_asset_ctx,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    async def all_dexs_asset_ctxs(
+        self,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> AsyncStream[AllDexsAssetCtxsMessage]: ...
+
+    @overload
+    async def all_dexs_asset_ctxs(
+        self,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> AsyncStream[Any]: ...
 
     async def all_dexs_asset_ctxs(
         self,
@@ -1376,7 +2335,8 @@ class AsyncStreams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> AsyncStream[AllDexsAssetCtxsMessage]:
+        raw: bool = False,
+    ) -> AsyncStream[AllDexsAssetCtxsMessage] | AsyncStream[Any]:
         """Contexts of every perpetual of every perp dex (large; about every 14 s).
 
         Contexts carry no coin names: entry i of a dex belongs to universe entry i of that dex's ``meta``.
@@ -1386,6 +2346,7 @@ class AsyncStreams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``AllDexsAssetCtxsMessage``.
 
         Subscription type ``allDexsAssetCtxs``.
         """
@@ -1393,12 +2354,36 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_ALL_DEXS_ASSET_CTXS,
             sub,
-            _m_all_dexs_asset_ctxs,
+            None if raw else _m_all_dexs_asset_ctxs,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    async def all_dexs_clearinghouse_state(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> AsyncStream[AllDexsClearinghouseStateMessage]: ...
+
+    @overload
+    async def all_dexs_clearinghouse_state(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> AsyncStream[Any]: ...
 
     async def all_dexs_clearinghouse_state(
         self,
@@ -1408,7 +2393,8 @@ class AsyncStreams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> AsyncStream[AllDexsClearinghouseStateMessage]:
+        raw: bool = False,
+    ) -> AsyncStream[AllDexsClearinghouseStateMessage] | AsyncStream[Any]:
         """A user's perpetuals account state on every perp dex.
 
         Args:
@@ -1417,6 +2403,7 @@ class AsyncStreams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``AllDexsClearinghouseStateMessage``.
 
         Subscription type ``allDexsClearinghouseState``.
         """
@@ -1425,12 +2412,36 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_ALL_DEXS_CLEARINGHOUSE_STATE,
             sub,
-            _m_all_dexs_clearinghouse_state,
+            None if raw else _m_all_dexs_clearinghouse_state,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    async def all_mids(
+        self,
+        *,
+        dex: str | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> AsyncStream[AllMidsMessage]: ...
+
+    @overload
+    async def all_mids(
+        self,
+        *,
+        dex: str | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> AsyncStream[Any]: ...
 
     async def all_mids(
         self,
@@ -1440,7 +2451,8 @@ class AsyncStreams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> AsyncStream[AllMidsMessage]:
+        raw: bool = False,
+    ) -> AsyncStream[AllMidsMessage] | AsyncStream[Any]:
         """Mid prices of every coin, the full map on each push (about every 5 s).
 
         Keys mix perps (``BTC``), spot pairs (``@107``, ``PURR/USDC``) and, for a builder dex, ``dex:COIN``.
@@ -1452,6 +2464,7 @@ class AsyncStreams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``AllMidsMessage``.
 
         Subscription type ``allMids``.
         """
@@ -1459,8 +2472,38 @@ class AsyncStreams:
         if dex is not None:
             sub["dex"] = _v.string("dex", dex)
         return await self._hub.subscribe(
-            _CH_ALL_MIDS, sub, _m_all_mids, callback=callback, buffer_size=buffer_size, overflow=overflow, store=store
+            _CH_ALL_MIDS,
+            sub,
+            None if raw else _m_all_mids,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
         )
+
+    @overload
+    async def asset_ctxs(
+        self,
+        *,
+        dex: str | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> AsyncStream[AssetCtxsMessage]: ...
+
+    @overload
+    async def asset_ctxs(
+        self,
+        *,
+        dex: str | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> AsyncStream[Any]: ...
 
     async def asset_ctxs(
         self,
@@ -1470,7 +2513,8 @@ class AsyncStreams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> AsyncStream[AssetCtxsMessage]:
+        raw: bool = False,
+    ) -> AsyncStream[AssetCtxsMessage] | AsyncStream[Any]:
         """Contexts of every perpetual of one perp dex, the full list on each push.
 
         Args:
@@ -1479,6 +2523,7 @@ class AsyncStreams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``AssetCtxsMessage``.
 
         Subscription type ``assetCtxs``.
         """
@@ -1488,12 +2533,36 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_ASSET_CTXS,
             sub,
-            _m_asset_ctxs,
+            None if raw else _m_asset_ctxs,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    async def bbo(
+        self,
+        coin: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> AsyncStream[BboMessage]: ...
+
+    @overload
+    async def bbo(
+        self,
+        coin: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> AsyncStream[Any]: ...
 
     async def bbo(
         self,
@@ -1503,7 +2572,8 @@ class AsyncStreams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> AsyncStream[BboMessage]:
+        raw: bool = False,
+    ) -> AsyncStream[BboMessage] | AsyncStream[Any]:
         """Best bid and offer of a coin, pushed on every block that changed the top of the book.
 
         Args:
@@ -1512,14 +2582,47 @@ class AsyncStreams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``BboMessage``.
 
         Subscription type ``bbo``.
         """
         sub: dict[str, Any] = {"type": "bbo"}
         sub["coin"] = _v.coin("coin", coin)
         return await self._hub.subscribe(
-            _CH_BBO, sub, _m_bbo, callback=callback, buffer_size=buffer_size, overflow=overflow, store=store
+            _CH_BBO,
+            sub,
+            None if raw else _m_bbo,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
         )
+
+    @overload
+    async def candle(
+        self,
+        coin: str,
+        interval: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> AsyncStream[Candle]: ...
+
+    @overload
+    async def candle(
+        self,
+        coin: str,
+        interval: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> AsyncStream[Any]: ...
 
     async def candle(
         self,
@@ -1530,7 +2633,8 @@ class AsyncStreams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> AsyncStream[Candle]:
+        raw: bool = False,
+    ) -> AsyncStream[Candle] | AsyncStream[Any]:
         """The current candle of a coin and interval, re-sent as it updates (about once a second for active coins).
 
         Args:
@@ -1540,6 +2644,7 @@ class AsyncStreams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (kind ``candles``).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``Candle``.
 
         Subscription type ``candle``.
         """
@@ -1551,8 +2656,40 @@ class AsyncStreams:
             ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "8h", "12h", "1d", "3d", "1w", "1M"),
         )
         return await self._hub.subscribe(
-            _CH_CANDLE, sub, _m_candle, callback=callback, buffer_size=buffer_size, overflow=overflow, store=store
+            _CH_CANDLE,
+            sub,
+            None if raw else _m_candle,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
         )
+
+    @overload
+    async def clearinghouse_state(
+        self,
+        user: str,
+        *,
+        dex: str | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> AsyncStream[ClearinghouseStateMessage]: ...
+
+    @overload
+    async def clearinghouse_state(
+        self,
+        user: str,
+        *,
+        dex: str | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> AsyncStream[Any]: ...
 
     async def clearinghouse_state(
         self,
@@ -1563,7 +2700,8 @@ class AsyncStreams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> AsyncStream[ClearinghouseStateMessage]:
+        raw: bool = False,
+    ) -> AsyncStream[ClearinghouseStateMessage] | AsyncStream[Any]:
         """A user's perpetuals account state on one perp dex, re-pushed about every 4 to 5 s.
 
         Args:
@@ -1573,6 +2711,7 @@ class AsyncStreams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``ClearinghouseStateMessage``.
 
         Subscription type ``clearinghouseState``.
         """
@@ -1583,12 +2722,34 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_CLEARINGHOUSE_STATE,
             sub,
-            _m_clearinghouse_state,
+            None if raw else _m_clearinghouse_state,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    async def explorer_block(
+        self,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> AsyncStream[tuple[ExplorerBlockSummary, ...]]: ...
+
+    @overload
+    async def explorer_block(
+        self,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> AsyncStream[Any]: ...
 
     async def explorer_block(
         self,
@@ -1597,7 +2758,8 @@ class AsyncStreams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> AsyncStream[tuple[ExplorerBlockSummary, ...]]:
+        raw: bool = False,
+    ) -> AsyncStream[tuple[ExplorerBlockSummary, ...]] | AsyncStream[Any]:
         """New blocks as the explorer sees them (explorer WebSocket).
 
         Served by the explorer WebSocket; its frames are raw JSON arrays without the ``channel``/``data`` envelope.
@@ -1607,6 +2769,7 @@ class AsyncStreams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``tuple[ExplorerBlockSummary, ...]``.
 
         Subscription type ``explorerBlock``.
         """
@@ -1614,12 +2777,34 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_EXPLORER_BLOCK,
             sub,
-            _m_explorer_block,
+            None if raw else _m_explorer_block,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    async def explorer_txs(
+        self,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> AsyncStream[tuple[ExplorerTx, ...]]: ...
+
+    @overload
+    async def explorer_txs(
+        self,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> AsyncStream[Any]: ...
 
     async def explorer_txs(
         self,
@@ -1628,7 +2813,8 @@ class AsyncStreams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> AsyncStream[tuple[ExplorerTx, ...]]:
+        raw: bool = False,
+    ) -> AsyncStream[tuple[ExplorerTx, ...]] | AsyncStream[Any]:
         """New transactions as the explorer sees them (explorer WebSocket).
 
         Served by the explorer WebSocket; its frames are raw JSON arrays without the ``channel``/``data`` envelope.
@@ -1638,6 +2824,7 @@ class AsyncStreams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``tuple[ExplorerTx, ...]``.
 
         Subscription type ``explorerTxs``.
         """
@@ -1645,12 +2832,34 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_EXPLORER_TXS,
             sub,
-            _m_explorer_txs,
+            None if raw else _m_explorer_txs,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    async def fast_asset_ctxs(
+        self,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> AsyncStream[dict[str, FastAssetCtx]]: ...
+
+    @overload
+    async def fast_asset_ctxs(
+        self,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> AsyncStream[Any]: ...
 
     async def fast_asset_ctxs(
         self,
@@ -1659,7 +2868,8 @@ class AsyncStreams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> AsyncStream[dict[str, FastAssetCtx]]:
+        raw: bool = False,
+    ) -> AsyncStream[dict[str, FastAssetCtx]] | AsyncStream[Any]:
         """Mark and mid prices of every coin, compressed; a full snapshot first, then only the changed coins.
 
         Each message arrives as a base64 string of raw DEFLATE data (RFC 1951, no zlib header) and is delivered
@@ -1670,6 +2880,7 @@ class AsyncStreams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``dict[str, FastAssetCtx]``.
 
         Subscription type ``fastAssetCtxs``.
         """
@@ -1677,12 +2888,42 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_FAST_ASSET_CTXS,
             sub,
-            _m_fast_asset_ctxs,
+            None if raw else _m_fast_asset_ctxs,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    async def l2_book(
+        self,
+        coin: str,
+        *,
+        n_sig_figs: int | None = None,
+        mantissa: int | None = None,
+        fast: bool | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> AsyncStream[L2Book]: ...
+
+    @overload
+    async def l2_book(
+        self,
+        coin: str,
+        *,
+        n_sig_figs: int | None = None,
+        mantissa: int | None = None,
+        fast: bool | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> AsyncStream[Any]: ...
 
     async def l2_book(
         self,
@@ -1695,7 +2936,8 @@ class AsyncStreams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> AsyncStream[L2Book]:
+        raw: bool = False,
+    ) -> AsyncStream[L2Book] | AsyncStream[Any]:
         """Order book snapshots of a coin, pushed on every block that changed it (about every 0.5 s to 5 s).
 
         Every message is a full snapshot (never deltas), at most 20 levels per side (5 with ``fast``).
@@ -1710,6 +2952,7 @@ class AsyncStreams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``L2Book``.
 
         Subscription type ``l2Book``.
         """
@@ -1722,8 +2965,38 @@ class AsyncStreams:
         if fast is not None:
             sub["fast"] = _v.boolean("fast", fast)
         return await self._hub.subscribe(
-            _CH_L2_BOOK, sub, _m_l2_book, callback=callback, buffer_size=buffer_size, overflow=overflow, store=store
+            _CH_L2_BOOK,
+            sub,
+            None if raw else _m_l2_book,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
         )
+
+    @overload
+    async def notification(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> AsyncStream[NotificationMessage]: ...
+
+    @overload
+    async def notification(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> AsyncStream[Any]: ...
 
     async def notification(
         self,
@@ -1733,7 +3006,8 @@ class AsyncStreams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> AsyncStream[NotificationMessage]:
+        raw: bool = False,
+    ) -> AsyncStream[NotificationMessage] | AsyncStream[Any]:
         """Human-readable notifications for a user (no snapshot).
 
         Args:
@@ -1742,6 +3016,7 @@ class AsyncStreams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``NotificationMessage``.
 
         Subscription type ``notification``.
         """
@@ -1750,12 +3025,38 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_NOTIFICATION,
             sub,
-            _m_notification,
+            None if raw else _m_notification,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    async def open_orders(
+        self,
+        user: str,
+        *,
+        dex: str | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> AsyncStream[OpenOrdersMessage]: ...
+
+    @overload
+    async def open_orders(
+        self,
+        user: str,
+        *,
+        dex: str | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> AsyncStream[Any]: ...
 
     async def open_orders(
         self,
@@ -1766,7 +3067,8 @@ class AsyncStreams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> AsyncStream[OpenOrdersMessage]:
+        raw: bool = False,
+    ) -> AsyncStream[OpenOrdersMessage] | AsyncStream[Any]:
         """A user's open orders on one perp dex (frontend form), re-pushed about every 4 to 5 s.
 
         Args:
@@ -1776,6 +3078,7 @@ class AsyncStreams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``OpenOrdersMessage``.
 
         Subscription type ``openOrders``.
         """
@@ -1786,12 +3089,36 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_OPEN_ORDERS,
             sub,
-            _m_open_orders,
+            None if raw else _m_open_orders,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    async def order_updates(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> AsyncStream[tuple[OrderUpdate, ...]]: ...
+
+    @overload
+    async def order_updates(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> AsyncStream[Any]: ...
 
     async def order_updates(
         self,
@@ -1801,7 +3128,8 @@ class AsyncStreams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> AsyncStream[tuple[OrderUpdate, ...]]:
+        raw: bool = False,
+    ) -> AsyncStream[tuple[OrderUpdate, ...]] | AsyncStream[Any]:
         """Status changes of a user's orders (placed, filled, canceled, rejected, ...).
 
         No snapshot: bootstrap with ``info.open_orders``. The data carry no user, so at most one subscription of
@@ -1813,6 +3141,7 @@ class AsyncStreams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (kind ``order_updates``).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``tuple[OrderUpdate, ...]``.
 
         Subscription type ``orderUpdates``.
         """
@@ -1821,12 +3150,34 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_ORDER_UPDATES,
             sub,
-            _m_order_updates,
+            None if raw else _m_order_updates,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    async def outcome_meta_updates(
+        self,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> AsyncStream[OutcomeMetaUpdatesMessage]: ...
+
+    @overload
+    async def outcome_meta_updates(
+        self,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> AsyncStream[Any]: ...
 
     async def outcome_meta_updates(
         self,
@@ -1835,7 +3186,8 @@ class AsyncStreams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> AsyncStream[OutcomeMetaUpdatesMessage]:
+        raw: bool = False,
+    ) -> AsyncStream[OutcomeMetaUpdatesMessage] | AsyncStream[Any]:
         """Changes of the outcome (prediction market) metadata as they happen.
 
         Args:
@@ -1843,6 +3195,7 @@ class AsyncStreams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``OutcomeMetaUpdatesMessage``.
 
         Subscription type ``outcomeMetaUpdates``.
         """
@@ -1850,12 +3203,34 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_OUTCOME_META_UPDATES,
             sub,
-            _m_outcome_meta_updates,
+            None if raw else _m_outcome_meta_updates,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    async def spot_asset_ctxs(
+        self,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> AsyncStream[tuple[SpotAssetCtx, ...]]: ...
+
+    @overload
+    async def spot_asset_ctxs(
+        self,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> AsyncStream[Any]: ...
 
     async def spot_asset_ctxs(
         self,
@@ -1864,7 +3239,8 @@ class AsyncStreams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> AsyncStream[tuple[SpotAssetCtx, ...]]:
+        raw: bool = False,
+    ) -> AsyncStream[tuple[SpotAssetCtx, ...]] | AsyncStream[Any]:
         """Contexts of every spot pair, the full list on each push.
 
         Args:
@@ -1872,6 +3248,7 @@ class AsyncStreams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``tuple[SpotAssetCtx, ...]``.
 
         Subscription type ``spotAssetCtxs``.
         """
@@ -1879,12 +3256,38 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_SPOT_ASSET_CTXS,
             sub,
-            _m_spot_asset_ctxs,
+            None if raw else _m_spot_asset_ctxs,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    async def spot_state(
+        self,
+        user: str,
+        *,
+        ignore_portfolio_margin: bool | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> AsyncStream[SpotStateMessage]: ...
+
+    @overload
+    async def spot_state(
+        self,
+        user: str,
+        *,
+        ignore_portfolio_margin: bool | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> AsyncStream[Any]: ...
 
     async def spot_state(
         self,
@@ -1895,7 +3298,8 @@ class AsyncStreams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> AsyncStream[SpotStateMessage]:
+        raw: bool = False,
+    ) -> AsyncStream[SpotStateMessage] | AsyncStream[Any]:
         """A user's spot account state (balances), re-pushed as it changes.
 
         Args:
@@ -1905,6 +3309,7 @@ class AsyncStreams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``SpotStateMessage``.
 
         Subscription type ``spotState``.
         """
@@ -1915,12 +3320,36 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_SPOT_STATE,
             sub,
-            _m_spot_state,
+            None if raw else _m_spot_state,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    async def trades(
+        self,
+        coin: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> AsyncStream[tuple[Trade, ...]]: ...
+
+    @overload
+    async def trades(
+        self,
+        coin: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> AsyncStream[Any]: ...
 
     async def trades(
         self,
@@ -1930,7 +3359,8 @@ class AsyncStreams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> AsyncStream[tuple[Trade, ...]]:
+        raw: bool = False,
+    ) -> AsyncStream[tuple[Trade, ...]] | AsyncStream[Any]:
         """Public trades of a coin; the first message backfills recent trades.
 
         The unique key of a trade is (time, coin, tid); ``hash`` may be all zeros.
@@ -1941,14 +3371,47 @@ class AsyncStreams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (kind ``trades``).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``tuple[Trade, ...]``.
 
         Subscription type ``trades``.
         """
         sub: dict[str, Any] = {"type": "trades"}
         sub["coin"] = _v.coin("coin", coin)
         return await self._hub.subscribe(
-            _CH_TRADES, sub, _m_trades, callback=callback, buffer_size=buffer_size, overflow=overflow, store=store
+            _CH_TRADES,
+            sub,
+            None if raw else _m_trades,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
         )
+
+    @overload
+    async def twap_states(
+        self,
+        user: str,
+        *,
+        dex: str | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> AsyncStream[TwapStatesMessage]: ...
+
+    @overload
+    async def twap_states(
+        self,
+        user: str,
+        *,
+        dex: str | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> AsyncStream[Any]: ...
 
     async def twap_states(
         self,
@@ -1959,7 +3422,8 @@ class AsyncStreams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> AsyncStream[TwapStatesMessage]:
+        raw: bool = False,
+    ) -> AsyncStream[TwapStatesMessage] | AsyncStream[Any]:
         """A user's running TWAP orders on one perp dex.
 
         Args:
@@ -1969,6 +3433,7 @@ class AsyncStreams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``TwapStatesMessage``.
 
         Subscription type ``twapStates``.
         """
@@ -1979,12 +3444,36 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_TWAP_STATES,
             sub,
-            _m_twap_states,
+            None if raw else _m_twap_states,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    async def user_events(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> AsyncStream[UserEventsMessage]: ...
+
+    @overload
+    async def user_events(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> AsyncStream[Any]: ...
 
     async def user_events(
         self,
@@ -1994,7 +3483,8 @@ class AsyncStreams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> AsyncStream[UserEventsMessage]:
+        raw: bool = False,
+    ) -> AsyncStream[UserEventsMessage] | AsyncStream[Any]:
         """A user's events: fills, funding payments, liquidations, system cancels and TWAP updates (no snapshot).
 
         Each message holds exactly one of the fields. Data arrive on channel ``user`` and carry no user.
@@ -2005,6 +3495,7 @@ class AsyncStreams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (kind ``fills``).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``UserEventsMessage``.
 
         Subscription type ``userEvents``.
         """
@@ -2013,12 +3504,38 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_USER_EVENTS,
             sub,
-            _m_user_events,
+            None if raw else _m_user_events,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    async def user_fills(
+        self,
+        user: str,
+        *,
+        aggregate_by_time: bool | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> AsyncStream[UserFillsMessage]: ...
+
+    @overload
+    async def user_fills(
+        self,
+        user: str,
+        *,
+        aggregate_by_time: bool | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> AsyncStream[Any]: ...
 
     async def user_fills(
         self,
@@ -2029,7 +3546,8 @@ class AsyncStreams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> AsyncStream[UserFillsMessage]:
+        raw: bool = False,
+    ) -> AsyncStream[UserFillsMessage] | AsyncStream[Any]:
         """A user's fills; the first message is a snapshot of recent fills.
 
         Args:
@@ -2039,6 +3557,7 @@ class AsyncStreams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (kind ``fills``).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``UserFillsMessage``.
 
         Subscription type ``userFills``.
         """
@@ -2049,12 +3568,36 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_USER_FILLS,
             sub,
-            _m_user_fills,
+            None if raw else _m_user_fills,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    async def user_fundings(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> AsyncStream[UserFundingsMessage]: ...
+
+    @overload
+    async def user_fundings(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> AsyncStream[Any]: ...
 
     async def user_fundings(
         self,
@@ -2064,7 +3607,8 @@ class AsyncStreams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> AsyncStream[UserFundingsMessage]:
+        raw: bool = False,
+    ) -> AsyncStream[UserFundingsMessage] | AsyncStream[Any]:
         """A user's funding payments; the first message is a snapshot, then one message per hourly payment.
 
         Args:
@@ -2073,6 +3617,7 @@ class AsyncStreams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (kind ``funding``).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``UserFundingsMessage``.
 
         Subscription type ``userFundings``.
         """
@@ -2081,12 +3626,36 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_USER_FUNDINGS,
             sub,
-            _m_user_fundings,
+            None if raw else _m_user_fundings,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    async def user_historical_orders(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> AsyncStream[UserHistoricalOrdersMessage]: ...
+
+    @overload
+    async def user_historical_orders(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> AsyncStream[Any]: ...
 
     async def user_historical_orders(
         self,
@@ -2096,7 +3665,8 @@ class AsyncStreams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> AsyncStream[UserHistoricalOrdersMessage]:
+        raw: bool = False,
+    ) -> AsyncStream[UserHistoricalOrdersMessage] | AsyncStream[Any]:
         """Status changes of a user's orders with their frontend details; the first message is a snapshot.
 
         Args:
@@ -2105,6 +3675,7 @@ class AsyncStreams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (kind ``order_updates``).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``UserHistoricalOrdersMessage``.
 
         Subscription type ``userHistoricalOrders``.
         """
@@ -2113,12 +3684,36 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_USER_HISTORICAL_ORDERS,
             sub,
-            _m_user_historical_orders,
+            None if raw else _m_user_historical_orders,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    async def user_non_funding_ledger_updates(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> AsyncStream[UserNonFundingLedgerUpdatesMessage]: ...
+
+    @overload
+    async def user_non_funding_ledger_updates(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> AsyncStream[Any]: ...
 
     async def user_non_funding_ledger_updates(
         self,
@@ -2128,7 +3723,8 @@ class AsyncStreams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> AsyncStream[UserNonFundingLedgerUpdatesMessage]:
+        raw: bool = False,
+    ) -> AsyncStream[UserNonFundingLedgerUpdatesMessage] | AsyncStream[Any]:
         """A user's non-funding ledger changes (deposits, transfers, withdrawals, ...); the first message is a snapshot.
 
         Args:
@@ -2137,6 +3733,7 @@ class AsyncStreams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (kind ``ledger``).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``UserNonFundingLedgerUpdatesMessage``.
 
         Subscription type ``userNonFundingLedgerUpdates``.
         """
@@ -2145,12 +3742,36 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_USER_NON_FUNDING_LEDGER_UPDATES,
             sub,
-            _m_user_non_funding_ledger_updates,
+            None if raw else _m_user_non_funding_ledger_updates,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    async def user_twap_history(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> AsyncStream[UserTwapHistoryMessage]: ...
+
+    @overload
+    async def user_twap_history(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> AsyncStream[Any]: ...
 
     async def user_twap_history(
         self,
@@ -2160,7 +3781,8 @@ class AsyncStreams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> AsyncStream[UserTwapHistoryMessage]:
+        raw: bool = False,
+    ) -> AsyncStream[UserTwapHistoryMessage] | AsyncStream[Any]:
         """Status changes of a user's TWAP orders; the first message is a snapshot.
 
         ``time`` of each entry is in seconds, ``state.timestamp`` in ms.
@@ -2171,6 +3793,7 @@ class AsyncStreams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``UserTwapHistoryMessage``.
 
         Subscription type ``userTwapHistory``.
         """
@@ -2179,12 +3802,36 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_USER_TWAP_HISTORY,
             sub,
-            _m_user_twap_history,
+            None if raw else _m_user_twap_history,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    async def user_twap_slice_fills(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> AsyncStream[UserTwapSliceFillsMessage]: ...
+
+    @overload
+    async def user_twap_slice_fills(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> AsyncStream[Any]: ...
 
     async def user_twap_slice_fills(
         self,
@@ -2194,7 +3841,8 @@ class AsyncStreams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> AsyncStream[UserTwapSliceFillsMessage]:
+        raw: bool = False,
+    ) -> AsyncStream[UserTwapSliceFillsMessage] | AsyncStream[Any]:
         """Fills of a user's TWAP slices; the first message is a snapshot.
 
         Args:
@@ -2203,6 +3851,7 @@ class AsyncStreams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (kind ``fills``).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``UserTwapSliceFillsMessage``.
 
         Subscription type ``userTwapSliceFills``.
         """
@@ -2211,12 +3860,36 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_USER_TWAP_SLICE_FILLS,
             sub,
-            _m_user_twap_slice_fills,
+            None if raw else _m_user_twap_slice_fills,
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
             store=store,
         )
+
+    @overload
+    async def web_data2(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> AsyncStream[WebData2]: ...
+
+    @overload
+    async def web_data2(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> AsyncStream[Any]: ...
 
     async def web_data2(
         self,
@@ -2226,7 +3899,8 @@ class AsyncStreams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> AsyncStream[WebData2]:
+        raw: bool = False,
+    ) -> AsyncStream[WebData2] | AsyncStream[Any]:
         """Legacy: the web frontend's aggregate of a user's account and the market (deprecated).
 
         Deprecated upstream: a 2026 probe reports the live server refusing this type; use ``web_data3`` with the
@@ -2238,14 +3912,45 @@ class AsyncStreams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``WebData2``.
 
         Subscription type ``webData2``.
         """
         sub: dict[str, Any] = {"type": "webData2"}
         sub["user"] = _v.address("user", user)
         return await self._hub.subscribe(
-            _CH_WEB_DATA2, sub, _m_web_data2, callback=callback, buffer_size=buffer_size, overflow=overflow, store=store
+            _CH_WEB_DATA2,
+            sub,
+            None if raw else _m_web_data2,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
         )
+
+    @overload
+    async def web_data3(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[False] = False,
+    ) -> AsyncStream[WebData3Message]: ...
+
+    @overload
+    async def web_data3(
+        self,
+        user: str,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        buffer_size: int | None = None,
+        overflow: str | None = None,
+        store: bool = False,
+        raw: Literal[True],
+    ) -> AsyncStream[Any]: ...
 
     async def web_data3(
         self,
@@ -2255,7 +3960,8 @@ class AsyncStreams:
         buffer_size: int | None = None,
         overflow: str | None = None,
         store: bool = False,
-    ) -> AsyncStream[WebData3Message]:
+        raw: bool = False,
+    ) -> AsyncStream[WebData3Message] | AsyncStream[Any]:
         """The web frontend's aggregate of a user's account (agent, ledger, vault equity per perp dex).
 
         Successor of ``webData2``; combine it with the split feeds (``clearinghouse_state``, ``open_orders``,
@@ -2267,11 +3973,18 @@ class AsyncStreams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``WebData3Message``.
 
         Subscription type ``webData3``.
         """
         sub: dict[str, Any] = {"type": "webData3"}
         sub["user"] = _v.address("user", user)
         return await self._hub.subscribe(
-            _CH_WEB_DATA3, sub, _m_web_data3, callback=callback, buffer_size=buffer_size, overflow=overflow, store=store
+            _CH_WEB_DATA3,
+            sub,
+            None if raw else _m_web_data3,
+            callback=callback,
+            buffer_size=buffer_size,
+            overflow=overflow,
+            store=store,
         )

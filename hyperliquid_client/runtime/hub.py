@@ -168,7 +168,7 @@ class SyncHub(Protocol):
         self,
         channel: ChannelSpec,
         subscription: dict[str, Any],
-        decode: Callable[[Any], Any],
+        decode: Callable[[Any], Any] | None,
         *,
         callback: Callable[[Any], Any] | None = None,
         buffer_size: int | None = None,
@@ -186,7 +186,7 @@ class AsyncHub(Protocol):
         self,
         channel: ChannelSpec,
         subscription: dict[str, Any],
-        decode: Callable[[Any], Any],
+        decode: Callable[[Any], Any] | None,
         *,
         callback: Callable[[Any], Any] | None = None,
         buffer_size: int | None = None,
@@ -203,7 +203,7 @@ class RecordedSubscribe:
 
     spec: ChannelSpec
     subscription: dict[str, Any]
-    decode: Callable[[Any], Any]
+    decode: Callable[[Any], Any] | None
     callback: Callable[[Any], Any] | None
     buffer_size: int | None
     overflow: str | None
@@ -220,7 +220,7 @@ class RecordingHub:
         self,
         channel: ChannelSpec,
         subscription: dict[str, Any],
-        decode: Callable[[Any], Any],
+        decode: Callable[[Any], Any] | None,
         *,
         callback: Callable[[Any], Any] | None = None,
         buffer_size: int | None = None,
@@ -239,7 +239,7 @@ class AsyncRecordingHub(RecordingHub):
         self,
         channel: ChannelSpec,
         subscription: dict[str, Any],
-        decode: Callable[[Any], Any],
+        decode: Callable[[Any], Any] | None,
         *,
         callback: Callable[[Any], Any] | None = None,
         buffer_size: int | None = None,

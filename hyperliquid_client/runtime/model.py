@@ -55,14 +55,19 @@ class Model:
         return hash((self.__class__, *(getattr(self, name) for name in names if name != "extra")))
 
     def __getstate__(self) -> tuple[Any, ...]:
-        values = self._values()
-        extra = values[-1]  # ``extra`` is always the last slot
-        return (*values[:-1], None if extra is EMPTY else dict(extra))
+        names: tuple[str, ...] = self.__slots__
+        return tuple(_picklable(name, getattr(self, name)) for name in names)
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
-        *fields, extra = state
-        for set_field, value in zip(setters(type(self)), (*fields, EMPTY if extra is None else extra), strict=True):
-            set_field(self, value)
+        names: tuple[str, ...] = self.__slots__
+        for set_field, name, value in zip(setters(type(self)), names, state, strict=True):
+            set_field(self, EMPTY if name == "extra" and value is None else value)
+
+
+def _picklable(name: str, value: Any) -> Any:
+    if name != "extra":
+        return value
+    return None if value is EMPTY else dict(value)  # a read-only mapping view does not pickle
 
 
 def setters(cls: type) -> tuple[Callable[[Any, Any], None], ...]:

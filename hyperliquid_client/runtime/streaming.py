@@ -169,7 +169,7 @@ def coin_gate(params: dict[str, Any], markets: MetadataService | None) -> Callab
 
 
 def storing_decoder(
-    spec: ChannelSpec, params: dict[str, Any], decode: Callable[[Any], Any], storage: Any
+    spec: ChannelSpec, params: dict[str, Any], decode: Callable[[Any], Any] | None, storage: Any
 ) -> Callable[[Any], Any]:
     """``decode`` that first hands the raw message to ``storage`` (a StorageWriter), through a feed of
     its own that never waits: the socket's reader is never held up by the database."""
@@ -182,7 +182,7 @@ def storing_decoder(
 
     def decode_and_store(raw: Any) -> Any:
         feed.submit_ws(spec.wire, raw, user=user)
-        return decode(raw)
+        return raw if decode is None else decode(raw)
 
     return decode_and_store
 
@@ -190,7 +190,7 @@ def storing_decoder(
 def subscribe_options(
     spec: ChannelSpec,
     subscription: dict[str, Any],
-    decode: Callable[[Any], Any],
+    decode: Callable[[Any], Any] | None,
     store: bool,
     storage: Any,
     markets: MetadataService | None,
@@ -200,7 +200,8 @@ def subscribe_options(
     storing first when ``store``) and the coin gate."""
     params = {k: v for k, v in subscription.items() if k != "type"}
     gate = coin_gate(params, markets)
-    decode = drift.decoder(spec.qualified_name, decode)
+    if decode is not None:  # (None: the raw data, as sent)
+        decode = drift.decoder(spec.qualified_name, decode)
     if store:
         decode = storing_decoder(spec, params, decode, storage)
     return {"channel": channel_info(spec), "params": params, "decode": decode, "gate": gate}
@@ -261,7 +262,7 @@ class StreamHub:
         self,
         channel: ChannelSpec,
         subscription: dict[str, Any],
-        decode: Callable[[Any], Any],
+        decode: Callable[[Any], Any] | None,
         *,
         callback: Callable[[Any], Any] | None = None,
         buffer_size: int | None = None,
@@ -355,7 +356,7 @@ class AsyncStreamHub:
         self,
         channel: ChannelSpec,
         subscription: dict[str, Any],
-        decode: Callable[[Any], Any],
+        decode: Callable[[Any], Any] | None,
         *,
         callback: Callable[[Any], Any] | None = None,
         buffer_size: int | None = None,

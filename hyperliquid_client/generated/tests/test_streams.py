@@ -629,6 +629,7 @@ def test_signature(case: dict[str, Any]) -> None:
             "buffer_size",
             "overflow",
             "store",
+            "raw",
         ]
         assert {n: sig.parameters[n].annotation for n in case["annotations"]} == case["annotations"]
         assert case["returns"] in str(sig.return_annotation)
@@ -644,8 +645,11 @@ def test_subscription_and_message(case: dict[str, Any]) -> None:
     call = hub.calls[0]
     assert call.spec.wire == case["wire"]
     assert call.subscription == case["subscription"]
+    assert call.decode is not None
     decoded = call.decode(copy.deepcopy(case["message"]))
     assert _strip_nulls(to_wire(decoded)) == _strip_nulls(case["wire_message"])
+    getattr(Streams(hub), case["name"])(*case["args"], **case["kwargs"], raw=True)
+    assert hub.calls[1].decode is None and hub.calls[1].subscription == case["subscription"]  # the data as sent
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
