@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import pytest
 from test_ws_support import CANDLE, L2BOOK, TRADES, USER_A, USER_FILLS
@@ -20,7 +21,7 @@ from hyperliquid_client.runtime.ws import (
 )
 from hyperliquid_client.runtime.ws.channels import echo_matches, key_from_echo, route_of_params, route_value
 from hyperliquid_client.runtime.ws.recovery import Window, next_windows
-from hyperliquid_client.runtime.ws.subscription import _Sink
+from hyperliquid_client.runtime.ws.subscription import _Feed, _Sink
 
 
 def test_identity_is_type_plus_every_param() -> None:
@@ -117,15 +118,29 @@ class _Up:
     key_text = "k"
 
 
-def _sink(size: int, policy: str, drops: list[int]) -> _Sink:
-    return _Sink(1, _Up(), size, policy, None, lambda s, n: drops.append(n))  # type: ignore[arg-type]
+class _Stream:
+    """One subscriber on a feed of its own (what the client's upstream does for each decoder)."""
+
+    def __init__(self, size: int, policy: str, drops: list[int]) -> None:
+        self.feed = _Feed(marks=False)
+        self.sink = _Sink(1, _Up(), size, policy, None, lambda s, n: drops.append(n))  # type: ignore[arg-type]
+        self.feed.follow(self.sink)
+
+    def push(self, item: Any) -> bool:
+        """Deliver ``item``; False when the subscriber is over its bound with the ``block`` policy."""
+        return not self.feed.append(item)
+
+
+def _sink(size: int, policy: str, drops: list[int]) -> tuple[_Stream, _Sink]:
+    stream = _Stream(size, policy, drops)
+    return stream, stream.sink
 
 
 async def test_drop_oldest_keeps_newest_and_reports_count() -> None:
     drops: list[int] = []
-    sink = _sink(3, "drop_oldest", drops)
+    stream, sink = _sink(3, "drop_oldest", drops)
     for i in range(10):
-        assert sink.push(Message(i, "c"))
+        assert stream.push(Message(i, "c"))
     assert sink.dropped == 7
     assert drops == [1, 2, 4]  # event/log at powers of two: bounded but never silent
     first = await sink.get()
@@ -135,31 +150,33 @@ async def test_drop_oldest_keeps_newest_and_reports_count() -> None:
 
 
 async def test_drop_newest_keeps_oldest() -> None:
-    sink = _sink(2, "drop_newest", [])
+    stream, sink = _sink(2, "drop_newest", [])
     for i in range(5):
-        sink.push(Message(i, "c"))
+        stream.push(Message(i, "c"))
     assert isinstance(await sink.get(), Dropped)
     assert [(await sink.get()).data for _ in range(2)] == [0, 1]  # type: ignore[union-attr]
+    stream.push(Message(5, "c"))  # room again: taken
+    assert (await sink.get()).data == 5  # type: ignore[union-attr]
 
 
 async def test_block_policy_signals_full_and_waits_for_space() -> None:
-    sink = _sink(1, "block", [])
-    assert sink.push(Message(0, "c"))
-    assert not sink.push(Message(1, "c"))
+    stream, sink = _sink(1, "block", [])
+    assert stream.push(Message(0, "c"))
+    assert not stream.push(Message(1, "c"))  # over the bound: the producer waits, nothing is lost
     waiter = asyncio.ensure_future(sink.wait_space())
     await asyncio.sleep(0)
     assert not waiter.done()
-    await sink.get()
+    assert (await sink.get()).data == 0  # type: ignore[union-attr]
     await asyncio.wait_for(waiter, 1)
-    assert sink.push(Message(1, "c"))
+    assert (await sink.get()).data == 1  # type: ignore[union-attr]
     assert sink.dropped == 0
 
 
 async def test_error_policy_reports_overflow_and_close_raises() -> None:
     calls: list[int] = []
-    sink = _sink(1, "error", calls)
-    sink.push(Message(0, "c"))
-    sink.push(Message(1, "c"))
+    stream, sink = _sink(1, "error", calls)
+    stream.push(Message(0, "c"))
+    stream.push(Message(1, "c"))
     assert calls == [-1]  # the client turns this into a BufferOverflowError for the subscriber
     sink.close(BufferOverflowError("behind"))
     assert (await sink.get()).data == 0  # type: ignore[union-attr]  # what was buffered comes first
@@ -168,23 +185,24 @@ async def test_error_policy_reports_overflow_and_close_raises() -> None:
 
 
 async def test_get_waits_then_end_of_stream() -> None:
-    sink = _sink(4, "drop_oldest", [])
+    stream, sink = _sink(4, "drop_oldest", [])
     task = asyncio.ensure_future(sink.get())
     await asyncio.sleep(0)
-    sink.push(Message("x", "c"))
+    stream.push(Message("x", "c"))
     assert (await asyncio.wait_for(task, 1)).data == "x"  # type: ignore[union-attr]
-    sink.push(Message("y", "c"))
+    stream.push(Message("y", "c"))
     sink.close()
+    stream.push(Message("z", "c"))  # after the end: not for this subscriber
     assert (await sink.get()).data == "y"  # type: ignore[union-attr]  # drained before the end
     with pytest.raises(StopAsyncIteration):
         await sink.get()
 
 
 async def test_get_nowait_and_end() -> None:
-    sink = _sink(4, "drop_oldest", [])
+    stream, sink = _sink(4, "drop_oldest", [])
     with pytest.raises(asyncio.QueueEmpty):
         sink.get_nowait()
-    sink.push(Message(1, "c"))
+    stream.push(Message(1, "c"))
     assert sink.get_nowait().data == 1  # type: ignore[union-attr]
     sink.close(BufferOverflowError("x"))
     with pytest.raises(BufferOverflowError):

@@ -552,7 +552,7 @@ class AccountClassTransferDelta(Model):
     _AccountClassTransferDelta_to_perp,
     _AccountClassTransferDelta_type,
     _AccountClassTransferDelta_extra,
-) = setters(AccountClassTransferDelta)
+) = setters(AccountClassTransferDelta, "usdc", "to_perp", "type", "extra")
 
 
 class ActivateDexAbstractionDelta(Model):
@@ -596,7 +596,7 @@ class ActivateDexAbstractionDelta(Model):
     _ActivateDexAbstractionDelta_amount,
     _ActivateDexAbstractionDelta_type,
     _ActivateDexAbstractionDelta_extra,
-) = setters(ActivateDexAbstractionDelta)
+) = setters(ActivateDexAbstractionDelta, "dex", "token", "amount", "type", "extra")
 
 
 class ActiveAssetCtxMessage(Model):
@@ -626,7 +626,9 @@ class ActiveAssetCtxMessage(Model):
         _ActiveAssetCtxMessage_extra(self, extra)
 
 
-(_ActiveAssetCtxMessage_coin, _ActiveAssetCtxMessage_ctx, _ActiveAssetCtxMessage_extra) = setters(ActiveAssetCtxMessage)
+(_ActiveAssetCtxMessage_coin, _ActiveAssetCtxMessage_ctx, _ActiveAssetCtxMessage_extra) = setters(
+    ActiveAssetCtxMessage, "coin", "ctx", "extra"
+)
 
 
 class ActiveAssetData(Model):
@@ -680,7 +682,7 @@ class ActiveAssetData(Model):
     _ActiveAssetData_available_to_trade,
     _ActiveAssetData_mark_px,
     _ActiveAssetData_extra,
-) = setters(ActiveAssetData)
+) = setters(ActiveAssetData, "user", "coin", "leverage", "max_trade_szs", "available_to_trade", "mark_px", "extra")
 
 
 class ActiveSpotAssetCtxMessage(Model):
@@ -711,7 +713,7 @@ class ActiveSpotAssetCtxMessage(Model):
 
 
 (_ActiveSpotAssetCtxMessage_coin, _ActiveSpotAssetCtxMessage_ctx, _ActiveSpotAssetCtxMessage_extra) = setters(
-    ActiveSpotAssetCtxMessage
+    ActiveSpotAssetCtxMessage, "coin", "ctx", "extra"
 )
 
 
@@ -738,7 +740,7 @@ class AgentRoleData(Model):
         _AgentRoleData_extra(self, extra)
 
 
-(_AgentRoleData_user, _AgentRoleData_extra) = setters(AgentRoleData)
+(_AgentRoleData_user, _AgentRoleData_extra) = setters(AgentRoleData, "user", "extra")
 
 
 class AlignedQuoteTokenInfo(Model):
@@ -794,7 +796,15 @@ class AlignedQuoteTokenInfo(Model):
     _AlignedQuoteTokenInfo_daily_amount_owed,
     _AlignedQuoteTokenInfo_predicted_rate,
     _AlignedQuoteTokenInfo_extra,
-) = setters(AlignedQuoteTokenInfo)
+) = setters(
+    AlignedQuoteTokenInfo,
+    "is_aligned",
+    "first_aligned_time",
+    "evm_minted_supply",
+    "daily_amount_owed",
+    "predicted_rate",
+    "extra",
+)
 
 
 class AllDexsAssetCtxsMessage(Model):
@@ -820,7 +830,7 @@ class AllDexsAssetCtxsMessage(Model):
         _AllDexsAssetCtxsMessage_extra(self, extra)
 
 
-(_AllDexsAssetCtxsMessage_ctxs, _AllDexsAssetCtxsMessage_extra) = setters(AllDexsAssetCtxsMessage)
+(_AllDexsAssetCtxsMessage_ctxs, _AllDexsAssetCtxsMessage_extra) = setters(AllDexsAssetCtxsMessage, "ctxs", "extra")
 
 
 class AllDexsClearinghouseStateMessage(Model):
@@ -854,7 +864,7 @@ class AllDexsClearinghouseStateMessage(Model):
     _AllDexsClearinghouseStateMessage_user,
     _AllDexsClearinghouseStateMessage_clearinghouse_states,
     _AllDexsClearinghouseStateMessage_extra,
-) = setters(AllDexsClearinghouseStateMessage)
+) = setters(AllDexsClearinghouseStateMessage, "user", "clearinghouse_states", "extra")
 
 
 class AllMidsMessage(Model):
@@ -884,7 +894,7 @@ class AllMidsMessage(Model):
         _AllMidsMessage_extra(self, extra)
 
 
-(_AllMidsMessage_mids, _AllMidsMessage_dex, _AllMidsMessage_extra) = setters(AllMidsMessage)
+(_AllMidsMessage_mids, _AllMidsMessage_dex, _AllMidsMessage_extra) = setters(AllMidsMessage, "mids", "dex", "extra")
 
 
 class AnyAssetCtx(Model):
@@ -988,7 +998,23 @@ class AnyAssetCtx(Model):
     _AnyAssetCtx_circulating_supply,
     _AnyAssetCtx_total_supply,
     _AnyAssetCtx_extra,
-) = setters(AnyAssetCtx)
+) = setters(
+    AnyAssetCtx,
+    "prev_day_px",
+    "day_ntl_vlm",
+    "mark_px",
+    "mid_px",
+    "day_base_vlm",
+    "funding",
+    "open_interest",
+    "premium",
+    "oracle_px",
+    "impact_pxs",
+    "coin",
+    "circulating_supply",
+    "total_supply",
+    "extra",
+)
 
 
 class AssetCtxsMessage(Model):
@@ -1018,7 +1044,9 @@ class AssetCtxsMessage(Model):
         _AssetCtxsMessage_extra(self, extra)
 
 
-(_AssetCtxsMessage_dex, _AssetCtxsMessage_ctxs, _AssetCtxsMessage_extra) = setters(AssetCtxsMessage)
+(_AssetCtxsMessage_dex, _AssetCtxsMessage_ctxs, _AssetCtxsMessage_extra) = setters(
+    AssetCtxsMessage, "dex", "ctxs", "extra"
+)
 
 
 class AssetPosition(Model):
@@ -1048,7 +1076,9 @@ class AssetPosition(Model):
         _AssetPosition_extra(self, extra)
 
 
-(_AssetPosition_type, _AssetPosition_position, _AssetPosition_extra) = setters(AssetPosition)
+(_AssetPosition_type, _AssetPosition_position, _AssetPosition_extra) = setters(
+    AssetPosition, "type", "position", "extra"
+)
 
 
 class BboMessage(Model):
@@ -1082,7 +1112,9 @@ class BboMessage(Model):
         _BboMessage_extra(self, extra)
 
 
-(_BboMessage_coin, _BboMessage_time, _BboMessage_bbo, _BboMessage_extra) = setters(BboMessage)
+(_BboMessage_coin, _BboMessage_time, _BboMessage_bbo, _BboMessage_extra) = setters(
+    BboMessage, "coin", "time", "bbo", "extra"
+)
 
 
 class BlockDetailsResponse(Model):
@@ -1113,7 +1145,7 @@ class BlockDetailsResponse(Model):
 
 
 (_BlockDetailsResponse_type, _BlockDetailsResponse_block_details, _BlockDetailsResponse_extra) = setters(
-    BlockDetailsResponse
+    BlockDetailsResponse, "type", "block_details", "extra"
 )
 
 
@@ -1144,7 +1176,9 @@ class BorrowLendAmount(Model):
         _BorrowLendAmount_extra(self, extra)
 
 
-(_BorrowLendAmount_basis, _BorrowLendAmount_value, _BorrowLendAmount_extra) = setters(BorrowLendAmount)
+(_BorrowLendAmount_basis, _BorrowLendAmount_value, _BorrowLendAmount_extra) = setters(
+    BorrowLendAmount, "basis", "value", "extra"
+)
 
 
 class BorrowLendDelta(Model):
@@ -1193,7 +1227,7 @@ class BorrowLendDelta(Model):
     _BorrowLendDelta_interest_amount,
     _BorrowLendDelta_type,
     _BorrowLendDelta_extra,
-) = setters(BorrowLendDelta)
+) = setters(BorrowLendDelta, "token", "operation", "amount", "interest_amount", "type", "extra")
 
 
 class BorrowLendInterest(Model):
@@ -1237,7 +1271,7 @@ class BorrowLendInterest(Model):
     _BorrowLendInterest_borrow,
     _BorrowLendInterest_supply,
     _BorrowLendInterest_extra,
-) = setters(BorrowLendInterest)
+) = setters(BorrowLendInterest, "time", "token", "borrow", "supply", "extra")
 
 
 class BorrowLendReserveState(Model):
@@ -1311,7 +1345,18 @@ class BorrowLendReserveState(Model):
     _BorrowLendReserveState_total_supplied,
     _BorrowLendReserveState_total_borrowed,
     _BorrowLendReserveState_extra,
-) = setters(BorrowLendReserveState)
+) = setters(
+    BorrowLendReserveState,
+    "borrow_yearly_rate",
+    "supply_yearly_rate",
+    "balance",
+    "utilization",
+    "oracle_px",
+    "ltv",
+    "total_supplied",
+    "total_borrowed",
+    "extra",
+)
 
 
 class BorrowLendTokenState(Model):
@@ -1342,7 +1387,7 @@ class BorrowLendTokenState(Model):
 
 
 (_BorrowLendTokenState_borrow, _BorrowLendTokenState_supply, _BorrowLendTokenState_extra) = setters(
-    BorrowLendTokenState
+    BorrowLendTokenState, "borrow", "supply", "extra"
 )
 
 
@@ -1382,7 +1427,7 @@ class BorrowLendUserState(Model):
     _BorrowLendUserState_health,
     _BorrowLendUserState_health_factor,
     _BorrowLendUserState_extra,
-) = setters(BorrowLendUserState)
+) = setters(BorrowLendUserState, "token_to_state", "health", "health_factor", "extra")
 
 
 class CStakingTransferDelta(Model):
@@ -1426,7 +1471,7 @@ class CStakingTransferDelta(Model):
     _CStakingTransferDelta_is_deposit,
     _CStakingTransferDelta_type,
     _CStakingTransferDelta_extra,
-) = setters(CStakingTransferDelta)
+) = setters(CStakingTransferDelta, "token", "amount", "is_deposit", "type", "extra")
 
 
 class CancelResponse(Model):
@@ -1456,7 +1501,7 @@ class CancelResponse(Model):
         _CancelResponse_extra(self, extra)
 
 
-(_CancelResponse_type, _CancelResponse_data, _CancelResponse_extra) = setters(CancelResponse)
+(_CancelResponse_type, _CancelResponse_data, _CancelResponse_extra) = setters(CancelResponse, "type", "data", "extra")
 
 
 class CancelResponseData(Model):
@@ -1482,7 +1527,7 @@ class CancelResponseData(Model):
         _CancelResponseData_extra(self, extra)
 
 
-(_CancelResponseData_statuses, _CancelResponseData_extra) = setters(CancelResponseData)
+(_CancelResponseData_statuses, _CancelResponseData_extra) = setters(CancelResponseData, "statuses", "extra")
 
 
 class Candle(Model):
@@ -1568,7 +1613,9 @@ class Candle(Model):
     _Candle_volume,
     _Candle_trades,
     _Candle_extra,
-) = setters(Candle)
+) = setters(
+    Candle, "open_time", "close_time", "coin", "interval", "open", "close", "high", "low", "volume", "trades", "extra"
+)
 
 
 class ClearinghouseState(Model):
@@ -1630,7 +1677,16 @@ class ClearinghouseState(Model):
     _ClearinghouseState_asset_positions,
     _ClearinghouseState_time,
     _ClearinghouseState_extra,
-) = setters(ClearinghouseState)
+) = setters(
+    ClearinghouseState,
+    "margin_summary",
+    "cross_margin_summary",
+    "cross_maintenance_margin_used",
+    "withdrawable",
+    "asset_positions",
+    "time",
+    "extra",
+)
 
 
 class ClearinghouseStateMessage(Model):
@@ -1669,7 +1725,7 @@ class ClearinghouseStateMessage(Model):
     _ClearinghouseStateMessage_user,
     _ClearinghouseStateMessage_clearinghouse_state,
     _ClearinghouseStateMessage_extra,
-) = setters(ClearinghouseStateMessage)
+) = setters(ClearinghouseStateMessage, "dex", "user", "clearinghouse_state", "extra")
 
 
 class CreatedResponse(Model):
@@ -1699,7 +1755,9 @@ class CreatedResponse(Model):
         _CreatedResponse_extra(self, extra)
 
 
-(_CreatedResponse_type, _CreatedResponse_data, _CreatedResponse_extra) = setters(CreatedResponse)
+(_CreatedResponse_type, _CreatedResponse_data, _CreatedResponse_extra) = setters(
+    CreatedResponse, "type", "data", "extra"
+)
 
 
 class CumFunding(Model):
@@ -1733,7 +1791,9 @@ class CumFunding(Model):
         _CumFunding_extra(self, extra)
 
 
-(_CumFunding_all_time, _CumFunding_since_open, _CumFunding_since_change, _CumFunding_extra) = setters(CumFunding)
+(_CumFunding_all_time, _CumFunding_since_open, _CumFunding_since_change, _CumFunding_extra) = setters(
+    CumFunding, "all_time", "since_open", "since_change", "extra"
+)
 
 
 class DailyUserVolume(Model):
@@ -1777,7 +1837,7 @@ class DailyUserVolume(Model):
     _DailyUserVolume_user_add,
     _DailyUserVolume_exchange,
     _DailyUserVolume_extra,
-) = setters(DailyUserVolume)
+) = setters(DailyUserVolume, "date", "user_cross", "user_add", "exchange", "extra")
 
 
 class DefaultResponse(Model):
@@ -1803,7 +1863,7 @@ class DefaultResponse(Model):
         _DefaultResponse_extra(self, extra)
 
 
-(_DefaultResponse_type, _DefaultResponse_extra) = setters(DefaultResponse)
+(_DefaultResponse_type, _DefaultResponse_extra) = setters(DefaultResponse, "type", "extra")
 
 
 class Delegation(Model):
@@ -1837,7 +1897,9 @@ class Delegation(Model):
         _Delegation_extra(self, extra)
 
 
-(_Delegation_validator, _Delegation_amount, _Delegation_locked_until_timestamp, _Delegation_extra) = setters(Delegation)
+(_Delegation_validator, _Delegation_amount, _Delegation_locked_until_timestamp, _Delegation_extra) = setters(
+    Delegation, "validator", "amount", "locked_until_timestamp", "extra"
+)
 
 
 class DelegatorEvent(Model):
@@ -1871,7 +1933,9 @@ class DelegatorEvent(Model):
         _DelegatorEvent_extra(self, extra)
 
 
-(_DelegatorEvent_time, _DelegatorEvent_hash, _DelegatorEvent_delta, _DelegatorEvent_extra) = setters(DelegatorEvent)
+(_DelegatorEvent_time, _DelegatorEvent_hash, _DelegatorEvent_delta, _DelegatorEvent_extra) = setters(
+    DelegatorEvent, "time", "hash", "delta", "extra"
+)
 
 
 class DelegatorReward(Model):
@@ -1906,7 +1970,7 @@ class DelegatorReward(Model):
 
 
 (_DelegatorReward_time, _DelegatorReward_source, _DelegatorReward_total_amount, _DelegatorReward_extra) = setters(
-    DelegatorReward
+    DelegatorReward, "time", "source", "total_amount", "extra"
 )
 
 
@@ -1951,7 +2015,7 @@ class DelegatorSummary(Model):
     _DelegatorSummary_total_pending_withdrawal,
     _DelegatorSummary_n_pending_withdrawals,
     _DelegatorSummary_extra,
-) = setters(DelegatorSummary)
+) = setters(DelegatorSummary, "delegated", "undelegated", "total_pending_withdrawal", "n_pending_withdrawals", "extra")
 
 
 class DeployAuctionStatus(Model):
@@ -2000,7 +2064,9 @@ class DeployAuctionStatus(Model):
     _DeployAuctionStatus_current_gas,
     _DeployAuctionStatus_end_gas,
     _DeployAuctionStatus_extra,
-) = setters(DeployAuctionStatus)
+) = setters(
+    DeployAuctionStatus, "start_time_seconds", "duration_seconds", "start_gas", "current_gas", "end_gas", "extra"
+)
 
 
 class DeployGasAuctionDelta(Model):
@@ -2039,7 +2105,7 @@ class DeployGasAuctionDelta(Model):
     _DeployGasAuctionDelta_amount,
     _DeployGasAuctionDelta_type,
     _DeployGasAuctionDelta_extra,
-) = setters(DeployGasAuctionDelta)
+) = setters(DeployGasAuctionDelta, "token", "amount", "type", "extra")
 
 
 class DepositDelta(Model):
@@ -2069,7 +2135,7 @@ class DepositDelta(Model):
         _DepositDelta_extra(self, extra)
 
 
-(_DepositDelta_usdc, _DepositDelta_type, _DepositDelta_extra) = setters(DepositDelta)
+(_DepositDelta_usdc, _DepositDelta_type, _DepositDelta_extra) = setters(DepositDelta, "usdc", "type", "extra")
 
 
 class EvmContract(Model):
@@ -2099,7 +2165,9 @@ class EvmContract(Model):
         _EvmContract_extra(self, extra)
 
 
-(_EvmContract_address, _EvmContract_evm_extra_wei_decimals, _EvmContract_extra) = setters(EvmContract)
+(_EvmContract_address, _EvmContract_evm_extra_wei_decimals, _EvmContract_extra) = setters(
+    EvmContract, "address", "evm_extra_wei_decimals", "extra"
+)
 
 
 class EvmEscrow(Model):
@@ -2133,7 +2201,9 @@ class EvmEscrow(Model):
         _EvmEscrow_extra(self, extra)
 
 
-(_EvmEscrow_coin, _EvmEscrow_token, _EvmEscrow_total, _EvmEscrow_extra) = setters(EvmEscrow)
+(_EvmEscrow_coin, _EvmEscrow_token, _EvmEscrow_total, _EvmEscrow_extra) = setters(
+    EvmEscrow, "coin", "token", "total", "extra"
+)
 
 
 class ExchangeStatus(Model):
@@ -2163,7 +2233,9 @@ class ExchangeStatus(Model):
         _ExchangeStatus_extra(self, extra)
 
 
-(_ExchangeStatus_time, _ExchangeStatus_special_statuses, _ExchangeStatus_extra) = setters(ExchangeStatus)
+(_ExchangeStatus_time, _ExchangeStatus_special_statuses, _ExchangeStatus_extra) = setters(
+    ExchangeStatus, "time", "special_statuses", "extra"
+)
 
 
 class ExplorerBlock(Model):
@@ -2217,7 +2289,7 @@ class ExplorerBlock(Model):
     _ExplorerBlock_proposer,
     _ExplorerBlock_txs,
     _ExplorerBlock_extra,
-) = setters(ExplorerBlock)
+) = setters(ExplorerBlock, "block_time", "hash", "height", "num_txs", "proposer", "txs", "extra")
 
 
 class ExplorerBlockSummary(Model):
@@ -2266,7 +2338,7 @@ class ExplorerBlockSummary(Model):
     _ExplorerBlockSummary_num_txs,
     _ExplorerBlockSummary_proposer,
     _ExplorerBlockSummary_extra,
-) = setters(ExplorerBlockSummary)
+) = setters(ExplorerBlockSummary, "block_time", "hash", "height", "num_txs", "proposer", "extra")
 
 
 class ExplorerTx(Model):
@@ -2320,7 +2392,7 @@ class ExplorerTx(Model):
     _ExplorerTx_time,
     _ExplorerTx_user,
     _ExplorerTx_extra,
-) = setters(ExplorerTx)
+) = setters(ExplorerTx, "action", "block", "error", "hash", "time", "user", "extra")
 
 
 class ExtraAgent(Model):
@@ -2354,7 +2426,9 @@ class ExtraAgent(Model):
         _ExtraAgent_extra(self, extra)
 
 
-(_ExtraAgent_name, _ExtraAgent_address, _ExtraAgent_valid_until, _ExtraAgent_extra) = setters(ExtraAgent)
+(_ExtraAgent_name, _ExtraAgent_address, _ExtraAgent_valid_until, _ExtraAgent_extra) = setters(
+    ExtraAgent, "name", "address", "valid_until", "extra"
+)
 
 
 class FastAssetCtx(Model):
@@ -2384,7 +2458,7 @@ class FastAssetCtx(Model):
         _FastAssetCtx_extra(self, extra)
 
 
-(_FastAssetCtx_mark_px, _FastAssetCtx_mid_px, _FastAssetCtx_extra) = setters(FastAssetCtx)
+(_FastAssetCtx_mark_px, _FastAssetCtx_mid_px, _FastAssetCtx_extra) = setters(FastAssetCtx, "mark_px", "mid_px", "extra")
 
 
 class FeeSchedule(Model):
@@ -2452,7 +2526,17 @@ class FeeSchedule(Model):
     _FeeSchedule_referral_discount,
     _FeeSchedule_staking_discount_tiers,
     _FeeSchedule_extra,
-) = setters(FeeSchedule)
+) = setters(
+    FeeSchedule,
+    "cross",
+    "add",
+    "spot_cross",
+    "spot_add",
+    "tiers",
+    "referral_discount",
+    "staking_discount_tiers",
+    "extra",
+)
 
 
 class FeeTiers(Model):
@@ -2482,7 +2566,7 @@ class FeeTiers(Model):
         _FeeTiers_extra(self, extra)
 
 
-(_FeeTiers_vip, _FeeTiers_mm, _FeeTiers_extra) = setters(FeeTiers)
+(_FeeTiers_vip, _FeeTiers_mm, _FeeTiers_extra) = setters(FeeTiers, "vip", "mm", "extra")
 
 
 class FillLiquidation(Model):
@@ -2517,7 +2601,7 @@ class FillLiquidation(Model):
 
 
 (_FillLiquidation_liquidated_user, _FillLiquidation_mark_px, _FillLiquidation_method, _FillLiquidation_extra) = setters(
-    FillLiquidation
+    FillLiquidation, "liquidated_user", "mark_px", "method", "extra"
 )
 
 
@@ -2557,7 +2641,7 @@ class FilledOrder(Model):
 
 
 (_FilledOrder_total_sz, _FilledOrder_avg_px, _FilledOrder_oid, _FilledOrder_cloid, _FilledOrder_extra) = setters(
-    FilledOrder
+    FilledOrder, "total_sz", "avg_px", "oid", "cloid", "extra"
 )
 
 
@@ -2680,7 +2764,26 @@ class FrontendOpenOrder(Model):
     _FrontendOpenOrder_tif,
     _FrontendOpenOrder_cloid,
     _FrontendOpenOrder_extra,
-) = setters(FrontendOpenOrder)
+) = setters(
+    FrontendOpenOrder,
+    "coin",
+    "side",
+    "limit_px",
+    "sz",
+    "oid",
+    "timestamp",
+    "orig_sz",
+    "trigger_condition",
+    "is_trigger",
+    "trigger_px",
+    "children",
+    "is_position_tpsl",
+    "reduce_only",
+    "order_type",
+    "tif",
+    "cloid",
+    "extra",
+)
 
 
 class FundingDelta(Model):
@@ -2739,7 +2842,7 @@ class FundingDelta(Model):
     _FundingDelta_time,
     _FundingDelta_type,
     _FundingDelta_extra,
-) = setters(FundingDelta)
+) = setters(FundingDelta, "coin", "usdc", "szi", "funding_rate", "n_samples", "time", "type", "extra")
 
 
 class FundingHistoryEntry(Model):
@@ -2783,7 +2886,7 @@ class FundingHistoryEntry(Model):
     _FundingHistoryEntry_premium,
     _FundingHistoryEntry_time,
     _FundingHistoryEntry_extra,
-) = setters(FundingHistoryEntry)
+) = setters(FundingHistoryEntry, "coin", "funding_rate", "premium", "time", "extra")
 
 
 class FundingUpdate(Model):
@@ -2817,7 +2920,9 @@ class FundingUpdate(Model):
         _FundingUpdate_extra(self, extra)
 
 
-(_FundingUpdate_time, _FundingUpdate_hash, _FundingUpdate_delta, _FundingUpdate_extra) = setters(FundingUpdate)
+(_FundingUpdate_time, _FundingUpdate_hash, _FundingUpdate_delta, _FundingUpdate_extra) = setters(
+    FundingUpdate, "time", "hash", "delta", "extra"
+)
 
 
 class InternalTransferDelta(Model):
@@ -2866,7 +2971,7 @@ class InternalTransferDelta(Model):
     _InternalTransferDelta_fee,
     _InternalTransferDelta_type,
     _InternalTransferDelta_extra,
-) = setters(InternalTransferDelta)
+) = setters(InternalTransferDelta, "usdc", "user", "destination", "fee", "type", "extra")
 
 
 class IsolatedPositionIndex(Model):
@@ -2892,7 +2997,7 @@ class IsolatedPositionIndex(Model):
         _IsolatedPositionIndex_extra(self, extra)
 
 
-(_IsolatedPositionIndex_asset, _IsolatedPositionIndex_extra) = setters(IsolatedPositionIndex)
+(_IsolatedPositionIndex_asset, _IsolatedPositionIndex_extra) = setters(IsolatedPositionIndex, "asset", "extra")
 
 
 class L2Book(Model):
@@ -2934,7 +3039,9 @@ class L2Book(Model):
         _L2Book_extra(self, extra)
 
 
-(_L2Book_coin, _L2Book_time, _L2Book_levels, _L2Book_spread, _L2Book_fast, _L2Book_extra) = setters(L2Book)
+(_L2Book_coin, _L2Book_time, _L2Book_levels, _L2Book_spread, _L2Book_fast, _L2Book_extra) = setters(
+    L2Book, "coin", "time", "levels", "spread", "fast", "extra"
+)
 
 
 class L2Level(Model):
@@ -2968,7 +3075,7 @@ class L2Level(Model):
         _L2Level_extra(self, extra)
 
 
-(_L2Level_px, _L2Level_sz, _L2Level_n, _L2Level_extra) = setters(L2Level)
+(_L2Level_px, _L2Level_sz, _L2Level_n, _L2Level_extra) = setters(L2Level, "px", "sz", "n", "extra")
 
 
 class Leaderboard(Model):
@@ -2994,7 +3101,7 @@ class Leaderboard(Model):
         _Leaderboard_extra(self, extra)
 
 
-(_Leaderboard_leaderboard_rows, _Leaderboard_extra) = setters(Leaderboard)
+(_Leaderboard_leaderboard_rows, _Leaderboard_extra) = setters(Leaderboard, "leaderboard_rows", "extra")
 
 
 class LeaderboardRow(Model):
@@ -3043,7 +3150,7 @@ class LeaderboardRow(Model):
     _LeaderboardRow_prize,
     _LeaderboardRow_display_name,
     _LeaderboardRow_extra,
-) = setters(LeaderboardRow)
+) = setters(LeaderboardRow, "eth_address", "account_value", "window_performances", "prize", "display_name", "extra")
 
 
 class LeadingVault(Model):
@@ -3073,7 +3180,7 @@ class LeadingVault(Model):
         _LeadingVault_extra(self, extra)
 
 
-(_LeadingVault_address, _LeadingVault_name, _LeadingVault_extra) = setters(LeadingVault)
+(_LeadingVault_address, _LeadingVault_name, _LeadingVault_extra) = setters(LeadingVault, "address", "name", "extra")
 
 
 class LedgerUpdate(Model):
@@ -3107,7 +3214,9 @@ class LedgerUpdate(Model):
         _LedgerUpdate_extra(self, extra)
 
 
-(_LedgerUpdate_time, _LedgerUpdate_hash, _LedgerUpdate_delta, _LedgerUpdate_extra) = setters(LedgerUpdate)
+(_LedgerUpdate_time, _LedgerUpdate_hash, _LedgerUpdate_delta, _LedgerUpdate_extra) = setters(
+    LedgerUpdate, "time", "hash", "delta", "extra"
+)
 
 
 class LegalCheck(Model):
@@ -3151,7 +3260,7 @@ class LegalCheck(Model):
     _LegalCheck_user_allowed,
     _LegalCheck_restrictions,
     _LegalCheck_extra,
-) = setters(LegalCheck)
+) = setters(LegalCheck, "ip_allowed", "accepted_terms", "user_allowed", "restrictions", "extra")
 
 
 class Leverage(Model):
@@ -3185,7 +3294,9 @@ class Leverage(Model):
         _Leverage_extra(self, extra)
 
 
-(_Leverage_type, _Leverage_value, _Leverage_raw_usd, _Leverage_extra) = setters(Leverage)
+(_Leverage_type, _Leverage_value, _Leverage_raw_usd, _Leverage_extra) = setters(
+    Leverage, "type", "value", "raw_usd", "extra"
+)
 
 
 class LiquidatablePosition(Model):
@@ -3224,7 +3335,7 @@ class LiquidatablePosition(Model):
     _LiquidatablePosition_position_index,
     _LiquidatablePosition_margin_available,
     _LiquidatablePosition_extra,
-) = setters(LiquidatablePosition)
+) = setters(LiquidatablePosition, "user", "position_index", "margin_available", "extra")
 
 
 class LiquidatablePositionIndex(Model):
@@ -3255,7 +3366,7 @@ class LiquidatablePositionIndex(Model):
 
 
 (_LiquidatablePositionIndex_isolated, _LiquidatablePositionIndex_cross, _LiquidatablePositionIndex_extra) = setters(
-    LiquidatablePositionIndex
+    LiquidatablePositionIndex, "isolated", "cross", "extra"
 )
 
 
@@ -3286,7 +3397,9 @@ class LiquidatedPosition(Model):
         _LiquidatedPosition_extra(self, extra)
 
 
-(_LiquidatedPosition_coin, _LiquidatedPosition_szi, _LiquidatedPosition_extra) = setters(LiquidatedPosition)
+(_LiquidatedPosition_coin, _LiquidatedPosition_szi, _LiquidatedPosition_extra) = setters(
+    LiquidatedPosition, "coin", "szi", "extra"
+)
 
 
 class LiquidationDelta(Model):
@@ -3335,7 +3448,9 @@ class LiquidationDelta(Model):
     _LiquidationDelta_liquidated_positions,
     _LiquidationDelta_type,
     _LiquidationDelta_extra,
-) = setters(LiquidationDelta)
+) = setters(
+    LiquidationDelta, "liquidated_ntl_pos", "account_value", "leverage_type", "liquidated_positions", "type", "extra"
+)
 
 
 class MarginSummary(Model):
@@ -3379,7 +3494,7 @@ class MarginSummary(Model):
     _MarginSummary_total_raw_usd,
     _MarginSummary_total_margin_used,
     _MarginSummary_extra,
-) = setters(MarginSummary)
+) = setters(MarginSummary, "account_value", "total_ntl_pos", "total_raw_usd", "total_margin_used", "extra")
 
 
 class MarginTable(Model):
@@ -3407,7 +3522,9 @@ class MarginTable(Model):
         _MarginTable_extra(self, extra)
 
 
-(_MarginTable_description, _MarginTable_margin_tiers, _MarginTable_extra) = setters(MarginTable)
+(_MarginTable_description, _MarginTable_margin_tiers, _MarginTable_extra) = setters(
+    MarginTable, "description", "margin_tiers", "extra"
+)
 
 
 class MarginTier(Model):
@@ -3435,7 +3552,9 @@ class MarginTier(Model):
         _MarginTier_extra(self, extra)
 
 
-(_MarginTier_lower_bound, _MarginTier_max_leverage, _MarginTier_extra) = setters(MarginTier)
+(_MarginTier_lower_bound, _MarginTier_max_leverage, _MarginTier_extra) = setters(
+    MarginTier, "lower_bound", "max_leverage", "extra"
+)
 
 
 class MmFeeTier(Model):
@@ -3465,7 +3584,9 @@ class MmFeeTier(Model):
         _MmFeeTier_extra(self, extra)
 
 
-(_MmFeeTier_maker_fraction_cutoff, _MmFeeTier_add, _MmFeeTier_extra) = setters(MmFeeTier)
+(_MmFeeTier_maker_fraction_cutoff, _MmFeeTier_add, _MmFeeTier_extra) = setters(
+    MmFeeTier, "maker_fraction_cutoff", "add", "extra"
+)
 
 
 class MultiSigSigners(Model):
@@ -3495,7 +3616,9 @@ class MultiSigSigners(Model):
         _MultiSigSigners_extra(self, extra)
 
 
-(_MultiSigSigners_authorized_users, _MultiSigSigners_threshold, _MultiSigSigners_extra) = setters(MultiSigSigners)
+(_MultiSigSigners_authorized_users, _MultiSigSigners_threshold, _MultiSigSigners_extra) = setters(
+    MultiSigSigners, "authorized_users", "threshold", "extra"
+)
 
 
 class NonUserCancel(Model):
@@ -3525,7 +3648,7 @@ class NonUserCancel(Model):
         _NonUserCancel_extra(self, extra)
 
 
-(_NonUserCancel_coin, _NonUserCancel_oid, _NonUserCancel_extra) = setters(NonUserCancel)
+(_NonUserCancel_coin, _NonUserCancel_oid, _NonUserCancel_extra) = setters(NonUserCancel, "coin", "oid", "extra")
 
 
 class NotificationMessage(Model):
@@ -3551,7 +3674,7 @@ class NotificationMessage(Model):
         _NotificationMessage_extra(self, extra)
 
 
-(_NotificationMessage_notification, _NotificationMessage_extra) = setters(NotificationMessage)
+(_NotificationMessage_notification, _NotificationMessage_extra) = setters(NotificationMessage, "notification", "extra")
 
 
 class OpenOrder(Model):
@@ -3620,7 +3743,7 @@ class OpenOrder(Model):
     _OpenOrder_cloid,
     _OpenOrder_reduce_only,
     _OpenOrder_extra,
-) = setters(OpenOrder)
+) = setters(OpenOrder, "coin", "side", "limit_px", "sz", "oid", "timestamp", "orig_sz", "cloid", "reduce_only", "extra")
 
 
 class OpenOrdersMessage(Model):
@@ -3655,7 +3778,7 @@ class OpenOrdersMessage(Model):
 
 
 (_OpenOrdersMessage_dex, _OpenOrdersMessage_user, _OpenOrdersMessage_orders, _OpenOrdersMessage_extra) = setters(
-    OpenOrdersMessage
+    OpenOrdersMessage, "dex", "user", "orders", "extra"
 )
 
 
@@ -3682,7 +3805,7 @@ class OrderFilled(Model):
         _OrderFilled_extra(self, extra)
 
 
-(_OrderFilled_filled, _OrderFilled_extra) = setters(OrderFilled)
+(_OrderFilled_filled, _OrderFilled_extra) = setters(OrderFilled, "filled", "extra")
 
 
 class OrderFound(Model):
@@ -3712,7 +3835,7 @@ class OrderFound(Model):
         _OrderFound_extra(self, extra)
 
 
-(_OrderFound_status, _OrderFound_order, _OrderFound_extra) = setters(OrderFound)
+(_OrderFound_status, _OrderFound_order, _OrderFound_extra) = setters(OrderFound, "status", "order", "extra")
 
 
 class OrderNotFound(Model):
@@ -3738,7 +3861,7 @@ class OrderNotFound(Model):
         _OrderNotFound_extra(self, extra)
 
 
-(_OrderNotFound_status, _OrderNotFound_extra) = setters(OrderNotFound)
+(_OrderNotFound_status, _OrderNotFound_extra) = setters(OrderNotFound, "status", "extra")
 
 
 class OrderResponse(Model):
@@ -3768,7 +3891,7 @@ class OrderResponse(Model):
         _OrderResponse_extra(self, extra)
 
 
-(_OrderResponse_type, _OrderResponse_data, _OrderResponse_extra) = setters(OrderResponse)
+(_OrderResponse_type, _OrderResponse_data, _OrderResponse_extra) = setters(OrderResponse, "type", "data", "extra")
 
 
 class OrderResponseData(Model):
@@ -3794,7 +3917,7 @@ class OrderResponseData(Model):
         _OrderResponseData_extra(self, extra)
 
 
-(_OrderResponseData_statuses, _OrderResponseData_extra) = setters(OrderResponseData)
+(_OrderResponseData_statuses, _OrderResponseData_extra) = setters(OrderResponseData, "statuses", "extra")
 
 
 class OrderResting(Model):
@@ -3820,7 +3943,7 @@ class OrderResting(Model):
         _OrderResting_extra(self, extra)
 
 
-(_OrderResting_resting, _OrderResting_extra) = setters(OrderResting)
+(_OrderResting_resting, _OrderResting_extra) = setters(OrderResting, "resting", "extra")
 
 
 class OrderStatusEntry(Model):
@@ -3855,7 +3978,7 @@ class OrderStatusEntry(Model):
 
 
 (_OrderStatusEntry_order, _OrderStatusEntry_status, _OrderStatusEntry_status_timestamp, _OrderStatusEntry_extra) = (
-    setters(OrderStatusEntry)
+    setters(OrderStatusEntry, "order", "status", "status_timestamp", "extra")
 )
 
 
@@ -3890,7 +4013,9 @@ class OrderUpdate(Model):
         _OrderUpdate_extra(self, extra)
 
 
-(_OrderUpdate_order, _OrderUpdate_status, _OrderUpdate_status_timestamp, _OrderUpdate_extra) = setters(OrderUpdate)
+(_OrderUpdate_order, _OrderUpdate_status, _OrderUpdate_status_timestamp, _OrderUpdate_extra) = setters(
+    OrderUpdate, "order", "status", "status_timestamp", "extra"
+)
 
 
 class OutcomeCreated(Model):
@@ -3916,7 +4041,7 @@ class OutcomeCreated(Model):
         _OutcomeCreated_extra(self, extra)
 
 
-(_OutcomeCreated_outcome_created, _OutcomeCreated_extra) = setters(OutcomeCreated)
+(_OutcomeCreated_outcome_created, _OutcomeCreated_extra) = setters(OutcomeCreated, "outcome_created", "extra")
 
 
 class OutcomeMeta(Model):
@@ -3946,7 +4071,9 @@ class OutcomeMeta(Model):
         _OutcomeMeta_extra(self, extra)
 
 
-(_OutcomeMeta_outcomes, _OutcomeMeta_questions, _OutcomeMeta_extra) = setters(OutcomeMeta)
+(_OutcomeMeta_outcomes, _OutcomeMeta_questions, _OutcomeMeta_extra) = setters(
+    OutcomeMeta, "outcomes", "questions", "extra"
+)
 
 
 class OutcomeMetaUpdatesMessage(Model):
@@ -3972,7 +4099,9 @@ class OutcomeMetaUpdatesMessage(Model):
         _OutcomeMetaUpdatesMessage_extra(self, extra)
 
 
-(_OutcomeMetaUpdatesMessage_updates, _OutcomeMetaUpdatesMessage_extra) = setters(OutcomeMetaUpdatesMessage)
+(_OutcomeMetaUpdatesMessage_updates, _OutcomeMetaUpdatesMessage_extra) = setters(
+    OutcomeMetaUpdatesMessage, "updates", "extra"
+)
 
 
 class OutcomeQuestion(Model):
@@ -4034,7 +4163,16 @@ class OutcomeQuestion(Model):
     _OutcomeQuestion_named_outcomes,
     _OutcomeQuestion_settled_named_outcomes,
     _OutcomeQuestion_extra,
-) = setters(OutcomeQuestion)
+) = setters(
+    OutcomeQuestion,
+    "question",
+    "name",
+    "description",
+    "fallback_outcome",
+    "named_outcomes",
+    "settled_named_outcomes",
+    "extra",
+)
 
 
 class OutcomeSettled(Model):
@@ -4060,7 +4198,7 @@ class OutcomeSettled(Model):
         _OutcomeSettled_extra(self, extra)
 
 
-(_OutcomeSettled_outcome_settled, _OutcomeSettled_extra) = setters(OutcomeSettled)
+(_OutcomeSettled_outcome_settled, _OutcomeSettled_extra) = setters(OutcomeSettled, "outcome_settled", "extra")
 
 
 class OutcomeSettledUpdate(Model):
@@ -4086,7 +4224,7 @@ class OutcomeSettledUpdate(Model):
         _OutcomeSettledUpdate_extra(self, extra)
 
 
-(_OutcomeSettledUpdate_outcome, _OutcomeSettledUpdate_extra) = setters(OutcomeSettledUpdate)
+(_OutcomeSettledUpdate_outcome, _OutcomeSettledUpdate_extra) = setters(OutcomeSettledUpdate, "outcome", "extra")
 
 
 class OutcomeSideSpec(Model):
@@ -4116,7 +4254,9 @@ class OutcomeSideSpec(Model):
         _OutcomeSideSpec_extra(self, extra)
 
 
-(_OutcomeSideSpec_name, _OutcomeSideSpec_token, _OutcomeSideSpec_extra) = setters(OutcomeSideSpec)
+(_OutcomeSideSpec_name, _OutcomeSideSpec_token, _OutcomeSideSpec_extra) = setters(
+    OutcomeSideSpec, "name", "token", "extra"
+)
 
 
 class OutcomeSpec(Model):
@@ -4170,7 +4310,7 @@ class OutcomeSpec(Model):
     _OutcomeSpec_quote_token,
     _OutcomeSpec_deployer,
     _OutcomeSpec_extra,
-) = setters(OutcomeSpec)
+) = setters(OutcomeSpec, "outcome", "name", "description", "side_specs", "quote_token", "deployer", "extra")
 
 
 class OutcomeTemplate(Model):
@@ -4219,7 +4359,7 @@ class OutcomeTemplate(Model):
     _OutcomeTemplate_description,
     _OutcomeTemplate_keywords,
     _OutcomeTemplate_extra,
-) = setters(OutcomeTemplate)
+) = setters(OutcomeTemplate, "id", "role", "name", "description", "keywords", "extra")
 
 
 class OutcomeTemplateRole(Model):
@@ -4245,7 +4385,9 @@ class OutcomeTemplateRole(Model):
         _OutcomeTemplateRole_extra(self, extra)
 
 
-(_OutcomeTemplateRole_standalone_outcome, _OutcomeTemplateRole_extra) = setters(OutcomeTemplateRole)
+(_OutcomeTemplateRole_standalone_outcome, _OutcomeTemplateRole_extra) = setters(
+    OutcomeTemplateRole, "standalone_outcome", "extra"
+)
 
 
 class PerpAnnotation(Model):
@@ -4289,7 +4431,7 @@ class PerpAnnotation(Model):
     _PerpAnnotation_display_name,
     _PerpAnnotation_keywords,
     _PerpAnnotation_extra,
-) = setters(PerpAnnotation)
+) = setters(PerpAnnotation, "category", "description", "display_name", "keywords", "extra")
 
 
 class PerpAssetCtx(Model):
@@ -4375,7 +4517,20 @@ class PerpAssetCtx(Model):
     _PerpAssetCtx_impact_pxs,
     _PerpAssetCtx_day_base_vlm,
     _PerpAssetCtx_extra,
-) = setters(PerpAssetCtx)
+) = setters(
+    PerpAssetCtx,
+    "prev_day_px",
+    "day_ntl_vlm",
+    "mark_px",
+    "mid_px",
+    "funding",
+    "open_interest",
+    "premium",
+    "oracle_px",
+    "impact_pxs",
+    "day_base_vlm",
+    "extra",
+)
 
 
 class PerpAssetInfo(Model):
@@ -4449,7 +4604,19 @@ class PerpAssetInfo(Model):
     _PerpAssetInfo_growth_mode,
     _PerpAssetInfo_last_growth_mode_change_time,
     _PerpAssetInfo_extra,
-) = setters(PerpAssetInfo)
+) = setters(
+    PerpAssetInfo,
+    "name",
+    "sz_decimals",
+    "max_leverage",
+    "margin_table_id",
+    "only_isolated",
+    "is_delisted",
+    "margin_mode",
+    "growth_mode",
+    "last_growth_mode_change_time",
+    "extra",
+)
 
 
 class PerpConciseAnnotation(Model):
@@ -4488,7 +4655,7 @@ class PerpConciseAnnotation(Model):
     _PerpConciseAnnotation_display_name,
     _PerpConciseAnnotation_keywords,
     _PerpConciseAnnotation_extra,
-) = setters(PerpConciseAnnotation)
+) = setters(PerpConciseAnnotation, "category", "display_name", "keywords", "extra")
 
 
 class PerpDex(Model):
@@ -4580,7 +4747,21 @@ class PerpDex(Model):
     _PerpDex_asset_to_funding_multiplier,
     _PerpDex_asset_to_funding_interest_rate,
     _PerpDex_extra,
-) = setters(PerpDex)
+) = setters(
+    PerpDex,
+    "name",
+    "full_name",
+    "deployer",
+    "oracle_updater",
+    "fee_recipient",
+    "asset_to_streaming_oi_cap",
+    "sub_deployers",
+    "deployer_fee_scale",
+    "last_deployer_fee_scale_change_time",
+    "asset_to_funding_multiplier",
+    "asset_to_funding_interest_rate",
+    "extra",
+)
 
 
 class PerpDexLimits(Model):
@@ -4624,7 +4805,7 @@ class PerpDexLimits(Model):
     _PerpDexLimits_max_transfer_ntl,
     _PerpDexLimits_coin_to_oi_cap,
     _PerpDexLimits_extra,
-) = setters(PerpDexLimits)
+) = setters(PerpDexLimits, "total_oi_cap", "oi_sz_cap_per_perp", "max_transfer_ntl", "coin_to_oi_cap", "extra")
 
 
 class PerpDexStatus(Model):
@@ -4650,7 +4831,7 @@ class PerpDexStatus(Model):
         _PerpDexStatus_extra(self, extra)
 
 
-(_PerpDexStatus_total_net_deposit, _PerpDexStatus_extra) = setters(PerpDexStatus)
+(_PerpDexStatus_total_net_deposit, _PerpDexStatus_extra) = setters(PerpDexStatus, "total_net_deposit", "extra")
 
 
 class PerpMeta(Model):
@@ -4681,7 +4862,9 @@ class PerpMeta(Model):
         _PerpMeta_extra(self, extra)
 
 
-(_PerpMeta_universe, _PerpMeta_margin_tables, _PerpMeta_collateral_token, _PerpMeta_extra) = setters(PerpMeta)
+(_PerpMeta_universe, _PerpMeta_margin_tables, _PerpMeta_collateral_token, _PerpMeta_extra) = setters(
+    PerpMeta, "universe", "margin_tables", "collateral_token", "extra"
+)
 
 
 class PortfolioPeriod(Model):
@@ -4716,7 +4899,7 @@ class PortfolioPeriod(Model):
 
 
 (_PortfolioPeriod_account_value_history, _PortfolioPeriod_pnl_history, _PortfolioPeriod_vlm, _PortfolioPeriod_extra) = (
-    setters(PortfolioPeriod)
+    setters(PortfolioPeriod, "account_value_history", "pnl_history", "vlm", "extra")
 )
 
 
@@ -4815,7 +4998,22 @@ class Position(Model):
     _Position_cum_funding,
     _Position_max_trade_szs,
     _Position_extra,
-) = setters(Position)
+) = setters(
+    Position,
+    "coin",
+    "szi",
+    "leverage",
+    "entry_px",
+    "position_value",
+    "unrealized_pnl",
+    "return_on_equity",
+    "liquidation_px",
+    "margin_used",
+    "max_leverage",
+    "cum_funding",
+    "max_trade_szs",
+    "extra",
+)
 
 
 class PreTransferCheck(Model):
@@ -4859,7 +5057,7 @@ class PreTransferCheck(Model):
     _PreTransferCheck_user_exists,
     _PreTransferCheck_user_has_sent_tx,
     _PreTransferCheck_extra,
-) = setters(PreTransferCheck)
+) = setters(PreTransferCheck, "fee", "is_sanctioned", "user_exists", "user_has_sent_tx", "extra")
 
 
 class PredictedFunding(Model):
@@ -4898,7 +5096,7 @@ class PredictedFunding(Model):
     _PredictedFunding_next_funding_time,
     _PredictedFunding_funding_interval_hours,
     _PredictedFunding_extra,
-) = setters(PredictedFunding)
+) = setters(PredictedFunding, "funding_rate", "next_funding_time", "funding_interval_hours", "extra")
 
 
 class QuestionRef(Model):
@@ -4928,7 +5126,7 @@ class QuestionRef(Model):
         _QuestionRef_extra(self, extra)
 
 
-(_QuestionRef_active, _QuestionRef_settled, _QuestionRef_extra) = setters(QuestionRef)
+(_QuestionRef_active, _QuestionRef_settled, _QuestionRef_extra) = setters(QuestionRef, "active", "settled", "extra")
 
 
 class QuestionSettled(Model):
@@ -4954,7 +5152,7 @@ class QuestionSettled(Model):
         _QuestionSettled_extra(self, extra)
 
 
-(_QuestionSettled_question_settled, _QuestionSettled_extra) = setters(QuestionSettled)
+(_QuestionSettled_question_settled, _QuestionSettled_extra) = setters(QuestionSettled, "question_settled", "extra")
 
 
 class QuestionSettledUpdate(Model):
@@ -4980,7 +5178,7 @@ class QuestionSettledUpdate(Model):
         _QuestionSettledUpdate_extra(self, extra)
 
 
-(_QuestionSettledUpdate_question, _QuestionSettledUpdate_extra) = setters(QuestionSettledUpdate)
+(_QuestionSettledUpdate_question, _QuestionSettledUpdate_extra) = setters(QuestionSettledUpdate, "question", "extra")
 
 
 class QuestionUpdated(Model):
@@ -5006,7 +5204,7 @@ class QuestionUpdated(Model):
         _QuestionUpdated_extra(self, extra)
 
 
-(_QuestionUpdated_question_updated, _QuestionUpdated_extra) = setters(QuestionUpdated)
+(_QuestionUpdated_question_updated, _QuestionUpdated_extra) = setters(QuestionUpdated, "question_updated", "extra")
 
 
 class Referral(Model):
@@ -5080,7 +5278,18 @@ class Referral(Model):
     _Referral_reward_history,
     _Referral_token_to_state,
     _Referral_extra,
-) = setters(Referral)
+) = setters(
+    Referral,
+    "referred_by",
+    "cum_vlm",
+    "unclaimed_rewards",
+    "claimed_rewards",
+    "builder_rewards",
+    "referrer_state",
+    "reward_history",
+    "token_to_state",
+    "extra",
+)
 
 
 class ReferralReward(Model):
@@ -5124,7 +5333,7 @@ class ReferralReward(Model):
     _ReferralReward_referral_vlm,
     _ReferralReward_time,
     _ReferralReward_extra,
-) = setters(ReferralReward)
+) = setters(ReferralReward, "earned", "vlm", "referral_vlm", "time", "extra")
 
 
 class ReferralState(Model):
@@ -5186,7 +5395,16 @@ class ReferralState(Model):
     _ReferralState_user,
     _ReferralState_token_to_state,
     _ReferralState_extra,
-) = setters(ReferralState)
+) = setters(
+    ReferralState,
+    "cum_vlm",
+    "cum_rewarded_fees_since_referred",
+    "cum_fees_rewarded_to_referrer",
+    "time_joined",
+    "user",
+    "token_to_state",
+    "extra",
+)
 
 
 class ReferralStateTokenState(Model):
@@ -5225,7 +5443,9 @@ class ReferralStateTokenState(Model):
     _ReferralStateTokenState_cum_rewarded_fees_since_referred,
     _ReferralStateTokenState_cum_fees_rewarded_to_referrer,
     _ReferralStateTokenState_extra,
-) = setters(ReferralStateTokenState)
+) = setters(
+    ReferralStateTokenState, "cum_vlm", "cum_rewarded_fees_since_referred", "cum_fees_rewarded_to_referrer", "extra"
+)
 
 
 class ReferralTokenState(Model):
@@ -5269,7 +5489,7 @@ class ReferralTokenState(Model):
     _ReferralTokenState_claimed_rewards,
     _ReferralTokenState_builder_rewards,
     _ReferralTokenState_extra,
-) = setters(ReferralTokenState)
+) = setters(ReferralTokenState, "cum_vlm", "unclaimed_rewards", "claimed_rewards", "builder_rewards", "extra")
 
 
 class ReferredBy(Model):
@@ -5299,7 +5519,7 @@ class ReferredBy(Model):
         _ReferredBy_extra(self, extra)
 
 
-(_ReferredBy_referrer, _ReferredBy_code, _ReferredBy_extra) = setters(ReferredBy)
+(_ReferredBy_referrer, _ReferredBy_code, _ReferredBy_extra) = setters(ReferredBy, "referrer", "code", "extra")
 
 
 class ReferrerNeedToTradeData(Model):
@@ -5325,7 +5545,9 @@ class ReferrerNeedToTradeData(Model):
         _ReferrerNeedToTradeData_extra(self, extra)
 
 
-(_ReferrerNeedToTradeData_required, _ReferrerNeedToTradeData_extra) = setters(ReferrerNeedToTradeData)
+(_ReferrerNeedToTradeData_required, _ReferrerNeedToTradeData_extra) = setters(
+    ReferrerNeedToTradeData, "required", "extra"
+)
 
 
 class ReferrerReadyData(Model):
@@ -5364,7 +5586,7 @@ class ReferrerReadyData(Model):
     _ReferrerReadyData_n_referrals,
     _ReferrerReadyData_referral_states,
     _ReferrerReadyData_extra,
-) = setters(ReferrerReadyData)
+) = setters(ReferrerReadyData, "code", "n_referrals", "referral_states", "extra")
 
 
 class ReferrerStateNeedToCreateCode(Model):
@@ -5390,7 +5612,9 @@ class ReferrerStateNeedToCreateCode(Model):
         _ReferrerStateNeedToCreateCode_extra(self, extra)
 
 
-(_ReferrerStateNeedToCreateCode_stage, _ReferrerStateNeedToCreateCode_extra) = setters(ReferrerStateNeedToCreateCode)
+(_ReferrerStateNeedToCreateCode_stage, _ReferrerStateNeedToCreateCode_extra) = setters(
+    ReferrerStateNeedToCreateCode, "stage", "extra"
+)
 
 
 class ReferrerStateNeedToTrade(Model):
@@ -5421,7 +5645,7 @@ class ReferrerStateNeedToTrade(Model):
 
 
 (_ReferrerStateNeedToTrade_stage, _ReferrerStateNeedToTrade_data, _ReferrerStateNeedToTrade_extra) = setters(
-    ReferrerStateNeedToTrade
+    ReferrerStateNeedToTrade, "stage", "data", "extra"
 )
 
 
@@ -5452,7 +5676,9 @@ class ReferrerStateReady(Model):
         _ReferrerStateReady_extra(self, extra)
 
 
-(_ReferrerStateReady_stage, _ReferrerStateReady_data, _ReferrerStateReady_extra) = setters(ReferrerStateReady)
+(_ReferrerStateReady_stage, _ReferrerStateReady_data, _ReferrerStateReady_extra) = setters(
+    ReferrerStateReady, "stage", "data", "extra"
+)
 
 
 class RestingOrder(Model):
@@ -5482,7 +5708,7 @@ class RestingOrder(Model):
         _RestingOrder_extra(self, extra)
 
 
-(_RestingOrder_oid, _RestingOrder_cloid, _RestingOrder_extra) = setters(RestingOrder)
+(_RestingOrder_oid, _RestingOrder_cloid, _RestingOrder_extra) = setters(RestingOrder, "oid", "cloid", "extra")
 
 
 class RewardsClaimDelta(Model):
@@ -5517,7 +5743,7 @@ class RewardsClaimDelta(Model):
 
 
 (_RewardsClaimDelta_amount, _RewardsClaimDelta_token, _RewardsClaimDelta_type, _RewardsClaimDelta_extra) = setters(
-    RewardsClaimDelta
+    RewardsClaimDelta, "amount", "token", "type", "extra"
 )
 
 
@@ -5544,7 +5770,7 @@ class RunningTwap(Model):
         _RunningTwap_extra(self, extra)
 
 
-(_RunningTwap_twap_id, _RunningTwap_extra) = setters(RunningTwap)
+(_RunningTwap_twap_id, _RunningTwap_extra) = setters(RunningTwap, "twap_id", "extra")
 
 
 class SendDelta(Model):
@@ -5642,7 +5868,22 @@ class SendDelta(Model):
     _SendDelta_fee_token,
     _SendDelta_type,
     _SendDelta_extra,
-) = setters(SendDelta)
+) = setters(
+    SendDelta,
+    "user",
+    "destination",
+    "source_dex",
+    "destination_dex",
+    "token",
+    "amount",
+    "usdc_value",
+    "fee",
+    "native_token_fee",
+    "nonce",
+    "fee_token",
+    "type",
+    "extra",
+)
 
 
 class SettledOutcome(Model):
@@ -5686,7 +5927,7 @@ class SettledOutcome(Model):
     _SettledOutcome_details,
     _SettledOutcome_question,
     _SettledOutcome_extra,
-) = setters(SettledOutcome)
+) = setters(SettledOutcome, "spec", "settle_fraction", "details", "question", "extra")
 
 
 class SettledOutcomeQuestion(Model):
@@ -5725,7 +5966,7 @@ class SettledOutcomeQuestion(Model):
     _SettledOutcomeQuestion_name,
     _SettledOutcomeQuestion_description,
     _SettledOutcomeQuestion_extra,
-) = setters(SettledOutcomeQuestion)
+) = setters(SettledOutcomeQuestion, "question", "name", "description", "extra")
 
 
 class SpotAssetCtx(Model):
@@ -5799,7 +6040,18 @@ class SpotAssetCtx(Model):
     _SpotAssetCtx_total_supply,
     _SpotAssetCtx_day_base_vlm,
     _SpotAssetCtx_extra,
-) = setters(SpotAssetCtx)
+) = setters(
+    SpotAssetCtx,
+    "prev_day_px",
+    "day_ntl_vlm",
+    "mark_px",
+    "mid_px",
+    "circulating_supply",
+    "coin",
+    "total_supply",
+    "day_base_vlm",
+    "extra",
+)
 
 
 class SpotBalance(Model):
@@ -5868,7 +6120,9 @@ class SpotBalance(Model):
     _SpotBalance_borrowed,
     _SpotBalance_supplied,
     _SpotBalance_extra,
-) = setters(SpotBalance)
+) = setters(
+    SpotBalance, "coin", "token", "total", "hold", "entry_ntl", "spot_hold", "ltv", "borrowed", "supplied", "extra"
+)
 
 
 class SpotClearinghouseState(Model):
@@ -5936,7 +6190,17 @@ class SpotClearinghouseState(Model):
     _SpotClearinghouseState_token_to_portfolio_supply_ratio,
     _SpotClearinghouseState_token_to_available_after_maintenance,
     _SpotClearinghouseState_extra,
-) = setters(SpotClearinghouseState)
+) = setters(
+    SpotClearinghouseState,
+    "balances",
+    "evm_escrows",
+    "portfolio_margin_enabled",
+    "portfolio_margin_ratio",
+    "token_to_portfolio_borrow_ratio",
+    "token_to_portfolio_supply_ratio",
+    "token_to_available_after_maintenance",
+    "extra",
+)
 
 
 class SpotDeployState(Model):
@@ -5966,7 +6230,9 @@ class SpotDeployState(Model):
         _SpotDeployState_extra(self, extra)
 
 
-(_SpotDeployState_states, _SpotDeployState_gas_auction, _SpotDeployState_extra) = setters(SpotDeployState)
+(_SpotDeployState_states, _SpotDeployState_gas_auction, _SpotDeployState_extra) = setters(
+    SpotDeployState, "states", "gas_auction", "extra"
+)
 
 
 class SpotDeployTokenState(Model):
@@ -6058,7 +6324,21 @@ class SpotDeployTokenState(Model):
     _SpotDeployTokenState_existing_token_genesis_balances,
     _SpotDeployTokenState_blacklist_users,
     _SpotDeployTokenState_extra,
-) = setters(SpotDeployTokenState)
+) = setters(
+    SpotDeployTokenState,
+    "token",
+    "spec",
+    "full_name",
+    "deployer_trading_fee_share",
+    "spots",
+    "max_supply",
+    "hyperliquidity_genesis_balance",
+    "total_genesis_balance_wei",
+    "user_genesis_balances",
+    "existing_token_genesis_balances",
+    "blacklist_users",
+    "extra",
+)
 
 
 class SpotGenesisDelta(Model):
@@ -6093,7 +6373,7 @@ class SpotGenesisDelta(Model):
 
 
 (_SpotGenesisDelta_token, _SpotGenesisDelta_amount, _SpotGenesisDelta_type, _SpotGenesisDelta_extra) = setters(
-    SpotGenesisDelta
+    SpotGenesisDelta, "token", "amount", "type", "extra"
 )
 
 
@@ -6124,7 +6404,7 @@ class SpotMeta(Model):
         _SpotMeta_extra(self, extra)
 
 
-(_SpotMeta_universe, _SpotMeta_tokens, _SpotMeta_extra) = setters(SpotMeta)
+(_SpotMeta_universe, _SpotMeta_tokens, _SpotMeta_extra) = setters(SpotMeta, "universe", "tokens", "extra")
 
 
 class SpotPair(Model):
@@ -6162,7 +6442,9 @@ class SpotPair(Model):
         _SpotPair_extra(self, extra)
 
 
-(_SpotPair_tokens, _SpotPair_name, _SpotPair_index, _SpotPair_is_canonical, _SpotPair_extra) = setters(SpotPair)
+(_SpotPair_tokens, _SpotPair_name, _SpotPair_index, _SpotPair_is_canonical, _SpotPair_extra) = setters(
+    SpotPair, "tokens", "name", "index", "is_canonical", "extra"
+)
 
 
 class SpotStateMessage(Model):
@@ -6192,7 +6474,9 @@ class SpotStateMessage(Model):
         _SpotStateMessage_extra(self, extra)
 
 
-(_SpotStateMessage_user, _SpotStateMessage_spot_state, _SpotStateMessage_extra) = setters(SpotStateMessage)
+(_SpotStateMessage_user, _SpotStateMessage_spot_state, _SpotStateMessage_extra) = setters(
+    SpotStateMessage, "user", "spot_state", "extra"
+)
 
 
 class SpotToken(Model):
@@ -6272,7 +6556,19 @@ class SpotToken(Model):
     _SpotToken_full_name,
     _SpotToken_deployer_trading_fee_share,
     _SpotToken_extra,
-) = setters(SpotToken)
+) = setters(
+    SpotToken,
+    "name",
+    "sz_decimals",
+    "wei_decimals",
+    "index",
+    "token_id",
+    "is_canonical",
+    "evm_contract",
+    "full_name",
+    "deployer_trading_fee_share",
+    "extra",
+)
 
 
 class SpotTokenSpec(Model):
@@ -6307,7 +6603,7 @@ class SpotTokenSpec(Model):
 
 
 (_SpotTokenSpec_name, _SpotTokenSpec_sz_decimals, _SpotTokenSpec_wei_decimals, _SpotTokenSpec_extra) = setters(
-    SpotTokenSpec
+    SpotTokenSpec, "name", "sz_decimals", "wei_decimals", "extra"
 )
 
 
@@ -6394,7 +6690,20 @@ class SpotTransferDelta(Model):
     _SpotTransferDelta_fee_token,
     _SpotTransferDelta_type,
     _SpotTransferDelta_extra,
-) = setters(SpotTransferDelta)
+) = setters(
+    SpotTransferDelta,
+    "token",
+    "amount",
+    "usdc_value",
+    "user",
+    "destination",
+    "fee",
+    "native_token_fee",
+    "nonce",
+    "fee_token",
+    "type",
+    "extra",
+)
 
 
 class StakingDelegate(Model):
@@ -6429,7 +6738,7 @@ class StakingDelegate(Model):
 
 
 (_StakingDelegate_validator, _StakingDelegate_amount, _StakingDelegate_is_undelegate, _StakingDelegate_extra) = setters(
-    StakingDelegate
+    StakingDelegate, "validator", "amount", "is_undelegate", "extra"
 )
 
 
@@ -6464,7 +6773,9 @@ class StakingDelta(Model):
         _StakingDelta_extra(self, extra)
 
 
-(_StakingDelta_delegate, _StakingDelta_c_deposit, _StakingDelta_withdrawal, _StakingDelta_extra) = setters(StakingDelta)
+(_StakingDelta_delegate, _StakingDelta_c_deposit, _StakingDelta_withdrawal, _StakingDelta_extra) = setters(
+    StakingDelta, "delegate", "c_deposit", "withdrawal", "extra"
+)
 
 
 class StakingDeposit(Model):
@@ -6490,7 +6801,7 @@ class StakingDeposit(Model):
         _StakingDeposit_extra(self, extra)
 
 
-(_StakingDeposit_amount, _StakingDeposit_extra) = setters(StakingDeposit)
+(_StakingDeposit_amount, _StakingDeposit_extra) = setters(StakingDeposit, "amount", "extra")
 
 
 class StakingDiscountTier(Model):
@@ -6521,7 +6832,7 @@ class StakingDiscountTier(Model):
 
 
 (_StakingDiscountTier_bps_of_max_supply, _StakingDiscountTier_discount, _StakingDiscountTier_extra) = setters(
-    StakingDiscountTier
+    StakingDiscountTier, "bps_of_max_supply", "discount", "extra"
 )
 
 
@@ -6556,7 +6867,9 @@ class StakingLink(Model):
         _StakingLink_extra(self, extra)
 
 
-(_StakingLink_type, _StakingLink_staking_user, _StakingLink_trading_user, _StakingLink_extra) = setters(StakingLink)
+(_StakingLink_type, _StakingLink_staking_user, _StakingLink_trading_user, _StakingLink_extra) = setters(
+    StakingLink, "type", "staking_user", "trading_user", "extra"
+)
 
 
 class StakingWithdrawal(Model):
@@ -6586,7 +6899,9 @@ class StakingWithdrawal(Model):
         _StakingWithdrawal_extra(self, extra)
 
 
-(_StakingWithdrawal_amount, _StakingWithdrawal_phase, _StakingWithdrawal_extra) = setters(StakingWithdrawal)
+(_StakingWithdrawal_amount, _StakingWithdrawal_phase, _StakingWithdrawal_extra) = setters(
+    StakingWithdrawal, "amount", "phase", "extra"
+)
 
 
 class StandaloneOutcomeRole(Model):
@@ -6612,7 +6927,9 @@ class StandaloneOutcomeRole(Model):
         _StandaloneOutcomeRole_extra(self, extra)
 
 
-(_StandaloneOutcomeRole_side_names, _StandaloneOutcomeRole_extra) = setters(StandaloneOutcomeRole)
+(_StandaloneOutcomeRole_side_names, _StandaloneOutcomeRole_extra) = setters(
+    StandaloneOutcomeRole, "side_names", "extra"
+)
 
 
 class StatsVault(Model):
@@ -6646,7 +6963,9 @@ class StatsVault(Model):
         _StatsVault_extra(self, extra)
 
 
-(_StatsVault_apr, _StatsVault_pnls, _StatsVault_summary, _StatsVault_extra) = setters(StatsVault)
+(_StatsVault_apr, _StatsVault_pnls, _StatsVault_summary, _StatsVault_extra) = setters(
+    StatsVault, "apr", "pnls", "summary", "extra"
+)
 
 
 class StatusError(Model):
@@ -6672,7 +6991,7 @@ class StatusError(Model):
         _StatusError_extra(self, extra)
 
 
-(_StatusError_error, _StatusError_extra) = setters(StatusError)
+(_StatusError_error, _StatusError_extra) = setters(StatusError, "error", "extra")
 
 
 class SubAccount(Model):
@@ -6721,7 +7040,7 @@ class SubAccount(Model):
     _SubAccount_clearinghouse_state,
     _SubAccount_spot_state,
     _SubAccount_extra,
-) = setters(SubAccount)
+) = setters(SubAccount, "name", "sub_account_user", "master", "clearinghouse_state", "spot_state", "extra")
 
 
 class SubAccount2(Model):
@@ -6783,7 +7102,16 @@ class SubAccount2(Model):
     _SubAccount2_spot_state,
     _SubAccount2_abstraction,
     _SubAccount2_extra,
-) = setters(SubAccount2)
+) = setters(
+    SubAccount2,
+    "name",
+    "sub_account_user",
+    "master",
+    "dex_to_clearinghouse_state",
+    "spot_state",
+    "abstraction",
+    "extra",
+)
 
 
 class SubAccountRoleData(Model):
@@ -6809,7 +7137,7 @@ class SubAccountRoleData(Model):
         _SubAccountRoleData_extra(self, extra)
 
 
-(_SubAccountRoleData_master, _SubAccountRoleData_extra) = setters(SubAccountRoleData)
+(_SubAccountRoleData_master, _SubAccountRoleData_extra) = setters(SubAccountRoleData, "master", "extra")
 
 
 class SubAccountTransferDelta(Model):
@@ -6853,7 +7181,7 @@ class SubAccountTransferDelta(Model):
     _SubAccountTransferDelta_destination,
     _SubAccountTransferDelta_type,
     _SubAccountTransferDelta_extra,
-) = setters(SubAccountTransferDelta)
+) = setters(SubAccountTransferDelta, "usdc", "user", "destination", "type", "extra")
 
 
 class TokenDetails(Model):
@@ -6975,7 +7303,26 @@ class TokenDetails(Model):
     _TokenDetails_non_circulating_user_balances,
     _TokenDetails_future_emissions,
     _TokenDetails_extra,
-) = setters(TokenDetails)
+) = setters(
+    TokenDetails,
+    "name",
+    "max_supply",
+    "total_supply",
+    "circulating_supply",
+    "sz_decimals",
+    "wei_decimals",
+    "mid_px",
+    "mark_px",
+    "prev_day_px",
+    "genesis",
+    "deployer",
+    "deploy_gas",
+    "deploy_time",
+    "seeded_usdc",
+    "non_circulating_user_balances",
+    "future_emissions",
+    "extra",
+)
 
 
 class TokenGenesis(Model):
@@ -7014,7 +7361,7 @@ class TokenGenesis(Model):
     _TokenGenesis_existing_token_balances,
     _TokenGenesis_blacklist_users,
     _TokenGenesis_extra,
-) = setters(TokenGenesis)
+) = setters(TokenGenesis, "user_balances", "existing_token_balances", "blacklist_users", "extra")
 
 
 class Trade(Model):
@@ -7064,7 +7411,7 @@ class Trade(Model):
 
 
 (_Trade_coin, _Trade_side, _Trade_px, _Trade_sz, _Trade_time, _Trade_hash, _Trade_tid, _Trade_users, _Trade_extra) = (
-    setters(Trade)
+    setters(Trade, "coin", "side", "px", "sz", "time", "hash", "tid", "users", "extra")
 )
 
 
@@ -7095,7 +7442,9 @@ class TwapCancelResponse(Model):
         _TwapCancelResponse_extra(self, extra)
 
 
-(_TwapCancelResponse_type, _TwapCancelResponse_data, _TwapCancelResponse_extra) = setters(TwapCancelResponse)
+(_TwapCancelResponse_type, _TwapCancelResponse_data, _TwapCancelResponse_extra) = setters(
+    TwapCancelResponse, "type", "data", "extra"
+)
 
 
 class TwapCancelResponseData(Model):
@@ -7121,7 +7470,7 @@ class TwapCancelResponseData(Model):
         _TwapCancelResponseData_extra(self, extra)
 
 
-(_TwapCancelResponseData_status, _TwapCancelResponseData_extra) = setters(TwapCancelResponseData)
+(_TwapCancelResponseData_status, _TwapCancelResponseData_extra) = setters(TwapCancelResponseData, "status", "extra")
 
 
 class TwapHistoryEntry(Model):
@@ -7165,7 +7514,7 @@ class TwapHistoryEntry(Model):
     _TwapHistoryEntry_status,
     _TwapHistoryEntry_twap_id,
     _TwapHistoryEntry_extra,
-) = setters(TwapHistoryEntry)
+) = setters(TwapHistoryEntry, "time", "state", "status", "twap_id", "extra")
 
 
 class TwapOrderResponse(Model):
@@ -7195,7 +7544,9 @@ class TwapOrderResponse(Model):
         _TwapOrderResponse_extra(self, extra)
 
 
-(_TwapOrderResponse_type, _TwapOrderResponse_data, _TwapOrderResponse_extra) = setters(TwapOrderResponse)
+(_TwapOrderResponse_type, _TwapOrderResponse_data, _TwapOrderResponse_extra) = setters(
+    TwapOrderResponse, "type", "data", "extra"
+)
 
 
 class TwapOrderResponseData(Model):
@@ -7221,7 +7572,7 @@ class TwapOrderResponseData(Model):
         _TwapOrderResponseData_extra(self, extra)
 
 
-(_TwapOrderResponseData_status, _TwapOrderResponseData_extra) = setters(TwapOrderResponseData)
+(_TwapOrderResponseData_status, _TwapOrderResponseData_extra) = setters(TwapOrderResponseData, "status", "extra")
 
 
 class TwapRunningStatus(Model):
@@ -7247,7 +7598,7 @@ class TwapRunningStatus(Model):
         _TwapRunningStatus_extra(self, extra)
 
 
-(_TwapRunningStatus_running, _TwapRunningStatus_extra) = setters(TwapRunningStatus)
+(_TwapRunningStatus_running, _TwapRunningStatus_extra) = setters(TwapRunningStatus, "running", "extra")
 
 
 class TwapSliceFill(Model):
@@ -7277,7 +7628,7 @@ class TwapSliceFill(Model):
         _TwapSliceFill_extra(self, extra)
 
 
-(_TwapSliceFill_fill, _TwapSliceFill_twap_id, _TwapSliceFill_extra) = setters(TwapSliceFill)
+(_TwapSliceFill_fill, _TwapSliceFill_twap_id, _TwapSliceFill_extra) = setters(TwapSliceFill, "fill", "twap_id", "extra")
 
 
 class TwapState(Model):
@@ -7375,7 +7726,22 @@ class TwapState(Model):
     _TwapState_stop_px,
     _TwapState_trigger,
     _TwapState_extra,
-) = setters(TwapState)
+) = setters(
+    TwapState,
+    "coin",
+    "user",
+    "side",
+    "sz",
+    "executed_sz",
+    "executed_ntl",
+    "minutes",
+    "randomize",
+    "reduce_only",
+    "timestamp",
+    "stop_px",
+    "trigger",
+    "extra",
+)
 
 
 class TwapStatesMessage(Model):
@@ -7410,7 +7776,7 @@ class TwapStatesMessage(Model):
 
 
 (_TwapStatesMessage_dex, _TwapStatesMessage_user, _TwapStatesMessage_states, _TwapStatesMessage_extra) = setters(
-    TwapStatesMessage
+    TwapStatesMessage, "dex", "user", "states", "extra"
 )
 
 
@@ -7441,7 +7807,7 @@ class TwapStatus(Model):
         _TwapStatus_extra(self, extra)
 
 
-(_TwapStatus_status, _TwapStatus_description, _TwapStatus_extra) = setters(TwapStatus)
+(_TwapStatus_status, _TwapStatus_description, _TwapStatus_extra) = setters(TwapStatus, "status", "description", "extra")
 
 
 class TwapTrigger(Model):
@@ -7471,7 +7837,7 @@ class TwapTrigger(Model):
         _TwapTrigger_extra(self, extra)
 
 
-(_TwapTrigger_px, _TwapTrigger_above, _TwapTrigger_extra) = setters(TwapTrigger)
+(_TwapTrigger_px, _TwapTrigger_above, _TwapTrigger_extra) = setters(TwapTrigger, "px", "above", "extra")
 
 
 class TxDetailsResponse(Model):
@@ -7501,7 +7867,9 @@ class TxDetailsResponse(Model):
         _TxDetailsResponse_extra(self, extra)
 
 
-(_TxDetailsResponse_type, _TxDetailsResponse_tx, _TxDetailsResponse_extra) = setters(TxDetailsResponse)
+(_TxDetailsResponse_type, _TxDetailsResponse_tx, _TxDetailsResponse_extra) = setters(
+    TxDetailsResponse, "type", "tx", "extra"
+)
 
 
 class UsdcRouting(Model):
@@ -7531,7 +7899,9 @@ class UsdcRouting(Model):
         _UsdcRouting_extra(self, extra)
 
 
-(_UsdcRouting_deposit_route, _UsdcRouting_withdrawal_route, _UsdcRouting_extra) = setters(UsdcRouting)
+(_UsdcRouting_deposit_route, _UsdcRouting_withdrawal_route, _UsdcRouting_extra) = setters(
+    UsdcRouting, "deposit_route", "withdrawal_route", "extra"
+)
 
 
 class UserDetailsResponse(Model):
@@ -7561,7 +7931,9 @@ class UserDetailsResponse(Model):
         _UserDetailsResponse_extra(self, extra)
 
 
-(_UserDetailsResponse_type, _UserDetailsResponse_txs, _UserDetailsResponse_extra) = setters(UserDetailsResponse)
+(_UserDetailsResponse_type, _UserDetailsResponse_txs, _UserDetailsResponse_extra) = setters(
+    UserDetailsResponse, "type", "txs", "extra"
+)
 
 
 class UserEventFills(Model):
@@ -7587,7 +7959,7 @@ class UserEventFills(Model):
         _UserEventFills_extra(self, extra)
 
 
-(_UserEventFills_fills, _UserEventFills_extra) = setters(UserEventFills)
+(_UserEventFills_fills, _UserEventFills_extra) = setters(UserEventFills, "fills", "extra")
 
 
 class UserEventFunding(Model):
@@ -7613,7 +7985,7 @@ class UserEventFunding(Model):
         _UserEventFunding_extra(self, extra)
 
 
-(_UserEventFunding_funding, _UserEventFunding_extra) = setters(UserEventFunding)
+(_UserEventFunding_funding, _UserEventFunding_extra) = setters(UserEventFunding, "funding", "extra")
 
 
 class UserEventLiquidation(Model):
@@ -7639,7 +8011,7 @@ class UserEventLiquidation(Model):
         _UserEventLiquidation_extra(self, extra)
 
 
-(_UserEventLiquidation_liquidation, _UserEventLiquidation_extra) = setters(UserEventLiquidation)
+(_UserEventLiquidation_liquidation, _UserEventLiquidation_extra) = setters(UserEventLiquidation, "liquidation", "extra")
 
 
 class UserEventNonUserCancel(Model):
@@ -7665,7 +8037,9 @@ class UserEventNonUserCancel(Model):
         _UserEventNonUserCancel_extra(self, extra)
 
 
-(_UserEventNonUserCancel_non_user_cancel, _UserEventNonUserCancel_extra) = setters(UserEventNonUserCancel)
+(_UserEventNonUserCancel_non_user_cancel, _UserEventNonUserCancel_extra) = setters(
+    UserEventNonUserCancel, "non_user_cancel", "extra"
+)
 
 
 class UserEventTwapHistory(Model):
@@ -7691,7 +8065,9 @@ class UserEventTwapHistory(Model):
         _UserEventTwapHistory_extra(self, extra)
 
 
-(_UserEventTwapHistory_twap_history, _UserEventTwapHistory_extra) = setters(UserEventTwapHistory)
+(_UserEventTwapHistory_twap_history, _UserEventTwapHistory_extra) = setters(
+    UserEventTwapHistory, "twap_history", "extra"
+)
 
 
 class UserEventTwapSliceFills(Model):
@@ -7717,7 +8093,9 @@ class UserEventTwapSliceFills(Model):
         _UserEventTwapSliceFills_extra(self, extra)
 
 
-(_UserEventTwapSliceFills_twap_slice_fills, _UserEventTwapSliceFills_extra) = setters(UserEventTwapSliceFills)
+(_UserEventTwapSliceFills_twap_slice_fills, _UserEventTwapSliceFills_extra) = setters(
+    UserEventTwapSliceFills, "twap_slice_fills", "extra"
+)
 
 
 class UserFees(Model):
@@ -7821,7 +8199,23 @@ class UserFees(Model):
     _UserFees_staking_link,
     _UserFees_active_staking_discount,
     _UserFees_extra,
-) = setters(UserFees)
+) = setters(
+    UserFees,
+    "daily_user_vlm",
+    "fee_schedule",
+    "user_cross_rate",
+    "user_add_rate",
+    "user_spot_cross_rate",
+    "user_spot_add_rate",
+    "active_referral_discount",
+    "trial",
+    "fee_trial_escrow",
+    "fee_trial_reward",
+    "next_trial_available_timestamp",
+    "staking_link",
+    "active_staking_discount",
+    "extra",
+)
 
 
 class UserFill(Model):
@@ -7961,7 +8355,29 @@ class UserFill(Model):
     _UserFill_cloid,
     _UserFill_liquidation,
     _UserFill_extra,
-) = setters(UserFill)
+) = setters(
+    UserFill,
+    "coin",
+    "px",
+    "sz",
+    "side",
+    "time",
+    "start_position",
+    "dir",
+    "closed_pnl",
+    "hash",
+    "oid",
+    "crossed",
+    "fee",
+    "builder_fee",
+    "tid",
+    "fee_token",
+    "fee_trial_escrow",
+    "twap_id",
+    "cloid",
+    "liquidation",
+    "extra",
+)
 
 
 class UserFillsMessage(Model):
@@ -7996,7 +8412,7 @@ class UserFillsMessage(Model):
 
 
 (_UserFillsMessage_user, _UserFillsMessage_fills, _UserFillsMessage_is_snapshot, _UserFillsMessage_extra) = setters(
-    UserFillsMessage
+    UserFillsMessage, "user", "fills", "is_snapshot", "extra"
 )
 
 
@@ -8036,7 +8452,7 @@ class UserFundingsMessage(Model):
     _UserFundingsMessage_fundings,
     _UserFundingsMessage_is_snapshot,
     _UserFundingsMessage_extra,
-) = setters(UserFundingsMessage)
+) = setters(UserFundingsMessage, "user", "fundings", "is_snapshot", "extra")
 
 
 class UserHistoricalOrdersMessage(Model):
@@ -8075,7 +8491,7 @@ class UserHistoricalOrdersMessage(Model):
     _UserHistoricalOrdersMessage_order_history,
     _UserHistoricalOrdersMessage_is_snapshot,
     _UserHistoricalOrdersMessage_extra,
-) = setters(UserHistoricalOrdersMessage)
+) = setters(UserHistoricalOrdersMessage, "user", "order_history", "is_snapshot", "extra")
 
 
 class UserLiquidationEvent(Model):
@@ -8124,7 +8540,15 @@ class UserLiquidationEvent(Model):
     _UserLiquidationEvent_liquidated_ntl_pos,
     _UserLiquidationEvent_liquidated_account_value,
     _UserLiquidationEvent_extra,
-) = setters(UserLiquidationEvent)
+) = setters(
+    UserLiquidationEvent,
+    "lid",
+    "liquidator",
+    "liquidated_user",
+    "liquidated_ntl_pos",
+    "liquidated_account_value",
+    "extra",
+)
 
 
 class UserNonFundingLedgerUpdatesMessage(Model):
@@ -8163,7 +8587,7 @@ class UserNonFundingLedgerUpdatesMessage(Model):
     _UserNonFundingLedgerUpdatesMessage_non_funding_ledger_updates,
     _UserNonFundingLedgerUpdatesMessage_is_snapshot,
     _UserNonFundingLedgerUpdatesMessage_extra,
-) = setters(UserNonFundingLedgerUpdatesMessage)
+) = setters(UserNonFundingLedgerUpdatesMessage, "user", "non_funding_ledger_updates", "is_snapshot", "extra")
 
 
 class UserRateLimit(Model):
@@ -8207,7 +8631,7 @@ class UserRateLimit(Model):
     _UserRateLimit_n_requests_cap,
     _UserRateLimit_n_requests_surplus,
     _UserRateLimit_extra,
-) = setters(UserRateLimit)
+) = setters(UserRateLimit, "cum_vlm", "n_requests_used", "n_requests_cap", "n_requests_surplus", "extra")
 
 
 class UserRoleAgent(Model):
@@ -8237,7 +8661,7 @@ class UserRoleAgent(Model):
         _UserRoleAgent_extra(self, extra)
 
 
-(_UserRoleAgent_role, _UserRoleAgent_data, _UserRoleAgent_extra) = setters(UserRoleAgent)
+(_UserRoleAgent_role, _UserRoleAgent_data, _UserRoleAgent_extra) = setters(UserRoleAgent, "role", "data", "extra")
 
 
 class UserRolePlain(Model):
@@ -8263,7 +8687,7 @@ class UserRolePlain(Model):
         _UserRolePlain_extra(self, extra)
 
 
-(_UserRolePlain_role, _UserRolePlain_extra) = setters(UserRolePlain)
+(_UserRolePlain_role, _UserRolePlain_extra) = setters(UserRolePlain, "role", "extra")
 
 
 class UserRoleSubAccount(Model):
@@ -8293,7 +8717,9 @@ class UserRoleSubAccount(Model):
         _UserRoleSubAccount_extra(self, extra)
 
 
-(_UserRoleSubAccount_role, _UserRoleSubAccount_data, _UserRoleSubAccount_extra) = setters(UserRoleSubAccount)
+(_UserRoleSubAccount_role, _UserRoleSubAccount_data, _UserRoleSubAccount_extra) = setters(
+    UserRoleSubAccount, "role", "data", "extra"
+)
 
 
 class UserTwapHistoryMessage(Model):
@@ -8332,7 +8758,7 @@ class UserTwapHistoryMessage(Model):
     _UserTwapHistoryMessage_history,
     _UserTwapHistoryMessage_is_snapshot,
     _UserTwapHistoryMessage_extra,
-) = setters(UserTwapHistoryMessage)
+) = setters(UserTwapHistoryMessage, "user", "history", "is_snapshot", "extra")
 
 
 class UserTwapSliceFillsMessage(Model):
@@ -8371,7 +8797,7 @@ class UserTwapSliceFillsMessage(Model):
     _UserTwapSliceFillsMessage_twap_slice_fills,
     _UserTwapSliceFillsMessage_is_snapshot,
     _UserTwapSliceFillsMessage_extra,
-) = setters(UserTwapSliceFillsMessage)
+) = setters(UserTwapSliceFillsMessage, "user", "twap_slice_fills", "is_snapshot", "extra")
 
 
 class UserVaultEquity(Model):
@@ -8410,7 +8836,7 @@ class UserVaultEquity(Model):
     _UserVaultEquity_equity,
     _UserVaultEquity_locked_until_timestamp,
     _UserVaultEquity_extra,
-) = setters(UserVaultEquity)
+) = setters(UserVaultEquity, "vault_address", "equity", "locked_until_timestamp", "extra")
 
 
 class ValidatorL1Vote(Model):
@@ -8454,7 +8880,7 @@ class ValidatorL1Vote(Model):
     _ValidatorL1Vote_votes,
     _ValidatorL1Vote_quorum_reached,
     _ValidatorL1Vote_extra,
-) = setters(ValidatorL1Vote)
+) = setters(ValidatorL1Vote, "expire_time", "action", "votes", "quorum_reached", "extra")
 
 
 class ValidatorL1VoteAction(Model):
@@ -8498,7 +8924,7 @@ class ValidatorL1VoteAction(Model):
     _ValidatorL1VoteAction_o,
     _ValidatorL1VoteAction_e,
     _ValidatorL1VoteAction_extra,
-) = setters(ValidatorL1VoteAction)
+) = setters(ValidatorL1VoteAction, "d", "c", "o", "e", "extra")
 
 
 class ValidatorStats(Model):
@@ -8533,7 +8959,7 @@ class ValidatorStats(Model):
 
 
 (_ValidatorStats_uptime_fraction, _ValidatorStats_predicted_apr, _ValidatorStats_n_samples, _ValidatorStats_extra) = (
-    setters(ValidatorStats)
+    setters(ValidatorStats, "uptime_fraction", "predicted_apr", "n_samples", "extra")
 )
 
 
@@ -8626,7 +9052,21 @@ class ValidatorSummary(Model):
     _ValidatorSummary_commission,
     _ValidatorSummary_stats,
     _ValidatorSummary_extra,
-) = setters(ValidatorSummary)
+) = setters(
+    ValidatorSummary,
+    "validator",
+    "signer",
+    "name",
+    "description",
+    "n_recent_blocks",
+    "stake",
+    "is_jailed",
+    "unjailable_after",
+    "is_active",
+    "commission",
+    "stats",
+    "extra",
+)
 
 
 class VaultChildAddresses(Model):
@@ -8652,7 +9092,9 @@ class VaultChildAddresses(Model):
         _VaultChildAddresses_extra(self, extra)
 
 
-(_VaultChildAddresses_child_addresses, _VaultChildAddresses_extra) = setters(VaultChildAddresses)
+(_VaultChildAddresses_child_addresses, _VaultChildAddresses_extra) = setters(
+    VaultChildAddresses, "child_addresses", "extra"
+)
 
 
 class VaultCreateDelta(Model):
@@ -8696,7 +9138,7 @@ class VaultCreateDelta(Model):
     _VaultCreateDelta_fee,
     _VaultCreateDelta_type,
     _VaultCreateDelta_extra,
-) = setters(VaultCreateDelta)
+) = setters(VaultCreateDelta, "vault", "usdc", "fee", "type", "extra")
 
 
 class VaultDepositDelta(Model):
@@ -8731,7 +9173,7 @@ class VaultDepositDelta(Model):
 
 
 (_VaultDepositDelta_vault, _VaultDepositDelta_usdc, _VaultDepositDelta_type, _VaultDepositDelta_extra) = setters(
-    VaultDepositDelta
+    VaultDepositDelta, "vault", "usdc", "type", "extra"
 )
 
 
@@ -8854,7 +9296,26 @@ class VaultDetails(Model):
     _VaultDetails_allow_deposits,
     _VaultDetails_always_close_on_withdraw,
     _VaultDetails_extra,
-) = setters(VaultDetails)
+) = setters(
+    VaultDetails,
+    "name",
+    "vault_address",
+    "leader",
+    "description",
+    "portfolio",
+    "apr",
+    "follower_state",
+    "leader_fraction",
+    "leader_commission",
+    "followers",
+    "max_distributable",
+    "max_withdrawable",
+    "is_closed",
+    "relationship",
+    "allow_deposits",
+    "always_close_on_withdraw",
+    "extra",
+)
 
 
 class VaultDistributionDelta(Model):
@@ -8893,7 +9354,7 @@ class VaultDistributionDelta(Model):
     _VaultDistributionDelta_usdc,
     _VaultDistributionDelta_type,
     _VaultDistributionDelta_extra,
-) = setters(VaultDistributionDelta)
+) = setters(VaultDistributionDelta, "vault", "usdc", "type", "extra")
 
 
 class VaultFollower(Model):
@@ -8961,7 +9422,17 @@ class VaultFollower(Model):
     _VaultFollower_vault_entry_time,
     _VaultFollower_lockup_until,
     _VaultFollower_extra,
-) = setters(VaultFollower)
+) = setters(
+    VaultFollower,
+    "user",
+    "vault_equity",
+    "pnl",
+    "all_time_pnl",
+    "days_following",
+    "vault_entry_time",
+    "lockup_until",
+    "extra",
+)
 
 
 class VaultLeaderCommissionDelta(Model):
@@ -9000,7 +9471,7 @@ class VaultLeaderCommissionDelta(Model):
     _VaultLeaderCommissionDelta_usdc,
     _VaultLeaderCommissionDelta_type,
     _VaultLeaderCommissionDelta_extra,
-) = setters(VaultLeaderCommissionDelta)
+) = setters(VaultLeaderCommissionDelta, "user", "usdc", "type", "extra")
 
 
 class VaultRelationshipParent(Model):
@@ -9031,7 +9502,7 @@ class VaultRelationshipParent(Model):
 
 
 (_VaultRelationshipParent_type, _VaultRelationshipParent_data, _VaultRelationshipParent_extra) = setters(
-    VaultRelationshipParent
+    VaultRelationshipParent, "type", "data", "extra"
 )
 
 
@@ -9058,7 +9529,7 @@ class VaultRelationshipPlain(Model):
         _VaultRelationshipPlain_extra(self, extra)
 
 
-(_VaultRelationshipPlain_type, _VaultRelationshipPlain_extra) = setters(VaultRelationshipPlain)
+(_VaultRelationshipPlain_type, _VaultRelationshipPlain_extra) = setters(VaultRelationshipPlain, "type", "extra")
 
 
 class VaultSummary(Model):
@@ -9117,7 +9588,9 @@ class VaultSummary(Model):
     _VaultSummary_relationship,
     _VaultSummary_create_time_millis,
     _VaultSummary_extra,
-) = setters(VaultSummary)
+) = setters(
+    VaultSummary, "name", "vault_address", "leader", "tvl", "is_closed", "relationship", "create_time_millis", "extra"
+)
 
 
 class VaultWithdrawDelta(Model):
@@ -9191,7 +9664,18 @@ class VaultWithdrawDelta(Model):
     _VaultWithdrawDelta_net_withdrawn_usd,
     _VaultWithdrawDelta_type,
     _VaultWithdrawDelta_extra,
-) = setters(VaultWithdrawDelta)
+) = setters(
+    VaultWithdrawDelta,
+    "vault",
+    "user",
+    "requested_usd",
+    "commission",
+    "closing_cost",
+    "basis",
+    "net_withdrawn_usd",
+    "type",
+    "extra",
+)
 
 
 class VipFeeTier(Model):
@@ -9240,7 +9724,7 @@ class VipFeeTier(Model):
     _VipFeeTier_spot_cross,
     _VipFeeTier_spot_add,
     _VipFeeTier_extra,
-) = setters(VipFeeTier)
+) = setters(VipFeeTier, "ntl_cutoff", "cross", "add", "spot_cross", "spot_add", "extra")
 
 
 class WebData2(Model):
@@ -9368,7 +9852,27 @@ class WebData2(Model):
     _WebData2_opt_out_of_spot_dusting,
     _WebData2_perps_at_open_interest_cap,
     _WebData2_extra,
-) = setters(WebData2)
+) = setters(
+    WebData2,
+    "clearinghouse_state",
+    "leading_vaults",
+    "total_vault_equity",
+    "open_orders",
+    "agent_address",
+    "agent_valid_until",
+    "cum_ledger",
+    "meta",
+    "asset_ctxs",
+    "server_time",
+    "is_vault",
+    "user",
+    "twap_states",
+    "spot_state",
+    "spot_asset_ctxs",
+    "opt_out_of_spot_dusting",
+    "perps_at_open_interest_cap",
+    "extra",
+)
 
 
 class WebData3Message(Model):
@@ -9398,7 +9902,9 @@ class WebData3Message(Model):
         _WebData3Message_extra(self, extra)
 
 
-(_WebData3Message_user_state, _WebData3Message_perp_dex_states, _WebData3Message_extra) = setters(WebData3Message)
+(_WebData3Message_user_state, _WebData3Message_perp_dex_states, _WebData3Message_extra) = setters(
+    WebData3Message, "user_state", "perp_dex_states", "extra"
+)
 
 
 class WebData3PerpDexState(Model):
@@ -9437,7 +9943,7 @@ class WebData3PerpDexState(Model):
     _WebData3PerpDexState_perps_at_open_interest_cap,
     _WebData3PerpDexState_leading_vaults,
     _WebData3PerpDexState_extra,
-) = setters(WebData3PerpDexState)
+) = setters(WebData3PerpDexState, "total_vault_equity", "perps_at_open_interest_cap", "leading_vaults", "extra")
 
 
 class WebData3UserState(Model):
@@ -9517,7 +10023,19 @@ class WebData3UserState(Model):
     _WebData3UserState_dex_abstraction_enabled,
     _WebData3UserState_abstraction,
     _WebData3UserState_extra,
-) = setters(WebData3UserState)
+) = setters(
+    WebData3UserState,
+    "agent_address",
+    "agent_valid_until",
+    "cum_ledger",
+    "server_time",
+    "is_vault",
+    "user",
+    "opt_out_of_spot_dusting",
+    "dex_abstraction_enabled",
+    "abstraction",
+    "extra",
+)
 
 
 class WindowPerformance(Model):
@@ -9552,7 +10070,7 @@ class WindowPerformance(Model):
 
 
 (_WindowPerformance_pnl, _WindowPerformance_roi, _WindowPerformance_vlm, _WindowPerformance_extra) = setters(
-    WindowPerformance
+    WindowPerformance, "pnl", "roi", "vlm", "extra"
 )
 
 
@@ -9592,7 +10110,7 @@ class WithdrawDelta(Model):
 
 
 (_WithdrawDelta_usdc, _WithdrawDelta_nonce, _WithdrawDelta_fee, _WithdrawDelta_type, _WithdrawDelta_extra) = setters(
-    WithdrawDelta
+    WithdrawDelta, "usdc", "nonce", "fee", "type", "extra"
 )
 
 

@@ -60,7 +60,7 @@ class Model:
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
         names: tuple[str, ...] = self.__slots__
-        for set_field, name, value in zip(setters(type(self)), names, state, strict=True):
+        for set_field, name, value in zip(setters(type(self), *names), names, state, strict=True):
             set_field(self, EMPTY if name == "extra" and value is None else value)
 
 
@@ -70,9 +70,9 @@ def _picklable(name: str, value: Any) -> Any:
     return None if value is EMPTY else dict(value)  # a read-only mapping view does not pickle
 
 
-def setters(cls: type) -> tuple[Callable[[Any, Any], None], ...]:
-    """The setters of ``cls``'s slots, in ``__slots__`` order (how generated code fills a new instance)."""
-    return tuple(getattr(cls, name).__set__ for name in cls.__dict__["__slots__"])
+def setters(cls: type, *names: str) -> tuple[Callable[[Any, Any], None], ...]:
+    """The setters of ``cls``'s slots ``names`` (how generated code fills a new instance)."""
+    return tuple(getattr(cls, name).__set__ for name in names)
 
 
 def make_converter(structure_fns: Mapping[type, Callable[[Any], Any]]) -> cattrs.Converter:

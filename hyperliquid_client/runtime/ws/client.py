@@ -56,6 +56,7 @@ from hyperliquid_client.runtime.errors import (
 )
 from hyperliquid_client.runtime.errors import TimeoutError as RequestTimeoutError
 from hyperliquid_client.runtime.events import EventBus
+from hyperliquid_client.runtime.jsonfast import loads
 from hyperliquid_client.runtime.log import get_logger, log
 from hyperliquid_client.runtime.ratelimit.ws import WsLimits
 from hyperliquid_client.runtime.ws.channels import (
@@ -78,9 +79,10 @@ from hyperliquid_client.runtime.ws.messages import (
     Resumed,
     Stale,
     SubscriptionFailedError,
+    new_message,
 )
 from hyperliquid_client.runtime.ws.recovery import Window, next_windows
-from hyperliquid_client.runtime.ws.subscription import Subscription, _Sink
+from hyperliquid_client.runtime.ws.subscription import Subscription, _Feed, _Sink
 
 __all__ = ["RecoverFn", "WsClient"]
 
@@ -174,8 +176,8 @@ class _Upstream:
         )
         self.conn: _Connection | None = None
         self.sinks: dict[int, _Sink] = {}
-        # one entry per distinct decoder; lists are replaced (never mutated) so delivery may iterate safely
-        self.groups: tuple[tuple[Callable[[Any], Any] | None, tuple[_Sink, ...]], ...] = ()
+        # one feed per distinct decoder, read by its subscribers; replaced (never mutated) so delivery may iterate
+        self.feeds: tuple[tuple[Callable[[Any], Any] | None, _Feed], ...] = ()
         self.active = True
         self.ready = True  # False while a gate (e.g. coin validation) runs: nothing is sent before it passes
         self.live = False
@@ -204,23 +206,26 @@ class _Upstream:
         self.sent_at = 0.0
         self.default_policy = policy
 
-    def _regroup(self) -> None:
-        groups: dict[int, tuple[Callable[[Any], Any] | None, list[_Sink]]] = {}
-        for sink in self.sinks.values():
-            groups.setdefault(id(sink.decode), (sink.decode, []))[1].append(sink)
-        self.groups = tuple((dec, tuple(sinks)) for dec, sinks in groups.values())
-
     def add(self, sink: _Sink) -> None:
         self.sinks[sink.id] = sink
-        self._regroup()
+        feed = next((f for decode, f in self.feeds if decode is sink.decode), None)
+        if feed is None:
+            feed = _Feed(marks=self.seen is not None)
+            self.feeds = (*self.feeds, (sink.decode, feed))
+        feed.follow(sink)
 
     def remove(self, sink: _Sink) -> None:
-        if self.sinks.pop(sink.id, None) is not None:
-            self._regroup()
+        if self.sinks.pop(sink.id, None) is None:
+            return
+        feed = sink.feed
+        if feed is not None:
+            feed.leave(sink)
+            if not any(s.feed is feed for s in self.sinks.values()):
+                self.feeds = tuple(entry for entry in self.feeds if entry[1] is not feed)
 
     def broadcast(self, marker: Any) -> None:
-        for sink in tuple(self.sinks.values()):
-            sink.push_marker(marker)
+        for _decode, feed in self.feeds:
+            feed.append(marker, None, marker=True)
 
     def wake_waiters(self) -> None:
         waiters, self.live_waiters = self.live_waiters, []
@@ -274,16 +279,15 @@ class _Upstream:
                     gap.end_ms = first
 
     # -- delivery (hot path) -----------------------------------------------------------------------------------
-    def deliver(
-        self, data: Any, channel: str, recovered: bool = False, checked: bool = False
-    ) -> list[tuple[_Sink, Any]] | None:
-        """Queue ``data`` for every subscriber; returns ``(sink, item)`` pairs blocked by the ``block`` policy.
+    def deliver(self, data: Any, channel: str, recovered: bool = False, checked: bool = False) -> list[_Sink] | None:
+        """Queue ``data`` for every subscriber; returns the subscribers over their bound with the ``block`` policy.
 
         ``checked``: the items were already de-duplicated (recovery)."""
-        self.last_data = time.monotonic()
+        conn = self.conn
+        self.last_data = conn.last_recv if conn is not None and not recovered else time.monotonic()
         if self.stale:
             self.stale = False
-        if not self.live and not recovered and self.conn is not None and self.conn.connected_now:
+        if not self.live and not recovered and conn is not None and conn.connected_now:
             self.client._mark_live(self)  # data before (or without) an ack
         mark = None
         if self.seen is not None:
@@ -305,23 +309,21 @@ class _Upstream:
                     mark = self.mark
         if self.channel.market_data:
             self.latest_raw = data
-        blocked: list[tuple[_Sink, Any]] | None = None
-        for decode, sinks in self.groups:
+        blocked: list[_Sink] | None = None
+        for decode, feed in self.feeds:
             if decode is None:
-                item: Any = Message(data, channel, recovered)
+                item: Any = new_message(data, channel, recovered)
             else:
                 try:
-                    item = Message(decode(data), channel, recovered)
+                    item = new_message(decode(data), channel, recovered)
                 except Exception as exc:
                     self.client._decode_failed(self, exc)
                     item = DecodeFailed(data, f"{type(exc).__name__}: {exc}")
-            if self.channel.market_data and decode is self.groups[0][0] and isinstance(item, Message):
+            if self.channel.market_data and decode is self.feeds[0][0] and type(item) is Message:
                 self.latest = item.data
-            for sink in sinks:
-                if not sink.push(item, mark):
-                    if blocked is None:
-                        blocked = []
-                    blocked.append((sink, item))
+            full = feed.append(item, mark)
+            if full:
+                blocked = full if blocked is None else blocked + full
         return blocked
 
 
@@ -657,11 +659,8 @@ class _Connection:
             self.last_recv = time.monotonic()
             blocked = on_frame(self, raw)
             if blocked:
-                for sink, item in blocked:
-                    while not sink.closed:
-                        await sink.wait_space()
-                        if sink.push(item):
-                            break
+                for sink in blocked:
+                    await sink.wait_space()
 
     async def _pinger(self, ws: ClientConnection) -> None:
         """Ping after ``ping_interval`` without anything received; dead when nothing answers within ``dead_after``."""
@@ -830,6 +829,9 @@ class WsClient:
         self.url = url
         self.config = config or WsConfig()
         self.events = events if events is not None else EventBus()
+        self._message_events = False  # whether anyone listens to ws.message (asked once per change, not per frame)
+        self.events.watch(self._listeners_changed)
+        self._listeners_changed()
         self._recover = recover
         self._registry: dict[SubscriptionKey, _Upstream] = {}
         self._conns: list[_Connection] = []
@@ -869,6 +871,9 @@ class WsClient:
     def closed(self) -> bool:
         """True after :meth:`close`."""
         return self._closed
+
+    def _listeners_changed(self) -> None:
+        self._message_events = self.events.wants("ws.message")
 
     def _emit(self, name: str, /, **fields: Any) -> None:
         events = self.events
@@ -1136,7 +1141,7 @@ class WsClient:
                 since = up.started_ms - _CLOCK_SLACK_MS
             hint = " (sub.recover() fetches what did not fit)" if up.recoverable else ""
             error = BufferOverflowError(
-                f"subscriber fell {sink.size} messages behind (overflow policy 'error'); the {len(sink.buf)} "
+                f"subscriber fell {sink.size} messages behind (overflow policy 'error'); the {sink.buffered()} "
                 f"buffered are delivered first; items from time {since} on may be missing{hint}",
                 key=key,
                 since_ms=since,
@@ -1154,21 +1159,19 @@ class WsClient:
         self._emit("ws.error", connection=up.conn.id if up.conn else None, message=f"decode failed: {exc!r}")
 
     # -- frames ------------------------------------------------------------------------------------------------
-    def _on_frame(self, conn: _Connection, raw: str | bytes) -> list[tuple[_Sink, Any]] | None:
+    def _on_frame(self, conn: _Connection, raw: str | bytes) -> list[_Sink] | None:
         try:
-            msg = json.loads(raw)
+            msg = loads(raw)
         except ValueError:
-            text = raw[:80] if isinstance(raw, str) else repr(raw[:80])
-            if not (isinstance(raw, str) and raw.startswith(_GREETING)):
-                log(_log, 30, "malformed frame ignored", connection=conn.id, frame=text)
-                self._emit("ws.error", connection=conn.id, message=f"malformed frame: {text}")
-            return None
-        if not isinstance(msg, dict):
+            msg = self._malformed(conn, raw)
+            if msg is None:
+                return None
+        if type(msg) is not dict:
             log(_log, 30, "frame without envelope ignored", connection=conn.id)
             self._emit("ws.error", connection=conn.id, message="frame is not a JSON object")
             return None
         channel: Any = msg.get("channel")
-        if self.events.wants("ws.message"):
+        if self._message_events:
             self.events.emit("ws.message", connection=conn.id, channel=channel, size=len(raw))
         entry = conn.routes.get(channel) if type(channel) is str else None
         if entry is not None:
@@ -1194,6 +1197,17 @@ class WsClient:
         else:
             log(_log, 10, "data for no subscription", connection=conn.id, channel=channel)
         return None
+
+    def _malformed(self, conn: _Connection, raw: str | bytes) -> Any:
+        """The frame the fast parser refused, as the standard library reads it; ``None`` (reported) if not JSON."""
+        try:
+            return json.loads(raw)
+        except ValueError:
+            text = raw[:80] if isinstance(raw, str) else repr(raw[:80])
+            if not (isinstance(raw, str) and raw.startswith(_GREETING)):
+                log(_log, 30, "malformed frame ignored", connection=conn.id, frame=text)
+                self._emit("ws.error", connection=conn.id, message=f"malformed frame: {text}")
+            return None
 
     def _on_ack(self, conn: _Connection, data: Any) -> None:
         if not isinstance(data, dict) or data.get("method") != "subscribe":
@@ -1335,11 +1349,8 @@ class WsClient:
         if not fresh:
             return 0
         blocked = up.deliver(channel.wrap_recovered(up.params, fresh), channel.channels[0], True, checked=True)
-        for sink, item in blocked or ():
-            while not sink.closed:
-                await sink.wait_space()
-                if sink.push(item):
-                    break
+        for sink in blocked or ():
+            await sink.wait_space()
         return len(fresh)
 
     def _report_gap(self, up: _Upstream, since: int | None, until: int | None, error: str) -> None:

@@ -23,6 +23,7 @@ from typing import Any, Generic, TypeAlias, TypeVar
 import attrs
 
 from hyperliquid_client.runtime.errors import WebSocketError
+from hyperliquid_client.runtime.model import Model, setters
 
 __all__ = [
     "BufferOverflowError",
@@ -42,13 +43,35 @@ T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
 
 
-@attrs.frozen(slots=True)
-class Message(Generic[T_co]):
-    """One data message of a subscription (immutable, so a ``Message[Trade]`` is a ``Message[object]``)."""
+class Message(Model, Generic[T_co]):
+    """One data message of a subscription (immutable, so a ``Message[Trade]`` is a ``Message[object]``).
+
+    Every subscriber of a stream receives the same object (built once per message and decoder).
+    """
+
+    __slots__ = ("data", "channel", "recovered")  # noqa: RUF023 - the repr's order
 
     data: T_co
     channel: str
-    recovered: bool = False
+    recovered: bool
+
+    def __init__(self, data: T_co, channel: str, recovered: bool = False) -> None:
+        _set_data(self, data)
+        _set_channel(self, channel)
+        _set_recovered(self, recovered)
+
+
+_set_data, _set_channel, _set_recovered = setters(Message, "data", "channel", "recovered")
+_new = object.__new__
+
+
+def new_message(data: Any, channel: str, recovered: bool) -> Message[Any]:
+    """``Message(data, channel, recovered)`` without the call through ``__init__`` (the delivery hot path)."""
+    m: Message[Any] = _new(Message)
+    _set_data(m, data)
+    _set_channel(m, channel)
+    _set_recovered(m, recovered)
+    return m
 
 
 @attrs.frozen(slots=True)

@@ -1,9 +1,21 @@
-"""Per-subscriber buffers and the user-facing :class:`Subscription` handle."""
+"""Subscribers' buffers and the user-facing :class:`Subscription` handle.
+
+Fan-out costs one append per message, whatever the number of subscribers: the subscribers of one upstream that
+share a decoder read the same :class:`_Feed` (the decoded items, in order), each at its own position, so a
+message is decoded once and its one immutable item is handed to all of them.  A subscriber's buffer is the part
+of the feed it has not read yet, bounded by its ``buffer_size``; past the bound its overflow policy applies at
+once (``drop_oldest`` moves its position on, ``error`` fails it, ``drop_newest`` keeps its own copy of what it
+holds and drops what comes until it reads, ``block`` holds the producer), found in O(log n) per message by a heap
+of the positions at which each subscriber overflows.  :meth:`_Sink.drain` hands a subscriber its whole backlog in
+one slice.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import heapq
 import weakref
+from bisect import bisect_left
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Hashable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -21,26 +33,180 @@ T = TypeVar("T")
 #: Control markers may exceed the buffer by this much before the overflow policy applies to them too.
 _MARKER_SLACK = 64
 
+_Mark = tuple[int, frozenset[Hashable]] | None
+
+
+class _Feed:
+    """The items of one upstream for one decoder, read by its subscribers at their own positions.
+
+    Item ``seq`` (counted from the first ever appended) is ``items[seq - base]``; items every follower has read
+    are trimmed.  ``marks`` keeps each user-data message's ``(newest item time, identities at that time)``, where
+    recovery after an overflow starts; ``markers`` the (ascending) positions of control markers.
+    """
+
+    __slots__ = ("base", "check_at", "detached", "heap", "items", "markers", "marks", "max_size", "sinks", "waiting")
+
+    def __init__(self, marks: bool) -> None:
+        self.items: list[Any] = []
+        self.marks: list[_Mark] | None = [] if marks else None
+        self.markers: list[int] = []
+        self.base = 0
+        self.sinks: list[_Sink] = []  # following the feed
+        self.detached: list[_Sink] = []  # full drop_newest subscribers, reading their own copy
+        self.heap: list[tuple[int, int, _Sink]] = []  # (position at which the subscriber overflows, id, subscriber)
+        self.waiting: list[_Sink] = []
+        self.max_size = 0
+        self.check_at = 0  # past this position something may be due: an overflow or trimming
+
+    def _recheck(self) -> None:
+        trim_at = self.base + 2 * self.max_size + 2 * _MARKER_SLACK
+        self.check_at = min(self.heap[0][0], trim_at) if self.heap else trim_at
+
+    @property
+    def end(self) -> int:
+        return self.base + len(self.items)
+
+    def follow(self, sink: _Sink) -> None:
+        sink.feed = self
+        sink.cursor = end = self.base + len(self.items)
+        self.sinks.append(sink)
+        self.max_size = max(self.max_size, sink.size)
+        sink.hkey = end + sink.size
+        heapq.heappush(self.heap, (sink.hkey, sink.id, sink))
+        self._recheck()
+
+    def leave(self, sink: _Sink) -> None:
+        """Stop ``sink`` following (it keeps its unread items as its own)."""
+        if sink in self.sinks:
+            self.sinks.remove(sink)
+            sink.own.extend(self.items[sink.cursor - self.base :])
+            self.max_size = max((s.size for s in self.sinks), default=0)
+            self._recheck()
+        if sink in self.detached:
+            self.detached.remove(sink)
+        if sink in self.waiting:
+            self.waiting.remove(sink)
+        sink.cursor = -1
+
+    def messages_in(self, lo: int, hi: int) -> int:
+        """How many of the items at positions ``lo`` to ``hi`` (excluded) are messages (not markers)."""
+        markers = self.markers
+        if not markers or markers[-1] < lo:
+            return hi - lo
+        return hi - lo - (bisect_left(markers, hi) - bisect_left(markers, lo))
+
+    # -- producer side (event loop thread) ----------------------------------------------------------------------
+    def append(self, item: Any, mark: _Mark = None, marker: bool = False) -> list[_Sink] | None:
+        """Add ``item`` for every follower; returns the ``block`` subscribers now over their bound."""
+        items = self.items
+        items.append(item)
+        if self.marks is not None:
+            self.marks.append(mark)
+        end = self.base + len(items)
+        blocked = None
+        if self.detached:  # (before the overflow check: a subscriber it detaches has already counted this one)
+            for sink in self.detached:
+                sink.add_own(item, marker)
+        if marker:
+            self.markers.append(end - 1)  # a marker may go past a bound: the next message applies the policy
+        elif end > self.check_at:
+            if self.heap and self.heap[0][0] < end:
+                blocked = self._overflow(end)
+            if len(items) > 2 * self.max_size + 2 * _MARKER_SLACK:
+                self._trim()
+            self._recheck()
+        if self.waiting:
+            waiting, self.waiting = self.waiting, []
+            for sink in waiting:
+                sink.wake()
+        return blocked
+
+    def _overflow(self, end: int) -> list[_Sink] | None:
+        heap = self.heap
+        blocked: list[_Sink] | None = None
+        while heap and heap[0][0] < end:
+            key, sid, sink = heapq.heappop(heap)
+            if sink.feed is not self or sink.cursor < 0 or sink.hkey != key:
+                continue  # gone, or an older entry of a subscriber that followed again
+            limit = sink.cursor + sink.size
+            if limit >= end:  # read meanwhile
+                sink.hkey = limit
+                heapq.heappush(heap, (limit, sid, sink))
+                continue
+            policy = sink.policy
+            if policy == "drop_oldest":
+                sink.skip_to(end - sink.size)
+            elif policy == "block":
+                if blocked is None:
+                    blocked = []
+                blocked.append(sink)
+            else:  # the item that does not fit is not the subscriber's: it keeps what it holds
+                self.sinks.remove(sink)
+                sink.own.extend(self.items[sink.cursor - self.base : end - 1 - self.base])
+                sink.last_mark = self.newest_mark(sink.cursor, end - 1)
+                sink.cursor = -1
+                if policy == "drop_newest":
+                    self.detached.append(sink)
+                    sink.count_drop(1)
+                else:
+                    sink.on_drop(sink, -1)
+                continue
+            sink.hkey = end
+            heapq.heappush(heap, (end, sid, sink))
+        return blocked
+
+    def newest_mark(self, lo: int, hi: int) -> _Mark:
+        """The newest item time among the messages at positions ``lo`` to ``hi`` and every identity at that time."""
+        if self.marks is None:
+            return None
+        newest: int | None = None
+        ids: frozenset[Hashable] = frozenset()
+        for mark in self.marks[lo - self.base : hi - self.base]:
+            if mark is None:
+                continue
+            if newest is None or mark[0] > newest:
+                newest, ids = mark
+            elif mark[0] == newest:
+                ids = ids | mark[1]
+        return None if newest is None else (newest, ids)
+
+    def _trim(self) -> None:
+        low = min((s.cursor for s in self.sinks), default=self.base + len(self.items))
+        cut = low - self.base
+        if cut <= 0:
+            return
+        del self.items[:cut]
+        if self.marks is not None:
+            del self.marks[:cut]
+        self.base = low
+        markers = self.markers
+        if markers:
+            del markers[: bisect_left(markers, low)]
+
 
 class _Sink:
-    """The bounded queue of one subscriber.  Owned by the registry; never references the :class:`Subscription`."""
+    """The buffer of one subscriber: its position in the shared :class:`_Feed`, plus items of its own (markers
+    sent to it alone, what it held when it stopped following).  Owned by the registry; never references the
+    :class:`Subscription`."""
 
     __slots__ = (
         "_space",
         "_waiter",
         "bound_cb",
         "bound_task",
-        "buf",
         "callback_task",
         "closed",
+        "cursor",
         "decode",
         "delivered",
         "dropped",
         "error",
+        "feed",
+        "hkey",
         "id",
-        "last_ids",
-        "last_time",
+        "last_mark",
         "on_drop",
+        "own",
         "pending_dropped",
         "policy",
         "released",
@@ -59,7 +225,10 @@ class _Sink:
     ) -> None:
         self.id = sid
         self.upstream = upstream
-        self.buf: deque[Any] = deque()
+        self.feed: _Feed | None = None
+        self.cursor = -1  # position of the next item to read in ``feed``; -1 when not following it
+        self.hkey = 0  # key of its live entry in the feed's heap
+        self.own: deque[Any] = deque()  # read before the feed
         self.size = size
         self.policy = policy
         self.decode = decode
@@ -75,69 +244,73 @@ class _Sink:
         self.bound_task: asyncio.Task[Any] | None = None
         self.bound_cb: Callable[[asyncio.Task[Any]], None] | None = None
         self.callback_task: asyncio.Task[None] | None = None
-        # newest item time buffered for this subscriber and the identities of its items at that time (user data)
-        self.last_time: int | None = None
-        self.last_ids: frozenset[Hashable] = frozenset()
+        #: newest item time and the identities at that time among what it held when it overflowed (user data)
+        self.last_mark: _Mark = None
+
+    @property
+    def last_time(self) -> int | None:
+        return None if self.last_mark is None else self.last_mark[0]
+
+    @property
+    def last_ids(self) -> frozenset[Hashable]:
+        return frozenset() if self.last_mark is None else self.last_mark[1]
+
+    def buffered(self) -> int:
+        """Items waiting to be read."""
+        feed = self.feed
+        unread = feed.end - self.cursor if feed is not None and self.cursor >= 0 else 0
+        return len(self.own) + unread
 
     # -- producer side (event loop thread, synchronous) -------------------------------------------------------
-    def push(self, item: Any, mark: tuple[int, frozenset[Hashable]] | None = None) -> bool:
-        """Queue ``item``; ``False`` only under the ``block`` policy when full (the caller waits for space).
-
-        ``mark``: ``(newest item time, identities at that time)`` of a user-data message, remembered once buffered
-        (where recovery after an overflow starts).
-        """
-        if self.closed:
-            return True
-        buf = self.buf
-        if len(buf) >= self.size:
-            policy = self.policy
-            if policy == "drop_oldest":
-                buf.popleft()
-                self._count_drop()
-            elif policy == "drop_newest":
-                self._count_drop()
-                return True
-            elif policy == "error":
-                self.on_drop(self, -1)
-                return True
-            else:
-                return False
-        buf.append(item)
-        if mark is not None:
-            if self.last_time is None or mark[0] > self.last_time:
-                self.last_time, self.last_ids = mark
-            elif mark[0] == self.last_time:
-                self.last_ids = self.last_ids | mark[1]
+    def wake(self) -> None:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
-        return True
 
     def push_marker(self, item: Any) -> None:
-        """Queue a control marker: it bypasses the buffer bound up to a small slack."""
+        """Queue a control marker for this subscriber alone (it bypasses the bound up to a small slack)."""
         if self.closed:
             return
-        if len(self.buf) >= self.size + _MARKER_SLACK:
+        if len(self.own) >= self.size + _MARKER_SLACK:
             if self.policy == "error":
                 self.on_drop(self, -1)
                 return
-            self.buf.popleft()
-            self._count_drop()
-        self.buf.append(item)
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+            self.own.popleft()
+            self.count_drop(1)
+        self.own.append(item)
+        self.wake()
 
-    def _count_drop(self) -> None:
-        self.dropped += 1
-        self.pending_dropped += 1
-        n = self.pending_dropped
-        if n & (n - 1) == 0:  # 1, 2, 4, 8, ...: bounded event/log volume, never silent
-            self.on_drop(self, n)
+    def add_own(self, item: Any, marker: bool) -> None:
+        """An item for a full ``drop_newest`` subscriber: kept while it has room, else dropped and counted."""
+        if marker or len(self.own) < self.size:
+            self.own.append(item)
+            self.wake()
+        else:
+            self.count_drop(1)
+
+    def skip_to(self, position: int) -> None:
+        """``drop_oldest``: move on to ``position``, counting the messages passed and keeping the markers."""
+        feed = self.feed
+        assert feed is not None
+        lo = self.cursor
+        markers = feed.markers
+        if markers and markers[-1] >= lo:
+            for seq in markers[bisect_left(markers, lo) : bisect_left(markers, position)]:
+                self.own.append(feed.items[seq - feed.base])
+        self.cursor = position
+        self.count_drop(feed.messages_in(lo, position))
+
+    def count_drop(self, n: int) -> None:
+        for _ in range(n):
+            self.dropped += 1
+            self.pending_dropped += 1
+            count = self.pending_dropped
+            if count & (count - 1) == 0:  # 1, 2, 4, 8, ...: bounded event/log volume, never silent
+                self.on_drop(self, count)
 
     async def wait_space(self) -> None:
-        """Wait until the buffer has room (``block`` policy) or the sink closed."""
-        while not self.closed and len(self.buf) >= self.size:
+        """Wait until the subscriber is back within its bound (``block`` policy) or it closed."""
+        while not self.closed and self.feed is not None and self.cursor >= 0 and self.buffered() > self.size:
             fut = asyncio.get_running_loop().create_future()
             self._space = fut
             try:
@@ -151,51 +324,93 @@ class _Sink:
             return
         self.closed = True
         self.error = error
+        if self.feed is not None:
+            self.feed.leave(self)
         for fut in (self._waiter, self._space):
             if fut is not None and not fut.done():
                 fut.set_result(None)
 
     # -- consumer side ------------------------------------------------------------------------------------------
+    def _read(self, cursor: int) -> None:
+        """Bookkeeping after reading up to ``cursor``: space for a blocked producer, rejoining the feed."""
+        space = self._space
+        if space is not None and not space.done():
+            space.set_result(None)
+        if cursor < 0 and not self.own and not self.closed and self.feed is not None:
+            feed = self.feed
+            if self in feed.detached:  # a full drop_newest subscriber that read everything it held
+                feed.detached.remove(self)
+                feed.follow(self)
+
     def get_nowait(self) -> WsItem:
         """The next item without waiting: ``asyncio.QueueEmpty`` when none, end/error like :meth:`get`."""
         if self.pending_dropped:
             n = self.pending_dropped
             self.pending_dropped = 0
             return Dropped(n, self.dropped, self.policy)
-        if self.buf:
-            item = self.buf.popleft()
-            if type(item) is Message:
-                self.delivered += 1
-            space = self._space
-            if space is not None and not space.done():
-                space.set_result(None)
-            return item
-        if self.closed:
-            if self.error is not None:
-                raise self.error
-            raise StopAsyncIteration
-        raise asyncio.QueueEmpty
+        if self.own:
+            item = self.own.popleft()
+        else:
+            feed = self.feed
+            cursor = self.cursor
+            if feed is None or cursor < 0 or cursor >= feed.base + len(feed.items):
+                if self.closed:
+                    if self.error is not None:
+                        raise self.error
+                    raise StopAsyncIteration
+                raise asyncio.QueueEmpty
+            item = feed.items[cursor - feed.base]
+            self.cursor = cursor + 1
+        if type(item) is Message:
+            self.delivered += 1
+        self._read(self.cursor)
+        return item
+
+    def drain(self) -> list[Any]:
+        """Every buffered item, in one step (possibly none); raises the failure if it failed and nothing is left."""
+        feed = self.feed
+        cursor = self.cursor
+        if cursor >= 0 and not self.pending_dropped and not self.own:  # following the feed, nothing of its own
+            assert feed is not None
+            items = feed.items
+            base = feed.base
+            end = base + len(items)
+            if cursor >= end:
+                return []
+            self.cursor = end
+            markers = feed.markers
+            self.delivered += end - cursor if not markers or markers[-1] < cursor else feed.messages_in(cursor, end)
+            if self._space is not None:
+                self._read(end)
+            return items[cursor - base :]
+        out: list[Any] = []
+        if self.pending_dropped:
+            out.append(Dropped(self.pending_dropped, self.dropped, self.policy))
+            self.pending_dropped = 0
+        out.extend(self.own)
+        self.own.clear()
+        self.delivered += sum(1 for item in out if type(item) is Message)
+        if feed is not None and cursor >= 0:
+            end = feed.end
+            out.extend(feed.items[cursor - feed.base :])
+            self.cursor = end
+            self.delivered += feed.messages_in(cursor, end)
+        self._read(self.cursor)
+        if not out and self.closed and self.error is not None:
+            raise self.error
+        return out
 
     async def get(self) -> WsItem:
         while True:
-            if self.pending_dropped:
-                n = self.pending_dropped
-                self.pending_dropped = 0
-                return Dropped(n, self.dropped, self.policy)
-            if self.buf:
-                item = self.buf.popleft()
-                if type(item) is Message:
-                    self.delivered += 1
-                space = self._space
-                if space is not None and not space.done():
-                    space.set_result(None)
-                return item
-            if self.closed:
-                if self.error is not None:
-                    raise self.error
-                raise StopAsyncIteration
+            try:
+                return self.get_nowait()
+            except asyncio.QueueEmpty:
+                pass
             fut = asyncio.get_running_loop().create_future()
             self._waiter = fut
+            feed = self.feed
+            if feed is not None and self.cursor >= 0:
+                feed.waiting.append(self)
             try:
                 await fut
             finally:
@@ -258,7 +473,7 @@ class Subscription(Generic[T]):
     @property
     def buffered(self) -> int:
         """Items waiting in the buffer."""
-        return len(self._sink.buf)
+        return self._sink.buffered()
 
     @property
     def closed(self) -> bool:
@@ -332,17 +547,7 @@ class Subscription(Generic[T]):
     def drain(self) -> list[StreamItem[T]]:
         """Every buffered item at once (possibly none), for batch consumers; raises the failure if the subscription
         failed and nothing is left."""
-        out: list[StreamItem[T]] = []
-        sink = self._sink
-        while True:
-            try:
-                out.append(sink.get_nowait())
-            except (asyncio.QueueEmpty, StopAsyncIteration):
-                return out
-            except Exception:
-                if out:
-                    return out
-                raise
+        return self._sink.drain()
 
     async def data(self, timeout: float | None = None) -> AsyncIterator[T]:
         """Iterate the decoded payloads only, skipping control markers; ``timeout`` bounds the wait for each item

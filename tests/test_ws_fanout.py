@@ -1,0 +1,179 @@
+"""Fan-out through shared feeds: one decoded item per message and decoder, handed to every subscriber; each
+subscriber's bound and overflow policy still hold on its own.
+
+Frames go straight to the client's frame handler (no socket): what is tested is delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from test_ws_support import ALL_MIDS, L2BOOK, USER_A, USER_FILLS
+
+from hyperliquid_client.runtime.events import Event
+from hyperliquid_client.runtime.ws import WsClient, WsConfig
+from hyperliquid_client.runtime.ws.messages import BufferOverflowError, Dropped, Interrupted, Message
+
+BOOK = {"coin": "BTC"}
+
+
+def book(i: int) -> str:
+    return json.dumps({"channel": "l2Book", "data": {"coin": "BTC", "time": i, "levels": [[], []]}})
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[WsClient]:
+    # nothing listens on port 9 and the backoff is long: the connection object routes, never connects
+    ws = WsClient("ws://127.0.0.1:9/ws", config=WsConfig(reconnect_base=60.0, reconnect_max=60.0))
+    yield ws
+    await ws.close()
+
+
+def times(items: Any) -> list[int]:
+    return [m.data["time"] for m in items if isinstance(m, Message)]
+
+
+def feed(client: WsClient, sub: Any, frames: list[str]) -> None:
+    for frame in frames:
+        client._on_frame(sub._sink.upstream.conn, frame)
+
+
+async def test_every_subscriber_gets_the_same_item_decoded_once(client: WsClient) -> None:
+    calls: list[Any] = []
+
+    def decode(data: Any) -> tuple[str, int]:
+        calls.append(data)
+        return ("decoded", data["time"])
+
+    raw = [await client.subscribe(L2BOOK, BOOK) for _ in range(3)]
+    typed = [await client.subscribe(L2BOOK, BOOK, decode=decode) for _ in range(3)]
+    feed(client, raw[0], [book(i) for i in range(5)])
+    assert len(calls) == 5  # once per message, not per subscriber
+    raw_items = [s.drain() for s in raw]
+    typed_items = [s.drain() for s in typed]
+    for items in (*raw_items, *typed_items):
+        assert len(items) == 5 and all(type(m) is Message for m in items)
+    for i in range(5):
+        assert raw_items[0][i] is raw_items[1][i] is raw_items[2][i]  # one immutable item, shared
+        assert typed_items[0][i] is typed_items[1][i] is typed_items[2][i]
+        assert raw_items[0][i].data == {"coin": "BTC", "time": i, "levels": [[], []]}
+        assert typed_items[0][i].data == ("decoded", i)
+    assert all(s.delivered == 5 and s.buffered == 0 for s in (*raw, *typed))
+
+
+async def test_a_backlog_comes_in_one_step_in_order_and_a_late_subscriber_sees_only_what_follows(
+    client: WsClient,
+) -> None:
+    early = await client.subscribe(L2BOOK, BOOK)
+    feed(client, early, [book(i) for i in range(10)])
+    late = await client.subscribe(L2BOOK, BOOK)
+    feed(client, early, [book(i) for i in range(10, 13)])
+    assert [m.data["time"] for m in early.drain()] == list(range(13))
+    assert early.drain() == [] and early.get_nowait() is None
+    assert [m.data["time"] for m in late.drain()] == [10, 11, 12]
+
+
+async def test_a_slow_subscriber_drops_its_oldest_while_a_fast_one_loses_nothing(client: WsClient) -> None:
+    drops: list[Event] = []
+    client.events.subscribe("ws.drop", drops.append)
+    fast = await client.subscribe(L2BOOK, BOOK, buffer_size=5)
+    slow = await client.subscribe(L2BOOK, BOOK, buffer_size=5)
+    got: list[Any] = []
+    for i in range(50):
+        feed(client, fast, [book(i)])
+        got.extend(fast.drain())
+    assert [m.data["time"] for m in got] == list(range(50))
+    items = slow.drain()
+    assert items[0] == Dropped(45, 45, "drop_oldest")
+    assert [m.data["time"] for m in items[1:]] == list(range(45, 50))
+    assert [e["dropped"] for e in drops] == [1, 2, 4, 8, 16, 32]  # never silent, bounded volume
+    assert slow.dropped == 45 and slow.delivered == 5 and fast.dropped == 0
+
+
+async def test_markers_survive_the_oldest_being_dropped(client: WsClient) -> None:
+    slow = await client.subscribe(L2BOOK, BOOK, buffer_size=3)
+    up = slow._sink.upstream
+    feed(client, slow, [book(0), book(1)])
+    up.broadcast(Interrupted("lost"))
+    feed(client, slow, [book(i) for i in range(2, 10)])
+    items = slow.drain()
+    assert Interrupted("lost") in items
+    assert sum(m.count for m in items if isinstance(m, Dropped)) == 7
+    assert [m.data["time"] for m in items if isinstance(m, Message)] == [7, 8, 9]
+
+
+async def test_drop_newest_keeps_what_it_holds_then_takes_messages_again(client: WsClient) -> None:
+    sub = await client.subscribe(L2BOOK, BOOK, buffer_size=3, overflow="drop_newest")
+    other = await client.subscribe(L2BOOK, BOOK, buffer_size=100)
+    feed(client, sub, [book(i) for i in range(8)])
+    items = sub.drain()
+    assert items[0] == Dropped(5, 5, "drop_newest")
+    assert [m.data["time"] for m in items[1:]] == [0, 1, 2]
+    feed(client, sub, [book(8), book(9)])
+    assert [m.data["time"] for m in sub.drain()] == [8, 9]
+    assert [m.data["time"] for m in other.drain()] == list(range(10))
+
+
+async def test_block_holds_the_producer_until_the_slow_subscriber_reads_and_loses_nothing(
+    client: WsClient,
+) -> None:
+    slow = await client.subscribe(L2BOOK, BOOK, buffer_size=2, overflow="block")
+    fast = await client.subscribe(L2BOOK, BOOK, buffer_size=100)
+    conn = slow._sink.upstream.conn
+    assert client._on_frame(conn, book(0)) is None
+    assert client._on_frame(conn, book(1)) is None
+    blocked = client._on_frame(conn, book(2))
+    assert blocked == [slow._sink]  # the reader waits for it before reading the next frame
+    waiting = asyncio.ensure_future(slow._sink.wait_space())
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    first = slow.get_nowait()
+    while not isinstance(first, Message):  # (a marker about the connection may come first)
+        first = slow.get_nowait()
+    assert first.data["time"] == 0
+    await asyncio.wait_for(waiting, 1)
+    assert times(slow.drain()) == [1, 2]
+    assert times(fast.drain()) == [0, 1, 2]
+    assert slow.dropped == 0
+
+
+async def test_user_data_overflow_fails_loudly_keeps_what_fitted_and_says_where_to_recover(
+    client: WsClient,
+) -> None:
+    fills = await client.subscribe(USER_FILLS, {"user": USER_A}, buffer_size=3)
+    other = await client.subscribe(USER_FILLS, {"user": USER_A}, buffer_size=100)
+    frames = [
+        json.dumps(
+            {"channel": "userFills", "data": {"user": USER_A, "fills": [{"hash": f"h{i}", "tid": i, "time": i}]}}
+        )
+        for i in range(1, 6)
+    ]
+    feed(client, fills, frames)
+    assert fills.closed and isinstance(fills.error, BufferOverflowError)
+    assert fills.error.since_ms == 3  # the newest item it still holds: what follows may be missing
+    kept = fills.drain()
+    assert [m.data["fills"][0]["tid"] for m in kept] == [1, 2, 3]
+    with pytest.raises(BufferOverflowError):
+        fills.drain()
+    assert [m.data["fills"][0]["tid"] for m in other.drain()] == [1, 2, 3, 4, 5]
+
+
+async def test_memory_stays_bounded_and_a_cancelled_subscriber_leaves_the_others_alone(client: WsClient) -> None:
+    subs = [await client.subscribe(ALL_MIDS, {}, buffer_size=50) for _ in range(3)]
+    for i in range(5000):
+        feed(client, subs[0], [json.dumps({"channel": "allMids", "data": {"mids": {"BTC": str(i)}}})])
+        if i % 40 == 0:
+            subs[0].drain()
+    shared = subs[0]._sink.feed
+    assert shared is not None and len(shared.items) <= 2 * 50 + 128  # the slowest read 50 at most
+    subs[1].cancel()
+    feed(client, subs[0], [json.dumps({"channel": "allMids", "data": {"mids": {"BTC": "x"}}})])
+    assert subs[0].drain()[-1].data == {"mids": {"BTC": "x"}}  # type: ignore[union-attr]
+    assert subs[2].drain()[-1].data == {"mids": {"BTC": "x"}}  # type: ignore[union-attr]
+    subs[0].cancel()
+    subs[2].cancel()
+    assert client.upstream_subscription_count() == 0
