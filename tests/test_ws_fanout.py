@@ -177,3 +177,15 @@ async def test_memory_stays_bounded_and_a_cancelled_subscriber_leaves_the_others
     subs[0].cancel()
     subs[2].cancel()
     assert client.upstream_subscription_count() == 0
+
+
+async def test_a_message_every_subscriber_has_read_is_freed(client: WsClient) -> None:
+    subs = [await client.subscribe(L2BOOK, BOOK, buffer_size=1000) for _ in range(3)]
+    feed(client, subs[0], [book(i) for i in range(200)])
+    shared = subs[0]._sink.feed
+    assert shared is not None and len(shared.items) == 200
+    subs[0].drain()
+    subs[1].drain()
+    assert len(shared.items) == 200  # the third has not read them yet
+    assert len(subs[2].drain()) == 200
+    assert shared.items == []  # nobody needs them any more: not kept up to the bound

@@ -26,12 +26,15 @@ def coin_names(n: int) -> list[str]:
 
 
 def _book(coin: str, i: int, levels: int) -> dict[str, object]:
-    bids = [
-        {"px": f"{65000 - j * 0.5 - i % 7:.1f}", "sz": f"{0.1 + j * 0.013:.5f}", "n": 1 + j % 5} for j in range(levels)
-    ]
-    asks = [
-        {"px": f"{65001 + j * 0.5 + i % 5:.1f}", "sz": f"{0.2 + j * 0.011:.5f}", "n": 1 + j % 3} for j in range(levels)
-    ]
+    """A snapshot like a real book's next one: the mid moves a tick every few messages, a fifth of the levels
+    change size (to a value not seen before)."""
+    mid = 65000 + (i // 4) % 400 * 0.5
+
+    def sz(j: int, base: float) -> str:
+        return f"{base + j * 0.013 + ((i + j) % 5 == 0) * i * 1e-5:.5f}"
+
+    bids = [{"px": f"{mid - 0.5 - j * 0.5:.1f}", "sz": sz(j, 0.1), "n": 1 + j % 5} for j in range(levels)]
+    asks = [{"px": f"{mid + 0.5 + j * 0.5:.1f}", "sz": sz(j, 0.2), "n": 1 + j % 3} for j in range(levels)]
     return {"coin": coin, "time": 1_764_842_873_555 + i * 500, "levels": [bids, asks]}
 
 
@@ -40,8 +43,8 @@ def _trades(coin: str, i: int) -> list[dict[str, object]]:
         {
             "coin": coin,
             "side": "B" if (i + k) % 2 else "A",
-            "px": f"{65000 + (i % 11) * 0.5:.1f}",
-            "sz": f"{0.001 * (1 + (i + k) % 9):.5f}",
+            "px": f"{65000 + (i // 4) % 400 * 0.5 + k * 0.5:.1f}",
+            "sz": f"{0.001 * (1 + (i * 7 + k) % 997):.5f}",
             "time": 1_764_842_873_555 + i * 100 + k,
             "hash": "0x" + f"{i * 7 + k:064x}",
             "tid": 10**14 + i * 2 + k,
@@ -51,14 +54,19 @@ def _trades(coin: str, i: int) -> list[dict[str, object]]:
     ]
 
 
-def frames(channel: str, levels: int, coins: int, n: int | None = None) -> list[str]:
+def frame_count(channel: str, coins: int) -> int:
+    """Frames per scenario: ``BATCH`` for each subscriber's stream at least, ``FRAMES`` at least."""
+    return FRAMES if coins == 1 or channel == "allMids" else BATCH * coins
+
+
+def frames(channel: str, levels: int, coins: int, n: int | None = None, offset: int = 0) -> list[str]:
     """``n`` text frames of ``channel``: l2Book and trades cycle over ``coins`` coins; allMids carries ``coins``
     mids."""
     names = coin_names(coins)
     if n is None:
-        n = FRAMES if coins == 1 or channel == "allMids" else BATCH * coins
+        n = frame_count(channel, coins)
     out = []
-    for i in range(n):
+    for i in range(offset, offset + n):  # distinct offsets give distinct trades (clients may skip duplicates)
         coin = names[i % coins]
         if channel == "l2Book":
             data: object = _book(coin, i, levels)

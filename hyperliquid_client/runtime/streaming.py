@@ -48,6 +48,8 @@ def _dedup(fields: tuple[str, ...]) -> Callable[[Any], Hashable] | None:
             return tuple(_get(item, f) for f in fields)
         return repr(item)
 
+    if all("." not in f for f in fields):
+        key.fields = fields  # type: ignore[attr-defined]  # plain keys: a hashable tuple of them is the identity
     return key
 
 

@@ -186,15 +186,27 @@ def to_bool(v: Any) -> bool:
     raise Bad("boolean", v)
 
 
+#: Decimals of the strings read lately, shared (a ``Decimal`` is immutable): the prices and sizes of a stream
+#: repeat from one message to the next, and a lookup costs a fraction of parsing.  Emptied when full.
+_DECIMALS: dict[str, Decimal] = {}
+_DECIMALS_MAX = 8192
+
+
 def to_decimal(v: Any) -> Decimal:
     """A decimal string (or JSON integer) as an exact :class:`~decimal.Decimal`."""
     cls = v.__class__
     if cls is str:
+        d = _DECIMALS.get(v)
+        if d is not None:
+            return d
         try:
             d = Decimal(v)
         except InvalidOperation:
             raise Bad("decimal string", v) from None
         if d.is_finite():
+            if len(_DECIMALS) >= _DECIMALS_MAX:
+                _DECIMALS.clear()
+            _DECIMALS[v] = d
             return d
         raise Bad("finite decimal string", v)
     if cls is int:

@@ -84,8 +84,8 @@ class ChannelInfo:
     def items_of(self, data: Any) -> list[Any] | None:
         """The de-duplicable items of one data message, or ``None`` when the message holds none."""
         if self.items_key is None:
-            return data if isinstance(data, list) else None
-        if isinstance(data, Mapping):
+            return data if type(data) is list or isinstance(data, list) else None
+        if type(data) is dict or isinstance(data, Mapping):
             items = data.get(self.items_key)
             return items if isinstance(items, list) else None
         return None
@@ -133,8 +133,10 @@ def make_router(route_fields: tuple[tuple[str, str], ...]) -> Callable[[Any], tu
         path = paths[0]
 
         def one(data: Any) -> tuple[Any, ...]:
-            if type(data) is dict:
-                return (_norm(data.get(path)),)
+            node = data[0] if type(data) is list and data else data  # a list is routed by its first item
+            if type(node) is dict:
+                value = node.get(path)
+                return (value,) if type(value) is not str or len(value) != 42 else (_norm(value),)
             return (route_value(data, path),)
 
         return one

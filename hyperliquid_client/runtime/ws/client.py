@@ -34,11 +34,12 @@ import contextlib
 import inspect
 import itertools
 import json
+import operator
 import queue
 import random
 import threading
 import time
-from collections import Counter, OrderedDict, deque
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping
 from typing import Any, Literal, TypeVar
 
@@ -189,7 +190,14 @@ class _Upstream:
         self.started_ms: int | None = None
         self.latest_raw: Any = None
         self.latest: Any = None
-        self.seen: OrderedDict[Any, None] | None = OrderedDict() if channel.dedup_key is not None else None
+        # identities of the items delivered: the newest ``dedup_window`` at least (two generations of sets)
+        self.seen: set[Hashable] | None = set() if channel.dedup_key is not None else None
+        self.seen_before: set[Hashable] = set()
+        # the identity of an item holding each identity field as a plain key (one C call: this runs for every trade)
+        fields: tuple[str, ...] | None = getattr(channel.dedup_key, "fields", None)
+        self.identity: Callable[[Any], Hashable] | None = (
+            operator.itemgetter(*fields) if fields is not None and len(fields) > 1 else None
+        )
         self.last_item_time: int | None = None
         # (newest time, identities at that time) of the items the last message delivered (user data)
         self.mark: tuple[int, frozenset[Hashable]] | None = None
@@ -210,7 +218,7 @@ class _Upstream:
         self.sinks[sink.id] = sink
         feed = next((f for decode, f in self.feeds if decode is sink.decode), None)
         if feed is None:
-            feed = _Feed(marks=self.seen is not None)
+            feed = _Feed(marks=self.seen is not None and not self.channel.market_data)
             self.feeds = (*self.feeds, (sink.decode, feed))
         feed.follow(sink)
 
@@ -237,22 +245,41 @@ class _Upstream:
     def _fresh(self, items: list[Any]) -> list[Any]:
         seen = self.seen
         assert seen is not None
+        before = self.seen_before
         dedup = self.channel.dedup_key
         assert dedup is not None
-        item_time = self.channel.item_time
+        identity = self.identity or dedup
+        known: list[tuple[Any, Hashable]] | None = None if self.channel.market_data else []
         fresh = []
-        newest: int | None = None
-        at_newest: list[Hashable] = []
         for item in items:
             try:
-                ident = dedup(item)
-            except Exception:  # an item without its identity fields: deliver, cannot dedupe
-                fresh.append(item)
-                continue
-            if ident in seen:
-                continue
-            seen[ident] = None
+                ident = identity(item)
+                if ident in seen or ident in before:
+                    continue
+            except Exception:  # a field missing or unhashable (compared by its text), or no identity at all
+                try:
+                    ident = dedup(item)
+                    if ident in seen or ident in before:
+                        continue
+                except Exception:  # an item without its identity fields: deliver, cannot dedupe
+                    fresh.append(item)
+                    continue
+            seen.add(ident)
             fresh.append(item)
+            if known is not None:
+                known.append((item, ident))
+        if len(seen) >= self.client.config.dedup_window:
+            self.seen_before, self.seen = seen, set()
+        if known is not None:  # where recovery after a gap or an overflow starts (user data)
+            self._note_times(known)
+        return fresh
+
+    def _note_times(self, known: list[tuple[Any, Hashable]]) -> None:
+        """The newest item time delivered and the identities at that time (``mark``, ``last_item_time``)."""
+        item_time = self.channel.item_time
+        newest: int | None = None
+        at_newest: list[Hashable] = []
+        for item, ident in known:
             t = item_time(item)
             if t is not None:
                 if newest is None or t > newest:
@@ -262,10 +289,6 @@ class _Upstream:
         if newest is not None and (self.last_item_time is None or newest > self.last_item_time):
             self.last_item_time = newest
         self.mark = (newest, frozenset(at_newest)) if newest is not None else None
-        limit = self.client.config.dedup_window
-        while len(seen) > limit:
-            seen.popitem(last=False)
-        return fresh
 
     def _note_live(self, data: Any, items: list[Any]) -> None:
         """The first live item after a resumption ends the open gaps (a snapshot's old items do not)."""
@@ -290,11 +313,12 @@ class _Upstream:
         if not self.live and not recovered and conn is not None and conn.connected_now:
             self.client._mark_live(self)  # data before (or without) an ack
         mark = None
+        market = self.channel.market_data
         if self.seen is not None:
             if checked:
                 mark = self.mark
             else:
-                items = self.channel.items_of(data)
+                items = data if type(data) is list and self.channel.items_key is None else self.channel.items_of(data)
                 if items:
                     if self.gaps:
                         self._note_live(data, items)
@@ -306,10 +330,12 @@ class _Upstream:
                     if len(fresh) != len(items):
                         self.duplicates += 1
                         data = self.channel.with_items(data, fresh)
-                    mark = self.mark
-        if self.channel.market_data:
+                    if not market:
+                        mark = self.mark
+        if market:
             self.latest_raw = data
         blocked: list[_Sink] | None = None
+        first = True
         for decode, feed in self.feeds:
             if decode is None:
                 item: Any = new_message(data, channel, recovered)
@@ -319,8 +345,10 @@ class _Upstream:
                 except Exception as exc:
                     self.client._decode_failed(self, exc)
                     item = DecodeFailed(data, f"{type(exc).__name__}: {exc}")
-            if self.channel.market_data and decode is self.feeds[0][0] and type(item) is Message:
-                self.latest = item.data
+            if first:
+                first = False
+                if market and type(item) is Message:
+                    self.latest = item.data
             full = feed.append(item, mark)
             if full:
                 blocked = full if blocked is None else blocked + full
@@ -1175,7 +1203,6 @@ class WsClient:
             self.events.emit("ws.message", connection=conn.id, channel=channel, size=len(raw))
         entry = conn.routes.get(channel) if type(channel) is str else None
         if entry is not None:
-            assert isinstance(channel, str)
             data = msg.get("data")
             table = entry[2]
             up = table.get(entry[1](data))

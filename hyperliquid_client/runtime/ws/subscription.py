@@ -44,7 +44,19 @@ class _Feed:
     recovery after an overflow starts; ``markers`` the (ascending) positions of control markers.
     """
 
-    __slots__ = ("base", "check_at", "detached", "heap", "items", "markers", "marks", "max_size", "sinks", "waiting")
+    __slots__ = (
+        "base",
+        "check_at",
+        "detached",
+        "heap",
+        "items",
+        "markers",
+        "marks",
+        "max_size",
+        "reads",
+        "sinks",
+        "waiting",
+    )
 
     def __init__(self, marks: bool) -> None:
         self.items: list[Any] = []
@@ -57,6 +69,7 @@ class _Feed:
         self.waiting: list[_Sink] = []
         self.max_size = 0
         self.check_at = 0  # past this position something may be due: an overflow or trimming
+        self.reads = 0  # reads since the last trim: once every follower may have read, what all read is freed
 
     def _recheck(self) -> None:
         trim_at = self.base + 2 * self.max_size + 2 * _MARKER_SLACK
@@ -170,10 +183,18 @@ class _Feed:
                 ids = ids | mark[1]
         return None if newest is None else (newest, ids)
 
+    def read(self) -> None:
+        """A follower read: after as many reads as there are followers, free what every one of them has read
+        (a stream's messages live as long as their slowest reader needs them, not up to the bound)."""
+        self.reads += 1
+        if self.reads >= len(self.sinks):
+            self.reads = 0
+            self._trim()
+
     def _trim(self) -> None:
         low = min((s.cursor for s in self.sinks), default=self.base + len(self.items))
         cut = low - self.base
-        if cut <= 0:
+        if cut < 64 and cut < len(self.items) or cut <= 0:  # (freeing a few at the front would move the rest)
             return
         del self.items[:cut]
         if self.marks is not None:
@@ -182,6 +203,7 @@ class _Feed:
         markers = self.markers
         if markers:
             del markers[: bisect_left(markers, low)]
+        self._recheck()
 
 
 class _Sink:
@@ -361,6 +383,7 @@ class _Sink:
                 raise asyncio.QueueEmpty
             item = feed.items[cursor - feed.base]
             self.cursor = cursor + 1
+            feed.read()
         if type(item) is Message:
             self.delivered += 1
         self._read(self.cursor)
@@ -382,7 +405,9 @@ class _Sink:
             self.delivered += end - cursor if not markers or markers[-1] < cursor else feed.messages_in(cursor, end)
             if self._space is not None:
                 self._read(end)
-            return items[cursor - base :]
+            chunk = items[cursor - base :]
+            feed.read()
+            return chunk
         out: list[Any] = []
         if self.pending_dropped:
             out.append(Dropped(self.pending_dropped, self.dropped, self.policy))
