@@ -194,7 +194,7 @@ class _Feed:
     def _trim(self) -> None:
         low = min((s.cursor for s in self.sinks), default=self.base + len(self.items))
         cut = low - self.base
-        if cut < 64 and cut < len(self.items) or cut <= 0:  # (freeing a few at the front would move the rest)
+        if (cut < 64 and cut < len(self.items)) or cut <= 0:  # (freeing a few at the front would move the rest)
             return
         del self.items[:cut]
         if self.marks is not None:
