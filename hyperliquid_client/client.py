@@ -40,7 +40,7 @@ from hyperliquid_client.runtime.drift import DriftMode, DriftMonitor
 from hyperliquid_client.runtime.errors import ConfigError, RateLimitedError
 from hyperliquid_client.runtime.events import EventBus
 from hyperliquid_client.runtime.exchange import DEFAULT_NONCES, AsyncExchange, Exchange
-from hyperliquid_client.runtime.exchange._core import action_weight
+from hyperliquid_client.runtime.exchange._core import VerifyMode, action_weight
 from hyperliquid_client.runtime.http_caller import AsyncHttpCaller, HttpCaller
 from hyperliquid_client.runtime.log import get_logger, log
 from hyperliquid_client.runtime.markets import ALL_MIDS_BODY, MetadataService
@@ -88,7 +88,9 @@ class ClientConfig:
     ``metadata_timeout``: how long a call that needs metadata before warm-up waits for it.
     ``metadata_dexes``: builder perp dexes to load (``"all"`` or a list of names).
     ``signing_backend``: ``"auto"``, ``"native"`` or ``"eth-account"``.
-    ``verify_signatures``: recover the signer of every fresh signature before sending.
+    ``verify_signatures``: check fresh signatures before sending: ``"once"`` (the default) recovers the signer
+    of the first action of each kind per wallet and checks every body survives JSON unchanged; ``True`` recovers
+    every one (three signatures' worth of work each); ``False`` checks nothing.
     ``storage``: persist storable data (fills, order updates, trades, funding, ledger, candles)
     from info responses, and from subscriptions made with ``store=True``; off when ``None``.
     ``rate``: the rate-limit budget, backoff, allowances, batching, circuit breaker and WebSocket
@@ -108,7 +110,7 @@ class ClientConfig:
     metadata_timeout: float = 5.0
     metadata_dexes: tuple[str, ...] | str = "all"
     signing_backend: str | None = None
-    verify_signatures: bool = True
+    verify_signatures: VerifyMode = "once"
     storage: StorageConfig | None = None
     rate: RateLimitConfig = attrs.field(factory=RateLimitConfig)
     warm_idle_after: float | None = 60.0

@@ -20,6 +20,7 @@ from hyperliquid_client.generated.registry import ENDPOINTS
 from hyperliquid_client.runtime.config import custom_network
 from hyperliquid_client.runtime.errors import (
     ApiRejectedError,
+    ConfigError,
     HTTPStatusError,
     IndeterminateError,
     InvalidInputError,
@@ -453,3 +454,58 @@ async def test_async_sender_success_and_indeterminate(wallet: Wallet) -> None:
             assert len(fx.requests_for("/exchange")) == 3
         finally:
             await rig.aclose()
+
+
+def test_by_default_the_first_action_of_each_kind_is_recovered_and_every_body_checked(
+    fx: FakeExchange, wallet: Wallet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hyperliquid_client.runtime.exchange import _core
+
+    recovered: list[str] = []
+    real = _core.recover_address
+
+    def counting(digest: bytes, signature: Any, **kw: Any) -> str:
+        address = real(digest, signature, **kw)
+        recovered.append(address)
+        return address
+
+    monkeypatch.setattr(_core, "recover_address", counting)
+    rig = make_rig(fx, wallet, verify="once")
+    try:
+        assert rig.sender.verify_signatures == "once"
+        for _ in range(3):
+            rig.exchange.actions.noop()
+        assert recovered == [wallet.address]  # the kind is proven once, not three signatures' worth each time
+        rig.sender.send(ENDPOINTS["exchange.order"], {"type": "order", "orders": [order_wire()], "grouping": "na"})
+        rig.sender.send(ENDPOINTS["exchange.order"], {"type": "order", "orders": [order_wire()], "grouping": "na"})
+        assert recovered == [wallet.address] * 2  # a new kind of action is recovered once too
+        # a body JSON would change is still caught on a kind already proven
+        with pytest.raises(SignatureMismatchError, match="survive JSON"):
+            rig.sender.send(ENDPOINTS["exchange.order"], {"type": "order", "orders": [{0: "x"}], "grouping": "na"})
+        assert len(exchange_posts(fx)) == 5
+    finally:
+        rig.close()
+    rig = make_rig(fx, wallet, verify=True)
+    try:
+        recovered.clear()
+        rig.exchange.actions.noop()
+        rig.exchange.actions.noop()
+        assert recovered == [wallet.address] * 2  # True: every signature
+    finally:
+        rig.close()
+
+
+def test_once_refuses_a_wrong_key_on_the_first_action(fx: FakeExchange, wallet: Wallet) -> None:
+    rig = make_rig(fx, wallet, backend=WrongKeyBackend(KEY_B), verify="once")
+    try:
+        for _ in range(2):  # never proven: every attempt is checked in full
+            with pytest.raises(SignatureMismatchError):
+                rig.exchange.actions.noop()
+        assert exchange_posts(fx) == []
+    finally:
+        rig.close()
+
+
+def test_verify_signatures_accepts_true_false_or_once(fx: FakeExchange, wallet: Wallet) -> None:
+    with pytest.raises(ConfigError):
+        make_rig(fx, wallet, verify="sometimes")

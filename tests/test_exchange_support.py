@@ -58,7 +58,7 @@ def make_rig(
     fx: FakeExchange,
     wallet: Wallet | None,
     *,
-    verify: bool = True,
+    verify: bool | str = True,
     account: str | None = None,
     vault: str | None = None,
     nonces: NonceManager | None = None,
@@ -76,7 +76,7 @@ def make_rig(
         vault_address=vault,
         nonces=nonces,
         events=bus,
-        verify_signatures=verify,
+        verify_signatures=verify,  # type: ignore[arg-type]  # (also a wrong value, to see it refused)
         backend=backend,
     )
 

@@ -11,8 +11,10 @@
    window is shared through Redis);
 2. fills the user-signed keys (nonce key, ``signatureChainId``, ``hyperliquidChain``), signs
    per the endpoint's signing kind (L1 phantom agent, user-signed EIP-712, multi-sig outer);
-3. with ``verify_signatures`` (default), recovers the signer from the body as the server will
-   decode it and refuses to send on a mismatch (:class:`SignatureMismatchError`);
+3. checks the signature (``verify_signatures``; see :func:`~._core.verify_signed`): by default
+   the signer is recovered from the body as the server will decode it for the first action of
+   each kind per wallet, and every body is checked to survive JSON unchanged; a mismatch is
+   refused before sending (:class:`SignatureMismatchError`);
 4. posts once (signed requests are never retried or re-signed) and classifies the answer.
 
 A timeout, a connection lost after sending, a 5xx or an unreadable answer raises
@@ -33,7 +35,14 @@ from hyperliquid_client.runtime.config import MAINNET, Network
 from hyperliquid_client.runtime.drift import DriftMonitor
 from hyperliquid_client.runtime.errors import ConfigError, IndeterminateError, InvalidInputError
 from hyperliquid_client.runtime.events import EventBus
-from hyperliquid_client.runtime.exchange._core import SignedAction, Signer, failure_to_error, read_answer, sign_action
+from hyperliquid_client.runtime.exchange._core import (
+    SignedAction,
+    Signer,
+    VerifyMode,
+    failure_to_error,
+    read_answer,
+    sign_action,
+)
 from hyperliquid_client.runtime.log import get_logger, log
 from hyperliquid_client.runtime.registry import EndpointSpec
 from hyperliquid_client.runtime.results import ExchangeResult
@@ -69,7 +78,7 @@ class _SenderBase:
         backend: SigningBackend | str | None = None,
         nonces: NonceManager | None = None,
         events: EventBus | None = None,
-        verify_signatures: bool = True,
+        verify_signatures: VerifyMode = "once",
         signature_chain_id: str = "0x66eee",
         drift: DriftMonitor | None = None,
     ) -> None:
@@ -77,8 +86,8 @@ class _SenderBase:
             raise ConfigError("network", f"expected a Network, got {type(network).__name__}")
         if wallet is not None and not isinstance(wallet, Wallet):
             raise ConfigError("wallet", f"expected a hyperliquid_client Wallet or None, got {type(wallet).__name__}")
-        if not isinstance(verify_signatures, bool):
-            raise ConfigError("verify_signatures", f"expected a bool, got {verify_signatures!r}")
+        if not isinstance(verify_signatures, bool) and verify_signatures != "once":
+            raise ConfigError("verify_signatures", f"expected True, False or 'once', got {verify_signatures!r}")
         try:
             chain_id_from_hex(signature_chain_id, "signature_chain_id")
             account = normalize_address(account_address, "account_address") if account_address is not None else None
@@ -114,7 +123,7 @@ class _SenderBase:
 
     # ------------------------------------------------------------------ configuration
     @property
-    def verify_signatures(self) -> bool:
+    def verify_signatures(self) -> VerifyMode:
         """Whether fresh signatures are checked before sending."""
         return self.signer.verify
 
@@ -302,7 +311,7 @@ class ActionSender(_SenderBase):
     ``wallet`` signs by default (an agent wallet acting for ``account_address`` works for L1
     actions); ``vault_address`` is the default vault/sub-account of vault-capable actions;
     ``nonces`` defaults to the process-wide :data:`DEFAULT_NONCES`; ``backend`` picks the signing
-    backend; ``verify_signatures`` recovers each fresh signature before sending.
+    backend; ``verify_signatures`` checks fresh signatures before sending (``"once"``, ``True``, ``False``).
     """
 
     transport: HttpTransport
