@@ -654,3 +654,21 @@ def test_bus_watchers_are_told_of_every_change_and_held_weakly() -> None:
     del w
     gc.collect()
     bus.subscribe("x", lambda e: None)  # a collected watcher is skipped
+
+
+def test_fresh_reads_without_counting_and_without_the_lock() -> None:
+    cache = TTLCache()
+    lock = CountingLock()
+    cache._lock = lock  # type: ignore[assignment]
+    cache.set("k", "v", ttl=60)
+    taken = lock.taken
+    assert [cache.fresh("k") for _ in range(10)] == ["v"] * 10
+    assert lock.taken == taken and cache.stats.hits == 0 and cache.stats.misses == 0
+    assert cache.fresh("missing") is None
+    clock = Clock()
+    faked = TTLCache(clock=clock)
+    faked.set("k", "v", ttl=5)
+    assert faked.fresh("k") == "v"
+    clock.advance(5)
+    assert faked.fresh("k") is None  # expired: not fresh, and still nothing counted
+    assert faked.stats.misses == 0

@@ -854,7 +854,11 @@ class MetadataService:
         return key
 
     def _cached(self, piece: str) -> Any:
-        found = self.cache.peek(self._key(piece))
+        key = self._key(piece)
+        value = self.cache.fresh(key)  # per order: no lock, no copy, nothing counted
+        if value is not None:
+            return value
+        found = self.cache.peek(key)
         if found is None:
             return None
         if found.fresh:

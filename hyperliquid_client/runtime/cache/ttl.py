@@ -347,6 +347,17 @@ class TTLCache:
                 age=now - entry.stored_at,
             )
 
+    def fresh(self, key: Hashable) -> Any:
+        """The fresh value under ``key`` or ``None``, without counting a hit or a miss (like :meth:`peek`); no
+        lock while the entry is well within its TTL."""
+        entry = self._fast.get(key)
+        if entry is not None:
+            return entry.value
+        now = self._clock()
+        with self._lock:
+            entry = self._data.get(key)
+            return entry.value if entry is not None and entry.expires_at > now else None
+
     def keys(self) -> list[Hashable]:
         """Keys currently held (fresh and retained-expired), in eviction order (the next to go first)."""
         with self._lock:
