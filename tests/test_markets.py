@@ -403,3 +403,27 @@ def test_to_decimal_and_wire_round_trip(d: Decimal) -> None:
     assert "e" not in wire.lower()
     assert to_decimal(wire, "x") == d
     assert round_size_value(abs(d) + 1, sz_decimals=12) == abs(d) + 1
+
+
+@given(
+    st.floats(min_value=1e-6, max_value=1e16, allow_nan=False, allow_infinity=False),
+    st.integers(0, 8),
+    st.booleans(),
+)
+def test_a_float_price_or_size_reads_as_its_exact_decimal(x: float, sz_decimals: int, is_spot: bool) -> None:
+    """The float fast path (its repr) answers what the Decimal path answers for the same value."""
+    from hyperliquid_client.runtime.markets import AssetInfo, price_text, size_text
+
+    info = AssetInfo(coin="X", asset=1, sz_decimals=sz_decimals, is_spot=is_spot)
+    for rule in (price_text, size_text):
+        try:
+            expected: str | type[Exception] = rule(info, "f", Decimal(repr(x)))
+        except InvalidInputError:
+            expected = InvalidInputError
+        try:
+            got: str | type[Exception] = rule(info, "f", x)
+        except InvalidInputError:
+            got = InvalidInputError
+        if got != expected:  # only float noise may differ: a float a few ulp off a valid value is taken as it
+            assert expected is InvalidInputError and isinstance(got, str)
+            assert abs(float(got) - x) <= 4 * math.ulp(x)

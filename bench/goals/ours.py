@@ -247,9 +247,9 @@ def probe_order(args: dict[str, Any]) -> dict[str, Any]:
     import coincurve
 
     from hyperliquid_client import Client, ClientConfig
+    from hyperliquid_client.runtime.markets import price_text, size_text
     from hyperliquid_client.runtime.ratelimit import RateLimitConfig
     from hyperliquid_client.runtime.signing import Wallet, sign_l1_action
-    from hyperliquid_client.runtime.signing.wire import float_to_wire
     from hyperliquid_client.testing import FakeExchange
 
     seconds, repeats = float(args.get("seconds", 1.0)), int(args.get("repeats", 3))
@@ -271,6 +271,7 @@ def probe_order(args: dict[str, Any]) -> dict[str, Any]:
                 out[name] = cpu_per_call(lambda i, c=client: c.exchange.order(coin, True, sz, px), seconds, repeats)
                 if verify is None:
                     markets = client.markets
+                    market = markets.market(coin)
                     out["lookup"] = cpu_per_call(lambda i, m=markets: m.market(coin), seconds, repeats)
                     out["lookup_1_thread"], out["lookup_2_threads"] = _per_call_threads(
                         lambda m=markets: m.market(coin), 20_000
@@ -286,7 +287,12 @@ def probe_order(args: dict[str, Any]) -> dict[str, Any]:
     key = coincurve.PrivateKey(bytes.fromhex(args["key"][2:]))
     digest = bytes(range(32))
     out["floor"] = cpu_per_call(lambda i: key.sign_recoverable(digest, hasher=None), seconds, repeats)
-    out["float_to_wire_pair"] = cpu_per_call(lambda i: (float_to_wire(px), float_to_wire(sz)), seconds, repeats)
+    # what an order does with a float price and size: the market's tick and lot rules to exact wire strings
+    info = market.asset_info(coin)
+    out["float_to_wire_pair"] = cpu_per_call(
+        lambda i: (price_text(info, "limit_px", px), size_text(info, "sz", sz)), seconds, repeats
+    )
+    assert (price_text(info, "limit_px", px), size_text(info, "sz", sz)) == (str(px), str(sz))
     return out
 
 

@@ -101,10 +101,24 @@ _ROUNDING = {"nearest": ROUND_HALF_EVEN, "up": ROUND_CEILING, "down": ROUND_FLOO
 
 
 def _decimals_and_sigfigs(d: Decimal) -> tuple[int, int]:
-    text = decimal_to_wire(abs(d))
+    return _text_decimals_and_sigfigs(decimal_to_wire(abs(d)))
+
+
+def _text_decimals_and_sigfigs(text: str) -> tuple[int, int]:
+    """Decimal places and significant figures of exact decimal text (``"1670.1"`` → 1, 5)."""
     int_part, _, frac = text.partition(".")
     digits = (int_part + frac).lstrip("0")
     return len(frac), len(digits)
+
+
+def _float_text(value: Any) -> str | None:
+    """The exact decimal text of a positive float its shortest repr writes without an exponent (what
+    ``decimal_to_wire(to_decimal(value))`` gives, straight from the repr: the common case of a price or size
+    typed as a float), else ``None``."""
+    if value.__class__ is not float or not 1e-4 <= value < 1e15:
+        return None
+    text = repr(value)
+    return text[:-2] if text.endswith(".0") else text
 
 
 def _max_price_decimals(sz_decimals: int, is_spot: bool) -> int:
@@ -581,6 +595,11 @@ def price_text(info: AssetInfo, field: str, px: Any) -> str:
     exchange would reject raises :class:`InvalidInputError` naming ``field``, the allowed precision
     and the nearest valid price.
     """
+    text = _float_text(px)
+    if text is not None:  # a valid float price is its own repr
+        decimals, sigfigs = _text_decimals_and_sigfigs(text)
+        if not decimals or (decimals <= info.max_price_decimals and sigfigs <= MAX_SIG_FIGS):
+            return text
     d = to_decimal(px, field)
     if d <= 0:
         raise InvalidInputError(field, f"a positive price for {info.coin}", px)
@@ -603,6 +622,9 @@ def price_text(info: AssetInfo, field: str, px: Any) -> str:
 
 def size_text(info: AssetInfo, field: str, sz: Any, *, allow_zero: bool = False) -> str:
     """``sz`` as the exact wire string of a size of ``info`` (whole lots; float noise tolerated)."""
+    text = _float_text(sz)
+    if text is not None and _text_decimals_and_sigfigs(text)[0] <= info.sz_decimals:
+        return text  # a float in whole lots is its own repr
     d = to_decimal(sz, field)
     if d < 0 or (d == 0 and not allow_zero):
         raise InvalidInputError(field, f"a positive size for {info.coin}", sz)

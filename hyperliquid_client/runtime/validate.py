@@ -149,6 +149,7 @@ def oid_or_cloid(name: str, value: Any) -> int | str:
 
 
 _NUMBER_EXPECTED = "a finite number (int, float, Decimal or decimal string)"
+_INFINITIES = (math.inf, -math.inf)
 
 
 def to_decimal(value: Any, field: str) -> Decimal:
@@ -157,6 +158,13 @@ def to_decimal(value: Any, field: str) -> Decimal:
     Floats are taken by their shortest repr (``0.1`` → ``Decimal("0.1")``).  Booleans, NaN,
     infinities and malformed strings raise :class:`InvalidInputError` naming ``field``.
     """
+    if value.__class__ is float:  # the common case first
+        if value != value or value in _INFINITIES:
+            raise InvalidInputError(field, _NUMBER_EXPECTED, value)
+        d = Decimal(repr(value))
+        if d.adjusted() >= _MAX_DIGITS:
+            raise InvalidInputError(field, f"a number below 1e{_MAX_DIGITS}", value)
+        return d
     if isinstance(value, bool):
         raise InvalidInputError(field, _NUMBER_EXPECTED, value)
     if isinstance(value, Decimal):
