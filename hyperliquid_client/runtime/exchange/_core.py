@@ -97,7 +97,11 @@ class SignedAction:
     signer: str
     vault_address: str | None
     weight: int
-    cloids: tuple[str, ...]
+
+    @property
+    def cloids(self) -> tuple[str, ...]:
+        """The client order ids the action carries (read when an outcome must name them, not per send)."""
+        return action_cloids(self.body["action"])
 
     @property
     def action_type(self) -> str:
@@ -305,7 +309,6 @@ def sign_action(
         signer=wallet.address,
         vault_address=vault,
         weight=action_weight(endpoint, filled),
-        cloids=action_cloids(filled),
     )
     if signer.verify:
         verify_signed(signer, signed)
