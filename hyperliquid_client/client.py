@@ -37,23 +37,23 @@ from hyperliquid_client.generated.streams import AsyncStreams, Streams
 from hyperliquid_client.runtime.cache import CacheConfig, TTLCache, Warmer, WarmStatus, WarmupManager
 from hyperliquid_client.runtime.config import Network, resolve_network
 from hyperliquid_client.runtime.drift import DriftMode, DriftMonitor
-from hyperliquid_client.runtime.errors import ConfigError, RateLimitedError
+from hyperliquid_client.runtime.errors import ConfigError, InvalidInputError, RateLimitedError
 from hyperliquid_client.runtime.events import EventBus
-from hyperliquid_client.runtime.exchange import DEFAULT_NONCES, AsyncExchange, Exchange
-from hyperliquid_client.runtime.exchange._core import VerifyMode, action_weight
 from hyperliquid_client.runtime.http_caller import AsyncHttpCaller, HttpCaller
 from hyperliquid_client.runtime.log import get_logger, log
 from hyperliquid_client.runtime.markets import ALL_MIDS_BODY, MetadataService
 from hyperliquid_client.runtime.ratelimit import RateLimitConfig, RateLimiter, Request, background
 from hyperliquid_client.runtime.ratelimit.limiter import RedisNonceSource
-from hyperliquid_client.runtime.ratelimit.senders import AsyncLimitedActionSender, LimitedActionSender
 from hyperliquid_client.runtime.registry import EndpointSpec, Registry
-from hyperliquid_client.runtime.signing import NonceManager, Wallet
+from hyperliquid_client.runtime.signing import NonceManager, Wallet, normalize_address
+from hyperliquid_client.runtime.signing.nonces import DEFAULT_NONCES
 from hyperliquid_client.runtime.streaming import AsyncStreamHub, StreamHub
 from hyperliquid_client.runtime.transport import AsyncHttpTransport, HttpTransport, TransportConfig
 from hyperliquid_client.runtime.ws import WsConfig
 
-if TYPE_CHECKING:  # imported when a client is configured with storage (most never are)
+if TYPE_CHECKING:  # imported when first used: storage (most clients never are), exchange (read-only ones never)
+    from hyperliquid_client.runtime.exchange import AsyncExchange, Exchange
+    from hyperliquid_client.runtime.exchange._core import VerifyMode
     from hyperliquid_client.runtime.storage import StorageConfig, StorageWriter
 
 __all__ = ["AsyncClient", "Client", "ClientConfig"]
@@ -78,6 +78,11 @@ def _close_hub(hub: StreamHub, timeout: float) -> None:
     closer = threading.Thread(target=hub.close, name="hl-close-ws", daemon=True)
     closer.start()
     closer.join(timeout)
+
+
+def _check_verify_mode(_inst: Any, _attr: Any, value: Any) -> None:
+    if not isinstance(value, bool) and value != "once":
+        raise ConfigError("verify_signatures", f"expected True, False or 'once', got {value!r}")
 
 
 @attrs.frozen
@@ -110,7 +115,7 @@ class ClientConfig:
     metadata_timeout: float = 5.0
     metadata_dexes: tuple[str, ...] | str = "all"
     signing_backend: str | None = None
-    verify_signatures: VerifyMode = "once"
+    verify_signatures: VerifyMode = attrs.field(default="once", validator=_check_verify_mode)
     storage: StorageConfig | None = None
     rate: RateLimitConfig = attrs.field(factory=RateLimitConfig)
     warm_idle_after: float | None = 60.0
@@ -237,6 +242,12 @@ class _Base:
         self.events = events if events is not None else EventBus()
         self.wallet = _to_wallet(wallet)
         self.drift = DriftMonitor(self.events, self.config.drift)
+        try:  # refused here, not when the exchange side is first used
+            for name, value in (("account_address", account_address), ("vault_address", vault_address)):
+                if value:
+                    normalize_address(value, name)
+        except InvalidInputError as exc:
+            raise ConfigError(exc.field, exc.message) from None
         self.account_address = account_address.lower() if account_address else None
         self.vault_address = vault_address.lower() if vault_address else None
         self.cache = TTLCache(self.config.cache, events=self.events)
@@ -254,6 +265,7 @@ class _Base:
             # the process-wide manager takes its nonces from Redis (what it handed out so far stays the floor)
             self._nonce_source = RedisNonceSource(self.rate.store, self.nonces.source)
             self.nonces.source = self._nonce_source
+        self._exchange: Any = None
         self.storage: StorageWriter | None = None
         if self.config.storage is not None:
             from hyperliquid_client.runtime.storage import open_storage
@@ -317,6 +329,8 @@ class _Base:
             action = payload.get("action")
             wire = action.get("type") if isinstance(action, Mapping) else None
             endpoint = ENDPOINTS.get(f"exchange.{wire}")
+            from hyperliquid_client.runtime.exchange._core import action_weight
+
             weight = action_weight(endpoint, action) if endpoint is not None and isinstance(action, Mapping) else 1
             return Request("exchange", f"exchange.{wire}", weight, self.network.ws_url, timeout or 10.0)
         info = ENDPOINTS.get(f"info.{payload.get('type')}")
@@ -407,8 +421,6 @@ class Client(_Base):
         self.markets = self._metadata(fetch_info)
         self._hub = StreamHub(self.network.ws_url, **self._hub_options(fetch_info, self.markets))
         self.streams = Streams(self._hub)
-        sender = LimitedActionSender(self.transport, self.network, **self._sender_options())
-        self.exchange = Exchange(sender, markets=self.markets, info=self.info, events=self.events)
         self.warmup = self._warmup(self.markets)
         if self.config.warm:
             self.warmup.start()
@@ -417,6 +429,19 @@ class Client(_Base):
             self, _collect_unclosed, repr(self), self.warmup, self._hub, self.transport, self.storage, self.rate
         )
         log(_log, 10, "client created", network=self.network.name, url=self.network.http_url)
+
+    @property
+    def exchange(self) -> Exchange:
+        """Trading and account actions (``docs/exchange.md``), built on first use: a client that only reads
+        never loads the exchange side."""
+        exchange = self._exchange
+        if exchange is None:
+            from hyperliquid_client.runtime.exchange import Exchange
+            from hyperliquid_client.runtime.ratelimit.senders import LimitedActionSender
+
+            sender = LimitedActionSender(self.transport, self.network, **self._sender_options())
+            exchange = self._exchange = Exchange(sender, markets=self.markets, info=self.info, events=self.events)
+        return exchange
 
     def _fetch_info(self, body: Mapping[str, Any]) -> Any:
         mids = self._ws_mids(self._hub, body)
@@ -526,12 +551,23 @@ class AsyncClient(_Base):
         self.markets = self._metadata(self._fetch_info)
         self._hub = AsyncStreamHub(self.network.ws_url, **self._hub_options(self._fetch_info, self.markets))
         self.streams = AsyncStreams(self._hub)
-        sender = AsyncLimitedActionSender(self.transport, self.network, **self._sender_options())
-        self.exchange = AsyncExchange(sender, markets=self.markets, info=self.info, events=self.events)
         self.warmup = self._warmup(self.markets)
         self._started = False
         self._closed = False
         self._closing: asyncio.Task[None] | None = None
+
+    @property
+    def exchange(self) -> AsyncExchange:
+        """Trading and account actions (``docs/exchange.md``), built on first use: a client that only reads
+        never loads the exchange side."""
+        exchange = self._exchange
+        if exchange is None:
+            from hyperliquid_client.runtime.exchange import AsyncExchange
+            from hyperliquid_client.runtime.ratelimit.senders import AsyncLimitedActionSender
+
+            sender = AsyncLimitedActionSender(self.transport, self.network, **self._sender_options())
+            exchange = self._exchange = AsyncExchange(sender, markets=self.markets, info=self.info, events=self.events)
+        return exchange
 
     async def _fetch_info(self, body: Mapping[str, Any]) -> Any:
         mids = self._ws_mids(self._hub, body)

@@ -131,3 +131,20 @@ def test_tls_certificates_are_loaded_before_the_first_tls_connection_only() -> N
     ctx.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_hostname="api.hyperliquid.xyz")
     assert ctx.cert_store_stats()["x509_ca"] > 0
     assert tls_context(False) is False
+
+
+def test_a_client_loads_its_exchange_side_when_first_used() -> None:
+    code = textwrap.dedent(
+        """
+        import sys
+        from hyperliquid_client import Client, ClientConfig
+        side = ("hyperliquid_client.runtime.exchange", "hyperliquid_client.generated.requests")
+        client = Client(http_url="http://127.0.0.1:9", config=ClientConfig(warm=False))
+        before = [m for m in side if m in sys.modules]
+        exchange = client.exchange
+        print(before, [m for m in side if m in sys.modules] == list(side), client.exchange is exchange)
+        client.close()
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert proc.stdout.split("\n")[0] == "[] True True"

@@ -46,7 +46,14 @@ from hyperliquid_client.runtime.exchange._core import (
 from hyperliquid_client.runtime.log import get_logger, log
 from hyperliquid_client.runtime.registry import EndpointSpec
 from hyperliquid_client.runtime.results import ExchangeResult
-from hyperliquid_client.runtime.signing import NonceManager, SigningBackend, Wallet, normalize_address, resolve_backend
+from hyperliquid_client.runtime.signing import (
+    NonceManager,
+    SigningBackend,
+    Wallet,
+    nonces,
+    normalize_address,
+    resolve_backend,
+)
 from hyperliquid_client.runtime.signing.eip712 import chain_id_from_hex
 from hyperliquid_client.runtime.transport import AsyncHttpTransport, HttpTransport, RetryPolicy
 from hyperliquid_client.runtime.transport._core import validate_timeout
@@ -55,9 +62,7 @@ __all__ = ["DEFAULT_NONCES", "AsyncActionSender", "ActionSender"]
 
 _log = get_logger("hyperliquid_client.exchange")
 
-#: The process-wide nonce manager used when a sender is given none, so that every sender of the
-#: process (sync and async clients alike) hands out unique, increasing nonces per signer.
-DEFAULT_NONCES = NonceManager()
+DEFAULT_NONCES = nonces.DEFAULT_NONCES  # (defined with the manager: a client holds it without loading senders)
 
 _KEEP_SIGNED = 256
 

@@ -408,3 +408,8 @@ class NonceManager:
         shared = self._release_here(key, nonce)
         if shared is not None:
             await asyncio.to_thread(shared.release, key, nonce)
+
+
+#: The process-wide nonce manager every sender uses unless given its own, so that sync and async clients of one
+#: wallet hand out unique, increasing nonces together.
+DEFAULT_NONCES = NonceManager()
