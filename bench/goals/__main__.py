@@ -267,14 +267,23 @@ def main() -> int:
             "≤ 2× floor",
             o_order["order"] / floor <= 2.0,
         )
-        check = o_order["order_verify"] - o_order["order_no_verify"]
+        check = max(o_order["order"] - o_order["order_no_verify"], 0.0)
         table.add(
-            "signer check: extra CPU per order / one signature",
-            _us(max(check, 0.0)),
+            "signer check (default 'once'): extra CPU per order / one signature",
+            _us(check),
             "",
-            f"{max(check, 0.0) / o_order['sign']:.2f}",
+            f"{check / o_order['sign']:.2f}",
             "≤ 0.25",
             check / o_order["sign"] <= 0.25,
+        )
+        always = max(o_order["order_verify"] - o_order["order_no_verify"], 0.0)
+        table.add(
+            "signer check with verify_signatures=True (every signature), for reference",
+            _us(always),
+            "",
+            f"{always / o_order['sign']:.2f}",
+            "",
+            None,
         )
         table.add(
             "market metadata lookup per order, 2 threads / 1 (per lookup)",

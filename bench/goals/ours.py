@@ -23,6 +23,7 @@ from bench.goals.workload import (
     frame_count,
     frames,
     hundred_subscriptions,
+    rss_kb,
     scenarios,
 )
 
@@ -208,32 +209,12 @@ def probe_cache(args: dict[str, Any]) -> dict[str, Any]:
     def cpu(get: Any) -> float:
         return cpu_rate(lambda: sum(loop(get) for _ in range(20)), 5)
 
-    def wall(get: Any, threads: int) -> float:
-        """Gets per wall second, ``threads`` threads each doing the same number of gets, best of 5."""
-        best = 0.0
-        for _ in range(5):
-            barrier = threading.Barrier(threads + 1)
-
-            def work(barrier: threading.Barrier = barrier) -> None:
-                barrier.wait()
-                for _ in range(20):
-                    loop(get)
-
-            ts = [threading.Thread(target=work) for _ in range(threads)]
-            for t in ts:
-                t.start()
-            barrier.wait()
-            t0 = time.perf_counter()
-            for t in ts:
-                t.join()
-            best = max(best, threads * 20 * len(keys) / (time.perf_counter() - t0))
-        return best
-
+    one, two = _per_call_threads(lambda: loop(cache.get), 20)  # wall seconds per loop of len(keys) gets
     return {
         "dict.get": cpu(plain.get),
         "TTLCache.get": cpu(cache.get),
-        "wall_1_thread": wall(cache.get, 1),
-        "wall_2_threads": wall(cache.get, 2),
+        "wall_1_thread": len(keys) / one,
+        "wall_2_threads": len(keys) / two,
     }
 
 
@@ -331,14 +312,6 @@ def probe_import(args: dict[str, Any]) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------------ memory
-def _rss_kb() -> int:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
-
-
 def probe_memory(args: dict[str, Any]) -> dict[str, Any]:
     """Resident size of a process holding one client with 100 live subscriptions (against the fake exchange).
 
@@ -359,7 +332,7 @@ def probe_memory(args: dict[str, Any]) -> dict[str, Any]:
     print("subscribed", flush=True)
     sys.stdin.readline()
     gc.collect()
-    return {"rss_kb": _rss_kb(), "subscriptions": len(streams)}
+    return {"rss_kb": rss_kb(), "subscriptions": len(streams)}
 
 
 # ------------------------------------------------------------------------------------------------ close

@@ -13,7 +13,16 @@ import sys
 import time
 from typing import Any
 
-from bench.goals.workload import BATCH, coin_names, cpu_per_call, cpu_rate, frames, hundred_subscriptions, scenarios
+from bench.goals.workload import (
+    BATCH,
+    coin_names,
+    cpu_per_call,
+    cpu_rate,
+    frames,
+    hundred_subscriptions,
+    rss_kb,
+    scenarios,
+)
 
 OK_ORDER = {"status": "ok", "response": {"type": "order", "data": {"statuses": [{"resting": {"oid": 77}}]}}}
 
@@ -100,14 +109,6 @@ def probe_import(args: dict[str, Any]) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - t0}
 
 
-def _rss_kb() -> int:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
-
-
 def probe_memory(args: dict[str, Any]) -> dict[str, Any]:
     from hyperliquid.info import Info
 
@@ -119,7 +120,7 @@ def probe_memory(args: dict[str, Any]) -> dict[str, Any]:
     print("subscribed", flush=True)
     sys.stdin.readline()
     gc.collect()
-    rss = _rss_kb()
+    rss = rss_kb()
     info.disconnect_websocket()
     return {"rss_kb": rss, "subscriptions": n}
 

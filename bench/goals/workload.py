@@ -126,3 +126,12 @@ def cpu_per_call(step: Callable[[int], object], seconds: float, repeats: int) ->
         best = min(best, (time.thread_time() - t0) / per)
         offset += per
     return best
+
+
+def rss_kb() -> int:
+    """Resident size of this process (Linux)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmRSS in /proc/self/status")
