@@ -306,7 +306,7 @@ class _Tap:
         self.seen: dict[str, _Seen] = {}
 
     def subscribe(
-        self, channel: ChannelSpec, subscription: dict[str, Any], decode: Callable[[Any], Any], **options: Any
+        self, channel: ChannelSpec, subscription: dict[str, Any], decode: Callable[[Any], Any] | None, **options: Any
     ) -> Any:
         seen = self.seen.setdefault(channel.wire, _Seen(channel, dict(subscription)))
 
@@ -314,7 +314,7 @@ class _Tap:
             with self.lock:
                 if not seen.raw or seen.raw[-1] is not raw:  # the drift monitor may decode a message twice
                     seen.raw.append(raw)
-            return decode(raw)
+            return raw if decode is None else decode(raw)
 
         return self.hub.subscribe(channel, subscription, tapped, **options)
 
