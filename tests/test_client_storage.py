@@ -119,9 +119,15 @@ def test_user_events_and_twap_slice_fills_subscriptions_store_their_fills() -> N
         fx.publish({"type": "userTwapSliceFills", "user": USER}, {**twap, "user": USER})
         assert isinstance(events.get(timeout=5), Message)
         assert isinstance(slices.get(timeout=5), Message)
-        assert client.storage.flush(timeout=5)
-        rows = client.storage.backend.read_fills(USER)
-        assert len(rows) == len(FILLS[:3]) + len(twap["twapSliceFills"])
+        expected = len(FILLS[:3]) + len(twap["twapSliceFills"])
+        deadline = time.monotonic() + 5  # the fake's snapshot of the user's slices may be the message read first
+        while True:
+            assert client.storage.flush(timeout=5)
+            rows = client.storage.backend.read_fills(USER)
+            if len(rows) >= expected or time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
+        assert len(rows) == expected
         twap_ids = sorted(r["twap_id"] for r in rows if r["twap_id"] is not None)
         assert twap_ids == sorted(s["twapId"] for s in twap["twapSliceFills"])
         events.close()
