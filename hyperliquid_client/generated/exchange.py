@@ -5,15 +5,17 @@
   field, nested values as mappings with wire keys; values are checked and the action is rebuilt with
   the keys in the order the exchange hashes them, then handed to the sender (nonce, signing, posting).
 * :class:`ExchangeMethods` (``client.exchange``) — the **high level**: coin names, numbers, request
-  classes (:mod:`hyperliquid_client.generated.requests`); the runtime's ``Exchange`` supplies ``_send``
-  (metadata for the build context, then the sender) and the methods no spec can describe.
+  classes (:mod:`hyperliquid_client.generated.requests`).
+* :class:`Exchange` / :class:`AsyncExchange` (the high level plus the methods no spec can describe) and
+  :class:`ActionSender` / :class:`AsyncActionSender`: thin sync and async shells, from one template, around
+  the runtime's sans-I/O cores (:mod:`hyperliquid_client.runtime.exchange.api` and ``.sender``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, Unpack
 
 from hyperliquid_client.generated.registry import ENDPOINTS
 from hyperliquid_client.generated.requests import (
@@ -172,12 +174,42 @@ from hyperliquid_client.generated.requests import (
     _wb_vault_transfer,
     _wb_withdraw3,
 )
+from hyperliquid_client.runtime import validate as _v
 from hyperliquid_client.runtime.caller import AsyncSender, SyncSender
+from hyperliquid_client.runtime.errors import IndeterminateError
+from hyperliquid_client.runtime.events import EventBus
+from hyperliquid_client.runtime.exchange._core import SignedAction
+from hyperliquid_client.runtime.exchange.api import (
+    AgentApproval,
+    CancelOptions,
+    ExchangeCore,
+    MultiSigOptions,
+    Number,
+    OrderOptions,
+    cancel_requests,
+    close_side,
+    limit_price,
+    new_agent,
+    status_cloids,
+)
+from hyperliquid_client.runtime.exchange.sender import SenderCore
+from hyperliquid_client.runtime.markets import Direction, MetadataMissing, MetadataService, to_decimal
 from hyperliquid_client.runtime.registry import EndpointSpec
 from hyperliquid_client.runtime.results import ExchangeResult
 from hyperliquid_client.runtime.signing import Wallet
+from hyperliquid_client.runtime.transport import AsyncHttpTransport, HttpTransport, RetryPolicy
 
-__all__ = ["AsyncExchangeActions", "AsyncExchangeMethods", "Builder", "ExchangeActions", "ExchangeMethods"]
+__all__ = [
+    "ActionSender",
+    "AsyncActionSender",
+    "AsyncExchange",
+    "AsyncExchangeActions",
+    "AsyncExchangeMethods",
+    "Builder",
+    "Exchange",
+    "ExchangeActions",
+    "ExchangeMethods",
+]
 
 #: A high-level action builder: ``(context, *values) -> action``.
 Builder = Callable[..., dict[str, Any]]
@@ -7416,3 +7448,425 @@ class AsyncExchangeMethods:
         Action ``withdraw3``, user-signed (EIP-712) signature; weight 1.
         """
         return await self._send(_EP_WITHDRAW3, _hb_withdraw3, (destination, amount), wallet, None, None, timeout)
+
+
+class ActionSender(SenderCore):
+    """Signs and posts exchange actions over an :class:`HttpTransport` (a ``SyncSender``).
+
+    ``wallet`` signs by default (an agent wallet acting for ``account_address`` works for L1
+    actions); ``vault_address`` is the default vault/sub-account of vault-capable actions;
+    ``nonces`` defaults to the process-wide ``DEFAULT_NONCES``; ``backend`` picks the signing
+    backend; ``verify_signatures`` checks fresh signatures before sending (``"once"``, ``True``, ``False``).
+    """
+
+    transport: HttpTransport
+
+    def send(
+        self,
+        endpoint: EndpointSpec,
+        action: dict[str, Any],
+        *,
+        wallet: Any = None,
+        vault_address: str | None = None,
+        expires_after: int | None = None,
+        timeout: float | None = None,
+        nonce: int | None = None,
+    ) -> ExchangeResult:
+        """Sign ``action`` and post it once; return the classified answer.
+
+        Raises :class:`InvalidInputError` / :class:`SignatureMismatchError` before sending,
+        :class:`ApiRejectedError` when the exchange refuses the whole action,
+        :class:`IndeterminateError` when the outcome is unknown, transport errors when nothing
+        was sent.  ``nonce`` overrides the nonce manager (multi-sig: the inner signers' nonce).
+        ``timeout`` bounds the whole call: waiting for a free connection and a nonce may take
+        half of it (then :class:`TimeoutError`, nothing sent), the request keeps the rest.
+        """
+        call = self._call(endpoint, wallet, vault_address, timeout)
+        with self.transport.reserve(call.wait, endpoint.qualified_name):
+            if nonce is not None:
+                signed = self.sign(endpoint, action, wallet=call.wallet, vault_address=call.vault,
+                                   expires_after=expires_after, nonce=nonce)  # fmt: skip
+                return self.post(signed, timeout=call.left())
+            taken = self.nonces.acquire(call.wallet.address, call.wait_left(), hold=call.left())
+            try:
+                signed = self._sign(endpoint, action, call.wallet, call.vault, expires_after, taken)
+                return self.post(signed, timeout=call.left())
+            finally:
+                self.nonces.release(call.wallet.address, taken)
+
+    def post(self, signed: SignedAction, *, timeout: float | None = None, resend: bool = False) -> ExchangeResult:
+        """Post an already signed action once and classify the answer."""
+        started = self._sent(signed, resend=resend)
+        try:
+            raw = self.transport.request_json(
+                "POST",
+                self.network.exchange_url,
+                body=signed.body,
+                context="exchange",
+                endpoint=signed.endpoint.qualified_name,
+                weight=signed.weight,
+                timeout=timeout if timeout is not None else signed.endpoint.timeout,
+                retry=RetryPolicy.NO_RETRY,
+            )
+        except Exception as exc:
+            err = self._on_failure(signed, exc, started, resend=resend)
+            if err is exc:
+                raise
+            raise err from exc
+        return self._on_answer(signed, raw, started, resend=resend)
+
+    def resend(self, error: IndeterminateError, *, timeout: float | None = None) -> ExchangeResult:
+        """Opt-in retry of an indeterminate action: post the *same* signed body again.
+
+        The nonce makes a double execution impossible: if the first attempt went through, the
+        exchange refuses the resend's nonce and this raises :class:`IndeterminateError` again
+        (look the outcome up); otherwise the result is the action's real answer.
+        """
+        return self.post(self._for_resend(error), timeout=timeout, resend=True)
+
+
+class AsyncActionSender(SenderCore):
+    """Signs and posts exchange actions over an :class:`AsyncHttpTransport` (a ``AsyncSender``).
+
+    ``wallet`` signs by default (an agent wallet acting for ``account_address`` works for L1
+    actions); ``vault_address`` is the default vault/sub-account of vault-capable actions;
+    ``nonces`` defaults to the process-wide ``DEFAULT_NONCES``; ``backend`` picks the signing
+    backend; ``verify_signatures`` checks fresh signatures before sending (``"once"``, ``True``, ``False``).
+    """
+
+    transport: AsyncHttpTransport
+
+    async def send(
+        self,
+        endpoint: EndpointSpec,
+        action: dict[str, Any],
+        *,
+        wallet: Any = None,
+        vault_address: str | None = None,
+        expires_after: int | None = None,
+        timeout: float | None = None,
+        nonce: int | None = None,
+    ) -> ExchangeResult:
+        """Sign ``action`` and post it once; return the classified answer.
+
+        Raises :class:`InvalidInputError` / :class:`SignatureMismatchError` before sending,
+        :class:`ApiRejectedError` when the exchange refuses the whole action,
+        :class:`IndeterminateError` when the outcome is unknown, transport errors when nothing
+        was sent.  ``nonce`` overrides the nonce manager (multi-sig: the inner signers' nonce).
+        ``timeout`` bounds the whole call: waiting for a free connection and a nonce may take
+        half of it (then :class:`TimeoutError`, nothing sent), the request keeps the rest.
+        """
+        call = self._call(endpoint, wallet, vault_address, timeout)
+        async with self.transport.reserve(call.wait, endpoint.qualified_name):
+            if nonce is not None:
+                signed = self.sign(endpoint, action, wallet=call.wallet, vault_address=call.vault,
+                                   expires_after=expires_after, nonce=nonce)  # fmt: skip
+                return await self.post(signed, timeout=call.left())
+            taken = await self.nonces.aacquire(call.wallet.address, call.wait_left(), hold=call.left())
+            try:
+                signed = self._sign(endpoint, action, call.wallet, call.vault, expires_after, taken)
+                return await self.post(signed, timeout=call.left())
+            finally:
+                await self.nonces.arelease(call.wallet.address, taken)
+
+    async def post(self, signed: SignedAction, *, timeout: float | None = None, resend: bool = False) -> ExchangeResult:
+        """Post an already signed action once and classify the answer."""
+        started = self._sent(signed, resend=resend)
+        try:
+            raw = await self.transport.request_json(
+                "POST",
+                self.network.exchange_url,
+                body=signed.body,
+                context="exchange",
+                endpoint=signed.endpoint.qualified_name,
+                weight=signed.weight,
+                timeout=timeout if timeout is not None else signed.endpoint.timeout,
+                retry=RetryPolicy.NO_RETRY,
+            )
+        except Exception as exc:
+            err = self._on_failure(signed, exc, started, resend=resend)
+            if err is exc:
+                raise
+            raise err from exc
+        return self._on_answer(signed, raw, started, resend=resend)
+
+    async def resend(self, error: IndeterminateError, *, timeout: float | None = None) -> ExchangeResult:
+        """Opt-in retry of an indeterminate action: post the *same* signed body again.
+
+        The nonce makes a double execution impossible: if the first attempt went through, the
+        exchange refuses the resend's nonce and this raises :class:`IndeterminateError` again
+        (look the outcome up); otherwise the result is the action's real answer.
+        """
+        return await self.post(self._for_resend(error), timeout=timeout, resend=True)
+
+
+class Exchange(ExchangeCore, ExchangeMethods):
+    """Synchronous high-level exchange API (``client.exchange``).
+
+    Every signed call accepts ``wallet`` (default: the sender's), ``expires_after`` (ms, L1 actions),
+    ``timeout`` and, for vault-capable actions, ``vault_address``.  No builder fee is ever added
+    unless ``builder`` is given.
+    """
+
+    sender: ActionSender
+
+    def __init__(
+        self, sender: ActionSender, *, markets: MetadataService, info: Any, events: EventBus | None = None
+    ) -> None:
+        super().__init__(sender, markets=markets, info=info, events=events)
+        #: The generated wire-level builders bound to :attr:`sender`.
+        self.actions = ExchangeActions(sender)
+
+    def _send(
+        self,
+        endpoint: EndpointSpec,
+        build: Builder,
+        values: tuple[Any, ...],
+        wallet: Wallet | None,
+        vault_address: str | None,
+        expires_after: int | None,
+        timeout: float | None,
+    ) -> ExchangeResult:
+        """Build the action against a snapshot of the market metadata (loading a missing piece once, through the
+        cache) and hand it to the sender."""
+        tried: frozenset[str] = frozenset()
+        while True:
+            try:
+                action = build(self._context(tried), *values)
+                break
+            except MetadataMissing as missing:
+                tried |= {missing.coin}
+                self.markets.market(missing.coin)
+        return self.sender.send(
+            endpoint, action, wallet=wallet, vault_address=vault_address, expires_after=expires_after, timeout=timeout
+        )
+
+    def asset_id(self, coin: str) -> int:
+        """Asset id of ``coin`` (perp, spot pair or builder-dex perp)."""
+        return (self.markets.market(_v.coin("coin", coin))).asset_id(coin)
+
+    def round_price(self, coin: str, px: Number, *, direction: Direction = "nearest") -> Decimal:
+        """The valid price of ``coin`` nearest to ``px`` (or the next one ``"up"`` / ``"down"``)."""
+        return (self.markets.market(_v.coin("coin", coin))).round_price(coin, px, direction=direction)
+
+    def round_size(self, coin: str, sz: Number, *, direction: Direction = "down") -> Decimal:
+        """``sz`` rounded to whole lots of ``coin`` (``"down"`` by default)."""
+        return (self.markets.market(_v.coin("coin", coin))).round_size(coin, sz, direction=direction)
+
+    def market_order(
+        self,
+        coin: str,
+        is_buy: bool,
+        sz: Number,
+        *,
+        slippage: Number = 0.05,
+        px: Number | None = None,
+        **options: Unpack[OrderOptions],
+    ) -> ExchangeResult:
+        """An immediate-or-cancel order at ``mid × (1 ± slippage)`` rounded to the tick (``px`` replaces
+        the mid as the reference price, e.g. for markets without one).  Options as for ``order``."""
+        market = self.markets.market(_v.coin("coin", coin))
+        mid = (self.markets.mid(coin)) if px is None else to_decimal(px, "px")
+        limit = limit_price(market, coin, is_buy, mid, slippage)
+        return self.order(coin, is_buy, sz, limit, tif="Ioc", **options)
+
+    def market_close(
+        self,
+        coin: str,
+        sz: Number | None = None,
+        *,
+        slippage: Number = 0.05,
+        px: Number | None = None,
+        **options: Unpack[OrderOptions],
+    ) -> ExchangeResult:
+        """Close the position in ``coin`` (``sz`` of it; all when None) with a reduce-only market order
+        for the account (or ``vault_address``), like the official SDK's ``market_close``."""
+        state = self.info.clearinghouse_state(self._close_user(options))
+        is_buy, size = close_side(state, _v.coin("coin", coin), sz)
+        options["reduce_only"] = True
+        return self.market_order(coin, is_buy, size, slippage=slippage, px=px, **options)
+
+    def bulk_cancel(
+        self, cancels: Sequence[CancelRequest | tuple[str, int | str]], **options: Unpack[CancelOptions]
+    ) -> ExchangeResult:
+        """Cancel several orders: ``[(coin, oid), ...]`` (``cancel``) or ``[(coin, cloid), ...]``
+        (``cancelByCloid``); one action cannot mix them."""
+        method, items = cancel_requests(cancels)
+        return getattr(self, method)(items, **options)
+
+    def approve_agent(
+        self,
+        agent_address: str | None = None,
+        *,
+        name: str | None = None,
+        wallet: Wallet | None = None,
+        timeout: float | None = None,
+    ) -> AgentApproval:
+        """Approve an agent (API wallet) to sign L1 actions for the account; without ``agent_address`` a
+        new agent wallet is generated and returned in :attr:`AgentApproval.agent`.  ``name`` makes it
+        a named agent (``"<name> valid_until <ms>"`` sets an expiry)."""
+        agent, address = new_agent(agent_address)
+        result = self._approve_agent(address, name=name, wallet=wallet, timeout=timeout)
+        return AgentApproval(result=result, agent_address=address, agent=agent)
+
+    def multi_sig(
+        self, multi_sig_user: str, inner_action: Mapping[str, Any], **options: Unpack[MultiSigOptions]
+    ) -> ExchangeResult:
+        """Send ``inner_action`` (see :meth:`build_action`) for the multi-sig account ``multi_sig_user``.
+
+        The wallet (the outer signer, an authorised user or its agent) signs the ``multiSig`` wrapper;
+        ``signers`` (wallets of authorised users) sign the inner action here, and/or ``signatures``
+        collected offline with :meth:`sign_multi_sig_inner` are included (then pass their ``nonce``).
+        Other options: ``vault_address``, ``expires_after``, ``timeout``.
+        """
+        action, send = self._multi_sig(multi_sig_user, inner_action, options)
+        return self.sender.send(_EP_MULTI_SIG, action, **send)
+
+    def resend(self, error: IndeterminateError, *, timeout: float | None = None) -> ExchangeResult:
+        """Opt-in: post the same signed body of an indeterminate action again (see :meth:`ActionSender.resend`)."""
+        return self.sender.resend(error, timeout=timeout)
+
+    def resolve_indeterminate(
+        self, error: IndeterminateError, *, user: str | None = None, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """The ``orderStatus`` of each cloid of an indeterminate order action, ``{cloid: status}``
+        (``status.status == "unknownOid"``: it never reached the book).  ``user`` defaults to the
+        vault the action was for, else the account."""
+        who = self._indeterminate_user(error, user)
+        return {c: self.info.order_status(who, c, timeout=timeout) for c in status_cloids(error)}
+
+
+class AsyncExchange(ExchangeCore, AsyncExchangeMethods):
+    """Asynchronous high-level exchange API (``async_client.exchange``).
+
+    Every signed call accepts ``wallet`` (default: the sender's), ``expires_after`` (ms, L1 actions),
+    ``timeout`` and, for vault-capable actions, ``vault_address``.  No builder fee is ever added
+    unless ``builder`` is given.
+    """
+
+    sender: AsyncActionSender
+
+    def __init__(
+        self, sender: AsyncActionSender, *, markets: MetadataService, info: Any, events: EventBus | None = None
+    ) -> None:
+        super().__init__(sender, markets=markets, info=info, events=events)
+        #: The generated wire-level builders bound to :attr:`sender`.
+        self.actions = AsyncExchangeActions(sender)
+
+    async def _send(
+        self,
+        endpoint: EndpointSpec,
+        build: Builder,
+        values: tuple[Any, ...],
+        wallet: Wallet | None,
+        vault_address: str | None,
+        expires_after: int | None,
+        timeout: float | None,
+    ) -> ExchangeResult:
+        """Build the action against a snapshot of the market metadata (loading a missing piece once, through the
+        cache) and hand it to the sender."""
+        tried: frozenset[str] = frozenset()
+        while True:
+            try:
+                action = build(self._context(tried), *values)
+                break
+            except MetadataMissing as missing:
+                tried |= {missing.coin}
+                await self.markets.amarket(missing.coin)
+        return await self.sender.send(
+            endpoint, action, wallet=wallet, vault_address=vault_address, expires_after=expires_after, timeout=timeout
+        )
+
+    async def asset_id(self, coin: str) -> int:
+        """Asset id of ``coin`` (perp, spot pair or builder-dex perp)."""
+        return (await self.markets.amarket(_v.coin("coin", coin))).asset_id(coin)
+
+    async def round_price(self, coin: str, px: Number, *, direction: Direction = "nearest") -> Decimal:
+        """The valid price of ``coin`` nearest to ``px`` (or the next one ``"up"`` / ``"down"``)."""
+        return (await self.markets.amarket(_v.coin("coin", coin))).round_price(coin, px, direction=direction)
+
+    async def round_size(self, coin: str, sz: Number, *, direction: Direction = "down") -> Decimal:
+        """``sz`` rounded to whole lots of ``coin`` (``"down"`` by default)."""
+        return (await self.markets.amarket(_v.coin("coin", coin))).round_size(coin, sz, direction=direction)
+
+    async def market_order(
+        self,
+        coin: str,
+        is_buy: bool,
+        sz: Number,
+        *,
+        slippage: Number = 0.05,
+        px: Number | None = None,
+        **options: Unpack[OrderOptions],
+    ) -> ExchangeResult:
+        """An immediate-or-cancel order at ``mid × (1 ± slippage)`` rounded to the tick (``px`` replaces
+        the mid as the reference price, e.g. for markets without one).  Options as for ``order``."""
+        market = await self.markets.amarket(_v.coin("coin", coin))
+        mid = (await self.markets.amid(coin)) if px is None else to_decimal(px, "px")
+        limit = limit_price(market, coin, is_buy, mid, slippage)
+        return await self.order(coin, is_buy, sz, limit, tif="Ioc", **options)
+
+    async def market_close(
+        self,
+        coin: str,
+        sz: Number | None = None,
+        *,
+        slippage: Number = 0.05,
+        px: Number | None = None,
+        **options: Unpack[OrderOptions],
+    ) -> ExchangeResult:
+        """Close the position in ``coin`` (``sz`` of it; all when None) with a reduce-only market order
+        for the account (or ``vault_address``), like the official SDK's ``market_close``."""
+        state = await self.info.clearinghouse_state(self._close_user(options))
+        is_buy, size = close_side(state, _v.coin("coin", coin), sz)
+        options["reduce_only"] = True
+        return await self.market_order(coin, is_buy, size, slippage=slippage, px=px, **options)
+
+    async def bulk_cancel(
+        self, cancels: Sequence[CancelRequest | tuple[str, int | str]], **options: Unpack[CancelOptions]
+    ) -> ExchangeResult:
+        """Cancel several orders: ``[(coin, oid), ...]`` (``cancel``) or ``[(coin, cloid), ...]``
+        (``cancelByCloid``); one action cannot mix them."""
+        method, items = cancel_requests(cancels)
+        return await getattr(self, method)(items, **options)
+
+    async def approve_agent(
+        self,
+        agent_address: str | None = None,
+        *,
+        name: str | None = None,
+        wallet: Wallet | None = None,
+        timeout: float | None = None,
+    ) -> AgentApproval:
+        """Approve an agent (API wallet) to sign L1 actions for the account; without ``agent_address`` a
+        new agent wallet is generated and returned in :attr:`AgentApproval.agent`.  ``name`` makes it
+        a named agent (``"<name> valid_until <ms>"`` sets an expiry)."""
+        agent, address = new_agent(agent_address)
+        result = await self._approve_agent(address, name=name, wallet=wallet, timeout=timeout)
+        return AgentApproval(result=result, agent_address=address, agent=agent)
+
+    async def multi_sig(
+        self, multi_sig_user: str, inner_action: Mapping[str, Any], **options: Unpack[MultiSigOptions]
+    ) -> ExchangeResult:
+        """Send ``inner_action`` (see :meth:`build_action`) for the multi-sig account ``multi_sig_user``.
+
+        The wallet (the outer signer, an authorised user or its agent) signs the ``multiSig`` wrapper;
+        ``signers`` (wallets of authorised users) sign the inner action here, and/or ``signatures``
+        collected offline with :meth:`sign_multi_sig_inner` are included (then pass their ``nonce``).
+        Other options: ``vault_address``, ``expires_after``, ``timeout``.
+        """
+        action, send = self._multi_sig(multi_sig_user, inner_action, options)
+        return await self.sender.send(_EP_MULTI_SIG, action, **send)
+
+    async def resend(self, error: IndeterminateError, *, timeout: float | None = None) -> ExchangeResult:
+        """Opt-in: post the same signed body of an indeterminate action again (see :meth:`ActionSender.resend`)."""
+        return await self.sender.resend(error, timeout=timeout)
+
+    async def resolve_indeterminate(
+        self, error: IndeterminateError, *, user: str | None = None, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """The ``orderStatus`` of each cloid of an indeterminate order action, ``{cloid: status}``
+        (``status.status == "unknownOid"``: it never reached the book).  ``user`` defaults to the
+        vault the action was for, else the account."""
+        who = self._indeterminate_user(error, user)
+        return {c: await self.info.order_status(who, c, timeout=timeout) for c in status_cloids(error)}

@@ -1,11 +1,11 @@
-"""The high-level exchange API: the methods generated from ``spec/exchange`` plus what no spec can say.
+"""The high-level exchange API's core: what no spec can say, without I/O.
 
-:class:`Exchange` (sync) and :class:`AsyncExchange` inherit one generated method per spec method
-(``order``, ``bulk_orders``, ``cancel``, ``usd_send``, ...: coin names, exact numbers, request
-classes) and supply ``_send``: build the action against a snapshot of the market metadata (loading a
-missing piece once, through the cache) and hand it to the sender.  Hand-written here: market orders
-and closes (mid ± slippage), ``bulk_cancel`` (order ids or cloids), ``approve_agent`` (generates the
-agent key), multi-sig assembly, indeterminate outcomes, and metadata helpers.
+``Exchange`` (sync) and ``AsyncExchange`` are generated from one template into
+:mod:`hyperliquid_client.generated.exchange`: one method per spec method (``order``, ``bulk_orders``,
+``cancel``, ``usd_send``, ...: coin names, exact numbers, request classes) and thin shells around
+:class:`ExchangeCore` for the rest.  Hand-written here: market orders and closes (mid ± slippage),
+``bulk_cancel`` (order ids or cloids), ``approve_agent`` (generates the agent key), multi-sig assembly,
+indeterminate outcomes, and the build context of an action (a snapshot of the market metadata).
 
 Every signed call accepts ``wallet`` (default: the sender's), ``expires_after`` (ms, L1 actions),
 ``timeout`` and, for vault-capable actions, ``vault_address``.  No builder fee is ever added
@@ -16,17 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any, TypedDict, Unpack
+from typing import Any, TypedDict
 
 import attrs
 
-from hyperliquid_client.generated.exchange import (
-    AsyncExchangeActions,
-    AsyncExchangeMethods,
-    Builder,
-    ExchangeActions,
-    ExchangeMethods,
-)
 from hyperliquid_client.generated.registry import ENDPOINTS
 from hyperliquid_client.generated.requests import BuilderFee, CancelByCloidRequest, CancelRequest
 from hyperliquid_client.runtime import validate as _v
@@ -34,16 +27,8 @@ from hyperliquid_client.runtime.caller import RecordingSender
 from hyperliquid_client.runtime.errors import IndeterminateError, InvalidInputError, MetadataUnavailableError
 from hyperliquid_client.runtime.events import EventBus
 from hyperliquid_client.runtime.exchange._core import fill_action
-from hyperliquid_client.runtime.exchange.sender import ActionSender, AsyncActionSender, _SenderBase
-from hyperliquid_client.runtime.markets import (
-    BuildContext,
-    Direction,
-    MarketMetadata,
-    MetadataService,
-    _MetadataMissing,
-    market_price,
-    to_decimal,
-)
+from hyperliquid_client.runtime.exchange.sender import SenderCore
+from hyperliquid_client.runtime.markets import BuildContext, MarketMetadata, MetadataService, market_price
 from hyperliquid_client.runtime.registry import EndpointSpec, key_order
 from hyperliquid_client.runtime.results import ExchangeResult
 from hyperliquid_client.runtime.signing import (
@@ -56,9 +41,7 @@ from hyperliquid_client.runtime.signing import (
     sign_multi_sig_inner_user_signed,
 )
 
-__all__ = ["AgentApproval", "AsyncExchange", "CancelOptions", "Exchange", "MultiSigOptions", "OrderOptions"]
-
-_MULTI_SIG = ENDPOINTS["exchange.multiSig"]
+__all__ = ["AgentApproval", "CancelOptions", "ExchangeCore", "MultiSigOptions", "OrderOptions"]
 
 Number = Decimal | str | int | float
 
@@ -110,7 +93,7 @@ class CancelOptions(TypedDict, total=False):
     timeout: float | None
 
 
-def _limit_price(market: MarketMetadata, coin: str, is_buy: Any, mid: Decimal | None, slippage: Any) -> Decimal:
+def limit_price(market: MarketMetadata, coin: str, is_buy: Any, mid: Decimal | None, slippage: Any) -> Decimal:
     """The limit price of a market order: ``mid × (1 ± slippage)`` rounded to a valid price."""
     if mid is None:
         raise MetadataUnavailableError(f"no mid price for {coin!r}: pass px= as the reference price")
@@ -119,7 +102,7 @@ def _limit_price(market: MarketMetadata, coin: str, is_buy: Any, mid: Decimal | 
     return market_price(market, coin, _v.boolean("is_buy", is_buy), mid, slippage)
 
 
-def _close(state: Any, coin: str, sz: Any) -> tuple[bool, Any]:
+def close_side(state: Any, coin: str, sz: Any) -> tuple[bool, Any]:
     """``(is_buy, size)`` of the order closing the position in ``coin`` (all of it when ``sz`` is None)."""
     for entry in getattr(state, "asset_positions", ()):
         position = entry.position
@@ -128,7 +111,7 @@ def _close(state: Any, coin: str, sz: Any) -> tuple[bool, Any]:
     raise InvalidInputError("coin", "a coin with an open position to close", coin)
 
 
-def _cancels(cancels: Any) -> tuple[str, list[Any]]:
+def cancel_requests(cancels: Any) -> tuple[str, list[Any]]:
     """``bulk_cancel``'s items as the requests of one action: ``cancel`` (order ids) or ``cancelByCloid``."""
     if not isinstance(cancels, list | tuple) or not cancels:
         raise InvalidInputError("cancels", "a non-empty list of (coin, oid or cloid)", cancels)
@@ -144,7 +127,7 @@ def _cancels(cancels: Any) -> tuple[str, list[Any]]:
     return "bulk_cancel_by_oid", [CancelRequest(coin, oid) for coin, oid in pairs]
 
 
-def _status_by_cloid(error: Any) -> tuple[str, ...]:
+def status_cloids(error: Any) -> tuple[str, ...]:
     if not isinstance(error, IndeterminateError):
         raise InvalidInputError("error", "an IndeterminateError", type(error).__name__)
     if not error.cloids:
@@ -154,7 +137,7 @@ def _status_by_cloid(error: Any) -> tuple[str, ...]:
     return error.cloids
 
 
-def _new_agent(agent_address: str | None) -> tuple[Wallet | None, str]:
+def new_agent(agent_address: str | None) -> tuple[Wallet | None, str]:
     agent = Wallet.generate() if agent_address is None else None
     return agent, checksum_address(agent.address) if agent is not None else str(agent_address)
 
@@ -166,10 +149,10 @@ def _inner_endpoint(inner_action: Any) -> EndpointSpec:
     return endpoint
 
 
-class _ExchangeBase:
-    """What :class:`Exchange` and :class:`AsyncExchange` share (no I/O)."""
+class ExchangeCore:
+    """What ``Exchange`` and ``AsyncExchange`` share (no I/O)."""
 
-    sender: _SenderBase
+    sender: SenderCore
     markets: MetadataService
 
     def __init__(self, sender: Any, *, markets: MetadataService, info: Any, events: EventBus | None = None) -> None:
@@ -189,6 +172,8 @@ class _ExchangeBase:
     def build_action(name: str, /, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """The wire action the generated wire-level method ``name`` builds (nothing is signed or sent) —
         e.g. the inner action of a multi-sig: ``Exchange.build_action("usd_send", "0x...", "5")``."""
+        from hyperliquid_client.generated.exchange import ExchangeActions  # (the generated module imports this one)
+
         recorder = RecordingSender()
         method = getattr(ExchangeActions(recorder), name, None)
         if method is None or name.startswith("_"):
@@ -262,6 +247,11 @@ class _ExchangeBase:
         send = {"wallet": outer, "nonce": n, "vault_address": vault, "expires_after": expires}
         return built, {**send, "timeout": options.get("timeout")}
 
+    def _close_user(self, options: OrderOptions) -> str:
+        """Whose position ``market_close`` closes: the call's vault, else the sender's, else the account."""
+        user = options.get("vault_address") or self.sender.vault_address or self.sender.user_address
+        return _v.address("user", user)
+
     def _indeterminate_user(self, error: IndeterminateError, user: str | None) -> str:
         if user is not None:
             return _v.address("user", user)
@@ -272,246 +262,3 @@ class _ExchangeBase:
         if found is None:
             raise InvalidInputError("user", "an address (no wallet or account_address configured)")
         return found
-
-
-class Exchange(_ExchangeBase, ExchangeMethods):
-    """Synchronous high-level exchange API (``client.exchange``).  See the module docs."""
-
-    sender: ActionSender
-
-    def __init__(self, sender: ActionSender, *, markets: MetadataService, info: Any, events: EventBus | None = None):
-        super().__init__(sender, markets=markets, info=info, events=events)
-        #: The generated wire-level builders bound to :attr:`sender`.
-        self.actions = ExchangeActions(sender)
-
-    def _send(
-        self,
-        endpoint: EndpointSpec,
-        build: Builder,
-        values: tuple[Any, ...],
-        wallet: Wallet | None,
-        vault_address: str | None,
-        expires_after: int | None,
-        timeout: float | None,
-    ) -> ExchangeResult:
-        tried: frozenset[str] = frozenset()
-        while True:
-            try:
-                action = build(self._context(tried), *values)
-                break
-            except _MetadataMissing as missing:
-                tried |= {missing.coin}
-                self.markets.market(missing.coin)
-        return self.sender.send(
-            endpoint, action, wallet=wallet, vault_address=vault_address, expires_after=expires_after, timeout=timeout
-        )
-
-    def asset_id(self, coin: str) -> int:
-        """Asset id of ``coin`` (perp, spot pair or builder-dex perp)."""
-        return self.markets.market(_v.coin("coin", coin)).asset_id(coin)
-
-    def round_price(self, coin: str, px: Number, *, direction: Direction = "nearest") -> Decimal:
-        """The valid price of ``coin`` nearest to ``px`` (or the next one ``"up"`` / ``"down"``)."""
-        return self.markets.market(_v.coin("coin", coin)).round_price(coin, px, direction=direction)
-
-    def round_size(self, coin: str, sz: Number, *, direction: Direction = "down") -> Decimal:
-        """``sz`` rounded to whole lots of ``coin`` (``"down"`` by default)."""
-        return self.markets.market(_v.coin("coin", coin)).round_size(coin, sz, direction=direction)
-
-    def market_order(
-        self,
-        coin: str,
-        is_buy: bool,
-        sz: Number,
-        *,
-        slippage: Number = 0.05,
-        px: Number | None = None,
-        **options: Unpack[OrderOptions],
-    ) -> ExchangeResult:
-        """An immediate-or-cancel order at ``mid × (1 ± slippage)`` rounded to the tick (``px`` replaces
-        the mid as the reference price, e.g. for markets without one).  Options as for ``order``."""
-        market = self.markets.market(_v.coin("coin", coin))
-        mid = self.markets.mid(coin) if px is None else to_decimal(px, "px")
-        return self.order(coin, is_buy, sz, _limit_price(market, coin, is_buy, mid, slippage), tif="Ioc", **options)
-
-    def market_close(
-        self,
-        coin: str,
-        sz: Number | None = None,
-        *,
-        slippage: Number = 0.05,
-        px: Number | None = None,
-        **options: Unpack[OrderOptions],
-    ) -> ExchangeResult:
-        """Close the position in ``coin`` (``sz`` of it; all when None) with a reduce-only market order
-        for the account (or ``vault_address``), like the official SDK's ``market_close``."""
-        user = options.get("vault_address") or self.sender.vault_address or self.sender.user_address
-        is_buy, size = _close(self.info.clearinghouse_state(_v.address("user", user)), _v.coin("coin", coin), sz)
-        options["reduce_only"] = True
-        return self.market_order(coin, is_buy, size, slippage=slippage, px=px, **options)
-
-    def bulk_cancel(
-        self, cancels: Sequence[CancelRequest | tuple[str, int | str]], **options: Unpack[CancelOptions]
-    ) -> ExchangeResult:
-        """Cancel several orders: ``[(coin, oid), ...]`` (``cancel``) or ``[(coin, cloid), ...]``
-        (``cancelByCloid``); one action cannot mix them."""
-        method, items = _cancels(cancels)
-        return getattr(self, method)(items, **options)
-
-    def approve_agent(
-        self,
-        agent_address: str | None = None,
-        *,
-        name: str | None = None,
-        wallet: Wallet | None = None,
-        timeout: float | None = None,
-    ) -> AgentApproval:
-        """Approve an agent (API wallet) to sign L1 actions for the account; without ``agent_address`` a
-        new agent wallet is generated and returned in :attr:`AgentApproval.agent`.  ``name`` makes it
-        a named agent (``"<name> valid_until <ms>"`` sets an expiry)."""
-        agent, address = _new_agent(agent_address)
-        result = self._approve_agent(address, name=name, wallet=wallet, timeout=timeout)
-        return AgentApproval(result=result, agent_address=address, agent=agent)
-
-    def multi_sig(
-        self, multi_sig_user: str, inner_action: Mapping[str, Any], **options: Unpack[MultiSigOptions]
-    ) -> ExchangeResult:
-        """Send ``inner_action`` (see :meth:`build_action`) for the multi-sig account ``multi_sig_user``.
-
-        The wallet (the outer signer, an authorised user or its agent) signs the ``multiSig`` wrapper;
-        ``signers`` (wallets of authorised users) sign the inner action here, and/or ``signatures``
-        collected offline with :meth:`sign_multi_sig_inner` are included (then pass their ``nonce``).
-        Other options: ``vault_address``, ``expires_after``, ``timeout``.
-        """
-        action, send = self._multi_sig(multi_sig_user, inner_action, options)
-        return self.sender.send(_MULTI_SIG, action, **send)
-
-    def resend(self, error: IndeterminateError, *, timeout: float | None = None) -> ExchangeResult:
-        """Opt-in: post the same signed body of an indeterminate action again (see :meth:`ActionSender.resend`)."""
-        return self.sender.resend(error, timeout=timeout)
-
-    def resolve_indeterminate(
-        self, error: IndeterminateError, *, user: str | None = None, timeout: float | None = None
-    ) -> dict[str, Any]:
-        """The ``orderStatus`` of each cloid of an indeterminate order action, ``{cloid: status}``
-        (``status.status == "unknownOid"``: it never reached the book).  ``user`` defaults to the
-        vault the action was for, else the account."""
-        who = self._indeterminate_user(error, user)
-        return {c: self.info.order_status(who, c, timeout=timeout) for c in _status_by_cloid(error)}
-
-
-class AsyncExchange(_ExchangeBase, AsyncExchangeMethods):
-    """Asynchronous high-level exchange API; same methods as :class:`Exchange`, awaitable."""
-
-    sender: AsyncActionSender
-
-    def __init__(
-        self, sender: AsyncActionSender, *, markets: MetadataService, info: Any, events: EventBus | None = None
-    ):
-        super().__init__(sender, markets=markets, info=info, events=events)
-        #: The generated wire-level builders bound to :attr:`sender`.
-        self.actions = AsyncExchangeActions(sender)
-
-    async def _send(
-        self,
-        endpoint: EndpointSpec,
-        build: Builder,
-        values: tuple[Any, ...],
-        wallet: Wallet | None,
-        vault_address: str | None,
-        expires_after: int | None,
-        timeout: float | None,
-    ) -> ExchangeResult:
-        tried: frozenset[str] = frozenset()
-        while True:
-            try:
-                action = build(self._context(tried), *values)
-                break
-            except _MetadataMissing as missing:
-                tried |= {missing.coin}
-                await self.markets.amarket(missing.coin)
-        return await self.sender.send(
-            endpoint, action, wallet=wallet, vault_address=vault_address, expires_after=expires_after, timeout=timeout
-        )
-
-    async def asset_id(self, coin: str) -> int:
-        """Async :meth:`Exchange.asset_id`."""
-        return (await self.markets.amarket(_v.coin("coin", coin))).asset_id(coin)
-
-    async def round_price(self, coin: str, px: Number, *, direction: Direction = "nearest") -> Decimal:
-        """Async :meth:`Exchange.round_price`."""
-        return (await self.markets.amarket(_v.coin("coin", coin))).round_price(coin, px, direction=direction)
-
-    async def round_size(self, coin: str, sz: Number, *, direction: Direction = "down") -> Decimal:
-        """Async :meth:`Exchange.round_size`."""
-        return (await self.markets.amarket(_v.coin("coin", coin))).round_size(coin, sz, direction=direction)
-
-    async def market_order(
-        self,
-        coin: str,
-        is_buy: bool,
-        sz: Number,
-        *,
-        slippage: Number = 0.05,
-        px: Number | None = None,
-        **options: Unpack[OrderOptions],
-    ) -> ExchangeResult:
-        """Async :meth:`Exchange.market_order`."""
-        market = await self.markets.amarket(_v.coin("coin", coin))
-        mid = await self.markets.amid(coin) if px is None else to_decimal(px, "px")
-        limit = _limit_price(market, coin, is_buy, mid, slippage)
-        return await self.order(coin, is_buy, sz, limit, tif="Ioc", **options)
-
-    async def market_close(
-        self,
-        coin: str,
-        sz: Number | None = None,
-        *,
-        slippage: Number = 0.05,
-        px: Number | None = None,
-        **options: Unpack[OrderOptions],
-    ) -> ExchangeResult:
-        """Async :meth:`Exchange.market_close`."""
-        user = options.get("vault_address") or self.sender.vault_address or self.sender.user_address
-        state = await self.info.clearinghouse_state(_v.address("user", user))
-        is_buy, size = _close(state, _v.coin("coin", coin), sz)
-        options["reduce_only"] = True
-        return await self.market_order(coin, is_buy, size, slippage=slippage, px=px, **options)
-
-    async def bulk_cancel(
-        self, cancels: Sequence[CancelRequest | tuple[str, int | str]], **options: Unpack[CancelOptions]
-    ) -> ExchangeResult:
-        """Async :meth:`Exchange.bulk_cancel`."""
-        method, items = _cancels(cancels)
-        return await getattr(self, method)(items, **options)
-
-    async def approve_agent(
-        self,
-        agent_address: str | None = None,
-        *,
-        name: str | None = None,
-        wallet: Wallet | None = None,
-        timeout: float | None = None,
-    ) -> AgentApproval:
-        """Async :meth:`Exchange.approve_agent`."""
-        agent, address = _new_agent(agent_address)
-        result = await self._approve_agent(address, name=name, wallet=wallet, timeout=timeout)
-        return AgentApproval(result=result, agent_address=address, agent=agent)
-
-    async def multi_sig(
-        self, multi_sig_user: str, inner_action: Mapping[str, Any], **options: Unpack[MultiSigOptions]
-    ) -> ExchangeResult:
-        """Async :meth:`Exchange.multi_sig`."""
-        action, send = self._multi_sig(multi_sig_user, inner_action, options)
-        return await self.sender.send(_MULTI_SIG, action, **send)
-
-    async def resend(self, error: IndeterminateError, *, timeout: float | None = None) -> ExchangeResult:
-        """Async :meth:`Exchange.resend`."""
-        return await self.sender.resend(error, timeout=timeout)
-
-    async def resolve_indeterminate(
-        self, error: IndeterminateError, *, user: str | None = None, timeout: float | None = None
-    ) -> dict[str, Any]:
-        """Async :meth:`Exchange.resolve_indeterminate`."""
-        who = self._indeterminate_user(error, user)
-        return {c: await self.info.order_status(who, c, timeout=timeout) for c in _status_by_cloid(error)}

@@ -1,7 +1,10 @@
-"""Senders: sign an action built by the generated ``ExchangeActions`` and post it to ``/exchange``.
+"""The senders' core: sign an action built by the generated ``ExchangeActions`` for ``/exchange``.
 
-:class:`ActionSender` (sync) and :class:`AsyncActionSender` implement the ``SyncSender`` /
-``AsyncSender`` protocols of :mod:`hyperliquid_client.runtime.caller`.  Each call:
+:class:`SenderCore` holds the configuration and every step that does no I/O; the sync
+``ActionSender`` and async ``AsyncActionSender`` shells (``send``, ``post``, ``resend``: waits and
+the request) are generated from one template into :mod:`hyperliquid_client.generated.exchange`
+and implement the ``SyncSender`` / ``AsyncSender`` protocols of
+:mod:`hyperliquid_client.runtime.caller`.  Each call:
 
 1. picks the wallet (the call's, else the configured one), waits for a free connection of the
    transport, then takes a nonce from the process-wide nonce window (see
@@ -18,7 +21,7 @@
 4. posts once (signed requests are never retried or re-signed) and classifies the answer.
 
 A timeout, a connection lost after sending, a 5xx or an unreadable answer raises
-:class:`IndeterminateError` with the nonce and cloids; :meth:`ActionSender.resend` re-posts the
+:class:`IndeterminateError` with the nonce and cloids; ``resend`` re-posts the
 very same signed body (opt-in) — it can never execute twice, and a nonce rejection of the resend
 is reported as indeterminate too.
 """
@@ -30,6 +33,8 @@ import threading
 import time
 from collections import OrderedDict
 from typing import Any
+
+import attrs
 
 from hyperliquid_client.runtime.config import MAINNET, Network
 from hyperliquid_client.runtime.drift import DriftMonitor
@@ -55,10 +60,10 @@ from hyperliquid_client.runtime.signing import (
     resolve_backend,
 )
 from hyperliquid_client.runtime.signing.eip712 import chain_id_from_hex
-from hyperliquid_client.runtime.transport import AsyncHttpTransport, HttpTransport, RetryPolicy
+from hyperliquid_client.runtime.transport import AsyncHttpTransport, HttpTransport
 from hyperliquid_client.runtime.transport._core import validate_timeout
 
-__all__ = ["DEFAULT_NONCES", "AsyncActionSender", "ActionSender"]
+__all__ = ["DEFAULT_NONCES", "Call", "SenderCore"]
 
 _log = get_logger("hyperliquid_client.exchange")
 
@@ -67,8 +72,31 @@ DEFAULT_NONCES = nonces.DEFAULT_NONCES  # (defined with the manager: a client ho
 _KEEP_SIGNED = 256
 
 
-class _SenderBase:
-    """Configuration and the pure steps shared by the sync and async senders."""
+@attrs.frozen
+class Call:
+    """One ``send``: the signing wallet, the vault it acts for and its deadlines (``time.monotonic``).
+
+    Waiting for a connection and a nonce may take half the budget (until ``waited``): the request keeps
+    the rest — an action is never sent with too little time left to hear its answer.
+    """
+
+    wallet: Wallet
+    vault: str | None
+    wait: float
+    waited: float
+    end: float
+
+    def wait_left(self) -> float:
+        """Seconds left to wait for a nonce (at least 1 ms: the callee reports the timeout itself)."""
+        return max(0.001, self.waited - time.monotonic())
+
+    def left(self) -> float:
+        """Seconds left of the whole call (at least 1 ms)."""
+        return max(0.001, self.end - time.monotonic())
+
+
+class SenderCore:
+    """Configuration and the steps of the sync and async senders that do no I/O."""
 
     transport: HttpTransport | AsyncHttpTransport
 
@@ -151,11 +179,14 @@ class _SenderBase:
         """Reserve the next nonce of ``wallet`` (the configured one by default), e.g. for multi-sig."""
         return self.nonces.next(self._wallet(wallet).address)
 
-    def _budget(self, endpoint: EndpointSpec, timeout: float | None) -> float:
-        """The call's total deadline in seconds: waiting for a connection and a nonce included."""
-        if timeout is None:
-            timeout = endpoint.timeout if endpoint.timeout is not None else self.transport.config.default_timeout
-        return validate_timeout(timeout, self.transport.config.default_timeout)
+    def _call(self, endpoint: EndpointSpec, wallet: Any, vault_address: str | None, timeout: float | None) -> Call:
+        """Check one ``send``'s wallet and vault and start its deadline (waiting included)."""
+        w = self._wallet(wallet)
+        vault = self._check_vault(endpoint, vault_address)
+        default = self.transport.config.default_timeout
+        budget = validate_timeout(endpoint.timeout if timeout is None else timeout, default)
+        end = time.monotonic() + budget
+        return Call(w, vault, budget / 2, end - budget / 2, end)
 
     def _check_vault(self, endpoint: EndpointSpec, vault_address: str | None) -> str | None:
         if vault_address is not None and not endpoint.vault:
@@ -300,151 +331,3 @@ class _SenderBase:
             f"{type(self).__name__}(network={self.network.name!r}, wallet={who!r}, "
             f"account={self.account_address!r}, vault={self.vault_address!r}, verify={self.signer.verify})"
         )
-
-
-_NO_RETRY = RetryPolicy.NO_RETRY
-
-
-def _left(end: float) -> float:
-    """Seconds left before ``end`` (at least 1 ms: the callee reports the timeout itself)."""
-    return max(0.001, end - time.monotonic())
-
-
-class ActionSender(_SenderBase):
-    """Signs and posts exchange actions over an :class:`HttpTransport` (a ``SyncSender``).
-
-    ``wallet`` signs by default (an agent wallet acting for ``account_address`` works for L1
-    actions); ``vault_address`` is the default vault/sub-account of vault-capable actions;
-    ``nonces`` defaults to the process-wide :data:`DEFAULT_NONCES`; ``backend`` picks the signing
-    backend; ``verify_signatures`` checks fresh signatures before sending (``"once"``, ``True``, ``False``).
-    """
-
-    transport: HttpTransport
-
-    def send(
-        self,
-        endpoint: EndpointSpec,
-        action: dict[str, Any],
-        *,
-        wallet: Any = None,
-        vault_address: str | None = None,
-        expires_after: int | None = None,
-        timeout: float | None = None,
-        nonce: int | None = None,
-    ) -> ExchangeResult:
-        """Sign ``action`` and post it once; return the classified answer.
-
-        Raises :class:`InvalidInputError` / :class:`SignatureMismatchError` before sending,
-        :class:`ApiRejectedError` when the exchange refuses the whole action,
-        :class:`IndeterminateError` when the outcome is unknown, transport errors when nothing
-        was sent.  ``nonce`` overrides the nonce manager (multi-sig: the inner signers' nonce).
-        ``timeout`` bounds the whole call: waiting for a free connection and a nonce may take
-        half of it (then :class:`TimeoutError`, nothing sent), the request keeps the rest — an
-        action is never sent with too little time left to hear its answer.
-        """
-        w = self._wallet(wallet)
-        vault = self._check_vault(endpoint, vault_address)
-        budget = self._budget(endpoint, timeout)
-        end = time.monotonic() + budget
-        waited = end - budget / 2  # waiting may take half the budget: the request keeps the rest
-        with self.transport.reserve(budget / 2, endpoint.qualified_name):
-            if nonce is not None:
-                signed = self.sign(
-                    endpoint, action, wallet=w, vault_address=vault, expires_after=expires_after, nonce=nonce
-                )
-                return self.post(signed, timeout=_left(end))
-            taken = self.nonces.acquire(w.address, _left(waited), hold=_left(end))
-            try:
-                return self.post(self._sign(endpoint, action, w, vault, expires_after, taken), timeout=_left(end))
-            finally:
-                self.nonces.release(w.address, taken)
-
-    def post(self, signed: SignedAction, *, timeout: float | None = None, resend: bool = False) -> ExchangeResult:
-        """Post an already signed action once and classify the answer."""
-        started = self._sent(signed, resend=resend)
-        try:
-            raw = self.transport.request_json(
-                "POST",
-                self.network.exchange_url,
-                body=signed.body,
-                context="exchange",
-                endpoint=signed.endpoint.qualified_name,
-                weight=signed.weight,
-                timeout=timeout if timeout is not None else signed.endpoint.timeout,
-                retry=_NO_RETRY,
-            )
-        except Exception as exc:
-            err = self._on_failure(signed, exc, started, resend=resend)
-            if err is exc:
-                raise
-            raise err from exc
-        return self._on_answer(signed, raw, started, resend=resend)
-
-    def resend(self, error: IndeterminateError, *, timeout: float | None = None) -> ExchangeResult:
-        """Opt-in retry of an indeterminate action: post the *same* signed body again.
-
-        The nonce makes a double execution impossible: if the first attempt went through, the
-        exchange refuses the resend's nonce and this raises :class:`IndeterminateError` again
-        (look the outcome up); otherwise the result is the action's real answer.
-        """
-        return self.post(self._for_resend(error), timeout=timeout, resend=True)
-
-
-class AsyncActionSender(_SenderBase):
-    """The asynchronous twin of :class:`ActionSender` (an ``AsyncSender`` over :class:`AsyncHttpTransport`)."""
-
-    transport: AsyncHttpTransport
-
-    async def send(
-        self,
-        endpoint: EndpointSpec,
-        action: dict[str, Any],
-        *,
-        wallet: Any = None,
-        vault_address: str | None = None,
-        expires_after: int | None = None,
-        timeout: float | None = None,
-        nonce: int | None = None,
-    ) -> ExchangeResult:
-        """Async :meth:`ActionSender.send` (signing runs inline: it takes well under a millisecond)."""
-        w = self._wallet(wallet)
-        vault = self._check_vault(endpoint, vault_address)
-        budget = self._budget(endpoint, timeout)
-        end = time.monotonic() + budget
-        waited = end - budget / 2
-        async with self.transport.reserve(budget / 2, endpoint.qualified_name):
-            if nonce is not None:
-                signed = self.sign(
-                    endpoint, action, wallet=w, vault_address=vault, expires_after=expires_after, nonce=nonce
-                )
-                return await self.post(signed, timeout=_left(end))
-            taken = await self.nonces.aacquire(w.address, _left(waited), hold=_left(end))
-            try:
-                return await self.post(self._sign(endpoint, action, w, vault, expires_after, taken), timeout=_left(end))
-            finally:
-                await self.nonces.arelease(w.address, taken)
-
-    async def post(self, signed: SignedAction, *, timeout: float | None = None, resend: bool = False) -> ExchangeResult:
-        """Async :meth:`ActionSender.post`."""
-        started = self._sent(signed, resend=resend)
-        try:
-            raw = await self.transport.request_json(
-                "POST",
-                self.network.exchange_url,
-                body=signed.body,
-                context="exchange",
-                endpoint=signed.endpoint.qualified_name,
-                weight=signed.weight,
-                timeout=timeout if timeout is not None else signed.endpoint.timeout,
-                retry=_NO_RETRY,
-            )
-        except Exception as exc:
-            err = self._on_failure(signed, exc, started, resend=resend)
-            if err is exc:
-                raise
-            raise err from exc
-        return self._on_answer(signed, raw, started, resend=resend)
-
-    async def resend(self, error: IndeterminateError, *, timeout: float | None = None) -> ExchangeResult:
-        """Async :meth:`ActionSender.resend`."""
-        return await self.post(self._for_resend(error), timeout=timeout, resend=True)

@@ -15,10 +15,10 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from hyperliquid_client.generated.exchange import ActionSender, AsyncActionSender
 from hyperliquid_client.runtime.config import Network
 from hyperliquid_client.runtime.errors import ApiRejectedError, IndeterminateError
 from hyperliquid_client.runtime.exchange._core import action_weight
-from hyperliquid_client.runtime.exchange.sender import ActionSender, AsyncActionSender
 from hyperliquid_client.runtime.log import get_logger, log
 from hyperliquid_client.runtime.ratelimit.address import requests_of
 from hyperliquid_client.runtime.ratelimit.batching import batch_key, merge, saved_weight, split

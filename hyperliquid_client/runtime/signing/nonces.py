@@ -213,10 +213,21 @@ class NonceManager:
     ) -> None:
         if not isinstance(window, int) or isinstance(window, bool) or window < 1:
             raise InvalidInputError("window", "an integer >= 1", window)
-        self.source: NonceSource = source if source is not None else LocalNonceSource(clock)
+        self.source = source if source is not None else LocalNonceSource(clock)
         self.window = window
         self._windows: dict[str, _Window] = {}
         self._windows_lock = threading.Lock()
+
+    @property
+    def source(self) -> NonceSource:
+        """Where nonces come from (a :class:`SharedNonceSource` also shares the window); may be replaced."""
+        return self._source
+
+    @source.setter
+    def source(self, source: NonceSource) -> None:
+        self._source = source
+        # a runtime-checkable protocol check costs microseconds: made once per source, not per nonce
+        self._shared: SharedNonceSource | None = source if isinstance(source, SharedNonceSource) else None
 
     @staticmethod
     def _key(signer: str) -> str:
@@ -270,8 +281,7 @@ class NonceManager:
                 seen = w.releases
             if shut > 0:
                 return None, shut, seen
-            source = self.source
-            shared = source if isinstance(source, SharedNonceSource) else None
+            source, shared = self._source, self._shared
             nonce: int | None = None
             if shared is not None:
                 try:
@@ -333,7 +343,7 @@ class NonceManager:
         end = time.monotonic() + timeout
         nap = _FIRST_NAP
         while True:
-            if isinstance(self.source, SharedNonceSource):
+            if self._shared is not None:
                 nonce, wait, seen = await self._attempt_off_loop(key, w, span, end - time.monotonic(), nap)
             else:  # in memory: never waits for the draw lock on the loop
                 nonce, wait, seen = self._attempt(key, w, span, 0.0, nap)
