@@ -39,9 +39,6 @@ from hyperliquid_client.runtime.signing import (
     multi_sig_digest,
     normalize_address,
     recover_address,
-    sign_l1_action,
-    sign_multi_sig_action,
-    sign_user_signed_action,
     user_signed_digest,
 )
 from hyperliquid_client.runtime.signing.eip712 import chain_id_from_hex
@@ -145,20 +142,10 @@ def action_cloids(action: Any) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def _check_nonce(nonce: Any) -> int:
-    if type(nonce) is not int or not 0 <= nonce <= _MAX_U64:
-        raise InvalidInputError("nonce", "an integer between 0 and 2**64-1", nonce)
-    return nonce
-
-
-def _check_expires(expires_after: Any) -> int | None:
-    if expires_after is None:
-        return None
-    if type(expires_after) is not int or not 0 <= expires_after <= _MAX_U64:
-        raise InvalidInputError(
-            "expires_after", "a time in milliseconds since the epoch (non-negative int)", expires_after
-        )
-    return expires_after
+def _u64(name: str, value: Any, what: str) -> int:
+    if type(value) is not int or not 0 <= value <= _MAX_U64:
+        raise InvalidInputError(name, what, value)
+    return value
 
 
 def fill_action(endpoint: EndpointSpec, action: Mapping[str, Any], nonce: int, signer: Signer) -> dict[str, Any]:
@@ -202,23 +189,23 @@ def _signed_message(endpoint: EndpointSpec, action: Mapping[str, Any]) -> Mappin
     return action
 
 
-def server_digest(endpoint: EndpointSpec, body: Mapping[str, Any], *, is_mainnet: bool) -> bytes:
-    """The digest the exchange recomputes from a posted ``body`` of ``endpoint`` to recover the signer."""
-    action = body["action"]
-    nonce = body["nonce"]
-    vault = body.get("vaultAddress")
-    expires = body.get("expiresAfter")
+def _digest(
+    endpoint: EndpointSpec, action: Any, nonce: int, vault: str | None, expires: int | None, *, is_mainnet: bool
+) -> bytes:
     if endpoint.signing == "l1":
         return l1_digest(action, nonce, vault_address=vault, expires_after=expires, is_mainnet=is_mainnet)
-    if endpoint.signing == "user_signed":
-        if endpoint.primary_type is None:
-            raise InvalidInputError("endpoint", "a user-signed endpoint with an EIP-712 primary type", endpoint.wire)
-        return user_signed_digest(
-            _signed_message(endpoint, action), primary_type=endpoint.primary_type, fields=endpoint.eip712_fields
-        )
     if endpoint.signing == "multi_sig":
         return multi_sig_digest(action, nonce, vault_address=vault, expires_after=expires, is_mainnet=is_mainnet)
-    raise InvalidInputError("endpoint.signing", "one of " + ", ".join(SIGNING_KINDS), endpoint.signing)
+    assert endpoint.primary_type is not None  # the spec's validator requires it of a user-signed action
+    return user_signed_digest(
+        _signed_message(endpoint, action), primary_type=endpoint.primary_type, fields=endpoint.eip712_fields
+    )
+
+
+def server_digest(endpoint: EndpointSpec, body: Mapping[str, Any], *, is_mainnet: bool) -> bytes:
+    """The digest the exchange recomputes from a posted ``body`` of ``endpoint`` to recover the signer."""
+    vault, expires = body.get("vaultAddress"), body.get("expiresAfter")
+    return _digest(endpoint, body["action"], body["nonce"], vault, expires, is_mainnet=is_mainnet)
 
 
 # ---------------------------------------------------------------------------------------------- signing
@@ -234,9 +221,8 @@ def sign_action(
 ) -> SignedAction:
     """Fill, sign and frame ``action`` for ``endpoint``; verify the signature when ``signer.verify``.
 
-    ``vault_address`` is used (hashed and posted) only when ``endpoint.vault``; an explicit vault
-    for an action that is never hashed with one is refused.  ``expires_after`` is refused for
-    user-signed actions.  Raises :class:`InvalidInputError` or :class:`SignatureMismatchError`
+    ``vault_address`` is used (hashed and posted) only when ``endpoint.vault``.  ``expires_after`` is
+    refused for user-signed actions.  Raises :class:`InvalidInputError` or :class:`SignatureMismatchError`
     before anything is sent.
     """
     if endpoint.context != "exchange" or endpoint.signing not in SIGNING_KINDS:
@@ -247,8 +233,15 @@ def sign_action(
         raise InvalidInputError("action", f"a mapping with type {endpoint.wire!r}", action)
     if not isinstance(wallet, Wallet):
         raise InvalidInputError("wallet", "a hyperliquid_client Wallet", type(wallet).__name__)
-    nonce = _check_nonce(nonce)
-    expires_after = _check_expires(expires_after)
+    nonce = _u64("nonce", nonce, "an integer between 0 and 2**64-1")
+    if expires_after is not None and endpoint.signing == "user_signed":
+        raise InvalidInputError(
+            "expires_after", f"None: user-signed actions ({endpoint.wire}) do not support expiresAfter", expires_after
+        )
+    if expires_after is not None:
+        expires_after = _u64(
+            "expires_after", expires_after, "a time in milliseconds since the epoch (non-negative int)"
+        )
     # The vault is validated and hashed as bytes (case-insensitive); the body carries the caller's
     # text, as the official SDK posts it.
     vault = normalize_address(vault_address, "vault_address") if vault_address is not None else None
@@ -256,45 +249,12 @@ def sign_action(
     if not endpoint.vault:
         vault = vault_text = None
     is_mainnet = signer.network.is_mainnet
-    if endpoint.signing == "user_signed":
-        if expires_after is not None:
-            raise InvalidInputError(
-                "expires_after",
-                f"None: user-signed actions ({endpoint.wire}) do not support expiresAfter",
-                expires_after,
-            )
-        if endpoint.primary_type is None:
-            raise InvalidInputError("endpoint", "a user-signed endpoint with an EIP-712 primary type", endpoint.wire)
-        filled = fill_action(endpoint, action, nonce, signer)
-        sig = sign_user_signed_action(
-            wallet,
-            _signed_message(endpoint, filled),
-            primary_type=endpoint.primary_type,
-            fields=endpoint.eip712_fields,
-            backend=signer.backend,
-        )
-    elif endpoint.signing == "multi_sig":
-        filled = dict(action)
-        sig = sign_multi_sig_action(
-            wallet,
-            filled,
-            nonce,
-            vault_address=vault,
-            expires_after=expires_after,
-            is_mainnet=is_mainnet,
-            backend=signer.backend,
-        )
+    filled = dict(action) if endpoint.signing == "multi_sig" else fill_action(endpoint, action, nonce, signer)
+    if endpoint.signing == "l1":  # the backend's fused hashing: the hot path of every order
+        sig = signer.backend.sign_l1_action(wallet, filled, nonce, vault, expires_after, is_mainnet)
     else:
-        filled = fill_action(endpoint, action, nonce, signer)
-        sig = sign_l1_action(
-            wallet,
-            filled,
-            nonce,
-            vault_address=vault,
-            expires_after=expires_after,
-            is_mainnet=is_mainnet,
-            backend=signer.backend,
-        )
+        digest = _digest(endpoint, filled, nonce, vault, expires_after, is_mainnet=is_mainnet)
+        sig = signer.backend.sign_digest(wallet, digest)
     body = {
         "action": filled,
         "nonce": nonce,
@@ -302,14 +262,7 @@ def sign_action(
         "vaultAddress": vault_text,
         "expiresAfter": expires_after,
     }
-    signed = SignedAction(
-        endpoint=endpoint,
-        body=body,
-        nonce=nonce,
-        signer=wallet.address,
-        vault_address=vault,
-        weight=action_weight(endpoint, filled),
-    )
+    signed = SignedAction(endpoint, body, nonce, wallet.address, vault, action_weight(endpoint, filled))
     if signer.verify:
         verify_signed(signer, signed)
     return signed
