@@ -238,15 +238,9 @@ class SenderCore:
                 expires_after=expires_after,
             )
         except Exception as exc:
-            log(
-                _log,
-                logging.WARNING,
-                "exchange action refused before sending",
-                action=endpoint.wire,
-                error=type(exc).__name__,
-            )
-            if self.events.wants("exchange.refused"):
-                self.events.emit("exchange.refused", action=endpoint.wire, reason=type(exc).__name__)
+            reason = type(exc).__name__
+            self._report("exchange.refused", logging.WARNING, "exchange action refused before sending",
+                         action=endpoint.wire, reason=reason)  # fmt: skip
             raise
 
     def _remember(self, signed: SignedAction) -> None:
@@ -271,56 +265,38 @@ class SenderCore:
             )
         return signed
 
+    def _report(self, event: str, level: int, message: str, **fields: Any) -> None:
+        """Emit ``event`` (when someone listens) and log ``message`` with the same fields."""
+        if self.events.wants(event):
+            self.events.emit(event, **fields)
+        log(_log, level, message, **fields)
+
     def _sent(self, signed: SignedAction, *, resend: bool) -> float:
-        name = "exchange.resend" if resend else "exchange.sent"
-        if self.events.wants(name):
-            self.events.emit(name, action=signed.action_type, nonce=signed.nonce, weight=signed.weight)
-        log(
-            _log,
-            logging.DEBUG,
-            "exchange action sent",
-            action=signed.action_type,
-            nonce=signed.nonce,
-            weight=signed.weight,
-            resend=resend,
+        event, message = (
+            ("exchange.resend", "exchange action resent") if resend else ("exchange.sent", "exchange action sent")
         )
+        self._report(event, logging.DEBUG, message, action=signed.action_type, nonce=signed.nonce, weight=signed.weight)
         return time.monotonic()
 
     def _result(self, signed: SignedAction, status: str, started: float) -> None:
-        duration = time.monotonic() - started
-        if self.events.wants("exchange.result"):
-            self.events.emit(
-                "exchange.result", action=signed.action_type, nonce=signed.nonce, status=status, duration=duration
-            )
         level = logging.WARNING if status == "indeterminate" else logging.DEBUG
-        log(
-            _log,
-            level,
-            "exchange action answered",
-            action=signed.action_type,
-            nonce=signed.nonce,
-            status=status,
-            duration=round(duration, 6),
+        if status == "indeterminate":
+            self._remember(signed)
+        fields = {"action": signed.action_type, "nonce": signed.nonce, "status": status}
+        self._report(
+            "exchange.result", level, "exchange action answered", **fields, duration=time.monotonic() - started
         )
 
     def _on_failure(self, signed: SignedAction, exc: BaseException, started: float, *, resend: bool) -> BaseException:
         err = failure_to_error(signed, exc, resend=resend)
-        if isinstance(err, IndeterminateError):
-            self._remember(signed)
-            self._result(signed, "indeterminate", started)
-        else:
-            self._result(signed, "failed", started)
+        self._result(signed, "indeterminate" if isinstance(err, IndeterminateError) else "failed", started)
         return err
 
     def _on_answer(self, signed: SignedAction, raw: Any, started: float, *, resend: bool) -> ExchangeResult:
         try:
             result = read_answer(signed, raw, self.signer, resend=resend, drift=self.drift)
-        except IndeterminateError:
-            self._remember(signed)
-            self._result(signed, "indeterminate", started)
-            raise
-        except Exception:
-            self._result(signed, "rejected", started)
+        except Exception as exc:
+            self._result(signed, "indeterminate" if isinstance(exc, IndeterminateError) else "rejected", started)
             raise
         self._result(signed, "ok" if result.ok else "partial", started)
         return result
