@@ -7,6 +7,7 @@ scripted so that what is pinned here is the action the client builds and posts.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 from collections.abc import Iterator
 from decimal import Decimal
@@ -16,6 +17,7 @@ import pytest
 from test_exchange_support import KEY_A, KEY_B, exchange_posts, make_async_rig, make_rig
 
 from hyperliquid_client.runtime.errors import IndeterminateError, InvalidInputError, MetadataUnavailableError
+from hyperliquid_client.runtime import exchange as exchange_package
 from hyperliquid_client.runtime.exchange import CancelRequest, ModifyRequest, OrderRequest, TriggerSpec
 from hyperliquid_client.runtime.signing import Wallet
 from hyperliquid_client.testing import FakeExchange, ok_answer
@@ -353,3 +355,25 @@ async def test_async_exchange_builds_the_same_actions(fx: FakeExchange) -> None:
         assert actions[3]["amount"] == "2" and len(actions) == 4
     finally:
         await r.aclose()
+
+
+@pytest.mark.parametrize(
+    ("sync_name", "async_name"), [("Exchange", "AsyncExchange"), ("ActionSender", "AsyncActionSender")]
+)
+def test_sync_and_async_shells_are_one_template(sync_name: str, async_name: str) -> None:
+    # no hand-written twins: both shells are generated from one template around the shared sans-I/O core, so they
+    # offer the same methods with the same parameters, the async ones awaitable
+    sync_cls, async_cls = getattr(exchange_package, sync_name), getattr(exchange_package, async_name)
+    assert sync_cls.__module__ == async_cls.__module__ == "hyperliquid_client.generated.exchange"
+
+    def own(cls: type) -> dict[str, Any]:
+        return {n: f for n, f in vars(cls).items() if inspect.isfunction(f) and n != "__init__"}
+
+    sync_methods, async_methods = own(sync_cls), own(async_cls)
+    assert sync_methods.keys() == async_methods.keys()
+    assert {"send", "post", "resend"} <= sync_methods.keys() or {"_send", "market_order"} <= sync_methods.keys()
+    for name, method in sync_methods.items():
+        twin = async_methods[name]
+        assert inspect.iscoroutinefunction(twin) and not inspect.iscoroutinefunction(method), name
+        params = [(p.name, p.kind, p.default) for p in inspect.signature(method).parameters.values()]
+        assert params == [(p.name, p.kind, p.default) for p in inspect.signature(twin).parameters.values()], name

@@ -137,6 +137,24 @@ def test_mids_on_demand(srv: ScriptedInfoServer) -> None:
     assert srv.count("allMids") == 2
 
 
+def test_snapshot_is_reused_until_a_cached_piece_changes(srv: ScriptedInfoServer) -> None:
+    # what every order reads: the same snapshot object while the cache holds the same answers (a builder dex
+    # included), a new one as soon as any piece (here the mids) is replaced
+    cache = TTLCache()
+    service = MetadataService(cache, sync_fetcher(srv.url), timeout=2)
+    service.market("flx:NVDA")
+    service.mids()
+    first = service.snapshot()
+    assert service.snapshot() is first and first.asset_id("flx:NVDA") == 120001
+    assert first.mid("ETH") == Decimal("1607.7")
+    srv.set("allMids", ("json", {"BTC": "30000", "ETH": "2000.5"}))
+    time.sleep(0.06)
+    service.mid("ETH", max_age=0.05)  # refreshed: the cache now holds another mids answer
+    second = service.snapshot()
+    assert second is not first and second.mid("ETH") == Decimal("2000.5")
+    assert second.asset_id("flx:NVDA") == 120001 and service.snapshot() is second
+
+
 def test_builder_dex_failure_is_partial_and_named(srv: ScriptedInfoServer) -> None:
     payloads = real_payloads()
 

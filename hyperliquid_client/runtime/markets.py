@@ -797,6 +797,11 @@ _PIECE_LABEL = {
 }
 
 
+def _same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    """Whether two tuples hold the very same objects (identity: cached answers are never compared)."""
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b, strict=True))
+
+
 class MetadataService:
     """Market metadata for one client, read through ``cache``, fetched on demand with ``timeout``.
 
@@ -837,7 +842,9 @@ class MetadataService:
         self.mids_interval = mids_interval
         self.unknown_coin_refresh = unknown_coin_refresh
         self.is_async = _is_async_callable(fetch_info)
-        self._memo: tuple[tuple[Any, ...], MarketMetadata] | None = None
+        self._memo: tuple[tuple[tuple[Any, ...], Any], MarketMetadata] | None = None
+        self._base_memo: tuple[tuple[Any, ...], MarketMetadata] | None = None
+        self._dexs_memo: tuple[Any, list[str]] | None = None
         self._keys: dict[str, Hashable] = {}
         self._mids_memo: tuple[Any, dict[str, Decimal]] | None = None
 
@@ -988,34 +995,50 @@ class MetadataService:
         return [n for n in names if n in self.dexes]
 
     def _snapshot(self) -> MarketMetadata:
-        """Build (or reuse) the snapshot from whatever pieces the cache holds now."""
+        """Build (or reuse) the snapshot from whatever pieces the cache holds now.
+
+        Per order this is a few cache reads and identity checks: the snapshot, its builder dexes' names and
+        its mids are remembered with the cached values they were made from (``is``, never compared).
+        """
         meta = self._cached("perp")
         spot = self._cached("spot")
         dexs = self._cached("perpDexs")
+        mids = self._cached("mids")
         dex_metas: dict[str, Any] = {}
-        if dexs is not None:
-            try:
-                names = [n for n in parse_perp_dexs(dexs)[1:] if n]
-            except InvalidResponseError:
-                names = []
-            for name in names:
-                raw = self._cached("dex:" + name)
-                if raw is not None:
-                    dex_metas[name] = raw
-        ident = (meta, spot, dexs, *sorted(dex_metas.items(), key=lambda kv: kv[0]))
+        for name in self._listed_dexes(dexs):
+            raw = self._cached("dex:" + name)
+            if raw is not None:
+                dex_metas[name] = raw
+        pieces = (meta, spot, dexs, *dex_metas, *dex_metas.values())
         memo = self._memo
-        if memo is not None and len(memo[0]) == len(ident) and all(a is b for a, b in zip(memo[0], ident, strict=True)):
-            snap = memo[1]
-        else:
+        if memo is not None and memo[0][1] is mids and _same(memo[0][0], pieces):
+            return memo[1]
+        base = self._base_memo
+        if base is None or not _same(base[0], pieces):
             try:
                 snap = MarketMetadata.from_raw(meta=meta, spot_meta=spot, perp_dexs=dexs, dex_metas=dex_metas)
             except InvalidResponseError as exc:
                 raise MetadataUnavailableError(f"market metadata in the cache is malformed: {exc}") from exc
-            self._memo = (ident, snap)
-        return snap.with_mids(self._cached_mids())
+            base = self._base_memo = (pieces, snap)
+        snap = base[1].with_mids(self._cached_mids(mids))
+        self._memo = ((pieces, mids), snap)
+        return snap
 
-    def _cached_mids(self) -> dict[str, Decimal] | None:
-        raw = self._cached("mids")
+    def _listed_dexes(self, dexs: Any) -> list[str]:
+        """The builder dexes listed in the cached ``perpDexs`` answer (parsed once per answer)."""
+        if dexs is None:
+            return []
+        memo = self._dexs_memo
+        if memo is not None and memo[0] is dexs:
+            return memo[1]
+        try:
+            names = [n for n in parse_perp_dexs(dexs)[1:] if n]
+        except InvalidResponseError:
+            names = []
+        self._dexs_memo = (dexs, names)
+        return names
+
+    def _cached_mids(self, raw: Any) -> dict[str, Decimal] | None:
         if raw is None:
             return None
         memo = self._mids_memo

@@ -109,13 +109,17 @@ class SignedAction:
 # ---------------------------------------------------------------------------------------------- helpers
 def action_weight(endpoint: EndpointSpec, action: Mapping[str, Any]) -> int:
     """Rate-limit weight: the endpoint's weight plus ``floor(len(batch) / 40)``."""
-    weight = endpoint.weight
-    if endpoint.batch_param:
+    if not endpoint.batch_param:
+        return endpoint.weight
+    wire = _BATCH_WIRE.get((endpoint.wire, endpoint.batch_param))
+    if wire is None:
         wire = next((p.wire for p in endpoint.params if p.name == endpoint.batch_param), endpoint.batch_param)
-        items = action.get(wire)
-        if isinstance(items, list | tuple):
-            weight += len(items) // BATCH_WEIGHT_DIVISOR
-    return weight
+        _BATCH_WIRE[(endpoint.wire, endpoint.batch_param)] = wire
+    items = action.get(wire)
+    return endpoint.weight + (len(items) // BATCH_WEIGHT_DIVISOR if isinstance(items, list | tuple) else 0)
+
+
+_BATCH_WIRE: dict[tuple[str, str], str] = {}  # exchange action -> the wire key of its batch (read from the spec once)
 
 
 def _walk_cloids(value: Any) -> Iterator[str]:
