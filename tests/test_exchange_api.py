@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from test_exchange_support import KEY_A, KEY_B, exchange_posts, make_async_rig, make_rig
 
-from hyperliquid_client.runtime.errors import IndeterminateError, InvalidInputError, MetadataUnavailableError
 from hyperliquid_client.runtime import exchange as exchange_package
+from hyperliquid_client.runtime.errors import IndeterminateError, InvalidInputError, MetadataUnavailableError
 from hyperliquid_client.runtime.exchange import CancelRequest, ModifyRequest, OrderRequest, TriggerSpec
 from hyperliquid_client.runtime.signing import Wallet
 from hyperliquid_client.testing import FakeExchange, ok_answer
