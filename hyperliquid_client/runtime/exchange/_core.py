@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import attrs
@@ -122,28 +122,20 @@ def action_weight(endpoint: EndpointSpec, action: Mapping[str, Any]) -> int:
 _BATCH_WIRE: dict[tuple[str, str], str] = {}  # exchange action -> the wire key of its batch (read from the spec once)
 
 
-def _walk_cloids(value: Any) -> Iterator[str]:
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            if key in _CLOID_KEYS and isinstance(item, str):
-                yield item
-            elif isinstance(item, Mapping | list):
-                yield from _walk_cloids(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _walk_cloids(item)
-
-
 #: Keys holding client order ids (orders ``c``, cancels ``cloid``, modifies ``oid`` when a string).
 _CLOID_KEYS = ("c", "cloid", "oid")
 
 
-def action_cloids(action: Any) -> tuple[str, ...]:
-    """Client order ids an action carries (orders, modifies, cancels by cloid; inside multi-sig too)."""
-    seen: dict[str, None] = {}
-    for c in _walk_cloids(action):
-        seen.setdefault(c, None)
-    return tuple(seen)
+def action_cloids(action: Any, found: dict[str, None] | None = None) -> tuple[str, ...]:
+    """Client order ids an action carries, in order (orders, modifies, cancels by cloid; inside multi-sig too)."""
+    found = {} if found is None else found
+    items = action.items() if isinstance(action, Mapping) else enumerate(action) if isinstance(action, list) else ()
+    for key, item in items:
+        if key in _CLOID_KEYS and isinstance(item, str):
+            found.setdefault(item, None)
+        elif isinstance(item, Mapping | list):
+            action_cloids(item, found)
+    return tuple(found)
 
 
 def _u64(name: str, value: Any, what: str) -> int:

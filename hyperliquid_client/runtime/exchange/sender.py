@@ -4,26 +4,11 @@
 ``ActionSender`` and async ``AsyncActionSender`` shells (``send``, ``post``, ``resend``: waits and
 the request) are generated from one template into :mod:`hyperliquid_client.generated.exchange`
 and implement the ``SyncSender`` / ``AsyncSender`` protocols of
-:mod:`hyperliquid_client.runtime.caller`.  Each call:
-
-1. picks the wallet (the call's, else the configured one), waits for a free connection of the
-   transport, then takes a nonce from the process-wide nonce window (see
-   :mod:`~hyperliquid_client.runtime.signing.nonces`): the nonce is as fresh as possible when the
-   request reaches the wire, and at most ``NONCE_WINDOW - 1`` later nonces of the signer can
-   overtake it, whatever the number of clients, threads and tasks (and of processes, when the
-   window is shared through Redis);
-2. fills the user-signed keys (nonce key, ``signatureChainId``, ``hyperliquidChain``), signs
-   per the endpoint's signing kind (L1 phantom agent, user-signed EIP-712, multi-sig outer);
-3. checks the signature (``verify_signatures``; see :func:`~._core.verify_signed`): by default
-   the signer is recovered from the body as the server will decode it for the first action of
-   each kind per wallet, and every body is checked to survive JSON unchanged; a mismatch is
-   refused before sending (:class:`SignatureMismatchError`);
-4. posts once (signed requests are never retried or re-signed) and classifies the answer.
-
-A timeout, a connection lost after sending, a 5xx or an unreadable answer raises
-:class:`IndeterminateError` with the nonce and cloids; ``resend`` re-posts the
-very same signed body (opt-in) — it can never execute twice, and a nonce rejection of the resend
-is reported as indeterminate too.
+:mod:`hyperliquid_client.runtime.caller`.  A send takes a connection and a nonce from the signer's
+nonce window (:mod:`~hyperliquid_client.runtime.signing.nonces`), fills, signs and checks the action
+(:mod:`._core`), posts it once and classifies the answer; an unknown outcome raises
+:class:`IndeterminateError`, which ``resend`` may post again unchanged.  The steps and their rules are
+described in ``docs/exchange.md`` ("What the sender does").
 """
 
 from __future__ import annotations
