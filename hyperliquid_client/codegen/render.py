@@ -41,6 +41,9 @@ _PRIM_CONV = {
 #: parameter type of the spec -> name of its function in hyperliquid_client.runtime.validate
 _VALIDATOR = PARAM_TYPES
 _API_CLASSES = {"info": "Info", "explorer": "Explorer", "stats": "Stats", "exchange": "ExchangeActions"}
+#: What the sync/async shells of ``exchange.py.j2`` (``Exchange``, ``ActionSender``) call: generated methods, and
+#: ``wire:`` actions.  A spec without them (a test's one-file spec) gets the spec's methods alone.
+_SHELL_NEEDS = frozenset({"order", "bulk_cancel_by_oid", "bulk_cancel_by_cloid", "_approve_agent", "wire:multiSig"})
 
 
 def _doc(text: str) -> str:
@@ -579,8 +582,13 @@ def render_files(spec: Spec) -> dict[str, str]:
     request_imports = sorted(
         {n for n in names if re.search(rf"\b{re.escape(n)}\b", used)} | {f"_wb_{a['name']}" for a in actions}
     )
+    names = {m["name"] for m in methods} | {"wire:" + a["wire"] for a in actions}
     files["exchange.py"] = env.get_template("exchange.py.j2").render(
-        header=HEADER, actions=actions, methods=methods, request_imports=request_imports
+        header=HEADER,
+        actions=actions,
+        methods=methods,
+        request_imports=request_imports,
+        shells=names >= _SHELL_NEEDS,
     )
     if actions:
         files["tests/test_exchange.py"] = env.get_template("test_exchange.py.j2").render(

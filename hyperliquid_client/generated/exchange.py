@@ -193,7 +193,7 @@ from hyperliquid_client.runtime.exchange.api import (
     status_cloids,
 )
 from hyperliquid_client.runtime.exchange.sender import SenderCore
-from hyperliquid_client.runtime.markets import Direction, MetadataMissing, MetadataService, to_decimal
+from hyperliquid_client.runtime.markets import Direction, MetadataService, _MetadataMissing, to_decimal
 from hyperliquid_client.runtime.registry import EndpointSpec
 from hyperliquid_client.runtime.results import ExchangeResult
 from hyperliquid_client.runtime.signing import Wallet
@@ -7634,7 +7634,7 @@ class Exchange(ExchangeCore, ExchangeMethods):
             try:
                 action = build(self._context(tried), *values)
                 break
-            except MetadataMissing as missing:
+            except _MetadataMissing as missing:
                 tried |= {missing.coin}
                 self.markets.market(missing.coin)
         return self.sender.send(
@@ -7770,7 +7770,7 @@ class AsyncExchange(ExchangeCore, AsyncExchangeMethods):
             try:
                 action = build(self._context(tried), *values)
                 break
-            except MetadataMissing as missing:
+            except _MetadataMissing as missing:
                 tried |= {missing.coin}
                 await self.markets.amarket(missing.coin)
         return await self.sender.send(

@@ -653,7 +653,7 @@ def market_price(market: MarketMetadata, coin: str, is_buy: bool, mid: Decimal, 
 
 
 # ---------------------------------------------------------------------------------------------- requests
-class MetadataMissing(MetadataUnavailableError):
+class _MetadataMissing(MetadataUnavailableError):
     """Raised by a builder when the snapshot lacks what ``coin`` needs; the exchange loads it
     (``MetadataService.market(coin)``) and builds again."""
 
@@ -691,7 +691,7 @@ class BuildContext:
     def unknown(self, coin: str) -> NoReturn:
         """``coin`` is not in the snapshot: load it once, then refuse it."""
         if coin not in self.tried:
-            raise MetadataMissing(coin)
+            raise _MetadataMissing(coin)
         self.markets.asset_info(coin)  # raises the precise error (unknown coin, or piece unavailable)
         raise InvalidInputError("coin", _COIN_EXPECTED, coin)
 
@@ -746,7 +746,7 @@ def token(ctx: BuildContext | None, name: str, value: Any) -> str:
     info = ctx.markets.token(token_name)
     if info is None:
         if "spot" not in ctx.markets.loaded or SPOT_PROBE not in ctx.tried:
-            raise MetadataMissing(SPOT_PROBE)
+            raise _MetadataMissing(SPOT_PROBE)
         raise InvalidInputError(name, "a token listed in spotMeta, e.g. 'PURR' or 'PURR:0x…'", value)
     if info.token_id is None:
         raise MetadataUnavailableError(f"spotMeta lists {token_name!r} without a tokenId")
