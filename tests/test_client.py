@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from hyperliquid_client import AsyncClient, Client, ClientConfig
+from hyperliquid_client import AsyncClient, Client, ClientConfig, SubscriptionFailedError
 from hyperliquid_client.runtime import errors
 from hyperliquid_client.runtime.events import Event, EventBus
 from hyperliquid_client.runtime.transport import RetryPolicy, TransportConfig
@@ -235,6 +235,22 @@ def test_unknown_coin_is_refused_once_metadata_is_known() -> None:
         ok = client.streams.l2_book("ETH")
         ok.close()
         assert all(s.get("coin") != "NOPE" or s.get("type") == "trades" for _, s in fx.ws_subscriptions)
+
+
+def test_an_unknown_coin_raises_the_same_error_whenever_it_is_found() -> None:
+    """Before the metadata is loaded the coin is checked in the background: ``get()`` and ``wait_live()`` then raise
+    what subscribing raises once it is loaded (an InvalidInputError naming ``coin``), also a SubscriptionFailedError."""
+    with FakeExchange() as fx:
+        for wait in ("get", "wait_live"):
+            with Client(http_url=fx.http_url, config=ClientConfig(warm=False)) as client:
+                early = client.streams.trades("NOPE")  # metadata not loaded yet: checked in the background
+                with pytest.raises(errors.InvalidInputError) as info:
+                    getattr(early, wait)(timeout=10)
+                assert info.value.field == "coin" and info.value.got == "NOPE", wait
+                assert isinstance(info.value, SubscriptionFailedError) and early.error is info.value
+                with pytest.raises(errors.InvalidInputError) as late:  # metadata loaded: refused at once
+                    client.streams.trades("NOPE")
+                assert late.value.field == "coin" and str(late.value) in str(info.value)
 
 
 def test_a_closed_client_opens_nothing_new() -> None:

@@ -76,6 +76,7 @@ from hyperliquid_client.runtime.ws.messages import (
     DecodeFailed,
     Gap,
     Interrupted,
+    InvalidSubscriptionError,
     Message,
     Resumed,
     Stale,
@@ -989,7 +990,11 @@ class WsClient:
             raise
         except Exception as exc:
             if up.active:
-                error = SubscriptionFailedError(f"subscription refused before sending: {exc}", key=up.key_text)
+                error: SubscriptionFailedError
+                if isinstance(exc, InvalidInputError):  # the same type as when subscribing refuses it at once
+                    error = InvalidSubscriptionError(exc, key=up.key_text)
+                else:
+                    error = SubscriptionFailedError(f"subscription refused before sending: {exc}", key=up.key_text)
                 error.__cause__ = exc
                 self._fail_upstream(up, error)
             return

@@ -22,7 +22,7 @@ from typing import Any, Generic, TypeAlias, TypeVar
 
 import attrs
 
-from hyperliquid_client.runtime.errors import WebSocketError
+from hyperliquid_client.runtime.errors import InvalidInputError, WebSocketError
 from hyperliquid_client.runtime.model import Model, setters
 
 __all__ = [
@@ -31,9 +31,11 @@ __all__ = [
     "Dropped",
     "Gap",
     "Interrupted",
+    "InvalidSubscriptionError",
     "Message",
     "Resumed",
     "Stale",
+    "StreamClosedError",
     "StreamItem",
     "SubscriptionFailedError",
     "WsItem",
@@ -138,6 +140,35 @@ class SubscriptionFailedError(WebSocketError):
     def __init__(self, message: str, *, key: str | None = None) -> None:
         super().__init__(message)
         self.key = key
+
+
+class InvalidSubscriptionError(SubscriptionFailedError, InvalidInputError):
+    """A parameter of the subscription was refused before its subscribe frame was sent (e.g. a coin the market
+    metadata does not list).
+
+    When the metadata is already loaded, subscribing raises :class:`InvalidInputError` at once; before that the
+    subscription is recorded and checked in the background, and then fails with this error (from ``get()``,
+    ``wait_live()``, iteration and ``sub.error``): an ``InvalidInputError`` (``field``, ``expected``, ``got``) and a
+    :class:`SubscriptionFailedError` (``key``) at once, so ``except InvalidInputError`` catches it either way.
+    """
+
+    def __init__(self, cause: InvalidInputError, *, key: str | None = None) -> None:
+        InvalidInputError.__init__(self, cause.field, cause.expected, cause.got)
+        self.message = f"subscription refused before sending: {self.message}"
+        self.args = (self.message,)
+        self.key = key
+        self.endpoint = self.url = None
+        self.request_sent = False
+
+
+class StreamClosedError(WebSocketError):
+    """:meth:`get` was called on a stream that ended normally and holds nothing more: it was cancelled (``cancel()``,
+    ``close()``, leaving its ``with`` block) or its client was closed; the message says which.
+
+    The one end-of-stream signal of every stream, sync and async: iteration and ``data()`` just stop, ``get_nowait()``
+    returns ``None`` and ``drain()`` returns what was left, then ``[]``.  A subscription that *failed* raises its
+    failure instead (:class:`SubscriptionFailedError`).
+    """
 
 
 class BufferOverflowError(SubscriptionFailedError):
