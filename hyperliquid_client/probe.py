@@ -500,7 +500,7 @@ def _drain(sub: Any) -> list[str]:
     while True:
         try:
             item = sub.get(timeout=0)
-        except (TimeoutError, HyperliquidError, StopIteration):
+        except (TimeoutError, HyperliquidError):
             return names
         if isinstance(item, Message):
             names.append(item.channel)

@@ -108,3 +108,64 @@ async def test_async_stream_surface(fx: FakeExchange) -> None:
             assert trades.delivered == 2 and trades.dropped == 0 and trades.error is None and not trades.closed
         assert trades.closed
         assert trades.get_nowait() is None
+
+
+def _end(client: Any, stream: Any, how: str) -> None:
+    stream.cancel() if how == "cancel" else client.close()
+
+
+@pytest.mark.parametrize("how", ["cancel", "client_close"])
+def test_a_sync_stream_ends_one_way_whatever_ended_it(fx: FakeExchange, how: str) -> None:
+    """What was buffered is still read; then ``get`` raises StreamClosedError saying why (never a bare
+    StopIteration, which a generator would turn into RuntimeError), ``get_nowait`` returns None, ``drain`` [],
+    and iteration and ``data()`` just end."""
+    client = Client(http_url=fx.http_url, config=CONFIG)
+    try:
+        trades = client.streams.trades("SOL")
+        _wait_subscribed(fx, "SOL")
+        trades.drain()
+        fx.publish({"type": "trades", "coin": "SOL"}, [TRADE])
+        deadline = time.monotonic() + 10
+        while not trades.buffered:
+            assert time.monotonic() < deadline, "the trade never arrived"
+            time.sleep(0.01)
+        _end(client, trades, how)
+
+        def helper() -> Iterator[StreamItem[Any]]:  # a user's generator over get()
+            while True:
+                yield trades.get(timeout=1)
+
+        first = next(helper())
+        assert isinstance(first, Message) and first.data[0].tid == 7  # buffered before the end: still delivered
+        with pytest.raises(hyperliquid_client.StreamClosedError, match="cancelled" if how == "cancel" else "closed"):
+            list(helper())
+        assert trades.get_nowait() is None and trades.drain() == [] and list(trades) == []
+        assert list(trades.data(timeout=1)) == [] and trades.closed
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("how", ["cancel", "client_close"])
+async def test_an_async_stream_ends_the_same_way(fx: FakeExchange, how: str) -> None:
+    import asyncio
+
+    client = AsyncClient(http_url=fx.http_url, config=CONFIG)
+    try:
+        trades = await client.streams.trades("SOL")
+        await asyncio.to_thread(_wait_subscribed, fx, "SOL")
+        trades.drain()
+        fx.publish({"type": "trades", "coin": "SOL"}, [TRADE])
+        async with asyncio.timeout(10):
+            while not trades.buffered:
+                await asyncio.sleep(0.01)
+        await (client.aclose() if how == "client_close" else asyncio.sleep(0))
+        if how == "cancel":
+            trades.cancel()
+        first = await trades.get(timeout=1)
+        assert isinstance(first, Message) and first.data[0].tid == 7
+        with pytest.raises(hyperliquid_client.StreamClosedError, match="cancelled" if how == "cancel" else "closed"):
+            await trades.get(timeout=1)
+        assert trades.get_nowait() is None and trades.drain() == [] and [i async for i in trades] == []
+        assert [d async for d in trades.data(timeout=1)] == [] and trades.closed
+    finally:
+        await client.aclose()

@@ -39,6 +39,7 @@ from hyperliquid_client.runtime.ws import (
     Message,
     Resumed,
     Stale,
+    StreamClosedError,
     Subscription,
     SubscriptionFailedError,
     SyncWsClient,
@@ -177,7 +178,7 @@ async def test_identical_subscriptions_share_one_upstream(fx: FakeExchange) -> N
         await wait_for(lambda: not fx.ws_subscriptions)
         assert client.upstream_subscription_count() == 0
         assert [s.closed for s in subs] == [True, True, True]
-        with pytest.raises(StopAsyncIteration):
+        with pytest.raises(StreamClosedError):
             await subs[0].get(1)
 
 

@@ -65,11 +65,11 @@ class _StreamState(Protocol, Generic[T_co]):
         ...
 
     def get_nowait(self) -> StreamItem[T_co] | None:
-        """The next buffered item, or ``None`` when nothing is waiting."""
+        """The next buffered item, or ``None`` when nothing is waiting (also after the end)."""
         ...
 
     def drain(self) -> Sequence[StreamItem[T_co]]:
-        """Every buffered item at once (possibly none)."""
+        """Every buffered item at once (possibly none; ``[]`` after the end)."""
         ...
 
     def cancel(self) -> None:
@@ -91,7 +91,7 @@ class SyncStream(_StreamState[T_co], Protocol[T_co]):
         ...
 
     def get(self, timeout: float | None = None) -> StreamItem[T_co]:
-        """The next item, waiting at most ``timeout`` seconds (``TimeoutError``); ``StopIteration`` at the end."""
+        """The next item, waiting at most ``timeout`` seconds (``TimeoutError``); ``StreamClosedError`` at the end."""
         ...
 
     def data(self, timeout: float | None = None) -> Iterator[T_co]:
@@ -133,7 +133,7 @@ class AsyncStream(_StreamState[T_co], Protocol[T_co]):
         ...
 
     async def get(self, timeout: float | None = None) -> StreamItem[T_co]:
-        """The next item, waiting at most ``timeout`` seconds (``TimeoutError``); ``StopAsyncIteration`` at the end."""
+        """The next item, waiting at most ``timeout`` seconds (``TimeoutError``); ``StreamClosedError`` at the end."""
         ...
 
     def data(self, timeout: float | None = None) -> AsyncIterator[T_co]:

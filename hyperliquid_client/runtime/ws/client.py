@@ -80,6 +80,7 @@ from hyperliquid_client.runtime.ws.messages import (
     Message,
     Resumed,
     Stale,
+    StreamClosedError,
     SubscriptionFailedError,
     new_message,
 )
@@ -1524,7 +1525,7 @@ class WsClient:
             if sink.closed:
                 if sink.error is not None:
                     raise sink.error
-                raise WebSocketError("the subscription ended before the server acknowledged it")
+                raise StreamClosedError(f"the stream {sink.upstream.key_text} ended before the server acknowledged it")
             up = sink.upstream
             if up.live:
                 return

@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Callable, Hashable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from hyperliquid_client.runtime.ws.channels import ChannelInfo, SubscriptionKey
-from hyperliquid_client.runtime.ws.messages import Dropped, Gap, Message, StreamItem, WsItem
+from hyperliquid_client.runtime.ws.messages import Dropped, Gap, Message, StreamClosedError, StreamItem, WsItem
 
 if TYPE_CHECKING:
     from hyperliquid_client.runtime.ws.client import WsClient, _Upstream
@@ -524,19 +524,29 @@ class Subscription(Generic[T]):
         return item
 
     async def get(self, timeout: float | None = None) -> StreamItem[T]:
-        """The next item; ``StopAsyncIteration`` at the end.
+        """The next item; :class:`~.messages.StreamClosedError` once the stream ended (cancelled or its client closed)
+        and nothing is left, its failure (e.g. :class:`~.messages.SubscriptionFailedError`) if it failed.
 
         After ``timeout`` seconds raises :class:`~hyperliquid_client.runtime.errors.TimeoutError` (also a builtin
         ``TimeoutError``) whose message says why nothing came: ``not connected: ...`` with the last connection
         error, waiting for the server's acknowledgement, or live but silent.
         """
-        if timeout is None:
-            return await self._sink.get()
         try:
+            if timeout is None:
+                return await self._sink.get()
             async with asyncio.timeout(timeout):
                 return await self._sink.get()
+        except StopAsyncIteration:
+            raise self._ended() from None
         except TimeoutError:
+            if timeout is None:
+                raise
             raise self._client._timeout_error(self._sink, timeout, "no item") from None
+
+    def _ended(self, client_closed: bool = False) -> StreamClosedError:
+        """What :meth:`get` raises at the end: why the stream ended."""
+        why = "its client was closed" if client_closed or self._client.closed else "it was cancelled"
+        return StreamClosedError(f"the stream {self.key} ended ({why}): nothing is left to read")
 
     async def wait_live(self, timeout: float | None = None) -> None:
         """Wait until the server has acknowledged the subscription (returns at once while it is live).
@@ -580,7 +590,7 @@ class Subscription(Generic[T]):
         while True:
             try:
                 item = await self.get(timeout)
-            except StopAsyncIteration:
+            except StreamClosedError:
                 return
             if isinstance(item, Message):
                 yield item.data

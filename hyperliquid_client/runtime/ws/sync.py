@@ -22,13 +22,17 @@ from hyperliquid_client.runtime.ratelimit.ws import WsLimits
 from hyperliquid_client.runtime.ws.channels import ChannelInfo, SubscriptionKey
 from hyperliquid_client.runtime.ws.client import RecoverFn, WsClient
 from hyperliquid_client.runtime.ws.config import WsConfig
-from hyperliquid_client.runtime.ws.messages import Gap, Message, StreamItem
+from hyperliquid_client.runtime.ws.messages import Gap, Message, StreamClosedError, StreamItem
 from hyperliquid_client.runtime.ws.subscription import Subscription
 
 __all__ = ["SyncSubscription", "SyncWsClient"]
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+class _LoopStopped(WebSocketError):
+    """The client's loop has stopped (the client was closed, or its thread ended at interpreter exit)."""
 
 
 class SyncSubscription(Generic[T]):
@@ -48,13 +52,20 @@ class SyncSubscription(Generic[T]):
         return self._sub.key
 
     def get(self, timeout: float | None = None) -> StreamItem[T]:
-        """The next item; ``StopIteration`` at the end.  After ``timeout`` seconds raises
-        :class:`~hyperliquid_client.runtime.errors.TimeoutError` (also a builtin ``TimeoutError``) saying why nothing
-        came (``not connected: ...``, waiting for the acknowledgement, or silent)."""
+        """The next item; :class:`~.messages.StreamClosedError` once the stream ended (cancelled or its client closed)
+        and nothing is left, its failure (e.g. :class:`~.messages.SubscriptionFailedError`) if it failed.  After
+        ``timeout`` seconds raises :class:`~hyperliquid_client.runtime.errors.TimeoutError` (also a builtin
+        ``TimeoutError``) saying why nothing came (``not connected: ...``, waiting for the acknowledgement, or
+        silent)."""
         try:
             return self._owner._call(self._sub.get(timeout))
-        except StopAsyncIteration:
-            raise StopIteration from None
+        except _LoopStopped:
+            if not self._owner._wait_stopped():
+                raise
+        item = self._sub.get_nowait()  # the loop has stopped: only what is buffered is left
+        if item is None:
+            raise self._sub._ended(client_closed=True)
+        return item
 
     def wait_live(self, timeout: float | None = None) -> None:
         """Block until the server has acknowledged the subscription (see :meth:`Subscription.wait_live`)."""
@@ -69,17 +80,18 @@ class SyncSubscription(Generic[T]):
 
         Raises the failure (e.g. :class:`~.messages.SubscriptionFailedError`) when the subscription failed.
         """
-        return self._owner._run_sync(self._sub.get_nowait)
+        return self._owner._read(self._sub.get_nowait)
 
     def drain(self) -> list[StreamItem[T]]:
-        """Every buffered item at once (possibly none); raises the failure if it failed and nothing is left."""
-        return self._owner._run_sync(self._sub.drain)
+        """Every buffered item at once (possibly none: ``[]`` after the end); raises the failure if it failed and
+        nothing is left."""
+        return self._owner._read(self._sub.drain)
 
     def __iter__(self) -> Iterator[StreamItem[T]]:
         while True:
             try:
                 yield self.get()
-            except StopIteration:
+            except StreamClosedError:
                 return
 
     def data(self, timeout: float | None = None) -> Iterator[T]:
@@ -87,7 +99,7 @@ class SyncSubscription(Generic[T]):
         while True:
             try:
                 item = self.get(timeout)
-            except StopIteration:
+            except StreamClosedError:
                 return
             if isinstance(item, Message):
                 yield item.data
@@ -179,13 +191,13 @@ class SyncWsClient:
     def _call(self, coro: Awaitable[R], timeout: float | None = None) -> R:
         problem = None
         if threading.current_thread() is self._thread:
-            problem = "blocking SyncWsClient call made from its own loop thread (e.g. in a callback)"
+            problem = WebSocketError("blocking SyncWsClient call made from its own loop thread (e.g. in a callback)")
         elif self._loop.is_closed() or not self._thread.is_alive():
-            problem = "the WebSocket client is closed"
+            problem = _LoopStopped("the WebSocket client is closed")
         if problem is not None:
             if inspect.iscoroutine(coro):
                 coro.close()
-            raise WebSocketError(problem)
+            raise problem
         fut: concurrent.futures.Future[R] = asyncio.run_coroutine_threadsafe(coro, self._loop)  # type: ignore[arg-type]
         self._inflight.add(fut)
         fut.add_done_callback(self._inflight.discard)
@@ -196,7 +208,7 @@ class SyncWsClient:
             raise
         except concurrent.futures.CancelledError:
             if self._closed:  # close() ended the loop while this call waited
-                raise WebSocketError("the WebSocket client was closed") from None
+                raise _LoopStopped("the WebSocket client was closed") from None
             raise
 
     def _run_sync(self, fn: Callable[[], R]) -> R:
@@ -204,6 +216,21 @@ class SyncWsClient:
             return fn()
 
         return self._call(run())
+
+    def _wait_stopped(self) -> bool:
+        """After :class:`_LoopStopped`: wait for the loop thread to end (``close()`` stops it right after waking the
+        calls waiting on it); True once it has, and nothing else touches the subscriptions any more."""
+        self._thread.join(5)
+        return not self._thread.is_alive()
+
+    def _read(self, fn: Callable[[], R]) -> R:
+        """A non-blocking read of a subscription's buffer: on the loop, or in this thread once the loop stopped."""
+        try:
+            return self._run_sync(fn)
+        except _LoopStopped:
+            if not self._wait_stopped():
+                raise
+        return fn()
 
     @property
     def client(self) -> WsClient:
@@ -265,23 +292,29 @@ class SyncWsClient:
         return self._run_sync(self._client.connection_count)
 
     def _stop_loop(self) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
+        if not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
         if not self._loop.is_running():
             self._loop.close()
 
     def close(self) -> None:
-        """Close the client and stop its thread (idempotent)."""
+        """Close the client and stop its thread (idempotent; quiet when the loop already stopped, e.g. at
+        interpreter exit)."""
         if self._closed:
             return
         self._closed = True
         self._finalizer.detach()
         try:
             self._call(self._client.close(), timeout=10)
+        except _LoopStopped:
+            pass  # its finalizer or the interpreter's exit already ended the loop: nothing is left to close
         finally:
             for fut in tuple(self._inflight):  # calls other threads still wait on end now
                 fut.cancel()
             self._stop_loop()
+            for fut in tuple(self._inflight):  # (and those that reached the loop as it stopped)
+                fut.cancel()
 
     def __enter__(self) -> SyncWsClient:
         return self
