@@ -302,3 +302,33 @@ def test_overflow_delivers_what_was_buffered_and_recovers_the_rest() -> None:
         assert all(isinstance(m, Message) and m.recovered for m in recovered)
         again = [f.tid for m in recovered if isinstance(m, Message) for f in m.data.fills]
         exactly_once(delivered + again, [f["tid"] for f in fx.state.user(USER).fills])
+
+
+# ----------------------------------------------------------------------------------- the resubscription snapshot
+async def test_fills_missed_while_down_that_come_in_the_resubscription_snapshot_are_marked_recovered() -> None:
+    """After a reconnect the server's new snapshot holds what was missed (here HTTP recovery is refused, so it is
+    the only way the fill arrives): it is a snapshot message, but not one to skip (``recovered`` says so); only a
+    subscription's first snapshot is history the bot may skip."""
+    async with FakeExchange() as fx, AsyncClient("testnet", http_url=fx.http_url, ws_url=fx.ws_url, config=CONFIG) as c:
+        fills = await c.streams.user_fills(USER)
+        await fills.wait_live(5)
+        trade(fx)
+        first = await fills.get(10)
+        while not isinstance(first, Message):
+            first = await fills.get(10)
+        assert first.data.is_snapshot and not first.recovered  # the history at subscription time: skippable
+
+        fx.add_fault("/info", Fault.status(500), match={"type": "userFillsByTime"})  # no recovery over HTTP
+        down = fx.add_fault("/ws", Fault.status(503), match={"event": "connect"})
+        fx.drop_ws_connections()
+        seen = Seen()
+        await until_marker(fills, seen, Interrupted)
+        trade(fx, publish=False)  # while nobody is subscribed
+        missed = truth(fx)[0][-1]
+        fx.remove_fault(down)
+
+        while True:
+            item = await fills.get(10)
+            if isinstance(item, Message) and missed in [f.tid for f in item.data.fills]:
+                break
+        assert item.data.is_snapshot and item.recovered

@@ -211,6 +211,8 @@ class _Upstream:
             and channel.recovery is not None
         )
         self.gaps: list[_Gap] = []
+        #: a snapshot was delivered: the next ones (resubscriptions) hold what was missed, marked ``recovered``
+        self.had_snapshot = False
         self.recovery: asyncio.Task[None] | None = None
         self.live_waiters: list[asyncio.Future[None]] = []
         self.sent_at = 0.0
@@ -314,6 +316,9 @@ class _Upstream:
             self.stale = False
         if not self.live and not recovered and conn is not None and conn.connected_now:
             self.client._mark_live(self)  # data before (or without) an ack
+        if self.channel.snapshot and type(data) is dict and data.get("isSnapshot"):
+            recovered = recovered or self.had_snapshot  # a resubscription's snapshot: what is new in it was missed
+            self.had_snapshot = True
         mark = None
         market = self.channel.market_data
         if self.seen is not None:
