@@ -17,6 +17,7 @@ background warmers — or on demand, with a timeout, by the first call that need
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import os
 import threading
@@ -41,6 +42,7 @@ from hyperliquid_client.runtime.errors import ConfigError, InvalidInputError, Ra
 from hyperliquid_client.runtime.events import EventBus
 from hyperliquid_client.runtime.http_caller import AsyncHttpCaller, HttpCaller
 from hyperliquid_client.runtime.log import get_logger, log
+from hyperliquid_client.runtime.loopbound import LoopBound
 from hyperliquid_client.runtime.markets import ALL_MIDS_BODY, MetadataService
 from hyperliquid_client.runtime.ratelimit import RateLimitConfig, RateLimiter, Request, background
 from hyperliquid_client.runtime.ratelimit.limiter import RedisNonceSource
@@ -541,7 +543,11 @@ class AsyncClient(_Base):
             events=events,
             env=env,
         )
-        self.transport = AsyncHttpTransport(self.config.transport, events=self.events, gate=self.rate)
+        #: the event loop this client belongs to: the one it is first used in (``docs/getting-started.md``)
+        self._bound = LoopBound("AsyncClient")
+        self.transport = AsyncHttpTransport(
+            self.config.transport, events=self.events, gate=self.rate, bound=self._bound
+        )
         self.caller = AsyncHttpCaller(
             self.transport, self.network, cache=self.cache, storage=self.storage, drift=self.drift
         )
@@ -549,7 +555,9 @@ class AsyncClient(_Base):
         self.explorer = AsyncExplorerAPI(self.caller)
         self.stats = AsyncStatsAPI(self.caller)
         self.markets = self._metadata(self._fetch_info)
-        self._hub = AsyncStreamHub(self.network.ws_url, **self._hub_options(self._fetch_info, self.markets))
+        self._hub = AsyncStreamHub(
+            self.network.ws_url, **self._hub_options(self._fetch_info, self.markets), bound=self._bound
+        )
         self.streams = AsyncStreams(self._hub)
         self.warmup = self._warmup(self.markets)
         self._started = False
@@ -600,6 +608,7 @@ class AsyncClient(_Base):
 
     async def start(self) -> None:
         """Start the background warmers on the running loop (returns at once).  Idempotent."""
+        self._bound.check()
         if not self._started and self.config.warm:
             self._started = True
             await self.warmup.astart()
@@ -608,9 +617,26 @@ class AsyncClient(_Base):
         """Stop the warmers, close the WebSocket and the HTTP pool, flush storage.  Idempotent.
 
         Returns within :data:`CLOSE_TIMEOUT` whatever the network does (storage aside, as for
-        :meth:`Client.close`).
+        :meth:`Client.close`).  Called from another event loop than the client's own (see
+        :class:`~hyperliquid_client.runtime.errors.EventLoopError`), it closes the client on its own loop
+        when that loop still runs (in another thread), else releases what that stopped loop held without
+        running any of it.
         """
         if self._closed:
+            return
+        bound = self._bound.loop
+        if self._bound.foreign() and bound is not None:
+            if bound.is_running():
+                await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.aclose(), bound))
+                return
+            self._closed = True
+            self.warmup.stop(timeout=0)
+            self._hub.abandon()
+            with contextlib.suppress(RuntimeError):  # its connections belong to the stopped loop ("is closed")
+                await self.transport.aclose()
+            self._close_rate()
+            if self.storage is not None:
+                await asyncio.to_thread(self.storage.close, STORAGE_CLOSE_TIMEOUT)
             return
         self._closed = True
         loop = asyncio.get_running_loop()
@@ -625,6 +651,10 @@ class AsyncClient(_Base):
         self._close_rate()
         if self.storage is not None:
             await asyncio.to_thread(self.storage.close, STORAGE_CLOSE_TIMEOUT)
+
+    async def close(self) -> None:
+        """The same as :meth:`aclose` (``await client.close()``, as for a stream)."""
+        await self.aclose()
 
     async def __aenter__(self) -> AsyncClient:
         await self.start()

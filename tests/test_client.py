@@ -330,3 +330,46 @@ def test_absurd_sizes_and_prices_are_refused_before_sending() -> None:
                 with pytest.raises(errors.InvalidInputError):
                     client.exchange.order("ETH", True, **kwargs)
             assert fx.requests_for("/exchange") == []
+
+
+def test_an_async_client_belongs_to_the_event_loop_it_was_first_used_in() -> None:
+    """Used from a second loop (a second ``asyncio.run()``, pytest's per-test loops) it refuses at once with a typed
+    error saying what to do, where its streams used to never connect; ``aclose()`` from that other loop works."""
+    with FakeExchange() as fx:
+        client = AsyncClient(http_url=fx.http_url, config=ClientConfig(warm=False))
+
+        async def use() -> None:
+            assert "BTC" in await client.info.all_mids()
+            stream = await client.streams.trades("BTC")
+            await stream.wait_live(timeout=10)
+
+        asyncio.run(use())
+        for second_use in (use, lambda: client.streams.trades("ETH"), lambda: client.post("info", {"type": "meta"})):
+            with pytest.raises(errors.EventLoopError, match="create one AsyncClient per event loop"):
+                asyncio.run(second_use())  # type: ignore[arg-type]
+        asyncio.run(client.aclose())  # from another loop, after its own loop closed: no "Event loop is closed"
+        assert client._hub.opened is False
+        with pytest.raises(errors.HyperliquidError):
+            asyncio.run(client.info.all_mids())
+
+
+def test_an_async_client_is_closed_on_its_own_loop_when_that_loop_still_runs() -> None:
+    with FakeExchange() as fx:
+        own = asyncio.new_event_loop()
+        thread = threading.Thread(target=own.run_forever, daemon=True)
+        thread.start()
+        try:
+            client = AsyncClient(http_url=fx.http_url, config=ClientConfig(warm=False))
+
+            async def subscribe() -> object:
+                stream = await client.streams.trades("BTC")
+                await stream.wait_live(timeout=10)
+                return stream
+
+            stream = asyncio.run_coroutine_threadsafe(subscribe(), own).result(30)
+            asyncio.run(client.close())  # the awaitable alias of aclose(), from another loop
+            assert stream.closed  # type: ignore[attr-defined]  # closed on its own loop: its streams ended
+        finally:
+            own.call_soon_threadsafe(own.stop)
+            thread.join(5)
+            own.close()

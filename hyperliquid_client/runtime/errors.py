@@ -312,3 +312,12 @@ class StorageError(HyperliquidError):
 
 class StorageOverflowError(StorageError):
     """The storage buffer is full and the overflow policy refused the row."""
+
+
+class EventLoopError(HyperliquidError, RuntimeError):
+    """An asyncio object (an :class:`~hyperliquid_client.AsyncClient`, its transport or streams) was used from an
+    event loop other than the one it was first used in.
+
+    Its connections, tasks and locks belong to that first loop: create one ``AsyncClient`` per event loop (per
+    ``asyncio.run()``, per test when each test has its own loop).
+    """

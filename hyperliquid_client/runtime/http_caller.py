@@ -150,6 +150,7 @@ class AsyncHttpCaller:
         self, endpoint: EndpointSpec, body: dict[str, Any], parse: Callable[[Any], T], timeout: float | None
     ) -> T:
         """Send, (cache,) and structure; see the module docs."""
+        self.transport.bound.check()  # (a cached answer too: the client belongs to one loop)
 
         async def fetch() -> T:
             raw = await self.raw(endpoint, body, timeout)

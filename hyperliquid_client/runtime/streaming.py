@@ -25,6 +25,7 @@ from hyperliquid_client.runtime.errors import (
 )
 from hyperliquid_client.runtime.events import EventBus
 from hyperliquid_client.runtime.log import get_logger, log
+from hyperliquid_client.runtime.loopbound import LoopBound
 from hyperliquid_client.runtime.ratelimit import RateLimitConfig, WsLimits
 from hyperliquid_client.runtime.registry import ChannelSpec
 from hyperliquid_client.runtime.ws import ChannelInfo, Subscription, SyncSubscription, SyncWsClient, WsClient, WsConfig
@@ -320,7 +321,10 @@ class AsyncStreamHub:
         markets: MetadataService | None = None,
         rate: RateLimitConfig | None = None,
         drift: DriftMonitor | None = None,
+        bound: LoopBound | None = None,
     ) -> None:
+        #: the event loop its sockets belong to (its client's): the first one used
+        self.bound = bound if bound is not None else LoopBound("AsyncStreamHub")
         self.markets = markets
         self.rate = rate
         self.drift = drift if drift is not None else DriftMonitor(events)
@@ -366,6 +370,7 @@ class AsyncStreamHub:
         store: bool = False,
     ) -> Subscription[Any]:
         """Record the subscription and return its stream (see :class:`~hyperliquid_client.runtime.ws.Subscription`)."""
+        self.bound.check()
         options = subscribe_options(channel, subscription, decode, store, self.storage, self.markets, self.drift)
         return await self.client(channel.explorer).subscribe(
             **options, callback=callback, buffer_size=buffer_size, overflow=overflow
@@ -373,6 +378,7 @@ class AsyncStreamHub:
 
     async def post(self, kind: str, payload: dict[str, Any], *, timeout: float | None = None) -> Any:
         """Send an info or action request over the socket (``kind`` is ``"info"`` or ``"action"``)."""
+        self.bound.check()
         return await self.client().post(kind, payload, timeout=timeout)  # type: ignore[arg-type]
 
     def latest(self, channel: str, /, **params: Any) -> Any:
@@ -391,8 +397,14 @@ class AsyncStreamHub:
         return bool(self._clients)
 
     async def aclose(self) -> None:
-        """Close every WebSocket client."""
+        """Close every WebSocket client (from the loop they belong to; see :meth:`abandon` otherwise)."""
         self._closed = True
         clients, self._clients = list(self._clients.values()), {}
         for ws in clients:
             await ws.close()
+
+    def abandon(self) -> None:
+        """Close without touching the sockets: their event loop has stopped, so nothing of them can run any more
+        (the garbage collector releases them)."""
+        self._closed = True
+        self._clients = {}

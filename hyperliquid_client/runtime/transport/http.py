@@ -61,6 +61,7 @@ import httpx
 from hyperliquid_client.runtime import errors
 from hyperliquid_client.runtime.events import EventBus
 from hyperliquid_client.runtime.log import get_logger, log
+from hyperliquid_client.runtime.loopbound import LoopBound
 from hyperliquid_client.runtime.transport import _core, _deadline
 from hyperliquid_client.runtime.transport.policy import RetryPolicy, TransportConfig
 
@@ -404,13 +405,20 @@ class AsyncHttpTransport:
     """
 
     def __init__(
-        self, config: TransportConfig | None = None, *, events: EventBus | None = None, gate: _core.Gate | None = None
+        self,
+        config: TransportConfig | None = None,
+        *,
+        events: EventBus | None = None,
+        gate: _core.Gate | None = None,
+        bound: LoopBound | None = None,
     ) -> None:
         self.config = config if config is not None else TransportConfig()
         if not isinstance(self.config, TransportConfig):
             raise errors.ConfigError("config", f"must be a TransportConfig, got {type(config).__name__}")
         self.events = events if events is not None else EventBus()
         self.gate = gate
+        #: the event loop the pool belongs to (its owner's, e.g. the AsyncClient's): the first one used
+        self.bound = bound if bound is not None else LoopBound("AsyncHttpTransport")
         self._rng = random.Random()
         _warn_if_insecure(self.config)
         # created on first use, in a worker thread: building the TLS context takes ~20 ms of CPU,
@@ -452,6 +460,7 @@ class AsyncHttpTransport:
         max_response_bytes: int | None = None,
     ) -> Any:
         """Async twin of :meth:`HttpTransport.request_json` (same arguments, result and errors)."""
+        self.bound.check()
         p = _core.prepare(
             self.config,
             method,
@@ -504,6 +513,7 @@ class AsyncHttpTransport:
     @asynccontextmanager
     async def reserve(self, timeout: float, what: str = "request") -> AsyncIterator[None]:
         """Async :meth:`HttpTransport.reserve` (the turn belongs to the current task)."""
+        self.bound.check()
         if _RESERVED.get() is self:
             yield
             return
