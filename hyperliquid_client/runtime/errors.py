@@ -24,6 +24,7 @@ __all__ = [
     "ApiRejectedError",
     "CircuitOpenError",
     "ConfigError",
+    "EventLoopError",
     "HTTPStatusError",
     "HyperliquidError",
     "IndeterminateError",
