@@ -126,10 +126,9 @@ async def test_async_close_returns_at_once(api: tuple[str, HangingServer, thread
 
 
 EXIT_WITHOUT_CLOSE = """
+import sys
 from hyperliquid_client import Client
-from hyperliquid_client.testing import FakeExchange
-fx = FakeExchange(market_snapshots=True).start()
-c = Client(http_url=fx.http_url)
+c = Client(http_url=sys.argv[1])
 print(c.streams.l2_book("BTC").get(timeout=30).data.coin)
 """
 
@@ -137,18 +136,24 @@ print(c.streams.l2_book("BTC").get(timeout=30).data.coin)
 def test_a_script_ending_without_closing_a_client_with_a_stream_prints_nothing_on_stderr() -> None:
     """At interpreter exit the socket thread's loop may already be gone when the forgotten client's finalizer
     closes its streams: closing then stays quiet (it printed ``Exception in thread hl-close-ws`` in ~4 of 10 runs).
-    Ten interpreters, two at a time."""
+    Ten interpreters, two at a time, against a fake exchange in this process (its own logs are not the script's)."""
     import subprocess
     import sys
 
-    for _ in range(5):
-        runs = [
-            subprocess.Popen(
-                [sys.executable, "-c", EXIT_WITHOUT_CLOSE], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-            )
-            for _ in range(2)
-        ]
-        for run in runs:
-            out, err = run.communicate(timeout=120)
-            assert run.returncode == 0 and out.strip() == "BTC", err
-            assert err == ""
+    from hyperliquid_client.testing import FakeExchange
+
+    with FakeExchange(market_snapshots=True) as fx:
+        for _ in range(5):
+            runs = [
+                subprocess.Popen(
+                    [sys.executable, "-c", EXIT_WITHOUT_CLOSE, fx.http_url],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+                for _ in range(2)
+            ]
+            for run in runs:
+                out, err = run.communicate(timeout=120)
+                assert run.returncode == 0 and out.strip() == "BTC", err
+                assert err == ""
