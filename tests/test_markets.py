@@ -319,6 +319,42 @@ def test_float_noise_is_taken_as_the_value_it_stands_for_and_off_grid_floats_are
         perp(2).size_to_wire("X", "972.3599999999999")  # text is taken exactly, never as float noise
 
 
+def test_rounding_helpers_take_float_noise_as_orders_do() -> None:
+    sol = perp(2)
+    assert sol.round_size("X", 0.7 * 3) == Decimal("2.1")  # 2.0999999999999996: orders send 2.1
+    assert sol.round_size("X", 972.36 - 1e-13) == Decimal("972.36")  # 972.3599999999999
+    assert sol.round_size("X", 972.36 - 1e-13, direction="up") == Decimal("972.36")
+    assert sol.round_size("X", 2.105) == Decimal("2.1")  # really between two lots: down
+    eth = perp(4)  # 2 price decimals
+    assert eth.round_price("X", 3650.1 - 5e-13, direction="up") == Decimal("3650.1")  # 3650.0999999999995
+    assert eth.round_price("X", 3650.1 + 5e-13, direction="down") == Decimal("3650.1")  # 3650.1000000000004
+    assert eth.round_price("X", 3650.15, direction="down") == Decimal("3650.1")
+
+
+@given(
+    st.floats(min_value=1e-4, max_value=1e12, allow_nan=False, allow_infinity=False),
+    st.integers(0, 8),
+    st.booleans(),
+    st.sampled_from(["nearest", "up", "down"]),
+)
+def test_a_value_orders_accept_is_what_the_rounding_helpers_return(
+    x: float, sz_decimals: int, is_spot: bool, direction: Any
+) -> None:
+    """One float-noise rule: a float the order validator takes is returned unchanged by the rounding helpers."""
+    from hyperliquid_client.runtime.markets import AssetInfo, price_text, size_text
+
+    info = AssetInfo(coin="X", asset=1, sz_decimals=sz_decimals, is_spot=is_spot)
+    for rule, rounding in (
+        (price_text, lambda v: round_price_value(v, sz_decimals=sz_decimals, is_spot=is_spot, direction=direction)),
+        (size_text, lambda v: round_size_value(v, sz_decimals=sz_decimals, direction=direction)),
+    ):
+        try:
+            wire = rule(info, "f", x)
+        except InvalidInputError:
+            continue
+        assert rounding(x) == Decimal(wire)
+
+
 # ---------------------------------------------------------------------------------------- numbers: rounding
 def test_rounding_examples() -> None:
     m = perp(5)  # like BTC

@@ -206,3 +206,38 @@ async def test_sync_fetch_from_async_api_runs_off_loop(srv: ScriptedInfoServer) 
     t.cancel()
     assert m.asset_id("BTC") == 0
     assert ticks >= 5  # the loop kept running while the blocking fetch was in a thread
+
+
+def test_a_calls_timeout_bounds_the_wait_and_later_calls_join_the_load_in_flight(srv: ScriptedInfoServer) -> None:
+    srv.set("meta", ("hang",))
+    service = MetadataService(TTLCache(), sync_fetcher(srv.url, 30), timeout=2)
+    started = time.monotonic()
+    with pytest.raises(MetadataUnavailableError, match=r"within 0\.3s"):
+        service.market("BTC", timeout=0.3)
+    assert time.monotonic() - started < 1.5  # the call's 0.3 s, not the service's 2 s
+    # no deadline of its own: it joins the load in flight and waits only for what is left of its 2 s
+    with pytest.raises(MetadataUnavailableError):
+        service.market("BTC")
+    assert time.monotonic() - started < 3.5  # one load window (2 s), not a second one
+    assert srv.count("meta") == 1
+    # after the window a new load starts (the hung one is superseded) and a recovered API answers it
+    srv.set("meta", ("json", real_payloads()["meta"]))
+    assert service.market("BTC", timeout=5).asset_id("BTC") == 0
+    assert srv.count("meta") == 2
+    with pytest.raises(InvalidInputError, match="timeout"):
+        service.market("BTC", timeout=-1)
+
+
+async def test_async_calls_timeout_bounds_the_wait_and_later_calls_join_the_load(srv: ScriptedInfoServer) -> None:
+    srv.set("meta", ("hang",))
+    service = MetadataService(TTLCache(), async_fetcher(srv.url, 30), timeout=2)
+    started = time.monotonic()
+    with pytest.raises(MetadataUnavailableError, match=r"within 0\.3s"):
+        await service.amarket("BTC", timeout=0.3)
+    assert time.monotonic() - started < 1.5
+    with pytest.raises(MetadataUnavailableError):
+        await service.amarket("BTC")
+    assert time.monotonic() - started < 3.5
+    assert srv.count("meta") == 1
+    srv.set("meta", ("json", real_payloads()["meta"]))
+    assert (await service.amarket("BTC", timeout=5)).asset_id("BTC") == 0

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
 from typing import Any, Literal, NoReturn, TypeGuard
@@ -43,6 +44,7 @@ from hyperliquid_client.runtime.errors import (
 )
 from hyperliquid_client.runtime.errors import TimeoutError as HLTimeoutError
 from hyperliquid_client.runtime.log import get_logger, log
+from hyperliquid_client.runtime.transport._core import validate_timeout
 from hyperliquid_client.runtime.validate import amount as _wire_amount
 from hyperliquid_client.runtime.validate import (
     coin as _coin_name,
@@ -142,23 +144,41 @@ def _direction(direction: str) -> str:
     return mode
 
 
+def _price_exp(d: Decimal, sz_decimals: int, is_spot: bool) -> int:
+    """Exponent of the price step at ``d``: 5 significant figures, at most the market's decimals, integers."""
+    return min(0, max(d.adjusted() - (MAX_SIG_FIGS - 1), -_max_price_decimals(sz_decimals, is_spot)))
+
+
+def _snap(value: Any, d: Decimal, step_exp: int) -> Decimal:
+    """The float-noise rule, for orders and the rounding helpers alike: ``d`` (the exact value of ``value``),
+    or the nearest multiple of ``10^step_exp`` when ``value`` is a float within float noise of it
+    (``0.7 * 3`` is ``2.1``, ``972.3599999999999`` is ``972.36`` on a 2-decimal grid)."""
+    if value.__class__ is not float:
+        return d
+    with localcontext() as ctx:
+        ctx.prec = max(60, len(d.as_tuple().digits) + 10)
+        near = d.quantize(Decimal(1).scaleb(step_exp), rounding=ROUND_HALF_EVEN)
+    return near if near != d and near > 0 and near_float(value, near) else d
+
+
 def round_price_value(
     px: Any, *, sz_decimals: int, is_spot: bool, direction: Direction = "nearest", field: str = "px"
 ) -> Decimal:
     """The valid price nearest to ``px`` (``direction``: ``"nearest"`` half-even, ``"up"``, ``"down"``).
 
+    A float within float noise of a valid price is that price (as orders take it), whatever the direction.
     Raises :class:`InvalidInputError` if ``px`` is not a positive number or rounds to zero.
     """
     mode = _direction(direction)
     d = to_decimal(px, field)
     if d <= 0:
         raise InvalidInputError(field, "a positive price", px)
+    d = _snap(px, d, _price_exp(d, sz_decimals, is_spot))
     if d == d.to_integral_value():
         return Decimal(decimal_to_wire(d))
     with localcontext() as ctx:
         ctx.prec = max(60, len(d.as_tuple().digits) + 10)
-        step_exp = min(0, max(d.adjusted() - (MAX_SIG_FIGS - 1), -_max_price_decimals(sz_decimals, is_spot)))
-        rounded = d.quantize(Decimal(1).scaleb(step_exp), rounding=mode)
+        rounded = d.quantize(Decimal(1).scaleb(_price_exp(d, sz_decimals, is_spot)), rounding=mode)
     if rounded <= 0:
         raise InvalidInputError(
             field, "a price that rounds to a positive valid price", px, detail=f"direction {direction}"
@@ -167,11 +187,16 @@ def round_price_value(
 
 
 def round_size_value(px: Any, *, sz_decimals: int, direction: Direction = "down", field: str = "sz") -> Decimal:
-    """``sz`` rounded to ``sz_decimals`` decimals (default ``"down"``: never more than asked)."""
+    """``sz`` rounded to ``sz_decimals`` decimals (default ``"down"``: never more than asked).
+
+    A float within float noise of a whole number of lots is that size (as orders take it), whatever the
+    direction: ``0.7 * 3`` (``2.0999999999999996``) is ``2.1``, not ``2.09``.
+    """
     mode = _direction(direction)
     d = to_decimal(px, field)
     if d <= 0:
         raise InvalidInputError(field, "a positive size", px)
+    d = _snap(px, d, -sz_decimals)
     with localcontext() as ctx:
         ctx.prec = max(60, len(d.as_tuple().digits) + 10)
         rounded = d.quantize(Decimal(1).scaleb(-sz_decimals), rounding=mode)
@@ -603,14 +628,13 @@ def price_text(info: AssetInfo, field: str, px: Any) -> str:
     d = to_decimal(px, field)
     if d <= 0:
         raise InvalidInputError(field, f"a positive price for {info.coin}", px)
+    d = _snap(px, d, _price_exp(d, info.sz_decimals, info.is_spot))
     if is_valid_price(d, sz_decimals=info.sz_decimals, is_spot=info.is_spot):
         return decimal_to_wire(d)
     try:
         near = round_price_value(d, sz_decimals=info.sz_decimals, is_spot=info.is_spot, field=field)
     except InvalidInputError:
         near = None
-    if near is not None and near_float(px, near):
-        return decimal_to_wire(near)
     raise InvalidInputError(
         field,
         f"a price for {info.coin} ({info.kind}, szDecimals {info.sz_decimals}) that is an integer or has "
@@ -630,16 +654,15 @@ def size_text(info: AssetInfo, field: str, sz: Any, *, allow_zero: bool = False)
         raise InvalidInputError(field, f"a positive size for {info.coin}", sz)
     if d == 0:
         return "0"
-    try:
-        d = fixed(field, sz, info.sz_decimals, f"size for {info.coin}")
-    except InvalidInputError as exc:
+    d = _snap(sz, d, -info.sz_decimals)
+    if _decimals_and_sigfigs(d)[0] > info.sz_decimals:
         raise InvalidInputError(
             field,
             f"a size for {info.coin} with at most {info.sz_decimals} decimal places "
             f"(lot size {decimal_to_wire(info.lot_size)})",
             sz,
             detail="see round_size()",
-        ) from exc
+        )
     return decimal_to_wire(d)
 
 
@@ -847,6 +870,8 @@ class MetadataService:
         self._dexs_memo: tuple[Any, list[str]] | None = None
         self._keys: dict[str, Hashable] = {}
         self._mids_memo: tuple[Any, dict[str, Decimal]] | None = None
+        #: when the load in flight of each piece started (a call joining it waits only for the rest)
+        self._started: dict[str, float] = {}
 
     def __repr__(self) -> str:
         return f"MetadataService(timeout={self.timeout:g}, dexes={self.dexes!r}, async={self.is_async})"
@@ -899,13 +924,35 @@ class MetadataService:
                 return found.value
         return None
 
-    def _fail(self, piece: str, coin: str | None, exc: BaseException) -> MetadataUnavailableError:
+    def _wait(self, piece: str, end: float | None) -> float:
+        """Seconds a call may wait for ``piece``: what is left of the load in flight (a load gets ``timeout``
+        from its start; a call joining it waits only for the rest), never past the call's own ``end``."""
+        now = time.monotonic()
+        started = self._started.get(piece)
+        left = self.timeout
+        if started is not None and now - started < self.timeout:
+            left = self.timeout - (now - started)
+        if end is not None:
+            left = min(left, end - now)
+        return max(left, 0.001)
+
+    def _end(self, timeout: float | None) -> float | None:
+        """The monotonic deadline of a call given ``timeout`` seconds (``None``: the service's own)."""
+        if timeout is None:
+            return None
+        return time.monotonic() + validate_timeout(timeout, self.timeout)
+
+    def _forget(self, piece: str, started: float) -> None:
+        if self._started.get(piece) == started:
+            self._started.pop(piece, None)
+
+    def _fail(self, piece: str, coin: str | None, exc: BaseException, waited: float) -> MetadataUnavailableError:
         label = _PIECE_LABEL.get(piece) or (f"builder dex {piece[4:]!r} metadata (meta dex={piece[4:]})")
         target = f" to resolve {coin!r}" if coin else ""
         # a timeout speaks of the market, not of the cache or request that did not answer in time
         why = "no answer" if isinstance(exc, HLTimeoutError) else f"{type(exc).__name__}: {exc}"
         msg = (
-            f"market metadata unavailable: could not load {label}{target} within {self.timeout:g}s "
+            f"market metadata unavailable: could not load {label}{target} within {waited:.3g}s "
             f"({why}); the API may be down or unreachable"
         )
         log(_log, 20, "metadata unavailable", piece=piece, coin=coin, error=type(exc).__name__)
@@ -929,51 +976,59 @@ class MetadataService:
             result = await result
         return result
 
-    def _load_sync(self, piece: str, coin: str | None, *, force: bool = False) -> Any:
+    def _load_sync(self, piece: str, coin: str | None, *, force: bool = False, end: float | None = None) -> Any:
         body, validate, ttl = self._body_of(piece)
         key = self._key(piece)
 
         def fetch() -> Any:
-            return validate(self._call_sync(body))
+            started = self._started[piece] = time.monotonic()
+            try:
+                return validate(self._call_sync(body))
+            finally:
+                self._forget(piece, started)
 
+        wait = self._wait(piece, end)
         try:
             if force:
-                return self.cache.refresh(key, fetch, ttl=ttl, timeout=self.timeout, supersede_after=self.timeout)
+                return self.cache.refresh(key, fetch, ttl=ttl, timeout=wait, supersede_after=self.timeout)
             return self.cache.get_or_fetch(
                 key,
                 fetch,
                 ttl=ttl,
-                timeout=self.timeout,
+                timeout=wait,
                 stale_on_error=self.allow_stale,
                 supersede_after=self.timeout,
             )
         except TypeError:
             raise
         except Exception as exc:
-            raise self._fail(piece, coin, exc) from exc
+            raise self._fail(piece, coin, exc, wait) from exc
 
-    async def _load_async(self, piece: str, coin: str | None, *, force: bool = False) -> Any:
+    async def _load_async(self, piece: str, coin: str | None, *, force: bool = False, end: float | None = None) -> Any:
         body, validate, ttl = self._body_of(piece)
         key = self._key(piece)
 
         async def fetch() -> Any:
-            return validate(await self._call_async(body))
+            started = self._started[piece] = time.monotonic()
+            try:
+                return validate(await self._call_async(body))
+            finally:
+                self._forget(piece, started)
 
+        wait = self._wait(piece, end)
         try:
             if force:
-                return await self.cache.arefresh(
-                    key, fetch, ttl=ttl, timeout=self.timeout, supersede_after=self.timeout
-                )
+                return await self.cache.arefresh(key, fetch, ttl=ttl, timeout=wait, supersede_after=self.timeout)
             return await self.cache.aget_or_fetch(
                 key,
                 fetch,
                 ttl=ttl,
-                timeout=self.timeout,
+                timeout=wait,
                 stale_on_error=self.allow_stale,
                 supersede_after=self.timeout,
             )
         except Exception as exc:
-            raise self._fail(piece, coin, exc) from exc
+            raise self._fail(piece, coin, exc, wait) from exc
 
     def _needed(self, coin: str | None) -> list[str]:
         """Pieces to load first: those ``coin`` needs, or every configured one but the builder dex metas."""
@@ -1073,58 +1128,63 @@ class MetadataService:
             return None
         return coin in self._snapshot()
 
-    def market(self, coin: str | None = None) -> MarketMetadata:
+    def market(self, coin: str | None = None, *, timeout: float | None = None) -> MarketMetadata:
         """A snapshot holding at least what ``coin`` needs (all configured pieces when ``None``).
 
-        Blocks at most about ``timeout`` per missing piece.  Sync ``fetch_info`` only.
+        Waits at most the service's ``timeout`` for a load (a call joining a load already in flight waits only
+        for what is left of it), and never longer than ``timeout`` seconds in all when given (a call's own
+        deadline).  Sync ``fetch_info`` only.
         """
+        end = self._end(timeout)
         if coin is not None and (not isinstance(coin, str) or not coin):
             raise InvalidInputError("coin", _COIN_EXPECTED, coin)
         dexs = None
         for piece in self._needed(coin):
-            raw = self._load_sync(piece, coin)
+            raw = self._load_sync(piece, coin, end=end)
             if piece == "perpDexs":
                 dexs = raw
         if coin is None and dexs is not None:
             for name in self._dex_names(dexs):
-                self._load_sync("dex:" + name, coin)
+                self._load_sync("dex:" + name, coin, end=end)
         snap = self._snapshot()
         if coin is not None:
             stale = self._stale_piece(coin, snap)
             if stale is not None:
-                self._load_sync(stale, coin, force=True)
+                self._load_sync(stale, coin, force=True, end=end)
                 snap = self._snapshot()
         return snap
 
-    async def amarket(self, coin: str | None = None) -> MarketMetadata:
+    async def amarket(self, coin: str | None = None, *, timeout: float | None = None) -> MarketMetadata:
         """Async :meth:`market` (a sync ``fetch_info`` runs in a worker thread)."""
+        end = self._end(timeout)
         if coin is not None and (not isinstance(coin, str) or not coin):
             raise InvalidInputError("coin", _COIN_EXPECTED, coin)
         dexs = None
         for piece in self._needed(coin):
-            raw = await self._load_async(piece, coin)
+            raw = await self._load_async(piece, coin, end=end)
             if piece == "perpDexs":
                 dexs = raw
         if coin is None and dexs is not None:
             extra = ["dex:" + name for name in self._dex_names(dexs)]
             if extra:
-                await asyncio.gather(*(self._load_async(p, coin) for p in extra))
+                await asyncio.gather(*(self._load_async(p, coin, end=end) for p in extra))
         snap = self._snapshot()
         if coin is not None:
             stale = self._stale_piece(coin, snap)
             if stale is not None:
-                await self._load_async(stale, coin, force=True)
+                await self._load_async(stale, coin, force=True, end=end)
                 snap = self._snapshot()
         return snap
 
-    def mids(self) -> dict[str, Decimal]:
-        """Latest main-dex mids (``allMids``), fetched on demand through the cache."""
-        raw = self._load_sync("mids", None)
+    def mids(self, *, timeout: float | None = None) -> dict[str, Decimal]:
+        """Latest main-dex mids (``allMids``), fetched on demand through the cache (``timeout``: as for
+        :meth:`market`)."""
+        raw = self._load_sync("mids", None, end=self._end(timeout))
         return parse_all_mids(raw)
 
-    async def amids(self) -> dict[str, Decimal]:
+    async def amids(self, *, timeout: float | None = None) -> dict[str, Decimal]:
         """Async :meth:`mids`."""
-        raw = await self._load_async("mids", None)
+        raw = await self._load_async("mids", None, end=self._end(timeout))
         return parse_all_mids(raw)
 
     def _mids_too_old(self, max_age: float | None) -> bool:
@@ -1133,20 +1193,23 @@ class MetadataService:
         found = self.cache.peek(MIDS_KEY)
         return found is not None and found.age > max_age
 
-    def mid(self, coin: str, *, max_age: float | None = None) -> Decimal | None:
+    def mid(self, coin: str, *, max_age: float | None = None, timeout: float | None = None) -> Decimal | None:
         """Latest mid of ``coin`` (main dex), fetching ``allMids`` on demand; ``None`` if it has none.
 
         Without ``max_age`` the cached mids may be up to ``mids_ttl`` old; with it, mids older than
         ``max_age`` seconds are refreshed first (e.g. ``max_age=1`` to price a market order).
+        ``timeout``: as for :meth:`market`, for both loads.
         """
-        self.market(coin)
-        self._load_sync("mids", coin, force=self._mids_too_old(max_age))
+        end = self._end(timeout)
+        self.market(coin, timeout=None if end is None else max(end - time.monotonic(), 0.001))
+        self._load_sync("mids", coin, force=self._mids_too_old(max_age), end=end)
         return self._snapshot().mid(coin)
 
-    async def amid(self, coin: str, *, max_age: float | None = None) -> Decimal | None:
+    async def amid(self, coin: str, *, max_age: float | None = None, timeout: float | None = None) -> Decimal | None:
         """Async :meth:`mid`."""
-        await self.amarket(coin)
-        await self._load_async("mids", coin, force=self._mids_too_old(max_age))
+        end = self._end(timeout)
+        await self.amarket(coin, timeout=None if end is None else max(end - time.monotonic(), 0.001))
+        await self._load_async("mids", coin, force=self._mids_too_old(max_age), end=end)
         return self._snapshot().mid(coin)
 
     # ------------------------------------------------------------------ warmers
