@@ -265,12 +265,16 @@ def test_values_that_do_not_survive_json_are_caught(fx: FakeExchange, wallet: Wa
         rig.close()
 
 
-def test_user_signed_action_with_an_agent_is_refused(fx: FakeExchange, wallet: Wallet) -> None:
+@pytest.mark.parametrize("verify", [True, False])
+def test_user_signed_action_with_an_agent_is_refused(fx: FakeExchange, wallet: Wallet, verify: bool) -> None:
     agent = Wallet.from_key(KEY_B)
-    rig = make_rig(fx, agent, account=wallet.address)
-    try:
-        with pytest.raises(SignatureMismatchError, match="agent"):
+    rig = make_rig(fx, agent, account=wallet.address, verify=verify)
+    try:  # a wrong input (not a signature that fails to verify), refused even without verification
+        with pytest.raises(InvalidInputError, match="must be signed by the account itself") as info:
             rig.exchange.usd_send("0x" + "ab" * 20, 5)
+        assert info.value.field == "wallet" and not isinstance(info.value, SignatureMismatchError)
+        with pytest.raises(InvalidInputError, match="user-signed"):
+            rig.exchange.approve_agent()
         assert exchange_posts(fx) == []
         rig.exchange.usd_send("0x" + "ab" * 20, 5, wallet=wallet)  # the master itself may
         rig.exchange.actions.noop()  # and the agent signs L1 actions

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import secrets
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -138,6 +139,23 @@ def action_cloids(action: Any, found: dict[str, None] | None = None) -> tuple[st
     return tuple(found)
 
 
+def add_cloids(action: dict[str, Any]) -> dict[str, Any]:
+    """``action`` with a fresh random client order id on each new order that has none (``order``: its orders,
+    ``batchModify``: each replacing order) — the ``auto_cloid`` option, so that any order can be looked up by
+    cloid after an :class:`IndeterminateError`.  The ``c`` key goes last, where the official SDK puts it."""
+    wire = action.get("type")
+    if wire == "order":
+        orders = action.get("orders") or ()
+    elif wire == "batchModify":
+        orders = [m.get("order") for m in action.get("modifies") or () if isinstance(m, Mapping)]
+    else:
+        return action
+    for order in orders:
+        if isinstance(order, dict) and order.get("c") is None:
+            order["c"] = "0x" + secrets.token_hex(16)
+    return action
+
+
 def _u64(name: str, value: Any, what: str) -> int:
     if type(value) is not int or not 0 <= value <= _MAX_U64:
         raise InvalidInputError(name, what, value)
@@ -245,6 +263,15 @@ def sign_action(
     if not endpoint.vault:
         vault = vault_text = None
     is_mainnet = signer.network.is_mainnet
+    account = signer.account_address
+    if endpoint.signing == "user_signed" and account is not None and account.lower() != wallet.address:
+        raise InvalidInputError(
+            "wallet",
+            f"the account's own wallet ({account.lower()}): {endpoint.wire} is a user-signed action, which "
+            "must be signed by the account itself; an agent / API wallet signs only L1 actions such as "
+            "orders and cancels",
+            detail=f"the wallet is {wallet.address}; pass wallet=<the account's wallet> for this call",
+        )
     filled = dict(action) if endpoint.signing == "multi_sig" else fill_action(endpoint, action, nonce, signer)
     if endpoint.signing == "l1":  # the backend's fused hashing: the hot path of every order
         sig = signer.backend.sign_l1_action(wallet, filled, nonce, vault, expires_after, is_mainnet)
@@ -321,13 +348,6 @@ def verify_signed(signer: Signer, signed: SignedAction) -> None:
         raise SignatureMismatchError(
             f"refusing to send {endpoint.wire}: {mismatch}; the signature would be checked against the "
             "other chain and recover a different address (fix the network configuration)"
-        )
-    account = signer.account_address
-    if endpoint.signing == "user_signed" and account is not None and account.lower() != signed.signer:
-        raise SignatureMismatchError(
-            f"refusing to send {endpoint.wire}: it is a user-signed action and must be signed by the account "
-            f"{account.lower()} itself, but the wallet is {signed.signer} (an agent / API wallet can only sign "
-            "L1 actions such as orders and cancels); pass the account's own wallet for this call"
         )
     kind = (signed.signer, endpoint.wire, signed.vault_address is not None, signed.body.get("expiresAfter") is not None)
     if signer.verify == "once" and kind in signer.verified and _not_json(signed.body["action"]) is None:
