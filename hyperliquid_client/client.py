@@ -107,6 +107,10 @@ class ClientConfig:
     ``drift``: what an answer that drifted from the spec does (``schema.drift`` events): ``"warn"``
     reports it and delivers what can be read, ``"strict"`` also refuses unknown enum values and
     variants, ``"ignore"`` reports nothing (see :mod:`hyperliquid_client.runtime.drift`).
+    ``auto_cloid``: give every new order (``order``, ``bulk_orders``, ``market_open``, ``modify``, ...) that has
+    no ``cloid`` a random one, so that :meth:`~hyperliquid_client.runtime.exchange.Exchange.resolve_indeterminate`
+    can look any order up after an ``IndeterminateError``.  Off by default: an order then carries exactly what was
+    given, signed as the official SDK signs it.
     """
 
     transport: TransportConfig = attrs.field(factory=TransportConfig)
@@ -122,6 +126,7 @@ class ClientConfig:
     rate: RateLimitConfig = attrs.field(factory=RateLimitConfig)
     warm_idle_after: float | None = 60.0
     drift: DriftMode = "warn"
+    auto_cloid: bool = False
 
 
 def _to_wallet(value: Wallet | str | None) -> Wallet | None:
@@ -442,7 +447,9 @@ class Client(_Base):
             from hyperliquid_client.runtime.ratelimit.senders import LimitedActionSender
 
             sender = LimitedActionSender(self.transport, self.network, **self._sender_options())
-            exchange = self._exchange = Exchange(sender, markets=self.markets, info=self.info, events=self.events)
+            exchange = self._exchange = Exchange(
+                sender, markets=self.markets, info=self.info, events=self.events, auto_cloid=self.config.auto_cloid
+            )
         return exchange
 
     def _fetch_info(self, body: Mapping[str, Any]) -> Any:
@@ -574,7 +581,9 @@ class AsyncClient(_Base):
             from hyperliquid_client.runtime.ratelimit.senders import AsyncLimitedActionSender
 
             sender = AsyncLimitedActionSender(self.transport, self.network, **self._sender_options())
-            exchange = self._exchange = AsyncExchange(sender, markets=self.markets, info=self.info, events=self.events)
+            exchange = self._exchange = AsyncExchange(
+                sender, markets=self.markets, info=self.info, events=self.events, auto_cloid=self.config.auto_cloid
+            )
         return exchange
 
     async def _fetch_info(self, body: Mapping[str, Any]) -> Any:

@@ -155,7 +155,7 @@ def _live(s: _Steps, client: Client, seconds: float, taker: Client | None) -> No
             side = True
             while not stop.wait(0.4):
                 try:
-                    taker.exchange.market_order("BTC", side, "0.001", slippage=0.05)
+                    taker.exchange.market_open("BTC", side, "0.001", slippage=0.05)
                 except HyperliquidError:
                     pass
                 side = not side

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from hyperliquid_client import AsyncClient, Client, ClientConfig, SubscriptionFailedError
+from hyperliquid_client import AsyncClient, Client, ClientConfig, SubscriptionFailedError, Wallet
 from hyperliquid_client.runtime import errors
 from hyperliquid_client.runtime.events import Event, EventBus
 from hyperliquid_client.runtime.transport import RetryPolicy, TransportConfig
@@ -102,6 +102,36 @@ def test_metadata_needed_before_warm_up_fails_clearly_when_api_down() -> None:
             client.exchange.order("BTC", True, "0.01", "50000")
         assert time.perf_counter() - started < 3
         assert "meta" in str(info.value).lower()
+
+
+def test_a_signed_calls_timeout_bounds_its_wait_for_metadata() -> None:
+    config = ClientConfig(warm=False, metadata_timeout=5)
+    with FakeExchange() as fx, Client(http_url=fx.http_url, wallet=KEY, config=config) as client:
+        fx.add_fault("/info", Fault.hang(), match={"type": "meta"})
+        exchange = client.exchange
+        for call in (
+            lambda: exchange.order("BTC", True, "0.01", "50000", timeout=0.5),
+            lambda: exchange.market_open("BTC", True, "0.01", timeout=0.5),
+            lambda: exchange.round_price("BTC", 50000.5, timeout=0.5),
+        ):
+            started = time.monotonic()
+            with pytest.raises(errors.MetadataUnavailableError, match=r"within 0\.5s"):
+                call()
+            assert time.monotonic() - started < 2.5  # its own 0.5 s, not metadata_timeout's 5 s
+        assert fx.requests_for("/exchange") == []
+        assert len(fx.requests_for("/info", type="meta")) == 1  # every call waited on the one load in flight
+
+
+async def test_an_async_signed_calls_timeout_bounds_its_wait_for_metadata() -> None:
+    config = ClientConfig(warm=False, metadata_timeout=5)
+    with FakeExchange() as fx:
+        fx.add_fault("/info", Fault.hang(), match={"type": "meta"})
+        async with AsyncClient(http_url=fx.http_url, wallet=KEY, config=config) as client:
+            started = time.monotonic()
+            with pytest.raises(errors.MetadataUnavailableError, match=r"within 0\.5s"):
+                await client.exchange.order("BTC", True, "0.01", "50000", timeout=0.5)
+            assert time.monotonic() - started < 2.5
+        assert fx.requests_for("/exchange") == []
 
 
 def test_warm_up_succeeds_against_the_fake_and_lookups_work() -> None:
@@ -286,7 +316,9 @@ async def test_many_concurrent_orders_from_one_wallet_are_all_accepted() -> None
         fx.fund(wallet.address, usdc=10_000_000)
         async with AsyncClient(http_url=fx.http_url, wallet=wallet, config=ClientConfig(warm=False)) as client:
             results = await asyncio.gather(
-                *[client.exchange.order("ETH", True, "0.01", 3000) for _ in range(250)], return_exceptions=True
+                # a generous deadline: on a loaded machine 250 calls may queue long for the pool's connections
+                *[client.exchange.order("ETH", True, "0.01", 3000, timeout=60) for _ in range(250)],
+                return_exceptions=True,
             )
     failures = [r for r in results if isinstance(r, BaseException)]
     assert failures == []  # more than 100 in flight would get "nonce too low" for the slowest
@@ -373,3 +405,28 @@ def test_an_async_client_is_closed_on_its_own_loop_when_that_loop_still_runs() -
             own.call_soon_threadsafe(own.stop)
             thread.join(5)
             own.close()
+
+
+def test_auto_cloid_lets_an_order_placed_without_a_cloid_be_resolved() -> None:
+    from hyperliquid_client import Resting
+
+    with FakeExchange() as fx:
+        fx.fund(Wallet.from_key(KEY).address, 10_000)
+        with Client(http_url=fx.http_url, wallet=KEY, config=ClientConfig(warm=False)) as plain:
+            plain.exchange.order("BTC", True, "0.001", 90000)
+            assert "c" not in fx.requests_for("/exchange")[-1].body["action"]["orders"][0]  # off: signed as given
+        config = ClientConfig(warm=False, auto_cloid=True)
+        with Client(http_url=fx.http_url, wallet=KEY, config=config) as client:
+            resting = client.exchange.order("BTC", True, "0.001", 90000).statuses[0]
+            assert isinstance(resting, Resting) and resting.cloid is not None
+            mine = "0x" + "00" * 15 + "09"
+            kept = client.exchange.modify(resting.oid, "BTC", True, "0.002", 90000, cloid=mine).statuses[0]
+            assert isinstance(kept, Resting) and kept.cloid == mine  # a cloid given is never replaced
+            fx.add_fault("/exchange", Fault.latency(1.0), count=1)  # the answer arrives too late
+            with pytest.raises(errors.IndeterminateError) as info:
+                client.exchange.order("BTC", True, "0.001", 89000, timeout=0.3)
+            (cloid,) = info.value.cloids
+            deadline = time.monotonic() + 10
+            while (status := client.exchange.resolve_indeterminate(info.value)[cloid].status) != "order":
+                assert time.monotonic() < deadline, status
+                time.sleep(0.1)

@@ -157,17 +157,20 @@ def test_builder_fee_only_when_asked(rig: Any, fx: FakeExchange) -> None:
     assert action["builder"] == {"b": "0x" + "ab" * 20, "f": 10}
 
 
-def test_market_order_is_ioc_at_mid_plus_slippage_rounded_to_tick(rig: Any, fx: FakeExchange) -> None:
+def test_market_open_is_ioc_at_mid_plus_slippage_rounded_to_tick(rig: Any, fx: FakeExchange) -> None:
     # seeded BTC book 97000 / 97001: mid 97000.5; x1.05 = 101850.525 -> 101851 (integer prices are
     # always valid; 6 digits leave no decimals); x0.95 = 92150.475 -> 92150
-    rig.exchange.market_order("BTC", True, "0.001")
+    rig.exchange.market_open("BTC", True, "0.001")
     buy = last_action(fx)["orders"][0]
     rig.exchange.market_order("BTC", False, "0.001", slippage=Decimal("0.05"), reduce_only=True)
     sell = last_action(fx)["orders"][0]
     assert (buy["p"], buy["t"]) == ("101851", {"limit": {"tif": "Ioc"}})
     assert (sell["p"], sell["r"]) == ("92150", True)
-    rig.exchange.market_order("ETH", True, "0.01", px="3000", slippage=0.01)
+    rig.exchange.market_open("ETH", True, "0.01", px="3000", slippage=0.01)
     assert last_action(fx)["orders"][0]["p"] == "3030"
+    rig.exchange.market_open("ETH", True, "0.01", "3000", 0.02)  # the official SDK's argument order
+    assert last_action(fx)["orders"][0]["p"] == "3060"
+    assert type(rig.exchange).market_order is type(rig.exchange).market_open  # the older name, same method
     with pytest.raises(InvalidInputError, match="slippage"):
         rig.exchange.market_order("BTC", True, "0.001", slippage=1.5)
     with pytest.raises(MetadataUnavailableError, match="px="):
@@ -191,6 +194,11 @@ def test_cancels_and_modifies(rig: Any, fx: FakeExchange) -> None:
     }  # fmt: skip
     rig.exchange.bulk_modify([ModifyRequest(CLOID, OrderRequest("BTC", False, "0.5", "98000"))])
     assert last_action(fx)["modifies"][0]["oid"] == CLOID
+    # by cloid, the new order has a cloid only when cloid= gives one: the official SDK's modify_order signs the same
+    rig.exchange.modify(CLOID, "BTC", True, "0.5", "98000")
+    assert "c" not in last_action(fx)["modifies"][0]["order"]
+    rig.exchange.modify(CLOID, "BTC", True, "0.5", "98000", cloid=CLOID)
+    assert last_action(fx)["modifies"][0]["order"]["c"] == CLOID
     count = len(exchange_posts(fx))
     with pytest.raises(InvalidInputError):
         rig.exchange.cancel("BTC", CLOID)
@@ -342,7 +350,7 @@ async def test_async_exchange_builds_the_same_actions(fx: FakeExchange) -> None:
     r = make_async_rig(fx, Wallet.from_key(KEY_A))
     try:
         await r.exchange.order("ETH", True, 0.0101, 3000.5, cloid=CLOID)
-        await r.exchange.market_order("BTC", True, "0.001")
+        await r.exchange.market_open("BTC", True, "0.001")
         await r.exchange.bulk_cancel([("BTC", 1)])
         await r.exchange.usd_class_transfer("2", True)
         with pytest.raises(InvalidInputError):

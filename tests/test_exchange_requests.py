@@ -69,7 +69,14 @@ def test_every_action_has_a_high_level_method_sync_and_async() -> None:
         assert endpoint.methods, endpoint.wire
         for name in endpoint.methods:
             assert callable(getattr(Exchange, name)) and callable(getattr(AsyncExchange, name)), name
-    for name in ("market_order", "market_close", "bulk_cancel", "approve_agent", "resolve_indeterminate"):
+    for name in (
+        "market_open",
+        "market_order",
+        "market_close",
+        "bulk_cancel",
+        "approve_agent",
+        "resolve_indeterminate",
+    ):
         assert callable(getattr(Exchange, name)) and callable(getattr(AsyncExchange, name))
 
 

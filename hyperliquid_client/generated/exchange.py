@@ -178,7 +178,7 @@ from hyperliquid_client.runtime import validate as _v
 from hyperliquid_client.runtime.caller import AsyncSender, SyncSender
 from hyperliquid_client.runtime.errors import IndeterminateError
 from hyperliquid_client.runtime.events import EventBus
-from hyperliquid_client.runtime.exchange._core import SignedAction
+from hyperliquid_client.runtime.exchange._core import SignedAction, add_cloids
 from hyperliquid_client.runtime.exchange.api import (
     AgentApproval,
     CancelOptions,
@@ -188,6 +188,8 @@ from hyperliquid_client.runtime.exchange.api import (
     OrderOptions,
     cancel_requests,
     close_side,
+    deadline,
+    left,
     limit_price,
     new_agent,
     status_cloids,
@@ -4536,7 +4538,7 @@ class ExchangeMethods:
         expires_after: int | None = None,
         timeout: float | None = None,
     ) -> ExchangeResult:
-        """Replace order ``oid`` (order id or cloid) by a new order; sent as a one-element ``batchModify`` (as the official SDK does) so the result has the new order's status.
+        """Replace order ``oid`` (order id or cloid) by a new order; sent as a one-element ``batchModify`` (as the official SDK does) so the result has the new order's status. The new order carries a cloid only when ``cloid`` gives one, also when ``oid`` is a cloid (as the official SDK's ``modify_order``); pass the same cloid to keep addressing the order by it.
 
         Args:
             oid: Order id or client order id of the order to replace.
@@ -4601,7 +4603,7 @@ class ExchangeMethods:
         expires_after: int | None = None,
         timeout: float | None = None,
     ) -> ExchangeResult:
-        """Replace order ``oid`` (order id or cloid) by a new order with the ``modify`` action (the answer has no order status; ``modify`` uses ``batchModify`` and has).
+        """Replace order ``oid`` (order id or cloid) by a new order with the ``modify`` action (the answer has no order status; ``modify`` uses ``batchModify`` and has). The new order carries a cloid only when ``cloid`` gives one.
 
         Args:
             oid: Order id or client order id of the order to modify.
@@ -6341,7 +6343,7 @@ class AsyncExchangeMethods:
         expires_after: int | None = None,
         timeout: float | None = None,
     ) -> ExchangeResult:
-        """Replace order ``oid`` (order id or cloid) by a new order; sent as a one-element ``batchModify`` (as the official SDK does) so the result has the new order's status.
+        """Replace order ``oid`` (order id or cloid) by a new order; sent as a one-element ``batchModify`` (as the official SDK does) so the result has the new order's status. The new order carries a cloid only when ``cloid`` gives one, also when ``oid`` is a cloid (as the official SDK's ``modify_order``); pass the same cloid to keep addressing the order by it.
 
         Args:
             oid: Order id or client order id of the order to replace.
@@ -6406,7 +6408,7 @@ class AsyncExchangeMethods:
         expires_after: int | None = None,
         timeout: float | None = None,
     ) -> ExchangeResult:
-        """Replace order ``oid`` (order id or cloid) by a new order with the ``modify`` action (the answer has no order status; ``modify`` uses ``batchModify`` and has).
+        """Replace order ``oid`` (order id or cloid) by a new order with the ``modify`` action (the answer has no order status; ``modify`` uses ``batchModify`` and has). The new order carries a cloid only when ``cloid`` gives one.
 
         Args:
             oid: Order id or client order id of the order to modify.
@@ -7611,9 +7613,15 @@ class Exchange(ExchangeCore, ExchangeMethods):
     sender: ActionSender
 
     def __init__(
-        self, sender: ActionSender, *, markets: MetadataService, info: Any, events: EventBus | None = None
+        self,
+        sender: ActionSender,
+        *,
+        markets: MetadataService,
+        info: Any,
+        events: EventBus | None = None,
+        auto_cloid: bool = False,
     ) -> None:
-        super().__init__(sender, markets=markets, info=info, events=events)
+        super().__init__(sender, markets=markets, info=info, events=events, auto_cloid=auto_cloid)
         #: The generated wire-level builders bound to :attr:`sender`.
         self.actions = ExchangeActions(sender)
 
@@ -7628,55 +7636,75 @@ class Exchange(ExchangeCore, ExchangeMethods):
         timeout: float | None,
     ) -> ExchangeResult:
         """Build the action against a snapshot of the market metadata (loading a missing piece once, through the
-        cache) and hand it to the sender."""
+        cache, within the call's ``timeout``) and hand it to the sender with the time left."""
         tried: frozenset[str] = frozenset()
+        end = deadline(timeout)
         while True:
             try:
                 action = build(self._context(tried), *values)
                 break
             except _MetadataMissing as missing:
                 tried |= {missing.coin}
-                self.markets.market(missing.coin)
+                self.markets.market(missing.coin, timeout=left(end))
+                timeout = left(end)
+        if self.auto_cloid:
+            add_cloids(action)
         return self.sender.send(
             endpoint, action, wallet=wallet, vault_address=vault_address, expires_after=expires_after, timeout=timeout
         )
 
-    def asset_id(self, coin: str) -> int:
-        """Asset id of ``coin`` (perp, spot pair or builder-dex perp)."""
-        return (self.markets.market(_v.coin("coin", coin))).asset_id(coin)
+    def asset_id(self, coin: str, *, timeout: float | None = None) -> int:
+        """Asset id of ``coin`` (perp, spot pair or builder-dex perp).  ``timeout`` bounds the wait for
+        metadata not loaded yet (at most ``ClientConfig.metadata_timeout``), as for every method here."""
+        return (self.markets.market(_v.coin("coin", coin), timeout=timeout)).asset_id(coin)
 
-    def round_price(self, coin: str, px: Number, *, direction: Direction = "nearest") -> Decimal:
-        """The valid price of ``coin`` nearest to ``px`` (or the next one ``"up"`` / ``"down"``)."""
-        return (self.markets.market(_v.coin("coin", coin))).round_price(coin, px, direction=direction)
+    def round_price(
+        self, coin: str, px: Number, *, direction: Direction = "nearest", timeout: float | None = None
+    ) -> Decimal:
+        """The valid price of ``coin`` nearest to ``px`` (or the next one ``"up"`` / ``"down"``); a float within
+        float noise of a valid price is that price, as ``order`` takes it."""
+        market = self.markets.market(_v.coin("coin", coin), timeout=timeout)
+        return market.round_price(coin, px, direction=direction)
 
-    def round_size(self, coin: str, sz: Number, *, direction: Direction = "down") -> Decimal:
-        """``sz`` rounded to whole lots of ``coin`` (``"down"`` by default)."""
-        return (self.markets.market(_v.coin("coin", coin))).round_size(coin, sz, direction=direction)
+    def round_size(
+        self, coin: str, sz: Number, *, direction: Direction = "down", timeout: float | None = None
+    ) -> Decimal:
+        """``sz`` rounded to whole lots of ``coin`` (``"down"`` by default); a float within float noise of a
+        whole number of lots is that size, as ``order`` takes it."""
+        market = self.markets.market(_v.coin("coin", coin), timeout=timeout)
+        return market.round_size(coin, sz, direction=direction)
 
-    def market_order(
+    def market_open(
         self,
         coin: str,
         is_buy: bool,
         sz: Number,
-        *,
-        slippage: Number = 0.05,
         px: Number | None = None,
+        slippage: Number = 0.05,
         **options: Unpack[OrderOptions],
     ) -> ExchangeResult:
         """An immediate-or-cancel order at ``mid × (1 ± slippage)`` rounded to the tick (``px`` replaces
-        the mid as the reference price, e.g. for markets without one).  Options as for ``order``."""
-        market = self.markets.market(_v.coin("coin", coin))
-        mid = (self.markets.mid(coin)) if px is None else to_decimal(px, "px")
+        the mid as the reference price, e.g. for markets without one).  Options as for ``order``.
+
+        The official SDK's name and argument order (``market_open(coin, is_buy, sz, px, slippage)``);
+        ``market_order`` is the same method."""
+        end = deadline(options.get("timeout"))
+        market = self.markets.market(_v.coin("coin", coin), timeout=left(end))
+        mid = (self.markets.mid(coin, timeout=left(end))) if px is None else to_decimal(px, "px")
         limit = limit_price(market, coin, is_buy, mid, slippage)
+        if end is not None:
+            options["timeout"] = left(end)
         return self.order(coin, is_buy, sz, limit, tif="Ioc", **options)
+
+    #: The same method as :meth:`market_open`.
+    market_order = market_open
 
     def market_close(
         self,
         coin: str,
         sz: Number | None = None,
-        *,
-        slippage: Number = 0.05,
         px: Number | None = None,
+        slippage: Number = 0.05,
         **options: Unpack[OrderOptions],
     ) -> ExchangeResult:
         """Close the position in ``coin`` (``sz`` of it; all when None) with a reduce-only market order
@@ -7684,7 +7712,7 @@ class Exchange(ExchangeCore, ExchangeMethods):
         state = self.info.clearinghouse_state(self._close_user(options))
         is_buy, size = close_side(state, _v.coin("coin", coin), sz)
         options["reduce_only"] = True
-        return self.market_order(coin, is_buy, size, slippage=slippage, px=px, **options)
+        return self.market_open(coin, is_buy, size, px, slippage, **options)
 
     def bulk_cancel(
         self, cancels: Sequence[CancelRequest | tuple[str, int | str]], **options: Unpack[CancelOptions]
@@ -7747,9 +7775,15 @@ class AsyncExchange(ExchangeCore, AsyncExchangeMethods):
     sender: AsyncActionSender
 
     def __init__(
-        self, sender: AsyncActionSender, *, markets: MetadataService, info: Any, events: EventBus | None = None
+        self,
+        sender: AsyncActionSender,
+        *,
+        markets: MetadataService,
+        info: Any,
+        events: EventBus | None = None,
+        auto_cloid: bool = False,
     ) -> None:
-        super().__init__(sender, markets=markets, info=info, events=events)
+        super().__init__(sender, markets=markets, info=info, events=events, auto_cloid=auto_cloid)
         #: The generated wire-level builders bound to :attr:`sender`.
         self.actions = AsyncExchangeActions(sender)
 
@@ -7764,55 +7798,75 @@ class AsyncExchange(ExchangeCore, AsyncExchangeMethods):
         timeout: float | None,
     ) -> ExchangeResult:
         """Build the action against a snapshot of the market metadata (loading a missing piece once, through the
-        cache) and hand it to the sender."""
+        cache, within the call's ``timeout``) and hand it to the sender with the time left."""
         tried: frozenset[str] = frozenset()
+        end = deadline(timeout)
         while True:
             try:
                 action = build(self._context(tried), *values)
                 break
             except _MetadataMissing as missing:
                 tried |= {missing.coin}
-                await self.markets.amarket(missing.coin)
+                await self.markets.amarket(missing.coin, timeout=left(end))
+                timeout = left(end)
+        if self.auto_cloid:
+            add_cloids(action)
         return await self.sender.send(
             endpoint, action, wallet=wallet, vault_address=vault_address, expires_after=expires_after, timeout=timeout
         )
 
-    async def asset_id(self, coin: str) -> int:
-        """Asset id of ``coin`` (perp, spot pair or builder-dex perp)."""
-        return (await self.markets.amarket(_v.coin("coin", coin))).asset_id(coin)
+    async def asset_id(self, coin: str, *, timeout: float | None = None) -> int:
+        """Asset id of ``coin`` (perp, spot pair or builder-dex perp).  ``timeout`` bounds the wait for
+        metadata not loaded yet (at most ``ClientConfig.metadata_timeout``), as for every method here."""
+        return (await self.markets.amarket(_v.coin("coin", coin), timeout=timeout)).asset_id(coin)
 
-    async def round_price(self, coin: str, px: Number, *, direction: Direction = "nearest") -> Decimal:
-        """The valid price of ``coin`` nearest to ``px`` (or the next one ``"up"`` / ``"down"``)."""
-        return (await self.markets.amarket(_v.coin("coin", coin))).round_price(coin, px, direction=direction)
+    async def round_price(
+        self, coin: str, px: Number, *, direction: Direction = "nearest", timeout: float | None = None
+    ) -> Decimal:
+        """The valid price of ``coin`` nearest to ``px`` (or the next one ``"up"`` / ``"down"``); a float within
+        float noise of a valid price is that price, as ``order`` takes it."""
+        market = await self.markets.amarket(_v.coin("coin", coin), timeout=timeout)
+        return market.round_price(coin, px, direction=direction)
 
-    async def round_size(self, coin: str, sz: Number, *, direction: Direction = "down") -> Decimal:
-        """``sz`` rounded to whole lots of ``coin`` (``"down"`` by default)."""
-        return (await self.markets.amarket(_v.coin("coin", coin))).round_size(coin, sz, direction=direction)
+    async def round_size(
+        self, coin: str, sz: Number, *, direction: Direction = "down", timeout: float | None = None
+    ) -> Decimal:
+        """``sz`` rounded to whole lots of ``coin`` (``"down"`` by default); a float within float noise of a
+        whole number of lots is that size, as ``order`` takes it."""
+        market = await self.markets.amarket(_v.coin("coin", coin), timeout=timeout)
+        return market.round_size(coin, sz, direction=direction)
 
-    async def market_order(
+    async def market_open(
         self,
         coin: str,
         is_buy: bool,
         sz: Number,
-        *,
-        slippage: Number = 0.05,
         px: Number | None = None,
+        slippage: Number = 0.05,
         **options: Unpack[OrderOptions],
     ) -> ExchangeResult:
         """An immediate-or-cancel order at ``mid × (1 ± slippage)`` rounded to the tick (``px`` replaces
-        the mid as the reference price, e.g. for markets without one).  Options as for ``order``."""
-        market = await self.markets.amarket(_v.coin("coin", coin))
-        mid = (await self.markets.amid(coin)) if px is None else to_decimal(px, "px")
+        the mid as the reference price, e.g. for markets without one).  Options as for ``order``.
+
+        The official SDK's name and argument order (``market_open(coin, is_buy, sz, px, slippage)``);
+        ``market_order`` is the same method."""
+        end = deadline(options.get("timeout"))
+        market = await self.markets.amarket(_v.coin("coin", coin), timeout=left(end))
+        mid = (await self.markets.amid(coin, timeout=left(end))) if px is None else to_decimal(px, "px")
         limit = limit_price(market, coin, is_buy, mid, slippage)
+        if end is not None:
+            options["timeout"] = left(end)
         return await self.order(coin, is_buy, sz, limit, tif="Ioc", **options)
+
+    #: The same method as :meth:`market_open`.
+    market_order = market_open
 
     async def market_close(
         self,
         coin: str,
         sz: Number | None = None,
-        *,
-        slippage: Number = 0.05,
         px: Number | None = None,
+        slippage: Number = 0.05,
         **options: Unpack[OrderOptions],
     ) -> ExchangeResult:
         """Close the position in ``coin`` (``sz`` of it; all when None) with a reduce-only market order
@@ -7820,7 +7874,7 @@ class AsyncExchange(ExchangeCore, AsyncExchangeMethods):
         state = await self.info.clearinghouse_state(self._close_user(options))
         is_buy, size = close_side(state, _v.coin("coin", coin), sz)
         options["reduce_only"] = True
-        return await self.market_order(coin, is_buy, size, slippage=slippage, px=px, **options)
+        return await self.market_open(coin, is_buy, size, px, slippage, **options)
 
     async def bulk_cancel(
         self, cancels: Sequence[CancelRequest | tuple[str, int | str]], **options: Unpack[CancelOptions]

@@ -275,6 +275,11 @@ class IndeterminateError(HyperliquidError):
 
     Raised when the connection was lost or timed out after the request was sent.  Never
     re-sign blindly: look the outcome up (for orders: by ``cloids`` via ``orderStatus``).
+
+    ``nonce`` is the signed action's nonce; it is ``None`` only when it is not known: for an order merged into
+    a batch (rate limits' ``batch_window``) whose sending caller was cancelled mid-way.
+    ``cloids`` are the action's client order ids (empty for orders placed without one unless
+    ``ClientConfig.auto_cloid`` is on); ``action_type`` its wire type.
     """
 
     def __init__(

@@ -3,7 +3,7 @@
 ``Exchange`` (sync) and ``AsyncExchange`` are generated from one template into
 :mod:`hyperliquid_client.generated.exchange`: one method per spec method (``order``, ``bulk_orders``,
 ``cancel``, ``usd_send``, ...: coin names, exact numbers, request classes) and thin shells around
-:class:`ExchangeCore` for the rest.  Hand-written here: market orders and closes (mid ± slippage),
+:class:`ExchangeCore` for the rest.  Hand-written here: market orders (``market_open``) and closes (mid ± slippage),
 ``bulk_cancel`` (order ids or cloids), ``approve_agent`` (generates the agent key), multi-sig assembly,
 indeterminate outcomes, and the build context of an action (a snapshot of the market metadata).
 
@@ -14,6 +14,7 @@ unless ``builder`` is given.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypedDict
@@ -40,6 +41,7 @@ from hyperliquid_client.runtime.signing import (
     sign_multi_sig_inner_l1,
     sign_multi_sig_inner_user_signed,
 )
+from hyperliquid_client.runtime.transport._core import validate_timeout
 
 __all__ = ["AgentApproval", "CancelOptions", "ExchangeCore", "MultiSigOptions", "OrderOptions"]
 
@@ -60,7 +62,7 @@ class AgentApproval:
 
 
 class OrderOptions(TypedDict, total=False):
-    """Keyword options of :meth:`Exchange.market_order` / :meth:`Exchange.market_close` (see ``order``)."""
+    """Keyword options of :meth:`Exchange.market_open` / :meth:`Exchange.market_close` (see ``order``)."""
 
     reduce_only: bool
     cloid: str | int | bytes | None
@@ -100,6 +102,16 @@ def limit_price(market: MarketMetadata, coin: str, is_buy: Any, mid: Decimal | N
     if mid <= 0:
         raise InvalidInputError("px", "a positive reference price", mid)
     return market_price(market, coin, _v.boolean("is_buy", is_buy), mid, slippage)
+
+
+def deadline(timeout: float | None) -> float | None:
+    """The monotonic deadline of a call's ``timeout`` (``None``: none given)."""
+    return None if timeout is None else time.monotonic() + validate_timeout(timeout, 0.0)
+
+
+def left(end: float | None) -> float | None:
+    """Seconds left before ``end`` (at least 1 ms: the callee reports the timeout itself), ``None`` without one."""
+    return None if end is None else max(0.001, end - time.monotonic())
 
 
 def close_side(state: Any, coin: str, sz: Any) -> tuple[bool, Any]:
@@ -155,11 +167,21 @@ class ExchangeCore:
     sender: SenderCore
     markets: MetadataService
 
-    def __init__(self, sender: Any, *, markets: MetadataService, info: Any, events: EventBus | None = None) -> None:
+    def __init__(
+        self,
+        sender: Any,
+        *,
+        markets: MetadataService,
+        info: Any,
+        events: EventBus | None = None,
+        auto_cloid: bool = False,
+    ) -> None:
         self.sender = sender
         self.markets = markets
         self.info = info
         self.events = events if events is not None else sender.events
+        #: give every new order without a cloid a random one (``ClientConfig.auto_cloid``)
+        self.auto_cloid = auto_cloid
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.sender!r})"
