@@ -147,6 +147,21 @@ def test_a_call_waits_for_budget_only_within_its_own_timeout(wallet: Wallet) -> 
         assert len(fx.requests_for("/info", type="clearinghouseState")) == 4
 
 
+def test_clients_share_a_ledger_only_with_the_same_window_and_each_applies_its_own_budget(wallet: Wallet) -> None:
+    with FakeExchange(weight_limit=None) as fx, client_for(fx, wallet, window=60) as first:
+        for _ in range(10):
+            first.info.clearinghouse_state(wallet.address)
+        assert first.rate.used == 20
+        with client_for(fx, wallet, budget=10, window=2, policy="fail") as short:
+            assert short.rate.used == 0  # the 60 s entries are not kept by a 2 s window
+            short.info.clearinghouse_state(wallet.address)
+            assert short.rate.used == 2 and first.rate.used == 20
+        with client_for(fx, wallet, budget=10, window=60, policy="fail") as small:
+            assert small.rate.used == 20  # the same window: one ledger, this client's own budget
+            with pytest.raises(RateLimitedError, match="budget returns in"):
+                small.info.clearinghouse_state(wallet.address)
+
+
 def test_a_call_that_can_wait_waits_and_goes(wallet: Wallet) -> None:
     with FakeExchange() as fx, client_for(fx, wallet, budget=10, window=0.5) as client:
         seen = events_of(client)

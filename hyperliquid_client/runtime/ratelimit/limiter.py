@@ -155,7 +155,7 @@ def _kind(req: RequestLike) -> str:
 
 
 class _Scope:
-    """The ledger of one IP and API host in this process (shared by its clients)."""
+    """The ledger of one IP, API host and window in this process (shared by its clients)."""
 
     def __init__(self) -> None:
         self.ledger = Ledger()
@@ -177,7 +177,7 @@ def _scope(name: str) -> _Scope:
 class RateLimiter:
     """The rate-limit gate of one client (``client.rate``); see the module docs.
 
-    ``api_url``: the API the budget is for (one budget per IP and API host).  ``surcharges``: info
+    ``api_url``: the API the budget is for (one budget per IP, API host and window).  ``surcharges``: info
     types whose answers cost extra weight, mapped to the number of items that cost 1 more.
     """
 
@@ -195,7 +195,10 @@ class RateLimiter:
         self.surcharges: Mapping[str, int] = dict(surcharges or {})
         self._clock = clock
         self._rng = random.Random()
-        self.scope = f"{self.config.ip}|{urlsplit(api_url).netloc or api_url}"
+        # clients (and, through Redis, processes) share a ledger when IP, API host and window agree: an
+        # entry counts until a window after its answer, so a ledger holds one window; each client applies
+        # its own budget to the shared total
+        self.scope = f"{self.config.ip}|{urlsplit(api_url).netloc or api_url}|{self.config.window:g}s"
         self._local = _scope(self.scope)
         self._allowances = Allowances()
         self._addr_lock = threading.Lock()
