@@ -370,7 +370,10 @@ class _Base:
         if network is None:  # construction failed (an error reporter may render it from a frame)
             return f"{type(self).__name__}(<not initialised>)"
         who = wallet.address if wallet is not None else "no wallet"
-        return f"{type(self).__name__}(network={network.name!r}, url={network.http_url!r}, wallet={who})"
+        return (
+            f"{type(self).__name__}(network={network.name!r}, chain={network.chain_name!r}, "
+            f"url={network.http_url!r}, wallet={who})"
+        )
 
 
 class Client(_Base):

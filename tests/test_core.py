@@ -77,6 +77,28 @@ def test_environment_overrides_default_and_arguments_override_environment() -> N
     assert (net.http_url, net.ws_url, net.is_mainnet) == ("https://example.test", "wss://ws.example.test/ws", False)
 
 
+@pytest.mark.parametrize("suffix", ["", "/"])
+def test_the_official_urls_name_their_network_and_its_chain(suffix: str) -> None:
+    assert resolve_network(http_url="https://api.hyperliquid.xyz" + suffix, env={}) is MAINNET
+    assert resolve_network(env={"HYPERLIQUID_HTTP_URL": "https://api.hyperliquid.xyz" + suffix}) is MAINNET
+    assert resolve_network(http_url="https://api.hyperliquid-testnet.xyz" + suffix, env={}) is TESTNET
+    assert resolve_network(ws_url="wss://api.hyperliquid-testnet.xyz/ws" + suffix, env={}) is TESTNET
+    assert resolve_network("mainnet", ws_url="wss://api.hyperliquid.xyz/ws", env={}) is MAINNET
+    proxied = resolve_network(http_url="http://127.0.0.1:1", ws_url="wss://api.hyperliquid.xyz/ws", env={})
+    assert (proxied.name, proxied.is_mainnet, proxied.ws_url) == ("custom", True, "wss://api.hyperliquid.xyz/ws")
+    with pytest.raises(errors.ConfigError, match="mainnet's URL, but the network named signs for Testnet") as info:
+        resolve_network("testnet", http_url="https://api.hyperliquid.xyz" + suffix, env={})
+    assert info.value.setting == "http_url"
+
+
+def test_the_clients_repr_shows_the_chain_it_signs_for() -> None:
+    from hyperliquid_client import Client
+
+    with Client("mainnet", http_url="http://127.0.0.1:1") as proxy, Client(http_url="http://127.0.0.1:1") as local:
+        assert "network='custom', chain='Mainnet'" in repr(proxy)
+        assert "network='custom', chain='Testnet'" in repr(local)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "env", "setting"),
     [

@@ -117,6 +117,17 @@ def custom_network(http_url: str, ws_url: str | None = None, *, is_mainnet: bool
     )
 
 
+def _same_url(a: str, b: str) -> bool:
+    return isinstance(a, str) and a.strip().rstrip("/").lower() == b.lower()
+
+
+def _official(url: str | None) -> Network | None:
+    """The named network whose HTTP or WebSocket URL ``url`` is, if any."""
+    if url is None:
+        return None
+    return next((n for n in _NAMED.values() if _same_url(url, n.http_url) or _same_url(url, n.ws_url)), None)
+
+
 def resolve_network(
     network: str | Network | None = None,
     *,
@@ -129,7 +140,8 @@ def resolve_network(
     ``network`` is ``"mainnet"``, ``"testnet"`` or a :class:`Network`.  ``http_url`` /
     ``ws_url`` replace the URLs of the chosen network: a custom URL on an explicitly named network
     keeps that network's chain for signing; a custom URL alone signs as testnet, so a signature
-    made for a test server can never be replayed on mainnet.
+    made for a test server can never be replayed on mainnet.  The official URLs (HTTP or WebSocket) of
+    mainnet and testnet name their network; naming the other network with them is a ``ConfigError``.
     """
     environ = os.environ if env is None else env
     setting = "network"
@@ -154,7 +166,16 @@ def resolve_network(
     if ws_url is None and environ.get(ENV_WS_URL) and not explicit_http:
         # an explicit http_url derives its own WebSocket URL rather than mixing in the environment's
         ws_url, ws_setting = environ[ENV_WS_URL], ENV_WS_URL
-    if http_url is None and ws_url is None:
+    for url, url_setting in ((http_url, http_setting), (ws_url, ws_setting)):
+        official = _official(url)
+        if official is None:
+            continue
+        if explicit and official.is_mainnet != base.is_mainnet:
+            raise ConfigError(
+                url_setting, f"{url!r} is {official.name}'s URL, but the network named signs for {base.chain_name}"
+            )
+        base, explicit = official, True  # an official URL names its network (and the chain it signs for)
+    if (http_url is None or _same_url(http_url, base.http_url)) and (ws_url is None or _same_url(ws_url, base.ws_url)):
         return base
     if http_url is not None:
         try:
