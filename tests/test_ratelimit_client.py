@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from hyperliquid_client import AsyncClient, Client, ClientConfig, RateLimitedError
+from hyperliquid_client.runtime import errors
 from hyperliquid_client.runtime.errors import (
     AddressLimitError,
     CircuitOpenError,
@@ -311,6 +312,29 @@ def test_the_circuit_breaker_fails_fast_while_the_api_is_down_and_probes_after(w
         client.info.clearinghouse_state(wallet.address)  # the probe
         assert client.rate.circuit(fx.http_url) == "closed"
         assert [e["state"] for e in seen] == ["open", "half_open", "closed"]
+
+
+def test_the_warmers_failures_do_not_open_the_circuit_before_the_users_first_call() -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    cfg = ClientConfig(
+        rate=RateLimitConfig(breaker_failures=2), transport=TransportConfig(retry=RetryPolicy(max_attempts=1))
+    )
+    with Client(http_url=url, config=cfg) as client:
+        deadline = time.monotonic() + 30
+        while not client.warm_status.settled and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert client.warm_status.state == "failed"  # every warmer failed, more than breaker_failures times
+        assert client.rate.circuit(url) == "closed"
+        for _ in range(2):  # the user's own call is tried, and fails with its own error
+            with pytest.raises(errors.TransportError) as info:
+                client.info.all_mids()
+            assert not isinstance(info.value, CircuitOpenError) and info.value.endpoint == "info.allMids"
+        with pytest.raises(CircuitOpenError, match="allMids"):  # the user's failures do count
+            client.info.all_mids()
 
 
 def test_the_circuit_opens_on_5xx_and_a_failed_probe_doubles_the_cool_down(wallet: Wallet) -> None:

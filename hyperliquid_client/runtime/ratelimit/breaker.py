@@ -1,7 +1,7 @@
 """A circuit breaker per host (sans-I/O apart from the clock it is given).
 
-``closed`` → after ``failures`` consecutive failures (connection refused or lost, timeouts, 5xx)
-→ ``open``: calls fail fast with :class:`~hyperliquid_client.runtime.errors.CircuitOpenError` for the
+``closed`` → after ``failures`` consecutive failures (connection refused or lost, timeouts, 5xx) of
+the user's calls (the background warmers' failures do not count) → ``open``: calls fail fast with :class:`~hyperliquid_client.runtime.errors.CircuitOpenError` for the
 cool-down → ``half_open``: one probe call goes through, the others still fail fast → its success
 closes the circuit; its failure opens it again with the cool-down doubled (up to ``cool_down_max``).
 """
@@ -87,13 +87,19 @@ class Breaker:
         if change is not None and self._on_change is not None:
             self._on_change(host, *change)
 
-    def record(self, host: str, ok: bool, now: float, error: str = "") -> None:
-        """The outcome of a call to ``host``: answered (``ok``) or failed as counted above."""
+    def record(self, host: str, ok: bool, now: float, error: str = "", *, counts: bool = True) -> None:
+        """The outcome of a call to ``host``: answered (``ok``) or failed as counted above.
+
+        A failure that does not ``count`` (a background warmer's) never opens a closed circuit: the
+        user's own calls decide; it still ends a probe it happened to be.
+        """
         if not self.enabled:
             return
         change = None
         with self._lock:
             h = self._hosts.get(host)
+            if not ok and not counts and (h is None or h.state == "closed"):
+                return
             if ok:
                 if h is None or (h.state == "closed" and h.failures == 0):
                     return

@@ -146,6 +146,8 @@ class Ticket:
     member: str | None
     probe: bool
     scope: str
+    #: a background (warmer) request: its failures never open the circuit breaker on their own
+    background: bool = False
 
 
 def _kind(req: RequestLike) -> str:
@@ -307,7 +309,7 @@ class RateLimiter:
         if self.breaker.enabled:
             self.breaker.check(_host(req), now, req.endpoint)
         if not self.config.enabled or req.weight <= 0:
-            return Ticket(req, None, None, False, self.scope)
+            return Ticket(req, None, None, False, self.scope, background=kind == "background")
         cfg = self.config
         hold = req.timeout + HOLD_MARGIN
         local = self._local
@@ -338,7 +340,7 @@ class RateLimiter:
                 with local.lock:  # mirror: this process's own spending, for a fallback or a lost Redis
                     entry = local.ledger.take(now, req.weight, hold=hold, window=cfg.window)
                 self._budget_level(total, cfg.budget)
-                return Ticket(req, entry, member, probe, self.scope)
+                return Ticket(req, entry, member, probe, self.scope, background=kind == "background")
         base = self.limit
         limit = self._class_limit(kind, base)
         self._check_fits(req, kind, limit)
@@ -357,7 +359,7 @@ class RateLimiter:
                 with local.lock:
                     self._unsynced.append((req.weight, now + hold + cfg.window))
         self._budget_level(total, base)
-        return Ticket(req, adm.entry, None, adm.probe, self.scope)
+        return Ticket(req, adm.entry, None, adm.probe, self.scope, background=kind == "background")
 
     def _check_fits(self, req: RequestLike, kind: str, limit: int) -> None:
         if req.weight > limit:
@@ -488,7 +490,7 @@ class RateLimiter:
         req = ticket.request
         now = self._clock()
         cfg = self.config
-        self._record_breaker(req, status, error, now)
+        self._record_breaker(req, status, error, now, counts=not ticket.background)
         extra = self._surcharge(req, value) if error is None else 0
         if error is None and _wire(req) == "userRateLimit":
             self._observe_rate_limit(req, value)
@@ -539,13 +541,15 @@ class RateLimiter:
 
             self._background(push)  # in order, off the caller's thread (a 429 pauses this process at once)
 
-    def _record_breaker(self, req: RequestLike, status: int | None, error: BaseException | None, now: float) -> None:
+    def _record_breaker(
+        self, req: RequestLike, status: int | None, error: BaseException | None, now: float, *, counts: bool
+    ) -> None:
         if not self.breaker.enabled:
             return
         if isinstance(error, HTTPStatusError):
-            self.breaker.record(_host(req), error.status < 500, now, f"HTTP {error.status}")
+            self.breaker.record(_host(req), error.status < 500, now, f"HTTP {error.status}", counts=counts)
         elif isinstance(error, RequestTimeoutError | TransportError):
-            self.breaker.record(_host(req), False, now, f"{type(error).__name__}: {error}")
+            self.breaker.record(_host(req), False, now, f"{type(error).__name__}: {error}", counts=counts)
         elif status is not None or error is not None:
             self.breaker.record(_host(req), True, now)
 
