@@ -499,8 +499,10 @@ def _drain(sub: Any) -> list[str]:
     names: list[str] = []
     while True:
         try:
-            item = sub.get(timeout=0)
-        except (TimeoutError, HyperliquidError):
+            item = sub.get_nowait()  # None once nothing is waiting (also after the end)
+        except HyperliquidError:
+            return names
+        if item is None:
             return names
         if isinstance(item, Message):
             names.append(item.channel)

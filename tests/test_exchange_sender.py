@@ -435,7 +435,7 @@ def test_no_key_material_in_logs_events_or_errors(
         secret = KEY_A[2:]
         assert secret not in str(info.value) and secret not in repr(rig.sender)
         assert all(secret not in repr(e.fields) for e in events)
-        assert secret not in caplog.text and "exchange action answered" in caplog.text
+        assert secret not in caplog.text and "exchange action outcome unknown" in caplog.text
     finally:
         rig.close()
 

@@ -54,3 +54,26 @@ def test_a_metadata_timeout_speaks_of_the_market(fx: FakeExchange) -> None:
     message = str(info.value)
     assert "perp metadata (meta) to resolve 'BTC' within 0.3s (no answer)" in message
     assert "cache" not in message and fx.http_url not in message
+
+
+@pytest.mark.parametrize("rate", [True, False])
+def test_timeouts_name_the_value_the_user_gave(fx: FakeExchange, rate: bool, caplog: pytest.LogCaptureFixture) -> None:
+    from hyperliquid_client import RateLimitConfig
+
+    config = ClientConfig(warm=False, rate=RateLimitConfig(enabled=rate))
+    with Client(http_url=fx.http_url, wallet=KEY, config=config) as client:
+        client.exchange.round_price("BTC", 50000)  # metadata loaded
+        for bad in (0, -1, float("nan")):
+            for call in (
+                lambda bad=bad: client.info.meta(timeout=bad),
+                lambda bad=bad: client.exchange.order("BTC", True, "0.01", "50000", timeout=bad),
+                lambda bad=bad: client.streams.trades("BTC").get(timeout=bad),
+            ):
+                with pytest.raises(errors.InvalidInputError) as refused:
+                    call()
+                assert refused.value.field == "timeout" and str(refused.value).endswith(f"got {bad}")
+        assert fx.requests_for("/exchange") == []
+        fx.add_fault("/exchange", Fault.hang())
+        with pytest.raises(errors.IndeterminateError, match=r"no complete response within 0\.3s \("):
+            client.exchange.order("BTC", True, "0.01", "50000", timeout=0.3)
+    assert "outcome unknown" in caplog.text and "exchange action answered" not in caplog.text

@@ -142,7 +142,7 @@ def test_a_call_waits_for_budget_only_within_its_own_timeout(wallet: Wallet) -> 
     with FakeExchange() as fx, client_for(fx, wallet, budget=10, window=60) as client:
         for _ in range(4):
             client.info.clearinghouse_state(wallet.address)
-        with pytest.raises(RateLimitedError, match="beyond this call's remaining") as info:
+        with pytest.raises(RateLimitedError, match=r"beyond this call's timeout of 0\.5s") as info:
             client.info.clearinghouse_state(wallet.address, timeout=0.5)
         assert info.value.local and info.value.retry_after is not None and info.value.retry_after > 0.5
         assert len(fx.requests_for("/info", type="clearinghouseState")) == 4

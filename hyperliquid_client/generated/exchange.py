@@ -200,6 +200,7 @@ from hyperliquid_client.runtime.registry import EndpointSpec
 from hyperliquid_client.runtime.results import ExchangeResult
 from hyperliquid_client.runtime.signing import Wallet
 from hyperliquid_client.runtime.transport import AsyncHttpTransport, HttpTransport, RetryPolicy
+from hyperliquid_client.runtime.transport._core import stating
 
 __all__ = [
     "ActionSender",
@@ -7484,7 +7485,7 @@ class ActionSender(SenderCore):
         half of it (then :class:`TimeoutError`, nothing sent), the request keeps the rest.
         """
         call = self._call(endpoint, wallet, vault_address, timeout)
-        with self.transport.reserve(call.wait, endpoint.qualified_name):
+        with self.transport.reserve(call.wait, endpoint.qualified_name), stating(call.budget):
             if nonce is not None:
                 signed = self.sign(endpoint, action, wallet=call.wallet, vault_address=call.vault,
                                    expires_after=expires_after, nonce=nonce)  # fmt: skip
@@ -7559,7 +7560,7 @@ class AsyncActionSender(SenderCore):
         half of it (then :class:`TimeoutError`, nothing sent), the request keeps the rest.
         """
         call = self._call(endpoint, wallet, vault_address, timeout)
-        async with self.transport.reserve(call.wait, endpoint.qualified_name):
+        async with self.transport.reserve(call.wait, endpoint.qualified_name), stating(call.budget):
             if nonce is not None:
                 signed = self.sign(endpoint, action, wallet=call.wallet, vault_address=call.vault,
                                    expires_after=expires_after, nonce=nonce)  # fmt: skip

@@ -79,6 +79,11 @@ class Call:
         """Seconds left of the whole call (at least 1 ms)."""
         return max(0.001, self.end - time.monotonic())
 
+    @property
+    def budget(self) -> float:
+        """The whole call's timeout as given (what a timeout's message names)."""
+        return self.wait * 2
+
 
 class SenderCore:
     """Configuration and the steps of the sync and async senders that do no I/O."""
@@ -268,9 +273,8 @@ class SenderCore:
         if status == "indeterminate":
             self._remember(signed)
         fields = {"action": signed.action_type, "nonce": signed.nonce, "status": status}
-        self._report(
-            "exchange.result", level, "exchange action answered", **fields, duration=time.monotonic() - started
-        )
+        message = "exchange action outcome unknown" if status == "indeterminate" else "exchange action answered"
+        self._report("exchange.result", level, message, **fields, duration=time.monotonic() - started)
 
     def _on_failure(self, signed: SignedAction, exc: BaseException, started: float, *, resend: bool) -> BaseException:
         err = failure_to_error(signed, exc, resend=resend)

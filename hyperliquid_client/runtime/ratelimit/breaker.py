@@ -1,8 +1,9 @@
 """A circuit breaker per host (sans-I/O apart from the clock it is given).
 
 ``closed`` → after ``failures`` consecutive failures (connection refused or lost, timeouts, 5xx) of
-the user's calls (the background warmers' failures do not count) → ``open``: calls fail fast with :class:`~hyperliquid_client.runtime.errors.CircuitOpenError` for the
-cool-down → ``half_open``: one probe call goes through, the others still fail fast → its success
+the user's calls (the background warmers' failures do not count) → ``open``: calls fail fast with
+:class:`~hyperliquid_client.runtime.errors.CircuitOpenError` for the cool-down → ``half_open``: one probe
+call goes through, the others still fail fast → its success
 closes the circuit; its failure opens it again with the cool-down doubled (up to ``cool_down_max``).
 """
 

@@ -382,8 +382,7 @@ class RateLimiter:
             left -= min(max(0.1 * req.timeout, 0.05), 1.0)  # keep time for the request itself
         if self.config.policy == "fail" or (left is not None and wait > left):
             why = "the 429 backoff" if adm.reason == "backoff" else f"the weight budget ({kind})"
-            remaining = max(left or 0.0, 0.0)
-            deadline = "" if self.config.policy == "fail" else f", beyond this call's remaining {remaining:.2f}s"
+            deadline = "" if self.config.policy == "fail" else f", beyond this call's timeout of {req.timeout:g}s"
             self._emit(
                 "rate.limited",
                 context=req.context,

@@ -25,6 +25,7 @@ from hyperliquid_client.runtime.ratelimit.batching import batch_key, merge, save
 from hyperliquid_client.runtime.ratelimit.limiter import RateLimiter, Request
 from hyperliquid_client.runtime.registry import EndpointSpec
 from hyperliquid_client.runtime.results import ExchangeResult
+from hyperliquid_client.runtime.transport._core import stating, validate_timeout
 
 __all__ = ["AsyncLimitedActionSender", "LimitedActionSender"]
 
@@ -127,10 +128,10 @@ class _Limited:
     def _request(
         self, endpoint: EndpointSpec, action: Mapping[str, Any], timeout: float | None
     ) -> tuple[Request, float]:
-        """The rate-limit view of sending ``action`` and the call's whole timeout."""
+        """The rate-limit view of sending ``action`` and the call's whole timeout (validated)."""
         transport = getattr(self, "transport", None)
         default = transport.config.default_timeout if transport is not None else 10.0
-        budget = timeout if timeout is not None else (endpoint.timeout or default)
+        budget = validate_timeout(timeout if timeout is not None else (endpoint.timeout or default), default)
         exchange_url = self.network.exchange_url
         return Request(
             "exchange", endpoint.qualified_name, action_weight(endpoint, action), exchange_url, budget
@@ -191,14 +192,14 @@ class LimitedActionSender(_Limited, ActionSender):
             request, budget = self._request(endpoint, merged, timeout)
             started = time.monotonic()
             ticket = self.limiter.admit(request, budget)
-            with self.limiter.admitted(ticket):
+            with self.limiter.admitted(ticket), stating(budget):
                 result = super().send(
                     endpoint,
                     merged,
                     wallet=wallet,
                     vault_address=vault_address,
                     expires_after=expires_after,
-                    timeout=budget - (time.monotonic() - started),
+                    timeout=max(budget - (time.monotonic() - started), 0.001),
                     nonce=nonce,
                 )
         except Exception as exc:
@@ -260,14 +261,14 @@ class AsyncLimitedActionSender(_Limited, AsyncActionSender):
             request, budget = self._request(endpoint, merged, timeout)
             started = time.monotonic()
             ticket = await self.limiter.aadmit(request, budget)
-            with self.limiter.admitted(ticket):
+            with self.limiter.admitted(ticket), stating(budget):
                 result = await super().send(
                     endpoint,
                     merged,
                     wallet=wallet,
                     vault_address=vault_address,
                     expires_after=expires_after,
-                    timeout=budget - (time.monotonic() - started),
+                    timeout=max(budget - (time.monotonic() - started), 0.001),
                     nonce=nonce,
                 )
         except Exception as exc:

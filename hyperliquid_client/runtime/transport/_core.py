@@ -7,6 +7,7 @@ decision and event/log emission.  Nothing here touches a socket or sleeps.
 
 from __future__ import annotations
 
+import contextvars
 import decimal
 import email.utils
 import json
@@ -57,6 +58,37 @@ def encode_body(body: Any) -> bytes | None:
             "body", "a JSON-serializable value (dict/list/str/int/float/bool/None/Decimal)", detail=str(exc)[:120]
         ) from exc
     return text.encode("utf-8")
+
+
+#: the timeout the caller gave (or the endpoint's / the default), set by a caller that hands the transport
+#: only what is left of it (the exchange sender): a timeout's message names it, not the remainder
+STATED_TIMEOUT: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "hyperliquid_stated_timeout", default=None
+)
+
+
+class stating:  # lower case: used as a function, `with stating(t):` or `async with stating(t):`
+    """Inside the block, a timeout names ``timeout`` (unless an outer caller stated one already).
+
+    A context manager for both ``with`` and ``async with`` (so it joins either kind of ``with`` line).
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self._timeout = timeout
+        self._token: contextvars.Token[float | None] | None = None
+
+    def __enter__(self) -> None:
+        self._token = STATED_TIMEOUT.set(STATED_TIMEOUT.get() or self._timeout)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._token is not None:
+            STATED_TIMEOUT.reset(self._token)
+
+    async def __aenter__(self) -> None:
+        self.__enter__()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.__exit__()
 
 
 def validate_timeout(timeout: float | None, default: float) -> float:
@@ -302,8 +334,10 @@ def timeout_failure(prepared: Prepared, phase: Phase, cause: BaseException | Non
     """The :class:`TimeoutError` of an attempt that hit its deadline."""
     sent = phase.sent and not connecting
     where = "while sending/awaiting the response" if sent else "before the request was sent"
+    stated = STATED_TIMEOUT.get()
     err = errors.TimeoutError(
-        f"{prepared.endpoint}: no complete response within {prepared.timeout:g}s ({where})",
+        f"{prepared.endpoint}: no complete response within {stated if stated is not None else prepared.timeout:g}s "
+        f"({where})",
         timeout=prepared.timeout,
         endpoint=prepared.endpoint,
         url=prepared.url,

@@ -20,6 +20,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Hashable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from hyperliquid_client.runtime.transport._core import validate_timeout
 from hyperliquid_client.runtime.ws.channels import ChannelInfo, SubscriptionKey
 from hyperliquid_client.runtime.ws.messages import Dropped, Gap, Message, StreamClosedError, StreamItem, WsItem
 
@@ -531,6 +532,8 @@ class Subscription(Generic[T]):
         ``TimeoutError``) whose message says why nothing came: ``not connected: ...`` with the last connection
         error, waiting for the server's acknowledgement, or live but silent.
         """
+        if timeout is not None:
+            validate_timeout(timeout, 0.0)  # as every call's timeout: a finite number of seconds > 0
         try:
             if timeout is None:
                 return await self._sink.get()
