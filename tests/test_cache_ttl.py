@@ -653,7 +653,7 @@ def test_bus_watchers_are_told_of_every_change_and_held_weakly() -> None:
     assert w.calls == 3
     del w
     gc.collect()
-    bus.subscribe("x", lambda e: None)  # a collected watcher is skipped
+    bus.subscribe("cache.miss", lambda e: None)  # a collected watcher is skipped
 
 
 def test_fresh_reads_without_counting_and_without_the_lock() -> None:

@@ -162,12 +162,12 @@ def test_failing_handler_is_logged_and_isolated(caplog: pytest.LogCaptureFixture
     def broken(e: Event) -> None:
         raise RuntimeError("boom")
 
-    bus.subscribe("x.y", broken)
-    bus.subscribe("x.y", lambda e: after.append(e.name))
+    bus.subscribe("cache.hit", broken)
+    bus.subscribe("cache.hit", lambda e: after.append(e.name))
     with caplog.at_level(logging.ERROR, logger="hyperliquid_client.events"):
-        bus.emit("x.y")
-    assert after == ["x.y"]
-    assert any("failed for x.y" in r.getMessage() for r in caplog.records)
+        bus.emit("cache.hit")
+    assert after == ["cache.hit"]
+    assert any("failed for cache.hit" in r.getMessage() for r in caplog.records)
 
 
 def test_event_bus_is_thread_safe() -> None:
@@ -182,8 +182,8 @@ def test_event_bus_is_thread_safe() -> None:
 
     def worker() -> None:
         for _ in range(200):
-            unsub = bus.subscribe("t.*", handler)
-            bus.emit("t.x")
+            unsub = bus.subscribe("cache.*", handler)
+            bus.emit("cache.hit")
             unsub()
 
     threads = [threading.Thread(target=worker) for _ in range(8)]
@@ -192,7 +192,21 @@ def test_event_bus_is_thread_safe() -> None:
     for t in threads:
         t.join()
     assert count >= 8 * 200  # each emit sees at least its own handler
-    assert not bus.wants("t.x")
+    assert not bus.wants("cache.hit")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "closest"),
+    [("requests.*", "request.*"), ("nonsense.*", "groups: cache.*"), ("**", "groups: "), ("cache.hitt", "cache.hit")],
+)
+def test_a_pattern_matching_no_event_is_refused_naming_the_closest(pattern: str, closest: str) -> None:
+    bus = EventBus()
+    with pytest.raises(errors.InvalidInputError) as info:
+        bus.subscribe(pattern, lambda e: None)
+    assert info.value.field == "pattern" and closest in str(info.value) and repr(pattern) in str(info.value)
+    assert not bus.wants("cache.hit")
+    for good in ("*", "ws.*", "rate.wait", "request.*"):
+        bus.subscribe(good, lambda e: None)()
 
 
 def test_catalogue_lists_fields() -> None:

@@ -14,6 +14,7 @@ of names and fields lives in ``docs/events.md`` and :data:`CATALOGUE`.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import threading
 import time
@@ -23,7 +24,9 @@ from typing import Any
 
 import attrs
 
-__all__ = ["CATALOGUE", "Event", "EventBus", "Handler"]
+from hyperliquid_client.runtime.errors import InvalidInputError
+
+__all__ = ["CATALOGUE", "Event", "EventBus", "Handler", "check_pattern"]
 
 _log = logging.getLogger("hyperliquid_client.events")
 
@@ -96,6 +99,24 @@ class Event:
 Handler = Callable[[Event], None]
 
 
+def check_pattern(pattern: str) -> None:
+    """Raise :class:`InvalidInputError` when ``pattern`` matches no event of :data:`CATALOGUE`."""
+    if pattern == "*" or pattern in CATALOGUE:
+        return
+    if pattern.endswith(".*") and "*" not in pattern[:-2]:
+        prefix = pattern[:-1]
+        if any(name.startswith(prefix) for name in CATALOGUE):
+            return
+    choices = [*CATALOGUE, *sorted({name.split(".")[0] + ".*" for name in CATALOGUE})]
+    close = difflib.get_close_matches(pattern, choices, n=3, cutoff=0.6)
+    raise InvalidInputError(
+        "pattern",
+        "an event name of the catalogue (docs/events.md), a prefix such as 'ws.*', or '*'",
+        pattern,
+        detail=f"closest: {', '.join(close)}" if close else f"groups: {', '.join(sorted(choices[len(CATALOGUE) :]))}",
+    )
+
+
 class EventBus:
     """Registry of event handlers.  Thread-safe; subscription returns an unsubscribe callable."""
 
@@ -125,12 +146,15 @@ class EventBus:
         """Call ``handler`` for events matching ``pattern``.
 
         ``pattern`` is an exact name (``"cache.hit"``), a prefix ending in ``.*``
-        (``"ws.*"``) or ``"*"`` for everything.  Returns a function that unsubscribes.
+        (``"ws.*"``) or ``"*"`` for everything; a pattern that matches no event of :data:`CATALOGUE`
+        (a typo) raises :class:`InvalidInputError` naming the closest ones.  Returns a function that
+        unsubscribes.
         """
         if not isinstance(pattern, str) or not pattern:
             raise TypeError("pattern must be a non-empty string")
         if not callable(handler):
             raise TypeError("handler must be callable")
+        check_pattern(pattern)
         with self._lock:
             if pattern == "*" or pattern.endswith(".*"):
                 prefix = "" if pattern == "*" else pattern[:-1]
