@@ -138,3 +138,37 @@ def test_cli_prints_the_urls_and_serves_until_terminated() -> None:
         out, _err = proc.communicate(timeout=10)
     assert proc.returncode == 0
     assert out == ""  # nothing after the URL line
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--fund", "0x12=100"], "argument --fund: invalid address: expected 0x followed by 40 hex digits, got '0x12'"),
+        (["--fund", "0x" + "12" * 20 + "=lots"], "argument --fund: invalid usdc: expected a decimal amount"),
+        (["--port", "99999"], "argument --port: invalid port"),
+    ],
+)
+def test_cli_bad_arguments_are_usage_errors_not_tracebacks(
+    argv: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hyperliquid_client.testing.__main__ import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and said in err and "usage:" in err and "Traceback" not in err
+
+
+def test_cli_port_in_use_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    from hyperliquid_client.testing.__main__ import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(SystemExit) as exited:
+            main(["--port", str(port), "--log-level", "WARNING"])
+    err = capsys.readouterr().err
+    assert exited.value.code == 1 and f"cannot listen on 127.0.0.1:{port}" in err and "Traceback" not in err

@@ -425,3 +425,32 @@ def test_concurrent_threads_mutating_and_reading() -> None:
             t.join()
         assert errors == []
         assert len(fx.requests_for("/info", type="perpCategories")) == 120
+
+
+def test_a_client_going_away_mid_request_is_logged_quietly(fx: FakeExchange, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+    import socket
+    import time
+
+    caplog.set_level(logging.DEBUG)
+    host, port = fx.http_url.split("//")[1].split(":")
+    with socket.create_connection((host, int(port))) as sock:  # promises 1000 bytes, sends 10, goes away
+        sock.sendall(
+            b"POST /info HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+            b'{"type": "'
+        )
+    deadline = time.monotonic() + 10
+    while "client went away" not in caplog.text and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert "client went away before its request was read" in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+    assert info(fx, {"type": "meta"}).status_code == 200  # and it serves on
+
+
+def test_an_emptied_book_leaves_no_old_mid(fx: FakeExchange) -> None:
+    assert "DOGE" in info(fx, {"type": "allMids"}).json()
+    fx.market.set_book("DOGE", [], [])
+    assert "DOGE" not in info(fx, {"type": "allMids"}).json()
+    assert info(fx, {"type": "l2Book", "coin": "DOGE"}).json()["levels"] == [[], []]
+    fx.market.set_book("DOGE", [("0.1", "100")], [("0.2", "100")])
+    assert info(fx, {"type": "allMids"}).json()["DOGE"] == "0.15"

@@ -13,6 +13,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from hyperliquid_client.runtime.errors import HyperliquidError
 from hyperliquid_client.runtime.log import get_logger, log
 from hyperliquid_client.testing.server import FakeExchange
 
@@ -82,14 +83,25 @@ async def _run(args: argparse.Namespace) -> None:
         await stop.wait()
 
 
+#: the option of a setting the fake refuses (its error names the setting)
+_OPTIONS = {"address": "--fund", "usdc": "--fund", "port": "--port", "host": "--host", "chain": "--chain"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """CLI entry point; returns the exit status."""
-    args = _parser().parse_args(argv)
+    """CLI entry point; returns the exit status (2 for a bad argument, 1 when it cannot listen)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         asyncio.run(_run(args))
     except KeyboardInterrupt:
         pass
+    except HyperliquidError as exc:  # a value the fake refuses: a usage error naming the option
+        field = getattr(exc, "field", None) or getattr(exc, "setting", None)
+        option = _OPTIONS.get(field, f"--{field.replace('_', '-')}") if isinstance(field, str) else None
+        parser.error(f"argument {option}: {exc}" if option else str(exc))
+    except OSError as exc:  # the port is taken, the address is not this host's, ...
+        parser.exit(1, f"{parser.prog}: error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}\n")
     return 0
 
 

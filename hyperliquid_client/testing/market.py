@@ -184,7 +184,8 @@ class MarketData:
         *,
         update_mid: bool = True,
     ) -> dict[str, Any]:
-        """Replace ``coin``'s book with ``(px, sz[, n])`` levels; updates its mid unless told not to.
+        """Replace ``coin``'s book with ``(px, sz[, n])`` levels; updates its mid unless told not to (a
+        book without bids or without asks has no mid: ``coin`` leaves ``allMids``).
 
         Returns the new ``l2Book`` payload.
         """
@@ -194,6 +195,8 @@ class MarketData:
             if update_mid and levels[0] and levels[1]:
                 mid = (Decimal(levels[0][0]["px"]) + Decimal(levels[1][0]["px"])) / 2
                 self.mids[coin] = fmt_decimal(mid)
+            elif update_mid:
+                self.mids.pop(coin, None)
         book = self.l2_book(coin)
         assert book is not None
         self._notify(coin)

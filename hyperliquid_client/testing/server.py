@@ -650,7 +650,11 @@ class FakeExchange:
         *,
         view: Mapping[str, Any] | None = None,
     ) -> web.StreamResponse:
-        raw = await request.read()
+        try:
+            raw = await request.read()
+        except ConnectionResetError:  # the client went away mid-request: nothing to answer
+            log(_log, 10, "client went away before its request was read", route=route, remote=request.remote)
+            return web.Response(status=400)
         body = _parse(raw) if raw else None
         self._record(request, request.path, request.method, raw, body, None)
         if view is None:
