@@ -95,8 +95,10 @@ def test_coins_resolve_to_asset_ids(rig: Any, fx: FakeExchange, coin: str, asset
         ({"px": "97000.5"}, "orders[0].limit_px", "5 significant figures"),
         ({"px": float("inf")}, "orders[0].limit_px", "finite number"),
         ({"px": 0}, "orders[0].limit_px", "positive price"),
-        ({"cloid": "0x123"}, "orders[0].cloid", "32 lowercase hex"),
-        ({"cloid": "0x" + "AB" * 16}, "orders[0].cloid", "32 lowercase hex"),
+        ({"cloid": "0x123"}, "orders[0].cloid", "32 hex digits"),
+        ({"cloid": "0x" + "AB" * 15 + "AG"}, "orders[0].cloid", "got '0x" + "AB" * 15 + "AG'"),  # shown whole
+        ({"sz": "\u0663"}, "orders[0].sz", "ASCII digits only"),  # an Arabic-Indic 3
+        ({"px": "\uff19\uff17\uff10\uff10\uff10"}, "orders[0].limit_px", "ASCII digits only"),  # full-width 97000
         ({"tif": "Day"}, "orders[0].tif", "'Gtc'"),
         ({"is_buy": "yes"}, "orders[0].is_buy", "boolean"),
         ({"trigger": TriggerSpec(96000, "stop")}, "orders[0].trigger.tpsl", "'tp' or 'sl'"),
@@ -116,6 +118,14 @@ def test_bad_orders_are_refused_before_sending(
         rig.exchange.order(args["coin"], args["is_buy"], args["sz"], args["px"], **extra)
     assert info.value.field == field and fragment in str(info.value)
     assert exchange_posts(fx) == []
+
+
+def test_an_upper_case_cloid_is_accepted_sent_lowercase_and_matched_in_the_answer(rig: Any, fx: FakeExchange) -> None:
+    upper = "0x" + "AB" * 15 + "CD"
+    status = rig.exchange.order("BTC", True, "0.001", "90000", cloid=upper).statuses[0]
+    assert last_action(fx)["orders"][0]["c"] == upper.lower() and status.cloid == upper.lower()
+    assert rig.exchange.cancel_by_cloid("BTC", upper).ok
+    assert last_action(fx)["cancels"][0]["cloid"] == upper.lower()
 
 
 def test_precision_error_names_the_allowed_precision_and_rounding_helpers_fix_it(rig: Any, fx: FakeExchange) -> None:

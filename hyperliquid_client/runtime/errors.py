@@ -44,8 +44,8 @@ __all__ = [
 ]
 
 _EXCERPT = 200
-#: a run of hex digits long enough to be an address, a hash or a key (a cloid has 32)
-_HEX_RUN = re.compile(r"(?:0[xX])?[0-9a-fA-F]{32,}")
+#: a run of hex digits longer than a cloid (32 digits, not secret: shown whole), so possibly part of a key
+_HEX_RUN = re.compile(r"(?:0[xX])?[0-9a-fA-F]{33,}")
 _WALLET_MODULE = "hyperliquid_client.runtime.signing.wallet"
 
 

@@ -59,7 +59,7 @@ __all__ = [
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _HASH = re.compile(r"0x[0-9a-fA-F]{64}")
-_CLOID = re.compile(r"0x[0-9a-f]{32}")
+_CLOID = re.compile(r"0x[0-9a-fA-F]{32}")
 
 
 def string(name: str, value: Any) -> str:
@@ -133,10 +133,11 @@ def hash32(name: str, value: Any) -> str:
 
 
 def cloid(name: str, value: Any) -> str:
-    """A client order id: ``0x`` + 32 lowercase hex digits."""
+    """A client order id: ``0x`` + 32 hex digits of either case, returned in lowercase (as the exchange
+    answers it, and as it is signed)."""
     if not isinstance(value, str) or not _CLOID.fullmatch(value):
-        raise InvalidInputError(name, "a client order id: '0x' followed by 32 lowercase hex digits", value)
-    return value
+        raise InvalidInputError(name, "a client order id: '0x' followed by 32 hex digits", value)
+    return value.lower()
 
 
 def oid_or_cloid(name: str, value: Any) -> int | str:
@@ -175,8 +176,8 @@ def to_decimal(value: Any, field: str) -> Decimal:
         d = Decimal(repr(value)) if value == value and value not in (float("inf"), float("-inf")) else Decimal("NaN")
     elif isinstance(value, str):
         text = value.strip()
-        if not text or "_" in text:
-            raise InvalidInputError(field, _NUMBER_EXPECTED, value)
+        if not text or "_" in text or not text.isascii():  # Decimal() would take "1_000" and "٣"
+            raise InvalidInputError(field, _NUMBER_EXPECTED, value, detail="ASCII digits only")
         try:
             d = Decimal(text)
         except InvalidOperation:
@@ -335,7 +336,7 @@ def flag(name: str, value: Any) -> bool | None:
 
 
 def client_order_id(name: str, value: Any) -> str:
-    """A client order id: ``0x`` + 32 lowercase hex digits, an int below 2**128 or 16 bytes."""
+    """A client order id: ``0x`` + 32 hex digits (sent lowercase), an int below 2**128 or 16 bytes."""
     from hyperliquid_client.runtime.signing.wire import normalize_cloid
 
     return normalize_cloid(value, name)

@@ -1,9 +1,10 @@
 """Numbers, cloids and orders in their wire form, byte-exact with the official SDK.
 
 Where the SDK has a quirk (``-0``, ``NaN``/``Infinity`` strings, 28-digit rounding of huge
-values, cloids that are not lowercase hex) these functions raise
+values, non-hex cloids) these functions raise
 :class:`~hyperliquid_client.runtime.errors.InvalidInputError` instead of copying it; for every
-other input they produce exactly the SDK's output and reject exactly what it rejects.
+other input they produce exactly the SDK's output (an upper-case cloid is sent lowercase) and reject
+exactly what it rejects.
 """
 
 from __future__ import annotations
@@ -128,14 +129,15 @@ def cloid_from_int(value: int, field: str = "cloid") -> str:
 def normalize_cloid(value: str | int | bytes, field: str = "cloid") -> str:
     """Validate a client order id and return its wire string.
 
-    Accepts ``"0x"`` + 32 **lowercase** hex digits, an int (see :func:`cloid_from_int`) or 16
-    raw bytes.  Upper-case or non-hex text is rejected (the SDK lets it through, but cloids
-    are hashed as strings and the server's form is lowercase).
+    Accepts ``"0x"`` + 32 hex digits of either case (returned in lowercase: cloids are hashed as
+    strings and the server's form is lowercase, so an upper-case cloid signed as given would not
+    verify), an int (see :func:`cloid_from_int`) or 16 raw bytes.  Non-hex text is rejected.
     """
     if isinstance(value, str):
-        if len(value) != 34 or not value.startswith("0x") or not _LOWER_HEX.issuperset(value[2:]):
-            raise InvalidInputError(field, '"0x" followed by 32 lowercase hex digits (16 bytes)', value)
-        return value
+        lower = value.lower()
+        if len(value) != 34 or not value.startswith("0x") or not _LOWER_HEX.issuperset(lower[2:]):
+            raise InvalidInputError(field, '"0x" followed by 32 hex digits (16 bytes)', value)
+        return lower
     if isinstance(value, bytes | bytearray):
         if len(value) != 16:
             raise InvalidInputError(field, "16 bytes", f"{len(value)} bytes")
