@@ -301,12 +301,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("info", help="send an info request", parents=common)
     p.add_argument("type", help="request type, wire (l2Book) or snake_case (l2_book) name")
-    p.add_argument("params", nargs="*", help="key=value parameters")
+    p.add_argument("params", nargs="*", default=[], help="key=value parameters (optional)")
     p.add_argument("--timeout", type=_positive_float, help="seconds")
 
     p = sub.add_parser("stream", help="print messages of a WebSocket subscription", parents=common)
     p.add_argument("channel", help="subscription type, wire or snake_case name")
-    p.add_argument("params", nargs="*", help="key=value parameters")
+    p.add_argument("params", nargs="*", default=[], help="key=value parameters (optional)")
     p.add_argument("--count", type=_positive_int, default=10, help="stop after N messages (default 10)")
     p.add_argument(
         "--timeout",
@@ -506,6 +506,13 @@ def _cmd_spec(args: argparse.Namespace, out: TextIO) -> int:
     return run_spec_command(args, out)
 
 
+#: commands whose output has no JSON form, and what they print instead (--json is refused, not ignored)
+_NO_JSON = {
+    "demo": "prints a narrated walk-through, not data",
+    "codegen": "writes files and reports on stderr",
+    "storage": "prints SQL or a count of migrations",
+}
+
 _COMMANDS = {
     "spec": _cmd_spec,
     "info": _cmd_info,
@@ -534,6 +541,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     except SystemExit as exc:
         return int(exc.code or 0)
     try:
+        if getattr(args, "json", False) and args.command in _NO_JSON:
+            raise UsageError(f"--json: {args.command} {_NO_JSON[args.command]}")
         return _COMMANDS[args.command](args, stream)
     except UsageError as exc:
         command.print_usage(sys.stderr)

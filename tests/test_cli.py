@@ -79,6 +79,21 @@ def test_argparse_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert "usage:" in capsys.readouterr().err
 
 
+def test_usage_names_only_what_is_required_and_json_is_refused_where_it_has_no_meaning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for command, required in (("info", "type"), ("stream", "channel")):
+        assert run(command)[0] == 2
+        err = capsys.readouterr().err
+        assert f"the following arguments are required: {required}\n" in err and "params" not in err.splitlines()[-1]
+    for argv in (("demo", "--json"), ("codegen", "--json"), ("storage", "sql", "--json")):
+        assert run(*argv)[0] == 2
+        assert f"hyperliquid {argv[0]}: error: --json: {argv[0]} " in capsys.readouterr().err
+    monkeypatch.chdir(tmp_path)  # outside a clone: the error names the folder it looked for
+    assert run("codegen")[0] == 2
+    assert f"expected a spec folder at {tmp_path.resolve() / 'spec'}, found none" in capsys.readouterr().err
+
+
 def test_invalid_value_is_a_usage_error_naming_the_parameter_as_typed(
     fx: FakeExchange, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -77,3 +77,17 @@ def test_timeouts_name_the_value_the_user_gave(fx: FakeExchange, rate: bool, cap
         with pytest.raises(errors.IndeterminateError, match=r"no complete response within 0\.3s \("):
             client.exchange.order("BTC", True, "0.01", "50000", timeout=0.3)
     assert "outcome unknown" in caplog.text and "exchange action answered" not in caplog.text
+
+
+def test_key_and_setting_messages_say_each_thing_once() -> None:
+    from hyperliquid_client import Wallet
+
+    with pytest.raises(errors.InvalidInputError) as key:
+        Wallet.from_key("0x" + "1" * 63)
+    assert str(key.value) == (
+        "invalid private key: expected 32 bytes: 64 hex digits (0x optional) or raw bytes (got 63 characters)"
+    )
+    with pytest.raises(errors.ConfigError) as setting:
+        Client(account_address="0x12", config=CONFIG)
+    assert str(setting.value).startswith("invalid setting account_address: expected an address")
+    assert str(setting.value).count("invalid") == 1 and setting.value.setting == "account_address"

@@ -70,7 +70,7 @@ def test_from_hex_with_and_without_prefix_and_bytes() -> None:
         (hex(SECP256K1_N)[2:], "curve order"),
         ("f" * 64, "curve order"),
         (b"\x01" * 31, "32 bytes"),
-        (12345, "hex string"),
+        (12345, "got int"),
     ],
 )
 def test_bad_keys_rejected_without_echo(bad: Any, reason: str) -> None:

@@ -91,6 +91,7 @@ class ConfigError(HyperliquidError, ValueError):
     """
 
     def __init__(self, setting: str, message: str) -> None:
+        message = message.removeprefix(f"invalid {setting}: ")  # an InvalidInputError's message, re-raised
         super().__init__(f"invalid setting {setting}: {message}")
         self.setting = setting
 

@@ -24,24 +24,28 @@ __all__ = ["KeyRedactionFilter", "Wallet", "checksum_address", "normalize_addres
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
 
+_KEY_EXPECTED = "32 bytes: 64 hex digits (0x optional) or raw bytes"
+
+
 def _parse_key(text: object) -> tuple[bytes | None, str | None]:
     """Parse a private key without raising (so no frame holding the key is in a traceback).
 
-    Returns ``(key, None)`` or ``(None, reason)``; the reason never contains the key.
+    Returns ``(key, None)`` or ``(None, reason)``: what is wrong, after what a key is (the
+    error says that); the reason never contains the key.
     """
     if isinstance(text, bytes | bytearray | memoryview):
         raw = bytes(text)
         if len(raw) != 32:
-            return None, f"expected 32 bytes, got {len(raw)} bytes"
+            return None, f"got {len(raw)} bytes"
     elif isinstance(text, str):
         body = text[2:] if text[:2] in ("0x", "0X") else text
         if len(body) != 64:
-            return None, f"expected 32 bytes as 64 hex digits (optionally 0x-prefixed), got {len(body)} characters"
+            return None, f"got {len(body)} characters"
         if not _HEX_DIGITS.issuperset(body):
-            return None, "expected 32 bytes as 64 hex digits (optionally 0x-prefixed), found a non-hex character"
+            return None, "found a non-hex character"
         raw = bytes.fromhex(body)
     else:
-        return None, f"expected a hex string or 32 bytes, got {type(text).__name__}"
+        return None, f"got {type(text).__name__}"
     value = int.from_bytes(raw, "big")
     if value == 0:
         return None, "the key is zero"
@@ -112,7 +116,9 @@ class Wallet:
             # Drop our reference before raising: a traceback rendered with locals must not
             # show the key text.
             del private_key
-            raise InvalidInputError("private key", "32 bytes hex (64 hex digits, 0x optional)", detail=reason) from None
+            raise InvalidInputError(
+                "private key", "32 bytes: 64 hex digits (0x optional) or raw bytes", detail=reason
+            ) from None
         del private_key
         object.__setattr__(self, "_key", key)
         object.__setattr__(self, "_address", address_from_public_key(_public_key_uncompressed(key)))
@@ -131,7 +137,9 @@ class Wallet:
         key, reason = _parse_key(private_key)
         del private_key  # not in this frame's locals if we raise
         if key is None:
-            raise InvalidInputError("private key", "32 bytes hex (64 hex digits, 0x optional)", detail=reason) from None
+            raise InvalidInputError(
+                "private key", "32 bytes: 64 hex digits (0x optional) or raw bytes", detail=reason
+            ) from None
         return cls(key)
 
     @classmethod
