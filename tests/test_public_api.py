@@ -93,3 +93,21 @@ def test_import_stays_cheap() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_docs_mention_every_public_name_and_teach_the_top_level_import() -> None:
+    import re
+
+    pages = {p: p.read_text(encoding="utf-8") for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]}
+    text = "\n".join(pages.values())
+    unmentioned = [n for n in hyperliquid_client.__all__ if not re.search(rf"\b{re.escape(n)}\b", text)]
+    assert unmentioned == []
+    exported = set(hyperliquid_client.__all__)
+    deep = [
+        f"{page.name}: {name} from {module}"
+        for page, body in pages.items()
+        for module, names in re.findall(r"^from (hyperliquid_client\.runtime[\w.]*) import ([^(\n]+)$", body, re.M)
+        for name in (n.strip() for n in names.split(","))
+        if name in exported
+    ]
+    assert deep == []  # a name the top level exports is imported from there in every example
