@@ -391,6 +391,10 @@ def test_generated_code_from_a_small_spec_works(tmp_path: Path) -> None:
         # choices of the wrong type, and a default outside the choices
         ("choices: [2, 3]", "choices: [2, three]", "params[1].choices[1]: expected an integer, got 'three'"),
         ("choices: [2, 3]", "choices: [2, 3]\n    default: 4", "params[1].default: 4 is not one of the choices"),
+        # a rule naming no sibling parameter, or malformed
+        ("choices: [2, 3]", "choices: [2, 3]\n    not_after: depth", "params[1].not_after: 'depth' is not another"),
+        ("choices: [2, 3]", "choices: [2, 3]\n    only_with: {n_sig_figs: 5}", "params[1].only_with: 'n_sig_figs' is"),
+        ("choices: [2, 3]", "choices: [2, 3]\n    only_with: [coin]", "params[1].only_with: expected one"),
         # a sample response that does not match the response type
         ('px: "1.5"', "px: 1.5", "sample.response.levels[0][0].px: expected a decimal string, got float 1.5"),
         ("response: {coin: BTC, ", "response: {coin: 7, ", "sample.response.coin: expected a string, got int 7"),

@@ -91,3 +91,19 @@ def test_key_and_setting_messages_say_each_thing_once() -> None:
         Client(account_address="0x12", config=CONFIG)
     assert str(setting.value).startswith("invalid setting account_address: expected an address")
     assert str(setting.value).count("invalid") == 1 and setting.value.setting == "account_address"
+
+
+def test_spec_rules_between_parameters_are_checked_before_sending(fx: FakeExchange) -> None:
+    with Client(http_url=fx.http_url, config=CONFIG) as client:
+        with pytest.raises(errors.InvalidInputError, match=r"invalid mantissa: expected None unless n_sig_figs=5"):
+            client.info.l2_book("BTC", mantissa=2)
+        with pytest.raises(errors.InvalidInputError, match=r"n_sig_figs is 4"):
+            client.info.l2_book("BTC", n_sig_figs=4, mantissa=2)
+        with pytest.raises(errors.InvalidInputError, match=r"invalid start_time: expected at most end_time \(1000\)"):
+            client.info.candle_snapshot("BTC", "1h", 2000, end_time=1000)
+        with pytest.raises(errors.InvalidInputError, match="mantissa"):
+            client.streams.l2_book("BTC", mantissa=5)
+        assert fx.requests_for("/info", type="l2Book") == fx.requests_for("/info", type="candleSnapshot") == []
+        client.info.l2_book("BTC", n_sig_figs=5, mantissa=2)
+        client.info.candle_snapshot("BTC", "1h", 1000, end_time=1000)
+    assert fx.requests_for("/info", type="l2Book")[-1].body["mantissa"] == 2

@@ -352,6 +352,8 @@ _PARAM = _record(
         "default": (False, _any),
         "doc": (True, _nonempty_str),
         "choices": (False, _list),
+        "only_with": (False, _any),
+        "not_after": (False, _nonempty_str),
     }
 )
 
@@ -480,6 +482,10 @@ def _build_params(ctx: _Ctx, raw: list[dict[str, Any]], sample: dict[str, Any] |
         if required and not has_sample:
             ctx.bad(f"sample.params.{name}", "missing sample value for required parameter")
         choices = p.get("choices")
+        only_with = p.get("only_with")
+        if only_with is not None and not (isinstance(only_with, dict) and len(only_with) == 1):
+            ctx.bad(f"{path}.only_with", "expected one '<parameter>: <value>' entry")
+            only_with = None
         param = Param(
             name=name,
             wire=p["wire"],
@@ -490,6 +496,8 @@ def _build_params(ctx: _Ctx, raw: list[dict[str, Any]], sample: dict[str, Any] |
             choices=tuple(choices) if choices is not None else None,
             sample=sample.get(name),
             has_sample=has_sample,
+            only_with=next(iter(only_with.items())) if only_with else None,
+            not_after=p.get("not_after"),
         )
         for where, problem in param_problems(i, param, choices, "default" in p):
             ctx.bad(where, problem)
@@ -497,6 +505,10 @@ def _build_params(ctx: _Ctx, raw: list[dict[str, Any]], sample: dict[str, Any] |
     for key in sample:
         if key not in seen:
             ctx.bad(f"sample.params.{key}", f"unknown parameter (expected one of: {', '.join(seen) or 'none'})")
+    for i, param in enumerate(out):  # a rule names a sibling parameter
+        for key, other in (("only_with", param.only_with and param.only_with[0]), ("not_after", param.not_after)):
+            if other and (other not in seen or other == param.name):
+                ctx.bad(f"params[{i}].{key}", f"{other!r} is not another parameter (one of: {', '.join(seen)})")
     return tuple(out)
 
 
@@ -591,13 +603,13 @@ def load_spec(root: str | Path) -> Spec:
     root = Path(root)
     issues: list[SpecIssue] = []
     if not root.is_dir():
-        where = root.resolve()
+        folder = root.resolve()
         hint = (
             ""
             if root.is_absolute()
             else f" (relative to {Path.cwd()}: run in a clone of the repository or give --spec)"
         )
-        raise SpecError([SpecIssue(str(root), "", f"expected a spec folder at {where}, found none{hint}")])
+        raise SpecError([SpecIssue(str(root), "", f"expected a spec folder at {folder}, found none{hint}")])
 
     for extra in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if extra.name not in (*CONTEXT_DIRS, "types"):

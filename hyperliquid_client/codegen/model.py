@@ -46,6 +46,10 @@ class Param:
     choices: tuple[Any, ...] | None
     sample: Any
     has_sample: bool
+    #: sent only when the named sibling parameter has this value (``only_with: {n_sig_figs: 5}``)
+    only_with: tuple[str, Any] | None = None
+    #: not greater than the named sibling parameter when both are given (``not_after: end_time``)
+    not_after: str | None = None
 
     @property
     def item_type(self) -> str:

@@ -170,10 +170,21 @@ def _param_views(params: tuple[Param, ...]) -> list[dict[str, Any]]:
             "required": p.required,
             "default": _lit(p.default),
             "validate": _validate_expr(p),
+            "rule": _rule(p),
             "doc": _doc(p.doc),
         }
         for p in params
     ]
+
+
+def _rule(p: Param) -> str:
+    """The statement checking ``p`` against a sibling (after every parameter was validated), or ``""``."""
+    if p.only_with is not None:
+        other, value = p.only_with
+        return f'_v.only_with("{p.name}", {p.name}, "{other}", {other}, {_lit(value)})'
+    if p.not_after is not None:
+        return f'_v.not_after("{p.name}", {p.name}, "{p.not_after}", {p.not_after})'
+    return ""
 
 
 def _sample_call(params: tuple[Param, ...]) -> tuple[list[Any], dict[str, Any]]:

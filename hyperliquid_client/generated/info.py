@@ -763,7 +763,7 @@ class InfoAPI:
         Args:
             coin: Coin.
             interval: Candle interval.
-            start_time: Start of the range (ms, inclusive).
+            start_time: Start of the range (ms, inclusive); not after ``end_time``.
             end_time: End of the range (ms); now when omitted.
             timeout: Seconds to wait for the answer; overrides the endpoint's default.
 
@@ -780,6 +780,7 @@ class InfoAPI:
         if end_time is not None:
             inner["endTime"] = _v.timestamp("end_time", end_time)
         body: dict[str, Any] = {"type": "candleSnapshot", "req": inner}
+        _v.not_after("start_time", start_time, "end_time", end_time)
         return self._caller.call(_EP_CANDLE_SNAPSHOT, body, _r_candle_snapshot, timeout)
 
     def clearinghouse_state(
@@ -1051,6 +1052,7 @@ class InfoAPI:
             body["nSigFigs"] = _v.check_choices("n_sig_figs", _v.integer("n_sig_figs", n_sig_figs), (2, 3, 4, 5))
         if mantissa is not None:
             body["mantissa"] = _v.check_choices("mantissa", _v.integer("mantissa", mantissa), (1, 2, 5))
+        _v.only_with("mantissa", mantissa, "n_sig_figs", n_sig_figs, 5)
         return self._caller.call(_EP_L2_BOOK, body, _r_l2_book, timeout)
 
     def leading_vaults(
@@ -2347,7 +2349,7 @@ class AsyncInfoAPI:
         Args:
             coin: Coin.
             interval: Candle interval.
-            start_time: Start of the range (ms, inclusive).
+            start_time: Start of the range (ms, inclusive); not after ``end_time``.
             end_time: End of the range (ms); now when omitted.
             timeout: Seconds to wait for the answer; overrides the endpoint's default.
 
@@ -2364,6 +2366,7 @@ class AsyncInfoAPI:
         if end_time is not None:
             inner["endTime"] = _v.timestamp("end_time", end_time)
         body: dict[str, Any] = {"type": "candleSnapshot", "req": inner}
+        _v.not_after("start_time", start_time, "end_time", end_time)
         return await self._caller.call(_EP_CANDLE_SNAPSHOT, body, _r_candle_snapshot, timeout)
 
     async def clearinghouse_state(
@@ -2637,6 +2640,7 @@ class AsyncInfoAPI:
             body["nSigFigs"] = _v.check_choices("n_sig_figs", _v.integer("n_sig_figs", n_sig_figs), (2, 3, 4, 5))
         if mantissa is not None:
             body["mantissa"] = _v.check_choices("mantissa", _v.integer("mantissa", mantissa), (1, 2, 5))
+        _v.only_with("mantissa", mantissa, "n_sig_figs", n_sig_figs, 5)
         return await self._caller.call(_EP_L2_BOOK, body, _r_l2_book, timeout)
 
     async def leading_vaults(

@@ -3570,7 +3570,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
                 type="time",
                 required=True,
                 default=None,
-                doc="Start of the range (ms, inclusive).",
+                doc="Start of the range (ms, inclusive); not after ``end_time``.",
             ),
             ParamSpec(
                 name="end_time",

@@ -1088,6 +1088,7 @@ class Streams:
             sub["mantissa"] = _v.check_choices("mantissa", _v.integer("mantissa", mantissa), (1, 2, 5))
         if fast is not None:
             sub["fast"] = _v.boolean("fast", fast)
+        _v.only_with("mantissa", mantissa, "n_sig_figs", n_sig_figs, 5)
         return self._hub.subscribe(
             _CH_L2_BOOK,
             sub,
@@ -2964,6 +2965,7 @@ class AsyncStreams:
             sub["mantissa"] = _v.check_choices("mantissa", _v.integer("mantissa", mantissa), (1, 2, 5))
         if fast is not None:
             sub["fast"] = _v.boolean("fast", fast)
+        _v.only_with("mantissa", mantissa, "n_sig_figs", n_sig_figs, 5)
         return await self._hub.subscribe(
             _CH_L2_BOOK,
             sub,

@@ -221,6 +221,18 @@ def check_choices(name: str, value: Any, choices: Collection[Any]) -> Any:
     return value
 
 
+def only_with(name: str, value: Any, other: str, other_value: Any, required: Any) -> None:
+    """``value`` (when given) needs ``other`` to be ``required`` (spec key ``only_with``)."""
+    if value is not None and other_value != required:
+        raise InvalidInputError(name, f"None unless {other}={required!r}", value, detail=f"{other} is {other_value!r}")
+
+
+def not_after(name: str, value: Any, other: str, other_value: Any) -> None:
+    """``value`` must not exceed ``other`` when both are given (spec key ``not_after``)."""
+    if value is not None and other_value is not None and value > other_value:
+        raise InvalidInputError(name, f"at most {other} ({other_value!r})", value)
+
+
 #: Parameter types of the spec format and their validators.
 PARAM_TYPES = {
     "str": "string",
