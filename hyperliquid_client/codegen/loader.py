@@ -603,13 +603,13 @@ def load_spec(root: str | Path) -> Spec:
     root = Path(root)
     issues: list[SpecIssue] = []
     if not root.is_dir():
-        folder = root.resolve()
+        looked_at = root.resolve()
         hint = (
             ""
             if root.is_absolute()
             else f" (relative to {Path.cwd()}: run in a clone of the repository or give --spec)"
         )
-        raise SpecError([SpecIssue(str(root), "", f"expected a spec folder at {folder}, found none{hint}")])
+        raise SpecError([SpecIssue(str(root), "", f"expected a spec folder at {looked_at}, found none{hint}")])
 
     for extra in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if extra.name not in (*CONTEXT_DIRS, "types"):
