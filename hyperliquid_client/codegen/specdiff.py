@@ -534,6 +534,7 @@ RULES: tuple[Rule, ...] = (
     Rule(f"{_ENDPOINTS}/*/params/*", _param_added, ("added",)),
     Rule(f"{_ENDPOINTS}/*/params", _params_reordered, ("reordered",)),
     Rule(f"{_ENDPOINTS}/*/params/*/required", _required),
+    Rule(f"{_ENDPOINTS}/*/params/*/only_with|not_after", _required),  # a new rule between parameters refuses more
     Rule(f"{_ENDPOINTS}/*/params/*/choices|enum", _values),
     Rule("exchange/*/params/**", SIGNING, why="changes how the value is encoded in the signed action"),
     Rule(f"{_REQUESTS}/*/params/*/type", _input_type),
