@@ -446,3 +446,20 @@ def test_importing_the_fake_exchange_without_the_extra_names_it() -> None:
         f"ModuleNotFoundError: the fake exchange (hyperliquid_client.testing) needs the 'testing' extra: {_HINT}"
     )
     assert "During handling" not in proc.stderr  # one error, not a chain
+
+
+def test_running_the_fake_exchange_without_the_extra_prints_one_line(tmp_path: Path) -> None:
+    # a real `python -m` (runpy imports the package before __main__); aiohttp fails as an uninstalled package does
+    (tmp_path / "aiohttp").mkdir()
+    (tmp_path / "aiohttp" / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'aiohttp'\", name='aiohttp')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))}
+    cmd = [sys.executable, "-m", "hyperliquid_client.testing", "--port", "0"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env, timeout=60)
+    assert proc.returncode != 0
+    assert proc.stdout == ""
+    assert proc.stderr.strip().splitlines() == [
+        f"python -m hyperliquid_client.testing: the fake exchange (hyperliquid_client.testing) needs the 'testing' "
+        f"extra: {_HINT}"
+    ]

@@ -11,16 +11,18 @@ Example::
 Requires the ``testing`` extra (aiohttp): ``pip install 'hyperliquid-client[testing]'``.  See ``docs/testing.md``.
 """
 
+import sys
+
 try:
     import aiohttp  # noqa: F401 - the server's one extra dependency
 except ModuleNotFoundError as _exc:
     if _exc.name != "aiohttp":
         raise
-    raise ModuleNotFoundError(
-        "the fake exchange (hyperliquid_client.testing) needs the 'testing' extra: "
-        "pip install 'hyperliquid-client[testing]'",
-        name="aiohttp",
-    ) from None
+    _NEEDS = "the fake exchange (hyperliquid_client.testing) needs the 'testing' extra: "
+    _NEEDS += "pip install 'hyperliquid-client[testing]'"
+    if sys.argv[:1] == ["-m"]:  # `python -m` is locating our __main__ (documented argv[0]): a line, no traceback
+        raise SystemExit(f"python -m hyperliquid_client.testing: {_NEEDS}") from None
+    raise ModuleNotFoundError(_NEEDS, name="aiohttp") from None
 
 from hyperliquid_client.testing.engine import HOUSE_ADDRESS, ExchangeEngine
 from hyperliquid_client.testing.faults import Fault, FaultHandle, FaultKind
