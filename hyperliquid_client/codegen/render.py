@@ -491,12 +491,6 @@ def _registry_views(spec: Spec, conv: _Converters, gen: ReqGen) -> dict[str, Any
     }
 
 
-def _metadata_samples(spec: Spec) -> dict[str, str]:
-    """The ``meta`` and ``spotMeta`` sample answers: the market metadata of generated high-level tests."""
-    found = {e.wire: e.sample_response for e in spec.by_context("info") if e.wire in ("meta", "spotMeta")}
-    return {"meta": _lit(found.get("meta")), "spot_meta": _lit(found.get("spotMeta"))}
-
-
 def _sample_views(spec: Spec) -> dict[str, Any]:
     endpoints = [
         {
@@ -603,7 +597,7 @@ def render_files(spec: Spec) -> dict[str, str]:
     )
     if actions:
         files["tests/test_exchange.py"] = env.get_template("test_exchange.py.j2").render(
-            header=HEADER, actions=actions, methods=methods, metadata=_metadata_samples(spec)
+            header=HEADER, actions=actions, methods=methods
         )
     anns = [v["returns"] for v in channels] + [p["annotation"] for v in channels for p in v["params"]]
     files["streams.py"] = env.get_template("streams.py.j2").render(

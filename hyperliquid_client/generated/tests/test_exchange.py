@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from hyperliquid_client.generated import samples
 from hyperliquid_client.generated.exchange import (
     AsyncExchangeActions,
     AsyncExchangeMethods,
@@ -30,41 +31,7 @@ from hyperliquid_client.runtime.results import ExchangeResult
 
 USER = "0x" + "00" * 19 + "aa"
 MARKETS = MarketMetadata.from_raw(
-    meta={
-        "universe": [
-            {"name": "BTC", "szDecimals": 5, "maxLeverage": 40, "marginTableId": 56},
-            {"name": "ETH", "szDecimals": 4, "maxLeverage": 25, "marginTableId": 55},
-        ],
-        "marginTables": [
-            [56, {"description": "tiered 40x", "marginTiers": [{"lowerBound": "0.0", "maxLeverage": 40}]}]
-        ],
-        "collateralToken": 0,
-    },
-    spot_meta={
-        "universe": [{"tokens": [1, 0], "name": "PURR/USDC", "index": 0, "isCanonical": True}],
-        "tokens": [
-            {
-                "name": "USDC",
-                "szDecimals": 8,
-                "weiDecimals": 8,
-                "index": 0,
-                "tokenId": "0x6d1e7cde53ba9467b783cb7c530ce054",
-                "isCanonical": True,
-                "evmContract": None,
-                "fullName": None,
-            },
-            {
-                "name": "PURR",
-                "szDecimals": 0,
-                "weiDecimals": 5,
-                "index": 1,
-                "tokenId": "0xc1fb593aeffbeb02f85e0308e9956a90",
-                "isCanonical": True,
-                "evmContract": None,
-                "fullName": None,
-            },
-        ],
-    },
+    meta=samples.ENDPOINTS["info.meta"]["response"], spot_meta=samples.ENDPOINTS["info.spotMeta"]["response"]
 )
 
 CASES: list[dict[str, Any]] = [
