@@ -180,12 +180,19 @@ def test_http_sources_pick_the_storable_rows() -> None:
 
 
 def test_the_spec_marks_every_storable_source() -> None:
-    """The client stores what the spec marks (``storage:``): every source this module reads is marked,
-    with one of the kinds it yields, and nothing else is."""
+    """The client stores what the spec marks (``storage:``): every marked info endpoint's sample answer yields
+    rows of its kind, every channel this module reads is marked with one of the kinds it yields, and nothing else
+    is."""
     from hyperliquid_client.generated.registry import CHANNELS, REGISTRY
+    from hyperliquid_client.generated.samples import ENDPOINTS
 
     marked_http = {e.wire: e.storage for e in REGISTRY if e.context == "info" and e.storage}
-    assert marked_http == dict(HTTP_SOURCES)
+    assert marked_http and set(marked_http) == set(HTTP_SOURCES)
+    for wire, kind in marked_http.items():
+        rows = rows_from_http(wire, ENDPOINTS[f"info.{wire}"]["response"], user="u")
+        assert rows and {r[0] for r in rows} == {kind}, wire
+    unmarked = [e.wire for e in REGISTRY if e.context == "info" and not e.storage]
+    assert unmarked and all(rows_from_http(w, ENDPOINTS[f"info.{w}"]["response"]) == [] for w in unmarked)
     marked_ws = {c.wire: c.storage for c in CHANNELS.values() if c.storage}
     assert set(marked_ws) == set(WS_SOURCES) - {"user"}  # ``user``: the data channel of userEvents
     assert all(kind in WS_SOURCES[wire] for wire, kind in marked_ws.items())

@@ -30,25 +30,20 @@ ws ``userTwapSliceFills``             fills          ``data.twapSliceFills[i].fi
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
+
+from hyperliquid_client.generated.registry import REGISTRY
 
 __all__ = ["HTTP_SOURCES", "WS_SOURCES", "StorableRow", "rows_from_http", "rows_from_ws"]
 
 #: ``(kind, wire row, user or None)``
 StorableRow = tuple[str, Any, str | None]
 
-#: info request type → kind of the rows it returns.
-HTTP_SOURCES: Mapping[str, str] = {
-    "userFills": "fills",
-    "userFillsByTime": "fills",
-    "userTwapSliceFills": "fills",
-    "userTwapSliceFillsByTime": "fills",
-    "historicalOrders": "order_updates",
-    "userFunding": "funding",
-    "userNonFundingLedgerUpdates": "ledger",
-    "candleSnapshot": "candles",
-    "recentTrades": "trades",
-}
+#: info request type → kind of the rows it returns: the endpoints the spec marks ``storage:``.
+HTTP_SOURCES: Mapping[str, str] = MappingProxyType(
+    {e.wire: e.storage for e in REGISTRY if e.context == "info" and e.storage is not None}
+)
 
 #: WebSocket channel → kinds its data can hold.
 WS_SOURCES: Mapping[str, tuple[str, ...]] = {
