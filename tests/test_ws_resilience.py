@@ -230,6 +230,48 @@ async def test_a_blocking_callback_does_not_stall_other_streams(kind: str) -> No
         await wait_for(lambda: not [t for t in threading.enumerate() if t.name.startswith("hyperliquid-ws-callback")])
 
 
+async def test_sync_callbacks_share_threads_and_a_blocked_one_holds_only_its_own() -> None:
+    """Callback subscriptions do not each hold a thread: callbacks that take turns run on the same few threads; a
+    callback that blocks holds one while the others still run (and their items still arrive in order)."""
+    coins = [f"C{i}" for i in range(10)]
+    ran: dict[str, list[tuple[str, int]]] = {c: [] for c in coins}
+    release = threading.Event()
+
+    def record(coin: str) -> Any:
+        def callback(item: Any) -> None:
+            if isinstance(item, Message):
+                ran[coin].append((threading.current_thread().name, item.data[0]["tid"]))
+                if coin == "C0" and item.data[0]["tid"] == 2:
+                    release.wait(10)
+
+        return callback
+
+    async with FakeExchange(market_snapshots=False) as fx, WsClient(fx.ws_url, config=FAST) as ws:
+        subs = [await ws.subscribe(TRADES, {"coin": c}, callback=record(c)) for c in coins]
+        for sub in subs:
+            await sub.wait_live(5)
+        try:
+            for coin in coins:  # one after the other: each callback is done before the next item arrives
+                fx.publish({"type": "trades", "coin": coin}, [{"coin": coin, "tid": 1}])
+                await wait_for(lambda coin=coin: len(ran[coin]) == 1)
+            names = {name for items in ran.values() for name, _ in items}
+            assert all(n.startswith("hyperliquid-ws-callback") for n in names)
+            assert len(names) < len(coins)  # shared: not a thread per subscription
+            fx.publish({"type": "trades", "coin": "C0"}, [{"coin": "C0", "tid": 2}])  # C0's callback now blocks
+            await wait_for(lambda: len(ran["C0"]) == 2)
+            for tid in (2, 3):
+                for coin in coins[1:]:
+                    fx.publish({"type": "trades", "coin": coin}, [{"coin": coin, "tid": tid}])
+            await wait_for(lambda: all([t for _, t in ran[c]] == [1, 2, 3] for c in coins[1:]))
+            assert not release.is_set()  # all of that while C0's callback was still blocked
+        finally:
+            release.set()
+        fx.publish({"type": "trades", "coin": "C0"}, [{"coin": "C0", "tid": 3}])
+        await wait_for(lambda: [t for _, t in ran["C0"]] == [1, 2, 3])
+    # closing the client ends its idle callback threads
+    await wait_for(lambda: not [t for t in threading.enumerate() if t.name.startswith("hyperliquid-ws-callback")])
+
+
 # ------------------------------------------------------------------------------ timeouts, waiting until live
 @pytest.fixture
 def closed_port() -> Iterator[int]:

@@ -24,7 +24,8 @@ Shape of the runtime (one event loop):
   next socket they are sent apart from the others — the likeliest first, then halves — until one drop happens with a
   single suspect outstanding.  The reconnect backoff grows while drops keep coming, and new connections stay within
   the server's limit per minute (:class:`~hyperliquid_client.runtime.ratelimit.WsLimits`).
-* Each sync callback runs in a thread of its own, async ones as tasks: a slow callback only fills its own buffer.
+* Sync callbacks run on threads started on demand (as many as callbacks run at once), async ones as tasks: a slow
+  or blocked callback only fills its own buffer.
 """
 
 from __future__ import annotations
@@ -811,24 +812,81 @@ class _Connection:
         self.mark(key)
 
 
-def _callback_thread(
-    callback: Callable[[Any], Any],
-    work: queue.SimpleQueue[tuple[list[Any], asyncio.Future[list[BaseException]]] | None],
-    loop: asyncio.AbstractEventLoop,
-) -> None:
-    """A sync callback's thread: run it on each batch of items, in order; hand back what it raised."""
-    while (job := work.get()) is not None:
-        items, done = job
-        errors: list[BaseException] = []
-        for item in items:
+#: (sync callback, items, the loop, the future the errors it raised go to)
+_CallbackJob = tuple[Callable[[Any], Any], list[Any], asyncio.AbstractEventLoop, "asyncio.Future[list[BaseException]]"]
+
+
+class _CallbackThreads:
+    """The threads running sync callbacks: started on demand, shared by the subscriptions, daemons.
+
+    A batch goes to an idle thread or, when none is idle, to a new one, so a callback that is slow or blocked holds
+    one thread while the others run on the rest (a subscription hands over its next batch only once the previous one
+    is done: its items stay in order).  A process with many callback subscriptions thus holds as many threads as
+    callbacks run at the same time, not one per subscription.  A thread idle for ``linger`` seconds ends; after
+    :meth:`close`, every idle thread ends at once and a busy one after its batch.
+    """
+
+    def __init__(self, linger: float = 2.0) -> None:
+        self._jobs: queue.SimpleQueue[_CallbackJob | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._idle = 0  # threads waiting for a job that no job handed over yet is meant for
+        self._closed = False
+        self._linger = linger
+        self._ids = itertools.count(1)
+
+    def submit(self, job: _CallbackJob) -> None:
+        with self._lock:
+            start = self._idle == 0
+            if not start:
+                self._idle -= 1
+        self._jobs.put(job)
+        if start:
+            name = f"hyperliquid-ws-callback-{next(self._ids)}"
+            threading.Thread(target=self._work, name=name, daemon=True).start()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, 0
+        for _ in range(idle):
+            self._jobs.put(None)
+
+    def _work(self) -> None:
+        while True:
             try:
-                result = callback(item)
-                if inspect.iscoroutine(result):  # a plain function that returned a coroutine: run it on the loop
-                    asyncio.run_coroutine_threadsafe(result, loop).result()
-            except Exception as exc:
-                errors.append(exc)
-        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
-            loop.call_soon_threadsafe(_settle, done, errors)
+                job = self._jobs.get(timeout=self._linger)
+            except queue.Empty:
+                with self._lock:
+                    if self._idle > 0:  # more threads wait than jobs are on their way: this one may end
+                        self._idle -= 1
+                        return
+                continue  # a job handed over is on its way to one of the waiting threads
+            if job is None:
+                return
+            _run_callback_batch(*job)
+            with self._lock:
+                if self._closed:
+                    return
+                self._idle += 1
+
+
+def _run_callback_batch(
+    callback: Callable[[Any], Any],
+    items: list[Any],
+    loop: asyncio.AbstractEventLoop,
+    done: asyncio.Future[list[BaseException]],
+) -> None:
+    """Run a sync callback on a batch of items, in order; hand back (on the loop) what it raised."""
+    errors: list[BaseException] = []
+    for item in items:
+        try:
+            result = callback(item)
+            if inspect.iscoroutine(result):  # a plain function that returned a coroutine: run it on the loop
+                asyncio.run_coroutine_threadsafe(result, loop).result()
+        except Exception as exc:
+            errors.append(exc)
+    with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+        loop.call_soon_threadsafe(_settle, done, errors)
 
 
 def _settle(future: asyncio.Future[list[BaseException]], value: list[BaseException]) -> None:
@@ -877,6 +935,7 @@ class WsClient:
         self.limits = limits if limits is not None else WsLimits(events=self.events)
         self._bucket = _TokenBucket(self.config.resubscribe_rate, self.config.send_burst, self.limits)
         self._callback_subs: dict[int, Subscription[Any]] = {}
+        self._callback_threads = _CallbackThreads()
         self._sinks = 0
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -931,9 +990,9 @@ class WsClient:
 
         ``decode`` turns the raw channel data into ``T`` (once per message, shared by subscribers with the same
         decoder).  ``callback`` receives every item instead of iteration: an async callback runs as a task on the
-        loop, a sync one in a daemon thread of its own, items in order — either way a slow callback only fills its
-        own buffer.  ``buffer_size`` / ``overflow`` override the configured policy.  ``gate``: awaited before the
-        subscribe frame of a new upstream subscription is sent (e.g. validating a coin against metadata still
+        loop, a sync one on a shared daemon thread (never the loop's), items in order — either way a slow callback
+        only fills its own buffer.  ``buffer_size`` / ``overflow`` override the configured policy.  ``gate``: awaited
+        before the subscribe frame of a new upstream subscription is sent (e.g. validating a coin against metadata still
         loading); when it raises, the subscription fails with :class:`SubscriptionFailedError` and nothing is sent.
         Raises :class:`InvalidInputError` for bad parameters and :class:`SubscriptionLimitError` when no
         connection may host the subscription — both before anything is sent.
@@ -1137,35 +1196,29 @@ class WsClient:
                     raise
                 except Exception as exc:
                     self._callback_failed(sink, exc)
-        # a sync callback runs in a thread of its own (a daemon: one stuck forever never holds the process), so that
-        # blocking in it never stalls the socket or another stream
+        # a sync callback runs on one of the callback threads (daemons: one stuck forever never holds the process),
+        # never on the loop, so that blocking in it never stalls the socket or another stream
         loop = asyncio.get_running_loop()
-        work: queue.SimpleQueue[tuple[list[Any], asyncio.Future[list[BaseException]]] | None] = queue.SimpleQueue()
-        name = f"hyperliquid-ws-callback-{sink.id}"
-        threading.Thread(target=_callback_thread, args=(callback, work, loop), name=name, daemon=True).start()
-        try:
-            while True:
+        while True:
+            try:
+                batch = [await sink.get()]
+            except (StopAsyncIteration, WebSocketError):
+                return
+            ended = False
+            while len(batch) < _CALLBACK_BATCH:
                 try:
-                    batch = [await sink.get()]
+                    batch.append(sink.get_nowait())
+                except asyncio.QueueEmpty:
+                    break
                 except (StopAsyncIteration, WebSocketError):
-                    return
-                ended = False
-                while len(batch) < _CALLBACK_BATCH:
-                    try:
-                        batch.append(sink.get_nowait())
-                    except asyncio.QueueEmpty:
-                        break
-                    except (StopAsyncIteration, WebSocketError):
-                        ended = True
-                        break
-                done: asyncio.Future[list[BaseException]] = loop.create_future()
-                work.put((batch, done))
-                for failure in await done:
-                    self._callback_failed(sink, failure)
-                if ended:
-                    return
-        finally:
-            work.put(None)  # the thread ends after the batch it may still be running
+                    ended = True
+                    break
+            done: asyncio.Future[list[BaseException]] = loop.create_future()
+            self._callback_threads.submit((callback, batch, loop, done))
+            for failure in await done:
+                self._callback_failed(sink, failure)
+            if ended:
+                return
 
     def _callback_failed(self, sink: _Sink, exc: BaseException) -> None:
         log(_log, 40, "subscription callback raised", exc_info=exc, key=sink.upstream.key_text, error=repr(exc))
@@ -1798,6 +1851,7 @@ class WsClient:
         for task in tuple(self._background):
             task.cancel()
         self._callback_subs.clear()
+        self._callback_threads.close()
 
     async def __aenter__(self) -> WsClient:
         return self

@@ -2,7 +2,7 @@
 
 :class:`SyncWsClient` runs its own event loop in a daemon thread.  ``subscribe`` returns a :class:`SyncSubscription`
 that is iterated in a blocking way (``for item in sub``, or ``sub.get(timeout=...)``) or, with ``callback=``, calls
-the callback in a thread of its own (items in order; a callback that blocks only delays its own
+the callback on a callback thread, never the loop's (items in order; a callback that blocks only delays its own
 subscription).
 """
 
@@ -248,7 +248,7 @@ class SyncWsClient:
         overflow: str | None = None,
         gate: Callable[[], Awaitable[None]] | None = None,
     ) -> SyncSubscription[T]:
-        """Blocking :meth:`WsClient.subscribe` (returns at once; a sync callback runs in a thread of its own, ``gate``
+        """Blocking :meth:`WsClient.subscribe` (returns at once; a sync callback runs on a callback thread, ``gate``
         on the client's loop)."""
         sub: Subscription[T] = self._call(
             self._client.subscribe(
