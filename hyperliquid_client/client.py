@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import inspect
 import os
 import threading
@@ -25,15 +26,13 @@ import time
 import warnings
 import weakref
 from collections.abc import Callable, Mapping
+from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from hyperliquid_client.generated.explorer import AsyncExplorerAPI, ExplorerAPI
-from hyperliquid_client.generated.info import AsyncInfoAPI, InfoAPI
 from hyperliquid_client.generated.registry import ENDPOINTS, REGISTRY
-from hyperliquid_client.generated.stats import AsyncStatsAPI, StatsAPI
 from hyperliquid_client.generated.streams import AsyncStreams, Streams
 from hyperliquid_client.runtime.cache import CacheConfig, TTLCache, Warmer, WarmStatus, WarmupManager
 from hyperliquid_client.runtime.config import Network, resolve_network
@@ -53,7 +52,11 @@ from hyperliquid_client.runtime.streaming import AsyncStreamHub, StreamHub
 from hyperliquid_client.runtime.transport import AsyncHttpTransport, HttpTransport, TransportConfig
 from hyperliquid_client.runtime.ws import WsConfig
 
-if TYPE_CHECKING:  # imported when first used: storage (most clients never are), exchange (read-only ones never)
+if TYPE_CHECKING:  # imported when first used: storage (most clients never are), exchange (read-only ones never),
+    # the info, explorer and stats APIs (with the models of their answers)
+    from hyperliquid_client.generated.explorer import AsyncExplorerAPI, ExplorerAPI
+    from hyperliquid_client.generated.info import AsyncInfoAPI, InfoAPI
+    from hyperliquid_client.generated.stats import AsyncStatsAPI, StatsAPI
     from hyperliquid_client.runtime.exchange import AsyncExchange, Exchange
     from hyperliquid_client.runtime.exchange._core import VerifyMode
     from hyperliquid_client.runtime.storage import StorageConfig, StorageWriter
@@ -147,6 +150,11 @@ def _resolve(
     env: Mapping[str, str] | None,
 ) -> Network:
     return resolve_network(network, http_url=http_url, ws_url=ws_url, env=env)
+
+
+def _api(module: str, name: str, caller: Any) -> Any:
+    """An API object of the generated ``module`` (imported now: a client that never calls it never loads it)."""
+    return getattr(importlib.import_module(f"hyperliquid_client.generated.{module}"), name)(caller)
 
 
 def _weakly(method: Callable[[Mapping[str, Any]], Any]) -> Callable[[Mapping[str, Any]], Any]:
@@ -422,9 +430,6 @@ class Client(_Base):
         )
         self.transport = HttpTransport(self.config.transport, events=self.events, gate=self.rate)
         self.caller = HttpCaller(self.transport, self.network, cache=self.cache, storage=self.storage, drift=self.drift)
-        self.info = InfoAPI(self.caller)
-        self.explorer = ExplorerAPI(self.caller)
-        self.stats = StatsAPI(self.caller)
         # the warmer and socket threads reach the client only weakly, so a forgotten client can be
         # collected; its finalizer then stops them (with a ResourceWarning, like an unclosed file)
         fetch_info = _weakly(self._fetch_info)
@@ -439,6 +444,21 @@ class Client(_Base):
             self, _collect_unclosed, repr(self), self.warmup, self._hub, self.transport, self.storage, self.rate
         )
         log(_log, 10, "client created", network=self.network.name, url=self.network.http_url)
+
+    @cached_property
+    def info(self) -> InfoAPI:
+        """The info endpoints (``client.info.l2_book("BTC")``), built on first use with the models they answer."""
+        return _api("info", "InfoAPI", self.caller)
+
+    @cached_property
+    def explorer(self) -> ExplorerAPI:
+        """The explorer endpoints, built on first use."""
+        return _api("explorer", "ExplorerAPI", self.caller)
+
+    @cached_property
+    def stats(self) -> StatsAPI:
+        """The stats endpoints, built on first use."""
+        return _api("stats", "StatsAPI", self.caller)
 
     @property
     def exchange(self) -> Exchange:
@@ -561,9 +581,6 @@ class AsyncClient(_Base):
         self.caller = AsyncHttpCaller(
             self.transport, self.network, cache=self.cache, storage=self.storage, drift=self.drift
         )
-        self.info = AsyncInfoAPI(self.caller)
-        self.explorer = AsyncExplorerAPI(self.caller)
-        self.stats = AsyncStatsAPI(self.caller)
         self.markets = self._metadata(self._fetch_info)
         self._hub = AsyncStreamHub(
             self.network.ws_url, **self._hub_options(self._fetch_info, self.markets), bound=self._bound
@@ -573,6 +590,21 @@ class AsyncClient(_Base):
         self._started = False
         self._closed = False
         self._closing: asyncio.Task[None] | None = None
+
+    @cached_property
+    def info(self) -> AsyncInfoAPI:
+        """The info endpoints (``await client.info.l2_book("BTC")``), built on first use with the models they answer."""
+        return _api("info", "AsyncInfoAPI", self.caller)
+
+    @cached_property
+    def explorer(self) -> AsyncExplorerAPI:
+        """The explorer endpoints, built on first use."""
+        return _api("explorer", "AsyncExplorerAPI", self.caller)
+
+    @cached_property
+    def stats(self) -> AsyncStatsAPI:
+        """The stats endpoints, built on first use."""
+        return _api("stats", "AsyncStatsAPI", self.caller)
 
     @property
     def exchange(self) -> AsyncExchange:

@@ -99,7 +99,7 @@ def test_type_checkers_see_every_field_and_the_constructor() -> None:
     args = ["--config-file=", "--no-incremental", "--ignore-missing-imports", "--follow-imports=silent", "-c", code]
     out, _err, status = api.run(args)
     assert 'Revealed type is "decimal.Decimal"' in out
-    assert "tuple[hyperliquid_client.generated.models.L2Level, ...]" in out
+    assert "tuple[hyperliquid_client.generated._models.l2_level.L2Level, ...]" in out  # (its own module, re-exported)
     assert 'Argument "px" to "L2Level" has incompatible type "str"' in out
     assert status == 1
 

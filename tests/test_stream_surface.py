@@ -11,6 +11,7 @@ import pytest
 
 import hyperliquid_client
 from hyperliquid_client import AsyncClient, AsyncStream, Client, ClientConfig, Message, StreamItem, SyncStream
+from hyperliquid_client.generated import models
 from hyperliquid_client.generated import streams as generated
 from hyperliquid_client.runtime.ws import Subscription, SyncSubscription
 from hyperliquid_client.testing import FakeExchange
@@ -47,9 +48,11 @@ def test_the_concrete_streams_have_every_documented_member() -> None:
 
 
 def test_generated_methods_return_the_typed_streams() -> None:
+    # the models are imported for type checkers only (at run time on first use): resolve their names from `models`
+    names = {"Trade": models.Trade}
     for method, stream in ((generated.Streams.trades, SyncStream), (generated.AsyncStreams.trades, AsyncStream)):
-        typed, raw = (get_type_hints(o) for o in get_overloads(method))  # what type checkers see
-        assert typed["return"] == stream[tuple[generated.Trade, ...]] and typed["raw"] == Literal[False]
+        typed, raw = (get_type_hints(o, localns=names) for o in get_overloads(method))  # what type checkers see
+        assert typed["return"] == stream[tuple[models.Trade, ...]] and typed["raw"] == Literal[False]
         assert raw["return"] == stream[Any] and raw["raw"] == Literal[True]  # raw=True: the data as sent
 
 

@@ -22,6 +22,7 @@ import jinja2
 from hyperliquid_client.codegen.model import Channel, Endpoint, Param, Spec, TypeDef
 from hyperliquid_client.codegen.reqgen import ReqGen
 from hyperliquid_client.codegen.typeexpr import TypeExpr
+from hyperliquid_client.codegen.units import PACKAGE, Units
 from hyperliquid_client.runtime.validate import PARAM_TYPES
 
 __all__ = ["check_output", "generate", "render_files"]
@@ -540,20 +541,10 @@ def render_files(spec: Spec) -> dict[str, str]:
     channels = _channel_views(spec, conv, types)
     gen = ReqGen(spec.requests)
     registry = _registry_views(spec, conv, gen)  # before the composites: it names the response parsers
-    composites = [
-        {"name": name, "body": conv.body(t), "annotation": t.python()} for name, t in sorted(conv.composites.items())
-    ]
+    units = Units(types, conv.composites, conv.body)
     type_names = set(types)
     files: dict[str, str] = {}
     files["__init__.py"] = env.get_template("init.py.j2").render(header=HEADER)
-    files["models.py"] = env.get_template("models.py.j2").render(
-        header=HEADER,
-        models=models,
-        composites=composites,
-        records=[m for m in models if m["kind"] == "record"],
-        enums=[m for m in models if m["kind"] == "enum"],
-        unions=[m for m in models if m["kind"] == "union"],
-    )
     for ctx, views in apis.items():
         anns = [v["returns"] for v in views] + [p["annotation"] for v in views for p in v["params"]]
         files[f"{ctx}.py"] = env.get_template("api.py.j2").render(
@@ -561,8 +552,9 @@ def render_files(spec: Spec) -> dict[str, str]:
             context=ctx,
             cls=_API_CLASSES[ctx],
             endpoints=views,
-            model_imports=_imports_for(anns, type_names),
-            conv_imports=sorted({v["conv"] for v in views if v["conv"].startswith(("_s_", "_c_"))}),
+            model_imports=units.imports(
+                _imports_for(anns, type_names) + [v["conv"] for v in views if v["conv"].startswith(("_s_", "_c_"))]
+            ),
             prim_imports=sorted({v["conv"] for v in views if v["conv"].startswith("to_")}),
             needs_decimal=any("Decimal" in a for a in anns),
             needs_sequence=any("Sequence[" in a for a in anns),
@@ -603,9 +595,8 @@ def render_files(spec: Spec) -> dict[str, str]:
     files["streams.py"] = env.get_template("streams.py.j2").render(
         header=HEADER,
         channels=channels,
-        model_imports=_imports_for(anns, type_names),
-        conv_imports=sorted({v["conv"] for v in channels if v["conv"].startswith(("_s_", "_c_"))}),
-        prim_imports=sorted({v["conv"] for v in channels if v["conv"].startswith("to_")}),
+        model_imports=units.imports(_imports_for(anns, type_names)),
+        decoders=[(c["parse"], units.module_of(c["conv"]), c["conv"]) for c in channels],
         needs_decimal=any("Decimal" in a for a in anns),
         needs_sequence=any("Sequence[" in a for a in anns),
     )
@@ -614,8 +605,48 @@ def render_files(spec: Spec) -> dict[str, str]:
         header=HEADER, models=[m for m in models if m["kind"] == "record"]
     )
     files["tests/__init__.py"] = HEADER
+    registry["model_parsers"] = units.imports(registry["model_parsers"])
     files["registry.py"] = env.get_template("registry.py.j2").render(header=HEADER, **registry)
+    files.update(_model_files(env, models, units))
     files["samples.py"] = env.get_template("samples.py.j2").render(header=HEADER, **_sample_views(spec))
+    return files
+
+
+def _model_files(env: jinja2.Environment, models: list[dict[str, Any]], units: Units) -> dict[str, str]:
+    """The models' facade (``models.py``) and one module per type under ``_models/`` (see :mod:`.units`)."""
+    files: dict[str, str] = {}
+    template = env.get_template("models.py.j2")
+    by_unit: dict[str, list[dict[str, Any]]] = {}
+    for m in models:
+        by_unit.setdefault(units.home[m["name"]], []).append(m)
+    for unit in sorted({*by_unit, *units.extra}):
+        members = by_unit.get(unit, [])
+        own = {m["name"] for m in members}
+        used = [f.conv for m in members if m["kind"] == "record" for f in m["fields"]]
+        composites = [
+            {"name": n, "body": units.body(units.composites[n]), "annotation": units.composites[n].python()}
+            for n in units.closure([*used, *units.extra.get(unit, ())])
+        ]
+        view = {
+            "header": HEADER,
+            "names": sorted(own),
+            "records": [m for m in members if m["kind"] == "record"],
+            "enums": [m for m in members if m["kind"] == "enum"],
+            "unions": [m for m in members if m["kind"] == "union"],
+            "composites": composites,
+        }
+        code = template.render(**view, imports=[], typed_imports=[])
+        imports, typed = units.unit_imports(unit, code, own)
+        files[f"_models/{unit}.py"] = template.render(**view, imports=imports, typed_imports=typed)
+    files["_models/__init__.py"] = f'{HEADER}"""One module per generated model: see :mod:`{PACKAGE[:-8]}.models`."""\n'
+    files["models.py"] = env.get_template("models_facade.py.j2").render(
+        header=HEADER,
+        models=models,
+        records=[m for m in models if m["kind"] == "record"],
+        home=units.home,
+        package=PACKAGE,
+        imports=units.imports(m["name"] for m in models),
+    )
     return files
 
 

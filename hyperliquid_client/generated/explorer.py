@@ -10,14 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from hyperliquid_client.generated.models import (
-    BlockDetailsResponse,
-    TxDetailsResponse,
-    UserDetailsResponse,
-    _s_BlockDetailsResponse,
-    _s_TxDetailsResponse,
-    _s_UserDetailsResponse,
-)
+from hyperliquid_client.generated._models.block_details_response import BlockDetailsResponse, _s_BlockDetailsResponse
+from hyperliquid_client.generated._models.tx_details_response import TxDetailsResponse, _s_TxDetailsResponse
+from hyperliquid_client.generated._models.user_details_response import UserDetailsResponse, _s_UserDetailsResponse
 from hyperliquid_client.generated.registry import ENDPOINTS
 from hyperliquid_client.runtime import validate as _v
 from hyperliquid_client.runtime.caller import AsyncCaller, SyncCaller

@@ -12,141 +12,104 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from hyperliquid_client.generated.models import (
-    ActiveAssetData,
+from hyperliquid_client.generated._models.active_asset_data import ActiveAssetData, _s_ActiveAssetData
+from hyperliquid_client.generated._models.aligned_quote_token_info import (
     AlignedQuoteTokenInfo,
-    BorrowLendInterest,
-    BorrowLendReserveState,
-    BorrowLendUserState,
-    Candle,
-    ClearinghouseState,
-    Delegation,
-    DelegatorEvent,
-    DelegatorReward,
-    DelegatorSummary,
-    DeployAuctionStatus,
-    ExchangeStatus,
-    ExtraAgent,
-    FrontendOpenOrder,
-    FundingHistoryEntry,
-    FundingUpdate,
-    L2Book,
-    LeadingVault,
-    LedgerUpdate,
-    LegalCheck,
-    LiquidatablePosition,
-    MarginTable,
-    MultiSigSigners,
-    OpenOrder,
-    OrderStatusEntry,
-    OrderStatusResult,
-    OutcomeMeta,
-    OutcomeTemplate,
-    PerpAnnotation,
-    PerpAssetCtx,
-    PerpConciseAnnotation,
-    PerpDex,
-    PerpDexLimits,
-    PerpDexStatus,
-    PerpMeta,
-    PortfolioPeriod,
-    PredictedFunding,
-    PreTransferCheck,
-    Referral,
-    SettledOutcome,
-    SpotAssetCtx,
-    SpotClearinghouseState,
-    SpotDeployState,
-    SpotMeta,
-    SubAccount,
-    SubAccount2,
-    TokenDetails,
-    Trade,
-    TwapHistoryEntry,
-    TwapSliceFill,
-    UsdcRouting,
-    UserFees,
-    UserFill,
-    UserRateLimit,
-    UserRole,
-    UserVaultEquity,
-    ValidatorL1Vote,
-    ValidatorSummary,
-    VaultDetails,
-    VaultSummary,
-    WebData2,
-    _c_list_BorrowLendInterest,
-    _c_list_Candle,
-    _c_list_Delegation,
-    _c_list_DelegatorEvent,
-    _c_list_DelegatorReward,
-    _c_list_ExtraAgent,
-    _c_list_FrontendOpenOrder,
-    _c_list_FundingHistoryEntry,
-    _c_list_FundingUpdate,
-    _c_list_LeadingVault,
-    _c_list_LedgerUpdate,
-    _c_list_LiquidatablePosition,
-    _c_list_OpenOrder,
-    _c_list_opt_ClearinghouseState,
-    _c_list_opt_PerpDex,
-    _c_list_OrderStatusEntry,
-    _c_list_OutcomeTemplate,
-    _c_list_PerpMeta,
-    _c_list_str,
-    _c_list_Trade,
-    _c_list_tuple_int_BorrowLendReserveState,
-    _c_list_tuple_int_decimal,
-    _c_list_tuple_str_list_tuple_str_opt_PredictedFunding,
-    _c_list_tuple_str_PerpConciseAnnotation,
-    _c_list_tuple_str_PortfolioPeriod,
-    _c_list_tuple_str_str,
-    _c_list_TwapHistoryEntry,
-    _c_list_TwapSliceFill,
-    _c_list_UserFill,
-    _c_list_UserVaultEquity,
-    _c_list_ValidatorL1Vote,
-    _c_list_ValidatorSummary,
-    _c_list_VaultSummary,
-    _c_map_decimal,
     _c_opt_AlignedQuoteTokenInfo,
+)
+from hyperliquid_client.generated._models.borrow_lend_interest import BorrowLendInterest, _c_list_BorrowLendInterest
+from hyperliquid_client.generated._models.borrow_lend_reserve_state import (
+    BorrowLendReserveState,
+    _c_list_tuple_int_BorrowLendReserveState,
+    _s_BorrowLendReserveState,
+)
+from hyperliquid_client.generated._models.borrow_lend_user_state import BorrowLendUserState, _s_BorrowLendUserState
+from hyperliquid_client.generated._models.candle import Candle, _c_list_Candle
+from hyperliquid_client.generated._models.clearinghouse_state import (
+    ClearinghouseState,
+    _c_list_opt_ClearinghouseState,
+    _s_ClearinghouseState,
+)
+from hyperliquid_client.generated._models.composites import (
+    _c_list_str,
+    _c_list_tuple_int_decimal,
+    _c_list_tuple_str_str,
+    _c_map_decimal,
     _c_opt_bool,
-    _c_opt_L2Book,
-    _c_opt_list_SubAccount,
-    _c_opt_list_SubAccount2,
-    _c_opt_MultiSigSigners,
-    _c_opt_PerpAnnotation,
-    _c_opt_PerpDexLimits,
-    _c_opt_PerpDexStatus,
-    _c_opt_SettledOutcome,
-    _c_opt_VaultDetails,
-    _c_tuple_list_opt_str_list_DeployAuctionStatus,
     _c_tuple_PerpMeta_list_PerpAssetCtx,
     _c_tuple_SpotMeta_list_SpotAssetCtx,
-    _s_ActiveAssetData,
-    _s_BorrowLendReserveState,
-    _s_BorrowLendUserState,
-    _s_ClearinghouseState,
-    _s_DelegatorSummary,
-    _s_DeployAuctionStatus,
-    _s_ExchangeStatus,
-    _s_LegalCheck,
-    _s_MarginTable,
-    _s_OrderStatusResult,
-    _s_OutcomeMeta,
-    _s_PerpMeta,
-    _s_PreTransferCheck,
-    _s_Referral,
-    _s_SpotClearinghouseState,
-    _s_SpotDeployState,
-    _s_SpotMeta,
-    _s_TokenDetails,
-    _s_UsdcRouting,
-    _s_UserFees,
-    _s_UserRateLimit,
-    _s_UserRole,
-    _s_WebData2,
 )
+from hyperliquid_client.generated._models.delegation import Delegation, _c_list_Delegation
+from hyperliquid_client.generated._models.delegator_event import DelegatorEvent, _c_list_DelegatorEvent
+from hyperliquid_client.generated._models.delegator_reward import DelegatorReward, _c_list_DelegatorReward
+from hyperliquid_client.generated._models.delegator_summary import DelegatorSummary, _s_DelegatorSummary
+from hyperliquid_client.generated._models.deploy_auction_status import (
+    DeployAuctionStatus,
+    _c_tuple_list_opt_str_list_DeployAuctionStatus,
+    _s_DeployAuctionStatus,
+)
+from hyperliquid_client.generated._models.exchange_status import ExchangeStatus, _s_ExchangeStatus
+from hyperliquid_client.generated._models.extra_agent import ExtraAgent, _c_list_ExtraAgent
+from hyperliquid_client.generated._models.frontend_open_order import FrontendOpenOrder, _c_list_FrontendOpenOrder
+from hyperliquid_client.generated._models.funding_history_entry import FundingHistoryEntry, _c_list_FundingHistoryEntry
+from hyperliquid_client.generated._models.funding_update import FundingUpdate, _c_list_FundingUpdate
+from hyperliquid_client.generated._models.l2_book import L2Book, _c_opt_L2Book
+from hyperliquid_client.generated._models.leading_vault import LeadingVault, _c_list_LeadingVault
+from hyperliquid_client.generated._models.ledger_update import LedgerUpdate, _c_list_LedgerUpdate
+from hyperliquid_client.generated._models.legal_check import LegalCheck, _s_LegalCheck
+from hyperliquid_client.generated._models.liquidatable_position import (
+    LiquidatablePosition,
+    _c_list_LiquidatablePosition,
+)
+from hyperliquid_client.generated._models.margin_table import MarginTable, _s_MarginTable
+from hyperliquid_client.generated._models.multi_sig_signers import MultiSigSigners, _c_opt_MultiSigSigners
+from hyperliquid_client.generated._models.open_order import OpenOrder, _c_list_OpenOrder
+from hyperliquid_client.generated._models.order_status_entry import OrderStatusEntry, _c_list_OrderStatusEntry
+from hyperliquid_client.generated._models.order_status_result import OrderStatusResult, _s_OrderStatusResult
+from hyperliquid_client.generated._models.outcome_meta import OutcomeMeta, _s_OutcomeMeta
+from hyperliquid_client.generated._models.outcome_template import OutcomeTemplate, _c_list_OutcomeTemplate
+from hyperliquid_client.generated._models.perp_annotation import PerpAnnotation, _c_opt_PerpAnnotation
+from hyperliquid_client.generated._models.perp_asset_ctx import PerpAssetCtx
+from hyperliquid_client.generated._models.perp_concise_annotation import (
+    PerpConciseAnnotation,
+    _c_list_tuple_str_PerpConciseAnnotation,
+)
+from hyperliquid_client.generated._models.perp_dex import PerpDex, _c_list_opt_PerpDex
+from hyperliquid_client.generated._models.perp_dex_limits import PerpDexLimits, _c_opt_PerpDexLimits
+from hyperliquid_client.generated._models.perp_dex_status import PerpDexStatus, _c_opt_PerpDexStatus
+from hyperliquid_client.generated._models.perp_meta import PerpMeta, _c_list_PerpMeta, _s_PerpMeta
+from hyperliquid_client.generated._models.portfolio_period import PortfolioPeriod, _c_list_tuple_str_PortfolioPeriod
+from hyperliquid_client.generated._models.pre_transfer_check import PreTransferCheck, _s_PreTransferCheck
+from hyperliquid_client.generated._models.predicted_funding import (
+    PredictedFunding,
+    _c_list_tuple_str_list_tuple_str_opt_PredictedFunding,
+)
+from hyperliquid_client.generated._models.referral import Referral, _s_Referral
+from hyperliquid_client.generated._models.settled_outcome import SettledOutcome, _c_opt_SettledOutcome
+from hyperliquid_client.generated._models.spot_asset_ctx import SpotAssetCtx
+from hyperliquid_client.generated._models.spot_clearinghouse_state import (
+    SpotClearinghouseState,
+    _s_SpotClearinghouseState,
+)
+from hyperliquid_client.generated._models.spot_deploy_state import SpotDeployState, _s_SpotDeployState
+from hyperliquid_client.generated._models.spot_meta import SpotMeta, _s_SpotMeta
+from hyperliquid_client.generated._models.sub_account import SubAccount, _c_opt_list_SubAccount
+from hyperliquid_client.generated._models.sub_account2 import SubAccount2, _c_opt_list_SubAccount2
+from hyperliquid_client.generated._models.token_details import TokenDetails, _s_TokenDetails
+from hyperliquid_client.generated._models.trade import Trade, _c_list_Trade
+from hyperliquid_client.generated._models.twap_history_entry import TwapHistoryEntry, _c_list_TwapHistoryEntry
+from hyperliquid_client.generated._models.twap_slice_fill import TwapSliceFill, _c_list_TwapSliceFill
+from hyperliquid_client.generated._models.usdc_routing import UsdcRouting, _s_UsdcRouting
+from hyperliquid_client.generated._models.user_fees import UserFees, _s_UserFees
+from hyperliquid_client.generated._models.user_fill import UserFill, _c_list_UserFill
+from hyperliquid_client.generated._models.user_rate_limit import UserRateLimit, _s_UserRateLimit
+from hyperliquid_client.generated._models.user_role import UserRole, _s_UserRole
+from hyperliquid_client.generated._models.user_vault_equity import UserVaultEquity, _c_list_UserVaultEquity
+from hyperliquid_client.generated._models.validator_l1_vote import ValidatorL1Vote, _c_list_ValidatorL1Vote
+from hyperliquid_client.generated._models.validator_summary import ValidatorSummary, _c_list_ValidatorSummary
+from hyperliquid_client.generated._models.vault_details import VaultDetails, _c_opt_VaultDetails
+from hyperliquid_client.generated._models.vault_summary import VaultSummary, _c_list_VaultSummary
+from hyperliquid_client.generated._models.web_data2 import WebData2, _s_WebData2
 from hyperliquid_client.generated.registry import ENDPOINTS
 from hyperliquid_client.runtime import validate as _v
 from hyperliquid_client.runtime.caller import AsyncCaller, SyncCaller

@@ -6,15 +6,13 @@ Use ``REGISTRY.by_context("info")``, ``REGISTRY.find("l2_book")`` or ``REGISTRY.
 
 from __future__ import annotations
 
-from hyperliquid_client.generated.models import (
-    _s_CancelResponse,
-    _s_CreatedResponse,
-    _s_DefaultResponse,
-    _s_ExchangeResponse,
-    _s_OrderResponse,
-    _s_TwapCancelResponse,
-    _s_TwapOrderResponse,
-)
+from hyperliquid_client.generated._models.cancel_response import _s_CancelResponse
+from hyperliquid_client.generated._models.created_response import _s_CreatedResponse
+from hyperliquid_client.generated._models.default_response import _s_DefaultResponse
+from hyperliquid_client.generated._models.exchange_response import _s_ExchangeResponse
+from hyperliquid_client.generated._models.order_response import _s_OrderResponse
+from hyperliquid_client.generated._models.twap_cancel_response import _s_TwapCancelResponse
+from hyperliquid_client.generated._models.twap_order_response import _s_TwapOrderResponse
 from hyperliquid_client.runtime.registry import ChannelSpec, EndpointSpec, ParamSpec, Registry
 
 __all__ = ["CHANNELS", "ENDPOINTS", "REGISTRY"]

@@ -10,12 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hyperliquid_client.generated.models import (
-    Leaderboard,
-    StatsVault,
-    _c_list_StatsVault,
-    _s_Leaderboard,
-)
+from hyperliquid_client.generated._models.leaderboard import Leaderboard, _s_Leaderboard
+from hyperliquid_client.generated._models.stats_vault import StatsVault, _c_list_StatsVault
 from hyperliquid_client.generated.registry import ENDPOINTS
 from hyperliquid_client.runtime.caller import AsyncCaller, SyncCaller
 

@@ -9,76 +9,50 @@ channel's data as the server sent it (plain dicts and lists: no model built, the
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
-from hyperliquid_client.generated.models import (
-    ActiveAssetCtxMessage,
-    ActiveAssetData,
-    ActiveSpotAssetCtxMessage,
-    AllDexsAssetCtxsMessage,
-    AllDexsClearinghouseStateMessage,
-    AllMidsMessage,
-    AssetCtxsMessage,
-    BboMessage,
-    Candle,
-    ClearinghouseStateMessage,
-    ExplorerBlockSummary,
-    ExplorerTx,
-    FastAssetCtx,
-    L2Book,
-    NotificationMessage,
-    OpenOrdersMessage,
-    OrderUpdate,
-    OutcomeMetaUpdatesMessage,
-    SpotAssetCtx,
-    SpotStateMessage,
-    Trade,
-    TwapStatesMessage,
-    UserEventsMessage,
-    UserFillsMessage,
-    UserFundingsMessage,
-    UserHistoricalOrdersMessage,
-    UserNonFundingLedgerUpdatesMessage,
-    UserTwapHistoryMessage,
-    UserTwapSliceFillsMessage,
-    WebData2,
-    WebData3Message,
-    _c_deflated_map_FastAssetCtx,
-    _c_list_ExplorerBlockSummary,
-    _c_list_ExplorerTx,
-    _c_list_OrderUpdate,
-    _c_list_SpotAssetCtx,
-    _c_list_Trade,
-    _s_ActiveAssetCtxMessage,
-    _s_ActiveAssetData,
-    _s_ActiveSpotAssetCtxMessage,
-    _s_AllDexsAssetCtxsMessage,
-    _s_AllDexsClearinghouseStateMessage,
-    _s_AllMidsMessage,
-    _s_AssetCtxsMessage,
-    _s_BboMessage,
-    _s_Candle,
-    _s_ClearinghouseStateMessage,
-    _s_L2Book,
-    _s_NotificationMessage,
-    _s_OpenOrdersMessage,
-    _s_OutcomeMetaUpdatesMessage,
-    _s_SpotStateMessage,
-    _s_TwapStatesMessage,
-    _s_UserEventsMessage,
-    _s_UserFillsMessage,
-    _s_UserFundingsMessage,
-    _s_UserHistoricalOrdersMessage,
-    _s_UserNonFundingLedgerUpdatesMessage,
-    _s_UserTwapHistoryMessage,
-    _s_UserTwapSliceFillsMessage,
-    _s_WebData2,
-    _s_WebData3Message,
-)
 from hyperliquid_client.generated.registry import CHANNELS
 from hyperliquid_client.runtime import validate as _v
 from hyperliquid_client.runtime.hub import AsyncHub, AsyncStream, SyncHub, SyncStream
+
+if TYPE_CHECKING:
+    from hyperliquid_client.generated._models.active_asset_ctx_message import ActiveAssetCtxMessage
+    from hyperliquid_client.generated._models.active_asset_data import ActiveAssetData
+    from hyperliquid_client.generated._models.active_spot_asset_ctx_message import ActiveSpotAssetCtxMessage
+    from hyperliquid_client.generated._models.all_dexs_asset_ctxs_message import AllDexsAssetCtxsMessage
+    from hyperliquid_client.generated._models.all_dexs_clearinghouse_state_message import (
+        AllDexsClearinghouseStateMessage,
+    )
+    from hyperliquid_client.generated._models.all_mids_message import AllMidsMessage
+    from hyperliquid_client.generated._models.asset_ctxs_message import AssetCtxsMessage
+    from hyperliquid_client.generated._models.bbo_message import BboMessage
+    from hyperliquid_client.generated._models.candle import Candle
+    from hyperliquid_client.generated._models.clearinghouse_state_message import ClearinghouseStateMessage
+    from hyperliquid_client.generated._models.explorer_block_summary import ExplorerBlockSummary
+    from hyperliquid_client.generated._models.explorer_tx import ExplorerTx
+    from hyperliquid_client.generated._models.fast_asset_ctx import FastAssetCtx
+    from hyperliquid_client.generated._models.l2_book import L2Book
+    from hyperliquid_client.generated._models.notification_message import NotificationMessage
+    from hyperliquid_client.generated._models.open_orders_message import OpenOrdersMessage
+    from hyperliquid_client.generated._models.order_update import OrderUpdate
+    from hyperliquid_client.generated._models.outcome_meta_updates_message import OutcomeMetaUpdatesMessage
+    from hyperliquid_client.generated._models.spot_asset_ctx import SpotAssetCtx
+    from hyperliquid_client.generated._models.spot_state_message import SpotStateMessage
+    from hyperliquid_client.generated._models.trade import Trade
+    from hyperliquid_client.generated._models.twap_states_message import TwapStatesMessage
+    from hyperliquid_client.generated._models.user_events_message import UserEventsMessage
+    from hyperliquid_client.generated._models.user_fills_message import UserFillsMessage
+    from hyperliquid_client.generated._models.user_fundings_message import UserFundingsMessage
+    from hyperliquid_client.generated._models.user_historical_orders_message import UserHistoricalOrdersMessage
+    from hyperliquid_client.generated._models.user_non_funding_ledger_updates_message import (
+        UserNonFundingLedgerUpdatesMessage,
+    )
+    from hyperliquid_client.generated._models.user_twap_history_message import UserTwapHistoryMessage
+    from hyperliquid_client.generated._models.user_twap_slice_fills_message import UserTwapSliceFillsMessage
+    from hyperliquid_client.generated._models.web_data2 import WebData2
+    from hyperliquid_client.generated._models.web_data3_message import WebData3Message
 
 __all__ = ["AsyncStreams", "Streams"]
 _CH_ACTIVE_ASSET_CTX = CHANNELS["activeAssetCtx"]
@@ -113,129 +87,87 @@ _CH_USER_TWAP_SLICE_FILLS = CHANNELS["userTwapSliceFills"]
 _CH_WEB_DATA2 = CHANNELS["webData2"]
 _CH_WEB_DATA3 = CHANNELS["webData3"]
 
-
-def _m_active_asset_ctx(v: Any) -> ActiveAssetCtxMessage:
-    return _s_ActiveAssetCtxMessage(v)
-
-
-def _m_active_asset_data(v: Any) -> ActiveAssetData:
-    return _s_ActiveAssetData(v)
-
-
-def _m_active_spot_asset_ctx(v: Any) -> ActiveSpotAssetCtxMessage:
-    return _s_ActiveSpotAssetCtxMessage(v)
-
-
-def _m_all_dexs_asset_ctxs(v: Any) -> AllDexsAssetCtxsMessage:
-    return _s_AllDexsAssetCtxsMessage(v)
-
-
-def _m_all_dexs_clearinghouse_state(v: Any) -> AllDexsClearinghouseStateMessage:
-    return _s_AllDexsClearinghouseStateMessage(v)
-
-
-def _m_all_mids(v: Any) -> AllMidsMessage:
-    return _s_AllMidsMessage(v)
-
-
-def _m_asset_ctxs(v: Any) -> AssetCtxsMessage:
-    return _s_AssetCtxsMessage(v)
-
-
-def _m_bbo(v: Any) -> BboMessage:
-    return _s_BboMessage(v)
-
-
-def _m_candle(v: Any) -> Candle:
-    return _s_Candle(v)
-
-
-def _m_clearinghouse_state(v: Any) -> ClearinghouseStateMessage:
-    return _s_ClearinghouseStateMessage(v)
-
-
-def _m_explorer_block(v: Any) -> tuple[ExplorerBlockSummary, ...]:
-    return _c_list_ExplorerBlockSummary(v)
-
-
-def _m_explorer_txs(v: Any) -> tuple[ExplorerTx, ...]:
-    return _c_list_ExplorerTx(v)
-
-
-def _m_fast_asset_ctxs(v: Any) -> dict[str, FastAssetCtx]:
-    return _c_deflated_map_FastAssetCtx(v)
-
-
-def _m_l2_book(v: Any) -> L2Book:
-    return _s_L2Book(v)
-
-
-def _m_notification(v: Any) -> NotificationMessage:
-    return _s_NotificationMessage(v)
-
-
-def _m_open_orders(v: Any) -> OpenOrdersMessage:
-    return _s_OpenOrdersMessage(v)
-
-
-def _m_order_updates(v: Any) -> tuple[OrderUpdate, ...]:
-    return _c_list_OrderUpdate(v)
-
-
-def _m_outcome_meta_updates(v: Any) -> OutcomeMetaUpdatesMessage:
-    return _s_OutcomeMetaUpdatesMessage(v)
+#: Each channel's decoder: (module, name), imported when the channel is first subscribed to (a program holds the
+#: models of the channels it uses; ``_m_<channel>`` names it).
+_DECODERS: dict[str, tuple[str, str]] = {
+    "_m_active_asset_ctx": (
+        "hyperliquid_client.generated._models.active_asset_ctx_message",
+        "_s_ActiveAssetCtxMessage",
+    ),
+    "_m_active_asset_data": ("hyperliquid_client.generated._models.active_asset_data", "_s_ActiveAssetData"),
+    "_m_active_spot_asset_ctx": (
+        "hyperliquid_client.generated._models.active_spot_asset_ctx_message",
+        "_s_ActiveSpotAssetCtxMessage",
+    ),
+    "_m_all_dexs_asset_ctxs": (
+        "hyperliquid_client.generated._models.all_dexs_asset_ctxs_message",
+        "_s_AllDexsAssetCtxsMessage",
+    ),
+    "_m_all_dexs_clearinghouse_state": (
+        "hyperliquid_client.generated._models.all_dexs_clearinghouse_state_message",
+        "_s_AllDexsClearinghouseStateMessage",
+    ),
+    "_m_all_mids": ("hyperliquid_client.generated._models.all_mids_message", "_s_AllMidsMessage"),
+    "_m_asset_ctxs": ("hyperliquid_client.generated._models.asset_ctxs_message", "_s_AssetCtxsMessage"),
+    "_m_bbo": ("hyperliquid_client.generated._models.bbo_message", "_s_BboMessage"),
+    "_m_candle": ("hyperliquid_client.generated._models.candle", "_s_Candle"),
+    "_m_clearinghouse_state": (
+        "hyperliquid_client.generated._models.clearinghouse_state_message",
+        "_s_ClearinghouseStateMessage",
+    ),
+    "_m_explorer_block": (
+        "hyperliquid_client.generated._models.explorer_block_summary",
+        "_c_list_ExplorerBlockSummary",
+    ),
+    "_m_explorer_txs": ("hyperliquid_client.generated._models.explorer_tx", "_c_list_ExplorerTx"),
+    "_m_fast_asset_ctxs": ("hyperliquid_client.generated._models.fast_asset_ctx", "_c_deflated_map_FastAssetCtx"),
+    "_m_l2_book": ("hyperliquid_client.generated._models.l2_book", "_s_L2Book"),
+    "_m_notification": ("hyperliquid_client.generated._models.notification_message", "_s_NotificationMessage"),
+    "_m_open_orders": ("hyperliquid_client.generated._models.open_orders_message", "_s_OpenOrdersMessage"),
+    "_m_order_updates": ("hyperliquid_client.generated._models.order_update", "_c_list_OrderUpdate"),
+    "_m_outcome_meta_updates": (
+        "hyperliquid_client.generated._models.outcome_meta_updates_message",
+        "_s_OutcomeMetaUpdatesMessage",
+    ),
+    "_m_spot_asset_ctxs": ("hyperliquid_client.generated._models.spot_asset_ctx", "_c_list_SpotAssetCtx"),
+    "_m_spot_state": ("hyperliquid_client.generated._models.spot_state_message", "_s_SpotStateMessage"),
+    "_m_trades": ("hyperliquid_client.generated._models.trade", "_c_list_Trade"),
+    "_m_twap_states": ("hyperliquid_client.generated._models.twap_states_message", "_s_TwapStatesMessage"),
+    "_m_user_events": ("hyperliquid_client.generated._models.user_events_message", "_s_UserEventsMessage"),
+    "_m_user_fills": ("hyperliquid_client.generated._models.user_fills_message", "_s_UserFillsMessage"),
+    "_m_user_fundings": ("hyperliquid_client.generated._models.user_fundings_message", "_s_UserFundingsMessage"),
+    "_m_user_historical_orders": (
+        "hyperliquid_client.generated._models.user_historical_orders_message",
+        "_s_UserHistoricalOrdersMessage",
+    ),
+    "_m_user_non_funding_ledger_updates": (
+        "hyperliquid_client.generated._models.user_non_funding_ledger_updates_message",
+        "_s_UserNonFundingLedgerUpdatesMessage",
+    ),
+    "_m_user_twap_history": (
+        "hyperliquid_client.generated._models.user_twap_history_message",
+        "_s_UserTwapHistoryMessage",
+    ),
+    "_m_user_twap_slice_fills": (
+        "hyperliquid_client.generated._models.user_twap_slice_fills_message",
+        "_s_UserTwapSliceFillsMessage",
+    ),
+    "_m_web_data2": ("hyperliquid_client.generated._models.web_data2", "_s_WebData2"),
+    "_m_web_data3": ("hyperliquid_client.generated._models.web_data3_message", "_s_WebData3Message"),
+}
 
 
-def _m_spot_asset_ctxs(v: Any) -> tuple[SpotAssetCtx, ...]:
-    return _c_list_SpotAssetCtx(v)
+def _decoder(name: str) -> Callable[[Any], Any]:
+    module, attr = _DECODERS[name]
+    fn: Callable[[Any], Any] = getattr(importlib.import_module(module), attr)
+    return fn
 
 
-def _m_spot_state(v: Any) -> SpotStateMessage:
-    return _s_SpotStateMessage(v)
-
-
-def _m_trades(v: Any) -> tuple[Trade, ...]:
-    return _c_list_Trade(v)
-
-
-def _m_twap_states(v: Any) -> TwapStatesMessage:
-    return _s_TwapStatesMessage(v)
-
-
-def _m_user_events(v: Any) -> UserEventsMessage:
-    return _s_UserEventsMessage(v)
-
-
-def _m_user_fills(v: Any) -> UserFillsMessage:
-    return _s_UserFillsMessage(v)
-
-
-def _m_user_fundings(v: Any) -> UserFundingsMessage:
-    return _s_UserFundingsMessage(v)
-
-
-def _m_user_historical_orders(v: Any) -> UserHistoricalOrdersMessage:
-    return _s_UserHistoricalOrdersMessage(v)
-
-
-def _m_user_non_funding_ledger_updates(v: Any) -> UserNonFundingLedgerUpdatesMessage:
-    return _s_UserNonFundingLedgerUpdatesMessage(v)
-
-
-def _m_user_twap_history(v: Any) -> UserTwapHistoryMessage:
-    return _s_UserTwapHistoryMessage(v)
-
-
-def _m_user_twap_slice_fills(v: Any) -> UserTwapSliceFillsMessage:
-    return _s_UserTwapSliceFillsMessage(v)
-
-
-def _m_web_data2(v: Any) -> WebData2:
-    return _s_WebData2(v)
-
-
-def _m_web_data3(v: Any) -> WebData3Message:
-    return _s_WebData3Message(v)
+def __getattr__(name: str) -> Any:
+    """``_m_<channel>``: the channel's decoder (its models imported on first use)."""
+    if name in _DECODERS:
+        return _decoder(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Streams:
@@ -298,7 +230,7 @@ class Streams:
         return self._hub.subscribe(
             _CH_ACTIVE_ASSET_CTX,
             sub,
-            None if raw else _m_active_asset_ctx,
+            None if raw else _decoder("_m_active_asset_ctx"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -361,7 +293,7 @@ class Streams:
         return self._hub.subscribe(
             _CH_ACTIVE_ASSET_DATA,
             sub,
-            None if raw else _m_active_asset_data,
+            None if raw else _decoder("_m_active_asset_data"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -423,7 +355,7 @@ class Streams:
         return self._hub.subscribe(
             _CH_ACTIVE_SPOT_ASSET_CTX,
             sub,
-            None if raw else _m_active_spot_asset_ctx,
+            None if raw else _decoder("_m_active_spot_asset_ctx"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -478,7 +410,7 @@ class Streams:
         return self._hub.subscribe(
             _CH_ALL_DEXS_ASSET_CTXS,
             sub,
-            None if raw else _m_all_dexs_asset_ctxs,
+            None if raw else _decoder("_m_all_dexs_asset_ctxs"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -536,7 +468,7 @@ class Streams:
         return self._hub.subscribe(
             _CH_ALL_DEXS_CLEARINGHOUSE_STATE,
             sub,
-            None if raw else _m_all_dexs_clearinghouse_state,
+            None if raw else _decoder("_m_all_dexs_clearinghouse_state"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -598,7 +530,7 @@ class Streams:
         return self._hub.subscribe(
             _CH_ALL_MIDS,
             sub,
-            None if raw else _m_all_mids,
+            None if raw else _decoder("_m_all_mids"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -657,7 +589,7 @@ class Streams:
         return self._hub.subscribe(
             _CH_ASSET_CTXS,
             sub,
-            None if raw else _m_asset_ctxs,
+            None if raw else _decoder("_m_asset_ctxs"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -715,7 +647,7 @@ class Streams:
         return self._hub.subscribe(
             _CH_BBO,
             sub,
-            None if raw else _m_bbo,
+            None if raw else _decoder("_m_bbo"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -782,7 +714,7 @@ class Streams:
         return self._hub.subscribe(
             _CH_CANDLE,
             sub,
-            None if raw else _m_candle,
+            None if raw else _decoder("_m_candle"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -846,7 +778,7 @@ class Streams:
         return self._hub.subscribe(
             _CH_CLEARINGHOUSE_STATE,
             sub,
-            None if raw else _m_clearinghouse_state,
+            None if raw else _decoder("_m_clearinghouse_state"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -901,7 +833,7 @@ class Streams:
         return self._hub.subscribe(
             _CH_EXPLORER_BLOCK,
             sub,
-            None if raw else _m_explorer_block,
+            None if raw else _decoder("_m_explorer_block"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -956,7 +888,7 @@ class Streams:
         return self._hub.subscribe(
             _CH_EXPLORER_TXS,
             sub,
-            None if raw else _m_explorer_txs,
+            None if raw else _decoder("_m_explorer_txs"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -1012,7 +944,7 @@ class Streams:
         return self._hub.subscribe(
             _CH_FAST_ASSET_CTXS,
             sub,
-            None if raw else _m_fast_asset_ctxs,
+            None if raw else _decoder("_m_fast_asset_ctxs"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -1092,7 +1024,7 @@ class Streams:
         return self._hub.subscribe(
             _CH_L2_BOOK,
             sub,
-            None if raw else _m_l2_book,
+            None if raw else _decoder("_m_l2_book"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -1150,7 +1082,7 @@ class Streams:
         return self._hub.subscribe(
             _CH_NOTIFICATION,
             sub,
-            None if raw else _m_notification,
+            None if raw else _decoder("_m_notification"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -1214,7 +1146,7 @@ class Streams:
         return self._hub.subscribe(
             _CH_OPEN_ORDERS,
             sub,
-            None if raw else _m_open_orders,
+            None if raw else _decoder("_m_open_orders"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -1275,7 +1207,7 @@ class Streams:
         return self._hub.subscribe(
             _CH_ORDER_UPDATES,
             sub,
-            None if raw else _m_order_updates,
+            None if raw else _decoder("_m_order_updates"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -1328,7 +1260,7 @@ class Streams:
         return self._hub.subscribe(
             _CH_OUTCOME_META_UPDATES,
             sub,
-            None if raw else _m_outcome_meta_updates,
+            None if raw else _decoder("_m_outcome_meta_updates"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -1381,7 +1313,7 @@ class Streams:
         return self._hub.subscribe(
             _CH_SPOT_ASSET_CTXS,
             sub,
-            None if raw else _m_spot_asset_ctxs,
+            None if raw else _decoder("_m_spot_asset_ctxs"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -1445,7 +1377,7 @@ class Streams:
         return self._hub.subscribe(
             _CH_SPOT_STATE,
             sub,
-            None if raw else _m_spot_state,
+            None if raw else _decoder("_m_spot_state"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -1505,7 +1437,7 @@ class Streams:
         return self._hub.subscribe(
             _CH_TRADES,
             sub,
-            None if raw else _m_trades,
+            None if raw else _decoder("_m_trades"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -1569,7 +1501,7 @@ class Streams:
         return self._hub.subscribe(
             _CH_TWAP_STATES,
             sub,
-            None if raw else _m_twap_states,
+            None if raw else _decoder("_m_twap_states"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -1629,7 +1561,7 @@ class Streams:
         return self._hub.subscribe(
             _CH_USER_EVENTS,
             sub,
-            None if raw else _m_user_events,
+            None if raw else _decoder("_m_user_events"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -1693,7 +1625,7 @@ class Streams:
         return self._hub.subscribe(
             _CH_USER_FILLS,
             sub,
-            None if raw else _m_user_fills,
+            None if raw else _decoder("_m_user_fills"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -1751,7 +1683,7 @@ class Streams:
         return self._hub.subscribe(
             _CH_USER_FUNDINGS,
             sub,
-            None if raw else _m_user_fundings,
+            None if raw else _decoder("_m_user_fundings"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -1809,7 +1741,7 @@ class Streams:
         return self._hub.subscribe(
             _CH_USER_HISTORICAL_ORDERS,
             sub,
-            None if raw else _m_user_historical_orders,
+            None if raw else _decoder("_m_user_historical_orders"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -1867,7 +1799,7 @@ class Streams:
         return self._hub.subscribe(
             _CH_USER_NON_FUNDING_LEDGER_UPDATES,
             sub,
-            None if raw else _m_user_non_funding_ledger_updates,
+            None if raw else _decoder("_m_user_non_funding_ledger_updates"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -1927,7 +1859,7 @@ class Streams:
         return self._hub.subscribe(
             _CH_USER_TWAP_HISTORY,
             sub,
-            None if raw else _m_user_twap_history,
+            None if raw else _decoder("_m_user_twap_history"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -1985,7 +1917,7 @@ class Streams:
         return self._hub.subscribe(
             _CH_USER_TWAP_SLICE_FILLS,
             sub,
-            None if raw else _m_user_twap_slice_fills,
+            None if raw else _decoder("_m_user_twap_slice_fills"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -2046,7 +1978,7 @@ class Streams:
         return self._hub.subscribe(
             _CH_WEB_DATA2,
             sub,
-            None if raw else _m_web_data2,
+            None if raw else _decoder("_m_web_data2"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -2107,7 +2039,7 @@ class Streams:
         return self._hub.subscribe(
             _CH_WEB_DATA3,
             sub,
-            None if raw else _m_web_data3,
+            None if raw else _decoder("_m_web_data3"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -2175,7 +2107,7 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_ACTIVE_ASSET_CTX,
             sub,
-            None if raw else _m_active_asset_ctx,
+            None if raw else _decoder("_m_active_asset_ctx"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -2238,7 +2170,7 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_ACTIVE_ASSET_DATA,
             sub,
-            None if raw else _m_active_asset_data,
+            None if raw else _decoder("_m_active_asset_data"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -2300,7 +2232,7 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_ACTIVE_SPOT_ASSET_CTX,
             sub,
-            None if raw else _m_active_spot_asset_ctx,
+            None if raw else _decoder("_m_active_spot_asset_ctx"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -2355,7 +2287,7 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_ALL_DEXS_ASSET_CTXS,
             sub,
-            None if raw else _m_all_dexs_asset_ctxs,
+            None if raw else _decoder("_m_all_dexs_asset_ctxs"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -2413,7 +2345,7 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_ALL_DEXS_CLEARINGHOUSE_STATE,
             sub,
-            None if raw else _m_all_dexs_clearinghouse_state,
+            None if raw else _decoder("_m_all_dexs_clearinghouse_state"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -2475,7 +2407,7 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_ALL_MIDS,
             sub,
-            None if raw else _m_all_mids,
+            None if raw else _decoder("_m_all_mids"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -2534,7 +2466,7 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_ASSET_CTXS,
             sub,
-            None if raw else _m_asset_ctxs,
+            None if raw else _decoder("_m_asset_ctxs"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -2592,7 +2524,7 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_BBO,
             sub,
-            None if raw else _m_bbo,
+            None if raw else _decoder("_m_bbo"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -2659,7 +2591,7 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_CANDLE,
             sub,
-            None if raw else _m_candle,
+            None if raw else _decoder("_m_candle"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -2723,7 +2655,7 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_CLEARINGHOUSE_STATE,
             sub,
-            None if raw else _m_clearinghouse_state,
+            None if raw else _decoder("_m_clearinghouse_state"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -2778,7 +2710,7 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_EXPLORER_BLOCK,
             sub,
-            None if raw else _m_explorer_block,
+            None if raw else _decoder("_m_explorer_block"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -2833,7 +2765,7 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_EXPLORER_TXS,
             sub,
-            None if raw else _m_explorer_txs,
+            None if raw else _decoder("_m_explorer_txs"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -2889,7 +2821,7 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_FAST_ASSET_CTXS,
             sub,
-            None if raw else _m_fast_asset_ctxs,
+            None if raw else _decoder("_m_fast_asset_ctxs"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -2969,7 +2901,7 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_L2_BOOK,
             sub,
-            None if raw else _m_l2_book,
+            None if raw else _decoder("_m_l2_book"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -3027,7 +2959,7 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_NOTIFICATION,
             sub,
-            None if raw else _m_notification,
+            None if raw else _decoder("_m_notification"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -3091,7 +3023,7 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_OPEN_ORDERS,
             sub,
-            None if raw else _m_open_orders,
+            None if raw else _decoder("_m_open_orders"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -3152,7 +3084,7 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_ORDER_UPDATES,
             sub,
-            None if raw else _m_order_updates,
+            None if raw else _decoder("_m_order_updates"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -3205,7 +3137,7 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_OUTCOME_META_UPDATES,
             sub,
-            None if raw else _m_outcome_meta_updates,
+            None if raw else _decoder("_m_outcome_meta_updates"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -3258,7 +3190,7 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_SPOT_ASSET_CTXS,
             sub,
-            None if raw else _m_spot_asset_ctxs,
+            None if raw else _decoder("_m_spot_asset_ctxs"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -3322,7 +3254,7 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_SPOT_STATE,
             sub,
-            None if raw else _m_spot_state,
+            None if raw else _decoder("_m_spot_state"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -3382,7 +3314,7 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_TRADES,
             sub,
-            None if raw else _m_trades,
+            None if raw else _decoder("_m_trades"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -3446,7 +3378,7 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_TWAP_STATES,
             sub,
-            None if raw else _m_twap_states,
+            None if raw else _decoder("_m_twap_states"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -3506,7 +3438,7 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_USER_EVENTS,
             sub,
-            None if raw else _m_user_events,
+            None if raw else _decoder("_m_user_events"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -3570,7 +3502,7 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_USER_FILLS,
             sub,
-            None if raw else _m_user_fills,
+            None if raw else _decoder("_m_user_fills"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -3628,7 +3560,7 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_USER_FUNDINGS,
             sub,
-            None if raw else _m_user_fundings,
+            None if raw else _decoder("_m_user_fundings"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -3686,7 +3618,7 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_USER_HISTORICAL_ORDERS,
             sub,
-            None if raw else _m_user_historical_orders,
+            None if raw else _decoder("_m_user_historical_orders"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -3744,7 +3676,7 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_USER_NON_FUNDING_LEDGER_UPDATES,
             sub,
-            None if raw else _m_user_non_funding_ledger_updates,
+            None if raw else _decoder("_m_user_non_funding_ledger_updates"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -3804,7 +3736,7 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_USER_TWAP_HISTORY,
             sub,
-            None if raw else _m_user_twap_history,
+            None if raw else _decoder("_m_user_twap_history"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -3862,7 +3794,7 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_USER_TWAP_SLICE_FILLS,
             sub,
-            None if raw else _m_user_twap_slice_fills,
+            None if raw else _decoder("_m_user_twap_slice_fills"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -3923,7 +3855,7 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_WEB_DATA2,
             sub,
-            None if raw else _m_web_data2,
+            None if raw else _decoder("_m_web_data2"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,
@@ -3984,7 +3916,7 @@ class AsyncStreams:
         return await self._hub.subscribe(
             _CH_WEB_DATA3,
             sub,
-            None if raw else _m_web_data3,
+            None if raw else _decoder("_m_web_data3"),
             callback=callback,
             buffer_size=buffer_size,
             overflow=overflow,

@@ -30,9 +30,14 @@ from hyperliquid_client.runtime.registry import EndpointSpec
 from hyperliquid_client.runtime.results import ExchangeResult
 
 USER = "0x" + "00" * 19 + "aa"
-MARKETS = MarketMetadata.from_raw(
-    meta=samples.ENDPOINTS["info.meta"]["response"], spot_meta=samples.ENDPOINTS["info.spotMeta"]["response"]
-)
+
+
+def _sample(key: str) -> Any:
+    found = samples.ENDPOINTS.get(key)
+    return None if found is None else found["response"]
+
+
+MARKETS = MarketMetadata.from_raw(meta=_sample("info.meta"), spot_meta=_sample("info.spotMeta"))
 
 CASES: list[dict[str, Any]] = [
     {
