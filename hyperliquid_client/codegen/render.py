@@ -433,7 +433,10 @@ def _shape(gen: ReqGen, e: Endpoint) -> Any:
     return ("rec", (("type", None), *gen.record_shape(e.action.fields)[1]))
 
 
-def _registry_views(spec: Spec, conv: _Converters, gen: ReqGen) -> dict[str, Any]:
+def _registry_views(spec: Spec, conv: _Converters, gen: ReqGen, units: Units) -> dict[str, Any]:
+    def parser_of(name: str) -> str:
+        return name if name.startswith("to_") else f"_parser({units.module_of(name)!r}, {name!r})"
+
     def params(ps: tuple[Param, ...]) -> str:
         items = [
             f"ParamSpec(name={p.name!r}, wire={p.wire!r}, type={p.type!r}, required={p.required!r}, "
@@ -462,7 +465,7 @@ def _registry_views(spec: Spec, conv: _Converters, gen: ReqGen) -> dict[str, Any
                     f"action_shape={_shape(gen, e)!r}, "
                     f"methods={tuple(m.name for m in e.action.methods) if e.action else ()!r}"
                     + (f", max_response_bytes={e.max_response_bytes!r}" if e.max_response_bytes else "")
-                    + (f", parse={conv.name(e.response)}" if e.action else "")
+                    + (f", parse={parser_of(conv.name(e.response))}" if e.action else "")
                     + (f", max_items={e.max_items!r}" if e.max_items is not None else "")
                 ),
             }
@@ -487,7 +490,6 @@ def _registry_views(spec: Spec, conv: _Converters, gen: ReqGen) -> dict[str, Any
     return {
         "endpoints": endpoints,
         "channels": channels,
-        "model_parsers": [p for p in parsers if not p.startswith("to_")],
         "prim_parsers": [p for p in parsers if p.startswith("to_")],
     }
 
@@ -540,7 +542,6 @@ def render_files(spec: Spec) -> dict[str, str]:
     apis = {ctx: _api_views(spec, ctx, conv, types) for ctx in ("info", "explorer", "stats")}
     channels = _channel_views(spec, conv, types)
     gen = ReqGen(spec.requests)
-    registry = _registry_views(spec, conv, gen)  # before the composites: it names the response parsers
     units = Units(types, conv.composites, conv.body)
     type_names = set(types)
     files: dict[str, str] = {}
@@ -605,7 +606,7 @@ def render_files(spec: Spec) -> dict[str, str]:
         header=HEADER, models=[m for m in models if m["kind"] == "record"]
     )
     files["tests/__init__.py"] = HEADER
-    registry["model_parsers"] = units.imports(registry["model_parsers"])
+    registry = _registry_views(spec, conv, gen, units)
     files["registry.py"] = env.get_template("registry.py.j2").render(header=HEADER, **registry)
     files.update(_model_files(env, models, units))
     files["samples.py"] = env.get_template("samples.py.j2").render(header=HEADER, **_sample_views(spec))

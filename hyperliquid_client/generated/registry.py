@@ -6,16 +6,27 @@ Use ``REGISTRY.by_context("info")``, ``REGISTRY.find("l2_book")`` or ``REGISTRY.
 
 from __future__ import annotations
 
-from hyperliquid_client.generated._models.cancel_response import _s_CancelResponse
-from hyperliquid_client.generated._models.created_response import _s_CreatedResponse
-from hyperliquid_client.generated._models.default_response import _s_DefaultResponse
-from hyperliquid_client.generated._models.exchange_response import _s_ExchangeResponse
-from hyperliquid_client.generated._models.order_response import _s_OrderResponse
-from hyperliquid_client.generated._models.twap_cancel_response import _s_TwapCancelResponse
-from hyperliquid_client.generated._models.twap_order_response import _s_TwapOrderResponse
+import importlib
+from collections.abc import Callable
+from typing import Any
+
 from hyperliquid_client.runtime.registry import ChannelSpec, EndpointSpec, ParamSpec, Registry
 
 __all__ = ["CHANNELS", "ENDPOINTS", "REGISTRY"]
+
+
+def _parser(module: str, name: str) -> Callable[[Any], Any]:
+    """The structuring function ``name`` of the model ``module``, imported on its first call (a client that
+    sends no action never loads the models of the exchange's answers)."""
+    found: list[Callable[[Any], Any]] = []
+
+    def parse(value: Any) -> Any:
+        if not found:
+            found.append(getattr(importlib.import_module(module), name))
+        return found[0](value)
+
+    return parse
+
 
 ENDPOINTS: dict[str, EndpointSpec] = {
     "exchange.activateOutcomeDeployer": EndpointSpec(
@@ -53,7 +64,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             (("type", None), ("*", ("one", (("activate", ("rec", (("venueName", None),))), ("deactivate", None))))),
         ),
         methods=("activate_outcome_deployer",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.agentEnableDexAbstraction": EndpointSpec(
         context="exchange",
@@ -78,7 +89,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         vault_default=False,
         action_shape=("rec", (("type", None),)),
         methods=("agent_enable_dex_abstraction",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.agentSendAsset": EndpointSpec(
         context="exchange",
@@ -164,7 +175,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ),
         ),
         methods=("agent_send_asset",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.agentSetAbstraction": EndpointSpec(
         context="exchange",
@@ -198,7 +209,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         vault_default=False,
         action_shape=("rec", (("type", None), ("abstraction", None))),
         methods=("agent_set_abstraction",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.approveAgent": EndpointSpec(
         context="exchange",
@@ -255,7 +266,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ),
         ),
         methods=("approve_agent",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.approveBuilderFee": EndpointSpec(
         context="exchange",
@@ -307,7 +318,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ),
         ),
         methods=("approve_builder_fee",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.authorizeAqav2Role": EndpointSpec(
         context="exchange",
@@ -344,7 +355,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         vault_default=False,
         action_shape=("rec", (("type", None), ("token", None), ("role", None))),
         methods=("authorize_aqav2_role",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.batchModify": EndpointSpec(
         context="exchange",
@@ -438,7 +449,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ),
         ),
         methods=("bulk_modify", "modify"),
-        parse=_s_OrderResponse,
+        parse=_parser("hyperliquid_client.generated._models.order_response", "_s_OrderResponse"),
     ),
     "exchange.borrowLend": EndpointSpec(
         context="exchange",
@@ -481,7 +492,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         vault_default=True,
         action_shape=("rec", (("type", None), ("operation", None), ("token", None), ("amount", None))),
         methods=("borrow_lend",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.cDeposit": EndpointSpec(
         context="exchange",
@@ -513,7 +524,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             (("type", None), ("signatureChainId", None), ("hyperliquidChain", None), ("wei", None), ("nonce", None)),
         ),
         methods=("staking_deposit",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.CSignerAction": EndpointSpec(
         context="exchange",
@@ -547,7 +558,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         vault_default=False,
         action_shape=("rec", (("type", None), ("*", ("one", (("jailSelf", None), ("unjailSelf", None)))))),
         methods=("c_signer_action",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.CValidatorAction": EndpointSpec(
         context="exchange",
@@ -634,7 +645,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ),
         ),
         methods=("c_validator_action",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.cWithdraw": EndpointSpec(
         context="exchange",
@@ -666,7 +677,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             (("type", None), ("signatureChainId", None), ("hyperliquidChain", None), ("wei", None), ("nonce", None)),
         ),
         methods=("staking_withdraw",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.cancel": EndpointSpec(
         context="exchange",
@@ -708,7 +719,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         vault_default=True,
         action_shape=("rec", (("type", None), ("cancels", ("list", ("rec", (("a", None), ("o", None))))), ("f", None))),
         methods=("cancel", "bulk_cancel_by_oid"),
-        parse=_s_CancelResponse,
+        parse=_parser("hyperliquid_client.generated._models.cancel_response", "_s_CancelResponse"),
     ),
     "exchange.cancelByCloid": EndpointSpec(
         context="exchange",
@@ -753,7 +764,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             (("type", None), ("cancels", ("list", ("rec", (("asset", None), ("cloid", None))))), ("f", None)),
         ),
         methods=("cancel_by_cloid", "bulk_cancel_by_cloid"),
-        parse=_s_CancelResponse,
+        parse=_parser("hyperliquid_client.generated._models.cancel_response", "_s_CancelResponse"),
     ),
     "exchange.claimRewards": EndpointSpec(
         context="exchange",
@@ -778,7 +789,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         vault_default=False,
         action_shape=("rec", (("type", None),)),
         methods=("claim_rewards",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.convertToMultiSigUser": EndpointSpec(
         context="exchange",
@@ -821,7 +832,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ),
         ),
         methods=("convert_to_multi_sig_user",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.createSubAccount": EndpointSpec(
         context="exchange",
@@ -846,7 +857,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         vault_default=False,
         action_shape=("rec", (("type", None), ("name", None))),
         methods=("create_sub_account",),
-        parse=_s_CreatedResponse,
+        parse=_parser("hyperliquid_client.generated._models.created_response", "_s_CreatedResponse"),
     ),
     "exchange.createVault": EndpointSpec(
         context="exchange",
@@ -899,7 +910,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             (("type", None), ("name", None), ("description", None), ("initialUsd", None), ("nonce", None)),
         ),
         methods=("create_vault",),
-        parse=_s_CreatedResponse,
+        parse=_parser("hyperliquid_client.generated._models.created_response", "_s_CreatedResponse"),
     ),
     "exchange.evmUserModify": EndpointSpec(
         context="exchange",
@@ -933,7 +944,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         vault_default=False,
         action_shape=("rec", (("type", None), ("usingBigBlocks", None))),
         methods=("evm_user_modify",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.finalizeEvmContract": EndpointSpec(
         context="exchange",
@@ -985,7 +996,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ),
         ),
         methods=("finalize_evm_contract",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.gossipPriorityBid": EndpointSpec(
         context="exchange",
@@ -1035,7 +1046,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         vault_default=False,
         action_shape=("rec", (("type", None), ("slotId", None), ("ip", None), ("maxGas", None))),
         methods=("gossip_priority_bid",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.hip3LiquidatorTransfer": EndpointSpec(
         context="exchange",
@@ -1075,7 +1086,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         vault_default=False,
         action_shape=("rec", (("type", None), ("dex", None), ("ntl", None), ("isDeposit", None))),
         methods=("hip3_liquidator_transfer",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.linkStakingUser": EndpointSpec(
         context="exchange",
@@ -1127,7 +1138,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ),
         ),
         methods=("link_staking_user",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.modify": EndpointSpec(
         context="exchange",
@@ -1203,7 +1214,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ),
         ),
         methods=("modify_one",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.multiSig": EndpointSpec(
         context="exchange",
@@ -1261,7 +1272,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ),
         ),
         methods=("multi_sig",),
-        parse=_s_ExchangeResponse,
+        parse=_parser("hyperliquid_client.generated._models.exchange_response", "_s_ExchangeResponse"),
     ),
     "exchange.noop": EndpointSpec(
         context="exchange",
@@ -1286,7 +1297,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         vault_default=False,
         action_shape=("rec", (("type", None),)),
         methods=("noop",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.order": EndpointSpec(
         context="exchange",
@@ -1373,7 +1384,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ),
         ),
         methods=("bulk_orders", "order"),
-        parse=_s_OrderResponse,
+        parse=_parser("hyperliquid_client.generated._models.order_response", "_s_OrderResponse"),
     ),
     "exchange.outcomeDeploy": EndpointSpec(
         context="exchange",
@@ -1508,7 +1519,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ),
         ),
         methods=("outcome_deploy",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.perpDeploy": EndpointSpec(
         context="exchange",
@@ -1691,7 +1702,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ),
         ),
         methods=("perp_deploy",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.registerReferrer": EndpointSpec(
         context="exchange",
@@ -1720,7 +1731,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         vault_default=False,
         action_shape=("rec", (("type", None), ("code", None))),
         methods=("register_referrer",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.reserveRequestWeight": EndpointSpec(
         context="exchange",
@@ -1762,7 +1773,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         vault_default=False,
         action_shape=("rec", (("type", None), ("weight", None), ("destination", None))),
         methods=("reserve_request_weight",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.scheduleCancel": EndpointSpec(
         context="exchange",
@@ -1796,7 +1807,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         vault_default=True,
         action_shape=("rec", (("type", None), ("time", None))),
         methods=("schedule_cancel",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.sendAsset": EndpointSpec(
         context="exchange",
@@ -1893,7 +1904,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ),
         ),
         methods=("send_asset",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.sendToEvmWithData": EndpointSpec(
         context="exchange",
@@ -1989,7 +2000,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ),
         ),
         methods=("send_to_evm_with_data",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.setDisplayName": EndpointSpec(
         context="exchange",
@@ -2018,7 +2029,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         vault_default=False,
         action_shape=("rec", (("type", None), ("displayName", None))),
         methods=("set_display_name",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.setReferrer": EndpointSpec(
         context="exchange",
@@ -2043,7 +2054,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         vault_default=False,
         action_shape=("rec", (("type", None), ("code", None))),
         methods=("set_referrer",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.spotDeploy": EndpointSpec(
         context="exchange",
@@ -2141,7 +2152,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ),
         ),
         methods=("spot_deploy",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.spotSend": EndpointSpec(
         context="exchange",
@@ -2208,7 +2219,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ),
         ),
         methods=("spot_send",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.spotUser": EndpointSpec(
         context="exchange",
@@ -2242,7 +2253,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         vault_default=False,
         action_shape=("rec", (("type", None), ("toggleSpotDusting", ("rec", (("optOut", None),))))),
         methods=("spot_user",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.stakingLinkDisableTradingUser": EndpointSpec(
         context="exchange",
@@ -2285,7 +2296,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ),
         ),
         methods=("staking_link_disable_trading_user",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.subAccountModify": EndpointSpec(
         context="exchange",
@@ -2320,7 +2331,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         vault_default=False,
         action_shape=("rec", (("type", None), ("subAccountUser", None), ("name", None))),
         methods=("sub_account_modify",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.subAccountSpotTransfer": EndpointSpec(
         context="exchange",
@@ -2381,7 +2392,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             (("type", None), ("subAccountUser", None), ("isDeposit", None), ("token", None), ("amount", None)),
         ),
         methods=("sub_account_spot_transfer",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.subAccountTransfer": EndpointSpec(
         context="exchange",
@@ -2431,7 +2442,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         vault_default=False,
         action_shape=("rec", (("type", None), ("subAccountUser", None), ("isDeposit", None), ("usd", None))),
         methods=("sub_account_transfer",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.tokenDelegate": EndpointSpec(
         context="exchange",
@@ -2493,7 +2504,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ),
         ),
         methods=("token_delegate",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.topUpIsolatedOnlyMargin": EndpointSpec(
         context="exchange",
@@ -2528,7 +2539,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         vault_default=True,
         action_shape=("rec", (("type", None), ("asset", None), ("leverage", None))),
         methods=("top_up_isolated_only_margin",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.twapCancel": EndpointSpec(
         context="exchange",
@@ -2556,7 +2567,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         vault_default=True,
         action_shape=("rec", (("type", None), ("a", None), ("t", None))),
         methods=("twap_cancel",),
-        parse=_s_TwapCancelResponse,
+        parse=_parser("hyperliquid_client.generated._models.twap_cancel_response", "_s_TwapCancelResponse"),
     ),
     "exchange.twapOrder": EndpointSpec(
         context="exchange",
@@ -2598,7 +2609,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ),
         ),
         methods=("twap_order",),
-        parse=_s_TwapOrderResponse,
+        parse=_parser("hyperliquid_client.generated._models.twap_order_response", "_s_TwapOrderResponse"),
     ),
     "exchange.updateIsolatedMargin": EndpointSpec(
         context="exchange",
@@ -2641,7 +2652,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         vault_default=True,
         action_shape=("rec", (("type", None), ("asset", None), ("isBuy", None), ("ntli", None))),
         methods=("update_isolated_margin",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.updateLeverage": EndpointSpec(
         context="exchange",
@@ -2684,7 +2695,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         vault_default=True,
         action_shape=("rec", (("type", None), ("asset", None), ("isCross", None), ("leverage", None))),
         methods=("update_leverage",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.usdClassTransfer": EndpointSpec(
         context="exchange",
@@ -2731,7 +2742,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ),
         ),
         methods=("usd_class_transfer",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.usdSend": EndpointSpec(
         context="exchange",
@@ -2788,7 +2799,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ),
         ),
         methods=("usd_send",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.userDexAbstraction": EndpointSpec(
         context="exchange",
@@ -2840,7 +2851,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ),
         ),
         methods=("user_dex_abstraction",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.userOutcome": EndpointSpec(
         context="exchange",
@@ -2891,7 +2902,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ),
         ),
         methods=("user_outcome",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.userPortfolioMargin": EndpointSpec(
         context="exchange",
@@ -2938,7 +2949,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ),
         ),
         methods=("user_portfolio_margin",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.userSetAbstraction": EndpointSpec(
         context="exchange",
@@ -2995,7 +3006,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ),
         ),
         methods=("user_set_abstraction",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.validatorL1Stream": EndpointSpec(
         context="exchange",
@@ -3029,7 +3040,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         vault_default=False,
         action_shape=("rec", (("type", None), ("riskFreeRate", None))),
         methods=("validator_l1_stream",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.vaultDistribute": EndpointSpec(
         context="exchange",
@@ -3066,7 +3077,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         vault_default=False,
         action_shape=("rec", (("type", None), ("vaultAddress", None), ("usd", None))),
         methods=("vault_distribute",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.vaultModify": EndpointSpec(
         context="exchange",
@@ -3114,7 +3125,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             (("type", None), ("vaultAddress", None), ("allowDeposits", None), ("alwaysCloseOnWithdraw", None)),
         ),
         methods=("vault_modify",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.vaultTransfer": EndpointSpec(
         context="exchange",
@@ -3154,7 +3165,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         vault_default=False,
         action_shape=("rec", (("type", None), ("vaultAddress", None), ("isDeposit", None), ("usd", None))),
         methods=("vault_transfer",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "exchange.withdraw3": EndpointSpec(
         context="exchange",
@@ -3211,7 +3222,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ),
         ),
         methods=("withdraw",),
-        parse=_s_DefaultResponse,
+        parse=_parser("hyperliquid_client.generated._models.default_response", "_s_DefaultResponse"),
     ),
     "explorer.blockDetails": EndpointSpec(
         context="explorer",
