@@ -386,22 +386,28 @@ class TTLCache:
         return None
 
     # ------------------------------------------------------------------ plain access
-    def get(self, key: Hashable, default: Any = None, *, allow_stale: bool = False) -> Any:
+    def get(self, key: Hashable, default: Any = None, allow_stale: bool = False) -> Any:
         """The fresh value under ``key``, else ``default``.
 
         With ``allow_stale=True`` an expired-but-retained value is returned too (counted as a
         stale hit); use it only as an explicit fallback when fresh data cannot be fetched.
+        (``allow_stale`` is not keyword-only on purpose: a keyword-only default costs a dictionary
+        lookup on every call, a quarter of a hit's time.)
         """
-        entry = self._fast.get(key)  # the hot path: no lock, no clock (see the module doc)
-        if entry is not None:
-            entry.hits += 1
-            return entry.value
-        return self._get_slow(key, default, allow_stale)
+        try:  # the hot path: one subscript, no lock, no clock (see the module doc); a miss costs the slow path anyway
+            entry = self._fast[key]
+        except KeyError:
+            return self._get_slow(key, default, allow_stale)
+        entry.hits += 1
+        return entry.value
 
     def _fast_hit(self, key: Hashable) -> Any:
         """The fresh value (counted and announced as a hit) or ``_MISSING`` (nothing counted)."""
-        entry = self._fast.get(key)
-        if entry is not None:
+        try:
+            entry = self._fast[key]
+        except KeyError:
+            pass
+        else:
             entry.hits += 1
             return entry.value
         now = self._clock()
