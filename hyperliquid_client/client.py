@@ -46,8 +46,7 @@ from hyperliquid_client.runtime.markets import ALL_MIDS_BODY, MetadataService
 from hyperliquid_client.runtime.ratelimit import RateLimitConfig, RateLimiter, Request, background
 from hyperliquid_client.runtime.ratelimit.limiter import RedisNonceSource
 from hyperliquid_client.runtime.registry import EndpointSpec, Registry
-from hyperliquid_client.runtime.signing import NonceManager, Wallet, normalize_address
-from hyperliquid_client.runtime.signing.nonces import DEFAULT_NONCES
+from hyperliquid_client.runtime.signing.nonces import DEFAULT_NONCES, NonceManager
 from hyperliquid_client.runtime.streaming import AsyncStreamHub, StreamHub
 from hyperliquid_client.runtime.transport import AsyncHttpTransport, HttpTransport, TransportConfig
 from hyperliquid_client.runtime.ws import WsConfig
@@ -59,6 +58,7 @@ if TYPE_CHECKING:  # imported when first used: storage (most clients never are),
     from hyperliquid_client.generated.stats import AsyncStatsAPI, StatsAPI
     from hyperliquid_client.runtime.exchange import AsyncExchange, Exchange
     from hyperliquid_client.runtime.exchange._core import VerifyMode
+    from hyperliquid_client.runtime.signing import Wallet
     from hyperliquid_client.runtime.storage import StorageConfig, StorageWriter
 
 __all__ = ["AsyncClient", "Client", "ClientConfig"]
@@ -135,7 +135,11 @@ class ClientConfig:
 def _to_wallet(value: Wallet | str | None) -> Wallet | None:
     """The ``wallet`` argument as a :class:`Wallet` (error reporters record frames' locals: converted
     first thing in a constructor, the key is held as text by no frame of the library)."""
-    if value is None or isinstance(value, Wallet):
+    if value is None:
+        return None
+    from hyperliquid_client.runtime.signing.wallet import Wallet  # (a client without a wallet never loads signing)
+
+    if isinstance(value, Wallet):
         return value
     try:
         return Wallet.from_key(value)
@@ -260,6 +264,8 @@ class _Base:
         try:  # refused here, not when the exchange side is first used
             for name, value in (("account_address", account_address), ("vault_address", vault_address)):
                 if value:
+                    from hyperliquid_client.runtime.signing.wallet import normalize_address
+
                     normalize_address(value, name)
         except InvalidInputError as exc:
             raise ConfigError(exc.field, exc.message) from None

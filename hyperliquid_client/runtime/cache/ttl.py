@@ -404,12 +404,12 @@ class TTLCache:
     def _fast_hit(self, key: Hashable) -> Any:
         """The fresh value (counted and announced as a hit) or ``_MISSING`` (nothing counted)."""
         try:
-            entry = self._fast[key]
+            fast = self._fast[key]
         except KeyError:
             pass
         else:
-            entry.hits += 1
-            return entry.value
+            fast.hits += 1
+            return fast.value
         now = self._clock()
         with self._lock:
             entry = self._data.get(key)
