@@ -123,6 +123,36 @@ def test_importing_the_client_leaves_cattrs_and_storage_unloaded() -> None:
     )
 
 
+def test_a_client_loads_the_models_and_modules_it_uses_only() -> None:
+    """Memory: a client that streams order books holds the book's models, not the other ~220, nor the info API's
+    methods or the signing backends; what it first uses later is loaded then."""
+    code = textwrap.dedent(
+        """
+        import sys
+        from hyperliquid_client import Client, ClientConfig
+        def loaded(*names):
+            return [n for n in names if n in sys.modules]
+        models = "hyperliquid_client.generated._models."
+        client = Client(http_url="http://127.0.0.1:9", ws_url="ws://127.0.0.1:9/ws", config=ClientConfig(warm=False))
+        client.streams.l2_book("BTC")
+        print(loaded(models + "l2_book", models + "l2_level"))
+        print(loaded(models + "web_data2", models + "user_fill", "hyperliquid_client.generated.info",
+                     "hyperliquid_client.generated.models", "hyperliquid_client.runtime.signing.backends", "msgpack"))
+        print(len([n for n in sys.modules if n.startswith(models)]) < 30)
+        client.info
+        print(loaded("hyperliquid_client.generated.info", models + "user_fill"))
+        client.close()
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert proc.stdout.splitlines() == [
+        "['hyperliquid_client.generated._models.l2_book', 'hyperliquid_client.generated._models.l2_level']",
+        "[]",
+        "True",
+        "['hyperliquid_client.generated.info', 'hyperliquid_client.generated._models.user_fill']",
+    ]
+
+
 def test_tls_certificates_are_loaded_before_the_first_tls_connection_only() -> None:
     ctx = tls_context(True)
     assert isinstance(ctx, ssl.SSLContext)
