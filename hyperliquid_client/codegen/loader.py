@@ -420,6 +420,7 @@ _CHANNEL = _record(
         "dedup": (False, _list_of(_nonempty_str)),
         "time_key": (False, _nonempty_str),
         "explorer": (False, _bool),
+        "frame_field": (False, _nonempty_str),
         "subscribe_type": (False, _nonempty_str),
         "sample": (True, _record({"params": (False, _map), "message": (True, _any)})),
     }
@@ -440,6 +441,37 @@ _SCHEMAS = {
 
 
 _BROKEN = object()
+
+
+def _item_fields(message: TypeExpr, by_name: dict[str, TypeDef]) -> set[str] | None:
+    """Wire names of the fields of a ``list[Struct]`` message's items (``None``: not such a message)."""
+    if message.kind != "list" or message.args[0].kind != "named":
+        return None
+    td = by_name.get(message.args[0].name)
+    return None if td is None or td.is_union or td.is_enum else {f.wire for f in td.fields}
+
+
+def _check_frame_fields(channels: list[tuple[_Ctx, Channel]], by_name: dict[str, TypeDef]) -> None:
+    """Explorer feeds arrive as bare JSON arrays: each names an item field (``frame_field``) that only its own items
+    have, so the runtime can tell one feed's frames from the other's by their first item."""
+    explorer = [c for _, c in channels if c.explorer]
+    for ctx, c in channels:
+        bad = ctx.bad
+        if not c.explorer:
+            if c.frame_field is not None:
+                bad("frame_field", "only explorer feeds (explorer: true) send bare frames")
+            continue
+        fields = _item_fields(c.message, by_name)
+        if fields is None:
+            bad("message", "an explorer feed's message is a list of structs (its frames are bare JSON arrays)")
+        elif c.frame_field is None:
+            bad("frame_field", "an explorer feed names the item field that tells its bare frames apart")
+        elif c.frame_field not in fields:
+            bad("frame_field", f"{c.frame_field!r} is not a field of {c.message.args[0].name}")
+        else:
+            for other in explorer:
+                if other is not c and c.frame_field in (_item_fields(other.message, by_name) or ()):
+                    bad("frame_field", f"{c.frame_field!r} is also a field of {other.wire}'s items")
 
 
 def _read(path: Path, rel: str, issues: list[SpecIssue]) -> Any:
@@ -621,6 +653,7 @@ def load_spec(root: str | Path) -> Spec:
     type_origin: dict[str, str] = {}
     endpoints: list[Endpoint] = []
     channels: list[Channel] = []
+    channel_ctxs: list[tuple[_Ctx, Channel]] = []
     named: dict[tuple[str, str], str] = {}
     pending_types: list[tuple[_Ctx, str, TypeExpr]] = []
     pending_samples: list[tuple[_Ctx, str, TypeExpr, Any]] = []
@@ -755,11 +788,13 @@ def load_spec(root: str | Path) -> Spec:
                         dedup=tuple(data.get("dedup", ())),
                         time_key=data.get("time_key", "time"),
                         explorer=data.get("explorer", False),
+                        frame_field=data.get("frame_field"),
                         subscribe_type=data.get("subscribe_type", ""),
                         sample_message=sample["message"],
                         has_sample_message=True,
                     )
                 )
+                channel_ctxs.append((ctx, channels[-1]))
                 continue
             response = parse_type(data.get("response", "any"))
             pending_types.append((ctx, "response", response))
@@ -812,6 +847,7 @@ def load_spec(root: str | Path) -> Spec:
             ctx.bad(where, problem)
     for ctx, where, td in union_checks:
         _check_union(ctx, where, td, by_name)
+    _check_frame_fields(channel_ctxs, by_name)
     requests = Requests(request_types)
 
     def bad_for(file: str) -> Any:

@@ -180,6 +180,8 @@ class Channel:
     time_key: str = "time"
     subscribe_type: str = ""
     initial: str = "state"
+    #: explorer feeds: the item field that tells this channel's bare array frames from the other explorer feed's
+    frame_field: str | None = None
 
     @property
     def sub_type(self) -> str:

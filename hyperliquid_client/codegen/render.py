@@ -483,6 +483,7 @@ def _registry_views(spec: Spec, conv: _Converters, gen: ReqGen, units: Units) ->
                     f"items_key={c.items_key!r}, dedup={c.dedup!r}, time_key={c.time_key!r}, initial={c.initial!r}"
                     + (f", subscribe_type={c.subscribe_type!r}" if c.subscribe_type else "")
                     + (f", stale_after={c.stale_after!r}" if c.stale_after is not None else "")
+                    + (f", frame_field={c.frame_field!r}" if c.frame_field else "")
                 ),
             }
         )

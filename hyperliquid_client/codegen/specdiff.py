@@ -503,7 +503,7 @@ RULES: tuple[Rule, ...] = (
     # policies
     Rule(f"{_ENDPOINTS}/*/weight|weight_per_item|timeout|retry|cache_ttl|storage|max_response_bytes|max_items", INFO),
     Rule(
-        "channel/*/channels|route|market_data|recovery|stale_after|items_key|dedup|time_key|explorer|user_param|subscribe_type",
+        "channel/*/channels|route|market_data|recovery|stale_after|items_key|dedup|time_key|explorer|frame_field|user_param|subscribe_type",
         INFO,
     ),
     Rule("channel/*/route/*", INFO),

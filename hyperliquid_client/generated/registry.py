@@ -6005,7 +6005,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         user_param=None,
         market_data=True,
         snapshot=False,
-        doc="Served by the explorer WebSocket; its frames are raw JSON arrays without the ``channel``/``data`` envelope.",
+        doc="Served by the explorer WebSocket; its frames are raw JSON arrays without the ``channel``/``data`` envelope\n(a frame whose first item has ``height`` holds blocks).",
         storage=None,
         recovery=None,
         explorer=True,
@@ -6013,6 +6013,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         dedup=(),
         time_key="time",
         initial="none",
+        frame_field="height",
     ),
     "explorerTxs": ChannelSpec(
         wire="explorerTxs",
@@ -6025,7 +6026,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         user_param=None,
         market_data=True,
         snapshot=False,
-        doc="Served by the explorer WebSocket; its frames are raw JSON arrays without the ``channel``/``data`` envelope.",
+        doc="Served by the explorer WebSocket; its frames are raw JSON arrays without the ``channel``/``data`` envelope\n(a frame whose first item has ``action`` holds transactions).",
         storage=None,
         recovery=None,
         explorer=True,
@@ -6033,6 +6034,7 @@ CHANNELS: dict[str, ChannelSpec] = {
         dedup=(),
         time_key="time",
         initial="none",
+        frame_field="action",
     ),
     "fastAssetCtxs": ChannelSpec(
         wire="fastAssetCtxs",

@@ -818,7 +818,8 @@ class Streams:
     ) -> SyncStream[tuple[ExplorerBlockSummary, ...]] | SyncStream[Any]:
         """New blocks as the explorer sees them (explorer WebSocket).
 
-        Served by the explorer WebSocket; its frames are raw JSON arrays without the ``channel``/``data`` envelope.
+        Served by the explorer WebSocket; its frames are raw JSON arrays without the ``channel``/``data`` envelope
+        (a frame whose first item has ``height`` holds blocks).
 
         Args:
             callback: Called with each delivered item (in addition to iteration).
@@ -873,7 +874,8 @@ class Streams:
     ) -> SyncStream[tuple[ExplorerTx, ...]] | SyncStream[Any]:
         """New transactions as the explorer sees them (explorer WebSocket).
 
-        Served by the explorer WebSocket; its frames are raw JSON arrays without the ``channel``/``data`` envelope.
+        Served by the explorer WebSocket; its frames are raw JSON arrays without the ``channel``/``data`` envelope
+        (a frame whose first item has ``action`` holds transactions).
 
         Args:
             callback: Called with each delivered item (in addition to iteration).
@@ -2695,7 +2697,8 @@ class AsyncStreams:
     ) -> AsyncStream[tuple[ExplorerBlockSummary, ...]] | AsyncStream[Any]:
         """New blocks as the explorer sees them (explorer WebSocket).
 
-        Served by the explorer WebSocket; its frames are raw JSON arrays without the ``channel``/``data`` envelope.
+        Served by the explorer WebSocket; its frames are raw JSON arrays without the ``channel``/``data`` envelope
+        (a frame whose first item has ``height`` holds blocks).
 
         Args:
             callback: Called with each delivered item (in addition to iteration).
@@ -2750,7 +2753,8 @@ class AsyncStreams:
     ) -> AsyncStream[tuple[ExplorerTx, ...]] | AsyncStream[Any]:
         """New transactions as the explorer sees them (explorer WebSocket).
 
-        Served by the explorer WebSocket; its frames are raw JSON arrays without the ``channel``/``data`` envelope.
+        Served by the explorer WebSocket; its frames are raw JSON arrays without the ``channel``/``data`` envelope
+        (a frame whose first item has ``action`` holds transactions).
 
         Args:
             callback: Called with each delivered item (in addition to iteration).

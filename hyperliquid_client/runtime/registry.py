@@ -120,6 +120,8 @@ class ChannelSpec:
     initial: str = "state"
     context: str = "channel"
     subscribe_type: str | None = None
+    #: explorer feeds (bare JSON arrays, no ``channel``/``data`` envelope): the item field only this feed's items have
+    frame_field: str | None = None
 
     @property
     def subscription_type(self) -> str:

@@ -90,6 +90,7 @@ def channel_info(spec: ChannelSpec) -> ChannelInfo:
             recover_limit=limit,
             recover_windowed=windowed,
             stale_after=spec.stale_after,
+            frame_field=spec.frame_field,
         )
         _INFOS[spec.wire] = info
     return info

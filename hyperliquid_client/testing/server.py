@@ -98,6 +98,17 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+def _bare(norm: Mapping[str, Any]) -> bool:
+    """Whether the subscription's data frames are bare (the explorer's feeds: no ``channel``/``data`` envelope)."""
+    spec = CHANNELS.get(norm["type"])
+    return spec is not None and spec.explorer
+
+
+def _data_frame(norm: Mapping[str, Any], channel: str, data: Any) -> str:
+    """The text of one data frame of the subscription ``norm``, framed as the real server frames it."""
+    return _dumps(data) if _bare(norm) else _dumps({"channel": channel, "data": data})
+
+
 class _Conn:
     """One WebSocket connection (lives on the server loop)."""
 
@@ -551,6 +562,8 @@ class FakeExchange:
                     for m in fx.response
                     if isinstance(m, dict) and m.get("channel") not in ("subscriptionResponse", None)
                 ]
+                if _bare(norm):  # the explorer's feeds were recorded as they come: bare arrays
+                    messages = [(norm["type"], m) for m in fx.response if isinstance(m, list)]
                 with self._lock:
                     self._replays[subscription_key(norm)] = messages
                 loaded.append(fx.name)
@@ -779,9 +792,7 @@ class FakeExchange:
             conns = list(self._subs.get(key, {}).values())
         if not conns:
             return 0
-        spec = CHANNELS.get(norm["type"])
-        # the explorer's feeds send the data alone, without the channel/data envelope
-        text = _dumps(data) if spec is not None and spec.explorer else _dumps({"channel": channel, "data": data})
+        text = _data_frame(norm, channel, data)
         ch = channel
 
         def send() -> None:
@@ -1054,17 +1065,17 @@ class FakeExchange:
                 _log.exception("on_subscribe hook %r failed", hook)
                 continue
             if data is not None:
-                self._send(conn, {"channel": channel, "data": data})
+                conn.enqueue(_data_frame(norm, channel, data), channel)
                 sent = True
         if sent:
             return
         if replay is not None:
             for ch, data in replay:
-                self._send(conn, {"channel": ch, "data": data})
+                conn.enqueue(_data_frame(norm, ch, data), ch)
             return
         data = self._builtin_snapshot(norm)
         if data is not None:
-            self._send(conn, {"channel": channel, "data": data})
+            conn.enqueue(_data_frame(norm, channel, data), channel)
 
     def _builtin_snapshot(self, norm: Mapping[str, Any]) -> Any:
         """Data of the first message after the ack, as the spec's ``initial`` says the real server sends it.

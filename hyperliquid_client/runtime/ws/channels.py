@@ -54,6 +54,8 @@ class ChannelInfo:
     page by time; otherwise a full answer that does not reach back to the gap's start leaves a :class:`~.Gap`.
     ``stale_after``: seconds of silence after which this (normally busy) market-data channel is flagged stale under
     ``WsConfig(stale_after="auto")``; ``None``: never flagged by default.
+    ``frame_field``: the channel's messages arrive as bare JSON arrays without the ``channel``/``data`` envelope (the
+    explorer's feeds); a bare frame whose first item has this field is this channel's.
     """
 
     type: str
@@ -70,6 +72,7 @@ class ChannelInfo:
     recover_limit: int | None = None
     recover_windowed: bool = False
     stale_after: float | None = None
+    frame_field: str | None = None
 
     @property
     def required_params(self) -> tuple[str, ...]:

@@ -1259,9 +1259,7 @@ class WsClient:
             if msg is None:
                 return None
         if type(msg) is not dict:
-            log(_log, 30, "frame without envelope ignored", connection=conn.id)
-            self._emit("ws.error", connection=conn.id, message="frame is not a JSON object")
-            return None
+            return self._on_bare(conn, msg, len(raw))
         channel: Any = msg.get("channel")
         if self._message_events:
             self.events.emit("ws.message", connection=conn.id, channel=channel, size=len(raw))
@@ -1287,6 +1285,33 @@ class WsClient:
             self._on_error(conn, msg.get("data"))
         else:
             log(_log, 10, "data for no subscription", connection=conn.id, channel=channel)
+        return None
+
+    def _on_bare(self, conn: _Connection, data: Any, size: int) -> list[_Sink] | None:
+        """A frame without the envelope: the data of a channel with a ``frame_field`` (the explorer's feeds send bare
+        arrays), told apart by the first item holding that field; an empty array goes to the only such channel."""
+        if type(data) is list:
+            first = data[0] if data else None
+            bare = [
+                (ch, up)
+                for ch, (_fields, _router, table) in conn.routes.items()
+                for up in table.values()
+                if up.channel.frame_field is not None
+            ]
+            found = [
+                (ch, up)
+                for ch, up in bare
+                if (first is None and len(bare) == 1) or (type(first) is dict and up.channel.frame_field in first)
+            ]
+            if self._message_events:
+                self.events.emit("ws.message", connection=conn.id, channel=found[0][0] if found else None, size=size)
+            if len(found) == 1:
+                return found[0][1].deliver(data, found[0][0])
+            if first is None and bare:  # nothing lost: no items, and two feeds it could be for
+                log(_log, 10, "empty bare frame for two feeds skipped", connection=conn.id)
+                return None
+        log(_log, 30, "frame without envelope ignored", connection=conn.id)
+        self._emit("ws.error", connection=conn.id, message="frame is not a JSON object of a subscribed channel")
         return None
 
     def _malformed(self, conn: _Connection, raw: str | bytes) -> Any:
