@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.ws import (
     ChannelInfo,
     Dropped,
     Message,
+    WsClient,
     WsConfig,
     make_key,
     validate_params,
@@ -238,3 +239,36 @@ def test_without_a_time_window_only_the_most_recent_are_reachable() -> None:
     assert next_windows([9, 8, 7], Window(1), 3, False) == ([], [(1, 7)])
     assert next_windows([9, 8, 1], Window(1), 3, False) == ([], [])
     assert next_windows([None, None], Window(1, 5), 2, True) == ([], [(1, 5)])
+
+
+def _trade(t: int, tid: int, coin: str = "BTC") -> dict[str, Any]:
+    return {"coin": coin, "side": "B", "px": "1", "sz": "2", "time": t, "hash": "0x" + "00" * 32, "tid": tid}
+
+
+async def test_market_trades_are_never_delivered_twice() -> None:
+    """The spec's trade identity (time, coin, tid) over a time-ordered feed: a backfill repeating what was delivered,
+    a block split over two frames, an item without a time."""
+    from hyperliquid_client.generated.registry import CHANNELS
+    from hyperliquid_client.runtime.streaming import channel_info
+
+    client = WsClient("ws://127.0.0.1:9/ws", config=WsConfig(reconnect_base=60.0, reconnect_max=60.0))
+    sub = await client.subscribe(channel_info(CHANNELS["trades"]), {"coin": "BTC"})
+    conn = sub._sink.upstream.conn
+    assert conn is not None
+
+    def feed(*trades: dict[str, Any]) -> list[list[tuple[int, int]]]:
+        client._on_frame(conn, json.dumps({"channel": "trades", "data": list(trades)}))
+        return [[(t["time"], t["tid"]) for t in m.data] for m in sub.drain() if isinstance(m, Message)]
+
+    try:
+        assert feed(_trade(1, 10), _trade(1, 11)) == [[(1, 10), (1, 11)]]
+        assert feed(_trade(2, 20)) == [[(2, 20)]]
+        assert feed(_trade(2, 20), _trade(2, 21)) == [[(2, 21)]]  # the rest of block 2
+        assert feed(_trade(1, 10), _trade(1, 11), _trade(2, 20), _trade(2, 21)) == []  # a backfill: all seen
+        assert feed(_trade(1, 11), _trade(2, 21), _trade(2, 22), _trade(3, 30), _trade(3, 30)) == [[(2, 22), (3, 30)]]
+        assert feed(_trade(3, 31), _trade(4, 40), _trade(4, 41)) == [[(3, 31), (4, 40), (4, 41)]]
+        odd = {"coin": "BTC", "tid": 99}  # no time: delivered as it is
+        client._on_frame(conn, json.dumps({"channel": "trades", "data": [odd, _trade(4, 41), _trade(5, 50)]}))
+        assert [m.data for m in sub.drain()] == [[odd, _trade(5, 50)]]
+    finally:
+        await client.close()

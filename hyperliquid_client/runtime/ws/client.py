@@ -193,8 +193,14 @@ class _Upstream:
         self.started_ms: int | None = None
         self.latest_raw: Any = None
         self.latest: Any = None
-        # identities of the items delivered: the newest ``dedup_window`` at least (two generations of sets)
-        self.seen: set[Hashable] | None = set() if channel.dedup_key is not None else None
+        # identities of the items delivered: the newest ``dedup_window`` at least (two generations of sets); user data
+        self.seen: set[Hashable] | None = set() if channel.dedup_key is not None and not channel.market_data else None
+        # market data arrives in time order (block times, monotonic per feed): an item older than the newest delivered
+        # was delivered already (or predates the subscription), so only the items at the newest time are remembered
+        self.ordered = channel.dedup_key is not None and channel.market_data
+        self.newest: Any = -1
+        self.at_newest: list[Any] = []
+        self.at_newest_ids: set[Hashable] | None = None
         self.seen_before: set[Hashable] = set()
         # the identity of an item holding each identity field as a plain key (one C call: this runs for every trade)
         fields: tuple[str, ...] | None = getattr(channel.dedup_key, "fields", None)
@@ -279,6 +285,56 @@ class _Upstream:
             self._note_times(known)
         return fresh
 
+    def _fresh_ordered(self, items: list[Any]) -> list[Any]:
+        """The items of a time-ordered stream not delivered yet (``items`` itself when all of them are new)."""
+        key = self.channel.time_key
+        try:
+            times = [item[key] for item in items]
+            first, last = times[0], times[-1]
+            if (
+                first > self.newest
+                and type(last) is int
+                and (first <= last if len(times) < 3 else times == sorted(times))
+            ):
+                self.newest = last  # (the common case: everything newer, in order)
+                self.at_newest = items if first == last else [i for i, t in zip(items, times, strict=True) if t == last]
+                self.at_newest_ids = None
+                return items
+        except Exception:  # an item without a usable time: looked at one by one below
+            pass
+        dedup = self.channel.dedup_key
+        assert dedup is not None
+        newest, at, ids = self.newest, self.at_newest, self.at_newest_ids
+        fresh = []
+        for item in items:
+            try:
+                t = item[key]
+                if type(t) is not int:
+                    raise TypeError(key)
+            except Exception:  # no time: neither ordered nor de-duplicated, delivered
+                fresh.append(item)
+                continue
+            if t < newest:
+                continue
+            if t == newest:
+                try:
+                    if ids is None:
+                        ids = {dedup(x) for x in at}
+                        at = list(at)
+                    ident = dedup(item)
+                    if ident in ids:
+                        continue
+                    ids.add(ident)
+                except Exception:  # unhashable identity: delivered, cannot dedupe
+                    fresh.append(item)
+                    continue
+                at.append(item)
+            else:
+                newest, at, ids = t, [item], None
+            fresh.append(item)
+        self.newest, self.at_newest, self.at_newest_ids = newest, at, ids
+        return items if len(fresh) == len(items) else fresh
+
     def _note_times(self, known: list[tuple[Any, Hashable]]) -> None:
         """The newest item time delivered and the identities at that time (``mark``, ``last_item_time``)."""
         item_time = self.channel.item_time
@@ -340,6 +396,16 @@ class _Upstream:
                         data = self.channel.with_items(data, fresh)
                     if not market:
                         mark = self.mark
+        elif self.ordered and not checked:
+            items = data if type(data) is list and self.channel.items_key is None else self.channel.items_of(data)
+            if items:
+                fresh = self._fresh_ordered(items)
+                if fresh is not items:
+                    self.duplicates += 1
+                    if not fresh:
+                        log(_log, 10, "duplicate message skipped", key=self.key_text, items=len(items))
+                        return None
+                    data = self.channel.with_items(data, fresh)
         if market:
             self.latest_raw = data
         blocked: list[_Sink] | None = None
