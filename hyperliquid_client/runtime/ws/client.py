@@ -996,6 +996,7 @@ class WsClient:
         self._conns: list[_Connection] = []
         self._conn_ids = itertools.count(1)
         self._sink_ids = itertools.count(1)
+        self._on_drop_cb = self._on_drop  # one bound method shared by every subscriber
         self._post_ids = itertools.count(1)
         #: the server's per-IP limits, kept before it would close the socket
         self.limits = limits if limits is not None else WsLimits(events=self.events)
@@ -1103,12 +1104,12 @@ class WsClient:
                 self._stale_tick = min(self._stale_tick, max(up.stale_after / 4, 0.05))
                 if self._stale_task is None:
                     self._stale_task = self._loop.create_task(self._stale_loop())
-        sink = _Sink(next(self._sink_ids), up, size, policy, decode, self._on_drop)
+        sink = _Sink(next(self._sink_ids), up, size, policy, decode, self._on_drop_cb)
         up.add(sink)
         self._sinks += 1
         if up.interrupted_at is not None:
             sink.push_marker(Interrupted("stream currently interrupted"))
-        sub: Subscription[T] = Subscription(self, sink, channel, key, dict(clean))
+        sub: Subscription[T] = Subscription(self, sink, channel, up.key, dict(clean))
         if callback is not None:
             self._callback_subs[sink.id] = sub
             sink.callback_task = self._loop.create_task(self._run_callback(sink, callback))

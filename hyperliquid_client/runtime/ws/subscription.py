@@ -207,6 +207,19 @@ class _Feed:
         self._recheck()
 
 
+class _HandleRef(weakref.ref[Any]):
+    """A weak reference to a :class:`Subscription` that knows its subscriber (one object per subscription)."""
+
+    __slots__ = ("sink",)
+    sink: _Sink
+
+
+def _handle_gone(ref: weakref.ref[Any]) -> None:
+    """A handle was garbage-collected (any thread, any moment): release its subscriber."""
+    sink: _Sink = ref.sink  # type: ignore[attr-defined]
+    sink.upstream.client._release_threadsafe(sink)
+
+
 class _Sink:
     """The buffer of one subscriber: its position in the shared :class:`_Feed`, plus items of its own (markers
     sent to it alone, what it held when it stopped following).  Owned by the registry; never references the
@@ -225,6 +238,7 @@ class _Sink:
         "dropped",
         "error",
         "feed",
+        "handle",
         "hkey",
         "id",
         "last_mark",
@@ -269,6 +283,9 @@ class _Sink:
         self.callback_task: asyncio.Task[None] | None = None
         #: newest item time and the identities at that time among what it held when it overflowed (user data)
         self.last_mark: _Mark = None
+        #: a weak reference to the user's handle that releases the subscriber when the handle is garbage-collected
+        #: (``None`` once cancelled)
+        self.handle: _HandleRef | None = None
 
     @property
     def last_time(self) -> int | None:
@@ -443,12 +460,6 @@ class _Sink:
                 self._waiter = None
 
 
-def _gc_release(client_ref: weakref.ref[WsClient], sink: _Sink) -> None:
-    client = client_ref()
-    if client is not None:
-        client._release_threadsafe(sink)
-
-
 class Subscription(Generic[T]):
     """Handle of one subscriber (returned by :meth:`WsClient.subscribe`).
 
@@ -463,7 +474,7 @@ class Subscription(Generic[T]):
     :meth:`detach` to opt out).  Subscriptions with a callback are kept alive by the client until cancelled.
     """
 
-    __slots__ = ("__weakref__", "_client", "_finalizer", "_sink", "channel", "key", "params")
+    __slots__ = ("__weakref__", "_client", "_sink", "channel", "key", "params")
 
     def __init__(
         self,
@@ -479,7 +490,8 @@ class Subscription(Generic[T]):
         self.key = key
         self.channel = channel
         self.params = params
-        self._finalizer = weakref.finalize(self, _gc_release, weakref.ref(client), sink)
+        sink.handle = handle = _HandleRef(self, _handle_gone)
+        handle.sink = sink
 
     def __repr__(self) -> str:
         state = "closed" if self._sink.closed else "open"
@@ -605,7 +617,7 @@ class Subscription(Generic[T]):
 
     def cancel(self) -> None:
         """Cancel (idempotent).  The upstream subscription is removed when its last subscriber goes."""
-        self._finalizer.detach()
+        self._sink.handle = None  # (its callback will not run)
         self._client._release(self._sink)
 
     async def close(self) -> None:
