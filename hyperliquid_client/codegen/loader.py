@@ -20,6 +20,7 @@ import yaml
 
 from hyperliquid_client.codegen.model import (
     PARAM_PY,
+    SHARED_PRIMITIVES,
     Channel,
     Endpoint,
     Field,
@@ -327,6 +328,7 @@ _TYPEDEF = _record(
     {
         "doc": (True, _nonempty_str),
         "fields": (False, _map_of(_field)),
+        "shared": (False, _bool),
         "enum": (False, _enum_values),
         "union": (
             False,
@@ -595,7 +597,17 @@ def _build_types(ctx: _Ctx, raw: dict[str, Any], prefix: str) -> list[TypeDef]:
                     doc=(spec.get("doc") or "").strip(),
                 )
             )
-        out.append(TypeDef(name=tname, doc=t["doc"].strip(), file=ctx.display, fields=tuple(fields)))
+        shared = bool(t.get("shared", False))
+        for f in fields if shared else ():
+            if f.optional or f.type.kind != "prim" or f.type.name not in SHARED_PRIMITIVES:
+                ctx.bad(
+                    f"{path}.shared",
+                    f"a shared type's fields are required and of type {', '.join(SHARED_PRIMITIVES)} "
+                    f"({f.wire!r} is not)",
+                )
+        if "shared" in t and ("fields" not in t):
+            ctx.bad(f"{path}.shared", "only a type with 'fields' can be shared")
+        out.append(TypeDef(name=tname, doc=t["doc"].strip(), file=ctx.display, fields=tuple(fields), shared=shared))
     return out
 
 

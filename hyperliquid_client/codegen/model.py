@@ -83,6 +83,10 @@ class Field:
     doc: str
 
 
+#: field types a ``shared`` type may have, and the class of their wire value (what a decoded value is keyed by)
+SHARED_PRIMITIVES = {"str": "str", "decimal": "str", "udecimal": "str", "int": "int", "uint": "int", "bool": "bool"}
+
+
 @attrs.frozen
 class TypeDef:
     """A named type: a model (``fields``), an enum (``enum`` values) or a union.
@@ -101,6 +105,8 @@ class TypeDef:
     by_key: tuple[tuple[str, str], ...] = ()
     strings: str | None = None
     enum: tuple[str, ...] = ()
+    #: equal values decode to one shared instance (small immutable values repeated across messages: book levels)
+    shared: bool = False
 
     @property
     def is_union(self) -> bool:

@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 import jinja2
 
-from hyperliquid_client.codegen.model import Channel, Endpoint, Param, Spec, TypeDef
+from hyperliquid_client.codegen.model import SHARED_PRIMITIVES, Channel, Endpoint, Param, Spec, TypeDef
 from hyperliquid_client.codegen.reqgen import ReqGen
 from hyperliquid_client.codegen.typeexpr import TypeExpr
 from hyperliquid_client.codegen.units import PACKAGE, Units
@@ -146,6 +146,9 @@ def _model_views(spec: Spec, conv: _Converters) -> list[dict[str, Any]]:
                 "fields": fields,
                 "required": [f for f in fields if not f.optional],
                 "optional": [f for f in fields if f.optional],
+                # (index, wire class) of each field: a shared value is keyed by its wire values, which must have
+                # these classes (``1 == True == 1.0``: a hit is checked for the classes a string cannot stand for)
+                "shared": [(i, SHARED_PRIMITIVES[f.type.name]) for i, f in enumerate(t.fields)] if t.shared else None,
             }
         )
     return out

@@ -35,6 +35,7 @@ from hyperliquid_client.runtime.errors import InvalidResponseError
 __all__ = [
     "EMPTY",
     "MAX_INFLATED",
+    "SHARED_MAX",
     "Bad",
     "MapKey",
     "Unknown",
@@ -190,6 +191,8 @@ def to_bool(v: Any) -> bool:
 #: repeat from one message to the next, and a lookup costs a fraction of parsing.  Emptied when full.
 _DECIMALS: dict[str, Decimal] = {}
 _DECIMALS_MAX = 8192
+#: Most values a ``shared`` model type keeps for reuse (emptied when full).
+SHARED_MAX = 8192
 
 
 def to_decimal(v: Any) -> Decimal:

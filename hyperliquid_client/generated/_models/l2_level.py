@@ -12,6 +12,7 @@ from typing import Any
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
     EMPTY,
+    SHARED_MAX,
     Bad,
     extra_fields,
     register_wire,
@@ -66,9 +67,27 @@ _K_L2Level = frozenset(
         "n",
     )
 )
+#: decoded values by their wire values: equal levels are decoded once and shared (the values are immutable)
+_SH_L2Level: dict[Any, L2Level] = {}
 
 
 def _s_L2Level(d: Any) -> L2Level:
+    try:
+        key: Any = (d["px"], d["sz"], d["n"]) if d.__class__ is dict and len(d) == 3 else None
+        o = _SH_L2Level.get(key)
+    except (KeyError, TypeError):  # a field missing or unhashable: decoded (and refused) below
+        key = o = None
+    if o is not None and key[2].__class__ is int:
+        return o
+    o = _d_L2Level(d)
+    if key is not None and key[0].__class__ is str and key[1].__class__ is str and key[2].__class__ is int:
+        if len(_SH_L2Level) >= SHARED_MAX:
+            _SH_L2Level.clear()
+        _SH_L2Level[key] = o
+    return o
+
+
+def _d_L2Level(d: Any) -> L2Level:
     if d.__class__ is not dict:
         raise Bad("object (L2Level)", d)
     k = ""
