@@ -127,22 +127,23 @@ def _norm(value: Any) -> Any:
     return value
 
 
-def make_router(route_fields: tuple[tuple[str, str], ...]) -> Callable[[Any], tuple[Any, ...]]:
-    """A function computing the route tuple of a data message (fast path for one plain field of a dict)."""
+def plain_route(route_fields: tuple[tuple[str, str], ...]) -> str | None:
+    """The data key when a channel is routed by one plain (undotted) field, else ``None``: such channels' routing
+    keys are the values themselves (no tuple to build per message)."""
+    if len(route_fields) == 1 and "." not in route_fields[0][1]:
+        return route_fields[0][1]
+    return None
+
+
+def make_router(route_fields: tuple[tuple[str, str], ...]) -> Callable[[Any], Any]:
+    """A function computing the routing key of a data message: the route tuple, or the value itself for one plain
+    field (:func:`plain_route`)."""
     paths = tuple(path for _, path in route_fields)
     if not paths:
         return lambda data: ()
-    if len(paths) == 1 and "." not in paths[0]:
-        path = paths[0]
-
-        def one(data: Any) -> tuple[Any, ...]:
-            node = data[0] if type(data) is list and data else data  # a list is routed by its first item
-            if type(node) is dict:
-                value = node.get(path)
-                return (value,) if type(value) is not str or len(value) != 42 else (_norm(value),)
-            return (route_value(data, path),)
-
-        return one
+    path = plain_route(route_fields)
+    if path is not None:
+        return lambda data: route_value(data, path)
     return lambda data: tuple([route_value(data, p) for p in paths])
 
 
@@ -221,6 +222,12 @@ def route_value(data: Any, path: str) -> Any:
 def route_of_params(channel: ChannelInfo, params: Mapping[str, Any]) -> tuple[Any, ...]:
     """The route tuple a subscription expects in its data messages."""
     return tuple(_norm(params.get(p)) for p, _ in channel.route_fields)
+
+
+def routing_key(channel: ChannelInfo, params: Mapping[str, Any]) -> Any:
+    """The key :func:`make_router` computes from the data messages a subscription expects."""
+    route = route_of_params(channel, params)
+    return route[0] if plain_route(channel.route_fields) is not None else route
 
 
 def validate_params(channel: ChannelInfo, params: Any) -> dict[str, Any]:

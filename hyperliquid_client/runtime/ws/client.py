@@ -60,6 +60,7 @@ from hyperliquid_client.runtime.errors import TimeoutError as RequestTimeoutErro
 from hyperliquid_client.runtime.events import EventBus
 from hyperliquid_client.runtime.jsonfast import loads
 from hyperliquid_client.runtime.log import get_logger, log
+from hyperliquid_client.runtime.model import setters
 from hyperliquid_client.runtime.ratelimit.ws import WsLimits
 from hyperliquid_client.runtime.ws.channels import (
     ChannelInfo,
@@ -68,7 +69,8 @@ from hyperliquid_client.runtime.ws.channels import (
     key_from_echo,
     make_key,
     make_router,
-    route_of_params,
+    plain_route,
+    routing_key,
     validate_params,
 )
 from hyperliquid_client.runtime.ws.config import OVERFLOW_POLICIES, WsConfig
@@ -106,6 +108,8 @@ _MAX_PAGES = 50
 _CALLBACK_BATCH = 256
 
 _log = get_logger("hyperliquid_client.ws")
+_new = object.__new__
+_set_data, _set_channel, _set_recovered = setters(Message, "data", "channel", "recovered")
 _PING = '{"method":"ping"}'
 _GREETING = "Websocket connection established"
 
@@ -174,7 +178,7 @@ class _Upstream:
         self.key_text = str(key)
         self.channel = channel
         self.params = params
-        self.route = route_of_params(channel, params)
+        self.route = routing_key(channel, params)
         self.user: str | None = (
             str(key.param(channel.user_param)) if channel.user_param and key.param(channel.user_param) else None
         )
@@ -198,6 +202,9 @@ class _Upstream:
         # market data arrives in time order (block times, monotonic per feed): an item older than the newest delivered
         # was delivered already (or predates the subscription), so only the items at the newest time are remembered
         self.ordered = channel.dedup_key is not None and channel.market_data
+        self.time_key = channel.time_key
+        self.market = channel.market_data
+        self.bare_items = channel.items_key is None
         self.newest: Any = -1
         self.at_newest: list[Any] = []
         self.at_newest_ids: set[Hashable] | None = None
@@ -287,17 +294,18 @@ class _Upstream:
 
     def _fresh_ordered(self, items: list[Any]) -> list[Any]:
         """The items of a time-ordered stream not delivered yet (``items`` itself when all of them are new)."""
-        key = self.channel.time_key
+        key = self.time_key
         try:
-            times = [item[key] for item in items]
-            first, last = times[0], times[-1]
+            first = items[0][key]
+            last = items[-1][key]
             if (
                 first > self.newest
                 and type(last) is int
-                and (first <= last if len(times) < 3 else times == sorted(times))
+                and first <= last
+                and (len(items) < 3 or [item[key] for item in items] == sorted([item[key] for item in items]))
             ):
                 self.newest = last  # (the common case: everything newer, in order)
-                self.at_newest = items if first == last else [i for i, t in zip(items, times, strict=True) if t == last]
+                self.at_newest = items  # (those of them at ``newest``, when needed)
                 self.at_newest_ids = None
                 return items
         except Exception:  # an item without a usable time: looked at one by one below
@@ -319,8 +327,8 @@ class _Upstream:
             if t == newest:
                 try:
                     if ids is None:
+                        at = [x for x in at if type(x) is dict and x.get(key) == newest]
                         ids = {dedup(x) for x in at}
-                        at = list(at)
                     ident = dedup(item)
                     if ident in ids:
                         continue
@@ -368,16 +376,19 @@ class _Upstream:
 
         ``checked``: the items were already de-duplicated (recovery)."""
         conn = self.conn
-        self.last_data = conn.last_recv if conn is not None and not recovered else time.monotonic()
+        if conn is None or recovered:
+            self.last_data = time.monotonic()
+        else:
+            self.last_data = conn.last_recv
+            if not self.live and conn.connected_now:
+                self.client._mark_live(self)  # data before (or without) an ack
         if self.stale:
             self.stale = False
-        if not self.live and not recovered and conn is not None and conn.connected_now:
-            self.client._mark_live(self)  # data before (or without) an ack
         if self.channel.snapshot and type(data) is dict and data.get("isSnapshot"):
             recovered = recovered or self.had_snapshot  # a resubscription's snapshot: what is new in it was missed
             self.had_snapshot = True
         mark = None
-        market = self.channel.market_data
+        market = self.market
         if self.seen is not None:
             if checked:
                 mark = self.mark
@@ -397,7 +408,7 @@ class _Upstream:
                     if not market:
                         mark = self.mark
         elif self.ordered and not checked:
-            items = data if type(data) is list and self.channel.items_key is None else self.channel.items_of(data)
+            items = data if type(data) is list and self.bare_items else self.channel.items_of(data)
             if items:
                 fresh = self._fresh_ordered(items)
                 if fresh is not items:
@@ -412,7 +423,10 @@ class _Upstream:
         first = True
         for decode, feed in self.feeds:
             if decode is None:
-                item: Any = new_message(data, channel, recovered)
+                item: Any = _new(Message)  # (new_message, inline)
+                _set_data(item, data)
+                _set_channel(item, channel)
+                _set_recovered(item, recovered)
             else:
                 try:
                     item = new_message(decode(data), channel, recovered)
@@ -447,10 +461,10 @@ class _Connection:
         self.id = cid
         self.cfg = client.config
         self.desired: dict[SubscriptionKey, _Upstream] = {}
-        # data channel -> (route fields, router, route tuple -> upstream)
+        # data channel -> (route fields, router, routing key -> upstream, the data key of a plain route)
         self.routes: dict[
             str,
-            tuple[tuple[tuple[str, str], ...], Callable[[Any], tuple[Any, ...]], dict[tuple[Any, ...], _Upstream]],
+            tuple[tuple[tuple[str, str], ...], Callable[[Any], Any], dict[Any, _Upstream], str | None],
         ] = {}
         self.users: Counter[str] = Counter()
         self.sent: dict[SubscriptionKey, float] = {}  # in the order sent on the current socket
@@ -494,7 +508,8 @@ class _Connection:
         for ch in up.channel.channels:
             entry = self.routes.get(ch)
             if entry is None:
-                entry = self.routes[ch] = (up.channel.route_fields, make_router(up.channel.route_fields), {})
+                fields = up.channel.route_fields
+                entry = self.routes[ch] = (fields, make_router(fields), {}, plain_route(fields))
             entry[2][up.route] = up
         if up.user is not None:
             self.users[up.user] += 1
@@ -1334,7 +1349,13 @@ class WsClient:
         if entry is not None:
             data = msg.get("data")
             table = entry[2]
-            up = table.get(entry[1](data))
+            path = entry[3]
+            if path is not None:  # one plain field (the coin): read inline
+                node = data[0] if type(data) is list and data else data  # a list is routed by its first item
+                value = node.get(path) if type(node) is dict else None
+                up = table.get(value if type(value) is not str or len(value) != 42 else entry[1](data))
+            else:
+                up = table.get(entry[1](data))
             if up is None:
                 if len(table) == 1 and isinstance(data, list) and not data:
                     up = next(iter(table.values()))
@@ -1361,7 +1382,7 @@ class WsClient:
             first = data[0] if data else None
             bare = [
                 (ch, up)
-                for ch, (_fields, _router, table) in conn.routes.items()
+                for ch, (_fields, _router, table, _path) in conn.routes.items()
                 for up in table.values()
                 if up.channel.frame_field is not None
             ]
