@@ -33,6 +33,7 @@ import attrs
 from hyperliquid_client.runtime.errors import InvalidResponseError
 
 __all__ = [
+    "DECIMALS",
     "EMPTY",
     "MAX_INFLATED",
     "SHARED_MAX",
@@ -191,6 +192,8 @@ def to_bool(v: Any) -> bool:
 #: repeat from one message to the next, and a lookup costs a fraction of parsing.  Emptied when full.
 _DECIMALS: dict[str, Decimal] = {}
 _DECIMALS_MAX = 8192
+#: (what generated decoders look a decimal string up in before calling :func:`to_decimal`)
+DECIMALS = _DECIMALS
 #: Most values a ``shared`` model type keeps for reuse (emptied when full).
 SHARED_MAX = 8192
 

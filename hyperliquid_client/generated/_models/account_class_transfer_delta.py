@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -80,11 +81,16 @@ def _s_AccountClassTransferDelta(d: Any) -> AccountClassTransferDelta:
     k = ""
     try:
         k = "usdc"
-        f_usdc = to_decimal(d["usdc"])
+        v = d["usdc"]
+        f_usdc = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_usdc is None:
+            f_usdc = to_decimal(v)
         k = "toPerp"
         f_to_perp = to_bool(d["toPerp"])
         k = "type"
-        f_type = to_str(d["type"])
+        f_type = d["type"]
+        if f_type.__class__ is not str:  # (the common case without a call)
+            f_type = to_str(f_type)
     except Bad as exc:
         exc.path.append(k)
         raise

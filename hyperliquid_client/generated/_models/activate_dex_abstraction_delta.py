@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -85,13 +86,22 @@ def _s_ActivateDexAbstractionDelta(d: Any) -> ActivateDexAbstractionDelta:
     k = ""
     try:
         k = "dex"
-        f_dex = to_str(d["dex"])
+        f_dex = d["dex"]
+        if f_dex.__class__ is not str:  # (the common case without a call)
+            f_dex = to_str(f_dex)
         k = "token"
-        f_token = to_str(d["token"])
+        f_token = d["token"]
+        if f_token.__class__ is not str:  # (the common case without a call)
+            f_token = to_str(f_token)
         k = "amount"
-        f_amount = to_decimal(d["amount"])
+        v = d["amount"]
+        f_amount = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_amount is None:
+            f_amount = to_decimal(v)
         k = "type"
-        f_type = to_str(d["type"])
+        f_type = d["type"]
+        if f_type.__class__ is not str:  # (the common case without a call)
+            f_type = to_str(f_type)
     except Bad as exc:
         exc.path.append(k)
         raise

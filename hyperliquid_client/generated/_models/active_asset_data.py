@@ -102,9 +102,13 @@ def _s_ActiveAssetData(d: Any) -> ActiveAssetData:
     k = ""
     try:
         k = "user"
-        f_user = to_str(d["user"])
+        f_user = d["user"]
+        if f_user.__class__ is not str:  # (the common case without a call)
+            f_user = to_str(f_user)
         k = "coin"
-        f_coin = to_str(d["coin"])
+        f_coin = d["coin"]
+        if f_coin.__class__ is not str:  # (the common case without a call)
+            f_coin = to_str(f_coin)
         k = "leverage"
         f_leverage = _s_Leverage(d["leverage"])
         k = "maxTradeSzs"

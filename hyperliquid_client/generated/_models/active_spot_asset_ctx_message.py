@@ -73,7 +73,9 @@ def _s_ActiveSpotAssetCtxMessage(d: Any) -> ActiveSpotAssetCtxMessage:
     k = ""
     try:
         k = "coin"
-        f_coin = to_str(d["coin"])
+        f_coin = d["coin"]
+        if f_coin.__class__ is not str:  # (the common case without a call)
+            f_coin = to_str(f_coin)
         k = "ctx"
         f_ctx = _s_SpotAssetCtx(d["ctx"])
     except Bad as exc:

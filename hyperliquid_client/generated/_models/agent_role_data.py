@@ -58,7 +58,9 @@ def _s_AgentRoleData(d: Any) -> AgentRoleData:
     k = ""
     try:
         k = "user"
-        f_user = to_str(d["user"])
+        f_user = d["user"]
+        if f_user.__class__ is not str:  # (the common case without a call)
+            f_user = to_str(f_user)
     except Bad as exc:
         exc.path.append(k)
         raise

@@ -77,7 +77,9 @@ def _s_AllDexsClearinghouseStateMessage(d: Any) -> AllDexsClearinghouseStateMess
     k = ""
     try:
         k = "user"
-        f_user = to_str(d["user"])
+        f_user = d["user"]
+        if f_user.__class__ is not str:  # (the common case without a call)
+            f_user = to_str(f_user)
         k = "clearinghouseStates"
         f_clearinghouse_states = _c_list_tuple_str_ClearinghouseState(d["clearinghouseStates"])
     except Bad as exc:

@@ -73,7 +73,9 @@ def _s_AssetPosition(d: Any) -> AssetPosition:
     k = ""
     try:
         k = "type"
-        f_type = to_str(d["type"])
+        f_type = d["type"]
+        if f_type.__class__ is not str:  # (the common case without a call)
+            f_type = to_str(f_type)
         k = "position"
         f_position = _s_Position(d["position"])
     except Bad as exc:

@@ -80,9 +80,13 @@ def _s_BboMessage(d: Any) -> BboMessage:
     k = ""
     try:
         k = "coin"
-        f_coin = to_str(d["coin"])
+        f_coin = d["coin"]
+        if f_coin.__class__ is not str:  # (the common case without a call)
+            f_coin = to_str(f_coin)
         k = "time"
-        f_time = to_int(d["time"])
+        f_time = d["time"]
+        if f_time.__class__ is not int:  # (the common case without a call)
+            f_time = to_int(f_time)
         k = "bbo"
         f_bbo = _c_tuple_opt_L2Level_opt_L2Level(d["bbo"])
     except Bad as exc:

@@ -73,7 +73,9 @@ def _s_BlockDetailsResponse(d: Any) -> BlockDetailsResponse:
     k = ""
     try:
         k = "type"
-        f_type = to_str(d["type"])
+        f_type = d["type"]
+        if f_type.__class__ is not str:  # (the common case without a call)
+            f_type = to_str(f_type)
         k = "blockDetails"
         f_block_details = _s_ExplorerBlock(d["blockDetails"])
     except Bad as exc:

@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -70,9 +71,15 @@ def _s_BorrowLendAmount(d: Any) -> BorrowLendAmount:
     k = ""
     try:
         k = "basis"
-        f_basis = to_decimal(d["basis"])
+        v = d["basis"]
+        f_basis = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_basis is None:
+            f_basis = to_decimal(v)
         k = "value"
-        f_value = to_decimal(d["value"])
+        v = d["value"]
+        f_value = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_value is None:
+            f_value = to_decimal(v)
     except Bad as exc:
         exc.path.append(k)
         raise

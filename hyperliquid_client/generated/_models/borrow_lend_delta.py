@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from hyperliquid_client.generated._models.enums import _s_BorrowLendOperation
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -95,13 +96,20 @@ def _s_BorrowLendDelta(d: Any) -> BorrowLendDelta:
     k = ""
     try:
         k = "token"
-        f_token = to_str(d["token"])
+        f_token = d["token"]
+        if f_token.__class__ is not str:  # (the common case without a call)
+            f_token = to_str(f_token)
         k = "operation"
         f_operation = _s_BorrowLendOperation(d["operation"])
         k = "amount"
-        f_amount = to_decimal(d["amount"])
+        v = d["amount"]
+        f_amount = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_amount is None:
+            f_amount = to_decimal(v)
         k = "type"
-        f_type = to_str(d["type"])
+        f_type = d["type"]
+        if f_type.__class__ is not str:  # (the common case without a call)
+            f_type = to_str(f_type)
         k = "interestAmount"
         v = d.get("interestAmount")
         f_interest_amount = None if v is None else to_decimal(v)

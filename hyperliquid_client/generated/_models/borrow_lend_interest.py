@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -87,13 +88,23 @@ def _s_BorrowLendInterest(d: Any) -> BorrowLendInterest:
     k = ""
     try:
         k = "time"
-        f_time = to_int(d["time"])
+        f_time = d["time"]
+        if f_time.__class__ is not int:  # (the common case without a call)
+            f_time = to_int(f_time)
         k = "token"
-        f_token = to_str(d["token"])
+        f_token = d["token"]
+        if f_token.__class__ is not str:  # (the common case without a call)
+            f_token = to_str(f_token)
         k = "borrow"
-        f_borrow = to_decimal(d["borrow"])
+        v = d["borrow"]
+        f_borrow = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_borrow is None:
+            f_borrow = to_decimal(v)
         k = "supply"
-        f_supply = to_decimal(d["supply"])
+        v = d["supply"]
+        f_supply = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_supply is None:
+            f_supply = to_decimal(v)
     except Bad as exc:
         exc.path.append(k)
         raise

@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -132,21 +133,45 @@ def _s_BorrowLendReserveState(d: Any) -> BorrowLendReserveState:
     k = ""
     try:
         k = "borrowYearlyRate"
-        f_borrow_yearly_rate = to_decimal(d["borrowYearlyRate"])
+        v = d["borrowYearlyRate"]
+        f_borrow_yearly_rate = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_borrow_yearly_rate is None:
+            f_borrow_yearly_rate = to_decimal(v)
         k = "supplyYearlyRate"
-        f_supply_yearly_rate = to_decimal(d["supplyYearlyRate"])
+        v = d["supplyYearlyRate"]
+        f_supply_yearly_rate = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_supply_yearly_rate is None:
+            f_supply_yearly_rate = to_decimal(v)
         k = "balance"
-        f_balance = to_decimal(d["balance"])
+        v = d["balance"]
+        f_balance = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_balance is None:
+            f_balance = to_decimal(v)
         k = "utilization"
-        f_utilization = to_decimal(d["utilization"])
+        v = d["utilization"]
+        f_utilization = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_utilization is None:
+            f_utilization = to_decimal(v)
         k = "oraclePx"
-        f_oracle_px = to_decimal(d["oraclePx"])
+        v = d["oraclePx"]
+        f_oracle_px = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_oracle_px is None:
+            f_oracle_px = to_decimal(v)
         k = "ltv"
-        f_ltv = to_decimal(d["ltv"])
+        v = d["ltv"]
+        f_ltv = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_ltv is None:
+            f_ltv = to_decimal(v)
         k = "totalSupplied"
-        f_total_supplied = to_decimal(d["totalSupplied"])
+        v = d["totalSupplied"]
+        f_total_supplied = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_total_supplied is None:
+            f_total_supplied = to_decimal(v)
         k = "totalBorrowed"
-        f_total_borrowed = to_decimal(d["totalBorrowed"])
+        v = d["totalBorrowed"]
+        f_total_borrowed = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_total_borrowed is None:
+            f_total_borrowed = to_decimal(v)
     except Bad as exc:
         exc.path.append(k)
         raise

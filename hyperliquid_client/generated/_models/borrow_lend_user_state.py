@@ -88,7 +88,9 @@ def _s_BorrowLendUserState(d: Any) -> BorrowLendUserState:
         k = "tokenToState"
         f_token_to_state = _c_list_tuple_int_BorrowLendTokenState(d["tokenToState"])
         k = "health"
-        f_health = to_str(d["health"])
+        f_health = d["health"]
+        if f_health.__class__ is not str:  # (the common case without a call)
+            f_health = to_str(f_health)
         k = "healthFactor"
         v = d.get("healthFactor")
         f_health_factor = None if v is None else to_decimal(v)

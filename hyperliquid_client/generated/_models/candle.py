@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -137,25 +138,50 @@ def _s_Candle(d: Any) -> Candle:
     k = ""
     try:
         k = "t"
-        f_open_time = to_int(d["t"])
+        f_open_time = d["t"]
+        if f_open_time.__class__ is not int:  # (the common case without a call)
+            f_open_time = to_int(f_open_time)
         k = "T"
-        f_close_time = to_int(d["T"])
+        f_close_time = d["T"]
+        if f_close_time.__class__ is not int:  # (the common case without a call)
+            f_close_time = to_int(f_close_time)
         k = "s"
-        f_coin = to_str(d["s"])
+        f_coin = d["s"]
+        if f_coin.__class__ is not str:  # (the common case without a call)
+            f_coin = to_str(f_coin)
         k = "i"
-        f_interval = to_str(d["i"])
+        f_interval = d["i"]
+        if f_interval.__class__ is not str:  # (the common case without a call)
+            f_interval = to_str(f_interval)
         k = "o"
-        f_open = to_decimal(d["o"])
+        v = d["o"]
+        f_open = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_open is None:
+            f_open = to_decimal(v)
         k = "c"
-        f_close = to_decimal(d["c"])
+        v = d["c"]
+        f_close = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_close is None:
+            f_close = to_decimal(v)
         k = "h"
-        f_high = to_decimal(d["h"])
+        v = d["h"]
+        f_high = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_high is None:
+            f_high = to_decimal(v)
         k = "l"
-        f_low = to_decimal(d["l"])
+        v = d["l"]
+        f_low = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_low is None:
+            f_low = to_decimal(v)
         k = "v"
-        f_volume = to_decimal(d["v"])
+        v = d["v"]
+        f_volume = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_volume is None:
+            f_volume = to_decimal(v)
         k = "n"
-        f_trades = to_int(d["n"])
+        f_trades = d["n"]
+        if f_trades.__class__ is not int:  # (the common case without a call)
+            f_trades = to_int(f_trades)
     except Bad as exc:
         exc.path.append(k)
         raise

@@ -13,6 +13,7 @@ from hyperliquid_client.generated._models.asset_position import _s_AssetPosition
 from hyperliquid_client.generated._models.margin_summary import _s_MarginSummary
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -125,7 +126,10 @@ def _s_ClearinghouseState(d: Any) -> ClearinghouseState:
         k = "crossMarginSummary"
         f_cross_margin_summary = _s_MarginSummary(d["crossMarginSummary"])
         k = "withdrawable"
-        f_withdrawable = to_decimal(d["withdrawable"])
+        v = d["withdrawable"]
+        f_withdrawable = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_withdrawable is None:
+            f_withdrawable = to_decimal(v)
         k = "assetPositions"
         f_asset_positions = _c_list_AssetPosition(d["assetPositions"])
         k = "crossMaintenanceMarginUsed"

@@ -81,7 +81,9 @@ def _s_ClearinghouseStateMessage(d: Any) -> ClearinghouseStateMessage:
     k = ""
     try:
         k = "user"
-        f_user = to_str(d["user"])
+        f_user = d["user"]
+        if f_user.__class__ is not str:  # (the common case without a call)
+            f_user = to_str(f_user)
         k = "clearinghouseState"
         f_clearinghouse_state = _s_ClearinghouseState(d["clearinghouseState"])
         k = "dex"

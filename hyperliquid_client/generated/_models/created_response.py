@@ -75,7 +75,9 @@ def _s_CreatedResponse(d: Any) -> CreatedResponse:
         k = "type"
         f_type = _s_CreatedResponseType(d["type"])
         k = "data"
-        f_data = to_str(d["data"])
+        f_data = d["data"]
+        if f_data.__class__ is not str:  # (the common case without a call)
+            f_data = to_str(f_data)
     except Bad as exc:
         exc.path.append(k)
         raise

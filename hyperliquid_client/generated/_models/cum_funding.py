@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -75,11 +76,20 @@ def _s_CumFunding(d: Any) -> CumFunding:
     k = ""
     try:
         k = "allTime"
-        f_all_time = to_decimal(d["allTime"])
+        v = d["allTime"]
+        f_all_time = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_all_time is None:
+            f_all_time = to_decimal(v)
         k = "sinceOpen"
-        f_since_open = to_decimal(d["sinceOpen"])
+        v = d["sinceOpen"]
+        f_since_open = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_since_open is None:
+            f_since_open = to_decimal(v)
         k = "sinceChange"
-        f_since_change = to_decimal(d["sinceChange"])
+        v = d["sinceChange"]
+        f_since_change = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_since_change is None:
+            f_since_change = to_decimal(v)
     except Bad as exc:
         exc.path.append(k)
         raise

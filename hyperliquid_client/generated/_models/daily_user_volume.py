@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -85,13 +86,24 @@ def _s_DailyUserVolume(d: Any) -> DailyUserVolume:
     k = ""
     try:
         k = "date"
-        f_date = to_str(d["date"])
+        f_date = d["date"]
+        if f_date.__class__ is not str:  # (the common case without a call)
+            f_date = to_str(f_date)
         k = "userCross"
-        f_user_cross = to_decimal(d["userCross"])
+        v = d["userCross"]
+        f_user_cross = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_user_cross is None:
+            f_user_cross = to_decimal(v)
         k = "userAdd"
-        f_user_add = to_decimal(d["userAdd"])
+        v = d["userAdd"]
+        f_user_add = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_user_add is None:
+            f_user_add = to_decimal(v)
         k = "exchange"
-        f_exchange = to_decimal(d["exchange"])
+        v = d["exchange"]
+        f_exchange = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_exchange is None:
+            f_exchange = to_decimal(v)
     except Bad as exc:
         exc.path.append(k)
         raise

@@ -80,9 +80,13 @@ def _s_DelegatorEvent(d: Any) -> DelegatorEvent:
     k = ""
     try:
         k = "time"
-        f_time = to_int(d["time"])
+        f_time = d["time"]
+        if f_time.__class__ is not int:  # (the common case without a call)
+            f_time = to_int(f_time)
         k = "hash"
-        f_hash = to_str(d["hash"])
+        f_hash = d["hash"]
+        if f_hash.__class__ is not str:  # (the common case without a call)
+            f_hash = to_str(f_hash)
         k = "delta"
         f_delta = _s_StakingDelta(d["delta"])
     except Bad as exc:

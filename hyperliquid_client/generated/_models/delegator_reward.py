@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -78,11 +79,18 @@ def _s_DelegatorReward(d: Any) -> DelegatorReward:
     k = ""
     try:
         k = "time"
-        f_time = to_int(d["time"])
+        f_time = d["time"]
+        if f_time.__class__ is not int:  # (the common case without a call)
+            f_time = to_int(f_time)
         k = "source"
-        f_source = to_str(d["source"])
+        f_source = d["source"]
+        if f_source.__class__ is not str:  # (the common case without a call)
+            f_source = to_str(f_source)
         k = "totalAmount"
-        f_total_amount = to_decimal(d["totalAmount"])
+        v = d["totalAmount"]
+        f_total_amount = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_total_amount is None:
+            f_total_amount = to_decimal(v)
     except Bad as exc:
         exc.path.append(k)
         raise

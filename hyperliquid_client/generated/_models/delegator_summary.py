@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -85,13 +86,24 @@ def _s_DelegatorSummary(d: Any) -> DelegatorSummary:
     k = ""
     try:
         k = "delegated"
-        f_delegated = to_decimal(d["delegated"])
+        v = d["delegated"]
+        f_delegated = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_delegated is None:
+            f_delegated = to_decimal(v)
         k = "undelegated"
-        f_undelegated = to_decimal(d["undelegated"])
+        v = d["undelegated"]
+        f_undelegated = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_undelegated is None:
+            f_undelegated = to_decimal(v)
         k = "totalPendingWithdrawal"
-        f_total_pending_withdrawal = to_decimal(d["totalPendingWithdrawal"])
+        v = d["totalPendingWithdrawal"]
+        f_total_pending_withdrawal = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_total_pending_withdrawal is None:
+            f_total_pending_withdrawal = to_decimal(v)
         k = "nPendingWithdrawals"
-        f_n_pending_withdrawals = to_int(d["nPendingWithdrawals"])
+        f_n_pending_withdrawals = d["nPendingWithdrawals"]
+        if f_n_pending_withdrawals.__class__ is not int:  # (the common case without a call)
+            f_n_pending_withdrawals = to_int(f_n_pending_withdrawals)
     except Bad as exc:
         exc.path.append(k)
         raise

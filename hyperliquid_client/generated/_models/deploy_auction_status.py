@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -96,11 +97,18 @@ def _s_DeployAuctionStatus(d: Any) -> DeployAuctionStatus:
     k = ""
     try:
         k = "startTimeSeconds"
-        f_start_time_seconds = to_int(d["startTimeSeconds"])
+        f_start_time_seconds = d["startTimeSeconds"]
+        if f_start_time_seconds.__class__ is not int:  # (the common case without a call)
+            f_start_time_seconds = to_int(f_start_time_seconds)
         k = "durationSeconds"
-        f_duration_seconds = to_int(d["durationSeconds"])
+        f_duration_seconds = d["durationSeconds"]
+        if f_duration_seconds.__class__ is not int:  # (the common case without a call)
+            f_duration_seconds = to_int(f_duration_seconds)
         k = "startGas"
-        f_start_gas = to_decimal(d["startGas"])
+        v = d["startGas"]
+        f_start_gas = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_start_gas is None:
+            f_start_gas = to_decimal(v)
         k = "currentGas"
         v = d.get("currentGas")
         f_current_gas = None if v is None else to_decimal(v)

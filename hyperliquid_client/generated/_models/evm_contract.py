@@ -70,9 +70,13 @@ def _s_EvmContract(d: Any) -> EvmContract:
     k = ""
     try:
         k = "address"
-        f_address = to_str(d["address"])
+        f_address = d["address"]
+        if f_address.__class__ is not str:  # (the common case without a call)
+            f_address = to_str(f_address)
         k = "evm_extra_wei_decimals"
-        f_evm_extra_wei_decimals = to_int(d["evm_extra_wei_decimals"])
+        f_evm_extra_wei_decimals = d["evm_extra_wei_decimals"]
+        if f_evm_extra_wei_decimals.__class__ is not int:  # (the common case without a call)
+            f_evm_extra_wei_decimals = to_int(f_evm_extra_wei_decimals)
     except Bad as exc:
         exc.path.append(k)
         raise

@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -77,11 +78,18 @@ def _s_EvmEscrow(d: Any) -> EvmEscrow:
     k = ""
     try:
         k = "coin"
-        f_coin = to_str(d["coin"])
+        f_coin = d["coin"]
+        if f_coin.__class__ is not str:  # (the common case without a call)
+            f_coin = to_str(f_coin)
         k = "token"
-        f_token = to_int(d["token"])
+        f_token = d["token"]
+        if f_token.__class__ is not int:  # (the common case without a call)
+            f_token = to_int(f_token)
         k = "total"
-        f_total = to_decimal(d["total"])
+        v = d["total"]
+        f_total = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_total is None:
+            f_total = to_decimal(v)
     except Bad as exc:
         exc.path.append(k)
         raise

@@ -70,7 +70,9 @@ def _s_ExchangeStatus(d: Any) -> ExchangeStatus:
     k = ""
     try:
         k = "time"
-        f_time = to_int(d["time"])
+        f_time = d["time"]
+        if f_time.__class__ is not int:  # (the common case without a call)
+            f_time = to_int(f_time)
         k = "specialStatuses"
         v = d.get("specialStatuses")
         f_special_statuses = None if v is None else to_any(v)

@@ -101,15 +101,25 @@ def _s_ExplorerBlock(d: Any) -> ExplorerBlock:
     k = ""
     try:
         k = "blockTime"
-        f_block_time = to_int(d["blockTime"])
+        f_block_time = d["blockTime"]
+        if f_block_time.__class__ is not int:  # (the common case without a call)
+            f_block_time = to_int(f_block_time)
         k = "hash"
-        f_hash = to_str(d["hash"])
+        f_hash = d["hash"]
+        if f_hash.__class__ is not str:  # (the common case without a call)
+            f_hash = to_str(f_hash)
         k = "height"
-        f_height = to_int(d["height"])
+        f_height = d["height"]
+        if f_height.__class__ is not int:  # (the common case without a call)
+            f_height = to_int(f_height)
         k = "numTxs"
-        f_num_txs = to_int(d["numTxs"])
+        f_num_txs = d["numTxs"]
+        if f_num_txs.__class__ is not int:  # (the common case without a call)
+            f_num_txs = to_int(f_num_txs)
         k = "proposer"
-        f_proposer = to_str(d["proposer"])
+        f_proposer = d["proposer"]
+        if f_proposer.__class__ is not str:  # (the common case without a call)
+            f_proposer = to_str(f_proposer)
         k = "txs"
         f_txs = _c_list_ExplorerTx(d["txs"])
     except Bad as exc:

@@ -100,13 +100,21 @@ def _s_ExplorerTx(d: Any) -> ExplorerTx:
         k = "action"
         f_action = to_any(d["action"])
         k = "block"
-        f_block = to_int(d["block"])
+        f_block = d["block"]
+        if f_block.__class__ is not int:  # (the common case without a call)
+            f_block = to_int(f_block)
         k = "hash"
-        f_hash = to_str(d["hash"])
+        f_hash = d["hash"]
+        if f_hash.__class__ is not str:  # (the common case without a call)
+            f_hash = to_str(f_hash)
         k = "time"
-        f_time = to_int(d["time"])
+        f_time = d["time"]
+        if f_time.__class__ is not int:  # (the common case without a call)
+            f_time = to_int(f_time)
         k = "user"
-        f_user = to_str(d["user"])
+        f_user = d["user"]
+        if f_user.__class__ is not str:  # (the common case without a call)
+            f_user = to_str(f_user)
         k = "error"
         v = d.get("error")
         f_error = None if v is None else to_str(v)

@@ -76,9 +76,13 @@ def _s_ExtraAgent(d: Any) -> ExtraAgent:
     k = ""
     try:
         k = "name"
-        f_name = to_str(d["name"])
+        f_name = d["name"]
+        if f_name.__class__ is not str:  # (the common case without a call)
+            f_name = to_str(f_name)
         k = "address"
-        f_address = to_str(d["address"])
+        f_address = d["address"]
+        if f_address.__class__ is not str:  # (the common case without a call)
+            f_address = to_str(f_address)
         k = "validUntil"
         v = d.get("validUntil")
         f_valid_until = None if v is None else to_int(v)

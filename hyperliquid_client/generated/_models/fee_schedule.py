@@ -13,6 +13,7 @@ from hyperliquid_client.generated._models.fee_tiers import _s_FeeTiers
 from hyperliquid_client.generated._models.staking_discount_tier import _s_StakingDiscountTier
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -128,17 +129,32 @@ def _s_FeeSchedule(d: Any) -> FeeSchedule:
     k = ""
     try:
         k = "cross"
-        f_cross = to_decimal(d["cross"])
+        v = d["cross"]
+        f_cross = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_cross is None:
+            f_cross = to_decimal(v)
         k = "add"
-        f_add = to_decimal(d["add"])
+        v = d["add"]
+        f_add = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_add is None:
+            f_add = to_decimal(v)
         k = "spotCross"
-        f_spot_cross = to_decimal(d["spotCross"])
+        v = d["spotCross"]
+        f_spot_cross = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_spot_cross is None:
+            f_spot_cross = to_decimal(v)
         k = "spotAdd"
-        f_spot_add = to_decimal(d["spotAdd"])
+        v = d["spotAdd"]
+        f_spot_add = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_spot_add is None:
+            f_spot_add = to_decimal(v)
         k = "tiers"
         f_tiers = _s_FeeTiers(d["tiers"])
         k = "referralDiscount"
-        f_referral_discount = to_decimal(d["referralDiscount"])
+        v = d["referralDiscount"]
+        f_referral_discount = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_referral_discount is None:
+            f_referral_discount = to_decimal(v)
         k = "stakingDiscountTiers"
         v = d.get("stakingDiscountTiers")
         f_staking_discount_tiers = None if v is None else _c_list_StakingDiscountTier(v)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from hyperliquid_client.generated._models.enums import _s_LiquidationMethod
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -80,7 +81,10 @@ def _s_FillLiquidation(d: Any) -> FillLiquidation:
     k = ""
     try:
         k = "markPx"
-        f_mark_px = to_decimal(d["markPx"])
+        v = d["markPx"]
+        f_mark_px = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_mark_px is None:
+            f_mark_px = to_decimal(v)
         k = "method"
         f_method = _s_LiquidationMethod(d["method"])
         k = "liquidatedUser"

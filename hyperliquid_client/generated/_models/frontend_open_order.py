@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from hyperliquid_client.generated._models.enums import _s_OrderType, _s_Side, _s_Tif
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -201,17 +202,29 @@ def _s_FrontendOpenOrder(d: Any) -> FrontendOpenOrder:
     k = ""
     try:
         k = "coin"
-        f_coin = to_str(d["coin"])
+        f_coin = d["coin"]
+        if f_coin.__class__ is not str:  # (the common case without a call)
+            f_coin = to_str(f_coin)
         k = "side"
         f_side = _s_Side(d["side"])
         k = "limitPx"
-        f_limit_px = to_decimal(d["limitPx"])
+        v = d["limitPx"]
+        f_limit_px = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_limit_px is None:
+            f_limit_px = to_decimal(v)
         k = "sz"
-        f_sz = to_decimal(d["sz"])
+        v = d["sz"]
+        f_sz = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_sz is None:
+            f_sz = to_decimal(v)
         k = "oid"
-        f_oid = to_int(d["oid"])
+        f_oid = d["oid"]
+        if f_oid.__class__ is not int:  # (the common case without a call)
+            f_oid = to_int(f_oid)
         k = "timestamp"
-        f_timestamp = to_int(d["timestamp"])
+        f_timestamp = d["timestamp"]
+        if f_timestamp.__class__ is not int:  # (the common case without a call)
+            f_timestamp = to_int(f_timestamp)
         k = "origSz"
         v = d.get("origSz")
         f_orig_sz = None if v is None else to_decimal(v)

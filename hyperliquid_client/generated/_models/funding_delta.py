@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -104,13 +105,24 @@ def _s_FundingDelta(d: Any) -> FundingDelta:
     k = ""
     try:
         k = "coin"
-        f_coin = to_str(d["coin"])
+        f_coin = d["coin"]
+        if f_coin.__class__ is not str:  # (the common case without a call)
+            f_coin = to_str(f_coin)
         k = "usdc"
-        f_usdc = to_decimal(d["usdc"])
+        v = d["usdc"]
+        f_usdc = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_usdc is None:
+            f_usdc = to_decimal(v)
         k = "szi"
-        f_szi = to_decimal(d["szi"])
+        v = d["szi"]
+        f_szi = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_szi is None:
+            f_szi = to_decimal(v)
         k = "fundingRate"
-        f_funding_rate = to_decimal(d["fundingRate"])
+        v = d["fundingRate"]
+        f_funding_rate = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_funding_rate is None:
+            f_funding_rate = to_decimal(v)
         k = "nSamples"
         v = d.get("nSamples")
         f_n_samples = None if v is None else to_int(v)

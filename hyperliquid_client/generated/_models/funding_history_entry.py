@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -87,13 +88,23 @@ def _s_FundingHistoryEntry(d: Any) -> FundingHistoryEntry:
     k = ""
     try:
         k = "coin"
-        f_coin = to_str(d["coin"])
+        f_coin = d["coin"]
+        if f_coin.__class__ is not str:  # (the common case without a call)
+            f_coin = to_str(f_coin)
         k = "fundingRate"
-        f_funding_rate = to_decimal(d["fundingRate"])
+        v = d["fundingRate"]
+        f_funding_rate = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_funding_rate is None:
+            f_funding_rate = to_decimal(v)
         k = "premium"
-        f_premium = to_decimal(d["premium"])
+        v = d["premium"]
+        f_premium = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_premium is None:
+            f_premium = to_decimal(v)
         k = "time"
-        f_time = to_int(d["time"])
+        f_time = d["time"]
+        if f_time.__class__ is not int:  # (the common case without a call)
+            f_time = to_int(f_time)
     except Bad as exc:
         exc.path.append(k)
         raise

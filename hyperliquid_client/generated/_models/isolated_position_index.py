@@ -58,7 +58,9 @@ def _s_IsolatedPositionIndex(d: Any) -> IsolatedPositionIndex:
     k = ""
     try:
         k = "asset"
-        f_asset = to_int(d["asset"])
+        f_asset = d["asset"]
+        if f_asset.__class__ is not int:  # (the common case without a call)
+            f_asset = to_int(f_asset)
     except Bad as exc:
         exc.path.append(k)
         raise

@@ -94,9 +94,13 @@ def _s_L2Book(d: Any) -> L2Book:
     k = ""
     try:
         k = "coin"
-        f_coin = to_str(d["coin"])
+        f_coin = d["coin"]
+        if f_coin.__class__ is not str:  # (the common case without a call)
+            f_coin = to_str(f_coin)
         k = "time"
-        f_time = to_int(d["time"])
+        f_time = d["time"]
+        if f_time.__class__ is not int:  # (the common case without a call)
+            f_time = to_int(f_time)
         k = "levels"
         f_levels = _c_tuple_list_L2Level_list_L2Level(d["levels"])
         k = "spread"

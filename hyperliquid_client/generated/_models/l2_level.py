@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     SHARED_MAX,
     Bad,
@@ -93,11 +94,19 @@ def _d_L2Level(d: Any) -> L2Level:
     k = ""
     try:
         k = "px"
-        f_px = to_decimal(d["px"])
+        v = d["px"]
+        f_px = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_px is None:
+            f_px = to_decimal(v)
         k = "sz"
-        f_sz = to_decimal(d["sz"])
+        v = d["sz"]
+        f_sz = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_sz is None:
+            f_sz = to_decimal(v)
         k = "n"
-        f_n = to_int(d["n"])
+        f_n = d["n"]
+        if f_n.__class__ is not int:  # (the common case without a call)
+            f_n = to_int(f_n)
     except Bad as exc:
         exc.path.append(k)
         raise

@@ -98,7 +98,9 @@ def _s_LeaderboardRow(d: Any) -> LeaderboardRow:
     k = ""
     try:
         k = "ethAddress"
-        f_eth_address = to_str(d["ethAddress"])
+        f_eth_address = d["ethAddress"]
+        if f_eth_address.__class__ is not str:  # (the common case without a call)
+            f_eth_address = to_str(f_eth_address)
         k = "accountValue"
         v = d.get("accountValue")
         f_account_value = None if v is None else to_decimal(v)

@@ -68,9 +68,13 @@ def _s_LeadingVault(d: Any) -> LeadingVault:
     k = ""
     try:
         k = "address"
-        f_address = to_str(d["address"])
+        f_address = d["address"]
+        if f_address.__class__ is not str:  # (the common case without a call)
+            f_address = to_str(f_address)
         k = "name"
-        f_name = to_str(d["name"])
+        f_name = d["name"]
+        if f_name.__class__ is not str:  # (the common case without a call)
+            f_name = to_str(f_name)
     except Bad as exc:
         exc.path.append(k)
         raise

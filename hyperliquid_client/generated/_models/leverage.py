@@ -82,7 +82,9 @@ def _s_Leverage(d: Any) -> Leverage:
         k = "type"
         f_type = _s_LeverageType(d["type"])
         k = "value"
-        f_value = to_int(d["value"])
+        f_value = d["value"]
+        if f_value.__class__ is not int:  # (the common case without a call)
+            f_value = to_int(f_value)
         k = "rawUsd"
         v = d.get("rawUsd")
         f_raw_usd = None if v is None else to_decimal(v)

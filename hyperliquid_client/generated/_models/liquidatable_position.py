@@ -83,7 +83,9 @@ def _s_LiquidatablePosition(d: Any) -> LiquidatablePosition:
     k = ""
     try:
         k = "user"
-        f_user = to_str(d["user"])
+        f_user = d["user"]
+        if f_user.__class__ is not str:  # (the common case without a call)
+            f_user = to_str(f_user)
         k = "positionIndex"
         f_position_index = _s_LiquidatablePositionIndex(d["positionIndex"])
         k = "marginAvailable"

@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -71,9 +72,14 @@ def _s_LiquidatedPosition(d: Any) -> LiquidatedPosition:
     k = ""
     try:
         k = "coin"
-        f_coin = to_str(d["coin"])
+        f_coin = d["coin"]
+        if f_coin.__class__ is not str:  # (the common case without a call)
+            f_coin = to_str(f_coin)
         k = "szi"
-        f_szi = to_decimal(d["szi"])
+        v = d["szi"]
+        f_szi = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_szi is None:
+            f_szi = to_decimal(v)
     except Bad as exc:
         exc.path.append(k)
         raise

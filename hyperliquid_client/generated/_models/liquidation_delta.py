@@ -13,6 +13,7 @@ from hyperliquid_client.generated._models.enums import _s_MarginMode
 from hyperliquid_client.generated._models.liquidated_position import _s_LiquidatedPosition
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -100,15 +101,23 @@ def _s_LiquidationDelta(d: Any) -> LiquidationDelta:
     k = ""
     try:
         k = "liquidatedNtlPos"
-        f_liquidated_ntl_pos = to_decimal(d["liquidatedNtlPos"])
+        v = d["liquidatedNtlPos"]
+        f_liquidated_ntl_pos = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_liquidated_ntl_pos is None:
+            f_liquidated_ntl_pos = to_decimal(v)
         k = "accountValue"
-        f_account_value = to_decimal(d["accountValue"])
+        v = d["accountValue"]
+        f_account_value = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_account_value is None:
+            f_account_value = to_decimal(v)
         k = "leverageType"
         f_leverage_type = _s_MarginMode(d["leverageType"])
         k = "liquidatedPositions"
         f_liquidated_positions = _c_list_LiquidatedPosition(d["liquidatedPositions"])
         k = "type"
-        f_type = to_str(d["type"])
+        f_type = d["type"]
+        if f_type.__class__ is not str:  # (the common case without a call)
+            f_type = to_str(f_type)
     except Bad as exc:
         exc.path.append(k)
         raise

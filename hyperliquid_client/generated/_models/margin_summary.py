@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -84,13 +85,25 @@ def _s_MarginSummary(d: Any) -> MarginSummary:
     k = ""
     try:
         k = "accountValue"
-        f_account_value = to_decimal(d["accountValue"])
+        v = d["accountValue"]
+        f_account_value = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_account_value is None:
+            f_account_value = to_decimal(v)
         k = "totalNtlPos"
-        f_total_ntl_pos = to_decimal(d["totalNtlPos"])
+        v = d["totalNtlPos"]
+        f_total_ntl_pos = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_total_ntl_pos is None:
+            f_total_ntl_pos = to_decimal(v)
         k = "totalRawUsd"
-        f_total_raw_usd = to_decimal(d["totalRawUsd"])
+        v = d["totalRawUsd"]
+        f_total_raw_usd = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_total_raw_usd is None:
+            f_total_raw_usd = to_decimal(v)
         k = "totalMarginUsed"
-        f_total_margin_used = to_decimal(d["totalMarginUsed"])
+        v = d["totalMarginUsed"]
+        f_total_margin_used = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_total_margin_used is None:
+            f_total_margin_used = to_decimal(v)
     except Bad as exc:
         exc.path.append(k)
         raise

@@ -72,7 +72,9 @@ def _s_MarginTable(d: Any) -> MarginTable:
     k = ""
     try:
         k = "description"
-        f_description = to_str(d["description"])
+        f_description = d["description"]
+        if f_description.__class__ is not str:  # (the common case without a call)
+            f_description = to_str(f_description)
         k = "marginTiers"
         f_margin_tiers = _c_list_MarginTier(d["marginTiers"])
     except Bad as exc:

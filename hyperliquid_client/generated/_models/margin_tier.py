@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -69,9 +70,14 @@ def _s_MarginTier(d: Any) -> MarginTier:
     k = ""
     try:
         k = "lowerBound"
-        f_lower_bound = to_decimal(d["lowerBound"])
+        v = d["lowerBound"]
+        f_lower_bound = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_lower_bound is None:
+            f_lower_bound = to_decimal(v)
         k = "maxLeverage"
-        f_max_leverage = to_int(d["maxLeverage"])
+        f_max_leverage = d["maxLeverage"]
+        if f_max_leverage.__class__ is not int:  # (the common case without a call)
+            f_max_leverage = to_int(f_max_leverage)
     except Bad as exc:
         exc.path.append(k)
         raise

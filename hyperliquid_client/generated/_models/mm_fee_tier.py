@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -70,9 +71,15 @@ def _s_MmFeeTier(d: Any) -> MmFeeTier:
     k = ""
     try:
         k = "makerFractionCutoff"
-        f_maker_fraction_cutoff = to_decimal(d["makerFractionCutoff"])
+        v = d["makerFractionCutoff"]
+        f_maker_fraction_cutoff = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_maker_fraction_cutoff is None:
+            f_maker_fraction_cutoff = to_decimal(v)
         k = "add"
-        f_add = to_decimal(d["add"])
+        v = d["add"]
+        f_add = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_add is None:
+            f_add = to_decimal(v)
     except Bad as exc:
         exc.path.append(k)
         raise

@@ -73,7 +73,9 @@ def _s_MultiSigSigners(d: Any) -> MultiSigSigners:
         k = "authorizedUsers"
         f_authorized_users = _c_list_str(d["authorizedUsers"])
         k = "threshold"
-        f_threshold = to_int(d["threshold"])
+        f_threshold = d["threshold"]
+        if f_threshold.__class__ is not int:  # (the common case without a call)
+            f_threshold = to_int(f_threshold)
     except Bad as exc:
         exc.path.append(k)
         raise

@@ -68,9 +68,13 @@ def _s_NonUserCancel(d: Any) -> NonUserCancel:
     k = ""
     try:
         k = "coin"
-        f_coin = to_str(d["coin"])
+        f_coin = d["coin"]
+        if f_coin.__class__ is not str:  # (the common case without a call)
+            f_coin = to_str(f_coin)
         k = "oid"
-        f_oid = to_int(d["oid"])
+        f_oid = d["oid"]
+        if f_oid.__class__ is not int:  # (the common case without a call)
+            f_oid = to_int(f_oid)
     except Bad as exc:
         exc.path.append(k)
         raise

@@ -58,7 +58,9 @@ def _s_NotificationMessage(d: Any) -> NotificationMessage:
     k = ""
     try:
         k = "notification"
-        f_notification = to_str(d["notification"])
+        f_notification = d["notification"]
+        if f_notification.__class__ is not str:  # (the common case without a call)
+            f_notification = to_str(f_notification)
     except Bad as exc:
         exc.path.append(k)
         raise

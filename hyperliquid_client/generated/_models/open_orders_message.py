@@ -79,7 +79,9 @@ def _s_OpenOrdersMessage(d: Any) -> OpenOrdersMessage:
     k = ""
     try:
         k = "user"
-        f_user = to_str(d["user"])
+        f_user = d["user"]
+        if f_user.__class__ is not str:  # (the common case without a call)
+            f_user = to_str(f_user)
         k = "orders"
         f_orders = _c_list_FrontendOpenOrder(d["orders"])
         k = "dex"

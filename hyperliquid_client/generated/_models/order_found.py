@@ -71,7 +71,9 @@ def _s_OrderFound(d: Any) -> OrderFound:
     k = ""
     try:
         k = "status"
-        f_status = to_str(d["status"])
+        f_status = d["status"]
+        if f_status.__class__ is not str:  # (the common case without a call)
+            f_status = to_str(f_status)
         k = "order"
         f_order = _s_OrderStatusEntry(d["order"])
     except Bad as exc:

@@ -58,7 +58,9 @@ def _s_OrderNotFound(d: Any) -> OrderNotFound:
     k = ""
     try:
         k = "status"
-        f_status = to_str(d["status"])
+        f_status = d["status"]
+        if f_status.__class__ is not str:  # (the common case without a call)
+            f_status = to_str(f_status)
     except Bad as exc:
         exc.path.append(k)
         raise

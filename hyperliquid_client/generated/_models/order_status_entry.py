@@ -85,7 +85,9 @@ def _s_OrderStatusEntry(d: Any) -> OrderStatusEntry:
         k = "status"
         f_status = _s_OrderProcessingStatus(d["status"])
         k = "statusTimestamp"
-        f_status_timestamp = to_int(d["statusTimestamp"])
+        f_status_timestamp = d["statusTimestamp"]
+        if f_status_timestamp.__class__ is not int:  # (the common case without a call)
+            f_status_timestamp = to_int(f_status_timestamp)
     except Bad as exc:
         exc.path.append(k)
         raise

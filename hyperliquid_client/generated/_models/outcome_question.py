@@ -114,11 +114,17 @@ def _s_OutcomeQuestion(d: Any) -> OutcomeQuestion:
     k = ""
     try:
         k = "question"
-        f_question = to_int(d["question"])
+        f_question = d["question"]
+        if f_question.__class__ is not int:  # (the common case without a call)
+            f_question = to_int(f_question)
         k = "name"
-        f_name = to_str(d["name"])
+        f_name = d["name"]
+        if f_name.__class__ is not str:  # (the common case without a call)
+            f_name = to_str(f_name)
         k = "description"
-        f_description = to_str(d["description"])
+        f_description = d["description"]
+        if f_description.__class__ is not str:  # (the common case without a call)
+            f_description = to_str(f_description)
         k = "namedOutcomes"
         f_named_outcomes = _c_list_int(d["namedOutcomes"])
         k = "fallbackOutcome"

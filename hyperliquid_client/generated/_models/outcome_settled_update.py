@@ -58,7 +58,9 @@ def _s_OutcomeSettledUpdate(d: Any) -> OutcomeSettledUpdate:
     k = ""
     try:
         k = "outcome"
-        f_outcome = to_int(d["outcome"])
+        f_outcome = d["outcome"]
+        if f_outcome.__class__ is not int:  # (the common case without a call)
+            f_outcome = to_int(f_outcome)
     except Bad as exc:
         exc.path.append(k)
         raise

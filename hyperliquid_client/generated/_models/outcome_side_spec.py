@@ -73,7 +73,9 @@ def _s_OutcomeSideSpec(d: Any) -> OutcomeSideSpec:
     k = ""
     try:
         k = "name"
-        f_name = to_str(d["name"])
+        f_name = d["name"]
+        if f_name.__class__ is not str:  # (the common case without a call)
+            f_name = to_str(f_name)
         k = "token"
         v = d.get("token")
         f_token = None if v is None else to_int(v)

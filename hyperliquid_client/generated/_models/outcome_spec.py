@@ -102,11 +102,17 @@ def _s_OutcomeSpec(d: Any) -> OutcomeSpec:
     k = ""
     try:
         k = "outcome"
-        f_outcome = to_int(d["outcome"])
+        f_outcome = d["outcome"]
+        if f_outcome.__class__ is not int:  # (the common case without a call)
+            f_outcome = to_int(f_outcome)
         k = "name"
-        f_name = to_str(d["name"])
+        f_name = d["name"]
+        if f_name.__class__ is not str:  # (the common case without a call)
+            f_name = to_str(f_name)
         k = "description"
-        f_description = to_str(d["description"])
+        f_description = d["description"]
+        if f_description.__class__ is not str:  # (the common case without a call)
+            f_description = to_str(f_description)
         k = "sideSpecs"
         f_side_specs = _c_list_OutcomeSideSpec(d["sideSpecs"])
         k = "quoteToken"

@@ -95,13 +95,19 @@ def _s_OutcomeTemplate(d: Any) -> OutcomeTemplate:
     k = ""
     try:
         k = "id"
-        f_id = to_str(d["id"])
+        f_id = d["id"]
+        if f_id.__class__ is not str:  # (the common case without a call)
+            f_id = to_str(f_id)
         k = "role"
         f_role = _s_OutcomeTemplateRole(d["role"])
         k = "name"
-        f_name = to_str(d["name"])
+        f_name = d["name"]
+        if f_name.__class__ is not str:  # (the common case without a call)
+            f_name = to_str(f_name)
         k = "description"
-        f_description = to_str(d["description"])
+        f_description = d["description"]
+        if f_description.__class__ is not str:  # (the common case without a call)
+            f_description = to_str(f_description)
         k = "keywords"
         f_keywords = _c_list_tuple_str_str(d["keywords"])
     except Bad as exc:

@@ -84,7 +84,9 @@ def _s_PerpAnnotation(d: Any) -> PerpAnnotation:
     k = ""
     try:
         k = "category"
-        f_category = to_str(d["category"])
+        f_category = d["category"]
+        if f_category.__class__ is not str:  # (the common case without a call)
+            f_category = to_str(f_category)
         k = "description"
         v = d.get("description")
         f_description = None if v is None else to_str(v)

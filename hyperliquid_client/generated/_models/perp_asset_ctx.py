@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -146,17 +147,35 @@ def _s_PerpAssetCtx(d: Any) -> PerpAssetCtx:
     k = ""
     try:
         k = "prevDayPx"
-        f_prev_day_px = to_decimal(d["prevDayPx"])
+        v = d["prevDayPx"]
+        f_prev_day_px = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_prev_day_px is None:
+            f_prev_day_px = to_decimal(v)
         k = "dayNtlVlm"
-        f_day_ntl_vlm = to_decimal(d["dayNtlVlm"])
+        v = d["dayNtlVlm"]
+        f_day_ntl_vlm = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_day_ntl_vlm is None:
+            f_day_ntl_vlm = to_decimal(v)
         k = "markPx"
-        f_mark_px = to_decimal(d["markPx"])
+        v = d["markPx"]
+        f_mark_px = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_mark_px is None:
+            f_mark_px = to_decimal(v)
         k = "funding"
-        f_funding = to_decimal(d["funding"])
+        v = d["funding"]
+        f_funding = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_funding is None:
+            f_funding = to_decimal(v)
         k = "openInterest"
-        f_open_interest = to_decimal(d["openInterest"])
+        v = d["openInterest"]
+        f_open_interest = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_open_interest is None:
+            f_open_interest = to_decimal(v)
         k = "oraclePx"
-        f_oracle_px = to_decimal(d["oraclePx"])
+        v = d["oraclePx"]
+        f_oracle_px = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_oracle_px is None:
+            f_oracle_px = to_decimal(v)
         k = "midPx"
         v = d.get("midPx")
         f_mid_px = None if v is None else to_decimal(v)

@@ -132,9 +132,13 @@ def _s_PerpAssetInfo(d: Any) -> PerpAssetInfo:
     k = ""
     try:
         k = "name"
-        f_name = to_str(d["name"])
+        f_name = d["name"]
+        if f_name.__class__ is not str:  # (the common case without a call)
+            f_name = to_str(f_name)
         k = "szDecimals"
-        f_sz_decimals = to_int(d["szDecimals"])
+        f_sz_decimals = d["szDecimals"]
+        if f_sz_decimals.__class__ is not int:  # (the common case without a call)
+            f_sz_decimals = to_int(f_sz_decimals)
         k = "maxLeverage"
         v = d.get("maxLeverage")
         f_max_leverage = None if v is None else to_int(v)

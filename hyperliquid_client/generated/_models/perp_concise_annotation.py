@@ -79,7 +79,9 @@ def _s_PerpConciseAnnotation(d: Any) -> PerpConciseAnnotation:
     k = ""
     try:
         k = "category"
-        f_category = to_str(d["category"])
+        f_category = d["category"]
+        if f_category.__class__ is not str:  # (the common case without a call)
+            f_category = to_str(f_category)
         k = "displayName"
         v = d.get("displayName")
         f_display_name = None if v is None else to_str(v)

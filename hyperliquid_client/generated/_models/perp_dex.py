@@ -156,7 +156,9 @@ def _s_PerpDex(d: Any) -> PerpDex:
     k = ""
     try:
         k = "name"
-        f_name = to_str(d["name"])
+        f_name = d["name"]
+        if f_name.__class__ is not str:  # (the common case without a call)
+            f_name = to_str(f_name)
         k = "fullName"
         v = d.get("fullName")
         f_full_name = None if v is None else to_str(v)

@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -87,11 +88,20 @@ def _s_PerpDexLimits(d: Any) -> PerpDexLimits:
     k = ""
     try:
         k = "totalOiCap"
-        f_total_oi_cap = to_decimal(d["totalOiCap"])
+        v = d["totalOiCap"]
+        f_total_oi_cap = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_total_oi_cap is None:
+            f_total_oi_cap = to_decimal(v)
         k = "oiSzCapPerPerp"
-        f_oi_sz_cap_per_perp = to_decimal(d["oiSzCapPerPerp"])
+        v = d["oiSzCapPerPerp"]
+        f_oi_sz_cap_per_perp = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_oi_sz_cap_per_perp is None:
+            f_oi_sz_cap_per_perp = to_decimal(v)
         k = "maxTransferNtl"
-        f_max_transfer_ntl = to_decimal(d["maxTransferNtl"])
+        v = d["maxTransferNtl"]
+        f_max_transfer_ntl = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_max_transfer_ntl is None:
+            f_max_transfer_ntl = to_decimal(v)
         k = "coinToOiCap"
         f_coin_to_oi_cap = _c_list_tuple_str_decimal(d["coinToOiCap"])
     except Bad as exc:

@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -59,7 +60,10 @@ def _s_PerpDexStatus(d: Any) -> PerpDexStatus:
     k = ""
     try:
         k = "totalNetDeposit"
-        f_total_net_deposit = to_decimal(d["totalNetDeposit"])
+        v = d["totalNetDeposit"]
+        f_total_net_deposit = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_total_net_deposit is None:
+            f_total_net_deposit = to_decimal(v)
     except Bad as exc:
         exc.path.append(k)
         raise

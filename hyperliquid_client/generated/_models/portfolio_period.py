@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -83,7 +84,10 @@ def _s_PortfolioPeriod(d: Any) -> PortfolioPeriod:
         k = "pnlHistory"
         f_pnl_history = _c_list_tuple_int_decimal(d["pnlHistory"])
         k = "vlm"
-        f_vlm = to_decimal(d["vlm"])
+        v = d["vlm"]
+        f_vlm = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_vlm is None:
+            f_vlm = to_decimal(v)
     except Bad as exc:
         exc.path.append(k)
         raise

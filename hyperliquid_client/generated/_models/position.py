@@ -13,6 +13,7 @@ from hyperliquid_client.generated._models.cum_funding import _s_CumFunding
 from hyperliquid_client.generated._models.leverage import _s_Leverage
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -170,19 +171,36 @@ def _s_Position(d: Any) -> Position:
     k = ""
     try:
         k = "coin"
-        f_coin = to_str(d["coin"])
+        f_coin = d["coin"]
+        if f_coin.__class__ is not str:  # (the common case without a call)
+            f_coin = to_str(f_coin)
         k = "szi"
-        f_szi = to_decimal(d["szi"])
+        v = d["szi"]
+        f_szi = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_szi is None:
+            f_szi = to_decimal(v)
         k = "leverage"
         f_leverage = _s_Leverage(d["leverage"])
         k = "positionValue"
-        f_position_value = to_decimal(d["positionValue"])
+        v = d["positionValue"]
+        f_position_value = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_position_value is None:
+            f_position_value = to_decimal(v)
         k = "unrealizedPnl"
-        f_unrealized_pnl = to_decimal(d["unrealizedPnl"])
+        v = d["unrealizedPnl"]
+        f_unrealized_pnl = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_unrealized_pnl is None:
+            f_unrealized_pnl = to_decimal(v)
         k = "returnOnEquity"
-        f_return_on_equity = to_decimal(d["returnOnEquity"])
+        v = d["returnOnEquity"]
+        f_return_on_equity = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_return_on_equity is None:
+            f_return_on_equity = to_decimal(v)
         k = "marginUsed"
-        f_margin_used = to_decimal(d["marginUsed"])
+        v = d["marginUsed"]
+        f_margin_used = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_margin_used is None:
+            f_margin_used = to_decimal(v)
         k = "entryPx"
         v = d.get("entryPx")
         f_entry_px = None if v is None else to_decimal(v)

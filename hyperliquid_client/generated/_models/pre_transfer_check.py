@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -85,7 +86,10 @@ def _s_PreTransferCheck(d: Any) -> PreTransferCheck:
     k = ""
     try:
         k = "fee"
-        f_fee = to_decimal(d["fee"])
+        v = d["fee"]
+        f_fee = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_fee is None:
+            f_fee = to_decimal(v)
         k = "isSanctioned"
         f_is_sanctioned = to_bool(d["isSanctioned"])
         k = "userExists"

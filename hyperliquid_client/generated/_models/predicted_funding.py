@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -82,9 +83,14 @@ def _s_PredictedFunding(d: Any) -> PredictedFunding:
     k = ""
     try:
         k = "fundingRate"
-        f_funding_rate = to_decimal(d["fundingRate"])
+        v = d["fundingRate"]
+        f_funding_rate = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_funding_rate is None:
+            f_funding_rate = to_decimal(v)
         k = "nextFundingTime"
-        f_next_funding_time = to_int(d["nextFundingTime"])
+        f_next_funding_time = d["nextFundingTime"]
+        if f_next_funding_time.__class__ is not int:  # (the common case without a call)
+            f_next_funding_time = to_int(f_next_funding_time)
         k = "fundingIntervalHours"
         v = d.get("fundingIntervalHours")
         f_funding_interval_hours = None if v is None else to_int(v)

@@ -58,7 +58,9 @@ def _s_QuestionSettledUpdate(d: Any) -> QuestionSettledUpdate:
     k = ""
     try:
         k = "question"
-        f_question = to_int(d["question"])
+        f_question = d["question"]
+        if f_question.__class__ is not int:  # (the common case without a call)
+            f_question = to_int(f_question)
     except Bad as exc:
         exc.path.append(k)
         raise

@@ -15,6 +15,7 @@ from hyperliquid_client.generated._models.referred_by import _s_ReferredBy
 from hyperliquid_client.generated._models.referrer_state import _s_ReferrerState
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -142,11 +143,20 @@ def _s_Referral(d: Any) -> Referral:
     k = ""
     try:
         k = "cumVlm"
-        f_cum_vlm = to_decimal(d["cumVlm"])
+        v = d["cumVlm"]
+        f_cum_vlm = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_cum_vlm is None:
+            f_cum_vlm = to_decimal(v)
         k = "unclaimedRewards"
-        f_unclaimed_rewards = to_decimal(d["unclaimedRewards"])
+        v = d["unclaimedRewards"]
+        f_unclaimed_rewards = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_unclaimed_rewards is None:
+            f_unclaimed_rewards = to_decimal(v)
         k = "claimedRewards"
-        f_claimed_rewards = to_decimal(d["claimedRewards"])
+        v = d["claimedRewards"]
+        f_claimed_rewards = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_claimed_rewards is None:
+            f_claimed_rewards = to_decimal(v)
         k = "referrerState"
         f_referrer_state = _s_ReferrerState(d["referrerState"])
         k = "referredBy"

@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -85,13 +86,24 @@ def _s_ReferralReward(d: Any) -> ReferralReward:
     k = ""
     try:
         k = "earned"
-        f_earned = to_decimal(d["earned"])
+        v = d["earned"]
+        f_earned = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_earned is None:
+            f_earned = to_decimal(v)
         k = "vlm"
-        f_vlm = to_decimal(d["vlm"])
+        v = d["vlm"]
+        f_vlm = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_vlm is None:
+            f_vlm = to_decimal(v)
         k = "referralVlm"
-        f_referral_vlm = to_decimal(d["referralVlm"])
+        v = d["referralVlm"]
+        f_referral_vlm = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_referral_vlm is None:
+            f_referral_vlm = to_decimal(v)
         k = "time"
-        f_time = to_int(d["time"])
+        f_time = d["time"]
+        if f_time.__class__ is not int:  # (the common case without a call)
+            f_time = to_int(f_time)
     except Bad as exc:
         exc.path.append(k)
         raise

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from hyperliquid_client.generated._models.referral_state_token_state import _s_ReferralStateTokenState
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -121,15 +122,32 @@ def _s_ReferralState(d: Any) -> ReferralState:
     k = ""
     try:
         k = "cumVlm"
-        f_cum_vlm = to_decimal(d["cumVlm"])
+        v = d["cumVlm"]
+        f_cum_vlm = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_cum_vlm is None:
+            f_cum_vlm = to_decimal(v)
         k = "cumRewardedFeesSinceReferred"
-        f_cum_rewarded_fees_since_referred = to_decimal(d["cumRewardedFeesSinceReferred"])
+        v = d["cumRewardedFeesSinceReferred"]
+        f_cum_rewarded_fees_since_referred = (
+            DECIMALS.get(v) if v.__class__ is str else None
+        )  # (a string read lately: no call)
+        if f_cum_rewarded_fees_since_referred is None:
+            f_cum_rewarded_fees_since_referred = to_decimal(v)
         k = "cumFeesRewardedToReferrer"
-        f_cum_fees_rewarded_to_referrer = to_decimal(d["cumFeesRewardedToReferrer"])
+        v = d["cumFeesRewardedToReferrer"]
+        f_cum_fees_rewarded_to_referrer = (
+            DECIMALS.get(v) if v.__class__ is str else None
+        )  # (a string read lately: no call)
+        if f_cum_fees_rewarded_to_referrer is None:
+            f_cum_fees_rewarded_to_referrer = to_decimal(v)
         k = "timeJoined"
-        f_time_joined = to_int(d["timeJoined"])
+        f_time_joined = d["timeJoined"]
+        if f_time_joined.__class__ is not int:  # (the common case without a call)
+            f_time_joined = to_int(f_time_joined)
         k = "user"
-        f_user = to_str(d["user"])
+        f_user = d["user"]
+        if f_user.__class__ is not str:  # (the common case without a call)
+            f_user = to_str(f_user)
         k = "tokenToState"
         v = d.get("tokenToState")
         f_token_to_state = None if v is None else _c_list_tuple_int_ReferralStateTokenState(v)

@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -80,11 +81,24 @@ def _s_ReferralStateTokenState(d: Any) -> ReferralStateTokenState:
     k = ""
     try:
         k = "cumVlm"
-        f_cum_vlm = to_decimal(d["cumVlm"])
+        v = d["cumVlm"]
+        f_cum_vlm = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_cum_vlm is None:
+            f_cum_vlm = to_decimal(v)
         k = "cumRewardedFeesSinceReferred"
-        f_cum_rewarded_fees_since_referred = to_decimal(d["cumRewardedFeesSinceReferred"])
+        v = d["cumRewardedFeesSinceReferred"]
+        f_cum_rewarded_fees_since_referred = (
+            DECIMALS.get(v) if v.__class__ is str else None
+        )  # (a string read lately: no call)
+        if f_cum_rewarded_fees_since_referred is None:
+            f_cum_rewarded_fees_since_referred = to_decimal(v)
         k = "cumFeesRewardedToReferrer"
-        f_cum_fees_rewarded_to_referrer = to_decimal(d["cumFeesRewardedToReferrer"])
+        v = d["cumFeesRewardedToReferrer"]
+        f_cum_fees_rewarded_to_referrer = (
+            DECIMALS.get(v) if v.__class__ is str else None
+        )  # (a string read lately: no call)
+        if f_cum_fees_rewarded_to_referrer is None:
+            f_cum_fees_rewarded_to_referrer = to_decimal(v)
     except Bad as exc:
         exc.path.append(k)
         raise

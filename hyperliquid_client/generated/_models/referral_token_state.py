@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -84,13 +85,25 @@ def _s_ReferralTokenState(d: Any) -> ReferralTokenState:
     k = ""
     try:
         k = "cumVlm"
-        f_cum_vlm = to_decimal(d["cumVlm"])
+        v = d["cumVlm"]
+        f_cum_vlm = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_cum_vlm is None:
+            f_cum_vlm = to_decimal(v)
         k = "unclaimedRewards"
-        f_unclaimed_rewards = to_decimal(d["unclaimedRewards"])
+        v = d["unclaimedRewards"]
+        f_unclaimed_rewards = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_unclaimed_rewards is None:
+            f_unclaimed_rewards = to_decimal(v)
         k = "claimedRewards"
-        f_claimed_rewards = to_decimal(d["claimedRewards"])
+        v = d["claimedRewards"]
+        f_claimed_rewards = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_claimed_rewards is None:
+            f_claimed_rewards = to_decimal(v)
         k = "builderRewards"
-        f_builder_rewards = to_decimal(d["builderRewards"])
+        v = d["builderRewards"]
+        f_builder_rewards = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_builder_rewards is None:
+            f_builder_rewards = to_decimal(v)
     except Bad as exc:
         exc.path.append(k)
         raise

@@ -70,9 +70,13 @@ def _s_ReferredBy(d: Any) -> ReferredBy:
     k = ""
     try:
         k = "referrer"
-        f_referrer = to_str(d["referrer"])
+        f_referrer = d["referrer"]
+        if f_referrer.__class__ is not str:  # (the common case without a call)
+            f_referrer = to_str(f_referrer)
         k = "code"
-        f_code = to_str(d["code"])
+        f_code = d["code"]
+        if f_code.__class__ is not str:  # (the common case without a call)
+            f_code = to_str(f_code)
     except Bad as exc:
         exc.path.append(k)
         raise

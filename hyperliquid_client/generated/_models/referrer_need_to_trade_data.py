@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -61,7 +62,10 @@ def _s_ReferrerNeedToTradeData(d: Any) -> ReferrerNeedToTradeData:
     k = ""
     try:
         k = "required"
-        f_required = to_decimal(d["required"])
+        v = d["required"]
+        f_required = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_required is None:
+            f_required = to_decimal(v)
     except Bad as exc:
         exc.path.append(k)
         raise

@@ -83,7 +83,9 @@ def _s_ReferrerReadyData(d: Any) -> ReferrerReadyData:
     k = ""
     try:
         k = "code"
-        f_code = to_str(d["code"])
+        f_code = d["code"]
+        if f_code.__class__ is not str:  # (the common case without a call)
+            f_code = to_str(f_code)
         k = "referralStates"
         f_referral_states = _c_list_ReferralState(d["referralStates"])
         k = "nReferrals"

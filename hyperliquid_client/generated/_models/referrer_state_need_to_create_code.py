@@ -60,7 +60,9 @@ def _s_ReferrerStateNeedToCreateCode(d: Any) -> ReferrerStateNeedToCreateCode:
     k = ""
     try:
         k = "stage"
-        f_stage = to_str(d["stage"])
+        f_stage = d["stage"]
+        if f_stage.__class__ is not str:  # (the common case without a call)
+            f_stage = to_str(f_stage)
     except Bad as exc:
         exc.path.append(k)
         raise

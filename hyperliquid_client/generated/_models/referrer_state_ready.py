@@ -73,7 +73,9 @@ def _s_ReferrerStateReady(d: Any) -> ReferrerStateReady:
     k = ""
     try:
         k = "stage"
-        f_stage = to_str(d["stage"])
+        f_stage = d["stage"]
+        if f_stage.__class__ is not str:  # (the common case without a call)
+            f_stage = to_str(f_stage)
         k = "data"
         f_data = _s_ReferrerReadyData(d["data"])
     except Bad as exc:

@@ -13,6 +13,7 @@ from hyperliquid_client.generated._models.outcome_spec import _s_OutcomeSpec
 from hyperliquid_client.generated._models.settled_outcome_question import _s_SettledOutcomeQuestion
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -93,9 +94,14 @@ def _s_SettledOutcome(d: Any) -> SettledOutcome:
         k = "spec"
         f_spec = _s_OutcomeSpec(d["spec"])
         k = "settleFraction"
-        f_settle_fraction = to_decimal(d["settleFraction"])
+        v = d["settleFraction"]
+        f_settle_fraction = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_settle_fraction is None:
+            f_settle_fraction = to_decimal(v)
         k = "details"
-        f_details = to_str(d["details"])
+        f_details = d["details"]
+        if f_details.__class__ is not str:  # (the common case without a call)
+            f_details = to_str(f_details)
         k = "question"
         v = d.get("question")
         f_question = None if v is None else _s_SettledOutcomeQuestion(v)

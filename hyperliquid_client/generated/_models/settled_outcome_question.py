@@ -83,9 +83,13 @@ def _s_SettledOutcomeQuestion(d: Any) -> SettledOutcomeQuestion:
         k = "question"
         f_question = _s_QuestionRef(d["question"])
         k = "name"
-        f_name = to_str(d["name"])
+        f_name = d["name"]
+        if f_name.__class__ is not str:  # (the common case without a call)
+            f_name = to_str(f_name)
         k = "description"
-        f_description = to_str(d["description"])
+        f_description = d["description"]
+        if f_description.__class__ is not str:  # (the common case without a call)
+            f_description = to_str(f_description)
     except Bad as exc:
         exc.path.append(k)
         raise

@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -131,13 +132,24 @@ def _s_SpotAssetCtx(d: Any) -> SpotAssetCtx:
     k = ""
     try:
         k = "prevDayPx"
-        f_prev_day_px = to_decimal(d["prevDayPx"])
+        v = d["prevDayPx"]
+        f_prev_day_px = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_prev_day_px is None:
+            f_prev_day_px = to_decimal(v)
         k = "dayNtlVlm"
-        f_day_ntl_vlm = to_decimal(d["dayNtlVlm"])
+        v = d["dayNtlVlm"]
+        f_day_ntl_vlm = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_day_ntl_vlm is None:
+            f_day_ntl_vlm = to_decimal(v)
         k = "markPx"
-        f_mark_px = to_decimal(d["markPx"])
+        v = d["markPx"]
+        f_mark_px = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_mark_px is None:
+            f_mark_px = to_decimal(v)
         k = "coin"
-        f_coin = to_str(d["coin"])
+        f_coin = d["coin"]
+        if f_coin.__class__ is not str:  # (the common case without a call)
+            f_coin = to_str(f_coin)
         k = "midPx"
         v = d.get("midPx")
         f_mid_px = None if v is None else to_decimal(v)

@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -118,13 +119,24 @@ def _s_SpotBalance(d: Any) -> SpotBalance:
     k = ""
     try:
         k = "coin"
-        f_coin = to_str(d["coin"])
+        f_coin = d["coin"]
+        if f_coin.__class__ is not str:  # (the common case without a call)
+            f_coin = to_str(f_coin)
         k = "total"
-        f_total = to_decimal(d["total"])
+        v = d["total"]
+        f_total = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_total is None:
+            f_total = to_decimal(v)
         k = "hold"
-        f_hold = to_decimal(d["hold"])
+        v = d["hold"]
+        f_hold = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_hold is None:
+            f_hold = to_decimal(v)
         k = "entryNtl"
-        f_entry_ntl = to_decimal(d["entryNtl"])
+        v = d["entryNtl"]
+        f_entry_ntl = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_entry_ntl is None:
+            f_entry_ntl = to_decimal(v)
         k = "token"
         v = d.get("token")
         f_token = None if v is None else to_int(v)

@@ -161,7 +161,9 @@ def _s_SpotDeployTokenState(d: Any) -> SpotDeployTokenState:
     k = ""
     try:
         k = "token"
-        f_token = to_int(d["token"])
+        f_token = d["token"]
+        if f_token.__class__ is not int:  # (the common case without a call)
+            f_token = to_int(f_token)
         k = "spec"
         f_spec = _s_SpotTokenSpec(d["spec"])
         k = "spots"

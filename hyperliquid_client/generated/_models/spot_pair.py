@@ -84,9 +84,13 @@ def _s_SpotPair(d: Any) -> SpotPair:
         k = "tokens"
         f_tokens = _c_tuple_int_int(d["tokens"])
         k = "name"
-        f_name = to_str(d["name"])
+        f_name = d["name"]
+        if f_name.__class__ is not str:  # (the common case without a call)
+            f_name = to_str(f_name)
         k = "index"
-        f_index = to_int(d["index"])
+        f_index = d["index"]
+        if f_index.__class__ is not int:  # (the common case without a call)
+            f_index = to_int(f_index)
         k = "isCanonical"
         f_is_canonical = to_bool(d["isCanonical"])
     except Bad as exc:

@@ -73,7 +73,9 @@ def _s_SpotStateMessage(d: Any) -> SpotStateMessage:
     k = ""
     try:
         k = "user"
-        f_user = to_str(d["user"])
+        f_user = d["user"]
+        if f_user.__class__ is not str:  # (the common case without a call)
+            f_user = to_str(f_user)
         k = "spotState"
         f_spot_state = _s_SpotClearinghouseState(d["spotState"])
     except Bad as exc:

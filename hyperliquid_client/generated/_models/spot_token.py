@@ -144,15 +144,25 @@ def _s_SpotToken(d: Any) -> SpotToken:
     k = ""
     try:
         k = "name"
-        f_name = to_str(d["name"])
+        f_name = d["name"]
+        if f_name.__class__ is not str:  # (the common case without a call)
+            f_name = to_str(f_name)
         k = "szDecimals"
-        f_sz_decimals = to_int(d["szDecimals"])
+        f_sz_decimals = d["szDecimals"]
+        if f_sz_decimals.__class__ is not int:  # (the common case without a call)
+            f_sz_decimals = to_int(f_sz_decimals)
         k = "weiDecimals"
-        f_wei_decimals = to_int(d["weiDecimals"])
+        f_wei_decimals = d["weiDecimals"]
+        if f_wei_decimals.__class__ is not int:  # (the common case without a call)
+            f_wei_decimals = to_int(f_wei_decimals)
         k = "index"
-        f_index = to_int(d["index"])
+        f_index = d["index"]
+        if f_index.__class__ is not int:  # (the common case without a call)
+            f_index = to_int(f_index)
         k = "tokenId"
-        f_token_id = to_str(d["tokenId"])
+        f_token_id = d["tokenId"]
+        if f_token_id.__class__ is not str:  # (the common case without a call)
+            f_token_id = to_str(f_token_id)
         k = "isCanonical"
         f_is_canonical = to_bool(d["isCanonical"])
         k = "evmContract"

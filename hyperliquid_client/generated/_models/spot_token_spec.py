@@ -75,11 +75,17 @@ def _s_SpotTokenSpec(d: Any) -> SpotTokenSpec:
     k = ""
     try:
         k = "name"
-        f_name = to_str(d["name"])
+        f_name = d["name"]
+        if f_name.__class__ is not str:  # (the common case without a call)
+            f_name = to_str(f_name)
         k = "szDecimals"
-        f_sz_decimals = to_int(d["szDecimals"])
+        f_sz_decimals = d["szDecimals"]
+        if f_sz_decimals.__class__ is not int:  # (the common case without a call)
+            f_sz_decimals = to_int(f_sz_decimals)
         k = "weiDecimals"
-        f_wei_decimals = to_int(d["weiDecimals"])
+        f_wei_decimals = d["weiDecimals"]
+        if f_wei_decimals.__class__ is not int:  # (the common case without a call)
+            f_wei_decimals = to_int(f_wei_decimals)
     except Bad as exc:
         exc.path.append(k)
         raise

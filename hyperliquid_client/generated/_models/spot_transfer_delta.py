@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -147,15 +148,26 @@ def _s_SpotTransferDelta(d: Any) -> SpotTransferDelta:
     k = ""
     try:
         k = "token"
-        f_token = to_str(d["token"])
+        f_token = d["token"]
+        if f_token.__class__ is not str:  # (the common case without a call)
+            f_token = to_str(f_token)
         k = "amount"
-        f_amount = to_decimal(d["amount"])
+        v = d["amount"]
+        f_amount = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_amount is None:
+            f_amount = to_decimal(v)
         k = "user"
-        f_user = to_str(d["user"])
+        f_user = d["user"]
+        if f_user.__class__ is not str:  # (the common case without a call)
+            f_user = to_str(f_user)
         k = "destination"
-        f_destination = to_str(d["destination"])
+        f_destination = d["destination"]
+        if f_destination.__class__ is not str:  # (the common case without a call)
+            f_destination = to_str(f_destination)
         k = "type"
-        f_type = to_str(d["type"])
+        f_type = d["type"]
+        if f_type.__class__ is not str:  # (the common case without a call)
+            f_type = to_str(f_type)
         k = "usdcValue"
         v = d.get("usdcValue")
         f_usdc_value = None if v is None else to_decimal(v)

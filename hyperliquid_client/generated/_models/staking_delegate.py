@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -77,9 +78,14 @@ def _s_StakingDelegate(d: Any) -> StakingDelegate:
     k = ""
     try:
         k = "validator"
-        f_validator = to_str(d["validator"])
+        f_validator = d["validator"]
+        if f_validator.__class__ is not str:  # (the common case without a call)
+            f_validator = to_str(f_validator)
         k = "amount"
-        f_amount = to_decimal(d["amount"])
+        v = d["amount"]
+        f_amount = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_amount is None:
+            f_amount = to_decimal(v)
         k = "isUndelegate"
         f_is_undelegate = to_bool(d["isUndelegate"])
     except Bad as exc:

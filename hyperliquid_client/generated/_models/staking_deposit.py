@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -59,7 +60,10 @@ def _s_StakingDeposit(d: Any) -> StakingDeposit:
     k = ""
     try:
         k = "amount"
-        f_amount = to_decimal(d["amount"])
+        v = d["amount"]
+        f_amount = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_amount is None:
+            f_amount = to_decimal(v)
     except Bad as exc:
         exc.path.append(k)
         raise

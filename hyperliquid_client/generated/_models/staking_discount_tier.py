@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -70,9 +71,15 @@ def _s_StakingDiscountTier(d: Any) -> StakingDiscountTier:
     k = ""
     try:
         k = "bpsOfMaxSupply"
-        f_bps_of_max_supply = to_decimal(d["bpsOfMaxSupply"])
+        v = d["bpsOfMaxSupply"]
+        f_bps_of_max_supply = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_bps_of_max_supply is None:
+            f_bps_of_max_supply = to_decimal(v)
         k = "discount"
-        f_discount = to_decimal(d["discount"])
+        v = d["discount"]
+        f_discount = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_discount is None:
+            f_discount = to_decimal(v)
     except Bad as exc:
         exc.path.append(k)
         raise

@@ -74,7 +74,9 @@ def _s_StakingLink(d: Any) -> StakingLink:
     k = ""
     try:
         k = "type"
-        f_type = to_str(d["type"])
+        f_type = d["type"]
+        if f_type.__class__ is not str:  # (the common case without a call)
+            f_type = to_str(f_type)
         k = "stakingUser"
         v = d.get("stakingUser")
         f_staking_user = None if v is None else to_str(v)

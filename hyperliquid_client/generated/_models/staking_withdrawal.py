@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -71,9 +72,14 @@ def _s_StakingWithdrawal(d: Any) -> StakingWithdrawal:
     k = ""
     try:
         k = "amount"
-        f_amount = to_decimal(d["amount"])
+        v = d["amount"]
+        f_amount = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_amount is None:
+            f_amount = to_decimal(v)
         k = "phase"
-        f_phase = to_str(d["phase"])
+        f_phase = d["phase"]
+        if f_phase.__class__ is not str:  # (the common case without a call)
+            f_phase = to_str(f_phase)
     except Bad as exc:
         exc.path.append(k)
         raise

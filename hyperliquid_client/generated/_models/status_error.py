@@ -58,7 +58,9 @@ def _s_StatusError(d: Any) -> StatusError:
     k = ""
     try:
         k = "error"
-        f_error = to_str(d["error"])
+        f_error = d["error"]
+        if f_error.__class__ is not str:  # (the common case without a call)
+            f_error = to_str(f_error)
     except Bad as exc:
         exc.path.append(k)
         raise

@@ -96,11 +96,17 @@ def _s_SubAccount(d: Any) -> SubAccount:
     k = ""
     try:
         k = "name"
-        f_name = to_str(d["name"])
+        f_name = d["name"]
+        if f_name.__class__ is not str:  # (the common case without a call)
+            f_name = to_str(f_name)
         k = "subAccountUser"
-        f_sub_account_user = to_str(d["subAccountUser"])
+        f_sub_account_user = d["subAccountUser"]
+        if f_sub_account_user.__class__ is not str:  # (the common case without a call)
+            f_sub_account_user = to_str(f_sub_account_user)
         k = "master"
-        f_master = to_str(d["master"])
+        f_master = d["master"]
+        if f_master.__class__ is not str:  # (the common case without a call)
+            f_master = to_str(f_master)
         k = "clearinghouseState"
         f_clearinghouse_state = _s_ClearinghouseState(d["clearinghouseState"])
         k = "spotState"

@@ -58,7 +58,9 @@ def _s_SubAccountRoleData(d: Any) -> SubAccountRoleData:
     k = ""
     try:
         k = "master"
-        f_master = to_str(d["master"])
+        f_master = d["master"]
+        if f_master.__class__ is not str:  # (the common case without a call)
+            f_master = to_str(f_master)
     except Bad as exc:
         exc.path.append(k)
         raise

@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -85,13 +86,22 @@ def _s_SubAccountTransferDelta(d: Any) -> SubAccountTransferDelta:
     k = ""
     try:
         k = "usdc"
-        f_usdc = to_decimal(d["usdc"])
+        v = d["usdc"]
+        f_usdc = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_usdc is None:
+            f_usdc = to_decimal(v)
         k = "user"
-        f_user = to_str(d["user"])
+        f_user = d["user"]
+        if f_user.__class__ is not str:  # (the common case without a call)
+            f_user = to_str(f_user)
         k = "destination"
-        f_destination = to_str(d["destination"])
+        f_destination = d["destination"]
+        if f_destination.__class__ is not str:  # (the common case without a call)
+            f_destination = to_str(f_destination)
         k = "type"
-        f_type = to_str(d["type"])
+        f_type = d["type"]
+        if f_type.__class__ is not str:  # (the common case without a call)
+            f_type = to_str(f_type)
     except Bad as exc:
         exc.path.append(k)
         raise

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from hyperliquid_client.generated._models.token_genesis import _s_TokenGenesis
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -201,17 +202,32 @@ def _s_TokenDetails(d: Any) -> TokenDetails:
     k = ""
     try:
         k = "name"
-        f_name = to_str(d["name"])
+        f_name = d["name"]
+        if f_name.__class__ is not str:  # (the common case without a call)
+            f_name = to_str(f_name)
         k = "maxSupply"
-        f_max_supply = to_decimal(d["maxSupply"])
+        v = d["maxSupply"]
+        f_max_supply = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_max_supply is None:
+            f_max_supply = to_decimal(v)
         k = "totalSupply"
-        f_total_supply = to_decimal(d["totalSupply"])
+        v = d["totalSupply"]
+        f_total_supply = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_total_supply is None:
+            f_total_supply = to_decimal(v)
         k = "circulatingSupply"
-        f_circulating_supply = to_decimal(d["circulatingSupply"])
+        v = d["circulatingSupply"]
+        f_circulating_supply = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_circulating_supply is None:
+            f_circulating_supply = to_decimal(v)
         k = "szDecimals"
-        f_sz_decimals = to_int(d["szDecimals"])
+        f_sz_decimals = d["szDecimals"]
+        if f_sz_decimals.__class__ is not int:  # (the common case without a call)
+            f_sz_decimals = to_int(f_sz_decimals)
         k = "weiDecimals"
-        f_wei_decimals = to_int(d["weiDecimals"])
+        f_wei_decimals = d["weiDecimals"]
+        if f_wei_decimals.__class__ is not int:  # (the common case without a call)
+            f_wei_decimals = to_int(f_wei_decimals)
         k = "midPx"
         v = d.get("midPx")
         f_mid_px = None if v is None else to_decimal(v)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from hyperliquid_client.generated._models.enums import _s_Side
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -103,19 +104,33 @@ def _s_Trade(d: Any) -> Trade:
     k = ""
     try:
         k = "coin"
-        f_coin = to_str(d["coin"])
+        f_coin = d["coin"]
+        if f_coin.__class__ is not str:  # (the common case without a call)
+            f_coin = to_str(f_coin)
         k = "side"
         f_side = _s_Side(d["side"])
         k = "px"
-        f_px = to_decimal(d["px"])
+        v = d["px"]
+        f_px = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_px is None:
+            f_px = to_decimal(v)
         k = "sz"
-        f_sz = to_decimal(d["sz"])
+        v = d["sz"]
+        f_sz = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_sz is None:
+            f_sz = to_decimal(v)
         k = "time"
-        f_time = to_int(d["time"])
+        f_time = d["time"]
+        if f_time.__class__ is not int:  # (the common case without a call)
+            f_time = to_int(f_time)
         k = "hash"
-        f_hash = to_str(d["hash"])
+        f_hash = d["hash"]
+        if f_hash.__class__ is not str:  # (the common case without a call)
+            f_hash = to_str(f_hash)
         k = "tid"
-        f_tid = to_int(d["tid"])
+        f_tid = d["tid"]
+        if f_tid.__class__ is not int:  # (the common case without a call)
+            f_tid = to_int(f_tid)
         k = "users"
         f_users = _c_tuple_str_str(d["users"])
     except Bad as exc:

@@ -90,7 +90,9 @@ def _s_TwapHistoryEntry(d: Any) -> TwapHistoryEntry:
     k = ""
     try:
         k = "time"
-        f_time = to_int(d["time"])
+        f_time = d["time"]
+        if f_time.__class__ is not int:  # (the common case without a call)
+            f_time = to_int(f_time)
         k = "state"
         f_state = _s_TwapState(d["state"])
         k = "status"

@@ -74,7 +74,9 @@ def _s_TwapSliceFill(d: Any) -> TwapSliceFill:
         k = "fill"
         f_fill = _s_UserFill(d["fill"])
         k = "twapId"
-        f_twap_id = to_int(d["twapId"])
+        f_twap_id = d["twapId"]
+        if f_twap_id.__class__ is not int:  # (the common case without a call)
+            f_twap_id = to_int(f_twap_id)
     except Bad as exc:
         exc.path.append(k)
         raise

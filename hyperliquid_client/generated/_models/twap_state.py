@@ -13,6 +13,7 @@ from hyperliquid_client.generated._models.enums import _s_Side
 from hyperliquid_client.generated._models.twap_trigger import _s_TwapTrigger
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -170,25 +171,42 @@ def _s_TwapState(d: Any) -> TwapState:
     k = ""
     try:
         k = "coin"
-        f_coin = to_str(d["coin"])
+        f_coin = d["coin"]
+        if f_coin.__class__ is not str:  # (the common case without a call)
+            f_coin = to_str(f_coin)
         k = "user"
-        f_user = to_str(d["user"])
+        f_user = d["user"]
+        if f_user.__class__ is not str:  # (the common case without a call)
+            f_user = to_str(f_user)
         k = "side"
         f_side = _s_Side(d["side"])
         k = "sz"
-        f_sz = to_decimal(d["sz"])
+        v = d["sz"]
+        f_sz = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_sz is None:
+            f_sz = to_decimal(v)
         k = "executedSz"
-        f_executed_sz = to_decimal(d["executedSz"])
+        v = d["executedSz"]
+        f_executed_sz = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_executed_sz is None:
+            f_executed_sz = to_decimal(v)
         k = "executedNtl"
-        f_executed_ntl = to_decimal(d["executedNtl"])
+        v = d["executedNtl"]
+        f_executed_ntl = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_executed_ntl is None:
+            f_executed_ntl = to_decimal(v)
         k = "minutes"
-        f_minutes = to_int(d["minutes"])
+        f_minutes = d["minutes"]
+        if f_minutes.__class__ is not int:  # (the common case without a call)
+            f_minutes = to_int(f_minutes)
         k = "randomize"
         f_randomize = to_bool(d["randomize"])
         k = "reduceOnly"
         f_reduce_only = to_bool(d["reduceOnly"])
         k = "timestamp"
-        f_timestamp = to_int(d["timestamp"])
+        f_timestamp = d["timestamp"]
+        if f_timestamp.__class__ is not int:  # (the common case without a call)
+            f_timestamp = to_int(f_timestamp)
         k = "stopPx"
         v = d.get("stopPx")
         f_stop_px = None if v is None else to_decimal(v)

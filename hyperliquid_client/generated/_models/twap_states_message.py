@@ -81,7 +81,9 @@ def _s_TwapStatesMessage(d: Any) -> TwapStatesMessage:
     k = ""
     try:
         k = "user"
-        f_user = to_str(d["user"])
+        f_user = d["user"]
+        if f_user.__class__ is not str:  # (the common case without a call)
+            f_user = to_str(f_user)
         k = "states"
         f_states = _c_list_tuple_int_TwapState(d["states"])
         k = "dex"

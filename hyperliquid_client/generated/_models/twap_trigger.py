@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -69,7 +70,10 @@ def _s_TwapTrigger(d: Any) -> TwapTrigger:
     k = ""
     try:
         k = "px"
-        f_px = to_decimal(d["px"])
+        v = d["px"]
+        f_px = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_px is None:
+            f_px = to_decimal(v)
         k = "above"
         f_above = to_bool(d["above"])
     except Bad as exc:

@@ -73,7 +73,9 @@ def _s_TxDetailsResponse(d: Any) -> TxDetailsResponse:
     k = ""
     try:
         k = "type"
-        f_type = to_str(d["type"])
+        f_type = d["type"]
+        if f_type.__class__ is not str:  # (the common case without a call)
+            f_type = to_str(f_type)
         k = "tx"
         f_tx = _s_ExplorerTx(d["tx"])
     except Bad as exc:

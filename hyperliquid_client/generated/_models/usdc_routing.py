@@ -69,9 +69,13 @@ def _s_UsdcRouting(d: Any) -> UsdcRouting:
     k = ""
     try:
         k = "depositRoute"
-        f_deposit_route = to_str(d["depositRoute"])
+        f_deposit_route = d["depositRoute"]
+        if f_deposit_route.__class__ is not str:  # (the common case without a call)
+            f_deposit_route = to_str(f_deposit_route)
         k = "withdrawalRoute"
-        f_withdrawal_route = to_str(d["withdrawalRoute"])
+        f_withdrawal_route = d["withdrawalRoute"]
+        if f_withdrawal_route.__class__ is not str:  # (the common case without a call)
+            f_withdrawal_route = to_str(f_withdrawal_route)
     except Bad as exc:
         exc.path.append(k)
         raise

@@ -74,7 +74,9 @@ def _s_UserDetailsResponse(d: Any) -> UserDetailsResponse:
     k = ""
     try:
         k = "type"
-        f_type = to_str(d["type"])
+        f_type = d["type"]
+        if f_type.__class__ is not str:  # (the common case without a call)
+            f_type = to_str(f_type)
         k = "txs"
         f_txs = _c_list_ExplorerTx(d["txs"])
     except Bad as exc:

@@ -15,6 +15,7 @@ from hyperliquid_client.generated._models.staking_discount_tier import _s_Stakin
 from hyperliquid_client.generated._models.staking_link import _s_StakingLink
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -185,9 +186,15 @@ def _s_UserFees(d: Any) -> UserFees:
         k = "feeSchedule"
         f_fee_schedule = _s_FeeSchedule(d["feeSchedule"])
         k = "userCrossRate"
-        f_user_cross_rate = to_decimal(d["userCrossRate"])
+        v = d["userCrossRate"]
+        f_user_cross_rate = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_user_cross_rate is None:
+            f_user_cross_rate = to_decimal(v)
         k = "userAddRate"
-        f_user_add_rate = to_decimal(d["userAddRate"])
+        v = d["userAddRate"]
+        f_user_add_rate = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_user_add_rate is None:
+            f_user_add_rate = to_decimal(v)
         k = "userSpotCrossRate"
         v = d.get("userSpotCrossRate")
         f_user_spot_cross_rate = None if v is None else to_decimal(v)

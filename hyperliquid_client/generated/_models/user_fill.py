@@ -13,6 +13,7 @@ from hyperliquid_client.generated._models.enums import _s_Direction, _s_Side
 from hyperliquid_client.generated._models.fill_liquidation import _s_FillLiquidation
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -227,29 +228,52 @@ def _s_UserFill(d: Any) -> UserFill:
     k = ""
     try:
         k = "coin"
-        f_coin = to_str(d["coin"])
+        f_coin = d["coin"]
+        if f_coin.__class__ is not str:  # (the common case without a call)
+            f_coin = to_str(f_coin)
         k = "px"
-        f_px = to_decimal(d["px"])
+        v = d["px"]
+        f_px = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_px is None:
+            f_px = to_decimal(v)
         k = "sz"
-        f_sz = to_decimal(d["sz"])
+        v = d["sz"]
+        f_sz = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_sz is None:
+            f_sz = to_decimal(v)
         k = "side"
         f_side = _s_Side(d["side"])
         k = "time"
-        f_time = to_int(d["time"])
+        f_time = d["time"]
+        if f_time.__class__ is not int:  # (the common case without a call)
+            f_time = to_int(f_time)
         k = "startPosition"
-        f_start_position = to_decimal(d["startPosition"])
+        v = d["startPosition"]
+        f_start_position = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_start_position is None:
+            f_start_position = to_decimal(v)
         k = "dir"
         f_dir = _s_Direction(d["dir"])
         k = "closedPnl"
-        f_closed_pnl = to_decimal(d["closedPnl"])
+        v = d["closedPnl"]
+        f_closed_pnl = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_closed_pnl is None:
+            f_closed_pnl = to_decimal(v)
         k = "hash"
-        f_hash = to_str(d["hash"])
+        f_hash = d["hash"]
+        if f_hash.__class__ is not str:  # (the common case without a call)
+            f_hash = to_str(f_hash)
         k = "oid"
-        f_oid = to_int(d["oid"])
+        f_oid = d["oid"]
+        if f_oid.__class__ is not int:  # (the common case without a call)
+            f_oid = to_int(f_oid)
         k = "crossed"
         f_crossed = to_bool(d["crossed"])
         k = "fee"
-        f_fee = to_decimal(d["fee"])
+        v = d["fee"]
+        f_fee = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_fee is None:
+            f_fee = to_decimal(v)
         k = "builderFee"
         v = d.get("builderFee")
         f_builder_fee = None if v is None else to_decimal(v)

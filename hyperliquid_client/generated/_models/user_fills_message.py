@@ -80,7 +80,9 @@ def _s_UserFillsMessage(d: Any) -> UserFillsMessage:
     k = ""
     try:
         k = "user"
-        f_user = to_str(d["user"])
+        f_user = d["user"]
+        if f_user.__class__ is not str:  # (the common case without a call)
+            f_user = to_str(f_user)
         k = "fills"
         f_fills = _c_list_UserFill(d["fills"])
         k = "isSnapshot"

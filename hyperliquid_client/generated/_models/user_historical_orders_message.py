@@ -83,7 +83,9 @@ def _s_UserHistoricalOrdersMessage(d: Any) -> UserHistoricalOrdersMessage:
     k = ""
     try:
         k = "user"
-        f_user = to_str(d["user"])
+        f_user = d["user"]
+        if f_user.__class__ is not str:  # (the common case without a call)
+            f_user = to_str(f_user)
         k = "orderHistory"
         f_order_history = _c_list_OrderStatusEntry(d["orderHistory"])
         k = "isSnapshot"

@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -100,15 +101,27 @@ def _s_UserLiquidationEvent(d: Any) -> UserLiquidationEvent:
     k = ""
     try:
         k = "lid"
-        f_lid = to_int(d["lid"])
+        f_lid = d["lid"]
+        if f_lid.__class__ is not int:  # (the common case without a call)
+            f_lid = to_int(f_lid)
         k = "liquidator"
-        f_liquidator = to_str(d["liquidator"])
+        f_liquidator = d["liquidator"]
+        if f_liquidator.__class__ is not str:  # (the common case without a call)
+            f_liquidator = to_str(f_liquidator)
         k = "liquidated_user"
-        f_liquidated_user = to_str(d["liquidated_user"])
+        f_liquidated_user = d["liquidated_user"]
+        if f_liquidated_user.__class__ is not str:  # (the common case without a call)
+            f_liquidated_user = to_str(f_liquidated_user)
         k = "liquidated_ntl_pos"
-        f_liquidated_ntl_pos = to_decimal(d["liquidated_ntl_pos"])
+        v = d["liquidated_ntl_pos"]
+        f_liquidated_ntl_pos = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_liquidated_ntl_pos is None:
+            f_liquidated_ntl_pos = to_decimal(v)
         k = "liquidated_account_value"
-        f_liquidated_account_value = to_decimal(d["liquidated_account_value"])
+        v = d["liquidated_account_value"]
+        f_liquidated_account_value = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_liquidated_account_value is None:
+            f_liquidated_account_value = to_decimal(v)
     except Bad as exc:
         exc.path.append(k)
         raise

@@ -83,7 +83,9 @@ def _s_UserNonFundingLedgerUpdatesMessage(d: Any) -> UserNonFundingLedgerUpdates
     k = ""
     try:
         k = "user"
-        f_user = to_str(d["user"])
+        f_user = d["user"]
+        if f_user.__class__ is not str:  # (the common case without a call)
+            f_user = to_str(f_user)
         k = "nonFundingLedgerUpdates"
         f_non_funding_ledger_updates = _c_list_LedgerUpdate(d["nonFundingLedgerUpdates"])
         k = "isSnapshot"

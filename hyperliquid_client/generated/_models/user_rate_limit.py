@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -85,11 +86,18 @@ def _s_UserRateLimit(d: Any) -> UserRateLimit:
     k = ""
     try:
         k = "cumVlm"
-        f_cum_vlm = to_decimal(d["cumVlm"])
+        v = d["cumVlm"]
+        f_cum_vlm = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_cum_vlm is None:
+            f_cum_vlm = to_decimal(v)
         k = "nRequestsUsed"
-        f_n_requests_used = to_int(d["nRequestsUsed"])
+        f_n_requests_used = d["nRequestsUsed"]
+        if f_n_requests_used.__class__ is not int:  # (the common case without a call)
+            f_n_requests_used = to_int(f_n_requests_used)
         k = "nRequestsCap"
-        f_n_requests_cap = to_int(d["nRequestsCap"])
+        f_n_requests_cap = d["nRequestsCap"]
+        if f_n_requests_cap.__class__ is not int:  # (the common case without a call)
+            f_n_requests_cap = to_int(f_n_requests_cap)
         k = "nRequestsSurplus"
         v = d.get("nRequestsSurplus")
         f_n_requests_surplus = None if v is None else to_int(v)

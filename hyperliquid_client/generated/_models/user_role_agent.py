@@ -71,7 +71,9 @@ def _s_UserRoleAgent(d: Any) -> UserRoleAgent:
     k = ""
     try:
         k = "role"
-        f_role = to_str(d["role"])
+        f_role = d["role"]
+        if f_role.__class__ is not str:  # (the common case without a call)
+            f_role = to_str(f_role)
         k = "data"
         f_data = _s_AgentRoleData(d["data"])
     except Bad as exc:

@@ -58,7 +58,9 @@ def _s_UserRolePlain(d: Any) -> UserRolePlain:
     k = ""
     try:
         k = "role"
-        f_role = to_str(d["role"])
+        f_role = d["role"]
+        if f_role.__class__ is not str:  # (the common case without a call)
+            f_role = to_str(f_role)
     except Bad as exc:
         exc.path.append(k)
         raise

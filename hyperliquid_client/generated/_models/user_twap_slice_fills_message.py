@@ -83,7 +83,9 @@ def _s_UserTwapSliceFillsMessage(d: Any) -> UserTwapSliceFillsMessage:
     k = ""
     try:
         k = "user"
-        f_user = to_str(d["user"])
+        f_user = d["user"]
+        if f_user.__class__ is not str:  # (the common case without a call)
+            f_user = to_str(f_user)
         k = "twapSliceFills"
         f_twap_slice_fills = _c_list_TwapSliceFill(d["twapSliceFills"])
         k = "isSnapshot"

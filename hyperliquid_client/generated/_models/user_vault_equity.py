@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -81,9 +82,14 @@ def _s_UserVaultEquity(d: Any) -> UserVaultEquity:
     k = ""
     try:
         k = "vaultAddress"
-        f_vault_address = to_str(d["vaultAddress"])
+        f_vault_address = d["vaultAddress"]
+        if f_vault_address.__class__ is not str:  # (the common case without a call)
+            f_vault_address = to_str(f_vault_address)
         k = "equity"
-        f_equity = to_decimal(d["equity"])
+        v = d["equity"]
+        f_equity = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_equity is None:
+            f_equity = to_decimal(v)
         k = "lockedUntilTimestamp"
         v = d.get("lockedUntilTimestamp")
         f_locked_until_timestamp = None if v is None else to_int(v)

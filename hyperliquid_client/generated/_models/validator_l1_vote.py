@@ -90,7 +90,9 @@ def _s_ValidatorL1Vote(d: Any) -> ValidatorL1Vote:
     k = ""
     try:
         k = "expireTime"
-        f_expire_time = to_int(d["expireTime"])
+        f_expire_time = d["expireTime"]
+        if f_expire_time.__class__ is not int:  # (the common case without a call)
+            f_expire_time = to_int(f_expire_time)
         k = "action"
         f_action = _s_ValidatorL1VoteAction(d["action"])
         k = "votes"

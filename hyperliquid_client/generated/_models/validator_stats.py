@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -76,11 +77,19 @@ def _s_ValidatorStats(d: Any) -> ValidatorStats:
     k = ""
     try:
         k = "uptimeFraction"
-        f_uptime_fraction = to_decimal(d["uptimeFraction"])
+        v = d["uptimeFraction"]
+        f_uptime_fraction = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_uptime_fraction is None:
+            f_uptime_fraction = to_decimal(v)
         k = "predictedApr"
-        f_predicted_apr = to_decimal(d["predictedApr"])
+        v = d["predictedApr"]
+        f_predicted_apr = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_predicted_apr is None:
+            f_predicted_apr = to_decimal(v)
         k = "nSamples"
-        f_n_samples = to_int(d["nSamples"])
+        f_n_samples = d["nSamples"]
+        if f_n_samples.__class__ is not int:  # (the common case without a call)
+            f_n_samples = to_int(f_n_samples)
     except Bad as exc:
         exc.path.append(k)
         raise

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from hyperliquid_client.generated._models.validator_stats import _s_ValidatorStats
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -162,23 +163,38 @@ def _s_ValidatorSummary(d: Any) -> ValidatorSummary:
     k = ""
     try:
         k = "validator"
-        f_validator = to_str(d["validator"])
+        f_validator = d["validator"]
+        if f_validator.__class__ is not str:  # (the common case without a call)
+            f_validator = to_str(f_validator)
         k = "signer"
-        f_signer = to_str(d["signer"])
+        f_signer = d["signer"]
+        if f_signer.__class__ is not str:  # (the common case without a call)
+            f_signer = to_str(f_signer)
         k = "name"
-        f_name = to_str(d["name"])
+        f_name = d["name"]
+        if f_name.__class__ is not str:  # (the common case without a call)
+            f_name = to_str(f_name)
         k = "description"
-        f_description = to_str(d["description"])
+        f_description = d["description"]
+        if f_description.__class__ is not str:  # (the common case without a call)
+            f_description = to_str(f_description)
         k = "nRecentBlocks"
-        f_n_recent_blocks = to_int(d["nRecentBlocks"])
+        f_n_recent_blocks = d["nRecentBlocks"]
+        if f_n_recent_blocks.__class__ is not int:  # (the common case without a call)
+            f_n_recent_blocks = to_int(f_n_recent_blocks)
         k = "stake"
-        f_stake = to_int(d["stake"])
+        f_stake = d["stake"]
+        if f_stake.__class__ is not int:  # (the common case without a call)
+            f_stake = to_int(f_stake)
         k = "isJailed"
         f_is_jailed = to_bool(d["isJailed"])
         k = "isActive"
         f_is_active = to_bool(d["isActive"])
         k = "commission"
-        f_commission = to_decimal(d["commission"])
+        v = d["commission"]
+        f_commission = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_commission is None:
+            f_commission = to_decimal(v)
         k = "stats"
         f_stats = _c_list_tuple_str_ValidatorStats(d["stats"])
         k = "unjailableAfter"

@@ -204,13 +204,21 @@ def _s_VaultDetails(d: Any) -> VaultDetails:
     k = ""
     try:
         k = "name"
-        f_name = to_str(d["name"])
+        f_name = d["name"]
+        if f_name.__class__ is not str:  # (the common case without a call)
+            f_name = to_str(f_name)
         k = "vaultAddress"
-        f_vault_address = to_str(d["vaultAddress"])
+        f_vault_address = d["vaultAddress"]
+        if f_vault_address.__class__ is not str:  # (the common case without a call)
+            f_vault_address = to_str(f_vault_address)
         k = "leader"
-        f_leader = to_str(d["leader"])
+        f_leader = d["leader"]
+        if f_leader.__class__ is not str:  # (the common case without a call)
+            f_leader = to_str(f_leader)
         k = "description"
-        f_description = to_str(d["description"])
+        f_description = d["description"]
+        if f_description.__class__ is not str:  # (the common case without a call)
+            f_description = to_str(f_description)
         k = "portfolio"
         f_portfolio = _c_list_tuple_str_PortfolioPeriod(d["portfolio"])
         k = "apr"

@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -123,17 +124,32 @@ def _s_VaultFollower(d: Any) -> VaultFollower:
     k = ""
     try:
         k = "user"
-        f_user = to_str(d["user"])
+        f_user = d["user"]
+        if f_user.__class__ is not str:  # (the common case without a call)
+            f_user = to_str(f_user)
         k = "vaultEquity"
-        f_vault_equity = to_decimal(d["vaultEquity"])
+        v = d["vaultEquity"]
+        f_vault_equity = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_vault_equity is None:
+            f_vault_equity = to_decimal(v)
         k = "pnl"
-        f_pnl = to_decimal(d["pnl"])
+        v = d["pnl"]
+        f_pnl = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_pnl is None:
+            f_pnl = to_decimal(v)
         k = "allTimePnl"
-        f_all_time_pnl = to_decimal(d["allTimePnl"])
+        v = d["allTimePnl"]
+        f_all_time_pnl = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_all_time_pnl is None:
+            f_all_time_pnl = to_decimal(v)
         k = "daysFollowing"
-        f_days_following = to_int(d["daysFollowing"])
+        f_days_following = d["daysFollowing"]
+        if f_days_following.__class__ is not int:  # (the common case without a call)
+            f_days_following = to_int(f_days_following)
         k = "vaultEntryTime"
-        f_vault_entry_time = to_int(d["vaultEntryTime"])
+        f_vault_entry_time = d["vaultEntryTime"]
+        if f_vault_entry_time.__class__ is not int:  # (the common case without a call)
+            f_vault_entry_time = to_int(f_vault_entry_time)
         k = "lockupUntil"
         v = d.get("lockupUntil")
         f_lockup_until = None if v is None else to_int(v)

@@ -73,7 +73,9 @@ def _s_VaultRelationshipParent(d: Any) -> VaultRelationshipParent:
     k = ""
     try:
         k = "type"
-        f_type = to_str(d["type"])
+        f_type = d["type"]
+        if f_type.__class__ is not str:  # (the common case without a call)
+            f_type = to_str(f_type)
         k = "data"
         f_data = _s_VaultChildAddresses(d["data"])
     except Bad as exc:

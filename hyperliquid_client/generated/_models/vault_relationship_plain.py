@@ -58,7 +58,9 @@ def _s_VaultRelationshipPlain(d: Any) -> VaultRelationshipPlain:
     k = ""
     try:
         k = "type"
-        f_type = to_str(d["type"])
+        f_type = d["type"]
+        if f_type.__class__ is not str:  # (the common case without a call)
+            f_type = to_str(f_type)
     except Bad as exc:
         exc.path.append(k)
         raise

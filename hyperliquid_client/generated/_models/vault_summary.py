@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from hyperliquid_client.generated._models.vault_relationship import _s_VaultRelationship
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -112,13 +113,22 @@ def _s_VaultSummary(d: Any) -> VaultSummary:
     k = ""
     try:
         k = "name"
-        f_name = to_str(d["name"])
+        f_name = d["name"]
+        if f_name.__class__ is not str:  # (the common case without a call)
+            f_name = to_str(f_name)
         k = "vaultAddress"
-        f_vault_address = to_str(d["vaultAddress"])
+        f_vault_address = d["vaultAddress"]
+        if f_vault_address.__class__ is not str:  # (the common case without a call)
+            f_vault_address = to_str(f_vault_address)
         k = "leader"
-        f_leader = to_str(d["leader"])
+        f_leader = d["leader"]
+        if f_leader.__class__ is not str:  # (the common case without a call)
+            f_leader = to_str(f_leader)
         k = "tvl"
-        f_tvl = to_decimal(d["tvl"])
+        v = d["tvl"]
+        f_tvl = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_tvl is None:
+            f_tvl = to_decimal(v)
         k = "isClosed"
         f_is_closed = to_bool(d["isClosed"])
         k = "relationship"

@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -130,13 +131,22 @@ def _s_VaultWithdrawDelta(d: Any) -> VaultWithdrawDelta:
     k = ""
     try:
         k = "vault"
-        f_vault = to_str(d["vault"])
+        f_vault = d["vault"]
+        if f_vault.__class__ is not str:  # (the common case without a call)
+            f_vault = to_str(f_vault)
         k = "user"
-        f_user = to_str(d["user"])
+        f_user = d["user"]
+        if f_user.__class__ is not str:  # (the common case without a call)
+            f_user = to_str(f_user)
         k = "requestedUsd"
-        f_requested_usd = to_decimal(d["requestedUsd"])
+        v = d["requestedUsd"]
+        f_requested_usd = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_requested_usd is None:
+            f_requested_usd = to_decimal(v)
         k = "type"
-        f_type = to_str(d["type"])
+        f_type = d["type"]
+        if f_type.__class__ is not str:  # (the common case without a call)
+            f_type = to_str(f_type)
         k = "commission"
         v = d.get("commission")
         f_commission = None if v is None else to_decimal(v)

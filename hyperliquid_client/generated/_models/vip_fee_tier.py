@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -90,15 +91,30 @@ def _s_VipFeeTier(d: Any) -> VipFeeTier:
     k = ""
     try:
         k = "ntlCutoff"
-        f_ntl_cutoff = to_decimal(d["ntlCutoff"])
+        v = d["ntlCutoff"]
+        f_ntl_cutoff = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_ntl_cutoff is None:
+            f_ntl_cutoff = to_decimal(v)
         k = "cross"
-        f_cross = to_decimal(d["cross"])
+        v = d["cross"]
+        f_cross = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_cross is None:
+            f_cross = to_decimal(v)
         k = "add"
-        f_add = to_decimal(d["add"])
+        v = d["add"]
+        f_add = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_add is None:
+            f_add = to_decimal(v)
         k = "spotCross"
-        f_spot_cross = to_decimal(d["spotCross"])
+        v = d["spotCross"]
+        f_spot_cross = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_spot_cross is None:
+            f_spot_cross = to_decimal(v)
         k = "spotAdd"
-        f_spot_add = to_decimal(d["spotAdd"])
+        v = d["spotAdd"]
+        f_spot_add = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_spot_add is None:
+            f_spot_add = to_decimal(v)
     except Bad as exc:
         exc.path.append(k)
         raise

@@ -232,9 +232,13 @@ def _s_WebData2(d: Any) -> WebData2:
         k = "assetCtxs"
         f_asset_ctxs = _c_list_PerpAssetCtx(d["assetCtxs"])
         k = "serverTime"
-        f_server_time = to_int(d["serverTime"])
+        f_server_time = d["serverTime"]
+        if f_server_time.__class__ is not int:  # (the common case without a call)
+            f_server_time = to_int(f_server_time)
         k = "user"
-        f_user = to_str(d["user"])
+        f_user = d["user"]
+        if f_user.__class__ is not str:  # (the common case without a call)
+            f_user = to_str(f_user)
         k = "leadingVaults"
         v = d.get("leadingVaults")
         f_leading_vaults = None if v is None else _c_list_LeadingVault(v)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from hyperliquid_client.generated._models.leading_vault import _s_LeadingVault
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -84,7 +85,10 @@ def _s_WebData3PerpDexState(d: Any) -> WebData3PerpDexState:
     k = ""
     try:
         k = "totalVaultEquity"
-        f_total_vault_equity = to_decimal(d["totalVaultEquity"])
+        v = d["totalVaultEquity"]
+        f_total_vault_equity = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_total_vault_equity is None:
+            f_total_vault_equity = to_decimal(v)
         k = "perpsAtOpenInterestCap"
         v = d.get("perpsAtOpenInterestCap")
         f_perps_at_open_interest_cap = None if v is None else _c_list_str(v)

@@ -11,6 +11,7 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
+    DECIMALS,
     EMPTY,
     Bad,
     extra_fields,
@@ -141,13 +142,20 @@ def _s_WebData3UserState(d: Any) -> WebData3UserState:
     k = ""
     try:
         k = "cumLedger"
-        f_cum_ledger = to_decimal(d["cumLedger"])
+        v = d["cumLedger"]
+        f_cum_ledger = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
+        if f_cum_ledger is None:
+            f_cum_ledger = to_decimal(v)
         k = "serverTime"
-        f_server_time = to_int(d["serverTime"])
+        f_server_time = d["serverTime"]
+        if f_server_time.__class__ is not int:  # (the common case without a call)
+            f_server_time = to_int(f_server_time)
         k = "isVault"
         f_is_vault = to_bool(d["isVault"])
         k = "user"
-        f_user = to_str(d["user"])
+        f_user = d["user"]
+        if f_user.__class__ is not str:  # (the common case without a call)
+            f_user = to_str(f_user)
         k = "agentAddress"
         v = d.get("agentAddress")
         f_agent_address = None if v is None else to_str(v)
