@@ -25,6 +25,7 @@ import threading
 import zlib
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
+from operator import length_hint
 from types import MappingProxyType
 from typing import Any, TypeVar
 
@@ -255,14 +256,11 @@ def to_list(v: Any, item: Callable[[Any], T]) -> tuple[T, ...]:
     """A JSON array whose items are converted by ``item``."""
     if v.__class__ is not list:
         raise Bad("array", v)
-    i = 0
+    it = iter(v)
     try:
-        out = []
-        for i, x in enumerate(v):  # noqa: B007 - i is read in the handler
-            out.append(item(x))
-        return tuple(out)
+        return tuple(map(item, it))
     except Bad as exc:
-        exc.path.append(i)
+        exc.path.append(len(v) - length_hint(it) - 1)  # the item taken last failed
         raise
 
 

@@ -78,14 +78,28 @@ def _s_L2Level(d: Any) -> L2Level:
         o = _SH_L2Level.get(key)
     except (KeyError, TypeError):  # a field missing or unhashable: decoded (and refused) below
         key = o = None
-    if o is not None and key[2].__class__ is int:
-        return o
-    o = _d_L2Level(d)
-    if key is not None and key[0].__class__ is str and key[1].__class__ is str and key[2].__class__ is int:
+    if o is not None:
+        if key[2].__class__ is int:
+            return o
+    elif key is not None and key[0].__class__ is str and key[1].__class__ is str and key[2].__class__ is int:
+        # exactly the spec's fields, each of its wire class: converted here and kept for reuse
+        f_px = DECIMALS.get(key[0])
+        if f_px is None:
+            f_px = to_decimal(key[0])
+        f_sz = DECIMALS.get(key[1])
+        if f_sz is None:
+            f_sz = to_decimal(key[1])
+        f_n = key[2]
+        o = _new(L2Level)
+        _L2Level_px(o, f_px)
+        _L2Level_sz(o, f_sz)
+        _L2Level_n(o, f_n)
+        _L2Level_extra(o, EMPTY)
         if len(_SH_L2Level) >= SHARED_MAX:
             _SH_L2Level.clear()
         _SH_L2Level[key] = o
-    return o
+        return o
+    return _d_L2Level(d)
 
 
 def _d_L2Level(d: Any) -> L2Level:
