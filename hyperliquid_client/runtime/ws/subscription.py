@@ -424,7 +424,10 @@ class _Sink:
             if self._space is not None:
                 self._read(end)
             chunk = items[cursor - base :]
-            feed.read()
+            feed.reads += 1  # (feed.read(), inline: this runs once per subscriber per batch)
+            if feed.reads >= len(feed.sinks):
+                feed.reads = 0
+                feed._trim()
             return chunk
         out: list[Any] = []
         if self.pending_dropped:
