@@ -57,3 +57,9 @@ def test_the_loader_refuses_sharing_what_cannot_be_keyed(tmp_path: Path) -> None
         load_spec(work)
     assert {i.path for i in info.value.issues} == {"types.L2Book.shared"}
     assert any("'levels'" in i.message for i in info.value.issues)
+
+
+def test_a_bad_value_is_named_by_its_field() -> None:
+    with pytest.raises(InvalidResponseError) as info:
+        parse_with(_m_l2_book, book({"px": "9", "sz": "not a number", "n": 1}))
+    assert info.value.path == "$.levels[0][0].sz"

@@ -552,6 +552,7 @@ RULES: tuple[Rule, ...] = (
     Rule("type/*/variants|by_key", _by_role(_variant_set), ("reordered",)),
     Rule("type/*/variants|by_key/*", _by_role(_signed_or(BREAKING)), ("changed",)),
     Rule("type/*/tag|fields|strings", _by_role(_signed_or(BREAKING)), ("changed",)),
+    Rule("type/*/shared", INFO, why="equal values decoded once (the values are the same)"),
     # anything no rule above knows
     Rule("**", BREAKING, why="no rule classifies this change"),
 )

@@ -82,14 +82,18 @@ def _s_L2Level(d: Any) -> L2Level:
         if key[2].__class__ is int:
             return o
     elif key is not None and key[0].__class__ is str and key[1].__class__ is str and key[2].__class__ is int:
-        # exactly the spec's fields, each of its wire class: converted here and kept for reuse
-        f_px = DECIMALS.get(key[0])
-        if f_px is None:
-            f_px = to_decimal(key[0])
-        f_sz = DECIMALS.get(key[1])
-        if f_sz is None:
-            f_sz = to_decimal(key[1])
-        f_n = key[2]
+        # exactly the spec's fields, each of its wire class: converted here and kept for reuse (a value the
+        # conversions refuse is decoded again below, which names the field)
+        try:
+            f_px = DECIMALS.get(key[0])
+            if f_px is None:
+                f_px = to_decimal(key[0])
+            f_sz = DECIMALS.get(key[1])
+            if f_sz is None:
+                f_sz = to_decimal(key[1])
+            f_n = key[2]
+        except Bad:
+            return _d_L2Level(d)
         o = _new(L2Level)
         _L2Level_px(o, f_px)
         _L2Level_sz(o, f_sz)
