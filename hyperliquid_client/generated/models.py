@@ -981,7 +981,7 @@ _RECORDS = (
     "WindowPerformance",
     "WithdrawDelta",
 )
-_PREFIXES = ("_s_", "_u_", "_K_", "_E_", "_V_")
+_PREFIXES = ("_s_", "_u_", "_K_", "_E_", "_V_", "_SH_")  # module-level names of a type: functions, caches
 
 
 def _module(type_name: str) -> Any:
@@ -1024,7 +1024,7 @@ def __getattr__(name: str) -> Any:
     elif name == "converter":
         value = make_converter(__getattr__("STRUCTURE_FNS"))
     else:
-        type_name = name[3:] if name.startswith(_PREFIXES) else name
+        type_name = next((name[len(p) :] for p in _PREFIXES if name.startswith(p)), name)
         if type_name not in _HOME:
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
         value = getattr(_module(type_name), name)
