@@ -472,10 +472,9 @@ class Client(_Base):
         never loads the exchange side."""
         exchange = self._exchange
         if exchange is None:
-            from hyperliquid_client.runtime.exchange import Exchange
-            from hyperliquid_client.runtime.ratelimit.senders import LimitedActionSender
+            from hyperliquid_client.runtime.exchange import ActionSender, Exchange
 
-            sender = LimitedActionSender(self.transport, self.network, **self._sender_options())
+            sender = ActionSender(self.transport, self.network, **self._sender_options())
             exchange = self._exchange = Exchange(
                 sender, markets=self.markets, info=self.info, events=self.events, auto_cloid=self.config.auto_cloid
             )
@@ -618,10 +617,9 @@ class AsyncClient(_Base):
         never loads the exchange side."""
         exchange = self._exchange
         if exchange is None:
-            from hyperliquid_client.runtime.exchange import AsyncExchange
-            from hyperliquid_client.runtime.ratelimit.senders import AsyncLimitedActionSender
+            from hyperliquid_client.runtime.exchange import AsyncActionSender, AsyncExchange
 
-            sender = AsyncLimitedActionSender(self.transport, self.network, **self._sender_options())
+            sender = AsyncActionSender(self.transport, self.network, **self._sender_options())
             exchange = self._exchange = AsyncExchange(
                 sender, markets=self.markets, info=self.info, events=self.events, auto_cloid=self.config.auto_cloid
             )

@@ -13,6 +13,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Unpack
@@ -196,6 +199,7 @@ from hyperliquid_client.runtime.exchange.api import (
 )
 from hyperliquid_client.runtime.exchange.sender import SenderCore
 from hyperliquid_client.runtime.markets import Direction, MetadataService, _MetadataMissing, to_decimal
+from hyperliquid_client.runtime.ratelimit.senders import abandoned
 from hyperliquid_client.runtime.registry import EndpointSpec
 from hyperliquid_client.runtime.results import ExchangeResult
 from hyperliquid_client.runtime.signing import Wallet
@@ -7483,7 +7487,74 @@ class ActionSender(SenderCore):
         was sent.  ``nonce`` overrides the nonce manager (multi-sig: the inner signers' nonce).
         ``timeout`` bounds the whole call: waiting for a free connection and a nonce may take
         half of it (then :class:`TimeoutError`, nothing sent), the request keeps the rest.
+        With a ``limiter``, the action is first counted against its account's allowance
+        (:class:`AddressLimitError`), may join a batch (``rate.batch_window``), and its weight is
+        admitted before a connection and a nonce are taken.
         """
+        gate = self.gate
+        if gate is None:
+            return self._send(endpoint, action, wallet, vault_address, expires_after, timeout, nonce)
+        address = self._account(endpoint, wallet, vault_address)
+        gate.check(address, endpoint, action)
+        signer = getattr(wallet if wallet is not None else self.wallet, "address", None)
+        key = gate.key(endpoint, action, signer, vault_address, expires_after, nonce)
+        if key is None:
+            try:
+                return self._admitted(endpoint, action, wallet, vault_address, expires_after, timeout, nonce)
+            except Exception as exc:
+                gate.refused(address, exc)
+                raise
+        group, index, leader = gate.join(key, endpoint.wire, action, threading.Event)
+        if not leader:
+            group.done.wait()
+            return group.mine(index)
+        group.closed.wait(gate.window)
+        merged, slices = gate.close(key, group)
+        outcome: ExchangeResult | BaseException
+        try:
+            outcome = self._admitted(endpoint, merged, wallet, vault_address, expires_after, timeout, nonce)
+        except Exception as exc:
+            gate.refused(address, exc)
+            outcome = exc
+        except BaseException:  # the leader was cancelled: the others must not wait for ever
+            gate.settle(endpoint, group, abandoned(endpoint.wire), slices)
+            group.done.set()
+            raise
+        gate.settle(endpoint, group, outcome, slices)
+        group.done.set()
+        return group.mine(index)
+
+    def _admitted(
+        self,
+        endpoint: EndpointSpec,
+        action: dict[str, Any],
+        wallet: Any,
+        vault_address: str | None,
+        expires_after: int | None,
+        timeout: float | None,
+        nonce: int | None,
+    ) -> ExchangeResult:
+        """:meth:`_send` once the limiter admitted the action's weight (before a connection and a nonce)."""
+        limiter = self.gate.limiter  # type: ignore[union-attr]
+        default = self.transport.config.default_timeout
+        request, budget = self.gate.request(endpoint, action, self.network.exchange_url, timeout, default)  # type: ignore[union-attr]
+        started = time.monotonic()
+        ticket = limiter.admit(request, budget)
+        with limiter.admitted(ticket), stating(budget):
+            left = max(budget - (time.monotonic() - started), 0.001)
+            return self._send(endpoint, action, wallet, vault_address, expires_after, left, nonce)
+
+    def _send(
+        self,
+        endpoint: EndpointSpec,
+        action: dict[str, Any],
+        wallet: Any,
+        vault_address: str | None,
+        expires_after: int | None,
+        timeout: float | None,
+        nonce: int | None,
+    ) -> ExchangeResult:
+        """Take a connection and a nonce, sign and post (no rate-limit steps)."""
         call = self._call(endpoint, wallet, vault_address, timeout)
         with self.transport.reserve(call.wait, endpoint.qualified_name), stating(call.budget):
             if nonce is not None:
@@ -7558,7 +7629,80 @@ class AsyncActionSender(SenderCore):
         was sent.  ``nonce`` overrides the nonce manager (multi-sig: the inner signers' nonce).
         ``timeout`` bounds the whole call: waiting for a free connection and a nonce may take
         half of it (then :class:`TimeoutError`, nothing sent), the request keeps the rest.
+        With a ``limiter``, the action is first counted against its account's allowance
+        (:class:`AddressLimitError`), may join a batch (``rate.batch_window``), and its weight is
+        admitted before a connection and a nonce are taken.
         """
+        gate = self.gate
+        if gate is None:
+            return await self._send(endpoint, action, wallet, vault_address, expires_after, timeout, nonce)
+        address = self._account(endpoint, wallet, vault_address)
+        if address is not None and gate.limiter.store is not None:  # a Redis round trip: off the event loop
+            await asyncio.to_thread(gate.check, address, endpoint, action)
+        else:
+            gate.check(address, endpoint, action)
+        signer = getattr(wallet if wallet is not None else self.wallet, "address", None)
+        key = gate.key(endpoint, action, signer, vault_address, expires_after, nonce)
+        if key is None:
+            try:
+                return await self._admitted(endpoint, action, wallet, vault_address, expires_after, timeout, nonce)
+            except Exception as exc:
+                gate.refused(address, exc)
+                raise
+        group, index, leader = gate.join(key, endpoint.wire, action, asyncio.Event)
+        if not leader:
+            await group.done.wait()
+            return group.mine(index)
+        try:
+            await asyncio.wait_for(group.closed.wait(), gate.window)
+        except TimeoutError:
+            pass
+        merged, slices = gate.close(key, group)
+        outcome: ExchangeResult | BaseException
+        try:
+            outcome = await self._admitted(endpoint, merged, wallet, vault_address, expires_after, timeout, nonce)
+        except Exception as exc:
+            gate.refused(address, exc)
+            outcome = exc
+        except BaseException:  # the leader was cancelled: the others must not wait for ever
+            gate.settle(endpoint, group, abandoned(endpoint.wire), slices)
+            group.done.set()
+            raise
+        gate.settle(endpoint, group, outcome, slices)
+        group.done.set()
+        return group.mine(index)
+
+    async def _admitted(
+        self,
+        endpoint: EndpointSpec,
+        action: dict[str, Any],
+        wallet: Any,
+        vault_address: str | None,
+        expires_after: int | None,
+        timeout: float | None,
+        nonce: int | None,
+    ) -> ExchangeResult:
+        """:meth:`_send` once the limiter admitted the action's weight (before a connection and a nonce)."""
+        limiter = self.gate.limiter  # type: ignore[union-attr]
+        default = self.transport.config.default_timeout
+        request, budget = self.gate.request(endpoint, action, self.network.exchange_url, timeout, default)  # type: ignore[union-attr]
+        started = time.monotonic()
+        ticket = await limiter.aadmit(request, budget)
+        with limiter.admitted(ticket), stating(budget):
+            left = max(budget - (time.monotonic() - started), 0.001)
+            return await self._send(endpoint, action, wallet, vault_address, expires_after, left, nonce)
+
+    async def _send(
+        self,
+        endpoint: EndpointSpec,
+        action: dict[str, Any],
+        wallet: Any,
+        vault_address: str | None,
+        expires_after: int | None,
+        timeout: float | None,
+        nonce: int | None,
+    ) -> ExchangeResult:
+        """Take a connection and a nonce, sign and post (no rate-limit steps)."""
         call = self._call(endpoint, wallet, vault_address, timeout)
         async with self.transport.reserve(call.wait, endpoint.qualified_name), stating(call.budget):
             if nonce is not None:

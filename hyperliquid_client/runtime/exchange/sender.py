@@ -34,6 +34,8 @@ from hyperliquid_client.runtime.exchange._core import (
     sign_action,
 )
 from hyperliquid_client.runtime.log import get_logger, log
+from hyperliquid_client.runtime.ratelimit.limiter import RateLimiter
+from hyperliquid_client.runtime.ratelimit.senders import SendGate
 from hyperliquid_client.runtime.registry import EndpointSpec
 from hyperliquid_client.runtime.results import ExchangeResult
 from hyperliquid_client.runtime.signing import (
@@ -104,6 +106,7 @@ class SenderCore:
         verify_signatures: VerifyMode = "once",
         signature_chain_id: str = "0x66eee",
         drift: DriftMonitor | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         if not isinstance(network, Network):
             raise ConfigError("network", f"expected a Network, got {type(network).__name__}")
@@ -141,6 +144,9 @@ class SenderCore:
             signature_chain_id=signature_chain_id,
             account_address=account,
         )
+        #: the client's rate limits (address allowance, weight budget, batches); ``None``: the transport's alone
+        self.limiter = limiter
+        self.gate = SendGate(limiter) if limiter is not None else None
         self._signed: OrderedDict[int, SignedAction] = OrderedDict()
         self._signed_lock = threading.Lock()
 
@@ -177,6 +183,17 @@ class SenderCore:
         budget = validate_timeout(endpoint.timeout if timeout is None else timeout, default)
         end = time.monotonic() + budget
         return Call(w, vault, budget / 2, end - budget / 2, end)
+
+    def _account(self, endpoint: EndpointSpec, wallet: Any, vault_address: str | None) -> str | None:
+        """The account whose allowance an action uses (a vault or sub-account is its own user)."""
+        if endpoint.vault:
+            vault = vault_address if vault_address is not None else self.vault_address
+            if vault:
+                return vault.lower()
+        if self.account_address:
+            return self.account_address
+        address = getattr(wallet if wallet is not None else self.wallet, "address", None)
+        return address if isinstance(address, str) else None
 
     def _check_vault(self, endpoint: EndpointSpec, vault_address: str | None) -> str | None:
         if vault_address is not None and not endpoint.vault:

@@ -3,8 +3,8 @@
 :class:`RateLimitConfig` (``ClientConfig.rate``) configures it; :class:`RateLimiter` (``client.rate``)
 admits every request against the IP weight budget, runs the one 429 backoff, tracks address
 allowances and the circuit breakers, alone or shared through Redis; :class:`WsLimits` keeps the
-WebSocket limits.  The senders that keep address allowances and batch orders live in
-:mod:`hyperliquid_client.runtime.ratelimit.senders`.
+WebSocket limits.  What the exchange senders do for address allowances and batches is
+:mod:`hyperliquid_client.runtime.ratelimit.senders` (sans-I/O).
 """
 
 from hyperliquid_client.runtime.ratelimit.address import AddressState
