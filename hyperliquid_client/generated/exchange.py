@@ -7539,10 +7539,13 @@ class ActionSender(SenderCore):
         default = self.transport.config.default_timeout
         request, budget = self.gate.request(endpoint, action, self.network.exchange_url, timeout, default)  # type: ignore[union-attr]
         started = time.monotonic()
-        ticket = limiter.admit(request, budget)
-        with limiter.admitted(ticket), stating(budget):
+        handed = limiter.hand_over(limiter.admit(request, budget))
+        try:
             left = max(budget - (time.monotonic() - started), 0.001)
-            return self._send(endpoint, action, wallet, vault_address, expires_after, left, nonce)
+            with stating(budget):
+                return self._send(endpoint, action, wallet, vault_address, expires_after, left, nonce)
+        finally:
+            limiter.take_back(handed)
 
     def _send(
         self,
@@ -7687,10 +7690,13 @@ class AsyncActionSender(SenderCore):
         default = self.transport.config.default_timeout
         request, budget = self.gate.request(endpoint, action, self.network.exchange_url, timeout, default)  # type: ignore[union-attr]
         started = time.monotonic()
-        ticket = await limiter.aadmit(request, budget)
-        with limiter.admitted(ticket), stating(budget):
+        handed = limiter.hand_over(await limiter.aadmit(request, budget))
+        try:
             left = max(budget - (time.monotonic() - started), 0.001)
-            return await self._send(endpoint, action, wallet, vault_address, expires_after, left, nonce)
+            with stating(budget):
+                return await self._send(endpoint, action, wallet, vault_address, expires_after, left, nonce)
+        finally:
+            limiter.take_back(handed)
 
     async def _send(
         self,

@@ -104,6 +104,16 @@ class Allowances:
             self._over_at[address] = refused_at
         return self.state(address)
 
+    def add_quietly(self, address: str, n: int, below: float) -> bool:
+        """Count ``n`` requests for ``address`` if that decides and crosses nothing: the cap is unknown, or
+        the count stays under ``below`` of it (the lowest reported fraction).  False: nothing counted."""
+        used = self._used.get(address, 0)
+        cap = self._cap.get(address)
+        if cap is not None and used + n >= below * cap:
+            return False
+        self._used[address] = used + n
+        return True
+
     def charge(self, address: str, action_type: str, n: int, now: float) -> Decision:
         """Count ``n`` requests of ``action_type`` for ``address`` at ``now`` if they may go."""
         used = self._used.get(address, 0)

@@ -5,7 +5,7 @@ same signer, account, vault and ``expiresAfter`` are merged into one action: IP 
 ``1 + floor(n / 40)`` instead of ``n``.  Each caller gets its own statuses back (its slice of the
 answer); an error of the whole action reaches every caller; an indeterminate outcome reaches each
 caller as its own :class:`~hyperliquid_client.runtime.errors.IndeterminateError` with the shared nonce
-and its own cloids.  The sync and async senders in :mod:`.senders` run the waiting.
+and its own cloids.  The generated senders run the waiting (:mod:`.senders` holds their sans-I/O steps).
 """
 
 from __future__ import annotations

@@ -63,6 +63,7 @@ HOLD_MARGIN = 5.0
 #: the longest a waiting call sleeps before it looks again (seconds)
 _MAX_NAP = 1.0
 _BUDGET_LEVELS = (0.5, 0.2, 0.05)
+_KINDS = ("cancel", "exchange", "info", "background")
 
 
 #: a ticket admitted before the transport is reached (by the exchange senders, before they take a
@@ -128,8 +129,14 @@ class Request:
     content: bytes | None = None
 
 
+_HOSTS: dict[str, str] = {}  # url -> host (a handful of URLs per process)
+
+
 def _host(req: RequestLike) -> str:
-    return urlsplit(req.url).netloc
+    host = _HOSTS.get(req.url)
+    if host is None:
+        host = _HOSTS[req.url] = urlsplit(req.url).netloc
+    return host
 
 
 def _wire(req: RequestLike) -> str:
@@ -224,6 +231,8 @@ class RateLimiter:
                 on_state=self._redis_changed,
             )
         self._last_active = float("-inf")
+        #: the (base, class) limits of each kind without Redis, for the configuration they were computed from
+        self._limits: tuple[RateLimitConfig | None, dict[str, tuple[int, int]]] = (None, {})
         self._queue: queue.SimpleQueue[Callable[[], None] | None] | None = None
         self._worker: threading.Thread | None = None
 
@@ -341,8 +350,14 @@ class RateLimiter:
                     entry = local.ledger.take(now, req.weight, hold=hold, window=cfg.window)
                 self._budget_level(total, cfg.budget)
                 return Ticket(req, entry, member, probe, self.scope, background=kind == "background")
-        base = self.limit
-        limit = self._class_limit(kind, base)
+        if store is None:  # this process alone: the limits follow from the configuration
+            if self._limits[0] is not cfg:
+                base = max(1, math.floor(cfg.budget * cfg.share))
+                self._limits = (cfg, {k: (base, self._class_limit(k, base)) for k in _KINDS})
+            base, limit = self._limits[1][kind]
+        else:
+            base = self.limit
+            limit = self._class_limit(kind, base)
         self._check_fits(req, kind, limit)
         with local.lock:
             adm = local.ledger.admit(
@@ -414,18 +429,28 @@ class RateLimiter:
         nap = min(wait, _MAX_NAP) * (1 + 0.2 * self._rng.random()) + 0.001
         return nap if left is None else min(nap, max(left, 0.0))
 
+    @staticmethod
+    def hand_over(ticket: Ticket) -> tuple[contextvars.Token[list[Ticket] | None], list[Ticket]]:
+        """Until :meth:`take_back`, the transport's admission of ``ticket``'s request (in this context) uses
+        ``ticket``."""
+        holder = [ticket]
+        return _PREADMITTED.set(holder), holder
+
+    def take_back(self, handed: tuple[contextvars.Token[list[Ticket] | None], list[Ticket]]) -> None:
+        """End :meth:`hand_over`; a ticket the transport never took (refused before sending) is released."""
+        token, holder = handed
+        _PREADMITTED.reset(token)
+        if holder:
+            self.settle(holder.pop(), status=None, error=None)
+
     @contextmanager
     def admitted(self, ticket: Ticket) -> Iterator[None]:
-        """Inside the block, the transport's admission of ``ticket``'s request uses ``ticket``; if it is
-        never reached (refused before sending), the ticket is released at the end."""
-        holder = [ticket]
-        token = _PREADMITTED.set(holder)
+        """:meth:`hand_over` for the block."""
+        handed = self.hand_over(ticket)
         try:
             yield
         finally:
-            _PREADMITTED.reset(token)
-            if holder:
-                self.settle(holder.pop(), status=None, error=None)
+            self.take_back(handed)
 
     @staticmethod
     def _preadmitted(req: RequestLike) -> Ticket | None:
@@ -491,7 +516,7 @@ class RateLimiter:
         cfg = self.config
         self._record_breaker(req, status, error, now, counts=not ticket.background)
         extra = self._surcharge(req, value) if error is None else 0
-        if error is None and _wire(req) == "userRateLimit":
+        if error is None and req.context == "info" and _wire(req) == "userRateLimit":
             self._observe_rate_limit(req, value)
         outcome = "429" if status == 429 else ("ok" if status is not None else "none")
         pause = None
@@ -633,6 +658,8 @@ class RateLimiter:
 
     def _budget_level(self, total: int, base: int) -> None:
         left = 1 - total / base if base else 0.0
+        if left > _BUDGET_LEVELS[0] and not self._level:
+            return  # the usual case: far from the limit and nothing reported
         level = sum(1 for mark in _BUDGET_LEVELS if left <= mark)
         if level != self._level and (level > self._level or level == 0):
             self._level = level
@@ -658,6 +685,10 @@ class RateLimiter:
         if not self.config.enabled:
             return
         address = address.lower()
+        if self.store is None:
+            with self._addr_lock:  # far from the cap (or the cap unknown): count, nothing to decide or report
+                if self._allowances.add_quietly(address, n, min(self.config.address_thresholds, default=1.0)):
+                    return
         order = action_type in ORDER_ACTIONS
         now = self._clock()
         state: AddressState | None = None
