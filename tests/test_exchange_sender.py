@@ -463,17 +463,17 @@ async def test_async_sender_success_and_indeterminate(wallet: Wallet) -> None:
 def test_by_default_the_first_action_of_each_kind_is_recovered_and_every_body_checked(
     fx: FakeExchange, wallet: Wallet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from hyperliquid_client.runtime.exchange import _core
+    from hyperliquid_client.runtime.signing import check
 
     recovered: list[str] = []
-    real = _core.recover_address
+    real = check.recover_address
 
     def counting(digest: bytes, signature: Any, **kw: Any) -> str:
         address = real(digest, signature, **kw)
         recovered.append(address)
         return address
 
-    monkeypatch.setattr(_core, "recover_address", counting)
+    monkeypatch.setattr(check, "recover_address", counting)
     rig = make_rig(fx, wallet, verify="once")
     try:
         assert rig.sender.verify_signatures == "once"
