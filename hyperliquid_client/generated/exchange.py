@@ -7494,7 +7494,7 @@ class ActionSender(SenderCore):
         gate = self.gate
         if gate is None:
             return self._send(endpoint, action, wallet, vault_address, expires_after, timeout, nonce)
-        address = self._account(endpoint, wallet, vault_address)
+        address = gate.account(self, endpoint, wallet, vault_address)
         gate.check(address, endpoint, action)
         signer = getattr(wallet if wallet is not None else self.wallet, "address", None)
         key = gate.key(endpoint, action, signer, vault_address, expires_after, nonce)
@@ -7639,7 +7639,7 @@ class AsyncActionSender(SenderCore):
         gate = self.gate
         if gate is None:
             return await self._send(endpoint, action, wallet, vault_address, expires_after, timeout, nonce)
-        address = self._account(endpoint, wallet, vault_address)
+        address = gate.account(self, endpoint, wallet, vault_address)
         if address is not None and gate.limiter.store is not None:  # a Redis round trip: off the event loop
             await asyncio.to_thread(gate.check, address, endpoint, action)
         else:

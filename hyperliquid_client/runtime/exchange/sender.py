@@ -184,17 +184,6 @@ class SenderCore:
         end = time.monotonic() + budget
         return Call(w, vault, budget / 2, end - budget / 2, end)
 
-    def _account(self, endpoint: EndpointSpec, wallet: Any, vault_address: str | None) -> str | None:
-        """The account whose allowance an action uses (a vault or sub-account is its own user)."""
-        if endpoint.vault:
-            vault = vault_address if vault_address is not None else self.vault_address
-            if vault:
-                return vault.lower()
-        if self.account_address:
-            return self.account_address
-        address = getattr(wallet if wallet is not None else self.wallet, "address", None)
-        return address if isinstance(address, str) else None
-
     def _check_vault(self, endpoint: EndpointSpec, vault_address: str | None) -> str | None:
         if vault_address is not None and not endpoint.vault:
             raise InvalidInputError(

@@ -76,6 +76,18 @@ class SendGate:
         """Seconds a batch stays open (``None``: batching is off)."""
         return self.limiter.config.batch_window
 
+    @staticmethod
+    def account(sender: Any, endpoint: EndpointSpec, wallet: Any, vault_address: str | None) -> str | None:
+        """The account whose allowance an action of ``sender`` uses (a vault or sub-account is its own user)."""
+        if endpoint.vault:
+            vault = vault_address if vault_address is not None else sender.vault_address
+            if vault:
+                return str(vault).lower()
+        if sender.account_address:
+            return str(sender.account_address)
+        address = getattr(wallet if wallet is not None else sender.wallet, "address", None)
+        return address if isinstance(address, str) else None
+
     def check(self, address: str | None, endpoint: EndpointSpec, action: Mapping[str, Any]) -> None:
         """Count ``action`` against ``address``'s allowance (refused with :class:`AddressLimitError`)."""
         if address is not None:
