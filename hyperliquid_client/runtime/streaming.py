@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable, Hashable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from hyperliquid_client.runtime.drift import DriftMonitor
 from hyperliquid_client.runtime.errors import (
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["AsyncStreamHub", "StreamHub", "channel_info", "coin_gate", "recovery_request", "recovered_items"]
 
 _log = get_logger("hyperliquid_client.ws")
+_WsT = TypeVar("_WsT", SyncWsClient, WsClient)
 
 _INFOS: dict[str, ChannelInfo] = {}
 
@@ -211,7 +212,64 @@ def subscribe_options(
     return {"channel": channel_info(spec), "params": params, "decode": decode, "gate": gate}
 
 
-class StreamHub:
+class _Hub(Generic[_WsT]):
+    """What both hubs hold: the URLs, the settings a socket is opened with, its clients by URL, how missed items
+    are fetched over HTTP, and the reads of live values."""
+
+    def __init__(
+        self,
+        ws_url: str,
+        explorer_ws_url: str | None,
+        config: WsConfig | None,
+        events: EventBus | None,
+        fetch_info: Callable[[dict[str, Any]], Any] | None,
+        storage: Any,
+        markets: MetadataService | None,
+        rate: RateLimitConfig | None,
+        drift: DriftMonitor | None,
+    ) -> None:
+        self.markets = markets
+        self.rate = rate
+        self.drift = drift if drift is not None else DriftMonitor(events)
+        self.storage = storage
+        self.ws_url = ws_url
+        self.explorer_ws_url = explorer_ws_url or ws_url
+        self.config = config
+        self.events = events
+        self._fetch_info = fetch_info
+        self._clients: dict[str, _WsT] = {}
+        self._closed = False
+
+    async def _fetch(self, body: dict[str, Any]) -> Any:
+        """``fetch_info(body)``, awaited without blocking the socket's loop."""
+        raise NotImplementedError
+
+    async def _recover(self, info: ChannelInfo, params: dict[str, Any], start: int, end: int | None) -> list[Any]:
+        from hyperliquid_client.generated.registry import CHANNELS
+
+        spec = CHANNELS[info.type]
+        body = recovery_request(spec, params, start, end)
+        if body is None or self._fetch_info is None:
+            return []
+        return recovered_items(spec, await self._fetch(body))
+
+    def latest(self, channel: str, /, **params: Any) -> Any:
+        """Newest value of a live subscription (``"l2Book"``, ``"bbo"``, ``"allMids"`` ...), or ``None``."""
+        ws = self._clients.get(self.ws_url)
+        return None if ws is None else ws.latest(channel, **params)
+
+    def fresh_raw(self, channel: str, max_age: float, /, **params: Any) -> Any:
+        """Raw data of a live subscription at most ``max_age`` seconds old, or ``None``."""
+        ws = self._clients.get(self.ws_url)
+        return None if ws is None else ws.fresh_raw(channel, max_age, **params)
+
+    @property
+    def opened(self) -> bool:
+        """Whether a WebSocket client was created."""
+        return bool(self._clients)
+
+
+class StreamHub(_Hub[SyncWsClient]):
     """The synchronous hub behind ``client.streams`` (a :class:`~hyperliquid_client.runtime.hub.SyncHub`)."""
 
     def __init__(
@@ -227,27 +285,12 @@ class StreamHub:
         rate: RateLimitConfig | None = None,
         drift: DriftMonitor | None = None,
     ) -> None:
-        self.markets = markets
-        self.rate = rate
-        self.drift = drift if drift is not None else DriftMonitor(events)
-        self.storage = storage
-        self.ws_url = ws_url
-        self.explorer_ws_url = explorer_ws_url or ws_url
-        self.config = config
-        self.events = events
-        self._fetch_info = fetch_info
-        self._clients: dict[str, SyncWsClient] = {}
+        super().__init__(ws_url, explorer_ws_url, config, events, fetch_info, storage, markets, rate, drift)
         self._lock = threading.Lock()
-        self._closed = False
 
-    async def _recover(self, info: ChannelInfo, params: dict[str, Any], start: int, end: int | None) -> list[Any]:
-        from hyperliquid_client.generated.registry import CHANNELS
-
-        spec = CHANNELS[info.type]
-        body = recovery_request(spec, params, start, end)
-        if body is None or self._fetch_info is None:
-            return []
-        return recovered_items(spec, await asyncio.to_thread(self._fetch_info, body))
+    async def _fetch(self, body: dict[str, Any]) -> Any:
+        assert self._fetch_info is not None
+        return await asyncio.to_thread(self._fetch_info, body)
 
     def client(self, explorer: bool = False) -> SyncWsClient:
         """The WebSocket client (opened on first use)."""
@@ -283,21 +326,6 @@ class StreamHub:
         """Send an info or action request over the socket (``kind`` is ``"info"`` or ``"action"``)."""
         return self.client().post(kind, payload, timeout=timeout)  # type: ignore[arg-type]
 
-    def latest(self, channel: str, /, **params: Any) -> Any:
-        """Newest value of a live subscription (``"l2Book"``, ``"bbo"``, ``"allMids"`` ...), or ``None``."""
-        ws = self._clients.get(self.ws_url)
-        return None if ws is None else ws.latest(channel, **params)
-
-    def fresh_raw(self, channel: str, max_age: float, /, **params: Any) -> Any:
-        """Raw data of a live subscription at most ``max_age`` seconds old, or ``None``."""
-        ws = self._clients.get(self.ws_url)
-        return None if ws is None else ws.fresh_raw(channel, max_age, **params)
-
-    @property
-    def opened(self) -> bool:
-        """Whether a WebSocket client was created."""
-        return bool(self._clients)
-
     def close(self) -> None:
         """Close every WebSocket client."""
         with self._lock:
@@ -307,7 +335,7 @@ class StreamHub:
             ws.close()
 
 
-class AsyncStreamHub:
+class AsyncStreamHub(_Hub[WsClient]):
     """The asynchronous hub behind ``async_client.streams`` (an :class:`~hyperliquid_client.runtime.hub.AsyncHub`)."""
 
     def __init__(
@@ -324,28 +352,13 @@ class AsyncStreamHub:
         drift: DriftMonitor | None = None,
         bound: LoopBound | None = None,
     ) -> None:
+        super().__init__(ws_url, explorer_ws_url, config, events, fetch_info, storage, markets, rate, drift)
         #: the event loop its sockets belong to (its client's): the first one used
         self.bound = bound if bound is not None else LoopBound("AsyncStreamHub")
-        self.markets = markets
-        self.rate = rate
-        self.drift = drift if drift is not None else DriftMonitor(events)
-        self.storage = storage
-        self.ws_url = ws_url
-        self.explorer_ws_url = explorer_ws_url or ws_url
-        self.config = config
-        self.events = events
-        self._fetch_info = fetch_info
-        self._clients: dict[str, WsClient] = {}
-        self._closed = False
 
-    async def _recover(self, info: ChannelInfo, params: dict[str, Any], start: int, end: int | None) -> list[Any]:
-        from hyperliquid_client.generated.registry import CHANNELS
-
-        spec = CHANNELS[info.type]
-        body = recovery_request(spec, params, start, end)
-        if body is None or self._fetch_info is None:
-            return []
-        return recovered_items(spec, await self._fetch_info(body))
+    async def _fetch(self, body: dict[str, Any]) -> Any:
+        assert self._fetch_info is not None
+        return await self._fetch_info(body)
 
     def client(self, explorer: bool = False) -> WsClient:
         """The WebSocket client (created on first use; it connects in the background)."""
@@ -381,21 +394,6 @@ class AsyncStreamHub:
         """Send an info or action request over the socket (``kind`` is ``"info"`` or ``"action"``)."""
         self.bound.check()
         return await self.client().post(kind, payload, timeout=timeout)  # type: ignore[arg-type]
-
-    def latest(self, channel: str, /, **params: Any) -> Any:
-        """Newest value of a live subscription (``"l2Book"``, ``"bbo"``, ``"allMids"`` ...), or ``None``."""
-        ws = self._clients.get(self.ws_url)
-        return None if ws is None else ws.latest(channel, **params)
-
-    def fresh_raw(self, channel: str, max_age: float, /, **params: Any) -> Any:
-        """Raw data of a live subscription at most ``max_age`` seconds old, or ``None``."""
-        ws = self._clients.get(self.ws_url)
-        return None if ws is None else ws.fresh_raw(channel, max_age, **params)
-
-    @property
-    def opened(self) -> bool:
-        """Whether a WebSocket client was created."""
-        return bool(self._clients)
 
     async def aclose(self) -> None:
         """Close every WebSocket client (from the loop they belong to; see :meth:`abandon` otherwise)."""
