@@ -147,6 +147,8 @@ class Flights:
     def shut_for(self, now: float, window: int) -> float:
         """``0.0`` when a nonce may be taken (fewer than ``window`` were taken since the oldest one in
         flight); else the seconds until the holds keeping the window shut end (sooner if released)."""
+        if not self._entries:
+            return 0.0
         for nonce in [n for n, (_, end) in self._entries.items() if end <= now]:
             del self._entries[nonce]  # its hold is over: a process that died, a forgotten release
         cutoff = self.taken - window  # an entry of this rank or older shuts the window
@@ -187,7 +189,8 @@ class _Window:
 
     def __init__(self) -> None:
         self.draw = threading.Lock()  # one draw at a time per signer: ranks follow the nonces here
-        self.cond = threading.Condition(threading.Lock())
+        self.lock = threading.Lock()  # taken directly (a C call) where nobody waits or is woken
+        self.cond = threading.Condition(self.lock)
         self.flights = Flights()
         self.shared: dict[int, SharedNonceSource] = {}  # nonce -> the shared window it is in flight in
         self.releases = 0  # counts releases: a waiter that saw the window shut before one retries at once
@@ -273,10 +276,11 @@ class NonceManager:
         self, key: str, w: _Window, hold: float, lock_wait: float, nap: float
     ) -> tuple[int | None, float, int]:
         """One try: ``(nonce, 0, _)``, or ``(None, seconds worth waiting, releases seen)``."""
-        if not w.draw.acquire(timeout=max(lock_wait, 0.0)):  # another draw of this signer is under way
+        draw = w.draw
+        if not draw.acquire(False) and not draw.acquire(timeout=max(lock_wait, 0.0)):  # another draw is under way
             return None, _FIRST_NAP, w.releases
         try:
-            with w.cond:
+            with w.lock:
                 shut = w.flights.shut_for(time.monotonic(), self.window)
                 seen = w.releases
             if shut > 0:
@@ -293,13 +297,13 @@ class NonceManager:
                         return None, max(min(shut, nap), _FIRST_NAP), seen
             if nonce is None:
                 nonce = source.next(key)
-            with w.cond:
+            with w.lock:
                 w.flights.take(nonce, time.monotonic(), hold)
                 if shared is not None:
                     w.shared[nonce] = shared
             return nonce, 0.0, seen
         finally:
-            w.draw.release()
+            draw.release()
 
     def _full(self, signer: str, timeout: float) -> errors.TimeoutError:
         return errors.TimeoutError(
@@ -328,7 +332,7 @@ class NonceManager:
             left = end - time.monotonic()
             if left <= 0:
                 raise self._full(key, timeout)
-            with w.cond:
+            with w.lock:
                 if w.releases == seen:  # else a release came in meanwhile: try again at once
                     w.cond.wait(min(wait, left))
             nap = min(2 * nap, _MAX_NAP)
@@ -353,7 +357,7 @@ class NonceManager:
             if left <= 0:
                 raise self._full(key, timeout)
             fut: asyncio.Future[None] = loop.create_future()
-            with w.cond:
+            with w.lock:
                 if w.releases != seen:
                     continue
                 w.async_waiters.append((loop, fut))
@@ -362,7 +366,7 @@ class NonceManager:
             except TimeoutError:  # asyncio's (the builtin): look again
                 pass
             finally:
-                with w.cond:
+                with w.lock:
                     if (loop, fut) in w.async_waiters:
                         w.async_waiters.remove((loop, fut))
             nap = min(2 * nap, _MAX_NAP)
@@ -389,7 +393,7 @@ class NonceManager:
         w = self._windows.get(key)
         if w is None:
             return None
-        with w.cond:
+        with w.lock:
             shared = w.shared.pop(nonce, None)
             if not w.flights.release(nonce):
                 return shared

@@ -174,17 +174,49 @@ def _holding(transport: object, release: Callable[[], None]) -> Iterator[None]:
         release()
 
 
+class _Reservation:
+    """``with transport.reserve(timeout, what):`` — a turn of ``transport`` for this thread (a class, not a
+    generator: it is on every signed action's path)."""
+
+    __slots__ = ("_transport", "_timeout", "_what", "_token")
+
+    def __init__(self, transport: HttpTransport, timeout: float, what: str) -> None:
+        self._transport = transport
+        self._timeout = timeout
+        self._what = what
+        self._token: contextvars.Token[object | None] | None = None
+
+    def __enter__(self) -> None:
+        transport = self._transport
+        if _RESERVED.get() is transport:  # this thread holds a turn already
+            return
+        if not transport._turns.acquire(self._timeout):
+            raise _no_turn(transport._closed, self._what, self._timeout)
+        self._token = _RESERVED.set(transport)
+
+    def __exit__(self, *exc: object) -> None:
+        token = self._token
+        if token is not None:
+            self._token = None
+            _RESERVED.reset(token)
+            self._transport._turns.release()
+
+
 class _Turns:
     """At most ``n`` holders at once; waiting ends at a timeout or when closed (thread-safe)."""
 
     def __init__(self, n: int) -> None:
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()  # taken directly (a C call); the condition waits on it
+        self._cond = threading.Condition(self._lock)
         self._free = n
         self._closed = False
 
     def acquire(self, timeout: float) -> bool:
         """True once a turn is ours; False at the timeout or when closed."""
-        with self._cond:
+        with self._lock:
+            if self._free > 0 and not self._closed:  # a free turn: no waiting to set up
+                self._free -= 1
+                return True
             ok = self._cond.wait_for(lambda: self._free > 0 or self._closed, timeout)
             if not ok or self._closed:
                 return False
@@ -192,12 +224,12 @@ class _Turns:
             return True
 
     def release(self) -> None:
-        with self._cond:
+        with self._lock:
             self._free += 1
             self._cond.notify()
 
     def close(self) -> None:
-        with self._cond:
+        with self._lock:
             self._closed = True
             self._cond.notify_all()
 
@@ -307,22 +339,15 @@ class HttpTransport:
             if self._closed:
                 raise outcome.error
 
-    @contextmanager
-    def reserve(self, timeout: float, what: str = "request") -> Iterator[None]:
-        """Hold one of the pool's connections for the requests made inside the block.
+    def reserve(self, timeout: float, what: str = "request") -> _Reservation:
+        """Hold one of the pool's connections for the requests made inside the block (``with``).
 
         Waits at most ``timeout`` seconds for a turn (:class:`TimeoutError`, nothing sent) and
         raises :class:`TransportError` when the transport is closed.  Inside, requests of this
         thread go out at once: whatever is prepared inside the block (a nonce, a signature) is as
         fresh as it can be when it reaches the wire.
         """
-        if _RESERVED.get() is self:
-            yield
-            return
-        if not self._turns.acquire(timeout):
-            raise _no_turn(self._closed, what, timeout)
-        with _holding(self, self._turns.release):
-            yield
+        return _Reservation(self, timeout, what)
 
     def _attempt_in_turn(self, p: _core.Prepared, timeout: float) -> _Result | _core.Failure:
         if _RESERVED.get() is self:
