@@ -267,17 +267,25 @@ class SenderCore:
             self.events.emit(event, **fields)
         log(_log, level, message, **fields)
 
+    def _heard(self, event: str, level: int) -> bool:
+        """True when ``event`` has a listener or a record at ``level`` would be logged (else nothing is built)."""
+        return self.events.wants(event) or _log.isEnabledFor(level)
+
     def _sent(self, signed: SignedAction, *, resend: bool) -> float:
         event, message = (
             ("exchange.resend", "exchange action resent") if resend else ("exchange.sent", "exchange action sent")
         )
-        self._report(event, logging.DEBUG, message, action=signed.action_type, nonce=signed.nonce, weight=signed.weight)
+        if self._heard(event, logging.DEBUG):
+            self._report(event, logging.DEBUG, message, action=signed.action_type, nonce=signed.nonce,
+                         weight=signed.weight)  # fmt: skip
         return time.monotonic()
 
     def _result(self, signed: SignedAction, status: str, started: float) -> None:
         level = logging.WARNING if status == "indeterminate" else logging.DEBUG
         if status == "indeterminate":
             self._remember(signed)
+        if not self._heard("exchange.result", level):
+            return
         fields = {"action": signed.action_type, "nonce": signed.nonce, "status": status}
         message = "exchange action outcome unknown" if status == "indeterminate" else "exchange action answered"
         self._report("exchange.result", level, message, **fields, duration=time.monotonic() - started)

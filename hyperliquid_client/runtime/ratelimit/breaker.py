@@ -64,6 +64,9 @@ class Breaker:
         """Raise :class:`CircuitOpenError` when ``host`` must not be called now (may start a probe)."""
         if not self.enabled:
             return
+        h = self._hosts.get(host)  # (read without the lock: a closed or unknown host needs no decision)
+        if h is None or h.state == "closed":
+            return
         change = None
         with self._lock:
             h = self._hosts.get(host)

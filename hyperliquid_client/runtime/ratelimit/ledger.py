@@ -53,6 +53,7 @@ class Ledger:
         self._done: deque[tuple[float, int]] = deque()  # (expires, weight), appended in expiry order
         self._late: list[tuple[float, int]] = []  # completed entries whose expiry came out of order
         self._inflight: dict[int, tuple[int, float]] = {}  # id -> (weight, expires if never answered)
+        self._soonest = float("inf")  # no in-flight entry expires before this (a lower bound)
         self._ids = itertools.count(1)
         self.total = 0
         self.pause_until = 0.0
@@ -68,10 +69,16 @@ class Ledger:
             keep = [(e, w) for e, w in self._late if e > now]
             self.total -= sum(w for e, w in self._late if e <= now)
             self._late = keep
+        if now < self._soonest:
+            return  # no hold is over yet: the usual case needs no walk through the requests in flight
+        soonest = float("inf")
         for entry, (weight, expires) in tuple(self._inflight.items()):
             if expires <= now:  # never answered (a lost process, a forgotten ticket): its hold is over
                 del self._inflight[entry]
                 self.total -= weight
+            elif expires < soonest:
+                soonest = expires
+        self._soonest = soonest
 
     def used(self, now: float) -> int:
         """Weight counting against the budget at ``now``."""
@@ -115,10 +122,23 @@ class Ledger:
             self.probe_until = now + min(hold, PROBE_HOLD)
         return Admission(entry, probe=probe)
 
+    def grant(self, now: float, weight: int, limit: int, *, window: float, hold: float) -> int | None:
+        """:meth:`admit`'s usual case, for a call that is not background work: the entry taken when there is no
+        backoff and ``weight`` fits; ``None`` when :meth:`admit` must decide (and say how long to wait)."""
+        if self.strikes or now < self.pause_until:
+            return None
+        self._prune(now)
+        if self.total + weight > limit:
+            return None
+        return self.take(now, weight, hold=hold, window=window)
+
     def take(self, now: float, weight: int, *, hold: float, window: float) -> int:
         """Add an in-flight entry of ``weight`` without any check (mirroring a grant made elsewhere)."""
         entry = next(self._ids)
-        self._inflight[entry] = (weight, now + hold + window)
+        expires = now + hold + window
+        self._inflight[entry] = (weight, expires)
+        if expires < self._soonest:
+            self._soonest = expires
         self.total += weight
         return entry
 

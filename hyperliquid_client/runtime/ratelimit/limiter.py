@@ -360,11 +360,15 @@ class RateLimiter:
             limit = self._class_limit(kind, base)
         self._check_fits(req, kind, limit)
         with local.lock:
-            adm = local.ledger.admit(
-                now, req.weight, limit, window=cfg.window, hold=hold, background=kind == "background"
-            )
-            total = local.ledger.total
-        if not adm.granted:
+            ledger = local.ledger
+            entry = ledger.grant(now, req.weight, limit, window=cfg.window, hold=hold)
+            if entry is None:  # a backoff, a probe or a full budget: the whole rule decides
+                adm = ledger.admit(now, req.weight, limit, window=cfg.window, hold=hold, background=kind == "background")
+                entry = adm.entry
+            else:
+                adm = None
+            total = ledger.total
+        if adm is not None and not adm.granted:
             return adm
         if store is not None:  # spent without Redis counting it: tell Redis (now, or once it is back)
             spent = [(req.weight, hold + cfg.window)]
@@ -374,7 +378,7 @@ class RateLimiter:
                 with local.lock:
                     self._unsynced.append((req.weight, now + hold + cfg.window))
         self._budget_level(total, base)
-        return Ticket(req, adm.entry, None, adm.probe, self.scope, background=kind == "background")
+        return Ticket(req, entry, None, adm is not None and adm.probe, self.scope, background=kind == "background")
 
     def _check_fits(self, req: RequestLike, kind: str, limit: int) -> None:
         if req.weight > limit:
