@@ -131,8 +131,15 @@ _QUIET = DriftMonitor(mode="ignore")
 
 
 def _read_response(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """``parse`` applied to the answer's ``response`` (so that paths start at the answer: ``$.response...``)."""
+    """``parse`` applied to the answer's ``response`` (so that paths start at the answer: ``$.response...``);
+    one reader per parser, made once."""
+    found = _READERS.get(parse)
+    if found is None:
+        found = _READERS[parse] = _reader(parse)
+    return found
 
+
+def _reader(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
     def read(raw: Any) -> Any:
         try:
             return parse(raw["response"])
@@ -145,6 +152,11 @@ def _read_response(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
             raise bad from None
 
     return read
+
+
+_READERS: dict[Callable[[Any], Any], Callable[[Any], Any]] = {}
+#: exchange action -> the wire key of its batch (``orders``, ``cancels``...), read from the spec once
+_BATCH_KEYS: dict[str, str] = {}
 
 
 def _status(item: Any) -> Status:
@@ -179,7 +191,10 @@ def _check_statuses(statuses: tuple[Status, ...], endpoint: EndpointSpec, sent: 
     """One status per element of the batch sent, and a returned cloid is the one sent at that position."""
     if endpoint.batch_param is None:
         return
-    wire = next((p.wire for p in endpoint.params if p.name == endpoint.batch_param), endpoint.batch_param)
+    wire = _BATCH_KEYS.get(endpoint.qualified_name)
+    if wire is None:
+        wire = next((p.wire for p in endpoint.params if p.name == endpoint.batch_param), endpoint.batch_param)
+        _BATCH_KEYS[endpoint.qualified_name] = wire
     items = sent.get(wire)
     if not isinstance(items, list | tuple):
         return

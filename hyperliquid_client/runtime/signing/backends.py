@@ -17,10 +17,11 @@ variable decides (default ``auto``).
 from __future__ import annotations
 
 import abc
+import importlib
 import logging
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import ConfigError, InvalidInputError, NativeBackendUnavailableError, SigningError
@@ -129,6 +130,33 @@ _EXCHANGE_DIGEST_PREFIX = b"\x19\x01" + eip712.EXCHANGE_DOMAIN_SEPARATOR
 _AGENT_PREFIX = {True: eip712.AGENT_TYPE_HASH + keccak256(b"a"), False: eip712.AGENT_TYPE_HASH + keccak256(b"b")}
 
 
+def _direct_signer(module: Any) -> Callable[[Any, bytes], bytes] | None:
+    """libsecp256k1's own two calls (sign, serialise) on ``coincurve``'s key, as its ``sign_recoverable`` makes them
+    with the default nonce function, without its wrapper's Python frames — or ``None`` when ``module`` is not a
+    ``coincurve`` exposing its binding (then the wrapper signs)."""
+    try:
+        binding = importlib.import_module(module.__name__ + "._libsecp256k1")
+        ffi, lib = binding.ffi, binding.lib
+        sign, serialize = (
+            lib.secp256k1_ecdsa_sign_recoverable,
+            lib.secp256k1_ecdsa_recoverable_signature_serialize_compact,
+        )
+    except Exception:
+        return None
+    new, buffer, null = ffi.new, ffi.buffer, ffi.NULL
+
+    def sign_recoverable(key: Any, digest: bytes) -> bytes:
+        ctx = key.context.ctx
+        signature = new("secp256k1_ecdsa_recoverable_signature *")
+        if not sign(ctx, signature, digest, key.secret, null, null):
+            raise ValueError("the nonce generation function failed, or the private key was invalid")
+        out, recid = new("unsigned char[64]"), new("int *")
+        serialize(ctx, out, recid, signature)
+        return buffer(out)[:] + bytes((recid[0],))
+
+    return sign_recoverable
+
+
 class NativeBackend(SigningBackend):
     """libsecp256k1 through ``coincurve`` plus direct Keccak EIP-712 hashing."""
 
@@ -140,6 +168,10 @@ class NativeBackend(SigningBackend):
             raise NativeBackendUnavailableError(_unavailable_message())
         self._private_key_cls = module.PrivateKey
         self._public_key_cls = module.PublicKey
+        direct = _direct_signer(module) if coincurve is None else None
+        self._sign_recoverable: Callable[[Any, bytes], bytes] = (
+            direct if direct is not None else lambda key, digest: key.sign_recoverable(digest, hasher=None)
+        )
 
     def _key(self, wallet: Wallet) -> Any:
         handle = wallet._handles.get("native")
@@ -151,7 +183,7 @@ class NativeBackend(SigningBackend):
         """Sign a 32-byte digest: RFC 6979 nonce, low-s, compact recoverable."""
         digest = _check_digest(digest)
         try:
-            raw = self._key(wallet).sign_recoverable(digest, hasher=None)
+            raw = self._sign_recoverable(self._key(wallet), digest)
         except Exception as exc:
             failure = type(exc).__name__
         else:
@@ -178,7 +210,7 @@ class NativeBackend(SigningBackend):
         try:
             if handle is None:
                 handle = self._key(wallet)
-            raw = handle.sign_recoverable(digest, hasher=None)
+            raw = self._sign_recoverable(handle, digest)
         except Exception as exc:
             failure = type(exc).__name__
         else:
