@@ -85,10 +85,11 @@ class EndpointSpec:
     action_shape: Any = None
     #: The high-level methods of ``client.exchange`` that send this action (exchange).
     methods: tuple[str, ...] = ()
+    #: ``context.wire``, e.g. ``info.l2Book`` (made once: read several times per request)
+    qualified_name: str = attrs.field(init=False, eq=False, repr=False)
 
-    @property
-    def qualified_name(self) -> str:
-        """``context.wire``, e.g. ``info.l2Book``."""
+    @qualified_name.default
+    def _qualified_name(self) -> str:
         return f"{self.context}.{self.wire}"
 
 

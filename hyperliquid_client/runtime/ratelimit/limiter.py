@@ -159,8 +159,14 @@ class Ticket:
 
 def _kind(req: RequestLike) -> str:
     if req.context == "exchange":
-        return "cancel" if _wire(req) in CANCEL_ACTIONS else "exchange"
+        kind = _EXCHANGE_KINDS.get(req.endpoint)
+        if kind is None:
+            kind = _EXCHANGE_KINDS[req.endpoint] = "cancel" if _wire(req) in CANCEL_ACTIONS else "exchange"
+        return kind
     return "background" if BACKGROUND.get() else "info"
+
+
+_EXCHANGE_KINDS: dict[str, str] = {}  # exchange endpoint -> its kind (``cancel`` or ``exchange``)
 
 
 class _Scope:
@@ -315,8 +321,7 @@ class RateLimiter:
         now = self._clock()
         if kind != "background":
             self._last_active = now
-        if self.breaker.enabled:
-            self.breaker.check(_host(req), now, req.endpoint)
+        self.breaker.check(_HOSTS.get(req.url) or _host(req), now, req.endpoint)  # (nothing to do when disabled)
         if not self.config.enabled or req.weight <= 0:
             return Ticket(req, None, None, False, self.scope, background=kind == "background")
         cfg = self.config
@@ -358,7 +363,8 @@ class RateLimiter:
         else:
             base = self.limit
             limit = self._class_limit(kind, base)
-        self._check_fits(req, kind, limit)
+        if req.weight > limit:
+            self._check_fits(req, kind, limit)
         with local.lock:
             ledger = local.ledger
             entry = ledger.grant(now, req.weight, limit, window=cfg.window, hold=hold)
@@ -377,7 +383,8 @@ class RateLimiter:
             else:
                 with local.lock:
                     self._unsynced.append((req.weight, now + hold + cfg.window))
-        self._budget_level(total, base)
+        if self._level or not base or 1 - total / base <= _BUDGET_LEVELS[0]:  # (else far from the limit)
+            self._budget_level(total, base)
         return Ticket(req, entry, None, adm is not None and adm.probe, self.scope, background=kind == "background")
 
     def _check_fits(self, req: RequestLike, kind: str, limit: int) -> None:
@@ -518,8 +525,9 @@ class RateLimiter:
         req = ticket.request
         now = self._clock()
         cfg = self.config
-        self._record_breaker(req, status, error, now, counts=not ticket.background)
-        extra = self._surcharge(req, value) if error is None else 0
+        if status is not None or error is not None:  # (a ticket handed back unused tells the breaker nothing)
+            self._record_breaker(req, status, error, now, counts=not ticket.background)
+        extra = self._surcharge(req, value) if error is None and req.context == "info" else 0
         if error is None and req.context == "info" and _wire(req) == "userRateLimit":
             self._observe_rate_limit(req, value)
         outcome = "429" if status == 429 else ("ok" if status is not None else "none")
@@ -529,7 +537,8 @@ class RateLimiter:
             ledger = self._local.ledger
             if ticket.entry is not None:
                 ledger.complete(ticket.entry, now, window=cfg.window)
-            ledger.charge(extra, now, window=cfg.window)
+            if extra:
+                ledger.charge(extra, now, window=cfg.window)
             if outcome == "429":
                 pause = ledger.rate_limited(now, retry_after, base=cfg.backoff_base, maximum=cfg.backoff_max)
                 strikes = ledger.strikes

@@ -194,6 +194,7 @@ class _Window:
         self.flights = Flights()
         self.shared: dict[int, SharedNonceSource] = {}  # nonce -> the shared window it is in flight in
         self.releases = 0  # counts releases: a waiter that saw the window shut before one retries at once
+        self.waiting = 0  # threads waiting on ``cond`` (a release wakes them only when there are some)
         self.async_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
 
 
@@ -334,7 +335,11 @@ class NonceManager:
                 raise self._full(key, timeout)
             with w.lock:
                 if w.releases == seen:  # else a release came in meanwhile: try again at once
-                    w.cond.wait(min(wait, left))
+                    w.waiting += 1
+                    try:
+                        w.cond.wait(min(wait, left))
+                    finally:
+                        w.waiting -= 1
             nap = min(2 * nap, _MAX_NAP)
 
     async def aacquire(self, signer: str, timeout: float, *, hold: float | None = None) -> int:
@@ -398,7 +403,8 @@ class NonceManager:
             if not w.flights.release(nonce):
                 return shared
             w.releases += 1
-            w.cond.notify_all()
+            if w.waiting:
+                w.cond.notify_all()
             waiters, w.async_waiters = w.async_waiters, []
         for loop, fut in waiters:
             try:

@@ -210,6 +210,7 @@ class _Turns:
         self._cond = threading.Condition(self._lock)
         self._free = n
         self._closed = False
+        self._waiting = 0  # threads waiting for a turn (a release wakes one only when there are some)
 
     def acquire(self, timeout: float) -> bool:
         """True once a turn is ours; False at the timeout or when closed."""
@@ -217,7 +218,11 @@ class _Turns:
             if self._free > 0 and not self._closed:  # a free turn: no waiting to set up
                 self._free -= 1
                 return True
-            ok = self._cond.wait_for(lambda: self._free > 0 or self._closed, timeout)
+            self._waiting += 1
+            try:
+                ok = self._cond.wait_for(lambda: self._free > 0 or self._closed, timeout)
+            finally:
+                self._waiting -= 1
             if not ok or self._closed:
                 return False
             self._free -= 1
@@ -226,7 +231,8 @@ class _Turns:
     def release(self) -> None:
         with self._lock:
             self._free += 1
-            self._cond.notify()
+            if self._waiting:
+                self._cond.notify()
 
     def close(self) -> None:
         with self._lock:
