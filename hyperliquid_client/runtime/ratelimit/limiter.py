@@ -369,7 +369,9 @@ class RateLimiter:
             ledger = local.ledger
             entry = ledger.grant(now, req.weight, limit, window=cfg.window, hold=hold)
             if entry is None:  # a backoff, a probe or a full budget: the whole rule decides
-                adm = ledger.admit(now, req.weight, limit, window=cfg.window, hold=hold, background=kind == "background")
+                adm = ledger.admit(
+                    now, req.weight, limit, window=cfg.window, hold=hold, background=kind == "background"
+                )
                 entry = adm.entry
             else:
                 adm = None

@@ -178,7 +178,7 @@ class _Reservation:
     """``with transport.reserve(timeout, what):`` — a turn of ``transport`` for this thread (a class, not a
     generator: it is on every signed action's path)."""
 
-    __slots__ = ("_transport", "_timeout", "_what", "_token")
+    __slots__ = ("_timeout", "_token", "_transport", "_what")
 
     def __init__(self, transport: HttpTransport, timeout: float, what: str) -> None:
         self._transport = transport
