@@ -513,3 +513,25 @@ def test_once_refuses_a_wrong_key_on_the_first_action(fx: FakeExchange, wallet: 
 def test_verify_signatures_accepts_true_false_or_once(fx: FakeExchange, wallet: Wallet) -> None:
     with pytest.raises(ConfigError):
         make_rig(fx, wallet, verify="sometimes")
+
+
+def test_sent_and_answered_are_logged_without_a_listener_and_emitted_without_logging(
+    fx: FakeExchange, wallet: Wallet, caplog: pytest.LogCaptureFixture
+) -> None:
+    # the fields of exchange.sent / exchange.result are built only when heard: a record at an enabled level is
+    # heard even with no listener, a listener even with the level off
+    rig = make_rig(fx, wallet)
+    try:
+        with caplog.at_level(logging.DEBUG, logger="hyperliquid_client.exchange"):
+            rig.exchange.actions.order([order_wire()], grouping="na")
+        messages = [r.getMessage() for r in caplog.records if r.name == "hyperliquid_client.exchange"]
+        assert any(m.startswith("exchange action sent") and "weight=1" in m for m in messages)
+        assert any(m.startswith("exchange action answered") and "status=ok" in m for m in messages)
+        caplog.clear()
+        sent, results = collect(rig.bus, "exchange.sent"), collect(rig.bus, "exchange.result")
+        with caplog.at_level(logging.WARNING, logger="hyperliquid_client.exchange"):
+            rig.exchange.actions.order([order_wire()], grouping="na")
+        assert [e["weight"] for e in sent] == [1] and [e["status"] for e in results] == ["ok"]
+        assert not [r for r in caplog.records if r.name == "hyperliquid_client.exchange"]
+    finally:
+        rig.close()

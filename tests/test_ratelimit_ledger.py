@@ -130,10 +130,23 @@ class RedisSide:
         self.store.nonce_release(SIGNER, nonce)
 
 
-@pytest.fixture(params=["local", "redis"])
+class GrantingSide(LocalSide):
+    """The one-process store as the limiter asks it: :meth:`Ledger.grant` first (its fast path), :meth:`Ledger.admit`
+    only when the grant is refused — every case must come out as with ``admit`` alone."""
+
+    def admit(self, weight: int, limit: int, *, hold: float = HOLD, background: bool = False) -> tuple[Any, float, str]:
+        entry = self.ledger.grant(time.monotonic(), weight, limit, window=WINDOW, hold=hold)
+        if entry is not None:
+            return entry, 0.0, "ok"
+        return super().admit(weight, limit, hold=hold, background=background)
+
+
+@pytest.fixture(params=["local", "local-grant", "redis"])
 def side(request: pytest.FixtureRequest) -> Iterator[LocalSide | RedisSide]:
     if request.param == "local":
         yield LocalSide()
+    elif request.param == "local-grant":
+        yield GrantingSide()
     else:
         url = request.getfixturevalue("redis_url")
         yield RedisSide(url)
@@ -153,6 +166,34 @@ def test_admits_up_to_the_limit_and_says_how_long_to_wait(side: LocalSide | Redi
     time.sleep(wait + 0.05)
     again, _, _ = side.admit(4, 10)
     assert again is not None and side.used() == 4
+
+
+def test_the_grant_fast_path_and_admit_agree_at_the_cap() -> None:
+    now = time.monotonic()
+    fast, slow = Ledger(), Ledger()
+    for ledger in (fast, slow):
+        ledger.take(now, 9, hold=HOLD, window=WINDOW)
+    assert fast.grant(now, 1, 10, window=WINDOW, hold=HOLD) is not None  # exactly at the cap: fits
+    assert slow.admit(now, 1, 10, window=WINDOW, hold=HOLD).granted
+    assert fast.grant(now, 1, 10, window=WINDOW, hold=HOLD) is None  # one over: refused, admit says how long
+    refused = slow.admit(now, 1, 10, window=WINDOW, hold=HOLD)
+    assert not refused.granted and refused.reason == "budget"
+    assert fast.total == slow.total == 10
+    fast.rate_limited(now, 5.0, base=BASE, maximum=MAXIMUM)  # a backoff: the grant leaves it to admit
+    assert fast.grant(now, 0, 10**6, window=WINDOW, hold=HOLD) is None
+    assert fast.admit(now, 0, 10**6, window=WINDOW, hold=HOLD).reason == "backoff"
+
+
+def test_a_lost_request_leaves_the_log_once_its_hold_ends_whatever_came_after() -> None:
+    # the in-flight entries are walked only once the soonest hold can be over: a later, longer one must not hide it
+    ledger, now = Ledger(), 100.0
+    ledger.take(now, 3, hold=1.0, window=WINDOW)  # never answered
+    ledger.take(now, 4, hold=50.0, window=WINDOW)  # never answered either, much longer hold
+    answered = ledger.take(now, 5, hold=1.0, window=WINDOW)
+    ledger.complete(answered, now + 0.1, window=WINDOW)
+    assert ledger.used(now + 0.3) == 12
+    assert ledger.used(now + 1.0 + WINDOW + 0.01) == 4  # the first hold is over, the answered one left too
+    assert ledger.used(now + 50.0 + WINDOW + 0.01) == 0
 
 
 def test_a_smaller_weight_still_fits(side: LocalSide | RedisSide) -> None:

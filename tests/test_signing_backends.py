@@ -164,3 +164,43 @@ print(json.dumps({{"sig": sig.to_wire(), "ok": ok, "eth_account": "eth_account" 
 def test_resolve_backend_rejects_garbage() -> None:
     with pytest.raises(ConfigError):
         backends_mod.resolve_backend(42)  # type: ignore[arg-type]
+
+
+def test_native_signs_through_libsecp256k1_directly_with_coincurves_own_signatures() -> None:
+    # the backend calls libsecp256k1's sign and serialise itself (no wrapper frames): the signatures must be the ones
+    # coincurve's sign_recoverable gives (same nonce function), and a coincurve given explicitly keeps its wrapper
+    import coincurve
+
+    from hyperliquid_client.runtime.signing import Wallet
+
+    direct, wrapped = NativeBackend(), NativeBackend(coincurve=coincurve)
+    assert direct._sign_recoverable.__qualname__.startswith("_direct_signer")
+    assert not wrapped._sign_recoverable.__qualname__.startswith("_direct_signer")
+    wallet = Wallet.from_key(KEY)
+    key = coincurve.PrivateKey(bytes.fromhex(KEY[2:]))
+    for i in range(64):
+        digest = bytes((i * 7 + j) % 256 for j in range(32))
+        raw = key.sign_recoverable(digest, hasher=None)
+        assert direct._sign_recoverable(key, digest) == raw
+        assert direct.sign_digest(wallet, digest) == wrapped.sign_digest(wallet, digest)
+    assert direct.sign_l1_action(wallet, ACTION, 0, None, None, True).to_wire() == EXPECTED
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"type": "order", "orders": [{"a": 4, "b": True, "p": "1670.1", "t": {"limit": {"tif": "Gtc"}}}]},
+        {"a": [1, "x", None, False, 1.5, (2, [3.0])]},
+        {"a": {"b": [{"c": float("nan")}]}},
+        {"a": [{"b": {1: "non-string key"}}]},
+        {"a": [{"b": {"c": {1, 2}}}]},
+        {"a": float("inf")},
+        [{"deep": [[[[{"x": object()}]]]]}],
+        {},
+    ],
+)
+def test_the_one_loop_json_check_agrees_with_the_walk_that_names_the_problem(value: Any) -> None:
+    # the signer check 'once' runs the loop on every order; the recursive walk only names what it found
+    from hyperliquid_client.runtime.signing import check
+
+    assert check._json_safe(value) == (check.not_json(value) is None)

@@ -762,3 +762,41 @@ def test_slow_failures_stop_retrying_at_the_deadline(server: RawServer) -> None:
         elapsed = time.monotonic() - started
     assert elapsed < 1.3
     assert 2 <= len(server.requests) <= 4
+
+
+def test_a_reserved_turn_is_one_per_thread_nested_or_not_and_ends_with_its_block() -> None:
+    transport = HttpTransport(TransportConfig(max_connections=1))
+    got: list[str] = []
+
+    def other() -> None:  # another thread: no turn while this one holds the only one
+        try:
+            with transport.reserve(0.05, "other"):
+                got.append("turn")
+        except errors.TimeoutError as exc:
+            got.append(f"timeout sent={exc.request_sent}")
+
+    try:
+        with transport.reserve(1.0, "outer"), transport.reserve(1.0, "inner"):  # nested: the same turn
+            t = threading.Thread(target=other)
+            t.start()
+            t.join()
+        assert got == ["timeout sent=False"]
+        with pytest.raises(RuntimeError), transport.reserve(1.0, "failing"):
+            raise RuntimeError("the block failed")
+        t = threading.Thread(target=other)  # both blocks gave the turn back
+        t.start()
+        t.join()
+        assert got == ["timeout sent=False", "turn"]
+        waiter = threading.Thread(target=lambda: transport.reserve(5.0, "waiter").__enter__())
+        with transport.reserve(1.0, "held"):
+            waiter.start()
+            deadline = time.monotonic() + 5.0
+            while transport._turns._waiting == 0 and time.monotonic() < deadline:  # until it waits for the turn
+                time.sleep(0.001)
+            assert transport._turns._waiting == 1  # ... which the end of this block must wake it for
+        waiter.join(5.0)
+        assert not waiter.is_alive()
+    finally:
+        transport.close()
+    with pytest.raises(errors.TransportError, match="closed"), transport.reserve(1.0, "late"):
+        pass
