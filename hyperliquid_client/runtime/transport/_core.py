@@ -78,11 +78,13 @@ class stating:  # lower case: used as a function, `with stating(t):` or `async w
         self._token: contextvars.Token[float | None] | None = None
 
     def __enter__(self) -> None:
-        self._token = STATED_TIMEOUT.set(STATED_TIMEOUT.get() or self._timeout)
+        if not STATED_TIMEOUT.get():  # (an outer caller's statement stands: nothing to set)
+            self._token = STATED_TIMEOUT.set(self._timeout)
 
     def __exit__(self, *exc: object) -> None:
         if self._token is not None:
             STATED_TIMEOUT.reset(self._token)
+            self._token = None
 
     async def __aenter__(self) -> None:
         self.__enter__()
