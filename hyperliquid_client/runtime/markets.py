@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import operator
 import time
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
@@ -822,7 +823,7 @@ _PIECE_LABEL = {
 
 def _same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
     """Whether two tuples hold the very same objects (identity: cached answers are never compared)."""
-    return len(a) == len(b) and all(x is y for x, y in zip(a, b, strict=True))
+    return len(a) == len(b) and all(map(operator.is_, a, b))
 
 
 class MetadataService:
@@ -908,7 +909,7 @@ class MetadataService:
         return key
 
     def _cached(self, piece: str) -> Any:
-        key = self._key(piece)
+        key = self._keys.get(piece) or self._key(piece)
         value = self.cache.fresh(key)  # per order: no lock, no copy, nothing counted
         if value is not None:
             return value
