@@ -367,17 +367,17 @@ class RateLimiter:
             self._check_fits(req, kind, limit)
         with local.lock:
             ledger = local.ledger
-            entry = ledger.grant(now, req.weight, limit, window=cfg.window, hold=hold)
-            if entry is None:  # a backoff, a probe or a full budget: the whole rule decides
-                adm = ledger.admit(
-                    now, req.weight, limit, window=cfg.window, hold=hold, background=kind == "background"
-                )
-                entry = adm.entry
-            else:
-                adm = None
+            granted = ledger.grant(now, req.weight, limit, window=cfg.window, hold=hold)
+            adm = (  # a backoff, a probe or a full budget: the whole rule decides
+                None
+                if granted is not None
+                else ledger.admit(now, req.weight, limit, window=cfg.window, hold=hold, background=kind == "background")
+            )
             total = ledger.total
-        if adm is not None and not adm.granted:
-            return adm
+        if adm is not None:
+            if not adm.granted:
+                return adm
+            granted = adm.entry
         if store is not None:  # spent without Redis counting it: tell Redis (now, or once it is back)
             spent = [(req.weight, hold + cfg.window)]
             if store.up:
@@ -387,7 +387,7 @@ class RateLimiter:
                     self._unsynced.append((req.weight, now + hold + cfg.window))
         if self._level or not base or 1 - total / base <= _BUDGET_LEVELS[0]:  # (else far from the limit)
             self._budget_level(total, base)
-        return Ticket(req, entry, None, adm is not None and adm.probe, self.scope, background=kind == "background")
+        return Ticket(req, granted, None, adm is not None and adm.probe, self.scope, background=kind == "background")
 
     def _check_fits(self, req: RequestLike, kind: str, limit: int) -> None:
         if req.weight > limit:
