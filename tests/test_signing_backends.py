@@ -184,6 +184,16 @@ def test_native_signs_through_libsecp256k1_directly_with_coincurves_own_signatur
         assert direct._sign_recoverable(key, digest) == raw
         assert direct.sign_digest(wallet, digest) == wrapped.sign_digest(wallet, digest)
     assert direct.sign_l1_action(wallet, ACTION, 0, None, None, True).to_wire() == EXPECTED
+    # a binding that cannot be found, or a key type that does not sign as the wrapper does: the wrapper signs
+    import types
+
+    assert backends_mod._direct_signer(types.SimpleNamespace(__name__="no_such_binding")) is None
+
+    class Skewed(coincurve.PrivateKey):
+        def sign_recoverable(self, message: bytes, hasher: Any = None, custom_nonce: Any = None) -> bytes:
+            return bytes(65)  # not what libsecp256k1's calls give
+
+    assert backends_mod._direct_signer(types.SimpleNamespace(__name__="coincurve", PrivateKey=Skewed)) is None
 
 
 @pytest.mark.parametrize(

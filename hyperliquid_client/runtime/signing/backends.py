@@ -133,7 +133,7 @@ _AGENT_PREFIX = {True: eip712.AGENT_TYPE_HASH + keccak256(b"a"), False: eip712.A
 def _direct_signer(module: Any) -> Callable[[Any, bytes], bytes] | None:
     """libsecp256k1's own two calls (sign, serialise) on ``coincurve``'s key, as its ``sign_recoverable`` makes them
     with the default nonce function, without its wrapper's Python frames — or ``None`` when ``module`` is not a
-    ``coincurve`` exposing its binding (then the wrapper signs)."""
+    ``coincurve`` exposing its binding or it does not sign exactly as the wrapper does (then the wrapper signs)."""
     try:
         binding = importlib.import_module(module.__name__ + "._libsecp256k1")
         ffi, lib = binding.ffi, binding.lib
@@ -154,7 +154,12 @@ def _direct_signer(module: Any) -> Callable[[Any, bytes], bytes] | None:
         serialize(ctx, out, recid, signature)
         return buffer(out)[:] + bytes((recid[0],))
 
-    return sign_recoverable
+    try:  # once, on a throwaway key: the same bytes as the wrapper, or the wrapper it is
+        probe, digest = module.PrivateKey(bytes(range(1, 33))), bytes(range(32))
+        same = sign_recoverable(probe, digest) == probe.sign_recoverable(digest, hasher=None)
+    except Exception:
+        return None
+    return sign_recoverable if same else None
 
 
 class NativeBackend(SigningBackend):
