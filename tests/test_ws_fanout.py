@@ -7,6 +7,7 @@ Frames go straight to the client's frame handler (no socket): what is tested is 
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -189,3 +190,28 @@ async def test_a_message_every_subscriber_has_read_is_freed(client: WsClient) ->
     assert len(shared.items) == 200  # the third has not read them yet
     assert len(subs[2].drain()) == 200
     assert shared.items == []  # nobody needs them any more: not kept up to the bound
+
+
+async def test_a_subscriber_adds_at_most_four_objects_for_the_collector(client: WsClient) -> None:
+    # the collector walks every tracked object on each full collection: with thousands of subscribers what each
+    # one adds is what a full collection costs more (handle, weak reference, buffer, heap entry)
+    first = [await client.subscribe(L2BOOK, BOOK) for _ in range(10)]
+    gc.collect()
+    before = len(gc.get_objects())
+    more = [await client.subscribe(L2BOOK, BOOK) for _ in range(200)]
+    gc.collect()
+    assert (len(gc.get_objects()) - before) / len(more) <= 4
+    assert all(type(s._sink.own) is tuple for s in (*first, *more))  # nothing of its own: no buffer made
+
+
+async def test_a_subscriber_makes_its_own_buffer_when_it_needs_one_and_gives_it_up_when_read(
+    client: WsClient,
+) -> None:
+    sub = await client.subscribe(L2BOOK, BOOK, buffer_size=2, overflow="drop_newest")
+    feed(client, sub, [book(i) for i in range(5)])  # full: it keeps its own copy of what it held
+    assert len(sub._sink.own) == 2
+    items = sub.drain()
+    assert times(items) == [0, 1] and isinstance(items[0], Dropped) and items[0].count == 3
+    assert sub._sink.own == ()
+    feed(client, sub, [book(i) for i in range(5, 7)])
+    assert times(sub.drain()) == [5, 6]

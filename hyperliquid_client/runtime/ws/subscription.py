@@ -93,7 +93,7 @@ class _Feed:
         """Stop ``sink`` following (it keeps its unread items as its own)."""
         if sink in self.sinks:
             self.sinks.remove(sink)
-            sink.own.extend(self.items[sink.cursor - self.base :])
+            sink.mine().extend(self.items[sink.cursor - self.base :])
             self.max_size = max((s.size for s in self.sinks), default=0)
             self._recheck()
         if sink in self.detached:
@@ -156,7 +156,7 @@ class _Feed:
                 blocked.append(sink)
             else:  # the item that does not fit is not the subscriber's: it keeps what it holds
                 self.sinks.remove(sink)
-                sink.own.extend(self.items[sink.cursor - self.base : end - 1 - self.base])
+                sink.mine().extend(self.items[sink.cursor - self.base : end - 1 - self.base])
                 sink.last_mark = self.newest_mark(sink.cursor, end - 1)
                 sink.cursor = -1
                 if policy == "drop_newest":
@@ -265,7 +265,9 @@ class _Sink:
         self.feed: _Feed | None = None
         self.cursor = -1  # position of the next item to read in ``feed``; -1 when not following it
         self.hkey = 0  # key of its live entry in the feed's heap
-        self.own: deque[Any] = deque()  # read before the feed
+        # read before the feed; an empty tuple until it holds something (most subscribers never do: one tracked
+        # object less for the collector per subscriber)
+        self.own: deque[Any] | tuple[()] = ()
         self.size = size
         self.policy = policy
         self.decode = decode
@@ -295,6 +297,13 @@ class _Sink:
     def last_ids(self) -> frozenset[Hashable]:
         return frozenset() if self.last_mark is None else self.last_mark[1]
 
+    def mine(self) -> deque[Any]:
+        """Its own items, as a deque (made on first use)."""
+        own = self.own
+        if type(own) is not deque:
+            own = self.own = deque()
+        return own
+
     def buffered(self) -> int:
         """Items waiting to be read."""
         feed = self.feed
@@ -311,19 +320,20 @@ class _Sink:
         """Queue a control marker for this subscriber alone (it bypasses the bound up to a small slack)."""
         if self.closed:
             return
-        if len(self.own) >= self.size + _MARKER_SLACK:
+        own = self.mine()
+        if len(own) >= self.size + _MARKER_SLACK:
             if self.policy == "error":
                 self.on_drop(self, -1)
                 return
-            self.own.popleft()
+            own.popleft()
             self.count_drop(1)
-        self.own.append(item)
+        own.append(item)
         self.wake()
 
     def add_own(self, item: Any, marker: bool) -> None:
         """An item for a full ``drop_newest`` subscriber: kept while it has room, else dropped and counted."""
         if marker or len(self.own) < self.size:
-            self.own.append(item)
+            self.mine().append(item)
             self.wake()
         else:
             self.count_drop(1)
@@ -336,7 +346,7 @@ class _Sink:
         markers = feed.markers
         if markers and markers[-1] >= lo:
             for seq in markers[bisect_left(markers, lo) : bisect_left(markers, position)]:
-                self.own.append(feed.items[seq - feed.base])
+                self.mine().append(feed.items[seq - feed.base])
         self.cursor = position
         self.count_drop(feed.messages_in(lo, position))
 
@@ -389,7 +399,7 @@ class _Sink:
             self.pending_dropped = 0
             return Dropped(n, self.dropped, self.policy)
         if self.own:
-            item = self.own.popleft()
+            item = self.mine().popleft()
         else:
             feed = self.feed
             cursor = self.cursor
@@ -433,8 +443,9 @@ class _Sink:
         if self.pending_dropped:
             out.append(Dropped(self.pending_dropped, self.dropped, self.policy))
             self.pending_dropped = 0
-        out.extend(self.own)
-        self.own.clear()
+        if self.own:
+            out.extend(self.own)
+            self.own = ()
         self.delivered += sum(1 for item in out if type(item) is Message)
         if feed is not None and cursor >= 0:
             end = feed.end
