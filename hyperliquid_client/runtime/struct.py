@@ -192,11 +192,11 @@ def to_bool(v: Any) -> bool:
 #: Decimals of the strings read lately, shared (a ``Decimal`` is immutable): the prices and sizes of a stream
 #: repeat from one message to the next, and a lookup costs a fraction of parsing.  Emptied when full.
 _DECIMALS: dict[str, Decimal] = {}
-_DECIMALS_MAX = 8192
+_DECIMALS_MAX = 2048
 #: (what generated decoders look a decimal string up in before calling :func:`to_decimal`)
 DECIMALS = _DECIMALS
 #: Most values a ``shared`` model type keeps for reuse (emptied when full).
-SHARED_MAX = 8192
+SHARED_MAX = 2048
 
 
 def to_decimal(v: Any) -> Decimal:
