@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-import weakref
 from bisect import bisect_left
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Hashable
@@ -207,19 +206,6 @@ class _Feed:
         self._recheck()
 
 
-class _HandleRef(weakref.ref[Any]):
-    """A weak reference to a :class:`Subscription` that knows its subscriber (one object per subscription)."""
-
-    __slots__ = ("sink",)
-    sink: _Sink
-
-
-def _handle_gone(ref: weakref.ref[Any]) -> None:
-    """A handle was garbage-collected (any thread, any moment): release its subscriber."""
-    sink: _Sink = ref.sink  # type: ignore[attr-defined]
-    sink.upstream.client._release_threadsafe(sink)
-
-
 class _Sink:
     """The buffer of one subscriber: its position in the shared :class:`_Feed`, plus items of its own (markers
     sent to it alone, what it held when it stopped following).  Owned by the registry; never references the
@@ -285,9 +271,8 @@ class _Sink:
         self.callback_task: asyncio.Task[None] | None = None
         #: newest item time and the identities at that time among what it held when it overflowed (user data)
         self.last_mark: _Mark = None
-        #: a weak reference to the user's handle that releases the subscriber when the handle is garbage-collected
-        #: (``None`` once cancelled)
-        self.handle: _HandleRef | None = None
+        #: the user's handle releases the subscriber when it is garbage-collected (``False`` once cancelled)
+        self.handle = False
 
     @property
     def last_time(self) -> int | None:
@@ -504,8 +489,14 @@ class Subscription(Generic[T]):
         self.key = key
         self.channel = channel
         self.params = params
-        sink.handle = handle = _HandleRef(self, _handle_gone)
-        handle.sink = sink
+        sink.handle = True
+
+    def __del__(self) -> None:
+        # garbage-collected (any thread, any moment): release the subscriber (a finalizer, not a weak reference
+        # with a callback: one object less per subscription for the collector to walk)
+        sink: _Sink | None = getattr(self, "_sink", None)  # (None when its construction failed)
+        if sink is not None and sink.handle:
+            sink.upstream.client._release_threadsafe(sink)
 
     def __repr__(self) -> str:
         state = "closed" if self._sink.closed else "open"
@@ -631,7 +622,7 @@ class Subscription(Generic[T]):
 
     def cancel(self) -> None:
         """Cancel (idempotent).  The upstream subscription is removed when its last subscriber goes."""
-        self._sink.handle = None  # (its callback will not run)
+        self._sink.handle = False  # (its collection will not release it again)
         self._client._release(self._sink)
 
     async def close(self) -> None:
