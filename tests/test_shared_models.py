@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,3 +64,24 @@ def test_a_bad_value_is_named_by_its_field() -> None:
     with pytest.raises(InvalidResponseError) as info:
         parse_with(_m_l2_book, book({"px": "9", "sz": "not a number", "n": 1}))
     assert info.value.path == "$.levels[0][0].sz"
+
+
+def test_a_bad_value_on_the_second_side_is_named_by_its_position() -> None:
+    data = {"coin": "BTC", "time": 1, "levels": [[{"px": "9", "sz": "1", "n": 1}], [{"px": "10", "sz": "x", "n": 1}]]}
+    with pytest.raises(InvalidResponseError) as info:
+        parse_with(_m_l2_book, data)
+    assert info.value.path == "$.levels[1][0].sz"
+
+
+def test_the_caches_of_shared_values_stay_bounded_and_keep_decoding_exactly() -> None:
+    from hyperliquid_client.generated._models import l2_level
+    from hyperliquid_client.runtime import struct
+
+    levels: list[dict[str, Any]] = [
+        {"px": f"{100 + i}.5", "sz": f"0.{i:06d}", "n": 1 + i % 3} for i in range(3 * struct.SHARED_MAX)
+    ]
+    decoded = [l2_level._s_L2Level(d) for d in levels]
+    assert len(l2_level._SH_L2Level) <= struct.SHARED_MAX and len(struct.DECIMALS) <= struct._DECIMALS_MAX
+    assert [(m.px, m.sz, m.n) for m in decoded] == [(Decimal(d["px"]), Decimal(d["sz"]), d["n"]) for d in levels]
+    again = l2_level._s_L2Level(dict(levels[-1]))
+    assert again is decoded[-1]  # a level seen lately is still shared after the caches were emptied
