@@ -14,7 +14,6 @@ of names and fields lives in ``docs/events.md`` and :data:`CATALOGUE`.
 
 from __future__ import annotations
 
-import difflib
 import logging
 import threading
 import time
@@ -107,6 +106,8 @@ def check_pattern(pattern: str) -> None:
         prefix = pattern[:-1]
         if any(name.startswith(prefix) for name in CATALOGUE):
             return
+    import difflib  # (only to word this error: a client never loads it otherwise)
+
     choices = [*CATALOGUE, *sorted({name.split(".")[0] + ".*" for name in CATALOGUE})]
     close = difflib.get_close_matches(pattern, choices, n=3, cutoff=0.6)
     raise InvalidInputError(
