@@ -170,6 +170,50 @@ class _RecoveryFailed(Exception):
 class _Upstream:
     """One server-side subscription and its subscribers."""
 
+    __slots__ = (
+        "active",
+        "at_newest",
+        "at_newest_ids",
+        "bare_items",
+        "channel",
+        "client",
+        "conn",
+        "default_policy",
+        "duplicates",
+        "ever_live",
+        "feeds",
+        "gaps",
+        "had_snapshot",
+        "identity",
+        "interrupted_at",
+        "key",
+        "key_text",
+        "last_data",
+        "last_item_time",
+        "latest",
+        "latest_raw",
+        "live",
+        "live_waiters",
+        "mark",
+        "market",
+        "newest",
+        "ordered",
+        "params",
+        "ready",
+        "recoverable",
+        "recovery",
+        "route",
+        "seen",
+        "seen_before",
+        "sent_at",
+        "sinks",
+        "stale",
+        "stale_after",
+        "started_ms",
+        "time_key",
+        "user",
+    )
+
     def __init__(
         self, client: WsClient, key: SubscriptionKey, channel: ChannelInfo, params: dict[str, Any], policy: str
     ) -> None:
