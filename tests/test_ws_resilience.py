@@ -272,6 +272,44 @@ async def test_sync_callbacks_share_threads_and_a_blocked_one_holds_only_its_own
     await wait_for(lambda: not [t for t in threading.enumerate() if t.name.startswith("hyperliquid-ws-callback")])
 
 
+async def test_async_callbacks_hold_no_task_each_and_a_blocked_one_holds_back_only_its_own() -> None:
+    """Async callback subscriptions are fed by the client's one dispatcher, not a task each: idle, they add no task;
+    an async callback that blocks holds back its own subscription only, and every subscription's items arrive in
+    order (the blocked one's too, once it is released)."""
+    coins = [f"C{i}" for i in range(10)]
+    ran: dict[str, list[int]] = {c: [] for c in coins}
+    release = asyncio.Event()
+
+    def record(coin: str) -> Any:
+        async def callback(item: Any) -> None:
+            if isinstance(item, Message):
+                ran[coin].append(item.data[0]["tid"])
+                if coin == "C0" and item.data[0]["tid"] == 1:
+                    await release.wait()
+
+        return callback
+
+    async with FakeExchange(market_snapshots=False) as fx, WsClient(fx.ws_url, config=FAST) as ws:
+        await (await ws.subscribe(TRADES, {"coin": "BTC"})).wait_live(5)  # the connection's own tasks are up
+        before = len(asyncio.all_tasks())
+        subs = [await ws.subscribe(TRADES, {"coin": c}, callback=record(c)) for c in coins]
+        for sub in subs:
+            await sub.wait_live(5)
+        assert len(asyncio.all_tasks()) - before < len(coins)  # was one task per subscription
+        try:
+            fx.publish({"type": "trades", "coin": "C0"}, [{"coin": "C0", "tid": 1}])  # C0's callback now blocks
+            await wait_for(lambda: ran["C0"] == [1])
+            for tid in (1, 2, 3):
+                fx.publish({"type": "trades", "coin": "C0"}, [{"coin": "C0", "tid": tid + 1}])
+                for coin in coins[1:]:
+                    fx.publish({"type": "trades", "coin": coin}, [{"coin": coin, "tid": tid}])
+            await wait_for(lambda: all(ran[c] == [1, 2, 3] for c in coins[1:]))
+            assert ran["C0"] == [1]  # all of that while C0's callback was still blocked
+        finally:
+            release.set()
+        await wait_for(lambda: ran["C0"] == [1, 2, 3, 4])
+
+
 # ------------------------------------------------------------------------------ timeouts, waiting until live
 @pytest.fixture
 def closed_port() -> Iterator[int]:

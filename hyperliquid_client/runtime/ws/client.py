@@ -937,8 +937,36 @@ class _Connection:
         self.mark(key)
 
 
-#: (sync callback, items, the loop, the future the errors it raised go to)
-_CallbackJob = tuple[Callable[[Any], Any], list[Any], asyncio.AbstractEventLoop, "asyncio.Future[list[BaseException]]"]
+class _CallbackRun:
+    """A subscription's callback: no task of its own, the client's one dispatcher feeds it (see
+    :meth:`WsClient._dispatch_callbacks`).  It stands as its subscriber's waiter (``done`` / ``set_result``, what a
+    subscriber's wake-up calls), so an item for it only puts it in the dispatcher's queue.  At most one batch of a
+    subscription runs at a time (its items stay in order); a sync callback's batch runs on a callback thread, an
+    async one's in a task of its own, so a slow or blocked callback holds back its own subscription only."""
+
+    __slots__ = ("busy", "callback", "client", "is_async", "queued", "sink", "stopped")
+
+    def __init__(self, client: WsClient, sink: _Sink, callback: Callable[[Any], Any]) -> None:
+        call = getattr(callback, "__call__", None)  # noqa: B004 - an object with an async __call__ is async too
+        self.client = client
+        self.sink = sink
+        self.callback = callback
+        self.is_async = inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(call)
+        self.busy = False  # a batch is running
+        self.queued = False  # in the dispatcher's queue
+        self.stopped = False  # released (cancelled, or the stream ended and everything was delivered)
+
+    def done(self) -> bool:
+        return self.queued
+
+    def set_result(self, _value: None) -> None:
+        self.sink._waiter = None
+        self.queued = True
+        self.client._callback_ready(self)
+
+
+#: (sync callback, items, the loop, what is called on the loop with the errors it raised)
+_CallbackJob = tuple[Callable[[Any], Any], list[Any], asyncio.AbstractEventLoop, Callable[[list[BaseException]], None]]
 
 
 class _CallbackThreads:
@@ -999,7 +1027,7 @@ def _run_callback_batch(
     callback: Callable[[Any], Any],
     items: list[Any],
     loop: asyncio.AbstractEventLoop,
-    done: asyncio.Future[list[BaseException]],
+    done: Callable[[list[BaseException]], None],
 ) -> None:
     """Run a sync callback on a batch of items, in order; hand back (on the loop) what it raised."""
     errors: list[BaseException] = []
@@ -1011,12 +1039,7 @@ def _run_callback_batch(
         except Exception as exc:
             errors.append(exc)
     with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
-        loop.call_soon_threadsafe(_settle, done, errors)
-
-
-def _settle(future: asyncio.Future[list[BaseException]], value: list[BaseException]) -> None:
-    if not future.done():
-        future.set_result(value)
+        loop.call_soon_threadsafe(done, errors)
 
 
 class WsClient:
@@ -1061,6 +1084,8 @@ class WsClient:
         self.limits = limits if limits is not None else WsLimits(events=self.events)
         self._bucket = _TokenBucket(self.config.resubscribe_rate, self.config.send_burst, self.limits)
         self._callback_subs: dict[int, Subscription[Any]] = {}
+        self._ready_runs: list[_CallbackRun] = []  # callback subscriptions with something to deliver
+        self._dispatching = False
         self._callback_threads = _CallbackThreads()
         self._sinks = 0
         self._closed = False
@@ -1171,7 +1196,8 @@ class WsClient:
         sub: Subscription[T] = Subscription(self, sink, channel, up.key, dict(clean))
         if callback is not None:
             self._callback_subs[sink.id] = sub
-            sink.callback_task = self._loop.create_task(self._run_callback(sink, callback))
+            run = sink.callback_task = _CallbackRun(self, sink, callback)
+            self._pump(run)
         return sub
 
     async def _run_gate(self, up: _Upstream, gate: Callable[[], Awaitable[None]]) -> None:
@@ -1231,9 +1257,9 @@ class WsClient:
         self._sinks -= 1
         self._unbind_task(sink)
         self._callback_subs.pop(sink.id, None)
-        task = sink.callback_task
-        if task is not None and task is not asyncio.current_task() and error is None:
-            task.cancel()
+        run = sink.callback_task
+        if run is not None and error is None:  # (with an error, what is buffered is delivered first)
+            run.stopped = True
         up = sink.upstream
         up.remove(sink)
         up.wake_waiters()
@@ -1308,43 +1334,79 @@ class WsClient:
         task.add_done_callback(self._background.discard)
 
     # -- callbacks, drops, decode errors -----------------------------------------------------------------------
-    async def _run_callback(self, sink: _Sink, callback: Callable[[Any], Any]) -> None:
-        call = getattr(callback, "__call__", None)  # noqa: B004 - an object with an async __call__ is async too
-        if inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(call):
-            while True:
-                try:
-                    item = await sink.get()
-                except (StopAsyncIteration, WebSocketError):
-                    return  # failures are already logged and emitted as ws.subscription_failed
-                try:
-                    await callback(item)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    self._callback_failed(sink, exc)
-        # a sync callback runs on one of the callback threads (daemons: one stuck forever never holds the process),
-        # never on the loop, so that blocking in it never stalls the socket or another stream
-        loop = asyncio.get_running_loop()
-        while True:
+    def _callback_ready(self, run: _CallbackRun) -> None:
+        """``run`` has something to deliver (or its stream ended): queue it for the dispatcher."""
+        self._ready_runs.append(run)
+        if not self._dispatching:
+            self._dispatching = True
+            asyncio.get_running_loop().call_soon(self._dispatch_callbacks)
+
+    def _dispatch_callbacks(self) -> None:
+        """The one dispatcher of every callback subscription: hands each queued one its next batch."""
+        self._dispatching = False
+        ready, self._ready_runs = self._ready_runs, []
+        for run in ready:
+            run.queued = False
+            self._pump(run)
+
+    def _pump(self, run: _CallbackRun) -> None:
+        """Start ``run``'s next batch (what is buffered, up to ``_CALLBACK_BATCH`` items), else wait for an item."""
+        if run.busy or run.stopped:
+            return
+        sink = run.sink
+        batch: list[Any] = []
+        ended = False
+        while len(batch) < _CALLBACK_BATCH:
             try:
-                batch = [await sink.get()]
-            except (StopAsyncIteration, WebSocketError):
+                batch.append(sink.get_nowait())
+            except asyncio.QueueEmpty:
+                break
+            except (StopAsyncIteration, WebSocketError):  # failures are already logged and emitted
+                ended = True
+                break
+        if not batch:
+            if ended:
+                run.stopped = True
                 return
-            ended = False
-            while len(batch) < _CALLBACK_BATCH:
-                try:
-                    batch.append(sink.get_nowait())
-                except asyncio.QueueEmpty:
-                    break
-                except (StopAsyncIteration, WebSocketError):
-                    ended = True
-                    break
-            done: asyncio.Future[list[BaseException]] = loop.create_future()
-            self._callback_threads.submit((callback, batch, loop, done))
-            for failure in await done:
+            sink._waiter = run  # type: ignore[assignment]  # (a waiter: done / set_result)
+            feed = sink.feed
+            if feed is not None and sink.cursor >= 0:
+                feed.waiting.append(sink)
+            return
+        run.busy = True
+        loop = asyncio.get_running_loop()
+
+        def done(errors: list[BaseException]) -> None:
+            run.busy = False
+            for failure in errors:
                 self._callback_failed(sink, failure)
             if ended:
-                return
+                run.stopped = True
+            elif not run.stopped:
+                self._pump(run)
+
+        if run.is_async:
+            self._spawn(self._run_async_batch(run, batch, done))
+        else:
+            # a sync callback runs on one of the callback threads (daemons: one stuck forever never holds the
+            # process), never on the loop, so that blocking in it never stalls the socket or another stream
+            self._callback_threads.submit((run.callback, batch, loop, done))
+
+    @staticmethod
+    async def _run_async_batch(
+        run: _CallbackRun, batch: list[Any], done: Callable[[list[BaseException]], None]
+    ) -> None:
+        errors: list[BaseException] = []
+        for item in batch:
+            if run.stopped:
+                break
+            try:
+                await run.callback(item)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                errors.append(exc)
+        done(errors)
 
     def _callback_failed(self, sink: _Sink, exc: BaseException) -> None:
         log(_log, 40, "subscription callback raised", exc_info=exc, key=sink.upstream.key_text, error=repr(exc))

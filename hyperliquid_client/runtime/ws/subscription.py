@@ -24,7 +24,7 @@ from hyperliquid_client.runtime.ws.channels import ChannelInfo, SubscriptionKey
 from hyperliquid_client.runtime.ws.messages import Dropped, Gap, Message, StreamClosedError, StreamItem, WsItem
 
 if TYPE_CHECKING:
-    from hyperliquid_client.runtime.ws.client import WsClient, _Upstream
+    from hyperliquid_client.runtime.ws.client import WsClient, _CallbackRun, _Upstream
 
 __all__ = ["Subscription"]
 
@@ -268,7 +268,7 @@ class _Sink:
         self.error: BaseException | None = None
         self.bound_task: asyncio.Task[Any] | None = None
         self.bound_cb: Callable[[asyncio.Task[Any]], None] | None = None
-        self.callback_task: asyncio.Task[None] | None = None
+        self.callback_task: _CallbackRun | None = None  # its callback, when it has one
         #: newest item time and the identities at that time among what it held when it overflowed (user data)
         self.last_mark: _Mark = None
         #: the user's handle releases the subscriber when it is garbage-collected (``False`` once cancelled)
