@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import inspect
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Literal, get_overloads, get_type_hints
 
 import pytest
@@ -47,10 +49,26 @@ def test_the_concrete_streams_have_every_documented_member() -> None:
     assert hyperliquid_client.StreamItem is StreamItem
 
 
+class _TypeChecking(ast.NodeTransformer):
+    """``if TYPE_CHECKING:`` blocks taken as a type checker takes them (true)."""
+
+    def visit_If(self, node: ast.If) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            node.test = ast.Constant(True)
+        return node
+
+
 def test_generated_methods_return_the_typed_streams() -> None:
+    # the variants exist for type checkers only (no function objects at run time: memory)
+    assert get_overloads(generated.Streams.trades) == [] and get_overloads(generated.AsyncStreams.trades) == []
+    assert generated.__file__ is not None
+    tree = _TypeChecking().visit(ast.parse(Path(generated.__file__).read_text(encoding="utf-8")))
+    seen: dict[str, Any] = {"__name__": "streams_as_type_checkers_see_them"}
+    exec(compile(ast.fix_missing_locations(tree), generated.__file__, "exec"), seen)
     # the models are imported for type checkers only (at run time on first use): resolve their names from `models`
     names = {"Trade": models.Trade}
-    for method, stream in ((generated.Streams.trades, SyncStream), (generated.AsyncStreams.trades, AsyncStream)):
+    for method, stream in ((seen["Streams"].trades, SyncStream), (seen["AsyncStreams"].trades, AsyncStream)):
         typed, raw = (get_type_hints(o, localns=names) for o in get_overloads(method))  # what type checkers see
         assert typed["return"] == stream[tuple[models.Trade, ...]] and typed["raw"] == Literal[False]
         assert raw["return"] == stream[Any] and raw["raw"] == Literal[True]  # raw=True: the data as sent

@@ -176,29 +176,31 @@ class Streams:
     def __init__(self, hub: SyncHub) -> None:
         self._hub = hub
 
-    @overload
-    def active_asset_ctx(
-        self,
-        coin: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> SyncStream[ActiveAssetCtxMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def active_asset_ctx(
-        self,
-        coin: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> SyncStream[Any]: ...
+        @overload
+        def active_asset_ctx(
+            self,
+            coin: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> SyncStream[ActiveAssetCtxMessage]: ...
+
+        @overload
+        def active_asset_ctx(
+            self,
+            coin: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> SyncStream[Any]: ...
 
     def active_asset_ctx(
         self,
@@ -237,31 +239,33 @@ class Streams:
             store=store,
         )
 
-    @overload
-    def active_asset_data(
-        self,
-        user: str,
-        coin: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> SyncStream[ActiveAssetData]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def active_asset_data(
-        self,
-        user: str,
-        coin: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> SyncStream[Any]: ...
+        @overload
+        def active_asset_data(
+            self,
+            user: str,
+            coin: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> SyncStream[ActiveAssetData]: ...
+
+        @overload
+        def active_asset_data(
+            self,
+            user: str,
+            coin: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> SyncStream[Any]: ...
 
     def active_asset_data(
         self,
@@ -300,29 +304,31 @@ class Streams:
             store=store,
         )
 
-    @overload
-    def active_spot_asset_ctx(
-        self,
-        coin: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> SyncStream[ActiveSpotAssetCtxMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def active_spot_asset_ctx(
-        self,
-        coin: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> SyncStream[Any]: ...
+        @overload
+        def active_spot_asset_ctx(
+            self,
+            coin: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> SyncStream[ActiveSpotAssetCtxMessage]: ...
+
+        @overload
+        def active_spot_asset_ctx(
+            self,
+            coin: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> SyncStream[Any]: ...
 
     def active_spot_asset_ctx(
         self,
@@ -362,27 +368,29 @@ class Streams:
             store=store,
         )
 
-    @overload
-    def all_dexs_asset_ctxs(
-        self,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> SyncStream[AllDexsAssetCtxsMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def all_dexs_asset_ctxs(
-        self,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> SyncStream[Any]: ...
+        @overload
+        def all_dexs_asset_ctxs(
+            self,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> SyncStream[AllDexsAssetCtxsMessage]: ...
+
+        @overload
+        def all_dexs_asset_ctxs(
+            self,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> SyncStream[Any]: ...
 
     def all_dexs_asset_ctxs(
         self,
@@ -417,29 +425,31 @@ class Streams:
             store=store,
         )
 
-    @overload
-    def all_dexs_clearinghouse_state(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> SyncStream[AllDexsClearinghouseStateMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def all_dexs_clearinghouse_state(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> SyncStream[Any]: ...
+        @overload
+        def all_dexs_clearinghouse_state(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> SyncStream[AllDexsClearinghouseStateMessage]: ...
+
+        @overload
+        def all_dexs_clearinghouse_state(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> SyncStream[Any]: ...
 
     def all_dexs_clearinghouse_state(
         self,
@@ -475,29 +485,31 @@ class Streams:
             store=store,
         )
 
-    @overload
-    def all_mids(
-        self,
-        *,
-        dex: str | None = None,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> SyncStream[AllMidsMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def all_mids(
-        self,
-        *,
-        dex: str | None = None,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> SyncStream[Any]: ...
+        @overload
+        def all_mids(
+            self,
+            *,
+            dex: str | None = None,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> SyncStream[AllMidsMessage]: ...
+
+        @overload
+        def all_mids(
+            self,
+            *,
+            dex: str | None = None,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> SyncStream[Any]: ...
 
     def all_mids(
         self,
@@ -537,29 +549,31 @@ class Streams:
             store=store,
         )
 
-    @overload
-    def asset_ctxs(
-        self,
-        *,
-        dex: str | None = None,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> SyncStream[AssetCtxsMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def asset_ctxs(
-        self,
-        *,
-        dex: str | None = None,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> SyncStream[Any]: ...
+        @overload
+        def asset_ctxs(
+            self,
+            *,
+            dex: str | None = None,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> SyncStream[AssetCtxsMessage]: ...
+
+        @overload
+        def asset_ctxs(
+            self,
+            *,
+            dex: str | None = None,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> SyncStream[Any]: ...
 
     def asset_ctxs(
         self,
@@ -596,29 +610,31 @@ class Streams:
             store=store,
         )
 
-    @overload
-    def bbo(
-        self,
-        coin: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> SyncStream[BboMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def bbo(
-        self,
-        coin: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> SyncStream[Any]: ...
+        @overload
+        def bbo(
+            self,
+            coin: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> SyncStream[BboMessage]: ...
+
+        @overload
+        def bbo(
+            self,
+            coin: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> SyncStream[Any]: ...
 
     def bbo(
         self,
@@ -654,31 +670,33 @@ class Streams:
             store=store,
         )
 
-    @overload
-    def candle(
-        self,
-        coin: str,
-        interval: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> SyncStream[Candle]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def candle(
-        self,
-        coin: str,
-        interval: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> SyncStream[Any]: ...
+        @overload
+        def candle(
+            self,
+            coin: str,
+            interval: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> SyncStream[Candle]: ...
+
+        @overload
+        def candle(
+            self,
+            coin: str,
+            interval: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> SyncStream[Any]: ...
 
     def candle(
         self,
@@ -721,31 +739,33 @@ class Streams:
             store=store,
         )
 
-    @overload
-    def clearinghouse_state(
-        self,
-        user: str,
-        *,
-        dex: str | None = None,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> SyncStream[ClearinghouseStateMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def clearinghouse_state(
-        self,
-        user: str,
-        *,
-        dex: str | None = None,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> SyncStream[Any]: ...
+        @overload
+        def clearinghouse_state(
+            self,
+            user: str,
+            *,
+            dex: str | None = None,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> SyncStream[ClearinghouseStateMessage]: ...
+
+        @overload
+        def clearinghouse_state(
+            self,
+            user: str,
+            *,
+            dex: str | None = None,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> SyncStream[Any]: ...
 
     def clearinghouse_state(
         self,
@@ -785,27 +805,29 @@ class Streams:
             store=store,
         )
 
-    @overload
-    def explorer_block(
-        self,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> SyncStream[tuple[ExplorerBlockSummary, ...]]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def explorer_block(
-        self,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> SyncStream[Any]: ...
+        @overload
+        def explorer_block(
+            self,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> SyncStream[tuple[ExplorerBlockSummary, ...]]: ...
+
+        @overload
+        def explorer_block(
+            self,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> SyncStream[Any]: ...
 
     def explorer_block(
         self,
@@ -841,27 +863,29 @@ class Streams:
             store=store,
         )
 
-    @overload
-    def explorer_txs(
-        self,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> SyncStream[tuple[ExplorerTx, ...]]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def explorer_txs(
-        self,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> SyncStream[Any]: ...
+        @overload
+        def explorer_txs(
+            self,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> SyncStream[tuple[ExplorerTx, ...]]: ...
+
+        @overload
+        def explorer_txs(
+            self,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> SyncStream[Any]: ...
 
     def explorer_txs(
         self,
@@ -897,27 +921,29 @@ class Streams:
             store=store,
         )
 
-    @overload
-    def fast_asset_ctxs(
-        self,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> SyncStream[dict[str, FastAssetCtx]]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def fast_asset_ctxs(
-        self,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> SyncStream[Any]: ...
+        @overload
+        def fast_asset_ctxs(
+            self,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> SyncStream[dict[str, FastAssetCtx]]: ...
+
+        @overload
+        def fast_asset_ctxs(
+            self,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> SyncStream[Any]: ...
 
     def fast_asset_ctxs(
         self,
@@ -953,35 +979,37 @@ class Streams:
             store=store,
         )
 
-    @overload
-    def l2_book(
-        self,
-        coin: str,
-        *,
-        n_sig_figs: int | None = None,
-        mantissa: int | None = None,
-        fast: bool | None = None,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> SyncStream[L2Book]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def l2_book(
-        self,
-        coin: str,
-        *,
-        n_sig_figs: int | None = None,
-        mantissa: int | None = None,
-        fast: bool | None = None,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> SyncStream[Any]: ...
+        @overload
+        def l2_book(
+            self,
+            coin: str,
+            *,
+            n_sig_figs: int | None = None,
+            mantissa: int | None = None,
+            fast: bool | None = None,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> SyncStream[L2Book]: ...
+
+        @overload
+        def l2_book(
+            self,
+            coin: str,
+            *,
+            n_sig_figs: int | None = None,
+            mantissa: int | None = None,
+            fast: bool | None = None,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> SyncStream[Any]: ...
 
     def l2_book(
         self,
@@ -1033,29 +1061,31 @@ class Streams:
             store=store,
         )
 
-    @overload
-    def notification(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> SyncStream[NotificationMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def notification(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> SyncStream[Any]: ...
+        @overload
+        def notification(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> SyncStream[NotificationMessage]: ...
+
+        @overload
+        def notification(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> SyncStream[Any]: ...
 
     def notification(
         self,
@@ -1091,31 +1121,33 @@ class Streams:
             store=store,
         )
 
-    @overload
-    def open_orders(
-        self,
-        user: str,
-        *,
-        dex: str | None = None,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> SyncStream[OpenOrdersMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def open_orders(
-        self,
-        user: str,
-        *,
-        dex: str | None = None,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> SyncStream[Any]: ...
+        @overload
+        def open_orders(
+            self,
+            user: str,
+            *,
+            dex: str | None = None,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> SyncStream[OpenOrdersMessage]: ...
+
+        @overload
+        def open_orders(
+            self,
+            user: str,
+            *,
+            dex: str | None = None,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> SyncStream[Any]: ...
 
     def open_orders(
         self,
@@ -1155,29 +1187,31 @@ class Streams:
             store=store,
         )
 
-    @overload
-    def order_updates(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> SyncStream[tuple[OrderUpdate, ...]]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def order_updates(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> SyncStream[Any]: ...
+        @overload
+        def order_updates(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> SyncStream[tuple[OrderUpdate, ...]]: ...
+
+        @overload
+        def order_updates(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> SyncStream[Any]: ...
 
     def order_updates(
         self,
@@ -1216,27 +1250,29 @@ class Streams:
             store=store,
         )
 
-    @overload
-    def outcome_meta_updates(
-        self,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> SyncStream[OutcomeMetaUpdatesMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def outcome_meta_updates(
-        self,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> SyncStream[Any]: ...
+        @overload
+        def outcome_meta_updates(
+            self,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> SyncStream[OutcomeMetaUpdatesMessage]: ...
+
+        @overload
+        def outcome_meta_updates(
+            self,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> SyncStream[Any]: ...
 
     def outcome_meta_updates(
         self,
@@ -1269,27 +1305,29 @@ class Streams:
             store=store,
         )
 
-    @overload
-    def spot_asset_ctxs(
-        self,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> SyncStream[tuple[SpotAssetCtx, ...]]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def spot_asset_ctxs(
-        self,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> SyncStream[Any]: ...
+        @overload
+        def spot_asset_ctxs(
+            self,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> SyncStream[tuple[SpotAssetCtx, ...]]: ...
+
+        @overload
+        def spot_asset_ctxs(
+            self,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> SyncStream[Any]: ...
 
     def spot_asset_ctxs(
         self,
@@ -1322,31 +1360,33 @@ class Streams:
             store=store,
         )
 
-    @overload
-    def spot_state(
-        self,
-        user: str,
-        *,
-        ignore_portfolio_margin: bool | None = None,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> SyncStream[SpotStateMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def spot_state(
-        self,
-        user: str,
-        *,
-        ignore_portfolio_margin: bool | None = None,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> SyncStream[Any]: ...
+        @overload
+        def spot_state(
+            self,
+            user: str,
+            *,
+            ignore_portfolio_margin: bool | None = None,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> SyncStream[SpotStateMessage]: ...
+
+        @overload
+        def spot_state(
+            self,
+            user: str,
+            *,
+            ignore_portfolio_margin: bool | None = None,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> SyncStream[Any]: ...
 
     def spot_state(
         self,
@@ -1386,29 +1426,31 @@ class Streams:
             store=store,
         )
 
-    @overload
-    def trades(
-        self,
-        coin: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> SyncStream[tuple[Trade, ...]]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def trades(
-        self,
-        coin: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> SyncStream[Any]: ...
+        @overload
+        def trades(
+            self,
+            coin: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> SyncStream[tuple[Trade, ...]]: ...
+
+        @overload
+        def trades(
+            self,
+            coin: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> SyncStream[Any]: ...
 
     def trades(
         self,
@@ -1446,31 +1488,33 @@ class Streams:
             store=store,
         )
 
-    @overload
-    def twap_states(
-        self,
-        user: str,
-        *,
-        dex: str | None = None,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> SyncStream[TwapStatesMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def twap_states(
-        self,
-        user: str,
-        *,
-        dex: str | None = None,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> SyncStream[Any]: ...
+        @overload
+        def twap_states(
+            self,
+            user: str,
+            *,
+            dex: str | None = None,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> SyncStream[TwapStatesMessage]: ...
+
+        @overload
+        def twap_states(
+            self,
+            user: str,
+            *,
+            dex: str | None = None,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> SyncStream[Any]: ...
 
     def twap_states(
         self,
@@ -1510,29 +1554,31 @@ class Streams:
             store=store,
         )
 
-    @overload
-    def user_events(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> SyncStream[UserEventsMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def user_events(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> SyncStream[Any]: ...
+        @overload
+        def user_events(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> SyncStream[UserEventsMessage]: ...
+
+        @overload
+        def user_events(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> SyncStream[Any]: ...
 
     def user_events(
         self,
@@ -1570,31 +1616,33 @@ class Streams:
             store=store,
         )
 
-    @overload
-    def user_fills(
-        self,
-        user: str,
-        *,
-        aggregate_by_time: bool | None = None,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> SyncStream[UserFillsMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def user_fills(
-        self,
-        user: str,
-        *,
-        aggregate_by_time: bool | None = None,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> SyncStream[Any]: ...
+        @overload
+        def user_fills(
+            self,
+            user: str,
+            *,
+            aggregate_by_time: bool | None = None,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> SyncStream[UserFillsMessage]: ...
+
+        @overload
+        def user_fills(
+            self,
+            user: str,
+            *,
+            aggregate_by_time: bool | None = None,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> SyncStream[Any]: ...
 
     def user_fills(
         self,
@@ -1634,29 +1682,31 @@ class Streams:
             store=store,
         )
 
-    @overload
-    def user_fundings(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> SyncStream[UserFundingsMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def user_fundings(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> SyncStream[Any]: ...
+        @overload
+        def user_fundings(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> SyncStream[UserFundingsMessage]: ...
+
+        @overload
+        def user_fundings(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> SyncStream[Any]: ...
 
     def user_fundings(
         self,
@@ -1692,29 +1742,31 @@ class Streams:
             store=store,
         )
 
-    @overload
-    def user_historical_orders(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> SyncStream[UserHistoricalOrdersMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def user_historical_orders(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> SyncStream[Any]: ...
+        @overload
+        def user_historical_orders(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> SyncStream[UserHistoricalOrdersMessage]: ...
+
+        @overload
+        def user_historical_orders(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> SyncStream[Any]: ...
 
     def user_historical_orders(
         self,
@@ -1750,29 +1802,31 @@ class Streams:
             store=store,
         )
 
-    @overload
-    def user_non_funding_ledger_updates(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> SyncStream[UserNonFundingLedgerUpdatesMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def user_non_funding_ledger_updates(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> SyncStream[Any]: ...
+        @overload
+        def user_non_funding_ledger_updates(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> SyncStream[UserNonFundingLedgerUpdatesMessage]: ...
+
+        @overload
+        def user_non_funding_ledger_updates(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> SyncStream[Any]: ...
 
     def user_non_funding_ledger_updates(
         self,
@@ -1808,29 +1862,31 @@ class Streams:
             store=store,
         )
 
-    @overload
-    def user_twap_history(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> SyncStream[UserTwapHistoryMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def user_twap_history(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> SyncStream[Any]: ...
+        @overload
+        def user_twap_history(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> SyncStream[UserTwapHistoryMessage]: ...
+
+        @overload
+        def user_twap_history(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> SyncStream[Any]: ...
 
     def user_twap_history(
         self,
@@ -1868,29 +1924,31 @@ class Streams:
             store=store,
         )
 
-    @overload
-    def user_twap_slice_fills(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> SyncStream[UserTwapSliceFillsMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def user_twap_slice_fills(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> SyncStream[Any]: ...
+        @overload
+        def user_twap_slice_fills(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> SyncStream[UserTwapSliceFillsMessage]: ...
+
+        @overload
+        def user_twap_slice_fills(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> SyncStream[Any]: ...
 
     def user_twap_slice_fills(
         self,
@@ -1926,29 +1984,31 @@ class Streams:
             store=store,
         )
 
-    @overload
-    def web_data2(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> SyncStream[WebData2]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def web_data2(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> SyncStream[Any]: ...
+        @overload
+        def web_data2(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> SyncStream[WebData2]: ...
+
+        @overload
+        def web_data2(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> SyncStream[Any]: ...
 
     def web_data2(
         self,
@@ -1987,29 +2047,31 @@ class Streams:
             store=store,
         )
 
-    @overload
-    def web_data3(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> SyncStream[WebData3Message]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def web_data3(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> SyncStream[Any]: ...
+        @overload
+        def web_data3(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> SyncStream[WebData3Message]: ...
+
+        @overload
+        def web_data3(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> SyncStream[Any]: ...
 
     def web_data3(
         self,
@@ -2055,29 +2117,31 @@ class AsyncStreams:
     def __init__(self, hub: AsyncHub) -> None:
         self._hub = hub
 
-    @overload
-    async def active_asset_ctx(
-        self,
-        coin: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> AsyncStream[ActiveAssetCtxMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    async def active_asset_ctx(
-        self,
-        coin: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> AsyncStream[Any]: ...
+        @overload
+        async def active_asset_ctx(
+            self,
+            coin: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> AsyncStream[ActiveAssetCtxMessage]: ...
+
+        @overload
+        async def active_asset_ctx(
+            self,
+            coin: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> AsyncStream[Any]: ...
 
     async def active_asset_ctx(
         self,
@@ -2116,31 +2180,33 @@ class AsyncStreams:
             store=store,
         )
 
-    @overload
-    async def active_asset_data(
-        self,
-        user: str,
-        coin: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> AsyncStream[ActiveAssetData]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    async def active_asset_data(
-        self,
-        user: str,
-        coin: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> AsyncStream[Any]: ...
+        @overload
+        async def active_asset_data(
+            self,
+            user: str,
+            coin: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> AsyncStream[ActiveAssetData]: ...
+
+        @overload
+        async def active_asset_data(
+            self,
+            user: str,
+            coin: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> AsyncStream[Any]: ...
 
     async def active_asset_data(
         self,
@@ -2179,29 +2245,31 @@ class AsyncStreams:
             store=store,
         )
 
-    @overload
-    async def active_spot_asset_ctx(
-        self,
-        coin: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> AsyncStream[ActiveSpotAssetCtxMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    async def active_spot_asset_ctx(
-        self,
-        coin: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> AsyncStream[Any]: ...
+        @overload
+        async def active_spot_asset_ctx(
+            self,
+            coin: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> AsyncStream[ActiveSpotAssetCtxMessage]: ...
+
+        @overload
+        async def active_spot_asset_ctx(
+            self,
+            coin: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> AsyncStream[Any]: ...
 
     async def active_spot_asset_ctx(
         self,
@@ -2241,27 +2309,29 @@ class AsyncStreams:
             store=store,
         )
 
-    @overload
-    async def all_dexs_asset_ctxs(
-        self,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> AsyncStream[AllDexsAssetCtxsMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    async def all_dexs_asset_ctxs(
-        self,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> AsyncStream[Any]: ...
+        @overload
+        async def all_dexs_asset_ctxs(
+            self,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> AsyncStream[AllDexsAssetCtxsMessage]: ...
+
+        @overload
+        async def all_dexs_asset_ctxs(
+            self,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> AsyncStream[Any]: ...
 
     async def all_dexs_asset_ctxs(
         self,
@@ -2296,29 +2366,31 @@ class AsyncStreams:
             store=store,
         )
 
-    @overload
-    async def all_dexs_clearinghouse_state(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> AsyncStream[AllDexsClearinghouseStateMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    async def all_dexs_clearinghouse_state(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> AsyncStream[Any]: ...
+        @overload
+        async def all_dexs_clearinghouse_state(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> AsyncStream[AllDexsClearinghouseStateMessage]: ...
+
+        @overload
+        async def all_dexs_clearinghouse_state(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> AsyncStream[Any]: ...
 
     async def all_dexs_clearinghouse_state(
         self,
@@ -2354,29 +2426,31 @@ class AsyncStreams:
             store=store,
         )
 
-    @overload
-    async def all_mids(
-        self,
-        *,
-        dex: str | None = None,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> AsyncStream[AllMidsMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    async def all_mids(
-        self,
-        *,
-        dex: str | None = None,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> AsyncStream[Any]: ...
+        @overload
+        async def all_mids(
+            self,
+            *,
+            dex: str | None = None,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> AsyncStream[AllMidsMessage]: ...
+
+        @overload
+        async def all_mids(
+            self,
+            *,
+            dex: str | None = None,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> AsyncStream[Any]: ...
 
     async def all_mids(
         self,
@@ -2416,29 +2490,31 @@ class AsyncStreams:
             store=store,
         )
 
-    @overload
-    async def asset_ctxs(
-        self,
-        *,
-        dex: str | None = None,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> AsyncStream[AssetCtxsMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    async def asset_ctxs(
-        self,
-        *,
-        dex: str | None = None,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> AsyncStream[Any]: ...
+        @overload
+        async def asset_ctxs(
+            self,
+            *,
+            dex: str | None = None,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> AsyncStream[AssetCtxsMessage]: ...
+
+        @overload
+        async def asset_ctxs(
+            self,
+            *,
+            dex: str | None = None,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> AsyncStream[Any]: ...
 
     async def asset_ctxs(
         self,
@@ -2475,29 +2551,31 @@ class AsyncStreams:
             store=store,
         )
 
-    @overload
-    async def bbo(
-        self,
-        coin: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> AsyncStream[BboMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    async def bbo(
-        self,
-        coin: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> AsyncStream[Any]: ...
+        @overload
+        async def bbo(
+            self,
+            coin: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> AsyncStream[BboMessage]: ...
+
+        @overload
+        async def bbo(
+            self,
+            coin: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> AsyncStream[Any]: ...
 
     async def bbo(
         self,
@@ -2533,31 +2611,33 @@ class AsyncStreams:
             store=store,
         )
 
-    @overload
-    async def candle(
-        self,
-        coin: str,
-        interval: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> AsyncStream[Candle]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    async def candle(
-        self,
-        coin: str,
-        interval: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> AsyncStream[Any]: ...
+        @overload
+        async def candle(
+            self,
+            coin: str,
+            interval: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> AsyncStream[Candle]: ...
+
+        @overload
+        async def candle(
+            self,
+            coin: str,
+            interval: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> AsyncStream[Any]: ...
 
     async def candle(
         self,
@@ -2600,31 +2680,33 @@ class AsyncStreams:
             store=store,
         )
 
-    @overload
-    async def clearinghouse_state(
-        self,
-        user: str,
-        *,
-        dex: str | None = None,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> AsyncStream[ClearinghouseStateMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    async def clearinghouse_state(
-        self,
-        user: str,
-        *,
-        dex: str | None = None,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> AsyncStream[Any]: ...
+        @overload
+        async def clearinghouse_state(
+            self,
+            user: str,
+            *,
+            dex: str | None = None,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> AsyncStream[ClearinghouseStateMessage]: ...
+
+        @overload
+        async def clearinghouse_state(
+            self,
+            user: str,
+            *,
+            dex: str | None = None,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> AsyncStream[Any]: ...
 
     async def clearinghouse_state(
         self,
@@ -2664,27 +2746,29 @@ class AsyncStreams:
             store=store,
         )
 
-    @overload
-    async def explorer_block(
-        self,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> AsyncStream[tuple[ExplorerBlockSummary, ...]]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    async def explorer_block(
-        self,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> AsyncStream[Any]: ...
+        @overload
+        async def explorer_block(
+            self,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> AsyncStream[tuple[ExplorerBlockSummary, ...]]: ...
+
+        @overload
+        async def explorer_block(
+            self,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> AsyncStream[Any]: ...
 
     async def explorer_block(
         self,
@@ -2720,27 +2804,29 @@ class AsyncStreams:
             store=store,
         )
 
-    @overload
-    async def explorer_txs(
-        self,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> AsyncStream[tuple[ExplorerTx, ...]]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    async def explorer_txs(
-        self,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> AsyncStream[Any]: ...
+        @overload
+        async def explorer_txs(
+            self,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> AsyncStream[tuple[ExplorerTx, ...]]: ...
+
+        @overload
+        async def explorer_txs(
+            self,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> AsyncStream[Any]: ...
 
     async def explorer_txs(
         self,
@@ -2776,27 +2862,29 @@ class AsyncStreams:
             store=store,
         )
 
-    @overload
-    async def fast_asset_ctxs(
-        self,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> AsyncStream[dict[str, FastAssetCtx]]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    async def fast_asset_ctxs(
-        self,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> AsyncStream[Any]: ...
+        @overload
+        async def fast_asset_ctxs(
+            self,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> AsyncStream[dict[str, FastAssetCtx]]: ...
+
+        @overload
+        async def fast_asset_ctxs(
+            self,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> AsyncStream[Any]: ...
 
     async def fast_asset_ctxs(
         self,
@@ -2832,35 +2920,37 @@ class AsyncStreams:
             store=store,
         )
 
-    @overload
-    async def l2_book(
-        self,
-        coin: str,
-        *,
-        n_sig_figs: int | None = None,
-        mantissa: int | None = None,
-        fast: bool | None = None,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> AsyncStream[L2Book]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    async def l2_book(
-        self,
-        coin: str,
-        *,
-        n_sig_figs: int | None = None,
-        mantissa: int | None = None,
-        fast: bool | None = None,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> AsyncStream[Any]: ...
+        @overload
+        async def l2_book(
+            self,
+            coin: str,
+            *,
+            n_sig_figs: int | None = None,
+            mantissa: int | None = None,
+            fast: bool | None = None,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> AsyncStream[L2Book]: ...
+
+        @overload
+        async def l2_book(
+            self,
+            coin: str,
+            *,
+            n_sig_figs: int | None = None,
+            mantissa: int | None = None,
+            fast: bool | None = None,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> AsyncStream[Any]: ...
 
     async def l2_book(
         self,
@@ -2912,29 +3002,31 @@ class AsyncStreams:
             store=store,
         )
 
-    @overload
-    async def notification(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> AsyncStream[NotificationMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    async def notification(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> AsyncStream[Any]: ...
+        @overload
+        async def notification(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> AsyncStream[NotificationMessage]: ...
+
+        @overload
+        async def notification(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> AsyncStream[Any]: ...
 
     async def notification(
         self,
@@ -2970,31 +3062,33 @@ class AsyncStreams:
             store=store,
         )
 
-    @overload
-    async def open_orders(
-        self,
-        user: str,
-        *,
-        dex: str | None = None,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> AsyncStream[OpenOrdersMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    async def open_orders(
-        self,
-        user: str,
-        *,
-        dex: str | None = None,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> AsyncStream[Any]: ...
+        @overload
+        async def open_orders(
+            self,
+            user: str,
+            *,
+            dex: str | None = None,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> AsyncStream[OpenOrdersMessage]: ...
+
+        @overload
+        async def open_orders(
+            self,
+            user: str,
+            *,
+            dex: str | None = None,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> AsyncStream[Any]: ...
 
     async def open_orders(
         self,
@@ -3034,29 +3128,31 @@ class AsyncStreams:
             store=store,
         )
 
-    @overload
-    async def order_updates(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> AsyncStream[tuple[OrderUpdate, ...]]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    async def order_updates(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> AsyncStream[Any]: ...
+        @overload
+        async def order_updates(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> AsyncStream[tuple[OrderUpdate, ...]]: ...
+
+        @overload
+        async def order_updates(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> AsyncStream[Any]: ...
 
     async def order_updates(
         self,
@@ -3095,27 +3191,29 @@ class AsyncStreams:
             store=store,
         )
 
-    @overload
-    async def outcome_meta_updates(
-        self,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> AsyncStream[OutcomeMetaUpdatesMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    async def outcome_meta_updates(
-        self,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> AsyncStream[Any]: ...
+        @overload
+        async def outcome_meta_updates(
+            self,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> AsyncStream[OutcomeMetaUpdatesMessage]: ...
+
+        @overload
+        async def outcome_meta_updates(
+            self,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> AsyncStream[Any]: ...
 
     async def outcome_meta_updates(
         self,
@@ -3148,27 +3246,29 @@ class AsyncStreams:
             store=store,
         )
 
-    @overload
-    async def spot_asset_ctxs(
-        self,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> AsyncStream[tuple[SpotAssetCtx, ...]]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    async def spot_asset_ctxs(
-        self,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> AsyncStream[Any]: ...
+        @overload
+        async def spot_asset_ctxs(
+            self,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> AsyncStream[tuple[SpotAssetCtx, ...]]: ...
+
+        @overload
+        async def spot_asset_ctxs(
+            self,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> AsyncStream[Any]: ...
 
     async def spot_asset_ctxs(
         self,
@@ -3201,31 +3301,33 @@ class AsyncStreams:
             store=store,
         )
 
-    @overload
-    async def spot_state(
-        self,
-        user: str,
-        *,
-        ignore_portfolio_margin: bool | None = None,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> AsyncStream[SpotStateMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    async def spot_state(
-        self,
-        user: str,
-        *,
-        ignore_portfolio_margin: bool | None = None,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> AsyncStream[Any]: ...
+        @overload
+        async def spot_state(
+            self,
+            user: str,
+            *,
+            ignore_portfolio_margin: bool | None = None,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> AsyncStream[SpotStateMessage]: ...
+
+        @overload
+        async def spot_state(
+            self,
+            user: str,
+            *,
+            ignore_portfolio_margin: bool | None = None,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> AsyncStream[Any]: ...
 
     async def spot_state(
         self,
@@ -3265,29 +3367,31 @@ class AsyncStreams:
             store=store,
         )
 
-    @overload
-    async def trades(
-        self,
-        coin: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> AsyncStream[tuple[Trade, ...]]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    async def trades(
-        self,
-        coin: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> AsyncStream[Any]: ...
+        @overload
+        async def trades(
+            self,
+            coin: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> AsyncStream[tuple[Trade, ...]]: ...
+
+        @overload
+        async def trades(
+            self,
+            coin: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> AsyncStream[Any]: ...
 
     async def trades(
         self,
@@ -3325,31 +3429,33 @@ class AsyncStreams:
             store=store,
         )
 
-    @overload
-    async def twap_states(
-        self,
-        user: str,
-        *,
-        dex: str | None = None,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> AsyncStream[TwapStatesMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    async def twap_states(
-        self,
-        user: str,
-        *,
-        dex: str | None = None,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> AsyncStream[Any]: ...
+        @overload
+        async def twap_states(
+            self,
+            user: str,
+            *,
+            dex: str | None = None,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> AsyncStream[TwapStatesMessage]: ...
+
+        @overload
+        async def twap_states(
+            self,
+            user: str,
+            *,
+            dex: str | None = None,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> AsyncStream[Any]: ...
 
     async def twap_states(
         self,
@@ -3389,29 +3495,31 @@ class AsyncStreams:
             store=store,
         )
 
-    @overload
-    async def user_events(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> AsyncStream[UserEventsMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    async def user_events(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> AsyncStream[Any]: ...
+        @overload
+        async def user_events(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> AsyncStream[UserEventsMessage]: ...
+
+        @overload
+        async def user_events(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> AsyncStream[Any]: ...
 
     async def user_events(
         self,
@@ -3449,31 +3557,33 @@ class AsyncStreams:
             store=store,
         )
 
-    @overload
-    async def user_fills(
-        self,
-        user: str,
-        *,
-        aggregate_by_time: bool | None = None,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> AsyncStream[UserFillsMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    async def user_fills(
-        self,
-        user: str,
-        *,
-        aggregate_by_time: bool | None = None,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> AsyncStream[Any]: ...
+        @overload
+        async def user_fills(
+            self,
+            user: str,
+            *,
+            aggregate_by_time: bool | None = None,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> AsyncStream[UserFillsMessage]: ...
+
+        @overload
+        async def user_fills(
+            self,
+            user: str,
+            *,
+            aggregate_by_time: bool | None = None,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> AsyncStream[Any]: ...
 
     async def user_fills(
         self,
@@ -3513,29 +3623,31 @@ class AsyncStreams:
             store=store,
         )
 
-    @overload
-    async def user_fundings(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> AsyncStream[UserFundingsMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    async def user_fundings(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> AsyncStream[Any]: ...
+        @overload
+        async def user_fundings(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> AsyncStream[UserFundingsMessage]: ...
+
+        @overload
+        async def user_fundings(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> AsyncStream[Any]: ...
 
     async def user_fundings(
         self,
@@ -3571,29 +3683,31 @@ class AsyncStreams:
             store=store,
         )
 
-    @overload
-    async def user_historical_orders(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> AsyncStream[UserHistoricalOrdersMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    async def user_historical_orders(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> AsyncStream[Any]: ...
+        @overload
+        async def user_historical_orders(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> AsyncStream[UserHistoricalOrdersMessage]: ...
+
+        @overload
+        async def user_historical_orders(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> AsyncStream[Any]: ...
 
     async def user_historical_orders(
         self,
@@ -3629,29 +3743,31 @@ class AsyncStreams:
             store=store,
         )
 
-    @overload
-    async def user_non_funding_ledger_updates(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> AsyncStream[UserNonFundingLedgerUpdatesMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    async def user_non_funding_ledger_updates(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> AsyncStream[Any]: ...
+        @overload
+        async def user_non_funding_ledger_updates(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> AsyncStream[UserNonFundingLedgerUpdatesMessage]: ...
+
+        @overload
+        async def user_non_funding_ledger_updates(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> AsyncStream[Any]: ...
 
     async def user_non_funding_ledger_updates(
         self,
@@ -3687,29 +3803,31 @@ class AsyncStreams:
             store=store,
         )
 
-    @overload
-    async def user_twap_history(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> AsyncStream[UserTwapHistoryMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    async def user_twap_history(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> AsyncStream[Any]: ...
+        @overload
+        async def user_twap_history(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> AsyncStream[UserTwapHistoryMessage]: ...
+
+        @overload
+        async def user_twap_history(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> AsyncStream[Any]: ...
 
     async def user_twap_history(
         self,
@@ -3747,29 +3865,31 @@ class AsyncStreams:
             store=store,
         )
 
-    @overload
-    async def user_twap_slice_fills(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> AsyncStream[UserTwapSliceFillsMessage]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    async def user_twap_slice_fills(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> AsyncStream[Any]: ...
+        @overload
+        async def user_twap_slice_fills(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> AsyncStream[UserTwapSliceFillsMessage]: ...
+
+        @overload
+        async def user_twap_slice_fills(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> AsyncStream[Any]: ...
 
     async def user_twap_slice_fills(
         self,
@@ -3805,29 +3925,31 @@ class AsyncStreams:
             store=store,
         )
 
-    @overload
-    async def web_data2(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> AsyncStream[WebData2]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    async def web_data2(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> AsyncStream[Any]: ...
+        @overload
+        async def web_data2(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> AsyncStream[WebData2]: ...
+
+        @overload
+        async def web_data2(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> AsyncStream[Any]: ...
 
     async def web_data2(
         self,
@@ -3866,29 +3988,31 @@ class AsyncStreams:
             store=store,
         )
 
-    @overload
-    async def web_data3(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[False] = False,
-    ) -> AsyncStream[WebData3Message]: ...
+    if TYPE_CHECKING:
 
-    @overload
-    async def web_data3(
-        self,
-        user: str,
-        *,
-        callback: Callable[[Any], Any] | None = None,
-        buffer_size: int | None = None,
-        overflow: str | None = None,
-        store: bool = False,
-        raw: Literal[True],
-    ) -> AsyncStream[Any]: ...
+        @overload
+        async def web_data3(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[False] = False,
+        ) -> AsyncStream[WebData3Message]: ...
+
+        @overload
+        async def web_data3(
+            self,
+            user: str,
+            *,
+            callback: Callable[[Any], Any] | None = None,
+            buffer_size: int | None = None,
+            overflow: str | None = None,
+            store: bool = False,
+            raw: Literal[True],
+        ) -> AsyncStream[Any]: ...
 
     async def web_data3(
         self,
