@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from hyperliquid_client.generated.registry import ENDPOINTS, REGISTRY
+from hyperliquid_client.generated.registry import ENDPOINTS, REGISTRY, SURCHARGES
 from hyperliquid_client.generated.streams import AsyncStreams, Streams
 from hyperliquid_client.runtime.cache import CacheConfig, TTLCache, Warmer, WarmStatus, WarmupManager
 from hyperliquid_client.runtime.config import Network, resolve_network
@@ -279,7 +279,7 @@ class _Base:
             self.config.rate,
             api_url=self.network.http_url,
             events=self.events,
-            surcharges={e.wire: e.weight_per_item for e in REGISTRY.endpoints if e.weight_per_item},
+            surcharges=SURCHARGES,
         )
         self._nonce_source: RedisNonceSource | None = None
         if self.rate.store is not None and self.config.rate.redis_nonces:

@@ -453,6 +453,7 @@ def _registry_views(spec: Spec, conv: _Converters, gen: ReqGen, units: Units) ->
         endpoints.append(
             {
                 "key": f"{e.context}.{e.wire}",
+                "elsewhere": e.context == "exchange",  # built on first use (``_exchange_endpoints``)
                 "args": (
                     f"context={e.context!r}, wire={e.wire!r}, name={e.name!r}, summary={e.summary!r}, "
                     f"weight={e.weight!r}, timeout={e.timeout!r}, retry={e.retry!r}, cache_ttl={e.cache_ttl!r}, "
@@ -491,10 +492,12 @@ def _registry_views(spec: Spec, conv: _Converters, gen: ReqGen, units: Units) ->
             }
         )
     parsers = sorted({conv.name(e.response) for e in spec.endpoints if e.action})
+    surcharges = {e.wire: e.weight_per_item for e in spec.endpoints if e.weight_per_item}
     return {
         "endpoints": endpoints,
         "channels": channels,
         "prim_parsers": [p for p in parsers if p.startswith("to_")],
+        "surcharges": sorted(surcharges.items()),
     }
 
 
@@ -612,6 +615,7 @@ def render_files(spec: Spec) -> dict[str, str]:
     files["tests/__init__.py"] = HEADER
     registry = _registry_views(spec, conv, gen, units)
     files["registry.py"] = env.get_template("registry.py.j2").render(header=HEADER, **registry)
+    files["_exchange_endpoints.py"] = env.get_template("exchange_endpoints.py.j2").render(header=HEADER, **registry)
     files.update(_model_files(env, models, units))
     files["samples.py"] = env.get_template("samples.py.j2").render(header=HEADER, **_sample_views(spec))
     return files

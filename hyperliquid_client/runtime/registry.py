@@ -7,6 +7,8 @@ for the shipped spec.
 
 from __future__ import annotations
 
+import functools
+import importlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
@@ -20,6 +22,7 @@ __all__ = [
     "DEFAULT_INFO_WEIGHT",
     "ChannelSpec",
     "EndpointSpec",
+    "Endpoints",
     "ParamSpec",
     "Registry",
     "key_order",
@@ -138,17 +141,57 @@ class ChannelSpec:
 Entry = EndpointSpec | ChannelSpec
 
 
+class Endpoints(Mapping[str, EndpointSpec]):
+    """Endpoints by qualified name (``context.wire``), in spec order.  ``built`` holds the entries made at import;
+    ``elsewhere`` names, per module, the keys of entries made in that module (its ``ENDPOINTS``), imported on the
+    first look-up of one of them: a client that sends no action never builds the exchange's ~60 entries."""
+
+    def __init__(self, keys: Iterable[str], built: Mapping[str, EndpointSpec], elsewhere: Mapping[str, Iterable[str]]):
+        self._keys = tuple(keys)
+        self._built = dict(built)
+        self._module_of = {key: module for module, keys in elsewhere.items() for key in keys}
+
+    def __getitem__(self, key: str) -> EndpointSpec:
+        try:
+            return self._built[key]
+        except KeyError:
+            module = self._module_of.get(key)
+            if module is None:
+                raise
+        self._built.update(importlib.import_module(module).ENDPOINTS)
+        return self._built[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._built or key in self._module_of
+
+
 class Registry:
-    """Every endpoint and channel of a spec, for discovery at run time."""
+    """Every endpoint and channel of a spec, for discovery at run time (indexed on first use)."""
 
     def __init__(self, endpoints: Iterable[EndpointSpec], channels: Iterable[ChannelSpec]) -> None:
-        self._endpoints = tuple(endpoints)
-        self._channels = tuple(channels)
-        self._index: dict[tuple[str, str], Entry] = {}
-        entries: list[Entry] = [*self._endpoints, *self._channels]
-        for e in entries:
-            self._index[(e.context, e.wire)] = e
-            self._index[(e.context, e.name)] = e
+        self._given = (endpoints, channels)
+
+    @functools.cached_property
+    def _index(self) -> dict[tuple[str, str], Entry]:
+        index: dict[tuple[str, str], Entry] = {}
+        for e in self:
+            index[(e.context, e.wire)] = e
+            index[(e.context, e.name)] = e
+        return index
+
+    @functools.cached_property
+    def _endpoints(self) -> tuple[EndpointSpec, ...]:
+        return tuple(self._given[0])
+
+    @functools.cached_property
+    def _channels(self) -> tuple[ChannelSpec, ...]:
+        return tuple(self._given[1])
 
     @property
     def endpoints(self) -> tuple[EndpointSpec, ...]:
