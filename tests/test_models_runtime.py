@@ -136,9 +136,10 @@ def test_a_client_loads_the_models_and_modules_it_uses_only() -> None:
         client = Client(http_url="http://127.0.0.1:9", ws_url="ws://127.0.0.1:9/ws", config=ClientConfig(warm=False))
         client.streams.l2_book("BTC")
         print(loaded(models + "l2_book", models + "l2_level"))
-        print(loaded(models + "web_data2", models + "user_fill", "hyperliquid_client.generated.info",
-                     "hyperliquid_client.generated.models", "hyperliquid_client.runtime.signing.backends", "msgpack", "difflib",
-                     "hyperliquid_client.generated._exchange_endpoints"))
+        package = "hyperliquid_client."
+        print(loaded(models + "web_data2", models + "user_fill", package + "generated.info",
+                     package + "generated.models", package + "runtime.signing.backends", "msgpack", "difflib",
+                     package + "generated._exchange_endpoints", package + "runtime.hub"))
         print(len([n for n in sys.modules if n.startswith(models)]) < 30)
         client.info
         print(loaded("hyperliquid_client.generated.info", models + "user_fill"))

@@ -15,9 +15,8 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from hyperliquid_client.generated.registry import CHANNELS
 from hyperliquid_client.runtime import validate as _v
-from hyperliquid_client.runtime.hub import AsyncHub, AsyncStream, SyncHub, SyncStream
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # (the hub's protocols are types only: a client never loads them)
     from hyperliquid_client.generated._models.active_asset_ctx_message import ActiveAssetCtxMessage
     from hyperliquid_client.generated._models.active_asset_data import ActiveAssetData
     from hyperliquid_client.generated._models.active_spot_asset_ctx_message import ActiveSpotAssetCtxMessage
@@ -53,6 +52,7 @@ if TYPE_CHECKING:
     from hyperliquid_client.generated._models.user_twap_slice_fills_message import UserTwapSliceFillsMessage
     from hyperliquid_client.generated._models.web_data2 import WebData2
     from hyperliquid_client.generated._models.web_data3_message import WebData3Message
+    from hyperliquid_client.runtime.hub import AsyncHub, AsyncStream, SyncHub, SyncStream
 
 __all__ = ["AsyncStreams", "Streams"]
 _CH_ACTIVE_ASSET_CTX = CHANNELS["activeAssetCtx"]
