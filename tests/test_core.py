@@ -286,6 +286,31 @@ def test_registry_lookup() -> None:
     assert len(REGISTRY) == len(REGISTRY.endpoints) + len(REGISTRY.channels)
 
 
+def test_registry_records_are_immutable_values() -> None:
+    """The registry's records (plain slotted classes, no generated methods): built with defaults, immutable,
+    equal and hashed by value except the answer parser, copied with changes, pickled."""
+    import pickle
+
+    from attrs.exceptions import FrozenInstanceError
+
+    from hyperliquid_client.generated.registry import CHANNELS, ENDPOINTS
+    from hyperliquid_client.runtime.registry import ParamSpec
+
+    order = ENDPOINTS["exchange.order"]
+    assert order.parse is not None and "parse" not in repr(order) and repr(order).startswith("EndpointSpec(context=")
+    same = order.replace(parse=None)
+    assert same == order and hash(same) == hash(order) and same.parse is None
+    assert order.replace(weight=7).weight == 7 and order.weight == 1 and order.replace(weight=7) != order
+    with pytest.raises(FrozenInstanceError):
+        order.weight = 2  # type: ignore[misc]
+    param = ParamSpec("coin", "coin", "str", True, None, "Coin.")
+    assert param == ParamSpec(name="coin", wire="coin", type="str", required=True, default=None, doc="Coin.")
+    with pytest.raises(TypeError, match="doc"):
+        ParamSpec(name="coin", wire="coin", type="str", required=True, default=None)  # type: ignore[call-arg]
+    book = CHANNELS["l2Book"]
+    assert book.context == "channel" and book.frame_field is None and pickle.loads(pickle.dumps(book)) == book
+
+
 def test_the_exchange_endpoints_are_built_on_their_first_look_up() -> None:
     """Memory: importing the registry builds no exchange action's entry; looking one up builds them; every key is
     listed (in spec order) before and after, and the rate limiter's surcharges are every endpoint's."""
