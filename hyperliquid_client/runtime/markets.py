@@ -32,8 +32,6 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
 from typing import Any, Literal, NoReturn, TypeGuard
 
-import attrs
-
 from hyperliquid_client.runtime.cache.policy import DEFAULT_TTL_BY_KIND, info_cache_key
 from hyperliquid_client.runtime.cache.ttl import TTLCache
 from hyperliquid_client.runtime.cache.warmup import Warmer
@@ -45,6 +43,7 @@ from hyperliquid_client.runtime.errors import (
 )
 from hyperliquid_client.runtime.errors import TimeoutError as HLTimeoutError
 from hyperliquid_client.runtime.log import get_logger, log
+from hyperliquid_client.runtime.record import Record, record
 from hyperliquid_client.runtime.transport._core import validate_timeout
 from hyperliquid_client.runtime.validate import amount as _wire_amount
 from hyperliquid_client.runtime.validate import (
@@ -248,16 +247,16 @@ def parse_perp_meta(raw: Any, *, dex: str = "") -> list[tuple[str, int, int | No
     return out
 
 
-@attrs.frozen
-class _SpotPair:
+@record
+class _SpotPair(Record):
     name: str
     index: int
     base: int
     quote: int
 
 
-@attrs.frozen
-class TokenInfo:
+@record
+class TokenInfo(Record):
     """A spot token: ``name``, ``index``, ``token_id`` (``0x`` + 32 hex), ``sz_decimals``, ``wei_decimals``."""
 
     name: str
@@ -370,8 +369,8 @@ validate_all_mids = _validated(parse_all_mids)
 
 
 # ---------------------------------------------------------------------------------------------- snapshot
-@attrs.frozen
-class AssetInfo:
+@record
+class AssetInfo(Record):
     """One tradable market: canonical ``coin`` name, ``asset`` id, ``sz_decimals``, kind and dex."""
 
     coin: str

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import functools
 import importlib
-import inspect
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, ClassVar, Self, TypeVar, dataclass_transform
-
-from attrs.exceptions import FrozenInstanceError
+from typing import Any, ClassVar
 
 from hyperliquid_client.runtime.errors import InvalidInputError
+from hyperliquid_client.runtime.record import Record, record
 
 __all__ = [
     "CONTEXTS",
@@ -39,83 +37,9 @@ CONTEXTS = ("info", "exchange", "explorer", "stats")
 #: (https://hyperliquid.gitbook.io/hyperliquid-docs/for-developers/api/rate-limits-and-user-limits).
 DEFAULT_INFO_WEIGHT = 20
 
-_S = TypeVar("_S", bound="_Spec")
 
-
-class _Spec:
-    """The base of the registry's records: built from keyword or positional arguments (with the class's defaults),
-    immutable, compared, hashed and shown by field (but those in ``_hidden``).  One shared implementation instead of
-    methods generated per class: a client builds these classes at import (see :func:`_spec`)."""
-
-    __slots__ = ()
-    _fields: ClassVar[tuple[str, ...]] = ()
-    _defaults: ClassVar[dict[str, Any]] = {}
-    _hidden: ClassVar[frozenset[str]] = frozenset()
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        fields = self._fields
-        name = type(self).__name__
-        if len(args) > len(fields):
-            raise TypeError(f"{name}() takes {len(fields)} arguments, {len(args)} given")
-        values = dict(zip(fields, args, strict=False))
-        for key, value in kwargs.items():
-            if key not in fields or key in values:
-                raise TypeError(f"{name}() got an unexpected or repeated argument {key!r}")
-            values[key] = value
-        for field in fields:
-            if field in values:
-                object.__setattr__(self, field, values[field])
-            elif field in self._defaults:
-                object.__setattr__(self, field, self._defaults[field])
-            else:
-                raise TypeError(f"{name}() missing the argument {field!r}")
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise FrozenInstanceError()
-
-    def __delattr__(self, name: str) -> None:
-        raise FrozenInstanceError()
-
-    def _key(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, f) for f in self._fields if f not in self._hidden)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        assert isinstance(other, _Spec)
-        return self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{f}={getattr(self, f)!r}" for f in self._fields if f not in self._hidden)
-        return f"{type(self).__name__}({shown})"
-
-    def __getstate__(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, f) for f in self._fields)
-
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        for field, value in zip(self._fields, state, strict=True):
-            object.__setattr__(self, field, value)
-
-    def replace(self, **changes: Any) -> Self:
-        """A copy with ``changes``."""
-        return type(self)(**{**{f: getattr(self, f) for f in self._fields}, **changes})
-
-
-@dataclass_transform(frozen_default=True)
-def _spec(cls: type[_S]) -> type[_S]:
-    """``cls`` (a :class:`_Spec` declaring its fields as annotations, defaults as values) as a slotted record."""
-    fields = tuple(f for f, kind in inspect.get_annotations(cls).items() if not str(kind).startswith("ClassVar"))
-    defaults = {f: cls.__dict__[f] for f in fields if f in cls.__dict__}
-    namespace = {k: v for k, v in cls.__dict__.items() if k not in defaults and k not in ("__dict__", "__weakref__")}
-    namespace.update(__slots__=fields, __qualname__=cls.__qualname__, _fields=fields, _defaults=defaults)
-    return type(cls.__name__, cls.__bases__, namespace)
-
-
-@_spec
-class ParamSpec(_Spec):
+@record
+class ParamSpec(Record):
     """One parameter of an endpoint or channel."""
 
     name: str
@@ -126,8 +50,8 @@ class ParamSpec(_Spec):
     doc: str
 
 
-@_spec
-class EndpointSpec(_Spec):
+@record
+class EndpointSpec(Record):
     """One HTTP endpoint (an info request type, an exchange action, an explorer or stats request)."""
 
     context: str
@@ -171,8 +95,8 @@ class EndpointSpec(_Spec):
         return f"{self.context}.{self.wire}"
 
 
-@_spec
-class ChannelSpec(_Spec):
+@record
+class ChannelSpec(Record):
     """One WebSocket subscription type."""
 
     wire: str

@@ -29,9 +29,8 @@ from operator import call, length_hint
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-import attrs
-
 from hyperliquid_client.runtime.errors import InvalidResponseError
+from hyperliquid_client.runtime.record import Record, record
 
 __all__ = [
     "DECIMALS",
@@ -134,8 +133,8 @@ def extra_fields(d: dict[str, Any], unknown: Any, type_name: str) -> dict[str, A
     return {x: d[x] for x in unknown}
 
 
-@attrs.frozen(slots=True)
-class Unknown:
+@record
+class Unknown(Record):
     """A union variant this version of the library does not know (kept verbatim in ``data``)."""
 
     data: Any

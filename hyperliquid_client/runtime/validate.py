@@ -14,9 +14,9 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import attrs
-
 from hyperliquid_client.runtime.errors import InvalidInputError
+from hyperliquid_client.runtime.record import Record
+from hyperliquid_client.runtime.record import record as _record
 
 if TYPE_CHECKING:
     from hyperliquid_client.runtime.markets import BuildContext
@@ -287,8 +287,8 @@ MAX_BUILDER_FEE = 1000
 USD_DECIMALS = 6
 
 
-@attrs.frozen
-class RequestType:
+@_record
+class RequestType(Record):
     """A semantic type of the request spec: its function and its Python annotations."""
 
     fn: str

@@ -74,6 +74,7 @@ from hyperliquid_client.runtime.cache.expiry import EXPIRER
 from hyperliquid_client.runtime.errors import HyperliquidError
 from hyperliquid_client.runtime.events import EventBus
 from hyperliquid_client.runtime.log import get_logger, log
+from hyperliquid_client.runtime.record import Record, record
 
 __all__ = [
     "CacheConfig",
@@ -153,8 +154,8 @@ class CacheConfig:
     name: str = "default"
 
 
-@attrs.frozen
-class CacheStats:
+@record
+class CacheStats(Record):
     """A snapshot of a cache's counters (monotonic since creation or :meth:`TTLCache.reset_stats`)."""
 
     hits: int = 0
@@ -175,8 +176,8 @@ class CacheStats:
         return self.hits / total if total else 0.0
 
 
-@attrs.frozen
-class CacheEntryInfo:
+@record
+class CacheEntryInfo(Record):
     """What :meth:`TTLCache.peek` reports about an entry, without touching counters or LRU order."""
 
     value: Any

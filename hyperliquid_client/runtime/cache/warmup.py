@@ -41,6 +41,7 @@ from hyperliquid_client.runtime.cache.ttl import TTLCache
 from hyperliquid_client.runtime.errors import RateLimitedError
 from hyperliquid_client.runtime.events import EventBus
 from hyperliquid_client.runtime.log import get_logger, log
+from hyperliquid_client.runtime.record import Record, record
 
 __all__ = ["Backoff", "WarmStatus", "Warmer", "WarmerStatus", "WarmupManager"]
 
@@ -139,8 +140,8 @@ async def _await(aw: Awaitable[Any]) -> Any:
     return await aw
 
 
-@attrs.frozen
-class WarmerStatus:
+@record
+class WarmerStatus(Record):
     """State of one warmer: ``"pending"``, ``"ok"`` or ``"failed"`` (latest attempt), with details.
 
     ``reason`` explains the latest failure (``None`` when ok); ``last_success`` and
@@ -157,8 +158,8 @@ class WarmerStatus:
     consecutive_failures: int = 0
 
 
-@attrs.frozen
-class WarmStatus:
+@record
+class WarmStatus(Record):
     """Overall warm-up state and the state of each warmer."""
 
     state: str
@@ -254,8 +255,7 @@ class WarmupManager:
         with self._cond:
             old = self._status[warmer.name]
             if error is None:
-                new = attrs.evolve(
-                    old,
+                new = old.replace(
                     state="ok",
                     reason=None,
                     last_success=now,
@@ -264,8 +264,7 @@ class WarmupManager:
                     consecutive_failures=0,
                 )
             else:
-                new = attrs.evolve(
-                    old,
+                new = old.replace(
                     state="failed",
                     reason=_reason(error),
                     last_failure=now,

@@ -1,0 +1,92 @@
+"""Small immutable records without generated code: what ``attrs.frozen`` gives a plain value class, from one shared
+implementation.
+
+``@record`` on a :class:`Record` subclass declaring its fields as annotations (defaults as values) makes it a slotted
+class built from keyword or positional arguments, immutable (assigning raises
+:class:`attrs.exceptions.FrozenInstanceError`), compared, hashed, shown and pickled by field, copied with changes by
+:meth:`Record.replace`; type checkers see the fields and the constructor (``dataclass_transform``).  attrs generates
+and compiles the methods of each class and keeps their source for debuggers (~15 KiB a class): the classes a client
+builds at import and only reads use this instead (validators, converters and factories stay attrs' job).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, ClassVar, Self, TypeVar, dataclass_transform
+
+from attrs.exceptions import FrozenInstanceError
+
+__all__ = ["Record", "record"]
+
+_R = TypeVar("_R", bound="Record")
+
+
+class Record:
+    """Built from keyword or positional arguments (with the class's defaults), immutable, compared, hashed and shown
+    by field (but those in ``_hidden``); see the module documentation."""
+
+    __slots__ = ()
+    _fields: ClassVar[tuple[str, ...]] = ()
+    _defaults: ClassVar[dict[str, Any]] = {}
+    _hidden: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        fields = self._fields
+        name = type(self).__name__
+        if len(args) > len(fields):
+            raise TypeError(f"{name}() takes {len(fields)} arguments, {len(args)} given")
+        values = dict(zip(fields, args, strict=False))
+        for key, value in kwargs.items():
+            if key not in fields or key in values:
+                raise TypeError(f"{name}() got an unexpected or repeated argument {key!r}")
+            values[key] = value
+        for field in fields:
+            if field in values:
+                object.__setattr__(self, field, values[field])
+            elif field in self._defaults:
+                object.__setattr__(self, field, self._defaults[field])
+            else:
+                raise TypeError(f"{name}() missing the argument {field!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise FrozenInstanceError()
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError()
+
+    def _key(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, f) for f in self._fields if f not in self._hidden)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Record)
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{f}={getattr(self, f)!r}" for f in self._fields if f not in self._hidden)
+        return f"{type(self).__name__}({shown})"
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, f) for f in self._fields)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        for field, value in zip(self._fields, state, strict=True):
+            object.__setattr__(self, field, value)
+
+    def replace(self, **changes: Any) -> Self:
+        """A copy with ``changes``."""
+        return type(self)(**{**{f: getattr(self, f) for f in self._fields}, **changes})
+
+
+@dataclass_transform(frozen_default=True)
+def record(cls: type[_R]) -> type[_R]:
+    """``cls`` (a :class:`Record` declaring its fields as annotations, defaults as values) as a slotted record."""
+    fields = tuple(f for f, kind in inspect.get_annotations(cls).items() if not str(kind).startswith("ClassVar"))
+    defaults = {f: cls.__dict__[f] for f in fields if f in cls.__dict__}
+    namespace = {k: v for k, v in cls.__dict__.items() if k not in defaults and k not in ("__dict__", "__weakref__")}
+    namespace.update(__slots__=fields, __qualname__=cls.__qualname__, _fields=fields, _defaults=defaults)
+    return type(cls.__name__, cls.__bases__, namespace)
