@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from hyperliquid_client.generated.registry import ENDPOINTS, REGISTRY, SURCHARGES
-from hyperliquid_client.generated.streams import AsyncStreams, Streams
+from hyperliquid_client.generated.streams import Streams
 from hyperliquid_client.runtime.cache import CacheConfig, TTLCache, Warmer, WarmStatus, WarmupManager
 from hyperliquid_client.runtime.config import Network, resolve_network
 from hyperliquid_client.runtime.drift import DriftMode, DriftMonitor
@@ -590,6 +590,8 @@ class AsyncClient(_Base):
         self._hub = AsyncStreamHub(
             self.network.ws_url, **self._hub_options(self._fetch_info, self.markets), bound=self._bound
         )
+        from hyperliquid_client.generated._async_streams import AsyncStreams  # (a sync program never loads it)
+
         self.streams = AsyncStreams(self._hub)
         self.warmup = self._warmup(self.markets)
         self._started = False

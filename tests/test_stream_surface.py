@@ -13,6 +13,7 @@ import pytest
 
 import hyperliquid_client
 from hyperliquid_client import AsyncClient, AsyncStream, Client, ClientConfig, Message, StreamItem, SyncStream
+from hyperliquid_client.generated import _async_streams as async_generated
 from hyperliquid_client.generated import models
 from hyperliquid_client.generated import streams as generated
 from hyperliquid_client.runtime.ws import Subscription, SyncSubscription
@@ -62,10 +63,13 @@ class _TypeChecking(ast.NodeTransformer):
 def test_generated_methods_return_the_typed_streams() -> None:
     # the variants exist for type checkers only (no function objects at run time: memory)
     assert get_overloads(generated.Streams.trades) == [] and get_overloads(generated.AsyncStreams.trades) == []
-    assert generated.__file__ is not None
-    tree = _TypeChecking().visit(ast.parse(Path(generated.__file__).read_text(encoding="utf-8")))
-    seen: dict[str, Any] = {"__name__": "streams_as_type_checkers_see_them"}
-    exec(compile(ast.fix_missing_locations(tree), generated.__file__, "exec"), seen)
+    seen: dict[str, Any] = {}
+    for module in (generated, async_generated):
+        assert module.__file__ is not None
+        tree = _TypeChecking().visit(ast.parse(Path(module.__file__).read_text(encoding="utf-8")))
+        names: dict[str, Any] = {"__name__": f"{module.__name__}_as_type_checkers_see_it"}
+        exec(compile(ast.fix_missing_locations(tree), module.__file__, "exec"), names)
+        seen.update((name, names[name]) for name in ("Streams", "AsyncStreams") if name in module.__dict__)
     # the models are imported for type checkers only (at run time on first use): resolve their names from `models`
     names = {"Trade": models.Trade}
     for method, stream in ((seen["Streams"].trades, SyncStream), (seen["AsyncStreams"].trades, AsyncStream)):

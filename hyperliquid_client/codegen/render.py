@@ -600,14 +600,16 @@ def render_files(spec: Spec) -> dict[str, str]:
             header=HEADER, actions=actions, methods=methods
         )
     anns = [v["returns"] for v in channels] + [p["annotation"] for v in channels for p in v["params"]]
-    files["streams.py"] = env.get_template("streams.py.j2").render(
-        header=HEADER,
-        channels=channels,
-        model_imports=units.imports(_imports_for(anns, type_names)),
-        decoders=[(c["parse"], units.module_of(c["conv"]), c["conv"]) for c in channels],
-        needs_decimal=any("Decimal" in a for a in anns),
-        needs_sequence=any("Sequence[" in a for a in anns),
-    )
+    for part, name in (("sync", "streams.py"), ("async", "_async_streams.py")):  # (the async one on first use)
+        files[name] = env.get_template("streams.py.j2").render(
+            header=HEADER,
+            part=part,
+            channels=channels,
+            model_imports=units.imports(_imports_for(anns, type_names)),
+            decoders=[(c["parse"], units.module_of(c["conv"]), c["conv"]) for c in channels],
+            needs_decimal=any("Decimal" in a for a in anns),
+            needs_sequence=any("Sequence[" in a for a in anns),
+        )
     files["tests/test_streams.py"] = env.get_template("test_streams.py.j2").render(header=HEADER, channels=channels)
     files["tests/test_models.py"] = env.get_template("test_models.py.j2").render(
         header=HEADER, models=[m for m in models if m["kind"] == "record"]
