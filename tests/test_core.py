@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
-import textwrap
 import threading
 from decimal import Decimal
 
@@ -309,29 +306,3 @@ def test_registry_records_are_immutable_values() -> None:
         ParamSpec(name="coin", wire="coin", type="str", required=True, default=None)  # type: ignore[call-arg]
     book = CHANNELS["l2Book"]
     assert book.context == "channel" and book.frame_field is None and pickle.loads(pickle.dumps(book)) == book
-
-
-def test_the_exchange_endpoints_are_built_on_their_first_look_up() -> None:
-    """Memory: importing the registry builds no exchange action's entry; looking one up builds them; every key is
-    listed (in spec order) before and after, and the rate limiter's surcharges are every endpoint's."""
-    code = textwrap.dedent(
-        """
-        import sys
-        from hyperliquid_client.generated.registry import ENDPOINTS, REGISTRY, SURCHARGES
-        lazy = "hyperliquid_client.generated._exchange_endpoints"
-        keys = list(ENDPOINTS)
-        print(lazy in sys.modules, len(keys) == len(ENDPOINTS), "exchange.order" in ENDPOINTS, "x" in ENDPOINTS)
-        order = ENDPOINTS["exchange.order"]
-        print(lazy in sys.modules, order.context, order.wire, callable(order.parse), list(ENDPOINTS) == keys)
-        names = {e.qualified_name for e in REGISTRY.endpoints}
-        print(ENDPOINTS.get("exchange.x"), len(names) == len(keys), names == set(keys))
-        print(SURCHARGES == {e.wire: e.weight_per_item for e in REGISTRY.endpoints if e.weight_per_item} != {})
-        """
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
-    assert proc.stdout.splitlines() == [
-        "False True True False",
-        "True exchange order True True",
-        "None True True",
-        "True",
-    ]

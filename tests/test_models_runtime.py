@@ -104,8 +104,16 @@ def test_type_checkers_see_every_field_and_the_constructor() -> None:
     assert status == 1
 
 
+def _fresh(code: str) -> list[str]:
+    """The lines ``code`` prints in a fresh interpreter (what it loads is what a program loads)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120, check=True
+    )
+    return proc.stdout.splitlines()
+
+
 def test_importing_the_client_leaves_cattrs_and_storage_unloaded() -> None:
-    code = textwrap.dedent(
+    lines = _fresh(
         """
         import sys
         from hyperliquid_client import Client
@@ -117,16 +125,13 @@ def test_importing_the_client_leaves_cattrs_and_storage_unloaded() -> None:
         print(unloaded, "cattrs" in sys.modules, conv.unstructure(level))
         """
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
-    assert proc.stdout.split("\n")[0] == (
-        "['cattrs', 'hyperliquid_client.runtime.storage'] True {'px': '1', 'sz': '2', 'n': 3}"
-    )
+    assert lines[0] == ("['cattrs', 'hyperliquid_client.runtime.storage'] True {'px': '1', 'sz': '2', 'n': 3}")
 
 
 def test_a_client_loads_the_models_and_modules_it_uses_only() -> None:
     """Memory: a client that streams order books holds the book's models, not the other ~220, nor the info API's
     methods or the signing backends; what it first uses later is loaded then."""
-    code = textwrap.dedent(
+    lines = _fresh(
         """
         import sys
         from hyperliquid_client import Client, ClientConfig
@@ -147,8 +152,7 @@ def test_a_client_loads_the_models_and_modules_it_uses_only() -> None:
         client.close()
         """
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
-    assert proc.stdout.splitlines() == [
+    assert lines == [
         "['hyperliquid_client.generated._models.l2_book', 'hyperliquid_client.generated._models.l2_level']",
         "[]",
         "True",
@@ -167,7 +171,7 @@ def test_tls_certificates_are_loaded_before_the_first_tls_connection_only() -> N
 
 
 def test_a_client_loads_its_exchange_side_when_first_used() -> None:
-    code = textwrap.dedent(
+    lines = _fresh(
         """
         import sys
         from hyperliquid_client import Client, ClientConfig
@@ -179,5 +183,29 @@ def test_a_client_loads_its_exchange_side_when_first_used() -> None:
         client.close()
         """
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
-    assert proc.stdout.split("\n")[0] == "[] True True"
+    assert lines[0] == "[] True True"
+
+
+def test_the_exchange_endpoints_are_built_on_their_first_look_up() -> None:
+    """Memory: importing the registry builds no exchange action's entry; looking one up builds them; every key is
+    listed (in spec order) before and after, and the rate limiter's surcharges are every endpoint's."""
+    lines = _fresh(
+        """
+        import sys
+        from hyperliquid_client.generated.registry import ENDPOINTS, REGISTRY, SURCHARGES
+        lazy = "hyperliquid_client.generated._exchange_endpoints"
+        keys = list(ENDPOINTS)
+        print(lazy in sys.modules, len(keys) == len(ENDPOINTS), "exchange.order" in ENDPOINTS, "x" in ENDPOINTS)
+        order = ENDPOINTS["exchange.order"]
+        print(lazy in sys.modules, order.context, order.wire, callable(order.parse), list(ENDPOINTS) == keys)
+        names = {e.qualified_name for e in REGISTRY.endpoints}
+        print(ENDPOINTS.get("exchange.x"), len(names) == len(keys), names == set(keys))
+        print(SURCHARGES == {e.wire: e.weight_per_item for e in REGISTRY.endpoints if e.weight_per_item} != {})
+        """
+    )
+    assert lines == [
+        "False True True False",
+        "True exchange order True True",
+        "None True True",
+        "True",
+    ]
