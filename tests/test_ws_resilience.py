@@ -31,7 +31,6 @@ from hyperliquid_client.runtime.ws import (
     WsClient,
     WsConfig,
 )
-from hyperliquid_client.runtime.ws.client import _CallbackThreads
 from hyperliquid_client.testing import FakeExchange, Fault
 
 FAST = WsConfig(reconnect_base=0.05, reconnect_max=0.2)
@@ -271,30 +270,6 @@ async def test_sync_callbacks_share_threads_and_a_blocked_one_holds_only_its_own
         await wait_for(lambda: [t for _, t in ran["C0"]] == [1, 2, 3])
     # closing the client ends its idle callback threads
     await wait_for(lambda: not [t for t in threading.enumerate() if t.name.startswith("hyperliquid-ws-callback")])
-
-
-async def test_a_burst_of_sync_callback_batches_does_not_start_a_thread_each() -> None:
-    """Every subscription's first message at once: the batches queue for the thread already started (more start
-    only while batches wait without a taker), not one new thread per batch; each batch runs once."""
-    threads = _CallbackThreads()
-    loop = asyncio.get_running_loop()
-    ran: list[tuple[int, int | None]] = []
-    done: list[list[BaseException]] = []
-    handed_over = threading.Event()
-
-    def callback(i: int) -> None:
-        handed_over.wait(10)  # busy until every batch is handed over
-        ran.append((i, threading.get_ident()))
-
-    try:
-        for i in range(20):
-            threads.submit((callback, [i], loop, done.append))
-        handed_over.set()
-        await wait_for(lambda: len(done) == 20)
-    finally:
-        threads.close()
-    assert sorted(i for i, _ in ran) == list(range(20)) and all(errors == [] for errors in done)
-    assert len({ident for _, ident in ran}) < 20  # was a thread per batch
 
 
 async def test_async_callbacks_hold_no_task_each_and_a_blocked_one_holds_back_only_its_own() -> None:

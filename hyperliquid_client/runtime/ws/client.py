@@ -972,92 +972,55 @@ _CallbackJob = tuple[Callable[[Any], Any], list[Any], asyncio.AbstractEventLoop,
 class _CallbackThreads:
     """The threads running sync callbacks: started on demand, shared by the subscriptions, daemons.
 
-    A batch goes to a thread waiting for one.  When none waits, the first thread starts at once; while threads
-    exist but are all busy, one more starts each time a batch has waited ``grace`` seconds without a taker.  So a
-    callback that is slow or blocked holds one thread while the others run on the rest after at most ``grace`` (a
-    subscription hands over its next batch only once the previous one is done: its items stay in order), and a burst
-    of batches (every subscription's first message at once) is run by the threads already running instead of a new
-    thread per batch.  A process with many callback subscriptions thus holds about as many threads as callbacks
-    block at the same time, not one per subscription.  A thread idle for ``linger`` seconds ends; after
+    A batch goes to an idle thread or, when none is idle, to a new one, so a callback that is slow or blocked holds
+    one thread while the others run on the rest (a subscription hands over its next batch only once the previous one
+    is done: its items stay in order).  A process with many callback subscriptions thus holds as many threads as
+    callbacks run at the same time, not one per subscription.  A thread idle for ``linger`` seconds ends; after
     :meth:`close`, every idle thread ends at once and a busy one after its batch.
     """
 
-    def __init__(self, linger: float = 2.0, grace: float = 0.02) -> None:
+    def __init__(self, linger: float = 2.0) -> None:
         self._jobs: queue.SimpleQueue[_CallbackJob | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
-        self._queued = 0  # batches handed over that no thread took yet
-        self._waiting = 0  # threads waiting for a batch
-        self._threads = 0
-        self._watching = False  # a check for batches without a taker is due
+        self._idle = 0  # threads waiting for a job that no job handed over yet is meant for
         self._closed = False
         self._linger = linger
-        self._grace = grace
         self._ids = itertools.count(1)
 
     def submit(self, job: _CallbackJob) -> None:
-        """Hand a batch over (on the event loop ``job`` names)."""
         with self._lock:
-            self._queued += 1
-            self._jobs.put(job)
-            start = watch = False
-            if self._queued > self._waiting:
-                if self._threads == 0:
-                    self._threads = 1
-                    start = True
-                elif not self._watching:
-                    self._watching = watch = True
+            start = self._idle == 0
+            if not start:
+                self._idle -= 1
+        self._jobs.put(job)
         if start:
-            self._start()
-        if watch:
-            job[2].call_later(self._grace, self._watch, job[2])
-
-    def _watch(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Batches still without a taker after ``grace``: the running callbacks are slow, one more thread."""
-        with self._lock:
-            self._watching = False
-            if self._closed or self._queued <= self._waiting:
-                return
-            self._threads += 1
-            self._watching = self._queued > self._waiting + 1  # (the new thread takes one)
-        self._start()
-        if self._watching:
-            loop.call_later(self._grace, self._watch, loop)
-
-    def _start(self) -> None:
-        name = f"hyperliquid-ws-callback-{next(self._ids)}"
-        threading.Thread(target=self._work, name=name, daemon=True).start()
+            name = f"hyperliquid-ws-callback-{next(self._ids)}"
+            threading.Thread(target=self._work, name=name, daemon=True).start()
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            waiting = self._waiting
-        for _ in range(waiting):
+            idle, self._idle = self._idle, 0
+        for _ in range(idle):
             self._jobs.put(None)
 
     def _work(self) -> None:
-        try:
-            while True:
+        while True:
+            try:
+                job = self._jobs.get(timeout=self._linger)
+            except queue.Empty:
                 with self._lock:
-                    if self._closed:
+                    if self._idle > 0:  # more threads wait than jobs are on their way: this one may end
+                        self._idle -= 1
                         return
-                    self._waiting += 1
-                try:
-                    job = self._jobs.get(timeout=self._linger)
-                except queue.Empty:
-                    with self._lock:
-                        self._waiting -= 1
-                        if self._queued <= self._waiting:  # the batches on their way have takers
-                            return
-                    continue
-                with self._lock:
-                    self._waiting -= 1
-                    if job is None:
-                        return
-                    self._queued -= 1
-                _run_callback_batch(*job)
-        finally:
+                continue  # a job handed over is on its way to one of the waiting threads
+            if job is None:
+                return
+            _run_callback_batch(*job)
             with self._lock:
-                self._threads -= 1
+                if self._closed:
+                    return
+                self._idle += 1
 
 
 def _run_callback_batch(
