@@ -29,6 +29,8 @@ class Record:
     _fields: ClassVar[tuple[str, ...]] = ()
     _defaults: ClassVar[dict[str, Any]] = {}
     _hidden: ClassVar[frozenset[str]] = frozenset()
+    #: attributes made from the fields by :meth:`_derive` (slots, neither arguments, compared nor shown)
+    _derived: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         fields = self._fields
@@ -47,6 +49,11 @@ class Record:
                 object.__setattr__(self, field, self._defaults[field])
             else:
                 raise TypeError(f"{name}() missing the argument {field!r}")
+        if self._derived:
+            self._derive()
+
+    def _derive(self) -> None:
+        """Set the ``_derived`` attributes (with ``object.__setattr__``) from the fields."""
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise FrozenInstanceError()
@@ -76,6 +83,8 @@ class Record:
     def __setstate__(self, state: tuple[Any, ...]) -> None:
         for field, value in zip(self._fields, state, strict=True):
             object.__setattr__(self, field, value)
+        if self._derived:
+            self._derive()
 
     def replace(self, **changes: Any) -> Self:
         """A copy with ``changes``."""
@@ -88,5 +97,6 @@ def record(cls: type[_R]) -> type[_R]:
     fields = tuple(f for f, kind in inspect.get_annotations(cls).items() if not str(kind).startswith("ClassVar"))
     defaults = {f: cls.__dict__[f] for f in fields if f in cls.__dict__}
     namespace = {k: v for k, v in cls.__dict__.items() if k not in defaults and k not in ("__dict__", "__weakref__")}
-    namespace.update(__slots__=fields, __qualname__=cls.__qualname__, _fields=fields, _defaults=defaults)
+    slots = fields + cls.__dict__.get("_derived", ())
+    namespace.update(__slots__=slots, __qualname__=cls.__qualname__, _fields=fields, _defaults=defaults)
     return type(cls.__name__, cls.__bases__, namespace)

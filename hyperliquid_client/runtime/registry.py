@@ -88,11 +88,13 @@ class EndpointSpec(Record):
     #: The high-level methods of ``client.exchange`` that send this action (exchange).
     methods: tuple[str, ...] = ()
     _hidden: ClassVar[frozenset[str]] = frozenset({"parse"})
+    _derived: ClassVar[tuple[str, ...]] = ("qualified_name",)
+    #: ``context.wire``, e.g. ``info.l2Book`` (made once per endpoint: read several times per request; a slot set
+    #: from the fields, declared ``ClassVar`` so that type checkers take it for no constructor argument)
+    qualified_name: ClassVar[str]
 
-    @property
-    def qualified_name(self) -> str:
-        """``context.wire``, e.g. ``info.l2Book``."""
-        return f"{self.context}.{self.wire}"
+    def _derive(self) -> None:
+        object.__setattr__(self, "qualified_name", f"{self.context}.{self.wire}")
 
 
 @record
