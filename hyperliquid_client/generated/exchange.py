@@ -7495,6 +7495,12 @@ class ActionSender(SenderCore):
         if gate is None:
             return self._send(endpoint, action, wallet, vault_address, expires_after, timeout, nonce)
         address = gate.account(self, endpoint, wallet, vault_address)
+        if nonce is not None or gate.limiter.config.batch_window is None:  # alone: allowance and weight in one step
+            try:
+                return self._admitted(endpoint, action, wallet, vault_address, expires_after, timeout, nonce, address)
+            except Exception as exc:
+                gate.refused(address, exc)
+                raise
         gate.check(address, endpoint, action)
         signer = getattr(wallet if wallet is not None else self.wallet, "address", None)
         key = gate.key(endpoint, action, signer, vault_address, expires_after, nonce)
@@ -7533,13 +7539,18 @@ class ActionSender(SenderCore):
         expires_after: int | None,
         timeout: float | None,
         nonce: int | None,
+        address: str | None = None,
     ) -> ExchangeResult:
-        """:meth:`_send` once the limiter admitted the action's weight (before a connection and a nonce)."""
-        limiter = self.gate.limiter  # type: ignore[union-attr]
+        """:meth:`_send` once the limiter counted the action against ``address``'s allowance (``None``: counted
+        already, or no account) and admitted its weight (before a connection and a nonce)."""
+        gate = self.gate
+        assert gate is not None
+        limiter = gate.limiter
         default = self.transport.config.default_timeout
-        request, budget = self.gate.request(endpoint, action, self.network.exchange_url, timeout, default)  # type: ignore[union-attr]
+        request, budget = gate.request(endpoint, action, self.network.exchange_url, timeout, default)
         started = time.monotonic()
-        handed = limiter.hand_over(limiter.admit(request, budget))
+        ticket = limiter.admit_action(address, endpoint.wire, action, request, budget)
+        handed = limiter.hand_over(ticket)
         try:
             left = max(budget - (time.monotonic() - started), 0.001)
             with stating(budget):
@@ -7640,6 +7651,14 @@ class AsyncActionSender(SenderCore):
         if gate is None:
             return await self._send(endpoint, action, wallet, vault_address, expires_after, timeout, nonce)
         address = gate.account(self, endpoint, wallet, vault_address)
+        if nonce is not None or gate.limiter.config.batch_window is None:  # alone: allowance and weight in one step
+            try:
+                return await self._admitted(
+                    endpoint, action, wallet, vault_address, expires_after, timeout, nonce, address
+                )
+            except Exception as exc:
+                gate.refused(address, exc)
+                raise
         if address is not None and gate.limiter.store is not None:  # a Redis round trip: off the event loop
             await asyncio.to_thread(gate.check, address, endpoint, action)
         else:
@@ -7684,13 +7703,18 @@ class AsyncActionSender(SenderCore):
         expires_after: int | None,
         timeout: float | None,
         nonce: int | None,
+        address: str | None = None,
     ) -> ExchangeResult:
-        """:meth:`_send` once the limiter admitted the action's weight (before a connection and a nonce)."""
-        limiter = self.gate.limiter  # type: ignore[union-attr]
+        """:meth:`_send` once the limiter counted the action against ``address``'s allowance (``None``: counted
+        already, or no account) and admitted its weight (before a connection and a nonce)."""
+        gate = self.gate
+        assert gate is not None
+        limiter = gate.limiter
         default = self.transport.config.default_timeout
-        request, budget = self.gate.request(endpoint, action, self.network.exchange_url, timeout, default)  # type: ignore[union-attr]
+        request, budget = gate.request(endpoint, action, self.network.exchange_url, timeout, default)
         started = time.monotonic()
-        handed = limiter.hand_over(await limiter.aadmit(request, budget))
+        ticket = await limiter.aadmit_action(address, endpoint.wire, action, request, budget)
+        handed = limiter.hand_over(ticket)
         try:
             left = max(budget - (time.monotonic() - started), 0.001)
             with stating(budget):

@@ -43,6 +43,7 @@ from hyperliquid_client.runtime.ratelimit.address import (
     Allowances,
     cancel_cap,
     parse_refusal,
+    requests_of,
 )
 from hyperliquid_client.runtime.ratelimit.breaker import Breaker
 from hyperliquid_client.runtime.ratelimit.config import RateLimitConfig
@@ -441,6 +442,71 @@ class RateLimiter:
             )
         nap = min(wait, _MAX_NAP) * (1 + 0.2 * self._rng.random()) + 0.001
         return nap if left is None else min(nap, max(left, 0.0))
+
+    # ------------------------------------------------------------------ one exchange action, every step
+    def admit_action(
+        self, address: str | None, wire: str, action: Mapping[str, Any], req: Request, remaining: float | None
+    ) -> Ticket:
+        """Count ``action`` against ``address``'s allowance (:meth:`check_address`; ``None``: nothing to count),
+        then wait until its weight may go (:meth:`admit`) — in one step while nothing is near a limit."""
+        ticket, counted = self._at_once(address, wire, action, req)
+        if ticket is not None:
+            return ticket
+        if address is not None and not counted:
+            self.check_address(address, wire, requests_of(wire, action))
+        return self.admit(req, remaining)
+
+    async def aadmit_action(
+        self, address: str | None, wire: str, action: Mapping[str, Any], req: Request, remaining: float | None
+    ) -> Ticket:
+        """:meth:`admit_action` without blocking the event loop (Redis round trips in a thread)."""
+        ticket, counted = self._at_once(address, wire, action, req)
+        if ticket is not None:
+            return ticket
+        if address is not None and not counted:
+            n = requests_of(wire, action)
+            if self.store is not None:  # a Redis round trip: off the event loop
+                await asyncio.to_thread(self.check_address, address, wire, n)
+            else:
+                self.check_address(address, wire, n)
+        return await self.aadmit(req, remaining)
+
+    def _at_once(
+        self, address: str | None, wire: str, action: Mapping[str, Any], req: Request
+    ) -> tuple[Ticket | None, bool]:
+        """The usual case of :meth:`admit_action` in one step: ``(ticket, True)`` when the allowance counted quietly
+        and the weight was granted at once; otherwise ``(None, counted)`` and the full rules decide what is left
+        (a ticket is granted here only where :meth:`_try` grants the same one: no Redis, no backoff, a closed
+        host, the weight fits; the allowance counts only where :meth:`check_address` counts it quietly)."""
+        cfg = self.config
+        if self.store is not None or not cfg.enabled:
+            return None, False
+        counted = False
+        if address is not None:
+            below = min(cfg.address_thresholds, default=1.0)
+            with self._addr_lock:
+                counted = self._allowances.add_quietly(address.lower(), requests_of(wire, action), below)
+            if not counted:
+                return None, False
+        kind = _EXCHANGE_KINDS.get(req.endpoint)
+        limits = self._limits
+        if kind is None or limits[0] is not cfg or req.weight <= 0 or _PREADMITTED.get():
+            return None, counted
+        base, limit = limits[1][kind]
+        breaker = self.breaker
+        if req.weight > limit or (breaker.enabled and breaker.state(_host(req)) != "closed"):
+            return None, counted
+        now = self._clock()
+        local = self._local
+        with local.lock:
+            entry = local.ledger.grant(now, req.weight, limit, window=cfg.window, hold=req.timeout + HOLD_MARGIN)
+            total = local.ledger.total
+        if entry is None:
+            return None, counted
+        self._last_active = now
+        if self._level or not base or 1 - total / base <= _BUDGET_LEVELS[0]:
+            self._budget_level(total, base)
+        return Ticket(req, entry, None, False, self.scope), counted
 
     @staticmethod
     def hand_over(ticket: Ticket) -> tuple[contextvars.Token[list[Ticket] | None], list[Ticket]]:
