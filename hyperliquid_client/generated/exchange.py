@@ -7553,8 +7553,7 @@ class ActionSender(SenderCore):
         handed = limiter.hand_over(ticket)
         try:
             left = max(budget - (time.monotonic() - started), 0.001)
-            with stating(budget):
-                return self._send(endpoint, action, wallet, vault_address, expires_after, left, nonce)
+            return self._send(endpoint, action, wallet, vault_address, expires_after, left, nonce, budget)
         finally:
             limiter.take_back(handed)
 
@@ -7567,10 +7566,12 @@ class ActionSender(SenderCore):
         expires_after: int | None,
         timeout: float | None,
         nonce: int | None,
+        stated: float | None = None,
     ) -> ExchangeResult:
-        """Take a connection and a nonce, sign and post (no rate-limit steps)."""
+        """Take a connection and a nonce, sign and post (no rate-limit steps); a timeout names ``stated`` (the
+        whole call's, when ``timeout`` is what is left of it) or ``timeout``."""
         call = self._call(endpoint, wallet, vault_address, timeout)
-        with self.transport.reserve(call.wait, endpoint.qualified_name), stating(call.budget):
+        with self.transport.reserve(call.wait, endpoint.qualified_name), stating(stated or call.budget):
             if nonce is not None:
                 signed = self.sign(endpoint, action, wallet=call.wallet, vault_address=call.vault,
                                    expires_after=expires_after, nonce=nonce)  # fmt: skip
@@ -7717,8 +7718,7 @@ class AsyncActionSender(SenderCore):
         handed = limiter.hand_over(ticket)
         try:
             left = max(budget - (time.monotonic() - started), 0.001)
-            with stating(budget):
-                return await self._send(endpoint, action, wallet, vault_address, expires_after, left, nonce)
+            return await self._send(endpoint, action, wallet, vault_address, expires_after, left, nonce, budget)
         finally:
             limiter.take_back(handed)
 
@@ -7731,10 +7731,12 @@ class AsyncActionSender(SenderCore):
         expires_after: int | None,
         timeout: float | None,
         nonce: int | None,
+        stated: float | None = None,
     ) -> ExchangeResult:
-        """Take a connection and a nonce, sign and post (no rate-limit steps)."""
+        """Take a connection and a nonce, sign and post (no rate-limit steps); a timeout names ``stated`` (the
+        whole call's, when ``timeout`` is what is left of it) or ``timeout``."""
         call = self._call(endpoint, wallet, vault_address, timeout)
-        async with self.transport.reserve(call.wait, endpoint.qualified_name), stating(call.budget):
+        async with self.transport.reserve(call.wait, endpoint.qualified_name), stating(stated or call.budget):
             if nonce is not None:
                 signed = self.sign(endpoint, action, wallet=call.wallet, vault_address=call.vault,
                                    expires_after=expires_after, nonce=nonce)  # fmt: skip

@@ -199,13 +199,14 @@ def _check_statuses(statuses: tuple[Status, ...], endpoint: EndpointSpec, sent: 
         wire = next((p.wire for p in endpoint.params if p.name == endpoint.batch_param), endpoint.batch_param)
         _BATCH_KEYS[endpoint.qualified_name] = wire
     items = sent.get(wire)
-    if not isinstance(items, list | tuple):
+    if items.__class__ is not list and not isinstance(items, list | tuple):
         return
     path = "$.response.data.statuses"
     if len(statuses) != len(items):
         raise _bad(path, f"{len(items)} statuses, one per element of {endpoint.wire} sent", f"{len(statuses)}", name)
-    for i, (status, item) in enumerate(zip(statuses, items, strict=True)):
+    for i, status in enumerate(statuses):
         cloid = getattr(status, "cloid", None)
+        item = items[i]
         if cloid is None or not isinstance(item, Mapping):
             continue
         order = item.get("order", item)
@@ -234,7 +235,7 @@ def classify(
         raise ApiRejectedError(str(raw.get("response")), endpoint=name, response=raw)
     if raw["status"] != "ok":
         raise _bad("$.status", "'ok' or 'err'", raw["status"], name)
-    answering, action = _answering(endpoint, sent)
+    answering, action = (endpoint, sent) if endpoint.signing != "multi_sig" else _answering(endpoint, sent)
     monitor = drift if drift is not None else _QUIET
     response = monitor.parse(_read_response(answering.parse or to_any), raw, name, strict=True)
     data = getattr(response, "data", None)
