@@ -119,3 +119,20 @@ def test_slow_clock_holds_no_lock() -> None:
     release.set()
     blocked.join(10)
     assert sorted(out) == [1, 2]
+
+
+@pytest.mark.parametrize("hold", [0.0, -1.0, float("nan"), True, "5", 0])
+def test_a_nonce_hold_that_is_not_a_positive_number_of_seconds_is_refused(hold: Any) -> None:
+    manager = NonceManager()
+    with pytest.raises(InvalidInputError, match="hold"):
+        manager.acquire(WALLETS[0].address, 1.0, hold=hold)
+    assert manager.in_flight(WALLETS[0].address) == 0
+
+
+@pytest.mark.parametrize("hold", [2.5, 3, float("inf"), None])
+def test_a_nonce_taken_with_any_valid_hold_is_in_flight_until_released(hold: Any) -> None:
+    manager = NonceManager()
+    nonce = manager.acquire(WALLETS[1].address, 1.0, hold=hold)
+    assert manager.in_flight(WALLETS[1].address) == 1
+    manager.release(WALLETS[1].address, nonce)
+    assert manager.in_flight(WALLETS[1].address) == 0

@@ -322,8 +322,8 @@ class NonceManager:
         ``hold``: seconds until its action's deadline (default :data:`DEFAULT_HOLD`); never released,
         the nonce leaves the window :data:`FLIGHT_MARGIN` after it (a process that died)."""
         key = self._key(signer)
-        w = self._window(key)
-        span = self._hold(hold)
+        w = self._windows.get(key) or self._window(key)
+        span = hold + FLIGHT_MARGIN if hold.__class__ is float and hold > 0 else self._hold(hold)
         end = time.monotonic() + timeout
         nap = _FIRST_NAP
         while True:
