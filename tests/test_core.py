@@ -306,3 +306,42 @@ def test_registry_records_are_immutable_values() -> None:
         ParamSpec(name="coin", wire="coin", type="str", required=True, default=None)  # type: ignore[call-arg]
     book = CHANNELS["l2Book"]
     assert book.context == "channel" and book.frame_field is None and pickle.loads(pickle.dumps(book)) == book
+
+
+def test_records_match_positionally_are_weakly_referenced_and_extend_each_other() -> None:
+    """What attrs' frozen slotted classes gave the public records stays: positional patterns in field order, weak
+    references; a record extending another has both's fields; a ``ClassVar`` however spelled is not a field."""
+    import typing
+    import weakref
+
+    from hyperliquid_client.runtime.markets import AssetInfo
+    from hyperliquid_client.runtime.record import Record, record
+
+    fields = AssetInfo._fields
+    assert AssetInfo.__match_args__ == fields
+    values: dict[str, typing.Any] = {f: i for i, f in enumerate(fields)}  # (any values: a record checks none)
+    info = AssetInfo(**values)
+    match info:
+        case AssetInfo(first, second):
+            assert (first, second) == (0, 1)
+        case _:
+            raise AssertionError("no positional match")
+    ref = weakref.ref(info)
+    assert ref() is info
+
+    @record
+    class Base(Record):
+        x: int
+        y: int = 2
+
+    @record
+    class Child(Base):
+        z: int = 3
+        label: typing.ClassVar[str] = "child"
+
+    child = Child(1, z=5)
+    assert Child._fields == ("x", "y", "z") and (child.x, child.y, child.z) == (1, 2, 5) and Child.label == "child"
+    assert child == Child(x=1, y=2, z=5) and child.replace(y=9).y == 9 and weakref.ref(child)() is child
+    match child:
+        case Child(a, b, c):
+            assert (a, b, c) == (1, 2, 5)

@@ -12,7 +12,7 @@ builds at import and only reads use this instead (validators, converters and fac
 from __future__ import annotations
 
 import inspect
-from typing import Any, ClassVar, Self, TypeVar, dataclass_transform
+from typing import Any, ClassVar, Self, TypeVar, dataclass_transform, get_origin
 
 from attrs.exceptions import FrozenInstanceError
 
@@ -91,12 +91,30 @@ class Record:
         return type(self)(**{**{f: getattr(self, f) for f in self._fields}, **changes})
 
 
+def _is_class_var(kind: Any) -> bool:
+    """Whether an annotation (a string under postponed evaluation, else an object) is a ``ClassVar``."""
+    if isinstance(kind, str):
+        return kind.split("[", 1)[0].strip().rsplit(".", 1)[-1] == "ClassVar"
+    return kind is ClassVar or get_origin(kind) is ClassVar
+
+
 @dataclass_transform(frozen_default=True)
 def record(cls: type[_R]) -> type[_R]:
-    """``cls`` (a :class:`Record` declaring its fields as annotations, defaults as values) as a slotted record."""
-    fields = tuple(f for f, kind in inspect.get_annotations(cls).items() if not str(kind).startswith("ClassVar"))
-    defaults = {f: cls.__dict__[f] for f in fields if f in cls.__dict__}
+    """``cls`` (a :class:`Record` declaring its fields as annotations, defaults as values) as a slotted record.
+
+    A record extending another has the base's fields first, then its own (as attrs orders them); positional
+    patterns (``case Info(coin, asset)``) match the fields in that order, and records can be weakly referenced.
+    """
+    base = cls.__mro__[1]
+    inherited: tuple[str, ...] = getattr(base, "_fields", ())
+    own = tuple(f for f, kind in inspect.get_annotations(cls).items() if not _is_class_var(kind) and f not in inherited)
+    fields = inherited + own
+    defaults = {**getattr(base, "_defaults", {}), **{f: cls.__dict__[f] for f in own if f in cls.__dict__}}
     namespace = {k: v for k, v in cls.__dict__.items() if k not in defaults and k not in ("__dict__", "__weakref__")}
-    slots = fields + cls.__dict__.get("_derived", ())
-    namespace.update(__slots__=slots, __qualname__=cls.__qualname__, _fields=fields, _defaults=defaults)
+    slots = own + tuple(d for d in cls.__dict__.get("_derived", ()) if not hasattr(base, d))
+    if not any("__weakref__" in getattr(c, "__slots__", ()) for c in cls.__mro__[1:]):
+        slots += ("__weakref__",)
+    namespace.update(
+        __slots__=slots, __qualname__=cls.__qualname__, __match_args__=fields, _fields=fields, _defaults=defaults
+    )
     return type(cls.__name__, cls.__bases__, namespace)
