@@ -51,6 +51,7 @@ CATALOGUE: Mapping[str, tuple[str, ...]] = {
     "ws.stale": ("key", "silence"),
     "ws.drop": ("key", "dropped", "policy"),
     "ws.error": ("connection", "message"),
+    "ws.callback_error": ("key", "error"),
     "ws.post": ("connection", "id", "kind", "ok"),
     "ws.subscription_failed": ("key", "error"),
     "ws.recovery_failed": ("key", "error"),

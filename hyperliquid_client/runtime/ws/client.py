@@ -41,7 +41,7 @@ import random
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator, Mapping
 from typing import Any, Literal, TypeVar
 
 import websockets
@@ -106,6 +106,8 @@ _CLOCK_SLACK_MS = 5_000
 _MAX_PAGES = 50
 #: Items handed to a sync callback's thread at once.
 _CALLBACK_BATCH = 256
+#: a callback failing again the same way is logged (with its traceback) the first time, then once per this many
+_CALLBACK_LOG_EVERY = 100
 
 _log = get_logger("hyperliquid_client.ws")
 _new = object.__new__
@@ -942,9 +944,10 @@ class _CallbackRun:
     :meth:`WsClient._dispatch_callbacks`).  It stands as its subscriber's waiter (``done`` / ``set_result``, what a
     subscriber's wake-up calls), so an item for it only puts it in the dispatcher's queue.  At most one batch of a
     subscription runs at a time (its items stay in order); a sync callback's batch runs on a callback thread, an
-    async one's in a task of its own, so a slow or blocked callback holds back its own subscription only."""
+    async one's in a task of its own, so a slow or blocked callback holds back its own subscription only.  Once
+    stopped (cancelled, client closed), a running batch ends after the item being handed over."""
 
-    __slots__ = ("busy", "callback", "client", "is_async", "queued", "sink", "stopped")
+    __slots__ = ("busy", "callback", "client", "failure", "is_async", "queued", "repeats", "sink", "stopped")
 
     def __init__(self, client: WsClient, sink: _Sink, callback: Callable[[Any], Any]) -> None:
         call = getattr(callback, "__call__", None)  # noqa: B004 - an object with an async __call__ is async too
@@ -955,6 +958,19 @@ class _CallbackRun:
         self.busy = False  # a batch is running
         self.queued = False  # in the dispatcher's queue
         self.stopped = False  # released (cancelled, or the stream ended and everything was delivered)
+        self.failure: tuple[type[BaseException], str] | None = None  # what the callback last raised
+        self.repeats = 0  # times it raised that again since
+
+    def handing(self, items: list[Any]) -> Iterator[Any]:
+        """``items`` as they are handed to the callback, each data message counted delivered as it is; stops once
+        the subscription is stopped (``cancel()``): what is not handed over is not delivered."""
+        sink = self.sink
+        for item in items:
+            if self.stopped:
+                return
+            if type(item) is Message:
+                sink.delivered += 1
+            yield item
 
     def done(self) -> bool:
         return self.queued
@@ -965,8 +981,8 @@ class _CallbackRun:
         self.client._callback_ready(self)
 
 
-#: (sync callback, items, the loop, what is called on the loop with the errors it raised)
-_CallbackJob = tuple[Callable[[Any], Any], list[Any], asyncio.AbstractEventLoop, Callable[[list[BaseException]], None]]
+#: (callback subscription, items, the loop, what is called on the loop with the errors its callback raised)
+_CallbackJob = tuple[_CallbackRun, list[Any], asyncio.AbstractEventLoop, Callable[[list[BaseException]], None]]
 
 
 class _CallbackThreads:
@@ -1024,20 +1040,25 @@ class _CallbackThreads:
 
 
 def _run_callback_batch(
-    callback: Callable[[Any], Any],
+    run: _CallbackRun,
     items: list[Any],
     loop: asyncio.AbstractEventLoop,
     done: Callable[[list[BaseException]], None],
 ) -> None:
-    """Run a sync callback on a batch of items, in order; hand back (on the loop) what it raised."""
+    """Run a sync callback on a batch of items, in order; hand back (on the loop) what it raised.  A
+    ``BaseException`` that is not an ``Exception`` (``SystemExit``, ``KeyboardInterrupt``) ends the batch."""
     errors: list[BaseException] = []
-    for item in items:
+    callback = run.callback
+    for item in run.handing(items):
         try:
             result = callback(item)
             if inspect.iscoroutine(result):  # a plain function that returned a coroutine: run it on the loop
                 asyncio.run_coroutine_threadsafe(result, loop).result()
         except Exception as exc:
             errors.append(exc)
+        except BaseException as exc:  # on a callback thread nobody else would see it: reported, the batch ends
+            errors.append(exc)
+            break
     with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
         loop.call_soon_threadsafe(done, errors)
 
@@ -1364,6 +1385,8 @@ class WsClient:
             except (StopAsyncIteration, WebSocketError):  # failures are already logged and emitted
                 ended = True
                 break
+        # counted delivered when handed to the callback (``_CallbackRun.handing``), not when taken from the buffer
+        sink.delivered -= sum(1 for item in batch if type(item) is Message)
         if not batch:
             if ended:
                 run.stopped = True
@@ -1379,8 +1402,14 @@ class WsClient:
         def done(errors: list[BaseException]) -> None:
             run.busy = False
             for failure in errors:
-                self._callback_failed(sink, failure)
-            if ended:
+                self._callback_failed(run, failure)
+            fatal = next((failure for failure in errors if not isinstance(failure, Exception)), None)
+            if fatal is not None:  # SystemExit, KeyboardInterrupt, ...: the subscription fails (``sub.error``)
+                run.stopped = True
+                error = SubscriptionFailedError(f"its callback raised {fatal!r}", key=sink.upstream.key_text)
+                error.__cause__ = fatal
+                self._release(sink, error)
+            elif ended:
                 run.stopped = True
             elif not run.stopped:
                 self._pump(run)
@@ -1390,27 +1419,43 @@ class WsClient:
         else:
             # a sync callback runs on one of the callback threads (daemons: one stuck forever never holds the
             # process), never on the loop, so that blocking in it never stalls the socket or another stream
-            self._callback_threads.submit((run.callback, batch, loop, done))
+            self._callback_threads.submit((run, batch, loop, done))
 
     @staticmethod
     async def _run_async_batch(
         run: _CallbackRun, batch: list[Any], done: Callable[[list[BaseException]], None]
     ) -> None:
         errors: list[BaseException] = []
-        for item in batch:
-            if run.stopped:
-                break
-            try:
-                await run.callback(item)
-            except asyncio.CancelledError:
+        try:
+            for item in run.handing(batch):
+                try:
+                    await run.callback(item)
+                except Exception as exc:
+                    errors.append(exc)
+        except asyncio.CancelledError:  # the client closes
+            raise
+        except BaseException as exc:  # SystemExit, KeyboardInterrupt, ...: reported, then on to the loop's owner
+            errors.append(exc)
+            done(errors)
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                 raise
-            except Exception as exc:
-                errors.append(exc)
+            return
         done(errors)
 
-    def _callback_failed(self, sink: _Sink, exc: BaseException) -> None:
-        log(_log, 40, "subscription callback raised", exc_info=exc, key=sink.upstream.key_text, error=repr(exc))
-        self._emit("ws.error", connection=None, message=f"callback raised {exc!r}")
+    def _callback_failed(self, run: _CallbackRun, exc: BaseException) -> None:
+        """Log (a failure repeated the same way: its traceback once, then a count) and emit what a callback raised."""
+        key = run.sink.upstream.key_text
+        failure = (type(exc), str(exc))
+        if failure != run.failure:
+            run.failure, run.repeats = failure, 0
+            log(_log, 40, "subscription callback raised", exc_info=exc, key=key, error=repr(exc))
+        else:
+            run.repeats += 1
+            if run.repeats % _CALLBACK_LOG_EVERY == 0:
+                log(
+                    _log, 40, "subscription callback raised the same again", key=key, times=run.repeats, error=repr(exc)
+                )
+        self._emit("ws.callback_error", key=key, error=repr(exc))
 
     def _on_drop(self, sink: _Sink, count: int) -> None:
         key = sink.upstream.key_text
