@@ -12,7 +12,7 @@ import pytest
 from test_ws_support import TRADES, wait_for
 
 from hyperliquid_client.runtime.events import EventBus
-from hyperliquid_client.runtime.ws import Message, SubscriptionFailedError, WsClient, WsConfig
+from hyperliquid_client.runtime.ws import BufferOverflowError, Message, SubscriptionFailedError, WsClient, WsConfig
 from hyperliquid_client.testing import FakeExchange
 
 FAST = WsConfig(reconnect_base=0.05, reconnect_max=0.2)
@@ -147,3 +147,29 @@ async def test_a_callback_failing_every_message_logs_one_traceback_then_counts(
     mine = [r for r in caplog.records if "callback raised" in r.getMessage()]
     assert len([r for r in mine if r.exc_info]) == 1
     assert len(mine) == 1 + 2  # the first (with its traceback), then one at 100 and one at 200 repeats
+
+
+async def test_an_overflowing_callback_subscription_hands_its_failure_to_the_callback() -> None:
+    """A callback that falls ``buffer_size`` behind (policy ``error``): it still receives what was buffered, then
+    the ``BufferOverflowError`` itself as its last item — what iteration would raise — so it knows to ``recover()``
+    (it used to stop receiving anything, told nothing; trades cannot be recovered, user streams can)."""
+    gate = Gate()
+    got: list[Any] = []
+
+    def slow(item: Any) -> None:
+        got.append(item)
+        gate.sync.wait(10)
+
+    async with FakeExchange(market_snapshots=False) as fx, WsClient(fx.ws_url, config=FAST) as ws:
+        sub = await ws.subscribe(TRADES, {"coin": "BTC"}, callback=slow, buffer_size=5, overflow="error")
+        await sub.wait_live(5)
+        publish(fx, 0)
+        await wait_for(lambda: len(got) == 1)  # blocked on the first item: the next ones fill the buffer
+        for tid in range(1, 10):
+            publish(fx, tid)
+        await wait_for(lambda: sub.error is not None)
+        gate.release()
+        await wait_for(lambda: len(got) == 7)
+        assert [item.data[0]["tid"] for item in got[:-1]] == list(range(6))  # the first, then the 5 buffered
+        assert isinstance(got[-1], BufferOverflowError) and got[-1] is sub.error
+        assert sub.delivered == 6

@@ -1163,7 +1163,8 @@ class WsClient:
         ``decode`` turns the raw channel data into ``T`` (once per message, shared by subscribers with the same
         decoder).  ``callback`` receives every item instead of iteration: an async callback runs as a task on the
         loop, a sync one on a shared daemon thread (never the loop's), items in order — either way a slow callback
-        only fills its own buffer.  ``buffer_size`` / ``overflow`` override the configured policy.  ``gate``: awaited
+        only fills its own buffer; after :meth:`Subscription.cancel` nothing more is handed over than the item being
+        processed, and a failed subscription hands over its failure as the last item.  ``buffer_size`` / ``overflow`` override the configured policy.  ``gate``: awaited
         before the subscribe frame of a new upstream subscription is sent (e.g. validating a coin against metadata still
         loading); when it raises, the subscription fails with :class:`SubscriptionFailedError` and nothing is sent.
         Raises :class:`InvalidInputError` for bad parameters and :class:`SubscriptionLimitError` when no
@@ -1382,7 +1383,11 @@ class WsClient:
                 batch.append(sink.get_nowait())
             except asyncio.QueueEmpty:
                 break
-            except (StopAsyncIteration, WebSocketError):  # failures are already logged and emitted
+            except StopAsyncIteration:
+                ended = True
+                break
+            except WebSocketError as failure:  # (logged and emitted already) the callback's last item, as the
+                batch.append(failure)  # iterator raises it: e.g. a ``BufferOverflowError`` to ``recover()`` from
                 ended = True
                 break
         # counted delivered when handed to the callback (``_CallbackRun.handing``), not when taken from the buffer
