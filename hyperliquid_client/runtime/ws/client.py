@@ -1164,9 +1164,9 @@ class WsClient:
         decoder).  ``callback`` receives every item instead of iteration: an async callback runs as a task on the
         loop, a sync one on a shared daemon thread (never the loop's), items in order — either way a slow callback
         only fills its own buffer; after :meth:`Subscription.cancel` nothing more is handed over than the item being
-        processed, and a failed subscription hands over its failure as the last item.  ``buffer_size`` / ``overflow`` override the configured policy.  ``gate``: awaited
-        before the subscribe frame of a new upstream subscription is sent (e.g. validating a coin against metadata still
-        loading); when it raises, the subscription fails with :class:`SubscriptionFailedError` and nothing is sent.
+        processed, and a failed subscription hands over its failure as the last item.  ``buffer_size`` /
+        ``overflow`` override the configured policy.  ``gate``: awaited before the subscribe frame of a new upstream
+        subscription is sent (e.g. validating a coin against metadata still loading); when it raises, the subscription fails with :class:`SubscriptionFailedError` and nothing is sent.
         Raises :class:`InvalidInputError` for bad parameters and :class:`SubscriptionLimitError` when no
         connection may host the subscription — both before anything is sent.
         """
