@@ -1166,9 +1166,10 @@ class WsClient:
         only fills its own buffer; after :meth:`Subscription.cancel` nothing more is handed over than the item being
         processed, and a failed subscription hands over its failure as the last item.  ``buffer_size`` /
         ``overflow`` override the configured policy.  ``gate``: awaited before the subscribe frame of a new upstream
-        subscription is sent (e.g. validating a coin against metadata still loading); when it raises, the subscription fails with :class:`SubscriptionFailedError` and nothing is sent.
-        Raises :class:`InvalidInputError` for bad parameters and :class:`SubscriptionLimitError` when no
-        connection may host the subscription — both before anything is sent.
+        subscription is sent (e.g. validating a coin against metadata still loading); when it raises, the
+        subscription fails with :class:`SubscriptionFailedError` and nothing is sent.  Raises
+        :class:`InvalidInputError` for bad parameters and :class:`SubscriptionLimitError` when no connection may host
+        the subscription — both before anything is sent.
         """
         self._check_open()
         clean = validate_params(channel, params)
