@@ -364,8 +364,7 @@ class RateLimiter:
         else:
             base = self.limit
             limit = self._class_limit(kind, base)
-        if req.weight > limit:
-            self._check_fits(req, kind, limit)
+        self._check_fits(req, kind, limit)
         with local.lock:
             ledger = local.ledger
             granted = ledger.grant(now, req.weight, limit, window=cfg.window, hold=hold)
@@ -386,8 +385,7 @@ class RateLimiter:
             else:
                 with local.lock:
                     self._unsynced.append((req.weight, now + hold + cfg.window))
-        if self._level or not base or 1 - total / base <= _BUDGET_LEVELS[0]:  # (else far from the limit)
-            self._budget_level(total, base)
+        self._budget_level(total, base)
         return Ticket(req, granted, None, adm is not None and adm.probe, self.scope, background=kind == "background")
 
     def _check_fits(self, req: RequestLike, kind: str, limit: int) -> None:
@@ -504,8 +502,7 @@ class RateLimiter:
         if entry is None:
             return None, counted
         self._last_active = now
-        if self._level or not base or 1 - total / base <= _BUDGET_LEVELS[0]:
-            self._budget_level(total, base)
+        self._budget_level(total, base)
         return Ticket(req, entry, None, False, self.scope), counted
 
     @staticmethod
