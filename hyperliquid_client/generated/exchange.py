@@ -7495,7 +7495,55 @@ class ActionSender(SenderCore):
         if gate is None:
             return self._send(endpoint, action, wallet, vault_address, expires_after, timeout, nonce)
         address = gate.account(self, endpoint, wallet, vault_address)
-        if nonce is not None or gate.limiter.config.batch_window is None:  # alone: allowance and weight in one step
+        limiter = gate.limiter
+        if nonce is None and limiter.config.batch_window is None:
+            # the usual send in one frame: exactly what _admitted -> _send -> post do for an action sent alone
+            # with a nonce from the signer's window (tests/test_sender_fold.py proves the two agree)
+            try:
+                request, budget = gate.request(
+                    endpoint, action, self.network.exchange_url, timeout, self.transport.config.default_timeout
+                )
+                started = time.monotonic()
+                handed = limiter.hand_over(limiter.admit_action(address, endpoint.wire, action, request, budget))
+                try:
+                    w = self._wallet(wallet)
+                    vault = self._check_vault(endpoint, vault_address)
+                    now = time.monotonic()
+                    end = now + max(budget - (now - started), 0.001)  # (the whole call's end)
+                    wait = (end - now) / 2  # waiting for a connection and a nonce may take half of what is left
+                    with self.transport.reserve(wait, endpoint.qualified_name), stating(budget):
+                        signer = w.address
+                        taken = self.nonces.acquire(
+                            signer, max(0.001, end - wait - time.monotonic()), hold=max(0.001, end - time.monotonic())
+                        )
+                        try:
+                            signed = self._sign(endpoint, action, w, vault, expires_after, taken)
+                            sent = self._sent(signed, resend=False)
+                            try:
+                                raw = self.transport.request_json(
+                                    "POST",
+                                    self.network.exchange_url,
+                                    body=signed.body,
+                                    context="exchange",
+                                    endpoint=endpoint.qualified_name,
+                                    weight=signed.weight,
+                                    timeout=max(0.001, end - time.monotonic()),
+                                    retry=RetryPolicy.NO_RETRY,
+                                )
+                            except Exception as exc:
+                                err = self._on_failure(signed, exc, sent, resend=False)
+                                if err is exc:
+                                    raise
+                                raise err from exc
+                            return self._on_answer(signed, raw, sent, resend=False)
+                        finally:
+                            self.nonces.release(signer, taken)
+                finally:
+                    limiter.take_back(handed)
+            except Exception as exc:
+                gate.refused(address, exc)
+                raise
+        if nonce is not None or limiter.config.batch_window is None:  # alone: allowance and weight in one step
             try:
                 return self._admitted(endpoint, action, wallet, vault_address, expires_after, timeout, nonce, address)
             except Exception as exc:
@@ -7652,7 +7700,55 @@ class AsyncActionSender(SenderCore):
         if gate is None:
             return await self._send(endpoint, action, wallet, vault_address, expires_after, timeout, nonce)
         address = gate.account(self, endpoint, wallet, vault_address)
-        if nonce is not None or gate.limiter.config.batch_window is None:  # alone: allowance and weight in one step
+        limiter = gate.limiter
+        if nonce is None and limiter.config.batch_window is None:
+            # the usual send in one frame: exactly what _admitted -> _send -> post do for an action sent alone
+            # with a nonce from the signer's window (tests/test_sender_fold.py proves the two agree)
+            try:
+                request, budget = gate.request(
+                    endpoint, action, self.network.exchange_url, timeout, self.transport.config.default_timeout
+                )
+                started = time.monotonic()
+                handed = limiter.hand_over(await limiter.aadmit_action(address, endpoint.wire, action, request, budget))
+                try:
+                    w = self._wallet(wallet)
+                    vault = self._check_vault(endpoint, vault_address)
+                    now = time.monotonic()
+                    end = now + max(budget - (now - started), 0.001)  # (the whole call's end)
+                    wait = (end - now) / 2  # waiting for a connection and a nonce may take half of what is left
+                    async with self.transport.reserve(wait, endpoint.qualified_name), stating(budget):
+                        signer = w.address
+                        taken = await self.nonces.aacquire(
+                            signer, max(0.001, end - wait - time.monotonic()), hold=max(0.001, end - time.monotonic())
+                        )
+                        try:
+                            signed = self._sign(endpoint, action, w, vault, expires_after, taken)
+                            sent = self._sent(signed, resend=False)
+                            try:
+                                raw = await self.transport.request_json(
+                                    "POST",
+                                    self.network.exchange_url,
+                                    body=signed.body,
+                                    context="exchange",
+                                    endpoint=endpoint.qualified_name,
+                                    weight=signed.weight,
+                                    timeout=max(0.001, end - time.monotonic()),
+                                    retry=RetryPolicy.NO_RETRY,
+                                )
+                            except Exception as exc:
+                                err = self._on_failure(signed, exc, sent, resend=False)
+                                if err is exc:
+                                    raise
+                                raise err from exc
+                            return self._on_answer(signed, raw, sent, resend=False)
+                        finally:
+                            await self.nonces.arelease(signer, taken)
+                finally:
+                    limiter.take_back(handed)
+            except Exception as exc:
+                gate.refused(address, exc)
+                raise
+        if nonce is not None or limiter.config.batch_window is None:  # alone: allowance and weight in one step
             try:
                 return await self._admitted(
                     endpoint, action, wallet, vault_address, expires_after, timeout, nonce, address
