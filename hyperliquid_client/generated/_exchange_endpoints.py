@@ -12,17 +12,28 @@ from hyperliquid_client.runtime.registry import EndpointSpec, ParamSpec
 __all__ = ["ENDPOINTS"]
 
 
-def _parser(module: str, name: str) -> Callable[[Any], Any]:
-    """The structuring function ``name`` of the model ``module``, imported on its first call (a client that
-    sends no action never loads the models of the exchange's answers)."""
-    found: list[Callable[[Any], Any]] = []
+class _Parser:
+    """The structuring function ``name`` of the model ``module``, imported on its first use (a client that sends no
+    action never loads the models of the exchange's answers); :meth:`resolve` gives the function itself (the
+    answer reader calls it without this frame)."""
 
-    def parse(value: Any) -> Any:
-        if not found:
-            found.append(getattr(importlib.import_module(module), name))
-        return found[0](value)
+    __slots__ = ("_fn", "_module", "_name")
 
-    return parse
+    def __init__(self, module: str, name: str) -> None:
+        self._module, self._name = module, name
+        self._fn: Callable[[Any], Any] | None = None
+
+    def resolve(self) -> Callable[[Any], Any]:
+        fn = self._fn
+        if fn is None:
+            fn = self._fn = getattr(importlib.import_module(self._module), self._name)
+        return fn
+
+    def __call__(self, value: Any) -> Any:
+        return self.resolve()(value)
+
+
+_parser = _Parser
 
 
 ENDPOINTS: dict[str, EndpointSpec] = {

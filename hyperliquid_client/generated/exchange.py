@@ -7911,7 +7911,7 @@ class Exchange(ExchangeCore, ExchangeMethods):
         """Build the action against a snapshot of the market metadata (loading a missing piece once, through the
         cache, within the call's ``timeout``) and hand it to the sender with the time left."""
         tried: frozenset[str] = frozenset()
-        end = deadline(timeout)
+        end = None if timeout is None else deadline(timeout)
         while True:
             try:
                 action = build(self._context(tried), *values)
@@ -8073,7 +8073,7 @@ class AsyncExchange(ExchangeCore, AsyncExchangeMethods):
         """Build the action against a snapshot of the market metadata (loading a missing piece once, through the
         cache, within the call's ``timeout``) and hand it to the sender with the time left."""
         tried: frozenset[str] = frozenset()
-        end = deadline(timeout)
+        end = None if timeout is None else deadline(timeout)
         while True:
             try:
                 action = build(self._context(tried), *values)

@@ -876,10 +876,6 @@ class MetadataService:
     def __repr__(self) -> str:
         return f"MetadataService(timeout={self.timeout:g}, dexes={self.dexes!r}, async={self.is_async})"
 
-    def snapshot(self) -> MarketMetadata:
-        """A snapshot of whatever the cache holds now (never fetches, never blocks)."""
-        return self._snapshot()
-
     # ------------------------------------------------------------------ pieces
     def _body_of(self, piece: str) -> tuple[Mapping[str, Any], Callable[[Any], Any], float]:
         if piece == "perp":
@@ -1049,16 +1045,17 @@ class MetadataService:
             return names
         return [n for n in names if n in self.dexes]
 
-    def _snapshot(self) -> MarketMetadata:
-        """Build (or reuse) the snapshot from whatever pieces the cache holds now.
+    def snapshot(self) -> MarketMetadata:
+        """A snapshot of whatever the cache holds now (never fetches, never blocks).
 
         Per order this is a few cache reads and identity checks: the snapshot, its builder dexes' names and
         its mids are remembered with the cached values they were made from (``is``, never compared).
         """
-        meta = self._cached("perp")
-        spot = self._cached("spot")
-        dexs = self._cached("perpDexs")
-        mids = self._cached("mids")
+        keys, fresh = self._keys, self.cache.fresh  # (a piece well within its TTL: one read, else _cached decides)
+        meta = (fresh(keys["perp"]) if "perp" in keys else None) or self._cached("perp")
+        spot = (fresh(keys["spot"]) if "spot" in keys else None) or self._cached("spot")
+        dexs = (fresh(keys["perpDexs"]) if "perpDexs" in keys else None) or self._cached("perpDexs")
+        mids = (fresh(keys["mids"]) if "mids" in keys else None) or self._cached("mids")
         dex_metas: dict[str, Any] = {}
         for name in self._listed_dexes(dexs):
             raw = self._cached("dex:" + name)
@@ -1078,6 +1075,8 @@ class MetadataService:
         snap = base[1].with_mids(self._cached_mids(mids))
         self._memo = ((pieces, mids), snap)
         return snap
+
+    _snapshot = snapshot
 
     def _listed_dexes(self, dexs: Any) -> list[str]:
         """The builder dexes listed in the cached ``perpDexs`` answer (parsed once per answer)."""

@@ -138,7 +138,8 @@ def _read_response(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
     one reader per parser, made once."""
     found = _READERS.get(parse)
     if found is None:
-        found = _READERS[parse] = _reader(parse)
+        resolve = getattr(parse, "resolve", None)  # (a parser imported on first use: the function it imports)
+        found = _READERS[parse] = _reader(parse if resolve is None else resolve())
     return found
 
 
@@ -247,12 +248,12 @@ def classify(
     if action is not None:
         _check_statuses(statuses, answering, action, name)
     body = raw["response"]
-    return ExchangeResult(
-        action=endpoint.wire,
-        response_type=str(getattr(response, "type", body.get("type") if isinstance(body, dict) else "")),
-        statuses=statuses,
-        data=body.get("data") if isinstance(body, dict) else None,
-        raw=raw,
-        nonce=nonce,
-        response=response,
+    return ExchangeResult(  # (positional: the fields' order)
+        endpoint.wire,
+        str(getattr(response, "type", body.get("type") if isinstance(body, dict) else "")),
+        statuses,
+        body.get("data") if isinstance(body, dict) else None,
+        raw,
+        nonce,
+        response,
     )

@@ -301,7 +301,8 @@ class SenderCore:
         except Exception as exc:
             self._result(signed, "indeterminate" if isinstance(exc, IndeterminateError) else "rejected", started)
             raise
-        self._result(signed, "ok" if result.ok else "partial", started)
+        if self._heard("exchange.result", logging.DEBUG):  # (whether every element went through: only when heard)
+            self._result(signed, "ok" if result.ok else "partial", started)
         return result
 
     def __repr__(self) -> str:

@@ -239,7 +239,8 @@ class RateLimiter:
             )
         self._last_active = float("-inf")
         #: the (base, class) limits of each kind without Redis, for the configuration they were computed from
-        self._limits: tuple[RateLimitConfig | None, dict[str, tuple[int, int]]] = (None, {})
+        #: (and the lowest fraction of an address allowance that is reported)
+        self._limits: tuple[RateLimitConfig | None, dict[str, tuple[int, int]], float] = (None, {}, 1.0)
         self._queue: queue.SimpleQueue[Callable[[], None] | None] | None = None
         self._worker: threading.Thread | None = None
 
@@ -359,7 +360,8 @@ class RateLimiter:
         if store is None:  # this process alone: the limits follow from the configuration
             if self._limits[0] is not cfg:
                 base = max(1, math.floor(cfg.budget * cfg.share))
-                self._limits = (cfg, {k: (base, self._class_limit(k, base)) for k in _KINDS})
+                below = min(cfg.address_thresholds, default=1.0)  # the allowance's lowest reported fraction
+                self._limits = (cfg, {k: (base, self._class_limit(k, base)) for k in _KINDS}, below)
             base, limit = self._limits[1][kind]
         else:
             base = self.limit
@@ -477,23 +479,22 @@ class RateLimiter:
         (a ticket is granted here only where :meth:`_try` grants the same one: no Redis, no backoff, a closed
         host, the weight fits; the allowance counts only where :meth:`check_address` counts it quietly)."""
         cfg = self.config
-        if self.store is not None or not cfg.enabled:
+        limits = self._limits
+        if self.store is not None or limits[0] is not cfg or not cfg.enabled:  # (limits: set by the first _try)
             return None, False
         counted = False
         if address is not None:
-            below = min(cfg.address_thresholds, default=1.0)
             with self._addr_lock:
-                counted = self._allowances.add_quietly(address.lower(), requests_of(wire, action), below)
+                counted = self._allowances.add_quietly(address.lower(), requests_of(wire, action), limits[2])
             if not counted:
                 return None, False
         kind = _EXCHANGE_KINDS.get(req.endpoint)
-        limits = self._limits
-        if kind is None or limits[0] is not cfg or req.weight <= 0 or _PREADMITTED.get():
+        if kind is None or req.weight <= 0 or _PREADMITTED.get():
             return None, counted
         base, limit = limits[1][kind]
         breaker = self.breaker
-        if req.weight > limit or (breaker.enabled and breaker.state(_host(req)) != "closed"):
-            return None, counted
+        if req.weight > limit or (breaker._hosts and breaker.enabled and breaker.state(_host(req)) != "closed"):
+            return None, counted  # (a breaker that never saw a host has every host closed)
         now = self._clock()
         local = self._local
         with local.lock:

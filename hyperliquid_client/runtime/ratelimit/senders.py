@@ -27,6 +27,7 @@ __all__ = ["Group", "SendGate", "abandoned"]
 
 _log = get_logger("hyperliquid_client.ratelimit")
 _Outcome = ExchangeResult | BaseException
+_KEEP_REQUESTS = 256  # requests remembered per sender (one per action, batch weight, URL and default timeout)
 
 
 class Group:
@@ -69,6 +70,7 @@ class SendGate:
     def __init__(self, limiter: RateLimiter) -> None:
         self.limiter = limiter
         self._groups: dict[tuple[Any, ...], Group] = {}
+        self._requests: dict[tuple[str, int, str, float], tuple[Request, float]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -143,9 +145,19 @@ class SendGate:
     def request(
         self, endpoint: EndpointSpec, action: Mapping[str, Any], url: str, timeout: float | None, default: float
     ) -> tuple[Request, float]:
-        """The rate-limit view of sending ``action`` to ``url`` and the call's whole timeout (validated)."""
-        budget = validate_timeout(timeout if timeout is not None else (endpoint.timeout or default), default)
-        return Request("exchange", endpoint.qualified_name, action_weight(endpoint, action), url, budget), budget
+        """The rate-limit view of sending ``action`` to ``url`` and the call's whole timeout (validated); without a
+        ``timeout`` the same (immutable) request for the same endpoint, weight, URL and default."""
+        weight = action_weight(endpoint, action)
+        key = (endpoint.qualified_name, weight, url, default) if timeout is None else None
+        found = self._requests.get(key) if key is not None else None
+        if found is None:
+            budget = validate_timeout(timeout if timeout is not None else (endpoint.timeout or default), default)
+            found = (Request("exchange", endpoint.qualified_name, weight, url, budget), budget)
+            if key is not None:
+                if len(self._requests) >= _KEEP_REQUESTS:
+                    self._requests.clear()
+                self._requests[key] = found
+        return found
 
     def refused(self, address: str | None, exc: BaseException) -> None:
         """Learn the allowance from an exchange refusal of ``address``'s action."""
