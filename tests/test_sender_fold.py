@@ -256,3 +256,27 @@ def test_the_async_one_frame_send_agrees_with_the_general_path(seed: int) -> Non
             await full.transport.aclose()
 
     asyncio.run(run())
+
+
+def test_the_gate_reuses_a_request_only_where_a_fresh_one_would_be_equal() -> None:
+    from hyperliquid_client.runtime.errors import InvalidInputError
+    from hyperliquid_client.runtime.ratelimit.limiter import Request
+    from hyperliquid_client.runtime.ratelimit.senders import SendGate
+
+    gate = SendGate(RateLimiter(RateLimitConfig(ip_key=uuid.uuid4().hex), api_url=URL))
+    order_ep, cancel_ep = ENDPOINTS["exchange.order"], ENDPOINTS["exchange.cancel"]
+    for endpoint, action, weight in (
+        (order_ep, order(1), 1),
+        (order_ep, order(41), 2),
+        (cancel_ep, {"cancels": []}, 1),
+    ):
+        for url, default in ((URL, 10.0), (URL, 3.0), (URL + "/other", 10.0)):
+            first = gate.request(endpoint, action, url, None, default)
+            again = gate.request(endpoint, action, url, None, default)
+            assert first == again == (Request("exchange", endpoint.qualified_name, weight, url, default), default)
+            given = gate.request(endpoint, action, url, 2.5, default)
+            assert given == (Request("exchange", endpoint.qualified_name, weight, url, 2.5), 2.5)
+    for bad in (-1.0, "soon", [1]):
+        with pytest.raises(InvalidInputError) as info:
+            gate.request(order_ep, order(1), URL, bad, 10.0)
+        assert info.value.field == "timeout"
