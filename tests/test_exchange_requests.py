@@ -259,3 +259,54 @@ def test_requests_take_instances_mappings_or_sequences(rig: Any, fx: FakeExchang
     refused(fx, lambda: rig.exchange.bulk_orders([{"coin": "BTC", "side": "buy"}]), "orders[0]", "OrderRequest")
     assert json.dumps(first) == json.dumps({"a": 0, "b": True, "p": "97000", "s": "0.001", "r": False,
                                             "t": {"limit": {"tif": "Gtc"}}})  # fmt: skip
+
+
+def test_single_element_builders_agree_with_the_batch_builders(rig: Any) -> None:
+    """``_hs_<action>`` (what ``order``, ``cancel``, ``cancel_by_cloid`` and ``modify`` build with: their one element,
+    not a list of it) gives the action ``_hb_<action>`` gives for a list of that element, or the same error."""
+    from hyperliquid_client.generated import requests as r
+
+    rig.exchange.markets.market("BTC")
+    ctx = rig.exchange._context(frozenset({"NOPE"}))
+    cloid = "0x" + "00" * 15 + "09"
+    orders = [
+        OrderRequest("BTC", True, "0.01", "97000"),
+        OrderRequest("BTC", False, 0.01, 97000.5, tif="Ioc", reduce_only=True, cloid=cloid),
+        OrderRequest("BTC", True, "0", "97000", reduce_only=True),
+        OrderRequest("BTC", True, "0.01", "90000", trigger=TriggerSpec(91000, "sl", is_market=False)),
+        OrderRequest("BTC", True, "0.01", "97000.123"),  # too many decimals
+        OrderRequest("BTC", True, "0.000001", "97000"),  # below the lot
+        OrderRequest("BTC", "yes", "0.01", "97000"),  # type: ignore[arg-type]
+        OrderRequest("BTC", True, "0.01", "97000", tif="Day"),  # type: ignore[arg-type]
+        OrderRequest("NOPE", True, "0.01", "97000"),
+        OrderRequest("BTC", True, "0.01", "97000", cloid="0x12"),
+    ]
+    cases: dict[str, tuple[list[Any], list[tuple[Any, ...]]]] = {
+        "order": (orders, [("na", None), ({"p": 3}, {"b": DEST, "f": 10}), ("sideways", None)]),
+        "cancel": (
+            [r.CancelRequest("BTC", 7), r.CancelRequest("BTC", -1), r.CancelRequest("", 7)],
+            [(False,), (True,)],
+        ),
+        "cancel_by_cloid": ([r.CancelByCloidRequest("BTC", cloid), r.CancelByCloidRequest("BTC", "x")], [(False,)]),
+        "batch_modify": (
+            [r.ModifyRequest(5, o) for o in orders[:5]]
+            + [r.ModifyRequest(cloid, orders[0]), r.ModifyRequest(-2, orders[0])],
+            [(False,), (True,)],
+        ),
+    }
+
+    def outcome(build: Any, *args: Any) -> Any:
+        try:
+            return "ok", build(ctx, *args)
+        except Exception as exc:
+            return "error", type(exc).__name__, str(exc), getattr(exc, "field", None)
+
+    seen = set()
+    for name, (elements, extras) in cases.items():
+        one, batch = getattr(r, f"_hs_{name}"), getattr(r, f"_hb_{name}")
+        for element in elements:
+            for extra in extras:
+                got = outcome(one, element, *extra)
+                assert got == outcome(batch, [element], *extra), (name, element, extra)
+                seen.add(got[0])
+    assert seen == {"ok", "error"}

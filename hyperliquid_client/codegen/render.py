@@ -582,6 +582,7 @@ def render_files(spec: Spec) -> dict[str, str]:
     names = (
         set(requests["exports"])
         | {f"_hb_{e.name}" for e in spec.by_context("exchange")}
+        | {f"_hs_{e.name}" for e in spec.by_context("exchange")}
         | {f"_wb_{e.name}" for e in spec.by_context("exchange")}
     )
     request_imports = sorted(

@@ -388,9 +388,10 @@ class ReqGen:
         low = Body("w", value=lambda f: f.wire_name, path=lambda f: repr(f.wire_name), head=head)
         high_params = [f for f in params if not f.computed]
         hsig = ", ".join(["ctx: BuildContext", *[f"{f.name}: Any" for f in [*high_params, *action.inputs]]])
+        built = self.body(action.fields, high)
         lines = [
             f"def _hb_{name}({hsig}) -> dict[str, Any]:",
-            *("    " + x for line in self.body(action.fields, high) for x in line.splitlines()),
+            *("    " + x for line in built for x in line.splitlines()),
             "    return out",
             "",
             "",
@@ -398,7 +399,34 @@ class ReqGen:
             *("    " + x for line in self.body(wire_fields, low) for x in line.splitlines()),
             "    return out",
         ]
+        single = self.single_parts(action)
+        if single is not None:  # the methods sending one element of the batch: without the list's walk
+            batch, one = single
+            code = "\n".join(built)
+            assert code.count(batch) == 1, (name, batch)
+            lines += [
+                "",
+                "",
+                f"def _hs_{name}({hsig}) -> dict[str, Any]:",
+                *("    " + x for x in code.replace(batch, f"[{one}]").splitlines()),
+                "    return out",
+            ]
         return "\n".join(lines)
+
+    def single_parts(self, action: RequestAction) -> tuple[str, str] | None:
+        """For ``_hs_<name>``, ``_hb_<name>`` of the methods that send one element of a batch (``single:``), given
+        that element as the request class it is (the generated method builds it): the batch's conversion in
+        ``_hb_`` and what replaces it, a list of that element read as ``_v.items`` reads it at index 0 (same
+        values, same paths in errors).  ``None``: no such method, or an element that is not a record."""
+        single = next((m.single for m in action.methods if m.single), None)
+        f = next((f for f in action.fields if f.name == single), None)
+        if f is None or f.type is None or f.type.kind != "list" or not f.nonempty or f.encode:
+            return None
+        elem = self.req.named(f.type.args[0])
+        one = self.conv(f.type.args[0], "h", f.name, repr(f"{f.name}[0]"), {})
+        if elem is None or elem.kind != "record" or not one.startswith(f"_h_{elem.name}("):
+            return None
+        return self.field_conv(f, "h", f.name, repr(f.name), {}), "_ha_" + one[len("_h_") :]
 
     def shape(self, rt: RT | None) -> Any:
         """The key-order shape of a value (for the fake exchange's check): see ``runtime.registry``."""
@@ -474,10 +502,13 @@ class ReqGen:
             options.append("vault_address")
         if action.signing in ("l1", "multi_sig"):
             options.append("expires_after")
+        single = m.single is not None and self.single_parts(action) is not None
+        if single:  # (the element built here, not a list of it)
+            args = [a[1:-1] if a.startswith("[") else a for a in args]
         send = ", ".join(
             [
                 f"_EP_{endpoint.name.upper()}",
-                f"_hb_{endpoint.name}",
+                f"_hs_{endpoint.name}" if single else f"_hb_{endpoint.name}",
                 "(" + ", ".join(args) + ("," if len(args) == 1 else "") + ")",
                 "wallet",
                 "vault_address" if "vault_address" in options else "None",

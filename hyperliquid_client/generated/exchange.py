@@ -115,6 +115,10 @@ from hyperliquid_client.generated.requests import (
     _hb_vault_modify,
     _hb_vault_transfer,
     _hb_withdraw3,
+    _hs_batch_modify,
+    _hs_cancel,
+    _hs_cancel_by_cloid,
+    _hs_order,
     _wb_activate_outcome_deployer,
     _wb_agent_enable_dex_abstraction,
     _wb_agent_send_asset,
@@ -4257,8 +4261,8 @@ class ExchangeMethods:
         """
         return self._send(
             _EP_CANCEL,
-            _hb_cancel,
-            ([CancelRequest(coin=coin, oid=oid)], fast),
+            _hs_cancel,
+            (CancelRequest(coin=coin, oid=oid), fast),
             wallet,
             vault_address,
             expires_after,
@@ -4291,8 +4295,8 @@ class ExchangeMethods:
         """
         return self._send(
             _EP_CANCEL_BY_CLOID,
-            _hb_cancel_by_cloid,
-            ([CancelByCloidRequest(coin=coin, cloid=cloid)], fast),
+            _hs_cancel_by_cloid,
+            (CancelByCloidRequest(coin=coin, cloid=cloid), fast),
             wallet,
             vault_address,
             expires_after,
@@ -4565,23 +4569,21 @@ class ExchangeMethods:
         """
         return self._send(
             _EP_BATCH_MODIFY,
-            _hb_batch_modify,
+            _hs_batch_modify,
             (
-                [
-                    ModifyRequest(
-                        oid=oid,
-                        order=OrderRequest(
-                            coin=coin,
-                            is_buy=is_buy,
-                            sz=sz,
-                            limit_px=limit_px,
-                            tif=tif,
-                            reduce_only=reduce_only,
-                            cloid=cloid,
-                            trigger=trigger,
-                        ),
-                    )
-                ],
+                ModifyRequest(
+                    oid=oid,
+                    order=OrderRequest(
+                        coin=coin,
+                        is_buy=is_buy,
+                        sz=sz,
+                        limit_px=limit_px,
+                        tif=tif,
+                        reduce_only=reduce_only,
+                        cloid=cloid,
+                        trigger=trigger,
+                    ),
+                ),
                 always_place,
             ),
             wallet,
@@ -4711,20 +4713,18 @@ class ExchangeMethods:
         """
         return self._send(
             _EP_ORDER,
-            _hb_order,
+            _hs_order,
             (
-                [
-                    OrderRequest(
-                        coin=coin,
-                        is_buy=is_buy,
-                        sz=sz,
-                        limit_px=limit_px,
-                        tif=tif,
-                        reduce_only=reduce_only,
-                        cloid=cloid,
-                        trigger=trigger,
-                    )
-                ],
+                OrderRequest(
+                    coin=coin,
+                    is_buy=is_buy,
+                    sz=sz,
+                    limit_px=limit_px,
+                    tif=tif,
+                    reduce_only=reduce_only,
+                    cloid=cloid,
+                    trigger=trigger,
+                ),
                 grouping,
                 builder,
             ),
@@ -6060,8 +6060,8 @@ class AsyncExchangeMethods:
         """
         return await self._send(
             _EP_CANCEL,
-            _hb_cancel,
-            ([CancelRequest(coin=coin, oid=oid)], fast),
+            _hs_cancel,
+            (CancelRequest(coin=coin, oid=oid), fast),
             wallet,
             vault_address,
             expires_after,
@@ -6094,8 +6094,8 @@ class AsyncExchangeMethods:
         """
         return await self._send(
             _EP_CANCEL_BY_CLOID,
-            _hb_cancel_by_cloid,
-            ([CancelByCloidRequest(coin=coin, cloid=cloid)], fast),
+            _hs_cancel_by_cloid,
+            (CancelByCloidRequest(coin=coin, cloid=cloid), fast),
             wallet,
             vault_address,
             expires_after,
@@ -6370,23 +6370,21 @@ class AsyncExchangeMethods:
         """
         return await self._send(
             _EP_BATCH_MODIFY,
-            _hb_batch_modify,
+            _hs_batch_modify,
             (
-                [
-                    ModifyRequest(
-                        oid=oid,
-                        order=OrderRequest(
-                            coin=coin,
-                            is_buy=is_buy,
-                            sz=sz,
-                            limit_px=limit_px,
-                            tif=tif,
-                            reduce_only=reduce_only,
-                            cloid=cloid,
-                            trigger=trigger,
-                        ),
-                    )
-                ],
+                ModifyRequest(
+                    oid=oid,
+                    order=OrderRequest(
+                        coin=coin,
+                        is_buy=is_buy,
+                        sz=sz,
+                        limit_px=limit_px,
+                        tif=tif,
+                        reduce_only=reduce_only,
+                        cloid=cloid,
+                        trigger=trigger,
+                    ),
+                ),
                 always_place,
             ),
             wallet,
@@ -6516,20 +6514,18 @@ class AsyncExchangeMethods:
         """
         return await self._send(
             _EP_ORDER,
-            _hb_order,
+            _hs_order,
             (
-                [
-                    OrderRequest(
-                        coin=coin,
-                        is_buy=is_buy,
-                        sz=sz,
-                        limit_px=limit_px,
-                        tif=tif,
-                        reduce_only=reduce_only,
-                        cloid=cloid,
-                        trigger=trigger,
-                    )
-                ],
+                OrderRequest(
+                    coin=coin,
+                    is_buy=is_buy,
+                    sz=sz,
+                    limit_px=limit_px,
+                    tif=tif,
+                    reduce_only=reduce_only,
+                    cloid=cloid,
+                    trigger=trigger,
+                ),
                 grouping,
                 builder,
             ),

@@ -3328,6 +3328,13 @@ def _wb_batch_modify(modifies: Any, a: Any) -> dict[str, Any]:
     return out
 
 
+def _hs_batch_modify(ctx: BuildContext, modifies: Any, always_place: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "batchModify", "modifies": [_ha_ModifyRequest(ctx, "modifies[0]", modifies)]}
+    if _v.flag("always_place", always_place):
+        out["a"] = True
+    return out
+
+
 def _hb_borrow_lend(ctx: BuildContext, operation: Any, token: Any, amount: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": "borrowLend",
@@ -3440,6 +3447,13 @@ def _wb_cancel(cancels: Any, f: Any) -> dict[str, Any]:
     return out
 
 
+def _hs_cancel(ctx: BuildContext, cancels: Any, fast: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "cancel", "cancels": [_ha_CancelRequest(ctx, "cancels[0]", cancels)]}
+    if _v.flag("fast", fast):
+        out["f"] = True
+    return out
+
+
 def _hb_cancel_by_cloid(ctx: BuildContext, cancels: Any, fast: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": "cancelByCloid",
@@ -3456,6 +3470,13 @@ def _wb_cancel_by_cloid(cancels: Any, f: Any) -> dict[str, Any]:
         "cancels": _v.items("cancels", cancels, lambda n, x: _w_CancelByCloidRequest(n, x), nonempty=True),
     }
     if _v.flag("f", f):
+        out["f"] = True
+    return out
+
+
+def _hs_cancel_by_cloid(ctx: BuildContext, cancels: Any, fast: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "cancelByCloid", "cancels": [_ha_CancelByCloidRequest(ctx, "cancels[0]", cancels)]}
+    if _v.flag("fast", fast):
         out["f"] = True
     return out
 
@@ -3689,6 +3710,18 @@ def _wb_order(orders: Any, grouping: Any, builder: Any) -> dict[str, Any]:
     x = builder
     if x is not None:
         out["builder"] = _w_BuilderFee("builder", x)
+    return out
+
+
+def _hs_order(ctx: BuildContext, orders: Any, grouping: Any, builder: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "type": "order",
+        "orders": [_ha_OrderRequest(ctx, "orders[0]", orders)],
+        "grouping": _v.tagged(_U_Grouping, *_hp_Grouping(ctx, "grouping", grouping)),
+    }
+    x = builder
+    if x is not None:
+        out["builder"] = _h_BuilderFee(ctx, "builder", x)
     return out
 
 
