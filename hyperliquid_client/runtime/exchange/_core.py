@@ -184,7 +184,10 @@ def sign_action(
         raise InvalidInputError(
             "endpoint", "an exchange action with signing l1, user_signed or multi_sig", endpoint.wire
         )
-    if not isinstance(action, Mapping) or action.get("type") not in (endpoint.wire, None):
+    if (action.__class__ is not dict and not isinstance(action, Mapping)) or action.get("type") not in (
+        endpoint.wire,
+        None,
+    ):
         raise InvalidInputError("action", f"a mapping with type {endpoint.wire!r}", action)
     if not isinstance(wallet, Wallet):
         raise InvalidInputError("wallet", "a hyperliquid_client Wallet", type(wallet).__name__)

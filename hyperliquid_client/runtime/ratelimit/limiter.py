@@ -503,7 +503,8 @@ class RateLimiter:
         if entry is None:
             return None, counted
         self._last_active = now
-        self._budget_level(total, base)
+        if self._level or not 1 - total / base > _BUDGET_LEVELS[0]:  # (base >= 1) else far from it, nothing to say
+            self._budget_level(total, base)
         return Ticket(req, entry, None, False, self.scope), counted
 
     @staticmethod

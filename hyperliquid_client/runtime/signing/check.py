@@ -8,6 +8,7 @@ recomputes from a posted body (the fake exchange checks signatures with it too).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Mapping
@@ -73,6 +74,7 @@ def server_digest(endpoint: EndpointSpec, body: Mapping[str, Any], *, is_mainnet
     return action_digest(endpoint, body["action"], body["nonce"], vault, expires, is_mainnet=is_mainnet)
 
 
+@functools.cache  # (a network is immutable; checked on every send)
 def _known_chain_mismatch(network: Network) -> str | None:
     if network.http_url == MAINNET.http_url and not network.is_mainnet:
         return f"the network points at mainnet ({network.http_url}) but signs for Testnet"

@@ -321,7 +321,7 @@ class NonceManager:
 
         ``hold``: seconds until its action's deadline (default :data:`DEFAULT_HOLD`); never released,
         the nonce leaves the window :data:`FLIGHT_MARGIN` after it (a process that died)."""
-        key = self._key(signer)
+        key = signer.lower() if signer.__class__ is str and signer else self._key(signer)
         w = self._windows.get(key) or self._window(key)
         span = hold + FLIGHT_MARGIN if hold.__class__ is float and hold > 0 else self._hold(hold)
         end = time.monotonic() + timeout
@@ -345,7 +345,7 @@ class NonceManager:
     async def aacquire(self, signer: str, timeout: float, *, hold: float | None = None) -> int:
         """Async :meth:`acquire`: waiting never blocks the event loop (a shared window is asked in a
         worker thread)."""
-        key = self._key(signer)
+        key = signer.lower() if signer.__class__ is str and signer else self._key(signer)
         w = self._window(key)
         span = self._hold(hold)
         loop = asyncio.get_running_loop()
@@ -416,7 +416,7 @@ class NonceManager:
     def release(self, signer: str, nonce: int) -> None:
         """End the flight of ``nonce`` (answered, failed or never sent); wakes waiters when the
         window moves.  Never raises (a release a shared window misses ends with the nonce's hold)."""
-        key = self._key(signer)
+        key = signer.lower() if signer.__class__ is str and signer else self._key(signer)
         shared = self._release_here(key, nonce)
         if shared is not None:
             shared.release(key, nonce)
