@@ -7508,9 +7508,9 @@ class ActionSender(SenderCore):
                     end = now + max(budget - (now - started), 0.001)  # (the whole call's end)
                     wait = (end - now) / 2  # waiting for a connection and a nonce may take half of what is left
                     with self.transport.reserve(wait, endpoint.qualified_name), stating(budget):
-                        signer = w.address
+                        who = w.address
                         taken = self.nonces.acquire(
-                            signer, max(0.001, end - wait - time.monotonic()), hold=max(0.001, end - time.monotonic())
+                            who, max(0.001, end - wait - time.monotonic()), hold=max(0.001, end - time.monotonic())
                         )
                         try:
                             signed = self._sign(endpoint, action, w, vault, expires_after, taken)
@@ -7533,13 +7533,13 @@ class ActionSender(SenderCore):
                                 raise err from exc
                             return self._on_answer(signed, raw, sent, resend=False)
                         finally:
-                            self.nonces.release(signer, taken)
+                            self.nonces.release(who, taken)
                 finally:
                     limiter.take_back(handed)
             except Exception as exc:
                 gate.refused(address, exc)
                 raise
-        if nonce is not None or limiter.config.batch_window is None:  # alone: allowance and weight in one step
+        if nonce is not None:  # alone, with the caller's nonce: allowance and weight in one step
             try:
                 return self._admitted(endpoint, action, wallet, vault_address, expires_after, timeout, nonce, address)
             except Exception as exc:
@@ -7713,9 +7713,9 @@ class AsyncActionSender(SenderCore):
                     end = now + max(budget - (now - started), 0.001)  # (the whole call's end)
                     wait = (end - now) / 2  # waiting for a connection and a nonce may take half of what is left
                     async with self.transport.reserve(wait, endpoint.qualified_name), stating(budget):
-                        signer = w.address
+                        who = w.address
                         taken = await self.nonces.aacquire(
-                            signer, max(0.001, end - wait - time.monotonic()), hold=max(0.001, end - time.monotonic())
+                            who, max(0.001, end - wait - time.monotonic()), hold=max(0.001, end - time.monotonic())
                         )
                         try:
                             signed = self._sign(endpoint, action, w, vault, expires_after, taken)
@@ -7738,13 +7738,13 @@ class AsyncActionSender(SenderCore):
                                 raise err from exc
                             return self._on_answer(signed, raw, sent, resend=False)
                         finally:
-                            await self.nonces.arelease(signer, taken)
+                            await self.nonces.arelease(who, taken)
                 finally:
                     limiter.take_back(handed)
             except Exception as exc:
                 gate.refused(address, exc)
                 raise
-        if nonce is not None or limiter.config.batch_window is None:  # alone: allowance and weight in one step
+        if nonce is not None:  # alone, with the caller's nonce: allowance and weight in one step
             try:
                 return await self._admitted(
                     endpoint, action, wallet, vault_address, expires_after, timeout, nonce, address
