@@ -800,3 +800,42 @@ def test_a_reserved_turn_is_one_per_thread_nested_or_not_and_ends_with_its_block
         transport.close()
     with pytest.raises(errors.TransportError, match="closed"), transport.reserve(1.0, "late"):
         pass
+
+
+def test_a_reservation_states_the_callers_timeout_unless_an_outer_one_did_sync_and_async() -> None:
+    from hyperliquid_client.runtime.transport._core import STATED_TIMEOUT
+
+    transport = HttpTransport(TransportConfig(max_connections=1))
+    try:
+        with transport.reserve(1.0, "outer", stated=7.0):
+            assert STATED_TIMEOUT.get() == 7.0
+            with transport.reserve(1.0, "inner", stated=3.0):  # the outer statement stands
+                assert STATED_TIMEOUT.get() == 7.0
+            assert STATED_TIMEOUT.get() == 7.0
+        assert STATED_TIMEOUT.get() is None
+        with transport.reserve(1.0, "plain"):
+            assert STATED_TIMEOUT.get() is None
+        with pytest.raises(RuntimeError), transport.reserve(1.0, "failing", stated=2.0):
+            raise RuntimeError("the block failed")
+        assert STATED_TIMEOUT.get() is None
+    finally:
+        transport.close()
+
+    async def run() -> None:
+        atransport = AsyncHttpTransport(TransportConfig(max_connections=1))
+        try:
+            async with atransport.reserve(1.0, "outer", stated=7.0):
+                assert STATED_TIMEOUT.get() == 7.0
+                async with atransport.reserve(1.0, "inner", stated=3.0):
+                    assert STATED_TIMEOUT.get() == 7.0
+                assert STATED_TIMEOUT.get() == 7.0
+            assert STATED_TIMEOUT.get() is None
+            with pytest.raises(RuntimeError):
+                async with atransport.reserve(1.0, "failing", stated=2.0):
+                    assert STATED_TIMEOUT.get() == 2.0
+                    raise RuntimeError("the block failed")
+            assert STATED_TIMEOUT.get() is None
+        finally:
+            await atransport.aclose()
+
+    asyncio.run(run())

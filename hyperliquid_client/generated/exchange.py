@@ -208,7 +208,6 @@ from hyperliquid_client.runtime.registry import EndpointSpec
 from hyperliquid_client.runtime.results import ExchangeResult
 from hyperliquid_client.runtime.signing import Wallet
 from hyperliquid_client.runtime.transport import AsyncHttpTransport, HttpTransport, RetryPolicy
-from hyperliquid_client.runtime.transport._core import stating
 
 __all__ = [
     "ActionSender",
@@ -7507,7 +7506,7 @@ class ActionSender(SenderCore):
                     now = time.monotonic()
                     end = now + max(budget - (now - started), 0.001)  # (the whole call's end)
                     wait = (end - now) / 2  # waiting for a connection and a nonce may take half of what is left
-                    with self.transport.reserve(wait, endpoint.qualified_name), stating(budget):
+                    with self.transport.reserve(wait, endpoint.qualified_name, stated=budget):
                         who = w.address
                         taken = self.nonces.acquire(
                             who, max(0.001, end - wait - time.monotonic()), hold=max(0.001, end - time.monotonic())
@@ -7615,7 +7614,7 @@ class ActionSender(SenderCore):
         """Take a connection and a nonce, sign and post (no rate-limit steps); a timeout names ``stated`` (the
         whole call's, when ``timeout`` is what is left of it) or ``timeout``."""
         call = self._call(endpoint, wallet, vault_address, timeout)
-        with self.transport.reserve(call.wait, endpoint.qualified_name), stating(stated or call.budget):
+        with self.transport.reserve(call.wait, endpoint.qualified_name, stated=stated or call.budget):
             if nonce is not None:
                 signed = self.sign(endpoint, action, wallet=call.wallet, vault_address=call.vault,
                                    expires_after=expires_after, nonce=nonce)  # fmt: skip
@@ -7712,7 +7711,7 @@ class AsyncActionSender(SenderCore):
                     now = time.monotonic()
                     end = now + max(budget - (now - started), 0.001)  # (the whole call's end)
                     wait = (end - now) / 2  # waiting for a connection and a nonce may take half of what is left
-                    async with self.transport.reserve(wait, endpoint.qualified_name), stating(budget):
+                    async with self.transport.reserve(wait, endpoint.qualified_name, stated=budget):
                         who = w.address
                         taken = await self.nonces.aacquire(
                             who, max(0.001, end - wait - time.monotonic()), hold=max(0.001, end - time.monotonic())
@@ -7828,7 +7827,7 @@ class AsyncActionSender(SenderCore):
         """Take a connection and a nonce, sign and post (no rate-limit steps); a timeout names ``stated`` (the
         whole call's, when ``timeout`` is what is left of it) or ``timeout``."""
         call = self._call(endpoint, wallet, vault_address, timeout)
-        async with self.transport.reserve(call.wait, endpoint.qualified_name), stating(stated or call.budget):
+        async with self.transport.reserve(call.wait, endpoint.qualified_name, stated=stated or call.budget):
             if nonce is not None:
                 signed = self.sign(endpoint, action, wallet=call.wallet, vault_address=call.vault,
                                    expires_after=expires_after, nonce=nonce)  # fmt: skip

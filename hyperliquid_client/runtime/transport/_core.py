@@ -67,30 +67,12 @@ STATED_TIMEOUT: contextvars.ContextVar[float | None] = contextvars.ContextVar(
 )
 
 
-class stating:  # lower case: used as a function, `with stating(t):` or `async with stating(t):`
-    """Inside the block, a timeout names ``timeout`` (unless an outer caller stated one already).
-
-    A context manager for both ``with`` and ``async with`` (so it joins either kind of ``with`` line).
-    """
-
-    def __init__(self, timeout: float) -> None:
-        self._timeout = timeout
-        self._token: contextvars.Token[float | None] | None = None
-
-    def __enter__(self) -> None:
-        if not STATED_TIMEOUT.get():  # (an outer caller's statement stands: nothing to set)
-            self._token = STATED_TIMEOUT.set(self._timeout)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._token is not None:
-            STATED_TIMEOUT.reset(self._token)
-            self._token = None
-
-    async def __aenter__(self) -> None:
-        self.__enter__()
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.__exit__()
+def state_timeout(timeout: float | None) -> contextvars.Token[float | None] | None:
+    """From now on (until the token is reset), a timeout names ``timeout`` — unless it is ``None`` or an outer
+    caller stated one already (then nothing is set and ``None`` returned)."""
+    if timeout is None or STATED_TIMEOUT.get():
+        return None
+    return STATED_TIMEOUT.set(timeout)
 
 
 def validate_timeout(timeout: float | None, default: float) -> float:

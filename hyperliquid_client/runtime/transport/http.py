@@ -175,26 +175,32 @@ def _holding(transport: object, release: Callable[[], None]) -> Iterator[None]:
 
 
 class _Reservation:
-    """``with transport.reserve(timeout, what):`` — a turn of ``transport`` for this thread (a class, not a
-    generator: it is on every signed action's path)."""
+    """``with transport.reserve(timeout, what, stated=...):`` — a turn of ``transport`` for this thread, and the
+    timeout a timeout inside names (a class, not a generator: it is on every signed action's path)."""
 
-    __slots__ = ("_timeout", "_token", "_transport", "_what")
+    __slots__ = ("_stated", "_stated_token", "_timeout", "_token", "_transport", "_what")
 
-    def __init__(self, transport: HttpTransport, timeout: float, what: str) -> None:
+    def __init__(self, transport: HttpTransport, timeout: float, what: str, stated: float | None) -> None:
         self._transport = transport
         self._timeout = timeout
         self._what = what
+        self._stated = stated
         self._token: contextvars.Token[object | None] | None = None
+        self._stated_token: contextvars.Token[float | None] | None = None
 
     def __enter__(self) -> None:
         transport = self._transport
-        if _RESERVED.get() is transport:  # this thread holds a turn already
-            return
-        if not transport._turns.acquire(self._timeout):
-            raise _no_turn(transport._closed, self._what, self._timeout)
-        self._token = _RESERVED.set(transport)
+        if _RESERVED.get() is not transport:  # (else this thread holds a turn already)
+            if not transport._turns.acquire(self._timeout):
+                raise _no_turn(transport._closed, self._what, self._timeout)
+            self._token = _RESERVED.set(transport)
+        self._stated_token = _core.state_timeout(self._stated)
 
     def __exit__(self, *exc: object) -> None:
+        stated = self._stated_token
+        if stated is not None:
+            self._stated_token = None
+            _core.STATED_TIMEOUT.reset(stated)
         token = self._token
         if token is not None:
             self._token = None
@@ -345,15 +351,17 @@ class HttpTransport:
             if self._closed:
                 raise outcome.error
 
-    def reserve(self, timeout: float, what: str = "request") -> _Reservation:
-        """Hold one of the pool's connections for the requests made inside the block (``with``).
+    def reserve(self, timeout: float, what: str = "request", *, stated: float | None = None) -> _Reservation:
+        """Hold one of the pool's connections for the requests made inside the block (``with``); a timeout inside
+        names ``stated`` when given (the caller's whole timeout, of which requests get what is left), unless an
+        outer caller stated one already.
 
         Waits at most ``timeout`` seconds for a turn (:class:`TimeoutError`, nothing sent) and
         raises :class:`TransportError` when the transport is closed.  Inside, requests of this
         thread go out at once: whatever is prepared inside the block (a nonce, a signature) is as
         fresh as it can be when it reaches the wire.
         """
-        return _Reservation(self, timeout, what)
+        return _Reservation(self, timeout, what, stated)
 
     def _attempt_in_turn(self, p: _core.Prepared, timeout: float) -> _Result | _core.Failure:
         if _RESERVED.get() is self:
@@ -542,16 +550,24 @@ class AsyncHttpTransport:
         return True
 
     @asynccontextmanager
-    async def reserve(self, timeout: float, what: str = "request") -> AsyncIterator[None]:
+    async def reserve(
+        self, timeout: float, what: str = "request", *, stated: float | None = None
+    ) -> AsyncIterator[None]:
         """Async :meth:`HttpTransport.reserve` (the turn belongs to the current task)."""
         self.bound.check()
-        if _RESERVED.get() is self:
-            yield
-            return
-        if self._closed or not await self._acquire(timeout):
+        held = _RESERVED.get() is self
+        if not held and (self._closed or not await self._acquire(timeout)):
             raise _no_turn(self._closed, what, timeout)
-        with _holding(self, self._turns.release):
-            yield
+        token = _core.state_timeout(stated)
+        try:
+            if held:
+                yield
+            else:
+                with _holding(self, self._turns.release):
+                    yield
+        finally:
+            if token is not None:
+                _core.STATED_TIMEOUT.reset(token)
 
     async def _attempt_in_turn(self, p: _core.Prepared, timeout: float) -> _Result | _core.Failure:
         if _RESERVED.get() is self:
