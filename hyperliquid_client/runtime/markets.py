@@ -30,7 +30,7 @@ import operator
 import time
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
-from typing import Any, Literal, NoReturn, TypeGuard
+from typing import Any, ClassVar, Literal, NoReturn, TypeGuard
 
 from hyperliquid_client.runtime.cache.policy import DEFAULT_TTL_BY_KIND, info_cache_key
 from hyperliquid_client.runtime.cache.ttl import TTLCache
@@ -381,11 +381,13 @@ class AssetInfo(Record):
     base: str | None = None
     quote: str | None = None
     max_leverage: int | None = None
+    _derived: ClassVar[tuple[str, ...]] = ("max_price_decimals",)
+    #: Most decimals a non-integer price may have (``6|8 - szDecimals``, at least 0); made once per market (read
+    #: on every order), declared ``ClassVar`` so that type checkers take it for no constructor argument
+    max_price_decimals: ClassVar[int]
 
-    @property
-    def max_price_decimals(self) -> int:
-        """Most decimals a non-integer price may have (``6|8 - szDecimals``, at least 0)."""
-        return _max_price_decimals(self.sz_decimals, self.is_spot)
+    def _derive(self) -> None:
+        object.__setattr__(self, "max_price_decimals", _max_price_decimals(self.sz_decimals, self.is_spot))
 
     @property
     def lot_size(self) -> Decimal:
