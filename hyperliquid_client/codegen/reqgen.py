@@ -482,14 +482,13 @@ class ReqGen:
             if m.single == f.name and f.type is not None and f.type.kind == "list":
                 elem = self.req.named(f.type.args[0])
                 assert elem is not None
-                parts = []
+                parts = []  # (positional, in the class's order: the record is built on every call)
                 for a, _ in self.req.attrs(elem):
                     inner = self.req.named(a.type) if a.type is not None and a.name in m.flatten else None
                     if inner is not None:
-                        sub = ", ".join(f"{b.name}={b.name}" for b, _ in self.req.attrs(inner))
-                        parts.append(f"{a.name}={inner.name}({sub})")
+                        parts.append(f"{inner.name}({', '.join(b.name for b, _ in self.req.attrs(inner))})")
                     else:
-                        parts.append(f"{a.name}={a.name}")
+                        parts.append(a.name)
                 args.append(f"[{elem.name}({', '.join(parts)})]")
             elif f.flatten and f.type is not None:
                 rec = self.req.types[f.type.name]

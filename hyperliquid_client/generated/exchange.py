@@ -4259,13 +4259,7 @@ class ExchangeMethods:
         Action ``cancel``, L1 (phantom agent) signature; weight 1.
         """
         return self._send(
-            _EP_CANCEL,
-            _hs_cancel,
-            (CancelRequest(coin=coin, oid=oid), fast),
-            wallet,
-            vault_address,
-            expires_after,
-            timeout,
+            _EP_CANCEL, _hs_cancel, (CancelRequest(coin, oid), fast), wallet, vault_address, expires_after, timeout
         )
 
     def cancel_by_cloid(
@@ -4295,7 +4289,7 @@ class ExchangeMethods:
         return self._send(
             _EP_CANCEL_BY_CLOID,
             _hs_cancel_by_cloid,
-            (CancelByCloidRequest(coin=coin, cloid=cloid), fast),
+            (CancelByCloidRequest(coin, cloid), fast),
             wallet,
             vault_address,
             expires_after,
@@ -4570,19 +4564,7 @@ class ExchangeMethods:
             _EP_BATCH_MODIFY,
             _hs_batch_modify,
             (
-                ModifyRequest(
-                    oid=oid,
-                    order=OrderRequest(
-                        coin=coin,
-                        is_buy=is_buy,
-                        sz=sz,
-                        limit_px=limit_px,
-                        tif=tif,
-                        reduce_only=reduce_only,
-                        cloid=cloid,
-                        trigger=trigger,
-                    ),
-                ),
+                ModifyRequest(oid, OrderRequest(coin, is_buy, sz, limit_px, tif, reduce_only, cloid, trigger)),
                 always_place,
             ),
             wallet,
@@ -4713,20 +4695,7 @@ class ExchangeMethods:
         return self._send(
             _EP_ORDER,
             _hs_order,
-            (
-                OrderRequest(
-                    coin=coin,
-                    is_buy=is_buy,
-                    sz=sz,
-                    limit_px=limit_px,
-                    tif=tif,
-                    reduce_only=reduce_only,
-                    cloid=cloid,
-                    trigger=trigger,
-                ),
-                grouping,
-                builder,
-            ),
+            (OrderRequest(coin, is_buy, sz, limit_px, tif, reduce_only, cloid, trigger), grouping, builder),
             wallet,
             vault_address,
             expires_after,
@@ -6058,13 +6027,7 @@ class AsyncExchangeMethods:
         Action ``cancel``, L1 (phantom agent) signature; weight 1.
         """
         return await self._send(
-            _EP_CANCEL,
-            _hs_cancel,
-            (CancelRequest(coin=coin, oid=oid), fast),
-            wallet,
-            vault_address,
-            expires_after,
-            timeout,
+            _EP_CANCEL, _hs_cancel, (CancelRequest(coin, oid), fast), wallet, vault_address, expires_after, timeout
         )
 
     async def cancel_by_cloid(
@@ -6094,7 +6057,7 @@ class AsyncExchangeMethods:
         return await self._send(
             _EP_CANCEL_BY_CLOID,
             _hs_cancel_by_cloid,
-            (CancelByCloidRequest(coin=coin, cloid=cloid), fast),
+            (CancelByCloidRequest(coin, cloid), fast),
             wallet,
             vault_address,
             expires_after,
@@ -6371,19 +6334,7 @@ class AsyncExchangeMethods:
             _EP_BATCH_MODIFY,
             _hs_batch_modify,
             (
-                ModifyRequest(
-                    oid=oid,
-                    order=OrderRequest(
-                        coin=coin,
-                        is_buy=is_buy,
-                        sz=sz,
-                        limit_px=limit_px,
-                        tif=tif,
-                        reduce_only=reduce_only,
-                        cloid=cloid,
-                        trigger=trigger,
-                    ),
-                ),
+                ModifyRequest(oid, OrderRequest(coin, is_buy, sz, limit_px, tif, reduce_only, cloid, trigger)),
                 always_place,
             ),
             wallet,
@@ -6514,20 +6465,7 @@ class AsyncExchangeMethods:
         return await self._send(
             _EP_ORDER,
             _hs_order,
-            (
-                OrderRequest(
-                    coin=coin,
-                    is_buy=is_buy,
-                    sz=sz,
-                    limit_px=limit_px,
-                    tif=tif,
-                    reduce_only=reduce_only,
-                    cloid=cloid,
-                    trigger=trigger,
-                ),
-                grouping,
-                builder,
-            ),
+            (OrderRequest(coin, is_buy, sz, limit_px, tif, reduce_only, cloid, trigger), grouping, builder),
             wallet,
             vault_address,
             expires_after,

@@ -109,7 +109,7 @@ class LocalNonceSource:
 
     def next(self, signer: str) -> int:
         """The next nonce for ``signer``: ``max(now_ms, previous + 1)``."""
-        slot = self._slot(signer)
+        slot = self._slots.get(signer) or self._slot(signer)
         now = self._clock()  # read outside the lock: a slow clock never holds a signer up
         with slot.lock:
             nonce = now if now > slot.last else slot.last + 1
