@@ -310,3 +310,28 @@ def test_single_element_builders_agree_with_the_batch_builders(rig: Any) -> None
                 assert got == outcome(batch, [element], *extra), (name, element, extra)
                 seen.add(got[0])
     assert seen == {"ok", "error"}
+
+
+def test_a_unit_variant_given_as_its_tag_builds_what_the_variant_reader_builds(rig: Any) -> None:
+    """The builders take a tagged union's unit tag (``grouping="na"``) as itself; the variant reader
+    (``_hp_Grouping``) gives the same value, and the same error for what is no variant."""
+    from hyperliquid_client.generated import requests as r
+    from hyperliquid_client.runtime import validate as v
+
+    class Tag(str):
+        pass
+
+    rig.exchange.markets.market("BTC")
+    ctx = rig.exchange._context(frozenset())
+    order = OrderRequest("BTC", True, "0.01", "97000")
+    for grouping in ("na", "normalTpsl", "positionTpsl", Tag("na"), {"p": 2}, "sideways", 3):
+        try:
+            want: Any = v.tagged(r._U_Grouping, *r._hp_Grouping(ctx, "grouping", grouping))
+        except InvalidInputError as exc:
+            with pytest.raises(InvalidInputError) as info:
+                r._hb_order(ctx, [order], grouping, None)
+            assert str(info.value) == str(exc)
+            continue
+        assert r._hb_order(ctx, [order], grouping, None)["grouping"] == want
+        assert r._wb_order([{"a": 0, "b": True, "p": "1", "s": "1", "r": False, "t": {"limit": {"tif": "Gtc"}}}],
+                           grouping, None)["grouping"] == want  # fmt: skip

@@ -141,7 +141,10 @@ class ReqGen:
                     return f"_h_{t.name}(ctx, {path}, {value}{extra})"
                 return f"_w_{t.name}({path}, {value})"
             pair = f"_hp_{t.name}(ctx, {path}, {value}{extra})" if level == "h" else f"_wp_{t.name}({path}, {value})"
-            return f"_v.tagged(_U_{t.name}, *{pair})"
+            tagged = f"_v.tagged(_U_{t.name}, *{pair})"
+            if any(v.type is not None and v.type.kind == "unit" for v in t.fields):  # a unit given: itself
+                return f"({value} if {value}.__class__ is str and {value} in _U_{t.name} else {tagged})"
+            return tagged
         if rt.kind == "nullable":
             return f"(None if {value} is None else {self.conv(rt.args[0], level, value, path, scope)})"
         item = lambda a: f"lambda n, x: {self.conv(a, level, 'x', 'n', scope)}"  # noqa: E731

@@ -3559,7 +3559,11 @@ def _hb_finalize_evm_contract(ctx: BuildContext, token: Any, input: Any) -> dict
     out: dict[str, Any] = {
         "type": "finalizeEvmContract",
         "token": _v.uint("token", token),
-        "input": _v.tagged(_U_FinalizeEvmInput, *_hp_FinalizeEvmInput(ctx, "input", input)),
+        "input": (
+            input
+            if input.__class__ is str and input in _U_FinalizeEvmInput
+            else _v.tagged(_U_FinalizeEvmInput, *_hp_FinalizeEvmInput(ctx, "input", input))
+        ),
     }
     return out
 
@@ -3568,7 +3572,11 @@ def _wb_finalize_evm_contract(token: Any, input: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": "finalizeEvmContract",
         "token": _v.uint("token", token),
-        "input": _v.tagged(_U_FinalizeEvmInput, *_wp_FinalizeEvmInput("input", input)),
+        "input": (
+            input
+            if input.__class__ is str and input in _U_FinalizeEvmInput
+            else _v.tagged(_U_FinalizeEvmInput, *_wp_FinalizeEvmInput("input", input))
+        ),
     }
     return out
 
@@ -3693,7 +3701,11 @@ def _hb_order(ctx: BuildContext, orders: Any, grouping: Any, builder: Any) -> di
     out: dict[str, Any] = {
         "type": "order",
         "orders": _v.items("orders", orders, lambda n, x: _h_OrderRequest(ctx, n, x), nonempty=True),
-        "grouping": _v.tagged(_U_Grouping, *_hp_Grouping(ctx, "grouping", grouping)),
+        "grouping": (
+            grouping
+            if grouping.__class__ is str and grouping in _U_Grouping
+            else _v.tagged(_U_Grouping, *_hp_Grouping(ctx, "grouping", grouping))
+        ),
     }
     x = builder
     if x is not None:
@@ -3705,7 +3717,11 @@ def _wb_order(orders: Any, grouping: Any, builder: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": "order",
         "orders": _v.items("orders", orders, lambda n, x: _w_OrderRequest(n, x), nonempty=True),
-        "grouping": _v.tagged(_U_Grouping, *_wp_Grouping("grouping", grouping)),
+        "grouping": (
+            grouping
+            if grouping.__class__ is str and grouping in _U_Grouping
+            else _v.tagged(_U_Grouping, *_wp_Grouping("grouping", grouping))
+        ),
     }
     x = builder
     if x is not None:
@@ -3717,7 +3733,11 @@ def _hs_order(ctx: BuildContext, orders: Any, grouping: Any, builder: Any) -> di
     out: dict[str, Any] = {
         "type": "order",
         "orders": [_ha_OrderRequest(ctx, "orders[0]", orders)],
-        "grouping": _v.tagged(_U_Grouping, *_hp_Grouping(ctx, "grouping", grouping)),
+        "grouping": (
+            grouping
+            if grouping.__class__ is str and grouping in _U_Grouping
+            else _v.tagged(_U_Grouping, *_hp_Grouping(ctx, "grouping", grouping))
+        ),
     }
     x = builder
     if x is not None:
