@@ -335,3 +335,35 @@ def test_a_unit_variant_given_as_its_tag_builds_what_the_variant_reader_builds(r
         assert r._hb_order(ctx, [order], grouping, None)["grouping"] == want
         assert r._wb_order([{"a": 0, "b": True, "p": "1", "s": "1", "r": False, "t": {"limit": {"tif": "Gtc"}}}],
                            grouping, None)["grouping"] == want  # fmt: skip
+
+
+def test_a_boolean_or_an_enum_value_given_as_itself_builds_what_its_check_builds(rig: Any) -> None:
+    """The builders pass a bool (``is_buy``) and a value of an enum (``tif``) as themselves; anything else goes
+    through the check (``_v.boolean``, ``_v.choice``) and is refused naming the same path."""
+    from hyperliquid_client.generated import requests as r
+    from hyperliquid_client.runtime import validate as v
+
+    class Tag(str):
+        pass
+
+    rig.exchange.markets.market("BTC")
+    ctx = rig.exchange._context(frozenset())
+
+    def outcome(call: Any) -> Any:
+        try:
+            return "ok", call()
+        except InvalidInputError as exc:
+            return "error", str(exc), exc.field
+
+    for is_buy in (True, False, 1, 0, "yes", None):
+        built = outcome(lambda b=is_buy: r._hb_order(ctx, [OrderRequest("BTC", b, "0.01", "97000")], "na", None))
+        checked = outcome(lambda b=is_buy: v.boolean("orders[0].is_buy", b))
+        assert (built[0], built[1]["orders"][0]["b"] if built[0] == "ok" else built[1:]) == (
+            checked[0], checked[1] if checked[0] == "ok" else checked[1:]
+        )  # fmt: skip
+    for tif in ("Gtc", "Ioc", "Alo", "FrontendMarket", Tag("Alo"), "Day", True, 1, None):
+        order = OrderRequest("BTC", True, "0.01", "97000", tif=tif)  # type: ignore[arg-type]
+        built = outcome(lambda o=order: r._hb_order(ctx, [o], "na", None))
+        checked = outcome(lambda t=tif: v.choice("orders[0].tif", t, r._E_Tif))
+        got = built[1]["orders"][0]["t"]["limit"]["tif"] if built[0] == "ok" else built[1:]
+        assert (built[0], got) == (checked[0], checked[1] if checked[0] == "ok" else checked[1:])

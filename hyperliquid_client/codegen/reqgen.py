@@ -35,6 +35,10 @@ from hyperliquid_client.runtime.validate import REQUEST_TYPES
 __all__ = ["ReqGen"]
 
 
+#: A value read without a call (a name or an attribute): what a check may read twice (once to pass it as it is)
+_SIMPLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
 def _doc(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"').rstrip()
 
@@ -126,6 +130,8 @@ class ReqGen:
         if rt.kind == "sem":
             spec = REQUEST_TYPES[rt.name]
             fn = ("_v." if spec.fn.startswith("v.") else "_m.") + spec.fn[2:]
+            if spec.fn == "v.boolean" and _SIMPLE.fullmatch(value):  # a bool is itself (its path made only to refuse)
+                return f"({value} if {value}.__class__ is bool else {fn}({path}, {value}))"
             if not spec.ctx:
                 return f"{fn}({path}, {value})"
             args = [scope.get(r, "None") if level == "h" else "None" for r in rt.refs]
@@ -133,7 +139,10 @@ class ReqGen:
         if rt.kind == "named":
             t = self.req.types[rt.name]
             if t.kind == "enum":
-                return f"_v.choice({path}, {value}, _E_{t.name})"
+                check = f"_v.choice({path}, {value}, _E_{t.name})"
+                if _SIMPLE.fullmatch(value):  # one of the values is itself (its path made only to refuse)
+                    return f"({value} if {value}.__class__ is str and {value} in _E_{t.name} else {check})"
+                return check
             needs = [scope.get(n, "None") if level == "h" else "None" for n in self.req.needs(t.name)]
             extra = "".join(f", {n}" for n in needs) if level == "h" else ""
             if t.kind == "record":

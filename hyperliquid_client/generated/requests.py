@@ -952,7 +952,9 @@ def _ha_AssetRequest(ctx: BuildContext, p: str, v: Any) -> dict[str, Any]:
         "szDecimals": _v.uint(q + "sz_decimals", v.sz_decimals),
         "oraclePx": _v.amount(q + "oracle_px", v.oracle_px),
         "marginTableId": _v.uint(q + "margin_table_id", v.margin_table_id),
-        "onlyIsolated": _v.boolean(q + "only_isolated", v.only_isolated),
+        "onlyIsolated": (
+            v.only_isolated if v.only_isolated.__class__ is bool else _v.boolean(q + "only_isolated", v.only_isolated)
+        ),
     }
     return out
 
@@ -990,7 +992,11 @@ def _ha_AssetRequest2(ctx: BuildContext, p: str, v: Any) -> dict[str, Any]:
         "szDecimals": _v.uint(q + "sz_decimals", v.sz_decimals),
         "oraclePx": _v.amount(q + "oracle_px", v.oracle_px),
         "marginTableId": _v.uint(q + "margin_table_id", v.margin_table_id),
-        "marginMode": _v.choice(q + "margin_mode", v.margin_mode, _E_MarginMode),
+        "marginMode": (
+            v.margin_mode
+            if v.margin_mode.__class__ is str and v.margin_mode in _E_MarginMode
+            else _v.choice(q + "margin_mode", v.margin_mode, _E_MarginMode)
+        ),
     }
     return out
 
@@ -1180,7 +1186,7 @@ def _ha_FreezeUser(ctx: BuildContext, p: str, v: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "token": _v.uint(q + "token", v.token),
         "user": _v.address(q + "user", v.user),
-        "freeze": _v.boolean(q + "freeze", v.freeze),
+        "freeze": (v.freeze if v.freeze.__class__ is bool else _v.boolean(q + "freeze", v.freeze)),
     }
     return out
 
@@ -1237,7 +1243,10 @@ def _h_HaltTrading(ctx: BuildContext, p: str, v: Any) -> dict[str, Any]:
 
 def _ha_HaltTrading(ctx: BuildContext, p: str, v: Any) -> dict[str, Any]:
     q = p + "." if p else ""
-    out: dict[str, Any] = {"coin": _v.string(q + "coin", v.coin), "isHalted": _v.boolean(q + "is_halted", v.is_halted)}
+    out: dict[str, Any] = {
+        "coin": _v.string(q + "coin", v.coin),
+        "isHalted": (v.is_halted if v.is_halted.__class__ is bool else _v.boolean(q + "is_halted", v.is_halted)),
+    }
     return out
 
 
@@ -1313,7 +1322,9 @@ def _h_LimitOrder(ctx: BuildContext, p: str, v: Any) -> dict[str, Any]:
 
 def _ha_LimitOrder(ctx: BuildContext, p: str, v: Any) -> dict[str, Any]:
     q = p + "." if p else ""
-    out: dict[str, Any] = {"tif": _v.choice(q + "tif", v.tif, _E_Tif)}
+    out: dict[str, Any] = {
+        "tif": (v.tif if v.tif.__class__ is str and v.tif in _E_Tif else _v.choice(q + "tif", v.tif, _E_Tif))
+    }
     return out
 
 
@@ -1556,10 +1567,10 @@ def _h_OrderRequest(ctx: BuildContext, p: str, v: Any) -> dict[str, Any]:
 def _ha_OrderRequest(ctx: BuildContext, p: str, v: Any) -> dict[str, Any]:
     q = p + "." if p else ""
     f_a = _m.asset(ctx, q + "coin", v.coin)
-    f_r = _v.boolean(q + "reduce_only", v.reduce_only)
+    f_r = v.reduce_only if v.reduce_only.__class__ is bool else _v.boolean(q + "reduce_only", v.reduce_only)
     out: dict[str, Any] = {
         "a": f_a,
-        "b": _v.boolean(q + "is_buy", v.is_buy),
+        "b": (v.is_buy if v.is_buy.__class__ is bool else _v.boolean(q + "is_buy", v.is_buy)),
         "p": _m.price(ctx, q + "limit_px", v.limit_px, f_a),
         "s": _m.size(ctx, q + "sz", v.sz, f_a, f_r),
         "r": f_r,
@@ -2330,7 +2341,9 @@ def _h_SpotDusting(ctx: BuildContext, p: str, v: Any) -> dict[str, Any]:
 
 def _ha_SpotDusting(ctx: BuildContext, p: str, v: Any) -> dict[str, Any]:
     q = p + "." if p else ""
-    out: dict[str, Any] = {"optOut": _v.boolean(q + "opt_out", v.opt_out)}
+    out: dict[str, Any] = {
+        "optOut": (v.opt_out if v.opt_out.__class__ is bool else _v.boolean(q + "opt_out", v.opt_out))
+    }
     return out
 
 
@@ -2354,7 +2367,7 @@ def _ha_SubDeployer(ctx: BuildContext, p: str, v: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "variant": _v.string(q + "variant", v.variant),
         "user": _v.address(q + "user", v.user),
-        "allowed": _v.boolean(q + "allowed", v.allowed),
+        "allowed": (v.allowed if v.allowed.__class__ is bool else _v.boolean(q + "allowed", v.allowed)),
     }
     return out
 
@@ -2410,9 +2423,9 @@ def _h_TriggerSpec(ctx: BuildContext, p: str, v: Any, n_a: Any) -> dict[str, Any
 def _ha_TriggerSpec(ctx: BuildContext, p: str, v: Any, n_a: Any) -> dict[str, Any]:
     q = p + "." if p else ""
     out: dict[str, Any] = {
-        "isMarket": _v.boolean(q + "is_market", v.is_market),
+        "isMarket": (v.is_market if v.is_market.__class__ is bool else _v.boolean(q + "is_market", v.is_market)),
         "triggerPx": _m.price(ctx, q + "trigger_px", v.trigger_px, n_a),
-        "tpsl": _v.choice(q + "tpsl", v.tpsl, _E_Tpsl),
+        "tpsl": (v.tpsl if v.tpsl.__class__ is str and v.tpsl in _E_Tpsl else _v.choice(q + "tpsl", v.tpsl, _E_Tpsl)),
     }
     return out
 
@@ -2475,11 +2488,11 @@ def _ha_TwapSpec(ctx: BuildContext, p: str, v: Any) -> dict[str, Any]:
     f_a = _m.asset(ctx, q + "coin", v.coin)
     out: dict[str, Any] = {
         "a": f_a,
-        "b": _v.boolean(q + "is_buy", v.is_buy),
+        "b": (v.is_buy if v.is_buy.__class__ is bool else _v.boolean(q + "is_buy", v.is_buy)),
         "s": _m.size(ctx, q + "sz", v.sz, f_a),
-        "r": _v.boolean(q + "reduce_only", v.reduce_only),
+        "r": (v.reduce_only if v.reduce_only.__class__ is bool else _v.boolean(q + "reduce_only", v.reduce_only)),
         "m": _v.twap_minutes(q + "minutes", v.minutes),
-        "t": _v.boolean(q + "randomize", v.randomize),
+        "t": (v.randomize if v.randomize.__class__ is bool else _v.boolean(q + "randomize", v.randomize)),
     }
     return out
 
@@ -2509,7 +2522,10 @@ def _h_TwapTrigger(ctx: BuildContext, p: str, v: Any) -> dict[str, Any]:
 
 def _ha_TwapTrigger(ctx: BuildContext, p: str, v: Any) -> dict[str, Any]:
     q = p + "." if p else ""
-    out: dict[str, Any] = {"p": _v.amount(q + "px", v.px), "a": _v.boolean(q + "above", v.above)}
+    out: dict[str, Any] = {
+        "p": _v.amount(q + "px", v.px),
+        "a": (v.above if v.above.__class__ is bool else _v.boolean(q + "above", v.above)),
+    }
     return out
 
 
@@ -2574,7 +2590,7 @@ def _ha_UserGenesis(ctx: BuildContext, p: str, v: Any) -> dict[str, Any]:
                 x,
                 (
                     lambda n, x: _v.address(n, x),
-                    lambda n, x: _v.boolean(n, x),
+                    lambda n, x: x if x.__class__ is bool else _v.boolean(n, x),
                 ),
             ),
         )
@@ -2621,7 +2637,7 @@ def _w_UserGenesis(p: str, v: Any) -> dict[str, Any]:
                 x,
                 (
                     lambda n, x: _v.address(n, x),
-                    lambda n, x: _v.boolean(n, x),
+                    lambda n, x: x if x.__class__ is bool else _v.boolean(n, x),
                 ),
             ),
         )
@@ -2642,7 +2658,11 @@ def _ha_ValidatorProfile(ctx: BuildContext, p: str, v: Any) -> dict[str, Any]:
         "node_ip": _h_NodeIp(ctx, q + "node_ip", v.node_ip),
         "name": _v.string(q + "name", v.name),
         "description": _v.string(q + "description", v.description),
-        "delegations_disabled": _v.boolean(q + "delegations_disabled", v.delegations_disabled),
+        "delegations_disabled": (
+            v.delegations_disabled
+            if v.delegations_disabled.__class__ is bool
+            else _v.boolean(q + "delegations_disabled", v.delegations_disabled)
+        ),
         "commission_bps": _v.uint(q + "commission_bps", v.commission_bps),
         "signer": _v.address(q + "signer", v.signer),
     }
@@ -2685,9 +2705,15 @@ def _ha_ValidatorProfileChange(ctx: BuildContext, p: str, v: Any) -> dict[str, A
         "node_ip": (None if v.node_ip is None else _h_NodeIp(ctx, q + "node_ip", v.node_ip)),
         "name": (None if v.name is None else _v.string(q + "name", v.name)),
         "description": (None if v.description is None else _v.string(q + "description", v.description)),
-        "unjailed": _v.boolean(q + "unjailed", v.unjailed),
+        "unjailed": (v.unjailed if v.unjailed.__class__ is bool else _v.boolean(q + "unjailed", v.unjailed)),
         "disable_delegations": (
-            None if v.disable_delegations is None else _v.boolean(q + "disable_delegations", v.disable_delegations)
+            None
+            if v.disable_delegations is None
+            else (
+                v.disable_delegations
+                if v.disable_delegations.__class__ is bool
+                else _v.boolean(q + "disable_delegations", v.disable_delegations)
+            )
         ),
         "commission_bps": (None if v.commission_bps is None else _v.uint(q + "commission_bps", v.commission_bps)),
         "signer": (None if v.signer is None else _v.address(q + "signer", v.signer)),
@@ -2728,7 +2754,7 @@ def _ha_ValidatorRegister(ctx: BuildContext, p: str, v: Any) -> dict[str, Any]:
     q = p + "." if p else ""
     out: dict[str, Any] = {
         "profile": _h_ValidatorProfile(ctx, q + "profile", v.profile),
-        "unjailed": _v.boolean(q + "unjailed", v.unjailed),
+        "unjailed": (v.unjailed if v.unjailed.__class__ is bool else _v.boolean(q + "unjailed", v.unjailed)),
         "initial_wei": _v.uint(q + "initial_wei", v.initial_wei),
     }
     return out
@@ -2977,12 +3003,20 @@ def _hp_PerpDeployVariant(ctx: BuildContext, p: str, v: Any) -> tuple[str, Any]:
         return tag, _h_SetSubDeployers(ctx, p + ".setSubDeployers", x)
     if tag == "setMarginModes":
         return tag, _v.pairs(
-            p + ".setMarginModes", x, lambda n, x: _v.string(n, x), lambda n, x: _v.choice(n, x, _E_MarginMode)
+            p + ".setMarginModes",
+            x,
+            lambda n, x: _v.string(n, x),
+            lambda n, x: x if x.__class__ is str and x in _E_MarginMode else _v.choice(n, x, _E_MarginMode),
         )
     if tag == "setFeeScale":
         return tag, _h_SetFeeScale(ctx, p + ".setFeeScale", x)
     if tag == "setGrowthModes":
-        return tag, _v.pairs(p + ".setGrowthModes", x, lambda n, x: _v.string(n, x), lambda n, x: _v.boolean(n, x))
+        return tag, _v.pairs(
+            p + ".setGrowthModes",
+            x,
+            lambda n, x: _v.string(n, x),
+            lambda n, x: x if x.__class__ is bool else _v.boolean(n, x),
+        )
     if tag == "setPerpAnnotation":
         return tag, _h_SetPerpAnnotation(ctx, p + ".setPerpAnnotation", x)
     if tag == "disableDex":
@@ -3020,12 +3054,20 @@ def _wp_PerpDeployVariant(p: str, v: Any) -> tuple[str, Any]:
         return tag, _w_SetSubDeployers(p + ".setSubDeployers", x)
     if tag == "setMarginModes":
         return tag, _v.pairs(
-            p + ".setMarginModes", x, lambda n, x: _v.string(n, x), lambda n, x: _v.choice(n, x, _E_MarginMode)
+            p + ".setMarginModes",
+            x,
+            lambda n, x: _v.string(n, x),
+            lambda n, x: x if x.__class__ is str and x in _E_MarginMode else _v.choice(n, x, _E_MarginMode),
         )
     if tag == "setFeeScale":
         return tag, _w_SetFeeScale(p + ".setFeeScale", x)
     if tag == "setGrowthModes":
-        return tag, _v.pairs(p + ".setGrowthModes", x, lambda n, x: _v.string(n, x), lambda n, x: _v.boolean(n, x))
+        return tag, _v.pairs(
+            p + ".setGrowthModes",
+            x,
+            lambda n, x: _v.string(n, x),
+            lambda n, x: x if x.__class__ is bool else _v.boolean(n, x),
+        )
     if tag == "setPerpAnnotation":
         return tag, _w_SetPerpAnnotation(p + ".setPerpAnnotation", x)
     if tag == "disableDex":
@@ -3225,7 +3267,11 @@ def _wb_agent_send_asset(
 def _hb_agent_set_abstraction(ctx: BuildContext, abstraction: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": "agentSetAbstraction",
-        "abstraction": _v.choice("abstraction", abstraction, _E_AgentAbstraction),
+        "abstraction": (
+            abstraction
+            if abstraction.__class__ is str and abstraction in _E_AgentAbstraction
+            else _v.choice("abstraction", abstraction, _E_AgentAbstraction)
+        ),
     }
     return out
 
@@ -3233,7 +3279,11 @@ def _hb_agent_set_abstraction(ctx: BuildContext, abstraction: Any) -> dict[str, 
 def _wb_agent_set_abstraction(abstraction: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": "agentSetAbstraction",
-        "abstraction": _v.choice("abstraction", abstraction, _E_AgentAbstraction),
+        "abstraction": (
+            abstraction
+            if abstraction.__class__ is str and abstraction in _E_AgentAbstraction
+            else _v.choice("abstraction", abstraction, _E_AgentAbstraction)
+        ),
     }
     return out
 
@@ -3294,7 +3344,7 @@ def _hb_authorize_aqav2_role(ctx: BuildContext, token: Any, role: Any) -> dict[s
     out: dict[str, Any] = {
         "type": "authorizeAqav2Role",
         "token": _v.uint("token", token),
-        "role": _v.choice("role", role, _E_Aqav2Role),
+        "role": (role if role.__class__ is str and role in _E_Aqav2Role else _v.choice("role", role, _E_Aqav2Role)),
     }
     return out
 
@@ -3303,7 +3353,7 @@ def _wb_authorize_aqav2_role(token: Any, role: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": "authorizeAqav2Role",
         "token": _v.uint("token", token),
-        "role": _v.choice("role", role, _E_Aqav2Role),
+        "role": (role if role.__class__ is str and role in _E_Aqav2Role else _v.choice("role", role, _E_Aqav2Role)),
     }
     return out
 
@@ -3338,7 +3388,11 @@ def _hs_batch_modify(ctx: BuildContext, modifies: Any, always_place: Any) -> dic
 def _hb_borrow_lend(ctx: BuildContext, operation: Any, token: Any, amount: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": "borrowLend",
-        "operation": _v.choice("operation", operation, _E_BorrowLendOperation),
+        "operation": (
+            operation
+            if operation.__class__ is str and operation in _E_BorrowLendOperation
+            else _v.choice("operation", operation, _E_BorrowLendOperation)
+        ),
         "token": _v.uint("token", token),
         "amount": (None if amount is None else _v.amount("amount", amount)),
     }
@@ -3348,7 +3402,11 @@ def _hb_borrow_lend(ctx: BuildContext, operation: Any, token: Any, amount: Any) 
 def _wb_borrow_lend(operation: Any, token: Any, amount: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": "borrowLend",
-        "operation": _v.choice("operation", operation, _E_BorrowLendOperation),
+        "operation": (
+            operation
+            if operation.__class__ is str and operation in _E_BorrowLendOperation
+            else _v.choice("operation", operation, _E_BorrowLendOperation)
+        ),
         "token": _v.uint("token", token),
         "amount": (None if amount is None else _v.amount("amount", amount)),
     }
@@ -3546,12 +3604,22 @@ def _wb_create_vault(name: Any, description: Any, initial_usd: Any) -> dict[str,
 
 
 def _hb_evm_user_modify(ctx: BuildContext, using_big_blocks: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": "evmUserModify", "usingBigBlocks": _v.boolean("using_big_blocks", using_big_blocks)}
+    out: dict[str, Any] = {
+        "type": "evmUserModify",
+        "usingBigBlocks": (
+            using_big_blocks if using_big_blocks.__class__ is bool else _v.boolean("using_big_blocks", using_big_blocks)
+        ),
+    }
     return out
 
 
 def _wb_evm_user_modify(using_big_blocks: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": "evmUserModify", "usingBigBlocks": _v.boolean("using_big_blocks", using_big_blocks)}
+    out: dict[str, Any] = {
+        "type": "evmUserModify",
+        "usingBigBlocks": (
+            using_big_blocks if using_big_blocks.__class__ is bool else _v.boolean("using_big_blocks", using_big_blocks)
+        ),
+    }
     return out
 
 
@@ -3606,7 +3674,7 @@ def _hb_hip3_liquidator_transfer(ctx: BuildContext, dex: Any, amount: Any, is_de
         "type": "hip3LiquidatorTransfer",
         "dex": _v.string("dex", dex),
         "ntl": _v.usd_micro(ctx, "amount", amount),
-        "isDeposit": _v.boolean("is_deposit", is_deposit),
+        "isDeposit": (is_deposit if is_deposit.__class__ is bool else _v.boolean("is_deposit", is_deposit)),
     }
     return out
 
@@ -3616,7 +3684,7 @@ def _wb_hip3_liquidator_transfer(dex: Any, ntl: Any, is_deposit: Any) -> dict[st
         "type": "hip3LiquidatorTransfer",
         "dex": _v.string("dex", dex),
         "ntl": _v.usd_micro(None, "ntl", ntl),
-        "isDeposit": _v.boolean("is_deposit", is_deposit),
+        "isDeposit": (is_deposit if is_deposit.__class__ is bool else _v.boolean("is_deposit", is_deposit)),
     }
     return out
 
@@ -3627,7 +3695,7 @@ def _hb_link_staking_user(ctx: BuildContext, user: Any, is_finalize: Any) -> dic
         "signatureChainId": None,
         "hyperliquidChain": None,
         "user": _v.address_text("user", user),
-        "isFinalize": _v.boolean("is_finalize", is_finalize),
+        "isFinalize": (is_finalize if is_finalize.__class__ is bool else _v.boolean("is_finalize", is_finalize)),
         "nonce": None,
     }
     return out
@@ -3639,7 +3707,7 @@ def _wb_link_staking_user(user: Any, is_finalize: Any) -> dict[str, Any]:
         "signatureChainId": None,
         "hyperliquidChain": None,
         "user": _v.address_text("user", user),
-        "isFinalize": _v.boolean("is_finalize", is_finalize),
+        "isFinalize": (is_finalize if is_finalize.__class__ is bool else _v.boolean("is_finalize", is_finalize)),
         "nonce": None,
     }
     return out
@@ -3883,7 +3951,11 @@ def _hb_send_to_evm_with_data(
         "amount": _m.token_amount(ctx, "amount", amount, f_token),
         "sourceDex": _v.string("source_dex", source_dex),
         "destinationRecipient": _v.string("destination_recipient", destination_recipient),
-        "addressEncoding": _v.choice("address_encoding", address_encoding, _E_AddressEncoding),
+        "addressEncoding": (
+            address_encoding
+            if address_encoding.__class__ is str and address_encoding in _E_AddressEncoding
+            else _v.choice("address_encoding", address_encoding, _E_AddressEncoding)
+        ),
         "destinationChainId": _v.uint("destination_chain_id", destination_chain_id),
         "gasLimit": _v.uint("gas_limit", gas_limit),
         "data": _v.hex_data("data", data),
@@ -3911,7 +3983,11 @@ def _wb_send_to_evm_with_data(
         "amount": _m.token_amount(None, "amount", amount, None),
         "sourceDex": _v.string("source_dex", source_dex),
         "destinationRecipient": _v.string("destination_recipient", destination_recipient),
-        "addressEncoding": _v.choice("address_encoding", address_encoding, _E_AddressEncoding),
+        "addressEncoding": (
+            address_encoding
+            if address_encoding.__class__ is str and address_encoding in _E_AddressEncoding
+            else _v.choice("address_encoding", address_encoding, _E_AddressEncoding)
+        ),
         "destinationChainId": _v.uint("destination_chain_id", destination_chain_id),
         "gasLimit": _v.uint("gas_limit", gas_limit),
         "data": _v.hex_data("data", data),
@@ -4042,7 +4118,7 @@ def _hb_sub_account_spot_transfer(
     out: dict[str, Any] = {
         "type": "subAccountSpotTransfer",
         "subAccountUser": _v.address("sub_account", sub_account),
-        "isDeposit": _v.boolean("is_deposit", is_deposit),
+        "isDeposit": (is_deposit if is_deposit.__class__ is bool else _v.boolean("is_deposit", is_deposit)),
         "token": f_token,
         "amount": _m.token_amount(ctx, "amount", amount, f_token),
     }
@@ -4054,7 +4130,7 @@ def _wb_sub_account_spot_transfer(sub_account_user: Any, is_deposit: Any, token:
     out: dict[str, Any] = {
         "type": "subAccountSpotTransfer",
         "subAccountUser": _v.address("sub_account_user", sub_account_user),
-        "isDeposit": _v.boolean("is_deposit", is_deposit),
+        "isDeposit": (is_deposit if is_deposit.__class__ is bool else _v.boolean("is_deposit", is_deposit)),
         "token": f_token,
         "amount": _m.token_amount(None, "amount", amount, None),
     }
@@ -4065,7 +4141,7 @@ def _hb_sub_account_transfer(ctx: BuildContext, sub_account: Any, is_deposit: An
     out: dict[str, Any] = {
         "type": "subAccountTransfer",
         "subAccountUser": _v.address("sub_account", sub_account),
-        "isDeposit": _v.boolean("is_deposit", is_deposit),
+        "isDeposit": (is_deposit if is_deposit.__class__ is bool else _v.boolean("is_deposit", is_deposit)),
         "usd": _v.usd_micro(ctx, "amount_usd", amount_usd),
     }
     return out
@@ -4075,7 +4151,7 @@ def _wb_sub_account_transfer(sub_account_user: Any, is_deposit: Any, usd: Any) -
     out: dict[str, Any] = {
         "type": "subAccountTransfer",
         "subAccountUser": _v.address("sub_account_user", sub_account_user),
-        "isDeposit": _v.boolean("is_deposit", is_deposit),
+        "isDeposit": (is_deposit if is_deposit.__class__ is bool else _v.boolean("is_deposit", is_deposit)),
         "usd": _v.usd_micro(None, "usd", usd),
     }
     return out
@@ -4088,7 +4164,9 @@ def _hb_token_delegate(ctx: BuildContext, validator: Any, wei: Any, is_undelegat
         "hyperliquidChain": None,
         "validator": _v.address_text("validator", validator),
         "wei": _v.uint("wei", wei),
-        "isUndelegate": _v.boolean("is_undelegate", is_undelegate),
+        "isUndelegate": (
+            is_undelegate if is_undelegate.__class__ is bool else _v.boolean("is_undelegate", is_undelegate)
+        ),
         "nonce": None,
     }
     return out
@@ -4101,7 +4179,9 @@ def _wb_token_delegate(validator: Any, wei: Any, is_undelegate: Any) -> dict[str
         "hyperliquidChain": None,
         "validator": _v.address_text("validator", validator),
         "wei": _v.uint("wei", wei),
-        "isUndelegate": _v.boolean("is_undelegate", is_undelegate),
+        "isUndelegate": (
+            is_undelegate if is_undelegate.__class__ is bool else _v.boolean("is_undelegate", is_undelegate)
+        ),
         "nonce": None,
     }
     return out
@@ -4155,7 +4235,7 @@ def _hb_update_isolated_margin(ctx: BuildContext, coin: Any, is_buy: Any, amount
     out: dict[str, Any] = {
         "type": "updateIsolatedMargin",
         "asset": _m.asset(ctx, "coin", coin),
-        "isBuy": _v.boolean("is_buy", is_buy),
+        "isBuy": (is_buy if is_buy.__class__ is bool else _v.boolean("is_buy", is_buy)),
         "ntli": _v.usd_micro_signed(ctx, "amount_usd", amount_usd),
     }
     return out
@@ -4165,7 +4245,7 @@ def _wb_update_isolated_margin(asset: Any, is_buy: Any, ntli: Any) -> dict[str, 
     out: dict[str, Any] = {
         "type": "updateIsolatedMargin",
         "asset": _m.asset(None, "asset", asset),
-        "isBuy": _v.boolean("is_buy", is_buy),
+        "isBuy": (is_buy if is_buy.__class__ is bool else _v.boolean("is_buy", is_buy)),
         "ntli": _v.usd_micro_signed(None, "ntli", ntli),
     }
     return out
@@ -4176,7 +4256,7 @@ def _hb_update_leverage(ctx: BuildContext, coin: Any, is_cross: Any, leverage: A
     out: dict[str, Any] = {
         "type": "updateLeverage",
         "asset": f_asset,
-        "isCross": _v.boolean("is_cross", is_cross),
+        "isCross": (is_cross if is_cross.__class__ is bool else _v.boolean("is_cross", is_cross)),
         "leverage": _m.leverage(ctx, "leverage", leverage, f_asset),
     }
     return out
@@ -4187,7 +4267,7 @@ def _wb_update_leverage(asset: Any, is_cross: Any, leverage: Any) -> dict[str, A
     out: dict[str, Any] = {
         "type": "updateLeverage",
         "asset": f_asset,
-        "isCross": _v.boolean("is_cross", is_cross),
+        "isCross": (is_cross if is_cross.__class__ is bool else _v.boolean("is_cross", is_cross)),
         "leverage": _m.leverage(None, "leverage", leverage, None),
     }
     return out
@@ -4199,7 +4279,7 @@ def _hb_usd_class_transfer(ctx: BuildContext, amount: Any, to_perp: Any, vault_a
         "signatureChainId": None,
         "hyperliquidChain": None,
         "amount": _v.usd_class_amount(ctx, "amount", amount, vault_address),
-        "toPerp": _v.boolean("to_perp", to_perp),
+        "toPerp": (to_perp if to_perp.__class__ is bool else _v.boolean("to_perp", to_perp)),
         "nonce": None,
     }
     return out
@@ -4211,7 +4291,7 @@ def _wb_usd_class_transfer(amount: Any, to_perp: Any) -> dict[str, Any]:
         "signatureChainId": None,
         "hyperliquidChain": None,
         "amount": _v.usd_class_amount(None, "amount", amount, None),
-        "toPerp": _v.boolean("to_perp", to_perp),
+        "toPerp": (to_perp if to_perp.__class__ is bool else _v.boolean("to_perp", to_perp)),
         "nonce": None,
     }
     return out
@@ -4247,7 +4327,7 @@ def _hb_user_dex_abstraction(ctx: BuildContext, user: Any, enabled: Any) -> dict
         "signatureChainId": None,
         "hyperliquidChain": None,
         "user": _v.user(ctx, "user", user),
-        "enabled": _v.boolean("enabled", enabled),
+        "enabled": (enabled if enabled.__class__ is bool else _v.boolean("enabled", enabled)),
         "nonce": None,
     }
     return out
@@ -4259,7 +4339,7 @@ def _wb_user_dex_abstraction(user: Any, enabled: Any) -> dict[str, Any]:
         "signatureChainId": None,
         "hyperliquidChain": None,
         "user": _v.user(None, "user", user),
-        "enabled": _v.boolean("enabled", enabled),
+        "enabled": (enabled if enabled.__class__ is bool else _v.boolean("enabled", enabled)),
         "nonce": None,
     }
     return out
@@ -4285,7 +4365,7 @@ def _hb_user_portfolio_margin(ctx: BuildContext, user: Any, enabled: Any) -> dic
         "signatureChainId": None,
         "hyperliquidChain": None,
         "user": _v.user(ctx, "user", user),
-        "enabled": _v.boolean("enabled", enabled),
+        "enabled": (enabled if enabled.__class__ is bool else _v.boolean("enabled", enabled)),
         "nonce": None,
     }
     return out
@@ -4297,7 +4377,7 @@ def _wb_user_portfolio_margin(user: Any, enabled: Any) -> dict[str, Any]:
         "signatureChainId": None,
         "hyperliquidChain": None,
         "user": _v.user(None, "user", user),
-        "enabled": _v.boolean("enabled", enabled),
+        "enabled": (enabled if enabled.__class__ is bool else _v.boolean("enabled", enabled)),
         "nonce": None,
     }
     return out
@@ -4309,7 +4389,11 @@ def _hb_user_set_abstraction(ctx: BuildContext, user: Any, abstraction: Any) -> 
         "signatureChainId": None,
         "hyperliquidChain": None,
         "user": _v.user(ctx, "user", user),
-        "abstraction": _v.choice("abstraction", abstraction, _E_UserAbstraction),
+        "abstraction": (
+            abstraction
+            if abstraction.__class__ is str and abstraction in _E_UserAbstraction
+            else _v.choice("abstraction", abstraction, _E_UserAbstraction)
+        ),
         "nonce": None,
     }
     return out
@@ -4321,7 +4405,11 @@ def _wb_user_set_abstraction(user: Any, abstraction: Any) -> dict[str, Any]:
         "signatureChainId": None,
         "hyperliquidChain": None,
         "user": _v.user(None, "user", user),
-        "abstraction": _v.choice("abstraction", abstraction, _E_UserAbstraction),
+        "abstraction": (
+            abstraction
+            if abstraction.__class__ is str and abstraction in _E_UserAbstraction
+            else _v.choice("abstraction", abstraction, _E_UserAbstraction)
+        ),
         "nonce": None,
     }
     return out
@@ -4361,11 +4449,19 @@ def _hb_vault_modify(
     out: dict[str, Any] = {
         "type": "vaultModify",
         "vaultAddress": _v.address("vault", vault),
-        "allowDeposits": (None if allow_deposits is None else _v.boolean("allow_deposits", allow_deposits)),
+        "allowDeposits": (
+            None
+            if allow_deposits is None
+            else (allow_deposits if allow_deposits.__class__ is bool else _v.boolean("allow_deposits", allow_deposits))
+        ),
         "alwaysCloseOnWithdraw": (
             None
             if always_close_on_withdraw is None
-            else _v.boolean("always_close_on_withdraw", always_close_on_withdraw)
+            else (
+                always_close_on_withdraw
+                if always_close_on_withdraw.__class__ is bool
+                else _v.boolean("always_close_on_withdraw", always_close_on_withdraw)
+            )
         ),
     }
     return out
@@ -4375,11 +4471,19 @@ def _wb_vault_modify(vault: Any, allow_deposits: Any, always_close_on_withdraw: 
     out: dict[str, Any] = {
         "type": "vaultModify",
         "vaultAddress": _v.address("vault", vault),
-        "allowDeposits": (None if allow_deposits is None else _v.boolean("allow_deposits", allow_deposits)),
+        "allowDeposits": (
+            None
+            if allow_deposits is None
+            else (allow_deposits if allow_deposits.__class__ is bool else _v.boolean("allow_deposits", allow_deposits))
+        ),
         "alwaysCloseOnWithdraw": (
             None
             if always_close_on_withdraw is None
-            else _v.boolean("always_close_on_withdraw", always_close_on_withdraw)
+            else (
+                always_close_on_withdraw
+                if always_close_on_withdraw.__class__ is bool
+                else _v.boolean("always_close_on_withdraw", always_close_on_withdraw)
+            )
         ),
     }
     return out
@@ -4389,7 +4493,7 @@ def _hb_vault_transfer(ctx: BuildContext, vault: Any, is_deposit: Any, amount_us
     out: dict[str, Any] = {
         "type": "vaultTransfer",
         "vaultAddress": _v.address("vault", vault),
-        "isDeposit": _v.boolean("is_deposit", is_deposit),
+        "isDeposit": (is_deposit if is_deposit.__class__ is bool else _v.boolean("is_deposit", is_deposit)),
         "usd": _v.usd_micro(ctx, "amount_usd", amount_usd),
     }
     return out
@@ -4399,7 +4503,7 @@ def _wb_vault_transfer(vault: Any, is_deposit: Any, usd: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": "vaultTransfer",
         "vaultAddress": _v.address("vault", vault),
-        "isDeposit": _v.boolean("is_deposit", is_deposit),
+        "isDeposit": (is_deposit if is_deposit.__class__ is bool else _v.boolean("is_deposit", is_deposit)),
         "usd": _v.usd_micro(None, "usd", usd),
     }
     return out
