@@ -7433,9 +7433,8 @@ class ActionSender(SenderCore):
             # the usual send in one frame: exactly what _admitted -> _send -> post do for an action sent alone
             # with a nonce from the signer's window (tests/test_sender_fold.py proves the two agree)
             try:
-                request, budget = gate.request(
-                    endpoint, action, self.network.exchange_url, timeout, self.transport.config.default_timeout
-                )
+                url = self.network.exchange_url
+                request, budget = gate.request(endpoint, action, url, timeout, self.transport.config.default_timeout)
                 started = time.monotonic()
                 handed = limiter.hand_over(limiter.admit_action(address, endpoint.wire, action, request, budget))
                 try:
@@ -7455,7 +7454,7 @@ class ActionSender(SenderCore):
                             try:
                                 raw = self.transport.request_json(
                                     "POST",
-                                    self.network.exchange_url,
+                                    url,
                                     body=signed.body,
                                     context="exchange",
                                     endpoint=endpoint.qualified_name,
@@ -7638,9 +7637,8 @@ class AsyncActionSender(SenderCore):
             # the usual send in one frame: exactly what _admitted -> _send -> post do for an action sent alone
             # with a nonce from the signer's window (tests/test_sender_fold.py proves the two agree)
             try:
-                request, budget = gate.request(
-                    endpoint, action, self.network.exchange_url, timeout, self.transport.config.default_timeout
-                )
+                url = self.network.exchange_url
+                request, budget = gate.request(endpoint, action, url, timeout, self.transport.config.default_timeout)
                 started = time.monotonic()
                 handed = limiter.hand_over(await limiter.aadmit_action(address, endpoint.wire, action, request, budget))
                 try:
@@ -7660,7 +7658,7 @@ class AsyncActionSender(SenderCore):
                             try:
                                 raw = await self.transport.request_json(
                                     "POST",
-                                    self.network.exchange_url,
+                                    url,
                                     body=signed.body,
                                     context="exchange",
                                     endpoint=endpoint.qualified_name,

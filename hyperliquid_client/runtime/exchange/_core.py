@@ -229,9 +229,10 @@ def sign_action(
         "vaultAddress": vault_text,
         "expiresAfter": expires_after,
     }
-    signed = SignedAction(endpoint, body, nonce, wallet.address, vault, action_weight(endpoint, filled))
+    address = wallet.address
+    signed = SignedAction(endpoint, body, nonce, address, vault, action_weight(endpoint, filled))
     if signer.verify:
-        verify_body(signer, endpoint, body, wallet.address, vault)
+        verify_body(signer, endpoint, body, address, vault)
     return signed
 
 

@@ -8,7 +8,6 @@ recomputes from a posted body (the fake exchange checks signatures with it too).
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 from collections.abc import Mapping
@@ -74,7 +73,6 @@ def server_digest(endpoint: EndpointSpec, body: Mapping[str, Any], *, is_mainnet
     return action_digest(endpoint, body["action"], body["nonce"], vault, expires, is_mainnet=is_mainnet)
 
 
-@functools.cache  # (a network is immutable; checked on every send)
 def _known_chain_mismatch(network: Network) -> str | None:
     if network.http_url == MAINNET.http_url and not network.is_mainnet:
         return f"the network points at mainnet ({network.http_url}) but signs for Testnet"
@@ -150,7 +148,6 @@ def verify_body(
     answer with the misleading ``User or API Wallet ... does not exist``).
     """
     network = signer.network
-    chain = network.chain_name
     mismatch = _known_chain_mismatch(network)
     if mismatch is not None:
         raise SignatureMismatchError(
@@ -181,7 +178,7 @@ def verify_body(
     causes = [
         "the action changed after signing or holds values that do not survive JSON unchanged "
         "(floats, non-string map keys, tuples vs lists are fine but sets/Decimals are not)",
-        f"wrong network or chain: signed for {chain} (is_mainnet={network.is_mainnet}) while sending to "
+        f"wrong network or chain: signed for {network.chain_name} (is_mainnet={network.is_mainnet}) while sending to "
         f"{network.exchange_url}",
         "a key/backend mismatch: the signing backend produced a signature for another key or digest",
     ]
