@@ -155,6 +155,27 @@ def test_snapshot_is_reused_until_a_cached_piece_changes(srv: ScriptedInfoServer
     assert second.asset_id("flx:NVDA") == 120001 and service.snapshot() is second
 
 
+def test_snapshot_without_builder_dexes_is_reused_until_a_cached_piece_changes(srv: ScriptedInfoServer) -> None:
+    # the same without a builder dex (the snapshot's shortest way): new mids, then a new perp answer, each make
+    # a new snapshot; nothing else does
+    cache = TTLCache()
+    service = MetadataService(cache, sync_fetcher(srv.url), timeout=2, dexes=())
+    service.market("BTC")
+    service.mids()
+    first = service.snapshot()
+    assert service.snapshot() is first and first.mid("ETH") == Decimal("1607.7")
+    srv.set("allMids", ("json", {"BTC": "30000", "ETH": "2000.5"}))
+    time.sleep(0.06)
+    service.mid("ETH", max_age=0.05)
+    second = service.snapshot()
+    assert second is not first and second.mid("ETH") == Decimal("2000.5") and service.snapshot() is second
+    cache.invalidate(service._key("perp"))
+    assert "BTC" not in service.snapshot()  # (the perp piece is gone: a snapshot without it)
+    service.market("BTC")  # loaded again: another answer object
+    third = service.snapshot()
+    assert third is not second and "BTC" in third and service.snapshot() is third
+
+
 def test_builder_dex_failure_is_partial_and_named(srv: ScriptedInfoServer) -> None:
     payloads = real_payloads()
 

@@ -1058,13 +1058,19 @@ class MetadataService:
         spot = (fresh(keys["spot"]) if "spot" in keys else None) or self._cached("spot")
         dexs = (fresh(keys["perpDexs"]) if "perpDexs" in keys else None) or self._cached("perpDexs")
         mids = (fresh(keys["mids"]) if "mids" in keys else None) or self._cached("mids")
+        listed = self._dexs_memo
+        names = listed[1] if listed is not None and listed[0] is dexs else self._listed_dexes(dexs)
+        memo = self._memo
+        if not names and memo is not None:  # no builder dex (the usual case): the same three pieces and mids?
+            (seen, seen_mids), snap = memo
+            if seen_mids is mids and len(seen) == 3 and seen[0] is meta and seen[1] is spot and seen[2] is dexs:
+                return snap
         dex_metas: dict[str, Any] = {}
-        for name in self._listed_dexes(dexs):
+        for name in names:
             raw = self._cached("dex:" + name)
             if raw is not None:
                 dex_metas[name] = raw
         pieces = (meta, spot, dexs, *dex_metas, *dex_metas.values())
-        memo = self._memo
         if memo is not None and memo[0][1] is mids and _same(memo[0][0], pieces):
             return memo[1]
         base = self._base_memo
