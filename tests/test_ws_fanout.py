@@ -16,7 +16,7 @@ import pytest
 from test_ws_support import ALL_MIDS, L2BOOK, USER_A, USER_FILLS
 
 from hyperliquid_client.runtime.events import Event
-from hyperliquid_client.runtime.ws import WsClient, WsConfig
+from hyperliquid_client.runtime.ws import ChannelInfo, WsClient, WsConfig
 from hyperliquid_client.runtime.ws.messages import BufferOverflowError, Dropped, Interrupted, Message
 
 BOOK = {"coin": "BTC"}
@@ -216,3 +216,40 @@ async def test_a_subscriber_makes_its_own_buffer_when_it_needs_one_and_gives_it_
     assert sub._sink.own == ()
     feed(client, sub, [book(i) for i in range(5, 7)])
     assert times(sub.drain()) == [5, 6]
+
+
+def level_book(i: int) -> str:
+    side = [{"px": "1.0", "sz": "2.0", "n": 1}]
+    return json.dumps({"channel": "l2Book", "data": {"coin": "BTC", "time": i, "levels": [side, side]}})
+
+
+async def test_a_waiting_raw_message_is_its_data_alone_for_the_collector(client: WsClient) -> None:
+    # with many coins a backlog of tens of thousands of messages waits between reads: every tracked object one of
+    # them holds is walked by each full collection, so a waiting message is its data as received (the book's dict,
+    # its levels and two sides: 4) and gets its ``Message`` when it is first read
+    subs = [await client.subscribe(L2BOOK, BOOK, buffer_size=1000) for _ in range(2)]
+    feed(client, subs[0], [level_book(i) for i in range(10)])
+    gc.collect()
+    before = len(gc.get_objects())
+    feed(client, subs[0], [level_book(i) for i in range(10, 310)])
+    gc.collect()
+    assert (len(gc.get_objects()) - before) / 300 <= 4
+    first, second = subs[0].drain(), subs[1].drain()
+    assert [type(m) for m in first] == [Message] * 310 and times(first) == list(range(310))
+    assert all(a is b for a, b in zip(first, second, strict=True))  # wrapped once, shared
+    assert first[0] == Message(json.loads(level_book(0))["data"], "l2Book", False)
+
+
+async def test_a_message_of_another_channel_of_the_stream_keeps_its_channel(client: WsClient) -> None:
+    ctx = ChannelInfo("activeAssetCtx", ("activeAssetCtx", "activeSpotAssetCtx"), (("coin", "coin"),))
+    sub = await client.subscribe(ctx, {"coin": "@1"})
+    frames = [
+        json.dumps({"channel": channel, "data": {"coin": "@1", "ctx": {"i": i}}})
+        for i, channel in enumerate(["activeAssetCtx", "activeSpotAssetCtx", "activeAssetCtx"])
+    ]
+    feed(client, sub, frames)
+    assert [(m.channel, m.data["ctx"]["i"]) for m in sub.drain()] == [
+        ("activeAssetCtx", 0),
+        ("activeSpotAssetCtx", 1),
+        ("activeAssetCtx", 2),
+    ]

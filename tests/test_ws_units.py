@@ -14,6 +14,7 @@ from hyperliquid_client.runtime.ws import (
     BufferOverflowError,
     ChannelInfo,
     Dropped,
+    Interrupted,
     Message,
     WsClient,
     WsConfig,
@@ -272,3 +273,48 @@ async def test_market_trades_are_never_delivered_twice() -> None:
         assert [m.data for m in sub.drain()] == [[odd, _trade(5, 50)]]
     finally:
         await client.close()
+
+
+def _seen(item: Any) -> Any:
+    return ("message", item.data, item.channel, item.recovered) if type(item) is Message else item
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_messages_waiting_as_bare_data_read_the_same_as_messages_wrapped_at_once(seed: int) -> None:
+    # the delivery path keeps a message's dict or list bare in the feed until its first reader: every way of
+    # reading (one by one, in one step, leaving the feed, each overflow policy) sees what eager wrapping gives
+    import random
+
+    rnd = random.Random(seed)
+    policies = [rnd.choice(["drop_oldest", "drop_newest", "error", "block"]) for _ in range(3)]
+    sizes = [rnd.randint(1, 6) for _ in range(3)]
+    runs = []
+    for bare in (True, False):
+        feed = _Feed(False, "c")
+        sinks = [_Sink(k, _Up(), sizes[k], policies[k], None, lambda s, n: None) for k in range(3)]  # type: ignore[arg-type]
+        for sink in sinks:
+            feed.follow(sink)
+        runs.append((bare, feed, sinks, [[] for _ in sinks]))
+    for step in range(rnd.randint(20, 80)):
+        op, k = rnd.random(), rnd.randrange(3)
+        for bare, feed, sinks, got in runs:
+            if op < 0.5:
+                data: Any = {"i": step} if step % 3 else [step]
+                feed.append(data if bare else Message(data, "c"))
+            elif op < 0.55:
+                feed.append(Interrupted("lost"), marker=True)
+            elif op < 0.75:
+                got[k].extend(sinks[k].drain())
+            elif op < 0.95:
+                try:
+                    got[k].append(sinks[k].get_nowait())
+                except (asyncio.QueueEmpty, StopAsyncIteration):
+                    pass
+            elif not sinks[k].closed:
+                sinks[k].close()
+    for _bare, _feed, sinks, got in runs:
+        for k, sink in enumerate(sinks):
+            got[k].extend(sink.drain())
+    (_, _, _, bare_got), (_, _, _, eager_got) = runs
+    assert [[_seen(m) for m in g] for g in bare_got] == [[_seen(m) for m in g] for g in eager_got]
+    assert all(type(m) is not dict and type(m) is not list for g in bare_got for m in g)

@@ -60,7 +60,6 @@ from hyperliquid_client.runtime.errors import TimeoutError as RequestTimeoutErro
 from hyperliquid_client.runtime.events import EventBus
 from hyperliquid_client.runtime.jsonfast import loads
 from hyperliquid_client.runtime.log import get_logger, log
-from hyperliquid_client.runtime.model import setters
 from hyperliquid_client.runtime.ratelimit.ws import WsLimits
 from hyperliquid_client.runtime.ws.channels import (
     ChannelInfo,
@@ -110,8 +109,6 @@ _CALLBACK_BATCH = 256
 _CALLBACK_LOG_EVERY = 100
 
 _log = get_logger("hyperliquid_client.ws")
-_new = object.__new__
-_set_data, _set_channel, _set_recovered = setters(Message, "data", "channel", "recovered")
 _PING = '{"method":"ping"}'
 _GREETING = "Websocket connection established"
 
@@ -282,7 +279,7 @@ class _Upstream:
         self.sinks[sink.id] = sink
         feed = next((f for decode, f in self.feeds if decode is sink.decode), None)
         if feed is None:
-            feed = _Feed(marks=self.seen is not None and not self.channel.market_data)
+            feed = _Feed(self.seen is not None and not self.channel.market_data, self.channel.channels[0])
             self.feeds = (*self.feeds, (sink.decode, feed))
         feed.follow(sink)
 
@@ -468,21 +465,24 @@ class _Upstream:
         blocked: list[_Sink] | None = None
         first = True
         for decode, feed in self.feeds:
+            # a message's data waits in the feed as it is when it is a dict or a list (its first reader wraps it in
+            # its ``Message``: see ``_Feed.wrap``); anything else, a recovered one or one of another channel
+            # is wrapped here
             if decode is None:
-                item: Any = _new(Message)  # (new_message, inline)
-                _set_data(item, data)
-                _set_channel(item, channel)
-                _set_recovered(item, recovered)
+                item: Any = data
             else:
                 try:
-                    item = new_message(decode(data), channel, recovered)
+                    item = decode(data)
                 except Exception as exc:
                     self.client._decode_failed(self, exc)
                     item = DecodeFailed(data, f"{type(exc).__name__}: {exc}")
-            if first:
-                first = False
-                if market and type(item) is Message:
-                    self.latest = item.data
+            if type(item) is not DecodeFailed:
+                if first and market:
+                    self.latest = item
+                kind = type(item)
+                if (kind is not dict and kind is not list) or recovered or channel != feed.channel:
+                    item = new_message(item, channel, recovered)
+            first = False
             full = feed.append(item, mark)
             if full:
                 blocked = full if blocked is None else blocked + full

@@ -21,7 +21,15 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from hyperliquid_client.runtime.transport._core import validate_timeout
 from hyperliquid_client.runtime.ws.channels import ChannelInfo, SubscriptionKey
-from hyperliquid_client.runtime.ws.messages import Dropped, Gap, Message, StreamClosedError, StreamItem, WsItem
+from hyperliquid_client.runtime.ws.messages import (
+    Dropped,
+    Gap,
+    Message,
+    StreamClosedError,
+    StreamItem,
+    WsItem,
+    new_message,
+)
 
 if TYPE_CHECKING:
     from hyperliquid_client.runtime.ws.client import WsClient, _CallbackRun, _Upstream
@@ -40,12 +48,14 @@ class _Feed:
     """The items of one upstream for one decoder, read by its subscribers at their own positions.
 
     Item ``seq`` (counted from the first ever appended) is ``items[seq - base]``; items every follower has read
-    are trimmed.  ``marks`` keeps each user-data message's ``(newest item time, identities at that time)``, where
-    recovery after an overflow starts; ``markers`` the (ascending) positions of control markers.
+    are trimmed; a message waits as its bare data when that is a dict or a list (see :meth:`wrap`).  ``marks``
+    keeps each user-data message's ``(newest item time, identities at that time)``, where recovery after an
+    overflow starts; ``markers`` the (ascending) positions of control markers.
     """
 
     __slots__ = (
         "base",
+        "channel",
         "check_at",
         "detached",
         "heap",
@@ -56,10 +66,13 @@ class _Feed:
         "reads",
         "sinks",
         "waiting",
+        "wrapped",
     )
 
-    def __init__(self, marks: bool) -> None:
+    def __init__(self, marks: bool, channel: str = "") -> None:
         self.items: list[Any] = []
+        self.channel = channel  # the channel of the messages held as their bare data (see :meth:`wrap`)
+        self.wrapped = 0  # every item before this position is a ``Message`` or a marker
         self.marks: list[_Mark] | None = [] if marks else None
         self.markers: list[int] = []
         self.base = 0
@@ -92,6 +105,7 @@ class _Feed:
         """Stop ``sink`` following (it keeps its unread items as its own)."""
         if sink in self.sinks:
             self.sinks.remove(sink)
+            self.wrap(self.end)
             sink.mine().extend(self.items[sink.cursor - self.base :])
             self.max_size = max((s.size for s in self.sinks), default=0)
             self._recheck()
@@ -118,6 +132,7 @@ class _Feed:
         end = self.base + len(items)
         blocked = None
         if self.detached:  # (before the overflow check: a subscriber it detaches has already counted this one)
+            item = items[-1] = self.wrap_one(item)
             for sink in self.detached:
                 sink.add_own(item, marker)
         if marker:
@@ -155,6 +170,7 @@ class _Feed:
                 blocked.append(sink)
             else:  # the item that does not fit is not the subscriber's: it keeps what it holds
                 self.sinks.remove(sink)
+                self.wrap(end)
                 sink.mine().extend(self.items[sink.cursor - self.base : end - 1 - self.base])
                 sink.last_mark = self.newest_mark(sink.cursor, end - 1)
                 sink.cursor = -1
@@ -167,6 +183,26 @@ class _Feed:
             sink.hkey = end
             heapq.heappush(heap, (end, sid, sink))
         return blocked
+
+    def wrap_one(self, item: Any) -> Any:
+        """``item`` as a reader receives it: a message's bare data (a dict or a list) in its ``Message``."""
+        kind = type(item)
+        return new_message(item, self.channel, False) if kind is dict or kind is list else item
+
+    def wrap(self, hi: int) -> None:
+        """Wrap the messages held as their bare data up to position ``hi`` in their ``Message`` (in place: every
+        reader gets the same object).  A message waits in the feed as the data alone — one object less per message
+        for the garbage collector to walk while a backlog waits — and is wrapped once, by its first reader."""
+        base = self.base
+        lo = self.wrapped - base
+        n = hi - base
+        if lo < n:
+            if lo < 0:
+                lo = 0
+            items = self.items
+            wrap = self.wrap_one
+            items[lo:n] = [wrap(x) for x in items[lo:n]]
+            self.wrapped = hi
 
     def newest_mark(self, lo: int, hi: int) -> _Mark:
         """The newest item time among the messages at positions ``lo`` to ``hi`` and every identity at that time."""
@@ -394,6 +430,7 @@ class _Sink:
                         raise self.error
                     raise StopAsyncIteration
                 raise asyncio.QueueEmpty
+            feed.wrap(cursor + 1)
             item = feed.items[cursor - feed.base]
             self.cursor = cursor + 1
             feed.read()
@@ -418,6 +455,8 @@ class _Sink:
             self.delivered += end - cursor if not markers or markers[-1] < cursor else feed.messages_in(cursor, end)
             if self._space is not None:
                 self._read(end)
+            if feed.wrapped < end:
+                feed.wrap(end)
             chunk = items[cursor - base :]
             feed.reads += 1  # (feed.read(), inline: this runs once per subscriber per batch)
             if feed.reads >= len(feed.sinks):
@@ -434,6 +473,7 @@ class _Sink:
         self.delivered += sum(1 for item in out if type(item) is Message)
         if feed is not None and cursor >= 0:
             end = feed.end
+            feed.wrap(end)
             out.extend(feed.items[cursor - feed.base :])
             self.cursor = end
             self.delivered += feed.messages_in(cursor, end)
