@@ -253,3 +253,11 @@ async def test_a_message_of_another_channel_of_the_stream_keeps_its_channel(clie
         ("activeSpotAssetCtx", 1),
         ("activeAssetCtx", 2),
     ]
+
+
+async def test_a_frame_the_fast_parser_refuses_is_read_by_the_standard_library(client: WsClient) -> None:
+    sub = await client.subscribe(ALL_MIDS, {})
+    feed(client, sub, ['{"channel": "allMids", "data": {"mids": {"BTC": "1"}, "x": NaN, "big": 1e400}}'])
+    (message,) = sub.drain()
+    assert type(message) is Message and message.data["mids"] == {"BTC": "1"}
+    assert message.data["big"] == float("inf") and message.data["x"] != message.data["x"]

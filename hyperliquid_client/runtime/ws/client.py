@@ -58,7 +58,7 @@ from hyperliquid_client.runtime.errors import (
 )
 from hyperliquid_client.runtime.errors import TimeoutError as RequestTimeoutError
 from hyperliquid_client.runtime.events import EventBus
-from hyperliquid_client.runtime.jsonfast import loads
+from hyperliquid_client.runtime.jsonfast import fast_loads
 from hyperliquid_client.runtime.log import get_logger, log
 from hyperliquid_client.runtime.ratelimit.ws import WsLimits
 from hyperliquid_client.runtime.ws.channels import (
@@ -1492,8 +1492,8 @@ class WsClient:
     # -- frames ------------------------------------------------------------------------------------------------
     def _on_frame(self, conn: _Connection, raw: str | bytes) -> list[_Sink] | None:
         try:
-            msg = loads(raw)
-        except ValueError:
+            msg = fast_loads(raw)
+        except ValueError:  # what the fast parser refuses, as the standard library reads it
             msg = self._malformed(conn, raw)
             if msg is None:
                 return None
