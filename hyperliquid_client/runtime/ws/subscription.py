@@ -200,8 +200,10 @@ class _Feed:
             if lo < 0:
                 lo = 0
             items = self.items
-            wrap = self.wrap_one
-            items[lo:n] = [wrap(x) for x in items[lo:n]]
+            channel = self.channel
+            items[lo:n] = [
+                new_message(x, channel, False) if type(x) is dict or type(x) is list else x for x in items[lo:n]
+            ]
             self.wrapped = hi
 
     def newest_mark(self, lo: int, hi: int) -> _Mark:
