@@ -227,16 +227,18 @@ async def test_a_waiting_raw_message_is_its_data_alone_for_the_collector(client:
     # with many coins a backlog of tens of thousands of messages waits between reads: every tracked object one of
     # them holds is walked by each full collection, so a waiting message is its data as received (the book's dict,
     # its levels and two sides: 4) and gets its ``Message`` when it is first read
-    subs = [await client.subscribe(L2BOOK, BOOK, buffer_size=1000) for _ in range(2)]
+    subs = [await client.subscribe(L2BOOK, BOOK, buffer_size=1000) for _ in range(3)]
     feed(client, subs[0], [level_book(i) for i in range(10)])
     gc.collect()
     before = len(gc.get_objects())
     feed(client, subs[0], [level_book(i) for i in range(10, 310)])
     gc.collect()
     assert (len(gc.get_objects()) - before) / 300 <= 4
+    one_by_one = [subs[2].get_nowait() for _ in range(5)]
     first, second = subs[0].drain(), subs[1].drain()
     assert [type(m) for m in first] == [Message] * 310 and times(first) == list(range(310))
     assert all(a is b for a, b in zip(first, second, strict=True))  # wrapped once, shared
+    assert all(a is b for a, b in zip(one_by_one, first[:5], strict=True))
     assert first[0] == Message(json.loads(level_book(0))["data"], "l2Book", False)
 
 

@@ -432,8 +432,10 @@ class _Sink:
                         raise self.error
                     raise StopAsyncIteration
                 raise asyncio.QueueEmpty
-            feed.wrap(cursor + 1)
-            item = feed.items[cursor - feed.base]
+            at = cursor - feed.base
+            item = feed.items[at]
+            if type(item) is dict or type(item) is list:  # (feed.wrap for one item)
+                item = feed.items[at] = new_message(item, feed.channel, False)
             self.cursor = cursor + 1
             feed.read()
         if type(item) is Message:
