@@ -156,12 +156,9 @@ def _resolve(
     return resolve_network(network, http_url=http_url, ws_url=ws_url, env=env)
 
 
-def _api(module: str, name: str, caller: Any, owner: _Base) -> Any:
-    """An API object of the generated ``module`` (imported now: a client that never calls it never loads it).
-
-    It keeps ``owner`` alive while it is used, so that ``Client(...).info.all_mids()`` works on a client nothing
-    else refers to (it is collected, and its finalizer run, once the API object is dropped too)."""
-    return getattr(importlib.import_module(f"hyperliquid_client.generated.{module}"), name)(caller, owner)
+def _api(module: str, name: str, caller: Any) -> Any:
+    """An API object of the generated ``module`` (imported now: a client that never calls it never loads it)."""
+    return getattr(importlib.import_module(f"hyperliquid_client.generated.{module}"), name)(caller)
 
 
 def _weakly(method: Callable[[Mapping[str, Any]], Any]) -> Callable[[Mapping[str, Any]], Any]:
@@ -444,6 +441,7 @@ class Client(_Base):
         fetch_info = _weakly(self._fetch_info)
         self.markets = self._metadata(fetch_info)
         self._hub = StreamHub(self.network.ws_url, **self._hub_options(fetch_info, self.markets))
+        self.streams = Streams(self._hub)
         self.warmup = self._warmup(self.markets)
         if self.config.warm:
             self.warmup.start()
@@ -454,24 +452,19 @@ class Client(_Base):
         log(_log, 10, "client created", network=self.network.name, url=self.network.http_url)
 
     @cached_property
-    def streams(self) -> Streams:
-        """WebSocket subscriptions (``client.streams.l2_book("BTC")``), built on first use."""
-        return Streams(self._hub, self)
-
-    @cached_property
     def info(self) -> InfoAPI:
         """The info endpoints (``client.info.l2_book("BTC")``), built on first use with the models they answer."""
-        return _api("info", "InfoAPI", self.caller, self)
+        return _api("info", "InfoAPI", self.caller)
 
     @cached_property
     def explorer(self) -> ExplorerAPI:
         """The explorer endpoints, built on first use."""
-        return _api("explorer", "ExplorerAPI", self.caller, self)
+        return _api("explorer", "ExplorerAPI", self.caller)
 
     @cached_property
     def stats(self) -> StatsAPI:
         """The stats endpoints, built on first use."""
-        return _api("stats", "StatsAPI", self.caller, self)
+        return _api("stats", "StatsAPI", self.caller)
 
     @property
     def exchange(self) -> Exchange:
@@ -599,7 +592,7 @@ class AsyncClient(_Base):
         )
         from hyperliquid_client.generated._async_streams import AsyncStreams  # (a sync program never loads it)
 
-        self.streams = AsyncStreams(self._hub, self)
+        self.streams = AsyncStreams(self._hub)
         self.warmup = self._warmup(self.markets)
         self._started = False
         self._closed = False
@@ -608,17 +601,17 @@ class AsyncClient(_Base):
     @cached_property
     def info(self) -> AsyncInfoAPI:
         """The info endpoints (``await client.info.l2_book("BTC")``), built on first use with the models they answer."""
-        return _api("info", "AsyncInfoAPI", self.caller, self)
+        return _api("info", "AsyncInfoAPI", self.caller)
 
     @cached_property
     def explorer(self) -> AsyncExplorerAPI:
         """The explorer endpoints, built on first use."""
-        return _api("explorer", "AsyncExplorerAPI", self.caller, self)
+        return _api("explorer", "AsyncExplorerAPI", self.caller)
 
     @cached_property
     def stats(self) -> AsyncStatsAPI:
         """The stats endpoints, built on first use."""
-        return _api("stats", "AsyncStatsAPI", self.caller, self)
+        return _api("stats", "AsyncStatsAPI", self.caller)
 
     @property
     def exchange(self) -> AsyncExchange:

@@ -352,36 +352,6 @@ def test_a_forgotten_client_is_collected_and_stops_its_threads() -> None:
             time.sleep(0.05)
 
 
-def test_a_client_nothing_refers_to_lives_as_long_as_the_api_object_in_use() -> None:
-    """``Client(...).info.all_mids()``: the client is referred to only by the API object being called; it must not
-    be collected (and its transport closed by its finalizer) in the middle of the call. A client never used is
-    still collected at once, without waiting for the garbage collector."""
-    import gc
-    import warnings
-
-    with FakeExchange() as fx, warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        config = ClientConfig(warm=False)
-        assert Client(http_url=fx.http_url, config=config).info.all_mids()["BTC"]
-        assert Client(http_url=fx.http_url, config=config).stats.__class__.__name__ == "StatsAPI"
-        sub = Client(http_url=fx.http_url, ws_url=fx.ws_url, config=config).streams.all_mids()
-        sub.cancel()
-
-        async def main() -> None:
-            assert (await AsyncClient(http_url=fx.http_url, config=config).info.all_mids())["BTC"]
-
-        asyncio.run(main())
-        gc.collect()
-        assert sum("unclosed" in str(w.message) for w in caught) >= 3  # each collected once dropped
-        caught.clear()
-        gc.disable()  # not needed to collect a client that was never used
-        try:
-            Client(http_url=fx.http_url, config=config)
-            assert any("unclosed Client" in str(w.message) for w in caught)
-        finally:
-            gc.enable()
-
-
 def test_absurd_sizes_and_prices_are_refused_before_sending() -> None:
     from hyperliquid_client.runtime.signing import Wallet
 

@@ -86,9 +86,8 @@ __all__ = ["AsyncStreams"]
 class AsyncStreams:
     """Asynchronous subscriptions (``async_client.streams``)."""
 
-    def __init__(self, hub: AsyncHub, owner: object = None) -> None:
+    def __init__(self, hub: AsyncHub) -> None:
         self._hub = hub
-        self._owner = owner  # the client: alive while this is in use (``Client(...).streams...``)
 
     if TYPE_CHECKING:
 

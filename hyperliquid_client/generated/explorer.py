@@ -38,9 +38,8 @@ def _r_user_details(v: Any) -> UserDetailsResponse:
 class ExplorerAPI:
     """Synchronous ``explorer`` requests (``client.explorer``)."""
 
-    def __init__(self, caller: SyncCaller, owner: object = None) -> None:
+    def __init__(self, caller: SyncCaller) -> None:
         self._caller = caller
-        self._owner = owner  # the client: alive while this is in use (``Client(...).explorer...``)
 
     def block_details(
         self,
@@ -109,9 +108,8 @@ class ExplorerAPI:
 class AsyncExplorerAPI:
     """Asynchronous ``explorer`` requests (``async_client.explorer``)."""
 
-    def __init__(self, caller: AsyncCaller, owner: object = None) -> None:
+    def __init__(self, caller: AsyncCaller) -> None:
         self._caller = caller
-        self._owner = owner  # the client: alive while this is in use (``Client(...).explorer...``)
 
     async def block_details(
         self,

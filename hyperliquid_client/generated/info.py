@@ -522,9 +522,8 @@ def _r_web_data2(v: Any) -> WebData2:
 class InfoAPI:
     """Synchronous ``info`` requests (``client.info``)."""
 
-    def __init__(self, caller: SyncCaller, owner: object = None) -> None:
+    def __init__(self, caller: SyncCaller) -> None:
         self._caller = caller
-        self._owner = owner  # the client: alive while this is in use (``Client(...).info...``)
 
     def raw(self, type: str, /, *, timeout: float | None = None, **body: Any) -> Any:
         """Any info request, by its wire type: ``raw("l2Book", coin="BTC")``; returns the decoded JSON unchanged.
@@ -2107,9 +2106,8 @@ class InfoAPI:
 class AsyncInfoAPI:
     """Asynchronous ``info`` requests (``async_client.info``)."""
 
-    def __init__(self, caller: AsyncCaller, owner: object = None) -> None:
+    def __init__(self, caller: AsyncCaller) -> None:
         self._caller = caller
-        self._owner = owner  # the client: alive while this is in use (``Client(...).info...``)
 
     async def raw(self, type: str, /, *, timeout: float | None = None, **body: Any) -> Any:
         """Any info request, by its wire type: ``raw("l2Book", coin="BTC")``; returns the decoded JSON unchanged.

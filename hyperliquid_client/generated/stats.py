@@ -31,9 +31,8 @@ def _r_vaults(v: Any) -> tuple[StatsVault, ...]:
 class StatsAPI:
     """Synchronous ``stats`` requests (``client.stats``)."""
 
-    def __init__(self, caller: SyncCaller, owner: object = None) -> None:
+    def __init__(self, caller: SyncCaller) -> None:
         self._caller = caller
-        self._owner = owner  # the client: alive while this is in use (``Client(...).stats...``)
 
     def leaderboard(
         self,
@@ -75,9 +74,8 @@ class StatsAPI:
 class AsyncStatsAPI:
     """Asynchronous ``stats`` requests (``async_client.stats``)."""
 
-    def __init__(self, caller: AsyncCaller, owner: object = None) -> None:
+    def __init__(self, caller: AsyncCaller) -> None:
         self._caller = caller
-        self._owner = owner  # the client: alive while this is in use (``Client(...).stats...``)
 
     async def leaderboard(
         self,

@@ -179,9 +179,8 @@ def __getattr__(name: str) -> Any:
 class Streams:
     """Synchronous subscriptions (``client.streams``)."""
 
-    def __init__(self, hub: SyncHub, owner: object = None) -> None:
+    def __init__(self, hub: SyncHub) -> None:
         self._hub = hub
-        self._owner = owner  # the client: alive while this is in use (``Client(...).streams...``)
 
     if TYPE_CHECKING:
 
