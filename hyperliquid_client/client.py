@@ -156,22 +156,47 @@ def _resolve(
     return resolve_network(network, http_url=http_url, ws_url=ws_url, env=env)
 
 
-def _api(module: str, name: str, caller: Any) -> Any:
-    """An API object of the generated ``module`` (imported now: a client that never calls it never loads it)."""
-    return getattr(importlib.import_module(f"hyperliquid_client.generated.{module}"), name)(caller)
+def _api(module: str, name: str, caller: Any, life: _Life | None = None) -> Any:
+    """An API object of the generated ``module`` (imported now: a client that never calls it never loads it),
+    holding the client's ``life`` (the client's resources stay open while it is in use)."""
+    return getattr(importlib.import_module(f"hyperliquid_client.generated.{module}"), name)(caller, life)
 
 
-def _weakly(method: Callable[[Mapping[str, Any]], Any]) -> Callable[[Mapping[str, Any]], Any]:
-    """``method`` (bound) called through a weak reference to its object."""
-    ref = weakref.WeakMethod(method)
+class _Life:
+    """What a :class:`Client`'s finalizer watches: held by the client and by its ``info``, ``explorer``, ``stats``
+    and ``exchange`` objects, never by the client's threads, and holding nothing back — so
+    ``Client(...).info.all_mids()`` keeps the client's transport open for the call, and a dropped client (with
+    whatever it handed out) is closed by reference counting alone, without waiting for the garbage collector."""
 
-    def call(body: Mapping[str, Any]) -> Any:
-        target = ref()
-        if target is None:
-            raise ConfigError("client", "the client was garbage-collected")
-        return target(body)
+    __slots__ = ("__weakref__",)
 
-    return call
+
+def _ws_mids(hub: StreamHub | AsyncStreamHub, markets: MetadataService, body: Mapping[str, Any]) -> Any:
+    """The main dex's mids from a live ``allMids`` subscription (no weight spent), else ``None``."""
+    if dict(body) != ALL_MIDS_BODY:
+        return None
+    data = hub.fresh_raw("allMids", markets.mids_ttl)
+    mids = data.get("mids") if isinstance(data, Mapping) else None
+    return dict(mids) if isinstance(mids, Mapping) else None
+
+
+class _FetchInfo:
+    """The sync client's ``fetch_info`` (metadata, warmers, stream recovery): it reaches the caller and the hub,
+    never the client, so neither the threads calling it nor the tracebacks of its failures keep a client alive."""
+
+    __slots__ = ("caller", "hub", "markets")
+
+    def __init__(self, caller: HttpCaller) -> None:
+        self.caller = caller
+        self.hub: StreamHub | None = None
+        self.markets: MetadataService | None = None
+
+    def __call__(self, body: Mapping[str, Any]) -> Any:
+        if self.hub is not None and self.markets is not None:
+            mids = _ws_mids(self.hub, self.markets, body)
+            if mids is not None:
+                return mids
+        return self.caller.raw(_Base._info_endpoint(body), dict(body))
 
 
 def _collect_unclosed(
@@ -335,14 +360,6 @@ class _Base:
         warmers = [_in_background(w, in_use) for w in markets.warmers(mids=self.config.warm_mids)]
         return WarmupManager(self.cache, warmers, events=self.events, name="warmup")
 
-    def _ws_mids(self, hub: StreamHub | AsyncStreamHub, body: Mapping[str, Any]) -> Any:
-        """The main dex's mids from a live ``allMids`` subscription (no weight spent), else ``None``."""
-        if dict(body) != ALL_MIDS_BODY:
-            return None
-        data = hub.fresh_raw("allMids", self.markets.mids_ttl)
-        mids = data.get("mids") if isinstance(data, Mapping) else None
-        return dict(mids) if isinstance(mids, Mapping) else None
-
     markets: MetadataService
 
     def _ws_request(self, kind: str, payload: Mapping[str, Any], timeout: float | None) -> Request:
@@ -436,35 +453,37 @@ class Client(_Base):
         )
         self.transport = HttpTransport(self.config.transport, events=self.events, gate=self.rate)
         self.caller = HttpCaller(self.transport, self.network, cache=self.cache, storage=self.storage, drift=self.drift)
-        # the warmer and socket threads reach the client only weakly, so a forgotten client can be
-        # collected; its finalizer then stops them (with a ResourceWarning, like an unclosed file)
-        fetch_info = _weakly(self._fetch_info)
-        self.markets = self._metadata(fetch_info)
-        self._hub = StreamHub(self.network.ws_url, **self._hub_options(fetch_info, self.markets))
+        # the warmer and socket threads never reach the client (only its caller and hub), so a forgotten client
+        # is collected; once what it handed out is dropped too, its finalizer stops them (with a ResourceWarning,
+        # like an unclosed file)
+        fetch_info = _FetchInfo(self.caller)
+        self.markets = fetch_info.markets = self._metadata(fetch_info)
+        self._hub = fetch_info.hub = StreamHub(self.network.ws_url, **self._hub_options(fetch_info, self.markets))
         self.streams = Streams(self._hub)
         self.warmup = self._warmup(self.markets)
         if self.config.warm:
             self.warmup.start()
         self._closed = False
+        self._life = _Life()
         self._finalizer = weakref.finalize(
-            self, _collect_unclosed, repr(self), self.warmup, self._hub, self.transport, self.storage, self.rate
+            self._life, _collect_unclosed, repr(self), self.warmup, self._hub, self.transport, self.storage, self.rate
         )
         log(_log, 10, "client created", network=self.network.name, url=self.network.http_url)
 
     @cached_property
     def info(self) -> InfoAPI:
         """The info endpoints (``client.info.l2_book("BTC")``), built on first use with the models they answer."""
-        return _api("info", "InfoAPI", self.caller)
+        return _api("info", "InfoAPI", self.caller, self._life)
 
     @cached_property
     def explorer(self) -> ExplorerAPI:
         """The explorer endpoints, built on first use."""
-        return _api("explorer", "ExplorerAPI", self.caller)
+        return _api("explorer", "ExplorerAPI", self.caller, self._life)
 
     @cached_property
     def stats(self) -> StatsAPI:
         """The stats endpoints, built on first use."""
-        return _api("stats", "StatsAPI", self.caller)
+        return _api("stats", "StatsAPI", self.caller, self._life)
 
     @property
     def exchange(self) -> Exchange:
@@ -479,12 +498,6 @@ class Client(_Base):
                 sender, markets=self.markets, info=self.info, events=self.events, auto_cloid=self.config.auto_cloid
             )
         return exchange
-
-    def _fetch_info(self, body: Mapping[str, Any]) -> Any:
-        mids = self._ws_mids(self._hub, body)
-        if mids is not None:
-            return mids
-        return self.caller.raw(self._info_endpoint(body), dict(body))
 
     def latest(self, channel: str, /, **params: Any) -> Any:
         """Newest value of a live subscription, without waiting (``None`` before the first message).
@@ -628,7 +641,7 @@ class AsyncClient(_Base):
         return exchange
 
     async def _fetch_info(self, body: Mapping[str, Any]) -> Any:
-        mids = self._ws_mids(self._hub, body)
+        mids = _ws_mids(self._hub, self.markets, body)
         if mids is not None:
             return mids
         return await self.caller.raw(self._info_endpoint(body), dict(body))

@@ -352,6 +352,49 @@ def test_a_forgotten_client_is_collected_and_stops_its_threads() -> None:
             time.sleep(0.05)
 
 
+def test_a_client_nobody_holds_stays_open_while_what_it_handed_out_is_in_use() -> None:
+    """``Client(...).info.all_mids()``: the API object in use keeps the client's resources open; once nothing the
+    client handed out is held, it is closed by reference counting alone (no garbage collector needed, no cycle), with
+    its threads stopped. A stream cannot outlive its client: asking one of a client nobody holds fails loudly."""
+    import gc
+    import warnings
+    import weakref
+
+    def unclosed(caught: list[warnings.WarningMessage]) -> int:
+        return sum("unclosed Client" in str(w.message) for w in caught)
+
+    with FakeExchange() as fx, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        wallet = Wallet.generate()
+        fx.fund(wallet.address, usdc=10_000)
+        before = {t.ident for t in threading.enumerate()}
+        gc.disable()  # everything below must happen without the collector
+        try:
+            assert Client(http_url=fx.http_url).info.all_mids()["BTC"]
+            assert unclosed(caught) == 1
+            result = Client(http_url=fx.http_url, wallet=wallet).exchange.order("ETH", True, "0.01", 1000)
+            assert result.ok
+            assert unclosed(caught) == 2
+            info = Client(http_url=fx.http_url).info  # the client object itself is gone now
+            assert unclosed(caught) == 2
+            assert info.all_mids()["ETH"]
+            del info
+            assert unclosed(caught) == 3
+            client = Client(http_url=fx.http_url)
+            client.info.all_mids()
+            ref = weakref.ref(client)
+            del client
+            assert ref() is None and unclosed(caught) == 4
+            with pytest.raises(errors.WebSocketError, match="closed"):
+                Client(http_url=fx.http_url, ws_url=fx.ws_url).streams.trades("BTC")
+        finally:
+            gc.enable()
+        deadline = time.monotonic() + 30  # generous: a loaded machine
+        while any(t.ident not in before and t.name.startswith("hl-warm") for t in threading.enumerate()):
+            assert time.monotonic() < deadline, "the warmer threads of a closed client kept running"
+            time.sleep(0.05)
+
+
 def test_absurd_sizes_and_prices_are_refused_before_sending() -> None:
     from hyperliquid_client.runtime.signing import Wallet
 

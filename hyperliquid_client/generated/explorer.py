@@ -38,8 +38,9 @@ def _r_user_details(v: Any) -> UserDetailsResponse:
 class ExplorerAPI:
     """Synchronous ``explorer`` requests (``client.explorer``)."""
 
-    def __init__(self, caller: SyncCaller) -> None:
+    def __init__(self, caller: SyncCaller, life: object = None) -> None:
         self._caller = caller
+        self._life = life  # the client's resources stay open while this is in use (``Client(...).explorer``)
 
     def block_details(
         self,
@@ -108,8 +109,9 @@ class ExplorerAPI:
 class AsyncExplorerAPI:
     """Asynchronous ``explorer`` requests (``async_client.explorer``)."""
 
-    def __init__(self, caller: AsyncCaller) -> None:
+    def __init__(self, caller: AsyncCaller, life: object = None) -> None:
         self._caller = caller
+        self._life = life  # the client's resources stay open while this is in use (``Client(...).explorer``)
 
     async def block_details(
         self,

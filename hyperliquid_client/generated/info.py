@@ -522,8 +522,9 @@ def _r_web_data2(v: Any) -> WebData2:
 class InfoAPI:
     """Synchronous ``info`` requests (``client.info``)."""
 
-    def __init__(self, caller: SyncCaller) -> None:
+    def __init__(self, caller: SyncCaller, life: object = None) -> None:
         self._caller = caller
+        self._life = life  # the client's resources stay open while this is in use (``Client(...).info``)
 
     def raw(self, type: str, /, *, timeout: float | None = None, **body: Any) -> Any:
         """Any info request, by its wire type: ``raw("l2Book", coin="BTC")``; returns the decoded JSON unchanged.
@@ -2106,8 +2107,9 @@ class InfoAPI:
 class AsyncInfoAPI:
     """Asynchronous ``info`` requests (``async_client.info``)."""
 
-    def __init__(self, caller: AsyncCaller) -> None:
+    def __init__(self, caller: AsyncCaller, life: object = None) -> None:
         self._caller = caller
+        self._life = life  # the client's resources stay open while this is in use (``Client(...).info``)
 
     async def raw(self, type: str, /, *, timeout: float | None = None, **body: Any) -> Any:
         """Any info request, by its wire type: ``raw("l2Book", coin="BTC")``; returns the decoded JSON unchanged.

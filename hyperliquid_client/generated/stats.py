@@ -31,8 +31,9 @@ def _r_vaults(v: Any) -> tuple[StatsVault, ...]:
 class StatsAPI:
     """Synchronous ``stats`` requests (``client.stats``)."""
 
-    def __init__(self, caller: SyncCaller) -> None:
+    def __init__(self, caller: SyncCaller, life: object = None) -> None:
         self._caller = caller
+        self._life = life  # the client's resources stay open while this is in use (``Client(...).stats``)
 
     def leaderboard(
         self,
@@ -74,8 +75,9 @@ class StatsAPI:
 class AsyncStatsAPI:
     """Asynchronous ``stats`` requests (``async_client.stats``)."""
 
-    def __init__(self, caller: AsyncCaller) -> None:
+    def __init__(self, caller: AsyncCaller, life: object = None) -> None:
         self._caller = caller
+        self._life = life  # the client's resources stay open while this is in use (``Client(...).stats``)
 
     async def leaderboard(
         self,
