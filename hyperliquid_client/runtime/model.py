@@ -11,7 +11,8 @@ field, copying and pickling.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from attrs.exceptions import FrozenInstanceError
 
@@ -20,7 +21,7 @@ from hyperliquid_client.runtime.struct import EMPTY, parse_with, to_wire
 if TYPE_CHECKING:
     import cattrs
 
-__all__ = ["Model", "make_converter", "setters"]
+__all__ = ["Model", "SharedModel", "field", "make_converter", "setters"]
 
 
 class Model:
@@ -62,6 +63,71 @@ class Model:
         names: tuple[str, ...] = self.__slots__
         for set_field, name, value in zip(setters(type(self), *names), names, state, strict=True):
             set_field(self, EMPTY if name == "extra" and value is None else value)
+
+
+class SharedModel(Model, tuple):
+    """Base of the models the spec marks ``shared`` (book levels): a value is built in one call, as a tuple of its
+    fields (``extra`` last) read by name through :func:`field` descriptors; otherwise it behaves as any
+    :class:`Model` — fields by name only (no length, indexing, iteration or ordering), equal to a value of its own
+    class with equal fields, immutable, copied and pickled by its fields.
+    """
+
+    __slots__ = ()
+    #: the field names, in the tuple's order (``extra`` last)
+    _fields: ClassVar[tuple[str, ...]] = ()
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple.__getitem__(self, slice(None))
+
+    def __repr__(self) -> str:
+        values = tuple.__getitem__(self, slice(None))
+        shown = ", ".join(f"{name}={value!r}" for name, value in zip(self._fields[:-1], values, strict=False))
+        return f"{type(self).__name__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return tuple.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return tuple.__ne__(self, other)
+
+    def __hash__(self) -> int:
+        # ``extra`` (a mapping, the last item) left out: equal models still hash alike
+        return hash((self.__class__, *tuple.__getitem__(self, slice(-1))))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        values = tuple.__getitem__(self, slice(None))
+        return _restore, (type(self), values[:-1], _picklable("extra", values[-1]))
+
+    def __bool__(self) -> bool:
+        return True
+
+    def _not_a_sequence(self, *args: Any) -> NoReturn:
+        raise TypeError(f"{type(self).__name__} is a model: read its fields by name")
+
+    __len__ = __iter__ = __getitem__ = __contains__ = _not_a_sequence
+    __lt__ = __le__ = __gt__ = __ge__ = _not_a_sequence
+
+
+def _restore(cls: type[SharedModel], values: tuple[Any, ...], extra: Any) -> SharedModel:
+    out: SharedModel = tuple.__new__(cls, (*values, EMPTY if extra is None else extra))
+    return out
+
+
+try:  # the C descriptor ``collections.namedtuple`` reads its fields with
+    from _collections import _tuplegetter
+except ImportError:  # pragma: no cover - CPython always has it
+
+    def _tuplegetter(index: int, doc: str) -> Any:
+        return property(itemgetter(index), doc=doc)
+
+
+def field(index: int, doc: str) -> Any:
+    """The descriptor reading field ``index`` of a :class:`SharedModel` (typed ``Any``: a model declares the type)."""
+    return _tuplegetter(index, doc)
 
 
 def _picklable(name: str, value: Any) -> Any:

@@ -9,13 +9,14 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from hyperliquid_client.runtime.model import Model, setters
+from hyperliquid_client.runtime.model import SharedModel, field
 from hyperliquid_client.runtime.struct import (
     DECIMALS,
     EMPTY,
     SHARED_MAX,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_int,
@@ -27,39 +28,36 @@ __all__ = [
 ]
 
 
-class L2Level(Model):
+class L2Level(SharedModel):
     """One price level of an order book.
 
     Spec: ``spec/types/market.yaml``.
     """
 
     __module__ = "hyperliquid_client.generated.models"
-    __slots__ = ("px", "sz", "n", "extra")
+    __slots__ = ()
+    _fields = ("px", "sz", "n", "extra")
 
-    px: Decimal
+    px: Decimal = field(0, "Price of the level.")
     """Price of the level."""
-    sz: Decimal
+    sz: Decimal = field(1, "Total size resting at the level.")
     """Total size resting at the level."""
-    n: int
+    n: int = field(2, "Number of orders at the level.")
     """Number of orders at the level."""
-    extra: Mapping[str, Any]
+    extra: Mapping[str, Any] = field(3, "Fields sent by the API that the spec does not declare.")
     """Fields sent by the API that the spec does not declare, as received (not in the ``repr``)."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         px: Decimal,
         sz: Decimal,
         n: int,
         extra: Mapping[str, Any] = EMPTY,
-    ) -> None:
-        _L2Level_px(self, px)
-        _L2Level_sz(self, sz)
-        _L2Level_n(self, n)
-        _L2Level_extra(self, extra)
+    ) -> L2Level:
+        o: L2Level = _tnew(cls, (px, sz, n, extra))
+        return o
 
-
-(_L2Level_px, _L2Level_sz, _L2Level_n, _L2Level_extra) = setters(L2Level, "px", "sz", "n", "extra")
 
 _K_L2Level = frozenset(
     (
@@ -87,18 +85,14 @@ def _s_L2Level(d: Any) -> L2Level:
         try:
             f_px = DECIMALS.get(key[0])
             if f_px is None:
-                f_px = to_decimal(key[0])
+                f_px = new_decimal(key[0])
             f_sz = DECIMALS.get(key[1])
             if f_sz is None:
-                f_sz = to_decimal(key[1])
+                f_sz = new_decimal(key[1])
             f_n = key[2]
         except Bad:
             return _d_L2Level(d)
-        o = _new(L2Level)
-        _L2Level_px(o, f_px)
-        _L2Level_sz(o, f_sz)
-        _L2Level_n(o, f_n)
-        _L2Level_extra(o, EMPTY)
+        o = _tnew(L2Level, (f_px, f_sz, f_n, EMPTY))
         if len(_SH_L2Level) >= SHARED_MAX:
             _SH_L2Level.clear()
         _SH_L2Level[key] = o
@@ -133,11 +127,7 @@ def _d_L2Level(d: Any) -> L2Level:
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_L2Level if len(d) > 3 else None  # every key read above
-    o: L2Level = _new(L2Level)
-    _L2Level_px(o, f_px)
-    _L2Level_sz(o, f_sz)
-    _L2Level_n(o, f_n)
-    _L2Level_extra(o, extra_fields(d, unknown, "L2Level") if unknown else EMPTY)
+    o: L2Level = _tnew(L2Level, (f_px, f_sz, f_n, extra_fields(d, unknown, "L2Level") if unknown else EMPTY))
     return o
 
 
@@ -152,5 +142,6 @@ def _u_L2Level(m: L2Level) -> dict[str, Any]:
 
 
 _new: Callable[[type], Any] = object.__new__
+_tnew: Callable[[type, tuple[Any, ...]], Any] = tuple.__new__
 
 register_wire(L2Level, _u_L2Level)
