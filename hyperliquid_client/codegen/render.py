@@ -79,7 +79,10 @@ class _Converters:
     def body(self, t: TypeExpr) -> str:
         """The body expression of a composite converter, for ``v``."""
         if t.kind == "list":
-            return f"to_list(v, {self.name(t.args[0])})"
+            item = t.args[0]
+            if item.kind == "named" and self.types[item.name].shared:
+                return f"_l_{item.name}(v)"  # (the shared values looked up in its loop)
+            return f"to_list(v, {self.name(item)})"
         if t.kind == "map":
             return f"to_map(v, {self.name(t.args[0])})"
         if t.kind == "deflated":

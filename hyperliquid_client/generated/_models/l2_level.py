@@ -20,6 +20,7 @@ from hyperliquid_client.runtime.struct import (
     register_wire,
     to_decimal,
     to_int,
+    to_list,
     to_wire,
 )
 
@@ -75,13 +76,39 @@ def _s_L2Level(d: Any) -> L2Level:
         key: Any = (d["px"], d["sz"], d["n"]) if d.__class__ is dict and len(d) == 3 else None
         o = _SH_L2Level.get(key)
     except (KeyError, TypeError):  # a field missing or unhashable: decoded (and refused) below
-        key = o = None
-    if o is not None:
-        if key[2].__class__ is int:
-            return o
-    elif key is not None and key[0].__class__ is str and key[1].__class__ is str and key[2].__class__ is int:
-        # exactly the spec's fields, each of its wire class: converted here and kept for reuse (a value the
-        # conversions refuse is decoded again below, which names the field)
+        return _d_L2Level(d)
+    if o is not None and key[2].__class__ is int:
+        return o
+    return _n_L2Level(d, key)
+
+
+def _l_L2Level(v: Any) -> tuple[L2Level, ...]:
+    """A JSON array of L2Level: the shared values are looked up in this loop (no call per item); anything
+    but exactly the spec's fields is decoded again item by item (which names the position and field)."""
+    if v.__class__ is list:
+        out = []
+        get = _SH_L2Level.get
+        for d in v:
+            if d.__class__ is not dict or len(d) != 3:
+                break
+            try:
+                key = (d["px"], d["sz"], d["n"])
+                o = get(key)
+                if o is None or key[2].__class__ is not int:
+                    o = _n_L2Level(d, key)
+            except (KeyError, TypeError, Bad):
+                break
+            out.append(o)
+        else:
+            return tuple(out)
+    return to_list(v, _s_L2Level)
+
+
+def _n_L2Level(d: Any, key: Any) -> L2Level:
+    """``d`` not shared yet (``key``: its wire values, ``None`` unless exactly the spec's fields)."""
+    if key is not None and key[0].__class__ is str and key[1].__class__ is str and key[2].__class__ is int:
+        # each of its wire class: converted here and kept for reuse (a value the conversions refuse is decoded
+        # again below, which names the field)
         try:
             f_px = DECIMALS.get(key[0])
             if f_px is None:
@@ -92,7 +119,7 @@ def _s_L2Level(d: Any) -> L2Level:
             f_n = key[2]
         except Bad:
             return _d_L2Level(d)
-        o = _tnew(L2Level, (f_px, f_sz, f_n, EMPTY))
+        o: L2Level = _tnew(L2Level, (f_px, f_sz, f_n, EMPTY))
         if len(_SH_L2Level) >= SHARED_MAX:
             _SH_L2Level.clear()
         _SH_L2Level[key] = o
