@@ -3,6 +3,8 @@
 Generated models are plain classes (no class decorator runs at import: building 180 attrs classes took most of
 the package's import time).  Each declares its ``__slots__``, annotated fields and a keyword-only ``__init__``;
 its generated structuring function fills a new instance straight through the slots' setters (:func:`setters`).
+A ``shared`` model (:class:`SharedModel`, book levels: built by the thousand a second) is a tuple of its fields
+instead, built in one call.
 What attrs gave the models, this base gives them: immutability (assigning or deleting a field raises
 :class:`attrs.exceptions.FrozenInstanceError`), a ``repr`` without ``extra``, equality and hashing by every
 field, copying and pickling.
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from attrs.exceptions import FrozenInstanceError
 
@@ -67,9 +69,9 @@ class Model:
 
 class SharedModel(Model, tuple):
     """Base of the models the spec marks ``shared`` (book levels): a value is built in one call, as a tuple of its
-    fields (``extra`` last) read by name through :func:`field` descriptors; otherwise it behaves as any
-    :class:`Model` — fields by name only (no length, indexing, iteration or ordering), equal to a value of its own
-    class with equal fields, immutable, copied and pickled by its fields.
+    fields (``extra`` last) read by name through :func:`field` descriptors — like a named tuple, code walking
+    containers sees its fields.  As a model it is equal only to a value of its own class with equal fields (the
+    hash leaves ``extra`` out), immutable, shown and copied and pickled by its fields.
     """
 
     __slots__ = ()
@@ -77,11 +79,10 @@ class SharedModel(Model, tuple):
     _fields: ClassVar[tuple[str, ...]] = ()
 
     def _values(self) -> tuple[Any, ...]:
-        return tuple.__getitem__(self, slice(None))
+        return tuple(self)
 
     def __repr__(self) -> str:
-        values = tuple.__getitem__(self, slice(None))
-        shown = ", ".join(f"{name}={value!r}" for name, value in zip(self._fields[:-1], values, strict=False))
+        shown = ", ".join(f"{name}={value!r}" for name, value in zip(self._fields[:-1], self, strict=False))
         return f"{type(self).__name__}({shown})"
 
     def __eq__(self, other: object) -> bool:
@@ -96,20 +97,10 @@ class SharedModel(Model, tuple):
 
     def __hash__(self) -> int:
         # ``extra`` (a mapping, the last item) left out: equal models still hash alike
-        return hash((self.__class__, *tuple.__getitem__(self, slice(-1))))
+        return hash((self.__class__, *self[:-1]))
 
     def __reduce__(self) -> tuple[Any, ...]:
-        values = tuple.__getitem__(self, slice(None))
-        return _restore, (type(self), values[:-1], _picklable("extra", values[-1]))
-
-    def __bool__(self) -> bool:
-        return True
-
-    def _not_a_sequence(self, *args: Any) -> NoReturn:
-        raise TypeError(f"{type(self).__name__} is a model: read its fields by name")
-
-    __len__ = __iter__ = __getitem__ = __contains__ = _not_a_sequence
-    __lt__ = __le__ = __gt__ = __ge__ = _not_a_sequence
+        return _restore, (type(self), self[:-1], _picklable("extra", self[-1]))
 
 
 def _restore(cls: type[SharedModel], values: tuple[Any, ...], extra: Any) -> SharedModel:
