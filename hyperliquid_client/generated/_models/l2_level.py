@@ -83,8 +83,9 @@ def _s_L2Level(d: Any) -> L2Level:
 
 
 def _l_L2Level(v: Any) -> tuple[L2Level, ...]:
-    """A JSON array of L2Level: the shared values are looked up in this loop (no call per item); anything
-    but exactly the spec's fields is decoded again item by item (which names the position and field)."""
+    """A JSON array of L2Level: each item looked up, or converted and kept, in this loop (no call per item);
+    anything else (a field of another class, a value refused, extra fields) is decoded again item by item, which
+    names the position and field."""
     if v.__class__ is list:
         out = []
         get = _SH_L2Level.get
@@ -94,8 +95,22 @@ def _l_L2Level(v: Any) -> tuple[L2Level, ...]:
             try:
                 key = (d["px"], d["sz"], d["n"])
                 o = get(key)
-                if o is None or key[2].__class__ is not int:
-                    o = _n_L2Level(d, key)
+                if o is None:
+                    if key[0].__class__ is not str or key[1].__class__ is not str or key[2].__class__ is not int:
+                        break
+                    f_px = DECIMALS.get(key[0])
+                    if f_px is None:
+                        f_px = new_decimal(key[0])
+                    f_sz = DECIMALS.get(key[1])
+                    if f_sz is None:
+                        f_sz = new_decimal(key[1])
+                    f_n = key[2]
+                    o = _tnew(L2Level, (f_px, f_sz, f_n, EMPTY))
+                    if len(_SH_L2Level) >= SHARED_MAX:
+                        _SH_L2Level.clear()
+                    _SH_L2Level[key] = o
+                elif key[2].__class__ is not int:
+                    break
             except (KeyError, TypeError, Bad):
                 break
             out.append(o)
