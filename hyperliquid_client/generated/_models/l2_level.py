@@ -79,7 +79,13 @@ def _s_L2Level(d: Any) -> L2Level:
         return _d_L2Level(d)
     if o is not None and key[2].__class__ is int:
         return o
-    return _n_L2Level(d, key)
+    o = _d_L2Level(d)
+    if key is not None and key[0].__class__ is str and key[1].__class__ is str and key[2].__class__ is int:
+        # exactly the spec's fields, each of its wire class: kept for reuse
+        if len(_SH_L2Level) >= SHARED_MAX:
+            _SH_L2Level.clear()
+        _SH_L2Level[key] = o
+    return o
 
 
 def _l_L2Level(v: Any) -> tuple[L2Level, ...]:
@@ -117,29 +123,6 @@ def _l_L2Level(v: Any) -> tuple[L2Level, ...]:
         else:
             return tuple(out)
     return to_list(v, _s_L2Level)
-
-
-def _n_L2Level(d: Any, key: Any) -> L2Level:
-    """``d`` not shared yet (``key``: its wire values, ``None`` unless exactly the spec's fields)."""
-    if key is not None and key[0].__class__ is str and key[1].__class__ is str and key[2].__class__ is int:
-        # each of its wire class: converted here and kept for reuse (a value the conversions refuse is decoded
-        # again below, which names the field)
-        try:
-            f_px = DECIMALS.get(key[0])
-            if f_px is None:
-                f_px = new_decimal(key[0])
-            f_sz = DECIMALS.get(key[1])
-            if f_sz is None:
-                f_sz = new_decimal(key[1])
-            f_n = key[2]
-        except Bad:
-            return _d_L2Level(d)
-        o: L2Level = _tnew(L2Level, (f_px, f_sz, f_n, EMPTY))
-        if len(_SH_L2Level) >= SHARED_MAX:
-            _SH_L2Level.clear()
-        _SH_L2Level[key] = o
-        return o
-    return _d_L2Level(d)
 
 
 def _d_L2Level(d: Any) -> L2Level:
