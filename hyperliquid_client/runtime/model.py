@@ -78,9 +78,6 @@ class SharedModel(Model, tuple):
     #: the field names, in the tuple's order (``extra`` last)
     _fields: ClassVar[tuple[str, ...]] = ()
 
-    def _values(self) -> tuple[Any, ...]:
-        return tuple(self)
-
     def __repr__(self) -> str:
         shown = ", ".join(f"{name}={value!r}" for name, value in zip(self._fields[:-1], self, strict=False))
         return f"{type(self).__name__}({shown})"
