@@ -69,6 +69,8 @@ class _Converters:
             return _PRIM_CONV[t.name]
         if t.kind == "named":
             return f"_s_{t.name}"
+        if t.kind == "list" and t.args[0].kind == "named" and self.types[t.args[0].name].shared:
+            return f"_l_{t.args[0].name}"  # (decoded in one loop, defined beside the shared model)
         slug = f"_c_{t.slug()}"
         if slug not in self.composites:
             self.composites[slug] = t
@@ -79,10 +81,7 @@ class _Converters:
     def body(self, t: TypeExpr) -> str:
         """The body expression of a composite converter, for ``v``."""
         if t.kind == "list":
-            item = t.args[0]
-            if item.kind == "named" and self.types[item.name].shared:
-                return f"_l_{item.name}(v)"  # (the shared values looked up in its loop)
-            return f"to_list(v, {self.name(item)})"
+            return f"to_list(v, {self.name(t.args[0])})"
         if t.kind == "map":
             return f"to_map(v, {self.name(t.args[0])})"
         if t.kind == "deflated":
