@@ -151,6 +151,9 @@ def _model_views(spec: Spec, conv: _Converters) -> list[dict[str, Any]]:
                 # (index, wire class) of each field: a shared value is keyed by its wire values, which must have
                 # these classes (``1 == True == 1.0``: a hit is checked for the classes a string cannot stand for)
                 "shared": [(i, SHARED_PRIMITIVES[f.type.name]) for i, f in enumerate(t.fields)] if t.shared else None,
+                "shared_fields": [(v, SHARED_PRIMITIVES[f.type.name]) for v, f in zip(fields, t.fields, strict=True)]
+                if t.shared
+                else None,
             }
         )
     return out

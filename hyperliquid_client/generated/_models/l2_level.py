@@ -99,23 +99,26 @@ def _l_L2Level(v: Any) -> tuple[L2Level, ...]:
             if d.__class__ is not dict or len(d) != 3:
                 break
             try:
-                key = (d["px"], d["sz"], d["n"])
+                w_px = d["px"]
+                w_sz = d["sz"]
+                w_n = d["n"]
+                key = (w_px, w_sz, w_n)
                 o = get(key)
                 if o is None:
-                    if key[0].__class__ is not str or key[1].__class__ is not str or key[2].__class__ is not int:
+                    if w_px.__class__ is not str or w_sz.__class__ is not str or w_n.__class__ is not int:
                         break
-                    f_px = DECIMALS.get(key[0])
+                    f_px = DECIMALS.get(w_px)
                     if f_px is None:
-                        f_px = new_decimal(key[0])
-                    f_sz = DECIMALS.get(key[1])
+                        f_px = new_decimal(w_px)
+                    f_sz = DECIMALS.get(w_sz)
                     if f_sz is None:
-                        f_sz = new_decimal(key[1])
-                    f_n = key[2]
+                        f_sz = new_decimal(w_sz)
+                    f_n = w_n
                     o = _tnew(L2Level, (f_px, f_sz, f_n, EMPTY))
                     if len(_SH_L2Level) >= SHARED_MAX:
                         _SH_L2Level.clear()
                     _SH_L2Level[key] = o
-                elif key[2].__class__ is not int:
+                elif w_n.__class__ is not int:
                     break
             except (KeyError, TypeError, Bad):
                 break
