@@ -96,7 +96,8 @@ def _s_TwapStatesMessage(d: Any) -> TwapStatesMessage:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_TwapStatesMessage
+    # (every key read above unless more keys than the fields present)
+    unknown = d.keys() - _K_TwapStatesMessage if len(d) > 2 + (f_dex is not None) else None
     o: TwapStatesMessage = _new(TwapStatesMessage)
     _TwapStatesMessage_dex(o, f_dex)
     _TwapStatesMessage_user(o, f_user)

@@ -160,7 +160,8 @@ def _s_VaultFollower(d: Any) -> VaultFollower:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_VaultFollower
+    # (every key read above unless more keys than the fields present)
+    unknown = d.keys() - _K_VaultFollower if len(d) > 6 + (f_lockup_until is not None) else None
     o: VaultFollower = _new(VaultFollower)
     _VaultFollower_user(o, f_user)
     _VaultFollower_vault_equity(o, f_vault_equity)
