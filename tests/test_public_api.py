@@ -111,3 +111,26 @@ def test_the_docs_mention_every_public_name_and_teach_the_top_level_import() -> 
         if name in exported
     ]
     assert deep == []  # a name the top level exports is imported from there in every example
+
+
+def test_the_literal_types_of_the_exchange_methods_parameters_are_exported() -> None:
+    """``tif: Tif``: a program annotating what it passes to an exchange method finds each parameter's literal type
+    at the top level (the same object the method is annotated with)."""
+    import re
+
+    import hyperliquid_client.generated.requests as requests
+    from hyperliquid_client.runtime.exchange import Exchange
+
+    used = set()
+    for name, method in inspect.getmembers(Exchange, inspect.isfunction):
+        if name.startswith("_"):
+            continue
+        for parameter in inspect.signature(method).parameters.values():
+            for word in re.findall(r"[A-Za-z_]\w*", str(parameter.annotation)):
+                value = getattr(requests, word, None)
+                if value is not None and not isinstance(value, type):  # an alias, not a class
+                    used.add(word)
+    assert {"Tif", "Grouping"} <= used
+    for name in used:
+        assert name in hyperliquid_client.__all__, name
+        assert getattr(hyperliquid_client, name) is getattr(requests, name)
