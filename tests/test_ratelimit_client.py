@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -142,9 +143,12 @@ def test_a_call_waits_for_budget_only_within_its_own_timeout(wallet: Wallet) -> 
     with FakeExchange() as fx, client_for(fx, wallet, budget=10, window=60) as client:
         for _ in range(4):
             client.info.clearinghouse_state(wallet.address)
-        with pytest.raises(RateLimitedError, match=r"beyond this call's timeout of 0\.5s") as info:
+        with pytest.raises(RateLimitedError, match=r"this call's timeout of 0\.5s leaves") as info:
             client.info.clearinghouse_state(wallet.address, timeout=0.5)
         assert info.value.local and info.value.retry_after is not None and info.value.retry_after > 0.5
+        # the message is consistent with itself: the wait it names is more than the time it says is left
+        found = re.search(r"returns in ([\d.]+)s, more than the ([\d.]+)s", str(info.value))
+        assert found is not None and float(found[1]) > float(found[2]), str(info.value)
         assert len(fx.requests_for("/info", type="clearinghouseState")) == 4
 
 

@@ -411,7 +411,12 @@ class RateLimiter:
             left -= min(max(0.1 * req.timeout, 0.05), 1.0)  # keep time for the request itself
         if self.config.policy == "fail" or (left is not None and wait > left):
             why = "the 429 backoff" if adm.reason == "backoff" else f"the weight budget ({kind})"
-            deadline = "" if self.config.policy == "fail" else f", beyond this call's timeout of {req.timeout:g}s"
+            deadline = (
+                ""
+                if self.config.policy == "fail" or left is None
+                else f", more than the {max(left, 0.0):.2f}s this call's timeout of {req.timeout:g}s leaves for "
+                "waiting (the rest is kept for the request itself)"
+            )
             self._emit(
                 "rate.limited",
                 context=req.context,
