@@ -69,8 +69,6 @@ class _Converters:
             return _PRIM_CONV[t.name]
         if t.kind == "named":
             return f"_s_{t.name}"
-        if t.kind == "list" and t.args[0].kind == "named" and self.types[t.args[0].name].shared:
-            return f"_l_{t.args[0].name}"  # (decoded in one loop, defined beside the shared model)
         slug = f"_c_{t.slug()}"
         if slug not in self.composites:
             self.composites[slug] = t
@@ -151,9 +149,6 @@ def _model_views(spec: Spec, conv: _Converters) -> list[dict[str, Any]]:
                 # (index, wire class) of each field: a shared value is keyed by its wire values, which must have
                 # these classes (``1 == True == 1.0``: a hit is checked for the classes a string cannot stand for)
                 "shared": [(i, SHARED_PRIMITIVES[f.type.name]) for i, f in enumerate(t.fields)] if t.shared else None,
-                "shared_fields": [(v, SHARED_PRIMITIVES[f.type.name]) for v, f in zip(fields, t.fields, strict=True)]
-                if t.shared
-                else None,
             }
         )
     return out

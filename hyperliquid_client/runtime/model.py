@@ -3,8 +3,6 @@
 Generated models are plain classes (no class decorator runs at import: building 180 attrs classes took most of
 the package's import time).  Each declares its ``__slots__``, annotated fields and a keyword-only ``__init__``;
 its generated structuring function fills a new instance straight through the slots' setters (:func:`setters`).
-A ``shared`` model (:class:`SharedModel`, book levels: built by the thousand a second) is a tuple of its fields
-instead, built in one call.
 What attrs gave the models, this base gives them: immutability (assigning or deleting a field raises
 :class:`attrs.exceptions.FrozenInstanceError`), a ``repr`` without ``extra``, equality and hashing by every
 field, copying and pickling.
@@ -13,8 +11,7 @@ field, copying and pickling.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from operator import itemgetter
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from attrs.exceptions import FrozenInstanceError
 
@@ -23,7 +20,7 @@ from hyperliquid_client.runtime.struct import EMPTY, parse_with, to_wire
 if TYPE_CHECKING:
     import cattrs
 
-__all__ = ["Model", "SharedModel", "field", "make_converter", "setters"]
+__all__ = ["Model", "make_converter", "setters"]
 
 
 class Model:
@@ -65,57 +62,6 @@ class Model:
         names: tuple[str, ...] = self.__slots__
         for set_field, name, value in zip(setters(type(self), *names), names, state, strict=True):
             set_field(self, EMPTY if name == "extra" and value is None else value)
-
-
-class SharedModel(Model, tuple):
-    """Base of the models the spec marks ``shared`` (book levels): a value is built in one call, as a tuple of its
-    fields (``extra`` last) read by name through :func:`field` descriptors — like a named tuple, code walking
-    containers sees its fields.  As a model it is equal only to a value of its own class with equal fields (the
-    hash leaves ``extra`` out), immutable, shown and copied and pickled by its fields.
-    """
-
-    __slots__ = ()
-    #: the field names, in the tuple's order (``extra`` last)
-    _fields: ClassVar[tuple[str, ...]] = ()
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{name}={value!r}" for name, value in zip(self._fields[:-1], self, strict=False))
-        return f"{type(self).__name__}({shown})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return tuple.__eq__(self, other)
-
-    def __ne__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return tuple.__ne__(self, other)
-
-    def __hash__(self) -> int:
-        # ``extra`` (a mapping, the last item) left out: equal models still hash alike
-        return hash((self.__class__, *self[:-1]))
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return _restore, (type(self), self[:-1], _picklable("extra", self[-1]))
-
-
-def _restore(cls: type[SharedModel], values: tuple[Any, ...], extra: Any) -> SharedModel:
-    out: SharedModel = tuple.__new__(cls, (*values, EMPTY if extra is None else extra))
-    return out
-
-
-try:  # the C descriptor ``collections.namedtuple`` reads its fields with
-    from _collections import _tuplegetter
-except ImportError:  # pragma: no cover - CPython always has it
-
-    def _tuplegetter(index: int, doc: str) -> Any:
-        return property(itemgetter(index), doc=doc)
-
-
-def field(index: int, doc: str) -> Any:
-    """The descriptor reading field ``index`` of a :class:`SharedModel` (typed ``Any``: a model declares the type)."""
-    return _tuplegetter(index, doc)
 
 
 def _picklable(name: str, value: Any) -> Any:

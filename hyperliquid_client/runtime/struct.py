@@ -41,7 +41,6 @@ __all__ = [
     "MapKey",
     "Unknown",
     "extra_fields",
-    "new_decimal",
     "note_drift",
     "parse_with",
     "to_any",
@@ -199,26 +198,23 @@ DECIMALS = _DECIMALS
 SHARED_MAX = 2048
 
 
-def new_decimal(v: str) -> Decimal:
-    """A string not in :data:`DECIMALS` as an exact :class:`~decimal.Decimal` (kept there for the next reads)."""
-    try:
-        d = Decimal(v)
-    except InvalidOperation:
-        raise Bad("decimal string", v) from None
-    if d.is_finite():
-        if len(_DECIMALS) >= _DECIMALS_MAX:
-            _DECIMALS.clear()
-        _DECIMALS[v] = d
-        return d
-    raise Bad("finite decimal string", v)
-
-
 def to_decimal(v: Any) -> Decimal:
     """A decimal string (or JSON integer) as an exact :class:`~decimal.Decimal`."""
     cls = v.__class__
     if cls is str:
         d = _DECIMALS.get(v)
-        return new_decimal(v) if d is None else d
+        if d is not None:
+            return d
+        try:
+            d = Decimal(v)
+        except InvalidOperation:
+            raise Bad("decimal string", v) from None
+        if d.is_finite():
+            if len(_DECIMALS) >= _DECIMALS_MAX:
+                _DECIMALS.clear()
+            _DECIMALS[v] = d
+            return d
+        raise Bad("finite decimal string", v)
     if cls is int:
         return Decimal(v)
     raise Bad("decimal string", v)

@@ -125,8 +125,7 @@ def _s_ActiveAssetData(d: Any) -> ActiveAssetData:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_ActiveAssetData if len(d) > 5 + (f_mark_px is not None) else None
+    unknown = d.keys() - _K_ActiveAssetData
     o: ActiveAssetData = _new(ActiveAssetData)
     _ActiveAssetData_user(o, f_user)
     _ActiveAssetData_coin(o, f_coin)

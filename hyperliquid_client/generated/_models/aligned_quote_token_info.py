@@ -130,17 +130,7 @@ def _s_AlignedQuoteTokenInfo(d: Any) -> AlignedQuoteTokenInfo:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = (
-        d.keys() - _K_AlignedQuoteTokenInfo
-        if len(d)
-        > 1
-        + (f_first_aligned_time is not None)
-        + (f_evm_minted_supply is not None)
-        + (f_daily_amount_owed is not None)
-        + (f_predicted_rate is not None)
-        else None
-    )
+    unknown = d.keys() - _K_AlignedQuoteTokenInfo
     o: AlignedQuoteTokenInfo = _new(AlignedQuoteTokenInfo)
     _AlignedQuoteTokenInfo_is_aligned(o, f_is_aligned)
     _AlignedQuoteTokenInfo_first_aligned_time(o, f_first_aligned_time)

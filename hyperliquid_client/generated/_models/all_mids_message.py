@@ -81,8 +81,7 @@ def _s_AllMidsMessage(d: Any) -> AllMidsMessage:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_AllMidsMessage if len(d) > 1 + (f_dex is not None) else None
+    unknown = d.keys() - _K_AllMidsMessage
     o: AllMidsMessage = _new(AllMidsMessage)
     _AllMidsMessage_mids(o, f_mids)
     _AllMidsMessage_dex(o, f_dex)

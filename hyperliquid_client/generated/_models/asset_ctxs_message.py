@@ -85,8 +85,7 @@ def _s_AssetCtxsMessage(d: Any) -> AssetCtxsMessage:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_AssetCtxsMessage if len(d) > 1 + (f_dex is not None) else None
+    unknown = d.keys() - _K_AssetCtxsMessage
     o: AssetCtxsMessage = _new(AssetCtxsMessage)
     _AssetCtxsMessage_dex(o, f_dex)
     _AssetCtxsMessage_ctxs(o, f_ctxs)

@@ -120,8 +120,7 @@ def _s_BorrowLendDelta(d: Any) -> BorrowLendDelta:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_BorrowLendDelta if len(d) > 4 + (f_interest_amount is not None) else None
+    unknown = d.keys() - _K_BorrowLendDelta
     o: BorrowLendDelta = _new(BorrowLendDelta)
     _BorrowLendDelta_token(o, f_token)
     _BorrowLendDelta_operation(o, f_operation)

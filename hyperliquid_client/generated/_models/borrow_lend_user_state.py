@@ -101,8 +101,7 @@ def _s_BorrowLendUserState(d: Any) -> BorrowLendUserState:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_BorrowLendUserState if len(d) > 2 + (f_health_factor is not None) else None
+    unknown = d.keys() - _K_BorrowLendUserState
     o: BorrowLendUserState = _new(BorrowLendUserState)
     _BorrowLendUserState_token_to_state(o, f_token_to_state)
     _BorrowLendUserState_health(o, f_health)

@@ -145,12 +145,7 @@ def _s_ClearinghouseState(d: Any) -> ClearinghouseState:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = (
-        d.keys() - _K_ClearinghouseState
-        if len(d) > 4 + (f_cross_maintenance_margin_used is not None) + (f_time is not None)
-        else None
-    )
+    unknown = d.keys() - _K_ClearinghouseState
     o: ClearinghouseState = _new(ClearinghouseState)
     _ClearinghouseState_margin_summary(o, f_margin_summary)
     _ClearinghouseState_cross_margin_summary(o, f_cross_margin_summary)

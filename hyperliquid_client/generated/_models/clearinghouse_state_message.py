@@ -96,8 +96,7 @@ def _s_ClearinghouseStateMessage(d: Any) -> ClearinghouseStateMessage:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_ClearinghouseStateMessage if len(d) > 2 + (f_dex is not None) else None
+    unknown = d.keys() - _K_ClearinghouseStateMessage
     o: ClearinghouseStateMessage = _new(ClearinghouseStateMessage)
     _ClearinghouseStateMessage_dex(o, f_dex)
     _ClearinghouseStateMessage_user(o, f_user)

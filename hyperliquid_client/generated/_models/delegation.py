@@ -97,8 +97,7 @@ def _s_Delegation(d: Any) -> Delegation:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_Delegation if len(d) > 2 + (f_locked_until_timestamp is not None) else None
+    unknown = d.keys() - _K_Delegation
     o: Delegation = _new(Delegation)
     _Delegation_validator(o, f_validator)
     _Delegation_amount(o, f_amount)

@@ -122,12 +122,7 @@ def _s_DeployAuctionStatus(d: Any) -> DeployAuctionStatus:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = (
-        d.keys() - _K_DeployAuctionStatus
-        if len(d) > 3 + (f_current_gas is not None) + (f_end_gas is not None)
-        else None
-    )
+    unknown = d.keys() - _K_DeployAuctionStatus
     o: DeployAuctionStatus = _new(DeployAuctionStatus)
     _DeployAuctionStatus_start_time_seconds(o, f_start_time_seconds)
     _DeployAuctionStatus_duration_seconds(o, f_duration_seconds)

@@ -83,8 +83,7 @@ def _s_ExchangeStatus(d: Any) -> ExchangeStatus:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_ExchangeStatus if len(d) > 1 + (f_special_statuses is not None) else None
+    unknown = d.keys() - _K_ExchangeStatus
     o: ExchangeStatus = _new(ExchangeStatus)
     _ExchangeStatus_time(o, f_time)
     _ExchangeStatus_special_statuses(o, f_special_statuses)

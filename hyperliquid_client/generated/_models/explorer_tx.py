@@ -125,8 +125,7 @@ def _s_ExplorerTx(d: Any) -> ExplorerTx:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_ExplorerTx if len(d) > 5 + (f_error is not None) else None
+    unknown = d.keys() - _K_ExplorerTx
     o: ExplorerTx = _new(ExplorerTx)
     _ExplorerTx_action(o, f_action)
     _ExplorerTx_block(o, f_block)

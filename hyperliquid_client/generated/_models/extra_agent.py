@@ -93,8 +93,7 @@ def _s_ExtraAgent(d: Any) -> ExtraAgent:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_ExtraAgent if len(d) > 2 + (f_valid_until is not None) else None
+    unknown = d.keys() - _K_ExtraAgent
     o: ExtraAgent = _new(ExtraAgent)
     _ExtraAgent_name(o, f_name)
     _ExtraAgent_address(o, f_address)

@@ -82,8 +82,7 @@ def _s_FastAssetCtx(d: Any) -> FastAssetCtx:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_FastAssetCtx if len(d) > 0 + (f_mark_px is not None) + (f_mid_px is not None) else None
+    unknown = d.keys() - _K_FastAssetCtx
     o: FastAssetCtx = _new(FastAssetCtx)
     _FastAssetCtx_mark_px(o, f_mark_px)
     _FastAssetCtx_mid_px(o, f_mid_px)

@@ -165,8 +165,7 @@ def _s_FeeSchedule(d: Any) -> FeeSchedule:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_FeeSchedule if len(d) > 6 + (f_staking_discount_tiers is not None) else None
+    unknown = d.keys() - _K_FeeSchedule
     o: FeeSchedule = _new(FeeSchedule)
     _FeeSchedule_cross(o, f_cross)
     _FeeSchedule_add(o, f_add)

@@ -97,8 +97,7 @@ def _s_FillLiquidation(d: Any) -> FillLiquidation:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_FillLiquidation if len(d) > 2 + (f_liquidated_user is not None) else None
+    unknown = d.keys() - _K_FillLiquidation
     o: FillLiquidation = _new(FillLiquidation)
     _FillLiquidation_liquidated_user(o, f_liquidated_user)
     _FillLiquidation_mark_px(o, f_mark_px)

@@ -97,8 +97,7 @@ def _s_FilledOrder(d: Any) -> FilledOrder:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_FilledOrder if len(d) > 3 + (f_cloid is not None) else None
+    unknown = d.keys() - _K_FilledOrder
     o: FilledOrder = _new(FilledOrder)
     _FilledOrder_total_sz(o, f_total_sz)
     _FilledOrder_avg_px(o, f_avg_px)

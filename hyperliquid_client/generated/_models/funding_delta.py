@@ -139,12 +139,7 @@ def _s_FundingDelta(d: Any) -> FundingDelta:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = (
-        d.keys() - _K_FundingDelta
-        if len(d) > 4 + (f_n_samples is not None) + (f_time is not None) + (f_type is not None)
-        else None
-    )
+    unknown = d.keys() - _K_FundingDelta
     o: FundingDelta = _new(FundingDelta)
     _FundingDelta_coin(o, f_coin)
     _FundingDelta_usdc(o, f_usdc)

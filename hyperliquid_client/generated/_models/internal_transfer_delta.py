@@ -118,8 +118,7 @@ def _s_InternalTransferDelta(d: Any) -> InternalTransferDelta:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_InternalTransferDelta if len(d) > 4 + (f_fee is not None) else None
+    unknown = d.keys() - _K_InternalTransferDelta
     o: InternalTransferDelta = _new(InternalTransferDelta)
     _InternalTransferDelta_usdc(o, f_usdc)
     _InternalTransferDelta_user(o, f_user)

@@ -9,18 +9,16 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from hyperliquid_client.runtime.model import SharedModel, field
+from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
     DECIMALS,
     EMPTY,
     SHARED_MAX,
     Bad,
     extra_fields,
-    new_decimal,
     register_wire,
     to_decimal,
     to_int,
-    to_list,
     to_wire,
 )
 
@@ -29,36 +27,39 @@ __all__ = [
 ]
 
 
-class L2Level(SharedModel):
+class L2Level(Model):
     """One price level of an order book.
 
     Spec: ``spec/types/market.yaml``.
     """
 
     __module__ = "hyperliquid_client.generated.models"
-    __slots__ = ()
-    _fields = ("px", "sz", "n", "extra")
+    __slots__ = ("px", "sz", "n", "extra")
 
-    px: Decimal = field(0, "Price of the level.")
+    px: Decimal
     """Price of the level."""
-    sz: Decimal = field(1, "Total size resting at the level.")
+    sz: Decimal
     """Total size resting at the level."""
-    n: int = field(2, "Number of orders at the level.")
+    n: int
     """Number of orders at the level."""
-    extra: Mapping[str, Any] = field(3, "Fields sent by the API that the spec does not declare.")
+    extra: Mapping[str, Any]
     """Fields sent by the API that the spec does not declare, as received (not in the ``repr``)."""
 
-    def __new__(
-        cls,
+    def __init__(
+        self,
         *,
         px: Decimal,
         sz: Decimal,
         n: int,
         extra: Mapping[str, Any] = EMPTY,
-    ) -> L2Level:
-        o: L2Level = _tnew(cls, (px, sz, n, extra))
-        return o
+    ) -> None:
+        _L2Level_px(self, px)
+        _L2Level_sz(self, sz)
+        _L2Level_n(self, n)
+        _L2Level_extra(self, extra)
 
+
+(_L2Level_px, _L2Level_sz, _L2Level_n, _L2Level_extra) = setters(L2Level, "px", "sz", "n", "extra")
 
 _K_L2Level = frozenset(
     (
@@ -76,56 +77,33 @@ def _s_L2Level(d: Any) -> L2Level:
         key: Any = (d["px"], d["sz"], d["n"]) if d.__class__ is dict and len(d) == 3 else None
         o = _SH_L2Level.get(key)
     except (KeyError, TypeError):  # a field missing or unhashable: decoded (and refused) below
-        return _d_L2Level(d)
-    if o is not None and key[2].__class__ is int:
-        return o
-    o = _d_L2Level(d)
-    if key is not None and key[0].__class__ is str and key[1].__class__ is str and key[2].__class__ is int:
-        # exactly the spec's fields, each of its wire class: kept for reuse
+        key = o = None
+    if o is not None:
+        if key[2].__class__ is int:
+            return o
+    elif key is not None and key[0].__class__ is str and key[1].__class__ is str and key[2].__class__ is int:
+        # exactly the spec's fields, each of its wire class: converted here and kept for reuse (a value the
+        # conversions refuse is decoded again below, which names the field)
+        try:
+            f_px = DECIMALS.get(key[0])
+            if f_px is None:
+                f_px = to_decimal(key[0])
+            f_sz = DECIMALS.get(key[1])
+            if f_sz is None:
+                f_sz = to_decimal(key[1])
+            f_n = key[2]
+        except Bad:
+            return _d_L2Level(d)
+        o = _new(L2Level)
+        _L2Level_px(o, f_px)
+        _L2Level_sz(o, f_sz)
+        _L2Level_n(o, f_n)
+        _L2Level_extra(o, EMPTY)
         if len(_SH_L2Level) >= SHARED_MAX:
             _SH_L2Level.clear()
         _SH_L2Level[key] = o
-    return o
-
-
-def _l_L2Level(v: Any) -> tuple[L2Level, ...]:
-    """A JSON array of L2Level: each item looked up, or converted and kept, in this loop (no call per item);
-    anything else (a field of another class, a value refused, extra fields) is decoded again item by item, which
-    names the position and field."""
-    if v.__class__ is list:
-        out = []
-        get = _SH_L2Level.get
-        for d in v:
-            if d.__class__ is not dict or len(d) != 3:
-                break
-            try:
-                w_px = d["px"]
-                w_sz = d["sz"]
-                w_n = d["n"]
-                key = (w_px, w_sz, w_n)
-                o = get(key)
-                if o is None:
-                    if w_px.__class__ is not str or w_sz.__class__ is not str or w_n.__class__ is not int:
-                        break
-                    f_px = DECIMALS.get(w_px)
-                    if f_px is None:
-                        f_px = new_decimal(w_px)
-                    f_sz = DECIMALS.get(w_sz)
-                    if f_sz is None:
-                        f_sz = new_decimal(w_sz)
-                    f_n = w_n
-                    o = _tnew(L2Level, (f_px, f_sz, f_n, EMPTY))
-                    if len(_SH_L2Level) >= SHARED_MAX:
-                        _SH_L2Level.clear()
-                    _SH_L2Level[key] = o
-                elif w_n.__class__ is not int:
-                    break
-            except (KeyError, TypeError, Bad):
-                break
-            out.append(o)
-        else:
-            return tuple(out)
-    return to_list(v, _s_L2Level)
+        return o
+    return _d_L2Level(d)
 
 
 def _d_L2Level(d: Any) -> L2Level:
@@ -155,7 +133,11 @@ def _d_L2Level(d: Any) -> L2Level:
         bad.path.append(k)
         raise bad from None
     unknown = d.keys() - _K_L2Level if len(d) > 3 else None  # every key read above
-    o: L2Level = _tnew(L2Level, (f_px, f_sz, f_n, extra_fields(d, unknown, "L2Level") if unknown else EMPTY))
+    o: L2Level = _new(L2Level)
+    _L2Level_px(o, f_px)
+    _L2Level_sz(o, f_sz)
+    _L2Level_n(o, f_n)
+    _L2Level_extra(o, extra_fields(d, unknown, "L2Level") if unknown else EMPTY)
     return o
 
 
@@ -170,6 +152,5 @@ def _u_L2Level(m: L2Level) -> dict[str, Any]:
 
 
 _new: Callable[[type], Any] = object.__new__
-_tnew: Callable[[type, tuple[Any, ...]], Any] = tuple.__new__
 
 register_wire(L2Level, _u_L2Level)

@@ -120,17 +120,7 @@ def _s_LeaderboardRow(d: Any) -> LeaderboardRow:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = (
-        d.keys() - _K_LeaderboardRow
-        if len(d)
-        > 1
-        + (f_account_value is not None)
-        + (f_window_performances is not None)
-        + (f_prize is not None)
-        + (f_display_name is not None)
-        else None
-    )
+    unknown = d.keys() - _K_LeaderboardRow
     o: LeaderboardRow = _new(LeaderboardRow)
     _LeaderboardRow_eth_address(o, f_eth_address)
     _LeaderboardRow_account_value(o, f_account_value)

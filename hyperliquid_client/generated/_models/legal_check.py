@@ -100,10 +100,7 @@ def _s_LegalCheck(d: Any) -> LegalCheck:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = (
-        d.keys() - _K_LegalCheck if len(d) > 2 + (f_ip_allowed is not None) + (f_restrictions is not None) else None
-    )
+    unknown = d.keys() - _K_LegalCheck
     o: LegalCheck = _new(LegalCheck)
     _LegalCheck_ip_allowed(o, f_ip_allowed)
     _LegalCheck_accepted_terms(o, f_accepted_terms)

@@ -95,8 +95,7 @@ def _s_Leverage(d: Any) -> Leverage:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_Leverage if len(d) > 2 + (f_raw_usd is not None) else None
+    unknown = d.keys() - _K_Leverage
     o: Leverage = _new(Leverage)
     _Leverage_type(o, f_type)
     _Leverage_value(o, f_value)

@@ -85,12 +85,7 @@ def _s_LiquidatablePositionIndex(d: Any) -> LiquidatablePositionIndex:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = (
-        d.keys() - _K_LiquidatablePositionIndex
-        if len(d) > 0 + (f_isolated is not None) + (f_cross is not None)
-        else None
-    )
+    unknown = d.keys() - _K_LiquidatablePositionIndex
     o: LiquidatablePositionIndex = _new(LiquidatablePositionIndex)
     _LiquidatablePositionIndex_isolated(o, f_isolated)
     _LiquidatablePositionIndex_cross(o, f_cross)

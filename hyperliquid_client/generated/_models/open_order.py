@@ -162,12 +162,7 @@ def _s_OpenOrder(d: Any) -> OpenOrder:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = (
-        d.keys() - _K_OpenOrder
-        if len(d) > 6 + (f_orig_sz is not None) + (f_cloid is not None) + (f_reduce_only is not None)
-        else None
-    )
+    unknown = d.keys() - _K_OpenOrder
     o: OpenOrder = _new(OpenOrder)
     _OpenOrder_coin(o, f_coin)
     _OpenOrder_side(o, f_side)

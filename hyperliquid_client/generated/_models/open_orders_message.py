@@ -94,8 +94,7 @@ def _s_OpenOrdersMessage(d: Any) -> OpenOrdersMessage:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_OpenOrdersMessage if len(d) > 2 + (f_dex is not None) else None
+    unknown = d.keys() - _K_OpenOrdersMessage
     o: OpenOrdersMessage = _new(OpenOrdersMessage)
     _OpenOrdersMessage_dex(o, f_dex)
     _OpenOrdersMessage_user(o, f_user)

@@ -140,12 +140,7 @@ def _s_OutcomeQuestion(d: Any) -> OutcomeQuestion:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = (
-        d.keys() - _K_OutcomeQuestion
-        if len(d) > 4 + (f_fallback_outcome is not None) + (f_settled_named_outcomes is not None)
-        else None
-    )
+    unknown = d.keys() - _K_OutcomeQuestion
     o: OutcomeQuestion = _new(OutcomeQuestion)
     _OutcomeQuestion_question(o, f_question)
     _OutcomeQuestion_name(o, f_name)

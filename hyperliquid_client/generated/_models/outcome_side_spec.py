@@ -86,8 +86,7 @@ def _s_OutcomeSideSpec(d: Any) -> OutcomeSideSpec:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_OutcomeSideSpec if len(d) > 1 + (f_token is not None) else None
+    unknown = d.keys() - _K_OutcomeSideSpec
     o: OutcomeSideSpec = _new(OutcomeSideSpec)
     _OutcomeSideSpec_name(o, f_name)
     _OutcomeSideSpec_token(o, f_token)

@@ -128,8 +128,7 @@ def _s_OutcomeSpec(d: Any) -> OutcomeSpec:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_OutcomeSpec if len(d) > 4 + (f_quote_token is not None) + (f_deployer is not None) else None
+    unknown = d.keys() - _K_OutcomeSpec
     o: OutcomeSpec = _new(OutcomeSpec)
     _OutcomeSpec_outcome(o, f_outcome)
     _OutcomeSpec_name(o, f_name)

@@ -72,8 +72,7 @@ def _s_OutcomeTemplateRole(d: Any) -> OutcomeTemplateRole:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_OutcomeTemplateRole if len(d) > 0 + (f_standalone_outcome is not None) else None
+    unknown = d.keys() - _K_OutcomeTemplateRole
     o: OutcomeTemplateRole = _new(OutcomeTemplateRole)
     _OutcomeTemplateRole_standalone_outcome(o, f_standalone_outcome)
     _OutcomeTemplateRole_extra(o, extra_fields(d, unknown, "OutcomeTemplateRole") if unknown else EMPTY)

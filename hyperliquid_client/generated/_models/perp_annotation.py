@@ -103,12 +103,7 @@ def _s_PerpAnnotation(d: Any) -> PerpAnnotation:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = (
-        d.keys() - _K_PerpAnnotation
-        if len(d) > 1 + (f_description is not None) + (f_display_name is not None) + (f_keywords is not None)
-        else None
-    )
+    unknown = d.keys() - _K_PerpAnnotation
     o: PerpAnnotation = _new(PerpAnnotation)
     _PerpAnnotation_category(o, f_category)
     _PerpAnnotation_description(o, f_description)

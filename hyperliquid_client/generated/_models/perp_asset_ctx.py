@@ -195,17 +195,7 @@ def _s_PerpAssetCtx(d: Any) -> PerpAssetCtx:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = (
-        d.keys() - _K_PerpAssetCtx
-        if len(d)
-        > 6
-        + (f_mid_px is not None)
-        + (f_premium is not None)
-        + (f_impact_pxs is not None)
-        + (f_day_base_vlm is not None)
-        else None
-    )
+    unknown = d.keys() - _K_PerpAssetCtx
     o: PerpAssetCtx = _new(PerpAssetCtx)
     _PerpAssetCtx_prev_day_px(o, f_prev_day_px)
     _PerpAssetCtx_day_ntl_vlm(o, f_day_ntl_vlm)

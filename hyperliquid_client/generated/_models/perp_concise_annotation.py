@@ -95,12 +95,7 @@ def _s_PerpConciseAnnotation(d: Any) -> PerpConciseAnnotation:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = (
-        d.keys() - _K_PerpConciseAnnotation
-        if len(d) > 1 + (f_display_name is not None) + (f_keywords is not None)
-        else None
-    )
+    unknown = d.keys() - _K_PerpConciseAnnotation
     o: PerpConciseAnnotation = _new(PerpConciseAnnotation)
     _PerpConciseAnnotation_category(o, f_category)
     _PerpConciseAnnotation_display_name(o, f_display_name)

@@ -196,23 +196,7 @@ def _s_PerpDex(d: Any) -> PerpDex:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = (
-        d.keys() - _K_PerpDex
-        if len(d)
-        > 1
-        + (f_full_name is not None)
-        + (f_deployer is not None)
-        + (f_oracle_updater is not None)
-        + (f_fee_recipient is not None)
-        + (f_asset_to_streaming_oi_cap is not None)
-        + (f_sub_deployers is not None)
-        + (f_deployer_fee_scale is not None)
-        + (f_last_deployer_fee_scale_change_time is not None)
-        + (f_asset_to_funding_multiplier is not None)
-        + (f_asset_to_funding_interest_rate is not None)
-        else None
-    )
+    unknown = d.keys() - _K_PerpDex
     o: PerpDex = _new(PerpDex)
     _PerpDex_name(o, f_name)
     _PerpDex_full_name(o, f_full_name)

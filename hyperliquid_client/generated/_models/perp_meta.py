@@ -93,12 +93,7 @@ def _s_PerpMeta(d: Any) -> PerpMeta:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = (
-        d.keys() - _K_PerpMeta
-        if len(d) > 1 + (f_margin_tables is not None) + (f_collateral_token is not None)
-        else None
-    )
+    unknown = d.keys() - _K_PerpMeta
     o: PerpMeta = _new(PerpMeta)
     _PerpMeta_universe(o, f_universe)
     _PerpMeta_margin_tables(o, f_margin_tables)

@@ -223,18 +223,7 @@ def _s_Position(d: Any) -> Position:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = (
-        d.keys() - _K_Position
-        if len(d)
-        > 7
-        + (f_entry_px is not None)
-        + (f_liquidation_px is not None)
-        + (f_max_leverage is not None)
-        + (f_cum_funding is not None)
-        + (f_max_trade_szs is not None)
-        else None
-    )
+    unknown = d.keys() - _K_Position
     o: Position = _new(Position)
     _Position_coin(o, f_coin)
     _Position_szi(o, f_szi)

@@ -101,8 +101,7 @@ def _s_PredictedFunding(d: Any) -> PredictedFunding:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_PredictedFunding if len(d) > 2 + (f_funding_interval_hours is not None) else None
+    unknown = d.keys() - _K_PredictedFunding
     o: PredictedFunding = _new(PredictedFunding)
     _PredictedFunding_funding_rate(o, f_funding_rate)
     _PredictedFunding_next_funding_time(o, f_next_funding_time)

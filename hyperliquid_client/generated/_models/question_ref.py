@@ -79,8 +79,7 @@ def _s_QuestionRef(d: Any) -> QuestionRef:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_QuestionRef if len(d) > 0 + (f_active is not None) + (f_settled is not None) else None
+    unknown = d.keys() - _K_QuestionRef
     o: QuestionRef = _new(QuestionRef)
     _QuestionRef_active(o, f_active)
     _QuestionRef_settled(o, f_settled)

@@ -178,17 +178,7 @@ def _s_Referral(d: Any) -> Referral:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = (
-        d.keys() - _K_Referral
-        if len(d)
-        > 4
-        + (f_referred_by is not None)
-        + (f_builder_rewards is not None)
-        + (f_reward_history is not None)
-        + (f_token_to_state is not None)
-        else None
-    )
+    unknown = d.keys() - _K_Referral
     o: Referral = _new(Referral)
     _Referral_referred_by(o, f_referred_by)
     _Referral_cum_vlm(o, f_cum_vlm)

@@ -158,8 +158,7 @@ def _s_ReferralState(d: Any) -> ReferralState:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_ReferralState if len(d) > 5 + (f_token_to_state is not None) else None
+    unknown = d.keys() - _K_ReferralState
     o: ReferralState = _new(ReferralState)
     _ReferralState_cum_vlm(o, f_cum_vlm)
     _ReferralState_cum_rewarded_fees_since_referred(o, f_cum_rewarded_fees_since_referred)

@@ -98,8 +98,7 @@ def _s_ReferrerReadyData(d: Any) -> ReferrerReadyData:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_ReferrerReadyData if len(d) > 2 + (f_n_referrals is not None) else None
+    unknown = d.keys() - _K_ReferrerReadyData
     o: ReferrerReadyData = _new(ReferrerReadyData)
     _ReferrerReadyData_code(o, f_code)
     _ReferrerReadyData_n_referrals(o, f_n_referrals)

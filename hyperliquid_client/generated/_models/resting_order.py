@@ -79,8 +79,7 @@ def _s_RestingOrder(d: Any) -> RestingOrder:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_RestingOrder if len(d) > 1 + (f_cloid is not None) else None
+    unknown = d.keys() - _K_RestingOrder
     o: RestingOrder = _new(RestingOrder)
     _RestingOrder_oid(o, f_oid)
     _RestingOrder_cloid(o, f_cloid)

@@ -95,8 +95,7 @@ def _s_RewardsClaimDelta(d: Any) -> RewardsClaimDelta:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_RewardsClaimDelta if len(d) > 2 + (f_token is not None) else None
+    unknown = d.keys() - _K_RewardsClaimDelta
     o: RewardsClaimDelta = _new(RewardsClaimDelta)
     _RewardsClaimDelta_amount(o, f_amount)
     _RewardsClaimDelta_token(o, f_token)

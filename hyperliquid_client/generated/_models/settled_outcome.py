@@ -112,8 +112,7 @@ def _s_SettledOutcome(d: Any) -> SettledOutcome:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_SettledOutcome if len(d) > 3 + (f_question is not None) else None
+    unknown = d.keys() - _K_SettledOutcome
     o: SettledOutcome = _new(SettledOutcome)
     _SettledOutcome_spec(o, f_spec)
     _SettledOutcome_settle_fraction(o, f_settle_fraction)

@@ -169,17 +169,7 @@ def _s_SpotAssetCtx(d: Any) -> SpotAssetCtx:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = (
-        d.keys() - _K_SpotAssetCtx
-        if len(d)
-        > 4
-        + (f_mid_px is not None)
-        + (f_circulating_supply is not None)
-        + (f_total_supply is not None)
-        + (f_day_base_vlm is not None)
-        else None
-    )
+    unknown = d.keys() - _K_SpotAssetCtx
     o: SpotAssetCtx = _new(SpotAssetCtx)
     _SpotAssetCtx_prev_day_px(o, f_prev_day_px)
     _SpotAssetCtx_day_ntl_vlm(o, f_day_ntl_vlm)

@@ -159,18 +159,7 @@ def _s_SpotBalance(d: Any) -> SpotBalance:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = (
-        d.keys() - _K_SpotBalance
-        if len(d)
-        > 4
-        + (f_token is not None)
-        + (f_spot_hold is not None)
-        + (f_ltv is not None)
-        + (f_borrowed is not None)
-        + (f_supplied is not None)
-        else None
-    )
+    unknown = d.keys() - _K_SpotBalance
     o: SpotBalance = _new(SpotBalance)
     _SpotBalance_coin(o, f_coin)
     _SpotBalance_token(o, f_token)

@@ -157,19 +157,7 @@ def _s_SpotClearinghouseState(d: Any) -> SpotClearinghouseState:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = (
-        d.keys() - _K_SpotClearinghouseState
-        if len(d)
-        > 1
-        + (f_evm_escrows is not None)
-        + (f_portfolio_margin_enabled is not None)
-        + (f_portfolio_margin_ratio is not None)
-        + (f_token_to_portfolio_borrow_ratio is not None)
-        + (f_token_to_portfolio_supply_ratio is not None)
-        + (f_token_to_available_after_maintenance is not None)
-        else None
-    )
+    unknown = d.keys() - _K_SpotClearinghouseState
     o: SpotClearinghouseState = _new(SpotClearinghouseState)
     _SpotClearinghouseState_balances(o, f_balances)
     _SpotClearinghouseState_evm_escrows(o, f_evm_escrows)

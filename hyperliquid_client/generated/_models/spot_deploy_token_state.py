@@ -199,21 +199,7 @@ def _s_SpotDeployTokenState(d: Any) -> SpotDeployTokenState:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = (
-        d.keys() - _K_SpotDeployTokenState
-        if len(d)
-        > 3
-        + (f_full_name is not None)
-        + (f_deployer_trading_fee_share is not None)
-        + (f_max_supply is not None)
-        + (f_hyperliquidity_genesis_balance is not None)
-        + (f_total_genesis_balance_wei is not None)
-        + (f_user_genesis_balances is not None)
-        + (f_existing_token_genesis_balances is not None)
-        + (f_blacklist_users is not None)
-        else None
-    )
+    unknown = d.keys() - _K_SpotDeployTokenState
     o: SpotDeployTokenState = _new(SpotDeployTokenState)
     _SpotDeployTokenState_token(o, f_token)
     _SpotDeployTokenState_spec(o, f_spec)

@@ -181,13 +181,7 @@ def _s_SpotToken(d: Any) -> SpotToken:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = (
-        d.keys() - _K_SpotToken
-        if len(d)
-        > 6 + (f_evm_contract is not None) + (f_full_name is not None) + (f_deployer_trading_fee_share is not None)
-        else None
-    )
+    unknown = d.keys() - _K_SpotToken
     o: SpotToken = _new(SpotToken)
     _SpotToken_name(o, f_name)
     _SpotToken_sz_decimals(o, f_sz_decimals)

@@ -190,18 +190,7 @@ def _s_SpotTransferDelta(d: Any) -> SpotTransferDelta:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = (
-        d.keys() - _K_SpotTransferDelta
-        if len(d)
-        > 5
-        + (f_usdc_value is not None)
-        + (f_fee is not None)
-        + (f_native_token_fee is not None)
-        + (f_nonce is not None)
-        + (f_fee_token is not None)
-        else None
-    )
+    unknown = d.keys() - _K_SpotTransferDelta
     o: SpotTransferDelta = _new(SpotTransferDelta)
     _SpotTransferDelta_token(o, f_token)
     _SpotTransferDelta_amount(o, f_amount)

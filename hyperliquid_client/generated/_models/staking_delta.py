@@ -96,12 +96,7 @@ def _s_StakingDelta(d: Any) -> StakingDelta:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = (
-        d.keys() - _K_StakingDelta
-        if len(d) > 0 + (f_delegate is not None) + (f_c_deposit is not None) + (f_withdrawal is not None)
-        else None
-    )
+    unknown = d.keys() - _K_StakingDelta
     o: StakingDelta = _new(StakingDelta)
     _StakingDelta_delegate(o, f_delegate)
     _StakingDelta_c_deposit(o, f_c_deposit)

@@ -90,10 +90,7 @@ def _s_StakingLink(d: Any) -> StakingLink:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = (
-        d.keys() - _K_StakingLink if len(d) > 1 + (f_staking_user is not None) + (f_trading_user is not None) else None
-    )
+    unknown = d.keys() - _K_StakingLink
     o: StakingLink = _new(StakingLink)
     _StakingLink_type(o, f_type)
     _StakingLink_staking_user(o, f_staking_user)

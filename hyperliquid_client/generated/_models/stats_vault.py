@@ -98,12 +98,7 @@ def _s_StatsVault(d: Any) -> StatsVault:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = (
-        d.keys() - _K_StatsVault
-        if len(d) > 0 + (f_apr is not None) + (f_pnls is not None) + (f_summary is not None)
-        else None
-    )
+    unknown = d.keys() - _K_StatsVault
     o: StatsVault = _new(StatsVault)
     _StatsVault_apr(o, f_apr)
     _StatsVault_pnls(o, f_pnls)

@@ -146,8 +146,7 @@ def _s_SubAccount2(d: Any) -> SubAccount2:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_SubAccount2 if len(d) > 5 + (f_abstraction is not None) else None
+    unknown = d.keys() - _K_SubAccount2
     o: SubAccount2 = _new(SubAccount2)
     _SubAccount2_name(o, f_name)
     _SubAccount2_sub_account_user(o, f_sub_account_user)

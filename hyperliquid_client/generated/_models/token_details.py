@@ -265,23 +265,7 @@ def _s_TokenDetails(d: Any) -> TokenDetails:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = (
-        d.keys() - _K_TokenDetails
-        if len(d)
-        > 6
-        + (f_mid_px is not None)
-        + (f_mark_px is not None)
-        + (f_prev_day_px is not None)
-        + (f_genesis is not None)
-        + (f_deployer is not None)
-        + (f_deploy_gas is not None)
-        + (f_deploy_time is not None)
-        + (f_seeded_usdc is not None)
-        + (f_non_circulating_user_balances is not None)
-        + (f_future_emissions is not None)
-        else None
-    )
+    unknown = d.keys() - _K_TokenDetails
     o: TokenDetails = _new(TokenDetails)
     _TokenDetails_name(o, f_name)
     _TokenDetails_max_supply(o, f_max_supply)

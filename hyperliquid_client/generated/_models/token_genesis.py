@@ -95,8 +95,7 @@ def _s_TokenGenesis(d: Any) -> TokenGenesis:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_TokenGenesis if len(d) > 2 + (f_blacklist_users is not None) else None
+    unknown = d.keys() - _K_TokenGenesis
     o: TokenGenesis = _new(TokenGenesis)
     _TokenGenesis_user_balances(o, f_user_balances)
     _TokenGenesis_existing_token_balances(o, f_existing_token_balances)

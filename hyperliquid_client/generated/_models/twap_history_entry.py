@@ -107,8 +107,7 @@ def _s_TwapHistoryEntry(d: Any) -> TwapHistoryEntry:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_TwapHistoryEntry if len(d) > 3 + (f_twap_id is not None) else None
+    unknown = d.keys() - _K_TwapHistoryEntry
     o: TwapHistoryEntry = _new(TwapHistoryEntry)
     _TwapHistoryEntry_time(o, f_time)
     _TwapHistoryEntry_state(o, f_state)

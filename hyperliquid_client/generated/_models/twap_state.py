@@ -220,8 +220,7 @@ def _s_TwapState(d: Any) -> TwapState:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_TwapState if len(d) > 10 + (f_stop_px is not None) + (f_trigger is not None) else None
+    unknown = d.keys() - _K_TwapState
     o: TwapState = _new(TwapState)
     _TwapState_coin(o, f_coin)
     _TwapState_user(o, f_user)

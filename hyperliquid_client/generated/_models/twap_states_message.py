@@ -96,8 +96,7 @@ def _s_TwapStatesMessage(d: Any) -> TwapStatesMessage:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_TwapStatesMessage if len(d) > 2 + (f_dex is not None) else None
+    unknown = d.keys() - _K_TwapStatesMessage
     o: TwapStatesMessage = _new(TwapStatesMessage)
     _TwapStatesMessage_dex(o, f_dex)
     _TwapStatesMessage_user(o, f_user)

@@ -82,8 +82,7 @@ def _s_TwapStatus(d: Any) -> TwapStatus:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_TwapStatus if len(d) > 1 + (f_description is not None) else None
+    unknown = d.keys() - _K_TwapStatus
     o: TwapStatus = _new(TwapStatus)
     _TwapStatus_status(o, f_status)
     _TwapStatus_description(o, f_description)

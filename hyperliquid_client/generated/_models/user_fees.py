@@ -229,22 +229,7 @@ def _s_UserFees(d: Any) -> UserFees:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = (
-        d.keys() - _K_UserFees
-        if len(d)
-        > 4
-        + (f_user_spot_cross_rate is not None)
-        + (f_user_spot_add_rate is not None)
-        + (f_active_referral_discount is not None)
-        + (f_trial is not None)
-        + (f_fee_trial_escrow is not None)
-        + (f_fee_trial_reward is not None)
-        + (f_next_trial_available_timestamp is not None)
-        + (f_staking_link is not None)
-        + (f_active_staking_discount is not None)
-        else None
-    )
+    unknown = d.keys() - _K_UserFees
     o: UserFees = _new(UserFees)
     _UserFees_daily_user_vlm(o, f_daily_user_vlm)
     _UserFees_fee_schedule(o, f_fee_schedule)

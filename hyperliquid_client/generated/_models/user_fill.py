@@ -302,20 +302,7 @@ def _s_UserFill(d: Any) -> UserFill:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = (
-        d.keys() - _K_UserFill
-        if len(d)
-        > 12
-        + (f_builder_fee is not None)
-        + (f_tid is not None)
-        + (f_fee_token is not None)
-        + (f_fee_trial_escrow is not None)
-        + (f_twap_id is not None)
-        + (f_cloid is not None)
-        + (f_liquidation is not None)
-        else None
-    )
+    unknown = d.keys() - _K_UserFill
     o: UserFill = _new(UserFill)
     _UserFill_coin(o, f_coin)
     _UserFill_px(o, f_px)

@@ -95,8 +95,7 @@ def _s_UserFillsMessage(d: Any) -> UserFillsMessage:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_UserFillsMessage if len(d) > 2 + (f_is_snapshot is not None) else None
+    unknown = d.keys() - _K_UserFillsMessage
     o: UserFillsMessage = _new(UserFillsMessage)
     _UserFillsMessage_user(o, f_user)
     _UserFillsMessage_fills(o, f_fills)

@@ -98,8 +98,7 @@ def _s_UserFundingsMessage(d: Any) -> UserFundingsMessage:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_UserFundingsMessage if len(d) > 2 + (f_is_snapshot is not None) else None
+    unknown = d.keys() - _K_UserFundingsMessage
     o: UserFundingsMessage = _new(UserFundingsMessage)
     _UserFundingsMessage_user(o, f_user)
     _UserFundingsMessage_fundings(o, f_fundings)

@@ -98,8 +98,7 @@ def _s_UserHistoricalOrdersMessage(d: Any) -> UserHistoricalOrdersMessage:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_UserHistoricalOrdersMessage if len(d) > 2 + (f_is_snapshot is not None) else None
+    unknown = d.keys() - _K_UserHistoricalOrdersMessage
     o: UserHistoricalOrdersMessage = _new(UserHistoricalOrdersMessage)
     _UserHistoricalOrdersMessage_user(o, f_user)
     _UserHistoricalOrdersMessage_order_history(o, f_order_history)

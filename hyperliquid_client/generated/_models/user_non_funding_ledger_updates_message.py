@@ -98,8 +98,7 @@ def _s_UserNonFundingLedgerUpdatesMessage(d: Any) -> UserNonFundingLedgerUpdates
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_UserNonFundingLedgerUpdatesMessage if len(d) > 2 + (f_is_snapshot is not None) else None
+    unknown = d.keys() - _K_UserNonFundingLedgerUpdatesMessage
     o: UserNonFundingLedgerUpdatesMessage = _new(UserNonFundingLedgerUpdatesMessage)
     _UserNonFundingLedgerUpdatesMessage_user(o, f_user)
     _UserNonFundingLedgerUpdatesMessage_non_funding_ledger_updates(o, f_non_funding_ledger_updates)

@@ -108,8 +108,7 @@ def _s_UserRateLimit(d: Any) -> UserRateLimit:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_UserRateLimit if len(d) > 3 + (f_n_requests_surplus is not None) else None
+    unknown = d.keys() - _K_UserRateLimit
     o: UserRateLimit = _new(UserRateLimit)
     _UserRateLimit_cum_vlm(o, f_cum_vlm)
     _UserRateLimit_n_requests_used(o, f_n_requests_used)

@@ -98,8 +98,7 @@ def _s_UserTwapHistoryMessage(d: Any) -> UserTwapHistoryMessage:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_UserTwapHistoryMessage if len(d) > 2 + (f_is_snapshot is not None) else None
+    unknown = d.keys() - _K_UserTwapHistoryMessage
     o: UserTwapHistoryMessage = _new(UserTwapHistoryMessage)
     _UserTwapHistoryMessage_user(o, f_user)
     _UserTwapHistoryMessage_history(o, f_history)

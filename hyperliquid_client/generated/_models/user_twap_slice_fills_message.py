@@ -98,8 +98,7 @@ def _s_UserTwapSliceFillsMessage(d: Any) -> UserTwapSliceFillsMessage:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_UserTwapSliceFillsMessage if len(d) > 2 + (f_is_snapshot is not None) else None
+    unknown = d.keys() - _K_UserTwapSliceFillsMessage
     o: UserTwapSliceFillsMessage = _new(UserTwapSliceFillsMessage)
     _UserTwapSliceFillsMessage_user(o, f_user)
     _UserTwapSliceFillsMessage_twap_slice_fills(o, f_twap_slice_fills)

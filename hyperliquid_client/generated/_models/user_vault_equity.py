@@ -100,8 +100,7 @@ def _s_UserVaultEquity(d: Any) -> UserVaultEquity:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_UserVaultEquity if len(d) > 2 + (f_locked_until_timestamp is not None) else None
+    unknown = d.keys() - _K_UserVaultEquity
     o: UserVaultEquity = _new(UserVaultEquity)
     _UserVaultEquity_vault_address(o, f_vault_address)
     _UserVaultEquity_equity(o, f_equity)

@@ -107,8 +107,7 @@ def _s_ValidatorL1Vote(d: Any) -> ValidatorL1Vote:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_ValidatorL1Vote if len(d) > 3 + (f_quorum_reached is not None) else None
+    unknown = d.keys() - _K_ValidatorL1Vote
     o: ValidatorL1Vote = _new(ValidatorL1Vote)
     _ValidatorL1Vote_expire_time(o, f_expire_time)
     _ValidatorL1Vote_action(o, f_action)

@@ -103,12 +103,7 @@ def _s_ValidatorL1VoteAction(d: Any) -> ValidatorL1VoteAction:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = (
-        d.keys() - _K_ValidatorL1VoteAction
-        if len(d) > 0 + (f_d is not None) + (f_c is not None) + (f_o is not None) + (f_e is not None)
-        else None
-    )
+    unknown = d.keys() - _K_ValidatorL1VoteAction
     o: ValidatorL1VoteAction = _new(ValidatorL1VoteAction)
     _ValidatorL1VoteAction_d(o, f_d)
     _ValidatorL1VoteAction_c(o, f_c)

@@ -207,8 +207,7 @@ def _s_ValidatorSummary(d: Any) -> ValidatorSummary:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_ValidatorSummary if len(d) > 10 + (f_unjailable_after is not None) else None
+    unknown = d.keys() - _K_ValidatorSummary
     o: ValidatorSummary = _new(ValidatorSummary)
     _ValidatorSummary_validator(o, f_validator)
     _ValidatorSummary_signer(o, f_signer)

@@ -108,8 +108,7 @@ def _s_VaultCreateDelta(d: Any) -> VaultCreateDelta:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_VaultCreateDelta if len(d) > 3 + (f_fee is not None) else None
+    unknown = d.keys() - _K_VaultCreateDelta
     o: VaultCreateDelta = _new(VaultCreateDelta)
     _VaultCreateDelta_vault(o, f_vault)
     _VaultCreateDelta_usdc(o, f_usdc)

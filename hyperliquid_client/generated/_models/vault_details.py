@@ -254,17 +254,7 @@ def _s_VaultDetails(d: Any) -> VaultDetails:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = (
-        d.keys() - _K_VaultDetails
-        if len(d)
-        > 12
-        + (f_follower_state is not None)
-        + (f_relationship is not None)
-        + (f_allow_deposits is not None)
-        + (f_always_close_on_withdraw is not None)
-        else None
-    )
+    unknown = d.keys() - _K_VaultDetails
     o: VaultDetails = _new(VaultDetails)
     _VaultDetails_name(o, f_name)
     _VaultDetails_vault_address(o, f_vault_address)

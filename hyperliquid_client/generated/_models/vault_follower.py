@@ -160,8 +160,7 @@ def _s_VaultFollower(d: Any) -> VaultFollower:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_VaultFollower if len(d) > 6 + (f_lockup_until is not None) else None
+    unknown = d.keys() - _K_VaultFollower
     o: VaultFollower = _new(VaultFollower)
     _VaultFollower_user(o, f_user)
     _VaultFollower_vault_equity(o, f_vault_equity)

@@ -144,12 +144,7 @@ def _s_VaultSummary(d: Any) -> VaultSummary:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = (
-        d.keys() - _K_VaultSummary
-        if len(d) > 5 + (f_relationship is not None) + (f_create_time_millis is not None)
-        else None
-    )
+    unknown = d.keys() - _K_VaultSummary
     o: VaultSummary = _new(VaultSummary)
     _VaultSummary_name(o, f_name)
     _VaultSummary_vault_address(o, f_vault_address)

@@ -166,17 +166,7 @@ def _s_VaultWithdrawDelta(d: Any) -> VaultWithdrawDelta:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = (
-        d.keys() - _K_VaultWithdrawDelta
-        if len(d)
-        > 4
-        + (f_commission is not None)
-        + (f_closing_cost is not None)
-        + (f_basis is not None)
-        + (f_net_withdrawn_usd is not None)
-        else None
-    )
+    unknown = d.keys() - _K_VaultWithdrawDelta
     o: VaultWithdrawDelta = _new(VaultWithdrawDelta)
     _VaultWithdrawDelta_vault(o, f_vault)
     _VaultWithdrawDelta_user(o, f_user)

@@ -279,24 +279,7 @@ def _s_WebData2(d: Any) -> WebData2:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = (
-        d.keys() - _K_WebData2
-        if len(d)
-        > 6
-        + (f_leading_vaults is not None)
-        + (f_total_vault_equity is not None)
-        + (f_agent_address is not None)
-        + (f_agent_valid_until is not None)
-        + (f_cum_ledger is not None)
-        + (f_is_vault is not None)
-        + (f_twap_states is not None)
-        + (f_spot_state is not None)
-        + (f_spot_asset_ctxs is not None)
-        + (f_opt_out_of_spot_dusting is not None)
-        + (f_perps_at_open_interest_cap is not None)
-        else None
-    )
+    unknown = d.keys() - _K_WebData2
     o: WebData2 = _new(WebData2)
     _WebData2_clearinghouse_state(o, f_clearinghouse_state)
     _WebData2_leading_vaults(o, f_leading_vaults)

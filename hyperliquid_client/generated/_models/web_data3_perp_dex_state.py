@@ -102,12 +102,7 @@ def _s_WebData3PerpDexState(d: Any) -> WebData3PerpDexState:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = (
-        d.keys() - _K_WebData3PerpDexState
-        if len(d) > 1 + (f_perps_at_open_interest_cap is not None) + (f_leading_vaults is not None)
-        else None
-    )
+    unknown = d.keys() - _K_WebData3PerpDexState
     o: WebData3PerpDexState = _new(WebData3PerpDexState)
     _WebData3PerpDexState_total_vault_equity(o, f_total_vault_equity)
     _WebData3PerpDexState_perps_at_open_interest_cap(o, f_perps_at_open_interest_cap)

@@ -178,18 +178,7 @@ def _s_WebData3UserState(d: Any) -> WebData3UserState:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = (
-        d.keys() - _K_WebData3UserState
-        if len(d)
-        > 4
-        + (f_agent_address is not None)
-        + (f_agent_valid_until is not None)
-        + (f_opt_out_of_spot_dusting is not None)
-        + (f_dex_abstraction_enabled is not None)
-        + (f_abstraction is not None)
-        else None
-    )
+    unknown = d.keys() - _K_WebData3UserState
     o: WebData3UserState = _new(WebData3UserState)
     _WebData3UserState_agent_address(o, f_agent_address)
     _WebData3UserState_agent_valid_until(o, f_agent_valid_until)

@@ -90,12 +90,7 @@ def _s_WindowPerformance(d: Any) -> WindowPerformance:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = (
-        d.keys() - _K_WindowPerformance
-        if len(d) > 0 + (f_pnl is not None) + (f_roi is not None) + (f_vlm is not None)
-        else None
-    )
+    unknown = d.keys() - _K_WindowPerformance
     o: WindowPerformance = _new(WindowPerformance)
     _WindowPerformance_pnl(o, f_pnl)
     _WindowPerformance_roi(o, f_roi)

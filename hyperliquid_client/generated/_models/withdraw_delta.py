@@ -104,8 +104,7 @@ def _s_WithdrawDelta(d: Any) -> WithdrawDelta:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    # (every key read above unless more keys than the fields present)
-    unknown = d.keys() - _K_WithdrawDelta if len(d) > 2 + (f_nonce is not None) + (f_fee is not None) else None
+    unknown = d.keys() - _K_WithdrawDelta
     o: WithdrawDelta = _new(WithdrawDelta)
     _WithdrawDelta_usdc(o, f_usdc)
     _WithdrawDelta_nonce(o, f_nonce)
