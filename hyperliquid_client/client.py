@@ -199,6 +199,13 @@ class _FetchInfo:
         return self.caller.raw(_Base._info_endpoint(body), dict(body))
 
 
+#: why a client closed by its finalizer refuses what is asked of it afterwards
+_COLLECTED = (
+    "the client was garbage-collected without close(): nothing held it or its info, explorer, stats or exchange "
+    "(keep it, e.g. `with Client(...) as client:`)"
+)
+
+
 def _collect_unclosed(
     name: str,
     warmup: WarmupManager,
@@ -209,6 +216,7 @@ def _collect_unclosed(
 ) -> None:
     """Finalizer of a :class:`Client` that was never closed: stop its threads, close its sockets."""
     warnings.warn(f"unclosed {name}: call close() or use `with Client(...)`", ResourceWarning, stacklevel=1)
+    hub.closed_why = _COLLECTED
     warmup.stop(timeout=0)
     transport.close()
     _close_hub(hub, CLOSE_TIMEOUT)

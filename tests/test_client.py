@@ -385,7 +385,7 @@ def test_a_client_nobody_holds_stays_open_while_what_it_handed_out_is_in_use() -
             ref = weakref.ref(client)
             del client
             assert ref() is None and unclosed(caught) == 4
-            with pytest.raises(errors.WebSocketError, match="closed"):
+            with pytest.raises(errors.WebSocketError, match="the client was garbage-collected without close"):
                 Client(http_url=fx.http_url, ws_url=fx.ws_url).streams.trades("BTC")
         finally:
             gc.enable()

@@ -239,6 +239,8 @@ class _Hub(Generic[_WsT]):
         self._fetch_info = fetch_info
         self._clients: dict[str, _WsT] = {}
         self._closed = False
+        #: why it is closed, as a refused subscription says it
+        self.closed_why = "the client is closed"
 
     async def _fetch(self, body: dict[str, Any]) -> Any:
         """``fetch_info(body)``, awaited without blocking the socket's loop."""
@@ -297,7 +299,7 @@ class StreamHub(_Hub[SyncWsClient]):
         url = self.explorer_ws_url if explorer else self.ws_url
         with self._lock:
             if self._closed:
-                raise WebSocketError("the client is closed: no new subscriptions or socket requests")
+                raise WebSocketError(f"{self.closed_why}: no new subscriptions or socket requests")
             ws = self._clients.get(url)
             if ws is None:
                 limits = WsLimits(self.rate, events=self.events)
@@ -364,7 +366,7 @@ class AsyncStreamHub(_Hub[WsClient]):
         """The WebSocket client (created on first use; it connects in the background)."""
         url = self.explorer_ws_url if explorer else self.ws_url
         if self._closed:
-            raise WebSocketError("the client is closed: no new subscriptions or socket requests")
+            raise WebSocketError(f"{self.closed_why}: no new subscriptions or socket requests")
         ws = self._clients.get(url)
         if ws is None:
             limits = WsLimits(self.rate, events=self.events)
