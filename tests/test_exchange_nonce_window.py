@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -112,3 +113,52 @@ def test_1000_concurrent_orders_of_one_wallet_from_two_clients_are_all_accepted(
     assert [str(f) for f in failures] == []
     # the invariant behind it: no action reached the exchange after NONCE_WINDOW later ones
     assert overtaken < NONCE_WINDOW
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_one_step_take_agrees_with_the_general_attempt(seed: int) -> None:
+    """acquire's one-step take (in-process source, draw free, window open) gives the same nonces, refusals and
+    windows as the general attempt, on a random run of takes and releases that often fills the window."""
+    import random
+
+    rng = random.Random(seed)
+    steps = [rng.randrange(0, 3) for _ in range(2000)]
+
+    def clock(steps: list[int] = steps) -> Iterator[int]:
+        now = 1_700_000_000_000
+        for step in itertools.cycle(steps):
+            now += step
+            yield now
+
+    one, general = (NonceManager(clock=clock().__next__, window=3) for _ in range(2))
+    assert one._local is not None
+    general._local = None  # the general attempt only
+    held: dict[str, list[int]] = {}
+    refused = 0
+    signers = ["0xAbc0000000000000000000000000000000000001", "0xdef0000000000000000000000000000000000002"]
+    for _ in range(1500):
+        signer = rng.choice(signers)
+        mine = held.setdefault(signer.lower(), [])
+        if mine and rng.random() < 0.45:
+            nonce = mine.pop(rng.randrange(len(mine)))
+            one.release(signer, nonce)
+            general.release(signer.upper().replace("0X", "0x"), nonce)
+            continue
+        if rng.random() < 0.05:
+            one.release(signer, 12345)  # never taken: nothing moves
+            general.release(signer, 12345)
+        hold = rng.choice([None, 30.0, 7, 12.5])
+        got: list[int | str] = []
+        for manager in (one, general):
+            try:
+                got.append(manager.acquire(signer, 0.0, hold=hold))
+            except errors.TimeoutError as exc:
+                got.append(str(exc))
+        assert got[0] == got[1]
+        if isinstance(got[0], int):
+            mine.append(got[0])
+        else:
+            refused += 1
+        for who in signers:
+            assert one.in_flight(who) == general.in_flight(who) and one.last(who) == general.last(who)
+    assert refused > 50 and one.last(signers[0]) is not None  # the window was full often, and open often

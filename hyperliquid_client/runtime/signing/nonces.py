@@ -232,6 +232,8 @@ class NonceManager:
         self._source = source
         # a runtime-checkable protocol check costs microseconds: made once per source, not per nonce
         self._shared: SharedNonceSource | None = source if isinstance(source, SharedNonceSource) else None
+        #: the in-process source itself (quick, never calls out): :meth:`acquire` may take from it in one step
+        self._local: LocalNonceSource | None = source if source.__class__ is LocalNonceSource else None
 
     @staticmethod
     def _key(signer: str) -> str:
@@ -324,6 +326,19 @@ class NonceManager:
         key = signer.lower() if signer.__class__ is str and signer else self._key(signer)
         w = self._windows.get(key) or self._window(key)
         span = hold + FLIGHT_MARGIN if hold.__class__ is float and hold > 0 else self._hold(hold)
+        local = self._local
+        if local is not None and w.draw.acquire(False):
+            # the usual take in one step: what _attempt does with the draw free, the window open and the in-process
+            # source (tests/test_exchange_nonce_window.py proves the two agree)
+            try:
+                with w.lock:
+                    flights = w.flights
+                    if not flights._entries or flights.shut_for(time.monotonic(), self.window) <= 0:
+                        taken = local.next(key)
+                        flights.take(taken, time.monotonic(), span)
+                        return taken
+            finally:
+                w.draw.release()
         end = time.monotonic() + timeout
         nap = _FIRST_NAP
         while True:
