@@ -259,7 +259,8 @@ _SUCCESS = Success()
 
 
 def _fast(raw: Any, endpoint: EndpointSpec, nonce: int | None, sent: Mapping[str, Any] | None) -> ExchangeResult | None:
-    """:func:`classify` of the common answers in one straight read, or ``None`` (then the strict path reads it).
+    """:func:`classify` of the common answers in one straight read, or ``None`` (then the strict path reads it);
+    never raises.
 
     Taken only where the strict path gives exactly the same result with no drift to report: an ``ok`` answer of
     an order, cancel or default response with no key the spec does not name, order statuses ``resting`` (a
@@ -314,7 +315,10 @@ def _fast(raw: Any, endpoint: EndpointSpec, nonce: int | None, sent: Mapping[str
         statuses.append(Resting(oid, cloid))
     found = tuple(statuses)
     if sent is not None:
-        _check_statuses(found, endpoint, sent, endpoint.qualified_name)
+        try:
+            _check_statuses(found, endpoint, sent, endpoint.qualified_name)
+        except InvalidResponseError:
+            return None  # (the strict path says what is wrong)
     return ExchangeResult(endpoint.wire, kind, found, data, raw, nonce, _Deferred(endpoint, raw))
 
 

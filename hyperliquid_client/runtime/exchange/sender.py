@@ -38,6 +38,7 @@ from hyperliquid_client.runtime.ratelimit.limiter import RateLimiter
 from hyperliquid_client.runtime.ratelimit.senders import SendGate
 from hyperliquid_client.runtime.registry import EndpointSpec
 from hyperliquid_client.runtime.results import ExchangeResult
+from hyperliquid_client.runtime.results import _fast as _fast_answer
 from hyperliquid_client.runtime.signing import (
     NonceManager,
     SigningBackend,
@@ -296,11 +297,14 @@ class SenderCore:
         return err
 
     def _on_answer(self, signed: SignedAction, raw: Any, started: float, *, resend: bool) -> ExchangeResult:
-        try:
-            result = read_answer(signed, raw, self.signer, resend=resend, drift=self.drift)
-        except Exception as exc:
-            self._result(signed, "indeterminate" if isinstance(exc, IndeterminateError) else "rejected", started)
-            raise
+        # the common answers read straight away (what read_answer gives them: results._fast), the rest by read_answer
+        result = _fast_answer(raw, signed.endpoint, signed.nonce, signed.body["action"])
+        if result is None:
+            try:
+                result = read_answer(signed, raw, self.signer, resend=resend, drift=self.drift)
+            except Exception as exc:
+                self._result(signed, "indeterminate" if isinstance(exc, IndeterminateError) else "rejected", started)
+                raise
         if self._heard("exchange.result", logging.DEBUG):  # (whether every element went through: only when heard)
             self._result(signed, "ok" if result.ok else "partial", started)
         return result
