@@ -214,3 +214,30 @@ def test_the_one_loop_json_check_agrees_with_the_walk_that_names_the_problem(val
     from hyperliquid_client.runtime.signing import check
 
     assert check._json_safe(value) == (check.not_json(value) is None)
+
+
+def test_the_native_fused_hashing_without_keccak_frames_signs_as_the_plain_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The native backend's L1 hashing through the hash object directly (pysha3) gives the signature the plain
+    keccak256 path gives, and the digest l1_digest computes, for random actions, nonces, vaults and expiries."""
+    import random
+
+    from hyperliquid_client.runtime.signing import Wallet, l1_digest
+
+    if backends_mod.KECCAK_NEW is None:
+        pytest.skip("the Keccak implementation in use has no hash object to call directly (pysha3 not installed)")
+    backend = backends_mod.NativeBackend()
+    wallet = Wallet.from_key(KEY)
+    rng = random.Random(7)
+    for _ in range(200):
+        action = {"type": "order", "orders": [{"a": rng.randrange(200), "p": str(rng.random())}], "n": rng.randrange(9)}
+        nonce = rng.randrange(2**63)
+        vault = rng.choice([None, "0x" + "ab" * 20])
+        expires = rng.choice([None, rng.randrange(2**40)])
+        mainnet = rng.random() < 0.5
+        direct = backend.sign_l1_action(wallet, action, nonce, vault, expires, mainnet)
+        with monkeypatch.context() as m:
+            m.setattr(backends_mod, "KECCAK_NEW", None)
+            plain = backend.sign_l1_action(wallet, action, nonce, vault, expires, mainnet)
+        assert direct == plain
+        digest = l1_digest(action, nonce, vault_address=vault, expires_after=expires, is_mainnet=mainnet)
+        assert backend.recover_address(digest, direct) == wallet.address

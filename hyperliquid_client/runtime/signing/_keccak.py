@@ -12,7 +12,9 @@ The fastest implementation that imports wins:
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
+from typing import Any
 
 __all__ = ["KECCAK_IMPLEMENTATION", "keccak256"]
 
@@ -51,3 +53,8 @@ def _load() -> tuple[str, Callable[[bytes], bytes]]:
 
 
 KECCAK_IMPLEMENTATION, keccak256 = _load()
+#: the hash object's constructor (``keccak_256(data).digest()`` is :func:`keccak256`) when the implementation has
+#: one to call directly (pysha3), else ``None``: the order path's three nested hashes without a frame each
+KECCAK_NEW: Callable[[bytes], Any] | None = (
+    importlib.import_module("sha3").keccak_256 if KECCAK_IMPLEMENTATION == "safe-pysha3" else None
+)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import ConfigError, InvalidInputError, NativeBackendUnavailableError, SigningError
 from . import _native, eip712
-from ._keccak import keccak256
+from ._keccak import KECCAK_NEW, keccak256
 from .hashing import action_hash, action_msgpack, hash_framing
 from .signature import SECP256K1_N, Signature
 from .wallet import Wallet, address_from_public_key
@@ -209,8 +209,13 @@ class NativeBackend(SigningBackend):
             framing = nonce.to_bytes(8, "big") + b"\x00"  # the common case, inlined
         else:
             framing = hash_framing(nonce, vault_address, expires_after)
-        connection_id = _keccak256(action_msgpack(action) + framing)
-        digest = _keccak256(_EXCHANGE_DIGEST_PREFIX + _keccak256(_AGENT_PREFIX[bool(is_mainnet)] + connection_id))
+        new = KECCAK_NEW
+        if new is not None:  # (keccak256 without its frame, three times)
+            agent = new(_AGENT_PREFIX[bool(is_mainnet)] + new(action_msgpack(action) + framing).digest()).digest()
+            digest = new(_EXCHANGE_DIGEST_PREFIX + agent).digest()
+        else:
+            connection_id = _keccak256(action_msgpack(action) + framing)
+            digest = _keccak256(_EXCHANGE_DIGEST_PREFIX + _keccak256(_AGENT_PREFIX[bool(is_mainnet)] + connection_id))
         handle = wallet._handles.get("native")
         try:
             if handle is None:
