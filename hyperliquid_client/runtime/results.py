@@ -245,9 +245,6 @@ class _Deferred:
         endpoint = self.endpoint
         return _QUIET.parse(_read_response(endpoint.parse or to_any), self.raw, endpoint.qualified_name, strict=True)
 
-    def __eq__(self, other: object) -> bool:
-        return False
-
 
 #: response type of the spec -> the ``type`` values :func:`_fast` reads (the common answers to signed actions)
 _FAST_TYPES: dict[str, tuple[str, ...]] = {
