@@ -203,3 +203,45 @@ def test_a_fast_result_structures_its_response_once_and_equals_the_strict_one() 
     finally:
         results._fast = saved
     assert fast == strict and repr(fast) == repr(strict) and strict.response == first
+
+
+def test_the_sender_reads_an_answer_as_read_answer_does() -> None:
+    """The sender hands the common answers to the fast reader and the rest to read_answer: the same result or
+    error as read_answer on the strict path alone (an unreadable answer is indeterminate either way), first attempt
+    and resend."""
+    from hyperliquid_client.runtime.config import custom_network
+    from hyperliquid_client.runtime.exchange import ActionSender
+    from hyperliquid_client.runtime.exchange._core import read_answer
+    from hyperliquid_client.runtime.signing import Wallet
+    from hyperliquid_client.runtime.transport import HttpTransport
+
+    rng = random.Random(16)
+    with HttpTransport() as transport:
+        sender = ActionSender(
+            transport, custom_network("https://api.fast.example"), wallet=Wallet.from_key("0x" + "11" * 32)
+        )
+        taken = 0
+        for _ in range(1500):
+            endpoint = rng.choice([_ENDPOINTS[i] for i in (0, 2, 3, 4)])  # orders, cancels and a default answer
+            raw = _answer(rng, endpoint)
+            action = _sent(endpoint, raw, rng)
+            signed = sender.sign(endpoint, action)
+            resend = rng.random() < 0.2
+            outcomes: list[tuple[str, Any, str]] = []
+            for fast in (True, False):
+                saved = results._fast
+                try:
+                    if fast:
+                        got = sender._on_answer(signed, copy.deepcopy(raw), 0.0, resend=resend)
+                    else:  # the strict path alone
+                        results._fast = lambda *a: None
+                        got = read_answer(signed, copy.deepcopy(raw), sender.signer, resend=resend, drift=sender.drift)
+                except Exception as exc:
+                    outcomes.append(("error", type(exc), str(exc)))
+                else:
+                    outcomes.append(("ok", got, repr(got)))
+                finally:
+                    results._fast = saved
+            assert outcomes[0] == outcomes[1], (endpoint.wire, raw, action)
+            taken += results._fast(raw, endpoint, signed.nonce, signed.body["action"]) is not None
+        assert taken > 100
