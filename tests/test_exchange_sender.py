@@ -173,6 +173,16 @@ def test_statuses_are_classified_and_a_partly_failed_batch_is_not_an_error(fx: F
         assert error == OrderError("Order must have minimum value of $10.")
         assert not result.ok and result.errors == (error,)
         assert [e["status"] for e in results] == ["partial"]
+        # every element refused (one order the exchange refuses): the action's outcome is a rejection, not partial
+        fx.set_exchange_handler(
+            lambda body: {
+                "status": "ok",
+                "response": {"type": "order", "data": {"statuses": [{"error": "Insufficient margin to place order."}]}},
+            }
+        )
+        result = rig.exchange.actions.order([order_wire()], grouping="na")
+        assert not result.ok and len(result.errors) == 1
+        assert [e["status"] for e in results] == ["partial", "rejected"]
     finally:
         rig.close()
 

@@ -306,7 +306,7 @@ class SenderCore:
                 self._result(signed, "indeterminate" if isinstance(exc, IndeterminateError) else "rejected", started)
                 raise
         if self._heard("exchange.result", logging.DEBUG):  # (whether every element went through: only when heard)
-            self._result(signed, "ok" if result.ok else "partial", started)
+            self._result(signed, _outcome(result), started)
         return result
 
     def __repr__(self) -> str:
@@ -315,3 +315,11 @@ class SenderCore:
             f"{type(self).__name__}(network={self.network.name!r}, wallet={who!r}, "
             f"account={self.account_address!r}, vault={self.vault_address!r}, verify={self.signer.verify})"
         )
+
+
+def _outcome(result: ExchangeResult) -> str:
+    """``exchange.result``'s status of an answered action: ``ok``, ``partial`` (some elements refused) or
+    ``rejected`` (every element refused, as when the exchange refuses the whole action)."""
+    if result.ok:
+        return "ok"
+    return "rejected" if len(result.errors) == len(result.statuses) else "partial"
