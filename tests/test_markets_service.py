@@ -262,3 +262,32 @@ async def test_async_calls_timeout_bounds_the_wait_and_later_calls_join_the_load
     assert srv.count("meta") == 1
     srv.set("meta", ("json", real_payloads()["meta"]))
     assert (await service.amarket("BTC", timeout=5)).asset_id("BTC") == 0
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_coin_of_a_builder_dex_perp_dexs_does_not_list_is_refused_without_asking_for_its_metadata(
+    srv: ScriptedInfoServer, mode: str
+) -> None:
+    """``abc:FOO`` when ``perpDexs`` lists only xyz and flx: the coin is refused as bad input naming the listed dexes
+    (not "metadata unavailable, the API may be down"), no ``meta(dex=abc)`` is requested; a list older than
+    ``unknown_coin_refresh`` is asked again once first (the dex may be new), and a listed dex still resolves."""
+
+    def market(service: MetadataService, coin: str) -> Any:
+        if mode == "sync":
+            return service.market(coin)
+        return asyncio.run(service.amarket(coin))
+
+    fetch = sync_fetcher(srv.url) if mode == "sync" else async_fetcher(srv.url)
+    service = MetadataService(TTLCache(), fetch, timeout=2, unknown_coin_refresh=3600)
+    with pytest.raises(InvalidInputError) as info:
+        market(service, "abc:FOO")
+    assert info.value.field == "coin" and "'xyz', 'flx'" in str(info.value) and "abc:FOO" in str(info.value)
+    assert srv.count("meta", dex="abc") == 0 and srv.count("perpDexs") == 1
+    with pytest.raises(InvalidInputError):
+        market(service, "abc:FOO")
+    assert srv.count("perpDexs") == 1  # a fresh list is not asked again
+    assert market(service, "xyz:SP500").asset_id("xyz:SP500") == 110000
+    service.unknown_coin_refresh = 0.0  # the list is old now: asked again once before refusing
+    with pytest.raises(InvalidInputError):
+        market(service, "abc:FOO")
+    assert srv.count("perpDexs") == 2 and srv.count("meta", dex="abc") == 0
