@@ -216,7 +216,7 @@ def _collect_unclosed(
 ) -> None:
     """Finalizer of a :class:`Client` that was never closed: stop its threads, close its sockets."""
     warnings.warn(f"unclosed {name}: call close() or use `with Client(...)`", ResourceWarning, stacklevel=1)
-    hub.closed_why = _COLLECTED
+    hub.closed_why = transport.closed_why = _COLLECTED
     warmup.stop(timeout=0)
     transport.close()
     _close_hub(hub, CLOSE_TIMEOUT)

@@ -385,6 +385,9 @@ def test_a_client_nobody_holds_stays_open_while_what_it_handed_out_is_in_use() -
             ref = weakref.ref(client)
             del client
             assert ref() is None and unclosed(caught) == 4
+            markets = Client(http_url=fx.http_url).markets  # (held by the warmers: it cannot keep the client)
+            with pytest.raises(errors.MetadataUnavailableError, match="the client was garbage-collected without close"):
+                markets.market("BTC")
             with pytest.raises(errors.WebSocketError, match="the client was garbage-collected without close"):
                 Client(http_url=fx.http_url, ws_url=fx.ws_url).streams.trades("BTC")
         finally:

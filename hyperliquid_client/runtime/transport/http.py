@@ -142,14 +142,20 @@ def _attempt_timeout(p: _core.Prepared, clock: _core.RetryClock) -> float:
     return p.timeout if left is None else max(0.001, min(p.timeout, left))
 
 
-def _closed_error(endpoint: str, url: str | None = None) -> errors.TransportError:
-    return errors.TransportError(f"{endpoint}: the transport is closed", endpoint=endpoint, url=url, request_sent=False)
+#: what a request on a closed transport says, unless its closer said why (``closed_why``)
+CLOSED = "the transport is closed"
 
 
-def _no_turn(closed: bool, what: str, timeout: float, url: str | None = None) -> errors.TransportError:
+def _closed_error(endpoint: str, url: str | None = None, why: str = CLOSED) -> errors.TransportError:
+    return errors.TransportError(f"{endpoint}: {why}", endpoint=endpoint, url=url, request_sent=False)
+
+
+def _no_turn(
+    transport: HttpTransport | AsyncHttpTransport, what: str, timeout: float, url: str | None = None
+) -> errors.TransportError:
     """Why a request got no connection: the transport closed, or none became free in time."""
-    if closed:
-        return _closed_error(what, url)
+    if transport._closed:
+        return _closed_error(what, url, transport.closed_why)
     return errors.TimeoutError(
         f"{what}: no connection of the pool became free within {timeout:g}s (nothing was sent)",
         timeout=timeout,
@@ -192,7 +198,7 @@ class _Reservation:
         transport = self._transport
         if _RESERVED.get() is not transport:  # (else this thread holds a turn already)
             if not transport._turns.acquire(self._timeout):
-                raise _no_turn(transport._closed, self._what, self._timeout)
+                raise _no_turn(transport, self._what, self._timeout)
             self._token = _RESERVED.set(transport)
         self._stated_token = _core.state_timeout(self._stated)
 
@@ -268,6 +274,8 @@ class HttpTransport:
         self._turns = _Turns(self.config.max_connections)
         self._closing = threading.Event()
         self._closed = False
+        #: why requests are refused once closed (a client closed by its finalizer says so)
+        self.closed_why = CLOSED
 
     @property
     def _client(self) -> httpx.Client:
@@ -325,7 +333,7 @@ class HttpTransport:
             max_response_bytes=max_response_bytes,
         )
         if self._closed:
-            raise _closed_error(p.endpoint, p.url)
+            raise _closed_error(p.endpoint, p.url, self.closed_why)
         emitter = _core.Emitter(self.events, p)
         clock = _core.RetryClock(p.retry, self._rng, p.timeout)
         gate = self.gate
@@ -368,7 +376,7 @@ class HttpTransport:
             return self._attempt(p, timeout)
         end = time.monotonic() + timeout
         if not self._turns.acquire(timeout):
-            return _core.Failure(_no_turn(self._closed, p.endpoint, timeout, p.url), retryable=False)
+            return _core.Failure(_no_turn(self, p.endpoint, timeout, p.url), retryable=False)
         try:
             return self._attempt(p, max(0.001, end - time.monotonic()))  # the wait counts
         finally:
@@ -404,7 +412,7 @@ class HttpTransport:
             return _core.map_exception(p, phase, exc)
         except RuntimeError as exc:  # httpx: "client has been closed" (closed from another thread)
             if self._closed:
-                err = _closed_error(p.endpoint, p.url)
+                err = _closed_error(p.endpoint, p.url, self.closed_why)
                 err.__cause__ = exc
                 return _core.Failure(err)
             raise
@@ -466,6 +474,8 @@ class AsyncHttpTransport:
         self._pool_future: asyncio.Future[httpx.AsyncClient] | None = None
         self._turns = asyncio.Semaphore(self.config.max_connections)
         self._closed = False
+        #: why requests are refused once closed
+        self.closed_why = CLOSED
 
     async def _open_pool(self) -> httpx.AsyncClient | None:
         if self._pool is not None:
@@ -513,7 +523,7 @@ class AsyncHttpTransport:
             max_response_bytes=max_response_bytes,
         )
         if self._closed:
-            raise _closed_error(p.endpoint, p.url)
+            raise _closed_error(p.endpoint, p.url, self.closed_why)
         emitter = _core.Emitter(self.events, p)
         clock = _core.RetryClock(p.retry, self._rng, p.timeout)
         gate = self.gate
@@ -557,7 +567,7 @@ class AsyncHttpTransport:
         self.bound.check()
         held = _RESERVED.get() is self
         if not held and (self._closed or not await self._acquire(timeout)):
-            raise _no_turn(self._closed, what, timeout)
+            raise _no_turn(self, what, timeout)
         token = _core.state_timeout(stated)
         try:
             if held:
@@ -574,7 +584,7 @@ class AsyncHttpTransport:
             return await self._attempt(p, timeout)
         end = time.monotonic() + timeout
         if not await self._acquire(timeout):
-            return _core.Failure(_no_turn(self._closed, p.endpoint, timeout, p.url), retryable=False)
+            return _core.Failure(_no_turn(self, p.endpoint, timeout, p.url), retryable=False)
         try:
             return await self._attempt(p, max(0.001, end - time.monotonic()))  # the wait counts
         finally:
@@ -582,7 +592,7 @@ class AsyncHttpTransport:
 
     async def _attempt(self, p: _core.Prepared, timeout: float) -> _Result | _core.Failure:
         if self._closed or await self._open_pool() is None:
-            return _core.Failure(_closed_error(p.endpoint, p.url), retryable=False)
+            return _core.Failure(_closed_error(p.endpoint, p.url, self.closed_why), retryable=False)
         phase = _core.Phase.begin(timeout)
         limit = _core.BodyLimit(p)
 
@@ -618,7 +628,7 @@ class AsyncHttpTransport:
             return _core.map_exception(p, phase, exc)
         except RuntimeError as exc:  # httpx: "client has been closed"
             if self._closed:
-                err = _closed_error(p.endpoint, p.url)
+                err = _closed_error(p.endpoint, p.url, self.closed_why)
                 err.__cause__ = exc
                 return _core.Failure(err)
             raise
