@@ -1039,10 +1039,7 @@ class MetadataService:
         return pieces
 
     def _dex_names(self, perp_dexs_raw: Any) -> list[str]:
-        try:
-            names = [n for n in parse_perp_dexs(perp_dexs_raw)[1:] if n]
-        except InvalidResponseError:
-            return []
+        names = self._listed_dexes(perp_dexs_raw)
         if self.dexes == "all":
             return names
         return [n for n in names if n in self.dexes]
@@ -1126,23 +1123,17 @@ class MetadataService:
         return piece
 
     def _unlisted_dex(self, coin: str | None, perp_dexs_raw: Any) -> str | None:
-        """What to do when ``coin``'s builder dex is not in the ``perpDexs`` answer: ``"refresh"`` the list once
-        (older than ``unknown_coin_refresh``: the dex may be new), else ``"refuse"``; ``None`` when it is listed
-        (or the answer cannot tell)."""
+        """What to do when ``coin``'s builder dex is not in the (validated) ``perpDexs`` answer: ``"refresh"`` the
+        list once (older than ``unknown_coin_refresh``: the dex may be new), else ``"refuse"``; ``None`` when it is
+        listed or ``coin`` is not a builder dex's."""
         piece = _piece_of(coin) if coin is not None else ""
-        if not piece.startswith("dex:"):
-            return None
-        try:
-            names = parse_perp_dexs(perp_dexs_raw)[1:]
-        except InvalidResponseError:
-            return None  # the strict reader of the dex's own metadata reports it
-        if piece[4:] in names:
+        if not piece.startswith("dex:") or piece[4:] in self._listed_dexes(perp_dexs_raw):
             return None
         found = self.cache.peek(self._key("perpDexs"))
         return "refresh" if found is not None and found.age >= self.unknown_coin_refresh else "refuse"
 
-    def _refuse_dex(self, coin: str, perp_dexs_raw: Any) -> InvalidInputError:
-        names = ", ".join(repr(n) for n in parse_perp_dexs(perp_dexs_raw)[1:] if n) or "none"
+    def _refuse_dex(self, coin: str | None, perp_dexs_raw: Any) -> InvalidInputError:
+        names = ", ".join(repr(n) for n in self._listed_dexes(perp_dexs_raw)) or "none"
         return InvalidInputError("coin", f"a coin of a builder dex perpDexs lists (it lists {names})", coin)
 
     # ------------------------------------------------------------------ public
@@ -1170,9 +1161,11 @@ class MetadataService:
             raw = self._load_sync(piece, coin, end=end)
             if piece == "perpDexs":
                 dexs = raw
-                if coin is not None and self._unlisted_dex(coin, raw) == "refresh":
+                unlisted = self._unlisted_dex(coin, raw)
+                if unlisted == "refresh":
                     dexs = raw = self._load_sync(piece, coin, force=True, end=end)
-                if coin is not None and self._unlisted_dex(coin, raw) is not None:
+                    unlisted = self._unlisted_dex(coin, raw)
+                if unlisted is not None:
                     raise self._refuse_dex(coin, raw)  # not asked of the API: it has no such dex
         if coin is None and dexs is not None:
             for name in self._dex_names(dexs):
@@ -1195,9 +1188,11 @@ class MetadataService:
             raw = await self._load_async(piece, coin, end=end)
             if piece == "perpDexs":
                 dexs = raw
-                if coin is not None and self._unlisted_dex(coin, raw) == "refresh":
+                unlisted = self._unlisted_dex(coin, raw)
+                if unlisted == "refresh":
                     dexs = raw = await self._load_async(piece, coin, force=True, end=end)
-                if coin is not None and self._unlisted_dex(coin, raw) is not None:
+                    unlisted = self._unlisted_dex(coin, raw)
+                if unlisted is not None:
                     raise self._refuse_dex(coin, raw)  # not asked of the API: it has no such dex
         if coin is None and dexs is not None:
             extra = ["dex:" + name for name in self._dex_names(dexs)]
