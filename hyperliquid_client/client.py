@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import importlib
 import inspect
 import os
@@ -29,8 +30,6 @@ from collections.abc import Callable, Mapping
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
-
-import attrs
 
 from hyperliquid_client.generated.registry import ENDPOINTS, REGISTRY, SURCHARGES
 from hyperliquid_client.generated.streams import Streams
@@ -45,6 +44,7 @@ from hyperliquid_client.runtime.loopbound import LoopBound
 from hyperliquid_client.runtime.markets import ALL_MIDS_BODY, MetadataService
 from hyperliquid_client.runtime.ratelimit import RateLimitConfig, RateLimiter, Request, background
 from hyperliquid_client.runtime.ratelimit.limiter import RedisNonceSource
+from hyperliquid_client.runtime.record import frozen
 from hyperliquid_client.runtime.registry import EndpointSpec, Registry
 from hyperliquid_client.runtime.signing.nonces import DEFAULT_NONCES, NonceManager
 from hyperliquid_client.runtime.streaming import AsyncStreamHub, StreamHub
@@ -85,12 +85,12 @@ def _close_hub(hub: StreamHub, timeout: float) -> None:
     closer.join(timeout)
 
 
-def _check_verify_mode(_inst: Any, _attr: Any, value: Any) -> None:
+def _check_verify_mode(value: Any) -> None:
     if not isinstance(value, bool) and value != "once":
         raise ConfigError("verify_signatures", f"expected True, False or 'once', got {value!r}")
 
 
-@attrs.frozen
+@frozen
 class ClientConfig:
     """Everything configurable about a client; every part has a sensible default.
 
@@ -116,20 +116,23 @@ class ClientConfig:
     given, signed as the official SDK signs it.
     """
 
-    transport: TransportConfig = attrs.field(factory=TransportConfig)
-    cache: CacheConfig = attrs.field(factory=CacheConfig)
-    ws: WsConfig = attrs.field(factory=WsConfig)
+    transport: TransportConfig = dataclasses.field(default_factory=TransportConfig)
+    cache: CacheConfig = dataclasses.field(default_factory=CacheConfig)
+    ws: WsConfig = dataclasses.field(default_factory=WsConfig)
     warm: bool = True
     warm_mids: bool = True
     metadata_timeout: float = 5.0
     metadata_dexes: tuple[str, ...] | str = "all"
     signing_backend: str | None = None
-    verify_signatures: VerifyMode = attrs.field(default="once", validator=_check_verify_mode)
+    verify_signatures: VerifyMode = "once"
     storage: StorageConfig | None = None
-    rate: RateLimitConfig = attrs.field(factory=RateLimitConfig)
+    rate: RateLimitConfig = dataclasses.field(default_factory=RateLimitConfig)
     warm_idle_after: float | None = 60.0
     drift: DriftMode = "warn"
     auto_cloid: bool = False
+
+    def __post_init__(self) -> None:
+        _check_verify_mode(self.verify_signatures)
 
 
 def _to_wallet(value: Wallet | str | None) -> Wallet | None:

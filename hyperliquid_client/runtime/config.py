@@ -9,13 +9,13 @@ setting.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-import attrs
-
 from hyperliquid_client.runtime.errors import ConfigError
+from hyperliquid_client.runtime.record import frozen
 
 __all__ = ["MAINNET", "TESTNET", "Network", "resolve_network"]
 
@@ -24,7 +24,7 @@ ENV_HTTP_URL = "HYPERLIQUID_HTTP_URL"
 ENV_WS_URL = "HYPERLIQUID_WS_URL"
 
 
-@attrs.frozen
+@frozen
 class Network:
     """Every URL the client talks to on one network, and which chain it signs for.
 
@@ -184,8 +184,8 @@ def resolve_network(
         except ConfigError as exc:
             raise ConfigError(http_setting, str(exc).split(": ", 1)[1]) from None
     else:
-        custom = attrs.evolve(base, name="custom")
+        custom = dataclasses.replace(base, name="custom")
     if ws_url is not None:
         ws = _check_url(ws_setting, ws_url, ("ws", "wss"))
-        custom = attrs.evolve(custom, ws_url=ws, explorer_ws_url=ws)
+        custom = dataclasses.replace(custom, ws_url=ws, explorer_ws_url=ws)
     return custom

@@ -21,9 +21,8 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import attrs
-
 from hyperliquid_client.runtime.errors import InvalidInputError
+from hyperliquid_client.runtime.record import frozen
 
 __all__ = ["CATALOGUE", "Event", "EventBus", "Handler", "check_pattern"]
 
@@ -80,7 +79,7 @@ CATALOGUE: Mapping[str, tuple[str, ...]] = {
 }
 
 
-@attrs.frozen(slots=True)
+@frozen
 class Event:
     """One emitted event: its ``name``, free-form ``fields`` and wall-clock ``time`` (s)."""
 

@@ -4,16 +4,15 @@ Generated models are plain classes (no class decorator runs at import: building 
 the package's import time).  Each declares its ``__slots__``, annotated fields and a keyword-only ``__init__``;
 its generated structuring function fills a new instance straight through the slots' setters (:func:`setters`).
 What attrs gave the models, this base gives them: immutability (assigning or deleting a field raises
-:class:`attrs.exceptions.FrozenInstanceError`), a ``repr`` without ``extra``, equality and hashing by every
+:class:`dataclasses.FrozenInstanceError`), a ``repr`` without ``extra``, equality and hashing by every
 field, copying and pickling.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import FrozenInstanceError
 from typing import TYPE_CHECKING, Any
-
-from attrs.exceptions import FrozenInstanceError
 
 from hyperliquid_client.runtime.struct import EMPTY, parse_with, to_wire
 

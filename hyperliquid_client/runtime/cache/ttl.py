@@ -67,14 +67,12 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Iterator
 from typing import Any, TypeVar, cast
 
-import attrs
-
 from hyperliquid_client.runtime import errors
 from hyperliquid_client.runtime.cache.expiry import EXPIRER
 from hyperliquid_client.runtime.errors import HyperliquidError
 from hyperliquid_client.runtime.events import EventBus
 from hyperliquid_client.runtime.log import get_logger, log
-from hyperliquid_client.runtime.record import Record, record
+from hyperliquid_client.runtime.record import Record, frozen, record
 
 __all__ = [
     "CacheConfig",
@@ -123,17 +121,14 @@ def approx_sizeof(obj: Any) -> int:
     return total
 
 
-def _check_positive(name: str) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
-    def check(_inst: Any, _attr: attrs.Attribute[Any], value: Any) -> None:
-        if value is None:
-            return
-        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-            raise ValueError(f"{name} must be a positive number, got {value!r}")
-
-    return check
+def _check_positive(name: str, value: Any) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
 
 
-@attrs.frozen
+@frozen
 class CacheConfig:
     """Bounds and defaults of a :class:`TTLCache`.
 
@@ -146,12 +141,16 @@ class CacheConfig:
     ``name``: the ``cache`` field of every event this cache emits.
     """
 
-    max_entries: int = attrs.field(default=10_000, validator=_check_positive("max_entries"))
-    max_bytes: int | None = attrs.field(default=None, validator=_check_positive("max_bytes"))
-    default_ttl: float = attrs.field(default=60.0, validator=_check_positive("default_ttl"))
+    max_entries: int = 10_000
+    max_bytes: int | None = None
+    default_ttl: float = 60.0
     max_stale: float | None = 0.0
     sizeof: Callable[[Any], int] | None = None
     name: str = "default"
+
+    def __post_init__(self) -> None:
+        for name in ("max_entries", "max_bytes", "default_ttl"):
+            _check_positive(name, getattr(self, name))
 
 
 @record

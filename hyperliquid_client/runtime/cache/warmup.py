@@ -34,14 +34,12 @@ import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from typing import Any
 
-import attrs
-
 from hyperliquid_client.runtime import errors
 from hyperliquid_client.runtime.cache.ttl import TTLCache
 from hyperliquid_client.runtime.errors import RateLimitedError
 from hyperliquid_client.runtime.events import EventBus
 from hyperliquid_client.runtime.log import get_logger, log
-from hyperliquid_client.runtime.record import Record, record
+from hyperliquid_client.runtime.record import Record, frozen, record
 
 __all__ = ["Backoff", "WarmStatus", "Warmer", "WarmerStatus", "WarmupManager"]
 
@@ -49,7 +47,7 @@ _log = get_logger("hyperliquid_client.cache.warmup")
 _REASON_MAX = 300
 
 
-@attrs.frozen
+@frozen
 class Backoff:
     """Exponential backoff with jitter: attempt ``n`` (1-based) waits ``min(maximum, initial * multiplier**(n-1))``
     scaled by a random factor in ``[1 - jitter, 1]``."""
@@ -59,7 +57,7 @@ class Backoff:
     multiplier: float = 2.0
     jitter: float = 0.5
 
-    def __attrs_post_init__(self) -> None:
+    def __post_init__(self) -> None:
         if not (self.initial > 0 and self.maximum >= self.initial and self.multiplier >= 1):
             raise ValueError("backoff needs initial > 0, maximum >= initial, multiplier >= 1")
         if not 0 <= self.jitter <= 1:

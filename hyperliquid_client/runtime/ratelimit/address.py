@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-import attrs
+from hyperliquid_client.runtime.record import frozen
 
 __all__ = [
     "CANCEL_ACTIONS",
@@ -55,7 +55,7 @@ def cancel_cap(cap: int) -> int:
     return min(cap + 100_000, 2 * cap)
 
 
-@attrs.frozen
+@frozen
 class AddressState:
     """What is known of one address's allowance (``cap`` ``None`` until the exchange said it)."""
 
@@ -74,7 +74,7 @@ class AddressState:
         return self.cap is not None and self.used >= self.cap
 
 
-@attrs.frozen
+@frozen
 class Decision:
     """Whether an action may go: ``retry_after`` seconds when refused; the state after counting it."""
 

@@ -6,9 +6,8 @@ import math
 import socket
 from typing import Literal
 
-import attrs
-
 from hyperliquid_client.runtime.errors import ConfigError
+from hyperliquid_client.runtime.record import frozen
 
 __all__ = ["Policy", "RateLimitConfig"]
 
@@ -30,7 +29,7 @@ def _integer(name: str, value: object, low: int) -> None:
         raise ConfigError(f"rate.{name}", f"expected an integer >= {low}, got {value!r}")
 
 
-@attrs.frozen
+@frozen
 class RateLimitConfig:
     """How the client keeps Hyperliquid's limits (see ``docs/rate-limits.md``).
 
@@ -95,7 +94,7 @@ class RateLimitConfig:
     ws_inflight_posts: int = 100
     ws_connections_per_minute: int = 30
 
-    def __attrs_post_init__(self) -> None:
+    def __post_init__(self) -> None:
         if not isinstance(self.enabled, bool):
             raise ConfigError("rate.enabled", f"expected a bool, got {self.enabled!r}")
         _integer("budget", self.budget, 1)

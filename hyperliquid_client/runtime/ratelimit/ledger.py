@@ -23,7 +23,7 @@ from __future__ import annotations
 import itertools
 from collections import deque
 
-import attrs
+from hyperliquid_client.runtime.record import frozen
 
 __all__ = ["Admission", "Ledger"]
 
@@ -31,7 +31,7 @@ __all__ = ["Admission", "Ledger"]
 PROBE_HOLD = 2.0
 
 
-@attrs.frozen
+@frozen
 class Admission:
     """The answer of :meth:`Ledger.admit`: ``entry`` (granted) or ``wait`` seconds and why."""
 

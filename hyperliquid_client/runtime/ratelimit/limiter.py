@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
 import json
 import logging
 import math
@@ -23,8 +24,6 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Protocol
 from urllib.parse import urlsplit
-
-import attrs
 
 from hyperliquid_client.runtime.errors import (
     AddressLimitError,
@@ -49,6 +48,7 @@ from hyperliquid_client.runtime.ratelimit.breaker import Breaker
 from hyperliquid_client.runtime.ratelimit.config import RateLimitConfig
 from hyperliquid_client.runtime.ratelimit.ledger import Admission, Ledger
 from hyperliquid_client.runtime.ratelimit.store import RedisStore, StoreDown
+from hyperliquid_client.runtime.record import frozen
 from hyperliquid_client.runtime.signing.nonces import NonceSource, SharedWindowDown
 
 __all__ = ["BACKGROUND", "RateLimiter", "RedisNonceSource", "Request", "Ticket", "background"]
@@ -118,7 +118,7 @@ class RequestLike(Protocol):
         ...
 
 
-@attrs.frozen
+@frozen
 class Request:
     """A :class:`RequestLike` for requests that do not come from the HTTP transport (WebSocket posts)."""
 
@@ -145,7 +145,7 @@ def _wire(req: RequestLike) -> str:
     return req.endpoint.rsplit(".", 1)[-1]
 
 
-@attrs.define
+@dataclasses.dataclass(slots=True, weakref_slot=True)
 class Ticket:
     """A granted admission, handed back to :meth:`RateLimiter.settle`."""
 

@@ -8,6 +8,7 @@ decision and event/log emission.  Nothing here touches a socket or sleeps.
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import decimal
 import email.utils
 import json
@@ -19,12 +20,12 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-import attrs
 import httpx
 
 from hyperliquid_client.runtime import errors
 from hyperliquid_client.runtime.events import EventBus
 from hyperliquid_client.runtime.log import get_logger, log
+from hyperliquid_client.runtime.record import frozen
 from hyperliquid_client.runtime.transport.policy import RandomSource, RetryPolicy, TransportConfig
 
 _logger = get_logger("hyperliquid_client.transport")
@@ -84,7 +85,7 @@ def validate_timeout(timeout: float | None, default: float) -> float:
     return float(timeout)
 
 
-@attrs.frozen
+@frozen
 class Prepared:
     """A validated request, ready to be sent any number of times."""
 
@@ -173,7 +174,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - current)
 
 
-@attrs.define
+@dataclasses.dataclass(slots=True, weakref_slot=True)
 class Phase:
     """Progress and deadline of one attempt, updated from httpx's ``trace`` extension.
 
@@ -211,7 +212,7 @@ class Phase:
             self.refresh()
 
 
-@attrs.frozen
+@frozen
 class Failure:
     """One failed attempt: the error to raise and what the retry logic needs to know."""
 

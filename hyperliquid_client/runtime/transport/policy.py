@@ -16,13 +16,13 @@ Which requests are retried (the transport's rule):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from typing import ClassVar, Protocol
 
-import attrs
-
 from hyperliquid_client.runtime.errors import ConfigError
+from hyperliquid_client.runtime.record import frozen
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
@@ -57,7 +57,7 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-@attrs.frozen
+@frozen
 class RetryPolicy:
     """How often and how patiently an idempotent request is retried.
 
@@ -73,12 +73,13 @@ class RetryPolicy:
     max_delay: float = 5.0
     max_elapsed: float = 30.0
     jitter: bool = True
-    retry_statuses: frozenset[int] = attrs.field(default=DEFAULT_RETRY_STATUSES, converter=frozenset)
+    retry_statuses: frozenset[int] = DEFAULT_RETRY_STATUSES
 
     #: A policy that makes exactly one attempt (what the exchange layer uses for signed actions).
     NO_RETRY: ClassVar[RetryPolicy]
 
-    def __attrs_post_init__(self) -> None:
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "retry_statuses", frozenset(self.retry_statuses))  # any iterable of codes
         if not _is_int(self.max_attempts, 1):
             raise ConfigError("retry.max_attempts", f"must be an integer >= 1, got {self.max_attempts!r}")
         for name in ("base_delay", "max_delay", "max_elapsed"):
@@ -125,7 +126,7 @@ def resolve_timeout(per_call: float | None, per_endpoint: float | None) -> float
     return per_call if per_call is not None else per_endpoint
 
 
-@attrs.frozen
+@frozen
 class TransportConfig:
     """Settings of one HTTP transport (one pooled connection pool per transport instance).
 
@@ -141,7 +142,7 @@ class TransportConfig:
 
     default_timeout: float = 10.0
     verify_tls: bool = True
-    retry: RetryPolicy = attrs.field(factory=RetryPolicy)
+    retry: RetryPolicy = dataclasses.field(default_factory=RetryPolicy)
     max_connections: int = 20
     keepalive: int | None = None
     user_agent: str = "hyperliquid-python/0.1"
@@ -152,7 +153,7 @@ class TransportConfig:
         """Idle connections kept open for reuse (``keepalive``, else ``max_connections``)."""
         return self.max_connections if self.keepalive is None else self.keepalive
 
-    def __attrs_post_init__(self) -> None:
+    def __post_init__(self) -> None:
         if not _is_number(self.default_timeout) or self.default_timeout <= 0:
             raise ConfigError("default_timeout", f"must be a finite number > 0, got {self.default_timeout!r}")
         if not isinstance(self.verify_tls, bool):

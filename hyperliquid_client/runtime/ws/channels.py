@@ -17,9 +17,8 @@ import re
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
-import attrs
-
 from hyperliquid_client.runtime.errors import InvalidInputError
+from hyperliquid_client.runtime.record import frozen
 
 __all__ = ["ChannelInfo", "SubscriptionKey", "make_key", "route_value", "validate_params"]
 
@@ -27,7 +26,7 @@ _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _TYPE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
 
 
-@attrs.frozen
+@frozen
 class ChannelInfo:
     """Static description of one subscription type (the generated registry builds one per channel spec).
 
@@ -147,7 +146,7 @@ def make_router(route_fields: tuple[tuple[str, str], ...]) -> Callable[[Any], An
     return lambda data: tuple([route_value(data, p) for p in paths])
 
 
-@attrs.frozen(cache_hash=True)
+@frozen
 class SubscriptionKey:
     """Identity of one upstream subscription: type plus every (normalized) parameter, hashable and ordered."""
 

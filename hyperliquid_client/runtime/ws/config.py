@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-import attrs
-
 from hyperliquid_client.runtime.errors import ConfigError
+from hyperliquid_client.runtime.record import frozen
 
 __all__ = ["OVERFLOW_POLICIES", "Overflow", "WsConfig"]
 
@@ -23,7 +22,7 @@ def _positive(name: str, value: float | None, *, allow_none: bool = False, allow
         raise ConfigError(name, f"must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
 
 
-@attrs.frozen
+@frozen
 class WsConfig:
     """WebSocket settings (all times in seconds).
 
@@ -85,7 +84,7 @@ class WsConfig:
     dedup_window: int = 10_000
     recover_attempts: int = 3
 
-    def __attrs_post_init__(self) -> None:
+    def __post_init__(self) -> None:
         for name in ("ping_interval", "dead_after", "open_timeout", "reconnect_base", "reconnect_max", "post_timeout"):
             _positive(name, getattr(self, name))
         _positive("resubscribe_rate", self.resubscribe_rate)

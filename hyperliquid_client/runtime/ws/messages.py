@@ -20,10 +20,9 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any, Generic, TypeAlias, TypeVar
 
-import attrs
-
 from hyperliquid_client.runtime.errors import InvalidInputError, WebSocketError
 from hyperliquid_client.runtime.model import Model, setters
+from hyperliquid_client.runtime.record import frozen
 
 __all__ = [
     "BufferOverflowError",
@@ -76,21 +75,21 @@ def new_message(data: Any, channel: str, recovered: bool) -> Message[Any]:
     return m
 
 
-@attrs.frozen(slots=True)
+@frozen
 class Interrupted:
     """The stream's connection was lost (``reason``); data may be missing until :class:`Resumed`."""
 
     reason: str
 
 
-@attrs.frozen(slots=True)
+@frozen
 class Resumed:
     """The stream was re-subscribed after ``downtime`` seconds."""
 
     downtime: float
 
 
-@attrs.frozen(slots=True)
+@frozen
 class Dropped:
     """``count`` messages were dropped by the overflow ``policy`` since the previous read (``total`` so far)."""
 
@@ -99,7 +98,7 @@ class Dropped:
     policy: str
 
 
-@attrs.frozen(slots=True)
+@frozen
 class Stale:
     """Connected but silent for ``silence`` seconds (``resubscribed`` when a resubscription was triggered)."""
 
@@ -107,7 +106,7 @@ class Stale:
     resubscribed: bool
 
 
-@attrs.frozen(slots=True)
+@frozen
 class Gap:
     """Items between ``since_ms`` and ``until_ms`` (ms, inclusive; ``until_ms`` ``None``: up to the first item received
     after the stream resumed) could not be recovered and may be missing; ``error`` says why."""
@@ -117,7 +116,7 @@ class Gap:
     error: str
 
 
-@attrs.frozen(slots=True)
+@frozen
 class DecodeFailed:
     """The decoder raised ``error`` for ``raw``; the message is not delivered as data."""
 

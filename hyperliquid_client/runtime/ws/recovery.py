@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import attrs
+from hyperliquid_client.runtime.record import frozen
 
 __all__ = ["Window", "next_windows"]
 
 
-@attrs.frozen
+@frozen
 class Window:
     """Items to fetch: times ``start_ms`` to ``end_ms`` inclusive (``end_ms`` ``None``: up to now)."""
 
