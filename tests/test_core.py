@@ -287,8 +287,7 @@ def test_registry_records_are_immutable_values() -> None:
     """The registry's records (plain slotted classes, no generated methods): built with defaults, immutable,
     equal and hashed by value except the answer parser, copied with changes, pickled."""
     import pickle
-
-    from attrs.exceptions import FrozenInstanceError
+    from dataclasses import FrozenInstanceError
 
     from hyperliquid_client.generated.registry import CHANNELS, ENDPOINTS
     from hyperliquid_client.runtime.registry import ParamSpec
@@ -306,6 +305,136 @@ def test_registry_records_are_immutable_values() -> None:
         ParamSpec(name="coin", wire="coin", type="str", required=True, default=None)  # type: ignore[call-arg]
     book = CHANNELS["l2Book"]
     assert book.context == "channel" and book.frame_field is None and pickle.loads(pickle.dumps(book)) == book
+
+
+#: pickles written while these classes were attrs classes (by the tree before they became dataclasses)
+_ATTRS_PICKLES = {
+    "RetryPolicy": b"\x80\x04\x95\xbb\x00\x00\x00\x00\x00\x00\x00\x8c+hyperliquid_client.runtime.transport.policy\x94"
+    b"\x8c\x0bRetryPolicy\x94\x93\x94)\x81\x94}\x94(\x8c\x0cmax_attempts\x94K\x02\x8c\nbase_delay\x94G?\xc9\x99\x99\x99"
+    b"\x99\x99\x9a\x8c\tmax_delay\x94G@\x14\x00\x00\x00\x00\x00\x00\x8c\x0bmax_elapsed\x94G@>\x00\x00\x00\x00\x00\x00"
+    b"\x8c\x06jitter\x94\x88\x8c\x0eretry_statuses\x94(M\xad\x01\x91\x94ub.",
+    "Gap": b"\x80\x04\x95e\x00\x00\x00\x00\x00\x00\x00\x8c&hyperliquid_client.runtime.ws.messages\x94\x8c\x03Gap\x94"
+    b"\x93\x94)\x81\x94}\x94(\x8c\x08since_ms\x94K\x01\x8c\x08until_ms\x94N\x8c\x05error\x94\x8c\x07timeout\x94ub.",
+}
+
+
+def test_settings_and_markers_are_frozen_dataclasses_keeping_what_attrs_gave_them() -> None:
+    """The settings, stream markers and values a client builds at start are frozen dataclasses (``record.frozen``),
+    not attrs classes (importing attrs was ~0.9 MiB of a streaming client's resident size): built positionally or by
+    keyword, checked (also by ``dataclasses.replace``), immutable, equal, hashed and shown by field, matched
+    positionally, weakly referenced, pickled — and the pickles attrs wrote load."""
+    import dataclasses
+    import pickle
+    import weakref
+    from dataclasses import FrozenInstanceError
+
+    from hyperliquid_client import ClientConfig
+    from hyperliquid_client.runtime.cache import CacheConfig
+    from hyperliquid_client.runtime.transport import RetryPolicy
+    from hyperliquid_client.runtime.ws import WsConfig
+    from hyperliquid_client.runtime.ws.messages import Gap
+
+    cfg = WsConfig(buffer_size=5)
+    assert cfg == WsConfig(buffer_size=5) and hash(cfg) == hash(WsConfig(buffer_size=5)) and cfg != WsConfig()
+    assert repr(cfg).startswith("WsConfig(ping_interval=5.0, dead_after=4.0, ") and "buffer_size=5," in repr(cfg)
+    with pytest.raises(FrozenInstanceError):
+        cfg.buffer_size = 6  # type: ignore[misc]
+    with pytest.raises(AttributeError):  # (what attrs' FrozenInstanceError was too)
+        del cfg.buffer_size  # type: ignore[misc]
+    assert dataclasses.replace(cfg, buffer_size=7).buffer_size == 7
+    with pytest.raises(errors.ConfigError, match="buffer_size"):
+        dataclasses.replace(cfg, buffer_size=0)
+    with pytest.raises(errors.ConfigError, match="verify_signatures"):
+        ClientConfig(verify_signatures="always")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="max_entries must be a positive number"):
+        CacheConfig(max_entries=0)
+    with pytest.raises(ValueError, match="default_ttl"):
+        dataclasses.replace(CacheConfig(), default_ttl=-1.0)
+    assert ClientConfig().ws == WsConfig() and ClientConfig().ws is not ClientConfig().ws  # a factory per config
+    assert RetryPolicy(retry_statuses=[429, 429, 503]).retry_statuses == frozenset({429, 503})  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        RetryPolicy(retry_statuses=429)  # type: ignore[arg-type]
+
+    gap = Gap(1, None, "timeout")
+    assert gap == Gap(since_ms=1, until_ms=None, error="timeout") and repr(gap) == (
+        "Gap(since_ms=1, until_ms=None, error='timeout')"
+    )
+    match gap:
+        case Gap(since, until, why):
+            assert (since, until, why) == (1, None, "timeout")
+        case _:
+            raise AssertionError("no positional match")
+    assert weakref.ref(gap)() is gap and weakref.ref(cfg)() is cfg
+    for value in (cfg, gap, ClientConfig(), RetryPolicy(max_attempts=2)):
+        assert pickle.loads(pickle.dumps(value)) == value
+    old = pickle.loads(_ATTRS_PICKLES["Gap"])
+    assert old == gap and hash(old) == hash(gap)
+    policy = pickle.loads(_ATTRS_PICKLES["RetryPolicy"])
+    assert policy == RetryPolicy(max_attempts=2, retry_statuses=frozenset({429}))
+    assert (policy.base_delay, policy.max_delay, policy.max_elapsed, policy.jitter) == (0.2, 5.0, 30.0, True)
+
+
+def test_frozen_builds_instances_exactly_as_the_dataclass_init_would() -> None:
+    """``record.frozen`` replaces the dataclass ``__init__`` by one setting fields through a single bound setter (as
+    attrs did: the order path builds such values per request): same parameters, defaults, a fresh object from each
+    factory, ``__post_init__`` last, the same errors — compared with the init dataclasses writes."""
+    import dataclasses
+    import inspect
+
+    from hyperliquid_client.runtime.record import frozen
+
+    def body() -> dict[str, object]:
+        def __post_init__(self: object) -> None:
+            seen.append(self)
+            if self.a == -1:
+                raise ValueError("a must not be -1")
+
+        return {
+            "__annotations__": {"a": "int", "b": "str", "c": "list[int]", "d": "float | None"},
+            "b": "x",
+            "c": dataclasses.field(default_factory=list),
+            "d": None,
+            "__post_init__": __post_init__,
+        }
+
+    seen: list[object] = []
+    fast = frozen(type("Sample", (), body()))
+    slow = dataclasses.dataclass(frozen=True, slots=True, weakref_slot=True)(type("Sample", (), body()))
+    assert fast.__init__ is not slow.__init__ and "_set" in fast.__init__.__code__.co_varnames  # (the fast one)
+    assert str(inspect.signature(fast)) == str(inspect.signature(slow))
+    calls: list[tuple[tuple[object, ...], dict[str, object]]] = [
+        ((1,), {}),
+        ((1, "y", [2], 0.5), {}),
+        ((), {"a": 2, "d": 1.0}),
+        ((3,), {"c": [4]}),
+        ((), {}),
+        ((1, "y", [], None, 5), {}),
+        ((1,), {"e": 1}),
+        ((1,), {"a": 1}),
+        ((-1,), {}),
+    ]
+    for args, kwargs in calls:
+        outcomes = []
+        for cls in (fast, slow):
+            seen.clear()
+            try:
+                made = cls(*args, **kwargs)
+            except (TypeError, ValueError) as exc:
+                outcomes.append((type(exc), str(exc).replace(cls.__qualname__, "Sample"), len(seen)))
+            else:
+                values = tuple(getattr(made, f.name) for f in dataclasses.fields(made))
+                outcomes.append((values, seen == [made]))
+        assert outcomes[0] == outcomes[1], (args, kwargs, outcomes)
+    assert fast(1).c is not fast(1).c  # a new list each time
+
+    @frozen
+    class Own:
+        x: int
+
+        def __init__(self, text: str) -> None:
+            object.__setattr__(self, "x", int(text))
+
+    assert Own("7").x == 7  # a class's own __init__ is kept
 
 
 def test_records_match_positionally_are_weakly_referenced_and_extend_each_other() -> None:

@@ -1,7 +1,7 @@
 """docs/configuration.md documents every configuration field with its actual default.
 
 For each configuration class the section headed ``## `ClassName``` must hold a table with exactly one row per
-attrs field, ``| `field` | default | meaning |``, whose default cell is the field's real default: a Python literal
+field, ``| `field` | default | meaning |``, whose default cell is the field's real default: a Python literal
 (``10_000``, ``"drop_oldest"``, ``None``, ``{429, 500}``) equal to it, or ``Name()`` for a factory building a
 ``Name``.  The network table and the environment variables are checked against the code the same way.
 """
@@ -9,6 +9,7 @@ attrs field, ``| `field` | default | meaning |``, whose default cell is the fiel
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -59,10 +60,21 @@ def _unquote(cell: str) -> str:
     return cell[1:-1]
 
 
-def _matches(cell: str, field: attrs.Attribute[Any]) -> bool:
+def _fields(cls: type) -> tuple[Any, ...]:
+    """The fields of a configuration class: a frozen dataclass, or an attrs class (``StorageConfig``)."""
+    return tuple(attrs.fields(cls)) if attrs.has(cls) else dataclasses.fields(cls)
+
+
+def _field(cls: type, name: str) -> Any:
+    return next(f for f in _fields(cls) if f.name == name)
+
+
+def _matches(cell: str, field: Any) -> bool:
     shown = _unquote(cell)
     default = field.default
     factory = getattr(default, "factory", None)  # an attrs.Factory
+    if isinstance(field, dataclasses.Field) and field.default_factory is not dataclasses.MISSING:
+        factory = field.default_factory
     if callable(factory):
         built = factory()
         return shown == f"{type(built).__name__}()" and built == type(built)()
@@ -75,7 +87,7 @@ def _matches(cell: str, field: attrs.Attribute[Any]) -> bool:
 @pytest.mark.parametrize("cls", CLASSES, ids=[c.__name__ for c in CLASSES])
 def test_every_field_is_documented_with_its_default(cls: type) -> None:
     rows = _rows(f"`{cls.__name__}`")
-    fields = {f.name: f for f in attrs.fields(cls)}
+    fields = {f.name: f for f in _fields(cls)}
     assert set(rows) == set(fields), (
         f"{cls.__name__}: undocumented {sorted(set(fields) - set(rows))}, stale {sorted(set(rows) - set(fields))}"
     )
@@ -88,18 +100,18 @@ def test_every_field_is_documented_with_its_default(cls: type) -> None:
 
 def test_default_checker_catches_a_wrong_default() -> None:
     """The comparison above is not vacuous: a wrong or mistyped literal does not match."""
-    field = attrs.fields(WsConfig).buffer_size
+    field = _field(WsConfig, "buffer_size")
     assert _matches("`1000`", field)
     assert not _matches("`1001`", field)
     assert not _matches("`1000.0`", field)
-    retry = attrs.fields(TransportConfig).retry
+    retry = _field(TransportConfig, "retry")
     assert _matches("`RetryPolicy()`", retry)
     assert not _matches("`TransportConfig()`", retry)
 
 
 def test_network_table_matches_the_presets() -> None:
     rows = _rows("Networks")
-    fields = [f.name for f in attrs.fields(netconfig.Network)]
+    fields = [f.name for f in _fields(netconfig.Network)]
     assert set(rows) == set(fields)
     for name in fields:
         mainnet, testnet = (ast.literal_eval(_unquote(c)) for c in rows[name][:2])

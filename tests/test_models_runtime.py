@@ -14,10 +14,10 @@ import ssl
 import subprocess
 import sys
 import textwrap
+from dataclasses import FrozenInstanceError
 from decimal import Decimal
 
 import pytest
-from attrs.exceptions import FrozenInstanceError
 
 from hyperliquid_client.generated import models
 from hyperliquid_client.runtime.model import Model
@@ -158,6 +158,29 @@ def test_a_client_loads_the_models_and_modules_it_uses_only() -> None:
         "True",
         "['hyperliquid_client.generated.info', 'hyperliquid_client.generated._models.user_fill']",
     ]
+
+
+def test_a_streaming_client_never_imports_attrs() -> None:
+    """Memory (~0.9 MiB of a streaming client's resident size): the settings, stream markers and values a client
+    builds are frozen dataclasses, so a program streaming market data to callbacks never imports attrs; the exchange
+    side, which still uses it, loads it when first used."""
+    from hyperliquid_client.testing import FakeExchange
+
+    with FakeExchange() as fx:
+        lines = _fresh(
+            f"""
+            import sys, threading
+            from hyperliquid_client import Client
+            got = threading.Event()
+            with Client(http_url={fx.http_url!r}, ws_url={fx.ws_url!r}) as client:
+                client.streams.l2_book("BTC", callback=lambda item: got.set())
+                client.streams.trades("ETH", callback=lambda item: None)
+                print(got.wait(30), [m for m in ("attr", "attrs") if m in sys.modules])
+                client.exchange
+                print([m for m in ("attr", "attrs") if m in sys.modules])
+            """
+        )
+    assert lines == ["True []", "['attr', 'attrs']"]
 
 
 def test_tls_certificates_are_loaded_before_the_first_tls_connection_only() -> None:

@@ -280,9 +280,9 @@ async def test_oversized_message_replaces_connection(fx: FakeExchange) -> None:
 
 
 def _fast_kwargs() -> dict[str, Any]:
-    import attrs
+    import dataclasses
 
-    return attrs.asdict(FAST)
+    return dataclasses.asdict(FAST)
 
 
 async def test_server_rejection_fails_only_that_subscription(fx: FakeExchange) -> None:

@@ -129,9 +129,47 @@ def frozen(cls: type[_T]) -> type[_T]:
     :class:`dataclasses.FrozenInstanceError`), compared, hashed, shown and pickled by field, copied with changes by
     :func:`dataclasses.replace`; a pickle attrs wrote (a mapping of the fields) loads too.
     """
+    own_init = "__init__" in cls.__dict__
     made = dataclasses.dataclass(frozen=True, slots=True, weakref_slot=True)(cls)
     made.__setstate__ = _setstate  # type: ignore[attr-defined]
+    if not own_init:
+        made.__init__ = _init(made)  # type: ignore[method-assign]
     return made
+
+
+class _Factory:
+    def __repr__(self) -> str:
+        return "<factory>"  # (how ``inspect.signature`` shows a field made by its factory, as for a dataclass)
+
+
+_FACTORY = _Factory()
+
+
+def _init(cls: type) -> Any:
+    """The ``__init__`` dataclasses writes for ``cls`` (same parameters, defaults, factories, ``__post_init__``), but
+    setting the fields through one bound ``object.__setattr__`` as attrs did: each field costs a local call instead
+    of a global and an attribute look-up (a third of the time of a request's 9-field ``Prepared``)."""
+    params, body = [], ["    _set = _object_setattr.__get__(self)"]
+    namespace: dict[str, Any] = {"_object_setattr": object.__setattr__, "_MISSING": _FACTORY}
+    for field in dataclasses.fields(cls):
+        name = field.name
+        if field.default is not dataclasses.MISSING:
+            namespace[f"_default_{name}"] = field.default
+            params.append(f"{name}=_default_{name}")
+        elif field.default_factory is not dataclasses.MISSING:
+            namespace[f"_factory_{name}"] = field.default_factory
+            params.append(f"{name}=_MISSING")
+            body.append(f"    if {name} is _MISSING:\n        {name} = _factory_{name}()")
+        else:
+            params.append(name)
+        body.append(f"    _set({name!r}, {name})")
+    if hasattr(cls, "__post_init__"):
+        body.append("    self.__post_init__()")
+    exec(f"def __init__(self, {', '.join(params)}):\n" + "\n".join(body), namespace)  # (our own text)
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__annotations__ = {**vars(cls)["__init__"].__annotations__}
+    return init
 
 
 def _setstate(self: Any, state: Any) -> None:
