@@ -14,7 +14,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import attrs
 import pytest
 
 from hyperliquid_client import cli
@@ -60,21 +59,19 @@ def _unquote(cell: str) -> str:
     return cell[1:-1]
 
 
-def _fields(cls: type) -> tuple[Any, ...]:
-    """The fields of a configuration class: a frozen dataclass, or an attrs class (``StorageConfig``)."""
-    return tuple(attrs.fields(cls)) if attrs.has(cls) else dataclasses.fields(cls)
+def _fields(cls: type) -> tuple[dataclasses.Field[Any], ...]:
+    """The fields of a configuration class (a frozen dataclass)."""
+    return dataclasses.fields(cls)
 
 
-def _field(cls: type, name: str) -> Any:
+def _field(cls: type, name: str) -> dataclasses.Field[Any]:
     return next(f for f in _fields(cls) if f.name == name)
 
 
-def _matches(cell: str, field: Any) -> bool:
+def _matches(cell: str, field: dataclasses.Field[Any]) -> bool:
     shown = _unquote(cell)
     default = field.default
-    factory = getattr(default, "factory", None)  # an attrs.Factory
-    if isinstance(field, dataclasses.Field) and field.default_factory is not dataclasses.MISSING:
-        factory = field.default_factory
+    factory = field.default_factory
     if callable(factory):
         built = factory()
         return shown == f"{type(built).__name__}()" and built == type(built)()

@@ -6,7 +6,9 @@ class built from keyword or positional arguments, immutable (assigning raises
 :class:`dataclasses.FrozenInstanceError`), compared, hashed, shown and pickled by field, copied with changes by
 :meth:`Record.replace`; type checkers see the fields and the constructor (``dataclass_transform``).  attrs generates
 and compiles the methods of each class and keeps their source for debuggers (~15 KiB a class): the classes a client
-builds at import and only reads use this instead (validators, converters and factories stay attrs' job).
+builds at import and only reads use this instead.  The classes that check or convert their fields, or have
+factories (settings, stream markers, the values of a request), are frozen dataclasses made by :func:`frozen`: a
+client's process never imports attrs (~0.9 MiB of resident size).
 """
 
 from __future__ import annotations

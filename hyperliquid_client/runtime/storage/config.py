@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Callable
 from typing import Any, Literal
 
-import attrs
-
 from hyperliquid_client.runtime.errors import ConfigError
+from hyperliquid_client.runtime.record import frozen
 
 __all__ = ["OverflowPolicy", "StorageConfig", "redact_dsn"]
 
@@ -25,27 +24,21 @@ def redact_dsn(dsn: str | None) -> str:
     return _PASSWORD_URL.sub(r"\1***\2", _PASSWORD_KV.sub(r"\1***", dsn))
 
 
-def _positive(name: str, *, allow_zero: bool = False) -> Callable[[Any, Any, Any], None]:
-    def check(_inst: Any, _attr: Any, value: Any) -> None:
-        if value is None:
-            return
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(name, f"expected a number, got {value!r}")
-        if value < 0 or (value == 0 and not allow_zero):
-            raise ConfigError(name, f"must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
-
-    return check
+def _positive(name: str, value: Any, *, allow_zero: bool = False) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(name, f"expected a number, got {value!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ConfigError(name, f"must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
 
 
-def _positive_int(name: str) -> Callable[[Any, Any, Any], None]:
-    def check(_inst: Any, _attr: Any, value: Any) -> None:
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ConfigError(name, f"expected a positive integer, got {value!r}")
-
-    return check
+def _positive_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(name, f"expected a positive integer, got {value!r}")
 
 
-@attrs.frozen
+@frozen
 class StorageConfig:
     """How rows are stored.
 
@@ -69,19 +62,32 @@ class StorageConfig:
     """
 
     backend: Literal["memory", "postgres"] | None = None
-    dsn: str | None = attrs.field(default=None, repr=redact_dsn)
-    batch_size: int = attrs.field(default=500, validator=_positive_int("batch_size"))
-    flush_interval: float = attrs.field(default=0.5, validator=_positive("flush_interval"))
-    max_buffer: int = attrs.field(default=10_000, validator=_positive_int("max_buffer"))
+    dsn: str | None = None
+    batch_size: int = 500
+    flush_interval: float = 0.5
+    max_buffer: int = 10_000
     overflow: OverflowPolicy = "block"
-    block_timeout: float | None = attrs.field(default=None, validator=_positive("block_timeout", allow_zero=True))
-    retry_base: float = attrs.field(default=0.2, validator=_positive("retry_base"))
-    retry_max: float = attrs.field(default=5.0, validator=_positive("retry_max"))
-    connect_timeout: float = attrs.field(default=5.0, validator=_positive("connect_timeout"))
-    statement_timeout: float | None = attrs.field(default=30.0, validator=_positive("statement_timeout"))
+    block_timeout: float | None = None
+    retry_base: float = 0.2
+    retry_max: float = 5.0
+    connect_timeout: float = 5.0
+    statement_timeout: float | None = 30.0
     migrate: bool = False
 
-    def __attrs_post_init__(self) -> None:
+    def __repr__(self) -> str:  # the dsn's password never shown
+        shown = (
+            f"{f.name}={redact_dsn(self.dsn) if f.name == 'dsn' else repr(getattr(self, f.name))}"
+            for f in dataclasses.fields(self)
+        )
+        return f"StorageConfig({', '.join(shown)})"
+
+    def __post_init__(self) -> None:
+        _positive_int("batch_size", self.batch_size)
+        _positive("flush_interval", self.flush_interval)
+        _positive_int("max_buffer", self.max_buffer)
+        _positive("block_timeout", self.block_timeout, allow_zero=True)
+        for name in ("retry_base", "retry_max", "connect_timeout", "statement_timeout"):
+            _positive(name, getattr(self, name))
         if self.backend not in (None, "memory", "postgres"):
             raise ConfigError("backend", f"expected 'memory' or 'postgres', got {self.backend!r}")
         if self.overflow not in ("block", "drop"):
