@@ -97,8 +97,12 @@ class Breaker:
         A failure that does not ``count`` (a background warmer's) never opens a closed circuit: the
         user's own calls decide; it still ends a probe it happened to be.
         """
-        if not self.enabled:
+        if self.failures <= 0:  # (not enabled)
             return
+        if ok:  # (read without the lock, as check does: an answer from a closed host without failures changes nothing)
+            h = self._hosts.get(host)
+            if h is None or (h.state == "closed" and h.failures == 0):
+                return
         change = None
         with self._lock:
             h = self._hosts.get(host)

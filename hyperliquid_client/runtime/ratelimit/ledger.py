@@ -127,10 +127,18 @@ class Ledger:
         backoff and ``weight`` fits; ``None`` when :meth:`admit` must decide (and say how long to wait)."""
         if self.strikes or now < self.pause_until:
             return None
-        self._prune(now)
+        done = self._done
+        if (done and done[0][0] <= now) or self._late or now >= self._soonest:
+            self._prune(now)  # (else nothing has left the log: what _prune would find)
         if self.total + weight > limit:
             return None
-        return self.take(now, weight, hold=hold, window=window)
+        entry = next(self._ids)  # (take, without its frame)
+        expires = now + hold + window
+        self._inflight[entry] = (weight, expires)
+        if expires < self._soonest:
+            self._soonest = expires
+        self.total += weight
+        return entry
 
     def take(self, now: float, weight: int, *, hold: float, window: float) -> int:
         """Add an in-flight entry of ``weight`` without any check (mirroring a grant made elsewhere)."""
@@ -147,8 +155,12 @@ class Ledger:
         found = self._inflight.pop(entry, None)
         if found is None:
             return
-        self.total -= found[0]
-        self._add_done(now + window, found[0])
+        expires = now + window
+        done = self._done
+        if done and expires < done[-1][0]:
+            self._late.append((expires, found[0]))
+        else:  # (_add_done less its frame, the weight staying counted)
+            done.append((expires, found[0]))
 
     def charge(self, weight: int, now: float, *, window: float) -> None:
         """Add ``weight`` spent at ``now`` (a per-item surcharge known from the answer)."""

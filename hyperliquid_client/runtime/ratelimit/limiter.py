@@ -498,13 +498,19 @@ class RateLimiter:
             return None, counted
         base, limit = limits[1][kind]
         breaker = self.breaker
-        if req.weight > limit or (breaker._hosts and breaker.enabled and breaker.state(_host(req)) != "closed"):
-            return None, counted  # (a breaker that never saw a host has every host closed)
+        if req.weight > limit:
+            return None, counted
+        hosts = breaker._hosts
+        if hosts and breaker.failures > 0:  # (Breaker.state of the host, read in place; enabled: failures > 0)
+            h = hosts.get(_HOSTS.get(req.url) or _host(req))
+            if h is not None and h.state != "closed":
+                return None, counted  # (a breaker that never saw a host has every host closed)
         now = self._clock()
         local = self._local
         with local.lock:
-            entry = local.ledger.grant(now, req.weight, limit, window=cfg.window, hold=req.timeout + HOLD_MARGIN)
-            total = local.ledger.total
+            ledger = local.ledger
+            entry = ledger.grant(now, req.weight, limit, window=cfg.window, hold=req.timeout + HOLD_MARGIN)
+            total = ledger.total
         if entry is None:
             return None, counted
         self._last_active = now
@@ -592,21 +598,24 @@ class RateLimiter:
         retry_after: float | None = None,
     ) -> None:
         """Account for the attempt of ``ticket``: its answer ``status`` / ``value`` or its ``error``."""
-        if ticket is None or not self.config.enabled:
+        cfg = self.config
+        if ticket is None or not cfg.enabled:
             return
         req = ticket.request
         now = self._clock()
-        cfg = self.config
         if status is not None or error is not None:  # (a ticket handed back unused tells the breaker nothing)
             self._record_breaker(req, status, error, now, counts=not ticket.background)
-        extra = self._surcharge(req, value) if error is None and req.context == "info" else 0
-        if error is None and req.context == "info" and _wire(req) == "userRateLimit":
-            self._observe_rate_limit(req, value)
+        extra = 0
+        if error is None and req.context == "info":
+            extra = self._surcharge(req, value)
+            if _wire(req) == "userRateLimit":
+                self._observe_rate_limit(req, value)
         outcome = "429" if status == 429 else ("ok" if status is not None else "none")
         pause = None
         ended = False
-        with self._local.lock:
-            ledger = self._local.ledger
+        local = self._local
+        with local.lock:
+            ledger = local.ledger
             if ticket.entry is not None:
                 ledger.complete(ticket.entry, now, window=cfg.window)
             if extra:

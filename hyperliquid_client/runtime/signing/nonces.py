@@ -110,7 +110,8 @@ class LocalNonceSource:
     def next(self, signer: str) -> int:
         """The next nonce for ``signer``: ``max(now_ms, previous + 1)``."""
         slot = self._slots.get(signer) or self._slot(signer)
-        now = self._clock()  # read outside the lock: a slow clock never holds a signer up
+        # read outside the lock: a slow clock never holds a signer up (the default clock without its frame)
+        now = time.time_ns() // 1_000_000 if self._clock is _now_ms else self._clock()
         with slot.lock:
             nonce = now if now > slot.last else slot.last + 1
             slot.last = nonce
@@ -333,9 +334,11 @@ class NonceManager:
             try:
                 with w.lock:
                     flights = w.flights
-                    if not flights._entries or flights.shut_for(time.monotonic(), self.window) <= 0:
+                    entries = flights._entries
+                    if not entries or flights.shut_for(time.monotonic(), self.window) <= 0:
                         taken = local.next(key)
-                        flights.take(taken, time.monotonic(), span)
+                        entries[taken] = (flights.taken, time.monotonic() + span)  # (Flights.take in place)
+                        flights.taken += 1
                         return taken
             finally:
                 w.draw.release()
@@ -414,13 +417,16 @@ class NonceManager:
         if w is None:
             return None
         with w.lock:
-            shared = w.shared.pop(nonce, None)
-            if not w.flights.release(nonce):
+            shared = w.shared.pop(nonce, None) if w.shared else None
+            if w.flights._entries.pop(nonce, None) is None:  # (Flights.release in place: not in flight)
                 return shared
             w.releases += 1
             if w.waiting:
                 w.cond.notify_all()
-            waiters, w.async_waiters = w.async_waiters, []
+            waiters = w.async_waiters
+            if not waiters:
+                return shared
+            w.async_waiters = []
         for loop, fut in waiters:
             try:
                 loop.call_soon_threadsafe(_wake, fut)
