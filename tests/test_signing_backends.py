@@ -174,14 +174,15 @@ def test_native_signs_through_libsecp256k1_directly_with_coincurves_own_signatur
     from hyperliquid_client.runtime.signing import Wallet
 
     direct, wrapped = NativeBackend(), NativeBackend(coincurve=coincurve)
-    assert direct._sign_recoverable.__qualname__.startswith("_direct_signer")
-    assert not wrapped._sign_recoverable.__qualname__.startswith("_direct_signer")
+    assert direct._sign.__qualname__.startswith("_direct_signer")
+    assert not wrapped._sign.__qualname__.startswith("_direct_signer")
     wallet = Wallet.from_key(KEY)
     key = coincurve.PrivateKey(bytes.fromhex(KEY[2:]))
     for i in range(64):
         digest = bytes((i * 7 + j) % 256 for j in range(32))
         raw = key.sign_recoverable(digest, hasher=None)
-        assert direct._sign_recoverable(key, digest) == raw
+        assert direct._sign(key, digest).to_bytes() == raw
+        assert direct._sign(key, digest) == backends_mod._from_compact(raw)
         assert direct.sign_digest(wallet, digest) == wrapped.sign_digest(wallet, digest)
     assert direct.sign_l1_action(wallet, ACTION, 0, None, None, True).to_wire() == EXPECTED
     # a binding that cannot be found, or a key type that does not sign as the wrapper does: the wrapper signs

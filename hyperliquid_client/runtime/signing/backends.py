@@ -130,10 +130,11 @@ _EXCHANGE_DIGEST_PREFIX = b"\x19\x01" + eip712.EXCHANGE_DOMAIN_SEPARATOR
 _AGENT_PREFIX = {True: eip712.AGENT_TYPE_HASH + keccak256(b"a"), False: eip712.AGENT_TYPE_HASH + keccak256(b"b")}
 
 
-def _direct_signer(module: Any) -> Callable[[Any, bytes], bytes] | None:
+def _direct_signer(module: Any) -> Callable[[Any, bytes], Signature] | None:
     """libsecp256k1's own two calls (sign, serialise) on ``coincurve``'s key, as its ``sign_recoverable`` makes them
-    with the default nonce function, without its wrapper's Python frames — or ``None`` when ``module`` is not a
-    ``coincurve`` exposing its binding or it does not sign exactly as the wrapper does (then the wrapper signs)."""
+    with the default nonce function, without its wrapper's Python frames, read straight into the
+    :class:`Signature` — or ``None`` when ``module`` is not a ``coincurve`` exposing its binding or it does not sign
+    exactly as the wrapper does (then the wrapper signs)."""
     try:
         binding = importlib.import_module(module.__name__ + "._libsecp256k1")
         ffi, lib = binding.ffi, binding.lib
@@ -145,18 +146,20 @@ def _direct_signer(module: Any) -> Callable[[Any, bytes], bytes] | None:
         return None
     new, buffer, null = ffi.new, ffi.buffer, ffi.NULL
 
-    def sign_recoverable(key: Any, digest: bytes) -> bytes:
+    def sign_recoverable(key: Any, digest: bytes) -> Signature:
         ctx = key.context.ctx
         signature = new("secp256k1_ecdsa_recoverable_signature *")
         if not sign(ctx, signature, digest, key.secret, null, null):
             raise ValueError("the nonce generation function failed, or the private key was invalid")
         out, recid = new("unsigned char[64]"), new("int *")
         serialize(ctx, out, recid, signature)
-        return buffer(out)[:] + bytes((recid[0],))
+        rs = buffer(out)[:].hex()  # (_from_compact of r ‖ s ‖ recid, from one hex text)
+        r, s = rs[:64].lstrip("0"), rs[64:].lstrip("0")
+        return _trusted("0x" + (r or "0"), "0x" + (s or "0"), 27 + recid[0])
 
-    try:  # once, on a throwaway key: the same bytes as the wrapper, or the wrapper it is
+    try:  # once, on a throwaway key: the same signature as the wrapper's, or the wrapper it is
         probe, digest = module.PrivateKey(bytes(range(1, 33))), bytes(range(32))
-        same = sign_recoverable(probe, digest) == probe.sign_recoverable(digest, hasher=None)
+        same = sign_recoverable(probe, digest) == _from_compact(probe.sign_recoverable(digest, hasher=None))
     except Exception:
         return None
     return sign_recoverable if same else None
@@ -174,8 +177,9 @@ class NativeBackend(SigningBackend):
         self._private_key_cls = module.PrivateKey
         self._public_key_cls = module.PublicKey
         direct = _direct_signer(module) if coincurve is None else None
-        self._sign_recoverable: Callable[[Any, bytes], bytes] = (
-            direct if direct is not None else lambda key, digest: key.sign_recoverable(digest, hasher=None)
+        #: (key handle, digest) -> Signature
+        self._sign: Callable[[Any, bytes], Signature] = (
+            direct if direct is not None else lambda key, digest: _from_compact(key.sign_recoverable(digest, hasher=None))
         )
 
     def _key(self, wallet: Wallet) -> Any:
@@ -188,11 +192,9 @@ class NativeBackend(SigningBackend):
         """Sign a 32-byte digest: RFC 6979 nonce, low-s, compact recoverable."""
         digest = _check_digest(digest)
         try:
-            raw = self._sign_recoverable(self._key(wallet), digest)
+            return self._sign(self._key(wallet), digest)
         except Exception as exc:
             failure = type(exc).__name__
-        else:
-            return _from_compact(raw)
         raise _signing_failed(self.name, failure)
 
     def sign_l1_action(
@@ -220,11 +222,9 @@ class NativeBackend(SigningBackend):
         try:
             if handle is None:
                 handle = self._key(wallet)
-            raw = self._sign_recoverable(handle, digest)
+            return self._sign(handle, digest)
         except Exception as exc:
             failure = type(exc).__name__
-        else:
-            return _from_compact(raw)
         raise _signing_failed(self.name, failure)
 
     def sign_typed_data(
