@@ -42,6 +42,13 @@ class Signer:
     signature_chain_id: str = "0x66eee"
     account_address: str | None = None
     verified: set[tuple[str, str, bool, bool]] = attrs.field(factory=set, eq=False, repr=False)
+    #: why ``network`` cannot sign for the API it points at (``None``: it can), decided once
+    chain_mismatch: str | None = attrs.field(
+        default=attrs.Factory(lambda self: _known_chain_mismatch(self.network), takes_self=True),
+        init=False,
+        eq=False,
+        repr=False,
+    )
 
 
 def _signed_message(endpoint: EndpointSpec, action: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -148,7 +155,7 @@ def verify_body(
     answer with the misleading ``User or API Wallet ... does not exist``).
     """
     network = signer.network
-    mismatch = _known_chain_mismatch(network)
+    mismatch = signer.chain_mismatch
     if mismatch is not None:
         raise SignatureMismatchError(
             f"refusing to send {endpoint.wire}: {mismatch}; the signature would be checked against the "

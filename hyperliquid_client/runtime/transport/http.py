@@ -165,6 +165,8 @@ def _no_turn(
     )
 
 
+_STATED_TIMEOUT = _core.STATED_TIMEOUT
+
 #: The transport whose connection turn the current thread/task holds (see ``reserve``).
 _RESERVED: contextvars.ContextVar[object | None] = contextvars.ContextVar("hyperliquid_http_reserved", default=None)
 
@@ -200,13 +202,15 @@ class _Reservation:
             if not transport._turns.acquire(self._timeout):
                 raise _no_turn(transport, self._what, self._timeout)
             self._token = _RESERVED.set(transport)
-        self._stated_token = _core.state_timeout(self._stated)
+        stated = self._stated
+        if stated is not None and not _STATED_TIMEOUT.get():  # (_core.state_timeout in place)
+            self._stated_token = _STATED_TIMEOUT.set(stated)
 
     def __exit__(self, *exc: object) -> None:
         stated = self._stated_token
         if stated is not None:
             self._stated_token = None
-            _core.STATED_TIMEOUT.reset(stated)
+            _STATED_TIMEOUT.reset(stated)
         token = self._token
         if token is not None:
             self._token = None
