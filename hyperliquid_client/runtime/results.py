@@ -142,6 +142,29 @@ class ExchangeResult:
         return True
 
 
+_new = object.__new__
+# (one setter per field, in the class's order: a field added to ExchangeResult fails here, at import)
+_set_action, _set_response_type, _set_statuses, _set_data, _set_raw, _set_nonce, _set_response = (
+    ExchangeResult.__dict__[field.name].__set__ for field in attrs.fields(ExchangeResult)
+)
+
+
+def _result(
+    action: str, response_type: str, statuses: tuple[Status, ...], data: Any, raw: Any, nonce: int | None, response: Any
+) -> ExchangeResult:
+    """``ExchangeResult(...)`` (positional) through its slots: what attrs' frozen ``__init__`` does, without a
+    ``setattr`` call per field (every answer :func:`_fast` reads; tests/test_answer_fast.py compares the two)."""
+    r = _new(ExchangeResult)
+    _set_action(r, action)
+    _set_response_type(r, response_type)
+    _set_statuses(r, statuses)
+    _set_data(r, data)
+    _set_raw(r, raw)
+    _set_nonce(r, nonce)
+    _set_response(r, response)
+    return r
+
+
 def _bad(path: str, expected: str, got: Any, endpoint: str) -> InvalidResponseError:
     return InvalidResponseError(path, expected, got, endpoint=endpoint)
 
@@ -277,7 +300,7 @@ def _fast(raw: Any, endpoint: EndpointSpec, nonce: int | None, sent: Mapping[str
     if kind == "default":
         if len(body) != 1:
             return None
-        return ExchangeResult(endpoint.wire, kind, (), None, raw, nonce, _Deferred(endpoint, raw))
+        return _result(endpoint.wire, kind, (), None, raw, nonce, _Deferred(endpoint, raw))
     data = body.get("data")
     if len(body) != 2 or data.__class__ is not dict or len(data) != 1:
         return None
@@ -316,7 +339,7 @@ def _fast(raw: Any, endpoint: EndpointSpec, nonce: int | None, sent: Mapping[str
             _check_statuses(found, endpoint, sent, endpoint.qualified_name)
         except InvalidResponseError:
             return None  # (the strict path says what is wrong)
-    return ExchangeResult(endpoint.wire, kind, found, data, raw, nonce, _Deferred(endpoint, raw))
+    return _result(endpoint.wire, kind, found, data, raw, nonce, _Deferred(endpoint, raw))
 
 
 def classify(
