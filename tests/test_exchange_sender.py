@@ -545,3 +545,26 @@ def test_sent_and_answered_are_logged_without_a_listener_and_emitted_without_log
         assert not [r for r in caplog.records if r.name == "hyperliquid_client.exchange"]
     finally:
         rig.close()
+
+
+def test_a_signed_action_is_the_one_its_class_builds() -> None:
+    """``_core._signed`` fills SignedAction's slots without attrs' ``__init__``: the same object, every field, for
+    any values; fails when a field is added, removed or reordered."""
+    import random
+
+    import attrs
+
+    from hyperliquid_client.runtime.exchange import _core
+    from hyperliquid_client.runtime.exchange._core import SignedAction
+
+    names = [f.name for f in attrs.fields(SignedAction)]
+    assert names == ["endpoint", "body", "nonce", "signer", "vault_address", "weight"]
+    rng = random.Random(1517)
+    pool: list[Any] = [None, 0, 9, "0xab", {"action": {"type": "order", "orders": []}}, ENDPOINTS["exchange.order"]]
+    for _ in range(500):
+        values = [rng.choice(pool) for _ in names]
+        fast, made = _core._signed(*values), SignedAction(*values)
+        assert fast == made and repr(fast) == repr(made)
+        assert [getattr(fast, n) for n in names] == [getattr(made, n) for n in names]
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            fast.nonce = 1  # type: ignore[misc]
