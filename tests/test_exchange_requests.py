@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import pytest
 from test_exchange_support import KEY_A, exchange_posts, make_rig
 
@@ -305,9 +306,14 @@ def test_single_element_builders_agree_with_the_batch_builders(rig: Any) -> None
     for name, (elements, extras) in cases.items():
         one, batch = getattr(r, f"_hs_{name}"), getattr(r, f"_hb_{name}")
         for element in elements:
+            # what the one-element methods pass: the record's attributes in its plain twin ``_A_<Name>``
+            fields = [f.name for f in attrs.fields(type(element))]
+            twin = getattr(r, f"_A_{type(element).__name__}")(*[getattr(element, f) for f in fields])
+            assert list(type(twin).__slots__) == fields
             for extra in extras:
                 got = outcome(one, element, *extra)
                 assert got == outcome(batch, [element], *extra), (name, element, extra)
+                assert got == outcome(one, twin, *extra), (name, element, extra)
                 seen.add(got[0])
     assert seen == {"ok", "error"}
 

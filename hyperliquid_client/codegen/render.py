@@ -385,9 +385,11 @@ def _request_views(spec: Spec, gen: ReqGen) -> dict[str, Any]:
     oneofs = [t for t in types if t.kind == "oneof"]
     builders = [gen.action_source(e.wire, e.name, e.action) for e in spec.by_context("exchange") if e.action]
     exports = sorted([t.name for t in types] + [t.name + "Wire" for t in oneofs])
+    singles = {r.name: r for e in spec.by_context("exchange") if e.action if (r := gen.single_record(e.action))}
     return {
         "enums": enums,
-        "classes": [gen.class_source(t) for t in records],
+        "classes": [*map(gen.class_source, records), *(gen.args_class_source(singles[n]) for n in sorted(singles))],
+        "singles": sorted(f"_A_{n}" for n in singles),
         "aliases": [gen.oneof_alias(t) for t in oneofs],
         "converters": [gen.record_source(t) for t in records] + [gen.oneof_source(t) for t in oneofs],
         "builders": builders,
@@ -581,6 +583,7 @@ def render_files(spec: Spec) -> dict[str, str]:
     )
     names = (
         set(requests["exports"])
+        | set(requests["singles"])
         | {f"_hb_{e.name}" for e in spec.by_context("exchange")}
         | {f"_hs_{e.name}" for e in spec.by_context("exchange")}
         | {f"_wb_{e.name}" for e in spec.by_context("exchange")}

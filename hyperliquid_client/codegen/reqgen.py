@@ -425,6 +425,31 @@ class ReqGen:
             ]
         return "\n".join(lines)
 
+    def single_record(self, action: RequestAction) -> RType | None:
+        """The record whose one element the methods of ``action`` sending one element build (``None``: none do)."""
+        single = next((m.single for m in action.methods if m.single), None)
+        f = next((f for f in action.fields if f.name == single), None)
+        if f is None or f.type is None or self.single_parts(action) is None:
+            return None
+        return self.req.named(f.type.args[0])
+
+    def args_class_source(self, t: RType) -> str:
+        """``_A_<Name>``: the attributes of record ``t`` as a method sending one element hands them to ``_hs_``
+        (which reads them as it reads the record's): plain slots, built on every call without the frozen class's
+        per-field ``setattr``; never returned to a caller."""
+        names = [a.name for a, _ in self.req.attrs(t)]
+        return "\n".join(
+            [
+                f"class _A_{t.name}:",
+                f'    """The attributes of a :class:`{t.name}` as one-element methods pass them to their builder."""',
+                "",
+                f"    __slots__ = {tuple(names)!r}",
+                "",
+                f"    def __init__(self, {', '.join(f'{n}: Any' for n in names)}) -> None:",
+                *(f"        self.{n} = {n}" for n in names),
+            ]
+        )
+
     def single_parts(self, action: RequestAction) -> tuple[str, str] | None:
         """For ``_hs_<name>``, ``_hb_<name>`` of the methods that send one element of a batch (``single:``), given
         that element as the request class it is (the generated method builds it): the batch's conversion in
@@ -488,6 +513,7 @@ class ReqGen:
         for p in mparams:
             if p.record is not None:
                 records.setdefault(p.record.name + p.source, []).append(p)
+        single = m.single is not None and self.single_parts(action) is not None
         for f in [*action.fields, *action.inputs]:
             if not f.is_param or (f.computed and f not in action.inputs):
                 continue
@@ -501,7 +527,7 @@ class ReqGen:
                         parts.append(f"{inner.name}({', '.join(b.name for b, _ in self.req.attrs(inner))})")
                     else:
                         parts.append(a.name)
-                args.append(f"[{elem.name}({', '.join(parts)})]")
+                args.append(f"[{'_A_' if single else ''}{elem.name}({', '.join(parts)})]")
             elif f.flatten and f.type is not None:
                 rec = self.req.types[f.type.name]
                 kw = ", ".join(f"{a.name}={a.name}" for a, _ in self.req.attrs(rec))
@@ -513,7 +539,6 @@ class ReqGen:
             options.append("vault_address")
         if action.signing in ("l1", "multi_sig"):
             options.append("expires_after")
-        single = m.single is not None and self.single_parts(action) is not None
         if single:  # (the element built here, not a list of it)
             args = [a[1:-1] if a.startswith("[") else a for a in args]
         send = ", ".join(

@@ -55,6 +55,10 @@ from hyperliquid_client.generated.requests import (
     UserAbstraction,
     UserOutcomeVariant,
     UserOutcomeVariantWire,
+    _A_CancelByCloidRequest,
+    _A_CancelRequest,
+    _A_ModifyRequest,
+    _A_OrderRequest,
     _hb_activate_outcome_deployer,
     _hb_agent_enable_dex_abstraction,
     _hb_agent_send_asset,
@@ -4259,7 +4263,7 @@ class ExchangeMethods:
         Action ``cancel``, L1 (phantom agent) signature; weight 1.
         """
         return self._send(
-            _EP_CANCEL, _hs_cancel, (CancelRequest(coin, oid), fast), wallet, vault_address, expires_after, timeout
+            _EP_CANCEL, _hs_cancel, (_A_CancelRequest(coin, oid), fast), wallet, vault_address, expires_after, timeout
         )
 
     def cancel_by_cloid(
@@ -4289,7 +4293,7 @@ class ExchangeMethods:
         return self._send(
             _EP_CANCEL_BY_CLOID,
             _hs_cancel_by_cloid,
-            (CancelByCloidRequest(coin, cloid), fast),
+            (_A_CancelByCloidRequest(coin, cloid), fast),
             wallet,
             vault_address,
             expires_after,
@@ -4564,7 +4568,7 @@ class ExchangeMethods:
             _EP_BATCH_MODIFY,
             _hs_batch_modify,
             (
-                ModifyRequest(oid, OrderRequest(coin, is_buy, sz, limit_px, tif, reduce_only, cloid, trigger)),
+                _A_ModifyRequest(oid, OrderRequest(coin, is_buy, sz, limit_px, tif, reduce_only, cloid, trigger)),
                 always_place,
             ),
             wallet,
@@ -4695,7 +4699,7 @@ class ExchangeMethods:
         return self._send(
             _EP_ORDER,
             _hs_order,
-            (OrderRequest(coin, is_buy, sz, limit_px, tif, reduce_only, cloid, trigger), grouping, builder),
+            (_A_OrderRequest(coin, is_buy, sz, limit_px, tif, reduce_only, cloid, trigger), grouping, builder),
             wallet,
             vault_address,
             expires_after,
@@ -6027,7 +6031,7 @@ class AsyncExchangeMethods:
         Action ``cancel``, L1 (phantom agent) signature; weight 1.
         """
         return await self._send(
-            _EP_CANCEL, _hs_cancel, (CancelRequest(coin, oid), fast), wallet, vault_address, expires_after, timeout
+            _EP_CANCEL, _hs_cancel, (_A_CancelRequest(coin, oid), fast), wallet, vault_address, expires_after, timeout
         )
 
     async def cancel_by_cloid(
@@ -6057,7 +6061,7 @@ class AsyncExchangeMethods:
         return await self._send(
             _EP_CANCEL_BY_CLOID,
             _hs_cancel_by_cloid,
-            (CancelByCloidRequest(coin, cloid), fast),
+            (_A_CancelByCloidRequest(coin, cloid), fast),
             wallet,
             vault_address,
             expires_after,
@@ -6334,7 +6338,7 @@ class AsyncExchangeMethods:
             _EP_BATCH_MODIFY,
             _hs_batch_modify,
             (
-                ModifyRequest(oid, OrderRequest(coin, is_buy, sz, limit_px, tif, reduce_only, cloid, trigger)),
+                _A_ModifyRequest(oid, OrderRequest(coin, is_buy, sz, limit_px, tif, reduce_only, cloid, trigger)),
                 always_place,
             ),
             wallet,
@@ -6465,7 +6469,7 @@ class AsyncExchangeMethods:
         return await self._send(
             _EP_ORDER,
             _hs_order,
-            (OrderRequest(coin, is_buy, sz, limit_px, tif, reduce_only, cloid, trigger), grouping, builder),
+            (_A_OrderRequest(coin, is_buy, sz, limit_px, tif, reduce_only, cloid, trigger), grouping, builder),
             wallet,
             vault_address,
             expires_after,

@@ -833,6 +833,54 @@ class ValidatorRegister:
     """Initial self-stake in wei."""
 
 
+class _A_CancelByCloidRequest:
+    """The attributes of a :class:`CancelByCloidRequest` as one-element methods pass them to their builder."""
+
+    __slots__ = ("coin", "cloid")
+
+    def __init__(self, coin: Any, cloid: Any) -> None:
+        self.coin = coin
+        self.cloid = cloid
+
+
+class _A_CancelRequest:
+    """The attributes of a :class:`CancelRequest` as one-element methods pass them to their builder."""
+
+    __slots__ = ("coin", "oid")
+
+    def __init__(self, coin: Any, oid: Any) -> None:
+        self.coin = coin
+        self.oid = oid
+
+
+class _A_ModifyRequest:
+    """The attributes of a :class:`ModifyRequest` as one-element methods pass them to their builder."""
+
+    __slots__ = ("oid", "order")
+
+    def __init__(self, oid: Any, order: Any) -> None:
+        self.oid = oid
+        self.order = order
+
+
+class _A_OrderRequest:
+    """The attributes of a :class:`OrderRequest` as one-element methods pass them to their builder."""
+
+    __slots__ = ("coin", "is_buy", "sz", "limit_px", "tif", "reduce_only", "cloid", "trigger")
+
+    def __init__(
+        self, coin: Any, is_buy: Any, sz: Any, limit_px: Any, tif: Any, reduce_only: Any, cloid: Any, trigger: Any
+    ) -> None:
+        self.coin = coin
+        self.is_buy = is_buy
+        self.sz = sz
+        self.limit_px = limit_px
+        self.tif = tif
+        self.reduce_only = reduce_only
+        self.cloid = cloid
+        self.trigger = trigger
+
+
 CSignerVariant = Literal["jailSelf", "unjailSelf"] | Mapping[str, Any]
 """What a validator's signer does."""
 CSignerVariantWire = Literal["jailSelf", "unjailSelf"] | Mapping[str, Any]

@@ -179,7 +179,9 @@ class NativeBackend(SigningBackend):
         direct = _direct_signer(module) if coincurve is None else None
         #: (key handle, digest) -> Signature
         self._sign: Callable[[Any, bytes], Signature] = (
-            direct if direct is not None else lambda key, digest: _from_compact(key.sign_recoverable(digest, hasher=None))
+            direct
+            if direct is not None
+            else lambda key, digest: _from_compact(key.sign_recoverable(digest, hasher=None))
         )
 
     def _key(self, wallet: Wallet) -> Any:
