@@ -213,7 +213,8 @@ def sign_action(
         raise InvalidInputError("action", f"a mapping with type {endpoint.wire!r}", action)
     if not isinstance(wallet, Wallet):
         raise InvalidInputError("wallet", "a hyperliquid_client Wallet", type(wallet).__name__)
-    nonce = _u64("nonce", nonce, "an integer between 0 and 2**64-1")
+    if nonce.__class__ is not int or not 0 <= nonce <= _MAX_U64:  # (_u64 in place: every action)
+        raise InvalidInputError("nonce", "an integer between 0 and 2**64-1", nonce)
     if expires_after is not None and endpoint.signing == "user_signed":
         raise InvalidInputError(
             "expires_after", f"None: user-signed actions ({endpoint.wire}) do not support expiresAfter", expires_after
@@ -238,8 +239,12 @@ def sign_action(
             "orders and cancels",
             detail=f"the wallet is {wallet.address}; pass wallet=<the account's wallet> for this call",
         )
-    filled = dict(action) if endpoint.signing == "multi_sig" else fill_action(endpoint, action, nonce, signer)
-    if endpoint.signing == "l1":  # the backend's fused hashing: the hot path of every order
+    signing = endpoint.signing
+    if signing == "multi_sig" or (signing == "l1" and not endpoint.nonce_key):
+        filled = dict(action)  # (what fill_action gives them)
+    else:
+        filled = fill_action(endpoint, action, nonce, signer)
+    if signing == "l1":  # the backend's fused hashing: the hot path of every order
         sig = signer.backend.sign_l1_action(wallet, filled, nonce, vault, expires_after, is_mainnet)
     else:
         digest = action_digest(endpoint, filled, nonce, vault, expires_after, is_mainnet=is_mainnet)
@@ -247,7 +252,7 @@ def sign_action(
     body = {
         "action": filled,
         "nonce": nonce,
-        "signature": sig.to_wire(),
+        "signature": {"r": sig.r, "s": sig.s, "v": sig.v},  # (Signature.to_wire)
         "vaultAddress": vault_text,
         "expiresAfter": expires_after,
     }
