@@ -373,3 +373,31 @@ def test_a_boolean_or_an_enum_value_given_as_itself_builds_what_its_check_builds
         checked = outcome(lambda t=tif: v.choice("orders[0].tif", t, r._E_Tif))
         got = built[1]["orders"][0]["t"]["limit"]["tif"] if built[0] == "ok" else built[1:]
         assert (built[0], got) == (checked[0], checked[1] if checked[0] == "ok" else checked[1:])
+
+
+def test_a_build_context_is_made_again_whenever_what_it_holds_changed(rig: Any) -> None:
+    """The exchange keeps the last context it built from nothing tried: the same snapshot, vault and user give that
+    one; a new snapshot, vault, user or a coin tried give a new context holding them."""
+    exchange = rig.exchange
+    rig.exchange.markets.market("BTC")
+    nothing: frozenset[str] = frozenset()
+    first = exchange._context(nothing)
+    assert exchange._context(frozenset()) is first
+    assert (first.markets, first.vault, first.user) == (
+        exchange.markets.snapshot(),
+        exchange.sender.vault_address,
+        exchange.sender.user_address,
+    )
+    tried = exchange._context(frozenset({"NOPE"}))
+    assert tried is not first and tried.tried == {"NOPE"} and exchange._context(nothing) is first
+    saved = exchange.sender.vault_address
+    exchange.sender.vault_address = DEST
+    try:
+        other = exchange._context(nothing)
+        assert other is not first and other.vault == DEST and exchange._context(nothing) is other
+    finally:
+        exchange.sender.vault_address = saved
+    back = exchange._context(nothing)
+    assert back.vault == saved and back is not other
+    exchange.markets.market("@0")  # another piece loaded: another snapshot
+    assert exchange._context(nothing).markets is exchange.markets.snapshot() is not back.markets

@@ -101,14 +101,17 @@ def _signed(
 # ---------------------------------------------------------------------------------------------- helpers
 def action_weight(endpoint: EndpointSpec, action: Mapping[str, Any]) -> int:
     """Rate-limit weight: the endpoint's weight plus ``floor(len(batch) / 40)``."""
-    if not endpoint.batch_param:
+    batch = endpoint.batch_param
+    if not batch:
         return endpoint.weight
-    wire = _BATCH_WIRE.get((endpoint.wire, endpoint.batch_param))
+    key = (endpoint.wire, batch)
+    wire = _BATCH_WIRE.get(key)
     if wire is None:
-        wire = next((p.wire for p in endpoint.params if p.name == endpoint.batch_param), endpoint.batch_param)
-        _BATCH_WIRE[(endpoint.wire, endpoint.batch_param)] = wire
+        wire = _BATCH_WIRE[key] = next((p.wire for p in endpoint.params if p.name == batch), batch)
     items = action.get(wire)
-    return endpoint.weight + (len(items) // BATCH_WEIGHT_DIVISOR if isinstance(items, list | tuple) else 0)
+    if items.__class__ is list or isinstance(items, (list, tuple)):
+        return endpoint.weight + len(items) // BATCH_WEIGHT_DIVISOR
+    return endpoint.weight
 
 
 _BATCH_WIRE: dict[tuple[str, str], str] = {}  # exchange action -> the wire key of its batch (read from the spec once)

@@ -182,13 +182,28 @@ class ExchangeCore:
         self.events = events if events is not None else sender.events
         #: give every new order without a cloid a random one (``ClientConfig.auto_cloid``)
         self.auto_cloid = auto_cloid
+        self._last_context: BuildContext | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.sender!r})"
 
     def _context(self, tried: frozenset[str]) -> BuildContext:
         sender = self.sender
-        return BuildContext(self.markets.snapshot(), vault=sender.vault_address, user=sender.user_address, tried=tried)
+        snapshot, vault, user = self.markets.snapshot(), sender.vault_address, sender.user_address
+        last = self._last_context
+        if (
+            last is not None
+            and not tried
+            and not last.tried
+            and last.markets is snapshot
+            and last.vault is vault
+            and last.user is user
+        ):
+            return last  # (builders only read a context: the same pieces give the same one, made once)
+        context = BuildContext(snapshot, vault=vault, user=user, tried=tried)
+        if not tried:
+            self._last_context = context
+        return context
 
     @staticmethod
     def build_action(name: str, /, *args: Any, **kwargs: Any) -> dict[str, Any]:
