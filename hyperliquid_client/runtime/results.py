@@ -109,15 +109,16 @@ class ExchangeResult:
     data: Any = None
     raw: Any = None
     nonce: int | None = None
-    #: (read through :attr:`response`: the answer's common shapes are structured on first use, see :func:`_fast`)
+    #: (read through :attr:`response`: the answer's common shapes are structured on first use, see :func:`_fast`,
+    #: which leaves the endpoint whose response type structures ``raw``)
     _response: Any = attrs.field(default=None, alias="response", eq=False)
 
     @property
     def response(self) -> Any:
         """The answer's ``response`` structured by the spec's type for the action."""
         found = self._response
-        if found.__class__ is _Deferred:
-            found = found.read()
+        if isinstance(found, EndpointSpec):  # (read by _fast: the strict parser structures raw for that endpoint)
+            found = _QUIET.parse(_read_response(found.parse or to_any), self.raw, found.qualified_name, strict=True)
             object.__setattr__(self, "_response", found)  # (the same value whoever reads it first)
         return found
 
@@ -256,19 +257,6 @@ def _check_statuses(statuses: tuple[Status, ...], endpoint: EndpointSpec, sent: 
             raise _bad(f"{path}[{i}].cloid", f"the cloid sent at position {i} ({sent_cloid})", cloid, name)
 
 
-class _Deferred:
-    """An answer :func:`_fast` read whose ``response`` the strict parser structures when first asked for."""
-
-    __slots__ = ("endpoint", "raw")
-
-    def __init__(self, endpoint: EndpointSpec, raw: Any) -> None:
-        self.endpoint, self.raw = endpoint, raw
-
-    def read(self) -> Any:
-        endpoint = self.endpoint
-        return _QUIET.parse(_read_response(endpoint.parse or to_any), self.raw, endpoint.qualified_name, strict=True)
-
-
 #: response type of the spec -> the ``type`` values :func:`_fast` reads (the common answers to signed actions)
 _FAST_TYPES: dict[str, tuple[str, ...]] = {
     "OrderResponse": ("order",),
@@ -300,7 +288,7 @@ def _fast(raw: Any, endpoint: EndpointSpec, nonce: int | None, sent: Mapping[str
     if kind == "default":
         if len(body) != 1:
             return None
-        return _result(endpoint.wire, kind, (), None, raw, nonce, _Deferred(endpoint, raw))
+        return _result(endpoint.wire, kind, (), None, raw, nonce, endpoint)
     data = body.get("data")
     if len(body) != 2 or data.__class__ is not dict or len(data) != 1:
         return None
@@ -339,7 +327,7 @@ def _fast(raw: Any, endpoint: EndpointSpec, nonce: int | None, sent: Mapping[str
             _check_statuses(found, endpoint, sent, endpoint.qualified_name)
         except InvalidResponseError:
             return None  # (the strict path says what is wrong)
-    return _result(endpoint.wire, kind, found, data, raw, nonce, _Deferred(endpoint, raw))
+    return _result(endpoint.wire, kind, found, data, raw, nonce, endpoint)
 
 
 def classify(
