@@ -232,8 +232,11 @@ def _answering(endpoint: EndpointSpec, sent: Mapping[str, Any] | None) -> tuple[
     return (found, inner) if found is not None and inner is not None else (endpoint, None)
 
 
-def _check_statuses(statuses: tuple[Status, ...], endpoint: EndpointSpec, sent: Mapping[str, Any], name: str) -> None:
-    """One status per element of the batch sent, and a returned cloid is the one sent at that position."""
+def _check_statuses(
+    statuses: tuple[Status, ...], endpoint: EndpointSpec, sent: Mapping[str, Any], name: str, cloids: bool = True
+) -> None:
+    """One status per element of the batch sent, and a returned cloid is the one sent at that position (``cloids``
+    false: no status has one)."""
     if endpoint.batch_param is None:
         return
     wire = _BATCH_KEYS.get(endpoint.qualified_name)
@@ -246,6 +249,8 @@ def _check_statuses(statuses: tuple[Status, ...], endpoint: EndpointSpec, sent: 
     path = "$.response.data.statuses"
     if len(statuses) != len(items):
         raise _bad(path, f"{len(items)} statuses, one per element of {endpoint.wire} sent", f"{len(statuses)}", name)
+    if not cloids:
+        return
     for i, status in enumerate(statuses):
         cloid = getattr(status, "cloid", None)
         item = items[i]
@@ -296,6 +301,7 @@ def _fast(raw: Any, endpoint: EndpointSpec, nonce: int | None, sent: Mapping[str
     if items.__class__ is not list:
         return None
     order = kind == "order"
+    cloids = False
     statuses: list[Status] = []
     for item in items:
         if item.__class__ is str:
@@ -318,13 +324,15 @@ def _fast(raw: Any, endpoint: EndpointSpec, nonce: int | None, sent: Mapping[str
         cloid = resting.get("cloid")
         if oid.__class__ is not int or oid < 0 or len(resting) != (1 if cloid is None else 2):
             return None
-        if cloid is not None and cloid.__class__ is not str:
-            return None
+        if cloid is not None:
+            if cloid.__class__ is not str:
+                return None
+            cloids = True
         statuses.append(Resting(oid, cloid))
     found = tuple(statuses)
     if sent is not None:
         try:
-            _check_statuses(found, endpoint, sent, endpoint.qualified_name)
+            _check_statuses(found, endpoint, sent, endpoint.qualified_name, cloids)
         except InvalidResponseError:
             return None  # (the strict path says what is wrong)
     return _result(endpoint.wire, kind, found, data, raw, nonce, endpoint)
