@@ -145,6 +145,7 @@ def _direct_signer(module: Any) -> Callable[[Any, bytes], Signature] | None:
     except Exception:
         return None
     new, buffer, null = ffi.new, ffi.buffer, ffi.NULL
+    make, set_r, set_s, set_v = object.__new__, *(Signature.__dict__[n].__set__ for n in ("r", "s", "v"))
 
     def sign_recoverable(key: Any, digest: bytes) -> Signature:
         ctx = key.context.ctx
@@ -153,9 +154,13 @@ def _direct_signer(module: Any) -> Callable[[Any, bytes], Signature] | None:
             raise ValueError("the nonce generation function failed, or the private key was invalid")
         out, recid = new("unsigned char[64]"), new("int *")
         serialize(ctx, out, recid, signature)
-        rs = buffer(out)[:].hex()  # (_from_compact of r ‖ s ‖ recid, from one hex text)
+        rs = buffer(out)[:].hex()  # (_from_compact of r ‖ s ‖ recid, from one hex text; Signature._trusted in place)
         r, s = rs[:64].lstrip("0"), rs[64:].lstrip("0")
-        return _trusted("0x" + (r or "0"), "0x" + (s or "0"), 27 + recid[0])
+        sig = make(Signature)
+        set_r(sig, "0x" + (r or "0"))
+        set_s(sig, "0x" + (s or "0"))
+        set_v(sig, 27 + recid[0])
+        return sig
 
     try:  # once, on a throwaway key: the same signature as the wrapper's, or the wrapper it is
         probe, digest = module.PrivateKey(bytes(range(1, 33))), bytes(range(32))
