@@ -547,24 +547,31 @@ def test_sent_and_answered_are_logged_without_a_listener_and_emitted_without_log
         rig.close()
 
 
-def test_a_signed_action_is_the_one_its_class_builds() -> None:
-    """``_core._signed`` fills SignedAction's slots without attrs' ``__init__``: the same object, every field, for
-    any values; fails when a field is added, removed or reordered."""
+@pytest.mark.parametrize("kind", ["result", "signed"])
+def test_objects_filled_through_their_slots_are_the_ones_their_class_builds(kind: str) -> None:
+    """``results._result`` and ``_core._signed`` fill ExchangeResult's / SignedAction's slots without attrs'
+    ``__init__``: the same object, every field (``response`` too, which equality ignores), for any values; fails
+    when a field is added, removed or reordered."""
     import random
 
     import attrs
 
+    from hyperliquid_client.runtime import results
     from hyperliquid_client.runtime.exchange import _core
-    from hyperliquid_client.runtime.exchange._core import SignedAction
 
-    names = [f.name for f in attrs.fields(SignedAction)]
-    assert names == ["endpoint", "body", "nonce", "signer", "vault_address", "weight"]
+    fill, cls, names = {
+        "result": (results._result, results.ExchangeResult, "action response_type statuses data raw nonce _response"),
+        "signed": (_core._signed, _core.SignedAction, "endpoint body nonce signer vault_address weight"),
+    }[kind]
+    assert [f.name for f in attrs.fields(cls)] == names.split()
     rng = random.Random(1517)
-    pool: list[Any] = [None, 0, 9, "0xab", {"action": {"type": "order", "orders": []}}, ENDPOINTS["exchange.order"]]
+    pool: list[Any] = [None, 0, 9, "0xab", (), (Resting(1),), {"a": [1]}, object()]
+    if kind == "signed":  # (a result's response left as an endpoint is structured from raw when read)
+        pool.append(ENDPOINTS["exchange.order"])
     for _ in range(500):
-        values = [rng.choice(pool) for _ in names]
-        fast, made = _core._signed(*values), SignedAction(*values)
+        values = [rng.choice(pool) for _ in names.split()]
+        fast, made = fill(*values), cls(*values)
         assert fast == made and repr(fast) == repr(made)
-        assert [getattr(fast, n) for n in names] == [getattr(made, n) for n in names]
+        assert [getattr(fast, n) for n in names.split()] == [getattr(made, n) for n in names.split()]
         with pytest.raises(attrs.exceptions.FrozenInstanceError):
-            fast.nonce = 1  # type: ignore[misc]
+            fast.nonce = 1

@@ -132,13 +132,7 @@ class Ledger:
             self._prune(now)  # (else nothing has left the log: what _prune would find)
         if self.total + weight > limit:
             return None
-        entry = next(self._ids)  # (take, without its frame)
-        expires = now + hold + window
-        self._inflight[entry] = (weight, expires)
-        if expires < self._soonest:
-            self._soonest = expires
-        self.total += weight
-        return entry
+        return self.take(now, weight, hold=hold, window=window)
 
     def take(self, now: float, weight: int, *, hold: float, window: float) -> int:
         """Add an in-flight entry of ``weight`` without any check (mirroring a grant made elsewhere)."""
