@@ -154,7 +154,7 @@ def _result(
     action: str, response_type: str, statuses: tuple[Status, ...], data: Any, raw: Any, nonce: int | None, response: Any
 ) -> ExchangeResult:
     """``ExchangeResult(...)`` (positional) through its slots: what attrs' frozen ``__init__`` does, without a
-    ``setattr`` call per field (every answer :func:`_fast` reads; tests/test_answer_fast.py compares the two)."""
+    ``setattr`` call per field (every answer :func:`_fast` reads; tests/test_exchange_sender.py compares the two)."""
     r = _new(ExchangeResult)
     _set_action(r, action)
     _set_response_type(r, response_type)
