@@ -1050,11 +1050,11 @@ class MetadataService:
         Per order this is a few cache reads and identity checks: the snapshot, its builder dexes' names and
         its mids are remembered with the cached values they were made from (``is``, never compared).
         """
-        keys, fresh = self._keys, self.cache.fresh  # (a piece well within its TTL: one read, else _cached decides)
-        meta = (fresh(keys["perp"]) if "perp" in keys else None) or self._cached("perp")
-        spot = (fresh(keys["spot"]) if "spot" in keys else None) or self._cached("spot")
-        dexs = (fresh(keys["perpDexs"]) if "perpDexs" in keys else None) or self._cached("perpDexs")
-        mids = (fresh(keys["mids"]) if "mids" in keys else None) or self._cached("mids")
+        keys, fresh = self._keys.get, self.cache.fresh  # (a piece well within its TTL: one read, else _cached decides)
+        meta = ((k := keys("perp")) is not None and fresh(k)) or self._cached("perp")
+        spot = ((k := keys("spot")) is not None and fresh(k)) or self._cached("spot")
+        dexs = ((k := keys("perpDexs")) is not None and fresh(k)) or self._cached("perpDexs")
+        mids = ((k := keys("mids")) is not None and fresh(k)) or self._cached("mids")
         listed = self._dexs_memo
         names = listed[1] if listed is not None and listed[0] is dexs else self._listed_dexes(dexs)
         memo = self._memo
