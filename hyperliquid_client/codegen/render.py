@@ -69,6 +69,8 @@ class _Converters:
             return _PRIM_CONV[t.name]
         if t.kind == "named":
             return f"_s_{t.name}"
+        if t.kind == "list" and t.args[0].kind == "named" and self.types[t.args[0].name].shared:
+            return f"_l_{t.args[0].name}"  # (a list of a shared type: its own one-loop decoder)
         slug = f"_c_{t.slug()}"
         if slug not in self.composites:
             self.composites[slug] = t
@@ -563,7 +565,7 @@ def render_files(spec: Spec) -> dict[str, str]:
             cls=_API_CLASSES[ctx],
             endpoints=views,
             model_imports=units.imports(
-                _imports_for(anns, type_names) + [v["conv"] for v in views if v["conv"].startswith(("_s_", "_c_"))]
+                _imports_for(anns, type_names) + [v["conv"] for v in views if v["conv"].startswith(("_s_", "_l_", "_c_"))]
             ),
             prim_imports=sorted({v["conv"] for v in views if v["conv"].startswith("to_")}),
             needs_decimal=any("Decimal" in a for a in anns),

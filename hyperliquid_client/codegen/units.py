@@ -23,7 +23,7 @@ PACKAGE = "hyperliquid_client.generated._models"
 _ENUMS = "enums"
 _COMPOSITES = "composites"
 _STRUCT = "hyperliquid_client.runtime.struct"
-_REF = re.compile(r"\b(_[sc]_\w+)\b")
+_REF = re.compile(r"\b(_[scl]_\w+)\b")
 _WORD = re.compile(r"\b([A-Z]\w*)\b")
 
 
@@ -133,7 +133,7 @@ class Units:
                 unit = _COMPOSITES
                 self.extra.setdefault(unit, set()).add(name)
             return f"{PACKAGE}.{unit}"
-        return f"{PACKAGE}.{self.home[name[3:] if name.startswith('_s_') else name]}"
+        return f"{PACKAGE}.{self.home[name[3:] if name.startswith(('_s_', '_l_')) else name]}"
 
     def imports(self, names: Iterable[str]) -> list[tuple[str, list[str]]]:
         """``(module, names)`` import lines for ``names``, by module."""
@@ -146,7 +146,7 @@ class Units:
         """Run-time imports (decoders, and the classes union aliases name) and type-only imports of a module."""
         runtime: dict[str, set[str]] = {}
         for ref in set(_REF.findall(code)):
-            if ref.startswith("_s_") and ref[3:] in self.home and ref[3:] not in own:
+            if ref.startswith(("_s_", "_l_")) and ref[3:] in self.home and ref[3:] not in own:
                 runtime.setdefault(self.home[ref[3:]], set()).add(ref)
         aliases = re.findall(r"^\w+: TypeAlias = (.+)$", code, flags=re.MULTILINE)
         for name in {w for line in aliases for w in _WORD.findall(line)}:

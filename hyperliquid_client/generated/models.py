@@ -981,7 +981,7 @@ _RECORDS = (
     "WindowPerformance",
     "WithdrawDelta",
 )
-_PREFIXES = ("_s_", "_u_", "_K_", "_E_", "_V_", "_SH_")  # module-level names of a type: functions, caches
+_PREFIXES = ("_s_", "_l_", "_u_", "_K_", "_E_", "_V_", "_SH_", "_B_")  # module-level names of a type: functions, caches
 
 
 def _module(type_name: str) -> Any:

@@ -19,7 +19,7 @@ from hyperliquid_client.runtime.struct import EMPTY, parse_with, to_wire
 if TYPE_CHECKING:
     import cattrs
 
-__all__ = ["Model", "make_converter", "setters"]
+__all__ = ["Model", "builder", "make_converter", "setters"]
 
 
 class Model:
@@ -72,6 +72,21 @@ def _picklable(name: str, value: Any) -> Any:
 def setters(cls: type, *names: str) -> tuple[Callable[[Any, Any], None], ...]:
     """The setters of ``cls``'s slots ``names`` (how generated code fills a new instance)."""
     return tuple(getattr(cls, name).__set__ for name in names)
+
+
+def builder(cls: type[Model]) -> Callable[[], Any]:
+    """A class laid out like model ``cls`` (its slots, in order) whose instances take plain attribute stores.
+
+    How the generated decoders of the spec's ``shared`` types make a new value: an instance of the builder is
+    filled by one store a field (no setter call each, as :func:`setters` needs) and then becomes a ``cls`` by
+    assigning ``cls`` to its ``__class__``, which Python allows between classes of the same layout.  What comes
+    out is an ordinary ``cls``, the same as one filled through its setters (type, fields, equality, hashing,
+    copying, pickling); the builder's instances never leave the decoder.
+    """
+    names: tuple[str, ...] = cls.__slots__
+    attrs = {"__slots__": names, "__setattr__": object.__setattr__, "__delattr__": object.__delattr__}
+    made: Callable[[], Any] = type(cls.__name__, (Model,), {**attrs, "__module__": __name__})
+    return made
 
 
 def make_converter(structure_fns: Mapping[type, Callable[[Any], Any]]) -> cattrs.Converter:

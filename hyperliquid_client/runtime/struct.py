@@ -41,6 +41,7 @@ __all__ = [
     "MapKey",
     "Unknown",
     "extra_fields",
+    "new_decimal",
     "note_drift",
     "parse_with",
     "to_any",
@@ -203,21 +204,24 @@ def to_decimal(v: Any) -> Decimal:
     cls = v.__class__
     if cls is str:
         d = _DECIMALS.get(v)
-        if d is not None:
-            return d
-        try:
-            d = Decimal(v)
-        except InvalidOperation:
-            raise Bad("decimal string", v) from None
-        if d.is_finite():
-            if len(_DECIMALS) >= _DECIMALS_MAX:
-                _DECIMALS.clear()
-            _DECIMALS[v] = d
-            return d
-        raise Bad("finite decimal string", v)
+        return new_decimal(v) if d is None else d
     if cls is int:
         return Decimal(v)
     raise Bad("decimal string", v)
+
+
+def new_decimal(v: str) -> Decimal:
+    """:func:`to_decimal` of a string not found in :data:`DECIMALS` (generated decoders look there first)."""
+    try:
+        d = Decimal(v)
+    except InvalidOperation:
+        raise Bad("decimal string", v) from None
+    if d.is_finite():
+        if len(_DECIMALS) >= _DECIMALS_MAX:
+            _DECIMALS.clear()
+        _DECIMALS[v] = d
+        return d
+    raise Bad("finite decimal string", v)
 
 
 def to_udecimal(v: Any) -> Decimal:

@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_bool,
     to_decimal,
@@ -82,8 +83,11 @@ def _s_AccountClassTransferDelta(d: Any) -> AccountClassTransferDelta:
     try:
         k = "usdc"
         v = d["usdc"]
-        f_usdc = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_usdc is None:
+        if v.__class__ is str:
+            f_usdc = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_usdc is None:
+                f_usdc = new_decimal(v)
+        else:
             f_usdc = to_decimal(v)
         k = "toPerp"
         f_to_perp = to_bool(d["toPerp"])

@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_wire,
@@ -72,13 +73,19 @@ def _s_BorrowLendAmount(d: Any) -> BorrowLendAmount:
     try:
         k = "basis"
         v = d["basis"]
-        f_basis = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_basis is None:
+        if v.__class__ is str:
+            f_basis = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_basis is None:
+                f_basis = new_decimal(v)
+        else:
             f_basis = to_decimal(v)
         k = "value"
         v = d["value"]
-        f_value = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_value is None:
+        if v.__class__ is str:
+            f_value = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_value is None:
+                f_value = new_decimal(v)
+        else:
             f_value = to_decimal(v)
     except Bad as exc:
         exc.path.append(k)

@@ -16,6 +16,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_str,
@@ -103,8 +104,11 @@ def _s_BorrowLendDelta(d: Any) -> BorrowLendDelta:
         f_operation = _s_BorrowLendOperation(d["operation"])
         k = "amount"
         v = d["amount"]
-        f_amount = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_amount is None:
+        if v.__class__ is str:
+            f_amount = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_amount is None:
+                f_amount = new_decimal(v)
+        else:
             f_amount = to_decimal(v)
         k = "type"
         f_type = d["type"]

@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_int,
@@ -97,13 +98,19 @@ def _s_BorrowLendInterest(d: Any) -> BorrowLendInterest:
             f_token = to_str(f_token)
         k = "borrow"
         v = d["borrow"]
-        f_borrow = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_borrow is None:
+        if v.__class__ is str:
+            f_borrow = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_borrow is None:
+                f_borrow = new_decimal(v)
+        else:
             f_borrow = to_decimal(v)
         k = "supply"
         v = d["supply"]
-        f_supply = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_supply is None:
+        if v.__class__ is str:
+            f_supply = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_supply is None:
+                f_supply = new_decimal(v)
+        else:
             f_supply = to_decimal(v)
     except Bad as exc:
         exc.path.append(k)

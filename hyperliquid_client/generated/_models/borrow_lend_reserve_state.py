@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_int,
@@ -134,43 +135,67 @@ def _s_BorrowLendReserveState(d: Any) -> BorrowLendReserveState:
     try:
         k = "borrowYearlyRate"
         v = d["borrowYearlyRate"]
-        f_borrow_yearly_rate = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_borrow_yearly_rate is None:
+        if v.__class__ is str:
+            f_borrow_yearly_rate = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_borrow_yearly_rate is None:
+                f_borrow_yearly_rate = new_decimal(v)
+        else:
             f_borrow_yearly_rate = to_decimal(v)
         k = "supplyYearlyRate"
         v = d["supplyYearlyRate"]
-        f_supply_yearly_rate = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_supply_yearly_rate is None:
+        if v.__class__ is str:
+            f_supply_yearly_rate = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_supply_yearly_rate is None:
+                f_supply_yearly_rate = new_decimal(v)
+        else:
             f_supply_yearly_rate = to_decimal(v)
         k = "balance"
         v = d["balance"]
-        f_balance = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_balance is None:
+        if v.__class__ is str:
+            f_balance = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_balance is None:
+                f_balance = new_decimal(v)
+        else:
             f_balance = to_decimal(v)
         k = "utilization"
         v = d["utilization"]
-        f_utilization = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_utilization is None:
+        if v.__class__ is str:
+            f_utilization = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_utilization is None:
+                f_utilization = new_decimal(v)
+        else:
             f_utilization = to_decimal(v)
         k = "oraclePx"
         v = d["oraclePx"]
-        f_oracle_px = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_oracle_px is None:
+        if v.__class__ is str:
+            f_oracle_px = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_oracle_px is None:
+                f_oracle_px = new_decimal(v)
+        else:
             f_oracle_px = to_decimal(v)
         k = "ltv"
         v = d["ltv"]
-        f_ltv = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_ltv is None:
+        if v.__class__ is str:
+            f_ltv = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_ltv is None:
+                f_ltv = new_decimal(v)
+        else:
             f_ltv = to_decimal(v)
         k = "totalSupplied"
         v = d["totalSupplied"]
-        f_total_supplied = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_total_supplied is None:
+        if v.__class__ is str:
+            f_total_supplied = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_total_supplied is None:
+                f_total_supplied = new_decimal(v)
+        else:
             f_total_supplied = to_decimal(v)
         k = "totalBorrowed"
         v = d["totalBorrowed"]
-        f_total_borrowed = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_total_borrowed is None:
+        if v.__class__ is str:
+            f_total_borrowed = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_total_borrowed is None:
+                f_total_borrowed = new_decimal(v)
+        else:
             f_total_borrowed = to_decimal(v)
     except Bad as exc:
         exc.path.append(k)

@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_int,
@@ -155,28 +156,43 @@ def _s_Candle(d: Any) -> Candle:
             f_interval = to_str(f_interval)
         k = "o"
         v = d["o"]
-        f_open = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_open is None:
+        if v.__class__ is str:
+            f_open = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_open is None:
+                f_open = new_decimal(v)
+        else:
             f_open = to_decimal(v)
         k = "c"
         v = d["c"]
-        f_close = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_close is None:
+        if v.__class__ is str:
+            f_close = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_close is None:
+                f_close = new_decimal(v)
+        else:
             f_close = to_decimal(v)
         k = "h"
         v = d["h"]
-        f_high = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_high is None:
+        if v.__class__ is str:
+            f_high = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_high is None:
+                f_high = new_decimal(v)
+        else:
             f_high = to_decimal(v)
         k = "l"
         v = d["l"]
-        f_low = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_low is None:
+        if v.__class__ is str:
+            f_low = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_low is None:
+                f_low = new_decimal(v)
+        else:
             f_low = to_decimal(v)
         k = "v"
         v = d["v"]
-        f_volume = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_volume is None:
+        if v.__class__ is str:
+            f_volume = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_volume is None:
+                f_volume = new_decimal(v)
+        else:
             f_volume = to_decimal(v)
         k = "n"
         f_trades = d["n"]

@@ -17,6 +17,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_int,
@@ -127,8 +128,11 @@ def _s_ClearinghouseState(d: Any) -> ClearinghouseState:
         f_cross_margin_summary = _s_MarginSummary(d["crossMarginSummary"])
         k = "withdrawable"
         v = d["withdrawable"]
-        f_withdrawable = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_withdrawable is None:
+        if v.__class__ is str:
+            f_withdrawable = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_withdrawable is None:
+                f_withdrawable = new_decimal(v)
+        else:
             f_withdrawable = to_decimal(v)
         k = "assetPositions"
         f_asset_positions = _c_list_AssetPosition(d["assetPositions"])

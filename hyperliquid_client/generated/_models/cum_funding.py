@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_wire,
@@ -77,18 +78,27 @@ def _s_CumFunding(d: Any) -> CumFunding:
     try:
         k = "allTime"
         v = d["allTime"]
-        f_all_time = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_all_time is None:
+        if v.__class__ is str:
+            f_all_time = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_all_time is None:
+                f_all_time = new_decimal(v)
+        else:
             f_all_time = to_decimal(v)
         k = "sinceOpen"
         v = d["sinceOpen"]
-        f_since_open = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_since_open is None:
+        if v.__class__ is str:
+            f_since_open = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_since_open is None:
+                f_since_open = new_decimal(v)
+        else:
             f_since_open = to_decimal(v)
         k = "sinceChange"
         v = d["sinceChange"]
-        f_since_change = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_since_change is None:
+        if v.__class__ is str:
+            f_since_change = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_since_change is None:
+                f_since_change = new_decimal(v)
+        else:
             f_since_change = to_decimal(v)
     except Bad as exc:
         exc.path.append(k)

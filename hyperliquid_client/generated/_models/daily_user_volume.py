@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_str,
@@ -91,18 +92,27 @@ def _s_DailyUserVolume(d: Any) -> DailyUserVolume:
             f_date = to_str(f_date)
         k = "userCross"
         v = d["userCross"]
-        f_user_cross = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_user_cross is None:
+        if v.__class__ is str:
+            f_user_cross = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_user_cross is None:
+                f_user_cross = new_decimal(v)
+        else:
             f_user_cross = to_decimal(v)
         k = "userAdd"
         v = d["userAdd"]
-        f_user_add = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_user_add is None:
+        if v.__class__ is str:
+            f_user_add = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_user_add is None:
+                f_user_add = new_decimal(v)
+        else:
             f_user_add = to_decimal(v)
         k = "exchange"
         v = d["exchange"]
-        f_exchange = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_exchange is None:
+        if v.__class__ is str:
+            f_exchange = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_exchange is None:
+                f_exchange = new_decimal(v)
+        else:
             f_exchange = to_decimal(v)
     except Bad as exc:
         exc.path.append(k)

@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_int,
@@ -88,8 +89,11 @@ def _s_DelegatorReward(d: Any) -> DelegatorReward:
             f_source = to_str(f_source)
         k = "totalAmount"
         v = d["totalAmount"]
-        f_total_amount = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_total_amount is None:
+        if v.__class__ is str:
+            f_total_amount = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_total_amount is None:
+                f_total_amount = new_decimal(v)
+        else:
             f_total_amount = to_decimal(v)
     except Bad as exc:
         exc.path.append(k)

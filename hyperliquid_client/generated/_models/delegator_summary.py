@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_int,
@@ -87,18 +88,27 @@ def _s_DelegatorSummary(d: Any) -> DelegatorSummary:
     try:
         k = "delegated"
         v = d["delegated"]
-        f_delegated = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_delegated is None:
+        if v.__class__ is str:
+            f_delegated = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_delegated is None:
+                f_delegated = new_decimal(v)
+        else:
             f_delegated = to_decimal(v)
         k = "undelegated"
         v = d["undelegated"]
-        f_undelegated = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_undelegated is None:
+        if v.__class__ is str:
+            f_undelegated = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_undelegated is None:
+                f_undelegated = new_decimal(v)
+        else:
             f_undelegated = to_decimal(v)
         k = "totalPendingWithdrawal"
         v = d["totalPendingWithdrawal"]
-        f_total_pending_withdrawal = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_total_pending_withdrawal is None:
+        if v.__class__ is str:
+            f_total_pending_withdrawal = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_total_pending_withdrawal is None:
+                f_total_pending_withdrawal = new_decimal(v)
+        else:
             f_total_pending_withdrawal = to_decimal(v)
         k = "nPendingWithdrawals"
         f_n_pending_withdrawals = d["nPendingWithdrawals"]

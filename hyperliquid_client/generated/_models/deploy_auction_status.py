@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_int,
@@ -106,8 +107,11 @@ def _s_DeployAuctionStatus(d: Any) -> DeployAuctionStatus:
             f_duration_seconds = to_int(f_duration_seconds)
         k = "startGas"
         v = d["startGas"]
-        f_start_gas = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_start_gas is None:
+        if v.__class__ is str:
+            f_start_gas = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_start_gas is None:
+                f_start_gas = new_decimal(v)
+        else:
             f_start_gas = to_decimal(v)
         k = "currentGas"
         v = d.get("currentGas")

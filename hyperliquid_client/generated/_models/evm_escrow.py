@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_int,
@@ -87,8 +88,11 @@ def _s_EvmEscrow(d: Any) -> EvmEscrow:
             f_token = to_int(f_token)
         k = "total"
         v = d["total"]
-        f_total = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_total is None:
+        if v.__class__ is str:
+            f_total = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_total is None:
+                f_total = new_decimal(v)
+        else:
             f_total = to_decimal(v)
     except Bad as exc:
         exc.path.append(k)

@@ -17,6 +17,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_list,
@@ -130,30 +131,45 @@ def _s_FeeSchedule(d: Any) -> FeeSchedule:
     try:
         k = "cross"
         v = d["cross"]
-        f_cross = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_cross is None:
+        if v.__class__ is str:
+            f_cross = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_cross is None:
+                f_cross = new_decimal(v)
+        else:
             f_cross = to_decimal(v)
         k = "add"
         v = d["add"]
-        f_add = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_add is None:
+        if v.__class__ is str:
+            f_add = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_add is None:
+                f_add = new_decimal(v)
+        else:
             f_add = to_decimal(v)
         k = "spotCross"
         v = d["spotCross"]
-        f_spot_cross = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_spot_cross is None:
+        if v.__class__ is str:
+            f_spot_cross = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_spot_cross is None:
+                f_spot_cross = new_decimal(v)
+        else:
             f_spot_cross = to_decimal(v)
         k = "spotAdd"
         v = d["spotAdd"]
-        f_spot_add = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_spot_add is None:
+        if v.__class__ is str:
+            f_spot_add = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_spot_add is None:
+                f_spot_add = new_decimal(v)
+        else:
             f_spot_add = to_decimal(v)
         k = "tiers"
         f_tiers = _s_FeeTiers(d["tiers"])
         k = "referralDiscount"
         v = d["referralDiscount"]
-        f_referral_discount = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_referral_discount is None:
+        if v.__class__ is str:
+            f_referral_discount = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_referral_discount is None:
+                f_referral_discount = new_decimal(v)
+        else:
             f_referral_discount = to_decimal(v)
         k = "stakingDiscountTiers"
         v = d.get("stakingDiscountTiers")

@@ -16,6 +16,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_str,
@@ -82,8 +83,11 @@ def _s_FillLiquidation(d: Any) -> FillLiquidation:
     try:
         k = "markPx"
         v = d["markPx"]
-        f_mark_px = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_mark_px is None:
+        if v.__class__ is str:
+            f_mark_px = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_mark_px is None:
+                f_mark_px = new_decimal(v)
+        else:
             f_mark_px = to_decimal(v)
         k = "method"
         f_method = _s_LiquidationMethod(d["method"])

@@ -16,6 +16,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_bool,
     to_decimal,
@@ -209,13 +210,19 @@ def _s_FrontendOpenOrder(d: Any) -> FrontendOpenOrder:
         f_side = _s_Side(d["side"])
         k = "limitPx"
         v = d["limitPx"]
-        f_limit_px = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_limit_px is None:
+        if v.__class__ is str:
+            f_limit_px = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_limit_px is None:
+                f_limit_px = new_decimal(v)
+        else:
             f_limit_px = to_decimal(v)
         k = "sz"
         v = d["sz"]
-        f_sz = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_sz is None:
+        if v.__class__ is str:
+            f_sz = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_sz is None:
+                f_sz = new_decimal(v)
+        else:
             f_sz = to_decimal(v)
         k = "oid"
         f_oid = d["oid"]

@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_int,
@@ -110,18 +111,27 @@ def _s_FundingDelta(d: Any) -> FundingDelta:
             f_coin = to_str(f_coin)
         k = "usdc"
         v = d["usdc"]
-        f_usdc = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_usdc is None:
+        if v.__class__ is str:
+            f_usdc = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_usdc is None:
+                f_usdc = new_decimal(v)
+        else:
             f_usdc = to_decimal(v)
         k = "szi"
         v = d["szi"]
-        f_szi = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_szi is None:
+        if v.__class__ is str:
+            f_szi = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_szi is None:
+                f_szi = new_decimal(v)
+        else:
             f_szi = to_decimal(v)
         k = "fundingRate"
         v = d["fundingRate"]
-        f_funding_rate = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_funding_rate is None:
+        if v.__class__ is str:
+            f_funding_rate = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_funding_rate is None:
+                f_funding_rate = new_decimal(v)
+        else:
             f_funding_rate = to_decimal(v)
         k = "nSamples"
         v = d.get("nSamples")

@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_int,
@@ -93,13 +94,19 @@ def _s_FundingHistoryEntry(d: Any) -> FundingHistoryEntry:
             f_coin = to_str(f_coin)
         k = "fundingRate"
         v = d["fundingRate"]
-        f_funding_rate = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_funding_rate is None:
+        if v.__class__ is str:
+            f_funding_rate = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_funding_rate is None:
+                f_funding_rate = new_decimal(v)
+        else:
             f_funding_rate = to_decimal(v)
         k = "premium"
         v = d["premium"]
-        f_premium = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_premium is None:
+        if v.__class__ is str:
+            f_premium = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_premium is None:
+                f_premium = new_decimal(v)
+        else:
             f_premium = to_decimal(v)
         k = "time"
         f_time = d["time"]

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from hyperliquid_client.generated._models.l2_level import _s_L2Level
+from hyperliquid_client.generated._models.l2_level import _l_L2Level
 from hyperliquid_client.runtime.model import Model, setters
 from hyperliquid_client.runtime.struct import (
     EMPTY,
@@ -19,7 +19,6 @@ from hyperliquid_client.runtime.struct import (
     to_bool,
     to_decimal,
     to_int,
-    to_list,
     to_str,
     to_tuple,
     to_wire,
@@ -141,10 +140,6 @@ def _u_L2Book(m: L2Book) -> dict[str, Any]:
     return out
 
 
-def _c_list_L2Level(v: Any) -> tuple[L2Level, ...]:
-    return to_list(v, _s_L2Level)
-
-
 def _c_opt_L2Book(v: Any) -> L2Book | None:
     return None if v is None else _s_L2Book(v)
 
@@ -153,8 +148,8 @@ def _c_tuple_list_L2Level_list_L2Level(v: Any) -> tuple[tuple[L2Level, ...], tup
     return to_tuple(
         v,
         (
-            _c_list_L2Level,
-            _c_list_L2Level,
+            _l_L2Level,
+            _l_L2Level,
         ),
     )
 

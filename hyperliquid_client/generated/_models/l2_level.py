@@ -9,16 +9,18 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from hyperliquid_client.runtime.model import Model, setters
+from hyperliquid_client.runtime.model import Model, builder, setters
 from hyperliquid_client.runtime.struct import (
     DECIMALS,
     EMPTY,
     SHARED_MAX,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_int,
+    to_list,
     to_wire,
 )
 
@@ -70,6 +72,7 @@ _K_L2Level = frozenset(
 )
 #: decoded values by their wire values: equal levels are decoded once and shared (the values are immutable)
 _SH_L2Level: dict[Any, L2Level] = {}
+_B_L2Level = builder(L2Level)
 
 
 def _s_L2Level(d: Any) -> L2Level:
@@ -87,23 +90,68 @@ def _s_L2Level(d: Any) -> L2Level:
         try:
             f_px = DECIMALS.get(key[0])
             if f_px is None:
-                f_px = to_decimal(key[0])
+                f_px = new_decimal(key[0])
             f_sz = DECIMALS.get(key[1])
             if f_sz is None:
-                f_sz = to_decimal(key[1])
+                f_sz = new_decimal(key[1])
             f_n = key[2]
+            b = _B_L2Level()  # (filled by plain stores, then given its class: see ``builder``)
+            b.px = f_px
+            b.sz = f_sz
+            b.n = f_n
+            b.extra = EMPTY
+            b.__class__ = L2Level
+            if len(_SH_L2Level) >= SHARED_MAX:
+                _SH_L2Level.clear()
+            _SH_L2Level[key] = o = b
         except Bad:
             return _d_L2Level(d)
-        o = _new(L2Level)
-        _L2Level_px(o, f_px)
-        _L2Level_sz(o, f_sz)
-        _L2Level_n(o, f_n)
-        _L2Level_extra(o, EMPTY)
-        if len(_SH_L2Level) >= SHARED_MAX:
-            _SH_L2Level.clear()
-        _SH_L2Level[key] = o
         return o
     return _d_L2Level(d)
+
+
+def _l_L2Level(v: Any) -> tuple[L2Level, ...]:
+    """A JSON array of L2Level, each item decoded in this one loop as ``_s_L2Level`` would (no call an item).
+
+    Any item that is not exactly the spec's fields in their wire classes, or that a conversion refuses, sends the
+    whole array through ``to_list(v, _s_L2Level)``, which decodes it item by item and names a refused value's path.
+    """
+    if v.__class__ is list:
+        out: list[L2Level] = []
+        get = _SH_L2Level.get
+        for d in v:
+            if d.__class__ is not dict or len(d) != 3:
+                break
+            try:
+                key = (d["px"], d["sz"], d["n"])
+                o = get(key)
+                if o is None:
+                    if not (key[0].__class__ is str and key[1].__class__ is str and key[2].__class__ is int):
+                        break
+                    f_px = DECIMALS.get(key[0])
+                    if f_px is None:
+                        f_px = new_decimal(key[0])
+                    f_sz = DECIMALS.get(key[1])
+                    if f_sz is None:
+                        f_sz = new_decimal(key[1])
+                    f_n = key[2]
+                    b = _B_L2Level()  # (filled by plain stores, then given its class: see ``builder``)
+                    b.px = f_px
+                    b.sz = f_sz
+                    b.n = f_n
+                    b.extra = EMPTY
+                    b.__class__ = L2Level
+                    if len(_SH_L2Level) >= SHARED_MAX:
+                        _SH_L2Level.clear()
+                    _SH_L2Level[key] = o = b
+                elif not (key[2].__class__ is int):
+                    break
+            except (KeyError, TypeError, Bad):
+                break
+            out.append(o)
+        else:
+            return tuple(out)
+    return to_list(v, _s_L2Level)
 
 
 def _d_L2Level(d: Any) -> L2Level:
@@ -113,13 +161,19 @@ def _d_L2Level(d: Any) -> L2Level:
     try:
         k = "px"
         v = d["px"]
-        f_px = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_px is None:
+        if v.__class__ is str:
+            f_px = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_px is None:
+                f_px = new_decimal(v)
+        else:
             f_px = to_decimal(v)
         k = "sz"
         v = d["sz"]
-        f_sz = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_sz is None:
+        if v.__class__ is str:
+            f_sz = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_sz is None:
+                f_sz = new_decimal(v)
+        else:
             f_sz = to_decimal(v)
         k = "n"
         f_n = d["n"]

@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_str,
@@ -77,8 +78,11 @@ def _s_LiquidatedPosition(d: Any) -> LiquidatedPosition:
             f_coin = to_str(f_coin)
         k = "szi"
         v = d["szi"]
-        f_szi = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_szi is None:
+        if v.__class__ is str:
+            f_szi = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_szi is None:
+                f_szi = new_decimal(v)
+        else:
             f_szi = to_decimal(v)
     except Bad as exc:
         exc.path.append(k)

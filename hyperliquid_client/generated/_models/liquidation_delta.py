@@ -17,6 +17,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_list,
@@ -102,13 +103,19 @@ def _s_LiquidationDelta(d: Any) -> LiquidationDelta:
     try:
         k = "liquidatedNtlPos"
         v = d["liquidatedNtlPos"]
-        f_liquidated_ntl_pos = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_liquidated_ntl_pos is None:
+        if v.__class__ is str:
+            f_liquidated_ntl_pos = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_liquidated_ntl_pos is None:
+                f_liquidated_ntl_pos = new_decimal(v)
+        else:
             f_liquidated_ntl_pos = to_decimal(v)
         k = "accountValue"
         v = d["accountValue"]
-        f_account_value = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_account_value is None:
+        if v.__class__ is str:
+            f_account_value = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_account_value is None:
+                f_account_value = new_decimal(v)
+        else:
             f_account_value = to_decimal(v)
         k = "leverageType"
         f_leverage_type = _s_MarginMode(d["leverageType"])

@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_wire,
@@ -86,23 +87,35 @@ def _s_MarginSummary(d: Any) -> MarginSummary:
     try:
         k = "accountValue"
         v = d["accountValue"]
-        f_account_value = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_account_value is None:
+        if v.__class__ is str:
+            f_account_value = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_account_value is None:
+                f_account_value = new_decimal(v)
+        else:
             f_account_value = to_decimal(v)
         k = "totalNtlPos"
         v = d["totalNtlPos"]
-        f_total_ntl_pos = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_total_ntl_pos is None:
+        if v.__class__ is str:
+            f_total_ntl_pos = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_total_ntl_pos is None:
+                f_total_ntl_pos = new_decimal(v)
+        else:
             f_total_ntl_pos = to_decimal(v)
         k = "totalRawUsd"
         v = d["totalRawUsd"]
-        f_total_raw_usd = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_total_raw_usd is None:
+        if v.__class__ is str:
+            f_total_raw_usd = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_total_raw_usd is None:
+                f_total_raw_usd = new_decimal(v)
+        else:
             f_total_raw_usd = to_decimal(v)
         k = "totalMarginUsed"
         v = d["totalMarginUsed"]
-        f_total_margin_used = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_total_margin_used is None:
+        if v.__class__ is str:
+            f_total_margin_used = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_total_margin_used is None:
+                f_total_margin_used = new_decimal(v)
+        else:
             f_total_margin_used = to_decimal(v)
     except Bad as exc:
         exc.path.append(k)

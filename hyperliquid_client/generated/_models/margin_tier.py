@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_int,
@@ -71,8 +72,11 @@ def _s_MarginTier(d: Any) -> MarginTier:
     try:
         k = "lowerBound"
         v = d["lowerBound"]
-        f_lower_bound = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_lower_bound is None:
+        if v.__class__ is str:
+            f_lower_bound = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_lower_bound is None:
+                f_lower_bound = new_decimal(v)
+        else:
             f_lower_bound = to_decimal(v)
         k = "maxLeverage"
         f_max_leverage = d["maxLeverage"]

@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_wire,
@@ -72,13 +73,19 @@ def _s_MmFeeTier(d: Any) -> MmFeeTier:
     try:
         k = "makerFractionCutoff"
         v = d["makerFractionCutoff"]
-        f_maker_fraction_cutoff = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_maker_fraction_cutoff is None:
+        if v.__class__ is str:
+            f_maker_fraction_cutoff = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_maker_fraction_cutoff is None:
+                f_maker_fraction_cutoff = new_decimal(v)
+        else:
             f_maker_fraction_cutoff = to_decimal(v)
         k = "add"
         v = d["add"]
-        f_add = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_add is None:
+        if v.__class__ is str:
+            f_add = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_add is None:
+                f_add = new_decimal(v)
+        else:
             f_add = to_decimal(v)
     except Bad as exc:
         exc.path.append(k)

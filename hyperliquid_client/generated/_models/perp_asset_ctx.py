@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_list,
@@ -148,33 +149,51 @@ def _s_PerpAssetCtx(d: Any) -> PerpAssetCtx:
     try:
         k = "prevDayPx"
         v = d["prevDayPx"]
-        f_prev_day_px = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_prev_day_px is None:
+        if v.__class__ is str:
+            f_prev_day_px = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_prev_day_px is None:
+                f_prev_day_px = new_decimal(v)
+        else:
             f_prev_day_px = to_decimal(v)
         k = "dayNtlVlm"
         v = d["dayNtlVlm"]
-        f_day_ntl_vlm = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_day_ntl_vlm is None:
+        if v.__class__ is str:
+            f_day_ntl_vlm = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_day_ntl_vlm is None:
+                f_day_ntl_vlm = new_decimal(v)
+        else:
             f_day_ntl_vlm = to_decimal(v)
         k = "markPx"
         v = d["markPx"]
-        f_mark_px = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_mark_px is None:
+        if v.__class__ is str:
+            f_mark_px = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_mark_px is None:
+                f_mark_px = new_decimal(v)
+        else:
             f_mark_px = to_decimal(v)
         k = "funding"
         v = d["funding"]
-        f_funding = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_funding is None:
+        if v.__class__ is str:
+            f_funding = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_funding is None:
+                f_funding = new_decimal(v)
+        else:
             f_funding = to_decimal(v)
         k = "openInterest"
         v = d["openInterest"]
-        f_open_interest = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_open_interest is None:
+        if v.__class__ is str:
+            f_open_interest = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_open_interest is None:
+                f_open_interest = new_decimal(v)
+        else:
             f_open_interest = to_decimal(v)
         k = "oraclePx"
         v = d["oraclePx"]
-        f_oracle_px = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_oracle_px is None:
+        if v.__class__ is str:
+            f_oracle_px = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_oracle_px is None:
+                f_oracle_px = new_decimal(v)
+        else:
             f_oracle_px = to_decimal(v)
         k = "midPx"
         v = d.get("midPx")

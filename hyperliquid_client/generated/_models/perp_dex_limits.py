@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_list,
@@ -89,18 +90,27 @@ def _s_PerpDexLimits(d: Any) -> PerpDexLimits:
     try:
         k = "totalOiCap"
         v = d["totalOiCap"]
-        f_total_oi_cap = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_total_oi_cap is None:
+        if v.__class__ is str:
+            f_total_oi_cap = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_total_oi_cap is None:
+                f_total_oi_cap = new_decimal(v)
+        else:
             f_total_oi_cap = to_decimal(v)
         k = "oiSzCapPerPerp"
         v = d["oiSzCapPerPerp"]
-        f_oi_sz_cap_per_perp = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_oi_sz_cap_per_perp is None:
+        if v.__class__ is str:
+            f_oi_sz_cap_per_perp = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_oi_sz_cap_per_perp is None:
+                f_oi_sz_cap_per_perp = new_decimal(v)
+        else:
             f_oi_sz_cap_per_perp = to_decimal(v)
         k = "maxTransferNtl"
         v = d["maxTransferNtl"]
-        f_max_transfer_ntl = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_max_transfer_ntl is None:
+        if v.__class__ is str:
+            f_max_transfer_ntl = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_max_transfer_ntl is None:
+                f_max_transfer_ntl = new_decimal(v)
+        else:
             f_max_transfer_ntl = to_decimal(v)
         k = "coinToOiCap"
         f_coin_to_oi_cap = _c_list_tuple_str_decimal(d["coinToOiCap"])

@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_wire,
@@ -61,8 +62,11 @@ def _s_PerpDexStatus(d: Any) -> PerpDexStatus:
     try:
         k = "totalNetDeposit"
         v = d["totalNetDeposit"]
-        f_total_net_deposit = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_total_net_deposit is None:
+        if v.__class__ is str:
+            f_total_net_deposit = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_total_net_deposit is None:
+                f_total_net_deposit = new_decimal(v)
+        else:
             f_total_net_deposit = to_decimal(v)
     except Bad as exc:
         exc.path.append(k)

@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_int,
@@ -85,8 +86,11 @@ def _s_PortfolioPeriod(d: Any) -> PortfolioPeriod:
         f_pnl_history = _c_list_tuple_int_decimal(d["pnlHistory"])
         k = "vlm"
         v = d["vlm"]
-        f_vlm = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_vlm is None:
+        if v.__class__ is str:
+            f_vlm = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_vlm is None:
+                f_vlm = new_decimal(v)
+        else:
             f_vlm = to_decimal(v)
     except Bad as exc:
         exc.path.append(k)

@@ -17,6 +17,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_int,
@@ -176,30 +177,45 @@ def _s_Position(d: Any) -> Position:
             f_coin = to_str(f_coin)
         k = "szi"
         v = d["szi"]
-        f_szi = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_szi is None:
+        if v.__class__ is str:
+            f_szi = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_szi is None:
+                f_szi = new_decimal(v)
+        else:
             f_szi = to_decimal(v)
         k = "leverage"
         f_leverage = _s_Leverage(d["leverage"])
         k = "positionValue"
         v = d["positionValue"]
-        f_position_value = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_position_value is None:
+        if v.__class__ is str:
+            f_position_value = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_position_value is None:
+                f_position_value = new_decimal(v)
+        else:
             f_position_value = to_decimal(v)
         k = "unrealizedPnl"
         v = d["unrealizedPnl"]
-        f_unrealized_pnl = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_unrealized_pnl is None:
+        if v.__class__ is str:
+            f_unrealized_pnl = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_unrealized_pnl is None:
+                f_unrealized_pnl = new_decimal(v)
+        else:
             f_unrealized_pnl = to_decimal(v)
         k = "returnOnEquity"
         v = d["returnOnEquity"]
-        f_return_on_equity = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_return_on_equity is None:
+        if v.__class__ is str:
+            f_return_on_equity = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_return_on_equity is None:
+                f_return_on_equity = new_decimal(v)
+        else:
             f_return_on_equity = to_decimal(v)
         k = "marginUsed"
         v = d["marginUsed"]
-        f_margin_used = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_margin_used is None:
+        if v.__class__ is str:
+            f_margin_used = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_margin_used is None:
+                f_margin_used = new_decimal(v)
+        else:
             f_margin_used = to_decimal(v)
         k = "entryPx"
         v = d.get("entryPx")

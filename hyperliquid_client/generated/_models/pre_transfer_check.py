@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_bool,
     to_decimal,
@@ -87,8 +88,11 @@ def _s_PreTransferCheck(d: Any) -> PreTransferCheck:
     try:
         k = "fee"
         v = d["fee"]
-        f_fee = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_fee is None:
+        if v.__class__ is str:
+            f_fee = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_fee is None:
+                f_fee = new_decimal(v)
+        else:
             f_fee = to_decimal(v)
         k = "isSanctioned"
         f_is_sanctioned = to_bool(d["isSanctioned"])

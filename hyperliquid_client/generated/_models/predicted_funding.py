@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_int,
@@ -84,8 +85,11 @@ def _s_PredictedFunding(d: Any) -> PredictedFunding:
     try:
         k = "fundingRate"
         v = d["fundingRate"]
-        f_funding_rate = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_funding_rate is None:
+        if v.__class__ is str:
+            f_funding_rate = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_funding_rate is None:
+                f_funding_rate = new_decimal(v)
+        else:
             f_funding_rate = to_decimal(v)
         k = "nextFundingTime"
         f_next_funding_time = d["nextFundingTime"]

@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_int,
@@ -87,18 +88,27 @@ def _s_ReferralReward(d: Any) -> ReferralReward:
     try:
         k = "earned"
         v = d["earned"]
-        f_earned = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_earned is None:
+        if v.__class__ is str:
+            f_earned = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_earned is None:
+                f_earned = new_decimal(v)
+        else:
             f_earned = to_decimal(v)
         k = "vlm"
         v = d["vlm"]
-        f_vlm = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_vlm is None:
+        if v.__class__ is str:
+            f_vlm = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_vlm is None:
+                f_vlm = new_decimal(v)
+        else:
             f_vlm = to_decimal(v)
         k = "referralVlm"
         v = d["referralVlm"]
-        f_referral_vlm = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_referral_vlm is None:
+        if v.__class__ is str:
+            f_referral_vlm = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_referral_vlm is None:
+                f_referral_vlm = new_decimal(v)
+        else:
             f_referral_vlm = to_decimal(v)
         k = "time"
         f_time = d["time"]

@@ -16,6 +16,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_int,
@@ -123,22 +124,27 @@ def _s_ReferralState(d: Any) -> ReferralState:
     try:
         k = "cumVlm"
         v = d["cumVlm"]
-        f_cum_vlm = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_cum_vlm is None:
+        if v.__class__ is str:
+            f_cum_vlm = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_cum_vlm is None:
+                f_cum_vlm = new_decimal(v)
+        else:
             f_cum_vlm = to_decimal(v)
         k = "cumRewardedFeesSinceReferred"
         v = d["cumRewardedFeesSinceReferred"]
-        f_cum_rewarded_fees_since_referred = (
-            DECIMALS.get(v) if v.__class__ is str else None
-        )  # (a string read lately: no call)
-        if f_cum_rewarded_fees_since_referred is None:
+        if v.__class__ is str:
+            f_cum_rewarded_fees_since_referred = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_cum_rewarded_fees_since_referred is None:
+                f_cum_rewarded_fees_since_referred = new_decimal(v)
+        else:
             f_cum_rewarded_fees_since_referred = to_decimal(v)
         k = "cumFeesRewardedToReferrer"
         v = d["cumFeesRewardedToReferrer"]
-        f_cum_fees_rewarded_to_referrer = (
-            DECIMALS.get(v) if v.__class__ is str else None
-        )  # (a string read lately: no call)
-        if f_cum_fees_rewarded_to_referrer is None:
+        if v.__class__ is str:
+            f_cum_fees_rewarded_to_referrer = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_cum_fees_rewarded_to_referrer is None:
+                f_cum_fees_rewarded_to_referrer = new_decimal(v)
+        else:
             f_cum_fees_rewarded_to_referrer = to_decimal(v)
         k = "timeJoined"
         f_time_joined = d["timeJoined"]

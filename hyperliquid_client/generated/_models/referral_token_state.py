@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_wire,
@@ -86,23 +87,35 @@ def _s_ReferralTokenState(d: Any) -> ReferralTokenState:
     try:
         k = "cumVlm"
         v = d["cumVlm"]
-        f_cum_vlm = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_cum_vlm is None:
+        if v.__class__ is str:
+            f_cum_vlm = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_cum_vlm is None:
+                f_cum_vlm = new_decimal(v)
+        else:
             f_cum_vlm = to_decimal(v)
         k = "unclaimedRewards"
         v = d["unclaimedRewards"]
-        f_unclaimed_rewards = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_unclaimed_rewards is None:
+        if v.__class__ is str:
+            f_unclaimed_rewards = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_unclaimed_rewards is None:
+                f_unclaimed_rewards = new_decimal(v)
+        else:
             f_unclaimed_rewards = to_decimal(v)
         k = "claimedRewards"
         v = d["claimedRewards"]
-        f_claimed_rewards = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_claimed_rewards is None:
+        if v.__class__ is str:
+            f_claimed_rewards = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_claimed_rewards is None:
+                f_claimed_rewards = new_decimal(v)
+        else:
             f_claimed_rewards = to_decimal(v)
         k = "builderRewards"
         v = d["builderRewards"]
-        f_builder_rewards = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_builder_rewards is None:
+        if v.__class__ is str:
+            f_builder_rewards = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_builder_rewards is None:
+                f_builder_rewards = new_decimal(v)
+        else:
             f_builder_rewards = to_decimal(v)
     except Bad as exc:
         exc.path.append(k)

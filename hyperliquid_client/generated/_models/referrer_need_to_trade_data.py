@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_wire,
@@ -63,8 +64,11 @@ def _s_ReferrerNeedToTradeData(d: Any) -> ReferrerNeedToTradeData:
     try:
         k = "required"
         v = d["required"]
-        f_required = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_required is None:
+        if v.__class__ is str:
+            f_required = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_required is None:
+                f_required = new_decimal(v)
+        else:
             f_required = to_decimal(v)
     except Bad as exc:
         exc.path.append(k)

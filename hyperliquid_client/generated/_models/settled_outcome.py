@@ -17,6 +17,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_str,
@@ -95,8 +96,11 @@ def _s_SettledOutcome(d: Any) -> SettledOutcome:
         f_spec = _s_OutcomeSpec(d["spec"])
         k = "settleFraction"
         v = d["settleFraction"]
-        f_settle_fraction = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_settle_fraction is None:
+        if v.__class__ is str:
+            f_settle_fraction = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_settle_fraction is None:
+                f_settle_fraction = new_decimal(v)
+        else:
             f_settle_fraction = to_decimal(v)
         k = "details"
         f_details = d["details"]

@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_int,
@@ -124,18 +125,27 @@ def _s_SpotBalance(d: Any) -> SpotBalance:
             f_coin = to_str(f_coin)
         k = "total"
         v = d["total"]
-        f_total = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_total is None:
+        if v.__class__ is str:
+            f_total = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_total is None:
+                f_total = new_decimal(v)
+        else:
             f_total = to_decimal(v)
         k = "hold"
         v = d["hold"]
-        f_hold = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_hold is None:
+        if v.__class__ is str:
+            f_hold = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_hold is None:
+                f_hold = new_decimal(v)
+        else:
             f_hold = to_decimal(v)
         k = "entryNtl"
         v = d["entryNtl"]
-        f_entry_ntl = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_entry_ntl is None:
+        if v.__class__ is str:
+            f_entry_ntl = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_entry_ntl is None:
+                f_entry_ntl = new_decimal(v)
+        else:
             f_entry_ntl = to_decimal(v)
         k = "token"
         v = d.get("token")

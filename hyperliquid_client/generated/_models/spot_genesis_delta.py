@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_str,
@@ -82,8 +83,11 @@ def _s_SpotGenesisDelta(d: Any) -> SpotGenesisDelta:
             f_token = to_str(f_token)
         k = "amount"
         v = d["amount"]
-        f_amount = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_amount is None:
+        if v.__class__ is str:
+            f_amount = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_amount is None:
+                f_amount = new_decimal(v)
+        else:
             f_amount = to_decimal(v)
         k = "type"
         f_type = d["type"]

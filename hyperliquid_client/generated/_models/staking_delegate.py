@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_bool,
     to_decimal,
@@ -83,8 +84,11 @@ def _s_StakingDelegate(d: Any) -> StakingDelegate:
             f_validator = to_str(f_validator)
         k = "amount"
         v = d["amount"]
-        f_amount = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_amount is None:
+        if v.__class__ is str:
+            f_amount = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_amount is None:
+                f_amount = new_decimal(v)
+        else:
             f_amount = to_decimal(v)
         k = "isUndelegate"
         f_is_undelegate = to_bool(d["isUndelegate"])

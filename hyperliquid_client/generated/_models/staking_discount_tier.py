@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_wire,
@@ -72,13 +73,19 @@ def _s_StakingDiscountTier(d: Any) -> StakingDiscountTier:
     try:
         k = "bpsOfMaxSupply"
         v = d["bpsOfMaxSupply"]
-        f_bps_of_max_supply = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_bps_of_max_supply is None:
+        if v.__class__ is str:
+            f_bps_of_max_supply = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_bps_of_max_supply is None:
+                f_bps_of_max_supply = new_decimal(v)
+        else:
             f_bps_of_max_supply = to_decimal(v)
         k = "discount"
         v = d["discount"]
-        f_discount = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_discount is None:
+        if v.__class__ is str:
+            f_discount = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_discount is None:
+                f_discount = new_decimal(v)
+        else:
             f_discount = to_decimal(v)
     except Bad as exc:
         exc.path.append(k)

@@ -16,6 +16,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_int,
@@ -207,18 +208,27 @@ def _s_TokenDetails(d: Any) -> TokenDetails:
             f_name = to_str(f_name)
         k = "maxSupply"
         v = d["maxSupply"]
-        f_max_supply = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_max_supply is None:
+        if v.__class__ is str:
+            f_max_supply = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_max_supply is None:
+                f_max_supply = new_decimal(v)
+        else:
             f_max_supply = to_decimal(v)
         k = "totalSupply"
         v = d["totalSupply"]
-        f_total_supply = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_total_supply is None:
+        if v.__class__ is str:
+            f_total_supply = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_total_supply is None:
+                f_total_supply = new_decimal(v)
+        else:
             f_total_supply = to_decimal(v)
         k = "circulatingSupply"
         v = d["circulatingSupply"]
-        f_circulating_supply = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_circulating_supply is None:
+        if v.__class__ is str:
+            f_circulating_supply = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_circulating_supply is None:
+                f_circulating_supply = new_decimal(v)
+        else:
             f_circulating_supply = to_decimal(v)
         k = "szDecimals"
         f_sz_decimals = d["szDecimals"]

@@ -16,6 +16,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_int,
@@ -111,13 +112,19 @@ def _s_Trade(d: Any) -> Trade:
         f_side = _s_Side(d["side"])
         k = "px"
         v = d["px"]
-        f_px = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_px is None:
+        if v.__class__ is str:
+            f_px = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_px is None:
+                f_px = new_decimal(v)
+        else:
             f_px = to_decimal(v)
         k = "sz"
         v = d["sz"]
-        f_sz = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_sz is None:
+        if v.__class__ is str:
+            f_sz = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_sz is None:
+                f_sz = new_decimal(v)
+        else:
             f_sz = to_decimal(v)
         k = "time"
         f_time = d["time"]

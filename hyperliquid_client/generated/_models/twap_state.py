@@ -17,6 +17,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_bool,
     to_decimal,
@@ -182,18 +183,27 @@ def _s_TwapState(d: Any) -> TwapState:
         f_side = _s_Side(d["side"])
         k = "sz"
         v = d["sz"]
-        f_sz = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_sz is None:
+        if v.__class__ is str:
+            f_sz = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_sz is None:
+                f_sz = new_decimal(v)
+        else:
             f_sz = to_decimal(v)
         k = "executedSz"
         v = d["executedSz"]
-        f_executed_sz = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_executed_sz is None:
+        if v.__class__ is str:
+            f_executed_sz = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_executed_sz is None:
+                f_executed_sz = new_decimal(v)
+        else:
             f_executed_sz = to_decimal(v)
         k = "executedNtl"
         v = d["executedNtl"]
-        f_executed_ntl = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_executed_ntl is None:
+        if v.__class__ is str:
+            f_executed_ntl = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_executed_ntl is None:
+                f_executed_ntl = new_decimal(v)
+        else:
             f_executed_ntl = to_decimal(v)
         k = "minutes"
         f_minutes = d["minutes"]

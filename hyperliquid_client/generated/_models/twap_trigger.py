@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_bool,
     to_decimal,
@@ -71,8 +72,11 @@ def _s_TwapTrigger(d: Any) -> TwapTrigger:
     try:
         k = "px"
         v = d["px"]
-        f_px = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_px is None:
+        if v.__class__ is str:
+            f_px = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_px is None:
+                f_px = new_decimal(v)
+        else:
             f_px = to_decimal(v)
         k = "above"
         f_above = to_bool(d["above"])

@@ -19,6 +19,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_any,
     to_decimal,
@@ -187,13 +188,19 @@ def _s_UserFees(d: Any) -> UserFees:
         f_fee_schedule = _s_FeeSchedule(d["feeSchedule"])
         k = "userCrossRate"
         v = d["userCrossRate"]
-        f_user_cross_rate = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_user_cross_rate is None:
+        if v.__class__ is str:
+            f_user_cross_rate = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_user_cross_rate is None:
+                f_user_cross_rate = new_decimal(v)
+        else:
             f_user_cross_rate = to_decimal(v)
         k = "userAddRate"
         v = d["userAddRate"]
-        f_user_add_rate = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_user_add_rate is None:
+        if v.__class__ is str:
+            f_user_add_rate = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_user_add_rate is None:
+                f_user_add_rate = new_decimal(v)
+        else:
             f_user_add_rate = to_decimal(v)
         k = "userSpotCrossRate"
         v = d.get("userSpotCrossRate")

@@ -17,6 +17,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_bool,
     to_decimal,
@@ -233,13 +234,19 @@ def _s_UserFill(d: Any) -> UserFill:
             f_coin = to_str(f_coin)
         k = "px"
         v = d["px"]
-        f_px = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_px is None:
+        if v.__class__ is str:
+            f_px = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_px is None:
+                f_px = new_decimal(v)
+        else:
             f_px = to_decimal(v)
         k = "sz"
         v = d["sz"]
-        f_sz = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_sz is None:
+        if v.__class__ is str:
+            f_sz = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_sz is None:
+                f_sz = new_decimal(v)
+        else:
             f_sz = to_decimal(v)
         k = "side"
         f_side = _s_Side(d["side"])
@@ -249,15 +256,21 @@ def _s_UserFill(d: Any) -> UserFill:
             f_time = to_int(f_time)
         k = "startPosition"
         v = d["startPosition"]
-        f_start_position = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_start_position is None:
+        if v.__class__ is str:
+            f_start_position = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_start_position is None:
+                f_start_position = new_decimal(v)
+        else:
             f_start_position = to_decimal(v)
         k = "dir"
         f_dir = _s_Direction(d["dir"])
         k = "closedPnl"
         v = d["closedPnl"]
-        f_closed_pnl = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_closed_pnl is None:
+        if v.__class__ is str:
+            f_closed_pnl = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_closed_pnl is None:
+                f_closed_pnl = new_decimal(v)
+        else:
             f_closed_pnl = to_decimal(v)
         k = "hash"
         f_hash = d["hash"]
@@ -271,8 +284,11 @@ def _s_UserFill(d: Any) -> UserFill:
         f_crossed = to_bool(d["crossed"])
         k = "fee"
         v = d["fee"]
-        f_fee = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_fee is None:
+        if v.__class__ is str:
+            f_fee = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_fee is None:
+                f_fee = new_decimal(v)
+        else:
             f_fee = to_decimal(v)
         k = "builderFee"
         v = d.get("builderFee")

@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_int,
@@ -114,13 +115,19 @@ def _s_UserLiquidationEvent(d: Any) -> UserLiquidationEvent:
             f_liquidated_user = to_str(f_liquidated_user)
         k = "liquidated_ntl_pos"
         v = d["liquidated_ntl_pos"]
-        f_liquidated_ntl_pos = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_liquidated_ntl_pos is None:
+        if v.__class__ is str:
+            f_liquidated_ntl_pos = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_liquidated_ntl_pos is None:
+                f_liquidated_ntl_pos = new_decimal(v)
+        else:
             f_liquidated_ntl_pos = to_decimal(v)
         k = "liquidated_account_value"
         v = d["liquidated_account_value"]
-        f_liquidated_account_value = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_liquidated_account_value is None:
+        if v.__class__ is str:
+            f_liquidated_account_value = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_liquidated_account_value is None:
+                f_liquidated_account_value = new_decimal(v)
+        else:
             f_liquidated_account_value = to_decimal(v)
     except Bad as exc:
         exc.path.append(k)

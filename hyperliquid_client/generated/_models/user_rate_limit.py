@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_int,
@@ -87,8 +88,11 @@ def _s_UserRateLimit(d: Any) -> UserRateLimit:
     try:
         k = "cumVlm"
         v = d["cumVlm"]
-        f_cum_vlm = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_cum_vlm is None:
+        if v.__class__ is str:
+            f_cum_vlm = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_cum_vlm is None:
+                f_cum_vlm = new_decimal(v)
+        else:
             f_cum_vlm = to_decimal(v)
         k = "nRequestsUsed"
         f_n_requests_used = d["nRequestsUsed"]

@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_int,
@@ -87,8 +88,11 @@ def _s_UserVaultEquity(d: Any) -> UserVaultEquity:
             f_vault_address = to_str(f_vault_address)
         k = "equity"
         v = d["equity"]
-        f_equity = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_equity is None:
+        if v.__class__ is str:
+            f_equity = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_equity is None:
+                f_equity = new_decimal(v)
+        else:
             f_equity = to_decimal(v)
         k = "lockedUntilTimestamp"
         v = d.get("lockedUntilTimestamp")

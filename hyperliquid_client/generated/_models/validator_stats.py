@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_int,
@@ -78,13 +79,19 @@ def _s_ValidatorStats(d: Any) -> ValidatorStats:
     try:
         k = "uptimeFraction"
         v = d["uptimeFraction"]
-        f_uptime_fraction = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_uptime_fraction is None:
+        if v.__class__ is str:
+            f_uptime_fraction = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_uptime_fraction is None:
+                f_uptime_fraction = new_decimal(v)
+        else:
             f_uptime_fraction = to_decimal(v)
         k = "predictedApr"
         v = d["predictedApr"]
-        f_predicted_apr = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_predicted_apr is None:
+        if v.__class__ is str:
+            f_predicted_apr = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_predicted_apr is None:
+                f_predicted_apr = new_decimal(v)
+        else:
             f_predicted_apr = to_decimal(v)
         k = "nSamples"
         f_n_samples = d["nSamples"]

@@ -16,6 +16,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_bool,
     to_decimal,
@@ -192,8 +193,11 @@ def _s_ValidatorSummary(d: Any) -> ValidatorSummary:
         f_is_active = to_bool(d["isActive"])
         k = "commission"
         v = d["commission"]
-        f_commission = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_commission is None:
+        if v.__class__ is str:
+            f_commission = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_commission is None:
+                f_commission = new_decimal(v)
+        else:
             f_commission = to_decimal(v)
         k = "stats"
         f_stats = _c_list_tuple_str_ValidatorStats(d["stats"])

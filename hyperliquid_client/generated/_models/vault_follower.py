@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_int,
@@ -129,18 +130,27 @@ def _s_VaultFollower(d: Any) -> VaultFollower:
             f_user = to_str(f_user)
         k = "vaultEquity"
         v = d["vaultEquity"]
-        f_vault_equity = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_vault_equity is None:
+        if v.__class__ is str:
+            f_vault_equity = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_vault_equity is None:
+                f_vault_equity = new_decimal(v)
+        else:
             f_vault_equity = to_decimal(v)
         k = "pnl"
         v = d["pnl"]
-        f_pnl = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_pnl is None:
+        if v.__class__ is str:
+            f_pnl = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_pnl is None:
+                f_pnl = new_decimal(v)
+        else:
             f_pnl = to_decimal(v)
         k = "allTimePnl"
         v = d["allTimePnl"]
-        f_all_time_pnl = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_all_time_pnl is None:
+        if v.__class__ is str:
+            f_all_time_pnl = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_all_time_pnl is None:
+                f_all_time_pnl = new_decimal(v)
+        else:
             f_all_time_pnl = to_decimal(v)
         k = "daysFollowing"
         f_days_following = d["daysFollowing"]

@@ -16,6 +16,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_bool,
     to_decimal,
@@ -126,8 +127,11 @@ def _s_VaultSummary(d: Any) -> VaultSummary:
             f_leader = to_str(f_leader)
         k = "tvl"
         v = d["tvl"]
-        f_tvl = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_tvl is None:
+        if v.__class__ is str:
+            f_tvl = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_tvl is None:
+                f_tvl = new_decimal(v)
+        else:
             f_tvl = to_decimal(v)
         k = "isClosed"
         f_is_closed = to_bool(d["isClosed"])

@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_str,
@@ -140,8 +141,11 @@ def _s_VaultWithdrawDelta(d: Any) -> VaultWithdrawDelta:
             f_user = to_str(f_user)
         k = "requestedUsd"
         v = d["requestedUsd"]
-        f_requested_usd = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_requested_usd is None:
+        if v.__class__ is str:
+            f_requested_usd = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_requested_usd is None:
+                f_requested_usd = new_decimal(v)
+        else:
             f_requested_usd = to_decimal(v)
         k = "type"
         f_type = d["type"]

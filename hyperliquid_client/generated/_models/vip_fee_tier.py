@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_wire,
@@ -92,28 +93,43 @@ def _s_VipFeeTier(d: Any) -> VipFeeTier:
     try:
         k = "ntlCutoff"
         v = d["ntlCutoff"]
-        f_ntl_cutoff = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_ntl_cutoff is None:
+        if v.__class__ is str:
+            f_ntl_cutoff = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_ntl_cutoff is None:
+                f_ntl_cutoff = new_decimal(v)
+        else:
             f_ntl_cutoff = to_decimal(v)
         k = "cross"
         v = d["cross"]
-        f_cross = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_cross is None:
+        if v.__class__ is str:
+            f_cross = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_cross is None:
+                f_cross = new_decimal(v)
+        else:
             f_cross = to_decimal(v)
         k = "add"
         v = d["add"]
-        f_add = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_add is None:
+        if v.__class__ is str:
+            f_add = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_add is None:
+                f_add = new_decimal(v)
+        else:
             f_add = to_decimal(v)
         k = "spotCross"
         v = d["spotCross"]
-        f_spot_cross = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_spot_cross is None:
+        if v.__class__ is str:
+            f_spot_cross = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_spot_cross is None:
+                f_spot_cross = new_decimal(v)
+        else:
             f_spot_cross = to_decimal(v)
         k = "spotAdd"
         v = d["spotAdd"]
-        f_spot_add = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_spot_add is None:
+        if v.__class__ is str:
+            f_spot_add = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_spot_add is None:
+                f_spot_add = new_decimal(v)
+        else:
             f_spot_add = to_decimal(v)
     except Bad as exc:
         exc.path.append(k)

@@ -16,6 +16,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_decimal,
     to_list,
@@ -86,8 +87,11 @@ def _s_WebData3PerpDexState(d: Any) -> WebData3PerpDexState:
     try:
         k = "totalVaultEquity"
         v = d["totalVaultEquity"]
-        f_total_vault_equity = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_total_vault_equity is None:
+        if v.__class__ is str:
+            f_total_vault_equity = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_total_vault_equity is None:
+                f_total_vault_equity = new_decimal(v)
+        else:
             f_total_vault_equity = to_decimal(v)
         k = "perpsAtOpenInterestCap"
         v = d.get("perpsAtOpenInterestCap")

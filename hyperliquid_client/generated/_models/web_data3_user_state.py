@@ -15,6 +15,7 @@ from hyperliquid_client.runtime.struct import (
     EMPTY,
     Bad,
     extra_fields,
+    new_decimal,
     register_wire,
     to_any,
     to_bool,
@@ -143,8 +144,11 @@ def _s_WebData3UserState(d: Any) -> WebData3UserState:
     try:
         k = "cumLedger"
         v = d["cumLedger"]
-        f_cum_ledger = DECIMALS.get(v) if v.__class__ is str else None  # (a string read lately: no call)
-        if f_cum_ledger is None:
+        if v.__class__ is str:
+            f_cum_ledger = DECIMALS.get(v)  # (a string read lately: no call)
+            if f_cum_ledger is None:
+                f_cum_ledger = new_decimal(v)
+        else:
             f_cum_ledger = to_decimal(v)
         k = "serverTime"
         f_server_time = d["serverTime"]
