@@ -553,7 +553,7 @@ def render_files(spec: Spec) -> dict[str, str]:
     apis = {ctx: _api_views(spec, ctx, conv, types) for ctx in ("info", "explorer", "stats")}
     channels = _channel_views(spec, conv, types)
     gen = ReqGen(spec.requests)
-    units = Units(types, conv.composites, conv.body)
+    units = Units(types, conv.composites, conv.body, conv.name)
     type_names = set(types)
     files: dict[str, str] = {}
     files["__init__.py"] = env.get_template("init.py.j2").render(header=HEADER)
@@ -565,7 +565,8 @@ def render_files(spec: Spec) -> dict[str, str]:
             cls=_API_CLASSES[ctx],
             endpoints=views,
             model_imports=units.imports(
-                _imports_for(anns, type_names) + [v["conv"] for v in views if v["conv"].startswith(("_s_", "_l_", "_c_"))]
+                _imports_for(anns, type_names)
+                + [v["conv"] for v in views if v["conv"].startswith(("_s_", "_l_", "_c_"))]
             ),
             prim_imports=sorted({v["conv"] for v in views if v["conv"].startswith("to_")}),
             needs_decimal=any("Decimal" in a for a in anns),
@@ -640,10 +641,12 @@ def _model_files(env: jinja2.Environment, models: list[dict[str, Any]], units: U
         members = by_unit.get(unit, [])
         own = {m["name"] for m in members}
         used = [f.conv for m in members if m["kind"] == "record" for f in m["fields"]]
-        composites = [
-            {"name": n, "body": units.body(units.composites[n]), "annotation": units.composites[n].python()}
-            for n in units.closure([*used, *units.extra.get(unit, ())])
-        ]
+        composites = []
+        for n in units.closure([*used, *units.extra.get(unit, ())]):
+            t = units.composites[n]
+            # a fixed-length array's converter of each position (called in place: no call per position)
+            items = [units.name(a) for a in t.args] if t.kind == "tuple" else []
+            composites.append({"name": n, "body": units.body(t), "annotation": t.python(), "items": items})
         view = {
             "header": HEADER,
             "names": sorted(own),

@@ -93,10 +93,11 @@ def _components(graph: dict[str, set[str]]) -> list[list[str]]:
 class Units:
     """The module of every type and composite converter (see the module documentation)."""
 
-    def __init__(self, types: dict[str, TypeDef], composites: dict[str, TypeExpr], body: Any) -> None:
+    def __init__(self, types: dict[str, TypeDef], composites: dict[str, TypeExpr], body: Any, name: Any) -> None:
         self.types = types
         self.composites = composites
         self.body = body  # a composite's TypeExpr -> its body expression
+        self.name = name  # a TypeExpr -> the name of its converter
         graph = {name: {d for d in _deps(t) if not types[d].is_enum} for name, t in types.items() if not t.is_enum}
         self.home: dict[str, str] = {name: _ENUMS for name, t in types.items() if t.is_enum}
         for group in _components(graph):

@@ -125,7 +125,9 @@ def _s_ActiveAssetData(d: Any) -> ActiveAssetData:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_ActiveAssetData
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 5 + (f_mark_px is not None)
+    unknown = d.keys() - _K_ActiveAssetData if len(d) > present else None
     o: ActiveAssetData = _new(ActiveAssetData)
     _ActiveAssetData_user(o, f_user)
     _ActiveAssetData_coin(o, f_coin)
@@ -152,6 +154,14 @@ def _u_ActiveAssetData(m: ActiveAssetData) -> dict[str, Any]:
 
 
 def _c_tuple_decimal_decimal(v: Any) -> tuple[Decimal, Decimal]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                to_decimal(v[0]),
+                to_decimal(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (

@@ -130,7 +130,15 @@ def _s_AlignedQuoteTokenInfo(d: Any) -> AlignedQuoteTokenInfo:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_AlignedQuoteTokenInfo
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = (
+        1
+        + (f_first_aligned_time is not None)
+        + (f_evm_minted_supply is not None)
+        + (f_daily_amount_owed is not None)
+        + (f_predicted_rate is not None)
+    )
+    unknown = d.keys() - _K_AlignedQuoteTokenInfo if len(d) > present else None
     o: AlignedQuoteTokenInfo = _new(AlignedQuoteTokenInfo)
     _AlignedQuoteTokenInfo_is_aligned(o, f_is_aligned)
     _AlignedQuoteTokenInfo_first_aligned_time(o, f_first_aligned_time)
@@ -166,6 +174,14 @@ def _c_opt_AlignedQuoteTokenInfo(v: Any) -> AlignedQuoteTokenInfo | None:
 
 
 def _c_tuple_str_decimal(v: Any) -> tuple[str, Decimal]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                to_str(v[0]),
+                to_decimal(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (

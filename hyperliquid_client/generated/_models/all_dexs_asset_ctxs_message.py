@@ -96,6 +96,14 @@ def _c_list_tuple_str_list_PerpAssetCtx(v: Any) -> tuple[tuple[str, tuple[PerpAs
 
 
 def _c_tuple_str_list_PerpAssetCtx(v: Any) -> tuple[str, tuple[PerpAssetCtx, ...]]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                to_str(v[0]),
+                _c_list_PerpAssetCtx(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (

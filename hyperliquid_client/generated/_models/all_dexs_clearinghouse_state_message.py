@@ -113,6 +113,14 @@ def _c_list_tuple_str_ClearinghouseState(v: Any) -> tuple[tuple[str, Clearinghou
 
 
 def _c_tuple_str_ClearinghouseState(v: Any) -> tuple[str, ClearinghouseState]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                to_str(v[0]),
+                _s_ClearinghouseState(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (

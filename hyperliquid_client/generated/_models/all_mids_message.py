@@ -81,7 +81,9 @@ def _s_AllMidsMessage(d: Any) -> AllMidsMessage:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_AllMidsMessage
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 1 + (f_dex is not None)
+    unknown = d.keys() - _K_AllMidsMessage if len(d) > present else None
     o: AllMidsMessage = _new(AllMidsMessage)
     _AllMidsMessage_mids(o, f_mids)
     _AllMidsMessage_dex(o, f_dex)

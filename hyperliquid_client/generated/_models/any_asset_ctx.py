@@ -236,7 +236,21 @@ def _s_AnyAssetCtx(d: Any) -> AnyAssetCtx:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_AnyAssetCtx
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = (
+        3
+        + (f_mid_px is not None)
+        + (f_day_base_vlm is not None)
+        + (f_funding is not None)
+        + (f_open_interest is not None)
+        + (f_premium is not None)
+        + (f_oracle_px is not None)
+        + (f_impact_pxs is not None)
+        + (f_coin is not None)
+        + (f_circulating_supply is not None)
+        + (f_total_supply is not None)
+    )
+    unknown = d.keys() - _K_AnyAssetCtx if len(d) > present else None
     o: AnyAssetCtx = _new(AnyAssetCtx)
     _AnyAssetCtx_prev_day_px(o, f_prev_day_px)
     _AnyAssetCtx_day_ntl_vlm(o, f_day_ntl_vlm)

@@ -85,7 +85,9 @@ def _s_AssetCtxsMessage(d: Any) -> AssetCtxsMessage:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_AssetCtxsMessage
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 1 + (f_dex is not None)
+    unknown = d.keys() - _K_AssetCtxsMessage if len(d) > present else None
     o: AssetCtxsMessage = _new(AssetCtxsMessage)
     _AssetCtxsMessage_dex(o, f_dex)
     _AssetCtxsMessage_ctxs(o, f_ctxs)

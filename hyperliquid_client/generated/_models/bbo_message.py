@@ -120,6 +120,14 @@ def _c_opt_L2Level(v: Any) -> L2Level | None:
 
 
 def _c_tuple_opt_L2Level_opt_L2Level(v: Any) -> tuple[L2Level | None, L2Level | None]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                _c_opt_L2Level(v[0]),
+                _c_opt_L2Level(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (

@@ -124,7 +124,9 @@ def _s_BorrowLendDelta(d: Any) -> BorrowLendDelta:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_BorrowLendDelta
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 4 + (f_interest_amount is not None)
+    unknown = d.keys() - _K_BorrowLendDelta if len(d) > present else None
     o: BorrowLendDelta = _new(BorrowLendDelta)
     _BorrowLendDelta_token(o, f_token)
     _BorrowLendDelta_operation(o, f_operation)

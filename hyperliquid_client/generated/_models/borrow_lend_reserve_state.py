@@ -238,6 +238,14 @@ def _c_list_tuple_int_BorrowLendReserveState(v: Any) -> tuple[tuple[int, BorrowL
 
 
 def _c_tuple_int_BorrowLendReserveState(v: Any) -> tuple[int, BorrowLendReserveState]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                to_int(v[0]),
+                _s_BorrowLendReserveState(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (

@@ -101,7 +101,9 @@ def _s_BorrowLendUserState(d: Any) -> BorrowLendUserState:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_BorrowLendUserState
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 2 + (f_health_factor is not None)
+    unknown = d.keys() - _K_BorrowLendUserState if len(d) > present else None
     o: BorrowLendUserState = _new(BorrowLendUserState)
     _BorrowLendUserState_token_to_state(o, f_token_to_state)
     _BorrowLendUserState_health(o, f_health)
@@ -126,6 +128,14 @@ def _c_list_tuple_int_BorrowLendTokenState(v: Any) -> tuple[tuple[int, BorrowLen
 
 
 def _c_tuple_int_BorrowLendTokenState(v: Any) -> tuple[int, BorrowLendTokenState]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                to_int(v[0]),
+                _s_BorrowLendTokenState(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (

@@ -149,7 +149,9 @@ def _s_ClearinghouseState(d: Any) -> ClearinghouseState:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_ClearinghouseState
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 4 + (f_cross_maintenance_margin_used is not None) + (f_time is not None)
+    unknown = d.keys() - _K_ClearinghouseState if len(d) > present else None
     o: ClearinghouseState = _new(ClearinghouseState)
     _ClearinghouseState_margin_summary(o, f_margin_summary)
     _ClearinghouseState_cross_margin_summary(o, f_cross_margin_summary)

@@ -96,7 +96,9 @@ def _s_ClearinghouseStateMessage(d: Any) -> ClearinghouseStateMessage:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_ClearinghouseStateMessage
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 2 + (f_dex is not None)
+    unknown = d.keys() - _K_ClearinghouseStateMessage if len(d) > present else None
     o: ClearinghouseStateMessage = _new(ClearinghouseStateMessage)
     _ClearinghouseStateMessage_dex(o, f_dex)
     _ClearinghouseStateMessage_user(o, f_user)

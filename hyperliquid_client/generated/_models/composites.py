@@ -14,6 +14,7 @@ from hyperliquid_client.generated._models.perp_meta import _s_PerpMeta
 from hyperliquid_client.generated._models.spot_asset_ctx import _s_SpotAssetCtx
 from hyperliquid_client.generated._models.spot_meta import _s_SpotMeta
 from hyperliquid_client.runtime.struct import (
+    Bad,
     to_bool,
     to_decimal,
     to_int,
@@ -61,6 +62,14 @@ def _c_opt_bool(v: Any) -> bool | None:
 
 
 def _c_tuple_PerpMeta_list_PerpAssetCtx(v: Any) -> tuple[PerpMeta, tuple[PerpAssetCtx, ...]]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                _s_PerpMeta(v[0]),
+                _c_list_PerpAssetCtx(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (
@@ -71,6 +80,14 @@ def _c_tuple_PerpMeta_list_PerpAssetCtx(v: Any) -> tuple[PerpMeta, tuple[PerpAss
 
 
 def _c_tuple_SpotMeta_list_SpotAssetCtx(v: Any) -> tuple[SpotMeta, tuple[SpotAssetCtx, ...]]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                _s_SpotMeta(v[0]),
+                _c_list_SpotAssetCtx(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (
@@ -81,6 +98,14 @@ def _c_tuple_SpotMeta_list_SpotAssetCtx(v: Any) -> tuple[SpotMeta, tuple[SpotAss
 
 
 def _c_tuple_int_decimal(v: Any) -> tuple[int, Decimal]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                to_int(v[0]),
+                to_decimal(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (
@@ -91,6 +116,14 @@ def _c_tuple_int_decimal(v: Any) -> tuple[int, Decimal]:
 
 
 def _c_tuple_str_str(v: Any) -> tuple[str, str]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                to_str(v[0]),
+                to_str(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (

@@ -101,7 +101,9 @@ def _s_Delegation(d: Any) -> Delegation:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_Delegation
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 2 + (f_locked_until_timestamp is not None)
+    unknown = d.keys() - _K_Delegation if len(d) > present else None
     o: Delegation = _new(Delegation)
     _Delegation_validator(o, f_validator)
     _Delegation_amount(o, f_amount)

@@ -126,7 +126,9 @@ def _s_DeployAuctionStatus(d: Any) -> DeployAuctionStatus:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_DeployAuctionStatus
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 3 + (f_current_gas is not None) + (f_end_gas is not None)
+    unknown = d.keys() - _K_DeployAuctionStatus if len(d) > present else None
     o: DeployAuctionStatus = _new(DeployAuctionStatus)
     _DeployAuctionStatus_start_time_seconds(o, f_start_time_seconds)
     _DeployAuctionStatus_duration_seconds(o, f_duration_seconds)
@@ -166,6 +168,14 @@ def _c_opt_str(v: Any) -> str | None:
 def _c_tuple_list_opt_str_list_DeployAuctionStatus(
     v: Any,
 ) -> tuple[tuple[str | None, ...], tuple[DeployAuctionStatus, ...]]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                _c_list_opt_str(v[0]),
+                _c_list_DeployAuctionStatus(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (

@@ -83,7 +83,9 @@ def _s_ExchangeStatus(d: Any) -> ExchangeStatus:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_ExchangeStatus
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 1 + (f_special_statuses is not None)
+    unknown = d.keys() - _K_ExchangeStatus if len(d) > present else None
     o: ExchangeStatus = _new(ExchangeStatus)
     _ExchangeStatus_time(o, f_time)
     _ExchangeStatus_special_statuses(o, f_special_statuses)

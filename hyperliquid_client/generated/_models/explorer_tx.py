@@ -125,7 +125,9 @@ def _s_ExplorerTx(d: Any) -> ExplorerTx:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_ExplorerTx
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 5 + (f_error is not None)
+    unknown = d.keys() - _K_ExplorerTx if len(d) > present else None
     o: ExplorerTx = _new(ExplorerTx)
     _ExplorerTx_action(o, f_action)
     _ExplorerTx_block(o, f_block)

@@ -93,7 +93,9 @@ def _s_ExtraAgent(d: Any) -> ExtraAgent:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_ExtraAgent
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 2 + (f_valid_until is not None)
+    unknown = d.keys() - _K_ExtraAgent if len(d) > present else None
     o: ExtraAgent = _new(ExtraAgent)
     _ExtraAgent_name(o, f_name)
     _ExtraAgent_address(o, f_address)

@@ -82,7 +82,9 @@ def _s_FastAssetCtx(d: Any) -> FastAssetCtx:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_FastAssetCtx
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 0 + (f_mark_px is not None) + (f_mid_px is not None)
+    unknown = d.keys() - _K_FastAssetCtx if len(d) > present else None
     o: FastAssetCtx = _new(FastAssetCtx)
     _FastAssetCtx_mark_px(o, f_mark_px)
     _FastAssetCtx_mid_px(o, f_mid_px)

@@ -181,7 +181,9 @@ def _s_FeeSchedule(d: Any) -> FeeSchedule:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_FeeSchedule
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 6 + (f_staking_discount_tiers is not None)
+    unknown = d.keys() - _K_FeeSchedule if len(d) > present else None
     o: FeeSchedule = _new(FeeSchedule)
     _FeeSchedule_cross(o, f_cross)
     _FeeSchedule_add(o, f_add)

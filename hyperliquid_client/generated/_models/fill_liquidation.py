@@ -101,7 +101,9 @@ def _s_FillLiquidation(d: Any) -> FillLiquidation:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_FillLiquidation
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 2 + (f_liquidated_user is not None)
+    unknown = d.keys() - _K_FillLiquidation if len(d) > present else None
     o: FillLiquidation = _new(FillLiquidation)
     _FillLiquidation_liquidated_user(o, f_liquidated_user)
     _FillLiquidation_mark_px(o, f_mark_px)

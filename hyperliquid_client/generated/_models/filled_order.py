@@ -97,7 +97,9 @@ def _s_FilledOrder(d: Any) -> FilledOrder:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_FilledOrder
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 3 + (f_cloid is not None)
+    unknown = d.keys() - _K_FilledOrder if len(d) > present else None
     o: FilledOrder = _new(FilledOrder)
     _FilledOrder_total_sz(o, f_total_sz)
     _FilledOrder_avg_px(o, f_avg_px)

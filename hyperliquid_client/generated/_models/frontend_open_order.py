@@ -269,7 +269,21 @@ def _s_FrontendOpenOrder(d: Any) -> FrontendOpenOrder:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_FrontendOpenOrder
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = (
+        6
+        + (f_orig_sz is not None)
+        + (f_trigger_condition is not None)
+        + (f_is_trigger is not None)
+        + (f_trigger_px is not None)
+        + (f_children is not None)
+        + (f_is_position_tpsl is not None)
+        + (f_reduce_only is not None)
+        + (f_order_type is not None)
+        + (f_tif is not None)
+        + (f_cloid is not None)
+    )
+    unknown = d.keys() - _K_FrontendOpenOrder if len(d) > present else None
     o: FrontendOpenOrder = _new(FrontendOpenOrder)
     _FrontendOpenOrder_coin(o, f_coin)
     _FrontendOpenOrder_side(o, f_side)

@@ -149,7 +149,9 @@ def _s_FundingDelta(d: Any) -> FundingDelta:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_FundingDelta
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 4 + (f_n_samples is not None) + (f_time is not None) + (f_type is not None)
+    unknown = d.keys() - _K_FundingDelta if len(d) > present else None
     o: FundingDelta = _new(FundingDelta)
     _FundingDelta_coin(o, f_coin)
     _FundingDelta_usdc(o, f_usdc)

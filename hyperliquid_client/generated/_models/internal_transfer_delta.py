@@ -122,7 +122,9 @@ def _s_InternalTransferDelta(d: Any) -> InternalTransferDelta:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_InternalTransferDelta
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 4 + (f_fee is not None)
+    unknown = d.keys() - _K_InternalTransferDelta if len(d) > present else None
     o: InternalTransferDelta = _new(InternalTransferDelta)
     _InternalTransferDelta_usdc(o, f_usdc)
     _InternalTransferDelta_user(o, f_user)

@@ -115,7 +115,9 @@ def _s_L2Book(d: Any) -> L2Book:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_L2Book
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 3 + (f_spread is not None) + (f_fast is not None)
+    unknown = d.keys() - _K_L2Book if len(d) > present else None
     o: L2Book = _new(L2Book)
     _L2Book_coin(o, f_coin)
     _L2Book_time(o, f_time)
@@ -145,6 +147,14 @@ def _c_opt_L2Book(v: Any) -> L2Book | None:
 
 
 def _c_tuple_list_L2Level_list_L2Level(v: Any) -> tuple[tuple[L2Level, ...], tuple[L2Level, ...]]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                _l_L2Level(v[0]),
+                _l_L2Level(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (

@@ -126,7 +126,7 @@ def _l_L2Level(v: Any) -> tuple[L2Level, ...]:
                 key = (d["px"], d["sz"], d["n"])
                 o = get(key)
                 if o is None:
-                    if not (key[0].__class__ is str and key[1].__class__ is str and key[2].__class__ is int):
+                    if key[0].__class__ is not str or key[1].__class__ is not str or key[2].__class__ is not int:
                         break
                     f_px = DECIMALS.get(key[0])
                     if f_px is None:
@@ -144,7 +144,7 @@ def _l_L2Level(v: Any) -> tuple[L2Level, ...]:
                     if len(_SH_L2Level) >= SHARED_MAX:
                         _SH_L2Level.clear()
                     _SH_L2Level[key] = o = b
-                elif not (key[2].__class__ is int):
+                elif key[2].__class__ is not int:
                     break
             except (KeyError, TypeError, Bad):
                 break

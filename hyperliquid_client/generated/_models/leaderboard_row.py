@@ -120,7 +120,15 @@ def _s_LeaderboardRow(d: Any) -> LeaderboardRow:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_LeaderboardRow
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = (
+        1
+        + (f_account_value is not None)
+        + (f_window_performances is not None)
+        + (f_prize is not None)
+        + (f_display_name is not None)
+    )
+    unknown = d.keys() - _K_LeaderboardRow if len(d) > present else None
     o: LeaderboardRow = _new(LeaderboardRow)
     _LeaderboardRow_eth_address(o, f_eth_address)
     _LeaderboardRow_account_value(o, f_account_value)
@@ -152,6 +160,14 @@ def _c_list_tuple_str_WindowPerformance(v: Any) -> tuple[tuple[str, WindowPerfor
 
 
 def _c_tuple_str_WindowPerformance(v: Any) -> tuple[str, WindowPerformance]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                to_str(v[0]),
+                _s_WindowPerformance(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (

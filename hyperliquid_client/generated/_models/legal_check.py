@@ -100,7 +100,9 @@ def _s_LegalCheck(d: Any) -> LegalCheck:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_LegalCheck
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 2 + (f_ip_allowed is not None) + (f_restrictions is not None)
+    unknown = d.keys() - _K_LegalCheck if len(d) > present else None
     o: LegalCheck = _new(LegalCheck)
     _LegalCheck_ip_allowed(o, f_ip_allowed)
     _LegalCheck_accepted_terms(o, f_accepted_terms)

@@ -95,7 +95,9 @@ def _s_Leverage(d: Any) -> Leverage:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_Leverage
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 2 + (f_raw_usd is not None)
+    unknown = d.keys() - _K_Leverage if len(d) > present else None
     o: Leverage = _new(Leverage)
     _Leverage_type(o, f_type)
     _Leverage_value(o, f_value)

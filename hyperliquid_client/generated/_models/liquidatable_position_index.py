@@ -85,7 +85,9 @@ def _s_LiquidatablePositionIndex(d: Any) -> LiquidatablePositionIndex:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_LiquidatablePositionIndex
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 0 + (f_isolated is not None) + (f_cross is not None)
+    unknown = d.keys() - _K_LiquidatablePositionIndex if len(d) > present else None
     o: LiquidatablePositionIndex = _new(LiquidatablePositionIndex)
     _LiquidatablePositionIndex_isolated(o, f_isolated)
     _LiquidatablePositionIndex_cross(o, f_cross)

@@ -169,7 +169,9 @@ def _s_OpenOrder(d: Any) -> OpenOrder:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_OpenOrder
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 6 + (f_orig_sz is not None) + (f_cloid is not None) + (f_reduce_only is not None)
+    unknown = d.keys() - _K_OpenOrder if len(d) > present else None
     o: OpenOrder = _new(OpenOrder)
     _OpenOrder_coin(o, f_coin)
     _OpenOrder_side(o, f_side)

@@ -94,7 +94,9 @@ def _s_OpenOrdersMessage(d: Any) -> OpenOrdersMessage:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_OpenOrdersMessage
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 2 + (f_dex is not None)
+    unknown = d.keys() - _K_OpenOrdersMessage if len(d) > present else None
     o: OpenOrdersMessage = _new(OpenOrdersMessage)
     _OpenOrdersMessage_dex(o, f_dex)
     _OpenOrdersMessage_user(o, f_user)

@@ -140,7 +140,9 @@ def _s_OutcomeQuestion(d: Any) -> OutcomeQuestion:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_OutcomeQuestion
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 4 + (f_fallback_outcome is not None) + (f_settled_named_outcomes is not None)
+    unknown = d.keys() - _K_OutcomeQuestion if len(d) > present else None
     o: OutcomeQuestion = _new(OutcomeQuestion)
     _OutcomeQuestion_question(o, f_question)
     _OutcomeQuestion_name(o, f_name)

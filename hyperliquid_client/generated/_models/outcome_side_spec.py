@@ -86,7 +86,9 @@ def _s_OutcomeSideSpec(d: Any) -> OutcomeSideSpec:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_OutcomeSideSpec
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 1 + (f_token is not None)
+    unknown = d.keys() - _K_OutcomeSideSpec if len(d) > present else None
     o: OutcomeSideSpec = _new(OutcomeSideSpec)
     _OutcomeSideSpec_name(o, f_name)
     _OutcomeSideSpec_token(o, f_token)

@@ -128,7 +128,9 @@ def _s_OutcomeSpec(d: Any) -> OutcomeSpec:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_OutcomeSpec
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 4 + (f_quote_token is not None) + (f_deployer is not None)
+    unknown = d.keys() - _K_OutcomeSpec if len(d) > present else None
     o: OutcomeSpec = _new(OutcomeSpec)
     _OutcomeSpec_outcome(o, f_outcome)
     _OutcomeSpec_name(o, f_name)

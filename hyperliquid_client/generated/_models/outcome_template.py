@@ -149,6 +149,14 @@ def _c_list_tuple_str_str(v: Any) -> tuple[tuple[str, str], ...]:
 
 
 def _c_tuple_str_str(v: Any) -> tuple[str, str]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                to_str(v[0]),
+                to_str(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (

@@ -72,7 +72,9 @@ def _s_OutcomeTemplateRole(d: Any) -> OutcomeTemplateRole:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_OutcomeTemplateRole
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 0 + (f_standalone_outcome is not None)
+    unknown = d.keys() - _K_OutcomeTemplateRole if len(d) > present else None
     o: OutcomeTemplateRole = _new(OutcomeTemplateRole)
     _OutcomeTemplateRole_standalone_outcome(o, f_standalone_outcome)
     _OutcomeTemplateRole_extra(o, extra_fields(d, unknown, "OutcomeTemplateRole") if unknown else EMPTY)

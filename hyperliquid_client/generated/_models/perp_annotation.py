@@ -103,7 +103,9 @@ def _s_PerpAnnotation(d: Any) -> PerpAnnotation:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_PerpAnnotation
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 1 + (f_description is not None) + (f_display_name is not None) + (f_keywords is not None)
+    unknown = d.keys() - _K_PerpAnnotation if len(d) > present else None
     o: PerpAnnotation = _new(PerpAnnotation)
     _PerpAnnotation_category(o, f_category)
     _PerpAnnotation_description(o, f_description)

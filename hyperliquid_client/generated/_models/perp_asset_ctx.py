@@ -214,7 +214,11 @@ def _s_PerpAssetCtx(d: Any) -> PerpAssetCtx:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_PerpAssetCtx
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = (
+        6 + (f_mid_px is not None) + (f_premium is not None) + (f_impact_pxs is not None) + (f_day_base_vlm is not None)
+    )
+    unknown = d.keys() - _K_PerpAssetCtx if len(d) > present else None
     o: PerpAssetCtx = _new(PerpAssetCtx)
     _PerpAssetCtx_prev_day_px(o, f_prev_day_px)
     _PerpAssetCtx_day_ntl_vlm(o, f_day_ntl_vlm)

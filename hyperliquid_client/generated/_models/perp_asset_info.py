@@ -167,7 +167,18 @@ def _s_PerpAssetInfo(d: Any) -> PerpAssetInfo:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_PerpAssetInfo
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = (
+        2
+        + (f_max_leverage is not None)
+        + (f_margin_table_id is not None)
+        + (f_only_isolated is not None)
+        + (f_is_delisted is not None)
+        + (f_margin_mode is not None)
+        + (f_growth_mode is not None)
+        + (f_last_growth_mode_change_time is not None)
+    )
+    unknown = d.keys() - _K_PerpAssetInfo if len(d) > present else None
     o: PerpAssetInfo = _new(PerpAssetInfo)
     _PerpAssetInfo_name(o, f_name)
     _PerpAssetInfo_sz_decimals(o, f_sz_decimals)

@@ -95,7 +95,9 @@ def _s_PerpConciseAnnotation(d: Any) -> PerpConciseAnnotation:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_PerpConciseAnnotation
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 1 + (f_display_name is not None) + (f_keywords is not None)
+    unknown = d.keys() - _K_PerpConciseAnnotation if len(d) > present else None
     o: PerpConciseAnnotation = _new(PerpConciseAnnotation)
     _PerpConciseAnnotation_category(o, f_category)
     _PerpConciseAnnotation_display_name(o, f_display_name)
@@ -125,6 +127,14 @@ def _c_list_tuple_str_PerpConciseAnnotation(v: Any) -> tuple[tuple[str, PerpConc
 
 
 def _c_tuple_str_PerpConciseAnnotation(v: Any) -> tuple[str, PerpConciseAnnotation]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                to_str(v[0]),
+                _s_PerpConciseAnnotation(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (

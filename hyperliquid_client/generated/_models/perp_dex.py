@@ -196,7 +196,21 @@ def _s_PerpDex(d: Any) -> PerpDex:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_PerpDex
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = (
+        1
+        + (f_full_name is not None)
+        + (f_deployer is not None)
+        + (f_oracle_updater is not None)
+        + (f_fee_recipient is not None)
+        + (f_asset_to_streaming_oi_cap is not None)
+        + (f_sub_deployers is not None)
+        + (f_deployer_fee_scale is not None)
+        + (f_last_deployer_fee_scale_change_time is not None)
+        + (f_asset_to_funding_multiplier is not None)
+        + (f_asset_to_funding_interest_rate is not None)
+    )
+    unknown = d.keys() - _K_PerpDex if len(d) > present else None
     o: PerpDex = _new(PerpDex)
     _PerpDex_name(o, f_name)
     _PerpDex_full_name(o, f_full_name)
@@ -262,6 +276,14 @@ def _c_opt_PerpDex(v: Any) -> PerpDex | None:
 
 
 def _c_tuple_str_decimal(v: Any) -> tuple[str, Decimal]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                to_str(v[0]),
+                to_decimal(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (
@@ -272,6 +294,14 @@ def _c_tuple_str_decimal(v: Any) -> tuple[str, Decimal]:
 
 
 def _c_tuple_str_list_str(v: Any) -> tuple[str, tuple[str, ...]]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                to_str(v[0]),
+                _c_list_str(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (

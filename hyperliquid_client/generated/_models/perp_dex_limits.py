@@ -151,6 +151,14 @@ def _c_opt_PerpDexLimits(v: Any) -> PerpDexLimits | None:
 
 
 def _c_tuple_str_decimal(v: Any) -> tuple[str, Decimal]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                to_str(v[0]),
+                to_decimal(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (

@@ -93,7 +93,9 @@ def _s_PerpMeta(d: Any) -> PerpMeta:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_PerpMeta
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 1 + (f_margin_tables is not None) + (f_collateral_token is not None)
+    unknown = d.keys() - _K_PerpMeta if len(d) > present else None
     o: PerpMeta = _new(PerpMeta)
     _PerpMeta_universe(o, f_universe)
     _PerpMeta_margin_tables(o, f_margin_tables)
@@ -127,6 +129,14 @@ def _c_list_tuple_int_MarginTable(v: Any) -> tuple[tuple[int, MarginTable], ...]
 
 
 def _c_tuple_int_MarginTable(v: Any) -> tuple[int, MarginTable]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                to_int(v[0]),
+                _s_MarginTable(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (

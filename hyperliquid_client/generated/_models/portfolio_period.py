@@ -127,6 +127,14 @@ def _c_list_tuple_str_PortfolioPeriod(v: Any) -> tuple[tuple[str, PortfolioPerio
 
 
 def _c_tuple_int_decimal(v: Any) -> tuple[int, Decimal]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                to_int(v[0]),
+                to_decimal(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (
@@ -137,6 +145,14 @@ def _c_tuple_int_decimal(v: Any) -> tuple[int, Decimal]:
 
 
 def _c_tuple_str_PortfolioPeriod(v: Any) -> tuple[str, PortfolioPeriod]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                to_str(v[0]),
+                _s_PortfolioPeriod(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (

@@ -239,7 +239,16 @@ def _s_Position(d: Any) -> Position:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_Position
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = (
+        7
+        + (f_entry_px is not None)
+        + (f_liquidation_px is not None)
+        + (f_max_leverage is not None)
+        + (f_cum_funding is not None)
+        + (f_max_trade_szs is not None)
+    )
+    unknown = d.keys() - _K_Position if len(d) > present else None
     o: Position = _new(Position)
     _Position_coin(o, f_coin)
     _Position_szi(o, f_szi)

@@ -105,7 +105,9 @@ def _s_PredictedFunding(d: Any) -> PredictedFunding:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_PredictedFunding
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 2 + (f_funding_interval_hours is not None)
+    unknown = d.keys() - _K_PredictedFunding if len(d) > present else None
     o: PredictedFunding = _new(PredictedFunding)
     _PredictedFunding_funding_rate(o, f_funding_rate)
     _PredictedFunding_next_funding_time(o, f_next_funding_time)
@@ -142,6 +144,14 @@ def _c_opt_PredictedFunding(v: Any) -> PredictedFunding | None:
 def _c_tuple_str_list_tuple_str_opt_PredictedFunding(
     v: Any,
 ) -> tuple[str, tuple[tuple[str, PredictedFunding | None], ...]]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                to_str(v[0]),
+                _c_list_tuple_str_opt_PredictedFunding(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (
@@ -152,6 +162,14 @@ def _c_tuple_str_list_tuple_str_opt_PredictedFunding(
 
 
 def _c_tuple_str_opt_PredictedFunding(v: Any) -> tuple[str, PredictedFunding | None]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                to_str(v[0]),
+                _c_opt_PredictedFunding(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (

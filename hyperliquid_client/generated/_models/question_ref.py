@@ -79,7 +79,9 @@ def _s_QuestionRef(d: Any) -> QuestionRef:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_QuestionRef
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 0 + (f_active is not None) + (f_settled is not None)
+    unknown = d.keys() - _K_QuestionRef if len(d) > present else None
     o: QuestionRef = _new(QuestionRef)
     _QuestionRef_active(o, f_active)
     _QuestionRef_settled(o, f_settled)

@@ -188,7 +188,15 @@ def _s_Referral(d: Any) -> Referral:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_Referral
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = (
+        4
+        + (f_referred_by is not None)
+        + (f_builder_rewards is not None)
+        + (f_reward_history is not None)
+        + (f_token_to_state is not None)
+    )
+    unknown = d.keys() - _K_Referral if len(d) > present else None
     o: Referral = _new(Referral)
     _Referral_referred_by(o, f_referred_by)
     _Referral_cum_vlm(o, f_cum_vlm)
@@ -230,6 +238,14 @@ def _c_list_tuple_int_ReferralTokenState(v: Any) -> tuple[tuple[int, ReferralTok
 
 
 def _c_tuple_int_ReferralTokenState(v: Any) -> tuple[int, ReferralTokenState]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                to_int(v[0]),
+                _s_ReferralTokenState(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (

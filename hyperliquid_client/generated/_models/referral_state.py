@@ -164,7 +164,9 @@ def _s_ReferralState(d: Any) -> ReferralState:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_ReferralState
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 5 + (f_token_to_state is not None)
+    unknown = d.keys() - _K_ReferralState if len(d) > present else None
     o: ReferralState = _new(ReferralState)
     _ReferralState_cum_vlm(o, f_cum_vlm)
     _ReferralState_cum_rewarded_fees_since_referred(o, f_cum_rewarded_fees_since_referred)
@@ -195,6 +197,14 @@ def _c_list_tuple_int_ReferralStateTokenState(v: Any) -> tuple[tuple[int, Referr
 
 
 def _c_tuple_int_ReferralStateTokenState(v: Any) -> tuple[int, ReferralStateTokenState]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                to_int(v[0]),
+                _s_ReferralStateTokenState(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (

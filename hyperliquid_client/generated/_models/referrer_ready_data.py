@@ -98,7 +98,9 @@ def _s_ReferrerReadyData(d: Any) -> ReferrerReadyData:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_ReferrerReadyData
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 2 + (f_n_referrals is not None)
+    unknown = d.keys() - _K_ReferrerReadyData if len(d) > present else None
     o: ReferrerReadyData = _new(ReferrerReadyData)
     _ReferrerReadyData_code(o, f_code)
     _ReferrerReadyData_n_referrals(o, f_n_referrals)

@@ -79,7 +79,9 @@ def _s_RestingOrder(d: Any) -> RestingOrder:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_RestingOrder
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 1 + (f_cloid is not None)
+    unknown = d.keys() - _K_RestingOrder if len(d) > present else None
     o: RestingOrder = _new(RestingOrder)
     _RestingOrder_oid(o, f_oid)
     _RestingOrder_cloid(o, f_cloid)

@@ -99,7 +99,9 @@ def _s_RewardsClaimDelta(d: Any) -> RewardsClaimDelta:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_RewardsClaimDelta
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 2 + (f_token is not None)
+    unknown = d.keys() - _K_RewardsClaimDelta if len(d) > present else None
     o: RewardsClaimDelta = _new(RewardsClaimDelta)
     _RewardsClaimDelta_amount(o, f_amount)
     _RewardsClaimDelta_token(o, f_token)

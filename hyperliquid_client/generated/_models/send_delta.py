@@ -216,7 +216,18 @@ def _s_SendDelta(d: Any) -> SendDelta:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_SendDelta
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = (
+        5
+        + (f_source_dex is not None)
+        + (f_destination_dex is not None)
+        + (f_usdc_value is not None)
+        + (f_fee is not None)
+        + (f_native_token_fee is not None)
+        + (f_nonce is not None)
+        + (f_fee_token is not None)
+    )
+    unknown = d.keys() - _K_SendDelta if len(d) > present else None
     o: SendDelta = _new(SendDelta)
     _SendDelta_user(o, f_user)
     _SendDelta_destination(o, f_destination)

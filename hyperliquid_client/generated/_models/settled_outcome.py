@@ -116,7 +116,9 @@ def _s_SettledOutcome(d: Any) -> SettledOutcome:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_SettledOutcome
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 3 + (f_question is not None)
+    unknown = d.keys() - _K_SettledOutcome if len(d) > present else None
     o: SettledOutcome = _new(SettledOutcome)
     _SettledOutcome_spec(o, f_spec)
     _SettledOutcome_settle_fraction(o, f_settle_fraction)

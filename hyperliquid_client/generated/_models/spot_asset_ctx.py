@@ -179,7 +179,15 @@ def _s_SpotAssetCtx(d: Any) -> SpotAssetCtx:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_SpotAssetCtx
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = (
+        4
+        + (f_mid_px is not None)
+        + (f_circulating_supply is not None)
+        + (f_total_supply is not None)
+        + (f_day_base_vlm is not None)
+    )
+    unknown = d.keys() - _K_SpotAssetCtx if len(d) > present else None
     o: SpotAssetCtx = _new(SpotAssetCtx)
     _SpotAssetCtx_prev_day_px(o, f_prev_day_px)
     _SpotAssetCtx_day_ntl_vlm(o, f_day_ntl_vlm)

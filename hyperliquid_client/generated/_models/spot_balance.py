@@ -169,7 +169,16 @@ def _s_SpotBalance(d: Any) -> SpotBalance:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_SpotBalance
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = (
+        4
+        + (f_token is not None)
+        + (f_spot_hold is not None)
+        + (f_ltv is not None)
+        + (f_borrowed is not None)
+        + (f_supplied is not None)
+    )
+    unknown = d.keys() - _K_SpotBalance if len(d) > present else None
     o: SpotBalance = _new(SpotBalance)
     _SpotBalance_coin(o, f_coin)
     _SpotBalance_token(o, f_token)

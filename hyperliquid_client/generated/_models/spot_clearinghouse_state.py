@@ -157,7 +157,17 @@ def _s_SpotClearinghouseState(d: Any) -> SpotClearinghouseState:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_SpotClearinghouseState
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = (
+        1
+        + (f_evm_escrows is not None)
+        + (f_portfolio_margin_enabled is not None)
+        + (f_portfolio_margin_ratio is not None)
+        + (f_token_to_portfolio_borrow_ratio is not None)
+        + (f_token_to_portfolio_supply_ratio is not None)
+        + (f_token_to_available_after_maintenance is not None)
+    )
+    unknown = d.keys() - _K_SpotClearinghouseState if len(d) > present else None
     o: SpotClearinghouseState = _new(SpotClearinghouseState)
     _SpotClearinghouseState_balances(o, f_balances)
     _SpotClearinghouseState_evm_escrows(o, f_evm_escrows)
@@ -203,6 +213,14 @@ def _c_list_tuple_int_decimal(v: Any) -> tuple[tuple[int, Decimal], ...]:
 
 
 def _c_tuple_int_decimal(v: Any) -> tuple[int, Decimal]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                to_int(v[0]),
+                to_decimal(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (

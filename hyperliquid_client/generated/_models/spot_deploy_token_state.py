@@ -199,7 +199,19 @@ def _s_SpotDeployTokenState(d: Any) -> SpotDeployTokenState:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_SpotDeployTokenState
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = (
+        3
+        + (f_full_name is not None)
+        + (f_deployer_trading_fee_share is not None)
+        + (f_max_supply is not None)
+        + (f_hyperliquidity_genesis_balance is not None)
+        + (f_total_genesis_balance_wei is not None)
+        + (f_user_genesis_balances is not None)
+        + (f_existing_token_genesis_balances is not None)
+        + (f_blacklist_users is not None)
+    )
+    unknown = d.keys() - _K_SpotDeployTokenState if len(d) > present else None
     o: SpotDeployTokenState = _new(SpotDeployTokenState)
     _SpotDeployTokenState_token(o, f_token)
     _SpotDeployTokenState_spec(o, f_spec)
@@ -259,6 +271,14 @@ def _c_list_tuple_str_decimal(v: Any) -> tuple[tuple[str, Decimal], ...]:
 
 
 def _c_tuple_int_decimal(v: Any) -> tuple[int, Decimal]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                to_int(v[0]),
+                to_decimal(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (
@@ -269,6 +289,14 @@ def _c_tuple_int_decimal(v: Any) -> tuple[int, Decimal]:
 
 
 def _c_tuple_str_decimal(v: Any) -> tuple[str, Decimal]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                to_str(v[0]),
+                to_decimal(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (

@@ -122,6 +122,14 @@ def _u_SpotPair(m: SpotPair) -> dict[str, Any]:
 
 
 def _c_tuple_int_int(v: Any) -> tuple[int, int]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                to_int(v[0]),
+                to_int(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (

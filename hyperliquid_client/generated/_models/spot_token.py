@@ -181,7 +181,9 @@ def _s_SpotToken(d: Any) -> SpotToken:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_SpotToken
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 6 + (f_evm_contract is not None) + (f_full_name is not None) + (f_deployer_trading_fee_share is not None)
+    unknown = d.keys() - _K_SpotToken if len(d) > present else None
     o: SpotToken = _new(SpotToken)
     _SpotToken_name(o, f_name)
     _SpotToken_sz_decimals(o, f_sz_decimals)

@@ -194,7 +194,16 @@ def _s_SpotTransferDelta(d: Any) -> SpotTransferDelta:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_SpotTransferDelta
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = (
+        5
+        + (f_usdc_value is not None)
+        + (f_fee is not None)
+        + (f_native_token_fee is not None)
+        + (f_nonce is not None)
+        + (f_fee_token is not None)
+    )
+    unknown = d.keys() - _K_SpotTransferDelta if len(d) > present else None
     o: SpotTransferDelta = _new(SpotTransferDelta)
     _SpotTransferDelta_token(o, f_token)
     _SpotTransferDelta_amount(o, f_amount)

@@ -96,7 +96,9 @@ def _s_StakingDelta(d: Any) -> StakingDelta:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_StakingDelta
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 0 + (f_delegate is not None) + (f_c_deposit is not None) + (f_withdrawal is not None)
+    unknown = d.keys() - _K_StakingDelta if len(d) > present else None
     o: StakingDelta = _new(StakingDelta)
     _StakingDelta_delegate(o, f_delegate)
     _StakingDelta_c_deposit(o, f_c_deposit)

@@ -90,7 +90,9 @@ def _s_StakingLink(d: Any) -> StakingLink:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_StakingLink
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 1 + (f_staking_user is not None) + (f_trading_user is not None)
+    unknown = d.keys() - _K_StakingLink if len(d) > present else None
     o: StakingLink = _new(StakingLink)
     _StakingLink_type(o, f_type)
     _StakingLink_staking_user(o, f_staking_user)

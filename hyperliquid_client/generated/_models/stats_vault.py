@@ -98,7 +98,9 @@ def _s_StatsVault(d: Any) -> StatsVault:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_StatsVault
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 0 + (f_apr is not None) + (f_pnls is not None) + (f_summary is not None)
+    unknown = d.keys() - _K_StatsVault if len(d) > present else None
     o: StatsVault = _new(StatsVault)
     _StatsVault_apr(o, f_apr)
     _StatsVault_pnls(o, f_pnls)
@@ -132,6 +134,14 @@ def _c_list_tuple_str_list_decimal(v: Any) -> tuple[tuple[str, tuple[Decimal, ..
 
 
 def _c_tuple_str_list_decimal(v: Any) -> tuple[str, tuple[Decimal, ...]]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                to_str(v[0]),
+                _c_list_decimal(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (

@@ -146,7 +146,9 @@ def _s_SubAccount2(d: Any) -> SubAccount2:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_SubAccount2
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 5 + (f_abstraction is not None)
+    unknown = d.keys() - _K_SubAccount2 if len(d) > present else None
     o: SubAccount2 = _new(SubAccount2)
     _SubAccount2_name(o, f_name)
     _SubAccount2_sub_account_user(o, f_sub_account_user)
@@ -185,6 +187,14 @@ def _c_opt_list_SubAccount2(v: Any) -> tuple[SubAccount2, ...] | None:
 
 
 def _c_tuple_str_ClearinghouseState(v: Any) -> tuple[str, ClearinghouseState]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                to_str(v[0]),
+                _s_ClearinghouseState(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (

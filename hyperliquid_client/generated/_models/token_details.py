@@ -275,7 +275,21 @@ def _s_TokenDetails(d: Any) -> TokenDetails:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_TokenDetails
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = (
+        6
+        + (f_mid_px is not None)
+        + (f_mark_px is not None)
+        + (f_prev_day_px is not None)
+        + (f_genesis is not None)
+        + (f_deployer is not None)
+        + (f_deploy_gas is not None)
+        + (f_deploy_time is not None)
+        + (f_seeded_usdc is not None)
+        + (f_non_circulating_user_balances is not None)
+        + (f_future_emissions is not None)
+    )
+    unknown = d.keys() - _K_TokenDetails if len(d) > present else None
     o: TokenDetails = _new(TokenDetails)
     _TokenDetails_name(o, f_name)
     _TokenDetails_max_supply(o, f_max_supply)
@@ -335,6 +349,14 @@ def _c_list_tuple_str_decimal(v: Any) -> tuple[tuple[str, Decimal], ...]:
 
 
 def _c_tuple_str_decimal(v: Any) -> tuple[str, Decimal]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                to_str(v[0]),
+                to_decimal(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (

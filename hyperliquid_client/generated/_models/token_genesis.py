@@ -95,7 +95,9 @@ def _s_TokenGenesis(d: Any) -> TokenGenesis:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_TokenGenesis
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 2 + (f_blacklist_users is not None)
+    unknown = d.keys() - _K_TokenGenesis if len(d) > present else None
     o: TokenGenesis = _new(TokenGenesis)
     _TokenGenesis_user_balances(o, f_user_balances)
     _TokenGenesis_existing_token_balances(o, f_existing_token_balances)
@@ -128,6 +130,14 @@ def _c_list_tuple_str_decimal(v: Any) -> tuple[tuple[str, Decimal], ...]:
 
 
 def _c_tuple_int_decimal(v: Any) -> tuple[int, Decimal]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                to_int(v[0]),
+                to_decimal(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (
@@ -138,6 +148,14 @@ def _c_tuple_int_decimal(v: Any) -> tuple[int, Decimal]:
 
 
 def _c_tuple_str_decimal(v: Any) -> tuple[str, Decimal]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                to_str(v[0]),
+                to_decimal(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (

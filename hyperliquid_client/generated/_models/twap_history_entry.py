@@ -107,7 +107,9 @@ def _s_TwapHistoryEntry(d: Any) -> TwapHistoryEntry:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_TwapHistoryEntry
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 3 + (f_twap_id is not None)
+    unknown = d.keys() - _K_TwapHistoryEntry if len(d) > present else None
     o: TwapHistoryEntry = _new(TwapHistoryEntry)
     _TwapHistoryEntry_time(o, f_time)
     _TwapHistoryEntry_state(o, f_state)

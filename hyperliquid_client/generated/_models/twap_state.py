@@ -230,7 +230,9 @@ def _s_TwapState(d: Any) -> TwapState:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_TwapState
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 10 + (f_stop_px is not None) + (f_trigger is not None)
+    unknown = d.keys() - _K_TwapState if len(d) > present else None
     o: TwapState = _new(TwapState)
     _TwapState_coin(o, f_coin)
     _TwapState_user(o, f_user)

@@ -96,7 +96,9 @@ def _s_TwapStatesMessage(d: Any) -> TwapStatesMessage:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_TwapStatesMessage
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 2 + (f_dex is not None)
+    unknown = d.keys() - _K_TwapStatesMessage if len(d) > present else None
     o: TwapStatesMessage = _new(TwapStatesMessage)
     _TwapStatesMessage_dex(o, f_dex)
     _TwapStatesMessage_user(o, f_user)
@@ -121,6 +123,14 @@ def _c_list_tuple_int_TwapState(v: Any) -> tuple[tuple[int, TwapState], ...]:
 
 
 def _c_tuple_int_TwapState(v: Any) -> tuple[int, TwapState]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                to_int(v[0]),
+                _s_TwapState(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (

@@ -82,7 +82,9 @@ def _s_TwapStatus(d: Any) -> TwapStatus:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_TwapStatus
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 1 + (f_description is not None)
+    unknown = d.keys() - _K_TwapStatus if len(d) > present else None
     o: TwapStatus = _new(TwapStatus)
     _TwapStatus_status(o, f_status)
     _TwapStatus_description(o, f_description)

@@ -236,7 +236,20 @@ def _s_UserFees(d: Any) -> UserFees:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_UserFees
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = (
+        4
+        + (f_user_spot_cross_rate is not None)
+        + (f_user_spot_add_rate is not None)
+        + (f_active_referral_discount is not None)
+        + (f_trial is not None)
+        + (f_fee_trial_escrow is not None)
+        + (f_fee_trial_reward is not None)
+        + (f_next_trial_available_timestamp is not None)
+        + (f_staking_link is not None)
+        + (f_active_staking_discount is not None)
+    )
+    unknown = d.keys() - _K_UserFees if len(d) > present else None
     o: UserFees = _new(UserFees)
     _UserFees_daily_user_vlm(o, f_daily_user_vlm)
     _UserFees_fee_schedule(o, f_fee_schedule)

@@ -318,7 +318,18 @@ def _s_UserFill(d: Any) -> UserFill:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_UserFill
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = (
+        12
+        + (f_builder_fee is not None)
+        + (f_tid is not None)
+        + (f_fee_token is not None)
+        + (f_fee_trial_escrow is not None)
+        + (f_twap_id is not None)
+        + (f_cloid is not None)
+        + (f_liquidation is not None)
+    )
+    unknown = d.keys() - _K_UserFill if len(d) > present else None
     o: UserFill = _new(UserFill)
     _UserFill_coin(o, f_coin)
     _UserFill_px(o, f_px)

@@ -95,7 +95,9 @@ def _s_UserFillsMessage(d: Any) -> UserFillsMessage:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_UserFillsMessage
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 2 + (f_is_snapshot is not None)
+    unknown = d.keys() - _K_UserFillsMessage if len(d) > present else None
     o: UserFillsMessage = _new(UserFillsMessage)
     _UserFillsMessage_user(o, f_user)
     _UserFillsMessage_fills(o, f_fills)

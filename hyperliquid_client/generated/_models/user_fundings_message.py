@@ -98,7 +98,9 @@ def _s_UserFundingsMessage(d: Any) -> UserFundingsMessage:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_UserFundingsMessage
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 2 + (f_is_snapshot is not None)
+    unknown = d.keys() - _K_UserFundingsMessage if len(d) > present else None
     o: UserFundingsMessage = _new(UserFundingsMessage)
     _UserFundingsMessage_user(o, f_user)
     _UserFundingsMessage_fundings(o, f_fundings)

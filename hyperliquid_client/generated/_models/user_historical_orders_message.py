@@ -98,7 +98,9 @@ def _s_UserHistoricalOrdersMessage(d: Any) -> UserHistoricalOrdersMessage:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_UserHistoricalOrdersMessage
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 2 + (f_is_snapshot is not None)
+    unknown = d.keys() - _K_UserHistoricalOrdersMessage if len(d) > present else None
     o: UserHistoricalOrdersMessage = _new(UserHistoricalOrdersMessage)
     _UserHistoricalOrdersMessage_user(o, f_user)
     _UserHistoricalOrdersMessage_order_history(o, f_order_history)

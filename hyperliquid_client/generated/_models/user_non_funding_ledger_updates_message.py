@@ -98,7 +98,9 @@ def _s_UserNonFundingLedgerUpdatesMessage(d: Any) -> UserNonFundingLedgerUpdates
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_UserNonFundingLedgerUpdatesMessage
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 2 + (f_is_snapshot is not None)
+    unknown = d.keys() - _K_UserNonFundingLedgerUpdatesMessage if len(d) > present else None
     o: UserNonFundingLedgerUpdatesMessage = _new(UserNonFundingLedgerUpdatesMessage)
     _UserNonFundingLedgerUpdatesMessage_user(o, f_user)
     _UserNonFundingLedgerUpdatesMessage_non_funding_ledger_updates(o, f_non_funding_ledger_updates)

@@ -112,7 +112,9 @@ def _s_UserRateLimit(d: Any) -> UserRateLimit:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_UserRateLimit
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 3 + (f_n_requests_surplus is not None)
+    unknown = d.keys() - _K_UserRateLimit if len(d) > present else None
     o: UserRateLimit = _new(UserRateLimit)
     _UserRateLimit_cum_vlm(o, f_cum_vlm)
     _UserRateLimit_n_requests_used(o, f_n_requests_used)

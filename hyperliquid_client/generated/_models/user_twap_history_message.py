@@ -98,7 +98,9 @@ def _s_UserTwapHistoryMessage(d: Any) -> UserTwapHistoryMessage:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_UserTwapHistoryMessage
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 2 + (f_is_snapshot is not None)
+    unknown = d.keys() - _K_UserTwapHistoryMessage if len(d) > present else None
     o: UserTwapHistoryMessage = _new(UserTwapHistoryMessage)
     _UserTwapHistoryMessage_user(o, f_user)
     _UserTwapHistoryMessage_history(o, f_history)

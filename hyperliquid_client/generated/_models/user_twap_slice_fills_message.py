@@ -98,7 +98,9 @@ def _s_UserTwapSliceFillsMessage(d: Any) -> UserTwapSliceFillsMessage:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_UserTwapSliceFillsMessage
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 2 + (f_is_snapshot is not None)
+    unknown = d.keys() - _K_UserTwapSliceFillsMessage if len(d) > present else None
     o: UserTwapSliceFillsMessage = _new(UserTwapSliceFillsMessage)
     _UserTwapSliceFillsMessage_user(o, f_user)
     _UserTwapSliceFillsMessage_twap_slice_fills(o, f_twap_slice_fills)

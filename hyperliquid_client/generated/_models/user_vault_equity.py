@@ -104,7 +104,9 @@ def _s_UserVaultEquity(d: Any) -> UserVaultEquity:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_UserVaultEquity
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 2 + (f_locked_until_timestamp is not None)
+    unknown = d.keys() - _K_UserVaultEquity if len(d) > present else None
     o: UserVaultEquity = _new(UserVaultEquity)
     _UserVaultEquity_vault_address(o, f_vault_address)
     _UserVaultEquity_equity(o, f_equity)

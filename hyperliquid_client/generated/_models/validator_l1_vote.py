@@ -107,7 +107,9 @@ def _s_ValidatorL1Vote(d: Any) -> ValidatorL1Vote:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_ValidatorL1Vote
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 3 + (f_quorum_reached is not None)
+    unknown = d.keys() - _K_ValidatorL1Vote if len(d) > present else None
     o: ValidatorL1Vote = _new(ValidatorL1Vote)
     _ValidatorL1Vote_expire_time(o, f_expire_time)
     _ValidatorL1Vote_action(o, f_action)

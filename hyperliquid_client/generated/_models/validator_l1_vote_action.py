@@ -103,7 +103,9 @@ def _s_ValidatorL1VoteAction(d: Any) -> ValidatorL1VoteAction:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_ValidatorL1VoteAction
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 0 + (f_d is not None) + (f_c is not None) + (f_o is not None) + (f_e is not None)
+    unknown = d.keys() - _K_ValidatorL1VoteAction if len(d) > present else None
     o: ValidatorL1VoteAction = _new(ValidatorL1VoteAction)
     _ValidatorL1VoteAction_d(o, f_d)
     _ValidatorL1VoteAction_c(o, f_c)

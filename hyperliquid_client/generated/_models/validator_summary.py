@@ -211,7 +211,9 @@ def _s_ValidatorSummary(d: Any) -> ValidatorSummary:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_ValidatorSummary
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 10 + (f_unjailable_after is not None)
+    unknown = d.keys() - _K_ValidatorSummary if len(d) > present else None
     o: ValidatorSummary = _new(ValidatorSummary)
     _ValidatorSummary_validator(o, f_validator)
     _ValidatorSummary_signer(o, f_signer)
@@ -256,6 +258,14 @@ def _c_list_tuple_str_ValidatorStats(v: Any) -> tuple[tuple[str, ValidatorStats]
 
 
 def _c_tuple_str_ValidatorStats(v: Any) -> tuple[str, ValidatorStats]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                to_str(v[0]),
+                _s_ValidatorStats(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (

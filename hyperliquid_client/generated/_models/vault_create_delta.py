@@ -112,7 +112,9 @@ def _s_VaultCreateDelta(d: Any) -> VaultCreateDelta:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_VaultCreateDelta
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 3 + (f_fee is not None)
+    unknown = d.keys() - _K_VaultCreateDelta if len(d) > present else None
     o: VaultCreateDelta = _new(VaultCreateDelta)
     _VaultCreateDelta_vault(o, f_vault)
     _VaultCreateDelta_usdc(o, f_usdc)

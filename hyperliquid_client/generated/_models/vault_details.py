@@ -254,7 +254,15 @@ def _s_VaultDetails(d: Any) -> VaultDetails:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_VaultDetails
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = (
+        12
+        + (f_follower_state is not None)
+        + (f_relationship is not None)
+        + (f_allow_deposits is not None)
+        + (f_always_close_on_withdraw is not None)
+    )
+    unknown = d.keys() - _K_VaultDetails if len(d) > present else None
     o: VaultDetails = _new(VaultDetails)
     _VaultDetails_name(o, f_name)
     _VaultDetails_vault_address(o, f_vault_address)
@@ -316,6 +324,14 @@ def _c_opt_VaultDetails(v: Any) -> VaultDetails | None:
 
 
 def _c_tuple_str_PortfolioPeriod(v: Any) -> tuple[str, PortfolioPeriod]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                to_str(v[0]),
+                _s_PortfolioPeriod(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (

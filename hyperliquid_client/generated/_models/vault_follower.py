@@ -170,7 +170,9 @@ def _s_VaultFollower(d: Any) -> VaultFollower:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_VaultFollower
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 6 + (f_lockup_until is not None)
+    unknown = d.keys() - _K_VaultFollower if len(d) > present else None
     o: VaultFollower = _new(VaultFollower)
     _VaultFollower_user(o, f_user)
     _VaultFollower_vault_equity(o, f_vault_equity)

@@ -148,7 +148,9 @@ def _s_VaultSummary(d: Any) -> VaultSummary:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_VaultSummary
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 5 + (f_relationship is not None) + (f_create_time_millis is not None)
+    unknown = d.keys() - _K_VaultSummary if len(d) > present else None
     o: VaultSummary = _new(VaultSummary)
     _VaultSummary_name(o, f_name)
     _VaultSummary_vault_address(o, f_vault_address)

@@ -170,7 +170,15 @@ def _s_VaultWithdrawDelta(d: Any) -> VaultWithdrawDelta:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_VaultWithdrawDelta
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = (
+        4
+        + (f_commission is not None)
+        + (f_closing_cost is not None)
+        + (f_basis is not None)
+        + (f_net_withdrawn_usd is not None)
+    )
+    unknown = d.keys() - _K_VaultWithdrawDelta if len(d) > present else None
     o: VaultWithdrawDelta = _new(VaultWithdrawDelta)
     _VaultWithdrawDelta_vault(o, f_vault)
     _VaultWithdrawDelta_user(o, f_user)

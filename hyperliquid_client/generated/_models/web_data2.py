@@ -279,7 +279,22 @@ def _s_WebData2(d: Any) -> WebData2:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_WebData2
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = (
+        6
+        + (f_leading_vaults is not None)
+        + (f_total_vault_equity is not None)
+        + (f_agent_address is not None)
+        + (f_agent_valid_until is not None)
+        + (f_cum_ledger is not None)
+        + (f_is_vault is not None)
+        + (f_twap_states is not None)
+        + (f_spot_state is not None)
+        + (f_spot_asset_ctxs is not None)
+        + (f_opt_out_of_spot_dusting is not None)
+        + (f_perps_at_open_interest_cap is not None)
+    )
+    unknown = d.keys() - _K_WebData2 if len(d) > present else None
     o: WebData2 = _new(WebData2)
     _WebData2_clearinghouse_state(o, f_clearinghouse_state)
     _WebData2_leading_vaults(o, f_leading_vaults)
@@ -362,6 +377,14 @@ def _c_list_tuple_int_TwapState(v: Any) -> tuple[tuple[int, TwapState], ...]:
 
 
 def _c_tuple_int_TwapState(v: Any) -> tuple[int, TwapState]:
+    if v.__class__ is list and len(v) == 2:
+        try:
+            return (
+                to_int(v[0]),
+                _s_TwapState(v[1]),
+            )
+        except Bad:
+            pass  # converted again below, which names the position
     return to_tuple(
         v,
         (

@@ -106,7 +106,9 @@ def _s_WebData3PerpDexState(d: Any) -> WebData3PerpDexState:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_WebData3PerpDexState
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 1 + (f_perps_at_open_interest_cap is not None) + (f_leading_vaults is not None)
+    unknown = d.keys() - _K_WebData3PerpDexState if len(d) > present else None
     o: WebData3PerpDexState = _new(WebData3PerpDexState)
     _WebData3PerpDexState_total_vault_equity(o, f_total_vault_equity)
     _WebData3PerpDexState_perps_at_open_interest_cap(o, f_perps_at_open_interest_cap)

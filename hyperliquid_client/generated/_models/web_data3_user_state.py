@@ -182,7 +182,16 @@ def _s_WebData3UserState(d: Any) -> WebData3UserState:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_WebData3UserState
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = (
+        4
+        + (f_agent_address is not None)
+        + (f_agent_valid_until is not None)
+        + (f_opt_out_of_spot_dusting is not None)
+        + (f_dex_abstraction_enabled is not None)
+        + (f_abstraction is not None)
+    )
+    unknown = d.keys() - _K_WebData3UserState if len(d) > present else None
     o: WebData3UserState = _new(WebData3UserState)
     _WebData3UserState_agent_address(o, f_agent_address)
     _WebData3UserState_agent_valid_until(o, f_agent_valid_until)

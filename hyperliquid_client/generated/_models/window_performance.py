@@ -90,7 +90,9 @@ def _s_WindowPerformance(d: Any) -> WindowPerformance:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_WindowPerformance
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 0 + (f_pnl is not None) + (f_roi is not None) + (f_vlm is not None)
+    unknown = d.keys() - _K_WindowPerformance if len(d) > present else None
     o: WindowPerformance = _new(WindowPerformance)
     _WindowPerformance_pnl(o, f_pnl)
     _WindowPerformance_roi(o, f_roi)

@@ -108,7 +108,9 @@ def _s_WithdrawDelta(d: Any) -> WithdrawDelta:
         bad = Bad("required field (missing)", None, "missing")
         bad.path.append(k)
         raise bad from None
-    unknown = d.keys() - _K_WithdrawDelta
+    # an unknown key makes ``d`` longer than the fields read above with a value: none otherwise
+    present = 2 + (f_nonce is not None) + (f_fee is not None)
+    unknown = d.keys() - _K_WithdrawDelta if len(d) > present else None
     o: WithdrawDelta = _new(WithdrawDelta)
     _WithdrawDelta_usdc(o, f_usdc)
     _WithdrawDelta_nonce(o, f_nonce)
