@@ -230,7 +230,7 @@ def test_the_builder_fills_any_model_layout() -> None:
     from hyperliquid_client.runtime.struct import EMPTY
 
     class Point(Model):
-        __slots__ = ("x", "y", "extra")
+        __slots__ = ("extra", "x", "y")
 
     make = builder(Point)
     b = make()
@@ -241,7 +241,7 @@ def test_the_builder_fills_any_model_layout() -> None:
         b.x = 2
 
     class Other(Model):
-        __slots__ = ("x", "z", "extra")  # as many slots, another name: another layout
+        __slots__ = ("extra", "x", "z")  # as many slots, another name: another layout
 
     with pytest.raises(TypeError):
         make().__class__ = Other  # (Python refuses a class whose slots differ)
