@@ -209,7 +209,7 @@ def test_a_level_made_by_the_builder_is_an_ordinary_level() -> None:
         with pytest.raises(FrozenInstanceError):
             change()
     with pytest.raises(FrozenInstanceError):
-        built.other = 1  # type: ignore[attr-defined]
+        built.other = 1
     for copied in (copy.copy(built), copy.deepcopy(built), pickle.loads(pickle.dumps(built))):
         assert type(copied) is models.L2Level and copied == plain
     assert pickle.loads(pickle.dumps(plain)) == built  # pickles of the previous version load as before
