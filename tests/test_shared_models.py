@@ -282,3 +282,19 @@ def test_unknown_keys_of_a_model_with_optional_fields_are_kept_whatever_the_opti
     assert dict(got.extra) == unknown
     assert got.spread == (Decimal(spread) if spread not in ("absent", None) else None)
     assert got.fast is (fast if fast is True else None)
+
+
+@pytest.mark.parametrize("per_list", [1, 20, 997, SHARED_MAX, SHARED_MAX + 1])
+def test_the_one_loop_keeps_the_shared_values_bounded(per_list: int) -> None:
+    """The loop makes room for a whole list before it starts (no check an item); a list longer than the bound goes
+    item by item.  Either way the cache never holds more than ``SHARED_MAX`` values and decodes exactly."""
+    from hyperliquid_client.generated._models import l2_level
+
+    levels = [{"px": f"{7 + i}.25", "sz": f"0.{i:07d}", "n": 1 + i % 4} for i in range(3 * SHARED_MAX + 5)]
+    for start in range(0, len(levels), per_list):
+        chunk = levels[start : start + per_list]
+        got = l2_level._l_L2Level(chunk)
+        assert len(l2_level._SH_L2Level) <= SHARED_MAX
+        assert [(m.px, m.sz, m.n) for m in got] == [(Decimal(d["px"]), Decimal(d["sz"]), d["n"]) for d in chunk]
+    last = levels[-1]
+    assert l2_level._l_L2Level([dict(last)])[0] is l2_level._s_L2Level(dict(last))  # the newest are still shared

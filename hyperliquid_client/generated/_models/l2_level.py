@@ -116,9 +116,12 @@ def _l_L2Level(v: Any) -> tuple[L2Level, ...]:
     Any item that is not exactly the spec's fields in their wire classes, or that a conversion refuses, sends the
     whole array through ``to_list(v, _s_L2Level)``, which decodes it item by item and names a refused value's path.
     """
-    if v.__class__ is list:
+    if v.__class__ is list and len(v) <= SHARED_MAX:
+        if len(_SH_L2Level) > SHARED_MAX - len(v):  # (room for every item: no check an item)
+            _SH_L2Level.clear()
         out: list[L2Level] = []
         get = _SH_L2Level.get
+        decimal = DECIMALS.get
         for d in v:
             if d.__class__ is not dict or len(d) != 3:
                 break
@@ -128,10 +131,10 @@ def _l_L2Level(v: Any) -> tuple[L2Level, ...]:
                 if o is None:
                     if key[0].__class__ is not str or key[1].__class__ is not str or key[2].__class__ is not int:
                         break
-                    f_px = DECIMALS.get(key[0])
+                    f_px = decimal(key[0])
                     if f_px is None:
                         f_px = new_decimal(key[0])
-                    f_sz = DECIMALS.get(key[1])
+                    f_sz = decimal(key[1])
                     if f_sz is None:
                         f_sz = new_decimal(key[1])
                     f_n = key[2]
@@ -141,8 +144,6 @@ def _l_L2Level(v: Any) -> tuple[L2Level, ...]:
                     b.n = f_n
                     b.extra = EMPTY
                     b.__class__ = L2Level
-                    if len(_SH_L2Level) >= SHARED_MAX:
-                        _SH_L2Level.clear()
                     _SH_L2Level[key] = o = b
                 elif key[2].__class__ is not int:
                     break
