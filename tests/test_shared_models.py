@@ -186,8 +186,7 @@ def test_a_level_made_by_the_builder_is_an_ordinary_level() -> None:
     import copy
     import dataclasses
     import pickle
-
-    from attrs.exceptions import FrozenInstanceError
+    from dataclasses import FrozenInstanceError
 
     from hyperliquid_client.generated._models import l2_level
     from hyperliquid_client.runtime.model import Model
@@ -224,7 +223,7 @@ def test_a_level_made_by_the_builder_is_an_ordinary_level() -> None:
 
 
 def test_the_builder_fills_any_model_layout() -> None:
-    from attrs.exceptions import FrozenInstanceError
+    from dataclasses import FrozenInstanceError
 
     from hyperliquid_client.runtime.model import Model, builder
     from hyperliquid_client.runtime.struct import EMPTY
