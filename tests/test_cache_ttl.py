@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import math
 import os
 import threading
 import time
@@ -672,3 +673,58 @@ def test_fresh_reads_without_counting_and_without_the_lock() -> None:
     clock.advance(5)
     assert faked.fresh("k") is None  # expired: not fresh, and still nothing counted
     assert faked.stats.misses == 0
+
+
+def test_the_generation_changes_after_every_change_of_the_lock_free_table() -> None:
+    """What ``MetadataService.snapshot`` relies on to reuse a snapshot with one comparison: whenever a value is
+    stored or the lock-free table changes (an entry promoted, replaced, invalidated, cleared, taken out by the
+    expiry thread, or the table emptied because someone listens to ``cache.hit``), ``generation`` differs
+    afterwards; ``held`` reads that table."""
+    import random
+
+    rng = random.Random(15)
+    bus = EventBus()
+    cache = TTLCache(CacheConfig(max_entries=6), events=bus)
+    keys = [f"k{i}" for i in range(8)]
+    stop: Any = None
+    changes = 0
+
+    def step() -> None:
+        nonlocal stop
+        op = rng.randrange(9)
+        key = rng.choice(keys)
+        if op <= 2:  # a value stored changes it too (held or not: a key with no fresh value now has one)
+            ttl = rng.choice([60.0, math.inf, FAST_MARGIN / 2, FAST_MARGIN + 0.02, 0])
+            before = cache.generation
+            cache.set(key, object(), ttl=ttl)
+            assert ttl == 0 or cache.generation != before
+        elif op == 3:
+            cache.get(key)
+        elif op == 4:
+            cache.invalidate(key)
+        elif op == 5 and rng.random() < 0.2:
+            cache.clear()
+        elif op == 6:
+            cache.purge_expired()
+        elif op == 7:  # a cache.hit listener comes or goes (the lock-free table is off while one listens)
+            if stop is None:
+                stop = bus.subscribe("cache.hit", lambda e: None)
+            else:
+                stop()
+                stop = None
+        else:
+            time.sleep(0.03)  # the expiry thread takes entries out (FAST_MARGIN + 0.02 ones are due by now)
+
+    for _ in range(400):
+        with cache._lock:  # (the expiry thread changes the table and the generation under it)
+            table, generation = dict(cache._fast), cache.generation
+        step()
+        with cache._lock:
+            after, now = dict(cache._fast), cache.generation
+        if after.keys() != table.keys() or any(after[k] is not table[k] for k in after):
+            changes += 1
+            assert now != generation
+        for key in keys:
+            entry = after.get(key)
+            assert cache.held(key) is (None if entry is None else entry.value)
+    assert changes > 50  # (the sequence did change the table, in every way above)

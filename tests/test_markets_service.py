@@ -291,3 +291,49 @@ def test_a_coin_of_a_builder_dex_perp_dexs_does_not_list_is_refused_without_aski
     with pytest.raises(InvalidInputError):
         market(service, "abc:FOO")
     assert srv.count("perpDexs") == 2 and srv.count("meta", dex="abc") == 0
+
+
+@pytest.mark.parametrize("dexes", ["all", ()])
+def test_the_snapshot_reused_by_the_cache_generation_is_the_one_the_cache_values_make(
+    srv: ScriptedInfoServer, dexes: Any
+) -> None:
+    # snapshot() returns its last snapshot while the cache's generation is unchanged (one comparison per order);
+    # after any change of the cache (a piece replaced, invalidated, reloaded, the cache cleared, a cache.hit
+    # listener turning the lock-free table off) it is exactly what the cache's values make now
+    import copy
+    import random
+
+    from hyperliquid_client.runtime.events import EventBus
+
+    rng = random.Random(8)
+    bus = EventBus()
+    cache = TTLCache(events=bus)
+    service = MetadataService(cache, sync_fetcher(srv.url), timeout=2, dexes=dexes)
+    coins = ["BTC", "ETH", "flx:NVDA", "xyz:SP500"] if dexes == "all" else ["BTC", "ETH"]
+    pieces = ["perp", "spot", "perpDexs", "mids"] + (["dex:flx", "dex:xyz"] if dexes == "all" else [])
+    stop: Any = None
+    reused = 0
+    for _ in range(300):
+        op = rng.randrange(7)
+        key = service._key(rng.choice(pieces))
+        if op == 0:
+            service.market(rng.choice(coins))
+            service.mids()
+        elif op == 1 and cache.fresh(key) is not None:  # the same answer again: another object
+            cache.set(key, copy.deepcopy(cache.fresh(key)), ttl=60)
+        elif op == 2:
+            cache.invalidate(key)
+        elif op == 3 and rng.random() < 0.2:
+            cache.clear()
+        elif op == 4:
+            if stop is None:
+                stop = bus.subscribe("cache.hit", lambda e: None)
+            else:
+                stop()
+                stop = None
+        for _ in range(2):
+            memo = service._generation_memo
+            snap = service.snapshot()
+            reused += memo is not None and snap is memo[1] and memo[0] == cache.generation
+            assert snap is service._snapshot_now()
+    assert reused > 100  # (the one-comparison way was taken, not only the slow one)

@@ -827,6 +827,10 @@ def _same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
     return len(a) == len(b) and all(map(operator.is_, a, b))
 
 
+#: the pieces every snapshot is made of (then its builder dexes' metadata, ``"dex:" + name``)
+_PIECES = ("perp", "spot", "perpDexs", "mids")
+
+
 class MetadataService:
     """Market metadata for one client, read through ``cache``, fetched on demand with ``timeout``.
 
@@ -868,6 +872,8 @@ class MetadataService:
         self.unknown_coin_refresh = unknown_coin_refresh
         self.is_async = _is_async_callable(fetch_info)
         self._memo: tuple[tuple[tuple[Any, ...], Any], MarketMetadata] | None = None
+        #: (the cache's generation, the snapshot made then only of values its lock-free table held)
+        self._generation_memo: tuple[int, MarketMetadata] | None = None
         self._base_memo: tuple[tuple[Any, ...], MarketMetadata] | None = None
         self._dexs_memo: tuple[Any, list[str]] | None = None
         self._keys: dict[str, Hashable] = {}
@@ -1047,9 +1053,45 @@ class MetadataService:
     def snapshot(self) -> MarketMetadata:
         """A snapshot of whatever the cache holds now (never fetches, never blocks).
 
-        Per order this is a few cache reads and identity checks: the snapshot, its builder dexes' names and
-        its mids are remembered with the cached values they were made from (``is``, never compared).
+        Per order this is one comparison: a snapshot made only of values the cache's lock-free table held is
+        reused while the cache's ``generation`` says that table has not changed (see :meth:`TTLCache.held`).
         """
+        cache = self.cache
+        generation = cache.generation  # (read before the values: a change meanwhile leaves the memo stale-marked)
+        memo = self._generation_memo
+        if memo is not None and memo[0] == generation:
+            return memo[1]
+        snap = self._snapshot_now()
+        if self._held_only(snap):
+            self._generation_memo = (generation, snap)
+        return snap
+
+    def _held_only(self, snap: MarketMetadata) -> bool:
+        """Whether ``snap`` (just made) was made only of values the cache's lock-free table holds, and of nothing
+        for the pieces the cache holds nothing fresh for (storing one changes the cache's generation too)."""
+        made, listed = self._memo, self._dexs_memo
+        if made is None or made[1] is not snap:
+            return False
+        pieces, mids = made[0]
+        dexs = pieces[2]
+        if dexs is None:
+            names: Sequence[str] = ()
+        elif listed is not None and listed[0] is dexs:
+            names = listed[1]
+        else:
+            return False
+        n = (len(pieces) - 3) // 2
+        dex_metas = dict(zip(pieces[3 : 3 + n], pieces[3 + n :], strict=True))
+        values = (*pieces[:3], mids, *[dex_metas.get(name) for name in names])
+        keys, held = self._keys.get, self.cache.held
+        return all(
+            (k := keys(piece)) is not None and held(k) is value
+            for piece, value in zip((*_PIECES, *["dex:" + name for name in names]), values, strict=True)
+        )
+
+    def _snapshot_now(self) -> MarketMetadata:
+        """The snapshot from the cache's values read now: a few cache reads and identity checks (the snapshot,
+        its builder dexes' names and its mids are remembered with the cached values they were made from)."""
         keys, fresh = self._keys.get, self.cache.fresh  # (a piece well within its TTL: one read, else _cached decides)
         meta = ((k := keys("perp")) is not None and fresh(k)) or self._cached("perp")
         spot = ((k := keys("spot")) is not None and fresh(k)) or self._cached("spot")

@@ -250,6 +250,8 @@ class TTLCache:
         self._data: OrderedDict[Hashable, _Entry] = OrderedDict()
         # the lock-free table: entries fresh for at least FAST_MARGIN more seconds (see the module doc)
         self._fast: dict[Hashable, _Entry] = {}
+        #: changes after every change of the lock-free table and every value stored (see :meth:`held`)
+        self.generation = 0
         self._fast_wake: float | None = None
         self._fast_ok = False
         self._hits_gone = 0  # hits of entries no longer held
@@ -285,6 +287,7 @@ class TTLCache:
             self._fast_ok = ok
             if not ok:
                 self._fast.clear()
+                self.generation += 1
 
     # ------------------------------------------------------------------ introspection
     def __len__(self) -> int:
@@ -357,6 +360,16 @@ class TTLCache:
         with self._lock:
             entry = self._data.get(key)
             return entry.value if entry is not None and entry.expires_at > now else None
+
+    def held(self, key: Hashable) -> Any:
+        """The value under ``key`` in the lock-free table (fresh for a while yet) or ``None``.
+
+        While :attr:`generation` has not changed, that table has not and nothing was stored: a value read from it
+        then is still the one it holds (and still fresh), and a key that had no fresh value then has none now, so
+        a result made only of such reads can be reused without reading again.
+        """
+        entry = self._fast.get(key)
+        return None if entry is None else entry.value
 
     def keys(self) -> list[Hashable]:
         """Keys currently held (fresh and retained-expired), in eviction order (the next to go first)."""
@@ -485,6 +498,7 @@ class TTLCache:
             self._data.clear()
             self._heap.clear()
             self._fast.clear()
+            self.generation += 1
             self._bytes = 0
             for flight in self._inflight.values():
                 flight.invalidated = True
@@ -536,6 +550,7 @@ class TTLCache:
             self._hits_gone += entry.hits
         if self._fast.get(key) is entry:
             del self._fast[key]
+            self.generation += 1
 
     def _hit(self, key: Hashable, entry: _Entry, now: float) -> None:
         """Count a fresh hit taken under the lock; offer the entry to the lock-free table."""
@@ -548,6 +563,7 @@ class TTLCache:
         if entry.expires_at - FAST_MARGIN <= now:
             return
         self._fast[key] = entry
+        self.generation += 1
         leave_at = entry.expires_at - FAST_MARGIN
         if entry.expires_at != math.inf and (self._fast_wake is None or leave_at < self._fast_wake):
             self._fast_wake = leave_at
@@ -570,6 +586,7 @@ class TTLCache:
                     continue
                 if fast.get(key) is entry:
                     del fast[key]
+                    self.generation += 1
                 stack.extend(c for c in (2 * i + 1, 2 * i + 2) if c < len(heap))
             wake = None if following == math.inf else max(following - FAST_MARGIN, now + FAST_MARGIN / 4)
             self._fast_wake = wake
@@ -623,6 +640,7 @@ class TTLCache:
         self._make_room(1, size, now, pending)
         self._data[key] = entry
         self._bytes += size
+        self.generation += 1  # (a value now held where there may have been none: see held)
         if self._fast_ok:
             self._promote(key, entry, now)
         if expires_at != math.inf:
