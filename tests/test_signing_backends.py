@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -198,23 +199,26 @@ def test_native_signs_through_libsecp256k1_directly_with_coincurves_own_signatur
 
 
 @pytest.mark.parametrize(
-    "value",
+    ("value", "problem"),
     [
-        {"type": "order", "orders": [{"a": 4, "b": True, "p": "1670.1", "t": {"limit": {"tif": "Gtc"}}}]},
-        {"a": [1, "x", None, False, 1.5, (2, [3.0])]},
-        {"a": {"b": [{"c": float("nan")}]}},
-        {"a": [{"b": {1: "non-string key"}}]},
-        {"a": [{"b": {"c": {1, 2}}}]},
-        {"a": float("inf")},
-        [{"deep": [[[[{"x": object()}]]]]}],
-        {},
+        ({"type": "order", "orders": [{"a": 4, "b": True, "p": "1670.1", "t": {"limit": {"tif": "Gtc"}}}]}, None),
+        ({"a": [1, "x", None, False, 1.5, (2, [3.0])]}, None),
+        ({"a": {"b": [{"c": float("nan")}]}}, ".a.b[0].c: float nan"),
+        ({"a": [{"b": {1: "non-string key"}}]}, ".a[0].b[1] (a map key that is not a string)"),
+        ({"a": [{"b": {"c": {1, 2}}}]}, ".a[0].b.c: set {1, 2}"),
+        ({"a": float("inf")}, ".a: float inf"),
+        ([{"deep": [[[[{"x": b"x"}]]]]}], "[0].deep[0][0][0][0].x: bytes b'x'"),
+        ({"a": [True, {"b": Decimal("1")}]}, ".a[1].b: Decimal Decimal('1')"),
+        ({}, None),
     ],
 )
-def test_the_one_loop_json_check_agrees_with_the_walk_that_names_the_problem(value: Any) -> None:
-    # the signer check 'once' runs the loop on every order; the recursive walk only names what it found
+def test_the_json_check_the_signer_check_runs_on_every_order_names_what_json_would_change(
+    value: Any, problem: str | None
+) -> None:
+    # verify_signatures='once' sends a body of a proven kind unrecovered only when this finds nothing
     from hyperliquid_client.runtime.signing import check
 
-    assert check._json_safe(value) == (check.not_json(value) is None)
+    assert check.not_json(value) == problem
 
 
 def test_the_native_fused_hashing_without_keccak_frames_signs_as_the_plain_one(monkeypatch: pytest.MonkeyPatch) -> None:
