@@ -1093,10 +1093,9 @@ class MetadataService:
         """The snapshot from the cache's values read now: a few cache reads and identity checks (the snapshot,
         its builder dexes' names and its mids are remembered with the cached values they were made from)."""
         keys, fresh = self._keys.get, self.cache.fresh  # (a piece well within its TTL: one read, else _cached decides)
-        meta = ((k := keys("perp")) is not None and fresh(k)) or self._cached("perp")
-        spot = ((k := keys("spot")) is not None and fresh(k)) or self._cached("spot")
-        dexs = ((k := keys("perpDexs")) is not None and fresh(k)) or self._cached("perpDexs")
-        mids = ((k := keys("mids")) is not None and fresh(k)) or self._cached("mids")
+        meta, spot, dexs, mids = [
+            ((k := keys(piece)) is not None and fresh(k)) or self._cached(piece) for piece in _PIECES
+        ]
         listed = self._dexs_memo
         names = listed[1] if listed is not None and listed[0] is dexs else self._listed_dexes(dexs)
         memo = self._memo
