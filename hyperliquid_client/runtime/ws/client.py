@@ -206,6 +206,7 @@ class _Upstream:
         "seen_before",
         "sent_at",
         "sinks",
+        "snapshot",
         "stale",
         "stale_after",
         "started_ms",
@@ -247,6 +248,7 @@ class _Upstream:
         self.ordered = channel.dedup_key is not None and channel.market_data
         self.time_key = channel.time_key
         self.market = channel.market_data
+        self.snapshot = channel.snapshot
         self.bare_items = channel.items_key is None
         self.newest: Any = -1
         self.at_newest: list[Any] = []
@@ -336,23 +338,9 @@ class _Upstream:
         return fresh
 
     def _fresh_ordered(self, items: list[Any]) -> list[Any]:
-        """The items of a time-ordered stream not delivered yet (``items`` itself when all of them are new)."""
+        """The items of a time-ordered stream not delivered yet (``items`` itself when all of them are new), item by
+        item (:meth:`deliver` takes the common case first: every item newer than the newest delivered, in order)."""
         key = self.time_key
-        try:
-            first = items[0][key]
-            last = items[-1][key]
-            if (
-                first > self.newest
-                and type(last) is int
-                and first <= last
-                and (len(items) < 3 or [item[key] for item in items] == sorted([item[key] for item in items]))
-            ):
-                self.newest = last  # (the common case: everything newer, in order)
-                self.at_newest = items  # (those of them at ``newest``, when needed)
-                self.at_newest_ids = None
-                return items
-        except Exception:  # an item without a usable time: looked at one by one below
-            pass
         dedup = self.channel.dedup_key
         assert dedup is not None
         newest, at, ids = self.newest, self.at_newest, self.at_newest_ids
@@ -427,7 +415,7 @@ class _Upstream:
                 self.client._mark_live(self)  # data before (or without) an ack
         if self.stale:
             self.stale = False
-        if self.channel.snapshot and type(data) is dict and data.get("isSnapshot"):
+        if self.snapshot and type(data) is dict and data.get("isSnapshot"):
             recovered = recovered or self.had_snapshot  # a resubscription's snapshot: what is new in it was missed
             self.had_snapshot = True
         mark = None
@@ -453,7 +441,25 @@ class _Upstream:
         elif self.ordered and not checked:
             items = data if type(data) is list and self.bare_items else self.channel.items_of(data)
             if items:
-                fresh = self._fresh_ordered(items)
+                key = self.time_key
+                try:  # the common case: every item newer than the newest delivered, in order (one read each end)
+                    t0 = items[0][key]
+                    t1 = items[-1][key]
+                    new = (
+                        t0 > self.newest
+                        and type(t1) is int
+                        and t0 <= t1
+                        and (len(items) < 3 or [item[key] for item in items] == sorted([item[key] for item in items]))
+                    )
+                except Exception:  # an item without a usable time: looked at one by one
+                    new = False
+                if new:
+                    self.newest = t1
+                    self.at_newest = items  # (those of them at ``newest``, when needed)
+                    self.at_newest_ids = None
+                    fresh = items
+                else:
+                    fresh = self._fresh_ordered(items)
                 if fresh is not items:
                     self.duplicates += 1
                     if not fresh:
