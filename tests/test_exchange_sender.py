@@ -509,6 +509,89 @@ def test_by_default_the_first_action_of_each_kind_is_recovered_and_every_body_ch
         rig.close()
 
 
+def test_once_trusts_what_a_generated_method_built_and_walks_what_is_handed_to_send(
+    fx: FakeExchange, wallet: Wallet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a generated method's builder puts every value through its validator (JSON by construction: the generated
+    # tests check each action's example), so on a proven kind the "once" check skips its JSON walk for it; an
+    # action handed to send() directly is walked, and a body JSON would change is refused as before
+    from hyperliquid_client.runtime.signing import check
+
+    walked: list[Any] = []
+    real = check.not_json
+
+    def counting(value: Any) -> str | None:
+        if isinstance(value, dict) and "type" in value:  # (an action; the walk calls itself for what it holds)
+            walked.append(value["type"])
+        return real(value)
+
+    monkeypatch.setattr(check, "not_json", counting)
+    rig = make_rig(fx, wallet, verify="once")
+    try:
+        for _ in range(3):
+            assert rig.exchange.order("BTC", True, "0.001", "97000").ok
+        assert rig.exchange.cancel("BTC", 1).ok
+        assert walked == []
+        body = {"type": "order", "orders": [order_wire()], "grouping": "na"}
+        rig.sender.send(ENDPOINTS["exchange.order"], body)
+        assert walked == ["order"]
+        with pytest.raises(SignatureMismatchError, match="survive JSON"):
+            rig.sender.send(ENDPOINTS["exchange.order"], {"type": "order", "orders": [{0: "x"}], "grouping": "na"})
+        with pytest.raises(SignatureMismatchError, match="survive JSON"):  # built=False is the default
+            rig.sender.send(ENDPOINTS["exchange.order"], {"type": "order", "orders": [{0: "x"}], "grouping": "na"})
+        # every action the three orders and the cancel posted is what the exchange recovers the signer from
+        posts = exchange_posts(fx)
+        assert len(posts) == 5
+        for post in posts:
+            assert post["action"] == json.loads(json.dumps(post["action"]))
+    finally:
+        rig.close()
+
+
+def test_generated_builders_give_json_whatever_accepted_value_types_they_are_handed() -> None:
+    # the values a user may hand an order (subclasses, Decimals, floats, ints, bytes cloids) all reach the action
+    # as values that survive JSON unchanged (what the exchange hashes is what it decodes): what lets the "once"
+    # check trust a built action.  (The walk itself is stricter: it sends a str subclass to the full check.)
+    from decimal import Decimal
+    from enum import IntEnum
+
+    from hyperliquid_client.generated.exchange import ExchangeMethods
+    from hyperliquid_client.generated.registry import ENDPOINTS as EPS
+    from hyperliquid_client.runtime.markets import BuildContext, MarketMetadata
+    from hyperliquid_client.runtime.signing.check import not_json
+    from hyperliquid_client.runtime.signing.hashing import action_msgpack
+
+    class Text(str):
+        pass
+
+    class Side(IntEnum):
+        BUY = 1
+
+    meta = {"universe": [{"name": "BTC", "szDecimals": 5, "maxLeverage": 40}]}
+    markets = MarketMetadata.from_raw(meta=meta, spot_meta={"universe": [], "tokens": []})
+    built: list[dict[str, Any]] = []
+
+    class Builds(ExchangeMethods):
+        def _send(self, endpoint: Any, build: Any, values: Any, *rest: Any) -> Any:
+            built.append(build(BuildContext(markets, user="0x" + "00" * 19 + "aa"), *values))
+            return None
+
+    m = Builds()
+    m.order(Text("BTC"), True, Decimal("0.00100"), 97000, cloid=b"\x01" * 16)
+    m.order("BTC", bool(Side.BUY), 0.001, 97000.0, reduce_only=False, cloid=7, tif=Text("Ioc"))
+    m.order("BTC", False, "0.001", Decimal("97000"), trigger={"is_market": True, "trigger_px": 96000, "tpsl": "sl"})
+    m.modify(Side.BUY, "BTC", True, 0.002, 97001)
+    m.cancel(Text("BTC"), Side.BUY)
+    m.update_leverage("BTC", Side.BUY + 4)
+    m.usd_send("0x" + "12" * 20, Decimal("1.5"))
+    assert len(built) == 7
+    for action in built:
+        wire = json.loads(json.dumps(action, allow_nan=False))
+        assert wire == action and action_msgpack(wire) == action_msgpack(action), action
+        assert not_json(wire) is None
+    assert all(EPS["exchange." + a["type"]] for a in built)
+
+
 def test_once_refuses_a_wrong_key_on_the_first_action(fx: FakeExchange, wallet: Wallet) -> None:
     rig = make_rig(fx, wallet, backend=WrongKeyBackend(KEY_B), verify="once")
     try:

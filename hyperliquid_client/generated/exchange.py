@@ -7415,6 +7415,7 @@ class ActionSender(SenderCore):
         expires_after: int | None = None,
         timeout: float | None = None,
         nonce: int | None = None,
+        built: bool = False,
     ) -> ExchangeResult:
         """Sign ``action`` and post it once; return the classified answer.
 
@@ -7426,11 +7427,12 @@ class ActionSender(SenderCore):
         half of it (then :class:`TimeoutError`, nothing sent), the request keeps the rest.
         With a ``limiter``, the action is first counted against its account's allowance
         (:class:`AddressLimitError`), may join a batch (``rate.batch_window``), and its weight is
-        admitted before a connection and a nonce are taken.
+        admitted before a connection and a nonce are taken.  ``built``: a generated method built ``action`` from
+        validated values (JSON by construction), so the ``"once"`` signer check skips its JSON walk.
         """
         gate = self.gate
         if gate is None:
-            return self._send(endpoint, action, wallet, vault_address, expires_after, timeout, nonce)
+            return self._send(endpoint, action, wallet, vault_address, expires_after, timeout, nonce, None, built)
         address = gate.account(self, endpoint, wallet, vault_address)
         limiter = gate.limiter
         if nonce is None and limiter.config.batch_window is None:
@@ -7453,7 +7455,7 @@ class ActionSender(SenderCore):
                             who, max(0.001, end - wait - time.monotonic()), hold=max(0.001, end - time.monotonic())
                         )
                         try:
-                            signed = self._sign(endpoint, action, w, vault, expires_after, taken)
+                            signed = self._sign(endpoint, action, w, vault, expires_after, taken, built)
                             sent = self._sent(signed, resend=False)
                             try:
                                 raw = self.transport.request_json(
@@ -7490,7 +7492,9 @@ class ActionSender(SenderCore):
         key = gate.key(endpoint, action, signer, vault_address, expires_after, nonce)
         if key is None:
             try:
-                return self._admitted(endpoint, action, wallet, vault_address, expires_after, timeout, nonce)
+                return self._admitted(
+                    endpoint, action, wallet, vault_address, expires_after, timeout, nonce, None, built
+                )
             except Exception as exc:
                 gate.refused(address, exc)
                 raise
@@ -7524,6 +7528,7 @@ class ActionSender(SenderCore):
         timeout: float | None,
         nonce: int | None,
         address: str | None = None,
+        built: bool = False,
     ) -> ExchangeResult:
         """:meth:`_send` once the limiter counted the action against ``address``'s allowance (``None``: counted
         already, or no account) and admitted its weight (before a connection and a nonce)."""
@@ -7537,7 +7542,7 @@ class ActionSender(SenderCore):
         handed = limiter.hand_over(ticket)
         try:
             left = max(budget - (time.monotonic() - started), 0.001)
-            return self._send(endpoint, action, wallet, vault_address, expires_after, left, nonce, budget)
+            return self._send(endpoint, action, wallet, vault_address, expires_after, left, nonce, budget, built)
         finally:
             limiter.take_back(handed)
 
@@ -7551,6 +7556,7 @@ class ActionSender(SenderCore):
         timeout: float | None,
         nonce: int | None,
         stated: float | None = None,
+        built: bool = False,
     ) -> ExchangeResult:
         """Take a connection and a nonce, sign and post (no rate-limit steps); a timeout names ``stated`` (the
         whole call's, when ``timeout`` is what is left of it) or ``timeout``."""
@@ -7562,7 +7568,7 @@ class ActionSender(SenderCore):
                 return self.post(signed, timeout=call.left())
             taken = self.nonces.acquire(call.wallet.address, call.wait_left(), hold=call.left())
             try:
-                signed = self._sign(endpoint, action, call.wallet, call.vault, expires_after, taken)
+                signed = self._sign(endpoint, action, call.wallet, call.vault, expires_after, taken, built)
                 return self.post(signed, timeout=call.left())
             finally:
                 self.nonces.release(call.wallet.address, taken)
@@ -7619,6 +7625,7 @@ class AsyncActionSender(SenderCore):
         expires_after: int | None = None,
         timeout: float | None = None,
         nonce: int | None = None,
+        built: bool = False,
     ) -> ExchangeResult:
         """Sign ``action`` and post it once; return the classified answer.
 
@@ -7630,11 +7637,12 @@ class AsyncActionSender(SenderCore):
         half of it (then :class:`TimeoutError`, nothing sent), the request keeps the rest.
         With a ``limiter``, the action is first counted against its account's allowance
         (:class:`AddressLimitError`), may join a batch (``rate.batch_window``), and its weight is
-        admitted before a connection and a nonce are taken.
+        admitted before a connection and a nonce are taken.  ``built``: a generated method built ``action`` from
+        validated values (JSON by construction), so the ``"once"`` signer check skips its JSON walk.
         """
         gate = self.gate
         if gate is None:
-            return await self._send(endpoint, action, wallet, vault_address, expires_after, timeout, nonce)
+            return await self._send(endpoint, action, wallet, vault_address, expires_after, timeout, nonce, None, built)
         address = gate.account(self, endpoint, wallet, vault_address)
         limiter = gate.limiter
         if nonce is None and limiter.config.batch_window is None:
@@ -7657,7 +7665,7 @@ class AsyncActionSender(SenderCore):
                             who, max(0.001, end - wait - time.monotonic()), hold=max(0.001, end - time.monotonic())
                         )
                         try:
-                            signed = self._sign(endpoint, action, w, vault, expires_after, taken)
+                            signed = self._sign(endpoint, action, w, vault, expires_after, taken, built)
                             sent = self._sent(signed, resend=False)
                             try:
                                 raw = await self.transport.request_json(
@@ -7699,7 +7707,9 @@ class AsyncActionSender(SenderCore):
         key = gate.key(endpoint, action, signer, vault_address, expires_after, nonce)
         if key is None:
             try:
-                return await self._admitted(endpoint, action, wallet, vault_address, expires_after, timeout, nonce)
+                return await self._admitted(
+                    endpoint, action, wallet, vault_address, expires_after, timeout, nonce, None, built
+                )
             except Exception as exc:
                 gate.refused(address, exc)
                 raise
@@ -7736,6 +7746,7 @@ class AsyncActionSender(SenderCore):
         timeout: float | None,
         nonce: int | None,
         address: str | None = None,
+        built: bool = False,
     ) -> ExchangeResult:
         """:meth:`_send` once the limiter counted the action against ``address``'s allowance (``None``: counted
         already, or no account) and admitted its weight (before a connection and a nonce)."""
@@ -7749,7 +7760,7 @@ class AsyncActionSender(SenderCore):
         handed = limiter.hand_over(ticket)
         try:
             left = max(budget - (time.monotonic() - started), 0.001)
-            return await self._send(endpoint, action, wallet, vault_address, expires_after, left, nonce, budget)
+            return await self._send(endpoint, action, wallet, vault_address, expires_after, left, nonce, budget, built)
         finally:
             limiter.take_back(handed)
 
@@ -7763,6 +7774,7 @@ class AsyncActionSender(SenderCore):
         timeout: float | None,
         nonce: int | None,
         stated: float | None = None,
+        built: bool = False,
     ) -> ExchangeResult:
         """Take a connection and a nonce, sign and post (no rate-limit steps); a timeout names ``stated`` (the
         whole call's, when ``timeout`` is what is left of it) or ``timeout``."""
@@ -7774,7 +7786,7 @@ class AsyncActionSender(SenderCore):
                 return await self.post(signed, timeout=call.left())
             taken = await self.nonces.aacquire(call.wallet.address, call.wait_left(), hold=call.left())
             try:
-                signed = self._sign(endpoint, action, call.wallet, call.vault, expires_after, taken)
+                signed = self._sign(endpoint, action, call.wallet, call.vault, expires_after, taken, built)
                 return await self.post(signed, timeout=call.left())
             finally:
                 await self.nonces.arelease(call.wallet.address, taken)
@@ -7858,7 +7870,13 @@ class Exchange(ExchangeCore, ExchangeMethods):
         if self.auto_cloid:
             add_cloids(action)
         return self.sender.send(
-            endpoint, action, wallet=wallet, vault_address=vault_address, expires_after=expires_after, timeout=timeout
+            endpoint,
+            action,
+            wallet=wallet,
+            vault_address=vault_address,
+            expires_after=expires_after,
+            timeout=timeout,
+            built=True,
         )
 
     def asset_id(self, coin: str, *, timeout: float | None = None) -> int:
@@ -8020,7 +8038,13 @@ class AsyncExchange(ExchangeCore, AsyncExchangeMethods):
         if self.auto_cloid:
             add_cloids(action)
         return await self.sender.send(
-            endpoint, action, wallet=wallet, vault_address=vault_address, expires_after=expires_after, timeout=timeout
+            endpoint,
+            action,
+            wallet=wallet,
+            vault_address=vault_address,
+            expires_after=expires_after,
+            timeout=timeout,
+            built=True,
         )
 
     async def asset_id(self, coin: str, *, timeout: float | None = None) -> int:

@@ -28,6 +28,7 @@ from hyperliquid_client.runtime.errors import InvalidInputError
 from hyperliquid_client.runtime.markets import BuildContext, MarketMetadata
 from hyperliquid_client.runtime.registry import EndpointSpec
 from hyperliquid_client.runtime.results import ExchangeResult
+from hyperliquid_client.runtime.signing.check import not_json
 
 USER = "0x" + "00" * 19 + "aa"
 
@@ -2451,3 +2452,5 @@ def test_method_builds_its_example(method: dict[str, Any]) -> None:
     sent = recorder.sender.sent[0]
     assert sent.endpoint.wire == method["wire"]
     assert in_order(sent.action) == in_order(method["example"]["action"])
+    # JSON by construction (the sender's "once" check trusts a built action without walking it: verify_body)
+    assert not_json(sent.action) is None

@@ -198,8 +198,11 @@ def sign_action(
     nonce: int,
     vault_address: str | None,
     expires_after: int | None,
+    built: bool = False,
 ) -> SignedAction:
     """Fill, sign and frame ``action`` for ``endpoint``; verify the signature when ``signer.verify``.
+
+    ``built``: a generated builder made ``action`` from validated values (see :func:`verify_body`).
 
     ``vault_address`` is used (hashed and posted) only when ``endpoint.vault``.  ``expires_after`` is
     refused for user-signed actions.  Raises :class:`InvalidInputError` or :class:`SignatureMismatchError`
@@ -262,7 +265,7 @@ def sign_action(
     address = wallet.address
     signed = _signed(endpoint, body, nonce, address, vault, action_weight(endpoint, filled))
     if signer.verify:
-        verify_body(signer, endpoint, body, address, vault)
+        verify_body(signer, endpoint, body, address, vault, built)
     return signed
 
 

@@ -223,6 +223,7 @@ class SenderCore:
         vault: str | None,
         expires_after: int | None,
         nonce: int,
+        built: bool = False,
     ) -> SignedAction:
         try:
             return sign_action(
@@ -233,6 +234,7 @@ class SenderCore:
                 nonce=nonce,
                 vault_address=vault,
                 expires_after=expires_after,
+                built=built,
             )
         except Exception as exc:
             reason = type(exc).__name__
