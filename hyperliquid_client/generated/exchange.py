@@ -7455,7 +7455,7 @@ class ActionSender(SenderCore):
                             who, max(0.001, end - wait - time.monotonic()), hold=max(0.001, end - time.monotonic())
                         )
                         try:
-                            signed = self._sign(endpoint, action, w, vault, expires_after, taken, built)
+                            signed = self._sign(endpoint, action, w, vault, expires_after, taken, built, request.weight)
                             sent = self._sent(signed, resend=False)
                             try:
                                 raw = self.transport.request_json(
@@ -7665,7 +7665,7 @@ class AsyncActionSender(SenderCore):
                             who, max(0.001, end - wait - time.monotonic()), hold=max(0.001, end - time.monotonic())
                         )
                         try:
-                            signed = self._sign(endpoint, action, w, vault, expires_after, taken, built)
+                            signed = self._sign(endpoint, action, w, vault, expires_after, taken, built, request.weight)
                             sent = self._sent(signed, resend=False)
                             try:
                                 raw = await self.transport.request_json(

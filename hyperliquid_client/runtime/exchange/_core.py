@@ -199,10 +199,12 @@ def sign_action(
     vault_address: str | None,
     expires_after: int | None,
     built: bool = False,
+    weight: int | None = None,
 ) -> SignedAction:
     """Fill, sign and frame ``action`` for ``endpoint``; verify the signature when ``signer.verify``.
 
     ``built``: a generated builder made ``action`` from validated values (see :func:`verify_body`).
+    ``weight``: its rate-limit weight when the caller has it already (:func:`action_weight` otherwise).
 
     ``vault_address`` is used (hashed and posted) only when ``endpoint.vault``.  ``expires_after`` is
     refused for user-signed actions.  Raises :class:`InvalidInputError` or :class:`SignatureMismatchError`
@@ -263,7 +265,9 @@ def sign_action(
         "expiresAfter": expires_after,
     }
     address = wallet.address
-    signed = _signed(endpoint, body, nonce, address, vault, action_weight(endpoint, filled))
+    signed = _signed(
+        endpoint, body, nonce, address, vault, action_weight(endpoint, filled) if weight is None else weight
+    )
     if signer.verify:
         verify_body(signer, endpoint, body, address, vault, built)
     return signed

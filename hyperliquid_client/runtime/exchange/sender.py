@@ -224,6 +224,7 @@ class SenderCore:
         expires_after: int | None,
         nonce: int,
         built: bool = False,
+        weight: int | None = None,
     ) -> SignedAction:
         try:
             return sign_action(
@@ -235,6 +236,7 @@ class SenderCore:
                 vault_address=vault,
                 expires_after=expires_after,
                 built=built,
+                weight=weight,
             )
         except Exception as exc:
             reason = type(exc).__name__
