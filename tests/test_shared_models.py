@@ -222,6 +222,29 @@ def test_a_level_made_by_the_builder_is_an_ordinary_level() -> None:
     assert sorted(vars(type(built))) == sorted(vars(models.L2Level))  # nothing of the builder left on it
 
 
+def test_a_message_made_for_delivery_is_an_ordinary_message() -> None:
+    """``new_message`` (the delivery path's builder) gives what ``Message(...)`` gives, in every way a reader sees."""
+    import copy
+    import pickle
+    from dataclasses import FrozenInstanceError
+
+    from hyperliquid_client.runtime.ws.messages import Message, new_message
+
+    data = {"coin": "BTC", "levels": [[], []]}
+    for recovered in (False, True):
+        made = new_message(data, "l2Book", recovered)
+        plain = Message(data, "l2Book", recovered)
+        assert type(made) is Message and made is not plain
+        assert (made.data, made.channel, made.recovered) == (data, "l2Book", recovered) and made.data is data
+        assert made == plain and repr(made) == repr(plain) and made != Message(data, "bbo", recovered)
+        for change in (lambda m=made: setattr(m, "data", 1), lambda m=made: delattr(m, "channel")):
+            with pytest.raises(FrozenInstanceError):
+                change()
+        for copied in (copy.copy(made), copy.deepcopy(made), pickle.loads(pickle.dumps(made))):
+            assert type(copied) is Message and copied == plain
+    assert sorted(vars(Message)) == sorted(vars(type(new_message(1, "x", False))))
+
+
 def test_the_builder_fills_any_model_layout() -> None:
     from dataclasses import FrozenInstanceError
 

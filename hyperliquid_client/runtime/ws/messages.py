@@ -21,7 +21,7 @@ from collections.abc import Hashable
 from typing import Any, Generic, TypeAlias, TypeVar
 
 from hyperliquid_client.runtime.errors import InvalidInputError, WebSocketError
-from hyperliquid_client.runtime.model import Model, setters
+from hyperliquid_client.runtime.model import Model, builder, setters
 from hyperliquid_client.runtime.record import frozen
 
 __all__ = [
@@ -63,15 +63,18 @@ class Message(Model, Generic[T_co]):
 
 
 _set_data, _set_channel, _set_recovered = setters(Message, "data", "channel", "recovered")
-_new = object.__new__
+_fill = builder(Message)
 
 
 def new_message(data: Any, channel: str, recovered: bool) -> Message[Any]:
-    """``Message(data, channel, recovered)`` without the call through ``__init__`` (the delivery hot path)."""
-    m: Message[Any] = _new(Message)
-    _set_data(m, data)
-    _set_channel(m, channel)
-    _set_recovered(m, recovered)
+    """``Message(data, channel, recovered)`` without the call through ``__init__`` (the delivery hot path): filled
+    by three plain stores into a builder instance that then becomes an ordinary ``Message`` (see
+    :func:`~hyperliquid_client.runtime.model.builder`; ~160 ns against ~260 through the three setters)."""
+    m = _fill()
+    m.data = data
+    m.channel = channel
+    m.recovered = recovered
+    m.__class__ = Message
     return m
 
 
