@@ -11,6 +11,7 @@ import logging
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,6 +35,7 @@ from hyperliquid_client.runtime.signing import EthAccountBackend, NonceManager, 
 from hyperliquid_client.runtime.transport import HttpTransport
 from hyperliquid_client.testing import FakeExchange, Fault, ok_answer
 
+ROOT = Path(__file__).resolve().parents[1]
 CLOID_1 = "0x" + "00" * 15 + "01"
 CLOID_2 = "0x" + "00" * 15 + "02"
 
@@ -590,6 +592,60 @@ def test_generated_builders_give_json_whatever_accepted_value_types_they_are_han
         assert wire == action and action_msgpack(wire) == action_msgpack(action), action
         assert not_json(wire) is None
     assert all(EPS["exchange." + a["type"]] for a in built)
+
+
+def test_validators_give_exact_text_whatever_the_methods_of_a_str_subclass_return(fx: FakeExchange) -> None:
+    # "JSON by construction" holds only if no validator returns what an input's own method gives: a str subclass
+    # whose lower()/strip() return a map with an int key must still put the plain text in the action
+    from hyperliquid_client import Client
+
+    class Hostile(str):
+        def lower(self) -> Any:  # type: ignore[override]
+            return {1: "x"}
+
+        def strip(self, chars: Any = None) -> Any:  # type: ignore[override]
+            return {1: "x"}
+
+    address = "0x" + "ab" * 20
+    cloid = "0x" + "CD" * 16
+    from hyperliquid_client.runtime import validate
+    from hyperliquid_client.runtime.signing.wire import normalize_cloid
+
+    assert validate.address("a", Hostile(address)).__class__ is str
+    assert validate.hash32("h", Hostile("0x" + "AB" * 32)) == "0x" + "ab" * 32
+    assert validate.cloid("c", Hostile(cloid)) == normalize_cloid(Hostile(cloid), "c") == cloid.lower()
+    assert validate.amount("x", Hostile(" 1.5 ")) == validate.signed_amount("x", Hostile(" -1.5 ")).lstrip("-")
+    wallet = Wallet.generate()
+    fx.fund(wallet.address, 10_000)
+    fx.set_exchange_handler(None)
+    with Client(http_url=fx.http_url, wallet=wallet) as client:
+        assert client.exchange.approve_builder_fee(address, "0.01%").ok
+        assert client.exchange.order("BTC", True, "0.001", "90000").ok  # the kind is proven
+        fx.clear_requests()
+        result = client.exchange.order(
+            "BTC", True, "0.001", "90000", builder={"b": Hostile(address), "f": 10}, cloid=Hostile(cloid)
+        )
+        assert result.ok  # signed over the plain text, which is what the exchange decodes and recovers
+        (post,) = exchange_posts(fx)
+        assert (
+            post["action"]["builder"] == {"b": address, "f": 10} and post["action"]["orders"][0]["c"] == cloid.lower()
+        )
+
+
+def test_an_action_whose_builder_hands_a_mapping_over_is_walked() -> None:
+    # the generator knows which actions hold a caller's mapping as given (multiSig's inner action): those are
+    # not trusted as JSON by construction; every other action is, through every record and variant it holds
+    from hyperliquid_client.codegen.loader import load_spec
+    from hyperliquid_client.codegen.reqgen import ReqGen
+    from hyperliquid_client.generated import exchange as generated
+    from hyperliquid_client.runtime.validate import HANDED_OVER
+
+    spec = load_spec(ROOT / "spec")
+    gen = ReqGen(spec.requests)
+    actions = {e.wire: e.action for e in spec.by_context("exchange") if e.action}
+    walked = {wire for wire, action in actions.items() if not gen.json_by_construction(action.fields)}
+    assert walked == set(generated._HANDED_OVER) == {"multiSig"} and {"exchange_action"} == HANDED_OVER
+    assert gen.json_by_construction(actions["order"].fields) and gen.json_by_construction(actions["batchModify"].fields)
 
 
 def test_once_refuses_a_wrong_key_on_the_first_action(fx: FakeExchange, wallet: Wallet) -> None:

@@ -595,12 +595,16 @@ def render_files(spec: Spec) -> dict[str, str]:
         {n for n in names if re.search(rf"\b{re.escape(n)}\b", used)} | {f"_wb_{a['name']}" for a in actions}
     )
     names = {m["name"] for m in methods} | {"wire:" + a["wire"] for a in actions}
+    handed_over = sorted(
+        e.wire for e in spec.by_context("exchange") if e.action and not gen.json_by_construction(e.action.fields)
+    )
     files["exchange.py"] = env.get_template("exchange.py.j2").render(
         header=HEADER,
         actions=actions,
         methods=methods,
         request_imports=request_imports,
         shells=names >= _SHELL_NEEDS,
+        handed_over=handed_over,
     )
     if actions:
         files["tests/test_exchange.py"] = env.get_template("test_exchange.py.j2").render(

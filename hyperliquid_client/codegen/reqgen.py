@@ -30,7 +30,7 @@ from hyperliquid_client.codegen.requests import (
     RType,
     method_params,
 )
-from hyperliquid_client.runtime.validate import REQUEST_TYPES
+from hyperliquid_client.runtime.validate import HANDED_OVER, REQUEST_TYPES
 
 __all__ = ["ReqGen"]
 
@@ -122,6 +122,22 @@ class ReqGen:
         if level == "h" and not f.high_required:
             return "None"
         return None
+
+    def json_by_construction(self, fields: tuple[RField, ...]) -> bool:
+        """Whether what the generated code builds of ``fields`` holds only values its validators made (plain
+        strings, integers, booleans, ``None``, lists and string-keyed maps of them): no semantic type of
+        ``HANDED_OVER`` in them or in any record or variant they hold."""
+        seen: set[str] = set()
+        todo = [f.type for f in fields]
+        while todo:
+            rt = todo.pop()
+            for t in rt.walk() if rt is not None else ():
+                if t.kind == "sem" and t.name in HANDED_OVER:
+                    return False
+                if t.kind == "named" and t.name not in seen:
+                    seen.add(t.name)
+                    todo.extend(f.type for f in self.req.types[t.name].fields)
+        return True
 
     # ---------------------------------------------------------------- conversions
     def conv(self, rt: RT, level: str, value: str, path: str, scope: dict[str, str]) -> str:

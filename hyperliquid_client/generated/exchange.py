@@ -288,6 +288,9 @@ _EP_VAULT_DISTRIBUTE = ENDPOINTS["exchange.vaultDistribute"]
 _EP_VAULT_MODIFY = ENDPOINTS["exchange.vaultModify"]
 _EP_VAULT_TRANSFER = ENDPOINTS["exchange.vaultTransfer"]
 _EP_WITHDRAW3 = ENDPOINTS["exchange.withdraw3"]
+#: Actions whose generated builder may hold a caller's mapping as given (a semantic type of
+#: ``validate.HANDED_OVER``): not JSON by construction, so the "once" signer check walks them (``verify_body``).
+_HANDED_OVER: frozenset[str] = frozenset({"multiSig"})
 
 
 class ExchangeActions:
@@ -7427,8 +7430,9 @@ class ActionSender(SenderCore):
         half of it (then :class:`TimeoutError`, nothing sent), the request keeps the rest.
         With a ``limiter``, the action is first counted against its account's allowance
         (:class:`AddressLimitError`), may join a batch (``rate.batch_window``), and its weight is
-        admitted before a connection and a nonce are taken.  ``built``: a generated method built ``action`` from
-        validated values (JSON by construction), so the ``"once"`` signer check skips its JSON walk.
+        admitted before a connection and a nonce are taken.  ``built``: the caller vouches that ``action`` is JSON
+        by construction (how the high-level methods send what their validators made), so the ``"once"`` signer
+        check skips its JSON walk; a caller passing it for an action of its own takes that on.
         """
         gate = self.gate
         if gate is None:
@@ -7637,8 +7641,9 @@ class AsyncActionSender(SenderCore):
         half of it (then :class:`TimeoutError`, nothing sent), the request keeps the rest.
         With a ``limiter``, the action is first counted against its account's allowance
         (:class:`AddressLimitError`), may join a batch (``rate.batch_window``), and its weight is
-        admitted before a connection and a nonce are taken.  ``built``: a generated method built ``action`` from
-        validated values (JSON by construction), so the ``"once"`` signer check skips its JSON walk.
+        admitted before a connection and a nonce are taken.  ``built``: the caller vouches that ``action`` is JSON
+        by construction (how the high-level methods send what their validators made), so the ``"once"`` signer
+        check skips its JSON walk; a caller passing it for an action of its own takes that on.
         """
         gate = self.gate
         if gate is None:
@@ -7876,7 +7881,7 @@ class Exchange(ExchangeCore, ExchangeMethods):
             vault_address=vault_address,
             expires_after=expires_after,
             timeout=timeout,
-            built=True,
+            built=endpoint.wire not in _HANDED_OVER,
         )
 
     def asset_id(self, coin: str, *, timeout: float | None = None) -> int:
@@ -8044,7 +8049,7 @@ class AsyncExchange(ExchangeCore, AsyncExchangeMethods):
             vault_address=vault_address,
             expires_after=expires_after,
             timeout=timeout,
-            built=True,
+            built=endpoint.wire not in _HANDED_OVER,
         )
 
     async def asset_id(self, coin: str, *, timeout: float | None = None) -> int:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PARAM_TYPES",
+    "HANDED_OVER",
     "REQUEST_TYPES",
     "RequestType",
     "address",
@@ -71,7 +72,7 @@ def string(name: str, value: Any) -> str:
 
 def coin(name: str, value: Any) -> str:
     """A coin or market name: non-empty, no surrounding whitespace (``BTC``, ``PURR/USDC``, ``@1``, ``xyz:SP500``)."""
-    if not isinstance(value, str) or not value or value.strip() != value:
+    if not isinstance(value, str) or not value or str.strip(value) != value:
         raise InvalidInputError(name, "a non-empty coin name such as 'BTC', 'PURR/USDC' or '@107'", value)
     return value
 
@@ -106,7 +107,7 @@ def address(name: str, value: Any) -> str:
     """An EVM address ``0x`` + 40 hex digits; returned lowercase (the API's canonical form)."""
     if not isinstance(value, str) or not _ADDRESS.fullmatch(value):
         raise InvalidInputError(name, "an address: '0x' followed by 40 hex digits", value)
-    return value.lower()
+    return str.lower(value)  # (a str's own method: exact text whatever the class)
 
 
 def address_text(name: str, value: Any) -> str:
@@ -122,14 +123,14 @@ def amount(name: str, value: Any) -> str:
     text = decimal(name, value)
     if text.startswith("-"):
         raise InvalidInputError(name, "a non-negative amount", value)
-    return value.strip() if isinstance(value, str) else text
+    return str.strip(value) if isinstance(value, str) else text
 
 
 def hash32(name: str, value: Any) -> str:
     """A 32-byte hash ``0x`` + 64 hex digits; returned lowercase."""
     if not isinstance(value, str) or not _HASH.fullmatch(value):
         raise InvalidInputError(name, "a hash: '0x' followed by 64 hex digits", value)
-    return value.lower()
+    return str.lower(value)  # (a str's own method: exact text whatever the class)
 
 
 def cloid(name: str, value: Any) -> str:
@@ -137,7 +138,7 @@ def cloid(name: str, value: Any) -> str:
     answers it, and as it is signed)."""
     if not isinstance(value, str) or not _CLOID.fullmatch(value):
         raise InvalidInputError(name, "a client order id: '0x' followed by 32 hex digits", value)
-    return value.lower()
+    return str.lower(value)  # (a str's own method: exact text whatever the class)
 
 
 def oid_or_cloid(name: str, value: Any) -> int | str:
@@ -175,7 +176,7 @@ def to_decimal(value: Any, field: str) -> Decimal:
     elif isinstance(value, float):
         d = Decimal(repr(value)) if value == value and value not in (float("inf"), float("-inf")) else Decimal("NaN")
     elif isinstance(value, str):
-        text = value.strip()
+        text = str.strip(value)  # (exact text whatever the class)
         if not text or "_" in text or not text.isascii():  # Decimal() would take "1_000" and "٣"
             raise InvalidInputError(field, _NUMBER_EXPECTED, value, detail="ASCII digits only")
         try:
@@ -337,6 +338,11 @@ REQUEST_TYPES: dict[str, RequestType] = {
 }
 
 
+#: Semantic types whose validator hands the caller's mapping over as given (its values unchecked): an action holding
+#: one is not JSON by construction, so the "once" signer check walks it (``signing.check.verify_body``).
+HANDED_OVER = frozenset({"exchange_action"})
+
+
 def uint(name: str, value: Any) -> int:
     """A non-negative integer that fits in 64 bits."""
     return integer(name, value, minimum=0, maximum=_U64_MAX)
@@ -357,7 +363,7 @@ def client_order_id(name: str, value: Any) -> str:
 def signed_amount(name: str, value: Any) -> str:
     """A decimal that may be negative, sent as text (strings verbatim)."""
     text = decimal(name, value)
-    return value.strip() if isinstance(value, str) else text
+    return str.strip(value) if isinstance(value, str) else text
 
 
 def fee_rate(name: str, value: Any) -> str:

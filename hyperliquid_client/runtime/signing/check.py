@@ -132,9 +132,10 @@ def verify_body(
     ``"once"`` (the default): do that for the first action of each kind (action type, with or without vault and
     expiry) per wallet; after that the signing code that produced it is known good for the kind, and each body is
     checked to survive JSON unchanged — the part that depends on the action (about a twentieth of a signature
-    instead of three signatures' worth).  ``built``: a generated method's builder made the action, every value
-    through its validator (strings, integers, booleans, ``None``, lists and string-keyed maps of them: JSON by
-    construction, which the generated tests check for every action), so that walk is skipped.
+    instead of three signatures' worth).  ``built``: a high-level method's builder made the action and it holds no
+    caller's mapping as given (``validate.HANDED_OVER``): every value was made by its validator (text, integers,
+    booleans, ``None``, or a caller's ``str``/``int`` subclass, which JSON and the hash read as the plain value;
+    lists and string-keyed maps of them), JSON by construction, so that walk is skipped.
 
     Raises :class:`SignatureMismatchError` naming the likely causes (the exchange itself would
     answer with the misleading ``User or API Wallet ... does not exist``).

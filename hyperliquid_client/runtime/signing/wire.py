@@ -134,8 +134,8 @@ def normalize_cloid(value: str | int | bytes, field: str = "cloid") -> str:
     verify), an int (see :func:`cloid_from_int`) or 16 raw bytes.  Non-hex text is rejected.
     """
     if isinstance(value, str):
-        lower = value.lower()
-        if len(value) != 34 or not value.startswith("0x") or not _LOWER_HEX.issuperset(lower[2:]):
+        lower = str.lower(value)  # (exact text whatever the class)
+        if len(value) != 34 or not str.startswith(value, "0x") or not _LOWER_HEX.issuperset(lower[2:]):
             raise InvalidInputError(field, '"0x" followed by 32 hex digits (16 bytes)', value)
         return lower
     if isinstance(value, bytes | bytearray):
