@@ -110,6 +110,7 @@ _CALLBACK_LOG_EVERY = 100
 
 _log = get_logger("hyperliquid_client.ws")
 _PING = '{"method":"ping"}'
+_HEAD = '{"channel":"'
 _GREETING = "Websocket connection established"
 
 
@@ -166,6 +167,10 @@ class _RecoveryFailed(Exception):
         self.cause = cause
 
 
+#: (frame text, its data, the latest value, its item, its failure) of a market stream's newest message held as text
+_Cache = tuple[str | None, Any, Any, Any, Exception | None]
+
+
 class _Upstream:
     """One server-side subscription and its subscribers."""
 
@@ -190,7 +195,9 @@ class _Upstream:
         "last_data",
         "last_item_time",
         "latest",
+        "latest_cache",
         "latest_raw",
+        "latest_text",
         "live",
         "live_waiters",
         "mark",
@@ -210,6 +217,7 @@ class _Upstream:
         "stale",
         "stale_after",
         "started_ms",
+        "textual",
         "time_key",
         "user",
     )
@@ -241,6 +249,10 @@ class _Upstream:
         self.started_ms: int | None = None
         self.latest_raw: Any = None
         self.latest: Any = None
+        # the newest message when it arrived as text (see ``deliver_text``), and what reading it gave: (text, data,
+        # latest value, item), read from any thread (one attribute each: replaced, never mutated)
+        self.latest_text: str | None = None
+        self.latest_cache = _NO_TEXT
         # identities of the items delivered: the newest ``dedup_window`` at least (two generations of sets); user data
         self.seen: set[Hashable] | None = set() if channel.dedup_key is not None and not channel.market_data else None
         # market data arrives in time order (block times, monotonic per feed): an item older than the newest delivered
@@ -276,12 +288,21 @@ class _Upstream:
         self.live_waiters: list[asyncio.Future[None]] = []
         self.sent_at = 0.0
         self.default_policy = policy
+        # nothing at arrival needs the parsed data: a frame routed by its text may wait as that text (``deliver_text``)
+        self.textual = self.seen is None and not self.ordered and not channel.snapshot
+
+    def _new_feed(self, decode: Callable[[Any], Any] | None) -> _Feed:
+        channel = self.channel.channels[0]
+        feed = _Feed(self.seen is not None and not self.channel.market_data, channel)
+        if self.textual:
+            feed.resolve = lambda text: self.resolve_text(text, decode, channel)
+        return feed
 
     def add(self, sink: _Sink) -> None:
         self.sinks[sink.id] = sink
         feed = next((f for decode, f in self.feeds if decode is sink.decode), None)
         if feed is None:
-            feed = _Feed(self.seen is not None and not self.channel.market_data, self.channel.channels[0])
+            feed = self._new_feed(sink.decode)
             self.feeds = (*self.feeds, (sink.decode, feed))
         feed.follow(sink)
 
@@ -467,6 +488,10 @@ class _Upstream:
                         return None
                     data = self.channel.with_items(data, fresh)
         if market:
+            if self.latest_text is not None:  # (the newest message waits as text: what it holds comes first)
+                self.latest_raw, self.latest = self.latest_values()
+                self.latest_text = None
+                self.latest_cache = _NO_TEXT
             self.latest_raw = data
         blocked: list[_Sink] | None = None
         first = True
@@ -494,6 +519,85 @@ class _Upstream:
                 blocked = full if blocked is None else blocked + full
         return blocked
 
+    def deliver_text(self, text: str, feed: _Feed) -> list[_Sink] | None:
+        """Queue a frame that routed by its text (:meth:`WsClient._on_frame`) as that text: its first reader parses
+        it (:meth:`resolve_text`).  Only for a stream whose arrival needs nothing of the data (``textual``) and that
+        has one feed: a waiting ``str`` costs the garbage collector nothing, a parsed book several objects."""
+        self.last_data = self.conn.last_recv  # type: ignore[union-attr]  # (routed on its connection)
+        if not self.live and self.conn.connected_now:  # type: ignore[union-attr]
+            self.client._mark_live(self)  # data before (or without) an ack
+        if self.stale:
+            self.stale = False
+        if self.market:
+            self.latest_text = text
+        return feed.append(text)
+
+    def parse_text(
+        self, text: str, decode: Callable[[Any], Any] | None, channel: str
+    ) -> tuple[Any, Any, Exception | None]:
+        """``(data, item, error)`` of a message held as its frame's text: its data (``None`` when the frame is not
+        one of this stream's), its item (the :class:`Message`, or a :class:`DecodeFailed` for ``error``, which is not
+        reported yet)."""
+        try:
+            try:
+                msg = fast_loads(text)
+            except ValueError:  # what the fast parser refuses, as the standard library reads it
+                msg = json.loads(text)
+        except ValueError as exc:
+            return None, DecodeFailed(text, f"malformed frame: {exc}"), exc
+        data = msg.get("data") if type(msg) is dict else None
+        path = self.channel.route_fields[0][1]
+        if type(data) is not dict or msg.get("channel") != channel or data.get(path) != self.route:
+            error = ValueError(
+                f"the frame is not the {channel} message of {path} {self.route!r} its beginning said: "
+                f"{text[:80]}"
+            )
+            return None, DecodeFailed(msg, str(error)), error
+        if decode is None:
+            return data, new_message(data, channel, False), None
+        try:
+            return data, new_message(decode(data), channel, False), None
+        except Exception as exc:
+            return data, DecodeFailed(data, f"{type(exc).__name__}: {exc}"), exc
+
+    def resolve_text(self, text: str, decode: Callable[[Any], Any] | None, channel: str) -> Any:
+        """The item a feed's first reader takes for a message held as text (on the event loop's thread): parsed and
+        decoded once (shared with :meth:`latest_values` when that read it first); a failure is reported here."""
+        cache = self.latest_cache
+        if cache[0] is text:
+            item, error = cache[3], cache[4]
+        else:
+            data, item, error = self.parse_text(text, decode, channel)
+            if text is self.latest_text:
+                self.latest_cache = self._cached(text, data, item, error, cache)
+        if error is not None:
+            self.client._decode_failed(self, error)
+        return item
+
+    def _cached(self, text: str, data: Any, item: Any, error: Exception | None, before: _Cache) -> _Cache:
+        """The cache entry of ``text``; what it could not give is the newest value read before."""
+        newest = (before[1], before[2]) if before[0] is not None else (self.latest_raw, self.latest)
+        raw = newest[0] if data is None else data
+        value = item.data if type(item) is Message else newest[1]
+        return (text, raw, value, item, error)
+
+    def latest_values(self) -> tuple[Any, Any]:
+        """``(latest_raw, latest)``, reading the newest message when it waits as text (from any thread: only the
+        cache entry is written, one attribute)."""
+        text = self.latest_text
+        if text is None:
+            return self.latest_raw, self.latest
+        cache = self.latest_cache
+        if cache[0] is not text:
+            feeds = self.feeds
+            decode = feeds[0][0] if feeds else None
+            data, item, error = self.parse_text(text, decode, self.channel.channels[0])
+            cache = self.latest_cache = self._cached(text, data, item, error, cache)
+        return cache[1], cache[2]
+
+
+_NO_TEXT: _Cache = (None, None, None, None, None)
+
 
 class _PendingPost:
     __slots__ = ("future", "id", "kind", "sent")
@@ -513,10 +617,11 @@ class _Connection:
         self.id = cid
         self.cfg = client.config
         self.desired: dict[SubscriptionKey, _Upstream] = {}
-        # data channel -> (route fields, router, routing key -> upstream, the data key of a plain route)
+        # data channel -> (route fields, router, routing key -> upstream, the data key of a plain route, what follows
+        # the channel's name in a frame whose text begins with that key: see ``WsClient._on_frame``)
         self.routes: dict[
             str,
-            tuple[tuple[tuple[str, str], ...], Callable[[Any], Any], dict[Any, _Upstream], str | None],
+            tuple[tuple[tuple[str, str], ...], Callable[[Any], Any], dict[Any, _Upstream], str | None, str | None],
         ] = {}
         self.users: Counter[str] = Counter()
         self.sent: dict[SubscriptionKey, float] = {}  # in the order sent on the current socket
@@ -561,7 +666,9 @@ class _Connection:
             entry = self.routes.get(ch)
             if entry is None:
                 fields = up.channel.route_fields
-                entry = self.routes[ch] = (fields, make_router(fields), {}, plain_route(fields))
+                path = plain_route(fields)
+                lead = None if path is None else '","data":{' + json.dumps(path) + ':"'
+                entry = self.routes[ch] = (fields, make_router(fields), {}, path, lead)
             entry[2][up.route] = up
         if up.user is not None:
             self.users[up.user] += 1
@@ -1497,6 +1604,25 @@ class WsClient:
 
     # -- frames ------------------------------------------------------------------------------------------------
     def _on_frame(self, conn: _Connection, raw: str | bytes) -> list[_Sink] | None:
+        if type(raw) is str and raw.startswith(_HEAD):
+            # ``{"channel":"l2Book","data":{"coin":"BTC"...``: routed by its text to a stream that needs nothing of the
+            # data at arrival (``_Upstream.textual``), the frame waits as its text and its first reader parses it
+            # (``_Upstream.resolve_text`` checks it parsed to what its beginning said); anything else is parsed here
+            end = raw.find('"', 12)
+            name = raw[12:end]
+            entry = conn.routes.get(name)
+            if entry is not None and entry[4] is not None and raw.startswith(entry[4], end):
+                start = end + len(entry[4])
+                stop = raw.find('"', start)
+                value = raw[start:stop]
+                if stop > 0 and len(value) != 42 and "\\" not in value:  # (an address goes through the router)
+                    up = entry[2].get(value)
+                    if up is not None and up.textual and len(up.feeds) == 1:
+                        feed = up.feeds[0][1]
+                        if feed.channel == name:
+                            if self._message_events:
+                                self.events.emit("ws.message", connection=conn.id, channel=name, size=len(raw))
+                            return up.deliver_text(raw, feed)
         try:
             msg = fast_loads(raw)
         except ValueError:  # what the fast parser refuses, as the standard library reads it
@@ -1545,7 +1671,7 @@ class WsClient:
             first = data[0] if data else None
             bare = [
                 (ch, up)
-                for ch, (_fields, _router, table, _path) in conn.routes.items()
+                for ch, (_fields, _router, table, _path, _lead) in conn.routes.items()
                 for up in table.values()
                 if up.channel.frame_field is not None
             ]
@@ -1924,12 +2050,12 @@ class WsClient:
         ``client.latest("l2Book", coin="BTC")``, ``client.latest("bbo", coin="ETH")``, ``client.latest("allMids")``.
         """
         up = self._registry.get(make_key(channel_type, params))
-        return None if up is None else up.latest
+        return None if up is None else up.latest_values()[1]
 
     def latest_raw(self, channel_type: str, /, **params: Any) -> Any:
         """Like :meth:`latest`, but the undecoded JSON data."""
         up = self._registry.get(make_key(channel_type, params))
-        return None if up is None else up.latest_raw
+        return None if up is None else up.latest_values()[0]
 
     def fresh_raw(self, channel_type: str, max_age: float, /, **params: Any) -> Any:
         """Like :meth:`latest_raw`, but only while the subscription is live and its last data is at most
@@ -1937,7 +2063,7 @@ class WsClient:
         up = self._registry.get(make_key(channel_type, params))
         if up is None or not up.live or time.monotonic() - up.last_data > max_age:
             return None
-        return up.latest_raw
+        return up.latest_values()[0]
 
     def mid(self, coin: str, *, dex: str | None = None) -> str | None:
         """Newest mid price of ``coin`` from a live ``allMids`` subscription (exact decimal string), or ``None``."""

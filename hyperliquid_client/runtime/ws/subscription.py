@@ -64,6 +64,7 @@ class _Feed:
         "marks",
         "max_size",
         "reads",
+        "resolve",
         "sinks",
         "waiting",
         "wrapped",
@@ -83,6 +84,9 @@ class _Feed:
         self.max_size = 0
         self.check_at = 0  # past this position something may be due: an overflow or trimming
         self.reads = 0  # reads since the last trim: once every follower may have read, what all read is freed
+        # a message waiting as its frame's text (a ``str``) -> the item its first reader gets (``Message`` or
+        # ``DecodeFailed``): set by its upstream when its messages may wait so (``_Upstream.deliver_text``)
+        self.resolve: Callable[[str], Any] | None = None
 
     def _recheck(self) -> None:
         trim_at = self.base + 2 * self.max_size + 2 * _MARKER_SLACK
@@ -185,9 +189,14 @@ class _Feed:
         return blocked
 
     def wrap_one(self, item: Any) -> Any:
-        """``item`` as a reader receives it: a message's bare data (a dict or a list) in its ``Message``."""
+        """``item`` as a reader receives it: a message's bare data (a dict or a list) in its ``Message``, one held as
+        its frame's text parsed (:attr:`resolve`)."""
         kind = type(item)
-        return new_message(item, self.channel, False) if kind is dict or kind is list else item
+        if kind is dict or kind is list:
+            return new_message(item, self.channel, False)
+        if kind is str:
+            return self.resolve(item)  # type: ignore[misc]  # (only a feed with ``resolve`` holds text)
+        return item
 
     def wrap(self, hi: int) -> None:
         """Wrap the messages held as their bare data up to position ``hi`` in their ``Message`` (in place: every
@@ -201,9 +210,13 @@ class _Feed:
                 lo = 0
             items = self.items
             channel = self.channel
-            items[lo:n] = [
-                new_message(x, channel, False) if type(x) is dict or type(x) is list else x for x in items[lo:n]
-            ]
+            resolve = self.resolve
+            if resolve is None:
+                items[lo:n] = [
+                    new_message(x, channel, False) if type(x) is dict or type(x) is list else x for x in items[lo:n]
+                ]
+            else:
+                items[lo:n] = [resolve(x) if type(x) is str else self.wrap_one(x) for x in items[lo:n]]
             self.wrapped = hi
 
     def newest_mark(self, lo: int, hi: int) -> _Mark:
@@ -434,8 +447,9 @@ class _Sink:
                 raise asyncio.QueueEmpty
             at = cursor - feed.base
             item = feed.items[at]
-            if type(item) is dict or type(item) is list:  # (feed.wrap for one item)
-                item = feed.items[at] = new_message(item, feed.channel, False)
+            kind = type(item)
+            if kind is dict or kind is list or kind is str:  # (feed.wrap for one item)
+                item = feed.items[at] = feed.wrap_one(item)
             self.cursor = cursor + 1
             feed.read()
         if type(item) is Message:
