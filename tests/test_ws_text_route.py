@@ -161,7 +161,8 @@ def _frames(rnd: random.Random, n: int) -> list[str | bytes]:
             # typed stream held as text, see test_a_message_its_decoder_refuses_reaches_the_reader_as_today)
             coin = "SOL" if coin == "ETH" else coin
             out.append(json.dumps({"channel": "l2Book", "data": {"coin": coin, "time": "soon", "levels": 5}}, **compact))
-        elif kind < 0.7:  # a number the fast parser refuses (the standard library reads it)
+        elif kind < 0.7:  # a number the fast parser refuses (the standard library reads it; no decoder does)
+            book["coin"] = "SOL" if coin == "ETH" else coin
             out.append(json.dumps({"channel": "l2Book", "data": book}, **compact).replace(f'"time":{book["time"]}', '"time":1e400'))
         elif kind < 0.73:  # data as a list (routed by its first item, parsed at arrival)
             out.append(json.dumps({"channel": "l2Book", "data": [book]}, **compact))
@@ -220,3 +221,143 @@ async def test_frames_routed_by_their_text_read_the_same_as_frames_parsed_at_arr
     finally:
         for side in sides:
             await side.client.close()
+
+
+async def _one(text: bool, *streams: tuple[str, bool]) -> tuple[_Side, list[Any]]:
+    """A client (text path on or off) with one subscriber per ``(stream, typed)``."""
+    specs = await _specs()
+    side = _Side(text)
+    for name, typed in streams:
+        info, sub, decode = specs[name]
+        side.subs.append(await side.client.subscribe(info, sub, decode=decode if typed else None))
+    side.conn = side.subs[0]._sink.upstream.conn
+    for s in side.subs:
+        s._sink.upstream.textual = text
+    return side, side.subs
+
+
+def _held(sub: Any) -> list[Any]:
+    feed = sub._sink.feed
+    return feed.items[sub._sink.cursor - feed.base :]
+
+
+async def test_a_frame_in_the_servers_shape_waits_as_its_text_and_its_reader_gets_it_parsed() -> None:
+    side, (btc, eth) = await _one(True, ("l2Book/BTC", False), ("l2Book/ETH", True))
+    try:
+        book = _book("BTC", 1)
+        frame = json.dumps({"channel": "l2Book", "data": book}, separators=(",", ":"))
+        side.frame(frame)
+        assert _held(btc) == [frame]  # (the text itself: nothing for the collector to walk)
+        assert side.client.latest_raw("l2Book", coin="BTC") == book  # read from the text, then cached
+        [msg] = btc.drain()
+        assert type(msg) is Message and msg.data == book and msg.channel == "l2Book" and not msg.recovered
+        assert msg.data is side.client.latest_raw("l2Book", coin="BTC")  # parsed once, shared
+        # typed: decoded once, the same object for the reader and ``latest``, whichever reads first
+        side.frame(json.dumps({"channel": "l2Book", "data": _book("ETH", 2)}, separators=(",", ":")))
+        [msg] = eth.drain()
+        assert msg.data.coin == "ETH" and msg.data is side.client.latest("l2Book", coin="ETH")
+        side.frame(json.dumps({"channel": "l2Book", "data": _book("ETH", 3)}, separators=(",", ":")))
+        latest = side.client.latest("l2Book", coin="ETH")
+        assert latest.time == 1_700_000_000_003
+        assert eth.get_nowait().data is latest
+        # not in that shape: parsed at arrival
+        side.frame(json.dumps({"channel": "l2Book", "data": book}))
+        assert [type(x) for x in _held(btc)] == [dict]
+    finally:
+        await side.client.close()
+
+
+@pytest.mark.parametrize(
+    ("frame", "parsed_at_arrival"),
+    [
+        # the coin's value read from the text is not the data's (a later duplicate key wins when parsed)
+        ('{"channel":"l2Book","data":{"coin":"BTC","time":1,"coin":"ETH"}}', "ETH"),
+        # nor the channel's
+        ('{"channel":"l2Book","data":{"coin":"BTC","time":1},"channel":"bbo"}', None),
+        # not JSON past the beginning
+        ('{"channel":"l2Book","data":{"coin":"BTC","time":}}', None),
+        ('{"channel":"l2Book","data":{"coin":"BTC"', None),
+    ],
+)
+async def test_a_frame_whose_whole_is_not_what_its_beginning_said_reaches_the_reader_as_decode_failed(
+    frame: str, parsed_at_arrival: str | None
+) -> None:
+    # the text path hands the subscriber its beginning routed it to a DecodeFailed (with the ws.error event and a
+    # log record, as a decode failure); parsed at arrival the frame goes where its data says, or is dropped and
+    # reported when it is not JSON: nothing reaches a subscriber it is not for, nothing is dropped silently
+    for text in (True, False):
+        side, (btc, eth) = await _one(text, ("l2Book/BTC", False), ("l2Book/ETH", False))
+        try:
+            side.frame(frame)
+            got_btc, got_eth = btc.drain(), eth.drain()
+            errors = [e["message"] for e in side.events if e.name == "ws.error"]
+            if text:
+                [failed] = got_btc
+                assert type(failed) is DecodeFailed and got_eth == []
+                assert len(errors) == 1 and "decode failed" in errors[0]
+                assert side.client.latest_raw("l2Book", coin="BTC") is None  # nothing read from it
+            else:
+                assert got_btc == []
+                assert [m.data["coin"] for m in got_eth] == ([parsed_at_arrival] if parsed_at_arrival else [])
+                assert len(errors) == (0 if parsed_at_arrival or '"bbo"' in frame else 1)
+        finally:
+            await side.client.close()
+
+
+async def test_a_message_its_decoder_refuses_reaches_the_reader_as_today() -> None:
+    # the same DecodeFailed item and ws.error event as when decoded at arrival (reported when read); ``latest_raw``
+    # is the data, ``latest`` the newest value decoded before it (held as text: the newest one read before it)
+    bad = {"coin": "ETH", "time": "soon", "levels": 5}
+    frames = [
+        json.dumps({"channel": "l2Book", "data": _book("ETH", 1)}, separators=(",", ":")),
+        json.dumps({"channel": "l2Book", "data": bad}, separators=(",", ":")),
+    ]
+    seen = []
+    for text in (True, False):
+        side, (eth,) = await _one(text, ("l2Book/ETH", True))
+        try:
+            side.frame(frames[0])
+            first = eth.drain()
+            side.frame(frames[1])
+            assert type(_held(eth)[0]) is (str if text else DecodeFailed)
+            assert side.client.latest_raw("l2Book", coin="ETH") == bad
+            assert side.client.latest("l2Book", coin="ETH") is first[0].data
+            items = eth.drain()
+            errors = [e.fields for e in side.events if e.name == "ws.error"]
+            seen.append((items, errors))
+        finally:
+            await side.client.close()
+    assert seen[0] == seen[1]
+    [failed] = seen[0][0]
+    assert type(failed) is DecodeFailed and failed.raw == bad
+
+
+@pytest.mark.parametrize("kind", ["ws_l2Book", "ws_bbo"])
+async def test_recorded_frames_read_the_same_either_way(kind: str) -> None:
+    from datasets import fixtures
+
+    recorded = [m for f in fixtures(kind) for m in f["response"] if m.get("channel") != "subscriptionResponse"]
+    assert recorded
+    for message in recorded:
+        coin = message["data"]["coin"]
+        channel = message["channel"]
+        info, sub, _decode = (await _specs())[f"{channel}/BTC"]
+        frame = json.dumps(message, separators=(",", ":"), ensure_ascii=False)  # (the server's order of keys)
+        got = []
+        for text in (True, False):
+            side = _Side(text)
+            try:
+                raw = await side.client.subscribe(info, {**sub, "coin": coin})
+                typed = await side.client.subscribe(info, {**sub, "coin": coin}, decode=_decode)
+                side.conn = raw._sink.upstream.conn
+                for up in {raw._sink.upstream, typed._sink.upstream}:
+                    up.textual = text
+                typed.cancel()  # one feed left: the text path's condition
+                side.frame(frame)
+                held = _held(raw)
+                if text and frame.startswith(f'{{"channel":"{channel}","data":{{"coin":"'):
+                    assert held == [frame]
+                got.append((raw.drain(), side.client.latest_raw(info.type, coin=coin)))
+            finally:
+                await side.client.close()
+        assert got[0] == got[1] and got[0][0][0].data == message["data"]
