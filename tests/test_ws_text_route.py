@@ -120,9 +120,7 @@ class _Side:
         def item(x: Any) -> Any:
             return ("message", x.data, x.channel, x.recovered) if type(x) is Message else x
 
-        events = Counter(
-            (e.name, json.dumps(dict(e.fields), sort_keys=True, default=repr)) for e in self.events
-        )
+        events = Counter((e.name, json.dumps(dict(e.fields), sort_keys=True, default=repr)) for e in self.events)
         counts = [(s.delivered, s.dropped, s.closed) for s in self.subs]
         return [[item(x) for x in g] for g in self.got], self.latest, events, counts, self.blocked
 
@@ -150,28 +148,50 @@ def _frames(rnd: random.Random, n: int) -> list[str | bytes]:
             out.append(json.dumps({"channel": "l2Book", "data": book}))
         elif kind < 0.55:  # other key orders
             moved = {"time": book["time"], "coin": coin, "levels": book["levels"]}
-            out.append(json.dumps(rnd.choice([{"data": book, "channel": "l2Book"}, {"channel": "l2Book", "data": moved}]), **compact))
+            out.append(
+                json.dumps(
+                    rnd.choice([{"data": book, "channel": "l2Book"}, {"channel": "l2Book", "data": moved}]), **compact
+                )
+            )
         elif kind < 0.6:  # escapes in the coin or the channel's name (same values)
             text = json.dumps({"channel": "l2Book", "data": book}, **compact)
             esc = f"\\u{ord(coin[0]):04x}{coin[1:]}"
-            out.append(text.replace(f'"coin":"{coin}"', f'"coin":"{esc}"') if rnd.random() < 0.5 else text.replace('"l2Book"', '"l2\\u0042ook"'))
+            out.append(
+                text.replace(f'"coin":"{coin}"', f'"coin":"{esc}"')
+                if rnd.random() < 0.5
+                else text.replace('"l2Book"', '"l2\\u0042ook"')
+            )
         elif kind < 0.63:  # an address where the coin is (routed by the router function: no such subscription)
             out.append(json.dumps({"channel": "l2Book", "data": {**book, "coin": "0x" + "aB" * 20}}, **compact))
         elif kind < 0.68:  # data a typed decoder refuses (a raw subscriber gets it as it is; for ``latest`` of a
             # typed stream held as text, see test_a_message_its_decoder_refuses_reaches_the_reader_as_today)
             coin = "SOL" if coin == "ETH" else coin
-            out.append(json.dumps({"channel": "l2Book", "data": {"coin": coin, "time": "soon", "levels": 5}}, **compact))
+            out.append(
+                json.dumps({"channel": "l2Book", "data": {"coin": coin, "time": "soon", "levels": 5}}, **compact)
+            )
         elif kind < 0.7:  # a number the fast parser refuses (the standard library reads it; no decoder does)
             book["coin"] = "SOL" if coin == "ETH" else coin
-            out.append(json.dumps({"channel": "l2Book", "data": book}, **compact).replace(f'"time":{book["time"]}', '"time":1e400'))
+            out.append(
+                json.dumps({"channel": "l2Book", "data": book}, **compact).replace(
+                    f'"time":{book["time"]}', '"time":1e400'
+                )
+            )
         elif kind < 0.73:  # data as a list (routed by its first item, parsed at arrival)
             out.append(json.dumps({"channel": "l2Book", "data": [book]}, **compact))
         elif kind < 0.8:
             bbo = {"coin": "BTC", "time": 1_700_000_000_000 + i, "bbo": [{"px": "1.5", "sz": "2", "n": 1}, None]}
             out.append(json.dumps({"channel": "bbo", "data": bbo}, **compact))
         elif kind < 0.85:
-            trade = {"coin": "BTC", "side": "B", "px": "1.0", "sz": "1", "time": 1_700_000_000_000 + i,
-                     "hash": f"0x{i:064x}", "tid": i, "users": ["0x" + "ab" * 20, "0x" + "cd" * 20]}
+            trade = {
+                "coin": "BTC",
+                "side": "B",
+                "px": "1.0",
+                "sz": "1",
+                "time": 1_700_000_000_000 + i,
+                "hash": f"0x{i:064x}",
+                "tid": i,
+                "users": ["0x" + "ab" * 20, "0x" + "cd" * 20],
+            }
             out.append(json.dumps({"channel": "trades", "data": [trade]}, **compact))
         elif kind < 0.88:
             out.append(json.dumps({"channel": "l2Book", "data": book}, **compact).encode())  # binary

@@ -11,7 +11,9 @@ Shape of the runtime (one event loop):
   every reconnect, when everything is re-sent).
 * The reader decodes each frame once, routes data by ``(channel, route values)`` to one upstream, which decodes
   once per distinct decoder and appends the same :class:`Message` to every subscriber's bounded buffer (a slow
-  subscriber never slows the others).
+  subscriber never slows the others).  A market-data frame in the server's shape whose stream needs nothing of its
+  data on arrival is routed by its beginning and waits as its text; its first reader parses, checks and decodes it
+  (:meth:`_Upstream.deliver_text`).
 * A pinger sends ``{"method":"ping"}`` every ``ping_interval``; when nothing arrives within ``dead_after`` of a ping
   the socket is aborted and replaced (half-open sockets).  Reconnects back off exponentially with jitter.
 * User channels with a ``dedup_key`` are de-duplicated.  When such a stream's connection is lost a *gap* opens: its
@@ -549,8 +551,7 @@ class _Upstream:
         path = self.channel.route_fields[0][1]
         if type(data) is not dict or msg.get("channel") != channel or data.get(path) != self.route:
             error = ValueError(
-                f"the frame is not the {channel} message of {path} {self.route!r} its beginning said: "
-                f"{text[:80]}"
+                f"the frame is not the {channel} message of {path} {self.route!r} its beginning said: {text[:80]}"
             )
             return None, DecodeFailed(msg, str(error)), error
         if decode is None:
@@ -1614,9 +1615,9 @@ class WsClient:
             if entry is not None and entry[4] is not None and raw.startswith(entry[4], end):
                 start = end + len(entry[4])
                 stop = raw.find('"', start)
-                value = raw[start:stop]
-                if stop > 0 and len(value) != 42 and "\\" not in value:  # (an address goes through the router)
-                    up = entry[2].get(value)
+                coin = raw[start:stop]
+                if stop > 0 and len(coin) != 42 and "\\" not in coin:  # (an address goes through the router)
+                    up = entry[2].get(coin)
                     if up is not None and up.textual and len(up.feeds) == 1:
                         feed = up.feeds[0][1]
                         if feed.channel == name:

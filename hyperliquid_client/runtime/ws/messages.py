@@ -121,7 +121,10 @@ class Gap:
 
 @frozen
 class DecodeFailed:
-    """The decoder raised ``error`` for ``raw``; the message is not delivered as data."""
+    """The decoder raised ``error`` for ``raw``; the message is not delivered as data.
+
+    Also what the reader of a market-data frame held as its text gets when the frame is not what its beginning said
+    (it does not parse, or parses to another channel or coin): ``raw`` is the text, or the frame as parsed."""
 
     raw: Any
     error: str
