@@ -299,25 +299,32 @@ async def test_a_frame_in_the_servers_shape_waits_as_its_text_and_its_reader_get
         ('{"channel":"l2Book","data":{"coin":"BTC"', None),
     ],
 )
+@pytest.mark.parametrize("newest", [True, False])
+@pytest.mark.parametrize("typed", [False, True])
 async def test_a_frame_whose_whole_is_not_what_its_beginning_said_reaches_the_reader_as_decode_failed(
-    frame: str, parsed_at_arrival: str | None
+    frame: str, parsed_at_arrival: str | None, newest: bool, typed: bool
 ) -> None:
     # the text path hands the subscriber its beginning routed it to a DecodeFailed (with the ws.error event and a
     # log record, as a decode failure); parsed at arrival the frame goes where its data says, or is dropped and
-    # reported when it is not JSON: nothing reaches a subscriber it is not for, nothing is dropped silently
+    # reported when it is not JSON: nothing reaches a subscriber it is not for, nothing is dropped silently.
+    # ``newest``: the frame is the stream's newest (``latest`` may read it), else a good one follows it
+    good = json.dumps({"channel": "l2Book", "data": _book("BTC", 2)}, separators=(",", ":"))
     for text in (True, False):
-        side, (btc, eth) = await _one(text, ("l2Book/BTC", False), ("l2Book/ETH", False))
+        side, (btc, eth) = await _one(text, ("l2Book/BTC", typed), ("l2Book/ETH", False))
         try:
             side.frame(frame)
+            if not newest:
+                side.frame(good)
             got_btc, got_eth = btc.drain(), eth.drain()
             errors = [e["message"] for e in side.events if e.name == "ws.error"]
+            rest = [] if newest else [Message]
             if text:
-                [failed] = got_btc
-                assert type(failed) is DecodeFailed and got_eth == []
+                assert [type(x) for x in got_btc] == [DecodeFailed, *rest] and got_eth == []
                 assert len(errors) == 1 and "decode failed" in errors[0]
-                assert side.client.latest_raw("l2Book", coin="BTC") is None  # nothing read from it
+                latest = side.client.latest_raw("l2Book", coin="BTC")
+                assert latest is None if newest else latest == _book("BTC", 2)  # nothing read from the bad one
             else:
-                assert got_btc == []
+                assert [type(x) for x in got_btc] == rest
                 assert [m.data["coin"] for m in got_eth] == ([parsed_at_arrival] if parsed_at_arrival else [])
                 assert len(errors) == (0 if parsed_at_arrival or '"bbo"' in frame else 1)
         finally:

@@ -112,7 +112,6 @@ _CALLBACK_LOG_EVERY = 100
 
 _log = get_logger("hyperliquid_client.ws")
 _PING = '{"method":"ping"}'
-_HEAD = '{"channel":"'
 _GREETING = "Websocket connection established"
 
 
@@ -297,8 +296,29 @@ class _Upstream:
         channel = self.channel.channels[0]
         feed = _Feed(self.seen is not None and not self.channel.market_data, channel)
         if self.textual:
-            feed.resolve = lambda text: self.resolve_text(text, decode, channel)
+            feed.resolve = self._resolver(decode, channel)
         return feed
+
+    def _resolver(self, decode: Callable[[Any], Any] | None, channel: str) -> Callable[[str], Any]:
+        """The feed's reader of a message held as text: :meth:`resolve_text`, with the common case inline (a frame
+        of this stream, parsed by the fast parser and decoded, nobody else having read it)."""
+        path = self.channel.route_fields[0][1]
+        route = self.route
+        slow = self.resolve_text
+
+        def resolve(text: str) -> Any:
+            if text is self.latest_text or text is self.latest_cache[0]:
+                return slow(text, decode, channel)  # (shared with ``latest``)
+            try:
+                msg = fast_loads(text)
+                data = msg["data"]
+                if type(data) is not dict or msg["channel"] != channel or data[path] != route:
+                    raise ValueError(path)
+                return new_message(data if decode is None else decode(data), channel, False)
+            except Exception:  # not what its beginning said, or refused: read again, failure reported
+                return slow(text, decode, channel)
+
+        return resolve
 
     def add(self, sink: _Sink) -> None:
         self.sinks[sink.id] = sink
@@ -618,11 +638,10 @@ class _Connection:
         self.id = cid
         self.cfg = client.config
         self.desired: dict[SubscriptionKey, _Upstream] = {}
-        # data channel -> (route fields, router, routing key -> upstream, the data key of a plain route, what follows
-        # the channel's name in a frame whose text begins with that key: see ``WsClient._on_frame``)
+        # data channel -> (route fields, router, routing key -> upstream, the data key of a plain route)
         self.routes: dict[
             str,
-            tuple[tuple[tuple[str, str], ...], Callable[[Any], Any], dict[Any, _Upstream], str | None, str | None],
+            tuple[tuple[tuple[str, str], ...], Callable[[Any], Any], dict[Any, _Upstream], str | None],
         ] = {}
         self.users: Counter[str] = Counter()
         self.sent: dict[SubscriptionKey, float] = {}  # in the order sent on the current socket
@@ -642,6 +661,8 @@ class _Connection:
         # never-acknowledged subscriptions suspected of making the server drop the socket, likeliest first; while
         # there are any, such subscriptions are sent apart (``probe``) and the others never acknowledged are held
         self.suspects: list[SubscriptionKey] = []
+        # (beginning of a frame routed by its text, its channel, routing key -> upstream): see ``WsClient._on_frame``
+        self.text_heads: tuple[tuple[str, str, dict[Any, _Upstream]], ...] = ()
         self.probe: list[SubscriptionKey] = []
         self.probe_single = False
         self.task = asyncio.get_running_loop().create_task(self._run(), name=f"hyperliquid-ws-{cid}")
@@ -667,9 +688,10 @@ class _Connection:
             entry = self.routes.get(ch)
             if entry is None:
                 fields = up.channel.route_fields
-                path = plain_route(fields)
-                lead = None if path is None else '","data":{' + json.dumps(path) + ':"'
-                entry = self.routes[ch] = (fields, make_router(fields), {}, path, lead)
+                entry = self.routes[ch] = (fields, make_router(fields), {}, plain_route(fields))
+                if entry[3] is not None and up.textual:
+                    head = json.dumps({"channel": ch, "data": {entry[3]: ""}}, separators=(",", ":"))[:-3]
+                    self.text_heads = (*self.text_heads, (head, ch, entry[2]))
             entry[2][up.route] = up
         if up.user is not None:
             self.users[up.user] += 1
@@ -688,6 +710,7 @@ class _Connection:
                 del entry[2][up.route]
                 if not entry[2]:
                     del self.routes[ch]
+                    self.text_heads = tuple(h for h in self.text_heads if h[1] != ch)
         if up.user is not None:
             self.users[up.user] -= 1
             if self.users[up.user] <= 0:
@@ -1605,25 +1628,25 @@ class WsClient:
 
     # -- frames ------------------------------------------------------------------------------------------------
     def _on_frame(self, conn: _Connection, raw: str | bytes) -> list[_Sink] | None:
-        if type(raw) is str and raw.startswith(_HEAD):
+        heads = conn.text_heads
+        if heads and type(raw) is str:
             # ``{"channel":"l2Book","data":{"coin":"BTC"...``: routed by its text to a stream that needs nothing of the
             # data at arrival (``_Upstream.textual``), the frame waits as its text and its first reader parses it
             # (``_Upstream.resolve_text`` checks it parsed to what its beginning said); anything else is parsed here
-            end = raw.find('"', 12)
-            name = raw[12:end]
-            entry = conn.routes.get(name)
-            if entry is not None and entry[4] is not None and raw.startswith(entry[4], end):
-                start = end + len(entry[4])
-                stop = raw.find('"', start)
-                coin = raw[start:stop]
-                if stop > 0 and len(coin) != 42 and "\\" not in coin:  # (an address goes through the router)
-                    up = entry[2].get(coin)
-                    if up is not None and up.textual and len(up.feeds) == 1:
-                        feed = up.feeds[0][1]
-                        if feed.channel == name:
-                            if self._message_events:
-                                self.events.emit("ws.message", connection=conn.id, channel=name, size=len(raw))
-                            return up.deliver_text(raw, feed)
+            for head, name, table in heads:
+                if raw.startswith(head):
+                    start = len(head)
+                    stop = raw.find('"', start)
+                    coin = raw[start:stop]
+                    if stop > 0 and len(coin) != 42 and "\\" not in coin:  # (an address goes through the router)
+                        up = table.get(coin)
+                        if up is not None and up.textual and len(up.feeds) == 1:
+                            feed = up.feeds[0][1]
+                            if feed.channel == name:
+                                if self._message_events:
+                                    self.events.emit("ws.message", connection=conn.id, channel=name, size=len(raw))
+                                return up.deliver_text(raw, feed)
+                    break
         try:
             msg = fast_loads(raw)
         except ValueError:  # what the fast parser refuses, as the standard library reads it
@@ -1672,7 +1695,7 @@ class WsClient:
             first = data[0] if data else None
             bare = [
                 (ch, up)
-                for ch, (_fields, _router, table, _path, _lead) in conn.routes.items()
+                for ch, (_fields, _router, table, _path) in conn.routes.items()
                 for up in table.values()
                 if up.channel.frame_field is not None
             ]
