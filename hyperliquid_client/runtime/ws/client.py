@@ -290,7 +290,12 @@ class _Upstream:
         self.sent_at = 0.0
         self.default_policy = policy
         # nothing at arrival needs the parsed data: a frame routed by its text may wait as that text (``deliver_text``)
-        self.textual = self.seen is None and not self.ordered and not channel.snapshot
+        self.textual = (
+            self.seen is None
+            and not self.ordered
+            and not channel.snapshot
+            and plain_route(channel.route_fields) is not None
+        )
 
     def _new_feed(self, decode: Callable[[Any], Any] | None) -> _Feed:
         channel = self.channel.channels[0]
