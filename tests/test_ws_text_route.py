@@ -87,6 +87,7 @@ class _Side:
         for up in ups:
             if not self.text:
                 up.textual = False
+                up.refresh_text_feed()
 
     def frame(self, raw: str | bytes) -> None:
         blocked = self.client._on_frame(self.conn, raw)
@@ -253,6 +254,7 @@ async def _one(text: bool, *streams: tuple[str, bool]) -> tuple[_Side, list[Any]
     side.conn = side.subs[0]._sink.upstream.conn
     for s in side.subs:
         s._sink.upstream.textual = text
+        s._sink.upstream.refresh_text_feed()
     return side, side.subs
 
 
@@ -379,6 +381,7 @@ async def test_recorded_frames_read_the_same_either_way(kind: str) -> None:
                 side.conn = raw._sink.upstream.conn
                 for up in {raw._sink.upstream, typed._sink.upstream}:
                     up.textual = text
+                    up.refresh_text_feed()
                 typed.cancel()  # one feed left: the text path's condition
                 side.frame(frame)
                 held = _held(raw)

@@ -218,6 +218,7 @@ class _Upstream:
         "stale",
         "stale_after",
         "started_ms",
+        "text_feed",
         "textual",
         "time_key",
         "user",
@@ -296,6 +297,7 @@ class _Upstream:
             and not channel.snapshot
             and plain_route(channel.route_fields) is not None
         )
+        self.text_feed: _Feed | None = None
 
     def _new_feed(self, decode: Callable[[Any], Any] | None) -> _Feed:
         channel = self.channel.channels[0]
@@ -304,26 +306,52 @@ class _Upstream:
             feed.resolve = self._resolver(decode, channel)
         return feed
 
-    def _resolver(self, decode: Callable[[Any], Any] | None, channel: str) -> Callable[[str], Any]:
-        """The feed's reader of a message held as text: :meth:`resolve_text`, with the common case inline (a frame
-        of this stream, parsed by the fast parser and decoded, nobody else having read it)."""
+    def _resolver(self, decode: Callable[[Any], Any] | None, channel: str) -> Callable[[list[Any]], list[Any]]:
+        """The feed's reader of the items it holds (see :attr:`_Feed.resolve`): a message held as text through
+        :meth:`resolve_text`, with the common case inline (a frame of this stream, parsed by the fast parser and
+        decoded, nobody else having read it), a bare dict or list in its ``Message``; anything else as it is."""
         path = self.channel.route_fields[0][1]
         route = self.route
         slow = self.resolve_text
 
-        def resolve(text: str) -> Any:
-            if text is self.latest_text or text is self.latest_cache[0]:
-                return slow(text, decode, channel)  # (shared with ``latest``)
-            try:
-                msg = fast_loads(text)
-                data = msg["data"]
-                if type(data) is not dict or msg["channel"] != channel or data[path] != route:
-                    raise ValueError(path)
-                return new_message(data if decode is None else decode(data), channel, False)
-            except Exception:  # not what its beginning said, or refused: read again, failure reported
-                return slow(text, decode, channel)
+        def resolve(items: list[Any]) -> list[Any]:
+            newest: Any = self.latest_text  # (shared with ``latest``: see resolve_text)
+            cached: Any = self.latest_cache[0]
+            out = []
+            for text in items:
+                kind = type(text)
+                if kind is str:
+                    if text is newest or text is cached:
+                        out.append(slow(text, decode, channel))
+                        continue
+                    try:
+                        msg = fast_loads(text)
+                        data = msg["data"]
+                        if type(data) is not dict or msg["channel"] != channel or data[path] != route:
+                            raise ValueError(path)
+                        out.append(new_message(data if decode is None else decode(data), channel, False))
+                    except Exception:  # not what its beginning said, or refused: read again, failure reported
+                        out.append(slow(text, decode, channel))
+                elif kind is dict or kind is list:
+                    out.append(new_message(text, channel, False))
+                else:
+                    out.append(text)
+            return out
 
         return resolve
+
+    def refresh_text_feed(self) -> None:
+        """``text_feed``: the feed a frame routed by its text goes to, when there is one (see ``deliver_text``)."""
+        route = self.route
+        self.text_feed = (
+            self.feeds[0][1]
+            if self.textual
+            and len(self.feeds) == 1
+            and type(route) is str
+            and len(route) != 42  # (an address is routed by the router function: normalized)
+            and "\\" not in route  # (a frame's text holds a backslash where its value has an escape)
+            else None
+        )
 
     def add(self, sink: _Sink) -> None:
         self.sinks[sink.id] = sink
@@ -331,6 +359,7 @@ class _Upstream:
         if feed is None:
             feed = self._new_feed(sink.decode)
             self.feeds = (*self.feeds, (sink.decode, feed))
+            self.refresh_text_feed()
         feed.follow(sink)
 
     def remove(self, sink: _Sink) -> None:
@@ -341,6 +370,7 @@ class _Upstream:
             feed.leave(sink)
             if not any(s.feed is feed for s in self.sinks.values()):
                 self.feeds = tuple(entry for entry in self.feeds if entry[1] is not feed)
+                self.refresh_text_feed()
 
     def broadcast(self, marker: Any) -> None:
         for _decode, feed in self.feeds:
@@ -546,12 +576,13 @@ class _Upstream:
                 blocked = full if blocked is None else blocked + full
         return blocked
 
-    def deliver_text(self, text: str, feed: _Feed) -> list[_Sink] | None:
+    def deliver_text(self, text: str, feed: _Feed, conn: _Connection) -> list[_Sink] | None:
         """Queue a frame that routed by its text (:meth:`WsClient._on_frame`) as that text: its first reader parses
         it (:meth:`resolve_text`).  Only for a stream whose arrival needs nothing of the data (``textual``) and that
-        has one feed: a waiting ``str`` costs the garbage collector nothing, a parsed book several objects."""
-        self.last_data = self.conn.last_recv  # type: ignore[union-attr]  # (routed on its connection)
-        if not self.live and self.conn.connected_now:  # type: ignore[union-attr]
+        has one feed (``text_feed``): a waiting ``str`` costs the garbage collector nothing, a parsed book several
+        objects."""
+        self.last_data = conn.last_recv
+        if not self.live and conn.connected_now:
             self.client._mark_live(self)  # data before (or without) an ack
         if self.stale:
             self.stale = False
@@ -667,7 +698,7 @@ class _Connection:
         # there are any, such subscriptions are sent apart (``probe``) and the others never acknowledged are held
         self.suspects: list[SubscriptionKey] = []
         # (beginning of a frame routed by its text, its channel, routing key -> upstream): see ``WsClient._on_frame``
-        self.text_heads: tuple[tuple[str, str, dict[Any, _Upstream]], ...] = ()
+        self.text_heads: tuple[tuple[str, int, str, dict[Any, _Upstream]], ...] = ()
         self.probe: list[SubscriptionKey] = []
         self.probe_single = False
         self.task = asyncio.get_running_loop().create_task(self._run(), name=f"hyperliquid-ws-{cid}")
@@ -696,7 +727,7 @@ class _Connection:
                 entry = self.routes[ch] = (fields, make_router(fields), {}, plain_route(fields))
                 if entry[3] is not None and up.textual:
                     head = json.dumps({"channel": ch, "data": {entry[3]: ""}}, separators=(",", ":"))[:-3]
-                    self.text_heads = (*self.text_heads, (head, ch, entry[2]))
+                    self.text_heads = (*self.text_heads, (head, len(head), ch, entry[2]))
             entry[2][up.route] = up
         if up.user is not None:
             self.users[up.user] += 1
@@ -715,7 +746,7 @@ class _Connection:
                 del entry[2][up.route]
                 if not entry[2]:
                     del self.routes[ch]
-                    self.text_heads = tuple(h for h in self.text_heads if h[1] != ch)
+                    self.text_heads = tuple(h for h in self.text_heads if h[2] != ch)
         if up.user is not None:
             self.users[up.user] -= 1
             if self.users[up.user] <= 0:
@@ -1636,21 +1667,19 @@ class WsClient:
         heads = conn.text_heads
         if heads and type(raw) is str:
             # ``{"channel":"l2Book","data":{"coin":"BTC"...``: routed by its text to a stream that needs nothing of the
-            # data at arrival (``_Upstream.textual``), the frame waits as its text and its first reader parses it
+            # data at arrival (``_Upstream.text_feed``), the frame waits as its text and its first reader parses it
             # (``_Upstream.resolve_text`` checks it parsed to what its beginning said); anything else is parsed here
-            for head, name, table in heads:
+            for head, start, name, table in heads:
                 if raw.startswith(head):
-                    start = len(head)
                     stop = raw.find('"', start)
-                    coin = raw[start:stop]
-                    if stop > 0 and len(coin) != 42 and "\\" not in coin:  # (an address goes through the router)
-                        up = table.get(coin)
-                        if up is not None and up.textual and len(up.feeds) == 1:
-                            feed = up.feeds[0][1]
-                            if feed.channel == name:
-                                if self._message_events:
-                                    self.events.emit("ws.message", connection=conn.id, channel=name, size=len(raw))
-                                return up.deliver_text(raw, feed)
+                    up = table.get(raw[start:stop])
+                    # (a routing value with no backslash and not an address: see ``_Upstream.refresh_text_feed``)
+                    if up is not None and stop > 0:
+                        feed = up.text_feed
+                        if feed is not None and feed.channel == name:
+                            if self._message_events:
+                                self.events.emit("ws.message", connection=conn.id, channel=name, size=len(raw))
+                            return up.deliver_text(raw, feed, conn)
                     break
         try:
             msg = fast_loads(raw)

@@ -84,9 +84,10 @@ class _Feed:
         self.max_size = 0
         self.check_at = 0  # past this position something may be due: an overflow or trimming
         self.reads = 0  # reads since the last trim: once every follower may have read, what all read is freed
-        # a message waiting as its frame's text (a ``str``) -> the item its first reader gets (``Message`` or
-        # ``DecodeFailed``): set by its upstream when its messages may wait so (``_Upstream.deliver_text``)
-        self.resolve: Callable[[str], Any] | None = None
+        # items -> what their first reader gets: a message waiting as its frame's text (a ``str``) parsed (its
+        # ``Message`` or a ``DecodeFailed``), bare data wrapped; set by its upstream when its messages may wait as
+        # text (``_Upstream.deliver_text``)
+        self.resolve: Callable[[list[Any]], list[Any]] | None = None
 
     def _recheck(self) -> None:
         trim_at = self.base + 2 * self.max_size + 2 * _MARKER_SLACK
@@ -195,7 +196,7 @@ class _Feed:
         if kind is dict or kind is list:
             return new_message(item, self.channel, False)
         if kind is str:
-            return self.resolve(item)  # type: ignore[misc]  # (only a feed with ``resolve`` holds text)
+            return self.resolve([item])[0]  # type: ignore[misc]  # (only a feed with ``resolve`` holds text)
         return item
 
     def wrap(self, hi: int) -> None:
@@ -216,7 +217,7 @@ class _Feed:
                     new_message(x, channel, False) if type(x) is dict or type(x) is list else x for x in items[lo:n]
                 ]
             else:
-                items[lo:n] = [resolve(x) if type(x) is str else self.wrap_one(x) for x in items[lo:n]]
+                items[lo:n] = resolve(items[lo:n])
             self.wrapped = hi
 
     def newest_mark(self, lo: int, hi: int) -> _Mark:
