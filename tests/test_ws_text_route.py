@@ -10,6 +10,7 @@ pin what differs: a frame whose beginning routed it but whose whole does not agr
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from collections import Counter
@@ -270,7 +271,9 @@ async def test_a_frame_in_the_servers_shape_waits_as_its_text_and_its_reader_get
         frame = json.dumps({"channel": "l2Book", "data": book}, separators=(",", ":"))
         side.frame(frame)
         assert _held(btc) == [frame]  # (the text itself: nothing for the collector to walk)
-        assert side.client.latest_raw("l2Book", coin="BTC") == book  # read from the text, then cached
+        # read from the text (from another thread: it writes only its cache, never the feed), then cached
+        assert await asyncio.to_thread(side.client.latest_raw, "l2Book", coin="BTC") == book
+        assert _held(btc) == [frame]
         [msg] = btc.drain()
         assert type(msg) is Message and msg.data == book and msg.channel == "l2Book" and not msg.recovered
         assert msg.data is side.client.latest_raw("l2Book", coin="BTC")  # parsed once, shared
