@@ -251,8 +251,8 @@ class _Upstream:
         self.started_ms: int | None = None
         self.latest_raw: Any = None
         self.latest: Any = None
-        # the newest message when it arrived as text (see ``deliver_text``), and what reading it gave: (text, data,
-        # latest value, item), read from any thread (one attribute each: replaced, never mutated)
+        # the newest message when it arrived as text (see ``deliver_text``), and what reading it gave (``_Cache``);
+        # read from any thread (one attribute each: replaced, never mutated)
         self.latest_text: str | None = None
         self.latest_cache = _NO_TEXT
         # identities of the items delivered: the newest ``dedup_window`` at least (two generations of sets); user data
@@ -697,7 +697,8 @@ class _Connection:
         # never-acknowledged subscriptions suspected of making the server drop the socket, likeliest first; while
         # there are any, such subscriptions are sent apart (``probe``) and the others never acknowledged are held
         self.suspects: list[SubscriptionKey] = []
-        # (beginning of a frame routed by its text, its channel, routing key -> upstream): see ``WsClient._on_frame``
+        # (beginning of a frame routed by its text, its length, its channel, routing key -> upstream) of the channels
+        # whose messages may wait as text: see ``WsClient._on_frame``
         self.text_heads: tuple[tuple[str, int, str, dict[Any, _Upstream]], ...] = ()
         self.probe: list[SubscriptionKey] = []
         self.probe_single = False
