@@ -394,3 +394,28 @@ async def test_recorded_frames_read_the_same_either_way(kind: str) -> None:
             finally:
                 await side.client.close()
         assert got[0] == got[1] and got[0][0][0].data == message["data"]
+
+
+async def test_a_frame_of_a_streams_second_channel_is_parsed_at_arrival_and_keeps_its_channel() -> None:
+    # activeAssetCtx data arrives on two channels; a feed holds text of its first one only (a message of the other is
+    # wrapped on arrival with its own channel name)
+    hub = AsyncRecordingHub()
+    await AsyncStreams(hub).active_asset_ctx("BTC")
+    [call] = hub.calls
+    info = channel_info(call.spec)
+    assert len(info.channels) == 2
+    side = _Side(True)
+    try:
+        sub = await side.client.subscribe(info, call.subscription)
+        side.conn = sub._sink.upstream.conn
+        frames = [
+            json.dumps({"channel": ch, "data": {"coin": "BTC", "ctx": {"n": i}}}, separators=(",", ":"))
+            for i, ch in enumerate(info.channels)
+        ]
+        for frame in frames:
+            side.frame(frame)
+        assert [type(x) for x in _held(sub)] == [str, Message]
+        got = sub.drain()
+        assert [(m.channel, m.data["ctx"]["n"]) for m in got] == [(info.channels[0], 0), (info.channels[1], 1)]
+    finally:
+        await side.client.close()
