@@ -33,6 +33,7 @@ Shape of the runtime (one event loop):
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import inspect
 import itertools
@@ -168,8 +169,8 @@ class _RecoveryFailed(Exception):
         self.cause = cause
 
 
-#: (frame text, its data, the latest value, its item, its failure) of a market stream's newest message held as text
-_Cache = tuple[str | None, Any, Any, Any, Exception | None]
+#: (frame text, its data or ``None`` when it is not a frame of the stream, its item) of a message held as text
+_Read = tuple[str, Any, Any]
 
 
 class _Upstream:
@@ -220,6 +221,7 @@ class _Upstream:
         "started_ms",
         "text_feed",
         "textual",
+        "verdicts",
         "time_key",
         "user",
     )
@@ -251,10 +253,14 @@ class _Upstream:
         self.started_ms: int | None = None
         self.latest_raw: Any = None
         self.latest: Any = None
-        # the newest message when it arrived as text (see ``deliver_text``), and what reading it gave (``_Cache``);
-        # read from any thread (one attribute each: replaced, never mutated)
+        # the newest message while it waits as text, unread (see ``deliver_text``): ``latest_raw`` and ``latest`` are
+        # then what the messages before the waiting texts gave, and ``latest_values`` reads back from the newest;
+        # ``latest_cache``: (``latest_text``, latest_raw, latest) as that read found them
         self.latest_text: str | None = None
-        self.latest_cache = _NO_TEXT
+        self.latest_cache: tuple[str | None, Any, Any] = (None, None, None)
+        # texts ``latest_values`` read before any subscriber did, by identity: their first subscriber takes the same
+        # item (a failure is reported once); dropped when a subscriber reads them or they leave the feed unread
+        self.verdicts: dict[int, _Read] = {}
         # identities of the items delivered: the newest ``dedup_window`` at least (two generations of sets); user data
         self.seen: set[Hashable] | None = set() if channel.dedup_key is not None and not channel.market_data else None
         # market data arrives in time order (block times, monotonic per feed): an item older than the newest delivered
@@ -304,45 +310,108 @@ class _Upstream:
         feed = _Feed(self.seen is not None and not self.channel.market_data, channel)
         if self.textual:
             feed.resolve = self._resolver(decode, channel)
+            feed.cut = self.cut_texts
         return feed
 
     def _resolver(self, decode: Callable[[Any], Any] | None, channel: str) -> Callable[[list[Any]], list[Any]]:
-        """The feed's reader of the items it holds (see :attr:`_Feed.resolve`): a message held as text through
-        :meth:`resolve_text`, with the common case inline (a frame of this stream, parsed by the fast parser and
-        decoded, nobody else having read it), a bare dict or list in its ``Message``; anything else as it is."""
+        """The feed's reader of the items it holds (see :attr:`_Feed.resolve`), items in the order they arrived and
+        never read before: a message held as text parsed, checked and decoded (the common case inline, anything else
+        through :meth:`read_text`), a bare dict or list in its ``Message``, anything else as it is.  The newest
+        message of the batch that reads becomes the stream's latest value (the batch is the oldest unread)."""
         path = self.channel.route_fields[0][1]
         route = self.route
-        slow = self.resolve_text
+        slow = self.read_text
 
         def resolve(items: list[Any]) -> list[Any]:
-            newest: Any = self.latest_text  # (shared with ``latest``: see resolve_text)
-            cached: Any = self.latest_cache[0]
+            verdicts = self.verdicts
             out = []
+            last: Any = None  # the newest text read
+            raw: Any = None  # the newest data that parsed and checked, its item the newest that decoded
+            good: Any = None
             for text in items:
                 kind = type(text)
                 if kind is str:
-                    if text is newest or text is cached:
-                        out.append(slow(text, decode, channel))
-                        continue
-                    try:
-                        msg = fast_loads(text)
-                        data = msg["data"]
-                        if type(data) is not dict or msg["channel"] != channel or data[path] != route:
-                            raise ValueError(path)
-                        out.append(new_message(data if decode is None else decode(data), channel, False))
-                    except Exception:  # not what its beginning said, or refused: read again, failure reported
-                        out.append(slow(text, decode, channel))
+                    last = text
+                    if not verdicts:
+                        try:
+                            msg = fast_loads(text)
+                            data = msg["data"]
+                            if type(data) is not dict or msg["channel"] != channel or data[path] != route:
+                                raise ValueError(path)
+                            item = new_message(data if decode is None else decode(data), channel, False)
+                            out.append(item)
+                            raw = data
+                            good = item
+                            continue
+                        except Exception:  # not what its beginning said, or refused: read again, failure reported
+                            pass
+                    _text, data, item = slow(text, decode, channel, False)
+                    out.append(item)
+                    if data is not None:
+                        raw = data
+                        if type(item) is Message:
+                            good = item
                 elif kind is dict or kind is list:
                     out.append(new_message(text, channel, False))
                 else:
                     out.append(text)
+            if last is not None and self.latest_text is not None:
+                self.took(last, raw, good)
             return out
 
         return resolve
 
+    def took(self, last: Any, raw: Any, good: Any) -> None:
+        """A feed's readers read texts up to ``last``: the newest that parsed and checked gave ``raw``, the newest
+        that decoded ``good`` (its ``Message``, or ``None``)."""
+        if self.market and raw is not None:
+            self.latest_raw = raw
+            if good is not None:
+                self.latest = good.data
+        if last is self.latest_text:  # (nothing waits as text any more)
+            self.latest_text = None
+        self.latest_cache = (None, None, None)
+
+    def settle(self, feed: _Feed | None) -> None:
+        """Read every message of ``feed`` still waiting as text (before a message comes that did not wait as text:
+        what waits as text is always the newest of a feed)."""
+        if feed is not None:
+            feed.wrap(feed.end)
+        self.latest_text = None
+        self.latest_cache = (None, None, None)
+        self.verdicts.clear()
+
+    def cut_texts(self, items: list[Any]) -> None:
+        """``items`` leave the feed unread (every subscriber skipped them, overflow): the newest of them that reads
+        (read back from the newest) stays the latest value behind the texts that wait."""
+        verdicts = self.verdicts
+        if verdicts:
+            for x in items:
+                if type(x) is str:
+                    entry = verdicts.get(id(x))
+                    if entry is not None and entry[0] is x:
+                        del verdicts[id(x)]
+        feeds = self.feeds
+        decode = feeds[0][0] if feeds else None
+        channel = self.channel.channels[0]
+        raw: Any = None
+        for x in reversed(items):
+            if type(x) is str:
+                _text, data, item = self.read_text(x, decode, channel, False)
+                if data is not None:
+                    if raw is None:
+                        raw = data
+                    if type(item) is Message:
+                        if self.market:
+                            self.latest_raw = raw
+                            self.latest = item.data
+                        break
+        self.latest_cache = (None, None, None)
+
     def refresh_text_feed(self) -> None:
         """``text_feed``: the feed a frame routed by its text goes to, when there is one (see ``deliver_text``)."""
         route = self.route
+        before = self.text_feed
         self.text_feed = (
             self.feeds[0][1]
             if self.textual
@@ -352,6 +421,8 @@ class _Upstream:
             and "\\" not in route  # (a frame's text holds a backslash where its value has an escape)
             else None
         )
+        if before is not None and before is not self.text_feed and self.latest_text is not None:
+            self.settle(before)
 
     def add(self, sink: _Sink) -> None:
         self.sinks[sink.id] = sink
@@ -544,11 +615,9 @@ class _Upstream:
                         log(_log, 10, "duplicate message skipped", key=self.key_text, items=len(items))
                         return None
                     data = self.channel.with_items(data, fresh)
+        if self.latest_text is not None:  # (messages wait as text: they are older, read them first)
+            self.settle(self.text_feed)
         if market:
-            if self.latest_text is not None:  # (the newest message waits as text: what it holds comes first)
-                self.latest_raw, self.latest = self.latest_values()
-                self.latest_text = None
-                self.latest_cache = _NO_TEXT
             self.latest_raw = data
         blocked: list[_Sink] | None = None
         first = True
@@ -578,7 +647,7 @@ class _Upstream:
 
     def deliver_text(self, text: str, feed: _Feed, conn: _Connection) -> list[_Sink] | None:
         """Queue a frame that routed by its text (:meth:`WsClient._on_frame`) as that text: its first reader parses
-        it (:meth:`resolve_text`).  Only for a stream whose arrival needs nothing of the data (``textual``) and that
+        it (the feed's ``resolve``).  Only for a stream whose arrival needs nothing of the data (``textual``) and that
         has one feed (``text_feed``): a waiting ``str`` costs the garbage collector nothing, a parsed book several
         objects."""
         self.last_data = conn.last_recv
@@ -586,8 +655,7 @@ class _Upstream:
             self.client._mark_live(self)  # data before (or without) an ack
         if self.stale:
             self.stale = False
-        if self.market:
-            self.latest_text = text
+        self.latest_text = text
         return feed.append(text)
 
     def parse_text(
@@ -617,43 +685,62 @@ class _Upstream:
         except Exception as exc:
             return data, DecodeFailed(data, f"{type(exc).__name__}: {exc}"), exc
 
-    def resolve_text(self, text: str, decode: Callable[[Any], Any] | None, channel: str) -> Any:
-        """The item a feed's first reader takes for a message held as text (on the event loop's thread): parsed and
-        decoded once (shared with :meth:`latest_values` when that read it first); a failure is reported here."""
-        cache = self.latest_cache
-        if cache[0] is text:
-            item, error = cache[3], cache[4]
-        else:
-            data, item, error = self.parse_text(text, decode, channel)
-            if text is self.latest_text:
-                self.latest_cache = self._cached(text, data, item, error, cache)
+    def read_text(self, text: str, decode: Callable[[Any], Any] | None, channel: str, keep: bool) -> _Read:
+        """``(text, data, item)`` of a message held as text (see :meth:`parse_text`), read once whoever reads it
+        first (a failure reported then): ``keep`` (``latest_values``) keeps it for the subscriber that reads it next,
+        who takes it (the same item)."""
+        verdicts = self.verdicts
+        entry = verdicts.get(id(text)) if verdicts else None
+        if entry is not None and entry[0] is text:
+            if not keep:
+                del verdicts[id(text)]
+            return entry
+        data, item, error = self.parse_text(text, decode, channel)
         if error is not None:
             self.client._decode_failed(self, error)
-        return item
-
-    def _cached(self, text: str, data: Any, item: Any, error: Exception | None, before: _Cache) -> _Cache:
-        """The cache entry of ``text``; what it could not give is the newest value read before."""
-        newest = (before[1], before[2]) if before[0] is not None else (self.latest_raw, self.latest)
-        raw = newest[0] if data is None else data
-        value = item.data if type(item) is Message else newest[1]
-        return (text, raw, value, item, error)
+        entry = (text, data, item)
+        if keep:
+            verdicts[id(text)] = entry
+        return entry
 
     def latest_values(self) -> tuple[Any, Any]:
-        """``(latest_raw, latest)``, reading the newest message when it waits as text (from any thread: only the
-        cache entry is written, one attribute)."""
+        """``(latest_raw, latest)``, on the event loop's thread: while messages wait as text, the newest that parses
+        and checks (``latest_raw``) and the newest that also decodes (``latest``), read back from the newest (what
+        they give is kept for their subscribers; see :meth:`read_text`)."""
         text = self.latest_text
-        if text is None:
+        if text is None or not self.market:
             return self.latest_raw, self.latest
         cache = self.latest_cache
-        if cache[0] is not text:
-            feeds = self.feeds
-            decode = feeds[0][0] if feeds else None
-            data, item, error = self.parse_text(text, decode, self.channel.channels[0])
-            cache = self.latest_cache = self._cached(text, data, item, error, cache)
-        return cache[1], cache[2]
-
-
-_NO_TEXT: _Cache = (None, None, None, None, None)
+        if cache[0] is text:
+            return cache[1], cache[2]
+        raw: Any = None
+        value: Any = None
+        found = False
+        feed = self.text_feed
+        if feed is not None:
+            decode = self.feeds[0][0]
+            channel = feed.channel
+            items = feed.items
+            for i in range(len(items) - 1, -1, -1):
+                x = items[i]
+                kind = type(x)
+                if kind is str:
+                    _text, data, item = self.read_text(x, decode, channel, True)
+                    if data is not None:
+                        if raw is None:
+                            raw = data
+                        if type(item) is Message:
+                            value = item.data
+                            found = True
+                            break
+                elif kind is Message or kind is DecodeFailed or kind is dict or kind is list:
+                    break  # read (or never waiting as text): what is older is in latest_raw / latest
+        if not found:
+            value = self.latest
+            if raw is None:
+                raw = self.latest_raw
+        self.latest_cache = (text, raw, value)
+        return raw, value
 
 
 class _PendingPost:
@@ -1669,7 +1756,7 @@ class WsClient:
         if heads and type(raw) is str:
             # ``{"channel":"l2Book","data":{"coin":"BTC"...``: routed by its text to a stream that needs nothing of the
             # data at arrival (``_Upstream.text_feed``), the frame waits as its text and its first reader parses it
-            # (``_Upstream.resolve_text`` checks it parsed to what its beginning said); anything else is parsed here
+            # (the feed's ``resolve`` checks it parsed to what its beginning said); anything else is parsed here
             for head, start, name, table in heads:
                 if raw.startswith(head):
                     stop = raw.find('"', start)
@@ -2103,18 +2190,50 @@ class WsClient:
                     self._spawn(up.conn.resubscribe(up.key))
 
     # -- latest values -----------------------------------------------------------------------------------------
+    def _latest_values(self, up: _Upstream) -> tuple[Any, Any]:
+        """``up.latest_values()`` from any thread: a plain read unless messages wait as text, which are read on the
+        client's loop (this thread waits for it) or here when the loop does not run."""
+        if up.latest_text is None:
+            return up.latest_raw, up.latest
+        loop = self._loop
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        if loop is None or here is loop or not loop.is_running():
+            return up.latest_values()
+        fut: concurrent.futures.Future[tuple[Any, Any]] = concurrent.futures.Future()
+
+        def run() -> None:
+            if fut.set_running_or_notify_cancel():
+                try:
+                    fut.set_result(up.latest_values())
+                except BaseException as exc:  # (handed to the thread waiting)
+                    fut.set_exception(exc)
+
+        try:
+            loop.call_soon_threadsafe(run)
+        except RuntimeError:  # closed meanwhile
+            return up.latest_values()
+        while True:
+            try:
+                return fut.result(0.1)
+            except concurrent.futures.TimeoutError:
+                if not loop.is_running() and fut.cancel():  # it stopped before running it
+                    return up.latest_values()
+
     def latest(self, channel_type: str, /, **params: Any) -> Any:
         """Newest value of a live market-data subscription (decoded like its first subscriber's), or ``None``.
 
         ``client.latest("l2Book", coin="BTC")``, ``client.latest("bbo", coin="ETH")``, ``client.latest("allMids")``.
         """
         up = self._registry.get(make_key(channel_type, params))
-        return None if up is None else up.latest_values()[1]
+        return None if up is None else self._latest_values(up)[1]
 
     def latest_raw(self, channel_type: str, /, **params: Any) -> Any:
         """Like :meth:`latest`, but the undecoded JSON data."""
         up = self._registry.get(make_key(channel_type, params))
-        return None if up is None else up.latest_values()[0]
+        return None if up is None else self._latest_values(up)[0]
 
     def fresh_raw(self, channel_type: str, max_age: float, /, **params: Any) -> Any:
         """Like :meth:`latest_raw`, but only while the subscription is live and its last data is at most
@@ -2122,7 +2241,7 @@ class WsClient:
         up = self._registry.get(make_key(channel_type, params))
         if up is None or not up.live or time.monotonic() - up.last_data > max_age:
             return None
-        return up.latest_values()[0]
+        return self._latest_values(up)[0]
 
     def mid(self, coin: str, *, dex: str | None = None) -> str | None:
         """Newest mid price of ``coin`` from a live ``allMids`` subscription (exact decimal string), or ``None``."""

@@ -57,6 +57,7 @@ class _Feed:
         "base",
         "channel",
         "check_at",
+        "cut",
         "detached",
         "heap",
         "items",
@@ -88,6 +89,9 @@ class _Feed:
         # ``Message`` or a ``DecodeFailed``), bare data wrapped; set by its upstream when its messages may wait as
         # text (``_Upstream.deliver_text``)
         self.resolve: Callable[[list[Any]], list[Any]] | None = None
+        # called with the items about to be freed when messages held as text are among them, unread (every follower
+        # skipped them: overflow); set with ``resolve``
+        self.cut: Callable[[list[Any]], None] | None = None
 
     def _recheck(self) -> None:
         trim_at = self.base + 2 * self.max_size + 2 * _MARKER_SLACK
@@ -248,6 +252,12 @@ class _Feed:
         cut = low - self.base
         if (cut < 64 and cut < len(self.items)) or cut <= 0:  # (freeing a few at the front would move the rest)
             return
+        if self.cut is not None:  # (the newest message freed, markers aside, is unread when it waits as text)
+            k = cut - 1
+            while k > 0 and self.base + k in self.markers:
+                k -= 1
+            if type(self.items[k]) is str:
+                self.cut(self.items[:cut])
         del self.items[:cut]
         if self.marks is not None:
             del self.marks[:cut]
