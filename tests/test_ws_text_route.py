@@ -11,6 +11,8 @@ pin what differs: a frame whose beginning routed it but whose whole does not agr
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import json
 import random
 from collections import Counter
@@ -420,5 +422,203 @@ async def test_a_frame_of_a_streams_second_channel_is_parsed_at_arrival_and_keep
         assert [type(x) for x in _held(sub)] == [Message, Message]
         got = sub.drain()
         assert [(m.channel, m.data["ctx"]["n"]) for m in got] == [(info.channels[0], 0), (info.channels[1], 1)]
+    finally:
+        await side.client.close()
+
+
+# -- latest values and failures whoever reads first ------------------------------------------------------------------
+def _text(data: Any) -> str:
+    return json.dumps({"channel": "l2Book", "data": data}, separators=(",", ":"))
+
+
+def _bad_frames(i: int) -> list[tuple[str, bool]]:
+    """(frame, its data reads) of frames routed to BTC by their beginning that fail: not JSON past the beginning,
+    another coin in the whole (a later key wins), data a decoder refuses (reads: raw subscribers get it)."""
+    return [
+        (f'{{"channel":"l2Book","data":{{"coin":"BTC","time":{i},"levels":}}}}', False),
+        (f'{{"channel":"l2Book","data":{{"coin":"BTC","time":{i},"coin":"ETH","levels":[[],[]]}}}}', False),
+        (_text({"coin": "BTC", "time": f"soon {i}", "levels": 5}), True),
+    ]
+
+
+def _decode_failures(side: _Side) -> int:
+    return sum(1 for e in side.events if e.name == "ws.error" and "decode failed" in e["message"])
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("typed", [False, True])
+async def test_latest_is_the_newest_message_that_reads_whoever_read_what_first(seed: int, typed: bool) -> None:
+    # a model: ``latest_raw`` is the data of the newest frame that parsed and checked, ``latest`` the newest that
+    # also decoded, after any mix of good and bad frames, reads by subscribers, ``latest*`` (this thread and
+    # another), overflow (drop_oldest over a small bound frees texts nobody read) and frames parsed at arrival
+    rnd = random.Random(seed)
+    specs = await _specs()
+    info, sub, decode = specs["l2Book/BTC"]
+    side = _Side(True)
+    try:
+        subs = [
+            await side.client.subscribe(info, sub, decode=decode if typed else None, overflow="drop_oldest",
+                                        buffer_size=size)
+            for size in (rnd.choice([3, 8, 300]), 300)
+        ]
+        side.conn = subs[0]._sink.upstream.conn
+        assert subs[0]._sink.upstream.text_feed is not None
+        subs[0]._sink.upstream.live = True  # (as after the server's ack: ``fresh_raw`` reads it)
+        side.subs = subs
+        side.got = [[], []]
+        want_raw: Any = None
+        want: Any = None
+        for i in range(rnd.randint(40, 160)):
+            roll = rnd.random()
+            if roll < 0.5:
+                data = _book("BTC", i)
+                frame, reads, decodes = _text(data) if rnd.random() < 0.9 else json.dumps(
+                    {"channel": "l2Book", "data": data}), True, True  # (with spaces: parsed at arrival)
+            else:
+                frame, reads = rnd.choice(_bad_frames(i))
+                data = json.loads(frame)["data"] if reads else None
+                decodes = reads and not typed
+            side.frame(frame)
+            if reads:
+                want_raw = data
+            if decodes:
+                want = data if decode is None or not typed else decode(data)
+            for _ in range(rnd.choice([0, 0, 1, 2])):
+                how = rnd.choice(["drain", "one", "latest", "latest_raw", "fresh_raw", "thread"])
+                if how in ("drain", "one"):
+                    side.read(rnd.randrange(2), how)
+                elif how == "thread":
+                    assert await asyncio.to_thread(side.client.latest_raw, "l2Book", coin="BTC") == want_raw
+                elif how == "latest":
+                    assert side.client.latest("l2Book", coin="BTC") == want
+                else:
+                    got = side.client.latest_raw("l2Book", coin="BTC")
+                    if how == "fresh_raw":
+                        got = side.client.fresh_raw("l2Book", 3600.0, coin="BTC")
+                    assert got == want_raw
+        assert side.client.latest_raw("l2Book", coin="BTC") == want_raw
+        assert side.client.latest("l2Book", coin="BTC") == want
+    finally:
+        await side.client.close()
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("typed", [False, True])
+async def test_a_bad_frame_held_as_text_is_reported_once_and_every_subscriber_gets_the_same_decode_failed(
+    seed: int, typed: bool
+) -> None:
+    # whoever reads a bad frame first (a drain, one read, ``latest*`` here or from another thread), it is reported
+    # once (the ws.error event) and all its subscribers get the very same DecodeFailed
+    rnd = random.Random(seed)
+    specs = await _specs()
+    info, sub, decode = specs["l2Book/BTC"]
+    side = _Side(True)
+    try:
+        subs = [await side.client.subscribe(info, sub, decode=decode if typed else None) for _ in range(3)]
+        side.conn = subs[0]._sink.upstream.conn
+        got: list[list[Any]] = [[], [], []]
+        bad = 0
+        for i in range(rnd.randint(20, 80)):
+            if rnd.random() < 0.5:
+                side.frame(_text(_book("BTC", i)))
+            else:
+                frame, reads = rnd.choice(_bad_frames(i))
+                side.frame(frame)
+                bad += not reads or typed
+            for _ in range(rnd.choice([0, 1, 2])):
+                how = rnd.choice(["drain", "one", "latest", "latest_raw", "thread"])
+                k = rnd.randrange(3)
+                if how == "drain":
+                    got[k] += subs[k].drain()
+                elif how == "one":
+                    with contextlib.suppress(asyncio.QueueEmpty):
+                        got[k].append(subs[k].get_nowait())
+                elif how == "thread":
+                    await asyncio.to_thread(side.client.latest, "l2Book", coin="BTC")
+                else:
+                    getattr(side.client, how)("l2Book", coin="BTC")
+        for k in range(3):
+            got[k] += subs[k].drain()
+        got = [[x for x in g if type(x) in (Message, DecodeFailed)] for g in got]
+        assert len(got[0]) == len(got[1]) == len(got[2])
+        for a, b, c in zip(*got, strict=True):
+            assert a is b is c  # (read once: one item for every subscriber)
+        assert sum(type(x) is DecodeFailed for x in got[0]) == bad
+        assert _decode_failures(side) == bad
+    finally:
+        await side.client.close()
+
+
+@pytest.mark.parametrize(
+    "first", ["latest", "latest_raw", "fresh_raw", "thread", "drain", "get_nowait", "iteration", "callback"]
+)
+async def test_a_bad_frame_is_reported_once_whoever_reads_it_first(
+    first: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR, logger="hyperliquid_client")
+    specs = await _specs()
+    info, sub, decode = specs["l2Book/BTC"]
+    side = _Side(True)
+    handed: list[Any] = []
+    try:
+        reader = await side.client.subscribe(info, sub, decode=decode)
+        other = await side.client.subscribe(
+            info, sub, decode=decode, **({"callback": handed.append} if first == "callback" else {})
+        )
+        side.conn = reader._sink.upstream.conn
+        reader._sink.upstream.live = True  # (as after the server's ack: ``fresh_raw`` reads it)
+        good = _book("BTC", 1)
+        side.frame(_text(good))
+        side.frame('{"channel":"l2Book","data":{"coin":"BTC","time":2,"levels":}}')
+        assert [type(x) for x in _held(reader)] == [str, str]
+        if first == "callback":
+            for _ in range(20):
+                await asyncio.sleep(0)
+            items = handed
+        elif first == "drain":
+            items = reader.drain()
+        elif first == "get_nowait":
+            items = [reader.get_nowait(), reader.get_nowait()]
+        elif first == "iteration":
+            items = [await reader.__anext__(), await reader.__anext__()]
+        elif first == "thread":
+            value = await asyncio.to_thread(side.client.latest, "l2Book", coin="BTC")
+            assert value == decode(good)
+        else:
+            args = (3600.0,) if first == "fresh_raw" else ()
+            value = getattr(side.client, first)("l2Book", *args, coin="BTC")
+            assert value == (decode(good) if first == "latest" else good)
+        assert _decode_failures(side) == 1
+        records = [r for r in caplog.records if "decoding a message failed" in r.getMessage()]
+        assert len(records) == 1
+        # everybody else reads it after: not reported again, the same DecodeFailed for both subscribers
+        assert side.client.latest("l2Book", coin="BTC") == decode(good)
+        assert side.client.latest_raw("l2Book", coin="BTC") == good
+        mine = items if first in ("drain", "get_nowait", "iteration") else reader.drain()
+        theirs = handed if first == "callback" else other.drain()
+        mine = [x for x in mine if type(x) in (Message, DecodeFailed)]
+        theirs = [x for x in theirs if type(x) in (Message, DecodeFailed)]
+        assert [type(x) for x in mine] == [Message, DecodeFailed]
+        assert mine[1] is theirs[1] and mine[0] is theirs[0]
+        assert _decode_failures(side) == 1
+        assert len([r for r in caplog.records if "decoding a message failed" in r.getMessage()]) == 1
+    finally:
+        await side.client.close()
+
+
+async def test_texts_freed_unread_by_overflow_still_give_the_latest_value() -> None:
+    specs = await _specs()
+    info, sub, _decode = specs["l2Book/BTC"]
+    side = _Side(True)
+    try:
+        btc = await side.client.subscribe(info, sub, overflow="drop_oldest", buffer_size=4)
+        side.conn = btc._sink.upstream.conn
+        for i in range(300):
+            side.frame(_text(_book("BTC", i)))
+        for i in range(300, 310):  # the newest are bad: the newest good one was freed unread
+            side.frame(_bad_frames(i)[0][0])
+        assert len(btc._sink.feed.items) < 300  # (freed)
+        assert side.client.latest_raw("l2Book", coin="BTC") == _book("BTC", 299)
+        assert side.client.latest("l2Book", coin="BTC") == _book("BTC", 299)
     finally:
         await side.client.close()

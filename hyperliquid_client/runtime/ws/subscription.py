@@ -141,7 +141,11 @@ class _Feed:
         end = self.base + len(items)
         blocked = None
         if self.detached:  # (before the overflow check: a subscriber it detaches has already counted this one)
-            item = items[-1] = self.wrap_one(item)
+            if type(item) is str:  # (texts are read in the order they came: see ``wrap``)
+                self.wrap(end)
+                item = items[-1]
+            else:
+                item = items[-1] = self.wrap_one(item)
             for sink in self.detached:
                 sink.add_own(item, marker)
         if marker:
@@ -194,19 +198,16 @@ class _Feed:
         return blocked
 
     def wrap_one(self, item: Any) -> Any:
-        """``item`` as a reader receives it: a message's bare data (a dict or a list) in its ``Message``, one held as
-        its frame's text parsed (:attr:`resolve`)."""
+        """``item`` as a reader receives it: a message's bare data (a dict or a list) in its ``Message``."""
         kind = type(item)
-        if kind is dict or kind is list:
-            return new_message(item, self.channel, False)
-        if kind is str:
-            return self.resolve([item])[0]  # type: ignore[misc]  # (only a feed with ``resolve`` holds text)
-        return item
+        return new_message(item, self.channel, False) if kind is dict or kind is list else item
 
     def wrap(self, hi: int) -> None:
         """Wrap the messages held as their bare data up to position ``hi`` in their ``Message`` (in place: every
         reader gets the same object).  A message waits in the feed as the data alone — one object less per message
-        for the garbage collector to walk while a backlog waits — and is wrapped once, by its first reader."""
+        for the garbage collector to walk while a backlog waits — and is wrapped once, by its first reader.  Messages
+        held as text are read here only, every one before ``hi`` with it (in the order they came: the newest read is
+        the stream's latest value, see :attr:`resolve`)."""
         base = self.base
         lo = self.wrapped - base
         n = hi - base
@@ -459,8 +460,11 @@ class _Sink:
             at = cursor - feed.base
             item = feed.items[at]
             kind = type(item)
-            if kind is dict or kind is list or kind is str:  # (feed.wrap for one item)
-                item = feed.items[at] = feed.wrap_one(item)
+            if kind is dict or kind is list:  # (feed.wrap for one item)
+                item = feed.items[at] = new_message(item, feed.channel, False)
+            elif kind is str:  # (held as text: read with every text before it)
+                feed.wrap(cursor + 1)
+                item = feed.items[at]
             self.cursor = cursor + 1
             feed.read()
         if type(item) is Message:
