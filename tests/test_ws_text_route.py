@@ -622,3 +622,26 @@ async def test_texts_freed_unread_by_overflow_still_give_the_latest_value() -> N
         assert side.client.latest("l2Book", coin="BTC") == _book("BTC", 299)
     finally:
         await side.client.close()
+
+
+async def test_a_bad_frame_read_by_latest_then_freed_unread_is_not_reported_again() -> None:
+    specs = await _specs()
+    info, sub, decode = specs["l2Book/BTC"]
+    side = _Side(True)
+    try:
+        btc = await side.client.subscribe(info, sub, decode=decode, overflow="drop_oldest", buffer_size=4)
+        side.conn = btc._sink.upstream.conn
+        for i in range(100):
+            side.frame(_text(_book("BTC", i)))
+        side.frame(_bad_frames(100)[0][0])
+        assert side.client.latest("l2Book", coin="BTC") == decode(_book("BTC", 99))  # (reads the bad one: reported)
+        assert _decode_failures(side) == 1
+        for i in range(101, 301):  # bad ones only: freeing the texts reads back to the newest good one
+            side.frame(_bad_frames(i)[i % 3][0])
+        btc.drain()
+        assert side.client.latest("l2Book", coin="BTC") == decode(_book("BTC", 99))
+        # (the newest that parsed and checked: data the typed decoder refuses)
+        assert side.client.latest_raw("l2Book", coin="BTC") == {"coin": "BTC", "time": "soon 299", "levels": 5}
+        assert _decode_failures(side) == 201  # every bad frame once, the one ``latest`` read included
+    finally:
+        await side.client.close()

@@ -383,29 +383,33 @@ class _Upstream:
 
     def cut_texts(self, items: list[Any]) -> None:
         """``items`` leave the feed unread (every subscriber skipped them, overflow): the newest of them that reads
-        (read back from the newest) stays the latest value behind the texts that wait."""
+        (read back from the newest) stays the latest value behind the texts that wait; the others go unparsed."""
         verdicts = self.verdicts
-        if verdicts:
-            for x in items:
-                if type(x) is str:
-                    entry = verdicts.get(id(x))
-                    if entry is not None and entry[0] is x:
-                        del verdicts[id(x)]
         feeds = self.feeds
         decode = feeds[0][0] if feeds else None
         channel = self.channel.channels[0]
         raw: Any = None
+        found = False
         for x in reversed(items):
-            if type(x) is str:
-                _text, data, item = self.read_text(x, decode, channel, False)
-                if data is not None:
-                    if raw is None:
-                        raw = data
-                    if type(item) is Message:
-                        if self.market:
-                            self.latest_raw = raw
-                            self.latest = item.data
-                        break
+            if type(x) is not str:
+                continue
+            if found:  # (what ``latest_values`` read of them is not kept for anybody any more)
+                if verdicts:
+                    entry = verdicts.get(id(x))
+                    if entry is not None and entry[0] is x:
+                        del verdicts[id(x)]
+                continue
+            _text, data, item = self.read_text(x, decode, channel, False)
+            if data is not None:
+                if raw is None:
+                    raw = data
+                if type(item) is Message:
+                    found = True
+                    if self.market:
+                        self.latest_raw = raw
+                        self.latest = item.data
+        if raw is not None and not found and self.market:
+            self.latest_raw = raw
         self.latest_cache = (None, None, None)
 
     def refresh_text_feed(self) -> None:
