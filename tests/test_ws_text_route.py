@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import json
+import logging
 import random
 from collections import Counter
 from typing import Any
@@ -457,8 +457,9 @@ async def test_latest_is_the_newest_message_that_reads_whoever_read_what_first(s
     side = _Side(True)
     try:
         subs = [
-            await side.client.subscribe(info, sub, decode=decode if typed else None, overflow="drop_oldest",
-                                        buffer_size=size)
+            await side.client.subscribe(
+                info, sub, decode=decode if typed else None, overflow="drop_oldest", buffer_size=size
+            )
             for size in (rnd.choice([3, 8, 300]), 300)
         ]
         side.conn = subs[0]._sink.upstream.conn
@@ -472,8 +473,11 @@ async def test_latest_is_the_newest_message_that_reads_whoever_read_what_first(s
             roll = rnd.random()
             if roll < 0.5:
                 data = _book("BTC", i)
-                frame, reads, decodes = _text(data) if rnd.random() < 0.9 else json.dumps(
-                    {"channel": "l2Book", "data": data}), True, True  # (with spaces: parsed at arrival)
+                frame, reads, decodes = (
+                    _text(data) if rnd.random() < 0.9 else json.dumps({"channel": "l2Book", "data": data}),
+                    True,
+                    True,
+                )  # (with spaces: parsed at arrival)
             else:
                 frame, reads = rnd.choice(_bad_frames(i))
                 data = json.loads(frame)["data"] if reads else None

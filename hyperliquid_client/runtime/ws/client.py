@@ -221,9 +221,9 @@ class _Upstream:
         "started_ms",
         "text_feed",
         "textual",
-        "verdicts",
         "time_key",
         "user",
+        "verdicts",
     )
 
     def __init__(
