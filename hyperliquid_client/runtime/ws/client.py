@@ -2227,7 +2227,8 @@ class WsClient:
                     return up.latest_values()
 
     def latest(self, channel_type: str, /, **params: Any) -> Any:
-        """Newest value of a live market-data subscription (decoded like its first subscriber's), or ``None``.
+        """Newest value of a live market-data subscription (decoded like its first subscriber's), or ``None``: the
+        newest message that parsed and decoded (safe from any thread; see :meth:`_latest_values`).
 
         ``client.latest("l2Book", coin="BTC")``, ``client.latest("bbo", coin="ETH")``, ``client.latest("allMids")``.
         """

@@ -268,11 +268,11 @@ class SyncWsClient:
         return self._call(self._client.post(kind, payload, timeout=timeout))
 
     def latest(self, channel_type: str, /, **params: Any) -> Any:
-        """See :meth:`WsClient.latest` (a plain read; safe from any thread)."""
+        """See :meth:`WsClient.latest` (safe from any thread)."""
         return self._client.latest(channel_type, **params)
 
     def fresh_raw(self, channel_type: str, max_age: float, /, **params: Any) -> Any:
-        """See :meth:`WsClient.fresh_raw` (a plain read; safe from any thread)."""
+        """See :meth:`WsClient.fresh_raw` (safe from any thread)."""
         return self._client.fresh_raw(channel_type, max_age, **params)
 
     def mid(self, coin: str, *, dex: str | None = None) -> str | None:
