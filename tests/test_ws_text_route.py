@@ -266,7 +266,19 @@ def _held(sub: Any) -> list[Any]:
     return feed.items[sub._sink.cursor - feed.base :]
 
 
-async def test_a_frame_in_the_servers_shape_waits_as_its_text_and_its_reader_gets_it_parsed() -> None:
+async def test_a_frame_in_the_servers_shape_waits_as_its_text_and_its_reader_gets_it_parsed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hyperliquid_client.runtime.ws.client import _Upstream
+
+    reads: list[object] = []
+    real = _Upstream.latest_values
+
+    def counting(self: Any) -> Any:
+        reads.append(self)
+        return real(self)
+
+    monkeypatch.setattr(_Upstream, "latest_values", counting)
     side, (btc, eth) = await _one(True, ("l2Book/BTC", False), ("l2Book/ETH", True))
     try:
         book = _book("BTC", 1)
@@ -277,6 +289,9 @@ async def test_a_frame_in_the_servers_shape_waits_as_its_text_and_its_reader_get
         # kept for the subscriber: the feed still holds the text
         assert await asyncio.to_thread(side.client.latest_raw, "l2Book", coin="BTC") == book
         assert _held(btc)[0] is frame
+        assert len(reads) == 1  # read once, on the loop; again from any thread: a plain read of what it gave
+        assert await asyncio.to_thread(side.client.latest_raw, "l2Book", coin="BTC") == book
+        assert len(reads) == 1
         [msg] = [x for x in btc.drain() if type(x) is not Interrupted]  # (the loop ran: the connection failed)
         assert type(msg) is Message and msg.data == book and msg.channel == "l2Book" and not msg.recovered
         assert msg.data is side.client.latest_raw("l2Book", coin="BTC")  # parsed once, shared

@@ -2197,8 +2197,12 @@ class WsClient:
     def _latest_values(self, up: _Upstream) -> tuple[Any, Any]:
         """``up.latest_values()`` from any thread: a plain read unless messages wait as text, which are read on the
         client's loop (this thread waits for it) or here when the loop does not run."""
-        if up.latest_text is None:
+        text = up.latest_text
+        if text is None:
             return up.latest_raw, up.latest
+        cache = up.latest_cache  # (one tuple, replaced whole: what the newest text gave once read)
+        if cache[0] is text:
+            return cache[1], cache[2]
         loop = self._loop
         try:
             here = asyncio.get_running_loop()
