@@ -664,3 +664,53 @@ async def test_a_bad_frame_read_by_latest_then_freed_unread_is_not_reported_agai
         assert _decode_failures(side) == 201  # every bad frame once, the one ``latest`` read included
     finally:
         await side.client.close()
+
+
+@pytest.mark.parametrize("reader", ["latest", "latest_raw", "drain_other", "log"])
+async def test_a_handler_of_the_report_reading_the_stream_again_finds_the_bad_frame_read(
+    reader: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # a ``ws.error`` listener (or a logging handler) runs while the read that found the bad frame reports it: its
+    # own read of the stream must find that frame read (one report, no recursion) and every message the same object
+    caplog.set_level(logging.ERROR, logger="hyperliquid_client")
+    specs = await _specs()
+    info, sub, decode = specs["l2Book/BTC"]
+    side = _Side(True)
+    seen: list[Any] = []
+
+    def again(*_: Any) -> None:
+        if reader == "drain_other":
+            seen.extend(other.drain())
+        else:
+            seen.append(getattr(side.client, "latest" if reader == "log" else reader)("l2Book", coin="BTC"))
+
+    class Reading(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "decoding a message failed" in record.getMessage():
+                again()
+
+    handler = Reading()
+    try:
+        if reader == "log":
+            logging.getLogger("hyperliquid_client").addHandler(handler)
+        else:
+            side.bus.subscribe("ws.error", again)
+        first = await side.client.subscribe(info, sub, decode=decode)
+        other = await side.client.subscribe(info, sub, decode=decode)
+        side.conn = first._sink.upstream.conn
+        side.frame(_text(_book("BTC", 1)))
+        bad = _book("BTC", 2)
+        bad["levels"][0][0]["px"] = "x"  # (parses and checks; the typed decoder refuses it)
+        side.frame(_text(bad))  # (the newest: a read of ``latest`` reads back to it first)
+        mine = [x for x in first.drain() if type(x) in (Message, DecodeFailed)]
+        assert [type(x) for x in mine] == [Message, DecodeFailed]
+        assert _decode_failures(side) == 1
+        assert len([r for r in caplog.records if "decoding a message failed" in r.getMessage()]) == 1
+        if reader == "drain_other":
+            theirs = [x for x in seen + other.drain() if type(x) in (Message, DecodeFailed)]
+            assert all(a is b for a, b in zip(mine, theirs, strict=True))
+        else:
+            assert len(seen) == 1 and seen[0] is not None
+    finally:
+        logging.getLogger("hyperliquid_client").removeHandler(handler)
+        await side.client.close()

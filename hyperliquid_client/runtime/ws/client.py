@@ -222,6 +222,7 @@ class _Upstream:
         "text_feed",
         "textual",
         "time_key",
+        "unreported",
         "user",
         "verdicts",
     )
@@ -261,6 +262,9 @@ class _Upstream:
         # texts ``latest_values`` read before any subscriber did, by identity: their first subscriber takes the same
         # item (a failure is reported once); dropped when a subscriber reads them or they leave the feed unread
         self.verdicts: dict[int, _Read] = {}
+        # failures a feed's batch read found, reported once the feed holds what it read (``report_read``): a handler
+        # of the report that reads the stream again finds them read (``None``: not in a batch read, report at once)
+        self.unreported: list[Exception] | None = None
         # identities of the items delivered: the newest ``dedup_window`` at least (two generations of sets); user data
         self.seen: set[Hashable] | None = set() if channel.dedup_key is not None and not channel.market_data else None
         # market data arrives in time order (block times, monotonic per feed): an item older than the newest delivered
@@ -310,6 +314,7 @@ class _Upstream:
         feed = _Feed(self.seen is not None and not self.channel.market_data, channel)
         if self.textual:
             feed.resolve = self._resolver(decode, channel)
+            feed.reported = self.report_read
             feed.cut = self.cut_texts
         return feed
 
@@ -324,6 +329,8 @@ class _Upstream:
 
         def resolve(items: list[Any]) -> list[Any]:
             verdicts = self.verdicts
+            if self.unreported is None:
+                self.unreported = []  # (reported by ``report_read`` once the feed holds ``out``)
             out = []
             last: Any = None  # the newest text read
             raw: Any = None  # the newest data that parsed and checked, its item the newest that decoded
@@ -700,12 +707,26 @@ class _Upstream:
                 del verdicts[id(text)]
             return entry
         data, item, error = self.parse_text(text, decode, channel)
-        if error is not None:
-            self.client._decode_failed(self, error)
         entry = (text, data, item)
+        if error is not None and self.unreported is not None:
+            self.unreported.append(error)  # (a batch read: reported once the feed holds what it read)
+        elif error is not None:
+            verdicts[id(text)] = entry  # (a handler of the report reading the stream again finds it read)
+            try:
+                self.client._decode_failed(self, error)
+            finally:
+                if not keep and verdicts.get(id(text)) is entry:
+                    del verdicts[id(text)]
+            return entry
         if keep:
             verdicts[id(text)] = entry
         return entry
+
+    def report_read(self) -> None:
+        """Report the failures a feed's batch read found, now that the feed holds what it read."""
+        errors, self.unreported = self.unreported, None
+        for error in errors or ():
+            self.client._decode_failed(self, error)
 
     def latest_values(self) -> tuple[Any, Any]:
         """``(latest_raw, latest)``, on the event loop's thread: while messages wait as text, the newest that parses

@@ -65,6 +65,7 @@ class _Feed:
         "marks",
         "max_size",
         "reads",
+        "reported",
         "resolve",
         "sinks",
         "waiting",
@@ -92,6 +93,8 @@ class _Feed:
         # called with the items about to be freed when messages held as text are among them, unread (every follower
         # skipped them: overflow); set with ``resolve``
         self.cut: Callable[[list[Any]], None] | None = None
+        # called once what ``resolve`` read is in place (it reports the failures the read found); set with ``resolve``
+        self.reported: Callable[[], None] | None = None
 
     def _recheck(self) -> None:
         trim_at = self.base + 2 * self.max_size + 2 * _MARKER_SLACK
@@ -221,9 +224,14 @@ class _Feed:
                 items[lo:n] = [
                     new_message(x, channel, False) if type(x) is dict or type(x) is list else x for x in items[lo:n]
                 ]
+                self.wrapped = hi
             else:
-                items[lo:n] = resolve(items[lo:n])
-            self.wrapped = hi
+                try:
+                    items[lo:n] = resolve(items[lo:n])
+                    self.wrapped = hi
+                finally:  # (what the read found is reported once it is in place, or if the read failed)
+                    if self.reported is not None:
+                        self.reported()
 
     def newest_mark(self, lo: int, hi: int) -> _Mark:
         """The newest item time among the messages at positions ``lo`` to ``hi`` and every identity at that time."""
