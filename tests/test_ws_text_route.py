@@ -673,9 +673,7 @@ async def test_a_handler_of_the_report_reading_the_stream_again_finds_the_bad_fr
     # a ``ws.error`` listener (or a logging handler) runs while the read that found the bad frame reports it: its
     # own read of the stream must find that frame read (one report, no recursion) and every message the same object
     caplog.set_level(logging.ERROR, logger="hyperliquid_client")
-    specs = await _specs()
-    info, sub, decode = specs["l2Book/BTC"]
-    side = _Side(True)
+    side, (first, other) = await _one(True, ("l2Book/BTC", True), ("l2Book/BTC", True))
     seen: list[Any] = []
 
     def again(*_: Any) -> None:
@@ -695,9 +693,6 @@ async def test_a_handler_of_the_report_reading_the_stream_again_finds_the_bad_fr
             logging.getLogger("hyperliquid_client").addHandler(handler)
         else:
             side.bus.subscribe("ws.error", again)
-        first = await side.client.subscribe(info, sub, decode=decode)
-        other = await side.client.subscribe(info, sub, decode=decode)
-        side.conn = first._sink.upstream.conn
         side.frame(_text(_book("BTC", 1)))
         bad = _book("BTC", 2)
         bad["levels"][0][0]["px"] = "x"  # (parses and checks; the typed decoder refuses it)

@@ -391,33 +391,41 @@ class _Upstream:
     def cut_texts(self, items: list[Any]) -> None:
         """``items`` leave the feed unread (every subscriber skipped them, overflow): the newest of them that reads
         (read back from the newest) stays the latest value behind the texts that wait; the others go unparsed."""
+        raw, value, at = self._read_back(items, False)
         verdicts = self.verdicts
+        if verdicts and at > 0:  # (what ``latest_values`` read of the older ones is kept for nobody any more)
+            for x in items[:at]:
+                entry = verdicts.get(id(x)) if type(x) is str else None
+                if entry is not None and entry[0] is x:
+                    del verdicts[id(x)]
+        if raw is not None and self.market:
+            self.latest_raw = raw
+            if at >= 0:
+                self.latest = value
+        self.latest_cache = (None, None, None)
+
+    def _read_back(self, items: list[Any], keep: bool) -> tuple[Any, Any, int]:
+        """Read the messages of ``items`` held as text back from the newest (``keep``: see :meth:`read_text`) to the
+        newest that parses, checks and decodes: ``(raw, value, at)``, the newest data that parsed and checked
+        (``None``: none did), that message's value and its position (``-1``: none decoded).  A message read before
+        (or never held as text) ends it: what is older gave the latest values already."""
         feeds = self.feeds
         decode = feeds[0][0] if feeds else None
         channel = self.channel.channels[0]
         raw: Any = None
-        found = False
-        for x in reversed(items):
-            if type(x) is not str:
-                continue
-            if found:  # (what ``latest_values`` read of them is not kept for anybody any more)
-                if verdicts:
-                    entry = verdicts.get(id(x))
-                    if entry is not None and entry[0] is x:
-                        del verdicts[id(x)]
-                continue
-            _text, data, item = self.read_text(x, decode, channel, False)
-            if data is not None:
-                if raw is None:
-                    raw = data
-                if type(item) is Message:
-                    found = True
-                    if self.market:
-                        self.latest_raw = raw
-                        self.latest = item.data
-        if raw is not None and not found and self.market:
-            self.latest_raw = raw
-        self.latest_cache = (None, None, None)
+        for at in range(len(items) - 1, -1, -1):
+            x = items[at]
+            kind = type(x)
+            if kind is str:
+                _text, data, item = self.read_text(x, decode, channel, keep)
+                if data is not None:
+                    if raw is None:
+                        raw = data
+                    if type(item) is Message:
+                        return raw, item.data, at
+            elif kind is Message or kind is DecodeFailed or kind is dict or kind is list:
+                break
+        return raw, None, -1
 
     def refresh_text_feed(self) -> None:
         """``text_feed``: the feed a frame routed by its text goes to, when there is one (see ``deliver_text``)."""
@@ -728,39 +736,26 @@ class _Upstream:
         for error in errors or ():
             self.client._decode_failed(self, error)
 
-    def latest_values(self) -> tuple[Any, Any]:
-        """``(latest_raw, latest)``, on the event loop's thread: while messages wait as text, the newest that parses
-        and checks (``latest_raw``) and the newest that also decodes (``latest``), read back from the newest (what
-        they give is kept for their subscribers; see :meth:`read_text`)."""
+    def held_values(self) -> tuple[Any, Any] | None:
+        """``(latest_raw, latest)`` when nothing has to be read for them (a plain read, from any thread: the cache
+        is one tuple, replaced whole), else ``None`` (:meth:`latest_values` reads the waiting texts)."""
         text = self.latest_text
         if text is None or not self.market:
             return self.latest_raw, self.latest
         cache = self.latest_cache
-        if cache[0] is text:
-            return cache[1], cache[2]
-        raw: Any = None
-        value: Any = None
-        found = False
+        return (cache[1], cache[2]) if cache[0] is text else None
+
+    def latest_values(self) -> tuple[Any, Any]:
+        """``(latest_raw, latest)``, on the event loop's thread: while messages wait as text, the newest that parses
+        and checks (``latest_raw``) and the newest that also decodes (``latest``), read back from the newest (what
+        they give is kept for their subscribers; see :meth:`read_text`)."""
+        held = self.held_values()
+        if held is not None:
+            return held
+        text = self.latest_text
         feed = self.text_feed
-        if feed is not None:
-            decode = self.feeds[0][0]
-            channel = feed.channel
-            items = feed.items
-            for i in range(len(items) - 1, -1, -1):
-                x = items[i]
-                kind = type(x)
-                if kind is str:
-                    _text, data, item = self.read_text(x, decode, channel, True)
-                    if data is not None:
-                        if raw is None:
-                            raw = data
-                        if type(item) is Message:
-                            value = item.data
-                            found = True
-                            break
-                elif kind is Message or kind is DecodeFailed or kind is dict or kind is list:
-                    break  # read (or never waiting as text): what is older is in latest_raw / latest
-        if not found:
+        raw, value, at = self._read_back(feed.items, True) if feed is not None else (None, None, -1)
+        if at < 0:
             value = self.latest
             if raw is None:
                 raw = self.latest_raw
@@ -2218,12 +2213,9 @@ class WsClient:
     def _latest_values(self, up: _Upstream) -> tuple[Any, Any]:
         """``up.latest_values()`` from any thread: a plain read unless messages wait as text, which are read on the
         client's loop (this thread waits for it) or here when the loop does not run."""
-        text = up.latest_text
-        if text is None:
-            return up.latest_raw, up.latest
-        cache = up.latest_cache  # (one tuple, replaced whole: what the newest text gave once read)
-        if cache[0] is text:
-            return cache[1], cache[2]
+        held = up.held_values()
+        if held is not None:
+            return held
         loop = self._loop
         try:
             here = asyncio.get_running_loop()
