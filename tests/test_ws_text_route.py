@@ -56,7 +56,7 @@ _SUBSCRIBERS = (
     ("l2Book/SOL", True, "drop_oldest", 50),
     (f"l2Book/{_UNI}", False, "error", 40),
     ("bbo/BTC", True, "block", 30),
-    ("trades/BTC", False, "drop_oldest", 50),  # de-duplicated: parsed at arrival
+    ("trades/BTC", False, "drop_oldest", 50),  # de-duplicated as read (see test_ws_trades_text.py)
 )
 
 

@@ -90,7 +90,7 @@ from hyperliquid_client.runtime.ws.messages import (
     new_message,
 )
 from hyperliquid_client.runtime.ws.recovery import Window, next_windows
-from hyperliquid_client.runtime.ws.subscription import Subscription, _Feed, _Sink
+from hyperliquid_client.runtime.ws.subscription import SKIPPED, Subscription, _Feed, _Sink, skipped
 
 __all__ = ["RecoverFn", "WsClient"]
 
@@ -300,10 +300,11 @@ class _Upstream:
         self.live_waiters: list[asyncio.Future[None]] = []
         self.sent_at = 0.0
         self.default_policy = policy
-        # nothing at arrival needs the parsed data: a frame routed by its text may wait as that text (``deliver_text``)
+        # nothing at arrival needs the parsed data: a frame routed by its text may wait as that text (``deliver_text``);
+        # a time-ordered stream's items (a bare list) are then de-duplicated as they are read, in the order they came
         self.textual = (
             self.seen is None
-            and not self.ordered
+            and (not self.ordered or self.bare_items)
             and not channel.snapshot
             and plain_route(channel.route_fields) is not None
         )
@@ -313,9 +314,13 @@ class _Upstream:
         channel = self.channel.channels[0]
         feed = _Feed(self.seen is not None and not self.channel.market_data, channel)
         if self.textual:
-            feed.resolve = self._resolver(decode, channel)
             feed.reported = self.report_read
-            feed.cut = self.cut_texts
+            if self.ordered:
+                resolve = feed.resolve = self._ordered_resolver(feed, decode, channel)
+                feed.cut = lambda items: self.cut_ordered(feed, resolve, items)
+            else:
+                feed.resolve = self._resolver(decode, channel)
+                feed.cut = self.cut_texts
         return feed
 
     def _resolver(self, decode: Callable[[Any], Any] | None, channel: str) -> Callable[[list[Any]], list[Any]]:
@@ -367,6 +372,89 @@ class _Upstream:
             return out
 
         return resolve
+
+    def _ordered_resolver(
+        self, feed: _Feed, decode: Callable[[Any], Any] | None, channel: str
+    ) -> Callable[[list[Any]], list[Any]]:
+        """The reader of a time-ordered stream's feed (see :meth:`_resolver`): a message held as text is parsed,
+        checked, de-duplicated (:meth:`dedup_ordered`; read in the order they came, as :meth:`deliver` does at
+        arrival) and decoded; one whose items were all delivered before becomes ``SKIPPED`` (counted in the feed)."""
+        path = self.channel.route_fields[0][1]
+        route = self.route
+        dedup = self.dedup_ordered
+        key = self.time_key
+
+        def resolve(items: list[Any]) -> list[Any]:
+            if self.unreported is None:
+                self.unreported = []  # (reported by ``report_read`` once the feed holds ``out``)
+            unreported = self.unreported
+            out: list[Any] = []
+            last: Any = None  # the newest text read
+            raw: Any = None  # the newest data that parsed, checked and was not all duplicates
+            good: Any = None  # its item, when it decoded
+            for text in items:
+                kind = type(text)
+                if kind is str:
+                    last = text
+                    try:
+                        msg = fast_loads(text)
+                        data = msg["data"]
+                        if type(data) is not list or msg["channel"] != channel or data[0][path] != route:
+                            raise ValueError(path)
+                    except Exception:  # not what its beginning said, or refused: read again, failure reported
+                        data, item, error = self.parse_text(text, None, channel)
+                        if error is not None:
+                            unreported.append(error)
+                            out.append(item)
+                            continue
+                    try:  # (``dedup_ordered``'s common case, inline: every item newer, in order)
+                        t1 = data[-1][key]
+                        new = (
+                            data[0][key] > self.newest
+                            and type(t1) is int
+                            and data[0][key] <= t1
+                            and (len(data) < 3 or [x[key] for x in data] == sorted([x[key] for x in data]))
+                        )
+                    except Exception:
+                        new = False
+                    if new:
+                        self.newest = t1
+                        self.at_newest = data
+                        self.at_newest_ids = None
+                    else:
+                        data = dedup(data)
+                        if data is None:
+                            out.append(SKIPPED)
+                            feed.skips += 1
+                            continue
+                    raw = data
+                    if decode is None:
+                        item = good = new_message(data, channel, False)
+                    else:
+                        try:
+                            item = good = new_message(decode(data), channel, False)
+                        except Exception as exc:
+                            unreported.append(exc)
+                            item = DecodeFailed(data, f"{type(exc).__name__}: {exc}")
+                    out.append(item)
+                elif kind is dict or kind is list:
+                    out.append(new_message(text, channel, False))
+                else:
+                    out.append(text)
+            if last is not None and self.latest_text is not None:
+                self.took(last, raw, good)
+            return out
+
+        return resolve
+
+    def cut_ordered(self, feed: _Feed, resolve: Callable[[list[Any]], list[Any]], items: list[Any]) -> None:
+        """``items`` leave a time-ordered stream's feed unread (every subscriber skipped them, overflow): they are
+        read all the same, as :meth:`deliver` reads every message at arrival, for what the next ones are
+        de-duplicated against and the latest values; what they gave goes nowhere."""
+        try:
+            feed.skips -= skipped(resolve(items))  # (not the feed's: ``_trim`` counts only what it holds)
+        finally:
+            self.report_read()
 
     def took(self, last: Any, raw: Any, good: Any) -> None:
         """A feed's readers read texts up to ``last``: the newest that parsed and checked gave ``raw``, the newest
@@ -583,6 +671,8 @@ class _Upstream:
                 self.client._mark_live(self)  # data before (or without) an ack
         if self.stale:
             self.stale = False
+        if self.latest_text is not None:  # (messages wait as text: they are older, read them first)
+            self.settle(self.text_feed)
         if self.snapshot and type(data) is dict and data.get("isSnapshot"):
             recovered = recovered or self.had_snapshot  # a resubscription's snapshot: what is new in it was missed
             self.had_snapshot = True
@@ -607,35 +697,9 @@ class _Upstream:
                     if not market:
                         mark = self.mark
         elif self.ordered and not checked:
-            items = data if type(data) is list and self.bare_items else self.channel.items_of(data)
-            if items:
-                key = self.time_key
-                try:  # the common case: every item newer than the newest delivered, in order (one read each end)
-                    t0 = items[0][key]
-                    t1 = items[-1][key]
-                    new = (
-                        t0 > self.newest
-                        and type(t1) is int
-                        and t0 <= t1
-                        and (len(items) < 3 or [item[key] for item in items] == sorted([item[key] for item in items]))
-                    )
-                except Exception:  # an item without a usable time: looked at one by one
-                    new = False
-                if new:
-                    self.newest = t1
-                    self.at_newest = items  # (those of them at ``newest``, when needed)
-                    self.at_newest_ids = None
-                    fresh = items
-                else:
-                    fresh = self._fresh_ordered(items)
-                if fresh is not items:
-                    self.duplicates += 1
-                    if not fresh:
-                        log(_log, 10, "duplicate message skipped", key=self.key_text, items=len(items))
-                        return None
-                    data = self.channel.with_items(data, fresh)
-        if self.latest_text is not None:  # (messages wait as text: they are older, read them first)
-            self.settle(self.text_feed)
+            data = self.dedup_ordered(data)
+            if data is None:
+                return None
         if market:
             self.latest_raw = data
         blocked: list[_Sink] | None = None
@@ -663,6 +727,39 @@ class _Upstream:
             if full:
                 blocked = full if blocked is None else blocked + full
         return blocked
+
+    def dedup_ordered(self, data: Any) -> Any:
+        """``data`` of a time-ordered stream without the items delivered before (``data`` itself when all are new;
+        ``None`` when none is), in the order messages come (at arrival, or as they are read when they waited as text).
+        """
+        items = data if type(data) is list and self.bare_items else self.channel.items_of(data)
+        if not items:
+            return data
+        key = self.time_key
+        try:  # the common case: every item newer than the newest delivered, in order (one read each end)
+            t0 = items[0][key]
+            t1 = items[-1][key]
+            new = (
+                t0 > self.newest
+                and type(t1) is int
+                and t0 <= t1
+                and (len(items) < 3 or [item[key] for item in items] == sorted([item[key] for item in items]))
+            )
+        except Exception:  # an item without a usable time: looked at one by one
+            new = False
+        if new:
+            self.newest = t1
+            self.at_newest = items  # (those of them at ``newest``, when needed)
+            self.at_newest_ids = None
+            return data
+        fresh = self._fresh_ordered(items)
+        if fresh is items:
+            return data
+        self.duplicates += 1
+        if not fresh:
+            log(_log, 10, "duplicate message skipped", key=self.key_text, items=len(items))
+            return None
+        return self.channel.with_items(data, fresh)
 
     def deliver_text(self, text: str, feed: _Feed, conn: _Connection) -> list[_Sink] | None:
         """Queue a frame that routed by its text (:meth:`WsClient._on_frame`) as that text: its first reader parses
@@ -692,7 +789,8 @@ class _Upstream:
             return None, DecodeFailed(text, f"malformed frame: {exc}"), exc
         data = msg.get("data") if type(msg) is dict else None
         path = self.channel.route_fields[0][1]
-        if type(data) is not dict or msg.get("channel") != channel or data.get(path) != self.route:
+        node = data[0] if self.ordered and type(data) is list and data else None if self.ordered else data
+        if type(node) is not dict or msg.get("channel") != channel or node.get(path) != self.route:
             error = ValueError(
                 f"the frame is not the {channel} message of {path} {self.route!r} its beginning said: {text[:80]}"
             )
@@ -754,6 +852,9 @@ class _Upstream:
             return held
         text = self.latest_text
         feed = self.text_feed
+        if self.ordered:  # (read in the order they came: what they are de-duplicated against is what came before)
+            self.settle(feed)
+            return self.latest_raw, self.latest
         raw, value, at = self._read_back(feed.items, True) if feed is not None else (None, None, -1)
         if at < 0:
             value = self.latest
@@ -834,7 +935,9 @@ class _Connection:
                 fields = up.channel.route_fields
                 entry = self.routes[ch] = (fields, make_router(fields), {}, plain_route(fields))
                 if entry[3] is not None and up.textual:
-                    head = json.dumps({"channel": ch, "data": {entry[3]: ""}}, separators=(",", ":"))[:-3]
+                    node = {entry[3]: ""}
+                    head = json.dumps({"channel": ch, "data": [node] if up.ordered else node}, separators=(",", ":"))
+                    head = head[: head.index('""') + 1]
                     self.text_heads = (*self.text_heads, (head, len(head), ch, entry[2]))
             entry[2][up.route] = up
         if up.user is not None:

@@ -44,6 +44,29 @@ _MARKER_SLACK = 64
 _Mark = tuple[int, frozenset[Hashable]] | None
 
 
+class _Skipped:
+    """What a message held as text becomes when its reading finds every item delivered before (a time-ordered
+    stream de-duplicates as its messages are read: see ``_Upstream.dedup_ordered``): a place in the feed that no
+    reader is handed and no count takes as delivered."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "SKIPPED"
+
+
+SKIPPED = _Skipped()
+
+
+def _unskipped(items: list[Any]) -> list[Any]:
+    return [x for x in items if x is not SKIPPED]
+
+
+def skipped(items: list[Any]) -> int:
+    """How many of ``items`` are ``SKIPPED`` (by identity: ``list.count`` would call every message's ``__eq__``)."""
+    return sum(1 for x in items if x is SKIPPED)
+
+
 class _Feed:
     """The items of one upstream for one decoder, read by its subscribers at their own positions.
 
@@ -68,6 +91,7 @@ class _Feed:
         "reported",
         "resolve",
         "sinks",
+        "skips",
         "waiting",
         "wrapped",
     )
@@ -95,6 +119,9 @@ class _Feed:
         self.cut: Callable[[list[Any]], None] | None = None
         # called once what ``resolve`` read is in place (it reports the failures the read found); set with ``resolve``
         self.reported: Callable[[], None] | None = None
+        # how many items are ``SKIPPED`` (what ``resolve`` found duplicate, counted by it): readers leave them out
+        # while there are any
+        self.skips = 0
 
     def _recheck(self) -> None:
         trim_at = self.base + 2 * self.max_size + 2 * _MARKER_SLACK
@@ -118,7 +145,8 @@ class _Feed:
         if sink in self.sinks:
             self.sinks.remove(sink)
             self.wrap(self.end)
-            sink.mine().extend(self.items[sink.cursor - self.base :])
+            held = self.items[sink.cursor - self.base :]
+            sink.mine().extend(_unskipped(held) if self.skips else held)
             self.max_size = max((s.size for s in self.sinks), default=0)
             self._recheck()
         if sink in self.detached:
@@ -149,8 +177,9 @@ class _Feed:
                 item = items[-1]
             else:
                 item = items[-1] = self.wrap_one(item)
-            for sink in self.detached:
-                sink.add_own(item, marker)
+            if item is not SKIPPED:
+                for sink in self.detached:
+                    sink.add_own(item, marker)
         if marker:
             self.markers.append(end - 1)  # a marker may go past a bound: the next message applies the policy
         elif end > self.check_at:
@@ -187,7 +216,8 @@ class _Feed:
             else:  # the item that does not fit is not the subscriber's: it keeps what it holds
                 self.sinks.remove(sink)
                 self.wrap(end)
-                sink.mine().extend(self.items[sink.cursor - self.base : end - 1 - self.base])
+                held = self.items[sink.cursor - self.base : end - 1 - self.base]
+                sink.mine().extend(_unskipped(held) if self.skips else held)
                 sink.last_mark = self.newest_mark(sink.cursor, end - 1)
                 sink.cursor = -1
                 if policy == "drop_newest":
@@ -267,6 +297,8 @@ class _Feed:
                 k -= 1
             if type(self.items[k]) is str:
                 self.cut(self.items[:cut])
+        if self.skips:
+            self.skips -= skipped(self.items[:cut])
         del self.items[:cut]
         if self.marks is not None:
             del self.marks[:cut]
@@ -454,9 +486,10 @@ class _Sink:
             n = self.pending_dropped
             self.pending_dropped = 0
             return Dropped(n, self.dropped, self.policy)
+        item: Any = SKIPPED
         if self.own:
             item = self.mine().popleft()
-        else:
+        while item is SKIPPED:
             feed = self.feed
             cursor = self.cursor
             if feed is None or cursor < 0 or cursor >= feed.base + len(feed.items):
@@ -499,6 +532,10 @@ class _Sink:
             if feed.wrapped < end:
                 feed.wrap(end)
             chunk = items[cursor - base :]
+            if feed.skips:
+                n = len(chunk)
+                chunk = _unskipped(chunk)
+                self.delivered -= n - len(chunk)
             feed.reads += 1  # (feed.read(), inline: this runs once per subscriber per batch)
             if feed.reads >= len(feed.sinks):
                 feed.reads = 0
@@ -515,9 +552,11 @@ class _Sink:
         if feed is not None and cursor >= 0:
             end = feed.end
             feed.wrap(end)
-            out.extend(feed.items[cursor - feed.base :])
+            held = feed.items[cursor - feed.base :]
+            kept = _unskipped(held) if feed.skips else held
+            out.extend(kept)
             self.cursor = end
-            self.delivered += feed.messages_in(cursor, end)
+            self.delivered += feed.messages_in(cursor, end) - (len(held) - len(kept))
         self._read(self.cursor)
         if not out and self.closed and self.error is not None:
             raise self.error

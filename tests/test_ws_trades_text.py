@@ -1,0 +1,323 @@
+"""WebSocket runtime: trades frames routed by their text wait as that text and are de-duplicated as they are read.
+
+A ``trades`` frame in the server's shape (``{"channel":"trades","data":[{"coin":"BTC"...``) is routed by its beginning
+and queued as its text (``WsClient._on_frame``); the feed's reader (``_Upstream._ordered_resolver``) parses it and
+drops the trades delivered before, in the order the frames came, as arrival does for a frame parsed there
+(``_Upstream.dedup_ordered``).  A frame all of whose trades were delivered before becomes ``SKIPPED``: no reader is
+handed it.  These tests hold the text path against the parse-at-arrival path on random trades (duplicates, backfills,
+trades at one time, out of order, without a time) and pin what differs: such a frame counts toward a subscriber's
+buffer until it is read.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+import pytest
+
+from hyperliquid_client.runtime.ws.messages import DecodeFailed, Dropped, Interrupted, Message
+from hyperliquid_client.runtime.ws.subscription import SKIPPED
+from tests.test_ws_text_route import _decode_failures, _held, _one, _Side, _specs
+
+_T0 = 1_700_000_000_000
+
+
+def _trade(coin: str, t: Any, tid: int) -> dict[str, Any]:
+    return {
+        "coin": coin,
+        "side": "B" if tid % 2 else "A",
+        "px": f"{100 + tid % 7}.5",
+        "sz": "1.25",
+        "time": t,
+        "hash": f"0x{tid:064x}",
+        "tid": tid,
+        "users": ["0x" + "ab" * 20, "0x" + "cd" * 20],
+    }
+
+
+def _next(sub: Any) -> Any:
+    """The next item that is not the connection's ``Interrupted`` (the client never reaches a server here)."""
+    while True:
+        item = sub.get_nowait()
+        if type(item) is not Interrupted:
+            return item
+
+
+def _text(data: Any, compact: bool = True) -> str:
+    return json.dumps({"channel": "trades", "data": data}, separators=(",", ":") if compact else None)
+
+
+class _Tape:
+    """Random trades frames of one coin, as a server might send them around resubscriptions."""
+
+    def __init__(self, rnd: random.Random, coin: str, full_duplicates: bool) -> None:
+        self.rnd = rnd
+        self.coin = coin
+        self.full_duplicates = full_duplicates
+        self.sent: list[dict[str, Any]] = []  # every trade sent, in time order
+        self.frames: list[list[dict[str, Any]]] = []
+        self.t = _T0
+        self.tid = 0 if coin == "BTC" else 10**6
+
+    def _new(self, n: int) -> list[dict[str, Any]]:
+        out = []
+        for _ in range(n):
+            self.t += self.rnd.choice([0, 0, 1, 2, 5])  # several trades at one time, across frames too
+            self.tid += 1
+            out.append(_trade(self.coin, self.t, self.tid))
+        self.sent += out
+        return out
+
+    def next(self) -> list[dict[str, Any]]:
+        rnd = self.rnd
+        kind = rnd.random()
+        if kind < 0.55 or not self.sent:
+            data = self._new(rnd.randint(1, 4))
+        elif kind < 0.65 and self.full_duplicates:  # a frame sent again
+            data = list(rnd.choice(self.frames))
+        elif kind < 0.75:  # a backfill: the last trades sent (some delivered, some not) and new ones
+            old = self.sent[-rnd.randint(1, 6) :]
+            data = old + self._new(rnd.randint(0 if self.full_duplicates else 1, 3))
+            if rnd.random() < 0.3:
+                data = data[::-1]  # newest first
+        elif kind < 0.82:  # out of order inside the frame
+            data = self._new(3)
+            data = [data[1], data[0], data[2]]
+        elif kind < 0.86:  # a trade without a usable time (delivered: neither ordered nor de-duplicated)
+            data = [{**_trade(self.coin, "soon", 0), "tid": rnd.randint(0, 3)}]
+        elif kind < 0.9 and self.full_duplicates:  # older than the newest, never sent (predate the subscription)
+            data = [_trade(self.coin, _T0 - rnd.randint(1, 100), 10**7 + rnd.randint(0, 50))]
+        elif kind < 0.93:
+            data = []
+        else:  # one trade the typed decoder refuses
+            data = self._new(1)
+            data[0] = {**data[0], "px": None}
+        self.frames.append(data)
+        return data
+
+
+_TRADES = (
+    # (stream, typed, overflow policy, buffer size)
+    ("trades/BTC", False, "drop_oldest", 10**4),
+    ("trades/BTC", False, "drop_oldest", 10**4),
+    ("trades/ETH", True, "drop_oldest", 10**4),
+)
+_TIGHT = (
+    ("trades/BTC", False, "drop_oldest", 6),
+    ("trades/BTC", False, "drop_newest", 5),
+    ("trades/BTC", False, "block", 8),
+    ("trades/ETH", True, "drop_oldest", 7),
+    ("trades/ETH", True, "error", 30),
+)
+
+
+async def _race(
+    seed: int, subscribers: tuple[tuple[str, bool, str, int], ...], full_duplicates: bool, frames_n: int = 250
+) -> None:
+    rnd = random.Random(seed)
+    specs = await _specs()
+    eth = await _eth_spec()
+    specs["trades/ETH"] = eth
+    sides = [_Side(text=True), _Side(text=False)]
+    try:
+        for side in sides:
+            for name, typed, policy, size in subscribers:
+                info, sub, decode = specs[name]
+                side.subs.append(
+                    await side.client.subscribe(
+                        info, sub, decode=decode if typed else None, overflow=policy, buffer_size=size
+                    )
+                )
+                side.got.append([])
+            side.conn = side.subs[0]._sink.upstream.conn
+            for s in side.subs:
+                s._sink.upstream.textual = side.text
+                s._sink.upstream.refresh_text_feed()
+        tapes = [_Tape(rnd, "BTC", full_duplicates), _Tape(rnd, "ETH", full_duplicates)]
+        frames = []
+        for _ in range(rnd.randint(frames_n // 3, frames_n)):
+            data = rnd.choice(tapes).next()
+            frames.append(_text(data, compact=rnd.random() < 0.85))  # (spaces: parsed at arrival)
+        held = 0
+        pos = 0
+        while pos < len(frames):
+            batch = frames[pos : pos + rnd.randint(1, 20)]
+            pos += len(batch)
+            reads = [
+                (rnd.randrange(len(subscribers)), rnd.choice(["drain", "one"]))
+                for _ in range(rnd.randint(0, 5 if frames_n < 1000 else 1))
+            ]
+            peek = rnd.random() < 0.3
+            for side in sides:
+                for raw in batch:
+                    side.frame(raw)
+                if side.text:
+                    held += sum(type(x) is str for s in side.subs for x in _held(s))
+                if peek:
+                    _latest(side, specs)
+                for k, how in reads:
+                    side.read(k, how)
+        for side in sides:
+            _latest(side, specs)
+            for k in range(len(subscribers)):
+                side.read(k, "drain")
+        text, parsed = (side.seen() for side in sides)
+        for part in range(len(text)):  # items, latest values, events, counters, blocked producers
+            assert text[part] == parsed[part], part
+        assert held  # (the text path was taken)
+        items = [x for g in text[0] for x in g]
+        assert not any(x is SKIPPED or x == SKIPPED for x in items)
+        # every trade with a time reached each subscriber that lost nothing at most once
+        for k, got in enumerate(text[0]):
+            if any(type(x) is Dropped or (type(x) is tuple and x[0] == "raised") for x in got):
+                continue
+            keys = [
+                (t["time"], t["tid"])
+                for x in got
+                if type(x) is tuple and x[0] == "message" and type(x[1]) is list
+                for t in x[1]
+                if type(t["time"]) is int
+            ]
+            assert len(keys) == len(set(keys)), k
+        ups = [s._sink.upstream for s in sides[0].subs]
+        assert sum(up.duplicates for up in ups) == sum(s._sink.upstream.duplicates for s in sides[1].subs)
+    finally:
+        for side in sides:
+            await side.client.close()
+
+
+async def _eth_spec() -> tuple[Any, dict[str, Any], Any]:
+    from hyperliquid_client.generated.streams import AsyncStreams
+    from hyperliquid_client.runtime.hub import AsyncRecordingHub
+    from hyperliquid_client.runtime.streaming import channel_info
+
+    hub = AsyncRecordingHub()
+    await AsyncStreams(hub).trades("ETH")
+    [call] = hub.calls
+    return channel_info(call.spec), call.subscription, call.decode
+
+
+def _latest(side: _Side, specs: dict[str, Any]) -> None:
+    for coin in ("BTC", "ETH"):
+        side.latest.append(
+            (
+                side.client.latest("trades", coin=coin),
+                side.client.latest_raw("trades", coin=coin),
+                side.client.fresh_raw("trades", 3600.0, coin=coin),
+            )
+        )
+
+
+@pytest.mark.parametrize("seed", range(25))
+async def test_trades_read_from_their_text_are_what_arrival_delivers_duplicates_and_all(seed: int) -> None:
+    await _race(seed, _TRADES, full_duplicates=True)
+
+
+@pytest.mark.parametrize("seed", range(25))
+async def test_trades_read_from_their_text_overflow_alike_when_no_frame_is_all_duplicates(seed: int) -> None:
+    # every overflow policy, buffers small enough that texts are freed unread (what they held is still what the
+    # next frames are de-duplicated against): the same items, drops, blocked producers and latest values
+    await _race(seed, _TIGHT, full_duplicates=False)
+
+
+@pytest.mark.parametrize("seed", range(6))
+async def test_trades_freed_unread_are_still_what_later_frames_are_de_duplicated_against(seed: int) -> None:
+    # slow readers with small buffers: texts leave the feed unread (``cut_ordered``); a later backfill resending
+    # their trades must find them delivered, as arrival's de-duplication does
+    cut = (("trades/BTC", False, "drop_oldest", 3), ("trades/ETH", True, "drop_oldest", 3))
+    await _race(seed, cut, full_duplicates=False, frames_n=1200)
+
+
+async def test_a_frame_of_trades_all_delivered_before_is_never_handed_to_a_reader() -> None:
+    side, (a, b, c) = await _one(True, ("trades/BTC", False), ("trades/BTC", False), ("trades/BTC", False))
+    try:
+        up = a._sink.upstream
+        first = [_trade("BTC", _T0 + 1, 1), _trade("BTC", _T0 + 2, 2)]
+        side.frame(_text(first))
+        side.frame(_text(first))  # sent again: waits as its text, like any frame in the server's shape
+        side.frame(_text([_trade("BTC", _T0 + 2, 2), _trade("BTC", _T0 + 3, 3)]))  # half of it again
+        assert [type(x) for x in _held(a)] == [str, str, str]
+        got = [x for x in a.drain() if type(x) is not Interrupted]
+        assert [[t["tid"] for t in m.data] for m in got] == [[1, 2], [3]]
+        assert a._sink.delivered == 2 and up.duplicates == 2
+        feed = a._sink.feed
+        assert feed.skips == 1 and feed.items.count(SKIPPED) == 1
+        # one at a time: the skipped frame is passed over
+        assert [[t["tid"] for t in _next(b).data] for _ in range(2)] == [[1, 2], [3]]
+        assert _next(b) is None and b._sink.delivered == 2
+        # a reader that stops following keeps what it has not read, without the skipped frame
+        c._sink.feed.leave(c._sink)
+        assert [[t["tid"] for t in m.data] for m in c.drain() if type(m) is Message] == [[1, 2], [3]]
+        # what every reader read is freed in time, the skipped frame with it (the count follows)
+        for i in range(200):
+            side.frame(_text([_trade("BTC", _T0 + 10 + i, 10 + i)]))
+            side.frame(_text([_trade("BTC", _T0 + 10 + i, 10 + i)]))  # (each sent twice)
+            a.drain()
+            b.drain()
+        assert feed.skips == sum(x is SKIPPED for x in feed.items) < 200
+        assert a._sink.delivered == b._sink.delivered == 202
+    finally:
+        await side.client.close()
+
+
+async def test_a_drop_newest_subscriber_holding_its_own_copy_never_gets_a_skipped_frame() -> None:
+    specs = await _specs()
+    info, sub, _decode = specs["trades/BTC"]
+    side = _Side(True)
+    try:
+        full = await side.client.subscribe(info, sub, overflow="drop_newest", buffer_size=2)
+        other = await side.client.subscribe(info, sub, buffer_size=100)
+        side.conn = full._sink.upstream.conn
+        frames = [[_trade("BTC", _T0 + i, i)] for i in range(4)]
+        for data in frames:
+            side.frame(_text(data))
+        assert full._sink.feed.detached == [full._sink]  # full: it reads its own copy, read at arrival
+        side.frame(_text(frames[1]))  # all delivered before: skipped, not kept, not counted dropped
+        side.frame(_text([_trade("BTC", _T0 + 9, 9)]))
+        got = [x for x in full.drain() if type(x) is not Interrupted]
+        assert [type(x) for x in got] == [Dropped, Message, Message]
+        assert got[0].count == 3  # the two that did not fit and the new one; not the skipped frame
+        assert [t["tid"] for m in other.drain() if type(m) is Message for t in m.data] == [0, 1, 2, 3, 9]
+    finally:
+        await side.client.close()
+
+
+async def test_latest_of_trades_waiting_as_text_is_what_their_reading_delivers() -> None:
+    side, (btc,) = await _one(True, ("trades/BTC", False))
+    try:
+        side.frame(_text([_trade("BTC", _T0 + 1, 1)]))
+        side.frame(_text([_trade("BTC", _T0 + 1, 1), _trade("BTC", _T0 + 2, 2)]))
+        side.frame(_text([_trade("BTC", _T0 + 2, 2)]))  # all delivered before: not the latest
+        assert side.client.latest_raw("trades", coin="BTC") == [_trade("BTC", _T0 + 2, 2)]
+        assert [type(x) for x in _held(btc)] == [Message, Message, type(SKIPPED)]  # (read, in order)
+        got = [m for m in btc.drain() if type(m) is Message]
+        assert [[t["tid"] for t in m.data] for m in got] == [[1], [2]]
+        assert got[-1].data is side.client.latest_raw("trades", coin="BTC")
+    finally:
+        await side.client.close()
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        '{"channel":"trades","data":[{"coin":"BTC","time":1,"tid":1,"coin":"ETH"}]}',  # the coin is not BTC's
+        '{"channel":"trades","data":[{"coin":"BTC","time":}]}',  # not JSON past the beginning
+        '{"channel":"trades","data":[{"coin":"BTC"',
+    ],
+)
+async def test_a_trades_frame_whose_whole_is_not_what_its_beginning_said_is_reported_once(frame: str) -> None:
+    side, (btc, other) = await _one(True, ("trades/BTC", True), ("trades/BTC", True))
+    try:
+        side.frame(frame)
+        side.frame(_text([_trade("BTC", _T0 + 5, 5)]))
+        mine = [x for x in btc.drain() if type(x) is not Interrupted]
+        assert [type(x) for x in mine] == [DecodeFailed, Message]
+        theirs = [x for x in other.drain() if type(x) is not Interrupted]
+        assert all(a is b for a, b in zip(mine, theirs, strict=True))
+        assert _decode_failures(side) == 1
+        # what the bad frame held is not what later trades are de-duplicated against
+        assert btc._sink.upstream.newest == _T0 + 5
+    finally:
+        await side.client.close()
