@@ -230,6 +230,55 @@ async def test_trades_freed_unread_are_still_what_later_frames_are_de_duplicated
     await _race(seed, cut, full_duplicates=False, frames_n=1200)
 
 
+@pytest.mark.parametrize("seed", range(20))
+async def test_skipped_frames_never_reach_a_reader_whatever_the_overflow(seed: int) -> None:
+    # resends and backfills of nothing new among frames that overflow every policy and leave the feed read, half
+    # read or unread: no reader is handed a ``SKIPPED`` (or an empty message), the feed's count of them is exact,
+    # and no subscriber gets a trade twice
+    rnd = random.Random(seed)
+    specs = await _specs()
+    info, sub, _decode = specs["trades/BTC"]
+    side = _Side(True)
+    try:
+        # (a ``block`` subscriber reads everything, and with a full ``drop_newest`` one texts are read on arrival: with
+        # either nothing leaves the feed unread)
+        for policy in ("drop_oldest", "drop_oldest", ("drop_oldest", "drop_newest", "block")[seed % 3]):
+            side.subs.append(await side.client.subscribe(info, sub, overflow=policy, buffer_size=rnd.randint(2, 9)))
+            side.got.append([])
+        side.conn = side.subs[0]._sink.upstream.conn
+        feed = side.subs[0]._sink.feed
+        tape = _Tape(rnd, "BTC", full_duplicates=True)
+        cuts: list[int] = []
+        cut = feed.cut
+        assert cut is not None
+
+        def counted(items: list[Any]) -> None:
+            cuts.append(len(items))
+            cut(items)
+
+        feed.cut = counted
+        for _ in range(600):
+            side.frame(_text(tape.next(), compact=seed % 3 == 0 or rnd.random() < 0.9))  # (else: texts read then)
+            for _ in range(rnd.random() < (0.04 if seed % 3 else 0.01)):  # (seldom: texts may leave unread)
+                side.read(rnd.randrange(len(side.subs)), rnd.choice(["drain", "one"]))
+            assert feed.skips == sum(x is SKIPPED for x in feed.items)
+        for k in range(len(side.subs)):
+            side.read(k, "drain")
+        assert feed.skips == sum(x is SKIPPED for x in feed.items)
+        assert sum(up.duplicates for up in {s._sink.upstream for s in side.subs}) > 10  # (some were skipped)
+        assert cuts or seed % 3  # (texts left the feed unread)
+        for got, s in zip(side.got, side.subs, strict=True):
+            assert not any(x is SKIPPED for x in got)
+            messages = [x for x in got if type(x) is Message]
+            # (an empty frame is delivered as it is, as before: never one a reading emptied)
+            assert sum(not m.data for m in messages) <= sum(not f for f in tape.frames)
+            assert s._sink.delivered == len(messages)
+            keys = [(t["time"], t["tid"]) for m in messages for t in m.data if type(t["time"]) is int]
+            assert len(keys) == len(set(keys))
+    finally:
+        await side.client.close()
+
+
 async def test_a_frame_of_trades_all_delivered_before_is_never_handed_to_a_reader() -> None:
     side, (a, b, c) = await _one(True, ("trades/BTC", False), ("trades/BTC", False), ("trades/BTC", False))
     try:
@@ -319,5 +368,33 @@ async def test_a_trades_frame_whose_whole_is_not_what_its_beginning_said_is_repo
         assert _decode_failures(side) == 1
         # what the bad frame held is not what later trades are de-duplicated against
         assert btc._sink.upstream.newest == _T0 + 5
+    finally:
+        await side.client.close()
+
+
+async def test_texts_freed_unread_behind_a_skipped_frame_keep_the_count_exact() -> None:
+    # the feed frees, at once, a frame already read as SKIPPED and texts nobody read (overflow): each is counted once
+    specs = await _specs()
+    info, sub, _decode = specs["trades/BTC"]
+    side = _Side(True)
+    try:
+        btc, other = [await side.client.subscribe(info, sub, overflow="drop_oldest", buffer_size=2) for _ in "ab"]
+        side.conn = btc._sink.upstream.conn
+        feed = btc._sink.feed
+        first = [_trade("BTC", _T0 + 1, 1)]
+        side.frame(_text(first))
+        side.frame(_text(first))  # sent again
+        assert _next(btc).data == first
+        assert _next(btc) is None  # (the second read as SKIPPED, passed over; ``other`` has read nothing)
+        assert [type(x) for x in feed.items] == [Message, type(SKIPPED)] and feed.skips == 1
+        for i in range(2, 300):  # nobody reads: texts leave the feed unread, the SKIPPED one with them
+            side.frame(_text([_trade("BTC", _T0 + i, i)]))
+            assert feed.skips == sum(x is SKIPPED for x in feed.items)
+        assert feed.base > 2 and feed.skips == 0
+        btc.drain()
+        other.drain()
+        side.frame(_text([_trade("BTC", _T0 + 150, 150)]))  # freed unread long ago: known delivered all the same
+        assert [m for m in btc.drain() + other.drain() if type(m) is Message] == []
+        assert feed.skips == sum(x is SKIPPED for x in feed.items)
     finally:
         await side.client.close()

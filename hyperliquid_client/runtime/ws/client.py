@@ -451,8 +451,9 @@ class _Upstream:
         """``items`` leave a time-ordered stream's feed unread (every subscriber skipped them, overflow): they are
         read all the same, as :meth:`deliver` reads every message at arrival, for what the next ones are
         de-duplicated against and the latest values; what they gave goes nowhere."""
-        try:
-            feed.skips -= skipped(resolve(items))  # (not the feed's: ``_trim`` counts only what it holds)
+        try:  # (the texts only: what is older was read; the ``SKIPPED`` of these are not the feed's to count)
+            found = skipped(resolve([x for x in items if type(x) is str]))  # (``resolve`` counted them)
+            feed.skips -= found
         finally:
             self.report_read()
 
