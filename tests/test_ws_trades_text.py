@@ -1,7 +1,7 @@
 """WebSocket runtime: trades frames routed by their text wait as that text and are de-duplicated as they are read.
 
 A ``trades`` frame in the server's shape (``{"channel":"trades","data":[{"coin":"BTC"...``) is routed by its beginning
-and queued as its text (``WsClient._on_frame``); the feed's reader (``_Upstream._ordered_resolver``) parses it and
+and queued as its text (``WsClient._on_frame``); the feed's reader (``_Upstream._resolver``) parses it and
 drops the trades delivered before, in the order the frames came, as arrival does for a frame parsed there
 (``_Upstream.dedup_ordered``).  A frame all of whose trades were delivered before becomes ``SKIPPED``: no reader is
 handed it.  These tests hold the text path against the parse-at-arrival path on random trades (duplicates, backfills,

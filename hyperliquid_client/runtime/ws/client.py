@@ -315,22 +315,27 @@ class _Upstream:
         feed = _Feed(self.seen is not None and not self.channel.market_data, channel)
         if self.textual:
             feed.reported = self.report_read
-            if self.ordered:
-                resolve = feed.resolve = self._ordered_resolver(feed, decode, channel)
-                feed.cut = lambda items: self.cut_ordered(feed, resolve, items)
-            else:
-                feed.resolve = self._resolver(decode, channel)
-                feed.cut = self.cut_texts
+            resolve = feed.resolve = self._resolver(feed, decode, channel)
+            feed.cut = (lambda items: self.cut_ordered(feed, resolve, items)) if self.ordered else self.cut_texts
         return feed
 
-    def _resolver(self, decode: Callable[[Any], Any] | None, channel: str) -> Callable[[list[Any]], list[Any]]:
+    def _resolver(
+        self, feed: _Feed, decode: Callable[[Any], Any] | None, channel: str
+    ) -> Callable[[list[Any]], list[Any]]:
         """The feed's reader of the items it holds (see :attr:`_Feed.resolve`), items in the order they arrived and
         never read before: a message held as text parsed, checked and decoded (the common case inline, anything else
         through :meth:`read_text`), a bare dict or list in its ``Message``, anything else as it is.  The newest
-        message of the batch that reads becomes the stream's latest value (the batch is the oldest unread)."""
+        message of the batch that reads becomes the stream's latest value (the batch is the oldest unread).
+
+        A time-ordered stream's text is de-duplicated as it is read (:meth:`dedup_ordered`; read in the order they
+        came, as :meth:`deliver` does at arrival); one whose items were all delivered before becomes ``SKIPPED``
+        (counted in the feed).  Its ``latest*`` reads every waiting text in order, so its texts never have verdicts."""
         path = self.channel.route_fields[0][1]
         route = self.route
         slow = self.read_text
+        ordered = self.ordered
+        dedup = self.dedup_ordered
+        key = self.time_key
 
         def resolve(items: list[Any]) -> list[Any]:
             verdicts = self.verdicts
@@ -338,12 +343,52 @@ class _Upstream:
                 self.unreported = []  # (reported by ``report_read`` once the feed holds ``out``)
             out = []
             last: Any = None  # the newest text read
-            raw: Any = None  # the newest data that parsed and checked, its item the newest that decoded
-            good: Any = None
+            raw: Any = None  # the newest data that parsed and checked (and was not all duplicates)
+            good: Any = None  # the newest item that decoded
             for text in items:
                 kind = type(text)
                 if kind is str:
                     last = text
+                    if ordered:
+                        try:
+                            msg = fast_loads(text)
+                            data = msg["data"]
+                            if type(data) is not list or msg["channel"] != channel or data[0][path] != route:
+                                raise ValueError(path)
+                        except Exception:  # not what its beginning said, or refused: read again, failure reported
+                            data, item, error = self.parse_text(text, None, channel)
+                            if error is not None:
+                                self.unreported.append(error)
+                                out.append(item)
+                                continue
+                        try:  # (``dedup_ordered``'s common case, inline: every item newer, in order)
+                            t1 = data[-1][key]
+                            new = (
+                                data[0][key] > self.newest
+                                and type(t1) is int
+                                and data[0][key] <= t1
+                                and (len(data) < 3 or [x[key] for x in data] == sorted([x[key] for x in data]))
+                            )
+                        except Exception:
+                            new = False
+                        if new:
+                            self.newest = t1
+                            self.at_newest = data
+                            self.at_newest_ids = None
+                        else:
+                            data = dedup(data)
+                            if data is None:
+                                out.append(SKIPPED)
+                                feed.skips += 1
+                                continue
+                        raw = data
+                        try:
+                            item = good = new_message(data if decode is None else decode(data), channel, False)
+                        except Exception as exc:
+                            self.unreported.append(exc)
+                            item = DecodeFailed(data, f"{type(exc).__name__}: {exc}")
+                        out.append(item)
+                        continue
                     if not verdicts:
                         try:
                             msg = fast_loads(text)
@@ -363,80 +408,6 @@ class _Upstream:
                         raw = data
                         if type(item) is Message:
                             good = item
-                elif kind is dict or kind is list:
-                    out.append(new_message(text, channel, False))
-                else:
-                    out.append(text)
-            if last is not None and self.latest_text is not None:
-                self.took(last, raw, good)
-            return out
-
-        return resolve
-
-    def _ordered_resolver(
-        self, feed: _Feed, decode: Callable[[Any], Any] | None, channel: str
-    ) -> Callable[[list[Any]], list[Any]]:
-        """The reader of a time-ordered stream's feed (see :meth:`_resolver`): a message held as text is parsed,
-        checked, de-duplicated (:meth:`dedup_ordered`; read in the order they came, as :meth:`deliver` does at
-        arrival) and decoded; one whose items were all delivered before becomes ``SKIPPED`` (counted in the feed)."""
-        path = self.channel.route_fields[0][1]
-        route = self.route
-        dedup = self.dedup_ordered
-        key = self.time_key
-
-        def resolve(items: list[Any]) -> list[Any]:
-            if self.unreported is None:
-                self.unreported = []  # (reported by ``report_read`` once the feed holds ``out``)
-            unreported = self.unreported
-            out: list[Any] = []
-            last: Any = None  # the newest text read
-            raw: Any = None  # the newest data that parsed, checked and was not all duplicates
-            good: Any = None  # its item, when it decoded
-            for text in items:
-                kind = type(text)
-                if kind is str:
-                    last = text
-                    try:
-                        msg = fast_loads(text)
-                        data = msg["data"]
-                        if type(data) is not list or msg["channel"] != channel or data[0][path] != route:
-                            raise ValueError(path)
-                    except Exception:  # not what its beginning said, or refused: read again, failure reported
-                        data, item, error = self.parse_text(text, None, channel)
-                        if error is not None:
-                            unreported.append(error)
-                            out.append(item)
-                            continue
-                    try:  # (``dedup_ordered``'s common case, inline: every item newer, in order)
-                        t1 = data[-1][key]
-                        new = (
-                            data[0][key] > self.newest
-                            and type(t1) is int
-                            and data[0][key] <= t1
-                            and (len(data) < 3 or [x[key] for x in data] == sorted([x[key] for x in data]))
-                        )
-                    except Exception:
-                        new = False
-                    if new:
-                        self.newest = t1
-                        self.at_newest = data
-                        self.at_newest_ids = None
-                    else:
-                        data = dedup(data)
-                        if data is None:
-                            out.append(SKIPPED)
-                            feed.skips += 1
-                            continue
-                    raw = data
-                    if decode is None:
-                        item = good = new_message(data, channel, False)
-                    else:
-                        try:
-                            item = good = new_message(decode(data), channel, False)
-                        except Exception as exc:
-                            unreported.append(exc)
-                            item = DecodeFailed(data, f"{type(exc).__name__}: {exc}")
-                    out.append(item)
                 elif kind is dict or kind is list:
                     out.append(new_message(text, channel, False))
                 else:
