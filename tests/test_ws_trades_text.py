@@ -291,6 +291,7 @@ async def test_a_frame_of_trades_all_delivered_before_is_never_handed_to_a_reade
         got = [x for x in a.drain() if type(x) is not Interrupted]
         assert [[t["tid"] for t in m.data] for m in got] == [[1, 2], [3]]
         assert a._sink.delivered == 2 and up.duplicates == 2
+        assert b.buffered == 2  # (b has not read: the frame read as SKIPPED is not waiting for it)
         feed = a._sink.feed
         assert feed.skips == 1 and feed.items.count(SKIPPED) == 1
         # one at a time: the skipped frame is passed over

@@ -393,9 +393,11 @@ class _Sink:
         return own
 
     def buffered(self) -> int:
-        """Items waiting to be read."""
+        """Items waiting to be read (not those read as ``SKIPPED``; a text that will be is counted until read)."""
         feed = self.feed
         unread = feed.end - self.cursor if feed is not None and self.cursor >= 0 else 0
+        if unread and feed is not None and feed.skips:
+            unread -= skipped(feed.items[self.cursor - feed.base :])
         return len(self.own) + unread
 
     # -- producer side (event loop thread, synchronous) -------------------------------------------------------
