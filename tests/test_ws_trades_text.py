@@ -12,11 +12,13 @@ buffer until it is read.
 from __future__ import annotations
 
 import json
+import logging
 import random
 from typing import Any
 
 import pytest
 
+from hyperliquid_client.runtime.ws.client import _Upstream
 from hyperliquid_client.runtime.ws.messages import DecodeFailed, Dropped, Interrupted, Message
 from hyperliquid_client.runtime.ws.subscription import SKIPPED
 from tests.test_ws_text_route import _decode_failures, _held, _one, _Side, _specs
@@ -52,10 +54,9 @@ def _text(data: Any, compact: bool = True) -> str:
 class _Tape:
     """Random trades frames of one coin, as a server might send them around resubscriptions."""
 
-    def __init__(self, rnd: random.Random, coin: str, full_duplicates: bool) -> None:
+    def __init__(self, rnd: random.Random, coin: str) -> None:
         self.rnd = rnd
         self.coin = coin
-        self.full_duplicates = full_duplicates
         self.sent: list[dict[str, Any]] = []  # every trade sent, in time order
         self.frames: list[list[dict[str, Any]]] = []
         self.t = _T0
@@ -75,11 +76,11 @@ class _Tape:
         kind = rnd.random()
         if kind < 0.55 or not self.sent:
             data = self._new(rnd.randint(1, 4))
-        elif kind < 0.65 and self.full_duplicates:  # a frame sent again
+        elif kind < 0.65:  # a frame sent again
             data = list(rnd.choice(self.frames))
         elif kind < 0.75:  # a backfill: the last trades sent (some delivered, some not) and new ones
             old = self.sent[-rnd.randint(1, 6) :]
-            data = old + self._new(rnd.randint(0 if self.full_duplicates else 1, 3))
+            data = old + self._new(rnd.randint(0, 3))
             if rnd.random() < 0.3:
                 data = data[::-1]  # newest first
         elif kind < 0.82:  # out of order inside the frame
@@ -87,7 +88,7 @@ class _Tape:
             data = [data[1], data[0], data[2]]
         elif kind < 0.86:  # a trade without a usable time (delivered: neither ordered nor de-duplicated)
             data = [{**_trade(self.coin, "soon", 0), "tid": rnd.randint(0, 3)}]
-        elif kind < 0.9 and self.full_duplicates:  # older than the newest, never sent (predate the subscription)
+        elif kind < 0.9:  # older than the newest, never sent (predate the subscription)
             data = [_trade(self.coin, _T0 - rnd.randint(1, 100), 10**7 + rnd.randint(0, 50))]
         elif kind < 0.93:
             data = []
@@ -113,14 +114,20 @@ _TIGHT = (
 )
 
 
-async def _race(
-    seed: int, subscribers: tuple[tuple[str, bool, str, int], ...], full_duplicates: bool, frames_n: int = 250
-) -> None:
+async def _race(seed: int, subscribers: tuple[tuple[str, bool, str, int], ...], frames_n: int = 250) -> None:
     rnd = random.Random(seed)
     specs = await _specs()
     eth = await _eth_spec()
     specs["trades/ETH"] = eth
     sides = [_Side(text=True), _Side(text=False)]
+    texts = [0]
+    routed = _Upstream.deliver_text
+
+    def counting(up: Any, *args: Any) -> Any:
+        texts[0] += 1
+        return routed(up, *args)
+
+    _Upstream.deliver_text = counting  # type: ignore[method-assign]
     try:
         for side in sides:
             for name, typed, policy, size in subscribers:
@@ -135,12 +142,11 @@ async def _race(
             for s in side.subs:
                 s._sink.upstream.textual = side.text
                 s._sink.upstream.refresh_text_feed()
-        tapes = [_Tape(rnd, "BTC", full_duplicates), _Tape(rnd, "ETH", full_duplicates)]
+        tapes = [_Tape(rnd, "BTC"), _Tape(rnd, "ETH")]
         frames = []
         for _ in range(rnd.randint(frames_n // 3, frames_n)):
             data = rnd.choice(tapes).next()
             frames.append(_text(data, compact=rnd.random() < 0.85))  # (spaces: parsed at arrival)
-        held = 0
         pos = 0
         while pos < len(frames):
             batch = frames[pos : pos + rnd.randint(1, 20)]
@@ -153,8 +159,6 @@ async def _race(
             for side in sides:
                 for raw in batch:
                     side.frame(raw)
-                if side.text:
-                    held += sum(type(x) is str for s in side.subs for x in _held(s))
                 if peek:
                     _latest(side, specs)
                 for k, how in reads:
@@ -166,7 +170,7 @@ async def _race(
         text, parsed = (side.seen() for side in sides)
         for part in range(len(text)):  # items, latest values, events, counters, blocked producers
             assert text[part] == parsed[part], part
-        assert held  # (the text path was taken)
+        assert texts[0] > len(frames) // 2  # (the text path was taken)
         items = [x for g in text[0] for x in g]
         assert not any(x is SKIPPED or x == SKIPPED for x in items)
         # every trade with a time reached each subscriber that lost nothing at most once
@@ -184,6 +188,7 @@ async def _race(
         ups = [s._sink.upstream for s in sides[0].subs]
         assert sum(up.duplicates for up in ups) == sum(s._sink.upstream.duplicates for s in sides[1].subs)
     finally:
+        _Upstream.deliver_text = routed  # type: ignore[method-assign]
         for side in sides:
             await side.client.close()
 
@@ -212,51 +217,41 @@ def _latest(side: _Side, specs: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("seed", range(25))
 async def test_trades_read_from_their_text_are_what_arrival_delivers_duplicates_and_all(seed: int) -> None:
-    await _race(seed, _TRADES, full_duplicates=True)
+    await _race(seed, _TRADES)
 
 
 @pytest.mark.parametrize("seed", range(25))
-async def test_trades_read_from_their_text_overflow_alike_when_no_frame_is_all_duplicates(seed: int) -> None:
-    # every overflow policy, buffers small enough that texts are freed unread (what they held is still what the
-    # next frames are de-duplicated against): the same items, drops, blocked producers and latest values
-    await _race(seed, _TIGHT, full_duplicates=False)
+async def test_trades_read_from_their_text_overflow_alike_duplicates_and_all(seed: int) -> None:
+    # every overflow policy, buffers small enough to overflow all the time: the same items, drops, blocked producers
+    # and latest values (an overflow reads what waits before a policy applies, and a frame all delivered before
+    # takes no room, as one skipped at arrival never entered the buffer)
+    await _race(seed, _TIGHT)
 
 
 @pytest.mark.parametrize("seed", range(6))
-async def test_trades_freed_unread_are_still_what_later_frames_are_de_duplicated_against(seed: int) -> None:
-    # slow readers with small buffers: texts leave the feed unread (``cut_ordered``); a later backfill resending
-    # their trades must find them delivered, as arrival's de-duplication does
+async def test_trades_an_overflow_passed_over_are_still_what_later_frames_are_de_duplicated_against(seed: int) -> None:
+    # slow readers with small buffers: the overflow passes texts over (read first, ``_Feed.dedups``); a later
+    # backfill resending their trades must find them delivered, as arrival's de-duplication does
     cut = (("trades/BTC", False, "drop_oldest", 3), ("trades/ETH", True, "drop_oldest", 3))
-    await _race(seed, cut, full_duplicates=False, frames_n=1200)
+    await _race(seed, cut, frames_n=1200)
 
 
 @pytest.mark.parametrize("seed", range(20))
 async def test_skipped_frames_never_reach_a_reader_whatever_the_overflow(seed: int) -> None:
-    # resends and backfills of nothing new among frames that overflow every policy and leave the feed read, half
-    # read or unread: no reader is handed a ``SKIPPED`` (or an empty message), the feed's count of them is exact,
-    # and no subscriber gets a trade twice
+    # resends and backfills of nothing new among frames that overflow every policy, read or passed over: no reader is
+    # handed a ``SKIPPED`` (or an empty message), the feed's count of them is exact, no subscriber gets a trade
+    # twice, and no text is left behind every subscriber unread
     rnd = random.Random(seed)
     specs = await _specs()
     info, sub, _decode = specs["trades/BTC"]
     side = _Side(True)
     try:
-        # (a ``block`` subscriber reads everything, and with a full ``drop_newest`` one texts are read on arrival: with
-        # either nothing leaves the feed unread)
         for policy in ("drop_oldest", "drop_oldest", ("drop_oldest", "drop_newest", "block")[seed % 3]):
             side.subs.append(await side.client.subscribe(info, sub, overflow=policy, buffer_size=rnd.randint(2, 9)))
             side.got.append([])
         side.conn = side.subs[0]._sink.upstream.conn
         feed = side.subs[0]._sink.feed
-        tape = _Tape(rnd, "BTC", full_duplicates=True)
-        cuts: list[int] = []
-        cut = feed.cut
-        assert cut is not None
-
-        def counted(items: list[Any]) -> None:
-            cuts.append(len(items))
-            cut(items)
-
-        feed.cut = counted
+        tape = _Tape(rnd, "BTC")
         for _ in range(600):
             side.frame(_text(tape.next(), compact=seed % 3 == 0 or rnd.random() < 0.9))  # (else: texts read then)
             for _ in range(rnd.random() < (0.04 if seed % 3 else 0.01)):  # (seldom: texts may leave unread)
@@ -266,7 +261,7 @@ async def test_skipped_frames_never_reach_a_reader_whatever_the_overflow(seed: i
             side.read(k, "drain")
         assert feed.skips == sum(x is SKIPPED for x in feed.items)
         assert sum(up.duplicates for up in {s._sink.upstream for s in side.subs}) > 10  # (some were skipped)
-        assert cuts or seed % 3  # (texts left the feed unread)
+        assert not any(type(x) is str for x in feed.items[: min(s._sink.cursor for s in side.subs) - feed.base])
         for got, s in zip(side.got, side.subs, strict=True):
             assert not any(x is SKIPPED for x in got)
             messages = [x for x in got if type(x) is Message]
@@ -373,8 +368,8 @@ async def test_a_trades_frame_whose_whole_is_not_what_its_beginning_said_is_repo
         await side.client.close()
 
 
-async def test_texts_freed_unread_behind_a_skipped_frame_keep_the_count_exact() -> None:
-    # the feed frees, at once, a frame already read as SKIPPED and texts nobody read (overflow): each is counted once
+async def test_frames_an_overflow_passes_over_behind_a_skipped_frame_keep_the_count_exact() -> None:
+    # the feed frees, at once, a frame already read as SKIPPED and frames the overflow passed over: each counted once
     specs = await _specs()
     info, sub, _decode = specs["trades/BTC"]
     side = _Side(True)
@@ -388,14 +383,149 @@ async def test_texts_freed_unread_behind_a_skipped_frame_keep_the_count_exact() 
         assert _next(btc).data == first
         assert _next(btc) is None  # (the second read as SKIPPED, passed over; ``other`` has read nothing)
         assert [type(x) for x in feed.items] == [Message, type(SKIPPED)] and feed.skips == 1
-        for i in range(2, 300):  # nobody reads: texts leave the feed unread, the SKIPPED one with them
+        for i in range(2, 300):  # nobody reads: the overflow passes frames over, the SKIPPED one with them
             side.frame(_text([_trade("BTC", _T0 + i, i)]))
             assert feed.skips == sum(x is SKIPPED for x in feed.items)
         assert feed.base > 2 and feed.skips == 0
         btc.drain()
         other.drain()
-        side.frame(_text([_trade("BTC", _T0 + 150, 150)]))  # freed unread long ago: known delivered all the same
+        side.frame(_text([_trade("BTC", _T0 + 150, 150)]))  # passed over long ago: known delivered all the same
         assert [m for m in btc.drain() + other.drain() if type(m) is Message] == []
         assert feed.skips == sum(x is SKIPPED for x in feed.items)
+    finally:
+        await side.client.close()
+
+
+async def test_a_log_handler_reading_the_stream_as_a_skip_is_logged_loses_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # the "duplicate message skipped" record of a frame read as SKIPPED is logged once the read is in place: a
+    # handler that reads the stream then (every time) finds it read
+    side, (btc,) = await _one(True, ("trades/BTC", False))
+    seen: list[Any] = []
+
+    class Peek(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "duplicate message skipped" in record.getMessage():
+                seen.append([t["tid"] for t in side.client.latest_raw("trades", coin="BTC")])
+
+    handler = Peek()
+    logger = logging.getLogger("hyperliquid_client")
+    caplog.set_level(logging.DEBUG, logger="hyperliquid_client")
+    logger.addHandler(handler)
+    try:
+        for data in ([_trade("BTC", _T0 + 1, 1)], [_trade("BTC", _T0 + 1, 1)], [_trade("BTC", _T0 + 2, 2)]):
+            side.frame(_text(data))
+        side.frame(_text([_trade("BTC", _T0 + 3, 3)]))
+        got = [[t["tid"] for t in m.data] for m in btc.drain() if type(m) is Message]
+        assert got == [[1], [2], [3]]
+        assert seen == [[3]]  # (the whole batch read, then the skip logged)
+        feed = btc._sink.feed
+        assert feed.skips == sum(x is SKIPPED for x in feed.items)
+    finally:
+        logger.removeHandler(handler)
+        await side.client.close()
+
+
+@pytest.mark.parametrize("reader", ["drain", "latest_raw"])
+async def test_an_error_listener_reading_while_the_overflow_passes_a_bad_frame_over(reader: str) -> None:
+    specs = await _specs()
+    info, sub, _decode = specs["trades/BTC"]
+    side = _Side(True)
+    try:
+        btc = await side.client.subscribe(info, sub, overflow="drop_oldest", buffer_size=2)
+        side.conn = btc._sink.upstream.conn
+        got: list[Any] = []
+
+        def on_error(_event: Any) -> None:
+            if reader == "drain":
+                got.extend(btc.drain())
+            else:
+                side.client.latest_raw("trades", coin="BTC")
+
+        side.bus.subscribe("ws.error", on_error)
+        side.frame(_text([_trade("BTC", _T0 + 1, 1)]))
+        side.frame('{"channel":"trades","data":[{"coin":"BTC","time":}]}')
+        for i in range(2, 400):
+            side.frame(_text([_trade("BTC", _T0 + i, i)]))
+        got += btc.drain()
+        assert _decode_failures(side) == 1
+        feed = btc._sink.feed
+        assert feed.end == 400  # (every frame in its place)
+        tids = [t["tid"] for m in got if type(m) is Message for t in m.data]
+        assert tids[-2:] == [398, 399] and len(tids) == len(set(tids))
+        kept = [x for x in got if type(x) in (Message, DecodeFailed)]
+        assert btc.delivered == len(kept)
+        assert btc.dropped + len(kept) == 400
+    finally:
+        await side.client.close()
+
+
+@pytest.mark.parametrize("policy", ["drop_oldest", "drop_newest", "block", "error"])
+async def test_a_resent_frame_another_subscriber_read_takes_no_room(policy: str) -> None:
+    # a fast reader reads every frame: what it found all delivered before takes no place in a slow one's buffer
+    specs = await _specs()
+    info, sub, _decode = specs["trades/BTC"]
+    side = _Side(True)
+    try:
+        fast = await side.client.subscribe(info, sub, buffer_size=100)
+        slow = await side.client.subscribe(info, sub, overflow=policy, buffer_size=2)
+        side.conn = fast._sink.upstream.conn
+        first = [_trade("BTC", _T0 + 1, 1)]
+        for data in (first, first, first, [_trade("BTC", _T0 + 2, 2)]):
+            side.frame(_text(data))
+            fast.drain()
+        assert side.blocked == [0, 0, 0, 0]
+        assert slow.buffered == 2
+        got = [x for x in slow.drain() if type(x) is not Interrupted]
+        assert [[t["tid"] for t in m.data] for m in got] == [[1], [2]]
+        assert (slow.delivered, slow.dropped, slow.error) == (2, 0, None)
+    finally:
+        await side.client.close()
+
+
+async def test_a_resent_frame_nobody_read_yet_takes_no_room_when_a_buffer_fills() -> None:
+    # the overflow reads what waits before any policy applies: an ``error`` subscriber does not fail for a resend
+    specs = await _specs()
+    info, sub, _decode = specs["trades/BTC"]
+    side = _Side(True)
+    try:
+        strict = await side.client.subscribe(info, sub, overflow="error", buffer_size=2)
+        side.conn = strict._sink.upstream.conn
+        first = [_trade("BTC", _T0 + 1, 1)]
+        for data in (first, first, first, first, [_trade("BTC", _T0 + 2, 2)]):
+            side.frame(_text(data))
+        got = [x for x in strict.drain() if type(x) is not Interrupted]
+        assert [[t["tid"] for t in m.data] for m in got] == [[1], [2]] and strict.error is None
+        side.frame(_text([_trade("BTC", _T0 + 3, 3)]))
+        side.frame(_text([_trade("BTC", _T0 + 4, 4)]))
+        side.frame(_text([_trade("BTC", _T0 + 5, 5)]))  # three new ones: over its bound of 2
+        assert type(strict.error).__name__ == "BufferOverflowError"
+    finally:
+        await side.client.close()
+
+
+@pytest.mark.parametrize("stream", ["trades/BTC", "l2Book/BTC"])
+@pytest.mark.parametrize("compact", [True, False])
+async def test_a_frame_nested_deeper_than_the_parser_goes_is_a_decode_failure(stream: str, compact: bool) -> None:
+    # the standard library raises RecursionError, not ValueError, for such a frame: held as text its reader gets a
+    # DecodeFailed (one ws.error) and the next message; parsed on arrival it is dropped and reported there
+    side, (sub,) = await _one(True, (stream, False))
+    try:
+        nest = "[" * 100_000 + "]" * 100_000
+        sep = "" if compact else " "
+        if stream.startswith("trades"):
+            deep = f'{{"channel":{sep}"trades","data":[{{"coin":"BTC","x":{nest}}}]}}'
+            good = _text([_trade("BTC", _T0 + 2, 2)])
+        else:
+            deep = f'{{"channel":{sep}"l2Book","data":{{"coin":"BTC","x":{nest}}}}}'
+            good = '{"channel":"l2Book","data":{"coin":"BTC","time":1,"levels":[[],[]]}}'
+        side.frame(deep)
+        side.frame(good)
+        got = [type(x) for x in sub.drain() if type(x) is not Interrupted]
+        assert got == ([DecodeFailed, Message] if compact else [Message])
+        assert sub.drain() == [] or all(type(x) is Interrupted for x in sub.drain())
+        assert side.client.latest_raw(stream.split("/")[0], coin="BTC") is not None
+        assert sum(e.name == "ws.error" for e in side.events) == 1
     finally:
         await side.client.close()

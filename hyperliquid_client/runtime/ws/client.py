@@ -90,7 +90,7 @@ from hyperliquid_client.runtime.ws.messages import (
     new_message,
 )
 from hyperliquid_client.runtime.ws.recovery import Window, next_windows
-from hyperliquid_client.runtime.ws.subscription import SKIPPED, Subscription, _Feed, _Sink, skipped
+from hyperliquid_client.runtime.ws.subscription import SKIPPED, Subscription, _Feed, _Sink
 
 __all__ = ["RecoverFn", "WsClient"]
 
@@ -264,7 +264,7 @@ class _Upstream:
         self.verdicts: dict[int, _Read] = {}
         # failures a feed's batch read found, reported once the feed holds what it read (``report_read``): a handler
         # of the report that reads the stream again finds them read (``None``: not in a batch read, report at once)
-        self.unreported: list[Exception] | None = None
+        self.unreported: list[Exception | int] | None = None
         # identities of the items delivered: the newest ``dedup_window`` at least (two generations of sets); user data
         self.seen: set[Hashable] | None = set() if channel.dedup_key is not None and not channel.market_data else None
         # market data arrives in time order (block times, monotonic per feed): an item older than the newest delivered
@@ -315,8 +315,10 @@ class _Upstream:
         feed = _Feed(self.seen is not None and not self.channel.market_data, channel)
         if self.textual:
             feed.reported = self.report_read
-            resolve = feed.resolve = self._resolver(feed, decode, channel)
-            feed.cut = (lambda items: self.cut_ordered(feed, resolve, items)) if self.ordered else self.cut_texts
+            feed.resolve = self._resolver(feed, decode, channel)
+            # (a de-duplicating feed reads every text a subscriber passes, see ``_Feed.dedups``: none leaves unread)
+            feed.dedups = self.ordered
+            feed.cut = None if self.ordered else self.cut_texts
         return feed
 
     def _resolver(
@@ -376,7 +378,7 @@ class _Upstream:
                             self.at_newest = data
                             self.at_newest_ids = None
                         else:
-                            data = dedup(data)
+                            data = dedup(data, self.unreported)
                             if data is None:
                                 out.append(SKIPPED)
                                 feed.skips += 1
@@ -417,16 +419,6 @@ class _Upstream:
             return out
 
         return resolve
-
-    def cut_ordered(self, feed: _Feed, resolve: Callable[[list[Any]], list[Any]], items: list[Any]) -> None:
-        """``items`` leave a time-ordered stream's feed unread (every subscriber skipped them, overflow): they are
-        read all the same, as :meth:`deliver` reads every message at arrival, for what the next ones are
-        de-duplicated against and the latest values; what they gave goes nowhere."""
-        try:  # (the texts only: what is older was read; the ``SKIPPED`` of these are not the feed's to count)
-            found = skipped(resolve([x for x in items if type(x) is str]))  # (``resolve`` counted them)
-            feed.skips -= found
-        finally:
-            self.report_read()
 
     def took(self, last: Any, raw: Any, good: Any) -> None:
         """A feed's readers read texts up to ``last``: the newest that parsed and checked gave ``raw``, the newest
@@ -700,10 +692,10 @@ class _Upstream:
                 blocked = full if blocked is None else blocked + full
         return blocked
 
-    def dedup_ordered(self, data: Any) -> Any:
+    def dedup_ordered(self, data: Any, notes: list[Exception | int] | None = None) -> Any:
         """``data`` of a time-ordered stream without the items delivered before (``data`` itself when all are new;
         ``None`` when none is), in the order messages come (at arrival, or as they are read when they waited as text).
-        """
+        ``notes``: where a batch read puts what it logs (its item count), logged once the read is in place."""
         items = data if type(data) is list and self.bare_items else self.channel.items_of(data)
         if not items:
             return data
@@ -729,7 +721,10 @@ class _Upstream:
             return data
         self.duplicates += 1
         if not fresh:
-            log(_log, 10, "duplicate message skipped", key=self.key_text, items=len(items))
+            if notes is None:
+                log(_log, 10, "duplicate message skipped", key=self.key_text, items=len(items))
+            else:
+                notes.append(len(items))
             return None
         return self.channel.with_items(data, fresh)
 
@@ -757,7 +752,7 @@ class _Upstream:
                 msg = fast_loads(text)
             except ValueError:  # what the fast parser refuses, as the standard library reads it
                 msg = json.loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # (nested deeper than the standard library reads)
             return None, DecodeFailed(text, f"malformed frame: {exc}"), exc
         data = msg.get("data") if type(msg) is dict else None
         path = self.channel.route_fields[0][1]
@@ -801,10 +796,14 @@ class _Upstream:
         return entry
 
     def report_read(self) -> None:
-        """Report the failures a feed's batch read found, now that the feed holds what it read."""
+        """Report the failures a feed's batch read found (and log the messages it skipped as duplicates, by their
+        item count), now that the feed holds what it read."""
         errors, self.unreported = self.unreported, None
         for error in errors or ():
-            self.client._decode_failed(self, error)
+            if isinstance(error, Exception):
+                self.client._decode_failed(self, error)
+            else:
+                log(_log, 10, "duplicate message skipped", key=self.key_text, items=error)
 
     def held_values(self) -> tuple[Any, Any] | None:
         """``(latest_raw, latest)`` when nothing has to be read for them (a plain read, from any thread: the cache
@@ -1936,7 +1935,7 @@ class WsClient:
         """The frame the fast parser refused, as the standard library reads it; ``None`` (reported) if not JSON."""
         try:
             return json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # (nested deeper than the standard library reads)
             text = raw[:80] if isinstance(raw, str) else repr(raw[:80])
             if not (isinstance(raw, str) and raw.startswith(_GREETING)):
                 log(_log, 30, "malformed frame ignored", connection=conn.id, frame=text)

@@ -81,6 +81,7 @@ class _Feed:
         "channel",
         "check_at",
         "cut",
+        "dedups",
         "detached",
         "heap",
         "items",
@@ -122,6 +123,10 @@ class _Feed:
         # how many items are ``SKIPPED`` (what ``resolve`` found duplicate, counted by it): readers leave them out
         # while there are any
         self.skips = 0
+        # its reader de-duplicates (a time-ordered stream held as text): what a subscriber passes is read first (an
+        # overflow reads what waits before it applies a policy; leaving reads what the subscriber keeps), so the
+        # next messages are de-duplicated against every one before them and no text leaves the feed unread
+        self.dedups = False
 
     def _recheck(self) -> None:
         trim_at = self.base + 2 * self.max_size + 2 * _MARKER_SLACK
@@ -156,11 +161,15 @@ class _Feed:
         sink.cursor = -1
 
     def messages_in(self, lo: int, hi: int) -> int:
-        """How many of the items at positions ``lo`` to ``hi`` (excluded) are messages (not markers)."""
+        """How many of the items at positions ``lo`` to ``hi`` (excluded) are messages (not markers, not
+        ``SKIPPED``)."""
         markers = self.markers
-        if not markers or markers[-1] < lo:
-            return hi - lo
-        return hi - lo - (bisect_left(markers, hi) - bisect_left(markers, lo))
+        n = hi - lo
+        if markers and markers[-1] >= lo:
+            n -= bisect_left(markers, hi) - bisect_left(markers, lo)
+        if self.skips:
+            n -= skipped(self.items[lo - self.base : hi - self.base])
+        return n
 
     # -- producer side (event loop thread) ----------------------------------------------------------------------
     def append(self, item: Any, mark: _Mark = None, marker: bool = False) -> list[_Sink] | None:
@@ -197,18 +206,26 @@ class _Feed:
     def _overflow(self, end: int) -> list[_Sink] | None:
         heap = self.heap
         blocked: list[_Sink] | None = None
+        if self.dedups:  # (what is all duplicates takes no room: find out before any policy)
+            if self.wrapped < end:
+                self.wrap(end)  # (what it reports may read the feed: it may have moved on past ``end``)
+            at = end - 1 - self.base
+            if at < 0 or self.items[at] is SKIPPED:  # (the message that came adds nothing, or all have read it)
+                return None
         while heap and heap[0][0] < end:
             key, sid, sink = heapq.heappop(heap)
             if sink.feed is not self or sink.cursor < 0 or sink.hkey != key:
                 continue  # gone, or an older entry of a subscriber that followed again
             limit = sink.cursor + sink.size
-            if limit >= end:  # read meanwhile
+            if self.skips:
+                limit += skipped(self.items[sink.cursor - self.base : end - self.base])
+            if limit >= end:  # read meanwhile (or some of what it holds was all duplicates)
                 sink.hkey = limit
                 heapq.heappush(heap, (limit, sid, sink))
                 continue
             policy = sink.policy
             if policy == "drop_oldest":
-                sink.skip_to(end - sink.size)
+                sink.skip_to(self.keep_from(end, sink.size))
             elif policy == "block":
                 if blocked is None:
                     blocked = []
@@ -229,6 +246,17 @@ class _Feed:
             sink.hkey = end
             heapq.heappush(heap, (end, sid, sink))
         return blocked
+
+    def keep_from(self, end: int, size: int) -> int:
+        """The position from which the items before ``end`` hold ``size`` of them that are not ``SKIPPED``."""
+        if not self.skips:
+            return end - size
+        at = end
+        while size > 0 and at > self.base:
+            at -= 1
+            if self.items[at - self.base] is not SKIPPED:
+                size -= 1
+        return at
 
     def wrap_one(self, item: Any) -> Any:
         """``item`` as a reader receives it: a message's bare data (a dict or a list) in its ``Message``."""
@@ -291,12 +319,15 @@ class _Feed:
         cut = low - self.base
         if (cut < 64 and cut < len(self.items)) or cut <= 0:  # (freeing a few at the front would move the rest)
             return
+        if self.dedups and self.wrapped < low:  # (never so, see ``dedups``: kept true by construction)
+            self.wrap(low)
+        freed = None
         if self.cut is not None:  # (the newest message freed, markers aside, is unread when it waits as text)
             k = cut - 1
             while k > 0 and self.base + k in self.markers:
                 k -= 1
             if type(self.items[k]) is str:
-                self.cut(self.items[:cut])
+                freed = self.items[:cut]
         if self.skips:
             self.skips -= skipped(self.items[:cut])
         del self.items[:cut]
@@ -307,6 +338,8 @@ class _Feed:
         if markers:
             del markers[: bisect_left(markers, low)]
         self._recheck()
+        if freed is not None and self.cut is not None:  # (once the feed moved on: what ``cut`` reports may read it)
+            self.cut(freed)
 
 
 class _Sink:
@@ -526,18 +559,19 @@ class _Sink:
             end = base + len(items)
             if cursor >= end:
                 return []
+            if feed.wrapped < end:  # (before moving on: a read that raises loses nothing)
+                feed.wrap(end)
             self.cursor = end
             markers = feed.markers
-            self.delivered += end - cursor if not markers or markers[-1] < cursor else feed.messages_in(cursor, end)
+            if markers or feed.skips:
+                self.delivered += feed.messages_in(cursor, end)
+            else:
+                self.delivered += end - cursor
             if self._space is not None:
                 self._read(end)
-            if feed.wrapped < end:
-                feed.wrap(end)
             chunk = items[cursor - base :]
             if feed.skips:
-                n = len(chunk)
                 chunk = _unskipped(chunk)
-                self.delivered -= n - len(chunk)
             feed.reads += 1  # (feed.read(), inline: this runs once per subscriber per batch)
             if feed.reads >= len(feed.sinks):
                 feed.reads = 0
@@ -555,10 +589,9 @@ class _Sink:
             end = feed.end
             feed.wrap(end)
             held = feed.items[cursor - feed.base :]
-            kept = _unskipped(held) if feed.skips else held
-            out.extend(kept)
+            out.extend(_unskipped(held) if feed.skips else held)
+            self.delivered += feed.messages_in(cursor, end)
             self.cursor = end
-            self.delivered += feed.messages_in(cursor, end) - (len(held) - len(kept))
         self._read(self.cursor)
         if not out and self.closed and self.error is not None:
             raise self.error
