@@ -439,6 +439,8 @@ class _Upstream:
         self.latest_text = None
         self.latest_cache = (None, None, None)
         self.verdicts.clear()
+        if feed is not None:
+            feed.report()
 
     def cut_texts(self, items: list[Any]) -> None:
         """``items`` leave the feed unread (every subscriber skipped them, overflow): the newest of them that reads

@@ -93,6 +93,7 @@ class _Feed:
         "resolve",
         "sinks",
         "skips",
+        "to_report",
         "waiting",
         "wrapped",
     )
@@ -123,6 +124,7 @@ class _Feed:
         # how many items are ``SKIPPED`` (what ``resolve`` found duplicate, counted by it): readers leave them out
         # while there are any
         self.skips = 0
+        self.to_report = False  # a read of waiting texts ran: what it found is reported at the operation's end
         # its reader de-duplicates (a time-ordered stream held as text): what a subscriber passes is read first (an
         # overflow reads what waits before it applies a policy; leaving reads what the subscriber keeps), so the
         # next messages are de-duplicated against every one before them and no text leaves the feed unread
@@ -159,6 +161,7 @@ class _Feed:
         if sink in self.waiting:
             self.waiting.remove(sink)
         sink.cursor = -1
+        self.report()
 
     def messages_in(self, lo: int, hi: int) -> int:
         """How many of the items at positions ``lo`` to ``hi`` (excluded) are messages (not markers, not
@@ -201,6 +204,8 @@ class _Feed:
             waiting, self.waiting = self.waiting, []
             for sink in waiting:
                 sink.wake()
+        if self.to_report:
+            self.report()
         return blocked
 
     def _overflow(self, end: int) -> list[_Sink] | None:
@@ -208,7 +213,8 @@ class _Feed:
         blocked: list[_Sink] | None = None
         if self.dedups:  # (what is all duplicates takes no room: find out before any policy)
             if self.wrapped < end:
-                self.wrap(end)  # (what it reports may read the feed: it may have moved on past ``end``)
+                self.wrap(end)
+            self.report()  # (before any policy, as on arrival; a handler may read the feed: it may have moved on)
             at = end - 1 - self.base
             if at < 0 or self.items[at] is SKIPPED:  # (the message that came adds nothing, or all have read it)
                 return None
@@ -284,12 +290,18 @@ class _Feed:
                 ]
                 self.wrapped = hi
             else:
-                try:
-                    items[lo:n] = resolve(items[lo:n])
-                    self.wrapped = hi
-                finally:  # (what the read found is reported once it is in place, or if the read failed)
-                    if self.reported is not None:
-                        self.reported()
+                self.to_report = True  # (what the read finds is reported by the operation reading: see ``report``)
+                items[lo:n] = resolve(items[lo:n])
+                self.wrapped = hi
+
+    def report(self) -> None:
+        """Report what reads of waiting texts found (``reported``).  Called at the end of every operation that may
+        read them (a read, an arrival, a subscriber leaving, ``latest*``), once the feed and its subscribers are in a
+        consistent state again: a handler of the report (an event listener, a log handler) may read the stream."""
+        if self.to_report:
+            self.to_report = False
+            if self.reported is not None:
+                self.reported()
 
     def newest_mark(self, lo: int, hi: int) -> _Mark:
         """The newest item time among the messages at positions ``lo`` to ``hi`` and every identity at that time."""
@@ -528,6 +540,8 @@ class _Sink:
             feed = self.feed
             cursor = self.cursor
             if feed is None or cursor < 0 or cursor >= feed.base + len(feed.items):
+                if feed is not None:
+                    feed.report()  # (what passing over read)
                 if self.closed:
                     if self.error is not None:
                         raise self.error
@@ -546,6 +560,8 @@ class _Sink:
         if type(item) is Message:
             self.delivered += 1
         self._read(self.cursor)
+        if self.feed is not None:
+            self.feed.report()  # (once this read is done: a handler of the report may read again)
         return item
 
     def drain(self) -> list[Any]:
@@ -576,6 +592,8 @@ class _Sink:
             if feed.reads >= len(feed.sinks):
                 feed.reads = 0
                 feed._trim()
+            if feed.to_report:  # (once this read is done: a handler of the report may read again)
+                feed.report()
             return chunk
         out: list[Any] = []
         if self.pending_dropped:
@@ -593,6 +611,8 @@ class _Sink:
             self.delivered += feed.messages_in(cursor, end)
             self.cursor = end
         self._read(self.cursor)
+        if feed is not None:
+            feed.report()
         if not out and self.closed and self.error is not None:
             raise self.error
         return out
