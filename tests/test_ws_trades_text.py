@@ -529,3 +529,99 @@ async def test_a_frame_nested_deeper_than_the_parser_goes_is_a_decode_failure(st
         assert sum(e.name == "ws.error" for e in side.events) == 1
     finally:
         await side.client.close()
+
+
+def _reading_handler(react: Any) -> logging.Handler:
+    """A log handler that calls ``react`` (once at a time) on every "duplicate message skipped" record."""
+    busy = [False]
+
+    class Reading(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "duplicate message skipped" in record.getMessage() and not busy[0]:
+                busy[0] = True
+                try:
+                    react()
+                finally:
+                    busy[0] = False
+
+    return Reading()
+
+
+@pytest.mark.parametrize("outer", ["drain", "one"])
+@pytest.mark.parametrize("inner", ["drain", "one", "other"])
+@pytest.mark.parametrize("kind", ["log", "listener"])
+async def test_a_handler_reading_the_stream_during_a_read_sees_it_finished(
+    outer: str, inner: str, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # what a read of waiting texts finds (a skip's debug record, a decoder's refusal) is reported once that read is
+    # done: a handler reading the same subscription, or another one, then (past the feed's first free) finds every
+    # trade once, in order, and the counts right
+    caplog.set_level(logging.DEBUG, logger="hyperliquid_client")
+    side, (x, y) = await _one(True, ("trades/BTC", True), ("trades/BTC", True))
+    got: dict[str, list[Any]] = {"x": [], "y": []}
+
+    def take(name: str, sub: Any, how: str) -> None:
+        items = sub.drain() if how == "drain" else [sub.get_nowait()]
+        got[name] += [t.tid for m in items if type(m) is Message for t in m.data]
+
+    def react() -> None:
+        take("x", x, inner) if inner != "other" else take("y", y, "drain")
+
+    handler = _reading_handler(react)
+    logger = logging.getLogger("hyperliquid_client")
+    logger.addHandler(handler)
+    if kind == "listener":
+        side.bus.subscribe("ws.error", lambda _e: react())
+    try:
+        for i in range(1, 71):  # (enough read for the feed to free what both read)
+            side.frame(_text([_trade("BTC", _T0 + i, i)]))
+        take("x", x, "drain")
+        take("y", y, "drain")
+        bad = {**_trade("BTC", _T0 + 70, 70), "px": None} if kind == "listener" else _trade("BTC", _T0 + 70, 70)
+        for data in ([bad], [_trade("BTC", _T0 + 71, 71)], [_trade("BTC", _T0 + 72, 72)]):
+            side.frame(_text(data) if kind == "log" or data[0]["tid"] != 70 else _text([{**bad, "tid": 700}]))
+        for _ in range(6):
+            take("x", x, outer)
+        take("y", y, "drain")
+        for name in ("x", "y"):
+            assert got[name][:70] == list(range(1, 71)), name
+            # (a handler reading during the outer read of one item records what it read first: the outer call returns
+            # its item after the handler ran)
+            late = [t for t in got[name][70:] if t != 700]
+            assert (sorted(late) if outer == "one" and inner != "other" else late) == [71, 72], (name, got[name][70:])
+    finally:
+        logger.removeHandler(handler)
+        await side.client.close()
+
+
+async def test_a_handler_reading_while_a_drop_newest_subscriber_holds_its_own_copy() -> None:
+    # the read that a full ``drop_newest`` subscriber's copy needs reports after the copy is made: a handler draining
+    # another subscriber then cannot pull the feed from under it
+    specs = await _specs()
+    info, sub, _decode = specs["trades/BTC"]
+    side = _Side(True)
+    got: list[int] = []
+    b: Any = None
+
+    def react() -> None:
+        got.extend(t["tid"] for m in b.drain() if type(m) is Message for t in m.data)
+
+    handler = _reading_handler(react)
+    logger = logging.getLogger("hyperliquid_client")
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    try:
+        a = await side.client.subscribe(info, sub, overflow="drop_newest", buffer_size=1)
+        b = await side.client.subscribe(info, sub)
+        side.conn = a._sink.upstream.conn
+        for data in ([_trade("BTC", _T0 + 1, 1)], [_trade("BTC", _T0 + 2, 2)], [_trade("BTC", _T0 + 2, 2)]):
+            side.frame(_text(data))
+        side.frame(_text([_trade("BTC", _T0 + 3, 3)]))
+        side.frame(_text([_trade("BTC", _T0 + 4, 4)]))
+        react()
+        assert got == [1, 2, 3, 4]
+        mine = [x for x in a.drain() if type(x) is not Interrupted]
+        assert [type(x) for x in mine] == [Dropped, Message] and mine[0].count == 3  # (2, 3 and 4; not the resend)
+    finally:
+        logger.removeHandler(handler)
+        await side.client.close()
