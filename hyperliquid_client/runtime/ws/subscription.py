@@ -540,7 +540,7 @@ class _Sink:
             feed = self.feed
             cursor = self.cursor
             if feed is None or cursor < 0 or cursor >= feed.base + len(feed.items):
-                if feed is not None:
+                if feed is not None and feed.to_report:
                     feed.report()  # (what passing over read)
                 if self.closed:
                     if self.error is not None:
@@ -560,8 +560,9 @@ class _Sink:
         if type(item) is Message:
             self.delivered += 1
         self._read(self.cursor)
-        if self.feed is not None:
-            self.feed.report()  # (once this read is done: a handler of the report may read again)
+        feed = self.feed
+        if feed is not None and feed.to_report:  # (once this read is done: a handler of the report may read again)
+            feed.report()
         return item
 
     def drain(self) -> list[Any]:
