@@ -554,6 +554,9 @@ class _Sink:
                 item = feed.items[at] = new_message(item, feed.channel, False)
             elif kind is str:  # (held as text: read with every text before it)
                 feed.wrap(cursor + 1)
+                if feed.to_report:  # (before handing anything out: a handler reading this stream takes it in order)
+                    feed.report()
+                    return self.get_nowait()
                 item = feed.items[at]
             self.cursor = cursor + 1
             feed.read()
@@ -578,6 +581,9 @@ class _Sink:
                 return []
             if feed.wrapped < end:  # (before moving on: a read that raises loses nothing)
                 feed.wrap(end)
+                if feed.to_report:  # (before handing anything out: a handler reading this stream takes it in order)
+                    feed.report()
+                    return self.drain()
             self.cursor = end
             markers = feed.markers
             if markers or feed.skips:
@@ -596,6 +602,11 @@ class _Sink:
             if feed.to_report:  # (once this read is done: a handler of the report may read again)
                 feed.report()
             return chunk
+        if feed is not None and cursor >= 0 and feed.wrapped < feed.end:
+            feed.wrap(feed.end)
+            if feed.to_report:  # (as above)
+                feed.report()
+                return self.drain()
         out: list[Any] = []
         if self.pending_dropped:
             out.append(Dropped(self.pending_dropped, self.dropped, self.policy))
