@@ -622,3 +622,34 @@ async def test_a_handler_reading_while_a_drop_newest_subscriber_holds_its_own_co
     finally:
         logger.removeHandler(handler)
         await side.client.close()
+
+
+def test_a_sync_clients_event_listener_reads_its_subscription() -> None:
+    # listeners run on the sync client's loop thread: a non-blocking read (drain, get_nowait) runs there at once
+    import asyncio as _asyncio
+    import time
+
+    from hyperliquid_client.runtime.events import EventBus
+    from hyperliquid_client.runtime.ws import SyncWsClient, WsConfig
+    from hyperliquid_client.testing import FakeExchange
+
+    info, params, decode = _asyncio.run(_specs())["trades/BTC"]
+    bus = EventBus()
+    with FakeExchange(market_snapshots=False) as fx:
+        cfg = WsConfig(reconnect_base=0.05, reconnect_max=0.2, open_timeout=2.0)
+        with SyncWsClient(fx.ws_url, config=cfg, events=bus) as client:
+            sub = client.subscribe(info, params, decode=decode)
+            seen: list[Any] = []
+            bus.subscribe("ws.error", lambda _e: seen.extend(("listener", x) for x in sub.drain()))
+            deadline = time.monotonic() + 5
+            while not fx.ws_subscriptions and time.monotonic() < deadline:
+                time.sleep(0.01)
+            for data in ([_trade("BTC", _T0 + 1, 1)], [{**_trade("BTC", _T0 + 2, 2), "px": None}]):
+                fx.publish({"type": "trades", "coin": "BTC"}, data)
+            fx.publish({"type": "trades", "coin": "BTC"}, [_trade("BTC", _T0 + 3, 3)])
+            while len([x for _, x in seen if type(x) is not Interrupted]) < 3 and time.monotonic() < deadline:
+                seen.extend(("main", x) for x in sub.drain())
+                time.sleep(0.01)
+            kinds = [type(x) for _, x in seen if type(x) in (Message, DecodeFailed)]
+            assert kinds == [Message, DecodeFailed, Message]
+            assert any(who == "listener" for who, _ in seen)  # (the listener read: nothing raised on the loop)

@@ -191,7 +191,10 @@ class SyncWsClient:
     def _call(self, coro: Awaitable[R], timeout: float | None = None) -> R:
         problem = None
         if threading.current_thread() is self._thread:
-            problem = WebSocketError("blocking SyncWsClient call made from its own loop thread (e.g. in a callback)")
+            problem = WebSocketError(
+                "blocking SyncWsClient call made from its own loop thread (e.g. in an event listener or a log handler"
+                " running there; sync callbacks run on their own threads and may read)"
+            )
         elif self._loop.is_closed() or not self._thread.is_alive():
             problem = _LoopStopped("the WebSocket client is closed")
         if problem is not None:
@@ -224,7 +227,10 @@ class SyncWsClient:
         return not self._thread.is_alive()
 
     def _read(self, fn: Callable[[], R]) -> R:
-        """A non-blocking read of a subscription's buffer: on the loop, or in this thread once the loop stopped."""
+        """A non-blocking read of a subscription's buffer: on the loop (at once when called there: an event listener or
+        a log handler reading the stream), or in this thread once the loop stopped."""
+        if threading.current_thread() is self._thread:
+            return fn()
         try:
             return self._run_sync(fn)
         except _LoopStopped:
