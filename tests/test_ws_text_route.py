@@ -74,8 +74,12 @@ class _Side:
         self.latest: list[Any] = []
         self.blocked: list[int] = []
 
-    async def start(self, specs: dict[str, tuple[Any, dict[str, Any], Any]]) -> None:
-        for name, typed, policy, size in _SUBSCRIBERS:
+    async def start(
+        self,
+        specs: dict[str, tuple[Any, dict[str, Any], Any]],
+        subscribers: tuple[tuple[str, bool, str, int], ...] | None = None,
+    ) -> None:
+        for name, typed, policy, size in subscribers or _SUBSCRIBERS:
             info, sub, decode = specs[name]
             self.subs.append(
                 await self.client.subscribe(

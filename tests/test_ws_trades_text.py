@@ -130,18 +130,7 @@ async def _race(seed: int, subscribers: tuple[tuple[str, bool, str, int], ...], 
     _Upstream.deliver_text = counting  # type: ignore[method-assign]
     try:
         for side in sides:
-            for name, typed, policy, size in subscribers:
-                info, sub, decode = specs[name]
-                side.subs.append(
-                    await side.client.subscribe(
-                        info, sub, decode=decode if typed else None, overflow=policy, buffer_size=size
-                    )
-                )
-                side.got.append([])
-            side.conn = side.subs[0]._sink.upstream.conn
-            for s in side.subs:
-                s._sink.upstream.textual = side.text
-                s._sink.upstream.refresh_text_feed()
+            await side.start(specs, subscribers)
         tapes = [_Tape(rnd, "BTC"), _Tape(rnd, "ETH")]
         frames = []
         for _ in range(rnd.randint(frames_n // 3, frames_n)):
@@ -193,6 +182,15 @@ async def _race(seed: int, subscribers: tuple[tuple[str, bool, str, int], ...], 
             await side.client.close()
 
 
+async def _btc(*buffers: tuple[str, int]) -> tuple[_Side, list[Any]]:
+    """A client (text path on) with one raw ``trades/BTC`` subscriber per ``(overflow policy, buffer size)``."""
+    info, sub, _decode = (await _specs())["trades/BTC"]
+    side = _Side(True)
+    subs = [await side.client.subscribe(info, sub, overflow=p, buffer_size=n) for p, n in buffers]
+    side.conn = subs[0]._sink.upstream.conn
+    return side, subs
+
+
 async def _eth_spec() -> tuple[Any, dict[str, Any], Any]:
     from hyperliquid_client.generated.streams import AsyncStreams
     from hyperliquid_client.runtime.hub import AsyncRecordingHub
@@ -242,14 +240,10 @@ async def test_skipped_frames_never_reach_a_reader_whatever_the_overflow(seed: i
     # handed a ``SKIPPED`` (or an empty message), the feed's count of them is exact, no subscriber gets a trade
     # twice, and no text is left behind every subscriber unread
     rnd = random.Random(seed)
-    specs = await _specs()
-    info, sub, _decode = specs["trades/BTC"]
-    side = _Side(True)
+    policies = ("drop_oldest", "drop_oldest", ("drop_oldest", "drop_newest", "block")[seed % 3])
+    side, side.subs = await _btc(*((policy, rnd.randint(2, 9)) for policy in policies))
+    side.got = [[] for _ in side.subs]
     try:
-        for policy in ("drop_oldest", "drop_oldest", ("drop_oldest", "drop_newest", "block")[seed % 3]):
-            side.subs.append(await side.client.subscribe(info, sub, overflow=policy, buffer_size=rnd.randint(2, 9)))
-            side.got.append([])
-        side.conn = side.subs[0]._sink.upstream.conn
         feed = side.subs[0]._sink.feed
         tape = _Tape(rnd, "BTC")
         for _ in range(600):
@@ -308,13 +302,8 @@ async def test_a_frame_of_trades_all_delivered_before_is_never_handed_to_a_reade
 
 
 async def test_a_drop_newest_subscriber_holding_its_own_copy_never_gets_a_skipped_frame() -> None:
-    specs = await _specs()
-    info, sub, _decode = specs["trades/BTC"]
-    side = _Side(True)
+    side, (full, other) = await _btc(("drop_newest", 2), ("drop_oldest", 100))
     try:
-        full = await side.client.subscribe(info, sub, overflow="drop_newest", buffer_size=2)
-        other = await side.client.subscribe(info, sub, buffer_size=100)
-        side.conn = full._sink.upstream.conn
         frames = [[_trade("BTC", _T0 + i, i)] for i in range(4)]
         for data in frames:
             side.frame(_text(data))
@@ -370,12 +359,8 @@ async def test_a_trades_frame_whose_whole_is_not_what_its_beginning_said_is_repo
 
 async def test_frames_an_overflow_passes_over_behind_a_skipped_frame_keep_the_count_exact() -> None:
     # the feed frees, at once, a frame already read as SKIPPED and frames the overflow passed over: each counted once
-    specs = await _specs()
-    info, sub, _decode = specs["trades/BTC"]
-    side = _Side(True)
+    side, (btc, other) = await _btc(("drop_oldest", 2), ("drop_oldest", 2))
     try:
-        btc, other = [await side.client.subscribe(info, sub, overflow="drop_oldest", buffer_size=2) for _ in "ab"]
-        side.conn = btc._sink.upstream.conn
         feed = btc._sink.feed
         first = [_trade("BTC", _T0 + 1, 1)]
         side.frame(_text(first))
@@ -429,12 +414,8 @@ async def test_a_log_handler_reading_the_stream_as_a_skip_is_logged_loses_nothin
 
 @pytest.mark.parametrize("reader", ["drain", "latest_raw"])
 async def test_an_error_listener_reading_while_the_overflow_passes_a_bad_frame_over(reader: str) -> None:
-    specs = await _specs()
-    info, sub, _decode = specs["trades/BTC"]
-    side = _Side(True)
+    side, (btc,) = await _btc(("drop_oldest", 2))
     try:
-        btc = await side.client.subscribe(info, sub, overflow="drop_oldest", buffer_size=2)
-        side.conn = btc._sink.upstream.conn
         got: list[Any] = []
 
         def on_error(_event: Any) -> None:
@@ -464,13 +445,8 @@ async def test_an_error_listener_reading_while_the_overflow_passes_a_bad_frame_o
 @pytest.mark.parametrize("policy", ["drop_oldest", "drop_newest", "block", "error"])
 async def test_a_resent_frame_another_subscriber_read_takes_no_room(policy: str) -> None:
     # a fast reader reads every frame: what it found all delivered before takes no place in a slow one's buffer
-    specs = await _specs()
-    info, sub, _decode = specs["trades/BTC"]
-    side = _Side(True)
+    side, (fast, slow) = await _btc(("drop_oldest", 100), (policy, 2))
     try:
-        fast = await side.client.subscribe(info, sub, buffer_size=100)
-        slow = await side.client.subscribe(info, sub, overflow=policy, buffer_size=2)
-        side.conn = fast._sink.upstream.conn
         first = [_trade("BTC", _T0 + 1, 1)]
         for data in (first, first, first, [_trade("BTC", _T0 + 2, 2)]):
             side.frame(_text(data))
@@ -486,12 +462,8 @@ async def test_a_resent_frame_another_subscriber_read_takes_no_room(policy: str)
 
 async def test_a_resent_frame_nobody_read_yet_takes_no_room_when_a_buffer_fills() -> None:
     # the overflow reads what waits before any policy applies: an ``error`` subscriber does not fail for a resend
-    specs = await _specs()
-    info, sub, _decode = specs["trades/BTC"]
-    side = _Side(True)
+    side, (strict,) = await _btc(("error", 2))
     try:
-        strict = await side.client.subscribe(info, sub, overflow="error", buffer_size=2)
-        side.conn = strict._sink.upstream.conn
         first = [_trade("BTC", _T0 + 1, 1)]
         for data in (first, first, first, first, [_trade("BTC", _T0 + 2, 2)]):
             side.frame(_text(data))
@@ -594,11 +566,8 @@ async def test_a_handler_reading_the_stream_during_a_read_takes_it_in_order(
 async def test_a_handler_reading_while_a_drop_newest_subscriber_holds_its_own_copy() -> None:
     # the read that a full ``drop_newest`` subscriber's copy needs reports after the copy is made: a handler draining
     # another subscriber then cannot pull the feed from under it
-    specs = await _specs()
-    info, sub, _decode = specs["trades/BTC"]
-    side = _Side(True)
+    side, (a, b) = await _btc(("drop_newest", 1), ("drop_oldest", 1000))
     got: list[int] = []
-    b: Any = None
 
     def react() -> None:
         got.extend(t["tid"] for m in b.drain() if type(m) is Message for t in m.data)
@@ -608,9 +577,6 @@ async def test_a_handler_reading_while_a_drop_newest_subscriber_holds_its_own_co
     logger.setLevel(logging.DEBUG)
     logger.addHandler(handler)
     try:
-        a = await side.client.subscribe(info, sub, overflow="drop_newest", buffer_size=1)
-        b = await side.client.subscribe(info, sub)
-        side.conn = a._sink.upstream.conn
         for data in ([_trade("BTC", _T0 + 1, 1)], [_trade("BTC", _T0 + 2, 2)], [_trade("BTC", _T0 + 2, 2)]):
             side.frame(_text(data))
         side.frame(_text([_trade("BTC", _T0 + 3, 3)]))
