@@ -590,8 +590,45 @@ async def test_a_handler_reading_while_a_drop_newest_subscriber_holds_its_own_co
         await side.client.close()
 
 
+@pytest.mark.parametrize("on_drop", ["one", "drain"])
+@pytest.mark.parametrize("on_error", ["one", "drain"])
+async def test_listeners_reading_while_an_arrival_still_has_a_report_due_take_messages_in_order(
+    on_drop: str, on_error: str
+) -> None:
+    # a full ``drop_newest`` subscriber reads the arriving frame at once and counts its drop (``ws.drop``) before
+    # the arrival reports what the read found (``ws.error``): a read made then reports that first, and whichever
+    # listener reads, the other subscriber's messages come out in order
+    info, sub, decode = (await _specs())["trades/BTC"]
+    side = _Side(True)
+    try:
+        await side.client.subscribe(info, sub, decode=decode, overflow="drop_newest", buffer_size=1)
+        r = await side.client.subscribe(info, sub, decode=decode, overflow="drop_oldest", buffer_size=10)
+        side.conn = r._sink.upstream.conn
+        seen: list[Any] = []
+        busy: set[str] = set()
+
+        def read(tag: str, how: str) -> None:
+            if tag not in busy:
+                busy.add(tag)
+                try:
+                    seen.extend(r.drain() if how == "drain" else [r.get_nowait()])
+                finally:
+                    busy.discard(tag)
+
+        side.bus.subscribe("ws.drop", lambda _e: read("drop", on_drop))
+        side.bus.subscribe("ws.error", lambda _e: read("error", on_error))
+        for i in range(1, 6):
+            side.frame(_text([{**_trade("BTC", _T0 + i, i), **({"px": None} if i == 3 else {})}]))
+        seen.extend(r.drain())
+        got = [x.data[0].tid if type(x) is Message else "failed" for x in seen if type(x) in (Message, DecodeFailed)]
+        assert got == [1, 2, "failed", 4, 5]
+    finally:
+        await side.client.close()
+
+
 def test_a_sync_clients_event_listener_reads_its_subscription() -> None:
-    # listeners run on the sync client's loop thread: a non-blocking read (drain, get_nowait) runs there at once
+    # listeners run on the sync client's loop thread: a call that never blocks (drain, get_nowait, cancel) runs there
+    # at once
     import asyncio as _asyncio
     import time
 
@@ -605,8 +642,14 @@ def test_a_sync_clients_event_listener_reads_its_subscription() -> None:
         cfg = WsConfig(reconnect_base=0.05, reconnect_max=0.2, open_timeout=2.0)
         with SyncWsClient(fx.ws_url, config=cfg, events=bus) as client:
             sub = client.subscribe(info, params, decode=decode)
+            other = client.subscribe(info, {**params, "coin": "ETH"})
             seen: list[Any] = []
-            bus.subscribe("ws.error", lambda _e: seen.extend(("listener", x) for x in sub.drain()))
+
+            def listener(_event: Any) -> None:
+                seen.extend(("listener", x) for x in sub.drain())
+                other.cancel()  # (never blocks: runs there too)
+
+            bus.subscribe("ws.error", listener)
             deadline = time.monotonic() + 5
             while not fx.ws_subscriptions and time.monotonic() < deadline:
                 time.sleep(0.01)
@@ -619,3 +662,4 @@ def test_a_sync_clients_event_listener_reads_its_subscription() -> None:
             kinds = [type(x) for _, x in seen if type(x) in (Message, DecodeFailed)]
             assert kinds == [Message, DecodeFailed, Message]
             assert any(who == "listener" for who, _ in seen)  # (the listener read: nothing raised on the loop)
+            assert other.closed

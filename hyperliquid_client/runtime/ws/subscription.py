@@ -538,6 +538,9 @@ class _Sink:
             item = self.mine().popleft()
         while item is SKIPPED:
             feed = self.feed
+            if feed is not None and feed.to_report:  # (an earlier read's findings first: see ``drain``)
+                feed.report()
+                return self.get_nowait()
             cursor = self.cursor
             if feed is None or cursor < 0 or cursor >= feed.base + len(feed.items):
                 if feed is not None and feed.to_report:
@@ -571,6 +574,9 @@ class _Sink:
     def drain(self) -> list[Any]:
         """Every buffered item, in one step (possibly none); raises the failure if it failed and nothing is left."""
         feed = self.feed
+        if feed is not None and feed.to_report:  # (what an earlier read found, reported before this hands anything out)
+            feed.report()
+            return self.drain()
         cursor = self.cursor
         if cursor >= 0 and not self.pending_dropped and not self.own:  # following the feed, nothing of its own
             assert feed is not None

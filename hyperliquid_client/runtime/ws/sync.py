@@ -193,7 +193,7 @@ class SyncWsClient:
         if threading.current_thread() is self._thread:
             problem = WebSocketError(
                 "blocking SyncWsClient call made from its own loop thread (e.g. in an event listener or a log handler"
-                " running there; sync callbacks run on their own threads and may read)"
+                " running there: only non-blocking calls may; sync callbacks run on their own threads)"
             )
         elif self._loop.is_closed() or not self._thread.is_alive():
             problem = _LoopStopped("the WebSocket client is closed")
@@ -215,6 +215,11 @@ class SyncWsClient:
             raise
 
     def _run_sync(self, fn: Callable[[], R]) -> R:
+        """``fn()`` (which never blocks) on the loop: at once when called there (an event listener or a log handler
+        reading the stream, cancelling a subscription)."""
+        if threading.current_thread() is self._thread:
+            return fn()
+
         async def run() -> R:
             return fn()
 
@@ -227,10 +232,8 @@ class SyncWsClient:
         return not self._thread.is_alive()
 
     def _read(self, fn: Callable[[], R]) -> R:
-        """A non-blocking read of a subscription's buffer: on the loop (at once when called there: an event listener or
-        a log handler reading the stream), or in this thread once the loop stopped."""
-        if threading.current_thread() is self._thread:
-            return fn()
+        """A non-blocking read of a subscription's buffer: on the loop (see :meth:`_run_sync`), or in this thread once
+        the loop stopped."""
         try:
             return self._run_sync(fn)
         except _LoopStopped:
