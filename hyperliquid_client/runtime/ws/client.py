@@ -318,7 +318,7 @@ class _Upstream:
             feed.resolve = self._resolver(feed, decode, channel)
             # (a de-duplicating feed reads every text a subscriber passes, see ``_Feed.dedups``: none leaves unread)
             feed.dedups = self.ordered
-            feed.cut = None if self.ordered else self.cut_texts
+            feed.cut = None if self.ordered else (lambda items: self.cut_texts(items, feed))
         return feed
 
     def _resolver(
@@ -442,10 +442,15 @@ class _Upstream:
         if feed is not None:
             feed.report()
 
-    def cut_texts(self, items: list[Any]) -> None:
+    def cut_texts(self, items: list[Any], feed: _Feed) -> None:
         """``items`` leave the feed unread (every subscriber skipped them, overflow): the newest of them that reads
-        (read back from the newest) stays the latest value behind the texts that wait; the others go unparsed."""
+        (read back from the newest) stays the latest value behind the texts that wait; the others go unparsed.  What
+        the read finds is reported by the feed (``report``), not here: this runs inside an arrival or a read."""
+        if self.unreported is None:
+            self.unreported = []
         raw, value, at = self._read_back(items, False)
+        if self.unreported:
+            feed.to_report = True
         verdicts = self.verdicts
         if verdicts and at > 0:  # (what ``latest_values`` read of the older ones is kept for nobody any more)
             for x in items[:at]:
@@ -828,12 +833,17 @@ class _Upstream:
         if self.ordered:  # (read in the order they came: what they are de-duplicated against is what came before)
             self.settle(feed)
             return self.latest_raw, self.latest
+        owned = self.unreported is None  # (what the read finds is reported once the values are in place)
+        if owned:
+            self.unreported = []
         raw, value, at = self._read_back(feed.items, True) if feed is not None else (None, None, -1)
         if at < 0:
             value = self.latest
             if raw is None:
                 raw = self.latest_raw
         self.latest_cache = (text, raw, value)
+        if owned:
+            self.report_read()
         return raw, value
 
 

@@ -294,6 +294,17 @@ class _Feed:
                 items[lo:n] = resolve(items[lo:n])
                 self.wrapped = hi
 
+    def report_soon(self) -> None:
+        """Report what a read's own bookkeeping read (texts it freed unread) once the read has returned: on the loop's
+        next turn (at once without a running loop), or first thing in the next read or arrival, whichever is first.
+        Never before the read returns: a handler reading this stream would take messages before the ones the read
+        hands out."""
+        if self.to_report:
+            try:
+                asyncio.get_running_loop().call_soon(self.report)
+            except RuntimeError:
+                self.report()
+
     def report(self) -> None:
         """Report what reads of waiting texts found (``reported``).  Called at the end of every operation that may
         read them (a read, an arrival, a subscriber leaving, ``latest*``), once the feed and its subscribers are in a
@@ -567,8 +578,8 @@ class _Sink:
             self.delivered += 1
         self._read(self.cursor)
         feed = self.feed
-        if feed is not None and feed.to_report:  # (once this read is done: a handler of the report may read again)
-            feed.report()
+        if feed is not None and feed.to_report:
+            feed.report_soon()
         return item
 
     def drain(self) -> list[Any]:
@@ -605,8 +616,8 @@ class _Sink:
             if feed.reads >= len(feed.sinks):
                 feed.reads = 0
                 feed._trim()
-            if feed.to_report:  # (once this read is done: a handler of the report may read again)
-                feed.report()
+            if feed.to_report:
+                feed.report_soon()
             return chunk
         if feed is not None and cursor >= 0 and feed.wrapped < feed.end:
             feed.wrap(feed.end)
@@ -630,7 +641,7 @@ class _Sink:
             self.cursor = end
         self._read(self.cursor)
         if feed is not None:
-            feed.report()
+            feed.report_soon()
         if not out and self.closed and self.error is not None:
             raise self.error
         return out
