@@ -95,6 +95,7 @@ if TYPE_CHECKING:
     )
     from hyperliquid_client.runtime.transport import RetryPolicy, TransportConfig
     from hyperliquid_client.runtime.ws import (
+        Batch,
         BufferOverflowError,
         DecodeFailed,
         Dropped,
@@ -163,6 +164,7 @@ _LAZY_MODULES = {
     "hyperliquid_client.runtime.storage": ("InvalidRowError", "StorageConfig", "StorageUnavailableError"),
     "hyperliquid_client.runtime.transport": ("RetryPolicy", "TransportConfig"),
     "hyperliquid_client.runtime.ws": (
+        "Batch",
         "BufferOverflowError",
         "DecodeFailed",
         "Dropped",
@@ -192,6 +194,7 @@ __all__ = [
     "Aqav2Role",
     "AsyncClient",
     "AsyncStream",
+    "Batch",
     "BorrowLendOperation",
     "BufferOverflowError",
     "BuilderFee",

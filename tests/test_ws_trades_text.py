@@ -663,3 +663,52 @@ def test_a_sync_clients_event_listener_reads_its_subscription() -> None:
             assert kinds == [Message, DecodeFailed, Message]
             assert any(who == "listener" for who, _ in seen)  # (the listener read: nothing raised on the loop)
             assert other.closed
+
+
+async def test_subscribers_taking_the_same_messages_at_once_share_one_read_only_batch() -> None:
+    import copy
+    import pickle
+
+    from hyperliquid_client import Batch
+
+    side, (a, b, c) = await _one(True, ("trades/BTC", False), ("trades/BTC", False), ("trades/BTC", False))
+    try:
+        for i in range(1, 4):
+            side.frame(_text([_trade("BTC", _T0 + i, i)]))
+        first, second = a.drain(), b.drain()
+        assert type(first) is Batch and first is second  # (one copy of the backlog, not one per subscriber)
+        assert [m.data[0]["tid"] for m in first if type(m) is Message] == [1, 2, 3]
+        for change in (
+            lambda x: x.append(1),
+            lambda x: x.extend([1]),
+            lambda x: x.pop(),
+            lambda x: x.clear(),
+            lambda x: x.sort(),
+            lambda x: x.reverse(),
+            lambda x: x.insert(0, 1),
+            lambda x: x.remove(x[0]),
+            lambda x: x.__setitem__(0, 1),
+            lambda x: x.__delitem__(0),
+            lambda x: x.__iadd__([1]),
+            lambda x: x.__imul__(2),
+        ):
+            with pytest.raises(TypeError, match="shared"):
+                change(first)
+        assert first == list(second) and first + [9] == [*list(first), 9]  # noqa: RUF005 - (+ on a Batch)
+        mine = copy.copy(first)
+        mine.append(9)  # (a list of one's own)
+        assert type(mine) is list and type(copy.deepcopy(first)) is list
+        assert type(pickle.loads(pickle.dumps(list(first)))) is list and type(pickle.loads(pickle.dumps(first))) is list
+        side.frame(_text([_trade("BTC", _T0 + 4, 4)]))
+        late = c.drain()  # (c took 1-4 at once: another range, another batch)
+        assert late is not first and [m.data[0]["tid"] for m in late if type(m) is Message] == [1, 2, 3, 4]
+        assert a.drain() is b.drain()  # (4 alone, for both)
+        assert c.drain() == []
+        feed = a._sink.feed
+        assert feed.batch is None or feed.batch[0] >= feed.base  # (it holds nothing the feed has freed)
+        for i in range(5, 200):  # every subscriber reads each: what all read is freed, the batch with it
+            side.frame(_text([_trade("BTC", _T0 + i, i)]))
+            assert a.drain() is b.drain() is c.drain()
+            assert feed.batch is None or feed.batch[0] >= feed.base
+    finally:
+        await side.client.close()

@@ -19,11 +19,12 @@ from hyperliquid_client.runtime.ws.messages import (
     SubscriptionFailedError,
     WsItem,
 )
-from hyperliquid_client.runtime.ws.subscription import Subscription
+from hyperliquid_client.runtime.ws.subscription import Batch, Subscription
 from hyperliquid_client.runtime.ws.sync import SyncSubscription, SyncWsClient
 
 __all__ = [
     "OVERFLOW_POLICIES",
+    "Batch",
     "BufferOverflowError",
     "ChannelInfo",
     "DecodeFailed",

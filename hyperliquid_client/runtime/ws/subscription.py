@@ -13,11 +13,12 @@ one slice.
 from __future__ import annotations
 
 import asyncio
+import copy
 import heapq
 from bisect import bisect_left
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Hashable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
 from hyperliquid_client.runtime.transport._core import validate_timeout
 from hyperliquid_client.runtime.ws.channels import ChannelInfo, SubscriptionKey
@@ -34,7 +35,7 @@ from hyperliquid_client.runtime.ws.messages import (
 if TYPE_CHECKING:
     from hyperliquid_client.runtime.ws.client import WsClient, _CallbackRun, _Upstream
 
-__all__ = ["Subscription"]
+__all__ = ["Batch", "Subscription"]
 
 T = TypeVar("T")
 
@@ -58,6 +59,32 @@ class _Skipped:
 SKIPPED = _Skipped()
 
 
+class Batch(list[Any]):
+    """What :meth:`Subscription.drain` returns: a list, shared by every subscriber of a stream that takes the same
+    messages at once (one copy of the backlog, not one per subscriber), hence read-only — ``list(batch)`` (or
+    ``copy``) gives a list of one's own.  Reading, iterating, comparing, concatenating work as on any list."""
+
+    __slots__ = ()
+
+    def _shared(self, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError(
+            "a drained batch is shared by every subscriber that took the same messages: it cannot be changed "
+            "(list(batch) is a copy of one's own)"
+        )
+
+    append = extend = insert = pop = remove = clear = sort = reverse = _shared
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _shared
+
+    def __copy__(self) -> list[Any]:
+        return list(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> list[Any]:
+        return copy.deepcopy(list(self), memo)
+
+    def __reduce__(self) -> tuple[type[list[Any]], tuple[list[Any]]]:
+        return list, (list(self),)
+
+
 def _unskipped(items: list[Any]) -> list[Any]:
     return [x for x in items if x is not SKIPPED]
 
@@ -78,6 +105,7 @@ class _Feed:
 
     __slots__ = (
         "base",
+        "batch",
         "channel",
         "check_at",
         "cut",
@@ -125,6 +153,9 @@ class _Feed:
         # while there are any
         self.skips = 0
         self.to_report = False  # a read of waiting texts ran: what it found is reported at the operation's end
+        # (first position, end, the Batch) of the last backlog handed out: the next subscriber taking the same
+        # messages gets the same object; dropped once every follower read past it
+        self.batch: tuple[int, int, Batch] | None = None
         # its reader de-duplicates (a time-ordered stream held as text): what a subscriber passes is read first (an
         # overflow reads what waits before it applies a policy; leaving reads what the subscriber keeps), so the
         # next messages are de-duplicated against every one before them and no text leaves the feed unread
@@ -357,6 +388,8 @@ class _Feed:
         if self.marks is not None:
             del self.marks[:cut]
         self.base = low
+        if self.batch is not None and self.batch[0] < low:  # (what it holds is freed: so is it)
+            self.batch = None
         markers = self.markers
         if markers:
             del markers[: bisect_left(markers, low)]
@@ -609,9 +642,12 @@ class _Sink:
                 self.delivered += end - cursor
             if self._space is not None:
                 self._read(end)
-            chunk = items[cursor - base :]
-            if feed.skips:
-                chunk = _unskipped(chunk)
+            last = feed.batch
+            if last is not None and last[0] == cursor and last[1] == end:
+                chunk = last[2]  # (another subscriber took these just now: the same object)
+            else:
+                chunk = Batch(_unskipped(items[cursor - base :]) if feed.skips else items[cursor - base :])
+                feed.batch = (cursor, end, chunk)
             feed.reads += 1  # (feed.read(), inline: this runs once per subscriber per batch)
             if feed.reads >= len(feed.sinks):
                 feed.reads = 0
@@ -805,7 +841,8 @@ class Subscription(Generic[T]):
 
     def drain(self) -> list[StreamItem[T]]:
         """Every buffered item at once (possibly none), for batch consumers; raises the failure if the subscription
-        failed and nothing is left."""
+        failed and nothing is left.  The list may be a :class:`Batch`, shared with the other subscribers of the stream
+        that take the same messages at once: read-only (``list(...)`` copies it)."""
         return self._sink.drain()
 
     async def data(self, timeout: float | None = None) -> AsyncIterator[T]:
