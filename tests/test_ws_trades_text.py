@@ -689,15 +689,18 @@ async def test_subscribers_taking_the_same_messages_at_once_share_one_read_only_
             lambda x: x.remove(x[0]),
             lambda x: x.__setitem__(0, 1),
             lambda x: x.__delitem__(0),
-            lambda x: x.__iadd__([1]),
-            lambda x: x.__imul__(2),
         ):
             with pytest.raises(TypeError, match="shared"):
                 change(first)
         assert first == list(second) and first + [9] == [*list(first), 9]  # noqa: RUF005 - (+ on a Batch)
+        acc = first
+        acc += [9]  # (binds a new plain list: the shared one stays as it is)
+        acc *= 1
+        assert type(acc) is list and acc[-1] == 9 and len(first) == 3 and second is first
         mine = copy.copy(first)
         mine.append(9)  # (a list of one's own)
         assert type(mine) is list and type(copy.deepcopy(first)) is list
+        assert type(first[:]) is list and type(sorted(first, key=id)) is list
         assert type(pickle.loads(pickle.dumps(list(first)))) is list and type(pickle.loads(pickle.dumps(first))) is list
         side.frame(_text([_trade("BTC", _T0 + 4, 4)]))
         late = c.drain()  # (c took 1-4 at once: another range, another batch)
@@ -710,5 +713,18 @@ async def test_subscribers_taking_the_same_messages_at_once_share_one_read_only_
             side.frame(_text([_trade("BTC", _T0 + i, i)]))
             assert a.drain() is b.drain() is c.drain()
             assert feed.batch is None or feed.batch[0] >= feed.base
+    finally:
+        await side.client.close()
+
+
+async def test_a_lone_subscriber_drains_a_list_of_its_own() -> None:
+    side, (btc,) = await _one(True, ("trades/BTC", False))
+    try:
+        side.frame(_text([_trade("BTC", _T0 + 1, 1)]))
+        acc = btc.drain()
+        side.frame(_text([_trade("BTC", _T0 + 2, 2)]))
+        acc += btc.drain()
+        acc.sort(key=lambda m: -m.data[0]["tid"] if type(m) is Message else 0)
+        assert type(acc) is list and [m.data[0]["tid"] for m in acc if type(m) is Message] == [2, 1]
     finally:
         await side.client.close()

@@ -17,8 +17,8 @@ import copy
 import heapq
 from bisect import bisect_left
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Hashable
-from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
+from collections.abc import AsyncIterator, Callable, Hashable, Iterable
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, SupportsIndex, TypeVar
 
 from hyperliquid_client.runtime.transport._core import validate_timeout
 from hyperliquid_client.runtime.ws.channels import ChannelInfo, SubscriptionKey
@@ -59,21 +59,29 @@ class _Skipped:
 SKIPPED = _Skipped()
 
 
-class Batch(list[Any]):
-    """What :meth:`Subscription.drain` returns: a list, shared by every subscriber of a stream that takes the same
-    messages at once (one copy of the backlog, not one per subscriber), hence read-only — ``list(batch)`` (or
-    ``copy``) gives a list of one's own.  Reading, iterating, comparing, concatenating work as on any list."""
+class Batch(list[T]):
+    """What :meth:`Subscription.drain` returns when several subscribers of a stream take the same messages at once:
+    one list shared by all of them (one copy of the backlog, not one per subscriber), hence read-only — changing it
+    in place (``append``, ``sort``, item assignment, ...) raises :class:`TypeError`; ``list(batch)``, a slice,
+    ``sorted(batch)``, ``copy.copy`` or pickling give a plain list of one's own, and ``acc += batch`` /
+    ``batch += more`` bind a new plain list.  Reading, iterating, comparing and ``+`` work as on any list."""
 
     __slots__ = ()
 
     def _shared(self, *args: object, **kwargs: object) -> NoReturn:
         raise TypeError(
             "a drained batch is shared by every subscriber that took the same messages: it cannot be changed "
-            "(list(batch) is a copy of one's own)"
+            "in place (list(batch) is a copy of one's own)"
         )
 
     append = extend = insert = pop = remove = clear = sort = reverse = _shared
-    __setitem__ = __delitem__ = __iadd__ = __imul__ = _shared
+    __setitem__ = __delitem__ = _shared
+
+    def __iadd__(self, other: Iterable[T]) -> list[T]:  # type: ignore[override,misc]
+        return [*self, *other]  # (a new list: the shared one stays as it is)
+
+    def __imul__(self, n: SupportsIndex) -> list[T]:  # type: ignore[override]
+        return list(self) * n
 
     def __copy__(self) -> list[Any]:
         return list(self)
@@ -642,12 +650,16 @@ class _Sink:
                 self.delivered += end - cursor
             if self._space is not None:
                 self._read(end)
-            last = feed.batch
-            if last is not None and last[0] == cursor and last[1] == end:
-                chunk = last[2]  # (another subscriber took these just now: the same object)
-            else:
-                chunk = Batch(_unskipped(items[cursor - base :]) if feed.skips else items[cursor - base :])
-                feed.batch = (cursor, end, chunk)
+            chunk: list[Any]
+            if len(feed.sinks) > 1:  # (others may take the same: one shared copy, see ``Batch``)
+                last = feed.batch
+                if last is not None and last[0] == cursor and last[1] == end:
+                    chunk = last[2]  # (another subscriber took these just now: the same object)
+                else:
+                    chunk = Batch(_unskipped(items[cursor - base :]) if feed.skips else items[cursor - base :])
+                    feed.batch = (cursor, end, chunk)
+            else:  # (a lone subscriber: a list of its own)
+                chunk = _unskipped(items[cursor - base :]) if feed.skips else items[cursor - base :]
             feed.reads += 1  # (feed.read(), inline: this runs once per subscriber per batch)
             if feed.reads >= len(feed.sinks):
                 feed.reads = 0
@@ -841,8 +853,8 @@ class Subscription(Generic[T]):
 
     def drain(self) -> list[StreamItem[T]]:
         """Every buffered item at once (possibly none), for batch consumers; raises the failure if the subscription
-        failed and nothing is left.  The list may be a :class:`Batch`, shared with the other subscribers of the stream
-        that take the same messages at once: read-only (``list(...)`` copies it)."""
+        failed and nothing is left.  With other subscribers on the stream, the list may be a :class:`Batch`, shared
+        with those that take the same messages at once: read-only (``list(...)`` copies it)."""
         return self._sink.drain()
 
     async def data(self, timeout: float | None = None) -> AsyncIterator[T]:

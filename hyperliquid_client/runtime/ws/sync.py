@@ -84,7 +84,8 @@ class SyncSubscription(Generic[T]):
 
     def drain(self) -> list[StreamItem[T]]:
         """Every buffered item at once (possibly none: ``[]`` after the end); raises the failure if it failed and
-        nothing is left."""
+        nothing is left.  With other subscribers on the stream, the list may be a read-only
+        :class:`~hyperliquid_client.runtime.ws.subscription.Batch` (see :meth:`Subscription.drain`)."""
         return self._owner._read(self._sub.drain)
 
     def __iter__(self) -> Iterator[StreamItem[T]]:
