@@ -93,15 +93,6 @@ class Batch(list[T]):
         return list, (list(self),)
 
 
-def _unskipped(items: list[Any]) -> list[Any]:
-    return [x for x in items if x is not SKIPPED]
-
-
-def skipped(items: list[Any]) -> int:
-    """How many of ``items`` are ``SKIPPED`` (by identity: ``list.count`` would call every message's ``__eq__``)."""
-    return sum(1 for x in items if x is SKIPPED)
-
-
 class _Feed:
     """The items of one upstream for one decoder, read by its subscribers at their own positions.
 
@@ -177,6 +168,16 @@ class _Feed:
     def end(self) -> int:
         return self.base + len(self.items)
 
+    def held(self, lo: int, hi: int | None = None) -> list[Any]:
+        """The items at positions ``lo`` to ``hi`` (the end), ``SKIPPED`` ones left out."""
+        items = self.items[lo - self.base : None if hi is None else hi - self.base]
+        return [x for x in items if x is not SKIPPED] if self.skips else items
+
+    def skipped_in(self, lo: int, hi: int) -> int:
+        """How many items at positions ``lo`` to ``hi`` are ``SKIPPED`` (by identity: ``list.count`` would call every
+        message's ``__eq__``)."""
+        return sum(1 for x in self.items[lo - self.base : hi - self.base] if x is SKIPPED)
+
     def follow(self, sink: _Sink) -> None:
         sink.feed = self
         sink.cursor = end = self.base + len(self.items)
@@ -191,8 +192,7 @@ class _Feed:
         if sink in self.sinks:
             self.sinks.remove(sink)
             self.wrap(self.end)
-            held = self.items[sink.cursor - self.base :]
-            sink.mine().extend(_unskipped(held) if self.skips else held)
+            sink.mine().extend(self.held(sink.cursor))
             self.max_size = max((s.size for s in self.sinks), default=0)
             self._recheck()
         if sink in self.detached:
@@ -210,7 +210,7 @@ class _Feed:
         if markers and markers[-1] >= lo:
             n -= bisect_left(markers, hi) - bisect_left(markers, lo)
         if self.skips:
-            n -= skipped(self.items[lo - self.base : hi - self.base])
+            n -= self.skipped_in(lo, hi)
         return n
 
     # -- producer side (event loop thread) ----------------------------------------------------------------------
@@ -263,7 +263,7 @@ class _Feed:
                 continue  # gone, or an older entry of a subscriber that followed again
             limit = sink.cursor + sink.size
             if self.skips:
-                limit += skipped(self.items[sink.cursor - self.base : end - self.base])
+                limit += self.skipped_in(sink.cursor, end)
             if limit >= end:  # read meanwhile (or some of what it holds was all duplicates)
                 sink.hkey = limit
                 heapq.heappush(heap, (limit, sid, sink))
@@ -278,8 +278,7 @@ class _Feed:
             else:  # the item that does not fit is not the subscriber's: it keeps what it holds
                 self.sinks.remove(sink)
                 self.wrap(end)
-                held = self.items[sink.cursor - self.base : end - 1 - self.base]
-                sink.mine().extend(_unskipped(held) if self.skips else held)
+                sink.mine().extend(self.held(sink.cursor, end - 1))
                 sink.last_mark = self.newest_mark(sink.cursor, end - 1)
                 sink.cursor = -1
                 if policy == "drop_newest":
@@ -381,8 +380,6 @@ class _Feed:
         cut = low - self.base
         if (cut < 64 and cut < len(self.items)) or cut <= 0:  # (freeing a few at the front would move the rest)
             return
-        if self.dedups and self.wrapped < low:  # (never so, see ``dedups``: kept true by construction)
-            self.wrap(low)
         freed = None
         if self.cut is not None:  # (the newest message freed, markers aside, is unread when it waits as text)
             k = cut - 1
@@ -391,7 +388,7 @@ class _Feed:
             if type(self.items[k]) is str:
                 freed = self.items[:cut]
         if self.skips:
-            self.skips -= skipped(self.items[:cut])
+            self.skips -= self.skipped_in(self.base, low)
         del self.items[:cut]
         if self.marks is not None:
             del self.marks[:cut]
@@ -494,7 +491,7 @@ class _Sink:
         feed = self.feed
         unread = feed.end - self.cursor if feed is not None and self.cursor >= 0 else 0
         if unread and feed is not None and feed.skips:
-            unread -= skipped(feed.items[self.cursor - feed.base :])
+            unread -= feed.skipped_in(self.cursor, feed.end)
         return len(self.own) + unread
 
     # -- producer side (event loop thread, synchronous) -------------------------------------------------------
@@ -590,13 +587,11 @@ class _Sink:
             item = self.mine().popleft()
         while item is SKIPPED:
             feed = self.feed
-            if feed is not None and feed.to_report:  # (an earlier read's findings first: see ``drain``)
+            if feed is not None and feed.to_report:  # (what a read found, before anything is handed out: see drain)
                 feed.report()
                 return self.get_nowait()
             cursor = self.cursor
             if feed is None or cursor < 0 or cursor >= feed.base + len(feed.items):
-                if feed is not None and feed.to_report:
-                    feed.report()  # (what passing over read)
                 if self.closed:
                     if self.error is not None:
                         raise self.error
@@ -607,12 +602,10 @@ class _Sink:
             kind = type(item)
             if kind is dict or kind is list:  # (feed.wrap for one item)
                 item = feed.items[at] = new_message(item, feed.channel, False)
-            elif kind is str:  # (held as text: read with every text before it)
+            elif kind is str:  # (held as text: read with every text before it, then reported, above)
                 feed.wrap(cursor + 1)
-                if feed.to_report:  # (before handing anything out: a handler reading this stream takes it in order)
-                    feed.report()
-                    return self.get_nowait()
-                item = feed.items[at]
+                item = SKIPPED
+                continue
             self.cursor = cursor + 1
             feed.read()
         if type(item) is Message:
@@ -626,10 +619,13 @@ class _Sink:
     def drain(self) -> list[Any]:
         """Every buffered item, in one step (possibly none); raises the failure if it failed and nothing is left."""
         feed = self.feed
-        if feed is not None and feed.to_report:  # (what an earlier read found, reported before this hands anything out)
-            feed.report()
-            return self.drain()
         cursor = self.cursor
+        if feed is not None:
+            if 0 <= cursor < feed.base + len(feed.items) and feed.wrapped < feed.base + len(feed.items):
+                feed.wrap(feed.base + len(feed.items))  # (before moving on: a read that raises loses nothing)
+            if feed.to_report:  # (what this read or an earlier one found, before anything is handed out: a handler
+                feed.report()  # reading this stream takes the messages in order, and this hands out what is left)
+                return self.drain()
         if cursor >= 0 and not self.pending_dropped and not self.own:  # following the feed, nothing of its own
             assert feed is not None
             items = feed.items
@@ -637,11 +633,6 @@ class _Sink:
             end = base + len(items)
             if cursor >= end:
                 return []
-            if feed.wrapped < end:  # (before moving on: a read that raises loses nothing)
-                feed.wrap(end)
-                if feed.to_report:  # (before handing anything out: a handler reading this stream takes it in order)
-                    feed.report()
-                    return self.drain()
             self.cursor = end
             markers = feed.markers
             if markers or feed.skips:
@@ -656,10 +647,10 @@ class _Sink:
                 if last is not None and last[0] == cursor and last[1] == end:
                     chunk = last[2]  # (another subscriber took these just now: the same object)
                 else:
-                    chunk = Batch(_unskipped(items[cursor - base :]) if feed.skips else items[cursor - base :])
+                    chunk = Batch(feed.held(cursor))
                     feed.batch = (cursor, end, chunk)
             else:  # (a lone subscriber: a list of its own)
-                chunk = _unskipped(items[cursor - base :]) if feed.skips else items[cursor - base :]
+                chunk = feed.held(cursor)
             feed.reads += 1  # (feed.read(), inline: this runs once per subscriber per batch)
             if feed.reads >= len(feed.sinks):
                 feed.reads = 0
@@ -667,11 +658,6 @@ class _Sink:
             if feed.to_report:
                 feed.report_soon()
             return chunk
-        if feed is not None and cursor >= 0 and feed.wrapped < feed.end:
-            feed.wrap(feed.end)
-            if feed.to_report:  # (as above)
-                feed.report()
-                return self.drain()
         out: list[Any] = []
         if self.pending_dropped:
             out.append(Dropped(self.pending_dropped, self.dropped, self.policy))
@@ -682,9 +668,7 @@ class _Sink:
         self.delivered += sum(1 for item in out if type(item) is Message)
         if feed is not None and cursor >= 0:
             end = feed.end
-            feed.wrap(end)
-            held = feed.items[cursor - feed.base :]
-            out.extend(_unskipped(held) if feed.skips else held)
+            out.extend(feed.held(cursor))
             self.delivered += feed.messages_in(cursor, end)
             self.cursor = end
         self._read(self.cursor)
