@@ -251,6 +251,18 @@ async def test_frames_routed_by_their_text_read_the_same_as_frames_parsed_at_arr
             await side.client.close()
 
 
+async def _subscribed(stream: str, *buffers: tuple[str, int], typed: bool = False) -> tuple[_Side, list[Any]]:
+    """A client (text path on) with one subscriber of ``stream`` per ``(overflow policy, buffer size)``."""
+    info, sub, decode = (await _specs())[stream]
+    side = _Side(True)
+    subs = [
+        await side.client.subscribe(info, sub, decode=decode if typed else None, overflow=policy, buffer_size=size)
+        for policy, size in buffers
+    ]
+    side.conn = subs[0]._sink.upstream.conn
+    return side, subs
+
+
 async def _one(text: bool, *streams: tuple[str, bool]) -> tuple[_Side, list[Any]]:
     """A client (text path on or off) with one subscriber per ``(stream, typed)``."""
     specs = await _specs()
@@ -630,12 +642,8 @@ async def test_a_bad_frame_is_reported_once_whoever_reads_it_first(
 
 
 async def test_texts_freed_unread_by_overflow_still_give_the_latest_value() -> None:
-    specs = await _specs()
-    info, sub, _decode = specs["l2Book/BTC"]
-    side = _Side(True)
+    side, (btc,) = await _subscribed("l2Book/BTC", ("drop_oldest", 4))
     try:
-        btc = await side.client.subscribe(info, sub, overflow="drop_oldest", buffer_size=4)
-        side.conn = btc._sink.upstream.conn
         for i in range(300):
             side.frame(_text(_book("BTC", i)))
         for i in range(300, 310):  # the newest are bad: the newest good one was freed unread
@@ -648,12 +656,9 @@ async def test_texts_freed_unread_by_overflow_still_give_the_latest_value() -> N
 
 
 async def test_a_bad_frame_read_by_latest_then_freed_unread_is_not_reported_again() -> None:
-    specs = await _specs()
-    info, sub, decode = specs["l2Book/BTC"]
-    side = _Side(True)
+    side, (btc,) = await _subscribed("l2Book/BTC", ("drop_oldest", 4), typed=True)
+    decode = btc._sink.decode
     try:
-        btc = await side.client.subscribe(info, sub, decode=decode, overflow="drop_oldest", buffer_size=4)
-        side.conn = btc._sink.upstream.conn
         for i in range(100):
             side.frame(_text(_book("BTC", i)))
         side.frame(_bad_frames(100)[0][0])
@@ -712,4 +717,19 @@ async def test_a_handler_of_the_report_reading_the_stream_again_finds_the_bad_fr
             assert len(seen) == 1 and seen[0] is not None
     finally:
         logging.getLogger("hyperliquid_client").removeHandler(handler)
+        await side.client.close()
+
+
+async def test_a_bad_frame_read_by_latest_after_good_texts_were_freed_unread_is_reported_at_once() -> None:
+    # freeing good texts unread (overflow) reads them back and finds nothing to report: the next bad frame ``latest``
+    # reads is reported then, not held for a later read
+    side, (btc,) = await _subscribed("l2Book/BTC", ("drop_oldest", 4), typed=True)
+    try:
+        for i in range(300):
+            side.frame(_text(_book("BTC", i)))
+        assert btc._sink.feed.base > 0  # (freed)
+        side.frame(_bad_frames(300)[0][0])
+        side.client.latest("l2Book", coin="BTC")
+        assert _decode_failures(side) == 1
+    finally:
         await side.client.close()

@@ -21,7 +21,7 @@ import pytest
 from hyperliquid_client.runtime.ws.client import _Upstream
 from hyperliquid_client.runtime.ws.messages import DecodeFailed, Dropped, Interrupted, Message
 from hyperliquid_client.runtime.ws.subscription import SKIPPED
-from tests.test_ws_text_route import _decode_failures, _held, _one, _Side, _specs
+from tests.test_ws_text_route import _decode_failures, _held, _one, _Side, _specs, _subscribed
 
 _T0 = 1_700_000_000_000
 
@@ -182,15 +182,6 @@ async def _race(seed: int, subscribers: tuple[tuple[str, bool, str, int], ...], 
             await side.client.close()
 
 
-async def _btc(*buffers: tuple[str, int]) -> tuple[_Side, list[Any]]:
-    """A client (text path on) with one raw ``trades/BTC`` subscriber per ``(overflow policy, buffer size)``."""
-    info, sub, _decode = (await _specs())["trades/BTC"]
-    side = _Side(True)
-    subs = [await side.client.subscribe(info, sub, overflow=p, buffer_size=n) for p, n in buffers]
-    side.conn = subs[0]._sink.upstream.conn
-    return side, subs
-
-
 async def _eth_spec() -> tuple[Any, dict[str, Any], Any]:
     from hyperliquid_client.generated.streams import AsyncStreams
     from hyperliquid_client.runtime.hub import AsyncRecordingHub
@@ -241,7 +232,7 @@ async def test_skipped_frames_never_reach_a_reader_whatever_the_overflow(seed: i
     # twice, and no text is left behind every subscriber unread
     rnd = random.Random(seed)
     policies = ("drop_oldest", "drop_oldest", ("drop_oldest", "drop_newest", "block")[seed % 3])
-    side, side.subs = await _btc(*((policy, rnd.randint(2, 9)) for policy in policies))
+    side, side.subs = await _subscribed("trades/BTC", *((policy, rnd.randint(2, 9)) for policy in policies))
     side.got = [[] for _ in side.subs]
     try:
         feed = side.subs[0]._sink.feed
@@ -302,7 +293,7 @@ async def test_a_frame_of_trades_all_delivered_before_is_never_handed_to_a_reade
 
 
 async def test_a_drop_newest_subscriber_holding_its_own_copy_never_gets_a_skipped_frame() -> None:
-    side, (full, other) = await _btc(("drop_newest", 2), ("drop_oldest", 100))
+    side, (full, other) = await _subscribed("trades/BTC", ("drop_newest", 2), ("drop_oldest", 100))
     try:
         frames = [[_trade("BTC", _T0 + i, i)] for i in range(4)]
         for data in frames:
@@ -359,7 +350,7 @@ async def test_a_trades_frame_whose_whole_is_not_what_its_beginning_said_is_repo
 
 async def test_frames_an_overflow_passes_over_behind_a_skipped_frame_keep_the_count_exact() -> None:
     # the feed frees, at once, a frame already read as SKIPPED and frames the overflow passed over: each counted once
-    side, (btc, other) = await _btc(("drop_oldest", 2), ("drop_oldest", 2))
+    side, (btc, other) = await _subscribed("trades/BTC", ("drop_oldest", 2), ("drop_oldest", 2))
     try:
         feed = btc._sink.feed
         first = [_trade("BTC", _T0 + 1, 1)]
@@ -414,7 +405,7 @@ async def test_a_log_handler_reading_the_stream_as_a_skip_is_logged_loses_nothin
 
 @pytest.mark.parametrize("reader", ["drain", "latest_raw"])
 async def test_an_error_listener_reading_while_the_overflow_passes_a_bad_frame_over(reader: str) -> None:
-    side, (btc,) = await _btc(("drop_oldest", 2))
+    side, (btc,) = await _subscribed("trades/BTC", ("drop_oldest", 2))
     try:
         got: list[Any] = []
 
@@ -445,7 +436,7 @@ async def test_an_error_listener_reading_while_the_overflow_passes_a_bad_frame_o
 @pytest.mark.parametrize("policy", ["drop_oldest", "drop_newest", "block", "error"])
 async def test_a_resent_frame_another_subscriber_read_takes_no_room(policy: str) -> None:
     # a fast reader reads every frame: what it found all delivered before takes no place in a slow one's buffer
-    side, (fast, slow) = await _btc(("drop_oldest", 100), (policy, 2))
+    side, (fast, slow) = await _subscribed("trades/BTC", ("drop_oldest", 100), (policy, 2))
     try:
         first = [_trade("BTC", _T0 + 1, 1)]
         for data in (first, first, first, [_trade("BTC", _T0 + 2, 2)]):
@@ -462,7 +453,7 @@ async def test_a_resent_frame_another_subscriber_read_takes_no_room(policy: str)
 
 async def test_a_resent_frame_nobody_read_yet_takes_no_room_when_a_buffer_fills() -> None:
     # the overflow reads what waits before any policy applies: an ``error`` subscriber does not fail for a resend
-    side, (strict,) = await _btc(("error", 2))
+    side, (strict,) = await _subscribed("trades/BTC", ("error", 2))
     try:
         first = [_trade("BTC", _T0 + 1, 1)]
         for data in (first, first, first, first, [_trade("BTC", _T0 + 2, 2)]):
@@ -566,7 +557,7 @@ async def test_a_handler_reading_the_stream_during_a_read_takes_it_in_order(
 async def test_a_handler_reading_while_a_drop_newest_subscriber_holds_its_own_copy() -> None:
     # the read that a full ``drop_newest`` subscriber's copy needs reports after the copy is made: a handler draining
     # another subscriber then cannot pull the feed from under it
-    side, (a, b) = await _btc(("drop_newest", 1), ("drop_oldest", 1000))
+    side, (a, b) = await _subscribed("trades/BTC", ("drop_newest", 1), ("drop_oldest", 1000))
     got: list[int] = []
 
     def react() -> None:
@@ -598,12 +589,8 @@ async def test_listeners_reading_while_an_arrival_still_has_a_report_due_take_me
     # a full ``drop_newest`` subscriber reads the arriving frame at once and counts its drop (``ws.drop``) before
     # the arrival reports what the read found (``ws.error``): a read made then reports that first, and whichever
     # listener reads, the other subscriber's messages come out in order
-    info, sub, decode = (await _specs())["trades/BTC"]
-    side = _Side(True)
+    side, (_full, r) = await _subscribed("trades/BTC", ("drop_newest", 1), ("drop_oldest", 10), typed=True)
     try:
-        await side.client.subscribe(info, sub, decode=decode, overflow="drop_newest", buffer_size=1)
-        r = await side.client.subscribe(info, sub, decode=decode, overflow="drop_oldest", buffer_size=10)
-        side.conn = r._sink.upstream.conn
         seen: list[Any] = []
         busy: set[str] = set()
 

@@ -446,11 +446,15 @@ class _Upstream:
         """``items`` leave the feed unread (every subscriber skipped them, overflow): the newest of them that reads
         (read back from the newest) stays the latest value behind the texts that wait; the others go unparsed.  What
         the read finds is reported by the feed (``report``), not here: this runs inside an arrival or a read."""
-        if self.unreported is None:
+        owned = self.unreported is None
+        if owned:
             self.unreported = []
         raw, value, at = self._read_back(items, False)
-        if self.unreported:
-            feed.to_report = True
+        if owned:
+            if self.unreported:
+                feed.to_report = True
+            else:  # (nothing to report: later reads report at once again, see ``read_text``)
+                self.unreported = None
         verdicts = self.verdicts
         if verdicts and at > 0:  # (what ``latest_values`` read of the older ones is kept for nobody any more)
             for x in items[:at]:
