@@ -1,8 +1,11 @@
-"""``python -m bench [name ...]`` — run benchmarks and print their reports (``make bench``: the goals table).
+"""``python -m bench [name ...] [--option ...]`` — run benchmarks and print their reports.
+
+``make bench`` prints the goals table (``make bench ARGS="goals --rounds 3"`` hands it options).
 
 Each benchmark measures our code next to its baselines in the same run and prints the ratios;
 see ``bench/README.md``.  Names: goals (the default: every hot-path goal beside the official SDK, with
-pass/fail), signing, cache, storage, ratelimit; ``all`` runs every one.
+pass/fail), signing, cache, storage, ratelimit; ``all`` runs every one.  Options are handed to every benchmark
+named (``python -m bench goals --rounds 3``; ``python -m bench signing --help`` lists that one's options).
 """
 
 from __future__ import annotations
@@ -14,7 +17,13 @@ ALL = ("goals", "signing", "cache", "storage", "ratelimit")
 
 
 def main(argv: list[str]) -> int:
-    names = [a for a in argv if not a.startswith("-")] or ["goals"]
+    if argv in (["-h"], ["--help"]):
+        sys.stdout.write(__doc__ or "")
+        return 0
+    names, options = [], []
+    for arg in argv:  # names come first; everything from the first option on belongs to the benchmarks
+        (options if options or arg.startswith("-") else names).append(arg)
+    names = names or ["goals"]
     if names == ["all"]:
         names = list(ALL)
     unknown = [n for n in names if n not in ALL]
@@ -26,7 +35,7 @@ def main(argv: list[str]) -> int:
         sys.stdout.write(f"\n===== bench.{name} =====\n")
         sys.stdout.flush()
         saved = sys.argv
-        sys.argv = [f"bench.{name}"]
+        sys.argv = [f"bench.{name}", *options]
         try:
             runpy.run_module(f"bench.{name}", run_name="__main__")
         except SystemExit as exc:

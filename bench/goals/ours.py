@@ -281,29 +281,35 @@ def probe_order(args: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _per_call_threads(call: Any, n: int) -> tuple[float, float]:
-    """Wall seconds per call with 1 thread doing ``n`` calls and with 2 threads doing ``n`` each, best of 3."""
-    results = []
-    for threads in (1, 2):
-        best = float("inf")
-        for _ in range(3):
-            barrier = threading.Barrier(threads + 1)
+def _per_call_threads(call: Any, n: int, *, trial: float = 0.2, rounds: int = 5) -> tuple[float, float]:
+    """Wall seconds per call with 1 thread doing ``n`` calls and with 2 threads doing ``n`` each: ``n`` grown until a
+    1-thread trial lasts ``trial`` seconds, then ``rounds`` rounds of one trial of each, taking turns (what disturbs
+    one round disturbs both), best of each kept."""
 
-            def work(barrier: threading.Barrier = barrier) -> None:
-                barrier.wait()
-                for _ in range(n):
-                    call()
+    def once(threads: int, n: int) -> float:
+        barrier = threading.Barrier(threads + 1)
 
-            ts = [threading.Thread(target=work) for _ in range(threads)]
-            for t in ts:
-                t.start()
+        def work() -> None:
             barrier.wait()
-            t0 = time.perf_counter()
-            for t in ts:
-                t.join()
-            best = min(best, (time.perf_counter() - t0) / (threads * n))
-        results.append(best)
-    return results[0], results[1]
+            for _ in range(n):
+                call()
+
+        ts = [threading.Thread(target=work) for _ in range(threads)]
+        for t in ts:
+            t.start()
+        barrier.wait()
+        t0 = time.perf_counter()
+        for t in ts:
+            t.join()
+        return (time.perf_counter() - t0) / (threads * n)
+
+    while once(1, n) * n < trial:
+        n *= 2
+    best = [float("inf"), float("inf")]
+    for _ in range(rounds):
+        for i, threads in enumerate((1, 2)):
+            best[i] = min(best[i], once(threads, n))
+    return best[0], best[1]
 
 
 # ------------------------------------------------------------------------------------------------ import

@@ -1,0 +1,67 @@
+"""``python -m bench``: names pick the benchmarks, options reach each of them, ``--help`` runs nothing."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import pytest
+
+import bench.__main__ as cli
+
+
+@pytest.fixture
+def runs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[str]]]:
+    got: list[tuple[str, list[str]]] = []
+
+    def run_module(name: str, run_name: str) -> None:
+        assert run_name == "__main__"
+        got.append((name, list(sys.argv)))
+
+    monkeypatch.setattr(cli.runpy, "run_module", run_module)
+    return got
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        ([], [("bench.goals", ["bench.goals"])]),
+        (["--rounds", "3"], [("bench.goals", ["bench.goals", "--rounds", "3"])]),
+        (
+            ["goals", "signing", "--repeats", "1"],
+            [
+                ("bench.goals", ["bench.goals", "--repeats", "1"]),
+                ("bench.signing", ["bench.signing", "--repeats", "1"]),
+            ],
+        ),
+        (["signing", "--help"], [("bench.signing", ["bench.signing", "--help"])]),
+        (["all"], [(f"bench.{n}", [f"bench.{n}"]) for n in cli.ALL]),
+    ],
+)
+def test_names_and_options(runs: list[tuple[str, list[str]]], argv: list[str], expected: Any) -> None:
+    saved = list(sys.argv)
+    assert cli.main(argv) == 0
+    assert runs == expected
+    assert sys.argv == saved  # restored after each benchmark
+
+
+@pytest.mark.parametrize("flag", ["-h", "--help"])
+def test_help_runs_nothing(runs: list[tuple[str, list[str]]], flag: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main([flag]) == 0
+    assert runs == []
+    assert "python -m bench [name ...] [--option ...]" in capsys.readouterr().out
+
+
+def test_unknown_name_runs_nothing(runs: list[tuple[str, list[str]]], capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["goals", "nope"]) == 2
+    assert runs == []
+    assert "unknown benchmark(s): nope" in capsys.readouterr().err
+
+
+def test_a_failing_benchmark_fails_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    def run_module(name: str, run_name: str) -> None:
+        raise SystemExit(1 if name == "bench.cache" else 0)
+
+    monkeypatch.setattr(cli.runpy, "run_module", run_module)
+    assert cli.main(["cache", "signing"]) == 1
+    assert cli.main(["signing"]) == 0
