@@ -65,3 +65,25 @@ def test_a_failing_benchmark_fails_the_run(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(cli.runpy, "run_module", run_module)
     assert cli.main(["cache", "signing"]) == 1
     assert cli.main(["signing"]) == 0
+
+
+def test_goal_rounds_take_turns_and_keep_the_best_value_of_each_measure() -> None:
+    from bench.goals.__main__ import best_of
+
+    calls: list[str] = []
+
+    def contender(name: str, values: list[dict[str, float] | None]) -> Any:
+        def run() -> tuple[dict[str, float] | None, str]:
+            calls.append(name)
+            got = values[len([c for c in calls if c == name]) - 1]
+            return got, "" if got is not None else f"{name} failed"
+
+        return run
+
+    ours = contender("ours", [{"a": 1.0, "b": 5.0}, {"a": 3.0, "b": 2.0}, None])
+    sdk = contender("sdk", [None, None, None])
+    (o, why_o), (s, why_s) = best_of(3, ours, sdk, better=min)
+    assert calls == ["ours", "sdk"] * 3  # each round runs every contender once, in turn
+    assert o == {"a": 1.0, "b": 2.0}  # the best of each measure, whichever round gave it
+    assert why_o == "ours failed"  # (a failed round is said, not hidden by the ones that worked)
+    assert s is None and why_s == "sdk failed"

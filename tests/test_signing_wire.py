@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import msgpack
 import pytest
 
 from hyperliquid_client.runtime.errors import InvalidInputError
@@ -169,3 +170,32 @@ def test_msgpack_rejects_what_the_server_cannot_reproduce() -> None:
     # 0xcb inside a string or an integer is not a float: accepted, exact bytes
     assert action_msgpack({"s": "\u02cb"}) == bytes.fromhex("81a173a2cb8b")
     assert action_msgpack({"n": 0xCBCB}) == bytes.fromhex("81a16ecdcbcb")
+
+
+@pytest.mark.parametrize(
+    ("action", "field"),
+    [
+        ({"type": "noop", "x": {1.5: "a"}}, "action.x[1.5] (a key)"),  # a float key is a float signed
+        ({1.5: "a"}, "action[1.5] (a key)"),
+        ({"x": {(1.5,): "a"}}, "action.x[(1.5,)] (a key)[0]"),
+    ],
+)
+def test_msgpack_rejects_a_float_used_as_a_key(action: Any, field: str) -> None:
+    with pytest.raises(InvalidInputError, match="no floats") as info:
+        action_msgpack(action)
+    assert info.value.field == field
+
+
+def test_msgpack_names_a_float_subclass_as_a_float() -> None:
+    class F(float):
+        pass
+
+    with pytest.raises(InvalidInputError, match="no floats") as info:
+        action_msgpack({"type": "order", "p": F(1.5)})
+    assert info.value.field == "action.p"
+
+
+def test_msgpack_keeps_int_keys_and_odd_strings() -> None:
+    # keys that are not floats pack as the official SDK packs them (msgpack.packb), markers or not
+    for action in ({"type": "x", 0xCB: "a"}, {"\xca\xcb": 1}, {"x": {True: None}}):
+        assert action_msgpack(action) == msgpack.packb(action)

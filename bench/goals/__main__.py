@@ -3,8 +3,8 @@
     .venv/bin/python -m bench.goals [--rounds 2] [--no-install] [--json FILE]
 
 Each contender runs in its own process (ours: ``bench.goals.ours``; the SDK: ``bench.goals.sdk`` in its throwaway
-venv, see :mod:`bench.peers`); rounds alternate the contenders and the best round of each is kept, so a burst of
-load elsewhere on the machine cannot single one out.  Only ratios are judged.  Nothing here is a test.
+venv, see :mod:`bench.peers`); rounds alternate the contenders and the best value of each measure is kept, so a
+burst of load elsewhere on the machine cannot single one out.  Only ratios are judged.  Nothing here is a test.
 """
 
 from __future__ import annotations
@@ -38,21 +38,22 @@ def sdk(probe: str, args: dict[str, Any] | None = None, timeout: float = 1200) -
     return run_json(cmd, timeout=timeout, cwd=ROOT)
 
 
-def best_of(rounds: int, run: Any, better: Any = max) -> tuple[dict[str, Any] | None, str]:
-    """Run ``run()`` ``rounds`` times; per key keep the ``better`` value.  Returns (merged, first error)."""
-    merged: dict[str, Any] | None = None
-    why = ""
+def best_of(rounds: int, *runs: Any, better: Any = max) -> list[tuple[dict[str, Any] | None, str]]:
+    """Run each of ``runs`` once a round, taking turns (what disturbs a round disturbs every contender); per run and
+    key keep the ``better`` value.  Returns (merged, first error) of each run."""
+    out: list[tuple[dict[str, Any] | None, str]] = [(None, "") for _ in runs]
     for _ in range(rounds):
-        res, err = run()
-        if res is None:
-            why = why or err
-            continue
-        if merged is None:
-            merged = dict(res)
-        else:
-            for k, v in res.items():
-                merged[k] = better(merged[k], v) if isinstance(v, int | float) and k in merged else v
-    return merged, why
+        for i, run in enumerate(runs):
+            merged, why = out[i]
+            res, err = run()
+            if res is None:
+                out[i] = (merged, why or err)
+            elif merged is None:
+                out[i] = (dict(res), why)
+            else:
+                for k, v in res.items():
+                    merged[k] = better(merged[k], v) if isinstance(v, int | float) and k in merged else v
+    return out
 
 
 # ------------------------------------------------------------------------------------------------ servers
@@ -176,8 +177,9 @@ def main() -> int:
     # -- WebSocket -------------------------------------------------------------------------------------------
     print("WebSocket scenarios ...", flush=True)
     ws_args = {"repeats": args.repeats}
-    ours_ws, why_o = best_of(args.rounds, lambda: ours("ws", ws_args))
-    sdk_ws, why_s = best_of(args.rounds, lambda: sdk_run("ws", ws_args))
+    (ours_ws, why_o), (sdk_ws, why_s) = best_of(
+        args.rounds, lambda: ours("ws", ws_args), lambda: sdk_run("ws", ws_args)
+    )
     results["ws"] = {"ours": ours_ws, "sdk": sdk_ws}
     detail: list[str] = []
     if ours_ws and sdk_ws:
@@ -256,8 +258,9 @@ def main() -> int:
         "spot_meta": str(FIXTURES / "spotMeta__1.json"),
         "repeats": args.repeats,
     }
-    o_order, why_o = best_of(args.rounds, lambda: ours("order", order_args), min)
-    s_order, why_s = best_of(args.rounds, lambda: sdk_run("order", order_args), min)
+    (o_order, why_o), (s_order, why_s) = best_of(
+        args.rounds, lambda: ours("order", order_args), lambda: sdk_run("order", order_args), better=min
+    )
     results["order"] = {"ours": o_order, "sdk": s_order}
     if o_order:
         floor = o_order["floor"]
@@ -311,7 +314,7 @@ def main() -> int:
 
     # -- cache -----------------------------------------------------------------------------------------------
     print("cache ...", flush=True)
-    cache, why = best_of(args.rounds, lambda: ours("cache"))
+    [(cache, why)] = best_of(args.rounds, lambda: ours("cache"))
     results["cache"] = cache or why
     if cache:
         ratio = cache["TTLCache.get"] / cache["dict.get"]
@@ -353,8 +356,9 @@ def main() -> int:
 
     # -- import ----------------------------------------------------------------------------------------------
     print("import ...", flush=True)
-    o_imp, why_o = best_of(max(5, args.rounds), lambda: ours("import"), min)
-    s_imp, why_s = best_of(max(5, args.rounds), lambda: sdk_run("import"), min)
+    (o_imp, why_o), (s_imp, why_s) = best_of(
+        max(5, args.rounds), lambda: ours("import"), lambda: sdk_run("import"), better=min
+    )
     results["import"] = {"ours": o_imp, "sdk": s_imp}
     if o_imp and s_imp:
         ratio = o_imp["seconds"] / s_imp["seconds"]

@@ -40,13 +40,15 @@ def check_action(value: Any, path: str = "action") -> None:
         raise _bad(path, "an integer that fits in 64 bits", value)
     if t is dict or isinstance(value, Mapping):
         for k, v in value.items():
+            if k.__class__ is not str:  # a key is packed and hashed too (a float key is a float signed)
+                check_action(k, f"{path}[{k!r}] (a key)")
             check_action(v, f"{path}.{k}")
         return
     if t is list or t is tuple:
         for i, v in enumerate(value):
             check_action(v, f"{path}[{i}]")
         return
-    if t is float:
+    if isinstance(value, float):  # (a float subclass, numpy's float64 say, is a float too)
         raise _bad(path, "no floats in actions (numbers go on the wire as strings or integers)", value)
     raise _bad(path, "str, int, bool, None, list or mapping", value)
 
