@@ -87,3 +87,18 @@ def test_goal_rounds_take_turns_and_keep_the_best_value_of_each_measure() -> Non
     assert o == {"a": 1.0, "b": 2.0}  # the best of each measure, whichever round gave it
     assert why_o == "ours failed"  # (a failed round is said, not hidden by the ones that worked)
     assert s is None and why_s == "sdk failed"
+
+
+def test_the_separator_is_dropped(runs: list[tuple[str, list[str]]]) -> None:
+    assert cli.main(["signing", "--", "--help"]) == 0
+    assert cli.main(["--", "--rounds", "1"]) == 0
+    assert runs == [("bench.signing", ["bench.signing", "--help"]), ("bench.goals", ["bench.goals", "--rounds", "1"])]
+
+
+@pytest.mark.parametrize("argv", [["--rounds", "1", "goals"], ["signing", "--repeats", "1", "all"]])
+def test_a_name_after_the_options_is_refused_before_anything_runs(
+    runs: list[tuple[str, list[str]]], argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(argv) == 2
+    assert runs == []
+    assert "benchmark names come before the options" in capsys.readouterr().err
