@@ -199,3 +199,15 @@ def test_msgpack_keeps_int_keys_and_odd_strings() -> None:
     # keys that are not floats pack as the official SDK packs them (msgpack.packb), markers or not
     for action in ({"type": "x", 0xCB: "a"}, {"\xca\xcb": 1}, {"x": {True: None}}):
         assert action_msgpack(action) == msgpack.packb(action)
+
+
+def test_msgpack_takes_a_list_subclass_whatever_its_bytes() -> None:
+    class L(list[Any]):
+        pass
+
+    # packed (and sent in JSON) as a list: accepted alike whether or not its bytes hold a float marker (0xcb = 203)
+    for action in ({"x": L([1])}, {"x": L([203])}, {"x": [L([0xCBCB, "a"])]}):
+        assert action_msgpack(action) == msgpack.packb(action)
+    with pytest.raises(InvalidInputError, match="no floats") as info:
+        action_msgpack({"x": [L([1, 2.0])]})
+    assert info.value.field == "action.x[0][1]"

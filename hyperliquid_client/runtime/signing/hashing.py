@@ -44,7 +44,7 @@ def check_action(value: Any, path: str = "action") -> None:
                 check_action(k, f"{path}[{k!r}] (a key)")
             check_action(v, f"{path}.{k}")
         return
-    if t is list or t is tuple:
+    if t is list or t is tuple or isinstance(value, list | tuple):  # (a subclass packs, and goes in JSON, as its base)
         for i, v in enumerate(value):
             check_action(v, f"{path}[{i}]")
         return
