@@ -29,7 +29,10 @@ def main(argv: list[str]) -> int:
         options = options[1:]
     late = [a for a in options if a in ALL or a == "all"]
     if late:
-        sys.stderr.write(f"benchmark names come before the options: {' '.join([*late, *names])} first\n")
+        sys.stderr.write(
+            f"benchmark names come before the options: {' '.join([*names, *late])} first"
+            " (an option's value spelled like a name goes as --option=value)\n"
+        )
         return 2
     names = names or ["goals"]
     if names == ["all"]:

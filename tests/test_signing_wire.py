@@ -211,3 +211,14 @@ def test_msgpack_takes_a_list_subclass_whatever_its_bytes() -> None:
     with pytest.raises(InvalidInputError, match="no floats") as info:
         action_msgpack({"x": [L([1, 2.0])]})
     assert info.value.field == "action.x[0][1]"
+
+
+def test_msgpack_refuses_an_action_that_holds_itself_or_nests_too_deeply() -> None:
+    loop: list[Any] = []
+    loop.append(loop)
+    deep: Any = {"a": 1.5}
+    for _ in range(5000):
+        deep = {"a": deep}
+    for action in ({"x": loop}, deep):
+        with pytest.raises(InvalidInputError, match="nests too deeply, or contains itself"):
+            action_msgpack(action)

@@ -1,6 +1,6 @@
 """Every goal of the hot-path issue measured beside the official SDK in one run, with a pass/fail column.
 
-    .venv/bin/python -m bench.goals [--rounds 2] [--no-install] [--json FILE]
+    .venv/bin/python -m bench.goals [--rounds 2] [--repeats 3] [--no-install] [--json FILE]
 
 Each contender runs in its own process (ours: ``bench.goals.ours``; the SDK: ``bench.goals.sdk`` in its throwaway
 venv, see :mod:`bench.peers`); rounds alternate the contenders and the best value of each measure is kept, so a
@@ -156,6 +156,8 @@ def main() -> int:
     ap.add_argument("--no-install", action="store_true", help="do not create the SDK's throwaway venv")
     ap.add_argument("--json", type=Path, help="also write every measure as JSON to this file")
     args = ap.parse_args()
+    if args.rounds < 1 or args.repeats < 1:
+        ap.error("--rounds and --repeats take a count of at least 1")
 
     # Byte-code as a pip install has it (compiled once, then loaded): without it every import would compile
     # the package first (an editable install under PYTHONDONTWRITEBYTECODE), which no user pays.
@@ -364,7 +366,7 @@ def main() -> int:
     if o_imp and s_imp:
         ratio = o_imp["seconds"] / s_imp["seconds"]
         table.add(
-            "import (best of 5 fresh interpreters)",
+            f"import (best of {max(5, args.rounds)} fresh interpreters)",
             f"{o_imp['seconds'] * 1e3:.0f} ms",
             f"{s_imp['seconds'] * 1e3:.0f} ms",
             f"{ratio:.2f}×",

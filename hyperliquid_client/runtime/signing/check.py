@@ -137,8 +137,9 @@ def verify_body(
     booleans, ``None``, or a caller's ``str``/``int`` subclass, which JSON and the hash read as the plain value;
     lists and string-keyed maps of them), JSON by construction, so that walk is skipped.
 
-    Raises :class:`SignatureMismatchError` naming the likely causes (the exchange itself would
-    answer with the misleading ``User or API Wallet ... does not exist``).
+    Raises :class:`InvalidInputError` naming the place when the action holds what JSON would change (a map key
+    that is not a string, bytes), else :class:`SignatureMismatchError` naming the likely causes (the exchange
+    itself would answer with the misleading ``User or API Wallet ... does not exist``).
     """
     network = signer.network
     mismatch = signer.chain_mismatch
@@ -153,8 +154,11 @@ def verify_body(
     try:
         wire = json.loads(json.dumps(body, allow_nan=False))
     except (TypeError, ValueError) as exc:
+        problem = not_json(body["action"])
         raise InvalidInputError(
-            "action", "only JSON values (str, int, bool, None, lists, string-keyed maps)", detail=str(exc)
+            "action",
+            "only JSON values (str, int, bool, None, lists, string-keyed maps)",
+            detail=f"action{problem}" if problem is not None else str(exc),
         ) from exc
     try:
         digest = server_digest(endpoint, wire, is_mainnet=network.is_mainnet)
@@ -168,6 +172,14 @@ def verify_body(
         if signer.verify == "once":
             signer.verified.add(kind)
         return
+    problem = not_json(body["action"])
+    if problem is not None:  # the likeliest cause, named: JSON changes the action, the exchange hashes another one
+        raise InvalidInputError(
+            "action",
+            "only values JSON carries unchanged (str, int, bool, None, lists, string-keyed maps)",
+            detail=f"action{problem}; the exchange hashes the action as JSON decodes it, so the signature would "
+            f"recover {recovered}, not {address}",
+        )
     causes = [
         "the action changed after signing or holds values that do not survive JSON unchanged "
         "(floats, non-string map keys, tuples vs lists are fine but sets/Decimals are not)",

@@ -81,14 +81,25 @@ def action_msgpack(action: Any) -> bytes:
         packed: bytes = packer.pack(action)
     except Exception as exc:
         _local.packer = None  # its buffer may hold a partial object
-        check_action(action)  # raises with the path of the offending value
+        _check(action)  # raises with the path of the offending value
         raise InvalidInputError("action", "a msgpack-serialisable action", detail=str(exc)) from exc
     # A float is packed as float32/float64 (0xca/0xcb).  Those bytes also occur inside
     # strings and integers, so a hit only triggers the exact (slower) walk.  (An int needle: a one-byte
     # search without the buffer protocol's set-up, ~20 ns against ~140 ns for ``b"\xcb" in packed``.)
     if 0xCB in packed or 0xCA in packed:
-        check_action(action)
+        _check(action)
     return packed
+
+
+def _check(action: Any) -> None:
+    """:func:`check_action`, an action nested past the interpreter's recursion limit (or holding itself) refused
+    as input too."""
+    try:
+        check_action(action)
+    except RecursionError:
+        raise InvalidInputError(
+            "action", "an action nested a few levels deep", detail="it nests too deeply, or contains itself"
+        ) from None
 
 
 def _u64(value: Any, field: str) -> int:
