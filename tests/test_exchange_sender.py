@@ -717,3 +717,24 @@ def test_objects_filled_through_their_slots_are_the_ones_their_class_builds(kind
         assert [getattr(fast, n) for n in names.split()] == [getattr(made, n) for n in names.split()]
         with pytest.raises(attrs.exceptions.FrozenInstanceError):
             fast.nonce = 1
+
+
+def test_what_json_would_change_is_named_in_any_mapping(fx: FakeExchange, wallet: Wallet) -> None:
+    # a non-string key inside a dict subclass is named as the key it is (the strict walk stops at the subclass)
+    from collections import OrderedDict
+
+    class S(str):
+        pass
+
+    rig = make_rig(fx, wallet)
+    try:
+        with pytest.raises(InvalidInputError, match=re.escape("action.x[1] (a map key that is not a string)")):
+            rig.sender.send(ENDPOINTS["exchange.noop"], {"type": "noop", "x": OrderedDict({1: 1})})
+        with pytest.raises(InvalidInputError, match=re.escape("action.x.y: bytes b'z'")):
+            rig.sender.send(ENDPOINTS["exchange.noop"], {"type": "noop", "x": OrderedDict({"y": b"z"})})
+        assert exchange_posts(fx) == []
+        # what JSON carries unchanged goes: string keys in a dict subclass, str subclasses as keys and values
+        assert rig.sender.send(ENDPOINTS["exchange.noop"], {"type": "noop", "x": OrderedDict({S("k"): S("v")})}).ok
+        assert len(exchange_posts(fx)) == 1
+    finally:
+        rig.close()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hyperliquid_client.runtime.errors import InvalidInputError
 from hyperliquid_client.runtime.signing import (
     USER_SIGNED_TYPES,
     Wallet,
@@ -109,3 +111,34 @@ def test_user_signed_backends_agree_and_recover(
     digest = user_signed_digest(action, primary_type=primary_type, fields=fields)
     assert recover_address(digest, baseline, backend="native") == wallet.address
     assert recover_address(digest, baseline, backend="eth-account") == wallet.address
+
+
+def test_user_signed_values_of_str_and_int_subclasses_sign_as_their_plain_values() -> None:
+    # JSON carries a str / int subclass as the plain value, which is what the exchange hashes: so does the signer
+    from enum import IntEnum
+
+    class S(str):
+        def __str__(self) -> str:  # (what a subclass's own methods say is not what is hashed)
+            return "other"
+
+    class Time(IntEnum):
+        T = 1_700_000_000_000
+
+    fields = (("hyperliquidChain", "string"), ("destination", "string"), ("amount", "string"), ("time", "uint64"))
+    plain = {
+        "hyperliquidChain": "Testnet",
+        "destination": "0x" + "12" * 20,
+        "amount": "1.5",
+        "time": 1_700_000_000_000,
+        "signatureChainId": "0x66eee",
+    }
+    odd = {**plain, "destination": S(plain["destination"]), "amount": S("1.5"), "time": Time.T}
+    wallet = Wallet.from_key(bytes(range(1, 33)))
+    for backend in ("native", "eth-account"):
+        want = sign_user_signed_action(wallet, plain, primary_type="UsdSend", fields=fields, backend=backend)
+        assert sign_user_signed_action(wallet, odd, primary_type="UsdSend", fields=fields, backend=backend) == want
+    assert user_signed_digest(odd, primary_type="UsdSend", fields=fields) == user_signed_digest(
+        plain, primary_type="UsdSend", fields=fields
+    )
+    with pytest.raises(InvalidInputError, match=r"action\.time"):  # a bool is not an integer here
+        user_signed_digest({**plain, "time": True}, primary_type="UsdSend", fields=fields)

@@ -117,6 +117,29 @@ def not_json(value: Any) -> str | None:
     return f": {type(value).__name__} {value!r}"
 
 
+def _json_change(value: Any) -> str | None:
+    """Where JSON would change ``value`` (what the exchange hashes is what it decodes), or ``None``: :func:`not_json`
+    without its strictness — any mapping is walked as a map and a ``str`` / ``int`` subclass is its plain value —
+    to name the place when an action is refused for it."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"[{key!r}] (a map key that is not a string)"
+            problem = _json_change(item)
+            if problem is not None:
+                return f".{key}{problem}"
+        return None
+    if isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            problem = _json_change(item)
+            if problem is not None:
+                return f"[{i}]{problem}"
+        return None
+    if value is None or isinstance(value, str | int) or (isinstance(value, float) and math.isfinite(value)):
+        return None
+    return f": {type(value).__name__} {value!r}"
+
+
 def verify_body(
     signer: Signer,
     endpoint: EndpointSpec,
@@ -154,7 +177,7 @@ def verify_body(
     try:
         wire = json.loads(json.dumps(body, allow_nan=False))
     except (TypeError, ValueError) as exc:
-        problem = not_json(body["action"])
+        problem = _json_change(body["action"])
         raise InvalidInputError(
             "action",
             "only JSON values (str, int, bool, None, lists, string-keyed maps)",
@@ -172,7 +195,7 @@ def verify_body(
         if signer.verify == "once":
             signer.verified.add(kind)
         return
-    problem = not_json(body["action"])
+    problem = _json_change(body["action"])
     if problem is not None:  # the likeliest cause, named: JSON changes the action, the exchange hashes another one
         raise InvalidInputError(
             "action",
@@ -181,8 +204,7 @@ def verify_body(
             f"recover {recovered}, not {address}",
         )
     causes = [
-        "the action changed after signing or holds values that do not survive JSON unchanged "
-        "(floats, non-string map keys, tuples vs lists are fine but sets/Decimals are not)",
+        "the action changed after signing",
         f"wrong network or chain: signed for {network.chain_name} (is_mainnet={network.is_mainnet}) while sending to "
         f"{network.exchange_url}",
         "a key/backend mismatch: the signing backend produced a signature for another key or digest",

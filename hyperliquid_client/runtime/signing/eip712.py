@@ -108,11 +108,16 @@ def _hex_bytes(value: Any, field: str, expected: str) -> bytes:
     raise InvalidInputError(field, expected, value)
 
 
+def _integer(value: Any) -> bool:
+    """An ``int`` or a subclass of it (an ``IntEnum``: JSON and the hash read the plain value), not a ``bool``."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _encode_value(typ: str, value: Any, field: str) -> bytes:
     if typ == "string":
-        if type(value) is not str:
+        if not isinstance(value, str):  # (a str subclass is hashed, and goes in JSON, as its plain text)
             raise InvalidInputError(field, "a string", value)
-        return keccak256(value.encode("utf-8"))
+        return keccak256(str.encode(value, "utf-8"))
     if typ == "address":
         return b"\x00" * 12 + bytes.fromhex(normalize_address(value, field)[2:])
     if typ == "bool":
@@ -121,14 +126,14 @@ def _encode_value(typ: str, value: Any, field: str) -> bytes:
         return (b"\x00" * 31) + (b"\x01" if value else b"\x00")
     if typ.startswith("uint"):
         bits = int(typ[4:] or 256)
-        if type(value) is not int or not 0 <= value < (1 << bits):
+        if not _integer(value) or not 0 <= value < (1 << bits):
             raise InvalidInputError(field, f"an integer in 0..2**{bits}-1", value)
-        return value.to_bytes(32, "big")
+        return int.to_bytes(value, 32, "big")
     if typ.startswith("int"):
         bits = int(typ[3:] or 256)
-        if type(value) is not int or not -(1 << (bits - 1)) <= value < (1 << (bits - 1)):
+        if not _integer(value) or not -(1 << (bits - 1)) <= value < (1 << (bits - 1)):
             raise InvalidInputError(field, f"a signed {bits}-bit integer", value)
-        return value.to_bytes(32, "big", signed=True)
+        return int.to_bytes(value, 32, "big", signed=True)
     if typ == "bytes":
         return keccak256(_hex_bytes(value, field, "0x-prefixed hex bytes"))
     # bytesN
