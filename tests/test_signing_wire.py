@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -214,11 +215,18 @@ def test_msgpack_takes_a_list_subclass_whatever_its_bytes() -> None:
 
 
 def test_msgpack_refuses_an_action_that_holds_itself_or_nests_too_deeply() -> None:
-    loop: list[Any] = []
-    loop.append(loop)
-    deep: Any = {"a": 1.5}
-    for _ in range(5000):
-        deep = {"a": deep}
-    for action in ({"x": loop}, deep):
-        with pytest.raises(InvalidInputError, match="nests too deeply, or contains itself"):
-            action_msgpack(action)
+    # (the recursion limit set here: a library imported by another test may have raised it, and under a high one
+    # the walk reaches the float 5,000 levels down and names it, which is right too)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(1000)
+    try:
+        loop: list[Any] = []
+        loop.append(loop)
+        deep: Any = {"a": 1.5}
+        for _ in range(5000):
+            deep = {"a": deep}
+        for action in ({"x": loop}, deep):
+            with pytest.raises(InvalidInputError, match="nests too deeply, or contains itself"):
+                action_msgpack(action)
+    finally:
+        sys.setrecursionlimit(limit)
