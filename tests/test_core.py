@@ -227,10 +227,17 @@ def test_structured_logging(caplog: pytest.LogCaptureFixture) -> None:
 
 def test_validators() -> None:
     assert (
-        validate.address("user", "0xABCDEF0123456789abcdef0123456789ABCDEF01")
+        validate.address("user", "0xABCDEF0123456789ABCDEF0123456789ABCDEF01")
         == "0x" + "abcdef0123456789" * 2 + "abcdef01"
     )
-    for bad in ("0x123", "abcdef0123456789abcdef0123456789abcdef01", 5, None):
+    # mixed case must be the EIP-55 checksum (tests/test_exchange_guards.py)
+    for bad in (
+        "0x123",
+        "abcdef0123456789abcdef0123456789abcdef01",
+        5,
+        None,
+        "0xABCDEF0123456789abcdef0123456789ABCDEF01",
+    ):
         with pytest.raises(errors.InvalidInputError) as info:
             validate.address("user", bad)
         assert info.value.field == "user"

@@ -139,7 +139,7 @@ def test_every_kind_round_trips_exactly(backend: BackendBase, kind: str) -> None
 
 
 def test_fills_twice_http_then_ws_replay_give_one_row_each(backend: BackendBase) -> None:
-    user = "0xB7b6F3CEa3f66BF525F5d8F965f6DbF6d9B017B2"  # checksummed in the HTTP request ...
+    user = "0xb7b6f3CeA3f66bF525f5d8f965F6DBf6d9B017B2"  # checksummed in the HTTP request ...
     twap = fixture("userTwapSliceFills")["response"]
     fills = [dict(x["fill"], coin=x["fill"]["coin"]) for x in twap]
     legacy = fixture("userFills")["response"][:50]

@@ -135,7 +135,7 @@ def test_funding_http_and_ws_shapes_have_the_same_key() -> None:
     ws = dict(http["delta"], time=http["time"])
     del ws["type"]
     kind = KINDS["funding"]
-    user = "0x2bA553d9F990a3B66b03b2dC0D030dfC1c061036"
+    user = "0x2Ba553d9F990a3B66b03b2dC0D030dfC1c061036"
     a, b = kind.normalize(http, user), kind.normalize(ws, user.lower())
     assert kind.key_of(a) == kind.key_of(b)
     assert col("funding", a, "usdc") == Decimal(http["delta"]["usdc"])

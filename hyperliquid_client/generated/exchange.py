@@ -205,7 +205,7 @@ from hyperliquid_client.runtime.exchange.api import (
     new_agent,
     status_cloids,
 )
-from hyperliquid_client.runtime.exchange.sender import SenderCore
+from hyperliquid_client.runtime.exchange.sender import SenderCore, too_late
 from hyperliquid_client.runtime.markets import Direction, MetadataService, _MetadataMissing, to_decimal
 from hyperliquid_client.runtime.ratelimit.senders import abandoned
 from hyperliquid_client.runtime.registry import EndpointSpec
@@ -7460,6 +7460,8 @@ class ActionSender(SenderCore):
                         )
                         try:
                             signed = self._sign(endpoint, action, w, vault, expires_after, taken, built, request.weight)
+                            if time.monotonic() >= started + budget:  # (the floors above never post late)
+                                raise too_late(endpoint, budget)
                             sent = self._sent(signed, resend=False)
                             try:
                                 raw = self.transport.request_json(
@@ -7545,7 +7547,9 @@ class ActionSender(SenderCore):
         ticket = limiter.admit_action(address, endpoint.wire, action, request, budget)
         handed = limiter.hand_over(ticket)
         try:
-            left = max(budget - (time.monotonic() - started), 0.001)
+            left = budget - (time.monotonic() - started)
+            if left <= 0:  # admitted when the call's time was up: nothing is sent
+                raise too_late(endpoint, budget)
             return self._send(endpoint, action, wallet, vault_address, expires_after, left, nonce, budget, built)
         finally:
             limiter.take_back(handed)
@@ -7569,11 +7573,11 @@ class ActionSender(SenderCore):
             if nonce is not None:
                 signed = self.sign(endpoint, action, wallet=call.wallet, vault_address=call.vault,
                                    expires_after=expires_after, nonce=nonce)  # fmt: skip
-                return self.post(signed, timeout=call.left())
+                return self.post(signed, timeout=call.post_left(endpoint, stated))
             taken = self.nonces.acquire(call.wallet.address, call.wait_left(), hold=call.left())
             try:
                 signed = self._sign(endpoint, action, call.wallet, call.vault, expires_after, taken, built)
-                return self.post(signed, timeout=call.left())
+                return self.post(signed, timeout=call.post_left(endpoint, stated))
             finally:
                 self.nonces.release(call.wallet.address, taken)
 
@@ -7671,6 +7675,8 @@ class AsyncActionSender(SenderCore):
                         )
                         try:
                             signed = self._sign(endpoint, action, w, vault, expires_after, taken, built, request.weight)
+                            if time.monotonic() >= started + budget:  # (the floors above never post late)
+                                raise too_late(endpoint, budget)
                             sent = self._sent(signed, resend=False)
                             try:
                                 raw = await self.transport.request_json(
@@ -7764,7 +7770,9 @@ class AsyncActionSender(SenderCore):
         ticket = await limiter.aadmit_action(address, endpoint.wire, action, request, budget)
         handed = limiter.hand_over(ticket)
         try:
-            left = max(budget - (time.monotonic() - started), 0.001)
+            left = budget - (time.monotonic() - started)
+            if left <= 0:  # admitted when the call's time was up: nothing is sent
+                raise too_late(endpoint, budget)
             return await self._send(endpoint, action, wallet, vault_address, expires_after, left, nonce, budget, built)
         finally:
             limiter.take_back(handed)
@@ -7788,11 +7796,11 @@ class AsyncActionSender(SenderCore):
             if nonce is not None:
                 signed = self.sign(endpoint, action, wallet=call.wallet, vault_address=call.vault,
                                    expires_after=expires_after, nonce=nonce)  # fmt: skip
-                return await self.post(signed, timeout=call.left())
+                return await self.post(signed, timeout=call.post_left(endpoint, stated))
             taken = await self.nonces.aacquire(call.wallet.address, call.wait_left(), hold=call.left())
             try:
                 signed = self._sign(endpoint, action, call.wallet, call.vault, expires_after, taken, built)
-                return await self.post(signed, timeout=call.left())
+                return await self.post(signed, timeout=call.post_left(endpoint, stated))
             finally:
                 await self.nonces.arelease(call.wallet.address, taken)
 

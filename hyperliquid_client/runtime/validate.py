@@ -107,6 +107,7 @@ def address(name: str, value: Any) -> str:
     """An EVM address ``0x`` + 40 hex digits; returned lowercase (the API's canonical form)."""
     if not isinstance(value, str) or not _ADDRESS.fullmatch(value):
         raise InvalidInputError(name, "an address: '0x' followed by 40 hex digits", value)
+    _checksum(name, value)
     return str.lower(value)  # (a str's own method: exact text whatever the class)
 
 
@@ -114,7 +115,17 @@ def address_text(name: str, value: Any) -> str:
     """An EVM address whose exact text is signed (EIP-712 ``string`` fields): validated, case kept."""
     if not isinstance(value, str) or not _ADDRESS.fullmatch(value):
         raise InvalidInputError(name, "an address: '0x' followed by 40 hex digits", value)
+    _checksum(name, value)
     return value
+
+
+def _checksum(name: str, value: str) -> None:
+    """A mixed-case address must be its EIP-55 checksum (see ``signing.wallet.refuse_bad_checksum``)."""
+    digits = value[2:]
+    if digits != str.lower(digits) and digits != str.upper(digits):
+        from hyperliquid_client.runtime.signing.wallet import refuse_bad_checksum  # (only for a mixed-case one)
+
+        refuse_bad_checksum(name, value)
 
 
 def amount(name: str, value: Any) -> str:

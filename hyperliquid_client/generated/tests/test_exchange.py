@@ -944,13 +944,13 @@ CASES: list[dict[str, Any]] = [
         "annotations": {
             "trading_user": "str",
         },
-        "args": ["0xAbAbAbAbAbAbAbAbAbAbAbAbAbAbAbAbAbAbAbAb"],
+        "args": ["0xABaBaBaBABabABabAbAbABAbABabababaBaBABaB"],
         "kwargs": {},
         "action": {
             "type": "stakingLinkDisableTradingUser",
             "signatureChainId": None,
             "hyperliquidChain": None,
-            "tradingUser": "0xAbAbAbAbAbAbAbAbAbAbAbAbAbAbAbAbAbAbAbAb",
+            "tradingUser": "0xABaBaBaBABabABabAbAbABAbABabababaBaBABaB",
             "nonce": None,
         },
     },
@@ -2058,12 +2058,12 @@ METHODS: list[dict[str, Any]] = [
         "wire": "stakingLinkDisableTradingUser",
         "names": ["self", "trading_user", "wallet", "timeout"],
         "example": {
-            "params": {"trading_user": "0xAbAbAbAbAbAbAbAbAbAbAbAbAbAbAbAbAbAbAbAb"},
+            "params": {"trading_user": "0xABaBaBaBABabABabAbAbABAbABabababaBaBABaB"},
             "action": {
                 "type": "stakingLinkDisableTradingUser",
                 "signatureChainId": None,
                 "hyperliquidChain": None,
-                "tradingUser": "0xAbAbAbAbAbAbAbAbAbAbAbAbAbAbAbAbAbAbAbAb",
+                "tradingUser": "0xABaBaBaBABabABabAbAbABAbABabababaBaBABaB",
                 "nonce": None,
             },
         },

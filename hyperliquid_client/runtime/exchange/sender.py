@@ -21,6 +21,7 @@ from typing import Any
 
 import attrs
 
+from hyperliquid_client.runtime import errors
 from hyperliquid_client.runtime.config import MAINNET, Network
 from hyperliquid_client.runtime.drift import DriftMonitor
 from hyperliquid_client.runtime.errors import ConfigError, IndeterminateError, InvalidInputError
@@ -82,10 +83,29 @@ class Call:
         """Seconds left of the whole call (at least 1 ms)."""
         return max(0.001, self.end - time.monotonic())
 
+    def post_left(self, endpoint: EndpointSpec, stated: float | None) -> float:
+        """:meth:`left` for the request itself; :class:`TimeoutError` (nothing sent) when the call's time is up
+        (``stated``: the whole call's timeout, which the message names)."""
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise too_late(endpoint, stated or self.budget)
+        return max(0.001, left)
+
     @property
     def budget(self) -> float:
         """The whole call's timeout as given (what a timeout's message names)."""
         return self.wait * 2
+
+
+def too_late(endpoint: EndpointSpec, timeout: float) -> errors.TimeoutError:
+    """The call's ``timeout`` ran out before its signed request could go: nothing is sent (a request posted with
+    no time left could execute unheard, an :class:`IndeterminateError`)."""
+    return errors.TimeoutError(
+        f"{endpoint.wire}: the call's timeout of {timeout:g}s ran out before the request was sent (nothing was sent)",
+        timeout=timeout,
+        endpoint=endpoint.qualified_name,
+        request_sent=False,
+    )
 
 
 class SenderCore:

@@ -8,6 +8,7 @@ every live wallet key from log records as defence in depth.
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 import threading
@@ -70,7 +71,8 @@ def address_from_public_key(public_key: bytes) -> str:
 
 
 def normalize_address(address: object, field: str = "address") -> str:
-    """Validate a ``0x`` + 40-hex address (any case) and return it lowercase."""
+    """Validate a ``0x`` + 40-hex address and return it lowercase; a mixed-case one must carry a valid EIP-55
+    checksum (:func:`refuse_bad_checksum`)."""
     if (
         not isinstance(address, str)
         or len(address) != 42
@@ -78,7 +80,31 @@ def normalize_address(address: object, field: str = "address") -> str:
         or not _HEX_DIGITS.issuperset(address[2:])
     ):
         raise InvalidInputError(field, "an address: 0x followed by 40 hex digits", address)
+    refuse_bad_checksum(field, address)
     return "0x" + address[2:].lower()
+
+
+@functools.lru_cache(maxsize=1024)
+def _checksum_ok(digits: str) -> bool:
+    lower = digits.lower()
+    digest = keccak256(lower.encode("ascii")).hex()
+    return all(c.isupper() == (int(h, 16) >= 8) for c, h in zip(digits, digest, strict=False) if c.isalpha())
+
+
+def refuse_bad_checksum(field: str, address: str) -> None:
+    """Refuse (:class:`InvalidInputError` naming ``field``) a ``0x`` + 40-hex ``address`` whose letters mix cases
+    that are not its EIP-55 checksum: one mistyped character in a copied address, which would otherwise be signed
+    and sent (funds to an address nobody holds).  All-lowercase and all-uppercase addresses carry no checksum."""
+    digits = address[2:]
+    if digits == str.lower(digits) or digits == str.upper(digits) or _checksum_ok(digits):
+        return
+    raise InvalidInputError(
+        field,
+        "an address whose mixed case is its EIP-55 checksum (or written in one case)",
+        address,
+        detail="the case does not match the checksum: is a character mistyped? (copy it again, or write it in "
+        "lowercase to send it unchecked)",
+    )
 
 
 def checksum_address(address: str) -> str:
