@@ -29,6 +29,7 @@ from hyperliquid_client.runtime.loopbound import LoopBound
 from hyperliquid_client.runtime.ratelimit import RateLimitConfig, WsLimits
 from hyperliquid_client.runtime.registry import ChannelSpec
 from hyperliquid_client.runtime.ws import ChannelInfo, Subscription, SyncSubscription, SyncWsClient, WsClient, WsConfig
+from hyperliquid_client.runtime.ws.client import _none_for
 
 if TYPE_CHECKING:
     from hyperliquid_client.runtime.markets import MetadataService
@@ -258,12 +259,12 @@ class _Hub(Generic[_WsT]):
     def latest(self, channel: str, /, **params: Any) -> Any:
         """Newest value of a live subscription (``"l2Book"``, ``"bbo"``, ``"allMids"`` ...), or ``None``."""
         ws = self._clients.get(self.ws_url)
-        return None if ws is None else ws.latest(channel, **params)
+        return _none_for(channel, params) if ws is None else ws.latest(channel, **params)
 
     def fresh_raw(self, channel: str, max_age: float, /, **params: Any) -> Any:
         """Raw data of a live subscription at most ``max_age`` seconds old, or ``None``."""
         ws = self._clients.get(self.ws_url)
-        return None if ws is None else ws.fresh_raw(channel, max_age, **params)
+        return _none_for(channel, params) if ws is None else ws.fresh_raw(channel, max_age, **params)
 
     @property
     def opened(self) -> bool:

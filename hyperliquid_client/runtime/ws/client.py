@@ -2340,18 +2340,20 @@ class WsClient:
         ``client.latest("l2Book", coin="BTC")``, ``client.latest("bbo", coin="ETH")``, ``client.latest("allMids")``.
         """
         up = self._registry.get(make_key(channel_type, params))
-        return None if up is None else self._latest_values(up)[1]
+        return _none_for(channel_type, params) if up is None else self._latest_values(up)[1]
 
     def latest_raw(self, channel_type: str, /, **params: Any) -> Any:
         """Like :meth:`latest`, but the undecoded JSON data."""
         up = self._registry.get(make_key(channel_type, params))
-        return None if up is None else self._latest_values(up)[0]
+        return _none_for(channel_type, params) if up is None else self._latest_values(up)[0]
 
     def fresh_raw(self, channel_type: str, max_age: float, /, **params: Any) -> Any:
         """Like :meth:`latest_raw`, but only while the subscription is live and its last data is at most
         ``max_age`` seconds old (else ``None``)."""
         up = self._registry.get(make_key(channel_type, params))
-        if up is None or not up.live or time.monotonic() - up.last_data > max_age:
+        if up is None:
+            return _none_for(channel_type, params)
+        if not up.live or time.monotonic() - up.last_data > max_age:
             return None
         return self._latest_values(up)[0]
 
@@ -2550,3 +2552,24 @@ class WsClient:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+def _none_for(channel_type: str, params: Mapping[str, Any]) -> None:
+    """``None`` for a newest value asked of no live subscription — after refusing (:class:`InvalidInputError`) a
+    channel the spec does not know, a parameter it does not have or a required one left out, which no subscription
+    could ever match (a typo would otherwise read as "nothing yet" for ever)."""
+    from hyperliquid_client.generated.registry import CHANNELS  # (only on a miss)
+
+    spec = CHANNELS.get(channel_type)
+    if spec is None:
+        raise InvalidInputError("channel", f"a channel type of the spec ({', '.join(sorted(CHANNELS))})", channel_type)
+    known = {p.wire for p in spec.params}
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise InvalidInputError(
+            unknown[0], f"a parameter of {channel_type} ({', '.join(sorted(known)) or 'none'})", params[unknown[0]]
+        )
+    missing = [p.wire for p in spec.params if p.required and params.get(p.wire) is None]
+    if missing:
+        raise InvalidInputError(missing[0], f"a value: {channel_type} needs {', '.join(missing)}", None)
+    return None
