@@ -85,10 +85,11 @@ def normalize_address(address: object, field: str = "address") -> str:
 
 
 @functools.lru_cache(maxsize=1024)
-def _checksum_ok(digits: str) -> bool:
-    lower = digits.lower()
+def _eip55(lower: str) -> str:
+    """The EIP-55 mixed-case form of 40 lowercase hex digits (a letter is upper where the Keccak of the lowercase
+    text has a nibble of 8 or more)."""
     digest = keccak256(lower.encode("ascii")).hex()
-    return all(c.isupper() == (int(h, 16) >= 8) for c, h in zip(digits, digest, strict=False) if c.isalpha())
+    return "".join(c.upper() if int(h, 16) >= 8 else c for c, h in zip(lower, digest[:40], strict=True))
 
 
 def refuse_bad_checksum(field: str, address: str) -> None:
@@ -96,7 +97,8 @@ def refuse_bad_checksum(field: str, address: str) -> None:
     that are not its EIP-55 checksum: one mistyped character in a copied address, which would otherwise be signed
     and sent (funds to an address nobody holds).  All-lowercase and all-uppercase addresses carry no checksum."""
     digits = address[2:]
-    if digits == str.lower(digits) or digits == str.upper(digits) or _checksum_ok(digits):
+    lower = str.lower(digits)
+    if digits == lower or digits == str.upper(digits) or _eip55(lower) == digits:
         return
     raise InvalidInputError(
         field,
@@ -109,9 +111,7 @@ def refuse_bad_checksum(field: str, address: str) -> None:
 
 def checksum_address(address: str) -> str:
     """EIP-55 mixed-case form of ``address`` (for display; the wire uses lowercase)."""
-    lower = normalize_address(address)[2:]
-    digest = keccak256(lower.encode("ascii")).hex()
-    return "0x" + "".join(c.upper() if int(h, 16) >= 8 else c for c, h in zip(lower, digest[:40], strict=True))
+    return "0x" + _eip55(normalize_address(address)[2:])
 
 
 _live_lock = threading.Lock()
