@@ -88,21 +88,21 @@ def test_coins_resolve_to_asset_ids(rig: Any, fx: FakeExchange, coin: str, asset
     ("kwargs", "field", "fragment"),
     [
         ({"coin": "NOPE"}, "coin", "listed coin"),
-        ({"sz": 0}, "orders[0].sz", "positive size"),
-        ({"sz": -1}, "orders[0].sz", "positive size"),
-        ({"sz": float("nan")}, "orders[0].sz", "finite number"),
-        ({"sz": "0.000001"}, "orders[0].sz", "at most 5 decimal places"),
-        ({"px": "97000.5"}, "orders[0].limit_px", "5 significant figures"),
-        ({"px": float("inf")}, "orders[0].limit_px", "finite number"),
-        ({"px": 0}, "orders[0].limit_px", "positive price"),
-        ({"cloid": "0x123"}, "orders[0].cloid", "32 hex digits"),
-        ({"cloid": "0x" + "AB" * 15 + "AG"}, "orders[0].cloid", "got '0x" + "AB" * 15 + "AG'"),  # shown whole
-        ({"sz": "\u0663"}, "orders[0].sz", "ASCII digits only"),  # an Arabic-Indic 3
-        ({"px": "\uff19\uff17\uff10\uff10\uff10"}, "orders[0].limit_px", "ASCII digits only"),  # full-width 97000
-        ({"tif": "Day"}, "orders[0].tif", "'Gtc'"),
-        ({"is_buy": "yes"}, "orders[0].is_buy", "boolean"),
-        ({"trigger": TriggerSpec(96000, "stop")}, "orders[0].trigger.tpsl", "'tp' or 'sl'"),
-        ({"trigger": TriggerSpec("96000.55", "sl")}, "orders[0].trigger.trigger_px", "significant figures"),
+        ({"sz": 0}, "sz", "positive size"),
+        ({"sz": -1}, "sz", "positive size"),
+        ({"sz": float("nan")}, "sz", "finite number"),
+        ({"sz": "0.000001"}, "sz", "at most 5 decimal places"),
+        ({"px": "97000.5"}, "limit_px", "5 significant figures"),
+        ({"px": float("inf")}, "limit_px", "finite number"),
+        ({"px": 0}, "limit_px", "positive price"),
+        ({"cloid": "0x123"}, "cloid", "32 hex digits"),
+        ({"cloid": "0x" + "AB" * 15 + "AG"}, "cloid", "got '0x" + "AB" * 15 + "AG'"),  # shown whole
+        ({"sz": "\u0663"}, "sz", "ASCII digits only"),  # an Arabic-Indic 3
+        ({"px": "\uff19\uff17\uff10\uff10\uff10"}, "limit_px", "ASCII digits only"),  # full-width 97000
+        ({"tif": "Day"}, "tif", "'Gtc'"),
+        ({"is_buy": "yes"}, "is_buy", "boolean"),
+        ({"trigger": TriggerSpec(96000, "stop")}, "trigger.tpsl", "'tp' or 'sl'"),
+        ({"trigger": TriggerSpec("96000.55", "sl")}, "trigger.trigger_px", "significant figures"),
         ({"grouping": "all"}, "grouping", "normalTpsl"),
         ({"builder": {"b": "0x12", "f": 1}}, "builder.b", "address"),
         ({"builder": {"b": DEST, "f": 5000}}, "builder.f", "at most 1000"),
@@ -117,6 +117,35 @@ def test_bad_orders_are_refused_before_sending(
     with pytest.raises(InvalidInputError) as info:
         rig.exchange.order(args["coin"], args["is_buy"], args["sz"], args["px"], **extra)
     assert info.value.field == field and fragment in str(info.value)
+    assert exchange_posts(fx) == []
+
+
+def test_one_element_methods_name_their_parameters_and_batch_methods_the_element_path(
+    rig: Any, fx: FakeExchange
+) -> None:
+    """An error names what the caller wrote: ``sz`` for ``order``/``modify``/``modify_one`` (whose parameters the
+    order's fields are), ``oid`` for ``cancel``; ``orders[1].sz`` for ``bulk_orders``, whose caller wrote a list."""
+    ex = rig.exchange
+    bad_sz, bad_trigger = "0.000001", TriggerSpec("96000.55", "sl")
+    for call, field in [
+        (lambda: ex.order("BTC", True, bad_sz, "97000"), "sz"),
+        (lambda: ex.order("BTC", True, "0.001", "97000", trigger=bad_trigger), "trigger.trigger_px"),
+        (lambda: ex.modify(7, "BTC", True, bad_sz, "97000"), "sz"),
+        (lambda: ex.modify(-7, "BTC", True, "0.001", "97000"), "oid"),
+        (lambda: ex.modify(7, "BTC", True, "0.001", "97000", cloid="0x12"), "cloid"),
+        (lambda: ex.modify(7, "BTC", True, "0.001", "97000", trigger=bad_trigger), "trigger.trigger_px"),
+        (lambda: ex.modify_one(7, "BTC", True, bad_sz, "97000"), "sz"),
+        (lambda: ex.cancel("BTC", "x"), "oid"),
+        (lambda: ex.cancel_by_cloid("BTC", "x"), "cloid"),
+        (lambda: ex.bulk_orders([OrderRequest("BTC", True, "0.001", "97000"), OrderRequest("BTC", True, bad_sz, "1")]),
+         "orders[1].sz"),
+        (lambda: ex.bulk_modify([ModifyRequest(7, OrderRequest("BTC", True, bad_sz, "97000"))]),
+         "modifies[0].order.sz"),
+        (lambda: ex.bulk_cancel([("BTC", 1), ("BTC", -1)]), "cancels[1].oid"),
+    ]:  # fmt: skip
+        with pytest.raises(InvalidInputError) as info:
+            call()
+        assert (info.value.field, str(info.value).split(":")[0]) == (field, f"invalid {field}")
     assert exchange_posts(fx) == []
 
 

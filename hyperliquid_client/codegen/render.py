@@ -393,7 +393,9 @@ def _request_views(spec: Spec, gen: ReqGen) -> dict[str, Any]:
         "classes": [*map(gen.class_source, records), *(gen.args_class_source(singles[n]) for n in sorted(singles))],
         "singles": sorted(f"_A_{n}" for n in singles),
         "aliases": [gen.oneof_alias(t) for t in oneofs],
-        "converters": [gen.record_source(t) for t in records] + [gen.oneof_source(t) for t in oneofs],
+        "converters": [gen.record_source(t) for t in records]
+        + [gen.oneof_source(t) for t in oneofs]
+        + sorted(x for e in spec.by_context("exchange") if e.action if (x := gen.flat_source(e.action))),
         "builders": builders,
         "exports": exports,
     }

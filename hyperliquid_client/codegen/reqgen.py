@@ -310,8 +310,7 @@ class ReqGen:
         needs = self.req.needs(t.name)
         sig = "".join(f", n_{n}: Any" for n in needs)
         call = "".join(f", n_{n}" for n in needs)
-        high = Body("h", record=True, value=lambda f: f"v.{f.name}", path=lambda f: f'q + "{f.name}"',
-                    scope={n: f"n_{n}" for n in needs})  # fmt: skip
+        high = self._high_body(t, ())
         wire = Body("w", record=True, value=self._wire_value, path=lambda f: f'q + "{f.wire}"')
         lines += [
             f"_WN_{t.name}: dict[str, str] = {aliases!r}",
@@ -335,6 +334,37 @@ class ReqGen:
             "    return out",
         ]
         return "\n".join(lines)
+
+    def _high_body(self, t: RType, flat: tuple[str, ...]) -> Body:
+        """Where ``_ha_<Name>`` of record ``t`` reads its values; the fields named in ``flat`` are named in errors
+        at the record's own path (their attributes are the caller's parameters)."""
+        return Body(
+            "h",
+            record=True,
+            value=lambda f: f"v.{f.name}",
+            path=lambda f: "p" if f.name in flat else f'q + "{f.name}"',
+            scope={n: f"n_{n}" for n in self.req.needs(t.name)},
+        )
+
+    def flat_source(self, action: RequestAction) -> str | None:
+        """``_hf_<Name>``: ``_ha_<Name>`` of the element that ``action``'s one-element method builds, for a method
+        that takes fields of the element's record fields as its own parameters (``flatten:``), so that errors name
+        them as the method's parameters (``sz``, not ``order.sz``).  ``None``: no such method."""
+        m = next((m for m in action.methods if m.single), None)
+        t = self.single_record(action)
+        if m is None or t is None or not m.flatten:
+            return None
+        assert not self.req.needs(t.name), t.name  # (a record that needs values of its action's other fields)
+        body = self.body(t.fields, self._high_body(t, tuple(m.flatten)))
+        return "\n".join(
+            [
+                f"def _hf_{t.name}(ctx: BuildContext, p: str, v: Any) -> dict[str, Any]:",
+                f'    """``_ha_{t.name}`` naming the fields of {", ".join(m.flatten)} as parameters."""',
+                '    q = p + "." if p else ""',
+                *("    " + x for line in body for x in line.splitlines()),
+                "    return out",
+            ]
+        )
 
     @staticmethod
     def _wire_value(f: RField) -> str:
@@ -470,16 +500,18 @@ class ReqGen:
         """For ``_hs_<name>``, ``_hb_<name>`` of the methods that send one element of a batch (``single:``), given
         that element as the request class it is (the generated method builds it): the batch's conversion in
         ``_hb_`` and what replaces it, a list of that element read as ``_v.items`` reads it at index 0 (same
-        values, same paths in errors).  ``None``: no such method, or an element that is not a record."""
+        values; errors name the method's parameters, ``sz``, where the batch's name ``orders[0].sz``).  ``None``: no
+        such method, or an element that is not a record."""
         single = next((m.single for m in action.methods if m.single), None)
         f = next((f for f in action.fields if f.name == single), None)
         if f is None or f.type is None or f.type.kind != "list" or not f.nonempty or f.encode:
             return None
         elem = self.req.named(f.type.args[0])
-        one = self.conv(f.type.args[0], "h", f.name, repr(f"{f.name}[0]"), {})
+        one = self.conv(f.type.args[0], "h", f.name, repr(""), {})  # (errors name the method's parameters)
         if elem is None or elem.kind != "record" or not one.startswith(f"_h_{elem.name}("):
             return None
-        return self.field_conv(f, "h", f.name, repr(f.name), {}), "_ha_" + one[len("_h_") :]
+        m = next(m for m in action.methods if m.single)
+        return self.field_conv(f, "h", f.name, repr(f.name), {}), ("_hf_" if m.flatten else "_ha_") + one[3:]
 
     def shape(self, rt: RT | None) -> Any:
         """The key-order shape of a value (for the fake exchange's check): see ``runtime.registry``."""

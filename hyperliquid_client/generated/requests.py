@@ -3248,6 +3248,13 @@ def _wp_UserOutcomeVariant(p: str, v: Any) -> tuple[str, Any]:
     return tag, None
 
 
+def _hf_ModifyRequest(ctx: BuildContext, p: str, v: Any) -> dict[str, Any]:
+    """``_ha_ModifyRequest`` naming the fields of order as parameters."""
+    q = p + "." if p else ""
+    out: dict[str, Any] = {"oid": _v.oid_or_cloid(q + "oid", v.oid), "order": _h_OrderRequest(ctx, p, v.order)}
+    return out
+
+
 def _hb_activate_outcome_deployer(ctx: BuildContext, variant: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"type": "activateOutcomeDeployer"}
     tag, payload = _hp_OutcomeDeployerActivation(ctx, "variant", variant)
@@ -3427,7 +3434,7 @@ def _wb_batch_modify(modifies: Any, a: Any) -> dict[str, Any]:
 
 
 def _hs_batch_modify(ctx: BuildContext, modifies: Any, always_place: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": "batchModify", "modifies": [_ha_ModifyRequest(ctx, "modifies[0]", modifies)]}
+    out: dict[str, Any] = {"type": "batchModify", "modifies": [_hf_ModifyRequest(ctx, "", modifies)]}
     if _v.flag("always_place", always_place):
         out["a"] = True
     return out
@@ -3554,7 +3561,7 @@ def _wb_cancel(cancels: Any, f: Any) -> dict[str, Any]:
 
 
 def _hs_cancel(ctx: BuildContext, cancels: Any, fast: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": "cancel", "cancels": [_ha_CancelRequest(ctx, "cancels[0]", cancels)]}
+    out: dict[str, Any] = {"type": "cancel", "cancels": [_ha_CancelRequest(ctx, "", cancels)]}
     if _v.flag("fast", fast):
         out["f"] = True
     return out
@@ -3581,7 +3588,7 @@ def _wb_cancel_by_cloid(cancels: Any, f: Any) -> dict[str, Any]:
 
 
 def _hs_cancel_by_cloid(ctx: BuildContext, cancels: Any, fast: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": "cancelByCloid", "cancels": [_ha_CancelByCloidRequest(ctx, "cancels[0]", cancels)]}
+    out: dict[str, Any] = {"type": "cancelByCloid", "cancels": [_ha_CancelByCloidRequest(ctx, "", cancels)]}
     if _v.flag("fast", fast):
         out["f"] = True
     return out
@@ -3848,7 +3855,7 @@ def _wb_order(orders: Any, grouping: Any, builder: Any) -> dict[str, Any]:
 def _hs_order(ctx: BuildContext, orders: Any, grouping: Any, builder: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": "order",
-        "orders": [_ha_OrderRequest(ctx, "orders[0]", orders)],
+        "orders": [_ha_OrderRequest(ctx, "", orders)],
         "grouping": (
             grouping
             if grouping.__class__ is str and grouping in _U_Grouping

@@ -658,12 +658,15 @@ def size_text(info: AssetInfo, field: str, sz: Any, *, allow_zero: bool = False)
         return "0"
     d = _snap(sz, d, -info.sz_decimals)
     if _decimals_and_sigfigs(d)[0] > info.sz_decimals:
+        with localcontext() as ctx:  # (what round_size() gives: never more than asked)
+            ctx.prec = max(60, len(d.as_tuple().digits) + 10)
+            down = d.quantize(info.lot_size, rounding=ROUND_FLOOR)
         raise InvalidInputError(
             field,
             f"a size for {info.coin} with at most {info.sz_decimals} decimal places "
             f"(lot size {decimal_to_wire(info.lot_size)})",
             sz,
-            detail="see round_size()",
+            detail=f"round_size() gives {decimal_to_wire(down)}" if down else "less than one lot",
         )
     return decimal_to_wire(d)
 
@@ -950,15 +953,24 @@ class MetadataService:
         if self._started.get(piece) == started:
             self._started.pop(piece, None)
 
-    def _fail(self, piece: str, coin: str | None, exc: BaseException, waited: float) -> MetadataUnavailableError:
+    def _fail(
+        self, piece: str, coin: str | None, exc: BaseException, waited: float, end: float | None
+    ) -> MetadataUnavailableError:
         label = _PIECE_LABEL.get(piece) or (f"builder dex {piece[4:]!r} metadata (meta dex={piece[4:]})")
         target = f" to resolve {coin!r}" if coin else ""
-        # a timeout speaks of the market, not of the cache or request that did not answer in time
-        why = "no answer" if isinstance(exc, HLTimeoutError) else f"{type(exc).__name__}: {exc}"
-        msg = (
-            f"market metadata unavailable: could not load {label}{target} within {waited:.3g}s "
-            f"({why}); the API may be down or unreachable"
-        )
+        if isinstance(exc, HLTimeoutError) and end is not None and time.monotonic() >= end - 0.001:
+            # the caller's own timeout ran out while the load goes on (a waiter leaves it running): nothing says
+            # that the API is down
+            msg = (
+                f"market metadata unavailable: {label}{target} was still loading when the call's timeout ran out "
+                f"(after {waited:.3g}s); the load goes on and later calls use it: give this call a longer timeout"
+            )
+        else:  # a timeout speaks of the market, not of the cache or request that did not answer in time
+            why = "no answer" if isinstance(exc, HLTimeoutError) else f"{type(exc).__name__}: {exc}"
+            msg = (
+                f"market metadata unavailable: could not load {label}{target} within {waited:.3g}s "
+                f"({why}); the API may be down or unreachable"
+            )
         log(_log, 20, "metadata unavailable", piece=piece, coin=coin, error=type(exc).__name__)
         err = MetadataUnavailableError(msg)
         err.__cause__ = exc
@@ -1006,7 +1018,7 @@ class MetadataService:
         except TypeError:
             raise
         except Exception as exc:
-            raise self._fail(piece, coin, exc, wait) from exc
+            raise self._fail(piece, coin, exc, wait, end) from exc
 
     async def _load_async(self, piece: str, coin: str | None, *, force: bool = False, end: float | None = None) -> Any:
         body, validate, ttl = self._body_of(piece)
@@ -1032,7 +1044,7 @@ class MetadataService:
                 supersede_after=self.timeout,
             )
         except Exception as exc:
-            raise self._fail(piece, coin, exc, wait) from exc
+            raise self._fail(piece, coin, exc, wait, end) from exc
 
     def _needed(self, coin: str | None) -> list[str]:
         """Pieces to load first: those ``coin`` needs, or every configured one but the builder dex metas."""

@@ -408,18 +408,19 @@ def fixed(name: str, value: Any, places: int, what: str, *, sign: int = 1) -> De
     """``value`` with at most ``places`` decimals; ``sign`` 1: positive, 0: non-zero (either sign).
 
     A float within float noise of such a value (``0.1 + 0.2`` for 6 decimals) is taken as it;
-    anything else with more decimals is refused naming the nearest allowed value.
+    anything else with more decimals is refused naming the nearest allowed value (the smallest one where the
+    nearest is 0: ``5e-324`` is too fine an amount, not float noise of no amount).
     """
     d = to_decimal(value, name)
-    near = d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
-    if near != d:
-        if not near_float(value, near):
-            raise InvalidInputError(
-                name, f"a {what} with at most {places} decimal places", value, detail=f"nearest {decimal_to_wire(near)}"
-            )
-        d = near
     if (sign == 1 and d <= 0) or d == 0:
         raise InvalidInputError(name, f"a {'positive' if sign == 1 else 'non-zero'} {what}", value)
+    step = Decimal(1).scaleb(-places)
+    near = d.quantize(step, rounding=ROUND_HALF_EVEN)
+    if near != d:
+        if not near or not near_float(value, near):
+            detail = f"nearest {decimal_to_wire(near)}" if near else f"the smallest is {decimal_to_wire(step)}"
+            raise InvalidInputError(name, f"a {what} with at most {places} decimal places", value, detail=detail)
+        d = near
     return d
 
 
