@@ -263,3 +263,28 @@ async def test_a_frame_the_fast_parser_refuses_is_read_by_the_standard_library(c
     (message,) = sub.drain()
     assert type(message) is Message and message.data["mids"] == {"BTC": "1"}
     assert message.data["big"] == float("inf") and message.data["x"] != message.data["x"]
+
+
+@pytest.mark.parametrize("feeds", [1, 2], ids=["one feed", "raw and typed feeds"])
+async def test_delivered_counts_what_came_whether_taken_by_get_or_drain(client: WsClient, feeds: int) -> None:
+    """A message whose decoding fails is handed out as a ``DecodeFailed``: ``delivered`` counts it, whether the
+    subscriber takes it with ``get()`` or ``drain()`` (it used to count with ``drain()`` only); markers do not count."""
+
+    def decode(data: Any) -> int:
+        if data["time"] % 3 == 0:
+            raise ValueError("bad")
+        return int(data["time"])
+
+    by_get, by_drain = [await client.subscribe(L2BOOK, BOOK, decode=decode) for _ in range(2)]
+    others = [await client.subscribe(L2BOOK, BOOK)] if feeds == 2 else []
+    feed(client, by_get, [book(i) for i in range(7)])
+    got = []
+    while (item := by_get.get_nowait()) is not None:
+        got.append(item)
+    drained = by_drain.drain()
+    for items in (got, drained):
+        assert [type(x).__name__ for x in items] == ["DecodeFailed", "Message", "Message"] * 2 + ["DecodeFailed"]
+    assert by_get.delivered == by_drain.delivered == 7
+    by_get._sink.push_marker(Interrupted("x"))
+    assert by_get.get_nowait() == Interrupted("x") and by_get.delivered == 7
+    assert all(s.delivered == 0 for s in others)

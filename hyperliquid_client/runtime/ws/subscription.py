@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Generic, NoReturn, SupportsIndex, TypeVar
 from hyperliquid_client.runtime.transport._core import validate_timeout
 from hyperliquid_client.runtime.ws.channels import ChannelInfo, SubscriptionKey
 from hyperliquid_client.runtime.ws.messages import (
+    DecodeFailed,
     Dropped,
     Gap,
     Message,
@@ -608,7 +609,7 @@ class _Sink:
                 continue
             self.cursor = cursor + 1
             feed.read()
-        if type(item) is Message:
+        if type(item) is Message or type(item) is DecodeFailed:  # (a message that came, decoded or not: as drain())
             self.delivered += 1
         self._read(self.cursor)
         feed = self.feed
@@ -665,7 +666,7 @@ class _Sink:
         if self.own:
             out.extend(self.own)
             self.own = ()
-        self.delivered += sum(1 for item in out if type(item) is Message)
+        self.delivered += sum(1 for item in out if type(item) is Message or type(item) is DecodeFailed)
         if feed is not None and cursor >= 0:
             end = feed.end
             out.extend(feed.held(cursor))
@@ -741,7 +742,8 @@ class Subscription(Generic[T]):
     # -- counters ----------------------------------------------------------------------------------------------
     @property
     def delivered(self) -> int:
-        """Data messages handed to the consumer so far."""
+        """Messages handed to the consumer so far: data :class:`Message` items, and the :class:`DecodeFailed` of a
+        message that came but did not decode or check (markers and recovered duplicates are not counted)."""
         return self._sink.delivered
 
     @property
