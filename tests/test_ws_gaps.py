@@ -332,3 +332,73 @@ async def test_fills_missed_while_down_that_come_in_the_resubscription_snapshot_
             if isinstance(item, Message) and missed in [f.tid for f in item.data.fills]:
                 break
         assert item.data.is_snapshot and item.recovered
+
+
+# ------------------------------------------------------------------------------------ trades past the backfill
+def _trades(fx: FakeExchange, n: int, tid: int, t0: int) -> list[dict[str, Any]]:
+    """``n`` BTC trades recorded by the fake exchange's engine (its ``trades`` backfill holds the 30 newest) and
+    published to whoever is subscribed, one millisecond apart from ``t0``."""
+    new = [
+        {"coin": "BTC", "side": "B", "px": "1", "sz": "1", "time": t0 + i, "hash": "0x" + "00" * 32,
+         "tid": tid + i, "users": [USER, USER]}
+        for i in range(n)
+    ]  # fmt: skip
+    with fx.engine.lock:
+        kept = fx.engine.trades.setdefault("BTC", [])
+        kept.extend(new)
+        del kept[:-100]
+    fx.publish({"type": "trades", "coin": "BTC"}, new)
+    return new
+
+
+@pytest.mark.parametrize("missed", [5, 29, 30, 80])
+@pytest.mark.parametrize("feeds", [1, 2], ids=["text", "parsed"])
+async def test_trades_missed_beyond_the_servers_backfill_are_reported_as_a_gap(missed: int, feeds: int) -> None:
+    """Trades happen while the socket is down; the resubscription's first message is the server's backfill (its 30
+    most recent trades). When it reaches back to the last trade delivered before (5 or 29 missed), the stream goes
+    on with every trade exactly once and no gap. When it does not, the time between may hold trades it left out
+    (none with 30 missed, 50 with 80): one ``Gap`` from the last trade delivered to the backfill's oldest, ahead of
+    the backfill, a ``ws.gap`` event and an error log. One subscriber reads frames held as their text; a raw and a
+    typed one make two feeds, parsed at arrival."""
+    async with FakeExchange() as fx, AsyncClient("testnet", http_url=fx.http_url, ws_url=fx.ws_url, config=CONFIG) as c:
+        gaps: list[dict[str, Any]] = []
+        c.events.subscribe("ws.gap", lambda e: gaps.append(dict(e.fields)))
+        subs = [await c.streams.trades("BTC", raw=True)] + ([await c.streams.trades("BTC")] if feeds == 2 else [])
+        for sub in subs:
+            await sub.wait_live(5)
+        t0 = int(time.time() * 1000)
+        before = _trades(fx, 3, 1, t0)
+        got: list[list[Any]] = [[] for _ in subs]
+
+        async def read(until: Callable[[list[Any]], bool]) -> None:
+            for sub, items in zip(subs, got, strict=True):
+                while not until(items):
+                    items.append(await sub.get(5))
+
+        def tids(items: list[Any]) -> list[int]:
+            return [t["tid"] if type(t) is dict else t.tid for m in items if isinstance(m, Message) for t in m.data]
+
+        await read(lambda items: len(tids(items)) == 3)
+        down = fx.add_fault("/ws", Fault.status(503), match={"event": "connect"})
+        fx.drop_ws_connections()
+        await read(lambda items: isinstance(items[-1], Interrupted))
+        during = _trades(fx, missed, 100, t0 + 10)  # nobody is subscribed: published to no one
+        fx.remove_fault(down)
+        backfill = during[-30:]
+        await read(lambda items: tids(items)[-1:] == [during[-1]["tid"]])
+        after = _trades(fx, 2, 1000, t0 + 1000)  # live again
+        await read(lambda items: tids(items)[-1:] == [after[-1]["tid"]])
+        for items in got:
+            assert tids(items) == [t["tid"] for t in before + backfill + after]  # (the backfill's repeats dropped)
+            found = [m for m in items if isinstance(m, Gap)]
+            if missed < 30:
+                assert not found
+                continue
+            (gap,) = found
+            assert (gap.since_ms, gap.until_ms) == (before[-1]["time"], backfill[0]["time"])
+            assert all(gap.since_ms < t["time"] < gap.until_ms for t in during[:-30])  # (what was lost, if any)
+            at = items.index(gap)  # after the markers of the reconnect, before the backfill
+            assert isinstance(items[at - 1], Resumed) and tids(items[at + 1 : at + 2])[0] == backfill[0]["tid"]
+        assert [(g["since_ms"], g["until_ms"]) for g in gaps] == (
+            [(before[-1]["time"], backfill[0]["time"])] if missed >= 30 else []
+        )

@@ -93,6 +93,7 @@ def channel_info(spec: ChannelSpec) -> ChannelInfo:
             recover_windowed=windowed,
             stale_after=spec.stale_after,
             frame_field=spec.frame_field,
+            state=spec.initial == "state",
         )
         _INFOS[spec.wire] = info
     return info

@@ -55,6 +55,8 @@ class ChannelInfo:
     ``WsConfig(stale_after="auto")``; ``None``: never flagged by default.
     ``frame_field``: the channel's messages arrive as bare JSON arrays without the ``channel``/``data`` envelope (the
     explorer's feeds); a bare frame whose first item has this field is this channel's.
+    ``state``: the server sends the current state first and every message is the whole state (``l2Book``, ``bbo``):
+    a subscriber joining a live market-data stream of it gets the newest message first, as a new subscription would.
     """
 
     type: str
@@ -72,6 +74,7 @@ class ChannelInfo:
     recover_windowed: bool = False
     stale_after: float | None = None
     frame_field: str | None = None
+    state: bool = False
 
     @property
     def required_params(self) -> tuple[str, ...]:

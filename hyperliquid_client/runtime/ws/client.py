@@ -210,6 +210,7 @@ class _Upstream:
         "ready",
         "recoverable",
         "recovery",
+        "resumed_after",
         "route",
         "seen",
         "seen_before",
@@ -277,6 +278,9 @@ class _Upstream:
         self.newest: Any = -1
         self.at_newest: list[Any] = []
         self.at_newest_ids: set[Hashable] | None = None
+        # a time-ordered stream resumed after an interruption: the newest item time delivered before it, until the
+        # first message after it comes (:meth:`resumed_with`)
+        self.resumed_after: int | None = None
         self.seen_before: set[Hashable] = set()
         # the identity of an item holding each identity field as a plain key (one C call: this runs for every trade)
         fields: tuple[str, ...] | None = getattr(channel.dedup_key, "fields", None)
@@ -646,6 +650,8 @@ class _Upstream:
                 self.client._mark_live(self)  # data before (or without) an ack
         if self.stale:
             self.stale = False
+        if self.resumed_after is not None and not recovered:
+            self.resumed_with(data)
         if self.latest_text is not None:  # (messages wait as text: they are older, read them first)
             self.settle(self.text_feed)
         if self.snapshot and type(data) is dict and data.get("isSnapshot"):
@@ -749,8 +755,46 @@ class _Upstream:
             self.client._mark_live(self)  # data before (or without) an ack
         if self.stale:
             self.stale = False
+        if self.resumed_after is not None:  # (the first message after a reconnect: read here, rare)
+            try:
+                data = fast_loads(text).get("data")
+            except Exception:  # (reported when it is read)
+                data = None
+            self.resumed_with(data)
         self.latest_text = text
         return feed.append(text)
+
+    def hand_state(self, sink: _Sink) -> None:
+        """``sink`` joins this live stream of a state channel: the newest message (the whole state the server sent the
+        subscribers before it, which it would send a new subscription first) is its first item, decoded for it.
+        Nothing when none came yet: the first is on its way to every subscriber."""
+        raw = self.latest_values()[0]
+        if raw is None:
+            return
+        try:
+            item: Any = new_message(raw if sink.decode is None else sink.decode(raw), self.channel.channels[0], False)
+        except Exception as exc:
+            self.client._decode_failed(self, exc)
+            item = DecodeFailed(raw, f"{type(exc).__name__}: {exc}")
+        sink.add_own(item, True)
+
+    def resumed_with(self, data: Any) -> None:
+        """The first message of a time-ordered stream after it resumed (the server's backfill, for ``trades``): items
+        that do not reach back to the newest one delivered before the interruption leave the time between them
+        uncovered, reported as a :class:`Gap` (before them), a ``ws.gap`` event and a log record."""
+        after, self.resumed_after = self.resumed_after, None
+        try:
+            items = data if type(data) is list and self.bare_items else self.channel.items_of(data)
+            oldest = min(item[self.time_key] for item in items) if items else None
+        except Exception:  # (an item without a usable time: the reader reports it)
+            return
+        if after is not None and type(oldest) is int and oldest > after:
+            self.client._report_gap(
+                self,
+                after,
+                oldest,
+                "the first message after the reconnect does not reach back to the last item before it",
+            )
 
     def parse_text(
         self, text: str, decode: Callable[[Any], Any] | None, channel: str
@@ -1587,6 +1631,8 @@ class WsClient:
         self._sinks += 1
         if up.interrupted_at is not None:
             sink.push_marker(Interrupted("stream currently interrupted"))
+        elif up.market and up.channel.state and len(up.sinks) > 1 and len(up.channel.channels) == 1:
+            up.hand_state(sink)
         sub: Subscription[T] = Subscription(self, sink, channel, up.key, dict(clean))
         if callback is not None:
             self._callback_subs[sink.id] = sub
@@ -1979,6 +2025,8 @@ class WsClient:
             downtime = time.monotonic() - up.interrupted_at
             up.interrupted_at = None
             up.broadcast(Resumed(downtime))
+            if up.ordered and type(up.newest) is int and up.newest >= 0:  # (checked by its first message)
+                up.resumed_after = up.newest
             self._emit("ws.resumed", key=up.key_text)
         if up.gaps and not up.gaps[-1].resumed:
             up.gaps[-1].resumed = True

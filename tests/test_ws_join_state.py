@@ -1,0 +1,78 @@
+"""A subscriber joining a live stream of a state channel (``l2Book``, ``bbo``, ``allMids``: every message the whole
+state) gets the newest message first, as a new server subscription would send it, decoded for it; then what every
+subscriber gets. Against the fake exchange."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from typing import Any
+
+import pytest
+
+from hyperliquid_client import AsyncClient, ClientConfig, Message
+from hyperliquid_client.testing import FakeExchange
+
+CONFIG = ClientConfig(warm=False)
+
+
+async def _next_message(sub: Any) -> Message[Any]:
+    item = await sub.get(5)
+    assert isinstance(item, Message), item
+    return item
+
+
+@pytest.mark.parametrize("early", [("raw",), ("typed",), ("raw", "typed")], ids="-".join)
+@pytest.mark.parametrize("late", ["raw", "typed"])
+async def test_a_subscriber_joining_a_live_book_gets_the_newest_book_first(early: tuple[str, ...], late: str) -> None:
+    async with FakeExchange() as fx, AsyncClient("testnet", http_url=fx.http_url, ws_url=fx.ws_url, config=CONFIG) as c:
+        subs = {kind: await c.streams.l2_book("BTC", raw=kind == "raw") for kind in early}
+        for sub in subs.values():
+            await sub.wait_live(5)
+        first = [await _next_message(sub) for sub in subs.values()]  # the book the server sends first
+        book = copy.deepcopy(fx.market.l2_book("BTC"))  # (what the server sent first)
+        assert first[0].data is not None
+        book["time"] += 1
+        fx.publish({"type": "l2Book", "coin": "BTC"}, book)
+        newest = {kind: (await _next_message(sub)).data for kind, sub in subs.items()}
+        joined = await c.streams.l2_book("BTC", raw=late == "raw")
+        item = joined.get_nowait()  # at once: no server message between
+        assert isinstance(item, Message) and not item.recovered and item.channel == "l2Book"
+        if late == "raw":
+            assert item.data == book
+        else:
+            assert item.data.time == book["time"] and item.data == (newest.get("typed") or item.data)
+            assert str(item.data.levels[0][0].px) == book["levels"][0][0]["px"]
+        assert joined.get_nowait() is None
+        book["time"] += 1
+        fx.publish({"type": "l2Book", "coin": "BTC"}, book)  # then what everyone gets
+        for sub in [*subs.values(), joined]:
+            got = await _next_message(sub)
+            assert (got.data["time"] if isinstance(got.data, dict) else got.data.time) == book["time"]
+
+
+async def test_a_late_subscriber_of_other_state_channels_and_none_of_trades() -> None:
+    async with FakeExchange() as fx, AsyncClient("testnet", http_url=fx.http_url, ws_url=fx.ws_url, config=CONFIG) as c:
+        for name, args, wire, params in (("bbo", ("BTC",), "bbo", {"coin": "BTC"}), ("all_mids", (), "allMids", {})):
+            early = await getattr(c.streams, name)(*args, raw=True)
+            await early.wait_live(5)
+            await _next_message(early)
+            joined = await getattr(c.streams, name)(*args, raw=True)
+            item = joined.get_nowait()
+            assert isinstance(item, Message) and item.data == c._hub.fresh_raw(wire, 60, **params) is not None
+        # trades: the first message is a backfill of recent trades, not a state; a joining subscriber starts empty
+        trades = await c.streams.trades("BTC", raw=True)
+        await trades.wait_live(5)
+        await asyncio.sleep(0.1)
+        joined = await c.streams.trades("BTC", raw=True)
+        assert joined.get_nowait() is None
+
+
+async def test_a_subscriber_joining_before_the_first_message_gets_it_once() -> None:
+    async with FakeExchange() as fx, AsyncClient("testnet", http_url=fx.http_url, ws_url=fx.ws_url, config=CONFIG) as c:
+        a = await c.streams.l2_book("ETH", raw=True)
+        b = await c.streams.l2_book("ETH", raw=True)  # nothing came yet: both get the first book from the server
+        first_a, first_b = await _next_message(a), await _next_message(b)
+        assert first_a.data == first_b.data
+        await asyncio.sleep(0.1)
+        assert a.get_nowait() is None and b.get_nowait() is None
