@@ -351,15 +351,19 @@ def _trades(fx: FakeExchange, n: int, tid: int, t0: int) -> list[dict[str, Any]]
     return new
 
 
-@pytest.mark.parametrize("missed", [5, 29, 30, 80])
+@pytest.mark.parametrize("lag", [False, True], ids=["reader keeps up", "reader lags"])
+@pytest.mark.parametrize("missed", [0, 5, 29, 30, 80])
 @pytest.mark.parametrize("feeds", [1, 2], ids=["text", "parsed"])
-async def test_trades_missed_beyond_the_servers_backfill_are_reported_as_a_gap(missed: int, feeds: int) -> None:
+async def test_trades_missed_beyond_the_servers_backfill_are_reported_as_a_gap(
+    missed: int, feeds: int, lag: bool
+) -> None:
     """Trades happen while the socket is down; the resubscription's first message is the server's backfill (its 30
-    most recent trades). When it reaches back to the last trade delivered before (5 or 29 missed), the stream goes
+    most recent trades). When it reaches back to the last trade received before (0 to 29 missed), the stream goes
     on with every trade exactly once and no gap. When it does not, the time between may hold trades it left out
-    (none with 30 missed, 50 with 80): one ``Gap`` from the last trade delivered to the backfill's oldest, ahead of
+    (none with 30 missed, 50 with 80): one ``Gap`` from the last trade received to the backfill's oldest, ahead of
     the backfill, a ``ws.gap`` event and an error log. One subscriber reads frames held as their text; a raw and a
-    typed one make two feeds, parsed at arrival."""
+    typed one make two feeds, parsed at arrival. A reader that lags has not read the 40 trades before the drop
+    when the backfill comes: what counts is what was received, not what was read."""
     async with FakeExchange() as fx, AsyncClient("testnet", http_url=fx.http_url, ws_url=fx.ws_url, config=CONFIG) as c:
         gaps: list[dict[str, Any]] = []
         c.events.subscribe("ws.gap", lambda e: gaps.append(dict(e.fields)))
@@ -367,7 +371,6 @@ async def test_trades_missed_beyond_the_servers_backfill_are_reported_as_a_gap(m
         for sub in subs:
             await sub.wait_live(5)
         t0 = int(time.time() * 1000)
-        before = _trades(fx, 3, 1, t0)
         got: list[list[Any]] = [[] for _ in subs]
 
         async def read(until: Callable[[list[Any]], bool]) -> None:
@@ -378,18 +381,35 @@ async def test_trades_missed_beyond_the_servers_backfill_are_reported_as_a_gap(m
         def tids(items: list[Any]) -> list[int]:
             return [t["tid"] if type(t) is dict else t.tid for m in items if isinstance(m, Message) for t in m.data]
 
+        before = _trades(fx, 3, 1, t0)
         await read(lambda items: len(tids(items)) == 3)
+        before += _trades(fx, 40, 10, t0 + 3)
+        if not lag:
+            await read(lambda items: len(tids(items)) == 43)
+        deadline = time.monotonic() + 10
+        while not all(sub.buffered or not lag for sub in subs):  # (received, not read)
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.01)
         down = fx.add_fault("/ws", Fault.status(503), match={"event": "connect"})
         fx.drop_ws_connections()
-        await read(lambda items: isinstance(items[-1], Interrupted))
-        during = _trades(fx, missed, 100, t0 + 10)  # nobody is subscribed: published to no one
+        if not lag:
+            await read(lambda items: isinstance(items[-1], Interrupted))
+        during = _trades(fx, missed, 100, t0 + 60)  # nobody is subscribed: published to no one
         fx.remove_fault(down)
-        backfill = during[-30:]
-        await read(lambda items: tids(items)[-1:] == [during[-1]["tid"]])
+        backfill = (before + during)[-30:]
+        if lag:  # (nothing read until the backfill came: the trades before, Interrupted, Resumed, a Gap or not, the
+            # backfill, which parsed at arrival and holding no new trade is not buffered)
+            waiting = 3 + (missed >= 30) + (missed > 0 or feeds == 1)
+            deadline = time.monotonic() + 10
+            while not all(sub.buffered >= waiting for sub in subs):
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.01)
+        last = (before + during)[-1]["tid"]
+        await read(lambda items: tids(items)[-1:] == [last])
         after = _trades(fx, 2, 1000, t0 + 1000)  # live again
         await read(lambda items: tids(items)[-1:] == [after[-1]["tid"]])
         for items in got:
-            assert tids(items) == [t["tid"] for t in before + backfill + after]  # (the backfill's repeats dropped)
+            assert tids(items) == [t["tid"] for t in before + during[-30:] + after]  # (the backfill's repeats dropped)
             found = [m for m in items if isinstance(m, Gap)]
             if missed < 30:
                 assert not found

@@ -76,3 +76,34 @@ async def test_a_subscriber_joining_before_the_first_message_gets_it_once() -> N
         assert first_a.data == first_b.data
         await asyncio.sleep(0.1)
         assert a.get_nowait() is None and b.get_nowait() is None
+
+
+@pytest.mark.parametrize("name", ["l2_book", "trades", "user_fills"])
+async def test_cancelling_the_last_subscriber_and_subscribing_again_in_one_loop_turn_takes_the_stream_over(
+    name: str,
+) -> None:
+    """The server still holds the old subscription when the new one is made in the same turn of the loop (its
+    unsubscribe is not sent yet): the new one takes it over, live at once, with nothing sent (it used to wait for an
+    acknowledgement that never came); a state stream's new subscriber starts from the newest message."""
+    async with FakeExchange() as fx, AsyncClient("testnet", http_url=fx.http_url, ws_url=fx.ws_url, config=CONFIG) as c:
+        args = ("0x" + "ab" * 20,) if name == "user_fills" else ("BTC",)
+        old = await getattr(c.streams, name)(*args, raw=True)
+        await old.wait_live(5)
+        first = await old.get(5) if name != "trades" else None  # (the book; the fills snapshot)
+        before = len(fx.requests_for("/ws"))
+        old.cancel()
+        new = await getattr(c.streams, name)(*args, raw=True)
+        await new.wait_live(0.01)  # (at once)
+        await asyncio.sleep(0.1)
+        assert [r.body.get("method") for r in fx.requests_for("/ws")[before:] if r.body.get("method") != "ping"] == []
+        if name == "l2_book":
+            assert isinstance(first, Message) and new.get_nowait() == first
+        book = {**fx.market.l2_book("BTC"), "time": 1}
+        fx.publish({"type": "l2Book", "coin": "BTC"}, book)
+        if name == "l2_book":  # and what the server sends next
+            assert (await _next_message(new)).data == book
+        new.cancel()
+        deadline = asyncio.get_running_loop().time() + 5
+        while fx.ws_subscriptions:  # the last one leaving unsubscribes
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.01)

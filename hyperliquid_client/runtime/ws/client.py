@@ -210,7 +210,7 @@ class _Upstream:
         "ready",
         "recoverable",
         "recovery",
-        "resumed_after",
+        "resuming",
         "route",
         "seen",
         "seen_before",
@@ -278,9 +278,8 @@ class _Upstream:
         self.newest: Any = -1
         self.at_newest: list[Any] = []
         self.at_newest_ids: set[Hashable] | None = None
-        # a time-ordered stream resumed after an interruption: the newest item time delivered before it, until the
-        # first message after it comes (:meth:`resumed_with`)
-        self.resumed_after: int | None = None
+        # a time-ordered stream resumed after an interruption, until its first message after it (:meth:`resumed_with`)
+        self.resuming = False
         self.seen_before: set[Hashable] = set()
         # the identity of an item holding each identity field as a plain key (one C call: this runs for every trade)
         fields: tuple[str, ...] | None = getattr(channel.dedup_key, "fields", None)
@@ -650,10 +649,10 @@ class _Upstream:
                 self.client._mark_live(self)  # data before (or without) an ack
         if self.stale:
             self.stale = False
-        if self.resumed_after is not None and not recovered:
-            self.resumed_with(data)
         if self.latest_text is not None:  # (messages wait as text: they are older, read them first)
             self.settle(self.text_feed)
+        if self.resuming and not recovered:
+            self.resumed_with(data)
         if self.snapshot and type(data) is dict and data.get("isSnapshot"):
             recovered = recovered or self.had_snapshot  # a resubscription's snapshot: what is new in it was missed
             self.had_snapshot = True
@@ -755,7 +754,9 @@ class _Upstream:
             self.client._mark_live(self)  # data before (or without) an ack
         if self.stale:
             self.stale = False
-        if self.resumed_after is not None:  # (the first message after a reconnect: read here, rare)
+        if self.resuming:  # (the first message after a reconnect: read here, rare; those before it first)
+            if self.latest_text is not None:
+                self.settle(feed)
             try:
                 data = fast_loads(text).get("data")
             except Exception:  # (reported when it is read)
@@ -774,7 +775,9 @@ class _Upstream:
         try:
             item: Any = new_message(raw if sink.decode is None else sink.decode(raw), self.channel.channels[0], False)
         except Exception as exc:
-            self.client._decode_failed(self, exc)
+            feed = sink.feed
+            if feed is None or len(feed.sinks) <= 1:  # (a decoder new to the stream: its failure is news)
+                self.client._decode_failed(self, exc)
             item = DecodeFailed(raw, f"{type(exc).__name__}: {exc}")
         sink.add_own(item, True)
 
@@ -782,13 +785,14 @@ class _Upstream:
         """The first message of a time-ordered stream after it resumed (the server's backfill, for ``trades``): items
         that do not reach back to the newest one delivered before the interruption leave the time between them
         uncovered, reported as a :class:`Gap` (before them), a ``ws.gap`` event and a log record."""
-        after, self.resumed_after = self.resumed_after, None
+        self.resuming = False
+        after = self.newest  # (of every message that came before: none waits as text)
         try:
             items = data if type(data) is list and self.bare_items else self.channel.items_of(data)
             oldest = min(item[self.time_key] for item in items) if items else None
         except Exception:  # (an item without a usable time: the reader reports it)
             return
-        if after is not None and type(oldest) is int and oldest > after:
+        if type(after) is int and after >= 0 and type(oldest) is int and oldest > after:
             self.client._report_gap(
                 self,
                 after,
@@ -921,6 +925,7 @@ class _Connection:
         self.users: Counter[str] = Counter()
         self.sent: dict[SubscriptionKey, float] = {}  # in the order sent on the current socket
         self.dirty: dict[SubscriptionKey, None] = {}
+        self.retired: dict[SubscriptionKey, _Upstream] = {}  # (removed while the server still holds them)
         self.dirty_event = asyncio.Event()
         self.acked = asyncio.Event()  # set at every acknowledgement (probes wait on it)
         self.connected = asyncio.Event()
@@ -976,12 +981,22 @@ class _Connection:
         if self.idle_handle is not None:
             self.idle_handle.cancel()
             self.idle_handle = None
+        old = self.retired.pop(up.key, None)
+        if old is not None and up.key in self.sent and up.ready:
+            # the server still holds the subscription of one that left in this turn of the loop (its unsubscribe not
+            # sent yet): this one takes it over, live at once, with the newest message as what it starts from
+            self.sent[up.key] = up.sent_at = time.monotonic()
+            if up.market:
+                up.latest_raw = old.latest_raw
+            self.client._mark_live(up)
         self.mark(up.key)
 
     def remove(self, up: _Upstream) -> None:
         if self.desired.get(up.key) is not up:
             return
         del self.desired[up.key]
+        if up.key in self.sent:  # (until its unsubscribe is sent, a new one of the key takes it over: ``add``)
+            self.retired[up.key] = up
         for ch in up.channel.channels:
             entry = self.routes.get(ch)
             if entry is not None and entry[2].get(up.route) is up:
@@ -1091,6 +1106,7 @@ class _Connection:
         client = self.client
         self.ws = ws
         self.sent.clear()
+        self.retired.clear()
         self.last_recv = self.opened_at = time.monotonic()
         start_recv = self.last_recv
         self.last_error = None
@@ -1160,6 +1176,7 @@ class _Connection:
         self.last_error = f"disconnected: {reason}"
         unanswered = [k for k in self.sent if (u := self.desired.get(k)) is not None and not u.live and not u.ever_live]
         self.sent.clear()
+        self.retired.clear()
         self._fail_posts(f"connection lost: {reason}")
         if self.closing:
             return False
@@ -1288,6 +1305,7 @@ class _Connection:
                         await self._send_subscribe(ws, up)
                 elif up is None and key in self.sent:
                     del self.sent[key]
+                    self.retired.pop(key, None)
                     await ws.send(json.dumps({"method": "unsubscribe", "subscription": key.subscription}))
                     self.client._emit("ws.unsubscribe", connection=self.id, key=str(key))
             if self.suspects and not self.dirty:
@@ -1631,8 +1649,8 @@ class WsClient:
         self._sinks += 1
         if up.interrupted_at is not None:
             sink.push_marker(Interrupted("stream currently interrupted"))
-        elif up.market and up.channel.state and len(up.sinks) > 1 and len(up.channel.channels) == 1:
-            up.hand_state(sink)
+        elif up.market and up.channel.state and up.live and len(up.channel.channels) == 1:
+            up.hand_state(sink)  # (a stream already live: its newest message, which a new one would get first)
         sub: Subscription[T] = Subscription(self, sink, channel, up.key, dict(clean))
         if callback is not None:
             self._callback_subs[sink.id] = sub
@@ -2025,8 +2043,7 @@ class WsClient:
             downtime = time.monotonic() - up.interrupted_at
             up.interrupted_at = None
             up.broadcast(Resumed(downtime))
-            if up.ordered and type(up.newest) is int and up.newest >= 0:  # (checked by its first message)
-                up.resumed_after = up.newest
+            up.resuming = up.ordered  # (checked by its first message)
             self._emit("ws.resumed", key=up.key_text)
         if up.gaps and not up.gaps[-1].resumed:
             up.gaps[-1].resumed = True
