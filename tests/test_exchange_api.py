@@ -142,6 +142,13 @@ def test_one_element_methods_name_their_parameters_and_batch_methods_the_element
         (lambda: ex.bulk_modify([ModifyRequest(7, OrderRequest("BTC", True, bad_sz, "97000"))]),
          "modifies[0].order.sz"),
         (lambda: ex.bulk_cancel([("BTC", 1), ("BTC", -1)]), "cancels[1].oid"),
+        # an unlisted coin, or one of a builder dex the exchange does not list (refused as it loads)
+        (lambda: ex.order("NOPE", True, "0.001", "1"), "coin"),
+        (lambda: ex.bulk_orders([OrderRequest("BTC", True, "0.001", "1"), OrderRequest("NOPE", True, "1", "1")]),
+         "orders[1].coin"),
+        (lambda: ex.bulk_orders([OrderRequest("xyz:NOPE", True, "1", "1")]), "orders[0].coin"),
+        (lambda: ex.bulk_modify([ModifyRequest(7, OrderRequest("NOPE", True, "1", "1"))]), "modifies[0].order.coin"),
+        (lambda: ex.bulk_cancel([("BTC", 1), ("NOPE", 2)]), "cancels[1].coin"),
     ]:  # fmt: skip
         with pytest.raises(InvalidInputError) as info:
             call()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from decimal import Decimal
+from decimal import Decimal, Inexact, Rounded, localcontext
 from typing import Any
 
 import attrs
@@ -24,7 +24,7 @@ from hyperliquid_client.generated.requests import (
     SplitOutcome,
     TriggerSpec,
 )
-from hyperliquid_client.runtime.errors import InvalidInputError
+from hyperliquid_client.runtime.errors import ApiRejectedError, InvalidInputError
 from hyperliquid_client.runtime.exchange import AsyncExchange, Exchange, OrderRequest
 from hyperliquid_client.runtime.registry import key_order_problem
 from hyperliquid_client.runtime.signing import Wallet
@@ -338,9 +338,7 @@ def test_single_element_builders_agree_with_the_batch_builders(rig: Any) -> None
             assert list(type(twin).__slots__) == fields
             for extra in extras:
                 got = outcome(one, element, *extra)
-                want = outcome(batch, [element], *extra)
-                # (an unlisted coin is named ``coin`` at any depth)
-                assert as_batch(got, paths[name]) == want or (got == want and got[3] == "coin"), (name, element, extra)
+                assert as_batch(got, paths[name]) == outcome(batch, [element], *extra), (name, element, extra)
                 assert got[0] == "ok" or "[" not in got[3], got  # (a parameter: no index)
                 assert got == outcome(one, twin, *extra), (name, element, extra)
                 seen.add(got[0])
@@ -430,3 +428,39 @@ def test_a_build_context_is_made_again_whenever_what_it_holds_changed(rig: Any) 
     assert back.vault == saved and back is not other
     exchange.markets.market("@0")  # another piece loaded: another snapshot
     assert exchange._context(nothing).markets is exchange.markets.snapshot() is not back.markets
+
+
+def test_what_is_refused_and_sent_does_not_depend_on_the_callers_decimal_context(rig: Any, fx: FakeExchange) -> None:
+    """A caller whose thread computes with 8 digits and traps rounding (``decimal.localcontext``) gets the same
+    refusals, the same wire values and typed errors only: the checks round exactly in their own context (before, a
+    36-digit off-lot size passed as valid, ``prec=4`` let ``96000.5`` through, and amounts raised a bare
+    ``decimal.InvalidOperation``)."""
+    long_size = Decimal("0.000129999999999999999999999999999999")  # 36 decimals: not whole lots of BTC's 0.00001
+
+    def run() -> list[Any]:
+        out: list[Any] = []
+        refused(fx, lambda: rig.exchange.order("BTC", True, long_size, "97000"), "sz", "(round_size() gives 0.00012)")
+        refused(fx, lambda: rig.exchange.order("BTC", True, "0.001", "96000.5"), "limit_px", "5 significant figures")
+        refused(
+            fx, lambda: rig.exchange.order("BTC", True, "0.001", "90000.9999999999999999999999999999"), "limit_px", ""
+        )
+        refused(fx, lambda: rig.exchange.usd_send(DEST, "12345.1234567"), "amount", "nearest 12345.123457")
+        rig.exchange.usd_send(DEST, "12345.5")
+        out.append(last(fx)["action"]["amount"])
+        try:  # (the fake may refuse the transfer: what counts is the action built and sent)
+            rig.exchange.sub_account_transfer(DEST, True, "12345.654321")
+        except ApiRejectedError:
+            pass
+        out.append(last(fx)["action"]["usd"])
+        rig.exchange.market_open("BTC", True, "0.001", slippage="0.0512345678901")
+        out.append(last(fx)["action"]["orders"][0]["p"])
+        out.append(rig.exchange.round_price("BTC", "96123.456789", direction="up"))
+        out.append(rig.exchange.round_size("BTC", "1.234567891234"))
+        return out
+
+    plain = run()
+    with localcontext() as strict:
+        strict.prec = 8
+        strict.traps[Inexact] = strict.traps[Rounded] = True
+        assert run() == plain
+    assert plain[:2] == ["12345.5", 12345654321]

@@ -187,7 +187,7 @@ from hyperliquid_client.generated.requests import (
 )
 from hyperliquid_client.runtime import validate as _v
 from hyperliquid_client.runtime.caller import AsyncSender, SyncSender
-from hyperliquid_client.runtime.errors import IndeterminateError
+from hyperliquid_client.runtime.errors import IndeterminateError, InvalidInputError
 from hyperliquid_client.runtime.events import EventBus
 from hyperliquid_client.runtime.exchange._core import SignedAction, add_cloids
 from hyperliquid_client.runtime.exchange.api import (
@@ -7878,7 +7878,10 @@ class Exchange(ExchangeCore, ExchangeMethods):
                 break
             except _MetadataMissing as missing:
                 tried |= {missing.coin}
-                self.markets.market(missing.coin, timeout=left(end))
+                try:
+                    self.markets.market(missing.coin, timeout=left(end))
+                except InvalidInputError as exc:  # (a coin refused without a load: named where it was given)
+                    raise missing.named(exc) from None
                 timeout = left(end)
         if self.auto_cloid:
             add_cloids(action)
@@ -8046,7 +8049,10 @@ class AsyncExchange(ExchangeCore, AsyncExchangeMethods):
                 break
             except _MetadataMissing as missing:
                 tried |= {missing.coin}
-                await self.markets.amarket(missing.coin, timeout=left(end))
+                try:
+                    await self.markets.amarket(missing.coin, timeout=left(end))
+                except InvalidInputError as exc:  # (a coin refused without a load: named where it was given)
+                    raise missing.named(exc) from None
                 timeout = left(end)
         if self.auto_cloid:
             add_cloids(action)

@@ -72,6 +72,10 @@ def _shorten_hex(text: str) -> str:
     return _HEX_RUN.sub(lambda m: f"{m.group()[:6]}…({len(m.group())} chars)", text)
 
 
+#: ``InvalidInputError``'s ``got`` when no rejected value is shown
+_NO_VALUE: Any = object()
+
+
 class HyperliquidError(Exception):
     """Base class of every error raised by this library."""
 
@@ -103,18 +107,25 @@ class InvalidInputError(HyperliquidError, ValueError):
     ``expected`` describes what would have been accepted.
     """
 
-    def __init__(self, field: str, expected: str, got: Any = None, *, detail: str | None = None) -> None:
-        shown = _excerpt(_shorten_hex(_redact_keys(repr(got)))) if got is not None else None
+    def __init__(self, field: str, expected: str, got: Any = _NO_VALUE, *, detail: str | None = None) -> None:
         msg = f"invalid {field}: expected {expected}"
-        if shown is not None:
-            msg += f", got {shown}"
+        if got is not _NO_VALUE:  # (``None`` given is shown: "got None")
+            msg += f", got {_excerpt(_shorten_hex(_redact_keys(repr(got))))}"
         if detail:
             msg += f" ({detail})"
         super().__init__(msg)
         self.field = field
         self.expected = expected
-        #: the rejected value (a string holding a long hex run is kept shortened, as shown)
+        #: the rejected value (a string holding a long hex run is kept shortened, as shown; ``None`` when none is shown)
         self.got = _shorten_hex(_redact_keys(got)) if isinstance(got, str) and _HEX_RUN.search(got) else got
+        if got is _NO_VALUE:
+            self.got = None
+        self.detail = detail
+        self._shown = got is not _NO_VALUE
+
+    def named(self, field: str) -> InvalidInputError:
+        """The same refusal naming ``field`` (where the caller gave the value: ``orders[1].coin`` for ``coin``)."""
+        return InvalidInputError(field, self.expected, self.got if self._shown else _NO_VALUE, detail=self.detail)
 
 
 class TransportError(HyperliquidError):

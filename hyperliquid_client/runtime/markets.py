@@ -29,7 +29,7 @@ import inspect
 import operator
 import time
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any, ClassVar, Literal, NoReturn, TypeGuard
 
 from hyperliquid_client.runtime.cache.policy import DEFAULT_TTL_BY_KIND, info_cache_key
@@ -51,9 +51,11 @@ from hyperliquid_client.runtime.validate import (
 )
 from hyperliquid_client.runtime.validate import (
     decimal_to_wire,
+    exact,
     fixed,
     integer,
     near_float,
+    step,
     string,
     to_decimal,
     uint,
@@ -103,7 +105,7 @@ _ROUNDING = {"nearest": ROUND_HALF_EVEN, "up": ROUND_CEILING, "down": ROUND_FLOO
 
 
 def _decimals_and_sigfigs(d: Decimal) -> tuple[int, int]:
-    return _text_decimals_and_sigfigs(decimal_to_wire(abs(d)))
+    return _text_decimals_and_sigfigs(decimal_to_wire(d.copy_abs()))
 
 
 def _text_decimals_and_sigfigs(text: str) -> tuple[int, int]:
@@ -155,9 +157,7 @@ def _snap(value: Any, d: Decimal, step_exp: int) -> Decimal:
     (``0.7 * 3`` is ``2.1``, ``972.3599999999999`` is ``972.36`` on a 2-decimal grid)."""
     if value.__class__ is not float:
         return d
-    with localcontext() as ctx:
-        ctx.prec = max(60, len(d.as_tuple().digits) + 10)
-        near = d.quantize(Decimal(1).scaleb(step_exp), rounding=ROUND_HALF_EVEN)
+    near = d.quantize(step(step_exp), rounding=ROUND_HALF_EVEN, context=exact(d))
     return near if near != d and near > 0 and near_float(value, near) else d
 
 
@@ -176,9 +176,7 @@ def round_price_value(
     d = _snap(px, d, _price_exp(d, sz_decimals, is_spot))
     if d == d.to_integral_value():
         return Decimal(decimal_to_wire(d))
-    with localcontext() as ctx:
-        ctx.prec = max(60, len(d.as_tuple().digits) + 10)
-        rounded = d.quantize(Decimal(1).scaleb(_price_exp(d, sz_decimals, is_spot)), rounding=mode)
+    rounded = d.quantize(step(_price_exp(d, sz_decimals, is_spot)), rounding=mode, context=exact(d))
     if rounded <= 0:
         raise InvalidInputError(
             field, "a price that rounds to a positive valid price", px, detail=f"direction {direction}"
@@ -197,9 +195,7 @@ def round_size_value(px: Any, *, sz_decimals: int, direction: Direction = "down"
     if d <= 0:
         raise InvalidInputError(field, "a positive size", px)
     d = _snap(px, d, -sz_decimals)
-    with localcontext() as ctx:
-        ctx.prec = max(60, len(d.as_tuple().digits) + 10)
-        rounded = d.quantize(Decimal(1).scaleb(-sz_decimals), rounding=mode)
+    rounded = d.quantize(step(-sz_decimals), rounding=mode, context=exact(d))
     if rounded <= 0:
         raise InvalidInputError(
             field, f"a size of at least one lot (10^-{sz_decimals})", px, detail=f"direction {direction}"
@@ -392,7 +388,7 @@ class AssetInfo(Record):
     @property
     def lot_size(self) -> Decimal:
         """Smallest size increment, ``10^-szDecimals``."""
-        return Decimal(1).scaleb(-self.sz_decimals)
+        return step(-self.sz_decimals)
 
     @property
     def kind(self) -> str:
@@ -658,9 +654,7 @@ def size_text(info: AssetInfo, field: str, sz: Any, *, allow_zero: bool = False)
         return "0"
     d = _snap(sz, d, -info.sz_decimals)
     if _decimals_and_sigfigs(d)[0] > info.sz_decimals:
-        with localcontext() as ctx:  # (what round_size() gives: never more than asked)
-            ctx.prec = max(60, len(d.as_tuple().digits) + 10)
-            down = d.quantize(info.lot_size, rounding=ROUND_FLOOR)
+        down = d.quantize(info.lot_size, rounding=ROUND_FLOOR, context=exact(d))  # (as round_size(): never more)
         raise InvalidInputError(
             field,
             f"a size for {info.coin} with at most {info.sz_decimals} decimal places "
@@ -676,7 +670,8 @@ def market_price(market: MarketMetadata, coin: str, is_buy: bool, mid: Decimal, 
     s = to_decimal(slippage, "slippage")
     if not Decimal(0) <= s < Decimal(1):
         raise InvalidInputError("slippage", "a fraction in [0, 1) such as 0.05", slippage)
-    px = mid * (1 + s) if is_buy else mid * (1 - s)
+    ctx = exact(mid)  # (whatever the thread's decimal context)
+    px = ctx.multiply(mid, ctx.add(1, s) if is_buy else ctx.subtract(1, s))
     return market.round_price(coin, px)
 
 
@@ -685,9 +680,14 @@ class _MetadataMissing(MetadataUnavailableError):
     """Raised by a builder when the snapshot lacks what ``coin`` needs; the exchange loads it
     (``MetadataService.market(coin)``) and builds again."""
 
-    def __init__(self, coin: str) -> None:
+    def __init__(self, coin: str, name: str = "coin") -> None:
         super().__init__(f"market metadata needed for {coin!r} is not loaded")
         self.coin = coin
+        self.name = name  # (where the caller gave it: a refusal of the load names it)
+
+    def named(self, exc: InvalidInputError) -> InvalidInputError:
+        """``exc``, a refusal of :attr:`coin` while loading it, naming where the caller gave it."""
+        return exc.named(self.name) if exc.field == "coin" and self.name != "coin" else exc
 
 
 #: A coin of the spot piece: what to load when a spot *token* is not known yet.
@@ -716,12 +716,15 @@ class BuildContext:
         self.user = user
         self.tried = tried
 
-    def unknown(self, coin: str) -> NoReturn:
-        """``coin`` is not in the snapshot: load it once, then refuse it."""
+    def unknown(self, coin: str, name: str = "coin") -> NoReturn:
+        """``coin`` (given as ``name``) is not in the snapshot: load it once, then refuse it."""
         if coin not in self.tried:
-            raise _MetadataMissing(coin)
-        self.markets.asset_info(coin)  # raises the precise error (unknown coin, or piece unavailable)
-        raise InvalidInputError("coin", _COIN_EXPECTED, coin)
+            raise _MetadataMissing(coin, name)
+        try:
+            self.markets.asset_info(coin)  # raises the precise error (unknown coin, or piece unavailable)
+        except InvalidInputError as exc:
+            raise _MetadataMissing(coin, name).named(exc) from None  # (naming where the coin was given)
+        raise InvalidInputError(name, _COIN_EXPECTED, coin)
 
 
 def asset(ctx: BuildContext | None, name: str, value: Any) -> int:
@@ -730,7 +733,7 @@ def asset(ctx: BuildContext | None, name: str, value: Any) -> int:
         return uint(name, value)
     info = ctx.markets.find(_coin_name(name, value))
     if info is None:
-        ctx.unknown(value)
+        ctx.unknown(value, name)
     return info.asset
 
 
@@ -957,13 +960,14 @@ class MetadataService:
         self, piece: str, coin: str | None, exc: BaseException, waited: float, end: float | None
     ) -> MetadataUnavailableError:
         label = _PIECE_LABEL.get(piece) or (f"builder dex {piece[4:]!r} metadata (meta dex={piece[4:]})")
-        target = f" to resolve {coin!r}" if coin else ""
+        target = f" to resolve {coin!r}" if coin and coin != SPOT_PROBE else ""  # (the probe: no name of the caller's)
         if isinstance(exc, HLTimeoutError) and end is not None and time.monotonic() >= end - 0.001:
             # the caller's own timeout ran out while the load goes on (a waiter leaves it running): nothing says
             # that the API is down
             msg = (
                 f"market metadata unavailable: {label}{target} was still loading when the call's timeout ran out "
-                f"(after {waited:.3g}s); the load goes on and later calls use it: give this call a longer timeout"
+                f"(after {waited:.3g}s); the load goes on and later calls use it (a longer timeout gives it time; "
+                "the API may also be slow)"
             )
         else:  # a timeout speaks of the market, not of the cache or request that did not answer in time
             why = "no answer" if isinstance(exc, HLTimeoutError) else f"{type(exc).__name__}: {exc}"

@@ -11,7 +11,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import MAX_EMAX, MIN_EMIN, ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from hyperliquid_client.runtime.errors import InvalidInputError
@@ -206,6 +206,28 @@ def to_decimal(value: Any, field: str) -> Decimal:
 #: No price, size or amount of the exchange comes near this many integer digits; beyond it the
 #: value is a mistake (and the exchange's fixed-point arithmetic could not hold it).
 _MAX_DIGITS = 18
+
+
+def _a(words: str) -> str:
+    """``words`` after its article: "an amount", "a USDC amount", "an OrderRequest"."""
+    return f"{'an' if words[:1] in 'aeioAEIO' else 'a'} {words}"
+
+
+def exact(d: Decimal) -> Context:
+    """A decimal context in which rounding ``d`` to a step (``quantize``) or scaling it (``scaleb``) is exact, whatever
+    the thread's own context (its precision, rounding and traps are the caller's, who may have changed them)."""
+    return Context(
+        prec=max(60, len(d.as_tuple().digits) + 10),
+        rounding=ROUND_HALF_EVEN,
+        Emin=MIN_EMIN,
+        Emax=MAX_EMAX,
+        traps=[InvalidOperation],
+    )
+
+
+def step(exp: int) -> Decimal:
+    """``10**exp`` (exact, whatever the thread's decimal context)."""
+    return Decimal((0, (1,), exp))
 
 
 def decimal_to_wire(d: Decimal) -> str:
@@ -413,13 +435,14 @@ def fixed(name: str, value: Any, places: int, what: str, *, sign: int = 1) -> De
     """
     d = to_decimal(value, name)
     if (sign == 1 and d <= 0) or d == 0:
-        raise InvalidInputError(name, f"a {'positive' if sign == 1 else 'non-zero'} {what}", value)
-    step = Decimal(1).scaleb(-places)
-    near = d.quantize(step, rounding=ROUND_HALF_EVEN)
+        raise InvalidInputError(name, f"{_a('positive' if sign == 1 else 'non-zero')} {what}", value)
+    unit = step(-places)
+    near = d.quantize(unit, rounding=ROUND_HALF_EVEN, context=exact(d))
     if near != d:
         if not near or not near_float(value, near):
-            detail = f"nearest {decimal_to_wire(near)}" if near else f"the smallest is {decimal_to_wire(step)}"
-            raise InvalidInputError(name, f"a {what} with at most {places} decimal places", value, detail=detail)
+            smallest = decimal_to_wire(unit.copy_sign(d))
+            detail = f"nearest {decimal_to_wire(near)}" if near else f"the smallest is {smallest}"
+            raise InvalidInputError(name, f"{_a(what)} with at most {places} decimal places", value, detail=detail)
         d = near
     return d
 
@@ -435,7 +458,8 @@ def usd_micro(ctx: BuildContext | None, name: str, value: Any) -> int:
     """A positive USDC amount as integer micro-USDC (``1.5`` → ``1500000``); wire: the integer."""
     if ctx is None:
         return uint(name, value)
-    return int(fixed(name, value, USD_DECIMALS, "USDC amount").scaleb(USD_DECIMALS))
+    d = fixed(name, value, USD_DECIMALS, "USDC amount")
+    return int(d.scaleb(USD_DECIMALS, context=exact(d)))
 
 
 def usd_micro_or_zero(ctx: BuildContext | None, name: str, value: Any) -> int:
@@ -461,7 +485,8 @@ def usd_micro_signed(ctx: BuildContext | None, name: str, value: Any) -> int:
     """A non-zero USDC amount (negative removes) as integer micro-USDC; wire: the integer."""
     if ctx is None:
         return integer(name, value, minimum=-(2**63), maximum=2**63 - 1)
-    return int(fixed(name, value, USD_DECIMALS, "USDC amount", sign=0).scaleb(USD_DECIMALS))
+    d = fixed(name, value, USD_DECIMALS, "USDC amount", sign=0)
+    return int(d.scaleb(USD_DECIMALS, context=exact(d)))
 
 
 def sub_account(ctx: BuildContext | None, name: str, value: Any) -> str:
@@ -541,8 +566,8 @@ def record(name: str, value: Any, cls: type[T], wire_names: Mapping[str, str]) -
         if isinstance(value, list | tuple):
             return cls(*value)
     except TypeError as exc:
-        raise InvalidInputError(name, f"a {cls.__name__} ({exc})", value) from None
-    raise InvalidInputError(name, f"a {cls.__name__} or a mapping of its fields", value)
+        raise InvalidInputError(name, f"{_a(cls.__name__)} ({exc})", value) from None
+    raise InvalidInputError(name, f"{_a(cls.__name__)} or a mapping of its fields", value)
 
 
 def wire_record(name: str, value: Any, keys: Collection[str]) -> Mapping[str, Any]:

@@ -21,7 +21,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, DivisionByZero, InvalidOperation, Overflow, setcontext
 from types import TracebackType
 from typing import Any
 
@@ -371,6 +371,9 @@ class FakeExchange:
         await self.aclose()
 
     async def _serve(self) -> None:
+        # its own decimal arithmetic, whatever the starting thread's (a task shares that thread's context object,
+        # which a caller may change: ``getcontext().prec = 8``); what the server's callbacks run in copies this
+        setcontext(Context(prec=28, Emin=-999999, Emax=999999, traps=[InvalidOperation, DivisionByZero, Overflow]))
         self._stopping = asyncio.Event()
         app = web.Application(client_max_size=16 * 1024 * 1024)
         app.router.add_post("/info", self._on_info)

@@ -144,7 +144,7 @@ def normalize_cloid(value: str | int | bytes, field: str = "cloid") -> str:
         return "0x" + bytes(value).hex()
     if isinstance(value, int) and not isinstance(value, bool):
         return cloid_from_int(value, field)
-    raise InvalidInputError(field, "a 0x-hex string, an int or 16 bytes", type(value).__name__)
+    raise InvalidInputError(field, "a 0x-hex string, an int or 16 bytes", value)
 
 
 def order_type_to_wire(order_type: Mapping[str, Any], field: str = "order_type") -> dict[str, Any]:
