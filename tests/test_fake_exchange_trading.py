@@ -768,3 +768,22 @@ async def test_ws_post_action_is_executed() -> None:
         status = reply["response"]["payload"]["response"]["data"]["statuses"][0]
         assert "resting" in status
         assert fx.state.user(ALICE.address).open_orders[0]["oid"] == status["resting"]["oid"]
+
+
+def test_the_fake_exchange_starts_and_trades_whatever_the_callers_decimal_context() -> None:
+    """A test suite computing with 6 digits and trapped rounding (``decimal.localcontext``) starts the fake exchange
+    and trades on it: its start-up and its requests compute in its own context (the first raised ``Rounded`` while
+    seeding the market; a request answered HTTP 500)."""
+    from decimal import Inexact, Rounded, localcontext
+
+    from hyperliquid_client import Client, ClientConfig, Resting
+
+    with localcontext() as ctx:
+        ctx.prec = 6
+        ctx.traps[Inexact] = ctx.traps[Rounded] = True
+        with FakeExchange() as fx, Client(http_url=fx.http_url, wallet=ALICE, config=ClientConfig(warm=False)) as c:
+            fx.fund(ALICE.address, 100_000)
+            status = c.exchange.order("BTC", True, "0.01234", 8000.5, tif="Alo").statuses[0]
+            assert isinstance(status, Resting)
+            (order,) = fx.state.user(ALICE.address).open_orders
+            assert (Decimal(order["limitPx"]), Decimal(order["sz"])) == (Decimal("8000.5"), Decimal("0.01234"))

@@ -614,3 +614,16 @@ def test_sync_facade() -> None:
             assert client.upstream_subscription_count() == 1
         with pytest.raises(WebSocketError):
             client.post("info", {"type": "meta"})
+
+
+def test_the_sync_client_has_the_async_clients_surface() -> None:
+    """Every public method and property of ``WsClient`` has its blocking twin on ``SyncWsClient`` (``latest_raw``,
+    ``server_subscription_count`` and ``closed`` were missing), with the same parameters."""
+    import inspect
+
+    public = {n for n in dir(WsClient) if not n.startswith("_")}
+    assert public <= {n for n in dir(SyncWsClient) if not n.startswith("_")}
+    for name in public:
+        ours, theirs = getattr(WsClient, name), getattr(SyncWsClient, name)
+        if callable(ours) and not isinstance(ours, property):
+            assert list(inspect.signature(ours).parameters) == list(inspect.signature(theirs).parameters), name

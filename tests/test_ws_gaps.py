@@ -335,11 +335,11 @@ async def test_fills_missed_while_down_that_come_in_the_resubscription_snapshot_
 
 
 # ------------------------------------------------------------------------------------ trades past the backfill
-def _trades(fx: FakeExchange, n: int, tid: int, t0: int) -> list[dict[str, Any]]:
+def _trades(fx: FakeExchange, n: int, tid: int, t0: int, *, apart: int = 1) -> list[dict[str, Any]]:
     """``n`` BTC trades recorded by the fake exchange's engine (its ``trades`` backfill holds the 30 newest) and
-    published to whoever is subscribed, one millisecond apart from ``t0``."""
+    published to whoever is subscribed, ``apart`` milliseconds apart from ``t0``."""
     new = [
-        {"coin": "BTC", "side": "B", "px": "1", "sz": "1", "time": t0 + i, "hash": "0x" + "00" * 32,
+        {"coin": "BTC", "side": "B", "px": "1", "sz": "1", "time": t0 + i * apart, "hash": "0x" + "00" * 32,
          "tid": tid + i, "users": [USER, USER]}
         for i in range(n)
     ]  # fmt: skip
@@ -422,3 +422,29 @@ async def test_trades_missed_beyond_the_servers_backfill_are_reported_as_a_gap(
         assert [(g["since_ms"], g["until_ms"]) for g in gaps] == (
             [(before[-1]["time"], backfill[0]["time"])] if missed >= 30 else []
         )
+
+
+@pytest.mark.parametrize("missed", [29, 40])
+async def test_trades_of_the_same_millisecond_as_the_last_one_count_as_reaching_back_only_if_it_is_there(
+    missed: int,
+) -> None:
+    """Every trade of the outage has the time of the last trade delivered before it: the backfill reaches back only
+    if it holds that trade (29 missed), not because its oldest has the same time (40 missed: 10 lost, a Gap)."""
+    async with FakeExchange() as fx, AsyncClient("testnet", http_url=fx.http_url, ws_url=fx.ws_url, config=CONFIG) as c:
+        sub = await c.streams.trades("BTC", raw=True)
+        await sub.wait_live(5)
+        t0 = int(time.time() * 1000)
+        before = _trades(fx, 1, 1, t0)
+        items: list[Any] = [await sub.get(5)]
+        down = fx.add_fault("/ws", Fault.status(503), match={"event": "connect"})
+        fx.drop_ws_connections()
+        while not isinstance(items[-1], Interrupted):
+            items.append(await sub.get(5))
+        during = _trades(fx, missed, 100, t0, apart=0)  # (all at t0)
+        fx.remove_fault(down)
+        while not (isinstance(items[-1], Message) and items[-1].data[-1]["tid"] == during[-1]["tid"]):
+            items.append(await sub.get(5))
+        got = [t["tid"] for m in items if isinstance(m, Message) for t in m.data]
+        assert got == [t["tid"] for t in before + [t for t in (before + during)[-30:] if t not in before]]
+        gaps = [m for m in items if isinstance(m, Gap)]
+        assert [(g.since_ms, g.until_ms) for g in gaps] == ([(t0 - 1, t0)] if missed >= 30 else [])

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from hyperliquid_client import AsyncClient, ClientConfig, Message
+from hyperliquid_client import AsyncClient, ClientConfig, Message, WsConfig
 from hyperliquid_client.testing import FakeExchange
 
 CONFIG = ClientConfig(warm=False)
@@ -79,12 +79,14 @@ async def test_a_subscriber_joining_before_the_first_message_gets_it_once() -> N
 
 
 @pytest.mark.parametrize("name", ["l2_book", "trades", "user_fills"])
-async def test_cancelling_the_last_subscriber_and_subscribing_again_in_one_loop_turn_takes_the_stream_over(
+async def test_a_subscription_made_again_before_its_unsubscribe_went_out_is_live_at_once_and_misses_nothing(
     name: str,
 ) -> None:
-    """The server still holds the old subscription when the new one is made in the same turn of the loop (its
-    unsubscribe is not sent yet): the new one takes it over, live at once, with nothing sent (it used to wait for an
-    acknowledgement that never came); a state stream's new subscriber starts from the newest message."""
+    """The last subscriber cancels and a new one is made in the same turn of the loop: the server still holds the
+    subscription (its unsubscribe not sent). A stream whose every message is its whole state (``l2Book``) is taken
+    over, live at once, nothing sent, starting from the newest message; any other (``trades``: a backfill,
+    ``userFills``: a snapshot) is subscribed again, so it gets what a new subscription gets. Either used to wait for
+    an acknowledgement that never came."""
     async with FakeExchange() as fx, AsyncClient("testnet", http_url=fx.http_url, ws_url=fx.ws_url, config=CONFIG) as c:
         args = ("0x" + "ab" * 20,) if name == "user_fills" else ("BTC",)
         old = await getattr(c.streams, name)(*args, raw=True)
@@ -93,17 +95,43 @@ async def test_cancelling_the_last_subscriber_and_subscribing_again_in_one_loop_
         before = len(fx.requests_for("/ws"))
         old.cancel()
         new = await getattr(c.streams, name)(*args, raw=True)
-        await new.wait_live(0.01)  # (at once)
+        await new.wait_live(0.01 if name == "l2_book" else 5)
         await asyncio.sleep(0.1)
-        assert [r.body.get("method") for r in fx.requests_for("/ws")[before:] if r.body.get("method") != "ping"] == []
+        sent = [m for r in fx.requests_for("/ws")[before:] if (m := (r.body or {}).get("method")) not in (None, "ping")]
+        assert sent == ([] if name == "l2_book" else ["unsubscribe", "subscribe"])
         if name == "l2_book":
             assert isinstance(first, Message) and new.get_nowait() == first
-        book = {**fx.market.l2_book("BTC"), "time": 1}
-        fx.publish({"type": "l2Book", "coin": "BTC"}, book)
-        if name == "l2_book":  # and what the server sends next
-            assert (await _next_message(new)).data == book
+            book = {**fx.market.l2_book("BTC"), "time": 1}
+            fx.publish({"type": "l2Book", "coin": "BTC"}, book)
+            assert (await _next_message(new)).data == book  # and what the server sends next
+        if name == "user_fills":  # the snapshot a new subscription gets
+            got = await _next_message(new)
+            assert got.data["isSnapshot"] is True
         new.cancel()
         deadline = asyncio.get_running_loop().time() + 5
         while fx.ws_subscriptions:  # the last one leaving unsubscribes
             assert asyncio.get_running_loop().time() < deadline
             await asyncio.sleep(0.01)
+
+
+async def test_a_state_stream_taken_over_starts_from_what_came_while_its_unsubscribe_waited() -> None:
+    """The unsubscribe of a cancelled ``bbo`` waits for the send budget (one frame, two a second here); a newer bbo
+    the server sends meanwhile keeps the stream's newest message current, so the subscription made again before the
+    unsubscribe went out starts from it (not from the bbo before)."""
+    config = ClientConfig(warm=False, ws=WsConfig(send_burst=1, resubscribe_rate=2.0))
+    async with FakeExchange() as fx, AsyncClient("testnet", http_url=fx.http_url, ws_url=fx.ws_url, config=config) as c:
+        old = await c.streams.bbo("ETH", raw=True)
+        await old.wait_live(5)
+        await _next_message(old)
+        old.cancel()
+        newer = {**fx.market.bbo("ETH"), "time": 4_000_000_000_001}
+        fx.publish({"type": "bbo", "coin": "ETH"}, newer)
+        deadline = asyncio.get_running_loop().time() + 5
+        while c._hub.fresh_raw("bbo", 60, coin="ETH") is not None:  # (no subscription: nothing to read)
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)  # (the newer bbo arrives while the unsubscribe waits)
+        assert not any((r.body or {}).get("method") == "unsubscribe" for r in fx.requests_for("/ws"))
+        new = await c.streams.bbo("ETH", raw=True)
+        await new.wait_live(0.01)
+        assert new.get_nowait() == Message(newer, "bbo", False)

@@ -13,11 +13,12 @@ from websockets.asyncio.server import ServerConnection, serve
 
 from hyperliquid_client.runtime.ws import ChannelInfo
 
-L2BOOK = ChannelInfo("l2Book", ("l2Book",), (("coin", "coin"),))
-BBO = ChannelInfo("bbo", ("bbo",), (("coin", "coin"),))
+# (``state``: every message is the whole state, as the spec says of these channels: ``initial: state``)
+L2BOOK = ChannelInfo("l2Book", ("l2Book",), (("coin", "coin"),), state=True)
+BBO = ChannelInfo("bbo", ("bbo",), (("coin", "coin"),), state=True)
 TRADES = ChannelInfo("trades", ("trades",), (("coin", "coin"),))
-CANDLE = ChannelInfo("candle", ("candle",), (("coin", "s"), ("interval", "i")))
-ALL_MIDS = ChannelInfo("allMids", ("allMids",), ())
+CANDLE = ChannelInfo("candle", ("candle",), (("coin", "s"), ("interval", "i")), state=True)
+ALL_MIDS = ChannelInfo("allMids", ("allMids",), (), state=True)
 USER_FILLS = ChannelInfo(
     "userFills",
     ("userFills",),

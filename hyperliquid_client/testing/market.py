@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from decimal import Decimal
+from decimal import Context, Decimal, DivisionByZero, InvalidOperation, Overflow, localcontext
 from typing import Any
 
 from hyperliquid_client.runtime.errors import InvalidInputError
@@ -44,6 +44,36 @@ def _level(px: Any, sz: Any, n: int = 1) -> dict[str, Any]:
     return {"px": fmt_decimal(px), "sz": fmt_decimal(sz), "n": int(n)}
 
 
+#: The fake exchange's decimal arithmetic (Python's defaults), whatever its caller's decimal context
+DECIMALS = Context(prec=28, Emin=-999999, Emax=999999, traps=[InvalidOperation, DivisionByZero, Overflow])
+
+
+class DecimalLock:
+    """A re-entrant lock whose holder computes in :data:`DECIMALS` (a test suite may run with a decimal context of
+    its own: ``prec=6``, trapped rounding): what the fake exchange computes under its locks is the same for every
+    caller."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._held = threading.local()
+
+    def __enter__(self) -> DecimalLock:
+        self._lock.acquire()
+        manager = localcontext(DECIMALS)
+        manager.__enter__()
+        stack = getattr(self._held, "stack", None)
+        if stack is None:
+            stack = self._held.stack = []
+        stack.append(manager)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self._held.stack.pop().__exit__(None, None, None)
+        finally:
+            self._lock.release()
+
+
 class MarketData:
     """Mutable, thread-safe market state in wire shape.
 
@@ -54,7 +84,7 @@ class MarketData:
     """
 
     def __init__(self) -> None:
-        self.lock = threading.RLock()
+        self.lock = DecimalLock()
         self.meta: dict[str, Any] = {"universe": [], "marginTables": [], "collateralToken": 0}
         self.spot_meta: dict[str, Any] = {"universe": [], "tokens": []}
         self.perp_dexs: list[Any] = [None]

@@ -21,7 +21,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
-from decimal import Context, Decimal, DivisionByZero, InvalidOperation, Overflow, setcontext
+from decimal import Decimal, InvalidOperation, localcontext, setcontext
 from types import TracebackType
 from typing import Any
 
@@ -44,7 +44,7 @@ from hyperliquid_client.testing.handlers import (
     resolve,
     unprocessable,
 )
-from hyperliquid_client.testing.market import MarketData, now_ms, seed_market
+from hyperliquid_client.testing.market import DECIMALS, MarketData, now_ms, seed_market
 from hyperliquid_client.testing.ratelimits import WeightLimiter, request_weight, surcharge
 from hyperliquid_client.testing.recording import RecordedRequest, RequestLog
 from hyperliquid_client.testing.samples import sample_message
@@ -231,7 +231,8 @@ class FakeExchange:
         self.require_json_content_type = require_json_content_type
 
         self._lock = threading.RLock()
-        self.market: MarketData = seed_market() if seed else MarketData()
+        with localcontext(DECIMALS):  # (its own arithmetic, whatever the caller's decimal context)
+            self.market: MarketData = seed_market() if seed else MarketData()
         self.state = ExchangeState(publisher=self.publish)
         self._info_table = ResponseTable()
         self._explorer_table = ResponseTable()
@@ -373,7 +374,7 @@ class FakeExchange:
     async def _serve(self) -> None:
         # its own decimal arithmetic, whatever the starting thread's (a task shares that thread's context object,
         # which a caller may change: ``getcontext().prec = 8``); what the server's callbacks run in copies this
-        setcontext(Context(prec=28, Emin=-999999, Emax=999999, traps=[InvalidOperation, DivisionByZero, Overflow]))
+        setcontext(DECIMALS.copy())
         self._stopping = asyncio.Event()
         app = web.Application(client_max_size=16 * 1024 * 1024)
         app.router.add_post("/info", self._on_info)
@@ -1206,6 +1207,7 @@ class FakeExchange:
 
 
 _MISSING = object()
+
 #: Trades sent in the ``trades`` backfill (the real server sends about 30).
 _TRADES_BACKFILL = 30
 #: Subscription types whose first message comes from the market or the engine (others: the spec's sample).

@@ -12,14 +12,13 @@ does not create it.
 from __future__ import annotations
 
 import copy
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import attrs
 
 from hyperliquid_client.runtime.errors import InvalidInputError
-from hyperliquid_client.testing.market import now_ms
+from hyperliquid_client.testing.market import DecimalLock, now_ms
 
 __all__ = ["ExchangeState", "Publisher", "UserState", "empty_clearinghouse_state"]
 
@@ -121,7 +120,7 @@ class ExchangeState:
     """All users' state plus the hook that publishes changes to WebSocket subscribers."""
 
     def __init__(self, publisher: Publisher | None = None) -> None:
-        self.lock = threading.RLock()
+        self.lock = DecimalLock()
         self._users: dict[str, UserState] = {}
         self.publisher: Publisher | None = publisher
         self._next_oid = 1_000_000

@@ -779,6 +779,8 @@ class _Upstream:
             if feed is None or len(feed.sinks) <= 1:  # (a decoder new to the stream: its failure is news)
                 self.client._decode_failed(self, exc)
             item = DecodeFailed(raw, f"{type(exc).__name__}: {exc}")
+        if self.latest is None and type(item) is Message and self.feeds and self.feeds[0][1] is sink.feed:
+            self.latest = item.data  # (``latest()``: decoded like the first subscriber's, as delivery keeps it)
         sink.add_own(item, True)
 
     def resumed_with(self, data: Any) -> None:
@@ -787,9 +789,16 @@ class _Upstream:
         uncovered, reported as a :class:`Gap` (before them), a ``ws.gap`` event and a log record."""
         self.resuming = False
         after = self.newest  # (of every message that came before: none waits as text)
+        key = self.time_key
         try:
             items = data if type(data) is list and self.bare_items else self.channel.items_of(data)
-            oldest = min(item[self.time_key] for item in items) if items else None
+            oldest = min(item[key] for item in items) if items else None
+            if items and oldest == after:  # (reaching back means holding one delivered before, not just its time)
+                ident = self.identity or self.channel.dedup_key
+                assert ident is not None
+                known = {ident(x) for x in self.at_newest if type(x) is dict and x.get(key) == after}
+                if not any(ident(x) in known for x in items if x[key] == after):
+                    after -= 1  # (the items of that time delivered before may have been followed by others)
         except Exception:  # (an item without a usable time: the reader reports it)
             return
         if type(after) is int and after >= 0 and type(oldest) is int and oldest > after:
@@ -909,6 +918,12 @@ class _PendingPost:
         self.sent = False
 
 
+def _whole_state(up: _Upstream) -> bool:
+    """Whether every message of ``up`` is its whole state on one data channel (market data ``initial: state``): a
+    subscriber starting from its newest message misses nothing a new subscription would have sent it."""
+    return up.market and up.channel.state and len(up.channel.channels) == 1
+
+
 class _Connection:
     """One WebSocket connection: lifecycle, reader, pinger, sender (reconciliation) and pending posts."""
 
@@ -959,7 +974,9 @@ class _Connection:
         for ch in up.channel.channels:
             entry = self.routes.get(ch)
             if entry is not None and (entry[0] != up.channel.route_fields or up.route in entry[2]):
-                return False
+                held = entry[2].get(up.route)  # (one that left, routed until its unsubscribe goes: the same key)
+                if held is None or self.retired.get(held.key) is not held or held.key != up.key:
+                    return False
         return True
 
     def add(self, up: _Upstream) -> None:
@@ -982,12 +999,12 @@ class _Connection:
             self.idle_handle.cancel()
             self.idle_handle = None
         old = self.retired.pop(up.key, None)
-        if old is not None and up.key in self.sent and up.ready:
-            # the server still holds the subscription of one that left in this turn of the loop (its unsubscribe not
-            # sent yet): this one takes it over, live at once, with the newest message as what it starts from
+        if old is not None and up.key in self.sent and up.ready and _whole_state(up):
+            # the server still holds the subscription of one that left (its unsubscribe not sent yet), whose newest
+            # message stayed current (still routed to it): this one takes it over, live at once, starting from that
+            # message, as a subscriber joining a live stream does. Any other kind is subscribed again (``_sender``)
             self.sent[up.key] = up.sent_at = time.monotonic()
-            if up.market:
-                up.latest_raw = old.latest_raw
+            up.latest_raw = old.latest_raw
             self.client._mark_live(up)
         self.mark(up.key)
 
@@ -995,15 +1012,10 @@ class _Connection:
         if self.desired.get(up.key) is not up:
             return
         del self.desired[up.key]
-        if up.key in self.sent:  # (until its unsubscribe is sent, a new one of the key takes it over: ``add``)
+        if up.key in self.sent and _whole_state(up):  # (its newest message kept current until its unsubscribe goes)
             self.retired[up.key] = up
-        for ch in up.channel.channels:
-            entry = self.routes.get(ch)
-            if entry is not None and entry[2].get(up.route) is up:
-                del entry[2][up.route]
-                if not entry[2]:
-                    del self.routes[ch]
-                    self.text_heads = tuple(h for h in self.text_heads if h[2] != ch)
+        else:
+            self._unroute(up)
         if up.user is not None:
             self.users[up.user] -= 1
             if self.users[up.user] <= 0:
@@ -1012,6 +1024,21 @@ class _Connection:
         self.acked.set()  # a probe waiting for it stops waiting
         if not self.desired:
             self.client._connection_idle(self)
+
+    def _unroute(self, up: _Upstream) -> None:
+        for ch in up.channel.channels:
+            entry = self.routes.get(ch)
+            if entry is not None and entry[2].get(up.route) is up:
+                del entry[2][up.route]
+                if not entry[2]:
+                    del self.routes[ch]
+                    self.text_heads = tuple(h for h in self.text_heads if h[2] != ch)
+
+    def _forget_retired(self) -> None:
+        """The socket that held the retired subscriptions is gone: they stop being routed."""
+        retired, self.retired = self.retired, {}
+        for up in retired.values():
+            self._unroute(up)
 
     def mark(self, key: SubscriptionKey) -> None:
         self.dirty[key] = None
@@ -1106,7 +1133,7 @@ class _Connection:
         client = self.client
         self.ws = ws
         self.sent.clear()
-        self.retired.clear()
+        self._forget_retired()
         self.last_recv = self.opened_at = time.monotonic()
         start_recv = self.last_recv
         self.last_error = None
@@ -1176,7 +1203,7 @@ class _Connection:
         self.last_error = f"disconnected: {reason}"
         unanswered = [k for k in self.sent if (u := self.desired.get(k)) is not None and not u.live and not u.ever_live]
         self.sent.clear()
-        self.retired.clear()
+        self._forget_retired()
         self._fail_posts(f"connection lost: {reason}")
         if self.closing:
             return False
@@ -1296,16 +1323,26 @@ class _Connection:
                 del self.dirty[key]
                 up = self.desired.get(key)
                 wanted = up is not None and up.ready
-                if wanted == (key in self.sent) or (up is not None and wanted and self._held(up)):
+                # (still subscribed for one that left and that this one could not take over, ``add``: the server
+                # acknowledges and sends its first message only to a subscription made again)
+                replaced = up is not None and wanted and key in self.sent and self.sent[key] != up.sent_at
+                if not replaced and (wanted == (key in self.sent) or (up is not None and wanted and self._held(up))):
                     continue
                 await bucket.acquire()
                 up = self.desired.get(key)
-                if up is not None and up.ready and key not in self.sent:
+                if up is not None and up.ready and key in self.sent and self.sent[key] != up.sent_at:
+                    del self.sent[key]
+                    await ws.send(json.dumps({"method": "unsubscribe", "subscription": key.subscription}))
+                    self.client._emit("ws.unsubscribe", connection=self.id, key=str(key))
+                    self.mark(key)  # (subscribed next)
+                elif up is not None and up.ready and key not in self.sent:
                     if not self._held(up):
                         await self._send_subscribe(ws, up)
                 elif up is None and key in self.sent:
                     del self.sent[key]
-                    self.retired.pop(key, None)
+                    old = self.retired.pop(key, None)
+                    if old is not None:
+                        self._unroute(old)
                     await ws.send(json.dumps({"method": "unsubscribe", "subscription": key.subscription}))
                     self.client._emit("ws.unsubscribe", connection=self.id, key=str(key))
             if self.suspects and not self.dirty:
@@ -1636,7 +1673,8 @@ class WsClient:
                 raise SubscriptionLimitError(f"at most {cfg.max_users} distinct users may be subscribed")
             conn = self._place(up)
             self._registry[key] = up
-            if gate is not None:
+            if gate is not None and (key not in conn.sent or not _whole_state(up)):
+                # (a stream the server still holds, taken over at once (``_Connection.add``), passed its gate)
                 up.ready = False
                 self._spawn(self._run_gate(up, gate))
             conn.add(up)
@@ -1649,7 +1687,7 @@ class WsClient:
         self._sinks += 1
         if up.interrupted_at is not None:
             sink.push_marker(Interrupted("stream currently interrupted"))
-        elif up.market and up.channel.state and up.live and len(up.channel.channels) == 1:
+        elif up.live and _whole_state(up):
             up.hand_state(sink)  # (a stream already live: its newest message, which a new one would get first)
         sub: Subscription[T] = Subscription(self, sink, channel, up.key, dict(clean))
         if callback is not None:

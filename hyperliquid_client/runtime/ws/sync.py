@@ -281,6 +281,10 @@ class SyncWsClient:
         """See :meth:`WsClient.latest` (safe from any thread)."""
         return self._client.latest(channel_type, **params)
 
+    def latest_raw(self, channel_type: str, /, **params: Any) -> Any:
+        """See :meth:`WsClient.latest_raw` (safe from any thread)."""
+        return self._client.latest_raw(channel_type, **params)
+
     def fresh_raw(self, channel_type: str, max_age: float, /, **params: Any) -> Any:
         """See :meth:`WsClient.fresh_raw` (safe from any thread)."""
         return self._client.fresh_raw(channel_type, max_age, **params)
@@ -292,6 +296,15 @@ class SyncWsClient:
     def upstream_subscription_count(self) -> int:
         """See :meth:`WsClient.upstream_subscription_count`."""
         return self._run_sync(self._client.upstream_subscription_count)
+
+    @property
+    def closed(self) -> bool:
+        """See :attr:`WsClient.closed`."""
+        return self._client.closed
+
+    def server_subscription_count(self) -> int:
+        """See :meth:`WsClient.server_subscription_count`."""
+        return self._run_sync(self._client.server_subscription_count)
 
     def registry_size(self) -> int:
         """See :meth:`WsClient.registry_size`."""
