@@ -135,3 +135,39 @@ async def test_a_state_stream_taken_over_starts_from_what_came_while_its_unsubsc
         new = await c.streams.bbo("ETH", raw=True)
         await new.wait_live(0.01)
         assert new.get_nowait() == Message(newer, "bbo", False)
+
+
+@pytest.mark.parametrize("when", ["unacknowledged", "live"])
+async def test_a_stream_subscribed_again_takes_nothing_of_the_old_subscription(when: str) -> None:
+    """``orderUpdates`` cancelled and made again while its unsubscribe waits for the send budget (one frame, two a
+    second): the old subscription's late acknowledgement and its data do not count for the new one, which is live
+    only once the server confirmed the unsubscribe and acknowledged its own subscribe (it used to be live at once,
+    and an order placed then, while the server had neither subscription, was silently never delivered)."""
+    user = "0x" + "ab" * 20
+    config = ClientConfig(warm=False, ws=WsConfig(send_burst=1, resubscribe_rate=2.0))
+    async with FakeExchange() as fx, AsyncClient("testnet", http_url=fx.http_url, ws_url=fx.ws_url, config=config) as c:
+        subscribed: list[Any] = []
+        c.events.subscribe("ws.subscribe", subscribed.append)
+        old = await c.streams.order_updates(user, raw=True)
+        if when == "live":
+            await old.wait_live(5)
+        while not subscribed:
+            await asyncio.sleep(0)
+        old.cancel()
+        new = await c.streams.order_updates(user, raw=True)
+        loop = asyncio.get_running_loop()
+        await new.wait_live(10)
+
+        def methods() -> list[str]:
+            return [m for r in fx.requests_for("/ws") if (m := (r.body or {}).get("method")) not in (None, "ping")]
+
+        assert methods() == ["subscribe", "unsubscribe", "subscribe"]  # (live only after its own subscribe)
+        placed = fx.state.add_open_order(user, {"coin": "BTC", "side": "B", "limitPx": "2", "sz": "1"})
+        deadline = loop.time() + 5
+        got: list[int] = []
+        while placed["oid"] not in got:
+            assert loop.time() < deadline, got
+            item = await new.get(5)
+            if isinstance(item, Message):
+                got += [u["order"]["oid"] for u in item.data]
+        assert new._sink.upstream.fenced == 0

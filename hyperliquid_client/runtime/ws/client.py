@@ -188,6 +188,7 @@ class _Upstream:
         "duplicates",
         "ever_live",
         "feeds",
+        "fenced",
         "gaps",
         "had_snapshot",
         "identity",
@@ -280,6 +281,9 @@ class _Upstream:
         self.at_newest_ids: set[Hashable] | None = None
         # a time-ordered stream resumed after an interruption, until its first message after it (:meth:`resumed_with`)
         self.resuming = False
+        # made while the server still held the subscription of one that left (``_Connection.add``): not routed, and
+        # no acknowledgement counts, until the server confirms that subscription's unsubscribe
+        self.fenced = 0  # (1: fenced; 2: the unsubscribe of what it replaces sent)
         self.seen_before: set[Hashable] = set()
         # the identity of an item holding each identity field as a plain key (one C call: this runs for every trade)
         fields: tuple[str, ...] | None = getattr(channel.dedup_key, "fields", None)
@@ -941,6 +945,7 @@ class _Connection:
         self.sent: dict[SubscriptionKey, float] = {}  # in the order sent on the current socket
         self.dirty: dict[SubscriptionKey, None] = {}
         self.retired: dict[SubscriptionKey, _Upstream] = {}  # (removed while the server still holds them)
+        self.unsubs: Counter[SubscriptionKey] = Counter()  # unsubscribes sent, not yet acknowledged
         self.dirty_event = asyncio.Event()
         self.acked = asyncio.Event()  # set at every acknowledgement (probes wait on it)
         self.connected = asyncio.Event()
@@ -977,11 +982,39 @@ class _Connection:
                 held = entry[2].get(up.route)  # (one that left, routed until its unsubscribe goes: the same key)
                 if held is None or self.retired.get(held.key) is not held or held.key != up.key:
                     return False
+        for other in self.desired.values():  # (one waiting for its route: ``unfence``)
+            if other.fenced and other.route == up.route and other.key != up.key and other.channel is up.channel:
+                return False
         return True
 
     def add(self, up: _Upstream) -> None:
         up.conn = self
         self.desired[up.key] = up
+        old = self.retired.pop(up.key, None)
+        if up.key in self.sent:
+            if old is not None and old.live and up.ready and _whole_state(up):
+                # the server still holds the live subscription of one that left (its unsubscribe not sent yet), whose
+                # newest message stayed current (still routed to it): this one takes it over, live at once, starting
+                # from that message, as a subscriber joining a live stream does
+                self.sent[up.key] = up.sent_at = time.monotonic()
+                up.latest_raw = old.latest_raw
+            else:  # any other is subscribed again (``_sender``); until the server confirms the unsubscribe, what
+                up.fenced = 1  # comes for the key is the old subscription's (``unfence``)
+                if old is not None:
+                    self._unroute(old)
+        if not up.fenced:
+            self.route(up)
+        if up.user is not None:
+            self.users[up.user] += 1
+        if self.idle_handle is not None:
+            self.idle_handle.cancel()
+            self.idle_handle = None
+        if up.key in self.sent and not up.fenced:
+            self.client._mark_live(up)
+        self.mark(up.key)
+
+    def route(self, up: _Upstream) -> None:
+        """Route ``up``'s data channels to it."""
         for ch in up.channel.channels:
             entry = self.routes.get(ch)
             if entry is None:
@@ -993,27 +1026,21 @@ class _Connection:
                     head = head[: head.index('""') + 1]
                     self.text_heads = (*self.text_heads, (head, len(head), ch, entry[2]))
             entry[2][up.route] = up
-        if up.user is not None:
-            self.users[up.user] += 1
-        if self.idle_handle is not None:
-            self.idle_handle.cancel()
-            self.idle_handle = None
-        old = self.retired.pop(up.key, None)
-        if old is not None and up.key in self.sent and up.ready and _whole_state(up):
-            # the server still holds the subscription of one that left (its unsubscribe not sent yet), whose newest
-            # message stayed current (still routed to it): this one takes it over, live at once, starting from that
-            # message, as a subscriber joining a live stream does. Any other kind is subscribed again (``_sender``)
-            self.sent[up.key] = up.sent_at = time.monotonic()
-            up.latest_raw = old.latest_raw
-            self.client._mark_live(up)
-        self.mark(up.key)
+
+    def unfence(self, up: _Upstream) -> None:
+        """The server confirmed the unsubscribe of the subscription ``up`` replaces (or the socket is new): what
+        comes for its key from now on is its own."""
+        if up.fenced:
+            up.fenced = 0
+            if self.desired.get(up.key) is up:
+                self.route(up)
 
     def remove(self, up: _Upstream) -> None:
         if self.desired.get(up.key) is not up:
             return
         del self.desired[up.key]
-        if up.key in self.sent and _whole_state(up):  # (its newest message kept current until its unsubscribe goes)
-            self.retired[up.key] = up
+        if up.key in self.sent and _whole_state(up) and not up.fenced:  # (its newest message kept current until
+            self.retired[up.key] = up  # its unsubscribe goes)
         else:
             self._unroute(up)
         if up.user is not None:
@@ -1035,10 +1062,14 @@ class _Connection:
                     self.text_heads = tuple(h for h in self.text_heads if h[2] != ch)
 
     def _forget_retired(self) -> None:
-        """The socket that held the retired subscriptions is gone: they stop being routed."""
+        """The socket that held the retired subscriptions is gone: they stop being routed, and the ones that replace
+        them are subscribed afresh on the next socket."""
         retired, self.retired = self.retired, {}
         for up in retired.values():
             self._unroute(up)
+        self.unsubs.clear()
+        for up in tuple(self.desired.values()):
+            self.unfence(up)
 
     def mark(self, key: SubscriptionKey) -> None:
         self.dirty[key] = None
@@ -1201,7 +1232,11 @@ class _Connection:
         log(_log, 30 if not self.closing else 20, "websocket disconnected", connection=self.id, reason=reason)
         client._emit("ws.disconnect", url=client.url, connection=self.id, reason=reason, code=code)
         self.last_error = f"disconnected: {reason}"
-        unanswered = [k for k in self.sent if (u := self.desired.get(k)) is not None and not u.live and not u.ever_live]
+        unanswered = [
+            k
+            for k, at in self.sent.items()
+            if (u := self.desired.get(k)) is not None and not u.live and not u.ever_live and at == u.sent_at
+        ]
         self.sent.clear()
         self._forget_retired()
         self._fail_posts(f"connection lost: {reason}")
@@ -1313,6 +1348,26 @@ class _Connection:
             self.suspects.append(up.key)
         return True
 
+    async def _unsubscribe(self, ws: ClientConnection, key: SubscriptionKey) -> None:
+        self.unsubs[key] += 1  # (its acknowledgement awaited: ``unsubscribed``)
+        up = self.desired.get(key)
+        if up is not None and up.fenced:
+            up.fenced = 2  # (the unsubscribe of what it replaces is on its way)
+        await ws.send(json.dumps({"method": "unsubscribe", "subscription": key.subscription}))
+
+    def unsubscribed(self, echo: SubscriptionKey) -> None:
+        """The server confirmed an unsubscribe (or had none): once every unsubscribe of the key sent so far is, what
+        comes for the key belongs to the subscription made after them (a fenced one is routed: ``unfence``)."""
+        key = echo if echo in self.unsubs else next((k for k in self.unsubs if echo_matches(k, echo)), None)
+        if key is None:
+            return
+        self.unsubs[key] -= 1
+        if self.unsubs[key] <= 0:
+            del self.unsubs[key]
+            up = self.desired.get(key)
+            if up is not None and up.fenced == 2:
+                self.unfence(up)
+
     async def _sender(self, ws: ClientConnection) -> None:
         bucket = self.client._bucket
         while True:
@@ -1332,7 +1387,7 @@ class _Connection:
                 up = self.desired.get(key)
                 if up is not None and up.ready and key in self.sent and self.sent[key] != up.sent_at:
                     del self.sent[key]
-                    await ws.send(json.dumps({"method": "unsubscribe", "subscription": key.subscription}))
+                    await self._unsubscribe(ws, key)
                     self.client._emit("ws.unsubscribe", connection=self.id, key=str(key))
                     self.mark(key)  # (subscribed next)
                 elif up is not None and up.ready and key not in self.sent:
@@ -1343,7 +1398,7 @@ class _Connection:
                     old = self.retired.pop(key, None)
                     if old is not None:
                         self._unroute(old)
-                    await ws.send(json.dumps({"method": "unsubscribe", "subscription": key.subscription}))
+                    await self._unsubscribe(ws, key)
                     self.client._emit("ws.unsubscribe", connection=self.id, key=str(key))
             if self.suspects and not self.dirty:
                 await self._probe(ws)
@@ -1405,7 +1460,7 @@ class _Connection:
             return
         del self.sent[key]
         with contextlib.suppress(ConnectionClosed):
-            await ws.send(json.dumps({"method": "unsubscribe", "subscription": key.subscription}))
+            await self._unsubscribe(ws, key)
         self.mark(key)
 
 
@@ -2061,12 +2116,16 @@ class WsClient:
             return None
 
     def _on_ack(self, conn: _Connection, data: Any) -> None:
-        if not isinstance(data, dict) or data.get("method") != "subscribe":
+        method = data.get("method") if isinstance(data, dict) else None
+        if method != "subscribe" and method != "unsubscribe":
             return
         sub = data.get("subscription")
         echo = key_from_echo(sub) if isinstance(sub, dict) else None
         up = conn.match_echo(echo) if echo is not None else None
-        if up is not None and up.key in conn.sent:
+        if echo is not None and method == "unsubscribe":
+            conn.unsubscribed(echo)
+            return
+        if up is not None and method == "subscribe" and up.key in conn.sent and not up.fenced:
             self._mark_live(up)
 
     def _mark_live(self, up: _Upstream) -> None:
@@ -2103,6 +2162,9 @@ class WsClient:
             return
         if text.startswith("Already unsubscribed"):
             log(_log, 10, "server: already unsubscribed", connection=conn.id)
+            echo = self._echo_in(text)
+            if echo is not None:
+                conn.unsubscribed(echo)
             return
         if text.startswith("Invalid subscription"):
             echo = self._echo_in(text)
