@@ -687,7 +687,12 @@ class _MetadataMissing(MetadataUnavailableError):
 
     def named(self, exc: InvalidInputError) -> InvalidInputError:
         """``exc``, a refusal of :attr:`coin` while loading it, naming where the caller gave it."""
-        return exc.named(self.name) if exc.field == "coin" and self.name != "coin" else exc
+        return _coin_named(exc, self.name)
+
+
+def _coin_named(exc: InvalidInputError, name: str) -> InvalidInputError:
+    """``exc``, a refusal of a coin (``field`` "coin"), naming where the caller gave it (``orders[1].coin``)."""
+    return exc.named(name) if exc.field == "coin" and name != "coin" else exc
 
 
 #: A coin of the spot piece: what to load when a spot *token* is not known yet.
@@ -723,7 +728,7 @@ class BuildContext:
         try:
             self.markets.asset_info(coin)  # raises the precise error (unknown coin, or piece unavailable)
         except InvalidInputError as exc:
-            raise _MetadataMissing(coin, name).named(exc) from None  # (naming where the coin was given)
+            raise _coin_named(exc, name) from None
         raise InvalidInputError(name, _COIN_EXPECTED, coin)
 
 

@@ -283,7 +283,7 @@ class _Upstream:
         self.resuming = False
         # made while the server still held the subscription of one that left (``_Connection.add``): not routed, and
         # no acknowledgement counts, until the server confirms that subscription's unsubscribe
-        self.fenced = 0  # (1: fenced; 2: the unsubscribe of what it replaces sent)
+        self.fenced = False
         self.seen_before: set[Hashable] = set()
         # the identity of an item holding each identity field as a plain key (one C call: this runs for every trade)
         fields: tuple[str, ...] | None = getattr(channel.dedup_key, "fields", None)
@@ -991,7 +991,7 @@ class _Connection:
         up.conn = self
         self.desired[up.key] = up
         old = self.retired.pop(up.key, None)
-        if up.key in self.sent:
+        if self._replaced(up):
             if old is not None and old.live and up.ready and _whole_state(up):
                 # the server still holds the live subscription of one that left (its unsubscribe not sent yet), whose
                 # newest message stayed current (still routed to it): this one takes it over, live at once, starting
@@ -999,7 +999,7 @@ class _Connection:
                 self.sent[up.key] = up.sent_at = time.monotonic()
                 up.latest_raw = old.latest_raw
             else:  # any other is subscribed again (``_sender``); until the server confirms the unsubscribe, what
-                up.fenced = 1  # comes for the key is the old subscription's (``unfence``)
+                up.fenced = True  # comes for the key is the old subscription's (``unfence``)
                 if old is not None:
                     self._unroute(old)
         if not up.fenced:
@@ -1031,7 +1031,7 @@ class _Connection:
         """The server confirmed the unsubscribe of the subscription ``up`` replaces (or the socket is new): what
         comes for its key from now on is its own."""
         if up.fenced:
-            up.fenced = 0
+            up.fenced = False
             if self.desired.get(up.key) is up:
                 self.route(up)
 
@@ -1348,11 +1348,13 @@ class _Connection:
             self.suspects.append(up.key)
         return True
 
+    def _replaced(self, up: _Upstream) -> bool:
+        """Whether the server holds ``up``'s key for a subscription sent before ``up`` (of one that left)."""
+        at = self.sent.get(up.key)
+        return at is not None and at != up.sent_at
+
     async def _unsubscribe(self, ws: ClientConnection, key: SubscriptionKey) -> None:
         self.unsubs[key] += 1  # (its acknowledgement awaited: ``unsubscribed``)
-        up = self.desired.get(key)
-        if up is not None and up.fenced:
-            up.fenced = 2  # (the unsubscribe of what it replaces is on its way)
         await ws.send(json.dumps({"method": "unsubscribe", "subscription": key.subscription}))
 
     def unsubscribed(self, echo: SubscriptionKey) -> None:
@@ -1365,7 +1367,7 @@ class _Connection:
         if self.unsubs[key] <= 0:
             del self.unsubs[key]
             up = self.desired.get(key)
-            if up is not None and up.fenced == 2:
+            if up is not None and up.fenced and not self._replaced(up):  # (its replaced one's unsubscribe was sent)
                 self.unfence(up)
 
     async def _sender(self, ws: ClientConnection) -> None:
@@ -1380,12 +1382,12 @@ class _Connection:
                 wanted = up is not None and up.ready
                 # (still subscribed for one that left and that this one could not take over, ``add``: the server
                 # acknowledges and sends its first message only to a subscription made again)
-                replaced = up is not None and wanted and key in self.sent and self.sent[key] != up.sent_at
+                replaced = up is not None and wanted and self._replaced(up)
                 if not replaced and (wanted == (key in self.sent) or (up is not None and wanted and self._held(up))):
                     continue
                 await bucket.acquire()
                 up = self.desired.get(key)
-                if up is not None and up.ready and key in self.sent and self.sent[key] != up.sent_at:
+                if up is not None and up.ready and self._replaced(up):
                     del self.sent[key]
                     await self._unsubscribe(ws, key)
                     self.client._emit("ws.unsubscribe", connection=self.id, key=str(key))
@@ -2121,11 +2123,13 @@ class WsClient:
             return
         sub = data.get("subscription")
         echo = key_from_echo(sub) if isinstance(sub, dict) else None
-        up = conn.match_echo(echo) if echo is not None else None
-        if echo is not None and method == "unsubscribe":
+        if echo is None:
+            return
+        if method == "unsubscribe":
             conn.unsubscribed(echo)
             return
-        if up is not None and method == "subscribe" and up.key in conn.sent and not up.fenced:
+        up = conn.match_echo(echo)
+        if up is not None and up.key in conn.sent and not up.fenced:
             self._mark_live(up)
 
     def _mark_live(self, up: _Upstream) -> None:
