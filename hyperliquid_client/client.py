@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from hyperliquid_client.generated.registry import ENDPOINTS, REGISTRY, SURCHARGES
 from hyperliquid_client.generated.streams import Streams
 from hyperliquid_client.runtime.cache import CacheConfig, TTLCache, Warmer, WarmStatus, WarmupManager
-from hyperliquid_client.runtime.config import Network, resolve_network
+from hyperliquid_client.runtime.config import Network, check_number, resolve_network
 from hyperliquid_client.runtime.drift import DriftMode, DriftMonitor
 from hyperliquid_client.runtime.errors import ConfigError, InvalidInputError, RateLimitedError
 from hyperliquid_client.runtime.events import EventBus
@@ -132,7 +132,41 @@ class ClientConfig:
     auto_cloid: bool = False
 
     def __post_init__(self) -> None:
+        """Every setting checked here, when the config is made (:class:`ConfigError` naming it)."""
+        from hyperliquid_client.runtime.drift import DRIFT_MODES
+        from hyperliquid_client.runtime.signing.backends import BACKEND_NAMES, backend_name
+
+        for name, kind in (("transport", TransportConfig), ("cache", CacheConfig), ("ws", WsConfig),
+                           ("rate", RateLimitConfig)):  # fmt: skip
+            value = getattr(self, name)
+            if not isinstance(value, kind):
+                raise ConfigError(name, f"expected a {kind.__name__}, got {type(value).__name__}")  # (by type: a dsn)
+        if self.storage is not None:
+            from hyperliquid_client.runtime.storage import StorageConfig
+
+            if not isinstance(self.storage, StorageConfig):
+                raise ConfigError("storage", f"expected None or a StorageConfig, got {type(self.storage).__name__}")
+        for name in ("warm", "warm_mids", "auto_cloid"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(name, f"expected True or False, got {getattr(self, name)!r}")
+        check_number("metadata_timeout", self.metadata_timeout)
+        check_number("warm_idle_after", self.warm_idle_after, zero=True, none=True)
+        dexes = self.metadata_dexes
+        if dexes != "all":
+            if (
+                isinstance(dexes, str)
+                or not isinstance(dexes, list | tuple)
+                or not all(isinstance(d, str) and d for d in dexes)
+            ):
+                raise ConfigError("metadata_dexes", f"expected 'all' or a list of dex names, got {dexes!r}")
+            object.__setattr__(self, "metadata_dexes", tuple(dexes))  # (a list: held as a tuple, hashable)
+        if self.signing_backend is not None and backend_name(self.signing_backend) is None:
+            raise ConfigError(
+                "signing_backend", f"expected None or one of {', '.join(BACKEND_NAMES)}, got {self.signing_backend!r}"
+            )
         _check_verify_mode(self.verify_signatures)
+        if self.drift not in DRIFT_MODES:
+            raise ConfigError("drift", f"expected one of {', '.join(DRIFT_MODES)}, got {self.drift!r}")
 
 
 def _to_wallet(value: Wallet | str | None) -> Wallet | None:

@@ -353,7 +353,7 @@ def test_settings_and_markers_are_frozen_dataclasses_keeping_what_attrs_gave_the
         dataclasses.replace(cfg, buffer_size=0)
     with pytest.raises(errors.ConfigError, match="verify_signatures"):
         ClientConfig(verify_signatures="always")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="max_entries must be a positive number"):
+    with pytest.raises(errors.ConfigError, match="max_entries"):
         CacheConfig(max_entries=0)
     with pytest.raises(ValueError, match="default_ttl"):
         dataclasses.replace(CacheConfig(), default_ttl=-1.0)

@@ -10,6 +10,7 @@ setting.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Mapping
 from urllib.parse import urlsplit
@@ -17,11 +18,27 @@ from urllib.parse import urlsplit
 from hyperliquid_client.runtime.errors import ConfigError
 from hyperliquid_client.runtime.record import frozen
 
-__all__ = ["MAINNET", "TESTNET", "Network", "resolve_network"]
+__all__ = ["MAINNET", "TESTNET", "Network", "check_number", "resolve_network"]
 
 ENV_NETWORK = "HYPERLIQUID_NETWORK"
 ENV_HTTP_URL = "HYPERLIQUID_HTTP_URL"
 ENV_WS_URL = "HYPERLIQUID_WS_URL"
+
+
+def check_number(name: str, value: object, *, zero: bool = False, none: bool = False, integer: bool = False) -> None:
+    """Refuse setting ``name`` (:class:`ConfigError`) unless ``value`` is a finite number > 0: ``zero`` allows 0,
+    ``none`` allows ``None``, ``integer`` asks for an ``int`` (a ``bool`` is never a number here)."""
+    if value is None and none:
+        return
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int if integer else int | float)
+        or not math.isfinite(value)
+        or value < 0
+        or (value == 0 and not zero)
+    ):
+        kind = f"{'an integer' if integer else 'a finite number'} {'>= 0' if zero else '> 0'}"
+        raise ConfigError(name, f"expected {kind}{' or None' if none else ''}, got {value!r}")
 
 
 @frozen

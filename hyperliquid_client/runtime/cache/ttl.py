@@ -69,6 +69,7 @@ from typing import Any, TypeVar, cast
 
 from hyperliquid_client.runtime import errors
 from hyperliquid_client.runtime.cache.expiry import EXPIRER
+from hyperliquid_client.runtime.config import check_number
 from hyperliquid_client.runtime.errors import HyperliquidError
 from hyperliquid_client.runtime.events import EventBus
 from hyperliquid_client.runtime.log import get_logger, log
@@ -121,13 +122,6 @@ def approx_sizeof(obj: Any) -> int:
     return total
 
 
-def _check_positive(name: str, value: Any) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
-
-
 @frozen
 class CacheConfig:
     """Bounds and defaults of a :class:`TTLCache`.
@@ -149,8 +143,10 @@ class CacheConfig:
     name: str = "default"
 
     def __post_init__(self) -> None:
-        for name in ("max_entries", "max_bytes", "default_ttl"):
-            _check_positive(name, getattr(self, name))
+        check_number("max_entries", self.max_entries, integer=True)
+        check_number("max_bytes", self.max_bytes, integer=True, none=True)
+        check_number("default_ttl", self.default_ttl)
+        check_number("max_stale", self.max_stale, zero=True, none=True)
 
 
 @record

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BACKEND_ENV_VAR",
     "BACKEND_NAMES",
+    "backend_name",
     "EthAccountBackend",
     "NativeBackend",
     "SigningBackend",
@@ -57,6 +58,12 @@ _ALIASES = {
     "eth-account": "eth-account",
     "eth_account": "eth-account",
 }
+
+
+def backend_name(value: object) -> str | None:
+    """The backend ``value`` names (``"auto"``, ``"native"``, ``"eth-account"``; any case, aliases
+    ``coincurve`` and ``eth_account``), or ``None`` when it names none."""
+    return _ALIASES.get(value.strip().lower()) if isinstance(value, str) else None
 
 
 def _check_digest(digest: Any) -> bytes:
@@ -406,9 +413,9 @@ def select_backend(preference: str | None = None, *, events: EventBus | None = N
             raw, origin = "auto", "default"
     else:
         raw, setting, origin = preference, "backend", "argument"
-    if not isinstance(raw, str) or raw.strip().lower() not in _ALIASES:
+    choice = backend_name(raw)
+    if choice is None:
         raise ConfigError(setting, f"expected one of {', '.join(BACKEND_NAMES)}, got {raw!r}")
-    choice = _ALIASES[raw.strip().lower()]
 
     if choice == "eth-account":
         backend, reason = _instance("eth-account"), f"eth-account requested ({origin})"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Any, Literal
+from typing import Literal
 
+from hyperliquid_client.runtime.config import check_number
 from hyperliquid_client.runtime.errors import ConfigError
 from hyperliquid_client.runtime.record import frozen
 
@@ -22,20 +23,6 @@ def redact_dsn(dsn: str | None) -> str:
     if dsn is None:
         return "None"
     return _PASSWORD_URL.sub(r"\1***\2", _PASSWORD_KV.sub(r"\1***", dsn))
-
-
-def _positive(name: str, value: Any, *, allow_zero: bool = False) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(name, f"expected a number, got {value!r}")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ConfigError(name, f"must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
-
-
-def _positive_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigError(name, f"expected a positive integer, got {value!r}")
 
 
 @frozen
@@ -82,12 +69,13 @@ class StorageConfig:
         return f"StorageConfig({', '.join(shown)})"
 
     def __post_init__(self) -> None:
-        _positive_int("batch_size", self.batch_size)
-        _positive("flush_interval", self.flush_interval)
-        _positive_int("max_buffer", self.max_buffer)
-        _positive("block_timeout", self.block_timeout, allow_zero=True)
-        for name in ("retry_base", "retry_max", "connect_timeout", "statement_timeout"):
-            _positive(name, getattr(self, name))
+        check_number("batch_size", self.batch_size, integer=True)
+        check_number("flush_interval", self.flush_interval)
+        check_number("max_buffer", self.max_buffer, integer=True)
+        check_number("block_timeout", self.block_timeout, zero=True, none=True)
+        for name in ("retry_base", "retry_max", "connect_timeout"):
+            check_number(name, getattr(self, name))
+        check_number("statement_timeout", self.statement_timeout, none=True)
         if self.backend not in (None, "memory", "postgres"):
             raise ConfigError("backend", f"expected 'memory' or 'postgres', got {self.backend!r}")
         if self.overflow not in ("block", "drop"):

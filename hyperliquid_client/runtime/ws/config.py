@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from hyperliquid_client.runtime.config import check_number
 from hyperliquid_client.runtime.errors import ConfigError
 from hyperliquid_client.runtime.record import frozen
 
@@ -11,15 +12,6 @@ __all__ = ["OVERFLOW_POLICIES", "Overflow", "WsConfig"]
 
 Overflow = Literal["drop_oldest", "drop_newest", "error", "block"]
 OVERFLOW_POLICIES: tuple[str, ...] = ("drop_oldest", "drop_newest", "error", "block")
-
-
-def _positive(name: str, value: float | None, *, allow_none: bool = False, allow_zero: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(name, f"expected a number, got {value!r}")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ConfigError(name, f"must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
 
 
 @frozen
@@ -86,11 +78,11 @@ class WsConfig:
 
     def __post_init__(self) -> None:
         for name in ("ping_interval", "dead_after", "open_timeout", "reconnect_base", "reconnect_max", "post_timeout"):
-            _positive(name, getattr(self, name))
-        _positive("resubscribe_rate", self.resubscribe_rate)
-        _positive("idle_close_after", self.idle_close_after, allow_zero=True)
+            check_number(name, getattr(self, name))
+        check_number("resubscribe_rate", self.resubscribe_rate)
+        check_number("idle_close_after", self.idle_close_after, zero=True)
         if self.stale_after != "auto":
-            _positive("stale_after", self.stale_after, allow_none=True)
+            check_number("stale_after", self.stale_after, none=True)
         for name in (
             "send_burst",
             "max_subscriptions_per_connection",
@@ -102,13 +94,9 @@ class WsConfig:
             "dedup_window",
             "recover_attempts",
         ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(name, f"expected a positive integer, got {value!r}")
+            check_number(name, getattr(self, name), integer=True)
         for name in ("max_reconnect_attempts", "max_users"):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-                raise ConfigError(name, f"expected None or an integer >= 0, got {value!r}")
+            check_number(name, getattr(self, name), zero=True, none=True, integer=True)
         if self.reconnect_max < self.reconnect_base:
             raise ConfigError("reconnect_max", "must be >= reconnect_base")
         for name in ("overflow", "user_overflow"):

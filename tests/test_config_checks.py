@@ -1,0 +1,114 @@
+"""Every setting is checked when its config is made: a :class:`ConfigError` naming the setting as the user wrote it,
+before a client (or anything that could send) exists; a wrong section is named by its type, never echoed (it may be
+a dsn with its password)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import pytest
+
+from hyperliquid_client import CacheConfig, ClientConfig, ConfigError
+from hyperliquid_client.runtime.config import check_number
+from hyperliquid_client.runtime.storage import StorageConfig
+from hyperliquid_client.runtime.ws import WsConfig
+
+BAD_CLIENT_SETTINGS: list[tuple[str, Any]] = [
+    ("transport", 5),
+    ("transport", {"default_timeout": 3}),
+    ("cache", {}),
+    ("ws", 1),
+    ("rate", "x"),
+    ("storage", "postgres://user:hunter2@db/fills"),
+    ("storage", {"dsn": "postgres://user:hunter2@db/fills"}),
+    ("warm", "yes"),
+    ("warm_mids", 1),
+    ("auto_cloid", None),
+    ("metadata_timeout", -1),
+    ("metadata_timeout", 0),
+    ("metadata_timeout", math.nan),
+    ("metadata_timeout", math.inf),
+    ("metadata_timeout", "5"),
+    ("metadata_timeout", True),
+    ("metadata_dexes", "abc"),
+    ("metadata_dexes", ["abc", 1]),
+    ("metadata_dexes", [""]),
+    ("metadata_dexes", 3),
+    ("signing_backend", "fast"),
+    ("signing_backend", 1),
+    ("verify_signatures", "always"),
+    ("warm_idle_after", -1.0),
+    ("warm_idle_after", math.nan),
+    ("drift", "loud"),
+]
+
+
+@pytest.mark.parametrize(("name", "value"), BAD_CLIENT_SETTINGS, ids=[f"{n}={v!r}" for n, v in BAD_CLIENT_SETTINGS])
+def test_a_bad_client_setting_is_refused_when_the_config_is_made_naming_it(name: str, value: Any) -> None:
+    with pytest.raises(ConfigError) as info:
+        ClientConfig(**{name: value})
+    assert info.value.setting == name
+    assert str(info.value).startswith(f"invalid setting {name}: expected ")
+    assert "hunter2" not in str(info.value) and "hunter2" not in repr(info.value)
+    if name in ("transport", "cache", "ws", "rate", "storage"):
+        assert str(info.value).endswith(f"got {type(value).__name__}")  # (a section by its type, never its value)
+    with pytest.raises(ConfigError):  # (dataclasses.replace checks the same)
+        dataclasses.replace(ClientConfig(), **{name: value})
+
+
+def test_what_the_settings_allow_is_accepted() -> None:
+    config = ClientConfig(metadata_dexes=["xyz", "abc"], signing_backend="Coincurve", warm_idle_after=0)
+    assert config.metadata_dexes == ("xyz", "abc")  # (a list is held as a tuple: the config stays hashable)
+    assert hash(config) == hash(
+        ClientConfig(metadata_dexes=("xyz", "abc"), signing_backend="Coincurve", warm_idle_after=0)
+    )
+    for backend in (None, "auto", "native", "eth-account", "eth_account", " NATIVE "):
+        assert ClientConfig(signing_backend=backend).signing_backend == backend
+    ClientConfig(metadata_dexes=[], warm_idle_after=None, verify_signatures=False, drift="strict", metadata_timeout=1)
+    ClientConfig(storage=StorageConfig(backend="memory"), warm=False, warm_mids=False, auto_cloid=True)
+
+
+BAD_SECTION_SETTINGS: list[tuple[type, str, Any]] = [
+    (WsConfig, "ping_interval", math.nan),
+    (WsConfig, "dead_after", math.inf),
+    (WsConfig, "idle_close_after", -1),
+    (WsConfig, "stale_after", math.nan),
+    (WsConfig, "buffer_size", 2.5),
+    (WsConfig, "max_users", True),
+    (WsConfig, "max_reconnect_attempts", -1),
+    (CacheConfig, "max_entries", 0),
+    (CacheConfig, "max_entries", None),
+    (CacheConfig, "max_bytes", 1.5),
+    (CacheConfig, "default_ttl", math.nan),
+    (CacheConfig, "max_stale", -1),
+    (StorageConfig, "batch_size", 2.5),
+    (StorageConfig, "flush_interval", None),
+    (StorageConfig, "flush_interval", math.nan),
+    (StorageConfig, "block_timeout", -1),
+    (StorageConfig, "retry_max", math.inf),
+    (StorageConfig, "statement_timeout", 0),
+]
+
+
+@pytest.mark.parametrize(
+    ("cls", "name", "value"), BAD_SECTION_SETTINGS, ids=[f"{c.__name__}.{n}={v!r}" for c, n, v in BAD_SECTION_SETTINGS]
+)
+def test_a_bad_section_setting_is_refused_naming_it(cls: type, name: str, value: Any) -> None:
+    with pytest.raises(ConfigError) as info:
+        cls(**{name: value})
+    assert info.value.setting == name and f"got {value!r}" in str(info.value)
+
+
+def test_the_one_number_rule() -> None:
+    for value in (1, 0.5, 10**30):
+        check_number("n", value)
+    check_number("n", 0, zero=True)
+    check_number("n", None, none=True)
+    check_number("n", 3, integer=True)
+    refused = [(0, {}), (-1, {"zero": True}), (None, {}), (math.nan, {}), (-math.inf, {}), (True, {}), ("1", {}),
+               (1.0, {"integer": True}), (False, {"integer": True, "zero": True})]  # fmt: skip
+    for value, how in refused:
+        with pytest.raises(ConfigError, match=r"^invalid setting n: expected "):
+            check_number("n", value, **how)
