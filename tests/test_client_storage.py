@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pgcluster import PgCluster, pg_cluster, pg_dsn  # noqa: F401 - fixtures
 
 import hyperliquid_client.client
-from hyperliquid_client.client import Client, ClientConfig
+from hyperliquid_client.client import AsyncClient, Client, ClientConfig
 from hyperliquid_client.runtime.errors import InvalidInputError
 from hyperliquid_client.runtime.storage import KINDS, StorageConfig
 from hyperliquid_client.runtime.ws import Message
@@ -132,3 +134,64 @@ def test_user_events_and_twap_slice_fills_subscriptions_store_their_fills() -> N
         assert twap_ids == sorted(s["twapId"] for s in twap["twapSliceFills"])
         events.close()
         slices.close()
+
+
+def _recorded_frames(channel: str) -> tuple[dict[str, Any], list[Any], int]:
+    """A recording's subscription, the data of its ``channel`` frames and how many rows they store."""
+    recording = fixtures(f"ws_{channel}")[0]
+    frames = [m["data"] for m in recording["response"] if m.get("channel") == channel]
+    assert frames, f"the ws_{channel} recording has no {channel} frame"
+    rows = len({t["tid"] for f in frames for t in f}) if channel == "trades" else len({f["t"] for f in frames})
+    return recording["request"]["subscription"], frames, rows
+
+
+@pytest.mark.parametrize("channel", ["trades", "candle"])
+@pytest.mark.parametrize("hub", ["sync", "async"])
+def test_market_data_subscribed_with_store_is_stored_as_it_arrives_read_or_not(channel: str, hub: str) -> None:
+    """A collector that subscribes with ``store=True`` and never reads: every message reaches the writer as it
+    arrives (counted, flushed), not when (or if) a subscriber reads it — it used to wait, unread, as the frame's text
+    in the subscription's buffer, outside the writer's count: ``flush()`` said all was written, a kill lost it."""
+    subscription, frames, rows = _recorded_frames(channel)
+    params = {k: v for k, v in subscription.items() if k != "type"}
+    config = ClientConfig(warm=False, storage=StorageConfig(flush_interval=0.05))
+    with FakeExchange() as fx:
+        if hub == "sync":
+            with Client(http_url=fx.http_url, ws_url=fx.ws_url, config=config) as client:
+                sub = getattr(client.streams, channel)(**params, store=True)
+                _publish_when_subscribed(fx, subscription, frames)
+                _wait_stored(client, channel, params, rows)
+                assert sub.delivered == 0  # (unread all along)
+        else:
+
+            async def run() -> None:
+                async with AsyncClient(http_url=fx.http_url, ws_url=fx.ws_url, config=config) as client:
+                    sub = await getattr(client.streams, channel)(**params, store=True)
+                    await asyncio.to_thread(_publish_when_subscribed, fx, subscription, frames)
+                    await asyncio.to_thread(_wait_stored, client, channel, params, rows)
+                    assert sub.delivered == 0
+
+            asyncio.run(run())
+
+
+def _publish_when_subscribed(fx: FakeExchange, subscription: dict[str, Any], frames: list[Any]) -> None:
+    deadline = time.monotonic() + 10
+    while not any(s.get("type") == subscription["type"] for _, s in fx.ws_subscriptions):
+        assert time.monotonic() < deadline, "the subscription never reached the fake exchange"
+        time.sleep(0.01)
+    for data in frames:
+        fx.publish(subscription, data)
+
+
+def _wait_stored(client: Any, channel: str, params: dict[str, Any], rows: int) -> None:
+    """Until the unread stream's rows are stored; ``flush()`` then has nothing the writer was not given."""
+    backend = client.storage.backend
+    read = (
+        (lambda: backend.read_trades(params["coin"]))
+        if channel == "trades"
+        else (lambda: backend.read_candles(params["coin"], params["interval"]))
+    )
+    deadline = time.monotonic() + 10
+    while len(read()) < rows:
+        assert time.monotonic() < deadline, f"the unread {channel} stream was not stored: {client.storage.stats()}"
+        time.sleep(0.02)
+    assert client.storage.flush(timeout=5) and len(read()) == rows

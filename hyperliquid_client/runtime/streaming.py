@@ -184,14 +184,23 @@ def storing_decoder(
         raise InvalidInputError("store", f"a channel with storable data ({spec.wire} has none)", True)
     if storage is None:
         raise InvalidInputError("store", "a client configured with storage (ClientConfig(storage=...))", True)
-    user = params.get("user")
-    feed = storage.feed(f"{spec.wire} {params}")
+    return _Storing(spec.wire, params.get("user"), storage.feed(f"{spec.wire} {params}"), decode)
 
-    def decode_and_store(raw: Any) -> Any:
-        feed.submit_ws(spec.wire, raw, user=user)
-        return raw if decode is None else decode(raw)
 
-    return decode_and_store
+class _Storing:
+    """A decoder that hands each raw message to a storage feed first.  ``at_arrival``: it runs as each message
+    arrives, never later (a stream does not keep its messages as unread text for it: a row waits in the writer,
+    counted and flushed, not in a subscriber's buffer)."""
+
+    __slots__ = ("decode", "feed", "user", "wire")
+    at_arrival = True
+
+    def __init__(self, wire: str, user: Any, feed: Any, decode: Callable[[Any], Any] | None) -> None:
+        self.wire, self.user, self.feed, self.decode = wire, user, feed, decode
+
+    def __call__(self, raw: Any) -> Any:
+        self.feed.submit_ws(self.wire, raw, user=self.user)
+        return raw if self.decode is None else self.decode(raw)
 
 
 def subscribe_options(

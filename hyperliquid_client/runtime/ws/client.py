@@ -505,6 +505,7 @@ class _Upstream:
             self.feeds[0][1]
             if self.textual
             and len(self.feeds) == 1
+            and not getattr(self.feeds[0][0], "at_arrival", False)  # (a decoder that must see each message arrive)
             and type(route) is str
             and len(route) != 42  # (an address is routed by the router function: normalized)
             and "\\" not in route  # (a frame's text holds a backslash where its value has an escape)
