@@ -336,7 +336,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("storage", help="storage migrations", parents=common)
     p.add_argument("action", choices=["migrate", "sql"])
-    p.add_argument("--dsn", help="PostgreSQL connection string (migrate; default $HYPERLIQUID_STORAGE_DSN)")
+    p.add_argument(
+        "--dsn",
+        help="PostgreSQL connection string (migrate); with a password it is visible to other local users in the "
+        "process list: prefer $HYPERLIQUID_STORAGE_DSN (the default) or a ~/.pgpass file",
+    )
 
     from hyperliquid_client.spec_command import add_spec_command
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +17,9 @@ from hyperliquid_client.runtime.storage import (
     WS_SOURCES,
     InvalidRowError,
     MemoryStorage,
+    PostgresStorage,
     StorageConfig,
+    apply_migrations,
     get_kind,
     migrations_sql,
     rows_from_http,
@@ -265,3 +268,68 @@ def test_memory_read_rejects_unknown_columns() -> None:
         MemoryStorage().read("fills", where={"price": 1})
     with pytest.raises(StorageError, match="limit"):
         MemoryStorage().read("fills", limit=-1)
+
+
+SECRET = "s3cr3t%pw"  # (a literal "%": not valid percent-encoding in a URL, which libpq's parser quotes)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _secret_dsns() -> list[str]:
+    port = _free_port()  # (nothing listens: the connection is refused)
+    return [
+        f"postgresql://hl:{SECRET}@127.0.0.1:{port}/hl",  # refused by the URL parser
+        f"postgresql://hl:{SECRET.replace('%', '%25')}@127.0.0.1:{port}/hl",  # parsed; the connection fails
+        f"host=127.0.0.1 port={port} user=hl password='{SECRET}' dbname=hl connect_timeout=1",
+    ]
+
+
+def _library_frames_locals(exc: BaseException) -> list[str]:
+    """The repr of every local of every frame of ``exc`` and what it chains, but this file's (the caller's own
+    frames hold the dsn it wrote)."""
+    seen: list[str] = []
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        e = pending.pop()
+        if e is None:
+            continue
+        tb = e.__traceback__
+        while tb is not None:
+            frame = tb.tb_frame
+            if frame.f_code.co_filename != __file__:
+                seen.extend(f"{frame.f_code.co_name}: {k} = {v!r}" for k, v in frame.f_locals.items())
+            tb = tb.tb_next
+        pending += [e.__cause__, e.__context__]
+    return seen
+
+
+@pytest.mark.parametrize("call", ["apply_migrations", "PostgresStorage", "PostgresStorage(migrate=True)"])
+def test_a_dsn_password_is_in_no_message_and_no_library_frame_of_a_failed_connection(call: str) -> None:
+    """What error reporters show of a storage connection that failed (message, repr, every frame's locals, chained
+    exceptions too: Sentry records locals by default) never holds the dsn's password: libpq's parser quoted it in
+    its message, and psycopg's frames (chained before) and ours held it as text."""
+    for dsn in _secret_dsns():
+        with pytest.raises(StorageError) as info:
+            if call == "apply_migrations":
+                apply_migrations(dsn, connect_timeout=1)
+            else:
+                PostgresStorage(dsn, migrate=call.endswith("True)"), connect_timeout=1).count("fills")
+        rendered = [str(info.value), repr(info.value), *_library_frames_locals(info.value)]
+        assert rendered[0].startswith(("cannot connect to PostgreSQL: ", "dsn is not a valid")), rendered[0]
+        assert not [r for r in rendered if SECRET in r or SECRET.replace("%", "%25") in r], rendered
+
+
+def test_the_migrate_commands_never_print_the_dsn_password(capsys: pytest.CaptureFixture[str]) -> None:
+    from hyperliquid_client import cli
+    from hyperliquid_client.runtime.storage import __main__ as storage_main
+
+    for dsn in _secret_dsns():
+        assert cli.main(["storage", "migrate", "--dsn", dsn]) != 0
+        assert storage_main.main(["migrate", "--dsn", dsn, "--connect-timeout", "1"]) == 1
+        out, err = capsys.readouterr()
+        assert "cannot connect to PostgreSQL" in err or "not a valid" in err
+        assert SECRET not in out + err and SECRET.replace("%", "%25") not in out + err

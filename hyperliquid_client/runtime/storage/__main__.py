@@ -23,7 +23,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hyperliquid_client.runtime.storage", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     mig = sub.add_parser("migrate", help="apply missing schema migrations")
-    mig.add_argument("--dsn", default=os.environ.get(ENV_DSN), help=f"libpq DSN or URL (default: ${ENV_DSN})")
+    mig.add_argument(
+        "--dsn",
+        default=os.environ.get(ENV_DSN),
+        help=f"libpq DSN or URL (default: ${ENV_DSN}); with a password it is visible to other local users in the "
+        "process list: prefer the environment variable or a ~/.pgpass file",
+    )
     mig.add_argument("--connect-timeout", type=float, default=10.0)
     sub.add_parser("sql", help="print the schema SQL")
     args = parser.parse_args(argv)

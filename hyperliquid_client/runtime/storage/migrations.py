@@ -13,17 +13,29 @@ from __future__ import annotations
 
 import re
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 
 from hyperliquid_client.runtime.errors import StorageError
 from hyperliquid_client.runtime.log import get_logger, log
+from hyperliquid_client.runtime.storage.config import redact_dsn
 
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = ["LATEST_VERSION", "Migration", "apply_migrations", "list_migrations", "migrations_sql", "schema_version"]
+__all__ = [
+    "LATEST_VERSION",
+    "Dsn",
+    "Migration",
+    "apply_migrations",
+    "check_dsn",
+    "connect",
+    "hidden",
+    "list_migrations",
+    "migrations_sql",
+    "schema_version",
+]
 
 _log = get_logger("hyperliquid_client.storage")
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -82,15 +94,64 @@ def migrations_sql() -> str:
     return "\n".join(parts)
 
 
-def _connect(dsn: str, connect_timeout: float) -> psycopg.Connection[Any]:
+_T = TypeVar("_T")
+
+
+class Dsn(str):
+    """A dsn as the library's frames hold it: its ``repr`` (what a traceback's locals and error reporters show)
+    hides the password; its text is the dsn.  No frame of the library holds the password on its own."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(redact_dsn(str(self)))
+
+    def hide(self, text: str) -> str:
+        """``text`` (an error message) with this dsn's password, if it holds it, as ``***``."""
+        from psycopg.conninfo import conninfo_to_dict
+
+        try:
+            password = conninfo_to_dict(self).get("password")
+        except Exception:  # (not parsed: check_dsn refuses it before any connection)
+            return text
+        return text.replace(str(password), "***") if password else text
+
+
+def hidden(dsn: _T) -> _T:
+    """``dsn`` as a :class:`Dsn` when it is text (what a function given one rebinds its argument to first, before
+    anything can raise: its frame then shows no password)."""
+    return cast(_T, Dsn(dsn)) if isinstance(dsn, str) else dsn
+
+
+def check_dsn(dsn: object) -> Dsn:
+    """``dsn`` as a :class:`Dsn`; :class:`StorageError` when it is not a libpq connection string or URL (without
+    the parser's message, which may quote the password)."""
     try:
         import psycopg
+        from psycopg.conninfo import conninfo_to_dict
     except ImportError as exc:  # pragma: no cover - depends on the installed extras
         raise StorageError("the PostgreSQL backend needs psycopg: pip install 'hyperliquid-client[postgres]'") from exc
+    if not isinstance(dsn, str):
+        raise StorageError("dsn must be a libpq connection string or URL")
+    dsn = Dsn(dsn)
     try:
-        return psycopg.connect(dsn, connect_timeout=max(1, round(connect_timeout)))
+        conninfo_to_dict(dsn)
+        return dsn
+    except psycopg.Error:
+        pass  # (raised below, outside the parser's exception: its frames hold the dsn)
+    raise StorageError("dsn is not a valid libpq connection string or URL")
+
+
+def connect(dsn: Dsn, error: type[StorageError] = StorageError, **options: Any) -> psycopg.Connection[Any]:
+    """``psycopg.connect``, failing with ``error`` whose message never holds the password and which chains nothing:
+    psycopg's frames hold the connection string, and a traceback's locals (what error reporters show) would too."""
+    import psycopg
+
+    try:
+        return psycopg.connect(dsn, **options)
     except psycopg.Error as exc:
-        raise StorageError(f"cannot connect to PostgreSQL: {_first_line(exc)}") from exc
+        problem = dsn.hide(_first_line(exc))
+    raise error(f"cannot connect to PostgreSQL: {problem}")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -116,8 +177,10 @@ def apply_migrations(dsn: str, *, connect_timeout: float = 10.0) -> list[int]:
     """
     import psycopg
 
+    dsn = hidden(dsn)  # (first: this frame holds it as a Dsn)
+    checked = check_dsn(dsn)
     applied: list[int] = []
-    conn = _connect(dsn, connect_timeout)
+    conn = connect(checked, connect_timeout=max(1, round(connect_timeout)))
     try:
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_ID,))

@@ -52,7 +52,14 @@ from hyperliquid_client.runtime.storage.backend import (
     to_ms,
 )
 from hyperliquid_client.runtime.storage.kinds import KINDS, InvalidRowError, Kind, get_kind
-from hyperliquid_client.runtime.storage.migrations import LATEST_VERSION, apply_migrations, schema_version
+from hyperliquid_client.runtime.storage.migrations import (
+    LATEST_VERSION,
+    apply_migrations,
+    check_dsn,
+    connect,
+    hidden,
+    schema_version,
+)
 
 if TYPE_CHECKING:
     import psycopg
@@ -162,21 +169,12 @@ class PostgresStorage(BackendBase):
         statement_timeout: float | None = 30.0,
         application_name: str = "hyperliquid-storage",
     ) -> None:
-        try:
-            import psycopg
-            from psycopg.conninfo import conninfo_to_dict
-        except ImportError as exc:  # pragma: no cover - depends on the installed extras
-            raise StorageError(
-                "the PostgreSQL backend needs psycopg: pip install 'hyperliquid-client[postgres]'"
-            ) from exc
-        if not isinstance(dsn, str):
-            raise StorageError("dsn must be a libpq connection string or URL")
-        try:
-            params = conninfo_to_dict(dsn)
-        except psycopg.Error:
-            # the parser's message may quote the DSN, password included: say what is wrong, not what it read
-            raise StorageError("dsn is not a valid libpq connection string or URL") from None
-        self._dsn = dsn
+        self._conn: psycopg.Connection[Any] | None = None  # (first: repr() of one refused below works)
+        dsn = hidden(dsn)  # (first: this frame holds it as a Dsn, whose repr hides the password)
+        self._dsn = check_dsn(dsn)
+        from psycopg.conninfo import conninfo_to_dict
+
+        params = conninfo_to_dict(self._dsn)
         self._migrate = migrate
         self._connect_timeout = connect_timeout
         self._statement_timeout = statement_timeout
@@ -199,7 +197,6 @@ class PostgresStorage(BackendBase):
         if self._io_timeout is not None:
             self._connect_args["tcp_user_timeout"] = int(self._io_timeout * 1000)
         self._lock = threading.RLock()
-        self._conn: psycopg.Connection[Any] | None = None
         self._schema_ok = False
         self._closed = False
         self._sql = {name: _Statements.for_kind(kind) for name, kind in KINDS.items()}
@@ -229,10 +226,7 @@ class PostgresStorage(BackendBase):
                 apply_migrations(self._dsn, connect_timeout=self._connect_timeout)
             except StorageError as exc:
                 raise StorageUnavailableError(str(exc)) from exc
-        try:
-            conn = psycopg.connect(self._dsn, **self._connect_args)
-        except psycopg.Error as exc:
-            raise StorageUnavailableError(f"cannot connect to PostgreSQL: {_first_line(exc)}") from exc
+        conn = connect(self._dsn, StorageUnavailableError, **self._connect_args)
         if self._interrupted is not None:  # interrupt() or the deadline came while connecting
             conn.close()
             raise StorageUnavailableError("PostgreSQL operation interrupted")
