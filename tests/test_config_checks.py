@@ -12,6 +12,7 @@ import pytest
 
 from hyperliquid_client import CacheConfig, ClientConfig, ConfigError
 from hyperliquid_client.runtime.config import check_number
+from hyperliquid_client.runtime.ratelimit import RateLimitConfig
 from hyperliquid_client.runtime.storage import StorageConfig
 from hyperliquid_client.runtime.ws import WsConfig
 
@@ -112,3 +113,18 @@ def test_the_one_number_rule() -> None:
     for value, how in refused:
         with pytest.raises(ConfigError, match=r"^invalid setting n: expected "):
             check_number("n", value, **how)
+
+
+@pytest.mark.parametrize(
+    "redis_url", ["redis://:hunter2@127.0.0.1:6379/0", "redis://hl:hunter2@redis/1", "rediss://default:hunter2@r:6380"]
+)
+def test_no_config_repr_shows_a_password(redis_url: str) -> None:
+    """A Redis URL's password is hidden like a dsn's, in its section's repr and in the client config's."""
+    rate = RateLimitConfig(redis_url=redis_url)
+    storage = StorageConfig(dsn="host=db user=hl password=hunter2 dbname=hl")
+    config = ClientConfig(rate=rate, storage=storage)
+    for shown in (repr(rate), repr(storage), repr(config), str(config)):
+        assert "hunter2" not in shown
+    assert "password=***" in repr(storage) and repr(storage) in repr(config) and repr(rate) in repr(config)
+    assert f"redis_url={redis_url.replace('hunter2', '***')!r}" in repr(rate)
+    assert rate.redis_url == redis_url  # (only shown hidden)

@@ -12,17 +12,38 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from hyperliquid_client.runtime.errors import ConfigError
 from hyperliquid_client.runtime.record import frozen
 
-__all__ = ["MAINNET", "TESTNET", "Network", "check_number", "resolve_network"]
+__all__ = ["MAINNET", "TESTNET", "Network", "check_number", "hide_password", "repr_hiding", "resolve_network"]
 
 ENV_NETWORK = "HYPERLIQUID_NETWORK"
 ENV_HTTP_URL = "HYPERLIQUID_HTTP_URL"
 ENV_WS_URL = "HYPERLIQUID_WS_URL"
+
+_PASSWORD_KV = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+_PASSWORD_URL = re.compile(r"(://[^:/@]*:)[^@]*(@)")
+
+
+def hide_password(text: str) -> str:
+    """``text`` (a dsn or a URL such as ``redis://:pw@host``) with any password replaced by ``***``."""
+    return _PASSWORD_URL.sub(r"\1***\2", _PASSWORD_KV.sub(r"\1***", text))
+
+
+def repr_hiding(config: Any, *secret: str) -> str:
+    """A dataclass's repr with the password of each field named in ``secret`` (text or ``None``) hidden."""
+    shown = (
+        f"{f.name}={hide_password(v) if f.name in secret and v is not None else v!r}"
+        for f in dataclasses.fields(config)
+        if f.repr
+        for v in (getattr(config, f.name),)
+    )
+    return f"{type(config).__name__}({', '.join(shown)})"
 
 
 def check_number(name: str, value: object, *, zero: bool = False, none: bool = False, integer: bool = False) -> None:

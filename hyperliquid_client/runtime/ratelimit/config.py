@@ -6,6 +6,7 @@ import math
 import socket
 from typing import Literal
 
+from hyperliquid_client.runtime.config import repr_hiding
 from hyperliquid_client.runtime.errors import ConfigError
 from hyperliquid_client.runtime.record import frozen
 
@@ -93,6 +94,9 @@ class RateLimitConfig:
     ws_messages_per_minute: int = 2000
     ws_inflight_posts: int = 100
     ws_connections_per_minute: int = 30
+
+    def __repr__(self) -> str:  # the Redis URL's password never shown
+        return repr_hiding(self, "redis_url")
 
     def __post_init__(self) -> None:
         if not isinstance(self.enabled, bool):

@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
-import re
 from typing import Literal
 
-from hyperliquid_client.runtime.config import check_number
+from hyperliquid_client.runtime.config import check_number, repr_hiding
 from hyperliquid_client.runtime.errors import ConfigError
 from hyperliquid_client.runtime.record import frozen
 
-__all__ = ["OverflowPolicy", "StorageConfig", "redact_dsn"]
+__all__ = ["OverflowPolicy", "StorageConfig"]
 
 OverflowPolicy = Literal["block", "drop"]
-
-_PASSWORD_KV = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
-_PASSWORD_URL = re.compile(r"(://[^:/@]*:)[^@]*(@)")
-
-
-def redact_dsn(dsn: str | None) -> str:
-    """``dsn`` with any password replaced by ``***`` (for reprs and messages)."""
-    if dsn is None:
-        return "None"
-    return _PASSWORD_URL.sub(r"\1***\2", _PASSWORD_KV.sub(r"\1***", dsn))
 
 
 @frozen
@@ -62,11 +50,7 @@ class StorageConfig:
     migrate: bool = False
 
     def __repr__(self) -> str:  # the dsn's password never shown
-        shown = (
-            f"{f.name}={redact_dsn(self.dsn) if f.name == 'dsn' else repr(getattr(self, f.name))}"
-            for f in dataclasses.fields(self)
-        )
-        return f"StorageConfig({', '.join(shown)})"
+        return repr_hiding(self, "dsn")
 
     def __post_init__(self) -> None:
         check_number("batch_size", self.batch_size, integer=True)

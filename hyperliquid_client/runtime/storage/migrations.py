@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 
+from hyperliquid_client.runtime.config import hide_password
 from hyperliquid_client.runtime.errors import StorageError
 from hyperliquid_client.runtime.log import get_logger, log
-from hyperliquid_client.runtime.storage.config import redact_dsn
 
 if TYPE_CHECKING:
     import psycopg
@@ -104,7 +104,7 @@ class Dsn(str):
     __slots__ = ()
 
     def __repr__(self) -> str:
-        return repr(redact_dsn(str(self)))
+        return repr(hide_password(str(self)))
 
     def hide(self, text: str) -> str:
         """``text`` (an error message) with this dsn's password, if it holds it, as ``***``."""
