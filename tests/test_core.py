@@ -481,3 +481,31 @@ def test_records_match_positionally_are_weakly_referenced_and_extend_each_other(
     match child:
         case Child(a, b, c):
             assert (a, b, c) == (1, 2, 5)
+
+
+def test_an_event_carries_every_field_of_its_catalogue_row() -> None:
+    """A handler may read any documented field: one that does not apply to this occurrence is None (an expired
+    entry's ``cache.evict`` had no ``size``, a ``cache.fetch`` that worked no ``error``); fields beyond the row
+    stay."""
+    from hyperliquid_client.runtime.cache import CacheConfig, TTLCache
+
+    bus = EventBus()
+    seen: list[Event] = []
+    bus.subscribe("*", seen.append)
+    for name in CATALOGUE:
+        bus.emit(name)
+    bus.emit("cache.hit", cache="c", key="k", extra=1)
+    assert [e.name for e in seen[: len(CATALOGUE)]] == list(CATALOGUE)
+    for event in seen[: len(CATALOGUE)]:
+        assert dict(event.fields) == dict.fromkeys(CATALOGUE[event.name]), event.name
+    assert dict(seen[-1].fields) == {"cache": "c", "key": "k", "stale": None, "extra": 1}
+
+    seen.clear()
+    now = [0.0]
+    cache = TTLCache(CacheConfig(default_ttl=1.0), events=bus, clock=lambda: now[0])
+    assert cache.get_or_fetch("k", lambda: 1) == 1
+    now[0] = 5.0
+    assert cache.get_or_fetch("k", lambda: 2) == 2
+    for event in seen:
+        assert set(CATALOGUE[event.name]) <= set(event.fields), (event.name, event.fields)
+    assert any(e.name == "cache.fetch" and e["ok"] and e["error"] is None for e in seen)

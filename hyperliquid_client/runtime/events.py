@@ -210,6 +210,8 @@ class EventBus:
         handlers = self._handlers(name)
         if not handlers:
             return
+        for field in CATALOGUE.get(name, ()):  # every field of its row: None where it does not apply this time
+            fields.setdefault(field, None)
         event = Event(name, fields, time.time())
         for handler in handlers:
             try:
