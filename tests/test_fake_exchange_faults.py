@@ -52,6 +52,38 @@ def test_latency_delays_only_matching_requests(fx: FakeExchange) -> None:
     assert handle.hits == 1 and handle.active  # allMids did not match; no count: still attached
 
 
+@pytest.mark.parametrize("route", ["/info", "/ws"])
+def test_stopping_ends_the_requests_a_latency_fault_holds(route: str, caplog: pytest.LogCaptureFixture) -> None:
+    """A request held by a latency fault ends when the fake stops (aborted, as a hang's is): it used to outlive the
+    server, ``stop()`` waited out aiohttp's shutdown grace and asyncio reported "Task was destroyed but it is
+    pending!" when the loop closed."""
+    caplog.set_level("WARNING", logger="asyncio")
+    fake = FakeExchange().start()
+    fake.add_fault(route, Fault.latency(300))
+    outcome: list[BaseException] = []
+
+    def request() -> None:
+        try:
+            if route == "/info":
+                post(fake, "/info", {"type": "meta"}, timeout=300)
+            else:
+                asyncio.run(websockets.connect(fake.ws_url, open_timeout=300).__aenter__())
+        except BaseException as exc:
+            outcome.append(exc)
+
+    waiting = threading.Thread(target=request, daemon=True)
+    waiting.start()
+    deadline = time.monotonic() + 10
+    while not any(r.path == route for r in fake.requests):
+        assert time.monotonic() < deadline, "the request never reached the fake exchange"
+        time.sleep(0.01)
+    fake.stop()
+    waiting.join(timeout=30)
+    assert not waiting.is_alive()  # (else it was held the fault's 300 s)
+    assert outcome and isinstance(outcome[0], Exception)  # the connection ended without an answer
+    assert not [r for r in caplog.records if "destroyed but it is pending" in r.getMessage()]
+
+
 def test_hang_makes_the_client_time_out_then_recovers(fx: FakeExchange) -> None:
     handle = fx.add_fault("/info", Fault.hang(), count=1)
     start = time.monotonic()

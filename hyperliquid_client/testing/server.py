@@ -678,8 +678,8 @@ class FakeExchange:
             view = body if isinstance(body, Mapping) else {}
         selection = self._faults.select(route, view)
         fault = selection.fault
-        if selection.delay:
-            await asyncio.sleep(selection.delay)
+        if selection.delay and await self._stopped_within(selection.delay):
+            return await self._hang(request)
         if fault is not None:
             log(_log, 10, "fault injected", route=route, fault=fault.kind.value)
             if fault.kind is FaultKind.HANG:
@@ -704,6 +704,16 @@ class FakeExchange:
         if reply.status == 200 and reply.body is None:
             self.weights.add(ip, surcharge(route, body, reply.payload))
         return await self._respond(request, reply, fault)
+
+    async def _stopped_within(self, seconds: float) -> bool:
+        """Wait ``seconds`` (a latency fault), or less when the fake stops meanwhile (then True: the request ends
+        at once, aborted as a hang's is, instead of outliving the server's loop)."""
+        assert self._stopping is not None
+        try:
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
 
     async def _hang(self, request: web.Request) -> web.StreamResponse:
         assert self._stopping is not None
@@ -842,8 +852,8 @@ class FakeExchange:
             cid = self._next_conn
         self._record(request, "/ws", request.method, b"", None, None, cid)
         selection = self._faults.select("/ws", {"event": "connect", "connection": cid}, kinds=_WS_CONNECT_FAULTS)
-        if selection.delay:
-            await asyncio.sleep(selection.delay)
+        if selection.delay and await self._stopped_within(selection.delay):
+            return await self._hang(request)
         fault = selection.fault
         if fault is not None and fault.kind is FaultKind.HANG:
             return await self._hang(request)
