@@ -5,6 +5,7 @@ executes the inner action as the multi-sig user.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from decimal import Decimal
@@ -138,6 +139,26 @@ def test_order_with_two_inner_signatures_rests_for_the_multi_sig_user(ms: Multi)
     # the nonce went to the outer signer's set, not the multi-sig user's
     assert result.nonce in ms.fx.engine.nonces.used(ms.a.address)
     assert len(ms.fx.engine.nonces.used(ms.user)) == 1  # only its own conversion
+
+
+@pytest.mark.parametrize("inner", ["order", "usdSend"])
+def test_a_client_with_a_default_vault_acts_for_the_multi_sig_user_not_its_own_vault(ms: Multi, inner: str) -> None:
+    """The client's default vault is its own account's (docs/exchange.md: it goes only on the actions listed
+    there): a multi-sig action never carries it, as a plain ``usd_send`` does not; an explicit one still goes.
+    With it attached, the order was refused ("not the master or leader") and the transfer was hashed with it."""
+    ms.fx.fund(ms.a.address, 1_000)
+    plain = ms.client(ms.a)
+    own_vault = plain.exchange.create_sub_account("mine").data  # (A's sub-account: not the multi-sig user's)
+    outer = ms.client(ms.a, vault_address=own_vault)
+    action = btc_order(outer) if inner == "order" else outer.exchange.build_action("usd_send", DEST, "5")
+    result = outer.exchange.multi_sig(ms.user, action, signers=[ms.a, ms.b])
+    body = ms.fx.requests_for("/exchange", **{"action.type": "multiSig"})[-1].body
+    assert body["vaultAddress"] is None
+    if inner == "order":
+        assert isinstance(result.statuses[0], Resting) and len(outer.info.open_orders(ms.user)) == 1
+    with contextlib.suppress(ApiRejectedError):  # an explicit vault is sent (whatever the exchange says of it)
+        outer.exchange.multi_sig(ms.user, action, signers=[ms.a, ms.b], vault_address=own_vault)
+    assert ms.fx.requests_for("/exchange", **{"action.type": "multiSig"})[-1].body["vaultAddress"] == own_vault
 
 
 def test_signatures_collected_offline_and_replay_refused(ms: Multi) -> None:

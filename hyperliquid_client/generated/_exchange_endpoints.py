@@ -1260,7 +1260,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             ),
         ),
         response="ExchangeResponse",
-        doc="The outer signer signs SendMultiSig over the hash of this action without its type; ``client.exchange.multi_sig`` assembles it (inner signatures, nonce, payload).",
+        doc="The outer signer signs SendMultiSig over the hash of this action without its type; ``client.exchange.multi_sig`` assembles it (inner signatures, nonce, payload). The vault, when any, is one of the multi-sig user's, given explicitly (the client's default vault belongs to the client's own account and is not applied).",
         signing="multi_sig",
         vault=True,
         storage=None,
@@ -1269,7 +1269,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         eip712_fields=(),
         nonce_key=None,
         batch_param=None,
-        vault_default=True,
+        vault_default=False,
         action_shape=(
             "rec",
             (

@@ -1038,7 +1038,7 @@ class ExchangeActions:
     ) -> ExchangeResult:
         """Send an action on behalf of a multi-sig account, with its signers' signatures.
 
-        The outer signer signs SendMultiSig over the hash of this action without its type; ``client.exchange.multi_sig`` assembles it (inner signatures, nonce, payload).
+        The outer signer signs SendMultiSig over the hash of this action without its type; ``client.exchange.multi_sig`` assembles it (inner signatures, nonce, payload). The vault, when any, is one of the multi-sig user's, given explicitly (the client's default vault belongs to the client's own account and is not applied).
 
         Args:
             signature_chain_id: Chain id the signers signed with, as hex (e.g. '0x66eee').
@@ -2818,7 +2818,7 @@ class AsyncExchangeActions:
     ) -> ExchangeResult:
         """Send an action on behalf of a multi-sig account, with its signers' signatures.
 
-        The outer signer signs SendMultiSig over the hash of this action without its type; ``client.exchange.multi_sig`` assembles it (inner signatures, nonce, payload).
+        The outer signer signs SendMultiSig over the hash of this action without its type; ``client.exchange.multi_sig`` assembles it (inner signatures, nonce, payload). The vault, when any, is one of the multi-sig user's, given explicitly (the client's default vault belongs to the client's own account and is not applied).
 
         Args:
             signature_chain_id: Chain id the signers signed with, as hex (e.g. '0x66eee').

@@ -266,7 +266,7 @@ class ExchangeCore:
         outer = self.sender._wallet(options.get("wallet"))
         nonce = options.get("nonce")
         n = self.sender.next_nonce(outer) if nonce is None else _v.integer("nonce", nonce, minimum=0)
-        vault = options.get("vault_address") or self.sender.vault_address
+        vault = options.get("vault_address")  # (explicit only: the sender's default vault is its own account's)
         vault = normalize_address(vault, "vault_address") if vault is not None else None
         expires = options.get("expires_after")
         _, inner = self._inner(inner_action, n)
