@@ -134,7 +134,6 @@ class ClientConfig:
     def __post_init__(self) -> None:
         """Every setting checked here, when the config is made (:class:`ConfigError` naming it)."""
         from hyperliquid_client.runtime.drift import DRIFT_MODES
-        from hyperliquid_client.runtime.signing.backends import BACKEND_NAMES, backend_name
 
         for name, kind in (("transport", TransportConfig), ("cache", CacheConfig), ("ws", WsConfig),
                            ("rate", RateLimitConfig)):  # fmt: skip
@@ -160,10 +159,14 @@ class ClientConfig:
             ):
                 raise ConfigError("metadata_dexes", f"expected 'all' or a list of dex names, got {dexes!r}")
             object.__setattr__(self, "metadata_dexes", tuple(dexes))  # (a list: held as a tuple, hashable)
-        if self.signing_backend is not None and backend_name(self.signing_backend) is None:
-            raise ConfigError(
-                "signing_backend", f"expected None or one of {', '.join(BACKEND_NAMES)}, got {self.signing_backend!r}"
-            )
+        if self.signing_backend is not None:  # (the backends module, and msgpack, only for a config naming one)
+            from hyperliquid_client.runtime.signing.backends import BACKEND_NAMES, backend_name
+
+            if backend_name(self.signing_backend) is None:
+                raise ConfigError(
+                    "signing_backend",
+                    f"expected None or one of {', '.join(BACKEND_NAMES)}, got {self.signing_backend!r}",
+                )
         _check_verify_mode(self.verify_signatures)
         if self.drift not in DRIFT_MODES:
             raise ConfigError("drift", f"expected one of {', '.join(DRIFT_MODES)}, got {self.drift!r}")
