@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -509,3 +510,37 @@ def test_an_event_carries_every_field_of_its_catalogue_row() -> None:
     for event in seen:
         assert set(CATALOGUE[event.name]) <= set(event.fields), (event.name, event.fields)
     assert any(e.name == "cache.fetch" and e["ok"] and e["error"] is None for e in seen)
+
+
+def test_key_bytes_given_where_a_value_is_expected_are_never_echoed() -> None:
+    """A private key passed as raw bytes by mistake (for an address, a cloid, a setting, inside a list) is shown
+    by its length only: messages never contain keys (a hex key was already cut; the bytes were shown whole)."""
+    import os
+
+    from hyperliquid_client import Client, Wallet
+    from hyperliquid_client.runtime.config import check_number
+    from hyperliquid_client.testing import FakeExchange
+
+    key = os.urandom(32)
+    leaks = (key.hex(), repr(key)[2:-1], repr(bytearray(key))[12:-2])
+    refusals: list[errors.HyperliquidError] = []
+
+    def refused(call: Any) -> None:
+        with pytest.raises(errors.HyperliquidError) as info:
+            call()
+        refusals.append(info.value)
+
+    agent = Wallet.generate()
+    refused(lambda: Client(http_url="http://127.0.0.1:9", wallet=agent, account_address=key))
+    refused(lambda: Client(http_url="http://127.0.0.1:9", wallet=agent, vault_address=bytearray(key)))
+    refused(lambda: check_number("budget", memoryview(key)))
+    refused(lambda: validate.address("user", [key, {"k": key}]))
+    with FakeExchange() as fx, Client(http_url=fx.http_url, wallet=agent) as client:
+        refused(lambda: client.exchange.usd_send(key, 1))  # type: ignore[arg-type]
+        refused(lambda: client.info.open_orders(key))  # type: ignore[arg-type]
+        refused(lambda: client.exchange.order("BTC", True, 1, 1, cloid=key))
+    for exc in refusals:
+        text = f"{exc} {exc!r} {getattr(exc, 'got', '')!r}"
+        assert not [leak for leak in leaks if leak in text], text
+        assert "32" in text or "b'…'" in text, text  # (said by its length)
+    assert "got bytes of length 16" not in str(errors.InvalidInputError("cloid", "x", bytes(16)))  # (a cloid: whole)

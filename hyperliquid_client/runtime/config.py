@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from hyperliquid_client.runtime.errors import ConfigError
+from hyperliquid_client.runtime.errors import ConfigError, shown
 from hyperliquid_client.runtime.record import frozen
 
 __all__ = ["MAINNET", "TESTNET", "Network", "check_number", "hide_password", "repr_hiding", "resolve_network"]
@@ -59,7 +59,7 @@ def check_number(name: str, value: object, *, zero: bool = False, none: bool = F
         or (value == 0 and not zero)
     ):
         kind = f"{'an integer' if integer else 'a finite number'} {'>= 0' if zero else '> 0'}"
-        raise ConfigError(name, f"expected {kind}{' or None' if none else ''}, got {value!r}")
+        raise ConfigError(name, f"expected {kind}{' or None' if none else ''}, got {shown(value)}")
 
 
 @frozen

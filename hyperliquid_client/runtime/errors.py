@@ -72,6 +72,19 @@ def _shorten_hex(text: str) -> str:
     return _HEX_RUN.sub(lambda m: f"{m.group()[:6]}…({len(m.group())} chars)", text)
 
 
+#: a bytes literal in a repr longer than a cloid's 16 bytes (shown whole), so possibly a key: ``b'…'``
+_BYTES_LITERAL = re.compile(r"""b(?:'(?:[^'\\]|\\.){17,}'|"(?:[^"\\]|\\.){17,}")""")
+
+
+def shown(value: Any) -> str:
+    """What a message shows of a rejected ``value``: its repr, with what may be key material cut — a live wallet's
+    key redacted, a long hex run shortened, bytes longer than a cloid's 16 named by their length only (also inside
+    a list or a mapping) — at most 200 characters."""
+    if isinstance(value, bytes | bytearray | memoryview) and len(value) > 16:
+        return f"{type(value).__name__} of length {len(value)}"
+    return _excerpt(_BYTES_LITERAL.sub("b'…'", _shorten_hex(_redact_keys(repr(value))))) or ""
+
+
 #: ``InvalidInputError``'s ``got`` when no rejected value is shown
 _NO_VALUE: Any = object()
 
@@ -110,14 +123,19 @@ class InvalidInputError(HyperliquidError, ValueError):
     def __init__(self, field: str, expected: str, got: Any = _NO_VALUE, *, detail: str | None = None) -> None:
         msg = f"invalid {field}: expected {expected}"
         if got is not _NO_VALUE:  # (``None`` given is shown: "got None")
-            msg += f", got {_excerpt(_shorten_hex(_redact_keys(repr(got))))}"
+            msg += f", got {shown(got)}"
         if detail:
             msg += f" ({detail})"
         super().__init__(msg)
         self.field = field
         self.expected = expected
-        #: the rejected value (a string holding a long hex run is kept shortened, as shown; ``None`` when none is shown)
+        #: the rejected value (a string holding a long hex run is kept shortened, and bytes longer than a cloid's, or
+        #: a container holding some, as shown; ``None`` when none is shown)
         self.got = _shorten_hex(_redact_keys(got)) if isinstance(got, str) and _HEX_RUN.search(got) else got
+        if isinstance(got, bytes | bytearray | memoryview) and len(got) > 16:
+            self.got = shown(got)
+        elif isinstance(got, list | tuple | dict | set) and _BYTES_LITERAL.search(repr(got)):
+            self.got = shown(got)  # (a container holding such bytes: kept as shown)
         if got is _NO_VALUE:
             self.got = None
         self.detail = detail
