@@ -573,6 +573,7 @@ def render_files(spec: Spec) -> dict[str, str]:
             prim_imports=sorted({v["conv"] for v in views if v["conv"].startswith("to_")}),
             needs_decimal=any("Decimal" in a for a in anns),
             needs_sequence=any("Sequence[" in a for a in anns),
+            needs_mapping=any("Mapping[" in a for a in anns),
         )
         if views:  # an empty context has no tests to generate (pytest would only report a skip)
             files[f"tests/test_{ctx}.py"] = env.get_template("test_api.py.j2").render(
@@ -622,6 +623,7 @@ def render_files(spec: Spec) -> dict[str, str]:
             decoders=[(c["parse"], units.module_of(c["conv"]), c["conv"]) for c in channels],
             needs_decimal=any("Decimal" in a for a in anns),
             needs_sequence=any("Sequence[" in a for a in anns),
+            needs_mapping=any("Mapping[" in a for a in anns),
         )
     files["tests/test_streams.py"] = env.get_template("test_streams.py.j2").render(header=HEADER, channels=channels)
     files["tests/test_models.py"] = env.get_template("test_models.py.j2").render(

@@ -79,7 +79,7 @@ class TypeExpr:
         if self.kind == "list":
             return f"tuple[{self.args[0].python()}, ...]"
         if self.kind == "map":
-            return f"dict[str, {self.args[0].python()}]"
+            return f"Mapping[str, {self.args[0].python()}]"
         if self.kind == "tuple":
             return f"tuple[{', '.join(a.python() for a in self.args)}]"
         if self.kind == "deflated":

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from hyperliquid_client.generated.streams import (
@@ -845,7 +845,7 @@ class AsyncStreams:
             overflow: str | None = None,
             store: bool = False,
             raw: Literal[False] = False,
-        ) -> AsyncStream[dict[str, FastAssetCtx]]: ...
+        ) -> AsyncStream[Mapping[str, FastAssetCtx]]: ...
 
         @overload
         async def fast_asset_ctxs(
@@ -866,7 +866,7 @@ class AsyncStreams:
         overflow: str | None = None,
         store: bool = False,
         raw: bool = False,
-    ) -> AsyncStream[dict[str, FastAssetCtx]] | AsyncStream[Any]:
+    ) -> AsyncStream[Mapping[str, FastAssetCtx]] | AsyncStream[Any]:
         """Mark and mid prices of every coin, compressed; a full snapshot first, then only the changed coins.
 
         Each message arrives as a base64 string of raw DEFLATE data (RFC 1951, no zlib header) and is delivered
@@ -877,7 +877,7 @@ class AsyncStreams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
-            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``dict[str, FastAssetCtx]``.
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``Mapping[str, FastAssetCtx]``.
 
         Subscription type ``fastAssetCtxs``.
         """

@@ -8,7 +8,7 @@ applies the endpoint's timeout, retry and cache policy and structures the respon
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -211,7 +211,7 @@ def _r_all_borrow_lend_reserve_states(v: Any) -> tuple[tuple[int, BorrowLendRese
     return _c_list_tuple_int_BorrowLendReserveState(v)
 
 
-def _r_all_mids(v: Any) -> dict[str, Decimal]:
+def _r_all_mids(v: Any) -> Mapping[str, Decimal]:
     return _c_map_decimal(v)
 
 
@@ -601,7 +601,7 @@ class InfoAPI:
         *,
         dex: str | None = None,
         timeout: float | None = None,
-    ) -> dict[str, Decimal]:
+    ) -> Mapping[str, Decimal]:
         """Mid price of every coin, as a map from coin name to mid.
 
         Keys mix perps (``BTC``), spot pairs (``@107``, ``PURR/USDC``) and, for a builder dex, ``dex:COIN``.
@@ -2188,7 +2188,7 @@ class AsyncInfoAPI:
         *,
         dex: str | None = None,
         timeout: float | None = None,
-    ) -> dict[str, Decimal]:
+    ) -> Mapping[str, Decimal]:
         """Mid price of every coin, as a map from coin name to mid.
 
         Keys mix perps (``BTC``), spot pairs (``@107``, ``PURR/USDC``) and, for a builder dex, ``dex:COIN``.

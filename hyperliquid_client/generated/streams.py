@@ -10,7 +10,7 @@ channel's data as the server sent it (plain dicts and lists: no model built, the
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from hyperliquid_client.generated.registry import CHANNELS
@@ -938,7 +938,7 @@ class Streams:
             overflow: str | None = None,
             store: bool = False,
             raw: Literal[False] = False,
-        ) -> SyncStream[dict[str, FastAssetCtx]]: ...
+        ) -> SyncStream[Mapping[str, FastAssetCtx]]: ...
 
         @overload
         def fast_asset_ctxs(
@@ -959,7 +959,7 @@ class Streams:
         overflow: str | None = None,
         store: bool = False,
         raw: bool = False,
-    ) -> SyncStream[dict[str, FastAssetCtx]] | SyncStream[Any]:
+    ) -> SyncStream[Mapping[str, FastAssetCtx]] | SyncStream[Any]:
         """Mark and mid prices of every coin, compressed; a full snapshot first, then only the changed coins.
 
         Each message arrives as a base64 string of raw DEFLATE data (RFC 1951, no zlib header) and is delivered
@@ -970,7 +970,7 @@ class Streams:
             buffer_size: Per-subscriber buffer bound (default from the WebSocket settings).
             overflow: Policy when the buffer is full (default from the WebSocket settings).
             store: Also write the messages to the client's storage (this channel has nothing storable: refused).
-            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``dict[str, FastAssetCtx]``.
+            raw: Deliver the channel's data as sent (plain dicts and lists) instead of ``Mapping[str, FastAssetCtx]``.
 
         Subscription type ``fastAssetCtxs``.
         """

@@ -267,8 +267,9 @@ def to_list(v: Any, item: Callable[[Any], T]) -> tuple[T, ...]:
         raise
 
 
-def to_map(v: Any, item: Callable[[Any], T]) -> dict[str, T]:
-    """A JSON object used as a map from string keys to ``item`` values."""
+def to_map(v: Any, item: Callable[[Any], T]) -> Mapping[str, T]:
+    """A JSON object used as a map from string keys to ``item`` values, read-only (as a list is a tuple: a value
+    shared by every caller of a cached answer, or every subscriber of a stream, cannot be changed by one of them)."""
     if v.__class__ is not dict:
         raise Bad("object", v)
     key = ""
@@ -276,7 +277,7 @@ def to_map(v: Any, item: Callable[[Any], T]) -> dict[str, T]:
         out = {}
         for key, x in v.items():
             out[key] = item(x)
-        return out
+        return MappingProxyType(out)
     except Bad as exc:
         exc.path.append(MapKey(key))
         raise

@@ -35,7 +35,7 @@ class AllMidsMessage(Model):
     __module__ = "hyperliquid_client.generated.models"
     __slots__ = ("mids", "dex", "extra")
 
-    mids: dict[str, Decimal]
+    mids: Mapping[str, Decimal]
     """Map from coin name (``BTC``, ``@107``, ``PURR/USDC``, ``dex:COIN``) to mid price."""
     dex: str | None
     """Perp dex name; only present for a builder dex, None for the main dex."""
@@ -45,7 +45,7 @@ class AllMidsMessage(Model):
     def __init__(
         self,
         *,
-        mids: dict[str, Decimal],
+        mids: Mapping[str, Decimal],
         dex: str | None = None,
         extra: Mapping[str, Any] = EMPTY,
     ) -> None:
@@ -101,7 +101,7 @@ def _u_AllMidsMessage(m: AllMidsMessage) -> dict[str, Any]:
     return out
 
 
-def _c_map_decimal(v: Any) -> dict[str, Decimal]:
+def _c_map_decimal(v: Any) -> Mapping[str, Decimal]:
     return to_map(v, to_decimal)
 
 

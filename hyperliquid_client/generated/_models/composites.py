@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -53,7 +53,7 @@ def _c_list_tuple_str_str(v: Any) -> tuple[tuple[str, str], ...]:
     return to_list(v, _c_tuple_str_str)
 
 
-def _c_map_decimal(v: Any) -> dict[str, Decimal]:
+def _c_map_decimal(v: Any) -> Mapping[str, Decimal]:
     return to_map(v, to_decimal)
 
 

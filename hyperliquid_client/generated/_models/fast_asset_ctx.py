@@ -102,11 +102,11 @@ def _u_FastAssetCtx(m: FastAssetCtx) -> dict[str, Any]:
     return out
 
 
-def _c_deflated_map_FastAssetCtx(v: Any) -> dict[str, FastAssetCtx]:
+def _c_deflated_map_FastAssetCtx(v: Any) -> Mapping[str, FastAssetCtx]:
     return to_deflated(v, _c_map_FastAssetCtx)
 
 
-def _c_map_FastAssetCtx(v: Any) -> dict[str, FastAssetCtx]:
+def _c_map_FastAssetCtx(v: Any) -> Mapping[str, FastAssetCtx]:
     return to_map(v, _s_FastAssetCtx)
 
 

@@ -84,7 +84,7 @@ CASES: list[dict[str, Any]] = [
         "annotations": {
             "dex": "str | None",
         },
-        "returns": "dict[str, Decimal]",
+        "returns": "Mapping[str, Decimal]",
         "params": ["dex"],
         "args": [],
         "kwargs": {},

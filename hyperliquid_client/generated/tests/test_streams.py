@@ -249,7 +249,7 @@ CASES: list[dict[str, Any]] = [
         "names": ["self"],
         "required": [],
         "annotations": {},
-        "returns": "dict[str, FastAssetCtx]",
+        "returns": "Mapping[str, FastAssetCtx]",
         "parse": "_m_fast_asset_ctxs",
         "args": [],
         "kwargs": {},
