@@ -48,7 +48,7 @@ from hyperliquid_client.runtime.record import frozen
 from hyperliquid_client.runtime.registry import EndpointSpec, Registry
 from hyperliquid_client.runtime.signing.nonces import DEFAULT_NONCES, NonceManager
 from hyperliquid_client.runtime.streaming import AsyncStreamHub, StreamHub
-from hyperliquid_client.runtime.transport import AsyncHttpTransport, HttpTransport, TransportConfig
+from hyperliquid_client.runtime.transport import AsyncHttpTransport, HttpTransport, TransportConfig, refuse_closed
 from hyperliquid_client.runtime.ws import WsConfig
 
 if TYPE_CHECKING:  # imported when first used: storage (most clients never are), exchange (read-only ones never),
@@ -595,6 +595,8 @@ class Client(_Base):
             self.storage.close(timeout=STORAGE_CLOSE_TIMEOUT)
 
     def __enter__(self) -> Client:
+        if self._closed:  # (a closed client is not entered again: every call in the block would fail)
+            refuse_closed(self.transport, "Client")
         return self
 
     def __exit__(
@@ -768,6 +770,8 @@ class AsyncClient(_Base):
         await self.aclose()
 
     async def __aenter__(self) -> AsyncClient:
+        if self._closed:
+            refuse_closed(self.transport, "AsyncClient")
         await self.start()
         return self
 

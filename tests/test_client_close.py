@@ -157,3 +157,32 @@ def test_a_script_ending_without_closing_a_client_with_a_stream_prints_nothing_o
                 out, err = run.communicate(timeout=120)
                 assert run.returncode == 0 and out.strip() == "BTC", err
                 assert err == ""
+
+
+def test_a_closed_client_says_so_for_an_order_whose_metadata_never_loaded_and_refuses_with() -> None:
+    """An order on a closed client whose market metadata was not loaded yet: the closed transport's error, at once
+    (it said "market metadata unavailable … the API may be down"); ``with`` on a closed client raises it too."""
+    from hyperliquid_client import TransportError, Wallet
+    from hyperliquid_client.testing import FakeExchange
+
+    with FakeExchange() as fx:
+        wallet = Wallet.generate()
+        client = Client(http_url=fx.http_url, wallet=wallet, config=ClientConfig(warm=False))
+        client.close()
+        with pytest.raises(TransportError) as info:
+            client.exchange.order("BTC", True, "0.001", 90000)
+        assert str(info.value) == "exchange.order: the transport is closed" and not info.value.request_sent
+        assert fx.requests == []  # nothing was asked of the exchange
+        with pytest.raises(TransportError, match=r"^Client: the transport is closed$"), client:
+            pass
+
+        async def closed_async() -> None:
+            aclient = AsyncClient(http_url=fx.http_url, wallet=wallet, config=ClientConfig(warm=False))
+            await aclient.aclose()
+            with pytest.raises(TransportError, match=r"^exchange\.order: the transport is closed$"):
+                await aclient.exchange.order("BTC", True, "0.001", 90000)
+            with pytest.raises(TransportError, match=r"^AsyncClient: the transport is closed$"):
+                async with aclient:
+                    pass
+
+        asyncio.run(closed_async())

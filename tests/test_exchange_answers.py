@@ -131,6 +131,18 @@ GARBLED = [
     ("batch-modify-fewer", order_answer({"resting": {"oid": 1, "cloid": CLOID_1}}), modify_two, S, None),
     ("batch-modify-float-oid", order_answer({"resting": {"oid": 1.5}}, {"resting": {"oid": 2}}), modify_two,
      S + "[0].resting.oid", "type"),
+    # what the shape allows but no answer to this order can be (found by a tester: each was reported as success)
+    ("order-cloid-none-sent", order_answer({"resting": {"oid": 1, "cloid": CLOID_2}}), lambda c: one_order(c, None),
+     S + "[0].cloid", None),
+    ("order-oid-beyond-u64", order_answer({"resting": {"oid": 2**70}}), one_order, S + "[0].resting.oid", "type"),
+    ("order-fill-beyond-size", order_answer({"filled": {"totalSz": "5", "avgPx": "95000", "oid": 1}}), one_order,
+     S + "[0].filled.totalSz", None),
+    ("order-fill-of-nothing", order_answer({"filled": {"totalSz": "0", "avgPx": "95000", "oid": 1}}), one_order,
+     S + "[0].filled.totalSz", None),
+    ("order-fill-at-zero", order_answer({"filled": {"totalSz": "0.001", "avgPx": "0", "oid": 1}}), one_order,
+     S + "[0].filled.avgPx", None),
+    ("create-sub-account-not-an-address", ok({"type": "createSubAccount", "data": "nope"}),
+     lambda c: c.exchange.create_sub_account("mine"), "$.response.data", "type"),
 ]  # fmt: skip
 
 
@@ -164,6 +176,8 @@ WELL_FORMED = [
     ("waiting", order_answer("waitingForTrigger", {"resting": {"oid": 13}}), two_orders,
      (Waiting("waitingForTrigger"), Resting(13))),
     ("integral-float-oid", order_answer({"resting": {"oid": 14.0}}), one_order, (Resting(14),)),
+    ("reduce-only-size-0-closes-more", order_answer({"filled": {"totalSz": "0.5", "avgPx": "95000", "oid": 15}}),
+     lambda c: c.exchange.order("BTC", False, 0, "95000", reduce_only=True), (Filled(15, Decimal("0.5"), Decimal(95000)),)),
     ("cancel", cancel_answer("success", {"error": "Order was never placed, already canceled, or filled."}), cancel_two,
      (Success(), OrderError("Order was never placed, already canceled, or filled."))),
 ]  # fmt: skip

@@ -84,7 +84,15 @@ class Field:
 
 
 #: field types a ``shared`` type may have, and the class of their wire value (what a decoded value is keyed by)
-SHARED_PRIMITIVES = {"str": "str", "decimal": "str", "udecimal": "str", "int": "int", "uint": "int", "bool": "bool"}
+SHARED_PRIMITIVES = {
+    "str": "str",
+    "address": "str",
+    "decimal": "str",
+    "udecimal": "str",
+    "int": "int",
+    "uint": "int",
+    "bool": "bool",
+}
 
 
 @attrs.frozen

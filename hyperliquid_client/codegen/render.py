@@ -37,6 +37,7 @@ _PRIM_CONV = {
     "float": "to_float",
     "decimal": "to_decimal",
     "udecimal": "to_udecimal",
+    "address": "to_address",
     "any": "to_any",
 }
 #: parameter type of the spec -> name of its function in hyperliquid_client.runtime.validate

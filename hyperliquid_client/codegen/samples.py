@@ -30,6 +30,7 @@ _PRIMITIVES: dict[str, Callable[[Any], Any]] = {
     "float": struct.to_float,
     "decimal": struct.to_decimal,
     "udecimal": struct.to_udecimal,
+    "address": struct.to_address,
     "any": struct.to_any,
 }
 #: At most this many problems are reported per sample (the first ones show what is wrong).

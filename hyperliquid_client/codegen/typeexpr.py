@@ -32,6 +32,7 @@ PRIMITIVES = {
     "float": "float",
     "decimal": "Decimal",
     "udecimal": "Decimal",
+    "address": "str",
     "any": "Any",
 }
 _CONSTRUCTORS = {"list": 1, "map": 1, "tuple": None, "deflated": 1}

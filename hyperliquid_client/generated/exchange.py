@@ -211,7 +211,7 @@ from hyperliquid_client.runtime.ratelimit.senders import abandoned
 from hyperliquid_client.runtime.registry import EndpointSpec
 from hyperliquid_client.runtime.results import ExchangeResult
 from hyperliquid_client.runtime.signing import Wallet
-from hyperliquid_client.runtime.transport import AsyncHttpTransport, HttpTransport, RetryPolicy
+from hyperliquid_client.runtime.transport import AsyncHttpTransport, HttpTransport, RetryPolicy, refuse_closed
 
 __all__ = [
     "ActionSender",
@@ -7877,6 +7877,7 @@ class Exchange(ExchangeCore, ExchangeMethods):
                 action = build(self._context(tried), *values)
                 break
             except _MetadataMissing as missing:
+                refuse_closed(self.sender.transport, endpoint.qualified_name)  # (not "metadata unavailable")
                 tried |= {missing.coin}
                 try:
                     self.markets.market(missing.coin, timeout=left(end))
@@ -8048,6 +8049,7 @@ class AsyncExchange(ExchangeCore, AsyncExchangeMethods):
                 action = build(self._context(tried), *values)
                 break
             except _MetadataMissing as missing:
+                refuse_closed(self.sender.transport, endpoint.qualified_name)  # (not "metadata unavailable")
                 tried |= {missing.coin}
                 try:
                     await self.markets.amarket(missing.coin, timeout=left(end))

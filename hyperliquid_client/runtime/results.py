@@ -235,8 +235,9 @@ def _answering(endpoint: EndpointSpec, sent: Mapping[str, Any] | None) -> tuple[
 def _check_statuses(
     statuses: tuple[Status, ...], endpoint: EndpointSpec, sent: Mapping[str, Any], name: str, cloids: bool = True
 ) -> None:
-    """One status per element of the batch sent, and a returned cloid is the one sent at that position (``cloids``
-    false: no status has one)."""
+    """One status per element of the batch sent; a returned cloid is the one sent at that position (none returned
+    where none was sent; ``cloids`` false: no status has one); a fill is of more than nothing, at a price above 0,
+    and not of more than the size sent (unless that was 0: a reduce-only order closing a position)."""
     if endpoint.batch_param is None:
         return
     wire = _BATCH_KEYS.get(endpoint.qualified_name)
@@ -254,12 +255,30 @@ def _check_statuses(
     for i, status in enumerate(statuses):
         cloid = getattr(status, "cloid", None)
         item = items[i]
-        if cloid is None or not isinstance(item, Mapping):
+        filled = status.__class__ is Filled
+        if (cloid is None and not filled) or not isinstance(item, Mapping):
             continue
         order = item.get("order", item)
-        sent_cloid = order.get("c") if isinstance(order, Mapping) else None
-        if sent_cloid is not None and cloid.lower() != str(sent_cloid).lower():
-            raise _bad(f"{path}[{i}].cloid", f"the cloid sent at position {i} ({sent_cloid})", cloid, name)
+        sent = order if isinstance(order, Mapping) else {}
+        sent_cloid = sent.get("c")
+        if cloid is not None and (sent_cloid is None or cloid.lower() != str(sent_cloid).lower()):
+            wanted = f"the cloid sent at position {i} ({sent_cloid})" if sent_cloid is not None else "no cloid"
+            raise _bad(f"{path}[{i}].cloid", wanted + (" (none was sent)" if sent_cloid is None else ""), cloid, name)
+        if filled:
+            _check_fill(status, sent.get("s"), f"{path}[{i}].filled", name)
+
+
+def _check_fill(status: Filled, sent_size: Any, path: str, name: str) -> None:
+    if not status.total_sz > 0:
+        raise _bad(f"{path}.totalSz", "a size above 0", str(status.total_sz), name)
+    if not status.avg_px > 0:
+        raise _bad(f"{path}.avgPx", "a price above 0", str(status.avg_px), name)
+    try:
+        size = Decimal(str(sent_size))
+    except (ArithmeticError, ValueError):
+        return  # (no size to compare with)
+    if size > 0 and status.total_sz > size:
+        raise _bad(f"{path}.totalSz", f"at most the size sent ({sent_size})", str(status.total_sz), name)
 
 
 #: response type of the spec -> the ``type`` values :func:`_fast` reads (the common answers to signed actions)
@@ -269,6 +288,7 @@ _FAST_TYPES: dict[str, tuple[str, ...]] = {
     "DefaultResponse": ("default",),
 }
 _SUCCESS = Success()
+_U64_MAX = 2**64 - 1
 
 
 def _fast(raw: Any, endpoint: EndpointSpec, nonce: int | None, sent: Mapping[str, Any] | None) -> ExchangeResult | None:
@@ -322,7 +342,7 @@ def _fast(raw: Any, endpoint: EndpointSpec, nonce: int | None, sent: Mapping[str
             return None
         oid = resting.get("oid")
         cloid = resting.get("cloid")
-        if oid.__class__ is not int or oid < 0 or len(resting) != (1 if cloid is None else 2):
+        if oid.__class__ is not int or not 0 <= oid <= _U64_MAX or len(resting) != (1 if cloid is None else 2):
             return None
         if cloid is not None:
             if cloid.__class__ is not str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import threading
 import zlib
 from collections.abc import Callable, Mapping
@@ -51,6 +52,7 @@ __all__ = [
     "to_float",
     "to_int",
     "to_list",
+    "to_address",
     "to_map",
     "to_str",
     "to_tuple",
@@ -158,13 +160,24 @@ def to_int(v: Any) -> int:
 
 
 def to_uint(v: Any) -> int:
-    """A non-negative JSON integer (ids)."""
-    if v.__class__ is int and v >= 0:
+    """A JSON integer 0 .. 2**64-1 (ids, times: what no id of the exchange exceeds)."""
+    if v.__class__ is int and 0 <= v <= _U64_MAX:
         return v
     n = to_int(v)
-    if n < 0:
-        raise Bad("non-negative integer", v)
+    if not 0 <= n <= _U64_MAX:
+        raise Bad("integer 0 .. 2**64-1", v)
     return n
+
+
+_U64_MAX = 2**64 - 1
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+
+
+def to_address(v: Any) -> str:
+    """A JSON string holding an address: ``0x`` and 40 hex digits (as sent)."""
+    if v.__class__ is str and _ADDRESS.fullmatch(v):
+        return v
+    raise Bad("address (0x and 40 hex digits)", v)
 
 
 def to_float(v: Any) -> float:

@@ -15,7 +15,7 @@ from hyperliquid_client.runtime.struct import (
     Bad,
     extra_fields,
     register_wire,
-    to_str,
+    to_address,
     to_wire,
 )
 
@@ -75,9 +75,7 @@ def _s_CreatedResponse(d: Any) -> CreatedResponse:
         k = "type"
         f_type = _s_CreatedResponseType(d["type"])
         k = "data"
-        f_data = d["data"]
-        if f_data.__class__ is not str:  # (the common case without a call)
-            f_data = to_str(f_data)
+        f_data = to_address(d["data"])
     except Bad as exc:
         exc.path.append(k)
         raise

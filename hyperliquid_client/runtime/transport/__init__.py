@@ -4,7 +4,7 @@ Public API: :class:`HttpTransport`, :class:`AsyncHttpTransport`, :class:`Transpo
 :class:`RetryPolicy` (see :mod:`.policy` for the retry rules and :mod:`.http` for timeouts).
 """
 
-from hyperliquid_client.runtime.transport.http import AsyncHttpTransport, HttpTransport
+from hyperliquid_client.runtime.transport.http import AsyncHttpTransport, HttpTransport, refuse_closed
 from hyperliquid_client.runtime.transport.policy import (
     DEFAULT_RETRY_STATUSES,
     RetryPolicy,
@@ -18,5 +18,6 @@ __all__ = [
     "HttpTransport",
     "RetryPolicy",
     "TransportConfig",
+    "refuse_closed",
     "resolve_timeout",
 ]

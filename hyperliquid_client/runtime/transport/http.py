@@ -150,6 +150,12 @@ def _closed_error(endpoint: str, url: str | None = None, why: str = CLOSED) -> e
     return errors.TransportError(f"{endpoint}: {why}", endpoint=endpoint, url=url, request_sent=False)
 
 
+def refuse_closed(transport: HttpTransport | AsyncHttpTransport, what: str) -> None:
+    """Raise what a request on ``transport`` would when it is closed (nothing loaded or sent first)."""
+    if transport._closed:
+        raise _closed_error(what, None, transport.closed_why)
+
+
 def _no_turn(
     transport: HttpTransport | AsyncHttpTransport, what: str, timeout: float, url: str | None = None
 ) -> errors.TransportError:
