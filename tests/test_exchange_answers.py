@@ -177,7 +177,8 @@ WELL_FORMED = [
      (Waiting("waitingForTrigger"), Resting(13))),
     ("integral-float-oid", order_answer({"resting": {"oid": 14.0}}), one_order, (Resting(14),)),
     ("reduce-only-size-0-closes-more", order_answer({"filled": {"totalSz": "0.5", "avgPx": "95000", "oid": 15}}),
-     lambda c: c.exchange.order("BTC", False, 0, "95000", reduce_only=True), (Filled(15, Decimal("0.5"), Decimal(95000)),)),
+     lambda c: c.exchange.order("BTC", False, 0, "95000", reduce_only=True),
+     (Filled(15, Decimal("0.5"), Decimal(95000)),)),
     ("cancel", cancel_answer("success", {"error": "Order was never placed, already canceled, or filled."}), cancel_two,
      (Success(), OrderError("Order was never placed, already canceled, or filled."))),
 ]  # fmt: skip
