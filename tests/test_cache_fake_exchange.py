@@ -88,3 +88,24 @@ async def test_async_partial_warmup_on_fake_exchange() -> None:
                 await service.amarket("PURR/USDC")
         finally:
             await manager.astop()
+
+
+def test_a_cached_map_answer_cannot_be_changed_by_one_caller_for_the_others() -> None:
+    """``all_mids()`` (a map answer, cached for a second) is read-only, as a list answer is a tuple: a caller that
+    changed the dict it got changed every later caller's answer (found by a tester); a typed stream's map too."""
+    from decimal import Decimal
+
+    from hyperliquid_client import Client, ClientConfig
+    from hyperliquid_client.runtime.struct import to_decimal, to_map
+
+    with FakeExchange() as fx, Client(http_url=fx.http_url, config=ClientConfig(warm=False)) as client:
+        mids = client.info.all_mids()
+        before = dict(mids)
+        assert before and all(isinstance(v, Decimal) for v in before.values())
+        with pytest.raises(TypeError):
+            mids["BTC"] = Decimal(1)  # type: ignore[index]
+        with pytest.raises(TypeError):
+            del mids[next(iter(before))]  # type: ignore[attr-defined]
+        assert client.info.all_mids() == before and dict(client.info.all_mids()) == before
+    decoded = to_map({"BTC": "1.5"}, to_decimal)
+    assert decoded == {"BTC": Decimal("1.5")} and not hasattr(decoded, "__setitem__")

@@ -288,7 +288,7 @@ def test_cli_reports_errors_and_exit_status(tmp_path: Path, capsys: pytest.Captu
 
 def test_type_expressions() -> None:
     assert parse_type("list[tuple[int, L2Level]] | null").python() == "tuple[tuple[int, L2Level], ...] | None"
-    assert parse_type("map[decimal]").python() == "dict[str, Decimal]"
+    assert parse_type("map[decimal]").python() == "Mapping[str, Decimal]"
     for bad in ("list[int, str]", "int | str", "null", "list[]", "tuple", "a b"):
         with pytest.raises(TypeExprError):
             parse_type(bad)

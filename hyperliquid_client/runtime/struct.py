@@ -336,7 +336,7 @@ def to_wire(value: Any) -> Any:
         return format(value, "f")
     if cls is tuple or cls is list:
         return [to_wire(x) for x in value]
-    if cls is dict:
+    if cls is dict or cls is MappingProxyType:
         return {k: to_wire(x) for k, x in value.items()}
     if cls is Unknown:
         return value.data
