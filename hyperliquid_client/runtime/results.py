@@ -255,7 +255,7 @@ def _check_statuses(
     for i, status in enumerate(statuses):
         cloid = getattr(status, "cloid", None)
         item = items[i]
-        filled = status.__class__ is Filled
+        filled = isinstance(status, Filled)
         if (cloid is None and not filled) or not isinstance(item, Mapping):
             continue
         order = item.get("order", item)
@@ -264,7 +264,7 @@ def _check_statuses(
         if cloid is not None and (sent_cloid is None or cloid.lower() != str(sent_cloid).lower()):
             wanted = f"the cloid sent at position {i} ({sent_cloid})" if sent_cloid is not None else "no cloid"
             raise _bad(f"{path}[{i}].cloid", wanted + (" (none was sent)" if sent_cloid is None else ""), cloid, name)
-        if filled:
+        if isinstance(status, Filled):
             _check_fill(status, sent.get("s"), f"{path}[{i}].filled", name)
 
 
