@@ -288,7 +288,7 @@ def test_every_exchange_action_declares_its_answer(tmp_path: Path) -> None:
         ("Thing", "{a: z}", "sample.response.a: expected one of the Word values x, y, got str 'z'"),
         ("Thing", "q", "sample.response: expected one of the Word values x, y, got str 'q'"),
         ("deflated[Word]", "not-base64", "sample.response: expected a base64 string of raw DEFLATE JSON"),
-        ("uint", "-1", "sample.response: expected a non-negative integer, got int -1"),
+        ("uint", "-1", "sample.response: expected an integer 0 .. 2**64-1, got int -1"),
     ],
     ids=["enum", "two-keys", "no-key", "variant-field", "string-member", "deflated", "uint"],
 )
