@@ -36,7 +36,7 @@ from hyperliquid_client.generated.streams import Streams
 from hyperliquid_client.runtime.cache import CacheConfig, TTLCache, Warmer, WarmStatus, WarmupManager
 from hyperliquid_client.runtime.config import Network, check_number, resolve_network
 from hyperliquid_client.runtime.drift import DriftMode, DriftMonitor
-from hyperliquid_client.runtime.errors import ConfigError, InvalidInputError, RateLimitedError
+from hyperliquid_client.runtime.errors import ConfigError, InvalidInputError, RateLimitedError, hide_password, shown
 from hyperliquid_client.runtime.events import EventBus
 from hyperliquid_client.runtime.http_caller import AsyncHttpCaller, HttpCaller
 from hyperliquid_client.runtime.log import get_logger, log
@@ -87,7 +87,7 @@ def _close_hub(hub: StreamHub, timeout: float) -> None:
 
 def _check_verify_mode(value: Any) -> None:
     if not isinstance(value, bool) and value != "once":
-        raise ConfigError("verify_signatures", f"expected True, False or 'once', got {value!r}")
+        raise ConfigError("verify_signatures", f"expected True, False or 'once', got {shown(value)}")
 
 
 @frozen
@@ -157,7 +157,7 @@ class ClientConfig:
                 or not isinstance(dexes, list | tuple)
                 or not all(isinstance(d, str) and d for d in dexes)
             ):
-                raise ConfigError("metadata_dexes", f"expected 'all' or a list of dex names, got {dexes!r}")
+                raise ConfigError("metadata_dexes", f"expected 'all' or a list of dex names, got {shown(dexes)}")
             object.__setattr__(self, "metadata_dexes", tuple(dexes))  # (a list: held as a tuple, hashable)
         if self.signing_backend is not None:  # (the backends module, and msgpack, only for a config naming one)
             from hyperliquid_client.runtime.signing.backends import BACKEND_NAMES, backend_name
@@ -165,11 +165,11 @@ class ClientConfig:
             if backend_name(self.signing_backend) is None:
                 raise ConfigError(
                     "signing_backend",
-                    f"expected None or one of {', '.join(BACKEND_NAMES)}, got {self.signing_backend!r}",
+                    f"expected None or one of {', '.join(BACKEND_NAMES)}, got {shown(self.signing_backend)}",
                 )
         _check_verify_mode(self.verify_signatures)
         if self.drift not in DRIFT_MODES:
-            raise ConfigError("drift", f"expected one of {', '.join(DRIFT_MODES)}, got {self.drift!r}")
+            raise ConfigError("drift", f"expected one of {', '.join(DRIFT_MODES)}, got {shown(self.drift)}")
 
 
 def _to_wallet(value: Wallet | str | None) -> Wallet | None:
@@ -331,6 +331,8 @@ class _Base:
             raise ConfigError("config", f"expected a ClientConfig, got {type(config).__name__}")
         self.config = config or ClientConfig()
         self.network = _resolve(network, http_url, ws_url, env if env is not None else os.environ)
+        if events is not None and not isinstance(events, EventBus):
+            raise ConfigError("events", f"expected an EventBus, got {type(events).__name__}")
         self.events = events if events is not None else EventBus()
         self.wallet = _to_wallet(wallet)
         self.drift = DriftMonitor(self.events, self.config.drift)
@@ -451,7 +453,7 @@ class _Base:
         who = wallet.address if wallet is not None else "no wallet"
         return (
             f"{type(self).__name__}(network={network.name!r}, chain={network.chain_name!r}, "
-            f"url={network.http_url!r}, wallet={who})"
+            f"url={hide_password(network.http_url)!r}, wallet={who})"
         )
 
 
@@ -516,7 +518,7 @@ class Client(_Base):
         self._finalizer = weakref.finalize(
             self._life, _collect_unclosed, repr(self), self.warmup, self._hub, self.transport, self.storage, self.rate
         )
-        log(_log, 10, "client created", network=self.network.name, url=self.network.http_url)
+        log(_log, 10, "client created", network=self.network.name, url=hide_password(self.network.http_url))
 
     @cached_property
     def info(self) -> InfoAPI:

@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from hyperliquid_client import CacheConfig, ClientConfig, ConfigError
+from hyperliquid_client import CacheConfig, Client, ClientConfig, ConfigError
 from hyperliquid_client.runtime.config import check_number
 from hyperliquid_client.runtime.ratelimit import RateLimitConfig
 from hyperliquid_client.runtime.storage import StorageConfig
+from hyperliquid_client.runtime.transport import RetryPolicy
 from hyperliquid_client.runtime.ws import WsConfig
 
 BAD_CLIENT_SETTINGS: list[tuple[str, Any]] = [
@@ -33,6 +34,7 @@ BAD_CLIENT_SETTINGS: list[tuple[str, Any]] = [
     ("metadata_timeout", math.inf),
     ("metadata_timeout", "5"),
     ("metadata_timeout", True),
+    ("metadata_timeout", 10**400),  # (an int no float holds: a setting refused, not an OverflowError)
     ("metadata_dexes", "abc"),
     ("metadata_dexes", ["abc", 1]),
     ("metadata_dexes", [""]),
@@ -90,6 +92,11 @@ BAD_SECTION_SETTINGS: list[tuple[type, str, Any]] = [
     (StorageConfig, "block_timeout", -1),
     (StorageConfig, "retry_max", math.inf),
     (StorageConfig, "statement_timeout", 0),
+    (StorageConfig, "migrate", "no"),
+    (WsConfig, "stale_resubscribe", "yes"),
+    (WsConfig, "buffer_size", 10**400),
+    (CacheConfig, "sizeof", "len"),
+    (CacheConfig, "name", 3),
 ]
 
 
@@ -99,7 +106,7 @@ BAD_SECTION_SETTINGS: list[tuple[type, str, Any]] = [
 def test_a_bad_section_setting_is_refused_naming_it(cls: type, name: str, value: Any) -> None:
     with pytest.raises(ConfigError) as info:
         cls(**{name: value})
-    assert info.value.setting == name and f"got {value!r}" in str(info.value)
+    assert info.value.setting == name and str(info.value).startswith(f"invalid setting {name}: expected ")
 
 
 def test_the_one_number_rule() -> None:
@@ -128,3 +135,52 @@ def test_no_config_repr_shows_a_password(redis_url: str) -> None:
     assert "password=***" in repr(storage) and repr(storage) in repr(config) and repr(rate) in repr(config)
     assert f"redis_url={redis_url.replace('hunter2', '***')!r}" in repr(rate)
     assert rate.redis_url == redis_url  # (only shown hidden)
+
+
+KEY = bytes(range(101, 133))
+SECRETS = (KEY.hex(), repr(KEY)[2:-1], "hunter2")
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Client(KEY),  # (the key given positionally: ``network`` is the first parameter)
+        lambda: Client("0x" + KEY.hex()),
+        lambda: Client(env={"HYPERLIQUID_NETWORK": KEY.hex()}),
+        lambda: Client(http_url="ftp://bot:hunter2@proxy.internal"),
+        lambda: ClientConfig(drift="0x" + KEY.hex()),
+        lambda: ClientConfig(verify_signatures=[KEY]),
+        lambda: ClientConfig(signing_backend=KEY),
+        lambda: WsConfig(overflow=[KEY]),
+        lambda: StorageConfig("postgresql://bot:hunter2@db.internal/hl"),  # (a dsn given as ``backend``)
+        lambda: RateLimitConfig(policy=KEY),
+        lambda: RetryPolicy(retry_statuses=[KEY]),
+    ],
+)
+def test_a_refused_setting_never_shows_a_key_or_a_password(make: Any) -> None:
+    """Every settings check shows the refused value through the one rule (``errors.shown``): a key by its length or
+    cut, a URL's password hidden (they were printed whole by the enumerations', URLs' and names' checks)."""
+    with pytest.raises(ConfigError) as info:
+        make()
+    text = f"{info.value} {info.value!r}"
+    assert not [s for s in SECRETS if s in text], text
+
+
+def test_the_client_checks_its_events_and_env_and_hides_a_url_password() -> None:
+    with pytest.raises(ConfigError, match="events"):
+        Client(events=object())  # type: ignore[arg-type]
+    for env in (["x"], {"HYPERLIQUID_NETWORK"}):
+        with pytest.raises(ConfigError, match="env"):
+            Client(env=env)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="retry_statuses"):
+        RetryPolicy(retry_statuses=5)  # type: ignore[arg-type]
+    with Client(http_url="https://bot:hunter2@proxy.internal", config=ClientConfig(warm=False)) as client:
+        assert "hunter2" not in repr(client) and "bot:***@proxy.internal" in repr(client)
+
+
+def test_a_password_holding_an_at_sign_is_hidden_whole() -> None:
+    """A URL parser takes the password up to the last ``@`` before the host: so is it hidden (its tail showed)."""
+    rate = RateLimitConfig(redis_url="redis://:p@ssw0rdTail@127.0.0.1:6379/0")
+    storage = StorageConfig(dsn="postgresql://bot:p@ssw0rdTail@db/hl")
+    for shown in (repr(rate), repr(storage)):
+        assert "ssw0rdTail" not in shown and ":***@" in shown, shown

@@ -12,12 +12,11 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from hyperliquid_client.runtime.errors import ConfigError, shown
+from hyperliquid_client.runtime.errors import ConfigError, hide_password, shown
 from hyperliquid_client.runtime.record import frozen
 
 __all__ = ["MAINNET", "TESTNET", "Network", "check_number", "hide_password", "repr_hiding", "resolve_network"]
@@ -25,14 +24,6 @@ __all__ = ["MAINNET", "TESTNET", "Network", "check_number", "hide_password", "re
 ENV_NETWORK = "HYPERLIQUID_NETWORK"
 ENV_HTTP_URL = "HYPERLIQUID_HTTP_URL"
 ENV_WS_URL = "HYPERLIQUID_WS_URL"
-
-_PASSWORD_KV = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
-_PASSWORD_URL = re.compile(r"(://[^:/@]*:)[^@]*(@)")
-
-
-def hide_password(text: str) -> str:
-    """``text`` (a dsn or a URL such as ``redis://:pw@host``) with any password replaced by ``***``."""
-    return _PASSWORD_URL.sub(r"\1***\2", _PASSWORD_KV.sub(r"\1***", text))
 
 
 def repr_hiding(config: Any, *secret: str) -> str:
@@ -46,6 +37,14 @@ def repr_hiding(config: Any, *secret: str) -> str:
     return f"{type(config).__name__}({', '.join(shown)})"
 
 
+def _finite(value: float) -> bool:
+    """A number a float can hold (an int past its range is refused as a setting, not an OverflowError)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def check_number(name: str, value: object, *, zero: bool = False, none: bool = False, integer: bool = False) -> None:
     """Refuse setting ``name`` (:class:`ConfigError`) unless ``value`` is a finite number > 0: ``zero`` allows 0,
     ``none`` allows ``None``, ``integer`` asks for an ``int`` (a ``bool`` is never a number here)."""
@@ -54,7 +53,7 @@ def check_number(name: str, value: object, *, zero: bool = False, none: bool = F
     if (
         isinstance(value, bool)
         or not isinstance(value, int if integer else int | float)
-        or not math.isfinite(value)
+        or not _finite(value)
         or value < 0
         or (value == 0 and not zero)
     ):
@@ -125,10 +124,10 @@ _NAMED = {"mainnet": MAINNET, "testnet": TESTNET}
 
 def _check_url(setting: str, url: str, schemes: tuple[str, ...]) -> str:
     if not isinstance(url, str) or not url.strip():
-        raise ConfigError(setting, f"expected a URL with scheme {'/'.join(schemes)}, got {url!r}")
+        raise ConfigError(setting, f"expected a URL with scheme {'/'.join(schemes)}, got {shown(url)}")
     parts = urlsplit(url.strip())
     if parts.scheme not in schemes or not parts.netloc:
-        raise ConfigError(setting, f"expected a URL with scheme {'/'.join(schemes)}, got {url!r}")
+        raise ConfigError(setting, f"expected a URL with scheme {'/'.join(schemes)}, got {shown(url)}")
     return url.strip().rstrip("/")
 
 
@@ -181,6 +180,8 @@ def resolve_network(
     made for a test server can never be replayed on mainnet.  The official URLs (HTTP or WebSocket) of
     mainnet and testnet name their network; naming the other network with them is a ``ConfigError``.
     """
+    if env is not None and not isinstance(env, Mapping):
+        raise ConfigError("env", f"expected a mapping of environment variables, got {type(env).__name__}")
     environ = os.environ if env is None else env
     setting = "network"
     if network is None:
@@ -195,7 +196,7 @@ def resolve_network(
     elif isinstance(network, str) and network.lower() in _NAMED:
         base = _NAMED[network.lower()]
     else:
-        raise ConfigError(setting, f"expected one of {sorted(_NAMED)}, got {network!r}")
+        raise ConfigError(setting, f"expected one of {sorted(_NAMED)}, got {shown(network)}")
 
     http_setting, ws_setting = "http_url", "ws_url"
     if http_url is None and environ.get(ENV_HTTP_URL):

@@ -40,7 +40,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Final, Literal, TypeVar
 
-from hyperliquid_client.runtime.errors import ConfigError, InvalidResponseError
+from hyperliquid_client.runtime.errors import ConfigError, InvalidResponseError, shown
 from hyperliquid_client.runtime.events import EventBus
 from hyperliquid_client.runtime.log import get_logger, log
 from hyperliquid_client.runtime.struct import DRIFT, Bad
@@ -93,7 +93,7 @@ class DriftMonitor:
 
     def __init__(self, events: EventBus | None = None, mode: str = "warn") -> None:
         if mode not in DRIFT_MODES:
-            raise ConfigError("drift", f"expected one of {', '.join(DRIFT_MODES)}, got {mode!r}")
+            raise ConfigError("drift", f"expected one of {', '.join(DRIFT_MODES)}, got {shown(mode)}")
         self.events = events if events is not None else EventBus()
         self.mode = mode
         self._lock = threading.Lock()

@@ -41,6 +41,8 @@ __all__ = [
     "TimeoutError",
     "TransportError",
     "WebSocketError",
+    "hide_password",
+    "shown",
 ]
 
 _EXCERPT = 200
@@ -76,13 +78,23 @@ def _shorten_hex(text: str) -> str:
 _BYTES_LITERAL = re.compile(r"""b(?:'(?:[^'\\]|\\.){17,}'|"(?:[^"\\]|\\.){17,}")""")
 
 
+_PASSWORD_KV = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+#: a URL's password: from the user's colon to the last ``@`` before the path (as URL parsers split it)
+_PASSWORD_URL = re.compile(r"(://[^:/@\s]*:)[^/\s]*(@)")
+
+
+def hide_password(text: str) -> str:
+    """``text`` (a dsn or a URL such as ``redis://:pw@host``) with any password replaced by ``***``."""
+    return _PASSWORD_URL.sub(r"\1***\2", _PASSWORD_KV.sub(r"\1***", text))
+
+
 def shown(value: Any) -> str:
-    """What a message shows of a rejected ``value``: its repr, with what may be key material cut — a live wallet's
-    key redacted, a long hex run shortened, bytes longer than a cloid's 16 named by their length only (also inside
-    a list or a mapping) — at most 200 characters."""
+    """What a message shows of a rejected ``value``: its repr, with what may be a secret cut — a live wallet's key
+    redacted, a long hex run shortened, bytes longer than a cloid's 16 named by their length only (also inside a
+    list or a mapping), a URL's or a dsn's password hidden — at most 200 characters."""
     if isinstance(value, bytes | bytearray | memoryview) and len(value) > 16:
         return f"{type(value).__name__} of length {len(value)}"
-    return _excerpt(_BYTES_LITERAL.sub("b'…'", _shorten_hex(_redact_keys(repr(value))))) or ""
+    return _excerpt(_BYTES_LITERAL.sub("b'…'", _shorten_hex(hide_password(_redact_keys(repr(value)))))) or ""
 
 
 #: ``InvalidInputError``'s ``got`` when no rejected value is shown

@@ -70,7 +70,7 @@ from typing import Any, TypeVar, cast
 from hyperliquid_client.runtime import errors
 from hyperliquid_client.runtime.cache.expiry import EXPIRER
 from hyperliquid_client.runtime.config import check_number
-from hyperliquid_client.runtime.errors import HyperliquidError
+from hyperliquid_client.runtime.errors import ConfigError, HyperliquidError
 from hyperliquid_client.runtime.events import EventBus
 from hyperliquid_client.runtime.log import get_logger, log
 from hyperliquid_client.runtime.record import Record, frozen, record
@@ -147,6 +147,10 @@ class CacheConfig:
         check_number("max_bytes", self.max_bytes, integer=True, none=True)
         check_number("default_ttl", self.default_ttl)
         check_number("max_stale", self.max_stale, zero=True, none=True)
+        if self.sizeof is not None and not callable(self.sizeof):
+            raise ConfigError("sizeof", f"expected None or a function of a value, got {type(self.sizeof).__name__}")
+        if not isinstance(self.name, str):
+            raise ConfigError("name", f"expected a string, got {type(self.name).__name__}")
 
 
 @record

@@ -24,7 +24,7 @@ import attrs
 from hyperliquid_client.runtime import errors
 from hyperliquid_client.runtime.config import MAINNET, Network
 from hyperliquid_client.runtime.drift import DriftMonitor
-from hyperliquid_client.runtime.errors import ConfigError, IndeterminateError, InvalidInputError
+from hyperliquid_client.runtime.errors import ConfigError, IndeterminateError, InvalidInputError, shown
 from hyperliquid_client.runtime.events import EventBus
 from hyperliquid_client.runtime.exchange._core import (
     SignedAction,
@@ -134,7 +134,7 @@ class SenderCore:
         if wallet is not None and not isinstance(wallet, Wallet):
             raise ConfigError("wallet", f"expected a hyperliquid_client Wallet or None, got {type(wallet).__name__}")
         if not isinstance(verify_signatures, bool) and verify_signatures != "once":
-            raise ConfigError("verify_signatures", f"expected True, False or 'once', got {verify_signatures!r}")
+            raise ConfigError("verify_signatures", f"expected True, False or 'once', got {shown(verify_signatures)}")
         try:
             chain_id_from_hex(signature_chain_id, "signature_chain_id")
             account = normalize_address(account_address, "account_address") if account_address is not None else None

@@ -7,7 +7,7 @@ import socket
 from typing import Literal
 
 from hyperliquid_client.runtime.config import repr_hiding
-from hyperliquid_client.runtime.errors import ConfigError
+from hyperliquid_client.runtime.errors import ConfigError, shown
 from hyperliquid_client.runtime.record import frozen
 
 __all__ = ["Policy", "RateLimitConfig"]
@@ -17,17 +17,17 @@ Policy = Literal["wait", "fail"]
 
 def _number(name: str, value: object, *, low: float = 0.0, high: float | None = None, open_low: bool = False) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ConfigError(f"rate.{name}", f"expected a finite number, got {value!r}")
+        raise ConfigError(f"rate.{name}", f"expected a finite number, got {shown(value)}")
     if value < low or (open_low and value == low) or (high is not None and value > high):
         bound = f"> {low:g}" if open_low else f">= {low:g}"
         if high is not None:
             bound += f" and <= {high:g}"
-        raise ConfigError(f"rate.{name}", f"must be {bound}, got {value!r}")
+        raise ConfigError(f"rate.{name}", f"must be {bound}, got {shown(value)}")
 
 
 def _integer(name: str, value: object, low: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ConfigError(f"rate.{name}", f"expected an integer >= {low}, got {value!r}")
+        raise ConfigError(f"rate.{name}", f"expected an integer >= {low}, got {shown(value)}")
 
 
 @frozen
@@ -100,11 +100,11 @@ class RateLimitConfig:
 
     def __post_init__(self) -> None:
         if not isinstance(self.enabled, bool):
-            raise ConfigError("rate.enabled", f"expected a bool, got {self.enabled!r}")
+            raise ConfigError("rate.enabled", f"expected a bool, got {shown(self.enabled)}")
         _integer("budget", self.budget, 1)
         _number("window", self.window, open_low=True)
         if self.policy not in ("wait", "fail"):
-            raise ConfigError("rate.policy", f"expected 'wait' or 'fail', got {self.policy!r}")
+            raise ConfigError("rate.policy", f"expected 'wait' or 'fail', got {shown(self.policy)}")
         _number("share", self.share, high=1.0, open_low=True)
         for name in ("exchange_reserve", "cancel_reserve"):
             _number(name, getattr(self, name), high=0.9)
@@ -120,11 +120,11 @@ class RateLimitConfig:
         for name in ("redis_prefix", "ip_key"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value or any(c in value for c in "{}\r\n ")):
-                raise ConfigError(f"rate.{name}", f"expected a string without braces or spaces, got {value!r}")
+                raise ConfigError(f"rate.{name}", f"expected a string without braces or spaces, got {shown(value)}")
         _number("redis_timeout", self.redis_timeout, open_low=True)
         _number("redis_retry", self.redis_retry, open_low=True)
         if not isinstance(self.redis_nonces, bool):
-            raise ConfigError("rate.redis_nonces", f"expected a bool, got {self.redis_nonces!r}")
+            raise ConfigError("rate.redis_nonces", f"expected a bool, got {shown(self.redis_nonces)}")
         if not isinstance(self.address_thresholds, tuple) or not all(
             isinstance(t, int | float) and not isinstance(t, bool) and 0 < t < 1 for t in self.address_thresholds
         ):

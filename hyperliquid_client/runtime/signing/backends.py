@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..errors import ConfigError, InvalidInputError, NativeBackendUnavailableError, SigningError
+from ..errors import ConfigError, InvalidInputError, NativeBackendUnavailableError, SigningError, shown
 from . import _native, eip712
 from ._keccak import KECCAK_NEW, keccak256
 from .hashing import action_hash, action_msgpack, hash_framing
@@ -415,7 +415,7 @@ def select_backend(preference: str | None = None, *, events: EventBus | None = N
         raw, setting, origin = preference, "backend", "argument"
     choice = backend_name(raw)
     if choice is None:
-        raise ConfigError(setting, f"expected one of {', '.join(BACKEND_NAMES)}, got {raw!r}")
+        raise ConfigError(setting, f"expected one of {', '.join(BACKEND_NAMES)}, got {shown(raw)}")
 
     if choice == "eth-account":
         backend, reason = _instance("eth-account"), f"eth-account requested ({origin})"
@@ -452,7 +452,9 @@ def resolve_backend(backend: SigningBackend | str | None) -> SigningBackend:
         return backend
     if isinstance(backend, str):
         return select_backend(backend)
-    raise ConfigError("backend", f"expected a SigningBackend or one of {', '.join(BACKEND_NAMES)}, got {backend!r}")
+    raise ConfigError(
+        "backend", f"expected a SigningBackend or one of {', '.join(BACKEND_NAMES)}, got {shown(backend)}"
+    )
 
 
 def _reset() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from hyperliquid_client.runtime.config import check_number, repr_hiding
-from hyperliquid_client.runtime.errors import ConfigError
+from hyperliquid_client.runtime.errors import ConfigError, shown
 from hyperliquid_client.runtime.record import frozen
 
 __all__ = ["OverflowPolicy", "StorageConfig"]
@@ -53,6 +53,8 @@ class StorageConfig:
         return repr_hiding(self, "dsn")
 
     def __post_init__(self) -> None:
+        if not isinstance(self.migrate, bool):
+            raise ConfigError("migrate", f"expected True or False, got {shown(self.migrate)}")
         check_number("batch_size", self.batch_size, integer=True)
         check_number("flush_interval", self.flush_interval)
         check_number("max_buffer", self.max_buffer, integer=True)
@@ -61,9 +63,9 @@ class StorageConfig:
             check_number(name, getattr(self, name))
         check_number("statement_timeout", self.statement_timeout, none=True)
         if self.backend not in (None, "memory", "postgres"):
-            raise ConfigError("backend", f"expected 'memory' or 'postgres', got {self.backend!r}")
+            raise ConfigError("backend", f"expected 'memory' or 'postgres', got {shown(self.backend)}")
         if self.overflow not in ("block", "drop"):
-            raise ConfigError("overflow", f"expected 'block' or 'drop', got {self.overflow!r}")
+            raise ConfigError("overflow", f"expected 'block' or 'drop', got {shown(self.overflow)}")
         if self.dsn is not None and (not isinstance(self.dsn, str) or not self.dsn.strip()):
             raise ConfigError("dsn", "expected a non-empty connection string")
         if self.backend == "postgres" and self.dsn is None:

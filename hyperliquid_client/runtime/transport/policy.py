@@ -21,7 +21,7 @@ import math
 import random
 from typing import ClassVar, Protocol
 
-from hyperliquid_client.runtime.errors import ConfigError
+from hyperliquid_client.runtime.errors import ConfigError, shown
 from hyperliquid_client.runtime.record import frozen
 
 __all__ = [
@@ -79,18 +79,24 @@ class RetryPolicy:
     NO_RETRY: ClassVar[RetryPolicy]
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "retry_statuses", frozenset(self.retry_statuses))  # any iterable of codes
+        try:
+            codes = frozenset(self.retry_statuses)  # any iterable of codes
+        except TypeError:
+            raise ConfigError(
+                "retry.retry_statuses", f"expected HTTP status codes, got {type(self.retry_statuses).__name__}"
+            ) from None
+        object.__setattr__(self, "retry_statuses", codes)
         if not _is_int(self.max_attempts, 1):
-            raise ConfigError("retry.max_attempts", f"must be an integer >= 1, got {self.max_attempts!r}")
+            raise ConfigError("retry.max_attempts", f"must be an integer >= 1, got {shown(self.max_attempts)}")
         for name in ("base_delay", "max_delay", "max_elapsed"):
             value = getattr(self, name)
             if not _is_number(value) or value < 0:
-                raise ConfigError(f"retry.{name}", f"must be a finite number >= 0, got {value!r}")
+                raise ConfigError(f"retry.{name}", f"must be a finite number >= 0, got {shown(value)}")
         if not isinstance(self.jitter, bool):
-            raise ConfigError("retry.jitter", f"must be a bool, got {self.jitter!r}")
+            raise ConfigError("retry.jitter", f"must be a bool, got {shown(self.jitter)}")
         for status in self.retry_statuses:
             if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
-                raise ConfigError("retry.retry_statuses", f"must hold HTTP status codes, got {status!r}")
+                raise ConfigError("retry.retry_statuses", f"must hold HTTP status codes, got {shown(status)}")
 
     @property
     def retries_enabled(self) -> bool:
@@ -155,9 +161,9 @@ class TransportConfig:
 
     def __post_init__(self) -> None:
         if not _is_number(self.default_timeout) or self.default_timeout <= 0:
-            raise ConfigError("default_timeout", f"must be a finite number > 0, got {self.default_timeout!r}")
+            raise ConfigError("default_timeout", f"must be a finite number > 0, got {shown(self.default_timeout)}")
         if not isinstance(self.verify_tls, bool):
-            raise ConfigError("verify_tls", f"must be a bool, got {self.verify_tls!r}")
+            raise ConfigError("verify_tls", f"must be a bool, got {shown(self.verify_tls)}")
         if not isinstance(self.retry, RetryPolicy):
             raise ConfigError("retry", f"must be a RetryPolicy, got {type(self.retry).__name__}")
         if (
@@ -165,10 +171,10 @@ class TransportConfig:
             or isinstance(self.max_connections, bool)
             or self.max_connections < 1
         ):
-            raise ConfigError("max_connections", f"must be an integer >= 1, got {self.max_connections!r}")
+            raise ConfigError("max_connections", f"must be an integer >= 1, got {shown(self.max_connections)}")
         if self.keepalive is not None and not _is_int(self.keepalive, 0):
-            raise ConfigError("keepalive", f"must be an integer >= 0 or None, got {self.keepalive!r}")
+            raise ConfigError("keepalive", f"must be an integer >= 0 or None, got {shown(self.keepalive)}")
         if not _is_int(self.max_response_bytes, 1):
-            raise ConfigError("max_response_bytes", f"must be an integer >= 1, got {self.max_response_bytes!r}")
+            raise ConfigError("max_response_bytes", f"must be an integer >= 1, got {shown(self.max_response_bytes)}")
         if not isinstance(self.user_agent, str) or not self.user_agent or any(c in self.user_agent for c in "\r\n\0"):
             raise ConfigError("user_agent", "must be a non-empty single-line string")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from hyperliquid_client.runtime.config import check_number
-from hyperliquid_client.runtime.errors import ConfigError
+from hyperliquid_client.runtime.errors import ConfigError, shown
 from hyperliquid_client.runtime.record import frozen
 
 __all__ = ["OVERFLOW_POLICIES", "Overflow", "WsConfig"]
@@ -77,6 +77,8 @@ class WsConfig:
     recover_attempts: int = 3
 
     def __post_init__(self) -> None:
+        if not isinstance(self.stale_resubscribe, bool):
+            raise ConfigError("stale_resubscribe", f"expected True or False, got {shown(self.stale_resubscribe)}")
         for name in ("ping_interval", "dead_after", "open_timeout", "reconnect_base", "reconnect_max", "post_timeout"):
             check_number(name, getattr(self, name))
         check_number("resubscribe_rate", self.resubscribe_rate)
@@ -101,4 +103,6 @@ class WsConfig:
             raise ConfigError("reconnect_max", "must be >= reconnect_base")
         for name in ("overflow", "user_overflow"):
             if getattr(self, name) not in OVERFLOW_POLICIES:
-                raise ConfigError(name, f"expected one of {', '.join(OVERFLOW_POLICIES)}, got {getattr(self, name)!r}")
+                raise ConfigError(
+                    name, f"expected one of {', '.join(OVERFLOW_POLICIES)}, got {shown(getattr(self, name))}"
+                )
