@@ -360,7 +360,7 @@ def test_settings_and_markers_are_frozen_dataclasses_keeping_what_attrs_gave_the
         dataclasses.replace(CacheConfig(), default_ttl=-1.0)
     assert ClientConfig().ws == WsConfig() and ClientConfig().ws is not ClientConfig().ws  # a factory per config
     assert RetryPolicy(retry_statuses=[429, 429, 503]).retry_statuses == frozenset({429, 503})  # type: ignore[arg-type]
-    with pytest.raises(TypeError):
+    with pytest.raises(errors.ConfigError, match="retry_statuses"):
         RetryPolicy(retry_statuses=429)  # type: ignore[arg-type]
 
     gap = Gap(1, None, "timeout")

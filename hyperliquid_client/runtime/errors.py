@@ -41,8 +41,6 @@ __all__ = [
     "TimeoutError",
     "TransportError",
     "WebSocketError",
-    "hide_password",
-    "shown",
 ]
 
 _EXCERPT = 200
