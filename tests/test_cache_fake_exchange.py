@@ -109,3 +109,40 @@ def test_a_cached_map_answer_cannot_be_changed_by_one_caller_for_the_others() ->
         assert client.info.all_mids() == before and dict(client.info.all_mids()) == before
     decoded = to_map({"BTC": "1.5"}, to_decimal)
     assert decoded == {"BTC": Decimal("1.5")} and not hasattr(decoded, "__setitem__")
+
+
+def test_what_an_answer_keeps_as_received_is_read_only_and_goes_back_to_wire() -> None:
+    """Fields the spec does not declare (``extra``, kept on drift) and unknown variants (``Unknown``) hold the JSON
+    as received, read-only at every depth: a caller editing its cached answer's ``extra`` changed every later
+    caller's (found by a tester); ``to_wire`` gives the JSON back."""
+    import json
+
+    from hyperliquid_client import Client, ClientConfig
+    from hyperliquid_client.runtime.struct import Unknown, frozen_json, to_wire
+
+    with FakeExchange() as fx:
+        with Client(http_url=fx.http_url, config=ClientConfig(warm=False)) as client:
+            meta = client.info.raw("meta")
+        meta["newField"] = {"limits": [1, 2], "nested": {"k": [{"x": 1}]}}
+        meta["universe"][0]["newAssetField"] = ["x"]
+        fx.set_info("meta", meta)
+        with Client(http_url=fx.http_url, config=ClientConfig(warm=False, drift="warn")) as client:
+            first = client.info.meta()
+            extra = first.extra["newField"]
+            for change in (
+                lambda: first.extra.__setitem__("injected", True),  # type: ignore[attr-defined]
+                lambda: extra["limits"].append(999),
+                lambda: extra["nested"]["k"][0].__setitem__("x", 2),
+                lambda: first.universe[0].extra["newAssetField"].clear(),
+            ):
+                with pytest.raises((TypeError, AttributeError)):
+                    change()
+            again = client.info.meta()
+            assert to_wire(again.extra["newField"]) == {"limits": [1, 2], "nested": {"k": [{"x": 1}]}}
+            wire = to_wire(again)
+            assert wire["newField"] == meta["newField"] and wire["universe"][0]["newAssetField"] == ["x"]
+            json.dumps(wire)  # (plain JSON again)
+    unknown = Unknown(frozen_json({"kind": "new", "items": [{"a": 1}]}))
+    assert to_wire(unknown) == {"kind": "new", "items": [{"a": 1}]}
+    with pytest.raises(TypeError):
+        unknown.data["items"][0]["a"] = 2

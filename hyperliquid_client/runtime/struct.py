@@ -52,6 +52,7 @@ __all__ = [
     "to_float",
     "to_int",
     "to_list",
+    "frozen_json",
     "to_address",
     "to_map",
     "to_str",
@@ -128,12 +129,23 @@ def note_drift(kind: str, type_name: str, detail: str) -> None:
         state.sink.append(signature)
 
 
-def extra_fields(d: dict[str, Any], unknown: Any, type_name: str) -> dict[str, Any]:
-    """The fields of ``d`` that model ``type_name`` does not declare (noted as drift), as received."""
+def extra_fields(d: dict[str, Any], unknown: Any, type_name: str) -> Mapping[str, Any]:
+    """The fields of ``d`` that model ``type_name`` does not declare (noted as drift), as received, read-only."""
     if DRIFT.sink is not None or DRIFT.target is not None:
         for key in sorted(unknown):
             note_drift("extra", type_name, key)
-    return {x: d[x] for x in unknown}
+    return MappingProxyType({x: frozen_json(d[x]) for x in unknown})
+
+
+def frozen_json(v: Any) -> Any:
+    """JSON ``v`` read-only: objects as read-only mappings, arrays as tuples (what an answer keeps as received, in
+    ``extra`` or :class:`Unknown`, is shared by every caller of a cached answer); :func:`to_wire` gives it back."""
+    cls = v.__class__
+    if cls is dict:
+        return MappingProxyType({k: frozen_json(x) for k, x in v.items()})
+    if cls is list:
+        return tuple(frozen_json(x) for x in v)
+    return v
 
 
 @record
@@ -339,7 +351,7 @@ def to_wire(value: Any) -> Any:
     if cls is dict or cls is MappingProxyType:
         return {k: to_wire(x) for k, x in value.items()}
     if cls is Unknown:
-        return value.data
+        return to_wire(value.data)
     return value
 
 

@@ -117,7 +117,7 @@ def _u_AccountClassTransferDelta(m: AccountClassTransferDelta) -> dict[str, Any]
         "toPerp": to_wire(m.to_perp),
         "type": to_wire(m.type),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

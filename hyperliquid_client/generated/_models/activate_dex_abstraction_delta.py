@@ -130,7 +130,7 @@ def _u_ActivateDexAbstractionDelta(m: ActivateDexAbstractionDelta) -> dict[str, 
         "amount": to_wire(m.amount),
         "type": to_wire(m.type),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -149,7 +149,7 @@ def _u_ActiveAssetData(m: ActiveAssetData) -> dict[str, Any]:
     }
     if m.mark_px is not None:
         out["markPx"] = to_wire(m.mark_px)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

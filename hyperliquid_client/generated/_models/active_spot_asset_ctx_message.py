@@ -98,7 +98,7 @@ def _u_ActiveSpotAssetCtxMessage(m: ActiveSpotAssetCtxMessage) -> dict[str, Any]
         "coin": to_wire(m.coin),
         "ctx": to_wire(m.ctx),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -79,7 +79,7 @@ def _u_AgentRoleData(m: AgentRoleData) -> dict[str, Any]:
     out: dict[str, Any] = {
         "user": to_wire(m.user),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

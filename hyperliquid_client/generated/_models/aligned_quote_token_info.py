@@ -161,7 +161,7 @@ def _u_AlignedQuoteTokenInfo(m: AlignedQuoteTokenInfo) -> dict[str, Any]:
         out["dailyAmountOwed"] = to_wire(m.daily_amount_owed)
     if m.predicted_rate is not None:
         out["predictedRate"] = to_wire(m.predicted_rate)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

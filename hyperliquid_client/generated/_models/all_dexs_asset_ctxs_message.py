@@ -83,7 +83,7 @@ def _u_AllDexsAssetCtxsMessage(m: AllDexsAssetCtxsMessage) -> dict[str, Any]:
     out: dict[str, Any] = {
         "ctxs": to_wire(m.ctxs),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -104,7 +104,7 @@ def _u_AllDexsClearinghouseStateMessage(m: AllDexsClearinghouseStateMessage) -> 
         "user": to_wire(m.user),
         "clearinghouseStates": to_wire(m.clearinghouse_states),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -295,7 +295,7 @@ def _u_AnyAssetCtx(m: AnyAssetCtx) -> dict[str, Any]:
         out["circulatingSupply"] = to_wire(m.circulating_supply)
     if m.total_supply is not None:
         out["totalSupply"] = to_wire(m.total_supply)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -101,7 +101,7 @@ def _u_AssetCtxsMessage(m: AssetCtxsMessage) -> dict[str, Any]:
     }
     if m.dex is not None:
         out["dex"] = to_wire(m.dex)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -98,7 +98,7 @@ def _u_AssetPosition(m: AssetPosition) -> dict[str, Any]:
         "type": to_wire(m.type),
         "position": to_wire(m.position),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -111,7 +111,7 @@ def _u_BboMessage(m: BboMessage) -> dict[str, Any]:
         "time": to_wire(m.time),
         "bbo": to_wire(m.bbo),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

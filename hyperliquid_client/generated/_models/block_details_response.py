@@ -98,7 +98,7 @@ def _u_BlockDetailsResponse(m: BlockDetailsResponse) -> dict[str, Any]:
         "type": to_wire(m.type),
         "blockDetails": to_wire(m.block_details),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -107,7 +107,7 @@ def _u_BorrowLendAmount(m: BorrowLendAmount) -> dict[str, Any]:
         "basis": to_wire(m.basis),
         "value": to_wire(m.value),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

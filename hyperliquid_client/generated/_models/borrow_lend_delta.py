@@ -146,7 +146,7 @@ def _u_BorrowLendDelta(m: BorrowLendDelta) -> dict[str, Any]:
     }
     if m.interest_amount is not None:
         out["interestAmount"] = to_wire(m.interest_amount)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -136,7 +136,7 @@ def _u_BorrowLendInterest(m: BorrowLendInterest) -> dict[str, Any]:
         "borrow": to_wire(m.borrow),
         "supply": to_wire(m.supply),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

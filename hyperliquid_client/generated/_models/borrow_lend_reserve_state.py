@@ -229,7 +229,7 @@ def _u_BorrowLendReserveState(m: BorrowLendReserveState) -> dict[str, Any]:
         "totalSupplied": to_wire(m.total_supplied),
         "totalBorrowed": to_wire(m.total_borrowed),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -95,7 +95,7 @@ def _u_BorrowLendTokenState(m: BorrowLendTokenState) -> dict[str, Any]:
         "borrow": to_wire(m.borrow),
         "supply": to_wire(m.supply),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -119,7 +119,7 @@ def _u_BorrowLendUserState(m: BorrowLendUserState) -> dict[str, Any]:
     }
     if m.health_factor is not None:
         out["healthFactor"] = to_wire(m.health_factor)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -13,6 +13,7 @@ from hyperliquid_client.generated._models.status_error import StatusError, _s_St
 from hyperliquid_client.runtime.struct import (
     Bad,
     Unknown,
+    frozen_json,
     note_drift,
 )
 
@@ -43,7 +44,7 @@ def _s_CancelStatus(d: Any) -> CancelStatus:
             fn = found
     if fn is None:
         note_drift("variant", "CancelStatus", ",".join(sorted(d)))
-        return Unknown(d)
+        return Unknown(frozen_json(d))
     result: CancelStatus = fn(d)
     return result
 

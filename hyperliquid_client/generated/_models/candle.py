@@ -234,7 +234,7 @@ def _u_Candle(m: Candle) -> dict[str, Any]:
         "v": to_wire(m.volume),
         "n": to_wire(m.trades),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -174,7 +174,7 @@ def _u_ClearinghouseState(m: ClearinghouseState) -> dict[str, Any]:
         out["crossMaintenanceMarginUsed"] = to_wire(m.cross_maintenance_margin_used)
     if m.time is not None:
         out["time"] = to_wire(m.time)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

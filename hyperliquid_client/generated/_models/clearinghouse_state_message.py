@@ -114,7 +114,7 @@ def _u_ClearinghouseStateMessage(m: ClearinghouseStateMessage) -> dict[str, Any]
     }
     if m.dex is not None:
         out["dex"] = to_wire(m.dex)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -96,7 +96,7 @@ def _u_CreatedResponse(m: CreatedResponse) -> dict[str, Any]:
         "type": to_wire(m.type),
         "data": to_wire(m.data),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

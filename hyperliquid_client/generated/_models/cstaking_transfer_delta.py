@@ -129,7 +129,7 @@ def _u_CStakingTransferDelta(m: CStakingTransferDelta) -> dict[str, Any]:
         "isDeposit": to_wire(m.is_deposit),
         "type": to_wire(m.type),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -122,7 +122,7 @@ def _u_CumFunding(m: CumFunding) -> dict[str, Any]:
         "sinceOpen": to_wire(m.since_open),
         "sinceChange": to_wire(m.since_change),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -138,7 +138,7 @@ def _u_DailyUserVolume(m: DailyUserVolume) -> dict[str, Any]:
         "userAdd": to_wire(m.user_add),
         "exchange": to_wire(m.exchange),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -80,7 +80,7 @@ def _u_DefaultResponse(m: DefaultResponse) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": to_wire(m.type),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -119,7 +119,7 @@ def _u_Delegation(m: Delegation) -> dict[str, Any]:
     }
     if m.locked_until_timestamp is not None:
         out["lockedUntilTimestamp"] = to_wire(m.locked_until_timestamp)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -117,7 +117,7 @@ def _u_DelegatorReward(m: DelegatorReward) -> dict[str, Any]:
         "source": to_wire(m.source),
         "totalAmount": to_wire(m.total_amount),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -138,7 +138,7 @@ def _u_DelegatorSummary(m: DelegatorSummary) -> dict[str, Any]:
         "totalPendingWithdrawal": to_wire(m.total_pending_withdrawal),
         "nPendingWithdrawals": to_wire(m.n_pending_withdrawals),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

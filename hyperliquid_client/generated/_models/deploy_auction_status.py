@@ -149,7 +149,7 @@ def _u_DeployAuctionStatus(m: DeployAuctionStatus) -> dict[str, Any]:
         out["currentGas"] = to_wire(m.current_gas)
     if m.end_gas is not None:
         out["endGas"] = to_wire(m.end_gas)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

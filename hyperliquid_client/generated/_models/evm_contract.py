@@ -97,7 +97,7 @@ def _u_EvmContract(m: EvmContract) -> dict[str, Any]:
         "address": to_wire(m.address),
         "evm_extra_wei_decimals": to_wire(m.evm_extra_wei_decimals),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -116,7 +116,7 @@ def _u_EvmEscrow(m: EvmEscrow) -> dict[str, Any]:
         "token": to_wire(m.token),
         "total": to_wire(m.total),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

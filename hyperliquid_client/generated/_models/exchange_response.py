@@ -17,6 +17,7 @@ from hyperliquid_client.generated._models.twap_order_response import TwapOrderRe
 from hyperliquid_client.runtime.struct import (
     Bad,
     Unknown,
+    frozen_json,
     note_drift,
 )
 
@@ -59,7 +60,7 @@ def _s_ExchangeResponse(d: Any) -> ExchangeResponse:
             bad.path.append("type")
             raise bad
         note_drift("variant", "ExchangeResponse", tag)
-        return Unknown(d)
+        return Unknown(frozen_json(d))
     result: ExchangeResponse = fn(d)
     return result
 

@@ -99,7 +99,7 @@ def _u_ExchangeStatus(m: ExchangeStatus) -> dict[str, Any]:
     }
     if m.special_statuses is not None:
         out["specialStatuses"] = to_wire(m.special_statuses)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -150,7 +150,7 @@ def _u_ExplorerBlock(m: ExplorerBlock) -> dict[str, Any]:
         "proposer": to_wire(m.proposer),
         "txs": to_wire(m.txs),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

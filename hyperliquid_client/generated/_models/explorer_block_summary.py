@@ -136,7 +136,7 @@ def _u_ExplorerBlockSummary(m: ExplorerBlockSummary) -> dict[str, Any]:
         "numTxs": to_wire(m.num_txs),
         "proposer": to_wire(m.proposer),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

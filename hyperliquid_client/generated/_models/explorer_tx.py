@@ -149,7 +149,7 @@ def _u_ExplorerTx(m: ExplorerTx) -> dict[str, Any]:
     }
     if m.error is not None:
         out["error"] = to_wire(m.error)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

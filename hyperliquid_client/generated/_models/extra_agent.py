@@ -111,7 +111,7 @@ def _u_ExtraAgent(m: ExtraAgent) -> dict[str, Any]:
     }
     if m.valid_until is not None:
         out["validUntil"] = to_wire(m.valid_until)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -98,7 +98,7 @@ def _u_FastAssetCtx(m: FastAssetCtx) -> dict[str, Any]:
         out["markPx"] = to_wire(m.mark_px)
     if m.mid_px is not None:
         out["midPx"] = to_wire(m.mid_px)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

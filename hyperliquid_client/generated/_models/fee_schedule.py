@@ -207,7 +207,7 @@ def _u_FeeSchedule(m: FeeSchedule) -> dict[str, Any]:
     }
     if m.staking_discount_tiers is not None:
         out["stakingDiscountTiers"] = to_wire(m.staking_discount_tiers)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -96,7 +96,7 @@ def _u_FeeTiers(m: FeeTiers) -> dict[str, Any]:
         "vip": to_wire(m.vip),
         "mm": to_wire(m.mm),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -119,7 +119,7 @@ def _u_FillLiquidation(m: FillLiquidation) -> dict[str, Any]:
     }
     if m.liquidated_user is not None:
         out["liquidatedUser"] = to_wire(m.liquidated_user)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

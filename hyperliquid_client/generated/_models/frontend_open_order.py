@@ -334,7 +334,7 @@ def _u_FrontendOpenOrder(m: FrontendOpenOrder) -> dict[str, Any]:
         out["tif"] = to_wire(m.tif)
     if m.cloid is not None:
         out["cloid"] = to_wire(m.cloid)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

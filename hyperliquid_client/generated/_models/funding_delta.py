@@ -177,7 +177,7 @@ def _u_FundingDelta(m: FundingDelta) -> dict[str, Any]:
         out["time"] = to_wire(m.time)
     if m.type is not None:
         out["type"] = to_wire(m.type)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -136,7 +136,7 @@ def _u_FundingHistoryEntry(m: FundingHistoryEntry) -> dict[str, Any]:
         "premium": to_wire(m.premium),
         "time": to_wire(m.time),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -111,7 +111,7 @@ def _u_FundingUpdate(m: FundingUpdate) -> dict[str, Any]:
         "hash": to_wire(m.hash),
         "delta": to_wire(m.delta),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -79,7 +79,7 @@ def _u_IsolatedPositionIndex(m: IsolatedPositionIndex) -> dict[str, Any]:
     out: dict[str, Any] = {
         "asset": to_wire(m.asset),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

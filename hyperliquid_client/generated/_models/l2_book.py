@@ -138,7 +138,7 @@ def _u_L2Book(m: L2Book) -> dict[str, Any]:
         out["spread"] = to_wire(m.spread)
     if m.fast is not None:
         out["fast"] = to_wire(m.fast)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

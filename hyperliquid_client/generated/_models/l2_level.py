@@ -202,7 +202,7 @@ def _u_L2Level(m: L2Level) -> dict[str, Any]:
         "sz": to_wire(m.sz),
         "n": to_wire(m.n),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -81,7 +81,7 @@ def _u_Leaderboard(m: Leaderboard) -> dict[str, Any]:
     out: dict[str, Any] = {
         "leaderboardRows": to_wire(m.leaderboard_rows),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

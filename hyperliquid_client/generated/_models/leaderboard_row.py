@@ -151,7 +151,7 @@ def _u_LeaderboardRow(m: LeaderboardRow) -> dict[str, Any]:
         out["prize"] = to_wire(m.prize)
     if m.display_name is not None:
         out["displayName"] = to_wire(m.display_name)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -95,7 +95,7 @@ def _u_LeadingVault(m: LeadingVault) -> dict[str, Any]:
         "address": to_wire(m.address),
         "name": to_wire(m.name),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -48,6 +48,7 @@ from hyperliquid_client.generated._models.withdraw_delta import WithdrawDelta, _
 from hyperliquid_client.runtime.struct import (
     Bad,
     Unknown,
+    frozen_json,
     note_drift,
 )
 
@@ -114,7 +115,7 @@ def _s_LedgerDelta(d: Any) -> LedgerDelta:
             bad.path.append("type")
             raise bad
         note_drift("variant", "LedgerDelta", tag)
-        return Unknown(d)
+        return Unknown(frozen_json(d))
     result: LedgerDelta = fn(d)
     return result
 

@@ -121,7 +121,7 @@ def _u_LegalCheck(m: LegalCheck) -> dict[str, Any]:
         out["ipAllowed"] = to_wire(m.ip_allowed)
     if m.restrictions is not None:
         out["restrictions"] = to_wire(m.restrictions)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -113,7 +113,7 @@ def _u_Leverage(m: Leverage) -> dict[str, Any]:
     }
     if m.raw_usd is not None:
         out["rawUsd"] = to_wire(m.raw_usd)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -112,7 +112,7 @@ def _u_LiquidatablePosition(m: LiquidatablePosition) -> dict[str, Any]:
         "positionIndex": to_wire(m.position_index),
         "marginAvailable": to_wire(m.margin_available),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

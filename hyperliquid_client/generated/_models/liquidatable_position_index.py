@@ -101,7 +101,7 @@ def _u_LiquidatablePositionIndex(m: LiquidatablePositionIndex) -> dict[str, Any]
         out["isolated"] = to_wire(m.isolated)
     if m.cross is not None:
         out["cross"] = to_wire(m.cross)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

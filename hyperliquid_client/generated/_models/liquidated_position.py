@@ -104,7 +104,7 @@ def _u_LiquidatedPosition(m: LiquidatedPosition) -> dict[str, Any]:
         "coin": to_wire(m.coin),
         "szi": to_wire(m.szi),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -151,7 +151,7 @@ def _u_LiquidationDelta(m: LiquidationDelta) -> dict[str, Any]:
         "liquidatedPositions": to_wire(m.liquidated_positions),
         "type": to_wire(m.type),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

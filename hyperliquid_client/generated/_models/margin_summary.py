@@ -141,7 +141,7 @@ def _u_MarginSummary(m: MarginSummary) -> dict[str, Any]:
         "totalRawUsd": to_wire(m.total_raw_usd),
         "totalMarginUsed": to_wire(m.total_margin_used),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

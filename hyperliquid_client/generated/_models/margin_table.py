@@ -97,7 +97,7 @@ def _u_MarginTable(m: MarginTable) -> dict[str, Any]:
         "description": to_wire(m.description),
         "marginTiers": to_wire(m.margin_tiers),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -102,7 +102,7 @@ def _u_MarginTier(m: MarginTier) -> dict[str, Any]:
         "lowerBound": to_wire(m.lower_bound),
         "maxLeverage": to_wire(m.max_leverage),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -107,7 +107,7 @@ def _u_MmFeeTier(m: MmFeeTier) -> dict[str, Any]:
         "makerFractionCutoff": to_wire(m.maker_fraction_cutoff),
         "add": to_wire(m.add),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -96,7 +96,7 @@ def _u_MultiSigSigners(m: MultiSigSigners) -> dict[str, Any]:
         "authorizedUsers": to_wire(m.authorized_users),
         "threshold": to_wire(m.threshold),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -95,7 +95,7 @@ def _u_NonUserCancel(m: NonUserCancel) -> dict[str, Any]:
         "coin": to_wire(m.coin),
         "oid": to_wire(m.oid),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -79,7 +79,7 @@ def _u_NotificationMessage(m: NotificationMessage) -> dict[str, Any]:
     out: dict[str, Any] = {
         "notification": to_wire(m.notification),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -201,7 +201,7 @@ def _u_OpenOrder(m: OpenOrder) -> dict[str, Any]:
         out["cloid"] = to_wire(m.cloid)
     if m.reduce_only is not None:
         out["reduceOnly"] = to_wire(m.reduce_only)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -80,7 +80,7 @@ def _u_OrderFilled(m: OrderFilled) -> dict[str, Any]:
     out: dict[str, Any] = {
         "filled": to_wire(m.filled),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -96,7 +96,7 @@ def _u_OrderFound(m: OrderFound) -> dict[str, Any]:
         "status": to_wire(m.status),
         "order": to_wire(m.order),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -79,7 +79,7 @@ def _u_OrderNotFound(m: OrderNotFound) -> dict[str, Any]:
     out: dict[str, Any] = {
         "status": to_wire(m.status),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

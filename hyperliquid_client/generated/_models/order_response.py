@@ -95,7 +95,7 @@ def _u_OrderResponse(m: OrderResponse) -> dict[str, Any]:
         "type": to_wire(m.type),
         "data": to_wire(m.data),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

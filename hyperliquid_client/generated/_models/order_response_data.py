@@ -81,7 +81,7 @@ def _u_OrderResponseData(m: OrderResponseData) -> dict[str, Any]:
     out: dict[str, Any] = {
         "statuses": to_wire(m.statuses),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -80,7 +80,7 @@ def _u_OrderResting(m: OrderResting) -> dict[str, Any]:
     out: dict[str, Any] = {
         "resting": to_wire(m.resting),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

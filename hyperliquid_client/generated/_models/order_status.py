@@ -15,6 +15,7 @@ from hyperliquid_client.generated._models.status_error import StatusError, _s_St
 from hyperliquid_client.runtime.struct import (
     Bad,
     Unknown,
+    frozen_json,
     note_drift,
 )
 
@@ -47,7 +48,7 @@ def _s_OrderStatus(d: Any) -> OrderStatus:
             fn = found
     if fn is None:
         note_drift("variant", "OrderStatus", ",".join(sorted(d)))
-        return Unknown(d)
+        return Unknown(frozen_json(d))
     result: OrderStatus = fn(d)
     return result
 

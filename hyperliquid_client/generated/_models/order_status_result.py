@@ -13,6 +13,7 @@ from hyperliquid_client.generated._models.order_not_found import OrderNotFound, 
 from hyperliquid_client.runtime.struct import (
     Bad,
     Unknown,
+    frozen_json,
     note_drift,
 )
 
@@ -41,7 +42,7 @@ def _s_OrderStatusResult(d: Any) -> OrderStatusResult:
             bad.path.append("status")
             raise bad
         note_drift("variant", "OrderStatusResult", tag)
-        return Unknown(d)
+        return Unknown(frozen_json(d))
     result: OrderStatusResult = fn(d)
     return result
 

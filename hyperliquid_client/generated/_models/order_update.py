@@ -110,7 +110,7 @@ def _u_OrderUpdate(m: OrderUpdate) -> dict[str, Any]:
         "status": to_wire(m.status),
         "statusTimestamp": to_wire(m.status_timestamp),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -80,7 +80,7 @@ def _u_OutcomeCreated(m: OutcomeCreated) -> dict[str, Any]:
     out: dict[str, Any] = {
         "outcomeCreated": to_wire(m.outcome_created),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

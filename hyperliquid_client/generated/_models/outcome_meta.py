@@ -98,7 +98,7 @@ def _u_OutcomeMeta(m: OutcomeMeta) -> dict[str, Any]:
         "outcomes": to_wire(m.outcomes),
         "questions": to_wire(m.questions),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -15,6 +15,7 @@ from hyperliquid_client.generated._models.question_updated import QuestionUpdate
 from hyperliquid_client.runtime.struct import (
     Bad,
     Unknown,
+    frozen_json,
     note_drift,
 )
 
@@ -49,7 +50,7 @@ def _s_OutcomeMetaUpdate(d: Any) -> OutcomeMetaUpdate:
             fn = found
     if fn is None:
         note_drift("variant", "OutcomeMetaUpdate", ",".join(sorted(d)))
-        return Unknown(d)
+        return Unknown(frozen_json(d))
     result: OutcomeMetaUpdate = fn(d)
     return result
 

@@ -83,7 +83,7 @@ def _u_OutcomeMetaUpdatesMessage(m: OutcomeMetaUpdatesMessage) -> dict[str, Any]
     out: dict[str, Any] = {
         "updates": to_wire(m.updates),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -165,7 +165,7 @@ def _u_OutcomeQuestion(m: OutcomeQuestion) -> dict[str, Any]:
         out["fallbackOutcome"] = to_wire(m.fallback_outcome)
     if m.settled_named_outcomes is not None:
         out["settledNamedOutcomes"] = to_wire(m.settled_named_outcomes)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

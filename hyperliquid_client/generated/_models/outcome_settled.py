@@ -80,7 +80,7 @@ def _u_OutcomeSettled(m: OutcomeSettled) -> dict[str, Any]:
     out: dict[str, Any] = {
         "outcomeSettled": to_wire(m.outcome_settled),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -79,7 +79,7 @@ def _u_OutcomeSettledUpdate(m: OutcomeSettledUpdate) -> dict[str, Any]:
     out: dict[str, Any] = {
         "outcome": to_wire(m.outcome),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -102,7 +102,7 @@ def _u_OutcomeSideSpec(m: OutcomeSideSpec) -> dict[str, Any]:
     }
     if m.token is not None:
         out["token"] = to_wire(m.token)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -153,7 +153,7 @@ def _u_OutcomeSpec(m: OutcomeSpec) -> dict[str, Any]:
         out["quoteToken"] = to_wire(m.quote_token)
     if m.deployer is not None:
         out["deployer"] = to_wire(m.deployer)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -136,7 +136,7 @@ def _u_OutcomeTemplate(m: OutcomeTemplate) -> dict[str, Any]:
         "description": to_wire(m.description),
         "keywords": to_wire(m.keywords),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -85,7 +85,7 @@ def _u_OutcomeTemplateRole(m: OutcomeTemplateRole) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if m.standalone_outcome is not None:
         out["standaloneOutcome"] = to_wire(m.standalone_outcome)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -251,7 +251,7 @@ def _u_PerpAssetCtx(m: PerpAssetCtx) -> dict[str, Any]:
         out["impactPxs"] = to_wire(m.impact_pxs)
     if m.day_base_vlm is not None:
         out["dayBaseVlm"] = to_wire(m.day_base_vlm)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

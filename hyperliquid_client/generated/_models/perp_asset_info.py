@@ -212,7 +212,7 @@ def _u_PerpAssetInfo(m: PerpAssetInfo) -> dict[str, Any]:
         out["growthMode"] = to_wire(m.growth_mode)
     if m.last_growth_mode_change_time is not None:
         out["lastGrowthModeChangeTime"] = to_wire(m.last_growth_mode_change_time)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -114,7 +114,7 @@ def _u_PerpConciseAnnotation(m: PerpConciseAnnotation) -> dict[str, Any]:
         out["displayName"] = to_wire(m.display_name)
     if m.keywords is not None:
         out["keywords"] = to_wire(m.keywords)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -251,7 +251,7 @@ def _u_PerpDex(m: PerpDex) -> dict[str, Any]:
         out["assetToFundingMultiplier"] = to_wire(m.asset_to_funding_multiplier)
     if m.asset_to_funding_interest_rate is not None:
         out["assetToFundingInterestRate"] = to_wire(m.asset_to_funding_interest_rate)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

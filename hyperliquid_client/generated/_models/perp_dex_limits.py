@@ -138,7 +138,7 @@ def _u_PerpDexLimits(m: PerpDexLimits) -> dict[str, Any]:
         "maxTransferNtl": to_wire(m.max_transfer_ntl),
         "coinToOiCap": to_wire(m.coin_to_oi_cap),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -86,7 +86,7 @@ def _u_PerpDexStatus(m: PerpDexStatus) -> dict[str, Any]:
     out: dict[str, Any] = {
         "totalNetDeposit": to_wire(m.total_net_deposit),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

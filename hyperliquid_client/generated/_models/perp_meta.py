@@ -112,7 +112,7 @@ def _u_PerpMeta(m: PerpMeta) -> dict[str, Any]:
         out["marginTables"] = to_wire(m.margin_tables)
     if m.collateral_token is not None:
         out["collateralToken"] = to_wire(m.collateral_token)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -114,7 +114,7 @@ def _u_PortfolioPeriod(m: PortfolioPeriod) -> dict[str, Any]:
         "pnlHistory": to_wire(m.pnl_history),
         "vlm": to_wire(m.vlm),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

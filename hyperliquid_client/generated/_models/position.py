@@ -286,7 +286,7 @@ def _u_Position(m: Position) -> dict[str, Any]:
         out["cumFunding"] = to_wire(m.cum_funding)
     if m.max_trade_szs is not None:
         out["maxTradeSzs"] = to_wire(m.max_trade_szs)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

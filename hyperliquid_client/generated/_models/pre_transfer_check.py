@@ -124,7 +124,7 @@ def _u_PreTransferCheck(m: PreTransferCheck) -> dict[str, Any]:
         "userExists": to_wire(m.user_exists),
         "userHasSentTx": to_wire(m.user_has_sent_tx),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -123,7 +123,7 @@ def _u_PredictedFunding(m: PredictedFunding) -> dict[str, Any]:
     }
     if m.funding_interval_hours is not None:
         out["fundingIntervalHours"] = to_wire(m.funding_interval_hours)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -95,7 +95,7 @@ def _u_QuestionRef(m: QuestionRef) -> dict[str, Any]:
         out["active"] = to_wire(m.active)
     if m.settled is not None:
         out["settled"] = to_wire(m.settled)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -80,7 +80,7 @@ def _u_QuestionSettled(m: QuestionSettled) -> dict[str, Any]:
     out: dict[str, Any] = {
         "questionSettled": to_wire(m.question_settled),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

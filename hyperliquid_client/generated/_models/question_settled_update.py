@@ -79,7 +79,7 @@ def _u_QuestionSettledUpdate(m: QuestionSettledUpdate) -> dict[str, Any]:
     out: dict[str, Any] = {
         "question": to_wire(m.question),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -80,7 +80,7 @@ def _u_QuestionUpdated(m: QuestionUpdated) -> dict[str, Any]:
     out: dict[str, Any] = {
         "questionUpdated": to_wire(m.question_updated),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

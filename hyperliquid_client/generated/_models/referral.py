@@ -225,7 +225,7 @@ def _u_Referral(m: Referral) -> dict[str, Any]:
         out["rewardHistory"] = to_wire(m.reward_history)
     if m.token_to_state is not None:
         out["tokenToState"] = to_wire(m.token_to_state)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -138,7 +138,7 @@ def _u_ReferralReward(m: ReferralReward) -> dict[str, Any]:
         "referralVlm": to_wire(m.referral_vlm),
         "time": to_wire(m.time),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

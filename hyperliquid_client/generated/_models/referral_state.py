@@ -188,7 +188,7 @@ def _u_ReferralState(m: ReferralState) -> dict[str, Any]:
     }
     if m.token_to_state is not None:
         out["tokenToState"] = to_wire(m.token_to_state)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -127,7 +127,7 @@ def _u_ReferralStateTokenState(m: ReferralStateTokenState) -> dict[str, Any]:
         "cumRewardedFeesSinceReferred": to_wire(m.cum_rewarded_fees_since_referred),
         "cumFeesRewardedToReferrer": to_wire(m.cum_fees_rewarded_to_referrer),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

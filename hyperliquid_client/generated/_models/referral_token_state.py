@@ -141,7 +141,7 @@ def _u_ReferralTokenState(m: ReferralTokenState) -> dict[str, Any]:
         "claimedRewards": to_wire(m.claimed_rewards),
         "builderRewards": to_wire(m.builder_rewards),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -97,7 +97,7 @@ def _u_ReferredBy(m: ReferredBy) -> dict[str, Any]:
         "referrer": to_wire(m.referrer),
         "code": to_wire(m.code),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

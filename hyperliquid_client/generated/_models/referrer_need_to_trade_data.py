@@ -88,7 +88,7 @@ def _u_ReferrerNeedToTradeData(m: ReferrerNeedToTradeData) -> dict[str, Any]:
     out: dict[str, Any] = {
         "required": to_wire(m.required),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -116,7 +116,7 @@ def _u_ReferrerReadyData(m: ReferrerReadyData) -> dict[str, Any]:
     }
     if m.n_referrals is not None:
         out["nReferrals"] = to_wire(m.n_referrals)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -20,6 +20,7 @@ from hyperliquid_client.generated._models.referrer_state_ready import ReferrerSt
 from hyperliquid_client.runtime.struct import (
     Bad,
     Unknown,
+    frozen_json,
     note_drift,
 )
 
@@ -49,7 +50,7 @@ def _s_ReferrerState(d: Any) -> ReferrerState:
             bad.path.append("stage")
             raise bad
         note_drift("variant", "ReferrerState", tag)
-        return Unknown(d)
+        return Unknown(frozen_json(d))
     result: ReferrerState = fn(d)
     return result
 

@@ -83,7 +83,7 @@ def _u_ReferrerStateNeedToCreateCode(m: ReferrerStateNeedToCreateCode) -> dict[s
     out: dict[str, Any] = {
         "stage": to_wire(m.stage),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

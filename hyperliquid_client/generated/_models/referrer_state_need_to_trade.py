@@ -98,7 +98,7 @@ def _u_ReferrerStateNeedToTrade(m: ReferrerStateNeedToTrade) -> dict[str, Any]:
         "stage": to_wire(m.stage),
         "data": to_wire(m.data),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

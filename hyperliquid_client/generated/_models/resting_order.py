@@ -95,7 +95,7 @@ def _u_RestingOrder(m: RestingOrder) -> dict[str, Any]:
     }
     if m.cloid is not None:
         out["cloid"] = to_wire(m.cloid)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

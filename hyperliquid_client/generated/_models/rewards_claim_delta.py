@@ -117,7 +117,7 @@ def _u_RewardsClaimDelta(m: RewardsClaimDelta) -> dict[str, Any]:
     }
     if m.token is not None:
         out["token"] = to_wire(m.token)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -77,7 +77,7 @@ def _u_RunningTwap(m: RunningTwap) -> dict[str, Any]:
     out: dict[str, Any] = {
         "twapId": to_wire(m.twap_id),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -267,7 +267,7 @@ def _u_SendDelta(m: SendDelta) -> dict[str, Any]:
         out["nonce"] = to_wire(m.nonce)
     if m.fee_token is not None:
         out["feeToken"] = to_wire(m.fee_token)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

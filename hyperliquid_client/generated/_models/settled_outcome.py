@@ -136,7 +136,7 @@ def _u_SettledOutcome(m: SettledOutcome) -> dict[str, Any]:
     }
     if m.question is not None:
         out["question"] = to_wire(m.question)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

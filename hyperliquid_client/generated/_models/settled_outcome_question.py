@@ -112,7 +112,7 @@ def _u_SettledOutcomeQuestion(m: SettledOutcomeQuestion) -> dict[str, Any]:
         "name": to_wire(m.name),
         "description": to_wire(m.description),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -216,7 +216,7 @@ def _u_SpotAssetCtx(m: SpotAssetCtx) -> dict[str, Any]:
         out["totalSupply"] = to_wire(m.total_supply)
     if m.day_base_vlm is not None:
         out["dayBaseVlm"] = to_wire(m.day_base_vlm)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -210,7 +210,7 @@ def _u_SpotBalance(m: SpotBalance) -> dict[str, Any]:
         out["borrowed"] = to_wire(m.borrowed)
     if m.supplied is not None:
         out["supplied"] = to_wire(m.supplied)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -196,7 +196,7 @@ def _u_SpotClearinghouseState(m: SpotClearinghouseState) -> dict[str, Any]:
         out["tokenToPortfolioSupplyRatio"] = to_wire(m.token_to_portfolio_supply_ratio)
     if m.token_to_available_after_maintenance is not None:
         out["tokenToAvailableAfterMaintenance"] = to_wire(m.token_to_available_after_maintenance)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -98,7 +98,7 @@ def _u_SpotDeployState(m: SpotDeployState) -> dict[str, Any]:
         "states": to_wire(m.states),
         "gasAuction": to_wire(m.gas_auction),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -250,7 +250,7 @@ def _u_SpotDeployTokenState(m: SpotDeployTokenState) -> dict[str, Any]:
         out["existingTokenGenesisBalances"] = to_wire(m.existing_token_genesis_balances)
     if m.blacklist_users is not None:
         out["blacklistUsers"] = to_wire(m.blacklist_users)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

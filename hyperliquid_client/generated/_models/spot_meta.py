@@ -96,7 +96,7 @@ def _u_SpotMeta(m: SpotMeta) -> dict[str, Any]:
         "universe": to_wire(m.universe),
         "tokens": to_wire(m.tokens),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -117,7 +117,7 @@ def _u_SpotPair(m: SpotPair) -> dict[str, Any]:
         "index": to_wire(m.index),
         "isCanonical": to_wire(m.is_canonical),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

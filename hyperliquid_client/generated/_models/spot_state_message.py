@@ -98,7 +98,7 @@ def _u_SpotStateMessage(m: SpotStateMessage) -> dict[str, Any]:
         "user": to_wire(m.user),
         "spotState": to_wire(m.spot_state),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

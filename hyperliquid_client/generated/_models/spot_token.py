@@ -213,7 +213,7 @@ def _u_SpotToken(m: SpotToken) -> dict[str, Any]:
         out["fullName"] = to_wire(m.full_name)
     if m.deployer_trading_fee_share is not None:
         out["deployerTradingFeeShare"] = to_wire(m.deployer_trading_fee_share)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -108,7 +108,7 @@ def _u_SpotTokenSpec(m: SpotTokenSpec) -> dict[str, Any]:
         "szDecimals": to_wire(m.sz_decimals),
         "weiDecimals": to_wire(m.wei_decimals),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -237,7 +237,7 @@ def _u_SpotTransferDelta(m: SpotTransferDelta) -> dict[str, Any]:
         out["nonce"] = to_wire(m.nonce)
     if m.fee_token is not None:
         out["feeToken"] = to_wire(m.fee_token)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -114,7 +114,7 @@ def _u_StakingDelegate(m: StakingDelegate) -> dict[str, Any]:
         "amount": to_wire(m.amount),
         "isUndelegate": to_wire(m.is_undelegate),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

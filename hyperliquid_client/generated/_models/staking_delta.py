@@ -115,7 +115,7 @@ def _u_StakingDelta(m: StakingDelta) -> dict[str, Any]:
         out["cDeposit"] = to_wire(m.c_deposit)
     if m.withdrawal is not None:
         out["withdrawal"] = to_wire(m.withdrawal)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -86,7 +86,7 @@ def _u_StakingDeposit(m: StakingDeposit) -> dict[str, Any]:
     out: dict[str, Any] = {
         "amount": to_wire(m.amount),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

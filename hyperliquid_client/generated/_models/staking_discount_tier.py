@@ -107,7 +107,7 @@ def _u_StakingDiscountTier(m: StakingDiscountTier) -> dict[str, Any]:
         "bpsOfMaxSupply": to_wire(m.bps_of_max_supply),
         "discount": to_wire(m.discount),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

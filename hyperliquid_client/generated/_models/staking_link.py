@@ -109,7 +109,7 @@ def _u_StakingLink(m: StakingLink) -> dict[str, Any]:
         out["stakingUser"] = to_wire(m.staking_user)
     if m.trading_user is not None:
         out["tradingUser"] = to_wire(m.trading_user)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

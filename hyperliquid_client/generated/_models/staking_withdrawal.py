@@ -104,7 +104,7 @@ def _u_StakingWithdrawal(m: StakingWithdrawal) -> dict[str, Any]:
         "amount": to_wire(m.amount),
         "phase": to_wire(m.phase),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -80,7 +80,7 @@ def _u_StandaloneOutcomeRole(m: StandaloneOutcomeRole) -> dict[str, Any]:
     out: dict[str, Any] = {
         "sideNames": to_wire(m.side_names),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -117,7 +117,7 @@ def _u_StatsVault(m: StatsVault) -> dict[str, Any]:
         out["pnls"] = to_wire(m.pnls)
     if m.summary is not None:
         out["summary"] = to_wire(m.summary)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

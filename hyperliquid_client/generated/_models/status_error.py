@@ -79,7 +79,7 @@ def _u_StatusError(m: StatusError) -> dict[str, Any]:
     out: dict[str, Any] = {
         "error": to_wire(m.error),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -137,7 +137,7 @@ def _u_SubAccount(m: SubAccount) -> dict[str, Any]:
         "clearinghouseState": to_wire(m.clearinghouse_state),
         "spotState": to_wire(m.spot_state),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -170,7 +170,7 @@ def _u_SubAccount2(m: SubAccount2) -> dict[str, Any]:
     }
     if m.abstraction is not None:
         out["abstraction"] = to_wire(m.abstraction)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

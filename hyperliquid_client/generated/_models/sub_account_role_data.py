@@ -79,7 +79,7 @@ def _u_SubAccountRoleData(m: SubAccountRoleData) -> dict[str, Any]:
     out: dict[str, Any] = {
         "master": to_wire(m.master),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -130,7 +130,7 @@ def _u_SubAccountTransferDelta(m: SubAccountTransferDelta) -> dict[str, Any]:
         "destination": to_wire(m.destination),
         "type": to_wire(m.type),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

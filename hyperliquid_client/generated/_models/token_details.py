@@ -340,7 +340,7 @@ def _u_TokenDetails(m: TokenDetails) -> dict[str, Any]:
         out["nonCirculatingUserBalances"] = to_wire(m.non_circulating_user_balances)
     if m.future_emissions is not None:
         out["futureEmissions"] = to_wire(m.future_emissions)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -113,7 +113,7 @@ def _u_TokenGenesis(m: TokenGenesis) -> dict[str, Any]:
     }
     if m.blacklist_users is not None:
         out["blacklistUsers"] = to_wire(m.blacklist_users)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -172,7 +172,7 @@ def _u_Trade(m: Trade) -> dict[str, Any]:
         "tid": to_wire(m.tid),
         "users": to_wire(m.users),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

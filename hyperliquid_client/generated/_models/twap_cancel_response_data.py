@@ -80,7 +80,7 @@ def _u_TwapCancelResponseData(m: TwapCancelResponseData) -> dict[str, Any]:
     out: dict[str, Any] = {
         "status": to_wire(m.status),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

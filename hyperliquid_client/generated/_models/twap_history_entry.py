@@ -127,7 +127,7 @@ def _u_TwapHistoryEntry(m: TwapHistoryEntry) -> dict[str, Any]:
     }
     if m.twap_id is not None:
         out["twapId"] = to_wire(m.twap_id)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -13,6 +13,7 @@ from hyperliquid_client.generated._models.twap_running_status import TwapRunning
 from hyperliquid_client.runtime.struct import (
     Bad,
     Unknown,
+    frozen_json,
     note_drift,
 )
 
@@ -42,7 +43,7 @@ def _s_TwapOrderStatus(d: Any) -> TwapOrderStatus:
             fn = found
     if fn is None:
         note_drift("variant", "TwapOrderStatus", ",".join(sorted(d)))
-        return Unknown(d)
+        return Unknown(frozen_json(d))
     result: TwapOrderStatus = fn(d)
     return result
 

@@ -80,7 +80,7 @@ def _u_TwapRunningStatus(m: TwapRunningStatus) -> dict[str, Any]:
     out: dict[str, Any] = {
         "running": to_wire(m.running),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

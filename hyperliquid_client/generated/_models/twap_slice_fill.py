@@ -97,7 +97,7 @@ def _u_TwapSliceFill(m: TwapSliceFill) -> dict[str, Any]:
         "fill": to_wire(m.fill),
         "twapId": to_wire(m.twap_id),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -267,7 +267,7 @@ def _u_TwapState(m: TwapState) -> dict[str, Any]:
         out["stopPx"] = to_wire(m.stop_px)
     if m.trigger is not None:
         out["trigger"] = to_wire(m.trigger)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

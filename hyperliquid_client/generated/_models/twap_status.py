@@ -98,7 +98,7 @@ def _u_TwapStatus(m: TwapStatus) -> dict[str, Any]:
     }
     if m.description is not None:
         out["description"] = to_wire(m.description)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

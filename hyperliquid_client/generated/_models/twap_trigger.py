@@ -100,7 +100,7 @@ def _u_TwapTrigger(m: TwapTrigger) -> dict[str, Any]:
         "px": to_wire(m.px),
         "above": to_wire(m.above),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -98,7 +98,7 @@ def _u_TxDetailsResponse(m: TxDetailsResponse) -> dict[str, Any]:
         "type": to_wire(m.type),
         "tx": to_wire(m.tx),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

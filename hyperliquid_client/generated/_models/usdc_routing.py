@@ -96,7 +96,7 @@ def _u_UsdcRouting(m: UsdcRouting) -> dict[str, Any]:
         "depositRoute": to_wire(m.deposit_route),
         "withdrawalRoute": to_wire(m.withdrawal_route),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -99,7 +99,7 @@ def _u_UserDetailsResponse(m: UserDetailsResponse) -> dict[str, Any]:
         "type": to_wire(m.type),
         "txs": to_wire(m.txs),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -81,7 +81,7 @@ def _u_UserEventFills(m: UserEventFills) -> dict[str, Any]:
     out: dict[str, Any] = {
         "fills": to_wire(m.fills),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

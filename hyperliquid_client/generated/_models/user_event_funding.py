@@ -80,7 +80,7 @@ def _u_UserEventFunding(m: UserEventFunding) -> dict[str, Any]:
     out: dict[str, Any] = {
         "funding": to_wire(m.funding),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -80,7 +80,7 @@ def _u_UserEventLiquidation(m: UserEventLiquidation) -> dict[str, Any]:
     out: dict[str, Any] = {
         "liquidation": to_wire(m.liquidation),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -83,7 +83,7 @@ def _u_UserEventNonUserCancel(m: UserEventNonUserCancel) -> dict[str, Any]:
     out: dict[str, Any] = {
         "nonUserCancel": to_wire(m.non_user_cancel),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -83,7 +83,7 @@ def _u_UserEventTwapHistory(m: UserEventTwapHistory) -> dict[str, Any]:
     out: dict[str, Any] = {
         "twapHistory": to_wire(m.twap_history),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -83,7 +83,7 @@ def _u_UserEventTwapSliceFills(m: UserEventTwapSliceFills) -> dict[str, Any]:
     out: dict[str, Any] = {
         "twapSliceFills": to_wire(m.twap_slice_fills),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

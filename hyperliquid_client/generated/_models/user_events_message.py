@@ -23,6 +23,7 @@ from hyperliquid_client.generated._models.user_event_twap_slice_fills import (
 from hyperliquid_client.runtime.struct import (
     Bad,
     Unknown,
+    frozen_json,
     note_drift,
 )
 
@@ -67,7 +68,7 @@ def _s_UserEventsMessage(d: Any) -> UserEventsMessage:
             fn = found
     if fn is None:
         note_drift("variant", "UserEventsMessage", ",".join(sorted(d)))
-        return Unknown(d)
+        return Unknown(frozen_json(d))
     result: UserEventsMessage = fn(d)
     return result
 

@@ -293,7 +293,7 @@ def _u_UserFees(m: UserFees) -> dict[str, Any]:
         out["stakingLink"] = to_wire(m.staking_link)
     if m.active_staking_discount is not None:
         out["activeStakingDiscount"] = to_wire(m.active_staking_discount)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -383,7 +383,7 @@ def _u_UserFill(m: UserFill) -> dict[str, Any]:
         out["cloid"] = to_wire(m.cloid)
     if m.liquidation is not None:
         out["liquidation"] = to_wire(m.liquidation)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -116,7 +116,7 @@ def _u_UserHistoricalOrdersMessage(m: UserHistoricalOrdersMessage) -> dict[str, 
     }
     if m.is_snapshot is not None:
         out["isSnapshot"] = to_wire(m.is_snapshot)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

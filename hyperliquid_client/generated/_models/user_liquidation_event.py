@@ -155,7 +155,7 @@ def _u_UserLiquidationEvent(m: UserLiquidationEvent) -> dict[str, Any]:
         "liquidated_ntl_pos": to_wire(m.liquidated_ntl_pos),
         "liquidated_account_value": to_wire(m.liquidated_account_value),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

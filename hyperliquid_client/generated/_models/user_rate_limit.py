@@ -132,7 +132,7 @@ def _u_UserRateLimit(m: UserRateLimit) -> dict[str, Any]:
     }
     if m.n_requests_surplus is not None:
         out["nRequestsSurplus"] = to_wire(m.n_requests_surplus)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

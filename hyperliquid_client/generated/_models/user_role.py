@@ -14,6 +14,7 @@ from hyperliquid_client.generated._models.user_role_sub_account import UserRoleS
 from hyperliquid_client.runtime.struct import (
     Bad,
     Unknown,
+    frozen_json,
     note_drift,
 )
 
@@ -45,7 +46,7 @@ def _s_UserRole(d: Any) -> UserRole:
             bad.path.append("role")
             raise bad
         note_drift("variant", "UserRole", tag)
-        return Unknown(d)
+        return Unknown(frozen_json(d))
     result: UserRole = fn(d)
     return result
 

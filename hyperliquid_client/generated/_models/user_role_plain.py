@@ -79,7 +79,7 @@ def _u_UserRolePlain(m: UserRolePlain) -> dict[str, Any]:
     out: dict[str, Any] = {
         "role": to_wire(m.role),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

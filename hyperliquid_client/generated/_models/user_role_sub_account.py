@@ -98,7 +98,7 @@ def _u_UserRoleSubAccount(m: UserRoleSubAccount) -> dict[str, Any]:
         "role": to_wire(m.role),
         "data": to_wire(m.data),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -122,7 +122,7 @@ def _u_UserVaultEquity(m: UserVaultEquity) -> dict[str, Any]:
     }
     if m.locked_until_timestamp is not None:
         out["lockedUntilTimestamp"] = to_wire(m.locked_until_timestamp)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -127,7 +127,7 @@ def _u_ValidatorL1Vote(m: ValidatorL1Vote) -> dict[str, Any]:
     }
     if m.quorum_reached is not None:
         out["quorumReached"] = to_wire(m.quorum_reached)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

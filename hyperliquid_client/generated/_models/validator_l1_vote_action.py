@@ -125,7 +125,7 @@ def _u_ValidatorL1VoteAction(m: ValidatorL1VoteAction) -> dict[str, Any]:
         out["O"] = to_wire(m.o)
     if m.e is not None:
         out["E"] = to_wire(m.e)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -119,7 +119,7 @@ def _u_ValidatorStats(m: ValidatorStats) -> dict[str, Any]:
         "predictedApr": to_wire(m.predicted_apr),
         "nSamples": to_wire(m.n_samples),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -245,7 +245,7 @@ def _u_ValidatorSummary(m: ValidatorSummary) -> dict[str, Any]:
     }
     if m.unjailable_after is not None:
         out["unjailableAfter"] = to_wire(m.unjailable_after)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

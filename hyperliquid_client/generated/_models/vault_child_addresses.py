@@ -80,7 +80,7 @@ def _u_VaultChildAddresses(m: VaultChildAddresses) -> dict[str, Any]:
     out: dict[str, Any] = {
         "childAddresses": to_wire(m.child_addresses),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

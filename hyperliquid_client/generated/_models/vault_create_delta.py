@@ -132,7 +132,7 @@ def _u_VaultCreateDelta(m: VaultCreateDelta) -> dict[str, Any]:
     }
     if m.fee is not None:
         out["fee"] = to_wire(m.fee)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

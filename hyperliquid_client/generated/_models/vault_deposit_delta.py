@@ -115,7 +115,7 @@ def _u_VaultDepositDelta(m: VaultDepositDelta) -> dict[str, Any]:
         "usdc": to_wire(m.usdc),
         "type": to_wire(m.type),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

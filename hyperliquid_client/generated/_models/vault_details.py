@@ -307,7 +307,7 @@ def _u_VaultDetails(m: VaultDetails) -> dict[str, Any]:
         out["allowDeposits"] = to_wire(m.allow_deposits)
     if m.always_close_on_withdraw is not None:
         out["alwaysCloseOnWithdraw"] = to_wire(m.always_close_on_withdraw)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -196,7 +196,7 @@ def _u_VaultFollower(m: VaultFollower) -> dict[str, Any]:
     }
     if m.lockup_until is not None:
         out["lockupUntil"] = to_wire(m.lockup_until)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

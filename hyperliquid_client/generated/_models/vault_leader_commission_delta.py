@@ -118,7 +118,7 @@ def _u_VaultLeaderCommissionDelta(m: VaultLeaderCommissionDelta) -> dict[str, An
         "usdc": to_wire(m.usdc),
         "type": to_wire(m.type),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -19,6 +19,7 @@ from hyperliquid_client.generated._models.vault_relationship_plain import (
 from hyperliquid_client.runtime.struct import (
     Bad,
     Unknown,
+    frozen_json,
     note_drift,
 )
 
@@ -48,7 +49,7 @@ def _s_VaultRelationship(d: Any) -> VaultRelationship:
             bad.path.append("type")
             raise bad
         note_drift("variant", "VaultRelationship", tag)
-        return Unknown(d)
+        return Unknown(frozen_json(d))
     result: VaultRelationship = fn(d)
     return result
 

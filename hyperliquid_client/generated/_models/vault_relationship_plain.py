@@ -79,7 +79,7 @@ def _u_VaultRelationshipPlain(m: VaultRelationshipPlain) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": to_wire(m.type),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -175,7 +175,7 @@ def _u_VaultSummary(m: VaultSummary) -> dict[str, Any]:
         out["relationship"] = to_wire(m.relationship)
     if m.create_time_millis is not None:
         out["createTimeMillis"] = to_wire(m.create_time_millis)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

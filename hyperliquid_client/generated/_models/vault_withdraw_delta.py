@@ -207,7 +207,7 @@ def _u_VaultWithdrawDelta(m: VaultWithdrawDelta) -> dict[str, Any]:
         out["basis"] = to_wire(m.basis)
     if m.net_withdrawn_usd is not None:
         out["netWithdrawnUsd"] = to_wire(m.net_withdrawn_usd)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -157,7 +157,7 @@ def _u_VipFeeTier(m: VipFeeTier) -> dict[str, Any]:
         "spotCross": to_wire(m.spot_cross),
         "spotAdd": to_wire(m.spot_add),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -348,7 +348,7 @@ def _u_WebData2(m: WebData2) -> dict[str, Any]:
         out["optOutOfSpotDusting"] = to_wire(m.opt_out_of_spot_dusting)
     if m.perps_at_open_interest_cap is not None:
         out["perpsAtOpenInterestCap"] = to_wire(m.perps_at_open_interest_cap)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

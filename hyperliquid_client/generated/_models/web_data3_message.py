@@ -98,7 +98,7 @@ def _u_WebData3Message(m: WebData3Message) -> dict[str, Any]:
         "userState": to_wire(m.user_state),
         "perpDexStates": to_wire(m.perp_dex_states),
     }
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

@@ -125,7 +125,7 @@ def _u_WebData3PerpDexState(m: WebData3PerpDexState) -> dict[str, Any]:
         out["perpsAtOpenInterestCap"] = to_wire(m.perps_at_open_interest_cap)
     if m.leading_vaults is not None:
         out["leadingVaults"] = to_wire(m.leading_vaults)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

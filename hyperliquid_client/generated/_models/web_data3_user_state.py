@@ -223,7 +223,7 @@ def _u_WebData3UserState(m: WebData3UserState) -> dict[str, Any]:
         out["dexAbstractionEnabled"] = to_wire(m.dex_abstraction_enabled)
     if m.abstraction is not None:
         out["abstraction"] = to_wire(m.abstraction)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

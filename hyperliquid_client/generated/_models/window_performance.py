@@ -109,7 +109,7 @@ def _u_WindowPerformance(m: WindowPerformance) -> dict[str, Any]:
         out["roi"] = to_wire(m.roi)
     if m.vlm is not None:
         out["vlm"] = to_wire(m.vlm)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 

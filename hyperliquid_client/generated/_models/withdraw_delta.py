@@ -129,7 +129,7 @@ def _u_WithdrawDelta(m: WithdrawDelta) -> dict[str, Any]:
         out["nonce"] = to_wire(m.nonce)
     if m.fee is not None:
         out["fee"] = to_wire(m.fee)
-    out.update(m.extra)
+    out.update({k: to_wire(x) for k, x in m.extra.items()})
     return out
 
 
