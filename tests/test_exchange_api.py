@@ -431,3 +431,30 @@ def test_sync_and_async_shells_are_one_template(sync_name: str, async_name: str)
         assert inspect.iscoroutinefunction(twin) and not inspect.iscoroutinefunction(method), name
         params = [(p.name, p.kind, p.default) for p in inspect.signature(method).parameters.values()]
         assert params == [(p.name, p.kind, p.default) for p in inspect.signature(twin).parameters.values()], name
+
+
+def test_a_market_order_blames_a_mid_the_api_gave_not_the_caller_and_impossible_prices_are_refused() -> None:
+    """A negative mid or book price is an answer the library cannot understand (``udecimal`` in the spec); a mid
+    that gives no valid price makes ``market_open`` say so and ask for ``px=`` (it blamed a ``px`` the caller never
+    gave); the caller's own ``px`` is still refused naming it (found by a tester)."""
+    from hyperliquid_client import Client, ClientConfig, InvalidResponseError
+
+    wallet = Wallet.generate()
+    with FakeExchange() as fake, Client(http_url=fake.http_url, wallet=wallet, config=ClientConfig(warm=False)) as c:
+        fake.fund(wallet.address, 100_000)
+        book = c.info.raw("l2Book", coin="BTC")
+        mids = c.info.raw("allMids")
+        fake.set_info("allMids", {**mids, "BTC": "-5"})
+        with pytest.raises(InvalidResponseError, match=r"\$\.BTC"):
+            c.info.all_mids()
+        book["levels"][0][0]["px"] = "-1"
+        fake.set_info("l2Book", book)
+        with pytest.raises(InvalidResponseError, match="px"):
+            c.info.l2_book("BTC")
+        fake.set_info("allMids", {**mids, "BTC": "0"})
+        with pytest.raises(MetadataUnavailableError, match=r"mid price of 'BTC' the API gave \(0\).*pass px="):
+            c.exchange.market_open("BTC", True, "0.01")
+        with pytest.raises(InvalidInputError) as info:
+            c.exchange.market_open("BTC", True, "0.01", px=0)
+        assert info.value.field == "px"
+    assert not [r for r in fake.requests if r.path == "/exchange"]  # (nothing was sent)

@@ -7934,7 +7934,7 @@ class Exchange(ExchangeCore, ExchangeMethods):
         end = deadline(options.get("timeout"))
         market = self.markets.market(_v.coin("coin", coin), timeout=left(end))
         mid = (self.markets.mid(coin, timeout=left(end))) if px is None else to_decimal(px, "px")
-        limit = limit_price(market, coin, is_buy, mid, slippage)
+        limit = limit_price(market, coin, is_buy, mid, slippage, given=px is not None)
         if end is not None:
             options["timeout"] = left(end)
         return self.order(coin, is_buy, sz, limit, tif="Ioc", **options)
@@ -8106,7 +8106,7 @@ class AsyncExchange(ExchangeCore, AsyncExchangeMethods):
         end = deadline(options.get("timeout"))
         market = await self.markets.amarket(_v.coin("coin", coin), timeout=left(end))
         mid = (await self.markets.amid(coin, timeout=left(end))) if px is None else to_decimal(px, "px")
-        limit = limit_price(market, coin, is_buy, mid, slippage)
+        limit = limit_price(market, coin, is_buy, mid, slippage, given=px is not None)
         if end is not None:
             options["timeout"] = left(end)
         return await self.order(coin, is_buy, sz, limit, tif="Ioc", **options)

@@ -34,7 +34,7 @@ from hyperliquid_client.generated._models.composites import (
     _c_list_str,
     _c_list_tuple_int_decimal,
     _c_list_tuple_str_str,
-    _c_map_decimal,
+    _c_map_udecimal,
     _c_opt_bool,
     _c_tuple_PerpMeta_list_PerpAssetCtx,
     _c_tuple_SpotMeta_list_SpotAssetCtx,
@@ -212,7 +212,7 @@ def _r_all_borrow_lend_reserve_states(v: Any) -> tuple[tuple[int, BorrowLendRese
 
 
 def _r_all_mids(v: Any) -> Mapping[str, Decimal]:
-    return _c_map_decimal(v)
+    return _c_map_udecimal(v)
 
 
 def _r_all_perp_metas(v: Any) -> tuple[PerpMeta, ...]:

@@ -355,7 +355,7 @@ ENDPOINTS = Endpoints(
                     doc="Perp dex name; the main dex when omitted.",
                 ),
             ),
-            response="map[decimal]",
+            response="map[udecimal]",
             doc="Keys mix perps (``BTC``), spot pairs (``@107``, ``PURR/USDC``) and, for a builder dex, ``dex:COIN``.",
             signing=None,
             vault=False,

@@ -15,9 +15,9 @@ from hyperliquid_client.runtime.struct import (
     Bad,
     extra_fields,
     register_wire,
-    to_decimal,
     to_map,
     to_str,
+    to_udecimal,
     to_wire,
 )
 
@@ -70,7 +70,7 @@ def _s_AllMidsMessage(d: Any) -> AllMidsMessage:
     k = ""
     try:
         k = "mids"
-        f_mids = _c_map_decimal(d["mids"])
+        f_mids = _c_map_udecimal(d["mids"])
         k = "dex"
         v = d.get("dex")
         f_dex = None if v is None else to_str(v)
@@ -101,8 +101,8 @@ def _u_AllMidsMessage(m: AllMidsMessage) -> dict[str, Any]:
     return out
 
 
-def _c_map_decimal(v: Any) -> Mapping[str, Decimal]:
-    return to_map(v, to_decimal)
+def _c_map_udecimal(v: Any) -> Mapping[str, Decimal]:
+    return to_map(v, to_udecimal)
 
 
 _new: Callable[[type], Any] = object.__new__

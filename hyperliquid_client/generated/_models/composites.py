@@ -22,6 +22,7 @@ from hyperliquid_client.runtime.struct import (
     to_map,
     to_str,
     to_tuple,
+    to_udecimal,
 )
 
 if TYPE_CHECKING:
@@ -53,8 +54,8 @@ def _c_list_tuple_str_str(v: Any) -> tuple[tuple[str, str], ...]:
     return to_list(v, _c_tuple_str_str)
 
 
-def _c_map_decimal(v: Any) -> Mapping[str, Decimal]:
-    return to_map(v, to_decimal)
+def _c_map_udecimal(v: Any) -> Mapping[str, Decimal]:
+    return to_map(v, to_udecimal)
 
 
 def _c_opt_bool(v: Any) -> bool | None:

@@ -16,11 +16,10 @@ from hyperliquid_client.runtime.struct import (
     SHARED_MAX,
     Bad,
     extra_fields,
-    new_decimal,
     register_wire,
-    to_decimal,
     to_int,
     to_list,
+    to_udecimal,
     to_wire,
 )
 
@@ -89,11 +88,11 @@ def _s_L2Level(d: Any) -> L2Level:
         # conversions refuse is decoded again below, which names the field)
         try:
             f_px = DECIMALS.get(key[0])
-            if f_px is None:
-                f_px = new_decimal(key[0])
+            if f_px is None or f_px < 0:
+                f_px = to_udecimal(key[0])
             f_sz = DECIMALS.get(key[1])
-            if f_sz is None:
-                f_sz = new_decimal(key[1])
+            if f_sz is None or f_sz < 0:
+                f_sz = to_udecimal(key[1])
             f_n = key[2]
             b = _B_L2Level()  # (filled by plain stores, then given its class: see ``builder``)
             b.px = f_px
@@ -132,11 +131,11 @@ def _l_L2Level(v: Any) -> tuple[L2Level, ...]:
                     if key[0].__class__ is not str or key[1].__class__ is not str or key[2].__class__ is not int:
                         break
                     f_px = decimal(key[0])
-                    if f_px is None:
-                        f_px = new_decimal(key[0])
+                    if f_px is None or f_px < 0:
+                        f_px = to_udecimal(key[0])
                     f_sz = decimal(key[1])
-                    if f_sz is None:
-                        f_sz = new_decimal(key[1])
+                    if f_sz is None or f_sz < 0:
+                        f_sz = to_udecimal(key[1])
                     f_n = key[2]
                     b = _B_L2Level()  # (filled by plain stores, then given its class: see ``builder``)
                     b.px = f_px
@@ -161,21 +160,9 @@ def _d_L2Level(d: Any) -> L2Level:
     k = ""
     try:
         k = "px"
-        v = d["px"]
-        if v.__class__ is str:
-            f_px = DECIMALS.get(v)  # (a string read lately: no call)
-            if f_px is None:
-                f_px = new_decimal(v)
-        else:
-            f_px = to_decimal(v)
+        f_px = to_udecimal(d["px"])
         k = "sz"
-        v = d["sz"]
-        if v.__class__ is str:
-            f_sz = DECIMALS.get(v)  # (a string read lately: no call)
-            if f_sz is None:
-                f_sz = new_decimal(v)
-        else:
-            f_sz = to_decimal(v)
+        f_sz = to_udecimal(d["sz"])
         k = "n"
         f_n = d["n"]
         if f_n.__class__ is not int:  # (the common case without a call)

@@ -95,13 +95,24 @@ class CancelOptions(TypedDict, total=False):
     timeout: float | None
 
 
-def limit_price(market: MarketMetadata, coin: str, is_buy: Any, mid: Decimal | None, slippage: Any) -> Decimal:
-    """The limit price of a market order: ``mid × (1 ± slippage)`` rounded to a valid price."""
+def limit_price(
+    market: MarketMetadata, coin: str, is_buy: Any, mid: Decimal | None, slippage: Any, *, given: bool = True
+) -> Decimal:
+    """The limit price of a market order: ``mid × (1 ± slippage)`` rounded to a valid price.  ``given``: ``mid`` is
+    the caller's ``px`` (refused naming it), else the API's mid (one that gives no valid price is the API's)."""
     if mid is None:
         raise MetadataUnavailableError(f"no mid price for {coin!r}: pass px= as the reference price")
-    if mid <= 0:
-        raise InvalidInputError("px", "a positive reference price", mid)
-    return market_price(market, coin, _v.boolean("is_buy", is_buy), mid, slippage)
+    buy = _v.boolean("is_buy", is_buy)
+    try:
+        if mid <= 0:
+            raise InvalidInputError("px", "a positive reference price", mid)
+        return market_price(market, coin, buy, mid, slippage)
+    except InvalidInputError as exc:
+        if given or exc.field != "px":
+            raise
+    raise MetadataUnavailableError(
+        f"the mid price of {coin!r} the API gave ({mid}) gives no valid price: pass px= as the reference price"
+    )
 
 
 def deadline(timeout: float | None) -> float | None:
