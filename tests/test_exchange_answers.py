@@ -141,6 +141,8 @@ GARBLED = [
      S + "[0].filled.totalSz", None),
     ("order-fill-at-zero", order_answer({"filled": {"totalSz": "0.001", "avgPx": "0", "oid": 1}}), one_order,
      S + "[0].filled.avgPx", None),
+    ("orders-sharing-an-oid", order_answer({"resting": {"oid": 5}}, {"resting": {"oid": 5}}), two_orders, S + "[1]",
+     None),
     ("create-sub-account-not-an-address", ok({"type": "createSubAccount", "data": "nope"}),
      lambda c: c.exchange.create_sub_account("mine"), "$.response.data", "type"),
 ]  # fmt: skip

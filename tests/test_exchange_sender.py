@@ -169,7 +169,9 @@ def test_statuses_are_classified_and_a_partly_failed_batch_is_not_an_error(fx: F
     rig = make_rig(fx, wallet)
     results = collect(rig.bus, "exchange.result")
     try:
-        result = rig.exchange.actions.order([order_wire(cloid=CLOID_1), order_wire(sz="0.02"), order_wire()], grouping="na")
+        result = rig.exchange.actions.order(
+            [order_wire(cloid=CLOID_1), order_wire(sz="0.02"), order_wire()], grouping="na"
+        )
         resting, filled, error = result.statuses
         assert resting == Resting(11, CLOID_1)
         assert isinstance(filled, Filled) and str(filled.total_sz) == "0.02" and str(filled.avg_px) == "97001.5"

@@ -250,6 +250,15 @@ def _check_statuses(
     path = "$.response.data.statuses"
     if len(statuses) != len(items):
         raise _bad(path, f"{len(items)} statuses, one per element of {endpoint.wire} sent", f"{len(statuses)}", name)
+    if len(statuses) > 1:  # (an order id is the order's: two elements of a batch never share one)
+        seen: set[int] = set()
+        for i, status in enumerate(statuses):
+            oid = getattr(status, "oid", None)
+            if oid is None:
+                continue
+            if oid in seen:
+                raise _bad(f"{path}[{i}]", "an oid no other status of the batch has", oid, name)
+            seen.add(oid)
     if not cloids:
         return
     for i, status in enumerate(statuses):
