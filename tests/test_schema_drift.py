@@ -157,7 +157,7 @@ def test_websocket_messages_drift_too(fx: FakeExchange) -> None:
         seen = drifts_of(client)
         stream = client.streams.l2_book("BTC")
         item = stream.get(timeout=10)
-        assert isinstance(item, Message) and item.data.levels[0][0].extra == {"orders": [PRIVATE]}
+        assert isinstance(item, Message) and item.data.levels[0][0].extra == {"orders": (PRIVATE,)}
         assert item.data.extra == {"seq": 1}
         fx.publish({"type": "l2Book", "coin": "BTC"}, book(levels=levels, seq=2))  # the same drift again
         assert isinstance(stream.get(timeout=10), Message)
