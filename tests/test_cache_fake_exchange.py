@@ -93,6 +93,9 @@ async def test_async_partial_warmup_on_fake_exchange() -> None:
 def test_a_cached_map_answer_cannot_be_changed_by_one_caller_for_the_others() -> None:
     """``all_mids()`` (a map answer, cached for a second) is read-only, as a list answer is a tuple: a caller that
     changed the dict it got changed every later caller's answer (found by a tester); a typed stream's map too."""
+    import copy
+    import json
+    import pickle
     from decimal import Decimal
 
     from hyperliquid_client import Client, ClientConfig
@@ -108,14 +111,34 @@ def test_a_cached_map_answer_cannot_be_changed_by_one_caller_for_the_others() ->
             del mids[next(iter(before))]  # type: ignore[attr-defined]
         assert client.info.all_mids() == before and dict(client.info.all_mids()) == before
     decoded = to_map({"BTC": "1.5"}, to_decimal)
-    assert decoded == {"BTC": Decimal("1.5")} and not hasattr(decoded, "__setitem__")
+    assert decoded == {"BTC": Decimal("1.5")} and isinstance(decoded, dict)
+    for change in (
+        lambda m: m.__setitem__("ETH", 1),
+        lambda m: m.update(ETH=1),
+        lambda m: m.pop("BTC"),
+        lambda m: m.popitem(),
+        lambda m: m.clear(),
+        lambda m: m.setdefault("ETH", 1),
+        lambda m: m.__ior__({"ETH": 1}),
+        lambda m: m.__delitem__("BTC"),
+    ):
+        with pytest.raises(TypeError, match="read-only"):
+            change(decoded)
+    # it pickles (multiprocessing, a disk cache), copies and serialises as the dict it is, and stays read-only
+    for again in (pickle.loads(pickle.dumps(decoded)), copy.deepcopy(decoded), copy.copy(decoded)):
+        assert again == decoded and type(again) is type(decoded)
+        with pytest.raises(TypeError):
+            again["ETH"] = Decimal(1)
+    assert json.loads(json.dumps(to_map({"a": "x"}, str))) == {"a": "x"}
 
 
 def test_what_an_answer_keeps_as_received_is_read_only_and_goes_back_to_wire() -> None:
     """Fields the spec does not declare (``extra``, kept on drift) and unknown variants (``Unknown``) hold the JSON
     as received, read-only at every depth: a caller editing its cached answer's ``extra`` changed every later
     caller's (found by a tester); ``to_wire`` gives the JSON back."""
+    import copy
     import json
+    import pickle
 
     from hyperliquid_client import Client, ClientConfig
     from hyperliquid_client.runtime.struct import Unknown, frozen_json, to_wire
@@ -142,7 +165,12 @@ def test_what_an_answer_keeps_as_received_is_read_only_and_goes_back_to_wire() -
             wire = to_wire(again)
             assert wire["newField"] == meta["newField"] and wire["universe"][0]["newAssetField"] == ["x"]
             json.dumps(wire)  # (plain JSON again)
+            back = pickle.loads(pickle.dumps(again))  # (a model with extra pickles, extra staying read-only)
+            assert back == again and back.extra == again.extra
+            with pytest.raises(TypeError):
+                back.extra["newField"]["nested"]["k"][0]["x"] = 2
     unknown = Unknown(frozen_json({"kind": "new", "items": [{"a": 1}]}))
     assert to_wire(unknown) == {"kind": "new", "items": [{"a": 1}]}
+    assert pickle.loads(pickle.dumps(unknown)) == unknown == copy.deepcopy(unknown)
     with pytest.raises(TypeError):
         unknown.data["items"][0]["a"] = 2

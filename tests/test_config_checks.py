@@ -14,7 +14,7 @@ from hyperliquid_client import CacheConfig, Client, ClientConfig, ConfigError
 from hyperliquid_client.runtime.config import check_number
 from hyperliquid_client.runtime.ratelimit import RateLimitConfig
 from hyperliquid_client.runtime.storage import StorageConfig
-from hyperliquid_client.runtime.transport import RetryPolicy
+from hyperliquid_client.runtime.transport import RetryPolicy, TransportConfig
 from hyperliquid_client.runtime.ws import WsConfig
 
 BAD_CLIENT_SETTINGS: list[tuple[str, Any]] = [
@@ -184,3 +184,21 @@ def test_a_password_holding_an_at_sign_is_hidden_whole() -> None:
     storage = StorageConfig(dsn="postgresql://bot:p@ssw0rdTail@db/hl")
     for shown in (repr(rate), repr(storage)):
         assert "ssw0rdTail" not in shown and ":***@" in shown, shown
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: TransportConfig(default_timeout=10**400),
+        lambda: RetryPolicy(max_delay=10**400),
+        lambda: RateLimitConfig(window=10**400),
+        lambda: RateLimitConfig(budget=10**400),  # (accepted, it failed on the first request)
+        lambda: Client(env={"HYPERLIQUID_NETWORK": 1}),
+        lambda: Client(env={"HYPERLIQUID_HTTP_URL": b"http://127.0.0.1:9"}),
+    ],
+)
+def test_numbers_past_a_float_and_environment_values_that_are_not_text_are_refused_settings(make: Any) -> None:
+    """A ConfigError naming the setting when the object is made (they were an OverflowError, an AttributeError,
+    or accepted and failing later; found by a tester)."""
+    with pytest.raises(ConfigError):
+        make()

@@ -13,13 +13,22 @@ import dataclasses
 import math
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 from hyperliquid_client.runtime.errors import ConfigError, hide_password, shown
 from hyperliquid_client.runtime.record import frozen
 
-__all__ = ["MAINNET", "TESTNET", "Network", "check_number", "hide_password", "repr_hiding", "resolve_network"]
+__all__ = [
+    "MAINNET",
+    "TESTNET",
+    "Network",
+    "check_number",
+    "finite",
+    "hide_password",
+    "repr_hiding",
+    "resolve_network",
+]
 
 ENV_NETWORK = "HYPERLIQUID_NETWORK"
 ENV_HTTP_URL = "HYPERLIQUID_HTTP_URL"
@@ -37,8 +46,11 @@ def repr_hiding(config: Any, *secret: str) -> str:
     return f"{type(config).__name__}({', '.join(shown)})"
 
 
-def _finite(value: float) -> bool:
-    """A number a float can hold (an int past its range is refused as a setting, not an OverflowError)."""
+def finite(value: object) -> TypeGuard[int | float]:
+    """Whether ``value`` is a number (not a ``bool``) a float holds finitely: an int past a float's range is a
+    refused setting, not an ``OverflowError`` where it is first used."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
     try:
         return math.isfinite(value)
     except OverflowError:
@@ -53,7 +65,7 @@ def check_number(name: str, value: object, *, zero: bool = False, none: bool = F
     if (
         isinstance(value, bool)
         or not isinstance(value, int if integer else int | float)
-        or not _finite(value)
+        or not finite(value)
         or value < 0
         or (value == 0 and not zero)
     ):
@@ -183,6 +195,9 @@ def resolve_network(
     if env is not None and not isinstance(env, Mapping):
         raise ConfigError("env", f"expected a mapping of environment variables, got {type(env).__name__}")
     environ = os.environ if env is None else env
+    for name in (ENV_NETWORK, ENV_HTTP_URL, ENV_WS_URL):
+        if not isinstance(environ.get(name, ""), str):
+            raise ConfigError(name, f"expected text, got {type(environ[name]).__name__}")
     setting = "network"
     if network is None:
         raw = environ.get(ENV_NETWORK)

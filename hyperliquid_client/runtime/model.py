@@ -66,7 +66,7 @@ class Model:
 def _picklable(name: str, value: Any) -> Any:
     if name != "extra":
         return value
-    return None if value is EMPTY else dict(value)  # a read-only mapping view does not pickle
+    return None if value is EMPTY else value  # (a FrozenMap: pickles read-only)
 
 
 def setters(cls: type, *names: str) -> tuple[Callable[[Any, Any], None], ...]:

@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from operator import call, length_hint
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from hyperliquid_client.runtime.errors import InvalidResponseError
 from hyperliquid_client.runtime.record import Record, record
@@ -52,6 +52,7 @@ __all__ = [
     "to_float",
     "to_int",
     "to_list",
+    "FrozenMap",
     "frozen_json",
     "to_address",
     "to_map",
@@ -65,7 +66,32 @@ __all__ = [
 
 T = TypeVar("T")
 
+
 #: Shared, read-only "no unknown fields" mapping.
+class FrozenMap(dict[str, Any]):
+    """A read-only ``dict`` (what a map in an answer is, as a list is a tuple): every change raises ``TypeError``;
+    it compares, serialises (``json``), pickles and copies as the dict it is, and comes back read-only."""
+
+    __slots__ = ()
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TypeError(f"an answer's map is read-only (copy it: dict(value)); {type(self).__name__} cannot change")
+
+    __setitem__ = __delitem__ = __ior__ = _read_only
+    clear = pop = popitem = setdefault = update = _read_only
+
+    def __reduce__(self) -> tuple[type[FrozenMap], tuple[dict[str, Any]]]:
+        return FrozenMap, (dict(self),)
+
+    def __copy__(self) -> FrozenMap:
+        return self  # (read-only: a copy would be the same)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FrozenMap:
+        import copy
+
+        return FrozenMap(copy.deepcopy(dict(self), memo))
+
+
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
@@ -134,7 +160,7 @@ def extra_fields(d: dict[str, Any], unknown: Any, type_name: str) -> Mapping[str
     if DRIFT.sink is not None or DRIFT.target is not None:
         for key in sorted(unknown):
             note_drift("extra", type_name, key)
-    return MappingProxyType({x: frozen_json(d[x]) for x in unknown})
+    return FrozenMap({x: frozen_json(d[x]) for x in unknown})
 
 
 def frozen_json(v: Any) -> Any:
@@ -142,7 +168,7 @@ def frozen_json(v: Any) -> Any:
     ``extra`` or :class:`Unknown`, is shared by every caller of a cached answer); :func:`to_wire` gives it back."""
     cls = v.__class__
     if cls is dict:
-        return MappingProxyType({k: frozen_json(x) for k, x in v.items()})
+        return FrozenMap({k: frozen_json(x) for k, x in v.items()})
     if cls is list:
         return tuple(frozen_json(x) for x in v)
     return v
@@ -302,7 +328,7 @@ def to_map(v: Any, item: Callable[[Any], T]) -> Mapping[str, T]:
         out = {}
         for key, x in v.items():
             out[key] = item(x)
-        return MappingProxyType(out)
+        return FrozenMap(out)
     except Bad as exc:
         exc.path.append(MapKey(key))
         raise
@@ -348,7 +374,7 @@ def to_wire(value: Any) -> Any:
         return format(value, "f")
     if cls is tuple or cls is list:
         return [to_wire(x) for x in value]
-    if cls is dict or cls is MappingProxyType:
+    if cls is dict or cls is FrozenMap or cls is MappingProxyType:
         return {k: to_wire(x) for k, x in value.items()}
     if cls is Unknown:
         return to_wire(value.data)

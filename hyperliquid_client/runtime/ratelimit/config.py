@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
 import socket
 from typing import Literal
 
-from hyperliquid_client.runtime.config import repr_hiding
+from hyperliquid_client.runtime.config import finite, repr_hiding
 from hyperliquid_client.runtime.errors import ConfigError, shown
 from hyperliquid_client.runtime.record import frozen
 
@@ -16,7 +15,7 @@ Policy = Literal["wait", "fail"]
 
 
 def _number(name: str, value: object, *, low: float = 0.0, high: float | None = None, open_low: bool = False) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if not finite(value):
         raise ConfigError(f"rate.{name}", f"expected a finite number, got {shown(value)}")
     if value < low or (open_low and value == low) or (high is not None and value > high):
         bound = f"> {low:g}" if open_low else f">= {low:g}"
@@ -26,7 +25,7 @@ def _number(name: str, value: object, *, low: float = 0.0, high: float | None = 
 
 
 def _integer(name: str, value: object, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+    if not isinstance(value, int) or not finite(value) or value < low:
         raise ConfigError(f"rate.{name}", f"expected an integer >= {low}, got {shown(value)}")
 
 

@@ -21,6 +21,7 @@ import math
 import random
 from typing import ClassVar, Protocol
 
+from hyperliquid_client.runtime.config import finite
 from hyperliquid_client.runtime.errors import ConfigError, shown
 from hyperliquid_client.runtime.record import frozen
 
@@ -53,8 +54,7 @@ def _is_int(value: object, minimum: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+_is_number = finite
 
 
 @frozen
