@@ -35,6 +35,7 @@ from hyperliquid_client.runtime.record import Record, record
 
 __all__ = [
     "DECIMALS",
+    "UDECIMALS",
     "EMPTY",
     "MAX_INFLATED",
     "SHARED_MAX",
@@ -276,11 +277,24 @@ def new_decimal(v: str) -> Decimal:
 
 
 def to_udecimal(v: Any) -> Decimal:
-    """A non-negative decimal string (sizes and prices of an order's status)."""
+    """A non-negative decimal string (prices, sizes, mids)."""
+    if v.__class__ is str:
+        d = _UDECIMALS.get(v)  # (the strings found non-negative already: one lookup, as to_decimal's)
+        if d is not None:
+            return d
     d = to_decimal(v)
     if d < 0:
         raise Bad("non-negative decimal string", v)
+    if v.__class__ is str:
+        if len(_UDECIMALS) >= _DECIMALS_MAX:
+            _UDECIMALS.clear()
+        _UDECIMALS[v] = d
     return d
+
+
+_UDECIMALS: dict[str, Decimal] = {}
+#: (what generated decoders look a non-negative decimal string up in before calling :func:`to_udecimal`)
+UDECIMALS = _UDECIMALS
 
 
 #: The largest JSON text a ``deflated[T]`` value may inflate to (protects against a compression bomb).
@@ -323,15 +337,17 @@ def to_map(v: Any, item: Callable[[Any], T]) -> Mapping[str, T]:
     shared by every caller of a cached answer, or every subscriber of a stream, cannot be changed by one of them)."""
     if v.__class__ is not dict:
         raise Bad("object", v)
-    key = ""
     try:
-        out = {}
-        for key, x in v.items():
-            out[key] = item(x)
-        return FrozenMap(out)
-    except Bad as exc:
-        exc.path.append(MapKey(key))
-        raise
+        return FrozenMap({key: item(x) for key, x in v.items()})
+    except Bad:
+        pass  # (read again below, to name the key)
+    for key, x in v.items():
+        try:
+            item(x)
+        except Bad as exc:
+            exc.path.append(MapKey(key))
+            raise
+    raise AssertionError("unreachable: a value refused once is refused again")
 
 
 def to_tuple(v: Any, items: tuple[Callable[[Any], Any], ...]) -> tuple[Any, ...]:

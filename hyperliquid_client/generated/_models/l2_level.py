@@ -11,9 +11,9 @@ from typing import Any
 
 from hyperliquid_client.runtime.model import Model, builder, setters
 from hyperliquid_client.runtime.struct import (
-    DECIMALS,
     EMPTY,
     SHARED_MAX,
+    UDECIMALS,
     Bad,
     extra_fields,
     register_wire,
@@ -87,11 +87,11 @@ def _s_L2Level(d: Any) -> L2Level:
         # exactly the spec's fields, each of its wire class: converted here and kept for reuse (a value the
         # conversions refuse is decoded again below, which names the field)
         try:
-            f_px = DECIMALS.get(key[0])
-            if f_px is None or f_px < 0:
+            f_px = UDECIMALS.get(key[0])  # (found non-negative)
+            if f_px is None:
                 f_px = to_udecimal(key[0])
-            f_sz = DECIMALS.get(key[1])
-            if f_sz is None or f_sz < 0:
+            f_sz = UDECIMALS.get(key[1])  # (found non-negative)
+            if f_sz is None:
                 f_sz = to_udecimal(key[1])
             f_n = key[2]
             b = _B_L2Level()  # (filled by plain stores, then given its class: see ``builder``)
@@ -120,7 +120,7 @@ def _l_L2Level(v: Any) -> tuple[L2Level, ...]:
             _SH_L2Level.clear()
         out: list[L2Level] = []
         get = _SH_L2Level.get
-        decimal = DECIMALS.get
+        udecimal = UDECIMALS.get
         for d in v:
             if d.__class__ is not dict or len(d) != 3:
                 break
@@ -130,11 +130,11 @@ def _l_L2Level(v: Any) -> tuple[L2Level, ...]:
                 if o is None:
                     if key[0].__class__ is not str or key[1].__class__ is not str or key[2].__class__ is not int:
                         break
-                    f_px = decimal(key[0])
-                    if f_px is None or f_px < 0:
+                    f_px = udecimal(key[0])  # (found non-negative)
+                    if f_px is None:
                         f_px = to_udecimal(key[0])
-                    f_sz = decimal(key[1])
-                    if f_sz is None or f_sz < 0:
+                    f_sz = udecimal(key[1])  # (found non-negative)
+                    if f_sz is None:
                         f_sz = to_udecimal(key[1])
                     f_n = key[2]
                     b = _B_L2Level()  # (filled by plain stores, then given its class: see ``builder``)
