@@ -174,3 +174,33 @@ def test_what_an_answer_keeps_as_received_is_read_only_and_goes_back_to_wire() -
     assert pickle.loads(pickle.dumps(unknown)) == unknown == copy.deepcopy(unknown)
     with pytest.raises(TypeError):
         unknown.data["items"][0]["a"] = 2
+
+
+def test_an_answer_naming_another_coin_than_asked_is_refused_and_never_cached() -> None:
+    """``l2_book("BTC")`` answered with ETH's book (the spec's ``echo: {coin: coin}``): an ``InvalidResponseError``
+    naming ``$.coin``, sync and async, and never cached as BTC's: each call asks again (found by a tester)."""
+    import asyncio
+
+    from hyperliquid_client import AsyncClient, Client, ClientConfig, InvalidResponseError
+
+    with FakeExchange() as fx:
+        config = ClientConfig(warm=False)
+        with Client(http_url=fx.http_url, config=config) as client:
+            eth = client.info.raw("l2Book", coin="ETH")
+            assert eth["coin"] == "ETH"
+            asked: list[str] = []
+            fx.set_info("l2Book", lambda body: asked.append(body["coin"]) or eth)  # (ETH's book whatever is asked)
+            for _ in range(2):
+                with pytest.raises(InvalidResponseError) as info:
+                    client.info.l2_book("BTC")
+                assert info.value.path == "$.coin" and "'BTC', what was asked" in str(info.value)
+            assert asked == ["BTC", "BTC"]  # (not cached: asked again)
+            book = client.info.l2_book("ETH")  # (what was asked: read)
+            assert book is not None and book.coin == "ETH"
+
+            async def asked_async() -> None:
+                async with AsyncClient(http_url=fx.http_url, config=config) as aclient:
+                    with pytest.raises(InvalidResponseError):
+                        await aclient.info.l2_book("BTC")
+
+            asyncio.run(asked_async())

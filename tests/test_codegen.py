@@ -280,6 +280,17 @@ def test_all_problems_reported_at_once(tmp_path: Path) -> None:
     assert len(problems(make_spec(tmp_path, endpoint=bad))) >= 2
 
 
+def test_an_echo_names_a_parameter_of_its_request(tmp_path: Path) -> None:
+    """``echo`` maps an answer field to the request parameter it repeats: one naming no parameter is refused, naming
+    the file and the key path; a valid one reaches the registry."""
+    bad = ENDPOINT.replace("response: Book | null\n", "response: Book | null\necho: {coin: symbol}\n")
+    assert any("book.yaml: echo.coin: expected the wire name of a parameter (coin, nSigFigs), got 'symbol'" in m
+               for m in problems(make_spec(tmp_path, endpoint=bad)))  # fmt: skip
+    good = ENDPOINT.replace("response: Book | null\n", "response: Book | null\necho: {coin: coin}\n")
+    spec = load_spec(make_spec(tmp_path / "good", endpoint=good))
+    assert [e.echo for e in spec.endpoints if e.wire == "book"] == [(("coin", "coin"),)]
+
+
 def test_cli_reports_errors_and_exit_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = make_spec(tmp_path, endpoint=ENDPOINT.replace("weight: 2", "weight: x"))
     assert codegen_main(["validate", "--spec", str(root)]) == 2

@@ -375,6 +375,7 @@ _ENDPOINT = _record(
         "weight": (True, _int),
         "weight_per_item": (False, _positive_int),
         "max_items": (False, _int),
+        "echo": (False, _map_of(_nonempty_str)),
         "timeout": (False, _num),
         "max_response_mb": (False, _positive),
         "retry": (False, _bool),
@@ -813,6 +814,14 @@ def load_spec(root: str | Path) -> Spec:
             if "response" in sample:
                 pending_samples.append((ctx, "sample.response", response, sample["response"]))
             cache = data.get("cache")
+            echo = tuple((str(k), str(v)) for k, v in (data.get("echo") or {}).items())
+            wires = {p.wire for p in params}
+            for field, wire in echo:
+                if wire not in wires:
+                    ctx.bad(
+                        f"echo.{field}",
+                        f"expected the wire name of a parameter ({', '.join(sorted(wires))}), got {wire!r}",
+                    )
             endpoints.append(
                 Endpoint(
                     context=context,
@@ -824,6 +833,7 @@ def load_spec(root: str | Path) -> Spec:
                     weight=data["weight"],
                     weight_per_item=data.get("weight_per_item"),
                     max_items=data.get("max_items"),
+                    echo=echo,
                     timeout=float(data["timeout"]) if "timeout" in data else None,
                     max_response_bytes=int(data["max_response_mb"] * 1024 * 1024)
                     if "max_response_mb" in data

@@ -156,6 +156,8 @@ class Endpoint:
     action: RequestAction | None = None
     max_response_bytes: int | None = None
     max_items: int | None = None
+    #: ``(answer field, request parameter)``: the answer names what was asked for (``l2Book``'s ``coin``)
+    echo: tuple[tuple[str, str], ...] = ()
 
     @property
     def required_params(self) -> tuple[Param, ...]:

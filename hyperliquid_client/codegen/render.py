@@ -478,6 +478,7 @@ def _registry_views(spec: Spec, conv: _Converters, gen: ReqGen, units: Units) ->
                     + (f", max_response_bytes={e.max_response_bytes!r}" if e.max_response_bytes else "")
                     + (f", parse={parser_of(conv.name(e.response))}" if e.action else "")
                     + (f", max_items={e.max_items!r}" if e.max_items is not None else "")
+                    + (f", echo={e.echo!r}" if e.echo else "")
                 ),
             }
         )

@@ -502,6 +502,8 @@ RULES: tuple[Rule, ...] = (
     Rule("**/wire|key", BREAKING),
     # policies
     Rule(f"{_ENDPOINTS}/*/weight|weight_per_item|timeout|retry|cache_ttl|storage|max_response_bytes|max_items", INFO),
+    Rule(f"{_ENDPOINTS}/*/echo", NON_BREAKING, why="answers naming something else than was asked are refused"),
+    Rule(f"{_ENDPOINTS}/*/echo/*", NON_BREAKING, why="answers naming something else than was asked are refused"),
     Rule(
         "channel/*/channels|route|market_data|recovery|stale_after|items_key|dedup|time_key|explorer|frame_field|user_param|subscribe_type",
         INFO,
@@ -610,6 +612,7 @@ _LABELS = {
     "subscribe_type": "subscription type",
     "stale_after": "stale after (s)",
     "max_items": "most items per answer",
+    "echo": "answer fields repeating the request",
     "sample": "sample value",
     "sample_response": "sample answer",
     "sample_message": "sample message",

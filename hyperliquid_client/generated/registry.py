@@ -975,6 +975,7 @@ ENDPOINTS = Endpoints(
             vault_default=False,
             action_shape=None,
             methods=(),
+            echo=(("coin", "coin"),),
         ),
         "info.leadingVaults": EndpointSpec(
             context="info",

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from hyperliquid_client.runtime.cache import TTLCache
 from hyperliquid_client.runtime.config import Network
 from hyperliquid_client.runtime.drift import DriftMonitor
-from hyperliquid_client.runtime.errors import ApiRejectedError
+from hyperliquid_client.runtime.errors import ApiRejectedError, InvalidResponseError
 from hyperliquid_client.runtime.registry import EndpointSpec
 from hyperliquid_client.runtime.transport import AsyncHttpTransport, HttpTransport, RetryPolicy
 
@@ -47,6 +47,20 @@ def _check_explorer(endpoint: EndpointSpec, raw: Any) -> Any:
     """Explorer errors arrive as HTTP 200 ``{"type": "error", "message": ...}``."""
     if endpoint.context == "explorer" and isinstance(raw, dict) and raw.get("type") == "error":
         raise ApiRejectedError(str(raw.get("message")), endpoint=endpoint.qualified_name, response=raw)
+    return raw
+
+
+def _checked(endpoint: EndpointSpec, body: dict[str, Any], raw: Any) -> Any:
+    """``raw`` once it is an answer to ``body``: not an explorer error, and naming what was asked where the spec
+    says it does (``echo``: an ``l2Book`` answer for another coin is refused, not cached as this one's)."""
+    raw = _check_explorer(endpoint, raw)
+    if raw.__class__ is dict:
+        for field, key in endpoint.echo:
+            asked = body.get(key)
+            if asked is not None and field in raw and raw[field] != asked:
+                raise InvalidResponseError(
+                    f"$.{field}", f"{asked!r}, what was asked", raw[field], endpoint=endpoint.qualified_name
+                )
     return raw
 
 
@@ -94,7 +108,7 @@ class HttpCaller:
             retry=None if endpoint.retry else _NO_RETRY,
             max_response_bytes=endpoint.max_response_bytes,
         )
-        return _check_explorer(endpoint, raw)
+        return _checked(endpoint, body, raw)
 
     def call(self, endpoint: EndpointSpec, body: dict[str, Any], parse: Callable[[Any], T], timeout: float | None) -> T:
         """Send, (cache,) and structure; see the module docs."""
@@ -144,7 +158,7 @@ class AsyncHttpCaller:
             retry=None if endpoint.retry else _NO_RETRY,
             max_response_bytes=endpoint.max_response_bytes,
         )
-        return _check_explorer(endpoint, raw)
+        return _checked(endpoint, body, raw)
 
     async def call(
         self, endpoint: EndpointSpec, body: dict[str, Any], parse: Callable[[Any], T], timeout: float | None

@@ -87,6 +87,8 @@ class EndpointSpec(Record):
     action_shape: Any = None
     #: The high-level methods of ``client.exchange`` that send this action (exchange).
     methods: tuple[str, ...] = ()
+    #: ``(answer field, request key)`` pairs: an answer whose field differs from what was asked is not understood
+    echo: tuple[tuple[str, str], ...] = ()
     _hidden: ClassVar[frozenset[str]] = frozenset({"parse"})
     _derived: ClassVar[tuple[str, ...]] = ("qualified_name",)
     #: ``context.wire``, e.g. ``info.l2Book`` (made once per endpoint: read several times per request; a slot set
