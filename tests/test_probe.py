@@ -42,7 +42,7 @@ def inject_drift(fx: FakeExchange) -> None:
     book = fx.market.l2_book("BTC")
     assert book is not None
     del book["time"]
-    fx.set_info("l2Book", book)  # removed (required) field
+    fx.set_info("l2Book", lambda body: {**book, "coin": body["coin"]})  # removed (required) field (the coin asked)
     ledger = sample("userNonFundingLedgerUpdates")
     ledger[0]["delta"] = {"type": "brandNewKind", "usdc": "1.0"}
     fx.set_info("userNonFundingLedgerUpdates", ledger)  # a variant the spec does not know
