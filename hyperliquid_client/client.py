@@ -147,7 +147,7 @@ class ClientConfig:
                 raise ConfigError("storage", f"expected None or a StorageConfig, got {type(self.storage).__name__}")
         for name in ("warm", "warm_mids", "auto_cloid"):
             if not isinstance(getattr(self, name), bool):
-                raise ConfigError(name, f"expected True or False, got {getattr(self, name)!r}")
+                raise ConfigError(name, f"expected True or False, got {shown(getattr(self, name))}")
         check_number("metadata_timeout", self.metadata_timeout)
         check_number("warm_idle_after", self.warm_idle_after, zero=True, none=True)
         dexes = self.metadata_dexes

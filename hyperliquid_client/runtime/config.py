@@ -25,7 +25,6 @@ __all__ = [
     "Network",
     "check_number",
     "finite",
-    "hide_password",
     "repr_hiding",
     "resolve_network",
 ]
@@ -62,13 +61,7 @@ def check_number(name: str, value: object, *, zero: bool = False, none: bool = F
     ``none`` allows ``None``, ``integer`` asks for an ``int`` (a ``bool`` is never a number here)."""
     if value is None and none:
         return
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int if integer else int | float)
-        or not finite(value)
-        or value < 0
-        or (value == 0 and not zero)
-    ):
+    if not finite(value) or (integer and not isinstance(value, int)) or value < 0 or (value == 0 and not zero):
         kind = f"{'an integer' if integer else 'a finite number'} {'>= 0' if zero else '> 0'}"
         raise ConfigError(name, f"expected {kind}{' or None' if none else ''}, got {shown(value)}")
 

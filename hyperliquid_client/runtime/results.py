@@ -31,7 +31,7 @@ import attrs
 from hyperliquid_client.runtime.drift import DriftMonitor
 from hyperliquid_client.runtime.errors import ApiRejectedError, InvalidResponseError
 from hyperliquid_client.runtime.registry import EndpointSpec
-from hyperliquid_client.runtime.struct import Bad, to_any
+from hyperliquid_client.runtime.struct import U64_MAX, Bad, to_any
 
 __all__ = [
     "ExchangeResult",
@@ -264,15 +264,18 @@ def _check_statuses(
     for i, status in enumerate(statuses):
         cloid = getattr(status, "cloid", None)
         item = items[i]
-        filled = isinstance(status, Filled)
-        if (cloid is None and not filled) or not isinstance(item, Mapping):
+        if (cloid is None and not isinstance(status, Filled)) or not isinstance(item, Mapping):
             continue
         order = item.get("order", item)
         sent = order if isinstance(order, Mapping) else {}
         sent_cloid = sent.get("c")
         if cloid is not None and (sent_cloid is None or cloid.lower() != str(sent_cloid).lower()):
-            wanted = f"the cloid sent at position {i} ({sent_cloid})" if sent_cloid is not None else "no cloid"
-            raise _bad(f"{path}[{i}].cloid", wanted + (" (none was sent)" if sent_cloid is None else ""), cloid, name)
+            wanted = (
+                f"the cloid sent at position {i} ({sent_cloid})"
+                if sent_cloid is not None
+                else "no cloid (none was sent)"
+            )
+            raise _bad(f"{path}[{i}].cloid", wanted, cloid, name)
         if isinstance(status, Filled):
             _check_fill(status, sent.get("s"), f"{path}[{i}].filled", name)
 
@@ -297,7 +300,6 @@ _FAST_TYPES: dict[str, tuple[str, ...]] = {
     "DefaultResponse": ("default",),
 }
 _SUCCESS = Success()
-_U64_MAX = 2**64 - 1
 
 
 def _fast(raw: Any, endpoint: EndpointSpec, nonce: int | None, sent: Mapping[str, Any] | None) -> ExchangeResult | None:
@@ -351,7 +353,7 @@ def _fast(raw: Any, endpoint: EndpointSpec, nonce: int | None, sent: Mapping[str
             return None
         oid = resting.get("oid")
         cloid = resting.get("cloid")
-        if oid.__class__ is not int or not 0 <= oid <= _U64_MAX or len(resting) != (1 if cloid is None else 2):
+        if oid.__class__ is not int or not 0 <= oid <= U64_MAX or len(resting) != (1 if cloid is None else 2):
             return None
         if cloid is not None:
             if cloid.__class__ is not str:

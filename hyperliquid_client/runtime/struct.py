@@ -36,6 +36,7 @@ from hyperliquid_client.runtime.record import Record, record
 __all__ = [
     "DECIMALS",
     "UDECIMALS",
+    "U64_MAX",
     "EMPTY",
     "MAX_INFLATED",
     "SHARED_MAX",
@@ -68,7 +69,6 @@ __all__ = [
 T = TypeVar("T")
 
 
-#: Shared, read-only "no unknown fields" mapping.
 class FrozenMap(dict[str, Any]):
     """A read-only ``dict`` (what a map in an answer is, as a list is a tuple): every change raises ``TypeError``;
     it compares, serialises (``json``), pickles and copies as the dict it is, and comes back read-only."""
@@ -93,6 +93,7 @@ class FrozenMap(dict[str, Any]):
         return FrozenMap(copy.deepcopy(dict(self), memo))
 
 
+#: Shared, read-only "no unknown fields" mapping.
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
@@ -200,15 +201,16 @@ def to_int(v: Any) -> int:
 
 def to_uint(v: Any) -> int:
     """A JSON integer 0 .. 2**64-1 (ids, times: what no id of the exchange exceeds)."""
-    if v.__class__ is int and 0 <= v <= _U64_MAX:
+    if v.__class__ is int and 0 <= v <= U64_MAX:
         return v
     n = to_int(v)
-    if not 0 <= n <= _U64_MAX:
+    if not 0 <= n <= U64_MAX:
         raise Bad("integer 0 .. 2**64-1", v)
     return n
 
 
-_U64_MAX = 2**64 - 1
+#: The largest id (order ids, times) an answer holds: an unsigned 64-bit integer.
+U64_MAX = 2**64 - 1
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
 

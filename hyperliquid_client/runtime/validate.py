@@ -77,9 +77,6 @@ def coin(name: str, value: Any) -> str:
     return value
 
 
-_U64 = 2**64 - 1
-
-
 def integer(name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None) -> int:
     """An integer (bool rejected), optionally bounded."""
     if isinstance(value, bool) or not isinstance(value, int):
@@ -155,7 +152,7 @@ def cloid(name: str, value: Any) -> str:
 def oid_or_cloid(name: str, value: Any) -> int | str:
     """An order id (non-negative integer) or a client order id."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return integer(name, value, minimum=0, maximum=_U64)
+        return integer(name, value, minimum=0, maximum=_U64_MAX)
     if isinstance(value, str):
         return cloid(name, value)
     raise InvalidInputError(name, "an order id (int) or a client order id ('0x' + 32 hex digits)", value)

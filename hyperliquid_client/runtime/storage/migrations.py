@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 
-from hyperliquid_client.runtime.config import hide_password
-from hyperliquid_client.runtime.errors import StorageError
+from hyperliquid_client.runtime.errors import StorageError, hide_password
 from hyperliquid_client.runtime.log import get_logger, log
 
 if TYPE_CHECKING:
@@ -106,15 +105,21 @@ class Dsn(str):
     def __repr__(self) -> str:
         return repr(hide_password(str(self)))
 
-    def hide(self, text: str) -> str:
-        """``text`` (an error message) with this dsn's password, if it holds it, as ``***``."""
+    def param(self, name: str) -> str | None:
+        """The dsn's parameter ``name`` (``None`` when it has none, or the dsn does not parse: :func:`check_dsn`
+        refuses it before any connection); the parameters are read here, so that no caller's frame holds them."""
         from psycopg.conninfo import conninfo_to_dict
 
         try:
-            password = conninfo_to_dict(self).get("password")
-        except Exception:  # (not parsed: check_dsn refuses it before any connection)
-            return text
-        return text.replace(str(password), "***") if password else text
+            value = conninfo_to_dict(self).get(name)
+        except Exception:
+            return None
+        return None if value is None else str(value)
+
+    def hide(self, text: str) -> str:
+        """``text`` (an error message) with this dsn's password, if it holds it, as ``***``."""
+        password = self.param("password")
+        return text.replace(password, "***") if password else text
 
 
 def hidden(dsn: _T) -> _T:

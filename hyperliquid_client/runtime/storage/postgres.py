@@ -172,15 +172,12 @@ class PostgresStorage(BackendBase):
         self._conn: psycopg.Connection[Any] | None = None  # (first: repr() of one refused below works)
         dsn = hidden(dsn)  # (first: this frame holds it as a Dsn, whose repr hides the password)
         self._dsn = check_dsn(dsn)
-        from psycopg.conninfo import conninfo_to_dict
-
-        params = conninfo_to_dict(self._dsn)
         self._migrate = migrate
         self._connect_timeout = connect_timeout
         self._statement_timeout = statement_timeout
         self._io_timeout = None if not statement_timeout else statement_timeout + connect_timeout
         options = f"-c statement_timeout={int(statement_timeout * 1000)}" if statement_timeout else ""
-        dsn_options = params.get("options")
+        dsn_options = self._dsn.param("options")  # (the password is read by no frame here)
         if dsn_options:  # the DSN's own options come last: they win where both set something
             options = f"{options} {dsn_options}".strip()
         self._connect_args: dict[str, Any] = {

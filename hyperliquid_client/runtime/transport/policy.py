@@ -54,9 +54,6 @@ def _is_int(value: object, minimum: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
 
 
-_is_number = finite
-
-
 @frozen
 class RetryPolicy:
     """How often and how patiently an idempotent request is retried.
@@ -90,7 +87,7 @@ class RetryPolicy:
             raise ConfigError("retry.max_attempts", f"must be an integer >= 1, got {shown(self.max_attempts)}")
         for name in ("base_delay", "max_delay", "max_elapsed"):
             value = getattr(self, name)
-            if not _is_number(value) or value < 0:
+            if not finite(value) or value < 0:
                 raise ConfigError(f"retry.{name}", f"must be a finite number >= 0, got {shown(value)}")
         if not isinstance(self.jitter, bool):
             raise ConfigError("retry.jitter", f"must be a bool, got {shown(self.jitter)}")
@@ -160,7 +157,7 @@ class TransportConfig:
         return self.max_connections if self.keepalive is None else self.keepalive
 
     def __post_init__(self) -> None:
-        if not _is_number(self.default_timeout) or self.default_timeout <= 0:
+        if not finite(self.default_timeout) or self.default_timeout <= 0:
             raise ConfigError("default_timeout", f"must be a finite number > 0, got {shown(self.default_timeout)}")
         if not isinstance(self.verify_tls, bool):
             raise ConfigError("verify_tls", f"must be a bool, got {shown(self.verify_tls)}")
